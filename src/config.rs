@@ -1,0 +1,91 @@
+//! Where TillDesk keeps its data, and the settings read at start-up.
+
+use std::path::{Path, PathBuf};
+
+use crate::i18n::Lang;
+use crate::model::ChannelMode;
+use crate::store::{Store, StoreError};
+
+/// The database file inside the data folder.
+pub const DATABASE_FILE: &str = "tilldesk.sqlite3";
+
+/// Setting keys.
+pub const SETTING_LANGUAGE: &str = "ui.language";
+pub const SETTING_MODE: &str = "channel.mode";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no data folder could be found for this user (no home directory); pass --data-dir DIR or set TILLDESK_DATA_DIR"
+    )]
+    NoDataDir,
+    #[error("cannot create the data folder {path}: {source}")]
+    CreateDataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The platform data folder (e.g. ~/.local/share/tilldesk on Linux) unless one is given
+/// (`--data-dir DIR` or `TILLDESK_DATA_DIR`, which the CLI resolves before calling this).
+pub fn resolve_data_dir(given: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(dir) = given {
+        return Ok(dir.to_owned());
+    }
+    directories::ProjectDirs::from("com", "TillDesk", "TillDesk")
+        .map(|d| d.data_dir().to_owned())
+        .ok_or(ConfigError::NoDataDir)
+}
+
+/// The data folder and its open database. The first run creates both.
+#[derive(Debug)]
+pub struct DataHome {
+    pub dir: PathBuf,
+    pub store: Store,
+}
+
+impl DataHome {
+    pub fn open(dir: &Path) -> Result<Self, ConfigError> {
+        std::fs::create_dir_all(dir).map_err(|source| ConfigError::CreateDataDir { path: dir.to_owned(), source })?;
+        let store = Store::open(&dir.join(DATABASE_FILE))?;
+        Ok(DataHome { dir: dir.to_owned(), store })
+    }
+}
+
+/// The UI language: the remembered choice, else the OS locale.
+pub fn language(store: &Store) -> Result<Lang, StoreError> {
+    Ok(store.setting(SETTING_LANGUAGE)?.and_then(|t| Lang::from_tag(&t)).unwrap_or_else(Lang::from_os))
+}
+
+/// Sandbox until live gateways are configured.
+pub fn channel_mode(store: &Store) -> Result<ChannelMode, StoreError> {
+    Ok(store.setting(SETTING_MODE)?.and_then(|m| ChannelMode::parse(&m)).unwrap_or(ChannelMode::Sandbox))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_run_creates_the_folder_and_database() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("nested").join("data");
+        let home = DataHome::open(&dir).unwrap();
+        assert!(dir.join(DATABASE_FILE).is_file());
+        assert_eq!(channel_mode(&home.store).unwrap(), ChannelMode::Sandbox);
+    }
+
+    #[test]
+    fn the_language_is_remembered() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.set_setting(SETTING_LANGUAGE, "en", None).unwrap();
+        assert_eq!(language(&store).unwrap(), Lang::En);
+        store.set_setting(SETTING_LANGUAGE, "zh-CN", None).unwrap();
+        assert_eq!(language(&store).unwrap(), Lang::ZhCn);
+    }
+
+    #[test]
+    fn a_given_folder_wins() {
+        let p = Path::new("/tmp/somewhere");
+        assert_eq!(resolve_data_dir(Some(p)).unwrap(), p);
+    }
+}

@@ -1,0 +1,12 @@
+//! TillDesk: QR-code payments at the till (Alipay, WeChat Pay, Alipay+ CDS store codes).
+//!
+//! The core (everything but `ui`) never imports egui; `ui` holds the thin screens.
+
+pub mod config;
+pub mod doctor;
+pub mod i18n;
+pub mod model;
+pub mod money;
+pub mod store;
+pub mod time;
+pub mod ui;

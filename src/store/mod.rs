@@ -1,0 +1,355 @@
+//! The local SQLite database: the only code that writes SQL.
+//!
+//! WAL journal, foreign keys on, a busy timeout, numbered migrations applied at open (tracked in
+//! `PRAGMA user_version`), and one transaction for every multi-row write.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::model::{Acquirer, AcquirerId, AcquirerKind, ChannelMode, OperatorId};
+
+/// The numbered migrations, in order. Migration N brings the schema to `user_version` N.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// Every table, in the order `tilldesk doctor` lists them.
+pub const TABLES: &[&str] = &[
+    "merchants",
+    "stores",
+    "acquirers",
+    "acquirer_bindings",
+    "operators",
+    "orders",
+    "order_events",
+    "refunds",
+    "bills",
+    "bill_rows",
+    "recon_runs",
+    "discrepancies",
+    "audit_log",
+    "outbox",
+    "settings",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error(
+        "the database {path} was written by a newer TillDesk (schema version {found}; this version understands up to \
+         {supported}). Update TillDesk, or point --data-dir at another folder."
+    )]
+    SchemaTooNew { path: PathBuf, found: u32, supported: u32 },
+    #[error("could not upgrade the database to schema version {version}: {source}")]
+    Migration { version: u32, source: rusqlite::Error },
+    #[error("the database has an unexpected value in {table}.{column}: {value:?}")]
+    Corrupt { table: &'static str, column: &'static str, value: String },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open TillDesk database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
+        Self::configure(conn, path.to_owned())
+    }
+
+    /// A private in-memory database with the full schema, for tests and previews.
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory()
+            .map_err(|source| StoreError::Open { path: PathBuf::from(":memory:"), source })?;
+        Self::configure(conn, PathBuf::from(":memory:"))
+    }
+
+    fn configure(mut conn: Connection, path: PathBuf) -> Result<Self> {
+        let open_err = |source| StoreError::Open { path: path.clone(), source };
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        // journal_mode answers with a row; in-memory databases stay "memory".
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(open_err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(open_err)?;
+        migrate(&mut conn, &path)?;
+        Ok(Store { conn, path })
+    }
+
+    /// Where the database lives (":memory:" for an in-memory one).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Row counts of every table, for `tilldesk doctor`.
+    pub fn table_counts(&self) -> Result<Vec<(&'static str, i64)>> {
+        TABLES
+            .iter()
+            .map(|table| {
+                let n: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok((*table, n))
+            })
+            .collect()
+    }
+
+    /// Runs `work` in one transaction: everything it writes lands, or nothing does.
+    pub fn transaction<T>(&mut self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// A stored setting, if it was ever set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Changes a setting and writes the audit entry for it, in one transaction. A no-op change writes nothing.
+    pub fn set_setting(&mut self, key: &str, value: &str, operator: Option<OperatorId>) -> Result<()> {
+        let before = self.setting(key)?;
+        if before.as_deref() == Some(value) {
+            return Ok(());
+        }
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![key, value, now],
+            )?;
+            append_audit(tx, &now, operator, "setting.change", key, before.as_deref(), Some(value))?;
+            Ok(())
+        })
+    }
+
+    /// The acquirers configured locally (the "channels"), in the order they were added.
+    pub fn acquirers(&self) -> Result<Vec<Acquirer>> {
+        let mut stmt = self.conn.prepare("SELECT id, kind, name, mode, gateway_url FROM acquirers ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get::<_, String>(3)?, r.get(4)?))
+        })?;
+        rows.map(|row| {
+            let (id, kind, name, mode, gateway_url) = row?;
+            Ok(Acquirer {
+                id: AcquirerId(id),
+                kind: AcquirerKind::parse(&kind).ok_or(StoreError::Corrupt {
+                    table: "acquirers",
+                    column: "kind",
+                    value: kind.clone(),
+                })?,
+                name,
+                mode: ChannelMode::parse(&mode).ok_or(StoreError::Corrupt {
+                    table: "acquirers",
+                    column: "mode",
+                    value: mode.clone(),
+                })?,
+                gateway_url,
+            })
+        })
+        .collect()
+    }
+
+    /// Adds an acquirer (a channel) and audits it.
+    pub fn add_acquirer(
+        &mut self,
+        kind: AcquirerKind,
+        name: &str,
+        mode: ChannelMode,
+        gateway_url: &str,
+        operator: Option<OperatorId>,
+    ) -> Result<AcquirerId> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO acquirers (kind, name, mode, gateway_url, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![kind.as_str(), name, mode.as_str(), gateway_url, now],
+            )?;
+            let id = AcquirerId(tx.last_insert_rowid());
+            let after = format!("{kind} {mode} {gateway_url}");
+            append_audit(tx, &now, operator, "acquirer.add", name, None, Some(&after))?;
+            Ok(id)
+        })
+    }
+
+    /// The most recent audit entries, newest first.
+    pub fn recent_audit(&self, limit: u32) -> Result<Vec<crate::model::AuditEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, at, operator_id, action, subject, before, after FROM audit_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(crate::model::AuditEntry {
+                id: crate::model::AuditId(r.get(0)?),
+                at: r.get(1)?,
+                operator_id: r.get::<_, Option<i64>>(2)?.map(OperatorId),
+                action: r.get(3)?,
+                subject: r.get(4)?,
+                before: r.get(5)?,
+                after: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Writes one audit entry inside the caller's transaction (the audit log is append-only: triggers refuse changes).
+fn append_audit(
+    tx: &Transaction<'_>,
+    at: &str,
+    operator: Option<OperatorId>,
+    action: &str,
+    subject: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO audit_log (at, operator_id, action, subject, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![at, operator.map(|o| o.0), action, subject, before, after],
+    )?;
+    Ok(())
+}
+
+/// Applies every migration newer than the file's `user_version`, each in its own transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+    }
+    for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        let tx = conn.transaction().map_err(|source| StoreError::Migration { version, source })?;
+        tx.execute_batch(sql).map_err(|source| StoreError::Migration { version, source })?;
+        tx.pragma_update(None, "user_version", version).map_err(|source| StoreError::Migration { version, source })?;
+        tx.commit().map_err(|source| StoreError::Migration { version, source })?;
+        tracing::info!(version, "database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_create_every_table_and_reopen_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tilldesk.sqlite3");
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let counts = store.table_counts().unwrap();
+        assert_eq!(counts.len(), TABLES.len());
+        assert!(counts.iter().all(|(_, n)| *n == 0));
+        store.set_setting("ui.language", "en", None).unwrap();
+        drop(store);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.setting("ui.language").unwrap().as_deref(), Some("en"));
+        let mode: String = store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("future.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 7).unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found, supported, .. } if found == SCHEMA_VERSION + 7 && supported == SCHEMA_VERSION)
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("newer TillDesk") && msg.contains("future.sqlite3"), "{msg}");
+    }
+
+    #[test]
+    fn settings_changes_are_audited_in_the_same_transaction() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.set_setting("ui.language", "zh-CN", None).unwrap();
+        store.set_setting("ui.language", "zh-CN", None).unwrap(); // unchanged: no entry
+        store.set_setting("ui.language", "en", None).unwrap();
+        let audit = store.recent_audit(10).unwrap();
+        assert_eq!(audit.len(), 2);
+        assert_eq!(audit[0].before.as_deref(), Some("zh-CN"));
+        assert_eq!(audit[0].after.as_deref(), Some("en"));
+        assert_eq!(audit[1].before, None);
+    }
+
+    #[test]
+    fn the_audit_log_is_append_only() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.set_setting("k", "v", None).unwrap();
+        let err = store.conn.execute("DELETE FROM audit_log", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"));
+        let err = store.conn.execute("UPDATE audit_log SET action = 'x'", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"));
+    }
+
+    #[test]
+    fn a_failed_multi_row_write_leaves_nothing_behind() {
+        let mut store = Store::open_in_memory().unwrap();
+        let result: Result<()> = store.transaction(|tx| {
+            tx.execute("INSERT INTO settings (key, value, updated_at) VALUES ('a', '1', 'now')", [])?;
+            // Violates the foreign key: no such acquirer.
+            tx.execute(
+                "INSERT INTO bills (acquirer_id, bill_date, source_name, content_hash, imported_at)
+                 VALUES (999, '2026-11-24', 'x.zip', 'h', 'now')",
+                [],
+            )?;
+            Ok(())
+        });
+        assert!(result.is_err());
+        assert_eq!(store.setting("a").unwrap(), None);
+    }
+
+    #[test]
+    fn unique_protocol_keys_are_enforced() {
+        let mut store = Store::open_in_memory().unwrap();
+        let acquirer = store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        let insert = |store: &mut Store| {
+            store.transaction(|tx| {
+                tx.execute(
+                    "INSERT INTO merchants (id, legal_name, display_name, created_at) VALUES (1, 'M', 'M', 'now')
+                     ON CONFLICT DO NOTHING",
+                    [],
+                )?;
+                tx.execute(
+                    "INSERT INTO stores (id, merchant_id, store_code, name, created_at) VALUES (1, 1, 'S1', 'S', 'now')
+                     ON CONFLICT DO NOTHING",
+                    [],
+                )?;
+                tx.execute(
+                    "INSERT INTO orders (out_trade_no, store_id, acquirer_id, total_amount, status, created_at, updated_at)
+                     VALUES ('T1', 1, ?1, 100, 'PAYING', 'now', 'now')",
+                    [acquirer.0],
+                )?;
+                Ok(())
+            })
+        };
+        insert(&mut store).unwrap();
+        assert!(insert(&mut store).is_err(), "a second order with the same out_trade_no must be refused");
+    }
+}

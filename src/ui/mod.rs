@@ -1,0 +1,183 @@
+//! The egui screens: thin, one file per screen. Screens call the core and render what comes back.
+
+pub mod fonts;
+pub mod settings;
+
+use crate::config::{self, DataHome, SETTING_LANGUAGE};
+use crate::i18n::Lang;
+use crate::model::ChannelMode;
+use crate::store::StoreError;
+
+/// What every screen may read and change: the data home, the language and the shell's status.
+#[derive(Debug)]
+pub struct Ctx {
+    pub home: DataHome,
+    pub lang: Lang,
+    pub mode: ChannelMode,
+    /// The signed-in operator's name, once staff sign-in exists.
+    pub operator: Option<String>,
+    pub sync: SyncState,
+    /// The last error worth showing in the status bar.
+    pub error: Option<String>,
+}
+
+/// The background sync's state, as the status bar shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    NotStarted,
+    Syncing,
+    UpToDate,
+    Offline,
+}
+
+impl SyncState {
+    fn label(self, lang: Lang) -> &'static str {
+        match self {
+            SyncState::NotStarted => lang.pick("未开始", "not started"),
+            SyncState::Syncing => lang.pick("同步中", "syncing"),
+            SyncState::UpToDate => lang.pick("已是最新", "up to date"),
+            SyncState::Offline => lang.pick("离线", "offline"),
+        }
+    }
+}
+
+impl Ctx {
+    pub fn new(home: DataHome) -> Result<Self, StoreError> {
+        let lang = config::language(&home.store)?;
+        let mode = config::channel_mode(&home.store)?;
+        Ok(Ctx { home, lang, mode, operator: None, sync: SyncState::NotStarted, error: None })
+    }
+
+    /// Switches the language and remembers it (an audited settings change).
+    pub fn set_language(&mut self, lang: Lang) {
+        match self.home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None) {
+            Ok(()) => {
+                self.lang = lang;
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+}
+
+/// The seven places in the left navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Checkout,
+    Orders,
+    Refunds,
+    StoreCodes,
+    Acquirers,
+    Reconciliation,
+    Settings,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 7] = [
+        Screen::Checkout,
+        Screen::Orders,
+        Screen::Refunds,
+        Screen::StoreCodes,
+        Screen::Acquirers,
+        Screen::Reconciliation,
+        Screen::Settings,
+    ];
+
+    /// The label in the left navigation.
+    pub fn nav_label(self, lang: Lang) -> &'static str {
+        match self {
+            Screen::Checkout => lang.pick("收银", "Checkout"),
+            Screen::Orders => lang.pick("订单", "Orders"),
+            Screen::Refunds => lang.pick("退款", "Refunds"),
+            Screen::StoreCodes => lang.pick("店铺码", "Store codes"),
+            Screen::Acquirers => lang.pick("收单机构", "Acquirers"),
+            Screen::Reconciliation => lang.pick("对账", "Reconciliation"),
+            Screen::Settings => lang.pick("设置", "Settings"),
+        }
+    }
+
+    /// The heading at the top of the screen.
+    pub fn heading(self, lang: Lang) -> &'static str {
+        match self {
+            Screen::Checkout => lang.pick("收银台", "Checkout counter"),
+            Screen::Orders => lang.pick("订单查询", "Order search"),
+            Screen::Refunds => lang.pick("退款管理", "Refund management"),
+            Screen::StoreCodes => lang.pick("店铺收款码", "Store payment codes"),
+            Screen::Acquirers => lang.pick("收单机构与绑定", "Acquirers and bindings"),
+            Screen::Reconciliation => lang.pick("对账中心", "Bill reconciliation"),
+            Screen::Settings => lang.pick("系统设置", "Application settings"),
+        }
+    }
+}
+
+/// The application shell: navigation on the left, status bar at the bottom, the current screen in the middle.
+pub struct TillDeskApp {
+    pub ctx: Ctx,
+    pub screen: Screen,
+    settings: settings::SettingsScreen,
+}
+
+impl TillDeskApp {
+    pub fn new(home: DataHome) -> Result<Self, StoreError> {
+        Ok(TillDeskApp { ctx: Ctx::new(home)?, screen: Screen::Checkout, settings: Default::default() })
+    }
+
+    /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let lang = self.ctx.lang;
+        egui::Panel::bottom("status-bar").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::left("navigation").resizable(false).default_size(150.0).show(ui, |ui| {
+            ui.add_space(8.0);
+            ui.heading("TillDesk");
+            ui.add_space(8.0);
+            for screen in Screen::ALL {
+                let button = egui::Button::selectable(self.screen == screen, screen.nav_label(lang))
+                    .min_size(egui::vec2(ui.available_width(), 30.0));
+                if ui.add(button).clicked() {
+                    self.screen = screen;
+                }
+            }
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.heading(self.screen.heading(lang));
+            ui.separator();
+            match self.screen {
+                Screen::Settings => self.settings.ui(ui, &mut self.ctx),
+                _ => coming_soon(ui, lang),
+            }
+        });
+    }
+
+    fn status_bar(&self, ui: &mut egui::Ui) {
+        let lang = self.ctx.lang;
+        ui.horizontal(|ui| {
+            let mode = match self.ctx.mode {
+                ChannelMode::Sandbox => lang.pick("沙箱", "sandbox"),
+                ChannelMode::Live => lang.pick("正式", "live"),
+            };
+            ui.label(format!("{}{mode}", lang.pick("模式：", "Mode: ")));
+            ui.separator();
+            ui.label(format!("{}{}", lang.pick("数据：", "Data: "), self.ctx.home.dir.display()));
+            ui.separator();
+            let operator = self.ctx.operator.as_deref().unwrap_or(lang.pick("未登录", "not signed in"));
+            ui.label(format!("{}{operator}", lang.pick("操作员：", "Operator: ")));
+            ui.separator();
+            ui.label(format!("{}{}", lang.pick("同步：", "Sync: "), self.ctx.sync.label(lang)));
+            if let Some(error) = &self.ctx.error {
+                ui.separator();
+                ui.colored_label(ui.visuals().error_fg_color, error);
+            }
+        });
+    }
+}
+
+fn coming_soon(ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(24.0);
+    ui.label(lang.pick("即将推出：该功能将在后续版本中提供。", "Coming soon: this screen arrives in a later release."));
+}
+
+impl eframe::App for TillDeskApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}

@@ -1,0 +1,75 @@
+//! 设置 Settings: language, mode, where the data lives.
+
+use crate::i18n::Lang;
+use crate::model::ChannelMode;
+use crate::ui::Ctx;
+
+#[derive(Debug, Default)]
+pub struct SettingsScreen {}
+
+impl SettingsScreen {
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        egui::Grid::new("settings-grid").num_columns(2).spacing([24.0, 10.0]).show(ui, |ui| {
+            ui.label(lang.pick("界面语言", "Language"));
+            ui.horizontal(|ui| {
+                for choice in [Lang::ZhCn, Lang::En] {
+                    if ui.radio(ctx.lang == choice, choice.native_name()).clicked() && ctx.lang != choice {
+                        ctx.set_language(choice);
+                    }
+                }
+            });
+            ui.end_row();
+
+            ui.label(lang.pick("运行模式", "Mode"));
+            ui.label(match ctx.mode {
+                ChannelMode::Sandbox => {
+                    lang.pick("沙箱（内置模拟网关，不会真实扣款）", "Sandbox (embedded gateways, no real money moves)")
+                }
+                ChannelMode::Live => lang.pick("正式（真实收单网关）", "Live (real acquirer gateways)"),
+            });
+            ui.end_row();
+
+            ui.label(lang.pick("数据目录", "Data folder"));
+            ui.monospace(ctx.home.dir.display().to_string());
+            ui.end_row();
+
+            ui.label(lang.pick("数据库", "Database"));
+            ui.monospace(ctx.home.store.path().display().to_string());
+            ui.end_row();
+
+            ui.label(lang.pick("数据库版本", "Schema version"));
+            ui.label(match ctx.home.store.schema_version() {
+                Ok(v) => v.to_string(),
+                Err(e) => e.to_string(),
+            });
+            ui.end_row();
+
+            ui.label(lang.pick("软件版本", "Version"));
+            ui.label(env!("CARGO_PKG_VERSION"));
+            ui.end_row();
+        });
+
+        ui.add_space(16.0);
+        ui.label(egui::RichText::new(lang.pick("最近的设置变更", "Recent settings changes")).strong());
+        match ctx.home.store.recent_audit(5) {
+            Ok(entries) if entries.is_empty() => {
+                ui.label(lang.pick("暂无", "None yet"));
+            }
+            Ok(entries) => {
+                for e in entries {
+                    ui.label(format!(
+                        "{}  {}  {} → {}",
+                        crate::time::to_local_display(&e.at),
+                        e.subject,
+                        e.before.as_deref().unwrap_or("—"),
+                        e.after.as_deref().unwrap_or("—"),
+                    ));
+                }
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+            }
+        }
+    }
+}

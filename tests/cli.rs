@@ -1,0 +1,55 @@
+//! The command line as a script uses it.
+
+use std::process::Command;
+
+fn tilldesk() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tilldesk"));
+    cmd.env_remove("TILLDESK_DATA_DIR");
+    cmd
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let out = tilldesk().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("tilldesk {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn doctor_creates_the_data_folder_and_reports_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("first-run");
+    let out = tilldesk().args(["doctor", "--data-dir"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(dir.join("tilldesk.sqlite3").is_file());
+    assert!(text.contains(&format!("data folder:    {}", dir.display())), "{text}");
+    assert!(text.contains("schema version: 1"), "{text}");
+    assert!(text.contains("orders") && text.contains("outbox"), "{text}");
+    assert!(text.contains("none configured"), "{text}");
+}
+
+#[test]
+fn doctor_json_reads_the_environment_variable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tilldesk().args(["doctor", "--json"]).env("TILLDESK_DATA_DIR", tmp.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["data_dir"], tmp.path().display().to_string());
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["mode"], "sandbox");
+    assert!(json["tables"].as_array().unwrap().iter().any(|t| t["table"] == "refunds" && t["rows"] == 0));
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(tmp.path().join("tilldesk.sqlite3")).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+    }
+    let out = tilldesk().arg("doctor").arg("--data-dir").arg(tmp.path()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("newer TillDesk") && err.contains("999"), "{err}");
+}
