@@ -22,6 +22,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the sandbox acquirers (Alipay, WeChat Pay, CDS) on loopback until killed.
+    Sandbox {
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// The sandbox's own folder (sandbox.json, ledger.sqlite3).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Allow listening on a non-loopback address.
+        #[arg(long)]
+        allow_remote: bool,
+    },
     /// Print the data folder, database, schema version, row counts and configured channels.
     Doctor {
         /// Print JSON instead of text.
@@ -42,10 +54,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Sandbox { listen, data, allow_remote }) = &cli.command {
+        return run_sandbox(*listen, data, *allow_remote);
+    }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
     let home = DataHome::open(&data_dir)?;
     match cli.command {
         None => run_gui(home),
+        Some(Command::Sandbox { .. }) => Ok(()),
         Some(Command::Doctor { json }) => {
             let report = DoctorReport::collect(&home)?;
             if json {
@@ -58,8 +74,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// One tokio runtime for all network work, shared by the app (2 workers: the machine has 2 cores).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the network runtime")
+}
+
+fn run_sandbox(listen: std::net::SocketAddr, data: &std::path::Path, allow_remote: bool) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let running = tilldesk::sandbox::start(data, listen, allow_remote).await?;
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on {}", running.base_url())?;
+            out.flush()?;
+        }
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+}
+
 fn run_gui(home: DataHome) -> anyhow::Result<()> {
-    let app = TillDeskApp::new(home)?;
+    let rt = runtime()?;
+    let sandbox_dir = home.dir.join("sandbox");
+    let mut app = TillDeskApp::new(home)?;
+    // The embedded sandbox starts off the UI thread; the status bar shows it once it listens.
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let result = tilldesk::sandbox::start(&sandbox_dir, localhost, false).await;
+        let _ = tx.send(result.map_err(|e| e.to_string()));
+    });
+    app.ctx.sandbox = tilldesk::ui::SandboxStatus::Starting(rx);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("TillDesk")

@@ -85,6 +85,15 @@ impl Amount {
         whole.checked_mul(100).and_then(|w| w.checked_add(frac_fen)).map(Amount).ok_or_else(overflow)
     }
 
+    /// Like [`Amount::parse`] but accepts a leading minus, as bill files write refunds ("-0.01").
+    pub fn parse_signed(text: &str) -> Result<Self, AmountError> {
+        let s = text.trim();
+        match s.strip_prefix('-') {
+            Some(rest) => Amount::parse(rest).map(|a| Amount(-a.0)),
+            None => Amount::parse(s),
+        }
+    }
+
     /// "88.88": always two decimals, no thousands separator (the form the gateways and bill files use).
     pub fn format(self) -> String {
         self.to_string()
@@ -192,6 +201,13 @@ mod tests {
         );
         let msg = Amount::parse("1.234").unwrap_err().to_string();
         assert!(msg.contains("1.234") && msg.contains("2 decimal"), "{msg}");
+    }
+
+    #[test]
+    fn bills_may_carry_negative_amounts() {
+        assert_eq!(Amount::parse_signed("-0.01"), Ok(Amount::from_fen(-1)));
+        assert_eq!(Amount::parse_signed("6.00"), Ok(Amount::from_fen(600)));
+        assert!(Amount::parse_signed("--1").is_err());
     }
 
     #[test]

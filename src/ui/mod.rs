@@ -19,6 +19,46 @@ pub struct Ctx {
     pub sync: SyncState,
     /// The last error worth showing in the status bar.
     pub error: Option<String>,
+    /// The embedded sandbox, when the app runs on it.
+    pub sandbox: SandboxStatus,
+}
+
+/// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
+#[derive(Default)]
+pub enum SandboxStatus {
+    /// Not used (tests, or live gateways).
+    #[default]
+    Off,
+    Starting(std::sync::mpsc::Receiver<Result<crate::sandbox::RunningSandbox, String>>),
+    Running(crate::sandbox::RunningSandbox),
+    Failed(String),
+}
+
+impl std::fmt::Debug for SandboxStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SandboxStatus::Off => f.write_str("Off"),
+            SandboxStatus::Starting(_) => f.write_str("Starting"),
+            SandboxStatus::Running(r) => write!(f, "Running({})", r.addr),
+            SandboxStatus::Failed(e) => write!(f, "Failed({e})"),
+        }
+    }
+}
+
+impl SandboxStatus {
+    /// Picks up the start result without blocking.
+    fn poll(&mut self) {
+        if let SandboxStatus::Starting(rx) = self {
+            match rx.try_recv() {
+                Ok(Ok(running)) => *self = SandboxStatus::Running(running),
+                Ok(Err(e)) => *self = SandboxStatus::Failed(e),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    *self = SandboxStatus::Failed("the sandbox task ended before it started".into())
+                }
+            }
+        }
+    }
 }
 
 /// The background sync's state, as the status bar shows it.
@@ -45,7 +85,15 @@ impl Ctx {
     pub fn new(home: DataHome) -> Result<Self, StoreError> {
         let lang = config::language(&home.store)?;
         let mode = config::channel_mode(&home.store)?;
-        Ok(Ctx { home, lang, mode, operator: None, sync: SyncState::NotStarted, error: None })
+        Ok(Ctx {
+            home,
+            lang,
+            mode,
+            operator: None,
+            sync: SyncState::NotStarted,
+            error: None,
+            sandbox: SandboxStatus::Off,
+        })
     }
 
     /// Switches the language and remembers it (an audited settings change).
@@ -124,6 +172,10 @@ impl TillDeskApp {
 
     /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.ctx.sandbox.poll();
+        if matches!(self.ctx.sandbox, SandboxStatus::Starting(_)) {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(200));
+        }
         let lang = self.ctx.lang;
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("navigation").resizable(false).default_size(150.0).show(ui, |ui| {
@@ -156,6 +208,21 @@ impl TillDeskApp {
                 ChannelMode::Live => lang.pick("正式", "live"),
             };
             ui.label(format!("{}{mode}", lang.pick("模式：", "Mode: ")));
+            match &self.ctx.sandbox {
+                SandboxStatus::Off => {}
+                SandboxStatus::Starting(_) => {
+                    ui.label(lang.pick("沙箱启动中…", "sandbox starting…"));
+                }
+                SandboxStatus::Running(r) => {
+                    ui.label(r.base_url());
+                }
+                SandboxStatus::Failed(e) => {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        format!("{}{e}", lang.pick("沙箱失败：", "sandbox failed: ")),
+                    );
+                }
+            }
             ui.separator();
             ui.label(format!("{}{}", lang.pick("数据：", "Data: "), self.ctx.home.dir.display()));
             ui.separator();

@@ -1,0 +1,1457 @@
+//! The Alipay trade bill (业务账单): a zip named `{account}_{yyyyMMdd}.csv.zip` holding two GBK CSV files,
+//! `{account}_{yyyyMMdd}_业务明细.csv` (one row per trade or refund) and `{account}_{yyyyMMdd}_业务明细(汇总).csv`
+//! (one row per store and a 合计 row). Entry names are GBK too, without the zip UTF-8 flag.
+//!
+//! The sandbox writes bills with [`write_bill_zip`]; the client reads the detail file row by row with
+//! [`open_detail_entry`] and [`DetailReader`], in flat memory, mapping columns by header name.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, Write};
+
+use encoding_rs::{EncoderResult, GBK};
+use time::{Date, PrimitiveDateTime};
+use zip::read::ZipFile;
+use zip::result::ZipError;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+use crate::money::{Amount, AmountError};
+
+/// 业务类型: a payment or a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BillKind {
+    /// 交易
+    Trade,
+    /// 退款
+    Refund,
+}
+
+impl BillKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillKind::Trade => "交易",
+            BillKind::Refund => "退款",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BillKind> {
+        match text {
+            "交易" => Some(BillKind::Trade),
+            "退款" => Some(BillKind::Refund),
+            _ => None,
+        }
+    }
+}
+
+/// One row of 业务明细: all 25 columns. Amounts are signed (refund rows are negative); times are China time
+/// as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlipayBillRow {
+    /// 支付宝交易号
+    pub trade_no: String,
+    /// 商户订单号
+    pub out_trade_no: String,
+    /// 业务类型
+    pub kind: BillKind,
+    /// 商品名称
+    pub subject: String,
+    /// 创建时间 (for refunds: the original trade's time)
+    pub created_at: PrimitiveDateTime,
+    /// 完成时间 (for refunds: the refund's time)
+    pub finished_at: PrimitiveDateTime,
+    /// 门店编号
+    pub store_id: String,
+    /// 门店名称
+    pub store_name: String,
+    /// 操作员
+    pub operator_id: String,
+    /// 终端号
+    pub terminal_id: String,
+    /// 对方账户 (masked buyer account)
+    pub buyer_account: String,
+    /// 订单金额（元）
+    pub order_amount: Amount,
+    /// 商家实收（元）
+    pub receipt_amount: Amount,
+    /// 支付宝红包（元）
+    pub alipay_red_packet: Amount,
+    /// 集分宝（元）
+    pub jifenbao: Amount,
+    /// 支付宝优惠（元）
+    pub alipay_discount: Amount,
+    /// 商家优惠（元）
+    pub merchant_discount: Amount,
+    /// 券核销金额（元）
+    pub coupon_amount: Amount,
+    /// 券名称
+    pub coupon_name: String,
+    /// 商家红包消费金额（元）
+    pub merchant_red_packet: Amount,
+    /// 卡消费金额（元）
+    pub card_amount: Amount,
+    /// 退款批次号/请求号: the refund's `out_request_no`; `None` on trade rows.
+    pub out_request_no: Option<String>,
+    /// 服务费（元）, signed as written.
+    pub service_fee: Amount,
+    /// 分润（元）
+    pub profit_share: Amount,
+    /// 备注
+    pub remark: String,
+}
+
+// Column positions in the canonical 25-column header.
+const TRADE_NO: usize = 0;
+const OUT_TRADE_NO: usize = 1;
+const KIND: usize = 2;
+const SUBJECT: usize = 3;
+const CREATED_AT: usize = 4;
+const FINISHED_AT: usize = 5;
+const STORE_ID: usize = 6;
+const STORE_NAME: usize = 7;
+const OPERATOR_ID: usize = 8;
+const TERMINAL_ID: usize = 9;
+const BUYER_ACCOUNT: usize = 10;
+const ORDER_AMOUNT: usize = 11;
+const RECEIPT_AMOUNT: usize = 12;
+const ALIPAY_RED_PACKET: usize = 13;
+const JIFENBAO: usize = 14;
+const ALIPAY_DISCOUNT: usize = 15;
+const MERCHANT_DISCOUNT: usize = 16;
+const COUPON_AMOUNT: usize = 17;
+const COUPON_NAME: usize = 18;
+const MERCHANT_RED_PACKET: usize = 19;
+const CARD_AMOUNT: usize = 20;
+const OUT_REQUEST_NO: usize = 21;
+const SERVICE_FEE: usize = 22;
+const PROFIT_SHARE: usize = 23;
+const REMARK: usize = 24;
+const COLUMN_COUNT: usize = 25;
+
+/// A detail column: its header, whether Alipay appends a TAB to its values, whether a file must have it.
+struct Column {
+    name: &'static str,
+    tab: bool,
+    required: bool,
+}
+
+const fn col(name: &'static str, tab: bool, required: bool) -> Column {
+    Column { name, tab, required }
+}
+
+/// The 业务明细 header in order, as in Alipay's files.
+const DETAIL_COLUMNS: [Column; COLUMN_COUNT] = [
+    col("支付宝交易号", true, true),
+    col("商户订单号", true, true),
+    col("业务类型", true, true),
+    col("商品名称", false, false),
+    col("创建时间", false, true),
+    col("完成时间", false, true),
+    col("门店编号", true, false),
+    col("门店名称", true, false),
+    col("操作员", true, false),
+    col("终端号", true, false),
+    col("对方账户", true, false),
+    col("订单金额（元）", false, true),
+    col("商家实收（元）", false, true),
+    col("支付宝红包（元）", false, false),
+    col("集分宝（元）", false, false),
+    col("支付宝优惠（元）", false, false),
+    col("商家优惠（元）", false, false),
+    col("券核销金额（元）", false, false),
+    col("券名称", false, false),
+    col("商家红包消费金额（元）", true, false),
+    col("卡消费金额（元）", false, false),
+    col("退款批次号/请求号", true, true),
+    col("服务费（元）", false, false),
+    col("分润（元）", false, false),
+    col("备注", false, false),
+];
+
+/// The 业务明细(汇总) header.
+const SUMMARY_HEADER: &str = "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,\
+                              商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）";
+
+const DETAIL_TITLE: &str = "#支付宝业务明细查询";
+const SUMMARY_TITLE: &str = "#支付宝业务汇总查询";
+const DETAIL_ENTRY_SUFFIX: &str = "业务明细.csv";
+const SUMMARY_MARK: &str = "汇总";
+/// The longest line the reader accepts; a file without line breaks is not a bill.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Why a bill could not be written or read. Messages name the file, the 1-based line and the column.
+#[derive(Debug, thiserror::Error)]
+pub enum BillError {
+    #[error("{file} line {line}, column {column}: {text:?} is not an amount")]
+    BadAmount {
+        file: String,
+        line: u64,
+        column: &'static str,
+        text: String,
+        #[source]
+        reason: AmountError,
+    },
+    #[error("{file} line {line}, column {column}: {text:?} is not a time like 2019-09-16 10:55:16")]
+    BadTime { file: String, line: u64, column: &'static str, text: String },
+    #[error("{file} line {line}, column {column}: {text:?} is neither 交易 (payment) nor 退款 (refund)")]
+    BadKind { file: String, line: u64, column: &'static str, text: String },
+    #[error("{file} line {line}, column {column}: the value is empty, but every row needs one")]
+    EmptyValue { file: String, line: u64, column: &'static str },
+    #[error("{file} line {line}: the header has no column {column}; is this an Alipay 业务明细 file?")]
+    MissingColumn { file: String, line: u64, column: &'static str },
+    #[error("{file} line {line}: the row has {found} columns, but the header has {expected}")]
+    ColumnCount { file: String, line: u64, expected: usize, found: usize },
+    #[error("{file} line {line}: a quoted value is not closed")]
+    UnclosedQuote { file: String, line: u64 },
+    #[error("{file} line {line}: the line is longer than {limit} bytes; this is not a bill file")]
+    LineTooLong { file: String, line: u64, limit: usize },
+    #[error(
+        "{file} line {line}: {text:?} is not a totals line like #交易合计：6笔，商家实收共0.06元，商家优惠共0.00元"
+    )]
+    BadFooter { file: String, line: u64, text: String },
+    #[error("{file} line {line}: {text:?} does not hold dates like [2019年09月16日 00:00:00]")]
+    BadPeriod { file: String, line: u64, text: String },
+    #[error("{file}: the file has no column header line; is it empty or cut short?")]
+    NoHeader { file: String },
+    #[error("{file}: cannot read the file: {source}")]
+    Io { file: String, source: io::Error },
+    #[error("the bill download is not a readable zip file: {0}")]
+    Zip(#[from] ZipError),
+    #[error("the bill zip has no 业务明细 file (it holds: {names})")]
+    NoDetailEntry { names: String },
+    #[error("cannot write the bill: {0}")]
+    Write(String),
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Totals
+
+/// The footer totals of 业务明细 (`#交易合计：…` and `#退款合计：…`), or the same sums computed from rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BillFooter {
+    /// 交易合计 N笔
+    pub trade_count: u64,
+    /// 商家实收共 X元
+    pub trade_receipt: Amount,
+    /// 商家优惠共 X元
+    pub trade_merchant_discount: Amount,
+    /// 退款合计 N笔
+    pub refund_count: u64,
+    /// 商家实收退款共 X元 (negative)
+    pub refund_receipt: Amount,
+    /// 商家优惠退款共 X元
+    pub refund_merchant_discount: Amount,
+}
+
+fn add(a: Amount, b: Amount) -> Amount {
+    a.checked_add(b).unwrap_or(if b.fen() > 0 { Amount::from_fen(i64::MAX) } else { Amount::from_fen(i64::MIN) })
+}
+
+impl BillFooter {
+    /// Counts one row in.
+    pub fn add_row(&mut self, row: &AlipayBillRow) {
+        match row.kind {
+            BillKind::Trade => {
+                self.trade_count += 1;
+                self.trade_receipt = add(self.trade_receipt, row.receipt_amount);
+                self.trade_merchant_discount = add(self.trade_merchant_discount, row.merchant_discount);
+            }
+            BillKind::Refund => {
+                self.refund_count += 1;
+                self.refund_receipt = add(self.refund_receipt, row.receipt_amount);
+                self.refund_merchant_discount = add(self.refund_merchant_discount, row.merchant_discount);
+            }
+        }
+    }
+
+    /// The sums of `rows`: what the footer of a file holding them says.
+    pub fn of_rows<'a>(rows: impl IntoIterator<Item = &'a AlipayBillRow>) -> BillFooter {
+        let mut totals = BillFooter::default();
+        for row in rows {
+            totals.add_row(row);
+        }
+        totals
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing (the sandbox side)
+
+/// `yyyyMMdd`.
+fn date_stamp(date: Date) -> String {
+    format!("{:04}{:02}{:02}", date.year(), u8::from(date.month()), date.day())
+}
+
+/// `2019年09月16日 00:00:00`.
+fn chinese_midnight(date: Date) -> String {
+    format!("{:04}年{:02}月{:02}日 00:00:00", date.year(), u8::from(date.month()), date.day())
+}
+
+/// `2019-09-16 10:55:16`.
+fn format_time(t: PrimitiveDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The download's file name: `{account}_{yyyyMMdd}.csv.zip`.
+pub fn bill_zip_name(account: &str, bill_date: Date) -> String {
+    format!("{account}_{}.csv.zip", date_stamp(bill_date))
+}
+
+/// The detail entry's name: `{account}_{yyyyMMdd}_业务明细.csv`.
+pub fn detail_entry_name(account: &str, bill_date: Date) -> String {
+    format!("{account}_{}_业务明细.csv", date_stamp(bill_date))
+}
+
+/// The summary entry's name: `{account}_{yyyyMMdd}_业务明细(汇总).csv`.
+pub fn summary_entry_name(account: &str, bill_date: Date) -> String {
+    format!("{account}_{}_业务明细(汇总).csv", date_stamp(bill_date))
+}
+
+/// Encodes as GBK; characters GBK cannot hold become `?`, as Java's `getBytes("GBK")` writes them.
+fn gbk_encode_lossy(text: &str) -> Vec<u8> {
+    let mut encoder = GBK.new_encoder();
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let room = encoder.max_buffer_length_from_utf8_without_replacement(rest.len()).unwrap_or(rest.len() * 2 + 16);
+        out.reserve(room);
+        let (result, read) = encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
+        rest = &rest[read..];
+        match result {
+            EncoderResult::InputEmpty => return out,
+            EncoderResult::OutputFull => {}
+            EncoderResult::Unmappable(_) => out.push(b'?'),
+        }
+    }
+}
+
+/// Appends one CSV cell; values holding a comma, quote or line break are quoted (RFC 4180).
+fn push_cell(line: &mut String, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        line.push('"');
+        line.push_str(&value.replace('"', "\"\""));
+        line.push('"');
+    } else {
+        line.push_str(value);
+    }
+}
+
+fn push_row<S: AsRef<str>>(out: &mut String, cells: &[S]) {
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_cell(out, cell.as_ref());
+    }
+    out.push('\n');
+}
+
+fn row_cells(row: &AlipayBillRow) -> [String; COLUMN_COUNT] {
+    let mut cells: [String; COLUMN_COUNT] = Default::default();
+    cells[TRADE_NO] = row.trade_no.clone();
+    cells[OUT_TRADE_NO] = row.out_trade_no.clone();
+    cells[KIND] = row.kind.as_str().to_owned();
+    cells[SUBJECT] = row.subject.clone();
+    cells[CREATED_AT] = format_time(row.created_at);
+    cells[FINISHED_AT] = format_time(row.finished_at);
+    cells[STORE_ID] = row.store_id.clone();
+    cells[STORE_NAME] = row.store_name.clone();
+    cells[OPERATOR_ID] = row.operator_id.clone();
+    cells[TERMINAL_ID] = row.terminal_id.clone();
+    cells[BUYER_ACCOUNT] = row.buyer_account.clone();
+    cells[ORDER_AMOUNT] = row.order_amount.format();
+    cells[RECEIPT_AMOUNT] = row.receipt_amount.format();
+    cells[ALIPAY_RED_PACKET] = row.alipay_red_packet.format();
+    cells[JIFENBAO] = row.jifenbao.format();
+    cells[ALIPAY_DISCOUNT] = row.alipay_discount.format();
+    cells[MERCHANT_DISCOUNT] = row.merchant_discount.format();
+    cells[COUPON_AMOUNT] = row.coupon_amount.format();
+    cells[COUPON_NAME] = row.coupon_name.clone();
+    cells[MERCHANT_RED_PACKET] = row.merchant_red_packet.format();
+    cells[CARD_AMOUNT] = row.card_amount.format();
+    cells[OUT_REQUEST_NO] = row.out_request_no.clone().unwrap_or_default();
+    cells[SERVICE_FEE] = row.service_fee.format();
+    cells[PROFIT_SHARE] = row.profit_share.format();
+    cells[REMARK] = row.remark.clone();
+    for (cell, column) in cells.iter_mut().zip(DETAIL_COLUMNS.iter()) {
+        if column.tab {
+            cell.push('\t');
+        }
+    }
+    cells
+}
+
+fn period_line(bill_date: Date) -> Result<String, BillError> {
+    let next = bill_date.next_day().ok_or_else(|| BillError::Write(format!("no day follows {bill_date}")))?;
+    Ok(format!("#起始日期：[{}]   终止日期：[{}]\n", chinese_midnight(bill_date), chinese_midnight(next)))
+}
+
+/// The 业务明细 text (before GBK encoding).
+fn detail_text(account: &str, bill_date: Date, rows: &[AlipayBillRow], exported_at: &str) -> Result<String, BillError> {
+    let mut out = String::with_capacity(512 + rows.len() * 256);
+    out.push_str(DETAIL_TITLE);
+    out.push('\n');
+    out.push_str(&format!("#账号：[{account}]\n"));
+    out.push_str(&period_line(bill_date)?);
+    out.push_str(&format!("#{}业务明细列表{}\n", "-".repeat(41), "-".repeat(40)));
+    push_row(&mut out, &DETAIL_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>());
+    for row in rows {
+        push_row(&mut out, &row_cells(row));
+    }
+    out.push_str(&format!("#{}业务明细列表结束{}\n", "-".repeat(41), "-".repeat(36)));
+    let t = BillFooter::of_rows(rows);
+    out.push_str(&format!(
+        "#交易合计：{}笔，商家实收共{}元，商家优惠共{}元\n",
+        t.trade_count, t.trade_receipt, t.trade_merchant_discount
+    ));
+    out.push_str(&format!(
+        "#退款合计：{}笔，商家实收退款共{}元，商家优惠退款共{}元\n",
+        t.refund_count, t.refund_receipt, t.refund_merchant_discount
+    ));
+    out.push_str(&format!("#导出时间：[{exported_at}]\n"));
+    Ok(out)
+}
+
+/// Per-store sums for 业务明细(汇总).
+#[derive(Default)]
+struct StoreSums {
+    trades: u64,
+    refunds: u64,
+    order: Amount,
+    receipt: Amount,
+    alipay_discount: Amount,
+    merchant_discount: Amount,
+    card: Amount,
+    fee: Amount,
+    profit_share: Amount,
+}
+
+impl StoreSums {
+    fn add_row(&mut self, row: &AlipayBillRow) {
+        match row.kind {
+            BillKind::Trade => self.trades += 1,
+            BillKind::Refund => self.refunds += 1,
+        }
+        self.order = add(self.order, row.order_amount);
+        self.receipt = add(self.receipt, row.receipt_amount);
+        self.alipay_discount = add(self.alipay_discount, row.alipay_discount);
+        self.merchant_discount = add(self.merchant_discount, row.merchant_discount);
+        self.card = add(self.card, row.card_amount);
+        self.fee = add(self.fee, row.service_fee);
+        self.profit_share = add(self.profit_share, row.profit_share);
+    }
+
+    fn add_sums(&mut self, other: &StoreSums) {
+        self.trades += other.trades;
+        self.refunds += other.refunds;
+        self.order = add(self.order, other.order);
+        self.receipt = add(self.receipt, other.receipt);
+        self.alipay_discount = add(self.alipay_discount, other.alipay_discount);
+        self.merchant_discount = add(self.merchant_discount, other.merchant_discount);
+        self.card = add(self.card, other.card);
+        self.fee = add(self.fee, other.fee);
+        self.profit_share = add(self.profit_share, other.profit_share);
+    }
+
+    /// The row after 门店编号 and 门店名称. 实收净额 is taken as 商家实收 plus the (signed) 服务费.
+    fn cells(&self, store_id: &str, store_name: &str) -> [String; 12] {
+        [
+            store_id.to_owned(),
+            store_name.to_owned(),
+            self.trades.to_string(),
+            self.refunds.to_string(),
+            self.order.format(),
+            self.receipt.format(),
+            self.alipay_discount.format(),
+            self.merchant_discount.format(),
+            self.card.format(),
+            self.fee.format(),
+            self.profit_share.format(),
+            add(self.receipt, self.fee).format(),
+        ]
+    }
+}
+
+/// The 业务明细(汇总) text (before GBK encoding): one row per store, then 合计.
+fn summary_text(
+    account: &str,
+    bill_date: Date,
+    rows: &[AlipayBillRow],
+    exported_at: &str,
+) -> Result<String, BillError> {
+    let mut stores: BTreeMap<(&str, &str), StoreSums> = BTreeMap::new();
+    for row in rows {
+        stores.entry((row.store_id.as_str(), row.store_name.as_str())).or_default().add_row(row);
+    }
+    let mut out = String::new();
+    out.push_str(SUMMARY_TITLE);
+    out.push('\n');
+    out.push_str(&format!("#账号：[{account}]\n"));
+    out.push_str(&period_line(bill_date)?);
+    out.push_str(&format!("#{}业务汇总列表{}\n", "-".repeat(41), "-".repeat(40)));
+    out.push_str(SUMMARY_HEADER);
+    out.push('\n');
+    let mut total = StoreSums::default();
+    for ((store_id, store_name), sums) in &stores {
+        push_row(&mut out, &sums.cells(store_id, store_name));
+        total.add_sums(sums);
+    }
+    push_row(&mut out, &total.cells("合计", ""));
+    out.push_str(&format!("#{}业务汇总列表结束{}\n", "-".repeat(40), "-".repeat(37)));
+    out.push_str(&format!("#导出时间：[{exported_at}]\n"));
+    Ok(out)
+}
+
+/// Writes the bill zip as Alipay serves it: GBK content, GBK entry names without the UTF-8 flag, LF line ends.
+/// `exported_at` is the text inside `#导出时间：[…]`, e.g. `2019年09月17日 05:46:49`.
+pub fn write_bill_zip(
+    account: &str,
+    bill_date: Date,
+    rows: &[AlipayBillRow],
+    exported_at: &str,
+) -> Result<Vec<u8>, BillError> {
+    if account.is_empty() || account.contains(['/', '\\']) {
+        return Err(BillError::Write(format!("{account:?} cannot be part of a file name")));
+    }
+    let detail = gbk_encode_lossy(&detail_text(account, bill_date, rows, exported_at)?);
+    let summary = gbk_encode_lossy(&summary_text(account, bill_date, rows, exported_at)?);
+    let detail_name = gbk_encode_lossy(&detail_entry_name(account, bill_date));
+    let summary_name = gbk_encode_lossy(&summary_entry_name(account, bill_date));
+
+    let next = bill_date.next_day().unwrap_or(bill_date);
+    let stamp = u16::try_from(next.year())
+        .ok()
+        .and_then(|year| zip::DateTime::from_date_and_time(year, u8::from(next.month()), next.day(), 0, 0, 0).ok())
+        .unwrap_or_default();
+    let options =
+        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).last_modified_time(stamp);
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let failed = |e: &dyn std::fmt::Display| BillError::Write(e.to_string());
+    // `name` takes raw bytes: GBK that is not valid UTF-8 is written without the language-encoding flag.
+    for (name, content) in [(&detail_name, &detail), (&summary_name, &summary)] {
+        zip.start_file_with_options(options.name(name)).map_err(|e| failed(&e))?;
+        zip.write_all(content).map_err(|e| failed(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| failed(&e))?.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading (the client side)
+
+/// An opened bill zip with its 业务明细 entry found.
+pub struct DetailEntry<R: Read + Seek> {
+    archive: ZipArchive<R>,
+    index: usize,
+    name: String,
+}
+
+/// Entry names decoded both ways: UTF-8 when valid, and GBK (what Alipay writes).
+fn name_candidates(raw: &[u8]) -> Vec<String> {
+    let mut names = Vec::with_capacity(2);
+    if let Ok(utf8) = std::str::from_utf8(raw) {
+        names.push(utf8.to_owned());
+    }
+    let (gbk, _) = GBK.decode_without_bom_handling(raw);
+    names.push(gbk.into_owned());
+    names
+}
+
+/// Opens a bill zip (a file, or `Cursor` over the downloaded bytes) and finds the 业务明细 entry (not the 汇总
+/// one), reading entry names as GBK or UTF-8.
+pub fn open_detail_entry<R: Read + Seek>(reader: R) -> Result<DetailEntry<R>, BillError> {
+    let archive = ZipArchive::new(reader)?;
+    let mut seen = Vec::new();
+    let mut found = None;
+    for (index, raw) in archive.file_names_raw().enumerate() {
+        let candidates = name_candidates(raw);
+        let hit = candidates.iter().find(|n| n.ends_with(DETAIL_ENTRY_SUFFIX) && !n.contains(SUMMARY_MARK)).cloned();
+        match hit {
+            Some(name) if found.is_none() => found = Some((index, name)),
+            _ => seen.push(candidates.last().cloned().unwrap_or_default()),
+        }
+    }
+    let (index, name) = found.ok_or_else(|| BillError::NoDetailEntry {
+        names: if seen.is_empty() { "nothing".to_owned() } else { seen.join(", ") },
+    })?;
+    let name = name.rsplit(['/', '\\']).next().unwrap_or(&name).to_owned();
+    Ok(DetailEntry { archive, index, name })
+}
+
+impl<R: Read + Seek> DetailEntry<R> {
+    /// The entry's name, e.g. `20880211096256330156_20190916_业务明细.csv`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Streams the entry's rows.
+    pub fn reader(&mut self) -> Result<DetailReader<ZipFile<'_, R>>, BillError> {
+        let file = self.archive.by_index(self.index)?;
+        Ok(DetailReader::new(file, &self.name))
+    }
+}
+
+/// What the `#` lines above the rows say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BillMeta {
+    /// `#账号：[…]`
+    pub account: Option<String>,
+    /// `#起始日期：[…]`
+    pub start: Option<PrimitiveDateTime>,
+    /// `终止日期：[…]`
+    pub end: Option<PrimitiveDateTime>,
+    /// `#导出时间：[…]`, as written.
+    pub exported_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextEncoding {
+    Gbk,
+    Utf8,
+}
+
+/// Why a line did not split into cells.
+struct UnclosedQuote;
+
+/// Splits one CSV record (RFC 4180 quoting; text after a closing quote is kept as is).
+fn split_record(line: &str) -> Result<Vec<String>, UnclosedQuote> {
+    let mut cells = Vec::with_capacity(COLUMN_COUNT);
+    let mut cell = String::new();
+    let mut chars = line.chars().peekable();
+    let mut at_cell_start = true;
+    let mut in_quotes = false;
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    cell.push('"');
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                cell.push(c);
+            }
+            continue;
+        }
+        match c {
+            ',' => {
+                cells.push(std::mem::take(&mut cell));
+                at_cell_start = true;
+                continue;
+            }
+            '"' if at_cell_start => in_quotes = true,
+            _ => cell.push(c),
+        }
+        at_cell_start = false;
+    }
+    if in_quotes {
+        return Err(UnclosedQuote);
+    }
+    cells.push(cell);
+    Ok(cells)
+}
+
+/// Header names compared without surrounding blanks/TABs and with ASCII parentheses read as full-width.
+fn normalize_header(name: &str) -> String {
+    name.trim().trim_start_matches('\u{feff}').replace('(', "（").replace(')', "）")
+}
+
+/// All `[…]` contents of a line.
+fn bracketed(text: &str) -> Vec<&str> {
+    text.split('[').skip(1).filter_map(|part| part.split_once(']').map(|(inside, _)| inside.trim())).collect()
+}
+
+/// `2019年09月16日 00:00:00` (or any six numbers in that order).
+fn parse_period_time(text: &str) -> Option<PrimitiveDateTime> {
+    let numbers: Vec<u32> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().ok())
+        .collect::<Option<_>>()?;
+    let [year, month, day, hour, minute, second] = numbers.as_slice() else {
+        return None;
+    };
+    let month = time::Month::try_from(u8::try_from(*month).ok()?).ok()?;
+    let date = Date::from_calendar_date(i32::try_from(*year).ok()?, month, u8::try_from(*day).ok()?).ok()?;
+    date.with_hms(u8::try_from(*hour).ok()?, u8::try_from(*minute).ok()?, u8::try_from(*second).ok()?).ok()
+}
+
+/// `6笔，商家实收共0.06元，商家优惠共0.00元` → (6, 0.06, 0.00).
+fn parse_totals(body: &str) -> Option<(u64, Amount, Amount)> {
+    let (count, rest) = body.split_once('笔')?;
+    let count = count.trim().parse().ok()?;
+    let mut amounts = rest.split('共').skip(1).map(|part| part.split_once('元').map(|(amount, _)| amount.trim()));
+    let receipt = Amount::parse_signed(amounts.next()??).ok()?;
+    let discount = Amount::parse_signed(amounts.next()??).ok()?;
+    Some((count, receipt, discount))
+}
+
+/// One data record with the header's column positions, turning cells into typed values with precise errors.
+struct RowCells<'c> {
+    cells: &'c [String],
+    positions: &'c [Option<usize>; COLUMN_COUNT],
+    file: &'c str,
+    line: u64,
+}
+
+impl<'c> RowCells<'c> {
+    /// The cell without the TABs Alipay appends (and any in front); empty when the column is absent.
+    fn raw(&self, col: usize) -> &'c str {
+        self.positions[col].and_then(|p| self.cells.get(p)).map(|s| s.trim_matches('\t')).unwrap_or_default()
+    }
+
+    /// Free text (subject, names, remark): kept as written, TABs aside.
+    fn text(&self, col: usize) -> String {
+        self.raw(col).to_owned()
+    }
+
+    /// Identifiers: surrounding blanks dropped too.
+    fn id(&self, col: usize) -> String {
+        self.raw(col).trim().to_owned()
+    }
+
+    fn required(&self, col: usize) -> Result<&'c str, BillError> {
+        let value = self.raw(col).trim();
+        if value.is_empty() {
+            Err(BillError::EmptyValue { file: self.file.to_owned(), line: self.line, column: DETAIL_COLUMNS[col].name })
+        } else {
+            Ok(value)
+        }
+    }
+
+    /// A signed amount; an empty optional amount column counts as 0.00.
+    fn amount(&self, col: usize) -> Result<Amount, BillError> {
+        let column = &DETAIL_COLUMNS[col];
+        let value = if column.required { self.required(col)? } else { self.raw(col).trim() };
+        if value.is_empty() {
+            return Ok(Amount::ZERO);
+        }
+        Amount::parse_signed(value).map_err(|reason| BillError::BadAmount {
+            file: self.file.to_owned(),
+            line: self.line,
+            column: column.name,
+            text: value.to_owned(),
+            reason,
+        })
+    }
+
+    /// `2019-09-16 10:55:16`.
+    fn time(&self, col: usize) -> Result<PrimitiveDateTime, BillError> {
+        let value = self.required(col)?;
+        let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+        PrimitiveDateTime::parse(value, format).map_err(|_| BillError::BadTime {
+            file: self.file.to_owned(),
+            line: self.line,
+            column: DETAIL_COLUMNS[col].name,
+            text: value.to_owned(),
+        })
+    }
+
+    fn kind(&self) -> Result<BillKind, BillError> {
+        let value = self.required(KIND)?;
+        BillKind::parse(value).ok_or_else(|| BillError::BadKind {
+            file: self.file.to_owned(),
+            line: self.line,
+            column: DETAIL_COLUMNS[KIND].name,
+            text: value.to_owned(),
+        })
+    }
+}
+
+/// Streams the rows of a 业务明细 file: GBK (or UTF-8) decoded line by line, LF or CRLF, `#` lines read for the
+/// account, period and footer, columns mapped by header name.
+///
+/// A bad row yields an error and reading goes on with the next one; a bad header or an I/O failure ends it.
+pub struct DetailReader<R: Read> {
+    input: BufReader<R>,
+    file: String,
+    line: u64,
+    buf: Vec<u8>,
+    encoding: Option<TextEncoding>,
+    warned_encoding: bool,
+    /// For each canonical column, its position in the file's header.
+    positions: Option<[Option<usize>; COLUMN_COUNT]>,
+    header_len: usize,
+    meta: BillMeta,
+    trade_totals: Option<(u64, Amount, Amount)>,
+    footer: Option<BillFooter>,
+    row_totals: BillFooter,
+    done: bool,
+}
+
+impl<R: Read> DetailReader<R> {
+    /// Reads a 业务明细 CSV from `input`; `file_name` is used in messages.
+    pub fn new(input: R, file_name: &str) -> Self {
+        DetailReader {
+            input: BufReader::with_capacity(64 * 1024, input),
+            file: file_name.to_owned(),
+            line: 0,
+            buf: Vec::with_capacity(1024),
+            encoding: None,
+            warned_encoding: false,
+            positions: None,
+            header_len: 0,
+            meta: BillMeta::default(),
+            trade_totals: None,
+            footer: None,
+            row_totals: BillFooter::default(),
+            done: false,
+        }
+    }
+
+    /// The file name used in messages.
+    pub fn file_name(&self) -> &str {
+        &self.file
+    }
+
+    /// The account and period from the `#` lines read so far.
+    pub fn meta(&self) -> &BillMeta {
+        &self.meta
+    }
+
+    /// The footer totals, once both `#交易合计` and `#退款合计` have been read (after the last row).
+    pub fn footer(&self) -> Option<&BillFooter> {
+        self.footer.as_ref()
+    }
+
+    /// The totals of the rows read so far without error, to compare with [`DetailReader::footer`].
+    pub fn row_totals(&self) -> &BillFooter {
+        &self.row_totals
+    }
+
+    /// Reads the next physical line into `buf` without its line ending. `Ok(false)` at the end.
+    fn read_line(&mut self) -> Result<bool, BillError> {
+        self.buf.clear();
+        let limit = u64::try_from(MAX_LINE_BYTES).unwrap_or(u64::MAX);
+        let n = (&mut self.input)
+            .take(limit)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|source| BillError::Io { file: self.file.clone(), source })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        } else if n == MAX_LINE_BYTES {
+            return Err(BillError::LineTooLong { file: self.file.clone(), line: self.line, limit: MAX_LINE_BYTES });
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(true)
+    }
+
+    /// Decodes `buf`. The encoding is settled by the first non-ASCII line: UTF-8 if it has a BOM or is valid
+    /// UTF-8, GBK otherwise (Alipay's). GBK and UTF-8 never use the byte of '\n' inside a character, so decoding
+    /// line by line is exact.
+    fn decode_line(&mut self) -> String {
+        let mut bytes = self.buf.as_slice();
+        if self.line == 1
+            && let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF")
+        {
+            bytes = rest;
+            self.encoding = Some(TextEncoding::Utf8);
+        }
+        if self.encoding.is_none() && !bytes.is_ascii() {
+            let utf8 = std::str::from_utf8(bytes).is_ok();
+            self.encoding = Some(if utf8 { TextEncoding::Utf8 } else { TextEncoding::Gbk });
+        }
+        let (text, had_errors) = match self.encoding {
+            Some(TextEncoding::Utf8) => match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => (text, false),
+                Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+            },
+            _ => {
+                let (text, had_errors) = GBK.decode_without_bom_handling(bytes);
+                (text.into_owned(), had_errors)
+            }
+        };
+        if had_errors && !self.warned_encoding {
+            self.warned_encoding = true;
+            tracing::warn!(file = %self.file, line = self.line, "bill text is not valid in its encoding; replaced");
+        }
+        text
+    }
+
+    /// Reads a `#` line for the account, period, export time and totals.
+    fn read_meta(&mut self, text: &str) -> Result<(), BillError> {
+        let body = text.trim_start_matches('#').trim();
+        let after = |label: &str| body.strip_prefix(label).map(|rest| rest.trim_start_matches(['：', ':']).trim());
+        if let Some(rest) = after("账号") {
+            self.meta.account = bracketed(rest).first().map(|s| (*s).to_owned());
+        } else if body.starts_with("起始日期") {
+            let dates = bracketed(body);
+            let bad = || BillError::BadPeriod { file: self.file.clone(), line: self.line, text: text.to_owned() };
+            let [start, end] = dates.as_slice() else {
+                return Err(bad());
+            };
+            self.meta.start = Some(parse_period_time(start).ok_or_else(bad)?);
+            self.meta.end = Some(parse_period_time(end).ok_or_else(bad)?);
+        } else if let Some(rest) = after("导出时间") {
+            self.meta.exported_at = bracketed(rest).first().map(|s| (*s).to_owned());
+        } else if let Some(rest) = after("交易合计") {
+            let totals = parse_totals(rest).ok_or_else(|| self.bad_footer(text))?;
+            self.trade_totals = Some(totals);
+        } else if let Some(rest) = after("退款合计") {
+            let (refund_count, refund_receipt, refund_merchant_discount) =
+                parse_totals(rest).ok_or_else(|| self.bad_footer(text))?;
+            let (trade_count, trade_receipt, trade_merchant_discount) =
+                self.trade_totals.ok_or_else(|| self.bad_footer(text))?;
+            self.footer = Some(BillFooter {
+                trade_count,
+                trade_receipt,
+                trade_merchant_discount,
+                refund_count,
+                refund_receipt,
+                refund_merchant_discount,
+            });
+        }
+        Ok(())
+    }
+
+    fn bad_footer(&self, text: &str) -> BillError {
+        BillError::BadFooter { file: self.file.clone(), line: self.line, text: text.to_owned() }
+    }
+
+    /// Maps the header's names onto the canonical columns.
+    fn read_header(&mut self, cells: &[String]) -> Result<(), BillError> {
+        let names: Vec<String> = cells.iter().map(|c| normalize_header(c)).collect();
+        let mut positions = [None; COLUMN_COUNT];
+        for (slot, column) in positions.iter_mut().zip(DETAIL_COLUMNS.iter()) {
+            *slot = names.iter().position(|n| n == column.name);
+            if slot.is_none() && column.required {
+                return Err(BillError::MissingColumn { file: self.file.clone(), line: self.line, column: column.name });
+            }
+        }
+        self.positions = Some(positions);
+        self.header_len = cells.len();
+        Ok(())
+    }
+
+    fn parse_row(
+        &self,
+        cells: &[String],
+        positions: &[Option<usize>; COLUMN_COUNT],
+    ) -> Result<AlipayBillRow, BillError> {
+        if cells.len() < self.header_len {
+            return Err(BillError::ColumnCount {
+                file: self.file.clone(),
+                line: self.line,
+                expected: self.header_len,
+                found: cells.len(),
+            });
+        }
+        let row = RowCells { cells, positions, file: &self.file, line: self.line };
+        let out_request_no = row.id(OUT_REQUEST_NO);
+        Ok(AlipayBillRow {
+            trade_no: row.required(TRADE_NO)?.to_owned(),
+            out_trade_no: row.required(OUT_TRADE_NO)?.to_owned(),
+            kind: row.kind()?,
+            subject: row.text(SUBJECT),
+            created_at: row.time(CREATED_AT)?,
+            finished_at: row.time(FINISHED_AT)?,
+            store_id: row.id(STORE_ID),
+            store_name: row.text(STORE_NAME),
+            operator_id: row.id(OPERATOR_ID),
+            terminal_id: row.id(TERMINAL_ID),
+            buyer_account: row.id(BUYER_ACCOUNT),
+            order_amount: row.amount(ORDER_AMOUNT)?,
+            receipt_amount: row.amount(RECEIPT_AMOUNT)?,
+            alipay_red_packet: row.amount(ALIPAY_RED_PACKET)?,
+            jifenbao: row.amount(JIFENBAO)?,
+            alipay_discount: row.amount(ALIPAY_DISCOUNT)?,
+            merchant_discount: row.amount(MERCHANT_DISCOUNT)?,
+            coupon_amount: row.amount(COUPON_AMOUNT)?,
+            coupon_name: row.text(COUPON_NAME),
+            merchant_red_packet: row.amount(MERCHANT_RED_PACKET)?,
+            card_amount: row.amount(CARD_AMOUNT)?,
+            out_request_no: (!out_request_no.is_empty()).then_some(out_request_no),
+            service_fee: row.amount(SERVICE_FEE)?,
+            profit_share: row.amount(PROFIT_SHARE)?,
+            remark: row.text(REMARK),
+        })
+    }
+
+    /// The next row, error, or the end.
+    fn advance(&mut self) -> Option<Result<AlipayBillRow, BillError>> {
+        loop {
+            match self.read_line() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return self.positions.is_none().then(|| Err(BillError::NoHeader { file: self.file.clone() }));
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+            let mut text = self.decode_line();
+            if text.starts_with('#') {
+                match self.read_meta(&text) {
+                    Ok(()) => continue,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            let first_line = self.line;
+            // A quoted value may hold a line break: join lines until the quote closes.
+            let cells = loop {
+                match split_record(&text) {
+                    Ok(cells) => break cells,
+                    Err(UnclosedQuote) => match self.read_line() {
+                        Ok(true) => {
+                            let more = self.decode_line();
+                            text.push('\n');
+                            text.push_str(&more);
+                        }
+                        Ok(false) | Err(_) => {
+                            self.done = true;
+                            return Some(Err(BillError::UnclosedQuote { file: self.file.clone(), line: first_line }));
+                        }
+                    },
+                }
+            };
+            let Some(positions) = self.positions else {
+                if let Err(e) = self.read_header(&cells) {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                continue;
+            };
+            let row = self.parse_row(&cells, &positions);
+            if let Ok(row) = &row {
+                self.row_totals.add_row(row);
+            }
+            return Some(row);
+        }
+    }
+}
+
+impl<R: Read> Iterator for DetailReader<R> {
+    type Item = Result<AlipayBillRow, BillError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done { None } else { self.advance() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::{date, datetime};
+
+    const ACCOUNT: &str = "20880211096256330156";
+
+    fn row(kind: BillKind, n: u32, subject: &str, fen: i64) -> AlipayBillRow {
+        AlipayBillRow {
+            trade_no: format!("20190916220014588605153154{n:02}"),
+            out_trade_no: format!("service_{n}"),
+            kind,
+            subject: subject.to_owned(),
+            created_at: datetime!(2019-09-16 10:55:16),
+            finished_at: datetime!(2019-09-16 10:56:48),
+            store_id: "alipay_store".into(),
+            store_name: "西湖店".into(),
+            operator_id: "alipay".into(),
+            terminal_id: String::new(),
+            buyer_account: "*津水(602***@qq.com)".into(),
+            order_amount: Amount::from_fen(fen),
+            receipt_amount: Amount::from_fen(fen),
+            alipay_red_packet: Amount::ZERO,
+            jifenbao: Amount::ZERO,
+            alipay_discount: Amount::ZERO,
+            merchant_discount: Amount::ZERO,
+            coupon_amount: Amount::ZERO,
+            coupon_name: String::new(),
+            merchant_red_packet: Amount::ZERO,
+            card_amount: Amount::ZERO,
+            out_request_no: (kind == BillKind::Refund).then(|| format!("re_{n}")),
+            service_fee: Amount::from_fen(if kind == BillKind::Trade { -fen / 100 } else { 0 }),
+            profit_share: Amount::ZERO,
+            remark: subject.to_owned(),
+        }
+    }
+
+    fn sample_rows() -> Vec<AlipayBillRow> {
+        let mut second_store = row(BillKind::Trade, 3, "拿铁咖啡（大杯）, \"加冰\"", 3600);
+        second_store.store_id = "NJ_001".into();
+        second_store.store_name = "南京店".into();
+        second_store.merchant_discount = Amount::from_fen(200);
+        second_store.terminal_id = "T-9".into();
+        vec![
+            row(BillKind::Trade, 1, "下单测试", 1),
+            row(BillKind::Refund, 1, "下单测试", -1),
+            row(BillKind::Trade, 2, "龍井茶 多行\n备注", 12_345),
+            second_store,
+        ]
+    }
+
+    fn read_all<R: Read>(reader: DetailReader<R>) -> (Vec<AlipayBillRow>, Option<BillFooter>, BillFooter, BillMeta) {
+        let mut reader = reader;
+        let rows: Vec<AlipayBillRow> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+        (rows, reader.footer().copied(), *reader.row_totals(), reader.meta().clone())
+    }
+
+    fn zip_of(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            zip.start_file_with_options(SimpleFileOptions::default().name(name)).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    /// (name bytes, general purpose flags) of every central directory header.
+    fn central_entries(zip: &[u8]) -> Vec<(Vec<u8>, u16)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i + 46 <= zip.len() {
+            if zip[i..i + 4] == *b"PK\x01\x02" {
+                let flags = u16::from_le_bytes([zip[i + 8], zip[i + 9]]);
+                let name_len = usize::from(u16::from_le_bytes([zip[i + 28], zip[i + 29]]));
+                out.push((zip[i + 46..i + 46 + name_len].to_vec(), flags));
+                i += 46 + name_len;
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn write_then_read_gives_the_same_rows() {
+        let rows = sample_rows();
+        let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &rows, "2019年09月17日 05:46:49").unwrap();
+        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
+        assert_eq!(entry.name(), "20880211096256330156_20190916_业务明细.csv");
+        let (back, footer, totals, meta) = read_all(entry.reader().unwrap());
+        assert_eq!(back, rows);
+        let expected = BillFooter {
+            trade_count: 3,
+            trade_receipt: Amount::from_fen(1 + 12_345 + 3600),
+            trade_merchant_discount: Amount::from_fen(200),
+            refund_count: 1,
+            refund_receipt: Amount::from_fen(-1),
+            refund_merchant_discount: Amount::ZERO,
+        };
+        assert_eq!(footer, Some(expected));
+        assert_eq!(totals, expected);
+        assert_eq!(meta.account.as_deref(), Some(ACCOUNT));
+        assert_eq!(meta.start, Some(datetime!(2019-09-16 00:00:00)));
+        assert_eq!(meta.end, Some(datetime!(2019-09-17 00:00:00)));
+        assert_eq!(meta.exported_at.as_deref(), Some("2019年09月17日 05:46:49"));
+    }
+
+    #[test]
+    fn the_zip_looks_like_alipays() {
+        let rows = sample_rows();
+        let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &rows, "2019年09月17日 05:46:49").unwrap();
+        assert_eq!(bill_zip_name(ACCOUNT, date!(2019 - 09 - 16)), "20880211096256330156_20190916.csv.zip");
+        let detail_name = GBK.encode("20880211096256330156_20190916_业务明细.csv").0.into_owned();
+        let summary_name = GBK.encode("20880211096256330156_20190916_业务明细(汇总).csv").0.into_owned();
+        let entries = central_entries(&zip);
+        assert_eq!(entries.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), vec![detail_name, summary_name]);
+        for (name, flags) in &entries {
+            assert!(std::str::from_utf8(name).is_err(), "the GBK name must not pass as UTF-8");
+            assert_eq!(flags & 0x0800, 0, "the UTF-8 (language encoding) flag must be clear");
+        }
+
+        let mut archive = ZipArchive::new(Cursor::new(zip)).unwrap();
+        let mut detail = Vec::new();
+        archive.by_index(0).unwrap().read_to_end(&mut detail).unwrap();
+        let (detail, _, errors) = GBK.decode(&detail);
+        assert!(!errors);
+        let lines: Vec<&str> = detail.lines().collect();
+        assert_eq!(lines[0], "#支付宝业务明细查询");
+        assert_eq!(lines[1], "#账号：[20880211096256330156]");
+        assert_eq!(lines[2], "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]");
+        assert_eq!(
+            lines[3],
+            "#-----------------------------------------业务明细列表----------------------------------------"
+        );
+        assert_eq!(lines[4].split(',').count(), 25);
+        assert!(lines[4].starts_with("支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号"));
+        assert_eq!(
+            lines[5],
+            "2019091622001458860515315401\t,service_1\t,交易\t,下单测试,2019-09-16 10:55:16,2019-09-16 10:56:48,\
+             alipay_store\t,西湖店\t,alipay\t,\t,*津水(602***@qq.com)\t,0.01,0.01,0.00,0.00,0.00,0.00,0.00,,0.00\t,\
+             0.00,\t,0.00,0.00,下单测试"
+        );
+        assert!(lines[6].contains(",退款\t,") && lines[6].contains(",-0.01,-0.01,") && lines[6].contains(",re_1\t,"));
+        let tail = &lines[lines.len() - 4..];
+        assert_eq!(
+            tail[0],
+            "#-----------------------------------------业务明细列表结束------------------------------------"
+        );
+        assert_eq!(tail[1], "#交易合计：3笔，商家实收共159.46元，商家优惠共2.00元");
+        assert_eq!(tail[2], "#退款合计：1笔，商家实收退款共-0.01元，商家优惠退款共0.00元");
+        assert_eq!(tail[3], "#导出时间：[2019年09月17日 05:46:49]");
+
+        let mut summary = Vec::new();
+        archive.by_index(1).unwrap().read_to_end(&mut summary).unwrap();
+        let (summary, _, _) = GBK.decode(&summary);
+        let lines: Vec<&str> = summary.lines().collect();
+        assert_eq!(lines[0], "#支付宝业务汇总查询");
+        assert_eq!(
+            lines[3],
+            "#-----------------------------------------业务汇总列表----------------------------------------"
+        );
+        assert_eq!(lines[4], SUMMARY_HEADER);
+        assert_eq!(lines[5], "NJ_001,南京店,1,0,36.00,36.00,0.00,2.00,0.00,-0.36,0.00,35.64");
+        assert_eq!(lines[6], "alipay_store,西湖店,2,1,123.45,123.45,0.00,0.00,0.00,-1.23,0.00,122.22");
+        assert_eq!(lines[7], "合计,,3,1,159.45,159.45,0.00,2.00,0.00,-1.59,0.00,157.86");
+        assert_eq!(
+            lines[8],
+            "#----------------------------------------业务汇总列表结束-------------------------------------"
+        );
+        assert_eq!(lines[9], "#导出时间：[2019年09月17日 05:46:49]");
+    }
+
+    #[test]
+    fn characters_gbk_cannot_hold_become_question_marks() {
+        let mut r = row(BillKind::Trade, 1, "咖啡☕", 100);
+        r.remark = "ok".into();
+        let zip = write_bill_zip(ACCOUNT, date!(2024 - 01 - 01), &[r], "x").unwrap();
+        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
+        let (rows, ..) = read_all(entry.reader().unwrap());
+        assert_eq!(rows[0].subject, "咖啡?");
+    }
+
+    #[test]
+    fn crlf_files_parse() {
+        let rows = sample_rows();
+        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap().replace('\n', "\r\n");
+        let (back, footer, ..) = read_all(DetailReader::new(Cursor::new(gbk_encode_lossy(&text)), "业务明细.csv"));
+        // A CRLF inside a quoted value reads back as LF.
+        assert_eq!(back, rows);
+        assert_eq!(footer.map(|f| f.trade_count), Some(3));
+    }
+
+    #[test]
+    fn utf8_files_and_entry_names_are_accepted() {
+        let rows = sample_rows();
+        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap();
+        let zip = zip_of(&[
+            ("x_20190916_业务明细(汇总).csv".as_bytes(), b"#summary\n"),
+            ("bills/x_20190916_业务明细.csv".as_bytes(), text.as_bytes()),
+        ]);
+        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
+        assert_eq!(entry.name(), "x_20190916_业务明细.csv");
+        assert_eq!(read_all(entry.reader().unwrap()).0, rows);
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+        assert_eq!(read_all(DetailReader::new(Cursor::new(with_bom), "f.csv")).0, rows);
+    }
+
+    #[test]
+    fn a_bad_amount_names_line_and_column_and_reading_goes_on() {
+        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &sample_rows(), "t").unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        // Line 7 (1-based) is the second data row.
+        lines[6] = lines[6].replacen(",-0.01,", ",1.2x,", 1);
+        let bytes = gbk_encode_lossy(&(lines.join("\n") + "\n"));
+        let name = "20880211096256330156_20190916_业务明细.csv";
+        let results: Vec<_> = DetailReader::new(Cursor::new(bytes), name).collect();
+        assert_eq!(results.len(), 4);
+        let err = results[1].as_ref().unwrap_err();
+        assert_eq!(err.to_string(), format!("{name} line 7, column 订单金额（元）: \"1.2x\" is not an amount"));
+        assert!(matches!(err, BillError::BadAmount { line: 7, column: "订单金额（元）", .. }));
+        assert!(results[0].is_ok() && results[2].is_ok() && results[3].is_ok());
+    }
+
+    #[test]
+    fn other_row_errors_are_precise() {
+        let header = DETAIL_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(",");
+        let good = "1\t,o1\t,交易\t,s,2019-09-16 10:55:16,2019-09-16 10:55:23,,,,,,1.00,1.00,0,0,0,0,0,,0,0,,0,0,";
+        let cases = [
+            (good.replace("交易", "转账"), "column 业务类型: \"转账\" is neither 交易"),
+            (good.replace("2019-09-16 10:55:23", "16/09/2019"), "column 完成时间: \"16/09/2019\" is not a time"),
+            (good.replacen("1\t,", "\t,", 1), "column 支付宝交易号: the value is empty"),
+            (good.replace(",1.00,1.00,", ",,1.00,"), "column 订单金额（元）: the value is empty"),
+            ("1,2,3".to_owned(), "the row has 3 columns, but the header has 25"),
+            (format!("{good}\"open"), "a quoted value is not closed"),
+        ];
+        for (line, expected) in cases {
+            let text = format!("#支付宝业务明细查询\n{header}\n{line}\n");
+            let err = DetailReader::new(Cursor::new(text.into_bytes()), "f.csv").next().unwrap().unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.starts_with("f.csv line 3") && msg.contains(expected), "{msg}");
+        }
+        let text = format!("#支付宝业务明细查询\n{header}\n{good}\n#交易合计：x笔\n");
+        let results: Vec<_> = DetailReader::new(Cursor::new(text.into_bytes()), "f.csv").collect();
+        assert!(results[0].is_ok());
+        assert!(results[1].as_ref().unwrap_err().to_string().starts_with("f.csv line 4: \"#交易合计：x笔\""));
+    }
+
+    #[test]
+    fn columns_are_mapped_by_header_name() {
+        let mut rows = sample_rows();
+        rows[2].subject = "龍井茶".into();
+        rows[2].remark = "单行".into();
+        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap();
+        // Move 备注 to the front, write the header with ASCII parentheses, and add an unknown column.
+        let moved: String = text
+            .lines()
+            .map(|line| {
+                if line.starts_with('#') {
+                    return format!("{line}\n");
+                }
+                let header = line.starts_with("支付宝交易号");
+                let cells = split_record(line).ok().unwrap();
+                let mut out = String::new();
+                let mut reordered: Vec<String> = vec![cells[REMARK].clone(), "extra".into()];
+                reordered.extend(
+                    cells[..REMARK]
+                        .iter()
+                        .map(|c| if header { c.replace('（', "(").replace('）', ")") } else { c.clone() }),
+                );
+                push_row(&mut out, &reordered);
+                out
+            })
+            .collect();
+        assert!(moved.contains("\n备注,extra,支付宝交易号,"));
+        let (back, ..) = read_all(DetailReader::new(Cursor::new(gbk_encode_lossy(&moved)), "f.csv"));
+        assert_eq!(back, rows);
+
+        let without = text.replace("退款批次号/请求号", "请求号");
+        let err = DetailReader::new(Cursor::new(without.into_bytes()), "f.csv").next().unwrap().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.csv line 5: the header has no column 退款批次号/请求号; is this an Alipay 业务明细 file?"
+        );
+        let empty = DetailReader::new(Cursor::new(b"#only comments\n".to_vec()), "f.csv").next().unwrap().unwrap_err();
+        assert!(matches!(empty, BillError::NoHeader { .. }));
+    }
+
+    /// The sample of gateways.md A5, TABs written out.
+    const A5_SAMPLE: &str = "#支付宝业务明细查询
+#账号：[20880211096256330156]
+#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]
+#-----------------------------------------业务明细列表----------------------------------------
+支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注
+2019091622001458860515315453\t,service_1568601259302\t,交易\t,下单测试,2019-09-16 10:55:16,2019-09-16 10:55:23,alipay_store\t,alipay_store\t,alipay\t,\t,*津水(602***@qq.com)\t,0.01,0.01,0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,\t,0.00,0.00,下单测试
+2019091622001458860515315453\t,service_1568601259302\t,退款\t,下单测试,2019-09-16 10:55:16,2019-09-16 10:56:48,alipay_store\t,alipay_store\t,alipay\t,\t,*津水(602***@qq.com)\t,-0.01,-0.01,0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,re_test_1568602607356\t,0.00,0.00,下单测试
+#-----------------------------------------业务明细列表结束------------------------------------
+#交易合计：6笔，商家实收共0.06元，商家优惠共0.00元
+#退款合计：4笔，商家实收退款共-0.04元，商家优惠退款共0.00元
+#导出时间：[2019年09月17日 05:46:49]
+";
+
+    #[test]
+    fn the_published_sample_parses() {
+        let (content, _, errors) = GBK.encode(A5_SAMPLE);
+        assert!(!errors);
+        let (name, _, _) = GBK.encode("20880211096256330156_20190916_业务明细.csv");
+        let (summary_name, _, _) = GBK.encode("20880211096256330156_20190916_业务明细(汇总).csv");
+        let zip = zip_of(&[(&summary_name, b"#\xd6\xa7\n"), (&name, &content)]);
+        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
+        assert_eq!(entry.name(), "20880211096256330156_20190916_业务明细.csv");
+        let (rows, footer, totals, meta) = read_all(entry.reader().unwrap());
+        assert_eq!(rows.len(), 2);
+        let (pay, refund) = (&rows[0], &rows[1]);
+        assert_eq!(pay.trade_no, "2019091622001458860515315453");
+        assert_eq!(pay.out_trade_no, "service_1568601259302");
+        assert_eq!(pay.kind, BillKind::Trade);
+        assert_eq!(pay.subject, "下单测试");
+        assert_eq!(pay.created_at, datetime!(2019-09-16 10:55:16));
+        assert_eq!(pay.finished_at, datetime!(2019-09-16 10:55:23));
+        assert_eq!((pay.store_id.as_str(), pay.store_name.as_str()), ("alipay_store", "alipay_store"));
+        assert_eq!((pay.operator_id.as_str(), pay.terminal_id.as_str()), ("alipay", ""));
+        assert_eq!(pay.buyer_account, "*津水(602***@qq.com)");
+        assert_eq!((pay.order_amount, pay.receipt_amount), (Amount::from_fen(1), Amount::from_fen(1)));
+        assert_eq!(pay.out_request_no, None);
+        assert_eq!(pay.remark, "下单测试");
+        assert_eq!(refund.kind, BillKind::Refund);
+        assert_eq!((refund.order_amount, refund.receipt_amount), (Amount::from_fen(-1), Amount::from_fen(-1)));
+        assert_eq!(refund.out_request_no.as_deref(), Some("re_test_1568602607356"));
+        assert_eq!(refund.finished_at, datetime!(2019-09-16 10:56:48));
+        // The sample is an excerpt: its footer counts rows that are not shown.
+        assert_eq!(
+            footer,
+            Some(BillFooter {
+                trade_count: 6,
+                trade_receipt: Amount::from_fen(6),
+                trade_merchant_discount: Amount::ZERO,
+                refund_count: 4,
+                refund_receipt: Amount::from_fen(-4),
+                refund_merchant_discount: Amount::ZERO,
+            })
+        );
+        assert_eq!((totals.trade_count, totals.refund_count), (1, 1));
+        assert_eq!(meta.account.as_deref(), Some("20880211096256330156"));
+    }
+
+    #[test]
+    fn a_zip_without_a_detail_entry_says_what_it_holds() {
+        let zip = zip_of(&[(GBK.encode("x_业务明细(汇总).csv").0.as_ref(), b"")]);
+        let err = open_detail_entry(Cursor::new(zip)).err().unwrap();
+        assert_eq!(err.to_string(), "the bill zip has no 业务明细 file (it holds: x_业务明细(汇总).csv)");
+        assert!(matches!(open_detail_entry(Cursor::new(b"not a zip".to_vec())), Err(BillError::Zip(_))));
+    }
+
+    fn subject_strategy() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just('咖'),
+                Just('啡'),
+                Just('龍'),
+                Just('（'),
+                Just(','),
+                Just('"'),
+                Just(' '),
+                Just('\n'),
+                proptest::char::range('a', 'z'),
+            ],
+            0..12,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_rows_round_trip(
+            specs in proptest::collection::vec(
+                (any::<bool>(), subject_strategy(), 1i64..10_000_000, -500i64..500, 0u32..86_400),
+                0..8,
+            )
+        ) {
+            let rows: Vec<AlipayBillRow> = specs
+                .iter()
+                .enumerate()
+                .map(|(i, (refund, subject, fen, fee, secs))| {
+                    let kind = if *refund { BillKind::Refund } else { BillKind::Trade };
+                    let mut r = row(kind, u32::try_from(i).unwrap(), subject, if *refund { -fen } else { *fen });
+                    r.service_fee = Amount::from_fen(*fee);
+                    r.finished_at = datetime!(2019-09-16 00:00:00) + time::Duration::seconds(i64::from(*secs));
+                    r.subject = subject.trim_matches('\t').to_owned();
+                    r
+                })
+                .collect();
+            let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap();
+            let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
+            let (back, footer, totals, _) = read_all(entry.reader().unwrap());
+            prop_assert_eq!(&back, &rows);
+            prop_assert_eq!(footer, Some(BillFooter::of_rows(&rows)));
+            prop_assert_eq!(totals, BillFooter::of_rows(&rows));
+        }
+
+        #[test]
+        fn reading_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            for result in DetailReader::new(Cursor::new(bytes), "f.csv").take(64) {
+                let _ = result;
+            }
+        }
+    }
+}

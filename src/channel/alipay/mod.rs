@@ -1,0 +1,6 @@
+//! Alipay OpenAPI (当面付 barcode pay): wire shapes, RSA2 signing, the trade bill file.
+
+pub mod bill;
+mod rsassa;
+pub mod sign;
+pub mod wire;

@@ -1,0 +1,139 @@
+//! The acquirers' protocols, one folder each. Wire types stay inside `channel/`: the rest of TillDesk sees only the
+//! small [`Channel`] trait and the plain result types below.
+
+pub mod alipay;
+pub mod wechatpay;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::model::AcquirerKind;
+use crate::money::Amount;
+
+/// A boxed future, so `Channel` can be used as `dyn Channel`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A barcode payment: the cashier scanned the customer's payment code.
+#[derive(Debug, Clone)]
+pub struct PayRequest {
+    pub out_trade_no: String,
+    pub auth_code: String,
+    pub amount: Amount,
+    pub subject: String,
+    pub store_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub operator_id: Option<String>,
+}
+
+/// What the acquirer said about a trade it knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TradeInfo {
+    /// The acquirer's number (Alipay trade_no, WeChat transaction_id).
+    pub trade_no: Option<String>,
+    pub amount: Option<Amount>,
+    /// The acquirer's payment time as it wrote it.
+    pub paid_at: Option<String>,
+    /// A masked buyer account, for the receipt.
+    pub buyer: Option<String>,
+}
+
+/// The outcome of a pay request, classified exactly as the acquirers document it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayResult {
+    Paid(TradeInfo),
+    /// The customer must confirm (Alipay 10003, WeChat USERPAYING): query until it settles.
+    Waiting(TradeInfo),
+    /// Nobody knows (20000, ACQ.SYSTEM_ERROR, SYSTEMERROR, BANKERROR, timeout, lost connection, a response that
+    /// does not verify): query, then cancel/reverse.
+    Unknown(String),
+    /// A definite failure: nothing was charged; the cashier may try again with a new code.
+    Failed(Failure),
+}
+
+/// A definite refusal, with the acquirer's code and a message for the cashier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryResult {
+    Paid(TradeInfo),
+    Waiting(TradeInfo),
+    /// Closed, cancelled or reversed without payment standing (or fully refunded).
+    Closed(TradeInfo),
+    /// The acquirer has no such trade.
+    NotFound,
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelResult {
+    /// The acquirer confirmed: the trade is closed, or its money went back (`refunded`).
+    Done {
+        refunded: bool,
+    },
+    /// Ask again (Alipay retry_flag=Y, WeChat recall=Y).
+    Retry(String),
+    Failed(Failure),
+    Unknown(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub out_trade_no: String,
+    pub out_request_no: String,
+    pub refund_amount: Amount,
+    /// The order's total (WeChat needs it).
+    pub total_amount: Amount,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundState {
+    Success,
+    /// Accepted, result later (WeChat PROCESSING): follow with `refund_query`.
+    Processing,
+    /// WeChat CHANGE (the money could not go back to the buyer) or REFUNDCLOSE.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundResult {
+    Accepted { state: RefundState, refund_no: Option<String> },
+    Failed(Failure),
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundQueryResult {
+    Found(RefundState),
+    NotFound,
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillResult {
+    /// The bill file as the acquirer serves it (Alipay: zip bytes; WeChat: text bytes).
+    Bill {
+        file_name: String,
+        bytes: Vec<u8>,
+    },
+    /// The acquirer has no bill for that day.
+    NoBill,
+    Failed(String),
+}
+
+/// All the rest of TillDesk sees of an acquirer.
+pub trait Channel: Send + Sync {
+    fn kind(&self) -> AcquirerKind;
+    fn pay<'a>(&'a self, req: &'a PayRequest) -> BoxFuture<'a, PayResult>;
+    fn query<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, QueryResult>;
+    /// Alipay trade.cancel / WeChat reverse.
+    fn cancel<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, CancelResult>;
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, RefundResult>;
+    fn refund_query<'a>(&'a self, out_trade_no: &'a str, out_request_no: &'a str) -> BoxFuture<'a, RefundQueryResult>;
+    /// The trade bill of a day (China time).
+    fn bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult>;
+}

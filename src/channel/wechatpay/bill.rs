@@ -1,0 +1,1166 @@
+//! The WeChat Pay v2 bill (对账单) as `/pay/downloadbill` returns it: UTF-8 text, comma-separated.
+//!
+//! ```text
+//! 交易时间,公众账号ID,…,费率备注                     ← header, no backticks
+//! `2019-07-25 08:35:41,`wx…,…,`0.60%,`6.00,`0.00,`   ← one row per trade/refund, every value after a backtick
+//! 总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额
+//! `48,`5.76,`1.42,`0.00,`0.01000,`5.76,`1.42         ← the day's totals
+//! ```
+//!
+//! Amounts are yuan with 2 decimals, except 手续费 (service fee) with 5, kept exactly as [`MilliFen`]. The reader
+//! maps columns by header name, so the three current layouts (ALL 27 columns, SUCCESS 20, REFUND 29) and the
+//! pre-2017 layout (总金额, 子商户号, …) all read into [`WechatBillRow`].
+
+use std::fmt;
+use std::io::BufRead;
+
+use time::PrimitiveDateTime;
+use time::macros::format_description;
+
+use crate::money::Amount;
+
+wire_enum! {
+    /// `bill_type` of downloadbill: which trades the bill lists, and so its layout.
+    BillType { All => "ALL", Success => "SUCCESS", Refund => "REFUND" }
+}
+
+/// An amount in 1/1000 fen (0.00001 yuan): the bill's 手续费 is written with 5 decimals ("0.04000").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MilliFen(i64);
+
+impl MilliFen {
+    pub const ZERO: MilliFen = MilliFen(0);
+
+    pub const fn from_milli_fen(value: i64) -> Self {
+        MilliFen(value)
+    }
+
+    pub const fn milli_fen(self) -> i64 {
+        self.0
+    }
+
+    /// The same amount in the finer unit; `None` on overflow.
+    pub fn from_amount(amount: Amount) -> Option<Self> {
+        amount.fen().checked_mul(1000).map(MilliFen)
+    }
+
+    /// Rounded to whole fen, halves away from zero.
+    pub fn round_to_fen(self) -> Amount {
+        let (q, r) = (self.0 / 1000, self.0 % 1000);
+        let q = if r >= 500 {
+            q + 1
+        } else if r <= -500 {
+            q - 1
+        } else {
+            q
+        };
+        Amount::from_fen(q)
+    }
+
+    /// Parses yuan with up to 5 decimals and an optional minus: "0.04000", "0.6", "0", "-0.00010".
+    pub fn parse(text: &str) -> Option<Self> {
+        let s = text.trim();
+        let (negative, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || frac.len() > 5 {
+            return None;
+        }
+        if digits.contains('.') && frac.is_empty() {
+            return None;
+        }
+        let mut value: i64 = whole.parse::<i64>().ok()?.checked_mul(100_000)?;
+        let mut scale = 10_000;
+        for d in frac.bytes() {
+            value = value.checked_add(i64::from(d - b'0') * scale)?;
+            scale /= 10;
+        }
+        Some(MilliFen(if negative { -value } else { value }))
+    }
+
+    fn saturating_add(self, other: MilliFen) -> MilliFen {
+        MilliFen(self.0.saturating_add(other.0))
+    }
+}
+
+impl fmt::Display for MilliFen {
+    /// Yuan with 5 decimals, as the bill writes it ("0.04000").
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:05}", abs / 100_000, abs % 100_000)
+    }
+}
+
+/// One bill row. Columns a layout does not have read as empty text, zero or `None` (e.g. the refund columns of a
+/// SUCCESS bill). Texts are as written, without the backtick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WechatBillRow {
+    /// 交易时间, China time.
+    pub trade_time: PrimitiveDateTime,
+    /// 公众账号ID
+    pub appid: String,
+    /// 商户号
+    pub mch_id: String,
+    /// 特约商户号 (子商户号 in the old layout); "0" for direct merchants.
+    pub sub_mch_id: String,
+    /// 设备号
+    pub device_info: String,
+    /// 微信订单号
+    pub transaction_id: String,
+    /// 商户订单号
+    pub out_trade_no: String,
+    /// 用户标识
+    pub openid: String,
+    /// 交易类型: MICROPAY, JSAPI, NATIVE, …
+    pub trade_type: String,
+    /// 交易状态: SUCCESS, REFUND, REVOKED.
+    pub trade_state: String,
+    /// 付款银行
+    pub bank_type: String,
+    /// 货币种类
+    pub fee_type: String,
+    /// 应结订单金额 (order amount less non-cash coupons); zero in the old layout, which has only 总金额.
+    pub settlement_total_fee: Amount,
+    /// 代金券金额 (代金券或立减优惠金额 in the old layout).
+    pub coupon_fee: Amount,
+    /// 微信退款单号; "0" on payment rows.
+    pub refund_id: String,
+    /// 商户退款单号; "0" on payment rows.
+    pub out_refund_no: String,
+    /// 退款金额
+    pub refund_fee: Amount,
+    /// 充值券退款金额 (代金券或立减优惠退款金额 in the old layout).
+    pub coupon_refund_fee: Amount,
+    /// 退款类型: ORIGINAL, BALANCE.
+    pub refund_type: String,
+    /// 退款状态: SUCCESS, PROCESSING, FAIL, CHANGE.
+    pub refund_status: String,
+    /// 商品名称
+    pub body: String,
+    /// 商户数据包
+    pub attach: String,
+    /// 手续费, exact to 0.00001 yuan.
+    pub service_fee: MilliFen,
+    /// 费率, as written ("0.60%").
+    pub rate: String,
+    /// 订单金额 (总金额 in the old layout).
+    pub total_fee: Amount,
+    /// 申请退款金额
+    pub applied_refund_fee: Amount,
+    /// 费率备注
+    pub rate_remark: String,
+    /// 退款申请时间 (REFUND bills only).
+    pub refund_apply_time: Option<PrimitiveDateTime>,
+    /// 退款成功时间 (REFUND bills only; empty while processing).
+    pub refund_success_time: Option<PrimitiveDateTime>,
+}
+
+/// The bill's last two lines: the day's totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WechatBillSummary {
+    /// 总交易单数
+    pub total_count: u64,
+    /// 应结订单总金额
+    pub settlement_total_fee: Amount,
+    /// 退款总金额
+    pub refund_fee: Amount,
+    /// 充值券退款总金额
+    pub coupon_refund_fee: Amount,
+    /// 手续费总金额
+    pub service_fee: MilliFen,
+    /// 订单总金额 (总交易额 in the old layout)
+    pub total_fee: Amount,
+    /// 申请退款总金额
+    pub applied_refund_fee: Amount,
+}
+
+impl WechatBillSummary {
+    /// The totals of `rows`, as the bill's summary states them (sums saturate rather than wrap).
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a WechatBillRow>) -> Self {
+        let add = |a: Amount, b: Amount| Amount::from_fen(a.fen().saturating_add(b.fen()));
+        rows.into_iter().fold(WechatBillSummary::default(), |s, r| WechatBillSummary {
+            total_count: s.total_count + 1,
+            settlement_total_fee: add(s.settlement_total_fee, r.settlement_total_fee),
+            refund_fee: add(s.refund_fee, r.refund_fee),
+            coupon_refund_fee: add(s.coupon_refund_fee, r.coupon_refund_fee),
+            service_fee: s.service_fee.saturating_add(r.service_fee),
+            total_fee: add(s.total_fee, r.total_fee),
+            applied_refund_fee: add(s.applied_refund_fee, r.applied_refund_fee),
+        })
+    }
+}
+
+/// Why a bill could not be read. Line numbers are 1-based lines of the file, the header being line 1.
+#[derive(Debug, thiserror::Error)]
+pub enum BillError {
+    #[error("line {line}: the bill could not be read: {source}")]
+    Io {
+        line: usize,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "line {line} is not UTF-8 text: WeChat Pay bills are UTF-8 (was the file re-saved in another encoding by a \
+         spreadsheet?)"
+    )]
+    NotUtf8 { line: usize },
+    #[error("the bill is empty: expected a header line starting 交易时间,公众账号ID,…")]
+    Empty,
+    #[error("line 1 is not a WeChat Pay bill header (expected columns like 交易时间,公众账号ID,…), found {found:?}")]
+    NotABill { found: String },
+    #[error("line {line}: the header has no column {column}, which every WeChat Pay bill has")]
+    MissingColumn { line: usize, column: &'static str },
+    #[error("line {line}: the column {column} appears twice in the header")]
+    DuplicateColumn { line: usize, column: String },
+    #[error("line {line} has {found} values but the header has {expected} columns")]
+    ColumnCount { line: usize, found: usize, expected: usize },
+    #[error("line {line}, column {column}: {text:?} is not {expected}")]
+    Value { line: usize, column: String, text: String, expected: &'static str },
+    #[error(
+        "line {line}: the bill ends without its summary (总交易单数,…) and its totals: the download was probably cut \
+         short; download it again"
+    )]
+    Truncated { line: usize },
+    #[error("line {line}: unexpected text after the summary: {text:?}")]
+    AfterSummary { line: usize, text: String },
+}
+
+impl BillError {
+    /// The 1-based line the error is about, when there is one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            BillError::Io { line, .. }
+            | BillError::NotUtf8 { line }
+            | BillError::MissingColumn { line, .. }
+            | BillError::DuplicateColumn { line, .. }
+            | BillError::ColumnCount { line, .. }
+            | BillError::Value { line, .. }
+            | BillError::Truncated { line }
+            | BillError::AfterSummary { line, .. } => Some(*line),
+            BillError::NotABill { .. } => Some(1),
+            BillError::Empty => None,
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Columns
+
+/// A row column, whatever its position in a given layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    TradeTime,
+    Appid,
+    MchId,
+    SubMchId,
+    DeviceInfo,
+    TransactionId,
+    OutTradeNo,
+    Openid,
+    TradeType,
+    TradeState,
+    BankType,
+    FeeType,
+    SettlementTotalFee,
+    CouponFee,
+    RefundApplyTime,
+    RefundSuccessTime,
+    RefundId,
+    OutRefundNo,
+    RefundFee,
+    CouponRefundFee,
+    RefundType,
+    RefundStatus,
+    Body,
+    Attach,
+    ServiceFee,
+    Rate,
+    TotalFee,
+    AppliedRefundFee,
+    RateRemark,
+}
+
+const COL_COUNT: usize = 29;
+
+/// Current header names; then the old layout's names for the same columns.
+const COL_NAMES: [(Col, &str); COL_COUNT] = [
+    (Col::TradeTime, "交易时间"),
+    (Col::Appid, "公众账号ID"),
+    (Col::MchId, "商户号"),
+    (Col::SubMchId, "特约商户号"),
+    (Col::DeviceInfo, "设备号"),
+    (Col::TransactionId, "微信订单号"),
+    (Col::OutTradeNo, "商户订单号"),
+    (Col::Openid, "用户标识"),
+    (Col::TradeType, "交易类型"),
+    (Col::TradeState, "交易状态"),
+    (Col::BankType, "付款银行"),
+    (Col::FeeType, "货币种类"),
+    (Col::SettlementTotalFee, "应结订单金额"),
+    (Col::CouponFee, "代金券金额"),
+    (Col::RefundApplyTime, "退款申请时间"),
+    (Col::RefundSuccessTime, "退款成功时间"),
+    (Col::RefundId, "微信退款单号"),
+    (Col::OutRefundNo, "商户退款单号"),
+    (Col::RefundFee, "退款金额"),
+    (Col::CouponRefundFee, "充值券退款金额"),
+    (Col::RefundType, "退款类型"),
+    (Col::RefundStatus, "退款状态"),
+    (Col::Body, "商品名称"),
+    (Col::Attach, "商户数据包"),
+    (Col::ServiceFee, "手续费"),
+    (Col::Rate, "费率"),
+    (Col::TotalFee, "订单金额"),
+    (Col::AppliedRefundFee, "申请退款金额"),
+    (Col::RateRemark, "费率备注"),
+];
+
+const LEGACY_NAMES: [(Col, &str); 4] = [
+    (Col::SubMchId, "子商户号"),
+    (Col::TotalFee, "总金额"),
+    (Col::CouponFee, "代金券或立减优惠金额"),
+    (Col::CouponRefundFee, "代金券或立减优惠退款金额"),
+];
+
+impl Col {
+    fn name(self) -> &'static str {
+        COL_NAMES[self as usize].1
+    }
+
+    /// The column a header name stands for, and whether it is an old-layout name.
+    fn from_name(name: &str) -> Option<(Col, bool)> {
+        COL_NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(c, _)| (*c, false))
+            .or_else(|| LEGACY_NAMES.iter().find(|(_, n)| *n == name).map(|(c, _)| (*c, true)))
+    }
+}
+
+/// The columns of each layout, in file order.
+fn layout(bill_type: BillType) -> &'static [Col] {
+    use Col::*;
+    const SUCCESS: [Col; 20] = [
+        TradeTime,
+        Appid,
+        MchId,
+        SubMchId,
+        DeviceInfo,
+        TransactionId,
+        OutTradeNo,
+        Openid,
+        TradeType,
+        TradeState,
+        BankType,
+        FeeType,
+        SettlementTotalFee,
+        CouponFee,
+        Body,
+        Attach,
+        ServiceFee,
+        Rate,
+        TotalFee,
+        RateRemark,
+    ];
+    const ALL: [Col; 27] = [
+        TradeTime,
+        Appid,
+        MchId,
+        SubMchId,
+        DeviceInfo,
+        TransactionId,
+        OutTradeNo,
+        Openid,
+        TradeType,
+        TradeState,
+        BankType,
+        FeeType,
+        SettlementTotalFee,
+        CouponFee,
+        RefundId,
+        OutRefundNo,
+        RefundFee,
+        CouponRefundFee,
+        RefundType,
+        RefundStatus,
+        Body,
+        Attach,
+        ServiceFee,
+        Rate,
+        TotalFee,
+        AppliedRefundFee,
+        RateRemark,
+    ];
+    const REFUND: [Col; 29] = [
+        TradeTime,
+        Appid,
+        MchId,
+        SubMchId,
+        DeviceInfo,
+        TransactionId,
+        OutTradeNo,
+        Openid,
+        TradeType,
+        TradeState,
+        BankType,
+        FeeType,
+        SettlementTotalFee,
+        CouponFee,
+        RefundApplyTime,
+        RefundSuccessTime,
+        RefundId,
+        OutRefundNo,
+        RefundFee,
+        CouponRefundFee,
+        RefundType,
+        RefundStatus,
+        Body,
+        Attach,
+        ServiceFee,
+        Rate,
+        TotalFee,
+        AppliedRefundFee,
+        RateRemark,
+    ];
+    match bill_type {
+        BillType::All => &ALL,
+        BillType::Success => &SUCCESS,
+        BillType::Refund => &REFUND,
+    }
+}
+
+/// The header line of a layout.
+pub fn header(bill_type: BillType) -> String {
+    layout(bill_type).iter().map(|c| c.name()).collect::<Vec<_>>().join(",")
+}
+
+/// The summary columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SumCol {
+    Count,
+    Settlement,
+    Refund,
+    CouponRefund,
+    ServiceFee,
+    Total,
+    AppliedRefund,
+}
+
+/// The current summary header, in order.
+pub const SUMMARY_HEADER: &str =
+    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额";
+const SUMMARY_FIRST: &str = "总交易单数";
+
+impl SumCol {
+    fn from_name(name: &str) -> Option<SumCol> {
+        Some(match name {
+            "总交易单数" => SumCol::Count,
+            "应结订单总金额" => SumCol::Settlement,
+            "退款总金额" | "总退款金额" => SumCol::Refund,
+            "充值券退款总金额" | "总代金券或立减优惠退款金额" => SumCol::CouponRefund,
+            "手续费总金额" => SumCol::ServiceFee,
+            "订单总金额" | "总交易额" => SumCol::Total,
+            "申请退款总金额" => SumCol::AppliedRefund,
+            _ => return None,
+        })
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Writing (sandbox side)
+
+const TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+fn format_time(t: &PrimitiveDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+impl WechatBillRow {
+    /// The row as a bill of `bill_type` carries it: the columns that layout lacks emptied.
+    pub fn in_layout(&self, bill_type: BillType) -> WechatBillRow {
+        let mut r = self.clone();
+        if bill_type != BillType::Refund {
+            r.refund_apply_time = None;
+            r.refund_success_time = None;
+        }
+        if bill_type == BillType::Success {
+            r.refund_id.clear();
+            r.out_refund_no.clear();
+            r.refund_fee = Amount::ZERO;
+            r.coupon_refund_fee = Amount::ZERO;
+            r.refund_type.clear();
+            r.refund_status.clear();
+            r.applied_refund_fee = Amount::ZERO;
+        }
+        r
+    }
+
+    fn text(&self, col: Col) -> String {
+        let time = |t: &Option<PrimitiveDateTime>| t.as_ref().map(format_time).unwrap_or_default();
+        match col {
+            Col::TradeTime => format_time(&self.trade_time),
+            Col::Appid => self.appid.clone(),
+            Col::MchId => self.mch_id.clone(),
+            Col::SubMchId => self.sub_mch_id.clone(),
+            Col::DeviceInfo => self.device_info.clone(),
+            Col::TransactionId => self.transaction_id.clone(),
+            Col::OutTradeNo => self.out_trade_no.clone(),
+            Col::Openid => self.openid.clone(),
+            Col::TradeType => self.trade_type.clone(),
+            Col::TradeState => self.trade_state.clone(),
+            Col::BankType => self.bank_type.clone(),
+            Col::FeeType => self.fee_type.clone(),
+            Col::SettlementTotalFee => self.settlement_total_fee.to_string(),
+            Col::CouponFee => self.coupon_fee.to_string(),
+            Col::RefundApplyTime => time(&self.refund_apply_time),
+            Col::RefundSuccessTime => time(&self.refund_success_time),
+            Col::RefundId => self.refund_id.clone(),
+            Col::OutRefundNo => self.out_refund_no.clone(),
+            Col::RefundFee => self.refund_fee.to_string(),
+            Col::CouponRefundFee => self.coupon_refund_fee.to_string(),
+            Col::RefundType => self.refund_type.clone(),
+            Col::RefundStatus => self.refund_status.clone(),
+            Col::Body => self.body.clone(),
+            Col::Attach => self.attach.clone(),
+            Col::ServiceFee => self.service_fee.to_string(),
+            Col::Rate => self.rate.clone(),
+            Col::TotalFee => self.total_fee.to_string(),
+            Col::AppliedRefundFee => self.applied_refund_fee.to_string(),
+            Col::RateRemark => self.rate_remark.clone(),
+        }
+    }
+}
+
+/// A value as the bill writes it: a backtick, then the text with line breaks and backticks (which would end the
+/// value for readers that split on ",`") replaced.
+fn push_value(line: &mut String, text: &str) {
+    line.push('`');
+    line.extend(text.chars().map(|c| match c {
+        '\r' | '\n' => ' ',
+        '`' => '\'',
+        c => c,
+    }));
+}
+
+/// Writes a bill of `bill_type` as WeChat Pay serves it: header, one backticked row per entry, then the summary
+/// computed from the rows as written; CRLF line ends, no BOM. Columns the layout lacks are left out (and so count
+/// nothing in the summary, see [`WechatBillRow::in_layout`]).
+pub fn write_bill(bill_type: BillType, rows: &[WechatBillRow]) -> String {
+    let cols = layout(bill_type);
+    let mut out = header(bill_type);
+    out.push_str("\r\n");
+    for row in rows {
+        for (i, col) in cols.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_value(&mut out, &row.text(*col));
+        }
+        out.push_str("\r\n");
+    }
+    let s = WechatBillSummary::from_rows(&rows.iter().map(|r| r.in_layout(bill_type)).collect::<Vec<_>>());
+    out.push_str(SUMMARY_HEADER);
+    out.push_str("\r\n");
+    let values = [
+        s.total_count.to_string(),
+        s.settlement_total_fee.to_string(),
+        s.refund_fee.to_string(),
+        s.coupon_refund_fee.to_string(),
+        s.service_fee.to_string(),
+        s.total_fee.to_string(),
+        s.applied_refund_fee.to_string(),
+    ];
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_value(&mut out, v);
+    }
+    out.push_str("\r\n");
+    out
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Reading (client side)
+
+/// Header names with spaces removed (documentation copies write "公众账号 ID").
+fn header_names(line: &str) -> Vec<String> {
+    line.split(',').map(|n| n.chars().filter(|c| !c.is_whitespace()).collect()).collect()
+}
+
+/// The values of a data or summary line, without their backticks. Lines in the backticked form are split on ",`",
+/// so a comma inside a goods name survives; lines without backticks are split on commas.
+fn split_values(line: &str) -> Vec<&str> {
+    match line.strip_prefix('`') {
+        Some(rest) => rest.split(",`").map(str::trim).collect(),
+        None => line.split(',').map(|v| v.trim().strip_prefix('`').unwrap_or(v.trim())).collect(),
+    }
+}
+
+/// Streams a bill: rows as they come, then [`BillReader::summary`]. A bad row yields an error naming its line
+/// and column and reading goes on with the next row; a bill without its summary ends with
+/// [`BillError::Truncated`].
+pub struct BillReader<R: BufRead> {
+    input: R,
+    /// Lines read so far (the number of the last line read).
+    line_no: usize,
+    /// For each [`Col`], its position in this file.
+    positions: [Option<usize>; COL_COUNT],
+    /// The header names as written, by position (for messages).
+    names: Vec<String>,
+    legacy: bool,
+    summary: Option<WechatBillSummary>,
+    done: bool,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> fmt::Debug for BillReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BillReader")
+            .field("line_no", &self.line_no)
+            .field("names", &self.names)
+            .field("legacy", &self.legacy)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: BufRead> BillReader<R> {
+    /// Reads the header line and works out the layout from its column names.
+    pub fn new(input: R) -> Result<Self, BillError> {
+        let mut reader = BillReader {
+            input,
+            line_no: 0,
+            positions: [None; COL_COUNT],
+            names: Vec::new(),
+            legacy: false,
+            summary: None,
+            done: false,
+            buf: Vec::new(),
+        };
+        let header = loop {
+            match reader.next_line()? {
+                None => return Err(BillError::Empty),
+                Some(line) if line.trim().is_empty() => continue,
+                Some(line) => break line,
+            }
+        };
+        let line = reader.line_no;
+        let names = header_names(&header);
+        for (position, name) in names.iter().enumerate() {
+            let Some((col, legacy)) = Col::from_name(name) else {
+                continue; // a column this version does not know: ignored
+            };
+            if reader.positions[col as usize].is_some() {
+                return Err(BillError::DuplicateColumn { line, column: name.clone() });
+            }
+            reader.positions[col as usize] = Some(position);
+            reader.legacy |= legacy;
+        }
+        if reader.positions.iter().all(Option::is_none) {
+            let found: String = header.chars().take(60).collect();
+            return Err(BillError::NotABill { found });
+        }
+        for col in [Col::TradeTime, Col::TransactionId, Col::OutTradeNo, Col::TradeState, Col::TotalFee] {
+            if reader.positions[col as usize].is_none() {
+                return Err(BillError::MissingColumn { line, column: col.name() });
+            }
+        }
+        reader.names = names;
+        Ok(reader)
+    }
+
+    /// The layout the header matches best: REFUND if it has 退款申请时间, ALL if it has 微信退款单号, else SUCCESS.
+    pub fn bill_type(&self) -> BillType {
+        if self.positions[Col::RefundApplyTime as usize].is_some() {
+            BillType::Refund
+        } else if self.positions[Col::RefundId as usize].is_some() {
+            BillType::All
+        } else {
+            BillType::Success
+        }
+    }
+
+    /// Whether the bill uses the pre-2017 column names (总金额, 子商户号, 代金券或立减优惠金额).
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
+    }
+
+    /// The bill's own totals, once the rows have all been read.
+    pub fn summary(&self) -> Option<&WechatBillSummary> {
+        self.summary.as_ref()
+    }
+
+    /// The next line without its line break (and without a BOM on line 1); `None` at the end.
+    fn next_line(&mut self) -> Result<Option<String>, BillError> {
+        self.buf.clear();
+        let line = self.line_no + 1;
+        let n = self.input.read_until(b'\n', &mut self.buf).map_err(|source| BillError::Io { line, source })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line_no = line;
+        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+            self.buf.pop();
+        }
+        let text = std::str::from_utf8(&self.buf).map_err(|_| BillError::NotUtf8 { line })?;
+        let text = if line == 1 { text.strip_prefix('\u{feff}').unwrap_or(text) } else { text };
+        Ok(Some(text.to_owned()))
+    }
+
+    fn parse_row(&self, line: usize, text: &str) -> Result<WechatBillRow, BillError> {
+        let values = split_values(text);
+        if values.len() != self.names.len() {
+            return Err(BillError::ColumnCount { line, found: values.len(), expected: self.names.len() });
+        }
+        let cell = |col: Col| self.positions[col as usize].map(|p| (values[p], p));
+        let text_of = |col: Col| cell(col).map(|(v, _)| v.to_owned()).unwrap_or_default();
+        let bad = |p: usize, v: &str, expected: &'static str| BillError::Value {
+            line,
+            column: self.names[p].clone(),
+            text: v.to_owned(),
+            expected,
+        };
+        let amount = |col: Col| -> Result<Amount, BillError> {
+            match cell(col) {
+                None => Ok(Amount::ZERO),
+                Some(("", _)) => Ok(Amount::ZERO),
+                Some((v, p)) => Amount::parse_signed(v).map_err(|_| bad(p, v, "an amount")),
+            }
+        };
+        let time = |col: Col| -> Result<Option<PrimitiveDateTime>, BillError> {
+            match cell(col) {
+                None | Some(("", _)) => Ok(None),
+                Some((v, p)) => parse_time(v).map(Some).ok_or_else(|| bad(p, v, "a time like 2019-07-25 08:35:41")),
+            }
+        };
+        let service_fee = match cell(Col::ServiceFee) {
+            None | Some(("", _)) => MilliFen::ZERO,
+            Some((v, p)) => MilliFen::parse(v).ok_or_else(|| bad(p, v, "a fee like 0.04000 (at most 5 decimals)"))?,
+        };
+        let trade_time = match cell(Col::TradeTime) {
+            Some((v, p)) => parse_time(v).ok_or_else(|| bad(p, v, "a time like 2019-07-25 08:35:41"))?,
+            None => return Err(BillError::MissingColumn { line: 1, column: Col::TradeTime.name() }),
+        };
+        Ok(WechatBillRow {
+            trade_time,
+            appid: text_of(Col::Appid),
+            mch_id: text_of(Col::MchId),
+            sub_mch_id: text_of(Col::SubMchId),
+            device_info: text_of(Col::DeviceInfo),
+            transaction_id: text_of(Col::TransactionId),
+            out_trade_no: text_of(Col::OutTradeNo),
+            openid: text_of(Col::Openid),
+            trade_type: text_of(Col::TradeType),
+            trade_state: text_of(Col::TradeState),
+            bank_type: text_of(Col::BankType),
+            fee_type: text_of(Col::FeeType),
+            settlement_total_fee: amount(Col::SettlementTotalFee)?,
+            coupon_fee: amount(Col::CouponFee)?,
+            refund_id: text_of(Col::RefundId),
+            out_refund_no: text_of(Col::OutRefundNo),
+            refund_fee: amount(Col::RefundFee)?,
+            coupon_refund_fee: amount(Col::CouponRefundFee)?,
+            refund_type: text_of(Col::RefundType),
+            refund_status: text_of(Col::RefundStatus),
+            body: text_of(Col::Body),
+            attach: text_of(Col::Attach),
+            service_fee,
+            rate: text_of(Col::Rate),
+            total_fee: amount(Col::TotalFee)?,
+            applied_refund_fee: amount(Col::AppliedRefundFee)?,
+            rate_remark: text_of(Col::RateRemark),
+            refund_apply_time: time(Col::RefundApplyTime)?,
+            refund_success_time: time(Col::RefundSuccessTime)?,
+        })
+    }
+
+    /// Reads the summary: `header` is its header line; the values are on the next non-blank line.
+    fn read_summary(&mut self, header: &str) -> Result<WechatBillSummary, BillError> {
+        let header_line = self.line_no;
+        let names = header_names(header);
+        let values_text = loop {
+            match self.next_line()? {
+                None => return Err(BillError::Truncated { line: header_line }),
+                Some(l) if l.trim().is_empty() => continue,
+                Some(l) => break l,
+            }
+        };
+        let line = self.line_no;
+        let values = split_values(&values_text);
+        if values.len() != names.len() {
+            return Err(BillError::ColumnCount { line, found: values.len(), expected: names.len() });
+        }
+        let mut s = WechatBillSummary::default();
+        for (name, v) in names.iter().zip(values) {
+            let Some(col) = SumCol::from_name(name) else { continue };
+            let bad = |expected| BillError::Value { line, column: name.clone(), text: v.to_owned(), expected };
+            let amount =
+                || if v.is_empty() { Ok(Amount::ZERO) } else { Amount::parse_signed(v).map_err(|_| bad("an amount")) };
+            match col {
+                SumCol::Count => s.total_count = v.parse().map_err(|_| bad("a count (a whole number)"))?,
+                SumCol::Settlement => s.settlement_total_fee = amount()?,
+                SumCol::Refund => s.refund_fee = amount()?,
+                SumCol::CouponRefund => s.coupon_refund_fee = amount()?,
+                SumCol::ServiceFee => {
+                    s.service_fee = MilliFen::parse(v).ok_or_else(|| bad("a fee like 0.04000 (at most 5 decimals)"))?
+                }
+                SumCol::Total => s.total_fee = amount()?,
+                SumCol::AppliedRefund => s.applied_refund_fee = amount()?,
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// "2019-07-25 08:35:41"; full-width colons (seen in documentation copies) are accepted.
+fn parse_time(text: &str) -> Option<PrimitiveDateTime> {
+    let normal = text.replace('：', ":");
+    PrimitiveDateTime::parse(&normal, TIME_FORMAT).ok()
+}
+
+impl<R: BufRead> Iterator for BillReader<R> {
+    type Item = Result<WechatBillRow, BillError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let text = match self.next_line() {
+                Ok(Some(text)) => text,
+                Ok(None) => {
+                    self.done = true;
+                    return match self.summary {
+                        Some(_) => None,
+                        None => Some(Err(BillError::Truncated { line: self.line_no })),
+                    };
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            let line = self.line_no;
+            if text.trim().is_empty() {
+                continue;
+            }
+            if self.summary.is_some() {
+                self.done = true;
+                return Some(Err(BillError::AfterSummary { line, text }));
+            }
+            if text.trim_start().starts_with(SUMMARY_FIRST) {
+                match self.read_summary(&text) {
+                    Ok(summary) => self.summary = Some(summary),
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+                continue;
+            }
+            return Some(self.parse_row(line, &text));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// The real ALL row quoted in the research notes (B3), in a complete one-row bill.
+    const REAL_ALL: &str = "\u{feff}交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\r\n\
+`2019-07-25 08:35:41,`WWWW,`XXXXXXXX,`0,`,`XXXXXXXXXXXXX,`XXXXXXXXXX,`XXXXXXXXXXX,`JSAPI,`SUCCESS,`PSBC_DEBIT,`CNY,`6.00,`0.00,`0,`0,`0.00,`0.00,`,`,`XXXXXX,`XXXXXXX,`0.04000,`0.60%,`6.00,`0.00,`\r\n\
+总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n\
+`1,`6.00,`0.00,`0.00,`0.04000,`6.00,`0.00\r\n";
+
+    /// The real REFUND row of B3 (quoted from 交易类型 to 退款状态), completed around the quote; LF line ends.
+    const REAL_REFUND: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,退款申请时间,退款成功时间,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\n\
+`2019-07-23 20:50:11,`WWWW,`XXXXXXXX,`0,`,`XXXXXXXXXXXXX,`XXXXXXXXXX,`XXXXXXXXXXX,`JSAPI,`REFUND,`CFT,`CNY,`0.00,`0.00,`2019-07-23 20:53:36,`2019-07-23 20:53:40,`xxxx,`xxx,`0.01,`0.00,`ORIGINAL,`SUCCESS,`XXXXXX,`XXXXXXX,`0.00000,`0.60%,`0.01,`0.01,`\n\
+总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\n\
+`1,`0.00,`0.01,`0.00,`0.00000,`0.01,`0.01\n";
+
+    /// The pre-2017 layout as the old documentation shows it (24 columns, 5-column summary).
+    const LEGACY_ALL: &str = "交易时间,公众账号ID,商户号,子商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,总金额,代金券或立减优惠金额,微信退款单号,商户退款单号,退款金额,代金券或立减优惠退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率\n\
+`2014-11-10 16：33：45,`wx2421b1c4370ec43b,`10000100,`0,`1000,`1001690740201411100005734289,`1415640626,`085e9858e3ba5186aafcbaed1,`MICROPAY,`SUCCESS,`OTHERS,`CNY,`0.01,`0.0,`0,`0,`0,`0,`,`,`被扫支付测试,`订单额外描述,`0,`0.60%\n\
+2014-11-10 16:46:14,wx2421b1c4370ec43b,10000100,0,1000,1002780740201411100005729794,1415635270,085e9858e90ca40c0b5aee463,MICROPAY,SUCCESS,OTHERS,CNY,0.01,0.0,0,0,0,0,,,被扫支付测试,订单额外描述,0,0.60%\n\
+总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额,手续费总金额\n\
+`2,`0.02,`0.0,`0.0,`0\n";
+
+    fn read_all(text: &str) -> (Vec<WechatBillRow>, Option<WechatBillSummary>, BillType) {
+        let mut reader = BillReader::new(text.as_bytes()).unwrap();
+        let rows: Vec<_> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+        (rows, reader.summary().copied(), reader.bill_type())
+    }
+
+    fn row(n: i64) -> WechatBillRow {
+        WechatBillRow {
+            trade_time: datetime!(2024-01-01 12:00:00) + time::Duration::minutes(n),
+            appid: "wxd930ea5d5a258f4f".into(),
+            mch_id: "10000100".into(),
+            sub_mch_id: "0".into(),
+            device_info: String::new(),
+            transaction_id: format!("42000000012024010100000{n:05}"),
+            out_trade_no: format!("T{n}"),
+            openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
+            trade_type: "MICROPAY".into(),
+            trade_state: "SUCCESS".into(),
+            bank_type: "CMB_DEBIT".into(),
+            fee_type: "CNY".into(),
+            settlement_total_fee: Amount::from_fen(600 + n),
+            coupon_fee: Amount::ZERO,
+            refund_id: "0".into(),
+            out_refund_no: "0".into(),
+            refund_fee: Amount::ZERO,
+            coupon_refund_fee: Amount::ZERO,
+            refund_type: String::new(),
+            refund_status: String::new(),
+            body: format!("拿铁咖啡（大杯）, 第{n}杯"),
+            attach: "店铺=南山店".into(),
+            service_fee: MilliFen::from_milli_fen(3_600 + n),
+            rate: "0.60%".into(),
+            total_fee: Amount::from_fen(600 + n),
+            applied_refund_fee: Amount::ZERO,
+            rate_remark: String::new(),
+            refund_apply_time: None,
+            refund_success_time: None,
+        }
+    }
+
+    fn refund_row(n: i64) -> WechatBillRow {
+        WechatBillRow {
+            trade_state: "REFUND".into(),
+            settlement_total_fee: Amount::ZERO,
+            refund_id: format!("5030000{n}"),
+            out_refund_no: format!("R{n}"),
+            refund_fee: Amount::from_fen(100),
+            refund_type: "ORIGINAL".into(),
+            refund_status: "SUCCESS".into(),
+            service_fee: MilliFen::from_milli_fen(-600),
+            applied_refund_fee: Amount::from_fen(100),
+            refund_apply_time: Some(datetime!(2024-01-01 15:00:00)),
+            refund_success_time: Some(datetime!(2024-01-01 15:00:04)),
+            ..row(n)
+        }
+    }
+
+    #[test]
+    fn headers_have_the_documented_columns() {
+        assert_eq!(layout(BillType::All).len(), 27);
+        assert_eq!(layout(BillType::Success).len(), 20);
+        assert_eq!(layout(BillType::Refund).len(), 29);
+        assert_eq!(
+            header(BillType::All),
+            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+        );
+        assert_eq!(
+            header(BillType::Success),
+            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,商品名称,商户数据包,手续费,费率,订单金额,费率备注"
+        );
+        assert_eq!(
+            header(BillType::Refund),
+            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,退款申请时间,退款成功时间,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+        );
+        for (i, (col, _)) in COL_NAMES.iter().enumerate() {
+            assert_eq!(*col as usize, i);
+        }
+    }
+
+    #[test]
+    fn write_then_read_round_trips_every_layout() {
+        let rows = vec![row(1), row(2), refund_row(3)];
+        for bill_type in BillType::ALL.iter().copied() {
+            let text = write_bill(bill_type, &rows);
+            assert!(text.lines().all(|l| !l.ends_with('\r')) && text.contains("\r\n"));
+            assert_eq!(text.split("\r\n").count(), rows.len() + 4, "{bill_type}: header, rows, summary ×2, end");
+            let (back, summary, detected) = read_all(&text);
+            assert_eq!(detected, bill_type);
+            let expected: Vec<_> = rows.iter().map(|r| r.in_layout(bill_type)).collect();
+            assert_eq!(back, expected, "{bill_type}");
+            assert_eq!(summary, Some(WechatBillSummary::from_rows(&expected)), "{bill_type}");
+        }
+    }
+
+    #[test]
+    fn written_summary_is_the_sum_of_the_rows() {
+        let rows = vec![row(1), row(2), refund_row(3)];
+        let text = write_bill(BillType::All, &rows);
+        let last = text.trim_end().lines().last().unwrap();
+        // 601 + 602 + 0 settlement; 1 refund of 1.00; fees 3601 + 3602 − 600 milli-fen; orders 6.01 + 6.02 + 6.03.
+        assert_eq!(last, "`3,`12.03,`1.00,`0.00,`0.06603,`18.06,`1.00");
+        let (back, summary, _) = read_all(&text);
+        let summary = summary.unwrap();
+        assert_eq!(summary.total_count, back.len() as u64);
+        assert_eq!(summary.total_fee.fen(), back.iter().map(|r| r.total_fee.fen()).sum::<i64>());
+        assert_eq!(summary.service_fee.milli_fen(), back.iter().map(|r| r.service_fee.milli_fen()).sum::<i64>());
+    }
+
+    #[test]
+    fn real_all_row_parses() {
+        let (rows, summary, bill_type) = read_all(REAL_ALL);
+        assert_eq!(bill_type, BillType::All);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.trade_time, datetime!(2019-07-25 08:35:41));
+        assert_eq!(r.appid, "WWWW");
+        assert_eq!(r.sub_mch_id, "0");
+        assert_eq!(r.device_info, "");
+        assert_eq!(r.trade_type, "JSAPI");
+        assert_eq!(r.bank_type, "PSBC_DEBIT");
+        assert_eq!(r.settlement_total_fee, Amount::from_fen(600));
+        assert_eq!(r.refund_id, "0");
+        assert_eq!(r.service_fee, MilliFen::from_milli_fen(4_000));
+        assert_eq!(r.service_fee.to_string(), "0.04000");
+        assert_eq!(r.rate, "0.60%");
+        assert_eq!(r.total_fee, Amount::from_fen(600));
+        assert_eq!(r.rate_remark, "");
+        assert_eq!(summary, Some(WechatBillSummary::from_rows(&rows)));
+    }
+
+    #[test]
+    fn real_refund_row_parses() {
+        let (rows, summary, bill_type) = read_all(REAL_REFUND);
+        assert_eq!(bill_type, BillType::Refund);
+        let r = &rows[0];
+        assert_eq!(r.trade_state, "REFUND");
+        assert_eq!(r.bank_type, "CFT");
+        assert_eq!(r.refund_apply_time, Some(datetime!(2019-07-23 20:53:36)));
+        assert_eq!(r.refund_success_time, Some(datetime!(2019-07-23 20:53:40)));
+        assert_eq!((r.refund_id.as_str(), r.out_refund_no.as_str()), ("xxxx", "xxx"));
+        assert_eq!(r.refund_fee, Amount::from_fen(1));
+        assert_eq!((r.refund_type.as_str(), r.refund_status.as_str()), ("ORIGINAL", "SUCCESS"));
+        assert_eq!(summary.unwrap().refund_fee, Amount::from_fen(1));
+    }
+
+    #[test]
+    fn legacy_layout_is_read_by_name() {
+        let mut reader = BillReader::new(LEGACY_ALL.as_bytes()).unwrap();
+        assert!(reader.is_legacy());
+        assert_eq!(reader.bill_type(), BillType::All);
+        let rows: Vec<_> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].trade_time, datetime!(2014-11-10 16:33:45));
+        assert_eq!(rows[1].trade_time, datetime!(2014-11-10 16:46:14));
+        assert_eq!(rows[0].total_fee, Amount::from_fen(1));
+        assert_eq!(rows[0].settlement_total_fee, Amount::ZERO);
+        assert_eq!(rows[1].body, "被扫支付测试");
+        assert_eq!(rows[1].device_info, "1000");
+        let summary = reader.summary().unwrap();
+        assert_eq!(summary.total_count, 2);
+        assert_eq!(summary.total_fee, Amount::from_fen(2));
+        assert_eq!(summary.service_fee, MilliFen::ZERO);
+    }
+
+    #[test]
+    fn bad_values_name_line_and_column() {
+        let text = REAL_ALL.replace("`6.00,`0.00,`0,", "`6.0x,`0.00,`0,");
+        let mut reader = BillReader::new(text.as_bytes()).unwrap();
+        let err = reader.next().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "line 2, column 应结订单金额: \"6.0x\" is not an amount");
+        assert_eq!(err.line(), Some(2));
+        // Reading goes on: the summary is still read.
+        assert!(reader.next().is_none());
+        assert!(reader.summary().is_some());
+
+        let text = REAL_ALL.replace("`0.04000", "`0.040001");
+        let err = BillReader::new(text.as_bytes()).unwrap().next().unwrap().unwrap_err();
+        assert!(err.to_string().starts_with("line 2, column 手续费: \"0.040001\" is not a fee"), "{err}");
+
+        let text = REAL_ALL.replace("`2019-07-25 08:35:41", "`2019/07/25");
+        let err = BillReader::new(text.as_bytes()).unwrap().next().unwrap().unwrap_err();
+        assert!(err.to_string().starts_with("line 2, column 交易时间: \"2019/07/25\""), "{err}");
+
+        let text = REAL_ALL.replace("`0.60%,", "");
+        let err = BillReader::new(text.as_bytes()).unwrap().next().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "line 2 has 26 values but the header has 27 columns");
+    }
+
+    #[test]
+    fn structural_problems_are_explained() {
+        assert!(matches!(BillReader::new(&b""[..]), Err(BillError::Empty)));
+        let xml = "<xml><return_code><![CDATA[FAIL]]></return_code></xml>";
+        let err = BillReader::new(xml.as_bytes()).unwrap_err();
+        assert!(matches!(err, BillError::NotABill { .. }), "{err}");
+        let err = BillReader::new("交易时间,公众账号ID\n".as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), "line 1: the header has no column 微信订单号, which every WeChat Pay bill has");
+        let err = BillReader::new("交易时间,交易时间,微信订单号\n".as_bytes()).unwrap_err();
+        assert!(matches!(err, BillError::DuplicateColumn { .. }));
+
+        // Cut short: rows but no summary.
+        let cut = REAL_ALL.split("总交易单数").next().unwrap();
+        let results: Vec<_> = BillReader::new(cut.as_bytes()).unwrap().collect();
+        assert_eq!(results.len(), 2);
+        assert!(results[0].is_ok());
+        assert!(matches!(results[1], Err(BillError::Truncated { line: 2 })));
+
+        // Not UTF-8 (a GBK re-save).
+        let mut gbk = REAL_ALL.as_bytes().to_vec();
+        let at = REAL_ALL.find("XXXXXX,`XXXXXXX").unwrap();
+        gbk[at] = 0xc4;
+        let err = BillReader::new(&gbk[..]).unwrap().next().unwrap().unwrap_err();
+        assert!(matches!(err, BillError::NotUtf8 { line: 2 }));
+
+        let trailing = format!("{REAL_ALL}`oops\r\n");
+        let results: Vec<_> = BillReader::new(trailing.as_bytes()).unwrap().collect();
+        assert!(matches!(results.last(), Some(Err(BillError::AfterSummary { line: 5, .. }))));
+    }
+
+    #[test]
+    fn goods_names_with_commas_and_backticks_survive() {
+        let mut r = row(1);
+        r.body = "面包, 牛奶,`特价`".into();
+        let text = write_bill(BillType::Success, &[r.clone()]);
+        let (back, _, _) = read_all(&text);
+        assert_eq!(back[0].body, "面包, 牛奶,'特价'");
+    }
+
+    #[test]
+    fn milli_fen_parses_and_rounds_exactly() {
+        assert_eq!(MilliFen::parse("0.04000"), Some(MilliFen::from_milli_fen(4_000)));
+        assert_eq!(MilliFen::parse("0.00001"), Some(MilliFen::from_milli_fen(1)));
+        assert_eq!(MilliFen::parse("-0.00010"), Some(MilliFen::from_milli_fen(-10)));
+        assert_eq!(MilliFen::parse("12"), Some(MilliFen::from_milli_fen(1_200_000)));
+        assert_eq!(MilliFen::parse("0.6"), Some(MilliFen::from_milli_fen(60_000)));
+        for bad in ["", "-", "0.", ".5", "0.000001", "1e3", "0,04", "--1", "92233720368547.75808"] {
+            assert_eq!(MilliFen::parse(bad), None, "{bad}");
+        }
+        assert_eq!(MilliFen::from_milli_fen(-10).to_string(), "-0.00010");
+        assert_eq!(MilliFen::from_milli_fen(1_234_567).to_string(), "12.34567");
+        assert_eq!(MilliFen::from_milli_fen(4_499).round_to_fen(), Amount::from_fen(4));
+        assert_eq!(MilliFen::from_milli_fen(4_500).round_to_fen(), Amount::from_fen(5));
+        assert_eq!(MilliFen::from_milli_fen(-4_500).round_to_fen(), Amount::from_fen(-5));
+        assert_eq!(MilliFen::from_amount(Amount::from_fen(7)), Some(MilliFen::from_milli_fen(7_000)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn milli_fen_display_parse_round_trip(v in -1_000_000_000_000i64..1_000_000_000_000) {
+            let m = MilliFen::from_milli_fen(v);
+            proptest::prop_assert_eq!(MilliFen::parse(&m.to_string()), Some(m));
+        }
+
+        #[test]
+        fn bill_round_trip_keeps_any_text(body in "\\PC{0,20}", attach in "[^`\r\n]{0,12}", fen in 0i64..10_000_000) {
+            let mut r = row(1);
+            r.body = body.trim().replace('`', "'");
+            r.attach = attach.trim().to_owned();
+            r.total_fee = Amount::from_fen(fen);
+            let text = write_bill(BillType::All, &[r.clone()]);
+            let (back, summary, _) = read_all(&text);
+            proptest::prop_assert_eq!(&back, &vec![r]);
+            proptest::prop_assert_eq!(summary.map(|s| s.total_fee), Some(Amount::from_fen(fen)));
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The bill files the sandbox serves, built from its ledger: Alipay's zip of GBK CSVs, WeChat's text bill.
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use super::SandboxState;
+use super::ledger::{Protocol, Trade, china_offset, parse_time};
+use crate::channel::alipay::bill::{AlipayBillRow, BillKind, bill_zip_name, write_bill_zip};
+use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
+use crate::money::Amount;
+
+/// "2026-11-24" → date.
+pub fn parse_day(text: &str) -> Option<Date> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let month = Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
+}
+
+/// "20261124" → date.
+pub fn parse_compact_day(text: &str) -> Option<Date> {
+    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    parse_day(&format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]))
+}
+
+pub fn day_text(date: Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}
+
+/// The Alipay bill account: the merchant's 2088 PID followed by 0156.
+fn alipay_account(state: &SandboxState, app_id: &str) -> String {
+    let pid = state.accounts().merchant_by_app_id(app_id).map(|m| m.alipay.pid.clone()).unwrap_or_default();
+    format!("{pid}0156")
+}
+
+/// `{account}_{yyyyMMdd}.csv.zip`
+pub fn alipay_file_name(state: &SandboxState, app_id: &str, date: Date) -> String {
+    bill_zip_name(&alipay_account(state, app_id), date)
+}
+
+/// The sandbox's Alipay service fee: 0.6% of the amount, rounded half up to the fen, charged as a negative value.
+fn alipay_fee(fen: i64) -> Amount {
+    Amount::from_fen(-((fen.abs() * 6 + 500) / 1000) * fen.signum())
+}
+
+/// The day's trade bill: `(file name, zip bytes)`.
+pub fn alipay_bill_zip(state: &SandboxState, app_id: &str, date: Date) -> Result<(String, Vec<u8>), String> {
+    let (from, to) = china_day(date);
+    let (trades, refunds) = state.ledger.bill_entries(Protocol::Alipay, app_id, from, to).map_err(|e| e.to_string())?;
+    let row = |t: &Trade, kind: BillKind, finished: Option<&str>, fen: i64, out_request_no: Option<String>| {
+        let created = china_primitive(Some(&t.created_at))?;
+        Some(AlipayBillRow {
+            trade_no: t.trade_no.clone(),
+            out_trade_no: t.out_trade_no.clone(),
+            kind,
+            subject: t.subject.clone(),
+            created_at: created,
+            finished_at: china_primitive(finished).unwrap_or(created),
+            store_id: t.store_id.clone().unwrap_or_default(),
+            store_name: t.store_id.clone().unwrap_or_default(),
+            operator_id: t.operator_id.clone().unwrap_or_default(),
+            terminal_id: t.terminal_id.clone().unwrap_or_default(),
+            buyer_account: format!("*买家({}***@example.com)", &t.buyer_id[t.buyer_id.len().saturating_sub(3)..]),
+            order_amount: Amount::from_fen(fen),
+            receipt_amount: Amount::from_fen(fen),
+            alipay_red_packet: Amount::ZERO,
+            jifenbao: Amount::ZERO,
+            alipay_discount: Amount::ZERO,
+            merchant_discount: Amount::ZERO,
+            coupon_amount: Amount::ZERO,
+            coupon_name: String::new(),
+            merchant_red_packet: Amount::ZERO,
+            card_amount: Amount::ZERO,
+            out_request_no,
+            service_fee: alipay_fee(fen),
+            profit_share: Amount::ZERO,
+            remark: t.subject.clone(),
+        })
+    };
+    let mut rows: Vec<AlipayBillRow> =
+        trades.iter().filter_map(|t| row(t, BillKind::Trade, t.paid_at.as_deref(), t.total_amount, None)).collect();
+    for (r, t) in &refunds {
+        rows.extend(row(t, BillKind::Refund, Some(&r.created_at), -r.amount, Some(r.out_request_no.clone())));
+    }
+    let exported = crate::sandbox::alipay::china_time(state.now());
+    let exported = format!("{}年{}月{}日 {}", &exported[..4], &exported[5..7], &exported[8..10], &exported[11..]);
+    let account = alipay_account(state, app_id);
+    let bytes = write_bill_zip(&account, date, &rows, &exported).map_err(|e| e.to_string())?;
+    Ok((bill_zip_name(&account, date), bytes))
+}
+
+/// The day [00:00, 24:00) in China time, as UTC instants.
+fn china_day(date: Date) -> (OffsetDateTime, OffsetDateTime) {
+    let start = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_offset(china_offset());
+    (start, start + time::Duration::days(1))
+}
+
+fn china_primitive(stored: Option<&str>) -> Option<PrimitiveDateTime> {
+    let t = parse_time(stored?)?.to_offset(china_offset());
+    Some(PrimitiveDateTime::new(t.date(), t.time().replace_nanosecond(0).unwrap_or(t.time())))
+}
+
+/// The sandbox's fee: 0.6% of the amount (WeChat writes it to 0.00001 yuan; one fen = 1000 milli-fen, so
+/// 0.6% of N fen is 6·N milli-fen).
+fn wechat_fee(fen: i64) -> MilliFen {
+    MilliFen::from_milli_fen(fen.saturating_mul(6))
+}
+
+/// The downloadbill text for a day, or None when the day has no entries ("No Bill Exist").
+pub fn wechat_bill(state: &SandboxState, mch_id: &str, date: Date, bill_type: &str) -> Result<Option<String>, String> {
+    let Some(bill_type) = BillType::parse(bill_type) else {
+        return Err(format!("bill_type must be ALL, SUCCESS or REFUND, not {bill_type:?}"));
+    };
+    let (from, to) = china_day(date);
+    let (trades, refunds) =
+        state.ledger.bill_entries(Protocol::Wechatpay, mch_id, from, to).map_err(|e| e.to_string())?;
+    let accounts = state.accounts();
+    let appid = accounts.merchant_by_mch_id(mch_id).map(|m| m.wechatpay.appid.clone()).unwrap_or_default();
+    let base = |t: &Trade, when: Option<&str>| -> Option<WechatBillRow> {
+        Some(WechatBillRow {
+            trade_time: china_primitive(when)?,
+            appid: appid.clone(),
+            mch_id: mch_id.to_owned(),
+            sub_mch_id: "0".into(),
+            device_info: t.terminal_id.clone().unwrap_or_default(),
+            transaction_id: t.trade_no.clone(),
+            out_trade_no: t.out_trade_no.clone(),
+            openid: t.buyer_id.clone(),
+            trade_type: if t.source == "store_code" { "NATIVE" } else { "MICROPAY" }.into(),
+            trade_state: "SUCCESS".into(),
+            bank_type: "OTHERS".into(),
+            fee_type: "CNY".into(),
+            settlement_total_fee: Amount::from_fen(t.total_amount),
+            coupon_fee: Amount::ZERO,
+            refund_id: "0".into(),
+            out_refund_no: "0".into(),
+            refund_fee: Amount::ZERO,
+            coupon_refund_fee: Amount::ZERO,
+            refund_type: String::new(),
+            refund_status: String::new(),
+            body: t.subject.clone(),
+            attach: String::new(),
+            service_fee: wechat_fee(t.total_amount),
+            rate: "0.60%".into(),
+            total_fee: Amount::from_fen(t.total_amount),
+            applied_refund_fee: Amount::ZERO,
+            rate_remark: String::new(),
+            refund_apply_time: None,
+            refund_success_time: None,
+        })
+    };
+    let mut rows = Vec::new();
+    if bill_type != BillType::Refund {
+        rows.extend(trades.iter().filter_map(|t| base(t, t.paid_at.as_deref())));
+    }
+    if bill_type != BillType::Success {
+        for (r, t) in &refunds {
+            let Some(mut row) = base(t, Some(&r.created_at)) else { continue };
+            row.trade_state = "REFUND".into();
+            row.settlement_total_fee = Amount::ZERO;
+            row.refund_id = r.refund_no.clone();
+            row.out_refund_no = r.out_request_no.clone();
+            row.refund_fee = Amount::from_fen(r.amount);
+            row.applied_refund_fee = Amount::from_fen(r.amount);
+            row.refund_type = "ORIGINAL".into();
+            row.refund_status = if r.succeeded(state.now()) { "SUCCESS" } else { "PROCESSING" }.into();
+            row.service_fee = MilliFen::from_milli_fen(-wechat_fee(r.amount).milli_fen());
+            row.refund_apply_time = china_primitive(Some(&r.created_at));
+            row.refund_success_time =
+                if r.succeeded(state.now()) { china_primitive(Some(&r.succeeds_at)) } else { None };
+            rows.push(row);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(write_bill(bill_type, &rows)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bill_dates_parse_strictly() {
+        assert_eq!(parse_day("2026-11-24").map(day_text).as_deref(), Some("2026-11-24"));
+        assert!(parse_day("2026-13-01").is_none());
+        assert!(parse_day("2026-1-1").is_none());
+        assert_eq!(parse_compact_day("20261124").map(day_text).as_deref(), Some("2026-11-24"));
+        assert!(parse_compact_day("2026112").is_none());
+    }
+}

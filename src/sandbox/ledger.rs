@@ -1,0 +1,937 @@
+//! The sandbox acquirers' ledger (SQLite, survives restarts): trades, refunds, onboarding, CDS, notifications.
+//!
+//! The rules that keep money right live here, not in the protocol handlers: a trade is charged once per
+//! out_trade_no, refunds never exceed what was paid, an out_request_no is idempotent.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("sandbox ledger: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("sandbox ledger is unavailable (a request panicked while holding it)")]
+    Poisoned,
+}
+
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// Where a trade stands at the acquirer, independent of how each protocol spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TradeStatus {
+    /// Created, waiting for the customer (password prompt, or a dynamic code not yet scanned).
+    Waiting,
+    Paid,
+    /// Closed without payment (cancel of an unpaid trade, close, or a placeholder after a cancel of nothing).
+    Closed,
+    /// Reversed after payment: the money went back (Alipay cancel with action=refund, WeChat reverse).
+    Reversed,
+}
+
+impl TradeStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            TradeStatus::Waiting => "WAITING",
+            TradeStatus::Paid => "PAID",
+            TradeStatus::Closed => "CLOSED",
+            TradeStatus::Reversed => "REVERSED",
+        }
+    }
+
+    fn parse(s: &str) -> TradeStatus {
+        match s {
+            "PAID" => TradeStatus::Paid,
+            "CLOSED" => TradeStatus::Closed,
+            "REVERSED" => TradeStatus::Reversed,
+            _ => TradeStatus::Waiting,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Alipay,
+    Wechatpay,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Alipay => "alipay",
+            Protocol::Wechatpay => "wechatpay",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Trade {
+    pub id: i64,
+    pub protocol: String,
+    pub account: String,
+    pub out_trade_no: String,
+    pub trade_no: String,
+    pub auth_code: Option<String>,
+    pub subject: String,
+    /// fen
+    pub total_amount: i64,
+    /// fen
+    pub refunded_amount: i64,
+    pub status: TradeStatus,
+    pub pays_at: Option<String>,
+    pub source: String,
+    pub store_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub operator_id: Option<String>,
+    pub buyer_id: String,
+    pub cancel_action: Option<String>,
+    pub qr_code: Option<String>,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+impl Trade {
+    pub fn refundable(&self) -> i64 {
+        if self.status == TradeStatus::Paid { self.total_amount - self.refunded_amount } else { 0 }
+    }
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Trade> {
+        Ok(Trade {
+            id: r.get("id")?,
+            protocol: r.get("protocol")?,
+            account: r.get("account")?,
+            out_trade_no: r.get("out_trade_no")?,
+            trade_no: r.get("trade_no")?,
+            auth_code: r.get("auth_code")?,
+            subject: r.get("subject")?,
+            total_amount: r.get("total_amount")?,
+            refunded_amount: r.get("refunded_amount")?,
+            status: TradeStatus::parse(&r.get::<_, String>("status")?),
+            pays_at: r.get("pays_at")?,
+            source: r.get("source")?,
+            store_id: r.get("store_id")?,
+            terminal_id: r.get("terminal_id")?,
+            operator_id: r.get("operator_id")?,
+            buyer_id: r.get("buyer_id")?,
+            cancel_action: r.get("cancel_action")?,
+            qr_code: r.get("qr_code")?,
+            created_at: r.get("created_at")?,
+            paid_at: r.get("paid_at")?,
+            closed_at: r.get("closed_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Refund {
+    pub id: i64,
+    pub trade_id: i64,
+    pub out_request_no: String,
+    pub refund_no: String,
+    /// fen
+    pub amount: i64,
+    pub reason: String,
+    pub created_at: String,
+    pub succeeds_at: String,
+}
+
+impl Refund {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Refund> {
+        Ok(Refund {
+            id: r.get("id")?,
+            trade_id: r.get("trade_id")?,
+            out_request_no: r.get("out_request_no")?,
+            refund_no: r.get("refund_no")?,
+            amount: r.get("amount")?,
+            reason: r.get("reason")?,
+            created_at: r.get("created_at")?,
+            succeeds_at: r.get("succeeds_at")?,
+        })
+    }
+
+    /// Whether an asynchronous (WeChat) refund has completed by `now`.
+    pub fn succeeded(&self, now: OffsetDateTime) -> bool {
+        parse_time(&self.succeeds_at).is_none_or(|t| t <= now)
+    }
+}
+
+/// A day's bill entries: the trades paid that day, and the refunds made that day with their trades.
+pub type BillEntries = (Vec<Trade>, Vec<(Refund, Trade)>);
+
+/// A new trade as a handler asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct NewTrade {
+    pub out_trade_no: String,
+    pub auth_code: Option<String>,
+    pub subject: String,
+    pub total_amount: i64,
+    pub status: Option<TradeStatus>,
+    pub pays_at: Option<OffsetDateTime>,
+    pub source: &'static str,
+    pub store_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub operator_id: Option<String>,
+    pub qr_code: Option<String>,
+}
+
+/// What a refund request came to.
+#[derive(Debug, Clone)]
+pub enum RefundOutcome {
+    /// Money moved now (Alipay fund_change=Y).
+    Created(Refund, Trade),
+    /// The same out_request_no with the same amount: nothing moved again (fund_change=N).
+    Repeated(Refund, Trade),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRefusal {
+    TradeNotPaid,
+    /// The same out_request_no was used with a different amount.
+    Discordant,
+    ExceedsRefundable {
+        refundable: i64,
+    },
+}
+
+pub fn format_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+pub struct Ledger {
+    conn: Mutex<Connection>,
+}
+
+impl Ledger {
+    pub fn open(path: &Path) -> Result<Ledger> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Ledger> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Ledger> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        conn.execute_batch(include_str!("ledger.sql"))?;
+        Ok(Ledger { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| LedgerError::Poisoned)
+    }
+
+    /// Finds a trade by out_trade_no or trade_no (trade_no wins), first settling a waiting trade whose customer
+    /// has paid by `now`.
+    pub fn find_trade(
+        &self,
+        protocol: Protocol,
+        account: &str,
+        out_trade_no: Option<&str>,
+        trade_no: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Trade>> {
+        let conn = self.conn()?;
+        let trade = match (trade_no.filter(|s| !s.is_empty()), out_trade_no.filter(|s| !s.is_empty())) {
+            (Some(trade_no), _) => conn
+                .query_row(
+                    "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND trade_no = ?3",
+                    params![protocol.as_str(), account, trade_no],
+                    Trade::from_row,
+                )
+                .optional()?,
+            (None, Some(out)) => conn
+                .query_row(
+                    "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND out_trade_no = ?3",
+                    params![protocol.as_str(), account, out],
+                    Trade::from_row,
+                )
+                .optional()?,
+            (None, None) => None,
+        };
+        match trade {
+            Some(t) => Ok(Some(settle(&conn, t, now)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn trade_by_trade_no(&self, trade_no: &str, now: OffsetDateTime) -> Result<Option<Trade>> {
+        let conn = self.conn()?;
+        let trade =
+            conn.query_row("SELECT * FROM trades WHERE trade_no = ?1", [trade_no], Trade::from_row).optional()?;
+        match trade {
+            Some(t) => Ok(Some(settle(&conn, t, now)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn trade_by_id(&self, id: i64, now: OffsetDateTime) -> Result<Option<Trade>> {
+        let conn = self.conn()?;
+        let trade = conn.query_row("SELECT * FROM trades WHERE id = ?1", [id], Trade::from_row).optional()?;
+        match trade {
+            Some(t) => Ok(Some(settle(&conn, t, now)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The trade a refund with this out_request_no belongs to, within one merchant account.
+    pub fn trade_of_refund(&self, protocol: Protocol, account: &str, out_request_no: &str) -> Result<Option<Trade>> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                "SELECT t.* FROM trades t JOIN refunds r ON r.trade_id = t.id
+                 WHERE t.protocol = ?1 AND t.account = ?2 AND r.out_request_no = ?3 ORDER BY r.id LIMIT 1",
+                params![protocol.as_str(), account, out_request_no],
+                Trade::from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn trade_by_qr_code(&self, qr_code: &str, now: OffsetDateTime) -> Result<Option<Trade>> {
+        let conn = self.conn()?;
+        let trade = conn.query_row("SELECT * FROM trades WHERE qr_code = ?1", [qr_code], Trade::from_row).optional()?;
+        match trade {
+            Some(t) => Ok(Some(settle(&conn, t, now)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records a new trade. The (protocol, account, out_trade_no) key is unique: the caller checks first, and a race
+    /// loses with a constraint error rather than a second charge.
+    pub fn insert_trade(&self, protocol: Protocol, account: &str, new: NewTrade, now: OffsetDateTime) -> Result<Trade> {
+        let conn = self.conn()?;
+        let status = new.status.unwrap_or(TradeStatus::Paid);
+        let trade_no = next_trade_no(&conn, protocol, now)?;
+        let buyer_id = match protocol {
+            Protocol::Alipay => format!("2088{:012}", (now.unix_timestamp() as u64) % 1_000_000_000_000),
+            Protocol::Wechatpay => format!("oSandbox{:010}", (now.unix_timestamp() as u64) % 10_000_000_000),
+        };
+        let now_s = format_time(now);
+        let paid_at = (status == TradeStatus::Paid).then(|| now_s.clone());
+        let closed_at = matches!(status, TradeStatus::Closed | TradeStatus::Reversed).then(|| now_s.clone());
+        conn.execute(
+            "INSERT INTO trades (protocol, account, out_trade_no, trade_no, auth_code, subject, total_amount, status,
+                pays_at, source, store_id, terminal_id, operator_id, buyer_id, qr_code, created_at, paid_at, closed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            params![
+                protocol.as_str(),
+                account,
+                new.out_trade_no,
+                trade_no,
+                new.auth_code,
+                new.subject,
+                new.total_amount,
+                status.as_str(),
+                new.pays_at.map(format_time),
+                new.source,
+                new.store_id,
+                new.terminal_id,
+                new.operator_id,
+                buyer_id,
+                new.qr_code,
+                now_s,
+                paid_at,
+                closed_at,
+            ],
+        )?;
+        let id = conn.last_insert_rowid();
+        Ok(conn.query_row("SELECT * FROM trades WHERE id = ?1", [id], Trade::from_row)?)
+    }
+
+    /// Closes an unpaid trade (as `unpaid_becomes`: Alipay closes, WeChat revokes) or reverses a paid one (the money
+    /// goes back in full). Returns the trade afterwards and the action taken ("close" or "refund"). A trade already
+    /// closed or reversed keeps its first action.
+    pub fn cancel_trade(
+        &self,
+        id: i64,
+        unpaid_becomes: TradeStatus,
+        now: OffsetDateTime,
+    ) -> Result<(Trade, &'static str)> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let trade = tx.query_row("SELECT * FROM trades WHERE id = ?1", [id], Trade::from_row)?;
+        let trade = settle(&tx, trade, now)?;
+        let now_s = format_time(now);
+        let action = match trade.status {
+            TradeStatus::Waiting => {
+                tx.execute(
+                    "UPDATE trades SET status = ?3, cancel_action = 'close', closed_at = ?2 WHERE id = ?1",
+                    params![id, now_s, unpaid_becomes.as_str()],
+                )?;
+                "close"
+            }
+            TradeStatus::Paid => {
+                tx.execute(
+                    "UPDATE trades SET status = 'REVERSED', cancel_action = 'refund', closed_at = ?2,
+                        refunded_amount = total_amount WHERE id = ?1",
+                    params![id, now_s],
+                )?;
+                "refund"
+            }
+            TradeStatus::Closed | TradeStatus::Reversed => {
+                if trade.cancel_action.as_deref() == Some("refund") {
+                    "refund"
+                } else {
+                    "close"
+                }
+            }
+        };
+        let trade = tx.query_row("SELECT * FROM trades WHERE id = ?1", [id], Trade::from_row)?;
+        tx.commit()?;
+        Ok((trade, action))
+    }
+
+    /// Closes a waiting trade (alipay.trade.close). Returns None when the trade is not waiting.
+    pub fn close_waiting(&self, id: i64, now: OffsetDateTime) -> Result<Option<Trade>> {
+        let conn = self.conn()?;
+        let changed = conn.execute(
+            "UPDATE trades SET status = 'CLOSED', closed_at = ?2 WHERE id = ?1 AND status = 'WAITING'",
+            params![id, format_time(now)],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        Ok(Some(conn.query_row("SELECT * FROM trades WHERE id = ?1", [id], Trade::from_row)?))
+    }
+
+    /// A wallet paid a waiting trade (dynamic code scanned).
+    pub fn pay_waiting(&self, id: i64, now: OffsetDateTime) -> Result<Option<Trade>> {
+        let conn = self.conn()?;
+        let changed = conn.execute(
+            "UPDATE trades SET status = 'PAID', paid_at = ?2 WHERE id = ?1 AND status = 'WAITING'",
+            params![id, format_time(now)],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        Ok(Some(conn.query_row("SELECT * FROM trades WHERE id = ?1", [id], Trade::from_row)?))
+    }
+
+    /// Refunds part or all of a paid trade, idempotently per out_request_no, in one transaction.
+    pub fn refund(
+        &self,
+        trade_id: i64,
+        out_request_no: &str,
+        amount: i64,
+        reason: &str,
+        completes_after: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<Result<RefundOutcome, RefundRefusal>> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let trade = tx.query_row("SELECT * FROM trades WHERE id = ?1", [trade_id], Trade::from_row)?;
+        let trade = settle(&tx, trade, now)?;
+        let existing = tx
+            .query_row(
+                "SELECT * FROM refunds WHERE trade_id = ?1 AND out_request_no = ?2",
+                params![trade_id, out_request_no],
+                Refund::from_row,
+            )
+            .optional()?;
+        if let Some(existing) = existing {
+            return Ok(if existing.amount == amount {
+                Ok(RefundOutcome::Repeated(existing, trade))
+            } else {
+                Err(RefundRefusal::Discordant)
+            });
+        }
+        if trade.status != TradeStatus::Paid {
+            return Ok(Err(RefundRefusal::TradeNotPaid));
+        }
+        if amount <= 0 || amount > trade.refundable() {
+            return Ok(Err(RefundRefusal::ExceedsRefundable { refundable: trade.refundable() }));
+        }
+        let refund_no = next_refund_no(&tx, now)?;
+        tx.execute(
+            "INSERT INTO refunds (trade_id, out_request_no, refund_no, amount, reason, created_at, succeeds_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                trade_id,
+                out_request_no,
+                refund_no,
+                amount,
+                reason,
+                format_time(now),
+                format_time(now + completes_after)
+            ],
+        )?;
+        tx.execute(
+            "UPDATE trades SET refunded_amount = refunded_amount + ?2 WHERE id = ?1",
+            params![trade_id, amount],
+        )?;
+        let refund = tx.query_row("SELECT * FROM refunds WHERE refund_no = ?1", [&refund_no], Refund::from_row)?;
+        let trade = tx.query_row("SELECT * FROM trades WHERE id = ?1", [trade_id], Trade::from_row)?;
+        tx.commit()?;
+        Ok(Ok(RefundOutcome::Created(refund, trade)))
+    }
+
+    pub fn refunds_of(&self, trade_id: i64) -> Result<Vec<Refund>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT * FROM refunds WHERE trade_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([trade_id], Refund::from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn refund_by_no(&self, refund_no: &str) -> Result<Option<Refund>> {
+        let conn = self.conn()?;
+        Ok(conn.query_row("SELECT * FROM refunds WHERE refund_no = ?1", [refund_no], Refund::from_row).optional()?)
+    }
+
+    /// Trades of an account paid within [from, to) (UTC RFC 3339 bounds), and refunds created within it.
+    pub fn bill_entries(
+        &self,
+        protocol: Protocol,
+        account: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<BillEntries> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND paid_at IS NOT NULL ORDER BY paid_at, id",
+        )?;
+        let in_range = |s: Option<&str>| s.and_then(parse_time).is_some_and(|t| t >= from && t < to);
+        let trades: Vec<Trade> = stmt
+            .query_map(params![protocol.as_str(), account], Trade::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|t| in_range(t.paid_at.as_deref()))
+            .collect();
+        let mut stmt = conn.prepare(
+            "SELECT r.*, t.id AS t_id FROM refunds r JOIN trades t ON t.id = r.trade_id
+             WHERE t.protocol = ?1 AND t.account = ?2 ORDER BY r.created_at, r.id",
+        )?;
+        let refunds: Vec<Refund> = stmt
+            .query_map(params![protocol.as_str(), account], Refund::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|r| in_range(Some(&r.created_at)))
+            .collect();
+        let mut with_trades = Vec::with_capacity(refunds.len());
+        for r in refunds {
+            let t = conn.query_row("SELECT * FROM trades WHERE id = ?1", [r.trade_id], Trade::from_row)?;
+            with_trades.push((r, t));
+        }
+        Ok((trades, with_trades))
+    }
+
+    /// Everything, for `GET /admin/ledger`.
+    pub fn dump(&self) -> Result<serde_json::Value> {
+        let conn = self.conn()?;
+        let trades = conn
+            .prepare("SELECT * FROM trades ORDER BY id")?
+            .query_map([], Trade::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let refunds = conn
+            .prepare("SELECT * FROM refunds ORDER BY id")?
+            .query_map([], Refund::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let merchants = query_json(
+            &conn,
+            "SELECT acquirer_id, merchant_id, status, reason, account, created_at FROM acquirer_merchants ORDER BY rowid",
+        )?;
+        let cds = query_json(&conn, "SELECT cds_index, platform_id, created_at FROM cds_indexes ORDER BY rowid")?;
+        let bindings =
+            query_json(&conn, "SELECT cds_index, acquirer_id, merchant_id, bound_at FROM cds_bindings ORDER BY rowid")?;
+        let notifications = query_json(
+            &conn,
+            "SELECT id, protocol, trade_no, url, attempts, next_at, delivered_at, last_error FROM notifications ORDER BY id",
+        )?;
+        Ok(serde_json::json!({
+            "trades": trades,
+            "refunds": refunds,
+            "acquirer_merchants": merchants,
+            "cds_indexes": cds,
+            "cds_bindings": bindings,
+            "notifications": notifications,
+        }))
+    }
+
+    // ---- onboarding and CDS ----
+
+    pub fn insert_acquirer_merchant(
+        &self,
+        acquirer_id: &str,
+        merchant_id: &str,
+        info_json: &str,
+        account: Option<&str>,
+        active_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO acquirer_merchants (acquirer_id, merchant_id, info_json, status, active_at, account, created_at)
+             VALUES (?1, ?2, ?3, 'pending_verification', ?4, ?5, ?6)",
+            params![acquirer_id, merchant_id, info_json, format_time(active_at), account, format_time(now)],
+        )?;
+        Ok(())
+    }
+
+    /// An onboarded merchant, its verification settled as of `now`.
+    pub fn acquirer_merchant(
+        &self,
+        acquirer_id: &str,
+        merchant_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<AcquirerMerchant>> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT acquirer_id, merchant_id, info_json, status, reason, active_at, account, created_at
+                 FROM acquirer_merchants WHERE acquirer_id = ?1 AND merchant_id = ?2",
+                params![acquirer_id, merchant_id],
+                AcquirerMerchant::from_row,
+            )
+            .optional()?;
+        let Some(mut m) = row else { return Ok(None) };
+        if m.status == "pending_verification" && parse_time(&m.active_at).is_none_or(|t| t <= now) {
+            conn.execute(
+                "UPDATE acquirer_merchants SET status = 'active' WHERE acquirer_id = ?1 AND merchant_id = ?2",
+                params![acquirer_id, merchant_id],
+            )?;
+            m.status = "active".into();
+        }
+        Ok(Some(m))
+    }
+
+    pub fn fail_acquirer_merchant(&self, acquirer_id: &str, merchant_id: &str, reason: &str) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE acquirer_merchants SET status = 'failed', reason = ?3 WHERE acquirer_id = ?1 AND merchant_id = ?2",
+            params![acquirer_id, merchant_id, reason],
+        )?;
+        Ok(())
+    }
+
+    /// The CDS index a merchant of an acquirer is bound to, if any.
+    pub fn cds_index_of(&self, acquirer_id: &str, merchant_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT cds_index FROM cds_bindings WHERE acquirer_id = ?1 AND merchant_id = ?2",
+                params![acquirer_id, merchant_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn count_acquirer_merchants(&self, acquirer_id: &str) -> Result<i64> {
+        Ok(self.conn()?.query_row(
+            "SELECT COUNT(*) FROM acquirer_merchants WHERE acquirer_id = ?1",
+            [acquirer_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Registers a merchant on the CDS platform and binds the registering acquirer, in one transaction.
+    pub fn register_cds(
+        &self,
+        cds_index: &str,
+        platform_id: &str,
+        info_json: &str,
+        acquirer_id: &str,
+        merchant_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO cds_indexes (cds_index, platform_id, info_json, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![cds_index, platform_id, info_json, format_time(now)],
+        )?;
+        tx.execute(
+            "INSERT INTO cds_bindings (cds_index, acquirer_id, merchant_id, bound_at) VALUES (?1, ?2, ?3, ?4)",
+            params![cds_index, acquirer_id, merchant_id, format_time(now)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn count_cds_indexes(&self) -> Result<i64> {
+        Ok(self.conn()?.query_row("SELECT COUNT(*) FROM cds_indexes", [], |r| r.get(0))?)
+    }
+
+    pub fn cds_index(&self, cds_index: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT platform_id, info_json FROM cds_indexes WHERE cds_index = ?1", [cds_index], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// The acquirers bound to an index, in binding order: (acquirer_id, merchant_id, bound_at).
+    pub fn cds_bindings(&self, cds_index: &str) -> Result<Vec<(String, String, String)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT acquirer_id, merchant_id, bound_at FROM cds_bindings WHERE cds_index = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([cds_index], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn bind_cds(&self, cds_index: &str, acquirer_id: &str, merchant_id: &str, now: OffsetDateTime) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO cds_bindings (cds_index, acquirer_id, merchant_id, bound_at) VALUES (?1, ?2, ?3, ?4)",
+            params![cds_index, acquirer_id, merchant_id, format_time(now)],
+        )?;
+        Ok(())
+    }
+
+    // ---- notifications ----
+
+    pub fn enqueue_notification(
+        &self,
+        protocol: Protocol,
+        trade_no: &str,
+        url: &str,
+        content_type: &str,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO notifications (protocol, trade_no, url, content_type, body, next_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![protocol.as_str(), trade_no, url, content_type, body, format_time(now)],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Notifications due by `now` and not yet acknowledged.
+    pub fn due_notifications(&self, now: OffsetDateTime) -> Result<Vec<PendingNotification>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, protocol, url, content_type, body, attempts, next_at FROM notifications
+             WHERE delivered_at IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingNotification {
+                id: r.get(0)?,
+                protocol: r.get(1)?,
+                url: r.get(2)?,
+                content_type: r.get(3)?,
+                body: r.get(4)?,
+                attempts: r.get(5)?,
+                next_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|n| parse_time(&n.next_at).is_none_or(|t| t <= now))
+            .collect())
+    }
+
+    pub fn notification_delivered(&self, id: i64, now: OffsetDateTime) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE notifications SET attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, format_time(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn notification_failed(&self, id: i64, error: &str, next_at: Option<OffsetDateTime>) -> Result<()> {
+        let conn = self.conn()?;
+        match next_at {
+            Some(next) => conn.execute(
+                "UPDATE notifications SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1",
+                params![id, error, format_time(next)],
+            )?,
+            // Out of retries: parked, visible in the ledger dump with its last error.
+            None => conn.execute(
+                "UPDATE notifications SET attempts = attempts + 1, last_error = ?2, next_at = '9999-12-31T00:00:00Z'
+                 WHERE id = ?1",
+                params![id, error],
+            )?,
+        };
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AcquirerMerchant {
+    pub acquirer_id: String,
+    pub merchant_id: String,
+    pub info_json: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub active_at: String,
+    pub account: Option<String>,
+    pub created_at: String,
+}
+
+impl AcquirerMerchant {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(AcquirerMerchant {
+            acquirer_id: r.get(0)?,
+            merchant_id: r.get(1)?,
+            info_json: r.get(2)?,
+            status: r.get(3)?,
+            reason: r.get(4)?,
+            active_at: r.get(5)?,
+            account: r.get(6)?,
+            created_at: r.get(7)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingNotification {
+    pub id: i64,
+    pub protocol: String,
+    pub url: String,
+    pub content_type: String,
+    pub body: String,
+    pub attempts: i64,
+    pub next_at: String,
+}
+
+/// A waiting trade whose customer has paid by `now` becomes PAID (at the time the customer paid).
+fn settle(conn: &Connection, trade: Trade, now: OffsetDateTime) -> Result<Trade> {
+    if trade.status != TradeStatus::Waiting {
+        return Ok(trade);
+    }
+    let Some(pays_at) = trade.pays_at.as_deref().and_then(parse_time) else { return Ok(trade) };
+    if pays_at > now {
+        return Ok(trade);
+    }
+    conn.execute(
+        "UPDATE trades SET status = 'PAID', paid_at = ?2 WHERE id = ?1 AND status = 'WAITING'",
+        params![trade.id, format_time(pays_at)],
+    )?;
+    Ok(conn.query_row("SELECT * FROM trades WHERE id = ?1", [trade.id], Trade::from_row)?)
+}
+
+/// Alipay trade numbers look like `2026112522001400000000000001` (date, channel digits, sequence); WeChat
+/// transaction ids like `4200000000202611250000000001`.
+fn next_trade_no(conn: &Connection, protocol: Protocol, now: OffsetDateTime) -> Result<String> {
+    let seq: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM trades", [], |r| r.get(0))?;
+    let date = china_date_compact(now);
+    Ok(match protocol {
+        Protocol::Alipay => format!("{date}220014{seq:014}"),
+        Protocol::Wechatpay => format!("4200000{date}{seq:013}"),
+    })
+}
+
+fn next_refund_no(conn: &Connection, now: OffsetDateTime) -> Result<String> {
+    let seq: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM refunds", [], |r| r.get(0))?;
+    Ok(format!("5030{}{seq:012}", china_date_compact(now)))
+}
+
+/// yyyyMMdd in China time (GMT+8), the acquirers' business day.
+pub fn china_date_compact(t: OffsetDateTime) -> String {
+    let d = t.to_offset(china_offset()).date();
+    format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+pub fn china_offset() -> time::UtcOffset {
+    time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}
+
+fn query_json(conn: &Connection, sql: &str) -> Result<Vec<serde_json::Value>> {
+    let mut stmt = conn.prepare(sql)?;
+    let names: Vec<String> = stmt.column_names().map(String::from).collect();
+    let rows = stmt.query_map([], |r| {
+        let mut obj = serde_json::Map::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                rusqlite::types::ValueRef::Integer(n) => n.into(),
+                rusqlite::types::ValueRef::Real(f) => serde_json::json!(f),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                rusqlite::types::ValueRef::Blob(_) => serde_json::Value::Null,
+            };
+            obj.insert(name.clone(), v);
+        }
+        Ok(serde_json::Value::Object(obj))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn paid(l: &Ledger, out: &str, amount: i64) -> Trade {
+        let new = NewTrade {
+            out_trade_no: out.into(),
+            subject: "咖啡".into(),
+            total_amount: amount,
+            source: "barcode",
+            ..Default::default()
+        };
+        l.insert_trade(Protocol::Alipay, "app", new, now()).unwrap()
+    }
+
+    #[test]
+    fn one_charge_per_out_trade_no() {
+        let l = Ledger::open_in_memory().unwrap();
+        paid(&l, "T1", 100);
+        let again = NewTrade { out_trade_no: "T1".into(), total_amount: 100, source: "barcode", ..Default::default() };
+        assert!(l.insert_trade(Protocol::Alipay, "app", again.clone(), now()).is_err());
+        // Another merchant account may use the same out_trade_no.
+        assert!(l.insert_trade(Protocol::Alipay, "other", again, now()).is_ok());
+    }
+
+    #[test]
+    fn refunds_are_idempotent_and_bounded() {
+        let l = Ledger::open_in_memory().unwrap();
+        let t = paid(&l, "T1", 1000);
+        let d = time::Duration::ZERO;
+        assert!(matches!(l.refund(t.id, "R1", 600, "", d, now()).unwrap(), Ok(RefundOutcome::Created(..))));
+        assert!(matches!(l.refund(t.id, "R1", 600, "", d, now()).unwrap(), Ok(RefundOutcome::Repeated(..))));
+        assert_eq!(l.refund(t.id, "R1", 500, "", d, now()).unwrap().unwrap_err(), RefundRefusal::Discordant);
+        assert_eq!(
+            l.refund(t.id, "R2", 401, "", d, now()).unwrap().unwrap_err(),
+            RefundRefusal::ExceedsRefundable { refundable: 400 }
+        );
+        assert!(l.refund(t.id, "R2", 400, "", d, now()).unwrap().is_ok());
+        let t = l.find_trade(Protocol::Alipay, "app", Some("T1"), None, now()).unwrap().unwrap();
+        assert_eq!(t.refunded_amount, 1000);
+    }
+
+    #[test]
+    fn a_waiting_trade_is_paid_when_the_customer_confirms() {
+        let l = Ledger::open_in_memory().unwrap();
+        let start = now();
+        let new = NewTrade {
+            out_trade_no: "W1".into(),
+            total_amount: 100,
+            status: Some(TradeStatus::Waiting),
+            pays_at: Some(start + time::Duration::seconds(10)),
+            source: "barcode",
+            ..Default::default()
+        };
+        l.insert_trade(Protocol::Wechatpay, "mch", new, start).unwrap();
+        let t = l.find_trade(Protocol::Wechatpay, "mch", Some("W1"), None, start).unwrap().unwrap();
+        assert_eq!(t.status, TradeStatus::Waiting);
+        let later = start + time::Duration::seconds(11);
+        let t = l.find_trade(Protocol::Wechatpay, "mch", Some("W1"), None, later).unwrap().unwrap();
+        assert_eq!(t.status, TradeStatus::Paid);
+    }
+
+    #[test]
+    fn cancel_closes_unpaid_and_reverses_paid() {
+        let l = Ledger::open_in_memory().unwrap();
+        let t = paid(&l, "P1", 100);
+        let (t, action) = l.cancel_trade(t.id, TradeStatus::Closed, now()).unwrap();
+        assert_eq!((t.status, action, t.refunded_amount), (TradeStatus::Reversed, "refund", 100));
+        let (_, again) = l.cancel_trade(t.id, TradeStatus::Closed, now()).unwrap();
+        assert_eq!(again, "refund");
+    }
+}
