@@ -3,12 +3,14 @@
 //! The core (everything but `ui`) never imports egui; `ui` holds the thin screens.
 
 pub mod channel;
+pub mod checkout;
 pub mod config;
 pub mod doctor;
 pub mod i18n;
 pub mod model;
 pub mod money;
 pub mod mpm;
+pub mod onboarding;
 pub mod sandbox;
 pub mod store;
 pub mod time;

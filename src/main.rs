@@ -110,6 +110,7 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
         let _ = tx.send(result.map_err(|e| e.to_string()));
     });
     app.ctx.sandbox = tilldesk::ui::SandboxStatus::Starting(rx);
+    app.ctx.runtime = Some(rt.handle().clone());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("TillDesk")

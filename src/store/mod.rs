@@ -3,6 +3,9 @@
 //! WAL journal, foreign keys on, a busy timeout, numbered migrations applied at open (tracked in
 //! `PRAGMA user_version`), and one transaction for every multi-row write.
 
+mod onboarding;
+mod orders;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

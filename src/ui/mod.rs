@@ -1,7 +1,10 @@
 //! The egui screens: thin, one file per screen. Screens call the core and render what comes back.
 
+pub mod acquirers;
+pub mod checkout;
 pub mod fonts;
 pub mod settings;
+pub mod store_codes;
 
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::Lang;
@@ -21,6 +24,8 @@ pub struct Ctx {
     pub error: Option<String>,
     /// The embedded sandbox, when the app runs on it.
     pub sandbox: SandboxStatus,
+    /// The one tokio runtime for network and disk work (None in tests that need none).
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 /// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
@@ -93,7 +98,16 @@ impl Ctx {
             sync: SyncState::NotStarted,
             error: None,
             sandbox: SandboxStatus::Off,
+            runtime: None,
         })
+    }
+
+    /// The embedded sandbox's address once it listens.
+    pub fn sandbox_url(&self) -> Option<String> {
+        match &self.sandbox {
+            SandboxStatus::Running(r) => Some(r.base_url()),
+            _ => None,
+        }
     }
 
     /// Switches the language and remembers it (an audited settings change).
@@ -163,11 +177,21 @@ pub struct TillDeskApp {
     pub ctx: Ctx,
     pub screen: Screen,
     settings: settings::SettingsScreen,
+    checkout: checkout::CheckoutScreen,
+    acquirers: acquirers::AcquirersScreen,
+    store_codes: store_codes::StoreCodesScreen,
 }
 
 impl TillDeskApp {
     pub fn new(home: DataHome) -> Result<Self, StoreError> {
-        Ok(TillDeskApp { ctx: Ctx::new(home)?, screen: Screen::Checkout, settings: Default::default() })
+        Ok(TillDeskApp {
+            ctx: Ctx::new(home)?,
+            screen: Screen::Checkout,
+            settings: Default::default(),
+            checkout: Default::default(),
+            acquirers: Default::default(),
+            store_codes: Default::default(),
+        })
     }
 
     /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
@@ -195,7 +219,10 @@ impl TillDeskApp {
             ui.separator();
             match self.screen {
                 Screen::Settings => self.settings.ui(ui, &mut self.ctx),
-                _ => coming_soon(ui, lang),
+                Screen::Checkout => self.checkout.ui(ui, &mut self.ctx),
+                Screen::Acquirers => self.acquirers.ui(ui, &mut self.ctx),
+                Screen::StoreCodes => self.store_codes.ui(ui, &mut self.ctx),
+                Screen::Orders | Screen::Refunds | Screen::Reconciliation => coming_soon(ui, lang),
             }
         });
     }
@@ -238,7 +265,7 @@ impl TillDeskApp {
     }
 }
 
-fn coming_soon(ui: &mut egui::Ui, lang: Lang) {
+pub(crate) fn coming_soon(ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(24.0);
     ui.label(lang.pick("即将推出：该功能将在后续版本中提供。", "Coming soon: this screen arrives in a later release."));
 }

@@ -1,0 +1,1 @@
+//! The pay → poll → cancel/reverse engine (issue: barcode checkout).

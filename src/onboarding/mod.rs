@@ -1,0 +1,1 @@
+//! Onboarding with acquirers, CDS binding, store codes (issue: onboarding and store codes).

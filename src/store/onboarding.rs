@@ -1,0 +1,1 @@
+//! Merchants, stores, acquirers and bindings (onboarding).

@@ -1,0 +1,1 @@
+//! Orders, order events and refunds (checkout).
