@@ -102,11 +102,15 @@ text_enum! {
 }
 
 text_enum! {
-    /// Order life cycle. PAYING is written before the first byte goes to the acquirer.
+    /// Order life cycle. PAYING is written before the first byte goes to the acquirer; UNKNOWN while nobody knows
+    /// whether the customer paid (polling); CANCELLING while a cancel/reverse is being confirmed; NEEDS_ATTENTION
+    /// when it could not be confirmed (the sync worker keeps trying).
     OrderStatus {
         Paying => "PAYING",
+        Unknown => "UNKNOWN",
         Paid => "PAID",
         Cancelling => "CANCELLING",
+        NeedsAttention => "NEEDS_ATTENTION",
         Cancelled => "CANCELLED",
         Closed => "CLOSED",
         Failed => "FAILED",
@@ -211,6 +215,29 @@ pub struct Order {
     /// UTC, RFC 3339.
     pub created_at: String,
     pub paid_at: Option<String>,
+}
+
+impl OrderStatus {
+    /// Whether the order's outcome is still open (recovery resumes these on start).
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, OrderStatus::Paying | OrderStatus::Unknown | OrderStatus::Cancelling | OrderStatus::NeedsAttention)
+    }
+
+    /// Plain words for the cashier.
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        match self {
+            OrderStatus::Paying => lang.pick("支付中", "paying"),
+            OrderStatus::Unknown => lang.pick("确认中", "confirming"),
+            OrderStatus::Paid => lang.pick("已支付", "paid"),
+            OrderStatus::Cancelling => lang.pick("撤销中", "cancelling"),
+            OrderStatus::NeedsAttention => lang.pick("需处理", "needs attention"),
+            OrderStatus::Cancelled => lang.pick("已撤销", "cancelled"),
+            OrderStatus::Closed => lang.pick("已关闭", "closed"),
+            OrderStatus::Failed => lang.pick("失败", "failed"),
+            OrderStatus::PartiallyRefunded => lang.pick("部分退款", "partly refunded"),
+            OrderStatus::Refunded => lang.pick("已退款", "refunded"),
+        }
+    }
 }
 
 impl Order {

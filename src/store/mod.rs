@@ -3,8 +3,8 @@
 //! WAL journal, foreign keys on, a busy timeout, numbered migrations applied at open (tracked in
 //! `PRAGMA user_version`), and one transaction for every multi-row write.
 
-mod onboarding;
-mod orders;
+pub mod onboarding;
+pub mod orders;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
