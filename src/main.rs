@@ -9,6 +9,8 @@ use tilldesk::config::{self, DataHome};
 use tilldesk::doctor::DoctorReport;
 use tilldesk::ui::{TillDeskApp, fonts};
 
+mod cli_checkout;
+
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
 struct Cli {
@@ -22,6 +24,37 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Take one barcode payment headless (the same engine as the 收银 screen) and print the final order.
+    /// Exits 0 when paid, 2 when the payment ended unpaid (failed, cancelled, needs attention).
+    Pay {
+        /// The amount, like 12.34.
+        #[arg(long)]
+        amount: String,
+        /// The customer's payment code (what the scanner reads).
+        #[arg(long)]
+        auth_code: String,
+        #[arg(long, default_value = "TillDesk")]
+        subject: String,
+        /// The store (local id); default: the first store.
+        #[arg(long)]
+        store: Option<i64>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: cli_checkout::SandboxTarget,
+    },
+    /// Settle payments left unfinished by a crash or power cut (query, then cancel/reverse as needed).
+    Recover {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: cli_checkout::SandboxTarget,
+    },
+    /// Look at orders.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
     /// Run the sandbox acquirers (Alipay, WeChat Pay, CDS) on loopback until killed.
     Sandbox {
         /// Address to listen on; port 0 picks a free one.
@@ -42,10 +75,21 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum OrdersCommand {
+    /// One order with its timeline.
+    Show {
+        out_trade_no: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     init_logging();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<NotPaid>().is_some() => ExitCode::from(2),
         Err(e) => {
             eprintln!("tilldesk: {e:#}");
             ExitCode::FAILURE
@@ -62,6 +106,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => run_gui(home),
         Some(Command::Sandbox { .. }) => Ok(()),
+        Some(Command::Pay { amount, auth_code, subject, store, json, target }) => {
+            let rt = runtime()?;
+            let paid = cli_checkout::pay(
+                &rt,
+                home,
+                cli_checkout::PayArgs { amount, auth_code, subject, store, json },
+                &target,
+            )?;
+            if paid { Ok(()) } else { Err(NotPaid.into()) }
+        }
+        Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
+        Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
+            cli_checkout::show(&home, &out_trade_no, json)
+        }
         Some(Command::Doctor { json }) => {
             let report = DoctorReport::collect(&home)?;
             if json {
@@ -73,6 +131,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
 }
+
+/// `tilldesk pay` ended without payment: exit status 2 (the order was printed already).
+#[derive(Debug)]
+struct NotPaid;
+
+impl std::fmt::Display for NotPaid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the payment did not go through")
+    }
+}
+
+impl std::error::Error for NotPaid {}
 
 /// One tokio runtime for all network work, shared by the app (2 workers: the machine has 2 cores).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -94,11 +94,7 @@ pub fn mask_auth_code(code: &str) -> String {
     let chars: Vec<char> = code.trim().chars().collect();
     let n = chars.len();
     let (head, tail) = if n > 10 { (6, 4) } else { (n.min(2).min(n.saturating_sub(1)), 0) };
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if i < head || i >= n - tail { *c } else { '*' })
-        .collect()
+    chars.iter().enumerate().map(|(i, c)| if i < head || i >= n - tail { *c } else { '*' }).collect()
 }
 
 /// Masks every run of 16 or more digits in a text from an acquirer (a message may echo the payment code).

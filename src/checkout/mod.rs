@@ -1,1 +1,489 @@
-//! The pay → poll → cancel/reverse engine (issue: barcode checkout).
+//! The pay → poll → cancel/reverse engine, as the seeds describe it.
+//!
+//! - Write-ahead: the order is committed as PAYING before the first byte goes to the acquirer.
+//! - Paid → PAID. Waiting for the password or unknown → query every `poll_interval` for up to `poll_window`.
+//!   Still not paid (or the cashier cancels) → cancel (Alipay, again while retry_flag=Y) / reverse (WeChat, again
+//!   while recall=Y) until the acquirer confirms. A definite failure → FAILED with the acquirer's reason.
+//! - A cancel that cannot be confirmed leaves the order NEEDS_ATTENTION with an outbox entry: never dropped.
+//! - Every step is an order event. Time is injected ([`Clock`]) so tests run the 5 s / 30 s rules in microseconds.
+//! - [`Checkout::recover`] resumes every unfinished order on start, before the till takes a new payment.
+
+mod clock;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+
+use crate::channel::router::{CodeOwner, NotAPaymentCode, mask_auth_code, route_auth_code};
+use crate::channel::{CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, TradeInfo};
+use crate::model::{AcquirerId, AcquirerKind, OperatorId, Order, OrderId, OrderStatus, StoreId};
+use crate::money::Amount;
+use crate::store::orders::{NewOrder, StatusChange};
+use crate::store::{Store, StoreError};
+
+/// The seeds' rule: query every 5 s for up to 30 s; cancel again 2 s apart while asked to, up to 10 times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckoutSettings {
+    pub poll_interval: Duration,
+    pub poll_window: Duration,
+    pub cancel_retry_interval: Duration,
+    pub max_cancel_attempts: u32,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        CheckoutSettings {
+            poll_interval: Duration::from_secs(5),
+            poll_window: Duration::from_secs(30),
+            cancel_retry_interval: Duration::from_secs(2),
+            max_cancel_attempts: 10,
+        }
+    }
+}
+
+impl CheckoutSettings {
+    pub const POLL_INTERVAL_KEY: &'static str = "checkout.poll_interval_secs";
+    pub const POLL_WINDOW_KEY: &'static str = "checkout.poll_window_secs";
+
+    /// The settings stored in the database, with the seeds' values where unset or unreadable.
+    pub fn load(store: &Store) -> Result<Self, StoreError> {
+        let mut s = CheckoutSettings::default();
+        let secs = |key| -> Result<Option<u64>, StoreError> {
+            Ok(store.setting(key)?.and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0 && *v <= 600))
+        };
+        if let Some(v) = secs(Self::POLL_INTERVAL_KEY)? {
+            s.poll_interval = Duration::from_secs(v);
+        }
+        if let Some(v) = secs(Self::POLL_WINDOW_KEY)? {
+            s.poll_window = Duration::from_secs(v);
+        }
+        Ok(s)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error(transparent)]
+    NotAPaymentCode(#[from] NotAPaymentCode),
+    #[error("the amount must be more than 0.00")]
+    ZeroAmount,
+    #[error("the local database failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Busy(&'static str),
+}
+
+/// What the cashier typed and scanned.
+#[derive(Debug, Clone)]
+pub struct PaymentInput {
+    pub amount: Amount,
+    pub auth_code: String,
+    pub subject: String,
+    pub store_id: Option<StoreId>,
+    pub operator_id: Option<OperatorId>,
+}
+
+/// Live progress for the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// The order is written (PAYING) and the request is on its way.
+    Sending { out_trade_no: String },
+    /// Waiting for the customer (password) or for the result; `elapsed` since the pay request.
+    Waiting { elapsed: Duration, polls: u32 },
+    /// Cancelling / reversing; `attempt` counts from 1.
+    Cancelling { attempt: u32 },
+}
+
+/// How a payment ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Paid {
+        trade_no: Option<String>,
+        paid_at: Option<String>,
+    },
+    /// A definite refusal: nothing was charged; try again with a new code.
+    Failed(Failure),
+    /// Cancelled or reversed, confirmed by the acquirer; `refunded` when money had been taken and went back.
+    Cancelled {
+        refunded: bool,
+    },
+    /// Closed at the acquirer without payment.
+    Closed,
+    /// The cancel/reverse could not be confirmed; the sync worker keeps trying.
+    NeedsAttention {
+        reason: String,
+    },
+}
+
+/// The channels the till can charge through, with the local acquirer rows their orders belong to.
+#[derive(Clone)]
+pub struct Channels {
+    pub alipay: Arc<dyn Channel>,
+    pub alipay_acquirer: AcquirerId,
+    pub wechat: Arc<dyn Channel>,
+    pub wechat_acquirer: AcquirerId,
+}
+
+impl Channels {
+    fn for_owner(&self, owner: CodeOwner) -> (&Arc<dyn Channel>, AcquirerId) {
+        match owner {
+            CodeOwner::Alipay => (&self.alipay, self.alipay_acquirer),
+            CodeOwner::Wechat => (&self.wechat, self.wechat_acquirer),
+        }
+    }
+
+    fn for_acquirer(&self, acquirer: AcquirerId) -> Option<&Arc<dyn Channel>> {
+        if acquirer == self.alipay_acquirer {
+            Some(&self.alipay)
+        } else if acquirer == self.wechat_acquirer {
+            Some(&self.wechat)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot set up the acquirer channels: {0}")]
+    Channel(String),
+}
+
+impl Checkout {
+    /// The engine for the embedded (or a stand-alone) sandbox: the first sandbox merchant's Alipay and WeChat
+    /// accounts from `sandbox.json`, reached at `base_url`.
+    pub fn for_sandbox(
+        db_path: &Path,
+        accounts: &crate::sandbox::accounts::SandboxAccounts,
+        base_url: &str,
+        clock: Arc<dyn Clock>,
+        settings: CheckoutSettings,
+    ) -> Result<Checkout, SetupError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| SetupError::Channel(e.to_string()))?;
+        let (alipay, wechat) = crate::channel::router::sandbox_channels(accounts, base_url, 0, http)
+            .map_err(|e| SetupError::Channel(e.to_string()))?;
+        let mut store = Store::open(db_path)?;
+        let channels = Channels {
+            alipay: Arc::new(alipay),
+            alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay)?,
+            wechat: Arc::new(wechat),
+            wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay)?,
+        };
+        Ok(Checkout::new(store, channels, clock, settings))
+    }
+}
+
+/// A test hook: `TILLDESK_CRASH_AT=<step>` aborts the process at that step, as a power cut would. Steps:
+/// `after_write_ahead`, `after_pay_sent`, `after_first_poll`, `before_cancel`, `after_cancel`.
+fn crash_point(step: &str) {
+    if std::env::var("TILLDESK_CRASH_AT").is_ok_and(|s| s == step) {
+        eprintln!("TILLDESK_CRASH_AT={step}: aborting");
+        std::process::abort();
+    }
+}
+
+/// The checkout engine: owns its own database connection and talks to the acquirers through [`Channels`].
+pub struct Checkout {
+    store: Mutex<Store>,
+    channels: Channels,
+    clock: Arc<dyn Clock>,
+    settings: CheckoutSettings,
+}
+
+impl Checkout {
+    pub fn new(store: Store, channels: Channels, clock: Arc<dyn Clock>, settings: CheckoutSettings) -> Self {
+        Checkout { store: Mutex::new(store), channels, clock, settings }
+    }
+
+    /// Opens its own connection to the database at `db_path`.
+    pub fn open(
+        db_path: &Path,
+        channels: Channels,
+        clock: Arc<dyn Clock>,
+        settings: CheckoutSettings,
+    ) -> Result<Self, StoreError> {
+        Ok(Checkout::new(Store::open(db_path)?, channels, clock, settings))
+    }
+
+    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut guard = match self.store.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    pub fn order(&self, out_trade_no: &str) -> Result<Option<Order>, StoreError> {
+        self.with_store(|s| s.order_by_out_trade_no(out_trade_no))
+    }
+
+    /// Takes one payment to its end. `cancel` set by the cashier stops waiting and cancels/reverses.
+    pub async fn pay(
+        &self,
+        input: PaymentInput,
+        cancel: Arc<AtomicBool>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<(Order, Outcome), CheckoutError> {
+        // Refuse what is not a payment code before anything is written or sent.
+        let owner = route_auth_code(&input.auth_code)?;
+        if input.amount.fen() <= 0 {
+            return Err(CheckoutError::ZeroAmount);
+        }
+        let auth_code = input.auth_code.trim().to_owned();
+        let (channel, acquirer_id) = self.channels.for_owner(owner);
+        let started = self.clock.now();
+        let out_trade_no = new_out_trade_no(started);
+        let store_id = match input.store_id {
+            Some(s) => s,
+            None => self.with_store(|s| s.default_store())?,
+        };
+        let new = NewOrder {
+            out_trade_no: out_trade_no.clone(),
+            store_id,
+            acquirer_id,
+            operator_id: input.operator_id,
+            subject: input.subject.clone(),
+            total_amount: input.amount,
+            auth_code_masked: mask_auth_code(&auth_code),
+        };
+        let order = self.with_store(|s| s.create_order(&new))?;
+        crash_point("after_write_ahead");
+        progress(Progress::Sending { out_trade_no: out_trade_no.clone() });
+        tracing::info!(out_trade_no, channel = %channel.kind(), "pay request");
+        let request = PayRequest {
+            out_trade_no: out_trade_no.clone(),
+            auth_code,
+            amount: input.amount,
+            subject: input.subject,
+            store_id: Some(self.with_store(|s| s.store_code(store_id))?),
+            terminal_id: None,
+            operator_id: input.operator_id.map(|o| o.to_string()),
+        };
+        let result = channel.pay(&request).await;
+        crash_point("after_pay_sent");
+        let outcome = match result {
+            PayResult::Paid(info) => self.finish_paid(order.id, &info, "paid")?,
+            PayResult::Failed(failure) => {
+                let detail = format!("{}: {}", failure.code, failure.message);
+                self.set(order.id, OrderStatus::Failed, None, None, "failed", &detail)?;
+                Outcome::Failed(failure)
+            }
+            PayResult::Waiting(_) => {
+                self.set(order.id, OrderStatus::Paying, None, None, "waiting", "waiting for the customer's password")?;
+                self.settle(order.id, &out_trade_no, channel.as_ref(), started, &cancel, progress).await?
+            }
+            PayResult::Unknown(why) => {
+                self.set(order.id, OrderStatus::Unknown, None, None, "unknown", &why)?;
+                self.settle(order.id, &out_trade_no, channel.as_ref(), started, &cancel, progress).await?
+            }
+        };
+        let order = self.with_store(|s| s.order(order.id))?.ok_or(CheckoutError::Busy("the order vanished"))?;
+        Ok((order, outcome))
+    }
+
+    fn set(
+        &self,
+        id: OrderId,
+        status: OrderStatus,
+        trade_no: Option<&str>,
+        paid_at: Option<&str>,
+        kind: &str,
+        detail: &str,
+    ) -> Result<Order, StoreError> {
+        self.with_store(|s| {
+            s.set_order_status(id, status, &StatusChange { trade_no, paid_at, event_kind: kind, detail })
+        })
+    }
+
+    fn finish_paid(&self, id: OrderId, info: &TradeInfo, kind: &str) -> Result<Outcome, StoreError> {
+        let paid_at = info.paid_at.clone().unwrap_or_else(crate::time::now_utc);
+        let detail = info.buyer.clone().unwrap_or_default();
+        self.set(id, OrderStatus::Paid, info.trade_no.as_deref(), Some(&paid_at), kind, &detail)?;
+        Ok(Outcome::Paid { trade_no: info.trade_no.clone(), paid_at: Some(paid_at) })
+    }
+
+    /// Polls until paid or the window closes (or the cashier cancels), then cancels/reverses.
+    async fn settle(
+        &self,
+        id: OrderId,
+        out_trade_no: &str,
+        channel: &dyn Channel,
+        started: time::OffsetDateTime,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Outcome, StoreError> {
+        let mut polls = 0u32;
+        loop {
+            let elapsed = elapsed_since(self.clock.now(), started);
+            if cancel.load(Ordering::SeqCst) {
+                self.with_store(|s| s.add_order_event(id, "cashier_cancel", "the cashier cancelled"))?;
+                break;
+            }
+            if elapsed >= self.settings.poll_window {
+                self.with_store(|s| {
+                    s.add_order_event(id, "poll_window_closed", &format!("not paid after {} s", elapsed.as_secs()))
+                })?;
+                break;
+            }
+            progress(Progress::Waiting { elapsed, polls });
+            self.sleep_unless_cancelled(self.settings.poll_interval, cancel, started, progress, polls).await;
+            if cancel.load(Ordering::SeqCst) {
+                continue;
+            }
+            polls += 1;
+            let result = channel.query(out_trade_no).await;
+            if polls == 1 {
+                crash_point("after_first_poll");
+            }
+            match result {
+                QueryResult::Paid(info) => return self.finish_paid(id, &info, "paid"),
+                QueryResult::Closed(_) => {
+                    self.set(id, OrderStatus::Closed, None, None, "closed", "the acquirer closed the trade unpaid")?;
+                    return Ok(Outcome::Closed);
+                }
+                QueryResult::Waiting(_) => {
+                    self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: still waiting")))?;
+                }
+                QueryResult::NotFound => {
+                    self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: not found yet")))?;
+                }
+                QueryResult::Unknown(why) => {
+                    self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: unknown ({why})")))?;
+                }
+            }
+        }
+        self.cancel_until_confirmed(id, out_trade_no, channel, progress).await
+    }
+
+    /// Sleeps in short steps so a cashier's cancel is honoured at once, reporting elapsed time as it goes.
+    async fn sleep_unless_cancelled(
+        &self,
+        total: Duration,
+        cancel: &AtomicBool,
+        started: time::OffsetDateTime,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+        polls: u32,
+    ) {
+        let step = Duration::from_millis(250).min(total);
+        let mut slept = Duration::ZERO;
+        while slept < total && !cancel.load(Ordering::SeqCst) {
+            let this = step.min(total - slept);
+            self.clock.sleep(this).await;
+            slept += this;
+            progress(Progress::Waiting { elapsed: elapsed_since(self.clock.now(), started), polls });
+        }
+    }
+
+    /// Cancel (Alipay) / reverse (WeChat) until the acquirer confirms; NEEDS_ATTENTION if it never does.
+    async fn cancel_until_confirmed(
+        &self,
+        id: OrderId,
+        out_trade_no: &str,
+        channel: &dyn Channel,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Outcome, StoreError> {
+        let verb = match channel.kind() {
+            AcquirerKind::WechatPay => "reverse",
+            _ => "cancel",
+        };
+        self.set(id, OrderStatus::Cancelling, None, None, verb, "asking the acquirer to cancel")?;
+        crash_point("before_cancel");
+        let mut last = String::new();
+        for attempt in 1..=self.settings.max_cancel_attempts {
+            progress(Progress::Cancelling { attempt });
+            let result = channel.cancel(out_trade_no).await;
+            crash_point("after_cancel");
+            match result {
+                CancelResult::Done { refunded } => {
+                    let detail = if refunded { "confirmed: the money went back to the customer" } else { "confirmed" };
+                    self.set(id, OrderStatus::Cancelled, None, None, &format!("{verb}_confirmed"), detail)?;
+                    return Ok(Outcome::Cancelled { refunded });
+                }
+                CancelResult::Failed(f) => {
+                    last = format!("{}: {}", f.code, f.message);
+                    break;
+                }
+                CancelResult::Retry(why) | CancelResult::Unknown(why) => {
+                    last = why;
+                    self.with_store(|s| {
+                        s.add_order_event(id, &format!("{verb}_retry"), &format!("#{attempt}: {last}"))
+                    })?;
+                    self.clock.sleep(self.settings.cancel_retry_interval).await;
+                }
+            }
+        }
+        let reason = format!("the {verb} was not confirmed ({last}); TillDesk keeps trying in the background");
+        self.set(id, OrderStatus::NeedsAttention, None, None, "needs_attention", &reason)?;
+        let payload = serde_json::json!({ "out_trade_no": out_trade_no, "verb": verb }).to_string();
+        self.with_store(|s| s.enqueue_outbox(verb, &format!("{verb}:{out_trade_no}"), &payload))?;
+        Ok(Outcome::NeedsAttention { reason })
+    }
+
+    /// Crash recovery: every order left PAYING / UNKNOWN / CANCELLING / NEEDS_ATTENTION is resolved with the
+    /// acquirer (query; paid stays paid; anything else is cancelled so it can never be charged later).
+    /// Returns the orders it touched with their outcomes.
+    pub async fn recover(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
+        let unfinished = self.with_store(|s| s.unfinished_orders())?;
+        let mut resolved = Vec::new();
+        for order in unfinished {
+            let Some(channel) = self.channels.for_acquirer(order.acquirer_id).cloned() else {
+                tracing::warn!(out_trade_no = order.out_trade_no, "no channel for an unfinished order's acquirer");
+                continue;
+            };
+            self.with_store(|s| s.add_order_event(order.id, "recovery", "resuming after a restart"))?;
+            let outcome = if order.status == OrderStatus::Cancelling || order.status == OrderStatus::NeedsAttention {
+                self.cancel_until_confirmed(order.id, &order.out_trade_no, channel.as_ref(), &|_| {}).await?
+            } else {
+                match channel.query(&order.out_trade_no).await {
+                    QueryResult::Paid(info) => self.finish_paid(order.id, &info, "paid")?,
+                    QueryResult::Closed(_) => {
+                        self.set(order.id, OrderStatus::Closed, None, None, "closed", "closed at the acquirer")?;
+                        Outcome::Closed
+                    }
+                    // Waiting, unknown, or never arrived: the customer is gone; close the number for good.
+                    QueryResult::Waiting(_) | QueryResult::NotFound | QueryResult::Unknown(_) => {
+                        self.cancel_until_confirmed(order.id, &order.out_trade_no, channel.as_ref(), &|_| {}).await?
+                    }
+                }
+            };
+            if !matches!(outcome, Outcome::NeedsAttention { .. }) {
+                self.with_store(|s| s.mark_outbox_delivered(&format!("cancel:{}", order.out_trade_no)))?;
+                self.with_store(|s| s.mark_outbox_delivered(&format!("reverse:{}", order.out_trade_no)))?;
+            }
+            resolved.push((order.out_trade_no, outcome));
+        }
+        Ok(resolved)
+    }
+}
+
+fn elapsed_since(now: time::OffsetDateTime, started: time::OffsetDateTime) -> Duration {
+    Duration::try_from(now - started).unwrap_or(Duration::ZERO)
+}
+
+/// `TD` + yyyyMMddHHmmss (UTC) + 8 random characters: unique, ≤ 32 characters (WeChat's limit), letters and digits.
+pub fn new_out_trade_no(now: time::OffsetDateTime) -> String {
+    use rand::RngExt as _;
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let suffix: String = (0..8).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect();
+    format!(
+        "TD{:04}{:02}{:02}{:02}{:02}{:02}{suffix}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -149,7 +149,9 @@ impl AlipayClient {
             return Err(ClientError::MissingSetting { channel: "Alipay", field: "app private key (应用私钥)" });
         }
         if config.alipay_public_key.trim().is_empty() {
-            return Err(ClientError::MissingSetting { channel: "Alipay", field: "Alipay public key (支付宝公钥)" });
+            return Err(ClientError::MissingSetting {
+                channel: "Alipay", field: "Alipay public key (支付宝公钥)"
+            });
         }
         let app_key = sign::parse_private_key(&config.app_private_key).map_err(ClientError::AlipayPrivateKey)?;
         sign::sign_rsa2(&app_key, "tilldesk key check").map_err(ClientError::AlipayPrivateKey)?;
@@ -204,9 +206,10 @@ impl AlipayClient {
                     "Alipay answered with an HTTP error ({status}), so the result is unknown"
                 )));
             }
-            response.bytes().await.map_err(|e| {
-                CallError::Unreliable(format!("the answer from Alipay was cut off ({})", e.without_url()))
-            })
+            response
+                .bytes()
+                .await
+                .map_err(|e| CallError::Unreliable(format!("the answer from Alipay was cut off ({})", e.without_url())))
         };
         let bytes = tokio::time::timeout(CALL_CEILING, exchange).await.map_err(|_| {
             CallError::Unreliable(format!("Alipay did not answer within {} s", CALL_CEILING.as_secs()))
@@ -229,9 +232,10 @@ impl AlipayClient {
             Ok(CodeOwner::Wechat) => {
                 return PayResult::Failed(Failure {
                     code: "NOT_AN_ALIPAY_CODE".into(),
-                    message: "这是微信付款码，不是支付宝付款码 / this is a WeChat Pay code, not an Alipay code: take it \
+                    message:
+                        "这是微信付款码，不是支付宝付款码 / this is a WeChat Pay code, not an Alipay code: take it \
                               with WeChat Pay"
-                        .into(),
+                            .into(),
                 });
             }
             Err(not_a_code) => {
@@ -346,7 +350,10 @@ impl AlipayClient {
         if req.refund_amount.fen() <= 0 || req.refund_amount > MAX_AMOUNT {
             return RefundResult::Failed(Failure {
                 code: "NOT_SENT".into(),
-                message: format!("退款金额无效 / the refund amount {} is not between 0.01 and 100000000", req.refund_amount),
+                message: format!(
+                    "退款金额无效 / the refund amount {} is not between 0.01 and 100000000",
+                    req.refund_amount
+                ),
             });
         }
         let request = TradeRefundRequest {
@@ -622,7 +629,10 @@ fn classify_cancel(r: &TradeCancelResponse) -> CancelResult {
     }
     if c.is_unknown_outcome() {
         // The documented answer to ACQ.SYSTEM_ERROR / 20000 on cancel is to call it again.
-        return CancelResult::Retry(format!("Alipay had a transient error; send the cancel again ({})", failure_summary(c)));
+        return CancelResult::Retry(format!(
+            "Alipay had a transient error; send the cancel again ({})",
+            failure_summary(c)
+        ));
     }
     match refusal(c, cancel_words) {
         Some(failure) => CancelResult::Failed(failure),
@@ -724,10 +734,12 @@ fn refusal(c: &CommonResponse, business: fn(&str) -> Option<&'static str>) -> Op
         }),
         code::MISSING_ARGUMENTS | code::INVALID_ARGUMENTS => {
             let message = match sub.as_str() {
-                sub_code::INVALID_SIGNATURE => "支付宝验签失败 / Alipay could not verify TillDesk's signature: the app \
+                sub_code::INVALID_SIGNATURE => {
+                    "支付宝验签失败 / Alipay could not verify TillDesk's signature: the app \
                                                  private key in the settings does not match the app public key \
                                                  uploaded to Alipay"
-                    .to_owned(),
+                        .to_owned()
+                }
                 sub_code::INVALID_APP_ID => {
                     "支付宝不认识这个 app_id / Alipay does not know this app_id: check the Alipay settings".to_owned()
                 }
@@ -795,7 +807,10 @@ fn pay_words(sub: &str) -> Option<&'static str> {
         }
         "ACQ.SELLER_BEEN_BLOCKED" => "商户的支付宝账户被限制收款 / the merchant's Alipay account may not take payments",
         sub_code::INVALID_STORE_ID => "门店编号无效 / the store id (store_id) is not valid: check the store settings",
-        sub_code::ACCESS_FORBIDDEN | "ACQ.PARTNER_ERROR" | "ACQ.SUB_MERCHANT_CREATE_FAIL" | "ACQ.SUB_MERCHANT_TYPE_INVALID" => {
+        sub_code::ACCESS_FORBIDDEN
+        | "ACQ.PARTNER_ERROR"
+        | "ACQ.SUB_MERCHANT_CREATE_FAIL"
+        | "ACQ.SUB_MERCHANT_TYPE_INVALID" => {
             "商户没有当面付权限 / the merchant may not take barcode payments: check the Alipay contract"
         }
         sub_code::EXIST_FORBIDDEN_WORD => "商品名称含有违禁词 / the item name contains a forbidden word: change it",
@@ -978,9 +993,11 @@ mod tests {
         assert!(e.to_string().contains("app_id"), "{e}");
 
         for url in ["", "openapi.alipay.com/gateway.do", "ftp://x/gateway.do", "https://"] {
-            let e =
-                AlipayClient::new(AlipayConfig { gateway_url: url.into(), ..config(&good_private, &good_public) }, http())
-                    .unwrap_err();
+            let e = AlipayClient::new(
+                AlipayConfig { gateway_url: url.into(), ..config(&good_private, &good_public) },
+                http(),
+            )
+            .unwrap_err();
             assert!(matches!(e, ClientError::GatewayUrl { .. }), "{url}: {e:?}");
         }
     }
@@ -1029,8 +1046,10 @@ mod tests {
             json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR", "sub_msg": "系统错误"}),
             json!({"code": "50000", "msg": "New code"}),
         ] {
-            assert!(matches!(classify_pay(&pay_response(unknown.clone()), "o1"), PayStep::Done(PayResult::Unknown(_))),
-                "{unknown}");
+            assert!(
+                matches!(classify_pay(&pay_response(unknown.clone()), "o1"), PayStep::Done(PayResult::Unknown(_))),
+                "{unknown}"
+            );
         }
 
         let has_success =
@@ -1066,47 +1085,85 @@ mod tests {
     #[test]
     fn query_cancel_refund_and_bill_codes() {
         let q = |node: Value| classify_query(&wire::decode_node(node).unwrap(), "o1");
-        assert!(matches!(q(json!({"code": "10000", "msg": "Success", "trade_status": "TRADE_SUCCESS"})), QueryResult::Paid(_)));
-        assert!(matches!(q(json!({"code": "10000", "msg": "Success", "trade_status": "TRADE_FINISHED"})), QueryResult::Paid(_)));
-        assert!(matches!(q(json!({"code": "10000", "msg": "Success", "trade_status": "WAIT_BUYER_PAY"})), QueryResult::Waiting(_)));
-        assert!(matches!(q(json!({"code": "10000", "msg": "Success", "trade_status": "TRADE_CLOSED"})), QueryResult::Closed(_)));
+        assert!(matches!(
+            q(json!({"code": "10000", "msg": "Success", "trade_status": "TRADE_SUCCESS"})),
+            QueryResult::Paid(_)
+        ));
+        assert!(matches!(
+            q(json!({"code": "10000", "msg": "Success", "trade_status": "TRADE_FINISHED"})),
+            QueryResult::Paid(_)
+        ));
+        assert!(matches!(
+            q(json!({"code": "10000", "msg": "Success", "trade_status": "WAIT_BUYER_PAY"})),
+            QueryResult::Waiting(_)
+        ));
+        assert!(matches!(
+            q(json!({"code": "10000", "msg": "Success", "trade_status": "TRADE_CLOSED"})),
+            QueryResult::Closed(_)
+        ));
         assert!(matches!(q(json!({"code": "10000", "msg": "Success"})), QueryResult::Unknown(_)));
-        assert_eq!(q(json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"})), QueryResult::NotFound);
+        assert_eq!(
+            q(json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"})),
+            QueryResult::NotFound
+        );
         assert!(matches!(q(json!({"code": "20000", "msg": "x"})), QueryResult::Unknown(_)));
 
         let c = |node: Value| classify_cancel(&wire::decode_node(node).unwrap());
         assert!(matches!(c(json!({"code": "10000", "msg": "Success", "retry_flag": "Y"})), CancelResult::Retry(_)));
-        assert_eq!(c(json!({"code": "10000", "msg": "Success", "retry_flag": "N", "action": "refund"})),
-            CancelResult::Done { refunded: true });
-        assert_eq!(c(json!({"code": "10000", "msg": "Success", "retry_flag": "N", "action": "close"})),
-            CancelResult::Done { refunded: false });
-        assert!(matches!(c(json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR",
-            "retry_flag": "Y"})), CancelResult::Retry(_)));
+        assert_eq!(
+            c(json!({"code": "10000", "msg": "Success", "retry_flag": "N", "action": "refund"})),
+            CancelResult::Done { refunded: true }
+        );
+        assert_eq!(
+            c(json!({"code": "10000", "msg": "Success", "retry_flag": "N", "action": "close"})),
+            CancelResult::Done { refunded: false }
+        );
+        assert!(matches!(
+            c(json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR",
+            "retry_flag": "Y"})),
+            CancelResult::Retry(_)
+        ));
         assert!(matches!(c(json!({"code": "20000", "msg": "x"})), CancelResult::Retry(_)));
         let CancelResult::Failed(f) = c(json!({"code": "40004", "msg": "Business Failed",
-            "sub_code": "ACQ.TRADE_CANCEL_TIME_OUT", "retry_flag": "N"})) else { panic!() };
+            "sub_code": "ACQ.TRADE_CANCEL_TIME_OUT", "retry_flag": "N"}))
+        else {
+            panic!()
+        };
         assert!(f.message.contains("refund it instead"), "{}", f.message);
 
         let r = |node: Value| classify_refund(&wire::decode_node(node).unwrap());
-        assert_eq!(r(json!({"code": "10000", "msg": "Success", "fund_change": "N", "refund_fee": "1.00"})),
-            RefundResult::Accepted { state: RefundState::Success, refund_no: None });
-        assert!(matches!(r(json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR"})),
-            RefundResult::Unknown(_)));
+        assert_eq!(
+            r(json!({"code": "10000", "msg": "Success", "fund_change": "N", "refund_fee": "1.00"})),
+            RefundResult::Accepted { state: RefundState::Success, refund_no: None }
+        );
+        assert!(matches!(
+            r(json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR"})),
+            RefundResult::Unknown(_)
+        ));
         let RefundResult::Failed(f) = r(json!({"code": "40004", "msg": "Business Failed",
-            "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"})) else { panic!() };
+            "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"}))
+        else {
+            panic!()
+        };
         assert_eq!(f.code, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL");
 
         let rq = |node: Value| classify_refund_query(&wire::decode_node(node).unwrap());
-        assert_eq!(rq(json!({"code": "10000", "msg": "Success", "refund_status": "REFUND_SUCCESS"})),
-            RefundQueryResult::Found(RefundState::Success));
+        assert_eq!(
+            rq(json!({"code": "10000", "msg": "Success", "refund_status": "REFUND_SUCCESS"})),
+            RefundQueryResult::Found(RefundState::Success)
+        );
         assert_eq!(rq(json!({"code": "10000", "msg": "Success"})), RefundQueryResult::NotFound);
         assert!(matches!(rq(json!({"code": "20000", "msg": "x"})), RefundQueryResult::Unknown(_)));
 
         let b = |node: Value| classify_bill_url(&wire::decode_node(node).unwrap());
-        assert_eq!(b(json!({"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist"})).unwrap_err(),
-            BillResult::NoBill);
-        assert_eq!(b(json!({"code": "40004", "msg": "Business Failed", "sub_code": "BILL_NOT_EXIST"})).unwrap_err(),
-            BillResult::NoBill);
+        assert_eq!(
+            b(json!({"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist"})).unwrap_err(),
+            BillResult::NoBill
+        );
+        assert_eq!(
+            b(json!({"code": "40004", "msg": "Business Failed", "sub_code": "BILL_NOT_EXIST"})).unwrap_err(),
+            BillResult::NoBill
+        );
         assert!(matches!(b(json!({"code": "10000", "msg": "Success"})), Err(BillResult::Failed(_))));
         let url = b(json!({"code": "10000", "msg": "Success", "bill_download_url":
             "http://dwbillcenter.alipay.com/downloadBillFile.resource?bizType=trade&downloadFileName=20880000000000000156_20160623.csv.zip"}))

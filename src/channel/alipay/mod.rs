@@ -1,6 +1,7 @@
 //! Alipay OpenAPI (当面付 barcode pay): wire shapes, RSA2 signing, the trade bill file.
 
 pub mod bill;
+pub mod client;
 mod rsassa;
 pub mod sign;
 pub mod wire;

@@ -42,5 +42,6 @@ macro_rules! wire_enum {
 }
 
 pub mod bill;
+pub mod client;
 pub mod sign;
 pub mod wire;

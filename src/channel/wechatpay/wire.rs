@@ -1052,10 +1052,12 @@ impl WireMessage for OrderQueryResponse {
         let head = ReplyHead::read(&f)?;
         let order = if head.is_success() {
             let trade_state = f.parse_req("trade_state", TradeState::parse, TradeState::expected)?;
-            let payment = if trade_state == TradeState::Success || f.opt("transaction_id").is_some() {
+            // Paid states must carry the payment; other states may carry some of its fields (transaction_id, total_fee)
+            // without the rest, so a partial payment there is read when complete and otherwise left out.
+            let payment = if matches!(trade_state, TradeState::Success | TradeState::Refund) {
                 Some(Payment::read(&f)?)
             } else {
-                None
+                Payment::read(&f).ok()
             };
             Some(QueriedOrder { trade_state, trade_state_desc: f.opt("trade_state_desc"), payment })
         } else {

@@ -1,0 +1,845 @@
+//! The WeChat Pay API v2 client behind [`Channel`]: 付款码支付 (`/pay/micropay`), order query, reverse (撤销),
+//! refund, refund query and the daily bill.
+//!
+//! Every request is a flat `<xml>` document signed with the merchant's 32-character API key (MD5 by default,
+//! HMAC-SHA256 when configured, in which case `sign_type` is sent and signed). **A reply is believed only after its
+//! signature checks out** with the same key and algorithm ([`wire::parse_and_verify_response`]); a reply that is
+//! unsigned, signed wrongly, cut short, not XML, an HTTP error, a timeout or a lost connection is "unknown", never a
+//! success and never a definite failure. `return_code=FAIL` replies are unsigned by design, so they are reported
+//! (their `return_msg` helps fix the settings) but treated as unknown for anything that moves money.
+//!
+//! The `secapi` calls (reverse, refund) present the merchant's API certificate (`apiclient_cert.p12`) as TLS client
+//! authentication when one is configured; the sandbox serves plain HTTP on loopback and needs none.
+//!
+//! Classification follows the v2 documents: micropay `SUCCESS` paid; `USERPAYING` waiting for the password;
+//! `SYSTEMERROR`/`BANKERROR` unknown; `ORDERPAID` (this out_trade_no is already paid) is confirmed by a query;
+//! anything else is a definite failure explained in cashier words. orderquery `SUCCESS`/`REFUND` paid,
+//! `USERPAYING`/`NOTPAY`/`ACCEPT` waiting, `CLOSED`/`REVOKED`/`PAYERROR` closed, `ORDERNOTEXIST` not found.
+//! reverse: `recall=Y` or `SYSTEMERROR` means call again.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::bill::BillType;
+use super::sign::SignType;
+use super::wire::{
+    self, DownloadBillReply, DownloadBillRequest, Endpoint, MerchantIds, MicropayRequest, MicropayResponse,
+    OrderQueryRequest, OrderQueryResponse, Params, RefundQueryRequest, RefundQueryResponse, RefundRef,
+    RefundRequest as WireRefundRequest, RefundResponse, RefundStatus, ReplyHead, ReverseRequest, ReverseResponse,
+    TradeRef, TradeState, WireError, WireMessage, err_code,
+};
+use crate::channel::router::{
+    ClientError, CodeOwner, check_gateway_url, mask_auth_code, route_auth_code, scrub_codes, transport_words,
+};
+use crate::channel::{
+    BillResult, BoxFuture, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, RefundQueryResult,
+    RefundRequest, RefundResult, RefundState, TradeInfo,
+};
+use crate::model::AcquirerKind;
+
+/// The longest any one gateway call may take, whatever the HTTP client allows.
+const CALL_CEILING: Duration = Duration::from_secs(30);
+
+/// `body` is at most 128 characters.
+const MAX_BODY_CHARS: usize = 128;
+
+/// The settings of one WeChat Pay merchant (or a service provider acting for a sub-merchant).
+///
+/// `Debug` shows the identifiers but never the API key or the certificate.
+#[derive(Clone)]
+pub struct WechatConfig {
+    /// `https://api.mch.weixin.qq.com` in production (the endpoint paths are appended).
+    pub gateway_url: String,
+    pub appid: String,
+    pub mch_id: String,
+    /// Service-provider mode (服务商): the sub-merchant's ids.
+    pub sub_appid: Option<String>,
+    pub sub_mch_id: Option<String>,
+    /// The 32-character API v2 key (API密钥).
+    pub api_key: String,
+    pub sign_type: SignType,
+    /// The till's IP address, required by micropay.
+    pub spbill_create_ip: String,
+    /// The terminal (device_info), sent with micropay.
+    pub device_info: Option<String>,
+    /// The merchant API certificate (apiclient_cert.p12) for reverse and refund, and its password (the mch_id
+    /// unless changed).
+    pub client_certificate_p12: Option<Vec<u8>>,
+    pub client_certificate_password: Option<String>,
+    /// Where WeChat posts the refund result (optional).
+    pub refund_notify_url: Option<String>,
+}
+
+impl Default for WechatConfig {
+    fn default() -> Self {
+        WechatConfig {
+            gateway_url: wire::GATEWAY.to_owned(),
+            appid: String::new(),
+            mch_id: String::new(),
+            sub_appid: None,
+            sub_mch_id: None,
+            api_key: String::new(),
+            sign_type: SignType::Md5,
+            spbill_create_ip: "127.0.0.1".to_owned(),
+            device_info: None,
+            client_certificate_p12: None,
+            client_certificate_password: None,
+            refund_notify_url: None,
+        }
+    }
+}
+
+impl fmt::Debug for WechatConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WechatConfig")
+            .field("gateway_url", &self.gateway_url)
+            .field("appid", &self.appid)
+            .field("mch_id", &self.mch_id)
+            .field("sub_appid", &self.sub_appid)
+            .field("sub_mch_id", &self.sub_mch_id)
+            .field("api_key", &if self.api_key.is_empty() { "<empty>" } else { "<redacted>" })
+            .field("sign_type", &self.sign_type)
+            .field("spbill_create_ip", &self.spbill_create_ip)
+            .field("device_info", &self.device_info)
+            .field("client_certificate_p12", &self.client_certificate_p12.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A WeChat Pay merchant, ready to call the gateway.
+pub struct WechatClient {
+    gateway_url: String,
+    merchant: MerchantIds,
+    api_key: String,
+    sign_type: SignType,
+    spbill_create_ip: String,
+    device_info: Option<String>,
+    refund_notify_url: Option<String>,
+    http: reqwest::Client,
+    /// The client with the merchant certificate, for `secapi/*`; the plain one when none is configured.
+    secapi_http: reqwest::Client,
+}
+
+impl fmt::Debug for WechatClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WechatClient")
+            .field("gateway_url", &self.gateway_url)
+            .field("mch_id", &self.merchant.mch_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn non_blank(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+impl WechatClient {
+    /// Checks the settings; the error names the one to fix.
+    pub fn new(config: WechatConfig, http: reqwest::Client) -> Result<Self, ClientError> {
+        let gateway_url = check_gateway_url("WeChat Pay", &config.gateway_url)?.trim_end_matches('/').to_owned();
+        let appid = config.appid.trim().to_owned();
+        let mch_id = config.mch_id.trim().to_owned();
+        if appid.is_empty() {
+            return Err(ClientError::MissingSetting { channel: "WeChat Pay", field: "appid" });
+        }
+        if mch_id.is_empty() {
+            return Err(ClientError::MissingSetting { channel: "WeChat Pay", field: "mch_id" });
+        }
+        let api_key = config.api_key.trim().to_owned();
+        if api_key.chars().count() != 32 {
+            return Err(ClientError::WechatApiKey { len: api_key.chars().count() });
+        }
+        let spbill_create_ip = config.spbill_create_ip.trim().to_owned();
+        if spbill_create_ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(ClientError::InvalidSetting {
+                channel: "WeChat Pay",
+                field: "spbill_create_ip",
+                reason: format!("{spbill_create_ip:?} is not an IP address"),
+            });
+        }
+        let secapi_http = match &config.client_certificate_p12 {
+            Some(p12) => {
+                let password = config.client_certificate_password.clone().unwrap_or_else(|| mch_id.clone());
+                secapi_client(p12, &password)?
+            }
+            None => http.clone(),
+        };
+        Ok(WechatClient {
+            gateway_url,
+            merchant: MerchantIds {
+                appid,
+                mch_id,
+                sub_appid: non_blank(config.sub_appid),
+                sub_mch_id: non_blank(config.sub_mch_id),
+            },
+            api_key,
+            sign_type: config.sign_type,
+            spbill_create_ip,
+            device_info: non_blank(config.device_info),
+            refund_notify_url: non_blank(config.refund_notify_url),
+            http,
+            secapi_http,
+        })
+    }
+
+    pub fn mch_id(&self) -> &str {
+        &self.merchant.mch_id
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // One signed call
+
+    async fn exchange(&self, endpoint: Endpoint, body: String) -> Result<Vec<u8>, String> {
+        let http = if endpoint.needs_client_cert() { &self.secapi_http } else { &self.http };
+        let url = format!("{}{}", self.gateway_url, endpoint.path());
+        let exchange = async {
+            let response = http
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| transport_words(&e))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(format!("WeChat Pay answered with an HTTP error ({status}), so the result is unknown"));
+            }
+            response.bytes().await.map(|b| b.to_vec()).map_err(|e| {
+                format!("the answer from WeChat Pay was cut off ({}), so the result is unknown", e.without_url())
+            })
+        };
+        tokio::time::timeout(CALL_CEILING, exchange).await.map_err(|_| {
+            format!("WeChat Pay did not answer within {} s, so the result is unknown", CALL_CEILING.as_secs())
+        })?
+    }
+
+    /// Signs and sends one request, then verifies and decodes the reply. Every error is "unknown" words.
+    async fn call<T: WireMessage>(&self, endpoint: Endpoint, fields: Params) -> Result<T, String> {
+        let signed = wire::signed_request(fields, &self.api_key, self.sign_type);
+        let body = wire::to_xml(&signed);
+        tracing::debug!(path = endpoint.path(), "wechat request");
+        let bytes = self.exchange(endpoint, body).await?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| "the answer from WeChat Pay is not UTF-8 text".to_owned())?;
+        let params = wire::parse_and_verify_response(text, &self.api_key, self.sign_type).map_err(|e| match e {
+            WireError::ReturnFail { return_msg } => format!(
+                "WeChat Pay refused the request (return_code=FAIL: {}); check the WeChat Pay settings (mch_id, API \
+                 key); the result is unknown",
+                scrub_codes(&return_msg)
+            ),
+            other => format!("WeChat Pay's answer cannot be trusted ({other}); the result is unknown"),
+        })?;
+        T::from_params(&params).map_err(|e| format!("the verified answer is not usable: {e}"))
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // The operations
+
+    async fn pay_impl(&self, req: &PayRequest) -> PayResult {
+        let auth_code = req.auth_code.trim();
+        let masked = mask_auth_code(auth_code);
+        match route_auth_code(auth_code) {
+            Ok(CodeOwner::Wechat) => {}
+            Ok(CodeOwner::Alipay) => {
+                return PayResult::Failed(Failure {
+                    code: "NOT_A_WECHAT_CODE".into(),
+                    message:
+                        "这是支付宝付款码，不是微信付款码 / this is an Alipay code, not a WeChat Pay code: take it \
+                              with Alipay"
+                            .into(),
+                });
+            }
+            Err(not_a_code) => {
+                return PayResult::Failed(Failure {
+                    code: "NOT_A_PAYMENT_CODE".into(),
+                    message: not_a_code.to_string(),
+                });
+            }
+        }
+        let body: String = req.subject.trim().chars().take(MAX_BODY_CHARS).collect();
+        let request = MicropayRequest {
+            merchant: self.merchant.clone(),
+            device_info: non_blank(req.terminal_id.clone()).or_else(|| self.device_info.clone()),
+            body: if body.is_empty() { "TillDesk".to_owned() } else { body },
+            detail: None,
+            attach: None,
+            out_trade_no: req.out_trade_no.clone(),
+            total_fee: req.amount,
+            fee_type: None,
+            spbill_create_ip: self.spbill_create_ip.clone(),
+            goods_tag: None,
+            limit_pay: None,
+            time_start: None,
+            time_expire: None,
+            receipt: None,
+            auth_code: auth_code.to_owned(),
+            scene_info: None,
+            profit_sharing: None,
+            version: None,
+        };
+        if let Err(e) = request.validate() {
+            // Nothing was sent: definite.
+            return PayResult::Failed(Failure { code: "NOT_SENT".into(), message: scrub_codes(&e.to_string()) });
+        }
+        tracing::info!(out_trade_no = %req.out_trade_no, auth_code = %masked, amount = %req.amount, "wechat micropay");
+        let response: MicropayResponse = match self.call(Endpoint::Micropay, request.to_params()).await {
+            Ok(r) => r,
+            Err(reason) => {
+                tracing::warn!(out_trade_no = %req.out_trade_no, %reason, "wechat micropay: result unknown");
+                return PayResult::Unknown(reason);
+            }
+        };
+        match classify_micropay(&response, &req.out_trade_no) {
+            PayStep::Done(result) => {
+                tracing::info!(out_trade_no = %req.out_trade_no, result = pay_result_name(&result), "wechat micropay");
+                result
+            }
+            PayStep::ConfirmByQuery => match self.query_impl(&req.out_trade_no).await {
+                QueryResult::Paid(info) => PayResult::Paid(info),
+                other => PayResult::Unknown(format!(
+                    "WeChat Pay says this order number is already paid (ORDERPAID), but a query does not confirm it \
+                     ({other:?})"
+                )),
+            },
+        }
+    }
+
+    async fn query_impl(&self, out_trade_no: &str) -> QueryResult {
+        let request =
+            OrderQueryRequest { merchant: self.merchant.clone(), trade: TradeRef::OutTradeNo(out_trade_no.to_owned()) };
+        match self.call::<OrderQueryResponse>(Endpoint::OrderQuery, request.to_params()).await {
+            Ok(response) => {
+                let result = classify_query(&response, out_trade_no);
+                tracing::info!(%out_trade_no, result = query_result_name(&result), "wechat orderquery");
+                result
+            }
+            Err(reason) => {
+                tracing::warn!(%out_trade_no, %reason, "wechat orderquery: result unknown");
+                QueryResult::Unknown(reason)
+            }
+        }
+    }
+
+    async fn cancel_impl(&self, out_trade_no: &str) -> CancelResult {
+        let request =
+            ReverseRequest { merchant: self.merchant.clone(), trade: TradeRef::OutTradeNo(out_trade_no.to_owned()) };
+        let result = match self.call::<ReverseResponse>(Endpoint::Reverse, request.to_params()).await {
+            Ok(response) => classify_reverse(&response),
+            Err(reason) => CancelResult::Unknown(reason),
+        };
+        tracing::info!(%out_trade_no, result = ?result, "wechat reverse");
+        result
+    }
+
+    async fn refund_impl(&self, req: &RefundRequest) -> RefundResult {
+        let request = WireRefundRequest {
+            merchant: self.merchant.clone(),
+            trade: TradeRef::OutTradeNo(req.out_trade_no.clone()),
+            out_refund_no: req.out_request_no.clone(),
+            total_fee: req.total_amount,
+            refund_fee: req.refund_amount,
+            refund_fee_type: None,
+            refund_desc: non_blank(Some(req.reason.chars().take(80).collect())),
+            refund_account: None,
+            notify_url: self.refund_notify_url.clone(),
+        };
+        if let Err(e) = request.validate() {
+            return RefundResult::Failed(Failure { code: "NOT_SENT".into(), message: e.to_string() });
+        }
+        tracing::info!(out_trade_no = %req.out_trade_no, out_request_no = %req.out_request_no,
+            amount = %req.refund_amount, "wechat refund");
+        let result = match self.call::<RefundResponse>(Endpoint::Refund, request.to_params()).await {
+            Ok(response) => classify_refund(&response),
+            Err(reason) => RefundResult::Unknown(reason),
+        };
+        tracing::info!(out_trade_no = %req.out_trade_no, out_request_no = %req.out_request_no, result = ?result,
+            "wechat refund");
+        result
+    }
+
+    async fn refund_query_impl(&self, out_trade_no: &str, out_request_no: &str) -> RefundQueryResult {
+        let request = RefundQueryRequest {
+            merchant: self.merchant.clone(),
+            target: RefundRef::OutRefundNo(out_request_no.to_owned()),
+            offset: None,
+        };
+        match self.call::<RefundQueryResponse>(Endpoint::RefundQuery, request.to_params()).await {
+            Ok(response) => classify_refund_query(&response, out_trade_no, out_request_no),
+            Err(reason) => RefundQueryResult::Unknown(reason),
+        }
+    }
+
+    async fn bill_impl(&self, bill_date: time::Date) -> BillResult {
+        let compact = format!("{:04}{:02}{:02}", bill_date.year(), u8::from(bill_date.month()), bill_date.day());
+        let request = DownloadBillRequest {
+            merchant: self.merchant.clone(),
+            device_info: None,
+            bill_date: compact.clone(),
+            bill_type: BillType::All,
+            tar_type: None,
+        };
+        if let Err(e) = request.validate() {
+            return BillResult::Failed(e.to_string());
+        }
+        let signed = wire::signed_request(request.to_params(), &self.api_key, self.sign_type);
+        let bytes = match self.exchange(Endpoint::DownloadBill, wire::to_xml(&signed)).await {
+            Ok(b) => b,
+            Err(reason) => return BillResult::Failed(format!("the bill could not be downloaded: {reason}")),
+        };
+        match DownloadBillReply::parse(&bytes) {
+            Ok(DownloadBillReply::Bill(text)) => {
+                let file_name = format!("wechatpay_{}_{compact}_ALL.txt", self.merchant.mch_id);
+                tracing::info!(%file_name, bytes = text.len(), "wechat bill downloaded");
+                BillResult::Bill { file_name, bytes: text.into_bytes() }
+            }
+            Ok(DownloadBillReply::Fail { return_msg, error_code }) => {
+                if error_code.as_deref() == Some("20002") || return_msg.eq_ignore_ascii_case("No Bill Exist") {
+                    BillResult::NoBill
+                } else {
+                    BillResult::Failed(format!(
+                        "WeChat Pay did not give the bill: {return_msg} (error_code {})",
+                        error_code.as_deref().unwrap_or("-")
+                    ))
+                }
+            }
+            Err(e) => BillResult::Failed(format!("the bill download is not usable: {e}")),
+        }
+    }
+}
+
+/// A reqwest client that presents the merchant certificate from a PKCS#12 file (TLS client authentication).
+fn secapi_client(p12: &[u8], password: &str) -> Result<reqwest::Client, ClientError> {
+    let store = p12_keystore::KeyStore::from_pkcs12(p12, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
+        .map_err(|e| ClientError::ClientCertificate { detail: e.to_string() })?;
+    let Some((_, chain)) = store.private_key_chain() else {
+        return Err(ClientError::ClientCertificate {
+            detail: "the file holds no private key with a certificate".into(),
+        });
+    };
+    let mut pem = pem_block("PRIVATE KEY", chain.key().as_der());
+    for cert in chain.certs() {
+        pem.push_str(&pem_block("CERTIFICATE", cert.as_der()));
+    }
+    let identity = reqwest::Identity::from_pem(pem.as_bytes())
+        .map_err(|e| ClientError::ClientCertificate { detail: e.to_string() })?;
+    reqwest::Client::builder()
+        .identity(identity)
+        .timeout(Duration::from_secs(15))
+        .build()
+        .map_err(|e| ClientError::HttpClient(e.to_string()))
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+impl Channel for WechatClient {
+    fn kind(&self) -> AcquirerKind {
+        AcquirerKind::WechatPay
+    }
+
+    fn pay<'a>(&'a self, req: &'a PayRequest) -> BoxFuture<'a, PayResult> {
+        Box::pin(self.pay_impl(req))
+    }
+
+    fn query<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, QueryResult> {
+        Box::pin(self.query_impl(out_trade_no))
+    }
+
+    fn cancel<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, CancelResult> {
+        Box::pin(self.cancel_impl(out_trade_no))
+    }
+
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, RefundResult> {
+        Box::pin(self.refund_impl(req))
+    }
+
+    fn refund_query<'a>(&'a self, out_trade_no: &'a str, out_request_no: &'a str) -> BoxFuture<'a, RefundQueryResult> {
+        Box::pin(self.refund_query_impl(out_trade_no, out_request_no))
+    }
+
+    fn bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult> {
+        Box::pin(self.bill_impl(bill_date))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Classification (pure, so every documented code is unit-tested)
+
+enum PayStep {
+    Done(PayResult),
+    /// ORDERPAID: this out_trade_no is already paid; believe it once a query confirms.
+    ConfirmByQuery,
+}
+
+fn payment_info(p: &wire::Payment) -> TradeInfo {
+    TradeInfo {
+        trade_no: Some(p.transaction_id.clone()),
+        amount: Some(p.total_fee),
+        paid_at: Some(p.time_end.clone()),
+        buyer: p.openid.as_deref().map(mask_openid),
+    }
+}
+
+/// An openid is a stable buyer identifier: keep the ends only.
+fn mask_openid(openid: &str) -> String {
+    let chars: Vec<char> = openid.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}***{tail}")
+}
+
+fn err_of(head: &ReplyHead) -> (&str, String) {
+    let code = head.err_code.as_deref().unwrap_or("");
+    let des = head.err_code_des.as_deref().map(scrub_codes).unwrap_or_default();
+    (code, des)
+}
+
+fn classify_micropay(r: &MicropayResponse, out_trade_no: &str) -> PayStep {
+    if r.head.is_success() {
+        return PayStep::Done(match &r.payment {
+            Some(p) if p.out_trade_no != out_trade_no => PayResult::Unknown(
+                "WeChat Pay's answer is about a different order number; the result is unknown".into(),
+            ),
+            Some(p) => PayResult::Paid(payment_info(p)),
+            None => PayResult::Unknown("WeChat Pay said SUCCESS without the payment; the result is unknown".into()),
+        });
+    }
+    let (code, des) = err_of(&r.head);
+    match code {
+        err_code::USERPAYING => PayStep::Done(PayResult::Waiting(TradeInfo::default())),
+        err_code::SYSTEMERROR | err_code::BANKERROR => PayStep::Done(PayResult::Unknown(format!(
+            "WeChat Pay had a system error ({code}: {des}); the payment may still go through, so it is being checked"
+        ))),
+        err_code::ORDERPAID => PayStep::ConfirmByQuery,
+        "" => {
+            PayStep::Done(PayResult::Unknown("WeChat Pay said FAIL without an err_code; the result is unknown".into()))
+        }
+        _ => PayStep::Done(PayResult::Failed(Failure { code: code.to_owned(), message: micropay_words(code, &des) })),
+    }
+}
+
+/// Plain words for a definite micropay refusal.
+fn micropay_words(code: &str, des: &str) -> String {
+    let words = match code {
+        err_code::AUTHCODEEXPIRE => {
+            "付款码已过期，请顾客刷新后再扫 / the payment code has expired: ask the customer to refresh it"
+        }
+        err_code::NOTENOUGH => {
+            "顾客余额不足，请换卡或换方式 / the customer's balance is too low: ask for another card or method"
+        }
+        err_code::NOTSUPORTCARD => {
+            "不支持该卡，请顾客换卡 / this card is not supported: ask the customer to choose another"
+        }
+        err_code::AUTH_CODE_ERROR => {
+            "付款码无效或已使用，请顾客刷新 / the payment code is invalid or used: ask the customer to refresh it"
+        }
+        err_code::AUTH_CODE_INVALID => "这不是有效的微信付款码 / this is not a valid WeChat payment code",
+        err_code::ORDERCLOSED | err_code::ORDERREVERSED => {
+            "该订单已关闭或撤销，请重新收款 / this order was closed or reversed: start a new payment"
+        }
+        err_code::BUYER_MISMATCH => {
+            "付款人与上次不同 / a different customer paid this order before: start a new payment"
+        }
+        err_code::OUT_TRADE_NO_USED => "订单号已被使用 / this order number was used already: start a new payment",
+        err_code::USER_ACCOUNT_ABNORMAL => "顾客账户异常 / the customer's account cannot pay: ask for another method",
+        err_code::NOAUTH | err_code::APPID_NOT_EXIST | err_code::MCHID_NOT_EXIST | err_code::APPID_MCHID_NOT_MATCH => {
+            "商户设置有误，请检查微信支付设置 / the WeChat Pay merchant settings are wrong: check appid and mch_id"
+        }
+        err_code::SIGNERROR => "签名错误，请检查 API 密钥 / signature error: check the WeChat Pay API key",
+        _ => "微信支付拒绝了此次付款 / WeChat Pay refused this payment",
+    };
+    if des.is_empty() { format!("{words} ({code})") } else { format!("{words} ({code}: {des})") }
+}
+
+fn classify_query(r: &OrderQueryResponse, out_trade_no: &str) -> QueryResult {
+    if !r.head.is_success() {
+        let (code, des) = err_of(&r.head);
+        return if code == err_code::ORDERNOTEXIST {
+            QueryResult::NotFound
+        } else {
+            QueryResult::Unknown(format!("WeChat Pay could not answer the query ({code}: {des})"))
+        };
+    }
+    let Some(order) = &r.order else {
+        return QueryResult::Unknown("WeChat Pay's query answer has no trade_state".into());
+    };
+    if let Some(p) = &order.payment
+        && p.out_trade_no != out_trade_no
+    {
+        return QueryResult::Unknown("WeChat Pay's answer is about a different order number".into());
+    }
+    let info = order.payment.as_ref().map(payment_info).unwrap_or_default();
+    match order.trade_state {
+        TradeState::Success | TradeState::Refund => QueryResult::Paid(info),
+        TradeState::UserPaying | TradeState::NotPay | TradeState::Accept => QueryResult::Waiting(info),
+        TradeState::Closed | TradeState::Revoked | TradeState::PayError => QueryResult::Closed(info),
+    }
+}
+
+fn classify_reverse(r: &ReverseResponse) -> CancelResult {
+    if r.recall == Some(true) {
+        let (code, des) = err_of(&r.head);
+        return CancelResult::Retry(if code.is_empty() {
+            "WeChat Pay asks for the reverse to be sent again (recall=Y)".into()
+        } else {
+            format!("WeChat Pay asks for the reverse to be sent again (recall=Y, {code}: {des})")
+        });
+    }
+    if r.head.is_success() {
+        return CancelResult::Done { refunded: false };
+    }
+    let (code, des) = err_of(&r.head);
+    match code {
+        err_code::SYSTEMERROR => CancelResult::Retry(format!("WeChat Pay had a system error; reverse again ({des})")),
+        err_code::ORDERREVERSED | err_code::ORDERCLOSED => CancelResult::Done { refunded: false },
+        err_code::REVERSE_EXPIRE => CancelResult::Failed(Failure {
+            code: code.to_owned(),
+            message: "订单已超过撤销期限（7天），请改用退款 / the order is older than 7 days and can no longer be \
+                      reversed: refund it instead"
+                .into(),
+        }),
+        "" => CancelResult::Unknown("WeChat Pay said FAIL without an err_code".into()),
+        _ => CancelResult::Failed(Failure {
+            code: code.to_owned(),
+            message: format!("微信支付拒绝撤销 / WeChat Pay refused the reverse ({code}: {des})"),
+        }),
+    }
+}
+
+fn classify_refund(r: &RefundResponse) -> RefundResult {
+    if r.head.is_success() {
+        return RefundResult::Accepted {
+            state: RefundState::Processing,
+            refund_no: r.accepted.as_ref().map(|a| a.refund_id.clone()),
+        };
+    }
+    let (code, des) = err_of(&r.head);
+    match code {
+        err_code::SYSTEMERROR | err_code::BIZERR_NEED_RETRY | err_code::FREQUENCY_LIMITED => {
+            RefundResult::Unknown(format!(
+                "WeChat Pay has not processed the refund yet ({code}: {des}); send it again with the same refund number"
+            ))
+        }
+        "" => RefundResult::Unknown("WeChat Pay said FAIL without an err_code".into()),
+        _ => RefundResult::Failed(Failure { code: code.to_owned(), message: refund_words(code, &des) }),
+    }
+}
+
+fn refund_words(code: &str, des: &str) -> String {
+    let words = match code {
+        err_code::NOTENOUGH => "商户可退余额不足 / the merchant account has too little balance for this refund",
+        err_code::TRADE_OVERDUE => "订单已超过一年，不能退款 / the order is over a year old and cannot be refunded",
+        err_code::ORDERNOTEXIST => "微信支付找不到该订单 / WeChat Pay does not know this order",
+        err_code::USER_ACCOUNT_ABNORMAL => {
+            "顾客账户异常，无法原路退回 / the customer's account cannot receive the refund"
+        }
+        err_code::INVALID_REQ_TOO_MUCH => "退款次数过多 / too many refunds on this order",
+        err_code::PARAM_ERROR => "退款金额或参数有误 / the refund amount or details are not accepted",
+        _ => "微信支付拒绝了退款 / WeChat Pay refused the refund",
+    };
+    if des.is_empty() { format!("{words} ({code})") } else { format!("{words} ({code}: {des})") }
+}
+
+fn classify_refund_query(r: &RefundQueryResponse, out_trade_no: &str, out_request_no: &str) -> RefundQueryResult {
+    if !r.head.is_success() {
+        let (code, des) = err_of(&r.head);
+        return if code == err_code::REFUNDNOTEXIST || code == err_code::ORDERNOTEXIST {
+            RefundQueryResult::NotFound
+        } else {
+            RefundQueryResult::Unknown(format!("WeChat Pay could not answer the refund query ({code}: {des})"))
+        };
+    }
+    let Some(result) = &r.result else {
+        return RefundQueryResult::Unknown("WeChat Pay's refund query answer is empty".into());
+    };
+    if result.out_trade_no != out_trade_no {
+        return RefundQueryResult::Unknown("WeChat Pay's answer is about a different order number".into());
+    }
+    match result.refunds.iter().find(|record| record.out_refund_no == out_request_no) {
+        None => RefundQueryResult::NotFound,
+        Some(record) => RefundQueryResult::Found(match record.refund_status {
+            RefundStatus::Success => RefundState::Success,
+            RefundStatus::Processing => RefundState::Processing,
+            RefundStatus::RefundClose | RefundStatus::Change => RefundState::Failed,
+        }),
+    }
+}
+
+fn pay_result_name(r: &PayResult) -> &'static str {
+    match r {
+        PayResult::Paid(_) => "paid",
+        PayResult::Waiting(_) => "waiting",
+        PayResult::Unknown(_) => "unknown",
+        PayResult::Failed(_) => "failed",
+    }
+}
+
+fn query_result_name(r: &QueryResult) -> &'static str {
+    match r {
+        QueryResult::Paid(_) => "paid",
+        QueryResult::Waiting(_) => "waiting",
+        QueryResult::Closed(_) => "closed",
+        QueryResult::NotFound => "not found",
+        QueryResult::Unknown(_) => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
+
+    fn head_fail(code: &str) -> ReplyHead {
+        ReplyHead::failure(&MerchantIds { appid: "wx1".into(), mch_id: "100".into(), ..Default::default() }, code, "x")
+    }
+
+    fn payment(out_trade_no: &str) -> wire::Payment {
+        wire::Payment {
+            openid: Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()),
+            is_subscribe: None,
+            trade_type: Some("MICROPAY".into()),
+            bank_type: None,
+            fee_type: None,
+            total_fee: crate::money::Amount::from_fen(1234),
+            settlement_total_fee: None,
+            coupon_fee: None,
+            cash_fee_type: None,
+            cash_fee: crate::money::Amount::from_fen(1234),
+            transaction_id: "4200000001".into(),
+            out_trade_no: out_trade_no.into(),
+            attach: None,
+            time_end: "20261125101010".into(),
+            promotion_detail: None,
+        }
+    }
+
+    fn micropay(head: ReplyHead, payment: Option<wire::Payment>) -> MicropayResponse {
+        MicropayResponse { head, device_info: None, payment }
+    }
+
+    #[test]
+    fn micropay_codes_are_classified_as_documented() {
+        let ok = ReplyHead::success(&MerchantIds::default());
+        let PayStep::Done(PayResult::Paid(info)) = classify_micropay(&micropay(ok.clone(), Some(payment("o1"))), "o1")
+        else {
+            panic!("paid")
+        };
+        assert_eq!(info.trade_no.as_deref(), Some("4200000001"));
+        assert_eq!(info.buyer.as_deref(), Some("oUpF***WeS6o".replace("WeS6o", "eS6o").as_str()));
+        assert!(matches!(
+            classify_micropay(&micropay(ok, Some(payment("other"))), "o1"),
+            PayStep::Done(PayResult::Unknown(_))
+        ));
+        for (code, expect) in [("USERPAYING", "waiting"), ("SYSTEMERROR", "unknown"), ("BANKERROR", "unknown")] {
+            let PayStep::Done(r) = classify_micropay(&micropay(head_fail(code), None), "o1") else { panic!() };
+            assert_eq!(pay_result_name(&r), expect, "{code}");
+        }
+        assert!(matches!(classify_micropay(&micropay(head_fail("ORDERPAID"), None), "o1"), PayStep::ConfirmByQuery));
+        for code in ["AUTHCODEEXPIRE", "NOTENOUGH", "AUTH_CODE_ERROR", "ORDERREVERSED", "PARAM_ERROR"] {
+            let PayStep::Done(PayResult::Failed(f)) = classify_micropay(&micropay(head_fail(code), None), "o1") else {
+                panic!("{code}")
+            };
+            assert_eq!(f.code, code);
+            assert!(f.message.contains(" / "), "bilingual: {}", f.message);
+        }
+    }
+
+    #[test]
+    fn query_states_map_to_results() {
+        let q = |state: TradeState, pay: bool| OrderQueryResponse {
+            head: ReplyHead::success(&MerchantIds::default()),
+            device_info: None,
+            order: Some(wire::QueriedOrder {
+                trade_state: state,
+                trade_state_desc: None,
+                payment: pay.then(|| payment("o1")),
+            }),
+        };
+        assert!(matches!(classify_query(&q(TradeState::Success, true), "o1"), QueryResult::Paid(_)));
+        assert!(matches!(classify_query(&q(TradeState::Refund, true), "o1"), QueryResult::Paid(_)));
+        assert!(matches!(classify_query(&q(TradeState::UserPaying, false), "o1"), QueryResult::Waiting(_)));
+        assert!(matches!(classify_query(&q(TradeState::NotPay, false), "o1"), QueryResult::Waiting(_)));
+        assert!(matches!(classify_query(&q(TradeState::Revoked, false), "o1"), QueryResult::Closed(_)));
+        assert!(matches!(classify_query(&q(TradeState::PayError, false), "o1"), QueryResult::Closed(_)));
+        assert!(matches!(classify_query(&q(TradeState::Success, true), "o2"), QueryResult::Unknown(_)));
+        let missing = OrderQueryResponse { head: head_fail("ORDERNOTEXIST"), device_info: None, order: None };
+        assert_eq!(classify_query(&missing, "o1"), QueryResult::NotFound);
+        let sys = OrderQueryResponse { head: head_fail("SYSTEMERROR"), device_info: None, order: None };
+        assert!(matches!(classify_query(&sys, "o1"), QueryResult::Unknown(_)));
+    }
+
+    #[test]
+    fn reverse_repeats_while_recall_is_y() {
+        let ok = ReplyHead::success(&MerchantIds::default());
+        assert_eq!(
+            classify_reverse(&ReverseResponse { head: ok.clone(), recall: Some(false) }),
+            CancelResult::Done { refunded: false }
+        );
+        assert!(matches!(
+            classify_reverse(&ReverseResponse { head: head_fail("SYSTEMERROR"), recall: Some(true) }),
+            CancelResult::Retry(_)
+        ));
+        assert!(matches!(
+            classify_reverse(&ReverseResponse { head: head_fail("SYSTEMERROR"), recall: None }),
+            CancelResult::Retry(_)
+        ));
+        let CancelResult::Failed(f) =
+            classify_reverse(&ReverseResponse { head: head_fail("REVERSE_EXPIRE"), recall: None })
+        else {
+            panic!()
+        };
+        assert!(f.message.contains("7"));
+    }
+
+    #[test]
+    fn refund_results() {
+        let sys = RefundResponse { head: head_fail("BIZERR_NEED_RETRY"), accepted: None };
+        assert!(matches!(classify_refund(&sys), RefundResult::Unknown(_)));
+        let RefundResult::Failed(f) = classify_refund(&RefundResponse { head: head_fail("NOTENOUGH"), accepted: None })
+        else {
+            panic!()
+        };
+        assert!(f.message.contains("merchant account"));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let base = WechatConfig {
+            gateway_url: "http://127.0.0.1:1".into(),
+            appid: "wx1".into(),
+            mch_id: "100".into(),
+            api_key: KEY.into(),
+            ..WechatConfig::default()
+        };
+        assert!(WechatClient::new(base.clone(), reqwest::Client::new()).is_ok());
+        let short = WechatConfig { api_key: "abc".into(), ..base.clone() };
+        assert!(matches!(WechatClient::new(short, reqwest::Client::new()), Err(ClientError::WechatApiKey { len: 3 })));
+        let no_mch = WechatConfig { mch_id: " ".into(), ..base.clone() };
+        assert!(WechatClient::new(no_mch, reqwest::Client::new()).unwrap_err().to_string().contains("mch_id"));
+        let bad_cert = WechatConfig { client_certificate_p12: Some(b"not a p12".to_vec()), ..base.clone() };
+        let e = WechatClient::new(bad_cert, reqwest::Client::new()).unwrap_err();
+        assert!(e.to_string().contains("apiclient_cert.p12"), "{e}");
+        let debug = format!("{base:?}");
+        assert!(!debug.contains(KEY), "the key never shows in Debug: {debug}");
+    }
+
+    #[test]
+    fn openids_are_masked() {
+        assert_eq!(mask_openid("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"), "oUpF***WeS6o".replace("WeS6o", "eS6o"));
+        assert_eq!(mask_openid("short"), "*****");
+    }
+}

@@ -1,0 +1,237 @@
+//! The engine's rules with a scripted channel and a manual clock: the 5 s / 30 s rules run in microseconds.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use super::*;
+use crate::channel::{BillResult, BoxFuture, RefundQueryResult, RefundRequest, RefundResult};
+
+/// A channel that answers from a script and records what it was asked.
+struct Scripted {
+    kind: AcquirerKind,
+    pay: Mutex<VecDeque<PayResult>>,
+    queries: Mutex<VecDeque<QueryResult>>,
+    cancels: Mutex<VecDeque<CancelResult>>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Scripted {
+    fn new(kind: AcquirerKind, pay: PayResult, queries: Vec<QueryResult>, cancels: Vec<CancelResult>) -> Arc<Self> {
+        Arc::new(Scripted {
+            kind,
+            pay: Mutex::new(VecDeque::from([pay])),
+            queries: Mutex::new(queries.into()),
+            cancels: Mutex::new(cancels.into()),
+            calls: Mutex::default(),
+        })
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl Channel for Scripted {
+    fn kind(&self) -> AcquirerKind {
+        self.kind
+    }
+    fn pay<'a>(&'a self, req: &'a PayRequest) -> BoxFuture<'a, PayResult> {
+        self.calls.lock().unwrap().push(format!("pay {}", req.out_trade_no));
+        let r = self.pay.lock().unwrap().pop_front().unwrap_or(PayResult::Unknown("no script".into()));
+        Box::pin(async move { r })
+    }
+    fn query<'a>(&'a self, _: &'a str) -> BoxFuture<'a, QueryResult> {
+        self.calls.lock().unwrap().push("query".into());
+        let r = self.queries.lock().unwrap().pop_front().unwrap_or(QueryResult::Waiting(TradeInfo::default()));
+        Box::pin(async move { r })
+    }
+    fn cancel<'a>(&'a self, _: &'a str) -> BoxFuture<'a, CancelResult> {
+        self.calls.lock().unwrap().push("cancel".into());
+        let r = self.cancels.lock().unwrap().pop_front().unwrap_or(CancelResult::Unknown("no answer".into()));
+        Box::pin(async move { r })
+    }
+    fn refund<'a>(&'a self, _: &'a RefundRequest) -> BoxFuture<'a, RefundResult> {
+        Box::pin(async { RefundResult::Unknown("not scripted".into()) })
+    }
+    fn refund_query<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, RefundQueryResult> {
+        Box::pin(async { RefundQueryResult::NotFound })
+    }
+    fn bill<'a>(&'a self, _: time::Date) -> BoxFuture<'a, BillResult> {
+        Box::pin(async { BillResult::NoBill })
+    }
+}
+
+struct Rig {
+    checkout: Checkout,
+    channel: Arc<Scripted>,
+    clock: Arc<ManualClock>,
+    start: time::OffsetDateTime,
+}
+
+fn rig(channel: Arc<Scripted>) -> Rig {
+    let mut store = Store::open_in_memory().unwrap();
+    let alipay_acquirer = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat_acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let start = time::OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let channels = Channels { alipay: channel.clone(), alipay_acquirer, wechat: channel.clone(), wechat_acquirer };
+    let checkout = Checkout::new(store, channels, clock.clone(), CheckoutSettings::default());
+    Rig { checkout, channel, clock, start }
+}
+
+const ALIPAY_CODE: &str = "2800000000000000";
+
+fn input(code: &str) -> PaymentInput {
+    PaymentInput {
+        amount: Amount::from_fen(1234),
+        auth_code: code.into(),
+        subject: "咖啡".into(),
+        store_id: None,
+        operator_id: None,
+    }
+}
+
+fn paid(trade_no: &str) -> TradeInfo {
+    TradeInfo { trade_no: Some(trade_no.into()), ..Default::default() }
+}
+
+async fn run(rig: &Rig, code: &str) -> (Order, Outcome) {
+    rig.checkout.pay(input(code), Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()
+}
+
+fn event_kinds(rig: &Rig, order: &Order) -> Vec<String> {
+    rig.checkout.with_store(|s| s.order_events(order.id)).unwrap().into_iter().map(|e| e.kind).collect()
+}
+
+#[tokio::test]
+async fn paid_at_once() {
+    let r = rig(Scripted::new(AcquirerKind::Alipay, PayResult::Paid(paid("T1")), vec![], vec![]));
+    let (order, outcome) = run(&r, ALIPAY_CODE).await;
+    assert_eq!(order.status, OrderStatus::Paid);
+    assert!(matches!(outcome, Outcome::Paid { trade_no: Some(ref t), .. } if t == "T1"));
+    assert_eq!(event_kinds(&r, &order), ["created", "paid"]);
+    assert_eq!(order.auth_code_masked.as_deref(), Some("280000******0000"));
+}
+
+#[tokio::test]
+async fn waiting_then_paid_on_the_second_poll_five_seconds_apart() {
+    let queries = vec![QueryResult::Waiting(TradeInfo::default()), QueryResult::Paid(paid("T2"))];
+    let r = rig(Scripted::new(AcquirerKind::Alipay, PayResult::Waiting(TradeInfo::default()), queries, vec![]));
+    let (order, outcome) = run(&r, ALIPAY_CODE).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }));
+    assert_eq!(order.trade_no.as_deref(), Some("T2"));
+    assert_eq!(r.clock.now() - r.start, time::Duration::seconds(10), "two polls, 5 s apart");
+    assert_eq!(event_kinds(&r, &order), ["created", "waiting", "poll", "paid"]);
+}
+
+#[tokio::test]
+async fn never_paid_is_cancelled_after_thirty_seconds_with_retries() {
+    let cancels = vec![CancelResult::Retry("retry_flag=Y".into()), CancelResult::Done { refunded: false }];
+    let r = rig(Scripted::new(AcquirerKind::Alipay, PayResult::Waiting(TradeInfo::default()), vec![], cancels));
+    let (order, outcome) = run(&r, ALIPAY_CODE).await;
+    assert_eq!(outcome, Outcome::Cancelled { refunded: false });
+    assert_eq!(order.status, OrderStatus::Cancelled);
+    let calls = r.channel.calls();
+    assert_eq!(calls.iter().filter(|c| *c == "query").count(), 6, "30 s / 5 s = 6 polls: {calls:?}");
+    assert_eq!(calls.iter().filter(|c| *c == "cancel").count(), 2);
+    assert_eq!(calls.iter().filter(|c| c.starts_with("pay")).count(), 1, "never a second pay request");
+    assert!(event_kinds(&r, &order).contains(&"poll_window_closed".to_string()));
+}
+
+#[tokio::test]
+async fn unknown_then_paid_is_paid_without_a_second_charge() {
+    let r = rig(Scripted::new(
+        AcquirerKind::WechatPay,
+        PayResult::Unknown("timeout".into()),
+        vec![QueryResult::Paid(paid("W1"))],
+        vec![],
+    ));
+    let (order, outcome) = run(&r, "130000000000000000").await;
+    assert!(matches!(outcome, Outcome::Paid { .. }));
+    assert_eq!(order.status, OrderStatus::Paid);
+    assert_eq!(r.channel.calls().iter().filter(|c| c.starts_with("pay")).count(), 1);
+}
+
+#[tokio::test]
+async fn a_definite_failure_is_failed_with_the_reason() {
+    let failure = Failure { code: "ACQ.BUYER_BALANCE_NOT_ENOUGH".into(), message: "余额不足".into() };
+    let r = rig(Scripted::new(AcquirerKind::Alipay, PayResult::Failed(failure.clone()), vec![], vec![]));
+    let (order, outcome) = run(&r, ALIPAY_CODE).await;
+    assert_eq!(outcome, Outcome::Failed(failure));
+    assert_eq!(order.status, OrderStatus::Failed);
+    assert_eq!(r.channel.calls().len(), 1, "no query, no cancel");
+}
+
+#[tokio::test]
+async fn an_unconfirmed_cancel_needs_attention_and_leaves_work_for_the_sync_worker() {
+    let r = rig(Scripted::new(AcquirerKind::WechatPay, PayResult::Unknown("lost".into()), vec![], vec![]));
+    let (order, outcome) = run(&r, "130000000000000000").await;
+    assert!(matches!(outcome, Outcome::NeedsAttention { .. }));
+    assert_eq!(order.status, OrderStatus::NeedsAttention);
+    let outbox = r.checkout.with_store(|s| s.pending_outbox()).unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].0, "reverse");
+    assert_eq!(r.channel.calls().iter().filter(|c| *c == "cancel").count(), 10);
+}
+
+#[tokio::test]
+async fn the_cashier_can_cancel_while_waiting() {
+    let r = rig(Scripted::new(
+        AcquirerKind::Alipay,
+        PayResult::Waiting(TradeInfo::default()),
+        vec![],
+        vec![CancelResult::Done { refunded: false }],
+    ));
+    let cancel = Arc::new(AtomicBool::new(true));
+    let (order, outcome) = r.checkout.pay(input(ALIPAY_CODE), cancel, &|_| {}).await.unwrap();
+    assert_eq!(outcome, Outcome::Cancelled { refunded: false });
+    assert!(event_kinds(&r, &order).contains(&"cashier_cancel".to_string()));
+    assert_eq!(r.clock.now(), r.start, "no waiting after the cashier cancelled");
+}
+
+#[tokio::test]
+async fn not_a_payment_code_is_refused_before_anything_is_written_or_sent() {
+    let r = rig(Scripted::new(AcquirerKind::Alipay, PayResult::Paid(paid("X")), vec![], vec![]));
+    let err = r.checkout.pay(input("6901234567892"), Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap_err();
+    assert!(matches!(err, CheckoutError::NotAPaymentCode(_)));
+    assert!(r.channel.calls().is_empty());
+    assert!(r.checkout.with_store(|s| s.recent_orders(10)).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn recovery_resolves_unfinished_orders() {
+    let r = rig(Scripted::new(
+        AcquirerKind::Alipay,
+        PayResult::Paid(paid("unused")),
+        vec![QueryResult::Paid(paid("R1")), QueryResult::NotFound],
+        vec![CancelResult::Done { refunded: false }],
+    ));
+    let acquirer = r.checkout.channels.alipay_acquirer;
+    for out in ["A", "B"] {
+        r.checkout
+            .with_store(|s| {
+                let store_id = s.default_store()?;
+                s.create_order(&NewOrder {
+                    out_trade_no: out.into(),
+                    store_id,
+                    acquirer_id: acquirer,
+                    operator_id: None,
+                    subject: String::new(),
+                    total_amount: Amount::from_fen(100),
+                    auth_code_masked: String::new(),
+                })
+            })
+            .unwrap();
+    }
+    let resolved = r.checkout.recover().await.unwrap();
+    assert!(matches!(resolved[0], (ref o, Outcome::Paid { .. }) if o == "A"));
+    assert!(matches!(resolved[1], (ref o, Outcome::Cancelled { .. }) if o == "B"));
+    assert!(r.checkout.with_store(|s| s.unfinished_orders()).unwrap().is_empty());
+}
+
+#[test]
+fn out_trade_numbers_fit_wechat_limits() {
+    let n = new_out_trade_no(time::OffsetDateTime::now_utc());
+    assert!(n.len() <= 32 && n.chars().all(|c| c.is_ascii_alphanumeric()), "{n}");
+    assert_ne!(n, new_out_trade_no(time::OffsetDateTime::now_utc()));
+}

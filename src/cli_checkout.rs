@@ -1,0 +1,177 @@
+//! `tilldesk pay`, `tilldesk recover` and `tilldesk orders show`: the checkout engine headless, for scripts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::config::DataHome;
+use tilldesk::model::{Order, StoreId};
+use tilldesk::money::Amount;
+use tilldesk::sandbox::accounts::SandboxAccounts;
+use tilldesk::store::orders::OrderEvent;
+
+/// Which sandbox the command talks to.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxTarget {
+    /// A running sandbox (`tilldesk sandbox`) instead of an embedded one.
+    #[arg(long, value_name = "URL", requires = "sandbox_data")]
+    pub sandbox_url: Option<String>,
+    /// That sandbox's folder, to read its sandbox.json.
+    #[arg(long, value_name = "DIR")]
+    pub sandbox_data: Option<PathBuf>,
+}
+
+/// The engine for this command, and the embedded sandbox it started (kept alive while the command runs).
+async fn engine(
+    home: &DataHome,
+    target: &SandboxTarget,
+) -> anyhow::Result<(Checkout, Option<tilldesk::sandbox::RunningSandbox>)> {
+    let settings = CheckoutSettings::load(&home.store)?;
+    let db = home.store.path().to_owned();
+    match (&target.sandbox_url, &target.sandbox_data) {
+        (Some(url), Some(dir)) => {
+            let accounts = read_accounts(dir)?;
+            let engine = Checkout::for_sandbox(&db, &accounts, url, Arc::new(SystemClock), settings)?;
+            Ok((engine, None))
+        }
+        _ => {
+            let dir = home.dir.join("sandbox");
+            let running = tilldesk::sandbox::start(&dir, "127.0.0.1:0".parse()?, false).await?;
+            let accounts = running.state.accounts();
+            let engine = Checkout::for_sandbox(&db, &accounts, &running.base_url(), Arc::new(SystemClock), settings)?;
+            Ok((engine, Some(running)))
+        }
+    }
+}
+
+fn read_accounts(dir: &Path) -> anyhow::Result<SandboxAccounts> {
+    let path = dir.join(tilldesk::sandbox::accounts::ACCOUNTS_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a sandbox.json", path.display()))
+}
+
+#[derive(Debug, Serialize)]
+struct OrderReport {
+    #[serde(flatten)]
+    order: Order,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    events: Vec<EventReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct EventReport {
+    at: String,
+    kind: String,
+    detail: String,
+}
+
+fn report(order: Order, events: Vec<OrderEvent>, outcome: Option<&Outcome>) -> OrderReport {
+    let (outcome, reason) = match outcome {
+        None => (None, None),
+        Some(Outcome::Paid { .. }) => (Some("paid"), None),
+        Some(Outcome::Failed(f)) => (Some("failed"), Some(format!("{}: {}", f.code, f.message))),
+        Some(Outcome::Cancelled { refunded: true }) => (Some("cancelled"), Some("the money went back".into())),
+        Some(Outcome::Cancelled { refunded: false }) => (Some("cancelled"), None),
+        Some(Outcome::Closed) => (Some("closed"), None),
+        Some(Outcome::NeedsAttention { reason }) => (Some("needs_attention"), Some(reason.clone())),
+    };
+    OrderReport {
+        order,
+        outcome: outcome.map(str::to_owned),
+        reason,
+        events: events.into_iter().map(|e| EventReport { at: e.at, kind: e.kind, detail: e.detail }).collect(),
+    }
+}
+
+fn print_report(r: &OrderReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let o = &r.order;
+    println!("{} ¥{} {}", o.status, o.total_amount, o.out_trade_no);
+    if let Some(t) = &o.trade_no {
+        println!("trade_no: {t}");
+    }
+    if let Some(reason) = &r.reason {
+        println!("reason: {reason}");
+    }
+    for e in &r.events {
+        println!("  {}  {:<20} {}", tilldesk::time::to_local_display(&e.at), e.kind, e.detail);
+    }
+    Ok(())
+}
+
+/// What `tilldesk pay` was asked to do.
+pub struct PayArgs {
+    pub amount: String,
+    pub auth_code: String,
+    pub subject: String,
+    pub store: Option<i64>,
+    pub json: bool,
+}
+
+/// Runs one payment to its end and prints the final order. Returns whether it was paid.
+pub fn pay(
+    rt: &tokio::runtime::Runtime,
+    home: DataHome,
+    args: PayArgs,
+    target: &SandboxTarget,
+) -> anyhow::Result<bool> {
+    let PayArgs { amount, auth_code, subject, store, json } = args;
+    let amount = Amount::parse(&amount).context("--amount")?;
+    tilldesk::channel::router::route_auth_code(&auth_code)?;
+    rt.block_on(async {
+        let (engine, _sandbox) = engine(&home, target).await?;
+        // Unfinished orders from an earlier run are settled before a new payment.
+        for (out_trade_no, outcome) in engine.recover().await? {
+            eprintln!("recovered {out_trade_no}: {outcome:?}");
+        }
+        let input = PaymentInput { amount, auth_code, subject, store_id: store.map(StoreId), operator_id: None };
+        let (order, outcome) =
+            engine.pay(input, Arc::new(AtomicBool::new(false)), &|p| tracing::info!(?p, "progress")).await?;
+        let events = home.store.order_events(order.id)?;
+        let paid = matches!(outcome, Outcome::Paid { .. });
+        print_report(&report(order, events, Some(&outcome)), json)?;
+        Ok(paid)
+    })
+}
+
+/// Settles unfinished orders (after a crash) and prints what happened to each.
+pub fn recover(rt: &tokio::runtime::Runtime, home: DataHome, json: bool, target: &SandboxTarget) -> anyhow::Result<()> {
+    rt.block_on(async {
+        let (engine, _sandbox) = engine(&home, target).await?;
+        let resolved = engine.recover().await?;
+        let mut reports = Vec::new();
+        for (out_trade_no, outcome) in &resolved {
+            if let Some(order) = home.store.order_by_out_trade_no(out_trade_no)? {
+                let events = home.store.order_events(order.id)?;
+                reports.push(report(order, events, Some(outcome)));
+            }
+        }
+        if json {
+            println!("{}", serde_json::to_string_pretty(&reports)?);
+        } else if reports.is_empty() {
+            println!("nothing to recover");
+        } else {
+            for r in &reports {
+                print_report(r, false)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn show(home: &DataHome, out_trade_no: &str, json: bool) -> anyhow::Result<()> {
+    let Some(order) = home.store.order_by_out_trade_no(out_trade_no)? else {
+        bail!("no order with out_trade_no {out_trade_no:?} in {}", home.store.path().display());
+    };
+    let events = home.store.order_events(order.id)?;
+    print_report(&report(order, events, None), json)
+}

@@ -1,0 +1,94 @@
+//! The 收银 Checkout screen as a cashier uses it: keyboard only, against the embedded sandbox.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tilldesk::checkout::CheckoutSettings;
+use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::i18n::Lang;
+use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+
+struct Till {
+    _dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    harness: Harness<'static, TillDeskApp>,
+}
+
+fn till(lang: Lang) -> Till {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut home = DataHome::open(dir.path()).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
+    home.store.set_setting(CheckoutSettings::POLL_INTERVAL_KEY, "1", None).unwrap();
+    let sandbox = rt
+        .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
+        .unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.ctx.runtime = Some(rt.handle().clone());
+    app.ctx.sandbox = SandboxStatus::Running(sandbox);
+    let harness = Harness::builder()
+        .with_size([1100.0, 720.0])
+        .with_context_setup(fonts::install_cjk_font)
+        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    Till { _dir: dir, rt, harness }
+}
+
+/// Steps the UI until `label` shows (the payment runs on the runtime in real time).
+fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        h.step();
+        if h.query_by_label_contains(label).is_some() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{label:?} did not appear");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn type_and_enter(h: &mut Harness<'static, TillDeskApp>, text: &str) {
+    h.event(egui::Event::Text(text.into()));
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+}
+
+#[test]
+fn a_cashier_takes_a_payment_with_the_keyboard_only() {
+    let mut t = till(Lang::En);
+    let h = &mut t.harness;
+    wait_for(h, "Ready to take payments", Duration::from_secs(20));
+    // The amount field has the focus: type, Enter moves to the scan field, the scanner types digits and Enter.
+    type_and_enter(h, "12.34");
+    type_and_enter(h, "2800000000000000");
+    wait_for(h, "Payment received", Duration::from_secs(20));
+    assert_eq!(h.query_all_by_label("¥12.34").count(), 2, "in the result panel and in the recent payments list");
+    assert!(h.query_all_by_label_contains("TD20").count() >= 1, "the out_trade_no is shown");
+    drop(t);
+}
+
+#[test]
+fn the_waiting_state_shows_elapsed_seconds_then_the_result() {
+    let mut t = till(Lang::ZhCn);
+    let h = &mut t.harness;
+    wait_for(h, "可以收款", Duration::from_secs(20));
+    type_and_enter(h, "8.00");
+    // 01 02: the customer enters the password and pays 2 s later.
+    type_and_enter(h, "2800000000000102");
+    wait_for(h, "等待顾客输入密码", Duration::from_secs(10));
+    wait_for(h, "收款成功", Duration::from_secs(20));
+    drop(t);
+}
+
+#[test]
+fn not_a_payment_code_is_refused_on_screen() {
+    let mut t = till(Lang::En);
+    let h = &mut t.harness;
+    wait_for(h, "Ready to take payments", Duration::from_secs(20));
+    type_and_enter(h, "5.00");
+    type_and_enter(h, "6901234567892");
+    wait_for(h, "this is not a payment code", Duration::from_secs(5));
+    let _ = &t.rt;
+}
