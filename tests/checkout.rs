@@ -303,3 +303,60 @@ fn the_pay_command_prints_the_final_order() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not a payment code"));
 }
+
+/// Every sandbox test code, on both channels, through `tilldesk pay` against a stand-alone sandbox process: the exit
+/// status, the printed order and the sandbox ledger agree.
+#[test]
+fn every_test_code_through_the_cli() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox_dir = dir.path().join("sandbox");
+    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&sandbox_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let till = dir.path().join("till");
+    {
+        let mut home = tilldesk::config::DataHome::open(&till).unwrap();
+        home.store.set_setting(CheckoutSettings::POLL_INTERVAL_KEY, "1", None).unwrap();
+        home.store.set_setting(CheckoutSettings::POLL_WINDOW_KEY, "3", None).unwrap();
+    }
+    let cases: [(&str, bool, &str); 7] = [
+        ("0000", true, "PAID"),
+        ("0101", true, "PAID"),
+        ("0200", false, "CANCELLED"),
+        ("0300", false, "FAILED"),
+        ("0400", false, "FAILED"),
+        ("0500", true, "PAID"),
+        ("0600", false, "FAILED"),
+    ];
+    for code in [alipay as fn(&str) -> String, wechat] {
+        for (suffix, paid, status) in cases {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+                .arg("--data-dir")
+                .arg(&till)
+                .args(["pay", "--amount", "6.60", "--auth-code", &code(suffix), "--json", "--sandbox-url", &url])
+                .arg("--sandbox-data")
+                .arg(&sandbox_dir)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(if paid { 0 } else { 2 }), "{suffix}: {stderr}");
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{suffix}: {e}: {stderr}"));
+            assert_eq!(v["status"].as_str(), Some(status), "{suffix}: {v}");
+            if status == "FAILED" {
+                assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()), "{suffix}: the reason is printed: {v}");
+            }
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let l = rt.block_on(ledger(&reqwest::Client::new(), &url));
+    assert_agree(&till.join("tilldesk.sqlite3"), &l);
+    sandbox.kill().unwrap();
+    sandbox.wait().unwrap();
+}
