@@ -25,7 +25,7 @@ pub struct SandboxTarget {
 }
 
 /// The engine for this command, and the embedded sandbox it started (kept alive while the command runs).
-async fn engine(
+pub async fn engine(
     home: &DataHome,
     target: &SandboxTarget,
 ) -> anyhow::Result<(Checkout, Option<tilldesk::sandbox::RunningSandbox>)> {

@@ -10,6 +10,7 @@ use tilldesk::doctor::DoctorReport;
 use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli_checkout;
+mod cli_orders;
 
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
@@ -55,6 +56,33 @@ enum Command {
         #[command(subcommand)]
         command: OrdersCommand,
     },
+    /// Refund (part of) a paid order. Asks for the operator's PIN on a terminal, or reads TILLDESK_PIN.
+    Refund {
+        out_trade_no: String,
+        /// The amount to give back, like 3.50.
+        #[arg(long)]
+        amount: String,
+        /// Why (required; it is on the receipt and in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// The operator (owner or back office) making the refund.
+        #[arg(long)]
+        operator: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: cli_checkout::SandboxTarget,
+    },
+    /// Staff: operators with a role and a PIN.
+    Operators {
+        #[command(subcommand)]
+        command: OperatorsCommand,
+    },
+    /// Developer tools.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Run the sandbox acquirers (Alipay, WeChat Pay, CDS) on loopback until killed.
     Sandbox {
         /// Address to listen on; port 0 picks a free one.
@@ -76,7 +104,51 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum OperatorsCommand {
+    /// Add an operator; the PIN is read from TILLDESK_NEW_PIN. The first operator must be the owner; later ones
+    /// need the owner's name (--by) and PIN (TILLDESK_PIN).
+    Add {
+        name: String,
+        /// owner, back_office or cashier.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// List the operators.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Insert synthetic paid orders (for trying the orders screen and the benchmarks).
+    SeedOrders {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// Spread over this many days back from now.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum OrdersCommand {
+    /// Orders matching a filter, newest first, with the count and totals.
+    List {
+        /// First local day, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last local day (inclusive), YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        /// Status or comma-separated statuses (PAID, REFUNDED, …).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
     /// One order with its timeline.
     Show {
         out_trade_no: String,
@@ -119,6 +191,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
             cli_checkout::show(&home, &out_trade_no, json)
+        }
+        Some(Command::Orders { command: OrdersCommand::List { from, to, status, json, csv } }) => {
+            cli_orders::list(&home, cli_orders::ListArgs { from, to, status, json, csv })
+        }
+        Some(Command::Refund { out_trade_no, amount, reason, operator, json, target }) => cli_orders::refund(
+            &runtime()?,
+            home,
+            cli_orders::RefundArgs { out_trade_no, amount, reason, operator, json },
+            &target,
+        ),
+        Some(Command::Operators { command: OperatorsCommand::Add { name, role, by } }) => {
+            let mut home = home;
+            cli_orders::add_operator(&mut home, &name, &role, by)
+        }
+        Some(Command::Operators { command: OperatorsCommand::List }) => {
+            for op in home.store.operators()? {
+                println!("{}\t{}\t{}", op.name, op.role.as_str(), if op.active { "active" } else { "inactive" });
+            }
+            Ok(())
+        }
+        Some(Command::Dev { command: DevCommand::SeedOrders { count, days } }) => {
+            let mut home = home;
+            cli_orders::seed_orders(&mut home, count, days)
         }
         Some(Command::Doctor { json }) => {
             let report = DoctorReport::collect(&home)?;

@@ -3,9 +3,40 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Now, in UTC, as stored in the database ("2026-11-25T09:15:08.123Z" style).
+/// Now, in UTC, as stored in the database ("2026-11-25T09:15:08.123456Z": fixed width, so text order is time order).
 pub fn now_utc() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"))
+    format_utc(OffsetDateTime::now_utc())
+}
+
+/// A time as stored: UTC, RFC 3339 with exactly six fractional digits, so that stored times sort as text.
+pub fn format_utc(t: OffsetDateTime) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    t.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| String::from("1970-01-01T00:00:00.000000Z"))
+}
+
+/// The UTC bounds [start, end) of a local calendar day, as stored times (for date filters).
+pub fn local_day_bounds(day: time::Date, offset: time::UtcOffset) -> (String, String) {
+    let start = day.midnight().assume_offset(offset);
+    (format_utc(start), format_utc(start + time::Duration::days(1)))
+}
+
+/// An acquirer's timestamp (China time, "yyyy-MM-dd HH:mm:ss" as Alipay writes it or "yyyyMMddHHmmss" as WeChat
+/// Pay does) as a stored UTC time; None when it is neither.
+pub fn acquirer_time_to_utc(text: &str) -> Option<String> {
+    let china = time::UtcOffset::from_hms(8, 0, 0).ok()?;
+    let dashed = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let compact = time::macros::format_description!("[year][month][day][hour][minute][second]");
+    let text = text.trim();
+    let local = time::PrimitiveDateTime::parse(text, &dashed)
+        .or_else(|_| time::PrimitiveDateTime::parse(text, &compact))
+        .ok()?;
+    Some(format_utc(local.assume_offset(china)))
+}
+
+/// The local UTC offset (UTC when the platform cannot tell).
+pub fn local_offset() -> time::UtcOffset {
+    time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC)
 }
 
 /// A stored UTC time shown in the local zone as "YYYY-MM-DD HH:MM:SS"; text that is not RFC 3339 is shown as is.
@@ -28,6 +59,22 @@ mod tests {
         let now = now_utc();
         assert!(now.ends_with('Z'), "{now}");
         assert!(OffsetDateTime::parse(&now, &Rfc3339).is_ok());
+        assert_eq!(now.len(), "2026-11-25T09:15:08.123456Z".len());
+    }
+
+    #[test]
+    fn acquirer_times_are_china_time() {
+        assert_eq!(acquirer_time_to_utc("2026-11-25 10:10:10").as_deref(), Some("2026-11-25T02:10:10.000000Z"));
+        assert_eq!(acquirer_time_to_utc("20261125101010").as_deref(), Some("2026-11-25T02:10:10.000000Z"));
+        assert_eq!(acquirer_time_to_utc("soon"), None);
+    }
+
+    #[test]
+    fn day_bounds_cover_one_local_day() {
+        let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+        let (from, to) = local_day_bounds(time::macros::date!(2026 - 11 - 25), offset);
+        assert_eq!(from, "2026-11-24T16:00:00.000000Z");
+        assert_eq!(to, "2026-11-25T16:00:00.000000Z");
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl Channels {
         }
     }
 
-    fn for_acquirer(&self, acquirer: AcquirerId) -> Option<&Arc<dyn Channel>> {
+    pub fn for_acquirer(&self, acquirer: AcquirerId) -> Option<&Arc<dyn Channel>> {
         if acquirer == self.alipay_acquirer {
             Some(&self.alipay)
         } else if acquirer == self.wechat_acquirer {
@@ -221,6 +221,11 @@ impl Checkout {
         f(&mut guard)
     }
 
+    /// The channels this engine charges through (refunds use the same ones).
+    pub fn channels(&self) -> Channels {
+        self.channels.clone()
+    }
+
     pub fn order(&self, out_trade_no: &str) -> Result<Option<Order>, StoreError> {
         self.with_store(|s| s.order_by_out_trade_no(out_trade_no))
     }
@@ -304,9 +309,16 @@ impl Checkout {
     }
 
     fn finish_paid(&self, id: OrderId, info: &TradeInfo, kind: &str) -> Result<Outcome, StoreError> {
-        let paid_at = info.paid_at.clone().unwrap_or_else(crate::time::now_utc);
-        let detail = info.buyer.clone().unwrap_or_default();
-        self.set(id, OrderStatus::Paid, info.trade_no.as_deref(), Some(&paid_at), kind, &detail)?;
+        // Stored in UTC; the acquirer's own wording of the time stays in the event.
+        let paid_at =
+            info.paid_at.as_deref().and_then(crate::time::acquirer_time_to_utc).unwrap_or_else(crate::time::now_utc);
+        let detail = format!(
+            "{} {}",
+            info.buyer.as_deref().unwrap_or_default(),
+            info.paid_at.as_deref().map(|t| format!("(acquirer time {t})")).unwrap_or_default()
+        );
+        let detail = detail.trim();
+        self.set(id, OrderStatus::Paid, info.trade_no.as_deref(), Some(&paid_at), kind, detail)?;
         Ok(Outcome::Paid { trade_no: info.trade_no.clone(), paid_at: Some(paid_at) })
     }
 

@@ -4,7 +4,10 @@
 //! `PRAGMA user_version`), and one transaction for every multi-row write.
 
 pub mod onboarding;
+pub mod operators;
+pub mod order_query;
 pub mod orders;
+pub mod refunds;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -37,10 +37,10 @@ pub struct StatusChange<'a> {
     pub detail: &'a str,
 }
 
-const ORDER_COLUMNS: &str = "id, out_trade_no, trade_no, store_id, acquirer_id, operator_id, source, subject, \
+pub(super) const ORDER_COLUMNS: &str = "id, out_trade_no, trade_no, store_id, acquirer_id, operator_id, source, subject, \
      total_amount, currency, refunded_amount, status, auth_code_masked, created_at, paid_at";
 
-fn order_from_row(r: &Row<'_>) -> rusqlite::Result<(Order, String, String, String)> {
+pub(super) fn order_from_row(r: &Row<'_>) -> rusqlite::Result<(Order, String, String, String)> {
     Ok((
         Order {
             id: OrderId(r.get(0)?),
@@ -66,7 +66,7 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<(Order, String, String, Strin
 }
 
 /// Turns the stored spellings into typed values, refusing what this version does not know.
-fn typed(raw: (Order, String, String, String)) -> Result<Order> {
+pub(super) fn typed(raw: (Order, String, String, String)) -> Result<Order> {
     let (mut order, source, currency, status) = raw;
     order.source = OrderSource::parse(&source).ok_or(StoreError::Corrupt {
         table: "orders",

@@ -1,0 +1,201 @@
+//! `tilldesk orders list`, `tilldesk refund`, `tilldesk operators add` and `tilldesk dev seed-orders`.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use tilldesk::checkout::SystemClock;
+use tilldesk::config::DataHome;
+use tilldesk::model::{OrderStatus, Role};
+use tilldesk::money::Amount;
+use tilldesk::refund::{RefundDesk, RefundSettings};
+use tilldesk::store::Store;
+use tilldesk::store::order_query::{OrderFilter, OrderSort};
+
+use crate::cli_checkout::{SandboxTarget, engine};
+
+/// A local calendar day "YYYY-MM-DD".
+fn parse_day(flag: &str, text: &str) -> anyhow::Result<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), &format).with_context(|| format!("{flag} {text:?}: expected a date like 2026-11-25"))
+}
+
+pub struct ListArgs {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub status: Option<String>,
+    pub json: bool,
+    pub csv: bool,
+}
+
+/// The filter the CLI flags describe: `--from` and `--to` are local days, both inclusive.
+pub fn filter_from_flags(args: &ListArgs) -> anyhow::Result<OrderFilter> {
+    let offset = tilldesk::time::local_offset();
+    let mut filter = OrderFilter::default();
+    if let Some(from) = &args.from {
+        filter.from = Some(tilldesk::time::local_day_bounds(parse_day("--from", from)?, offset).0);
+    }
+    if let Some(to) = &args.to {
+        filter.to = Some(tilldesk::time::local_day_bounds(parse_day("--to", to)?, offset).1);
+    }
+    if let Some(status) = &args.status {
+        for s in status.split(',') {
+            let parsed = OrderStatus::parse(&s.trim().to_ascii_uppercase()).with_context(|| {
+                let all: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+                format!("--status {s:?}: expected one of {}", all.join(", "))
+            })?;
+            filter.statuses.push(parsed);
+        }
+    }
+    Ok(filter)
+}
+
+pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
+    let filter = filter_from_flags(&args)?;
+    let store = &home.store;
+    let totals = store.order_totals(&filter)?;
+    let mut out = std::io::stdout().lock();
+    let mut csv = args.csv.then(|| csv::Writer::from_writer(Vec::new()));
+    if let Some(w) = csv.as_mut() {
+        w.write_record([
+            "out_trade_no",
+            "trade_no",
+            "created_at",
+            "status",
+            "total_amount",
+            "refunded_amount",
+            "subject",
+        ])?;
+    }
+    let mut json_rows = Vec::new();
+    let mut key = None;
+    loop {
+        let (page, next) = store.orders_page(&filter, OrderSort::NewestFirst, key.as_ref(), 1000)?;
+        if page.is_empty() {
+            break;
+        }
+        for o in page {
+            if let Some(w) = csv.as_mut() {
+                w.write_record([
+                    o.out_trade_no.as_str(),
+                    o.trade_no.as_deref().unwrap_or(""),
+                    &o.created_at,
+                    o.status.as_str(),
+                    &o.total_amount.to_string(),
+                    &o.refunded_amount.to_string(),
+                    &o.subject,
+                ])?;
+            } else if args.json {
+                json_rows.push(o);
+            } else {
+                writeln!(
+                    out,
+                    "{}  {:<34} {:>12} {:<20} {}",
+                    tilldesk::time::to_local_display(&o.created_at),
+                    o.out_trade_no,
+                    o.total_amount.to_string(),
+                    o.status.as_str(),
+                    o.subject
+                )?;
+            }
+        }
+        key = next;
+    }
+    if let Some(w) = csv {
+        out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    } else if args.json {
+        let v = serde_json::json!({ "totals": totals, "orders": json_rows });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        writeln!(
+            out,
+            "{} orders; paid {} ({}), refunded {}, net {}",
+            totals.count,
+            totals.paid_amount,
+            totals.paid_count,
+            totals.refunded_amount,
+            totals.net()
+        )?;
+    }
+    Ok(())
+}
+
+/// The PIN from `TILLDESK_PIN`, or asked on the terminal.
+fn read_pin(name: &str) -> anyhow::Result<String> {
+    if let Ok(pin) = std::env::var("TILLDESK_PIN") {
+        return Ok(pin);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no PIN: set TILLDESK_PIN or run on a terminal");
+    }
+    eprint!("PIN for {name}: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+pub struct RefundArgs {
+    pub out_trade_no: String,
+    pub amount: String,
+    pub reason: String,
+    pub operator: String,
+    pub json: bool,
+}
+
+pub fn refund(
+    rt: &tokio::runtime::Runtime,
+    mut home: DataHome,
+    args: RefundArgs,
+    target: &SandboxTarget,
+) -> anyhow::Result<()> {
+    let amount = Amount::parse(&args.amount).context("--amount")?;
+    let pin = read_pin(&args.operator)?;
+    let operator = home.store.verify_pin(&args.operator, &pin)?;
+    rt.block_on(async {
+        let (engine, _sandbox) = engine(&home, target).await?;
+        let desk = RefundDesk::new(
+            Store::open(home.store.path())?,
+            engine.channels(),
+            Arc::new(SystemClock),
+            RefundSettings::default(),
+        );
+        let refund = desk.refund(&operator, &args.out_trade_no, amount, &args.reason).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&refund)?);
+        } else {
+            println!("{} {} {}", refund.out_request_no, refund.refund_amount, refund.status.as_str());
+        }
+        Ok(())
+    })
+}
+
+pub fn add_operator(home: &mut DataHome, name: &str, role: &str, by: Option<String>) -> anyhow::Result<()> {
+    let role = Role::parse(role).with_context(|| format!("--role {role:?}: expected owner, back_office or cashier"))?;
+    let by_operator = if home.store.has_owner()? {
+        let Some(by) = by else { bail!("an owner already exists: pass --by OWNER_NAME (and their PIN)") };
+        let pin = read_pin(&by)?;
+        let owner = home.store.verify_pin(&by, &pin)?;
+        tilldesk::store::operators::require(&owner, tilldesk::store::operators::Permission::ManageStaff)?;
+        Some(owner.id)
+    } else if role != Role::Owner {
+        bail!("the first operator must be the owner (--role owner)");
+    } else {
+        None
+    };
+    let pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new operator's PIN")?;
+    let op = home.store.add_operator(name, role, &pin, by_operator)?;
+    println!("added {} ({})", op.name, op.role.as_str());
+    Ok(())
+}
+
+pub fn seed_orders(home: &mut DataHome, count: u64, days: i64) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    home.store.seed_orders(count, days, &mut |n| {
+        if n % 100_000 == 0 && n > 0 {
+            eprintln!("{n} orders…");
+        }
+    })?;
+    println!("seeded {count} orders in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

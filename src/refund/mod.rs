@@ -1,0 +1,209 @@
+//! Refunds, full or partial, as a back-office clerk makes them: checked locally first (role, reason, never more
+//! than what is left), written SUBMITTED before the acquirer hears of it, then sent with an out_request_no that
+//! makes any retry idempotent. WeChat's asynchronous refunds (PROCESSING → SUCCESS / CHANGE / REFUNDCLOSE) are
+//! followed with refund_query; anything still open is picked up again by [`RefundDesk::follow_up`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::channel::{RefundQueryResult, RefundRequest, RefundResult, RefundState};
+use crate::checkout::{Channels, Clock};
+use crate::model::{Operator, Order, Refund, RefundStatus};
+use crate::money::Amount;
+use crate::store::operators::{AuthError, Permission, require};
+use crate::store::refunds::RefundRefused;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    #[error(transparent)]
+    NotAllowed(#[from] AuthError),
+    #[error(transparent)]
+    Refused(#[from] RefundRefused),
+    #[error("the acquirer refused the refund: {0}")]
+    AcquirerRefused(String),
+    #[error("this order's acquirer is not configured on this till")]
+    NoChannel,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How hard to try before leaving a refund to the background follow-up.
+#[derive(Debug, Clone, Copy)]
+pub struct RefundSettings {
+    /// Sends of the same out_request_no while the answer is unknown.
+    pub attempts: u32,
+    pub retry_interval: Duration,
+    /// How long to follow a PROCESSING refund with refund_query before handing it to the follow-up.
+    pub follow_window: Duration,
+    pub follow_interval: Duration,
+}
+
+impl Default for RefundSettings {
+    fn default() -> Self {
+        RefundSettings {
+            attempts: 3,
+            retry_interval: Duration::from_secs(2),
+            follow_window: Duration::from_secs(20),
+            follow_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+pub struct RefundDesk {
+    store: Mutex<Store>,
+    channels: Channels,
+    clock: Arc<dyn Clock>,
+    settings: RefundSettings,
+}
+
+impl RefundDesk {
+    pub fn new(store: Store, channels: Channels, clock: Arc<dyn Clock>, settings: RefundSettings) -> Self {
+        RefundDesk { store: Mutex::new(store), channels, clock, settings }
+    }
+
+    fn with_store<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
+        let mut guard = match self.store.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Refunds `amount` of the order for `operator` (already PIN-verified). Returns the refund in its latest state:
+    /// SUCCESS, PROCESSING / SUBMITTED (still being followed), or an error when refused.
+    pub async fn refund(
+        &self,
+        operator: &Operator,
+        out_trade_no: &str,
+        amount: Amount,
+        reason: &str,
+    ) -> Result<Refund, RefundError> {
+        require(operator, Permission::Refund)?;
+        let (order, refund) = self.with_store(|s| s.create_refund(out_trade_no, amount, reason, Some(operator.id)))?;
+        tracing::info!(out_trade_no, out_request_no = refund.out_request_no, %amount, operator = operator.name, "refund");
+        self.send(&order, refund).await
+    }
+
+    /// Sends (or re-sends, with the same out_request_no) and follows one refund.
+    async fn send(&self, order: &Order, refund: Refund) -> Result<Refund, RefundError> {
+        let channel = self.channels.for_acquirer(order.acquirer_id).cloned().ok_or(RefundError::NoChannel)?;
+        let request = RefundRequest {
+            out_trade_no: order.out_trade_no.clone(),
+            out_request_no: refund.out_request_no.clone(),
+            refund_amount: refund.refund_amount,
+            total_amount: order.total_amount,
+            reason: refund.reason.clone(),
+        };
+        let mut last_unknown = String::new();
+        for attempt in 1..=self.settings.attempts.max(1) {
+            match channel.refund(&request).await {
+                RefundResult::Accepted { state: RefundState::Success, .. } => {
+                    return Ok(self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Success, "refunded"))?);
+                }
+                RefundResult::Accepted { state: RefundState::Failed, .. } => {
+                    let r = self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Failed, "refused"))?;
+                    return Ok(r);
+                }
+                RefundResult::Accepted { state: RefundState::Processing, refund_no } => {
+                    let detail = format!("accepted{}", refund_no.map(|n| format!(" ({n})")).unwrap_or_default());
+                    self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Processing, &detail))?;
+                    return self.follow(order, refund.id, &refund.out_request_no).await;
+                }
+                RefundResult::Failed(f) => {
+                    let detail = format!("{}: {}", f.code, f.message);
+                    self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Failed, &detail))?;
+                    return Err(RefundError::AcquirerRefused(f.message));
+                }
+                RefundResult::Unknown(why) => {
+                    tracing::warn!(out_request_no = refund.out_request_no, attempt, %why, "refund result unknown");
+                    self.with_store(|s| s.add_order_event(order.id, "refund_retry", &format!("#{attempt}: {why}")))?;
+                    last_unknown = why;
+                    self.clock.sleep(self.settings.retry_interval).await;
+                }
+            }
+        }
+        // Maybe it went through: ask before anything else.
+        match channel.refund_query(&order.out_trade_no, &refund.out_request_no).await {
+            RefundQueryResult::Found(RefundState::Success) => {
+                Ok(self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Success, "confirmed by query"))?)
+            }
+            RefundQueryResult::Found(RefundState::Processing) => {
+                self.follow(order, refund.id, &refund.out_request_no).await
+            }
+            RefundQueryResult::Found(RefundState::Failed) => {
+                Ok(self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Failed, "refund closed"))?)
+            }
+            RefundQueryResult::NotFound | RefundQueryResult::Unknown(_) => {
+                self.with_store(|s| {
+                    s.add_order_event(
+                        order.id,
+                        "refund_pending",
+                        &format!("{}: no answer yet ({last_unknown}); TillDesk keeps trying", refund.out_request_no),
+                    )
+                })?;
+                Ok(self.with_store(|s| s.refund(refund.id))?.unwrap_or(refund))
+            }
+        }
+    }
+
+    /// Follows a PROCESSING refund with refund_query until it settles or the window closes.
+    async fn follow(
+        &self,
+        order: &Order,
+        id: crate::model::RefundId,
+        out_request_no: &str,
+    ) -> Result<Refund, RefundError> {
+        let channel = self.channels.for_acquirer(order.acquirer_id).cloned().ok_or(RefundError::NoChannel)?;
+        let started = self.clock.now();
+        loop {
+            match channel.refund_query(&order.out_trade_no, out_request_no).await {
+                RefundQueryResult::Found(RefundState::Success) => {
+                    return Ok(
+                        self.with_store(|s| s.set_refund_status(id, RefundStatus::Success, "refund_status SUCCESS"))?
+                    );
+                }
+                RefundQueryResult::Found(RefundState::Failed) => {
+                    return Ok(self.with_store(|s| {
+                        s.set_refund_status(
+                            id,
+                            RefundStatus::Failed,
+                            "the refund could not reach the customer (CHANGE / REFUNDCLOSE)",
+                        )
+                    })?);
+                }
+                RefundQueryResult::Found(RefundState::Processing)
+                | RefundQueryResult::NotFound
+                | RefundQueryResult::Unknown(_) => {}
+            }
+            let waited = Duration::try_from(self.clock.now() - started).unwrap_or(Duration::ZERO);
+            if waited >= self.settings.follow_window {
+                return Ok(self
+                    .with_store(|s| s.refund(id))?
+                    .ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?);
+            }
+            self.clock.sleep(self.settings.follow_interval).await;
+        }
+    }
+
+    /// Picks up every refund still SUBMITTED or PROCESSING (after a restart, or when the acquirer was slow) and
+    /// settles what it can. Returns the refunds in their new states.
+    pub async fn follow_up(&self) -> Result<Vec<Refund>, RefundError> {
+        let pending = self.with_store(|s| s.pending_refunds())?;
+        let mut out = Vec::new();
+        for refund in pending {
+            let Some(order) = self.with_store(|s| s.order(refund.order_id))? else { continue };
+            let settled = if refund.status == RefundStatus::Processing {
+                self.follow(&order, refund.id, &refund.out_request_no.clone()).await?
+            } else {
+                match self.send(&order, refund).await {
+                    Ok(r) => r,
+                    Err(RefundError::AcquirerRefused(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            out.push(settled);
+        }
+        Ok(out)
+    }
+}

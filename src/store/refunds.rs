@@ -1,0 +1,226 @@
+//! Refunds: written SUBMITTED before the acquirer is asked (so a retry reuses the same out_request_no), settled to
+//! SUCCESS / FAILED, with the order's refunded amount and status moved in the same transaction.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Result, Store, StoreError, append_audit};
+use crate::model::{OperatorId, Order, OrderId, OrderStatus, Refund, RefundId, RefundStatus};
+use crate::money::Amount;
+
+/// Why a refund cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundRefused {
+    #[error("order {0} does not exist")]
+    NoSuchOrder(String),
+    #[error("order {out_trade_no} is {status}: only paid orders can be refunded")]
+    NotPaid { out_trade_no: String, status: &'static str },
+    #[error("the refund amount must be more than 0.00")]
+    Zero,
+    #[error(
+        "at most {refundable} can still be refunded on order {out_trade_no} (paid {total}, refunded or in progress \
+         {reserved}); {asked} is too much"
+    )]
+    TooMuch { out_trade_no: String, asked: Amount, refundable: Amount, total: Amount, reserved: Amount },
+    #[error("a reason is required for every refund")]
+    NoReason,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const REFUND_COLUMNS: &str = "id, order_id, out_request_no, refund_amount, reason, status, operator_id, created_at";
+
+fn refund_from_row(r: &Row<'_>) -> rusqlite::Result<(Refund, String)> {
+    Ok((
+        Refund {
+            id: RefundId(r.get(0)?),
+            order_id: OrderId(r.get(1)?),
+            out_request_no: r.get(2)?,
+            refund_amount: Amount::from_fen(r.get(3)?),
+            reason: r.get(4)?,
+            status: RefundStatus::Submitted,
+            operator_id: r.get::<_, Option<i64>>(6)?.map(OperatorId),
+            created_at: r.get(7)?,
+        },
+        r.get(5)?,
+    ))
+}
+
+fn typed_refund(raw: (Refund, String)) -> Result<Refund> {
+    let (mut refund, status) = raw;
+    refund.status = RefundStatus::parse(&status).ok_or(StoreError::Corrupt {
+        table: "refunds",
+        column: "status",
+        value: status,
+    })?;
+    Ok(refund)
+}
+
+/// What a paid order can still give back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refundable {
+    pub total: Amount,
+    /// Refunds that succeeded.
+    pub refunded: Amount,
+    /// Refunds submitted or processing (reserved, so two clerks cannot over-refund together).
+    pub in_progress: Amount,
+}
+
+impl Refundable {
+    pub fn remaining(&self) -> Amount {
+        Amount::from_fen(self.total.fen() - self.refunded.fen() - self.in_progress.fen())
+    }
+}
+
+fn refundable_tx(tx: &rusqlite::Connection, order: &Order) -> Result<Refundable> {
+    let in_progress: i64 = tx.query_row(
+        "SELECT COALESCE(SUM(refund_amount), 0) FROM refunds WHERE order_id = ?1 AND status IN ('SUBMITTED', 'PROCESSING')",
+        [order.id.0],
+        |r| r.get(0),
+    )?;
+    let refunded: i64 = tx.query_row("SELECT refunded_amount FROM orders WHERE id = ?1", [order.id.0], |r| r.get(0))?;
+    Ok(Refundable {
+        total: order.total_amount,
+        refunded: Amount::from_fen(refunded),
+        in_progress: Amount::from_fen(in_progress),
+    })
+}
+
+impl Store {
+    pub fn refundable(&self, order: &Order) -> Result<Refundable> {
+        refundable_tx(&self.conn, order)
+    }
+
+    /// Writes a new refund as SUBMITTED after the local checks (paid order, reason, not more than what is left),
+    /// with its order event and audit entry, in one transaction. The out_request_no is `<out_trade_no>-R<n>`.
+    pub fn create_refund(
+        &mut self,
+        out_trade_no: &str,
+        amount: Amount,
+        reason: &str,
+        operator: Option<OperatorId>,
+    ) -> std::result::Result<(Order, Refund), RefundRefused> {
+        let order =
+            self.order_by_out_trade_no(out_trade_no)?.ok_or_else(|| RefundRefused::NoSuchOrder(out_trade_no.into()))?;
+        if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
+            return Err(RefundRefused::NotPaid { out_trade_no: out_trade_no.into(), status: order.status.as_str() });
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(RefundRefused::NoReason);
+        }
+        if amount.fen() <= 0 {
+            return Err(RefundRefused::Zero);
+        }
+        let now = crate::time::now_utc();
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let left = refundable_tx(&tx, &order)?;
+        if amount > left.remaining() {
+            return Err(RefundRefused::TooMuch {
+                out_trade_no: out_trade_no.into(),
+                asked: amount,
+                refundable: left.remaining(),
+                total: left.total,
+                reserved: Amount::from_fen(left.refunded.fen() + left.in_progress.fen()),
+            });
+        }
+        let n: i64 = tx
+            .query_row("SELECT COUNT(*) FROM refunds WHERE order_id = ?1", [order.id.0], |r| r.get(0))
+            .map_err(StoreError::from)?;
+        let out_request_no = format!("{out_trade_no}-R{}", n + 1);
+        tx.execute(
+            "INSERT INTO refunds (order_id, out_request_no, refund_amount, reason, status, operator_id, created_at,
+                updated_at) VALUES (?1, ?2, ?3, ?4, 'SUBMITTED', ?5, ?6, ?6)",
+            params![order.id.0, out_request_no, amount.fen(), reason, operator.map(|o| o.0), now],
+        )
+        .map_err(StoreError::from)?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'refund_requested', ?3)",
+            params![order.id.0, now, format!("{out_request_no} {amount}: {reason}")],
+        )
+        .map_err(StoreError::from)?;
+        append_audit(&tx, &now, operator, "refund.request", &out_request_no, None, Some(&amount.to_string()))?;
+        tx.commit().map_err(StoreError::from)?;
+        let refund = self.refund(RefundId(id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        Ok((order, refund))
+    }
+
+    pub fn refund(&self, id: RefundId) -> Result<Option<Refund>> {
+        let raw = self
+            .conn
+            .query_row(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = ?1"), [id.0], refund_from_row)
+            .optional()?;
+        raw.map(typed_refund).transpose()
+    }
+
+    pub fn refund_by_out_request_no(&self, out_request_no: &str) -> Result<Option<Refund>> {
+        let raw = self
+            .conn
+            .query_row(
+                &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE out_request_no = ?1"),
+                [out_request_no],
+                refund_from_row,
+            )
+            .optional()?;
+        raw.map(typed_refund).transpose()
+    }
+
+    pub fn refunds_of(&self, order: OrderId) -> Result<Vec<Refund>> {
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE order_id = ?1 ORDER BY id"))?;
+        let raw = stmt.query_map([order.0], refund_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(typed_refund).collect()
+    }
+
+    /// Refunds still waiting for the acquirer's final word (the sync worker follows these).
+    pub fn pending_refunds(&self) -> Result<Vec<Refund>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE status IN ('SUBMITTED', 'PROCESSING') ORDER BY id"
+        ))?;
+        let raw = stmt.query_map([], refund_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(typed_refund).collect()
+    }
+
+    /// Moves a refund to `status`. On the first SUCCESS the order's refunded amount grows and its status becomes
+    /// PARTIALLY_REFUNDED or REFUNDED, all in one transaction with the event and the audit entry.
+    pub fn set_refund_status(&mut self, id: RefundId, status: RefundStatus, detail: &str) -> Result<Refund> {
+        let refund = self.refund(id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        if refund.status == status {
+            return Ok(refund);
+        }
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            tx.execute("UPDATE refunds SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id.0, status.as_str(), now])?;
+            if status == RefundStatus::Success && refund.status != RefundStatus::Success {
+                tx.execute(
+                    "UPDATE orders SET refunded_amount = refunded_amount + ?2,
+                        status = CASE WHEN refunded_amount + ?2 >= total_amount THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END,
+                        updated_at = ?3
+                     WHERE id = ?1",
+                    params![refund.order_id.0, refund.refund_amount.fen(), now],
+                )?;
+            }
+            let kind = match status {
+                RefundStatus::Success => "refund_success",
+                RefundStatus::Failed => "refund_failed",
+                RefundStatus::Processing => "refund_processing",
+                RefundStatus::Submitted => "refund_submitted",
+            };
+            tx.execute(
+                "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![refund.order_id.0, now, kind, format!("{} {}: {detail}", refund.out_request_no, refund.refund_amount)],
+            )?;
+            append_audit(
+                tx,
+                &now,
+                refund.operator_id,
+                "refund.status",
+                &refund.out_request_no,
+                Some(refund.status.as_str()),
+                Some(status.as_str()),
+            )?;
+            Ok(())
+        })?;
+        self.refund(id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+    }
+}
