@@ -1,5 +1,7 @@
 //! `tilldesk`: no arguments opens the window; subcommands run the same core headless.
 
+mod onboard_cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,6 +36,10 @@ enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
+    /// Store codes: print a store's payload, decode any code (and resolve its CDS index).
+    Codes(onboard_cli::CodesArgs),
+    /// Onboard stores with acquirers, with or without CDS, and bind further acquirers to a code.
+    Onboard(onboard_cli::OnboardArgs),
     /// Print the data folder, database, schema version, row counts and configured channels.
     Doctor {
         /// Print JSON instead of text.
@@ -57,11 +63,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Sandbox { listen, data, allow_remote }) = &cli.command {
         return run_sandbox(*listen, data, *allow_remote);
     }
+    if let Some(Command::Codes(args)) = &cli.command {
+        return onboard_cli::run_codes(args, cli.data_dir.as_deref());
+    }
+    if let Some(Command::Onboard(args)) = &cli.command {
+        return onboard_cli::run_onboard(args, cli.data_dir.as_deref());
+    }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
     let home = DataHome::open(&data_dir)?;
     match cli.command {
         None => run_gui(home),
-        Some(Command::Sandbox { .. }) => Ok(()),
+        Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_)) => Ok(()),
         Some(Command::Doctor { json }) => {
             let report = DoctorReport::collect(&home)?;
             if json {
