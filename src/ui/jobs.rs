@@ -116,3 +116,8 @@ pub fn step_label(lang: crate::i18n::Lang, step: &str) -> String {
     };
     lang.pick(zh, en).to_owned()
 }
+
+/// The first file dropped on the window this frame, if any.
+pub fn dropped_path(ui: &egui::Ui) -> Option<std::path::PathBuf> {
+    ui.ctx().input(|i| i.raw.dropped_files.first().map(|f| f.path().to_owned()))
+}
