@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use tilldesk::channel::cds::CdsClient;
 use tilldesk::model::{AcquirerId, BindingStatus, CodeFormatChoice, StoreId};
-use tilldesk::mpm::{CdsData, CodeFormat, MpmError, StoreCodeInput, build_store_code, decode_image, decode_store_code, render_png};
+use tilldesk::mpm::{
+    CdsData, CodeFormat, MpmError, StoreCodeInput, build_store_code, decode_image, decode_store_code, render_png,
+};
 use tilldesk::onboarding::{
     self, CancelFlag, Onboarder, OnboardingError, PollPolicy, Progress, build_for_store, ensure_sandbox_acquirers,
 };
@@ -23,9 +25,8 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)
-        .await
-        .unwrap();
+    let sandbox =
+        tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
     let http = reqwest::Client::new();
     // Verification takes a moment, so the "pending" state is really passed through.
     http.post(format!("{}/admin/config", sandbox.base_url()))
@@ -97,7 +98,10 @@ async fn flow_1_without_cds_puts_the_acquirers_reference_in_the_code() {
     assert_eq!(emv.format, CodeFormat::Emvco);
     let d = decode_store_code(&emv.payload).unwrap();
     assert_eq!(d.references.len(), 1);
-    assert_eq!((d.references[0].guid.as_str(), d.references[0].merchant_id.as_str()), ("com.alipay.sandbox", merchant_id.as_str()));
+    assert_eq!(
+        (d.references[0].guid.as_str(), d.references[0].merchant_id.as_str()),
+        ("com.alipay.sandbox", merchant_id.as_str())
+    );
     assert_eq!(d.cds, None);
     assert_eq!(d.merchant_name, "TILLDESK DEMO");
     let aplus = build_for_store(&mut w.db, store, Some(CodeFormatChoice::AlipayPlus)).unwrap();
@@ -158,23 +162,22 @@ async fn flows_2_and_3_one_code_reaches_two_acquirers() {
     assert_eq!(build_for_store(&mut w.db, store, None).unwrap().payload, code.payload);
     let (status, alipay_paid) = w.scan(&code.payload, "8.80", "alipay").await;
     assert_eq!(status, 200, "{alipay_paid}");
-    assert_eq!((alipay_paid["acquirer_id"].as_str(), alipay_paid["resolved_by"].as_str()), (Some("PARTNER1"), Some("cds")));
+    assert_eq!(
+        (alipay_paid["acquirer_id"].as_str(), alipay_paid["resolved_by"].as_str()),
+        (Some("PARTNER1"), Some("cds"))
+    );
     assert_eq!(alipay_paid["protocol"], "alipay");
     let (status, wechat_paid) = w.scan(&code.payload, "9.90", "wechatpay").await;
     assert_eq!(status, 200, "{wechat_paid}");
-    assert_eq!((wechat_paid["acquirer_id"].as_str(), wechat_paid["resolved_by"].as_str()), (Some("WECHATPAY"), Some("cds")));
+    assert_eq!(
+        (wechat_paid["acquirer_id"].as_str(), wechat_paid["resolved_by"].as_str()),
+        (Some("WECHATPAY"), Some("cds"))
+    );
     assert_eq!(wechat_paid["protocol"], "wechatpay");
     assert_eq!(wechat_paid["amount"], "9.90");
     // Each acquirer's ledger holds its own payment.
-    let ledger: serde_json::Value = w
-        .http
-        .get(format!("{}/admin/ledger", w.sandbox.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ledger: serde_json::Value =
+        w.http.get(format!("{}/admin/ledger", w.sandbox.base_url())).send().await.unwrap().json().await.unwrap();
     let text = ledger.to_string();
     for paid in [&alipay_paid, &wechat_paid] {
         assert!(text.contains(paid["trade_no"].as_str().unwrap()), "trade missing from the ledger: {paid}");

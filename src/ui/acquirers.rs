@@ -75,9 +75,7 @@ pub fn platform_url(ctx: &Ctx, acquirer: &OnboardingAcquirer) -> Result<String, 
         return Ok(acquirer.acquirer.gateway_url.clone());
     }
     ctx.sandbox_url().ok_or_else(|| {
-        ctx.lang
-            .pick("沙箱尚未启动，请稍候再试", "the sandbox is not running yet; try again in a moment")
-            .to_owned()
+        ctx.lang.pick("沙箱尚未启动，请稍候再试", "the sandbox is not running yet; try again in a moment").to_owned()
     })
 }
 
@@ -171,10 +169,14 @@ impl AcquirersScreen {
         ui.add_space(4.0);
         let busy = self.job.is_some();
         ui.horizontal(|ui| {
-            if ui.add_enabled(!busy, egui::Button::new(lang.pick("入驻（不使用 CDS）", "Onboard without CDS"))).clicked() {
+            if ui
+                .add_enabled(!busy, egui::Button::new(lang.pick("入驻（不使用 CDS）", "Onboard without CDS")))
+                .clicked()
+            {
                 self.start(ui, ctx, Action::Direct);
             }
-            if ui.add_enabled(!busy, egui::Button::new(lang.pick("入驻并注册 CDS", "Onboard with CDS"))).clicked() {
+            if ui.add_enabled(!busy, egui::Button::new(lang.pick("入驻并注册 CDS", "Onboard with CDS"))).clicked()
+            {
                 self.start(ui, ctx, Action::WithCds);
             }
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("刷新审核状态", "Refresh status"))).clicked() {
@@ -189,22 +191,30 @@ impl AcquirersScreen {
             "Open the code's picture (PNG/JPEG, or drop it on the window), or paste its payload:",
         ));
         ui.horizontal(|ui| {
-            ui.label(lang.pick("图片文件", "Picture file"));
-            ui.add(egui::TextEdit::singleline(&mut self.code_path).desired_width(360.0).hint_text("/path/to/code.png"));
-            if ui.add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("选择文件…", "Choose file…"))).clicked() {
+            let label = ui.label(lang.pick("图片文件", "Picture file"));
+            ui.add(egui::TextEdit::singleline(&mut self.code_path).desired_width(360.0).hint_text("/path/to/code.png"))
+                .labelled_by(label.id);
+            if ui
+                .add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("选择文件…", "Choose file…")))
+                .clicked()
+            {
                 self.dialog = Some(pick_file());
             }
         });
         ui.horizontal(|ui| {
-            ui.label(lang.pick("码内容", "Payload"));
+            let label = ui.label(lang.pick("码内容", "Payload"));
             ui.add(
                 egui::TextEdit::multiline(&mut self.code_payload)
                     .desired_rows(2)
                     .desired_width(480.0)
                     .hint_text("HTTPS://…/MPM/3/…  /  000201…"),
-            );
+            )
+            .labelled_by(label.id);
         });
-        if ui.add_enabled(!busy, egui::Button::new(lang.pick("绑定此收单机构到该码", "Bind this acquirer to the code"))).clicked() {
+        if ui
+            .add_enabled(!busy, egui::Button::new(lang.pick("绑定此收单机构到该码", "Bind this acquirer to the code")))
+            .clicked()
+        {
             self.start(ui, ctx, Action::Bind);
         }
         if let Some(p) = &self.code_problem {
@@ -223,12 +233,21 @@ impl AcquirersScreen {
                 if let Some(listing) = &done.listing {
                     ui.label(format!(
                         "{}{} · {}",
-                        lang.pick("同一张店铺码现在可到达以下收单机构 — CDS 索引 ", "The same printed code now reaches — CDS index "),
+                        lang.pick(
+                            "同一张店铺码现在可到达以下收单机构 — CDS 索引 ",
+                            "The same printed code now reaches — CDS index "
+                        ),
                         listing.cds.cds_index,
                         listing.cds.platform_id
                     ));
                     for a in &listing.acquirers {
-                        ui.label(format!("  ✔ {} ({}) — {} {}", a.name, a.acquirer_code, lang.pick("商户号", "merchant"), a.merchant_id));
+                        ui.label(format!(
+                            "  → {} ({}) — {} {}",
+                            a.name,
+                            a.acquirer_code,
+                            lang.pick("商户号", "merchant"),
+                            a.merchant_id
+                        ));
                     }
                 }
             }
@@ -372,10 +391,12 @@ impl AcquirersScreen {
             let client = CdsClient::new(&url).map_err(|e| e.to_string())?;
             let mut db = Store::open(&db_path).map_err(|e| e.to_string())?;
             let progress = move |p| reporter.progress(p);
-            let mut o = Onboarder { db: &mut db, client: &client, poll: PollPolicy::default(), cancel, progress: &progress };
+            let mut o =
+                Onboarder { db: &mut db, client: &client, poll: PollPolicy::default(), cancel, progress: &progress };
             let done = match action {
                 Action::Direct | Action::WithCds => {
-                    let b = o.onboard(store_id, acquirer_id, action == Action::WithCds).await.map_err(|e| e.to_string())?;
+                    let b =
+                        o.onboard(store_id, acquirer_id, action == Action::WithCds).await.map_err(|e| e.to_string())?;
                     let mut message = format!(
                         "{} {name}: {} {}",
                         lang.pick("已入驻", "Onboarded with"),

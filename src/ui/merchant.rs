@@ -17,9 +17,9 @@ pub struct MerchantPanel {
 }
 
 fn field(ui: &mut egui::Ui, label: &str, value: &mut String, issues: &[FieldIssue], name: &str, hint: &str) {
-    ui.label(label);
+    let label = ui.label(label);
     ui.vertical(|ui| {
-        ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(260.0));
+        ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(260.0)).labelled_by(label.id);
         for i in issues.iter().filter(|i| i.field == name) {
             ui.colored_label(ui.visuals().error_fg_color, &i.message);
         }

@@ -169,7 +169,10 @@ impl StoreCodesScreen {
             ui.horizontal(|ui| {
                 ui.label(egui::RichText::new(lang.pick("码格式：", "Code format: ")).strong());
                 for (choice, label) in [
-                    (CodeFormatChoice::Auto, lang.pick("自动（有 CDS 时用 Alipay+）", "Automatic (Alipay+ once CDS exists)")),
+                    (
+                        CodeFormatChoice::Auto,
+                        lang.pick("自动（有 CDS 时用 Alipay+）", "Automatic (Alipay+ once CDS exists)"),
+                    ),
                     (CodeFormatChoice::AlipayPlus, "Alipay+ MPM"),
                     (CodeFormatChoice::Emvco, "EMVCo"),
                 ] {
@@ -232,7 +235,9 @@ impl StoreCodesScreen {
                         }
                         ui.add_space(4.0);
                         ui.horizontal(|ui| {
-                            ui.add(egui::TextEdit::singleline(&mut self.png_path).desired_width(300.0));
+                            let label = ui.label(lang.pick("PNG 文件", "PNG file"));
+                            ui.add(egui::TextEdit::singleline(&mut self.png_path).desired_width(300.0))
+                                .labelled_by(label.id);
                             if ui.button(lang.pick("保存为 PNG", "Save as PNG")).clicked() {
                                 self.saved = Some(
                                     render_png(&code.payload, 10, 4)
@@ -262,17 +267,26 @@ impl StoreCodesScreen {
 
     fn checker_section(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
-        ui.label(egui::RichText::new(lang.pick("验码：钱包扫码后会怎样", "Code checker: what a wallet would do")).strong());
+        ui.label(
+            egui::RichText::new(lang.pick("验码：钱包扫码后会怎样", "Code checker: what a wallet would do")).strong(),
+        );
         ui.horizontal(|ui| {
-            ui.label(lang.pick("图片文件", "Picture file"));
-            ui.add(egui::TextEdit::singleline(&mut self.check_path).desired_width(360.0).hint_text("/path/to/code.png"));
-            if ui.add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("选择文件…", "Choose file…"))).clicked() {
+            let label = ui.label(lang.pick("待检查的图片", "Picture to check"));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.check_path).desired_width(360.0).hint_text("/path/to/code.png"),
+            )
+            .labelled_by(label.id);
+            if ui
+                .add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("选择文件…", "Choose file…")))
+                .clicked()
+            {
                 self.dialog = Some(crate::ui::acquirers::pick_file());
             }
         });
         ui.horizontal(|ui| {
-            ui.label(lang.pick("码内容", "Payload"));
-            ui.add(egui::TextEdit::multiline(&mut self.check_payload).desired_rows(2).desired_width(480.0));
+            let label = ui.label(lang.pick("待检查的码内容", "Payload to check"));
+            ui.add(egui::TextEdit::multiline(&mut self.check_payload).desired_rows(2).desired_width(480.0))
+                .labelled_by(label.id);
         });
         let busy = self.check_job.is_some();
         if ui.add_enabled(!busy, egui::Button::new(lang.pick("检查此码", "Check this code"))).clicked() {
@@ -306,7 +320,9 @@ impl StoreCodesScreen {
         } else if !self.check_path.trim().is_empty() {
             read_code_file(std::path::Path::new(self.check_path.trim())).map_err(|e| e.to_string())
         } else {
-            Err(lang.pick("请先打开店铺码图片或粘贴码内容", "Open the code's picture or paste its payload first").to_owned())
+            Err(lang
+                .pick("请先打开店铺码图片或粘贴码内容", "Open the code's picture or paste its payload first")
+                .to_owned())
         };
         let text = match text {
             Ok(t) => t,
