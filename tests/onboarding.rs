@@ -283,3 +283,121 @@ fn the_sandbox_acquirers_are_listed_once() {
     let codes: Vec<&str> = first.iter().map(|a| a.onboarding_code.as_str()).collect();
     assert_eq!(codes, onboarding::SANDBOX_ACQUIRERS.iter().map(|a| a.0).collect::<Vec<_>>());
 }
+
+// ---- the CLI, as a script onboarding many stores uses it ----
+
+struct SandboxProcess(std::process::Child);
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tilldesk(data: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"));
+    cmd.env_remove("TILLDESK_ONBOARDING_URL").env("TILLDESK_DATA_DIR", data);
+    cmd
+}
+
+fn ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_cli_runs_the_three_flows() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
+        .arg(tmp.path().join("sandbox"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let _sandbox = SandboxProcess(child);
+    let url = first.trim().strip_prefix("listening on ").unwrap().to_owned();
+
+    // The profile and two stores.
+    ok(tilldesk(&data).args([
+        "onboard",
+        "merchant",
+        "--display-name",
+        "ZHANG SAN NOODLES",
+        "--display-name-zh",
+        "张三面馆",
+        "--city-zh",
+        "上海",
+    ]));
+    for (code, name) in [("S002", "People's Square"), ("S003", "Jing'an")] {
+        ok(tilldesk(&data).args(["onboard", "store", "--store", code, "--name", name]));
+    }
+    let out = tilldesk(&data)
+        .args(["onboard", "merchant", "--display-name", "ZHANG SAN HAND PULLED NOODLES"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shorten it by 4"));
+
+    // Flow 1 for S003, flow 2 for S002.
+    let line =
+        ok(tilldesk(&data).args(["onboard", "direct", "--store", "S003", "--acquirer", "ALIPAY", "--url", &url]));
+    assert!(line.contains("S003") && line.contains("active") && line.contains("ALIPAYM"), "{line}");
+    let json = ok(tilldesk(&data).args([
+        "onboard",
+        "cds",
+        "--store",
+        "S002",
+        "--acquirer",
+        "PARTNER1",
+        "--json",
+        "--url",
+        &url,
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let cds_index = v["binding"]["cds_index"].as_str().unwrap().to_owned();
+    assert_eq!(v["binding"]["status"], "active");
+
+    // The code as a picture, then flow 3 with that picture.
+    let png = tmp.path().join("S002.png");
+    let payload = ok(tilldesk(&data).args(["codes", "payload", "--store", "S002", "--png"]).arg(&png));
+    assert!(payload.trim().starts_with("HTTPS://QR.SANDBOX.TILLDESK.LOCAL/MPM/3/"), "{payload}");
+    let emv = ok(tilldesk(&data).args(["codes", "payload", "--store", "S002", "--format", "emvco"]));
+    assert!(emv.contains("张三面馆") && emv.contains(&cds_index), "{emv}");
+    let bound = ok(tilldesk(&data)
+        .args(["onboard", "bind", "--store", "S002", "--acquirer", "WECHATPAY", "--url", &url])
+        .arg(&png));
+    assert!(bound.contains("the code reaches WeChat Pay (sandbox) (WECHATPAY)"), "{bound}");
+    assert!(bound.contains("the code reaches Alipay+ partner acquirer (sandbox) (PARTNER1)"), "{bound}");
+    let again = tilldesk(&data)
+        .args([
+            "onboard",
+            "bind",
+            "--store",
+            "S002",
+            "--acquirer",
+            "WECHATPAY",
+            "--payload",
+            payload.trim(),
+            "--url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("cannot be bound twice"));
+
+    // The checker resolves the index live; the status lists every step.
+    let resolved = ok(tilldesk(&data).args(["codes", "decode", "--resolve", "--json", "--url", &url]).arg(&png));
+    let v: serde_json::Value = serde_json::from_str(&resolved).unwrap();
+    let reached: Vec<&str> =
+        v["acquirers"].as_array().unwrap().iter().map(|a| a["acquirer_id"].as_str().unwrap()).collect();
+    assert_eq!(reached, ["PARTNER1", "WECHATPAY"]);
+    let status = ok(tilldesk(&data).args(["onboard", "status", "--store", "S002"]));
+    assert!(status.contains("cds_registered") && status.contains("cds_bound"), "{status}");
+}
