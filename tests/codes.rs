@@ -86,11 +86,8 @@ fn broken_codes_name_the_object_and_position() {
     assert!(matches!(decode_store_code(&body).unwrap_err(), MpmError::Reserved { position: 84, .. }));
     // A globally unique identifier over 32 characters.
     let guid = "com.example.a-very-long-acquirer-id"; // 35 characters
-    let mut body = format!(
-        "000201010211{}52045812530315658 02CN5902NA6002SH",
-        format!("26{:02}00{:02}{guid}0101M", 4 + guid.len() + 5, guid.len())
-    )
-    .replace(' ', "");
+    let template = format!("26{:02}00{:02}{guid}0101M", 4 + guid.len() + 5, guid.len());
+    let mut body = format!("000201010211{template}52045812530315658 02CN5902NA6002SH").replace(' ', "");
     emv::append_crc(&mut body);
     let err = decode_store_code(&body).unwrap_err().to_string();
     assert!(err.contains("26/00") && err.contains("32"), "{err}");

@@ -222,10 +222,10 @@ impl AcquirersScreen {
         }
 
         ui.add_space(6.0);
-        if let Some(job) = &self.job {
-            if show_running(ui, lang, job) {
-                job.cancel.cancel();
-            }
+        if let Some(job) = &self.job
+            && show_running(ui, lang, job)
+        {
+            job.cancel.cancel();
         }
         match &self.result {
             Some(Ok(done)) => {
