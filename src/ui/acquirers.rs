@@ -69,14 +69,30 @@ pub fn status_label(lang: Lang, b: &AcquirerBinding) -> String {
     }
 }
 
-/// Where this acquirer's onboarding API lives: its own address, else the embedded sandbox.
-pub fn platform_url(ctx: &Ctx, acquirer: &OnboardingAcquirer) -> Result<String, String> {
-    if !acquirer.acquirer.gateway_url.trim().is_empty() {
-        return Ok(acquirer.acquirer.gateway_url.clone());
+/// Setting: the onboarding/CDS server to use in live mode (in sandbox mode it is always the embedded sandbox).
+pub const SETTING_ONBOARDING_URL: &str = "onboarding.url";
+
+/// Where the onboarding/CDS API lives: the embedded sandbox in sandbox mode, else the configured server. (An
+/// acquirer's `gateway_url` is its payment gateway, not its onboarding API, so it is not used here.)
+pub fn platform_url(ctx: &Ctx) -> Result<String, String> {
+    match ctx.mode {
+        crate::model::ChannelMode::Sandbox => ctx.sandbox_url().ok_or_else(|| {
+            ctx.lang
+                .pick("沙箱尚未启动，请稍候再试", "the sandbox is not running yet; try again in a moment")
+                .to_owned()
+        }),
+        crate::model::ChannelMode::Live => match ctx.home.store.setting(SETTING_ONBOARDING_URL) {
+            Ok(Some(url)) if !url.trim().is_empty() => Ok(url),
+            Ok(_) => Err(ctx
+                .lang
+                .pick(
+                    "正式模式下尚未设置入驻服务地址（设置项 onboarding.url）",
+                    "no onboarding server is set for live mode (setting onboarding.url)",
+                )
+                .to_owned()),
+            Err(e) => Err(e.to_string()),
+        },
     }
-    ctx.sandbox_url().ok_or_else(|| {
-        ctx.lang.pick("沙箱尚未启动，请稍候再试", "the sandbox is not running yet; try again in a moment").to_owned()
-    })
 }
 
 impl AcquirersScreen {
@@ -360,7 +376,7 @@ impl AcquirersScreen {
         let Some(acquirer) = self.acquirers.iter().find(|a| a.acquirer.id == acquirer_id).cloned() else {
             return;
         };
-        let url = match platform_url(ctx, &acquirer) {
+        let url = match platform_url(ctx) {
             Ok(u) => u,
             Err(e) => {
                 self.result = Some(Err(e));

@@ -332,7 +332,7 @@ impl StoreCodesScreen {
             }
         };
         // Decoding is instant; only the CDS lookup goes to the network.
-        let url = ctx.sandbox_url();
+        let url = crate::ui::acquirers::platform_url(ctx).ok();
         let title = lang.pick("正在查询 CDS 平台", "Looking the code up").to_owned();
         let offline = text.clone();
         match Job::spawn(ctx, ui.ctx(), title, move |_reporter, _cancel| async move {
