@@ -176,4 +176,14 @@ fn a_new_store_is_validated_and_saved() {
     h.get_by_label("S002 人民广场店");
     let db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
     assert_eq!(db.store_by_code("S002").unwrap().unwrap().name, "People's Square");
+
+    // The merchant profile: a Latin name too long for the code is refused, saying by how much.
+    type_into(&mut h, "英文名称（≤25）", " HAND PULLED NOODLES");
+    h.get_by_label("保存商户资料").click();
+    h.run_steps(2);
+    h.get_by_label("the Latin display name is 33 characters; the store code (tag 59) allows 25 — shorten it by 8");
+    h.get_by_label("请修正标红的字段");
+    drop(db);
+    let mut db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
+    assert_eq!(db.merchant().unwrap().display_name, "TILLDESK DEMO", "nothing was saved");
 }
