@@ -11,6 +11,7 @@ use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli_checkout;
 mod cli_orders;
+mod onboard_cli;
 
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
@@ -95,6 +96,10 @@ enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
+    /// Store codes: print a store's payload, decode any code (and resolve its CDS index).
+    Codes(onboard_cli::CodesArgs),
+    /// Onboard stores with acquirers, with or without CDS, and bind further acquirers to a code.
+    Onboard(onboard_cli::OnboardArgs),
     /// Print the data folder, database, schema version, row counts and configured channels.
     Doctor {
         /// Print JSON instead of text.
@@ -173,11 +178,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Sandbox { listen, data, allow_remote }) = &cli.command {
         return run_sandbox(*listen, data, *allow_remote);
     }
+    if let Some(Command::Codes(args)) = &cli.command {
+        return onboard_cli::run_codes(args, cli.data_dir.as_deref());
+    }
+    if let Some(Command::Onboard(args)) = &cli.command {
+        return onboard_cli::run_onboard(args, cli.data_dir.as_deref());
+    }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
     let home = DataHome::open(&data_dir)?;
     match cli.command {
         None => run_gui(home),
-        Some(Command::Sandbox { .. }) => Ok(()),
+        Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_)) => Ok(()),
         Some(Command::Pay { amount, auth_code, subject, store, json, target }) => {
             let rt = runtime()?;
             let paid = cli_checkout::pay(

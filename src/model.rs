@@ -102,6 +102,11 @@ text_enum! {
 }
 
 text_enum! {
+    /// Which format a store prints its code in: `auto` = Alipay+ MPM once the store has a CDS index, else EMVCo.
+    CodeFormatChoice { Auto => "auto", AlipayPlus => "alipayplus", Emvco => "emvco" }
+}
+
+text_enum! {
     /// Order life cycle. PAYING is written before the first byte goes to the acquirer; UNKNOWN while nobody knows
     /// whether the customer paid (polling); CANCELLING while a cancel/reverse is being confirmed; NEEDS_ATTENTION
     /// when it could not be confirmed (the sync worker keeps trying).
@@ -159,6 +164,9 @@ pub struct Merchant {
     pub city: String,
     pub postal_code: String,
     pub currency: Currency,
+    /// Chinese city (EMVCo language template, tag 64/02); empty for none.
+    #[serde(default)]
+    pub city_zh: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +201,9 @@ pub struct AcquirerBinding {
     pub cds_platform_id: Option<String>,
     pub cds_index: Option<String>,
     pub failure_reason: Option<String>,
+    /// The identifier the acquirer puts in store codes (EMVCo template sub-tag 00 / Alipay+ code issuer id).
+    #[serde(default)]
+    pub issuer_guid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

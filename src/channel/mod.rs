@@ -2,6 +2,7 @@
 //! small [`Channel`] trait and the plain result types below.
 
 pub mod alipay;
+pub mod cds;
 pub mod router;
 pub mod wechatpay;
 

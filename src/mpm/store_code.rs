@@ -100,7 +100,7 @@ impl StoreCodeInput {
             mcc: merchant.mcc.clone(),
             country: merchant.country.clone(),
             city: merchant.city.clone(),
-            city_zh: None,
+            city_zh: (!merchant.city_zh.trim().is_empty()).then(|| merchant.city_zh.trim().to_owned()),
             postal_code: (!postal.is_empty()).then(|| postal.to_owned()),
             currency: merchant.currency,
             store_label: store.store_code.clone(),
@@ -488,6 +488,7 @@ mod tests {
             city: "SHANGHAI".into(),
             postal_code: " ".into(),
             currency: Currency::CNY,
+            city_zh: String::new(),
         };
         let store = Store {
             id: StoreId(7),

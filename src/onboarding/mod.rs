@@ -1,1 +1,517 @@
-//! Onboarding with acquirers, CDS binding, store codes (issue: onboarding and store codes).
+//! Onboarding a store with several acquirers, the CDS platform, and the store's code.
+//!
+//! The three flows of the Alipay+ MPM document (seed `alipay-plus-mpm-cds-flows.txt`):
+//! 1. [`Onboarder::onboard`] without CDS: submit the merchant, wait while the acquirer verifies it, store the
+//!    binding with the merchant id it assigned; the store's code then carries that acquirer's reference data.
+//! 2. [`Onboarder::onboard`] with CDS: the same, then the acquirer registers the merchant on the CDS platform and
+//!    TillDesk stores the CDS platform id and merchant CDS index; the code then carries the CDS data.
+//! 3. [`Onboarder::bind_code`]: read an existing code, take its CDS index, onboard acquirer 2 and ask it to bind
+//!    to that index; the same printed code then reaches both acquirers.
+//!
+//! Every step is written to the store's binding with its time ([`crate::store::Store::save_binding`]) and reported
+//! through the progress callback; the flows can be cancelled between steps and while waiting.
+
+pub mod codes;
+pub mod profile;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub use codes::{BuiltCode, CodeCheck, build_for_store, check_code, read_code_file};
+pub use profile::{FieldIssue, validate_merchant, validate_store};
+
+use crate::channel::cds::{CdsClient, CdsError, IndexListing, MerchantState};
+use crate::model::{AcquirerBinding, AcquirerId, AcquirerKind, BindingId, BindingStatus, ChannelMode, StoreId};
+use crate::mpm::{CdsData, MpmError};
+use crate::store::onboarding::OnboardingAcquirer;
+use crate::store::{Store, StoreError};
+
+/// The sandbox's acquirers (docs/SANDBOX.md): onboarding id, name, kind.
+pub const SANDBOX_ACQUIRERS: &[(&str, &str, AcquirerKind)] = &[
+    ("ALIPAY", "Alipay (sandbox)", AcquirerKind::Alipay),
+    ("WECHATPAY", "WeChat Pay (sandbox)", AcquirerKind::WechatPay),
+    ("PARTNER1", "Alipay+ partner acquirer (sandbox)", AcquirerKind::AlipayPlus),
+];
+
+/// Makes sure the sandbox's acquirers exist locally (adopting the rows checkout created).
+pub fn ensure_sandbox_acquirers(db: &mut Store) -> Result<Vec<OnboardingAcquirer>, StoreError> {
+    for (code, name, kind) in SANDBOX_ACQUIRERS {
+        db.ensure_onboarding_acquirer(*kind, name, code, ChannelMode::Sandbox)?;
+    }
+    db.onboarding_acquirers()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OnboardingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the code cannot be used: {0}")]
+    Code(#[from] MpmError),
+    #[error("{0}")]
+    Platform(#[from] CdsError),
+    #[error("{path}: {detail}")]
+    File { path: String, detail: String },
+    #[error("there is no store {0:?}; `tilldesk onboard stores` lists them")]
+    UnknownStore(String),
+    #[error("there is no acquirer {0:?} with an onboarding id; `tilldesk onboard acquirers` lists them")]
+    UnknownAcquirer(String),
+    #[error("fix the merchant profile and store before onboarding: {}", join(.0))]
+    InvalidProfile(Vec<FieldIssue>),
+    #[error("store {store_code} is already onboarded with {acquirer} (merchant id {merchant_id})")]
+    AlreadyOnboarded { store_code: String, acquirer: String, merchant_id: String },
+    #[error(
+        "store {store_code} already has the merchant CDS index {cds_index} (through {acquirer}): bind further \
+         acquirers to its existing code instead of registering again"
+    )]
+    StoreHasCdsIndex { store_code: String, cds_index: String, acquirer: String },
+    #[error("{acquirer} is already bound to the merchant CDS index {cds_index}; it cannot be bound twice")]
+    AlreadyBound { acquirer: String, cds_index: String },
+    #[error(
+        "the CDS platform has no merchant index {cds_index:?}: the code was not registered on this platform, or \
+         it was mistyped"
+    )]
+    UnknownCdsIndex { cds_index: String },
+    #[error("this code names the CDS platform {in_code:?}, but the platform asked is {asked:?}")]
+    WrongPlatform { in_code: String, asked: String },
+    #[error(
+        "this code's merchant CDS index {cds_index} belongs to store {owner}, not to store {store_code}: open \
+         store {store_code}'s own code"
+    )]
+    CodeOfAnotherStore { cds_index: String, owner: String, store_code: String },
+    #[error("{acquirer} refused the merchant: {reason}")]
+    VerificationFailed { acquirer: String, reason: String },
+    #[error(
+        "{acquirer} is still verifying merchant {merchant_id} after {waited_secs} s; its status is saved — \
+         refresh later"
+    )]
+    StillPending { acquirer: String, merchant_id: String, waited_secs: u64 },
+    #[error("store {store_code} has no active acquirer and no CDS index yet: onboard it first")]
+    NotOnboarded { store_code: String },
+    #[error("cancelled; what was done so far is saved")]
+    Cancelled,
+}
+
+fn join(issues: &[FieldIssue]) -> String {
+    issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// How often and how long to wait while an acquirer verifies a merchant.
+#[derive(Debug, Clone, Copy)]
+pub struct PollPolicy {
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy { interval: Duration::from_millis(500), timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Set from anywhere to stop a running flow at its next step.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// One step a flow took, for a progress list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// `submitting`, `submitted`, `pending_verification`, `active`, `failed`, `cds_registered`, `looking_up`,
+    /// `cds_bound`, …
+    pub step: &'static str,
+    pub detail: String,
+}
+
+/// The result of binding a further acquirer to an existing code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindOutcome {
+    pub binding: AcquirerBinding,
+    /// What the CDS platform now lists for the index: every acquirer the printed code reaches.
+    pub listing: IndexListing,
+}
+
+/// Runs the onboarding flows against one onboarding/CDS server, writing every step to the database.
+pub struct Onboarder<'a> {
+    pub db: &'a mut Store,
+    pub client: &'a CdsClient,
+    pub poll: PollPolicy,
+    pub cancel: CancelFlag,
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+}
+
+impl Onboarder<'_> {
+    fn report(&self, step: &'static str, detail: impl Into<String>) {
+        (self.progress)(Progress { step, detail: detail.into() });
+    }
+
+    fn check_cancel(&self) -> Result<(), OnboardingError> {
+        if self.cancel.is_cancelled() { Err(OnboardingError::Cancelled) } else { Ok(()) }
+    }
+
+    fn acquirer(&self, id: AcquirerId) -> Result<OnboardingAcquirer, OnboardingError> {
+        self.db
+            .onboarding_acquirers()?
+            .into_iter()
+            .find(|a| a.acquirer.id == id)
+            .ok_or_else(|| OnboardingError::UnknownAcquirer(id.to_string()))
+    }
+
+    fn store_code(&self, id: StoreId) -> Result<String, OnboardingError> {
+        Ok(self.db.store(id)?.ok_or_else(|| OnboardingError::UnknownStore(id.to_string()))?.store_code)
+    }
+
+    /// Flow 1 (`with_cds = false`) and flow 2 (`with_cds = true`).
+    pub async fn onboard(
+        &mut self,
+        store_id: StoreId,
+        acquirer_id: AcquirerId,
+        with_cds: bool,
+    ) -> Result<AcquirerBinding, OnboardingError> {
+        let acquirer = self.acquirer(acquirer_id)?;
+        let store_code = self.store_code(store_id)?;
+        let bindings = self.db.bindings_for_store(store_id)?;
+        let existing = bindings.iter().find(|b| b.acquirer_id == acquirer_id);
+        if with_cds {
+            if let Some(b) = existing.filter(|b| b.cds_index.is_some()) {
+                self.report("cds_registered", "already registered on the CDS platform");
+                return Ok(b.clone());
+            }
+            if let Some(other) = bindings.iter().find(|b| b.cds_index.is_some()) {
+                let name = self.acquirer(other.acquirer_id).map(|a| a.acquirer.name).unwrap_or_default();
+                return Err(OnboardingError::StoreHasCdsIndex {
+                    store_code,
+                    cds_index: other.cds_index.clone().unwrap_or_default(),
+                    acquirer: name,
+                });
+            }
+        } else if let Some(b) = existing.filter(|b| b.status == BindingStatus::Active) {
+            return Err(OnboardingError::AlreadyOnboarded {
+                store_code,
+                acquirer: acquirer.acquirer.name,
+                merchant_id: b.merchant_id_at_acquirer.clone().unwrap_or_default(),
+            });
+        }
+        let binding = self.ensure_active(store_id, &acquirer).await?;
+        if !with_cds {
+            self.report(
+                "done",
+                format!(
+                    "store {store_code} is active with {}; its code now carries {} / {}",
+                    acquirer.acquirer.name,
+                    binding.issuer_guid.as_deref().unwrap_or("?"),
+                    binding.merchant_id_at_acquirer.as_deref().unwrap_or("?")
+                ),
+            );
+            return Ok(binding);
+        }
+        self.check_cancel()?;
+        let merchant_id = binding.merchant_id_at_acquirer.clone().unwrap_or_default();
+        self.report(
+            "registering_cds",
+            format!("{} registers merchant {merchant_id} on the CDS platform", acquirer.acquirer.name),
+        );
+        let cds = match self.client.register_on_cds(&acquirer.onboarding_code, &merchant_id).await {
+            Ok(cds) => cds,
+            Err(e) if e.code() == Some("already_registered") => {
+                match self.client.merchant_status(&acquirer.onboarding_code, &merchant_id).await?.cds {
+                    Some(cds) => cds,
+                    None => return Err(e.into()),
+                }
+            }
+            Err(e) => {
+                self.db.add_binding_event(binding.id, "cds_refused", &e.to_string())?;
+                return Err(e.into());
+            }
+        };
+        let state = AcquirerBinding {
+            cds_platform_id: Some(cds.platform_id.clone()),
+            cds_index: Some(cds.cds_index.clone()),
+            ..binding
+        };
+        let detail = format!("CDS platform {} · merchant CDS index {}", cds.platform_id, cds.cds_index);
+        let saved = self.db.save_binding(&state, "cds_registered", &detail)?;
+        self.report("cds_registered", detail);
+        Ok(saved)
+    }
+
+    /// Flow 3: bind a further acquirer to the CDS index of an existing code (its text, already read from a
+    /// picture or pasted).
+    pub async fn bind_code(
+        &mut self,
+        store_id: StoreId,
+        acquirer_id: AcquirerId,
+        code_text: &str,
+    ) -> Result<BindOutcome, OnboardingError> {
+        let acquirer = self.acquirer(acquirer_id)?;
+        let store_code = self.store_code(store_id)?;
+        let decoded = crate::mpm::decode_store_code(code_text)?;
+        let cds = decoded.require_cds()?.clone();
+        self.report("code_read", format!("CDS platform {} · merchant CDS index {}", cds.platform_id, cds.cds_index));
+        // The code must be this store's: its own index, or one no other store here uses.
+        let own = self.db.bindings_for_store(store_id)?;
+        if let Some(mine) = own.iter().find_map(|b| b.cds_index.clone())
+            && mine != cds.cds_index
+        {
+            return Err(OnboardingError::CodeOfAnotherStore {
+                cds_index: cds.cds_index,
+                owner: format!("with index {mine} elsewhere"),
+                store_code,
+            });
+        }
+        if let Some(other) = self.db.bindings_with_cds_index(&cds.cds_index)?.iter().find(|b| b.store_id != store_id) {
+            return Err(OnboardingError::CodeOfAnotherStore {
+                cds_index: cds.cds_index,
+                owner: self.store_code(other.store_id)?,
+                store_code,
+            });
+        }
+        if own.iter().any(|b| b.acquirer_id == acquirer_id && b.cds_index.as_deref() == Some(&cds.cds_index)) {
+            return Err(OnboardingError::AlreadyBound { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index });
+        }
+        self.check_cancel()?;
+        self.report("looking_up", format!("asking the CDS platform about {}", cds.cds_index));
+        let listing = lookup(self.client, &cds).await?;
+        if listing.acquirers.iter().any(|a| a.acquirer_code.eq_ignore_ascii_case(&acquirer.onboarding_code)) {
+            return Err(OnboardingError::AlreadyBound { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index });
+        }
+        let binding = self.ensure_active(store_id, &acquirer).await?;
+        self.check_cancel()?;
+        let merchant_id = binding.merchant_id_at_acquirer.clone().unwrap_or_default();
+        self.report("binding", format!("{} binds merchant {merchant_id} to {}", acquirer.acquirer.name, cds.cds_index));
+        let listing = match self.client.bind_to_index(&acquirer.onboarding_code, &cds.cds_index, &merchant_id).await {
+            Ok(l) => l,
+            Err(e) => {
+                self.db.add_binding_event(binding.id, "cds_refused", &e.to_string())?;
+                return Err(match e.code() {
+                    Some("already_bound") => {
+                        OnboardingError::AlreadyBound { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index }
+                    }
+                    Some("unknown_cds_index") => OnboardingError::UnknownCdsIndex { cds_index: cds.cds_index },
+                    _ => e.into(),
+                });
+            }
+        };
+        let names: Vec<String> = listing.acquirers.iter().map(|a| a.name.clone()).collect();
+        let detail =
+            format!("bound to merchant CDS index {}; the code now reaches {}", cds.cds_index, names.join(", "));
+        let state = AcquirerBinding {
+            cds_platform_id: Some(cds.platform_id.clone()),
+            cds_index: Some(cds.cds_index.clone()),
+            ..binding
+        };
+        let saved = self.db.save_binding(&state, "cds_bound", &detail)?;
+        self.report("cds_bound", detail);
+        Ok(BindOutcome { binding: saved, listing })
+    }
+
+    /// Asks the acquirer once for the status of a pending binding and records a change.
+    pub async fn refresh(
+        &mut self,
+        store_id: StoreId,
+        acquirer_id: AcquirerId,
+    ) -> Result<AcquirerBinding, OnboardingError> {
+        let acquirer = self.acquirer(acquirer_id)?;
+        let store_code = self.store_code(store_id)?;
+        let binding = self.db.binding(store_id, acquirer_id)?.ok_or(OnboardingError::NotOnboarded { store_code })?;
+        let Some(merchant_id) = binding.merchant_id_at_acquirer.clone() else { return Ok(binding) };
+        if binding.status != BindingStatus::PendingVerification {
+            return Ok(binding);
+        }
+        let state = self.client.merchant_status(&acquirer.onboarding_code, &merchant_id).await?;
+        self.apply_status(binding, &state)
+    }
+}
+
+/// What the CDS platform lists for the code's index, refusing an unknown index or another platform.
+async fn lookup(client: &CdsClient, cds: &CdsData) -> Result<IndexListing, OnboardingError> {
+    {
+        let listing = match client.lookup_index(&cds.cds_index).await {
+            Ok(l) => l,
+            Err(e) if e.code() == Some("unknown_cds_index") => {
+                return Err(OnboardingError::UnknownCdsIndex { cds_index: cds.cds_index.clone() });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if listing.cds.platform_id != cds.platform_id {
+            return Err(OnboardingError::WrongPlatform {
+                in_code: cds.platform_id.clone(),
+                asked: listing.cds.platform_id,
+            });
+        }
+        Ok(listing)
+    }
+}
+
+impl Onboarder<'_> {
+    /// Records a status the acquirer reported, if it changed.
+    fn apply_status(
+        &mut self,
+        binding: AcquirerBinding,
+        state: &MerchantState,
+    ) -> Result<AcquirerBinding, OnboardingError> {
+        if state.status == binding.status {
+            return Ok(binding);
+        }
+        let (step, detail) = match state.status {
+            BindingStatus::Active => ("active", format!("verified: merchant {} is active", state.merchant_id)),
+            BindingStatus::Failed => ("failed", state.reason.clone().unwrap_or_else(|| "verification failed".into())),
+            BindingStatus::PendingVerification => ("pending_verification", "being verified again".into()),
+        };
+        let new = AcquirerBinding {
+            status: state.status,
+            failure_reason: state.reason.clone().filter(|_| state.status == BindingStatus::Failed),
+            issuer_guid: Some(state.issuer_guid.clone()),
+            ..binding
+        };
+        let saved = self.db.save_binding(&new, step, &detail)?;
+        self.report(step, detail);
+        Ok(saved)
+    }
+
+    /// An active merchant at this acquirer for the store: reuses an active binding, waits for a pending one,
+    /// otherwise submits the merchant (again, after a failure).
+    async fn ensure_active(
+        &mut self,
+        store_id: StoreId,
+        acquirer: &OnboardingAcquirer,
+    ) -> Result<AcquirerBinding, OnboardingError> {
+        let existing = self.db.binding(store_id, acquirer.acquirer.id)?;
+        match existing {
+            Some(b) if b.status == BindingStatus::Active && b.merchant_id_at_acquirer.is_some() => {
+                self.report("active", format!("already active with {}", acquirer.acquirer.name));
+                return Ok(b);
+            }
+            Some(b) if b.status == BindingStatus::PendingVerification && b.merchant_id_at_acquirer.is_some() => {
+                return self.wait_for_verification(b, acquirer).await;
+            }
+            _ => {}
+        }
+        let store = self.db.store(store_id)?.ok_or_else(|| OnboardingError::UnknownStore(store_id.to_string()))?;
+        let merchant = self
+            .db
+            .merchant_by_id(store.merchant_id)?
+            .ok_or_else(|| OnboardingError::UnknownStore(store.store_code.clone()))?;
+        let mut issues = validate_merchant(&merchant);
+        issues.extend(validate_store(&store, &self.db.stores()?));
+        if !issues.is_empty() {
+            return Err(OnboardingError::InvalidProfile(issues));
+        }
+        self.check_cancel()?;
+        self.report("submitting", format!("sending store {} to {}", store.store_code, acquirer.acquirer.name));
+        let blank = AcquirerBinding {
+            id: BindingId(0),
+            store_id,
+            acquirer_id: acquirer.acquirer.id,
+            status: BindingStatus::Failed,
+            merchant_id_at_acquirer: None,
+            cds_platform_id: None,
+            cds_index: None,
+            failure_reason: None,
+            issuer_guid: None,
+        };
+        let state = match self.client.submit_merchant(&acquirer.onboarding_code, &merchant, &store).await {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = e.to_string();
+                self.db.save_binding(
+                    &AcquirerBinding { failure_reason: Some(reason.clone()), ..blank },
+                    "failed",
+                    &reason,
+                )?;
+                self.report("failed", reason);
+                return Err(e.into());
+            }
+        };
+        let submitted = AcquirerBinding {
+            status: state.status,
+            merchant_id_at_acquirer: Some(state.merchant_id.clone()),
+            failure_reason: state.reason.clone(),
+            issuer_guid: Some(state.issuer_guid.clone()),
+            ..blank
+        };
+        let detail =
+            format!("{} assigned merchant id {} ({})", acquirer.acquirer.name, state.merchant_id, state.status);
+        let saved = self.db.save_binding(&submitted, "submitted", &detail)?;
+        self.report("submitted", detail);
+        match state.status {
+            BindingStatus::Active => Ok(saved),
+            BindingStatus::Failed => Err(OnboardingError::VerificationFailed {
+                acquirer: acquirer.acquirer.name.clone(),
+                reason: state.reason.unwrap_or_default(),
+            }),
+            BindingStatus::PendingVerification => self.wait_for_verification(saved, acquirer).await,
+        }
+    }
+
+    async fn wait_for_verification(
+        &mut self,
+        mut binding: AcquirerBinding,
+        acquirer: &OnboardingAcquirer,
+    ) -> Result<AcquirerBinding, OnboardingError> {
+        let merchant_id = binding.merchant_id_at_acquirer.clone().unwrap_or_default();
+        self.report("pending_verification", format!("{} is verifying merchant {merchant_id}", acquirer.acquirer.name));
+        let started = Instant::now();
+        loop {
+            sleep(&self.cancel, self.poll.interval).await?;
+            match self.client.merchant_status(&acquirer.onboarding_code, &merchant_id).await {
+                Ok(state) => {
+                    binding = self.apply_status(binding, &state)?;
+                    match binding.status {
+                        BindingStatus::Active => return Ok(binding),
+                        BindingStatus::Failed => {
+                            return Err(OnboardingError::VerificationFailed {
+                                acquirer: acquirer.acquirer.name.clone(),
+                                reason: binding.failure_reason.clone().unwrap_or_default(),
+                            });
+                        }
+                        BindingStatus::PendingVerification => {}
+                    }
+                }
+                // A lost answer while waiting: keep asking until the time is up.
+                Err(e @ (CdsError::Transport { .. } | CdsError::BadResponse { .. })) => {
+                    tracing::warn!(error = %e, "onboarding status check failed; retrying");
+                }
+                Err(e) => return Err(e.into()),
+            }
+            if started.elapsed() >= self.poll.timeout {
+                let waited_secs = started.elapsed().as_secs();
+                self.db.add_binding_event(
+                    binding.id,
+                    "still_pending",
+                    &format!("still being verified after {waited_secs} s"),
+                )?;
+                return Err(OnboardingError::StillPending {
+                    acquirer: acquirer.acquirer.name.clone(),
+                    merchant_id,
+                    waited_secs,
+                });
+            }
+        }
+    }
+}
+
+/// Sleeps, waking early when cancelled.
+async fn sleep(cancel: &CancelFlag, total: Duration) -> Result<(), OnboardingError> {
+    {
+        let deadline = Instant::now() + total;
+        loop {
+            if cancel.is_cancelled() {
+                return Err(OnboardingError::Cancelled);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+        }
+    }
+}

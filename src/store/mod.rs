@@ -17,7 +17,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::model::{Acquirer, AcquirerId, AcquirerKind, ChannelMode, OperatorId};
 
 /// The numbered migrations, in order. Migration N brings the schema to `user_version` N.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] =
+    &[(1, include_str!("migrations/0001_init.sql")), (3, include_str!("migrations/0003_onboarding.sql"))];
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -28,6 +29,7 @@ pub const TABLES: &[&str] = &[
     "stores",
     "acquirers",
     "acquirer_bindings",
+    "binding_events",
     "operators",
     "orders",
     "order_events",

@@ -193,11 +193,7 @@ impl Store {
 
     /// Paid totals per acquirer and per local hour-of-day bucket for the dashboard: (acquirer id, hour 0–23 in the
     /// given UTC offset, count, paid amount, refunded amount).
-    pub fn sales_breakdown(
-        &self,
-        filter: &OrderFilter,
-        utc_offset_secs: i32,
-    ) -> Result<Vec<SalesBucket>> {
+    pub fn sales_breakdown(&self, filter: &OrderFilter, utc_offset_secs: i32) -> Result<Vec<SalesBucket>> {
         let mut filter = filter.clone();
         filter.statuses = vec![OrderStatus::Paid, OrderStatus::PartiallyRefunded, OrderStatus::Refunded];
         let (where_sql, args) = where_clause(&filter);

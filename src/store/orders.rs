@@ -256,10 +256,11 @@ impl Store {
         {
             return Ok(AcquirerId(id));
         }
+        // The same names onboarding gives the sandbox's acquirers, so either may create the row first.
         let name = match kind {
-            AcquirerKind::Alipay => "Alipay",
-            AcquirerKind::WechatPay => "WeChat Pay",
-            AcquirerKind::AlipayPlus => "Alipay+",
+            AcquirerKind::Alipay => "Alipay (sandbox)",
+            AcquirerKind::WechatPay => "WeChat Pay (sandbox)",
+            AcquirerKind::AlipayPlus => "Alipay+ partner acquirer (sandbox)",
         };
         self.add_acquirer(kind, name, ChannelMode::Sandbox, "", None)
     }

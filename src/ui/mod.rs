@@ -3,6 +3,8 @@
 pub mod acquirers;
 pub mod checkout;
 pub mod fonts;
+pub mod jobs;
+pub mod merchant;
 pub mod settings;
 pub mod store_codes;
 

@@ -1,0 +1,189 @@
+//! The Acquirers and Store codes screens as a merchant uses them, against the sandbox: onboard a store with
+//! acquirer 1 via CDS, open the printed code's picture and bind acquirer 2 to it, check the code; edit stores.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::i18n::Lang;
+use tilldesk::onboarding::build_for_store;
+use tilldesk::store::Store;
+use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+
+fn harness(app: TillDeskApp) -> Harness<'static, TillDeskApp> {
+    let mut h = Harness::builder()
+        .with_size([1200.0, 900.0])
+        .with_context_setup(fonts::install_cjk_font)
+        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    h.run_steps(2);
+    h
+}
+
+/// Steps the UI until a label containing `text` shows up (the work runs on the runtime's threads).
+fn wait_for(h: &mut Harness<'static, TillDeskApp>, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.step();
+        if h.query_by_label_contains(text).is_some() {
+            return;
+        }
+        if let Some(err) = h.state().ctx.error.clone() {
+            panic!("error while waiting for {text:?}: {err}");
+        }
+        if Instant::now() >= deadline {
+            let labels: Vec<String> = h
+                .query_all_by(|_| true)
+                .filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value()))
+                .collect();
+            panic!("timed out waiting for {text:?}; the screen shows: {labels:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+}
+
+/// Clicks a text field (found by its label) and types into it.
+fn type_into(h: &mut Harness<'static, TillDeskApp>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(1);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(1);
+}
+
+fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> TillDeskApp {
+    let mut home = DataHome::open(&dir.join("data")).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::ZhCn.tag(), None).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    let sandbox =
+        rt.block_on(tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/admin/config", sandbox.base_url()))
+            .json(&serde_json::json!({"verification_delay_ms": 200}))
+            .send()
+            .await
+            .unwrap()
+    });
+    app.ctx.sandbox = SandboxStatus::Running(sandbox);
+    app.ctx.runtime = Some(rt.handle().clone());
+    app
+}
+
+#[test]
+fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut h = harness(app_with_sandbox(tmp.path(), &rt));
+
+    h.get_by_label("收单机构").click();
+    h.run_steps(2);
+    h.get_by_label("收单机构与绑定");
+    h.get_by_label("尚未与任何收单机构绑定");
+
+    // Acquirer 1 with CDS.
+    h.get_by_label("PARTNER1 · Alipay+ partner acquirer (sandbox)").click();
+    h.run_steps(2);
+    h.get_by_label("入驻并注册 CDS").click();
+    h.run_steps(1);
+    wait_for(&mut h, "已入驻 Alipay+ partner acquirer (sandbox)");
+    h.get_by_label("已生效");
+    let cds_index = {
+        let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
+        let s = db.store_by_code("S001").unwrap().unwrap();
+        db.bindings_for_store(s.id).unwrap()[0].cds_index.clone().unwrap()
+    };
+    h.get_by_label(&format!("{cds_index} @ SANDBOXCDS"));
+
+    // The printed code: what the Store codes screen shows, saved as a picture.
+    let payload = {
+        let mut db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
+        let s = db.store_by_code("S001").unwrap().unwrap();
+        build_for_store(&mut db, s.id, None).unwrap().payload
+    };
+    let picture = tmp.path().join("printed-code.png");
+    std::fs::write(&picture, tilldesk::mpm::render_png(&payload, 4, 4).unwrap()).unwrap();
+
+    // Acquirer 2: open the code's picture and bind.
+    h.get_by_label("WECHATPAY · WeChat Pay (sandbox)").click();
+    h.run_steps(2);
+    type_into(&mut h, "图片文件", &picture.display().to_string());
+    h.run_steps(2);
+    h.get_by_label("绑定此收单机构到该码").click();
+    h.run_steps(1);
+    wait_for(&mut h, "已绑定到店铺码");
+    h.get_by_label_contains("同一张店铺码现在可到达以下收单机构");
+    h.get_by_label_contains("(PARTNER1) — 商户号 PARTNER1M");
+    h.get_by_label_contains("(WECHATPAY) — 商户号 WECHATPAYM");
+    assert_eq!(h.get_all_by_label("已生效").count(), 2, "both bindings are active");
+    assert_eq!(h.get_all_by_label(&format!("{cds_index} @ SANDBOXCDS")).count(), 2, "both carry the index");
+
+    // Binding the same acquirer again is refused with a clear message.
+    h.get_by_label("绑定此收单机构到该码").click();
+    h.run_steps(1);
+    wait_for(&mut h, "cannot be bound twice");
+
+    // The steps are recorded with their times.
+    h.get_by_label("步骤记录 WECHATPAY").click();
+    h.run_steps(2);
+    h.get_by_label_contains("已绑定 CDS 索引");
+
+    // Store codes: the preview shows the Alipay+ code with the CDS data, and the checker lists both acquirers.
+    h.get_by_label("店铺码").click();
+    h.run_steps(3);
+    h.get_by_label("店铺收款码");
+    assert_eq!(h.get_all_by_label("Alipay+ MPM 码").count(), 2, "the heading and the decoded format");
+    h.get_by_label(&payload);
+    h.get_all_by_label(&cds_index).next().expect("the decoded CDS index is shown");
+    type_into(&mut h, "待检查的码内容", &payload);
+    h.run_steps(2);
+    h.get_by_label("检查此码").click();
+    h.run_steps(1);
+    wait_for(&mut h, "reaches WeChat Pay (sandbox)");
+    h.get_by_label_contains("reaches Alipay+ partner acquirer (sandbox)");
+
+    // Switching the store to EMVCo changes the printed code, and the choice is saved.
+    h.get_by_label("EMVCo").click();
+    h.run_steps(3);
+    assert_eq!(h.get_all_by_label("EMVCo 码").count(), 2, "the heading and the decoded format");
+    let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
+    let s = db.store_by_code("S001").unwrap().unwrap();
+    assert_eq!(db.store_code_format(s.id).unwrap(), tilldesk::model::CodeFormatChoice::Emvco);
+}
+
+#[test]
+fn a_new_store_is_validated_and_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut home = DataHome::open(tmp.path()).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::ZhCn.tag(), None).unwrap();
+    let mut h = harness(TillDeskApp::new(home).unwrap());
+    h.get_by_label("收单机构").click();
+    h.run_steps(2);
+    h.get_by_label("商户与门店资料").click();
+    h.run_steps(2);
+    h.get_by_label("新增门店").click();
+    h.run_steps(2);
+    h.get_by_label("保存门店").click();
+    h.run_steps(2);
+    h.get_by_label("the store number is required");
+    h.get_by_label("the store name is required");
+    type_into(&mut h, "门店编号", "S002");
+    type_into(&mut h, "门店名称", "People's Square");
+    type_into(&mut h, "中文门店名", "人民广场店");
+    h.run_steps(2);
+    h.get_by_label("保存门店").click();
+    h.run_steps(3);
+    h.get_by_label("已保存门店 S002");
+    h.get_by_label("S002 人民广场店");
+    let db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
+    assert_eq!(db.store_by_code("S002").unwrap().unwrap().name, "People's Square");
+
+    // The merchant profile: a Latin name too long for the code is refused, saying by how much.
+    type_into(&mut h, "英文名称（≤25）", " HAND PULLED NOODLES");
+    h.get_by_label("保存商户资料").click();
+    h.run_steps(2);
+    h.get_by_label("the Latin display name is 33 characters; the store code (tag 59) allows 25 — shorten it by 8");
+    h.get_by_label("请修正标红的字段");
+    drop(db);
+    let mut db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
+    assert_eq!(db.merchant().unwrap().display_name, "TILLDESK DEMO", "nothing was saved");
+}
