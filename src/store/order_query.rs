@@ -191,6 +191,25 @@ impl Store {
         Ok((orders, next))
     }
 
+    /// The page starting at row `offset` (for a jump far into the list, where there is no previous page's key).
+    pub fn orders_page_at(&self, filter: &OrderFilter, sort: OrderSort, offset: u64, limit: u32) -> Result<Vec<Order>> {
+        let (where_sql, args) = where_clause(filter);
+        let (column, dir) = match sort {
+            OrderSort::NewestFirst => ("created_at", "DESC"),
+            OrderSort::OldestFirst => ("created_at", "ASC"),
+            OrderSort::LargestFirst => ("total_amount", "DESC"),
+            OrderSort::SmallestFirst => ("total_amount", "ASC"),
+        };
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let raw = stmt
+            .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(typed).collect()
+    }
+
     /// Paid totals per acquirer and per local hour-of-day bucket for the dashboard: (acquirer id, hour 0–23 in the
     /// given UTC offset, count, paid amount, refunded amount).
     pub fn sales_breakdown(&self, filter: &OrderFilter, utc_offset_secs: i32) -> Result<Vec<SalesBucket>> {

@@ -172,6 +172,21 @@ impl Store {
         raw.into_iter().map(typed_refund).collect()
     }
 
+    /// Refunds newest first with their order's out_trade_no, optionally one status only (the 退款 screen).
+    pub fn recent_refunds(&self, status: Option<RefundStatus>, limit: u32) -> Result<Vec<(Refund, String)>> {
+        let cols = REFUND_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {cols}, o.out_trade_no FROM refunds r JOIN orders o ON o.id = r.order_id
+             WHERE ?1 IS NULL OR r.status = ?1 ORDER BY r.id DESC LIMIT ?2"
+        ))?;
+        let raw = stmt
+            .query_map(params![status.map(|s| s.as_str()), limit], |r| {
+                Ok((refund_from_row(r)?, r.get::<_, String>(8)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(|(refund, out)| Ok((typed_refund(refund)?, out))).collect()
+    }
+
     /// Refunds still waiting for the acquirer's final word (the sync worker follows these).
     pub fn pending_refunds(&self) -> Result<Vec<Refund>> {
         let mut stmt = self.conn.prepare(&format!(

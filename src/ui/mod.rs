@@ -5,6 +5,8 @@ pub mod checkout;
 pub mod fonts;
 pub mod jobs;
 pub mod merchant;
+pub mod orders;
+pub mod refunds;
 pub mod settings;
 pub mod store_codes;
 
@@ -182,6 +184,8 @@ pub struct TillDeskApp {
     checkout: checkout::CheckoutScreen,
     acquirers: acquirers::AcquirersScreen,
     store_codes: store_codes::StoreCodesScreen,
+    orders: orders::OrdersScreen,
+    refunds: refunds::RefundsScreen,
 }
 
 impl TillDeskApp {
@@ -193,6 +197,8 @@ impl TillDeskApp {
             checkout: Default::default(),
             acquirers: Default::default(),
             store_codes: Default::default(),
+            orders: Default::default(),
+            refunds: Default::default(),
         })
     }
 
@@ -213,6 +219,8 @@ impl TillDeskApp {
                     .min_size(egui::vec2(ui.available_width(), 30.0));
                 if ui.add(button).clicked() {
                     self.screen = screen;
+                    self.orders.invalidate();
+                    self.refunds.invalidate();
                 }
             }
         });
@@ -224,7 +232,9 @@ impl TillDeskApp {
                 Screen::Checkout => self.checkout.ui(ui, &mut self.ctx),
                 Screen::Acquirers => self.acquirers.ui(ui, &mut self.ctx),
                 Screen::StoreCodes => self.store_codes.ui(ui, &mut self.ctx),
-                Screen::Orders | Screen::Refunds | Screen::Reconciliation => coming_soon(ui, lang),
+                Screen::Orders => self.orders.ui(ui, &mut self.ctx),
+                Screen::Refunds => self.refunds.ui(ui, &mut self.ctx),
+                Screen::Reconciliation => coming_soon(ui, lang),
             }
         });
     }

@@ -1,0 +1,578 @@
+//! 订单 Orders: filters, counts and totals, a virtual table that reads only the rows on screen (so a million
+//! orders scroll smoothly), and a detail panel with the timeline and the refund form (PIN asked again).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+
+use crate::checkout::{Checkout, CheckoutSettings, SystemClock};
+use crate::i18n::Lang;
+use crate::model::{Acquirer, Order, OrderStatus, Refund};
+use crate::money::Amount;
+use crate::refund::{RefundDesk, RefundSettings};
+use crate::store::order_query::{OrderFilter, OrderSort, OrderTotals, PageKey};
+use crate::store::orders::OrderEvent;
+use crate::ui::Ctx;
+
+const PAGE: u64 = 200;
+
+/// A refund run off the UI thread, finished.
+type RefundDone = Result<Refund, String>;
+
+/// What the filter bar holds as typed text (checked when applied).
+#[derive(Debug, Default, Clone)]
+struct FilterForm {
+    from: String,
+    to: String,
+    status: Option<OrderStatus>,
+    acquirer: Option<crate::model::AcquirerId>,
+    min_amount: String,
+    max_amount: String,
+    search: String,
+}
+
+#[derive(Debug, Default)]
+struct RefundForm {
+    amount: String,
+    reason: String,
+    operator: String,
+    pin: String,
+    running: bool,
+    message: Option<(bool, String)>,
+}
+
+#[derive(Default)]
+pub struct OrdersScreen {
+    form: FilterForm,
+    filter: OrderFilter,
+    sort: OrderSort,
+    totals: Option<OrderTotals>,
+    pages: HashMap<u64, Vec<Order>>,
+    keys: HashMap<u64, PageKey>,
+    acquirers: Vec<Acquirer>,
+    filter_error: Option<String>,
+    selected: Option<Selected>,
+    refund: RefundForm,
+    events: Option<(Sender<RefundDone>, Receiver<RefundDone>)>,
+    loaded: bool,
+}
+
+struct Selected {
+    order: Order,
+    events: Vec<OrderEvent>,
+    refunds: Vec<Refund>,
+    refundable: Amount,
+}
+
+impl std::fmt::Debug for OrdersScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrdersScreen").field("filter", &self.filter).finish_non_exhaustive()
+    }
+}
+
+fn parse_amount_opt(text: &str, what: &str) -> Result<Option<Amount>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    Amount::parse(t).map(Some).map_err(|e| format!("{what}: {e}"))
+}
+
+fn parse_day_opt(text: &str, what: &str) -> Result<Option<time::Date>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(t, &format).map(Some).map_err(|_| format!("{what}: {t:?} is not a date like 2026-11-25"))
+}
+
+impl OrdersScreen {
+    /// Re-reads totals and drops cached rows (after a filter change or a refund).
+    fn reload(&mut self, ctx: &mut Ctx) {
+        self.pages.clear();
+        self.keys.clear();
+        match ctx.home.store.order_totals(&self.filter) {
+            Ok(t) => self.totals = Some(t),
+            Err(e) => ctx.error = Some(e.to_string()),
+        }
+        if let Ok(a) = ctx.home.store.acquirers() {
+            self.acquirers = a;
+        }
+        self.loaded = true;
+    }
+
+    fn apply_filter(&mut self, ctx: &mut Ctx) {
+        let offset = crate::time::local_offset();
+        let built = (|| -> Result<OrderFilter, String> {
+            let mut f = OrderFilter::default();
+            if let Some(d) = parse_day_opt(&self.form.from, "from")? {
+                f.from = Some(crate::time::local_day_bounds(d, offset).0);
+            }
+            if let Some(d) = parse_day_opt(&self.form.to, "to")? {
+                f.to = Some(crate::time::local_day_bounds(d, offset).1);
+            }
+            f.min_amount = parse_amount_opt(&self.form.min_amount, "min")?;
+            f.max_amount = parse_amount_opt(&self.form.max_amount, "max")?;
+            f.statuses = self.form.status.into_iter().collect();
+            f.acquirer = self.form.acquirer;
+            let s = self.form.search.trim();
+            f.search = (!s.is_empty()).then(|| s.to_owned());
+            Ok(f)
+        })();
+        match built {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_error = None;
+                self.reload(ctx);
+            }
+            Err(e) => self.filter_error = Some(e),
+        }
+    }
+
+    /// The order at row `i`, fetching its page (keyset after the previous page when known, else by offset).
+    fn row(&mut self, ctx: &Ctx, i: u64) -> Option<&Order> {
+        let page = i / PAGE;
+        if !self.pages.contains_key(&page) {
+            let fetched = if page == 0 {
+                ctx.home.store.orders_page(&self.filter, self.sort, None, PAGE as u32).map(|(rows, _)| rows)
+            } else if let Some(key) = self.keys.get(&(page - 1)) {
+                ctx.home.store.orders_page(&self.filter, self.sort, Some(key), PAGE as u32).map(|(rows, _)| rows)
+            } else {
+                ctx.home.store.orders_page_at(&self.filter, self.sort, page * PAGE, PAGE as u32)
+            };
+            let rows = fetched.unwrap_or_default();
+            if let Some(last) = rows.last() {
+                let key = match self.sort {
+                    OrderSort::NewestFirst | OrderSort::OldestFirst => {
+                        PageKey::Time(last.created_at.clone(), last.id.0)
+                    }
+                    _ => PageKey::Amount(last.total_amount.fen(), last.id.0),
+                };
+                self.keys.insert(page, key);
+            }
+            self.pages.insert(page, rows);
+        }
+        self.pages.get(&page).and_then(|rows| rows.get((i % PAGE) as usize))
+    }
+
+    fn select(&mut self, ctx: &mut Ctx, order: Order) {
+        let store = &ctx.home.store;
+        let events = store.order_events(order.id).unwrap_or_default();
+        let refunds = store.refunds_of(order.id).unwrap_or_default();
+        let refundable = store.refundable(&order).map(|r| r.remaining()).unwrap_or(Amount::ZERO);
+        self.refund = RefundForm { operator: std::mem::take(&mut self.refund.operator), ..Default::default() };
+        self.selected = Some(Selected { order, events, refunds, refundable });
+    }
+
+    /// Data may have changed elsewhere (a payment, a refund): read again on next show.
+    pub fn invalidate(&mut self) {
+        self.loaded = false;
+    }
+
+    /// Opens an order by its out_trade_no (the checkout screen's "recent payments" use this).
+    pub fn open(&mut self, ctx: &mut Ctx, out_trade_no: &str) {
+        if let Ok(Some(order)) = ctx.home.store.order_by_out_trade_no(out_trade_no) {
+            self.select(ctx, order);
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        if !self.loaded {
+            self.reload(ctx);
+        }
+        self.drain(ctx);
+        self.filter_bar(ui, ctx);
+        if let Some(t) = self.totals {
+            ui.label(format!(
+                "{} {}   ·   {} ¥{} ({})   ·   {} ¥{}   ·   {} ¥{}",
+                lang.pick("订单数", "Orders"),
+                t.count,
+                lang.pick("已收", "Paid"),
+                t.paid_amount,
+                t.paid_count,
+                lang.pick("已退", "Refunded"),
+                t.refunded_amount,
+                lang.pick("净额", "Net"),
+                t.net()
+            ));
+        }
+        ui.separator();
+        let detail_open = self.selected.is_some();
+        if detail_open {
+            egui::Panel::right("order-detail").resizable(true).default_size(380.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.detail(ui, ctx));
+            });
+        }
+        self.table(ui, ctx);
+    }
+
+    fn filter_bar(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let mut apply = false;
+        ui.horizontal_wrapped(|ui| {
+            let field = |ui: &mut egui::Ui, label: &str, text: &mut String, width: f32| {
+                let l = ui.label(label);
+                let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
+                r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+            };
+            apply |= field(ui, lang.pick("从", "From"), &mut self.form.from, 90.0);
+            apply |= field(ui, lang.pick("到", "To"), &mut self.form.to, 90.0);
+            apply |= field(ui, lang.pick("最小金额", "Min"), &mut self.form.min_amount, 60.0);
+            apply |= field(ui, lang.pick("最大金额", "Max"), &mut self.form.max_amount, 60.0);
+            apply |= field(ui, lang.pick("搜索", "Search"), &mut self.form.search, 160.0);
+            let status_text = self.form.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
+            egui::ComboBox::new("orders-status", lang.pick("状态", "Status")).selected_text(status_text).show_ui(
+                ui,
+                |ui| {
+                    apply |= ui
+                        .selectable_value(&mut self.form.status, None, lang.pick("全部状态", "All statuses"))
+                        .clicked();
+                    for s in OrderStatus::ALL {
+                        apply |= ui.selectable_value(&mut self.form.status, Some(*s), s.label(lang)).clicked();
+                    }
+                },
+            );
+            let acq_text = self
+                .form
+                .acquirer
+                .and_then(|id| self.acquirers.iter().find(|a| a.id == id))
+                .map_or(lang.pick("全部机构", "All acquirers").to_owned(), |a| a.name.clone());
+            egui::ComboBox::new("orders-acquirer", lang.pick("机构", "Acquirer")).selected_text(acq_text).show_ui(
+                ui,
+                |ui| {
+                    apply |= ui
+                        .selectable_value(&mut self.form.acquirer, None, lang.pick("全部机构", "All acquirers"))
+                        .clicked();
+                    for a in &self.acquirers {
+                        apply |= ui.selectable_value(&mut self.form.acquirer, Some(a.id), a.name.as_str()).clicked();
+                    }
+                },
+            );
+            let sort_before = self.sort;
+            egui::ComboBox::new("orders-sort", lang.pick("排序", "Sort"))
+                .selected_text(sort_label(self.sort, lang))
+                .show_ui(ui, |ui| {
+                    for s in [
+                        OrderSort::NewestFirst,
+                        OrderSort::OldestFirst,
+                        OrderSort::LargestFirst,
+                        OrderSort::SmallestFirst,
+                    ] {
+                        ui.selectable_value(&mut self.sort, s, sort_label(s, lang));
+                    }
+                });
+            apply |= self.sort != sort_before;
+            apply |= ui.button(lang.pick("查询", "Apply")).clicked();
+            if ui.button(lang.pick("导出 CSV", "Export CSV")).clicked() {
+                self.export_csv(ctx);
+            }
+        });
+        if let Some(e) = &self.filter_error {
+            ui.colored_label(egui::Color32::from_rgb(200, 60, 60), e);
+        }
+        if apply {
+            self.apply_filter(ctx);
+        }
+    }
+
+    /// Writes the current filter to a CSV file in the data folder's exports/ (the path is shown).
+    fn export_csv(&mut self, ctx: &mut Ctx) {
+        let dir = ctx.home.dir.join("exports");
+        let path = dir.join(format!("orders-{}.csv", crate::time::now_utc().replace([':', '.'], "-")));
+        let result = (|| -> Result<u64, String> {
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let mut w = csv::Writer::from_path(&path).map_err(|e| e.to_string())?;
+            w.write_record([
+                "out_trade_no",
+                "trade_no",
+                "created_at",
+                "status",
+                "total_amount",
+                "refunded_amount",
+                "subject",
+            ])
+            .map_err(|e| e.to_string())?;
+            let mut key = None;
+            let mut n = 0;
+            loop {
+                let (rows, next) = ctx
+                    .home
+                    .store
+                    .orders_page(&self.filter, self.sort, key.as_ref(), 2000)
+                    .map_err(|e| e.to_string())?;
+                if rows.is_empty() {
+                    break;
+                }
+                for o in rows {
+                    w.write_record([
+                        o.out_trade_no.as_str(),
+                        o.trade_no.as_deref().unwrap_or(""),
+                        &o.created_at,
+                        o.status.as_str(),
+                        &o.total_amount.to_string(),
+                        &o.refunded_amount.to_string(),
+                        &o.subject,
+                    ])
+                    .map_err(|e| e.to_string())?;
+                    n += 1;
+                }
+                key = next;
+            }
+            w.flush().map_err(|e| e.to_string())?;
+            Ok(n)
+        })();
+        match result {
+            Ok(n) => ctx.error = Some(format!("{} {n} → {}", ctx.lang.pick("已导出", "Exported"), path.display())),
+            Err(e) => ctx.error = Some(format!("export failed: {e}")),
+        }
+    }
+
+    fn table(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let total = self.totals.map_or(0, |t| t.count.max(0) as usize);
+        if total == 0 {
+            ui.label(lang.pick("没有符合条件的订单", "No orders match the filter"));
+            return;
+        }
+        let mut clicked: Option<Order> = None;
+        egui_extras::TableBuilder::new(ui)
+            .striped(true)
+            .column(egui_extras::Column::auto().at_least(150.0))
+            .column(egui_extras::Column::auto().at_least(230.0))
+            .column(egui_extras::Column::auto().at_least(90.0))
+            .column(egui_extras::Column::auto().at_least(110.0))
+            .column(egui_extras::Column::remainder())
+            .header(22.0, |mut h| {
+                for title in [
+                    lang.pick("时间", "Time"),
+                    lang.pick("商户订单号", "out_trade_no"),
+                    lang.pick("金额", "Amount"),
+                    lang.pick("状态", "Status"),
+                    lang.pick("商品", "Subject"),
+                ] {
+                    h.col(|ui| {
+                        ui.strong(title);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(22.0, total, |mut row| {
+                    let i = row.index() as u64;
+                    let Some(order) = self.row(ctx, i).cloned() else { return };
+                    row.col(|ui| {
+                        ui.label(crate::time::to_local_display(&order.created_at));
+                    });
+                    row.col(|ui| {
+                        if ui.link(&order.out_trade_no).clicked() {
+                            clicked = Some(order.clone());
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(format!("¥{}", order.total_amount));
+                    });
+                    row.col(|ui| {
+                        ui.label(order.status.label(lang));
+                    });
+                    row.col(|ui| {
+                        ui.label(&order.subject);
+                    });
+                });
+            });
+        if let Some(order) = clicked {
+            self.select(ctx, order);
+        }
+    }
+
+    fn detail(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let mut close = false;
+        ui.horizontal(|ui| {
+            ui.heading(lang.pick("订单详情", "Order detail"));
+            close = ui.button(lang.pick("关闭", "Close")).clicked();
+        });
+        if close {
+            self.selected = None;
+        }
+        let Some(sel) = &self.selected else { return };
+        let o = &sel.order;
+        let acquirer = self.acquirers.iter().find(|a| a.id == o.acquirer_id).map_or("?", |a| a.name.as_str());
+        egui::Grid::new("order-detail-grid").num_columns(2).show(ui, |ui| {
+            let mut line = |k: &str, v: String| {
+                ui.label(k);
+                ui.label(v);
+                ui.end_row();
+            };
+            line(lang.pick("商户订单号", "out_trade_no"), o.out_trade_no.clone());
+            line(lang.pick("支付机构单号", "trade_no"), o.trade_no.clone().unwrap_or_else(|| "—".into()));
+            line(lang.pick("收单机构", "Acquirer"), acquirer.to_owned());
+            line(lang.pick("来源", "Source"), o.source.as_str().to_owned());
+            line(lang.pick("状态", "Status"), o.status.label(lang).to_owned());
+            line(lang.pick("订单金额", "Total"), format!("¥{}", o.total_amount));
+            let paid = if matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded)
+            {
+                o.total_amount
+            } else {
+                Amount::ZERO
+            };
+            line(lang.pick("实收", "Paid"), format!("¥{paid}"));
+            line(lang.pick("已退款", "Refunded"), format!("¥{}", o.refunded_amount));
+            line(lang.pick("可退款", "Refundable"), format!("¥{}", sel.refundable));
+            line(lang.pick("付款码", "Payment code"), o.auth_code_masked.clone().unwrap_or_else(|| "—".into()));
+            line(lang.pick("创建时间", "Created"), crate::time::to_local_display(&o.created_at));
+            if let Some(p) = &o.paid_at {
+                line(lang.pick("支付时间", "Paid at"), crate::time::to_local_display(p));
+            }
+        });
+        ui.separator();
+        ui.strong(lang.pick("时间线", "Timeline"));
+        for e in &sel.events {
+            ui.label(format!("{}  {}  {}", crate::time::to_local_display(&e.at), e.kind, e.detail));
+        }
+        if !sel.refunds.is_empty() {
+            ui.separator();
+            ui.strong(lang.pick("退款记录", "Refunds"));
+            for r in &sel.refunds {
+                ui.label(format!("{}  ¥{}  {}  {}", r.out_request_no, r.refund_amount, r.status.as_str(), r.reason));
+            }
+        }
+        let can_refund =
+            sel.refundable.fen() > 0 && matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded);
+        if can_refund {
+            ui.separator();
+            self.refund_form(ui, ctx);
+        }
+    }
+
+    fn refund_form(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        ui.strong(lang.pick("退款", "Refund"));
+        let f = &mut self.refund;
+        egui::Grid::new("refund-form").num_columns(2).show(ui, |ui| {
+            let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
+                let l = ui.label(label);
+                ui.add(egui::TextEdit::singleline(text).password(password).desired_width(160.0)).labelled_by(l.id);
+                ui.end_row();
+            };
+            field(ui, lang.pick("退款金额", "Refund amount"), &mut f.amount, false);
+            field(ui, lang.pick("退款原因", "Reason"), &mut f.reason, false);
+            field(ui, lang.pick("操作员", "Operator"), &mut f.operator, false);
+            field(ui, "PIN", &mut f.pin, true);
+        });
+        if let Some((ok, text)) = &f.message {
+            let color = if *ok { egui::Color32::from_rgb(60, 170, 90) } else { egui::Color32::from_rgb(200, 60, 60) };
+            ui.colored_label(color, text);
+        }
+        if f.running {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(lang.pick("正在退款…", "Refunding…"));
+            });
+        } else if ui.button(lang.pick("确认退款", "Confirm refund")).clicked() {
+            self.start_refund(ctx);
+        }
+    }
+
+    fn start_refund(&mut self, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let Some(sel) = &self.selected else { return };
+        let out_trade_no = sel.order.out_trade_no.clone();
+        let f = &mut self.refund;
+        let amount = match Amount::parse(f.amount.trim()) {
+            Ok(a) => a,
+            Err(e) => {
+                f.message = Some((false, format!("{}: {e}", lang.pick("退款金额", "Refund amount"))));
+                return;
+            }
+        };
+        if amount > sel.refundable {
+            f.message = Some((
+                false,
+                format!("{} ¥{}", lang.pick("超过可退金额", "More than can be refunded:"), sel.refundable),
+            ));
+            return;
+        }
+        // The PIN is asked again for every refund.
+        let operator = match ctx.home.store.verify_pin(&f.operator, &f.pin) {
+            Ok(op) => op,
+            Err(e) => {
+                f.message = Some((false, e.to_string()));
+                f.pin.clear();
+                return;
+            }
+        };
+        f.pin.clear();
+        let (Some(runtime), crate::ui::SandboxStatus::Running(running)) = (ctx.runtime.clone(), &ctx.sandbox) else {
+            f.message = Some((false, lang.pick("收单通道未连接", "The acquirers are not connected").into()));
+            return;
+        };
+        let accounts = running.state.accounts();
+        let base_url = running.base_url();
+        let db = ctx.home.store.path().to_owned();
+        let reason = f.reason.clone();
+        f.running = true;
+        f.message = None;
+        let (tx, _) = self.events.get_or_insert_with(std::sync::mpsc::channel);
+        let tx = tx.clone();
+        runtime.spawn(async move {
+            let result = async {
+                let engine = Checkout::for_sandbox(
+                    &db,
+                    &accounts,
+                    &base_url,
+                    Arc::new(SystemClock),
+                    CheckoutSettings::default(),
+                )
+                .map_err(|e| e.to_string())?;
+                let store = crate::store::Store::open(&db).map_err(|e| e.to_string())?;
+                let desk = RefundDesk::new(store, engine.channels(), Arc::new(SystemClock), RefundSettings::default());
+                desk.refund(&operator, &out_trade_no, amount, &reason).await.map_err(|e| e.to_string())
+            }
+            .await;
+            let _ = tx.send(result);
+        });
+    }
+
+    fn drain(&mut self, ctx: &mut Ctx) {
+        let Some((_, rx)) = &self.events else { return };
+        let mut done = Vec::new();
+        while let Ok(r) = rx.try_recv() {
+            done.push(r);
+        }
+        for result in done {
+            self.refund.running = false;
+            let lang = ctx.lang;
+            self.refund.message = Some(match result {
+                Ok(r) => (
+                    true,
+                    format!(
+                        "{} {} ¥{} {}",
+                        lang.pick("退款", "Refund"),
+                        r.out_request_no,
+                        r.refund_amount,
+                        r.status.as_str()
+                    ),
+                ),
+                Err(e) => (false, e),
+            });
+            self.refund.amount.clear();
+            self.refund.reason.clear();
+            let message = self.refund.message.take();
+            if let Some(out) = self.selected.as_ref().map(|s| s.order.out_trade_no.clone()) {
+                self.reload(ctx);
+                self.open(ctx, &out);
+            }
+            self.refund.message = message;
+        }
+    }
+}
+
+fn sort_label(sort: OrderSort, lang: Lang) -> &'static str {
+    match sort {
+        OrderSort::NewestFirst => lang.pick("最新在前", "Newest first"),
+        OrderSort::OldestFirst => lang.pick("最早在前", "Oldest first"),
+        OrderSort::LargestFirst => lang.pick("金额从大到小", "Largest first"),
+        OrderSort::SmallestFirst => lang.pick("金额从小到大", "Smallest first"),
+    }
+}

@@ -1,0 +1,112 @@
+//! The 订单 Orders and 退款 Refunds screens as the back office uses them: filter, open an order, refund part of
+//! it with the PIN (asked again), and see the refund listed.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tilldesk::checkout::{Checkout, CheckoutSettings, PaymentInput, SystemClock};
+use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::i18n::Lang;
+use tilldesk::model::{OrderStatus, Role};
+use tilldesk::money::Amount;
+use tilldesk::store::Store;
+use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+
+fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        h.step();
+        if h.query_all_by_label_contains(label).next().is_some() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{label:?} did not appear");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn type_into(h: &mut Harness<'static, TillDeskApp>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(2);
+    h.event(egui::Event::Text(text.into()));
+    h.run_steps(2);
+}
+
+#[test]
+fn filter_open_and_refund_part_of_an_order_with_the_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut home = DataHome::open(dir.path()).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
+    home.store.add_operator("clerk", Role::BackOffice, "1357", None).unwrap();
+    home.store.seed_orders(500, 3, &mut |_| {}).unwrap();
+    let sandbox = rt
+        .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
+        .unwrap();
+    // One real payment at the sandbox, so the refund really goes to the acquirer.
+    let db = home.store.path().to_owned();
+    let engine = Checkout::for_sandbox(
+        &db,
+        &sandbox.state.accounts(),
+        &sandbox.base_url(),
+        Arc::new(SystemClock),
+        CheckoutSettings::default(),
+    )
+    .unwrap();
+    let input = PaymentInput {
+        amount: Amount::from_fen(8800),
+        auth_code: "2800000000000000".into(),
+        subject: "Birthday cake".into(),
+        store_id: None,
+        operator_id: None,
+    };
+    let (order, _) = rt.block_on(engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {})).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.ctx.runtime = Some(rt.handle().clone());
+    app.ctx.sandbox = SandboxStatus::Running(sandbox);
+    app.screen = tilldesk::ui::Screen::Orders;
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_context_setup(fonts::install_cjk_font)
+        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("Orders 501").is_some(), "all orders are counted");
+
+    // Filter: search the cake's order number.
+    type_into(&mut h, "Search", &order.out_trade_no);
+    h.get_by_label("Apply").click();
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("Orders 1 ").is_some(), "one order matches");
+    h.get_by_label(&order.out_trade_no).click();
+    h.run_steps(3);
+    h.get_by_label("Order detail");
+    assert!(h.query_all_by_label("¥88.00").count() >= 3, "table row, total, paid and refundable");
+
+    // Refund 30.00 with a wrong PIN first: refused, nothing sent.
+    type_into(&mut h, "Refund amount", "30.00");
+    type_into(&mut h, "Reason", "cake damaged");
+    type_into(&mut h, "Operator", "clerk");
+    type_into(&mut h, "PIN", "0000");
+    h.get_by_label("Confirm refund").click();
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("the PIN is wrong").is_some());
+    type_into(&mut h, "PIN", "1357");
+    h.get_by_label("Confirm refund").click();
+    wait_for(&mut h, "-R1 ¥30.00 SUCCESS", Duration::from_secs(20));
+    let store = Store::open(&db).unwrap();
+    let after = store.order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
+    assert_eq!((after.status, after.refunded_amount), (OrderStatus::PartiallyRefunded, Amount::from_fen(3000)));
+    assert!(h.query_all_by_label("¥58.00").count() == 1, "refundable shown after the refund");
+
+    // The refunds screen lists it.
+    h.get_by_label("Close").click();
+    h.run_steps(2);
+    h.get_by_label("Refunds").click();
+    h.run_steps(3);
+    assert!(h.query_by_label(&format!("{}-R1", order.out_trade_no)).is_some());
+    assert!(h.query_by_label("cake damaged").is_some());
+    drop(h);
+    drop(rt);
+}
