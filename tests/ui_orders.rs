@@ -110,3 +110,39 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     drop(h);
     drop(rt);
 }
+
+#[test]
+fn the_first_run_creates_the_owner_who_adds_staff_and_reads_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut home = DataHome::open(dir.path()).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
+    let db = home.store.path().to_owned();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.screen = tilldesk::ui::Screen::Settings;
+    let mut h = Harness::builder()
+        .with_size([1280.0, 1000.0])
+        .with_context_setup(fonts::install_cjk_font)
+        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    h.run_steps(2);
+    type_into(&mut h, "Owner name", "老板");
+    type_into(&mut h, "Owner PIN", "12");
+    h.get_by_label("Create owner").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("4 to 12 digits").is_some(), "a short PIN is refused");
+    type_into(&mut h, "Owner PIN", "246810");
+    h.get_by_label("Create owner").click();
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("Operator: 老板").is_some(), "the status bar shows the signed-in owner");
+    type_into(&mut h, "Name", "clerk");
+    type_into(&mut h, "New PIN", "1357");
+    h.get_by_label("Role").click();
+    h.run_steps(2);
+    h.get_by_label("back office").click();
+    h.run_steps(2);
+    h.get_by_label("Add").click();
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("Added clerk").is_some());
+    assert!(h.query_all_by_label_contains("operator.add").count() >= 2, "both additions are in the audit log");
+    let mut store = Store::open(&db).unwrap();
+    assert_eq!(store.verify_pin("clerk", "1357").unwrap().role, Role::BackOffice);
+}

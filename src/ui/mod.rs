@@ -8,6 +8,7 @@ pub mod merchant;
 pub mod orders;
 pub mod refunds;
 pub mod settings;
+pub mod staff;
 pub mod store_codes;
 
 use crate::config::{self, DataHome, SETTING_LANGUAGE};

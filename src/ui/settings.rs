@@ -5,7 +5,9 @@ use crate::model::ChannelMode;
 use crate::ui::Ctx;
 
 #[derive(Debug, Default)]
-pub struct SettingsScreen {}
+pub struct SettingsScreen {
+    staff: crate::ui::staff::StaffPanel,
+}
 
 impl SettingsScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -71,5 +73,7 @@ impl SettingsScreen {
                 ui.colored_label(ui.visuals().error_fg_color, e.to_string());
             }
         }
+        ui.separator();
+        self.staff.ui(ui, ctx);
     }
 }
