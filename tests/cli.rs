@@ -24,7 +24,7 @@ fn doctor_creates_the_data_folder_and_reports_it() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(dir.join("tilldesk.sqlite3").is_file());
     assert!(text.contains(&format!("data folder:    {}", dir.display())), "{text}");
-    assert!(text.contains("schema version: 1"), "{text}");
+    assert!(text.contains(&format!("schema version: {}", tilldesk::store::SCHEMA_VERSION)), "{text}");
     assert!(text.contains("orders") && text.contains("outbox"), "{text}");
     assert!(text.contains("none configured"), "{text}");
 }
@@ -36,7 +36,7 @@ fn doctor_json_reads_the_environment_variable() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["data_dir"], tmp.path().display().to_string());
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], tilldesk::store::SCHEMA_VERSION);
     assert_eq!(json["mode"], "sandbox");
     assert!(json["tables"].as_array().unwrap().iter().any(|t| t["table"] == "refunds" && t["rows"] == 0));
 }

@@ -5,6 +5,7 @@
 
 pub mod onboarding;
 pub mod orders;
+pub mod recon;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +15,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::model::{Acquirer, AcquirerId, AcquirerKind, ChannelMode, OperatorId};
 
 /// The numbered migrations, in order. Migration N brings the schema to `user_version` N.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] =
+    &[(1, include_str!("migrations/0001_init.sql")), (4, include_str!("migrations/0004_recon.sql"))];
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
