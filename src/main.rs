@@ -9,6 +9,8 @@ use tilldesk::config::{self, DataHome};
 use tilldesk::doctor::DoctorReport;
 use tilldesk::ui::{TillDeskApp, fonts};
 
+mod recon_cli;
+
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
 struct Cli {
@@ -40,6 +42,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Bills (对账单): import a bill file, or fetch a day's bill from an acquirer.
+    Bills {
+        #[command(subcommand)]
+        command: recon_cli::BillsCommand,
+    },
+    /// Reconcile (对账) a day's bills against the till and print the report.
+    Reconcile {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        /// Only this acquirer (default: every acquirer with a bill for the day).
+        #[arg(long)]
+        acquirer: Option<recon_cli::AcquirerArg>,
+        /// Orders this close to midnight wait for the neighbouring day's bill (default: setting, else 10).
+        #[arg(long, value_name = "MINUTES")]
+        window_minutes: Option<i64>,
+        /// Also write the report to FILE.csv or FILE.xlsx.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,7 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return run_sandbox(*listen, data, *allow_remote);
     }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
-    let home = DataHome::open(&data_dir)?;
+    let mut home = DataHome::open(&data_dir)?;
     match cli.command {
         None => run_gui(home),
         Some(Command::Sandbox { .. }) => Ok(()),
@@ -71,6 +95,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Bills { command }) => recon_cli::bills(&mut home, command),
+        Some(Command::Reconcile { date, acquirer, window_minutes, export, json }) => recon_cli::reconcile(
+            &mut home,
+            recon_cli::ReconcileArgs { date, acquirer, window_minutes, export, json },
+        ),
     }
 }
 
