@@ -3,6 +3,7 @@
 pub mod acquirers;
 pub mod checkout;
 pub mod fonts;
+pub mod reconcile;
 pub mod settings;
 pub mod store_codes;
 
@@ -180,6 +181,8 @@ pub struct TillDeskApp {
     checkout: checkout::CheckoutScreen,
     acquirers: acquirers::AcquirersScreen,
     store_codes: store_codes::StoreCodesScreen,
+    /// 对账; public so the app can hand it the channel clients (`reconcile.channels`).
+    pub reconcile: reconcile::ReconcileScreen,
 }
 
 impl TillDeskApp {
@@ -191,6 +194,7 @@ impl TillDeskApp {
             checkout: Default::default(),
             acquirers: Default::default(),
             store_codes: Default::default(),
+            reconcile: Default::default(),
         })
     }
 
@@ -222,7 +226,8 @@ impl TillDeskApp {
                 Screen::Checkout => self.checkout.ui(ui, &mut self.ctx),
                 Screen::Acquirers => self.acquirers.ui(ui, &mut self.ctx),
                 Screen::StoreCodes => self.store_codes.ui(ui, &mut self.ctx),
-                Screen::Orders | Screen::Refunds | Screen::Reconciliation => coming_soon(ui, lang),
+                Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
+                Screen::Orders | Screen::Refunds => coming_soon(ui, lang),
             }
         });
     }
