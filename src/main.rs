@@ -96,10 +96,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bills { command }) => recon_cli::bills(&mut home, command),
-        Some(Command::Reconcile { date, acquirer, window_minutes, export, json }) => recon_cli::reconcile(
-            &mut home,
-            recon_cli::ReconcileArgs { date, acquirer, window_minutes, export, json },
-        ),
+        Some(Command::Reconcile { date, acquirer, window_minutes, export, json }) => {
+            recon_cli::reconcile(&mut home, recon_cli::ReconcileArgs { date, acquirer, window_minutes, export, json })
+        }
     }
 }
 

@@ -220,7 +220,10 @@ pub struct Order {
 impl OrderStatus {
     /// Whether the order's outcome is still open (recovery resumes these on start).
     pub fn is_unfinished(self) -> bool {
-        matches!(self, OrderStatus::Paying | OrderStatus::Unknown | OrderStatus::Cancelling | OrderStatus::NeedsAttention)
+        matches!(
+            self,
+            OrderStatus::Paying | OrderStatus::Unknown | OrderStatus::Cancelling | OrderStatus::NeedsAttention
+        )
     }
 
     /// Plain words for the cashier.

@@ -51,8 +51,9 @@ fn wechat_fixture_gives_the_expected_report() {
     assert_eq!(outcome.bill.bill_date, "2026-11-24");
     assert_eq!(outcome.bill.totals_mismatch, None);
 
-    let report = reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
-        .unwrap();
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
+            .unwrap();
     assert_eq!(report.matched.count, 5);
     assert_eq!(report.matched.amount, Amount::from_fen(13_200));
     assert_eq!(report.pending.count, 1, "W009 at 23:57:30 waits for the next day's bill");
@@ -112,7 +113,8 @@ fn importing_the_same_bill_again_changes_nothing_and_says_so() {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(fixture("alipay_20261124.csv.zip")).unwrap()).unwrap();
     let mut csv = Vec::new();
     zip.by_index(0).unwrap().read_to_end(&mut csv).unwrap();
-    let as_csv = import_bytes(&mut store, "detail.csv", &csv, &ImportOptions::default(), &ImportControl::new()).unwrap();
+    let as_csv =
+        import_bytes(&mut store, "detail.csv", &csv, &ImportOptions::default(), &ImportControl::new()).unwrap();
     assert!(as_csv.already_imported);
     assert_eq!(bill_counts(&store), counts);
 }
@@ -175,7 +177,8 @@ fn an_order_near_midnight_waits_for_the_next_days_bill() {
     assert_eq!(after.pending.count, 0);
     assert!(after.discrepancies.iter().all(|d| d.out_trade_no.as_deref() != Some("W009")));
     let on_25th =
-        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 25), &ReconOptions::default(), Lang::En).unwrap();
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 25), &ReconOptions::default(), Lang::En)
+            .unwrap();
     assert_eq!((on_25th.matched.count, on_25th.matched.amount), (1, Amount::from_fen(990)));
 }
 
@@ -189,7 +192,8 @@ fn payments_fall_back_to_trade_no() {
     let bill = write_bill(BillType::Success, &[row]);
     import_bytes(&mut store, "b.txt", bill.as_bytes(), &ImportOptions::default(), &ImportControl::new()).unwrap();
     let report =
-        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En).unwrap();
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
+            .unwrap();
     assert_eq!((report.matched.count, report.matched.amount), (1, Amount::from_fen(1200)));
     assert!(report.discrepancies.iter().all(|d| d.out_trade_no.as_deref() != Some("W008")));
 }
@@ -333,17 +337,30 @@ fn fetching_a_bill_keeps_the_file_and_imports_it() {
         bill: BillResult::Bill { file_name: "../20880211096256330156_20261124.csv.zip".into(), bytes: bytes.clone() },
     };
     let day = date!(2026 - 11 - 24);
-    let outcome =
-        tilldesk::recon::fetch::fetch_and_import(rt.handle(), &mut store, dir.path(), &channel, day, &ImportControl::new())
-            .unwrap();
+    let outcome = tilldesk::recon::fetch::fetch_and_import(
+        rt.handle(),
+        &mut store,
+        dir.path(),
+        &channel,
+        day,
+        &ImportControl::new(),
+    )
+    .unwrap();
     assert_eq!(outcome.bill.row_count, 11);
     let saved = dir.path().join("bills/alipay/20880211096256330156_20261124.csv.zip");
     assert_eq!(std::fs::read(&saved).unwrap(), bytes);
 
     // The WeChat channel serving an Alipay file is refused, nothing imported.
     let wrong = FakeChannel { kind: AcquirerKind::WechatPay, bill: channel.bill.clone() };
-    let err = tilldesk::recon::fetch::fetch_and_import(rt.handle(), &mut store, dir.path(), &wrong, day, &ImportControl::new())
-        .unwrap_err();
+    let err = tilldesk::recon::fetch::fetch_and_import(
+        rt.handle(),
+        &mut store,
+        dir.path(),
+        &wrong,
+        day,
+        &ImportControl::new(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("is an Alipay bill, but it was imported as a WeChat Pay bill"), "{err}");
 
     let none = FakeChannel { kind: AcquirerKind::WechatPay, bill: BillResult::NoBill };

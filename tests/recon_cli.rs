@@ -69,7 +69,12 @@ fn import_twice_then_reconcile_prints_the_report() {
         .collect();
     assert_eq!(
         kinds,
-        [("only_in_bill".into(), 2), ("only_local".into(), 1), ("amount_mismatch".into(), 1), ("status_mismatch".into(), 2)]
+        [
+            ("only_in_bill".into(), 2),
+            ("only_local".into(), 1),
+            ("amount_mismatch".into(), 1),
+            ("status_mismatch".into(), 2)
+        ]
     );
     let nos: Vec<&str> =
         report["discrepancies"].as_array().unwrap().iter().map(|d| d["out_trade_no"].as_str().unwrap()).collect();
@@ -92,7 +97,8 @@ fn bad_input_gets_a_clear_message_and_a_failing_exit() {
     let (ok, _, err) = run(tilldesk(tmp.path()).args(["reconcile", "--date", "24.11.2026"]));
     assert!(!ok);
     assert!(err.contains("is not a date like 2026-11-24"), "{err}");
-    let (ok, _, err) = run(tilldesk(tmp.path()).args(["bills", "fetch", "--acquirer", "wechat", "--date", "2026-11-24"]));
+    let (ok, _, err) =
+        run(tilldesk(tmp.path()).args(["bills", "fetch", "--acquirer", "wechat", "--date", "2026-11-24"]));
     assert!(!ok);
     assert!(err.contains("bills import FILE"), "{err}");
 }

@@ -79,10 +79,8 @@ fn wrong_encodings_are_named() {
     assert!(msg.starts_with("bill.csv.zip: x_20261124_业务明细.csv line 8"), "{msg}");
 
     // UTF-16 (a spreadsheet's "Unicode text").
-    let utf16: Vec<u8> = [0xFF, 0xFE]
-        .into_iter()
-        .chain(wechat_text().encode_utf16().flat_map(u16::to_le_bytes))
-        .collect();
+    let utf16: Vec<u8> =
+        [0xFF, 0xFE].into_iter().chain(wechat_text().encode_utf16().flat_map(u16::to_le_bytes)).collect();
     let (_, msg) = refused("wechat.txt", &utf16);
     assert!(msg.starts_with("wechat.txt line 1: the text is not valid GBK or UTF-8 (the file is UTF-16"), "{msg}");
 }

@@ -59,7 +59,8 @@ fn import_reconcile_resolve_adopt_and_export() {
     // The import set the acquirer and the day from the bill.
     h.get_by_label("开始对账").click();
     wait_for(&mut h, "对账完成，差异 6");
-    for label in ["已匹配", "132.00", "仅账单有", "仅本地有", "金额不符", "状态不符", "跨日待核", "净额 164.51"] {
+    for label in ["已匹配", "132.00", "仅账单有", "仅本地有", "金额不符", "状态不符", "跨日待核", "净额 164.51"]
+    {
         assert!(h.query_all_by_label_contains(label).next().is_some(), "{label} is not shown");
     }
     h.get_by_label("W003");

@@ -89,12 +89,25 @@ fn summary_lines(report: &Report, lang: Lang) -> Vec<(String, String)> {
     for k in &report.kinds {
         lines.push((
             kind_label(k.kind, lang).to_owned(),
-            format!("{} / {} {} / {} {}", k.count, lang.pick("账单", "bill"), k.bill_amount, lang.pick("本地", "local"), k.local_amount),
+            format!(
+                "{} / {} {} / {} {}",
+                k.count,
+                lang.pick("账单", "bill"),
+                k.bill_amount,
+                lang.pick("本地", "local"),
+                k.local_amount
+            ),
         ));
     }
     let f = &report.fees;
-    lines.push((lang.pick("账单收款", "Bill payments").to_owned(), format!("{} / {}", f.payments.count, f.payments.amount)));
-    lines.push((lang.pick("账单退款", "Bill refunds").to_owned(), format!("{} / {}", f.refunds.count, f.refunds.amount)));
+    lines.push((
+        lang.pick("账单收款", "Bill payments").to_owned(),
+        format!("{} / {}", f.payments.count, f.payments.amount),
+    ));
+    lines.push((
+        lang.pick("账单退款", "Bill refunds").to_owned(),
+        format!("{} / {}", f.refunds.count, f.refunds.amount),
+    ));
     lines.push((lang.pick("手续费", "Fees").to_owned(), f.fee.clone()));
     lines.push((lang.pick("优惠", "Discounts").to_owned(), f.discounts.to_string()));
     lines.push((lang.pick("净额", "Net").to_owned(), f.net.to_string()));

@@ -55,7 +55,8 @@ pub fn save_and_import(
     let tmp = path.with_extension("part");
     std::fs::write(&tmp, &bill.bytes).map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
-    let options = ImportOptions { acquirer: Some(channel.kind()), bill_date: Some(date), accept_mismatched_totals: false };
+    let options =
+        ImportOptions { acquirer: Some(channel.kind()), bill_date: Some(date), accept_mismatched_totals: false };
     import_file(store, &path, &options, control)
 }
 

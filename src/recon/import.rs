@@ -12,7 +12,9 @@ use serde::Serialize;
 use time::{Date, PrimitiveDateTime, UtcOffset};
 
 use super::{ReconError, acquirer_name, date_text};
-use crate::channel::alipay::bill::{AlipayBillRow, BillError as AlipayError, BillKind, DetailReader, open_detail_entry};
+use crate::channel::alipay::bill::{
+    AlipayBillRow, BillError as AlipayError, BillKind, DetailReader, open_detail_entry,
+};
 use crate::channel::wechatpay::bill::{BillReader, MilliFen, WechatBillRow, WechatBillSummary};
 use crate::model::AcquirerKind;
 use crate::money::Amount;
@@ -69,7 +71,8 @@ impl BillFormat {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         if compact.starts_with("#支付宝") || compact.contains("支付宝交易号") {
             Some(BillFormat::AlipayCsv)
-        } else if compact.contains("交易时间") && (compact.contains("公众账号ID") || compact.contains("微信订单号")) {
+        } else if compact.contains("交易时间") && (compact.contains("公众账号ID") || compact.contains("微信订单号"))
+        {
             Some(BillFormat::WechatText)
         } else {
             None
@@ -223,12 +226,17 @@ impl ImportOutcome {
             text.push(' ');
             text.push_str(lang.pick(
                 &format!("它替换了之前导入的同日账单 {}（{} 行）。", old.source_name, old.row_count),
-                &format!("It replaces the bill of that day imported before ({}, {} rows).", old.source_name, old.row_count),
+                &format!(
+                    "It replaces the bill of that day imported before ({}, {} rows).",
+                    old.source_name, old.row_count
+                ),
             ));
         }
         if let Some(mismatch) = &self.bill.totals_mismatch {
             text.push(' ');
-            text.push_str(lang.pick("注意：账单合计与明细不符：", "Warning: the bill's totals do not match its rows: "));
+            text.push_str(
+                lang.pick("注意：账单合计与明细不符：", "Warning: the bill's totals do not match its rows: "),
+            );
             text.push_str(mismatch);
         }
         text
@@ -496,11 +504,8 @@ fn finish(
     totals_json: String,
     diffs: Vec<String>,
 ) -> Result<FinishedBill, ReconError> {
-    let bill_date = options
-        .bill_date
-        .or(stated_date)
-        .or(inferred)
-        .ok_or_else(|| ReconError::NoDate { file: file.to_owned() })?;
+    let bill_date =
+        options.bill_date.or(stated_date).or(inferred).ok_or_else(|| ReconError::NoDate { file: file.to_owned() })?;
     let totals_mismatch = if diffs.is_empty() { None } else { Some(diffs.join("; ")) };
     if let Some(details) = &totals_mismatch
         && !options.accept_mismatched_totals

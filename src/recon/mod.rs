@@ -55,7 +55,9 @@ pub enum ReconError {
     Encoding { file: String, line: u64, expected: &'static str, text: String },
     #[error("{file} line {line}, column {column}: {text:?} is not {expected}")]
     Value { file: String, line: u64, column: &'static str, text: String, expected: &'static str },
-    #[error("{file}: the file ends without the bill's totals ({expected}): it was probably cut short; download it again")]
+    #[error(
+        "{file}: the file ends without the bill's totals ({expected}): it was probably cut short; download it again"
+    )]
     Truncated { file: String, expected: &'static str },
     #[error("{file}: the bill's own totals do not match its rows: {details}. Nothing was imported")]
     TotalsMismatch { file: String, details: String },

@@ -467,7 +467,9 @@ pub fn reconcile(
     store.recon_local_only_orders(acquirer_id, &from, &to, &created_from, |l| {
         local_only(l, Reason::MissingFromBill, &mut found)
     })?;
-    store.recon_local_only_refunds(acquirer_id, &from, &to, |l| local_only(l, Reason::RefundedOnlyLocally, &mut found))?;
+    store.recon_local_only_refunds(acquirer_id, &from, &to, |l| {
+        local_only(l, Reason::RefundedOnlyLocally, &mut found)
+    })?;
 
     let totals = store.bill_day_totals(acquirer_id, &day)?;
     let fee = crate::channel::wechatpay::bill::MilliFen::from_milli_fen(totals.fee_milli);
@@ -498,7 +500,9 @@ pub fn reconcile(
     let warnings = bills
         .iter()
         .filter_map(|b| {
-            b.totals_mismatch.as_ref().map(|m| format!("{}: the bill's own totals do not match its rows: {m}", b.source_name))
+            b.totals_mismatch
+                .as_ref()
+                .map(|m| format!("{}: the bill's own totals do not match its rows: {m}", b.source_name))
         })
         .collect();
     let mut report = Report {
@@ -516,8 +520,10 @@ pub fn reconcile(
         warnings,
         discrepancies: Vec::new(),
     };
-    let summary_json = serde_json::to_string(&report).map_err(|e| ReconError::BadRun { run: 0, message: e.to_string() })?;
-    let run_id = store.save_recon_run(acquirer_id, &day, bills.last().map(|b| b.id), &started_at, &summary_json, &found)?;
+    let summary_json =
+        serde_json::to_string(&report).map_err(|e| ReconError::BadRun { run: 0, message: e.to_string() })?;
+    let run_id =
+        store.save_recon_run(acquirer_id, &day, bills.last().map(|b| b.id), &started_at, &summary_json, &found)?;
     report.run_id = run_id;
     report.discrepancies = store.run_discrepancies(run_id)?.into_iter().map(|d| Item::from_stored(d, lang)).collect();
     tracing::info!(run_id, acquirer = %acquirer, date = %day, differences = report.discrepancies.len(), "reconciled");
@@ -545,7 +551,11 @@ impl Report {
         let name = acquirer_name(self.acquirer);
         out.push_str(&format!("Reconciliation of the {name} bill of {}\n", self.bill_date));
         for b in &self.bills {
-            out.push_str(&format!("  bill: {} ({} rows)\n", b.source_name.rsplit(['/', '\\']).next().unwrap_or(""), b.row_count));
+            out.push_str(&format!(
+                "  bill: {} ({} rows)\n",
+                b.source_name.rsplit(['/', '\\']).next().unwrap_or(""),
+                b.row_count
+            ));
         }
         out.push_str(&format!("  matched payments: {} totalling {}\n", self.matched.count, self.matched.amount));
         out.push_str(&format!(
@@ -568,7 +578,14 @@ impl Report {
         let f = &self.fees;
         out.push_str(&format!(
             "  fees of {}: payments {} totalling {}, refunds {} totalling {}, fees {}, discounts {}, net {}\n",
-            f.bill_date, f.payments.count, f.payments.amount, f.refunds.count, f.refunds.amount, f.fee, f.discounts, f.net
+            f.bill_date,
+            f.payments.count,
+            f.payments.amount,
+            f.refunds.count,
+            f.refunds.amount,
+            f.fee,
+            f.discounts,
+            f.net
         ));
         for w in &self.warnings {
             out.push_str(&format!("  warning: {w}\n"));

@@ -3,7 +3,9 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, Store, StoreError};
-use crate::model::{AcquirerId, AcquirerKind, ChannelMode, Order, OrderId, OrderSource, OrderStatus, OperatorId, StoreId};
+use crate::model::{
+    AcquirerId, AcquirerKind, ChannelMode, OperatorId, Order, OrderId, OrderSource, OrderStatus, StoreId,
+};
 use crate::money::{Amount, Currency};
 
 /// A new order, written as PAYING before anything is sent (write-ahead).
@@ -162,7 +164,8 @@ impl Store {
     }
 
     pub fn order_events(&self, id: OrderId) -> Result<Vec<OrderEvent>> {
-        let mut stmt = self.conn.prepare("SELECT at, kind, detail FROM order_events WHERE order_id = ?1 ORDER BY id")?;
+        let mut stmt =
+            self.conn.prepare("SELECT at, kind, detail FROM order_events WHERE order_id = ?1 ORDER BY id")?;
         let rows = stmt.query_map([id.0], |r| Ok(OrderEvent { at: r.get(0)?, kind: r.get(1)?, detail: r.get(2)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -215,7 +218,9 @@ impl Store {
     /// The store a till charges for when none is chosen: the first store, creating a demo merchant and store on a
     /// fresh install so the sandbox works out of the box.
     pub fn default_store(&mut self) -> Result<StoreId> {
-        if let Some(id) = self.conn.query_row("SELECT id FROM stores ORDER BY id LIMIT 1", [], |r| r.get(0)).optional()? {
+        if let Some(id) =
+            self.conn.query_row("SELECT id FROM stores ORDER BY id LIMIT 1", [], |r| r.get(0)).optional()?
+        {
             return Ok(StoreId(id));
         }
         let now = crate::time::now_utc();

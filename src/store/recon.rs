@@ -268,8 +268,7 @@ pub struct StoredRun {
     pub summary_json: String,
 }
 
-const BILL_COLUMNS: &str =
-    "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch";
+const BILL_COLUMNS: &str = "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch";
 
 fn bill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBill> {
     Ok(StoredBill {
@@ -371,7 +370,8 @@ impl Store {
             .optional()
             .map_err(StoreError::from)?;
         if let Some(old) = &replaced {
-            tx.execute("UPDATE recon_runs SET bill_id = NULL WHERE bill_id = ?1", [old.id.0]).map_err(StoreError::from)?;
+            tx.execute("UPDATE recon_runs SET bill_id = NULL WHERE bill_id = ?1", [old.id.0])
+                .map_err(StoreError::from)?;
             tx.execute("DELETE FROM bill_rows WHERE bill_id = ?1", [old.id.0]).map_err(StoreError::from)?;
             tx.execute("DELETE FROM bills WHERE id = ?1", [old.id.0]).map_err(StoreError::from)?;
         }
@@ -739,8 +739,9 @@ impl Store {
 
     /// A run's discrepancies in the order they were found.
     pub fn run_discrepancies(&self, run_id: i64) -> Result<Vec<StoredDiscrepancy>> {
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE run_id = ?1 ORDER BY id"))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE run_id = ?1 ORDER BY id"))?;
         let rows = stmt.query_map([run_id], discrepancy_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -114,24 +114,31 @@ impl ReconcileScreen {
         });
         ui.horizontal(|ui| {
             let label = ui.label(lang.pick("账单文件", "Bill file"));
-            ui.add(
-                egui::TextEdit::singleline(&mut self.path_text)
-                    .desired_width(420.0)
-                    .hint_text(lang.pick("输入路径，或把账单文件拖到窗口里", "type a path, or drop the bill file on the window")),
-            )
+            ui.add(egui::TextEdit::singleline(&mut self.path_text).desired_width(420.0).hint_text(
+                lang.pick("输入路径，或把账单文件拖到窗口里", "type a path, or drop the bill file on the window"),
+            ))
             .labelled_by(label.id);
             let busy = self.job.is_some();
-            if ui.add_enabled(!busy && self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…"))).clicked() {
+            if ui
+                .add_enabled(!busy && self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")))
+                .clicked()
+            {
                 self.open_dialog();
             }
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("导入", "Import"))).clicked() {
                 let path = PathBuf::from(self.path_text.trim());
                 self.start_import(ctx, path);
             }
-            ui.checkbox(&mut self.accept_mismatch, lang.pick("合计不符也导入（标记）", "import even if totals differ (flagged)"));
+            ui.checkbox(
+                &mut self.accept_mismatch,
+                lang.pick("合计不符也导入（标记）", "import even if totals differ (flagged)"),
+            );
         });
         if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
-            ui.colored_label(ui.visuals().selection.bg_fill, lang.pick("松开鼠标即可导入账单", "Drop to import the bill"));
+            ui.colored_label(
+                ui.visuals().selection.bg_fill,
+                lang.pick("松开鼠标即可导入账单", "Drop to import the bill"),
+            );
         }
 
         self.job_ui(ui, lang);
@@ -147,10 +154,12 @@ impl ReconcileScreen {
                 self.report = Some(report);
             }
         } else {
-            ui.label(lang.pick(
-                "导入或下载当日账单后点击“开始对账”。",
-                "Import or fetch the day's bill, then press Reconcile.",
-            ));
+            ui.label(
+                lang.pick(
+                    "导入或下载当日账单后点击“开始对账”。",
+                    "Import or fetch the day's bill, then press Reconcile.",
+                ),
+            );
         }
         ui.add_space(8.0);
         self.history_ui(ui, ctx);
@@ -186,7 +195,8 @@ impl ReconcileScreen {
                 }
                 Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(100)),
                 Err(TryRecvError::Disconnected) => {
-                    self.status = Some((true, lang.pick("后台任务意外结束", "the background task ended unexpectedly").into()));
+                    self.status =
+                        Some((true, lang.pick("后台任务意外结束", "the background task ended unexpectedly").into()));
                     self.job = None;
                 }
             }
@@ -215,7 +225,8 @@ impl ReconcileScreen {
     }
 
     fn take_dropped_files(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
-        let dropped: Vec<PathBuf> = ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_owned()).collect());
+        let dropped: Vec<PathBuf> =
+            ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_owned()).collect());
         if let Some(path) = dropped.into_iter().next()
             && self.job.is_none()
         {
@@ -265,7 +276,8 @@ impl ReconcileScreen {
         let (tx, rx) = channel();
         let worker_control = control.clone();
         std::thread::spawn(move || {
-            let result = Store::open(&db).map_err(|e| e.to_string()).and_then(|mut store| work(&mut store, &worker_control));
+            let result =
+                Store::open(&db).map_err(|e| e.to_string()).and_then(|mut store| work(&mut store, &worker_control));
             let _ = tx.send(result);
         });
         self.status = None;
@@ -339,7 +351,12 @@ impl ReconcileScreen {
             };
             ui.add(bar.desired_width(240.0));
             if job.reads_file {
-                ui.label(format!("{rows} {} · {:.0} {}", lang.pick("行", "rows"), rows as f64 / secs, lang.pick("行/秒", "rows/s")));
+                ui.label(format!(
+                    "{rows} {} · {:.0} {}",
+                    lang.pick("行", "rows"),
+                    rows as f64 / secs,
+                    lang.pick("行/秒", "rows/s")
+                ));
             }
             if ui.button(lang.pick("取消", "Cancel")).clicked() {
                 job.control.cancel();
@@ -363,9 +380,20 @@ impl ReconcileScreen {
         }
         // Summary cards.
         ui.horizontal_wrapped(|ui| {
-            card(ui, lang.pick("已匹配", "Matched"), &format!("{}", report.matched.count), &report.matched.amount.to_string());
+            card(
+                ui,
+                lang.pick("已匹配", "Matched"),
+                &format!("{}", report.matched.count),
+                &report.matched.amount.to_string(),
+            );
             for k in &report.kinds {
-                let value = format!("{} {} / {} {}", lang.pick("账单", "bill"), k.bill_amount, lang.pick("本地", "local"), k.local_amount);
+                let value = format!(
+                    "{} {} / {} {}",
+                    lang.pick("账单", "bill"),
+                    k.bill_amount,
+                    lang.pick("本地", "local"),
+                    k.local_amount
+                );
                 card(ui, kind_label(k.kind, lang), &k.count.to_string(), &value);
             }
             card(
@@ -462,22 +490,34 @@ impl ReconcileScreen {
                             ui.weak(format!("{}{r}", lang.pick("退款单号 ", "refund ")));
                         }
                     });
-                    ui.label(format!("{}\n{}", amount_or_dash(d.local_amount), d.local_status.as_deref().unwrap_or("")));
+                    ui.label(format!(
+                        "{}\n{}",
+                        amount_or_dash(d.local_amount),
+                        d.local_status.as_deref().unwrap_or("")
+                    ));
                     ui.label(format!("{}\n{}", amount_or_dash(d.bill_amount), d.bill_status.as_deref().unwrap_or("")));
                     ui.vertical(|ui| {
                         ui.set_max_width(380.0);
                         ui.label(d.reason.explanation(lang));
                         ui.weak(format!("{}{}", lang.pick("建议：", "Suggested: "), d.reason.action(lang)));
                         if d.resolved {
-                            ui.label(format!("{}{}", lang.pick("已处理：", "Resolved: "), d.note.as_deref().unwrap_or("")));
+                            ui.label(format!(
+                                "{}{}",
+                                lang.pick("已处理：", "Resolved: "),
+                                d.note.as_deref().unwrap_or("")
+                            ));
                         }
                     });
                     ui.vertical(|ui| {
-                        if d.out_trade_no.is_some() && ui.small_button(lang.pick("查询收单机构", "Query acquirer")).clicked() {
+                        if d.out_trade_no.is_some()
+                            && ui.small_button(lang.pick("查询收单机构", "Query acquirer")).clicked()
+                        {
                             action = Some(RowAction::Query(d.clone()));
                         }
                         if !d.resolved {
-                            if d.reason.can_adopt() && ui.small_button(lang.pick("补录为本地订单", "Adopt as local order")).clicked() {
+                            if d.reason.can_adopt()
+                                && ui.small_button(lang.pick("补录为本地订单", "Adopt as local order")).clicked()
+                            {
                                 action = Some(RowAction::Adopt(d.id));
                             }
                             match &mut self.note_for {
@@ -524,14 +564,18 @@ impl ReconcileScreen {
             RowAction::Resolve(id, note) => {
                 let note = if note.trim().is_empty() { lang.pick("已处理", "resolved").to_owned() } else { note };
                 self.note_for = None;
-                ctx.home.store.resolve_discrepancy(id, &note, None).map(|()| lang.pick("已标记为已处理", "Marked resolved").to_owned())
+                ctx.home
+                    .store
+                    .resolve_discrepancy(id, &note, None)
+                    .map(|()| lang.pick("已标记为已处理", "Marked resolved").to_owned())
             }
             RowAction::Adopt(id) => {
                 let note = lang.pick("按账单补录为本地订单", "adopted from the bill as a local order");
                 ctx.home.store.acquirer_for(report.acquirer).and_then(|acquirer| {
-                    ctx.home.store.adopt_bill_payment(id, acquirer, note, None).map(|order| {
-                        format!("{}{}", lang.pick("已补录本地订单 #", "Adopted as local order #"), order)
-                    })
+                    ctx.home
+                        .store
+                        .adopt_bill_payment(id, acquirer, note, None)
+                        .map(|order| format!("{}{}", lang.pick("已补录本地订单 #", "Adopted as local order #"), order))
                 })
             }
         };
@@ -550,12 +594,16 @@ impl ReconcileScreen {
     fn query_acquirer(&mut self, ctx: &Ctx, kind: AcquirerKind, item: &Item) {
         let lang = ctx.lang;
         let Some(out_trade_no) = item.out_trade_no.clone() else { return };
-        let (Some(channel), Some(runtime)) = (self.channels.as_ref().and_then(|c| c.channel(kind)), ctx.runtime.clone())
+        let (Some(channel), Some(runtime)) =
+            (self.channels.as_ref().and_then(|c| c.channel(kind)), ctx.runtime.clone())
         else {
             self.status = Some((
                 true,
-                lang.pick("该收单机构的接口尚未配置，无法查询。", "This acquirer's client is not set up, so it cannot be queried.")
-                    .into(),
+                lang.pick(
+                    "该收单机构的接口尚未配置，无法查询。",
+                    "This acquirer's client is not set up, so it cannot be queried.",
+                )
+                .into(),
             ));
             return;
         };
@@ -568,17 +616,29 @@ impl ReconcileScreen {
                     t.amount.map(|a| a.to_string()).unwrap_or_default(),
                     t.trade_no.unwrap_or_default()
                 ),
-                QueryResult::Waiting(_) => format!("{out_trade_no}: {}", lang.pick("等待顾客确认", "waiting for the customer")),
-                QueryResult::Closed(_) => {
-                    format!("{out_trade_no}: {}", lang.pick("已关闭、撤销或全额退款", "closed, cancelled or fully refunded"))
+                QueryResult::Waiting(_) => {
+                    format!("{out_trade_no}: {}", lang.pick("等待顾客确认", "waiting for the customer"))
                 }
-                QueryResult::NotFound => format!("{out_trade_no}: {}", lang.pick("收单机构没有这笔交易", "the acquirer has no such trade")),
-                QueryResult::Unknown(e) => format!("{out_trade_no}: {}{e}", lang.pick("查询未成功：", "the query failed: ")),
+                QueryResult::Closed(_) => {
+                    format!(
+                        "{out_trade_no}: {}",
+                        lang.pick("已关闭、撤销或全额退款", "closed, cancelled or fully refunded")
+                    )
+                }
+                QueryResult::NotFound => {
+                    format!("{out_trade_no}: {}", lang.pick("收单机构没有这笔交易", "the acquirer has no such trade"))
+                }
+                QueryResult::Unknown(e) => {
+                    format!("{out_trade_no}: {}{e}", lang.pick("查询未成功：", "the query failed: "))
+                }
             };
             let _ = tx.send(answer);
         });
         self.query = Some(rx);
-        self.status = Some((false, format!("{}{}", lang.pick("正在查询 ", "Querying "), item.out_trade_no.as_deref().unwrap_or(""))));
+        self.status = Some((
+            false,
+            format!("{}{}", lang.pick("正在查询 ", "Querying "), item.out_trade_no.as_deref().unwrap_or("")),
+        ));
     }
 
     fn export(&mut self, ctx: &Ctx, report: &Report, extension: &str) {
@@ -649,7 +709,7 @@ enum RowAction {
 
 fn card(ui: &mut egui::Ui, title: &str, big: &str, small: &str) {
     egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)).show(ui, |ui| {
-        ui.set_min_width(120.0);
+        ui.set_min_width(100.0);
         ui.vertical(|ui| {
             ui.weak(title);
             ui.heading(big);
