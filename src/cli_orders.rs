@@ -191,7 +191,7 @@ pub fn add_operator(home: &mut DataHome, name: &str, role: &str, by: Option<Stri
 
 pub fn seed_orders(home: &mut DataHome, count: u64, days: i64) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    home.store.seed_orders(count, days, &mut |n| {
+    home.store.seed_demo_orders(count, days, &mut |n| {
         if n % 100_000 == 0 && n > 0 {
             eprintln!("{n} orders…");
         }

@@ -12,6 +12,7 @@ use tilldesk::ui::{TillDeskApp, fonts};
 mod cli_checkout;
 mod cli_orders;
 mod onboard_cli;
+mod recon_cli;
 
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
@@ -106,6 +107,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Bills (对账单): import a bill file, or fetch a day's bill from an acquirer.
+    Bills {
+        #[command(subcommand)]
+        command: recon_cli::BillsCommand,
+    },
+    /// Reconcile (对账) a day's bills against the till and print the report.
+    Reconcile {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        /// Only this acquirer (default: every acquirer with a bill for the day).
+        #[arg(long)]
+        acquirer: Option<recon_cli::AcquirerArg>,
+        /// Orders this close to midnight wait for the neighbouring day's bill (default: setting, else 10).
+        #[arg(long, value_name = "MINUTES")]
+        window_minutes: Option<i64>,
+        /// Also write the report to FILE.csv or FILE.xlsx.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return onboard_cli::run_onboard(args, cli.data_dir.as_deref());
     }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
-    let home = DataHome::open(&data_dir)?;
+    let mut home = DataHome::open(&data_dir)?;
     match cli.command {
         None => run_gui(home),
         Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_)) => Ok(()),
@@ -234,6 +257,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", report.to_text());
             }
             Ok(())
+        }
+        Some(Command::Bills { command }) => recon_cli::bills(&mut home, command),
+        Some(Command::Reconcile { date, acquirer, window_minutes, export, json }) => {
+            recon_cli::reconcile(&mut home, recon_cli::ReconcileArgs { date, acquirer, window_minutes, export, json })
         }
     }
 }

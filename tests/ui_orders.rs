@@ -41,7 +41,7 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
     home.store.add_operator("clerk", Role::BackOffice, "1357", None).unwrap();
-    home.store.seed_orders(500, 3, &mut |_| {}).unwrap();
+    home.store.seed_demo_orders(500, 3, &mut |_| {}).unwrap();
     let sandbox = rt
         .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
         .unwrap();

@@ -7,6 +7,7 @@ pub mod onboarding;
 pub mod operators;
 pub mod order_query;
 pub mod orders;
+pub mod recon;
 pub mod refunds;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +18,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::model::{Acquirer, AcquirerId, AcquirerKind, ChannelMode, OperatorId};
 
 /// The numbered migrations, in order. Migration N brings the schema to `user_version` N.
-const MIGRATIONS: &[(u32, &str)] =
-    &[(1, include_str!("migrations/0001_init.sql")), (3, include_str!("migrations/0003_onboarding.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (3, include_str!("migrations/0003_onboarding.sql")),
+    (4, include_str!("migrations/0004_recon.sql")),
+];
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -236,7 +236,7 @@ impl Store {
 
     /// Inserts `count` synthetic paid orders spread over the last `days` days (the `dev seed-orders` generator and
     /// the benchmarks), in one transaction.
-    pub fn seed_orders(&mut self, count: u64, days: i64, progress: &mut dyn FnMut(u64)) -> Result<()> {
+    pub fn seed_demo_orders(&mut self, count: u64, days: i64, progress: &mut dyn FnMut(u64)) -> Result<()> {
         let store = self.default_store()?;
         let alipay = self.acquirer_for(crate::model::AcquirerKind::Alipay)?;
         let wechat = self.acquirer_for(crate::model::AcquirerKind::WechatPay)?;
@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn pages_walk_every_order_once_in_order_and_totals_match() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_orders(1000, 7, &mut |_| {}).unwrap();
+        store.seed_demo_orders(1000, 7, &mut |_| {}).unwrap();
         for sort in [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst, OrderSort::SmallestFirst]
         {
             let mut seen = Vec::new();

@@ -6,6 +6,7 @@ pub mod fonts;
 pub mod jobs;
 pub mod merchant;
 pub mod orders;
+pub mod reconcile;
 pub mod refunds;
 pub mod settings;
 pub mod staff;
@@ -187,6 +188,8 @@ pub struct TillDeskApp {
     store_codes: store_codes::StoreCodesScreen,
     orders: orders::OrdersScreen,
     refunds: refunds::RefundsScreen,
+    /// 对账; public so the app can hand it the channel clients (`reconcile.channels`).
+    pub reconcile: reconcile::ReconcileScreen,
 }
 
 impl TillDeskApp {
@@ -200,6 +203,7 @@ impl TillDeskApp {
             store_codes: Default::default(),
             orders: Default::default(),
             refunds: Default::default(),
+            reconcile: Default::default(),
         })
     }
 
@@ -235,7 +239,7 @@ impl TillDeskApp {
                 Screen::StoreCodes => self.store_codes.ui(ui, &mut self.ctx),
                 Screen::Orders => self.orders.ui(ui, &mut self.ctx),
                 Screen::Refunds => self.refunds.ui(ui, &mut self.ctx),
-                Screen::Reconciliation => coming_soon(ui, lang),
+                Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
             }
         });
     }
@@ -276,11 +280,6 @@ impl TillDeskApp {
             }
         });
     }
-}
-
-pub(crate) fn coming_soon(ui: &mut egui::Ui, lang: Lang) {
-    ui.add_space(24.0);
-    ui.label(lang.pick("即将推出：该功能将在后续版本中提供。", "Coming soon: this screen arrives in a later release."));
 }
 
 impl eframe::App for TillDeskApp {

@@ -776,6 +776,8 @@ pub struct DetailReader<R: Read> {
     buf: Vec<u8>,
     encoding: Option<TextEncoding>,
     warned_encoding: bool,
+    /// The first line that was not valid text in the file's encoding.
+    bad_encoding_line: Option<u64>,
     /// For each canonical column, its position in the file's header.
     positions: Option<[Option<usize>; COLUMN_COUNT]>,
     header_len: usize,
@@ -796,6 +798,7 @@ impl<R: Read> DetailReader<R> {
             buf: Vec::with_capacity(1024),
             encoding: None,
             warned_encoding: false,
+            bad_encoding_line: None,
             positions: None,
             header_len: 0,
             meta: BillMeta::default(),
@@ -809,6 +812,17 @@ impl<R: Read> DetailReader<R> {
     /// The file name used in messages.
     pub fn file_name(&self) -> &str {
         &self.file
+    }
+
+    /// The 1-based number of the last physical line read (the last line of the row just returned).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The first line whose bytes were not valid GBK (or UTF-8, once the file showed itself UTF-8); such bytes
+    /// are read as U+FFFD, so a strict reader refuses the file.
+    pub fn encoding_error_line(&self) -> Option<u64> {
+        self.bad_encoding_line
     }
 
     /// The account and period from the `#` lines read so far.
@@ -876,6 +890,7 @@ impl<R: Read> DetailReader<R> {
         };
         if had_errors && !self.warned_encoding {
             self.warned_encoding = true;
+            self.bad_encoding_line = Some(self.line);
             tracing::warn!(file = %self.file, line = self.line, "bill text is not valid in its encoding; replaced");
         }
         text

@@ -699,6 +699,11 @@ impl<R: BufRead> BillReader<R> {
         self.legacy
     }
 
+    /// The 1-based number of the last line read (the line of the row just returned).
+    pub fn line_no(&self) -> usize {
+        self.line_no
+    }
+
     /// The bill's own totals, once the rows have all been read.
     pub fn summary(&self) -> Option<&WechatBillSummary> {
         self.summary.as_ref()

@@ -1,0 +1,114 @@
+//! Bills and reconciliation (对账): streaming bill import, matching against the till's orders and refunds, the
+//! discrepancy report and its export.
+//!
+//! - [`import`]: reads an Alipay zip of GBK CSVs or a WeChat Pay text bill (format detected by content) row by row
+//!   into the database, in one transaction, with progress and cancel.
+//! - [`report`]: matches the day's bill against local orders and refunds and records a run with its discrepancies.
+//! - [`export`]: the report as CSV or XLSX.
+//! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
+
+// ReconError carries the bill parsers' errors (line, column, offending text) by value so messages stay precise;
+// the size is irrelevant next to a bill import.
+#![allow(clippy::result_large_err)]
+
+pub mod export;
+pub mod fetch;
+pub mod import;
+pub mod report;
+
+use std::path::PathBuf;
+
+use crate::model::AcquirerKind;
+use crate::store::StoreError;
+
+pub use import::{BillFormat, ImportControl, ImportOptions, ImportOutcome, import_bytes, import_file};
+pub use report::{DEFAULT_WINDOW_MINUTES, Reason, ReconOptions, Report, load_report, reconcile};
+
+/// Why a bill could not be imported, or a report made. Messages name the file, the line and the column, and
+/// quote the offending text; "nothing was imported" is always true when an import fails.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconError {
+    #[error("{file}: cannot read the file: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error(
+        "{file}: this is not a bill TillDesk knows. Expected an Alipay bill (a .csv.zip of GBK CSV files, or its \
+         业务明细 CSV) or a WeChat Pay bill (text starting 交易时间,公众账号ID,…); the file starts with {start:?}"
+    )]
+    UnknownFormat { file: String, start: String },
+    #[error("{file} is {found} bill, but it was imported as {expected}")]
+    WrongAcquirer { file: String, found: &'static str, expected: &'static str },
+    #[error("{file}: {source}")]
+    Wechat {
+        file: String,
+        #[source]
+        source: crate::channel::wechatpay::bill::BillError,
+    },
+    #[error("{0}")]
+    Alipay(#[from] crate::channel::alipay::bill::BillError),
+    #[error("{file}: {source}")]
+    AlipayIn {
+        file: String,
+        #[source]
+        source: crate::channel::alipay::bill::BillError,
+    },
+    #[error("{file}: the zip file is damaged or cut short ({detail}); download the bill again")]
+    BadZip { file: String, detail: String },
+    #[error(
+        "{file} line {line}: the text is not valid {expected} (was the file re-saved in another encoding?): {text:?}"
+    )]
+    Encoding { file: String, line: u64, expected: &'static str, text: String },
+    #[error("{file} line {line}, column {column}: {text:?} is not {expected}")]
+    Value { file: String, line: u64, column: &'static str, text: String, expected: &'static str },
+    #[error(
+        "{file}: the file ends without the bill's totals ({expected}): it was probably cut short; download it again"
+    )]
+    Truncated { file: String, expected: &'static str },
+    #[error("{file}: the bill's own totals do not match its rows: {details}. Nothing was imported")]
+    TotalsMismatch { file: String, details: String },
+    #[error("{file}: cannot tell which day the bill is for (it has no rows); give the date (--date YYYY-MM-DD)")]
+    NoDate { file: String },
+    #[error("the import was cancelled: nothing was imported")]
+    Cancelled,
+    #[error("there is no {acquirer} bill for {date} in the database: fetch or import it first")]
+    NoBill { acquirer: &'static str, date: String },
+    #[error("{acquirer} has no bill for {date} (no trades that day)")]
+    NoBillAtAcquirer { acquirer: &'static str, date: String },
+    #[error("{acquirer} did not give the bill for {date}: {message}")]
+    Fetch { acquirer: &'static str, date: String, message: String },
+    #[error("cannot write {path}: {message}")]
+    Export { path: PathBuf, message: String },
+    #[error("the stored report of run {run} cannot be read: {message}")]
+    BadRun { run: i64, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The acquirer's name in messages.
+pub fn acquirer_name(kind: AcquirerKind) -> &'static str {
+    match kind {
+        AcquirerKind::Alipay => "Alipay",
+        AcquirerKind::WechatPay => "WeChat Pay",
+        AcquirerKind::AlipayPlus => "Alipay+",
+    }
+}
+
+/// "2026-11-24" → date, strictly.
+pub fn parse_date(text: &str) -> Option<time::Date> {
+    let text = text.trim();
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u16> {
+        text.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?.parse().ok()
+    };
+    let year = i32::from(num(0..4)?);
+    let month = u8::try_from(num(5..7)?).ok()?;
+    let day = u8::try_from(num(8..10)?).ok()?;
+    time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
+}
+
+/// date → "2026-11-24".
+pub fn date_text(date: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}

@@ -1,0 +1,927 @@
+//! Bills, their rows, reconciliation runs and discrepancies: the SQL behind `recon/`.
+//!
+//! A bill import is one transaction: the rows stream into `bill_rows` through a [`BillRowSink`] while a content
+//! hash of the rows is kept; a bill whose rows were imported before is rolled back and reported as such.
+
+use rusqlite::{OptionalExtension, Statement, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use super::{Result, Store, StoreError, append_audit};
+use crate::model::{AcquirerId, BillId, DiscrepancyId, OperatorId, OrderId};
+
+/// What a bill row is: a payment, a refund, or a payment the acquirer reversed (WeChat REVOKED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BillRowKind {
+    Payment,
+    Refund,
+    Revoked,
+}
+
+impl BillRowKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillRowKind::Payment => "payment",
+            BillRowKind::Refund => "refund",
+            BillRowKind::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "payment" => Some(BillRowKind::Payment),
+            "refund" => Some(BillRowKind::Refund),
+            "revoked" => Some(BillRowKind::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// The bill being imported.
+#[derive(Debug, Clone)]
+pub struct NewBill<'a> {
+    pub acquirer_id: AcquirerId,
+    /// The file name as the user or the acquirer gave it.
+    pub source_name: &'a str,
+    /// alipay_zip / alipay_csv / wechat_text
+    pub format: &'a str,
+}
+
+/// One bill row, in the acquirer's words, as it is stored.
+#[derive(Debug, Clone, Default)]
+pub struct NewBillRow<'a> {
+    pub line_no: i64,
+    pub trade_no: &'a str,
+    pub out_trade_no: &'a str,
+    pub out_request_no: Option<&'a str>,
+    pub kind: Option<BillRowKind>,
+    /// SUCCESS, REVOKED, or a refund's status (SUCCESS, PROCESSING, FAIL, CHANGE).
+    pub status: &'a str,
+    /// Order amount of a payment; the positive refund amount of a refund (fen).
+    pub amount: i64,
+    /// The exact fee in 1/1000 fen, signed as the bill writes it.
+    pub fee_milli: i64,
+    pub settled: i64,
+    pub discount: i64,
+    /// UTC RFC 3339.
+    pub occurred_at: &'a str,
+    pub subject: &'a str,
+    pub store_ref: &'a str,
+}
+
+/// What the import learned once every row was read.
+#[derive(Debug, Clone)]
+pub struct FinishedBill {
+    /// The acquirer's day, YYYY-MM-DD.
+    pub bill_date: String,
+    pub totals_json: String,
+    /// Why the bill's own totals do not match its rows, if they do not.
+    pub totals_mismatch: Option<String>,
+}
+
+/// Streams rows into the bill being imported.
+pub struct BillRowSink<'t> {
+    stmt: Statement<'t>,
+    bill_id: i64,
+    hasher: Sha256,
+    rows: u64,
+}
+
+impl BillRowSink<'_> {
+    pub fn push(&mut self, row: &NewBillRow<'_>) -> Result<()> {
+        let kind = row.kind.unwrap_or(BillRowKind::Payment).as_str();
+        // The content hash covers what matching reads, so a re-download with another export time is the same bill.
+        for part in [
+            row.trade_no,
+            row.out_trade_no,
+            row.out_request_no.unwrap_or(""),
+            kind,
+            row.status,
+            row.occurred_at,
+            row.subject,
+            row.store_ref,
+        ] {
+            self.hasher.update(part.as_bytes());
+            self.hasher.update([0x1f]);
+        }
+        for n in [row.amount, row.fee_milli, row.settled, row.discount] {
+            self.hasher.update(n.to_le_bytes());
+        }
+        self.stmt.execute(params![
+            self.bill_id,
+            row.line_no,
+            row.trade_no,
+            row.out_trade_no,
+            row.out_request_no,
+            kind,
+            row.amount,
+            round_milli(row.fee_milli),
+            row.occurred_at,
+            row.status,
+            row.fee_milli,
+            row.settled,
+            row.discount,
+            row.subject,
+            row.store_ref,
+        ])?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// Milli-fen to fen, halves away from zero.
+pub fn round_milli(milli: i64) -> i64 {
+    let (q, r) = (milli / 1000, milli % 1000);
+    if r >= 500 {
+        q + 1
+    } else if r <= -500 {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// A bill already in the database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredBill {
+    pub id: BillId,
+    pub acquirer_id: AcquirerId,
+    pub bill_date: String,
+    pub source_name: String,
+    pub format: String,
+    pub row_count: i64,
+    pub imported_at: String,
+    pub totals_mismatch: Option<String>,
+}
+
+/// How an import ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportResult {
+    Imported {
+        bill: StoredBill,
+        /// An earlier bill of the same acquirer and day that this one replaced.
+        replaced: Option<StoredBill>,
+    },
+    /// The same rows were imported before: nothing changed.
+    AlreadyImported { bill: StoredBill },
+}
+
+/// A bill payment row that did not match a paid local order one for one (or a reversal), with its local order.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentPair {
+    pub bill_row_id: i64,
+    pub line_no: i64,
+    pub trade_no: String,
+    pub out_trade_no: String,
+    pub kind: String,
+    pub bill_status: String,
+    pub bill_amount: i64,
+    pub occurred_at: String,
+    pub subject: String,
+    pub order_id: Option<i64>,
+    pub local_amount: Option<i64>,
+    pub local_status: Option<String>,
+}
+
+/// A bill refund row with the local refund of the same out_request_no.
+#[derive(Debug, Clone, Default)]
+pub struct RefundPair {
+    pub bill_row_id: i64,
+    pub line_no: i64,
+    pub trade_no: String,
+    pub out_trade_no: String,
+    pub out_request_no: String,
+    pub bill_status: String,
+    pub bill_amount: i64,
+    pub occurred_at: String,
+    pub subject: String,
+    pub local_amount: Option<i64>,
+    pub local_status: Option<String>,
+}
+
+/// A paid local order, or a successful local refund, that no bill of the acquirer mentions.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOnly {
+    pub out_trade_no: String,
+    pub trade_no: Option<String>,
+    pub out_request_no: Option<String>,
+    pub amount: i64,
+    pub status: String,
+    /// UTC RFC 3339: paid_at (or created_at) of an order, created_at of a refund.
+    pub at: String,
+    pub subject: String,
+}
+
+/// The day's sums over the bill rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BillDayTotals {
+    pub payment_count: i64,
+    pub payment_amount: i64,
+    pub refund_count: i64,
+    pub refund_amount: i64,
+    pub fee_milli: i64,
+    pub settled: i64,
+    pub discount: i64,
+}
+
+/// A discrepancy to record with a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewDiscrepancy {
+    pub kind: String,
+    pub reason: String,
+    pub out_trade_no: Option<String>,
+    pub trade_no: Option<String>,
+    pub out_request_no: Option<String>,
+    pub local_amount: Option<i64>,
+    pub bill_amount: Option<i64>,
+    pub local_status: Option<String>,
+    pub bill_status: Option<String>,
+    pub bill_line: Option<i64>,
+    pub bill_row_id: Option<i64>,
+    pub occurred_at: Option<String>,
+    pub subject: String,
+    pub explanation: String,
+}
+
+/// A recorded discrepancy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDiscrepancy {
+    pub id: DiscrepancyId,
+    pub run_id: i64,
+    pub fields: NewDiscrepancy,
+    pub resolved: bool,
+    pub note: Option<String>,
+    pub resolved_at: Option<String>,
+}
+
+/// A reconciliation run as the history lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRun {
+    pub id: i64,
+    pub acquirer_id: Option<AcquirerId>,
+    pub bill_date: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub summary_json: String,
+}
+
+const BILL_COLUMNS: &str = "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch";
+
+fn bill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBill> {
+    Ok(StoredBill {
+        id: BillId(r.get(0)?),
+        acquirer_id: AcquirerId(r.get(1)?),
+        bill_date: r.get(2)?,
+        source_name: r.get(3)?,
+        format: r.get(4)?,
+        row_count: r.get(5)?,
+        imported_at: r.get(6)?,
+        totals_mismatch: r.get(7)?,
+    })
+}
+
+const PAID_FAMILY: &str = "('PAID', 'PARTIALLY_REFUNDED', 'REFUNDED')";
+
+const DISCREPANCY_COLUMNS: &str = "id, run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount, \
+     bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation, resolved, \
+     note, resolved_at";
+
+fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDiscrepancy> {
+    Ok(StoredDiscrepancy {
+        id: DiscrepancyId(r.get(0)?),
+        run_id: r.get(1)?,
+        fields: NewDiscrepancy {
+            kind: r.get(2)?,
+            reason: r.get(3)?,
+            out_trade_no: r.get(4)?,
+            trade_no: r.get(5)?,
+            out_request_no: r.get(6)?,
+            local_amount: r.get(7)?,
+            bill_amount: r.get(8)?,
+            local_status: r.get(9)?,
+            bill_status: r.get(10)?,
+            bill_line: r.get(11)?,
+            bill_row_id: r.get(12)?,
+            occurred_at: r.get(13)?,
+            subject: r.get(14)?,
+            explanation: r.get(15)?,
+        },
+        resolved: r.get::<_, i64>(16)? != 0,
+        note: r.get(17)?,
+        resolved_at: r.get(18)?,
+    })
+}
+
+impl Store {
+    /// Imports one bill in one transaction. `feed` pushes the rows into the sink and returns what it learned at
+    /// the end; an error from it (a bad row, a cancel) rolls everything back. A bill whose rows are already in the
+    /// database is rolled back too and reported as [`ImportResult::AlreadyImported`]; an earlier, different bill of
+    /// the same acquirer and day is replaced (its runs keep their history).
+    pub fn import_bill<E: From<StoreError>>(
+        &mut self,
+        new: &NewBill<'_>,
+        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
+    ) -> std::result::Result<ImportResult, E> {
+        let now = crate::time::now_utc();
+        // A bigger page cache keeps index inserts of a million rows off the disk until commit.
+        self.conn.execute_batch("PRAGMA cache_size = -65536").map_err(StoreError::from)?;
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let pending = format!("pending:{now}:{}", std::process::id());
+        tx.execute(
+            "INSERT INTO bills (acquirer_id, bill_date, source_name, content_hash, imported_at, format)
+             VALUES (?1, '', ?2, ?3, ?4, ?5)",
+            params![new.acquirer_id.0, new.source_name, pending, now, new.format],
+        )
+        .map_err(StoreError::from)?;
+        let bill_id = tx.last_insert_rowid();
+        let (finished, hash, rows) = {
+            let stmt = tx
+                .prepare(
+                    "INSERT INTO bill_rows (bill_id, line_no, trade_no, out_trade_no, out_request_no, kind, amount, fee,
+                        occurred_at, status, fee_milli, settled, discount, subject, store_ref)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )
+                .map_err(StoreError::from)?;
+            let mut sink = BillRowSink { stmt, bill_id, hasher: Sha256::new(), rows: 0 };
+            sink.hasher.update(new.acquirer_id.0.to_le_bytes());
+            let finished = feed(&mut sink)?;
+            sink.hasher.update(finished.bill_date.as_bytes());
+            let hash = hex::encode(sink.hasher.finalize_reset());
+            (finished, hash, sink.rows)
+        };
+        let existing = tx
+            .query_row(&format!("SELECT {BILL_COLUMNS} FROM bills WHERE content_hash = ?1"), [&hash], bill_from_row)
+            .optional()
+            .map_err(StoreError::from)?;
+        if let Some(bill) = existing {
+            drop(tx); // rolls back
+            self.conn.execute_batch("PRAGMA cache_size = -2000").map_err(StoreError::from)?;
+            return Ok(ImportResult::AlreadyImported { bill });
+        }
+        let replaced = tx
+            .query_row(
+                &format!("SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 AND id <> ?3"),
+                params![new.acquirer_id.0, finished.bill_date, bill_id],
+                bill_from_row,
+            )
+            .optional()
+            .map_err(StoreError::from)?;
+        if let Some(old) = &replaced {
+            tx.execute("UPDATE recon_runs SET bill_id = NULL WHERE bill_id = ?1", [old.id.0])
+                .map_err(StoreError::from)?;
+            tx.execute("DELETE FROM bill_rows WHERE bill_id = ?1", [old.id.0]).map_err(StoreError::from)?;
+            tx.execute("DELETE FROM bills WHERE id = ?1", [old.id.0]).map_err(StoreError::from)?;
+        }
+        tx.execute(
+            "UPDATE bills SET bill_date = ?2, content_hash = ?3, row_count = ?4, totals_json = ?5, totals_mismatch = ?6
+             WHERE id = ?1",
+            params![
+                bill_id,
+                finished.bill_date,
+                hash,
+                i64::try_from(rows).unwrap_or(i64::MAX),
+                finished.totals_json,
+                finished.totals_mismatch
+            ],
+        )
+        .map_err(StoreError::from)?;
+        let after = format!("{} rows, {}", rows, new.source_name);
+        append_audit(&tx, &now, None, "bill.import", &finished.bill_date, None, Some(&after))?;
+        tx.commit().map_err(StoreError::from)?;
+        self.conn.execute_batch("PRAGMA cache_size = -2000").map_err(StoreError::from)?;
+        let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        Ok(ImportResult::Imported { bill, replaced })
+    }
+
+    pub fn bill(&self, id: BillId) -> Result<Option<StoredBill>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {BILL_COLUMNS} FROM bills WHERE id = ?1"), [id.0], bill_from_row)
+            .optional()?)
+    }
+
+    /// The bills of an acquirer's day (normally one).
+    pub fn bills_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<StoredBill>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![acquirer.0, bill_date], bill_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every imported bill, newest day first.
+    pub fn recent_bills(&self, limit: u32) -> Result<Vec<StoredBill>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {BILL_COLUMNS} FROM bills ORDER BY bill_date DESC, id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit], bill_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of rows in `bill_rows` (all bills).
+    pub fn bill_row_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM bill_rows", [], |r| r.get(0))?)
+    }
+
+    /// Count and order amount of the day's bill payments that match a paid local order one for one
+    /// (by out_trade_no, else trade_no; same amount).
+    pub fn recon_matched_payments(&self, acquirer: AcquirerId, bill_date: &str) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            &format!(
+                "SELECT COUNT(*), COALESCE(SUM(b.amount), 0)
+                 FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+                 JOIN orders o ON o.id = COALESCE(
+                     (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
+                     (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
+                 WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind = 'payment'
+                   AND o.status IN {PAID_FAMILY} AND o.total_amount = b.amount"
+            ),
+            params![acquirer.0, bill_date],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Every other bill payment or reversal row of the day, with its local order if any, streamed to `each`.
+    pub fn recon_unmatched_payments(
+        &self,
+        acquirer: AcquirerId,
+        bill_date: &str,
+        mut each: impl FnMut(PaymentPair),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT b.id, b.line_no, b.trade_no, b.out_trade_no, b.kind, b.status, b.amount, b.occurred_at, b.subject,
+                    o.id, o.total_amount, o.status
+             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+             LEFT JOIN orders o ON o.id = COALESCE(
+                 (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
+                 (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind IN ('payment', 'revoked')
+               AND NOT (b.kind = 'payment' AND o.id IS NOT NULL AND o.status IN {PAID_FAMILY}
+                        AND o.total_amount = b.amount)
+             ORDER BY b.bill_id, b.line_no"
+        ))?;
+        let mut rows = stmt.query(params![acquirer.0, bill_date])?;
+        while let Some(r) = rows.next()? {
+            each(PaymentPair {
+                bill_row_id: r.get(0)?,
+                line_no: r.get(1)?,
+                trade_no: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                out_trade_no: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                kind: r.get(4)?,
+                bill_status: r.get(5)?,
+                bill_amount: r.get(6)?,
+                occurred_at: r.get(7)?,
+                subject: r.get(8)?,
+                order_id: r.get(9)?,
+                local_amount: r.get(10)?,
+                local_status: r.get(11)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Paid local orders of the acquirer whose time is in `[from, to)` (UTC, RFC 3339 without suffix) that no bill
+    /// of that acquirer lists, by out_trade_no or trade_no.
+    pub fn recon_local_only_orders(
+        &self,
+        acquirer: AcquirerId,
+        from: &str,
+        to: &str,
+        created_from: &str,
+        mut each: impl FnMut(LocalOnly),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT o.out_trade_no, o.trade_no, o.total_amount, o.status, COALESCE(o.paid_at, o.created_at), o.subject
+             FROM orders o
+             WHERE o.acquirer_id = ?1 AND o.created_at >= ?4 AND o.created_at < ?3
+               AND o.status IN {PAID_FAMILY}
+               AND COALESCE(o.paid_at, o.created_at) >= ?2 AND COALESCE(o.paid_at, o.created_at) < ?3
+               AND NOT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                               WHERE b.out_trade_no = o.out_trade_no AND bl.acquirer_id = ?1
+                                 AND b.kind IN ('payment', 'revoked'))
+               AND NOT (o.trade_no IS NOT NULL AND o.trade_no <> '' AND EXISTS (
+                               SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                               WHERE b.trade_no = o.trade_no AND bl.acquirer_id = ?1
+                                 AND b.kind IN ('payment', 'revoked')))
+             ORDER BY COALESCE(o.paid_at, o.created_at), o.id"
+        ))?;
+        let mut rows = stmt.query(params![acquirer.0, from, to, created_from])?;
+        while let Some(r) = rows.next()? {
+            each(LocalOnly {
+                out_trade_no: r.get(0)?,
+                trade_no: r.get(1)?,
+                out_request_no: None,
+                amount: r.get(2)?,
+                status: r.get(3)?,
+                at: r.get(4)?,
+                subject: r.get(5)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Count and amount of the day's bill refunds that match a successful local refund one for one.
+    pub fn recon_matched_refunds(&self, acquirer: AcquirerId, bill_date: &str) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(b.amount), 0)
+             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+             JOIN refunds r ON r.out_request_no = b.out_request_no
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind = 'refund'
+               AND b.status = 'SUCCESS' AND r.status = 'SUCCESS' AND r.refund_amount = b.amount",
+            params![acquirer.0, bill_date],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Every other bill refund row of the day, with the local refund of its out_request_no if any.
+    pub fn recon_unmatched_refunds(
+        &self,
+        acquirer: AcquirerId,
+        bill_date: &str,
+        mut each: impl FnMut(RefundPair),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.status, b.amount, b.occurred_at,
+                    b.subject, r.refund_amount, r.status
+             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+             LEFT JOIN refunds r ON r.out_request_no = b.out_request_no
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind = 'refund'
+               AND NOT (b.status = 'SUCCESS' AND r.id IS NOT NULL AND r.status = 'SUCCESS'
+                        AND r.refund_amount = b.amount)
+             ORDER BY b.bill_id, b.line_no",
+        )?;
+        let mut rows = stmt.query(params![acquirer.0, bill_date])?;
+        while let Some(r) = rows.next()? {
+            each(RefundPair {
+                bill_row_id: r.get(0)?,
+                line_no: r.get(1)?,
+                trade_no: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                out_trade_no: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                out_request_no: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                bill_status: r.get(5)?,
+                bill_amount: r.get(6)?,
+                occurred_at: r.get(7)?,
+                subject: r.get(8)?,
+                local_amount: r.get(9)?,
+                local_status: r.get(10)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Successful local refunds of the acquirer created in `[from, to)` that no bill of that acquirer lists.
+    pub fn recon_local_only_refunds(
+        &self,
+        acquirer: AcquirerId,
+        from: &str,
+        to: &str,
+        mut each: impl FnMut(LocalOnly),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT o.out_trade_no, o.trade_no, r.out_request_no, r.refund_amount, r.status, r.created_at, o.subject
+             FROM refunds r JOIN orders o ON o.id = r.order_id
+             WHERE o.acquirer_id = ?1 AND r.status = 'SUCCESS' AND r.created_at >= ?2 AND r.created_at < ?3
+               AND NOT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                               WHERE b.out_request_no = r.out_request_no AND bl.acquirer_id = ?1 AND b.kind = 'refund')
+             ORDER BY r.created_at, r.id",
+        )?;
+        let mut rows = stmt.query(params![acquirer.0, from, to])?;
+        while let Some(r) = rows.next()? {
+            each(LocalOnly {
+                out_trade_no: r.get(0)?,
+                trade_no: r.get(1)?,
+                out_request_no: r.get(2)?,
+                amount: r.get(3)?,
+                status: r.get(4)?,
+                at: r.get(5)?,
+                subject: r.get(6)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The day's sums over the acquirer's bill rows (reversals count nothing).
+    pub fn bill_day_totals(&self, acquirer: AcquirerId, bill_date: &str) -> Result<BillDayTotals> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(b.kind = 'payment'), 0),
+                    COALESCE(SUM(CASE WHEN b.kind = 'payment' THEN b.amount END), 0),
+                    COALESCE(SUM(b.kind = 'refund'), 0),
+                    COALESCE(SUM(CASE WHEN b.kind = 'refund' THEN b.amount END), 0),
+                    COALESCE(SUM(b.fee_milli), 0),
+                    COALESCE(SUM(b.settled), 0),
+                    COALESCE(SUM(b.discount), 0)
+             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2",
+            params![acquirer.0, bill_date],
+            |r| {
+                Ok(BillDayTotals {
+                    payment_count: r.get(0)?,
+                    payment_amount: r.get(1)?,
+                    refund_count: r.get(2)?,
+                    refund_amount: r.get(3)?,
+                    fee_milli: r.get(4)?,
+                    settled: r.get(5)?,
+                    discount: r.get(6)?,
+                })
+            },
+        )?)
+    }
+
+    /// Records a run and its discrepancies in one transaction. A discrepancy that an earlier run of the same
+    /// acquirer and day had resolved (same kind, reason and keys) stays resolved, with its note.
+    pub fn save_recon_run(
+        &mut self,
+        acquirer: AcquirerId,
+        bill_date: &str,
+        bill_id: Option<BillId>,
+        started_at: &str,
+        summary_json: &str,
+        discrepancies: &[NewDiscrepancy],
+    ) -> Result<i64> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO recon_runs (bill_id, started_at, finished_at, summary, acquirer_id, bill_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![bill_id.map(|b| b.0), started_at, now, summary_json, acquirer.0, bill_date],
+            )?;
+            let run_id = tx.last_insert_rowid();
+            let mut earlier = tx.prepare(
+                "SELECT d.note, d.resolved_at FROM discrepancies d JOIN recon_runs r ON r.id = d.run_id
+                 WHERE r.acquirer_id = ?1 AND r.bill_date = ?2 AND r.id <> ?3 AND d.resolved = 1
+                   AND d.kind = ?4 AND d.reason = ?5 AND d.out_trade_no IS ?6 AND d.out_request_no IS ?7
+                 ORDER BY d.id DESC LIMIT 1",
+            )?;
+            let mut insert = tx.prepare(
+                "INSERT INTO discrepancies (run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount,
+                    bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation,
+                    resolved, note, resolved_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )?;
+            for d in discrepancies {
+                let carried: Option<(Option<String>, Option<String>)> = earlier
+                    .query_row(
+                        params![acquirer.0, bill_date, run_id, d.kind, d.reason, d.out_trade_no, d.out_request_no],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let (resolved, note, resolved_at) = match carried {
+                    Some((note, at)) => (1, note, at),
+                    None => (0, None, None),
+                };
+                insert.execute(params![
+                    run_id,
+                    d.kind,
+                    d.reason,
+                    d.out_trade_no,
+                    d.trade_no,
+                    d.out_request_no,
+                    d.local_amount,
+                    d.bill_amount,
+                    d.local_status,
+                    d.bill_status,
+                    d.bill_line,
+                    d.bill_row_id,
+                    d.occurred_at,
+                    d.subject,
+                    d.explanation,
+                    resolved,
+                    note,
+                    resolved_at,
+                    now
+                ])?;
+            }
+            Ok(run_id)
+        })
+    }
+
+    /// The newest runs first.
+    pub fn recon_runs(&self, limit: u32) -> Result<Vec<StoredRun>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(StoredRun {
+                id: r.get(0)?,
+                acquirer_id: r.get::<_, Option<i64>>(1)?.map(AcquirerId),
+                bill_date: r.get(2)?,
+                started_at: r.get(3)?,
+                finished_at: r.get(4)?,
+                summary_json: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn recon_run(&self, id: i64) -> Result<Option<StoredRun>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(StoredRun {
+                        id: r.get(0)?,
+                        acquirer_id: r.get::<_, Option<i64>>(1)?.map(AcquirerId),
+                        bill_date: r.get(2)?,
+                        started_at: r.get(3)?,
+                        finished_at: r.get(4)?,
+                        summary_json: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// A run's discrepancies in the order they were found.
+    pub fn run_discrepancies(&self, run_id: i64) -> Result<Vec<StoredDiscrepancy>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE run_id = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([run_id], discrepancy_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn discrepancy(&self, id: DiscrepancyId) -> Result<Option<StoredDiscrepancy>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE id = ?1"), [id.0], |r| {
+                discrepancy_from_row(r)
+            })
+            .optional()?)
+    }
+
+    /// Marks a discrepancy resolved with the clerk's note, audited, in one transaction.
+    pub fn resolve_discrepancy(&mut self, id: DiscrepancyId, note: &str, operator: Option<OperatorId>) -> Result<()> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE discrepancies SET resolved = 1, note = ?2, resolved_at = ?3 WHERE id = ?1",
+                params![id.0, note, now],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows));
+            }
+            append_audit(tx, &now, operator, "discrepancy.resolve", &id.0.to_string(), None, Some(note))?;
+            Ok(())
+        })
+    }
+
+    /// Adopts a bill payment row as the truth for a discrepancy: creates the local order as PAID (a store-code
+    /// payment the till never saw), or moves the existing local order to PAID with the acquirer's trade number;
+    /// records the order event, resolves the discrepancy and audits, all in one transaction.
+    pub fn adopt_bill_payment(
+        &mut self,
+        id: DiscrepancyId,
+        acquirer: AcquirerId,
+        note: &str,
+        operator: Option<OperatorId>,
+    ) -> Result<OrderId> {
+        let d = self.discrepancy(id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?.fields;
+        let out_trade_no = d.out_trade_no.clone().filter(|s| !s.is_empty()).ok_or(StoreError::Corrupt {
+            table: "discrepancies",
+            column: "out_trade_no",
+            value: String::new(),
+        })?;
+        let amount = d.bill_amount.filter(|a| *a > 0).ok_or(StoreError::Corrupt {
+            table: "discrepancies",
+            column: "bill_amount",
+            value: format!("{:?}", d.bill_amount),
+        })?;
+        let store_id = self.default_store()?;
+        let now = crate::time::now_utc();
+        let paid_at = d.occurred_at.clone().unwrap_or_else(|| now.clone());
+        self.transaction(|tx| {
+            let existing: Option<(i64, String)> = tx
+                .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [&out_trade_no], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let order_id = match existing {
+                Some((order_id, before)) => {
+                    tx.execute(
+                        "UPDATE orders SET status = 'PAID', trade_no = COALESCE(?2, trade_no), total_amount = ?3,
+                            paid_at = COALESCE(paid_at, ?4), updated_at = ?5 WHERE id = ?1",
+                        params![order_id, d.trade_no, amount, paid_at, now],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'adopted_from_bill', ?3)",
+                        params![order_id, now, format!("{before} → PAID from the acquirer's bill (line {:?})", d.bill_line)],
+                    )?;
+                    order_id
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, operator_id, source, subject,
+                            total_amount, currency, status, created_at, paid_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'store_code', ?6, ?7, 'CNY', 'PAID', ?8, ?8, ?9)",
+                        params![
+                            out_trade_no,
+                            d.trade_no,
+                            store_id.0,
+                            acquirer.0,
+                            operator.map(|o| o.0),
+                            d.subject,
+                            amount,
+                            paid_at,
+                            now
+                        ],
+                    )?;
+                    let order_id = tx.last_insert_rowid();
+                    tx.execute(
+                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'adopted_from_bill', ?3)",
+                        params![order_id, now, format!("recorded from the acquirer's bill (line {:?})", d.bill_line)],
+                    )?;
+                    order_id
+                }
+            };
+            tx.execute(
+                "UPDATE discrepancies SET resolved = 1, note = ?2, resolved_at = ?3 WHERE id = ?1",
+                params![id.0, note, now],
+            )?;
+            append_audit(tx, &now, operator, "order.adopt_from_bill", &out_trade_no, None, Some(note))?;
+            Ok(OrderId(order_id))
+        })
+    }
+}
+
+/// Local data for tests and benchmarks: paid orders and refunds written in one transaction each, without going
+/// through checkout.
+#[derive(Debug, Clone)]
+pub struct SeedOrder {
+    pub out_trade_no: String,
+    pub trade_no: Option<String>,
+    pub acquirer_id: AcquirerId,
+    pub subject: String,
+    pub total_amount: i64,
+    pub refunded_amount: i64,
+    /// Stored status spelling (PAID, FAILED, …).
+    pub status: String,
+    /// UTC RFC 3339.
+    pub created_at: String,
+    pub paid_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedRefund {
+    pub out_trade_no: String,
+    pub out_request_no: String,
+    pub refund_amount: i64,
+    pub status: String,
+    pub created_at: String,
+}
+
+impl Store {
+    /// Writes many orders in one transaction (tests, benchmarks, data migration).
+    pub fn seed_orders(&mut self, orders: impl IntoIterator<Item = SeedOrder>) -> Result<u64> {
+        let store_id = self.default_store()?;
+        self.transaction(|tx| seed_orders_in(tx, store_id.0, orders))
+    }
+
+    /// Writes refunds (and the orders' refunded amounts) in one transaction.
+    pub fn seed_refunds(&mut self, refunds: impl IntoIterator<Item = SeedRefund>) -> Result<u64> {
+        self.transaction(|tx| {
+            let mut n = 0;
+            for r in refunds {
+                let order_id: i64 =
+                    tx.query_row("SELECT id FROM orders WHERE out_trade_no = ?1", [&r.out_trade_no], |row| row.get(0))?;
+                tx.execute(
+                    "INSERT INTO refunds (order_id, out_request_no, refund_amount, reason, status, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, '', ?4, ?5, ?5)",
+                    params![order_id, r.out_request_no, r.refund_amount, r.status, r.created_at],
+                )?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+}
+
+fn seed_orders_in(tx: &Transaction<'_>, store_id: i64, orders: impl IntoIterator<Item = SeedOrder>) -> Result<u64> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, subject, total_amount, refunded_amount,
+            status, created_at, paid_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9)",
+    )?;
+    let mut n = 0;
+    for o in orders {
+        stmt.execute(params![
+            o.out_trade_no,
+            o.trade_no,
+            store_id,
+            o.acquirer_id.0,
+            o.subject,
+            o.total_amount,
+            o.refunded_amount,
+            o.status,
+            o.created_at,
+            o.paid_at
+        ])?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -1,0 +1,721 @@
+//! 对账 Reconciliation: fetch or open a day's bill (native dialog, path field or drag and drop), import it with a
+//! progress bar and a cancel button, reconcile, and work through the report: summary cards, the discrepancy table
+//! with filters and per-row actions, the history of runs, export to CSV/XLSX.
+//!
+//! Imports, fetches and runs go to a background thread with their own database connection (WAL lets the screen
+//! keep reading); results come back through a channel the screen polls each frame.
+
+#![allow(clippy::result_large_err, clippy::large_enum_variant)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::Instant;
+
+use crate::channel::{Channel, QueryResult};
+use crate::i18n::Lang;
+use crate::model::{AcquirerKind, DiscrepancyId, DiscrepancyKind};
+use crate::money::Amount;
+use crate::recon::report::{Item, kind_label};
+use crate::recon::{self, ImportControl, ImportOptions, ImportOutcome, ReconOptions, Report};
+use crate::store::Store;
+use crate::store::recon::StoredRun;
+use crate::ui::Ctx;
+
+/// Gives the screen an acquirer's client, for fetching bills and querying trades. The app wires the real clients;
+/// without a source those two buttons say the channel is not set up.
+pub trait ChannelSource: Send + Sync {
+    fn channel(&self, kind: AcquirerKind) -> Option<Arc<dyn Channel>>;
+}
+
+enum Done {
+    Imported(ImportOutcome),
+    Reconciled(Box<Report>),
+}
+
+struct Job {
+    label: String,
+    control: ImportControl,
+    started: Instant,
+    /// Whether the job reads a file (a progress fraction and rows/s are known).
+    reads_file: bool,
+    rx: Receiver<Result<Done, String>>,
+}
+
+/// The 对账 screen.
+#[derive(Default)]
+pub struct ReconcileScreen {
+    acquirer: Option<AcquirerKind>,
+    date_text: String,
+    path_text: String,
+    accept_mismatch: bool,
+    job: Option<Job>,
+    /// (is an error, text)
+    status: Option<(bool, String)>,
+    report: Option<Report>,
+    runs: Option<Vec<StoredRun>>,
+    filter: Option<DiscrepancyKind>,
+    show_resolved: bool,
+    search: String,
+    /// The discrepancy whose note is being written, and the note.
+    note_for: Option<(DiscrepancyId, String)>,
+    dialog: Option<Receiver<Option<PathBuf>>>,
+    query: Option<Receiver<String>>,
+    /// The acquirers' clients (set by the app).
+    pub channels: Option<Arc<dyn ChannelSource>>,
+}
+
+impl std::fmt::Debug for ReconcileScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReconcileScreen").field("date", &self.date_text).finish_non_exhaustive()
+    }
+}
+
+fn yesterday_in_china() -> String {
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let today = time::OffsetDateTime::now_utc().to_offset(china).date();
+    recon::date_text(today.previous_day().unwrap_or(today))
+}
+
+fn amount_or_dash(a: Option<Amount>) -> String {
+    a.map(|a| a.to_string()).unwrap_or_else(|| "—".into())
+}
+
+impl ReconcileScreen {
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        if self.date_text.is_empty() {
+            self.date_text = yesterday_in_china();
+        }
+        let acquirer = *self.acquirer.get_or_insert(AcquirerKind::WechatPay);
+        self.poll(ui, ctx);
+        self.take_dropped_files(ui, ctx);
+
+        // Which bill.
+        ui.horizontal(|ui| {
+            ui.label(lang.pick("收单机构", "Acquirer"));
+            for kind in [AcquirerKind::WechatPay, AcquirerKind::Alipay] {
+                let name = match kind {
+                    AcquirerKind::Alipay => lang.pick("支付宝", "Alipay"),
+                    _ => lang.pick("微信支付", "WeChat Pay"),
+                };
+                if ui.selectable_label(acquirer == kind, name).clicked() {
+                    self.acquirer = Some(kind);
+                }
+            }
+            ui.separator();
+            let label = ui.label(lang.pick("账单日期", "Bill date"));
+            ui.add(egui::TextEdit::singleline(&mut self.date_text).desired_width(96.0)).labelled_by(label.id);
+            let busy = self.job.is_some();
+            if ui.add_enabled(!busy, egui::Button::new(lang.pick("下载账单", "Fetch bill"))).clicked() {
+                self.start_fetch(ctx);
+            }
+            if ui.add_enabled(!busy, egui::Button::new(lang.pick("开始对账", "Reconcile"))).clicked() {
+                self.start_reconcile(ctx);
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label(lang.pick("账单文件", "Bill file"));
+            ui.add(egui::TextEdit::singleline(&mut self.path_text).desired_width(420.0).hint_text(
+                lang.pick("输入路径，或把账单文件拖到窗口里", "type a path, or drop the bill file on the window"),
+            ))
+            .labelled_by(label.id);
+            let busy = self.job.is_some();
+            if ui
+                .add_enabled(!busy && self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")))
+                .clicked()
+            {
+                self.open_dialog();
+            }
+            if ui.add_enabled(!busy, egui::Button::new(lang.pick("导入", "Import"))).clicked() {
+                let path = PathBuf::from(self.path_text.trim());
+                self.start_import(ctx, path);
+            }
+            ui.checkbox(
+                &mut self.accept_mismatch,
+                lang.pick("合计不符也导入（标记）", "import even if totals differ (flagged)"),
+            );
+        });
+        if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
+            ui.colored_label(
+                ui.visuals().selection.bg_fill,
+                lang.pick("松开鼠标即可导入账单", "Drop to import the bill"),
+            );
+        }
+
+        self.job_ui(ui, lang);
+        if let Some((is_error, text)) = &self.status {
+            let color = if *is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+            ui.colored_label(color, text.as_str());
+        }
+        ui.separator();
+
+        if let Some(report) = self.report.take() {
+            self.report_ui(ui, ctx, &report);
+            if self.report.is_none() {
+                self.report = Some(report);
+            }
+        } else {
+            ui.label(
+                lang.pick(
+                    "导入或下载当日账单后点击“开始对账”。",
+                    "Import or fetch the day's bill, then press Reconcile.",
+                ),
+            );
+        }
+        ui.add_space(8.0);
+        self.history_ui(ui, ctx);
+    }
+
+    /// Picks up finished work.
+    fn poll(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        if let Some(job) = &self.job {
+            match job.rx.try_recv() {
+                Ok(Ok(Done::Imported(outcome))) => {
+                    self.status = Some((false, outcome.message(lang)));
+                    self.acquirer = Some(outcome.acquirer);
+                    self.date_text = outcome.bill.bill_date.clone();
+                    self.job = None;
+                }
+                Ok(Ok(Done::Reconciled(report))) => {
+                    self.status = Some((
+                        false,
+                        format!(
+                            "{}{}",
+                            lang.pick("对账完成，差异 ", "Reconciled: differences "),
+                            report.discrepancies.len()
+                        ),
+                    ));
+                    self.report = Some(*report);
+                    self.runs = None;
+                    self.job = None;
+                }
+                Ok(Err(message)) => {
+                    self.status = Some((true, message));
+                    self.job = None;
+                }
+                Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(100)),
+                Err(TryRecvError::Disconnected) => {
+                    self.status =
+                        Some((true, lang.pick("后台任务意外结束", "the background task ended unexpectedly").into()));
+                    self.job = None;
+                }
+            }
+        }
+        if let Some(rx) = &self.dialog {
+            match rx.try_recv() {
+                Ok(Some(path)) => {
+                    self.dialog = None;
+                    self.path_text = path.display().to_string();
+                    self.start_import(ctx, path);
+                }
+                Ok(None) | Err(TryRecvError::Disconnected) => self.dialog = None,
+                Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(200)),
+            }
+        }
+        if let Some(rx) = &self.query {
+            match rx.try_recv() {
+                Ok(text) => {
+                    self.status = Some((false, text));
+                    self.query = None;
+                }
+                Err(TryRecvError::Disconnected) => self.query = None,
+                Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(200)),
+            }
+        }
+    }
+
+    fn take_dropped_files(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
+        let dropped: Vec<PathBuf> =
+            ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_owned()).collect());
+        if let Some(path) = dropped.into_iter().next()
+            && self.job.is_none()
+        {
+            self.path_text = path.display().to_string();
+            self.start_import(ctx, path);
+        }
+    }
+
+    /// The native file dialog (xdg-portal on Linux) on its own thread; where no portal answers it returns nothing
+    /// and the path field and drag and drop remain.
+    fn open_dialog(&mut self) {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let picked = rfd::FileDialog::new()
+                .set_title("对账单 / Bill")
+                .add_filter("bill", &["zip", "csv", "txt"])
+                .pick_file();
+            let _ = tx.send(picked);
+        });
+        self.dialog = Some(rx);
+    }
+
+    fn date(&mut self, lang: Lang) -> Option<time::Date> {
+        let date = recon::parse_date(&self.date_text);
+        if date.is_none() {
+            self.status = Some((
+                true,
+                format!(
+                    "{} {:?}",
+                    lang.pick("账单日期应写成 2026-11-24 的格式：", "The bill date must look like 2026-11-24:"),
+                    self.date_text
+                ),
+            ));
+        }
+        date
+    }
+
+    fn spawn(
+        &mut self,
+        ctx: &Ctx,
+        label: String,
+        reads_file: bool,
+        work: impl FnOnce(&mut Store, &ImportControl) -> Result<Done, String> + Send + 'static,
+    ) {
+        let db = ctx.home.store.path().to_owned();
+        let control = ImportControl::new();
+        let (tx, rx) = channel();
+        let worker_control = control.clone();
+        std::thread::spawn(move || {
+            let result =
+                Store::open(&db).map_err(|e| e.to_string()).and_then(|mut store| work(&mut store, &worker_control));
+            let _ = tx.send(result);
+        });
+        self.status = None;
+        self.job = Some(Job { label, control, started: Instant::now(), reads_file, rx });
+    }
+
+    fn start_import(&mut self, ctx: &Ctx, path: PathBuf) {
+        let lang = ctx.lang;
+        if path.as_os_str().is_empty() {
+            self.status = Some((true, lang.pick("请先选择账单文件", "Choose a bill file first").into()));
+            return;
+        }
+        let options = ImportOptions { acquirer: None, bill_date: None, accept_mismatched_totals: self.accept_mismatch };
+        let label = format!("{}{}", lang.pick("正在导入 ", "Importing "), path.display());
+        self.spawn(ctx, label, true, move |store, control| {
+            recon::import_file(store, &path, &options, control).map(Done::Imported).map_err(|e| e.to_string())
+        });
+    }
+
+    fn start_fetch(&mut self, ctx: &Ctx) {
+        let lang = ctx.lang;
+        let Some(date) = self.date(lang) else { return };
+        let kind = self.acquirer.unwrap_or(AcquirerKind::WechatPay);
+        let (Some(channel), Some(runtime)) =
+            (self.channels.as_ref().and_then(|c| c.channel(kind)), ctx.runtime.clone())
+        else {
+            self.status = Some((
+                true,
+                lang.pick(
+                    "该收单机构的接口尚未配置，无法下载账单；请从商户平台下载后用“导入”。",
+                    "This acquirer's client is not set up, so the bill cannot be fetched; download it from the merchant \
+                     portal and use Import.",
+                )
+                .into(),
+            ));
+            return;
+        };
+        let data_dir = ctx.home.dir.clone();
+        let label = format!("{}{}", lang.pick("正在下载账单 ", "Fetching the bill of "), recon::date_text(date));
+        self.spawn(ctx, label, false, move |store, control| {
+            let bill = runtime.block_on(recon::fetch::fetch(channel.as_ref(), date)).map_err(|e| e.to_string())?;
+            recon::fetch::save_and_import(store, &data_dir, channel.as_ref(), date, &bill, control)
+                .map(Done::Imported)
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    fn start_reconcile(&mut self, ctx: &Ctx) {
+        let lang = ctx.lang;
+        let Some(date) = self.date(lang) else { return };
+        let kind = self.acquirer.unwrap_or(AcquirerKind::WechatPay);
+        let label = format!("{}{}", lang.pick("正在对账 ", "Reconciling "), recon::date_text(date));
+        self.spawn(ctx, label, false, move |store, _| {
+            let options = ReconOptions::from_settings(store).map_err(|e| e.to_string())?;
+            recon::reconcile(store, kind, date, &options, lang)
+                .map(|r| Done::Reconciled(Box::new(r)))
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    fn job_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let Some(job) = &self.job else { return };
+        let rows = job.control.rows();
+        let secs = job.started.elapsed().as_secs_f64().max(0.001);
+        ui.horizontal(|ui| {
+            ui.label(job.label.as_str());
+            let bar = if job.reads_file {
+                egui::ProgressBar::new(job.control.fraction()).show_percentage()
+            } else {
+                egui::ProgressBar::new(0.0).animate(true)
+            };
+            ui.add(bar.desired_width(240.0));
+            if job.reads_file {
+                ui.label(format!(
+                    "{rows} {} · {:.0} {}",
+                    lang.pick("行", "rows"),
+                    rows as f64 / secs,
+                    lang.pick("行/秒", "rows/s")
+                ));
+            }
+            if ui.button(lang.pick("取消", "Cancel")).clicked() {
+                job.control.cancel();
+            }
+        });
+    }
+
+    fn report_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, report: &Report) {
+        let lang = ctx.lang;
+        ui.horizontal_wrapped(|ui| {
+            ui.strong(format!(
+                "{} {} · {}",
+                recon::acquirer_name(report.acquirer),
+                report.bill_date,
+                lang.pick("对账结果", "reconciliation")
+            ));
+            ui.weak(format!("#{}", report.run_id));
+        });
+        for w in &report.warnings {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{}{w}", lang.pick("注意：", "Warning: ")));
+        }
+        // Summary cards.
+        ui.horizontal_wrapped(|ui| {
+            card(
+                ui,
+                lang.pick("已匹配", "Matched"),
+                &format!("{}", report.matched.count),
+                &report.matched.amount.to_string(),
+            );
+            for k in &report.kinds {
+                let value = format!(
+                    "{} {} / {} {}",
+                    lang.pick("账单", "bill"),
+                    k.bill_amount,
+                    lang.pick("本地", "local"),
+                    k.local_amount
+                );
+                card(ui, kind_label(k.kind, lang), &k.count.to_string(), &value);
+            }
+            card(
+                ui,
+                lang.pick("跨日待核", "Waiting (midnight)"),
+                &report.pending.count.to_string(),
+                &report.pending.amount.to_string(),
+            );
+            let f = &report.fees;
+            card(
+                ui,
+                lang.pick("手续费", "Fees"),
+                &f.fee_fen.to_string(),
+                &format!("{} {}", lang.pick("净额", "net"), f.net),
+            );
+        });
+        let f = &report.fees;
+        ui.weak(format!(
+            "{} {}: {} {} ({}) · {} {} ({}) · {} {} · {} {} · {} {}",
+            lang.pick("当日汇总", "Day summary"),
+            f.bill_date,
+            lang.pick("收款", "payments"),
+            f.payments.count,
+            f.payments.amount,
+            lang.pick("退款", "refunds"),
+            f.refunds.count,
+            f.refunds.amount,
+            lang.pick("手续费", "fees"),
+            f.fee,
+            lang.pick("优惠", "discounts"),
+            f.discounts,
+            lang.pick("净额", "net"),
+            f.net
+        ));
+
+        // Filters and export.
+        ui.horizontal(|ui| {
+            ui.label(lang.pick("筛选", "Filter"));
+            if ui.selectable_label(self.filter.is_none(), lang.pick("全部", "All")).clicked() {
+                self.filter = None;
+            }
+            for kind in DiscrepancyKind::ALL {
+                if ui.selectable_label(self.filter == Some(*kind), kind_label(*kind, lang)).clicked() {
+                    self.filter = Some(*kind);
+                }
+            }
+            ui.checkbox(&mut self.show_resolved, lang.pick("显示已处理", "show resolved"));
+            let label = ui.label(lang.pick("搜索订单号", "Search order no."));
+            ui.add(egui::TextEdit::singleline(&mut self.search).desired_width(140.0)).labelled_by(label.id);
+            ui.separator();
+            if ui.button(lang.pick("导出 CSV", "Export CSV")).clicked() {
+                self.export(ctx, report, "csv");
+            }
+            if ui.button(lang.pick("导出 Excel", "Export Excel")).clicked() {
+                self.export(ctx, report, "xlsx");
+            }
+        });
+
+        let search = self.search.trim().to_owned();
+        let items: Vec<&Item> = report
+            .discrepancies
+            .iter()
+            .filter(|d| self.filter.is_none_or(|k| d.kind == k))
+            .filter(|d| self.show_resolved || !d.resolved)
+            .filter(|d| {
+                search.is_empty()
+                    || d.out_trade_no.as_deref().is_some_and(|n| n.contains(&search))
+                    || d.out_request_no.as_deref().is_some_and(|n| n.contains(&search))
+            })
+            .collect();
+        if items.is_empty() {
+            ui.label(lang.pick("没有需要处理的差异。", "No differences to work on."));
+            return;
+        }
+        let mut action: Option<RowAction> = None;
+        egui::ScrollArea::vertical().max_height(300.0).auto_shrink([false, true]).show(ui, |ui| {
+            egui::Grid::new("discrepancies").striped(true).num_columns(6).spacing([12.0, 6.0]).show(ui, |ui| {
+                for h in [
+                    lang.pick("类型", "Kind"),
+                    lang.pick("商户订单号", "out_trade_no"),
+                    lang.pick("本地", "Local"),
+                    lang.pick("账单", "Bill"),
+                    lang.pick("说明与建议", "Explanation and suggestion"),
+                    lang.pick("操作", "Actions"),
+                ] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for d in items {
+                    ui.label(kind_label(d.kind, lang));
+                    ui.vertical(|ui| {
+                        ui.monospace(d.out_trade_no.as_deref().unwrap_or("—"));
+                        if let Some(r) = &d.out_request_no {
+                            ui.weak(format!("{}{r}", lang.pick("退款单号 ", "refund ")));
+                        }
+                    });
+                    ui.label(format!(
+                        "{}\n{}",
+                        amount_or_dash(d.local_amount),
+                        d.local_status.as_deref().unwrap_or("")
+                    ));
+                    ui.label(format!("{}\n{}", amount_or_dash(d.bill_amount), d.bill_status.as_deref().unwrap_or("")));
+                    ui.vertical(|ui| {
+                        ui.set_max_width(380.0);
+                        ui.label(d.reason.explanation(lang));
+                        ui.weak(format!("{}{}", lang.pick("建议：", "Suggested: "), d.reason.action(lang)));
+                        if d.resolved {
+                            ui.label(format!(
+                                "{}{}",
+                                lang.pick("已处理：", "Resolved: "),
+                                d.note.as_deref().unwrap_or("")
+                            ));
+                        }
+                    });
+                    ui.vertical(|ui| {
+                        if d.out_trade_no.is_some()
+                            && ui.small_button(lang.pick("查询收单机构", "Query acquirer")).clicked()
+                        {
+                            action = Some(RowAction::Query(d.clone()));
+                        }
+                        if !d.resolved {
+                            if d.reason.can_adopt()
+                                && ui.small_button(lang.pick("补录为本地订单", "Adopt as local order")).clicked()
+                            {
+                                action = Some(RowAction::Adopt(d.id));
+                            }
+                            match &mut self.note_for {
+                                Some((id, note)) if *id == d.id => {
+                                    let label = ui.label(lang.pick("处理说明", "Note"));
+                                    ui.add(egui::TextEdit::singleline(note).desired_width(160.0)).labelled_by(label.id);
+                                    ui.horizontal(|ui| {
+                                        if ui.small_button(lang.pick("保存", "Save")).clicked() {
+                                            action = Some(RowAction::Resolve(d.id, note.clone()));
+                                        }
+                                        if ui.small_button(lang.pick("取消", "Cancel")).clicked() {
+                                            action = Some(RowAction::CloseNote);
+                                        }
+                                    });
+                                }
+                                _ => {
+                                    if ui.small_button(lang.pick("标记已处理", "Mark resolved")).clicked() {
+                                        self.note_for = Some((d.id, String::new()));
+                                    }
+                                }
+                            }
+                        }
+                    });
+                    ui.end_row();
+                }
+            });
+        });
+        if let Some(action) = action {
+            self.apply(ctx, report, action);
+        }
+    }
+
+    fn apply(&mut self, ctx: &mut Ctx, report: &Report, action: RowAction) {
+        let lang = ctx.lang;
+        let result = match action {
+            RowAction::CloseNote => {
+                self.note_for = None;
+                return;
+            }
+            RowAction::Query(item) => {
+                self.query_acquirer(ctx, report.acquirer, &item);
+                return;
+            }
+            RowAction::Resolve(id, note) => {
+                let note = if note.trim().is_empty() { lang.pick("已处理", "resolved").to_owned() } else { note };
+                self.note_for = None;
+                ctx.home
+                    .store
+                    .resolve_discrepancy(id, &note, None)
+                    .map(|()| lang.pick("已标记为已处理", "Marked resolved").to_owned())
+            }
+            RowAction::Adopt(id) => {
+                let note = lang.pick("按账单补录为本地订单", "adopted from the bill as a local order");
+                ctx.home.store.acquirer_for(report.acquirer).and_then(|acquirer| {
+                    ctx.home
+                        .store
+                        .adopt_bill_payment(id, acquirer, note, None)
+                        .map(|order| format!("{}{}", lang.pick("已补录本地订单 #", "Adopted as local order #"), order))
+                })
+            }
+        };
+        match result {
+            Ok(text) => {
+                self.status = Some((false, text));
+                match recon::load_report(&ctx.home.store, report.run_id, lang) {
+                    Ok(fresh) => self.report = Some(fresh),
+                    Err(e) => self.status = Some((true, e.to_string())),
+                }
+            }
+            Err(e) => self.status = Some((true, e.to_string())),
+        }
+    }
+
+    fn query_acquirer(&mut self, ctx: &Ctx, kind: AcquirerKind, item: &Item) {
+        let lang = ctx.lang;
+        let Some(out_trade_no) = item.out_trade_no.clone() else { return };
+        let (Some(channel), Some(runtime)) =
+            (self.channels.as_ref().and_then(|c| c.channel(kind)), ctx.runtime.clone())
+        else {
+            self.status = Some((
+                true,
+                lang.pick(
+                    "该收单机构的接口尚未配置，无法查询。",
+                    "This acquirer's client is not set up, so it cannot be queried.",
+                )
+                .into(),
+            ));
+            return;
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            let answer = match channel.query(&out_trade_no).await {
+                QueryResult::Paid(t) => format!(
+                    "{out_trade_no}: {} {} {}",
+                    lang.pick("收单机构显示已支付", "the acquirer says paid"),
+                    t.amount.map(|a| a.to_string()).unwrap_or_default(),
+                    t.trade_no.unwrap_or_default()
+                ),
+                QueryResult::Waiting(_) => {
+                    format!("{out_trade_no}: {}", lang.pick("等待顾客确认", "waiting for the customer"))
+                }
+                QueryResult::Closed(_) => {
+                    format!(
+                        "{out_trade_no}: {}",
+                        lang.pick("已关闭、撤销或全额退款", "closed, cancelled or fully refunded")
+                    )
+                }
+                QueryResult::NotFound => {
+                    format!("{out_trade_no}: {}", lang.pick("收单机构没有这笔交易", "the acquirer has no such trade"))
+                }
+                QueryResult::Unknown(e) => {
+                    format!("{out_trade_no}: {}{e}", lang.pick("查询未成功：", "the query failed: "))
+                }
+            };
+            let _ = tx.send(answer);
+        });
+        self.query = Some(rx);
+        self.status = Some((
+            false,
+            format!("{}{}", lang.pick("正在查询 ", "Querying "), item.out_trade_no.as_deref().unwrap_or("")),
+        ));
+    }
+
+    fn export(&mut self, ctx: &Ctx, report: &Report, extension: &str) {
+        let lang = ctx.lang;
+        let path = ctx.home.dir.join("exports").join(recon::export::default_file_name(report, extension));
+        let result = if extension == "xlsx" {
+            recon::export::write_xlsx(report, &path, lang)
+        } else {
+            recon::export::write_csv(report, &path, lang)
+        };
+        self.status = Some(match result {
+            Ok(()) => (false, format!("{}{}", lang.pick("已导出到 ", "Exported to "), path.display())),
+            Err(e) => (true, e.to_string()),
+        });
+    }
+
+    fn history_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        egui::CollapsingHeader::new(lang.pick("对账历史", "History of runs")).default_open(true).show(ui, |ui| {
+            if self.runs.is_none() {
+                self.runs = Some(ctx.home.store.recon_runs(20).unwrap_or_default());
+            }
+            let runs = self.runs.clone().unwrap_or_default();
+            if runs.is_empty() {
+                ui.label(lang.pick("还没有对账记录", "No runs yet"));
+            }
+            let acquirers = ctx.home.store.acquirers().unwrap_or_default();
+            for run in runs {
+                let kind = run.acquirer_id.and_then(|id| acquirers.iter().find(|a| a.id == id)).map(|a| a.kind);
+                let summary: Option<Report> = serde_json::from_str(&run.summary_json).ok();
+                ui.horizontal(|ui| {
+                    ui.label(format!(
+                        "#{} {} {} · {} {}",
+                        run.id,
+                        run.bill_date.as_deref().unwrap_or(""),
+                        kind.map(recon::acquirer_name).unwrap_or(""),
+                        lang.pick("对账于", "run at"),
+                        crate::time::to_local_display(&run.started_at),
+                    ));
+                    if let Some(s) = &summary {
+                        let differences: i64 = s.kinds.iter().map(|k| k.count).sum();
+                        ui.weak(format!(
+                            "{} {} · {} {}",
+                            lang.pick("匹配", "matched"),
+                            s.matched.count,
+                            lang.pick("差异", "differences"),
+                            differences
+                        ));
+                    }
+                    if ui.small_button(lang.pick("查看", "Open")).clicked() {
+                        match recon::load_report(&ctx.home.store, run.id, lang) {
+                            Ok(r) => self.report = Some(r),
+                            Err(e) => self.status = Some((true, e.to_string())),
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+enum RowAction {
+    Query(Item),
+    Adopt(DiscrepancyId),
+    Resolve(DiscrepancyId, String),
+    CloseNote,
+}
+
+fn card(ui: &mut egui::Ui, title: &str, big: &str, small: &str) {
+    egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)).show(ui, |ui| {
+        ui.set_min_width(100.0);
+        ui.vertical(|ui| {
+            ui.weak(title);
+            ui.heading(big);
+            ui.label(small);
+        });
+    });
+}

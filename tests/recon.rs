@@ -1,0 +1,380 @@
+//! Bills and reconciliation end to end: the hand-written bills in tests/fixtures/recon/ against the till's records
+//! beside them, compared with the expected reports written down there; re-import, the midnight window, resolution
+//! and adoption, export, fetching through a channel, cancel.
+
+mod recon_common;
+
+use std::io::Read as _;
+
+use recon_common::{bill_counts, fixture, seed_local};
+use tilldesk::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
+use tilldesk::channel::{
+    BillResult, BoxFuture, CancelResult, Channel, PayRequest, PayResult, QueryResult, RefundQueryResult, RefundRequest,
+    RefundResult,
+};
+use tilldesk::i18n::Lang;
+use tilldesk::model::{AcquirerKind, DiscrepancyKind};
+use tilldesk::money::Amount;
+use tilldesk::recon::report::Reason;
+use tilldesk::recon::{ImportControl, ImportOptions, ReconError, ReconOptions, import_bytes, import_file, reconcile};
+use tilldesk::store::Store;
+use time::macros::{date, datetime};
+
+/// Compares with the expected report; `UPDATE_EXPECTED=1` rewrites it (then read the diff before committing).
+fn assert_expected(name: &str, actual: &str) {
+    let path = fixture(name);
+    if std::env::var_os("UPDATE_EXPECTED").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(actual, expected, "the report differs from {}", path.display());
+}
+
+fn import(store: &mut Store, name: &str) -> tilldesk::recon::ImportOutcome {
+    import_file(store, &fixture(name), &ImportOptions::default(), &ImportControl::new()).unwrap()
+}
+
+fn with_file_name_only(mut report: tilldesk::recon::Report) -> String {
+    for b in &mut report.bills {
+        b.source_name = b.source_name.rsplit('/').next().unwrap().to_owned();
+    }
+    report.to_text()
+}
+
+#[test]
+fn wechat_fixture_gives_the_expected_report() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    let outcome = import(&mut store, "wechat_20261124.txt");
+    assert!(!outcome.already_imported);
+    assert_eq!(outcome.bill.row_count, 10);
+    assert_eq!(outcome.bill.bill_date, "2026-11-24");
+    assert_eq!(outcome.bill.totals_mismatch, None);
+
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    assert_eq!(report.matched.count, 5);
+    assert_eq!(report.matched.amount, Amount::from_fen(13_200));
+    assert_eq!(report.pending.count, 1, "W009 at 23:57:30 waits for the next day's bill");
+    let reasons: Vec<(Reason, Option<&str>)> =
+        report.discrepancies.iter().map(|d| (d.reason, d.out_trade_no.as_deref())).collect();
+    assert_eq!(
+        reasons,
+        [
+            (Reason::NoLocalOrder, Some("W003")),
+            (Reason::LocalFailed, Some("W004")),
+            (Reason::PaymentAmount, Some("W005")),
+            (Reason::RefundedOnlyAtAcquirer, Some("W007")),
+            (Reason::MissingFromBill, Some("W008")),
+            (Reason::RefundedOnlyLocally, Some("W001")),
+        ]
+    );
+    assert_eq!(report.fees.fee, "0.99300");
+    assert_expected("wechat_20261124.expected.txt", &with_file_name_only(report));
+}
+
+#[test]
+fn alipay_fixture_gives_the_expected_report() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::Alipay);
+    let outcome = import(&mut store, "alipay_20261124.csv.zip");
+    assert_eq!((outcome.bill.row_count, outcome.bill.bill_date.as_str()), (11, "2026-11-24"));
+    let report =
+        reconcile(&mut store, AcquirerKind::Alipay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En).unwrap();
+    assert_eq!((report.matched.count, report.matched.amount), (6, Amount::from_fen(37_400)));
+    assert_eq!((report.matched_refunds.count, report.pending.count), (1, 1));
+    let kinds: Vec<(DiscrepancyKind, i64)> = report.kinds.iter().map(|k| (k.kind, k.count)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (DiscrepancyKind::OnlyInBill, 2),
+            (DiscrepancyKind::OnlyLocal, 1),
+            (DiscrepancyKind::AmountMismatch, 1),
+            (DiscrepancyKind::StatusMismatch, 1)
+        ]
+    );
+    assert_eq!(report.fees.net, Amount::from_fen(31_705));
+    assert_expected("alipay_20261124.expected.txt", &with_file_name_only(report));
+}
+
+#[test]
+fn importing_the_same_bill_again_changes_nothing_and_says_so() {
+    let mut store = Store::open_in_memory().unwrap();
+    let first = import(&mut store, "alipay_20261124.csv.zip");
+    let counts = bill_counts(&store);
+    let again = import(&mut store, "alipay_20261124.csv.zip");
+    assert!(again.already_imported);
+    assert_eq!(again.bill.id, first.bill.id);
+    assert_eq!(bill_counts(&store), counts);
+    assert!(again.message(Lang::En).contains("nothing changed"), "{}", again.message(Lang::En));
+    assert!(again.message(Lang::ZhCn).contains("没有任何改动"));
+    // The detail CSV out of the zip holds the same rows: the same bill.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(fixture("alipay_20261124.csv.zip")).unwrap()).unwrap();
+    let mut csv = Vec::new();
+    zip.by_index(0).unwrap().read_to_end(&mut csv).unwrap();
+    let as_csv =
+        import_bytes(&mut store, "detail.csv", &csv, &ImportOptions::default(), &ImportControl::new()).unwrap();
+    assert!(as_csv.already_imported);
+    assert_eq!(bill_counts(&store), counts);
+}
+
+fn wechat_row(out_trade_no: &str, time: time::PrimitiveDateTime, fen: i64) -> WechatBillRow {
+    WechatBillRow {
+        trade_time: time,
+        appid: "wx2421b1c4370ec43b".into(),
+        mch_id: "10000100".into(),
+        sub_mch_id: "0".into(),
+        device_info: String::new(),
+        transaction_id: format!("42{out_trade_no}"),
+        out_trade_no: out_trade_no.into(),
+        openid: "o".into(),
+        trade_type: "MICROPAY".into(),
+        trade_state: "SUCCESS".into(),
+        bank_type: "CMB_DEBIT".into(),
+        fee_type: "CNY".into(),
+        settlement_total_fee: Amount::from_fen(fen),
+        coupon_fee: Amount::ZERO,
+        refund_id: "0".into(),
+        out_refund_no: "0".into(),
+        refund_fee: Amount::ZERO,
+        coupon_refund_fee: Amount::ZERO,
+        refund_type: String::new(),
+        refund_status: String::new(),
+        body: "饭团".into(),
+        attach: String::new(),
+        service_fee: MilliFen::from_milli_fen(fen * 6),
+        rate: "0.60%".into(),
+        total_fee: Amount::from_fen(fen),
+        applied_refund_fee: Amount::ZERO,
+        rate_remark: String::new(),
+        refund_apply_time: None,
+        refund_success_time: None,
+    }
+}
+
+#[test]
+fn an_order_near_midnight_waits_for_the_next_days_bill() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    import(&mut store, "wechat_20261124.txt");
+    let day = date!(2026 - 11 - 24);
+    let before = reconcile(&mut store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En).unwrap();
+    assert_eq!(before.pending.count, 1);
+    assert!(before.discrepancies.iter().all(|d| d.out_trade_no.as_deref() != Some("W009")));
+
+    // A window of zero minutes reports it at once.
+    let no_window = ReconOptions { window: time::Duration::ZERO };
+    let strict = reconcile(&mut store, AcquirerKind::WechatPay, day, &no_window, Lang::En).unwrap();
+    assert!(strict.discrepancies.iter().any(|d| d.out_trade_no.as_deref() == Some("W009")));
+
+    // The next day's bill lists it just after midnight: it matches there and is no longer pending on the 24th.
+    let next = write_bill(BillType::All, &[wechat_row("W009", datetime!(2026-11-25 00:00:02), 990)]);
+    let out = import_bytes(&mut store, "next.txt", next.as_bytes(), &ImportOptions::default(), &ImportControl::new())
+        .unwrap();
+    assert_eq!(out.bill.bill_date, "2026-11-25");
+    let after = reconcile(&mut store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En).unwrap();
+    assert_eq!(after.pending.count, 0);
+    assert!(after.discrepancies.iter().all(|d| d.out_trade_no.as_deref() != Some("W009")));
+    let on_25th =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 25), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    assert_eq!((on_25th.matched.count, on_25th.matched.amount), (1, Amount::from_fen(990)));
+}
+
+#[test]
+fn payments_fall_back_to_trade_no() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    // The bill names W008 by another out_trade_no but with the till's trade_no.
+    let mut row = wechat_row("OTHER-NO", datetime!(2026-11-24 16:00:05), 1200);
+    row.transaction_id = "4200002026112400000008".into();
+    let bill = write_bill(BillType::Success, &[row]);
+    import_bytes(&mut store, "b.txt", bill.as_bytes(), &ImportOptions::default(), &ImportControl::new()).unwrap();
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    assert_eq!((report.matched.count, report.matched.amount), (1, Amount::from_fen(1200)));
+    assert!(report.discrepancies.iter().all(|d| d.out_trade_no.as_deref() != Some("W008")));
+}
+
+#[test]
+fn resolving_and_adopting_are_kept_across_runs() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    import(&mut store, "wechat_20261124.txt");
+    let day = date!(2026 - 11 - 24);
+    let first = reconcile(&mut store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En).unwrap();
+    let find = |r: &tilldesk::recon::Report, no: &str| {
+        r.discrepancies.iter().find(|d| d.out_trade_no.as_deref() == Some(no)).cloned().unwrap()
+    };
+    let w005 = find(&first, "W005");
+    store.resolve_discrepancy(w005.id, "收银员少输了2元，已核对小票", None).unwrap();
+    let w003 = find(&first, "W003");
+    let acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let order_id = store.adopt_bill_payment(w003.id, acquirer, "顾客扫店铺码付款", None).unwrap();
+    let order = store.order(order_id).unwrap().unwrap();
+    assert_eq!(order.status, tilldesk::model::OrderStatus::Paid);
+    assert_eq!(order.source, tilldesk::model::OrderSource::StoreCode);
+    assert_eq!(order.total_amount, Amount::from_fen(3650));
+    assert_eq!(order.trade_no.as_deref(), Some("4200002026112400000003"));
+    // The till thought W004 failed: adopting moves it to PAID.
+    let w004 = find(&first, "W004");
+    store.adopt_bill_payment(w004.id, acquirer, "已向微信确认", None).unwrap();
+    assert_eq!(store.order_by_out_trade_no("W004").unwrap().unwrap().status, tilldesk::model::OrderStatus::Paid);
+
+    let second = reconcile(&mut store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En).unwrap();
+    assert_eq!(second.matched.count, 7, "W003 and W004 now match");
+    let w005 = find(&second, "W005");
+    assert!(w005.resolved);
+    assert_eq!(w005.note.as_deref(), Some("收银员少输了2元，已核对小票"));
+    assert_eq!(second.open_count(), 3);
+    let history = store.recon_runs(10).unwrap();
+    assert_eq!(history.len(), 2);
+    let loaded = tilldesk::recon::load_report(&store, first.run_id, Lang::En).unwrap();
+    assert_eq!(loaded.matched, first.matched);
+    assert!(loaded.discrepancies.iter().any(|d| d.out_trade_no.as_deref() == Some("W003") && d.resolved));
+    let audit = store.recent_audit(10).unwrap();
+    assert!(audit.iter().any(|a| a.action == "order.adopt_from_bill" && a.subject == "W003"));
+    assert!(audit.iter().any(|a| a.action == "discrepancy.resolve"));
+}
+
+#[test]
+fn the_report_exports_to_csv_and_xlsx() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    import(&mut store, "wechat_20261124.txt");
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::ZhCn)
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("out/report.csv");
+    tilldesk::recon::export::write_csv(&report, &csv_path, Lang::ZhCn).unwrap();
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("a BOM for spreadsheets");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[2], "out_trade_no");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 6);
+    let w005 = records.iter().find(|r| &r[2] == "W005").unwrap();
+    assert_eq!((&w005[0], &w005[5], &w005[6], &w005[7], &w005[8]), ("金额不符", "20.00", "22.00", "2000", "2200"));
+
+    let xlsx_path = dir.path().join("report.xlsx");
+    tilldesk::recon::export::write_xlsx(&report, &xlsx_path, Lang::ZhCn).unwrap();
+    let mut book = zip::ZipArchive::new(std::fs::File::open(&xlsx_path).unwrap()).unwrap();
+    let mut strings = String::new();
+    book.by_name("xl/sharedStrings.xml").unwrap().read_to_string(&mut strings).unwrap();
+    for expected in ["W003", "仅账单有", "差异明细", "已匹配收款", "164.51"] {
+        if expected == "差异明细" {
+            let mut wb = String::new();
+            book.by_name("xl/workbook.xml").unwrap().read_to_string(&mut wb).unwrap();
+            assert!(wb.contains(expected), "{wb}");
+        } else {
+            assert!(strings.contains(expected), "{expected} missing from the workbook");
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_import_leaves_nothing_behind() {
+    let mut store = Store::open_in_memory().unwrap();
+    let rows: Vec<WechatBillRow> =
+        (0..3000).map(|i| wechat_row(&format!("C{i}"), datetime!(2026-11-24 10:00:00), 100 + i)).collect();
+    let bill = write_bill(BillType::All, &rows);
+    let control = ImportControl::new();
+    control.cancel();
+    let err = import_bytes(&mut store, "big.txt", bill.as_bytes(), &ImportOptions::default(), &control).unwrap_err();
+    assert!(matches!(err, ReconError::Cancelled), "{err}");
+    assert_eq!(err.to_string(), "the import was cancelled: nothing was imported");
+    assert_eq!(bill_counts(&store), (0, 0));
+    // Progress is reported while reading.
+    let control = ImportControl::new();
+    import_bytes(&mut store, "big.txt", bill.as_bytes(), &ImportOptions::default(), &control).unwrap();
+    assert_eq!(control.rows(), 3000);
+    assert_eq!(control.bytes(), bill.len() as u64);
+    assert!((control.fraction() - 1.0).abs() < f32::EPSILON);
+}
+
+/// A channel that serves one bill, for `bills fetch`.
+struct FakeChannel {
+    kind: AcquirerKind,
+    bill: BillResult,
+}
+
+impl Channel for FakeChannel {
+    fn kind(&self) -> AcquirerKind {
+        self.kind
+    }
+    fn pay<'a>(&'a self, _: &'a PayRequest) -> BoxFuture<'a, PayResult> {
+        Box::pin(async { PayResult::Unknown("not used".into()) })
+    }
+    fn query<'a>(&'a self, _: &'a str) -> BoxFuture<'a, QueryResult> {
+        Box::pin(async { QueryResult::NotFound })
+    }
+    fn cancel<'a>(&'a self, _: &'a str) -> BoxFuture<'a, CancelResult> {
+        Box::pin(async { CancelResult::Unknown("not used".into()) })
+    }
+    fn refund<'a>(&'a self, _: &'a RefundRequest) -> BoxFuture<'a, RefundResult> {
+        Box::pin(async { RefundResult::Unknown("not used".into()) })
+    }
+    fn refund_query<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, RefundQueryResult> {
+        Box::pin(async { RefundQueryResult::NotFound })
+    }
+    fn bill<'a>(&'a self, _: time::Date) -> BoxFuture<'a, BillResult> {
+        let bill = self.bill.clone();
+        Box::pin(async move { bill })
+    }
+}
+
+#[test]
+fn fetching_a_bill_keeps_the_file_and_imports_it() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in_memory().unwrap();
+    let bytes = std::fs::read(fixture("alipay_20261124.csv.zip")).unwrap();
+    let channel = FakeChannel {
+        kind: AcquirerKind::Alipay,
+        bill: BillResult::Bill { file_name: "../20880211096256330156_20261124.csv.zip".into(), bytes: bytes.clone() },
+    };
+    let day = date!(2026 - 11 - 24);
+    let outcome = tilldesk::recon::fetch::fetch_and_import(
+        rt.handle(),
+        &mut store,
+        dir.path(),
+        &channel,
+        day,
+        &ImportControl::new(),
+    )
+    .unwrap();
+    assert_eq!(outcome.bill.row_count, 11);
+    let saved = dir.path().join("bills/alipay/20880211096256330156_20261124.csv.zip");
+    assert_eq!(std::fs::read(&saved).unwrap(), bytes);
+
+    // The WeChat channel serving an Alipay file is refused, nothing imported.
+    let wrong = FakeChannel { kind: AcquirerKind::WechatPay, bill: channel.bill.clone() };
+    let err = tilldesk::recon::fetch::fetch_and_import(
+        rt.handle(),
+        &mut store,
+        dir.path(),
+        &wrong,
+        day,
+        &ImportControl::new(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("is an Alipay bill, but it was imported as a WeChat Pay bill"), "{err}");
+
+    let none = FakeChannel { kind: AcquirerKind::WechatPay, bill: BillResult::NoBill };
+    let err = rt.block_on(tilldesk::recon::fetch::fetch(&none, day)).unwrap_err();
+    assert_eq!(err.to_string(), "WeChat Pay has no bill for 2026-11-24 (no trades that day)");
+    let failed = FakeChannel { kind: AcquirerKind::WechatPay, bill: BillResult::Failed("签名错误".into()) };
+    let err = rt.block_on(tilldesk::recon::fetch::fetch(&failed, day)).unwrap_err();
+    assert_eq!(err.to_string(), "WeChat Pay did not give the bill for 2026-11-24: 签名错误");
+}
+
+#[test]
+fn reconciling_a_day_without_a_bill_says_what_to_do() {
+    let mut store = Store::open_in_memory().unwrap();
+    let err = reconcile(&mut store, AcquirerKind::Alipay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "there is no Alipay bill for 2026-11-24 in the database: fetch or import it first");
+}

@@ -1,0 +1,120 @@
+//! The 对账 screen as a back-office clerk uses it: import the day's bill by path, reconcile, read the cards and the
+//! table, mark a difference resolved with a note, adopt a store-code payment, export.
+
+mod recon_common;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use recon_common::{fixture, seed_local};
+use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::i18n::Lang;
+use tilldesk::model::AcquirerKind;
+use tilldesk::ui::{TillDeskApp, fonts};
+
+fn harness(dir: &std::path::Path) -> Harness<'static, TillDeskApp> {
+    let mut home = DataHome::open(dir).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::ZhCn.tag(), None).unwrap();
+    seed_local(&mut home.store, AcquirerKind::WechatPay);
+    let app = TillDeskApp::new(home).unwrap();
+    let mut h = Harness::builder()
+        .with_size([1280.0, 900.0])
+        .with_context_setup(fonts::install_cjk_font)
+        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    h.run();
+    h
+}
+
+/// Runs frames until `label` (a substring) shows, while the background thread works.
+fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str) {
+    for _ in 0..200 {
+        h.run();
+        if h.query_all_by_label_contains(label).next().is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("{label:?} never showed");
+}
+
+fn type_into(h: &mut Harness<'static, TillDeskApp>, field: &str, text: &str) {
+    let node = h.get_by_role_and_label(egui::accesskit::Role::TextInput, field);
+    node.focus();
+    node.type_text(text);
+    h.run();
+}
+
+#[test]
+fn import_reconcile_resolve_adopt_and_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness(tmp.path());
+    h.get_by_label("对账").click();
+    h.run();
+    h.get_by_label("对账中心");
+    h.get_by_label("导入或下载当日账单后点击“开始对账”。");
+
+    type_into(&mut h, "账单文件", &fixture("wechat_20261124.txt").display().to_string());
+    h.get_by_label("导入").click();
+    wait_for(&mut h, "已导入 10 行：2026-11-24 的WeChat Pay账单");
+
+    // The import set the acquirer and the day from the bill.
+    h.get_by_label("开始对账").click();
+    wait_for(&mut h, "对账完成，差异 6");
+    for label in ["已匹配", "132.00", "仅账单有", "仅本地有", "金额不符", "状态不符", "跨日待核", "净额 164.51"]
+    {
+        assert!(h.query_all_by_label_contains(label).next().is_some(), "{label} is not shown");
+    }
+    h.get_by_label("W003");
+    h.get_by_label("W005");
+    assert!(h.query_by_label("W009").is_none(), "the order near midnight waits for the next day's bill");
+
+    // Filter to amount mismatches: only W005 stays.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "金额不符").click();
+    h.run();
+    assert!(h.query_by_label("W003").is_none());
+    h.get_by_label("标记已处理").click();
+    h.run();
+    type_into(&mut h, "处理说明", "收银员少输了2元");
+    h.get_by_label("保存").click();
+    wait_for(&mut h, "已标记为已处理");
+    assert!(h.query_by_label("W005").is_none(), "resolved rows are hidden unless asked for");
+    h.get_by_label("显示已处理").click();
+    h.run();
+    h.get_by_label("W005");
+    h.get_by_label("已处理：收银员少输了2元");
+
+    // Back to all: adopt the store-code payment W003.
+    h.get_by_label("全部").click();
+    h.run();
+    h.get_all_by_label("补录为本地订单").next().unwrap().click();
+    wait_for(&mut h, "已补录本地订单 #");
+    let order = h.state().ctx.home.store.order_by_out_trade_no("W003").unwrap().unwrap();
+    assert_eq!(order.status, tilldesk::model::OrderStatus::Paid);
+
+    h.get_by_label("导出 Excel").click();
+    wait_for(&mut h, "已导出到 ");
+    let exports: Vec<_> = std::fs::read_dir(tmp.path().join("exports")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(exports.len(), 1);
+    assert!(exports[0].to_string_lossy().ends_with(".xlsx"));
+
+    // The history lists the run.
+    h.get_by_label("对账历史");
+    assert!(h.query_all_by_label_contains("#1 2026-11-24 WeChat Pay").next().is_some());
+}
+
+#[test]
+fn a_bad_file_shows_the_precise_error_and_fetch_without_a_client_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("坏账单.txt");
+    let text = std::fs::read_to_string(fixture("wechat_20261124.txt")).unwrap().replacen("`22.00,", "`22.0x,", 1);
+    std::fs::write(&bad, text).unwrap();
+    let mut h = harness(tmp.path());
+    h.get_by_label("对账").click();
+    h.run();
+    type_into(&mut h, "账单文件", &bad.display().to_string());
+    h.get_by_label("导入").click();
+    wait_for(&mut h, "line 7, column 应结订单金额: \"22.0x\" is not an amount");
+    assert_eq!(h.state().ctx.home.store.recent_bills(5).unwrap().len(), 0);
+    h.get_by_label("下载账单").click();
+    h.run();
+    assert!(h.query_all_by_label_contains("接口尚未配置").next().is_some());
+}
