@@ -5,6 +5,7 @@
 
 pub mod onboarding;
 pub mod orders;
+pub mod print;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
