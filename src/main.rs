@@ -10,6 +10,7 @@ use tilldesk::doctor::DoctorReport;
 use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli_checkout;
+mod cli_print;
 
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
@@ -67,12 +68,23 @@ enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
+    /// Store codes (店铺码).
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
+    },
     /// Print the data folder, database, schema version, row counts and configured channels.
     Doctor {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum CodesCommand {
+    /// Stands, stickers or posters with the stores' codes: one PDF (page per store per template), PNGs, the printer.
+    Print(cli_print::PrintArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
             cli_checkout::show(&home, &out_trade_no, json)
         }
+        Some(Command::Codes { command: CodesCommand::Print(args) }) => cli_print::run(home, args),
         Some(Command::Doctor { json }) => {
             let report = DoctorReport::collect(&home)?;
             if json {

@@ -3,6 +3,7 @@
 pub mod acquirers;
 pub mod checkout;
 pub mod fonts;
+pub mod print;
 pub mod settings;
 pub mod store_codes;
 
