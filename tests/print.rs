@@ -267,3 +267,163 @@ fn png_export_writes_one_file_per_store_and_template_at_300_dpi() {
     assert_eq!(decode_all(&bytes), [stands[1].payload.clone()]);
 }
 
+
+/// A data folder with the demo store S001 and a store S777 bound to Alipay and WeChat Pay.
+fn data_home_with_two_stores(dir: &Path) -> (tilldesk::config::DataHome, Vec<StandData>) {
+    use tilldesk::model::AcquirerKind;
+    let mut home = tilldesk::config::DataHome::open(dir).unwrap();
+    home.store.default_store().unwrap();
+    let alipay = home.store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat = home.store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    {
+        let db = rusqlite::Connection::open(home.store.path()).unwrap();
+        db.execute_batch(&format!(
+            "INSERT INTO merchants (id, legal_name, display_name, display_name_zh, mcc, country, city, currency, created_at)
+             VALUES (77, '上海幸运餐饮有限公司', 'LUCKY NOODLES', '幸运面馆', '5812', 'CN', 'SHANGHAI', 'CNY', 'now');
+             INSERT INTO stores (id, merchant_id, store_code, name, name_zh, created_at)
+             VALUES (777, 77, 'S777', 'Lucky Noodles Jing''an', '幸运面馆（静安店）', 'now');
+             INSERT INTO acquirer_bindings (store_id, acquirer_id, status, merchant_id_at_acquirer, created_at, updated_at)
+             VALUES (777, {}, 'active', '2088102146225135', 'now', 'now'),
+                    (777, {}, 'active', '1900000109', 'now', 'now');",
+            alipay.0, wechat.0
+        ))
+        .unwrap();
+    }
+    let stands = home.store.printable_stores().unwrap().iter().map(|s| print::source::stand_for_store(s).unwrap()).collect();
+    (home, stands)
+}
+
+#[test]
+fn cli_codes_print_writes_the_pdf_and_pngs_of_the_chosen_stores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (home, stands) = data_home_with_two_stores(&data);
+    drop(home);
+    let (s001, s777) = (&stands[0], &stands[1]);
+    assert_eq!(s777.badges, ["支付宝 Alipay", "微信支付 WeChat Pay"]);
+    assert!(s777.payload.contains("com.alipay.sandbox") && s777.payload.contains("1900000109"), "{}", s777.payload);
+
+    let pdf = tmp.path().join("codes.pdf");
+    let png_dir = tmp.path().join("png");
+    let out = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--stores", "s777,S001", "--template", "tent,sticker", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&pdf)
+        .arg("--png")
+        .arg(&png_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("(4 pages, 2 stores"), "{stdout}");
+    assert!(stdout.contains("wrote 4 PNG files at 300 dpi"), "{stdout}");
+    assert_eq!(pdf_pages(&pdf), 4);
+    // Stores in the order given: S777 tent, S777 sticker, S001 tent, S001 sticker.
+    let pages = rasterise(&pdf, 200);
+    assert_eq!(decode_all(&pages[0]), [s777.payload.clone(), s777.payload.clone()]);
+    assert_eq!(decode_all(&pages[2]), [s001.payload.clone(), s001.payload.clone()]);
+    assert!(pdf_text(&pdf).contains("幸运面馆（静安店）"));
+    let sticker = std::fs::read(png_dir.join("S777-sticker.png")).unwrap();
+    assert_eq!(decode_all(&sticker), [s777.payload.clone()]);
+    assert!(png_dir.join("S001-tent.png").is_file());
+
+    // Mistakes get a precise message and write nothing.
+    let bad = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--stores", "S001,S999", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("bad.pdf"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("there is no store \"S999\"; the stores are: S001, S777"), "{stderr}");
+    assert!(!tmp.path().join("bad.pdf").exists());
+    let bad = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--template", "flyer", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("bad.pdf"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown template \"flyer\""));
+}
+
+mod panel {
+    use std::time::{Duration, Instant};
+
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use tilldesk::config::SETTING_LANGUAGE;
+    use tilldesk::ui::print::PrintPanel;
+    use tilldesk::ui::{Ctx, fonts};
+
+    use super::*;
+
+    type State = (PrintPanel, Ctx);
+
+    fn wait_until(h: &mut Harness<'static, State>, what: &str, done: impl Fn(&mut Harness<'static, State>) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            h.step();
+            if done(h) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn choose_a_store_and_template_preview_save_and_print() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut home, stands) = data_home_with_two_stores(&tmp.path().join("data"));
+        home.store.set_setting(SETTING_LANGUAGE, "en", None).unwrap();
+        let ctx = Ctx::new(home).unwrap();
+        let mut h = Harness::builder()
+            .with_size([1100.0, 760.0])
+            .with_context_setup(fonts::install_cjk_font)
+            .build_ui_state(|ui, s: &mut State| s.0.ui(ui, &mut s.1), (PrintPanel::default(), ctx));
+
+        // All stores, table tent: the preview shows the first store.
+        wait_until(&mut h, "the first preview", |h| h.state().0.previewed() == Some((Template::Tent, "S001")));
+        h.get_by_label("All stores (2)");
+        h.get_by_label("Store code preview image");
+        h.get_by_label("Error correction: M (15 %)");
+
+        // Only S777, as a sticker.
+        h.get_by_label("Selected stores").click();
+        h.run();
+        h.get_by_label("S777 幸运面馆（静安店） Lucky Noodles Jing'an").click();
+        h.get_by_label("60×60 mm sticker").click();
+        wait_until(&mut h, "the sticker preview", |h| h.state().0.previewed() == Some((Template::Sticker, "S777")));
+        h.get_by_label("Preview: S777 · 60×60 mm sticker");
+
+        // Save PDF… to the typed path: runs off the UI thread, then reports.
+        let pdf = tmp.path().join("out").join("s777.pdf");
+        h.get_by_label("PDF file").focus();
+        h.get_by_label("PDF file").type_text(&pdf.display().to_string());
+        h.run();
+        h.get_by_label("Save PDF…").click();
+        wait_until(&mut h, "the saved message", |h| h.query_by_label_contains("Saved 1 page").is_some());
+        assert!(!h.state().0.is_busy());
+        h.get_by_label_contains(&pdf.display().to_string());
+        assert_eq!(pdf_pages(&pdf), 1);
+        let pages = rasterise(&pdf, 300);
+        assert_eq!(decode_all(&pages[0]), [stands[1].payload.clone()]);
+
+        // Print… without a print system says so plainly.
+        h.state_mut().0.print_command = "/nonexistent/bin/lp".into();
+        h.get_by_label("Print…").click();
+        wait_until(&mut h, "the print error", |h| h.query_by_label_contains("was not found").is_some());
+        h.get_by_label_contains("Save the PDF and print it from a PDF viewer instead.");
+
+        // Nothing ticked: nothing to print.
+        h.get_by_label("S777 幸运面馆（静安店） Lucky Noodles Jing'an").click();
+        h.run();
+        h.get_by_label("Save PDF…").click();
+        h.run();
+        h.get_by_label("nothing to print: no store is selected");
+    }
+}

@@ -343,7 +343,11 @@ impl PrintPanel {
             );
             let max = egui::vec2(340.0, 420.0);
             let scale = (max.x / p.size.x).min(max.y / p.size.y);
-            ui.add(egui::Image::new(&p.texture).fit_to_exact_size(p.size * scale).alt_text(caption.clone()));
+            ui.add(
+                egui::Image::new(&p.texture)
+                    .fit_to_exact_size(p.size * scale)
+                    .alt_text(lang.pick("店铺码预览图", "Store code preview image")),
+            );
             ui.small(caption);
         } else {
             ui.spinner();
