@@ -11,6 +11,7 @@ pub mod model;
 pub mod money;
 pub mod mpm;
 pub mod onboarding;
+pub mod print;
 pub mod recon;
 pub mod refund;
 pub mod sandbox;

@@ -11,6 +11,7 @@ use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli_checkout;
 mod cli_orders;
+mod cli_print;
 mod onboard_cli;
 mod recon_cli;
 

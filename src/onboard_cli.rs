@@ -41,6 +41,8 @@ impl From<FormatArg> for CodeFormatChoice {
 
 #[derive(Debug, Subcommand)]
 enum CodesCommand {
+    /// Stands, stickers or posters with the stores' codes: one PDF (page per store per template), PNGs, the printer.
+    Print(crate::cli_print::PrintArgs),
     /// Print a store's code payload, built from its bindings.
     Payload {
         /// The store number (e.g. S001).
@@ -203,6 +205,7 @@ fn find_store(db: &Store, code: &str) -> anyhow::Result<StoreRow> {
 
 pub fn run_codes(args: &CodesArgs, data_dir: Option<&Path>) -> anyhow::Result<()> {
     match &args.command {
+        CodesCommand::Print(print) => crate::cli_print::run(open_home(data_dir)?, print.clone()),
         CodesCommand::Payload { store, format, png } => {
             let mut home = open_home(data_dir)?;
             let s = find_store(&home.store, store)?;

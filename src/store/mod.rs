@@ -7,6 +7,7 @@ pub mod onboarding;
 pub mod operators;
 pub mod order_query;
 pub mod orders;
+pub mod print;
 pub mod recon;
 pub mod refunds;
 

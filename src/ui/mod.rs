@@ -6,6 +6,7 @@ pub mod fonts;
 pub mod jobs;
 pub mod merchant;
 pub mod orders;
+pub mod print;
 pub mod reconcile;
 pub mod refunds;
 pub mod settings;

@@ -1,0 +1,125 @@
+//! `tilldesk codes print`: store codes to one PDF (and PNGs), headless, with the same print core as the panel.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context as _, bail};
+use tilldesk::config::DataHome;
+use tilldesk::print::{self, Logo, StandData, Template};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PrintArgs {
+    /// Which stores: `all`, or store numbers / local ids separated by commas (S001,S002 or 1,2).
+    #[arg(long, default_value = "all", value_name = "all|ID,…")]
+    pub stores: String,
+    /// tent (A6 table tent), sticker (60 × 60 mm) or poster (A4); several separated by commas.
+    #[arg(long, default_value = "tent", value_name = "tent|sticker|poster")]
+    pub template: String,
+    /// The PDF to write (one page per store per template).
+    #[arg(long, value_name = "FILE.pdf")]
+    pub out: Option<PathBuf>,
+    /// Also write one PNG per store per template into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub png: Option<PathBuf>,
+    /// PNG resolution (300 or more).
+    #[arg(long, default_value_t = print::MIN_EXPORT_DPI)]
+    pub dpi: u32,
+    /// A PNG or JPEG logo for the centre of the code (error correction goes up to H).
+    #[arg(long, value_name = "FILE")]
+    pub logo: Option<PathBuf>,
+    /// Send the PDF to the printer too (lp on Linux and macOS, the print verb on Windows).
+    #[arg(long)]
+    pub print: bool,
+    /// The printer to use with --print (default: the system's default printer).
+    #[arg(long, value_name = "NAME", requires = "print")]
+    pub printer: Option<String>,
+}
+
+/// Picks the stores named in `--stores` (store number or local id), in the order given.
+fn select(home: &mut DataHome, which: &str) -> anyhow::Result<Vec<StandData>> {
+    let mut rows = home.store.printable_stores()?;
+    if rows.is_empty() {
+        // A fresh install: the demo store, as checkout uses it.
+        home.store.default_store()?;
+        rows = home.store.printable_stores()?;
+    }
+    let which = which.trim();
+    let chosen: Vec<_> = if which.eq_ignore_ascii_case("all") {
+        rows.iter().collect()
+    } else {
+        let mut chosen = Vec::new();
+        for id in which.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let row = rows
+                .iter()
+                .find(|r| r.store.store_code.eq_ignore_ascii_case(id))
+                .or_else(|| id.parse::<i64>().ok().and_then(|n| rows.iter().find(|r| r.store.id.0 == n)));
+            let Some(row) = row else {
+                let known: Vec<&str> = rows.iter().map(|r| r.store.store_code.as_str()).collect();
+                bail!("--stores: there is no store {id:?}; the stores are: {}", known.join(", "));
+            };
+            if !chosen.iter().any(|c: &&tilldesk::store::print::PrintableStore| c.store.id == row.store.id) {
+                chosen.push(row);
+            }
+        }
+        chosen
+    };
+    if chosen.is_empty() {
+        bail!("--stores: no store given (use all, or store numbers like S001,S002)");
+    }
+    chosen.into_iter().map(|row| Ok(print::source::stand_for_store(row)?)).collect()
+}
+
+pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {
+    if args.out.is_none() && args.png.is_none() {
+        bail!("say where to write: --out FILE.pdf and/or --png DIR");
+    }
+    if args.print && args.out.is_none() {
+        bail!("--print needs --out FILE.pdf (the PDF that is sent to the printer)");
+    }
+    let templates = Template::parse_list(&args.template).context("--template")?;
+    let stands = select(&mut home, &args.stores)?;
+    let logo = args.logo.as_deref().map(Logo::load).transpose()?;
+    let cancel = AtomicBool::new(false);
+    let interactive = std::io::stderr().is_terminal();
+    let report = |what: &str, done: usize, total: usize| {
+        if interactive {
+            eprint!("\r{what} {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+            let _ = std::io::stderr().flush();
+        }
+    };
+    if let Some(out) = &args.out {
+        let pdf =
+            print::render_pdf(&stands, &templates, logo.as_ref(), &mut |d, t| report("PDF pages", d, t), &cancel)?;
+        print::write_atomically(out, &pdf)?;
+        println!(
+            "wrote {} ({} pages, {} stores, {} KB)",
+            out.display(),
+            stands.len() * templates.len(),
+            stands.len(),
+            pdf.len().div_ceil(1024)
+        );
+    }
+    if let Some(dir) = &args.png {
+        let files = print::export_pngs(
+            &stands,
+            &templates,
+            logo.as_ref(),
+            dir,
+            args.dpi,
+            &mut |d, t| report("PNG files", d, t),
+            &cancel,
+        )?;
+        println!("wrote {} PNG files at {} dpi to {}", files.len(), args.dpi, dir.display());
+    }
+    if args.print
+        && let Some(out) = &args.out
+    {
+        let submitted = print::printer::print_pdf(out, args.printer.as_deref())?;
+        println!("sent to the printer: {}", submitted.message);
+    }
+    Ok(())
+}

@@ -1,0 +1,435 @@
+//! Printing store codes end to end: every template to PNG and to PDF, the PDF rasterised with pdftoppm
+//! (poppler-utils, installed by .ci/run), every code read back with rqrr and compared byte for byte; a 100-store
+//! batch; the CLI; the print panel.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use tilldesk::mpm::{AcquirerReference, CodeFormat, StoreCodeInput, build_store_code};
+use tilldesk::print::{self, Logo, StandData, Template};
+
+fn stand(i: usize) -> StandData {
+    let name_zh = format!("测试门店{i}号");
+    let mut input = StoreCodeInput::example_for_tests(&format!("TEST STORE {i}"), &name_zh);
+    input.store_label = format!("S{i:04}");
+    let refs = [
+        AcquirerReference { guid: "com.alipay.sandbox".into(), merchant_id: format!("20880000{i:08}") },
+        AcquirerReference { guid: "com.tenpay.sandbox".into(), merchant_id: format!("19{i:08}") },
+    ];
+    StandData {
+        store_code: format!("S{i:04}"),
+        name_zh,
+        name_latin: format!("Test Store No. {i}"),
+        payload: build_store_code(CodeFormat::Emvco, &input, &refs, None).unwrap(),
+        badges: vec!["支付宝 Alipay".into(), "微信支付 WeChat Pay".into()],
+    }
+}
+
+/// Every QR code in an image (a table tent has two).
+fn decode_all(png: &[u8]) -> Vec<String> {
+    let image = image::load_from_memory(png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    prepared
+        .detect_grids()
+        .iter()
+        .map(|g| g.decode().unwrap_or_else(|e| panic!("a code was found but could not be read: {e}")).1)
+        .collect()
+}
+
+fn tool(name: &str) -> Command {
+    let found =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file())).unwrap_or(false);
+    assert!(found, "{name} is missing: install poppler-utils (.ci/run does: apt-get install -y poppler-utils)");
+    Command::new(name)
+}
+
+/// Rasterises every page of `pdf` at `dpi`; the PNGs in page order.
+fn rasterise(pdf: &Path, dpi: u32) -> Vec<Vec<u8>> {
+    let dir = pdf.with_extension("pages");
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = tool("pdftoppm").args(["-r", &dpi.to_string(), "-png"]).arg(pdf).arg(dir.join("p")).status().unwrap();
+    assert!(status.success());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+fn pdf_pages(pdf: &Path) -> usize {
+    let out = tool("pdfinfo").arg(pdf).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap()
+}
+
+/// (name, type, embedded, subset) of every font in the PDF.
+fn pdf_fonts(pdf: &Path) -> Vec<(String, String, bool, bool)> {
+    let out = tool("pdffonts").arg(pdf).output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(2)
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let n = cols.len();
+            // name type [type…] encoding emb sub uni object ID
+            (cols[0].to_owned(), cols[1..n - 6].join(" "), cols[n - 5] == "yes", cols[n - 4] == "yes")
+        })
+        .collect()
+}
+
+fn pdf_text(pdf: &Path) -> String {
+    let out = tool("pdftotext").arg(pdf).arg("-").output().unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// How many distinct images the PDF embeds.
+fn pdf_image_count(pdf: &Path) -> usize {
+    let out = tool("pdfimages").arg("-list").arg(pdf).output().unwrap();
+    // Columns: page num type … object ID …; a page that draws the same image twice lists it twice.
+    let mut objects: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(2)
+        .filter(|l| l.split_whitespace().nth(2) == Some("image"))
+        .map(|l| l.split_whitespace().nth(10).unwrap().to_owned())
+        .collect();
+    objects.dedup();
+    objects.len()
+}
+
+fn write_pdf(dir: &Path, name: &str, stands: &[StandData], templates: &[Template], logo: Option<&Logo>) -> PathBuf {
+    let bytes = print::render_pdf(stands, templates, logo, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A logo with detail in it: a red disc with a white cross on blue, 200 × 200 px.
+fn logo_png(dir: &Path) -> PathBuf {
+    let img = image::RgbaImage::from_fn(200, 200, |x, y| {
+        let (dx, dy) = (x as i32 - 100, y as i32 - 100);
+        if dx.abs() < 15 || dy.abs() < 15 {
+            image::Rgba([255, 255, 255, 255])
+        } else if dx * dx + dy * dy < 80 * 80 {
+            image::Rgba([220, 30, 40, 255])
+        } else {
+            image::Rgba([20, 60, 160, 255])
+        }
+    });
+    let path = dir.join("logo.png");
+    img.save(&path).unwrap();
+    path
+}
+
+fn check_template(template: Template, logo: Option<&Logo>, pdf_dpi: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let stand = stand(7);
+    let expected = vec![stand.payload.clone(); template.codes_per_page()];
+
+    let png = print::render_png(&stand, template, logo, 300).unwrap();
+    let decoded = decode_all(&png);
+    assert_eq!(decoded, expected, "{template:?} PNG");
+    let (w, h) = template.size_mm();
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!((img.width(), img.height()), ((w / 25.4 * 300.0).round() as u32, (h / 25.4 * 300.0).round() as u32));
+
+    let pdf = write_pdf(dir.path(), "one.pdf", std::slice::from_ref(&stand), &[template], logo);
+    assert_eq!(pdf_pages(&pdf), 1);
+    let pages = rasterise(&pdf, pdf_dpi);
+    assert_eq!(pages.len(), 1);
+    assert_eq!(decode_all(&pages[0]), expected, "{template:?} PDF");
+    for decoded in decode_all(&pages[0]) {
+        assert_eq!(decoded.as_bytes(), stand.payload.as_bytes());
+    }
+
+    // Chinese is text in an embedded font subset, not a picture; the code is vector (the only image is the logo).
+    let fonts = pdf_fonts(&pdf);
+    assert!(!fonts.is_empty());
+    assert!(fonts.iter().all(|f| f.2 && f.3), "every font embedded as a subset: {fonts:?}");
+    let text = pdf_text(&pdf);
+    assert!(text.contains("扫码付款") && text.contains("Scan to pay"), "{text}");
+    assert!(text.contains("测试门店7号"), "{text}");
+    assert_eq!(pdf_image_count(&pdf), usize::from(logo.is_some()));
+}
+
+#[test]
+fn table_tent_png_and_pdf_scan_on_both_faces() {
+    check_template(Template::Tent, None, 200);
+}
+
+#[test]
+fn sticker_png_and_pdf_scan() {
+    check_template(Template::Sticker, None, 300);
+}
+
+#[test]
+fn poster_png_and_pdf_scan() {
+    check_template(Template::Poster, None, 100);
+}
+
+#[test]
+fn every_template_with_a_centre_logo_still_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = Logo::load(&logo_png(dir.path())).unwrap();
+    check_template(Template::Sticker, Some(&logo), 300);
+    check_template(Template::Tent, Some(&logo), 200);
+    check_template(Template::Poster, Some(&logo), 100);
+}
+
+#[test]
+fn a_batch_of_100_stores_is_100_pages_each_with_its_own_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let stands: Vec<StandData> = (1..=100).map(stand).collect();
+    let mut seen = Vec::new();
+    let bytes =
+        print::render_pdf(&stands, &[Template::Sticker], None, &mut |d, t| seen.push((d, t)), &AtomicBool::new(false))
+            .unwrap();
+    assert_eq!(seen.len(), 100);
+    assert_eq!(seen.last(), Some(&(100, 100)));
+    let pdf = dir.path().join("batch.pdf");
+    std::fs::write(&pdf, &bytes).unwrap();
+    assert_eq!(pdf_pages(&pdf), 100);
+    // rqrr is a weaker reader than a phone: it misses some codes at 150–200 dpi that zbar reads; 300 dpi is what a
+    // printer does anyway.
+    let pages = rasterise(&pdf, 300);
+    assert_eq!(pages.len(), 100);
+    for (page, stand) in pages.iter().zip(&stands) {
+        assert_eq!(decode_all(page), std::slice::from_ref(&stand.payload), "page of {}", stand.store_code);
+    }
+    // One font subset for the whole batch, not one per page.
+    assert_eq!(pdf_fonts(&pdf).len(), 1);
+}
+
+#[test]
+fn one_page_per_store_per_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let stands: Vec<StandData> = (1..=3).map(stand).collect();
+    let pdf = write_pdf(dir.path(), "mixed.pdf", &stands, &Template::ALL, None);
+    assert_eq!(pdf_pages(&pdf), 9);
+    let out = tool("pdfinfo").args(["-f", "1", "-l", "3"]).arg(&pdf).output().unwrap();
+    let sizes: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("size:"))
+        .map(|l| l.split(':').nth(1).unwrap().trim().to_owned())
+        .collect();
+    // 105 × 148 mm, 60 × 60 mm, 210 × 297 mm in points.
+    assert!(sizes[0].starts_with("297.6") && sizes[0].contains("419.5"), "{sizes:?}");
+    assert!(sizes[1].starts_with("170.0") && sizes[1].contains("x 170.0"), "{sizes:?}");
+    assert!(sizes[2].starts_with("595.2") && sizes[2].contains("841.8"), "{sizes:?}");
+}
+
+#[test]
+fn a_name_the_bundled_font_lacks_uses_a_system_font_or_says_which_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = stand(1);
+    s.name_zh = "喆昇咖啡".into(); // 喆 and 昇 are not in GB2312
+    match print::render_pdf(
+        std::slice::from_ref(&s),
+        &[Template::Sticker],
+        None,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    ) {
+        Ok(bytes) => {
+            let pdf = dir.path().join("fallback.pdf");
+            std::fs::write(&pdf, bytes).unwrap();
+            assert!(pdf_text(&pdf).contains("喆昇咖啡"));
+            let fonts = pdf_fonts(&pdf);
+            assert_eq!(fonts.len(), 2, "bundled + system font: {fonts:?}");
+            assert!(fonts.iter().all(|f| f.2 && f.3));
+            let pages = rasterise(&pdf, 300);
+            assert_eq!(decode_all(&pages[0]), [s.payload.clone()]);
+        }
+        Err(e) => {
+            eprintln!("no system CJK font on this machine: {e}");
+            assert!(e.to_string().contains("喆昇"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn png_export_writes_one_file_per_store_and_template_at_300_dpi() {
+    let dir = tempfile::tempdir().unwrap();
+    let stands: Vec<StandData> = (1..=2).map(stand).collect();
+    let files = print::export_pngs(
+        &stands,
+        &[Template::Sticker],
+        None,
+        &dir.path().join("png"),
+        300,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["S0001-sticker.png", "S0002-sticker.png"]);
+    let bytes = std::fs::read(&files[1]).unwrap();
+    // pHYs: 300 dpi = 11811 pixels per metre.
+    let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
+    let reader = decoder.read_info().unwrap();
+    let dims = reader.info().pixel_dims.unwrap();
+    assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter));
+    assert_eq!(decode_all(&bytes), [stands[1].payload.clone()]);
+}
+
+/// A data folder with the demo store S001 and a store S777 bound to Alipay and WeChat Pay.
+fn data_home_with_two_stores(dir: &Path) -> (tilldesk::config::DataHome, Vec<StandData>) {
+    use tilldesk::model::AcquirerKind;
+    let mut home = tilldesk::config::DataHome::open(dir).unwrap();
+    home.store.default_store().unwrap();
+    let alipay = home.store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat = home.store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    {
+        let db = rusqlite::Connection::open(home.store.path()).unwrap();
+        db.execute_batch(&format!(
+            "INSERT INTO merchants (id, legal_name, display_name, display_name_zh, mcc, country, city, currency, created_at)
+             VALUES (77, '上海幸运餐饮有限公司', 'LUCKY NOODLES', '幸运面馆', '5812', 'CN', 'SHANGHAI', 'CNY', 'now');
+             INSERT INTO stores (id, merchant_id, store_code, name, name_zh, created_at)
+             VALUES (777, 77, 'S777', 'Lucky Noodles Jing''an', '幸运面馆（静安店）', 'now');
+             INSERT INTO acquirer_bindings (store_id, acquirer_id, status, merchant_id_at_acquirer, created_at, updated_at)
+             VALUES (777, {}, 'active', '2088102146225135', 'now', 'now'),
+                    (777, {}, 'active', '1900000109', 'now', 'now');",
+            alipay.0, wechat.0
+        ))
+        .unwrap();
+    }
+    let stands =
+        home.store.printable_stores().unwrap().iter().map(|s| print::source::stand_for_store(s).unwrap()).collect();
+    (home, stands)
+}
+
+#[test]
+fn cli_codes_print_writes_the_pdf_and_pngs_of_the_chosen_stores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (home, stands) = data_home_with_two_stores(&data);
+    drop(home);
+    let (s001, s777) = (&stands[0], &stands[1]);
+    assert_eq!(s777.badges, ["支付宝 Alipay", "微信支付 WeChat Pay"]);
+    assert!(s777.payload.contains("com.alipay.sandbox") && s777.payload.contains("1900000109"), "{}", s777.payload);
+
+    let pdf = tmp.path().join("codes.pdf");
+    let png_dir = tmp.path().join("png");
+    let out = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--stores", "s777,S001", "--template", "tent,sticker", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&pdf)
+        .arg("--png")
+        .arg(&png_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("(4 pages, 2 stores"), "{stdout}");
+    assert!(stdout.contains("wrote 4 PNG files at 300 dpi"), "{stdout}");
+    assert_eq!(pdf_pages(&pdf), 4);
+    // Stores in the order given: S777 tent, S777 sticker, S001 tent, S001 sticker.
+    let pages = rasterise(&pdf, 200);
+    assert_eq!(decode_all(&pages[0]), [s777.payload.clone(), s777.payload.clone()]);
+    assert_eq!(decode_all(&pages[2]), [s001.payload.clone(), s001.payload.clone()]);
+    assert!(pdf_text(&pdf).contains("幸运面馆（静安店）"));
+    let sticker = std::fs::read(png_dir.join("S777-sticker.png")).unwrap();
+    assert_eq!(decode_all(&sticker), std::slice::from_ref(&s777.payload));
+    assert!(png_dir.join("S001-tent.png").is_file());
+
+    // Mistakes get a precise message and write nothing.
+    let bad = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--stores", "S001,S999", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("bad.pdf"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("there is no store \"S999\"; the stores are: S001, S777"), "{stderr}");
+    assert!(!tmp.path().join("bad.pdf").exists());
+    let bad = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--template", "flyer", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("bad.pdf"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown template \"flyer\""));
+}
+
+mod panel {
+    use std::time::{Duration, Instant};
+
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use tilldesk::config::SETTING_LANGUAGE;
+    use tilldesk::ui::print::PrintPanel;
+    use tilldesk::ui::{Ctx, fonts};
+
+    use super::*;
+
+    type State = (PrintPanel, Ctx);
+
+    fn wait_until(h: &mut Harness<'static, State>, what: &str, done: impl Fn(&mut Harness<'static, State>) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            h.step();
+            if done(h) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn choose_a_store_and_template_preview_save_and_print() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut home, stands) = data_home_with_two_stores(&tmp.path().join("data"));
+        home.store.set_setting(SETTING_LANGUAGE, "en", None).unwrap();
+        let ctx = Ctx::new(home).unwrap();
+        let mut h = Harness::builder()
+            .with_size([1100.0, 760.0])
+            .with_context_setup(fonts::install_cjk_font)
+            .build_ui_state(|ui, s: &mut State| s.0.ui(ui, &mut s.1), (PrintPanel::default(), ctx));
+
+        // All stores, table tent: the preview shows the first store.
+        wait_until(&mut h, "the first preview", |h| h.state().0.previewed() == Some((Template::Tent, "S001")));
+        h.get_by_label("All stores (2)");
+        h.get_by_label("Store code preview image");
+        h.get_by_label("Error correction: M (15 %)");
+
+        // Only S777, as a sticker.
+        h.get_by_label("Selected stores").click();
+        h.run();
+        h.get_by_label("S777 幸运面馆（静安店） Lucky Noodles Jing'an").click();
+        h.get_by_label("60×60 mm sticker").click();
+        wait_until(&mut h, "the sticker preview", |h| h.state().0.previewed() == Some((Template::Sticker, "S777")));
+        h.get_by_label("Preview: S777 · 60×60 mm sticker");
+
+        // Save PDF… to the typed path: runs off the UI thread, then reports.
+        let pdf = tmp.path().join("out").join("s777.pdf");
+        h.get_by_label("PDF file").focus();
+        h.get_by_label("PDF file").type_text(&pdf.display().to_string());
+        h.run();
+        h.get_by_label("Save PDF…").click();
+        wait_until(&mut h, "the saved message", |h| h.query_by_label_contains("Saved 1 page").is_some());
+        assert!(!h.state().0.is_busy());
+        h.get_by_label_contains(&pdf.display().to_string());
+        assert_eq!(pdf_pages(&pdf), 1);
+        let pages = rasterise(&pdf, 300);
+        assert_eq!(decode_all(&pages[0]), [stands[1].payload.clone()]);
+
+        // Print… without a print system says so plainly.
+        h.state_mut().0.print_command = "/nonexistent/bin/lp".into();
+        h.get_by_label("Print…").click();
+        wait_until(&mut h, "the print error", |h| h.query_by_label_contains("was not found").is_some());
+        h.get_by_label_contains("Save the PDF and print it from a PDF viewer instead.");
+
+        // Nothing ticked: nothing to print.
+        h.get_by_label("S777 幸运面馆（静安店） Lucky Noodles Jing'an").click();
+        h.run();
+        h.get_by_label("Save PDF…").click();
+        h.run();
+        h.get_by_label("nothing to print: no store is selected");
+    }
+}
