@@ -100,7 +100,7 @@ mod tests {
             .unwrap();
         let report = DoctorReport::collect(&home).unwrap();
         let text = report.to_text();
-        assert!(text.contains("schema version: 1"), "{text}");
+        assert!(text.contains(&format!("schema version: {}", crate::store::SCHEMA_VERSION)), "{text}");
         assert!(text.contains("WeChat Pay") && text.contains("wechatpay") && text.contains("live"), "{text}");
         assert!(text.contains("acquirers") && text.contains("audit_log"), "{text}");
         let json = serde_json::to_value(&report).unwrap();
