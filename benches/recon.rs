@@ -30,7 +30,7 @@ fn yuan(fen: i64) -> String {
 
 /// Row i of the day: a payment between 1.00 and 500.99 at a time spread over 2026-11-24 (China time).
 fn row(i: u64) -> (String, String, i64, String) {
-    let secs = 60 + (i * 86_000 / 1_000_000_u64) % 86_000;
+    let secs = 60 + (i * 86_000 / 1_000_000) % 86_000;
     let time = format!("2026-11-24 {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
     let fen = 100 + (i as i64 * 7919) % 50_000;
     (format!("T{i:010}"), format!("42000020261124{i:014}"), fen, time)
@@ -174,6 +174,7 @@ fn tilldesk_run(s: &Setup, k: u32) -> (Duration, usize) {
     let start = Instant::now();
     let outcome = import_file(&mut store, &s.bill, &ImportOptions::default(), &ImportControl::new()).unwrap();
     assert!(!outcome.already_imported);
+    let imported = start.elapsed();
     let report = reconcile(
         &mut store,
         AcquirerKind::WechatPay,
@@ -183,6 +184,9 @@ fn tilldesk_run(s: &Setup, k: u32) -> (Duration, usize) {
     )
     .unwrap();
     let elapsed = start.elapsed();
+    if k == 0 {
+        println!("  (import {:.2} s, reconcile {:.2} s)", imported.as_secs_f64(), (elapsed - imported).as_secs_f64());
+    }
     drop(store);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));

@@ -324,7 +324,7 @@ fn import_reader<R: Read + Seek>(
         BillFormat::AlipayZip => store.import_bill(&new, |sink| {
             let bad_zip = |e: AlipayError| match e {
                 AlipayError::Zip(z) => ReconError::BadZip { file: file.to_owned(), detail: z.to_string() },
-                other => ReconError::Alipay(other),
+                other => ReconError::Alipay(Box::new(other)),
             };
             let mut entry = open_detail_entry(reader).map_err(bad_zip)?;
             let detail = entry.reader().map_err(bad_zip)?;
@@ -540,8 +540,8 @@ fn alipay_rows<R: Read>(
 ) -> Result<FinishedBill, ReconError> {
     // Errors inside a zip name the zip and the entry; a bare CSV's errors already name the file.
     let wrap = |e: AlipayError| match zip_name {
-        Some(zip) => ReconError::AlipayIn { file: zip.to_owned(), source: e },
-        None => ReconError::Alipay(e),
+        Some(zip) => ReconError::AlipayIn { file: zip.to_owned(), source: Box::new(e) },
+        None => ReconError::Alipay(Box::new(e)),
     };
     let mut days = DayVotes::default();
     let mut at = String::with_capacity(24);

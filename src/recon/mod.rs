@@ -44,12 +44,12 @@ pub enum ReconError {
         source: crate::channel::wechatpay::bill::BillError,
     },
     #[error("{0}")]
-    Alipay(#[from] crate::channel::alipay::bill::BillError),
+    Alipay(Box<crate::channel::alipay::bill::BillError>),
     #[error("{file}: {source}")]
     AlipayIn {
         file: String,
         #[source]
-        source: crate::channel::alipay::bill::BillError,
+        source: Box<crate::channel::alipay::bill::BillError>,
     },
     #[error("{file}: the zip file is damaged or cut short ({detail}); download the bill again")]
     BadZip { file: String, detail: String },

@@ -371,12 +371,11 @@ pub fn reconcile(
     let previous_in = neighbour_in(date.previous_day())?;
     let next_in = neighbour_in(date.next_day())?;
 
-    let (matched_count, matched_amount) = store.recon_matched_payments(acquirer_id, &day)?;
     let (refund_count, refund_amount) = store.recon_matched_refunds(acquirer_id, &day)?;
     let mut found: Vec<NewDiscrepancy> = Vec::new();
     let en = Lang::En;
 
-    store.recon_unmatched_payments(acquirer_id, &day, |p| {
+    let (matched_count, matched_amount) = store.recon_payments(acquirer_id, &day, |p| {
         let reason = match (p.kind.as_str(), p.local_status.as_deref()) {
             ("revoked", Some("PAID" | "PARTIALLY_REFUNDED" | "REFUNDED")) => Some(Reason::ReversedAtAcquirer),
             ("revoked", _) => None, // reversed and not paid locally: consistent, no money moved

@@ -3,6 +3,7 @@
 //! A bill import is one transaction: the rows stream into `bill_rows` through a [`BillRowSink`] while a content
 //! hash of the rows is kept; a bill whose rows were imported before is rolled back and reported as such.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Statement, Transaction, params};
 use sha2::{Digest, Sha256};
 
@@ -426,61 +427,53 @@ impl Store {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM bill_rows", [], |r| r.get(0))?)
     }
 
-    /// Count and order amount of the day's bill payments that match a paid local order one for one
-    /// (by out_trade_no, else trade_no; same amount).
-    pub fn recon_matched_payments(&self, acquirer: AcquirerId, bill_date: &str) -> Result<(i64, i64)> {
-        Ok(self.conn.query_row(
-            &format!(
-                "SELECT COUNT(*), COALESCE(SUM(b.amount), 0)
-                 FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-                 JOIN orders o ON o.id = COALESCE(
-                     (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
-                     (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
-                 WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind = 'payment'
-                   AND o.status IN {PAID_FAMILY} AND o.total_amount = b.amount"
-            ),
-            params![acquirer.0, bill_date],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?)
-    }
-
-    /// Every other bill payment or reversal row of the day, with its local order if any, streamed to `each`.
-    pub fn recon_unmatched_payments(
+    /// Walks the day's bill payment and reversal rows once, each with its local order (by out_trade_no, else
+    /// trade_no). Returns the count and order amount of the payments that match a paid local order one for one
+    /// (same amount); every other row goes to `each`.
+    pub fn recon_payments(
         &self,
         acquirer: AcquirerId,
         bill_date: &str,
         mut each: impl FnMut(PaymentPair),
-    ) -> Result<()> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT b.id, b.line_no, b.trade_no, b.out_trade_no, b.kind, b.status, b.amount, b.occurred_at, b.subject,
-                    o.id, o.total_amount, o.status
+    ) -> Result<(i64, i64)> {
+        let mut stmt = self.conn.prepare(
+            "SELECT b.kind, b.amount, o.total_amount, o.status, b.id, b.line_no, b.trade_no, b.out_trade_no, b.status,
+                    b.occurred_at, b.subject, o.id
              FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
              LEFT JOIN orders o ON o.id = COALESCE(
                  (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
                  (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
              WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind IN ('payment', 'revoked')
-               AND NOT (b.kind = 'payment' AND o.id IS NOT NULL AND o.status IN {PAID_FAMILY}
-                        AND o.total_amount = b.amount)
-             ORDER BY b.bill_id, b.line_no"
-        ))?;
+             ORDER BY b.bill_id, b.line_no",
+        )?;
         let mut rows = stmt.query(params![acquirer.0, bill_date])?;
+        let (mut count, mut amount) = (0i64, 0i64);
         while let Some(r) = rows.next()? {
+            let bill_amount: i64 = r.get(1)?;
+            let local_amount: Option<i64> = r.get(2)?;
+            let paid = matches!(r.get_ref(3)?, ValueRef::Text(b"PAID" | b"PARTIALLY_REFUNDED" | b"REFUNDED"));
+            let is_payment = matches!(r.get_ref(0)?, ValueRef::Text(b"payment"));
+            if is_payment && paid && local_amount == Some(bill_amount) {
+                count += 1;
+                amount = amount.saturating_add(bill_amount);
+                continue;
+            }
             each(PaymentPair {
-                bill_row_id: r.get(0)?,
-                line_no: r.get(1)?,
-                trade_no: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                out_trade_no: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                kind: r.get(4)?,
-                bill_status: r.get(5)?,
-                bill_amount: r.get(6)?,
-                occurred_at: r.get(7)?,
-                subject: r.get(8)?,
-                order_id: r.get(9)?,
-                local_amount: r.get(10)?,
-                local_status: r.get(11)?,
+                kind: r.get(0)?,
+                bill_amount,
+                local_amount,
+                local_status: r.get(3)?,
+                bill_row_id: r.get(4)?,
+                line_no: r.get(5)?,
+                trade_no: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                out_trade_no: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                bill_status: r.get(8)?,
+                occurred_at: r.get(9)?,
+                subject: r.get(10)?,
+                order_id: r.get(11)?,
             });
         }
-        Ok(())
+        Ok((count, amount))
     }
 
     /// Paid local orders of the acquirer whose time is in `[from, to)` (UTC, RFC 3339 without suffix) that no bill

@@ -29,7 +29,7 @@ pub trait ChannelSource: Send + Sync {
 }
 
 enum Done {
-    Imported(ImportOutcome),
+    Imported(Box<ImportOutcome>),
     Reconciled(Box<Report>),
 }
 
@@ -173,6 +173,7 @@ impl ReconcileScreen {
         if let Some(job) = &self.job {
             match job.rx.try_recv() {
                 Ok(Ok(Done::Imported(outcome))) => {
+                    let outcome = *outcome;
                     self.status = Some((false, outcome.message(lang)));
                     self.acquirer = Some(outcome.acquirer);
                     self.date_text = outcome.bill.bill_date.clone();
@@ -295,7 +296,9 @@ impl ReconcileScreen {
         let options = ImportOptions { acquirer: None, bill_date: None, accept_mismatched_totals: self.accept_mismatch };
         let label = format!("{}{}", lang.pick("正在导入 ", "Importing "), path.display());
         self.spawn(ctx, label, true, move |store, control| {
-            recon::import_file(store, &path, &options, control).map(Done::Imported).map_err(|e| e.to_string())
+            recon::import_file(store, &path, &options, control)
+                .map(|o| Done::Imported(Box::new(o)))
+                .map_err(|e| e.to_string())
         });
     }
 
@@ -322,7 +325,7 @@ impl ReconcileScreen {
         self.spawn(ctx, label, false, move |store, control| {
             let bill = runtime.block_on(recon::fetch::fetch(channel.as_ref(), date)).map_err(|e| e.to_string())?;
             recon::fetch::save_and_import(store, &data_dir, channel.as_ref(), date, &bill, control)
-                .map(Done::Imported)
+                .map(|o| Done::Imported(Box::new(o)))
                 .map_err(|e| e.to_string())
         });
     }
@@ -514,7 +517,7 @@ impl ReconcileScreen {
                         if d.out_trade_no.is_some()
                             && ui.small_button(lang.pick("查询收单机构", "Query acquirer")).clicked()
                         {
-                            action = Some(RowAction::Query(d.clone()));
+                            action = Some(RowAction::Query(Box::new(d.clone())));
                         }
                         if !d.resolved {
                             if d.reason.can_adopt()
@@ -703,7 +706,7 @@ impl ReconcileScreen {
 }
 
 enum RowAction {
-    Query(Item),
+    Query(Box<Item>),
     Adopt(DiscrepancyId),
     Resolve(DiscrepancyId, String),
     CloseNote,
