@@ -38,9 +38,8 @@ fn decode_all(png: &[u8]) -> Vec<String> {
 }
 
 fn tool(name: &str) -> Command {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false);
+    let found =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file())).unwrap_or(false);
     assert!(found, "{name} is missing: install poppler-utils (.ci/run does: apt-get install -y poppler-utils)");
     Command::new(name)
 }
@@ -182,8 +181,9 @@ fn a_batch_of_100_stores_is_100_pages_each_with_its_own_code() {
     let dir = tempfile::tempdir().unwrap();
     let stands: Vec<StandData> = (1..=100).map(stand).collect();
     let mut seen = Vec::new();
-    let bytes = print::render_pdf(&stands, &[Template::Sticker], None, &mut |d, t| seen.push((d, t)), &AtomicBool::new(false))
-        .unwrap();
+    let bytes =
+        print::render_pdf(&stands, &[Template::Sticker], None, &mut |d, t| seen.push((d, t)), &AtomicBool::new(false))
+            .unwrap();
     assert_eq!(seen.len(), 100);
     assert_eq!(seen.last(), Some(&(100, 100)));
     let pdf = dir.path().join("batch.pdf");
@@ -224,7 +224,13 @@ fn a_name_the_bundled_font_lacks_uses_a_system_font_or_says_which_characters() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = stand(1);
     s.name_zh = "喆昇咖啡".into(); // 喆 and 昇 are not in GB2312
-    match print::render_pdf(std::slice::from_ref(&s), &[Template::Sticker], None, &mut |_, _| {}, &AtomicBool::new(false)) {
+    match print::render_pdf(
+        std::slice::from_ref(&s),
+        &[Template::Sticker],
+        None,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    ) {
         Ok(bytes) => {
             let pdf = dir.path().join("fallback.pdf");
             std::fs::write(&pdf, bytes).unwrap();
@@ -267,7 +273,6 @@ fn png_export_writes_one_file_per_store_and_template_at_300_dpi() {
     assert_eq!(decode_all(&bytes), [stands[1].payload.clone()]);
 }
 
-
 /// A data folder with the demo store S001 and a store S777 bound to Alipay and WeChat Pay.
 fn data_home_with_two_stores(dir: &Path) -> (tilldesk::config::DataHome, Vec<StandData>) {
     use tilldesk::model::AcquirerKind;
@@ -289,7 +294,8 @@ fn data_home_with_two_stores(dir: &Path) -> (tilldesk::config::DataHome, Vec<Sta
         ))
         .unwrap();
     }
-    let stands = home.store.printable_stores().unwrap().iter().map(|s| print::source::stand_for_store(s).unwrap()).collect();
+    let stands =
+        home.store.printable_stores().unwrap().iter().map(|s| print::source::stand_for_store(s).unwrap()).collect();
     (home, stands)
 }
 

@@ -108,7 +108,14 @@ fn break_lines(run: &Shaped, width: f32, size: f32) -> Vec<String> {
 
 /// Text fitted into a width: one line at the largest size from `size` down to `min` that fits; else the largest
 /// size at which it breaks into at most `max_lines` lines; else `max_lines` lines at `min`, the last ending in "…".
-fn fit(fonts: &FontBook, text: &str, width: f32, size: f32, min: f32, max_lines: usize) -> Result<Vec<Shaped>, PrintError> {
+fn fit(
+    fonts: &FontBook,
+    text: &str,
+    width: f32,
+    size: f32,
+    min: f32,
+    max_lines: usize,
+) -> Result<Vec<Shaped>, PrintError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(Vec::new());
@@ -212,7 +219,8 @@ fn badge_column(
     let mut y = bottom - badges.len() as f32 * (h + 1.2) + 1.2;
     for badge in badges {
         let run = fonts.shape(badge, size)?;
-        let run = if run.width() + 2.0 * pad > width { run.with_size(size * (width - 2.0 * pad) / run.width()) } else { run };
+        let run =
+            if run.width() + 2.0 * pad > width { run.with_size(size * (width - 2.0 * pad) / run.width()) } else { run };
         let w = run.width() + 2.0 * pad;
         c.rounded_rect(x, y, w, h, h * 0.3, badge_color(badge));
         c.text(&run, x + pad, y + h / 2.0 + run.size_mm * 0.35, WHITE);

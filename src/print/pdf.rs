@@ -24,7 +24,11 @@ fn pt(mm: f32) -> f32 {
 }
 
 fn fill(color: Rgb) -> Fill {
-    Fill { paint: rgb::Color::new(color.0, color.1, color.2).into(), opacity: NormalizedF32::ONE, rule: FillRule::NonZero }
+    Fill {
+        paint: rgb::Color::new(color.0, color.1, color.2).into(),
+        opacity: NormalizedF32::ONE,
+        rule: FillRule::NonZero,
+    }
 }
 
 fn rect_path(x: f32, y: f32, w: f32, h: f32) -> Option<Path> {

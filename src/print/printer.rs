@@ -92,7 +92,9 @@ fn shell_print(pdf: &Path) -> Result<Submitted, PrintError> {
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
         Err(PrintError::NoPrintSystem {
-            detail: format!("no program that can print PDFs is set up (install a PDF viewer such as SumatraPDF): {stderr}"),
+            detail: format!(
+                "no program that can print PDFs is set up (install a PDF viewer such as SumatraPDF): {stderr}"
+            ),
         })
     }
 }
@@ -117,7 +119,10 @@ mod tests {
         let err = print_with_lp(OsStr::new("/nonexistent/bin/lp"), &pdf, None).unwrap_err();
         assert!(matches!(err, PrintError::NoPrintSystem { .. }));
         let text = err.to_string();
-        assert!(text.contains("was not found") && text.contains("cups-client") && text.contains("Save the PDF"), "{text}");
+        assert!(
+            text.contains("was not found") && text.contains("cups-client") && text.contains("Save the PDF"),
+            "{text}"
+        );
     }
 
     #[test]

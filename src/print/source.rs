@@ -65,8 +65,7 @@ pub fn stand_for_store(s: &PrintableStore) -> Result<StandData, PrintError> {
     let code_err = |source| PrintError::Qr { store_code: s.store.store_code.clone(), source };
     let payload = if references.is_empty() && cds.is_none() {
         badges = vec![DEMO_BADGE.to_owned()];
-        let placeholder =
-            AcquirerReference { guid: PLACEHOLDER_GUID.into(), merchant_id: s.store.store_code.clone() };
+        let placeholder = AcquirerReference { guid: PLACEHOLDER_GUID.into(), merchant_id: s.store.store_code.clone() };
         build_store_code(CodeFormat::Emvco, &input, &[placeholder], None).map_err(code_err)?
     } else {
         let format = match s.code_format.as_deref() {
@@ -76,7 +75,8 @@ pub fn stand_for_store(s: &PrintableStore) -> Result<StandData, PrintError> {
             _ => CodeFormat::Emvco,
         };
         // An Alipay+ code names one issuing acquirer at most.
-        let refs = if format == CodeFormat::AlipayPlusMpm { &references[..references.len().min(1)] } else { &references };
+        let refs =
+            if format == CodeFormat::AlipayPlusMpm { &references[..references.len().min(1)] } else { &references };
         build_store_code(format, &input, refs, cds.as_ref()).map_err(code_err)?
     };
     let name_zh = if s.store.name_zh.trim().is_empty() { &s.merchant.display_name_zh } else { &s.store.name_zh };

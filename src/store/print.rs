@@ -85,8 +85,13 @@ impl Store {
         })?;
         let mut stores = Vec::new();
         for row in rows {
-            let (store, (legal_name, display_name, display_name_zh, mcc, country, city, postal_code), currency, city_zh, code_format) =
-                row?;
+            let (
+                store,
+                (legal_name, display_name, display_name_zh, mcc, country, city, postal_code),
+                currency,
+                city_zh,
+                code_format,
+            ) = row?;
             let currency = Currency::from_code(&currency).ok_or(StoreError::Corrupt {
                 table: "merchants",
                 column: "currency",

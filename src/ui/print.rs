@@ -116,10 +116,8 @@ impl std::fmt::Debug for PrintPanel {
 impl PrintPanel {
     /// A panel over stands its host made (the Store codes screen), instead of reading the database.
     pub fn with_stands(stands: Vec<StandData>) -> Self {
-        let stores = stands
-            .into_iter()
-            .map(|s| StoreEntry { label: entry_label(&s), selected: false, stand: Ok(s) })
-            .collect();
+        let stores =
+            stands.into_iter().map(|s| StoreEntry { label: entry_label(&s), selected: false, stand: Ok(s) }).collect();
         PrintPanel { stores: Some(stores), ..Default::default() }
     }
 
@@ -214,7 +212,11 @@ impl PrintPanel {
             let count = self.stores.as_ref().map_or(0, Vec::len);
             ui.label(lang.pick("门店", "Stores"));
             ui.horizontal(|ui| {
-                ui.radio_value(&mut self.all_stores, true, format!("{} ({count})", lang.pick("全部门店", "All stores")));
+                ui.radio_value(
+                    &mut self.all_stores,
+                    true,
+                    format!("{} ({count})", lang.pick("全部门店", "All stores")),
+                );
                 ui.radio_value(&mut self.all_stores, false, lang.pick("选择门店", "Selected stores"));
             });
             let all = self.all_stores;
@@ -282,20 +284,16 @@ impl PrintPanel {
         if let Some(job) = &self.job {
             let fraction = if job.total == 0 { 0.0 } else { job.done as f32 / job.total as f32 };
             ui.horizontal(|ui| {
-                ui.add(
-                    egui::ProgressBar::new(fraction)
-                        .desired_width(300.0)
-                        .text(format!(
-                            "{} {} / {} {}",
-                            match job.kind {
-                                JobKind::Save => lang.pick("正在生成", "Rendering"),
-                                JobKind::Print => lang.pick("正在打印", "Printing"),
-                            },
-                            job.done,
-                            job.total,
-                            lang.pick("页", "pages")
-                        )),
-                );
+                ui.add(egui::ProgressBar::new(fraction).desired_width(300.0).text(format!(
+                    "{} {} / {} {}",
+                    match job.kind {
+                        JobKind::Save => lang.pick("正在生成", "Rendering"),
+                        JobKind::Print => lang.pick("正在打印", "Printing"),
+                    },
+                    job.done,
+                    job.total,
+                    lang.pick("页", "pages")
+                )));
                 if ui.button(lang.pick("取消", "Cancel")).clicked() {
                     job.cancel.store(true, Ordering::Relaxed);
                 }
@@ -329,7 +327,8 @@ impl PrintPanel {
         let pending = self.preview_job.as_ref().is_some_and(|(k, _)| *k == key);
         if !current && !pending {
             self.preview_error = None;
-            self.preview_job = Some((key.clone(), render_preview(stand, key.template, key.logo_path.clone(), ui.ctx())));
+            self.preview_job =
+                Some((key.clone(), render_preview(stand, key.template, key.logo_path.clone(), ui.ctx())));
         }
         if let Some(e) = &self.preview_error {
             ui.colored_label(ui.visuals().error_fg_color, e);
@@ -417,7 +416,8 @@ impl PrintPanel {
                         break;
                     }
                     Err(TryRecvError::Disconnected) => {
-                        self.status = Some(Err(ctx.lang.pick("打印任务意外结束", "the print job ended unexpectedly").into()));
+                        self.status =
+                            Some(Err(ctx.lang.pick("打印任务意外结束", "the print job ended unexpectedly").into()));
                         self.job = None;
                         break;
                     }
@@ -485,7 +485,12 @@ impl PrintPanel {
                         } else {
                             print::printer::print_with_lp(&print_command, &target, printer)?
                         };
-                        Ok(format!("{} {pages} {}: {}", lang.pick("已发送", "Sent"), lang.pick("页到打印机", "pages to the printer"), submitted.message))
+                        Ok(format!(
+                            "{} {pages} {}: {}",
+                            lang.pick("已发送", "Sent"),
+                            lang.pick("页到打印机", "pages to the printer"),
+                            submitted.message
+                        ))
                     }
                 }
             })();
@@ -549,10 +554,8 @@ fn pick_pdf(current: &str) -> Receiver<Option<PathBuf>> {
 fn pick_logo() -> Receiver<Option<PathBuf>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let picked = rfd::FileDialog::new()
-            .add_filter("PNG / JPEG", &["png", "jpg", "jpeg"])
-            .set_title("标志 Logo")
-            .pick_file();
+        let picked =
+            rfd::FileDialog::new().add_filter("PNG / JPEG", &["png", "jpg", "jpeg"]).set_title("标志 Logo").pick_file();
         let _ = tx.send(picked);
     });
     rx
