@@ -194,7 +194,7 @@ fn a_batch_of_100_stores_is_100_pages_each_with_its_own_code() {
     let pages = rasterise(&pdf, 300);
     assert_eq!(pages.len(), 100);
     for (page, stand) in pages.iter().zip(&stands) {
-        assert_eq!(decode_all(page), [stand.payload.clone()], "page of {}", stand.store_code);
+        assert_eq!(decode_all(page), std::slice::from_ref(&stand.payload), "page of {}", stand.store_code);
     }
     // One font subset for the whole batch, not one per page.
     assert_eq!(pdf_fonts(&pdf).len(), 1);
@@ -239,7 +239,7 @@ fn a_name_the_bundled_font_lacks_uses_a_system_font_or_says_which_characters() {
             assert_eq!(fonts.len(), 2, "bundled + system font: {fonts:?}");
             assert!(fonts.iter().all(|f| f.2 && f.3));
             let pages = rasterise(&pdf, 300);
-            assert_eq!(decode_all(&pages[0]), [s.payload.clone()]);
+            assert_eq!(decode_all(&pages[0]), std::slice::from_ref(&s.payload));
         }
         Err(e) => {
             eprintln!("no system CJK font on this machine: {e}");
@@ -270,7 +270,7 @@ fn png_export_writes_one_file_per_store_and_template_at_300_dpi() {
     let reader = decoder.read_info().unwrap();
     let dims = reader.info().pixel_dims.unwrap();
     assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter));
-    assert_eq!(decode_all(&bytes), [stands[1].payload.clone()]);
+    assert_eq!(decode_all(&bytes), std::slice::from_ref(&stands[1].payload));
 }
 
 /// A data folder with the demo store S001 and a store S777 bound to Alipay and WeChat Pay.
@@ -331,7 +331,7 @@ fn cli_codes_print_writes_the_pdf_and_pngs_of_the_chosen_stores() {
     assert_eq!(decode_all(&pages[2]), [s001.payload.clone(), s001.payload.clone()]);
     assert!(pdf_text(&pdf).contains("幸运面馆（静安店）"));
     let sticker = std::fs::read(png_dir.join("S777-sticker.png")).unwrap();
-    assert_eq!(decode_all(&sticker), [s777.payload.clone()]);
+    assert_eq!(decode_all(&sticker), std::slice::from_ref(&s777.payload));
     assert!(png_dir.join("S001-tent.png").is_file());
 
     // Mistakes get a precise message and write nothing.
@@ -417,7 +417,7 @@ mod panel {
         h.get_by_label_contains(&pdf.display().to_string());
         assert_eq!(pdf_pages(&pdf), 1);
         let pages = rasterise(&pdf, 300);
-        assert_eq!(decode_all(&pages[0]), [stands[1].payload.clone()]);
+        assert_eq!(decode_all(&pages[0]), std::slice::from_ref(&stands[1].payload));
 
         // Print… without a print system says so plainly.
         h.state_mut().0.print_command = "/nonexistent/bin/lp".into();
@@ -432,4 +432,16 @@ mod panel {
         h.run();
         h.get_by_label("nothing to print: no store is selected");
     }
+}
+
+#[test]
+fn a_logo_is_embedded_once_however_many_pages_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = Logo::load(&logo_png(dir.path())).unwrap();
+    let stands: Vec<StandData> = (1..=20).map(stand).collect();
+    let plain = write_pdf(dir.path(), "plain.pdf", &stands, &[Template::Tent], None);
+    let with_logo = write_pdf(dir.path(), "logo.pdf", &stands, &[Template::Tent], Some(&logo));
+    assert_eq!(pdf_image_count(&with_logo), 1);
+    let (a, b) = (std::fs::metadata(&plain).unwrap().len(), std::fs::metadata(&with_logo).unwrap().len());
+    eprintln!("20 tents: {a} bytes plain, {b} bytes with logo");
 }
