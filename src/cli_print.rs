@@ -96,10 +96,11 @@ pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {
             print::render_pdf(&stands, &templates, logo.as_ref(), &mut |d, t| report("PDF pages", d, t), &cancel)?;
         print::write_atomically(out, &pdf)?;
         println!(
-            "wrote {} ({} pages, {} stores, {} KB)",
+            "wrote {} ({} pages, {} {}, {} KB)",
             out.display(),
             stands.len() * templates.len(),
             stands.len(),
+            if stands.len() == 1 { "store" } else { "stores" },
             pdf.len().div_ceil(1024)
         );
     }

@@ -239,7 +239,7 @@ fn a_name_the_bundled_font_lacks_uses_a_system_font_or_says_which_characters() {
             assert_eq!(fonts.len(), 2, "bundled + system font: {fonts:?}");
             assert!(fonts.iter().all(|f| f.2 && f.3));
             let pages = rasterise(&pdf, 300);
-            assert_eq!(decode_all(&pages[0]), [s.payload.clone()]);
+            assert_eq!(decode_all(&pages[0]), std::slice::from_ref(&s.payload));
         }
         Err(e) => {
             eprintln!("no system CJK font on this machine: {e}");
@@ -270,7 +270,7 @@ fn png_export_writes_one_file_per_store_and_template_at_300_dpi() {
     let reader = decoder.read_info().unwrap();
     let dims = reader.info().pixel_dims.unwrap();
     assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter));
-    assert_eq!(decode_all(&bytes), [stands[1].payload.clone()]);
+    assert_eq!(decode_all(&bytes), std::slice::from_ref(&stands[1].payload));
 }
 
 /// A data folder with the demo store S001 and a store S777 bound to Alipay and WeChat Pay.
@@ -417,7 +417,7 @@ mod panel {
         h.get_by_label_contains(&pdf.display().to_string());
         assert_eq!(pdf_pages(&pdf), 1);
         let pages = rasterise(&pdf, 300);
-        assert_eq!(decode_all(&pages[0]), [stands[1].payload.clone()]);
+        assert_eq!(decode_all(&pages[0]), std::slice::from_ref(&stands[1].payload));
 
         // Print… without a print system says so plainly.
         h.state_mut().0.print_command = "/nonexistent/bin/lp".into();
@@ -432,4 +432,16 @@ mod panel {
         h.run();
         h.get_by_label("nothing to print: no store is selected");
     }
+}
+
+#[test]
+fn a_logo_is_embedded_once_however_many_pages_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = Logo::load(&logo_png(dir.path())).unwrap();
+    let stands: Vec<StandData> = (1..=20).map(stand).collect();
+    let plain = write_pdf(dir.path(), "plain.pdf", &stands, &[Template::Tent], None);
+    let with_logo = write_pdf(dir.path(), "logo.pdf", &stands, &[Template::Tent], Some(&logo));
+    assert_eq!(pdf_image_count(&with_logo), 1);
+    let (a, b) = (std::fs::metadata(&plain).unwrap().len(), std::fs::metadata(&with_logo).unwrap().len());
+    eprintln!("20 tents: {a} bytes plain, {b} bytes with logo");
 }

@@ -27,7 +27,8 @@ fn harness(dir: &std::path::Path) -> Harness<'static, TillDeskApp> {
 /// Runs frames until `label` (a substring) shows, while the background thread works.
 fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str) {
     for _ in 0..200 {
-        h.run();
+        // step, not run: run() fails when the UI keeps repainting while the import thread works.
+        h.step();
         if h.query_all_by_label_contains(label).next().is_some() {
             return;
         }

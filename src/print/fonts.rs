@@ -107,7 +107,9 @@ impl Shaped {
 /// The bundled font and the system fonts found so far.
 pub struct FontBook {
     bundled: &'static PrintFont,
-    candidates: Vec<PathBuf>,
+    candidates: Mutex<Vec<PathBuf>>,
+    /// Whether to ask fontconfig (once, the first time the candidates are not enough).
+    ask_fontconfig: std::sync::atomic::AtomicBool,
     /// Faces loaded from `candidates`, in the order they were needed.
     system: Mutex<Vec<&'static PrintFont>>,
     /// Files already tried (so a file that is missing or unreadable is not read again).
@@ -135,7 +137,7 @@ impl FontBook {
 
     /// A font book that falls back only to `candidates` (fontconfig is asked too when `ask_fontconfig`). Tests use
     /// it to check what happens on a machine without CJK fonts. Its fonts live as long as the process.
-    pub fn with_candidates(mut candidates: Vec<PathBuf>, ask_fontconfig: bool) -> FontBook {
+    pub fn with_candidates(candidates: Vec<PathBuf>, ask_fontconfig: bool) -> FontBook {
         static BUNDLED: OnceLock<&'static PrintFont> = OnceLock::new();
         let bundled = BUNDLED.get_or_init(|| {
             leak(
@@ -143,10 +145,13 @@ impl FontBook {
                     .unwrap_or_else(|| unreachable!("the bundled font is checked by the tests")),
             )
         });
-        if ask_fontconfig {
-            candidates.extend(fontconfig_cjk_files());
+        FontBook {
+            bundled,
+            candidates: Mutex::new(candidates),
+            ask_fontconfig: std::sync::atomic::AtomicBool::new(ask_fontconfig),
+            system: Mutex::new(Vec::new()),
+            tried: Mutex::new(Vec::new()),
         }
-        FontBook { bundled, candidates, system: Mutex::new(Vec::new()), tried: Mutex::new(Vec::new()) }
     }
 
     pub fn bundled(&self) -> &'static PrintFont {
@@ -165,24 +170,31 @@ impl FontBook {
             return Ok(font);
         }
         let mut tried = self.tried.lock().unwrap_or_else(|e| e.into_inner());
-        for path in &self.candidates {
-            if tried.contains(path) {
-                continue;
-            }
-            tried.push(path.clone());
-            let faces = load_faces(path);
-            let mut found = None;
-            for face in faces {
-                let face: &'static PrintFont = leak(face);
-                system.push(face);
-                if found.is_none() && face.missing_chars(text).is_empty() {
-                    found = Some(face);
+        loop {
+            let candidates = self.candidates.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            for path in candidates {
+                if tried.contains(&path) {
+                    continue;
+                }
+                tried.push(path.clone());
+                let mut found = None;
+                for face in load_faces(&path) {
+                    let face: &'static PrintFont = leak(face);
+                    system.push(face);
+                    if found.is_none() && face.missing_chars(text).is_empty() {
+                        found = Some(face);
+                    }
+                }
+                if let Some(font) = found {
+                    tracing::info!(font = %font.source, "using a system font for characters the bundled font lacks");
+                    return Ok(font);
                 }
             }
-            if let Some(font) = found {
-                tracing::info!(font = %font.source, "using a system font for characters the bundled font lacks");
-                return Ok(font);
+            // The usual places had nothing: ask fontconfig once, then give up.
+            if !self.ask_fontconfig.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                break;
             }
+            self.candidates.lock().unwrap_or_else(|e| e.into_inner()).extend(fontconfig_cjk_files());
         }
         Err(PrintError::MissingGlyphs { text: text.to_owned(), chars: missing.into_iter().collect() })
     }

@@ -272,7 +272,10 @@ pub fn render_pdf(
     let mut doc = krilla::Document::new();
     doc.set_metadata(
         krilla::metadata::Metadata::new()
-            .title(format!("TillDesk store codes ({} stores)", stands.len()))
+            .title(match stands {
+                [one] => format!("TillDesk store code {}", one.store_code),
+                many => format!("TillDesk store codes ({} stores)", many.len()),
+            })
             .creator("TillDesk".into()),
     );
     let mut done = 0;

@@ -118,8 +118,9 @@ impl Canvas for PdfCanvas<'_, '_> {
     }
 
     fn qr(&mut self, qr: &QrMatrix, x: f32, y: f32, module: f32) {
-        // One path for the whole symbol, dark modules merged into horizontal runs: no seams between modules when
-        // a viewer or printer rasterises it, and a small file.
+        // One path for the whole symbol, in module units under a scaling transform (short integer coordinates
+        // compress well), dark modules merged into horizontal runs: no seams between modules when a viewer or
+        // printer rasterises it, and a small file.
         let mut pb = PathBuilder::new();
         let n = qr.width();
         for row in 0..n {
@@ -133,20 +134,18 @@ impl Canvas for PdfCanvas<'_, '_> {
                 while col < n && qr.is_dark(col, row) {
                     col += 1;
                 }
-                if let Some(r) = Rect::from_xywh(
-                    pt(x + start as f32 * module),
-                    pt(y + row as f32 * module),
-                    pt((col - start) as f32 * module),
-                    pt(module),
-                ) {
+                if let Some(r) = Rect::from_xywh(start as f32, row as f32, (col - start) as f32, 1.0) {
                     pb.push_rect(r);
                 }
             }
         }
         if let Some(path) = pb.finish() {
+            let m = pt(module);
+            self.surface.push_transform(&Transform::from_row(m, 0.0, 0.0, m, pt(x), pt(y)));
             self.surface.set_fill(Some(fill(Rgb(0, 0, 0))));
             self.surface.set_stroke(None);
             self.surface.draw_path(&path);
+            self.surface.pop();
         }
     }
 
