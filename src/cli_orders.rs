@@ -55,17 +55,9 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
     let store = &home.store;
     let totals = store.order_totals(&filter)?;
     let mut out = std::io::stdout().lock();
-    let mut csv = args.csv.then(|| csv::Writer::from_writer(Vec::new()));
-    if let Some(w) = csv.as_mut() {
-        w.write_record([
-            "out_trade_no",
-            "trade_no",
-            "created_at",
-            "status",
-            "total_amount",
-            "refunded_amount",
-            "subject",
-        ])?;
+    if args.csv {
+        store.write_orders_csv(&filter, OrderSort::NewestFirst, &mut csv::Writer::from_writer(out))?;
+        return Ok(());
     }
     let mut json_rows = Vec::new();
     let mut key = None;
@@ -75,17 +67,7 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
             break;
         }
         for o in page {
-            if let Some(w) = csv.as_mut() {
-                w.write_record([
-                    o.out_trade_no.as_str(),
-                    o.trade_no.as_deref().unwrap_or(""),
-                    &o.created_at,
-                    o.status.as_str(),
-                    &o.total_amount.to_string(),
-                    &o.refunded_amount.to_string(),
-                    &o.subject,
-                ])?;
-            } else if args.json {
+            if args.json {
                 json_rows.push(o);
             } else {
                 writeln!(
@@ -101,9 +83,7 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
         }
         key = next;
     }
-    if let Some(w) = csv {
-        out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
-    } else if args.json {
+    if args.json {
         let v = serde_json::json!({ "totals": totals, "orders": json_rows });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     } else {

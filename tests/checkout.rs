@@ -103,6 +103,20 @@ fn assert_agree(db: &Path, ledger: &Value) {
     }
 }
 
+/// A `tilldesk sandbox` process on a free port, and its base URL (from its first line).
+fn spawn_sandbox(data: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (sandbox, line.trim().trim_start_matches("listening on ").to_owned())
+}
+
 fn alipay(suffix: &str) -> String {
     format!("28{:0>14}", suffix)
 }
@@ -199,18 +213,9 @@ async fn an_unconfirmable_cancel_needs_attention_then_recovery_finishes_it() {
 /// The real process, killed at each step of a payment, then restarted: recovery ends every order in the sandbox's state.
 #[test]
 fn a_crash_at_each_step_is_recovered_to_the_ledger_state() {
-    use std::io::BufRead as _;
     let dir = tempfile::tempdir().unwrap();
     let sandbox_dir = dir.path().join("sandbox");
-    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&sandbox_dir)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let (mut sandbox, url) = spawn_sandbox(&sandbox_dir);
     let till = dir.path().join("till");
     {
         let mut home = tilldesk::config::DataHome::open(&till).unwrap();
@@ -308,18 +313,9 @@ fn the_pay_command_prints_the_final_order() {
 /// status, the printed order and the sandbox ledger agree.
 #[test]
 fn every_test_code_through_the_cli() {
-    use std::io::BufRead as _;
     let dir = tempfile::tempdir().unwrap();
     let sandbox_dir = dir.path().join("sandbox");
-    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&sandbox_dir)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let (mut sandbox, url) = spawn_sandbox(&sandbox_dir);
     let till = dir.path().join("till");
     {
         let mut home = tilldesk::config::DataHome::open(&till).unwrap();

@@ -33,6 +33,18 @@ pub enum OrderSort {
     SmallestFirst,
 }
 
+impl OrderSort {
+    /// The indexed column this order walks, and whether it walks it downwards.
+    fn column(self) -> (&'static str, bool) {
+        match self {
+            OrderSort::NewestFirst => ("created_at", true),
+            OrderSort::OldestFirst => ("created_at", false),
+            OrderSort::LargestFirst => ("total_amount", true),
+            OrderSort::SmallestFirst => ("total_amount", false),
+        }
+    }
+}
+
 /// Where a page ends, so the next one starts right after it (keyset paging).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageKey {
@@ -41,7 +53,8 @@ pub enum PageKey {
 }
 
 impl PageKey {
-    fn of(order: &Order, sort: OrderSort) -> PageKey {
+    /// The key of `order` in `sort` order: the next page starts after it.
+    pub fn of(order: &Order, sort: OrderSort) -> PageKey {
         match sort {
             OrderSort::NewestFirst | OrderSort::OldestFirst => PageKey::Time(order.created_at.clone(), order.id.0),
             OrderSort::LargestFirst | OrderSort::SmallestFirst => PageKey::Amount(order.total_amount.fen(), order.id.0),
@@ -63,6 +76,15 @@ impl OrderTotals {
     pub fn net(&self) -> Amount {
         Amount::from_fen(self.paid_amount.fen() - self.refunded_amount.fen())
     }
+}
+
+/// An orders export failed: reading the database or writing the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvExportError {
+    #[error(transparent)]
+    Store(#[from] super::StoreError),
+    #[error("the CSV could not be written: {0}")]
+    Csv(#[from] csv::Error),
 }
 
 /// One acquirer's paid orders in one local hour of day.
@@ -157,12 +179,7 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<Order>, Option<PageKey>)> {
         let (mut where_sql, mut args) = where_clause(filter);
-        let (column, desc) = match sort {
-            OrderSort::NewestFirst => ("created_at", true),
-            OrderSort::OldestFirst => ("created_at", false),
-            OrderSort::LargestFirst => ("total_amount", true),
-            OrderSort::SmallestFirst => ("total_amount", false),
-        };
+        let (column, desc) = sort.column();
         if let Some(key) = after {
             let cmp = if desc { "<" } else { ">" };
             let n = args.len();
@@ -194,12 +211,8 @@ impl Store {
     /// The page starting at row `offset` (for a jump far into the list, where there is no previous page's key).
     pub fn orders_page_at(&self, filter: &OrderFilter, sort: OrderSort, offset: u64, limit: u32) -> Result<Vec<Order>> {
         let (where_sql, args) = where_clause(filter);
-        let (column, dir) = match sort {
-            OrderSort::NewestFirst => ("created_at", "DESC"),
-            OrderSort::OldestFirst => ("created_at", "ASC"),
-            OrderSort::LargestFirst => ("total_amount", "DESC"),
-            OrderSort::SmallestFirst => ("total_amount", "ASC"),
-        };
+        let (column, desc) = sort.column();
+        let dir = if desc { "DESC" } else { "ASC" };
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit} OFFSET {offset}"
         );
@@ -208,6 +221,48 @@ impl Store {
             .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter().map(typed).collect()
+    }
+
+    /// Writes every order the filter matches as CSV (one header line, amounts as "88.88"), page by page so memory
+    /// stays flat. Returns how many rows were written.
+    pub fn write_orders_csv<W: std::io::Write>(
+        &self,
+        filter: &OrderFilter,
+        sort: OrderSort,
+        out: &mut csv::Writer<W>,
+    ) -> std::result::Result<u64, CsvExportError> {
+        out.write_record([
+            "out_trade_no",
+            "trade_no",
+            "created_at",
+            "status",
+            "total_amount",
+            "refunded_amount",
+            "subject",
+        ])?;
+        let mut key = None;
+        let mut n = 0;
+        loop {
+            let (rows, next) = self.orders_page(filter, sort, key.as_ref(), 2000)?;
+            if rows.is_empty() {
+                break;
+            }
+            for o in rows {
+                out.write_record([
+                    o.out_trade_no.as_str(),
+                    o.trade_no.as_deref().unwrap_or(""),
+                    &o.created_at,
+                    o.status.as_str(),
+                    &o.total_amount.to_string(),
+                    &o.refunded_amount.to_string(),
+                    &o.subject,
+                ])?;
+                n += 1;
+            }
+            key = next;
+        }
+        out.flush().map_err(csv::Error::from)?;
+        Ok(n)
     }
 
     /// Paid totals per acquirer and per local hour-of-day bucket for the dashboard: (acquirer id, hour 0–23 in the

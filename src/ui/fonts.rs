@@ -5,7 +5,7 @@
 
 use egui::epaint::text::{FontInsert, FontPriority, InsertFontFamily};
 
-pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-gb2312.otf");
+pub const CJK_FONT: &[u8] = crate::print::fonts::BUNDLED_CJK_FONT;
 
 pub fn install_cjk_font(ctx: &egui::Context) {
     ctx.add_font(FontInsert::new(

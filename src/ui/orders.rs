@@ -284,44 +284,7 @@ impl OrdersScreen {
         let result = (|| -> Result<u64, String> {
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let mut w = csv::Writer::from_path(&path).map_err(|e| e.to_string())?;
-            w.write_record([
-                "out_trade_no",
-                "trade_no",
-                "created_at",
-                "status",
-                "total_amount",
-                "refunded_amount",
-                "subject",
-            ])
-            .map_err(|e| e.to_string())?;
-            let mut key = None;
-            let mut n = 0;
-            loop {
-                let (rows, next) = ctx
-                    .home
-                    .store
-                    .orders_page(&self.filter, self.sort, key.as_ref(), 2000)
-                    .map_err(|e| e.to_string())?;
-                if rows.is_empty() {
-                    break;
-                }
-                for o in rows {
-                    w.write_record([
-                        o.out_trade_no.as_str(),
-                        o.trade_no.as_deref().unwrap_or(""),
-                        &o.created_at,
-                        o.status.as_str(),
-                        &o.total_amount.to_string(),
-                        &o.refunded_amount.to_string(),
-                        &o.subject,
-                    ])
-                    .map_err(|e| e.to_string())?;
-                    n += 1;
-                }
-                key = next;
-            }
-            w.flush().map_err(|e| e.to_string())?;
-            Ok(n)
+            ctx.home.store.write_orders_csv(&self.filter, self.sort, &mut w).map_err(|e| e.to_string())
         })();
         match result {
             Ok(n) => ctx.error = Some(format!("{} {n} → {}", ctx.lang.pick("已导出", "Exported"), path.display())),
