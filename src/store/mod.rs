@@ -204,23 +204,9 @@ impl Store {
         })
     }
 
-    /// The most recent audit entries, newest first.
+    /// The most recent audit entries, newest first (the first page of [`Store::audit_page`]).
     pub fn recent_audit(&self, limit: u32) -> Result<Vec<crate::model::AuditEntry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, at, operator_id, action, subject, before, after FROM audit_log ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(crate::model::AuditEntry {
-                id: crate::model::AuditId(r.get(0)?),
-                at: r.get(1)?,
-                operator_id: r.get::<_, Option<i64>>(2)?.map(OperatorId),
-                action: r.get(3)?,
-                subject: r.get(4)?,
-                before: r.get(5)?,
-                after: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.audit_page(None, limit)
     }
 }
 

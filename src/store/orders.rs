@@ -180,9 +180,12 @@ impl Store {
         rows.map(|r| typed(r?)).collect()
     }
 
-    /// The newest orders, for the checkout screen's side list.
+    /// The newest orders by creation time, for the checkout screen's side list (orders adopted from a bill or
+    /// seeded may have later ids than newer ones, so id order is not time order).
     pub fn recent_orders(&self, limit: u32) -> Result<Vec<Order>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {ORDER_COLUMNS} FROM orders ORDER BY id DESC LIMIT ?1"))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {ORDER_COLUMNS} FROM orders ORDER BY created_at DESC, id DESC LIMIT ?1"))?;
         let rows = stmt.query_map([limit], order_from_row)?;
         rows.map(|r| typed(r?)).collect()
     }

@@ -53,7 +53,7 @@ impl SettingsScreen {
         });
 
         ui.add_space(16.0);
-        ui.label(egui::RichText::new(lang.pick("最近的设置变更", "Recent settings changes")).strong());
+        ui.label(egui::RichText::new(lang.pick("最近的变更（审计日志）", "Recent changes (audit log)")).strong());
         match ctx.home.store.recent_audit(5) {
             Ok(entries) if entries.is_empty() => {
                 ui.label(lang.pick("暂无", "None yet"));
