@@ -67,7 +67,7 @@ fn select(home: &mut DataHome, which: &str) -> anyhow::Result<Vec<StandData>> {
     if chosen.is_empty() {
         bail!("--stores: no store given (use all, or store numbers like S001,S002)");
     }
-    chosen.into_iter().map(|row| Ok(print::source::stand_for_store(row)?)).collect()
+    chosen.into_iter().map(|row| Ok(print::source::stand_for_store(&home.store, row)?)).collect()
 }
 
 pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {

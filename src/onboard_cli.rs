@@ -207,9 +207,9 @@ pub fn run_codes(args: &CodesArgs, data_dir: Option<&Path>) -> anyhow::Result<()
     match &args.command {
         CodesCommand::Print(print) => crate::cli_print::run(open_home(data_dir)?, print.clone()),
         CodesCommand::Payload { store, format, png } => {
-            let mut home = open_home(data_dir)?;
+            let home = open_home(data_dir)?;
             let s = find_store(&home.store, store)?;
-            let built = build_for_store(&mut home.store, s.id, format.map(Into::into))?;
+            let built = build_for_store(&home.store, s.id, format.map(Into::into))?;
             if let Some(path) = png {
                 let bytes = tilldesk::mpm::render_png(&built.payload, 8, 4)?;
                 std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;

@@ -94,7 +94,7 @@ async fn flow_1_without_cds_puts_the_acquirers_reference_in_the_code() {
     assert_eq!(recorded, ["submitted", "active"]);
 
     // The store code carries the acquirer's issuer id and merchant id, in both formats.
-    let emv = build_for_store(&mut w.db, store, None).unwrap();
+    let emv = build_for_store(&w.db, store, None).unwrap();
     assert_eq!(emv.format, CodeFormat::Emvco);
     let d = decode_store_code(&emv.payload).unwrap();
     assert_eq!(d.references.len(), 1);
@@ -104,7 +104,7 @@ async fn flow_1_without_cds_puts_the_acquirers_reference_in_the_code() {
     );
     assert_eq!(d.cds, None);
     assert_eq!(d.merchant_name, "TILLDESK DEMO");
-    let aplus = build_for_store(&mut w.db, store, Some(CodeFormatChoice::AlipayPlus)).unwrap();
+    let aplus = build_for_store(&w.db, store, Some(CodeFormatChoice::AlipayPlus)).unwrap();
     assert!(aplus.payload.starts_with("HTTPS://"), "{}", aplus.payload);
     assert_eq!(decode_store_code(&aplus.payload).unwrap().references, d.references);
 
@@ -138,7 +138,7 @@ async fn flows_2_and_3_one_code_reaches_two_acquirers() {
     assert_eq!(steps, ["submitted", "active", "cds_registered"]);
 
     // The code carries the CDS data; Alipay+ is the default once an index exists.
-    let code = build_for_store(&mut w.db, store, None).unwrap();
+    let code = build_for_store(&w.db, store, None).unwrap();
     assert_eq!(code.format, CodeFormat::AlipayPlusMpm);
     let d = decode_store_code(&code.payload).unwrap();
     assert_eq!(d.cds, Some(CdsData { platform_id: "SANDBOXCDS".into(), cds_index: cds_index.clone() }));
@@ -159,7 +159,7 @@ async fn flows_2_and_3_one_code_reaches_two_acquirers() {
     assert_eq!(steps, ["submitted", "active", "cds_bound"]);
 
     // The printed code has not changed, and it now reaches both acquirers.
-    assert_eq!(build_for_store(&mut w.db, store, None).unwrap().payload, code.payload);
+    assert_eq!(build_for_store(&w.db, store, None).unwrap().payload, code.payload);
     let (status, alipay_paid) = w.scan(&code.payload, "8.80", "alipay").await;
     assert_eq!(status, 200, "{alipay_paid}");
     assert_eq!(
@@ -233,7 +233,7 @@ async fn a_refused_merchant_is_recorded_as_failed_with_the_reason() {
     let b = w.db.binding(store, alipay).unwrap().unwrap();
     assert_eq!(b.status, BindingStatus::Failed);
     assert!(b.failure_reason.unwrap().contains("7995"));
-    assert!(matches!(build_for_store(&mut w.db, store, None), Err(OnboardingError::NotOnboarded { .. })));
+    assert!(matches!(build_for_store(&w.db, store, None), Err(OnboardingError::NotOnboarded { .. })));
 
     // An invalid profile never leaves TillDesk.
     m.mcc = "5812".into();

@@ -9,6 +9,9 @@ use std::sync::atomic::AtomicBool;
 use tilldesk::mpm::{AcquirerReference, CodeFormat, StoreCodeInput, build_store_code};
 use tilldesk::print::{self, Logo, StandData, Template};
 
+mod scan_common;
+use scan_common::{decode_all, rasterise, tool};
+
 fn stand(i: usize) -> StandData {
     let name_zh = format!("测试门店{i}号");
     let mut input = StoreCodeInput::example_for_tests(&format!("TEST STORE {i}"), &name_zh);
@@ -24,35 +27,6 @@ fn stand(i: usize) -> StandData {
         payload: build_store_code(CodeFormat::Emvco, &input, &refs, None).unwrap(),
         badges: vec!["支付宝 Alipay".into(), "微信支付 WeChat Pay".into()],
     }
-}
-
-/// Every QR code in an image (a table tent has two).
-fn decode_all(png: &[u8]) -> Vec<String> {
-    let image = image::load_from_memory(png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    prepared
-        .detect_grids()
-        .iter()
-        .map(|g| g.decode().unwrap_or_else(|e| panic!("a code was found but could not be read: {e}")).1)
-        .collect()
-}
-
-fn tool(name: &str) -> Command {
-    let found =
-        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file())).unwrap_or(false);
-    assert!(found, "{name} is missing: install poppler-utils (.ci/run does: apt-get install -y poppler-utils)");
-    Command::new(name)
-}
-
-/// Rasterises every page of `pdf` at `dpi`; the PNGs in page order.
-fn rasterise(pdf: &Path, dpi: u32) -> Vec<Vec<u8>> {
-    let dir = pdf.with_extension("pages");
-    std::fs::create_dir_all(&dir).unwrap();
-    let status = tool("pdftoppm").args(["-r", &dpi.to_string(), "-png"]).arg(pdf).arg(dir.join("p")).status().unwrap();
-    assert!(status.success());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
 }
 
 fn pdf_pages(pdf: &Path) -> usize {
@@ -287,15 +261,24 @@ fn data_home_with_two_stores(dir: &Path) -> (tilldesk::config::DataHome, Vec<Sta
              VALUES (77, '上海幸运餐饮有限公司', 'LUCKY NOODLES', '幸运面馆', '5812', 'CN', 'SHANGHAI', 'CNY', 'now');
              INSERT INTO stores (id, merchant_id, store_code, name, name_zh, created_at)
              VALUES (777, 77, 'S777', 'Lucky Noodles Jing''an', '幸运面馆（静安店）', 'now');
-             INSERT INTO acquirer_bindings (store_id, acquirer_id, status, merchant_id_at_acquirer, created_at, updated_at)
-             VALUES (777, {}, 'active', '2088102146225135', 'now', 'now'),
-                    (777, {}, 'active', '1900000109', 'now', 'now');",
+             INSERT INTO acquirer_bindings (store_id, acquirer_id, status, merchant_id_at_acquirer, issuer_guid,
+                                            created_at, updated_at)
+             VALUES (777, {}, 'active', '2088102146225135', 'com.alipay.sandbox', 'now', 'now'),
+                    (777, {}, 'active', '1900000109', 'com.tenpay.sandbox', 'now', 'now');",
             alipay.0, wechat.0
         ))
         .unwrap();
     }
-    let stands =
-        home.store.printable_stores().unwrap().iter().map(|s| print::source::stand_for_store(s).unwrap()).collect();
+    let stands: Vec<StandData> = home
+        .store
+        .printable_stores()
+        .unwrap()
+        .iter()
+        .map(|s| print::source::stand_for_store(&home.store, s).unwrap())
+        .collect();
+    // The printed code is the one the Store codes screen shows, byte for byte.
+    let on_screen = tilldesk::onboarding::build_for_store(&home.store, tilldesk::model::StoreId(777), None).unwrap();
+    assert_eq!(stands[1].payload, on_screen.payload);
     (home, stands)
 }
 

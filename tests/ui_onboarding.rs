@@ -11,9 +11,11 @@ use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
 
+mod scan_common;
+
 fn harness(app: TillDeskApp) -> Harness<'static, TillDeskApp> {
     let mut h = Harness::builder()
-        .with_size([1200.0, 900.0])
+        .with_size([1200.0, 1400.0])
         .with_context_setup(fonts::install_cjk_font)
         .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
     h.run_steps(2);
@@ -96,9 +98,9 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
 
     // The printed code: what the Store codes screen shows, saved as a picture.
     let payload = {
-        let mut db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
+        let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
         let s = db.store_by_code("S001").unwrap().unwrap();
-        build_for_store(&mut db, s.id, None).unwrap().payload
+        build_for_store(&db, s.id, None).unwrap().payload
     };
     let picture = tmp.path().join("printed-code.png");
     std::fs::write(&picture, tilldesk::mpm::render_png(&payload, 4, 4).unwrap()).unwrap();
@@ -134,6 +136,7 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     assert_eq!(h.get_all_by_label("Alipay+ MPM 码").count(), 2, "the heading and the decoded format");
     h.get_by_label(&payload);
     h.get_all_by_label(&cds_index).next().expect("the decoded CDS index is shown");
+    wait_for(&mut h, "预览：S001");
     type_into(&mut h, "待检查的码内容", &payload);
     h.run_steps(2);
     h.get_by_label("检查此码").click();
@@ -148,6 +151,34 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
     let s = db.store_by_code("S001").unwrap().unwrap();
     assert_eq!(db.store_code_format(s.id).unwrap(), tilldesk::model::CodeFormatChoice::Emvco);
+    let emvco = build_for_store(&db, s.id, None).unwrap().payload;
+    assert_ne!(emvco, payload);
+
+    // Print from the same screen: the stand shows the store's wallets, and the PDF's code is the screen's code.
+    h.get_by_label("打印店铺码");
+    h.get_by_label("A6 桌面台卡").click();
+    let pdf = tmp.path().join("stands").join("s001.pdf");
+    type_into(&mut h, "PDF 文件", &pdf.display().to_string());
+    h.get_by_label("保存 PDF…").click();
+    wait_for(&mut h, "已保存 1 页");
+    let pages = scan_common::rasterise(&pdf, 200);
+    assert_eq!(pages.len(), 1);
+    assert_eq!(scan_common::decode_all(&pages[0]), [emvco.clone(), emvco.clone()], "both faces of the tent");
+
+    // Print… hands the PDF to the system's lp (here a stand-in that records what it was given).
+    let lp = tmp.path().join("lp");
+    let record = tmp.path().join("lp-args");
+    std::fs::write(
+        &lp,
+        format!("#!/bin/sh\necho \"$@\" > {}\necho 'request id is Counter-7 (1 file(s))'\n", record.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&lp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    h.state_mut().store_codes.print.print_command = lp.into_os_string();
+    h.get_by_label("打印…").click();
+    wait_for(&mut h, "request id is Counter-7");
+    let args = std::fs::read_to_string(&record).unwrap();
+    assert!(args.contains("-t TillDesk store codes --") && args.contains("tilldesk-store-codes.pdf"), "{args}");
 }
 
 #[test]

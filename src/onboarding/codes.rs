@@ -65,7 +65,7 @@ pub fn resolve_format(choice: CodeFormatChoice, has_cds: bool) -> CodeFormat {
 /// Builds a store's code from what is stored: the merchant, the store, its bindings and its format choice (or
 /// `format`, when given, without saving it).
 pub fn build_for_store(
-    db: &mut Store,
+    db: &Store,
     store_id: StoreId,
     format: Option<CodeFormatChoice>,
 ) -> Result<BuiltCode, OnboardingError> {

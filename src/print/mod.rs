@@ -68,6 +68,8 @@ pub enum PrintError {
     PrintFailed { detail: String },
     #[error("cannot read the stores: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("the code of store {store_code} cannot be made: {detail}")]
+    Source { store_code: String, detail: String },
 }
 
 /// The three stand layouts.

@@ -186,7 +186,8 @@ pub struct TillDeskApp {
     settings: settings::SettingsScreen,
     checkout: checkout::CheckoutScreen,
     acquirers: acquirers::AcquirersScreen,
-    store_codes: store_codes::StoreCodesScreen,
+    /// 店铺码; public so tests can point its print panel at a stand-in printer.
+    pub store_codes: store_codes::StoreCodesScreen,
     orders: orders::OrdersScreen,
     refunds: refunds::RefundsScreen,
     /// 对账; public so the app can hand it the channel clients (`reconcile.channels`).

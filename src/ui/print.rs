@@ -146,7 +146,7 @@ impl PrintPanel {
                 self.stores = Some(
                     rows.iter()
                         .map(|row| {
-                            let stand = print::source::stand_for_store(row).map_err(|e| e.to_string());
+                            let stand = print::source::stand_for_store(&ctx.home.store, row).map_err(|e| e.to_string());
                             let label = match &stand {
                                 Ok(s) => entry_label(s),
                                 Err(_) => format!("{} {} {}", row.store.store_code, row.store.name_zh, row.store.name),
@@ -193,7 +193,8 @@ impl PrintPanel {
                 ui.set_max_width(460.0);
                 self.controls(ui, ctx);
             });
-            ui.separator();
+            // Not a separator: in a horizontal layout it would stretch to the whole scroll area's height.
+            ui.add_space(16.0);
             ui.vertical(|ui| self.preview_ui(ui, lang));
         });
     }
@@ -311,6 +312,8 @@ impl PrintPanel {
     }
 
     fn preview_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        // The preview keeps its place whether or not the picture is ready, so nothing below it jumps.
+        ui.set_min_size(egui::vec2(340.0, 450.0));
         ui.label(lang.pick("预览", "Preview"));
         let first = self.chosen(lang).ok().and_then(|s| s.into_iter().next());
         let Some(stand) = first else {

@@ -1,5 +1,6 @@
 //! 店铺码 Store codes: each store's code built from its bindings, in the format the store picks, with a live QR
-//! preview and the decoded fields; saving it as a PNG; and the code checker (what a wallet would do with any code).
+//! preview and the decoded fields; saving it as a PNG; printing stands, stickers and posters of one store or many
+//! ([`PrintPanel`]); and the code checker (what a wallet would do with any code).
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -11,6 +12,7 @@ use crate::mpm::{CodeFormat, DecodedStoreCode, ErrorCorrection, decode_store_cod
 use crate::onboarding::{BuiltCode, CodeCheck, build_for_store, check_code, read_code_file};
 use crate::ui::Ctx;
 use crate::ui::jobs::{Job, dropped_path, show_running};
+use crate::ui::print::PrintPanel;
 
 #[derive(Default)]
 pub struct StoreCodesScreen {
@@ -29,6 +31,8 @@ pub struct StoreCodesScreen {
     check_job: Option<Job<Result<CodeCheck, String>>>,
     check_result: Option<Result<CodeCheck, String>>,
     dialog: Option<mpsc::Receiver<Option<PathBuf>>>,
+    /// Printing: templates, stores, logo, preview, Save PDF… and Print….
+    pub print: PrintPanel,
 }
 
 impl std::fmt::Debug for StoreCodesScreen {
@@ -106,12 +110,16 @@ impl StoreCodesScreen {
     }
 
     fn rebuild(&mut self, ctx: &mut Ctx) {
+        // Bindings, stores or the format may have changed: the printed codes follow.
+        if !self.print.is_busy() {
+            self.print.reload();
+        }
         let Some(id) = self.selected else {
             self.built = None;
             return;
         };
         self.format = ctx.home.store.store_code_format(id).ok();
-        self.built = Some(build_for_store(&mut ctx.home.store, id, None).map_err(|e| e.to_string()));
+        self.built = Some(build_for_store(&ctx.home.store, id, None).map_err(|e| e.to_string()));
         if let Some(s) = self.stores.iter().find(|s| s.id == id)
             && self.png_path.is_empty()
         {
@@ -146,6 +154,8 @@ impl StoreCodesScreen {
         }
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             self.store_code_section(ui, ctx);
+            ui.separator();
+            self.print.ui(ui, ctx);
             ui.separator();
             self.checker_section(ui, ctx);
         });
