@@ -2,11 +2,13 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, bail};
 use tilldesk::checkout::SystemClock;
 use tilldesk::config::DataHome;
-use tilldesk::model::{OrderStatus, Role};
+use tilldesk::i18n::Lang;
+use tilldesk::model::{OrderStatus, RefundStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::refund::{RefundDesk, RefundSettings};
 use tilldesk::store::Store;
@@ -26,6 +28,7 @@ pub struct ListArgs {
     pub status: Option<String>,
     pub json: bool,
     pub csv: bool,
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// The filter the CLI flags describe: `--from` and `--to` are local days, both inclusive.
@@ -54,9 +57,23 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
     let filter = filter_from_flags(&args)?;
     let store = &home.store;
     let totals = store.order_totals(&filter)?;
+    if let Some(path) = &args.out {
+        let n = tilldesk::export::export_orders(
+            store,
+            &filter,
+            OrderSort::NewestFirst,
+            path,
+            Lang::En,
+            &mut progress_line("orders"),
+            &AtomicBool::new(false),
+        )?;
+        eprintln!();
+        println!("wrote {n} orders to {}", path.display());
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     if args.csv {
-        store.write_orders_csv(&filter, OrderSort::NewestFirst, &mut csv::Writer::from_writer(out))?;
+        tilldesk::export::write_orders_csv(store, &filter, OrderSort::NewestFirst, Lang::En, out)?;
         return Ok(());
     }
     let mut json_rows = Vec::new();
@@ -97,6 +114,33 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
             totals.net()
         )?;
     }
+    Ok(())
+}
+
+/// Progress on stderr: "orders 12000 / 1000000", rewritten in place.
+fn progress_line(what: &'static str) -> impl FnMut(u64, u64) {
+    move |done, total| eprint!("\r{what} {done} / {total}")
+}
+
+/// `tilldesk orders refunds --out FILE`: the refunds list, as on the Refunds screen, to CSV or XLSX.
+pub fn export_refunds(home: &DataHome, status: Option<&str>, out: &std::path::Path) -> anyhow::Result<()> {
+    let status = match status {
+        None => None,
+        Some(s) => Some(RefundStatus::parse(&s.trim().to_ascii_uppercase()).with_context(|| {
+            let all: Vec<&str> = RefundStatus::ALL.iter().map(|s| s.as_str()).collect();
+            format!("--status {s:?}: expected one of {}", all.join(", "))
+        })?),
+    };
+    let n = tilldesk::export::export_refunds(
+        &home.store,
+        status,
+        out,
+        Lang::En,
+        &mut progress_line("refunds"),
+        &AtomicBool::new(false),
+    )?;
+    eprintln!();
+    println!("wrote {n} refunds to {}", out.display());
     Ok(())
 }
 

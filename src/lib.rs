@@ -5,7 +5,9 @@
 pub mod channel;
 pub mod checkout;
 pub mod config;
+pub mod dashboard;
 pub mod doctor;
+pub mod export;
 pub mod i18n;
 pub mod model;
 pub mod money;

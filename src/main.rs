@@ -173,10 +173,22 @@ enum OrdersCommand {
         /// Status or comma-separated statuses (PAID, REFUNDED, …).
         #[arg(long)]
         status: Option<String>,
-        #[arg(long, conflicts_with = "csv")]
+        #[arg(long, conflicts_with_all = ["csv", "out"])]
         json: bool,
-        #[arg(long)]
+        /// Print CSV to standard output.
+        #[arg(long, conflicts_with = "out")]
         csv: bool,
+        /// Write the orders to a file instead: FILE.csv or FILE.xlsx (with a progress line on stderr).
+        #[arg(long, value_name = "FILE.csv|FILE.xlsx")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Every refund (or those in one status), newest first, to FILE.csv or FILE.xlsx.
+    Refunds {
+        /// SUBMITTED, PROCESSING, SUCCESS or FAILED.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_name = "FILE.csv|FILE.xlsx")]
+        out: std::path::PathBuf,
     },
     /// One order with its timeline.
     Show {
@@ -227,8 +239,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
             cli_checkout::show(&home, &out_trade_no, json)
         }
-        Some(Command::Orders { command: OrdersCommand::List { from, to, status, json, csv } }) => {
-            cli_orders::list(&home, cli_orders::ListArgs { from, to, status, json, csv })
+        Some(Command::Orders { command: OrdersCommand::List { from, to, status, json, csv, out } }) => {
+            cli_orders::list(&home, cli_orders::ListArgs { from, to, status, json, csv, out })
+        }
+        Some(Command::Orders { command: OrdersCommand::Refunds { status, out } }) => {
+            cli_orders::export_refunds(&home, status.as_deref(), &out)
         }
         Some(Command::Refund { out_trade_no, amount, reason, operator, json, target }) => cli_orders::refund(
             &runtime()?,

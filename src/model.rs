@@ -129,6 +129,18 @@ text_enum! {
     RefundStatus { Submitted => "SUBMITTED", Processing => "PROCESSING", Success => "SUCCESS", Failed => "FAILED" }
 }
 
+impl RefundStatus {
+    /// Plain words for the back office.
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        match self {
+            RefundStatus::Submitted => lang.pick("已提交", "submitted"),
+            RefundStatus::Processing => lang.pick("处理中", "processing"),
+            RefundStatus::Success => lang.pick("退款成功", "refunded"),
+            RefundStatus::Failed => lang.pick("退款失败", "failed"),
+        }
+    }
+}
+
 text_enum! {
     /// Where an order came from: the till scanning the customer, or a wallet scanning the store code.
     OrderSource { Barcode => "barcode", StoreCode => "store_code" }

@@ -94,11 +94,20 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     assert!(h.query_by_label_contains("the PIN is wrong").is_some());
     type_into(&mut h, "PIN", "1357");
     h.get_by_label("Confirm refund").click();
-    wait_for(&mut h, "-R1 ¥30.00 SUCCESS", Duration::from_secs(20));
+    wait_for(&mut h, "-R1 ¥30.00 refunded", Duration::from_secs(20));
     let store = Store::open(&db).unwrap();
     let after = store.order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
     assert_eq!((after.status, after.refunded_amount), (OrderStatus::PartiallyRefunded, Amount::from_fen(3000)));
     assert!(h.query_all_by_label("¥58.00").count() == 1, "refundable shown after the refund");
+
+    // Export the filtered list: one order, off the UI thread, to the data folder's exports/.
+    h.get_by_label("Export CSV").click();
+    wait_for(&mut h, "Exported 1 rows", Duration::from_secs(20));
+    let exports = dir.path().join("exports");
+    let csv_file = std::fs::read_dir(&exports).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&csv_file).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains(&order.out_trade_no) && text.contains(",88.00,30.00,8800,3000,"), "{text}");
 
     // The refunds screen lists it.
     h.get_by_label("Close").click();
@@ -107,6 +116,17 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     h.run_steps(3);
     assert!(h.query_by_label(&format!("{}-R1", order.out_trade_no)).is_some());
     assert!(h.query_by_label("cake damaged").is_some());
+    h.get_by_label("Export Excel").click();
+    wait_for(&mut h, "Exported 1 rows", Duration::from_secs(20));
+    let xlsx = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .expect("the refunds workbook");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&xlsx).unwrap()).unwrap();
+    let mut strings = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut strings).unwrap();
+    assert!(strings.contains("cake damaged") && strings.contains("-R1"), "{strings}");
     drop(h);
     drop(rt);
 }

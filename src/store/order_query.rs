@@ -78,15 +78,6 @@ impl OrderTotals {
     }
 }
 
-/// An orders export failed: reading the database or writing the file.
-#[derive(Debug, thiserror::Error)]
-pub enum CsvExportError {
-    #[error(transparent)]
-    Store(#[from] super::StoreError),
-    #[error("the CSV could not be written: {0}")]
-    Csv(#[from] csv::Error),
-}
-
 /// One acquirer's paid orders in one local hour of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SalesBucket {
@@ -221,48 +212,6 @@ impl Store {
             .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter().map(typed).collect()
-    }
-
-    /// Writes every order the filter matches as CSV (one header line, amounts as "88.88"), page by page so memory
-    /// stays flat. Returns how many rows were written.
-    pub fn write_orders_csv<W: std::io::Write>(
-        &self,
-        filter: &OrderFilter,
-        sort: OrderSort,
-        out: &mut csv::Writer<W>,
-    ) -> std::result::Result<u64, CsvExportError> {
-        out.write_record([
-            "out_trade_no",
-            "trade_no",
-            "created_at",
-            "status",
-            "total_amount",
-            "refunded_amount",
-            "subject",
-        ])?;
-        let mut key = None;
-        let mut n = 0;
-        loop {
-            let (rows, next) = self.orders_page(filter, sort, key.as_ref(), 2000)?;
-            if rows.is_empty() {
-                break;
-            }
-            for o in rows {
-                out.write_record([
-                    o.out_trade_no.as_str(),
-                    o.trade_no.as_deref().unwrap_or(""),
-                    &o.created_at,
-                    o.status.as_str(),
-                    &o.total_amount.to_string(),
-                    &o.refunded_amount.to_string(),
-                    &o.subject,
-                ])?;
-                n += 1;
-            }
-            key = next;
-        }
-        out.flush().map_err(csv::Error::from)?;
-        Ok(n)
     }
 
     /// Paid totals per acquirer and per local hour-of-day bucket for the dashboard: (acquirer id, hour 0–23 in the

@@ -2,6 +2,8 @@
 
 pub mod acquirers;
 pub mod checkout;
+pub mod dashboard;
+pub mod export;
 pub mod fonts;
 pub mod jobs;
 pub mod merchant;
@@ -117,6 +119,24 @@ impl Ctx {
         }
     }
 
+    /// Whether the signed-in operator may do `permission`; the words to show when not. Until the first run has
+    /// created the owner, nobody is asked to sign in.
+    pub fn permit(&self, permission: crate::store::operators::Permission) -> Result<(), String> {
+        let lang = self.lang;
+        let store = &self.home.store;
+        if !store.has_owner().map_err(|e| e.to_string())? {
+            return Ok(());
+        }
+        let Some(name) = &self.operator else {
+            return Err(lang.pick("请先登录（设置 → 员工）", "Sign in first (Settings → Staff)").to_owned());
+        };
+        let operator = store
+            .operator_by_name(name)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{}{name}", lang.pick("没有这个操作员：", "no such operator: ")))?;
+        crate::store::operators::require(&operator, permission).map_err(|e| e.to_string())
+    }
+
     /// Switches the language and remembers it (an audited settings change).
     pub fn set_language(&mut self, lang: Lang) {
         match self.home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None) {
@@ -129,10 +149,11 @@ impl Ctx {
     }
 }
 
-/// The seven places in the left navigation.
+/// The places in the left navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Checkout,
+    Dashboard,
     Orders,
     Refunds,
     StoreCodes,
@@ -142,8 +163,9 @@ pub enum Screen {
 }
 
 impl Screen {
-    pub const ALL: [Screen; 7] = [
+    pub const ALL: [Screen; 8] = [
         Screen::Checkout,
+        Screen::Dashboard,
         Screen::Orders,
         Screen::Refunds,
         Screen::StoreCodes,
@@ -156,6 +178,7 @@ impl Screen {
     pub fn nav_label(self, lang: Lang) -> &'static str {
         match self {
             Screen::Checkout => lang.pick("收银", "Checkout"),
+            Screen::Dashboard => lang.pick("概览", "Dashboard"),
             Screen::Orders => lang.pick("订单", "Orders"),
             Screen::Refunds => lang.pick("退款", "Refunds"),
             Screen::StoreCodes => lang.pick("店铺码", "Store codes"),
@@ -169,6 +192,7 @@ impl Screen {
     pub fn heading(self, lang: Lang) -> &'static str {
         match self {
             Screen::Checkout => lang.pick("收银台", "Checkout counter"),
+            Screen::Dashboard => lang.pick("经营概览", "Sales at a glance"),
             Screen::Orders => lang.pick("订单查询", "Order search"),
             Screen::Refunds => lang.pick("退款管理", "Refund management"),
             Screen::StoreCodes => lang.pick("店铺收款码", "Store payment codes"),
@@ -185,6 +209,7 @@ pub struct TillDeskApp {
     pub screen: Screen,
     settings: settings::SettingsScreen,
     checkout: checkout::CheckoutScreen,
+    dashboard: dashboard::DashboardScreen,
     acquirers: acquirers::AcquirersScreen,
     /// 店铺码; public so tests can point its print panel at a stand-in printer.
     pub store_codes: store_codes::StoreCodesScreen,
@@ -201,6 +226,7 @@ impl TillDeskApp {
             screen: Screen::Checkout,
             settings: Default::default(),
             checkout: Default::default(),
+            dashboard: Default::default(),
             acquirers: Default::default(),
             store_codes: Default::default(),
             orders: Default::default(),
@@ -231,12 +257,17 @@ impl TillDeskApp {
                 }
             }
         });
+        if let Some((first, last)) = self.dashboard.open_orders.take() {
+            self.orders.show_days(&mut self.ctx, first, last);
+            self.screen = Screen::Orders;
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.heading(self.screen.heading(lang));
             ui.separator();
             match self.screen {
                 Screen::Settings => self.settings.ui(ui, &mut self.ctx),
                 Screen::Checkout => self.checkout.ui(ui, &mut self.ctx),
+                Screen::Dashboard => self.dashboard.ui(ui, &mut self.ctx),
                 Screen::Acquirers => self.acquirers.ui(ui, &mut self.ctx),
                 Screen::StoreCodes => self.store_codes.ui(ui, &mut self.ctx),
                 Screen::Orders => self.orders.ui(ui, &mut self.ctx),

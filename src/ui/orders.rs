@@ -55,6 +55,7 @@ pub struct OrdersScreen {
     refund: RefundForm,
     events: Option<(Sender<RefundDone>, Receiver<RefundDone>)>,
     loaded: bool,
+    export: crate::ui::export::Exporter,
 }
 
 struct Selected {
@@ -143,13 +144,7 @@ impl OrdersScreen {
             };
             let rows = fetched.unwrap_or_default();
             if let Some(last) = rows.last() {
-                let key = match self.sort {
-                    OrderSort::NewestFirst | OrderSort::OldestFirst => {
-                        PageKey::Time(last.created_at.clone(), last.id.0)
-                    }
-                    _ => PageKey::Amount(last.total_amount.fen(), last.id.0),
-                };
-                self.keys.insert(page, key);
+                self.keys.insert(page, PageKey::of(last, self.sort));
             }
             self.pages.insert(page, rows);
         }
@@ -163,6 +158,13 @@ impl OrdersScreen {
         let refundable = store.refundable(&order).map(|r| r.remaining()).unwrap_or(Amount::ZERO);
         self.refund = RefundForm { operator: std::mem::take(&mut self.refund.operator), ..Default::default() };
         self.selected = Some(Selected { order, events, refunds, refundable });
+    }
+
+    /// Shows the orders of these local days (the dashboard's "Show in Orders"), other filters cleared.
+    pub fn show_days(&mut self, ctx: &mut Ctx, first: time::Date, last: time::Date) {
+        self.form = FilterForm { from: first.to_string(), to: last.to_string(), ..Default::default() };
+        self.selected = None;
+        self.apply_filter(ctx);
     }
 
     /// Data may have changed elsewhere (a payment, a refund): read again on next show.
@@ -265,30 +267,25 @@ impl OrdersScreen {
                 });
             apply |= self.sort != sort_before;
             apply |= ui.button(lang.pick("查询", "Apply")).clicked();
-            if ui.button(lang.pick("导出 CSV", "Export CSV")).clicked() {
-                self.export_csv(ctx);
+            if let Some(format) = self.export.buttons(ui, lang) {
+                let (filter, sort) = (self.filter.clone(), self.sort);
+                self.export.start(
+                    ctx,
+                    ui.ctx(),
+                    "orders",
+                    format,
+                    Box::new(move |db, path, progress, cancel| {
+                        crate::export::export_orders(db, &filter, sort, path, lang, progress, cancel)
+                    }),
+                );
             }
         });
+        self.export.show(ui, lang);
         if let Some(e) = &self.filter_error {
             ui.colored_label(egui::Color32::from_rgb(200, 60, 60), e);
         }
         if apply {
             self.apply_filter(ctx);
-        }
-    }
-
-    /// Writes the current filter to a CSV file in the data folder's exports/ (the path is shown).
-    fn export_csv(&mut self, ctx: &mut Ctx) {
-        let dir = ctx.home.dir.join("exports");
-        let path = dir.join(format!("orders-{}.csv", crate::time::now_utc().replace([':', '.'], "-")));
-        let result = (|| -> Result<u64, String> {
-            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-            let mut w = csv::Writer::from_path(&path).map_err(|e| e.to_string())?;
-            ctx.home.store.write_orders_csv(&self.filter, self.sort, &mut w).map_err(|e| e.to_string())
-        })();
-        match result {
-            Ok(n) => ctx.error = Some(format!("{} {n} → {}", ctx.lang.pick("已导出", "Exported"), path.display())),
-            Err(e) => ctx.error = Some(format!("export failed: {e}")),
         }
     }
 
@@ -397,7 +394,7 @@ impl OrdersScreen {
             ui.separator();
             ui.strong(lang.pick("退款记录", "Refunds"));
             for r in &sel.refunds {
-                ui.label(format!("{}  ¥{}  {}  {}", r.out_request_no, r.refund_amount, r.status.as_str(), r.reason));
+                ui.label(format!("{}  ¥{}  {}  {}", r.out_request_no, r.refund_amount, r.status.label(lang), r.reason));
             }
         }
         let can_refund =
@@ -514,7 +511,7 @@ impl OrdersScreen {
                         lang.pick("退款", "Refund"),
                         r.out_request_no,
                         r.refund_amount,
-                        r.status.as_str()
+                        r.status.label(lang)
                     ),
                 ),
                 Err(e) => (false, e),

@@ -9,7 +9,7 @@ pub struct RefundsScreen {
     status: Option<RefundStatus>,
     rows: Vec<(Refund, String)>,
     loaded: bool,
-    message: Option<String>,
+    export: crate::ui::export::Exporter,
 }
 
 impl RefundsScreen {
@@ -32,26 +32,30 @@ impl RefundsScreen {
         }
         ui.horizontal(|ui| {
             let before = self.status;
-            let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.as_str());
+            let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
             egui::ComboBox::new("refund-status", lang.pick("状态", "Status")).selected_text(text).show_ui(ui, |ui| {
                 ui.selectable_value(&mut self.status, None, lang.pick("全部状态", "All statuses"));
                 for s in RefundStatus::ALL {
-                    ui.selectable_value(&mut self.status, Some(*s), s.as_str());
+                    ui.selectable_value(&mut self.status, Some(*s), s.label(lang));
                 }
             });
             if self.status != before {
                 self.reload(ctx);
             }
-            if ui.button(lang.pick("导出 CSV", "Export CSV")).clicked() {
-                self.message = Some(match self.export(ctx) {
-                    Ok(path) => format!("{} {}", lang.pick("已导出", "Exported"), path.display()),
-                    Err(e) => e,
-                });
+            if let Some(format) = self.export.buttons(ui, lang) {
+                let status = self.status;
+                self.export.start(
+                    ctx,
+                    ui.ctx(),
+                    "refunds",
+                    format,
+                    Box::new(move |db, path, progress, cancel| {
+                        crate::export::export_refunds(db, status, path, lang, progress, cancel)
+                    }),
+                );
             }
         });
-        if let Some(m) = &self.message {
-            ui.label(m);
-        }
+        self.export.show(ui, lang);
         let total: i64 = self
             .rows
             .iter()
@@ -103,35 +107,12 @@ impl RefundsScreen {
                         ui.label(format!("¥{}", r.refund_amount));
                     });
                     row.col(|ui| {
-                        ui.label(r.status.as_str());
+                        ui.label(r.status.label(lang));
                     });
                     row.col(|ui| {
                         ui.label(&r.reason);
                     });
                 });
             });
-    }
-
-    fn export(&self, ctx: &Ctx) -> Result<std::path::PathBuf, String> {
-        let dir = ctx.home.dir.join("exports");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let path = dir.join(format!("refunds-{}.csv", crate::time::now_utc().replace([':', '.'], "-")));
-        let mut w = csv::Writer::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let err = |e: csv::Error| format!("{}: {e}", path.display());
-        w.write_record(["out_trade_no", "out_request_no", "created_at", "refund_amount", "status", "reason"])
-            .map_err(err)?;
-        for (r, out) in &self.rows {
-            w.write_record([
-                out.as_str(),
-                &r.out_request_no,
-                &r.created_at,
-                &r.refund_amount.to_string(),
-                r.status.as_str(),
-                &r.reason,
-            ])
-            .map_err(err)?;
-        }
-        w.flush().map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(path)
     }
 }
