@@ -53,3 +53,46 @@ fn a_database_from_a_newer_version_is_refused_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("newer TillDesk") && err.contains("999"), "{err}");
 }
+
+#[test]
+fn orders_are_seeded_listed_and_exported_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = |args: &[&str]| {
+        let out = tilldesk().args(args).arg("--data-dir").arg(&data).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&["dev", "seed-orders", "--count", "300", "--days", "2"]);
+    assert!(ok, "{err}");
+    let (ok, json, err) = run(&["orders", "list", "--json"]);
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["totals"]["count"], 300);
+    assert_eq!(json["orders"].as_array().unwrap().len(), 300);
+
+    let (ok, csv, err) = run(&["orders", "list", "--csv", "--status", "paid"]);
+    assert!(ok, "{err}");
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("out_trade_no,trade_no,created (local),status,total_amount"));
+    assert_eq!(lines.count() as u64, json["totals"]["paid_count"].as_u64().unwrap(), "every paid order, one per line");
+
+    let xlsx = tmp.path().join("orders.xlsx");
+    let (ok, out, err) = run(&["orders", "list", "--out", xlsx.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("wrote 300 orders to"), "{out}");
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+
+    let refunds = tmp.path().join("refunds.csv");
+    let (ok, out, err) = run(&["orders", "refunds", "--out", refunds.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("wrote 0 refunds"), "{out}");
+
+    let (ok, _, err) = run(&["orders", "list", "--out", tmp.path().join("orders.txt").to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("orders.txt: the file name must end in .csv or .xlsx"), "{err}");
+    assert!(!tmp.path().join("orders.txt").exists());
+}

@@ -213,7 +213,8 @@ pub struct TillDeskApp {
     acquirers: acquirers::AcquirersScreen,
     /// 店铺码; public so tests can point its print panel at a stand-in printer.
     pub store_codes: store_codes::StoreCodesScreen,
-    orders: orders::OrdersScreen,
+    /// 订单; public for the benchmarks (a frame after `invalidate`).
+    pub orders: orders::OrdersScreen,
     refunds: refunds::RefundsScreen,
     /// 对账; public so the app can hand it the channel clients (`reconcile.channels`).
     pub reconcile: reconcile::ReconcileScreen,
