@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
-use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::checkout::{Channels, Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
 use tilldesk::config::DataHome;
 use tilldesk::model::{Order, StoreId};
 use tilldesk::money::Amount;
@@ -24,27 +24,33 @@ pub struct SandboxTarget {
     pub sandbox_data: Option<PathBuf>,
 }
 
+/// The acquirers' clients for this command, and the embedded sandbox it started (kept alive while the command
+/// runs).
+pub async fn channels(
+    home: &DataHome,
+    target: &SandboxTarget,
+) -> anyhow::Result<(Channels, Option<tilldesk::sandbox::RunningSandbox>)> {
+    let db = home.store.path().to_owned();
+    match (&target.sandbox_url, &target.sandbox_data) {
+        (Some(url), Some(dir)) => Ok((Channels::for_sandbox(&db, &read_accounts(dir)?, url)?, None)),
+        _ => {
+            let dir = home.dir.join("sandbox");
+            let running = tilldesk::sandbox::start(&dir, "127.0.0.1:0".parse()?, false).await?;
+            let channels = Channels::for_sandbox(&db, &running.state.accounts(), &running.base_url())?;
+            Ok((channels, Some(running)))
+        }
+    }
+}
+
 /// The engine for this command, and the embedded sandbox it started (kept alive while the command runs).
 pub async fn engine(
     home: &DataHome,
     target: &SandboxTarget,
 ) -> anyhow::Result<(Checkout, Option<tilldesk::sandbox::RunningSandbox>)> {
     let settings = CheckoutSettings::load(&home.store)?;
-    let db = home.store.path().to_owned();
-    match (&target.sandbox_url, &target.sandbox_data) {
-        (Some(url), Some(dir)) => {
-            let accounts = read_accounts(dir)?;
-            let engine = Checkout::for_sandbox(&db, &accounts, url, Arc::new(SystemClock), settings)?;
-            Ok((engine, None))
-        }
-        _ => {
-            let dir = home.dir.join("sandbox");
-            let running = tilldesk::sandbox::start(&dir, "127.0.0.1:0".parse()?, false).await?;
-            let accounts = running.state.accounts();
-            let engine = Checkout::for_sandbox(&db, &accounts, &running.base_url(), Arc::new(SystemClock), settings)?;
-            Ok((engine, Some(running)))
-        }
-    }
+    let (channels, running) = channels(home, target).await?;
+    let store = tilldesk::store::Store::open(home.store.path())?;
+    Ok((Checkout::new(store, channels, Arc::new(SystemClock), settings), running))
 }
 
 fn read_accounts(dir: &Path) -> anyhow::Result<SandboxAccounts> {

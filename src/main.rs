@@ -294,7 +294,7 @@ impl std::fmt::Display for NotPaid {
 impl std::error::Error for NotPaid {}
 
 /// One tokio runtime for all network work, shared by the app (2 workers: the machine has 2 cores).
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -51,6 +51,8 @@ pub enum BillsCommand {
         date: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: crate::cli_checkout::SandboxTarget,
     },
 }
 
@@ -69,11 +71,14 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
             let outcome = recon::import_file(&mut home.store, &file, &options, &ImportControl::new())?;
             print_outcome(&outcome, json)
         }
-        BillsCommand::Fetch { acquirer, date, json } => {
+        BillsCommand::Fetch { acquirer, date, json, target } => {
             let date = parse_date(&date)?;
             let kind: AcquirerKind = acquirer.into();
-            let channel = channel_for(home, kind)?;
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = crate::runtime()?;
+            let (channels, _sandbox) = rt.block_on(crate::cli_checkout::channels(home, &target))?;
+            let channel = channels
+                .for_kind(kind)
+                .with_context(|| format!("{} has no bill download", recon::acquirer_name(kind)))?;
             let outcome = recon::fetch::fetch_and_import(
                 rt.handle(),
                 &mut home.store,
@@ -85,17 +90,6 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
             print_outcome(&outcome, json)
         }
     }
-}
-
-/// The channel client `bills fetch` downloads through. The clients and the router come with checkout; until they
-/// are wired here, fetching says so and the file route (`bills import`) does the job.
-fn channel_for(_home: &DataHome, kind: AcquirerKind) -> anyhow::Result<Box<dyn tilldesk::channel::Channel>> {
-    anyhow::bail!(
-        "fetching {} bills needs the {} client, which this build does not have yet; download the bill from the \
-         acquirer's merchant portal and run `tilldesk bills import FILE`",
-        recon::acquirer_name(kind),
-        recon::acquirer_name(kind)
-    )
 }
 
 fn print_outcome(outcome: &recon::ImportOutcome, json: bool) -> anyhow::Result<()> {

@@ -97,8 +97,81 @@ fn bad_input_gets_a_clear_message_and_a_failing_exit() {
     let (ok, _, err) = run(tilldesk(tmp.path()).args(["reconcile", "--date", "24.11.2026"]));
     assert!(!ok);
     assert!(err.contains("is not a date like 2026-11-24"), "{err}");
-    let (ok, _, err) =
-        run(tilldesk(tmp.path()).args(["bills", "fetch", "--acquirer", "wechat", "--date", "2026-11-24"]));
-    assert!(!ok);
-    assert!(err.contains("bills import FILE"), "{err}");
+}
+
+/// Pays through both channels "yesterday" (the sandbox's clock shifted back a day), then fetches both bills from
+/// the sandbox with `bills fetch` and reconciles: every payment matched, nothing else reported.
+#[test]
+fn fetch_yesterdays_bills_from_the_sandbox_and_reconcile() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, sandbox_dir) = (tmp.path().join("data"), tmp.path().join("sandbox"));
+    /// Stops the sandbox however the test ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sandbox = Running(
+        Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&sandbox_dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(sandbox.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let set_clock = |secs: i64| {
+        let status = Command::new("curl")
+            .args(["-sf", "-X", "POST", "-H", "content-type: application/json", "-d"])
+            .arg(format!("{{\"clock_offset_secs\": {secs}}}"))
+            .arg(format!("{url}/admin/config"))
+            .output()
+            .unwrap()
+            .status;
+        assert!(status.success());
+    };
+    let with_target = |cmd: &mut Command| {
+        cmd.arg("--sandbox-url").arg(&url).arg("--sandbox-data").arg(&sandbox_dir);
+    };
+    set_clock(-86_400);
+    for (amount, code) in [("12.34", "130000000000000000"), ("8.80", "2800000000000000")] {
+        let mut cmd = tilldesk(&data);
+        cmd.args(["pay", "--amount", amount, "--auth-code", code]);
+        with_target(&mut cmd);
+        let (ok, out, err) = run(&mut cmd);
+        assert!(ok, "{out}{err}");
+    }
+    set_clock(0);
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+    let yesterday = (time::OffsetDateTime::now_utc().to_offset(china).date() - time::Duration::days(1)).to_string();
+    for acquirer in ["wechat", "alipay"] {
+        let mut cmd = tilldesk(&data);
+        cmd.args(["bills", "fetch", "--acquirer", acquirer, "--date", &yesterday]);
+        with_target(&mut cmd);
+        let (ok, out, err) = run(&mut cmd);
+        assert!(ok, "{err}");
+        assert!(out.starts_with("Imported 1 rows:"), "{out}");
+    }
+    assert!(data.join("bills").join("alipay").read_dir().unwrap().count() == 1, "the downloaded zip is kept");
+    let (ok, out, err) = run(tilldesk(&data).args(["reconcile", "--date", &yesterday, "--json"]));
+    assert!(ok, "{err}");
+    let reports: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let reports = reports.as_array().cloned().unwrap_or_else(|| vec![reports]);
+    assert_eq!(reports.len(), 2, "{out}");
+    for r in &reports {
+        assert_eq!(r["matched"]["count"], 1, "{r}");
+        assert!(r["discrepancies"].as_array().unwrap().is_empty(), "{r}");
+    }
+    // A day without trades: the acquirer's own answer, plainly.
+    let mut cmd = tilldesk(&data);
+    cmd.args(["bills", "fetch", "--acquirer", "wechat", "--date", "2026-01-05"]);
+    with_target(&mut cmd);
+    let (ok, out, err) = run(&mut cmd);
+    assert!(!ok, "{out}");
+    assert!(err.contains("WeChat Pay has no bill for 2026-01-05"), "{err}");
 }

@@ -135,6 +135,37 @@ impl Channels {
         }
     }
 
+    /// The embedded (or a stand-alone) sandbox's clients: the first sandbox merchant's Alipay and WeChat accounts
+    /// from `sandbox.json`, reached at `base_url`; the acquirer ids from the database at `db_path`.
+    pub fn for_sandbox(
+        db_path: &Path,
+        accounts: &crate::sandbox::accounts::SandboxAccounts,
+        base_url: &str,
+    ) -> Result<Channels, SetupError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| SetupError::Channel(e.to_string()))?;
+        let (alipay, wechat) = crate::channel::router::sandbox_channels(accounts, base_url, 0, http)
+            .map_err(|e| SetupError::Channel(e.to_string()))?;
+        let mut store = Store::open(db_path)?;
+        Ok(Channels {
+            alipay: Arc::new(alipay),
+            alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay)?,
+            wechat: Arc::new(wechat),
+            wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay)?,
+        })
+    }
+
+    /// The client of an acquirer kind (bills, queries); None for acquirers without a direct client.
+    pub fn for_kind(&self, kind: AcquirerKind) -> Option<Arc<dyn Channel>> {
+        match kind {
+            AcquirerKind::Alipay => Some(self.alipay.clone()),
+            AcquirerKind::WechatPay => Some(self.wechat.clone()),
+            AcquirerKind::AlipayPlus => None,
+        }
+    }
+
     pub fn for_acquirer(&self, acquirer: AcquirerId) -> Option<&Arc<dyn Channel>> {
         if acquirer == self.alipay_acquirer {
             Some(&self.alipay)
@@ -164,20 +195,8 @@ impl Checkout {
         clock: Arc<dyn Clock>,
         settings: CheckoutSettings,
     ) -> Result<Checkout, SetupError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .build()
-            .map_err(|e| SetupError::Channel(e.to_string()))?;
-        let (alipay, wechat) = crate::channel::router::sandbox_channels(accounts, base_url, 0, http)
-            .map_err(|e| SetupError::Channel(e.to_string()))?;
-        let mut store = Store::open(db_path)?;
-        let channels = Channels {
-            alipay: Arc::new(alipay),
-            alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay)?,
-            wechat: Arc::new(wechat),
-            wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay)?,
-        };
-        Ok(Checkout::new(store, channels, clock, settings))
+        let channels = Channels::for_sandbox(db_path, accounts, base_url)?;
+        Ok(Checkout::new(Store::open(db_path)?, channels, clock, settings))
     }
 }
 

@@ -119,6 +119,16 @@ impl Ctx {
         }
     }
 
+    /// The acquirers' clients for this app's gateways (today: the embedded sandbox once it listens).
+    pub fn channels(&self) -> Result<crate::checkout::Channels, String> {
+        let lang = self.lang;
+        let SandboxStatus::Running(running) = &self.sandbox else {
+            return Err(lang.pick("收单通道未连接", "The acquirers are not connected").to_owned());
+        };
+        crate::checkout::Channels::for_sandbox(self.home.store.path(), &running.state.accounts(), &running.base_url())
+            .map_err(|e| e.to_string())
+    }
+
     /// Whether the signed-in operator may do `permission`; the words to show when not. Until the first run has
     /// created the owner, nobody is asked to sign in.
     pub fn permit(&self, permission: crate::store::operators::Permission) -> Result<(), String> {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
-use crate::checkout::{Checkout, CheckoutSettings, SystemClock};
+use crate::checkout::SystemClock;
 use crate::i18n::Lang;
 use crate::model::{Acquirer, Order, OrderStatus, Refund};
 use crate::money::Amount;
@@ -463,12 +463,10 @@ impl OrdersScreen {
             }
         };
         f.pin.clear();
-        let (Some(runtime), crate::ui::SandboxStatus::Running(running)) = (ctx.runtime.clone(), &ctx.sandbox) else {
+        let (Some(runtime), Ok(channels)) = (ctx.runtime.clone(), ctx.channels()) else {
             f.message = Some((false, lang.pick("收单通道未连接", "The acquirers are not connected").into()));
             return;
         };
-        let accounts = running.state.accounts();
-        let base_url = running.base_url();
         let db = ctx.home.store.path().to_owned();
         let reason = f.reason.clone();
         f.running = true;
@@ -477,16 +475,8 @@ impl OrdersScreen {
         let tx = tx.clone();
         runtime.spawn(async move {
             let result = async {
-                let engine = Checkout::for_sandbox(
-                    &db,
-                    &accounts,
-                    &base_url,
-                    Arc::new(SystemClock),
-                    CheckoutSettings::default(),
-                )
-                .map_err(|e| e.to_string())?;
                 let store = crate::store::Store::open(&db).map_err(|e| e.to_string())?;
-                let desk = RefundDesk::new(store, engine.channels(), Arc::new(SystemClock), RefundSettings::default());
+                let desk = RefundDesk::new(store, channels, Arc::new(SystemClock), RefundSettings::default());
                 desk.refund(&operator, &out_trade_no, amount, &reason).await.map_err(|e| e.to_string())
             }
             .await;

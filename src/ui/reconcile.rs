@@ -28,6 +28,12 @@ pub trait ChannelSource: Send + Sync {
     fn channel(&self, kind: AcquirerKind) -> Option<Arc<dyn Channel>>;
 }
 
+impl ChannelSource for crate::checkout::Channels {
+    fn channel(&self, kind: AcquirerKind) -> Option<Arc<dyn Channel>> {
+        self.for_kind(kind)
+    }
+}
+
 enum Done {
     Imported(Box<ImportOutcome>),
     Reconciled(Box<Report>),
@@ -302,13 +308,19 @@ impl ReconcileScreen {
         });
     }
 
+    /// The client of `kind`: the one the app handed over, else the app's own gateways (the embedded sandbox).
+    fn channel(&self, ctx: &Ctx, kind: AcquirerKind) -> Option<Arc<dyn Channel>> {
+        match &self.channels {
+            Some(source) => source.channel(kind),
+            None => ctx.channels().ok().and_then(|c| c.for_kind(kind)),
+        }
+    }
+
     fn start_fetch(&mut self, ctx: &Ctx) {
         let lang = ctx.lang;
         let Some(date) = self.date(lang) else { return };
         let kind = self.acquirer.unwrap_or(AcquirerKind::WechatPay);
-        let (Some(channel), Some(runtime)) =
-            (self.channels.as_ref().and_then(|c| c.channel(kind)), ctx.runtime.clone())
-        else {
+        let (Some(channel), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
             self.status = Some((
                 true,
                 lang.pick(
@@ -599,9 +611,7 @@ impl ReconcileScreen {
     fn query_acquirer(&mut self, ctx: &Ctx, kind: AcquirerKind, item: &Item) {
         let lang = ctx.lang;
         let Some(out_trade_no) = item.out_trade_no.clone() else { return };
-        let (Some(channel), Some(runtime)) =
-            (self.channels.as_ref().and_then(|c| c.channel(kind)), ctx.runtime.clone())
-        else {
+        let (Some(channel), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
             self.status = Some((
                 true,
                 lang.pick(
