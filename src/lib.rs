@@ -16,5 +16,6 @@ pub mod recon;
 pub mod refund;
 pub mod sandbox;
 pub mod store;
+pub mod sync;
 pub mod time;
 pub mod ui;

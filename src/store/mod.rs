@@ -10,6 +10,7 @@ pub mod orders;
 pub mod print;
 pub mod recon;
 pub mod refunds;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (3, include_str!("migrations/0003_onboarding.sql")),
     (4, include_str!("migrations/0004_recon.sql")),
+    (5, include_str!("migrations/0005_sync.sql")),
 ];
 
 /// The schema version this build reads and writes.
@@ -46,6 +48,9 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "outbox",
     "settings",
+    "sync_runs",
+    "notifications",
+    "secret_refs",
 ];
 
 #[derive(Debug, thiserror::Error)]
