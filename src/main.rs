@@ -12,6 +12,7 @@ use tilldesk::ui::{TillDeskApp, fonts};
 mod cli_checkout;
 mod cli_orders;
 mod cli_print;
+mod cli_sync;
 mod onboard_cli;
 mod recon_cli;
 
@@ -51,6 +52,24 @@ enum Command {
     Recover {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: cli_checkout::SandboxTarget,
+    },
+    /// Keep in step with the acquirers: deliver the outbox (cancel/reverse, refunds made offline), refresh open
+    /// orders, refunds and bindings, fetch yesterday's bills after the configured time; without --once, also
+    /// listen for the acquirers' notifications, until killed.
+    Sync {
+        /// One pass, printed; then exit.
+        #[arg(long, conflicts_with = "history")]
+        once: bool,
+        /// The recent passes (and, with --json, the outbox and received notifications).
+        #[arg(long)]
+        history: bool,
+        #[arg(long)]
+        json: bool,
+        /// Where to listen for notifications (default: the setting notify.listen, else 127.0.0.1:0).
+        #[arg(long, value_name = "ADDR")]
+        notify_listen: Option<std::net::SocketAddr>,
         #[command(flatten)]
         target: cli_checkout::SandboxTarget,
     },
@@ -224,6 +243,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if paid { Ok(()) } else { Err(NotPaid.into()) }
         }
         Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
+        Some(Command::Sync { once, history, json, notify_listen, target }) => {
+            cli_sync::sync(&runtime()?, home, cli_sync::SyncArgs { once, history, json, notify_listen }, &target)
+        }
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
             cli_checkout::show(&home, &out_trade_no, json)
         }
@@ -308,12 +330,33 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let mut app = TillDeskApp::new(home)?;
     // The embedded sandbox starts off the UI thread; the status bar shows it once it listens.
     let (tx, rx) = std::sync::mpsc::channel();
+    let (services_tx, services_rx) = std::sync::mpsc::channel();
+    let data_dir = app.ctx.home.dir.clone();
+    let sync_settings = tilldesk::sync::SyncSettings::load(&app.ctx.home.store)?;
+    let notify_listen = tilldesk::sync::notify::listen_addr(&app.ctx.home.store).map_err(anyhow::Error::msg)?;
     rt.spawn(async move {
         let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let result = tilldesk::sandbox::start(&sandbox_dir, localhost, false).await;
+        // The sync worker and the notify listener follow the sandbox (registered with it automatically).
+        let services = match &result {
+            Ok(running) => {
+                let accounts = running.state.accounts();
+                tilldesk::sync::start_for_sandbox(
+                    &data_dir,
+                    &accounts,
+                    &running.base_url(),
+                    notify_listen,
+                    sync_settings,
+                )
+                .await
+            }
+            Err(e) => Err(e.to_string()),
+        };
         let _ = tx.send(result.map_err(|e| e.to_string()));
+        let _ = services_tx.send(services);
     });
     app.ctx.sandbox = tilldesk::ui::SandboxStatus::Starting(rx);
+    app.ctx.services_starting = Some(services_rx);
     app.ctx.runtime = Some(rt.handle().clone());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -224,7 +224,8 @@ impl SyncWorker {
     async fn pass(&self, trigger: &str) -> Result<SyncRun, SyncError> {
         let mut store = Store::open(&self.db)?;
         let id = store.begin_sync_run(trigger)?;
-        let mut run = SyncRun { id, trigger: trigger.into(), ..Default::default() };
+        let started_at = crate::time::now_utc();
+        let mut run = SyncRun { id, trigger: trigger.into(), started_at, ..Default::default() };
         match self.probe().await {
             Ok(()) => run.online = true,
             Err(why) => run.errors.push(format!("offline: {why}")),
@@ -567,6 +568,12 @@ pub struct Services {
     pub worker: Arc<SyncWorker>,
     pub listener: notify::NotifyListener,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("listener", &self.listener.url()).finish_non_exhaustive()
+    }
 }
 
 impl Services {
