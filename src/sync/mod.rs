@@ -540,29 +540,6 @@ fn summary(run: &SyncRun) -> String {
     parts.join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let s = SyncSettings {
-            backoff_base: Duration::from_secs(5),
-            backoff_max: Duration::from_secs(60),
-            ..Default::default()
-        };
-        let waits: Vec<u64> = (0..6).map(|a| s.backoff(a).as_secs()).collect();
-        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
-    }
-
-    #[test]
-    fn bill_time_is_read_as_hours_and_minutes() {
-        assert_eq!(parse_bill_time("09:30"), time::Time::from_hms(9, 30, 0).ok());
-        assert_eq!(parse_bill_time("off"), None);
-        assert_eq!(parse_bill_time("25:00"), None);
-    }
-}
-
 /// The sync worker and the notify listener, running for the embedded (or a stand-alone) sandbox.
 pub struct Services {
     pub worker: Arc<SyncWorker>,
@@ -627,4 +604,27 @@ pub fn sandbox_worker(
     };
     let cds = CdsClient::new(sandbox_url).ok();
     Ok(SyncWorker::new(&db, data_dir, channels, cds, settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let s = SyncSettings {
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let waits: Vec<u64> = (0..6).map(|a| s.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
+    }
+
+    #[test]
+    fn bill_time_is_read_as_hours_and_minutes() {
+        assert_eq!(parse_bill_time("09:30"), time::Time::from_hms(9, 30, 0).ok());
+        assert_eq!(parse_bill_time("off"), None);
+        assert_eq!(parse_bill_time("25:00"), None);
+    }
 }
