@@ -4,6 +4,7 @@ pub mod acquirers;
 pub mod checkout;
 pub mod fonts;
 pub mod jobs;
+pub mod keys;
 pub mod merchant;
 pub mod orders;
 pub mod print;

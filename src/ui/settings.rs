@@ -8,6 +8,7 @@ use crate::ui::Ctx;
 pub struct SettingsScreen {
     staff: crate::ui::staff::StaffPanel,
     sync: crate::ui::sync_panel::SyncPanel,
+    keys: crate::ui::keys::KeysPanel,
 }
 
 impl SettingsScreen {
@@ -80,6 +81,8 @@ impl SettingsScreen {
         }
         ui.separator();
         self.sync.ui(ui, ctx);
+        ui.separator();
+        self.keys.ui(ui, ctx);
         ui.separator();
         self.staff.ui(ui, ctx);
     }
