@@ -10,6 +10,7 @@ use tilldesk::doctor::DoctorReport;
 use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli_checkout;
+mod cli_keys;
 mod cli_orders;
 mod cli_print;
 mod cli_sync;
@@ -72,6 +73,11 @@ enum Command {
         notify_listen: Option<std::net::SocketAddr>,
         #[command(flatten)]
         target: cli_checkout::SandboxTarget,
+    },
+    /// Live channels and keys: gateway URLs, ids, key pairs, the WeChat API key, access mode, connection test.
+    Keys {
+        #[command(subcommand)]
+        command: cli_keys::KeysCommand,
     },
     /// Look at orders.
     Orders {
@@ -243,6 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if paid { Ok(()) } else { Err(NotPaid.into()) }
         }
         Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
+        Some(Command::Keys { command }) => cli_keys::keys(&runtime()?, &mut home, command),
         Some(Command::Sync { once, history, json, notify_listen, target }) => {
             cli_sync::sync(&runtime()?, home, cli_sync::SyncArgs { once, history, json, notify_listen }, &target)
         }
@@ -383,5 +390,16 @@ fn init_logging() {
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::WARN);
+    // TILLDESK_LOG_FILE appends the log to a file instead (never keys, signatures or full payment codes).
+    if let Some(path) = std::env::var_os("TILLDESK_LOG_FILE")
+        && let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(&path)
+    {
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+        return;
+    }
     tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
 }
