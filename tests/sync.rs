@@ -189,3 +189,92 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
     sandbox.kill().unwrap();
     sandbox.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yesterdays_bills_are_fetched_and_reconciled_once_and_pending_bindings_are_refreshed() {
+    use tilldesk::channel::cds::CdsClient;
+    use tilldesk::model::BindingStatus;
+    use tilldesk::onboarding::{CancelFlag, Onboarder, PollPolicy, ensure_sandbox_acquirers};
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let db = home.join(tilldesk::config::DATABASE_FILE);
+    let sandbox =
+        tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let url = sandbox.base_url();
+    let acc = sandbox.state.accounts();
+    {
+        let mut c = sandbox.state.config.lock().unwrap();
+        c.clock_offset_secs = -86_400;
+        c.verification_delay_ms = 1500;
+    }
+    // Yesterday (at the acquirers) the till took one payment on each.
+    let engine = Checkout::for_sandbox(&db, &acc, &url, Arc::new(SystemClock), FAST).unwrap();
+    assert!(matches!(pay(&engine, "2800000000000000", 1234).await.1, Outcome::Paid { .. }));
+    assert!(matches!(pay(&engine, "130000000000000000", 567).await.1, Outcome::Paid { .. }));
+    sandbox.state.config.lock().unwrap().clock_offset_secs = 0;
+
+    // A binding left pending verification (the onboarding screen was closed before the acquirer decided).
+    let mut store = Store::open(&db).unwrap();
+    ensure_sandbox_acquirers(&mut store).unwrap();
+    let store_id = store.default_store().unwrap();
+    let alipay = store.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+    let client = CdsClient::new(&url).unwrap();
+    let quiet = |_| {};
+    let mut onboarder = Onboarder {
+        db: &mut store,
+        client: &client,
+        poll: PollPolicy { interval: Duration::from_millis(50), timeout: Duration::from_millis(100) },
+        cancel: CancelFlag::default(),
+        progress: &quiet,
+    };
+    let _ = onboarder.onboard(store_id, alipay, false).await;
+    assert_eq!(store.binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::PendingVerification);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+
+    let settings = SyncSettings { bill_time: time::Time::from_hms(0, 0, 0).ok(), ..settings() };
+    let worker = sandbox_worker(&home, &acc, &url, settings).unwrap();
+    let run = worker.run_once("test").await.unwrap();
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    assert_eq!(run.bills_fetched, 2, "{run:?}");
+    assert_eq!(run.bindings_refreshed, 1);
+    assert_eq!(store.binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::Active);
+    let recon = store.recon_runs(10).unwrap();
+    assert_eq!(recon.len(), 2, "both acquirers reconciled");
+    // Once a day: the next pass fetches nothing.
+    let run = worker.run_once("test").await.unwrap();
+    assert_eq!((run.bills_fetched, run.bindings_refreshed), (0, 0));
+    assert_eq!(store.recon_runs(10).unwrap().len(), 2);
+    sandbox.stop().await;
+}
+
+#[test]
+fn the_sync_command_runs_one_pass_and_shows_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let sb = dir.path().join("sandbox");
+    let (mut sandbox, url) = spawn_sandbox(&sb);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+            .arg("--data-dir")
+            .arg(&home)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let once = run(&["sync", "--once", "--json", "--sandbox-url", &url, "--sandbox-data", sb.to_str().unwrap()]);
+    let pass: Value = serde_json::from_str(&once).unwrap();
+    assert_eq!(pass["online"], true, "{pass}");
+    assert_eq!(pass["errors"], json!([]));
+    sandbox.kill().unwrap();
+    sandbox.wait().unwrap();
+    let offline = run(&["sync", "--once", "--sandbox-url", &url, "--sandbox-data", sb.to_str().unwrap()]);
+    assert!(offline.contains("offline") && offline.contains("error: offline:"), "{offline}");
+    let history: Value = serde_json::from_str(&run(&["sync", "--history", "--json"])).unwrap();
+    assert_eq!(history["runs"].as_array().unwrap().len(), 2);
+    let text = run(&["sync", "--history"]);
+    assert!(text.contains("outbox: 0 waiting") && text.contains("last successful sync: "), "{text}");
+}

@@ -244,12 +244,13 @@ impl Store {
         rows.map(|r| typed(r?)).collect()
     }
 
-    /// NEEDS_ATTENTION / CANCELLING orders with no cancel or reverse waiting in the outbox.
+    /// NEEDS_ATTENTION / CANCELLING orders that never had a cancel or reverse in the outbox (one the acquirer
+    /// refused for good stays with a person: it is not queued again).
     pub fn orphaned_attention_orders(&self) -> Result<Vec<Order>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders o WHERE status IN ('NEEDS_ATTENTION', 'CANCELLING')
-               AND NOT EXISTS (SELECT 1 FROM outbox WHERE delivered_at IS NULL
-                               AND idempotency_key IN ('cancel:' || o.out_trade_no, 'reverse:' || o.out_trade_no))
+               AND NOT EXISTS (SELECT 1 FROM outbox
+                               WHERE idempotency_key IN ('cancel:' || o.out_trade_no, 'reverse:' || o.out_trade_no))
              ORDER BY id"
         ))?;
         let rows = stmt.query_map([], order_from_row)?;
