@@ -160,6 +160,17 @@ impl Store {
         })
     }
 
+    /// Records the app's own bookkeeping (e.g. which day's bills the sync worker fetched) in the settings table
+    /// without an audit entry: nobody changed a setting.
+    pub fn set_bookkeeping(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![key, value, crate::time::now_utc()],
+        )?;
+        Ok(())
+    }
+
     /// The acquirers configured locally (the "channels"), in the order they were added.
     pub fn acquirers(&self) -> Result<Vec<Acquirer>> {
         let mut stmt = self.conn.prepare("SELECT id, kind, name, mode, gateway_url FROM acquirers ORDER BY id")?;

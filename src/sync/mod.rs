@@ -472,12 +472,12 @@ impl SyncWorker {
             match self.fetch_one(store, channel.as_ref(), yesterday).await {
                 Ok(summary) => {
                     run.bills_fetched += 1;
-                    store.set_setting(&key, &day, None)?;
+                    store.set_bookkeeping(&key, &day)?;
                     tracing::info!(acquirer = %channel.kind(), day, summary, "bill fetched and reconciled");
                 }
                 Err(crate::recon::ReconError::NoBillAtAcquirer { .. }) => {
                     // Nothing happened that day: nothing to reconcile.
-                    store.set_setting(&key, &day, None)?;
+                    store.set_bookkeeping(&key, &day)?;
                 }
                 Err(e) => {
                     run.errors.push(format!("{} bill of {day}: {e}", crate::recon::acquirer_name(channel.kind())))
