@@ -67,6 +67,21 @@ fn the_sync_panel_lists_runs_with_errors_and_retry_makes_the_outbox_due() {
     h.get_by_label("1 waiting in the outbox");
     h.get_by_label("cancel:TD1: not delivered (HTTP 500); attempt 2 again in 5 s");
     h.get_by_label_contains("cancel:TD1  attempts 1");
+    h.get_by_label_contains("Notifications received at: not running");
+    h.get_by_label("Listen address").click();
+    h.run_steps(1);
+    h.key_press(egui::Key::End);
+    for _ in 0..12 {
+        h.key_press(egui::Key::Backspace);
+    }
+    h.get_by_label("Listen address").type_text("0.0.0.0:8090");
+    h.run_steps(1);
+    h.get_by_label("Save (applies at next start)").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().ctx.home.store.setting(tilldesk::sync::notify::SETTING_LISTEN).unwrap().as_deref(),
+        Some("0.0.0.0:8090")
+    );
     h.get_by_label("Retry now").click();
     h.run_steps(2);
     h.get_by_label_contains("due at its next start: 1");
@@ -107,6 +122,9 @@ fn offline_is_shown_and_checkout_refuses_then_reconnecting_catches_up() {
     h.get_by_label("Access: store-direct");
     wait_for(&mut h, "Sync: up to date");
     h.get_by_label("outbox: 0");
+    h.get_by_label("Settings").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Notifications received at: http://127.0.0.1:");
     h.get_by_label_contains("last successful sync: ");
 
     // The network goes: the sandbox stops.

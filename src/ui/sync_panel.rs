@@ -8,6 +8,7 @@ use crate::ui::Ctx;
 
 #[derive(Debug, Default)]
 pub struct SyncPanel {
+    listen_text: Option<String>,
     runs: Vec<SyncRun>,
     waiting: Vec<OutboxEntry>,
     loaded: Option<Instant>,
@@ -55,6 +56,40 @@ impl SyncPanel {
                 .map(|t| crate::time::to_local_display(&t))
                 .unwrap_or_else(|| lang.pick("从未", "never").to_owned());
             ui.label(format!("{}{last}", lang.pick("上次成功同步：", "Last successful sync: ")));
+        });
+        ui.horizontal(|ui| {
+            let listening = ctx.services.as_ref().map(|s| s.listener.url());
+            ui.label(format!(
+                "{}{}",
+                lang.pick("通知接收地址：", "Notifications received at: "),
+                listening.as_deref().unwrap_or(lang.pick("未运行", "not running"))
+            ));
+            let text = self.listen_text.get_or_insert_with(|| {
+                ctx.home
+                    .store
+                    .setting(crate::sync::notify::SETTING_LISTEN)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| crate::sync::notify::DEFAULT_LISTEN.into())
+            });
+            let l = ui.label(lang.pick("监听地址", "Listen address"));
+            ui.add(egui::TextEdit::singleline(text).desired_width(160.0)).labelled_by(l.id);
+            if ui.button(lang.pick("保存（重启后生效）", "Save (applies at next start)")).clicked() {
+                let value = text.trim().to_owned();
+                self.message = Some(match value.parse::<std::net::SocketAddr>() {
+                    Err(_) => format!(
+                        "{}{value:?}",
+                        lang.pick(
+                            "不是 地址:端口 形式，例如 127.0.0.1:8090：",
+                            "not an address:port like 127.0.0.1:8090: "
+                        )
+                    ),
+                    Ok(_) => match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
+                        Ok(()) => lang.pick("已保存", "Saved").into(),
+                        Err(e) => e.to_string(),
+                    },
+                });
+            }
         });
         ui.horizontal(|ui| {
             if ui.button(lang.pick("立即重试", "Retry now")).clicked() {
