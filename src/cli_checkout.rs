@@ -53,7 +53,7 @@ pub async fn engine(
     Ok((Checkout::new(store, channels, Arc::new(SystemClock), settings), running))
 }
 
-fn read_accounts(dir: &Path) -> anyhow::Result<SandboxAccounts> {
+pub fn read_accounts(dir: &Path) -> anyhow::Result<SandboxAccounts> {
     let path = dir.join(tilldesk::sandbox::accounts::ACCOUNTS_FILE);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not a sandbox.json", path.display()))

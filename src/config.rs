@@ -12,6 +12,49 @@ pub const DATABASE_FILE: &str = "tilldesk.sqlite3";
 /// Setting keys.
 pub const SETTING_LANGUAGE: &str = "ui.language";
 pub const SETTING_MODE: &str = "channel.mode";
+/// `store_direct` (this till calls the acquirer) or `merchant_backend` (it calls the merchant's own backend).
+pub const SETTING_ACCESS: &str = "channel.access";
+/// The merchant's backend URL, used in merchant-backend access mode.
+pub const SETTING_BACKEND_URL: &str = "channel.backend_url";
+
+/// How this till reaches the acquirers, as both seeds describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessMode {
+    /// This till calls the acquirer's gateway itself (门店直连).
+    #[default]
+    StoreDirect,
+    /// This till calls the merchant's own backend, which forwards to the acquirer (商户后台转发).
+    MerchantBackend,
+}
+
+impl AccessMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::StoreDirect => "store_direct",
+            AccessMode::MerchantBackend => "merchant_backend",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "store_direct" => Some(AccessMode::StoreDirect),
+            "merchant_backend" => Some(AccessMode::MerchantBackend),
+            _ => None,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            AccessMode::StoreDirect => lang.pick("门店直连", "store-direct"),
+            AccessMode::MerchantBackend => lang.pick("商户后台转发", "merchant backend"),
+        }
+    }
+}
+
+/// The access mode setting (store-direct unless set).
+pub fn access_mode(store: &Store) -> Result<AccessMode, StoreError> {
+    Ok(store.setting(SETTING_ACCESS)?.and_then(|m| AccessMode::parse(&m)).unwrap_or_default())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

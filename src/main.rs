@@ -10,8 +10,10 @@ use tilldesk::doctor::DoctorReport;
 use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli_checkout;
+mod cli_keys;
 mod cli_orders;
 mod cli_print;
+mod cli_sync;
 mod onboard_cli;
 mod recon_cli;
 
@@ -53,6 +55,29 @@ enum Command {
         json: bool,
         #[command(flatten)]
         target: cli_checkout::SandboxTarget,
+    },
+    /// Keep in step with the acquirers: deliver the outbox (cancel/reverse, refunds made offline), refresh open
+    /// orders, refunds and bindings, fetch yesterday's bills after the configured time; without --once, also
+    /// listen for the acquirers' notifications, until killed.
+    Sync {
+        /// One pass, printed; then exit.
+        #[arg(long, conflicts_with = "history")]
+        once: bool,
+        /// The recent passes (and, with --json, the outbox and received notifications).
+        #[arg(long)]
+        history: bool,
+        #[arg(long)]
+        json: bool,
+        /// Where to listen for notifications (default: the setting notify.listen, else 127.0.0.1:0).
+        #[arg(long, value_name = "ADDR")]
+        notify_listen: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        target: cli_checkout::SandboxTarget,
+    },
+    /// Live channels and keys: gateway URLs, ids, key pairs, the WeChat API key, access mode, connection test.
+    Keys {
+        #[command(subcommand)]
+        command: cli_keys::KeysCommand,
     },
     /// Look at orders.
     Orders {
@@ -236,6 +261,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if paid { Ok(()) } else { Err(NotPaid.into()) }
         }
         Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
+        Some(Command::Keys { command }) => cli_keys::keys(&runtime()?, &mut home, command),
+        Some(Command::Sync { once, history, json, notify_listen, target }) => {
+            cli_sync::sync(&runtime()?, home, cli_sync::SyncArgs { once, history, json, notify_listen }, &target)
+        }
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
             cli_checkout::show(&home, &out_trade_no, json)
         }
@@ -323,12 +352,33 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let mut app = TillDeskApp::new(home)?;
     // The embedded sandbox starts off the UI thread; the status bar shows it once it listens.
     let (tx, rx) = std::sync::mpsc::channel();
+    let (services_tx, services_rx) = std::sync::mpsc::channel();
+    let data_dir = app.ctx.home.dir.clone();
+    let sync_settings = tilldesk::sync::SyncSettings::load(&app.ctx.home.store)?;
+    let notify_listen = tilldesk::sync::notify::listen_addr(&app.ctx.home.store).map_err(anyhow::Error::msg)?;
     rt.spawn(async move {
         let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let result = tilldesk::sandbox::start(&sandbox_dir, localhost, false).await;
+        // The sync worker and the notify listener follow the sandbox (registered with it automatically).
+        let services = match &result {
+            Ok(running) => {
+                let accounts = running.state.accounts();
+                tilldesk::sync::start_for_sandbox(
+                    &data_dir,
+                    &accounts,
+                    &running.base_url(),
+                    notify_listen,
+                    sync_settings,
+                )
+                .await
+            }
+            Err(e) => Err(e.to_string()),
+        };
         let _ = tx.send(result.map_err(|e| e.to_string()));
+        let _ = services_tx.send(services);
     });
     app.ctx.sandbox = tilldesk::ui::SandboxStatus::Starting(rx);
+    app.ctx.services_starting = Some(services_rx);
     app.ctx.runtime = Some(rt.handle().clone());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -355,5 +405,16 @@ fn init_logging() {
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::WARN);
+    // TILLDESK_LOG_FILE appends the log to a file instead (never keys, signatures or full payment codes).
+    if let Some(path) = std::env::var_os("TILLDESK_LOG_FILE")
+        && let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(&path)
+    {
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+        return;
+    }
     tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
 }

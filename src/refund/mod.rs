@@ -140,7 +140,10 @@ impl RefundDesk {
                         order.id,
                         "refund_pending",
                         &format!("{}: no answer yet ({last_unknown}); TillDesk keeps trying", refund.out_request_no),
-                    )
+                    )?;
+                    // The background sync sends it again with the same out_request_no (exactly once).
+                    let payload = serde_json::json!({ "out_request_no": refund.out_request_no }).to_string();
+                    s.enqueue_outbox("refund", &format!("refund:{}", refund.out_request_no), &payload)
                 })?;
                 Ok(self.with_store(|s| s.refund(refund.id))?.unwrap_or(refund))
             }
@@ -183,6 +186,22 @@ impl RefundDesk {
                     .ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?);
             }
             self.clock.sleep(self.settings.follow_interval).await;
+        }
+    }
+
+    /// Sends again (same out_request_no) a refund still SUBMITTED, or follows one PROCESSING; a final refund is
+    /// returned as it is. The sync worker's outbox delivery.
+    pub async fn resend(&self, out_request_no: &str) -> Result<Refund, RefundError> {
+        let refund = self
+            .with_store(|s| s.refund_by_out_request_no(out_request_no))?
+            .ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        let order = self
+            .with_store(|s| s.order(refund.order_id))?
+            .ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        match refund.status {
+            RefundStatus::Submitted => self.send(&order, refund).await,
+            RefundStatus::Processing => self.follow(&order, refund.id, out_request_no).await,
+            _ => Ok(refund),
         }
     }
 

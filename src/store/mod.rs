@@ -10,6 +10,7 @@ pub mod orders;
 pub mod print;
 pub mod recon;
 pub mod refunds;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (3, include_str!("migrations/0003_onboarding.sql")),
     (4, include_str!("migrations/0004_recon.sql")),
+    (5, include_str!("migrations/0005_sync.sql")),
 ];
 
 /// The schema version this build reads and writes.
@@ -46,6 +48,9 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "outbox",
     "settings",
+    "sync_runs",
+    "notifications",
+    "secret_refs",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +158,17 @@ impl Store {
             append_audit(tx, &now, operator, "setting.change", key, before.as_deref(), Some(value))?;
             Ok(())
         })
+    }
+
+    /// Records the app's own bookkeeping (e.g. which day's bills the sync worker fetched) in the settings table
+    /// without an audit entry: nobody changed a setting.
+    pub fn set_bookkeeping(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![key, value, crate::time::now_utc()],
+        )?;
+        Ok(())
     }
 
     /// The acquirers configured locally (the "channels"), in the order they were added.

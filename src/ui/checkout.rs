@@ -198,6 +198,16 @@ impl CheckoutScreen {
             self.recent_list(ui, lang);
         });
         egui::CentralPanel::default().show(ui, |ui| {
+            if ctx.offline() {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    lang.pick(
+                        "离线：收款需要网络。订单、退款记录和报表仍可查看；网络恢复后自动同步。",
+                        "Offline: payments need the network. Orders, refunds and reports still work; TillDesk catches \
+                         up by itself when the network is back.",
+                    ),
+                );
+            }
             self.status_line(ui, lang);
             ui.add_space(8.0);
             self.entry(ui, ctx);
@@ -304,7 +314,7 @@ impl CheckoutScreen {
         });
         ui.add_space(6.0);
         ui.horizontal(|ui| {
-            let ready = matches!(self.phase, Phase::Ready);
+            let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
             if ui
                 .add_enabled(ready && !self.scan_text.trim().is_empty(), egui::Button::new(lang.pick("收款", "Charge")))
                 .clicked()
@@ -320,7 +330,7 @@ impl CheckoutScreen {
         if !paying {
             self.keypad(ui);
         }
-        if submit && matches!(self.phase, Phase::Ready) {
+        if submit && matches!(self.phase, Phase::Ready) && !ctx.offline() {
             self.start_payment(ctx);
         }
         if let Some(m) = &self.message {

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod export;
 pub mod fonts;
 pub mod jobs;
+pub mod keys;
 pub mod merchant;
 pub mod orders;
 pub mod print;
@@ -14,6 +15,7 @@ pub mod refunds;
 pub mod settings;
 pub mod staff;
 pub mod store_codes;
+pub mod sync_panel;
 
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::Lang;
@@ -35,6 +37,12 @@ pub struct Ctx {
     pub sandbox: SandboxStatus,
     /// The one tokio runtime for network and disk work (None in tests that need none).
     pub runtime: Option<tokio::runtime::Handle>,
+    /// How the till reaches the acquirers (shown in the status bar).
+    pub access: crate::config::AccessMode,
+    /// The background sync worker and notify listener, once started.
+    pub services: Option<crate::sync::Services>,
+    /// The services being started off the UI thread.
+    pub services_starting: Option<std::sync::mpsc::Receiver<Result<crate::sync::Services, String>>>,
 }
 
 /// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
@@ -90,7 +98,7 @@ impl SyncState {
             SyncState::NotStarted => lang.pick("未开始", "not started"),
             SyncState::Syncing => lang.pick("同步中", "syncing"),
             SyncState::UpToDate => lang.pick("已是最新", "up to date"),
-            SyncState::Offline => lang.pick("离线", "offline"),
+            SyncState::Offline => lang.pick("离线（收款需要网络）", "offline (payments need the network)"),
         }
     }
 }
@@ -99,6 +107,7 @@ impl Ctx {
     pub fn new(home: DataHome) -> Result<Self, StoreError> {
         let lang = config::language(&home.store)?;
         let mode = config::channel_mode(&home.store)?;
+        let access = config::access_mode(&home.store)?;
         Ok(Ctx {
             home,
             lang,
@@ -108,7 +117,46 @@ impl Ctx {
             error: None,
             sandbox: SandboxStatus::Off,
             runtime: None,
+            access,
+            services: None,
+            services_starting: None,
         })
+    }
+
+    /// The worker's status, when it runs.
+    pub fn sync_status(&self) -> Option<crate::sync::SyncStatus> {
+        self.services.as_ref().map(|s| s.handle().status())
+    }
+
+    /// True when the background sync found the acquirers unreachable: payments need the network.
+    pub fn offline(&self) -> bool {
+        self.sync == SyncState::Offline
+    }
+
+    /// Picks up the started services and mirrors the worker's status into `sync`.
+    fn poll_services(&mut self) {
+        if let Some(rx) = &self.services_starting {
+            match rx.try_recv() {
+                Ok(Ok(services)) => {
+                    self.services = Some(services);
+                    self.services_starting = None;
+                }
+                Ok(Err(e)) => {
+                    self.error = Some(e);
+                    self.services_starting = None;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.services_starting = None,
+            }
+        }
+        if let Some(status) = self.sync_status() {
+            self.sync = match (status.running, status.online) {
+                (_, Some(false)) => SyncState::Offline,
+                (true, _) => SyncState::Syncing,
+                (false, Some(true)) => SyncState::UpToDate,
+                (false, None) => SyncState::Syncing,
+            };
+        }
     }
 
     /// The embedded sandbox's address once it listens.
@@ -249,6 +297,11 @@ impl TillDeskApp {
     /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.ctx.sandbox.poll();
+        self.ctx.poll_services();
+        if self.ctx.services.is_some() || self.ctx.services_starting.is_some() {
+            // The worker's status changes in the background.
+            ui.ctx().request_repaint_after(std::time::Duration::from_secs(1));
+        }
         if matches!(self.ctx.sandbox, SandboxStatus::Starting(_)) {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(200));
         }
@@ -317,7 +370,18 @@ impl TillDeskApp {
             let operator = self.ctx.operator.as_deref().unwrap_or(lang.pick("未登录", "not signed in"));
             ui.label(format!("{}{operator}", lang.pick("操作员：", "Operator: ")));
             ui.separator();
+            ui.label(format!("{}{}", lang.pick("接入：", "Access: "), self.ctx.access.label(lang)));
+            ui.separator();
             ui.label(format!("{}{}", lang.pick("同步：", "Sync: "), self.ctx.sync.label(lang)));
+            if let Some(status) = self.ctx.sync_status() {
+                ui.label(format!("{}{}", lang.pick("待发送：", "outbox: "), status.outbox_len));
+                let last = status
+                    .last_success
+                    .as_deref()
+                    .map(crate::time::to_local_display)
+                    .unwrap_or_else(|| lang.pick("从未", "never").to_owned());
+                ui.label(format!("{}{last}", lang.pick("上次成功同步：", "last successful sync: ")));
+            }
             if let Some(error) = &self.ctx.error {
                 ui.separator();
                 ui.colored_label(ui.visuals().error_fg_color, error);

@@ -7,10 +7,16 @@ use crate::ui::Ctx;
 #[derive(Debug, Default)]
 pub struct SettingsScreen {
     staff: crate::ui::staff::StaffPanel,
+    sync: crate::ui::sync_panel::SyncPanel,
+    keys: crate::ui::keys::KeysPanel,
 }
 
 impl SettingsScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| self.contents(ui, ctx));
+    }
+
+    fn contents(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         egui::Grid::new("settings-grid").num_columns(2).spacing([24.0, 10.0]).show(ui, |ui| {
             ui.label(lang.pick("界面语言", "Language"));
@@ -73,6 +79,10 @@ impl SettingsScreen {
                 ui.colored_label(ui.visuals().error_fg_color, e.to_string());
             }
         }
+        ui.separator();
+        self.sync.ui(ui, ctx);
+        ui.separator();
+        self.keys.ui(ui, ctx);
         ui.separator();
         self.staff.ui(ui, ctx);
     }

@@ -1,0 +1,532 @@
+//! The sync worker's tables: outbox delivery bookkeeping, sync runs, received notifications (and the store-code
+//! orders they create), and references to secrets kept outside the database.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::orders::{ORDER_COLUMNS, order_from_row, typed};
+use super::{Result, Store, StoreError};
+use crate::model::{AcquirerId, Order, OrderStatus, StoreId};
+use crate::money::Amount;
+
+/// One piece of work left in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub kind: String,
+    pub idempotency_key: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+/// What one sync pass did, as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncRun {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub online: bool,
+    pub outbox_delivered: i64,
+    pub outbox_pending: i64,
+    pub orders_refreshed: i64,
+    pub refunds_refreshed: i64,
+    pub bindings_refreshed: i64,
+    pub bills_fetched: i64,
+    pub summary: String,
+    /// One error per entry; empty when the pass went well.
+    pub errors: Vec<String>,
+}
+
+impl SyncRun {
+    /// A pass that reached the acquirers and had no error.
+    pub fn succeeded(&self) -> bool {
+        self.online && self.errors.is_empty() && self.finished_at.is_some()
+    }
+}
+
+/// A received notification, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotificationRecord {
+    pub protocol: String,
+    pub notify_key: String,
+    pub out_trade_no: Option<String>,
+    pub trade_no: Option<String>,
+    pub verified: bool,
+    pub outcome: String,
+    pub detail: String,
+    pub received_at: String,
+    pub times: i64,
+}
+
+/// A verified payment notification, with the acquirer's facts.
+#[derive(Debug, Clone)]
+pub struct PaidNotice<'a> {
+    pub protocol: &'a str,
+    pub out_trade_no: &'a str,
+    pub trade_no: &'a str,
+    pub amount: Amount,
+    pub paid_at_utc: &'a str,
+    pub subject: &'a str,
+    pub acquirer_id: AcquirerId,
+    pub store_id: StoreId,
+}
+
+/// What recording a verified notification did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeOutcome {
+    /// A wallet-scanned (store-code) payment the till did not know: a new PAID order.
+    NewStoreCodeOrder,
+    /// One of the till's own orders, still open, is now PAID.
+    OrderPaid,
+    /// Seen before, or the order was already final: nothing changed.
+    AlreadyRecorded,
+}
+
+/// A secret's reference: where it lives, never what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretRef {
+    pub name: String,
+    pub backend: String,
+    pub locator: String,
+    pub fingerprint: String,
+    pub updated_at: String,
+}
+
+const OUTBOX_COLUMNS: &str = "id, kind, idempotency_key, payload, attempts, next_attempt_at, last_error, delivered_at";
+
+fn outbox_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        idempotency_key: r.get(2)?,
+        payload: r.get(3)?,
+        attempts: r.get(4)?,
+        next_attempt_at: r.get(5)?,
+        last_error: r.get(6)?,
+        delivered_at: r.get(7)?,
+    })
+}
+
+const RUN_COLUMNS: &str = "id, trigger, started_at, finished_at, online, outbox_delivered, outbox_pending, \
+     orders_refreshed, refunds_refreshed, bindings_refreshed, bills_fetched, summary, errors";
+
+fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SyncRun> {
+    let errors: String = r.get(12)?;
+    Ok(SyncRun {
+        id: r.get(0)?,
+        trigger: r.get(1)?,
+        started_at: r.get(2)?,
+        finished_at: r.get(3)?,
+        online: r.get::<_, i64>(4)? != 0,
+        outbox_delivered: r.get(5)?,
+        outbox_pending: r.get(6)?,
+        orders_refreshed: r.get(7)?,
+        refunds_refreshed: r.get(8)?,
+        bindings_refreshed: r.get(9)?,
+        bills_fetched: r.get(10)?,
+        summary: r.get(11)?,
+        errors: errors.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+    })
+}
+
+impl Store {
+    /// Outbox entries not yet delivered whose next attempt is due at `now` (stored UTC text), oldest first.
+    pub fn due_outbox(&self, now: &str) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([now], outbox_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every outbox entry, newest first (for `tilldesk sync --outbox` and the Sync panel).
+    pub fn outbox_entries(&self, limit: u32) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit], outbox_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn outbox_entry(&self, idempotency_key: &str) -> Result<Option<OutboxEntry>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = ?1"),
+                [idempotency_key],
+                outbox_from_row,
+            )
+            .optional()?)
+    }
+
+    /// How many outbox entries still wait for delivery.
+    pub fn outbox_len(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", [], |r| r.get(0))?)
+    }
+
+    /// An attempt that did not get through: counts it and schedules the next one.
+    pub fn outbox_retry_later(&mut self, idempotency_key: &str, error: &str, next_attempt_at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+             WHERE idempotency_key = ?1 AND delivered_at IS NULL",
+            params![idempotency_key, error, next_attempt_at],
+        )?;
+        Ok(())
+    }
+
+    /// Makes every waiting entry due now (the Sync panel's "Retry now").
+    pub fn outbox_retry_now(&mut self) -> Result<usize> {
+        Ok(self
+            .conn
+            .execute("UPDATE outbox SET next_attempt_at = ?1 WHERE delivered_at IS NULL", [crate::time::now_utc()])?)
+    }
+
+    /// The acquirer confirmed a cancel/reverse from the outbox: the order is CANCELLED (when still open) and the
+    /// entry delivered, in one transaction; an entry already delivered changes nothing. Returns whether it was new.
+    pub fn outbox_cancel_confirmed(&mut self, idempotency_key: &str, out_trade_no: &str, detail: &str) -> Result<bool> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
+                 WHERE idempotency_key = ?1 AND delivered_at IS NULL",
+                params![idempotency_key, now],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let order: Option<(i64, String)> = tx
+                .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [out_trade_no], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            if let Some((id, status)) = order
+                && OrderStatus::parse(&status).is_some_and(OrderStatus::is_unfinished)
+            {
+                tx.execute("UPDATE orders SET status = 'CANCELLED', updated_at = ?2 WHERE id = ?1", params![id, now])?;
+                tx.execute(
+                    "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'sync_cancel_confirmed', ?3)",
+                    params![id, now, detail],
+                )?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// Ends an outbox entry without success (the acquirer refused for good): delivered, with the refusal kept, and
+    /// the order's timeline says so.
+    pub fn outbox_refused(&mut self, idempotency_key: &str, out_trade_no: Option<&str>, error: &str) -> Result<()> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            tx.execute(
+                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = ?3
+                 WHERE idempotency_key = ?1 AND delivered_at IS NULL",
+                params![idempotency_key, now, format!("refused: {error}")],
+            )?;
+            if let Some(out) = out_trade_no {
+                tx.execute(
+                    "INSERT INTO order_events (order_id, at, kind, detail)
+                     SELECT id, ?2, 'sync_refused', ?3 FROM orders WHERE out_trade_no = ?1",
+                    params![out, now, error],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Orders still PAYING or UNKNOWN last touched before `before` (UTC text): the checkout that owned them is gone.
+    pub fn stale_open_orders(&self, before: &str) -> Result<Vec<Order>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('PAYING', 'UNKNOWN') AND updated_at < ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([before], order_from_row)?;
+        rows.map(|r| typed(r?)).collect()
+    }
+
+    /// NEEDS_ATTENTION / CANCELLING orders that never had a cancel or reverse in the outbox (one the acquirer
+    /// refused for good stays with a person: it is not queued again).
+    pub fn orphaned_attention_orders(&self) -> Result<Vec<Order>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o WHERE status IN ('NEEDS_ATTENTION', 'CANCELLING')
+               AND NOT EXISTS (SELECT 1 FROM outbox
+                               WHERE idempotency_key IN ('cancel:' || o.out_trade_no, 'reverse:' || o.out_trade_no))
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], order_from_row)?;
+        rows.map(|r| typed(r?)).collect()
+    }
+
+    /// Moves a stale order to NEEDS_ATTENTION and queues its cancel/reverse, in one transaction.
+    pub fn queue_cancel(&mut self, order: &Order, verb: &str, reason: &str) -> Result<()> {
+        let now = crate::time::now_utc();
+        let key = format!("{verb}:{}", order.out_trade_no);
+        let payload = serde_json::json!({ "out_trade_no": order.out_trade_no, "verb": verb }).to_string();
+        self.transaction(|tx| {
+            tx.execute(
+                "UPDATE orders SET status = 'NEEDS_ATTENTION', updated_at = ?2 WHERE id = ?1",
+                params![order.id.0, now],
+            )?;
+            tx.execute(
+                "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'needs_attention', ?3)",
+                params![order.id.0, now, reason],
+            )?;
+            tx.execute(
+                "INSERT INTO outbox (kind, idempotency_key, payload, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(idempotency_key) DO NOTHING",
+                params![verb, key, payload, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Starts recording a sync pass.
+    pub fn begin_sync_run(&mut self, trigger: &str) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO sync_runs (trigger, started_at) VALUES (?1, ?2)",
+            params![trigger, crate::time::now_utc()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records what the pass did.
+    pub fn finish_sync_run(&mut self, run: &SyncRun) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_runs SET finished_at = ?2, online = ?3, outbox_delivered = ?4, outbox_pending = ?5,
+                orders_refreshed = ?6, refunds_refreshed = ?7, bindings_refreshed = ?8, bills_fetched = ?9,
+                summary = ?10, errors = ?11 WHERE id = ?1",
+            params![
+                run.id,
+                run.finished_at.clone().unwrap_or_else(crate::time::now_utc),
+                run.online as i64,
+                run.outbox_delivered,
+                run.outbox_pending,
+                run.orders_refreshed,
+                run.refunds_refreshed,
+                run.bindings_refreshed,
+                run.bills_fetched,
+                run.summary,
+                run.errors.join("\n"),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn recent_sync_runs(&self, limit: u32) -> Result<Vec<SyncRun>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit], run_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the last pass that reached the acquirers without an error finished.
+    pub fn last_successful_sync(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT finished_at FROM sync_runs WHERE online = 1 AND errors = '' AND finished_at IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Records a verified payment notification once: a store-code payment becomes a PAID order with the
+    /// acquirer's numbers; one of the till's own open orders becomes PAID; anything seen before changes nothing.
+    /// All in one transaction.
+    pub fn record_paid_notice(&mut self, notice: &PaidNotice<'_>) -> Result<NoticeOutcome> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let seen = tx.execute(
+                "UPDATE notifications SET times = times + 1 WHERE protocol = ?1 AND notify_key = ?2 AND verified = 1",
+                params![notice.protocol, notice.trade_no],
+            )?;
+            if seen > 0 {
+                return Ok(NoticeOutcome::AlreadyRecorded);
+            }
+            let existing: Option<(i64, String)> = tx
+                .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [notice.out_trade_no], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let outcome = match existing {
+                None => {
+                    tx.execute(
+                        "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject,
+                            total_amount, currency, status, created_at, paid_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, 'store_code', ?5, ?6, 'CNY', 'PAID', ?7, ?7, ?8)",
+                        params![
+                            notice.out_trade_no,
+                            notice.trade_no,
+                            notice.store_id.0,
+                            notice.acquirer_id.0,
+                            notice.subject,
+                            notice.amount.fen(),
+                            notice.paid_at_utc,
+                            now
+                        ],
+                    )?;
+                    let id = tx.last_insert_rowid();
+                    tx.execute(
+                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'store_code_paid', ?3)",
+                        params![id, now, format!("{} notification, {}", notice.protocol, notice.amount)],
+                    )?;
+                    NoticeOutcome::NewStoreCodeOrder
+                }
+                Some((id, status)) if OrderStatus::parse(&status).is_some_and(OrderStatus::is_unfinished) => {
+                    tx.execute(
+                        "UPDATE orders SET status = 'PAID', trade_no = COALESCE(trade_no, ?2),
+                            paid_at = COALESCE(paid_at, ?3), updated_at = ?4 WHERE id = ?1",
+                        params![id, notice.trade_no, notice.paid_at_utc, now],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'paid', ?3)",
+                        params![id, now, format!("{} notification", notice.protocol)],
+                    )?;
+                    NoticeOutcome::OrderPaid
+                }
+                Some(_) => NoticeOutcome::AlreadyRecorded,
+            };
+            let label = match outcome {
+                NoticeOutcome::NewStoreCodeOrder => "recorded",
+                NoticeOutcome::OrderPaid => "order_paid",
+                NoticeOutcome::AlreadyRecorded => "already_recorded",
+            };
+            tx.execute(
+                "INSERT INTO notifications (protocol, notify_key, out_trade_no, trade_no, verified, outcome, detail,
+                    received_at)
+                 VALUES (?1, ?2, ?3, ?2, 1, ?4, ?5, ?6)",
+                params![notice.protocol, notice.trade_no, notice.out_trade_no, label, notice.amount.to_string(), now],
+            )?;
+            Ok(outcome)
+        })
+    }
+
+    /// Logs a notification that was refused (bad or missing signature, unknown merchant, unreadable body).
+    pub fn record_rejected_notice(
+        &mut self,
+        protocol: &str,
+        notify_key: &str,
+        out_trade_no: Option<&str>,
+        reason: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO notifications (protocol, notify_key, out_trade_no, verified, outcome, detail, received_at)
+             VALUES (?1, ?2, ?3, 0, 'rejected', ?4, ?5)",
+            params![protocol, notify_key, out_trade_no, reason, crate::time::now_utc()],
+        )?;
+        Ok(())
+    }
+
+    pub fn recent_notifications(&self, limit: u32) -> Result<Vec<NotificationRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT protocol, notify_key, out_trade_no, trade_no, verified, outcome, detail, received_at, times
+             FROM notifications ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(NotificationRecord {
+                protocol: r.get(0)?,
+                notify_key: r.get(1)?,
+                out_trade_no: r.get(2)?,
+                trade_no: r.get(3)?,
+                verified: r.get::<_, i64>(4)? != 0,
+                outcome: r.get(5)?,
+                detail: r.get(6)?,
+                received_at: r.get(7)?,
+                times: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records (or replaces) where a secret lives, with an audit entry that names it but never holds it.
+    pub fn set_secret_ref(&mut self, name: &str, backend: &str, locator: &str, fingerprint: &str) -> Result<()> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO secret_refs (name, backend, locator, fingerprint, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(name) DO UPDATE SET backend = excluded.backend, locator = excluded.locator,
+                    fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
+                params![name, backend, locator, fingerprint, now],
+            )?;
+            super::append_audit(tx, &now, None, "secret.set", name, None, Some(&format!("{backend} {fingerprint}")))?;
+            Ok(())
+        })
+    }
+
+    pub fn secret_ref(&self, name: &str) -> Result<Option<SecretRef>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, backend, locator, fingerprint, updated_at FROM secret_refs WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(SecretRef {
+                        name: r.get(0)?,
+                        backend: r.get(1)?,
+                        locator: r.get(2)?,
+                        fingerprint: r.get(3)?,
+                        updated_at: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The order a notification concerns, if the till knows it.
+    pub fn order_status_of(&self, out_trade_no: &str) -> Result<Option<OrderStatus>> {
+        let status: Option<String> = self
+            .conn
+            .query_row("SELECT status FROM orders WHERE out_trade_no = ?1", [out_trade_no], |r| r.get(0))
+            .optional()?;
+        status
+            .map(|s| OrderStatus::parse(&s).ok_or(StoreError::Corrupt { table: "orders", column: "status", value: s }))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AcquirerKind;
+
+    #[test]
+    fn a_notice_is_recorded_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        let notice = PaidNotice {
+            protocol: "alipay",
+            out_trade_no: "SC1",
+            trade_no: "2026T1",
+            amount: Amount::from_fen(1200),
+            paid_at_utc: "2026-11-25T01:00:00.000000Z",
+            subject: "store code",
+            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
+            store_id: store.default_store().unwrap(),
+        };
+        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::NewStoreCodeOrder);
+        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::AlreadyRecorded);
+        let order = store.order_by_out_trade_no("SC1").unwrap().unwrap();
+        assert_eq!(order.status, OrderStatus::Paid);
+        assert_eq!(order.source, crate::model::OrderSource::StoreCode);
+        let n = store.recent_notifications(10).unwrap();
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].times, 2);
+    }
+
+    #[test]
+    fn retries_are_scheduled_and_delivery_is_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.enqueue_outbox("cancel", "cancel:T1", "{}").unwrap();
+        let now = crate::time::now_utc();
+        assert_eq!(store.due_outbox(&now).unwrap().len(), 1);
+        store.outbox_retry_later("cancel:T1", "offline", "2999-01-01T00:00:00.000000Z").unwrap();
+        assert!(store.due_outbox(&now).unwrap().is_empty());
+        assert_eq!(store.outbox_len().unwrap(), 1);
+        assert!(store.outbox_cancel_confirmed("cancel:T1", "T1", "ok").unwrap());
+        assert!(!store.outbox_cancel_confirmed("cancel:T1", "T1", "ok").unwrap());
+        let e = store.outbox_entry("cancel:T1").unwrap().unwrap();
+        assert_eq!(e.attempts, 2);
+        assert!(e.delivered_at.is_some());
+        assert_eq!(store.outbox_len().unwrap(), 0);
+    }
+}

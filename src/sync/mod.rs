@@ -1,0 +1,621 @@
+//! The background sync worker: keeps the local database (a cache of what the acquirers know) in step.
+//!
+//! Each pass ([`SyncWorker::run_once`]) is recorded in `sync_runs` and:
+//! 1. checks the acquirers can be reached (a harmless signed query); offline, it stops there and tries again
+//!    sooner, so reconnecting catches up by itself;
+//! 2. hands orders abandoned while PAYING/UNKNOWN (their checkout is gone) to a query, and queues a cancel/reverse
+//!    for those that are not paid;
+//! 3. delivers the due outbox entries (cancel/reverse, refunds submitted while offline) with their idempotency
+//!    keys (out_trade_no / out_request_no, which the acquirers deduplicate), exactly once: an entry is marked
+//!    delivered in the same transaction as its effect, and a failed attempt is retried with exponential backoff
+//!    (attempts and next_attempt_at are stored, so a restart changes nothing);
+//! 4. follows refunds still PROCESSING;
+//! 5. refreshes acquirer bindings still pending verification;
+//! 6. after the configured time of day, fetches yesterday's bills and reconciles them.
+//!
+//! The worker runs on the app's one tokio runtime; the UI reads its [`SyncStatus`] through a [`SyncHandle`].
+
+pub mod notify;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::channel::cds::client::CdsClient;
+use crate::channel::{CancelResult, Channel, QueryResult};
+use crate::checkout::{Channels, SystemClock};
+use crate::model::{AcquirerKind, BindingStatus, OrderStatus, RefundStatus};
+use crate::refund::{RefundDesk, RefundSettings};
+use crate::store::orders::StatusChange;
+use crate::store::sync::{OutboxEntry, SyncRun};
+use crate::store::{Store, StoreError};
+
+/// Setting keys.
+pub const SETTING_INTERVAL: &str = "sync.interval_secs";
+/// Local time of day ("HH:MM") after which yesterday's bills are fetched and reconciled; "off" disables it.
+pub const SETTING_BILL_TIME: &str = "sync.bill_time";
+/// The last bill date fetched per acquirer: `sync.bills_done.alipay` = "2026-11-24".
+pub const SETTING_BILLS_DONE: &str = "sync.bills_done";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the local database failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// How often and how patiently the worker works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// Between passes while online.
+    pub interval: Duration,
+    /// Between passes while offline (short, so reconnecting catches up soon).
+    pub offline_interval: Duration,
+    /// The first retry of a failed outbox entry waits this long; each further one twice as long…
+    pub backoff_base: Duration,
+    /// …up to this.
+    pub backoff_max: Duration,
+    /// A PAYING/UNKNOWN order untouched this long has lost its checkout.
+    pub stale_after: Duration,
+    /// Fetch yesterday's bills after this local time of day; None: never.
+    pub bill_time: Option<time::Time>,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            interval: Duration::from_secs(60),
+            offline_interval: Duration::from_secs(10),
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(30 * 60),
+            stale_after: Duration::from_secs(5 * 60),
+            bill_time: time::Time::from_hms(10, 0, 0).ok(),
+        }
+    }
+}
+
+impl SyncSettings {
+    /// The stored settings, defaults where unset or unreadable.
+    pub fn load(store: &Store) -> Result<Self, StoreError> {
+        let mut s = SyncSettings::default();
+        if let Some(v) = store.setting(SETTING_INTERVAL)?.and_then(|v| v.trim().parse::<u64>().ok()).filter(|v| *v > 0)
+        {
+            s.interval = Duration::from_secs(v);
+        }
+        if let Some(v) = store.setting(SETTING_BILL_TIME)? {
+            s.bill_time = parse_bill_time(&v);
+        }
+        Ok(s)
+    }
+
+    /// The wait before retry number `attempts + 1`.
+    pub fn backoff(&self, attempts: i64) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.clamp(0, 20) as u32);
+        self.backoff_base.saturating_mul(factor).min(self.backoff_max)
+    }
+}
+
+/// "HH:MM" (24 h) → a time of day; "off" or anything unreadable → None.
+pub fn parse_bill_time(text: &str) -> Option<time::Time> {
+    let (h, m) = text.trim().split_once(':')?;
+    time::Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
+}
+
+/// What the status bar and the Sync panel show.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// None until the first pass has looked.
+    pub online: Option<bool>,
+    pub outbox_len: i64,
+    /// When the last pass that reached the acquirers without an error finished (UTC).
+    pub last_success: Option<String>,
+    pub running: bool,
+    /// The last pass, as recorded.
+    pub last_run: Option<SyncRun>,
+}
+
+/// The UI's end of a running worker: read the status, ask for a pass now.
+#[derive(Clone, Default)]
+pub struct SyncHandle {
+    status: Arc<Mutex<SyncStatus>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for SyncHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncHandle").field("status", &self.status()).finish()
+    }
+}
+
+impl SyncHandle {
+    pub fn status(&self) -> SyncStatus {
+        match self.status.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
+        match self.status.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// Asks the worker for a pass now (the Retry button, a reconnect).
+    pub fn sync_now(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// The worker. Cheap to share (`Arc`); every pass opens its own database connections.
+pub struct SyncWorker {
+    db: PathBuf,
+    data_dir: PathBuf,
+    channels: Channels,
+    cds: Option<CdsClient>,
+    pub settings: SyncSettings,
+    handle: SyncHandle,
+}
+
+impl SyncWorker {
+    pub fn new(db: &Path, data_dir: &Path, channels: Channels, cds: Option<CdsClient>, settings: SyncSettings) -> Self {
+        SyncWorker {
+            db: db.to_owned(),
+            data_dir: data_dir.to_owned(),
+            channels,
+            cds,
+            settings,
+            handle: SyncHandle::default(),
+        }
+    }
+
+    pub fn handle(&self) -> SyncHandle {
+        self.handle.clone()
+    }
+
+    /// Passes forever: every `interval` online, every `offline_interval` offline, or at once when woken.
+    pub async fn run_forever(self: Arc<Self>) {
+        let mut trigger = "start";
+        loop {
+            let online = match self.run_once(trigger).await {
+                Ok(run) => run.online,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync pass failed");
+                    false
+                }
+            };
+            let wait = if online { self.settings.interval } else { self.settings.offline_interval };
+            trigger = tokio::select! {
+                _ = self.handle.wake.notified() => "retry",
+                _ = tokio::time::sleep(wait) => if online { "timer" } else { "reconnect" },
+            };
+        }
+    }
+
+    /// One pass, recorded in `sync_runs`. Errors of single items are collected in the run; only a database
+    /// failure ends the pass early.
+    pub async fn run_once(&self, trigger: &str) -> Result<SyncRun, SyncError> {
+        self.handle.update(|s| s.running = true);
+        let result = self.pass(trigger).await;
+        let mut store = Store::open(&self.db)?;
+        let outbox_len = store.outbox_len()?;
+        let last_success = store.last_successful_sync()?;
+        self.handle.update(|s| {
+            s.running = false;
+            s.outbox_len = outbox_len;
+            s.last_success = last_success;
+            if let Ok(run) = &result {
+                s.online = Some(run.online);
+                s.last_run = Some(run.clone());
+            }
+        });
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "sync pass stopped");
+            // Keep the failed pass visible in the panel.
+            let id = store.begin_sync_run(trigger)?;
+            let run = SyncRun { id, trigger: trigger.into(), errors: vec![e.to_string()], ..Default::default() };
+            store.finish_sync_run(&run)?;
+        }
+        result
+    }
+
+    async fn pass(&self, trigger: &str) -> Result<SyncRun, SyncError> {
+        let mut store = Store::open(&self.db)?;
+        let id = store.begin_sync_run(trigger)?;
+        let started_at = crate::time::now_utc();
+        let mut run = SyncRun { id, trigger: trigger.into(), started_at, ..Default::default() };
+        match self.probe().await {
+            Ok(()) => run.online = true,
+            Err(why) => run.errors.push(format!("offline: {why}")),
+        }
+        if run.online {
+            self.stale_orders(&mut store, &mut run).await?;
+            self.deliver_outbox(&mut store, &mut run).await?;
+            self.follow_refunds(&mut run).await?;
+            self.refresh_bindings(&mut store, &mut run).await?;
+            self.fetch_bills(&mut store, &mut run).await?;
+        }
+        run.outbox_pending = store.outbox_len()?;
+        run.summary = summary(&run);
+        run.finished_at = Some(crate::time::now_utc());
+        store.finish_sync_run(&run)?;
+        if run.errors.is_empty() {
+            tracing::info!(run = run.id, summary = run.summary, "sync pass");
+        } else {
+            tracing::warn!(run = run.id, summary = run.summary, errors = run.errors.join("; "), "sync pass");
+        }
+        Ok(run)
+    }
+
+    /// A harmless signed call: ask each acquirer about an order number that cannot exist. Any verified answer
+    /// (even "no such trade") means online.
+    pub async fn probe(&self) -> Result<(), String> {
+        probe_channel(self.channels.alipay.as_ref()).await
+    }
+
+    fn channel_for(&self, store: &Store, out_trade_no: &str, verb: &str) -> Result<Arc<dyn Channel>, SyncError> {
+        let by_order =
+            store.order_by_out_trade_no(out_trade_no)?.and_then(|o| self.channels.for_acquirer(o.acquirer_id).cloned());
+        Ok(by_order.unwrap_or_else(|| {
+            if verb == "reverse" { self.channels.wechat.clone() } else { self.channels.alipay.clone() }
+        }))
+    }
+
+    async fn stale_orders(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
+        let cutoff = time::OffsetDateTime::now_utc()
+            - time::Duration::try_from(self.settings.stale_after).unwrap_or(time::Duration::minutes(5));
+        for order in store.stale_open_orders(&crate::time::format_utc(cutoff))? {
+            let Some(channel) = self.channels.for_acquirer(order.acquirer_id).cloned() else { continue };
+            run.orders_refreshed += 1;
+            match channel.query(&order.out_trade_no).await {
+                QueryResult::Paid(info) => {
+                    let paid_at = info
+                        .paid_at
+                        .as_deref()
+                        .and_then(crate::time::acquirer_time_to_utc)
+                        .unwrap_or_else(crate::time::now_utc);
+                    let change = StatusChange {
+                        trade_no: info.trade_no.as_deref(),
+                        paid_at: Some(&paid_at),
+                        event_kind: "paid",
+                        detail: "found paid by the background sync",
+                    };
+                    store.set_order_status(order.id, OrderStatus::Paid, &change)?;
+                }
+                QueryResult::Closed(_) => {
+                    let change =
+                        StatusChange { event_kind: "closed", detail: "closed at the acquirer", ..Default::default() };
+                    store.set_order_status(order.id, OrderStatus::Closed, &change)?;
+                }
+                QueryResult::Unknown(why) => run.errors.push(format!("{}: query failed: {why}", order.out_trade_no)),
+                QueryResult::Waiting(_) | QueryResult::NotFound => {
+                    let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
+                    store.queue_cancel(
+                        &order,
+                        verb,
+                        "left unfinished by a checkout that is gone; the background sync cancels it",
+                    )?;
+                }
+            }
+        }
+        for order in store.orphaned_attention_orders()? {
+            let verb = match self.channels.for_acquirer(order.acquirer_id).map(|c| c.kind()) {
+                Some(AcquirerKind::WechatPay) => "reverse",
+                _ => "cancel",
+            };
+            store.queue_cancel(&order, verb, "the cancel was not confirmed; the background sync keeps trying")?;
+        }
+        Ok(())
+    }
+
+    async fn deliver_outbox(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
+        let due = store.due_outbox(&crate::time::now_utc())?;
+        for entry in due {
+            match self.deliver(store, &entry).await? {
+                Delivery::Done => run.outbox_delivered += 1,
+                Delivery::Refused(why) => {
+                    run.outbox_delivered += 1;
+                    run.errors.push(format!("{}: refused by the acquirer: {why}", entry.idempotency_key));
+                }
+                Delivery::Later(why) => {
+                    let wait = self.settings.backoff(entry.attempts);
+                    let next = time::OffsetDateTime::now_utc() + time::Duration::try_from(wait).unwrap_or_default();
+                    store.outbox_retry_later(&entry.idempotency_key, &why, &crate::time::format_utc(next))?;
+                    run.errors.push(format!(
+                        "{}: not delivered ({why}); attempt {} again in {} s",
+                        entry.idempotency_key,
+                        entry.attempts + 2,
+                        wait.as_secs()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, store: &mut Store, entry: &OutboxEntry) -> Result<Delivery, SyncError> {
+        let payload: serde_json::Value = serde_json::from_str(&entry.payload).unwrap_or_default();
+        let field = |name: &str| payload.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        match entry.kind.as_str() {
+            "cancel" | "reverse" => {
+                let out_trade_no = field("out_trade_no");
+                if out_trade_no.is_empty() {
+                    store.outbox_refused(&entry.idempotency_key, None, "the entry names no out_trade_no")?;
+                    return Ok(Delivery::Refused("the entry names no out_trade_no".into()));
+                }
+                let channel = self.channel_for(store, &out_trade_no, &entry.kind)?;
+                tracing::info!(key = entry.idempotency_key, attempt = entry.attempts + 1, "outbox delivery");
+                match channel.cancel(&out_trade_no).await {
+                    CancelResult::Done { refunded } => {
+                        let detail = if refunded {
+                            "confirmed by the background sync: the money went back to the customer"
+                        } else {
+                            "confirmed by the background sync"
+                        };
+                        store.outbox_cancel_confirmed(&entry.idempotency_key, &out_trade_no, detail)?;
+                        Ok(Delivery::Done)
+                    }
+                    CancelResult::Failed(f) => {
+                        let why = format!("{}: {}", f.code, f.message);
+                        store.outbox_refused(&entry.idempotency_key, Some(&out_trade_no), &why)?;
+                        Ok(Delivery::Refused(why))
+                    }
+                    CancelResult::Retry(why) | CancelResult::Unknown(why) => Ok(Delivery::Later(why)),
+                }
+            }
+            "refund" => {
+                let out_request_no = field("out_request_no");
+                let desk = self.refund_desk()?;
+                match desk.resend(&out_request_no).await {
+                    Ok(r) if matches!(r.status, RefundStatus::Success | RefundStatus::Failed) => {
+                        store.mark_outbox_delivered(&entry.idempotency_key)?;
+                        Ok(Delivery::Done)
+                    }
+                    Ok(r) if r.status == RefundStatus::Processing => {
+                        // Accepted: the acquirer has it; what is left is following it (step 4).
+                        store.mark_outbox_delivered(&entry.idempotency_key)?;
+                        Ok(Delivery::Done)
+                    }
+                    Ok(_) => Ok(Delivery::Later("no answer from the acquirer yet".into())),
+                    Err(crate::refund::RefundError::AcquirerRefused(why)) => {
+                        store.outbox_refused(&entry.idempotency_key, None, &why)?;
+                        Ok(Delivery::Refused(why))
+                    }
+                    Err(crate::refund::RefundError::Store(e)) => Err(e.into()),
+                    Err(e) => {
+                        let why = e.to_string();
+                        store.outbox_refused(&entry.idempotency_key, None, &why)?;
+                        Ok(Delivery::Refused(why))
+                    }
+                }
+            }
+            other => {
+                let why = format!("this version does not know outbox entries of kind {other:?}");
+                Ok(Delivery::Later(why))
+            }
+        }
+    }
+
+    fn refund_desk(&self) -> Result<RefundDesk, SyncError> {
+        let settings = RefundSettings {
+            attempts: 1,
+            retry_interval: Duration::ZERO,
+            follow_window: Duration::ZERO,
+            follow_interval: Duration::ZERO,
+        };
+        Ok(RefundDesk::new(Store::open(&self.db)?, self.channels.clone(), Arc::new(SystemClock), settings))
+    }
+
+    async fn follow_refunds(&self, run: &mut SyncRun) -> Result<(), SyncError> {
+        let store = Store::open(&self.db)?;
+        let processing: Vec<_> =
+            store.pending_refunds()?.into_iter().filter(|r| r.status == RefundStatus::Processing).collect();
+        if processing.is_empty() {
+            return Ok(());
+        }
+        let desk = self.refund_desk()?;
+        for refund in processing {
+            run.refunds_refreshed += 1;
+            if let Err(e) = desk.resend(&refund.out_request_no).await {
+                run.errors.push(format!("{}: {e}", refund.out_request_no));
+            }
+        }
+        Ok(())
+    }
+
+    async fn refresh_bindings(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
+        let Some(client) = &self.cds else { return Ok(()) };
+        let mut pending = Vec::new();
+        for s in store.stores()? {
+            for b in store.bindings_for_store(s.id)? {
+                if b.status == BindingStatus::PendingVerification && b.merchant_id_at_acquirer.is_some() {
+                    pending.push(b);
+                }
+            }
+        }
+        for b in pending {
+            run.bindings_refreshed += 1;
+            let quiet = |_: crate::onboarding::Progress| {};
+            let mut onboarder = crate::onboarding::Onboarder {
+                db: store,
+                client,
+                poll: crate::onboarding::PollPolicy::default(),
+                cancel: crate::onboarding::CancelFlag::default(),
+                progress: &quiet,
+            };
+            if let Err(e) = onboarder.refresh(b.store_id, b.acquirer_id).await {
+                run.errors.push(format!("binding of store {} at acquirer {}: {e}", b.store_id, b.acquirer_id));
+            }
+        }
+        Ok(())
+    }
+
+    /// After the bill time, yesterday's (China date) bills of both acquirers, once each.
+    async fn fetch_bills(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
+        let Some(bill_time) = self.settings.bill_time else { return Ok(()) };
+        let now_local = time::OffsetDateTime::now_utc().to_offset(crate::time::local_offset());
+        if now_local.time() < bill_time {
+            return Ok(());
+        }
+        let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+        let Some(yesterday) = time::OffsetDateTime::now_utc().to_offset(china).date().previous_day() else {
+            return Ok(());
+        };
+        let day = crate::recon::date_text(yesterday);
+        for channel in [self.channels.alipay.clone(), self.channels.wechat.clone()] {
+            let key = format!("{SETTING_BILLS_DONE}.{}", channel.kind().as_str());
+            if store.setting(&key)?.as_deref() == Some(day.as_str()) {
+                continue;
+            }
+            match self.fetch_one(store, channel.as_ref(), yesterday).await {
+                Ok(summary) => {
+                    run.bills_fetched += 1;
+                    store.set_bookkeeping(&key, &day)?;
+                    tracing::info!(acquirer = %channel.kind(), day, summary, "bill fetched and reconciled");
+                }
+                Err(crate::recon::ReconError::NoBillAtAcquirer { .. }) => {
+                    // Nothing happened that day: nothing to reconcile.
+                    store.set_bookkeeping(&key, &day)?;
+                }
+                Err(e) => {
+                    run.errors.push(format!("{} bill of {day}: {e}", crate::recon::acquirer_name(channel.kind())))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch_one(
+        &self,
+        store: &mut Store,
+        channel: &dyn Channel,
+        date: time::Date,
+    ) -> Result<String, crate::recon::ReconError> {
+        let bill = crate::recon::fetch::fetch(channel, date).await?;
+        let control = crate::recon::import::ImportControl::new();
+        crate::recon::fetch::save_and_import(store, &self.data_dir, channel, date, &bill, &control)?;
+        let options = crate::recon::report::ReconOptions::from_settings(store)?;
+        let report = crate::recon::reconcile(store, channel.kind(), date, &options, crate::i18n::Lang::En)?;
+        Ok(format!("{} open differences", report.open_count()))
+    }
+}
+
+enum Delivery {
+    Done,
+    Refused(String),
+    Later(String),
+}
+
+/// A harmless signed call on one channel: a query for an order number that cannot exist.
+pub async fn probe_channel(channel: &dyn Channel) -> Result<(), String> {
+    match channel.query("TDPROBE0000000000000000").await {
+        QueryResult::Unknown(why) => Err(why),
+        _ => Ok(()),
+    }
+}
+
+fn summary(run: &SyncRun) -> String {
+    if !run.online {
+        return format!("offline; {} waiting in the outbox", run.outbox_pending);
+    }
+    let mut parts = Vec::new();
+    let mut add = |n: i64, what: &str| {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    };
+    add(run.outbox_delivered, "delivered");
+    add(run.orders_refreshed, "orders refreshed");
+    add(run.refunds_refreshed, "refunds followed");
+    add(run.bindings_refreshed, "bindings refreshed");
+    add(run.bills_fetched, "bills fetched");
+    if parts.is_empty() {
+        parts.push("nothing to do".into());
+    }
+    if run.outbox_pending > 0 {
+        parts.push(format!("{} waiting in the outbox", run.outbox_pending));
+    }
+    parts.join(", ")
+}
+
+/// The sync worker and the notify listener, running for the embedded (or a stand-alone) sandbox.
+pub struct Services {
+    pub worker: Arc<SyncWorker>,
+    pub listener: notify::NotifyListener,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("listener", &self.listener.url()).finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    pub fn handle(&self) -> SyncHandle {
+        self.worker.handle()
+    }
+
+    /// Stops the worker's loop and the listener.
+    pub async fn stop(self) {
+        self.task.abort();
+        self.listener.stop().await;
+    }
+}
+
+/// Builds the worker on the sandbox's first merchant, starts the notify listener on `listen`, registers its URL
+/// with the sandbox, and starts the worker's loop. Must be called inside a tokio runtime.
+pub async fn start_for_sandbox(
+    data_dir: &Path,
+    accounts: &crate::sandbox::accounts::SandboxAccounts,
+    sandbox_url: &str,
+    listen: std::net::SocketAddr,
+    settings: SyncSettings,
+) -> Result<Services, String> {
+    let worker = Arc::new(sandbox_worker(data_dir, accounts, sandbox_url, settings)?);
+    let keys = notify::NotifyKeys::for_sandbox(accounts)?;
+    let db = data_dir.join(crate::config::DATABASE_FILE);
+    let listener = notify::listen(listen, &db, keys).await.map_err(|e| e.to_string())?;
+    let app_id = accounts.merchants.first().map(|m| m.alipay.app_id.clone()).unwrap_or_default();
+    notify::register_with_sandbox(&reqwest::Client::new(), sandbox_url, &app_id, &listener.url()).await?;
+    let task = tokio::spawn(worker.clone().run_forever());
+    Ok(Services { worker, listener, task })
+}
+
+/// A worker on the sandbox's first merchant (no loop started).
+pub fn sandbox_worker(
+    data_dir: &Path,
+    accounts: &crate::sandbox::accounts::SandboxAccounts,
+    sandbox_url: &str,
+    settings: SyncSettings,
+) -> Result<SyncWorker, String> {
+    let db = data_dir.join(crate::config::DATABASE_FILE);
+    let channels = Channels::for_sandbox(&db, accounts, sandbox_url).map_err(|e| e.to_string())?;
+    let cds = CdsClient::new(sandbox_url).ok();
+    Ok(SyncWorker::new(&db, data_dir, channels, cds, settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let s = SyncSettings {
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let waits: Vec<u64> = (0..6).map(|a| s.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
+    }
+
+    #[test]
+    fn bill_time_is_read_as_hours_and_minutes() {
+        assert_eq!(parse_bill_time("09:30"), time::Time::from_hms(9, 30, 0).ok());
+        assert_eq!(parse_bill_time("off"), None);
+        assert_eq!(parse_bill_time("25:00"), None);
+    }
+}

@@ -1,0 +1,354 @@
+//! The notify listener: the acquirers' asynchronous payment notifications (Alipay's notify form, WeChat Pay's
+//! notify XML), verified before anything else, answered as each platform requires, recorded once.
+//!
+//! Both formats are accepted on `POST /notify` (told apart by their body: XML or a form), and on
+//! `/notify/alipay` and `/notify/wechatpay`. A verified payment the till did not start (a wallet scanned the
+//! store code) becomes a PAID order with the acquirer's numbers; one of the till's own open orders becomes PAID;
+//! a repeated notification changes nothing but is still acknowledged (otherwise the platform keeps sending it).
+//! Unsigned, tampered or wrongly signed notifications are refused, logged (tracing) and kept in `notifications`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::channel::alipay::sign as alipay_sign;
+use crate::channel::wechatpay::sign::{self as wx_sign, SignType};
+use crate::channel::wechatpay::wire;
+use crate::model::AcquirerKind;
+use crate::money::Amount;
+use crate::store::sync::{NoticeOutcome, PaidNotice};
+use crate::store::{Store, StoreError};
+use rsa::PublicKey;
+
+/// What the listener verifies with: the merchant's own identifiers and the platforms' keys.
+#[derive(Clone, Default)]
+pub struct NotifyKeys {
+    /// The app_id notifications must name, and the Alipay platform public key (支付宝公钥).
+    pub alipay: Option<(String, PublicKey)>,
+    /// The mch_id notifications must name, and the API v2 key.
+    pub wechat: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for NotifyKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the keys.
+        f.debug_struct("NotifyKeys")
+            .field("alipay_app_id", &self.alipay.as_ref().map(|a| &a.0))
+            .field("wechat_mch_id", &self.wechat.as_ref().map(|w| &w.0))
+            .finish()
+    }
+}
+
+impl NotifyKeys {
+    /// The keys of the sandbox's first merchant.
+    pub fn for_sandbox(accounts: &crate::sandbox::accounts::SandboxAccounts) -> Result<Self, String> {
+        let m = accounts.merchants.first().ok_or("the sandbox has no merchant")?;
+        let key = alipay_sign::parse_public_key(&m.alipay.alipay_public_key_pem).map_err(|e| e.to_string())?;
+        Ok(NotifyKeys {
+            alipay: Some((m.alipay.app_id.clone(), key)),
+            wechat: Some((m.wechatpay.mch_id.clone(), m.wechatpay.api_key.clone())),
+        })
+    }
+}
+
+/// The answer to send, and what happened (for tests and the log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub reply: String,
+    pub content_type: &'static str,
+    pub result: Result<NoticeOutcome, String>,
+}
+
+const WECHAT_OK: &str =
+    "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
+
+fn wechat_fail(msg: &str) -> String {
+    wire::to_xml(&wire::fail_reply(msg))
+}
+
+/// A short digest naming a rejected body in the log (the body itself may hold anything).
+fn digest(body: &str) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(body.as_bytes());
+    format!("body-sha256:{}", hex::encode(&d[..8]))
+}
+
+fn reject(store: &mut Store, protocol: &str, body: &str, out_trade_no: Option<&str>, reason: String) -> String {
+    tracing::warn!(protocol, out_trade_no, reason, "notification rejected");
+    if let Err(e) = store.record_rejected_notice(protocol, &digest(body), out_trade_no, &reason) {
+        tracing::warn!(error = %e, "cannot log a rejected notification");
+    }
+    reason
+}
+
+/// Handles one Alipay notification form (`application/x-www-form-urlencoded`).
+pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
+    let fail = |store: &mut Store, out: Option<&str>, reason: String| Handled {
+        reply: "failure".into(),
+        content_type: "text/plain;charset=utf-8",
+        result: Err(reject(store, "alipay", body, out, reason)),
+    };
+    let params: BTreeMap<String, String> = match serde_urlencoded::from_str(body) {
+        Ok(p) => p,
+        Err(e) => return fail(store, None, format!("the body is not a notification form: {e}")),
+    };
+    let out_trade_no = params.get("out_trade_no").cloned();
+    let out = out_trade_no.as_deref();
+    let Some((app_id, public_key)) = &keys.alipay else {
+        return fail(store, out, "no Alipay public key is configured, so nothing can be verified".into());
+    };
+    let Some(sign) = params.get("sign").filter(|s| !s.is_empty()) else {
+        return fail(store, out, "unsigned: the notification has no sign".into());
+    };
+    if params.get("sign_type").map(String::as_str) != Some("RSA2") {
+        return fail(store, out, format!("sign_type {:?} is not RSA2", params.get("sign_type")));
+    }
+    let content = alipay_sign::notify_sign_content(&params);
+    if let Err(e) = alipay_sign::verify_rsa2(public_key, &content, sign) {
+        return fail(store, out, format!("the signature does not verify with the Alipay public key: {e}"));
+    }
+    // Verified: from here on the fields are Alipay's.
+    if params.get("app_id") != Some(app_id) {
+        return fail(store, out, format!("the notification is for app_id {:?}, not this till's", params.get("app_id")));
+    }
+    let ok = |result| Handled { reply: "success".into(), content_type: "text/plain;charset=utf-8", result: Ok(result) };
+    let status = params.get("trade_status").map(String::as_str).unwrap_or_default();
+    if !matches!(status, "TRADE_SUCCESS" | "TRADE_FINISHED") {
+        // WAIT_BUYER_PAY / TRADE_CLOSED: acknowledged; the sync worker's queries settle such orders.
+        return ok(NoticeOutcome::AlreadyRecorded);
+    }
+    let (Some(out_trade_no), Some(trade_no)) = (out, params.get("trade_no")) else {
+        return fail(store, out, "a paid notification without out_trade_no or trade_no".into());
+    };
+    let Ok(amount) = Amount::parse(params.get("total_amount").map(String::as_str).unwrap_or_default()) else {
+        return fail(store, out, format!("total_amount {:?} is not an amount", params.get("total_amount")));
+    };
+    let paid_at = params
+        .get("gmt_payment")
+        .and_then(|t| crate::time::acquirer_time_to_utc(t))
+        .unwrap_or_else(crate::time::now_utc);
+    let subject = params.get("subject").cloned().unwrap_or_default();
+    match record(store, AcquirerKind::Alipay, "alipay", out_trade_no, trade_no, amount, &paid_at, &subject) {
+        Ok(outcome) => ok(outcome),
+        // Not acknowledged: Alipay sends it again later, when the database may work.
+        Err(e) => Handled {
+            reply: "failure".into(),
+            content_type: "text/plain;charset=utf-8",
+            result: Err(format!("cannot record: {e}")),
+        },
+    }
+}
+
+/// Handles one WeChat Pay payment result notification (XML).
+pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
+    let xml = "text/xml;charset=utf-8";
+    let fail = |store: &mut Store, out: Option<&str>, reason: String| {
+        let reason = reject(store, "wechatpay", body, out, reason);
+        Handled { reply: wechat_fail(&reason), content_type: xml, result: Err(reason) }
+    };
+    let params = match wire::from_xml(body) {
+        Ok(p) => p,
+        Err(e) => return fail(store, None, format!("the body is not a notification XML: {e}")),
+    };
+    let out_trade_no = params.get("out_trade_no").cloned();
+    let out = out_trade_no.as_deref();
+    let Some((mch_id, api_key)) = &keys.wechat else {
+        return fail(store, out, "no WeChat Pay API key is configured, so nothing can be verified".into());
+    };
+    if params.get("sign").is_none_or(|s| s.is_empty()) {
+        return fail(store, out, "unsigned: the notification has no sign".into());
+    }
+    let sign_type = match SignType::of(&params) {
+        Ok(t) => t,
+        Err(e) => return fail(store, out, format!("unknown sign_type: {e}")),
+    };
+    if let Err(e) = wx_sign::verify(&params, api_key, sign_type) {
+        return fail(store, out, format!("the signature does not verify with the API key: {e}"));
+    }
+    if params.get("mch_id") != Some(mch_id) {
+        return fail(store, out, format!("the notification is for mch_id {:?}, not this till's", params.get("mch_id")));
+    }
+    let ok = |result| Handled { reply: WECHAT_OK.into(), content_type: xml, result: Ok(result) };
+    let success = |f: &str| params.get(f).is_some_and(|v| v == "SUCCESS");
+    if !success("return_code") || !success("result_code") {
+        return ok(NoticeOutcome::AlreadyRecorded);
+    }
+    let (Some(out_trade_no), Some(trade_no)) = (out, params.get("transaction_id")) else {
+        return fail(store, out, "a paid notification without out_trade_no or transaction_id".into());
+    };
+    let Some(amount) = params.get("total_fee").and_then(|f| f.parse::<i64>().ok()).filter(|f| *f > 0) else {
+        return fail(store, out, format!("total_fee {:?} is not an amount in fen", params.get("total_fee")));
+    };
+    let paid_at =
+        params.get("time_end").and_then(|t| crate::time::acquirer_time_to_utc(t)).unwrap_or_else(crate::time::now_utc);
+    let subject = params.get("attach").cloned().unwrap_or_else(|| "店铺码付款 Store code payment".into());
+    let amount = Amount::from_fen(amount);
+    match record(store, AcquirerKind::WechatPay, "wechatpay", out_trade_no, trade_no, amount, &paid_at, &subject) {
+        Ok(outcome) => ok(outcome),
+        Err(e) => Handled { reply: wechat_fail("cannot record"), content_type: xml, result: Err(e.to_string()) },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    store: &mut Store,
+    kind: AcquirerKind,
+    protocol: &str,
+    out_trade_no: &str,
+    trade_no: &str,
+    amount: Amount,
+    paid_at: &str,
+    subject: &str,
+) -> Result<NoticeOutcome, StoreError> {
+    let acquirer_id = store.acquirer_for(kind)?;
+    let store_id = store.default_store()?;
+    let outcome = store.record_paid_notice(&PaidNotice {
+        protocol,
+        out_trade_no,
+        trade_no,
+        amount,
+        paid_at_utc: paid_at,
+        subject,
+        acquirer_id,
+        store_id,
+    })?;
+    tracing::info!(protocol, out_trade_no, trade_no, %amount, ?outcome, "notification");
+    Ok(outcome)
+}
+
+/// Tells the formats apart by their body.
+pub fn handle_any(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
+    if body.trim_start().starts_with('<') { handle_wechat(store, keys, body) } else { handle_alipay(store, keys, body) }
+}
+
+struct ListenerState {
+    store: Mutex<Store>,
+    keys: NotifyKeys,
+}
+
+impl ListenerState {
+    fn handle(&self, f: impl FnOnce(&mut Store, &NotifyKeys) -> Handled) -> Response {
+        let handled = match self.store.lock() {
+            Ok(mut s) => f(&mut s, &self.keys),
+            Err(p) => f(&mut p.into_inner(), &self.keys),
+        };
+        let mut response = (StatusCode::OK, handled.reply).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(handled.content_type));
+        response
+    }
+}
+
+/// A running listener.
+pub struct NotifyListener {
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl NotifyListener {
+    /// The URL to register with the acquirer (or the sandbox).
+    pub fn url(&self) -> String {
+        format!("http://{}/notify", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.task.await;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("cannot listen for notifications on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Starts the listener on `listen` (its own database connection). Must be called inside a tokio runtime.
+pub async fn listen(listen: SocketAddr, db: &Path, keys: NotifyKeys) -> Result<NotifyListener, ListenError> {
+    let state = Arc::new(ListenerState { store: Mutex::new(Store::open(db)?), keys });
+    let app = Router::new()
+        .route(
+            "/notify",
+            post(|State(s): State<Arc<ListenerState>>, body: String| async move {
+                s.handle(|st, k| handle_any(st, k, &body))
+            }),
+        )
+        .route(
+            "/notify/alipay",
+            post(|State(s): State<Arc<ListenerState>>, body: String| async move {
+                s.handle(|st, k| handle_alipay(st, k, &body))
+            }),
+        )
+        .route(
+            "/notify/wechatpay",
+            post(|State(s): State<Arc<ListenerState>>, body: String| async move {
+                s.handle(|st, k| handle_wechat(st, k, &body))
+            }),
+        )
+        .with_state(state);
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|source| ListenError::Bind { addr: listen, source })?;
+    let addr = listener.local_addr().map_err(|source| ListenError::Bind { addr: listen, source })?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "notify listener stopped");
+        }
+    });
+    tracing::info!(%addr, "notify listener");
+    Ok(NotifyListener { addr, shutdown: Some(tx), task })
+}
+
+/// Registers `url` as the notify address of the sandbox merchant `app_id` (`POST /admin/notify-url`).
+pub async fn register_with_sandbox(
+    http: &reqwest::Client,
+    sandbox_url: &str,
+    app_id: &str,
+    url: &str,
+) -> Result<(), String> {
+    let endpoint = format!("{}/admin/notify-url", sandbox_url.trim_end_matches('/'));
+    let response = http
+        .post(&endpoint)
+        .json(&serde_json::json!({ "account": app_id, "url": url }))
+        .send()
+        .await
+        .map_err(|e| format!("cannot register the notify address with the sandbox: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        Err(format!("the sandbox refused the notify address ({status}): {text}"))
+    }
+}
+
+/// Where the listener listens by default, and the setting that changes it.
+pub const SETTING_LISTEN: &str = "notify.listen";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";
+
+/// The configured listen address.
+pub fn listen_addr(store: &Store) -> Result<SocketAddr, String> {
+    let text = store.setting(SETTING_LISTEN).map_err(|e| e.to_string())?.unwrap_or_else(|| DEFAULT_LISTEN.into());
+    text.trim()
+        .parse()
+        .map_err(|_| format!("the setting {SETTING_LISTEN} = {text:?} is not an address like 127.0.0.1:8090"))
+}
+
+/// The data home's database path helper for callers holding only a folder.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(crate::config::DATABASE_FILE)
+}

@@ -1,0 +1,288 @@
+//! 收单通道与密钥 Live channels and keys (in Settings): per acquirer the gateway URL and ids, "Generate key pair"
+//! (the public key shown and exported as the console expects), the platform public key, the WeChat Pay API key,
+//! "Test connection"; the access mode. Secrets go to the encrypted vault, unlocked with the passphrase; the
+//! database only learns where they are.
+
+use std::sync::mpsc::Receiver;
+
+use crate::config::{AccessMode, SETTING_ACCESS, SETTING_BACKEND_URL};
+use crate::keys::{self, LiveSettings};
+use crate::model::AcquirerKind;
+use crate::secrets::{Backend, Vault};
+use crate::ui::Ctx;
+
+#[derive(Default)]
+pub struct KeysPanel {
+    passphrase: String,
+    vault: Option<Vault>,
+    loaded: bool,
+    alipay: LiveSettings,
+    wechat: LiveSettings,
+    backend_url: String,
+    platform_key_text: String,
+    private_key_text: String,
+    api_key_text: String,
+    public_key: Option<String>,
+    message: Option<String>,
+    tests: Vec<(AcquirerKind, Receiver<Result<String, String>>)>,
+    alipay_test: Option<Result<String, String>>,
+    wechat_test: Option<Result<String, String>>,
+}
+
+impl std::fmt::Debug for KeysPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeysPanel").field("unlocked", &self.vault.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// A text field found by its label (kittest and screen readers).
+fn field(ui: &mut egui::Ui, label: &str, text: &mut String, password: bool) {
+    let l = ui.label(label);
+    ui.add(egui::TextEdit::singleline(text).password(password).desired_width(360.0)).labelled_by(l.id);
+    ui.end_row();
+}
+
+impl KeysPanel {
+    fn load(&mut self, ctx: &Ctx) {
+        if self.loaded {
+            return;
+        }
+        self.alipay = LiveSettings::load(&ctx.home.store, AcquirerKind::Alipay).unwrap_or_default();
+        self.wechat = LiveSettings::load(&ctx.home.store, AcquirerKind::WechatPay).unwrap_or_default();
+        self.backend_url = ctx.home.store.setting(SETTING_BACKEND_URL).ok().flatten().unwrap_or_default();
+        self.public_key = keys::alipay_app_public_key(&ctx.home.store).ok().flatten();
+        self.loaded = true;
+    }
+
+    fn poll_tests(&mut self) {
+        let mut done = Vec::new();
+        for (i, (kind, rx)) in self.tests.iter().enumerate() {
+            if let Ok(result) = rx.try_recv() {
+                match kind {
+                    AcquirerKind::WechatPay => self.wechat_test = Some(result),
+                    _ => self.alipay_test = Some(result),
+                }
+                done.push(i);
+            }
+        }
+        for i in done.into_iter().rev() {
+            self.tests.remove(i);
+        }
+    }
+
+    fn report<T, E: std::fmt::Display>(&mut self, result: Result<T, E>, ok: impl FnOnce(T) -> String) {
+        self.message = Some(match result {
+            Ok(v) => ok(v),
+            Err(e) => e.to_string(),
+        });
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        self.load(ctx);
+        self.poll_tests();
+        if !self.tests.is_empty() {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        ui.label(egui::RichText::new(lang.pick("收单通道与密钥", "Live channels and keys")).strong());
+        if let Backend::Vault { reason } = Backend::detect() {
+            ui.label(format!("{}{reason}", lang.pick("密钥保存：", "Secrets: ")));
+        }
+
+        // Access mode.
+        ui.horizontal(|ui| {
+            ui.label(lang.pick("接入方式", "Access mode"));
+            for mode in [AccessMode::StoreDirect, AccessMode::MerchantBackend] {
+                if ui.radio(ctx.access == mode, mode.label(lang)).clicked() && ctx.access != mode {
+                    match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
+                        Ok(()) => ctx.access = mode,
+                        Err(e) => self.message = Some(e.to_string()),
+                    }
+                }
+            }
+        });
+        if ctx.access == AccessMode::MerchantBackend {
+            ui.horizontal(|ui| {
+                let l = ui.label(lang.pick("商户后台地址", "Merchant backend URL"));
+                ui.add(egui::TextEdit::singleline(&mut self.backend_url).desired_width(360.0)).labelled_by(l.id);
+                if ui.button(lang.pick("保存地址", "Save backend URL")).clicked() {
+                    let r = ctx.home.store.set_setting(SETTING_BACKEND_URL, self.backend_url.trim(), None);
+                    self.report(r, |()| lang.pick("已保存", "Saved").into());
+                }
+            });
+        }
+
+        // The vault.
+        if self.vault.is_none() {
+            ui.horizontal(|ui| {
+                let l = ui.label(lang.pick("密钥口令", "Passphrase"));
+                ui.add(egui::TextEdit::singleline(&mut self.passphrase).password(true).desired_width(200.0))
+                    .labelled_by(l.id);
+                let verb = if Vault::exists(&ctx.home.dir) {
+                    lang.pick("解锁密钥", "Unlock keys")
+                } else {
+                    lang.pick("创建密钥库", "Create key vault")
+                };
+                if ui.button(verb).clicked() {
+                    match Vault::unlock(&ctx.home.dir, &self.passphrase) {
+                        Ok(v) => {
+                            self.vault = Some(v);
+                            self.message = Some(lang.pick("密钥已解锁", "Keys unlocked").into());
+                        }
+                        Err(e) => self.message = Some(e.to_string()),
+                    }
+                    self.passphrase.clear();
+                }
+            });
+        }
+        if let Some(m) = &self.message {
+            ui.label(m);
+        }
+        let unlocked = self.vault.is_some();
+
+        // Alipay.
+        ui.add_space(6.0);
+        ui.label(egui::RichText::new(lang.pick("支付宝", "Alipay")).strong());
+        egui::Grid::new("keys-alipay").num_columns(2).show(ui, |ui| {
+            field(ui, lang.pick("支付宝网关地址", "Alipay gateway URL"), &mut self.alipay.gateway_url, false);
+            field(ui, "app_id", &mut self.alipay.app_id, false);
+        });
+        ui.horizontal(|ui| {
+            if ui.button(lang.pick("保存支付宝设置", "Save Alipay settings")).clicked() {
+                let r = self.alipay.save(&mut ctx.home.store, AcquirerKind::Alipay);
+                self.report(r, |()| lang.pick("已保存", "Saved").into());
+            }
+            if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
+                && let Some(vault) = self.vault.as_mut()
+            {
+                match keys::generate_alipay_key_pair(&mut ctx.home.store, vault) {
+                    Ok(export) => {
+                        let path = ctx.home.dir.join("alipay_app_public_key.txt");
+                        let written = std::fs::write(&path, format!("{}\n", export.console_base64));
+                        self.public_key = Some(export.console_base64);
+                        self.message = Some(match written {
+                            Ok(()) => format!(
+                                "{}{}",
+                                lang.pick("已生成；公钥已导出到 ", "Generated; public key exported to "),
+                                path.display()
+                            ),
+                            Err(e) => e.to_string(),
+                        });
+                    }
+                    Err(e) => self.message = Some(e.to_string()),
+                }
+            }
+        });
+        if let Some(pk) = &self.public_key {
+            ui.label(lang.pick(
+                "应用公钥（粘贴到支付宝开放平台 → 接口加签方式）：",
+                "App public key (paste into the Alipay console → signing method):",
+            ));
+            let mut shown = pk.clone();
+            ui.add(
+                egui::TextEdit::multiline(&mut shown)
+                    .desired_rows(2)
+                    .desired_width(600.0)
+                    .font(egui::TextStyle::Monospace),
+            );
+        }
+        egui::Grid::new("keys-alipay-import").num_columns(2).show(ui, |ui| {
+            field(ui, lang.pick("支付宝公钥", "Alipay public key"), &mut self.platform_key_text, false);
+            field(ui, lang.pick("导入应用私钥", "Import app private key"), &mut self.private_key_text, true);
+        });
+        ui.horizontal(|ui| {
+            if ui.button(lang.pick("导入支付宝公钥", "Import Alipay public key")).clicked() {
+                let r = keys::import_alipay_platform_key(&mut ctx.home.store, &self.platform_key_text);
+                if r.is_ok() {
+                    self.platform_key_text.clear();
+                    self.loaded = false;
+                }
+                self.report(r, |fp| format!("{}{fp}", lang.pick("已导入 ", "Imported ")));
+            }
+            if ui.add_enabled(unlocked, egui::Button::new(lang.pick("导入私钥", "Import private key"))).clicked()
+                && let Some(vault) = self.vault.as_mut()
+            {
+                let r = keys::import_alipay_private_key(&mut ctx.home.store, vault, &self.private_key_text);
+                self.private_key_text.clear();
+                self.loaded = false;
+                self.report(r, |fp| format!("{}{fp}", lang.pick("已导入 ", "Imported ")));
+            }
+            if ui
+                .add_enabled(unlocked, egui::Button::new(lang.pick("测试支付宝连接", "Test Alipay connection")))
+                .clicked()
+            {
+                self.start_test(ctx, AcquirerKind::Alipay);
+            }
+        });
+        show_test(ui, lang, &self.alipay_test);
+
+        // WeChat Pay.
+        ui.add_space(6.0);
+        ui.label(egui::RichText::new(lang.pick("微信支付", "WeChat Pay")).strong());
+        egui::Grid::new("keys-wechat").num_columns(2).show(ui, |ui| {
+            field(ui, lang.pick("微信支付网关地址", "WeChat Pay gateway URL"), &mut self.wechat.gateway_url, false);
+            field(ui, "appid", &mut self.wechat.app_id, false);
+            field(ui, "mch_id", &mut self.wechat.mch_id, false);
+            field(ui, lang.pick("API 密钥", "API key"), &mut self.api_key_text, true);
+        });
+        ui.horizontal(|ui| {
+            if ui.button(lang.pick("保存微信支付设置", "Save WeChat Pay settings")).clicked() {
+                let r = self.wechat.save(&mut ctx.home.store, AcquirerKind::WechatPay);
+                self.report(r, |()| lang.pick("已保存", "Saved").into());
+            }
+            if ui.add_enabled(unlocked, egui::Button::new(lang.pick("保存 API 密钥", "Save API key"))).clicked()
+                && let Some(vault) = self.vault.as_mut()
+            {
+                let r = keys::set_wechat_api_key(&mut ctx.home.store, vault, &self.api_key_text);
+                self.api_key_text.clear();
+                self.report(r, |fp| format!("{}{fp}", lang.pick("API 密钥已保存 ", "API key saved ")));
+            }
+            if ui
+                .add_enabled(unlocked, egui::Button::new(lang.pick("测试微信支付连接", "Test WeChat Pay connection")))
+                .clicked()
+            {
+                self.start_test(ctx, AcquirerKind::WechatPay);
+            }
+        });
+        show_test(ui, lang, &self.wechat_test);
+    }
+
+    fn start_test(&mut self, ctx: &Ctx, kind: AcquirerKind) {
+        let Some(vault) = &self.vault else { return };
+        let Some(runtime) = ctx.runtime.clone() else {
+            self.message = Some(ctx.lang.pick("网络运行时未启动", "the network runtime is not running").into());
+            return;
+        };
+        let channel: Result<Box<dyn crate::channel::Channel>, keys::KeyError> = match kind {
+            AcquirerKind::WechatPay => keys::wechat_client(&ctx.home.store, vault).map(|c| Box::new(c) as _),
+            _ => keys::alipay_client(&ctx.home.store, vault).map(|c| Box::new(c) as _),
+        };
+        let slot = match kind {
+            AcquirerKind::WechatPay => &mut self.wechat_test,
+            _ => &mut self.alipay_test,
+        };
+        match channel {
+            Err(e) => *slot = Some(Err(e.to_string())),
+            Ok(channel) => {
+                *slot = None;
+                let (tx, rx) = std::sync::mpsc::channel();
+                runtime.spawn(async move {
+                    let _ = tx.send(keys::test_connection(channel.as_ref()).await);
+                });
+                self.tests.push((kind, rx));
+            }
+        }
+    }
+}
+
+fn show_test(ui: &mut egui::Ui, lang: crate::i18n::Lang, result: &Option<Result<String, String>>) {
+    match result {
+        Some(Ok(m)) => {
+            ui.colored_label(egui::Color32::from_rgb(60, 170, 90), format!("{}{m}", lang.pick("连接成功：", "OK: ")));
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("{}{e}", lang.pick("连接失败：", "Failed: ")));
+        }
+        None => {}
+    }
+}

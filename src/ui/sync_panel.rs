@@ -1,0 +1,155 @@
+//! 同步 Sync panel (in Settings): online/offline, the outbox, the last successful sync, recent sync runs with their
+//! errors, and "Retry now" (every waiting outbox entry becomes due and the worker runs a pass at once).
+
+use std::time::{Duration, Instant};
+
+use crate::store::sync::{OutboxEntry, SyncRun};
+use crate::ui::Ctx;
+
+#[derive(Debug, Default)]
+pub struct SyncPanel {
+    listen_text: Option<String>,
+    runs: Vec<SyncRun>,
+    waiting: Vec<OutboxEntry>,
+    loaded: Option<Instant>,
+    message: Option<String>,
+}
+
+impl SyncPanel {
+    fn reload(&mut self, ctx: &Ctx) {
+        let stale = self.loaded.is_none_or(|t| t.elapsed() > Duration::from_secs(1));
+        if !stale {
+            return;
+        }
+        match (ctx.home.store.recent_sync_runs(10), ctx.home.store.outbox_entries(50)) {
+            (Ok(runs), Ok(entries)) => {
+                self.runs = runs;
+                self.waiting = entries.into_iter().filter(|e| e.delivered_at.is_none()).collect();
+            }
+            (Err(e), _) | (_, Err(e)) => self.message = Some(e.to_string()),
+        }
+        self.loaded = Some(Instant::now());
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        self.reload(ctx);
+        ui.label(egui::RichText::new(lang.pick("同步", "Sync")).strong());
+        let status = ctx.sync_status();
+        ui.horizontal(|ui| {
+            let state = match status.as_ref().and_then(|s| s.online) {
+                Some(true) => lang.pick("在线", "online"),
+                Some(false) => lang.pick("离线", "offline"),
+                None if status.is_some() => lang.pick("检查中…", "checking…"),
+                None => lang.pick("后台同步未运行", "background sync not running"),
+            };
+            ui.label(format!("{}{state}", lang.pick("状态：", "Status: ")));
+            ui.separator();
+            ui.label(format!("{}{}", lang.pick("待发送：", "Outbox: "), self.waiting.len()));
+            ui.separator();
+            let last = ctx
+                .home
+                .store
+                .last_successful_sync()
+                .ok()
+                .flatten()
+                .map(|t| crate::time::to_local_display(&t))
+                .unwrap_or_else(|| lang.pick("从未", "never").to_owned());
+            ui.label(format!("{}{last}", lang.pick("上次成功同步：", "Last successful sync: ")));
+        });
+        ui.horizontal(|ui| {
+            let listening = ctx.services.as_ref().map(|s| s.listener.url());
+            ui.label(format!(
+                "{}{}",
+                lang.pick("通知接收地址：", "Notifications received at: "),
+                listening.as_deref().unwrap_or(lang.pick("未运行", "not running"))
+            ));
+            let text = self.listen_text.get_or_insert_with(|| {
+                ctx.home
+                    .store
+                    .setting(crate::sync::notify::SETTING_LISTEN)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| crate::sync::notify::DEFAULT_LISTEN.into())
+            });
+            let l = ui.label(lang.pick("监听地址", "Listen address"));
+            ui.add(egui::TextEdit::singleline(text).desired_width(160.0)).labelled_by(l.id);
+            if ui.button(lang.pick("保存（重启后生效）", "Save (applies at next start)")).clicked() {
+                let value = text.trim().to_owned();
+                self.message = Some(match value.parse::<std::net::SocketAddr>() {
+                    Err(_) => format!(
+                        "{}{value:?}",
+                        lang.pick(
+                            "不是 地址:端口 形式，例如 127.0.0.1:8090：",
+                            "not an address:port like 127.0.0.1:8090: "
+                        )
+                    ),
+                    Ok(_) => match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
+                        Ok(()) => lang.pick("已保存", "Saved").into(),
+                        Err(e) => e.to_string(),
+                    },
+                });
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui.button(lang.pick("立即重试", "Retry now")).clicked() {
+                match ctx.home.store.outbox_retry_now() {
+                    Ok(n) => {
+                        let woke = ctx.services.as_ref().map(|s| s.handle().sync_now()).is_some();
+                        self.message = Some(if woke {
+                            format!(
+                                "{}{n}",
+                                lang.pick("已请求同步，待发送项：", "Sync requested; outbox entries due now: ")
+                            )
+                        } else {
+                            format!(
+                                "{}{n}",
+                                lang.pick(
+                                    "后台同步未运行；下次启动时发送，待发送项：",
+                                    "The background sync is not running; due at its next start: "
+                                )
+                            )
+                        });
+                        self.loaded = None;
+                    }
+                    Err(e) => self.message = Some(e.to_string()),
+                }
+            }
+            if let Some(m) = &self.message {
+                ui.label(m);
+            }
+        });
+        if !self.waiting.is_empty() {
+            ui.label(lang.pick("等待发送：", "Waiting to be delivered:"));
+            for e in &self.waiting {
+                ui.label(format!(
+                    "· {}  {}{}  {}{}{}",
+                    e.idempotency_key,
+                    lang.pick("已尝试 ", "attempts "),
+                    e.attempts,
+                    lang.pick("下次 ", "next "),
+                    crate::time::to_local_display(&e.next_attempt_at),
+                    e.last_error.as_deref().map(|x| format!("  ({x})")).unwrap_or_default(),
+                ));
+            }
+        }
+        ui.label(lang.pick("最近的同步：", "Recent sync runs:"));
+        if self.runs.is_empty() {
+            ui.label(lang.pick("暂无", "None yet"));
+        }
+        egui::Grid::new("sync-runs").num_columns(3).striped(true).show(ui, |ui| {
+            for run in &self.runs {
+                ui.label(crate::time::to_local_display(run.finished_at.as_deref().unwrap_or(&run.started_at)));
+                ui.label(if run.online { lang.pick("在线", "online") } else { lang.pick("离线", "offline") });
+                ui.label(&run.summary);
+                ui.end_row();
+                for err in &run.errors {
+                    ui.label("");
+                    ui.label("");
+                    ui.colored_label(ui.visuals().error_fg_color, err);
+                    ui.end_row();
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,136 @@
+//! Settings → Live channels and keys as a merchant uses them, against the sandbox: create the key vault, set the
+//! Alipay gateway and app_id, generate a key pair (public key shown and exported), import the Alipay public key,
+//! test (the exact error: the sandbox does not know the new key), import the registered private key, test again
+//! (connected); WeChat Pay ids and API key, test; switch the access mode (status bar). Nothing secret lands in
+//! the database.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::i18n::Lang;
+use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+
+fn harness(app: TillDeskApp) -> Harness<'static, TillDeskApp> {
+    let mut h = Harness::builder()
+        .with_size([1300.0, 2400.0])
+        .with_context_setup(fonts::install_cjk_font)
+        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    h.run_steps(2);
+    h
+}
+
+fn wait_for(h: &mut Harness<'static, TillDeskApp>, text: &str) {
+    wait_for_n(h, text, 1);
+}
+
+/// Waits until `n` labels contain `text`.
+fn wait_for_n(h: &mut Harness<'static, TillDeskApp>, text: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.step();
+        if h.query_all_by_label_contains(text).count() >= n {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let labels: Vec<String> = h
+                .query_all_by(|_| true)
+                .filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value()))
+                .collect();
+            panic!("timed out waiting for {text:?}; the screen shows: {labels:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+}
+
+fn type_into(h: &mut Harness<'static, TillDeskApp>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(1);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(1);
+}
+
+fn click(h: &mut Harness<'static, TillDeskApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(2);
+}
+
+#[test]
+fn keys_are_configured_tested_and_kept_out_of_the_database() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut home = DataHome::open(&data).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    let sandbox = rt
+        .block_on(tilldesk::sandbox::start(&tmp.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
+        .unwrap();
+    let acc = sandbox.state.accounts();
+    let m = acc.merchants[0].clone();
+    let url = sandbox.base_url();
+    app.ctx.sandbox = SandboxStatus::Running(sandbox);
+    app.ctx.runtime = Some(rt.handle().clone());
+    let mut h = harness(app);
+    click(&mut h, "Settings");
+    h.get_by_label("Live channels and keys");
+
+    type_into(&mut h, "Passphrase", "short");
+    click(&mut h, "Create key vault");
+    h.get_by_label("the passphrase must have at least 8 characters");
+    type_into(&mut h, "Passphrase", "a good passphrase");
+    click(&mut h, "Create key vault");
+    h.get_by_label("Keys unlocked");
+
+    type_into(&mut h, "Alipay gateway URL", &format!("{url}/gateway.do"));
+    type_into(&mut h, "app_id", &m.alipay.app_id);
+    click(&mut h, "Save Alipay settings");
+    h.get_by_label("Saved");
+    click(&mut h, "Generate key pair");
+    wait_for(&mut h, "Generated; public key exported to ");
+    let exported = std::fs::read_to_string(data.join("alipay_app_public_key.txt")).unwrap();
+    assert!(exported.starts_with("MIIBIjAN"), "{exported}");
+    h.get_by_label_contains("App public key (paste into the Alipay console");
+    assert!(h.query_all_by_value(exported.trim()).next().is_some(), "the public key is shown");
+
+    type_into(&mut h, "Alipay public key", &m.alipay.alipay_public_key_pem.replace('\n', ""));
+    click(&mut h, "Import Alipay public key");
+    h.get_by_label_contains("Imported sha256:");
+    click(&mut h, "Test Alipay connection");
+    wait_for(&mut h, "Failed: ");
+    h.get_by_label_contains("signature");
+
+    type_into(&mut h, "Import app private key", &m.alipay.app_private_key_pkcs8_pem.replace('\n', ""));
+    click(&mut h, "Import private key");
+    h.get_by_label_contains("Imported sha256:");
+    click(&mut h, "Test Alipay connection");
+    wait_for(&mut h, "OK: connected");
+
+    type_into(&mut h, "WeChat Pay gateway URL", &url);
+    type_into(&mut h, "appid", &m.wechatpay.appid);
+    type_into(&mut h, "mch_id", &m.wechatpay.mch_id);
+    click(&mut h, "Save WeChat Pay settings");
+    type_into(&mut h, "API key", "too-short");
+    click(&mut h, "Save API key");
+    h.get_by_label_contains("must be the 32 letters and digits");
+    type_into(&mut h, "API key", &m.wechatpay.api_key);
+    click(&mut h, "Save API key");
+    h.get_by_label_contains("API key saved sha256:");
+    click(&mut h, "Test WeChat Pay connection");
+    wait_for_n(&mut h, "OK: connected", 2);
+
+    // Access mode: shown in the status bar.
+    h.get_by_label("Access: store-direct");
+    click(&mut h, "merchant backend");
+    h.get_by_label("Access: merchant backend");
+    h.get_by_label("Merchant backend URL");
+
+    // Nothing secret in the database files.
+    let mut bytes = std::fs::read(data.join("tilldesk.sqlite3")).unwrap();
+    bytes.extend(std::fs::read(data.join("tilldesk.sqlite3-wal")).unwrap_or_default());
+    let body: String = m.alipay.app_private_key_pkcs8_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    for secret in [&body[100..140], m.wechatpay.api_key.as_str()] {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "a secret in the database");
+    }
+}
