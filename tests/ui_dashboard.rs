@@ -72,7 +72,7 @@ fn todays_figures_match_the_orders_screen_and_the_week_adds_up() {
 
     // Show in Orders: the same days, the same totals.
     h.get_by_label("Show in Orders").click();
-    h.run_steps(3);
+    wait_for(&mut h, "Paid ¥");
     assert_eq!(h.state().screen, Screen::Orders);
     let line = format!(
         "Paid ¥{} ({})   ·   Refunded ¥{}   ·   Net ¥{}",

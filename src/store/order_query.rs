@@ -43,6 +43,10 @@ impl OrderSort {
             OrderSort::SmallestFirst => ("total_amount", false),
         }
     }
+
+    fn is_by_time(self) -> bool {
+        matches!(self, OrderSort::NewestFirst | OrderSort::OldestFirst)
+    }
 }
 
 /// Where a page ends, so the next one starts right after it (keyset paging).
@@ -90,7 +94,15 @@ pub struct SalesBucket {
 
 const PAID_STATES: &str = "('PAID', 'PARTIALLY_REFUNDED', 'REFUNDED')";
 
-fn where_clause(filter: &OrderFilter) -> (String, Vec<Box<dyn ToSql>>) {
+/// Whether a search looks like an order number (ours or the acquirer's): ASCII letters and digits, 6 or more. Such
+/// a search is a prefix look-up in the out_trade_no and trade_no indexes; anything else also searches the subjects.
+fn is_order_number(search: &str) -> bool {
+    search.len() >= 6 && search.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The WHERE clause of a filter. `time_sorted`: the rows are wanted newest or oldest first, so the amount range is
+/// checked row by row along the time index (`+total_amount`) instead of sorting every order in the range.
+fn where_clause_for(filter: &OrderFilter, time_sorted: bool) -> (String, Vec<Box<dyn ToSql>>) {
     let mut parts: Vec<String> = Vec::new();
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let mut push = |sql: &str, value: Box<dyn ToSql>, parts: &mut Vec<String>| {
@@ -112,11 +124,12 @@ fn where_clause(filter: &OrderFilter) -> (String, Vec<Box<dyn ToSql>>) {
     if let Some(o) = filter.operator {
         push("operator_id = ?", Box::new(o.0), &mut parts);
     }
+    let amount = if time_sorted { "+total_amount" } else { "total_amount" };
     if let Some(min) = filter.min_amount {
-        push("total_amount >= ?", Box::new(min.fen()), &mut parts);
+        push(&format!("{amount} >= ?"), Box::new(min.fen()), &mut parts);
     }
     if let Some(max) = filter.max_amount {
-        push("total_amount <= ?", Box::new(max.fen()), &mut parts);
+        push(&format!("{amount} <= ?"), Box::new(max.fen()), &mut parts);
     }
     if !filter.statuses.is_empty() {
         let list = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
@@ -124,16 +137,29 @@ fn where_clause(filter: &OrderFilter) -> (String, Vec<Box<dyn ToSql>>) {
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let n = args.len();
-        args.push(Box::new(format!("{}%", escape_like(search))));
-        args.push(Box::new(format!("%{}%", escape_like(search))));
-        parts.push(format!(
-            "(out_trade_no LIKE ?{a} ESCAPE '\\' OR trade_no LIKE ?{a} ESCAPE '\\' OR subject LIKE ?{b} ESCAPE '\\')",
-            a = n + 1,
-            b = n + 2
-        ));
+        if is_order_number(search) {
+            // Every stored order number is ASCII, so all that start with `search` sort below `search` + DEL.
+            args.push(Box::new(search.to_owned()));
+            args.push(Box::new(format!("{search}\u{7f}")));
+            parts.push(format!(
+                "((out_trade_no >= ?{a} AND out_trade_no < ?{b}) OR (trade_no >= ?{a} AND trade_no < ?{b}))",
+                a = n + 1,
+                b = n + 2
+            ));
+        } else {
+            args.push(Box::new(format!("%{}%", escape_like(search))));
+            parts.push(format!(
+                "(out_trade_no LIKE ?{a} ESCAPE '\\' OR trade_no LIKE ?{a} ESCAPE '\\' OR subject LIKE ?{a} ESCAPE '\\')",
+                a = n + 1
+            ));
+        }
     }
     let sql = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
     (sql, args)
+}
+
+fn where_clause(filter: &OrderFilter) -> (String, Vec<Box<dyn ToSql>>) {
+    where_clause_for(filter, false)
 }
 
 fn escape_like(text: &str) -> String {
@@ -169,7 +195,7 @@ impl Store {
         after: Option<&PageKey>,
         limit: u32,
     ) -> Result<(Vec<Order>, Option<PageKey>)> {
-        let (mut where_sql, mut args) = where_clause(filter);
+        let (mut where_sql, mut args) = where_clause_for(filter, sort.is_by_time());
         let (column, desc) = sort.column();
         if let Some(key) = after {
             let cmp = if desc { "<" } else { ">" };
@@ -201,7 +227,7 @@ impl Store {
 
     /// The page starting at row `offset` (for a jump far into the list, where there is no previous page's key).
     pub fn orders_page_at(&self, filter: &OrderFilter, sort: OrderSort, offset: u64, limit: u32) -> Result<Vec<Order>> {
-        let (where_sql, args) = where_clause(filter);
+        let (where_sql, args) = where_clause_for(filter, sort.is_by_time());
         let (column, desc) = sort.column();
         let dir = if desc { "DESC" } else { "ASC" };
         let sql = format!(
@@ -283,6 +309,32 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_finds_order_numbers_by_prefix_and_subjects_by_any_part() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_demo_orders(500, 3, &mut |_| {}).unwrap();
+        let all = store.orders_page(&OrderFilter::default(), OrderSort::NewestFirst, None, 500).unwrap().0;
+        let target = &all[123];
+        let search = |text: &str, sort: OrderSort| {
+            let f = OrderFilter { search: Some(text.into()), ..Default::default() };
+            let rows = store.orders_page(&f, sort, None, 1000).unwrap().0;
+            assert_eq!(rows.len() as i64, store.order_totals(&f).unwrap().count, "{text}: page and count agree");
+            rows
+        };
+        let by_number = search(&target.out_trade_no, OrderSort::NewestFirst);
+        assert_eq!(by_number.len(), 1);
+        assert_eq!(by_number[0].id, target.id);
+        let prefix: String = target.out_trade_no.chars().take(8).collect();
+        assert!(search(&prefix, OrderSort::LargestFirst).iter().any(|o| o.id == target.id));
+        if let Some(trade_no) = &target.trade_no {
+            assert!(search(trade_no, OrderSort::OldestFirst).iter().any(|o| o.id == target.id));
+        }
+        let latte = search("拿铁", OrderSort::NewestFirst);
+        assert!(!latte.is_empty() && latte.iter().all(|o| o.subject.contains("拿铁")));
+        assert_eq!(latte.len(), all.iter().filter(|o| o.subject.contains("拿铁")).count());
+        assert!(search("100%_", OrderSort::NewestFirst).is_empty(), "LIKE wildcards are taken literally");
+    }
 
     #[test]
     fn pages_walk_every_order_once_in_order_and_totals_match() {

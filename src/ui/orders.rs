@@ -56,6 +56,8 @@ pub struct OrdersScreen {
     events: Option<(Sender<RefundDone>, Receiver<RefundDone>)>,
     loaded: bool,
     export: crate::ui::export::Exporter,
+    /// The filter's count and sums, being computed on their own thread (a full pass over a million orders).
+    counting: Option<Receiver<Result<OrderTotals, String>>>,
 }
 
 struct Selected {
@@ -89,18 +91,48 @@ fn parse_day_opt(text: &str, what: &str) -> Result<Option<time::Date>, String> {
 }
 
 impl OrdersScreen {
-    /// Re-reads totals and drops cached rows (after a filter change or a refund).
+    /// Drops cached rows and counts the filter again, off the UI thread (a million orders take a few hundred ms).
     fn reload(&mut self, ctx: &mut Ctx) {
         self.pages.clear();
         self.keys.clear();
-        match ctx.home.store.order_totals(&self.filter) {
-            Ok(t) => self.totals = Some(t),
-            Err(e) => ctx.error = Some(e.to_string()),
-        }
+        self.totals = None;
         if let Ok(a) = ctx.home.store.acquirers() {
             self.acquirers = a;
         }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (db, filter) = (ctx.home.store.path().to_owned(), self.filter.clone());
+        let spawned = std::thread::Builder::new().name("order-totals".into()).spawn(move || {
+            let totals =
+                crate::store::Store::open(&db).and_then(|s| s.order_totals(&filter)).map_err(|e| e.to_string());
+            let _ = tx.send(totals);
+        });
+        match spawned {
+            Ok(_) => self.counting = Some(rx),
+            Err(_) => match ctx.home.store.order_totals(&self.filter) {
+                Ok(t) => self.totals = Some(t),
+                Err(e) => ctx.error = Some(e.to_string()),
+            },
+        }
         self.loaded = true;
+    }
+
+    /// Picks up the count when it is ready.
+    fn poll_totals(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
+        let Some(rx) = &self.counting else { return };
+        match rx.try_recv() {
+            Ok(Ok(t)) => {
+                self.totals = Some(t);
+                self.counting = None;
+            }
+            Ok(Err(e)) => {
+                ctx.error = Some(e);
+                self.counting = None;
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => self.counting = None,
+        }
     }
 
     fn apply_filter(&mut self, ctx: &mut Ctx) {
@@ -184,8 +216,15 @@ impl OrdersScreen {
         if !self.loaded {
             self.reload(ctx);
         }
+        self.poll_totals(ui, ctx);
         self.drain(ctx);
         self.filter_bar(ui, ctx);
+        if self.counting.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(lang.pick("正在统计…", "Counting…"));
+            });
+        }
         if let Some(t) = self.totals {
             ui.label(format!(
                 "{} {}   ·   {} ¥{} ({})   ·   {} ¥{}   ·   {} ¥{}",
@@ -291,7 +330,8 @@ impl OrdersScreen {
 
     fn table(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
-        let total = self.totals.map_or(0, |t| t.count.max(0) as usize);
+        let Some(totals) = self.totals else { return };
+        let total = totals.count.max(0) as usize;
         if total == 0 {
             ui.label(lang.pick("没有符合条件的订单", "No orders match the filter"));
             return;
