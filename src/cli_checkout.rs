@@ -33,6 +33,10 @@ pub async fn channels(
     let db = home.store.path().to_owned();
     match (&target.sandbox_url, &target.sandbox_data) {
         (Some(url), Some(dir)) => Ok((Channels::for_sandbox(&db, &read_accounts(dir)?, url)?, None)),
+        _ if tilldesk::config::channel_mode(&home.store)? == tilldesk::model::ChannelMode::Live => {
+            let vault = crate::cli_keys::open_vault(home)?;
+            Ok((tilldesk::keys::live_channels(&db, &vault)?, None))
+        }
         _ => {
             let dir = home.dir.join("sandbox");
             let running = tilldesk::sandbox::start(&dir, "127.0.0.1:0".parse()?, false).await?;

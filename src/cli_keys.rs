@@ -8,6 +8,7 @@ use clap::Subcommand;
 use tilldesk::config::{AccessMode, DataHome, SETTING_ACCESS, SETTING_BACKEND_URL};
 use tilldesk::keys::{self, LiveSettings};
 use tilldesk::model::AcquirerKind;
+use tilldesk::model::ChannelMode;
 use tilldesk::secrets::{Backend, Vault};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -65,9 +66,14 @@ pub enum KeysCommand {
         #[arg(long)]
         backend_url: Option<String>,
     },
+    /// Take payments through the embedded sandbox or the live gateways configured here (keys from the vault).
+    Mode {
+        #[arg(value_parser = ["sandbox", "live"])]
+        mode: String,
+    },
 }
 
-fn vault(home: &DataHome) -> anyhow::Result<Vault> {
+pub fn open_vault(home: &DataHome) -> anyhow::Result<Vault> {
     let passphrase = std::env::var("TILLDESK_PASSPHRASE")
         .context("set TILLDESK_PASSPHRASE to the passphrase of the key vault (at least 8 characters)")?;
     Ok(Vault::unlock(&home.dir, &passphrase)?)
@@ -108,7 +114,7 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
             println!("saved");
         }
         KeysCommand::Generate { export } => {
-            let mut v = vault(home)?;
+            let mut v = open_vault(home)?;
             let pk = keys::generate_alipay_key_pair(&mut home.store, &mut v)?;
             if let Some(path) = export {
                 std::fs::write(&path, format!("{}\n", pk.console_base64))
@@ -122,16 +128,16 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
         }
         KeysCommand::ImportPrivateKey { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let mut v = vault(home)?;
+            let mut v = open_vault(home)?;
             println!("imported {}", keys::import_alipay_private_key(&mut home.store, &mut v, &text)?);
         }
         KeysCommand::SetApiKey => {
             let key = std::env::var("TILLDESK_WECHAT_API_KEY").context("set TILLDESK_WECHAT_API_KEY to the API key")?;
-            let mut v = vault(home)?;
+            let mut v = open_vault(home)?;
             println!("saved {}", keys::set_wechat_api_key(&mut home.store, &mut v, &key)?);
         }
         KeysCommand::Test { acquirer } => {
-            let v = vault(home)?;
+            let v = open_vault(home)?;
             let channel: Box<dyn tilldesk::channel::Channel> = match acquirer {
                 LiveAcquirer::Alipay => Box::new(keys::alipay_client(&home.store, &v)?),
                 LiveAcquirer::Wechatpay => Box::new(keys::wechat_client(&home.store, &v)?),
@@ -141,6 +147,11 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
                 Ok(m) => println!("{m}"),
                 Err(e) => anyhow::bail!("the connection test failed: {e}"),
             }
+        }
+        KeysCommand::Mode { mode } => {
+            let mode = if mode == "live" { ChannelMode::Live } else { ChannelMode::Sandbox };
+            home.store.set_setting(tilldesk::config::SETTING_MODE, mode.as_str(), None)?;
+            println!("mode: {}", mode.as_str());
         }
         KeysCommand::Access { mode, backend_url } => {
             let mode = if mode == "merchant-backend" { AccessMode::MerchantBackend } else { AccessMode::StoreDirect };

@@ -187,6 +187,17 @@ pub fn wechat_client(store: &Store, vault: &Vault) -> Result<WechatClient, KeyEr
     WechatClient::new(config, http()?).map_err(|e| KeyError::Invalid(e.to_string()))
 }
 
+/// The live clients of both acquirers (live mode): settings from the database at `db_path`, secrets from `vault`.
+pub fn live_channels(db_path: &std::path::Path, vault: &Vault) -> Result<crate::checkout::Channels, KeyError> {
+    let mut store = Store::open(db_path)?;
+    Ok(crate::checkout::Channels {
+        alipay: std::sync::Arc::new(alipay_client(&store, vault)?),
+        alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay)?,
+        wechat: std::sync::Arc::new(wechat_client(&store, vault)?),
+        wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay)?,
+    })
+}
+
 /// "Test connection": a harmless signed query. Ok with what the acquirer answered, or the exact error.
 pub async fn test_connection(channel: &dyn crate::channel::Channel) -> Result<String, String> {
     crate::sync::probe_channel(channel)

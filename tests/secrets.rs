@@ -120,6 +120,18 @@ fn configured_keys_never_reach_the_database_or_the_logs() {
     let mut pay = vec!["pay", "--amount", "8.80", "--auth-code", auth_code];
     pay.extend(sandbox_args);
     ok(tilldesk(&home, &pay, &[]));
+    // Live mode: the same till pays through the configured gateways with the vault's keys (no sandbox flags).
+    assert!(ok(tilldesk(&home, &["keys", "mode", "live"], &[])).contains("mode: live"));
+    let live = ok(tilldesk(&home, &["pay", "--amount", "1.00", "--auth-code", "130000000000000000", "--json"], &[]));
+    let live: serde_json::Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(live["status"], "PAID", "{live}");
+    let locked = tilldesk(
+        &home,
+        &["pay", "--amount", "1.00", "--auth-code", "130000000000000000"],
+        &[("TILLDESK_PASSPHRASE", "wrong passphrase")],
+    );
+    assert!(!locked.status.success());
+    ok(tilldesk(&home, &["keys", "mode", "sandbox"], &[]));
     let mut sync = vec!["sync", "--once"];
     sync.extend(sandbox_args);
     ok(tilldesk(&home, &sync, &[]));

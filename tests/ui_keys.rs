@@ -120,6 +120,33 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     click(&mut h, "Test WeChat Pay connection");
     wait_for_n(&mut h, "OK: connected", 2);
 
+    // Live mode: the checkout takes payments through the configured gateways with the vault's keys (here the
+    // sandbox plays the real gateway, reached only through the URLs and keys typed above).
+    click(&mut h, "Live (real acquirer gateways)");
+    h.get_by_label("Mode: live");
+    click(&mut h, "Checkout");
+    wait_for(&mut h, "Ready to take payments");
+    for text in ["12.34", "2800000000000000"] {
+        h.event(egui::Event::Text(text.into()));
+        h.step();
+        h.key_press(egui::Key::Enter);
+        h.run_steps(2);
+    }
+    wait_for(&mut h, "Payment received");
+    let db = tilldesk::store::Store::open(&data.join("tilldesk.sqlite3")).unwrap();
+    let paid = db.recent_orders(1).unwrap().remove(0);
+    assert_eq!((paid.status, paid.total_amount.fen()), (tilldesk::model::OrderStatus::Paid, 1234));
+    assert!(paid.trade_no.is_some(), "the gateway's trade number is recorded");
+    click(&mut h, "Settings");
+
+    // Locked keys in live mode: the checkout says what to do instead of failing a payment.
+    h.state_mut().ctx.vault = None;
+    h.state_mut().ctx.channels_changed();
+    click(&mut h, "Checkout");
+    wait_for(&mut h, "Live mode: unlock the keys first");
+    h.state_mut().ctx.set_mode(tilldesk::model::ChannelMode::Sandbox);
+    click(&mut h, "Settings");
+
     // Access mode: shown in the status bar.
     h.get_by_label("Access: store-direct");
     click(&mut h, "merchant backend");

@@ -49,6 +49,10 @@ pub struct CheckoutScreen {
     recent_loaded: bool,
     focus_scan: bool,
     recovered: Option<usize>,
+    /// `Ctx::channel_generation` the engine was built for: a newer one (mode, keys) rebuilds it between payments.
+    built_for: u64,
+    /// Why there is no engine yet (live mode without keys, the sandbox still starting).
+    offline_reason: Option<String>,
 }
 
 impl std::fmt::Debug for CheckoutScreen {
@@ -66,23 +70,35 @@ impl CheckoutScreen {
         tx.clone()
     }
 
-    /// Builds the engine once the embedded sandbox listens, then runs crash recovery before taking payments.
+    /// Builds the engine once the channels exist (the embedded sandbox listens, or the live keys are unlocked), then
+    /// runs crash recovery before taking payments. A change of mode or keys rebuilds it between payments.
     fn ensure_engine(&mut self, ctx: &Ctx) {
+        let stale = self.built_for != ctx.channel_generation;
+        if stale && matches!(self.phase, Phase::Ready) {
+            self.engine = None;
+            self.phase = Phase::Offline;
+        }
         if !matches!(self.phase, Phase::Offline) {
             return;
         }
-        let (Some(runtime), crate::ui::SandboxStatus::Running(running)) = (ctx.runtime.clone(), &ctx.sandbox) else {
-            return;
+        let Some(runtime) = ctx.runtime.clone() else { return };
+        let channels = match ctx.channels() {
+            Ok(c) => c,
+            Err(reason) => {
+                // In sandbox mode the sandbox is only starting: the plain "waiting" line says enough.
+                self.offline_reason = (ctx.mode == crate::model::ChannelMode::Live).then_some(reason);
+                return;
+            }
         };
-        let accounts = running.state.accounts();
-        let base_url = running.base_url();
+        self.offline_reason = None;
+        self.built_for = ctx.channel_generation;
         let db = ctx.home.store.path().to_owned();
         let settings = CheckoutSettings::load(&ctx.home.store).unwrap_or_default();
         let tx = self.sender();
         self.phase = Phase::Starting;
         runtime.spawn(async move {
-            let built = Checkout::for_sandbox(&db, &accounts, &base_url, Arc::new(SystemClock), settings)
-                .map(Arc::new)
+            let built = crate::store::Store::open(&db)
+                .map(|store| Arc::new(Checkout::new(store, channels, Arc::new(SystemClock), settings)))
                 .map_err(|e| e.to_string());
             let engine = built.clone();
             let _ = tx.send(Event::Ready(built));
@@ -219,9 +235,17 @@ impl CheckoutScreen {
     fn status_line(&self, ui: &mut egui::Ui, lang: Lang) {
         match &self.phase {
             Phase::Offline => {
-                ui.label(
-                    lang.pick("收款需要网络：正在等待收单通道…", "Payments need the network: waiting for a channel…"),
-                );
+                match &self.offline_reason {
+                    Some(reason) => {
+                        ui.colored_label(ui.visuals().warn_fg_color, reason);
+                    }
+                    None => {
+                        ui.label(lang.pick(
+                            "收款需要网络：正在等待收单通道…",
+                            "Payments need the network: waiting for a channel…",
+                        ));
+                    }
+                }
             }
             Phase::Starting => {
                 ui.label(lang.pick("正在连接收单通道…", "Connecting to the acquirers…"));

@@ -14,7 +14,6 @@ use crate::ui::Ctx;
 #[derive(Default)]
 pub struct KeysPanel {
     passphrase: String,
-    vault: Option<Vault>,
     loaded: bool,
     alipay: LiveSettings,
     wechat: LiveSettings,
@@ -31,7 +30,7 @@ pub struct KeysPanel {
 
 impl std::fmt::Debug for KeysPanel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeysPanel").field("unlocked", &self.vault.is_some()).finish_non_exhaustive()
+        f.debug_struct("KeysPanel").field("loaded", &self.loaded).finish_non_exhaustive()
     }
 }
 
@@ -78,6 +77,15 @@ impl KeysPanel {
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let before = self.message.clone();
+        self.show(ui, ctx);
+        // Every save, import or unlock reports here: the clients built before it may be stale.
+        if self.message != before {
+            ctx.channels_changed();
+        }
+    }
+
+    fn show(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         self.load(ctx);
         self.poll_tests();
@@ -113,7 +121,7 @@ impl KeysPanel {
         }
 
         // The vault.
-        if self.vault.is_none() {
+        if ctx.vault.is_none() {
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("密钥口令", "Passphrase"));
                 ui.add(egui::TextEdit::singleline(&mut self.passphrase).password(true).desired_width(200.0))
@@ -126,7 +134,7 @@ impl KeysPanel {
                 if ui.button(verb).clicked() {
                     match Vault::unlock(&ctx.home.dir, &self.passphrase) {
                         Ok(v) => {
-                            self.vault = Some(v);
+                            ctx.vault = Some(v);
                             self.message = Some(lang.pick("密钥已解锁", "Keys unlocked").into());
                         }
                         Err(e) => self.message = Some(e.to_string()),
@@ -138,7 +146,7 @@ impl KeysPanel {
         if let Some(m) = &self.message {
             ui.label(m);
         }
-        let unlocked = self.vault.is_some();
+        let unlocked = ctx.vault.is_some();
 
         // Alipay.
         ui.add_space(6.0);
@@ -153,7 +161,7 @@ impl KeysPanel {
                 self.report(r, |()| lang.pick("已保存", "Saved").into());
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
-                && let Some(vault) = self.vault.as_mut()
+                && let Some(vault) = ctx.vault.as_mut()
             {
                 match keys::generate_alipay_key_pair(&mut ctx.home.store, vault) {
                     Ok(export) => {
@@ -200,7 +208,7 @@ impl KeysPanel {
                 self.report(r, |fp| format!("{}{fp}", lang.pick("已导入 ", "Imported ")));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("导入私钥", "Import private key"))).clicked()
-                && let Some(vault) = self.vault.as_mut()
+                && let Some(vault) = ctx.vault.as_mut()
             {
                 let r = keys::import_alipay_private_key(&mut ctx.home.store, vault, &self.private_key_text);
                 self.private_key_text.clear();
@@ -231,7 +239,7 @@ impl KeysPanel {
                 self.report(r, |()| lang.pick("已保存", "Saved").into());
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("保存 API 密钥", "Save API key"))).clicked()
-                && let Some(vault) = self.vault.as_mut()
+                && let Some(vault) = ctx.vault.as_mut()
             {
                 let r = keys::set_wechat_api_key(&mut ctx.home.store, vault, &self.api_key_text);
                 self.api_key_text.clear();
@@ -248,7 +256,7 @@ impl KeysPanel {
     }
 
     fn start_test(&mut self, ctx: &Ctx, kind: AcquirerKind) {
-        let Some(vault) = &self.vault else { return };
+        let Some(vault) = &ctx.vault else { return };
         let Some(runtime) = ctx.runtime.clone() else {
             self.message = Some(ctx.lang.pick("网络运行时未启动", "the network runtime is not running").into());
             return;

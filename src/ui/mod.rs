@@ -43,6 +43,10 @@ pub struct Ctx {
     pub services: Option<crate::sync::Services>,
     /// The services being started off the UI thread.
     pub services_starting: Option<std::sync::mpsc::Receiver<Result<crate::sync::Services, String>>>,
+    /// The key vault, once unlocked with its passphrase (Settings → Live channels and keys); live mode needs it.
+    pub vault: Option<crate::secrets::Vault>,
+    /// Goes up whenever the channels may have changed (mode, keys, gateways): screens holding clients rebuild them.
+    pub channel_generation: u64,
 }
 
 /// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
@@ -120,7 +124,25 @@ impl Ctx {
             access,
             services: None,
             services_starting: None,
+            vault: None,
+            channel_generation: 0,
         })
+    }
+
+    /// Says that the mode, keys or gateways changed: clients built before are stale.
+    pub fn channels_changed(&mut self) {
+        self.channel_generation += 1;
+    }
+
+    /// Switches between the sandbox and the live gateways, and remembers it (an audited settings change).
+    pub fn set_mode(&mut self, mode: ChannelMode) {
+        match self.home.store.set_setting(config::SETTING_MODE, mode.as_str(), None) {
+            Ok(()) => {
+                self.mode = mode;
+                self.channels_changed();
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
     }
 
     /// The worker's status, when it runs.
@@ -167,9 +189,21 @@ impl Ctx {
         }
     }
 
-    /// The acquirers' clients for this app's gateways (today: the embedded sandbox once it listens).
+    /// The acquirers' clients for this app's gateways: in sandbox mode the embedded sandbox once it listens; in live
+    /// mode the configured gateways with the keys from the unlocked vault.
     pub fn channels(&self) -> Result<crate::checkout::Channels, String> {
         let lang = self.lang;
+        if self.mode == ChannelMode::Live {
+            let Some(vault) = &self.vault else {
+                return Err(lang
+                    .pick(
+                        "正式模式：请先在“设置 → 收单通道与密钥”输入口令解锁密钥",
+                        "Live mode: unlock the keys first (Settings → Live channels and keys)",
+                    )
+                    .to_owned());
+            };
+            return crate::keys::live_channels(self.home.store.path(), vault).map_err(|e| e.to_string());
+        }
         let SandboxStatus::Running(running) = &self.sandbox else {
             return Err(lang.pick("收单通道未连接", "The acquirers are not connected").to_owned());
         };

@@ -30,11 +30,21 @@ impl SettingsScreen {
             ui.end_row();
 
             ui.label(lang.pick("运行模式", "Mode"));
-            ui.label(match ctx.mode {
-                ChannelMode::Sandbox => {
-                    lang.pick("沙箱（内置模拟网关，不会真实扣款）", "Sandbox (embedded gateways, no real money moves)")
+            ui.vertical(|ui| {
+                for (mode, label) in [
+                    (
+                        ChannelMode::Sandbox,
+                        lang.pick(
+                            "沙箱（内置模拟网关，不会真实扣款）",
+                            "Sandbox (embedded gateways, no real money moves)",
+                        ),
+                    ),
+                    (ChannelMode::Live, lang.pick("正式（真实收单网关）", "Live (real acquirer gateways)")),
+                ] {
+                    if ui.radio(ctx.mode == mode, label).clicked() && ctx.mode != mode {
+                        ctx.set_mode(mode);
+                    }
                 }
-                ChannelMode::Live => lang.pick("正式（真实收单网关）", "Live (real acquirer gateways)"),
             });
             ui.end_row();
 
