@@ -199,6 +199,11 @@ impl OrdersScreen {
         self.apply_filter(ctx);
     }
 
+    /// Whether the filter's totals are still being counted.
+    pub fn is_counting(&self) -> bool {
+        self.counting.is_some()
+    }
+
     /// Data may have changed elsewhere (a payment, a refund): read again on next show.
     pub fn invalidate(&mut self) {
         self.loaded = false;
