@@ -14,6 +14,7 @@ use crate::store::Store;
 use crate::ui::Ctx;
 
 const REFRESH_EVERY: Duration = Duration::from_secs(30);
+const BAR_COLOR: egui::Color32 = egui::Color32::from_rgb(66, 133, 214);
 
 #[derive(Default)]
 pub struct DashboardScreen {
@@ -206,7 +207,7 @@ fn by_acquirer(ui: &mut egui::Ui, lang: Lang, d: &Dashboard) {
             }
         })
         .y_axis_formatter(|mark, _| format!("¥{}", mark.value))
-        .show(ui, |plot| plot.bar_chart(egui_plot::BarChart::new(lang.pick("营业额", "Gross"), bars)));
+        .show(ui, |plot| plot.bar_chart(egui_plot::BarChart::new(lang.pick("营业额", "Gross"), bars).color(BAR_COLOR)));
     egui::Grid::new("dashboard-acquirers").num_columns(5).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
         for h in [
             lang.pick("收单机构", "Acquirer"),
@@ -253,7 +254,7 @@ fn by_hour(ui: &mut egui::Ui, lang: Lang, d: &Dashboard) {
             if (mark.value - h).abs() < 1e-6 && (0.0..24.0).contains(&h) { format!("{h:02}") } else { String::new() }
         })
         .y_axis_formatter(|mark, _| format!("¥{}", mark.value))
-        .show(ui, |plot| plot.bar_chart(egui_plot::BarChart::new(lang.pick("营业额", "Gross"), bars)));
+        .show(ui, |plot| plot.bar_chart(egui_plot::BarChart::new(lang.pick("营业额", "Gross"), bars).color(BAR_COLOR)));
     if let Some((hour, s)) = d.peak_hour() {
         ui.label(format!(
             "{} {hour:02}:00–{:02}:00 · {} {} · {}",
