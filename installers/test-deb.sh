@@ -27,6 +27,7 @@ dpkg -x "$deb" "$root"
 # Control fields: the package name, the version from Cargo.toml, the run-time libraries it dlopens.
 check "Package is tilldesk" test "$(dpkg-deb -f "$deb" Package)" = tilldesk
 check "Version is $version (Cargo.toml)" test "$(dpkg-deb -f "$deb" Version)" = "$version"
+check "Maintainer is set" test -n "$(dpkg-deb -f "$deb" Maintainer 2>/dev/null)"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libc6 libxkbcommon-x11-0 libgl1 libegl1 libfontconfig1; do
     check "Depends names $lib" grep -q "$lib" <<<"$depends"
