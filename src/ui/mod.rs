@@ -2,6 +2,7 @@
 
 pub mod acquirers;
 pub mod checkout;
+pub mod first_run;
 pub mod fonts;
 pub mod jobs;
 pub mod merchant;
@@ -191,6 +192,8 @@ pub struct TillDeskApp {
     refunds: refunds::RefundsScreen,
     /// 对账; public so the app can hand it the channel clients (`reconcile.channels`).
     pub reconcile: reconcile::ReconcileScreen,
+    /// The first-run wizard while it is open (it then fills the window).
+    first_run: Option<first_run::FirstRunWizard>,
 }
 
 impl TillDeskApp {
@@ -205,7 +208,44 @@ impl TillDeskApp {
             orders: Default::default(),
             refunds: Default::default(),
             reconcile: Default::default(),
+            first_run: None,
         })
+    }
+
+    /// Opens the first-run wizard if this till was never set up (main.rs calls this at launch; tests open it
+    /// explicitly, so a fresh data folder in other tests shows the normal screens).
+    pub fn offer_first_run(&mut self) -> Result<(), StoreError> {
+        if config::first_run_pending(&self.ctx.home.store)? {
+            self.open_first_run();
+        }
+        Ok(())
+    }
+
+    /// Opens the first-run wizard (Settings → "Run the setup wizard again").
+    pub fn open_first_run(&mut self) {
+        self.first_run = Some(first_run::FirstRunWizard::new(&mut self.ctx));
+    }
+
+    /// Whether the first-run wizard is showing.
+    pub fn first_run_open(&self) -> bool {
+        self.first_run.is_some()
+    }
+
+    /// Draws the wizard if it is open; true while it is. When it ends, screens that cached the merchant or stores
+    /// read them again (Store codes does on every visit), and choosing live acquirers opens the Acquirers screen.
+    fn show_first_run(&mut self, ui: &mut egui::Ui) -> bool {
+        let Some(wizard) = self.first_run.as_mut() else { return false };
+        egui::CentralPanel::default().show(ui, |ui| wizard.ui(ui, &mut self.ctx));
+        let Some(outcome) = wizard.outcome() else { return true };
+        self.first_run = None;
+        self.acquirers.invalidate(&mut self.ctx);
+        self.orders.invalidate();
+        self.refunds.invalidate();
+        if outcome == (first_run::Outcome::Completed { mode: ChannelMode::Live }) {
+            self.screen = Screen::Acquirers;
+        }
+        ui.ctx().request_repaint();
+        true
     }
 
     /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
@@ -213,6 +253,9 @@ impl TillDeskApp {
         self.ctx.sandbox.poll();
         if matches!(self.ctx.sandbox, SandboxStatus::Starting(_)) {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(200));
+        }
+        if self.show_first_run(ui) {
+            return;
         }
         let lang = self.ctx.lang;
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_bar(ui));
@@ -243,6 +286,9 @@ impl TillDeskApp {
                 Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
             }
         });
+        if self.settings.take_wizard_request() {
+            self.open_first_run();
+        }
     }
 
     fn status_bar(&self, ui: &mut egui::Ui) {
