@@ -302,9 +302,6 @@ fn run_sandbox(listen: std::net::SocketAddr, data: &std::path::Path, allow_remot
     })
 }
 
-/// The window and taskbar icon (the same artwork the installers use; see assets/icons/make-icons.sh).
-const WINDOW_ICON: &[u8] = include_bytes!("../assets/icons/tilldesk-256.png");
-
 fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let rt = runtime()?;
     let sandbox_dir = home.dir.join("sandbox");
@@ -325,7 +322,7 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
         .with_app_id("tilldesk")
         .with_inner_size([1100.0, 720.0])
         .with_min_inner_size([800.0, 500.0]);
-    match eframe::icon_data::from_png_bytes(WINDOW_ICON) {
+    match eframe::icon_data::from_png_bytes(tilldesk::ui::icon::APP_ICON_PNG) {
         Ok(icon) => viewport = viewport.with_icon(icon),
         Err(e) => tracing::warn!("the window icon cannot be read: {e}"),
     }

@@ -44,9 +44,7 @@ fn click(h: &mut Harness<'static, TillDeskApp>, label: &str) {
 }
 
 fn shown(h: &Harness<'static, TillDeskApp>) -> Vec<String> {
-    h.query_all_by(|_| true)
-        .filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value()))
-        .collect()
+    h.query_all_by(|_| true).filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value())).collect()
 }
 
 #[test]
@@ -175,6 +173,7 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     type_into(&mut h, "城市（英文）", "SHANGHAI");
     click(&mut h, "下一步");
     h.get_by_label("步骤 3/6 · 第一家门店");
+    type_into(&mut h, "门店编号", "S001");
     type_into(&mut h, "门店名称", "Main");
     click(&mut h, "下一步");
     h.get_by_label("步骤 4/6 · 店主账号与 PIN");
@@ -190,7 +189,7 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     click(&mut h, "连接正式收单机构");
     type_into(&mut h, "入驻服务地址", "not a url");
     click(&mut h, "下一步");
-    h.get_by_label_contains("expected http://HOST:PORT or https://HOST");
+    h.get_by_label_contains("is not a usable http(s) URL");
     h.get_by_label("入驻服务地址").click();
     h.run_steps(1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);

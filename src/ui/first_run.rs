@@ -61,7 +61,6 @@ pub enum Outcome {
     Skipped,
 }
 
-#[derive(Debug)]
 pub struct FirstRunWizard {
     step: Step,
     merchant: Option<Merchant>,
@@ -78,6 +77,14 @@ pub struct FirstRunWizard {
     /// The last problem to show under the step (red).
     problem: Option<String>,
     outcome: Option<Outcome>,
+    /// The app icon's texture, loaded on the first frame (None inside: it could not be decoded).
+    icon: Option<Option<egui::TextureHandle>>,
+}
+
+impl std::fmt::Debug for FirstRunWizard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FirstRunWizard").field("step", &self.step).finish_non_exhaustive()
+    }
 }
 
 impl FirstRunWizard {
@@ -97,6 +104,7 @@ impl FirstRunWizard {
             onboarding_url: ctx.home.store.setting(SETTING_ONBOARDING_URL).ok().flatten().unwrap_or_default(),
             problem: None,
             outcome: None,
+            icon: None,
         };
         w.load(ctx);
         w
@@ -122,6 +130,7 @@ impl FirstRunWizard {
             Ok(stores) => {
                 self.store = stores.into_iter().next().map(|mut s| {
                     if s.name == DEMO_STORE_NAME {
+                        s.store_code.clear();
                         s.name.clear();
                         s.name_zh.clear();
                     }
@@ -146,58 +155,115 @@ impl FirstRunWizard {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
+        let icon = self.icon.get_or_insert_with(|| crate::ui::icon::texture(ui.ctx())).clone();
         egui::ScrollArea::vertical().id_salt("first-run").show(ui, |ui| {
-            ui.heading(lang.pick("欢迎使用 TillDesk", "Welcome to TillDesk"));
-            ui.label(format!(
+            // A centred card, at most 720 points wide.
+            let width = ui.available_width().min(720.0);
+            ui.add_space(24.0);
+            ui.horizontal(|ui| {
+                ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+                ui.vertical(|ui| {
+                    ui.set_width(width);
+                    egui::Frame::group(ui.style()).inner_margin(24.0).show(ui, |ui| {
+                        ui.set_width(width - 48.0);
+                        self.card(ui, ctx, lang, icon.as_ref());
+                    });
+                });
+            });
+        });
+    }
+
+    fn card(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, lang: Lang, icon: Option<&egui::TextureHandle>) {
+        ui.horizontal(|ui| {
+            if let Some(icon) = icon {
+                ui.add(egui::Image::new(icon).fit_to_exact_size(egui::vec2(56.0, 56.0)));
+            }
+            ui.vertical(|ui| {
+                ui.heading(lang.pick("欢迎使用 TillDesk", "Welcome to TillDesk"));
+                ui.label(lang.pick(
+                    "几步完成设置，之后即可收款。每一步都可以稍后在程序中修改。",
+                    "A few steps and the till is ready. Everything can be changed later in the app.",
+                ));
+            });
+        });
+        ui.add_space(8.0);
+        // Where we are: every step's name, the current one strong.
+        ui.horizontal_wrapped(|ui| {
+            for step in Step::ALL {
+                let text = format!("{} {}", step.index() + 1, step.title(lang));
+                let text = if step == self.step {
+                    egui::RichText::new(text).strong().color(ui.visuals().selection.bg_fill)
+                } else {
+                    egui::RichText::new(text).weak()
+                };
+                ui.label(text);
+                if step != Step::Done {
+                    ui.label(egui::RichText::new("·").weak());
+                }
+            }
+        });
+        ui.separator();
+        ui.label(
+            egui::RichText::new(format!(
                 "{} {}/{} · {}",
                 lang.pick("步骤", "Step"),
                 self.step.index() + 1,
                 Step::ALL.len(),
                 self.step.title(lang)
-            ));
-            ui.separator();
-            match self.step {
-                Step::Language => self.language_ui(ui, ctx),
-                Step::Merchant => self.merchant_ui(ui, lang),
-                Step::Store => self.store_ui(ui, lang),
-                Step::Owner => self.owner_ui(ui, lang),
-                Step::Mode => self.mode_ui(ui, lang),
-                Step::Done => self.done_ui(ui, lang),
+            ))
+            .strong()
+            .size(16.0),
+        );
+        ui.add_space(6.0);
+        match self.step {
+            Step::Language => self.language_ui(ui, ctx),
+            Step::Merchant => self.merchant_ui(ui, lang),
+            Step::Store => self.store_ui(ui, lang),
+            Step::Owner => self.owner_ui(ui, lang),
+            Step::Mode => self.mode_ui(ui, lang),
+            Step::Done => self.done_ui(ui, lang),
+        }
+        if let Some(p) = &self.problem {
+            ui.add_space(6.0);
+            ui.colored_label(ui.visuals().error_fg_color, p);
+        }
+        ui.add_space(16.0);
+        ui.horizontal(|ui| {
+            let big = egui::vec2(96.0, 30.0);
+            if self.step != Step::Language
+                && ui.add(egui::Button::new(lang.pick("上一步", "Back")).min_size(big)).clicked()
+            {
+                self.problem = None;
+                self.step = self.step.back();
             }
-            if let Some(p) = &self.problem {
-                ui.colored_label(ui.visuals().error_fg_color, p);
+            if self.step == Step::Done {
+                if ui.add(egui::Button::new(lang.pick("完成", "Finish")).min_size(big)).clicked() {
+                    self.finish(ctx);
+                }
+            } else if ui.add(egui::Button::new(lang.pick("下一步", "Next")).min_size(big)).clicked() {
+                self.problem = None;
+                if self.save_step(ctx) {
+                    self.step = self.step.next();
+                }
             }
-            ui.add_space(12.0);
-            ui.horizontal(|ui| {
-                if self.step != Step::Language && ui.button(lang.pick("上一步", "Back")).clicked() {
-                    self.problem = None;
-                    self.step = self.step.back();
-                }
-                if self.step == Step::Done {
-                    if ui.button(lang.pick("完成", "Finish")).clicked() {
-                        self.finish(ctx);
-                    }
-                } else if ui.button(lang.pick("下一步", "Next")).clicked() {
-                    self.problem = None;
-                    if self.save_step(ctx) {
-                        self.step = self.step.next();
-                    }
-                }
-                ui.add_space(24.0);
-                if self.step != Step::Done && ui.button(lang.pick("跳过设置", "Skip setup")).clicked() {
-                    self.skip(ctx);
-                }
-            });
             if self.step != Step::Done {
-                ui.label(
-                    egui::RichText::new(lang.pick(
-                        "已保存的步骤会保留；以后可在“设置”中再次打开本向导。",
-                        "Steps already saved are kept; Settings can open this wizard again.",
-                    ))
-                    .weak(),
-                );
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.add(egui::Button::new(lang.pick("跳过设置", "Skip setup")).min_size(big)).clicked() {
+                        self.skip(ctx);
+                    }
+                });
             }
         });
+        if self.step != Step::Done {
+            ui.add_space(4.0);
+            ui.label(
+                egui::RichText::new(lang.pick(
+                    "已保存的步骤会保留；以后可在“设置”中再次打开本向导。",
+                    "Steps already saved are kept; Settings can open this wizard again.",
+                ))
+                .weak(),
+            );
+        }
     }
 
     fn language_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -229,7 +295,14 @@ impl FirstRunWizard {
                 "display_name",
                 "ZHANG SAN NOODLES",
             );
-            field(ui, lang.pick("中文名称", "Chinese name"), &mut m.display_name_zh, issues, "display_name_zh", "张三面馆");
+            field(
+                ui,
+                lang.pick("中文名称", "Chinese name"),
+                &mut m.display_name_zh,
+                issues,
+                "display_name_zh",
+                "张三面馆",
+            );
             field(ui, lang.pick("商户类别码 MCC", "MCC"), &mut m.mcc, issues, "mcc", "5812");
             field(ui, lang.pick("国家/地区", "Country"), &mut m.country, issues, "country", "CN");
             field(ui, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
@@ -265,10 +338,7 @@ impl FirstRunWizard {
     fn owner_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
         if let Some(owner) = &self.owner {
             ui.label(format!("{}{owner}", lang.pick("店主账号已存在：", "The owner already exists: ")));
-            ui.label(lang.pick(
-                "可在“设置 → 员工”中登录并添加员工。",
-                "Sign in and add staff under Settings → Staff.",
-            ));
+            ui.label(lang.pick("可在“设置 → 员工”中登录并添加员工。", "Sign in and add staff under Settings → Staff."));
             return;
         }
         ui.label(lang.pick(
@@ -292,13 +362,12 @@ impl FirstRunWizard {
         ui.radio_value(
             &mut self.mode,
             ChannelMode::Sandbox,
-            lang.pick("在沙箱中开始（内置模拟网关，不会真实扣款）", "Start in sandbox (embedded gateways, no real money)"),
+            lang.pick(
+                "在沙箱中开始（内置模拟网关，不会真实扣款）",
+                "Start in sandbox (embedded gateways, no real money)",
+            ),
         );
-        ui.radio_value(
-            &mut self.mode,
-            ChannelMode::Live,
-            lang.pick("连接正式收单机构", "Connect live acquirers"),
-        );
+        ui.radio_value(&mut self.mode, ChannelMode::Live, lang.pick("连接正式收单机构", "Connect live acquirers"));
         ui.add_space(6.0);
         match self.mode {
             ChannelMode::Sandbox => {

@@ -4,6 +4,7 @@ pub mod acquirers;
 pub mod checkout;
 pub mod first_run;
 pub mod fonts;
+pub mod icon;
 pub mod jobs;
 pub mod merchant;
 pub mod orders;
