@@ -2,7 +2,6 @@
 
 pub mod acquirers;
 pub mod checkout;
-pub mod first_run;
 pub mod fonts;
 pub mod icon;
 pub mod jobs;
@@ -14,6 +13,9 @@ pub mod refunds;
 pub mod settings;
 pub mod staff;
 pub mod store_codes;
+
+/// The first-run wizard, shown instead of the screens until the till is set up.
+pub mod first_run;
 
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::Lang;
