@@ -2,7 +2,7 @@
 # Builds TillDesk's Linux installers on this machine: the .deb always, the AppImage where it can be made.
 #   installers/build-linux.sh            .deb, then try the AppImage
 #   APPIMAGE=no installers/build-linux.sh   .deb only
-# Output: $CARGO_TARGET_DIR/release (default target/release): tilldesk_<version>_<arch>.deb, TillDesk_<version>_<arch>.AppImage
+# Output: $CARGO_TARGET_DIR/release (default target/release): tilldesk_<version>_<arch>.deb, tilldesk_<version>_<arch>.AppImage
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
