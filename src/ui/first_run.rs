@@ -429,7 +429,13 @@ impl FirstRunWizard {
             Step::Language => {
                 // Remember the language even when the merchant kept the one the OS suggested.
                 ctx.set_language(ctx.lang);
-                ctx.error.is_none()
+                match ctx.error.take() {
+                    Some(e) => {
+                        self.problem = Some(e);
+                        false
+                    }
+                    None => true,
+                }
             }
             Step::Merchant => {
                 let Some(m) = &self.merchant else { return true };
@@ -438,7 +444,12 @@ impl FirstRunWizard {
                     self.problem = Some(fix_red());
                     return false;
                 }
-                self.saved(ctx.home.store.update_merchant(m, None))
+                match ctx.home.store.merchant_by_id(m.id) {
+                    // Unchanged (the wizard reopened, or Next pressed again): nothing to save or audit.
+                    Ok(Some(current)) if current == *m => true,
+                    Ok(_) => self.saved(ctx.home.store.update_merchant(m, None)),
+                    Err(e) => self.saved::<()>(Err(e)),
+                }
             }
             Step::Store => {
                 let Some(mut s) = self.store.clone() else {
@@ -462,6 +473,9 @@ impl FirstRunWizard {
                 if !self.store_issues.is_empty() {
                     self.problem = Some(fix_red());
                     return false;
+                }
+                if others.iter().any(|o| *o == s) {
+                    return true; // unchanged
                 }
                 let result = if s.id.0 == 0 {
                     ctx.home.store.add_store(&s, None).map(|id| s.id = id)
