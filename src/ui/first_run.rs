@@ -474,7 +474,7 @@ impl FirstRunWizard {
                     self.problem = Some(fix_red());
                     return false;
                 }
-                if others.iter().any(|o| *o == s) {
+                if others.contains(&s) {
                     return true; // unchanged
                 }
                 let result = if s.id.0 == 0 {
