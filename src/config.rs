@@ -12,8 +12,6 @@ pub const DATABASE_FILE: &str = "tilldesk.sqlite3";
 /// Setting keys.
 pub const SETTING_LANGUAGE: &str = "ui.language";
 pub const SETTING_MODE: &str = "channel.mode";
-/// The first-run wizard's outcome: `completed` or `skipped` (absent until the wizard was finished or skipped once).
-pub const SETTING_FIRST_RUN: &str = "ui.first_run";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -62,6 +60,9 @@ pub fn language(store: &Store) -> Result<Lang, StoreError> {
 pub fn channel_mode(store: &Store) -> Result<ChannelMode, StoreError> {
     Ok(store.setting(SETTING_MODE)?.and_then(|m| ChannelMode::parse(&m)).unwrap_or(ChannelMode::Sandbox))
 }
+
+/// The first-run wizard's outcome: `completed` or `skipped` (absent until the wizard was finished or skipped once).
+pub const SETTING_FIRST_RUN: &str = "ui.first_run";
 
 /// How the first-run wizard ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

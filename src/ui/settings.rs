@@ -6,9 +6,9 @@ use crate::ui::Ctx;
 
 #[derive(Debug, Default)]
 pub struct SettingsScreen {
-    staff: crate::ui::staff::StaffPanel,
     /// Set by the "run the setup wizard again" button; the shell opens the wizard.
     wizard_requested: bool,
+    staff: crate::ui::staff::StaffPanel,
 }
 
 impl SettingsScreen {
