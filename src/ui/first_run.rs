@@ -116,11 +116,16 @@ impl FirstRunWizard {
             Ok(mut m) => {
                 if m.display_name == DEMO_MERCHANT_NAME {
                     // The demo merchant: ask for the real details rather than offer the demo's.
-                    for f in [&mut m.legal_name, &mut m.display_name, &mut m.display_name_zh, &mut m.city] {
+                    for f in [
+                        &mut m.legal_name,
+                        &mut m.display_name,
+                        &mut m.display_name_zh,
+                        &mut m.city,
+                        &mut m.city_zh,
+                        &mut m.postal_code,
+                    ] {
                         f.clear();
                     }
-                    m.city_zh.clear();
-                    m.postal_code.clear();
                 }
                 self.merchant = Some(m);
             }
