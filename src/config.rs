@@ -104,6 +104,36 @@ pub fn channel_mode(store: &Store) -> Result<ChannelMode, StoreError> {
     Ok(store.setting(SETTING_MODE)?.and_then(|m| ChannelMode::parse(&m)).unwrap_or(ChannelMode::Sandbox))
 }
 
+/// The first-run wizard's outcome: `completed` or `skipped` (absent until the wizard was finished or skipped once).
+pub const SETTING_FIRST_RUN: &str = "ui.first_run";
+
+/// How the first-run wizard ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstRun {
+    Completed,
+    Skipped,
+}
+
+impl FirstRun {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirstRun::Completed => "completed",
+            FirstRun::Skipped => "skipped",
+        }
+    }
+}
+
+/// Remembers that the first-run wizard was finished or skipped (an audited settings change).
+pub fn set_first_run(store: &mut Store, outcome: FirstRun) -> Result<(), StoreError> {
+    store.set_setting(SETTING_FIRST_RUN, outcome.as_str(), None)
+}
+
+/// Whether the first-run wizard should open by itself: it was never finished or skipped, and the till has no owner
+/// yet (a till set up before the wizard existed is not asked again; Settings can still open it).
+pub fn first_run_pending(store: &Store) -> Result<bool, StoreError> {
+    Ok(store.setting(SETTING_FIRST_RUN)?.is_none() && !store.has_owner()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +154,19 @@ mod tests {
         assert_eq!(language(&store).unwrap(), Lang::En);
         store.set_setting(SETTING_LANGUAGE, "zh-CN", None).unwrap();
         assert_eq!(language(&store).unwrap(), Lang::ZhCn);
+    }
+
+    #[test]
+    fn the_first_run_is_pending_until_finished_or_skipped_or_an_owner_exists() {
+        let mut store = Store::open_in_memory().unwrap();
+        assert!(first_run_pending(&store).unwrap());
+        set_first_run(&mut store, FirstRun::Skipped).unwrap();
+        assert!(!first_run_pending(&store).unwrap());
+        assert_eq!(store.setting(SETTING_FIRST_RUN).unwrap().as_deref(), Some("skipped"));
+
+        let mut store = Store::open_in_memory().unwrap();
+        store.add_operator("Lin", crate::model::Role::Owner, "2468", None).unwrap();
+        assert!(!first_run_pending(&store).unwrap(), "a till set up before the wizard is not asked again");
     }
 
     #[test]

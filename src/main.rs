@@ -350,6 +350,8 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let rt = runtime()?;
     let sandbox_dir = home.dir.join("sandbox");
     let mut app = TillDeskApp::new(home)?;
+    // A till that was never set up opens on the first-run wizard.
+    app.offer_first_run()?;
     // The embedded sandbox starts off the UI thread; the status bar shows it once it listens.
     let (tx, rx) = std::sync::mpsc::channel();
     let (services_tx, services_rx) = std::sync::mpsc::channel();
@@ -380,13 +382,16 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     app.ctx.sandbox = tilldesk::ui::SandboxStatus::Starting(rx);
     app.ctx.services_starting = Some(services_rx);
     app.ctx.runtime = Some(rt.handle().clone());
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("TillDesk")
-            .with_inner_size([1100.0, 720.0])
-            .with_min_inner_size([800.0, 500.0]),
-        ..Default::default()
-    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("TillDesk")
+        .with_app_id("tilldesk")
+        .with_inner_size([1100.0, 720.0])
+        .with_min_inner_size([800.0, 500.0]);
+    match eframe::icon_data::from_png_bytes(tilldesk::ui::icon::APP_ICON_PNG) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => tracing::warn!("the window icon cannot be read: {e}"),
+    }
+    let options = eframe::NativeOptions { viewport, ..Default::default() };
     eframe::run_native(
         "TillDesk",
         options,

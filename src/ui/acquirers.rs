@@ -96,6 +96,12 @@ pub fn platform_url(ctx: &Ctx) -> Result<String, String> {
 }
 
 impl AcquirersScreen {
+    /// Reads the merchant, stores and bindings again (the first-run wizard changed them).
+    pub fn invalidate(&mut self, ctx: &mut Ctx) {
+        self.loaded = false;
+        self.panel.reload(ctx);
+    }
+
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
         match onboarding::ensure_sandbox_acquirers(&mut ctx.home.store) {

@@ -16,7 +16,8 @@ pub struct MerchantPanel {
     message: Option<String>,
 }
 
-fn field(ui: &mut egui::Ui, label: &str, value: &mut String, issues: &[FieldIssue], name: &str, hint: &str) {
+/// One labelled text field in a two-column grid, with its problems (from the validators) in red below it.
+pub(crate) fn field(ui: &mut egui::Ui, label: &str, value: &mut String, issues: &[FieldIssue], name: &str, hint: &str) {
     let label = ui.label(label);
     ui.vertical(|ui| {
         ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(260.0)).labelled_by(label.id);

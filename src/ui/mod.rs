@@ -5,6 +5,7 @@ pub mod checkout;
 pub mod dashboard;
 pub mod export;
 pub mod fonts;
+pub mod icon;
 pub mod jobs;
 pub mod keys;
 pub mod merchant;
@@ -16,6 +17,9 @@ pub mod settings;
 pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
+
+/// The first-run wizard, shown instead of the screens until the till is set up.
+pub mod first_run;
 
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::Lang;
@@ -310,6 +314,8 @@ pub struct TillDeskApp {
     refunds: refunds::RefundsScreen,
     /// 对账; public so the app can hand it the channel clients (`reconcile.channels`).
     pub reconcile: reconcile::ReconcileScreen,
+    /// The first-run wizard while it is open (it then fills the window).
+    first_run: Option<first_run::FirstRunWizard>,
 }
 
 impl TillDeskApp {
@@ -325,7 +331,44 @@ impl TillDeskApp {
             orders: Default::default(),
             refunds: Default::default(),
             reconcile: Default::default(),
+            first_run: None,
         })
+    }
+
+    /// Opens the first-run wizard if this till was never set up (main.rs calls this at launch; tests open it
+    /// explicitly, so a fresh data folder in other tests shows the normal screens).
+    pub fn offer_first_run(&mut self) -> Result<(), StoreError> {
+        if config::first_run_pending(&self.ctx.home.store)? {
+            self.open_first_run();
+        }
+        Ok(())
+    }
+
+    /// Opens the first-run wizard (Settings → "Run the setup wizard again").
+    pub fn open_first_run(&mut self) {
+        self.first_run = Some(first_run::FirstRunWizard::new(&mut self.ctx));
+    }
+
+    /// Whether the first-run wizard is showing.
+    pub fn first_run_open(&self) -> bool {
+        self.first_run.is_some()
+    }
+
+    /// Draws the wizard if it is open; true while it is. When it ends, screens that cached the merchant or stores
+    /// read them again (Store codes does on every visit), and choosing live acquirers opens the Acquirers screen.
+    fn show_first_run(&mut self, ui: &mut egui::Ui) -> bool {
+        let Some(wizard) = self.first_run.as_mut() else { return false };
+        egui::CentralPanel::default().show(ui, |ui| wizard.ui(ui, &mut self.ctx));
+        let Some(outcome) = wizard.outcome() else { return true };
+        self.first_run = None;
+        self.acquirers.invalidate(&mut self.ctx);
+        self.orders.invalidate();
+        self.refunds.invalidate();
+        if outcome == (first_run::Outcome::Completed { mode: ChannelMode::Live }) {
+            self.screen = Screen::Acquirers;
+        }
+        ui.ctx().request_repaint();
+        true
     }
 
     /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
@@ -338,6 +381,9 @@ impl TillDeskApp {
         }
         if matches!(self.ctx.sandbox, SandboxStatus::Starting(_)) {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(200));
+        }
+        if self.show_first_run(ui) {
+            return;
         }
         let lang = self.ctx.lang;
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_bar(ui));
@@ -373,6 +419,9 @@ impl TillDeskApp {
                 Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
             }
         });
+        if self.settings.take_wizard_request() {
+            self.open_first_run();
+        }
     }
 
     fn status_bar(&self, ui: &mut egui::Ui) {

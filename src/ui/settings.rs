@@ -6,12 +6,19 @@ use crate::ui::Ctx;
 
 #[derive(Debug, Default)]
 pub struct SettingsScreen {
+    /// Set by the "run the setup wizard again" button; the shell opens the wizard.
+    wizard_requested: bool,
     staff: crate::ui::staff::StaffPanel,
     sync: crate::ui::sync_panel::SyncPanel,
     keys: crate::ui::keys::KeysPanel,
 }
 
 impl SettingsScreen {
+    /// Whether the merchant asked for the first-run wizard (cleared by asking).
+    pub fn take_wizard_request(&mut self) -> bool {
+        std::mem::take(&mut self.wizard_requested)
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| self.contents(ui, ctx));
     }
@@ -67,6 +74,10 @@ impl SettingsScreen {
             ui.label(env!("CARGO_PKG_VERSION"));
             ui.end_row();
         });
+        ui.add_space(8.0);
+        if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
+            self.wizard_requested = true;
+        }
 
         ui.add_space(16.0);
         ui.label(egui::RichText::new(lang.pick("最近的变更（审计日志）", "Recent changes (audit log)")).strong());

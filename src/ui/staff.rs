@@ -20,6 +20,11 @@ pub struct StaffPanel {
 impl StaffPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
+        // Someone signed in elsewhere (the first-run wizard signs in the owner it creates): show them as signed in.
+        if self.signed_in.as_ref().map(|o| o.name.as_str()) != ctx.operator.as_deref() {
+            self.signed_in = ctx.operator.as_deref().and_then(|n| ctx.home.store.operator_by_name(n).ok().flatten());
+            self.audit.clear();
+        }
         ui.heading(lang.pick("员工", "Staff"));
         let has_owner = ctx.home.store.has_owner().unwrap_or(false);
         let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {

@@ -1,0 +1,586 @@
+//! 首次设置向导 First-run wizard: language, merchant profile, first store, owner PIN, sandbox or live. Each step
+//! is saved when the merchant presses Next, through the same core calls the Acquirers and Settings screens use;
+//! the wizard can be skipped at any step and opened again from Settings.
+
+use crate::channel::cds::CdsClient;
+use crate::config::{self, FirstRun, SETTING_MODE};
+use crate::i18n::Lang;
+use crate::model::{ChannelMode, Merchant, Role, Store, StoreId};
+use crate::money::Currency;
+use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
+use crate::ui::Ctx;
+use crate::ui::acquirers::SETTING_ONBOARDING_URL;
+use crate::ui::merchant::field;
+
+/// The Latin name of the demo merchant and the name of the demo store a fresh install creates
+/// (`Store::default_store`); the wizard starts with empty fields instead of offering these.
+const DEMO_MERCHANT_NAME: &str = "TILLDESK DEMO";
+const DEMO_STORE_NAME: &str = "Demo Store";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Language,
+    Merchant,
+    Store,
+    Owner,
+    Mode,
+    Done,
+}
+
+impl Step {
+    const ALL: [Step; 6] = [Step::Language, Step::Merchant, Step::Store, Step::Owner, Step::Mode, Step::Done];
+
+    fn title(self, lang: Lang) -> &'static str {
+        match self {
+            Step::Language => lang.pick("界面语言", "Language"),
+            Step::Merchant => lang.pick("商户资料", "Merchant profile"),
+            Step::Store => lang.pick("第一家门店", "First store"),
+            Step::Owner => lang.pick("店主账号与 PIN", "Owner and PIN"),
+            Step::Mode => lang.pick("沙箱或正式收单", "Sandbox or live acquirers"),
+            Step::Done => lang.pick("完成", "Done"),
+        }
+    }
+
+    fn index(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    fn next(self) -> Step {
+        Step::ALL.get(self.index() + 1).copied().unwrap_or(Step::Done)
+    }
+
+    fn back(self) -> Step {
+        Step::ALL[self.index().saturating_sub(1)]
+    }
+}
+
+/// How the wizard ended; the shell closes it and, for live acquirers, opens the Acquirers screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Completed { mode: ChannelMode },
+    Skipped,
+}
+
+pub struct FirstRunWizard {
+    step: Step,
+    merchant: Option<Merchant>,
+    merchant_issues: Vec<FieldIssue>,
+    store: Option<Store>,
+    store_issues: Vec<FieldIssue>,
+    owner_name: String,
+    owner_pin: String,
+    owner_pin_again: String,
+    /// The owner, once one exists (created here or before).
+    owner: Option<String>,
+    mode: ChannelMode,
+    onboarding_url: String,
+    /// The last problem to show under the step (red).
+    problem: Option<String>,
+    outcome: Option<Outcome>,
+    /// The app icon's texture, loaded on the first frame (None inside: it could not be decoded).
+    icon: Option<Option<egui::TextureHandle>>,
+}
+
+impl std::fmt::Debug for FirstRunWizard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FirstRunWizard").field("step", &self.step).finish_non_exhaustive()
+    }
+}
+
+impl FirstRunWizard {
+    /// Starts at the first step with what the database holds now.
+    pub fn new(ctx: &mut Ctx) -> Self {
+        let mut w = FirstRunWizard {
+            step: Step::Language,
+            merchant: None,
+            merchant_issues: Vec::new(),
+            store: None,
+            store_issues: Vec::new(),
+            owner_name: String::new(),
+            owner_pin: String::new(),
+            owner_pin_again: String::new(),
+            owner: None,
+            mode: ctx.mode,
+            onboarding_url: ctx.home.store.setting(SETTING_ONBOARDING_URL).ok().flatten().unwrap_or_default(),
+            problem: None,
+            outcome: None,
+            icon: None,
+        };
+        w.load(ctx);
+        w
+    }
+
+    fn load(&mut self, ctx: &mut Ctx) {
+        let db = &mut ctx.home.store;
+        match db.merchant() {
+            Ok(mut m) => {
+                if m.display_name == DEMO_MERCHANT_NAME {
+                    // The demo merchant: ask for the real details rather than offer the demo's.
+                    for f in [
+                        &mut m.legal_name,
+                        &mut m.display_name,
+                        &mut m.display_name_zh,
+                        &mut m.city,
+                        &mut m.city_zh,
+                        &mut m.postal_code,
+                    ] {
+                        f.clear();
+                    }
+                }
+                self.merchant = Some(m);
+            }
+            Err(e) => self.problem = Some(e.to_string()),
+        }
+        match db.stores() {
+            Ok(stores) => {
+                self.store = stores.into_iter().next().map(|mut s| {
+                    if s.name == DEMO_STORE_NAME {
+                        s.store_code.clear();
+                        s.name.clear();
+                        s.name_zh.clear();
+                    }
+                    s
+                });
+            }
+            Err(e) => self.problem = Some(e.to_string()),
+        }
+        self.owner = match db.operators() {
+            Ok(ops) => ops.into_iter().find(|o| o.role == Role::Owner && o.active).map(|o| o.name),
+            Err(e) => {
+                self.problem = Some(e.to_string());
+                None
+            }
+        };
+    }
+
+    /// Set once the merchant finished or skipped the wizard.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let icon = self.icon.get_or_insert_with(|| crate::ui::icon::texture(ui.ctx())).clone();
+        egui::ScrollArea::vertical().id_salt("first-run").show(ui, |ui| {
+            // A centred card, at most 720 points wide.
+            let width = ui.available_width().min(720.0);
+            ui.add_space(24.0);
+            ui.horizontal(|ui| {
+                ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+                ui.vertical(|ui| {
+                    ui.set_width(width);
+                    egui::Frame::group(ui.style()).inner_margin(24.0).show(ui, |ui| {
+                        ui.set_width(width - 48.0);
+                        self.card(ui, ctx, lang, icon.as_ref());
+                    });
+                });
+            });
+        });
+    }
+
+    fn card(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, lang: Lang, icon: Option<&egui::TextureHandle>) {
+        ui.horizontal(|ui| {
+            if let Some(icon) = icon {
+                ui.add(egui::Image::new(icon).fit_to_exact_size(egui::vec2(56.0, 56.0)));
+            }
+            ui.vertical(|ui| {
+                ui.heading(lang.pick("欢迎使用 TillDesk", "Welcome to TillDesk"));
+                ui.label(lang.pick(
+                    "几步完成设置，之后即可收款。每一步都可以稍后在程序中修改。",
+                    "A few steps and the till is ready. Everything can be changed later in the app.",
+                ));
+            });
+        });
+        ui.add_space(8.0);
+        // Where we are: every step's name, the current one strong.
+        ui.horizontal_wrapped(|ui| {
+            for step in Step::ALL {
+                let text = format!("{} {}", step.index() + 1, step.title(lang));
+                let text = if step == self.step {
+                    egui::RichText::new(text).strong().color(ui.visuals().selection.bg_fill)
+                } else {
+                    egui::RichText::new(text).weak()
+                };
+                ui.label(text);
+                if step != Step::Done {
+                    ui.label(egui::RichText::new("·").weak());
+                }
+            }
+        });
+        ui.separator();
+        ui.label(
+            egui::RichText::new(format!(
+                "{} {}/{} · {}",
+                lang.pick("步骤", "Step"),
+                self.step.index() + 1,
+                Step::ALL.len(),
+                self.step.title(lang)
+            ))
+            .strong()
+            .size(16.0),
+        );
+        ui.add_space(6.0);
+        match self.step {
+            Step::Language => self.language_ui(ui, ctx),
+            Step::Merchant => self.merchant_ui(ui, lang),
+            Step::Store => self.store_ui(ui, lang),
+            Step::Owner => self.owner_ui(ui, lang),
+            Step::Mode => self.mode_ui(ui, lang),
+            Step::Done => self.done_ui(ui, lang),
+        }
+        if let Some(p) = &self.problem {
+            ui.add_space(6.0);
+            ui.colored_label(ui.visuals().error_fg_color, p);
+        }
+        ui.add_space(16.0);
+        ui.horizontal(|ui| {
+            let big = egui::vec2(96.0, 30.0);
+            if self.step != Step::Language
+                && ui.add(egui::Button::new(lang.pick("上一步", "Back")).min_size(big)).clicked()
+            {
+                self.problem = None;
+                self.step = self.step.back();
+            }
+            if self.step == Step::Done {
+                if ui.add(egui::Button::new(lang.pick("完成", "Finish")).min_size(big)).clicked() {
+                    self.finish(ctx);
+                }
+            } else if ui.add(egui::Button::new(lang.pick("下一步", "Next")).min_size(big)).clicked() {
+                self.problem = None;
+                if self.save_step(ctx) {
+                    self.step = self.step.next();
+                }
+            }
+            if self.step != Step::Done {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.add(egui::Button::new(lang.pick("跳过设置", "Skip setup")).min_size(big)).clicked() {
+                        self.skip(ctx);
+                    }
+                });
+            }
+        });
+        if self.step != Step::Done {
+            ui.add_space(4.0);
+            ui.label(
+                egui::RichText::new(lang.pick(
+                    "已保存的步骤会保留；以后可在“设置”中再次打开本向导。",
+                    "Steps already saved are kept; Settings can open this wizard again.",
+                ))
+                .weak(),
+            );
+        }
+    }
+
+    fn language_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        ui.label("请选择界面语言 / Choose the language");
+        ui.horizontal(|ui| {
+            for choice in [Lang::ZhCn, Lang::En] {
+                if ui.radio(ctx.lang == choice, choice.native_name()).clicked() && ctx.lang != choice {
+                    ctx.set_language(choice);
+                }
+            }
+        });
+    }
+
+    fn merchant_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        ui.label(lang.pick(
+            "商户资料会印在店铺码上并提交给收单机构。英文名称最多 25 个字符。",
+            "The merchant profile is printed on the store code and sent to acquirers. The Latin name has at most 25 \
+             characters.",
+        ));
+        let Some(m) = self.merchant.as_mut() else { return };
+        let issues = &self.merchant_issues;
+        egui::Grid::new("first-run-merchant").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+            field(ui, lang.pick("法定名称", "Legal name"), &mut m.legal_name, issues, "legal_name", "张三餐饮有限公司");
+            field(
+                ui,
+                lang.pick("英文名称（≤25）", "Latin name (≤25)"),
+                &mut m.display_name,
+                issues,
+                "display_name",
+                "ZHANG SAN NOODLES",
+            );
+            field(
+                ui,
+                lang.pick("中文名称", "Chinese name"),
+                &mut m.display_name_zh,
+                issues,
+                "display_name_zh",
+                "张三面馆",
+            );
+            field(ui, lang.pick("商户类别码 MCC", "MCC"), &mut m.mcc, issues, "mcc", "5812");
+            field(ui, lang.pick("国家/地区", "Country"), &mut m.country, issues, "country", "CN");
+            field(ui, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
+            field(ui, lang.pick("城市（中文）", "City (Chinese)"), &mut m.city_zh, issues, "city_zh", "上海");
+            field(ui, lang.pick("邮政编码", "Postal code"), &mut m.postal_code, issues, "postal_code", "200000");
+            ui.label(lang.pick("币种", "Currency"));
+            egui::ComboBox::from_id_salt("first-run-currency").selected_text(m.currency.code()).show_ui(ui, |ui| {
+                for c in Currency::ALL {
+                    ui.selectable_value(&mut m.currency, c, c.code());
+                }
+            });
+            ui.end_row();
+        });
+    }
+
+    fn store_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        ui.label(lang.pick(
+            "门店编号是您自己的编号，会发送给收单机构并印在店铺码上。更多门店可在“收单机构”页面添加。",
+            "The store number is your own; it goes to the acquirers and onto the store code. Add more stores on the \
+             Acquirers screen later.",
+        ));
+        let Some(s) = self.store.as_mut() else { return };
+        let issues = &self.store_issues;
+        egui::Grid::new("first-run-store").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+            field(ui, lang.pick("门店编号", "Store number"), &mut s.store_code, issues, "store_code", "S001");
+            field(ui, lang.pick("门店名称", "Store name"), &mut s.name, issues, "name", "People's Square");
+            field(ui, lang.pick("中文门店名", "Chinese name"), &mut s.name_zh, issues, "name_zh", "人民广场店");
+            field(ui, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
+            field(ui, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
+        });
+    }
+
+    fn owner_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        if let Some(owner) = &self.owner {
+            ui.label(format!("{}{owner}", lang.pick("店主账号已存在：", "The owner already exists: ")));
+            ui.label(lang.pick("可在“设置 → 员工”中登录并添加员工。", "Sign in and add staff under Settings → Staff."));
+            return;
+        }
+        ui.label(lang.pick(
+            "店主拥有全部权限（退款、对账、员工、设置）。PIN 为 4 到 12 位数字，只保存其哈希值。",
+            "The owner may do everything (refunds, reconciliation, staff, settings). The PIN is 4 to 12 digits; only \
+             its hash is stored.",
+        ));
+        egui::Grid::new("first-run-owner").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+            let row = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
+                let l = ui.label(label);
+                ui.add(egui::TextEdit::singleline(text).password(password).desired_width(200.0)).labelled_by(l.id);
+                ui.end_row();
+            };
+            row(ui, lang.pick("店主姓名", "Owner name"), &mut self.owner_name, false);
+            row(ui, lang.pick("店主 PIN", "Owner PIN"), &mut self.owner_pin, true);
+            row(ui, lang.pick("再次输入 PIN", "PIN again"), &mut self.owner_pin_again, true);
+        });
+    }
+
+    fn mode_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        ui.radio_value(
+            &mut self.mode,
+            ChannelMode::Sandbox,
+            lang.pick(
+                "在沙箱中开始（内置模拟网关，不会真实扣款）",
+                "Start in sandbox (embedded gateways, no real money)",
+            ),
+        );
+        ui.radio_value(&mut self.mode, ChannelMode::Live, lang.pick("连接正式收单机构", "Connect live acquirers"));
+        ui.add_space(6.0);
+        match self.mode {
+            ChannelMode::Sandbox => {
+                ui.label(lang.pick(
+                    "沙箱随应用启动，可用测试付款码收款、退款和对账。以后可在“设置”中再次运行本向导改为正式。",
+                    "The sandbox starts with the app: take payments with test codes, refund and reconcile. Run this \
+                     wizard again from Settings to go live later.",
+                ));
+            }
+            ChannelMode::Live => {
+                ui.label(lang.pick(
+                    "请填写收单机构提供的入驻服务地址；完成后在“收单机构”页面为门店入驻并绑定。",
+                    "Enter the onboarding server your acquirer gave you; after Finish, onboard the store on the \
+                     Acquirers screen.",
+                ));
+                ui.horizontal(|ui| {
+                    let l = ui.label(lang.pick("入驻服务地址", "Onboarding server"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.onboarding_url)
+                            .hint_text("https://onboarding.acquirer.example")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(l.id);
+                });
+            }
+        }
+    }
+
+    fn done_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        ui.label(lang.pick("设置已保存：", "Saved:"));
+        egui::Grid::new("first-run-summary").num_columns(2).spacing([16.0, 4.0]).show(ui, |ui| {
+            if let Some(m) = &self.merchant {
+                ui.label(lang.pick("商户", "Merchant"));
+                ui.label(format!("{} {}", m.display_name, m.display_name_zh));
+                ui.end_row();
+            }
+            if let Some(s) = &self.store {
+                ui.label(lang.pick("门店", "Store"));
+                ui.label(format!("{} {} {}", s.store_code, s.name, s.name_zh));
+                ui.end_row();
+            }
+            ui.label(lang.pick("店主", "Owner"));
+            ui.label(self.owner.as_deref().unwrap_or(lang.pick("未创建", "not created")));
+            ui.end_row();
+            ui.label(lang.pick("模式", "Mode"));
+            ui.label(match self.mode {
+                ChannelMode::Sandbox => lang.pick("沙箱", "sandbox"),
+                ChannelMode::Live => lang.pick("正式", "live"),
+            });
+            ui.end_row();
+        });
+    }
+
+    /// Validates and saves the current step; false (with the problem shown) when it cannot be saved.
+    fn save_step(&mut self, ctx: &mut Ctx) -> bool {
+        let lang = ctx.lang;
+        let fix_red = || lang.pick("请修正标红的字段", "Fix the fields marked in red").to_owned();
+        match self.step {
+            Step::Language => {
+                // Remember the language even when the merchant kept the one the OS suggested.
+                ctx.set_language(ctx.lang);
+                match ctx.error.take() {
+                    Some(e) => {
+                        self.problem = Some(e);
+                        false
+                    }
+                    None => true,
+                }
+            }
+            Step::Merchant => {
+                let Some(m) = &self.merchant else { return true };
+                self.merchant_issues = validate_merchant(m);
+                if !self.merchant_issues.is_empty() {
+                    self.problem = Some(fix_red());
+                    return false;
+                }
+                match ctx.home.store.merchant_by_id(m.id) {
+                    // Unchanged (the wizard reopened, or Next pressed again): nothing to save or audit.
+                    Ok(Some(current)) if current == *m => true,
+                    Ok(_) => self.saved(ctx.home.store.update_merchant(m, None)),
+                    Err(e) => self.saved::<()>(Err(e)),
+                }
+            }
+            Step::Store => {
+                let Some(mut s) = self.store.clone() else {
+                    // No store yet (cannot happen after `merchant()` made the demo one): start an empty form.
+                    self.store = Some(Store {
+                        id: StoreId(0),
+                        merchant_id: self.merchant.as_ref().map_or(crate::model::MerchantId(1), |m| m.id),
+                        store_code: String::new(),
+                        name: String::new(),
+                        name_zh: String::new(),
+                        address: String::new(),
+                        contact: String::new(),
+                    });
+                    return false;
+                };
+                let others = match ctx.home.store.stores() {
+                    Ok(o) => o,
+                    Err(e) => return self.saved::<()>(Err(e)),
+                };
+                self.store_issues = validate_store(&s, &others);
+                if !self.store_issues.is_empty() {
+                    self.problem = Some(fix_red());
+                    return false;
+                }
+                if others.contains(&s) {
+                    return true; // unchanged
+                }
+                let result = if s.id.0 == 0 {
+                    ctx.home.store.add_store(&s, None).map(|id| s.id = id)
+                } else {
+                    ctx.home.store.update_store(&s, None)
+                };
+                self.store = Some(s);
+                self.saved(result)
+            }
+            Step::Owner => {
+                if self.owner.is_some() {
+                    return true;
+                }
+                if self.owner_pin != self.owner_pin_again {
+                    self.problem = Some(lang.pick("两次输入的 PIN 不一致", "The two PINs differ").to_owned());
+                    self.owner_pin_again.clear();
+                    return false;
+                }
+                let result = ctx.home.store.add_operator(&self.owner_name, Role::Owner, &self.owner_pin, None);
+                self.owner_pin.clear();
+                self.owner_pin_again.clear();
+                match result {
+                    Ok(op) => {
+                        ctx.operator = Some(op.name.clone());
+                        self.owner = Some(op.name);
+                        true
+                    }
+                    Err(e) => {
+                        self.problem = Some(e.to_string());
+                        false
+                    }
+                }
+            }
+            Step::Mode => {
+                if self.mode == ChannelMode::Live {
+                    if let Err(e) = CdsClient::new(&self.onboarding_url) {
+                        self.problem = Some(e.to_string());
+                        return false;
+                    }
+                    let url = self.onboarding_url.trim().to_owned();
+                    if !self.saved(ctx.home.store.set_setting(SETTING_ONBOARDING_URL, &url, None)) {
+                        return false;
+                    }
+                }
+                if !self.saved(ctx.home.store.set_setting(SETTING_MODE, self.mode.as_str(), None)) {
+                    return false;
+                }
+                ctx.mode = self.mode;
+                true
+            }
+            Step::Done => true,
+        }
+    }
+
+    fn saved<T>(&mut self, result: Result<T, crate::store::StoreError>) -> bool {
+        match result {
+            Ok(_) => true,
+            Err(e) => {
+                self.problem = Some(e.to_string());
+                false
+            }
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx) {
+        if self.saved(config::set_first_run(&mut ctx.home.store, FirstRun::Completed)) {
+            self.outcome = Some(Outcome::Completed { mode: self.mode });
+        }
+    }
+
+    /// Skipping keeps what was saved; a wizard finished before and reopened stays `completed`.
+    fn skip(&mut self, ctx: &mut Ctx) {
+        let result = match ctx.home.store.setting(config::SETTING_FIRST_RUN) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => config::set_first_run(&mut ctx.home.store, FirstRun::Skipped),
+            Err(e) => Err(e),
+        };
+        if self.saved(result) {
+            self.outcome = Some(Outcome::Skipped);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_install_has_the_demo_merchant_and_store_the_wizard_blanks() {
+        let mut db = crate::store::Store::open_in_memory().unwrap();
+        assert_eq!(db.merchant().unwrap().display_name, DEMO_MERCHANT_NAME);
+        assert_eq!(db.stores().unwrap()[0].name, DEMO_STORE_NAME);
+    }
+
+    #[test]
+    fn steps_go_forward_and_back_in_order() {
+        assert_eq!(Step::Language.next(), Step::Merchant);
+        assert_eq!(Step::Mode.next(), Step::Done);
+        assert_eq!(Step::Done.next(), Step::Done);
+        assert_eq!(Step::Language.back(), Step::Language);
+        assert_eq!(Step::Owner.back(), Step::Store);
+    }
+}
