@@ -138,7 +138,7 @@ fn the_first_run_creates_the_owner_who_adds_staff_and_reads_the_audit_log() {
     let mut app = TillDeskApp::new(home).unwrap();
     app.screen = tilldesk::ui::Screen::Settings;
     let mut h = Harness::builder()
-        .with_size([1280.0, 1000.0])
+        .with_size([1280.0, 2400.0])
         .with_context_setup(fonts::install_cjk_font)
         .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
     h.run_steps(2);
