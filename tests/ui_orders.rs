@@ -164,3 +164,42 @@ fn the_first_run_creates_the_owner_who_adds_staff_and_reads_the_audit_log() {
     let mut store = Store::open(&db).unwrap();
     assert_eq!(store.verify_pin("clerk", "1357").unwrap().role, Role::BackOffice);
 }
+
+#[test]
+fn a_cashier_sees_only_their_own_orders_and_the_back_office_filters_by_operator_and_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut home = DataHome::open(dir.path()).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
+    home.store.add_operator("boss", Role::Owner, "2468", None).unwrap();
+    let amy = home.store.add_operator("amy", Role::Cashier, "1357", None).unwrap();
+    home.store.seed_demo_orders(300, 3, &mut |_| {}).unwrap();
+    let db = home.store.path().to_owned();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE orders SET operator_id = ?1 WHERE id <= 7", [amy.id.0])
+        .unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.ctx.operator = Some("amy".into());
+    app.screen = tilldesk::ui::Screen::Orders;
+    let mut h = Harness::builder()
+        .with_size([1400.0, 800.0])
+        .with_context_setup(fonts::install_cjk_font)
+        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    wait_for(&mut h, "Orders 7 ", Duration::from_secs(10));
+    h.get_by_label("(your own payments only)");
+
+    // The owner signs in: everything, then filtered to amy's payments with the Operator filter.
+    h.state_mut().ctx.operator = Some("boss".into());
+    h.get_by_label("Refunds").click();
+    h.run_steps(2);
+    h.get_by_label("Orders").click();
+    wait_for(&mut h, "Orders 300 ", Duration::from_secs(10));
+    h.get_by_label("Taken by").click();
+    h.run_steps(2);
+    h.get_by_label("amy").click();
+    wait_for(&mut h, "Orders 7 ", Duration::from_secs(10));
+    h.get_by_label("Store").click();
+    h.run_steps(2);
+    h.get_by_label("S001 Demo Store").click();
+    wait_for(&mut h, "Orders 7 ", Duration::from_secs(10));
+}

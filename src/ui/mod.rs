@@ -233,6 +233,15 @@ impl Ctx {
         crate::store::operators::require(&operator, permission).map_err(|e| e.to_string())
     }
 
+    /// The signed-in operator when they may see only their own orders (a cashier); None for everyone else.
+    pub fn own_orders_only(&self) -> Option<crate::model::OperatorId> {
+        let name = self.operator.as_ref()?;
+        let operator = self.home.store.operator_by_name(name).ok()??;
+        crate::store::operators::require(&operator, crate::store::operators::Permission::SeeAllOrders)
+            .is_err()
+            .then_some(operator.id)
+    }
+
     /// Switches the language and remembers it (an audited settings change).
     pub fn set_language(&mut self, lang: Lang) {
         match self.home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None) {

@@ -26,6 +26,8 @@ struct FilterForm {
     to: String,
     status: Option<OrderStatus>,
     acquirer: Option<crate::model::AcquirerId>,
+    store: Option<crate::model::StoreId>,
+    operator: Option<crate::model::OperatorId>,
     min_amount: String,
     max_amount: String,
     search: String,
@@ -50,6 +52,10 @@ pub struct OrdersScreen {
     pages: HashMap<u64, Vec<Order>>,
     keys: HashMap<u64, PageKey>,
     acquirers: Vec<Acquirer>,
+    stores: Vec<crate::model::Store>,
+    operators: Vec<crate::model::Operator>,
+    /// Set when the signed-in cashier may see only their own orders.
+    own_only: Option<crate::model::OperatorId>,
     filter_error: Option<String>,
     selected: Option<Selected>,
     refund: RefundForm,
@@ -99,6 +105,17 @@ impl OrdersScreen {
         if let Ok(a) = ctx.home.store.acquirers() {
             self.acquirers = a;
         }
+        self.stores = ctx.home.store.stores().unwrap_or_default();
+        self.operators = ctx.home.store.operators().unwrap_or_default();
+        // A cashier sees their own orders only, whatever the form says.
+        let own_only = ctx.own_orders_only();
+        if own_only.is_some() {
+            self.filter.operator = own_only;
+        } else if self.own_only.is_some() {
+            // The cashier signed out: back to what the form asks for.
+            self.filter.operator = self.form.operator;
+        }
+        self.own_only = own_only;
         let (tx, rx) = std::sync::mpsc::channel();
         let (db, filter) = (ctx.home.store.path().to_owned(), self.filter.clone());
         let spawned = std::thread::Builder::new().name("order-totals".into()).spawn(move || {
@@ -149,6 +166,8 @@ impl OrdersScreen {
             f.max_amount = parse_amount_opt(&self.form.max_amount, "max")?;
             f.statuses = self.form.status.into_iter().collect();
             f.acquirer = self.form.acquirer;
+            f.store = self.form.store;
+            f.operator = self.form.operator;
             let s = self.form.search.trim();
             f.search = (!s.is_empty()).then(|| s.to_owned());
             Ok(f)
@@ -296,6 +315,43 @@ impl OrdersScreen {
                     }
                 },
             );
+            let store_text = self
+                .form
+                .store
+                .and_then(|id| self.stores.iter().find(|s| s.id == id))
+                .map_or(lang.pick("全部门店", "All stores").to_owned(), |s| format!("{} {}", s.store_code, s.name));
+            egui::ComboBox::new("orders-store", lang.pick("门店", "Store")).selected_text(store_text).show_ui(
+                ui,
+                |ui| {
+                    apply |=
+                        ui.selectable_value(&mut self.form.store, None, lang.pick("全部门店", "All stores")).clicked();
+                    for s in &self.stores {
+                        let label = format!("{} {}", s.store_code, s.name);
+                        apply |= ui.selectable_value(&mut self.form.store, Some(s.id), label).clicked();
+                    }
+                },
+            );
+            if self.own_only.is_none() {
+                let op_text = self
+                    .form
+                    .operator
+                    .and_then(|id| self.operators.iter().find(|o| o.id == id))
+                    .map_or(lang.pick("全部操作员", "All operators").to_owned(), |o| o.name.clone());
+                egui::ComboBox::new("orders-operator", lang.pick("收款员", "Taken by")).selected_text(op_text).show_ui(
+                    ui,
+                    |ui| {
+                        apply |= ui
+                            .selectable_value(&mut self.form.operator, None, lang.pick("全部操作员", "All operators"))
+                            .clicked();
+                        for o in &self.operators {
+                            apply |=
+                                ui.selectable_value(&mut self.form.operator, Some(o.id), o.name.as_str()).clicked();
+                        }
+                    },
+                );
+            } else {
+                ui.label(lang.pick("（仅显示本人收款）", "(your own payments only)"));
+            }
             let sort_before = self.sort;
             egui::ComboBox::new("orders-sort", lang.pick("排序", "Sort"))
                 .selected_text(sort_label(self.sort, lang))
