@@ -385,7 +385,7 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("TillDesk")
         .with_app_id("tilldesk")
-        .with_inner_size([1100.0, 720.0])
+        .with_inner_size([1280.0, 800.0])
         .with_min_inner_size([800.0, 500.0]);
     match eframe::icon_data::from_png_bytes(tilldesk::ui::icon::APP_ICON_PNG) {
         Ok(icon) => viewport = viewport.with_icon(icon),

@@ -264,13 +264,24 @@ impl OrdersScreen {
             ));
         }
         ui.separator();
-        let detail_open = self.selected.is_some();
-        if detail_open {
-            egui::Panel::right("order-detail").resizable(true).default_size(380.0).show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| self.detail(ui, ctx));
-            });
+        if self.selected.is_none() {
+            self.table(ui, ctx);
+            return;
         }
-        self.table(ui, ctx);
+        // The detail on the right, the table in what is left: two rectangles, so neither draws over the other.
+        let area = ui.available_rect_before_wrap();
+        let detail_width = 390.0_f32.min(area.width() * 0.5);
+        let split = area.max.x - detail_width;
+        let table_rect = egui::Rect::from_min_max(area.min, egui::pos2(split - 8.0, area.max.y));
+        let detail_rect = egui::Rect::from_min_max(egui::pos2(split, area.min.y), area.max);
+        ui.scope_builder(egui::UiBuilder::new().max_rect(detail_rect), |ui| {
+            egui::ScrollArea::vertical().id_salt("order-detail").show(ui, |ui| self.detail(ui, ctx));
+        });
+        ui.scope_builder(egui::UiBuilder::new().max_rect(table_rect), |ui| {
+            ui.set_clip_rect(table_rect.intersect(ui.clip_rect()));
+            self.table(ui, ctx);
+        });
+        ui.advance_cursor_after_rect(area);
     }
 
     fn filter_bar(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -398,13 +409,14 @@ impl OrdersScreen {
             return;
         }
         let mut clicked: Option<Order> = None;
+        // Fixed starting widths and clipped cells: a narrow space (the detail open) truncates, never overflows.
         egui_extras::TableBuilder::new(ui)
             .striped(true)
-            .column(egui_extras::Column::auto().at_least(150.0))
-            .column(egui_extras::Column::auto().at_least(230.0))
-            .column(egui_extras::Column::auto().at_least(90.0))
-            .column(egui_extras::Column::auto().at_least(110.0))
-            .column(egui_extras::Column::remainder())
+            .column(egui_extras::Column::initial(150.0).at_least(120.0).clip(true))
+            .column(egui_extras::Column::initial(220.0).at_least(120.0).clip(true))
+            .column(egui_extras::Column::initial(90.0).at_least(70.0).clip(true))
+            .column(egui_extras::Column::initial(100.0).at_least(70.0).clip(true))
+            .column(egui_extras::Column::remainder().at_least(60.0).clip(true))
             .header(22.0, |mut h| {
                 for title in [
                     lang.pick("时间", "Time"),
