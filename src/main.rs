@@ -223,13 +223,30 @@ enum OrdersCommand {
     },
 }
 
+/// The error and its causes, each said once: library errors often already include their source's text in their
+/// own message, which anyhow's `{:#}` would then repeat.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn main() -> ExitCode {
     init_logging();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<NotPaid>().is_some() => ExitCode::from(2),
         Err(e) => {
-            eprintln!("tilldesk: {e:#}");
+            eprintln!("tilldesk: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }

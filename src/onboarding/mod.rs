@@ -48,7 +48,7 @@ pub enum OnboardingError {
     Store(#[from] StoreError),
     #[error("the code cannot be used: {0}")]
     Code(#[from] MpmError),
-    #[error("{0}")]
+    #[error(transparent)]
     Platform(#[from] CdsError),
     #[error("{path}: {detail}")]
     File { path: String, detail: String },
