@@ -125,15 +125,18 @@ fn fetch_yesterdays_bills_from_the_sandbox_and_reconcile() {
     let mut line = String::new();
     std::io::BufReader::new(sandbox.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let set_clock = |secs: i64| {
-        let status = Command::new("curl")
-            .args(["-sf", "-X", "POST", "-H", "content-type: application/json", "-d"])
-            .arg(format!("{{\"clock_offset_secs\": {secs}}}"))
-            .arg(format!("{url}/admin/config"))
-            .output()
-            .unwrap()
-            .status;
-        assert!(status.success());
+        let status = rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{url}/admin/config"))
+                .json(&serde_json::json!({ "clock_offset_secs": secs }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert!(status.is_success());
     };
     let with_target = |cmd: &mut Command| {
         cmd.arg("--sandbox-url").arg(&url).arg("--sandbox-data").arg(&sandbox_dir);
