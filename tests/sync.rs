@@ -278,3 +278,57 @@ fn the_sync_command_runs_one_pass_and_shows_the_history() {
     let text = run(&["sync", "--history"]);
     assert!(text.contains("outbox: 0 waiting") && text.contains("last successful sync: "), "{text}");
 }
+
+/// Binding a second acquirer to the store's code while the CDS platform's answer is lost: the request is queued,
+/// the sync worker sends it again, the platform says it already has it, and the binding is recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cds_binding_without_an_answer_is_queued_and_delivered_by_the_sync() {
+    use tilldesk::channel::cds::CdsClient;
+    use tilldesk::onboarding::{
+        CancelFlag, Onboarder, OnboardingError, PollPolicy, build_for_store, ensure_sandbox_acquirers,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let db = home.join(tilldesk::config::DATABASE_FILE);
+    let sandbox =
+        tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    sandbox.state.config.lock().unwrap().verification_delay_ms = 0;
+    let url = sandbox.base_url();
+    let mut store = Store::open(&db).unwrap();
+    ensure_sandbox_acquirers(&mut store).unwrap();
+    let store_id = store.default_store().unwrap();
+    let partner = store.acquirer_by_onboarding_code("PARTNER1").unwrap().unwrap().acquirer.id;
+    let wechat = store.acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
+    let client = CdsClient::new(&url).unwrap();
+    let quiet = |_| {};
+    let mut onboarder = Onboarder {
+        db: &mut store,
+        client: &client,
+        poll: PollPolicy { interval: Duration::from_millis(20), timeout: Duration::from_secs(5) },
+        cancel: CancelFlag::default(),
+        progress: &quiet,
+    };
+    onboarder.onboard(store_id, partner, true).await.unwrap();
+    let code = build_for_store(onboarder.db, store_id, None).unwrap();
+    let cds_index = code.cds.clone().unwrap().cds_index;
+
+    fault(&url, json!({"target": "cds-bindings", "kind": "drop_after_commit", "count": 1})).await;
+    let err = onboarder.bind_code(store_id, wechat, &code.payload).await.unwrap_err();
+    assert!(matches!(err, OnboardingError::BindQueued { .. }), "{err}");
+    assert_eq!(store.binding(store_id, wechat).unwrap().unwrap().cds_index, None, "not recorded as bound yet");
+
+    let worker = sandbox_worker(&home, &sandbox.state.accounts(), &url, settings()).unwrap();
+    let run = worker.run_once("test").await.unwrap();
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    assert_eq!(run.outbox_delivered, 1, "{run:?}");
+    let bound = store.binding(store_id, wechat).unwrap().unwrap();
+    assert_eq!(bound.cds_index.as_deref(), Some(cds_index.as_str()));
+    let listing = client.lookup_index(&cds_index).await.unwrap();
+    assert_eq!(listing.acquirers.len(), 2, "both acquirers reach the code, each once");
+    // Nothing left to send.
+    let run = worker.run_once("test").await.unwrap();
+    assert_eq!(run.outbox_delivered, 0);
+    sandbox.stop().await;
+}

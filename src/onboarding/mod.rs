@@ -50,6 +50,11 @@ pub enum OnboardingError {
     Code(#[from] MpmError),
     #[error(transparent)]
     Platform(#[from] CdsError),
+    #[error(
+        "the CDS platform did not answer while binding {acquirer} to {cds_index}; the request is queued and the \
+         background sync sends it until the platform answers"
+    )]
+    BindQueued { acquirer: String, cds_index: String },
     #[error("{path}: {detail}")]
     File { path: String, detail: String },
     #[error("there is no store {0:?}; `tilldesk onboard stores` lists them")]
@@ -289,6 +294,25 @@ impl Onboarder<'_> {
         self.report("binding", format!("{} binds merchant {merchant_id} to {}", acquirer.acquirer.name, cds.cds_index));
         let listing = match self.client.bind_to_index(&acquirer.onboarding_code, &cds.cds_index, &merchant_id).await {
             Ok(l) => l,
+            // No (readable) answer: the platform may or may not have bound it. The request goes to the outbox;
+            // the background sync sends it again until the platform answers (a repeat answers "already bound").
+            Err(e @ (CdsError::Transport { .. } | CdsError::BadResponse { .. })) => {
+                let payload = serde_json::json!({
+                    "store_id": store_id.0,
+                    "acquirer_id": acquirer_id.0,
+                    "acquirer_code": acquirer.onboarding_code,
+                    "platform_id": cds.platform_id,
+                    "cds_index": cds.cds_index,
+                    "merchant_id": merchant_id,
+                })
+                .to_string();
+                let key = format!("cds_bind:{}:{}", acquirer.onboarding_code, cds.cds_index);
+                self.db.enqueue_outbox(CDS_BIND_OUTBOX, &key, &payload)?;
+                let detail = format!("no answer from the CDS platform ({e}); queued for the background sync");
+                self.db.add_binding_event(binding.id, "cds_bind_queued", &detail)?;
+                self.report("cds_bind_queued", detail);
+                return Err(OnboardingError::BindQueued { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index });
+            }
             Err(e) => {
                 self.db.add_binding_event(binding.id, "cds_refused", &e.to_string())?;
                 return Err(match e.code() {
@@ -498,6 +522,9 @@ impl Onboarder<'_> {
         }
     }
 }
+
+/// The outbox kind of a CDS binding request that got no answer (delivered by the sync worker).
+pub const CDS_BIND_OUTBOX: &str = "cds_bind";
 
 /// Sleeps, waking early when cancelled.
 async fn sleep(cancel: &CancelFlag, total: Duration) -> Result<(), OnboardingError> {

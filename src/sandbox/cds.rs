@@ -286,6 +286,11 @@ pub async fn bind_to_index(
     Path(acquirer_id): Path<String>,
     Json(req): Json<BindRequest>,
 ) -> Response {
+    // Fault target `cds-bindings` (e.g. drop_after_commit: bound on the platform, the answer lost).
+    let (fired, early) = super::before(&state, "cds-bindings").await;
+    if let Some(r) = early {
+        return r;
+    }
     if let Err(r) = acquirer_exists(&state, &acquirer_id) {
         return r;
     }
@@ -318,6 +323,9 @@ pub async fn bind_to_index(
     }
     if let Err(e) = state.ledger.bind_cds(&req.cds_index, &acquirer_id, &req.merchant_id, state.now()) {
         return internal(e);
+    }
+    if fired.has(super::faults::FaultKind::DropAfterCommit) {
+        return super::finish(super::Reply::json(String::new()), &fired);
     }
     lookup(&state, &req.cds_index, StatusCode::CREATED)
 }

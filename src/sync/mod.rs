@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::channel::cds::CdsError;
 use crate::channel::cds::client::CdsClient;
 use crate::channel::{CancelResult, Channel, QueryResult};
 use crate::checkout::{Channels, SystemClock};
@@ -335,6 +336,55 @@ impl SyncWorker {
         Ok(())
     }
 
+    /// A CDS binding request that got no answer: sent again; "already bound" means an earlier attempt got through.
+    async fn deliver_cds_bind(
+        &self,
+        store: &mut Store,
+        entry: &OutboxEntry,
+        payload: &serde_json::Value,
+    ) -> Result<Delivery, SyncError> {
+        let text = |name: &str| payload.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let id = |name: &str| payload.get(name).and_then(serde_json::Value::as_i64).unwrap_or_default();
+        let (code, platform_id, cds_index, merchant_id) =
+            (text("acquirer_code"), text("platform_id"), text("cds_index"), text("merchant_id"));
+        let (store_id, acquirer_id) =
+            (crate::model::StoreId(id("store_id")), crate::model::AcquirerId(id("acquirer_id")));
+        let Some(client) = &self.cds else { return Ok(Delivery::Later("no CDS platform is configured".into())) };
+        let Some(binding) = store.binding(store_id, acquirer_id)? else {
+            let why = "the binding it belongs to no longer exists".to_owned();
+            store.outbox_refused(&entry.idempotency_key, None, &why)?;
+            return Ok(Delivery::Refused(why));
+        };
+        tracing::info!(key = entry.idempotency_key, attempt = entry.attempts + 1, "outbox delivery");
+        let detail = match client.bind_to_index(&code, &cds_index, &merchant_id).await {
+            Ok(listing) => {
+                let names: Vec<String> = listing.acquirers.iter().map(|a| a.name.clone()).collect();
+                format!(
+                    "bound to merchant CDS index {cds_index} by the background sync; the code now reaches {}",
+                    names.join(", ")
+                )
+            }
+            Err(e) if e.code() == Some("already_bound") => {
+                format!("bound to merchant CDS index {cds_index} (the platform had the earlier request)")
+            }
+            Err(e @ (CdsError::Transport { .. } | CdsError::BadResponse { .. })) => {
+                return Ok(Delivery::Later(e.to_string()));
+            }
+            Err(e) => {
+                let why = e.to_string();
+                store.add_binding_event(binding.id, "cds_refused", &why)?;
+                store.outbox_refused(&entry.idempotency_key, None, &why)?;
+                return Ok(Delivery::Refused(why));
+            }
+        };
+        let state =
+            crate::model::AcquirerBinding { cds_platform_id: Some(platform_id), cds_index: Some(cds_index), ..binding };
+        // Two writes: a crash between them only sends the request once more, which answers "already bound".
+        store.save_binding(&state, "cds_bound", &detail)?;
+        store.mark_outbox_delivered(&entry.idempotency_key)?;
+        Ok(Delivery::Done)
+    }
+
     async fn deliver(&self, store: &mut Store, entry: &OutboxEntry) -> Result<Delivery, SyncError> {
         let payload: serde_json::Value = serde_json::from_str(&entry.payload).unwrap_or_default();
         let field = |name: &str| payload.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
@@ -391,6 +441,7 @@ impl SyncWorker {
                     }
                 }
             }
+            crate::onboarding::CDS_BIND_OUTBOX => self.deliver_cds_bind(store, entry, &payload).await,
             other => {
                 let why = format!("this version does not know outbox entries of kind {other:?}");
                 Ok(Delivery::Later(why))

@@ -110,6 +110,7 @@ pub fn step_label(lang: crate::i18n::Lang, step: &str) -> String {
         "looking_up" => ("查询 CDS", "looking up"),
         "binding" => ("绑定中", "binding"),
         "cds_bound" => ("已绑定 CDS 索引", "bound to CDS index"),
+        "cds_bind_queued" => ("平台无应答，已排队由后台同步重发", "no answer: queued for the background sync"),
         "still_pending" => ("仍在审核", "still pending"),
         "done" => ("完成", "done"),
         other => (other, other),
