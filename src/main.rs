@@ -375,11 +375,16 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let data_dir = app.ctx.home.dir.clone();
     let sync_settings = tilldesk::sync::SyncSettings::load(&app.ctx.home.store)?;
     let notify_listen = tilldesk::sync::notify::listen_addr(&app.ctx.home.store).map_err(anyhow::Error::msg)?;
+    // In live mode the sandbox's worker must not touch live orders: the live worker starts once the keys are
+    // unlocked (Ctx::manage_sync).
+    let sandbox_mode = app.ctx.mode == tilldesk::model::ChannelMode::Sandbox;
+    app.ctx.sync_for = Some((app.ctx.mode, false));
     rt.spawn(async move {
         let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let result = tilldesk::sandbox::start(&sandbox_dir, localhost, false).await;
         // The sync worker and the notify listener follow the sandbox (registered with it automatically).
         let services = match &result {
+            Ok(_) if !sandbox_mode => Err("live mode: the background sync starts once the keys are unlocked".into()),
             Ok(running) => {
                 let accounts = running.state.accounts();
                 tilldesk::sync::start_for_sandbox(
@@ -397,7 +402,7 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
         let _ = services_tx.send(services);
     });
     app.ctx.sandbox = tilldesk::ui::SandboxStatus::Starting(rx);
-    app.ctx.services_starting = Some(services_rx);
+    app.ctx.services_starting = sandbox_mode.then_some(services_rx);
     app.ctx.runtime = Some(rt.handle().clone());
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("TillDesk")

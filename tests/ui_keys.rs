@@ -72,6 +72,8 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     let url = sandbox.base_url();
     app.ctx.sandbox = SandboxStatus::Running(sandbox);
     app.ctx.runtime = Some(rt.handle().clone());
+    // As `main` does: the app manages the background sync from now on (none runs yet).
+    app.ctx.sync_for = Some((tilldesk::model::ChannelMode::Sandbox, false));
     let mut h = harness(app);
     click(&mut h, "Settings");
     h.get_by_label("Live channels and keys");
@@ -137,6 +139,8 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     let paid = db.recent_orders(1).unwrap().remove(0);
     assert_eq!((paid.status, paid.total_amount.fen()), (tilldesk::model::OrderStatus::Paid, 1234));
     assert!(paid.trade_no.is_some(), "the gateway's trade number is recorded");
+    let live_sync = h.state().ctx.services.as_ref().expect("a live background sync runs once the keys are unlocked");
+    assert!(live_sync.listener.is_none(), "no sandbox notify listener in live mode");
     click(&mut h, "Settings");
 
     // Locked keys in live mode: the checkout says what to do instead of failing a payment.
@@ -144,8 +148,16 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     h.state_mut().ctx.channels_changed();
     click(&mut h, "Checkout");
     wait_for(&mut h, "Live mode: unlock the keys first");
+    assert!(h.state().ctx.services.is_none(), "locked keys: no live sync");
     h.state_mut().ctx.set_mode(tilldesk::model::ChannelMode::Sandbox);
     click(&mut h, "Settings");
+    // Back in sandbox mode the sandbox's worker and notify listener start again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while h.state().ctx.services.as_ref().is_none_or(|s| s.listener.is_none()) {
+        assert!(Instant::now() < deadline, "the sandbox sync did not start");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // Access mode: shown in the status bar.
     h.get_by_label("Access: store-direct");

@@ -594,13 +594,14 @@ fn summary(run: &SyncRun) -> String {
 /// The sync worker and the notify listener, running for the embedded (or a stand-alone) sandbox.
 pub struct Services {
     pub worker: Arc<SyncWorker>,
-    pub listener: notify::NotifyListener,
+    /// The notify listener (sandbox mode; live notifications need an address the acquirer can reach).
+    pub listener: Option<notify::NotifyListener>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Services").field("listener", &self.listener.url()).finish_non_exhaustive()
+        f.debug_struct("Services").field("listener", &self.listener.as_ref().map(|l| l.url())).finish_non_exhaustive()
     }
 }
 
@@ -612,8 +613,24 @@ impl Services {
     /// Stops the worker's loop and the listener.
     pub async fn stop(self) {
         self.task.abort();
-        self.listener.stop().await;
+        if let Some(listener) = self.listener {
+            listener.stop().await;
+        }
     }
+}
+
+/// The worker on the live gateways (live mode): the clients from the keys, no CDS platform, no listener. Starts its
+/// loop on `runtime`.
+pub fn start_live(
+    runtime: &tokio::runtime::Handle,
+    data_dir: &Path,
+    channels: Channels,
+    settings: SyncSettings,
+) -> Services {
+    let db = data_dir.join(crate::config::DATABASE_FILE);
+    let worker = Arc::new(SyncWorker::new(&db, data_dir, channels, None, settings));
+    let task = runtime.spawn(worker.clone().run_forever());
+    Services { worker, listener: None, task }
 }
 
 /// Builds the worker on the sandbox's first merchant, starts the notify listener on `listen`, registers its URL
@@ -632,7 +649,7 @@ pub async fn start_for_sandbox(
     let app_id = accounts.merchants.first().map(|m| m.alipay.app_id.clone()).unwrap_or_default();
     notify::register_with_sandbox(&reqwest::Client::new(), sandbox_url, &app_id, &listener.url()).await?;
     let task = tokio::spawn(worker.clone().run_forever());
-    Ok(Services { worker, listener, task })
+    Ok(Services { worker, listener: Some(listener), task })
 }
 
 /// A worker on the sandbox's first merchant (no loop started).

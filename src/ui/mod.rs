@@ -49,6 +49,9 @@ pub struct Ctx {
     pub services_starting: Option<std::sync::mpsc::Receiver<Result<crate::sync::Services, String>>>,
     /// The key vault, once unlocked with its passphrase (Settings → Live channels and keys); live mode needs it.
     pub vault: Option<crate::secrets::Vault>,
+    /// Which background sync runs: (mode, live keys unlocked) it was started for. None: the app does not manage
+    /// one (tests); `main` sets it when it starts the first.
+    pub sync_for: Option<(ChannelMode, bool)>,
     /// Goes up whenever the channels may have changed (mode, keys, gateways): screens holding clients rebuild them.
     pub channel_generation: u64,
 }
@@ -129,6 +132,7 @@ impl Ctx {
             services: None,
             services_starting: None,
             vault: None,
+            sync_for: None,
             channel_generation: 0,
         })
     }
@@ -159,8 +163,47 @@ impl Ctx {
         self.sync == SyncState::Offline
     }
 
+    /// The background sync follows the mode: the sandbox's worker (and notify listener) in sandbox mode, a worker on
+    /// the live gateways once the keys are unlocked in live mode, and never the sandbox's worker on live orders.
+    fn manage_sync(&mut self) {
+        let Some(current) = self.sync_for else { return };
+        let wanted = (self.mode, self.mode == ChannelMode::Live && self.vault.is_some());
+        if current == wanted || self.services_starting.is_some() {
+            return;
+        }
+        let Some(runtime) = self.runtime.clone() else { return };
+        if let Some(old) = self.services.take() {
+            runtime.spawn(old.stop());
+        }
+        self.sync_for = Some(wanted);
+        self.sync = SyncState::NotStarted;
+        let settings = crate::sync::SyncSettings::load(&self.home.store).unwrap_or_default();
+        match self.mode {
+            ChannelMode::Live if wanted.1 => match self.channels() {
+                Ok(channels) => {
+                    self.services = Some(crate::sync::start_live(&runtime, &self.home.dir, channels, settings));
+                }
+                Err(e) => self.error = Some(e),
+            },
+            ChannelMode::Live => {}
+            ChannelMode::Sandbox => {
+                if let SandboxStatus::Running(running) = &self.sandbox {
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let (accounts, url, dir) = (running.state.accounts(), running.base_url(), self.home.dir.clone());
+                    let listen = crate::sync::notify::listen_addr(&self.home.store)
+                        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+                    runtime.spawn(async move {
+                        let _ = tx.send(crate::sync::start_for_sandbox(&dir, &accounts, &url, listen, settings).await);
+                    });
+                    self.services_starting = Some(rx);
+                }
+            }
+        }
+    }
+
     /// Picks up the started services and mirrors the worker's status into `sync`.
     fn poll_services(&mut self) {
+        self.manage_sync();
         if let Some(rx) = &self.services_starting {
             match rx.try_recv() {
                 Ok(Ok(services)) => {

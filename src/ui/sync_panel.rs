@@ -58,7 +58,7 @@ impl SyncPanel {
             ui.label(format!("{}{last}", lang.pick("上次成功同步：", "Last successful sync: ")));
         });
         ui.horizontal(|ui| {
-            let listening = ctx.services.as_ref().map(|s| s.listener.url());
+            let listening = ctx.services.as_ref().and_then(|s| s.listener.as_ref().map(|l| l.url()));
             ui.label(format!(
                 "{}{}",
                 lang.pick("通知接收地址：", "Notifications received at: "),
