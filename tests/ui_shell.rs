@@ -40,11 +40,16 @@ fn every_navigation_entry_opens_its_screen() {
 #[test]
 fn the_status_bar_shows_mode_data_folder_operator_and_sync() {
     let tmp = tempfile::tempdir().unwrap();
-    let h = harness(app_in(tmp.path(), Lang::ZhCn));
+    let mut h = harness(app_in(tmp.path(), Lang::ZhCn));
     h.get_by_label("模式：沙箱");
     h.get_by_label(&format!("数据：{}", tmp.path().display()));
     h.get_by_label("操作员：未登录");
     h.get_by_label("同步：未开始");
+    // Signing in (or switching operator) is one click from any screen.
+    h.get_by_label("登录").click();
+    h.run_steps(2);
+    assert_eq!(h.state().screen, Screen::Settings);
+    h.get_by_label("员工");
 }
 
 #[test]

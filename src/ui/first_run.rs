@@ -528,7 +528,10 @@ impl FirstRunWizard {
                 if !self.saved(ctx.home.store.set_setting(SETTING_MODE, self.mode.as_str(), None)) {
                     return false;
                 }
-                ctx.mode = self.mode;
+                if ctx.mode != self.mode {
+                    ctx.mode = self.mode;
+                    ctx.channels_changed();
+                }
                 true
             }
             Step::Done => true,

@@ -476,7 +476,7 @@ impl TillDeskApp {
         }
     }
 
-    fn status_bar(&self, ui: &mut egui::Ui) {
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
         let lang = self.ctx.lang;
         ui.horizontal(|ui| {
             let mode = match self.ctx.mode {
@@ -504,6 +504,15 @@ impl TillDeskApp {
             ui.separator();
             let operator = self.ctx.operator.as_deref().unwrap_or(lang.pick("未登录", "not signed in"));
             ui.label(format!("{}{operator}", lang.pick("操作员：", "Operator: ")));
+            // Switching operator is one click away: the Staff panel in Settings.
+            let switch = if self.ctx.operator.is_some() {
+                lang.pick("切换", "Switch")
+            } else {
+                lang.pick("登录", "Sign in")
+            };
+            if ui.small_button(switch).clicked() {
+                self.screen = Screen::Settings;
+            }
             ui.separator();
             ui.label(format!("{}{}", lang.pick("接入：", "Access: "), self.ctx.access.label(lang)));
             ui.separator();
