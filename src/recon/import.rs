@@ -341,16 +341,26 @@ fn china_to_utc(t: PrimitiveDateTime, out: &mut String) {
     out.clear();
     let china = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
     let u = t.assume_offset(china).to_offset(UtcOffset::UTC);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        u.year(),
-        u8::from(u.month()),
-        u.day(),
-        u.hour(),
-        u.minute(),
-        u.second()
-    );
+    let year = u.year();
+    if !(0..=9999).contains(&year) {
+        let _ = write!(out, "{year:04}");
+    } else {
+        push_digits(out, year as u32, 4);
+    }
+    for (sep, n) in [('-', u8::from(u.month())), ('-', u.day()), ('T', u.hour()), (':', u.minute()), (':', u.second())]
+    {
+        out.push(sep);
+        push_digits(out, u32::from(n), 2);
+    }
+    out.push('Z');
+}
+
+/// `n` as `width` decimal digits, zero-padded (a row's time is written a million times in a big import).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let d = (n / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + d as u8));
+    }
 }
 
 /// The day most rows fall on, when the bill does not say.

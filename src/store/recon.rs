@@ -340,9 +340,23 @@ impl Store {
         new: &NewBill<'_>,
         feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
     ) -> std::result::Result<ImportResult, E> {
+        // A bigger page cache keeps index inserts of a million rows off the disk until commit. Foreign keys are
+        // not checked row by row: every row goes to the bill inserted first in the same transaction, and the bill
+        // replaced is removed with its rows explicitly. Both settings are put back whatever happens.
+        self.conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA foreign_keys = OFF").map_err(StoreError::from)?;
+        let result = self.import_bill_in(new, feed);
+        let restored = self.conn.execute_batch("PRAGMA cache_size = -2000; PRAGMA foreign_keys = ON");
+        let result = result?;
+        restored.map_err(StoreError::from)?;
+        Ok(result)
+    }
+
+    fn import_bill_in<E: From<StoreError>>(
+        &mut self,
+        new: &NewBill<'_>,
+        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
+    ) -> std::result::Result<ImportResult, E> {
         let now = crate::time::now_utc();
-        // A bigger page cache keeps index inserts of a million rows off the disk until commit.
-        self.conn.execute_batch("PRAGMA cache_size = -65536").map_err(StoreError::from)?;
         let tx = self.conn.transaction().map_err(StoreError::from)?;
         let pending = format!("pending:{now}:{}", std::process::id());
         tx.execute(
@@ -373,7 +387,6 @@ impl Store {
             .map_err(StoreError::from)?;
         if let Some(bill) = existing {
             drop(tx); // rolls back
-            self.conn.execute_batch("PRAGMA cache_size = -2000").map_err(StoreError::from)?;
             return Ok(ImportResult::AlreadyImported { bill });
         }
         let replaced = tx
@@ -406,7 +419,6 @@ impl Store {
         let after = format!("{} rows, {}", rows, new.source_name);
         append_audit(&tx, &now, None, "bill.import", &finished.bill_date, None, Some(&after))?;
         tx.commit().map_err(StoreError::from)?;
-        self.conn.execute_batch("PRAGMA cache_size = -2000").map_err(StoreError::from)?;
         let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
         Ok(ImportResult::Imported { bill, replaced })
     }
@@ -618,9 +630,11 @@ impl Store {
         to: &str,
         mut each: impl FnMut(LocalOnly),
     ) -> Result<()> {
+        // CROSS JOIN keeps the day's refunds (by created_at) the outer loop: otherwise SQLite may walk every order
+        // of the acquirer.
         let mut stmt = self.conn.prepare(
             "SELECT o.out_trade_no, o.trade_no, r.out_request_no, r.refund_amount, r.status, r.created_at, o.subject
-             FROM refunds r JOIN orders o ON o.id = r.order_id
+             FROM refunds r CROSS JOIN orders o ON o.id = r.order_id
              WHERE o.acquirer_id = ?1 AND r.status = 'SUCCESS' AND r.created_at >= ?2 AND r.created_at < ?3
                AND NOT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
                                WHERE b.out_request_no = r.out_request_no AND bl.acquirer_id = ?1 AND b.kind = 'refund')
