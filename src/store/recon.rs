@@ -950,3 +950,54 @@ fn seed_orders_in(tx: &Transaction<'_>, store_id: i64, orders: impl IntoIterator
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AcquirerKind;
+
+    fn pragma(store: &Store, name: &str) -> i64 {
+        store.conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn an_import_puts_the_connection_settings_back_whatever_happens() {
+        let mut store = Store::open_in_memory().unwrap();
+        let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
+        let row = NewBillRow {
+            line_no: 2,
+            trade_no: "4200002026112400000001",
+            out_trade_no: "T0001",
+            kind: Some(BillRowKind::Payment),
+            status: "SUCCESS",
+            amount: 100,
+            occurred_at: "2026-11-24T01:00:00Z",
+            ..Default::default()
+        };
+        let failed = store.import_bill(&new, |sink| {
+            sink.push(&row)?;
+            Err::<FinishedBill, _>(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+        });
+        assert!(failed.is_err());
+        assert_eq!(pragma(&store, "foreign_keys"), 1);
+        assert_eq!(pragma(&store, "cache_size"), -2000);
+        assert_eq!(store.bill_row_count().unwrap(), 0);
+
+        let finished =
+            || FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None };
+        let done = store
+            .import_bill(&new, |sink| {
+                sink.push(&row)?;
+                Ok::<_, StoreError>(finished())
+            })
+            .unwrap();
+        assert!(matches!(done, ImportResult::Imported { replaced: None, .. }));
+        assert_eq!(pragma(&store, "foreign_keys"), 1);
+        assert_eq!(pragma(&store, "cache_size"), -2000);
+        assert_eq!(store.bill_row_count().unwrap(), 1);
+        // The rows really belong to their bill: deleting the bill cascades (foreign keys are on again).
+        store.conn.execute("DELETE FROM bills", []).unwrap();
+        assert_eq!(store.bill_row_count().unwrap(), 0);
+    }
+}
