@@ -15,7 +15,7 @@ use super::{ReconError, acquirer_name, date_text};
 use crate::channel::alipay::bill::{
     AlipayBillRow, BillError as AlipayError, BillKind, DetailReader, open_detail_entry,
 };
-use crate::channel::wechatpay::bill::{BillReader, MilliFen, WechatBillRow, WechatBillSummary};
+use crate::channel::wechatpay::bill::{BillReader, MilliFen, WechatBillRowRef, WechatBillSummary};
 use crate::model::AcquirerKind;
 use crate::money::Amount;
 use crate::store::Store;
@@ -341,16 +341,26 @@ fn china_to_utc(t: PrimitiveDateTime, out: &mut String) {
     out.clear();
     let china = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
     let u = t.assume_offset(china).to_offset(UtcOffset::UTC);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        u.year(),
-        u8::from(u.month()),
-        u.day(),
-        u.hour(),
-        u.minute(),
-        u.second()
-    );
+    let year = u.year();
+    if !(0..=9999).contains(&year) {
+        let _ = write!(out, "{year:04}");
+    } else {
+        push_digits(out, year as u32, 4);
+    }
+    for (sep, n) in [('-', u8::from(u.month())), ('-', u.day()), ('T', u.hour()), (':', u.minute()), (':', u.second())]
+    {
+        out.push(sep);
+        push_digits(out, u32::from(n), 2);
+    }
+    out.push('Z');
+}
+
+/// `n` as `width` decimal digits, zero-padded (a row's time is written a million times in a big import).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let d = (n / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + d as u8));
+    }
 }
 
 /// The day most rows fall on, when the bill does not say.
@@ -388,10 +398,10 @@ fn wechat_rows<R: std::io::BufRead>(
     let mut sums = WechatBillSummary::default();
     let mut days = DayVotes::default();
     let mut at = String::with_capacity(24);
-    while let Some(item) = bill.next() {
+    while let Some(item) = bill.next_row() {
         let row = item.map_err(wechat)?;
-        let line = bill.line_no() as u64;
-        let kind = match row.trade_state.as_str() {
+        let line = row.line as u64;
+        let kind = match row.trade_state {
             "SUCCESS" => BillRowKind::Payment,
             "REFUND" => BillRowKind::Refund,
             "REVOKED" => BillRowKind::Revoked,
@@ -400,7 +410,7 @@ fn wechat_rows<R: std::io::BufRead>(
                     file: file.to_owned(),
                     line,
                     column: "交易状态",
-                    text: row.trade_state.clone(),
+                    text: row.trade_state.to_owned(),
                     expected: "SUCCESS, REFUND or REVOKED",
                 });
             }
@@ -409,15 +419,15 @@ fn wechat_rows<R: std::io::BufRead>(
         let (amount, status, out_request_no, when, settled, discount) = match kind {
             BillRowKind::Refund => (
                 row.refund_fee.fen(),
-                row.refund_status.as_str(),
-                Some(row.out_refund_no.as_str()).filter(|s| !s.is_empty() && *s != "0"),
+                row.refund_status,
+                Some(row.out_refund_no).filter(|s| !s.is_empty() && *s != "0"),
                 row.refund_success_time.or(row.refund_apply_time).unwrap_or(row.trade_time),
                 -row.refund_fee.fen(),
                 row.coupon_refund_fee.fen(),
             ),
             _ => (
                 row.total_fee.fen(),
-                row.trade_state.as_str(),
+                row.trade_state,
                 None,
                 row.trade_time,
                 row.settlement_total_fee.fen(),
@@ -430,8 +440,8 @@ fn wechat_rows<R: std::io::BufRead>(
         china_to_utc(when, &mut at);
         sink.push(&NewBillRow {
             line_no: line as i64,
-            trade_no: &row.transaction_id,
-            out_trade_no: &row.out_trade_no,
+            trade_no: row.transaction_id,
+            out_trade_no: row.out_trade_no,
             out_request_no,
             kind: Some(kind),
             status,
@@ -440,8 +450,8 @@ fn wechat_rows<R: std::io::BufRead>(
             settled,
             discount,
             occurred_at: &at,
-            subject: &row.body,
-            store_ref: &row.device_info,
+            subject: row.body,
+            store_ref: row.device_info,
         })?;
         check_progress(control, sink.rows())?;
     }
@@ -484,7 +494,7 @@ fn summary_json(s: &WechatBillSummary) -> serde_json::Value {
     })
 }
 
-fn add_wechat(s: &mut WechatBillSummary, r: &WechatBillRow) {
+fn add_wechat(s: &mut WechatBillSummary, r: &WechatBillRowRef<'_>) {
     let add = |a: Amount, b: Amount| Amount::from_fen(a.fen().saturating_add(b.fen()));
     s.total_count += 1;
     s.settlement_total_fee = add(s.settlement_total_fee, r.settlement_total_fee);

@@ -7,10 +7,6 @@
 //! - [`export`]: the report as CSV or XLSX.
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
 
-// ReconError carries the bill parsers' errors (line, column, offending text) by value so messages stay precise;
-// the size is irrelevant next to a bill import.
-#![allow(clippy::result_large_err)]
-
 pub mod export;
 pub mod fetch;
 pub mod import;

@@ -371,11 +371,12 @@ pub fn reconcile(
     let previous_in = neighbour_in(date.previous_day())?;
     let next_in = neighbour_in(date.next_day())?;
 
-    let (refund_count, refund_amount) = store.recon_matched_refunds(acquirer_id, &day)?;
     let mut found: Vec<NewDiscrepancy> = Vec::new();
+    // Refund differences come after every payment difference in the report.
+    let mut refund_found: Vec<NewDiscrepancy> = Vec::new();
     let en = Lang::En;
 
-    let (matched_count, matched_amount) = store.recon_payments(acquirer_id, &day, |p| {
+    let payment = |p: crate::store::recon::PaymentPair| {
         let reason = match (p.kind.as_str(), p.local_status.as_deref()) {
             ("revoked", Some("PAID" | "PARTIALLY_REFUNDED" | "REFUNDED")) => Some(Reason::ReversedAtAcquirer),
             ("revoked", _) => None, // reversed and not paid locally: consistent, no money moved
@@ -402,9 +403,8 @@ pub fn reconcile(
                 explanation: reason.explanation(en).to_owned(),
             });
         }
-    })?;
-
-    store.recon_unmatched_refunds(acquirer_id, &day, |r| {
+    };
+    let refund = |r: crate::store::recon::RefundPair| {
         let bill_ok = r.bill_status == "SUCCESS";
         let reason = match (bill_ok, r.local_status.as_deref()) {
             (true, Some("SUCCESS")) => Some(Reason::RefundAmount),
@@ -413,7 +413,7 @@ pub fn reconcile(
             (false, _) => None, // not through on either side yet
         };
         if let Some(reason) = reason {
-            found.push(NewDiscrepancy {
+            refund_found.push(NewDiscrepancy {
                 kind: reason.kind().as_str().to_owned(),
                 reason: reason.as_str().to_owned(),
                 out_trade_no: Some(r.out_trade_no).filter(|s| !s.is_empty()),
@@ -430,7 +430,9 @@ pub fn reconcile(
                 explanation: reason.explanation(en).to_owned(),
             });
         }
-    })?;
+    };
+    let scan = store.recon_bill_rows(acquirer_id, &day, payment, refund)?;
+    found.append(&mut refund_found);
 
     // The local side of the day, and the midnight windows at both ends.
     let start = PrimitiveDateTime::new(date, Time::MIDNIGHT);
@@ -463,14 +465,14 @@ pub fn reconcile(
             explanation: reason.explanation(en).to_owned(),
         });
     };
-    store.recon_local_only_orders(acquirer_id, &from, &to, &created_from, |l| {
+    store.recon_local_only_orders(acquirer_id, &from, &to, &created_from, &scan.matched_orders, |l| {
         local_only(l, Reason::MissingFromBill, &mut found)
     })?;
     store.recon_local_only_refunds(acquirer_id, &from, &to, |l| {
         local_only(l, Reason::RefundedOnlyLocally, &mut found)
     })?;
 
-    let totals = store.bill_day_totals(acquirer_id, &day)?;
+    let totals = scan.totals;
     let fee = crate::channel::wechatpay::bill::MilliFen::from_milli_fen(totals.fee_milli);
     let fee_fen = Amount::from_fen(crate::store::recon::round_milli(totals.fee_milli));
     // Alipay writes fees negative (already taken off), WeChat positive: net = settled − |fee|.
@@ -511,8 +513,11 @@ pub fn reconcile(
         started_at: started_at.clone(),
         window_minutes: options.window.whole_minutes(),
         bills: bills.clone(),
-        matched: CountAmount { count: matched_count, amount: Amount::from_fen(matched_amount) },
-        matched_refunds: CountAmount { count: refund_count, amount: Amount::from_fen(refund_amount) },
+        matched: CountAmount { count: scan.matched_count, amount: Amount::from_fen(scan.matched_amount) },
+        matched_refunds: CountAmount {
+            count: scan.matched_refund_count,
+            amount: Amount::from_fen(scan.matched_refund_amount),
+        },
         pending,
         kinds,
         fees,

@@ -25,6 +25,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("migrations/0003_onboarding.sql")),
     (4, include_str!("migrations/0004_recon.sql")),
     (5, include_str!("migrations/0005_sync.sql")),
+    (6, include_str!("migrations/0006_bill_rows_index.sql")),
 ];
 
 /// The schema version this build reads and writes.

@@ -228,6 +228,20 @@ pub struct BillDayTotals {
     pub discount: i64,
 }
 
+/// What one pass over a day's bill rows found besides the rows it reported.
+#[derive(Debug, Clone, Default)]
+pub struct BillDayScan {
+    /// Bill payments matching a paid local order one for one: count and amount.
+    pub matched_count: i64,
+    pub matched_amount: i64,
+    /// Bill refunds matching a successful local refund one for one: count and amount.
+    pub matched_refund_count: i64,
+    pub matched_refund_amount: i64,
+    pub totals: BillDayTotals,
+    /// Ids of the local orders that payment or reversal rows of the day found, sorted, without repeats.
+    pub matched_orders: Vec<i64>,
+}
+
 /// A discrepancy to record with a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewDiscrepancy {
@@ -326,9 +340,23 @@ impl Store {
         new: &NewBill<'_>,
         feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
     ) -> std::result::Result<ImportResult, E> {
+        // A bigger page cache keeps index inserts of a million rows off the disk until commit. Foreign keys are
+        // not checked row by row: every row goes to the bill inserted first in the same transaction, and the bill
+        // replaced is removed with its rows explicitly. Both settings are put back whatever happens.
+        self.conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA foreign_keys = OFF").map_err(StoreError::from)?;
+        let result = self.import_bill_in(new, feed);
+        let restored = self.conn.execute_batch("PRAGMA cache_size = -2000; PRAGMA foreign_keys = ON");
+        let result = result?;
+        restored.map_err(StoreError::from)?;
+        Ok(result)
+    }
+
+    fn import_bill_in<E: From<StoreError>>(
+        &mut self,
+        new: &NewBill<'_>,
+        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
+    ) -> std::result::Result<ImportResult, E> {
         let now = crate::time::now_utc();
-        // A bigger page cache keeps index inserts of a million rows off the disk until commit.
-        self.conn.execute_batch("PRAGMA cache_size = -65536").map_err(StoreError::from)?;
         let tx = self.conn.transaction().map_err(StoreError::from)?;
         let pending = format!("pending:{now}:{}", std::process::id());
         tx.execute(
@@ -359,7 +387,6 @@ impl Store {
             .map_err(StoreError::from)?;
         if let Some(bill) = existing {
             drop(tx); // rolls back
-            self.conn.execute_batch("PRAGMA cache_size = -2000").map_err(StoreError::from)?;
             return Ok(ImportResult::AlreadyImported { bill });
         }
         let replaced = tx
@@ -392,7 +419,6 @@ impl Store {
         let after = format!("{} rows, {}", rows, new.source_name);
         append_audit(&tx, &now, None, "bill.import", &finished.bill_date, None, Some(&after))?;
         tx.commit().map_err(StoreError::from)?;
-        self.conn.execute_batch("PRAGMA cache_size = -2000").map_err(StoreError::from)?;
         let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
         Ok(ImportResult::Imported { bill, replaced })
     }
@@ -427,140 +453,171 @@ impl Store {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM bill_rows", [], |r| r.get(0))?)
     }
 
-    /// Walks the day's bill payment and reversal rows once, each with its local order (by out_trade_no, else
-    /// trade_no). Returns the count and order amount of the payments that match a paid local order one for one
-    /// (same amount); every other row goes to `each`.
-    pub fn recon_payments(
+    /// Walks every row of the day's bills once, in bill order: payments and reversals with their local order (by
+    /// out_trade_no, else trade_no), refunds with the local refund of their out_request_no. Payments that match a
+    /// paid local order one for one (same amount) and refunds that match a successful local refund are counted;
+    /// every other payment or reversal goes to `payment`, every other refund to `refund`. Also sums the day's
+    /// money ([`BillDayTotals`]) and lists the local orders the rows found.
+    pub fn recon_bill_rows(
         &self,
         acquirer: AcquirerId,
         bill_date: &str,
-        mut each: impl FnMut(PaymentPair),
-    ) -> Result<(i64, i64)> {
-        let mut stmt = self.conn.prepare(
-            "SELECT b.kind, b.amount, o.total_amount, o.status, b.id, b.line_no, b.trade_no, b.out_trade_no, b.status,
-                    b.occurred_at, b.subject, o.id
+        mut payment: impl FnMut(PaymentPair),
+        mut refund: impl FnMut(RefundPair),
+    ) -> Result<BillDayScan> {
+        // bill_rows.id grows with line_no within a bill (rows go in in file order, in one transaction), so
+        // "bl.id, b.id" is the bill's own order and needs no sort.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.kind, b.amount, b.fee_milli, b.settled, b.discount, b.status,
+                    o.id, o.total_amount, o.status, r.id, r.refund_amount, r.status,
+                    b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject
              FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-             LEFT JOIN orders o ON o.id = COALESCE(
+             LEFT JOIN orders o ON b.kind IN ('payment', 'revoked') AND o.id = COALESCE(
                  (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
                  (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
-             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind IN ('payment', 'revoked')
-             ORDER BY b.bill_id, b.line_no",
+             LEFT JOIN refunds r ON b.kind = 'refund' AND r.out_request_no = b.out_request_no
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2
+             ORDER BY bl.id, b.id",
         )?;
         let mut rows = stmt.query(params![acquirer.0, bill_date])?;
-        let (mut count, mut amount) = (0i64, 0i64);
+        let mut scan = BillDayScan::default();
+        let t = &mut scan.totals;
+        let text = |r: &rusqlite::Row<'_>, i: usize| -> Result<String> {
+            Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
+        };
         while let Some(r) = rows.next()? {
             let bill_amount: i64 = r.get(1)?;
-            let local_amount: Option<i64> = r.get(2)?;
-            let paid = matches!(r.get_ref(3)?, ValueRef::Text(b"PAID" | b"PARTIALLY_REFUNDED" | b"REFUNDED"));
-            let is_payment = matches!(r.get_ref(0)?, ValueRef::Text(b"payment"));
-            if is_payment && paid && local_amount == Some(bill_amount) {
-                count += 1;
-                amount = amount.saturating_add(bill_amount);
-                continue;
+            t.fee_milli = t.fee_milli.saturating_add(r.get(2)?);
+            t.settled = t.settled.saturating_add(r.get(3)?);
+            t.discount = t.discount.saturating_add(r.get(4)?);
+            let kind = match r.get_ref(0)? {
+                ValueRef::Text(b"payment") => BillRowKind::Payment,
+                ValueRef::Text(b"refund") => BillRowKind::Refund,
+                ValueRef::Text(b"revoked") => BillRowKind::Revoked,
+                _ => continue, // not a kind this version writes: in the day's sums only
+            };
+            let bill_ok = matches!(r.get_ref(5)?, ValueRef::Text(b"SUCCESS"));
+            match kind {
+                BillRowKind::Payment | BillRowKind::Revoked => {
+                    let order_id: Option<i64> = r.get(6)?;
+                    let local_amount: Option<i64> = r.get(7)?;
+                    if kind == BillRowKind::Payment {
+                        t.payment_count += 1;
+                        t.payment_amount = t.payment_amount.saturating_add(bill_amount);
+                    }
+                    if let Some(id) = order_id {
+                        scan.matched_orders.push(id);
+                    }
+                    let paid = matches!(r.get_ref(8)?, ValueRef::Text(b"PAID" | b"PARTIALLY_REFUNDED" | b"REFUNDED"));
+                    if kind == BillRowKind::Payment && paid && local_amount == Some(bill_amount) {
+                        scan.matched_count += 1;
+                        scan.matched_amount = scan.matched_amount.saturating_add(bill_amount);
+                        continue;
+                    }
+                    payment(PaymentPair {
+                        kind: kind.as_str().to_owned(),
+                        bill_amount,
+                        local_amount,
+                        local_status: r.get(8)?,
+                        bill_row_id: r.get(12)?,
+                        line_no: r.get(13)?,
+                        trade_no: text(r, 14)?,
+                        out_trade_no: text(r, 15)?,
+                        bill_status: r.get(5)?,
+                        occurred_at: r.get(17)?,
+                        subject: r.get(18)?,
+                        order_id,
+                    });
+                }
+                BillRowKind::Refund => {
+                    t.refund_count += 1;
+                    t.refund_amount = t.refund_amount.saturating_add(bill_amount);
+                    let local_id: Option<i64> = r.get(9)?;
+                    let local_amount: Option<i64> = r.get(10)?;
+                    let local_ok = matches!(r.get_ref(11)?, ValueRef::Text(b"SUCCESS"));
+                    if bill_ok && local_id.is_some() && local_ok && local_amount == Some(bill_amount) {
+                        scan.matched_refund_count += 1;
+                        scan.matched_refund_amount = scan.matched_refund_amount.saturating_add(bill_amount);
+                        continue;
+                    }
+                    refund(RefundPair {
+                        bill_row_id: r.get(12)?,
+                        line_no: r.get(13)?,
+                        trade_no: text(r, 14)?,
+                        out_trade_no: text(r, 15)?,
+                        out_request_no: text(r, 16)?,
+                        bill_status: r.get(5)?,
+                        bill_amount,
+                        occurred_at: r.get(17)?,
+                        subject: r.get(18)?,
+                        local_amount,
+                        local_status: r.get(11)?,
+                    });
+                }
             }
-            each(PaymentPair {
-                kind: r.get(0)?,
-                bill_amount,
-                local_amount,
-                local_status: r.get(3)?,
-                bill_row_id: r.get(4)?,
-                line_no: r.get(5)?,
-                trade_no: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                out_trade_no: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                bill_status: r.get(8)?,
-                occurred_at: r.get(9)?,
-                subject: r.get(10)?,
-                order_id: r.get(11)?,
-            });
         }
-        Ok((count, amount))
+        scan.matched_orders.sort_unstable();
+        scan.matched_orders.dedup();
+        Ok(scan)
     }
 
     /// Paid local orders of the acquirer whose time is in `[from, to)` (UTC, RFC 3339 without suffix) that no bill
-    /// of that acquirer lists, by out_trade_no or trade_no.
+    /// of that acquirer lists, by out_trade_no or trade_no, in time order. `found` (sorted) are orders already
+    /// known to be in a bill of the acquirer (from [`Store::recon_bill_rows`]): they are skipped without a look-up.
     pub fn recon_local_only_orders(
         &self,
         acquirer: AcquirerId,
         from: &str,
         to: &str,
         created_from: &str,
+        found: &[i64],
         mut each: impl FnMut(LocalOnly),
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT o.out_trade_no, o.trade_no, o.total_amount, o.status, COALESCE(o.paid_at, o.created_at), o.subject
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT o.id, o.out_trade_no, o.trade_no, o.total_amount, o.status, COALESCE(o.paid_at, o.created_at),
+                    o.subject
              FROM orders o
              WHERE o.acquirer_id = ?1 AND o.created_at >= ?4 AND o.created_at < ?3
                AND o.status IN {PAID_FAMILY}
-               AND COALESCE(o.paid_at, o.created_at) >= ?2 AND COALESCE(o.paid_at, o.created_at) < ?3
-               AND NOT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
-                               WHERE b.out_trade_no = o.out_trade_no AND bl.acquirer_id = ?1
-                                 AND b.kind IN ('payment', 'revoked'))
-               AND NOT (o.trade_no IS NOT NULL AND o.trade_no <> '' AND EXISTS (
-                               SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
-                               WHERE b.trade_no = o.trade_no AND bl.acquirer_id = ?1
-                                 AND b.kind IN ('payment', 'revoked')))
-             ORDER BY COALESCE(o.paid_at, o.created_at), o.id"
+               AND COALESCE(o.paid_at, o.created_at) >= ?2 AND COALESCE(o.paid_at, o.created_at) < ?3"
         ))?;
+        let mut in_bill = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                            WHERE b.out_trade_no = ?2 AND bl.acquirer_id = ?1 AND b.kind IN ('payment', 'revoked'))
+                 OR (?3 IS NOT NULL AND ?3 <> '' AND EXISTS (
+                            SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                            WHERE b.trade_no = ?3 AND bl.acquirer_id = ?1 AND b.kind IN ('payment', 'revoked')))",
+        )?;
+        let mut missing: Vec<(i64, LocalOnly)> = Vec::new();
         let mut rows = stmt.query(params![acquirer.0, from, to, created_from])?;
         while let Some(r) = rows.next()? {
-            each(LocalOnly {
-                out_trade_no: r.get(0)?,
-                trade_no: r.get(1)?,
-                out_request_no: None,
-                amount: r.get(2)?,
-                status: r.get(3)?,
-                at: r.get(4)?,
-                subject: r.get(5)?,
-            });
+            let id: i64 = r.get(0)?;
+            if found.binary_search(&id).is_ok() {
+                continue;
+            }
+            let out_trade_no: String = r.get(1)?;
+            let trade_no: Option<String> = r.get(2)?;
+            let listed: bool = in_bill.query_row(params![acquirer.0, out_trade_no, trade_no], |r| r.get(0))?;
+            if listed {
+                continue;
+            }
+            missing.push((
+                id,
+                LocalOnly {
+                    out_trade_no,
+                    trade_no,
+                    out_request_no: None,
+                    amount: r.get(3)?,
+                    status: r.get(4)?,
+                    at: r.get(5)?,
+                    subject: r.get(6)?,
+                },
+            ));
         }
-        Ok(())
-    }
-
-    /// Count and amount of the day's bill refunds that match a successful local refund one for one.
-    pub fn recon_matched_refunds(&self, acquirer: AcquirerId, bill_date: &str) -> Result<(i64, i64)> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(b.amount), 0)
-             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-             JOIN refunds r ON r.out_request_no = b.out_request_no
-             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind = 'refund'
-               AND b.status = 'SUCCESS' AND r.status = 'SUCCESS' AND r.refund_amount = b.amount",
-            params![acquirer.0, bill_date],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?)
-    }
-
-    /// Every other bill refund row of the day, with the local refund of its out_request_no if any.
-    pub fn recon_unmatched_refunds(
-        &self,
-        acquirer: AcquirerId,
-        bill_date: &str,
-        mut each: impl FnMut(RefundPair),
-    ) -> Result<()> {
-        let mut stmt = self.conn.prepare(
-            "SELECT b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.status, b.amount, b.occurred_at,
-                    b.subject, r.refund_amount, r.status
-             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-             LEFT JOIN refunds r ON r.out_request_no = b.out_request_no
-             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.kind = 'refund'
-               AND NOT (b.status = 'SUCCESS' AND r.id IS NOT NULL AND r.status = 'SUCCESS'
-                        AND r.refund_amount = b.amount)
-             ORDER BY b.bill_id, b.line_no",
-        )?;
-        let mut rows = stmt.query(params![acquirer.0, bill_date])?;
-        while let Some(r) = rows.next()? {
-            each(RefundPair {
-                bill_row_id: r.get(0)?,
-                line_no: r.get(1)?,
-                trade_no: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                out_trade_no: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                out_request_no: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                bill_status: r.get(5)?,
-                bill_amount: r.get(6)?,
-                occurred_at: r.get(7)?,
-                subject: r.get(8)?,
-                local_amount: r.get(9)?,
-                local_status: r.get(10)?,
-            });
+        // Text compares byte by byte here as in SQLite (BINARY collation).
+        missing.sort_unstable_by(|(a_id, a), (b_id, b)| a.at.cmp(&b.at).then(a_id.cmp(b_id)));
+        for (_, l) in missing {
+            each(l);
         }
         Ok(())
     }
@@ -573,9 +630,11 @@ impl Store {
         to: &str,
         mut each: impl FnMut(LocalOnly),
     ) -> Result<()> {
+        // CROSS JOIN keeps the day's refunds (by created_at) the outer loop: otherwise SQLite may walk every order
+        // of the acquirer.
         let mut stmt = self.conn.prepare(
             "SELECT o.out_trade_no, o.trade_no, r.out_request_no, r.refund_amount, r.status, r.created_at, o.subject
-             FROM refunds r JOIN orders o ON o.id = r.order_id
+             FROM refunds r CROSS JOIN orders o ON o.id = r.order_id
              WHERE o.acquirer_id = ?1 AND r.status = 'SUCCESS' AND r.created_at >= ?2 AND r.created_at < ?3
                AND NOT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
                                WHERE b.out_request_no = r.out_request_no AND bl.acquirer_id = ?1 AND b.kind = 'refund')
@@ -594,33 +653,6 @@ impl Store {
             });
         }
         Ok(())
-    }
-
-    /// The day's sums over the acquirer's bill rows (reversals count nothing).
-    pub fn bill_day_totals(&self, acquirer: AcquirerId, bill_date: &str) -> Result<BillDayTotals> {
-        Ok(self.conn.query_row(
-            "SELECT COALESCE(SUM(b.kind = 'payment'), 0),
-                    COALESCE(SUM(CASE WHEN b.kind = 'payment' THEN b.amount END), 0),
-                    COALESCE(SUM(b.kind = 'refund'), 0),
-                    COALESCE(SUM(CASE WHEN b.kind = 'refund' THEN b.amount END), 0),
-                    COALESCE(SUM(b.fee_milli), 0),
-                    COALESCE(SUM(b.settled), 0),
-                    COALESCE(SUM(b.discount), 0)
-             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2",
-            params![acquirer.0, bill_date],
-            |r| {
-                Ok(BillDayTotals {
-                    payment_count: r.get(0)?,
-                    payment_amount: r.get(1)?,
-                    refund_count: r.get(2)?,
-                    refund_amount: r.get(3)?,
-                    fee_milli: r.get(4)?,
-                    settled: r.get(5)?,
-                    discount: r.get(6)?,
-                })
-            },
-        )?)
     }
 
     /// Records a run and its discrepancies in one transaction. A discrepancy that an earlier run of the same
@@ -917,4 +949,55 @@ fn seed_orders_in(tx: &Transaction<'_>, store_id: i64, orders: impl IntoIterator
         n += 1;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AcquirerKind;
+
+    fn pragma(store: &Store, name: &str) -> i64 {
+        store.conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn an_import_puts_the_connection_settings_back_whatever_happens() {
+        let mut store = Store::open_in_memory().unwrap();
+        let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
+        let row = NewBillRow {
+            line_no: 2,
+            trade_no: "4200002026112400000001",
+            out_trade_no: "T0001",
+            kind: Some(BillRowKind::Payment),
+            status: "SUCCESS",
+            amount: 100,
+            occurred_at: "2026-11-24T01:00:00Z",
+            ..Default::default()
+        };
+        let failed = store.import_bill(&new, |sink| {
+            sink.push(&row)?;
+            Err::<FinishedBill, _>(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+        });
+        assert!(failed.is_err());
+        assert_eq!(pragma(&store, "foreign_keys"), 1);
+        assert_eq!(pragma(&store, "cache_size"), -2000);
+        assert_eq!(store.bill_row_count().unwrap(), 0);
+
+        let finished =
+            || FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None };
+        let done = store
+            .import_bill(&new, |sink| {
+                sink.push(&row)?;
+                Ok::<_, StoreError>(finished())
+            })
+            .unwrap();
+        assert!(matches!(done, ImportResult::Imported { replaced: None, .. }));
+        assert_eq!(pragma(&store, "foreign_keys"), 1);
+        assert_eq!(pragma(&store, "cache_size"), -2000);
+        assert_eq!(store.bill_row_count().unwrap(), 1);
+        // The rows really belong to their bill: deleting the bill cascades (foreign keys are on again).
+        store.conn.execute("DELETE FROM bills", []).unwrap();
+        assert_eq!(store.bill_row_count().unwrap(), 0);
+    }
 }

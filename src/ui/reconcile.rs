@@ -5,8 +5,6 @@
 //! Imports, fetches and runs go to a background thread with their own database connection (WAL lets the screen
 //! keep reading); results come back through a channel the screen polls each frame.
 
-#![allow(clippy::result_large_err, clippy::large_enum_variant)]
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
