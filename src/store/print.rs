@@ -1,7 +1,4 @@
 //! Read-only: the stores with their merchant and acquirer bindings, for printing their codes.
-//!
-//! Columns added by later migrations (`acquirer_bindings.issuer_guid`, `stores.code_format`, `merchants.city_zh`)
-//! are read when the database has them, so this keeps working before and after those migrations.
 
 use rusqlite::params;
 
@@ -35,29 +32,15 @@ pub struct PrintableStore {
 }
 
 impl Store {
-    fn has_column(&self, table: &str, column: &str) -> Result<bool> {
-        let mut stmt = self.conn.prepare(&format!("PRAGMA table_info({table})"))?;
-        let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
-        for name in names {
-            if name? == column {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
     /// Every store (in id order) with its merchant and bindings.
     pub fn printable_stores(&self) -> Result<Vec<PrintableStore>> {
-        let city_zh = if self.has_column("merchants", "city_zh")? { "m.city_zh" } else { "NULL" };
-        let code_format = if self.has_column("stores", "code_format")? { "s.code_format" } else { "NULL" };
-        let issuer_guid = if self.has_column("acquirer_bindings", "issuer_guid")? { "b.issuer_guid" } else { "NULL" };
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare(
             "SELECT s.id, s.merchant_id, s.store_code, s.name, s.name_zh, s.address, s.contact,
                     m.legal_name, m.display_name, m.display_name_zh, m.mcc, m.country, m.city, m.postal_code,
-                    m.currency, {city_zh}, {code_format}
+                    m.currency, m.city_zh, s.code_format
              FROM stores s JOIN merchants m ON m.id = s.merchant_id
-             ORDER BY s.id"
-        ))?;
+             ORDER BY s.id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 StoreRow {
@@ -117,13 +100,13 @@ impl Store {
                 bindings: Vec::new(),
             });
         }
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT b.store_id, a.kind, a.name, b.status, b.merchant_id_at_acquirer, {issuer_guid},
+        let mut stmt = self.conn.prepare(
+            "SELECT b.store_id, a.kind, a.name, b.status, b.merchant_id_at_acquirer, b.issuer_guid,
                     b.cds_platform_id, b.cds_index
              FROM acquirer_bindings b JOIN acquirers a ON a.id = b.acquirer_id
              WHERE b.store_id = ?1
-             ORDER BY b.id"
-        ))?;
+             ORDER BY b.id",
+        )?;
         for printable in &mut stores {
             let rows = stmt.query_map(params![printable.store.id.0], |r| {
                 Ok((
