@@ -131,9 +131,10 @@ pub fn export_refunds(home: &DataHome, status: Option<&str>, out: &std::path::Pa
             format!("--status {s:?}: expected one of {}", all.join(", "))
         })?),
     };
+    let filter = tilldesk::store::refunds::RefundFilter { status, ..Default::default() };
     let n = tilldesk::export::export_refunds(
         &home.store,
-        status,
+        &filter,
         out,
         Lang::En,
         &mut progress_line("refunds"),

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::i18n::Lang;
-use crate::model::{Order, Refund, RefundStatus};
+use crate::model::{Order, Refund};
 use crate::store::order_query::{OrderFilter, OrderSort};
+use crate::store::refunds::RefundFilter;
 use crate::store::{Store, StoreError};
 
 /// The most data rows one XLSX sheet takes (Excel's 1,048,576 rows less the header); more go on further sheets.
@@ -299,17 +300,17 @@ pub fn refund_headers(lang: Lang) -> [&'static str; 7] {
     ]
 }
 
-/// Writes the refunds (all, or those in `status`), newest first, to `path` (.csv or .xlsx).
+/// Writes the refunds the filter matches, newest first, to `path` (.csv or .xlsx).
 pub fn export_refunds(
     db: &Store,
-    status: Option<RefundStatus>,
+    filter: &RefundFilter,
     path: &Path,
     lang: Lang,
     progress: &mut dyn FnMut(u64, u64),
     cancel: &AtomicBool,
 ) -> Result<u64, ExportError> {
     let format = ExportFormat::for_path(path)?;
-    let rows: Vec<(Refund, String)> = db.recent_refunds(status, u32::MAX)?;
+    let rows: Vec<(Refund, String)> = db.recent_refunds(filter, u32::MAX)?;
     let total = rows.len() as u64;
     let mut file = TableFile::create(path, format, lang.pick("退款", "Refunds"), &refund_headers(lang))?;
     progress(0, total);
@@ -425,8 +426,15 @@ mod tests {
     #[test]
     fn a_file_name_without_a_known_extension_is_refused() {
         let db = Store::open_in_memory().unwrap();
-        let err = export_refunds(&db, None, Path::new("/tmp/x.txt"), Lang::En, &mut |_, _| {}, &AtomicBool::new(false))
-            .unwrap_err();
+        let err = export_refunds(
+            &db,
+            &RefundFilter::default(),
+            Path::new("/tmp/x.txt"),
+            Lang::En,
+            &mut |_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "/tmp/x.txt: the file name must end in .csv or .xlsx");
     }
 }

@@ -125,6 +125,30 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     let mut strings = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut strings).unwrap();
     assert!(strings.contains("cake damaged") && strings.contains("-R1"), "{strings}");
+    // Filter the list: a search that matches nothing, then the reason's words, then today's date.
+    type_into(&mut h, "Search", "no such refund");
+    h.get_by_label("Apply").click();
+    h.run_steps(2);
+    h.get_by_label("No refunds match the filter");
+    h.get_by_label("Search").click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.event(egui::Event::Text("damaged".into()));
+    h.run_steps(1);
+    let today = time::OffsetDateTime::now_utc().to_offset(tilldesk::time::local_offset()).date().to_string();
+    type_into(&mut h, "From", &today);
+    h.get_by_label("Apply").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("cake damaged").is_some(), "found by its reason, made today");
+    type_into(&mut h, "To", "2020-01-01");
+    h.get_by_label("Apply").click();
+    h.run_steps(2);
+    h.get_by_label("No refunds match the filter");
+    type_into(&mut h, "To", "x");
+    h.get_by_label("Apply").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("is not a date like 2026-11-25").is_some());
     drop(h);
     drop(rt);
 }

@@ -162,7 +162,7 @@ fn where_clause(filter: &OrderFilter) -> (String, Vec<Box<dyn ToSql>>) {
     where_clause_for(filter, false)
 }
 
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 

@@ -85,6 +85,16 @@ fn refundable_tx(tx: &rusqlite::Connection, order: &Order) -> Result<Refundable>
     })
 }
 
+/// What the 退款 screen's filters ask for: a status, stored UTC bounds [from, to) and a search over the order's
+/// out_trade_no, the out_request_no and the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundFilter {
+    pub status: Option<RefundStatus>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub search: Option<String>,
+}
+
 impl Store {
     pub fn refundable(&self, order: &Order) -> Result<Refundable> {
         refundable_tx(&self.conn, order)
@@ -172,15 +182,26 @@ impl Store {
         raw.into_iter().map(typed_refund).collect()
     }
 
-    /// Refunds newest first with their order's out_trade_no, optionally one status only (the 退款 screen).
-    pub fn recent_refunds(&self, status: Option<RefundStatus>, limit: u32) -> Result<Vec<(Refund, String)>> {
+    /// Refunds newest first with their order's out_trade_no, filtered as the 退款 screen asks (and its export).
+    pub fn recent_refunds(&self, filter: &RefundFilter, limit: u32) -> Result<Vec<(Refund, String)>> {
         let cols = REFUND_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {cols}, o.out_trade_no FROM refunds r JOIN orders o ON o.id = r.order_id
-             WHERE ?1 IS NULL OR r.status = ?1 ORDER BY r.id DESC LIMIT ?2"
+             WHERE (?1 IS NULL OR r.status = ?1)
+               AND (?2 IS NULL OR r.created_at >= ?2)
+               AND (?3 IS NULL OR r.created_at < ?3)
+               AND (?4 IS NULL OR o.out_trade_no LIKE ?4 ESCAPE '\\' OR r.out_request_no LIKE ?4 ESCAPE '\\'
+                    OR r.reason LIKE ?4 ESCAPE '\\')
+             ORDER BY r.id DESC LIMIT ?5"
         ))?;
+        let search = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", super::order_query::escape_like(s)));
         let raw = stmt
-            .query_map(params![status.map(|s| s.as_str()), limit], |r| {
+            .query_map(params![filter.status.map(|s| s.as_str()), filter.from, filter.to, search, limit], |r| {
                 Ok((refund_from_row(r)?, r.get::<_, String>(8)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -87,7 +87,8 @@ fn parse_amount_opt(text: &str, what: &str) -> Result<Option<Amount>, String> {
     Amount::parse(t).map(Some).map_err(|e| format!("{what}: {e}"))
 }
 
-fn parse_day_opt(text: &str, what: &str) -> Result<Option<time::Date>, String> {
+/// A typed local day ("2026-11-25"), or None when empty.
+pub(crate) fn parse_day_opt(text: &str, what: &str) -> Result<Option<time::Date>, String> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);

@@ -1,12 +1,18 @@
-//! 退款 Refunds: every refund with its status, filtered by status, exportable; refunds still open are followed up
-//! with the acquirer from here.
+//! 退款 Refunds: every refund with its status, filtered by status, days and a search (order number, refund number,
+//! reason), exportable to CSV or Excel with the same filter.
 
 use crate::model::{Refund, RefundStatus};
+use crate::store::refunds::RefundFilter;
 use crate::ui::Ctx;
 
 #[derive(Debug, Default)]
 pub struct RefundsScreen {
     status: Option<RefundStatus>,
+    from: String,
+    to: String,
+    search: String,
+    filter: RefundFilter,
+    filter_error: Option<String>,
     rows: Vec<(Refund, String)>,
     loaded: bool,
     export: crate::ui::export::Exporter,
@@ -17,8 +23,28 @@ impl RefundsScreen {
         self.loaded = false;
     }
 
+    /// Builds the filter from the form (days are local, inclusive) and reads the list again.
+    fn apply(&mut self, ctx: &mut Ctx) {
+        let offset = crate::time::local_offset();
+        let from = crate::ui::orders::parse_day_opt(&self.from, ctx.lang.pick("从", "From"));
+        let to = crate::ui::orders::parse_day_opt(&self.to, ctx.lang.pick("到", "To"));
+        match (from, to) {
+            (Ok(from), Ok(to)) => {
+                self.filter = RefundFilter {
+                    status: self.status,
+                    from: from.map(|d| crate::time::local_day_bounds(d, offset).0),
+                    to: to.map(|d| crate::time::local_day_bounds(d, offset).1),
+                    search: Some(self.search.trim().to_owned()).filter(|s| !s.is_empty()),
+                };
+                self.filter_error = None;
+                self.reload(ctx);
+            }
+            (Err(e), _) | (_, Err(e)) => self.filter_error = Some(e),
+        }
+    }
+
     fn reload(&mut self, ctx: &mut Ctx) {
-        match ctx.home.store.recent_refunds(self.status, 2000) {
+        match ctx.home.store.recent_refunds(&self.filter, 2000) {
             Ok(rows) => self.rows = rows,
             Err(e) => ctx.error = Some(e.to_string()),
         }
@@ -30,31 +56,44 @@ impl RefundsScreen {
         if !self.loaded {
             self.reload(ctx);
         }
-        ui.horizontal(|ui| {
-            let before = self.status;
+        let mut apply = false;
+        ui.horizontal_wrapped(|ui| {
+            for (label, text, width) in [
+                (lang.pick("从", "From"), &mut self.from, 90.0),
+                (lang.pick("到", "To"), &mut self.to, 90.0),
+                (lang.pick("搜索", "Search"), &mut self.search, 180.0),
+            ] {
+                let l = ui.label(label);
+                let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
+                apply |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            }
             let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
             egui::ComboBox::new("refund-status", lang.pick("状态", "Status")).selected_text(text).show_ui(ui, |ui| {
-                ui.selectable_value(&mut self.status, None, lang.pick("全部状态", "All statuses"));
+                apply |= ui.selectable_value(&mut self.status, None, lang.pick("全部状态", "All statuses")).clicked();
                 for s in RefundStatus::ALL {
-                    ui.selectable_value(&mut self.status, Some(*s), s.label(lang));
+                    apply |= ui.selectable_value(&mut self.status, Some(*s), s.label(lang)).clicked();
                 }
             });
-            if self.status != before {
-                self.reload(ctx);
-            }
+            apply |= ui.button(lang.pick("查询", "Apply")).clicked();
             if let Some(format) = self.export.buttons(ui, lang) {
-                let status = self.status;
+                let filter = self.filter.clone();
                 self.export.start(
                     ctx,
                     ui.ctx(),
                     "refunds",
                     format,
                     Box::new(move |db, path, progress, cancel| {
-                        crate::export::export_refunds(db, status, path, lang, progress, cancel)
+                        crate::export::export_refunds(db, &filter, path, lang, progress, cancel)
                     }),
                 );
             }
         });
+        if apply {
+            self.apply(ctx);
+        }
+        if let Some(e) = &self.filter_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
         self.export.show(ui, lang);
         let total: i64 = self
             .rows
@@ -71,7 +110,11 @@ impl RefundsScreen {
         ));
         ui.separator();
         if self.rows.is_empty() {
-            ui.label(lang.pick("暂无退款", "No refunds yet"));
+            if self.filter == RefundFilter::default() {
+                ui.label(lang.pick("暂无退款", "No refunds yet"));
+            } else {
+                ui.label(lang.pick("没有符合条件的退款", "No refunds match the filter"));
+            }
             return;
         }
         egui_extras::TableBuilder::new(ui)
