@@ -6,7 +6,6 @@ use crate::channel::cds::CdsClient;
 use crate::config::{self, FirstRun, SETTING_MODE};
 use crate::i18n::Lang;
 use crate::model::{ChannelMode, Merchant, Role, Store, StoreId};
-use crate::money::Currency;
 use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
 use crate::ui::Ctx;
 use crate::ui::acquirers::SETTING_ONBOARDING_URL;
@@ -289,38 +288,14 @@ impl FirstRunWizard {
              characters.",
         ));
         let Some(m) = self.merchant.as_mut() else { return };
-        let issues = &self.merchant_issues;
-        egui::Grid::new("first-run-merchant").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-            field(ui, lang.pick("法定名称", "Legal name"), &mut m.legal_name, issues, "legal_name", "张三餐饮有限公司");
-            field(
-                ui,
-                lang.pick("英文名称（≤25）", "Latin name (≤25)"),
-                &mut m.display_name,
-                issues,
-                "display_name",
-                "ZHANG SAN NOODLES",
-            );
-            field(
-                ui,
-                lang.pick("中文名称", "Chinese name"),
-                &mut m.display_name_zh,
-                issues,
-                "display_name_zh",
-                "张三面馆",
-            );
-            field(ui, lang.pick("商户类别码 MCC", "MCC"), &mut m.mcc, issues, "mcc", "5812");
-            field(ui, lang.pick("国家/地区", "Country"), &mut m.country, issues, "country", "CN");
-            field(ui, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
-            field(ui, lang.pick("城市（中文）", "City (Chinese)"), &mut m.city_zh, issues, "city_zh", "上海");
-            field(ui, lang.pick("邮政编码", "Postal code"), &mut m.postal_code, issues, "postal_code", "200000");
-            ui.label(lang.pick("币种", "Currency"));
-            egui::ComboBox::from_id_salt("first-run-currency").selected_text(m.currency.code()).show_ui(ui, |ui| {
-                for c in Currency::ALL {
-                    ui.selectable_value(&mut m.currency, c, c.code());
-                }
-            });
-            ui.end_row();
-        });
+        crate::ui::merchant::merchant_fields(
+            ui,
+            lang,
+            "first-run-merchant",
+            m,
+            &self.merchant_issues,
+            "张三餐饮有限公司",
+        );
     }
 
     fn store_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {

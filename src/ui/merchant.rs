@@ -28,6 +28,42 @@ pub(crate) fn field(ui: &mut egui::Ui, label: &str, value: &mut String, issues: 
     ui.end_row();
 }
 
+/// The merchant profile's fields as a two-column grid, each with its validation message (the Merchant screen and
+/// the first-run wizard). `legal_hint` is the legal name's placeholder.
+pub(crate) fn merchant_fields(
+    ui: &mut egui::Ui,
+    lang: crate::i18n::Lang,
+    id: &str,
+    m: &mut crate::model::Merchant,
+    issues: &[FieldIssue],
+    legal_hint: &str,
+) {
+    egui::Grid::new(id).num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+        field(ui, lang.pick("法定名称", "Legal name"), &mut m.legal_name, issues, "legal_name", legal_hint);
+        field(
+            ui,
+            lang.pick("英文名称（≤25）", "Latin name (≤25)"),
+            &mut m.display_name,
+            issues,
+            "display_name",
+            "ZHANG SAN NOODLES",
+        );
+        field(ui, lang.pick("中文名称", "Chinese name"), &mut m.display_name_zh, issues, "display_name_zh", "张三面馆");
+        field(ui, lang.pick("商户类别码 MCC", "MCC"), &mut m.mcc, issues, "mcc", "5812");
+        field(ui, lang.pick("国家/地区", "Country"), &mut m.country, issues, "country", "CN");
+        field(ui, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
+        field(ui, lang.pick("城市（中文）", "City (Chinese)"), &mut m.city_zh, issues, "city_zh", "上海");
+        field(ui, lang.pick("邮政编码", "Postal code"), &mut m.postal_code, issues, "postal_code", "200000");
+        ui.label(lang.pick("币种", "Currency"));
+        egui::ComboBox::from_id_salt(format!("{id}-currency")).selected_text(m.currency.code()).show_ui(ui, |ui| {
+            for c in Currency::ALL {
+                ui.selectable_value(&mut m.currency, c, c.code());
+            }
+        });
+        ui.end_row();
+    });
+}
+
 impl MerchantPanel {
     /// Re-reads the merchant and stores from the database.
     pub fn reload(&mut self, ctx: &mut Ctx) {
@@ -49,38 +85,7 @@ impl MerchantPanel {
         }
         let mut saved = false;
         if let Some(m) = self.merchant.as_mut() {
-            egui::Grid::new("merchant-profile").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-                let issues = &self.merchant_issues;
-                field(ui, lang.pick("法定名称", "Legal name"), &mut m.legal_name, issues, "legal_name", "");
-                field(
-                    ui,
-                    lang.pick("英文名称（≤25）", "Latin name (≤25)"),
-                    &mut m.display_name,
-                    issues,
-                    "display_name",
-                    "ZHANG SAN NOODLES",
-                );
-                field(
-                    ui,
-                    lang.pick("中文名称", "Chinese name"),
-                    &mut m.display_name_zh,
-                    issues,
-                    "display_name_zh",
-                    "张三面馆",
-                );
-                field(ui, lang.pick("商户类别码 MCC", "MCC"), &mut m.mcc, issues, "mcc", "5812");
-                field(ui, lang.pick("国家/地区", "Country"), &mut m.country, issues, "country", "CN");
-                field(ui, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
-                field(ui, lang.pick("城市（中文）", "City (Chinese)"), &mut m.city_zh, issues, "city_zh", "上海");
-                field(ui, lang.pick("邮政编码", "Postal code"), &mut m.postal_code, issues, "postal_code", "200000");
-                ui.label(lang.pick("币种", "Currency"));
-                egui::ComboBox::from_id_salt("merchant-currency").selected_text(m.currency.code()).show_ui(ui, |ui| {
-                    for c in Currency::ALL {
-                        ui.selectable_value(&mut m.currency, c, c.code());
-                    }
-                });
-                ui.end_row();
-            });
+            merchant_fields(ui, lang, "merchant-profile", m, &self.merchant_issues, "");
             if ui.button(lang.pick("保存商户资料", "Save merchant profile")).clicked() {
                 self.merchant_issues = validate_merchant(m);
                 if self.merchant_issues.is_empty() {
