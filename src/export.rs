@@ -224,6 +224,34 @@ fn order_cells(o: &Order, acquirer: &str, lang: Lang) -> Vec<Cell> {
     ]
 }
 
+/// Calls `each` with the cells of every order the filter matches, in `sort` order, read page by page; stops with
+/// [`ExportError::Cancelled`] when `cancel` is set between pages.
+fn for_each_order(
+    db: &Store,
+    filter: &OrderFilter,
+    sort: OrderSort,
+    lang: Lang,
+    cancel: &AtomicBool,
+    each: &mut dyn FnMut(Vec<Cell>) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let acquirers = db.acquirers()?;
+    let mut key = None;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ExportError::Cancelled);
+        }
+        let (rows, next) = db.orders_page(filter, sort, key.as_ref(), PAGE)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for o in &rows {
+            let acquirer = acquirers.iter().find(|a| a.id == o.acquirer_id).map_or("", |a| a.name.as_str());
+            each(order_cells(o, acquirer, lang))?;
+        }
+        key = next;
+    }
+}
+
 /// Writes every order the filter matches to `path` (.csv or .xlsx), calling `progress(rows_done, rows_total)`.
 pub fn export_orders(
     db: &Store,
@@ -236,25 +264,16 @@ pub fn export_orders(
 ) -> Result<u64, ExportError> {
     let format = ExportFormat::for_path(path)?;
     let total = db.order_totals(filter)?.count.max(0) as u64;
-    let acquirers = db.acquirers()?;
     let mut file = TableFile::create(path, format, lang.pick("订单", "Orders"), &order_headers(lang))?;
-    let mut key = None;
     progress(0, total);
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(ExportError::Cancelled);
+    for_each_order(db, filter, sort, lang, cancel, &mut |cells| {
+        file.row(&cells)?;
+        if file.rows % u64::from(PAGE) == 0 {
+            progress(file.rows, total.max(file.rows));
         }
-        let (rows, next) = db.orders_page(filter, sort, key.as_ref(), PAGE)?;
-        if rows.is_empty() {
-            break;
-        }
-        for o in &rows {
-            let acquirer = acquirers.iter().find(|a| a.id == o.acquirer_id).map_or("", |a| a.name.as_str());
-            file.row(&order_cells(o, acquirer, lang))?;
-        }
-        progress(file.rows, total.max(file.rows));
-        key = next;
-    }
+        Ok(())
+    })?;
+    progress(file.rows, total.max(file.rows));
     file.finish()
 }
 
@@ -267,22 +286,13 @@ pub fn write_orders_csv<W: Write>(
     out: W,
 ) -> Result<u64, ExportError> {
     let fail = |e: &dyn std::fmt::Display| ExportError::Write { path: PathBuf::from("-"), detail: e.to_string() };
-    let acquirers = db.acquirers()?;
     let mut w = csv::Writer::from_writer(out);
     w.write_record(order_headers(lang)).map_err(|e| fail(&e))?;
-    let (mut key, mut n) = (None, 0);
-    loop {
-        let (rows, next) = db.orders_page(filter, sort, key.as_ref(), PAGE)?;
-        if rows.is_empty() {
-            break;
-        }
-        for o in &rows {
-            let acquirer = acquirers.iter().find(|a| a.id == o.acquirer_id).map_or("", |a| a.name.as_str());
-            w.write_record(order_cells(o, acquirer, lang).iter().map(Cell::as_text)).map_err(|e| fail(&e))?;
-            n += 1;
-        }
-        key = next;
-    }
+    let mut n = 0;
+    for_each_order(db, filter, sort, lang, &AtomicBool::new(false), &mut |cells| {
+        n += 1;
+        w.write_record(cells.iter().map(Cell::as_text)).map_err(|e| fail(&e))
+    })?;
     w.flush().map_err(|e| fail(&e))?;
     Ok(n)
 }
