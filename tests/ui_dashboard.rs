@@ -1,27 +1,15 @@
 //! The 概览 Dashboard as the owner reads it: today's and this week's figures, by acquirer and by hour, and "Show in
 //! Orders" landing on the same totals.
 
-use std::time::{Duration, Instant};
+mod ui_common;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::dashboard::{Period, dashboard};
 use tilldesk::i18n::Lang;
 use tilldesk::store::Store;
-use tilldesk::ui::{Screen, TillDeskApp, fonts};
-
-fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        h.step();
-        if h.query_all_by_label_contains(label).next().is_some() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{label:?} did not appear");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use tilldesk::ui::{Screen, TillDeskApp};
+use ui_common::wait_for;
 
 #[test]
 fn todays_figures_match_the_orders_screen_and_the_week_adds_up() {
@@ -43,10 +31,7 @@ fn todays_figures_match_the_orders_screen_and_the_week_adds_up() {
 
     let mut app = TillDeskApp::new(home).unwrap();
     app.screen = Screen::Dashboard;
-    let mut h = Harness::builder()
-        .with_size([1280.0, 900.0])
-        .with_context_setup(fonts::install_cjk_font)
-        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
+    let mut h = ui_common::harness(app, [1280.0, 900.0]);
     wait_for(&mut h, "as of ");
     h.get_by_label("Sales at a glance");
     for text in [

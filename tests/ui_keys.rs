@@ -4,54 +4,15 @@
 //! (connected); WeChat Pay ids and API key, test; switch the access mode (status bar). Nothing secret lands in
 //! the database.
 
-use std::time::{Duration, Instant};
+mod ui_common;
 
-use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
-use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+use tilldesk::ui::{SandboxStatus, TillDeskApp};
+use ui_common::{AppHarness, type_into, wait_for, wait_for_n};
 
-fn harness(app: TillDeskApp) -> Harness<'static, TillDeskApp> {
-    let mut h = Harness::builder()
-        .with_size([1300.0, 2400.0])
-        .with_context_setup(fonts::install_cjk_font)
-        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
-    h.run_steps(2);
-    h
-}
-
-fn wait_for(h: &mut Harness<'static, TillDeskApp>, text: &str) {
-    wait_for_n(h, text, 1);
-}
-
-/// Waits until `n` labels contain `text`.
-fn wait_for_n(h: &mut Harness<'static, TillDeskApp>, text: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.query_all_by_label_contains(text).count() >= n {
-            return;
-        }
-        if Instant::now() >= deadline {
-            let labels: Vec<String> = h
-                .query_all_by(|_| true)
-                .filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value()))
-                .collect();
-            panic!("timed out waiting for {text:?}; the screen shows: {labels:#?}");
-        }
-        std::thread::sleep(Duration::from_millis(40));
-    }
-}
-
-fn type_into(h: &mut Harness<'static, TillDeskApp>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
-}
-
-fn click(h: &mut Harness<'static, TillDeskApp>, label: &str) {
+fn click(h: &mut AppHarness, label: &str) {
     h.get_by_label(label).click();
     h.run_steps(2);
 }
@@ -74,7 +35,7 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     app.ctx.runtime = Some(rt.handle().clone());
     // As `main` does: the app manages the background sync from now on (none runs yet).
     app.ctx.sync_for = Some((tilldesk::model::ChannelMode::Sandbox, false));
-    let mut h = harness(app);
+    let mut h = ui_common::harness(app, [1300.0, 2400.0]);
     click(&mut h, "Settings");
     h.get_by_label("Live channels and keys");
 
@@ -152,12 +113,9 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     h.state_mut().ctx.set_mode(tilldesk::model::ChannelMode::Sandbox);
     click(&mut h, "Settings");
     // Back in sandbox mode the sandbox's worker and notify listener start again.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while h.state().ctx.services.as_ref().is_none_or(|s| s.listener.is_none()) {
-        assert!(Instant::now() < deadline, "the sandbox sync did not start");
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    ui_common::wait_until(&mut h, "the sandbox sync to start again", |h| {
+        h.state().ctx.services.as_ref().is_some_and(|s| s.listener.is_some())
+    });
 
     // Access mode: shown in the status bar.
     h.get_by_label("Access: store-direct");

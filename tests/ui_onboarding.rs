@@ -1,55 +1,29 @@
 //! The Acquirers and Store codes screens as a merchant uses them, against the sandbox: onboard a store with
 //! acquirer 1 via CDS, open the printed code's picture and bind acquirer 2 to it, check the code; edit stores.
 
-use std::time::{Duration, Instant};
-
-use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
-use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+use tilldesk::ui::{SandboxStatus, TillDeskApp};
+use ui_common::{AppHarness, type_into, wait_until};
 
 mod scan_common;
+mod ui_common;
 
-fn harness(app: TillDeskApp) -> Harness<'static, TillDeskApp> {
-    let mut h = Harness::builder()
-        .with_size([1200.0, 1400.0])
-        .with_context_setup(fonts::install_cjk_font)
-        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
-    h.run_steps(2);
-    h
+fn harness(app: TillDeskApp) -> AppHarness {
+    ui_common::harness(app, [1200.0, 1400.0])
 }
 
-/// Steps the UI until a label containing `text` shows up (the work runs on the runtime's threads).
-fn wait_for(h: &mut Harness<'static, TillDeskApp>, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.query_by_label_contains(text).is_some() {
-            return;
-        }
+/// Waits for a label containing `text`; an error in the status bar fails at once.
+fn wait_for(h: &mut AppHarness, text: &str) {
+    wait_until(h, text, |h| {
         if let Some(err) = h.state().ctx.error.clone() {
             panic!("error while waiting for {text:?}: {err}");
         }
-        if Instant::now() >= deadline {
-            let labels: Vec<String> = h
-                .query_all_by(|_| true)
-                .filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value()))
-                .collect();
-            panic!("timed out waiting for {text:?}; the screen shows: {labels:#?}");
-        }
-        std::thread::sleep(Duration::from_millis(40));
-    }
-}
-
-/// Clicks a text field (found by its label) and types into it.
-fn type_into(h: &mut Harness<'static, TillDeskApp>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
+        h.query_by_label_contains(text).is_some()
+    });
 }
 
 fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> TillDeskApp {

@@ -1,41 +1,20 @@
 //! The Sync panel (Settings) and the status bar as a person sees them: recent runs with their errors, the outbox,
 //! "Retry now"; online → offline (checkout says payments need the network) → back online by itself.
 
-use std::time::{Duration, Instant};
+mod ui_common;
 
-use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use std::time::Duration;
+
+use egui_kittest::kittest::Queryable;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::store::sync::SyncRun;
 use tilldesk::sync::SyncSettings;
-use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+use tilldesk::ui::{SandboxStatus, TillDeskApp};
+use ui_common::{AppHarness, wait_for};
 
-fn harness(app: TillDeskApp) -> Harness<'static, TillDeskApp> {
-    let mut h = Harness::builder()
-        .with_size([1300.0, 900.0])
-        .with_context_setup(fonts::install_cjk_font)
-        .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
-    h.run_steps(2);
-    h
-}
-
-fn wait_for(h: &mut Harness<'static, TillDeskApp>, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if h.query_by_label_contains(text).is_some() {
-            return;
-        }
-        if Instant::now() >= deadline {
-            let labels: Vec<String> = h
-                .query_all_by(|_| true)
-                .filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value()))
-                .collect();
-            panic!("timed out waiting for {text:?}; the screen shows: {labels:#?}");
-        }
-        std::thread::sleep(Duration::from_millis(40));
-    }
+fn harness(app: TillDeskApp) -> AppHarness {
+    ui_common::harness(app, [1300.0, 900.0])
 }
 
 #[test]
