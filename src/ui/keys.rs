@@ -14,6 +14,8 @@ use crate::ui::Ctx;
 #[derive(Default)]
 pub struct KeysPanel {
     passphrase: String,
+    /// A key, id, gateway or the vault changed this frame (clients built before are stale).
+    keys_changed: bool,
     loaded: bool,
     alipay: LiveSettings,
     wechat: LiveSettings,
@@ -69,18 +71,20 @@ impl KeysPanel {
         }
     }
 
+    /// Shows what a save or import did; a success means the clients built before may be stale.
     fn report<T, E: std::fmt::Display>(&mut self, result: Result<T, E>, ok: impl FnOnce(T) -> String) {
         self.message = Some(match result {
-            Ok(v) => ok(v),
+            Ok(v) => {
+                self.keys_changed = true;
+                ok(v)
+            }
             Err(e) => e.to_string(),
         });
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        let before = self.message.clone();
         self.show(ui, ctx);
-        // Every save, import or unlock reports here: the clients built before it may be stale.
-        if self.message != before {
+        if std::mem::take(&mut self.keys_changed) {
             ctx.channels_changed();
         }
     }
@@ -103,7 +107,10 @@ impl KeysPanel {
             for mode in [AccessMode::StoreDirect, AccessMode::MerchantBackend] {
                 if ui.radio(ctx.access == mode, mode.label(lang)).clicked() && ctx.access != mode {
                     match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
-                        Ok(()) => ctx.access = mode,
+                        Ok(()) => {
+                            ctx.access = mode;
+                            self.keys_changed = true;
+                        }
                         Err(e) => self.message = Some(e.to_string()),
                     }
                 }
@@ -135,6 +142,7 @@ impl KeysPanel {
                     match Vault::unlock(&ctx.home.dir, &self.passphrase) {
                         Ok(v) => {
                             ctx.vault = Some(v);
+                            self.keys_changed = true;
                             self.message = Some(lang.pick("密钥已解锁", "Keys unlocked").into());
                         }
                         Err(e) => self.message = Some(e.to_string()),
@@ -165,6 +173,7 @@ impl KeysPanel {
             {
                 match keys::generate_alipay_key_pair(&mut ctx.home.store, vault) {
                     Ok(export) => {
+                        self.keys_changed = true;
                         let path = ctx.home.dir.join("alipay_app_public_key.txt");
                         let written = std::fs::write(&path, format!("{}\n", export.console_base64));
                         self.public_key = Some(export.console_base64);
