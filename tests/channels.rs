@@ -33,11 +33,17 @@ fn refund(out_trade_no: &str, out_request_no: &str, fen: i64, total: i64) -> Ref
     }
 }
 
-/// Refunds until the acquirer reports the final state (WeChat processes refunds asynchronously).
-async fn settled_refund(channel: &dyn Channel, out_trade_no: &str, out_request_no: &str) -> RefundQueryResult {
+/// Queries a refund until the acquirer reports the final state (WeChat processes refunds asynchronously: the
+/// sandbox's clock is moved on a second at a time meanwhile).
+async fn settled_refund(
+    sandbox: &sandbox::SandboxState,
+    channel: &dyn Channel,
+    out_trade_no: &str,
+    out_request_no: &str,
+) -> RefundQueryResult {
     for _ in 0..50 {
         match channel.refund_query(out_trade_no, out_request_no).await {
-            RefundQueryResult::Found(RefundState::Processing) => tokio::time::sleep(Duration::from_millis(100)).await,
+            RefundQueryResult::Found(RefundState::Processing) => sandbox.advance_clock(1),
             other => return other,
         }
     }
@@ -73,7 +79,7 @@ async fn refunds_bills_and_cancels_through_both_clients() {
         let again = channel.refund(&refund(&out, &format!("{out}-R1"), 300, 1000)).await;
         assert!(matches!(again, RefundResult::Accepted { .. }), "{tag} idempotent retry: {again:?}");
         assert_eq!(
-            settled_refund(channel, &out, &format!("{out}-R1")).await,
+            settled_refund(&sb.state, channel, &out, &format!("{out}-R1")).await,
             RefundQueryResult::Found(RefundState::Success)
         );
         assert_eq!(channel.refund_query(&out, "NO-SUCH-REFUND").await, RefundQueryResult::NotFound, "{tag}");

@@ -263,10 +263,23 @@ fn a_crash_at_each_step_is_recovered_to_the_ledger_state() {
     cmd.arg("--data-dir").arg(&till).args(["pay", "--amount", "4.56", "--auth-code", &alipay("0000")]);
     cmd.args(["--sandbox-url", &url, "--sandbox-data"]).arg(&sandbox_dir).env_remove("TILLDESK_CRASH_AT");
     let mut child = cmd.spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Killed once the pay request is at the acquirer (the latency fault has fired: the sandbox holds the request).
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let faults: Value =
+            rt.block_on(async { http.get(format!("{url}/admin/faults")).send().await.unwrap().json().await.unwrap() });
+        if faults.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the pay request never reached the sandbox");
+        assert!(child.try_wait().unwrap().is_none(), "the payment ended before it could be killed");
+        rt.block_on(async { tokio::time::sleep(Duration::from_millis(20)).await });
+    }
     child.kill().unwrap();
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Whichever comes first, the held pay request or the recovery's cancel, they agree: a cancel before the pay
+    // closes the number, so the late pay is refused.
     let out = run(&["recover", "--json"], None);
     assert!(out.status.success());
     let l = rt.block_on(ledger(&reqwest::Client::new(), &url));

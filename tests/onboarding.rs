@@ -268,7 +268,8 @@ async fn cancelling_while_verifying_keeps_the_pending_binding_and_refresh_resume
     assert!(matches!(err, OnboardingError::Cancelled), "{err}");
     let pending = w.db.binding(store, wechat).unwrap().unwrap();
     assert_eq!(pending.status, BindingStatus::PendingVerification);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // The acquirer verifies the merchant (its clock moves on 2 s).
+    w.sandbox.state.advance_clock(2);
     let refreshed = w.onboarder(&quiet).refresh(store, wechat).await.unwrap();
     assert_eq!(refreshed.status, BindingStatus::Active);
     assert_eq!(refreshed.merchant_id_at_acquirer, pending.merchant_id_at_acquirer);

@@ -150,7 +150,8 @@ async fn wechat_processing_refunds_complete_by_query_and_follow_up() {
     let refund = impatient.refund(&r.clerk, &out, Amount::from_fen(600), "顾客不要了").await.unwrap();
     assert_eq!(refund.status, RefundStatus::Processing);
     assert_eq!(r.order(&out).status, OrderStatus::Paid, "not refunded until WeChat says SUCCESS");
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // The acquirer finishes the refund (its clock moves on 2 s).
+    r.sandbox.state.advance_clock(2);
     let settled = r.desk.follow_up().await.unwrap();
     assert_eq!(settled.len(), 1);
     assert_eq!(settled[0].status, RefundStatus::Success);

@@ -150,7 +150,8 @@ async fn alipay_every_test_code_behaves_as_documented() {
     sb.alipay("alipay.trade.pay", pay_biz("A-PW1", &alipay_code("0101"), "1.00")).await;
     let q = sb.alipay("alipay.trade.query", json!({"out_trade_no": "A-PW1"})).await;
     assert_eq!(q["trade_status"], "WAIT_BUYER_PAY");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The customer types the password (the sandbox's clock moves on 2 s).
+    sb.admin("/admin/config", json!({"clock_offset_secs": 2})).await;
     let q = sb.alipay("alipay.trade.query", json!({"out_trade_no": "A-PW1"})).await;
     assert_eq!(q["trade_status"], "TRADE_SUCCESS");
     // 02: never pays; cancel closes it.
@@ -374,7 +375,8 @@ async fn wechat_refunds_are_asynchronous_and_idempotent() {
     assert_eq!(again["refund_id"], r["refund_id"], "the same out_refund_no is the same refund");
     let q = sb.wechat("/pay/refundquery", &[("out_refund_no", "WR1-1")]).await;
     assert_eq!(q["refund_status_0"], "PROCESSING");
-    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    // WeChat finishes the refund (the sandbox's clock moves on 1 s).
+    sb.admin("/admin/config", json!({"wechat_refund_delay_ms": 300, "clock_offset_secs": 1})).await;
     let q = sb.wechat("/pay/refundquery", &[("out_trade_no", "WR1")]).await;
     assert_eq!((q["refund_status_0"].as_str(), q["refund_count"].as_str()), ("SUCCESS", "1"));
     assert_eq!(sb.wechat("/pay/orderquery", &[("out_trade_no", "WR1")]).await["trade_state"], "REFUND");

@@ -150,7 +150,8 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
         // Not due yet: a pass right away leaves it alone.
         let run = worker.run_once("test").await.unwrap();
         assert_eq!(run.outbox_delivered, 0);
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // "Retry now" in the Sync panel makes it due.
+        Store::open(&db).unwrap().outbox_retry_now().unwrap();
         let run = worker.run_once("test").await.unwrap();
         assert_eq!(run.outbox_delivered, 1, "{:?}", run.errors);
         assert_eq!(run.outbox_pending, 0);
@@ -231,7 +232,8 @@ async fn yesterdays_bills_are_fetched_and_reconciled_once_and_pending_bindings_a
     };
     let _ = onboarder.onboard(store_id, alipay, false).await;
     assert_eq!(store.binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::PendingVerification);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // The acquirer verifies the merchant (its clock moves on 2 s).
+    sandbox.state.advance_clock(2);
 
     let settings = SyncSettings { bill_time: time::Time::from_hms(0, 0, 0).ok(), ..settings() };
     let worker = sandbox_worker(&home, &acc, &url, settings).unwrap();

@@ -1,6 +1,6 @@
 //! The 收银 Checkout screen as a cashier uses it: keyboard only, against the embedded sandbox.
 
-use std::time::{Duration, Instant};
+mod ui_common;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -8,6 +8,7 @@ use tilldesk::checkout::CheckoutSettings;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
+use ui_common::wait_for;
 
 struct Till {
     _dir: tempfile::TempDir,
@@ -34,19 +35,6 @@ fn till(lang: Lang) -> Till {
     Till { _dir: dir, rt, harness }
 }
 
-/// Steps the UI until `label` shows (the payment runs on the runtime in real time).
-fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        h.step();
-        if h.query_by_label_contains(label).is_some() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{label:?} did not appear");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn type_and_enter(h: &mut Harness<'static, TillDeskApp>, text: &str) {
     h.event(egui::Event::Text(text.into()));
     h.step();
@@ -59,11 +47,11 @@ fn type_and_enter(h: &mut Harness<'static, TillDeskApp>, text: &str) {
 fn a_cashier_takes_a_payment_with_the_keyboard_only() {
     let mut t = till(Lang::En);
     let h = &mut t.harness;
-    wait_for(h, "Ready to take payments", Duration::from_secs(20));
+    wait_for(h, "Ready to take payments");
     // The amount field has the focus: type, Enter moves to the scan field, the scanner types digits and Enter.
     type_and_enter(h, "12.34");
     type_and_enter(h, "2800000000000000");
-    wait_for(h, "Payment received", Duration::from_secs(20));
+    wait_for(h, "Payment received");
     assert_eq!(h.query_all_by_label("¥12.34").count(), 2, "in the result panel and in the recent payments list");
     assert!(h.query_all_by_label_contains("TD20").count() >= 1, "the out_trade_no is shown");
     drop(t);
@@ -73,12 +61,12 @@ fn a_cashier_takes_a_payment_with_the_keyboard_only() {
 fn the_waiting_state_shows_elapsed_seconds_then_the_result() {
     let mut t = till(Lang::ZhCn);
     let h = &mut t.harness;
-    wait_for(h, "可以收款", Duration::from_secs(20));
+    wait_for(h, "可以收款");
     type_and_enter(h, "8.00");
     // 01 02: the customer enters the password and pays 2 s later.
     type_and_enter(h, "2800000000000102");
-    wait_for(h, "等待顾客输入密码", Duration::from_secs(10));
-    wait_for(h, "收款成功", Duration::from_secs(20));
+    wait_for(h, "等待顾客输入密码");
+    wait_for(h, "收款成功");
     drop(t);
 }
 
@@ -86,9 +74,9 @@ fn the_waiting_state_shows_elapsed_seconds_then_the_result() {
 fn not_a_payment_code_is_refused_on_screen() {
     let mut t = till(Lang::En);
     let h = &mut t.harness;
-    wait_for(h, "Ready to take payments", Duration::from_secs(20));
+    wait_for(h, "Ready to take payments");
     type_and_enter(h, "5.00");
     type_and_enter(h, "6901234567892");
-    wait_for(h, "this is not a payment code", Duration::from_secs(5));
+    wait_for(h, "this is not a payment code");
     let _ = &t.rt;
 }

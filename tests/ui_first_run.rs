@@ -1,6 +1,8 @@
 //! The first-run wizard as a new merchant uses it: language, merchant profile, first store, owner PIN, sandbox or
 //! live; skipping it; opening it again from Settings.
 
+mod ui_common;
+
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use tilldesk::config::{self, DataHome, SETTING_FIRST_RUN, SETTING_LANGUAGE, SETTING_MODE};
@@ -8,6 +10,7 @@ use tilldesk::i18n::Lang;
 use tilldesk::model::{ChannelMode, Role};
 use tilldesk::store::Store;
 use tilldesk::ui::{Screen, TillDeskApp, fonts};
+use ui_common::{click, type_into};
 
 fn harness(app: TillDeskApp) -> Harness<'static, TillDeskApp> {
     let mut h = Harness::builder()
@@ -29,18 +32,6 @@ fn fresh_app(dir: &std::path::Path) -> TillDeskApp {
 
 fn db(dir: &std::path::Path) -> Store {
     Store::open(&dir.join(config::DATABASE_FILE)).unwrap()
-}
-
-fn type_into(h: &mut Harness<'static, TillDeskApp>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
-}
-
-fn click(h: &mut Harness<'static, TillDeskApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(2);
 }
 
 fn shown(h: &Harness<'static, TillDeskApp>) -> Vec<String> {

@@ -10,12 +10,7 @@ use egui_kittest::kittest::Queryable;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::ui::{SandboxStatus, TillDeskApp};
-use ui_common::{AppHarness, type_into, wait_for, wait_for_n};
-
-fn click(h: &mut AppHarness, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(2);
-}
+use ui_common::{click, type_into, wait_for, wait_for_n};
 
 #[test]
 fn keys_are_configured_tested_and_kept_out_of_the_database() {

@@ -1,9 +1,10 @@
 //! The 订单 Orders and 退款 Refunds screens as the back office uses them: filter, open an order, refund part of
 //! it with the PIN (asked again), and see the refund listed.
 
+mod ui_common;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -14,21 +15,10 @@ use tilldesk::model::{OrderStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
-
-fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        h.step();
-        if h.query_all_by_label_contains(label).next().is_some() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{label:?} did not appear");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use ui_common::wait_for;
 
 fn type_into(h: &mut Harness<'static, TillDeskApp>, label: &str, text: &str) {
-    h.get_by_label(label).click();
+    h.get_by_label(label).focus();
     h.run_steps(2);
     h.event(egui::Event::Text(text.into()));
     h.run_steps(2);
@@ -71,12 +61,12 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
         .with_size([1280.0, 800.0])
         .with_context_setup(fonts::install_cjk_font)
         .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
-    wait_for(&mut h, "Orders 501", Duration::from_secs(10));
+    wait_for(&mut h, "Orders 501");
 
     // Filter: search the cake's order number.
     type_into(&mut h, "Search", &order.out_trade_no);
     h.get_by_label("Apply").click();
-    wait_for(&mut h, "Orders 1 ", Duration::from_secs(10));
+    wait_for(&mut h, "Orders 1 ");
     h.get_by_label(&order.out_trade_no).click();
     h.run_steps(3);
     h.get_by_label("Order detail");
@@ -92,7 +82,7 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     assert!(h.query_by_label_contains("the PIN is wrong").is_some());
     type_into(&mut h, "PIN", "1357");
     h.get_by_label("Confirm refund").click();
-    wait_for(&mut h, "-R1 ¥30.00 refunded", Duration::from_secs(20));
+    wait_for(&mut h, "-R1 ¥30.00 refunded");
     let store = Store::open(&db).unwrap();
     let after = store.order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
     assert_eq!((after.status, after.refunded_amount), (OrderStatus::PartiallyRefunded, Amount::from_fen(3000)));
@@ -100,7 +90,7 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
 
     // Export the filtered list: one order, off the UI thread, to the data folder's exports/.
     h.get_by_label("Export CSV").click();
-    wait_for(&mut h, "Exported 1 rows", Duration::from_secs(20));
+    wait_for(&mut h, "Exported 1 rows");
     let exports = dir.path().join("exports");
     let csv_file = std::fs::read_dir(&exports).unwrap().next().unwrap().unwrap().path();
     let text = std::fs::read_to_string(&csv_file).unwrap();
@@ -115,7 +105,7 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     assert!(h.query_by_label(&format!("{}-R1", order.out_trade_no)).is_some());
     assert!(h.query_by_label("cake damaged").is_some());
     h.get_by_label("Export Excel").click();
-    wait_for(&mut h, "Exported 1 rows", Duration::from_secs(20));
+    wait_for(&mut h, "Exported 1 rows");
     let xlsx = std::fs::read_dir(&exports)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -209,7 +199,7 @@ fn a_cashier_sees_only_their_own_orders_and_the_back_office_filters_by_operator_
         .with_size([1400.0, 800.0])
         .with_context_setup(fonts::install_cjk_font)
         .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
-    wait_for(&mut h, "Orders 7 ", Duration::from_secs(10));
+    wait_for(&mut h, "Orders 7 ");
     h.get_by_label("(your own payments only)");
 
     // The owner signs in: everything, then filtered to amy's payments with the Operator filter.
@@ -217,13 +207,13 @@ fn a_cashier_sees_only_their_own_orders_and_the_back_office_filters_by_operator_
     h.get_by_label("Refunds").click();
     h.run_steps(2);
     h.get_by_label("Orders").click();
-    wait_for(&mut h, "Orders 300 ", Duration::from_secs(10));
+    wait_for(&mut h, "Orders 300 ");
     h.get_by_label("Taken by").click();
     h.run_steps(2);
     h.get_by_label("amy").click();
-    wait_for(&mut h, "Orders 7 ", Duration::from_secs(10));
+    wait_for(&mut h, "Orders 7 ");
     h.get_by_label("Store").click();
     h.run_steps(2);
     h.get_by_label("S001 Demo Store").click();
-    wait_for(&mut h, "Orders 7 ", Duration::from_secs(10));
+    wait_for(&mut h, "Orders 7 ");
 }

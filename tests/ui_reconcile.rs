@@ -2,6 +2,7 @@
 //! table, mark a difference resolved with a note, adopt a store-code payment, export.
 
 mod recon_common;
+mod ui_common;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -10,6 +11,7 @@ use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::model::AcquirerKind;
 use tilldesk::ui::{TillDeskApp, fonts};
+use ui_common::wait_for;
 
 fn harness(dir: &std::path::Path) -> Harness<'static, TillDeskApp> {
     let mut home = DataHome::open(dir).unwrap();
@@ -22,19 +24,6 @@ fn harness(dir: &std::path::Path) -> Harness<'static, TillDeskApp> {
         .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
     h.run();
     h
-}
-
-/// Runs frames until `label` (a substring) shows, while the background thread works.
-fn wait_for(h: &mut Harness<'static, TillDeskApp>, label: &str) {
-    for _ in 0..200 {
-        // step, not run: run() fails when the UI keeps repainting while the import thread works.
-        h.step();
-        if h.query_all_by_label_contains(label).next().is_some() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("{label:?} never showed");
 }
 
 fn type_into(h: &mut Harness<'static, TillDeskApp>, field: &str, text: &str) {

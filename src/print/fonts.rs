@@ -82,25 +82,49 @@ impl PrintFont {
     }
 }
 
-/// A line of text laid out in one font: glyph ids and advances in em.
+/// One laid-out character: the font that draws it, its glyph, its advance in em and its byte range in the text.
+#[derive(Debug, Clone)]
+pub struct Glyph {
+    pub font: &'static PrintFont,
+    pub id: u32,
+    pub advance: f32,
+    pub range: std::ops::Range<usize>,
+}
+
+/// A line of text laid out character by character, each character in the first font that has it (the bundled
+/// font first, then system fonts for just the characters it lacks).
 #[derive(Debug, Clone)]
 pub struct Shaped {
-    pub font: &'static PrintFont,
     pub text: String,
     /// Font size in millimetres (the em square).
     pub size_mm: f32,
-    /// (glyph id, advance in em, byte range of its character in `text`).
-    pub glyphs: Vec<(u32, f32, std::ops::Range<usize>)>,
+    pub glyphs: Vec<Glyph>,
 }
 
 impl Shaped {
     /// Width in millimetres.
     pub fn width(&self) -> f32 {
-        self.glyphs.iter().map(|g| g.1).sum::<f32>() * self.size_mm
+        self.glyphs.iter().map(|g| g.advance).sum::<f32>() * self.size_mm
     }
 
     pub fn with_size(&self, size_mm: f32) -> Shaped {
         Shaped { size_mm, ..self.clone() }
+    }
+
+    /// Consecutive glyphs drawn from one font, in order.
+    pub fn runs(&self) -> impl Iterator<Item = &[Glyph]> {
+        self.glyphs.chunk_by(|a, b| std::ptr::eq(a.font, b.font))
+    }
+
+    /// The fonts this line uses, in order of first use.
+    pub fn fonts(&self) -> Vec<&'static PrintFont> {
+        let mut fonts: Vec<&'static PrintFont> = Vec::new();
+        for g in &self.glyphs {
+            if !fonts.iter().any(|f| std::ptr::eq(*f, g.font)) {
+                fonts.push(g.font);
+            }
+        }
+        fonts
     }
 }
 
@@ -126,17 +150,25 @@ fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
+/// Extra font files to try before the usual places, separated like `PATH` (for a font the merchant installed
+/// somewhere unusual).
+pub const FONT_ENV: &str = "TILLDESK_CJK_FONT";
+
 impl FontBook {
-    /// The process-wide font book: bundled font first, then [`SYSTEM_CJK_FONT_CANDIDATES`], then fontconfig.
+    /// The process-wide font book: bundled font first, then the files in `TILLDESK_CJK_FONT`, then
+    /// [`SYSTEM_CJK_FONT_CANDIDATES`], then fontconfig.
     pub fn global() -> &'static FontBook {
         static BOOK: OnceLock<FontBook> = OnceLock::new();
         BOOK.get_or_init(|| {
-            FontBook::with_candidates(SYSTEM_CJK_FONT_CANDIDATES.iter().map(PathBuf::from).collect(), true)
+            let mut candidates: Vec<PathBuf> =
+                std::env::var_os(FONT_ENV).map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
+            candidates.extend(SYSTEM_CJK_FONT_CANDIDATES.iter().map(PathBuf::from));
+            FontBook::with_candidates(candidates, true)
         })
     }
 
     /// A font book that falls back only to `candidates` (fontconfig is asked too when `ask_fontconfig`). Tests use
-    /// it to check what happens on a machine without CJK fonts. Its fonts live as long as the process.
+    /// it to check what happens on a machine with given fonts, or none. Its fonts live as long as the process.
     pub fn with_candidates(candidates: Vec<PathBuf>, ask_fontconfig: bool) -> FontBook {
         static BUNDLED: OnceLock<&'static PrintFont> = OnceLock::new();
         let bundled = BUNDLED.get_or_init(|| {
@@ -158,16 +190,12 @@ impl FontBook {
         self.bundled
     }
 
-    /// The font to draw `text` in: the bundled one when it has every character, else the first system CJK font that
-    /// does.
-    pub fn font_for(&self, text: &str) -> Result<&'static PrintFont, PrintError> {
-        let missing = self.bundled.missing_chars(text);
-        if missing.is_empty() {
-            return Ok(self.bundled);
-        }
+    /// The first system font that has `c`, loading candidate files (and asking fontconfig once) until one does.
+    fn system_font_for(&self, c: char) -> Option<&'static PrintFont> {
+        let has = |f: &PrintFont| f.font_ref().charmap().map(c).is_some();
         let mut system = self.system.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(font) = system.iter().find(|f| f.missing_chars(text).is_empty()) {
-            return Ok(font);
+        if let Some(font) = system.iter().find(|f| has(f)) {
+            return Some(font);
         }
         let mut tried = self.tried.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -181,41 +209,60 @@ impl FontBook {
                 for face in load_faces(&path) {
                     let face: &'static PrintFont = leak(face);
                     system.push(face);
-                    if found.is_none() && face.missing_chars(text).is_empty() {
+                    if found.is_none() && has(face) {
                         found = Some(face);
                     }
                 }
                 if let Some(font) = found {
                     tracing::info!(font = %font.source, "using a system font for characters the bundled font lacks");
-                    return Ok(font);
+                    return Some(font);
                 }
             }
             // The usual places had nothing: ask fontconfig once, then give up.
             if !self.ask_fontconfig.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                break;
+                return None;
             }
             self.candidates.lock().unwrap_or_else(|e| e.into_inner()).extend(fontconfig_cjk_files());
         }
-        Err(PrintError::MissingGlyphs { text: text.to_owned(), chars: missing.into_iter().collect() })
     }
 
-    /// Lays `text` out in the font that can draw it, at `size_mm`.
+    /// Lays `text` out at `size_mm`, each character in the first font that has it: the bundled font, else a system
+    /// font for just that character. Whitespace is drawn in the bundled font; control characters are dropped. A
+    /// character no font on the machine has is an error naming it.
     pub fn shape(&self, text: &str, size_mm: f32) -> Result<Shaped, PrintError> {
-        let font = self.font_for(text)?;
-        let font_ref = font.font_ref();
-        let charmap = font_ref.charmap();
-        let metrics = font_ref.glyph_metrics(Size::unscaled(), LocationRef::default());
-        let upem = font.units_per_em();
-        let glyphs = text
-            .char_indices()
-            .filter(|(_, c)| !c.is_control())
-            .map(|(i, c)| {
-                let gid = charmap.map(c).or_else(|| charmap.map(' ')).unwrap_or_default();
-                let advance = metrics.advance_width(gid).unwrap_or(upem / 2.0) / upem;
-                (gid.to_u32(), advance, i..i + c.len_utf8())
-            })
-            .collect();
-        Ok(Shaped { font, text: text.to_owned(), size_mm, glyphs })
+        let bundled = self.bundled;
+        let bundled_ref = bundled.font_ref();
+        let bundled_map = bundled_ref.charmap();
+        let bundled_metrics = bundled_ref.glyph_metrics(Size::unscaled(), LocationRef::default());
+        let mut missing = String::new();
+        let mut glyphs = Vec::with_capacity(text.len());
+        for (i, c) in text.char_indices().filter(|(_, c)| !c.is_control()) {
+            let range = i..i + c.len_utf8();
+            let (font, gid) = match bundled_map.map(c) {
+                Some(gid) => (bundled, gid),
+                None if c.is_whitespace() => (bundled, bundled_map.map(' ').unwrap_or_default()),
+                None => match self.system_font_for(c) {
+                    Some(font) => (font, font.font_ref().charmap().map(c).unwrap_or_default()),
+                    None => {
+                        if !missing.contains(c) {
+                            missing.push(c);
+                        }
+                        continue;
+                    }
+                },
+            };
+            let upem = font.units_per_em();
+            let advance = if std::ptr::eq(font, bundled) {
+                bundled_metrics.advance_width(gid)
+            } else {
+                font.font_ref().glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(gid)
+            };
+            glyphs.push(Glyph { font, id: gid.to_u32(), advance: advance.unwrap_or(upem / 2.0) / upem, range });
+        }
+        if !missing.is_empty() {
+            return Err(PrintError::MissingGlyphs { text: text.to_owned(), chars: missing });
+        }
+        Ok(Shaped { text: text.to_owned(), size_mm, glyphs })
     }
 }
 
@@ -255,15 +302,22 @@ fn fontconfig_cjk_files() -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
+    /// A subset of Droid Sans Fallback (tests/fixtures/fonts): 喆昇咖啡堃 and nothing else, no Latin letters, no
+    /// space, as the font Debian installs with poppler-utils, imagemagick and xvfb.
+    fn droid_subset() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fonts/DroidSansFallback-subset.ttf"))
+    }
+
     #[test]
     fn the_bundled_font_draws_chinese_and_latin() {
         let book = FontBook::with_candidates(Vec::new(), false);
         let run = book.shape("演示门店 Demo Store 扫码付款", 5.0).unwrap();
-        assert!(std::ptr::eq(run.font, book.bundled()));
+        assert!(run.glyphs.iter().all(|g| std::ptr::eq(g.font, book.bundled())));
+        assert_eq!(run.runs().count(), 1);
         assert_eq!(run.glyphs.len(), "演示门店 Demo Store 扫码付款".chars().count());
-        assert!(run.glyphs.iter().filter(|g| g.2.len() == 3).all(|g| g.0 != 0), "every hanzi has a glyph");
+        assert!(run.glyphs.iter().all(|g| g.id != 0), "every character has a glyph");
         // CJK ideographs are one em wide.
-        assert!((run.glyphs[0].1 - 1.0).abs() < 0.01);
+        assert!((run.glyphs[0].advance - 1.0).abs() < 0.01);
         assert!(run.width() > 50.0 && run.width() < 120.0);
     }
 
@@ -271,7 +325,7 @@ mod tests {
     fn a_name_outside_gb2312_without_a_system_font_is_a_clear_error() {
         let book = FontBook::with_candidates(vec![PathBuf::from("/nonexistent/font.ttc")], false);
         // 喆 and 昇 are not in GB2312.
-        let err = book.font_for("喆昇咖啡").unwrap_err();
+        let err = book.shape("喆昇咖啡 Cafe 喆", 3.0).unwrap_err();
         match &err {
             PrintError::MissingGlyphs { chars, .. } => assert_eq!(chars, "喆昇"),
             other => panic!("{other:?}"),
@@ -280,18 +334,48 @@ mod tests {
     }
 
     #[test]
-    fn a_name_outside_gb2312_falls_back_to_a_system_cjk_font() {
-        let book = FontBook::global();
-        match book.font_for("喆昇咖啡") {
-            Ok(font) => {
-                assert!(!std::ptr::eq(font, book.bundled()));
-                assert!(font.missing_chars("喆昇咖啡 Cafe").is_empty());
+    fn fallback_is_per_character_and_latin_stays_in_the_bundled_font() {
+        // The candidate has 喆 and 昇 but no Latin letters: only those two characters come from it.
+        let book = FontBook::with_candidates(vec![PathBuf::from("/nonexistent/font.ttc"), droid_subset()], false);
+        let text = "喆昇咖啡 Cafe";
+        let run = book.shape(text, 4.0).unwrap();
+        assert_eq!(run.glyphs.len(), text.chars().count());
+        assert!(run.glyphs.iter().all(|g| g.id != 0), "no character is drawn as .notdef");
+        let from: Vec<(&str, bool)> =
+            run.glyphs.iter().map(|g| (&text[g.range.clone()], std::ptr::eq(g.font, book.bundled()))).collect();
+        assert_eq!(
+            from,
+            [
+                ("喆", false),
+                ("昇", false),
+                ("咖", true),
+                ("啡", true),
+                (" ", true),
+                ("C", true),
+                ("a", true),
+                ("f", true),
+                ("e", true)
+            ]
+        );
+        assert_eq!(run.runs().map(<[Glyph]>::len).collect::<Vec<_>>(), [2, 7]);
+        assert_eq!(run.fonts().len(), 2);
+        assert!(run.fonts()[0].source.ends_with("DroidSansFallback-subset.ttf #0"), "{}", run.fonts()[0].source);
+        // Latin letters have their own (narrower than an em) advances, as in the bundled font.
+        assert!(run.glyphs[5].advance < 0.9 && run.glyphs[5].advance > 0.3);
+    }
+
+    #[test]
+    fn the_global_book_either_draws_every_character_or_names_the_missing_ones() {
+        // Whatever fonts this machine has: never a silent .notdef.
+        match FontBook::global().shape("喆昇咖啡 Cafe", 4.0) {
+            Ok(run) => {
+                assert!(run.glyphs.iter().all(|g| g.id != 0));
+                assert!(
+                    run.glyphs.iter().skip(2).all(|g| std::ptr::eq(g.font, FontBook::global().bundled())),
+                    "only 喆昇 come from a system font"
+                );
             }
-            // A machine without any CJK font: the error must say which characters.
-            Err(PrintError::MissingGlyphs { chars, .. }) => {
-                eprintln!("no system CJK font here; fallback not exercised");
-                assert_eq!(chars, "喆昇");
-            }
+            Err(PrintError::MissingGlyphs { chars, .. }) => assert_eq!(chars, "喆昇"),
             Err(e) => panic!("{e}"),
         }
     }

@@ -66,27 +66,27 @@ fn break_lines(run: &Shaped, width: f32, size: f32) -> Vec<String> {
     let mut first_glyph = 0;
     let mut i = 0;
     while i < run.glyphs.len() {
-        let (_, advance, range) = &run.glyphs[i];
+        let (advance, range) = (run.glyphs[i].advance, &run.glyphs[i].range);
         let is_space = text[range.clone()].chars().all(char::is_whitespace);
         if line_width + advance * size > width && i > first_glyph && !is_space {
             let mut cut = i;
             if let Some(sp) = last_space.filter(|sp| *sp > first_glyph) {
                 cut = sp;
             } else {
-                while cut > first_glyph + 1 && NO_LINE_START.contains(&text[run.glyphs[cut].2.clone()]) {
+                while cut > first_glyph + 1 && NO_LINE_START.contains(&text[run.glyphs[cut].range.clone()]) {
                     cut -= 1;
                 }
             }
-            let cut_byte = run.glyphs[cut].2.start;
+            let cut_byte = run.glyphs[cut].range.start;
             lines.push(text[start..cut_byte].trim().to_owned());
             start = cut_byte;
             first_glyph = cut;
             // Skip the space we broke at.
-            while first_glyph < run.glyphs.len() && text[run.glyphs[first_glyph].2.clone()].trim().is_empty() {
+            while first_glyph < run.glyphs.len() && text[run.glyphs[first_glyph].range.clone()].trim().is_empty() {
                 first_glyph += 1;
             }
             if let Some(g) = run.glyphs.get(first_glyph) {
-                start = g.2.start;
+                start = g.range.start;
             }
             i = first_glyph;
             line_width = 0.0;

@@ -92,29 +92,36 @@ impl Canvas for PdfCanvas<'_, '_> {
     }
 
     fn text(&mut self, run: &Shaped, x: f32, y: f32, color: Rgb) {
-        let glyphs: Vec<KrillaGlyph> = run
-            .glyphs
-            .iter()
-            .map(|(gid, advance, range)| KrillaGlyph {
-                glyph_id: GlyphId::new(*gid),
-                text_range: range.clone(),
-                x_advance: *advance,
-                x_offset: 0.0,
-                y_offset: 0.0,
-                y_advance: 0.0,
-                location: None,
-            })
-            .collect();
         self.surface.set_fill(Some(fill(color)));
         self.surface.set_stroke(None);
-        self.surface.draw_glyphs(
-            Point::from_xy(pt(x), pt(y)),
-            &glyphs,
-            run.font.krilla.clone(),
-            &run.text,
-            pt(run.size_mm),
-            false,
-        );
+        // One glyph run per font; each run carries its own text so that copy/paste and search see every character.
+        let mut pen_x = x;
+        for glyphs in run.runs() {
+            let (Some(first), Some(last)) = (glyphs.first(), glyphs.last()) else { continue };
+            let start = first.range.start;
+            let text = &run.text[start..last.range.end];
+            let krilla_glyphs: Vec<KrillaGlyph> = glyphs
+                .iter()
+                .map(|g| KrillaGlyph {
+                    glyph_id: GlyphId::new(g.id),
+                    text_range: g.range.start - start..g.range.end - start,
+                    x_advance: g.advance,
+                    x_offset: 0.0,
+                    y_offset: 0.0,
+                    y_advance: 0.0,
+                    location: None,
+                })
+                .collect();
+            self.surface.draw_glyphs(
+                Point::from_xy(pt(pen_x), pt(y)),
+                &krilla_glyphs,
+                first.font.krilla.clone(),
+                text,
+                pt(run.size_mm),
+                false,
+            );
+            pen_x += glyphs.iter().map(|g| g.advance).sum::<f32>() * run.size_mm;
+        }
     }
 
     fn qr(&mut self, qr: &QrMatrix, x: f32, y: f32, module: f32) {

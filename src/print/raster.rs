@@ -154,20 +154,23 @@ impl Canvas for RasterCanvas {
     }
 
     fn text(&mut self, run: &Shaped, x: f32, y: f32, color: Rgb) {
-        let font = run.font.font_ref();
-        let outlines = font.outline_glyphs();
         let mut pb = PathBuilder::new();
-        let scale = run.size_mm / run.font.units_per_em();
         let mut pen_x = x;
-        for (gid, advance, _) in &run.glyphs {
-            if let Some(glyph) = outlines.get(skrifa::GlyphId::new(*gid)) {
-                let mut pen = Pen { pb: &mut pb, x: pen_x, y, scale };
-                let settings = DrawSettings::unhinted(Size::unscaled(), LocationRef::default());
-                if let Err(e) = glyph.draw(settings, &mut pen) {
-                    tracing::warn!(glyph = gid, "cannot draw glyph: {e}");
+        for glyphs in run.runs() {
+            let font = glyphs[0].font;
+            let font_ref = font.font_ref();
+            let outlines = font_ref.outline_glyphs();
+            let scale = run.size_mm / font.units_per_em();
+            for g in glyphs {
+                if let Some(glyph) = outlines.get(skrifa::GlyphId::new(g.id)) {
+                    let mut pen = Pen { pb: &mut pb, x: pen_x, y, scale };
+                    let settings = DrawSettings::unhinted(Size::unscaled(), LocationRef::default());
+                    if let Err(e) = glyph.draw(settings, &mut pen) {
+                        tracing::warn!(glyph = g.id, "cannot draw glyph: {e}");
+                    }
                 }
+                pen_x += g.advance * run.size_mm;
             }
-            pen_x += advance * run.size_mm;
         }
         if let Some(path) = pb.finish() {
             let t = self.t();

@@ -21,13 +21,18 @@ pub fn harness(app: TillDeskApp, size: [f32; 2]) -> AppHarness {
 }
 
 /// Every label and value on screen (for failure messages).
-pub fn screen_text(h: &AppHarness) -> Vec<String> {
+pub fn screen_text<S>(h: &Harness<'_, S>) -> Vec<String> {
     h.query_all_by(|_| true).filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value())).collect()
 }
 
-/// Steps the UI until `done` (up to 30 s); on timeout, fails naming `what` and showing the screen.
-pub fn wait_until(h: &mut AppHarness, what: &str, done: impl Fn(&AppHarness) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// How long a test waits for work on a background thread before it fails: generous, because a busy machine (both
+/// cores taken by other processes) can be many times slower than an idle one. Nothing waits this long on a pass.
+pub const PATIENCE: Duration = Duration::from_secs(180);
+
+/// Steps the UI until `done` holds (for up to [`PATIENCE`]); on timeout, fails naming `what` and showing the screen.
+/// Never sleeps: each round is one frame, and the thread yields between frames so that background work can run.
+pub fn wait_until<S>(h: &mut Harness<'_, S>, what: &str, done: impl Fn(&Harness<'_, S>) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
     loop {
         h.step();
         if done(h) {
@@ -36,23 +41,30 @@ pub fn wait_until(h: &mut AppHarness, what: &str, done: impl Fn(&AppHarness) -> 
         if Instant::now() >= deadline {
             panic!("timed out waiting for {what:?}; the screen shows: {:#?}", screen_text(h));
         }
-        std::thread::sleep(Duration::from_millis(40));
+        std::thread::yield_now();
     }
 }
 
 /// Waits until at least `n` labels contain `text`.
-pub fn wait_for_n(h: &mut AppHarness, text: &str, n: usize) {
+pub fn wait_for_n<S>(h: &mut Harness<'_, S>, text: &str, n: usize) {
     wait_until(h, text, |h| h.query_all_by_label_contains(text).count() >= n);
 }
 
 /// Waits until a label contains `text`.
-pub fn wait_for(h: &mut AppHarness, text: &str) {
+pub fn wait_for<S>(h: &mut Harness<'_, S>, text: &str) {
     wait_for_n(h, text, 1);
 }
 
-/// Clicks a text field (found by its label) and types into it.
-pub fn type_into(h: &mut AppHarness, label: &str, text: &str) {
-    h.get_by_label(label).click();
+/// Clicks the widget labelled `label` by its id (an accessibility action), so that a layout that moves between
+/// frames (a message appearing above it) cannot make the click land elsewhere; then runs two frames.
+pub fn click<S>(h: &mut Harness<'_, S>, label: &str) {
+    h.get_by_label(label).click_accesskit();
+    h.run_steps(2);
+}
+
+/// Focuses a text field (found by its label) and types into it.
+pub fn type_into<S>(h: &mut Harness<'_, S>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
     h.run_steps(1);
     h.get_by_label(label).type_text(text);
     h.run_steps(1);
