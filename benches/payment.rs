@@ -8,25 +8,23 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tilldesk::channel::router::sandbox_channels;
-use tilldesk::checkout::{Channels, Checkout, CheckoutSettings, PaymentInput, SystemClock};
-use tilldesk::model::AcquirerKind;
+use tilldesk::checkout::{Checkout, CheckoutSettings, PaymentInput, SystemClock};
 use tilldesk::money::Amount;
-use tilldesk::store::Store;
 
 fn setup(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> (Checkout, tilldesk::sandbox::RunningSandbox) {
     let sandbox =
         rt.block_on(tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
-    let mut store = Store::open(&dir.join("tilldesk.sqlite3")).unwrap();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let (alipay, wechat) = sandbox_channels(&sandbox.state.accounts(), &sandbox.base_url(), 0, http).unwrap();
-    let channels = Channels {
-        alipay: Arc::new(alipay),
-        alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
-        wechat: Arc::new(wechat),
-        wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
-    };
-    (Checkout::new(store, channels, Arc::new(SystemClock), CheckoutSettings::default()), sandbox)
+    let engine = tilldesk::sandbox::till::checkout(
+        &dir.join("tilldesk.sqlite3"),
+        &sandbox.state.accounts(),
+        &sandbox.base_url(),
+        Some(http),
+        Arc::new(SystemClock),
+        CheckoutSettings::default(),
+    )
+    .unwrap();
+    (engine, sandbox)
 }
 
 fn input(code: &str) -> PaymentInput {
@@ -34,8 +32,9 @@ fn input(code: &str) -> PaymentInput {
         amount: Amount::from_fen(1234),
         auth_code: code.into(),
         subject: "bench".into(),
-        store_id: None,
+        store_id: tilldesk::model::StoreId(1),
         operator_id: None,
+        terminal_id: None,
     }
 }
 

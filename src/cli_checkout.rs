@@ -6,10 +6,11 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
-use tilldesk::checkout::{Channels, Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
 use tilldesk::config::DataHome;
 use tilldesk::model::{Order, StoreId};
 use tilldesk::money::Amount;
+use tilldesk::routing::Router;
 use tilldesk::sandbox::accounts::SandboxAccounts;
 use tilldesk::store::orders::OrderEvent;
 
@@ -24,24 +25,38 @@ pub struct SandboxTarget {
     pub sandbox_data: Option<PathBuf>,
 }
 
-/// The acquirers' clients for this command, and the embedded sandbox it started (kept alive while the command
-/// runs).
-pub async fn channels(
+/// The router over the till's acquirer accounts for this command — the live profile in live mode, else the
+/// sandbox's — and the embedded sandbox it started (kept alive while the command runs). Every command that moves
+/// money or talks to the acquirers (pay, recover, refund, sync, bills) gets its channels here.
+pub async fn router(
     home: &DataHome,
     target: &SandboxTarget,
-) -> anyhow::Result<(Channels, Option<tilldesk::sandbox::RunningSandbox>)> {
+) -> anyhow::Result<(Router, Option<tilldesk::sandbox::RunningSandbox>)> {
     let db = home.store.path().to_owned();
+    let live = tilldesk::config::channel_mode(&home.store)? == tilldesk::model::ChannelMode::Live;
     match (&target.sandbox_url, &target.sandbox_data) {
-        (Some(url), Some(dir)) => Ok((Channels::for_sandbox(&db, &read_accounts(dir)?, url)?, None)),
-        _ if tilldesk::config::channel_mode(&home.store)? == tilldesk::model::ChannelMode::Live => {
+        (Some(_), Some(_)) if live => {
+            anyhow::bail!("this till is in live mode: --sandbox-url is for sandbox mode (tilldesk keys mode sandbox)")
+        }
+        (Some(url), Some(dir)) => {
+            let mut store = tilldesk::store::Store::open(&db)?;
+            tilldesk::sandbox::till::prepare(&mut store)?;
+            let router =
+                tilldesk::sandbox::till::router(&store, &read_accounts(dir)?, url).map_err(anyhow::Error::msg)?;
+            Ok((router, None))
+        }
+        _ if live => {
             let vault = crate::cli_keys::open_vault(home)?;
-            Ok((tilldesk::keys::live_channels(&db, &vault)?, None))
+            Ok((tilldesk::keys::live_router(&db, &vault)?, None))
         }
         _ => {
             let dir = home.dir.join("sandbox");
             let running = tilldesk::sandbox::start(&dir, "127.0.0.1:0".parse()?, false).await?;
-            let channels = Channels::for_sandbox(&db, &running.state.accounts(), &running.base_url())?;
-            Ok((channels, Some(running)))
+            let mut store = tilldesk::store::Store::open(&db)?;
+            tilldesk::sandbox::till::prepare(&mut store)?;
+            let router = tilldesk::sandbox::till::router(&store, &running.state.accounts(), &running.base_url())
+                .map_err(anyhow::Error::msg)?;
+            Ok((router, Some(running)))
         }
     }
 }
@@ -52,9 +67,9 @@ pub async fn engine(
     target: &SandboxTarget,
 ) -> anyhow::Result<(Checkout, Option<tilldesk::sandbox::RunningSandbox>)> {
     let settings = CheckoutSettings::load(&home.store)?;
-    let (channels, running) = channels(home, target).await?;
+    let (router, running) = router(home, target).await?;
     let store = tilldesk::store::Store::open(home.store.path())?;
-    Ok((Checkout::new(store, channels, Arc::new(SystemClock), settings), running))
+    Ok((Checkout::new(store, router, Arc::new(SystemClock), settings), running))
 }
 
 pub fn read_accounts(dir: &Path) -> anyhow::Result<SandboxAccounts> {
@@ -123,27 +138,42 @@ pub struct PayArgs {
     pub amount: String,
     pub auth_code: String,
     pub subject: String,
-    pub store: Option<i64>,
+    /// The store number (S001…); default: this till's store.
+    pub store: Option<String>,
     pub json: bool,
+}
+
+/// The store a command acts for: the one named by its number, else this till's (Settings → This till).
+pub fn resolve_store(home: &mut DataHome, store: Option<&str>) -> anyhow::Result<(StoreId, Option<String>)> {
+    let till = tilldesk::config::this_till(&mut home.store)?;
+    let Some(code) = store.map(str::trim) else { return Ok((till.store_id, till.terminal_id)) };
+    match home.store.store_by_code(code)? {
+        Some(s) => Ok((s.id, till.terminal_id)),
+        None => {
+            let known: Vec<String> = home.store.stores()?.into_iter().map(|s| s.store_code).collect();
+            bail!("there is no store {code:?}; the stores are: {}", known.join(", "))
+        }
+    }
 }
 
 /// Runs one payment to its end and prints the final order. Returns whether it was paid.
 pub fn pay(
     rt: &tokio::runtime::Runtime,
-    home: DataHome,
+    mut home: DataHome,
     args: PayArgs,
     target: &SandboxTarget,
 ) -> anyhow::Result<bool> {
     let PayArgs { amount, auth_code, subject, store, json } = args;
     let amount = Amount::parse(&amount).context("--amount")?;
     tilldesk::channel::router::route_auth_code(&auth_code)?;
+    let (store_id, terminal_id) = resolve_store(&mut home, store.as_deref())?;
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
         // Unfinished orders from an earlier run are settled before a new payment.
         for (out_trade_no, outcome) in engine.recover().await? {
             eprintln!("recovered {out_trade_no}: {outcome:?}");
         }
-        let input = PaymentInput { amount, auth_code, subject, store_id: store.map(StoreId), operator_id: None };
+        let input = PaymentInput { amount, auth_code, subject, store_id, operator_id: None, terminal_id };
         let (order, outcome) =
             engine.pay(input, Arc::new(AtomicBool::new(false)), &|p| tracing::info!(?p, "progress")).await?;
         let events = home.store.order_events(order.id)?;

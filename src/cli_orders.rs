@@ -181,7 +181,7 @@ pub fn refund(
         let (engine, _sandbox) = engine(&home, target).await?;
         let desk = RefundDesk::new(
             Store::open(home.store.path())?,
-            engine.channels(),
+            engine.router(),
             Arc::new(SystemClock),
             RefundSettings::default(),
         );

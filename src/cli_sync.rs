@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tilldesk::config::DataHome;
 use tilldesk::store::sync::SyncRun;
-use tilldesk::sync::{SyncSettings, notify};
+use tilldesk::sync::SyncSettings;
 
 use crate::cli_checkout::SandboxTarget;
 
@@ -62,36 +62,45 @@ pub fn sync(
         return Ok(());
     }
     let settings = SyncSettings::load(&home.store)?;
-    let listen = match args.notify_listen {
-        Some(a) => a,
-        None => notify::listen_addr(&home.store).map_err(anyhow::Error::msg)?,
-    };
     let dir = home.dir.clone();
-    drop(home);
+    let live = tilldesk::config::channel_mode(&home.store)? == tilldesk::model::ChannelMode::Live;
     rt.block_on(async {
-        let (accounts, url, _embedded) = match (&target.sandbox_url, &target.sandbox_data) {
-            (Some(url), Some(data)) => (crate::cli_checkout::read_accounts(data)?, url.clone(), None),
-            _ => {
-                let running = tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse()?, false).await?;
-                (running.state.accounts(), running.base_url(), Some(running))
-            }
+        // Exactly the channels `tilldesk pay` uses: the live profile in live mode, else the sandbox's.
+        let (router, embedded) = crate::cli_checkout::router(&home, target).await?;
+        drop(home);
+        let db = dir.join(tilldesk::config::DATABASE_FILE);
+        // The CDS platform is the sandbox's own in sandbox mode; a live till has none configured yet.
+        let sandbox_url = match (&target.sandbox_url, &embedded) {
+            _ if live => None,
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(running)) => Some(running.base_url()),
+            (None, None) => None,
         };
+        let cds = sandbox_url.as_deref().and_then(|u| tilldesk::channel::cds::client::CdsClient::new(u).ok());
+        let worker = Arc::new(tilldesk::sync::SyncWorker::new(&db, &dir, router, cds, settings));
         if args.once {
-            let worker = tilldesk::sync::sandbox_worker(&dir, &accounts, &url, settings).map_err(anyhow::Error::msg)?;
             let run = worker.run_once("cli").await?;
             print_run(&run, args.json)?;
             return Ok(());
         }
-        let worker =
-            Arc::new(tilldesk::sync::sandbox_worker(&dir, &accounts, &url, settings).map_err(anyhow::Error::msg)?);
-        let keys = notify::NotifyKeys::for_sandbox(&accounts).map_err(anyhow::Error::msg)?;
-        let listener = notify::listen(listen, &dir.join(tilldesk::config::DATABASE_FILE), keys).await?;
-        let app_id = accounts.merchants.first().map(|m| m.alipay.app_id.clone()).unwrap_or_default();
-        notify::register_with_sandbox(&reqwest::Client::new(), &url, &app_id, &listener.url())
-            .await
-            .map_err(anyhow::Error::msg)
-            .context("registering the notify address")?;
-        println!("notifications: listening on {}", listener.url());
+        // Notifications: the sandbox's are registered with it; a live acquirer posts to the address configured in
+        // its console (the listener must be reachable from there).
+        let _listener = match (&sandbox_url, &target.sandbox_data, &embedded) {
+            (Some(url), data, embedded) => {
+                let accounts = match (data, embedded) {
+                    (Some(d), _) => crate::cli_checkout::read_accounts(d)?,
+                    (None, Some(running)) => running.state.accounts(),
+                    (None, None) => anyhow::bail!("--sandbox-url needs --sandbox-data"),
+                };
+                let listener = tilldesk::sandbox::till::listen(&dir, &accounts, url, args.notify_listen)
+                    .await
+                    .map_err(anyhow::Error::msg)
+                    .context("starting the notify listener")?;
+                println!("notifications: listening on {}", listener.url());
+                Some(listener)
+            }
+            (None, ..) => None,
+        };
         loop {
             let run = worker.run_once("timer").await?;
             print_run(&run, args.json)?;

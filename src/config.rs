@@ -66,6 +66,10 @@ pub enum ConfigError {
     CreateDataDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("there is no store {0:?}; `tilldesk onboard stores` lists them")]
+    UnknownStore(String),
+    #[error("the terminal id {0:?} must be letters, digits, - and _, at most 32 characters")]
+    TerminalId(String),
 }
 
 /// The platform data folder (e.g. ~/.local/share/tilldesk on Linux) unless one is given
@@ -174,4 +178,55 @@ mod tests {
         let p = Path::new("/tmp/somewhere");
         assert_eq!(resolve_data_dir(Some(p)).unwrap(), p);
     }
+}
+
+/// Settings → This till: the store this till takes payments for (its store number) and its terminal id.
+pub const SETTING_TILL_STORE: &str = "till.store";
+pub const SETTING_TILL_TERMINAL: &str = "till.terminal_id";
+
+/// Where this till stands: the store its payments are taken for, and its terminal id (sent to the acquirers as
+/// terminal_id / device_info, shown in the status bar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThisTill {
+    pub store_id: crate::model::StoreId,
+    pub store_code: String,
+    pub terminal_id: Option<String>,
+}
+
+/// This till's store and terminal: the store set in Settings → This till, or the first store when none is set (a
+/// fresh install's demo store).
+pub fn this_till(store: &mut Store) -> Result<ThisTill, StoreError> {
+    let chosen = match store.setting(SETTING_TILL_STORE)? {
+        Some(code) => store.store_by_code(&code)?,
+        None => None,
+    };
+    let s = match chosen {
+        Some(s) => s,
+        None => {
+            let id = store.default_store()?;
+            store.store(id)?.ok_or(StoreError::NotFound { what: "store", key: id.to_string() })?
+        }
+    };
+    let terminal_id = store.setting(SETTING_TILL_TERMINAL)?.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    Ok(ThisTill { store_id: s.id, store_code: s.store_code, terminal_id })
+}
+
+/// Sets this till's store (by its number) and terminal id, audited. The terminal id is letters, digits, `-` and
+/// `_`, at most 32 characters (WeChat's device_info limit).
+pub fn set_this_till(
+    store: &mut Store,
+    store_code: &str,
+    terminal_id: &str,
+    operator: Option<crate::model::OperatorId>,
+) -> Result<ThisTill, ConfigError> {
+    let s = store
+        .store_by_code(store_code.trim())?
+        .ok_or_else(|| ConfigError::UnknownStore(store_code.trim().to_owned()))?;
+    let terminal = terminal_id.trim();
+    if terminal.len() > 32 || !terminal.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(ConfigError::TerminalId(terminal.to_owned()));
+    }
+    store.set_setting(SETTING_TILL_STORE, &s.store_code, operator)?;
+    store.set_setting(SETTING_TILL_TERMINAL, terminal, operator)?;
+    Ok(this_till(store)?)
 }

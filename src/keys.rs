@@ -187,15 +187,39 @@ pub fn wechat_client(store: &Store, vault: &Vault) -> Result<WechatClient, KeyEr
     WechatClient::new(config, http()?).map_err(|e| KeyError::Invalid(e.to_string()))
 }
 
-/// The live clients of both acquirers (live mode): settings from the database at `db_path`, secrets from `vault`.
-pub fn live_channels(db_path: &std::path::Path, vault: &Vault) -> Result<crate::checkout::Channels, KeyError> {
-    let mut store = Store::open(db_path)?;
-    Ok(crate::checkout::Channels {
-        alipay: std::sync::Arc::new(alipay_client(&store, vault)?),
-        alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay)?,
-        wechat: std::sync::Arc::new(wechat_client(&store, vault)?),
-        wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay)?,
-    })
+/// The live profile of the till's accounts: each account's client from the live settings of its protocol and the
+/// vault's secrets.
+pub struct LiveChannels<'a> {
+    pub store: &'a Store,
+    pub vault: &'a Vault,
+}
+
+impl crate::routing::ChannelFactory for LiveChannels<'_> {
+    fn profile(&self) -> crate::model::ChannelMode {
+        crate::model::ChannelMode::Live
+    }
+
+    fn channel(
+        &self,
+        account: &crate::model::Acquirer,
+        _onboarding_code: Option<&str>,
+    ) -> Result<std::sync::Arc<dyn crate::channel::Channel>, String> {
+        match account.kind {
+            AcquirerKind::Alipay => Ok(std::sync::Arc::new(alipay_client(self.store, self.vault).map_err(|e| e.to_string())?)),
+            AcquirerKind::WechatPay => {
+                Ok(std::sync::Arc::new(wechat_client(self.store, self.vault).map_err(|e| e.to_string())?))
+            }
+            AcquirerKind::AlipayPlus => {
+                Err("live settings for Alipay+ partner acquirers are not supported yet (Settings → Live channels and keys has Alipay and WeChat Pay)".into())
+            }
+        }
+    }
+}
+
+/// The router of live mode: settings from the database at `db_path`, secrets from `vault`.
+pub fn live_router(db_path: &std::path::Path, vault: &Vault) -> Result<crate::routing::Router, KeyError> {
+    let store = Store::open(db_path)?;
+    Ok(crate::routing::Router::new(&store, &LiveChannels { store: &store, vault })?)
 }
 
 /// "Test connection": a harmless signed query. Ok with what the acquirer answered, or the exact error.

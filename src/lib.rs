@@ -17,6 +17,7 @@ pub mod onboarding;
 pub mod print;
 pub mod recon;
 pub mod refund;
+pub mod routing;
 pub mod sandbox;
 pub mod secrets;
 pub mod store;

@@ -41,9 +41,10 @@ enum Command {
         auth_code: String,
         #[arg(long, default_value = "TillDesk")]
         subject: String,
-        /// The store (local id); default: the first store.
-        #[arg(long)]
-        store: Option<i64>,
+        /// The store number (S001…), as `onboard` and `codes` take it; default: this till's store (Settings → This
+        /// till, `tilldesk till`).
+        #[arg(long, value_name = "STORE")]
+        store: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -374,7 +375,6 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let (services_tx, services_rx) = std::sync::mpsc::channel();
     let data_dir = app.ctx.home.dir.clone();
     let sync_settings = tilldesk::sync::SyncSettings::load(&app.ctx.home.store)?;
-    let notify_listen = tilldesk::sync::notify::listen_addr(&app.ctx.home.store).map_err(anyhow::Error::msg)?;
     // In live mode the sandbox's worker must not touch live orders: the live worker starts once the keys are
     // unlocked (Ctx::manage_sync).
     let sandbox_mode = app.ctx.mode == tilldesk::model::ChannelMode::Sandbox;
@@ -387,14 +387,7 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
             Ok(_) if !sandbox_mode => Err("live mode: the background sync starts once the keys are unlocked".into()),
             Ok(running) => {
                 let accounts = running.state.accounts();
-                tilldesk::sync::start_for_sandbox(
-                    &data_dir,
-                    &accounts,
-                    &running.base_url(),
-                    notify_listen,
-                    sync_settings,
-                )
-                .await
+                tilldesk::sandbox::till::start_services(&data_dir, &accounts, &running.base_url(), sync_settings).await
             }
             Err(e) => Err(e.to_string()),
         };

@@ -91,6 +91,68 @@ text_enum! {
     AcquirerKind { Alipay => "alipay", WechatPay => "wechatpay", AlipayPlus => "alipayplus" }
 }
 
+impl AcquirerKind {
+    /// The payment-code protocol an acquirer of this kind speaks at the till (an Alipay+ partner acquirer takes
+    /// Alipay-protocol requests).
+    pub fn protocol(self) -> Protocol {
+        match self {
+            AcquirerKind::WechatPay => Protocol::WechatPay,
+            AcquirerKind::Alipay | AcquirerKind::AlipayPlus => Protocol::Alipay,
+        }
+    }
+}
+
+text_enum! {
+    /// A payment protocol: how the till talks to an acquirer.
+    Protocol { Alipay => "alipay", WechatPay => "wechatpay" }
+}
+
+text_enum! {
+    /// Whose payment code the customer shows (the wallet app that made it). Each wallet is taken by acquirers of one
+    /// protocol.
+    Wallet { Alipay => "alipay", WechatPay => "wechatpay" }
+}
+
+impl Wallet {
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Wallet::Alipay => Protocol::Alipay,
+            Wallet::WechatPay => Protocol::WechatPay,
+        }
+    }
+
+    /// The wallet whose codes acquirers of `protocol` take.
+    pub fn for_protocol(protocol: Protocol) -> Wallet {
+        match protocol {
+            Protocol::Alipay => Wallet::Alipay,
+            Protocol::WechatPay => Wallet::WechatPay,
+        }
+    }
+
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        match self {
+            Wallet::Alipay => lang.pick("支付宝", "Alipay"),
+            Wallet::WechatPay => lang.pick("微信支付", "WeChat Pay"),
+        }
+    }
+}
+
+text_enum! {
+    /// How a route came to be: written by onboarding, chosen by the owner, or a direct contract set up by hand.
+    RouteSource { Onboarding => "onboarding", Chosen => "chosen", Direct => "direct" }
+}
+
+/// Which acquirer account takes one wallet's codes at one store, and as which merchant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub store_id: StoreId,
+    pub wallet: Wallet,
+    pub acquirer_id: AcquirerId,
+    /// The store's merchant id at the acquirer (a sub-merchant of the account); None for a direct contract.
+    pub merchant_id: Option<String>,
+    pub source: RouteSource,
+}
+
 text_enum! {
     /// Whether an acquirer is reached through the embedded sandbox or the real gateway.
     ChannelMode { Sandbox => "sandbox", Live => "live" }
@@ -238,6 +300,12 @@ pub struct Order {
     /// UTC, RFC 3339.
     pub created_at: String,
     pub paid_at: Option<String>,
+    /// The store's merchant id at the acquirer that took the order (None: the account itself, or not recorded).
+    #[serde(default)]
+    pub acquirer_merchant_id: Option<String>,
+    /// The till that took it (Settings → This till).
+    #[serde(default)]
+    pub terminal_id: Option<String>,
 }
 
 impl OrderStatus {
@@ -364,6 +432,8 @@ mod tests {
             auth_code_masked: None,
             created_at: "2026-11-25T00:00:00Z".into(),
             paid_at: None,
+            acquirer_merchant_id: None,
+            terminal_id: None,
         };
         assert_eq!(order.refundable(), Amount::from_fen(700));
     }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use tilldesk::channel::router::sandbox_channels;
 use tilldesk::channel::{
     BillResult, CancelResult, Channel, PayRequest, PayResult, QueryResult, RefundQueryResult, RefundRequest,
     RefundResult, RefundState,
@@ -61,7 +60,7 @@ async fn refunds_bills_and_cancels_through_both_clients() {
         config.wechat_refund_delay_ms = 200;
     }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let (alipay, wechat) = sandbox_channels(&sb.state.accounts(), &sb.base_url(), 0, http).unwrap();
+    let (alipay, wechat) = sandbox::till::merchant_clients(&sb.state.accounts(), &sb.base_url(), 0, http).unwrap();
     let yesterday = (sb.state.now().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap())).date();
 
     for (channel, code, tag) in
@@ -131,7 +130,8 @@ async fn a_client_with_the_wrong_key_never_believes_an_answer() {
     // …and another platform key for Alipay: the genuine, signed answer cannot be verified.
     let other = accounts.merchants[0].alipay.app_public_key_pem.clone();
     accounts.merchants[0].alipay.alipay_public_key_pem = other;
-    let (alipay, wechat) = sandbox_channels(&accounts, &sb.base_url(), 0, reqwest::Client::new()).unwrap();
+    let (alipay, wechat) =
+        sandbox::till::merchant_clients(&accounts, &sb.base_url(), 0, reqwest::Client::new()).unwrap();
     let r = alipay.pay(&pay_request("BADKEY1", "2800000000000000", 100)).await;
     assert!(matches!(r, PayResult::Unknown(ref why) if why.contains("cannot be trusted")), "{r:?}");
     let r = wechat.pay(&pay_request("BADKEY2", "130000000000000000", 100)).await;

@@ -7,9 +7,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tilldesk::channel::router::sandbox_channels;
-use tilldesk::checkout::{Channels, Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
-use tilldesk::model::{AcquirerKind, OrderStatus};
+use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::model::OrderStatus;
 use tilldesk::money::Amount;
 use tilldesk::sandbox::{self, RunningSandbox};
 use tilldesk::store::Store;
@@ -33,16 +32,10 @@ async fn rig_with_timeout(timeout: Duration) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
     let db = dir.path().join("tilldesk.sqlite3");
-    let mut store = Store::open(&db).unwrap();
     let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
-    let (alipay, wechat) = sandbox_channels(&sandbox.state.accounts(), &sandbox.base_url(), 0, http).unwrap();
-    let channels = Channels {
-        alipay: Arc::new(alipay),
-        alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
-        wechat: Arc::new(wechat),
-        wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
-    };
-    let engine = Checkout::new(store, channels, Arc::new(SystemClock), FAST);
+    let accounts = sandbox.state.accounts();
+    let engine =
+        sandbox::till::checkout(&db, &accounts, &sandbox.base_url(), Some(http), Arc::new(SystemClock), FAST).unwrap();
     Rig { _dir: dir, sandbox, engine, db, http: reqwest::Client::new() }
 }
 
@@ -56,8 +49,9 @@ impl Rig {
             amount: Amount::from_fen(fen),
             auth_code: code.into(),
             subject: "测试商品".into(),
-            store_id: None,
+            store_id: tilldesk::model::StoreId(1),
             operator_id: None,
+            terminal_id: None,
         };
         self.engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()
     }

@@ -12,7 +12,7 @@ use tilldesk::channel::wechatpay::wire::to_xml;
 use tilldesk::model::{OrderSource, OrderStatus};
 use tilldesk::onboarding::{CancelFlag, Onboarder, PollPolicy, build_for_store, ensure_sandbox_acquirers};
 use tilldesk::store::Store;
-use tilldesk::sync::notify::{self, NotifyKeys};
+use tilldesk::sync::notify;
 
 const WECHAT_OK: &str =
     "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
@@ -31,7 +31,10 @@ async fn world() -> World {
         tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
     let db = dir.path().join("tilldesk.sqlite3");
     let accounts = sandbox.state.accounts();
-    let keys = NotifyKeys::for_sandbox(&accounts).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    tilldesk::sandbox::till::prepare(&mut store).unwrap();
+    let keys = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+    drop(store);
     let listener = notify::listen("127.0.0.1:0".parse().unwrap(), &db, keys).await.unwrap();
     let http = reqwest::Client::new();
     notify::register_with_sandbox(&http, &sandbox.base_url(), &accounts.merchants[0].alipay.app_id, &listener.url())

@@ -337,10 +337,13 @@ fn fetching_a_bill_keeps_the_file_and_imports_it() {
         bill: BillResult::Bill { file_name: "../20880211096256330156_20261124.csv.zip".into(), bytes: bytes.clone() },
     };
     let day = date!(2026 - 11 - 24);
+    let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
     let outcome = tilldesk::recon::fetch::fetch_and_import(
         rt.handle(),
         &mut store,
         dir.path(),
+        alipay,
         &channel,
         day,
         &ImportControl::new(),
@@ -356,6 +359,7 @@ fn fetching_a_bill_keeps_the_file_and_imports_it() {
         rt.handle(),
         &mut store,
         dir.path(),
+        wechat,
         &wrong,
         day,
         &ImportControl::new(),

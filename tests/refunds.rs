@@ -6,9 +6,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tilldesk::channel::router::sandbox_channels;
-use tilldesk::checkout::{Channels, Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
-use tilldesk::model::{AcquirerKind, Operator, OrderStatus, RefundStatus, Role};
+use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::model::{Operator, OrderStatus, RefundStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::refund::{RefundDesk, RefundError, RefundSettings};
 use tilldesk::sandbox::{self, RunningSandbox};
@@ -34,22 +33,26 @@ async fn rig() -> Rig {
     let mut store = Store::open(&db).unwrap();
     let clerk = store.add_operator("会计 Li", Role::BackOffice, "1357", None).unwrap();
     let cashier = store.add_operator("收银 Wang", Role::Cashier, "2468", None).unwrap();
+    drop(store);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let (alipay, wechat) = sandbox_channels(&sandbox.state.accounts(), &sandbox.base_url(), 0, http).unwrap();
-    let channels = Channels {
-        alipay: Arc::new(alipay),
-        alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
-        wechat: Arc::new(wechat),
-        wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
-    };
+    let accounts = sandbox.state.accounts();
+    let engine = sandbox::till::checkout(
+        &db,
+        &accounts,
+        &sandbox.base_url(),
+        Some(http),
+        Arc::new(SystemClock),
+        CheckoutSettings::default(),
+    )
+    .unwrap();
+    let router = engine.router();
     let settings = RefundSettings {
         attempts: 3,
         retry_interval: Duration::from_millis(50),
         follow_window: Duration::from_secs(5),
         follow_interval: Duration::from_millis(100),
     };
-    let desk = RefundDesk::new(Store::open(&db).unwrap(), channels.clone(), Arc::new(SystemClock), settings);
-    let engine = Checkout::new(store, channels, Arc::new(SystemClock), CheckoutSettings::default());
+    let desk = RefundDesk::new(Store::open(&db).unwrap(), router, Arc::new(SystemClock), settings);
     Rig { _dir: dir, sandbox, engine, desk, db, clerk, cashier }
 }
 
@@ -59,8 +62,9 @@ impl Rig {
             amount: Amount::from_fen(fen),
             auth_code: code.into(),
             subject: "退款测试".into(),
-            store_id: None,
+            store_id: tilldesk::model::StoreId(1),
             operator_id: None,
+            terminal_id: None,
         };
         let (order, outcome) = self.engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap();
         assert!(matches!(outcome, Outcome::Paid { .. }));
@@ -158,16 +162,9 @@ async fn wechat_processing_refunds_complete_by_query_and_follow_up() {
     assert_eq!(r.order(&out).status, OrderStatus::Refunded);
 }
 
-async fn channels_for(r: &Rig) -> Channels {
-    let mut store = Store::open(&r.db).unwrap();
-    let (alipay, wechat) =
-        sandbox_channels(&r.sandbox.state.accounts(), &r.sandbox.base_url(), 0, reqwest::Client::new()).unwrap();
-    Channels {
-        alipay: Arc::new(alipay),
-        alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
-        wechat: Arc::new(wechat),
-        wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
-    }
+async fn channels_for(r: &Rig) -> tilldesk::routing::Router {
+    let store = Store::open(&r.db).unwrap();
+    sandbox::till::router(&store, &r.sandbox.state.accounts(), &r.sandbox.base_url()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,8 +12,9 @@ use tilldesk::model::{OrderStatus, RefundStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::refund::{RefundDesk, RefundSettings};
 use tilldesk::sandbox::accounts::SandboxAccounts;
+use tilldesk::sandbox::till::worker as sandbox_worker;
 use tilldesk::store::Store;
-use tilldesk::sync::{SyncSettings, sandbox_worker};
+use tilldesk::sync::SyncSettings;
 
 const FAST: CheckoutSettings = CheckoutSettings {
     poll_interval: Duration::from_millis(100),
@@ -53,8 +54,9 @@ async fn pay(engine: &Checkout, code: &str, fen: i64) -> (tilldesk::model::Order
         amount: Amount::from_fen(fen),
         auth_code: code.into(),
         subject: "同步测试".into(),
-        store_id: None,
+        store_id: tilldesk::model::StoreId(1),
         operator_id: None,
+        terminal_id: None,
     };
     engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()
 }
@@ -80,7 +82,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
     let acc = accounts(&sb_data);
 
     let (alipay_out, wechat_out, paid_out) = rt.block_on(async {
-        let engine = Checkout::for_sandbox(&db, &acc, &url, Arc::new(SystemClock), FAST).unwrap();
+        let engine = tilldesk::sandbox::till::checkout(&db, &acc, &url, None, Arc::new(SystemClock), FAST).unwrap();
         // Two payments whose cancel / reverse cannot be confirmed now: both NEEDS_ATTENTION, queued.
         fault(&url, json!([{"target": "alipay.trade.cancel", "kind": "http_500"}, {"target": "/secapi/pay/reverse", "kind": "http_500"}])).await;
         let (a, out) = pay(&engine, "2800000000000200", 900).await;
@@ -101,14 +103,14 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
     let out_request_no = rt.block_on(async {
         let mut store = Store::open(&db).unwrap();
         let clerk = store.add_operator("会计 Li", Role::BackOffice, "1357", None).unwrap();
-        let engine = Checkout::for_sandbox(&db, &acc, &url, Arc::new(SystemClock), FAST).unwrap();
+        let engine = tilldesk::sandbox::till::checkout(&db, &acc, &url, None, Arc::new(SystemClock), FAST).unwrap();
         let settings = RefundSettings {
             attempts: 2,
             retry_interval: Duration::from_millis(20),
             follow_window: Duration::from_millis(100),
             follow_interval: Duration::from_millis(50),
         };
-        let desk = RefundDesk::new(Store::open(&db).unwrap(), engine.channels(), Arc::new(SystemClock), settings);
+        let desk = RefundDesk::new(Store::open(&db).unwrap(), engine.router(), Arc::new(SystemClock), settings);
         let refund = desk.refund(&clerk, &paid_out, Amount::from_fen(300), "顾客退货").await.unwrap();
         assert_eq!(refund.status, RefundStatus::Submitted);
         refund.out_request_no
@@ -211,7 +213,7 @@ async fn yesterdays_bills_are_fetched_and_reconciled_once_and_pending_bindings_a
         c.verification_delay_ms = 1500;
     }
     // Yesterday (at the acquirers) the till took one payment on each.
-    let engine = Checkout::for_sandbox(&db, &acc, &url, Arc::new(SystemClock), FAST).unwrap();
+    let engine = tilldesk::sandbox::till::checkout(&db, &acc, &url, None, Arc::new(SystemClock), FAST).unwrap();
     assert!(matches!(pay(&engine, "2800000000000000", 1234).await.1, Outcome::Paid { .. }));
     assert!(matches!(pay(&engine, "130000000000000000", 567).await.1, Outcome::Paid { .. }));
     sandbox.state.config.lock().unwrap().clock_offset_secs = 0;

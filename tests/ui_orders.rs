@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use tilldesk::checkout::{Checkout, CheckoutSettings, PaymentInput, SystemClock};
+use tilldesk::checkout::{CheckoutSettings, PaymentInput, SystemClock};
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::model::{OrderStatus, Role};
@@ -37,10 +37,11 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
         .unwrap();
     // One real payment at the sandbox, so the refund really goes to the acquirer.
     let db = home.store.path().to_owned();
-    let engine = Checkout::for_sandbox(
+    let engine = tilldesk::sandbox::till::checkout(
         &db,
         &sandbox.state.accounts(),
         &sandbox.base_url(),
+        None,
         Arc::new(SystemClock),
         CheckoutSettings::default(),
     )
@@ -49,8 +50,9 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
         amount: Amount::from_fen(8800),
         auth_code: "2800000000000000".into(),
         subject: "Birthday cake".into(),
-        store_id: None,
+        store_id: tilldesk::model::StoreId(1),
         operator_id: None,
+        terminal_id: None,
     };
     let (order, _) = rt.block_on(engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {})).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();

@@ -86,11 +86,10 @@ fn offline_is_shown_and_checkout_refuses_then_reconnecting_catches_up() {
         ..SyncSettings::default()
     };
     let services = rt
-        .block_on(tilldesk::sync::start_for_sandbox(
+        .block_on(tilldesk::sandbox::till::start_services(
             &data,
             &sandbox.state.accounts(),
             &sandbox.base_url(),
-            "127.0.0.1:0".parse().unwrap(),
             settings,
         ))
         .unwrap();

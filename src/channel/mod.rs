@@ -138,4 +138,9 @@ pub trait Channel: Send + Sync {
     fn refund_query<'a>(&'a self, out_trade_no: &'a str, out_request_no: &'a str) -> BoxFuture<'a, RefundQueryResult>;
     /// The trade bill of a day (China time).
     fn bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult>;
+    /// The same account acting for one of its sub-merchants (the store's merchant id at the acquirer: Alipay
+    /// `sub_merchant.merchant_id`, WeChat Pay `sub_mch_id`). None when the channel has no such notion.
+    fn for_merchant(&self, _merchant_id: &str) -> Option<std::sync::Arc<dyn Channel>> {
+        None
+    }
 }

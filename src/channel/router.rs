@@ -1,5 +1,5 @@
-//! Which acquirer a scanned payment code (付款码) belongs to, how it may be shown in logs, and how the channel
-//! clients are built (including for the embedded sandbox).
+//! Which wallet a scanned payment code (付款码) belongs to, how it may be shown in logs, and what can go wrong
+//! building a channel client.
 //!
 //! Codes are routed by their documented formats only: Alipay `^(2[5-9]|30)\d{14,22}$` (prefix 25–30, 16–24
 //! digits), WeChat Pay `^1[0-5]\d{16}$` (prefix 10–15, exactly 18 digits). Anything else is refused here, before
@@ -7,11 +7,6 @@
 //!
 //! A payment code is money in the customer's pocket for about a minute: it is never logged or stored in full. Use
 //! [`mask_auth_code`] ("280000******0105") wherever it has to appear.
-
-use crate::channel::alipay::client::{AlipayClient, AlipayConfig};
-use crate::channel::wechatpay::client::{WechatClient, WechatConfig};
-use crate::channel::wechatpay::sign::SignType;
-use crate::sandbox::accounts::SandboxAccounts;
 
 /// Which wallet issued a payment code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -155,8 +150,6 @@ pub enum ClientError {
     InvalidSetting { channel: &'static str, field: &'static str, reason: String },
     #[error("the HTTPS client for WeChat Pay's certificate calls (refund, reverse) cannot be set up: {0}")]
     HttpClient(String),
-    #[error("the sandbox has no merchant number {index} (it has {count}); see sandbox.json")]
-    SandboxMerchant { index: usize, count: usize },
 }
 
 /// The gateway address, trimmed, if it is an http(s) URL with a host.
@@ -189,45 +182,6 @@ pub(crate) fn transport_words(error: &reqwest::Error) -> String {
     } else {
         format!("{what} ({detail}), so the result is unknown")
     }
-}
-
-/// Builds both clients for the embedded sandbox's merchant `merchant_index` (0-based) from its `sandbox.json`:
-/// Alipay at `{base_url}/gateway.do` with the app's PKCS#8 key and the platform public key, WeChat Pay at
-/// `base_url` with MD5 signatures and no client certificate (the sandbox serves plain HTTP on loopback).
-pub fn sandbox_channels(
-    accounts: &SandboxAccounts,
-    base_url: &str,
-    merchant_index: usize,
-    http: reqwest::Client,
-) -> Result<(AlipayClient, WechatClient), ClientError> {
-    let merchant = accounts
-        .merchants
-        .get(merchant_index)
-        .ok_or(ClientError::SandboxMerchant { index: merchant_index, count: accounts.merchants.len() })?;
-    let base = base_url.trim_end_matches('/');
-    let alipay = AlipayClient::new(
-        AlipayConfig {
-            gateway_url: format!("{base}/gateway.do"),
-            app_id: merchant.alipay.app_id.clone(),
-            app_private_key: merchant.alipay.app_private_key_pkcs8_pem.clone(),
-            alipay_public_key: merchant.alipay.alipay_public_key_pem.clone(),
-            ..AlipayConfig::default()
-        },
-        http.clone(),
-    )?;
-    let wechat = WechatClient::new(
-        WechatConfig {
-            gateway_url: base.to_owned(),
-            appid: merchant.wechatpay.appid.clone(),
-            mch_id: merchant.wechatpay.mch_id.clone(),
-            api_key: merchant.wechatpay.api_key.clone(),
-            sign_type: SignType::Md5,
-            spbill_create_ip: "127.0.0.1".into(),
-            ..WechatConfig::default()
-        },
-        http,
-    )?;
-    Ok((alipay, wechat))
 }
 
 #[cfg(test)]

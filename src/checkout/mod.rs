@@ -17,10 +17,11 @@ use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
-use crate::channel::router::{CodeOwner, NotAPaymentCode, mask_auth_code, route_auth_code};
+use crate::channel::router::{NotAPaymentCode, mask_auth_code};
 use crate::channel::{CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, TradeInfo};
-use crate::model::{AcquirerId, AcquirerKind, OperatorId, Order, OrderId, OrderStatus, StoreId};
+use crate::model::{AcquirerKind, OperatorId, Order, OrderId, OrderStatus, StoreId};
 use crate::money::Amount;
+use crate::routing::{RouteError, Router, wallet_of};
 use crate::store::orders::{NewOrder, StatusChange};
 use crate::store::{Store, StoreError};
 
@@ -68,6 +69,9 @@ impl CheckoutSettings {
 pub enum CheckoutError {
     #[error(transparent)]
     NotAPaymentCode(#[from] NotAPaymentCode),
+    /// The store takes no codes of this wallet, or its acquirer is not set up: nothing was written.
+    #[error(transparent)]
+    Route(#[from] RouteError),
     #[error("the amount must be more than 0.00")]
     ZeroAmount,
     #[error("the local database failed: {0}")]
@@ -82,8 +86,12 @@ pub struct PaymentInput {
     pub amount: Amount,
     pub auth_code: String,
     pub subject: String,
-    pub store_id: Option<StoreId>,
+    /// The store taking the payment: its routes choose the acquirer.
+    pub store_id: StoreId,
+    /// The signed-in operator (None when nobody is signed in).
     pub operator_id: Option<OperatorId>,
+    /// This till (Settings → This till), sent as terminal_id / device_info.
+    pub terminal_id: Option<String>,
 }
 
 /// Live progress for the screen.
@@ -118,88 +126,6 @@ pub enum Outcome {
     },
 }
 
-/// The channels the till can charge through, with the local acquirer rows their orders belong to.
-#[derive(Clone)]
-pub struct Channels {
-    pub alipay: Arc<dyn Channel>,
-    pub alipay_acquirer: AcquirerId,
-    pub wechat: Arc<dyn Channel>,
-    pub wechat_acquirer: AcquirerId,
-}
-
-impl Channels {
-    fn for_owner(&self, owner: CodeOwner) -> (&Arc<dyn Channel>, AcquirerId) {
-        match owner {
-            CodeOwner::Alipay => (&self.alipay, self.alipay_acquirer),
-            CodeOwner::Wechat => (&self.wechat, self.wechat_acquirer),
-        }
-    }
-
-    /// The embedded (or a stand-alone) sandbox's clients: the first sandbox merchant's Alipay and WeChat accounts
-    /// from `sandbox.json`, reached at `base_url`; the acquirer ids from the database at `db_path`.
-    pub fn for_sandbox(
-        db_path: &Path,
-        accounts: &crate::sandbox::accounts::SandboxAccounts,
-        base_url: &str,
-    ) -> Result<Channels, SetupError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .build()
-            .map_err(|e| SetupError::Channel(e.to_string()))?;
-        let (alipay, wechat) = crate::channel::router::sandbox_channels(accounts, base_url, 0, http)
-            .map_err(|e| SetupError::Channel(e.to_string()))?;
-        let mut store = Store::open(db_path)?;
-        Ok(Channels {
-            alipay: Arc::new(alipay),
-            alipay_acquirer: store.acquirer_for(AcquirerKind::Alipay)?,
-            wechat: Arc::new(wechat),
-            wechat_acquirer: store.acquirer_for(AcquirerKind::WechatPay)?,
-        })
-    }
-
-    /// The client of an acquirer kind (bills, queries); None for acquirers without a direct client.
-    pub fn for_kind(&self, kind: AcquirerKind) -> Option<Arc<dyn Channel>> {
-        match kind {
-            AcquirerKind::Alipay => Some(self.alipay.clone()),
-            AcquirerKind::WechatPay => Some(self.wechat.clone()),
-            AcquirerKind::AlipayPlus => None,
-        }
-    }
-
-    pub fn for_acquirer(&self, acquirer: AcquirerId) -> Option<&Arc<dyn Channel>> {
-        if acquirer == self.alipay_acquirer {
-            Some(&self.alipay)
-        } else if acquirer == self.wechat_acquirer {
-            Some(&self.wechat)
-        } else {
-            None
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot set up the acquirer channels: {0}")]
-    Channel(String),
-}
-
-impl Checkout {
-    /// The engine for the embedded (or a stand-alone) sandbox: the first sandbox merchant's Alipay and WeChat
-    /// accounts from `sandbox.json`, reached at `base_url`.
-    pub fn for_sandbox(
-        db_path: &Path,
-        accounts: &crate::sandbox::accounts::SandboxAccounts,
-        base_url: &str,
-        clock: Arc<dyn Clock>,
-        settings: CheckoutSettings,
-    ) -> Result<Checkout, SetupError> {
-        let channels = Channels::for_sandbox(db_path, accounts, base_url)?;
-        Ok(Checkout::new(Store::open(db_path)?, channels, clock, settings))
-    }
-}
-
 /// A test hook: `TILLDESK_CRASH_AT=<step>` aborts the process at that step, as a power cut would. Steps:
 /// `after_write_ahead`, `after_pay_sent`, `after_first_poll`, `before_cancel`, `after_cancel`.
 fn crash_point(step: &str) {
@@ -209,27 +135,27 @@ fn crash_point(step: &str) {
     }
 }
 
-/// The checkout engine: owns its own database connection and talks to the acquirers through [`Channels`].
+/// The checkout engine: owns its own database connection and talks to the acquirers through the [`Router`].
 pub struct Checkout {
     store: Mutex<Store>,
-    channels: Channels,
+    router: Router,
     clock: Arc<dyn Clock>,
     settings: CheckoutSettings,
 }
 
 impl Checkout {
-    pub fn new(store: Store, channels: Channels, clock: Arc<dyn Clock>, settings: CheckoutSettings) -> Self {
-        Checkout { store: Mutex::new(store), channels, clock, settings }
+    pub fn new(store: Store, router: Router, clock: Arc<dyn Clock>, settings: CheckoutSettings) -> Self {
+        Checkout { store: Mutex::new(store), router, clock, settings }
     }
 
     /// Opens its own connection to the database at `db_path`.
     pub fn open(
         db_path: &Path,
-        channels: Channels,
+        router: Router,
         clock: Arc<dyn Clock>,
         settings: CheckoutSettings,
     ) -> Result<Self, StoreError> {
-        Ok(Checkout::new(Store::open(db_path)?, channels, clock, settings))
+        Ok(Checkout::new(Store::open(db_path)?, router, clock, settings))
     }
 
     fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
@@ -240,9 +166,9 @@ impl Checkout {
         f(&mut guard)
     }
 
-    /// The channels this engine charges through (refunds use the same ones).
-    pub fn channels(&self) -> Channels {
-        self.channels.clone()
+    /// The router this engine charges through (refunds use the same one).
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     pub fn order(&self, out_trade_no: &str) -> Result<Option<Order>, StoreError> {
@@ -256,39 +182,46 @@ impl Checkout {
         cancel: Arc<AtomicBool>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<(Order, Outcome), CheckoutError> {
-        // Refuse what is not a payment code before anything is written or sent.
-        let owner = route_auth_code(&input.auth_code)?;
+        // Refuse what is not a payment code, or a wallet the store takes no codes of, before anything is written or
+        // sent.
+        let wallet = wallet_of(&input.auth_code)?;
         if input.amount.fen() <= 0 {
             return Err(CheckoutError::ZeroAmount);
         }
         let auth_code = input.auth_code.trim().to_owned();
-        let (channel, acquirer_id) = self.channels.for_owner(owner);
+        let store_id = input.store_id;
+        let routed = {
+            let guard = match self.store.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            self.router.route(&guard, store_id, wallet)?
+        };
+        let channel = routed.channel.clone();
         let started = self.clock.now();
         let out_trade_no = new_out_trade_no(started);
-        let store_id = match input.store_id {
-            Some(s) => s,
-            None => self.with_store(|s| s.default_store())?,
-        };
         let new = NewOrder {
             out_trade_no: out_trade_no.clone(),
             store_id,
-            acquirer_id,
+            acquirer_id: routed.acquirer.id,
             operator_id: input.operator_id,
             subject: input.subject.clone(),
             total_amount: input.amount,
             auth_code_masked: mask_auth_code(&auth_code),
+            acquirer_merchant_id: routed.merchant_id.clone(),
+            terminal_id: input.terminal_id.clone(),
         };
         let order = self.with_store(|s| s.create_order(&new))?;
         crash_point("after_write_ahead");
         progress(Progress::Sending { out_trade_no: out_trade_no.clone() });
-        tracing::info!(out_trade_no, channel = %channel.kind(), "pay request");
+        tracing::info!(out_trade_no, acquirer = %routed.acquirer.name, wallet = %wallet, "pay request");
         let request = PayRequest {
             out_trade_no: out_trade_no.clone(),
             auth_code,
             amount: input.amount,
             subject: input.subject,
             store_id: Some(self.with_store(|s| s.store_code(store_id))?),
-            terminal_id: None,
+            terminal_id: input.terminal_id,
             operator_id: input.operator_id.map(|o| o.to_string()),
         };
         let result = channel.pay(&request).await;
@@ -465,9 +398,12 @@ impl Checkout {
         let unfinished = self.with_store(|s| s.unfinished_orders())?;
         let mut resolved = Vec::new();
         for order in unfinished {
-            let Some(channel) = self.channels.for_acquirer(order.acquirer_id).cloned() else {
-                tracing::warn!(out_trade_no = order.out_trade_no, "no channel for an unfinished order's acquirer");
-                continue;
+            let channel = match self.router.for_order(&order) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(out_trade_no = order.out_trade_no, "no channel for an unfinished order: {e}");
+                    continue;
+                }
             };
             self.with_store(|s| s.add_order_event(order.id, "recovery", "resuming after a restart"))?;
             let outcome = if order.status == OrderStatus::Cancelling || order.status == OrderStatus::NeedsAttention {

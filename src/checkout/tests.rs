@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::channel::{BillResult, BoxFuture, RefundQueryResult, RefundRequest, RefundResult};
+use crate::model::{Route, RouteSource, Wallet};
 
 /// A channel that answers from a script and records what it was asked.
 struct Scripted {
@@ -66,17 +67,27 @@ struct Rig {
     channel: Arc<Scripted>,
     clock: Arc<ManualClock>,
     start: time::OffsetDateTime,
+    alipay_acquirer: crate::model::AcquirerId,
+    #[allow(dead_code)]
+    store_id: StoreId,
 }
 
 fn rig(channel: Arc<Scripted>) -> Rig {
     let mut store = Store::open_in_memory().unwrap();
     let alipay_acquirer = store.acquirer_for(AcquirerKind::Alipay).unwrap();
     let wechat_acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let store_id = store.default_store().unwrap();
+    for (wallet, acquirer_id) in [(Wallet::Alipay, alipay_acquirer), (Wallet::WechatPay, wechat_acquirer)] {
+        let route = Route { store_id, wallet, acquirer_id, merchant_id: None, source: RouteSource::Direct };
+        store.set_route(&route, None).unwrap();
+    }
+    let accounts: Vec<(crate::model::Acquirer, Arc<dyn Channel>)> =
+        store.acquirers().unwrap().into_iter().map(|a| (a, channel.clone() as Arc<dyn Channel>)).collect();
     let start = time::OffsetDateTime::now_utc();
     let clock = Arc::new(ManualClock::new(start));
-    let channels = Channels { alipay: channel.clone(), alipay_acquirer, wechat: channel.clone(), wechat_acquirer };
-    let checkout = Checkout::new(store, channels, clock.clone(), CheckoutSettings::default());
-    Rig { checkout, channel, clock, start }
+    let router = Router::from_channels(crate::model::ChannelMode::Sandbox, accounts);
+    let checkout = Checkout::new(store, router, clock.clone(), CheckoutSettings::default());
+    Rig { checkout, channel, clock, start, alipay_acquirer, store_id }
 }
 
 const ALIPAY_CODE: &str = "2800000000000000";
@@ -86,8 +97,9 @@ fn input(code: &str) -> PaymentInput {
         amount: Amount::from_fen(1234),
         auth_code: code.into(),
         subject: "咖啡".into(),
-        store_id: None,
+        store_id: StoreId(1),
         operator_id: None,
+        terminal_id: None,
     }
 }
 
@@ -206,7 +218,7 @@ async fn recovery_resolves_unfinished_orders() {
         vec![QueryResult::Paid(paid("R1")), QueryResult::NotFound],
         vec![CancelResult::Done { refunded: false }],
     ));
-    let acquirer = r.checkout.channels.alipay_acquirer;
+    let acquirer = r.alipay_acquirer;
     for out in ["A", "B"] {
         r.checkout
             .with_store(|s| {
@@ -219,6 +231,8 @@ async fn recovery_resolves_unfinished_orders() {
                     subject: String::new(),
                     total_amount: Amount::from_fen(100),
                     auth_code_masked: String::new(),
+                    acquirer_merchant_id: None,
+                    terminal_id: None,
                 })
             })
             .unwrap();

@@ -42,6 +42,7 @@ pub fn saved_path(data_dir: &Path, channel: &dyn Channel, date: Date, file_name:
 pub fn save_and_import(
     store: &mut Store,
     data_dir: &Path,
+    account: crate::model::AcquirerId,
     channel: &dyn Channel,
     date: Date,
     bill: &FetchedBill,
@@ -55,8 +56,12 @@ pub fn save_and_import(
     let tmp = path.with_extension("part");
     std::fs::write(&tmp, &bill.bytes).map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
-    let options =
-        ImportOptions { acquirer: Some(channel.kind()), bill_date: Some(date), accept_mismatched_totals: false };
+    let options = ImportOptions {
+        acquirer: Some(channel.kind()),
+        account: Some(account),
+        bill_date: Some(date),
+        accept_mismatched_totals: false,
+    };
     import_file(store, &path, &options, control)
 }
 
@@ -65,10 +70,11 @@ pub fn fetch_and_import(
     runtime: &tokio::runtime::Handle,
     store: &mut Store,
     data_dir: &Path,
+    account: crate::model::AcquirerId,
     channel: &dyn Channel,
     date: Date,
     control: &ImportControl,
 ) -> Result<ImportOutcome, ReconError> {
     let bill = runtime.block_on(fetch(channel, date))?;
-    save_and_import(store, data_dir, channel, date, &bill, control)
+    save_and_import(store, data_dir, account, channel, date, &bill, control)
 }

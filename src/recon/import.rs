@@ -85,6 +85,8 @@ impl BillFormat {
 pub struct ImportOptions {
     /// The acquirer the user says this is; the content must agree.
     pub acquirer: Option<AcquirerKind>,
+    /// The acquirer account the bill belongs to (a fetch knows it); None: the first account of the bill's kind.
+    pub account: Option<crate::model::AcquirerId>,
     /// The bill's day, when the caller knows it (a fetch does); otherwise read from the bill.
     pub bill_date: Option<Date>,
     /// Import a bill whose own totals do not match its rows, flagged, instead of refusing it.
@@ -309,7 +311,10 @@ fn import_reader<R: Read + Seek>(
             },
         });
     }
-    let acquirer_id = store.acquirer_for(format.acquirer())?;
+    let acquirer_id = match options.account {
+        Some(id) => id,
+        None => store.acquirer_for(format.acquirer())?,
+    };
     let new = NewBill { acquirer_id, source_name: file, format: format.as_str() };
     let result = match format {
         BillFormat::WechatText => store.import_bill(&new, |sink| {

@@ -18,12 +18,14 @@ use crate::model::AcquirerKind;
 use crate::store::StoreError;
 
 pub use import::{BillFormat, ImportControl, ImportOptions, ImportOutcome, import_bytes, import_file};
-pub use report::{DEFAULT_WINDOW_MINUTES, Reason, ReconOptions, Report, load_report, reconcile};
+pub use report::{DEFAULT_WINDOW_MINUTES, Reason, ReconOptions, Report, load_report, reconcile, reconcile_account};
 
 /// Why a bill could not be imported, or a report made. Messages name the file, the line and the column, and
 /// quote the offending text; "nothing was imported" is always true when an import fails.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconError {
+    #[error("there is no acquirer #{0} on this till")]
+    UnknownAccount(crate::model::AcquirerId),
     #[error("{file}: cannot read the file: {source}")]
     Io { file: String, source: std::io::Error },
     #[error(

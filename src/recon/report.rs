@@ -355,8 +355,25 @@ pub fn reconcile(
     options: &ReconOptions,
     lang: Lang,
 ) -> Result<Report, ReconError> {
-    let started_at = crate::time::now_utc();
     let acquirer_id = store.acquirer_for(acquirer)?;
+    reconcile_account(store, acquirer_id, date, options, lang)
+}
+
+/// Reconciles one acquirer account's day (ALIPAY and PARTNER1 send separate bills for the payments each took).
+pub fn reconcile_account(
+    store: &mut Store,
+    acquirer_id: crate::model::AcquirerId,
+    date: Date,
+    options: &ReconOptions,
+    lang: Lang,
+) -> Result<Report, ReconError> {
+    let started_at = crate::time::now_utc();
+    let acquirer = store
+        .acquirers()?
+        .into_iter()
+        .find(|a| a.id == acquirer_id)
+        .map(|a| a.kind)
+        .ok_or(ReconError::UnknownAccount(acquirer_id))?;
     let day = date_text(date);
     let bills = store.bills_of_day(acquirer_id, &day)?;
     if bills.is_empty() {

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::channel::{RefundQueryResult, RefundRequest, RefundResult, RefundState};
-use crate::checkout::{Channels, Clock};
+use crate::checkout::Clock;
 use crate::model::{Operator, Order, Refund, RefundStatus};
 use crate::money::Amount;
+use crate::routing::{RouteError, Router};
 use crate::store::operators::{AuthError, Permission, require};
 use crate::store::refunds::RefundRefused;
 use crate::store::{Store, StoreError};
@@ -22,8 +23,9 @@ pub enum RefundError {
     Refused(#[from] RefundRefused),
     #[error("the acquirer refused the refund: {0}")]
     AcquirerRefused(String),
-    #[error("this order's acquirer is not configured on this till")]
-    NoChannel,
+    /// The acquirer that took the payment cannot be reached in this mode (keys missing, not set up).
+    #[error(transparent)]
+    NoChannel(#[from] RouteError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,14 +54,14 @@ impl Default for RefundSettings {
 
 pub struct RefundDesk {
     store: Mutex<Store>,
-    channels: Channels,
+    router: Router,
     clock: Arc<dyn Clock>,
     settings: RefundSettings,
 }
 
 impl RefundDesk {
-    pub fn new(store: Store, channels: Channels, clock: Arc<dyn Clock>, settings: RefundSettings) -> Self {
-        RefundDesk { store: Mutex::new(store), channels, clock, settings }
+    pub fn new(store: Store, router: Router, clock: Arc<dyn Clock>, settings: RefundSettings) -> Self {
+        RefundDesk { store: Mutex::new(store), router, clock, settings }
     }
 
     fn with_store<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
@@ -87,7 +89,8 @@ impl RefundDesk {
 
     /// Sends (or re-sends, with the same out_request_no) and follows one refund.
     async fn send(&self, order: &Order, refund: Refund) -> Result<Refund, RefundError> {
-        let channel = self.channels.for_acquirer(order.acquirer_id).cloned().ok_or(RefundError::NoChannel)?;
+        // Back to the acquirer (and merchant id) that took the payment.
+        let channel = self.router.for_order(order)?;
         let request = RefundRequest {
             out_trade_no: order.out_trade_no.clone(),
             out_request_no: refund.out_request_no.clone(),
@@ -157,7 +160,8 @@ impl RefundDesk {
         id: crate::model::RefundId,
         out_request_no: &str,
     ) -> Result<Refund, RefundError> {
-        let channel = self.channels.for_acquirer(order.acquirer_id).cloned().ok_or(RefundError::NoChannel)?;
+        // Back to the acquirer (and merchant id) that took the payment.
+        let channel = self.router.for_order(order)?;
         let started = self.clock.now();
         loop {
             match channel.refund_query(&order.out_trade_no, out_request_no).await {

@@ -14,6 +14,7 @@ mod cds;
 pub mod faults;
 pub mod ledger;
 pub mod testcodes;
+pub mod till;
 mod wallet;
 mod wechat;
 

@@ -10,6 +10,7 @@ pub mod orders;
 pub mod print;
 pub mod recon;
 pub mod refunds;
+pub mod routing;
 pub mod sync;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("migrations/0004_recon.sql")),
     (5, include_str!("migrations/0005_sync.sql")),
     (6, include_str!("migrations/0006_bill_rows_index.sql")),
+    (7, include_str!("migrations/0007_routing.sql")),
 ];
 
 /// The schema version this build reads and writes.
@@ -37,6 +39,7 @@ pub const TABLES: &[&str] = &[
     "stores",
     "acquirers",
     "acquirer_bindings",
+    "routes",
     "binding_events",
     "operators",
     "orders",
@@ -65,6 +68,8 @@ pub enum StoreError {
     SchemaTooNew { path: PathBuf, found: u32, supported: u32 },
     #[error("could not upgrade the database to schema version {version}: {source}")]
     Migration { version: u32, source: rusqlite::Error },
+    #[error("there is no {what} {key}")]
+    NotFound { what: &'static str, key: String },
     #[error("the database has an unexpected value in {table}.{column}: {value:?}")]
     Corrupt { table: &'static str, column: &'static str, value: String },
     #[error("database error: {0}")]

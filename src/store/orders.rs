@@ -18,6 +18,10 @@ pub struct NewOrder {
     pub subject: String,
     pub total_amount: Amount,
     pub auth_code_masked: String,
+    /// The store's merchant id at the acquirer the route chose (None: the account itself).
+    pub acquirer_merchant_id: Option<String>,
+    /// This till's terminal id, when set.
+    pub terminal_id: Option<String>,
 }
 
 /// One line of an order's timeline.
@@ -38,7 +42,8 @@ pub struct StatusChange<'a> {
 }
 
 pub(super) const ORDER_COLUMNS: &str = "id, out_trade_no, trade_no, store_id, acquirer_id, operator_id, source, subject, \
-     total_amount, currency, refunded_amount, status, auth_code_masked, created_at, paid_at";
+     total_amount, currency, refunded_amount, status, auth_code_masked, created_at, paid_at, acquirer_merchant_id, \
+     terminal_id";
 
 pub(super) fn order_from_row(r: &Row<'_>) -> rusqlite::Result<(Order, String, String, String)> {
     Ok((
@@ -58,6 +63,8 @@ pub(super) fn order_from_row(r: &Row<'_>) -> rusqlite::Result<(Order, String, St
             auth_code_masked: r.get(12)?,
             created_at: r.get(13)?,
             paid_at: r.get(14)?,
+            acquirer_merchant_id: r.get(15)?,
+            terminal_id: r.get(16)?,
         },
         r.get(6)?,
         r.get(9)?,
@@ -93,8 +100,8 @@ impl Store {
         let id = self.transaction(|tx| {
             tx.execute(
                 "INSERT INTO orders (out_trade_no, store_id, acquirer_id, operator_id, source, subject, total_amount,
-                    currency, status, auth_code_masked, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'barcode', ?5, ?6, 'CNY', 'PAYING', ?7, ?8, ?8)",
+                    currency, status, auth_code_masked, created_at, updated_at, acquirer_merchant_id, terminal_id)
+                 VALUES (?1, ?2, ?3, ?4, 'barcode', ?5, ?6, 'CNY', 'PAYING', ?7, ?8, ?8, ?9, ?10)",
                 params![
                     new.out_trade_no,
                     new.store_id.0,
@@ -103,7 +110,9 @@ impl Store {
                     new.subject,
                     new.total_amount.fen(),
                     new.auth_code_masked,
-                    now
+                    now,
+                    new.acquirer_merchant_id,
+                    new.terminal_id,
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -282,6 +291,8 @@ mod tests {
             subject: "咖啡".into(),
             total_amount: Amount::from_fen(1234),
             auth_code_masked: "280000******0000".into(),
+            acquirer_merchant_id: None,
+            terminal_id: None,
         }
     }
 

@@ -73,6 +73,8 @@ pub struct PaidNotice<'a> {
     pub subject: &'a str,
     pub acquirer_id: AcquirerId,
     pub store_id: StoreId,
+    /// The store's merchant id at the acquirer, as the notification named it.
+    pub acquirer_merchant_id: Option<&'a str>,
 }
 
 /// What recording a verified notification did.
@@ -353,8 +355,8 @@ impl Store {
                 None => {
                     tx.execute(
                         "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject,
-                            total_amount, currency, status, created_at, paid_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, 'store_code', ?5, ?6, 'CNY', 'PAID', ?7, ?7, ?8)",
+                            total_amount, currency, status, created_at, paid_at, updated_at, acquirer_merchant_id)
+                         VALUES (?1, ?2, ?3, ?4, 'store_code', ?5, ?6, 'CNY', 'PAID', ?7, ?7, ?8, ?9)",
                         params![
                             notice.out_trade_no,
                             notice.trade_no,
@@ -363,7 +365,8 @@ impl Store {
                             notice.subject,
                             notice.amount.fen(),
                             notice.paid_at_utc,
-                            now
+                            now,
+                            notice.acquirer_merchant_id,
                         ],
                     )?;
                     let id = tx.last_insert_rowid();
@@ -502,6 +505,7 @@ mod tests {
             subject: "store code",
             acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
             store_id: store.default_store().unwrap(),
+            acquirer_merchant_id: None,
         };
         assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::NewStoreCodeOrder);
         assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::AlreadyRecorded);

@@ -26,9 +26,10 @@ use serde::Serialize;
 use crate::channel::cds::CdsError;
 use crate::channel::cds::client::CdsClient;
 use crate::channel::{CancelResult, Channel, QueryResult};
-use crate::checkout::{Channels, SystemClock};
+use crate::checkout::SystemClock;
 use crate::model::{AcquirerKind, BindingStatus, OrderStatus, RefundStatus};
 use crate::refund::{RefundDesk, RefundSettings};
+use crate::routing::Router;
 use crate::store::orders::StatusChange;
 use crate::store::sync::{OutboxEntry, SyncRun};
 use crate::store::{Store, StoreError};
@@ -154,18 +155,18 @@ impl SyncHandle {
 pub struct SyncWorker {
     db: PathBuf,
     data_dir: PathBuf,
-    channels: Channels,
+    router: Router,
     cds: Option<CdsClient>,
     pub settings: SyncSettings,
     handle: SyncHandle,
 }
 
 impl SyncWorker {
-    pub fn new(db: &Path, data_dir: &Path, channels: Channels, cds: Option<CdsClient>, settings: SyncSettings) -> Self {
+    pub fn new(db: &Path, data_dir: &Path, router: Router, cds: Option<CdsClient>, settings: SyncSettings) -> Self {
         SyncWorker {
             db: db.to_owned(),
             data_dir: data_dir.to_owned(),
-            channels,
+            router,
             cds,
             settings,
             handle: SyncHandle::default(),
@@ -250,25 +251,38 @@ impl SyncWorker {
         Ok(run)
     }
 
-    /// A harmless signed call: ask each acquirer about an order number that cannot exist. Any verified answer
-    /// (even "no such trade") means online.
+    /// A harmless signed call: ask the acquirers about an order number that cannot exist, until one answers. Any
+    /// verified answer (even "no such trade") means online.
     pub async fn probe(&self) -> Result<(), String> {
-        probe_channel(self.channels.alipay.as_ref()).await
+        let mut last = "no acquirer is set up in this mode".to_owned();
+        for (account, channel) in self.router.accounts() {
+            match probe_channel(channel.as_ref()).await {
+                Ok(()) => return Ok(()),
+                Err(why) => last = format!("{}: {why}", account.name),
+            }
+        }
+        Err(last)
     }
 
-    fn channel_for(&self, store: &Store, out_trade_no: &str, verb: &str) -> Result<Arc<dyn Channel>, SyncError> {
-        let by_order =
-            store.order_by_out_trade_no(out_trade_no)?.and_then(|o| self.channels.for_acquirer(o.acquirer_id).cloned());
-        Ok(by_order.unwrap_or_else(|| {
-            if verb == "reverse" { self.channels.wechat.clone() } else { self.channels.alipay.clone() }
-        }))
+    /// The channel of the order an outbox entry is about: the acquirer that took it, acting for its merchant id.
+    fn channel_for(&self, store: &Store, out_trade_no: &str) -> Result<Result<Arc<dyn Channel>, String>, SyncError> {
+        Ok(match store.order_by_out_trade_no(out_trade_no)? {
+            Some(order) => self.router.for_order(&order).map_err(|e| e.to_string()),
+            None => Err(format!("there is no order {out_trade_no} on this till")),
+        })
     }
 
     async fn stale_orders(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
         let cutoff = time::OffsetDateTime::now_utc()
             - time::Duration::try_from(self.settings.stale_after).unwrap_or(time::Duration::minutes(5));
         for order in store.stale_open_orders(&crate::time::format_utc(cutoff))? {
-            let Some(channel) = self.channels.for_acquirer(order.acquirer_id).cloned() else { continue };
+            let channel = match self.router.for_order(&order) {
+                Ok(c) => c,
+                Err(e) => {
+                    run.errors.push(format!("{}: {e}", order.out_trade_no));
+                    continue;
+                }
+            };
             run.orders_refreshed += 1;
             match channel.query(&order.out_trade_no).await {
                 QueryResult::Paid(info) => {
@@ -302,8 +316,8 @@ impl SyncWorker {
             }
         }
         for order in store.orphaned_attention_orders()? {
-            let verb = match self.channels.for_acquirer(order.acquirer_id).map(|c| c.kind()) {
-                Some(AcquirerKind::WechatPay) => "reverse",
+            let verb = match self.router.for_order(&order).map(|c| c.kind()) {
+                Ok(AcquirerKind::WechatPay) => "reverse",
                 _ => "cancel",
             };
             store.queue_cancel(&order, verb, "the cancel was not confirmed; the background sync keeps trying")?;
@@ -395,7 +409,12 @@ impl SyncWorker {
                     store.outbox_refused(&entry.idempotency_key, None, "the entry names no out_trade_no")?;
                     return Ok(Delivery::Refused("the entry names no out_trade_no".into()));
                 }
-                let channel = self.channel_for(store, &out_trade_no, &entry.kind)?;
+                // An acquirer that cannot be reached in this mode stays in the outbox: nothing is marked done that the
+                // acquirer did not confirm.
+                let channel = match self.channel_for(store, &out_trade_no)? {
+                    Ok(c) => c,
+                    Err(why) => return Ok(Delivery::Later(why)),
+                };
                 tracing::info!(key = entry.idempotency_key, attempt = entry.attempts + 1, "outbox delivery");
                 match channel.cancel(&out_trade_no).await {
                     CancelResult::Done { refunded } => {
@@ -456,7 +475,7 @@ impl SyncWorker {
             follow_window: Duration::ZERO,
             follow_interval: Duration::ZERO,
         };
-        Ok(RefundDesk::new(Store::open(&self.db)?, self.channels.clone(), Arc::new(SystemClock), settings))
+        Ok(RefundDesk::new(Store::open(&self.db)?, self.router.clone(), Arc::new(SystemClock), settings))
     }
 
     async fn follow_refunds(&self, run: &mut SyncRun) -> Result<(), SyncError> {
@@ -515,24 +534,23 @@ impl SyncWorker {
             return Ok(());
         };
         let day = crate::recon::date_text(yesterday);
-        for channel in [self.channels.alipay.clone(), self.channels.wechat.clone()] {
-            let key = format!("{SETTING_BILLS_DONE}.{}", channel.kind().as_str());
+        // One bill per acquirer account (ALIPAY, PARTNER1 and WECHATPAY each send their own).
+        for (account, channel) in self.router.accounts() {
+            let key = format!("{SETTING_BILLS_DONE}.{}", account.id);
             if store.setting(&key)?.as_deref() == Some(day.as_str()) {
                 continue;
             }
-            match self.fetch_one(store, channel.as_ref(), yesterday).await {
+            match self.fetch_one(store, account.id, channel.as_ref(), yesterday).await {
                 Ok(summary) => {
                     run.bills_fetched += 1;
                     store.set_bookkeeping(&key, &day)?;
-                    tracing::info!(acquirer = %channel.kind(), day, summary, "bill fetched and reconciled");
+                    tracing::info!(acquirer = account.name, day, summary, "bill fetched and reconciled");
                 }
                 Err(crate::recon::ReconError::NoBillAtAcquirer { .. }) => {
                     // Nothing happened that day: nothing to reconcile.
                     store.set_bookkeeping(&key, &day)?;
                 }
-                Err(e) => {
-                    run.errors.push(format!("{} bill of {day}: {e}", crate::recon::acquirer_name(channel.kind())))
-                }
+                Err(e) => run.errors.push(format!("{} bill of {day}: {e}", account.name)),
             }
         }
         Ok(())
@@ -541,14 +559,15 @@ impl SyncWorker {
     async fn fetch_one(
         &self,
         store: &mut Store,
+        acquirer: crate::model::AcquirerId,
         channel: &dyn Channel,
         date: time::Date,
     ) -> Result<String, crate::recon::ReconError> {
         let bill = crate::recon::fetch::fetch(channel, date).await?;
         let control = crate::recon::import::ImportControl::new();
-        crate::recon::fetch::save_and_import(store, &self.data_dir, channel, date, &bill, &control)?;
+        crate::recon::fetch::save_and_import(store, &self.data_dir, acquirer, channel, date, &bill, &control)?;
         let options = crate::recon::report::ReconOptions::from_settings(store)?;
-        let report = crate::recon::reconcile(store, channel.kind(), date, &options, crate::i18n::Lang::En)?;
+        let report = crate::recon::reconcile_account(store, acquirer, date, &options, crate::i18n::Lang::En)?;
         Ok(format!("{} open differences", report.open_count()))
     }
 }
@@ -619,50 +638,29 @@ impl Services {
     }
 }
 
-/// The worker on the live gateways (live mode): the clients from the keys, no CDS platform, no listener. Starts its
-/// loop on `runtime`.
-pub fn start_live(
+impl Services {
+    /// Starts `worker`'s loop on the current tokio runtime, with the notify listener when there is one.
+    pub fn start_worker(worker: SyncWorker, listener: Option<notify::NotifyListener>) -> Services {
+        let worker = Arc::new(worker);
+        let task = tokio::spawn(worker.clone().run_forever());
+        Services { worker, listener, task }
+    }
+}
+
+/// Starts the worker's loop on `runtime` with `router`'s acquirers (the live gateways, or the sandbox's), the CDS
+/// platform when there is one, and the notify listener when one was started.
+pub fn start(
     runtime: &tokio::runtime::Handle,
     data_dir: &Path,
-    channels: Channels,
+    router: Router,
+    cds: Option<CdsClient>,
+    listener: Option<notify::NotifyListener>,
     settings: SyncSettings,
 ) -> Services {
     let db = data_dir.join(crate::config::DATABASE_FILE);
-    let worker = Arc::new(SyncWorker::new(&db, data_dir, channels, None, settings));
+    let worker = Arc::new(SyncWorker::new(&db, data_dir, router, cds, settings));
     let task = runtime.spawn(worker.clone().run_forever());
-    Services { worker, listener: None, task }
-}
-
-/// Builds the worker on the sandbox's first merchant, starts the notify listener on `listen`, registers its URL
-/// with the sandbox, and starts the worker's loop. Must be called inside a tokio runtime.
-pub async fn start_for_sandbox(
-    data_dir: &Path,
-    accounts: &crate::sandbox::accounts::SandboxAccounts,
-    sandbox_url: &str,
-    listen: std::net::SocketAddr,
-    settings: SyncSettings,
-) -> Result<Services, String> {
-    let worker = Arc::new(sandbox_worker(data_dir, accounts, sandbox_url, settings)?);
-    let keys = notify::NotifyKeys::for_sandbox(accounts)?;
-    let db = data_dir.join(crate::config::DATABASE_FILE);
-    let listener = notify::listen(listen, &db, keys).await.map_err(|e| e.to_string())?;
-    let app_id = accounts.merchants.first().map(|m| m.alipay.app_id.clone()).unwrap_or_default();
-    notify::register_with_sandbox(&reqwest::Client::new(), sandbox_url, &app_id, &listener.url()).await?;
-    let task = tokio::spawn(worker.clone().run_forever());
-    Ok(Services { worker, listener: Some(listener), task })
-}
-
-/// A worker on the sandbox's first merchant (no loop started).
-pub fn sandbox_worker(
-    data_dir: &Path,
-    accounts: &crate::sandbox::accounts::SandboxAccounts,
-    sandbox_url: &str,
-    settings: SyncSettings,
-) -> Result<SyncWorker, String> {
-    let db = data_dir.join(crate::config::DATABASE_FILE);
-    let channels = Channels::for_sandbox(&db, accounts, sandbox_url).map_err(|e| e.to_string())?;
-    let cds = CdsClient::new(sandbox_url).ok();
-    Ok(SyncWorker::new(&db, data_dir, channels, cds, settings))
+    Services { worker, listener, task }
 }
 
 #[cfg(test)]

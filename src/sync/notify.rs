@@ -21,39 +21,62 @@ use axum::routing::post;
 use crate::channel::alipay::sign as alipay_sign;
 use crate::channel::wechatpay::sign::{self as wx_sign, SignType};
 use crate::channel::wechatpay::wire;
-use crate::model::AcquirerKind;
+use crate::model::AcquirerId;
 use crate::money::Amount;
 use crate::store::sync::{NoticeOutcome, PaidNotice};
 use crate::store::{Store, StoreError};
 use rsa::PublicKey;
 
-/// What the listener verifies with: the merchant's own identifiers and the platforms' keys.
+/// How one acquirer account's notifications are verified.
+#[derive(Clone)]
+pub enum NotifyVerify {
+    /// The app_id notifications name, and the platform public key (支付宝公钥) they are signed with.
+    Alipay { app_id: String, public_key: PublicKey },
+    /// The mch_id notifications name, and the API v2 key.
+    Wechat { mch_id: String, api_key: String },
+}
+
+/// One acquirer account the till takes notifications from.
+#[derive(Clone)]
+pub struct NotifyAccount {
+    pub acquirer_id: AcquirerId,
+    pub verify: NotifyVerify,
+}
+
+/// What the listener verifies with: every acquirer account's identifiers and keys. A notification is attributed
+/// to the account it names (app_id / mch_id) and, through the routes, to the store whose merchant id it carries.
 #[derive(Clone, Default)]
 pub struct NotifyKeys {
-    /// The app_id notifications must name, and the Alipay platform public key (支付宝公钥).
-    pub alipay: Option<(String, PublicKey)>,
-    /// The mch_id notifications must name, and the API v2 key.
-    pub wechat: Option<(String, String)>,
+    pub accounts: Vec<NotifyAccount>,
 }
 
 impl std::fmt::Debug for NotifyKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the keys.
-        f.debug_struct("NotifyKeys")
-            .field("alipay_app_id", &self.alipay.as_ref().map(|a| &a.0))
-            .field("wechat_mch_id", &self.wechat.as_ref().map(|w| &w.0))
-            .finish()
+        let ids: Vec<String> = self
+            .accounts
+            .iter()
+            .map(|a| match &a.verify {
+                NotifyVerify::Alipay { app_id, .. } => format!("#{} app_id {app_id}", a.acquirer_id),
+                NotifyVerify::Wechat { mch_id, .. } => format!("#{} mch_id {mch_id}", a.acquirer_id),
+            })
+            .collect();
+        f.debug_struct("NotifyKeys").field("accounts", &ids).finish()
     }
 }
 
 impl NotifyKeys {
-    /// The keys of the sandbox's first merchant.
-    pub fn for_sandbox(accounts: &crate::sandbox::accounts::SandboxAccounts) -> Result<Self, String> {
-        let m = accounts.merchants.first().ok_or("the sandbox has no merchant")?;
-        let key = alipay_sign::parse_public_key(&m.alipay.alipay_public_key_pem).map_err(|e| e.to_string())?;
-        Ok(NotifyKeys {
-            alipay: Some((m.alipay.app_id.clone(), key)),
-            wechat: Some((m.wechatpay.mch_id.clone(), m.wechatpay.api_key.clone())),
+    fn alipay(&self, app_id: &str) -> Option<(AcquirerId, &PublicKey)> {
+        self.accounts.iter().find_map(|a| match &a.verify {
+            NotifyVerify::Alipay { app_id: id, public_key } if id == app_id => Some((a.acquirer_id, public_key)),
+            _ => None,
+        })
+    }
+
+    fn wechat(&self, mch_id: &str) -> Option<(AcquirerId, &str)> {
+        self.accounts.iter().find_map(|a| match &a.verify {
+            NotifyVerify::Wechat { mch_id: id, api_key } if id == mch_id => Some((a.acquirer_id, api_key.as_str())),
+            _ => None,
         })
     }
 }
@@ -101,8 +124,9 @@ pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
     };
     let out_trade_no = params.get("out_trade_no").cloned();
     let out = out_trade_no.as_deref();
-    let Some((app_id, public_key)) = &keys.alipay else {
-        return fail(store, out, "no Alipay public key is configured, so nothing can be verified".into());
+    let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
+    let Some((acquirer_id, public_key)) = keys.alipay(app_id) else {
+        return fail(store, out, format!("the notification is for app_id {app_id:?}, not this till's"));
     };
     let Some(sign) = params.get("sign").filter(|s| !s.is_empty()) else {
         return fail(store, out, "unsigned: the notification has no sign".into());
@@ -115,9 +139,6 @@ pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
         return fail(store, out, format!("the signature does not verify with the Alipay public key: {e}"));
     }
     // Verified: from here on the fields are Alipay's.
-    if params.get("app_id") != Some(app_id) {
-        return fail(store, out, format!("the notification is for app_id {:?}, not this till's", params.get("app_id")));
-    }
     let ok = |result| Handled { reply: "success".into(), content_type: "text/plain;charset=utf-8", result: Ok(result) };
     let status = params.get("trade_status").map(String::as_str).unwrap_or_default();
     if !matches!(status, "TRADE_SUCCESS" | "TRADE_FINISHED") {
@@ -135,7 +156,10 @@ pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
         .and_then(|t| crate::time::acquirer_time_to_utc(t))
         .unwrap_or_else(crate::time::now_utc);
     let subject = params.get("subject").cloned().unwrap_or_default();
-    match record(store, AcquirerKind::Alipay, "alipay", out_trade_no, trade_no, amount, &paid_at, &subject) {
+    // An acquirer that takes payments for sub-merchants names the store's merchant id as the seller.
+    let merchant_id = params.get("seller_id").map(String::as_str);
+    let paid = Paid { protocol: "alipay", acquirer_id, merchant_id, out_trade_no, trade_no, amount };
+    match record(store, &paid, &paid_at, &subject) {
         Ok(outcome) => ok(outcome),
         // Not acknowledged: Alipay sends it again later, when the database may work.
         Err(e) => Handled {
@@ -159,8 +183,9 @@ pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
     };
     let out_trade_no = params.get("out_trade_no").cloned();
     let out = out_trade_no.as_deref();
-    let Some((mch_id, api_key)) = &keys.wechat else {
-        return fail(store, out, "no WeChat Pay API key is configured, so nothing can be verified".into());
+    let mch_id = params.get("mch_id").map(String::as_str).unwrap_or_default();
+    let Some((acquirer_id, api_key)) = keys.wechat(mch_id) else {
+        return fail(store, out, format!("the notification is for mch_id {mch_id:?}, not this till's"));
     };
     if params.get("sign").is_none_or(|s| s.is_empty()) {
         return fail(store, out, "unsigned: the notification has no sign".into());
@@ -171,9 +196,6 @@ pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
     };
     if let Err(e) = wx_sign::verify(&params, api_key, sign_type) {
         return fail(store, out, format!("the signature does not verify with the API key: {e}"));
-    }
-    if params.get("mch_id") != Some(mch_id) {
-        return fail(store, out, format!("the notification is for mch_id {:?}, not this till's", params.get("mch_id")));
     }
     let ok = |result| Handled { reply: WECHAT_OK.into(), content_type: xml, result: Ok(result) };
     let success = |f: &str| params.get(f).is_some_and(|v| v == "SUCCESS");
@@ -190,36 +212,40 @@ pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
         params.get("time_end").and_then(|t| crate::time::acquirer_time_to_utc(t)).unwrap_or_else(crate::time::now_utc);
     let subject = params.get("attach").cloned().unwrap_or_else(|| "店铺码付款 Store code payment".into());
     let amount = Amount::from_fen(amount);
-    match record(store, AcquirerKind::WechatPay, "wechatpay", out_trade_no, trade_no, amount, &paid_at, &subject) {
+    // Service-provider mode names the sub-merchant (the store's merchant id at the acquirer).
+    let merchant_id = params.get("sub_mch_id").map(String::as_str);
+    let paid = Paid { protocol: "wechatpay", acquirer_id, merchant_id, out_trade_no, trade_no, amount };
+    match record(store, &paid, &paid_at, &subject) {
         Ok(outcome) => ok(outcome),
         Err(e) => Handled { reply: wechat_fail("cannot record"), content_type: xml, result: Err(e.to_string()) },
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record(
-    store: &mut Store,
-    kind: AcquirerKind,
-    protocol: &str,
-    out_trade_no: &str,
-    trade_no: &str,
+/// A verified payment notification: who took it and what it says.
+struct Paid<'a> {
+    protocol: &'a str,
+    acquirer_id: AcquirerId,
+    merchant_id: Option<&'a str>,
+    out_trade_no: &'a str,
+    trade_no: &'a str,
     amount: Amount,
-    paid_at: &str,
-    subject: &str,
-) -> Result<NoticeOutcome, StoreError> {
-    let acquirer_id = store.acquirer_for(kind)?;
-    let store_id = store.default_store()?;
+}
+
+fn record(store: &mut Store, paid: &Paid<'_>, paid_at: &str, subject: &str) -> Result<NoticeOutcome, StoreError> {
+    let store_id = store.store_for_acquirer_merchant(paid.acquirer_id, paid.merchant_id)?;
     let outcome = store.record_paid_notice(&PaidNotice {
-        protocol,
-        out_trade_no,
-        trade_no,
-        amount,
+        protocol: paid.protocol,
+        out_trade_no: paid.out_trade_no,
+        trade_no: paid.trade_no,
+        amount: paid.amount,
         paid_at_utc: paid_at,
         subject,
-        acquirer_id,
+        acquirer_id: paid.acquirer_id,
         store_id,
+        acquirer_merchant_id: paid.merchant_id,
     })?;
-    tracing::info!(protocol, out_trade_no, trade_no, %amount, ?outcome, "notification");
+    let (out_trade_no, trade_no, amount) = (paid.out_trade_no, paid.trade_no, paid.amount);
+    tracing::info!(protocol = paid.protocol, out_trade_no, trade_no, %amount, %store_id, ?outcome, "notification");
     Ok(outcome)
 }
 
@@ -339,6 +365,26 @@ pub async fn register_with_sandbox(
 /// Where the listener listens by default, and the setting that changes it.
 pub const SETTING_LISTEN: &str = "notify.listen";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";
+
+/// Starts the listener at the address it had last time (so the acquirer's retries of notifications sent while
+/// the till was closed reach it), or the configured one; the first time (or when that port is taken now) at a
+/// free loopback port, which is then kept in the setting.
+pub async fn listen_kept(db: &Path, keys: NotifyKeys) -> Result<NotifyListener, ListenError> {
+    let mut store = Store::open(db)?;
+    let wanted = listen_addr(&store).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let listener = match listen(wanted, db, keys.clone()).await {
+        Ok(l) => l,
+        Err(ListenError::Bind { .. }) if wanted.port() != 0 => {
+            tracing::warn!(%wanted, "the notify address is taken; listening on another port");
+            listen(SocketAddr::new(wanted.ip(), 0), db, keys).await?
+        }
+        Err(e) => return Err(e),
+    };
+    if listener.addr != wanted {
+        store.set_bookkeeping(SETTING_LISTEN, &listener.addr.to_string())?;
+    }
+    Ok(listener)
+}
 
 /// The configured listen address.
 pub fn listen_addr(store: &Store) -> Result<SocketAddr, String> {

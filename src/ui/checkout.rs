@@ -82,7 +82,7 @@ impl CheckoutScreen {
             return;
         }
         let Some(runtime) = ctx.runtime.clone() else { return };
-        let channels = match ctx.channels() {
+        let router = match ctx.router() {
             Ok(c) => c,
             Err(reason) => {
                 // In sandbox mode the sandbox is only starting: the plain "waiting" line says enough.
@@ -98,7 +98,7 @@ impl CheckoutScreen {
         self.phase = Phase::Starting;
         runtime.spawn(async move {
             let built = crate::store::Store::open(&db)
-                .map(|store| Arc::new(Checkout::new(store, channels, Arc::new(SystemClock), settings)))
+                .map(|store| Arc::new(Checkout::new(store, router, Arc::new(SystemClock), settings)))
                 .map_err(|e| e.to_string());
             let engine = built.clone();
             let _ = tx.send(Event::Ready(built));
@@ -186,7 +186,15 @@ impl CheckoutScreen {
         let tx = self.sender();
         let subject =
             if self.subject.trim().is_empty() { "TillDesk".to_owned() } else { self.subject.trim().to_owned() };
-        let input = PaymentInput { amount, auth_code: code, subject, store_id: None, operator_id: None };
+        // Recorded for this till's store and the signed-in operator (none when nobody is signed in).
+        let input = PaymentInput {
+            amount,
+            auth_code: code,
+            subject,
+            store_id: ctx.till.store_id,
+            operator_id: ctx.operator_id(),
+            terminal_id: ctx.till.terminal_id.clone(),
+        };
         let progress_tx = Mutex::new(tx.clone());
         runtime.spawn(async move {
             let report = move |p: Progress| {

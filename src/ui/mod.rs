@@ -54,6 +54,8 @@ pub struct Ctx {
     pub sync_for: Option<(ChannelMode, bool)>,
     /// Goes up whenever the channels may have changed (mode, keys, gateways): screens holding clients rebuild them.
     pub channel_generation: u64,
+    /// This till's store and terminal id (Settings → This till); every payment taken here is recorded for them.
+    pub till: config::ThisTill,
 }
 
 /// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
@@ -115,7 +117,8 @@ impl SyncState {
 }
 
 impl Ctx {
-    pub fn new(home: DataHome) -> Result<Self, StoreError> {
+    pub fn new(mut home: DataHome) -> Result<Self, StoreError> {
+        let till = config::this_till(&mut home.store)?;
         let lang = config::language(&home.store)?;
         let mode = config::channel_mode(&home.store)?;
         let access = config::access_mode(&home.store)?;
@@ -134,6 +137,7 @@ impl Ctx {
             vault: None,
             sync_for: None,
             channel_generation: 0,
+            till,
         })
     }
 
@@ -179,9 +183,11 @@ impl Ctx {
         self.sync = SyncState::NotStarted;
         let settings = crate::sync::SyncSettings::load(&self.home.store).unwrap_or_default();
         match self.mode {
-            ChannelMode::Live if wanted.1 => match self.channels() {
-                Ok(channels) => {
-                    self.services = Some(crate::sync::start_live(&runtime, &self.home.dir, channels, settings));
+            // `tilldesk sync` uses exactly these channels too: the live profile of the same accounts and routes.
+            ChannelMode::Live if wanted.1 => match self.router() {
+                Ok(router) => {
+                    let dir = self.home.dir.clone();
+                    self.services = Some(crate::sync::start(&runtime, &dir, router, None, None, settings));
                 }
                 Err(e) => self.error = Some(e),
             },
@@ -190,10 +196,8 @@ impl Ctx {
                 if let SandboxStatus::Running(running) = &self.sandbox {
                     let (tx, rx) = std::sync::mpsc::channel();
                     let (accounts, url, dir) = (running.state.accounts(), running.base_url(), self.home.dir.clone());
-                    let listen = crate::sync::notify::listen_addr(&self.home.store)
-                        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
                     runtime.spawn(async move {
-                        let _ = tx.send(crate::sync::start_for_sandbox(&dir, &accounts, &url, listen, settings).await);
+                        let _ = tx.send(crate::sandbox::till::start_services(&dir, &accounts, &url, settings).await);
                     });
                     self.services_starting = Some(rx);
                 }
@@ -236,9 +240,9 @@ impl Ctx {
         }
     }
 
-    /// The acquirers' clients for this app's gateways: in sandbox mode the embedded sandbox once it listens; in live
-    /// mode the configured gateways with the keys from the unlocked vault.
-    pub fn channels(&self) -> Result<crate::checkout::Channels, String> {
+    /// The router over this app's acquirer accounts: in sandbox mode their sandbox profile (the embedded sandbox,
+    /// once it listens); in live mode their live profile (the configured gateways, keys from the unlocked vault).
+    pub fn router(&self) -> Result<crate::routing::Router, String> {
         let lang = self.lang;
         if self.mode == ChannelMode::Live {
             let Some(vault) = &self.vault else {
@@ -249,13 +253,14 @@ impl Ctx {
                     )
                     .to_owned());
             };
-            return crate::keys::live_channels(self.home.store.path(), vault).map_err(|e| e.to_string());
+            return crate::keys::live_router(self.home.store.path(), vault).map_err(|e| e.to_string());
         }
         let SandboxStatus::Running(running) = &self.sandbox else {
             return Err(lang.pick("收单通道未连接", "The acquirers are not connected").to_owned());
         };
-        crate::checkout::Channels::for_sandbox(self.home.store.path(), &running.state.accounts(), &running.base_url())
-            .map_err(|e| e.to_string())
+        let mut store = crate::store::Store::open(self.home.store.path()).map_err(|e| e.to_string())?;
+        crate::sandbox::till::prepare(&mut store).map_err(|e| e.to_string())?;
+        crate::sandbox::till::router(&store, &running.state.accounts(), &running.base_url())
     }
 
     /// Whether the signed-in operator may do `permission`; the words to show when not. Until the first run has
@@ -274,6 +279,12 @@ impl Ctx {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("{}{name}", lang.pick("没有这个操作员：", "no such operator: ")))?;
         crate::store::operators::require(&operator, permission).map_err(|e| e.to_string())
+    }
+
+    /// The signed-in operator's id (None when nobody is signed in).
+    pub fn operator_id(&self) -> Option<crate::model::OperatorId> {
+        let name = self.operator.as_ref()?;
+        self.home.store.operator_by_name(name).ok().flatten().map(|o| o.id)
     }
 
     /// The signed-in operator when they may see only their own orders (a cashier); None for everyone else.

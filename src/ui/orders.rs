@@ -577,7 +577,7 @@ impl OrdersScreen {
             }
         };
         f.pin.clear();
-        let (Some(runtime), Ok(channels)) = (ctx.runtime.clone(), ctx.channels()) else {
+        let (Some(runtime), Ok(router)) = (ctx.runtime.clone(), ctx.router()) else {
             f.message = Some((false, lang.pick("收单通道未连接", "The acquirers are not connected").into()));
             return;
         };
@@ -590,7 +590,7 @@ impl OrdersScreen {
         runtime.spawn(async move {
             let result = async {
                 let store = crate::store::Store::open(&db).map_err(|e| e.to_string())?;
-                let desk = RefundDesk::new(store, channels, Arc::new(SystemClock), RefundSettings::default());
+                let desk = RefundDesk::new(store, router, Arc::new(SystemClock), RefundSettings::default());
                 desk.refund(&operator, &out_trade_no, amount, &reason).await.map_err(|e| e.to_string())
             }
             .await;

@@ -23,12 +23,13 @@ use crate::ui::Ctx;
 /// Gives the screen an acquirer's client, for fetching bills and querying trades. The app wires the real clients;
 /// without a source those two buttons say the channel is not set up.
 pub trait ChannelSource: Send + Sync {
-    fn channel(&self, kind: AcquirerKind) -> Option<Arc<dyn Channel>>;
+    /// The account of this kind the screen works with, and its client.
+    fn channel(&self, kind: AcquirerKind) -> Option<(crate::model::AcquirerId, Arc<dyn Channel>)>;
 }
 
-impl ChannelSource for crate::checkout::Channels {
-    fn channel(&self, kind: AcquirerKind) -> Option<Arc<dyn Channel>> {
-        self.for_kind(kind)
+impl ChannelSource for crate::routing::Router {
+    fn channel(&self, kind: AcquirerKind) -> Option<(crate::model::AcquirerId, Arc<dyn Channel>)> {
+        self.accounts().into_iter().find(|(a, _)| a.kind == kind).map(|(a, c)| (a.id, c))
     }
 }
 
@@ -297,7 +298,7 @@ impl ReconcileScreen {
             self.status = Some((true, lang.pick("请先选择账单文件", "Choose a bill file first").into()));
             return;
         }
-        let options = ImportOptions { acquirer: None, bill_date: None, accept_mismatched_totals: self.accept_mismatch };
+        let options = ImportOptions { accept_mismatched_totals: self.accept_mismatch, ..ImportOptions::default() };
         let label = format!("{}{}", lang.pick("正在导入 ", "Importing "), path.display());
         self.spawn(ctx, label, true, move |store, control| {
             recon::import_file(store, &path, &options, control)
@@ -307,10 +308,10 @@ impl ReconcileScreen {
     }
 
     /// The client of `kind`: the one the app handed over, else the app's own gateways (the embedded sandbox).
-    fn channel(&self, ctx: &Ctx, kind: AcquirerKind) -> Option<Arc<dyn Channel>> {
+    fn channel(&self, ctx: &Ctx, kind: AcquirerKind) -> Option<(crate::model::AcquirerId, Arc<dyn Channel>)> {
         match &self.channels {
             Some(source) => source.channel(kind),
-            None => ctx.channels().ok().and_then(|c| c.for_kind(kind)),
+            None => ctx.router().ok().and_then(|r| r.channel(kind)),
         }
     }
 
@@ -318,7 +319,7 @@ impl ReconcileScreen {
         let lang = ctx.lang;
         let Some(date) = self.date(lang) else { return };
         let kind = self.acquirer.unwrap_or(AcquirerKind::WechatPay);
-        let (Some(channel), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
+        let (Some((account, channel)), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
             self.status = Some((
                 true,
                 lang.pick(
@@ -334,7 +335,7 @@ impl ReconcileScreen {
         let label = format!("{}{}", lang.pick("正在下载账单 ", "Fetching the bill of "), recon::date_text(date));
         self.spawn(ctx, label, false, move |store, control| {
             let bill = runtime.block_on(recon::fetch::fetch(channel.as_ref(), date)).map_err(|e| e.to_string())?;
-            recon::fetch::save_and_import(store, &data_dir, channel.as_ref(), date, &bill, control)
+            recon::fetch::save_and_import(store, &data_dir, account, channel.as_ref(), date, &bill, control)
                 .map(|o| Done::Imported(Box::new(o)))
                 .map_err(|e| e.to_string())
         });
@@ -609,7 +610,7 @@ impl ReconcileScreen {
     fn query_acquirer(&mut self, ctx: &Ctx, kind: AcquirerKind, item: &Item) {
         let lang = ctx.lang;
         let Some(out_trade_no) = item.out_trade_no.clone() else { return };
-        let (Some(channel), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
+        let (Some((_, channel)), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
             self.status = Some((
                 true,
                 lang.pick(

@@ -109,6 +109,7 @@ impl fmt::Debug for WechatConfig {
 }
 
 /// A WeChat Pay merchant, ready to call the gateway.
+#[derive(Clone)]
 pub struct WechatClient {
     gateway_url: String,
     merchant: MerchantIds,
@@ -445,6 +446,12 @@ fn pem_block(label: &str, der: &[u8]) -> String {
 impl Channel for WechatClient {
     fn kind(&self) -> AcquirerKind {
         AcquirerKind::WechatPay
+    }
+
+    fn for_merchant(&self, merchant_id: &str) -> Option<std::sync::Arc<dyn Channel>> {
+        let mut scoped = self.clone();
+        scoped.merchant.sub_mch_id = Some(merchant_id.trim().to_owned()).filter(|m| !m.is_empty());
+        Some(std::sync::Arc::new(scoped))
     }
 
     fn pay<'a>(&'a self, req: &'a PayRequest) -> BoxFuture<'a, PayResult> {
