@@ -9,6 +9,7 @@ use tilldesk::config::{self, DataHome};
 use tilldesk::doctor::DoctorReport;
 use tilldesk::ui::{TillDeskApp, fonts};
 
+mod cli_acquirers;
 mod cli_checkout;
 mod cli_keys;
 mod cli_orders;
@@ -74,6 +75,22 @@ enum Command {
         notify_listen: Option<std::net::SocketAddr>,
         #[command(flatten)]
         target: cli_checkout::SandboxTarget,
+    },
+    /// The routing table: which acquirer takes which wallet's codes at which store (list, choose, remove).
+    Acquirers {
+        #[command(subcommand)]
+        command: cli_acquirers::AcquirersCommand,
+    },
+    /// This till: the store its payments are taken for and its terminal id (shown with no options).
+    Till {
+        /// The store number (S001…).
+        #[arg(long)]
+        store: Option<String>,
+        /// The terminal id sent to the acquirers (letters, digits, - and _; at most 32).
+        #[arg(long)]
+        terminal: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Live channels and keys: gateway URLs, ids, key pairs, the WeChat API key, access mode, connection test.
     Keys {
@@ -280,6 +297,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
         Some(Command::Keys { command }) => cli_keys::keys(&runtime()?, &mut home, command),
+        Some(Command::Acquirers { command }) => cli_acquirers::acquirers(&mut home, command),
+        Some(Command::Till { store, terminal, json }) => cli_acquirers::till(&mut home, store, terminal, json),
         Some(Command::Sync { once, history, json, notify_listen, target }) => {
             cli_sync::sync(&runtime()?, home, cli_sync::SyncArgs { once, history, json, notify_listen }, &target)
         }

@@ -382,7 +382,23 @@ impl Store {
             [id],
             binding_from_row,
         )?;
-        typed_binding(raw)
+        let saved = typed_binding(raw)?;
+        // An active onboarding routes its wallet's codes at the store to the acquirer (unless the owner chose
+        // another acquirer for that wallet), as the merchant id it returned.
+        if saved.status == crate::model::BindingStatus::Active
+            && let Some(kind) = self.acquirers()?.into_iter().find(|a| a.id == saved.acquirer_id).map(|a| a.kind)
+        {
+            let wallet = crate::model::Wallet::for_protocol(kind.protocol());
+            if self.route_from_onboarding(
+                saved.store_id,
+                saved.acquirer_id,
+                wallet,
+                saved.merchant_id_at_acquirer.as_deref(),
+            )? {
+                self.add_binding_event(saved.id, "routed", &format!("takes {wallet} codes at this store"))?;
+            }
+        }
+        Ok(saved)
     }
 
     /// Records a step that changes nothing else (e.g. "still being verified").
