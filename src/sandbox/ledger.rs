@@ -988,6 +988,62 @@ mod tests {
     }
 
     #[test]
+    fn an_acquirers_gateway_sees_only_its_own_trades() {
+        let l = Ledger::open_in_memory().unwrap();
+        let p1 = Scope { protocol: Protocol::Alipay, acquirer_id: "PARTNER1", account: "app", strict: true };
+        let new = NewTrade {
+            out_trade_no: "T1".into(),
+            merchant_id: "PARTNER1M00000001".into(),
+            total_amount: 100,
+            source: "barcode",
+            ..Default::default()
+        };
+        let t = l.insert_trade(p1, new, now()).unwrap();
+        assert_eq!((t.acquirer_id.as_str(), t.merchant_id.as_str()), ("PARTNER1", "PARTNER1M00000001"));
+        let other = Scope { acquirer_id: "ALIPAY", ..p1 };
+        assert!(l.find_trade(other, Some("T1"), None, now()).unwrap().is_none());
+        assert!(l.find_trade(p1, None, Some(&t.trade_no), now()).unwrap().is_some());
+        // The shared gateway sees every trade of the account, as before.
+        assert!(l.find_trade(Scope { strict: false, ..other }, Some("T1"), None, now()).unwrap().is_some());
+        let day = (now() - time::Duration::days(1), now() + time::Duration::days(1));
+        assert_eq!(l.bill_entries(p1, day.0, day.1).unwrap().0.len(), 1);
+        assert!(l.bill_entries(other, day.0, day.1).unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn a_ledger_from_before_acquirers_gets_its_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE trades (id INTEGER PRIMARY KEY, protocol TEXT NOT NULL, account TEXT NOT NULL,
+                    out_trade_no TEXT NOT NULL, trade_no TEXT NOT NULL UNIQUE, auth_code TEXT,
+                    subject TEXT NOT NULL DEFAULT '', total_amount INTEGER NOT NULL,
+                    refunded_amount INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, pays_at TEXT,
+                    source TEXT NOT NULL, store_id TEXT, terminal_id TEXT, operator_id TEXT, buyer_id TEXT NOT NULL,
+                    cancel_action TEXT, qr_code TEXT, created_at TEXT NOT NULL, paid_at TEXT, closed_at TEXT,
+                    UNIQUE (protocol, account, out_trade_no));
+                 INSERT INTO trades (protocol, account, out_trade_no, trade_no, total_amount, status, source, buyer_id,
+                    created_at) VALUES
+                    ('alipay', 'app', 'A1', '1', 100, 'PAID', 'barcode', 'b', '2026-11-25T00:00:00Z'),
+                    ('wechatpay', 'mch', 'W1', '2', 100, 'PAID', 'barcode', 'b', '2026-11-25T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let l = Ledger::open(&path).unwrap();
+        l.backfill_alipay_merchant_ids(&[("app".into(), "2088000000000001".into())]).unwrap();
+        let a = l.trade_by_trade_no("1", now()).unwrap().unwrap();
+        let w = l.trade_by_trade_no("2", now()).unwrap().unwrap();
+        assert_eq!((a.acquirer_id.as_str(), a.merchant_id.as_str()), ("ALIPAY", "2088000000000001"));
+        assert_eq!((w.acquirer_id.as_str(), w.merchant_id.as_str()), ("WECHATPAY", "mch"));
+        drop(l);
+        // Opening again changes nothing.
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(l.trade_by_trade_no("2", now()).unwrap().unwrap().acquirer_id, "WECHATPAY");
+    }
+
+    #[test]
     fn cancel_closes_unpaid_and_reverses_paid() {
         let l = Ledger::open_in_memory().unwrap();
         let t = paid(&l, "P1", 100);
