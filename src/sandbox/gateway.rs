@@ -17,7 +17,7 @@ pub(crate) enum Gateway {
     /// The unprefixed paths: every `merchants[]` account, acting as ALIPAY / WECHATPAY.
     Shared,
     /// `/acquirers/{acquirer_id}/…`: that acquirer's account only.
-    Acquirer(SandboxAcquirer),
+    Acquirer(Box<SandboxAcquirer>),
 }
 
 impl Gateway {
@@ -26,7 +26,9 @@ impl Gateway {
     pub(crate) fn of(state: &SandboxState, acquirer_id: &str, protocol: Protocol) -> Result<Gateway, Response> {
         let accounts = state.accounts();
         match accounts.acquirer(acquirer_id) {
-            Some(a) if a.protocol == protocol.as_str() && a.account_id().is_some() => Ok(Gateway::Acquirer(a.clone())),
+            Some(a) if a.protocol == protocol.as_str() && a.account_id().is_some() => {
+                Ok(Gateway::Acquirer(Box::new(a.clone())))
+            }
             Some(a) => Err((
                 StatusCode::NOT_FOUND,
                 format!("acquirer {acquirer_id} speaks the {} protocol: this path is not on its gateway", a.protocol),
