@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rsa::{PrivateKey, PublicKey};
@@ -13,16 +13,26 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::faults::FaultKind;
-use super::ledger::{NewTrade, Protocol, RefundOutcome, RefundRefusal, Trade, TradeStatus};
+use super::form::{self, Charset};
+use super::gateway::{Gateway, check_sub_merchant};
+use super::ledger::{NewTrade, Protocol, RefundOutcome, RefundRefusal, Scope, Trade, TradeStatus};
 use super::testcodes::{self, Behaviour, CodeOwner};
 use super::{Reply, SandboxState, before, bills, finish};
 use crate::channel::alipay::sign as alipay_sign;
 use crate::money::Amount;
 
-/// The platform's signing key and each merchant app's public key, parsed once at start.
+/// The platform's signing key and each merchant app's public key, parsed once at start; and each alipay-protocol
+/// acquirer's own platform key and account app key.
 pub(crate) struct Keys {
     pub(crate) platform: PrivateKey,
     apps: HashMap<String, PublicKey>,
+    acquirers: HashMap<String, AcquirerKeys>,
+}
+
+struct AcquirerKeys {
+    platform: PrivateKey,
+    app_id: String,
+    app: PublicKey,
 }
 
 impl Keys {
@@ -35,7 +45,47 @@ impl Keys {
                 .map_err(|e| format!("app public key of {}: {e}", m.alipay.app_id))?;
             apps.insert(m.alipay.app_id.clone(), key);
         }
-        Ok(Keys { platform, apps })
+        let mut acquirers = HashMap::new();
+        for a in &accounts.acquirers {
+            let (Some(p), Some(account)) = (&a.platform, a.alipay_account()) else { continue };
+            let platform = alipay_sign::parse_private_key(&p.alipay_private_key_pkcs8_pem)
+                .map_err(|e| format!("platform private key of acquirer {}: {e}", a.acquirer_id))?;
+            let app = alipay_sign::parse_public_key(&account.app_public_key_pem)
+                .map_err(|e| format!("app public key of acquirer {}: {e}", a.acquirer_id))?;
+            acquirers.insert(a.acquirer_id.clone(), AcquirerKeys { platform, app_id: account.app_id.clone(), app });
+        }
+        Ok(Keys { platform, apps, acquirers })
+    }
+
+    /// The key an acquirer signs with: its own platform key, or the shared one (the shared gateway, or an acquirer
+    /// without its own).
+    pub(crate) fn platform_of(&self, acquirer_id: Option<&str>) -> &PrivateKey {
+        acquirer_id.and_then(|id| self.acquirers.get(id)).map(|k| &k.platform).unwrap_or(&self.platform)
+    }
+
+    /// The app public key a gateway verifies `app_id` with: any `merchants[]` app at the shared gateway, only the
+    /// acquirer's own account at its gateway.
+    fn app_key(&self, gateway: &Gateway, app_id: &str) -> Option<&PublicKey> {
+        match gateway {
+            Gateway::Shared => self.apps.get(app_id),
+            Gateway::Acquirer(a) => self.acquirers.get(&a.acquirer_id).filter(|k| k.app_id == app_id).map(|k| &k.app),
+        }
+    }
+}
+
+/// The merchant account a verified request came from, at the gateway it came through.
+struct Caller {
+    acquirer_id: String,
+    app_id: String,
+    /// The account's own 2088 pid: the merchant id of trades taken without a sub-merchant, and the bill's name.
+    pid: String,
+    strict: bool,
+    gateway: Gateway,
+}
+
+impl Caller {
+    fn scope(&self) -> Scope<'_> {
+        Scope { protocol: Protocol::Alipay, acquirer_id: &self.acquirer_id, account: &self.app_id, strict: self.strict }
     }
 }
 
@@ -50,31 +100,44 @@ const METHODS: &[&str] = &[
     "alipay.trade.precreate",
 ];
 
-pub async fn gateway_get(
-    State(state): State<Arc<SandboxState>>,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Response {
-    gateway(state, query.into_iter().collect()).await
+// The Java SDK and the official Python SDK put system parameters in the query string and biz_content in the form
+// body; python-alipay-sdk puts everything in the query. Both are merged, decoded in the request's charset, verified.
+
+pub async fn gateway_get(State(state): State<Arc<SandboxState>>, RawQuery(query): RawQuery) -> Response {
+    gateway(state, Gateway::Shared, query.as_deref(), &[]).await
 }
 
 pub async fn gateway_post(State(state): State<Arc<SandboxState>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
-    // The Java SDK and the official Python SDK put system parameters in the query string and biz_content in the
-    // form body; python-alipay-sdk puts everything in the query. Merge both, then verify.
-    let mut params: BTreeMap<String, String> = BTreeMap::new();
-    if let Some(q) = query {
-        match serde_urlencoded::from_str::<Vec<(String, String)>>(&q) {
-            Ok(pairs) => params.extend(pairs),
-            Err(e) => return (StatusCode::BAD_REQUEST, format!("unreadable query string: {e}")).into_response(),
-        }
-    }
-    match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
-        Ok(pairs) => params.extend(pairs),
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("unreadable form body: {e}")).into_response(),
-    }
-    gateway(state, params).await
+    gateway(state, Gateway::Shared, query.as_deref(), &body).await
 }
 
-async fn gateway(state: Arc<SandboxState>, params: BTreeMap<String, String>) -> Response {
+/// `GET /acquirers/{acquirer_id}/gateway.do`
+pub async fn acquirer_gateway_get(
+    State(state): State<Arc<SandboxState>>,
+    Path(acquirer_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match Gateway::of(&state, &acquirer_id, Protocol::Alipay) {
+        Ok(gw) => gateway(state, gw, query.as_deref(), &[]).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /acquirers/{acquirer_id}/gateway.do`
+pub async fn acquirer_gateway_post(
+    State(state): State<Arc<SandboxState>>,
+    Path(acquirer_id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    match Gateway::of(&state, &acquirer_id, Protocol::Alipay) {
+        Ok(gw) => gateway(state, gw, query.as_deref(), &body).await,
+        Err(r) => r,
+    }
+}
+
+async fn gateway(state: Arc<SandboxState>, gw: Gateway, query: Option<&str>, body: &[u8]) -> Response {
+    let (params, charset) = form::decode_params(query, body);
     let method = params.get("method").cloned().unwrap_or_default();
     let (fired, early) = before(&state, &method).await;
     if let Some(r) = early {
@@ -88,19 +151,22 @@ async fn gateway(state: Arc<SandboxState>, params: BTreeMap<String, String>) -> 
     let node = if fired.has(FaultKind::SystemError) {
         system_error(&method)
     } else {
-        match check_request(&state, &params, &method) {
+        match check_request(&state, &gw, &params, charset, &method) {
             Err(node) => node,
-            Ok(biz) => handle(&state, &method, &params, &biz),
+            Ok((caller, biz)) => handle(&state, &caller, &method, &biz),
         }
     };
-    let body = sign_node(&state, &node_name, &node);
-    finish(Reply::json(body), &fired)
+    // The answer is in the request's charset, signed over its bytes in that charset.
+    let charset = charset.unwrap_or(Charset::Utf8);
+    let body = sign_node(state.keys.platform_of(gw.own_acquirer()), &node_name, &node, charset);
+    let reply = if charset == Charset::Gbk { Reply::json_gbk(body) } else { Reply::json(body) };
+    finish(reply, &fired)
 }
 
-/// Serialises `{"<node_name>":{…},"sign":"…"}` compactly, node first, signed over the node's exact text.
-fn sign_node(state: &SandboxState, node_name: &str, node: &Value) -> String {
+/// Serialises `{"<node_name>":{…},"sign":"…"}` compactly, node first, signed over the node's exact text in `charset`.
+fn sign_node(key: &PrivateKey, node_name: &str, node: &Value, charset: Charset) -> String {
     let node_text = node.to_string();
-    match alipay_sign::sign_rsa2(&state.keys.platform, &node_text) {
+    match alipay_sign::sign_rsa2_bytes(key, &charset.encode(&node_text)) {
         Ok(sign) => format!("{{\"{node_name}\":{node_text},\"sign\":\"{sign}\"}}"),
         Err(e) => {
             tracing::error!(error = %e, "sandbox could not sign a response");
@@ -148,9 +214,11 @@ fn system_error(method: &str) -> Value {
 /// Common parameters, app, signature, biz_content: everything the gateway checks before the business.
 fn check_request(
     state: &SandboxState,
+    gw: &Gateway,
     params: &BTreeMap<String, String>,
+    charset: Option<Charset>,
     method: &str,
-) -> Result<Map<String, Value>, Value> {
+) -> Result<(Caller, Map<String, Value>), Value> {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let Some(_) = get("method") else { return Err(missing("isv.missing-method", "缺少方法名参数")) };
     let Some(app_id) = get("app_id") else { return Err(missing("isv.missing-app-id", "缺少AppID参数")) };
@@ -164,20 +232,21 @@ fn check_request(
     if get("version").is_none() {
         return Err(missing("isv.missing-version", "缺少版本参数"));
     }
-    if get("charset").is_some_and(|c| !c.eq_ignore_ascii_case("utf-8")) {
-        return Err(invalid("isv.invalid-charset", "字符集错误：沙箱只接受 utf-8"));
-    }
+    let Some(charset) = charset else {
+        return Err(invalid("isv.invalid-charset", "字符集错误：只接受 utf-8、gbk、gb2312"));
+    };
     if get("format").is_some_and(|f| !f.eq_ignore_ascii_case("json")) {
         return Err(invalid("isv.invalid-format", "参数格式错误"));
     }
     if sign_type != "RSA2" {
         return Err(invalid("isv.invalid-signature-type", "无效的签名类型：沙箱只接受 RSA2"));
     }
-    let Some(app_key) = state.keys.apps.get(app_id) else {
+    let Some(app_key) = state.keys.app_key(gw, app_id) else {
         return Err(invalid("isv.invalid-app-id", "无效的AppID参数"));
     };
+    // The string to sign is built from the decoded values and verified over its bytes in the request's charset.
     let content = alipay_sign::request_sign_content(params);
-    if alipay_sign::verify_rsa2(app_key, &content, sign).is_err() {
+    if alipay_sign::verify_rsa2_bytes(app_key, &charset.encode(&content), sign).is_err() {
         return Err(invalid(
             "isv.invalid-signature",
             &format!("验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：{content}"),
@@ -189,29 +258,59 @@ fn check_request(
     let Some(biz) = get("biz_content") else {
         return Err(missing("isv.missing-biz-content", "缺少biz_content参数"));
     };
-    match serde_json::from_str::<Value>(biz) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(invalid("isv.invalid-biz-content", "biz_content 不是 JSON 对象")),
+    let biz = match serde_json::from_str::<Value>(biz) {
+        Ok(Value::Object(m)) => m,
+        _ => return Err(invalid("isv.invalid-biz-content", "biz_content 不是 JSON 对象")),
+    };
+    let pid = match gw {
+        Gateway::Shared => state.accounts().merchant_by_app_id(app_id).map(|m| m.alipay.pid.clone()),
+        Gateway::Acquirer(a) => a.alipay_account().map(|acc| acc.pid.clone()),
     }
+    .unwrap_or_default();
+    let caller = Caller {
+        acquirer_id: gw.acquirer_id(Protocol::Alipay),
+        app_id: app_id.to_owned(),
+        pid,
+        strict: gw.strict(),
+        gateway: gw.clone(),
+    };
+    Ok((caller, biz))
 }
 
-fn handle(state: &SandboxState, method: &str, params: &BTreeMap<String, String>, biz: &Map<String, Value>) -> Value {
-    let app_id = params.get("app_id").cloned().unwrap_or_default();
+fn handle(state: &SandboxState, caller: &Caller, method: &str, biz: &Map<String, Value>) -> Value {
     let now = state.now();
     let result = match method {
-        "alipay.trade.pay" => pay(state, &app_id, biz, now),
-        "alipay.trade.query" => query(state, &app_id, biz, now),
-        "alipay.trade.cancel" => cancel(state, &app_id, biz, now),
-        "alipay.trade.close" => close(state, &app_id, biz, now),
-        "alipay.trade.refund" => refund(state, &app_id, biz, now),
-        "alipay.trade.fastpay.refund.query" => refund_query(state, &app_id, biz, now),
-        "alipay.data.dataservice.bill.downloadurl.query" => bill_url(state, &app_id, biz, now),
-        "alipay.trade.precreate" => precreate(state, &app_id, biz, now),
+        "alipay.trade.pay" => pay(state, caller, biz, now),
+        "alipay.trade.query" => query(state, caller, biz, now),
+        "alipay.trade.cancel" => cancel(state, caller, biz, now),
+        "alipay.trade.close" => close(state, caller, biz, now),
+        "alipay.trade.refund" => refund(state, caller, biz, now),
+        "alipay.trade.fastpay.refund.query" => refund_query(state, caller, biz, now),
+        "alipay.data.dataservice.bill.downloadurl.query" => bill_url(state, caller, biz, now),
+        "alipay.trade.precreate" => precreate(state, caller, biz, now),
         _ => Ok(invalid("isv.invalid-method", "不存在的方法名")),
     };
     result.unwrap_or_else(|e| {
         tracing::error!(error = %e, method, "sandbox ledger failure");
         system_error(method)
+    })
+}
+
+/// The trade's merchant: biz_content `sub_merchant.merchant_id` (the 二级商户, which must be this acquirer's active
+/// merchant on this account), else the account itself. Err is the refusal to answer.
+fn merchant_of(
+    state: &SandboxState,
+    caller: &Caller,
+    biz: &Map<String, Value>,
+    now: OffsetDateTime,
+) -> Result<Result<String, Value>, super::ledger::LedgerError> {
+    let Some(sub) = biz.get("sub_merchant") else { return Ok(Ok(caller.pid.clone())) };
+    let Some(id) = sub.get("merchant_id").and_then(Value::as_str).filter(|s| !s.trim().is_empty()) else {
+        return Ok(Err(business("ACQ.INVALID_PARAMETER", "参数无效: sub_merchant.merchant_id 必填")));
+    };
+    Ok(match check_sub_merchant(state, &caller.acquirer_id, &caller.app_id, id, now)? {
+        Ok(()) => Ok(id.to_owned()),
+        Err(why) => Err(business("ACQ.SUB_MERCHANT_NOT_EXIST", &format!("二级商户不存在或不可用: {why}"))),
     })
 }
 
@@ -296,7 +395,7 @@ fn parse_amount(biz: &Map<String, Value>, key: &str) -> Result<i64, Value> {
     }
 }
 
-fn pay(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+fn pay(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
     let (Some(out_trade_no), Some(auth_code), Some(subject)) =
         (text(biz, "out_trade_no"), text(biz, "auth_code"), text(biz, "subject"))
     else {
@@ -309,7 +408,11 @@ fn pay(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Offset
         Ok(v) => v,
         Err(v) => return Ok(v),
     };
-    if let Some(existing) = state.ledger.find_trade(Protocol::Alipay, app_id, Some(out_trade_no), None, now)? {
+    let merchant_id = match merchant_of(state, caller, biz, now)? {
+        Ok(m) => m,
+        Err(refusal) => return Ok(refusal),
+    };
+    if let Some(existing) = state.ledger.find_trade(caller.scope(), Some(out_trade_no), None, now)? {
         return Ok(match existing.status {
             TradeStatus::Paid if existing.auth_code.as_deref() == Some(auth_code) => {
                 business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
@@ -331,6 +434,7 @@ fn pay(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Offset
     }
     let mut new = NewTrade {
         out_trade_no: out_trade_no.to_owned(),
+        merchant_id,
         auth_code: Some(auth_code.to_owned()),
         subject: subject.to_owned(),
         total_amount: total,
@@ -347,24 +451,24 @@ fn pay(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Offset
         Behaviour::PasswordThenPays(after) => {
             new.status = Some(TradeStatus::Waiting);
             new.pays_at = Some(now + after);
-            let t = state.ledger.insert_trade(Protocol::Alipay, app_id, new, now)?;
+            let t = state.ledger.insert_trade(caller.scope(), new, now)?;
             let mut m = node("10003", " order success pay inprocess");
             trade_fields(&mut m, &t);
             Ok(Value::Object(m))
         }
         Behaviour::PasswordNeverPays => {
             new.status = Some(TradeStatus::Waiting);
-            let t = state.ledger.insert_trade(Protocol::Alipay, app_id, new, now)?;
+            let t = state.ledger.insert_trade(caller.scope(), new, now)?;
             let mut m = node("10003", " order success pay inprocess");
             trade_fields(&mut m, &t);
             Ok(Value::Object(m))
         }
         Behaviour::SystemErrorThenPaid => {
-            state.ledger.insert_trade(Protocol::Alipay, app_id, new, now)?;
+            state.ledger.insert_trade(caller.scope(), new, now)?;
             Ok(error("20000", "Service Currently Unavailable", "isp.unknow-error", "系统繁忙"))
         }
         Behaviour::Success => {
-            let t = state.ledger.insert_trade(Protocol::Alipay, app_id, new, now)?;
+            let t = state.ledger.insert_trade(caller.scope(), new, now)?;
             let mut m = node("10000", "Success");
             trade_fields(&mut m, &t);
             Ok(Value::Object(m))
@@ -374,7 +478,7 @@ fn pay(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Offset
 
 fn find(
     state: &SandboxState,
-    app_id: &str,
+    caller: &Caller,
     biz: &Map<String, Value>,
     now: OffsetDateTime,
 ) -> Result<Option<Trade>, Value> {
@@ -385,12 +489,12 @@ fn find(
     }
     state
         .ledger
-        .find_trade(Protocol::Alipay, app_id, out, trade_no, now)
+        .find_trade(caller.scope(), out, trade_no, now)
         .map_err(|_| error("20000", "Service Currently Unavailable", "isp.unknow-error", "系统繁忙"))
 }
 
-fn query(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
-    let trade = match find(state, app_id, biz, now) {
+fn query(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+    let trade = match find(state, caller, biz, now) {
         Ok(Some(t)) if t.source != "placeholder" => t,
         Ok(_) => return Ok(business("ACQ.TRADE_NOT_EXIST", "交易不存在")),
         Err(v) => return Ok(v),
@@ -404,8 +508,8 @@ fn query(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Offs
     Ok(Value::Object(m))
 }
 
-fn cancel(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
-    let trade = match find(state, app_id, biz, now) {
+fn cancel(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+    let trade = match find(state, caller, biz, now) {
         Ok(Some(t)) => t,
         Ok(None) => {
             // Nothing to cancel yet (the pay request may still be on its way): close the number so a late pay
@@ -415,11 +519,12 @@ fn cancel(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Off
             };
             let placeholder = NewTrade {
                 out_trade_no: out.to_owned(),
+                merchant_id: caller.pid.clone(),
                 status: Some(TradeStatus::Closed),
                 source: "placeholder",
                 ..Default::default()
             };
-            let t = state.ledger.insert_trade(Protocol::Alipay, app_id, placeholder, now)?;
+            let t = state.ledger.insert_trade(caller.scope(), placeholder, now)?;
             let mut m = node("10000", "Success");
             m.insert("out_trade_no".into(), t.out_trade_no.into());
             m.insert("retry_flag".into(), "N".into());
@@ -445,8 +550,8 @@ fn cancel(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Off
     Ok(Value::Object(m))
 }
 
-fn close(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
-    let trade = match find(state, app_id, biz, now) {
+fn close(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+    let trade = match find(state, caller, biz, now) {
         Ok(Some(t)) if t.source != "placeholder" => t,
         Ok(_) => return Ok(business("ACQ.TRADE_NOT_EXIST", "交易不存在")),
         Err(v) => return Ok(v),
@@ -462,8 +567,8 @@ fn close(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Offs
     }
 }
 
-fn refund(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
-    let trade = match find(state, app_id, biz, now) {
+fn refund(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+    let trade = match find(state, caller, biz, now) {
         Ok(Some(t)) if t.source != "placeholder" => t,
         Ok(_) => return Ok(business("ACQ.TRADE_NOT_EXIST", "交易不存在")),
         Err(v) => return Ok(v),
@@ -505,11 +610,11 @@ fn refund(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: Off
     Ok(Value::Object(m))
 }
 
-fn refund_query(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+fn refund_query(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
     let Some(out_request_no) = text(biz, "out_request_no") else {
         return Ok(business("ACQ.INVALID_PARAMETER", "参数无效: out_request_no 必填"));
     };
-    let trade = match find(state, app_id, biz, now) {
+    let trade = match find(state, caller, biz, now) {
         Ok(Some(t)) if t.source != "placeholder" => t,
         Ok(_) => return Ok(business("ACQ.TRADE_NOT_EXIST", "交易不存在")),
         Err(v) => return Ok(v),
@@ -531,7 +636,7 @@ fn refund_query(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, no
     Ok(Value::Object(m))
 }
 
-fn bill_url(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+fn bill_url(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
     if text(biz, "bill_type") != Some("trade") {
         return Ok(business("ACQ.INVALID_PARAMETER", "参数无效: 沙箱只提供 bill_type=trade 的业务账单"));
     }
@@ -543,20 +648,35 @@ fn bill_url(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: O
         return Ok(business("isp.bill_not_exist", "账单不存在：只能下载今天以前的账单"));
     }
     let token = super::accounts::random_key(24);
-    let file = bills::alipay_file_name(state, app_id, date);
+    let file = bills::alipay_file_name(&caller.pid, date);
     if let Ok(mut tokens) = state.bill_tokens.lock() {
-        tokens.retain(|_, (_, _, expires)| *expires > now);
-        tokens.insert(token.clone(), (app_id.to_owned(), bills::day_text(date), now + time::Duration::seconds(30)));
+        tokens.retain(|_, t| t.expires > now);
+        tokens.insert(
+            token.clone(),
+            bills::BillToken {
+                acquirer: caller.gateway.own_acquirer().map(str::to_owned),
+                acquirer_id: caller.acquirer_id.clone(),
+                app_id: caller.app_id.clone(),
+                pid: caller.pid.clone(),
+                day: bills::day_text(date),
+                expires: now + time::Duration::seconds(30),
+            },
+        );
     }
     let mut m = node("10000", "Success");
     m.insert(
         "bill_download_url".into(),
-        format!("{}/bills/alipay/download?token={token}&downloadFileName={file}", state.base_url).into(),
+        format!(
+            "{}{}/bills/alipay/download?token={token}&downloadFileName={file}",
+            state.base_url,
+            caller.gateway.prefix()
+        )
+        .into(),
     );
     Ok(Value::Object(m))
 }
 
-fn precreate(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
+fn precreate(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
     let (Some(out_trade_no), Some(subject)) = (text(biz, "out_trade_no"), text(biz, "subject")) else {
         return Ok(business("ACQ.INVALID_PARAMETER", "参数无效: out_trade_no、subject 必填"));
     };
@@ -564,7 +684,11 @@ fn precreate(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: 
         Ok(v) => v,
         Err(v) => return Ok(v),
     };
-    if let Some(existing) = state.ledger.find_trade(Protocol::Alipay, app_id, Some(out_trade_no), None, now)? {
+    let merchant_id = match merchant_of(state, caller, biz, now)? {
+        Ok(m) => m,
+        Err(refusal) => return Ok(refusal),
+    };
+    if let Some(existing) = state.ledger.find_trade(caller.scope(), Some(out_trade_no), None, now)? {
         if existing.status == TradeStatus::Waiting && existing.total_amount == total {
             let mut m = node("10000", "Success");
             m.insert("out_trade_no".into(), existing.out_trade_no.into());
@@ -576,6 +700,7 @@ fn precreate(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: 
     let qr_code = format!("https://qr.alipay.com/bax0{}", super::accounts::random_key(20).to_lowercase());
     let new = NewTrade {
         out_trade_no: out_trade_no.to_owned(),
+        merchant_id,
         subject: subject.to_owned(),
         total_amount: total,
         status: Some(TradeStatus::Waiting),
@@ -584,7 +709,7 @@ fn precreate(state: &SandboxState, app_id: &str, biz: &Map<String, Value>, now: 
         qr_code: Some(qr_code.clone()),
         ..Default::default()
     };
-    state.ledger.insert_trade(Protocol::Alipay, app_id, new, now)?;
+    state.ledger.insert_trade(caller.scope(), new, now)?;
     let mut m = node("10000", "Success");
     m.insert("out_trade_no".into(), out_trade_no.into());
     m.insert("qr_code".into(), qr_code.into());
@@ -596,18 +721,45 @@ pub async fn download_bill(
     State(state): State<Arc<SandboxState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    download(&state, &Gateway::Shared, &q)
+}
+
+/// `GET /acquirers/{acquirer_id}/bills/alipay/download?token=…`: a bill of that acquirer's gateway.
+pub async fn acquirer_download_bill(
+    State(state): State<Arc<SandboxState>>,
+    Path(acquirer_id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match Gateway::of(&state, &acquirer_id, Protocol::Alipay) {
+        Ok(gw) => download(&state, &gw, &q),
+        Err(r) => r,
+    }
+}
+
+fn download(state: &SandboxState, gw: &Gateway, q: &HashMap<String, String>) -> Response {
     let now = state.now();
     let entry = q.get("token").and_then(|t| {
-        state.bill_tokens.lock().ok().and_then(|tokens| tokens.get(t).cloned()).filter(|(_, _, exp)| *exp > now)
+        state
+            .bill_tokens
+            .lock()
+            .ok()
+            .and_then(|tokens| tokens.get(t).cloned())
+            .filter(|t| t.expires > now && t.acquirer.as_deref() == gw.own_acquirer())
     });
-    let Some((app_id, day, _)) = entry else {
+    let Some(token) = entry else {
         return (StatusCode::NOT_FOUND, "the bill download link is invalid or has expired (links last 30 seconds)")
             .into_response();
     };
-    let Some(date) = bills::parse_day(&day) else {
+    let Some(date) = bills::parse_day(&token.day) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match bills::alipay_bill_zip(&state, &app_id, date) {
+    let scope = Scope {
+        protocol: Protocol::Alipay,
+        acquirer_id: &token.acquirer_id,
+        account: &token.app_id,
+        strict: token.acquirer.is_some(),
+    };
+    match bills::alipay_bill_zip(state, scope, &token.pid, date) {
         Ok((file, bytes)) => {
             let mut r = (StatusCode::OK, bytes).into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));

@@ -3,7 +3,7 @@
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::SandboxState;
-use super::ledger::{Protocol, Trade, china_offset, parse_time};
+use super::ledger::{Scope, Trade, china_offset, parse_time};
 use crate::channel::alipay::bill::{AlipayBillRow, BillKind, bill_zip_name, write_bill_zip};
 use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
 use crate::money::Amount;
@@ -31,15 +31,28 @@ pub fn day_text(date: Date) -> String {
     format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
+/// A bill download link handed out by `alipay.data.dataservice.bill.downloadurl.query`.
+#[derive(Debug, Clone)]
+pub struct BillToken {
+    /// The acquirer whose own gateway handed it out (its bills are served only under its prefix); None: the shared
+    /// gateway.
+    pub acquirer: Option<String>,
+    pub acquirer_id: String,
+    pub app_id: String,
+    pub pid: String,
+    /// The bill date, yyyy-MM-dd.
+    pub day: String,
+    pub expires: OffsetDateTime,
+}
+
 /// The Alipay bill account: the merchant's 2088 PID followed by 0156.
-fn alipay_account(state: &SandboxState, app_id: &str) -> String {
-    let pid = state.accounts().merchant_by_app_id(app_id).map(|m| m.alipay.pid.clone()).unwrap_or_default();
+fn alipay_account(pid: &str) -> String {
     format!("{pid}0156")
 }
 
 /// `{account}_{yyyyMMdd}.csv.zip`
-pub fn alipay_file_name(state: &SandboxState, app_id: &str, date: Date) -> String {
-    bill_zip_name(&alipay_account(state, app_id), date)
+pub fn alipay_file_name(pid: &str, date: Date) -> String {
+    bill_zip_name(&alipay_account(pid), date)
 }
 
 /// The sandbox's Alipay service fee: 0.6% of the amount, rounded half up to the fen, charged as a negative value.
@@ -48,9 +61,14 @@ fn alipay_fee(fen: i64) -> Amount {
 }
 
 /// The day's trade bill: `(file name, zip bytes)`.
-pub fn alipay_bill_zip(state: &SandboxState, app_id: &str, date: Date) -> Result<(String, Vec<u8>), String> {
+pub fn alipay_bill_zip(
+    state: &SandboxState,
+    scope: Scope<'_>,
+    pid: &str,
+    date: Date,
+) -> Result<(String, Vec<u8>), String> {
     let (from, to) = china_day(date);
-    let (trades, refunds) = state.ledger.bill_entries(Protocol::Alipay, app_id, from, to).map_err(|e| e.to_string())?;
+    let (trades, refunds) = state.ledger.bill_entries(scope, from, to).map_err(|e| e.to_string())?;
     let row = |t: &Trade, kind: BillKind, finished: Option<&str>, fen: i64, out_request_no: Option<String>| {
         let created = china_primitive(Some(&t.created_at))?;
         Some(AlipayBillRow {
@@ -88,7 +106,7 @@ pub fn alipay_bill_zip(state: &SandboxState, app_id: &str, date: Date) -> Result
     }
     let exported = crate::sandbox::alipay::china_time(state.now());
     let exported = format!("{}年{}月{}日 {}", &exported[..4], &exported[5..7], &exported[8..10], &exported[11..]);
-    let account = alipay_account(state, app_id);
+    let account = alipay_account(pid);
     let bytes = write_bill_zip(&account, date, &rows, &exported).map_err(|e| e.to_string())?;
     Ok((bill_zip_name(&account, date), bytes))
 }
@@ -110,22 +128,43 @@ fn wechat_fee(fen: i64) -> MilliFen {
     MilliFen::from_milli_fen(fen.saturating_mul(6))
 }
 
+/// Which WeChat bill: the account's (all its sub-merchants), or one sub-merchant's.
+pub struct WechatBillRequest<'a> {
+    pub scope: Scope<'a>,
+    pub appid: &'a str,
+    pub sub_mch_id: Option<&'a str>,
+    pub date: Date,
+    pub bill_type: &'a str,
+}
+
 /// The downloadbill text for a day, or None when the day has no entries ("No Bill Exist").
-pub fn wechat_bill(state: &SandboxState, mch_id: &str, date: Date, bill_type: &str) -> Result<Option<String>, String> {
-    let Some(bill_type) = BillType::parse(bill_type) else {
-        return Err(format!("bill_type must be ALL, SUCCESS or REFUND, not {bill_type:?}"));
+pub fn wechat_bill(state: &SandboxState, req: &WechatBillRequest<'_>) -> Result<Option<String>, String> {
+    let Some(bill_type) = BillType::parse(req.bill_type) else {
+        return Err(format!("bill_type must be ALL, SUCCESS or REFUND, not {:?}", req.bill_type));
     };
-    let (from, to) = china_day(date);
-    let (trades, refunds) =
-        state.ledger.bill_entries(Protocol::Wechatpay, mch_id, from, to).map_err(|e| e.to_string())?;
-    let accounts = state.accounts();
-    let appid = accounts.merchant_by_mch_id(mch_id).map(|m| m.wechatpay.appid.clone()).unwrap_or_default();
+    let mch_id = req.scope.account;
+    let (from, to) = china_day(req.date);
+    let (mut trades, mut refunds) = state.ledger.bill_entries(req.scope, from, to).map_err(|e| e.to_string())?;
+    if let Some(sub) = req.sub_mch_id {
+        trades.retain(|t| t.merchant_id == sub);
+        refunds.retain(|(_, t)| t.merchant_id == sub);
+    }
+    let appid = req.appid;
+    // 特约商户号: the sub-merchant a trade was taken for, `0` for the account's own trades (and, as before, on the
+    // shared gateway).
+    let sub_of = |t: &Trade| {
+        if !req.scope.strict || t.merchant_id.is_empty() || t.merchant_id == mch_id {
+            "0".to_owned()
+        } else {
+            t.merchant_id.clone()
+        }
+    };
     let base = |t: &Trade, when: Option<&str>| -> Option<WechatBillRow> {
         Some(WechatBillRow {
             trade_time: china_primitive(when)?,
-            appid: appid.clone(),
+            appid: appid.to_owned(),
             mch_id: mch_id.to_owned(),
-            sub_mch_id: "0".into(),
+            sub_mch_id: sub_of(t),
             device_info: t.terminal_id.clone().unwrap_or_default(),
             transaction_id: t.trade_no.clone(),
             out_trade_no: t.out_trade_no.clone(),

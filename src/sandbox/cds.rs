@@ -37,8 +37,8 @@ pub struct MerchantSubmission {
     pub address: String,
     #[serde(default)]
     pub contact: String,
-    /// The settlement account at this acquirer's protocol (Alipay app_id or WeChat mch_id); defaults to the first
-    /// sandbox merchant's.
+    /// The settlement account at this acquirer's protocol (Alipay app_id or WeChat mch_id); defaults to the
+    /// acquirer's own account (`acquirers[].account`).
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -115,7 +115,9 @@ pub async fn submit_merchant(
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid_merchant", message, Some(field));
     }
     let accounts = state.accounts();
-    let account = m.account.clone().or_else(|| {
+    // By default the store settles to the till's own account with this acquirer (for ALIPAY and WECHATPAY, the
+    // first sandbox merchant's, as before acquirers had their own).
+    let account = m.account.clone().or_else(|| acquirer.account_id().map(str::to_owned)).or_else(|| {
         accounts.merchants.first().map(|a| {
             if acquirer.protocol == "wechatpay" { a.wechatpay.mch_id.clone() } else { a.alipay.app_id.clone() }
         })

@@ -70,11 +70,28 @@ impl Protocol {
     }
 }
 
+/// Which trades a gateway sees: one protocol account, and (at an acquirer's own gateway) only that acquirer's.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub protocol: Protocol,
+    /// The acquirer new trades are recorded at.
+    pub acquirer_id: &'a str,
+    /// Alipay app_id or WeChat mch_id.
+    pub account: &'a str,
+    /// Only trades taken by `acquirer_id` (an acquirer's own gateway); false: every trade of the account (the shared
+    /// gateways, as before acquirers had their own).
+    pub strict: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Trade {
     pub id: i64,
     pub protocol: String,
     pub account: String,
+    /// The acquirer that took the trade.
+    pub acquirer_id: String,
+    /// The store's merchant id at that acquirer (the sub-merchant), or the account's own pid / mch_id.
+    pub merchant_id: String,
     pub out_trade_no: String,
     pub trade_no: String,
     pub auth_code: Option<String>,
@@ -107,6 +124,8 @@ impl Trade {
             id: r.get("id")?,
             protocol: r.get("protocol")?,
             account: r.get("account")?,
+            acquirer_id: r.get("acquirer_id")?,
+            merchant_id: r.get("merchant_id")?,
             out_trade_no: r.get("out_trade_no")?,
             trade_no: r.get("trade_no")?,
             auth_code: r.get("auth_code")?,
@@ -169,6 +188,8 @@ pub type BillEntries = (Vec<Trade>, Vec<(Refund, Trade)>);
 #[derive(Debug, Clone, Default)]
 pub struct NewTrade {
     pub out_trade_no: String,
+    /// The sub-merchant (store) the trade is for, or the account's own pid / mch_id.
+    pub merchant_id: String,
     pub auth_code: Option<String>,
     pub subject: String,
     pub total_amount: i64,
@@ -227,7 +248,20 @@ impl Ledger {
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         conn.execute_batch(include_str!("ledger.sql"))?;
+        migrate(&conn)?;
         Ok(Ledger { conn: Mutex::new(conn) })
+    }
+
+    /// Fills in the merchant id of Alipay trades recorded before trades had one: the pid of their app.
+    pub fn backfill_alipay_merchant_ids(&self, app_pids: &[(String, String)]) -> Result<()> {
+        let conn = self.conn()?;
+        for (app_id, pid) in app_pids {
+            conn.execute(
+                "UPDATE trades SET merchant_id = ?2 WHERE protocol = 'alipay' AND account = ?1 AND merchant_id = ''",
+                params![app_id, pid],
+            )?;
+        }
+        Ok(())
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -238,25 +272,27 @@ impl Ledger {
     /// has paid by `now`.
     pub fn find_trade(
         &self,
-        protocol: Protocol,
-        account: &str,
+        scope: Scope<'_>,
         out_trade_no: Option<&str>,
         trade_no: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<Trade>> {
         let conn = self.conn()?;
+        let (p, a, strict, acq) = (scope.protocol.as_str(), scope.account, scope.strict, scope.acquirer_id);
         let trade = match (trade_no.filter(|s| !s.is_empty()), out_trade_no.filter(|s| !s.is_empty())) {
             (Some(trade_no), _) => conn
                 .query_row(
-                    "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND trade_no = ?3",
-                    params![protocol.as_str(), account, trade_no],
+                    "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND trade_no = ?3
+                        AND (?4 = 0 OR acquirer_id = ?5)",
+                    params![p, a, trade_no, strict, acq],
                     Trade::from_row,
                 )
                 .optional()?,
             (None, Some(out)) => conn
                 .query_row(
-                    "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND out_trade_no = ?3",
-                    params![protocol.as_str(), account, out],
+                    "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND out_trade_no = ?3
+                        AND (?4 = 0 OR acquirer_id = ?5)",
+                    params![p, a, out, strict, acq],
                     Trade::from_row,
                 )
                 .optional()?,
@@ -288,13 +324,14 @@ impl Ledger {
     }
 
     /// The trade a refund with this out_request_no belongs to, within one merchant account.
-    pub fn trade_of_refund(&self, protocol: Protocol, account: &str, out_request_no: &str) -> Result<Option<Trade>> {
+    pub fn trade_of_refund(&self, scope: Scope<'_>, out_request_no: &str) -> Result<Option<Trade>> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(
                 "SELECT t.* FROM trades t JOIN refunds r ON r.trade_id = t.id
-                 WHERE t.protocol = ?1 AND t.account = ?2 AND r.out_request_no = ?3 ORDER BY r.id LIMIT 1",
-                params![protocol.as_str(), account, out_request_no],
+                 WHERE t.protocol = ?1 AND t.account = ?2 AND r.out_request_no = ?3 AND (?4 = 0 OR t.acquirer_id = ?5)
+                 ORDER BY r.id LIMIT 1",
+                params![scope.protocol.as_str(), scope.account, out_request_no, scope.strict, scope.acquirer_id],
                 Trade::from_row,
             )
             .optional()?)
@@ -311,7 +348,8 @@ impl Ledger {
 
     /// Records a new trade. The (protocol, account, out_trade_no) key is unique: the caller checks first, and a race
     /// loses with a constraint error rather than a second charge.
-    pub fn insert_trade(&self, protocol: Protocol, account: &str, new: NewTrade, now: OffsetDateTime) -> Result<Trade> {
+    pub fn insert_trade(&self, scope: Scope<'_>, new: NewTrade, now: OffsetDateTime) -> Result<Trade> {
+        let (protocol, account) = (scope.protocol, scope.account);
         let conn = self.conn()?;
         let status = new.status.unwrap_or(TradeStatus::Paid);
         let trade_no = next_trade_no(&conn, protocol, now)?;
@@ -324,8 +362,9 @@ impl Ledger {
         let closed_at = matches!(status, TradeStatus::Closed | TradeStatus::Reversed).then(|| now_s.clone());
         conn.execute(
             "INSERT INTO trades (protocol, account, out_trade_no, trade_no, auth_code, subject, total_amount, status,
-                pays_at, source, store_id, terminal_id, operator_id, buyer_id, qr_code, created_at, paid_at, closed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                pays_at, source, store_id, terminal_id, operator_id, buyer_id, qr_code, created_at, paid_at, closed_at,
+                acquirer_id, merchant_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             params![
                 protocol.as_str(),
                 account,
@@ -345,6 +384,8 @@ impl Ledger {
                 now_s,
                 paid_at,
                 closed_at,
+                scope.acquirer_id,
+                new.merchant_id,
             ],
         )?;
         let id = conn.last_insert_rowid();
@@ -491,30 +532,26 @@ impl Ledger {
     }
 
     /// Trades of an account paid within [from, to) (UTC RFC 3339 bounds), and refunds created within it.
-    pub fn bill_entries(
-        &self,
-        protocol: Protocol,
-        account: &str,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> Result<BillEntries> {
+    pub fn bill_entries(&self, scope: Scope<'_>, from: OffsetDateTime, to: OffsetDateTime) -> Result<BillEntries> {
         let conn = self.conn()?;
+        let (protocol, account) = (scope.protocol, scope.account);
         let mut stmt = conn.prepare(
-            "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND paid_at IS NOT NULL ORDER BY paid_at, id",
+            "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND paid_at IS NOT NULL
+                AND (?3 = 0 OR acquirer_id = ?4) ORDER BY paid_at, id",
         )?;
         let in_range = |s: Option<&str>| s.and_then(parse_time).is_some_and(|t| t >= from && t < to);
         let trades: Vec<Trade> = stmt
-            .query_map(params![protocol.as_str(), account], Trade::from_row)?
+            .query_map(params![protocol.as_str(), account, scope.strict, scope.acquirer_id], Trade::from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?
             .into_iter()
             .filter(|t| in_range(t.paid_at.as_deref()))
             .collect();
         let mut stmt = conn.prepare(
             "SELECT r.*, t.id AS t_id FROM refunds r JOIN trades t ON t.id = r.trade_id
-             WHERE t.protocol = ?1 AND t.account = ?2 ORDER BY r.created_at, r.id",
+             WHERE t.protocol = ?1 AND t.account = ?2 AND (?3 = 0 OR t.acquirer_id = ?4) ORDER BY r.created_at, r.id",
         )?;
         let refunds: Vec<Refund> = stmt
-            .query_map(params![protocol.as_str(), account], Refund::from_row)?
+            .query_map(params![protocol.as_str(), account, scope.strict, scope.acquirer_id], Refund::from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?
             .into_iter()
             .filter(|r| in_range(Some(&r.created_at)))
@@ -797,6 +834,27 @@ pub struct PendingNotification {
     pub next_at: String,
 }
 
+/// Brings a ledger made before trades recorded their acquirer up to date: the shared gateways took them, so they
+/// belong to ALIPAY or WECHATPAY; a WeChat trade's merchant id is its mch_id (Alipay's pids come from
+/// `backfill_alipay_merchant_ids`).
+fn migrate(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('trades')")?;
+    let columns: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    if !columns.iter().any(|c| c == "acquirer_id") {
+        conn.execute_batch(
+            "ALTER TABLE trades ADD COLUMN acquirer_id TEXT NOT NULL DEFAULT '';
+             UPDATE trades SET acquirer_id = CASE protocol WHEN 'wechatpay' THEN 'WECHATPAY' ELSE 'ALIPAY' END;",
+        )?;
+    }
+    if !columns.iter().any(|c| c == "merchant_id") {
+        conn.execute_batch(
+            "ALTER TABLE trades ADD COLUMN merchant_id TEXT NOT NULL DEFAULT '';
+             UPDATE trades SET merchant_id = account WHERE protocol = 'wechatpay';",
+        )?;
+    }
+    Ok(())
+}
+
 /// A waiting trade whose customer has paid by `now` becomes PAID (at the time the customer paid).
 fn settle(conn: &Connection, trade: Trade, now: OffsetDateTime) -> Result<Trade> {
     if trade.status != TradeStatus::Waiting {
@@ -867,6 +925,10 @@ mod tests {
         OffsetDateTime::now_utc()
     }
 
+    fn scope(protocol: Protocol, account: &str) -> Scope<'_> {
+        Scope { protocol, acquirer_id: "ALIPAY", account, strict: false }
+    }
+
     fn paid(l: &Ledger, out: &str, amount: i64) -> Trade {
         let new = NewTrade {
             out_trade_no: out.into(),
@@ -875,7 +937,7 @@ mod tests {
             source: "barcode",
             ..Default::default()
         };
-        l.insert_trade(Protocol::Alipay, "app", new, now()).unwrap()
+        l.insert_trade(scope(Protocol::Alipay, "app"), new, now()).unwrap()
     }
 
     #[test]
@@ -883,9 +945,9 @@ mod tests {
         let l = Ledger::open_in_memory().unwrap();
         paid(&l, "T1", 100);
         let again = NewTrade { out_trade_no: "T1".into(), total_amount: 100, source: "barcode", ..Default::default() };
-        assert!(l.insert_trade(Protocol::Alipay, "app", again.clone(), now()).is_err());
+        assert!(l.insert_trade(scope(Protocol::Alipay, "app"), again.clone(), now()).is_err());
         // Another merchant account may use the same out_trade_no.
-        assert!(l.insert_trade(Protocol::Alipay, "other", again, now()).is_ok());
+        assert!(l.insert_trade(scope(Protocol::Alipay, "other"), again, now()).is_ok());
     }
 
     #[test]
@@ -901,7 +963,7 @@ mod tests {
             RefundRefusal::ExceedsRefundable { refundable: 400 }
         );
         assert!(l.refund(t.id, "R2", 400, "", d, now()).unwrap().is_ok());
-        let t = l.find_trade(Protocol::Alipay, "app", Some("T1"), None, now()).unwrap().unwrap();
+        let t = l.find_trade(scope(Protocol::Alipay, "app"), Some("T1"), None, now()).unwrap().unwrap();
         assert_eq!(t.refunded_amount, 1000);
     }
 
@@ -917,12 +979,68 @@ mod tests {
             source: "barcode",
             ..Default::default()
         };
-        l.insert_trade(Protocol::Wechatpay, "mch", new, start).unwrap();
-        let t = l.find_trade(Protocol::Wechatpay, "mch", Some("W1"), None, start).unwrap().unwrap();
+        l.insert_trade(scope(Protocol::Wechatpay, "mch"), new, start).unwrap();
+        let t = l.find_trade(scope(Protocol::Wechatpay, "mch"), Some("W1"), None, start).unwrap().unwrap();
         assert_eq!(t.status, TradeStatus::Waiting);
         let later = start + time::Duration::seconds(11);
-        let t = l.find_trade(Protocol::Wechatpay, "mch", Some("W1"), None, later).unwrap().unwrap();
+        let t = l.find_trade(scope(Protocol::Wechatpay, "mch"), Some("W1"), None, later).unwrap().unwrap();
         assert_eq!(t.status, TradeStatus::Paid);
+    }
+
+    #[test]
+    fn an_acquirers_gateway_sees_only_its_own_trades() {
+        let l = Ledger::open_in_memory().unwrap();
+        let p1 = Scope { protocol: Protocol::Alipay, acquirer_id: "PARTNER1", account: "app", strict: true };
+        let new = NewTrade {
+            out_trade_no: "T1".into(),
+            merchant_id: "PARTNER1M00000001".into(),
+            total_amount: 100,
+            source: "barcode",
+            ..Default::default()
+        };
+        let t = l.insert_trade(p1, new, now()).unwrap();
+        assert_eq!((t.acquirer_id.as_str(), t.merchant_id.as_str()), ("PARTNER1", "PARTNER1M00000001"));
+        let other = Scope { acquirer_id: "ALIPAY", ..p1 };
+        assert!(l.find_trade(other, Some("T1"), None, now()).unwrap().is_none());
+        assert!(l.find_trade(p1, None, Some(&t.trade_no), now()).unwrap().is_some());
+        // The shared gateway sees every trade of the account, as before.
+        assert!(l.find_trade(Scope { strict: false, ..other }, Some("T1"), None, now()).unwrap().is_some());
+        let day = (now() - time::Duration::days(1), now() + time::Duration::days(1));
+        assert_eq!(l.bill_entries(p1, day.0, day.1).unwrap().0.len(), 1);
+        assert!(l.bill_entries(other, day.0, day.1).unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn a_ledger_from_before_acquirers_gets_its_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE trades (id INTEGER PRIMARY KEY, protocol TEXT NOT NULL, account TEXT NOT NULL,
+                    out_trade_no TEXT NOT NULL, trade_no TEXT NOT NULL UNIQUE, auth_code TEXT,
+                    subject TEXT NOT NULL DEFAULT '', total_amount INTEGER NOT NULL,
+                    refunded_amount INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, pays_at TEXT,
+                    source TEXT NOT NULL, store_id TEXT, terminal_id TEXT, operator_id TEXT, buyer_id TEXT NOT NULL,
+                    cancel_action TEXT, qr_code TEXT, created_at TEXT NOT NULL, paid_at TEXT, closed_at TEXT,
+                    UNIQUE (protocol, account, out_trade_no));
+                 INSERT INTO trades (protocol, account, out_trade_no, trade_no, total_amount, status, source, buyer_id,
+                    created_at) VALUES
+                    ('alipay', 'app', 'A1', '1', 100, 'PAID', 'barcode', 'b', '2026-11-25T00:00:00Z'),
+                    ('wechatpay', 'mch', 'W1', '2', 100, 'PAID', 'barcode', 'b', '2026-11-25T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let l = Ledger::open(&path).unwrap();
+        l.backfill_alipay_merchant_ids(&[("app".into(), "2088000000000001".into())]).unwrap();
+        let a = l.trade_by_trade_no("1", now()).unwrap().unwrap();
+        let w = l.trade_by_trade_no("2", now()).unwrap().unwrap();
+        assert_eq!((a.acquirer_id.as_str(), a.merchant_id.as_str()), ("ALIPAY", "2088000000000001"));
+        assert_eq!((w.acquirer_id.as_str(), w.merchant_id.as_str()), ("WECHATPAY", "mch"));
+        drop(l);
+        // Opening again changes nothing.
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(l.trade_by_trade_no("2", now()).unwrap().unwrap().acquirer_id, "WECHATPAY");
     }
 
     #[test]

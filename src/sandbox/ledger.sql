@@ -3,6 +3,8 @@ CREATE TABLE IF NOT EXISTS trades (
     id              INTEGER PRIMARY KEY,
     protocol        TEXT NOT NULL,            -- alipay | wechatpay
     account         TEXT NOT NULL,            -- Alipay app_id or WeChat mch_id
+    acquirer_id     TEXT NOT NULL DEFAULT '', -- the acquirer that took it (ALIPAY, WECHATPAY, PARTNER1, …)
+    merchant_id     TEXT NOT NULL DEFAULT '', -- the sub-merchant (store) it was taken for, else the account's pid / mch_id
     out_trade_no    TEXT NOT NULL,
     trade_no        TEXT NOT NULL UNIQUE,     -- Alipay trade_no / WeChat transaction_id
     auth_code       TEXT,

@@ -12,6 +12,8 @@ mod alipay;
 mod bills;
 mod cds;
 pub mod faults;
+mod form;
+mod gateway;
 pub mod ledger;
 pub mod testcodes;
 pub mod till;
@@ -90,8 +92,8 @@ pub struct SandboxState {
     pub config: Mutex<SandboxConfig>,
     pub base_url: String,
     data_dir: PathBuf,
-    /// Alipay bill download tokens: token → (app_id, bill date yyyy-MM-dd, expires).
-    bill_tokens: Mutex<HashMap<String, (String, String, OffsetDateTime)>>,
+    /// Alipay bill download tokens.
+    bill_tokens: Mutex<HashMap<String, bills::BillToken>>,
     keys: alipay::Keys,
     http: reqwest::Client,
 }
@@ -162,6 +164,9 @@ pub async fn start(data_dir: &Path, listen: SocketAddr, allow_remote: bool) -> R
     let accounts = SandboxAccounts::load_or_create(data_dir)?;
     let keys = alipay::Keys::from_accounts(&accounts).map_err(SandboxError::Keys)?;
     let ledger = Ledger::open(&data_dir.join(LEDGER_FILE))?;
+    let app_pids: Vec<(String, String)> =
+        accounts.merchants.iter().map(|m| (m.alipay.app_id.clone(), m.alipay.pid.clone())).collect();
+    ledger.backfill_alipay_merchant_ids(&app_pids)?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| SandboxError::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: listen, source })?;
@@ -203,6 +208,17 @@ fn router(state: Arc<SandboxState>) -> Router {
         .route("/secapi/pay/refund", post(wechat::refund))
         .route("/pay/refundquery", post(wechat::refundquery))
         .route("/pay/downloadbill", post(wechat::downloadbill))
+        .route(
+            "/acquirers/{acquirer_id}/gateway.do",
+            get(alipay::acquirer_gateway_get).post(alipay::acquirer_gateway_post),
+        )
+        .route("/acquirers/{acquirer_id}/bills/alipay/download", get(alipay::acquirer_download_bill))
+        .route("/acquirers/{acquirer_id}/pay/micropay", post(wechat::acquirer_micropay))
+        .route("/acquirers/{acquirer_id}/pay/orderquery", post(wechat::acquirer_orderquery))
+        .route("/acquirers/{acquirer_id}/secapi/pay/reverse", post(wechat::acquirer_reverse))
+        .route("/acquirers/{acquirer_id}/secapi/pay/refund", post(wechat::acquirer_refund))
+        .route("/acquirers/{acquirer_id}/pay/refundquery", post(wechat::acquirer_refundquery))
+        .route("/acquirers/{acquirer_id}/pay/downloadbill", post(wechat::acquirer_downloadbill))
         .route("/onboarding/{acquirer_id}/merchants", post(cds::submit_merchant))
         .route("/onboarding/{acquirer_id}/merchants/{merchant_id}", get(cds::merchant_status))
         .route("/onboarding/{acquirer_id}/merchants/{merchant_id}/cds", post(cds::register_on_cds))
@@ -217,23 +233,57 @@ fn router(state: Arc<SandboxState>) -> Router {
         .with_state(state)
 }
 
+/// How a reply's text goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyEncoding {
+    Utf8,
+    /// Alipay answers a `charset=GBK` request in GBK.
+    Gbk,
+    /// WeChat's downloadbill with `tar_type=GZIP`: the text, gzip-compressed.
+    Gzip,
+}
+
 /// What a protocol handler produces before faults are applied.
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub content_type: &'static str,
     pub body: String,
+    pub encoding: BodyEncoding,
 }
 
 impl Reply {
     pub fn json(body: String) -> Reply {
-        Reply { status: StatusCode::OK, content_type: "application/json;charset=utf-8", body }
+        Reply {
+            status: StatusCode::OK,
+            content_type: "application/json;charset=utf-8",
+            body,
+            encoding: BodyEncoding::Utf8,
+        }
+    }
+    pub fn json_gbk(body: String) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            content_type: "application/json;charset=GBK",
+            body,
+            encoding: BodyEncoding::Gbk,
+        }
     }
     pub fn xml(body: String) -> Reply {
-        Reply { status: StatusCode::OK, content_type: "text/xml;charset=utf-8", body }
+        Reply { status: StatusCode::OK, content_type: "text/xml;charset=utf-8", body, encoding: BodyEncoding::Utf8 }
     }
     pub fn text(body: String) -> Reply {
-        Reply { status: StatusCode::OK, content_type: "text/plain;charset=utf-8", body }
+        Reply { status: StatusCode::OK, content_type: "text/plain;charset=utf-8", body, encoding: BodyEncoding::Utf8 }
     }
+    pub fn gzip(body: String) -> Reply {
+        Reply { status: StatusCode::OK, content_type: "application/x-gzip", body, encoding: BodyEncoding::Gzip }
+    }
+}
+
+fn gzip(text: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes())?;
+    encoder.finish()
 }
 
 /// Applies the faults that fire after the ledger has committed.
@@ -260,7 +310,17 @@ pub(crate) fn finish(reply: Reply, fired: &Fired) -> Response {
         let cut = (0..=cut).rev().find(|i| body.is_char_boundary(*i)).unwrap_or(0);
         body.truncate(cut);
     }
-    let mut response = (reply.status, body).into_response();
+    let bytes = match reply.encoding {
+        BodyEncoding::Utf8 => body.into_bytes(),
+        BodyEncoding::Gbk => encoding_rs::GBK.encode(&body).0.into_owned(),
+        BodyEncoding::Gzip => match gzip(&body) {
+            Ok(b) => b,
+            Err(e) => {
+                return (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot compress the bill: {e}")).into_response();
+            }
+        },
+    };
+    let mut response = (reply.status, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     response
 }
@@ -345,7 +405,7 @@ async fn admin_config_set(
 
 #[derive(Debug, Deserialize)]
 struct NotifyUrlRequest {
-    /// An Alipay app_id or WeChat mch_id of a sandbox merchant; absent = every merchant.
+    /// An Alipay app_id or WeChat mch_id of a sandbox merchant or of an acquirer's account; absent = every one.
     #[serde(default)]
     account: Option<String>,
     url: Option<String>,
@@ -368,8 +428,16 @@ async fn admin_notify_url(
             changed += 1;
         }
     }
+    for a in accounts.acquirers.iter_mut() {
+        let Some(id) = a.account_id() else { continue };
+        if req.account.as_deref().is_none_or(|want| want == id) {
+            a.notify_url = req.url.clone();
+            changed += 1;
+        }
+    }
     if changed == 0 {
-        return (StatusCode::NOT_FOUND, "no sandbox merchant has that app_id or mch_id").into_response();
+        return (StatusCode::NOT_FOUND, "no sandbox merchant or acquirer account has that app_id or mch_id")
+            .into_response();
     }
     if let Err(e) = state.save_accounts(&accounts) {
         return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response();

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::SandboxState;
-use super::accounts::MerchantAccount;
-use super::ledger::{NewTrade, Protocol, Trade, TradeStatus};
+use super::accounts::{AlipayAccount, SandboxAccounts, WechatAccount};
+use super::ledger::{NewTrade, Protocol, Scope, Trade, TradeStatus};
 use crate::channel::alipay::sign as alipay_sign;
 use crate::channel::wechatpay::sign::{self as wx_sign, SignType};
 use crate::channel::wechatpay::wire::to_xml;
@@ -84,10 +84,23 @@ pub async fn simulate_scan(State(state): State<Arc<SandboxState>>, Json(req): Js
         Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
     let accounts = state.accounts();
-    // 1. The code's own reference data: an acquirer we know with an active merchant.
+    let wallet = match req.wallet.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        None => None,
+        Some(w @ ("alipay" | "wechatpay")) => Some(w),
+        Some(other) => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("wallet must be \"alipay\" or \"wechatpay\", not {other:?}"),
+            );
+        }
+    };
+    let speaks =
+        |acquirer_id: &str| wallet.is_none_or(|w| accounts.acquirer(acquirer_id).is_some_and(|a| a.protocol == w));
+    // 1. The code's own reference data: an acquirer we know with an active merchant, of the wallet's protocol.
     let mut resolved: Option<(String, String, &'static str)> = None;
     for r in &decoded.references {
         if let Some(a) = accounts.acquirer_by_guid(&r.guid)
+            && speaks(&a.acquirer_id)
             && let Ok(Some(m)) = state.ledger.acquirer_merchant(&a.acquirer_id, &r.merchant_id, now)
             && m.status == "active"
         {
@@ -95,7 +108,7 @@ pub async fn simulate_scan(State(state): State<Arc<SandboxState>>, Json(req): Js
             break;
         }
     }
-    // 2. The CDS platform: the acquirers bound to the merchant's index.
+    // 2. The CDS platform: the acquirers bound to the merchant's index; with a wallet, one of its protocol.
     if resolved.is_none()
         && let Some(cds) = &decoded.cds
     {
@@ -103,37 +116,38 @@ pub async fn simulate_scan(State(state): State<Arc<SandboxState>>, Json(req): Js
             Ok(b) => b,
             Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         };
-        let preferred = bindings.iter().find(|(acq, _, _)| {
-            req.wallet.as_deref().is_some_and(|w| accounts.acquirer(acq).is_some_and(|a| a.protocol == w))
-        });
-        if let Some((acq, merchant, _)) = preferred.or(bindings.first()) {
+        if let Some((acq, merchant, _)) = bindings.iter().find(|(acq, _, _)| speaks(acq)) {
             resolved = Some((acq.clone(), merchant.clone(), "cds"));
         }
     }
     let Some((acquirer_id, merchant_id, resolved_by)) = resolved else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "no sandbox acquirer accepts this code: its reference data names no active merchant and its CDS index \
-             (if any) has no bound acquirer"
+        let message = match wallet {
+            Some(w) => format!(
+                "no {w} acquirer accepts this code: neither its reference data nor its CDS index (if any) names an \
+                 active merchant at an acquirer of the {w} protocol"
+            ),
+            None => "no sandbox acquirer accepts this code: its reference data names no active merchant and its CDS \
+                     index (if any) has no bound acquirer"
                 .into(),
-        );
+        };
+        return refuse(StatusCode::NOT_FOUND, message);
     };
     let Some(acquirer) = accounts.acquirer(&acquirer_id).cloned() else {
         return refuse(StatusCode::NOT_FOUND, format!("unknown acquirer {acquirer_id}"));
     };
     let protocol = if acquirer.protocol == "wechatpay" { Protocol::Wechatpay } else { Protocol::Alipay };
+    // The account the store settles to, as onboarding recorded it.
     let account = match state.ledger.acquirer_merchant(&acquirer_id, &merchant_id, now) {
         Ok(Some(m)) => m.account.unwrap_or_default(),
         _ => String::new(),
     };
-    let Some(merchant) =
-        accounts.merchants.iter().find(|m| m.alipay.app_id == account || m.wechatpay.mch_id == account).cloned()
-    else {
+    let Some(holder) = Holder::find(&accounts, &acquirer_id, protocol, &account) else {
         return refuse(StatusCode::NOT_FOUND, format!("merchant {merchant_id} has no settlement account"));
     };
     let out_trade_no = format!("SC{}{}", super::ledger::china_date_compact(now), super::accounts::random_key(10));
     let new = NewTrade {
         out_trade_no,
+        merchant_id: merchant_id.clone(),
         subject: req
             .subject
             .clone()
@@ -144,11 +158,12 @@ pub async fn simulate_scan(State(state): State<Arc<SandboxState>>, Json(req): Js
         source: "store_code",
         ..Default::default()
     };
-    let trade = match state.ledger.insert_trade(protocol, &account, new, now) {
+    let scope = Scope { protocol, acquirer_id: &acquirer_id, account: &account, strict: true };
+    let trade = match state.ledger.insert_trade(scope, new, now) {
         Ok(t) => t,
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    let queued = match queue_notification(&state, &merchant, &trade, now) {
+    let queued = match queue_notification(&state, &holder, &trade, now) {
         Ok(q) => q,
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
@@ -166,6 +181,46 @@ pub async fn simulate_scan(State(state): State<Arc<SandboxState>>, Json(req): Js
     .into_response()
 }
 
+/// The account a payment settles to, with what its notifications need: the acquirer's own account (signed with
+/// that acquirer's platform key, sent to its notify URL), or a `merchants[]` account of the shared gateways.
+pub(crate) struct Holder {
+    /// The acquirer whose own account this is; None: a `merchants[]` account (the shared platform key).
+    acquirer: Option<String>,
+    alipay: Option<AlipayAccount>,
+    wechatpay: Option<WechatAccount>,
+    notify_url: Option<String>,
+}
+
+impl Holder {
+    /// The holder of `account` (app_id / mch_id) at `acquirer_id`: the acquirer's own account when it is that one,
+    /// else the `merchants[]` entry with that id.
+    pub(crate) fn find(
+        accounts: &SandboxAccounts,
+        acquirer_id: &str,
+        protocol: Protocol,
+        account: &str,
+    ) -> Option<Holder> {
+        if let Some(a) = accounts.acquirer(acquirer_id).filter(|a| a.account_id() == Some(account)) {
+            return Some(Holder {
+                acquirer: Some(a.acquirer_id.clone()),
+                alipay: a.alipay_account().cloned(),
+                wechatpay: a.wechat_account().cloned(),
+                notify_url: a.notify_url.clone(),
+            });
+        }
+        let m = match protocol {
+            Protocol::Alipay => accounts.merchant_by_app_id(account),
+            Protocol::Wechatpay => accounts.merchant_by_mch_id(account),
+        }?;
+        Some(Holder {
+            acquirer: None,
+            alipay: (protocol == Protocol::Alipay).then(|| m.alipay.clone()),
+            wechatpay: (protocol == Protocol::Wechatpay).then(|| m.wechatpay.clone()),
+            notify_url: m.notify_url.clone(),
+        })
+    }
+}
+
 fn pay_dynamic(state: &SandboxState, trade: Trade, now: OffsetDateTime) -> Response {
     let paid = match state.ledger.pay_waiting(trade.id, now) {
         Ok(Some(t)) => t,
@@ -173,15 +228,15 @@ fn pay_dynamic(state: &SandboxState, trade: Trade, now: OffsetDateTime) -> Respo
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let accounts = state.accounts();
-    let queued = match accounts.merchant_by_app_id(&paid.account) {
-        Some(m) => queue_notification(state, m, &paid, now).unwrap_or(false),
+    let queued = match Holder::find(&accounts, &paid.acquirer_id, Protocol::Alipay, &paid.account) {
+        Some(h) => queue_notification(state, &h, &paid, now).unwrap_or(false),
         None => false,
     };
     Json(ScanResult {
-        acquirer_id: "ALIPAY".into(),
+        acquirer_id: paid.acquirer_id.clone(),
         protocol: paid.protocol.clone(),
         resolved_by: "dynamic".into(),
-        merchant_id: None,
+        merchant_id: Some(paid.merchant_id.clone()),
         account: paid.account.clone(),
         trade_no: paid.trade_no.clone(),
         out_trade_no: paid.out_trade_no.clone(),
@@ -191,22 +246,23 @@ fn pay_dynamic(state: &SandboxState, trade: Trade, now: OffsetDateTime) -> Respo
     .into_response()
 }
 
-/// Builds the notification in the acquirer's format and queues it. False when the merchant has no notify URL.
+/// Builds the notification in the acquirer's format and queues it. False when the account has no notify URL.
 fn queue_notification(
     state: &SandboxState,
-    merchant: &MerchantAccount,
+    holder: &Holder,
     trade: &Trade,
     now: OffsetDateTime,
 ) -> Result<bool, String> {
-    let Some(url) = merchant.notify_url.clone().filter(|u| !u.is_empty()) else { return Ok(false) };
-    let (content_type, body, protocol) = if trade.protocol == "wechatpay" {
-        ("text/xml;charset=utf-8", wechat_notify(merchant, trade), Protocol::Wechatpay)
-    } else {
-        (
-            "application/x-www-form-urlencoded;charset=utf-8",
-            alipay_notify(state, merchant, trade, now)?,
-            Protocol::Alipay,
-        )
+    let Some(url) = holder.notify_url.clone().filter(|u| !u.is_empty()) else { return Ok(false) };
+    let (content_type, body, protocol) = match (&holder.alipay, &holder.wechatpay) {
+        (_, Some(w)) if trade.protocol == "wechatpay" => {
+            ("text/xml;charset=utf-8", wechat_notify(w, trade), Protocol::Wechatpay)
+        }
+        (Some(a), _) => {
+            let key = state.keys.platform_of(holder.acquirer.as_deref());
+            ("application/x-www-form-urlencoded;charset=utf-8", alipay_notify(key, a, trade, now)?, Protocol::Alipay)
+        }
+        _ => return Err(format!("account {} has no {} account to notify with", trade.account, trade.protocol)),
     };
     state
         .ledger
@@ -215,22 +271,25 @@ fn queue_notification(
     Ok(true)
 }
 
-/// The Alipay asynchronous notification form, signed as rsaCheckV1 verifies it (sign and sign_type excluded).
-pub fn alipay_notify(
-    state: &SandboxState,
-    merchant: &MerchantAccount,
+/// The Alipay asynchronous notification form, signed as rsaCheckV1 verifies it (sign and sign_type excluded):
+/// `app_id` is the account's, `seller_id` the merchant the trade was taken for (the store's merchant id at the
+/// acquirer, or the account's pid).
+pub(crate) fn alipay_notify(
+    platform_key: &rsa::PrivateKey,
+    account: &AlipayAccount,
     trade: &Trade,
     now: OffsetDateTime,
 ) -> Result<String, String> {
     let yuan = Amount::from_fen(trade.total_amount).to_string();
     let created = super::ledger::parse_time(&trade.created_at).unwrap_or(now);
     let paid = trade.paid_at.as_deref().and_then(super::ledger::parse_time).unwrap_or(now);
+    let seller_id = if trade.merchant_id.is_empty() { account.pid.clone() } else { trade.merchant_id.clone() };
     let mut p: BTreeMap<String, String> = BTreeMap::new();
     p.insert("notify_time".into(), super::alipay::china_time(now));
     p.insert("notify_type".into(), "trade_status_sync".into());
     p.insert("notify_id".into(), format!("2026{}", super::accounts::random_key(28).to_lowercase()));
-    p.insert("app_id".into(), merchant.alipay.app_id.clone());
-    p.insert("auth_app_id".into(), merchant.alipay.app_id.clone());
+    p.insert("app_id".into(), account.app_id.clone());
+    p.insert("auth_app_id".into(), account.app_id.clone());
     p.insert("charset".into(), "utf-8".into());
     p.insert("version".into(), "1.0".into());
     p.insert("sign_type".into(), "RSA2".into());
@@ -238,7 +297,7 @@ pub fn alipay_notify(
     p.insert("out_trade_no".into(), trade.out_trade_no.clone());
     p.insert("buyer_id".into(), trade.buyer_id.clone());
     p.insert("buyer_logon_id".into(), "159****0000".into());
-    p.insert("seller_id".into(), merchant.alipay.pid.clone());
+    p.insert("seller_id".into(), seller_id);
     p.insert("trade_status".into(), "TRADE_SUCCESS".into());
     p.insert("total_amount".into(), yuan.clone());
     p.insert("receipt_amount".into(), yuan.clone());
@@ -249,18 +308,22 @@ pub fn alipay_notify(
     p.insert("gmt_create".into(), super::alipay::china_time(created));
     p.insert("gmt_payment".into(), super::alipay::china_time(paid));
     let content = alipay_sign::notify_sign_content(&p);
-    let sign = alipay_sign::sign_rsa2(&state.keys.platform, &content).map_err(|e| e.to_string())?;
+    let sign = alipay_sign::sign_rsa2(platform_key, &content).map_err(|e| e.to_string())?;
     p.insert("sign".into(), sign);
     serde_urlencoded::to_string(&p).map_err(|e| e.to_string())
 }
 
-/// The WeChat Pay payment result notification (MD5 signed).
-pub fn wechat_notify(merchant: &MerchantAccount, trade: &Trade) -> String {
+/// The WeChat Pay payment result notification (MD5 signed with the account's key): `mch_id` is the account, and
+/// `sub_mch_id` the store's merchant id when the trade was taken for a sub-merchant.
+pub(crate) fn wechat_notify(account: &WechatAccount, trade: &Trade) -> String {
     let mut f: BTreeMap<String, String> = BTreeMap::new();
     f.insert("return_code".into(), "SUCCESS".into());
     f.insert("return_msg".into(), "OK".into());
-    f.insert("appid".into(), merchant.wechatpay.appid.clone());
-    f.insert("mch_id".into(), merchant.wechatpay.mch_id.clone());
+    f.insert("appid".into(), account.appid.clone());
+    f.insert("mch_id".into(), account.mch_id.clone());
+    if !trade.merchant_id.is_empty() && trade.merchant_id != account.mch_id {
+        f.insert("sub_mch_id".into(), trade.merchant_id.clone());
+    }
     f.insert("nonce_str".into(), super::accounts::random_key(16));
     f.insert("result_code".into(), "SUCCESS".into());
     f.insert("openid".into(), trade.buyer_id.clone());
@@ -286,7 +349,7 @@ pub fn wechat_notify(merchant: &MerchantAccount, trade: &Trade) -> String {
             t.second()
         ),
     );
-    let sign = wx_sign::sign(&f, &merchant.wechatpay.api_key, SignType::Md5);
+    let sign = wx_sign::sign(&f, &account.api_key, SignType::Md5);
     f.insert("sign".into(), sign);
     to_xml(&f)
 }

@@ -7,41 +7,107 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use time::OffsetDateTime;
 
 use super::faults::{FaultKind, Fired};
-use super::ledger::{NewTrade, Protocol, RefundOutcome, RefundRefusal, Trade, TradeStatus};
+use super::gateway::{Gateway, check_sub_merchant};
+use super::ledger::{NewTrade, Protocol, RefundOutcome, RefundRefusal, Scope, Trade, TradeStatus};
 use super::testcodes::{self, Behaviour, CodeOwner};
 use super::{Reply, SandboxState, before, bills, finish};
 use crate::channel::wechatpay::sign::{self as wx_sign, SignType};
 use crate::channel::wechatpay::wire::{from_xml, to_xml};
 
 type Fields = BTreeMap<String, String>;
+type BusinessFn = fn(&SandboxState, &Caller, &Fields, OffsetDateTime) -> Result<Business, super::ledger::LedgerError>;
 
 pub async fn micropay(State(state): State<Arc<SandboxState>>, body: Bytes) -> Response {
-    serve(state, "/pay/micropay", body, micropay_business).await
+    serve(state, Gateway::Shared, "/pay/micropay", body, micropay_business).await
 }
 pub async fn orderquery(State(state): State<Arc<SandboxState>>, body: Bytes) -> Response {
-    serve(state, "/pay/orderquery", body, orderquery_business).await
+    serve(state, Gateway::Shared, "/pay/orderquery", body, orderquery_business).await
 }
 pub async fn reverse(State(state): State<Arc<SandboxState>>, body: Bytes) -> Response {
-    serve(state, "/secapi/pay/reverse", body, reverse_business).await
+    serve(state, Gateway::Shared, "/secapi/pay/reverse", body, reverse_business).await
 }
 pub async fn refund(State(state): State<Arc<SandboxState>>, body: Bytes) -> Response {
-    serve(state, "/secapi/pay/refund", body, refund_business).await
+    serve(state, Gateway::Shared, "/secapi/pay/refund", body, refund_business).await
 }
 pub async fn refundquery(State(state): State<Arc<SandboxState>>, body: Bytes) -> Response {
-    serve(state, "/pay/refundquery", body, refundquery_business).await
+    serve(state, Gateway::Shared, "/pay/refundquery", body, refundquery_business).await
 }
 
-/// The merchant a verified request came from.
+/// The same paths under `/acquirers/{acquirer_id}`: that acquirer's account only.
+async fn at_acquirer(
+    state: Arc<SandboxState>,
+    acquirer_id: String,
+    path: &'static str,
+    body: Bytes,
+    business: BusinessFn,
+) -> Response {
+    match Gateway::of(&state, &acquirer_id, Protocol::Wechatpay) {
+        Ok(gw) => serve(state, gw, path, body, business).await,
+        Err(r) => r,
+    }
+}
+pub async fn acquirer_micropay(State(s): State<Arc<SandboxState>>, Path(id): Path<String>, body: Bytes) -> Response {
+    at_acquirer(s, id, "/pay/micropay", body, micropay_business).await
+}
+pub async fn acquirer_orderquery(State(s): State<Arc<SandboxState>>, Path(id): Path<String>, body: Bytes) -> Response {
+    at_acquirer(s, id, "/pay/orderquery", body, orderquery_business).await
+}
+pub async fn acquirer_reverse(State(s): State<Arc<SandboxState>>, Path(id): Path<String>, body: Bytes) -> Response {
+    at_acquirer(s, id, "/secapi/pay/reverse", body, reverse_business).await
+}
+pub async fn acquirer_refund(State(s): State<Arc<SandboxState>>, Path(id): Path<String>, body: Bytes) -> Response {
+    at_acquirer(s, id, "/secapi/pay/refund", body, refund_business).await
+}
+pub async fn acquirer_refundquery(State(s): State<Arc<SandboxState>>, Path(id): Path<String>, body: Bytes) -> Response {
+    at_acquirer(s, id, "/pay/refundquery", body, refundquery_business).await
+}
+pub async fn acquirer_downloadbill(
+    State(s): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match Gateway::of(&s, &id, Protocol::Wechatpay) {
+        Ok(gw) => downloadbill_at(s, gw, body).await,
+        Err(r) => r,
+    }
+}
+
+/// The merchant a verified request came from, at the gateway it came through.
 struct Caller {
     appid: String,
     mch_id: String,
     api_key: String,
     sign_type: SignType,
+    acquirer_id: String,
+    strict: bool,
+    /// The sub-merchant (service-provider mode) the request is for, checked; echoed in the answer.
+    sub_mch_id: Option<String>,
+}
+
+impl Caller {
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            protocol: Protocol::Wechatpay,
+            acquirer_id: &self.acquirer_id,
+            account: &self.mch_id,
+            strict: self.strict,
+        }
+    }
+
+    /// The merchant id new trades are recorded with: the sub-merchant, else the account's own mch_id.
+    fn merchant_id(&self) -> String {
+        self.sub_mch_id.clone().unwrap_or_else(|| self.mch_id.clone())
+    }
+
+    /// Whether a found trade is visible to this request: any of the account's, or only the named sub-merchant's.
+    fn sees(&self, t: &Trade) -> bool {
+        self.sub_mch_id.as_deref().is_none_or(|sub| t.merchant_id == sub)
+    }
 }
 
 /// A business answer: result_code SUCCESS with fields, or FAIL with err_code and its description.
@@ -63,7 +129,7 @@ fn comm_fail(msg: &str) -> Reply {
 }
 
 /// Parses and verifies a request; Err is the reply to send.
-fn check(state: &SandboxState, body: &[u8]) -> Result<(Caller, Fields), Reply> {
+fn check(state: &SandboxState, gw: &Gateway, body: &[u8]) -> Result<(Caller, Fields), Reply> {
     if body.is_empty() {
         return Err(comm_fail("post数据为空"));
     }
@@ -75,24 +141,43 @@ fn check(state: &SandboxState, body: &[u8]) -> Result<(Caller, Fields), Reply> {
         return Err(comm_fail("mch_id参数格式错误"));
     };
     let accounts = state.accounts();
-    let Some(merchant) = accounts.merchant_by_mch_id(mch_id) else {
+    let account = match gw {
+        Gateway::Shared => accounts.merchant_by_mch_id(mch_id).map(|m| m.wechatpay.clone()),
+        Gateway::Acquirer(a) => a.wechat_account().filter(|w| w.mch_id == *mch_id).cloned(),
+    };
+    let Some(account) = account else {
         return Err(comm_fail("商户号mch_id不存在"));
     };
     let Ok(sign_type) = SignType::of(&fields) else { return Err(comm_fail("sign_type参数格式错误")) };
     if fields.get("sign").is_none_or(|s| s.is_empty()) {
         return Err(comm_fail("缺少参数sign"));
     }
-    if wx_sign::verify(&fields, &merchant.wechatpay.api_key, sign_type).is_err() {
+    if wx_sign::verify(&fields, &account.api_key, sign_type).is_err() {
         return Err(comm_fail("签名错误"));
     }
-    let caller = Caller {
-        appid: merchant.wechatpay.appid.clone(),
+    let mut caller = Caller {
+        appid: account.appid.clone(),
         mch_id: mch_id.clone(),
-        api_key: merchant.wechatpay.api_key.clone(),
+        api_key: account.api_key.clone(),
         sign_type,
+        acquirer_id: gw.acquirer_id(Protocol::Wechatpay),
+        strict: gw.strict(),
+        sub_mch_id: None,
     };
     if fields.get("appid").is_some_and(|a| *a != caller.appid) {
         return Err(answer(&caller, fail("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")));
+    }
+    // Service-provider mode: the sub-merchant must be this acquirer's active merchant on this account.
+    if let Some(sub) = field(&fields, "sub_mch_id") {
+        caller.sub_mch_id = Some(sub.to_owned());
+        match check_sub_merchant(state, &caller.acquirer_id, &caller.mch_id, sub, state.now()) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => return Err(answer(&caller, fail("SUB_MCH_NOT_EXIST", format!("特约商户号不存在: {why}")))),
+            Err(e) => {
+                tracing::error!(error = %e, "sandbox ledger failure");
+                return Err(answer(&caller, fail("SYSTEMERROR", "系统错误")));
+            }
+        }
     }
     Ok((caller, fields))
 }
@@ -104,6 +189,9 @@ fn answer(caller: &Caller, business: Business) -> Reply {
     f.insert("return_msg".into(), "OK".into());
     f.insert("appid".into(), caller.appid.clone());
     f.insert("mch_id".into(), caller.mch_id.clone());
+    if let Some(sub) = &caller.sub_mch_id {
+        f.insert("sub_mch_id".into(), sub.clone());
+    }
     f.insert("nonce_str".into(), super::accounts::random_key(16));
     match business {
         Business::Success(fields) => {
@@ -124,15 +212,16 @@ fn answer(caller: &Caller, business: Business) -> Reply {
 
 async fn serve(
     state: Arc<SandboxState>,
+    gw: Gateway,
     path: &'static str,
     body: Bytes,
-    business: fn(&SandboxState, &Caller, &Fields, OffsetDateTime) -> Result<Business, super::ledger::LedgerError>,
+    business: BusinessFn,
 ) -> Response {
     let (fired, early) = before(&state, path).await;
     if let Some(r) = early {
         return r;
     }
-    let reply = match check(&state, &body) {
+    let reply = match check(&state, &gw, &body) {
         Err(reply) => reply,
         Ok((caller, fields)) => answer(&caller, run(&state, &caller, &fields, &fired, path, business)),
     };
@@ -145,7 +234,7 @@ fn run(
     fields: &Fields,
     fired: &Fired,
     path: &str,
-    business: fn(&SandboxState, &Caller, &Fields, OffsetDateTime) -> Result<Business, super::ledger::LedgerError>,
+    business: BusinessFn,
 ) -> Business {
     if fired.has(FaultKind::SystemError) {
         let mut b = fail("SYSTEMERROR", "系统超时，请稍后再试");
@@ -212,13 +301,9 @@ fn find(
     fields: &Fields,
     now: OffsetDateTime,
 ) -> Result<Option<Trade>, super::ledger::LedgerError> {
-    state.ledger.find_trade(
-        Protocol::Wechatpay,
-        &caller.mch_id,
-        field(fields, "out_trade_no"),
-        field(fields, "transaction_id"),
-        now,
-    )
+    let found =
+        state.ledger.find_trade(caller.scope(), field(fields, "out_trade_no"), field(fields, "transaction_id"), now)?;
+    Ok(found.filter(|t| caller.sees(t)))
 }
 
 fn micropay_business(
@@ -238,7 +323,10 @@ fn micropay_business(
     };
     let out_trade_no = field(fields, "out_trade_no").unwrap_or_default();
     let auth_code = field(fields, "auth_code").unwrap_or_default();
-    if let Some(t) = state.ledger.find_trade(Protocol::Wechatpay, &caller.mch_id, Some(out_trade_no), None, now)? {
+    if let Some(t) = state.ledger.find_trade(caller.scope(), Some(out_trade_no), None, now)? {
+        if !caller.sees(&t) {
+            return Ok(fail("OUT_TRADE_NO_USED", "商户订单号重复：该服务商账户下另一特约商户已使用此订单号"));
+        }
         let same = t.auth_code.as_deref() == Some(auth_code) && t.total_amount == total;
         // An identical re-submit (the official SDK re-sends micropay while waiting) reports the current state.
         return Ok(match (t.status, same) {
@@ -255,6 +343,7 @@ fn micropay_business(
     }
     let mut new = NewTrade {
         out_trade_no: out_trade_no.to_owned(),
+        merchant_id: caller.merchant_id(),
         auth_code: Some(auth_code.to_owned()),
         subject: field(fields, "body").unwrap_or_default().to_owned(),
         total_amount: total,
@@ -270,20 +359,20 @@ fn micropay_business(
         Behaviour::PasswordThenPays(after) => {
             new.status = Some(TradeStatus::Waiting);
             new.pays_at = Some(now + after);
-            state.ledger.insert_trade(Protocol::Wechatpay, &caller.mch_id, new, now)?;
+            state.ledger.insert_trade(caller.scope(), new, now)?;
             fail("USERPAYING", "需要用户输入支付密码")
         }
         Behaviour::PasswordNeverPays => {
             new.status = Some(TradeStatus::Waiting);
-            state.ledger.insert_trade(Protocol::Wechatpay, &caller.mch_id, new, now)?;
+            state.ledger.insert_trade(caller.scope(), new, now)?;
             fail("USERPAYING", "需要用户输入支付密码")
         }
         Behaviour::SystemErrorThenPaid => {
-            state.ledger.insert_trade(Protocol::Wechatpay, &caller.mch_id, new, now)?;
+            state.ledger.insert_trade(caller.scope(), new, now)?;
             fail("SYSTEMERROR", "系统超时，请立即调用被扫订单结果查询API，查询当前订单状态")
         }
         Behaviour::Success => {
-            let t = state.ledger.insert_trade(Protocol::Wechatpay, &caller.mch_id, new, now)?;
+            let t = state.ledger.insert_trade(caller.scope(), new, now)?;
             Business::Success(paid_fields(&t))
         }
     })
@@ -344,11 +433,12 @@ fn reverse_business(
         if let Some(out) = field(fields, "out_trade_no") {
             let placeholder = NewTrade {
                 out_trade_no: out.to_owned(),
+                merchant_id: caller.merchant_id(),
                 status: Some(TradeStatus::Reversed),
                 source: "placeholder",
                 ..Default::default()
             };
-            state.ledger.insert_trade(Protocol::Wechatpay, &caller.mch_id, placeholder, now)?;
+            state.ledger.insert_trade(caller.scope(), placeholder, now)?;
         }
         return Ok(Business::Success(ok));
     };
@@ -419,11 +509,17 @@ fn refundquery_business(
             None => None,
         }
     } else if let Some(out_refund_no) = field(fields, "out_refund_no") {
-        state.ledger.trade_of_refund(Protocol::Wechatpay, &caller.mch_id, out_refund_no)?
+        state.ledger.trade_of_refund(caller.scope(), out_refund_no)?
     } else {
         find(state, caller, fields, now)?
     };
-    let Some(t) = trade.filter(|t| t.account == caller.mch_id && t.source != "placeholder") else {
+    let in_scope = |t: &Trade| {
+        t.protocol == Protocol::Wechatpay.as_str()
+            && t.account == caller.mch_id
+            && (!caller.strict || t.acquirer_id == caller.acquirer_id)
+            && caller.sees(t)
+    };
+    let Some(t) = trade.filter(|t| in_scope(t) && t.source != "placeholder") else {
         return Ok(fail("REFUNDNOTEXIST", "退款订单查询失败"));
     };
     let mut refunds = state.ledger.refunds_of(t.id)?;
@@ -463,11 +559,15 @@ fn refundquery_business(
 
 /// `/pay/downloadbill`: plain text on success, XML on failure.
 pub async fn downloadbill(State(state): State<Arc<SandboxState>>, body: Bytes) -> Response {
+    downloadbill_at(state, Gateway::Shared, body).await
+}
+
+async fn downloadbill_at(state: Arc<SandboxState>, gw: Gateway, body: Bytes) -> Response {
     let (fired, early) = before(&state, "/pay/downloadbill").await;
     if let Some(r) = early {
         return r;
     }
-    let reply = match check(&state, &body) {
+    let reply = match check(&state, &gw, &body) {
         Err(reply) => reply,
         Ok((caller, fields)) => bill_reply(&state, &caller, &fields),
     };
@@ -491,10 +591,21 @@ fn bill_reply(state: &SandboxState, caller: &Caller, fields: &Fields) -> Reply {
         return bill_fail("invalid bill_date", "20001");
     }
     let bill_type = field(fields, "bill_type").unwrap_or("ALL");
-    if field(fields, "tar_type").is_some() {
-        return bill_fail("the sandbox serves bills uncompressed: omit tar_type", "20001");
-    }
-    match bills::wechat_bill(state, &caller.mch_id, date, bill_type) {
+    // tar_type=GZIP: the same text, gzip-compressed (a .gzip file, as WeChat serves it).
+    let gzip = match field(fields, "tar_type") {
+        None => false,
+        Some("GZIP") => true,
+        Some(_) => return bill_fail("invalid tar_type: only GZIP is accepted", "20001"),
+    };
+    let request = bills::WechatBillRequest {
+        scope: caller.scope(),
+        appid: &caller.appid,
+        sub_mch_id: caller.sub_mch_id.as_deref(),
+        date,
+        bill_type,
+    };
+    match bills::wechat_bill(state, &request) {
+        Ok(Some(text)) if gzip => Reply::gzip(text),
         Ok(Some(text)) => Reply::text(text),
         Ok(None) => bill_fail("No Bill Exist", "20002"),
         Err(e) => bill_fail(&e, "20007"),

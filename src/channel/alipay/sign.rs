@@ -250,7 +250,13 @@ pub fn notify_sign_content(params: &BTreeMap<String, String>) -> String {
 
 /// SHA256withRSA (PKCS#1 v1.5) over the UTF-8 bytes of `content`, as standard base64 without line breaks.
 pub fn sign_rsa2(key: &PrivateKey, content: &str) -> Result<String, SignError> {
-    let signature = rsassa::sign(key, content.as_bytes()).map_err(|e| match e {
+    sign_rsa2_bytes(key, content.as_bytes())
+}
+
+/// SHA256withRSA over `content` already encoded in the request's charset (Alipay signs the bytes of the string
+/// to sign in `charset`: UTF-8, or GBK when `charset=GBK`).
+pub fn sign_rsa2_bytes(key: &PrivateKey, content: &[u8]) -> Result<String, SignError> {
+    let signature = rsassa::sign(key, content).map_err(|e| match e {
         RsassaError::KeyTooSmall => SignError::KeyTooSmall,
         RsassaError::Malformed | RsassaError::Mismatch | RsassaError::Fault => SignError::SigningFault,
     })?;
@@ -259,9 +265,14 @@ pub fn sign_rsa2(key: &PrivateKey, content: &str) -> Result<String, SignError> {
 
 /// Checks a base64 SHA256withRSA (PKCS#1 v1.5) signature over the UTF-8 bytes of `content`.
 pub fn verify_rsa2(key: &PublicKey, content: &str, sign_b64: &str) -> Result<(), SignError> {
+    verify_rsa2_bytes(key, content.as_bytes(), sign_b64)
+}
+
+/// Checks a base64 SHA256withRSA signature over `content` already encoded in the request's charset.
+pub fn verify_rsa2_bytes(key: &PublicKey, content: &[u8], sign_b64: &str) -> Result<(), SignError> {
     let compact: String = sign_b64.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
     let signature = BASE64.decode(compact.as_bytes()).map_err(|_| SignError::SignatureNotBase64)?;
-    rsassa::verify(key, content.as_bytes(), &signature).map_err(|e| match e {
+    rsassa::verify(key, content, &signature).map_err(|e| match e {
         RsassaError::KeyTooSmall => SignError::KeyTooSmall,
         RsassaError::Malformed | RsassaError::Mismatch | RsassaError::Fault => SignError::SignatureMismatch,
     })
