@@ -567,3 +567,51 @@ mod tests {
         assert!(bad_pid.save(&mut store, AcquirerKind::Alipay).is_err());
     }
 }
+
+#[cfg(test)]
+mod cert_status_tests {
+    use super::*;
+
+    /// A certificate for `cn` valid for 90 days from `start`, as the vault keeps it (key + certificate PEM).
+    fn vault_pem(cn: &str, start: time::OffsetDateTime) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params.not_before = start;
+        params.not_after = start + time::Duration::days(90);
+        let cert = params.self_signed(&key).unwrap();
+        format!("{}{}", key.serialize_pem(), cert.pem())
+    }
+
+    #[test]
+    fn the_certificate_status_says_missing_expiring_and_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        let mut vault = Vault::unlock(dir.path(), "test passphrase").unwrap();
+        let s = LiveSettings { mch_id: "1900000109".into(), ..LiveSettings::default() };
+        s.save(&mut store, AcquirerKind::WechatPay).unwrap();
+        let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let day = time::Duration::days(1);
+        let status = |store: &Store, vault: &Vault, at| wechat_certificate_status(store, vault, at).unwrap();
+
+        let missing = status(&store, &vault, start);
+        assert_eq!(missing, CertStatus::NotImported);
+        assert!(missing.blocks_refunds() && missing.to_string().contains("import-cert --acquirer WECHATPAY"));
+
+        vault.put(WECHAT_API_CERT, &vault_pem("1900000109", start)).unwrap();
+        let valid = status(&store, &vault, start + day);
+        assert!(matches!(valid, CertStatus::Valid(_)) && !valid.is_warning(), "{valid}");
+        let soon = status(&store, &vault, start + day * 70);
+        assert!(matches!(soon, CertStatus::ExpiringSoon { days_left: 20, .. }), "{soon:?}");
+        assert!(soon.is_warning() && !soon.blocks_refunds() && soon.to_string().contains("in 20 days"), "{soon}");
+        let expired = status(&store, &vault, start + day * 91);
+        assert!(matches!(expired, CertStatus::Expired(_)) && expired.blocks_refunds(), "{expired}");
+        assert!(expired.to_string().contains("expired on"), "{expired}");
+
+        vault.put(WECHAT_API_CERT, &vault_pem("1900000999", start)).unwrap();
+        let other = status(&store, &vault, start + day);
+        assert!(matches!(other, CertStatus::Unusable(_)) && other.to_string().contains("1900000999"), "{other}");
+        // The status never shows the key.
+        assert!(!format!("{other} {other:?} {valid:?}").contains("PRIVATE KEY"));
+    }
+}

@@ -194,8 +194,11 @@ fn push_pem(out: &mut String, label: &str, der: &[u8]) {
     out.push_str("-----\n");
 }
 
-/// The blocks of a PEM text: (label, DER).
-fn pem_blocks(text: &str) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>, CertError> {
+/// One PEM block: its label and DER bytes (zeroised when dropped: it may be a key).
+type PemBlock = (String, Zeroizing<Vec<u8>>);
+
+/// The blocks of a PEM text.
+fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, CertError> {
     let mut blocks = Vec::new();
     let mut current: Option<(String, Zeroizing<String>)> = None;
     for line in text.lines().map(str::trim) {
