@@ -86,14 +86,18 @@ impl LiveSettings {
         extra_root_certificates(Some(roots))
             .map_err(|e| KeyError::Invalid(format!("the extra trusted root certificate (PEM) cannot be used: {e}")))?;
         store.set_setting(&key(kind, "root_ca_pem"), roots, None)?;
-        store.set_setting(&key(kind, "sign_type"), self.sign_type.as_str(), None)?;
-        let pid = self.sys_service_provider_id.trim();
-        if !pid.chars().all(|c| c.is_ascii_digit()) {
-            return Err(KeyError::Invalid(format!(
-                "sys_service_provider_id is the service provider's PID (digits, like 2088…), not {pid:?}"
-            )));
+        match kind {
+            AcquirerKind::WechatPay => store.set_setting(&key(kind, "sign_type"), self.sign_type.as_str(), None)?,
+            _ => {
+                let pid = self.sys_service_provider_id.trim();
+                if !pid.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(KeyError::Invalid(format!(
+                        "sys_service_provider_id is the service provider's PID (digits, like 2088…), not {pid:?}"
+                    )));
+                }
+                store.set_setting(&key(kind, "sys_service_provider_id"), pid, None)?;
+            }
         }
-        store.set_setting(&key(kind, "sys_service_provider_id"), pid, None)?;
         Ok(())
     }
 }
