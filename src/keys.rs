@@ -2,12 +2,23 @@
 //! public key (public, a setting), and the secrets (Alipay app private key, WeChat Pay API key) in the
 //! [`Vault`](crate::secrets::Vault) with only a reference in the database. "Test connection" makes a harmless
 //! signed call (a query for an order number that cannot exist) and reports the exact error.
+//!
+//! WeChat Pay's merchant API certificate (`apiclient_cert.p12`) is read, checked (password, CN = mch_id, validity)
+//! and kept in the vault as PEM (`wechatpay.api_cert`); its public facts (CN, expiry, SHA-256) are settings, so
+//! Settings can show them while the vault is locked. The live WeChat client presents it on the `secapi` calls and,
+//! calling the acquirer directly, refuses those calls plainly without it.
+//!
+//! Settings names (`live.<acquirer>.<field>`): `gateway_url`, `app_id`, `mch_id`, `platform_public_key`,
+//! `root_ca_pem` (extra trusted roots for the gateway, PEM), `sign_type` (WeChat: `MD5` / `HMAC-SHA256`),
+//! `sys_service_provider_id` (Alipay ISV), `api_cert_cn` / `api_cert_not_after` / `api_cert_sha256` (WeChat).
+//! Secret names: `alipay.app_private_key`, `alipay.app_auth_token`, `wechatpay.api_key`, `wechatpay.api_cert`.
 
 use std::time::Duration;
 
 use crate::channel::alipay::client::{AlipayClient, AlipayConfig};
 use crate::channel::alipay::sign as alipay_sign;
-use crate::channel::wechatpay::client::{WechatClient, WechatConfig};
+use crate::channel::wechatpay::cert::{ApiCertificate, CertError, CertInfo};
+use crate::channel::wechatpay::client::{WechatClient, WechatConfig, extra_root_certificates};
 use crate::channel::wechatpay::sign::SignType;
 use crate::config::{AccessMode, SETTING_BACKEND_URL};
 use crate::model::AcquirerKind;
@@ -16,6 +27,13 @@ use crate::store::{Store, StoreError};
 
 pub const ALIPAY_PRIVATE_KEY: &str = "alipay.app_private_key";
 pub const WECHAT_API_KEY: &str = "wechatpay.api_key";
+/// The merchant API certificate and its private key, PEM (never the p12 password).
+pub const WECHAT_API_CERT: &str = "wechatpay.api_cert";
+/// The Alipay ISV's `app_auth_token` for the merchant (empty: none).
+pub const ALIPAY_APP_AUTH_TOKEN: &str = "alipay.app_auth_token";
+
+/// Settings warn this many days before the API certificate expires.
+pub const CERT_WARNING_DAYS: i64 = 30;
 
 /// The plain (non-secret) settings of one live acquirer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +45,13 @@ pub struct LiveSettings {
     pub mch_id: String,
     /// Alipay: the platform public key (支付宝公钥) PEM. WeChat: unused.
     pub platform_public_key: String,
+    /// Extra root certificates (PEM) the gateway's TLS certificate may chain to, besides the system's: a private
+    /// gateway, or a test gateway. Empty: the system's roots only.
+    pub root_ca_pem: String,
+    /// WeChat: the signature algorithm of this account (MD5 unless the merchant chose HMAC-SHA256).
+    pub sign_type: SignType,
+    /// Alipay ISV: the service provider's PID, sent as `extend_params.sys_service_provider_id` (empty: not sent).
+    pub sys_service_provider_id: String,
 }
 
 fn key(kind: AcquirerKind, field: &str) -> String {
@@ -41,6 +66,9 @@ impl LiveSettings {
             app_id: get("app_id")?,
             mch_id: get("mch_id")?,
             platform_public_key: get("platform_public_key")?,
+            root_ca_pem: get("root_ca_pem")?,
+            sign_type: get("sign_type")?.parse().unwrap_or_default(),
+            sys_service_provider_id: get("sys_service_provider_id")?,
         })
     }
 
@@ -54,6 +82,22 @@ impl LiveSettings {
         store.set_setting(&key(kind, "gateway_url"), url, None)?;
         store.set_setting(&key(kind, "app_id"), self.app_id.trim(), None)?;
         store.set_setting(&key(kind, "mch_id"), self.mch_id.trim(), None)?;
+        let roots = self.root_ca_pem.trim();
+        extra_root_certificates(Some(roots))
+            .map_err(|e| KeyError::Invalid(format!("the extra trusted root certificate (PEM) cannot be used: {e}")))?;
+        store.set_setting(&key(kind, "root_ca_pem"), roots, None)?;
+        match kind {
+            AcquirerKind::WechatPay => store.set_setting(&key(kind, "sign_type"), self.sign_type.as_str(), None)?,
+            _ => {
+                let pid = self.sys_service_provider_id.trim();
+                if !pid.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(KeyError::Invalid(format!(
+                        "sys_service_provider_id is the service provider's PID (digits, like 2088…), not {pid:?}"
+                    )));
+                }
+                store.set_setting(&key(kind, "sys_service_provider_id"), pid, None)?;
+            }
+        }
         Ok(())
     }
 }
@@ -68,6 +112,8 @@ pub enum KeyError {
     Invalid(String),
     #[error("{0} is not configured yet")]
     Missing(&'static str),
+    #[error("the WeChat Pay API certificate cannot be imported: {0}")]
+    Certificate(#[from] CertError),
 }
 
 /// The public half of a generated key pair, in the forms the Alipay console asks for.
@@ -150,8 +196,17 @@ fn effective_gateway(store: &Store, settings: &LiveSettings) -> Result<String, K
     Ok(settings.gateway_url.trim().to_owned())
 }
 
-fn http() -> Result<reqwest::Client, KeyError> {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| KeyError::Invalid(e.to_string()))
+/// The HTTP client of one acquirer: a till-sized timeout, and the extra trusted roots when configured.
+fn http(settings: &LiveSettings) -> Result<reqwest::Client, KeyError> {
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
+    for root in extra_root_certificates(Some(&settings.root_ca_pem)).map_err(|e| KeyError::Invalid(e.to_string()))? {
+        builder = builder.add_root_certificate(root);
+    }
+    builder.build().map_err(|e| KeyError::Invalid(e.to_string()))
+}
+
+fn non_blank(value: &str) -> Option<String> {
+    Some(value.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// The live Alipay client from the settings and the vault.
@@ -161,30 +216,227 @@ pub fn alipay_client(store: &Store, vault: &Vault) -> Result<AlipayClient, KeyEr
     if s.platform_public_key.is_empty() {
         return Err(KeyError::Missing("the Alipay public key (支付宝公钥)"));
     }
+    let http = http(&s)?;
     let config = AlipayConfig {
         gateway_url: effective_gateway(store, &s)?,
         app_id: s.app_id,
         app_private_key: private.to_owned(),
         alipay_public_key: s.platform_public_key,
+        app_auth_token: vault.get(ALIPAY_APP_AUTH_TOKEN).and_then(non_blank),
+        sys_service_provider_id: non_blank(&s.sys_service_provider_id),
         ..AlipayConfig::default()
     };
-    AlipayClient::new(config, http()?).map_err(|e| KeyError::Invalid(e.to_string()))
+    AlipayClient::new(config, http).map_err(|e| KeyError::Invalid(e.to_string()))
 }
 
-/// The live WeChat Pay client from the settings and the vault.
+/// The live WeChat Pay client from the settings and the vault: the account's sign type, `spbill_create_ip` found
+/// from the socket that reaches the gateway, and the API certificate from the vault for the `secapi` calls. Calling
+/// WeChat Pay directly, those calls are refused plainly without a certificate; through a merchant backend (which
+/// holds the certificate and forwards) they go out without one.
 pub fn wechat_client(store: &Store, vault: &Vault) -> Result<WechatClient, KeyError> {
     let s = LiveSettings::load(store, AcquirerKind::WechatPay)?;
     let api_key = vault.get(WECHAT_API_KEY).ok_or(KeyError::Missing("the WeChat Pay API key"))?;
+    let certificate = match vault.get(WECHAT_API_CERT).filter(|pem| !pem.trim().is_empty()) {
+        None => None,
+        Some(pem) => match ApiCertificate::from_pem(pem) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("the stored WeChat Pay API certificate cannot be used ({e}); import it again");
+                None
+            }
+        },
+    };
+    let direct = crate::config::access_mode(store)? == AccessMode::StoreDirect;
+    let http = http(&s)?;
     let config = WechatConfig {
         gateway_url: effective_gateway(store, &s)?,
         appid: s.app_id,
         mch_id: s.mch_id,
         api_key: api_key.to_owned(),
-        sign_type: SignType::Md5,
-        spbill_create_ip: "127.0.0.1".into(),
+        sign_type: s.sign_type,
+        spbill_create_ip: String::new(),
+        api_certificate: certificate,
+        require_api_certificate: direct,
+        extra_root_certificates_pem: non_blank(&s.root_ca_pem),
         ..WechatConfig::default()
     };
-    WechatClient::new(config, http()?).map_err(|e| KeyError::Invalid(e.to_string()))
+    WechatClient::new(config, http).map_err(|e| KeyError::Invalid(e.to_string()))
+}
+
+/// Stores the Alipay ISV's `app_auth_token` for this merchant in the vault (blank: none).
+pub fn set_alipay_app_auth_token(store: &mut Store, vault: &mut Vault, token: &str) -> Result<String, KeyError> {
+    let token = token.trim();
+    if token.chars().count() > 40 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(KeyError::Invalid(
+            "app_auth_token is the up to 40 letters and digits that alipay.open.auth.token.app returned".into(),
+        ));
+    }
+    let fp = if token.is_empty() { "none".to_owned() } else { fingerprint(token.as_bytes()) };
+    vault.put(ALIPAY_APP_AUTH_TOKEN, token)?;
+    store.set_secret_ref(ALIPAY_APP_AUTH_TOKEN, Backend::detect().as_str(), ALIPAY_APP_AUTH_TOKEN, &fp)?;
+    Ok(fp)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The WeChat Pay API certificate
+
+/// Reads and checks a PKCS#12 certificate for the configured WeChat merchant (the slow part of an import: run it
+/// off the UI thread). `password` None: the mch_id, as WeChat issues it. Refused: a wrong password, a CN that is not
+/// the mch_id, a certificate that has expired or is not valid yet.
+pub fn read_wechat_api_certificate(
+    mch_id: &str,
+    p12: &[u8],
+    password: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<ApiCertificate, KeyError> {
+    let mch_id = mch_id.trim();
+    if mch_id.is_empty() {
+        return Err(KeyError::Missing("the WeChat Pay mch_id (the certificate is checked against it)"));
+    }
+    let certificate = ApiCertificate::from_pkcs12(p12, password.unwrap_or(mch_id))?;
+    certificate.info().check_merchant(mch_id)?;
+    certificate.info().check_time(now)?;
+    Ok(certificate)
+}
+
+/// Keeps a checked certificate: the key and certificate in the vault, the public facts as settings.
+pub fn store_wechat_api_certificate(
+    store: &mut Store,
+    vault: &mut Vault,
+    certificate: &ApiCertificate,
+) -> Result<CertInfo, KeyError> {
+    let info = certificate.info().clone();
+    vault.put(WECHAT_API_CERT, certificate.pem())?;
+    let fp = format!("sha256:{}", info.sha256.replace(':', "").to_lowercase().get(..16).unwrap_or_default());
+    store.set_secret_ref(WECHAT_API_CERT, Backend::detect().as_str(), WECHAT_API_CERT, &fp)?;
+    let kind = AcquirerKind::WechatPay;
+    store.set_setting(&key(kind, "api_cert_cn"), &info.subject_cn, None)?;
+    store.set_setting(&key(kind, "api_cert_not_after"), &info.not_after.unix_timestamp().to_string(), None)?;
+    store.set_setting(&key(kind, "api_cert_sha256"), &info.sha256, None)?;
+    tracing::info!(cn = %info.subject_cn, expires = %info.expiry_date(), "WeChat Pay API certificate imported");
+    Ok(info)
+}
+
+/// Reads, checks and keeps a PKCS#12 certificate for the configured WeChat merchant.
+pub fn import_wechat_api_certificate(
+    store: &mut Store,
+    vault: &mut Vault,
+    p12: &[u8],
+    password: Option<&str>,
+) -> Result<CertInfo, KeyError> {
+    let mch_id = LiveSettings::load(store, AcquirerKind::WechatPay)?.mch_id;
+    let certificate = read_wechat_api_certificate(&mch_id, p12, password, time::OffsetDateTime::now_utc())?;
+    store_wechat_api_certificate(store, vault, &certificate)
+}
+
+/// The imported certificate's public facts, from the settings (no vault needed): CN, expiry, SHA-256.
+pub fn wechat_api_certificate_info(
+    store: &Store,
+) -> Result<Option<(String, time::OffsetDateTime, String)>, StoreError> {
+    let kind = AcquirerKind::WechatPay;
+    let (Some(cn), Some(not_after)) =
+        (store.setting(&key(kind, "api_cert_cn"))?, store.setting(&key(kind, "api_cert_not_after"))?)
+    else {
+        return Ok(None);
+    };
+    let Some(not_after) = not_after.parse().ok().and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) else {
+        return Ok(None);
+    };
+    Ok(Some((cn, not_after, store.setting(&key(kind, "api_cert_sha256"))?.unwrap_or_default())))
+}
+
+/// Where the WeChat Pay API certificate stands, for "Test connection" and Settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertStatus {
+    NotImported,
+    /// In the vault but unusable (damaged, or issued to another mch_id than the configured one).
+    Unusable(String),
+    Valid(CertInfo),
+    /// Expires within [`CERT_WARNING_DAYS`].
+    ExpiringSoon {
+        info: CertInfo,
+        days_left: i64,
+    },
+    Expired(CertInfo),
+}
+
+impl CertStatus {
+    /// Is a `secapi` call (refund, reverse) going to fail because of it?
+    pub fn blocks_refunds(&self) -> bool {
+        matches!(self, CertStatus::NotImported | CertStatus::Unusable(_) | CertStatus::Expired(_))
+    }
+
+    /// Needs the merchant's attention (anything but valid and not expiring soon)?
+    pub fn is_warning(&self) -> bool {
+        !matches!(self, CertStatus::Valid(_))
+    }
+}
+
+impl std::fmt::Display for CertStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CertStatus::NotImported => write!(
+                f,
+                "{}; refunds and reversals cannot be made",
+                crate::channel::wechatpay::client::MISSING_CERTIFICATE
+            ),
+            CertStatus::Unusable(why) => {
+                write!(f, "the WeChat Pay API certificate cannot be used ({why}); import it again")
+            }
+            CertStatus::Valid(info) => {
+                write!(
+                    f,
+                    "API certificate CN={} valid until {} (sha256 {})",
+                    info.subject_cn,
+                    info.expiry_date(),
+                    info.sha256
+                )
+            }
+            CertStatus::ExpiringSoon { info, days_left } => write!(
+                f,
+                "the WeChat Pay API certificate (CN={}) expires on {}, in {days_left} days: download a new one in the                  merchant platform (账户中心 → API安全) and import it",
+                info.subject_cn,
+                info.expiry_date()
+            ),
+            CertStatus::Expired(info) => write!(
+                f,
+                "the WeChat Pay API certificate (CN={}) expired on {}: refunds and reversals fail until a new one is                  imported",
+                info.subject_cn,
+                info.expiry_date()
+            ),
+        }
+    }
+}
+
+/// The state of the WeChat Pay API certificate in the vault, for the configured mch_id, at `now`.
+pub fn wechat_certificate_status(
+    store: &Store,
+    vault: &Vault,
+    now: time::OffsetDateTime,
+) -> Result<CertStatus, KeyError> {
+    let Some(pem) = vault.get(WECHAT_API_CERT).filter(|p| !p.trim().is_empty()) else {
+        return Ok(CertStatus::NotImported);
+    };
+    let certificate = match ApiCertificate::from_pem(pem) {
+        Ok(c) => c,
+        Err(e) => return Ok(CertStatus::Unusable(e.to_string())),
+    };
+    let info = certificate.info().clone();
+    let mch_id = LiveSettings::load(store, AcquirerKind::WechatPay)?.mch_id;
+    if let Err(e) = info.check_merchant(&mch_id) {
+        return Ok(CertStatus::Unusable(e.to_string()));
+    }
+    match info.check_time(now) {
+        Ok(()) => {}
+        Err(CertError::Expired { .. }) => return Ok(CertStatus::Expired(info)),
+        Err(e) => return Ok(CertStatus::Unusable(e.to_string())),
+    }
+    let days_left = info.days_left(now);
+    Ok(if days_left <= CERT_WARNING_DAYS {
+        CertStatus::ExpiringSoon { info, days_left }
+    } else {
+        CertStatus::Valid(info)
+    })
 }
 
 /// The live profile of the till's accounts: each account's client from the live settings of its protocol and the
@@ -227,4 +479,167 @@ pub async fn test_connection(channel: &dyn crate::channel::Channel) -> Result<St
     crate::sync::probe_channel(channel)
         .await
         .map(|()| "connected: the acquirer answered a signed query (and its signature verified)".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::channel::{Channel, PayRequest};
+    use crate::money::Amount;
+
+    const KEYS: &str = include_str!("../tests/vectors/test_keys.json");
+
+    fn test_key(who: &str, form: &str) -> String {
+        let keys: serde_json::Value = serde_json::from_str(KEYS).unwrap();
+        keys[who][form].as_str().unwrap().to_owned()
+    }
+
+    /// A gateway that records each request's parameters (query string and form body merged) and answers nothing
+    /// Alipay would sign.
+    async fn capture_gateway() -> (String, Arc<Mutex<Vec<BTreeMap<String, String>>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let app = axum::Router::new().fallback(move |query: axum::extract::RawQuery, body: String| {
+            let record = record.clone();
+            async move {
+                let mut params: BTreeMap<String, String> =
+                    serde_urlencoded::from_str(&query.0.unwrap_or_default()).unwrap_or_default();
+                params.extend(serde_urlencoded::from_str::<Vec<(String, String)>>(&body).unwrap_or_default());
+                record.lock().unwrap().push(params);
+                "{}"
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/gateway.do", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        (url, seen)
+    }
+
+    /// The parameters of one `alipay.trade.pay` sent through the live client built from these settings.
+    async fn sent_pay(isv: bool) -> BTreeMap<String, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        let mut vault = Vault::unlock(dir.path(), "test passphrase").unwrap();
+        let (url, seen) = capture_gateway().await;
+        let settings = LiveSettings {
+            gateway_url: url,
+            app_id: "2021000000000001".into(),
+            sys_service_provider_id: if isv { "2088511833207846".into() } else { String::new() },
+            ..LiveSettings::default()
+        };
+        settings.save(&mut store, AcquirerKind::Alipay).unwrap();
+        import_alipay_private_key(&mut store, &mut vault, &test_key("app", "pkcs8_pem")).unwrap();
+        import_alipay_platform_key(&mut store, &test_key("platform", "spki_pem")).unwrap();
+        if isv {
+            set_alipay_app_auth_token(&mut store, &mut vault, "202004BB9d3901a7d39d4350a49fb00000000001").unwrap();
+        }
+        let client = alipay_client(&store, &vault).unwrap();
+        let request = PayRequest {
+            out_trade_no: "o1".into(),
+            auth_code: "28763443825664394".into(),
+            amount: Amount::from_fen(100),
+            subject: "coffee".into(),
+            store_id: None,
+            terminal_id: None,
+            operator_id: None,
+        };
+        client.pay(&request).await;
+        let sent = seen.lock().unwrap().clone();
+        let params = sent.into_iter().next().expect("one request");
+        let public = alipay_sign::parse_public_key(&test_key("app", "spki_pem")).unwrap();
+        crate::channel::alipay::wire::verify_request_params(&params, &public).expect("the request is signed");
+        params
+    }
+
+    #[tokio::test]
+    async fn isv_fields_are_sent_and_signed_when_configured() {
+        let params = sent_pay(true).await;
+        assert_eq!(params.get("app_auth_token").map(String::as_str), Some("202004BB9d3901a7d39d4350a49fb00000000001"));
+        let biz: serde_json::Value = serde_json::from_str(&params["biz_content"]).unwrap();
+        assert_eq!(biz["extend_params"]["sys_service_provider_id"], "2088511833207846");
+        // The signature covers the token: change it and the check fails.
+        let mut altered = params.clone();
+        altered.insert("app_auth_token".into(), "202004BBother".into());
+        let public = alipay_sign::parse_public_key(&test_key("app", "spki_pem")).unwrap();
+        assert!(crate::channel::alipay::wire::verify_request_params(&altered, &public).is_err());
+    }
+
+    #[tokio::test]
+    async fn isv_fields_are_absent_when_not_configured() {
+        let params = sent_pay(false).await;
+        assert!(!params.contains_key("app_auth_token"), "{params:?}");
+        let biz: serde_json::Value = serde_json::from_str(&params["biz_content"]).unwrap();
+        assert!(biz.get("extend_params").is_none(), "{biz}");
+    }
+
+    #[test]
+    fn live_settings_round_trip_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        let s = LiveSettings {
+            gateway_url: "https://api.mch.weixin.qq.com".into(),
+            app_id: "wx1".into(),
+            mch_id: "1900000109".into(),
+            sign_type: SignType::HmacSha256,
+            ..LiveSettings::default()
+        };
+        s.save(&mut store, AcquirerKind::WechatPay).unwrap();
+        assert_eq!(LiveSettings::load(&store, AcquirerKind::WechatPay).unwrap(), s);
+        let bad_root = LiveSettings { root_ca_pem: "not a certificate".into(), ..s.clone() };
+        let e = bad_root.save(&mut store, AcquirerKind::WechatPay).unwrap_err();
+        assert!(e.to_string().contains("extra trusted root"), "{e}");
+        let bad_pid = LiveSettings { sys_service_provider_id: "PID 1".into(), ..s };
+        assert!(bad_pid.save(&mut store, AcquirerKind::Alipay).is_err());
+    }
+}
+
+#[cfg(test)]
+mod cert_status_tests {
+    use super::*;
+
+    /// A certificate for `cn` valid for 90 days from `start`, as the vault keeps it (key + certificate PEM).
+    fn vault_pem(cn: &str, start: time::OffsetDateTime) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params.not_before = start;
+        params.not_after = start + time::Duration::days(90);
+        let cert = params.self_signed(&key).unwrap();
+        format!("{}{}", key.serialize_pem(), cert.pem())
+    }
+
+    #[test]
+    fn the_certificate_status_says_missing_expiring_and_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        let mut vault = Vault::unlock(dir.path(), "test passphrase").unwrap();
+        let s = LiveSettings { mch_id: "1900000109".into(), ..LiveSettings::default() };
+        s.save(&mut store, AcquirerKind::WechatPay).unwrap();
+        let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let day = time::Duration::days(1);
+        let status = |store: &Store, vault: &Vault, at| wechat_certificate_status(store, vault, at).unwrap();
+
+        let missing = status(&store, &vault, start);
+        assert_eq!(missing, CertStatus::NotImported);
+        assert!(missing.blocks_refunds() && missing.to_string().contains("import-cert --acquirer WECHATPAY"));
+
+        vault.put(WECHAT_API_CERT, &vault_pem("1900000109", start)).unwrap();
+        let valid = status(&store, &vault, start + day);
+        assert!(matches!(valid, CertStatus::Valid(_)) && !valid.is_warning(), "{valid}");
+        let soon = status(&store, &vault, start + day * 70);
+        assert!(matches!(soon, CertStatus::ExpiringSoon { days_left: 20, .. }), "{soon:?}");
+        assert!(soon.is_warning() && !soon.blocks_refunds() && soon.to_string().contains("in 20 days"), "{soon}");
+        let expired = status(&store, &vault, start + day * 91);
+        assert!(matches!(expired, CertStatus::Expired(_)) && expired.blocks_refunds(), "{expired}");
+        assert!(expired.to_string().contains("expired on"), "{expired}");
+
+        vault.put(WECHAT_API_CERT, &vault_pem("1900000999", start)).unwrap();
+        let other = status(&store, &vault, start + day);
+        assert!(matches!(other, CertStatus::Unusable(_)) && other.to_string().contains("1900000999"), "{other}");
+        // The status never shows the key.
+        assert!(!format!("{other} {other:?} {valid:?}").contains("PRIVATE KEY"));
+    }
 }

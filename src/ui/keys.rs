@@ -2,11 +2,18 @@
 //! (the public key shown and exported as the console expects), the platform public key, the WeChat Pay API key,
 //! "Test connection"; the access mode. Secrets go to the encrypted vault, unlocked with the passphrase; the
 //! database only learns where they are.
+//!
+//! WeChat Pay also takes the account's sign type (MD5 / HMAC-SHA256) and the merchant API certificate
+//! (`apiclient_cert.p12`, for refunds and reversals): a path and password, "Import certificate" (read and checked on
+//! a worker thread, then kept in the vault), and its CN and expiry, with a warning 30 days before it expires. Alipay
+//! takes the service-provider fields (sys_service_provider_id, app_auth_token).
 
 use std::sync::mpsc::Receiver;
 
+use crate::channel::wechatpay::cert::ApiCertificate;
+use crate::channel::wechatpay::sign::SignType;
 use crate::config::{AccessMode, SETTING_ACCESS, SETTING_BACKEND_URL};
-use crate::keys::{self, LiveSettings};
+use crate::keys::{self, CertStatus, LiveSettings};
 use crate::model::AcquirerKind;
 use crate::secrets::{Backend, Vault};
 use crate::ui::Ctx;
@@ -23,6 +30,14 @@ pub struct KeysPanel {
     platform_key_text: String,
     private_key_text: String,
     api_key_text: String,
+    app_auth_token_text: String,
+    cert_path: String,
+    cert_password: String,
+    /// The imported certificate's CN, expiry and SHA-256 (from the settings).
+    cert_info: Option<(String, time::OffsetDateTime, String)>,
+    cert_import: Option<Receiver<Result<ApiCertificate, keys::KeyError>>>,
+    /// Where the certificate stood at the last WeChat connection test.
+    wechat_cert_status: Option<CertStatus>,
     public_key: Option<String>,
     message: Option<String>,
     tests: Vec<(AcquirerKind, Receiver<Result<String, String>>)>,
@@ -52,6 +67,7 @@ impl KeysPanel {
         self.wechat = LiveSettings::load(&ctx.home.store, AcquirerKind::WechatPay).unwrap_or_default();
         self.backend_url = ctx.home.store.setting(SETTING_BACKEND_URL).ok().flatten().unwrap_or_default();
         self.public_key = keys::alipay_app_public_key(&ctx.home.store).ok().flatten();
+        self.cert_info = keys::wechat_api_certificate_info(&ctx.home.store).ok().flatten();
         self.loaded = true;
     }
 
@@ -93,7 +109,8 @@ impl KeysPanel {
         let lang = ctx.lang;
         self.load(ctx);
         self.poll_tests();
-        if !self.tests.is_empty() {
+        self.poll_cert_import(ctx);
+        if !self.tests.is_empty() || self.cert_import.is_some() {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
         }
         ui.label(egui::RichText::new(lang.pick("收单通道与密钥", "Live channels and keys")).strong());
@@ -162,11 +179,27 @@ impl KeysPanel {
         egui::Grid::new("keys-alipay").num_columns(2).show(ui, |ui| {
             field(ui, lang.pick("支付宝网关地址", "Alipay gateway URL"), &mut self.alipay.gateway_url, false);
             field(ui, "app_id", &mut self.alipay.app_id, false);
+            field(
+                ui,
+                lang.pick("系统商编号 sys_service_provider_id", "sys_service_provider_id (ISV PID)"),
+                &mut self.alipay.sys_service_provider_id,
+                false,
+            );
+            field(ui, "app_auth_token", &mut self.app_auth_token_text, true);
         });
         ui.horizontal(|ui| {
             if ui.button(lang.pick("保存支付宝设置", "Save Alipay settings")).clicked() {
                 let r = self.alipay.save(&mut ctx.home.store, AcquirerKind::Alipay);
                 self.report(r, |()| lang.pick("已保存", "Saved").into());
+            }
+            if ui
+                .add_enabled(unlocked, egui::Button::new(lang.pick("保存 app_auth_token", "Save app_auth_token")))
+                .clicked()
+                && let Some(vault) = ctx.vault.as_mut()
+            {
+                let r = keys::set_alipay_app_auth_token(&mut ctx.home.store, vault, &self.app_auth_token_text);
+                self.app_auth_token_text.clear();
+                self.report(r, |fp| format!("{}{fp}", lang.pick("app_auth_token 已保存 ", "app_auth_token saved ")));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
                 && let Some(vault) = ctx.vault.as_mut()
@@ -241,6 +274,13 @@ impl KeysPanel {
             field(ui, "appid", &mut self.wechat.app_id, false);
             field(ui, "mch_id", &mut self.wechat.mch_id, false);
             field(ui, lang.pick("API 密钥", "API key"), &mut self.api_key_text, true);
+            ui.label(lang.pick("签名方式", "Sign type"));
+            ui.horizontal(|ui| {
+                for t in SignType::ALL {
+                    ui.radio_value(&mut self.wechat.sign_type, t, t.as_str());
+                }
+            });
+            ui.end_row();
         });
         ui.horizontal(|ui| {
             if ui.button(lang.pick("保存微信支付设置", "Save WeChat Pay settings")).clicked() {
@@ -262,6 +302,134 @@ impl KeysPanel {
             }
         });
         show_test(ui, lang, &self.wechat_test);
+        if let Some(status) = &self.wechat_cert_status
+            && self.wechat_test.is_some()
+            && status.is_warning()
+        {
+            ui.colored_label(ui.visuals().warn_fg_color, status.to_string());
+        }
+
+        // The API certificate.
+        egui::Grid::new("keys-wechat-cert").num_columns(2).show(ui, |ui| {
+            field(
+                ui,
+                lang.pick("API 证书文件 (apiclient_cert.p12)", "API certificate file (apiclient_cert.p12)"),
+                &mut self.cert_path,
+                false,
+            );
+            field(
+                ui,
+                lang.pick("证书密码（默认为商户号）", "Certificate password (default: the mch_id)"),
+                &mut self.cert_password,
+                true,
+            );
+        });
+        ui.horizontal(|ui| {
+            let idle = self.cert_import.is_none();
+            if ui
+                .add_enabled(unlocked && idle, egui::Button::new(lang.pick("导入证书", "Import certificate")))
+                .clicked()
+            {
+                self.start_cert_import(ctx);
+            }
+            if !idle {
+                ui.spinner();
+            }
+        });
+        match &self.cert_info {
+            None => {
+                ui.label(lang.pick(
+                    "API 证书：未导入（退款和撤销需要它）",
+                    "API certificate: not imported (refunds and reversals need it)",
+                ));
+            }
+            Some((cn, not_after, _)) => {
+                let text = format!(
+                    "{}CN={cn}, {}{}",
+                    lang.pick("API 证书：", "API certificate: "),
+                    lang.pick("有效期至 ", "expires "),
+                    not_after.date()
+                );
+                let days = (*not_after - time::OffsetDateTime::now_utc()).whole_days();
+                if days < 0 {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        format!(
+                            "{text} — {}",
+                            lang.pick("已过期，请重新下载并导入", "expired: download a new one and import it")
+                        ),
+                    );
+                } else if days <= keys::CERT_WARNING_DAYS {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!(
+                            "{text} — {}{days}{}",
+                            lang.pick("将在 ", "expires in "),
+                            lang.pick(" 天后过期，请尽快更新", " days: renew it soon")
+                        ),
+                    );
+                } else {
+                    ui.label(text);
+                }
+            }
+        }
+    }
+
+    /// Reads and checks the certificate file on a worker thread (PKCS#12 key derivation is slow); the vault write
+    /// happens here when the result comes back.
+    fn start_cert_import(&mut self, ctx: &Ctx) {
+        let path = std::path::PathBuf::from(self.cert_path.trim());
+        let password = zeroize::Zeroizing::new(std::mem::take(&mut self.cert_password));
+        let mch_id = match LiveSettings::load(&ctx.home.store, AcquirerKind::WechatPay) {
+            Ok(s) => s.mch_id,
+            Err(e) => {
+                self.message = Some(e.to_string());
+                return;
+            }
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = std::fs::read(&path)
+                .map(zeroize::Zeroizing::new)
+                .map_err(|e| keys::KeyError::Invalid(format!("cannot read {}: {e}", path.display())))
+                .and_then(|p12| {
+                    let password = Some(password.as_str()).filter(|p| !p.is_empty());
+                    keys::read_wechat_api_certificate(&mch_id, &p12, password, time::OffsetDateTime::now_utc())
+                });
+            let _ = tx.send(result);
+        });
+        self.cert_import = Some(rx);
+    }
+
+    fn poll_cert_import(&mut self, ctx: &mut Ctx) {
+        let Some(rx) = &self.cert_import else { return };
+        let result = match rx.try_recv() {
+            Ok(r) => r,
+            Err(std::sync::mpsc::TryRecvError::Empty) => return,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                Err(keys::KeyError::Invalid("the import stopped".into()))
+            }
+        };
+        self.cert_import = None;
+        let lang = ctx.lang;
+        let stored = result.and_then(|certificate| match ctx.vault.as_mut() {
+            Some(vault) => keys::store_wechat_api_certificate(&mut ctx.home.store, vault, &certificate),
+            None => Err(keys::KeyError::Missing("the unlocked key vault")),
+        });
+        if stored.is_ok() {
+            self.cert_path.clear();
+            self.loaded = false;
+        }
+        self.report(stored, |info| {
+            format!(
+                "{}CN={}, {}{}, sha256 {}",
+                lang.pick("证书已导入：", "Certificate imported: "),
+                info.subject_cn,
+                lang.pick("有效期至 ", "expires "),
+                info.expiry_date(),
+                info.sha256
+            )
+        });
     }
 
     fn start_test(&mut self, ctx: &Ctx, kind: AcquirerKind) {
@@ -274,6 +442,10 @@ impl KeysPanel {
             AcquirerKind::WechatPay => keys::wechat_client(&ctx.home.store, vault).map(|c| Box::new(c) as _),
             _ => keys::alipay_client(&ctx.home.store, vault).map(|c| Box::new(c) as _),
         };
+        if kind == AcquirerKind::WechatPay {
+            self.wechat_cert_status =
+                keys::wechat_certificate_status(&ctx.home.store, vault, time::OffsetDateTime::now_utc()).ok();
+        }
         let slot = match kind {
             AcquirerKind::WechatPay => &mut self.wechat_test,
             _ => &mut self.alipay_test,

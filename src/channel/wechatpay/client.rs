@@ -8,8 +8,13 @@
 //! success and never a definite failure. `return_code=FAIL` replies are unsigned by design, so they are reported
 //! (their `return_msg` helps fix the settings) but treated as unknown for anything that moves money.
 //!
-//! The `secapi` calls (reverse, refund) present the merchant's API certificate (`apiclient_cert.p12`) as TLS client
-//! authentication when one is configured; the sandbox serves plain HTTP on loopback and needs none.
+//! The `secapi` calls (reverse, refund) present the merchant's API certificate (`apiclient_cert.p12`, see [`cert`])
+//! as TLS client authentication when one is configured; the sandbox serves plain HTTP on loopback and needs none. A
+//! live client is built with [`WechatConfig::require_api_certificate`]: without a usable certificate those calls fail
+//! at once, before anything is sent, with words that say how to import one.
+//!
+//! `spbill_create_ip` (micropay) is the till's own address: left empty in the settings, it is the local address of a
+//! UDP socket connected to the gateway's host ([`local_address_towards`]), found at the first payment.
 //!
 //! Classification follows the v2 documents: micropay `SUCCESS` paid; `USERPAYING` waiting for the password;
 //! `SYSTEMERROR`/`BANKERROR` unknown; `ORDERPAID` (this out_trade_no is already paid) is confirmed by a query;
@@ -18,11 +23,11 @@
 //! reverse: `recall=Y` or `SYSTEMERROR` means call again.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use base64::Engine as _;
-
 use super::bill::BillType;
+use super::cert::{self, ApiCertificate, CertInfo};
 use super::sign::SignType;
 use super::wire::{
     self, DownloadBillReply, DownloadBillRequest, Endpoint, MerchantIds, MicropayRequest, MicropayResponse,
@@ -60,7 +65,8 @@ pub struct WechatConfig {
     /// The 32-character API v2 key (API密钥).
     pub api_key: String,
     pub sign_type: SignType,
-    /// The till's IP address, required by micropay.
+    /// The till's IP address, required by micropay. Empty: the local address used to reach the gateway, found at
+    /// the first payment ([`local_address_towards`]; 127.0.0.1 when it cannot be found).
     pub spbill_create_ip: String,
     /// The terminal (device_info), sent with micropay.
     pub device_info: Option<String>,
@@ -68,6 +74,14 @@ pub struct WechatConfig {
     /// unless changed).
     pub client_certificate_p12: Option<Vec<u8>>,
     pub client_certificate_password: Option<String>,
+    /// The same certificate already read (the live till keeps it in its vault); used when the p12 is not given.
+    pub api_certificate: Option<ApiCertificate>,
+    /// Refuse reverse and refund at once, with plain words, when there is no certificate or it has expired (the live
+    /// gateway demands one; the sandbox does not).
+    pub require_api_certificate: bool,
+    /// Extra root certificates (PEM) the gateway's TLS certificate may chain to, besides the system's (a private
+    /// gateway; tests). Used for the certificate calls here; give the plain `reqwest::Client` the same roots.
+    pub extra_root_certificates_pem: Option<String>,
     /// Where WeChat posts the refund result (optional).
     pub refund_notify_url: Option<String>,
 }
@@ -86,6 +100,9 @@ impl Default for WechatConfig {
             device_info: None,
             client_certificate_p12: None,
             client_certificate_password: None,
+            api_certificate: None,
+            require_api_certificate: false,
+            extra_root_certificates_pem: None,
             refund_notify_url: None,
         }
     }
@@ -104,6 +121,8 @@ impl fmt::Debug for WechatConfig {
             .field("spbill_create_ip", &self.spbill_create_ip)
             .field("device_info", &self.device_info)
             .field("client_certificate_p12", &self.client_certificate_p12.as_ref().map(|_| "<redacted>"))
+            .field("api_certificate", &self.api_certificate.as_ref().map(ApiCertificate::info))
+            .field("require_api_certificate", &self.require_api_certificate)
             .finish_non_exhaustive()
     }
 }
@@ -115,13 +134,31 @@ pub struct WechatClient {
     merchant: MerchantIds,
     api_key: String,
     sign_type: SignType,
-    spbill_create_ip: String,
+    spbill_create_ip: Spbill,
     device_info: Option<String>,
     refund_notify_url: Option<String>,
     http: reqwest::Client,
-    /// The client with the merchant certificate, for `secapi/*`; the plain one when none is configured.
-    secapi_http: reqwest::Client,
+    /// How the `secapi/*` calls go out.
+    secapi: Secapi,
 }
+
+/// `spbill_create_ip`: fixed in the settings, or found once from the socket that reaches the gateway.
+enum Spbill {
+    Fixed(String),
+    Detect(tokio::sync::OnceCell<String>),
+}
+
+/// The `secapi/*` calls: with the merchant certificate, with the plain client (none configured, none required), or
+/// refused before sending (none configured but required).
+enum Secapi {
+    WithCertificate { http: reqwest::Client, info: Option<CertInfo> },
+    Plain,
+    Refused,
+}
+
+/// What a live till says when reverse or refund cannot go out for want of the certificate.
+pub const MISSING_CERTIFICATE: &str = "the WeChat Pay API certificate (apiclient_cert.p12) is not imported: tilldesk \
+                                       keys import-cert --acquirer WECHATPAY FILE.p12";
 
 impl fmt::Debug for WechatClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,19 +190,36 @@ impl WechatClient {
             return Err(ClientError::WechatApiKey { len: api_key.chars().count() });
         }
         let spbill_create_ip = config.spbill_create_ip.trim().to_owned();
-        if spbill_create_ip.parse::<std::net::IpAddr>().is_err() {
+        let spbill_create_ip = if spbill_create_ip.is_empty() {
+            Spbill::Detect(tokio::sync::OnceCell::new())
+        } else if spbill_create_ip.parse::<IpAddr>().is_err() {
             return Err(ClientError::InvalidSetting {
                 channel: "WeChat Pay",
                 field: "spbill_create_ip",
                 reason: format!("{spbill_create_ip:?} is not an IP address"),
             });
-        }
-        let secapi_http = match &config.client_certificate_p12 {
+        } else {
+            Spbill::Fixed(spbill_create_ip)
+        };
+        let certificate = match &config.client_certificate_p12 {
             Some(p12) => {
-                let password = config.client_certificate_password.clone().unwrap_or_else(|| mch_id.clone());
-                secapi_client(p12, &password)?
+                let password = zeroize::Zeroizing::new(
+                    config.client_certificate_password.clone().unwrap_or_else(|| mch_id.clone()),
+                );
+                Some(
+                    ApiCertificate::from_pkcs12(p12, &password)
+                        .map_err(|e| ClientError::ClientCertificate { detail: e.to_string() })?,
+                )
             }
-            None => http.clone(),
+            None => config.api_certificate,
+        };
+        let secapi = match certificate {
+            Some(certificate) => Secapi::WithCertificate {
+                http: secapi_client(&certificate, config.extra_root_certificates_pem.as_deref())?,
+                info: Some(certificate.info().clone()),
+            },
+            None if config.require_api_certificate => Secapi::Refused,
+            None => Secapi::Plain,
         };
         Ok(WechatClient {
             gateway_url,
@@ -181,7 +235,7 @@ impl WechatClient {
             device_info: non_blank(config.device_info),
             refund_notify_url: non_blank(config.refund_notify_url),
             http,
-            secapi_http,
+            secapi,
         })
     }
 
@@ -189,11 +243,50 @@ impl WechatClient {
         &self.merchant.mch_id
     }
 
+    /// The API certificate presented on the `secapi` calls, if any.
+    pub fn api_certificate(&self) -> Option<&CertInfo> {
+        match &self.secapi {
+            Secapi::WithCertificate { info, .. } => info.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Why a `secapi` call cannot go out now (nothing is sent): no certificate though one is required, or it has
+    /// expired.
+    fn secapi_refusal(&self) -> Option<Failure> {
+        match &self.secapi {
+            Secapi::Refused => {
+                Some(Failure { code: "NO_API_CERTIFICATE".into(), message: MISSING_CERTIFICATE.to_owned() })
+            }
+            Secapi::WithCertificate { info: Some(info), .. } => {
+                info.check_time(time::OffsetDateTime::now_utc()).err().map(|e| Failure {
+                    code: "API_CERTIFICATE_EXPIRED".into(),
+                    message: format!("the WeChat Pay API certificate ({}) cannot be used: {e}", cert::CERT_FILE),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The till's address for `spbill_create_ip`.
+    async fn spbill_create_ip(&self) -> String {
+        match &self.spbill_create_ip {
+            Spbill::Fixed(ip) => ip.clone(),
+            Spbill::Detect(cell) => {
+                cell.get_or_init(|| async { local_address_towards(&self.gateway_url).await.to_string() }).await.clone()
+            }
+        }
+    }
+
     // -----------------------------------------------------------------------------------------------------------
     // One signed call
 
     async fn exchange(&self, endpoint: Endpoint, body: String) -> Result<Vec<u8>, String> {
-        let http = if endpoint.needs_client_cert() { &self.secapi_http } else { &self.http };
+        let http = match &self.secapi {
+            Secapi::WithCertificate { http, .. } if endpoint.needs_client_cert() => http,
+            Secapi::Refused if endpoint.needs_client_cert() => return Err(MISSING_CERTIFICATE.to_owned()),
+            _ => &self.http,
+        };
         let url = format!("{}{}", self.gateway_url, endpoint.path());
         let exchange = async {
             let response = http
@@ -269,7 +362,7 @@ impl WechatClient {
             out_trade_no: req.out_trade_no.clone(),
             total_fee: req.amount,
             fee_type: None,
-            spbill_create_ip: self.spbill_create_ip.clone(),
+            spbill_create_ip: self.spbill_create_ip().await,
             goods_tag: None,
             limit_pay: None,
             time_start: None,
@@ -324,6 +417,10 @@ impl WechatClient {
     }
 
     async fn cancel_impl(&self, out_trade_no: &str) -> CancelResult {
+        if let Some(refused) = self.secapi_refusal() {
+            tracing::warn!(%out_trade_no, "wechat reverse not sent: {}", refused.message);
+            return CancelResult::Failed(refused);
+        }
         let request =
             ReverseRequest { merchant: self.merchant.clone(), trade: TradeRef::OutTradeNo(out_trade_no.to_owned()) };
         let result = match self.call::<ReverseResponse>(Endpoint::Reverse, request.to_params()).await {
@@ -348,6 +445,10 @@ impl WechatClient {
         };
         if let Err(e) = request.validate() {
             return RefundResult::Failed(Failure { code: "NOT_SENT".into(), message: e.to_string() });
+        }
+        if let Some(refused) = self.secapi_refusal() {
+            tracing::warn!(out_request_no = %req.out_request_no, "wechat refund not sent: {}", refused.message);
+            return RefundResult::Failed(refused);
         }
         tracing::info!(out_trade_no = %req.out_trade_no, out_request_no = %req.out_request_no,
             amount = %req.refund_amount, "wechat refund");
@@ -410,37 +511,65 @@ impl WechatClient {
     }
 }
 
-/// A reqwest client that presents the merchant certificate from a PKCS#12 file (TLS client authentication).
-fn secapi_client(p12: &[u8], password: &str) -> Result<reqwest::Client, ClientError> {
-    let store = p12_keystore::KeyStore::from_pkcs12(p12, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
-        .map_err(|e| ClientError::ClientCertificate { detail: e.to_string() })?;
-    let Some((_, chain)) = store.private_key_chain() else {
-        return Err(ClientError::ClientCertificate {
-            detail: "the file holds no private key with a certificate".into(),
-        });
-    };
-    let mut pem = pem_block("PRIVATE KEY", chain.key().as_der());
-    for cert in chain.certs() {
-        pem.push_str(&pem_block("CERTIFICATE", cert.as_der()));
+/// A reqwest client that presents the merchant certificate (TLS client authentication), trusting `extra_roots`
+/// (PEM) besides the system's roots.
+fn secapi_client(certificate: &ApiCertificate, extra_roots: Option<&str>) -> Result<reqwest::Client, ClientError> {
+    let identity = certificate.identity().map_err(|e| ClientError::ClientCertificate { detail: e.to_string() })?;
+    let mut builder = reqwest::Client::builder().identity(identity).timeout(Duration::from_secs(15));
+    for root in extra_root_certificates(extra_roots)? {
+        builder = builder.add_root_certificate(root);
     }
-    let identity = reqwest::Identity::from_pem(pem.as_bytes())
-        .map_err(|e| ClientError::ClientCertificate { detail: e.to_string() })?;
-    reqwest::Client::builder()
-        .identity(identity)
-        .timeout(Duration::from_secs(15))
-        .build()
-        .map_err(|e| ClientError::HttpClient(e.to_string()))
+    builder.build().map_err(|e| ClientError::HttpClient(e.to_string()))
 }
 
-fn pem_block(label: &str, der: &[u8]) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in body.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
+/// The certificates of a PEM bundle of extra trusted roots (none when blank).
+pub fn extra_root_certificates(pem: Option<&str>) -> Result<Vec<reqwest::Certificate>, ClientError> {
+    let Some(pem) = pem.map(str::trim).filter(|p| !p.is_empty()) else { return Ok(Vec::new()) };
+    let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| ClientError::InvalidSetting {
+        channel: "WeChat Pay",
+        field: "extra trusted root certificate",
+        reason: e.to_string(),
+    })?;
+    if roots.is_empty() {
+        return Err(ClientError::InvalidSetting {
+            channel: "WeChat Pay",
+            field: "extra trusted root certificate",
+            reason: "no CERTIFICATE block in the PEM".into(),
+        });
     }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    Ok(roots)
+}
+
+/// The local address this machine uses to reach the host of `gateway_url`: the address of a UDP socket
+/// `connect`ed to it (no packet is sent). 127.0.0.1 when the host cannot be resolved or no route exists.
+pub async fn local_address_towards(gateway_url: &str) -> IpAddr {
+    let fallback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let Ok(url) = reqwest::Url::parse(gateway_url) else { return fallback };
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else { return fallback };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port))).await;
+    let Ok(Ok(mut addrs)) = lookup else {
+        tracing::warn!(%host, "the gateway's host cannot be resolved: spbill_create_ip falls back to 127.0.0.1");
+        return fallback;
+    };
+    match addrs.next().map(local_address_for) {
+        Some(Ok(ip)) if !ip.is_unspecified() => ip,
+        _ => {
+            tracing::warn!(%host, "no local address reaches the gateway: spbill_create_ip falls back to 127.0.0.1");
+            fallback
+        }
+    }
+}
+
+/// The local address of a UDP socket connected to `target`.
+pub fn local_address_for(target: SocketAddr) -> std::io::Result<IpAddr> {
+    let any: SocketAddr = match target {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = std::net::UdpSocket::bind(any)?;
+    socket.connect(target)?;
+    Ok(socket.local_addr()?.ip())
 }
 
 impl Channel for WechatClient {
@@ -842,6 +971,54 @@ mod tests {
         assert!(e.to_string().contains("apiclient_cert.p12"), "{e}");
         let debug = format!("{base:?}");
         assert!(!debug.contains(KEY), "the key never shows in Debug: {debug}");
+    }
+
+    #[test]
+    fn the_till_address_comes_from_the_socket_that_reaches_the_gateway() {
+        let listener = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let target = listener.local_addr().unwrap();
+        assert_eq!(local_address_for(target).unwrap(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let url = format!("https://127.0.0.1:{}/", target.port());
+        assert_eq!(rt.block_on(local_address_towards(&url)), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        // What the gateway would see as the peer is what the socket reports.
+        let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        probe.connect(target).unwrap();
+        assert_eq!(rt.block_on(local_address_towards(&url)), probe.local_addr().unwrap().ip());
+        assert_eq!(rt.block_on(local_address_towards("not a url")), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            rt.block_on(local_address_towards("https://no-such-host.invalid/")),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+    }
+
+    #[test]
+    fn without_a_required_certificate_reverse_and_refund_are_refused_before_sending() {
+        // A gateway that would hang: nothing may be sent.
+        let live = WechatConfig {
+            gateway_url: "http://127.0.0.1:9".into(),
+            appid: "wx1".into(),
+            mch_id: "100".into(),
+            api_key: KEY.into(),
+            spbill_create_ip: String::new(),
+            require_api_certificate: true,
+            ..WechatConfig::default()
+        };
+        let client = WechatClient::new(live, reqwest::Client::new()).unwrap();
+        assert!(client.api_certificate().is_none());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let CancelResult::Failed(f) = rt.block_on(client.cancel("o1")) else { panic!("refused") };
+        assert_eq!((f.code.as_str(), f.message.as_str()), ("NO_API_CERTIFICATE", MISSING_CERTIFICATE));
+        let request = RefundRequest {
+            out_trade_no: "o1".into(),
+            out_request_no: "o1-r1".into(),
+            refund_amount: crate::money::Amount::from_fen(100),
+            total_amount: crate::money::Amount::from_fen(100),
+            reason: "test".into(),
+        };
+        let RefundResult::Failed(f) = rt.block_on(client.refund(&request)) else { panic!("refused") };
+        assert_eq!(f.message, MISSING_CERTIFICATE);
+        assert!(MISSING_CERTIFICATE.contains("tilldesk keys import-cert --acquirer WECHATPAY FILE.p12"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`sign`]: the canonical string and the two signature algorithms, checked against the official vectors.
 //! - [`wire`]: XML codec (XXE-safe), the exact request/response fields of each endpoint, signing and verifying.
 //! - [`bill`]: the 对账单 text format, written by the sandbox and streamed by the client.
+//! - [`cert`]: the merchant API certificate (apiclient_cert.p12) for the `secapi` calls.
 
 /// Declares a protocol enum spelled exactly as on the wire, with `as_str`, `parse` and `Display`.
 macro_rules! wire_enum {
@@ -42,6 +43,7 @@ macro_rules! wire_enum {
 }
 
 pub mod bill;
+pub mod cert;
 pub mod client;
 pub mod sign;
 pub mod wire;
