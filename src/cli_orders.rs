@@ -77,6 +77,14 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut json_rows = Vec::new();
+    // The JSON names each order's store (its number) and acquirer (its onboarding id, else its name).
+    let store_codes: std::collections::HashMap<i64, String> =
+        store.stores()?.into_iter().map(|s| (s.id.0, s.store_code)).collect();
+    let mut acquirer_names: std::collections::HashMap<i64, String> =
+        store.acquirers()?.into_iter().map(|a| (a.id.0, a.name)).collect();
+    for a in store.onboarding_acquirers()? {
+        acquirer_names.insert(a.acquirer.id.0, a.onboarding_code);
+    }
     let mut key = None;
     loop {
         let (page, next) = store.orders_page(&filter, OrderSort::NewestFirst, key.as_ref(), 1000)?;
@@ -85,7 +93,10 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
         }
         for o in page {
             if args.json {
-                json_rows.push(o);
+                let mut row = serde_json::to_value(&o)?;
+                row["store"] = store_codes.get(&o.store_id.0).cloned().into();
+                row["acquirer"] = acquirer_names.get(&o.acquirer_id.0).cloned().into();
+                json_rows.push(row);
             } else {
                 writeln!(
                     out,

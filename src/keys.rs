@@ -98,8 +98,31 @@ impl LiveSettings {
                 store.set_setting(&key(kind, "sys_service_provider_id"), pid, None)?;
             }
         }
+        if !url.is_empty() && !self.app_id.trim().is_empty() {
+            direct_route_for_this_till(store, kind)?;
+        }
         Ok(())
     }
+}
+
+/// A merchant who sets up a direct contract (gateway and ids) takes that wallet's codes at this till's store
+/// through it, unless the store already routes the wallet (onboarding, or the owner's choice): the route is what
+/// checkout follows, in live mode as in the sandbox.
+fn direct_route_for_this_till(store: &mut Store, kind: AcquirerKind) -> Result<(), StoreError> {
+    let account = store.acquirer_for(kind)?;
+    let till = crate::config::this_till(store)?;
+    let wallet = crate::model::Wallet::for_protocol(kind.protocol());
+    if store.route(till.store_id, wallet)?.is_none() {
+        let route = crate::model::Route {
+            store_id: till.store_id,
+            wallet,
+            acquirer_id: account,
+            merchant_id: None,
+            source: crate::model::RouteSource::Direct,
+        };
+        store.set_route(&route, None)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

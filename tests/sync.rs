@@ -241,15 +241,16 @@ async fn yesterdays_bills_are_fetched_and_reconciled_once_and_pending_bindings_a
     let worker = sandbox_worker(&home, &acc, &url, settings).unwrap();
     let run = worker.run_once("test").await.unwrap();
     assert!(run.errors.is_empty(), "{:?}", run.errors);
-    assert_eq!(run.bills_fetched, 2, "{run:?}");
+    // One bill per acquirer account: ALIPAY, WECHATPAY and PARTNER1 each send their own.
+    assert_eq!(run.bills_fetched, 3, "{run:?}");
     assert_eq!(run.bindings_refreshed, 1);
     assert_eq!(store.binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::Active);
     let recon = store.recon_runs(10).unwrap();
-    assert_eq!(recon.len(), 2, "both acquirers reconciled");
+    assert_eq!(recon.len(), 3, "every account reconciled");
     // Once a day: the next pass fetches nothing.
     let run = worker.run_once("test").await.unwrap();
     assert_eq!((run.bills_fetched, run.bindings_refreshed), (0, 0));
-    assert_eq!(store.recon_runs(10).unwrap().len(), 2);
+    assert_eq!(store.recon_runs(10).unwrap().len(), 3);
     sandbox.stop().await;
 }
 

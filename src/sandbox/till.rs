@@ -53,26 +53,28 @@ enum Account {
     Wechat { gateway_url: String, appid: String, mch_id: String, api_key: String },
 }
 
-/// The account of the sandbox acquirer `code` (ALIPAY, WECHATPAY, PARTNER1…) reached at `base_url`.
+/// The account of the sandbox acquirer `code` (ALIPAY, WECHATPAY, PARTNER1…): its own gateway under
+/// `{base_url}/acquirers/{code}`, its own ids and keys.
 fn account(accounts: &SandboxAccounts, base_url: &str, code: &str) -> Result<Account, String> {
-    let base = base_url.trim_end_matches('/');
+    let gateway = format!("{}/acquirers/{code}", base_url.trim_end_matches('/'));
     let acquirer = accounts.acquirer(code).ok_or_else(|| format!("the sandbox has no acquirer {code}"))?;
-    let merchant = accounts.merchants.first().ok_or("the sandbox has no merchant account")?;
-    match (acquirer.protocol.as_str(), code) {
-        ("alipay", "ALIPAY") => Ok(Account::Alipay {
-            gateway_url: format!("{base}/gateway.do"),
-            app_id: merchant.alipay.app_id.clone(),
-            app_private_key: merchant.alipay.app_private_key_pkcs8_pem.clone(),
-            platform_public_key: merchant.alipay.alipay_public_key_pem.clone(),
-        }),
-        ("wechatpay", "WECHATPAY") => Ok(Account::Wechat {
-            gateway_url: base.to_owned(),
-            appid: merchant.wechatpay.appid.clone(),
-            mch_id: merchant.wechatpay.mch_id.clone(),
-            api_key: merchant.wechatpay.api_key.clone(),
-        }),
-        _ => Err(format!("the sandbox does not take payments for {code} yet")),
+    if let Some(a) = acquirer.alipay_account() {
+        return Ok(Account::Alipay {
+            gateway_url: format!("{gateway}/gateway.do"),
+            app_id: a.app_id.clone(),
+            app_private_key: a.app_private_key_pkcs8_pem.clone(),
+            platform_public_key: a.alipay_public_key_pem.clone(),
+        });
     }
+    if let Some(w) = acquirer.wechat_account() {
+        return Ok(Account::Wechat {
+            gateway_url: gateway,
+            appid: w.appid.clone(),
+            mch_id: w.mch_id.clone(),
+            api_key: w.api_key.clone(),
+        });
+    }
+    Err(format!("the sandbox's {code} has no merchant account in sandbox.json (start the sandbox once to add it)"))
 }
 
 /// The sandbox profile: each account's client at the sandbox acquirer it is.

@@ -389,14 +389,13 @@ impl Store {
             && let Some(kind) = self.acquirers()?.into_iter().find(|a| a.id == saved.acquirer_id).map(|a| a.kind)
         {
             let wallet = crate::model::Wallet::for_protocol(kind.protocol());
-            if self.route_from_onboarding(
+            // Audited as route.set; the binding's own timeline stays the acquirer's steps.
+            self.route_from_onboarding(
                 saved.store_id,
                 saved.acquirer_id,
                 wallet,
                 saved.merchant_id_at_acquirer.as_deref(),
-            )? {
-                self.add_binding_event(saved.id, "routed", &format!("takes {wallet} codes at this store"))?;
-            }
+            )?;
         }
         Ok(saved)
     }

@@ -185,14 +185,13 @@ impl Store {
         match self.route(store, wallet)? {
             Some(r) if r.acquirer_id != acquirer => Ok(false),
             Some(r) if r.merchant_id.as_deref() == merchant_id => Ok(false),
-            existing => {
-                let source = existing.map_or(RouteSource::Onboarding, |r| r.source);
+            _ => {
                 let route = Route {
                     store_id: store,
                     wallet,
                     acquirer_id: acquirer,
                     merchant_id: merchant_id.map(str::to_owned),
-                    source,
+                    source: RouteSource::Onboarding,
                 };
                 self.set_route(&route, None)?;
                 Ok(true)

@@ -142,14 +142,17 @@ pub struct WechatClient {
     secapi: Secapi,
 }
 
-/// `spbill_create_ip`: fixed in the settings, or found once from the socket that reaches the gateway.
+/// `spbill_create_ip`: fixed in the settings, or found once from the socket that reaches the gateway (shared by
+/// the clients acting for sub-merchants).
+#[derive(Clone)]
 enum Spbill {
     Fixed(String),
-    Detect(tokio::sync::OnceCell<String>),
+    Detect(std::sync::Arc<tokio::sync::OnceCell<String>>),
 }
 
 /// The `secapi/*` calls: with the merchant certificate, with the plain client (none configured, none required), or
 /// refused before sending (none configured but required).
+#[derive(Clone)]
 enum Secapi {
     WithCertificate { http: reqwest::Client, info: Option<CertInfo> },
     Plain,
@@ -191,7 +194,7 @@ impl WechatClient {
         }
         let spbill_create_ip = config.spbill_create_ip.trim().to_owned();
         let spbill_create_ip = if spbill_create_ip.is_empty() {
-            Spbill::Detect(tokio::sync::OnceCell::new())
+            Spbill::Detect(std::sync::Arc::new(tokio::sync::OnceCell::new()))
         } else if spbill_create_ip.parse::<IpAddr>().is_err() {
             return Err(ClientError::InvalidSetting {
                 channel: "WeChat Pay",
