@@ -257,3 +257,97 @@ async fn wechat_notifications_are_recorded_once_and_bad_ones_refused() {
     }
     assert_eq!(store.recent_notifications(10).unwrap().iter().filter(|n| n.outcome == "rejected").count(), 3);
 }
+
+/// A wallet pays the store code while the till is closed: the acquirer's notification fails, and its retry reaches
+/// the till once it opens again, because the listener comes back on the address it had (kept in the settings and
+/// registered again on start). The order is filed under the store whose code was scanned and the acquirer that
+/// took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_code_payment_made_while_the_till_was_closed_arrives_when_it_opens_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox =
+        tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let url = sandbox.base_url();
+    {
+        let mut config = sandbox.state.config.lock().unwrap();
+        config.verification_delay_ms = 0;
+        config.notify_retry_ms = vec![300; 200];
+    }
+    let accounts = sandbox.state.accounts();
+    let data = dir.path().join("till");
+    std::fs::create_dir_all(&data).unwrap();
+    let db_path = data.join(tilldesk::config::DATABASE_FILE);
+    let mut db = Store::open(&db_path).unwrap();
+    tilldesk::sandbox::till::prepare(&mut db).unwrap();
+    let store_id = db.default_store().unwrap();
+    let alipay = db.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+    let client = CdsClient::new(&url).unwrap();
+    let quiet = |_| {};
+    let mut onboarder = Onboarder {
+        db: &mut db,
+        client: &client,
+        poll: PollPolicy { interval: Duration::from_millis(50), timeout: Duration::from_secs(60) },
+        cancel: CancelFlag::default(),
+        progress: &quiet,
+    };
+    onboarder.onboard(store_id, alipay, false).await.unwrap();
+    let code = build_for_store(&db, store_id, None).unwrap();
+    drop(db);
+
+    // The till runs once: its listener gets an address, which is kept.
+    let first = tilldesk::sandbox::till::listen(&data, &accounts, &url, None).await.unwrap();
+    let addr = first.addr;
+    first.stop().await;
+    assert_eq!(
+        Store::open(&db_path).unwrap().setting(notify::SETTING_LISTEN).unwrap().as_deref(),
+        Some(addr.to_string().as_str())
+    );
+
+    // Closed: the wallet pays; the acquirer cannot deliver the notification.
+    let http = reqwest::Client::new();
+    let scan: serde_json::Value = http
+        .post(format!("{url}/simulate/scan"))
+        .json(&serde_json::json!({"payload": code.payload, "amount": "9.99", "wallet": "alipay"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scan["notification_queued"], true, "{scan}");
+    let out_trade_no = scan["out_trade_no"].as_str().unwrap().to_owned();
+    let attempted = |ledger: &serde_json::Value| {
+        ledger["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["trade_no"] == scan["trade_no"] && n["attempts"].as_i64().unwrap_or(0) >= 1)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let ledger: serde_json::Value =
+            http.get(format!("{url}/admin/ledger")).send().await.unwrap().json().await.unwrap();
+        if attempted(&ledger) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sandbox never tried to notify: {ledger}");
+        tokio::task::yield_now().await;
+    }
+    assert!(Store::open(&db_path).unwrap().order_by_out_trade_no(&out_trade_no).unwrap().is_none());
+
+    // Open again: same address, and the acquirer's next retry lands.
+    let second = tilldesk::sandbox::till::listen(&data, &accounts, &url, None).await.unwrap();
+    assert_eq!(second.addr, addr, "the listener comes back where the acquirer retries");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let order = loop {
+        if let Some(o) = Store::open(&db_path).unwrap().order_by_out_trade_no(&out_trade_no).unwrap() {
+            break o;
+        }
+        assert!(std::time::Instant::now() < deadline, "the retried notification never arrived");
+        tokio::task::yield_now().await;
+    };
+    assert_eq!((order.store_id, order.acquirer_id, order.source), (store_id, alipay, OrderSource::StoreCode));
+    assert_eq!(order.total_amount.fen(), 999);
+    second.stop().await;
+    sandbox.stop().await;
+}

@@ -285,3 +285,106 @@ impl Till {
         out
     }
 }
+
+/// `tilldesk sync` in live mode uses exactly the channels `tilldesk pay` uses: the live gateway with the vault's
+/// keys. A reverse the live gateway never confirmed stays in the outbox; the sandbox is not even started.
+#[test]
+fn live_sync_delivers_only_what_the_live_gateway_confirms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, sandbox_dir) = (tmp.path().join("data"), tmp.path().join("gateway"));
+    // Another TillDesk sandbox plays the live acquirer: the till reaches it only through the URL and keys below.
+    let (_gateway, line) = spawn_with_first_line(
+        Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&sandbox_dir),
+    );
+    let url = line.trim_start_matches("listening on ").to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let till = Till {
+        data: data.clone(),
+        sandbox_dir: sandbox_dir.clone(),
+        url: url.clone(),
+        rt,
+        http: reqwest::Client::new(),
+    };
+    let accounts: Value =
+        serde_json::from_str(&std::fs::read_to_string(sandbox_dir.join("sandbox.json")).unwrap()).unwrap();
+    let alipay = accounts["acquirers"].as_array().unwrap().iter().find(|a| a["acquirer_id"] == "ALIPAY").unwrap();
+    let account = &alipay["account"]["alipay"];
+    let env = [("TILLDESK_PASSPHRASE", "correct horse battery staple")];
+    let keys = |args: &[&str]| {
+        let (ok, out, err) = till.run_with(args, &env, false);
+        assert!(ok, "{args:?}: {out}{err}");
+    };
+    let private = tmp.path().join("app_private_key.pem");
+    std::fs::write(&private, account["app_private_key_pkcs8_pem"].as_str().unwrap()).unwrap();
+    let platform = tmp.path().join("alipay_public_key.pem");
+    std::fs::write(&platform, account["alipay_public_key_pem"].as_str().unwrap()).unwrap();
+    let app_id = account["app_id"].as_str().unwrap();
+    // The gateway is down (nothing listens on port 9 of loopback).
+    keys(&[
+        "keys",
+        "set",
+        "--acquirer",
+        "alipay",
+        "--gateway-url",
+        "http://127.0.0.1:9/gateway.do",
+        "--app-id",
+        app_id,
+    ]);
+    keys(&["keys", "import-private-key", private.to_str().unwrap()]);
+    keys(&["keys", "import-platform-key", platform.to_str().unwrap()]);
+    keys(&["keys", "mode", "live"]);
+
+    // A payment whose reverse was never confirmed: NEEDS_ATTENTION, queued.
+    let out_trade_no = "TDLIVE0000000001";
+    {
+        use tilldesk::model::{AcquirerKind, OrderStatus};
+        let mut store = tilldesk::store::Store::open(&data.join(tilldesk::config::DATABASE_FILE)).unwrap();
+        let new = tilldesk::store::orders::NewOrder {
+            out_trade_no: out_trade_no.into(),
+            store_id: store.default_store().unwrap(),
+            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
+            operator_id: None,
+            subject: "live".into(),
+            total_amount: tilldesk::money::Amount::from_fen(500),
+            auth_code_masked: "280000******0000".into(),
+            acquirer_merchant_id: None,
+            terminal_id: None,
+        };
+        let order = store.create_order(&new).unwrap();
+        let change = tilldesk::store::orders::StatusChange {
+            event_kind: "needs_attention",
+            detail: "the cancel was not confirmed",
+            ..Default::default()
+        };
+        store.set_order_status(order.id, OrderStatus::NeedsAttention, &change).unwrap();
+        let payload = json!({ "out_trade_no": out_trade_no, "verb": "cancel" }).to_string();
+        store.enqueue_outbox("cancel", &format!("cancel:{out_trade_no}"), &payload).unwrap();
+    }
+    let sync = |expect_delivered: i64| {
+        let (ok, out, err) = till.run_with(&["sync", "--once", "--json"], &env, false);
+        assert!(ok, "{out}{err}");
+        let run: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(run["outbox_delivered"], expect_delivered, "{run}");
+        run
+    };
+    let run = sync(0);
+    assert_eq!(run["online"], false, "the live gateway is down: {run}");
+    assert_eq!(till.order(out_trade_no)["status"], "NEEDS_ATTENTION");
+    assert!(!data.join("sandbox").exists(), "a live till never starts the sandbox");
+    assert!(till.ledger()["trades"].as_array().unwrap().is_empty(), "the gateway received nothing");
+
+    // The gateway is reachable: the cancel goes to it, and only its confirmation marks the order cancelled.
+    let gateway = format!("{url}/acquirers/ALIPAY/gateway.do");
+    keys(&["keys", "set", "--acquirer", "alipay", "--gateway-url", &gateway, "--app-id", app_id]);
+    sync(1);
+    assert_eq!(till.order(out_trade_no)["status"], "CANCELLED");
+    let ledger = till.ledger();
+    let closed = trade(&ledger, out_trade_no);
+    assert_eq!(
+        (closed["acquirer_id"].as_str(), closed["status"].as_str()),
+        (Some("ALIPAY"), Some("CLOSED")),
+        "{closed}"
+    );
+}
