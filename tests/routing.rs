@@ -388,3 +388,45 @@ fn live_sync_delivers_only_what_the_live_gateway_confirms() {
         "{closed}"
     );
 }
+
+/// A wallet paid the printed code but no notification ever reached the till: the day's bill records it as the
+/// store's sale (source store_code, the store the acquirer takes payments for), not as a difference.
+#[test]
+fn a_store_code_payment_the_till_never_heard_of_is_recorded_from_the_bill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, sandbox_dir) = (tmp.path().join("data"), tmp.path().join("sandbox"));
+    let (_sandbox, line) = spawn_with_first_line(
+        Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&sandbox_dir),
+    );
+    let url = line.trim_start_matches("listening on ").to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let till = Till { data, sandbox_dir, url: url.clone(), rt, http: reqwest::Client::new() };
+    till.admin("/admin/config", json!({"verification_delay_ms": 0, "clock_offset_secs": -86_400}));
+    till.ok(&["onboard", "direct", "--store", "S001", "--acquirer", "ALIPAY", "--url", &url]);
+    let code = till.ok(&["codes", "payload", "--store", "S001"]).trim().to_owned();
+    // Nobody listens: the till never hears of this payment.
+    let (ok, scan) = till.post("/simulate/scan", json!({"payload": code, "amount": "18.80", "wallet": "alipay"}));
+    assert!(ok, "{scan}");
+    assert_eq!(scan["notification_queued"], false, "{scan}");
+    let out_trade_no = scan["out_trade_no"].as_str().unwrap().to_owned();
+    assert!(till.orders().iter().all(|o| o["out_trade_no"] != out_trade_no.as_str()));
+
+    till.admin("/admin/config", json!({"verification_delay_ms": 0, "clock_offset_secs": 0}));
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+    let yesterday = (time::OffsetDateTime::now_utc().to_offset(china).date() - time::Duration::days(1)).to_string();
+    let (ok, out, err) = till.run_with(&["bills", "fetch", "--acquirer", "ALIPAY", "--date", &yesterday], &[], true);
+    assert!(ok, "{out}{err}");
+    let out = till.ok(&["reconcile", "--date", &yesterday, "--acquirer", "ALIPAY", "--json"]);
+    let reports: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(reports[0]["discrepancies"].as_array().unwrap().is_empty(), "{out}");
+    assert_eq!(reports[0]["matched"]["count"], 1, "{out}");
+    let order = till.order(&out_trade_no);
+    assert_eq!(
+        (order["store"].as_str(), order["acquirer"].as_str(), order["source"].as_str(), order["status"].as_str()),
+        (Some("S001"), Some("ALIPAY"), Some("store_code"), Some("PAID")),
+        "{order}"
+    );
+    assert_eq!(order["total_amount"], 1880);
+}

@@ -360,7 +360,47 @@ pub fn reconcile(
 }
 
 /// Reconciles one acquirer account's day (ALIPAY and PARTNER1 send separate bills for the payments each took).
+///
+/// A paid bill row the till has no order for, whose order number the till did not make (its own all start with
+/// `TD`, written before the first byte goes out), at an acquirer that takes a store's codes (a route: the store's
+/// printed code reaches it), is a wallet's payment of that code whose notification never reached the till: it is
+/// recorded as that store's order (source `store_code`) and the day reconciled again, so it is a sale, not a
+/// difference. Without a route nothing could have paid a code there, so such a row stays a difference.
 pub fn reconcile_account(
+    store: &mut Store,
+    acquirer_id: crate::model::AcquirerId,
+    date: Date,
+    options: &ReconOptions,
+    lang: Lang,
+) -> Result<Report, ReconError> {
+    let report = reconcile_run(store, acquirer_id, date, options, lang)?;
+    let unheard: Vec<crate::store::sync::BillPayment> = report
+        .discrepancies
+        .iter()
+        .filter(|d| d.reason == Reason::NoLocalOrder && d.out_request_no.is_none())
+        .filter_map(|d| {
+            let out_trade_no = d.out_trade_no.clone().filter(|o| !o.starts_with("TD"))?;
+            Some(crate::store::sync::BillPayment {
+                out_trade_no,
+                trade_no: d.trade_no.clone(),
+                amount: d.bill_amount?,
+                paid_at: d.occurred_at.clone()?,
+                subject: d.subject.clone(),
+            })
+        })
+        .collect();
+    if unheard.is_empty() || store.route_to_any_store(acquirer_id)?.is_none() {
+        return Ok(report);
+    }
+    let adopted = store.record_bill_store_code_payments(acquirer_id, &unheard)?;
+    tracing::info!(adopted, acquirer = %acquirer_id, "store-code payments recorded from the bill");
+    if adopted == 0 {
+        return Ok(report);
+    }
+    reconcile_run(store, acquirer_id, date, options, lang)
+}
+
+fn reconcile_run(
     store: &mut Store,
     acquirer_id: crate::model::AcquirerId,
     date: Date,

@@ -73,6 +73,19 @@ impl Store {
             .transpose()
     }
 
+    /// Some store whose codes `acquirer` takes (the first), if any.
+    pub fn route_to_any_store(&self, acquirer: AcquirerId) -> Result<Option<StoreId>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT store_id FROM routes WHERE acquirer_id = ?1 ORDER BY store_id LIMIT 1",
+                [acquirer.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .map(StoreId))
+    }
+
     /// Every route, by store then wallet.
     pub fn routes(&self) -> Result<Vec<Route>> {
         let mut stmt = self.conn.prepare(

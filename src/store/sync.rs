@@ -77,6 +77,17 @@ pub struct PaidNotice<'a> {
     pub acquirer_merchant_id: Option<&'a str>,
 }
 
+/// A paid row of an acquirer's bill, as a store-code payment to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillPayment {
+    pub out_trade_no: String,
+    pub trade_no: Option<String>,
+    pub amount: Amount,
+    /// UTC RFC 3339.
+    pub paid_at: String,
+    pub subject: String,
+}
+
 /// What recording a verified notification did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeOutcome {
@@ -331,6 +342,50 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// Records paid bill rows the till never heard of as store-code orders (the wallet paid the printed code and the
+    /// notification never arrived), each under the store the acquirer takes payments for. Rows whose order number
+    /// or trade number the till already has are left alone. Returns how many orders were written.
+    pub fn record_bill_store_code_payments(&mut self, acquirer: AcquirerId, rows: &[BillPayment]) -> Result<usize> {
+        let store_id = self.store_for_acquirer_merchant(acquirer, None)?;
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let mut written = 0;
+            for row in rows {
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM orders WHERE out_trade_no = ?1
+                        OR (trade_no = ?2 AND ?2 IS NOT NULL AND ?2 <> ''))",
+                    params![row.out_trade_no, row.trade_no],
+                    |r| r.get(0),
+                )?;
+                if known || row.amount.fen() <= 0 {
+                    continue;
+                }
+                tx.execute(
+                    "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject, total_amount,
+                        currency, status, created_at, paid_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'store_code', ?5, ?6, 'CNY', 'PAID', ?7, ?7, ?8)",
+                    params![
+                        row.out_trade_no,
+                        row.trade_no,
+                        store_id.0,
+                        acquirer.0,
+                        row.subject,
+                        row.amount.fen(),
+                        row.paid_at,
+                        now
+                    ],
+                )?;
+                let id = tx.last_insert_rowid();
+                tx.execute(
+                    "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'store_code_from_bill', ?3)",
+                    params![id, now, format!("found in the acquirer's bill, {}", row.amount)],
+                )?;
+                written += 1;
+            }
+            Ok(written)
+        })
     }
 
     /// Records a verified payment notification once: a store-code payment becomes a PAID order with the
