@@ -2,6 +2,7 @@
 //!
 //! The core (everything but `ui`) never imports egui; `ui` holds the thin screens.
 
+pub mod app;
 pub mod channel;
 pub mod checkout;
 pub mod config;

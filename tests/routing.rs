@@ -25,7 +25,7 @@ impl Drop for Running {
 /// Starts `cmd` and returns it with the first line it prints; the rest of its output is read (and dropped) on a
 /// thread, so the process never blocks or fails writing to a full or closed pipe.
 fn spawn_with_first_line(cmd: &mut Command) -> (Running, String) {
-    let mut child = Running(cmd.stdout(Stdio::piped()).spawn().unwrap());
+    let mut child = Running(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
     let mut reader = std::io::BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();

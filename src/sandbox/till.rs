@@ -197,7 +197,7 @@ pub async fn listen(
     .map_err(|e| e.to_string())?;
     let http = reqwest::Client::new();
     for id in ids {
-        crate::sync::notify::register_with_sandbox(&http, base_url, &id, &listener.url()).await?;
+        register_notify_url(&http, base_url, &id, &listener.url()).await?;
     }
     Ok(listener)
 }
@@ -274,4 +274,27 @@ pub fn checkout(
     }
     let router = Router::new(&store, &factory).map_err(|e| e.to_string())?;
     Ok(crate::checkout::Checkout::new(store, router, clock, settings))
+}
+
+/// Registers `url` as the notify address of the sandbox merchant `app_id` (`POST /admin/notify-url`).
+pub async fn register_notify_url(
+    http: &reqwest::Client,
+    sandbox_url: &str,
+    app_id: &str,
+    url: &str,
+) -> Result<(), String> {
+    let endpoint = format!("{}/admin/notify-url", sandbox_url.trim_end_matches('/'));
+    let response = http
+        .post(&endpoint)
+        .json(&serde_json::json!({ "account": app_id, "url": url }))
+        .send()
+        .await
+        .map_err(|e| format!("cannot register the notify address with the sandbox: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        Err(format!("the sandbox refused the notify address ({status}): {text}"))
+    }
 }

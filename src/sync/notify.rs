@@ -339,29 +339,6 @@ pub async fn listen(listen: SocketAddr, db: &Path, keys: NotifyKeys) -> Result<N
     Ok(NotifyListener { addr, shutdown: Some(tx), task })
 }
 
-/// Registers `url` as the notify address of the sandbox merchant `app_id` (`POST /admin/notify-url`).
-pub async fn register_with_sandbox(
-    http: &reqwest::Client,
-    sandbox_url: &str,
-    app_id: &str,
-    url: &str,
-) -> Result<(), String> {
-    let endpoint = format!("{}/admin/notify-url", sandbox_url.trim_end_matches('/'));
-    let response = http
-        .post(&endpoint)
-        .json(&serde_json::json!({ "account": app_id, "url": url }))
-        .send()
-        .await
-        .map_err(|e| format!("cannot register the notify address with the sandbox: {e}"))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        Err(format!("the sandbox refused the notify address ({status}): {text}"))
-    }
-}
-
 /// Where the listener listens by default, and the setting that changes it.
 pub const SETTING_LISTEN: &str = "notify.listen";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";

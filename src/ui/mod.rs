@@ -58,43 +58,7 @@ pub struct Ctx {
     pub till: config::ThisTill,
 }
 
-/// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
-#[derive(Default)]
-pub enum SandboxStatus {
-    /// Not used (tests, or live gateways).
-    #[default]
-    Off,
-    Starting(std::sync::mpsc::Receiver<Result<crate::sandbox::RunningSandbox, String>>),
-    Running(crate::sandbox::RunningSandbox),
-    Failed(String),
-}
-
-impl std::fmt::Debug for SandboxStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SandboxStatus::Off => f.write_str("Off"),
-            SandboxStatus::Starting(_) => f.write_str("Starting"),
-            SandboxStatus::Running(r) => write!(f, "Running({})", r.addr),
-            SandboxStatus::Failed(e) => write!(f, "Failed({e})"),
-        }
-    }
-}
-
-impl SandboxStatus {
-    /// Picks up the start result without blocking.
-    fn poll(&mut self) {
-        if let SandboxStatus::Starting(rx) = self {
-            match rx.try_recv() {
-                Ok(Ok(running)) => *self = SandboxStatus::Running(running),
-                Ok(Err(e)) => *self = SandboxStatus::Failed(e),
-                Err(std::sync::mpsc::TryRecvError::Empty) => {}
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    *self = SandboxStatus::Failed("the sandbox task ended before it started".into())
-                }
-            }
-        }
-    }
-}
+pub use crate::app::SandboxStatus;
 
 /// The background sync's state, as the status bar shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,12 +157,7 @@ impl Ctx {
             },
             ChannelMode::Live => {}
             ChannelMode::Sandbox => {
-                if let SandboxStatus::Running(running) = &self.sandbox {
-                    let (tx, rx) = std::sync::mpsc::channel();
-                    let (accounts, url, dir) = (running.state.accounts(), running.base_url(), self.home.dir.clone());
-                    runtime.spawn(async move {
-                        let _ = tx.send(crate::sandbox::till::start_services(&dir, &accounts, &url, settings).await);
-                    });
+                if let Some(rx) = self.sandbox.start_services(&runtime, &self.home.dir, settings) {
                     self.services_starting = Some(rx);
                 }
             }
@@ -234,10 +193,7 @@ impl Ctx {
 
     /// The embedded sandbox's address once it listens.
     pub fn sandbox_url(&self) -> Option<String> {
-        match &self.sandbox {
-            SandboxStatus::Running(r) => Some(r.base_url()),
-            _ => None,
-        }
+        self.sandbox.base_url()
     }
 
     /// The router over this app's acquirer accounts: in sandbox mode their sandbox profile (the embedded sandbox,
@@ -255,12 +211,10 @@ impl Ctx {
             };
             return crate::keys::live_router(self.home.store.path(), vault).map_err(|e| e.to_string());
         }
-        let SandboxStatus::Running(running) = &self.sandbox else {
-            return Err(lang.pick("收单通道未连接", "The acquirers are not connected").to_owned());
-        };
-        let mut store = crate::store::Store::open(self.home.store.path()).map_err(|e| e.to_string())?;
-        crate::sandbox::till::prepare(&mut store).map_err(|e| e.to_string())?;
-        crate::sandbox::till::router(&store, &running.state.accounts(), &running.base_url())
+        match self.sandbox.router(self.home.store.path()) {
+            Some(router) => router,
+            None => Err(lang.pick("收单通道未连接", "The acquirers are not connected").to_owned()),
+        }
     }
 
     /// Whether the signed-in operator may do `permission`; the words to show when not. Until the first run has

@@ -1,0 +1,84 @@
+//! The composition root's shared pieces: the embedded sandbox as the running app holds it. The sandbox is one more
+//! set of accounts the app can be pointed at; only this module, `main` and the command line name it, so the core
+//! (checkout, sync, notify, recon, channel) and the screens never do.
+
+use std::path::Path;
+
+use crate::routing::Router;
+use crate::sync::{Services, SyncSettings};
+
+/// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
+#[derive(Default)]
+pub enum SandboxStatus {
+    /// Not used (tests, or live gateways).
+    #[default]
+    Off,
+    Starting(std::sync::mpsc::Receiver<Result<crate::sandbox::RunningSandbox, String>>),
+    Running(crate::sandbox::RunningSandbox),
+    Failed(String),
+}
+
+impl std::fmt::Debug for SandboxStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SandboxStatus::Off => f.write_str("Off"),
+            SandboxStatus::Starting(_) => f.write_str("Starting"),
+            SandboxStatus::Running(r) => write!(f, "Running({})", r.addr),
+            SandboxStatus::Failed(e) => write!(f, "Failed({e})"),
+        }
+    }
+}
+
+impl SandboxStatus {
+    /// Picks up the start result without blocking.
+    pub fn poll(&mut self) {
+        if let SandboxStatus::Starting(rx) = self {
+            match rx.try_recv() {
+                Ok(Ok(running)) => *self = SandboxStatus::Running(running),
+                Ok(Err(e)) => *self = SandboxStatus::Failed(e),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    *self = SandboxStatus::Failed("the sandbox task ended before it started".into())
+                }
+            }
+        }
+    }
+}
+
+impl SandboxStatus {
+    /// The sandbox's address once it listens.
+    pub fn base_url(&self) -> Option<String> {
+        match self {
+            SandboxStatus::Running(r) => Some(r.base_url()),
+            _ => None,
+        }
+    }
+
+    /// The router of the till whose database is `db` on this sandbox (its accounts' sandbox profile), once it
+    /// listens; the till is prepared first (its acquirers, the demo store's routes).
+    pub fn router(&self, db: &Path) -> Option<Result<Router, String>> {
+        let SandboxStatus::Running(running) = self else { return None };
+        Some((|| {
+            let mut store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
+            crate::sandbox::till::prepare(&mut store).map_err(|e| e.to_string())?;
+            crate::sandbox::till::router(&store, &running.state.accounts(), &running.base_url())
+        })())
+    }
+
+    /// Starts the sync worker and the notify listener for the till in `data_dir` on `runtime`, once the sandbox
+    /// listens; the result arrives on the returned receiver.
+    pub fn start_services(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        data_dir: &Path,
+        settings: SyncSettings,
+    ) -> Option<std::sync::mpsc::Receiver<Result<Services, String>>> {
+        let SandboxStatus::Running(running) = self else { return None };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (accounts, url, dir) = (running.state.accounts(), running.base_url(), data_dir.to_owned());
+        runtime.spawn(async move {
+            let _ = tx.send(crate::sandbox::till::start_services(&dir, &accounts, &url, settings).await);
+        });
+        Some(rx)
+    }
+}
