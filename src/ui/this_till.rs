@@ -82,8 +82,7 @@ impl ThisTillPanel {
             "Payments taken here are recorded for the chosen store; the terminal id goes to the acquirer with each.",
         ));
         egui::Grid::new("this-till-grid").num_columns(2).spacing([24.0, 8.0]).show(ui, |ui| {
-            let store_label_text = lang.pick("本机门店", "Store of this till");
-            ui.label(store_label_text);
+            let picker_label = ui.label(lang.pick("本机门店", "Store of this till"));
             let selected = self
                 .stores
                 .iter()
@@ -99,7 +98,7 @@ impl ThisTillPanel {
                     }
                 })
                 .response
-                .accessible_name(store_label_text);
+                .labelled_by(picker_label.id);
             ui.end_row();
 
             let terminal_label = ui.label(lang.pick("终端号", "Terminal id"));
