@@ -534,7 +534,10 @@ impl TillDeskApp {
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         let lang = self.ctx.lang;
-        ui.horizontal(|ui| {
+        // Wraps on a narrow window (1024 px) rather than cutting off the sync status.
+        ui.horizontal_wrapped(|ui| {
+            // Each item stays whole; the row breaks between items.
+            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
             let mode = match self.ctx.mode {
                 ChannelMode::Sandbox => lang.pick("沙箱", "sandbox"),
                 ChannelMode::Live => lang.pick("正式", "live"),

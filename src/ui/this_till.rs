@@ -76,7 +76,7 @@ impl ThisTillPanel {
         if !self.loaded {
             self.reload(ctx);
         }
-        ui.heading(lang.pick("本机", "This till"));
+        ui.label(egui::RichText::new(lang.pick("本机", "This till")).strong());
         ui.label(lang.pick(
             "本机收款记入所选门店，终端号随每笔收款发送给收单机构。",
             "Payments taken here are recorded for the chosen store; the terminal id goes to the acquirer with each.",
