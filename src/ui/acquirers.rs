@@ -1,4 +1,5 @@
-//! 收单机构 Acquirers: the merchant profile and stores, onboarding a store with an acquirer (with or without CDS),
+//! 收单机构 Acquirers: the merchant profile and stores, the routing table (which acquirer takes which wallet at
+//! which store), onboarding a store with an acquirer (with or without CDS),
 //! binding a further acquirer to an existing code, and each store's bindings with every step and its time.
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use crate::store::onboarding::OnboardingAcquirer;
 use crate::ui::Ctx;
 use crate::ui::jobs::{Job, show_running, step_label};
 use crate::ui::merchant::MerchantPanel;
+use crate::ui::routes::RoutesPanel;
 
 /// What a finished onboarding job reports.
 #[derive(Debug, Clone)]
@@ -48,6 +50,7 @@ pub struct AcquirersScreen {
     job: Option<Job<JobResult>>,
     result: Option<JobResult>,
     dialog: Option<mpsc::Receiver<Option<PathBuf>>>,
+    routes: RoutesPanel,
 }
 
 impl std::fmt::Debug for AcquirersScreen {
@@ -102,8 +105,14 @@ impl AcquirersScreen {
         self.panel.reload(ctx);
     }
 
+    /// Reads the routing table again on the next frame (the screen was opened again).
+    pub fn invalidate_routes(&mut self) {
+        self.routes.invalidate();
+    }
+
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
+        self.routes.invalidate();
         match onboarding::ensure_sandbox_acquirers(&mut ctx.home.store) {
             Ok(a) => self.acquirers = a,
             Err(e) => ctx.error = Some(e.to_string()),
@@ -160,6 +169,8 @@ impl AcquirersScreen {
                         self.reload(ctx);
                     }
                 });
+            ui.separator();
+            self.routes.ui(ui, ctx, &self.stores, &self.acquirers);
             ui.separator();
             self.onboarding_section(ui, ctx);
             ui.separator();

@@ -13,10 +13,12 @@ pub mod orders;
 pub mod print;
 pub mod reconcile;
 pub mod refunds;
+pub mod routes;
 pub mod settings;
 pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
+pub mod this_till;
 
 /// The first-run wizard, shown instead of the screens until the till is set up.
 pub mod first_run;
@@ -232,7 +234,23 @@ impl Ctx {
             .operator_by_name(name)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("{}{name}", lang.pick("没有这个操作员：", "no such operator: ")))?;
-        crate::store::operators::require(&operator, permission).map_err(|e| e.to_string())
+        if crate::store::operators::role_allows(operator.role, permission) {
+            return Ok(());
+        }
+        Err(match lang {
+            Lang::ZhCn => format!(
+                "{}（{}）无权{}，请店主或后台人员操作",
+                operator.name,
+                role_label(lang, operator.role),
+                permission_label(lang, permission)
+            ),
+            Lang::En => format!(
+                "{} is a {} and may not {}; ask the owner or back office",
+                operator.name,
+                role_label(lang, operator.role),
+                permission_label(lang, permission)
+            ),
+        })
     }
 
     /// The signed-in operator's id (None when nobody is signed in).
@@ -259,6 +277,31 @@ impl Ctx {
             }
             Err(e) => self.error = Some(e.to_string()),
         }
+    }
+}
+
+/// A staff role in words.
+pub fn role_label(lang: Lang, role: crate::model::Role) -> &'static str {
+    use crate::model::Role;
+    match role {
+        Role::Owner => lang.pick("店主", "owner"),
+        Role::BackOffice => lang.pick("后台人员", "back office"),
+        Role::Cashier => lang.pick("收银员", "cashier"),
+    }
+}
+
+/// What a permission allows, in words ("may not …").
+pub fn permission_label(lang: Lang, permission: crate::store::operators::Permission) -> &'static str {
+    use crate::store::operators::Permission;
+    match permission {
+        Permission::TakePayments => lang.pick("收款", "take payments"),
+        Permission::Refund => lang.pick("退款", "refund"),
+        Permission::Reconcile => lang.pick("对账", "reconcile bills"),
+        Permission::Export => lang.pick("导出", "export"),
+        Permission::SeeAllOrders => lang.pick("查看其他操作员的订单", "see other operators' orders"),
+        Permission::ManageStaff => lang.pick("管理员工", "manage staff"),
+        Permission::ChangeSettings => lang.pick("更改设置", "change settings"),
+        Permission::ViewAudit => lang.pick("查看审计日志", "view the audit log"),
     }
 }
 
@@ -415,6 +458,8 @@ impl TillDeskApp {
                     self.screen = screen;
                     self.orders.invalidate();
                     self.refunds.invalidate();
+                    self.settings.invalidate();
+                    self.acquirers.invalidate_routes();
                 }
             }
         });
@@ -443,7 +488,10 @@ impl TillDeskApp {
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         let lang = self.ctx.lang;
-        ui.horizontal(|ui| {
+        // Wraps on a narrow window (1024 px) rather than cutting off the sync status.
+        ui.horizontal_wrapped(|ui| {
+            // Each item stays whole; the row breaks between items.
+            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
             let mode = match self.ctx.mode {
                 ChannelMode::Sandbox => lang.pick("沙箱", "sandbox"),
                 ChannelMode::Live => lang.pick("正式", "live"),
@@ -478,6 +526,8 @@ impl TillDeskApp {
             if ui.small_button(switch).clicked() {
                 self.screen = Screen::Settings;
             }
+            ui.separator();
+            ui.label(this_till::status_words(lang, &self.ctx.till));
             ui.separator();
             ui.label(format!("{}{}", lang.pick("接入：", "Access: "), self.ctx.access.label(lang)));
             ui.separator();

@@ -1,4 +1,4 @@
-//! 设置 Settings: language, mode, where the data lives.
+//! 设置 Settings: language, mode, where the data lives, this till's store and terminal.
 
 use crate::i18n::Lang;
 use crate::model::ChannelMode;
@@ -11,12 +11,18 @@ pub struct SettingsScreen {
     staff: crate::ui::staff::StaffPanel,
     sync: crate::ui::sync_panel::SyncPanel,
     keys: crate::ui::keys::KeysPanel,
+    this_till: crate::ui::this_till::ThisTillPanel,
 }
 
 impl SettingsScreen {
     /// Whether the merchant asked for the first-run wizard (cleared by asking).
     pub fn take_wizard_request(&mut self) -> bool {
         std::mem::take(&mut self.wizard_requested)
+    }
+
+    /// Reads what the panels cached again (the stores may have changed elsewhere).
+    pub fn invalidate(&mut self) {
+        self.this_till.invalidate();
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -75,6 +81,9 @@ impl SettingsScreen {
             ui.end_row();
         });
         ui.add_space(8.0);
+        ui.separator();
+        self.this_till.ui(ui, ctx);
+        ui.separator();
         if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
             self.wizard_requested = true;
         }
