@@ -81,7 +81,7 @@ pub fn acquirers(home: &mut DataHome, command: AcquirersCommand) -> anyhow::Resu
                 println!(
                     "{:<8} {:<10} {:<12} {:<22} {:<22} {}",
                     r.store_code,
-                    r.wallet,
+                    r.wallet.as_str(),
                     r.acquirer,
                     r.merchant_id.as_deref().unwrap_or("-"),
                     r.status,

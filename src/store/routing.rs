@@ -175,11 +175,15 @@ impl Store {
     /// Removes the route of `wallet` at `store` (the store then refuses that wallet's codes), audited.
     pub fn remove_route(&mut self, store: StoreId, wallet: Wallet, operator: Option<OperatorId>) -> Result<bool> {
         let now = crate::time::now_utc();
+        let Some(before) = self.route(store, wallet)? else { return Ok(false) };
+        let before =
+            format!("acquirer #{} merchant {}", before.acquirer_id, before.merchant_id.as_deref().unwrap_or("-"));
         self.transaction(|tx| {
             let n = tx
                 .execute("DELETE FROM routes WHERE store_id = ?1 AND wallet = ?2", params![store.0, wallet.as_str()])?;
             if n > 0 {
-                append_audit(tx, &now, operator, "route.remove", &format!("store #{store} {wallet}"), None, None)?;
+                let subject = format!("store #{store} {wallet}");
+                append_audit(tx, &now, operator, "route.remove", &subject, Some(&before), Some("not taken"))?;
             }
             Ok(n > 0)
         })
