@@ -42,6 +42,19 @@ struct Till {
 }
 
 impl Till {
+    /// A till in `dir/data` and a stand-alone sandbox in `dir/sandbox` (stopped when the returned guard drops).
+    fn with_sandbox(dir: &std::path::Path) -> (Running, Till) {
+        let (data, sandbox_dir) = (dir.join("data"), dir.join("sandbox"));
+        let (sandbox, line) = spawn_with_first_line(
+            Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+                .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
+                .arg(&sandbox_dir),
+        );
+        let url = line.trim_start_matches("listening on ").to_owned();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        (sandbox, Till { data, sandbox_dir, url, rt, http: reqwest::Client::new() })
+    }
+
     fn cmd(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tilldesk"));
         cmd.env_remove("TILLDESK_DATA_DIR").arg("--data-dir").arg(&self.data);
@@ -126,15 +139,8 @@ fn merchant_id(routes: &[Value], store: &str, wallet: &str) -> String {
 #[test]
 fn two_stores_three_acquirers_every_payment_refund_and_bill_goes_through_the_stores_own_acquirer() {
     let tmp = tempfile::tempdir().unwrap();
-    let (data, sandbox_dir) = (tmp.path().join("data"), tmp.path().join("sandbox"));
-    let (_sandbox, line) = spawn_with_first_line(
-        Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&sandbox_dir),
-    );
-    let url = line.trim_start_matches("listening on ").to_owned();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let till = Till { data, sandbox_dir, url: url.clone(), rt, http: reqwest::Client::new() };
+    let (_sandbox, till) = Till::with_sandbox(tmp.path());
+    let url = till.url.clone();
     // Verification is instant; every trade happens "yesterday" at the acquirers, so today's bill request finds it.
     till.admin("/admin/config", json!({"verification_delay_ms": 0, "clock_offset_secs": -86_400}));
 
@@ -291,22 +297,9 @@ impl Till {
 #[test]
 fn live_sync_delivers_only_what_the_live_gateway_confirms() {
     let tmp = tempfile::tempdir().unwrap();
-    let (data, sandbox_dir) = (tmp.path().join("data"), tmp.path().join("gateway"));
     // Another TillDesk sandbox plays the live acquirer: the till reaches it only through the URL and keys below.
-    let (_gateway, line) = spawn_with_first_line(
-        Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&sandbox_dir),
-    );
-    let url = line.trim_start_matches("listening on ").to_owned();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let till = Till {
-        data: data.clone(),
-        sandbox_dir: sandbox_dir.clone(),
-        url: url.clone(),
-        rt,
-        http: reqwest::Client::new(),
-    };
+    let (_gateway, till) = Till::with_sandbox(tmp.path());
+    let (data, sandbox_dir, url) = (till.data.clone(), till.sandbox_dir.clone(), till.url.clone());
     let accounts: Value =
         serde_json::from_str(&std::fs::read_to_string(sandbox_dir.join("sandbox.json")).unwrap()).unwrap();
     let alipay = accounts["acquirers"].as_array().unwrap().iter().find(|a| a["acquirer_id"] == "ALIPAY").unwrap();
@@ -394,15 +387,8 @@ fn live_sync_delivers_only_what_the_live_gateway_confirms() {
 #[test]
 fn a_store_code_payment_the_till_never_heard_of_is_recorded_from_the_bill() {
     let tmp = tempfile::tempdir().unwrap();
-    let (data, sandbox_dir) = (tmp.path().join("data"), tmp.path().join("sandbox"));
-    let (_sandbox, line) = spawn_with_first_line(
-        Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&sandbox_dir),
-    );
-    let url = line.trim_start_matches("listening on ").to_owned();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let till = Till { data, sandbox_dir, url: url.clone(), rt, http: reqwest::Client::new() };
+    let (_sandbox, till) = Till::with_sandbox(tmp.path());
+    let url = till.url.clone();
     till.admin("/admin/config", json!({"verification_delay_ms": 0, "clock_offset_secs": -86_400}));
     till.ok(&["onboard", "direct", "--store", "S001", "--acquirer", "ALIPAY", "--url", &url]);
     let code = till.ok(&["codes", "payload", "--store", "S001"]).trim().to_owned();
