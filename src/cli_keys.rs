@@ -23,6 +23,9 @@ pub enum WechatSignType {
 pub enum LiveAcquirer {
     Alipay,
     Wechatpay,
+    /// The Alipay+ partner acquirer (PARTNER1 in the sandbox): the Alipay protocol with its own app and keys.
+    #[value(alias = "partner1")]
+    Alipayplus,
 }
 
 impl LiveAcquirer {
@@ -30,7 +33,14 @@ impl LiveAcquirer {
         match self {
             LiveAcquirer::Alipay => AcquirerKind::Alipay,
             LiveAcquirer::Wechatpay => AcquirerKind::WechatPay,
+            LiveAcquirer::Alipayplus => AcquirerKind::AlipayPlus,
         }
+    }
+
+    /// The Alipay-protocol account this names, refusing WeChat Pay for an Alipay-only command.
+    fn alipay_protocol(self, what: &str) -> anyhow::Result<AcquirerKind> {
+        anyhow::ensure!(!matches!(self, LiveAcquirer::Wechatpay), "{what} is for Alipay-protocol acquirers");
+        Ok(self.kind())
     }
 }
 
@@ -67,11 +77,24 @@ pub enum KeysCommand {
         /// Also write the public key (one line of base64) to FILE.
         #[arg(long, value_name = "FILE")]
         export: Option<PathBuf>,
+        /// alipay (default) or alipayplus.
+        #[arg(long, ignore_case = true, default_value = "alipay")]
+        acquirer: LiveAcquirer,
     },
     /// Import the Alipay public key (支付宝公钥) from FILE (PEM or one line of base64).
-    ImportPlatformKey { file: PathBuf },
+    ImportPlatformKey {
+        file: PathBuf,
+        /// alipay (default) or alipayplus.
+        #[arg(long, ignore_case = true, default_value = "alipay")]
+        acquirer: LiveAcquirer,
+    },
     /// Import an existing Alipay app private key from FILE.
-    ImportPrivateKey { file: PathBuf },
+    ImportPrivateKey {
+        file: PathBuf,
+        /// alipay (default) or alipayplus.
+        #[arg(long, ignore_case = true, default_value = "alipay")]
+        acquirer: LiveAcquirer,
+    },
     /// Store the WeChat Pay API key, read from TILLDESK_WECHAT_API_KEY.
     SetApiKey,
     /// Import the WeChat Pay API certificate (apiclient_cert.p12) for refunds and reversals. The password is read
@@ -118,7 +141,7 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
                 Backend::Vault { reason } => println!("secrets: {reason}"),
             }
             println!("access mode: {}", tilldesk::config::access_mode(&home.store)?.as_str());
-            for kind in [AcquirerKind::Alipay, AcquirerKind::WechatPay] {
+            for kind in [AcquirerKind::Alipay, AcquirerKind::AlipayPlus, AcquirerKind::WechatPay] {
                 let s = LiveSettings::load(&home.store, kind)?;
                 print!("{kind}: gateway {:?} app_id {:?}", s.gateway_url, s.app_id);
                 match kind {
@@ -163,7 +186,7 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
                 };
             }
             if let Some(v) = sys_service_provider_id {
-                anyhow::ensure!(kind == AcquirerKind::Alipay, "--sys-service-provider-id is an Alipay setting");
+                anyhow::ensure!(kind != AcquirerKind::WechatPay, "--sys-service-provider-id is an Alipay setting");
                 s.sys_service_provider_id = v;
             }
             if let Some(path) = root_ca {
@@ -185,23 +208,26 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
             s.save(&mut home.store, kind)?;
             println!("saved");
         }
-        KeysCommand::Generate { export } => {
+        KeysCommand::Generate { export, acquirer } => {
+            let kind = acquirer.alipay_protocol("an app key pair")?;
             let mut v = open_vault(home)?;
-            let pk = keys::generate_alipay_key_pair(&mut home.store, &mut v)?;
+            let pk = keys::generate_alipay_key_pair_for(&mut home.store, &mut v, kind)?;
             if let Some(path) = export {
                 std::fs::write(&path, format!("{}\n", pk.console_base64))
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             println!("{}", pk.console_base64);
         }
-        KeysCommand::ImportPlatformKey { file } => {
+        KeysCommand::ImportPlatformKey { file, acquirer } => {
+            let kind = acquirer.alipay_protocol("the platform public key")?;
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            println!("imported {}", keys::import_alipay_platform_key(&mut home.store, &text)?);
+            println!("imported {}", keys::import_alipay_platform_key_for(&mut home.store, kind, &text)?);
         }
-        KeysCommand::ImportPrivateKey { file } => {
+        KeysCommand::ImportPrivateKey { file, acquirer } => {
+            let kind = acquirer.alipay_protocol("an app private key")?;
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let mut v = open_vault(home)?;
-            println!("imported {}", keys::import_alipay_private_key(&mut home.store, &mut v, &text)?);
+            println!("imported {}", keys::import_alipay_private_key_for(&mut home.store, &mut v, kind, &text)?);
         }
         KeysCommand::SetApiKey => {
             let key = std::env::var("TILLDESK_WECHAT_API_KEY").context("set TILLDESK_WECHAT_API_KEY to the API key")?;
@@ -241,13 +267,16 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
             let v = open_vault(home)?;
             let channel: Box<dyn tilldesk::channel::Channel> = match acquirer {
                 LiveAcquirer::Alipay => Box::new(keys::alipay_client(&home.store, &v)?),
+                LiveAcquirer::Alipayplus => {
+                    Box::new(keys::alipay_client_for(&home.store, &v, AcquirerKind::AlipayPlus)?)
+                }
                 LiveAcquirer::Wechatpay => Box::new(keys::wechat_client(&home.store, &v)?),
             };
             let certificate = match acquirer {
                 LiveAcquirer::Wechatpay => {
                     Some(keys::wechat_certificate_status(&home.store, &v, time::OffsetDateTime::now_utc())?)
                 }
-                LiveAcquirer::Alipay => None,
+                LiveAcquirer::Alipay | LiveAcquirer::Alipayplus => None,
             };
             let result = rt.block_on(keys::test_connection(channel.as_ref()));
             if let Some(status) = &certificate {

@@ -148,15 +148,32 @@ pub struct PublicKeyExport {
     pub fingerprint: String,
 }
 
+/// The vault name of an Alipay-protocol account's secret: `alipay.app_private_key` for the Alipay account,
+/// `alipayplus.app_private_key` for the Alipay+ partner acquirer's (which speaks the Alipay protocol with its own
+/// app, keys and gateway).
+fn alipay_secret(kind: AcquirerKind, what: &str) -> String {
+    format!("{}.{what}", kind.as_str())
+}
+
 /// Generates a new RSA-2048 app key pair: the private key goes to the vault (the database gets a reference), the
 /// public key is kept as a setting and returned for the console.
 pub fn generate_alipay_key_pair(store: &mut Store, vault: &mut Vault) -> Result<PublicKeyExport, KeyError> {
+    generate_alipay_key_pair_for(store, vault, AcquirerKind::Alipay)
+}
+
+/// [`generate_alipay_key_pair`] for the Alipay-protocol account of `kind`.
+pub fn generate_alipay_key_pair_for(
+    store: &mut Store,
+    vault: &mut Vault,
+    kind: AcquirerKind,
+) -> Result<PublicKeyExport, KeyError> {
     let pair = alipay_sign::generate_app_keys().map_err(|e| KeyError::Invalid(e.to_string()))?;
     let fp = fingerprint(pair.public_base64.as_bytes());
-    vault.put(ALIPAY_PRIVATE_KEY, &pair.private_pkcs8_pem)?;
-    store.set_secret_ref(ALIPAY_PRIVATE_KEY, Backend::detect().as_str(), ALIPAY_PRIVATE_KEY, &fp)?;
-    store.set_setting(&key(AcquirerKind::Alipay, "app_public_key"), &pair.public_base64, None)?;
-    tracing::info!(fingerprint = fp, "new Alipay app key pair");
+    let name = alipay_secret(kind, "app_private_key");
+    vault.put(&name, &pair.private_pkcs8_pem)?;
+    store.set_secret_ref(&name, Backend::detect().as_str(), &name, &fp)?;
+    store.set_setting(&key(kind, "app_public_key"), &pair.public_base64, None)?;
+    tracing::info!(fingerprint = fp, %kind, "new Alipay app key pair");
     Ok(PublicKeyExport { console_base64: pair.public_base64, pem: pair.public_pem, fingerprint: fp })
 }
 
@@ -167,23 +184,39 @@ pub fn alipay_app_public_key(store: &Store) -> Result<Option<String>, StoreError
 
 /// Imports an existing app private key (PKCS#1/PKCS#8 PEM or bare base64) into the vault.
 pub fn import_alipay_private_key(store: &mut Store, vault: &mut Vault, text: &str) -> Result<String, KeyError> {
+    import_alipay_private_key_for(store, vault, AcquirerKind::Alipay, text)
+}
+
+/// [`import_alipay_private_key`] for the Alipay-protocol account of `kind`.
+pub fn import_alipay_private_key_for(
+    store: &mut Store,
+    vault: &mut Vault,
+    kind: AcquirerKind,
+    text: &str,
+) -> Result<String, KeyError> {
     let key_obj = alipay_sign::parse_private_key(text)
         .map_err(|e| KeyError::Invalid(format!("the app private key cannot be used: {e}")))?;
     let public = key_obj.to_public_key();
     let der = rsa::pkcs8::EncodePublicKey::to_public_key_der(&public).map_err(|e| KeyError::Invalid(e.to_string()))?;
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der.as_bytes());
     let fp = fingerprint(b64.as_bytes());
-    vault.put(ALIPAY_PRIVATE_KEY, text.trim())?;
-    store.set_secret_ref(ALIPAY_PRIVATE_KEY, Backend::detect().as_str(), ALIPAY_PRIVATE_KEY, &fp)?;
-    store.set_setting(&key(AcquirerKind::Alipay, "app_public_key"), &b64, None)?;
+    let name = alipay_secret(kind, "app_private_key");
+    vault.put(&name, text.trim())?;
+    store.set_secret_ref(&name, Backend::detect().as_str(), &name, &fp)?;
+    store.set_setting(&key(kind, "app_public_key"), &b64, None)?;
     Ok(fp)
 }
 
 /// Imports the platform public key (支付宝公钥): PEM or the console's one-line base64. Kept as a setting (public).
 pub fn import_alipay_platform_key(store: &mut Store, text: &str) -> Result<String, KeyError> {
+    import_alipay_platform_key_for(store, AcquirerKind::Alipay, text)
+}
+
+/// [`import_alipay_platform_key`] for the Alipay-protocol account of `kind`.
+pub fn import_alipay_platform_key_for(store: &mut Store, kind: AcquirerKind, text: &str) -> Result<String, KeyError> {
     alipay_sign::parse_public_key(text)
         .map_err(|e| KeyError::Invalid(format!("the Alipay public key (支付宝公钥) cannot be used: {e}")))?;
-    store.set_setting(&key(AcquirerKind::Alipay, "platform_public_key"), text.trim(), None)?;
+    store.set_setting(&key(kind, "platform_public_key"), text.trim(), None)?;
     Ok(fingerprint(text.trim().as_bytes()))
 }
 
@@ -234,8 +267,14 @@ fn non_blank(value: &str) -> Option<String> {
 
 /// The live Alipay client from the settings and the vault.
 pub fn alipay_client(store: &Store, vault: &Vault) -> Result<AlipayClient, KeyError> {
-    let s = LiveSettings::load(store, AcquirerKind::Alipay)?;
-    let private = vault.get(ALIPAY_PRIVATE_KEY).ok_or(KeyError::Missing("the Alipay app private key"))?;
+    alipay_client_for(store, vault, AcquirerKind::Alipay)
+}
+
+/// The live client of the Alipay-protocol account of `kind` (Alipay, or the Alipay+ partner acquirer).
+pub fn alipay_client_for(store: &Store, vault: &Vault, kind: AcquirerKind) -> Result<AlipayClient, KeyError> {
+    let s = LiveSettings::load(store, kind)?;
+    let private =
+        vault.get(&alipay_secret(kind, "app_private_key")).ok_or(KeyError::Missing("the Alipay app private key"))?;
     if s.platform_public_key.is_empty() {
         return Err(KeyError::Missing("the Alipay public key (支付宝公钥)"));
     }
@@ -245,7 +284,7 @@ pub fn alipay_client(store: &Store, vault: &Vault) -> Result<AlipayClient, KeyEr
         app_id: s.app_id,
         app_private_key: private.to_owned(),
         alipay_public_key: s.platform_public_key,
-        app_auth_token: vault.get(ALIPAY_APP_AUTH_TOKEN).and_then(non_blank),
+        app_auth_token: vault.get(&alipay_secret(kind, "app_auth_token")).and_then(non_blank),
         sys_service_provider_id: non_blank(&s.sys_service_provider_id),
         ..AlipayConfig::default()
     };
@@ -480,13 +519,17 @@ impl crate::routing::ChannelFactory for LiveChannels<'_> {
         _onboarding_code: Option<&str>,
     ) -> Result<std::sync::Arc<dyn crate::channel::Channel>, String> {
         match account.kind {
-            AcquirerKind::Alipay => Ok(std::sync::Arc::new(alipay_client(self.store, self.vault).map_err(|e| e.to_string())?)),
+            AcquirerKind::Alipay => {
+                Ok(std::sync::Arc::new(alipay_client(self.store, self.vault).map_err(|e| e.to_string())?))
+            }
             AcquirerKind::WechatPay => {
                 Ok(std::sync::Arc::new(wechat_client(self.store, self.vault).map_err(|e| e.to_string())?))
             }
-            AcquirerKind::AlipayPlus => {
-                Err("live settings for Alipay+ partner acquirers are not supported yet (Settings → Live channels and keys has Alipay and WeChat Pay)".into())
-            }
+            // The Alipay+ partner acquirer speaks the Alipay protocol with its own gateway, app and keys
+            // (`tilldesk keys set --acquirer alipayplus …`).
+            AcquirerKind::AlipayPlus => Ok(std::sync::Arc::new(
+                alipay_client_for(self.store, self.vault, AcquirerKind::AlipayPlus).map_err(|e| e.to_string())?,
+            )),
         }
     }
 }

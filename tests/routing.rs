@@ -416,3 +416,62 @@ fn a_store_code_payment_the_till_never_heard_of_is_recorded_from_the_bill() {
     );
     assert_eq!(order["total_amount"], 1880);
 }
+
+/// Live mode is the live profile of the same accounts and routes: each store's payments go to its own acquirer's
+/// live gateway with that account's keys (ALIPAY for S001's direct contract, PARTNER1 for S002 onboarded through
+/// CDS), as the store's merchant id.
+#[test]
+fn live_mode_pays_each_store_through_its_own_acquirer_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A TillDesk sandbox plays the live acquirers: the till reaches them only through the URLs and keys below.
+    let (_gateway, till) = Till::with_sandbox(tmp.path());
+    let url = till.url.clone();
+    till.admin("/admin/config", json!({"verification_delay_ms": 0}));
+    till.ok(&["onboard", "store", "--store", "S002", "--name", "Second Street", "--name-zh", "二店"]);
+    till.ok(&["onboard", "cds", "--store", "S002", "--acquirer", "PARTNER1", "--url", &url]);
+    let accounts: Value =
+        serde_json::from_str(&std::fs::read_to_string(till.sandbox_dir.join("sandbox.json")).unwrap()).unwrap();
+    let env = [("TILLDESK_PASSPHRASE", "correct horse battery staple")];
+    for (sandbox_id, acquirer) in [("ALIPAY", "alipay"), ("PARTNER1", "alipayplus")] {
+        let a = accounts["acquirers"].as_array().unwrap().iter().find(|a| a["acquirer_id"] == sandbox_id).unwrap();
+        let account = &a["account"]["alipay"];
+        let private = tmp.path().join(format!("{sandbox_id}-private.pem"));
+        std::fs::write(&private, account["app_private_key_pkcs8_pem"].as_str().unwrap()).unwrap();
+        let platform = tmp.path().join(format!("{sandbox_id}-platform.pem"));
+        std::fs::write(&platform, account["alipay_public_key_pem"].as_str().unwrap()).unwrap();
+        let gateway = format!("{url}/acquirers/{sandbox_id}/gateway.do");
+        let app_id = account["app_id"].as_str().unwrap();
+        for args in [
+            vec!["keys", "set", "--acquirer", acquirer, "--gateway-url", &gateway, "--app-id", app_id],
+            vec!["keys", "import-private-key", "--acquirer", acquirer, private.to_str().unwrap()],
+            vec!["keys", "import-platform-key", "--acquirer", acquirer, platform.to_str().unwrap()],
+            vec!["keys", "test", "--acquirer", acquirer],
+        ] {
+            let (ok, out, err) = till.run_with(&args, &env, false);
+            assert!(ok, "{args:?}: {out}{err}");
+        }
+    }
+    let (ok, out, err) = till.run_with(&["keys", "mode", "live"], &env, false);
+    assert!(ok, "{out}{err}");
+    let routes: Vec<Value> = serde_json::from_str(&till.ok(&["acquirers", "list", "--json"])).unwrap();
+    let partner_merchant = merchant_id(&routes, "S002", "alipay");
+    for (store, amount, acquirer, merchant) in
+        [("S001", "1.11", "ALIPAY", None), ("S002", "2.22", "PARTNER1", Some(partner_merchant.as_str()))]
+    {
+        let (ok, out, err) = till.run_with(
+            &["pay", "--store", store, "--amount", amount, "--auth-code", "2800000000000000", "--json"],
+            &env,
+            false,
+        );
+        assert!(ok, "{out}{err}");
+        let order: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(order["status"], "PAID", "{order}");
+        let ledger = till.ledger();
+        let t = trade(&ledger, order["out_trade_no"].as_str().unwrap());
+        assert_eq!(t["acquirer_id"].as_str(), Some(acquirer), "{t}");
+        if let Some(m) = merchant {
+            assert_eq!(t["merchant_id"].as_str(), Some(m), "{t}");
+        }
+    }
+    assert!(!till.data.join("sandbox").exists(), "a live till never starts the sandbox");
+}
