@@ -34,8 +34,8 @@ enum Command {
     /// Take one barcode payment headless (the same engine as the 收银 screen) and print the final order.
     /// Exits 0 when paid, 2 when the payment ended unpaid (failed, cancelled, needs attention).
     Pay {
-        /// The amount, like 12.34.
-        #[arg(long)]
+        /// The amount, like 12.34 (a negative one is refused by TillDesk with its reason, not by the parser).
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// The customer's payment code (what the scanner reads).
         #[arg(long)]
@@ -106,7 +106,7 @@ enum Command {
     Refund {
         out_trade_no: String,
         /// The amount to give back, like 3.50.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// Why (required; it is on the receipt and in the audit log).
         #[arg(long)]

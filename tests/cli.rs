@@ -96,3 +96,24 @@ fn orders_are_seeded_listed_and_exported_from_the_command_line() {
     assert!(err.contains("orders.txt: the file name must end in .csv or .xlsx"), "{err}");
     assert!(!tmp.path().join("orders.txt").exists());
 }
+
+#[test]
+fn bad_amounts_are_refused_with_the_reason_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (amount, expected) in [
+        ("-1", "amount \"-1\" is negative: amounts are written without a sign, like 88.88"),
+        ("12.345", "has more than 2 decimal places"),
+        ("1,00", "is not a number"),
+    ] {
+        let out = tilldesk()
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["pay", "--amount", amount, "--auth-code", "2800000000000000"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{amount}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{amount}: {err}");
+        assert!(!dir.path().join("sandbox").exists(), "{amount}: refused before the sandbox starts");
+    }
+}

@@ -74,6 +74,9 @@ pub enum CheckoutError {
     Route(#[from] RouteError),
     #[error("the amount must be more than 0.00")]
     ZeroAmount,
+    /// More than the protocol can carry (Alipay: 100,000,000.00 a trade; WeChat Pay: total_fee is an Int of fen).
+    #[error("{amount} is more than {wallet_en} takes in one payment (at most {max})", wallet_en = .wallet.label(crate::i18n::Lang::En))]
+    AmountTooLarge { amount: Amount, max: Amount, wallet: crate::model::Wallet },
     #[error("the local database failed: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -187,6 +190,10 @@ impl Checkout {
         let wallet = wallet_of(&input.auth_code)?;
         if input.amount.fen() <= 0 {
             return Err(CheckoutError::ZeroAmount);
+        }
+        let max = max_amount(wallet);
+        if input.amount > max {
+            return Err(CheckoutError::AmountTooLarge { amount: input.amount, max, wallet });
         }
         let auth_code = input.auth_code.trim().to_owned();
         let store_id = input.store_id;
@@ -428,6 +435,15 @@ impl Checkout {
             resolved.push((order.out_trade_no, outcome));
         }
         Ok(resolved)
+    }
+}
+
+/// The most one payment may be, by the protocol of the wallet's acquirers: Alipay's total_amount is at most
+/// 100,000,000.00; WeChat Pay's total_fee is an Int of fen (2,147,483,647 fen).
+pub fn max_amount(wallet: crate::model::Wallet) -> Amount {
+    match wallet {
+        crate::model::Wallet::Alipay => Amount::from_fen(10_000_000_000),
+        crate::model::Wallet::WechatPay => Amount::from_fen(i64::from(i32::MAX)),
     }
 }
 

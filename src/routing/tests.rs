@@ -223,3 +223,34 @@ async fn checkout_charges_through_the_route_and_refuses_an_unrouted_wallet_befor
     let _ = channel.query(&paid.out_trade_no).await;
     assert_eq!(log.lock().unwrap().last().map(String::as_str), Some("query WECHATPAY/WXM1"));
 }
+
+#[tokio::test]
+async fn amounts_beyond_what_the_protocol_carries_are_refused_before_anything_is_written() {
+    let w = world();
+    let (s001, path) = (w.s001, w.path.clone());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let router = Router::new(&w.store, &Factory { log: log.clone() }).unwrap();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let checkout = Checkout::new(w.store, router, clock, CheckoutSettings::default());
+    let never = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pay = |fen: i64, code: &str| PaymentInput {
+        amount: Amount::from_fen(fen),
+        auth_code: code.into(),
+        subject: String::new(),
+        store_id: s001,
+        operator_id: None,
+        terminal_id: None,
+    };
+    // WeChat Pay's total_fee is an Int: 21,474,836.47 at most; Alipay takes up to 100,000,000.00.
+    let err = checkout.pay(pay(9_999_999_999_900, "130000000000000000"), never.clone(), &|_| {}).await.unwrap_err();
+    assert_eq!(err.to_string(), "99999999999.00 is more than WeChat Pay takes in one payment (at most 21474836.47)");
+    let err = checkout.pay(pay(10_000_000_001, "2800000000000000"), never.clone(), &|_| {}).await.unwrap_err();
+    assert!(matches!(err, CheckoutError::AmountTooLarge { .. }), "{err}");
+    assert!(log.lock().unwrap().is_empty(), "nothing was sent");
+    assert!(Store::open(&path).unwrap().recent_orders(10).unwrap().is_empty(), "nothing was written");
+    // The largest allowed amounts go through.
+    let (order, _) = checkout.pay(pay(2_147_483_647, "130000000000000000"), never.clone(), &|_| {}).await.unwrap();
+    assert_eq!(order.total_amount.fen(), 2_147_483_647);
+    let (order, _) = checkout.pay(pay(10_000_000_000, "2800000000000000"), never, &|_| {}).await.unwrap();
+    assert_eq!(order.total_amount.fen(), 10_000_000_000);
+}
