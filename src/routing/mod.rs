@@ -34,6 +34,8 @@ pub enum RouteError {
     Unavailable { acquirer: String, profile: ChannelMode, detail: String },
     #[error("the route of {store_code} names acquirer #{acquirer}, which does not exist")]
     UnknownAcquirer { store_code: String, acquirer: AcquirerId },
+    #[error("there is no acquirer #{0} on this till")]
+    UnknownAccount(AcquirerId),
     #[error("there is no store #{0}")]
     UnknownStore(StoreId),
     #[error(transparent)]
@@ -131,10 +133,7 @@ impl Router {
 
     /// The client of an account itself (bills, connection tests), or why it has none.
     pub fn account(&self, id: AcquirerId) -> Result<(Acquirer, Arc<dyn Channel>), RouteError> {
-        let a = self
-            .accounts
-            .get(&id)
-            .ok_or_else(|| RouteError::UnknownAcquirer { store_code: String::new(), acquirer: id })?;
+        let a = self.accounts.get(&id).ok_or(RouteError::UnknownAccount(id))?;
         match &a.channel {
             Ok(c) => Ok((a.account.clone(), c.clone())),
             Err(detail) => Err(RouteError::Unavailable {
