@@ -10,28 +10,12 @@ use serde_json::{Value, json};
 use tilldesk::channel::alipay::sign as alipay_sign;
 use tilldesk::channel::wechatpay::sign::{self as wx_sign, SignType};
 use tilldesk::channel::wechatpay::wire::{from_xml, to_xml};
-use tilldesk::sandbox::{self, RunningSandbox, accounts::SandboxAccounts};
 
-struct Sb {
-    _dir: tempfile::TempDir,
-    running: RunningSandbox,
-    accounts: SandboxAccounts,
-    http: reqwest::Client,
-}
+mod sandbox_common;
 
-async fn start() -> Sb {
-    let dir = tempfile::tempdir().unwrap();
-    let running = sandbox::start(dir.path(), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
-    let accounts: SandboxAccounts =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sandbox.json")).unwrap()).unwrap();
-    Sb { _dir: dir, running, accounts, http: reqwest::Client::new() }
-}
+use sandbox_common::{Sb, start, verify_wechat_by_hand};
 
 impl Sb {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.running.base_url())
-    }
-
     /// Signs an OpenAPI request the documented way and returns the raw response body.
     async fn alipay_raw(&self, method: &str, biz: &Value) -> String {
         let m = &self.accounts.merchants[0].alipay;
@@ -79,16 +63,6 @@ impl Sb {
         verify_wechat_by_hand(&f, &self.accounts.merchants[0].wechatpay.api_key);
         f
     }
-
-    async fn admin(&self, path: &str, body: Value) -> Value {
-        let r = self.http.post(self.url(path)).json(&body).send().await.unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn ledger(&self) -> Value {
-        self.http.get(self.url("/admin/ledger")).send().await.unwrap().json().await.unwrap()
-    }
 }
 
 /// The documented response rule, applied without TillDesk's helper: the signed content is the exact text between
@@ -108,16 +82,6 @@ fn verify_alipay_by_hand(platform_public_pem: &str, method: &str, body: &str) ->
     let signature = rsa::pkcs1v15::Signature::try_from(raw.as_slice()).map_err(|e| e.to_string())?;
     verifying.verify(content.as_bytes(), &signature).map_err(|_| "the signature does not verify".to_string())?;
     serde_json::from_str(content).map_err(|e| e.to_string())
-}
-
-/// The documented WeChat rule by hand: sorted non-empty fields but sign, `&key=`, MD5, uppercase hex.
-fn verify_wechat_by_hand(fields: &BTreeMap<String, String>, api_key: &str) {
-    use md5::Digest;
-    let joined: Vec<String> =
-        fields.iter().filter(|(k, v)| *k != "sign" && !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
-    let temp = format!("{}&key={api_key}", joined.join("&"));
-    let digest = hex::encode_upper(md5::Md5::digest(temp.as_bytes()));
-    assert_eq!(fields.get("sign"), Some(&digest), "the WeChat response signature does not verify");
 }
 
 fn alipay_code(suffix: &str) -> String {

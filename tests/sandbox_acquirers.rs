@@ -12,22 +12,16 @@ use serde_json::{Value, json};
 use tilldesk::channel::alipay::sign as alipay_sign;
 use tilldesk::channel::wechatpay::sign::{self as wx_sign, SignType};
 use tilldesk::channel::wechatpay::wire::{from_xml, to_xml};
+use tilldesk::sandbox;
 use tilldesk::sandbox::accounts::{AcquirerAccount, AlipayAccount, SandboxAccounts, SandboxAcquirer, WechatAccount};
-use tilldesk::sandbox::{self, RunningSandbox};
 
-struct Sb {
-    dir: tempfile::TempDir,
-    running: RunningSandbox,
-    accounts: SandboxAccounts,
-    http: reqwest::Client,
-}
+mod sandbox_common;
 
+use sandbox_common::{Sb, verify_wechat_by_hand};
+
+/// A sandbox where verification and WeChat refunds take no time.
 async fn start() -> Sb {
-    let dir = tempfile::tempdir().unwrap();
-    let running = sandbox::start(dir.path(), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
-    let accounts: SandboxAccounts =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sandbox.json")).unwrap()).unwrap();
-    let sb = Sb { dir, running, accounts, http: reqwest::Client::new() };
+    let sb = sandbox_common::start().await;
     sb.clock(0).await;
     sb
 }
@@ -103,14 +97,6 @@ fn verify_by_hand(platform_public_pem: &str, method: &str, body: &str, gbk: bool
     serde_json::from_str(content).map_err(|e| e.to_string())
 }
 
-fn verify_wechat_by_hand(fields: &BTreeMap<String, String>, api_key: &str) {
-    use md5::Digest;
-    let joined: Vec<String> =
-        fields.iter().filter(|(k, v)| *k != "sign" && !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
-    let digest = hex::encode_upper(md5::Md5::digest(format!("{}&key={api_key}", joined.join("&")).as_bytes()));
-    assert_eq!(fields.get("sign"), Some(&digest), "the WeChat signature does not verify: {fields:?}");
-}
-
 fn pay_biz(out_trade_no: &str, amount: &str, sub_merchant: Option<&str>) -> Value {
     let mut biz = json!({"out_trade_no": out_trade_no, "scene": "bar_code", "auth_code": "2800000000000000",
         "subject": "拿铁咖啡 Latte", "total_amount": amount});
@@ -124,24 +110,10 @@ const STORE: &str = r#"{"legal_name": "上海张三餐饮有限公司", "display
     "display_name_zh": "张三面馆", "mcc": "5812", "country": "CN", "city": "SHANGHAI", "store_id": "S001"}"#;
 
 impl Sb {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.running.base_url())
-    }
-
-    async fn admin(&self, path: &str, body: Value) -> Value {
-        let r = self.http.post(self.url(path)).json(&body).send().await.unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap_or(Value::Null)
-    }
-
     /// Sets the sandbox clock's offset; verification and WeChat refunds take no time.
     async fn clock(&self, offset_secs: i64) {
         let config = json!({"verification_delay_ms": 0, "wechat_refund_delay_ms": 0, "clock_offset_secs": offset_secs});
         self.admin("/admin/config", config).await;
-    }
-
-    async fn ledger(&self) -> Value {
-        self.http.get(self.url("/admin/ledger")).send().await.unwrap().json().await.unwrap()
     }
 
     fn trade<'a>(ledger: &'a Value, out_trade_no: &str) -> &'a Value {
