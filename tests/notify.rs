@@ -102,24 +102,32 @@ fn form(p: &BTreeMap<String, String>) -> String {
     serde_urlencoded::to_string(p).unwrap()
 }
 
+/// Onboards the default store with the sandbox's ALIPAY (no CDS); returns the store, the acquirer and its code.
+async fn onboard_with_alipay(
+    db: &mut Store,
+    url: &str,
+) -> (tilldesk::model::StoreId, tilldesk::model::AcquirerId, tilldesk::onboarding::BuiltCode) {
+    let store_id = db.default_store().unwrap();
+    let alipay = db.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+    let client = CdsClient::new(url).unwrap();
+    let quiet = |_| {};
+    let mut onboarder = Onboarder {
+        db,
+        client: &client,
+        poll: PollPolicy { interval: Duration::from_millis(50), timeout: Duration::from_secs(60) },
+        cancel: CancelFlag::default(),
+        progress: &quiet,
+    };
+    onboarder.onboard(store_id, alipay, false).await.unwrap();
+    (store_id, alipay, build_for_store(db, store_id, None).unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_code_payment_through_simulate_scan_appears_in_orders() {
     let w = world().await;
     let mut db = w.store();
     ensure_sandbox_acquirers(&mut db).unwrap();
-    let store_id = db.default_store().unwrap();
-    let alipay = db.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
-    let client = CdsClient::new(&w.sandbox.base_url()).unwrap();
-    let quiet = |_| {};
-    let mut onboarder = Onboarder {
-        db: &mut db,
-        client: &client,
-        poll: PollPolicy { interval: Duration::from_millis(100), timeout: Duration::from_secs(20) },
-        cancel: CancelFlag::default(),
-        progress: &quiet,
-    };
-    onboarder.onboard(store_id, alipay, false).await.unwrap();
-    let code = build_for_store(&db, store_id, None).unwrap();
+    let (_, _, code) = onboard_with_alipay(&mut db, &w.sandbox.base_url()).await;
     let scan: serde_json::Value = w
         .http
         .post(format!("{}/simulate/scan", w.sandbox.base_url()))
@@ -286,19 +294,7 @@ async fn a_store_code_payment_made_while_the_till_was_closed_arrives_when_it_ope
     let db_path = data.join(tilldesk::config::DATABASE_FILE);
     let mut db = Store::open(&db_path).unwrap();
     tilldesk::sandbox::till::prepare(&mut db).unwrap();
-    let store_id = db.default_store().unwrap();
-    let alipay = db.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
-    let client = CdsClient::new(&url).unwrap();
-    let quiet = |_| {};
-    let mut onboarder = Onboarder {
-        db: &mut db,
-        client: &client,
-        poll: PollPolicy { interval: Duration::from_millis(50), timeout: Duration::from_secs(60) },
-        cancel: CancelFlag::default(),
-        progress: &quiet,
-    };
-    onboarder.onboard(store_id, alipay, false).await.unwrap();
-    let code = build_for_store(&db, store_id, None).unwrap();
+    let (store_id, alipay, code) = onboard_with_alipay(&mut db, &url).await;
     drop(db);
 
     // The till runs once: its listener gets an address, which is kept.
