@@ -72,6 +72,27 @@ pub async fn engine(
     Ok((Checkout::new(store, router, Arc::new(SystemClock), settings), running))
 }
 
+/// Takes the data folder's money path for this command (see `tilldesk::ownership`): waits while another command
+/// holds it (saying so once), refuses plainly when a window has it. `TILLDESK_LOCK_WAIT_SECS` sets the wait (60 s).
+pub fn claim_money_path(home: &DataHome, what: &str) -> anyhow::Result<tilldesk::ownership::MoneyPath> {
+    claim_money_path_in(&home.dir, what)
+}
+
+pub fn claim_money_path_in(dir: &Path, what: &str) -> anyhow::Result<tilldesk::ownership::MoneyPath> {
+    let wait = std::env::var("TILLDESK_LOCK_WAIT_SECS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(60);
+    let mut say = |owner: Option<&tilldesk::ownership::Owner>| match owner {
+        Some(o) => {
+            eprintln!(
+                "waiting: this till is busy with `tilldesk {}` (process {}); going on when it is done",
+                o.what, o.pid
+            )
+        }
+        None => eprintln!("waiting: another TillDesk is busy with this till; going on when it is done"),
+    };
+    let held = tilldesk::ownership::MoneyPath::claim(dir, what, std::time::Duration::from_secs(wait), &mut say)?;
+    Ok(held)
+}
+
 pub fn read_accounts(dir: &Path) -> anyhow::Result<SandboxAccounts> {
     let path = dir.join(tilldesk::sandbox::accounts::ACCOUNTS_FILE);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -105,6 +126,7 @@ fn report(order: Order, events: Vec<OrderEvent>, outcome: Option<&Outcome>) -> O
         Some(Outcome::Cancelled { refunded: false }) => (Some("cancelled"), None),
         Some(Outcome::Closed) => (Some("closed"), None),
         Some(Outcome::NeedsAttention { reason }) => (Some("needs_attention"), Some(reason.clone())),
+        Some(Outcome::Mismatch(m)) => (Some("mismatch"), Some(m.to_string())),
     };
     OrderReport {
         order,
@@ -167,11 +189,16 @@ pub fn pay(
     let amount = Amount::parse(&amount).context("--amount")?;
     tilldesk::channel::router::route_auth_code(&auth_code)?;
     let (store_id, terminal_id) = resolve_store(&mut home, store.as_deref())?;
+    let _money_path = claim_money_path(&home, "pay")?;
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
-        // Unfinished orders from an earlier run are settled before a new payment.
-        for (out_trade_no, outcome) in engine.recover().await? {
-            eprintln!("recovered {out_trade_no}: {outcome:?}");
+        // This command does its own payment only: orders an earlier run left open are the sync worker's and
+        // `tilldesk recover`'s work.
+        let open = home.store.unfinished_orders()?.len();
+        if open > 0 {
+            eprintln!(
+                "note: {open} unfinished order(s) from an earlier run: `tilldesk recover` or the sync settles them"
+            );
         }
         let input = PaymentInput { amount, auth_code, subject, store_id, operator_id: None, terminal_id };
         let (order, outcome) =
@@ -185,9 +212,20 @@ pub fn pay(
 
 /// Settles unfinished orders (after a crash) and prints what happened to each.
 pub fn recover(rt: &tokio::runtime::Runtime, home: DataHome, json: bool, target: &SandboxTarget) -> anyhow::Result<()> {
+    let _money_path = claim_money_path(&home, "recover")?;
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
         let resolved = engine.recover().await?;
+        // Refunds left open (a crash mid-refund, the acquirer down): looked up by out_request_no, then sent again.
+        let desk = tilldesk::refund::RefundDesk::new(
+            tilldesk::store::Store::open(home.store.path())?,
+            engine.router(),
+            Arc::new(SystemClock),
+            tilldesk::refund::RefundSettings::default(),
+        );
+        for r in desk.follow_up().await? {
+            eprintln!("refund {}: {}", r.out_request_no, r.status.as_str());
+        }
         let mut reports = Vec::new();
         for (out_trade_no, outcome) in &resolved {
             if let Some(order) = home.store.order_by_out_trade_no(out_trade_no)? {

@@ -188,6 +188,7 @@ pub fn refund(
     let amount = Amount::parse(&args.amount).context("--amount")?;
     let pin = read_pin(&args.operator)?;
     let operator = home.store.verify_pin(&args.operator, &pin)?;
+    let _money_path = crate::cli_checkout::claim_money_path(&home, "refund")?;
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
         let desk = RefundDesk::new(

@@ -79,6 +79,7 @@ pub fn sync(
         let cds = sandbox_url.as_deref().and_then(|u| tilldesk::channel::cds::client::CdsClient::new(u).ok());
         let worker = Arc::new(tilldesk::sync::SyncWorker::new(&db, &dir, router, cds, settings));
         if args.once {
+            let _money_path = crate::cli_checkout::claim_money_path_in(&dir, "sync")?;
             let run = worker.run_once("cli").await?;
             print_run(&run, args.json)?;
             return Ok(());
@@ -102,7 +103,14 @@ pub fn sync(
             (None, ..) => None,
         };
         loop {
+            // The money path is held for each pass only, so `tilldesk pay` can run between passes.
+            let Some(_money_path) = tilldesk::ownership::MoneyPath::try_claim(&dir, "sync")? else {
+                eprintln!("skipping a pass: another TillDesk holds this till's money path");
+                tokio::time::sleep(worker.settings.offline_interval).await;
+                continue;
+            };
             let run = worker.run_once("timer").await?;
+            drop(_money_path);
             print_run(&run, args.json)?;
             let wait = if run.online { worker.settings.interval } else { worker.settings.offline_interval };
             tokio::time::sleep(wait).await;

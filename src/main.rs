@@ -386,7 +386,15 @@ fn run_sandbox(listen: std::net::SocketAddr, data: &std::path::Path, allow_remot
 fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let rt = runtime()?;
     let sandbox_dir = home.dir.join("sandbox");
+    // The window owns the data folder's money path for its whole life; a second window shows the data but takes no
+    // payments and says where the till is open.
+    let money_path = match tilldesk::ownership::MoneyPath::try_claim(&home.dir, "window")? {
+        Some(held) => tilldesk::ui::MoneyPathState::Held(held),
+        None => tilldesk::ui::MoneyPathState::Elsewhere(tilldesk::ownership::current_owner(&home.dir)),
+    };
+    let elsewhere = matches!(money_path, tilldesk::ui::MoneyPathState::Elsewhere(_));
     let mut app = TillDeskApp::new(home)?;
+    app.ctx.money_path = money_path;
     // A till that was never set up opens on the first-run wizard.
     app.offer_first_run()?;
     // The embedded sandbox starts off the UI thread; the status bar shows it once it listens.
@@ -396,7 +404,7 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let sync_settings = tilldesk::sync::SyncSettings::load(&app.ctx.home.store)?;
     // In live mode the sandbox's worker must not touch live orders: the live worker starts once the keys are
     // unlocked (Ctx::manage_sync).
-    let sandbox_mode = app.ctx.mode == tilldesk::model::ChannelMode::Sandbox;
+    let sandbox_mode = app.ctx.mode == tilldesk::model::ChannelMode::Sandbox && !elsewhere;
     app.ctx.sync_for = Some((app.ctx.mode, false));
     rt.spawn(async move {
         let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));

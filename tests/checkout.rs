@@ -18,6 +18,9 @@ const FAST: CheckoutSettings = CheckoutSettings {
     poll_window: Duration::from_millis(1500),
     cancel_retry_interval: Duration::from_millis(100),
     max_cancel_attempts: 5,
+    query_retries: 1,
+    query_backoff: Duration::from_millis(50),
+    cashier_deadline: Duration::from_secs(3),
 };
 
 struct Rig {

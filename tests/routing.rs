@@ -346,12 +346,12 @@ fn live_sync_delivers_only_what_the_live_gateway_confirms() {
             terminal_id: None,
         };
         let order = store.create_order(&new).unwrap();
-        let change = tilldesk::store::orders::StatusChange {
-            event_kind: "needs_attention",
-            detail: "the cancel was not confirmed",
-            ..Default::default()
-        };
-        store.set_order_status(order.id, OrderStatus::NeedsAttention, &change).unwrap();
+        let attention = tilldesk::store::transitions::OrderMove::to(
+            OrderStatus::NeedsAttention,
+            "needs_attention",
+            "the cancel was not confirmed",
+        );
+        store.move_order(order.id, &attention).unwrap();
         let payload = json!({ "out_trade_no": out_trade_no, "verb": "cancel" }).to_string();
         store.enqueue_outbox("cancel", &format!("cancel:{out_trade_no}"), &payload).unwrap();
     }

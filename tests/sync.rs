@@ -21,6 +21,9 @@ const FAST: CheckoutSettings = CheckoutSettings {
     poll_window: Duration::from_millis(400),
     cancel_retry_interval: Duration::from_millis(50),
     max_cancel_attempts: 2,
+    query_retries: 1,
+    query_backoff: Duration::from_millis(50),
+    cashier_deadline: Duration::from_secs(3),
 };
 
 fn spawn_sandbox(data: &Path) -> (std::process::Child, String) {

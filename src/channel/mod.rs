@@ -37,6 +37,10 @@ pub struct TradeInfo {
     pub paid_at: Option<String>,
     /// A masked buyer account, for the receipt.
     pub buyer: Option<String>,
+    /// The currency the acquirer names (WeChat fee_type; None where the answer names none).
+    pub currency: Option<String>,
+    /// The (sub-)merchant the acquirer says took the payment, where the answer names it.
+    pub merchant_id: Option<String>,
 }
 
 /// The outcome of a pay request, classified exactly as the acquirers document it.

@@ -22,16 +22,23 @@ use crate::channel::{CancelResult, Channel, Failure, PayRequest, PayResult, Quer
 use crate::model::{AcquirerKind, OperatorId, Order, OrderId, OrderStatus, StoreId};
 use crate::money::Amount;
 use crate::routing::{RouteError, Router, wallet_of};
-use crate::store::orders::{NewOrder, StatusChange};
+use crate::store::orders::NewOrder;
+use crate::store::transitions::{Attention, Mismatch, OrderMove, OrderMoved, PaidFacts};
 use crate::store::{Store, StoreError};
 
-/// The seeds' rule: query every 5 s for up to 30 s; cancel again 2 s apart while asked to, up to 10 times.
+/// The seeds' rule: query every 5 s for up to 30 s; cancel again 2 s apart while asked to, up to 10 times. A
+/// transient error (no answer, a system error) is asked again `query_retries` times, `query_backoff` doubling,
+/// before anything is cancelled. The cashier is free after `cashier_deadline` whatever the network does: a cancel
+/// not confirmed by then continues in the background (outbox).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckoutSettings {
     pub poll_interval: Duration,
     pub poll_window: Duration,
     pub cancel_retry_interval: Duration,
     pub max_cancel_attempts: u32,
+    pub query_retries: u32,
+    pub query_backoff: Duration,
+    pub cashier_deadline: Duration,
 }
 
 impl Default for CheckoutSettings {
@@ -41,6 +48,9 @@ impl Default for CheckoutSettings {
             poll_window: Duration::from_secs(30),
             cancel_retry_interval: Duration::from_secs(2),
             max_cancel_attempts: 10,
+            query_retries: 3,
+            query_backoff: Duration::from_secs(1),
+            cashier_deadline: Duration::from_secs(45),
         }
     }
 }
@@ -61,6 +71,8 @@ impl CheckoutSettings {
         if let Some(v) = secs(Self::POLL_WINDOW_KEY)? {
             s.poll_window = Duration::from_secs(v);
         }
+        // The cashier's bound stays 15 s beyond the poll window (45 s with the seeds' 30 s).
+        s.cashier_deadline = s.poll_window + Duration::from_secs(15);
         Ok(s)
     }
 }
@@ -123,10 +135,50 @@ pub enum Outcome {
     },
     /// Closed at the acquirer without payment.
     Closed,
-    /// The cancel/reverse could not be confirmed; the sync worker keeps trying.
+    /// The cancel/reverse could not be confirmed in the cashier's time; the sync worker keeps trying (outbox).
     NeedsAttention {
         reason: String,
     },
+    /// The acquirer says it was paid, but its amount, currency or merchant differ from the order: NEEDS_ATTENTION
+    /// with both figures, for a person to decide. Never PAID.
+    Mismatch(Mismatch),
+}
+
+/// Orders a checkout in this process is working on right now: recovery and the sync worker leave them alone (another
+/// process cannot be working on any: the data folder's money path has one owner, see [`crate::ownership`]).
+static ACTIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether a checkout in this process is taking the payment `out_trade_no` right now.
+pub fn is_active(out_trade_no: &str) -> bool {
+    match ACTIVE.lock() {
+        Ok(a) => a.iter().any(|o| o == out_trade_no),
+        Err(p) => p.into_inner().iter().any(|o| o == out_trade_no),
+    }
+}
+
+/// Marks an order as worked on while alive.
+struct Working(String);
+
+impl Working {
+    fn start(out_trade_no: &str) -> Working {
+        match ACTIVE.lock() {
+            Ok(mut a) => a.push(out_trade_no.to_owned()),
+            Err(p) => p.into_inner().push(out_trade_no.to_owned()),
+        }
+        Working(out_trade_no.to_owned())
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        let mut a = match ACTIVE.lock() {
+            Ok(a) => a,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(i) = a.iter().position(|o| *o == self.0) {
+            a.swap_remove(i);
+        }
+    }
 }
 
 /// A test hook: `TILLDESK_CRASH_AT=<step>` aborts the process at that step, as a power cut would. Steps:
@@ -218,6 +270,7 @@ impl Checkout {
             acquirer_merchant_id: routed.merchant_id.clone(),
             terminal_id: input.terminal_id.clone(),
         };
+        let working = Working::start(&out_trade_no);
         let order = self.with_store(|s| s.create_order(&new))?;
         crash_point("after_write_ahead");
         progress(Progress::Sending { out_trade_no: out_trade_no.clone() });
@@ -231,40 +284,44 @@ impl Checkout {
             terminal_id: input.terminal_id,
             operator_id: input.operator_id.map(|o| o.to_string()),
         };
-        let result = channel.pay(&request).await;
+        // The pay request may not eat the cashier's whole time: what is left after it belongs to polling.
+        let result = match self.bounded(self.settings.poll_window, channel.pay(&request)).await {
+            Some(r) => r,
+            None => PayResult::Unknown(format!("no answer within {} s", self.settings.poll_window.as_secs())),
+        };
         crash_point("after_pay_sent");
         let outcome = match result {
             PayResult::Paid(info) => self.finish_paid(order.id, &info, "paid")?,
             PayResult::Failed(failure) => {
                 let detail = format!("{}: {}", failure.code, failure.message);
-                self.set(order.id, OrderStatus::Failed, None, None, "failed", &detail)?;
+                self.advance(order.id, &OrderMove::to(OrderStatus::Failed, "failed", &detail))?;
                 Outcome::Failed(failure)
             }
             PayResult::Waiting(_) => {
-                self.set(order.id, OrderStatus::Paying, None, None, "waiting", "waiting for the customer's password")?;
+                let waiting = OrderMove::to(OrderStatus::Paying, "waiting", "waiting for the customer's password");
+                self.advance(order.id, &waiting)?;
                 self.settle(order.id, &out_trade_no, channel.as_ref(), started, &cancel, progress).await?
             }
             PayResult::Unknown(why) => {
-                self.set(order.id, OrderStatus::Unknown, None, None, "unknown", &why)?;
+                self.advance(order.id, &OrderMove::to(OrderStatus::Unknown, "unknown", &why))?;
                 self.settle(order.id, &out_trade_no, channel.as_ref(), started, &cancel, progress).await?
             }
         };
-        let order = self.with_store(|s| s.order(order.id))?.ok_or(CheckoutError::Busy("the order vanished"))?;
+        drop(working);
+        let order = self
+            .with_store(|s| s.order(order.id))?
+            .ok_or(StoreError::NotFound { what: "order", key: out_trade_no.clone() })?;
         Ok((order, outcome))
     }
 
-    fn set(
-        &self,
-        id: OrderId,
-        status: OrderStatus,
-        trade_no: Option<&str>,
-        paid_at: Option<&str>,
-        kind: &str,
-        detail: &str,
-    ) -> Result<Order, StoreError> {
-        self.with_store(|s| {
-            s.set_order_status(id, status, &StatusChange { trade_no, paid_at, event_kind: kind, detail })
-        })
+    /// Runs one acquirer call for at most `limit` (real time): a dead network cannot hold the cashier longer.
+    async fn bounded<T>(&self, limit: Duration, call: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::time::timeout(limit.max(Duration::from_secs(1)), call).await.ok()
+    }
+
+    /// Every status change of the checkout goes through the order transition function.
+    fn advance(&self, id: OrderId, m: &OrderMove<'_>) -> Result<OrderMoved, StoreError> {
+        self.with_store(|s| s.move_order(id, m))
     }
 
     fn finish_paid(&self, id: OrderId, info: &TradeInfo, kind: &str) -> Result<Outcome, StoreError> {
@@ -276,9 +333,54 @@ impl Checkout {
             info.buyer.as_deref().unwrap_or_default(),
             info.paid_at.as_deref().map(|t| format!("(acquirer time {t})")).unwrap_or_default()
         );
-        let detail = detail.trim();
-        self.set(id, OrderStatus::Paid, info.trade_no.as_deref(), Some(&paid_at), kind, detail)?;
-        Ok(Outcome::Paid { trade_no: info.trade_no.clone(), paid_at: Some(paid_at) })
+        let facts = PaidFacts {
+            amount: info.amount,
+            currency: info.currency.as_deref(),
+            merchant_id: info.merchant_id.as_deref(),
+        };
+        let paid = OrderMove::paid(kind, detail.trim(), info.trade_no.as_deref(), Some(&paid_at), facts);
+        Ok(match self.advance(id, &paid)? {
+            OrderMoved::Moved { .. } | OrderMoved::Stayed(_) => {
+                Outcome::Paid { trade_no: info.trade_no.clone(), paid_at: Some(paid_at) }
+            }
+            OrderMoved::Mismatch { mismatch, .. } => Outcome::Mismatch(mismatch),
+            OrderMoved::Refused { from, .. } => {
+                Outcome::NeedsAttention { reason: format!("the acquirer says paid, but the order is {from}") }
+            }
+        })
+    }
+
+    /// A transient answer (no answer, a system error) is not a reason to cancel: ask again with backoff (1 s, 2 s,
+    /// 4 s …) up to `query_retries` times, stopping at the first definite answer or at `until` (time since
+    /// `started`). Every try is on the timeline.
+    async fn query_again(
+        &self,
+        id: OrderId,
+        out_trade_no: &str,
+        channel: &dyn Channel,
+        first: QueryResult,
+        started: time::OffsetDateTime,
+        until: Duration,
+    ) -> Result<QueryResult, StoreError> {
+        let mut last = first;
+        let mut wait = self.settings.query_backoff;
+        for attempt in 1..=self.settings.query_retries {
+            let QueryResult::Unknown(why) = &last else { break };
+            let left = until.saturating_sub(elapsed_since(self.clock.now(), started));
+            if left <= wait {
+                break;
+            }
+            let note = format!("#{attempt}: no definite answer ({why}); asking again in {} s", wait.as_secs_f32());
+            self.with_store(|s| s.add_order_event(id, "query_again", &note))?;
+            self.clock.sleep(wait).await;
+            let left = until.saturating_sub(elapsed_since(self.clock.now(), started));
+            last = self
+                .bounded(left, channel.query(out_trade_no))
+                .await
+                .unwrap_or_else(|| QueryResult::Unknown("no answer in time".into()));
+            wait = wait.saturating_mul(2);
+        }
+        Ok(last)
     }
 
     /// Polls until paid or the window closes (or the cashier cancels), then cancels/reverses.
@@ -292,17 +394,33 @@ impl Checkout {
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Outcome, StoreError> {
         let mut polls = 0u32;
-        loop {
+        let mut last_unknown: Option<String> = None;
+        let why = loop {
             let elapsed = elapsed_since(self.clock.now(), started);
             if cancel.load(Ordering::SeqCst) {
                 self.with_store(|s| s.add_order_event(id, "cashier_cancel", "the cashier cancelled"))?;
-                break;
+                break "the cashier cancelled".to_owned();
             }
             if elapsed >= self.settings.poll_window {
-                self.with_store(|s| {
-                    s.add_order_event(id, "poll_window_closed", &format!("not paid after {} s", elapsed.as_secs()))
-                })?;
-                break;
+                let note = format!("not paid after {} s", elapsed.as_secs());
+                self.with_store(|s| s.add_order_event(id, "poll_window_closed", &note))?;
+                // The last answer was not definite: ask again (with backoff, in the cashier's time) before cancelling.
+                if let Some(why) = last_unknown.take() {
+                    let again = self
+                        .query_again(id, out_trade_no, channel, QueryResult::Unknown(why), started, self.deadline())
+                        .await?;
+                    match again {
+                        QueryResult::Paid(info) => return self.finish_paid(id, &info, "paid"),
+                        QueryResult::Closed(_) => {
+                            let closed =
+                                OrderMove::to(OrderStatus::Closed, "closed", "the acquirer closed the trade unpaid");
+                            self.advance(id, &closed)?;
+                            return Ok(Outcome::Closed);
+                        }
+                        _ => {}
+                    }
+                }
+                break format!("{note}: the customer did not confirm");
             }
             progress(Progress::Waiting { elapsed, polls });
             self.sleep_unless_cancelled(self.settings.poll_interval, cancel, started, progress, polls).await;
@@ -310,14 +428,22 @@ impl Checkout {
                 continue;
             }
             polls += 1;
-            let result = channel.query(out_trade_no).await;
+            let left = self.settings.poll_window.saturating_sub(elapsed_since(self.clock.now(), started));
+            let result = self
+                .bounded(left, channel.query(out_trade_no))
+                .await
+                .unwrap_or_else(|| QueryResult::Unknown("no answer in time".into()));
             if polls == 1 {
                 crash_point("after_first_poll");
             }
+            last_unknown = None;
             match result {
                 QueryResult::Paid(info) => return self.finish_paid(id, &info, "paid"),
                 QueryResult::Closed(_) => {
-                    self.set(id, OrderStatus::Closed, None, None, "closed", "the acquirer closed the trade unpaid")?;
+                    self.advance(
+                        id,
+                        &OrderMove::to(OrderStatus::Closed, "closed", "the acquirer closed the trade unpaid"),
+                    )?;
                     return Ok(Outcome::Closed);
                 }
                 QueryResult::Waiting(_) => {
@@ -328,10 +454,16 @@ impl Checkout {
                 }
                 QueryResult::Unknown(why) => {
                     self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: unknown ({why})")))?;
+                    last_unknown = Some(why);
                 }
             }
-        }
-        self.cancel_until_confirmed(id, out_trade_no, channel, progress).await
+        };
+        self.cancel_until_confirmed(id, out_trade_no, channel, started, &why, progress).await
+    }
+
+    /// The cashier's bound: after this much time since the payment started, nothing more happens in the foreground.
+    fn deadline(&self) -> Duration {
+        self.settings.cashier_deadline.max(self.settings.poll_window)
     }
 
     /// Sleeps in short steps so a cashier's cancel is honoured at once, reporting elapsed time as it goes.
@@ -353,29 +485,46 @@ impl Checkout {
         }
     }
 
-    /// Cancel (Alipay) / reverse (WeChat) until the acquirer confirms; NEEDS_ATTENTION if it never does.
+    /// Cancel (Alipay) / reverse (WeChat) until the acquirer confirms, within the cashier's time (`started` +
+    /// `cashier_deadline`); not confirmed by then → NEEDS_ATTENTION with the cancel in the outbox, where the sync
+    /// worker keeps sending it. `why` goes on the timeline: the reason the cancel was started.
     async fn cancel_until_confirmed(
         &self,
         id: OrderId,
         out_trade_no: &str,
         channel: &dyn Channel,
+        started: time::OffsetDateTime,
+        why: &str,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Outcome, StoreError> {
         let verb = match channel.kind() {
             AcquirerKind::WechatPay => "reverse",
             _ => "cancel",
         };
-        self.set(id, OrderStatus::Cancelling, None, None, verb, "asking the acquirer to cancel")?;
+        let detail = format!("asking the acquirer to {verb}: {why}");
+        if let OrderMoved::Refused { from, .. } =
+            self.advance(id, &OrderMove::to(OrderStatus::Cancelling, verb, &detail))?
+        {
+            // Paid or final meanwhile (a notification, another path): nothing to cancel.
+            return Ok(Outcome::NeedsAttention { reason: format!("not cancelled: the order is {from}") });
+        }
         crash_point("before_cancel");
         let mut last = String::new();
         for attempt in 1..=self.settings.max_cancel_attempts {
+            let left = self.deadline().saturating_sub(elapsed_since(self.clock.now(), started));
+            if attempt > 1 && left.is_zero() {
+                break;
+            }
             progress(Progress::Cancelling { attempt });
-            let result = channel.cancel(out_trade_no).await;
+            let result = self
+                .bounded(left, channel.cancel(out_trade_no))
+                .await
+                .unwrap_or_else(|| CancelResult::Unknown("no answer in time".into()));
             crash_point("after_cancel");
             match result {
                 CancelResult::Done { refunded } => {
                     let detail = if refunded { "confirmed: the money went back to the customer" } else { "confirmed" };
-                    self.set(id, OrderStatus::Cancelled, None, None, &format!("{verb}_confirmed"), detail)?;
+                    self.advance(id, &OrderMove::to(OrderStatus::Cancelled, &format!("{verb}_confirmed"), detail))?;
                     return Ok(Outcome::Cancelled { refunded });
                 }
                 CancelResult::Failed(f) => {
@@ -387,24 +536,39 @@ impl Checkout {
                     self.with_store(|s| {
                         s.add_order_event(id, &format!("{verb}_retry"), &format!("#{attempt}: {last}"))
                     })?;
-                    self.clock.sleep(self.settings.cancel_retry_interval).await;
+                    let left = self.deadline().saturating_sub(elapsed_since(self.clock.now(), started));
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.clock.sleep(self.settings.cancel_retry_interval.min(left)).await;
                 }
             }
         }
         let reason = format!("the {verb} was not confirmed ({last}); TillDesk keeps trying in the background");
-        self.set(id, OrderStatus::NeedsAttention, None, None, "needs_attention", &reason)?;
         let payload = serde_json::json!({ "out_trade_no": out_trade_no, "verb": verb }).to_string();
-        self.with_store(|s| s.enqueue_outbox(verb, &format!("{verb}:{out_trade_no}"), &payload))?;
+        self.with_store(|s| {
+            let attention = OrderMove {
+                attention: Some(Attention::Cancel),
+                ..OrderMove::to(OrderStatus::NeedsAttention, "needs_attention", &reason)
+            };
+            s.move_order(id, &attention)?;
+            s.enqueue_outbox(verb, &format!("{verb}:{out_trade_no}"), &payload)
+        })?;
         Ok(Outcome::NeedsAttention { reason })
     }
 
-    /// Crash recovery: every order left PAYING / UNKNOWN / CANCELLING / NEEDS_ATTENTION is resolved with the
-    /// acquirer (query; paid stays paid; anything else is cancelled so it can never be charged later).
-    /// Returns the orders it touched with their outcomes.
+    /// Crash recovery: every order left PAYING / UNKNOWN / CANCELLING / NEEDS_ATTENTION by a checkout that is gone
+    /// (none in this process is working on it; no other process can be, see [`crate::ownership`]) is resolved with
+    /// the acquirer: query (a transient error is asked again with backoff first); paid stays paid; anything else is
+    /// cancelled so it can never be charged later. Orders whose figures did not match wait for a person. Returns the
+    /// orders it touched with their outcomes.
     pub async fn recover(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
         let unfinished = self.with_store(|s| s.unfinished_orders())?;
         let mut resolved = Vec::new();
         for order in unfinished {
+            if is_active(&order.out_trade_no) {
+                continue;
+            }
             let channel = match self.router.for_order(&order) {
                 Ok(c) => c,
                 Err(e) => {
@@ -412,26 +576,58 @@ impl Checkout {
                     continue;
                 }
             };
-            self.with_store(|s| s.add_order_event(order.id, "recovery", "resuming after a restart"))?;
+            let working = Working::start(&order.out_trade_no);
+            let started = self.clock.now();
+            self.with_store(|s| {
+                s.add_order_event(order.id, "recovery", "resuming: the checkout that took it is gone")
+            })?;
             let outcome = if order.status == OrderStatus::Cancelling || order.status == OrderStatus::NeedsAttention {
-                self.cancel_until_confirmed(order.id, &order.out_trade_no, channel.as_ref(), &|_| {}).await?
+                let why = "recovery: a cancel that was not confirmed";
+                self.cancel_until_confirmed(order.id, &order.out_trade_no, channel.as_ref(), started, why, &|_| {})
+                    .await?
             } else {
-                match channel.query(&order.out_trade_no).await {
+                let first = self
+                    .bounded(self.deadline(), channel.query(&order.out_trade_no))
+                    .await
+                    .unwrap_or_else(|| QueryResult::Unknown("no answer in time".into()));
+                let answer = self
+                    .query_again(order.id, &order.out_trade_no, channel.as_ref(), first, started, self.deadline())
+                    .await?;
+                match answer {
                     QueryResult::Paid(info) => self.finish_paid(order.id, &info, "paid")?,
                     QueryResult::Closed(_) => {
-                        self.set(order.id, OrderStatus::Closed, None, None, "closed", "closed at the acquirer")?;
+                        self.advance(
+                            order.id,
+                            &OrderMove::to(OrderStatus::Closed, "closed", "closed at the acquirer"),
+                        )?;
                         Outcome::Closed
                     }
-                    // Waiting, unknown, or never arrived: the customer is gone; close the number for good.
+                    // Waiting, or never arrived, or still no answer after asking again: the customer is gone; close
+                    // the number for good.
                     QueryResult::Waiting(_) | QueryResult::NotFound | QueryResult::Unknown(_) => {
-                        self.cancel_until_confirmed(order.id, &order.out_trade_no, channel.as_ref(), &|_| {}).await?
+                        let why = match &answer {
+                            QueryResult::Waiting(_) => "recovery: still waiting for a customer who is gone".to_owned(),
+                            QueryResult::NotFound => "recovery: the acquirer never got the payment".to_owned(),
+                            QueryResult::Unknown(w) => format!("recovery: still no answer after asking again ({w})"),
+                            _ => String::new(),
+                        };
+                        self.cancel_until_confirmed(
+                            order.id,
+                            &order.out_trade_no,
+                            channel.as_ref(),
+                            started,
+                            &why,
+                            &|_| {},
+                        )
+                        .await?
                     }
                 }
             };
-            if !matches!(outcome, Outcome::NeedsAttention { .. }) {
+            if matches!(outcome, Outcome::Cancelled { .. } | Outcome::Closed | Outcome::Paid { .. }) {
                 self.with_store(|s| s.mark_outbox_delivered(&format!("cancel:{}", order.out_trade_no)))?;
                 self.with_store(|s| s.mark_outbox_delivered(&format!("reverse:{}", order.out_trade_no)))?;
             }
+            drop(working);
             resolved.push((order.out_trade_no, outcome));
         }
         Ok(resolved)

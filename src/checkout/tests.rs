@@ -103,8 +103,13 @@ fn input(code: &str) -> PaymentInput {
     }
 }
 
+/// The acquirer's answer for a paid 12.34 (what `input` charges).
 fn paid(trade_no: &str) -> TradeInfo {
-    TradeInfo { trade_no: Some(trade_no.into()), ..Default::default() }
+    paid_amount(trade_no, 1234)
+}
+
+fn paid_amount(trade_no: &str, fen: i64) -> TradeInfo {
+    TradeInfo { trade_no: Some(trade_no.into()), amount: Some(Amount::from_fen(fen)), ..Default::default() }
 }
 
 async fn run(rig: &Rig, code: &str) -> (Order, Outcome) {
@@ -183,7 +188,76 @@ async fn an_unconfirmed_cancel_needs_attention_and_leaves_work_for_the_sync_work
     let outbox = r.checkout.with_store(|s| s.pending_outbox()).unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].0, "reverse");
-    assert_eq!(r.channel.calls().iter().filter(|c| *c == "cancel").count(), 10);
+    // Not ten attempts in the foreground: the cashier is free by 45 s; the rest is the outbox's.
+    assert_eq!(r.channel.calls().iter().filter(|c| *c == "cancel").count(), 8);
+}
+
+/// Issue 17, item 6: the network gone for the whole sale (every call unanswered) frees the cashier within 45 s;
+/// the reverse continues in the outbox. Before, 10 reverse attempts ran in the foreground after the 30 s window.
+#[tokio::test]
+async fn a_dead_network_frees_the_cashier_within_45_seconds() {
+    let unknown = || QueryResult::Unknown("connection refused".into());
+    let r = rig(Scripted::new(
+        AcquirerKind::WechatPay,
+        PayResult::Unknown("connection refused".into()),
+        vec![unknown(); 20],
+        vec![],
+    ));
+    let (order, outcome) = run(&r, "130000000000000000").await;
+    let took = elapsed_since(r.clock.now(), r.start);
+    assert!(took <= Duration::from_secs(45), "the cashier waited {took:?}");
+    assert!(matches!(outcome, Outcome::NeedsAttention { .. }), "{outcome:?}");
+    assert_eq!(order.status, OrderStatus::NeedsAttention);
+    let outbox = r.checkout.with_store(|s| s.pending_outbox()).unwrap();
+    assert_eq!(outbox.iter().map(|o| o.1.as_str()).collect::<Vec<_>>(), [format!("reverse:{}", order.out_trade_no)]);
+    // Transient errors were asked about again (with backoff) before the reverse started.
+    assert!(event_kinds(&r, &order).contains(&"query_again".to_owned()));
+}
+
+/// Issue 17, item 5: an acquirer answering "paid" with another amount does not make the order PAID.
+#[tokio::test]
+async fn paid_with_another_amount_needs_attention_not_paid() {
+    let r =
+        rig(Scripted::new(AcquirerKind::WechatPay, PayResult::Paid(paid_amount("W9", 9_999_999_999)), vec![], vec![]));
+    let (order, outcome) = run(&r, "130000000000000000").await;
+    assert!(matches!(outcome, Outcome::Mismatch(crate::store::transitions::Mismatch::Amount { .. })), "{outcome:?}");
+    assert_eq!(order.status, OrderStatus::NeedsAttention);
+    assert!(r.checkout.with_store(|s| s.unfinished_orders()).unwrap().is_empty(), "a person decides, not recovery");
+    assert_eq!(r.channel.calls().len(), 1, "nothing cancelled behind the clerk's back");
+}
+
+/// Issue 17, item 3: recovery that meets one transient error asks again (with backoff) and keeps the sale when
+/// the second answer is "paid". Before, it reversed a paid sale after one system error.
+#[tokio::test]
+async fn recovery_asks_again_after_a_transient_error_and_keeps_a_paid_sale() {
+    let r = rig(Scripted::new(
+        AcquirerKind::Alipay,
+        PayResult::Paid(paid("unused")),
+        vec![QueryResult::Unknown("ACQ.SYSTEM_ERROR".into()), QueryResult::Paid(paid_amount("K1", 100))],
+        vec![],
+    ));
+    let acquirer = r.alipay_acquirer;
+    r.checkout
+        .with_store(|s| {
+            let store_id = s.default_store()?;
+            s.create_order(&NewOrder {
+                out_trade_no: "K".into(),
+                store_id,
+                acquirer_id: acquirer,
+                operator_id: None,
+                subject: String::new(),
+                total_amount: Amount::from_fen(100),
+                auth_code_masked: String::new(),
+                acquirer_merchant_id: None,
+                terminal_id: None,
+            })
+        })
+        .unwrap();
+    let resolved = r.checkout.recover().await.unwrap();
+    assert!(matches!(resolved[0], (ref o, Outcome::Paid { .. }) if o == "K"), "{resolved:?}");
+    assert!(!r.channel.calls().contains(&"cancel".to_owned()), "a paid sale is never cancelled");
+    let order = r.checkout.order("K").unwrap().unwrap();
+    assert!(r.checkout.with_store(|s| s.order_events(order.id)).unwrap().iter().any(|e| e.kind == "query_again"));
 }
 
 #[tokio::test]
@@ -215,7 +289,7 @@ async fn recovery_resolves_unfinished_orders() {
     let r = rig(Scripted::new(
         AcquirerKind::Alipay,
         PayResult::Paid(paid("unused")),
-        vec![QueryResult::Paid(paid("R1")), QueryResult::NotFound],
+        vec![QueryResult::Paid(paid_amount("R1", 100)), QueryResult::NotFound],
         vec![CancelResult::Done { refunded: false }],
     ));
     let acquirer = r.alipay_acquirer;

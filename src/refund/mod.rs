@@ -84,6 +84,8 @@ impl RefundDesk {
         require(operator, Permission::Refund)?;
         let (order, refund) = self.with_store(|s| s.create_refund(out_trade_no, amount, reason, Some(operator.id)))?;
         tracing::info!(out_trade_no, out_request_no = refund.out_request_no, %amount, operator = operator.name, "refund");
+        let _working = Working::start(&refund.out_request_no);
+        crash_point("refund_after_write_ahead");
         self.send(&order, refund).await
     }
 
@@ -100,7 +102,9 @@ impl RefundDesk {
         };
         let mut last_unknown = String::new();
         for attempt in 1..=self.settings.attempts.max(1) {
-            match channel.refund(&request).await {
+            let result = channel.refund(&request).await;
+            crash_point("refund_after_send");
+            match result {
                 RefundResult::Accepted { state: RefundState::Success, .. } => {
                     return Ok(self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Success, "refunded"))?);
                 }
@@ -187,46 +191,132 @@ impl RefundDesk {
             if waited >= self.settings.follow_window {
                 return Ok(self
                     .with_store(|s| s.refund(id))?
-                    .ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?);
+                    .ok_or(StoreError::NotFound { what: "refund", key: out_request_no.into() })?);
             }
             self.clock.sleep(self.settings.follow_interval).await;
         }
     }
 
-    /// Sends again (same out_request_no) a refund still SUBMITTED, or follows one PROCESSING; a final refund is
-    /// returned as it is. The sync worker's outbox delivery.
+    /// Finishes a refund left open (a crash, the acquirer down, an outbox entry): a SUBMITTED refund is first looked
+    /// up at the acquirer by its out_request_no, and sent again under the same number only when the acquirer has
+    /// never heard of it; a PROCESSING one is followed; a final one is returned as it is. Whatever was killed when,
+    /// the money moves once (the acquirer deduplicates by out_request_no; the status moves once, see
+    /// `store::transitions::move_refund`).
     pub async fn resend(&self, out_request_no: &str) -> Result<Refund, RefundError> {
         let refund = self
             .with_store(|s| s.refund_by_out_request_no(out_request_no))?
-            .ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+            .ok_or(StoreError::NotFound { what: "refund", key: out_request_no.into() })?;
         let order = self
             .with_store(|s| s.order(refund.order_id))?
-            .ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+            .ok_or(StoreError::NotFound { what: "order", key: refund.order_id.to_string() })?;
+        let _working = Working::start(out_request_no);
         match refund.status {
-            RefundStatus::Submitted => self.send(&order, refund).await,
+            RefundStatus::Submitted => {
+                let channel = self.router.for_order(&order)?;
+                match channel.refund_query(&order.out_trade_no, out_request_no).await {
+                    RefundQueryResult::Found(RefundState::Success) => Ok(self.with_store(|s| {
+                        s.set_refund_status(refund.id, RefundStatus::Success, "found refunded by its out_request_no")
+                    })?),
+                    RefundQueryResult::Found(RefundState::Processing) => {
+                        self.with_store(|s| {
+                            s.set_refund_status(
+                                refund.id,
+                                RefundStatus::Processing,
+                                "found accepted by its out_request_no",
+                            )
+                        })?;
+                        self.follow(&order, refund.id, out_request_no).await
+                    }
+                    RefundQueryResult::Found(RefundState::Failed) => Ok(self.with_store(|s| {
+                        s.set_refund_status(refund.id, RefundStatus::Failed, "found closed by its out_request_no")
+                    })?),
+                    RefundQueryResult::NotFound => {
+                        self.with_store(|s| {
+                            s.add_order_event(
+                                order.id,
+                                "refund_resend",
+                                &format!("{out_request_no}: the acquirer never got it; sending it again"),
+                            )
+                        })?;
+                        self.send(&order, refund).await
+                    }
+                    // No answer: it stays SUBMITTED and is asked about again later.
+                    RefundQueryResult::Unknown(_) => Ok(refund),
+                }
+            }
             RefundStatus::Processing => self.follow(&order, refund.id, out_request_no).await,
             _ => Ok(refund),
         }
     }
 
-    /// Picks up every refund still SUBMITTED or PROCESSING (after a restart, or when the acquirer was slow) and
-    /// settles what it can. Returns the refunds in their new states.
+    /// Picks up every refund still SUBMITTED or PROCESSING that nobody in this process is working on (after a
+    /// restart, or when the acquirer was slow) and settles what it can through [`RefundDesk::resend`]. Returns the
+    /// refunds in their new states.
     pub async fn follow_up(&self) -> Result<Vec<Refund>, RefundError> {
         let pending = self.with_store(|s| s.pending_refunds())?;
         let mut out = Vec::new();
         for refund in pending {
-            let Some(order) = self.with_store(|s| s.order(refund.order_id))? else { continue };
-            let settled = if refund.status == RefundStatus::Processing {
-                self.follow(&order, refund.id, &refund.out_request_no.clone()).await?
-            } else {
-                match self.send(&order, refund).await {
-                    Ok(r) => r,
-                    Err(RefundError::AcquirerRefused(_)) => continue,
-                    Err(e) => return Err(e),
+            if is_active(&refund.out_request_no) {
+                continue;
+            }
+            match self.resend(&refund.out_request_no).await {
+                Ok(r) => {
+                    if matches!(r.status, RefundStatus::Success | RefundStatus::Failed) {
+                        self.with_store(|s| s.mark_outbox_delivered(&format!("refund:{}", r.out_request_no)))?;
+                    }
+                    out.push(r);
                 }
-            };
-            out.push(settled);
+                Err(RefundError::AcquirerRefused(_)) => {}
+                Err(RefundError::NoChannel(e)) => {
+                    tracing::warn!(out_request_no = refund.out_request_no, "refund follow-up: {e}");
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
+    }
+}
+
+/// Refunds a desk in this process is sending right now: follow-ups leave them alone.
+static ACTIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether a refund desk in this process is working on `out_request_no` right now.
+pub fn is_active(out_request_no: &str) -> bool {
+    match ACTIVE.lock() {
+        Ok(a) => a.iter().any(|o| o == out_request_no),
+        Err(p) => p.into_inner().iter().any(|o| o == out_request_no),
+    }
+}
+
+struct Working(String);
+
+impl Working {
+    fn start(out_request_no: &str) -> Working {
+        match ACTIVE.lock() {
+            Ok(mut a) => a.push(out_request_no.to_owned()),
+            Err(p) => p.into_inner().push(out_request_no.to_owned()),
+        }
+        Working(out_request_no.to_owned())
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        let mut a = match ACTIVE.lock() {
+            Ok(a) => a,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(i) = a.iter().position(|o| *o == self.0) {
+            a.swap_remove(i);
+        }
+    }
+}
+
+/// A test hook: `TILLDESK_CRASH_AT=<step>` aborts the process at that step, as a power cut would. Steps:
+/// `refund_after_write_ahead` (the refund is SUBMITTED, nothing sent), `refund_after_send` (sent, the answer lost).
+fn crash_point(step: &str) {
+    if std::env::var("TILLDESK_CRASH_AT").is_ok_and(|s| s == step) {
+        eprintln!("TILLDESK_CRASH_AT={step}: aborting");
+        std::process::abort();
     }
 }

@@ -12,6 +12,7 @@ pub mod recon;
 pub mod refunds;
 pub mod routing;
 pub mod sync;
+pub mod transitions;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("migrations/0005_sync.sql")),
     (6, include_str!("migrations/0006_bill_rows_index.sql")),
     (7, include_str!("migrations/0007_routing.sql")),
+    (8, include_str!("migrations/0008_lifecycle.sql")),
 ];
 
 /// The schema version this build reads and writes.
@@ -74,6 +76,9 @@ pub enum StoreError {
     Corrupt { table: &'static str, column: &'static str, value: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A status change the life-cycle table does not allow (see `lifecycle`).
+    #[error("{entity} {key} cannot go from {from} to {to}")]
+    Forbidden { entity: &'static str, key: String, from: &'static str, to: &'static str },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -138,6 +143,15 @@ impl Store {
     /// Runs `work` in one transaction: everything it writes lands, or nothing does.
     pub fn transaction<T>(&mut self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let tx = self.conn.transaction()?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// A read-check-write transaction: takes the write lock first (`BEGIN IMMEDIATE`), so what it read cannot change
+    /// before it writes, and waits out other writers (busy timeout) instead of failing half-way.
+    pub fn immediate<T>(&mut self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
         tx.commit()?;
         Ok(value)

@@ -32,15 +32,6 @@ pub struct OrderEvent {
     pub detail: String,
 }
 
-/// A status change with the acquirer's facts that came with it.
-#[derive(Debug, Clone, Default)]
-pub struct StatusChange<'a> {
-    pub trade_no: Option<&'a str>,
-    pub paid_at: Option<&'a str>,
-    pub event_kind: &'a str,
-    pub detail: &'a str,
-}
-
 pub(super) const ORDER_COLUMNS: &str = "id, out_trade_no, trade_no, store_id, acquirer_id, operator_id, source, subject, \
      total_amount, currency, refunded_amount, status, auth_code_masked, created_at, paid_at, acquirer_merchant_id, \
      terminal_id";
@@ -154,24 +145,6 @@ impl Store {
         Ok(())
     }
 
-    /// Moves the order to `status` and records the event, in one transaction.
-    pub fn set_order_status(&mut self, id: OrderId, status: OrderStatus, change: &StatusChange<'_>) -> Result<Order> {
-        let now = crate::time::now_utc();
-        self.transaction(|tx| {
-            tx.execute(
-                "UPDATE orders SET status = ?2, trade_no = COALESCE(?3, trade_no),
-                    paid_at = COALESCE(?4, paid_at), updated_at = ?5 WHERE id = ?1",
-                params![id.0, status.as_str(), change.trade_no, change.paid_at, now],
-            )?;
-            tx.execute(
-                "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-                params![id.0, now, change.event_kind, change.detail],
-            )?;
-            Ok(())
-        })?;
-        self.order(id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
-    }
-
     pub fn order_events(&self, id: OrderId) -> Result<Vec<OrderEvent>> {
         let mut stmt =
             self.conn.prepare("SELECT at, kind, detail FROM order_events WHERE order_id = ?1 ORDER BY id")?;
@@ -179,11 +152,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Orders whose outcome is still open, oldest first (crash recovery resumes them).
+    /// Orders whose outcome is still open, oldest first (crash recovery resumes them). An order whose figures did not
+    /// match the acquirer's waits for a person and is not among them.
     pub fn unfinished_orders(&self) -> Result<Vec<Order>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders
-             WHERE status IN ('PAYING', 'UNKNOWN', 'CANCELLING', 'NEEDS_ATTENTION') ORDER BY id"
+             WHERE status IN ('PAYING', 'UNKNOWN', 'CANCELLING', 'NEEDS_ATTENTION')
+               AND COALESCE(attention, '') <> 'mismatch' ORDER BY id"
         ))?;
         let rows = stmt.query_map([], order_from_row)?;
         rows.map(|r| typed(r?)).collect()
@@ -219,12 +194,18 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The acquirer confirmed an outbox entry's work: it is delivered (through the outbox transition function); an
+    /// entry that does not exist or is already final changes nothing.
     pub fn mark_outbox_delivered(&mut self, idempotency_key: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE idempotency_key = ?1",
-            params![idempotency_key, crate::time::now_utc()],
-        )?;
-        Ok(())
+        let delivered = super::transitions::OutboxMove {
+            to: crate::lifecycle::OutboxState::Delivered,
+            error: None,
+            next_attempt_at: None,
+        };
+        self.immediate(|tx| match super::transitions::move_outbox(tx, idempotency_key, &delivered) {
+            Ok(_) | Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        })
     }
 
     /// The store a till charges for when none is chosen: the first store, creating a demo merchant and store on a
@@ -303,8 +284,10 @@ mod tests {
         let order = store.create_order(&new).unwrap();
         assert_eq!(order.status, OrderStatus::Paying);
         assert!(store.create_order(&new).is_err(), "out_trade_no is unique");
-        let change = StatusChange { trade_no: Some("2026"), paid_at: Some("now"), event_kind: "paid", detail: "" };
-        let paid = store.set_order_status(order.id, OrderStatus::Paid, &change).unwrap();
+        let facts = crate::store::transitions::PaidFacts { amount: Some(order.total_amount), ..Default::default() };
+        let paid = crate::store::transitions::OrderMove::paid("paid", "", Some("2026"), Some("now"), facts);
+        store.move_order(order.id, &paid).unwrap();
+        let paid = store.order(order.id).unwrap().unwrap();
         assert_eq!((paid.status, paid.trade_no.as_deref()), (OrderStatus::Paid, Some("2026")));
         let kinds: Vec<String> = store.order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["created", "paid"]);

@@ -122,7 +122,9 @@ impl Store {
             return Err(RefundRefused::Zero);
         }
         let now = crate::time::now_utc();
-        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        // Read-check-write: IMMEDIATE, so two clerks (or two processes) cannot both reserve the same money.
+        let tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
         let left = refundable_tx(&tx, &order)?;
         if amount > left.remaining() {
             return Err(RefundRefused::TooMuch {
@@ -151,7 +153,7 @@ impl Store {
         .map_err(StoreError::from)?;
         append_audit(&tx, &now, operator, "refund.request", &out_request_no, None, Some(&amount.to_string()))?;
         tx.commit().map_err(StoreError::from)?;
-        let refund = self.refund(RefundId(id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        let refund = self.refund(RefundId(id))?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
         Ok((order, refund))
     }
 
@@ -217,46 +219,12 @@ impl Store {
         raw.into_iter().map(typed_refund).collect()
     }
 
-    /// Moves a refund to `status`. On the first SUCCESS the order's refunded amount grows and its status becomes
-    /// PARTIALLY_REFUNDED or REFUNDED, all in one transaction with the event and the audit entry.
+    /// Moves a refund to `status` through the refund transition function ([`super::transitions::move_refund`]): on
+    /// its one move into SUCCESS the order's refunded amount grows and the order becomes PARTIALLY_REFUNDED or
+    /// REFUNDED, all in one IMMEDIATE transaction with the event and the audit entry. A repeated or forbidden move
+    /// changes nothing. Returns the refund as it now is.
     pub fn set_refund_status(&mut self, id: RefundId, status: RefundStatus, detail: &str) -> Result<Refund> {
-        let refund = self.refund(id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
-        if refund.status == status {
-            return Ok(refund);
-        }
-        let now = crate::time::now_utc();
-        self.transaction(|tx| {
-            tx.execute("UPDATE refunds SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id.0, status.as_str(), now])?;
-            if status == RefundStatus::Success && refund.status != RefundStatus::Success {
-                tx.execute(
-                    "UPDATE orders SET refunded_amount = refunded_amount + ?2,
-                        status = CASE WHEN refunded_amount + ?2 >= total_amount THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END,
-                        updated_at = ?3
-                     WHERE id = ?1",
-                    params![refund.order_id.0, refund.refund_amount.fen(), now],
-                )?;
-            }
-            let kind = match status {
-                RefundStatus::Success => "refund_success",
-                RefundStatus::Failed => "refund_failed",
-                RefundStatus::Processing => "refund_processing",
-                RefundStatus::Submitted => "refund_submitted",
-            };
-            tx.execute(
-                "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-                params![refund.order_id.0, now, kind, format!("{} {}: {detail}", refund.out_request_no, refund.refund_amount)],
-            )?;
-            append_audit(
-                tx,
-                &now,
-                refund.operator_id,
-                "refund.status",
-                &refund.out_request_no,
-                Some(refund.status.as_str()),
-                Some(status.as_str()),
-            )?;
-            Ok(())
-        })?;
-        self.refund(id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+        self.immediate(|tx| super::transitions::move_refund(tx, id, status, detail))?;
+        self.refund(id)?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })
     }
 }

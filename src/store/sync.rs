@@ -5,8 +5,10 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::orders::{ORDER_COLUMNS, order_from_row, typed};
+use super::transitions::{self, Mismatch, OrderMove, OrderMoved, OutboxMove, PaidFacts};
 use super::{Result, Store, StoreError};
-use crate::model::{AcquirerId, Order, OrderStatus, StoreId};
+use crate::lifecycle::{OutboxState, Verdict};
+use crate::model::{AcquirerId, Order, OrderId, OrderStatus, StoreId};
 use crate::money::Amount;
 
 /// One piece of work left in the outbox.
@@ -75,6 +77,10 @@ pub struct PaidNotice<'a> {
     pub store_id: StoreId,
     /// The store's merchant id at the acquirer, as the notification named it.
     pub acquirer_merchant_id: Option<&'a str>,
+    /// The currency the notification names (None: it names none; the protocols' default is CNY).
+    pub currency: Option<&'a str>,
+    /// Whether `acquirer_merchant_id` is the merchant the order was sent for, to be compared with it.
+    pub compare_merchant: bool,
 }
 
 /// A paid row of an acquirer's bill, as a store-code payment to record.
@@ -89,7 +95,7 @@ pub struct BillPayment {
 }
 
 /// What recording a verified notification did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoticeOutcome {
     /// A wallet-scanned (store-code) payment the till did not know: a new PAID order.
     NewStoreCodeOrder,
@@ -97,6 +103,11 @@ pub enum NoticeOutcome {
     OrderPaid,
     /// Seen before, or the order was already final: nothing changed.
     AlreadyRecorded,
+    /// The notice's amount, currency or merchant differ from the order: NEEDS_ATTENTION with both figures.
+    Mismatch(Mismatch),
+    /// The order may not become PAID from where it is (its cancel is on its way): the status stays, the timeline
+    /// says so, and the cancel returns the money.
+    NotApplied(OrderStatus),
 }
 
 /// A secret's reference: where it lives, never what it is.
@@ -179,13 +190,11 @@ impl Store {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", [], |r| r.get(0))?)
     }
 
-    /// An attempt that did not get through: counts it and schedules the next one.
+    /// An attempt that did not get through: counts it and schedules the next one (the outbox transition PENDING →
+    /// PENDING).
     pub fn outbox_retry_later(&mut self, idempotency_key: &str, error: &str, next_attempt_at: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
-             WHERE idempotency_key = ?1 AND delivered_at IS NULL",
-            params![idempotency_key, error, next_attempt_at],
-        )?;
+        let later = OutboxMove { to: OutboxState::Pending, error: Some(error), next_attempt_at: Some(next_attempt_at) };
+        self.immediate(|tx| transitions::move_outbox(tx, idempotency_key, &later))?;
         Ok(())
     }
 
@@ -196,47 +205,35 @@ impl Store {
             .execute("UPDATE outbox SET next_attempt_at = ?1 WHERE delivered_at IS NULL", [crate::time::now_utc()])?)
     }
 
-    /// The acquirer confirmed a cancel/reverse from the outbox: the order is CANCELLED (when still open) and the
-    /// entry delivered, in one transaction; an entry already delivered changes nothing. Returns whether it was new.
+    /// The acquirer confirmed a cancel/reverse from the outbox: the entry is delivered and the order CANCELLED (when
+    /// the table allows it), in one transaction, both through their transition functions; an entry already final
+    /// changes nothing. Returns whether it was new.
     pub fn outbox_cancel_confirmed(&mut self, idempotency_key: &str, out_trade_no: &str, detail: &str) -> Result<bool> {
-        let now = crate::time::now_utc();
-        self.transaction(|tx| {
-            let n = tx.execute(
-                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
-                 WHERE idempotency_key = ?1 AND delivered_at IS NULL",
-                params![idempotency_key, now],
-            )?;
-            if n == 0 {
+        let delivered = OutboxMove { to: OutboxState::Delivered, error: None, next_attempt_at: None };
+        self.immediate(|tx| {
+            if transitions::move_outbox(tx, idempotency_key, &delivered)? != Verdict::Move {
                 return Ok(false);
             }
-            let order: Option<(i64, String)> = tx
-                .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [out_trade_no], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+            let id: Option<i64> = tx
+                .query_row("SELECT id FROM orders WHERE out_trade_no = ?1", [out_trade_no], |r| r.get(0))
                 .optional()?;
-            if let Some((id, status)) = order
-                && OrderStatus::parse(&status).is_some_and(OrderStatus::is_unfinished)
-            {
-                tx.execute("UPDATE orders SET status = 'CANCELLED', updated_at = ?2 WHERE id = ?1", params![id, now])?;
-                tx.execute(
-                    "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'sync_cancel_confirmed', ?3)",
-                    params![id, now, detail],
-                )?;
+            if let Some(id) = id {
+                let cancelled = OrderMove::to(OrderStatus::Cancelled, "sync_cancel_confirmed", detail);
+                transitions::move_order(tx, OrderId(id), &cancelled)?;
             }
             Ok(true)
         })
     }
 
-    /// Ends an outbox entry without success (the acquirer refused for good): delivered, with the refusal kept, and
+    /// Ends an outbox entry without success (the acquirer refused for good): refused, with the refusal kept, and
     /// the order's timeline says so.
     pub fn outbox_refused(&mut self, idempotency_key: &str, out_trade_no: Option<&str>, error: &str) -> Result<()> {
         let now = crate::time::now_utc();
-        self.transaction(|tx| {
-            tx.execute(
-                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = ?3
-                 WHERE idempotency_key = ?1 AND delivered_at IS NULL",
-                params![idempotency_key, now, format!("refused: {error}")],
-            )?;
+        let refused = OutboxMove { to: OutboxState::Refused, error: Some(error), next_attempt_at: None };
+        self.immediate(|tx| {
+            if transitions::move_outbox(tx, idempotency_key, &refused)? != Verdict::Move {
+                return Ok(());
+            }
             if let Some(out) = out_trade_no {
                 tx.execute(
                     "INSERT INTO order_events (order_id, at, kind, detail)
@@ -262,6 +259,7 @@ impl Store {
     pub fn orphaned_attention_orders(&self) -> Result<Vec<Order>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders o WHERE status IN ('NEEDS_ATTENTION', 'CANCELLING')
+               AND COALESCE(attention, '') <> 'mismatch'
                AND NOT EXISTS (SELECT 1 FROM outbox
                                WHERE idempotency_key IN ('cancel:' || o.out_trade_no, 'reverse:' || o.out_trade_no))
              ORDER BY id"
@@ -270,26 +268,28 @@ impl Store {
         rows.map(|r| typed(r?)).collect()
     }
 
-    /// Moves a stale order to NEEDS_ATTENTION and queues its cancel/reverse, in one transaction.
-    pub fn queue_cancel(&mut self, order: &Order, verb: &str, reason: &str) -> Result<()> {
+    /// Moves an abandoned order to NEEDS_ATTENTION (a cancel awaiting confirmation) and queues its cancel/reverse, in
+    /// one transaction. An order the table does not let go there (paid meanwhile, say) gets no cancel. Returns
+    /// whether the cancel was queued.
+    pub fn queue_cancel(&mut self, order: &Order, verb: &str, reason: &str) -> Result<bool> {
         let now = crate::time::now_utc();
         let key = format!("{verb}:{}", order.out_trade_no);
         let payload = serde_json::json!({ "out_trade_no": order.out_trade_no, "verb": verb }).to_string();
-        self.transaction(|tx| {
-            tx.execute(
-                "UPDATE orders SET status = 'NEEDS_ATTENTION', updated_at = ?2 WHERE id = ?1",
-                params![order.id.0, now],
-            )?;
-            tx.execute(
-                "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'needs_attention', ?3)",
-                params![order.id.0, now, reason],
-            )?;
+        self.immediate(|tx| {
+            let attention = OrderMove {
+                attention: Some(transitions::Attention::Cancel),
+                ..OrderMove::to(OrderStatus::NeedsAttention, "needs_attention", reason)
+            };
+            let moved = transitions::move_order(tx, order.id, &attention)?;
+            if matches!(moved, OrderMoved::Refused { .. }) {
+                return Ok(false);
+            }
             tx.execute(
                 "INSERT INTO outbox (kind, idempotency_key, payload, next_attempt_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(idempotency_key) DO NOTHING",
                 params![verb, key, payload, now],
             )?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -393,7 +393,7 @@ impl Store {
     /// All in one transaction.
     pub fn record_paid_notice(&mut self, notice: &PaidNotice<'_>) -> Result<NoticeOutcome> {
         let now = crate::time::now_utc();
-        self.transaction(|tx| {
+        self.immediate(|tx| {
             let seen = tx.execute(
                 "UPDATE notifications SET times = times + 1 WHERE protocol = ?1 AND notify_key = ?2 AND verified = 1",
                 params![notice.protocol, notice.trade_no],
@@ -431,24 +431,30 @@ impl Store {
                     )?;
                     NoticeOutcome::NewStoreCodeOrder
                 }
-                Some((id, status)) if OrderStatus::parse(&status).is_some_and(OrderStatus::is_unfinished) => {
-                    tx.execute(
-                        "UPDATE orders SET status = 'PAID', trade_no = COALESCE(trade_no, ?2),
-                            paid_at = COALESCE(paid_at, ?3), updated_at = ?4 WHERE id = ?1",
-                        params![id, notice.trade_no, notice.paid_at_utc, now],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'paid', ?3)",
-                        params![id, now, format!("{} notification", notice.protocol)],
-                    )?;
-                    NoticeOutcome::OrderPaid
+                Some((id, _)) => {
+                    // Through the order transition function: the amount, currency and merchant are compared with
+                    // the order, and an order whose cancel is on its way never becomes PAID.
+                    let detail = format!("{} notification", notice.protocol);
+                    let facts = PaidFacts {
+                        amount: Some(notice.amount),
+                        currency: notice.currency,
+                        merchant_id: notice.acquirer_merchant_id.filter(|_| notice.compare_merchant),
+                    };
+                    let paid = OrderMove::paid("paid", &detail, Some(notice.trade_no), Some(notice.paid_at_utc), facts);
+                    match transitions::move_order(tx, OrderId(id), &paid)? {
+                        OrderMoved::Moved { .. } => NoticeOutcome::OrderPaid,
+                        OrderMoved::Stayed(_) => NoticeOutcome::AlreadyRecorded,
+                        OrderMoved::Mismatch { mismatch, .. } => NoticeOutcome::Mismatch(mismatch),
+                        OrderMoved::Refused { from, .. } => NoticeOutcome::NotApplied(from),
+                    }
                 }
-                Some(_) => NoticeOutcome::AlreadyRecorded,
             };
             let label = match outcome {
                 NoticeOutcome::NewStoreCodeOrder => "recorded",
                 NoticeOutcome::OrderPaid => "order_paid",
                 NoticeOutcome::AlreadyRecorded => "already_recorded",
+                NoticeOutcome::Mismatch(_) => "mismatch",
+                NoticeOutcome::NotApplied(_) => "not_applied",
             };
             tx.execute(
                 "INSERT INTO notifications (protocol, notify_key, out_trade_no, trade_no, verified, outcome, detail,
@@ -561,6 +567,8 @@ mod tests {
             acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
             store_id: store.default_store().unwrap(),
             acquirer_merchant_id: None,
+            currency: None,
+            compare_merchant: false,
         };
         assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::NewStoreCodeOrder);
         assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::AlreadyRecorded);
@@ -587,5 +595,100 @@ mod tests {
         assert_eq!(e.attempts, 2);
         assert!(e.delivered_at.is_some());
         assert_eq!(store.outbox_len().unwrap(), 0);
+    }
+
+    fn own_order(store: &mut Store, out: &str, fen: i64) -> Order {
+        let new = crate::store::orders::NewOrder {
+            out_trade_no: out.into(),
+            store_id: store.default_store().unwrap(),
+            acquirer_id: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
+            operator_id: None,
+            subject: "咖啡".into(),
+            total_amount: Amount::from_fen(fen),
+            auth_code_masked: "130000******0000".into(),
+            acquirer_merchant_id: Some("1900000109".into()),
+            terminal_id: None,
+        };
+        store.create_order(&new).unwrap()
+    }
+
+    fn notice_for<'a>(store: &mut Store, out: &'a str, fen: i64, trade_no: &'a str) -> PaidNotice<'a> {
+        PaidNotice {
+            protocol: "wechatpay",
+            out_trade_no: out,
+            trade_no,
+            amount: Amount::from_fen(fen),
+            paid_at_utc: "2026-11-25T01:00:00.000000Z",
+            subject: "",
+            acquirer_id: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
+            store_id: store.default_store().unwrap(),
+            acquirer_merchant_id: Some("1900000109"),
+            currency: Some("CNY"),
+            compare_merchant: true,
+        }
+    }
+
+    /// Issue 17, item 4: a paid notification arriving while the order's cancel is on its way leaves it CANCELLING
+    /// (the cancel returns the money); the confirmed cancel then makes it CANCELLED. Before, the notice made it PAID
+    /// and the confirmation skipped it: the till showed PAID, the acquirer had reversed.
+    #[test]
+    fn a_paid_notice_never_overtakes_a_cancel_on_its_way() {
+        let mut store = Store::open_in_memory().unwrap();
+        let order = own_order(&mut store, "TD4", 500);
+        store.move_order(order.id, &OrderMove::to(OrderStatus::Cancelling, "reverse", "window closed")).unwrap();
+        store.enqueue_outbox("reverse", "reverse:TD4", r#"{"out_trade_no":"TD4"}"#).unwrap();
+        let notice = notice_for(&mut store, "TD4", 500, "4200TD4");
+        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::NotApplied(OrderStatus::Cancelling));
+        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::Cancelling);
+        assert!(store.outbox_cancel_confirmed("reverse:TD4", "TD4", "reversed").unwrap());
+        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::Cancelled);
+        let kinds: Vec<String> = store.order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
+        assert!(kinds.contains(&"paid_refused".to_owned()), "{kinds:?}");
+    }
+
+    /// Issue 17, items 5 and 10: a notification whose amount differs from the order never makes it PAID: it
+    /// needs attention, with both figures on the timeline, and is not queued for a cancel.
+    #[test]
+    fn a_notice_for_another_amount_needs_attention_with_both_figures() {
+        let mut store = Store::open_in_memory().unwrap();
+        let order = own_order(&mut store, "TD5", 500);
+        let notice = notice_for(&mut store, "TD5", 50_000, "4200TD5");
+        let outcome = store.record_paid_notice(&notice).unwrap();
+        assert_eq!(
+            outcome,
+            NoticeOutcome::Mismatch(Mismatch::Amount {
+                order: Amount::from_fen(500),
+                acquirer: Some(Amount::from_fen(50_000))
+            })
+        );
+        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
+        let last = store.order_events(order.id).unwrap().pop().unwrap();
+        assert_eq!(last.kind, "mismatch");
+        assert!(last.detail.contains("500.00") && last.detail.contains("5.00"), "{}", last.detail);
+        assert!(store.orphaned_attention_orders().unwrap().is_empty(), "a mismatch waits for a person");
+        assert!(store.unfinished_orders().unwrap().is_empty(), "recovery leaves it to a person");
+
+        // Another merchant, or another currency: the same.
+        let order = own_order(&mut store, "TD6", 500);
+        let mut notice = notice_for(&mut store, "TD6", 500, "4200TD6");
+        notice.acquirer_merchant_id = Some("1900000999");
+        assert!(matches!(
+            store.record_paid_notice(&notice).unwrap(),
+            NoticeOutcome::Mismatch(Mismatch::Merchant { .. })
+        ));
+        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
+        let order = own_order(&mut store, "TD7", 500);
+        let mut notice = notice_for(&mut store, "TD7", 500, "4200TD7");
+        notice.currency = Some("HKD");
+        assert!(matches!(
+            store.record_paid_notice(&notice).unwrap(),
+            NoticeOutcome::Mismatch(Mismatch::Currency { .. })
+        ));
+        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
+        // The right figures: PAID.
+        let order = own_order(&mut store, "TD8", 500);
+        let notice = notice_for(&mut store, "TD8", 500, "4200TD8");
+        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::OrderPaid);
+        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::Paid);
     }
 }

@@ -30,8 +30,8 @@ use crate::checkout::SystemClock;
 use crate::model::{AcquirerKind, BindingStatus, OrderStatus, RefundStatus};
 use crate::refund::{RefundDesk, RefundSettings};
 use crate::routing::Router;
-use crate::store::orders::StatusChange;
 use crate::store::sync::{OutboxEntry, SyncRun};
+use crate::store::transitions::{OrderMove, PaidFacts};
 use crate::store::{Store, StoreError};
 
 /// Setting keys.
@@ -276,6 +276,9 @@ impl SyncWorker {
         let cutoff = time::OffsetDateTime::now_utc()
             - time::Duration::try_from(self.settings.stale_after).unwrap_or(time::Duration::minutes(5));
         for order in store.stale_open_orders(&crate::time::format_utc(cutoff))? {
+            if crate::checkout::is_active(&order.out_trade_no) {
+                continue;
+            }
             let channel = match self.router.for_order(&order) {
                 Ok(c) => c,
                 Err(e) => {
@@ -291,20 +294,35 @@ impl SyncWorker {
                         .as_deref()
                         .and_then(crate::time::acquirer_time_to_utc)
                         .unwrap_or_else(crate::time::now_utc);
-                    let change = StatusChange {
-                        trade_no: info.trade_no.as_deref(),
-                        paid_at: Some(&paid_at),
-                        event_kind: "paid",
-                        detail: "found paid by the background sync",
+                    let facts = PaidFacts {
+                        amount: info.amount,
+                        currency: info.currency.as_deref(),
+                        merchant_id: info.merchant_id.as_deref(),
                     };
-                    store.set_order_status(order.id, OrderStatus::Paid, &change)?;
+                    let paid = OrderMove::paid(
+                        "paid",
+                        "found paid by the background sync",
+                        info.trade_no.as_deref(),
+                        Some(&paid_at),
+                        facts,
+                    );
+                    store.move_order(order.id, &paid)?;
                 }
                 QueryResult::Closed(_) => {
-                    let change =
-                        StatusChange { event_kind: "closed", detail: "closed at the acquirer", ..Default::default() };
-                    store.set_order_status(order.id, OrderStatus::Closed, &change)?;
+                    store.move_order(
+                        order.id,
+                        &OrderMove::to(OrderStatus::Closed, "closed", "closed at the acquirer"),
+                    )?;
                 }
-                QueryResult::Unknown(why) => run.errors.push(format!("{}: query failed: {why}", order.out_trade_no)),
+                // A transient error is no reason to cancel: the next pass asks again.
+                QueryResult::Unknown(why) => {
+                    store.add_order_event(
+                        order.id,
+                        "query_again",
+                        &format!("no definite answer ({why}); asking again on the next pass"),
+                    )?;
+                    run.errors.push(format!("{}: query failed: {why}", order.out_trade_no));
+                }
                 QueryResult::Waiting(_) | QueryResult::NotFound => {
                     let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
                     store.queue_cancel(
@@ -316,6 +334,9 @@ impl SyncWorker {
             }
         }
         for order in store.orphaned_attention_orders()? {
+            if crate::checkout::is_active(&order.out_trade_no) {
+                continue;
+            }
             let verb = match self.router.for_order(&order).map(|c| c.kind()) {
                 Ok(AcquirerKind::WechatPay) => "reverse",
                 _ => "cancel",
@@ -478,18 +499,31 @@ impl SyncWorker {
         Ok(RefundDesk::new(Store::open(&self.db)?, self.router.clone(), Arc::new(SystemClock), settings))
     }
 
+    /// Every refund still open — SUBMITTED (its desk crashed, or the acquirer was down) or PROCESSING — that nobody
+    /// in this process is sending and that has no outbox entry waiting (delivered in step 3): looked up by its
+    /// out_request_no and finished, or sent again under the same number ([`RefundDesk::resend`]).
     async fn follow_refunds(&self, run: &mut SyncRun) -> Result<(), SyncError> {
-        let store = Store::open(&self.db)?;
-        let processing: Vec<_> =
-            store.pending_refunds()?.into_iter().filter(|r| r.status == RefundStatus::Processing).collect();
-        if processing.is_empty() {
+        let mut store = Store::open(&self.db)?;
+        let mut open = Vec::new();
+        for r in store.pending_refunds()? {
+            let queued =
+                store.outbox_entry(&format!("refund:{}", r.out_request_no))?.is_some_and(|e| e.delivered_at.is_none());
+            if !queued && !crate::refund::is_active(&r.out_request_no) {
+                open.push(r);
+            }
+        }
+        if open.is_empty() {
             return Ok(());
         }
         let desk = self.refund_desk()?;
-        for refund in processing {
+        for refund in open {
             run.refunds_refreshed += 1;
-            if let Err(e) = desk.resend(&refund.out_request_no).await {
-                run.errors.push(format!("{}: {e}", refund.out_request_no));
+            match desk.resend(&refund.out_request_no).await {
+                Ok(r) if matches!(r.status, RefundStatus::Success | RefundStatus::Failed) => {
+                    store.mark_outbox_delivered(&format!("refund:{}", r.out_request_no))?;
+                }
+                Ok(_) => {}
+                Err(e) => run.errors.push(format!("{}: {e}", refund.out_request_no)),
             }
         }
         Ok(())

@@ -158,7 +158,18 @@ pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
     let subject = params.get("subject").cloned().unwrap_or_default();
     // An acquirer that takes payments for sub-merchants names the store's merchant id as the seller.
     let merchant_id = params.get("seller_id").map(String::as_str);
-    let paid = Paid { protocol: "alipay", acquirer_id, merchant_id, out_trade_no, trade_no, amount };
+    // The seller_id is the seller's account (PID), not the sub-merchant id the order was sent for: it attributes the
+    // notice to a store but is not compared with the order. The amount is.
+    let paid = Paid {
+        protocol: "alipay",
+        acquirer_id,
+        merchant_id,
+        out_trade_no,
+        trade_no,
+        amount,
+        currency: None,
+        compare_merchant: false,
+    };
     match record(store, &paid, &paid_at, &subject) {
         Ok(outcome) => ok(outcome),
         // Not acknowledged: Alipay sends it again later, when the database may work.
@@ -214,7 +225,17 @@ pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
     let amount = Amount::from_fen(amount);
     // Service-provider mode names the sub-merchant (the store's merchant id at the acquirer).
     let merchant_id = params.get("sub_mch_id").map(String::as_str);
-    let paid = Paid { protocol: "wechatpay", acquirer_id, merchant_id, out_trade_no, trade_no, amount };
+    let currency = params.get("fee_type").map(String::as_str);
+    let paid = Paid {
+        protocol: "wechatpay",
+        acquirer_id,
+        merchant_id,
+        out_trade_no,
+        trade_no,
+        amount,
+        currency,
+        compare_merchant: true,
+    };
     match record(store, &paid, &paid_at, &subject) {
         Ok(outcome) => ok(outcome),
         Err(e) => Handled { reply: wechat_fail("cannot record"), content_type: xml, result: Err(e.to_string()) },
@@ -229,6 +250,9 @@ struct Paid<'a> {
     out_trade_no: &'a str,
     trade_no: &'a str,
     amount: Amount,
+    currency: Option<&'a str>,
+    /// Whether `merchant_id` is the merchant the order was sent for (WeChat's sub_mch_id), so it must match.
+    compare_merchant: bool,
 }
 
 fn record(store: &mut Store, paid: &Paid<'_>, paid_at: &str, subject: &str) -> Result<NoticeOutcome, StoreError> {
@@ -243,6 +267,8 @@ fn record(store: &mut Store, paid: &Paid<'_>, paid_at: &str, subject: &str) -> R
         acquirer_id: paid.acquirer_id,
         store_id,
         acquirer_merchant_id: paid.merchant_id,
+        currency: paid.currency,
+        compare_merchant: paid.compare_merchant,
     })?;
     let (out_trade_no, trade_no, amount) = (paid.out_trade_no, paid.trade_no, paid.amount);
     tracing::info!(protocol = paid.protocol, out_trade_no, trade_no, %amount, %store_id, ?outcome, "notification");

@@ -81,6 +81,10 @@ impl CheckoutScreen {
         if !matches!(self.phase, Phase::Offline) {
             return;
         }
+        if let Some(words) = ctx.money_path.elsewhere_words(ctx.lang) {
+            self.offline_reason = Some(words);
+            return;
+        }
         let Some(runtime) = ctx.runtime.clone() else { return };
         let router = match ctx.router() {
             Ok(c) => c,
@@ -401,6 +405,9 @@ impl CheckoutScreen {
             Outcome::Cancelled { .. } => (lang.pick("已撤销", "Cancelled"), ui.visuals().warn_fg_color),
             Outcome::Closed => (lang.pick("交易已关闭", "Closed"), ui.visuals().warn_fg_color),
             Outcome::NeedsAttention { .. } => (lang.pick("需要处理", "Needs attention"), ui.visuals().error_fg_color),
+            Outcome::Mismatch(_) => {
+                (lang.pick("金额不符，需人工核对", "Figures differ: check by hand"), ui.visuals().error_fg_color)
+            }
         };
         ui.label(egui::RichText::new(title).heading().color(color));
         egui::Grid::new("checkout-result").num_columns(2).show(ui, |ui| {
@@ -429,8 +436,14 @@ impl CheckoutScreen {
             Outcome::Cancelled { refunded: true } => {
                 ui.label(lang.pick("款项已原路退回顾客。", "The money went back to the customer."));
             }
-            Outcome::NeedsAttention { reason } => {
-                ui.label(reason);
+            Outcome::NeedsAttention { .. } => {
+                ui.label(lang.pick(
+                    "撤销尚未获支付机构确认：TillDesk 会在后台继续撤销，收银可以继续。",
+                    "The cancel is not confirmed yet: TillDesk keeps at it in the background; carry on with the next sale.",
+                ));
+            }
+            Outcome::Mismatch(m) => {
+                ui.label(mismatch_words(m, lang));
             }
             _ => {}
         }
@@ -454,5 +467,34 @@ impl CheckoutScreen {
             });
             ui.small(format!("{}  {}", crate::time::to_local_display(&o.created_at), o.out_trade_no));
         }
+    }
+}
+
+/// A mismatch between the acquirer's account of a payment and the order, in the cashier's language.
+pub fn mismatch_words(m: &crate::store::transitions::Mismatch, lang: Lang) -> String {
+    use crate::store::transitions::Mismatch;
+    match m {
+        Mismatch::Amount { order, acquirer: Some(a) } => match lang {
+            Lang::ZhCn => format!("支付机构称收款 ¥{a}，订单金额为 ¥{order}。订单未记为已支付，请核对。"),
+            Lang::En => {
+                format!("The acquirer says ¥{a} was paid; the order is for ¥{order}. Not marked paid: please check.")
+            }
+        },
+        Mismatch::Amount { order, acquirer: None } => match lang {
+            Lang::ZhCn => format!("支付机构未告知收款金额（订单 ¥{order}）。订单未记为已支付，请核对。"),
+            Lang::En => {
+                format!("The acquirer did not say how much was paid (order ¥{order}). Not marked paid: please check.")
+            }
+        },
+        Mismatch::Currency { order, acquirer } => match lang {
+            Lang::ZhCn => format!("支付机构称币种为 {acquirer}，订单币种为 {order}。请核对。"),
+            Lang::En => format!("The acquirer says the currency is {acquirer}; the order is in {order}. Please check."),
+        },
+        Mismatch::Merchant { order, acquirer } => match lang {
+            Lang::ZhCn => format!("支付机构称收款商户为 {acquirer}，订单发往商户 {order}。请核对。"),
+            Lang::En => {
+                format!("The acquirer says merchant {acquirer} took it; the order was sent for {order}. Please check.")
+            }
+        },
     }
 }

@@ -58,6 +58,41 @@ pub struct Ctx {
     pub channel_generation: u64,
     /// This till's store and terminal id (Settings → This till); every payment taken here is recorded for them.
     pub till: config::ThisTill,
+    /// Whether this window owns the data folder's money path (see `crate::ownership`). Another owner: no payments,
+    /// refunds, recovery or sync here, and the screens say where the till is open.
+    pub money_path: MoneyPathState,
+}
+
+/// The window's hold on the data folder's money path.
+#[derive(Debug, Default)]
+pub enum MoneyPathState {
+    /// Not asked (tests that build a `Ctx` by hand): the window acts as the owner.
+    #[default]
+    Unclaimed,
+    Held(crate::ownership::MoneyPath),
+    /// Another process holds it.
+    Elsewhere(Option<crate::ownership::Owner>),
+}
+
+impl MoneyPathState {
+    /// The plain words for a window that does not own the money path, or None when it does.
+    pub fn elsewhere_words(&self, lang: Lang) -> Option<String> {
+        let MoneyPathState::Elsewhere(owner) = self else { return None };
+        let who = match owner {
+            Some(o) if o.is_window() => lang.pick("另一个 TillDesk 窗口", "another TillDesk window").to_owned(),
+            Some(o) => format!("tilldesk {}", o.what),
+            None => lang.pick("另一个 TillDesk", "another TillDesk").to_owned(),
+        };
+        let pid = owner.as_ref().map(|o| o.pid.to_string()).unwrap_or_default();
+        Some(match lang {
+            Lang::ZhCn => {
+                format!("这台收银机已在{who}（进程 {pid}）中打开：请在那里收款和退款，或关闭它后重新打开本窗口。")
+            }
+            Lang::En => format!(
+                "This till is open in {who} (process {pid}): take payments and refunds there, or close it and reopen this window."
+            ),
+        })
+    }
 }
 
 pub use crate::app::SandboxStatus;
@@ -104,6 +139,7 @@ impl Ctx {
             sync_for: None,
             channel_generation: 0,
             till,
+            money_path: MoneyPathState::Unclaimed,
         })
     }
 
@@ -137,6 +173,9 @@ impl Ctx {
     /// the live gateways once the keys are unlocked in live mode, and never the sandbox's worker on live orders.
     fn manage_sync(&mut self) {
         let Some(current) = self.sync_for else { return };
+        if matches!(self.money_path, MoneyPathState::Elsewhere(_)) {
+            return;
+        }
         let wanted = (self.mode, self.mode == ChannelMode::Live && self.vault.is_some());
         if current == wanted || self.services_starting.is_some() {
             return;

@@ -577,6 +577,10 @@ impl OrdersScreen {
             }
         };
         f.pin.clear();
+        if let Some(words) = ctx.money_path.elsewhere_words(lang) {
+            f.message = Some((false, words));
+            return;
+        }
         let (Some(runtime), Ok(router)) = (ctx.runtime.clone(), ctx.router()) else {
             f.message = Some((false, lang.pick("收单通道未连接", "The acquirers are not connected").into()));
             return;

@@ -563,6 +563,8 @@ fn pay_info(r: &TradePayResponse) -> TradeInfo {
         amount: parse_amount_or_warn("total_amount", r.total_amount()),
         paid_at: r.gmt_payment.clone(),
         buyer: r.buyer_logon_id.clone(),
+        currency: None,
+        merchant_id: None,
     }
 }
 
@@ -572,6 +574,8 @@ fn query_info(r: &TradeQueryResponse) -> TradeInfo {
         amount: parse_amount_or_warn("total_amount", r.total_amount()),
         paid_at: r.send_pay_date.clone(),
         buyer: r.buyer_logon_id.clone(),
+        currency: None,
+        merchant_id: None,
     }
 }
 

@@ -626,6 +626,8 @@ fn payment_info(p: &wire::Payment) -> TradeInfo {
         amount: Some(p.total_fee),
         paid_at: Some(p.time_end.clone()),
         buyer: p.openid.as_deref().map(mask_openid),
+        currency: p.fee_type.clone(),
+        merchant_id: None,
     }
 }
 
