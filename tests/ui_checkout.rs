@@ -17,6 +17,10 @@ struct Till {
 }
 
 fn till(lang: Lang) -> Till {
+    till_with(lang, |_| {})
+}
+
+fn till_with(lang: Lang, setup: impl FnOnce(&mut TillDeskApp)) -> Till {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut home = DataHome::open(dir.path()).unwrap();
@@ -28,6 +32,7 @@ fn till(lang: Lang) -> Till {
     let mut app = TillDeskApp::new(home).unwrap();
     app.ctx.runtime = Some(rt.handle().clone());
     app.ctx.sandbox = SandboxStatus::Running(sandbox);
+    setup(&mut app);
     let harness = Harness::builder()
         .with_size([1100.0, 720.0])
         .with_context_setup(fonts::install_cjk_font)
@@ -79,4 +84,27 @@ fn not_a_payment_code_is_refused_on_screen() {
     type_and_enter(h, "6901234567892");
     wait_for(h, "this is not a payment code");
     let _ = &t.rt;
+}
+
+/// Issue 17, item 2: a second window on a data folder whose money path another TillDesk holds takes no payments and
+/// says where the till is open, in the window's language.
+#[test]
+fn a_second_window_takes_no_payments_and_says_where_the_till_is_open() {
+    for (lang, words) in [
+        (Lang::En, "This till is open in another TillDesk window (process 4242)"),
+        (Lang::ZhCn, "这台收银机已在另一个 TillDesk 窗口（进程 4242）中打开"),
+    ] {
+        let mut t = till_with(lang, |app| {
+            let owner = tilldesk::ownership::Owner { pid: 4242, what: "window".into(), since: "2026-12-04".into() };
+            app.ctx.money_path = tilldesk::ui::MoneyPathState::Elsewhere(Some(owner));
+        });
+        let h = &mut t.harness;
+        wait_for(h, words);
+        for _ in 0..20 {
+            h.step();
+        }
+        assert_eq!(h.query_all_by_label_contains("Ready to take payments").count(), 0);
+        assert_eq!(h.query_all_by_label_contains("可以收款").count(), 0);
+        drop(t);
+    }
 }

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Statement, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{Result, Store, StoreError, append_audit};
-use crate::model::{AcquirerId, BillId, DiscrepancyId, OperatorId, OrderId};
+use crate::model::{AcquirerId, BillId, DiscrepancyId, OperatorId, OrderId, OrderStatus};
 
 /// What a bill row is: a payment, a refund, or a payment the acquirer reversed (WeChat REVOKED).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -828,15 +828,17 @@ impl Store {
                 .optional()?;
             let order_id = match existing {
                 Some((order_id, before)) => {
-                    tx.execute(
-                        "UPDATE orders SET status = 'PAID', trade_no = COALESCE(?2, trade_no), total_amount = ?3,
-                            paid_at = COALESCE(paid_at, ?4), updated_at = ?5 WHERE id = ?1",
-                        params![order_id, d.trade_no, amount, paid_at, now],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'adopted_from_bill', ?3)",
-                        params![order_id, now, format!("{before} → PAID from the acquirer's bill (line {:?})", d.bill_line)],
-                    )?;
+                    // The bill is the acquirer's final word: the clerk adopts its amount, and the order moves to PAID
+                    // through the order transition function (with the bill's authority).
+                    tx.execute("UPDATE orders SET total_amount = ?2 WHERE id = ?1", params![order_id, amount])?;
+                    let detail = format!("{before} → PAID from the acquirer's bill (line {:?})", d.bill_line);
+                    let adopt = super::transitions::OrderMove {
+                        by: crate::lifecycle::Authority::Bill,
+                        trade_no: d.trade_no.as_deref(),
+                        paid_at: Some(&paid_at),
+                        ..super::transitions::OrderMove::to(OrderStatus::Paid, "adopted_from_bill", &detail)
+                    };
+                    super::transitions::move_order(tx, OrderId(order_id), &adopt)?;
                     order_id
                 }
                 None => {
