@@ -563,11 +563,36 @@ impl Checkout {
     /// cancelled so it can never be charged later. Orders whose figures did not match wait for a person. Returns the
     /// orders it touched with their outcomes.
     pub async fn recover(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
+        self.recover_scope(Recovery::All).await
+    }
+
+    /// Recovery before a window takes payments: only orders a crash left in flight (PAYING, UNKNOWN, CANCELLING, or
+    /// NEEDS_ATTENTION without an outbox entry). Cancels already in the outbox are the sync worker's: the cashier
+    /// does not wait for them.
+    pub async fn recover_crashed(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
+        self.recover_scope(Recovery::Crashed).await
+    }
+
+    async fn recover_scope(&self, scope: Recovery) -> Result<Vec<(String, Outcome)>, StoreError> {
         let unfinished = self.with_store(|s| s.unfinished_orders())?;
         let mut resolved = Vec::new();
         for order in unfinished {
             if is_active(&order.out_trade_no) {
                 continue;
+            }
+            if scope == Recovery::Crashed && order.status == OrderStatus::NeedsAttention {
+                let queued = self.with_store(|s| {
+                    let mut queued = false;
+                    for verb in ["cancel", "reverse"] {
+                        queued |= s
+                            .outbox_entry(&format!("{verb}:{}", order.out_trade_no))?
+                            .is_some_and(|e| e.delivered_at.is_none());
+                    }
+                    Ok(queued)
+                })?;
+                if queued {
+                    continue;
+                }
             }
             let channel = match self.router.for_order(&order) {
                 Ok(c) => c,
@@ -632,6 +657,12 @@ impl Checkout {
         }
         Ok(resolved)
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recovery {
+    All,
+    Crashed,
 }
 
 /// The most one payment may be, by the protocol of the wallet's acquirers: Alipay's total_amount is at most

@@ -323,3 +323,17 @@ fn out_trade_numbers_fit_wechat_limits() {
     assert!(n.len() <= 32 && n.chars().all(|c| c.is_ascii_alphanumeric()), "{n}");
     assert_ne!(n, new_out_trade_no(time::OffsetDateTime::now_utc()));
 }
+
+/// A window's start-up recovery settles what a crash left in flight, but leaves cancels already in the outbox to the
+/// sync worker: the cashier does not wait for another order's stuck reverse (issue 17, item 11).
+#[tokio::test]
+async fn start_up_recovery_leaves_queued_cancels_to_the_sync_worker() {
+    let r = rig(Scripted::new(AcquirerKind::WechatPay, PayResult::Unknown("lost".into()), vec![], vec![]));
+    let (stuck, _) = run(&r, "130000000000000000").await;
+    assert_eq!(stuck.status, OrderStatus::NeedsAttention);
+    let calls = r.channel.calls().len();
+    assert!(r.checkout.recover_crashed().await.unwrap().is_empty());
+    assert_eq!(r.channel.calls().len(), calls, "nothing was sent for the queued reverse");
+    // `tilldesk recover` (everything) does try it.
+    assert_eq!(r.checkout.recover().await.unwrap().len(), 1);
+}

@@ -107,7 +107,7 @@ impl CheckoutScreen {
             let engine = built.clone();
             let _ = tx.send(Event::Ready(built));
             if let Ok(engine) = engine {
-                let recovered = engine.recover().await.map(|r| r.len()).map_err(|e| e.to_string());
+                let recovered = engine.recover_crashed().await.map(|r| r.len()).map_err(|e| e.to_string());
                 let _ = tx.send(Event::Recovered(recovered));
             }
         });
