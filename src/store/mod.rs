@@ -31,6 +31,16 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (9, include_str!("migrations/0009_staff_checks.sql")),
 ];
 
+/// The actor every connection this process opens starts with (see [`set_process_actor`]).
+static PROCESS_ACTOR: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Says once, at start-up, through what this process changes things ("command line", "window"): every connection it
+/// opens afterwards records that actor in its audit entries (the sync worker's and background jobs' too). Later
+/// calls change nothing.
+pub fn set_process_actor(actor: &'static str) {
+    let _ = PROCESS_ACTOR.set(actor);
+}
+
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
@@ -118,6 +128,10 @@ impl Store {
                  one INTEGER PRIMARY KEY CHECK (one = 1), operator_id INTEGER, actor TEXT);",
         )
         .map_err(open_err)?;
+        if let Some(actor) = PROCESS_ACTOR.get() {
+            conn.execute("INSERT OR REPLACE INTO temp.audit_session (one, operator_id, actor) VALUES (1, NULL, ?1)", [actor])
+                .map_err(open_err)?;
+        }
         Ok(Store { conn, path })
     }
 

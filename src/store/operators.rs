@@ -100,6 +100,16 @@ pub fn role_words(role: Role) -> &'static str {
     }
 }
 
+/// The roles that may do `permission`, in words: "owner or back office".
+pub fn roles_allowed_words(permission: Permission) -> String {
+    [Role::Owner, Role::BackOffice, Role::Cashier]
+        .into_iter()
+        .filter(|r| role_allows(*r, permission))
+        .map(role_words)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// Refuses unless `operator` may do `permission`.
 pub fn require(operator: &Operator, permission: Permission) -> std::result::Result<(), AuthError> {
     if role_allows(operator.role, permission) {

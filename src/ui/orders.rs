@@ -522,7 +522,17 @@ impl OrdersScreen {
     fn refund_form(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         ui.strong(lang.pick("退款", "Refund"));
+        // Refunds need a signed-in operator who may refund; the form then asks for their PIN again.
+        if let Err(refused) = ctx.permit(crate::store::operators::Permission::Refund) {
+            ui.colored_label(ui.visuals().error_fg_color, refused);
+            return;
+        }
         let f = &mut self.refund;
+        if f.operator.is_empty()
+            && let Some(me) = &ctx.operator
+        {
+            f.operator = me.clone();
+        }
         egui::Grid::new("refund-form").num_columns(2).show(ui, |ui| {
             let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
                 let l = ui.label(label);
@@ -567,16 +577,12 @@ impl OrdersScreen {
             ));
             return;
         }
-        // The PIN is asked again for every refund.
-        let operator = match ctx.home.store.verify_pin(&f.operator, &f.pin) {
-            Ok(op) => op,
-            Err(e) => {
-                f.message = Some((false, e.to_string()));
-                f.pin.clear();
-                return;
-            }
-        };
-        f.pin.clear();
+        if let Err(refused) = ctx.permit(crate::store::operators::Permission::Refund) {
+            f.message = Some((false, refused));
+            return;
+        }
+        // The PIN is asked again for every refund, and checked off the UI thread (Argon2 is slow on purpose).
+        let (name, pin) = (f.operator.clone(), std::mem::take(&mut f.pin));
         let (Some(runtime), Ok(router)) = (ctx.runtime.clone(), ctx.router()) else {
             f.message = Some((false, lang.pick("收单通道未连接", "The acquirers are not connected").into()));
             return;
@@ -589,7 +595,15 @@ impl OrdersScreen {
         let tx = tx.clone();
         runtime.spawn(async move {
             let result = async {
-                let store = crate::store::Store::open(&db).map_err(|e| e.to_string())?;
+                let checked = tokio::task::spawn_blocking(move || {
+                    let mut store = crate::store::Store::open(&db).map_err(|e| e.to_string())?;
+                    let operator =
+                        store.verify_pin(&name, &pin).map_err(|e| crate::ui::staff::verify_words(lang, &e))?;
+                    Ok::<_, String>((store, operator))
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+                let (store, operator) = checked?;
                 let desk = RefundDesk::new(store, router, Arc::new(SystemClock), RefundSettings::default());
                 desk.refund(&operator, &out_trade_no, amount, &reason).await.map_err(|e| e.to_string())
             }
