@@ -11,8 +11,8 @@ use tilldesk::i18n::Lang;
 use tilldesk::model::{OrderStatus, RefundStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::refund::{RefundDesk, RefundSettings};
-use tilldesk::store::operators::Permission;
 use tilldesk::store::Store;
+use tilldesk::store::operators::Permission;
 use tilldesk::store::order_query::{OrderFilter, OrderSort};
 
 use crate::cli_checkout::{SandboxTarget, engine};

@@ -334,9 +334,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Refund { out_trade_no, amount, reason, json, target }) => {
             let Some(operator) = cli.operator else {
-                anyhow::bail!("a refund needs an operator: pass --operator NAME (owner or back office) and the PIN in TILLDESK_PIN")
+                anyhow::bail!(
+                    "a refund needs an operator: pass --operator NAME (owner or back office) and the PIN in TILLDESK_PIN"
+                )
             };
-            cli_orders::refund(&runtime()?, home, cli_orders::RefundArgs { out_trade_no, amount, reason, operator, json }, &target)
+            cli_orders::refund(
+                &runtime()?,
+                home,
+                cli_orders::RefundArgs { out_trade_no, amount, reason, operator, json },
+                &target,
+            )
         }
         Some(Command::Operators { command: OperatorsCommand::Add { name, role, by } }) => {
             let mut home = home;

@@ -46,7 +46,8 @@ fn the_mode_switch_and_staff_changes_need_the_operator_and_pin_once_an_owner_exi
     ok(tilldesk(dir, &["keys", "mode", "live"], &[]));
     ok(tilldesk(dir, &["keys", "mode", "sandbox"], &[]));
     // The owner's PIN needs 6 digits.
-    let short = refused(tilldesk(dir, &["operators", "add", "boss", "--role", "owner"], &[("TILLDESK_NEW_PIN", "2468")]));
+    let short =
+        refused(tilldesk(dir, &["operators", "add", "boss", "--role", "owner"], &[("TILLDESK_NEW_PIN", "2468")]));
     assert!(short.contains("owner PINs must be 6 to 12 digits"), "{short}");
     ok(tilldesk(dir, &["operators", "add", "boss", "--role", "owner"], &[("TILLDESK_NEW_PIN", "246810")]));
 
@@ -67,7 +68,8 @@ fn the_mode_switch_and_staff_changes_need_the_operator_and_pin_once_an_owner_exi
     assert_eq!(mode(dir), "live");
 
     // A staff change is the same.
-    let err = refused(tilldesk(dir, &["operators", "add", "amy", "--role", "cashier"], &[("TILLDESK_NEW_PIN", "1357")]));
+    let err =
+        refused(tilldesk(dir, &["operators", "add", "amy", "--role", "cashier"], &[("TILLDESK_NEW_PIN", "1357")]));
     assert!(err.contains("--operator"), "{err}");
     ok(tilldesk(
         dir,
@@ -105,7 +107,10 @@ fn the_mode_switch_and_staff_changes_need_the_operator_and_pin_once_an_owner_exi
     let audit = store.audit_page(None, 200).unwrap();
     assert!(audit.iter().all(|e| e.actor.as_deref() == Some("command line")), "{audit:#?}");
     let entry = |action: &str, subject: &str| {
-        audit.iter().find(|e| e.action == action && e.subject == subject).unwrap_or_else(|| panic!("{action} {subject}"))
+        audit
+            .iter()
+            .find(|e| e.action == action && e.subject == subject)
+            .unwrap_or_else(|| panic!("{action} {subject}"))
     };
     let live = audit.iter().find(|e| e.subject == "channel.mode" && e.after.as_deref() == Some("live")).unwrap();
     assert_eq!(live.operator_id, Some(boss.id), "the mode switch is recorded for the owner");

@@ -247,11 +247,7 @@ fn pay(home: &Path, auth_code: &str) -> String {
 }
 
 fn refund(home: &Path, out_trade_no: &str) -> Output {
-    tilldesk(
-        home,
-        &["refund", out_trade_no, "--amount", "1.00", "--reason", "test", "--json"],
-        &[],
-    )
+    tilldesk(home, &["refund", out_trade_no, "--amount", "1.00", "--reason", "test", "--json"], &[])
 }
 
 const MISSING: &str = "the WeChat Pay API certificate (apiclient_cert.p12) is not imported: tilldesk keys import-cert --acquirer WECHATPAY FILE.p12";

@@ -129,8 +129,11 @@ impl Store {
         )
         .map_err(open_err)?;
         if let Some(actor) = PROCESS_ACTOR.get() {
-            conn.execute("INSERT OR REPLACE INTO temp.audit_session (one, operator_id, actor) VALUES (1, NULL, ?1)", [actor])
-                .map_err(open_err)?;
+            conn.execute(
+                "INSERT OR REPLACE INTO temp.audit_session (one, operator_id, actor) VALUES (1, NULL, ?1)",
+                [actor],
+            )
+            .map_err(open_err)?;
         }
         Ok(Store { conn, path })
     }

@@ -497,7 +497,7 @@ impl FirstRunWizard {
                 let (name, pin) = (self.owner_name.clone(), std::mem::take(&mut self.owner_pin));
                 self.owner_pin_again.clear();
                 let db = ctx.home.store.path().to_owned();
-                self.owner_job = Some(crate::ui::jobs::Background::spawn(db, egui_ctx, move |store| {
+                self.owner_job = Some(crate::ui::jobs::Background::spawn(db, None, egui_ctx, move |store| {
                     store.add_operator(&name, Role::Owner, &pin, None)
                 }));
                 false

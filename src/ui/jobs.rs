@@ -133,16 +133,21 @@ pub struct Background<T> {
 }
 
 impl<T: Send + 'static> Background<T> {
-    /// Runs `work` on a new thread against the database at `db` (the app's own file).
+    /// Runs `work` on a new thread against the database at `db` (the app's own file), auditing as the window on
+    /// behalf of `operator` (the signed-in one, if any).
     pub fn spawn(
         db: std::path::PathBuf,
+        operator: Option<crate::model::OperatorId>,
         egui_ctx: &egui::Context,
         work: impl FnOnce(&mut crate::store::Store) -> T + Send + 'static,
     ) -> Self {
         let (tx, rx) = mpsc::channel();
         let repaint = egui_ctx.clone();
         std::thread::spawn(move || {
-            let result = crate::store::Store::open(&db).map(|mut store| work(&mut store));
+            let result = crate::store::Store::open(&db).and_then(|mut store| {
+                store.set_audit_session(operator, crate::ui::AUDIT_ACTOR_WINDOW)?;
+                Ok(work(&mut store))
+            });
             let _ = tx.send(result);
             repaint.request_repaint();
         });

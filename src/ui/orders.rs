@@ -17,7 +17,13 @@ use crate::ui::Ctx;
 const PAGE: u64 = 200;
 
 /// A refund run off the UI thread, finished.
-type RefundDone = Result<Refund, String>;
+type RefundDone = Result<Refund, RefundFailed>;
+
+/// Why a refund from the detail panel did not go through: the PIN (the form stays as typed) or the refund itself.
+enum RefundFailed {
+    Pin(String),
+    Refund(String),
+}
 
 /// What the filter bar holds as typed text (checked when applied).
 #[derive(Debug, Default, Clone)]
@@ -596,16 +602,19 @@ impl OrdersScreen {
         runtime.spawn(async move {
             let result = async {
                 let checked = tokio::task::spawn_blocking(move || {
-                    let mut store = crate::store::Store::open(&db).map_err(|e| e.to_string())?;
-                    let operator =
-                        store.verify_pin(&name, &pin).map_err(|e| crate::ui::staff::verify_words(lang, &e))?;
-                    Ok::<_, String>((store, operator))
+                    let mut store = crate::store::Store::open(&db).map_err(|e| RefundFailed::Refund(e.to_string()))?;
+                    let operator = store
+                        .verify_pin(&name, &pin)
+                        .map_err(|e| RefundFailed::Pin(crate::ui::staff::verify_words(lang, &e)))?;
+                    Ok::<_, RefundFailed>((store, operator))
                 })
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RefundFailed::Refund(e.to_string()))?;
                 let (store, operator) = checked?;
                 let desk = RefundDesk::new(store, router, Arc::new(SystemClock), RefundSettings::default());
-                desk.refund(&operator, &out_trade_no, amount, &reason).await.map_err(|e| e.to_string())
+                desk.refund(&operator, &out_trade_no, amount, &reason)
+                    .await
+                    .map_err(|e| RefundFailed::Refund(e.to_string()))
             }
             .await;
             let _ = tx.send(result);
@@ -621,6 +630,11 @@ impl OrdersScreen {
         for result in done {
             self.refund.running = false;
             let lang = ctx.lang;
+            if let Err(RefundFailed::Pin(text)) = result {
+                // Nothing was sent: the form stays as typed, for the right PIN.
+                self.refund.message = Some((false, text));
+                continue;
+            }
             self.refund.message = Some(match result {
                 Ok(r) => (
                     true,
@@ -632,7 +646,7 @@ impl OrdersScreen {
                         r.status.label(lang)
                     ),
                 ),
-                Err(e) => (false, e),
+                Err(RefundFailed::Refund(e) | RefundFailed::Pin(e)) => (false, e),
             });
             self.refund.amount.clear();
             self.refund.reason.clear();

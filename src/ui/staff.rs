@@ -105,12 +105,8 @@ impl StaffPanel {
                 let creating_owner = matches!(pending, Pending::CreateOwner(_));
                 match answer {
                     Ok(Ok(op)) => {
-                        let text = format!(
-                            "{} {} ({})",
-                            lang.pick("已添加", "Added"),
-                            op.name,
-                            role_label(lang, op.role)
-                        );
+                        let text =
+                            format!("{} {} ({})", lang.pick("已添加", "Added"), op.name, role_label(lang, op.role));
                         if creating_owner {
                             ctx.sign_in(Some(&op));
                             self.signed_in = Some(op);
@@ -125,7 +121,12 @@ impl StaffPanel {
                 let Some(answer) = job.poll() else { return };
                 match answer {
                     Ok(Ok(op)) => {
-                        let text = format!("{} {} ({})", lang.pick("已登录", "Signed in:"), op.name, role_label(lang, op.role));
+                        let text = format!(
+                            "{} {} ({})",
+                            lang.pick("已登录", "Signed in:"),
+                            op.name,
+                            role_label(lang, op.role)
+                        );
                         ctx.sign_in(Some(&op));
                         self.signed_in = Some(op);
                         (true, text)
@@ -164,6 +165,7 @@ impl StaffPanel {
             ui.add(egui::TextEdit::singleline(text).password(password).desired_width(160.0)).labelled_by(l.id);
         };
         let db = ctx.home.store.path().to_owned();
+        let me_id = ctx.operator_id();
         let busy = self.busy();
         if !has_owner {
             ui.label(lang.pick(
@@ -175,21 +177,26 @@ impl StaffPanel {
                 field(ui, lang.pick("店主 PIN", "Owner PIN"), &mut self.pin, true);
                 if ui.add_enabled(!busy, egui::Button::new(lang.pick("创建店主", "Create owner"))).clicked() {
                     let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
-                    self.pending = Some(Pending::CreateOwner(Background::spawn(db.clone(), ui.ctx(), move |s| {
-                        s.add_operator(&name, Role::Owner, &pin, None)
-                    })));
+                    self.pending =
+                        Some(Pending::CreateOwner(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                            s.add_operator(&name, Role::Owner, &pin, None)
+                        })));
                 }
             });
         } else {
             ui.horizontal(|ui| {
                 field(ui, lang.pick("操作员", "Operator"), &mut self.name, false);
                 field(ui, "PIN", &mut self.pin, true);
-                if ui.add_enabled(!busy, egui::Button::new(lang.pick("登录 / 切换", "Sign in / switch"))).clicked() {
+                if ui.add_enabled(!busy, egui::Button::new(lang.pick("登录 / 切换", "Sign in / switch"))).clicked()
+                {
                     let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
-                    self.pending =
-                        Some(Pending::SignIn(Background::spawn(db.clone(), ui.ctx(), move |s| s.verify_pin(&name, &pin))));
+                    self.pending = Some(Pending::SignIn(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                        s.verify_pin(&name, &pin)
+                    })));
                 }
-                if ctx.operator.is_some() && ui.add_enabled(!busy, egui::Button::new(lang.pick("退出登录", "Sign out"))).clicked() {
+                if ctx.operator.is_some()
+                    && ui.add_enabled(!busy, egui::Button::new(lang.pick("退出登录", "Sign out"))).clicked()
+                {
                     ctx.sign_in(None);
                     self.signed_in = None;
                     self.message = Some((true, lang.pick("已退出登录", "Signed out").into()));
@@ -204,7 +211,11 @@ impl StaffPanel {
             };
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(format!("{} ({} s)", lang.pick("正在核对 PIN…", "Checking the PIN…"), started.elapsed().as_secs()));
+                ui.label(format!(
+                    "{} ({} s)",
+                    lang.pick("正在核对 PIN…", "Checking the PIN…"),
+                    started.elapsed().as_secs()
+                ));
             });
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
         }
@@ -221,7 +232,7 @@ impl StaffPanel {
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("更改 PIN", "Change PIN"))).clicked() {
                 let (old, new) = (std::mem::take(&mut self.old_pin), std::mem::take(&mut self.changed_pin));
                 let name = me.name.clone();
-                self.pending = Some(Pending::ChangePin(Background::spawn(db.clone(), ui.ctx(), move |s| {
+                self.pending = Some(Pending::ChangePin(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
                     let op = s.verify_pin(&name, &old)?;
                     s.change_pin(op.id, &new, Some(op.id))?;
                     Ok(())
@@ -238,7 +249,8 @@ impl StaffPanel {
             ui.horizontal(|ui| {
                 field(ui, lang.pick("姓名", "Name"), &mut self.new_name, false);
                 field(ui, lang.pick("新 PIN", "New PIN"), &mut self.new_pin, true);
-                let role_text = self.new_role.map_or(lang.pick("选择角色", "Choose a role"), |r| role_label(lang, r));
+                let role_text =
+                    self.new_role.map_or(lang.pick("选择角色", "Choose a role"), |r| role_label(lang, r));
                 egui::ComboBox::new("staff-role", lang.pick("角色", "Role")).selected_text(role_text).show_ui(
                     ui,
                     |ui| {
@@ -253,9 +265,10 @@ impl StaffPanel {
                         Some(role) => {
                             let (name, pin) = (self.new_name.clone(), std::mem::take(&mut self.new_pin));
                             let by = me.id;
-                            self.pending = Some(Pending::Add(Background::spawn(db.clone(), ui.ctx(), move |s| {
-                                s.add_operator(&name, role, &pin, Some(by))
-                            })));
+                            self.pending =
+                                Some(Pending::Add(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                                    s.add_operator(&name, role, &pin, Some(by))
+                                })));
                         }
                     }
                 }

@@ -86,10 +86,12 @@ impl SyncPanel {
                             "not an address:port like 127.0.0.1:8090: "
                         )
                     ),
-                    (Ok(()), Ok(_)) => match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
-                        Ok(()) => lang.pick("已保存", "Saved").into(),
-                        Err(e) => e.to_string(),
-                    },
+                    (Ok(()), Ok(_)) => {
+                        match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
+                            Ok(()) => lang.pick("已保存", "Saved").into(),
+                            Err(e) => e.to_string(),
+                        }
+                    }
                 });
             }
         });
