@@ -19,8 +19,8 @@ pub enum AuthError {
     PinFormat { role: &'static str, min: usize },
     #[error("an operator name must be 1 to 32 characters")]
     NameFormat,
-    #[error("{name} is a {role} and may not {action}; ask the owner or back office")]
-    NotAllowed { name: String, role: &'static str, action: &'static str },
+    #[error("{name} is a {role} and may not {action}; sign in as {who}")]
+    NotAllowed { name: String, role: &'static str, action: &'static str, who: String },
 }
 
 /// Wrong PINs in a row that an operator may enter before the first lockout.
@@ -119,6 +119,7 @@ pub fn require(operator: &Operator, permission: Permission) -> std::result::Resu
             name: operator.name.clone(),
             role: role_words(operator.role),
             action: permission.words(),
+            who: roles_allowed_words(permission),
         })
     }
 }
@@ -140,6 +141,12 @@ pub fn hash_pin(pin: &str, role: Role) -> std::result::Result<String, AuthError>
     let format_error = || AuthError::PinFormat { role: role_words(role), min: min_pin_len(role) };
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| format_error())?;
     argon2::Argon2::default().hash_password(pin.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| format_error())
+}
+
+/// A hash to check PINs against when the name is unknown (made once per process).
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_pin("000000", Role::Owner).unwrap_or_default())
 }
 
 fn pin_matches(pin: &str, phc: &str) -> bool {
@@ -262,6 +269,8 @@ impl Store {
             .optional()
             .map_err(StoreError::from)?;
         let Some((id, phc, _, locked_until)) = row else {
+            // As slow as a wrong PIN, so that the time taken does not tell which names exist.
+            let _ = pin_matches(pin, dummy_hash());
             self.transaction(|tx| append_audit(tx, &at, None, "operator.unknown_name", name, None, None))?;
             return Err(AuthError::NameOrPin.into());
         };
@@ -533,7 +542,7 @@ mod tests {
         let cashier = Operator { id: OperatorId(3), name: "小王".into(), role: Role::Cashier, active: true };
         assert_eq!(
             require(&cashier, Refund).unwrap_err().to_string(),
-            "小王 is a cashier and may not refund; ask the owner or back office"
+            "小王 is a cashier and may not refund; sign in as owner or back office"
         );
     }
 }

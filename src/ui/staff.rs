@@ -57,7 +57,7 @@ pub fn auth_words(lang: Lang, e: &AuthError) -> String {
         }
         (Lang::ZhCn, AuthError::PinFormat { min, .. }) => format!("PIN 须为 {min} 到 12 位数字"),
         (Lang::ZhCn, AuthError::NameFormat) => "姓名须为 1 到 32 个字符".into(),
-        (Lang::ZhCn, AuthError::NotAllowed { name, .. }) => format!("{name} 无权进行此操作，请店主或后台人员操作"),
+        (Lang::ZhCn, AuthError::NotAllowed { name, .. }) => format!("{name} 无权进行此操作，请换有权限的人员登录"),
         (Lang::En, e) => e.to_string(),
     }
 }
