@@ -139,4 +139,22 @@ fn signing_in_checks_the_pin_in_the_background_and_then_the_owner_may_switch_the
     assert_eq!((entry.operator_id, entry.actor.as_deref()), (Some(boss.id), Some("window")));
     let refused = store.audit_page(None, 20).unwrap().into_iter().find(|e| e.action == "operator.pin_refused");
     assert_eq!(refused.map(|e| (e.subject, e.actor)), Some(("boss".to_owned(), Some("window".to_owned()))));
+
+    // The owner changes their own PIN (a 4-digit one is refused), then signs out: refunds are refused again.
+    let h = &mut t.h;
+    type_into(h, "Current PIN", "246810");
+    type_into(h, "New PIN for me", "1234");
+    click(h, "Change PIN");
+    wait_for(h, "owner PINs must be 6 to 12 digits");
+    type_into(h, "Current PIN", "246810");
+    type_into(h, "New PIN for me", "135791");
+    click(h, "Change PIN");
+    wait_for(h, "PIN changed");
+    assert_eq!(db(&t).verify_pin("boss", "135791").unwrap().name, "boss");
+    let h = &mut t.h;
+    click(h, "Sign out");
+    wait_for(h, "Operator: not signed in");
+    click(h, "Sandbox (embedded gateways, no real money moves)");
+    wait_for(h, "Sign in as owner to change settings (Settings → Staff)");
+    assert_eq!(h.state().ctx.mode, ChannelMode::Live);
 }
