@@ -127,6 +127,24 @@ pub enum KeysCommand {
     },
 }
 
+impl KeysCommand {
+    /// The subcommand's name when it changes the till (keys, gateways, access, mode); None when it only reads.
+    pub fn changes(&self) -> Option<&'static str> {
+        Some(match self {
+            KeysCommand::Status | KeysCommand::Test { .. } => return None,
+            KeysCommand::Set { .. } => "set",
+            KeysCommand::Generate { .. } => "generate",
+            KeysCommand::ImportPlatformKey { .. } => "import-platform-key",
+            KeysCommand::ImportPrivateKey { .. } => "import-private-key",
+            KeysCommand::SetApiKey => "set-api-key",
+            KeysCommand::ImportCert { .. } => "import-cert",
+            KeysCommand::SetAppAuthToken => "set-app-auth-token",
+            KeysCommand::Access { .. } => "access",
+            KeysCommand::Mode { .. } => "mode",
+        })
+    }
+}
+
 pub fn open_vault(home: &DataHome) -> anyhow::Result<Vault> {
     let passphrase = std::env::var("TILLDESK_PASSPHRASE")
         .context("set TILLDESK_PASSPHRASE to the passphrase of the key vault (at least 8 characters)")?;

@@ -1,6 +1,6 @@
 //! `tilldesk orders list`, `tilldesk refund`, `tilldesk operators add` and `tilldesk dev seed-orders`.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -12,6 +12,7 @@ use tilldesk::model::{OrderStatus, RefundStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::refund::{RefundDesk, RefundSettings};
 use tilldesk::store::Store;
+use tilldesk::store::operators::Permission;
 use tilldesk::store::order_query::{OrderFilter, OrderSort};
 
 use crate::cli_checkout::{SandboxTarget, engine};
@@ -156,21 +157,6 @@ pub fn export_refunds(home: &DataHome, status: Option<&str>, out: &std::path::Pa
     Ok(())
 }
 
-/// The PIN from `TILLDESK_PIN`, or asked on the terminal.
-fn read_pin(name: &str) -> anyhow::Result<String> {
-    if let Ok(pin) = std::env::var("TILLDESK_PIN") {
-        return Ok(pin);
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!("no PIN: set TILLDESK_PIN or run on a terminal");
-    }
-    eprint!("PIN for {name}: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().to_owned())
-}
-
 pub struct RefundArgs {
     pub out_trade_no: String,
     pub amount: String,
@@ -186,8 +172,7 @@ pub fn refund(
     target: &SandboxTarget,
 ) -> anyhow::Result<()> {
     let amount = Amount::parse(&args.amount).context("--amount")?;
-    let pin = read_pin(&args.operator)?;
-    let operator = home.store.verify_pin(&args.operator, &pin)?;
+    let operator = crate::cli_staff::sign_in(&mut home, &args.operator)?;
     let _money_path = crate::cli_checkout::claim_money_path(&home, "refund")?;
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
@@ -209,20 +194,29 @@ pub fn refund(
 
 pub fn add_operator(home: &mut DataHome, name: &str, role: &str, by: Option<String>) -> anyhow::Result<()> {
     let role = Role::parse(role).with_context(|| format!("--role {role:?}: expected owner, back_office or cashier"))?;
-    let by_operator = if home.store.has_owner()? {
-        let Some(by) = by else { bail!("an owner already exists: pass --by OWNER_NAME (and their PIN)") };
-        let pin = read_pin(&by)?;
-        let owner = home.store.verify_pin(&by, &pin)?;
-        tilldesk::store::operators::require(&owner, tilldesk::store::operators::Permission::ManageStaff)?;
-        Some(owner.id)
-    } else if role != Role::Owner {
+    let what = format!("tilldesk operators add {name}");
+    let by_operator = crate::cli_staff::authorize(home, by.as_deref(), Permission::ManageStaff, &what)?;
+    if by_operator.is_none() && role != Role::Owner {
         bail!("the first operator must be the owner (--role owner)");
-    } else {
-        None
-    };
+    }
     let pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new operator's PIN")?;
-    let op = home.store.add_operator(name, role, &pin, by_operator)?;
+    let op = home.store.add_operator(name, role, &pin, by_operator.map(|o| o.id))?;
     println!("added {} ({})", op.name, op.role.as_str());
+    Ok(())
+}
+
+/// `tilldesk operators set-pin NAME`: NAME themselves, or an owner, gives NAME a new PIN.
+pub fn set_pin(home: &mut DataHome, name: &str, operator: Option<&str>) -> anyhow::Result<()> {
+    let target = home.store.operator_by_name(name)?.filter(|o| o.active);
+    let what = format!("tilldesk operators set-pin {name}");
+    let by = match operator {
+        Some(me) if me.trim() == name.trim() => Some(crate::cli_staff::sign_in(home, me)?),
+        _ => crate::cli_staff::authorize(home, operator, Permission::ManageStaff, &what)?,
+    };
+    let Some(target) = target else { bail!("there is no active operator called {name:?}") };
+    let pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new PIN")?;
+    home.store.change_pin(target.id, &pin, by.map(|o| o.id))?;
+    println!("changed the PIN of {}", target.name);
     Ok(())
 }
 

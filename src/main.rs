@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tilldesk::config::{self, DataHome};
 use tilldesk::doctor::DoctorReport;
+use tilldesk::store::operators::Permission;
 use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli_acquirers;
@@ -14,6 +15,7 @@ mod cli_checkout;
 mod cli_keys;
 mod cli_orders;
 mod cli_print;
+mod cli_staff;
 mod cli_sync;
 mod onboard_cli;
 mod recon_cli;
@@ -24,6 +26,11 @@ struct Cli {
     /// Where TillDesk keeps its database and files (default: the platform data folder).
     #[arg(long, global = true, env = "TILLDESK_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    /// The operator making a refund, a key or mode change or a staff change (their PIN in TILLDESK_PIN, or asked on
+    /// a terminal). Needed once the first owner exists; other commands are audited as "command line".
+    #[arg(long, global = true, value_name = "NAME")]
+    operator: Option<String>,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -102,7 +109,8 @@ enum Command {
         #[command(subcommand)]
         command: OrdersCommand,
     },
-    /// Refund (part of) a paid order. Asks for the operator's PIN on a terminal, or reads TILLDESK_PIN.
+    /// Refund (part of) a paid order as --operator (owner or back office). Asks for the operator's PIN on a
+    /// terminal, or reads TILLDESK_PIN.
     Refund {
         out_trade_no: String,
         /// The amount to give back, like 3.50.
@@ -111,9 +119,6 @@ enum Command {
         /// Why (required; it is on the receipt and in the audit log).
         #[arg(long)]
         reason: String,
-        /// The operator (owner or back office) making the refund.
-        #[arg(long)]
-        operator: String,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -177,16 +182,21 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum OperatorsCommand {
-    /// Add an operator; the PIN is read from TILLDESK_NEW_PIN. The first operator must be the owner; later ones
-    /// need the owner's name (--by) and PIN (TILLDESK_PIN).
+    /// Add an operator; the PIN is read from TILLDESK_NEW_PIN (6 to 12 digits for owner and back office, 4 to 12
+    /// for cashiers). The first operator must be the owner; later ones need the owner's name (--operator, or --by)
+    /// and PIN (TILLDESK_PIN).
     Add {
         name: String,
         /// owner, back_office or cashier.
         #[arg(long)]
         role: String,
+        /// The owner adding them (the same as --operator).
         #[arg(long)]
         by: Option<String>,
     },
+    /// Give NAME a new PIN, read from TILLDESK_NEW_PIN (the rule of their role). --operator is NAME themselves
+    /// (with their current PIN in TILLDESK_PIN) or an owner.
+    SetPin { name: String },
     /// List the operators.
     List,
 }
@@ -271,6 +281,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Every audit entry names how it was made: the window, or the command line.
+    tilldesk::store::set_process_actor(match cli.command {
+        None => tilldesk::ui::AUDIT_ACTOR_WINDOW,
+        Some(_) => cli_staff::ACTOR,
+    });
     if let Some(Command::Sandbox { listen, data, allow_remote }) = &cli.command {
         return run_sandbox(*listen, data, *allow_remote);
     }
@@ -296,7 +311,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if paid { Ok(()) } else { Err(NotPaid.into()) }
         }
         Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
-        Some(Command::Keys { command }) => cli_keys::keys(&runtime()?, &mut home, command),
+        Some(Command::Keys { command }) => {
+            if let Some(what) = command.changes() {
+                let what = format!("tilldesk keys {what}");
+                cli_staff::authorize(&mut home, cli.operator.as_deref(), Permission::ChangeSettings, &what)?;
+            }
+            cli_keys::keys(&runtime()?, &mut home, command)
+        }
         Some(Command::Acquirers { command }) => cli_acquirers::acquirers(&mut home, command),
         Some(Command::Till { store, terminal, json }) => cli_acquirers::till(&mut home, store, terminal, json),
         Some(Command::Sync { once, history, json, notify_listen, target }) => {
@@ -311,15 +332,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Orders { command: OrdersCommand::Refunds { status, out } }) => {
             cli_orders::export_refunds(&home, status.as_deref(), &out)
         }
-        Some(Command::Refund { out_trade_no, amount, reason, operator, json, target }) => cli_orders::refund(
-            &runtime()?,
-            home,
-            cli_orders::RefundArgs { out_trade_no, amount, reason, operator, json },
-            &target,
-        ),
+        Some(Command::Refund { out_trade_no, amount, reason, json, target }) => {
+            let Some(operator) = cli.operator else {
+                anyhow::bail!(
+                    "a refund needs an operator: pass --operator NAME (owner or back office) and the PIN in TILLDESK_PIN"
+                )
+            };
+            cli_orders::refund(
+                &runtime()?,
+                home,
+                cli_orders::RefundArgs { out_trade_no, amount, reason, operator, json },
+                &target,
+            )
+        }
         Some(Command::Operators { command: OperatorsCommand::Add { name, role, by } }) => {
             let mut home = home;
-            cli_orders::add_operator(&mut home, &name, &role, by)
+            cli_orders::add_operator(&mut home, &name, &role, by.or(cli.operator))
+        }
+        Some(Command::Operators { command: OperatorsCommand::SetPin { name } }) => {
+            cli_orders::set_pin(&mut home, &name, cli.operator.as_deref())
         }
         Some(Command::Operators { command: OperatorsCommand::List }) => {
             for op in home.store.operators()? {

@@ -397,6 +397,9 @@ pub struct AuditEntry {
     pub subject: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// Through what the change was made when recorded ("command line", "window"); None in entries older than
+    /// schema 9.
+    pub actor: Option<String>,
 }
 
 #[cfg(test)]

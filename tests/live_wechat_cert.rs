@@ -215,7 +215,8 @@ async fn start_gateway(pki: &Pki, sandbox_url: String, api_key: String) -> Gatew
 
 fn tilldesk(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tilldesk"));
-    cmd.arg("--data-dir").arg(home).args(args);
+    // Key changes and refunds name the owner once there is one (before that, --operator is not needed).
+    cmd.arg("--data-dir").arg(home).arg("--operator").arg("boss").args(args);
     cmd.env("TILLDESK_PASSPHRASE", PASSPHRASE).env("TILLDESK_PIN", PIN).env_remove("TILLDESK_WECHAT_CERT_PASSWORD");
     for (k, v) in env {
         cmd.env(k, v);
@@ -246,11 +247,7 @@ fn pay(home: &Path, auth_code: &str) -> String {
 }
 
 fn refund(home: &Path, out_trade_no: &str) -> Output {
-    tilldesk(
-        home,
-        &["refund", out_trade_no, "--amount", "1.00", "--reason", "test", "--operator", "boss", "--json"],
-        &[],
-    )
+    tilldesk(home, &["refund", out_trade_no, "--amount", "1.00", "--reason", "test", "--json"], &[])
 }
 
 const MISSING: &str = "the WeChat Pay API certificate (apiclient_cert.p12) is not imported: tilldesk keys import-cert --acquirer WECHATPAY FILE.p12";

@@ -31,7 +31,7 @@ async fn rig() -> Rig {
     sandbox.state.config.lock().unwrap().wechat_refund_delay_ms = 300;
     let db = dir.path().join("tilldesk.sqlite3");
     let mut store = Store::open(&db).unwrap();
-    let clerk = store.add_operator("会计 Li", Role::BackOffice, "1357", None).unwrap();
+    let clerk = store.add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
     let cashier = store.add_operator("收银 Wang", Role::Cashier, "2468", None).unwrap();
     drop(store);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
@@ -178,8 +178,8 @@ async fn roles_and_pins_are_enforced() {
     assert!(matches!(e, RefundError::Refused(RefundRefused::NoReason)), "{e}");
     assert_eq!(r.acquirer_refunds().await, before);
     let mut store = Store::open(&r.db).unwrap();
-    assert!(store.verify_pin("会计 Li", "0000").is_err());
-    let clerk = store.verify_pin("会计 Li", "1357").unwrap();
+    assert!(store.verify_pin("会计 Li", "000000").is_err());
+    let clerk = store.verify_pin("会计 Li", "135790").unwrap();
     assert_eq!(r.desk.refund(&clerk, &out, Amount::from_fen(100), "ok").await.unwrap().status, RefundStatus::Success);
     let audit = store.audit_page(None, 50).unwrap();
     assert!(audit.iter().any(|a| a.action == "refund.request" && a.operator_id == Some(clerk.id)));

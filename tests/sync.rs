@@ -105,7 +105,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
     // A refund made while offline is kept SUBMITTED and queued.
     let out_request_no = rt.block_on(async {
         let mut store = Store::open(&db).unwrap();
-        let clerk = store.add_operator("会计 Li", Role::BackOffice, "1357", None).unwrap();
+        let clerk = store.add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
         let engine = tilldesk::sandbox::till::checkout(&db, &acc, &url, None, Arc::new(SystemClock), FAST).unwrap();
         let settings = RefundSettings {
             attempts: 2,

@@ -30,7 +30,18 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("migrations/0006_bill_rows_index.sql")),
     (7, include_str!("migrations/0007_routing.sql")),
     (8, include_str!("migrations/0008_lifecycle.sql")),
+    (9, include_str!("migrations/0009_staff_checks.sql")),
 ];
+
+/// The actor every connection this process opens starts with (see [`set_process_actor`]).
+static PROCESS_ACTOR: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Says once, at start-up, through what this process changes things ("command line", "window"): every connection it
+/// opens afterwards records that actor in its audit entries (the sync worker's and background jobs' too). Later
+/// calls change nothing.
+pub fn set_process_actor(actor: &'static str) {
+    let _ = PROCESS_ACTOR.set(actor);
+}
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -116,6 +127,19 @@ impl Store {
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(open_err)?;
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(open_err)?;
         migrate(&mut conn, &path)?;
+        // Who this connection acts for when a change names no operator (see `set_audit_session`); per connection.
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS audit_session (
+                 one INTEGER PRIMARY KEY CHECK (one = 1), operator_id INTEGER, actor TEXT);",
+        )
+        .map_err(open_err)?;
+        if let Some(actor) = PROCESS_ACTOR.get() {
+            conn.execute(
+                "INSERT OR REPLACE INTO temp.audit_session (one, operator_id, actor) VALUES (1, NULL, ?1)",
+                [actor],
+            )
+            .map_err(open_err)?;
+        }
         Ok(Store { conn, path })
     }
 
@@ -240,6 +264,17 @@ impl Store {
         })
     }
 
+    /// Says who this connection acts for: every audit entry written through it that names no operator is recorded
+    /// for `operator`, and all carry `actor` ("command line", "window"), so no entry is left without an actor.
+    pub fn set_audit_session(&mut self, operator: Option<OperatorId>, actor: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO temp.audit_session (one, operator_id, actor) VALUES (1, ?1, ?2)
+             ON CONFLICT(one) DO UPDATE SET operator_id = excluded.operator_id, actor = excluded.actor",
+            params![operator.map(|o| o.0), actor],
+        )?;
+        Ok(())
+    }
+
     /// The most recent audit entries, newest first (the first page of [`Store::audit_page`]).
     pub fn recent_audit(&self, limit: u32) -> Result<Vec<crate::model::AuditEntry>> {
         self.audit_page(None, limit)
@@ -257,7 +292,9 @@ fn append_audit(
     after: Option<&str>,
 ) -> Result<()> {
     tx.execute(
-        "INSERT INTO audit_log (at, operator_id, action, subject, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO audit_log (at, operator_id, action, subject, before, after, actor)
+         VALUES (?1, COALESCE(?2, (SELECT operator_id FROM temp.audit_session)), ?3, ?4, ?5, ?6,
+                 (SELECT actor FROM temp.audit_session))",
         params![at, operator.map(|o| o.0), action, subject, before, after],
     )?;
     Ok(())

@@ -7,6 +7,7 @@ use crate::config::{self, FirstRun, SETTING_MODE};
 use crate::i18n::Lang;
 use crate::model::{ChannelMode, Merchant, Role, Store, StoreId};
 use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
+use crate::store::operators::{AddOperatorError, check_pin_format};
 use crate::ui::Ctx;
 use crate::ui::acquirers::SETTING_ONBOARDING_URL;
 use crate::ui::merchant::field;
@@ -71,6 +72,8 @@ pub struct FirstRunWizard {
     owner_pin_again: String,
     /// The owner, once one exists (created here or before).
     owner: Option<String>,
+    /// The owner being created: its PIN is hashed on a background thread (Argon2 is slow on purpose).
+    owner_job: Option<crate::ui::jobs::Background<Result<crate::model::Operator, AddOperatorError>>>,
     mode: ChannelMode,
     onboarding_url: String,
     /// The last problem to show under the step (red).
@@ -99,6 +102,7 @@ impl FirstRunWizard {
             owner_pin: String::new(),
             owner_pin_again: String::new(),
             owner: None,
+            owner_job: None,
             mode: ctx.mode,
             onboarding_url: ctx.home.store.setting(SETTING_ONBOARDING_URL).ok().flatten().unwrap_or_default(),
             problem: None,
@@ -159,6 +163,7 @@ impl FirstRunWizard {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
+        self.poll_owner(ctx);
         let icon = self.icon.get_or_insert_with(|| crate::ui::icon::texture(ui.ctx())).clone();
         egui::ScrollArea::vertical().id_salt("first-run").show(ui, |ui| {
             // A centred card, at most 720 points wide.
@@ -244,9 +249,12 @@ impl FirstRunWizard {
                 if ui.add(egui::Button::new(lang.pick("完成", "Finish")).min_size(big)).clicked() {
                     self.finish(ctx);
                 }
-            } else if ui.add(egui::Button::new(lang.pick("下一步", "Next")).min_size(big)).clicked() {
+            } else if ui
+                .add_enabled(self.owner_job.is_none(), egui::Button::new(lang.pick("下一步", "Next")).min_size(big))
+                .clicked()
+            {
                 self.problem = None;
-                if self.save_step(ctx) {
+                if self.save_step(ctx, ui.ctx()) {
                     self.step = self.step.next();
                 }
             }
@@ -322,8 +330,8 @@ impl FirstRunWizard {
             return;
         }
         ui.label(lang.pick(
-            "店主拥有全部权限（退款、对账、员工、设置）。PIN 为 4 到 12 位数字，只保存其哈希值。",
-            "The owner may do everything (refunds, reconciliation, staff, settings). The PIN is 4 to 12 digits; only \
+            "店主拥有全部权限（退款、对账、员工、设置）。PIN 为 6 到 12 位数字，只保存其哈希值。",
+            "The owner may do everything (refunds, reconciliation, staff, settings). The PIN is 6 to 12 digits; only \
              its hash is stored.",
         ));
         egui::Grid::new("first-run-owner").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
@@ -336,6 +344,13 @@ impl FirstRunWizard {
             row(ui, lang.pick("店主 PIN", "Owner PIN"), &mut self.owner_pin, true);
             row(ui, lang.pick("再次输入 PIN", "PIN again"), &mut self.owner_pin_again, true);
         });
+        if self.owner_job.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(lang.pick("正在创建店主…", "Creating the owner…"));
+            });
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        }
     }
 
     fn mode_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
@@ -402,7 +417,7 @@ impl FirstRunWizard {
     }
 
     /// Validates and saves the current step; false (with the problem shown) when it cannot be saved.
-    fn save_step(&mut self, ctx: &mut Ctx) -> bool {
+    fn save_step(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
         let lang = ctx.lang;
         let fix_red = || lang.pick("请修正标红的字段", "Fix the fields marked in red").to_owned();
         match self.step {
@@ -474,20 +489,18 @@ impl FirstRunWizard {
                     self.owner_pin_again.clear();
                     return false;
                 }
-                let result = ctx.home.store.add_operator(&self.owner_name, Role::Owner, &self.owner_pin, None);
-                self.owner_pin.clear();
-                self.owner_pin_again.clear();
-                match result {
-                    Ok(op) => {
-                        ctx.operator = Some(op.name.clone());
-                        self.owner = Some(op.name);
-                        true
-                    }
-                    Err(e) => {
-                        self.problem = Some(e.to_string());
-                        false
-                    }
+                if let Err(e) = check_pin_format(&self.owner_pin, Role::Owner) {
+                    self.problem = Some(crate::ui::staff::auth_words(lang, &e));
+                    return false;
                 }
+                // Hashed off the UI thread; `poll_owner` moves on once it is done.
+                let (name, pin) = (self.owner_name.clone(), std::mem::take(&mut self.owner_pin));
+                self.owner_pin_again.clear();
+                let db = ctx.home.store.path().to_owned();
+                self.owner_job = Some(crate::ui::jobs::Background::spawn(db, None, egui_ctx, move |store| {
+                    store.add_operator(&name, Role::Owner, &pin, None)
+                }));
+                false
             }
             Step::Mode => {
                 if self.mode == ChannelMode::Live {
@@ -520,6 +533,24 @@ impl FirstRunWizard {
                 self.problem = Some(e.to_string());
                 false
             }
+        }
+    }
+
+    /// Picks up the owner being created: signs them in and moves on, or shows why not.
+    fn poll_owner(&mut self, ctx: &mut Ctx) {
+        let Some(job) = self.owner_job.as_mut() else { return };
+        let Some(answer) = job.poll() else { return };
+        self.owner_job = None;
+        match answer {
+            Ok(Ok(op)) => {
+                ctx.sign_in(Some(&op));
+                self.owner = Some(op.name);
+                if self.step == Step::Owner {
+                    self.step = self.step.next();
+                }
+            }
+            Ok(Err(e)) => self.problem = Some(crate::ui::staff::add_words(ctx.lang, &e)),
+            Err(e) => self.problem = Some(e.to_string()),
         }
     }
 

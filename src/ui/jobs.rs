@@ -122,3 +122,58 @@ pub fn step_label(lang: crate::i18n::Lang, step: &str) -> String {
 pub fn dropped_path(ui: &egui::Ui) -> Option<std::path::PathBuf> {
     ui.ctx().input(|i| i.raw.dropped_files.first().map(|f| f.path().to_owned()))
 }
+
+/// Short blocking work on a thread of its own with its own database connection (PIN hashing and checking: Argon2
+/// is slow on purpose), reporting back once. Not on the tokio runtime: it is CPU work, and the window's kittests run
+/// without one. The screen polls it each frame and shows a spinner meanwhile.
+pub struct Background<T> {
+    rx: mpsc::Receiver<Result<T, crate::store::StoreError>>,
+    done: bool,
+    pub started: Instant,
+}
+
+impl<T: Send + 'static> Background<T> {
+    /// Runs `work` on a new thread against the database at `db` (the app's own file), auditing as the window on
+    /// behalf of `operator` (the signed-in one, if any).
+    pub fn spawn(
+        db: std::path::PathBuf,
+        operator: Option<crate::model::OperatorId>,
+        egui_ctx: &egui::Context,
+        work: impl FnOnce(&mut crate::store::Store) -> T + Send + 'static,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let repaint = egui_ctx.clone();
+        std::thread::spawn(move || {
+            let result = crate::store::Store::open(&db).and_then(|mut store| {
+                store.set_audit_session(operator, crate::ui::AUDIT_ACTOR_WINDOW)?;
+                Ok(work(&mut store))
+            });
+            let _ = tx.send(result);
+            repaint.request_repaint();
+        });
+        Background { rx, done: false, started: Instant::now() }
+    }
+
+    /// `Some` once the work is done (or could not open the database, or its thread died); then `None` again.
+    pub fn poll(&mut self) -> Option<Result<T, BackgroundError>> {
+        if self.done {
+            return None;
+        }
+        let answer = match self.rx.try_recv() {
+            Ok(result) => result.map_err(BackgroundError::Store),
+            Err(mpsc::TryRecvError::Empty) => return None,
+            Err(mpsc::TryRecvError::Disconnected) => Err(BackgroundError::Died),
+        };
+        self.done = true;
+        Some(answer)
+    }
+}
+
+/// Background work ended without its answer.
+#[derive(Debug, thiserror::Error)]
+pub enum BackgroundError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the background work stopped without an answer")]
+    Died,
+}

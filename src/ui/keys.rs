@@ -118,34 +118,40 @@ impl KeysPanel {
             ui.label(format!("{}{reason}", lang.pick("密钥保存：", "Secrets: ")));
         }
 
+        // Unlocking the vault is open to whoever knows its passphrase (live payments need it); changing the access
+        // mode, gateways and keys needs an operator who may change settings.
+        let refused = ctx.permit(crate::store::operators::Permission::ChangeSettings).err();
+
         // Access mode.
-        ui.horizontal(|ui| {
-            ui.label(lang.pick("接入方式", "Access mode"));
-            for mode in [AccessMode::StoreDirect, AccessMode::MerchantBackend] {
-                if ui.radio(ctx.access == mode, mode.label(lang)).clicked() && ctx.access != mode {
-                    match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
-                        Ok(()) => {
-                            ctx.access = mode;
-                            self.keys_changed = true;
+        if refused.is_none() {
+            ui.horizontal(|ui| {
+                ui.label(lang.pick("接入方式", "Access mode"));
+                for mode in [AccessMode::StoreDirect, AccessMode::MerchantBackend] {
+                    if ui.radio(ctx.access == mode, mode.label(lang)).clicked() && ctx.access != mode {
+                        match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
+                            Ok(()) => {
+                                ctx.access = mode;
+                                self.keys_changed = true;
+                            }
+                            Err(e) => self.message = Some(e.to_string()),
                         }
-                        Err(e) => self.message = Some(e.to_string()),
                     }
                 }
-            }
-        });
-        if ctx.access == AccessMode::MerchantBackend {
-            ui.horizontal(|ui| {
-                let l = ui.label(lang.pick("商户后台地址", "Merchant backend URL"));
-                ui.add(egui::TextEdit::singleline(&mut self.backend_url).desired_width(360.0)).labelled_by(l.id);
-                if ui.button(lang.pick("保存地址", "Save backend URL")).clicked() {
-                    let r = ctx.home.store.set_setting(SETTING_BACKEND_URL, self.backend_url.trim(), None);
-                    self.report(r, |()| lang.pick("已保存", "Saved").into());
-                }
             });
+            if ctx.access == AccessMode::MerchantBackend {
+                ui.horizontal(|ui| {
+                    let l = ui.label(lang.pick("商户后台地址", "Merchant backend URL"));
+                    ui.add(egui::TextEdit::singleline(&mut self.backend_url).desired_width(360.0)).labelled_by(l.id);
+                    if ui.button(lang.pick("保存地址", "Save backend URL")).clicked() {
+                        let r = ctx.home.store.set_setting(SETTING_BACKEND_URL, self.backend_url.trim(), None);
+                        self.report(r, |()| lang.pick("已保存", "Saved").into());
+                    }
+                });
+            }
         }
 
-        // The vault.
-        if ctx.vault.is_none() {
+        // The vault (creating one is a key change).
+        if ctx.vault.is_none() && (refused.is_none() || Vault::exists(&ctx.home.dir)) {
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("密钥口令", "Passphrase"));
                 ui.add(egui::TextEdit::singleline(&mut self.passphrase).password(true).desired_width(200.0))
@@ -170,6 +176,10 @@ impl KeysPanel {
         }
         if let Some(m) = &self.message {
             ui.label(m);
+        }
+        if let Some(refused) = refused {
+            ui.colored_label(ui.visuals().error_fg_color, refused);
+            return;
         }
         let unlocked = ctx.vault.is_some();
 

@@ -88,7 +88,9 @@ impl MerchantPanel {
             merchant_fields(ui, lang, "merchant-profile", m, &self.merchant_issues, "");
             if ui.button(lang.pick("保存商户资料", "Save merchant profile")).clicked() {
                 self.merchant_issues = validate_merchant(m);
-                if self.merchant_issues.is_empty() {
+                if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+                    self.message = Some(refused);
+                } else if self.merchant_issues.is_empty() {
                     match ctx.home.store.update_merchant(m, None) {
                         Ok(()) => {
                             self.message = Some(lang.pick("商户资料已保存", "Merchant profile saved").into());
@@ -146,7 +148,9 @@ impl MerchantPanel {
                 ui.horizontal(|ui| {
                     if ui.button(lang.pick("保存门店", "Save store")).clicked() {
                         self.store_issues = validate_store(s, &self.stores);
-                        if self.store_issues.is_empty() {
+                        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+                            self.message = Some(refused);
+                        } else if self.store_issues.is_empty() {
                             let result = if s.id.0 == 0 {
                                 ctx.home.store.add_store(s, None).map(|_| ())
                             } else {

@@ -34,8 +34,11 @@ pub struct Ctx {
     pub home: DataHome,
     pub lang: Lang,
     pub mode: ChannelMode,
-    /// The signed-in operator's name, once staff sign-in exists.
+    /// The signed-in operator's name (Settings → Staff); None: signed out (payments are still taken, recorded
+    /// without an operator; refunds, settings, keys, reconciliation and exports are refused once an owner exists).
     pub operator: Option<String>,
+    /// Whom the database's audit session was last set for (see [`Ctx::sync_audit_session`]).
+    audit_session: Option<Option<String>>,
     pub sync: SyncState,
     /// The last error worth showing in the status bar.
     pub error: Option<String>,
@@ -128,6 +131,7 @@ impl Ctx {
             lang,
             mode,
             operator: None,
+            audit_session: None,
             sync: SyncState::NotStarted,
             error: None,
             sandbox: SandboxStatus::Off,
@@ -148,13 +152,39 @@ impl Ctx {
         self.channel_generation += 1;
     }
 
-    /// Switches between the sandbox and the live gateways, and remembers it (an audited settings change).
+    /// Switches between the sandbox and the live gateways, and remembers it (an audited settings change). Refused
+    /// (in `error`) unless the signed-in operator may change settings.
     pub fn set_mode(&mut self, mode: ChannelMode) {
-        match self.home.store.set_setting(config::SETTING_MODE, mode.as_str(), None) {
+        if let Err(e) = self.permit(crate::store::operators::Permission::ChangeSettings) {
+            self.error = Some(e);
+            return;
+        }
+        self.sync_audit_session();
+        match self.home.store.set_setting(config::SETTING_MODE, mode.as_str(), self.operator_id()) {
             Ok(()) => {
                 self.mode = mode;
+                self.error = None;
                 self.channels_changed();
             }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// Signs `operator` in (None: signs out). Every audit entry the window writes afterwards names them.
+    pub fn sign_in(&mut self, operator: Option<&crate::model::Operator>) {
+        self.operator = operator.map(|o| o.name.clone());
+        self.sync_audit_session();
+    }
+
+    /// Keeps the database's audit session on the signed-in operator, so that changes made in the window that name
+    /// no operator themselves are recorded for them (actor "window"). Called every frame; cheap when unchanged.
+    pub fn sync_audit_session(&mut self) {
+        if self.audit_session.as_ref() == Some(&self.operator) {
+            return;
+        }
+        let id = self.operator_id();
+        match self.home.store.set_audit_session(id, AUDIT_ACTOR_WINDOW) {
+            Ok(()) => self.audit_session = Some(self.operator.clone()),
             Err(e) => self.error = Some(e.to_string()),
         }
     }
@@ -258,37 +288,33 @@ impl Ctx {
         }
     }
 
-    /// Whether the signed-in operator may do `permission`; the words to show when not. Until the first run has
-    /// created the owner, nobody is asked to sign in.
+    /// Whether the signed-in operator may do `permission`; the words to show when not, saying whom to sign in as.
+    /// Until the first run has created the owner, nobody is asked to sign in.
     pub fn permit(&self, permission: crate::store::operators::Permission) -> Result<(), String> {
         let lang = self.lang;
         let store = &self.home.store;
         if !store.has_owner().map_err(|e| e.to_string())? {
             return Ok(());
         }
-        let Some(name) = &self.operator else {
-            return Err(lang.pick("请先登录（设置 → 员工）", "Sign in first (Settings → Staff)").to_owned());
+        let who = allowed_roles(lang, permission);
+        let action = permission_label(lang, permission);
+        let signed_in = match &self.operator {
+            Some(name) => store.operator_by_name(name).map_err(|e| e.to_string())?.filter(|o| o.active),
+            None => None,
         };
-        let operator = store
-            .operator_by_name(name)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{}{name}", lang.pick("没有这个操作员：", "no such operator: ")))?;
+        let Some(operator) = signed_in else {
+            return Err(match lang {
+                Lang::ZhCn => format!("请以{who}身份登录后再{action}（设置 → 员工）"),
+                Lang::En => format!("Sign in as {who} to {action} (Settings → Staff)"),
+            });
+        };
         if crate::store::operators::role_allows(operator.role, permission) {
             return Ok(());
         }
+        let role = role_label(lang, operator.role);
         Err(match lang {
-            Lang::ZhCn => format!(
-                "{}（{}）无权{}，请店主或后台人员操作",
-                operator.name,
-                role_label(lang, operator.role),
-                permission_label(lang, permission)
-            ),
-            Lang::En => format!(
-                "{} is a {} and may not {}; ask the owner or back office",
-                operator.name,
-                role_label(lang, operator.role),
-                permission_label(lang, permission)
-            ),
+            Lang::ZhCn => format!("{}（{role}）无权{action}，请以{who}身份登录", operator.name),
+            Lang::En => format!("{} is a {role} and may not {action}; sign in as {who}", operator.name),
         })
     }
 
@@ -308,7 +334,9 @@ impl Ctx {
     }
 
     /// Switches the language and remembers it (an audited settings change).
+    /// Anyone at the till may switch it: the language is how the screen reads, not how the till works.
     pub fn set_language(&mut self, lang: Lang) {
+        self.sync_audit_session();
         match self.home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None) {
             Ok(()) => {
                 self.lang = lang;
@@ -317,6 +345,20 @@ impl Ctx {
             Err(e) => self.error = Some(e.to_string()),
         }
     }
+}
+
+/// What the window's audit entries carry as their actor.
+pub const AUDIT_ACTOR_WINDOW: &str = "window";
+
+/// The roles that may do `permission`, in words ("owner or back office").
+pub fn allowed_roles(lang: Lang, permission: crate::store::operators::Permission) -> String {
+    use crate::model::Role;
+    let roles: Vec<&str> = [Role::Owner, Role::BackOffice, Role::Cashier]
+        .into_iter()
+        .filter(|r| crate::store::operators::role_allows(*r, permission))
+        .map(|r| role_label(lang, r))
+        .collect();
+    roles.join(lang.pick("或", " or "))
 }
 
 /// A staff role in words.
@@ -472,6 +514,7 @@ impl TillDeskApp {
 
     /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.ctx.sync_audit_session();
         self.ctx.sandbox.poll();
         self.ctx.poll_services();
         if self.ctx.services.is_some() || self.ctx.services_starting.is_some() {

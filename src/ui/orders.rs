@@ -17,7 +17,13 @@ use crate::ui::Ctx;
 const PAGE: u64 = 200;
 
 /// A refund run off the UI thread, finished.
-type RefundDone = Result<Refund, String>;
+type RefundDone = Result<Refund, RefundFailed>;
+
+/// Why a refund from the detail panel did not go through: the PIN (the form stays as typed) or the refund itself.
+enum RefundFailed {
+    Pin(String),
+    Refund(String),
+}
 
 /// What the filter bar holds as typed text (checked when applied).
 #[derive(Debug, Default, Clone)]
@@ -522,7 +528,17 @@ impl OrdersScreen {
     fn refund_form(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         ui.strong(lang.pick("退款", "Refund"));
+        // Refunds need a signed-in operator who may refund; the form then asks for their PIN again.
+        if let Err(refused) = ctx.permit(crate::store::operators::Permission::Refund) {
+            ui.colored_label(ui.visuals().error_fg_color, refused);
+            return;
+        }
         let f = &mut self.refund;
+        if f.operator.is_empty()
+            && let Some(me) = &ctx.operator
+        {
+            f.operator = me.clone();
+        }
         egui::Grid::new("refund-form").num_columns(2).show(ui, |ui| {
             let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
                 let l = ui.label(label);
@@ -567,20 +583,16 @@ impl OrdersScreen {
             ));
             return;
         }
-        // The PIN is asked again for every refund.
-        let operator = match ctx.home.store.verify_pin(&f.operator, &f.pin) {
-            Ok(op) => op,
-            Err(e) => {
-                f.message = Some((false, e.to_string()));
-                f.pin.clear();
-                return;
-            }
-        };
-        f.pin.clear();
+        if let Err(refused) = ctx.permit(crate::store::operators::Permission::Refund) {
+            f.message = Some((false, refused));
+            return;
+        }
         if let Some(words) = ctx.money_path.elsewhere_words(lang) {
             f.message = Some((false, words));
             return;
         }
+        // The PIN is asked again for every refund, and checked off the UI thread (Argon2 is slow on purpose).
+        let (name, pin) = (f.operator.clone(), std::mem::take(&mut f.pin));
         let (Some(runtime), Ok(router)) = (ctx.runtime.clone(), ctx.router()) else {
             f.message = Some((false, lang.pick("收单通道未连接", "The acquirers are not connected").into()));
             return;
@@ -593,9 +605,20 @@ impl OrdersScreen {
         let tx = tx.clone();
         runtime.spawn(async move {
             let result = async {
-                let store = crate::store::Store::open(&db).map_err(|e| e.to_string())?;
+                let checked = tokio::task::spawn_blocking(move || {
+                    let mut store = crate::store::Store::open(&db).map_err(|e| RefundFailed::Refund(e.to_string()))?;
+                    let operator = store
+                        .verify_pin(&name, &pin)
+                        .map_err(|e| RefundFailed::Pin(crate::ui::staff::verify_words(lang, &e)))?;
+                    Ok::<_, RefundFailed>((store, operator))
+                })
+                .await
+                .map_err(|e| RefundFailed::Refund(e.to_string()))?;
+                let (store, operator) = checked?;
                 let desk = RefundDesk::new(store, router, Arc::new(SystemClock), RefundSettings::default());
-                desk.refund(&operator, &out_trade_no, amount, &reason).await.map_err(|e| e.to_string())
+                desk.refund(&operator, &out_trade_no, amount, &reason)
+                    .await
+                    .map_err(|e| RefundFailed::Refund(e.to_string()))
             }
             .await;
             let _ = tx.send(result);
@@ -611,6 +634,11 @@ impl OrdersScreen {
         for result in done {
             self.refund.running = false;
             let lang = ctx.lang;
+            if let Err(RefundFailed::Pin(text)) = result {
+                // Nothing was sent: the form stays as typed, for the right PIN.
+                self.refund.message = Some((false, text));
+                continue;
+            }
             self.refund.message = Some(match result {
                 Ok(r) => (
                     true,
@@ -622,7 +650,7 @@ impl OrdersScreen {
                         r.status.label(lang)
                     ),
                 ),
-                Err(e) => (false, e),
+                Err(RefundFailed::Refund(e) | RefundFailed::Pin(e)) => (false, e),
             });
             self.refund.amount.clear();
             self.refund.reason.clear();

@@ -17,6 +17,7 @@ use crate::money::Amount;
 use crate::recon::report::{Item, kind_label};
 use crate::recon::{self, ImportControl, ImportOptions, ImportOutcome, ReconOptions, Report};
 use crate::store::Store;
+use crate::store::operators::Permission;
 use crate::store::recon::StoredRun;
 use crate::ui::Ctx;
 
@@ -279,13 +280,21 @@ impl ReconcileScreen {
         reads_file: bool,
         work: impl FnOnce(&mut Store, &ImportControl) -> Result<Done, String> + Send + 'static,
     ) {
+        // Importing, fetching and reconciling need an operator who may reconcile.
+        if let Err(refused) = ctx.permit(Permission::Reconcile) {
+            self.status = Some((true, refused));
+            return;
+        }
+        let operator = ctx.operator_id();
         let db = ctx.home.store.path().to_owned();
         let control = ImportControl::new();
         let (tx, rx) = channel();
         let worker_control = control.clone();
         std::thread::spawn(move || {
-            let result =
-                Store::open(&db).map_err(|e| e.to_string()).and_then(|mut store| work(&mut store, &worker_control));
+            let result = Store::open(&db)
+                .and_then(|mut store| store.set_audit_session(operator, crate::ui::AUDIT_ACTOR_WINDOW).map(|()| store))
+                .map_err(|e| e.to_string())
+                .and_then(|mut store| work(&mut store, &worker_control));
             let _ = tx.send(result);
         });
         self.status = None;
@@ -568,6 +577,12 @@ impl ReconcileScreen {
 
     fn apply(&mut self, ctx: &mut Ctx, report: &Report, action: RowAction) {
         let lang = ctx.lang;
+        if matches!(action, RowAction::Resolve(..) | RowAction::Adopt(_))
+            && let Err(refused) = ctx.permit(Permission::Reconcile)
+        {
+            self.status = Some((true, refused));
+            return;
+        }
         let result = match action {
             RowAction::CloseNote => {
                 self.note_for = None;
@@ -657,6 +672,10 @@ impl ReconcileScreen {
 
     fn export(&mut self, ctx: &Ctx, report: &Report, extension: &str) {
         let lang = ctx.lang;
+        if let Err(refused) = ctx.permit(Permission::Export) {
+            self.status = Some((true, refused));
+            return;
+        }
         let path = ctx.home.dir.join("exports").join(recon::export::default_file_name(report, extension));
         let result = if extension == "xlsx" {
             recon::export::write_xlsx(report, &path, lang)

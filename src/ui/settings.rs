@@ -2,6 +2,7 @@
 
 use crate::i18n::Lang;
 use crate::model::ChannelMode;
+use crate::store::operators::Permission;
 use crate::ui::Ctx;
 
 #[derive(Debug, Default)]
@@ -12,6 +13,8 @@ pub struct SettingsScreen {
     sync: crate::ui::sync_panel::SyncPanel,
     keys: crate::ui::keys::KeysPanel,
     this_till: crate::ui::this_till::ThisTillPanel,
+    /// Why the last change here was refused (red, under the settings).
+    refused: Option<String>,
 }
 
 impl SettingsScreen {
@@ -55,7 +58,10 @@ impl SettingsScreen {
                     (ChannelMode::Live, lang.pick("正式（真实收单网关）", "Live (real acquirer gateways)")),
                 ] {
                     if ui.radio(ctx.mode == mode, label).clicked() && ctx.mode != mode {
-                        ctx.set_mode(mode);
+                        self.refused = ctx.permit(Permission::ChangeSettings).err();
+                        if self.refused.is_none() {
+                            ctx.set_mode(mode);
+                        }
                     }
                 }
             });
@@ -80,12 +86,17 @@ impl SettingsScreen {
             ui.label(env!("CARGO_PKG_VERSION"));
             ui.end_row();
         });
+        if let Some(refused) = &self.refused {
+            ui.colored_label(ui.visuals().error_fg_color, refused);
+        }
         ui.add_space(8.0);
         ui.separator();
         self.this_till.ui(ui, ctx);
         ui.separator();
         if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
-            self.wizard_requested = true;
+            // The wizard changes the merchant, the store and the mode.
+            self.refused = ctx.permit(Permission::ChangeSettings).err();
+            self.wizard_requested = self.refused.is_none();
         }
 
         ui.add_space(16.0);

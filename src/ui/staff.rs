@@ -1,25 +1,158 @@
-//! Staff (员工) in Settings: the first run creates the owner; operators sign in with their PIN; the owner adds
-//! staff and reads the append-only audit log.
+//! Staff (员工) in Settings: the first run creates the owner; operators sign in with their PIN (and out); anyone
+//! signed in changes their own PIN; the owner adds staff and reads the append-only audit log.
+//!
+//! Argon2 is slow on purpose, so every PIN hash and check runs on a background thread with its own database
+//! connection ([`Background`]); the panel shows a spinner until it reports back.
 
+use crate::i18n::Lang;
 use crate::model::{AuditEntry, Operator, Role};
-use crate::store::operators::{Permission, require, role_words};
-use crate::ui::Ctx;
+use crate::store::operators::{AddOperatorError, AuthError, Permission, VerifyError, require};
+use crate::ui::jobs::{Background, BackgroundError};
+use crate::ui::{Ctx, role_label};
 
-#[derive(Debug, Default)]
+/// What the panel is waiting for.
+enum Pending {
+    CreateOwner(Background<Result<Operator, AddOperatorError>>),
+    SignIn(Background<Result<Operator, VerifyError>>),
+    Add(Background<Result<Operator, AddOperatorError>>),
+    ChangePin(Background<Result<(), ChangePinError>>),
+}
+
+/// Changing one's own PIN: the current one is checked first.
+#[derive(Debug, thiserror::Error)]
+enum ChangePinError {
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Change(#[from] AddOperatorError),
+}
+
+#[derive(Default)]
 pub struct StaffPanel {
     name: String,
     pin: String,
     new_name: String,
     new_pin: String,
     new_role: Option<Role>,
+    old_pin: String,
+    changed_pin: String,
     message: Option<(bool, String)>,
     signed_in: Option<Operator>,
     audit: Vec<AuditEntry>,
+    pending: Option<Pending>,
+}
+
+impl std::fmt::Debug for StaffPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffPanel").field("signed_in", &self.signed_in).finish_non_exhaustive()
+    }
+}
+
+/// A refused PIN or operator, in the interface language.
+pub fn auth_words(lang: Lang, e: &AuthError) -> String {
+    match (lang, e) {
+        (Lang::ZhCn, AuthError::NameOrPin) => "姓名或 PIN 不正确".into(),
+        (Lang::ZhCn, AuthError::LockedOut { name, seconds }) => {
+            format!("{name} 的 PIN 错误次数过多，请 {seconds} 秒后再试")
+        }
+        (Lang::ZhCn, AuthError::PinFormat { min, .. }) => format!("PIN 须为 {min} 到 12 位数字"),
+        (Lang::ZhCn, AuthError::NameFormat) => "姓名须为 1 到 32 个字符".into(),
+        (Lang::ZhCn, AuthError::NotAllowed { name, .. }) => format!("{name} 无权进行此操作，请换有权限的人员登录"),
+        (Lang::En, e) => e.to_string(),
+    }
+}
+
+/// A refused new operator or PIN, in the interface language.
+pub fn add_words(lang: Lang, e: &AddOperatorError) -> String {
+    match e {
+        AddOperatorError::Auth(a) => auth_words(lang, a),
+        AddOperatorError::Taken(name) => match lang {
+            Lang::ZhCn => format!("已有名为 {name} 的操作员"),
+            Lang::En => e.to_string(),
+        },
+        AddOperatorError::Store(s) => s.to_string(),
+    }
+}
+
+/// A refused PIN check, in the interface language.
+pub fn verify_words(lang: Lang, e: &VerifyError) -> String {
+    match e {
+        VerifyError::Auth(a) => auth_words(lang, a),
+        VerifyError::Store(s) => s.to_string(),
+    }
+}
+
+fn background_words(lang: Lang, e: &BackgroundError) -> String {
+    match e {
+        BackgroundError::Store(s) => s.to_string(),
+        BackgroundError::Died => lang.pick("后台任务意外结束", "the background work stopped without an answer").into(),
+    }
 }
 
 impl StaffPanel {
+    /// Whether a PIN is being hashed or checked.
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Picks up finished PIN work.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let Some(pending) = self.pending.as_mut() else { return };
+        let (ok, text) = match pending {
+            Pending::CreateOwner(job) | Pending::Add(job) => {
+                let Some(answer) = job.poll() else { return };
+                let creating_owner = matches!(pending, Pending::CreateOwner(_));
+                match answer {
+                    Ok(Ok(op)) => {
+                        let text =
+                            format!("{} {} ({})", lang.pick("已添加", "Added"), op.name, role_label(lang, op.role));
+                        if creating_owner {
+                            ctx.sign_in(Some(&op));
+                            self.signed_in = Some(op);
+                        }
+                        (true, text)
+                    }
+                    Ok(Err(e)) => (false, add_words(lang, &e)),
+                    Err(e) => (false, background_words(lang, &e)),
+                }
+            }
+            Pending::SignIn(job) => {
+                let Some(answer) = job.poll() else { return };
+                match answer {
+                    Ok(Ok(op)) => {
+                        let text = format!(
+                            "{} {} ({})",
+                            lang.pick("已登录", "Signed in:"),
+                            op.name,
+                            role_label(lang, op.role)
+                        );
+                        ctx.sign_in(Some(&op));
+                        self.signed_in = Some(op);
+                        (true, text)
+                    }
+                    Ok(Err(e)) => (false, verify_words(lang, &e)),
+                    Err(e) => (false, background_words(lang, &e)),
+                }
+            }
+            Pending::ChangePin(job) => {
+                let Some(answer) = job.poll() else { return };
+                match answer {
+                    Ok(Ok(())) => (true, lang.pick("PIN 已更改", "PIN changed").to_owned()),
+                    Ok(Err(ChangePinError::Verify(e))) => (false, verify_words(lang, &e)),
+                    Ok(Err(ChangePinError::Change(e))) => (false, add_words(lang, &e)),
+                    Err(e) => (false, background_words(lang, &e)),
+                }
+            }
+        };
+        self.pending = None;
+        self.message = Some((ok, text));
+        self.audit.clear();
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
+        self.poll(ctx);
         // Someone signed in elsewhere (the first-run wizard signs in the owner it creates): show them as signed in.
         if self.signed_in.as_ref().map(|o| o.name.as_str()) != ctx.operator.as_deref() {
             self.signed_in = ctx.operator.as_deref().and_then(|n| ctx.home.store.operator_by_name(n).ok().flatten());
@@ -31,84 +164,118 @@ impl StaffPanel {
             let l = ui.label(label);
             ui.add(egui::TextEdit::singleline(text).password(password).desired_width(160.0)).labelled_by(l.id);
         };
+        let db = ctx.home.store.path().to_owned();
+        let me_id = ctx.operator_id();
+        let busy = self.busy();
         if !has_owner {
             ui.label(lang.pick(
-                "首次使用：请创建店主账号（拥有全部权限）。",
-                "First run: create the owner (allowed everything).",
+                "首次使用：请创建店主账号（拥有全部权限，PIN 为 6 到 12 位数字）。",
+                "First run: create the owner (allowed everything; the PIN is 6 to 12 digits).",
             ));
             ui.horizontal(|ui| {
                 field(ui, lang.pick("店主姓名", "Owner name"), &mut self.name, false);
                 field(ui, lang.pick("店主 PIN", "Owner PIN"), &mut self.pin, true);
-                if ui.button(lang.pick("创建店主", "Create owner")).clicked() {
-                    match ctx.home.store.add_operator(&self.name, Role::Owner, &self.pin, None) {
-                        Ok(op) => {
-                            self.message = Some((true, format!("{} {}", lang.pick("已创建", "Created"), op.name)));
-                            ctx.operator = Some(op.name.clone());
-                            self.signed_in = Some(op);
-                        }
-                        Err(e) => self.message = Some((false, e.to_string())),
-                    }
-                    self.pin.clear();
+                if ui.add_enabled(!busy, egui::Button::new(lang.pick("创建店主", "Create owner"))).clicked() {
+                    let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
+                    self.pending =
+                        Some(Pending::CreateOwner(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                            s.add_operator(&name, Role::Owner, &pin, None)
+                        })));
                 }
             });
         } else {
             ui.horizontal(|ui| {
                 field(ui, lang.pick("操作员", "Operator"), &mut self.name, false);
                 field(ui, "PIN", &mut self.pin, true);
-                if ui.button(lang.pick("登录 / 切换", "Sign in / switch")).clicked() {
-                    match ctx.home.store.verify_pin(&self.name, &self.pin) {
-                        Ok(op) => {
-                            ctx.operator = Some(op.name.clone());
-                            self.message = Some((true, format!("{} ({})", op.name, role_words(op.role))));
-                            self.signed_in = Some(op);
-                            self.audit.clear();
-                        }
-                        Err(e) => self.message = Some((false, e.to_string())),
-                    }
-                    self.pin.clear();
+                if ui.add_enabled(!busy, egui::Button::new(lang.pick("登录 / 切换", "Sign in / switch"))).clicked()
+                {
+                    let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
+                    self.pending = Some(Pending::SignIn(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                        s.verify_pin(&name, &pin)
+                    })));
+                }
+                if ctx.operator.is_some()
+                    && ui.add_enabled(!busy, egui::Button::new(lang.pick("退出登录", "Sign out"))).clicked()
+                {
+                    ctx.sign_in(None);
+                    self.signed_in = None;
+                    self.message = Some((true, lang.pick("已退出登录", "Signed out").into()));
                 }
             });
+        }
+        if let Some(pending) = &self.pending {
+            let started = match pending {
+                Pending::CreateOwner(j) | Pending::Add(j) => j.started,
+                Pending::SignIn(j) => j.started,
+                Pending::ChangePin(j) => j.started,
+            };
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "{} ({} s)",
+                    lang.pick("正在核对 PIN…", "Checking the PIN…"),
+                    started.elapsed().as_secs()
+                ));
+            });
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
         }
         if let Some((ok, text)) = &self.message {
             let color = if *ok { egui::Color32::from_rgb(60, 170, 90) } else { ui.visuals().error_fg_color };
             ui.colored_label(color, text);
         }
         let Some(me) = self.signed_in.clone() else { return };
+        ui.separator();
+        ui.strong(lang.pick("更改我的 PIN", "Change my PIN"));
+        ui.horizontal(|ui| {
+            field(ui, lang.pick("当前 PIN", "Current PIN"), &mut self.old_pin, true);
+            field(ui, lang.pick("新的 PIN", "New PIN for me"), &mut self.changed_pin, true);
+            if ui.add_enabled(!busy, egui::Button::new(lang.pick("更改 PIN", "Change PIN"))).clicked() {
+                let (old, new) = (std::mem::take(&mut self.old_pin), std::mem::take(&mut self.changed_pin));
+                let name = me.name.clone();
+                self.pending = Some(Pending::ChangePin(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                    let op = s.verify_pin(&name, &old)?;
+                    s.change_pin(op.id, &new, Some(op.id))?;
+                    Ok(())
+                })));
+            }
+        });
         if require(&me, Permission::ManageStaff).is_ok() {
             ui.separator();
             ui.strong(lang.pick("添加员工", "Add an operator"));
+            ui.label(lang.pick(
+                "PIN：店主与后台人员 6 到 12 位数字，收银员 4 到 12 位。",
+                "PINs: 6 to 12 digits for the owner and back office, 4 to 12 for cashiers.",
+            ));
             ui.horizontal(|ui| {
                 field(ui, lang.pick("姓名", "Name"), &mut self.new_name, false);
                 field(ui, lang.pick("新 PIN", "New PIN"), &mut self.new_pin, true);
-                let role_text = self.new_role.map_or(lang.pick("选择角色", "Choose a role"), role_words);
+                let role_text =
+                    self.new_role.map_or(lang.pick("选择角色", "Choose a role"), |r| role_label(lang, r));
                 egui::ComboBox::new("staff-role", lang.pick("角色", "Role")).selected_text(role_text).show_ui(
                     ui,
                     |ui| {
                         for role in [Role::Owner, Role::BackOffice, Role::Cashier] {
-                            ui.selectable_value(&mut self.new_role, Some(role), role_words(role));
+                            ui.selectable_value(&mut self.new_role, Some(role), role_label(lang, role));
                         }
                     },
                 );
-                if ui.button(lang.pick("添加", "Add")).clicked() {
-                    self.message = Some(match self.new_role {
-                        None => (false, lang.pick("请选择角色", "Choose a role").into()),
+                if ui.add_enabled(!busy, egui::Button::new(lang.pick("添加", "Add"))).clicked() {
+                    match self.new_role {
+                        None => self.message = Some((false, lang.pick("请选择角色", "Choose a role").into())),
                         Some(role) => {
-                            match ctx.home.store.add_operator(&self.new_name, role, &self.new_pin, Some(me.id)) {
-                                Ok(op) => (
-                                    true,
-                                    format!("{} {} ({})", lang.pick("已添加", "Added"), op.name, role_words(op.role)),
-                                ),
-                                Err(e) => (false, e.to_string()),
-                            }
+                            let (name, pin) = (self.new_name.clone(), std::mem::take(&mut self.new_pin));
+                            let by = me.id;
+                            self.pending =
+                                Some(Pending::Add(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                                    s.add_operator(&name, role, &pin, Some(by))
+                                })));
                         }
-                    });
-                    self.new_pin.clear();
-                    self.audit.clear();
+                    }
                 }
             });
             if let Ok(ops) = ctx.home.store.operators() {
                 for op in ops {
-                    ui.label(format!("{} · {}", op.name, role_words(op.role)));
+                    ui.label(format!("{} · {}", op.name, role_label(lang, op.role)));
                 }
             }
         }
@@ -121,9 +288,10 @@ impl StaffPanel {
             egui::ScrollArea::vertical().max_height(240.0).id_salt("audit").show(ui, |ui| {
                 for e in &self.audit {
                     ui.label(format!(
-                        "{}  #{}  {}  {}  {} → {}",
+                        "{}  #{} {}  {}  {}  {} → {}",
                         crate::time::to_local_display(&e.at),
                         e.operator_id.map_or("-".to_owned(), |o| o.0.to_string()),
+                        e.actor.as_deref().unwrap_or(""),
                         e.action,
                         e.subject,
                         e.before.as_deref().unwrap_or("—"),

@@ -187,6 +187,10 @@ impl StoreCodesScreen {
                     (CodeFormatChoice::Emvco, "EMVCo"),
                 ] {
                     if ui.radio(current == choice, label).clicked() && current != choice {
+                        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+                            ctx.error = Some(refused);
+                            continue;
+                        }
                         match ctx.home.store.set_store_code_format(id, choice) {
                             Ok(()) => changed = true,
                             Err(e) => ctx.error = Some(e.to_string()),

@@ -76,18 +76,22 @@ impl SyncPanel {
             ui.add(egui::TextEdit::singleline(text).desired_width(160.0)).labelled_by(l.id);
             if ui.button(lang.pick("保存（重启后生效）", "Save (applies at next start)")).clicked() {
                 let value = text.trim().to_owned();
-                self.message = Some(match value.parse::<std::net::SocketAddr>() {
-                    Err(_) => format!(
+                let permitted = ctx.permit(crate::store::operators::Permission::ChangeSettings);
+                self.message = Some(match (permitted, value.parse::<std::net::SocketAddr>()) {
+                    (Err(refused), _) => refused,
+                    (Ok(()), Err(_)) => format!(
                         "{}{value:?}",
                         lang.pick(
                             "不是 地址:端口 形式，例如 127.0.0.1:8090：",
                             "not an address:port like 127.0.0.1:8090: "
                         )
                     ),
-                    Ok(_) => match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
-                        Ok(()) => lang.pick("已保存", "Saved").into(),
-                        Err(e) => e.to_string(),
-                    },
+                    (Ok(()), Ok(_)) => {
+                        match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
+                            Ok(()) => lang.pick("已保存", "Saved").into(),
+                            Err(e) => e.to_string(),
+                        }
+                    }
                 });
             }
         });

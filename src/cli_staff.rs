@@ -1,0 +1,64 @@
+//! Staff checks on the command line. Whoever runs `tilldesk` can read the data folder anyway, so imports,
+//! reconciliation, onboarding and exports stay scriptable (audited with the actor "command line"); refunds, key and
+//! mode changes and staff changes name an operator (`--operator NAME`) and their PIN (`TILLDESK_PIN`, or asked on a
+//! terminal) once the first owner exists. Before that (first run) everything is allowed.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use anyhow::bail;
+use tilldesk::config::DataHome;
+use tilldesk::model::Operator;
+use tilldesk::store::operators::{Permission, require, roles_allowed_words};
+
+/// The actor of every audit entry this process writes.
+pub const ACTOR: &str = "command line";
+
+/// The PIN from `TILLDESK_PIN`, or asked on the terminal.
+pub fn read_pin(name: &str) -> anyhow::Result<String> {
+    if let Ok(pin) = std::env::var("TILLDESK_PIN") {
+        return Ok(pin);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no PIN: set TILLDESK_PIN or run on a terminal");
+    }
+    eprint!("PIN for {name}: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// Checks `name`'s PIN (lockout and audit as in the window) and makes them the actor of what follows.
+pub fn sign_in(home: &mut DataHome, name: &str) -> anyhow::Result<Operator> {
+    let pin = read_pin(name)?;
+    let operator = home.store.verify_pin(name, &pin)?;
+    home.store.set_audit_session(Some(operator.id), ACTOR)?;
+    Ok(operator)
+}
+
+/// Lets `what` go ahead when nobody is set up yet (first run: None), or when `operator` signs in with their PIN and
+/// may do `permission`. A refusal is audited and says what to pass.
+pub fn authorize(
+    home: &mut DataHome,
+    operator: Option<&str>,
+    permission: Permission,
+    what: &str,
+) -> anyhow::Result<Option<Operator>> {
+    if !home.store.has_owner()? {
+        return Ok(None);
+    }
+    let Some(name) = operator else {
+        home.store.audit(None, "permission.refused", what, None, Some("no --operator"))?;
+        let who = roles_allowed_words(permission);
+        bail!(
+            "{what} needs an operator: pass --operator NAME ({who}) and the PIN in TILLDESK_PIN (to {})",
+            permission.words()
+        );
+    };
+    let operator = sign_in(home, name)?;
+    if let Err(e) = require(&operator, permission) {
+        home.store.audit(Some(operator.id), "permission.refused", what, None, Some(permission.words()))?;
+        return Err(e.into());
+    }
+    Ok(Some(operator))
+}
