@@ -200,7 +200,8 @@ pub fn pay(
                 "note: {open} unfinished order(s) from an earlier run: `tilldesk recover` or the sync settles them"
             );
         }
-        let input = PaymentInput { amount, auth_code, subject, store_id, operator_id: None, terminal_id };
+        let input =
+            PaymentInput { amount, auth_code: auth_code.into(), subject, store_id, operator_id: None, terminal_id };
         let (order, outcome) =
             engine.pay(input, Arc::new(AtomicBool::new(false)), &|p| tracing::info!(?p, "progress")).await?;
         let events = home.store.order_events(order.id)?;

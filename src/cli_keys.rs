@@ -146,7 +146,7 @@ impl KeysCommand {
 }
 
 pub fn open_vault(home: &DataHome) -> anyhow::Result<Vault> {
-    let passphrase = std::env::var("TILLDESK_PASSPHRASE")
+    let passphrase = tilldesk::secrets::passphrase_from_env("TILLDESK_PASSPHRASE")
         .context("set TILLDESK_PASSPHRASE to the passphrase of the key vault (at least 8 characters)")?;
     Ok(Vault::unlock(&home.dir, &passphrase)?)
 }
@@ -243,12 +243,15 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
         }
         KeysCommand::ImportPrivateKey { file, acquirer } => {
             let kind = acquirer.alipay_protocol("an app private key")?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?,
+            );
             let mut v = open_vault(home)?;
             println!("imported {}", keys::import_alipay_private_key_for(&mut home.store, &mut v, kind, &text)?);
         }
         KeysCommand::SetApiKey => {
-            let key = std::env::var("TILLDESK_WECHAT_API_KEY").context("set TILLDESK_WECHAT_API_KEY to the API key")?;
+            let key = tilldesk::secrets::passphrase_from_env("TILLDESK_WECHAT_API_KEY")
+                .context("set TILLDESK_WECHAT_API_KEY to the API key")?;
             let mut v = open_vault(home)?;
             println!("saved {}", keys::set_wechat_api_key(&mut home.store, &mut v, &key)?);
         }

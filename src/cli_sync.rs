@@ -16,6 +16,8 @@ pub struct SyncArgs {
     pub history: bool,
     pub json: bool,
     pub notify_listen: Option<SocketAddr>,
+    /// Let the notify listener bind a non-loopback address.
+    pub notify_allow_remote: bool,
 }
 
 fn print_run(run: &SyncRun, json: bool) -> anyhow::Result<()> {
@@ -93,7 +95,8 @@ pub fn sync(
                     (None, Some(running)) => running.state.accounts(),
                     (None, None) => anyhow::bail!("--sandbox-url needs --sandbox-data"),
                 };
-                let listener = tilldesk::sandbox::till::listen(&dir, &accounts, url, args.notify_listen)
+                let options = tilldesk::sync::notify::ListenOptions { allow_remote: args.notify_allow_remote };
+                let listener = tilldesk::sandbox::till::listen_with(&dir, &accounts, url, args.notify_listen, options)
                     .await
                     .map_err(anyhow::Error::msg)
                     .context("starting the notify listener")?;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::i18n::Lang;
 use crate::model::ChannelMode;
+use crate::private_files::{self, Tightened};
 use crate::store::{Store, StoreError};
 
 /// The database file inside the data folder.
@@ -62,8 +63,10 @@ pub enum ConfigError {
         "no data folder could be found for this user (no home directory); pass --data-dir DIR or set TILLDESK_DATA_DIR"
     )]
     NoDataDir,
-    #[error("cannot create the data folder {path}: {source}")]
+    #[error("cannot create the data folder {path} (or make it private to this user, mode 0700): {source}")]
     CreateDataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot make {path} private to this user (mode 0600): {source}")]
+    Permissions { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("there is no store {0:?}; `tilldesk onboard stores` lists them")]
@@ -88,13 +91,30 @@ pub fn resolve_data_dir(given: Option<&Path>) -> Result<PathBuf, ConfigError> {
 pub struct DataHome {
     pub dir: PathBuf,
     pub store: Store,
+    /// Paths found with group/other permissions at this open and made private (logged; `tilldesk doctor` shows
+    /// them).
+    pub tightened: Vec<Tightened>,
 }
 
 impl DataHome {
+    /// Opens the data folder, creating it (0700) and the database (0600) on the first run; a folder, database,
+    /// `-wal`/`-shm` or vault found readable by others is tightened to 0700/0600 first.
     pub fn open(dir: &Path) -> Result<Self, ConfigError> {
-        std::fs::create_dir_all(dir).map_err(|source| ConfigError::CreateDataDir { path: dir.to_owned(), source })?;
-        let store = Store::open(&dir.join(DATABASE_FILE))?;
-        Ok(DataHome { dir: dir.to_owned(), store })
+        let mut tightened: Vec<Tightened> = private_files::private_dir(dir)
+            .map_err(|source| ConfigError::CreateDataDir { path: dir.to_owned(), source })?
+            .into_iter()
+            .collect();
+        let db = dir.join(DATABASE_FILE);
+        let mut files = private_files::database_files(&db).to_vec();
+        files.push(crate::secrets::Vault::path_in(dir));
+        for file in files {
+            match private_files::tighten_file(&file) {
+                Ok(t) => tightened.extend(t),
+                Err(source) => return Err(ConfigError::Permissions { path: file, source }),
+            }
+        }
+        let store = Store::open(&db)?;
+        Ok(DataHome { dir: dir.to_owned(), store, tightened })
     }
 }
 
@@ -149,6 +169,38 @@ mod tests {
         let home = DataHome::open(&dir).unwrap();
         assert!(dir.join(DATABASE_FILE).is_file());
         assert_eq!(channel_mode(&home.store).unwrap(), ChannelMode::Sandbox);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_and_database_are_private_and_loose_ones_are_tightened() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let home = DataHome::open(&dir).unwrap();
+        assert!(home.tightened.is_empty(), "{:?}", home.tightened);
+        let db = dir.join(DATABASE_FILE);
+        let [_, wal, shm] = private_files::database_files(&db);
+        assert_eq!(mode(&dir), 0o700);
+        for file in [&db, &wal, &shm] {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+        }
+        drop(home);
+
+        // An older install left everything world-readable: the next open tightens it and says so.
+        set(&dir, 0o755);
+        set(&db, 0o644);
+        std::fs::write(dir.join(crate::secrets::VAULT_FILE), b"{}").unwrap();
+        set(&dir.join(crate::secrets::VAULT_FILE), 0o644);
+        let home = DataHome::open(&dir).unwrap();
+        let fixed: Vec<String> = home.tightened.iter().map(|t| t.to_string()).collect();
+        assert_eq!(fixed.len(), 3, "{fixed:?}");
+        assert!(fixed[0].ends_with("data was 0755, now 0700"), "{fixed:?}");
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&dir.join(crate::secrets::VAULT_FILE)), 0o600);
     }
 
     #[test]

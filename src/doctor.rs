@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::{self, DataHome};
 use crate::model::ChannelMode;
+use crate::private_files::{self, Tightened};
 use crate::store::StoreError;
 
 #[derive(Debug, Serialize)]
@@ -18,6 +19,37 @@ pub struct DoctorReport {
     pub mode: ChannelMode,
     pub tables: Vec<TableCount>,
     pub channels: Vec<ChannelInfo>,
+    /// The modes of the data folder, the database files and the vault (Unix).
+    pub permissions: Vec<PermissionInfo>,
+    /// What this start found readable by others and made private.
+    pub tightened: Vec<Tightened>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PermissionInfo {
+    pub path: PathBuf,
+    /// Octal, like "0600"; None when the file does not exist (or on systems without Unix modes).
+    pub mode: Option<String>,
+    /// Nothing for the group or others.
+    pub private: bool,
+}
+
+fn permissions(home: &DataHome) -> Vec<PermissionInfo> {
+    let db = home.dir.join(config::DATABASE_FILE);
+    let mut paths = vec![home.dir.clone()];
+    paths.extend(private_files::database_files(&db));
+    paths.push(crate::secrets::Vault::path_in(&home.dir));
+    paths
+        .into_iter()
+        .map(|path| {
+            let mode = private_files::mode_of(&path);
+            PermissionInfo {
+                private: mode.is_none_or(private_files::is_private_mode),
+                mode: mode.map(|m| format!("{m:04o}")),
+                path,
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +86,8 @@ impl DoctorReport {
                     gateway_url: a.gateway_url,
                 })
                 .collect(),
+            permissions: permissions(home),
+            tightened: home.tightened.clone(),
         })
     }
 
@@ -75,6 +109,14 @@ impl DoctorReport {
         for c in &self.channels {
             let url = if c.gateway_url.is_empty() { "(embedded sandbox)" } else { c.gateway_url.as_str() };
             let _ = writeln!(out, "  {:<18} {:<11} {:<8} {}", c.name, c.kind, c.mode, url);
+        }
+        let _ = writeln!(out, "permissions:");
+        for p in self.permissions.iter().filter(|p| p.mode.is_some()) {
+            let verdict = if p.private { "private" } else { "READABLE BY OTHERS" };
+            let _ = writeln!(out, "  {} {:<18} {}", p.mode.as_deref().unwrap_or("-"), verdict, p.path.display());
+        }
+        for t in &self.tightened {
+            let _ = writeln!(out, "  tightened at this start: {t}");
         }
         out
     }
@@ -106,5 +148,20 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["channels"][0]["kind"], "wechatpay");
         assert_eq!(json["tables"].as_array().unwrap().len(), crate::store::TABLES.len());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_report_shows_the_permissions_and_what_was_tightened() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        drop(DataHome::open(tmp.path()).unwrap());
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o775)).unwrap();
+        let home = DataHome::open(tmp.path()).unwrap();
+        let text = DoctorReport::collect(&home).unwrap().to_text();
+        assert!(text.contains("permissions:\n  0700 private"), "{text}");
+        assert!(text.contains("0600 private") && text.contains(config::DATABASE_FILE), "{text}");
+        assert!(text.contains("tightened at this start:") && text.contains("was 0775, now 0700"), "{text}");
+        assert!(!text.contains("READABLE BY OTHERS"), "{text}");
     }
 }

@@ -282,7 +282,7 @@ pub fn alipay_client_for(store: &Store, vault: &Vault, kind: AcquirerKind) -> Re
     let config = AlipayConfig {
         gateway_url: effective_gateway(store, &s)?,
         app_id: s.app_id,
-        app_private_key: private.to_owned(),
+        app_private_key: private.into(),
         alipay_public_key: s.platform_public_key,
         app_auth_token: vault.get(&alipay_secret(kind, "app_auth_token")).and_then(non_blank),
         sys_service_provider_id: non_blank(&s.sys_service_provider_id),
@@ -314,7 +314,7 @@ pub fn wechat_client(store: &Store, vault: &Vault) -> Result<WechatClient, KeyEr
         gateway_url: effective_gateway(store, &s)?,
         appid: s.app_id,
         mch_id: s.mch_id,
-        api_key: api_key.to_owned(),
+        api_key: api_key.into(),
         sign_type: s.sign_type,
         spbill_create_ip: String::new(),
         api_certificate: certificate,

@@ -18,6 +18,7 @@ pub mod mpm;
 pub mod onboarding;
 pub mod ownership;
 pub mod print;
+pub mod private_files;
 pub mod recon;
 pub mod refund;
 pub mod routing;

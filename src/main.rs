@@ -80,6 +80,10 @@ enum Command {
         /// Where to listen for notifications (default: the setting notify.listen, else 127.0.0.1:0).
         #[arg(long, value_name = "ADDR")]
         notify_listen: Option<std::net::SocketAddr>,
+        /// Allow the notify listener on a non-loopback address (0.0.0.0, a LAN address); also the setting
+        /// notify.allow_remote = true. Without it such an address is refused.
+        #[arg(long)]
+        notify_allow_remote: bool,
         #[command(flatten)]
         target: cli_checkout::SandboxTarget,
     },
@@ -320,8 +324,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Acquirers { command }) => cli_acquirers::acquirers(&mut home, command),
         Some(Command::Till { store, terminal, json }) => cli_acquirers::till(&mut home, store, terminal, json),
-        Some(Command::Sync { once, history, json, notify_listen, target }) => {
-            cli_sync::sync(&runtime()?, home, cli_sync::SyncArgs { once, history, json, notify_listen }, &target)
+        Some(Command::Sync { once, history, json, notify_listen, notify_allow_remote, target }) => {
+            let args = cli_sync::SyncArgs { once, history, json, notify_listen, notify_allow_remote };
+            cli_sync::sync(&runtime()?, home, args, &target)
         }
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
             cli_checkout::show(&home, &out_trade_no, json)
@@ -484,8 +489,16 @@ fn init_logging() {
         .and_then(|l| l.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::WARN);
     // TILLDESK_LOG_FILE appends the log to a file instead (never keys, signatures or full payment codes).
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        // Owner only, like the database: the log names orders and merchants.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
     if let Some(path) = std::env::var_os("TILLDESK_LOG_FILE")
-        && let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(&path)
+        && let Ok(file) = options.open(&path)
     {
         tracing_subscriber::fmt()
             .with_max_level(level)

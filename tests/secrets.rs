@@ -163,4 +163,22 @@ fn configured_keys_never_reach_the_database_or_the_logs() {
     let r = store.secret_ref("alipay.app_private_key").unwrap().unwrap();
     assert_eq!(r.backend, "vault");
     assert!(r.fingerprint.starts_with("sha256:"));
+
+    // Everything holding money or secrets is the owner's only: the folder 0700, the files 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home), 0o700);
+        for name in
+            ["tilldesk.sqlite3", "tilldesk.sqlite3-wal", "tilldesk.sqlite3-shm", "secrets.vault", "tilldesk.log"]
+        {
+            let path = home.join(name);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{name}");
+            }
+        }
+        let doctor = ok(tilldesk(&home, &["doctor"], &[]));
+        assert!(doctor.contains("permissions:") && !doctor.contains("READABLE BY OTHERS"), "{doctor}");
+    }
 }

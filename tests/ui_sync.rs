@@ -61,6 +61,11 @@ fn the_sync_panel_lists_runs_with_errors_and_retry_makes_the_outbox_due() {
         h.state().ctx.home.store.setting(tilldesk::sync::notify::SETTING_LISTEN).unwrap().as_deref(),
         Some("0.0.0.0:8090")
     );
+    // Not a loopback address: saved, but the listener refuses it until remote access is allowed.
+    h.get_by_label_contains("not a loopback address");
+    h.get_by_label("Accept notifications from other machines (a non-loopback address; applies at next start)").click();
+    h.run_steps(2);
+    assert!(tilldesk::sync::notify::remote_allowed(&h.state().ctx.home.store).unwrap());
     h.get_by_label("Retry now").click();
     h.run_steps(2);
     h.get_by_label_contains("due at its next start: 1");

@@ -11,15 +11,16 @@ use std::pin::Pin;
 
 use crate::model::AcquirerKind;
 use crate::money::Amount;
+pub use router::AuthCode;
 
 /// A boxed future, so `Channel` can be used as `dyn Channel`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A barcode payment: the cashier scanned the customer's payment code.
+/// A barcode payment: the cashier scanned the customer's payment code. `Debug` shows the code masked.
 #[derive(Debug, Clone)]
 pub struct PayRequest {
     pub out_trade_no: String,
-    pub auth_code: String,
+    pub auth_code: AuthCode,
     pub amount: Amount,
     pub subject: String,
     pub store_id: Option<String>,

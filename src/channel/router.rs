@@ -8,6 +8,54 @@
 //! A payment code is money in the customer's pocket for about a minute: it is never logged or stored in full. Use
 //! [`mask_auth_code`] ("280000******0105") wherever it has to appear.
 
+/// A scanned payment code (付款码), as the cashier's scanner sent it, trimmed. It is money in the customer's pocket:
+/// `Debug` and `Display` show it masked ([`mask_auth_code`]), the memory is wiped when it is dropped, and
+/// [`AuthCode::expose`] is the one way to the full code, for the request to the acquirer.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AuthCode(zeroize::Zeroizing<String>);
+
+impl AuthCode {
+    /// The code, with the scanner's CR/LF/TAB and spaces trimmed.
+    pub fn new(code: &str) -> Self {
+        AuthCode(zeroize::Zeroizing::new(code.trim().to_owned()))
+    }
+
+    /// The full code, for the wire (and for telling its wallet). Never log it.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The form that may be shown, stored and logged: "280000******0105".
+    pub fn masked(&self) -> String {
+        mask_auth_code(self.expose())
+    }
+}
+
+impl From<&str> for AuthCode {
+    fn from(code: &str) -> Self {
+        AuthCode::new(code)
+    }
+}
+
+impl From<String> for AuthCode {
+    fn from(code: String) -> Self {
+        let code = zeroize::Zeroizing::new(code);
+        AuthCode::new(&code)
+    }
+}
+
+impl std::fmt::Debug for AuthCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuthCode({:?})", self.masked())
+    }
+}
+
+impl std::fmt::Display for AuthCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
 /// Which wallet issued a payment code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CodeOwner {
@@ -252,6 +300,43 @@ mod tests {
         assert_eq!(mask_auth_code("1"), "*");
         assert_eq!(mask_auth_code(""), "");
         assert_eq!(mask_auth_code("付款码付款码付款码付款码"), "付款码付款码**码付款码");
+    }
+
+    #[test]
+    fn an_auth_code_shows_only_masked() {
+        let code = AuthCode::from(" 2800000000000105\r\n");
+        assert_eq!(code.expose(), "2800000000000105");
+        assert_eq!(code.to_string(), "280000******0105");
+        assert_eq!(format!("{code:?}"), "AuthCode(\"280000******0105\")");
+        assert_eq!(format!("{:#?}", Some(code.clone())).matches("2800000000000105").count(), 0);
+        assert_eq!(AuthCode::from(String::from("130000000000000105")).masked(), "130000********0105");
+    }
+
+    #[test]
+    fn a_pay_request_and_a_payment_input_never_show_the_full_code() {
+        let request = crate::channel::PayRequest {
+            out_trade_no: "o1".into(),
+            auth_code: "2876344382566439".into(),
+            amount: crate::money::Amount::from_fen(100),
+            subject: "coffee".into(),
+            store_id: None,
+            terminal_id: None,
+            operator_id: None,
+        };
+        // What the cashier typed, as the checkout engine takes it.
+        let input = crate::checkout::PaymentInput {
+            amount: crate::money::Amount::from_fen(100),
+            auth_code: "2876344382566439".into(),
+            subject: "coffee".into(),
+            store_id: crate::model::StoreId(1),
+            operator_id: None,
+            terminal_id: None,
+        };
+        for shown in [format!("{request:?}"), format!("{request:#?}"), format!("{input:?}")] {
+            assert!(!shown.contains("2876344382566439"), "{shown}");
+            assert!(shown.contains("287634******6439"), "{shown}");
+        }
+        assert_eq!(request.auth_code.expose(), "2876344382566439", "the wire gets the full code");
     }
 
     #[test]

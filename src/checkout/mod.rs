@@ -17,8 +17,8 @@ use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
-use crate::channel::router::{NotAPaymentCode, mask_auth_code};
-use crate::channel::{CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, TradeInfo};
+use crate::channel::router::NotAPaymentCode;
+use crate::channel::{AuthCode, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, TradeInfo};
 use crate::model::{AcquirerKind, OperatorId, Order, OrderId, OrderStatus, StoreId};
 use crate::money::Amount;
 use crate::routing::{RouteError, Router, wallet_of};
@@ -99,7 +99,8 @@ pub enum CheckoutError {
 #[derive(Debug, Clone)]
 pub struct PaymentInput {
     pub amount: Amount,
-    pub auth_code: String,
+    /// Masked in `Debug`, wiped when dropped.
+    pub auth_code: AuthCode,
     pub subject: String,
     /// The store taking the payment: its routes choose the acquirer.
     pub store_id: StoreId,
@@ -239,7 +240,7 @@ impl Checkout {
     ) -> Result<(Order, Outcome), CheckoutError> {
         // Refuse what is not a payment code, or a wallet the store takes no codes of, before anything is written or
         // sent.
-        let wallet = wallet_of(&input.auth_code)?;
+        let wallet = wallet_of(input.auth_code.expose())?;
         if input.amount.fen() <= 0 {
             return Err(CheckoutError::ZeroAmount);
         }
@@ -247,7 +248,7 @@ impl Checkout {
         if input.amount > max {
             return Err(CheckoutError::AmountTooLarge { amount: input.amount, max, wallet });
         }
-        let auth_code = input.auth_code.trim().to_owned();
+        let auth_code = input.auth_code.clone();
         let store_id = input.store_id;
         let routed = {
             let guard = match self.store.lock() {
@@ -266,7 +267,7 @@ impl Checkout {
             operator_id: input.operator_id,
             subject: input.subject.clone(),
             total_amount: input.amount,
-            auth_code_masked: mask_auth_code(&auth_code),
+            auth_code_masked: auth_code.masked(),
             acquirer_merchant_id: routed.merchant_id.clone(),
             terminal_id: input.terminal_id.clone(),
         };

@@ -14,6 +14,7 @@ use crate::channel::wechatpay::client::{WechatClient, WechatConfig};
 use crate::channel::wechatpay::sign::SignType;
 use crate::model::{Acquirer, ChannelMode, Route, RouteSource, Wallet};
 use crate::routing::{ChannelFactory, Router};
+use crate::secrets::Secret;
 use crate::store::{Store, StoreError};
 use crate::sync::notify::{NotifyAccount, NotifyKeys, NotifyVerify};
 
@@ -49,8 +50,8 @@ pub fn prepare(store: &mut Store) -> Result<(), StoreError> {
 
 /// One sandbox acquirer's account as the till uses it.
 enum Account {
-    Alipay { gateway_url: String, app_id: String, app_private_key: String, platform_public_key: String },
-    Wechat { gateway_url: String, appid: String, mch_id: String, api_key: String },
+    Alipay { gateway_url: String, app_id: String, app_private_key: Secret, platform_public_key: String },
+    Wechat { gateway_url: String, appid: String, mch_id: String, api_key: Secret },
 }
 
 /// The account of the sandbox acquirer `code` (ALIPAY, WECHATPAY, PARTNER1…): its own gateway under
@@ -62,7 +63,7 @@ fn account(accounts: &SandboxAccounts, base_url: &str, code: &str) -> Result<Acc
         return Ok(Account::Alipay {
             gateway_url: format!("{gateway}/gateway.do"),
             app_id: a.app_id.clone(),
-            app_private_key: a.app_private_key_pkcs8_pem.clone(),
+            app_private_key: a.app_private_key_pkcs8_pem.as_str().into(),
             platform_public_key: a.alipay_public_key_pem.clone(),
         });
     }
@@ -71,7 +72,7 @@ fn account(accounts: &SandboxAccounts, base_url: &str, code: &str) -> Result<Acc
             gateway_url: gateway,
             appid: w.appid.clone(),
             mch_id: w.mch_id.clone(),
-            api_key: w.api_key.clone(),
+            api_key: w.api_key.as_str().into(),
         });
     }
     Err(format!("the sandbox's {code} has no merchant account in sandbox.json (start the sandbox once to add it)"))
@@ -184,6 +185,17 @@ pub async fn listen(
     base_url: &str,
     at: Option<std::net::SocketAddr>,
 ) -> Result<crate::sync::notify::NotifyListener, String> {
+    listen_with(data_dir, accounts, base_url, at, crate::sync::notify::ListenOptions::default()).await
+}
+
+/// [`listen`] with the listener's options (remote access allowed on the command line).
+pub async fn listen_with(
+    data_dir: &Path,
+    accounts: &SandboxAccounts,
+    base_url: &str,
+    at: Option<std::net::SocketAddr>,
+    options: crate::sync::notify::ListenOptions,
+) -> Result<crate::sync::notify::NotifyListener, String> {
     let db = data_dir.join(crate::config::DATABASE_FILE);
     let keys = {
         let store = Store::open(&db).map_err(|e| e.to_string())?;
@@ -191,8 +203,8 @@ pub async fn listen(
     };
     let ids = notify_accounts(&keys);
     let listener = match at {
-        Some(addr) => crate::sync::notify::listen(addr, &db, keys).await,
-        None => crate::sync::notify::listen_kept(&db, keys).await,
+        Some(addr) => crate::sync::notify::listen_with(addr, &db, keys, options).await,
+        None => crate::sync::notify::listen_kept_with(&db, keys, options).await,
     }
     .map_err(|e| e.to_string())?;
     let http = reqwest::Client::new();
@@ -233,7 +245,7 @@ pub fn merchant_clients(
         AlipayConfig {
             gateway_url: format!("{base}/gateway.do"),
             app_id: merchant.alipay.app_id.clone(),
-            app_private_key: merchant.alipay.app_private_key_pkcs8_pem.clone(),
+            app_private_key: merchant.alipay.app_private_key_pkcs8_pem.as_str().into(),
             alipay_public_key: merchant.alipay.alipay_public_key_pem.clone(),
             ..AlipayConfig::default()
         },
@@ -245,7 +257,7 @@ pub fn merchant_clients(
             gateway_url: base.to_owned(),
             appid: merchant.wechatpay.appid.clone(),
             mch_id: merchant.wechatpay.mch_id.clone(),
-            api_key: merchant.wechatpay.api_key.clone(),
+            api_key: merchant.wechatpay.api_key.as_str().into(),
             sign_type: SignType::Md5,
             spbill_create_ip: "127.0.0.1".into(),
             ..WechatConfig::default()

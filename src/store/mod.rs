@@ -109,8 +109,12 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
+        // 0600 from the first byte (SQLite gives its -wal and -shm the database's mode); looser files tightened.
+        crate::private_files::secure_database_before_open(path);
         let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
-        Self::configure(conn, path.to_owned())
+        let store = Self::configure(conn, path.to_owned())?;
+        crate::private_files::secure_database_after_open(path);
+        Ok(store)
     }
 
     /// A private in-memory database with the full schema, for tests and previews.

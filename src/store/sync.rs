@@ -11,6 +11,10 @@ use crate::lifecycle::{OutboxState, Verdict};
 use crate::model::{AcquirerId, Order, OrderId, OrderStatus, StoreId};
 use crate::money::Amount;
 
+/// How many refused notifications are kept (the newest), and for how many days at most.
+pub const REJECTED_NOTICES_KEPT: i64 = 1000;
+pub const REJECTED_NOTICES_DAYS: i64 = 30;
+
 /// One piece of work left in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxEntry {
@@ -466,7 +470,9 @@ impl Store {
         })
     }
 
-    /// Logs a notification that was refused (bad or missing signature, unknown merchant, unreadable body).
+    /// Logs a notification that was refused (bad or missing signature, unknown merchant, unreadable body), and
+    /// prunes the log of refused ones to the last [`REJECTED_NOTICES_KEPT`] within [`REJECTED_NOTICES_DAYS`] days,
+    /// so that a flood of forged posts cannot fill the disk. Verified notifications are never pruned.
     pub fn record_rejected_notice(
         &mut self,
         protocol: &str,
@@ -474,12 +480,33 @@ impl Store {
         out_trade_no: Option<&str>,
         reason: &str,
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO notifications (protocol, notify_key, out_trade_no, verified, outcome, detail, received_at)
-             VALUES (?1, ?2, ?3, 0, 'rejected', ?4, ?5)",
-            params![protocol, notify_key, out_trade_no, reason, crate::time::now_utc()],
-        )?;
-        Ok(())
+        self.record_rejected_notice_at(protocol, notify_key, out_trade_no, reason, time::OffsetDateTime::now_utc())
+    }
+
+    /// [`Store::record_rejected_notice`] at a given time.
+    pub(crate) fn record_rejected_notice_at(
+        &mut self,
+        protocol: &str,
+        notify_key: &str,
+        out_trade_no: Option<&str>,
+        reason: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<()> {
+        let received_at = crate::time::format_utc(now);
+        let cutoff = crate::time::format_utc(now - time::Duration::days(REJECTED_NOTICES_DAYS));
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO notifications (protocol, notify_key, out_trade_no, verified, outcome, detail, received_at)
+                 VALUES (?1, ?2, ?3, 0, 'rejected', ?4, ?5)",
+                params![protocol, notify_key, out_trade_no, reason, received_at],
+            )?;
+            tx.execute(
+                "DELETE FROM notifications WHERE verified = 0 AND (received_at < ?1 OR id <= (
+                    SELECT id FROM notifications WHERE verified = 0 ORDER BY id DESC LIMIT 1 OFFSET ?2))",
+                params![cutoff, REJECTED_NOTICES_KEPT],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn recent_notifications(&self, limit: u32) -> Result<Vec<NotificationRecord>> {
@@ -578,6 +605,45 @@ mod tests {
         let n = store.recent_notifications(10).unwrap();
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].times, 2);
+    }
+
+    #[test]
+    fn refused_notices_are_pruned_to_the_newest_thousand_within_thirty_days() {
+        let mut store = Store::open_in_memory().unwrap();
+        let notice = PaidNotice {
+            protocol: "alipay",
+            out_trade_no: "SC1",
+            trade_no: "2026T1",
+            amount: Amount::from_fen(1200),
+            paid_at_utc: "2026-11-25T01:00:00.000000Z",
+            subject: "store code",
+            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
+            store_id: store.default_store().unwrap(),
+            acquirer_merchant_id: None,
+            currency: None,
+            compare_merchant: false,
+        };
+        store.record_paid_notice(&notice).unwrap();
+        let start = time::macros::datetime!(2026-11-01 00:00 UTC);
+        // A flood: 1,200 forged posts within a minute.
+        for i in 0..1200 {
+            let at = start + time::Duration::milliseconds(i * 50);
+            store.record_rejected_notice_at("alipay", &format!("body-sha256:{i}"), None, "bad sign", at).unwrap();
+        }
+        let all = store.recent_notifications(5000).unwrap();
+        let rejected: Vec<_> = all.iter().filter(|n| !n.verified).collect();
+        assert_eq!(rejected.len(), REJECTED_NOTICES_KEPT as usize);
+        assert_eq!(rejected[0].notify_key, "body-sha256:1199", "the newest are kept");
+        assert_eq!(rejected.last().unwrap().notify_key, "body-sha256:200");
+        assert!(all.iter().any(|n| n.verified && n.notify_key == "2026T1"), "verified ones are never pruned");
+
+        // 31 days later one more refusal: everything older than 30 days goes.
+        let later = start + time::Duration::days(31);
+        store.record_rejected_notice_at("wechatpay", "body-sha256:late", None, "bad sign", later).unwrap();
+        let all = store.recent_notifications(5000).unwrap();
+        let rejected: Vec<_> = all.iter().filter(|n| !n.verified).map(|n| n.notify_key.as_str()).collect();
+        assert_eq!(rejected, ["body-sha256:late"]);
+        assert_eq!(all.len(), 2);
     }
 
     #[test]

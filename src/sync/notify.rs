@@ -5,7 +5,13 @@
 //! `/notify/alipay` and `/notify/wechatpay`. A verified payment the till did not start (a wallet scanned the
 //! store code) becomes a PAID order with the acquirer's numbers; one of the till's own open orders becomes PAID;
 //! a repeated notification changes nothing but is still acknowledged (otherwise the platform keeps sending it).
-//! Unsigned, tampered or wrongly signed notifications are refused, logged (tracing) and kept in `notifications`.
+//! Unsigned, tampered or wrongly signed notifications are refused, logged (tracing) and kept in `notifications`
+//! (the newest 1,000 of the last 30 days: a flood cannot fill the disk).
+//!
+//! Limits: a body above [`MAX_BODY_BYTES`] (64 KiB; real notifications are about 2 KiB) is answered 413 and never
+//! read or recorded. The listener binds a loopback address unless remote access is configured
+//! ([`SETTING_ALLOW_REMOTE`] = `true`, or `tilldesk sync --notify-allow-remote`): anything on the network could
+//! post to it otherwise, so exposing it is an explicit choice (normally behind a reverse proxy with TLS).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -23,6 +29,7 @@ use crate::channel::wechatpay::sign::{self as wx_sign, SignType};
 use crate::channel::wechatpay::wire;
 use crate::model::AcquirerId;
 use crate::money::Amount;
+use crate::secrets::Secret;
 use crate::store::sync::{NoticeOutcome, PaidNotice};
 use crate::store::{Store, StoreError};
 use rsa::PublicKey;
@@ -33,7 +40,7 @@ pub enum NotifyVerify {
     /// The app_id notifications name, and the platform public key (支付宝公钥) they are signed with.
     Alipay { app_id: String, public_key: PublicKey },
     /// The mch_id notifications name, and the API v2 key.
-    Wechat { mch_id: String, api_key: String },
+    Wechat { mch_id: String, api_key: Secret },
 }
 
 /// One acquirer account the till takes notifications from.
@@ -75,7 +82,7 @@ impl NotifyKeys {
 
     fn wechat(&self, mch_id: &str) -> Option<(AcquirerId, &str)> {
         self.accounts.iter().find_map(|a| match &a.verify {
-            NotifyVerify::Wechat { mch_id: id, api_key } if id == mch_id => Some((a.acquirer_id, api_key.as_str())),
+            NotifyVerify::Wechat { mch_id: id, api_key } if id == mch_id => Some((a.acquirer_id, api_key.expose())),
             _ => None,
         })
     }
@@ -104,6 +111,14 @@ fn digest(body: &str) -> String {
 }
 
 fn reject(store: &mut Store, protocol: &str, body: &str, out_trade_no: Option<&str>, reason: String) -> String {
+    // The reason may quote the body (a parser's error): kept short in the log and the table.
+    let reason = if reason.chars().count() > MAX_REASON_CHARS {
+        let mut short: String = reason.chars().take(MAX_REASON_CHARS).collect();
+        short.push('…');
+        short
+    } else {
+        reason
+    };
     tracing::warn!(protocol, out_trade_no, reason, "notification rejected");
     if let Err(e) = store.record_rejected_notice(protocol, &digest(body), out_trade_no, &reason) {
         tracing::warn!(error = %e, "cannot log a rejected notification");
@@ -322,13 +337,64 @@ impl NotifyListener {
 pub enum ListenError {
     #[error("cannot listen for notifications on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "not listening for notifications on {addr}: it is not a loopback address, so anyone on the network could \
+         post to it. Listen on 127.0.0.1 (behind a reverse proxy), or allow it explicitly with the setting \
+         {SETTING_ALLOW_REMOTE} = true or `tilldesk sync --notify-allow-remote`"
+    )]
+    NotLoopback { addr: SocketAddr },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Starts the listener on `listen` (its own database connection). Must be called inside a tokio runtime.
+/// The largest notification body read (64 KiB). Alipay's and WeChat Pay's are about 2 KiB; anything larger is
+/// answered 413 Payload Too Large before it is read, and nothing is recorded.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A refusal's reason is kept to this many characters (in the log and the `notifications` table).
+const MAX_REASON_CHARS: usize = 300;
+
+/// `true` lets the listener bind a non-loopback address (0.0.0.0, a LAN address).
+pub const SETTING_ALLOW_REMOTE: &str = "notify.allow_remote";
+
+/// How the listener may be started beyond its address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// Bind a non-loopback address (`--notify-allow-remote`); the setting [`SETTING_ALLOW_REMOTE`] allows it too.
+    pub allow_remote: bool,
+}
+
+/// Whether the setting [`SETTING_ALLOW_REMOTE`] allows a non-loopback listen address.
+pub fn remote_allowed(store: &Store) -> Result<bool, StoreError> {
+    Ok(store
+        .setting(SETTING_ALLOW_REMOTE)?
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")))
+}
+
+/// Refuses a non-loopback address unless remote access was allowed.
+pub fn check_listen_addr(addr: SocketAddr, allow_remote: bool) -> Result<(), ListenError> {
+    if addr.ip().is_loopback() || allow_remote { Ok(()) } else { Err(ListenError::NotLoopback { addr }) }
+}
+
+/// Starts the listener on `listen` (its own database connection). Must be called inside a tokio runtime. A
+/// non-loopback address is refused unless the setting [`SETTING_ALLOW_REMOTE`] allows it.
 pub async fn listen(listen: SocketAddr, db: &Path, keys: NotifyKeys) -> Result<NotifyListener, ListenError> {
-    let state = Arc::new(ListenerState { store: Mutex::new(Store::open(db)?), keys });
+    listen_with(listen, db, keys, ListenOptions::default()).await
+}
+
+/// [`listen`], with remote access allowed by `options` too (the command line's flag).
+pub async fn listen_with(
+    listen: SocketAddr,
+    db: &Path,
+    keys: NotifyKeys,
+    options: ListenOptions,
+) -> Result<NotifyListener, ListenError> {
+    let store = Store::open(db)?;
+    check_listen_addr(listen, options.allow_remote || remote_allowed(&store)?)?;
+    if !listen.ip().is_loopback() {
+        tracing::warn!(%listen, "the notify listener accepts connections from the network (remote access allowed)");
+    }
+    let state = Arc::new(ListenerState { store: Mutex::new(store), keys });
     let app = Router::new()
         .route(
             "/notify",
@@ -348,6 +414,7 @@ pub async fn listen(listen: SocketAddr, db: &Path, keys: NotifyKeys) -> Result<N
                 s.handle(|st, k| handle_wechat(st, k, &body))
             }),
         )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| ListenError::Bind { addr: listen, source })?;
@@ -371,15 +438,25 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:0";
 
 /// Starts the listener at the address it had last time (so the acquirer's retries of notifications sent while
 /// the till was closed reach it), or the configured one; the first time (or when that port is taken now) at a
-/// free loopback port, which is then kept in the setting.
+/// free loopback port, which is then kept in the setting. A configured non-loopback address is refused unless
+/// remote access is allowed.
 pub async fn listen_kept(db: &Path, keys: NotifyKeys) -> Result<NotifyListener, ListenError> {
+    listen_kept_with(db, keys, ListenOptions::default()).await
+}
+
+/// [`listen_kept`], with remote access allowed by `options` too.
+pub async fn listen_kept_with(
+    db: &Path,
+    keys: NotifyKeys,
+    options: ListenOptions,
+) -> Result<NotifyListener, ListenError> {
     let mut store = Store::open(db)?;
     let wanted = listen_addr(&store).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
-    let listener = match listen(wanted, db, keys.clone()).await {
+    let listener = match listen_with(wanted, db, keys.clone(), options).await {
         Ok(l) => l,
         Err(ListenError::Bind { .. }) if wanted.port() != 0 => {
             tracing::warn!(%wanted, "the notify address is taken; listening on another port");
-            listen(SocketAddr::new(wanted.ip(), 0), db, keys).await?
+            listen_with(SocketAddr::new(wanted.ip(), 0), db, keys, options).await?
         }
         Err(e) => return Err(e),
     };
@@ -400,4 +477,76 @@ pub fn listen_addr(store: &Store) -> Result<SocketAddr, String> {
 /// The data home's database path helper for callers holding only a folder.
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join(crate::config::DATABASE_FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(crate::config::DATABASE_FILE);
+        drop(Store::open(&db).unwrap());
+        (dir, db)
+    }
+
+    async fn post(listener: &NotifyListener, body: Vec<u8>) -> (u16, String) {
+        let response = reqwest::Client::new()
+            .post(listener.url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn a_body_above_the_limit_is_refused_413_and_not_recorded() {
+        let (_dir, db) = db();
+        let listener = listen("127.0.0.1:0".parse().unwrap(), &db, NotifyKeys::default()).await.unwrap();
+        let (status, _) = post(&listener, vec![b'a'; MAX_BODY_BYTES + 1]).await;
+        assert_eq!(status, 413);
+        assert!(Store::open(&db).unwrap().recent_notifications(10).unwrap().is_empty(), "nothing recorded");
+
+        // At the limit the body is read (and refused as a notification, which is recorded).
+        let mut body = b"app_id=nobody&x=".to_vec();
+        body.resize(MAX_BODY_BYTES, b'a');
+        let (status, reply) = post(&listener, body).await;
+        assert_eq!((status, reply.as_str()), (200, "failure"));
+        let recorded = Store::open(&db).unwrap().recent_notifications(10).unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert!(!recorded[0].verified && recorded[0].detail.chars().count() <= MAX_REASON_CHARS + 1);
+        listener.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_non_loopback_address_needs_remote_access_allowed() {
+        let (_dir, db) = db();
+        let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let err = listen(any, &db, NotifyKeys::default()).await.err().expect("refused");
+        assert!(matches!(err, ListenError::NotLoopback { addr } if addr == any), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("0.0.0.0:0") && text.contains(SETTING_ALLOW_REMOTE), "{text}");
+        assert!(text.contains("--notify-allow-remote"), "{text}");
+
+        // The kept/configured address is held to the same rule.
+        let mut store = Store::open(&db).unwrap();
+        store.set_setting(SETTING_LISTEN, "0.0.0.0:0", None).unwrap();
+        let err = listen_kept(&db, NotifyKeys::default()).await.err().expect("refused");
+        assert!(matches!(err, ListenError::NotLoopback { .. }), "{err}");
+
+        // Allowed by the flag, or by the setting.
+        let flag = listen_with(any, &db, NotifyKeys::default(), ListenOptions { allow_remote: true }).await.unwrap();
+        assert!(flag.addr.ip().is_unspecified());
+        flag.stop().await;
+        store.set_setting(SETTING_ALLOW_REMOTE, "true", None).unwrap();
+        let setting = listen_kept(&db, NotifyKeys::default()).await.unwrap();
+        setting.stop().await;
+
+        // Loopback needs nothing.
+        assert!(check_listen_addr("127.0.0.1:8090".parse().unwrap(), false).is_ok());
+        assert!(check_listen_addr("[::1]:8090".parse().unwrap(), false).is_ok());
+        assert!(check_listen_addr("192.168.1.20:8090".parse().unwrap(), false).is_err());
+    }
 }

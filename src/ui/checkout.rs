@@ -151,7 +151,7 @@ impl CheckoutScreen {
                         }
                         Err(e) => self.message = Some(e),
                     }
-                    self.scan_text.clear();
+                    zeroize::Zeroize::zeroize(&mut self.scan_text);
                     self.recent_loaded = false;
                 }
             }
@@ -171,10 +171,10 @@ impl CheckoutScreen {
                 return;
             }
         };
-        let code = self.scan_text.trim().to_owned();
-        if let Err(e) = crate::channel::router::route_auth_code(&code) {
+        let code = crate::channel::AuthCode::new(&self.scan_text);
+        if let Err(e) = crate::channel::router::route_auth_code(code.expose()) {
             self.message = Some(e.to_string());
-            self.scan_text.clear();
+            zeroize::Zeroize::zeroize(&mut self.scan_text);
             return;
         }
         let (Some(engine), Some(runtime)) = (self.engine.clone(), ctx.runtime.clone()) else {

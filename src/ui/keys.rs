@@ -17,10 +17,11 @@ use crate::keys::{self, CertStatus, LiveSettings};
 use crate::model::AcquirerKind;
 use crate::secrets::{Backend, Vault};
 use crate::ui::Ctx;
+use zeroize::{Zeroize as _, Zeroizing};
 
 #[derive(Default)]
 pub struct KeysPanel {
-    passphrase: String,
+    passphrase: Zeroizing<String>,
     /// A key, id, gateway or the vault changed this frame (clients built before are stale).
     keys_changed: bool,
     loaded: bool,
@@ -28,11 +29,11 @@ pub struct KeysPanel {
     wechat: LiveSettings,
     backend_url: String,
     platform_key_text: String,
-    private_key_text: String,
-    api_key_text: String,
-    app_auth_token_text: String,
+    private_key_text: Zeroizing<String>,
+    api_key_text: Zeroizing<String>,
+    app_auth_token_text: Zeroizing<String>,
     cert_path: String,
-    cert_password: String,
+    cert_password: Zeroizing<String>,
     /// The imported certificate's CN, expiry and SHA-256 (from the settings).
     cert_info: Option<(String, time::OffsetDateTime, String)>,
     cert_import: Option<Receiver<Result<ApiCertificate, keys::KeyError>>>,
@@ -154,7 +155,7 @@ impl KeysPanel {
         if ctx.vault.is_none() && (refused.is_none() || Vault::exists(&ctx.home.dir)) {
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("密钥口令", "Passphrase"));
-                ui.add(egui::TextEdit::singleline(&mut self.passphrase).password(true).desired_width(200.0))
+                ui.add(egui::TextEdit::singleline(&mut *self.passphrase).password(true).desired_width(200.0))
                     .labelled_by(l.id);
                 let verb = if Vault::exists(&ctx.home.dir) {
                     lang.pick("解锁密钥", "Unlock keys")
@@ -170,7 +171,7 @@ impl KeysPanel {
                         }
                         Err(e) => self.message = Some(e.to_string()),
                     }
-                    self.passphrase.clear();
+                    self.passphrase.zeroize();
                 }
             });
         }
@@ -208,7 +209,7 @@ impl KeysPanel {
                 && let Some(vault) = ctx.vault.as_mut()
             {
                 let r = keys::set_alipay_app_auth_token(&mut ctx.home.store, vault, &self.app_auth_token_text);
-                self.app_auth_token_text.clear();
+                self.app_auth_token_text.zeroize();
                 self.report(r, |fp| format!("{}{fp}", lang.pick("app_auth_token 已保存 ", "app_auth_token saved ")));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
@@ -263,7 +264,7 @@ impl KeysPanel {
                 && let Some(vault) = ctx.vault.as_mut()
             {
                 let r = keys::import_alipay_private_key(&mut ctx.home.store, vault, &self.private_key_text);
-                self.private_key_text.clear();
+                self.private_key_text.zeroize();
                 self.loaded = false;
                 self.report(r, |fp| format!("{}{fp}", lang.pick("已导入 ", "Imported ")));
             }
@@ -301,7 +302,7 @@ impl KeysPanel {
                 && let Some(vault) = ctx.vault.as_mut()
             {
                 let r = keys::set_wechat_api_key(&mut ctx.home.store, vault, &self.api_key_text);
-                self.api_key_text.clear();
+                self.api_key_text.zeroize();
                 self.report(r, |fp| format!("{}{fp}", lang.pick("API 密钥已保存 ", "API key saved ")));
             }
             if ui
@@ -389,7 +390,7 @@ impl KeysPanel {
     /// happens here when the result comes back.
     fn start_cert_import(&mut self, ctx: &Ctx) {
         let path = std::path::PathBuf::from(self.cert_path.trim());
-        let password = zeroize::Zeroizing::new(std::mem::take(&mut self.cert_password));
+        let password = std::mem::take(&mut self.cert_password);
         let mch_id = match LiveSettings::load(&ctx.home.store, AcquirerKind::WechatPay) {
             Ok(s) => s.mch_id,
             Err(e) => {

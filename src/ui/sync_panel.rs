@@ -9,6 +9,8 @@ use crate::ui::Ctx;
 #[derive(Debug, Default)]
 pub struct SyncPanel {
     listen_text: Option<String>,
+    /// The setting notify.allow_remote, read once.
+    allow_remote: Option<bool>,
     runs: Vec<SyncRun>,
     waiting: Vec<OutboxEntry>,
     loaded: Option<Instant>,
@@ -86,8 +88,15 @@ impl SyncPanel {
                             "not an address:port like 127.0.0.1:8090: "
                         )
                     ),
-                    (Ok(()), Ok(_)) => {
+                    (Ok(()), Ok(addr)) => {
                         match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
+                            Ok(()) if !addr.ip().is_loopback() && self.allow_remote != Some(true) => lang
+                                .pick(
+                                    "已保存；这不是本机回环地址，勾选“允许其他机器发送通知”后才会监听",
+                                    "Saved; this is not a loopback address, so the listener refuses it until \
+                                 “Accept notifications from other machines” is ticked",
+                                )
+                                .into(),
                             Ok(()) => lang.pick("已保存", "Saved").into(),
                             Err(e) => e.to_string(),
                         }
@@ -95,6 +104,22 @@ impl SyncPanel {
                 });
             }
         });
+        let allow = self
+            .allow_remote
+            .get_or_insert_with(|| crate::sync::notify::remote_allowed(&ctx.home.store).unwrap_or(false));
+        let label = lang.pick(
+            "允许其他机器发送通知（非回环地址，重启后生效）",
+            "Accept notifications from other machines (a non-loopback address; applies at next start)",
+        );
+        if ui.checkbox(allow, label).changed() {
+            let value = if *allow { "true" } else { "false" };
+            if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+                *allow = !*allow;
+                self.message = Some(refused);
+            } else if let Err(e) = ctx.home.store.set_setting(crate::sync::notify::SETTING_ALLOW_REMOTE, value, None) {
+                self.message = Some(e.to_string());
+            }
+        }
         ui.horizontal(|ui| {
             if ui.button(lang.pick("立即重试", "Retry now")).clicked() {
                 match ctx.home.store.outbox_retry_now() {

@@ -37,7 +37,7 @@ use super::wire::{
     code, sub_code,
 };
 use crate::channel::router::{
-    ClientError, CodeOwner, check_gateway_url, mask_auth_code, route_auth_code, scrub_codes, transport_words,
+    ClientError, CodeOwner, check_gateway_url, route_auth_code, scrub_codes, transport_words,
 };
 use crate::channel::{
     BillResult, BoxFuture, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, RefundQueryResult,
@@ -45,6 +45,7 @@ use crate::channel::{
 };
 use crate::model::AcquirerKind;
 use crate::money::Amount;
+use crate::secrets::Secret;
 
 /// The longest any one gateway call may take, whatever the HTTP client allows. Give the `reqwest::Client` a
 /// shorter timeout of its own (10–15 s suits a till).
@@ -66,7 +67,7 @@ pub struct AlipayConfig {
     pub app_id: String,
     /// The app private key (应用私钥): PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`), PKCS#8 PEM (`BEGIN PRIVATE KEY`), or the
     /// bare base64 body of either as Alipay's key tool shows it.
-    pub app_private_key: String,
+    pub app_private_key: Secret,
     /// The Alipay public key (支付宝公钥) that signs responses: PEM or the one-line base64 from the console.
     pub alipay_public_key: String,
     /// Set when a service provider (ISV) calls for the merchant.
@@ -87,7 +88,7 @@ impl fmt::Debug for AlipayConfig {
         f.debug_struct("AlipayConfig")
             .field("gateway_url", &self.gateway_url)
             .field("app_id", &self.app_id)
-            .field("app_private_key", &redacted(&self.app_private_key))
+            .field("app_private_key", &self.app_private_key)
             .field("alipay_public_key", &redacted(&self.alipay_public_key))
             .field("app_auth_token", &self.app_auth_token.as_deref().map(redacted))
             .field("sys_service_provider_id", &self.sys_service_provider_id)
@@ -150,7 +151,7 @@ impl AlipayClient {
         if app_id.is_empty() {
             return Err(ClientError::MissingSetting { channel: "Alipay", field: "app_id" });
         }
-        if config.app_private_key.trim().is_empty() {
+        if config.app_private_key.expose().trim().is_empty() {
             return Err(ClientError::MissingSetting { channel: "Alipay", field: "app private key (应用私钥)" });
         }
         if config.alipay_public_key.trim().is_empty() {
@@ -158,7 +159,8 @@ impl AlipayClient {
                 channel: "Alipay", field: "Alipay public key (支付宝公钥)"
             });
         }
-        let app_key = sign::parse_private_key(&config.app_private_key).map_err(ClientError::AlipayPrivateKey)?;
+        let app_key =
+            sign::parse_private_key(config.app_private_key.expose()).map_err(ClientError::AlipayPrivateKey)?;
         sign::sign_rsa2(&app_key, "tilldesk key check").map_err(ClientError::AlipayPrivateKey)?;
         let alipay_key = sign::parse_public_key(&config.alipay_public_key).map_err(ClientError::AlipayPublicKey)?;
         let settings = Settings {
@@ -231,8 +233,8 @@ impl AlipayClient {
     // The operations
 
     async fn pay_impl(&self, req: &PayRequest) -> PayResult {
-        let auth_code = req.auth_code.trim();
-        let masked = mask_auth_code(auth_code);
+        let auth_code = req.auth_code.expose();
+        let masked = req.auth_code.masked();
         match route_auth_code(auth_code) {
             Ok(CodeOwner::Alipay) => {}
             Ok(CodeOwner::Wechat) => {

@@ -133,7 +133,7 @@ pub fn parse_private_key(text: &str) -> Result<PrivateKey, SignError> {
             }
         }
         None => {
-            let der = decode_base64_body(text).ok_or(SignError::PrivateKeyFormat)?;
+            let der = zeroize::Zeroizing::new(decode_base64_body(text).ok_or(SignError::PrivateKeyFormat)?);
             PrivateKey::from_pkcs8_der(&der)
                 .or_else(|_| PrivateKey::from_pkcs1_der(&der))
                 .map_err(|_| SignError::PrivateKeyFormat)

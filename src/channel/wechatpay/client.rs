@@ -36,13 +36,14 @@ use super::wire::{
     TradeRef, TradeState, WireError, WireMessage, err_code,
 };
 use crate::channel::router::{
-    ClientError, CodeOwner, check_gateway_url, mask_auth_code, route_auth_code, scrub_codes, transport_words,
+    ClientError, CodeOwner, check_gateway_url, route_auth_code, scrub_codes, transport_words,
 };
 use crate::channel::{
     BillResult, BoxFuture, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, RefundQueryResult,
     RefundRequest, RefundResult, RefundState, TradeInfo,
 };
 use crate::model::AcquirerKind;
+use crate::secrets::Secret;
 
 /// The longest any one gateway call may take, whatever the HTTP client allows.
 const CALL_CEILING: Duration = Duration::from_secs(30);
@@ -63,7 +64,7 @@ pub struct WechatConfig {
     pub sub_appid: Option<String>,
     pub sub_mch_id: Option<String>,
     /// The 32-character API v2 key (API密钥).
-    pub api_key: String,
+    pub api_key: Secret,
     pub sign_type: SignType,
     /// The till's IP address, required by micropay. Empty: the local address used to reach the gateway, found at
     /// the first payment ([`local_address_towards`]; 127.0.0.1 when it cannot be found).
@@ -94,7 +95,7 @@ impl Default for WechatConfig {
             mch_id: String::new(),
             sub_appid: None,
             sub_mch_id: None,
-            api_key: String::new(),
+            api_key: Secret::default(),
             sign_type: SignType::Md5,
             spbill_create_ip: "127.0.0.1".to_owned(),
             device_info: None,
@@ -116,7 +117,7 @@ impl fmt::Debug for WechatConfig {
             .field("mch_id", &self.mch_id)
             .field("sub_appid", &self.sub_appid)
             .field("sub_mch_id", &self.sub_mch_id)
-            .field("api_key", &if self.api_key.is_empty() { "<empty>" } else { "<redacted>" })
+            .field("api_key", &self.api_key)
             .field("sign_type", &self.sign_type)
             .field("spbill_create_ip", &self.spbill_create_ip)
             .field("device_info", &self.device_info)
@@ -132,7 +133,7 @@ impl fmt::Debug for WechatConfig {
 pub struct WechatClient {
     gateway_url: String,
     merchant: MerchantIds,
-    api_key: String,
+    api_key: Secret,
     sign_type: SignType,
     spbill_create_ip: Spbill,
     device_info: Option<String>,
@@ -188,9 +189,9 @@ impl WechatClient {
         if mch_id.is_empty() {
             return Err(ClientError::MissingSetting { channel: "WeChat Pay", field: "mch_id" });
         }
-        let api_key = config.api_key.trim().to_owned();
-        if api_key.chars().count() != 32 {
-            return Err(ClientError::WechatApiKey { len: api_key.chars().count() });
+        let api_key = Secret::from(config.api_key.expose().trim());
+        if api_key.expose().chars().count() != 32 {
+            return Err(ClientError::WechatApiKey { len: api_key.expose().chars().count() });
         }
         let spbill_create_ip = config.spbill_create_ip.trim().to_owned();
         let spbill_create_ip = if spbill_create_ip.is_empty() {
@@ -314,20 +315,21 @@ impl WechatClient {
 
     /// Signs and sends one request, then verifies and decodes the reply. Every error is "unknown" words.
     async fn call<T: WireMessage>(&self, endpoint: Endpoint, fields: Params) -> Result<T, String> {
-        let signed = wire::signed_request(fields, &self.api_key, self.sign_type);
+        let signed = wire::signed_request(fields, self.api_key.expose(), self.sign_type);
         let body = wire::to_xml(&signed);
         tracing::debug!(path = endpoint.path(), "wechat request");
         let bytes = self.exchange(endpoint, body).await?;
         let text =
             std::str::from_utf8(&bytes).map_err(|_| "the answer from WeChat Pay is not UTF-8 text".to_owned())?;
-        let params = wire::parse_and_verify_response(text, &self.api_key, self.sign_type).map_err(|e| match e {
-            WireError::ReturnFail { return_msg } => format!(
-                "WeChat Pay refused the request (return_code=FAIL: {}); check the WeChat Pay settings (mch_id, API \
+        let params =
+            wire::parse_and_verify_response(text, self.api_key.expose(), self.sign_type).map_err(|e| match e {
+                WireError::ReturnFail { return_msg } => format!(
+                    "WeChat Pay refused the request (return_code=FAIL: {}); check the WeChat Pay settings (mch_id, API \
                  key); the result is unknown",
-                scrub_codes(&return_msg)
-            ),
-            other => format!("WeChat Pay's answer cannot be trusted ({other}); the result is unknown"),
-        })?;
+                    scrub_codes(&return_msg)
+                ),
+                other => format!("WeChat Pay's answer cannot be trusted ({other}); the result is unknown"),
+            })?;
         T::from_params(&params).map_err(|e| format!("the verified answer is not usable: {e}"))
     }
 
@@ -335,8 +337,8 @@ impl WechatClient {
     // The operations
 
     async fn pay_impl(&self, req: &PayRequest) -> PayResult {
-        let auth_code = req.auth_code.trim();
-        let masked = mask_auth_code(auth_code);
+        let auth_code = req.auth_code.expose();
+        let masked = req.auth_code.masked();
         match route_auth_code(auth_code) {
             Ok(CodeOwner::Wechat) => {}
             Ok(CodeOwner::Alipay) => {
@@ -488,7 +490,7 @@ impl WechatClient {
         if let Err(e) = request.validate() {
             return BillResult::Failed(e.to_string());
         }
-        let signed = wire::signed_request(request.to_params(), &self.api_key, self.sign_type);
+        let signed = wire::signed_request(request.to_params(), self.api_key.expose(), self.sign_type);
         let bytes = match self.exchange(Endpoint::DownloadBill, wire::to_xml(&signed)).await {
             Ok(b) => b,
             Err(reason) => return BillResult::Failed(format!("the bill could not be downloaded: {reason}")),

@@ -113,7 +113,8 @@ pub fn sign_content(params: &BTreeMap<String, String>, api_key: &str) -> String 
 
 /// The signature of `params` (uppercase hex): MD5 of stringSignTemp, or HMAC-SHA256 keyed by the API key over it.
 pub fn sign(params: &BTreeMap<String, String>, api_key: &str, sign_type: SignType) -> String {
-    let content = sign_content(params, api_key);
+    // stringSignTemp ends with the API key: wiped when dropped.
+    let content = zeroize::Zeroizing::new(sign_content(params, api_key));
     match sign_type {
         SignType::Md5 => hex::encode_upper(Md5::digest(content.as_bytes())),
         SignType::HmacSha256 => {
