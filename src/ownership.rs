@@ -125,6 +125,63 @@ impl MoneyPath {
     }
 }
 
+/// The orders (out_trade_no) or refunds (out_request_no) work in this process is on right now: recovery and the
+/// sync worker, which run beside the checkout in the window, leave them alone. (Another process cannot be working on
+/// any: it would need the money path.)
+#[derive(Debug, Default)]
+pub struct InFlight {
+    keys: std::sync::Mutex<Vec<String>>,
+}
+
+impl InFlight {
+    pub const fn new() -> Self {
+        InFlight { keys: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Vec<String>) -> T) -> T {
+        match self.keys.lock() {
+            Ok(mut k) => f(&mut k),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.with(|k| k.iter().any(|o| o == key))
+    }
+
+    /// Marks `key` as worked on until the returned guard is dropped.
+    pub fn start(&'static self, key: &str) -> Working {
+        self.with(|k| k.push(key.to_owned()));
+        Working { set: self, key: key.to_owned() }
+    }
+}
+
+/// A key marked in an [`InFlight`] set while alive.
+#[derive(Debug)]
+pub struct Working {
+    set: &'static InFlight,
+    key: String,
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.set.with(|k| {
+            if let Some(i) = k.iter().position(|o| *o == self.key) {
+                k.swap_remove(i);
+            }
+        });
+    }
+}
+
+/// A test hook: `TILLDESK_CRASH_AT=<step>` aborts the process at that step, as a power cut would (the checkout's
+/// and the refund desk's steps are listed where they call it).
+pub fn crash_point(step: &str) {
+    if std::env::var("TILLDESK_CRASH_AT").is_ok_and(|s| s == step) {
+        eprintln!("TILLDESK_CRASH_AT={step}: aborting");
+        std::process::abort();
+    }
+}
+
 /// Who holds the money path, as the holder wrote it (None: nobody, or unreadable).
 pub fn current_owner(dir: &Path) -> Option<Owner> {
     let text = std::fs::read_to_string(dir.join(OWNER_FILE)).ok()?;

@@ -145,51 +145,17 @@ pub enum Outcome {
     Mismatch(Mismatch),
 }
 
-/// Orders a checkout in this process is working on right now: recovery and the sync worker leave them alone (another
-/// process cannot be working on any: the data folder's money path has one owner, see [`crate::ownership`]).
-static ACTIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Orders a checkout (or recovery) in this process is working on right now.
+static ACTIVE: crate::ownership::InFlight = crate::ownership::InFlight::new();
 
 /// Whether a checkout in this process is taking the payment `out_trade_no` right now.
 pub fn is_active(out_trade_no: &str) -> bool {
-    match ACTIVE.lock() {
-        Ok(a) => a.iter().any(|o| o == out_trade_no),
-        Err(p) => p.into_inner().iter().any(|o| o == out_trade_no),
-    }
+    ACTIVE.contains(out_trade_no)
 }
 
-/// Marks an order as worked on while alive.
-struct Working(String);
-
-impl Working {
-    fn start(out_trade_no: &str) -> Working {
-        match ACTIVE.lock() {
-            Ok(mut a) => a.push(out_trade_no.to_owned()),
-            Err(p) => p.into_inner().push(out_trade_no.to_owned()),
-        }
-        Working(out_trade_no.to_owned())
-    }
-}
-
-impl Drop for Working {
-    fn drop(&mut self) {
-        let mut a = match ACTIVE.lock() {
-            Ok(a) => a,
-            Err(p) => p.into_inner(),
-        };
-        if let Some(i) = a.iter().position(|o| *o == self.0) {
-            a.swap_remove(i);
-        }
-    }
-}
-
-/// A test hook: `TILLDESK_CRASH_AT=<step>` aborts the process at that step, as a power cut would. Steps:
-/// `after_write_ahead`, `after_pay_sent`, `after_first_poll`, `before_cancel`, `after_cancel`.
-fn crash_point(step: &str) {
-    if std::env::var("TILLDESK_CRASH_AT").is_ok_and(|s| s == step) {
-        eprintln!("TILLDESK_CRASH_AT={step}: aborting");
-        std::process::abort();
-    }
-}
+/// Crash steps of a payment (`TILLDESK_CRASH_AT`): `after_write_ahead`, `after_pay_sent`, `after_first_poll`,
+/// `before_cancel`, `after_cancel`.
+use crate::ownership::crash_point;
 
 /// The checkout engine: owns its own database connection and talks to the acquirers through the [`Router`].
 pub struct Checkout {
@@ -271,7 +237,7 @@ impl Checkout {
             acquirer_merchant_id: routed.merchant_id.clone(),
             terminal_id: input.terminal_id.clone(),
         };
-        let working = Working::start(&out_trade_no);
+        let working = ACTIVE.start(&out_trade_no);
         let order = self.with_store(|s| s.create_order(&new))?;
         crash_point("after_write_ahead");
         progress(Progress::Sending { out_trade_no: out_trade_no.clone() });
@@ -602,7 +568,7 @@ impl Checkout {
                     continue;
                 }
             };
-            let working = Working::start(&order.out_trade_no);
+            let working = ACTIVE.start(&order.out_trade_no);
             let started = self.clock.now();
             self.with_store(|s| {
                 s.add_order_event(order.id, "recovery", "resuming: the checkout that took it is gone")

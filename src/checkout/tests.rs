@@ -116,6 +116,27 @@ async fn run(rig: &Rig, code: &str) -> (Order, Outcome) {
     rig.checkout.pay(input(code), Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()
 }
 
+/// An order a checkout that is gone left PAYING (as a crash would).
+fn open_order(r: &Rig, out: &str, fen: i64) {
+    let acquirer = r.alipay_acquirer;
+    r.checkout
+        .with_store(|s| {
+            let store_id = s.default_store()?;
+            s.create_order(&NewOrder {
+                out_trade_no: out.into(),
+                store_id,
+                acquirer_id: acquirer,
+                operator_id: None,
+                subject: String::new(),
+                total_amount: Amount::from_fen(fen),
+                auth_code_masked: String::new(),
+                acquirer_merchant_id: None,
+                terminal_id: None,
+            })
+        })
+        .unwrap();
+}
+
 fn event_kinds(rig: &Rig, order: &Order) -> Vec<String> {
     rig.checkout.with_store(|s| s.order_events(order.id)).unwrap().into_iter().map(|e| e.kind).collect()
 }
@@ -236,23 +257,7 @@ async fn recovery_asks_again_after_a_transient_error_and_keeps_a_paid_sale() {
         vec![QueryResult::Unknown("ACQ.SYSTEM_ERROR".into()), QueryResult::Paid(paid_amount("K1", 100))],
         vec![],
     ));
-    let acquirer = r.alipay_acquirer;
-    r.checkout
-        .with_store(|s| {
-            let store_id = s.default_store()?;
-            s.create_order(&NewOrder {
-                out_trade_no: "K".into(),
-                store_id,
-                acquirer_id: acquirer,
-                operator_id: None,
-                subject: String::new(),
-                total_amount: Amount::from_fen(100),
-                auth_code_masked: String::new(),
-                acquirer_merchant_id: None,
-                terminal_id: None,
-            })
-        })
-        .unwrap();
+    open_order(&r, "K", 100);
     let resolved = r.checkout.recover().await.unwrap();
     assert!(matches!(resolved[0], (ref o, Outcome::Paid { .. }) if o == "K"), "{resolved:?}");
     assert!(!r.channel.calls().contains(&"cancel".to_owned()), "a paid sale is never cancelled");
@@ -292,24 +297,8 @@ async fn recovery_resolves_unfinished_orders() {
         vec![QueryResult::Paid(paid_amount("R1", 100)), QueryResult::NotFound],
         vec![CancelResult::Done { refunded: false }],
     ));
-    let acquirer = r.alipay_acquirer;
     for out in ["A", "B"] {
-        r.checkout
-            .with_store(|s| {
-                let store_id = s.default_store()?;
-                s.create_order(&NewOrder {
-                    out_trade_no: out.into(),
-                    store_id,
-                    acquirer_id: acquirer,
-                    operator_id: None,
-                    subject: String::new(),
-                    total_amount: Amount::from_fen(100),
-                    auth_code_masked: String::new(),
-                    acquirer_merchant_id: None,
-                    terminal_id: None,
-                })
-            })
-            .unwrap();
+        open_order(&r, out, 100);
     }
     let resolved = r.checkout.recover().await.unwrap();
     assert!(matches!(resolved[0], (ref o, Outcome::Paid { .. }) if o == "A"));

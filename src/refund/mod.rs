@@ -84,7 +84,7 @@ impl RefundDesk {
         require(operator, Permission::Refund)?;
         let (order, refund) = self.with_store(|s| s.create_refund(out_trade_no, amount, reason, Some(operator.id)))?;
         tracing::info!(out_trade_no, out_request_no = refund.out_request_no, %amount, operator = operator.name, "refund");
-        let _working = Working::start(&refund.out_request_no);
+        let _working = ACTIVE.start(&refund.out_request_no);
         crash_point("refund_after_write_ahead");
         self.send(&order, refund).await
     }
@@ -209,7 +209,7 @@ impl RefundDesk {
         let order = self
             .with_store(|s| s.order(refund.order_id))?
             .ok_or(StoreError::NotFound { what: "order", key: refund.order_id.to_string() })?;
-        let _working = Working::start(out_request_no);
+        let _working = ACTIVE.start(out_request_no);
         match refund.status {
             RefundStatus::Submitted => {
                 let channel = self.router.for_order(&order)?;
@@ -278,45 +278,13 @@ impl RefundDesk {
 }
 
 /// Refunds a desk in this process is sending right now: follow-ups leave them alone.
-static ACTIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static ACTIVE: crate::ownership::InFlight = crate::ownership::InFlight::new();
 
 /// Whether a refund desk in this process is working on `out_request_no` right now.
 pub fn is_active(out_request_no: &str) -> bool {
-    match ACTIVE.lock() {
-        Ok(a) => a.iter().any(|o| o == out_request_no),
-        Err(p) => p.into_inner().iter().any(|o| o == out_request_no),
-    }
+    ACTIVE.contains(out_request_no)
 }
 
-struct Working(String);
-
-impl Working {
-    fn start(out_request_no: &str) -> Working {
-        match ACTIVE.lock() {
-            Ok(mut a) => a.push(out_request_no.to_owned()),
-            Err(p) => p.into_inner().push(out_request_no.to_owned()),
-        }
-        Working(out_request_no.to_owned())
-    }
-}
-
-impl Drop for Working {
-    fn drop(&mut self) {
-        let mut a = match ACTIVE.lock() {
-            Ok(a) => a,
-            Err(p) => p.into_inner(),
-        };
-        if let Some(i) = a.iter().position(|o| *o == self.0) {
-            a.swap_remove(i);
-        }
-    }
-}
-
-/// A test hook: `TILLDESK_CRASH_AT=<step>` aborts the process at that step, as a power cut would. Steps:
-/// `refund_after_write_ahead` (the refund is SUBMITTED, nothing sent), `refund_after_send` (sent, the answer lost).
-fn crash_point(step: &str) {
-    if std::env::var("TILLDESK_CRASH_AT").is_ok_and(|s| s == step) {
-        eprintln!("TILLDESK_CRASH_AT={step}: aborting");
-        std::process::abort();
-    }
-}
+// Crash steps of a refund (`TILLDESK_CRASH_AT`): `refund_after_write_ahead` (SUBMITTED, nothing sent),
+// `refund_after_send` (sent, the answer not yet recorded).
+use crate::ownership::crash_point;
