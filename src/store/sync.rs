@@ -581,10 +581,9 @@ mod tests {
     use super::*;
     use crate::model::AcquirerKind;
 
-    #[test]
-    fn a_notice_is_recorded_once() {
-        let mut store = Store::open_in_memory().unwrap();
-        let notice = PaidNotice {
+    /// A wallet-scanned store-code payment of 12.00 the till never saw.
+    fn store_code_notice(store: &mut Store) -> PaidNotice<'static> {
+        PaidNotice {
             protocol: "alipay",
             out_trade_no: "SC1",
             trade_no: "2026T1",
@@ -596,7 +595,13 @@ mod tests {
             acquirer_merchant_id: None,
             currency: None,
             compare_merchant: false,
-        };
+        }
+    }
+
+    #[test]
+    fn a_notice_is_recorded_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        let notice = store_code_notice(&mut store);
         assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::NewStoreCodeOrder);
         assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::AlreadyRecorded);
         let order = store.order_by_out_trade_no("SC1").unwrap().unwrap();
@@ -610,19 +615,7 @@ mod tests {
     #[test]
     fn refused_notices_are_pruned_to_the_newest_thousand_within_thirty_days() {
         let mut store = Store::open_in_memory().unwrap();
-        let notice = PaidNotice {
-            protocol: "alipay",
-            out_trade_no: "SC1",
-            trade_no: "2026T1",
-            amount: Amount::from_fen(1200),
-            paid_at_utc: "2026-11-25T01:00:00.000000Z",
-            subject: "store code",
-            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
-            store_id: store.default_store().unwrap(),
-            acquirer_merchant_id: None,
-            currency: None,
-            compare_merchant: false,
-        };
+        let notice = store_code_notice(&mut store);
         store.record_paid_notice(&notice).unwrap();
         let start = time::macros::datetime!(2026-11-01 00:00 UTC);
         // A flood: 1,200 forged posts within a minute.
