@@ -136,7 +136,9 @@ impl BillRowSink<'_> {
         ])?;
         self.rows += 1;
         self.batch_rows += 1;
-        if self.batch_rows >= BATCH_ROWS || (self.batch_rows % 64 == 0 && self.batch_started.elapsed() >= BATCH_TIME) {
+        if self.batch_rows >= BATCH_ROWS
+            || (self.batch_rows.is_multiple_of(64) && self.batch_started.elapsed() >= BATCH_TIME)
+        {
             self.commit_batch()?;
         }
         Ok(())
@@ -875,7 +877,7 @@ impl Store {
                         now
                     ])?;
                     n += 1;
-                    if n as u64 >= BATCH_ROWS || (n % 64 == 0 && started.elapsed() >= BATCH_TIME) {
+                    if n as u64 >= BATCH_ROWS || (n.is_multiple_of(64) && started.elapsed() >= BATCH_TIME) {
                         break;
                     }
                 }
