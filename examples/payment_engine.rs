@@ -41,14 +41,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
-    let engine = tilldesk::sandbox::till::checkout(
+    let engine = Arc::new(tilldesk::sandbox::till::checkout(
         &db,
         &accounts,
         &base_url,
         Some(http),
         Arc::new(SystemClock),
         CheckoutSettings::default(),
-    )?;
+    )?);
     let no_cancel = Arc::new(AtomicBool::new(false));
     let pay = || {
         let input = PaymentInput {
@@ -59,8 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             operator_id: None,
             terminal_id: None,
         };
+        // As the checkout window runs it: a task on the network runtime, the result sent back.
+        let (engine, no_cancel) = (engine.clone(), no_cancel.clone());
         let started = Instant::now();
-        let (order, outcome) = rt.block_on(engine.pay(input, no_cancel.clone(), &|_| {}))?;
+        let (order, outcome) = rt.block_on(
+            rt.spawn(async move { engine.pay(input, no_cancel, &|_| {}).await.map_err(|e| e.to_string()) }),
+        )??;
         if order.status != tilldesk::model::OrderStatus::Paid {
             return Err(format!("not paid: {outcome:?}").into());
         }
