@@ -196,7 +196,7 @@ pub fn import_alipay_private_key_for(
 ) -> Result<String, KeyError> {
     let key_obj = alipay_sign::parse_private_key(text)
         .map_err(|e| KeyError::Invalid(format!("the app private key cannot be used: {e}")))?;
-    let public = key_obj.to_public_key();
+    let public = key_obj.as_rsa().to_public_key();
     let der = rsa::pkcs8::EncodePublicKey::to_public_key_der(&public).map_err(|e| KeyError::Invalid(e.to_string()))?;
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der.as_bytes());
     let fp = fingerprint(b64.as_bytes());

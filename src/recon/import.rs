@@ -1,5 +1,7 @@
-//! Streaming bill import: the file is read row by row (memory stays flat whatever its size) into one database
-//! transaction. A bad row, a bill whose totals do not add up, or a cancel leaves nothing behind.
+//! Streaming bill import: the file is read row by row (memory stays flat whatever its size) into the database in
+//! short batches (a payment never waits behind it), under a staged bill that nothing reads until one last short
+//! transaction makes it whole (see `store::recon`). A bad row, a bill whose totals do not add up, or a cancel
+//! leaves nothing behind.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

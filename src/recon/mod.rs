@@ -2,7 +2,7 @@
 //! discrepancy report and its export.
 //!
 //! - [`import`]: reads an Alipay zip of GBK CSVs or a WeChat Pay text bill (format detected by content) row by row
-//!   into the database, in one transaction, with progress and cancel.
+//!   into the database, in short batches that stay invisible until the bill is whole, with progress and cancel.
 //! - [`report`]: matches the day's bill against local orders and refunds and records a run with its discrepancies.
 //! - [`export`]: the report as CSV or XLSX.
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].

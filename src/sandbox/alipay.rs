@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::channel::alipay::sign::{PrivateKey, PublicKey};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rsa::{PrivateKey, PublicKey};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 

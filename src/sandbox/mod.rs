@@ -112,6 +112,14 @@ impl SandboxState {
         }
     }
 
+    /// Reads the accounts under their lock, without copying them all.
+    pub(crate) fn with_accounts<T>(&self, read: impl FnOnce(&SandboxAccounts) -> T) -> T {
+        match self.accounts.lock() {
+            Ok(a) => read(&a),
+            Err(poisoned) => read(&poisoned.into_inner()),
+        }
+    }
+
     pub fn accounts(&self) -> SandboxAccounts {
         match self.accounts.lock() {
             Ok(a) => a.clone(),

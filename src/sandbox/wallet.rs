@@ -275,7 +275,7 @@ fn queue_notification(
 /// `app_id` is the account's, `seller_id` the merchant the trade was taken for (the store's merchant id at the
 /// acquirer, or the account's pid).
 pub(crate) fn alipay_notify(
-    platform_key: &rsa::PrivateKey,
+    platform_key: &crate::channel::alipay::sign::PrivateKey,
     account: &AlipayAccount,
     trade: &Trade,
     now: OffsetDateTime,

@@ -89,28 +89,26 @@ impl Store {
     pub fn create_order(&mut self, new: &NewOrder) -> Result<Order> {
         let now = crate::time::now_utc();
         let id = self.transaction(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO orders (out_trade_no, store_id, acquirer_id, operator_id, source, subject, total_amount,
                     currency, status, auth_code_masked, created_at, updated_at, acquirer_merchant_id, terminal_id)
                  VALUES (?1, ?2, ?3, ?4, 'barcode', ?5, ?6, 'CNY', 'PAYING', ?7, ?8, ?8, ?9, ?10)",
-                params![
-                    new.out_trade_no,
-                    new.store_id.0,
-                    new.acquirer_id.0,
-                    new.operator_id.map(|o| o.0),
-                    new.subject,
-                    new.total_amount.fen(),
-                    new.auth_code_masked,
-                    now,
-                    new.acquirer_merchant_id,
-                    new.terminal_id,
-                ],
-            )?;
+            )?
+            .execute(params![
+                new.out_trade_no,
+                new.store_id.0,
+                new.acquirer_id.0,
+                new.operator_id.map(|o| o.0),
+                new.subject,
+                new.total_amount.fen(),
+                new.auth_code_masked,
+                now,
+                new.acquirer_merchant_id,
+                new.terminal_id,
+            ])?;
             let id = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)",
-                params![id, now, format!("{} {}", new.total_amount, new.auth_code_masked)],
-            )?;
+            tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)")?
+                .execute(params![id, now, format!("{} {}", new.total_amount, new.auth_code_masked)])?;
             Ok(id)
         })?;
         self.order(OrderId(id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
@@ -119,7 +117,8 @@ impl Store {
     pub fn order(&self, id: OrderId) -> Result<Option<Order>> {
         let raw = self
             .conn
-            .query_row(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"), [id.0], order_from_row)
+            .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"))?
+            .query_row([id.0], order_from_row)
             .optional()?;
         raw.map(typed).transpose()
     }
@@ -127,11 +126,8 @@ impl Store {
     pub fn order_by_out_trade_no(&self, out_trade_no: &str) -> Result<Option<Order>> {
         let raw = self
             .conn
-            .query_row(
-                &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE out_trade_no = ?1"),
-                [out_trade_no],
-                order_from_row,
-            )
+            .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE out_trade_no = ?1"))?
+            .query_row([out_trade_no], order_from_row)
             .optional()?;
         raw.map(typed).transpose()
     }
@@ -237,7 +233,7 @@ impl Store {
 
     /// The merchant's own number for a store (sent as `store_id` to the acquirers).
     pub fn store_code(&self, id: StoreId) -> Result<String> {
-        Ok(self.conn.query_row("SELECT store_code FROM stores WHERE id = ?1", [id.0], |r| r.get(0))?)
+        Ok(self.conn.prepare_cached("SELECT store_code FROM stores WHERE id = ?1")?.query_row([id.0], |r| r.get(0))?)
     }
 
     /// The acquirer row checkout records orders against for a protocol, created (sandbox mode) when missing.

@@ -1,13 +1,18 @@
 //! Bills, their rows, reconciliation runs and discrepancies: the SQL behind `recon/`.
 //!
-//! A bill import is one transaction: the rows stream into `bill_rows` through a [`BillRowSink`] while a content
-//! hash of the rows is kept; a bill whose rows were imported before is rolled back and reported as such.
+//! A bill import streams its rows into `bill_rows` through a [`BillRowSink`] in short batches, under a staged bill
+//! without a day (invisible to reconciliation and lists), while a content hash of the rows is kept; one short
+//! transaction at the end gives the bill its day and hides the bill it replaces. A bill whose rows were imported
+//! before, a bad row or a cancel removes the staged rows; an interrupted import's are removed by the next one.
 
 use rusqlite::types::ValueRef;
-use rusqlite::{OptionalExtension, Statement, Transaction, params};
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
-use super::{Result, Store, StoreError, append_audit};
+use super::{BATCH_ROWS, BATCH_TIME, Result, Store, StoreError, append_audit};
 use crate::model::{AcquirerId, BillId, DiscrepancyId, OperatorId, OrderId, OrderStatus};
 
 /// What a bill row is: a payment, a refund, or a payment the acquirer reversed (WeChat REVOKED).
@@ -79,12 +84,17 @@ pub struct FinishedBill {
     pub totals_mismatch: Option<String>,
 }
 
-/// Streams rows into the bill being imported.
-pub struct BillRowSink<'t> {
-    stmt: Statement<'t>,
+/// Streams rows into the bill being imported. Commits every [`BATCH_ROWS`] rows or [`BATCH_TIME`] (whichever
+/// comes first) so other writers (payments) never wait long; the rows belong to a bill that stays invisible until
+/// the import's last short transaction gives it its day.
+pub struct BillRowSink<'c> {
+    conn: &'c Connection,
+    stmt: rusqlite::CachedStatement<'c>,
     bill_id: i64,
     hasher: Sha256,
     rows: u64,
+    batch_rows: u64,
+    batch_started: Instant,
 }
 
 impl BillRowSink<'_> {
@@ -125,6 +135,28 @@ impl BillRowSink<'_> {
             row.store_ref,
         ])?;
         self.rows += 1;
+        self.batch_rows += 1;
+        if self.batch_rows >= BATCH_ROWS
+            || (self.batch_rows.is_multiple_of(64) && self.batch_started.elapsed() >= BATCH_TIME)
+        {
+            self.commit_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the rows so far (still invisible: the bill has no day yet) and opens the next batch. The bill's
+    /// `imported_at` is its heartbeat: a staged bill nobody touched for [`ABANDONED_AFTER`] is an interrupted
+    /// import's, purged by the next import.
+    fn commit_batch(&mut self) -> Result<()> {
+        self.conn.execute(
+            "UPDATE bills SET imported_at = ?2 WHERE id = ?1",
+            params![self.bill_id, crate::time::now_utc()],
+        )?;
+        self.conn.execute_batch("COMMIT")?;
+        super::pause_for_writers();
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.batch_rows = 0;
+        self.batch_started = Instant::now();
         Ok(())
     }
 
@@ -132,6 +164,9 @@ impl BillRowSink<'_> {
         self.rows
     }
 }
+
+/// A staged bill (`pending:` content hash, no day) left this long without a batch is an interrupted import's.
+const ABANDONED_AFTER: time::Duration = time::Duration::minutes(5);
 
 /// Milli-fen to fen, halves away from zero.
 pub fn round_milli(milli: i64) -> i64 {
@@ -356,71 +391,174 @@ impl Store {
         new: &NewBill<'_>,
         feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
     ) -> std::result::Result<ImportResult, E> {
+        self.purge_abandoned_bills()?;
         let now = crate::time::now_utc();
-        let tx = self.conn.transaction().map_err(StoreError::from)?;
-        let pending = format!("pending:{now}:{}", std::process::id());
-        tx.execute(
-            "INSERT INTO bills (acquirer_id, bill_date, source_name, content_hash, imported_at, format)
-             VALUES (?1, '', ?2, ?3, ?4, ?5)",
-            params![new.acquirer_id.0, new.source_name, pending, now, new.format],
-        )
-        .map_err(StoreError::from)?;
-        let bill_id = tx.last_insert_rowid();
-        let (finished, hash, rows) = {
-            let stmt = tx
-                .prepare(
+        // Staged under a bill without a day: no reconciliation, list or look-up sees its rows until the flip below.
+        let pending = format!("pending:{now}:{}:{}", std::process::id(), rand::random::<u64>());
+        self.conn
+            .execute(
+                "INSERT INTO bills (acquirer_id, bill_date, source_name, content_hash, imported_at, format)
+                 VALUES (?1, '', ?2, ?3, ?4, ?5)",
+                params![new.acquirer_id.0, new.source_name, pending, now, new.format],
+            )
+            .map_err(StoreError::from)?;
+        let bill_id = self.conn.last_insert_rowid();
+        let staged = self.stage_rows(new, bill_id, feed);
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let (finished, hash, rows) = match staged {
+            Ok(staged) => staged,
+            Err(e) => {
+                if let Err(purge) = self.purge_bill(bill_id) {
+                    tracing::warn!(bill_id, error = %purge, "an interrupted import's rows stay until the next import");
+                }
+                return Err(e);
+            }
+        };
+        // The flip: one short transaction makes the bill (and the removal of the one it replaces) visible at once.
+        let flipped = self.transaction(|tx| {
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {BILL_COLUMNS} FROM bills WHERE content_hash = ?1 AND id <> ?2"),
+                    params![hash, bill_id],
+                    bill_from_row,
+                )
+                .optional()?;
+            if let Some(bill) = existing {
+                return Ok(Err(bill));
+            }
+            let replaced = tx
+                .query_row(
+                    &format!("SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 AND id <> ?3"),
+                    params![new.acquirer_id.0, finished.bill_date, bill_id],
+                    bill_from_row,
+                )
+                .optional()?;
+            if let Some(old) = &replaced {
+                tx.execute("UPDATE recon_runs SET bill_id = NULL WHERE bill_id = ?1", [old.id.0])?;
+                // Out of sight now; its rows are removed in batches after the flip.
+                tx.execute(
+                    "UPDATE bills SET bill_date = '', content_hash = 'replaced:' || id WHERE id = ?1",
+                    [old.id.0],
+                )?;
+            }
+            tx.execute(
+                "UPDATE bills SET bill_date = ?2, content_hash = ?3, row_count = ?4, totals_json = ?5,
+                    totals_mismatch = ?6, imported_at = ?7
+                 WHERE id = ?1",
+                params![
+                    bill_id,
+                    finished.bill_date,
+                    hash,
+                    i64::try_from(rows).unwrap_or(i64::MAX),
+                    finished.totals_json,
+                    finished.totals_mismatch,
+                    now
+                ],
+            )?;
+            let after = format!("{} rows, {}", rows, new.source_name);
+            append_audit(tx, &now, None, "bill.import", &finished.bill_date, None, Some(&after))?;
+            Ok(Ok(replaced))
+        });
+        let replaced = match flipped {
+            Ok(Ok(replaced)) => replaced,
+            Ok(Err(bill)) => {
+                self.purge_bill(bill_id)?;
+                return Ok(ImportResult::AlreadyImported { bill });
+            }
+            Err(e) => {
+                let _ = self.purge_bill(bill_id);
+                return Err(e.into());
+            }
+        };
+        if let Some(old) = &replaced
+            && let Err(e) = self.purge_bill(old.id.0)
+        {
+            tracing::warn!(bill_id = old.id.0, error = %e, "the replaced bill's rows stay until the next import");
+        }
+        let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        Ok(ImportResult::Imported { bill, replaced })
+    }
+
+    /// Streams the rows into the staged bill in batches; returns what the feed learned, the content hash and the
+    /// row count. Leaves a batch open on error (the caller rolls it back).
+    fn stage_rows<E: From<StoreError>>(
+        &mut self,
+        new: &NewBill<'_>,
+        bill_id: i64,
+        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
+    ) -> std::result::Result<(FinishedBill, String, u64), E> {
+        // Batches need not be synced one by one: the flip commit (FULL) syncs the WAL with every frame before it.
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE").map_err(StoreError::from)?;
+        let staged = (|| -> std::result::Result<(FinishedBill, String, u64), E> {
+            let stmt = self
+                .conn
+                .prepare_cached(
                     "INSERT INTO bill_rows (bill_id, line_no, trade_no, out_trade_no, out_request_no, kind, amount, fee,
                         occurred_at, status, fee_milli, settled, discount, subject, store_ref)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .map_err(StoreError::from)?;
-            let mut sink = BillRowSink { stmt, bill_id, hasher: Sha256::new(), rows: 0 };
+            let mut sink = BillRowSink {
+                conn: &self.conn,
+                stmt,
+                bill_id,
+                hasher: Sha256::new(),
+                rows: 0,
+                batch_rows: 0,
+                batch_started: Instant::now(),
+            };
             sink.hasher.update(new.acquirer_id.0.to_le_bytes());
             let finished = feed(&mut sink)?;
             sink.hasher.update(finished.bill_date.as_bytes());
             let hash = hex::encode(sink.hasher.finalize_reset());
-            (finished, hash, sink.rows)
+            let rows = sink.rows;
+            drop(sink);
+            self.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+            Ok((finished, hash, rows))
+        })();
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let restored = self.conn.execute_batch("PRAGMA synchronous = FULL").map_err(StoreError::from);
+        let staged = staged?;
+        restored?;
+        Ok(staged)
+    }
+
+    /// Removes a bill and its rows in short batches (a million rows must not hold the write lock for seconds). The
+    /// bill must already be out of sight (no day): between batches its rows are half gone.
+    fn purge_bill(&mut self, bill_id: i64) -> Result<()> {
+        loop {
+            let n = self.conn.execute(
+                "DELETE FROM bill_rows WHERE id IN (SELECT id FROM bill_rows WHERE bill_id = ?1 LIMIT ?2)",
+                params![bill_id, BATCH_ROWS as i64],
+            )?;
+            if n == 0 {
+                break;
+            }
+            super::pause_for_writers();
+        }
+        self.conn.execute("DELETE FROM bills WHERE id = ?1 AND bill_date = ''", [bill_id])?;
+        Ok(())
+    }
+
+    /// Removes what interrupted imports left: bills replaced by a newer import of their day, and staged bills
+    /// whose import stopped (no batch for [`ABANDONED_AFTER`]: a running import commits every fraction of a second).
+    fn purge_abandoned_bills(&mut self) -> Result<()> {
+        let before = crate::time::format_utc(time::OffsetDateTime::now_utc() - ABANDONED_AFTER);
+        let ids: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id FROM bills WHERE bill_date = ''
+                   AND (content_hash LIKE 'replaced:%' OR (content_hash LIKE 'pending:%' AND imported_at < ?1))",
+            )?;
+            stmt.query_map([before], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
-        let existing = tx
-            .query_row(&format!("SELECT {BILL_COLUMNS} FROM bills WHERE content_hash = ?1"), [&hash], bill_from_row)
-            .optional()
-            .map_err(StoreError::from)?;
-        if let Some(bill) = existing {
-            drop(tx); // rolls back
-            return Ok(ImportResult::AlreadyImported { bill });
+        for id in ids {
+            self.purge_bill(id)?;
         }
-        let replaced = tx
-            .query_row(
-                &format!("SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 AND id <> ?3"),
-                params![new.acquirer_id.0, finished.bill_date, bill_id],
-                bill_from_row,
-            )
-            .optional()
-            .map_err(StoreError::from)?;
-        if let Some(old) = &replaced {
-            tx.execute("UPDATE recon_runs SET bill_id = NULL WHERE bill_id = ?1", [old.id.0])
-                .map_err(StoreError::from)?;
-            tx.execute("DELETE FROM bill_rows WHERE bill_id = ?1", [old.id.0]).map_err(StoreError::from)?;
-            tx.execute("DELETE FROM bills WHERE id = ?1", [old.id.0]).map_err(StoreError::from)?;
-        }
-        tx.execute(
-            "UPDATE bills SET bill_date = ?2, content_hash = ?3, row_count = ?4, totals_json = ?5, totals_mismatch = ?6
-             WHERE id = ?1",
-            params![
-                bill_id,
-                finished.bill_date,
-                hash,
-                i64::try_from(rows).unwrap_or(i64::MAX),
-                finished.totals_json,
-                finished.totals_mismatch
-            ],
-        )
-        .map_err(StoreError::from)?;
-        let after = format!("{} rows, {}", rows, new.source_name);
-        append_audit(&tx, &now, None, "bill.import", &finished.bill_date, None, Some(&after))?;
-        tx.commit().map_err(StoreError::from)?;
-        let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
-        Ok(ImportResult::Imported { bill, replaced })
+        Ok(())
     }
 
     pub fn bill(&self, id: BillId) -> Result<Option<StoredBill>> {
@@ -441,9 +579,9 @@ impl Store {
 
     /// Every imported bill, newest day first.
     pub fn recent_bills(&self, limit: u32) -> Result<Vec<StoredBill>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {BILL_COLUMNS} FROM bills ORDER BY bill_date DESC, id DESC LIMIT ?1"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {BILL_COLUMNS} FROM bills WHERE bill_date <> '' ORDER BY bill_date DESC, id DESC LIMIT ?1"
+        ))?;
         let rows = stmt.query_map([limit], bill_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -583,10 +721,12 @@ impl Store {
         ))?;
         let mut in_bill = self.conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
-                            WHERE b.out_trade_no = ?2 AND bl.acquirer_id = ?1 AND b.kind IN ('payment', 'revoked'))
+                            WHERE b.out_trade_no = ?2 AND bl.acquirer_id = ?1 AND bl.bill_date <> ''
+                              AND b.kind IN ('payment', 'revoked'))
                  OR (?3 IS NOT NULL AND ?3 <> '' AND EXISTS (
                             SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
-                            WHERE b.trade_no = ?3 AND bl.acquirer_id = ?1 AND b.kind IN ('payment', 'revoked')))",
+                            WHERE b.trade_no = ?3 AND bl.acquirer_id = ?1 AND bl.bill_date <> ''
+                              AND b.kind IN ('payment', 'revoked')))",
         )?;
         let mut missing: Vec<(i64, LocalOnly)> = Vec::new();
         let mut rows = stmt.query(params![acquirer.0, from, to, created_from])?;
@@ -637,7 +777,8 @@ impl Store {
              FROM refunds r CROSS JOIN orders o ON o.id = r.order_id
              WHERE o.acquirer_id = ?1 AND r.status = 'SUCCESS' AND r.created_at >= ?2 AND r.created_at < ?3
                AND NOT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
-                               WHERE b.out_request_no = r.out_request_no AND bl.acquirer_id = ?1 AND b.kind = 'refund')
+                               WHERE b.out_request_no = r.out_request_no AND bl.acquirer_id = ?1
+                                 AND bl.bill_date <> '' AND b.kind = 'refund')
              ORDER BY r.created_at, r.id",
         )?;
         let mut rows = stmt.query(params![acquirer.0, from, to])?;
@@ -655,8 +796,12 @@ impl Store {
         Ok(())
     }
 
-    /// Records a run and its discrepancies in one transaction. A discrepancy that an earlier run of the same
-    /// acquirer and day had resolved (same kind, reason and keys) stays resolved, with its note.
+    /// Records a run and its discrepancies. A discrepancy that an earlier run of the same acquirer and day had
+    /// resolved (same kind, reason and keys) stays resolved, with its note.
+    ///
+    /// The run is written unfinished, its discrepancies in short batches, and one last transaction marks it
+    /// finished: lists and reports show finished runs only, so an interrupted save is never taken for a whole
+    /// report (the next save removes it), and no batch holds the write lock for more than a fraction of a second.
     pub fn save_recon_run(
         &mut self,
         acquirer: AcquirerId,
@@ -666,68 +811,123 @@ impl Store {
         summary_json: &str,
         discrepancies: &[NewDiscrepancy],
     ) -> Result<i64> {
-        let now = crate::time::now_utc();
-        self.transaction(|tx| {
+        self.purge_abandoned_runs()?;
+        // Earlier resolutions, read once (a look-up per discrepancy walked every earlier run's discrepancies: a
+        // re-run of a day with 20,000 open differences took minutes, holding the write lock).
+        type Key = (String, String, Option<String>, Option<String>);
+        let mut resolved: HashMap<Key, (Option<String>, Option<String>)> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT d.kind, d.reason, d.out_trade_no, d.out_request_no, d.note, d.resolved_at
+                 FROM recon_runs r JOIN discrepancies d ON d.run_id = r.id
+                 WHERE r.acquirer_id = ?1 AND r.bill_date = ?2 AND r.finished_at IS NOT NULL AND d.resolved = 1
+                 ORDER BY d.id",
+            )?;
+            let mut rows = stmt.query(params![acquirer.0, bill_date])?;
+            while let Some(r) = rows.next()? {
+                // The newest resolution of a key wins (rows come oldest first).
+                resolved.insert((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), (r.get(4)?, r.get(5)?));
+            }
+        }
+        let run_id = self.transaction(|tx| {
             tx.execute(
                 "INSERT INTO recon_runs (bill_id, started_at, finished_at, summary, acquirer_id, bill_date)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![bill_id.map(|b| b.0), started_at, now, summary_json, acquirer.0, bill_date],
+                 VALUES (?1, ?2, NULL, ?3, ?4, ?5)",
+                params![bill_id.map(|b| b.0), started_at, summary_json, acquirer.0, bill_date],
             )?;
-            let run_id = tx.last_insert_rowid();
-            let mut earlier = tx.prepare(
-                "SELECT d.note, d.resolved_at FROM discrepancies d JOIN recon_runs r ON r.id = d.run_id
-                 WHERE r.acquirer_id = ?1 AND r.bill_date = ?2 AND r.id <> ?3 AND d.resolved = 1
-                   AND d.kind = ?4 AND d.reason = ?5 AND d.out_trade_no IS ?6 AND d.out_request_no IS ?7
-                 ORDER BY d.id DESC LIMIT 1",
-            )?;
-            let mut insert = tx.prepare(
-                "INSERT INTO discrepancies (run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount,
-                    bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation,
-                    resolved, note, resolved_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-            )?;
-            for d in discrepancies {
-                let carried: Option<(Option<String>, Option<String>)> = earlier
-                    .query_row(
-                        params![acquirer.0, bill_date, run_id, d.kind, d.reason, d.out_trade_no, d.out_request_no],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                let (resolved, note, resolved_at) = match carried {
-                    Some((note, at)) => (1, note, at),
-                    None => (0, None, None),
-                };
-                insert.execute(params![
-                    run_id,
-                    d.kind,
-                    d.reason,
-                    d.out_trade_no,
-                    d.trade_no,
-                    d.out_request_no,
-                    d.local_amount,
-                    d.bill_amount,
-                    d.local_status,
-                    d.bill_status,
-                    d.bill_line,
-                    d.bill_row_id,
-                    d.occurred_at,
-                    d.subject,
-                    d.explanation,
-                    resolved,
-                    note,
-                    resolved_at,
-                    now
-                ])?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        let now = crate::time::now_utc();
+        let mut rest = discrepancies;
+        while !rest.is_empty() {
+            let written = self.transaction(|tx| {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO discrepancies (run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount,
+                        bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation,
+                        resolved, note, resolved_at, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                )?;
+                let started = Instant::now();
+                let mut n = 0usize;
+                for d in rest {
+                    let key = (d.kind.clone(), d.reason.clone(), d.out_trade_no.clone(), d.out_request_no.clone());
+                    let (flag, note, resolved_at) = match resolved.get(&key) {
+                        Some((note, at)) => (1, note.as_deref(), at.as_deref()),
+                        None => (0, None, None),
+                    };
+                    insert.execute(params![
+                        run_id,
+                        d.kind,
+                        d.reason,
+                        d.out_trade_no,
+                        d.trade_no,
+                        d.out_request_no,
+                        d.local_amount,
+                        d.bill_amount,
+                        d.local_status,
+                        d.bill_status,
+                        d.bill_line,
+                        d.bill_row_id,
+                        d.occurred_at,
+                        d.subject,
+                        d.explanation,
+                        flag,
+                        note,
+                        resolved_at,
+                        now
+                    ])?;
+                    n += 1;
+                    if n as u64 >= BATCH_ROWS || (n.is_multiple_of(64) && started.elapsed() >= BATCH_TIME) {
+                        break;
+                    }
+                }
+                Ok(n)
+            })?;
+            rest = &rest[written..];
+            if !rest.is_empty() {
+                super::pause_for_writers();
             }
-            Ok(run_id)
-        })
+        }
+        self.transaction(|tx| {
+            tx.execute(
+                "UPDATE recon_runs SET finished_at = ?2 WHERE id = ?1",
+                params![run_id, crate::time::now_utc()],
+            )?;
+            Ok(())
+        })?;
+        Ok(run_id)
+    }
+
+    /// Removes runs whose save was interrupted (unfinished and older than [`ABANDONED_AFTER`]) with their
+    /// discrepancies, in batches.
+    fn purge_abandoned_runs(&mut self) -> Result<()> {
+        let before = crate::time::format_utc(time::OffsetDateTime::now_utc() - ABANDONED_AFTER);
+        let ids: Vec<i64> = {
+            let mut stmt =
+                self.conn.prepare("SELECT id FROM recon_runs WHERE finished_at IS NULL AND started_at < ?1")?;
+            stmt.query_map([before], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        for id in ids {
+            loop {
+                let n = self.conn.execute(
+                    "DELETE FROM discrepancies WHERE id IN (SELECT id FROM discrepancies WHERE run_id = ?1 LIMIT ?2)",
+                    params![id, BATCH_ROWS as i64],
+                )?;
+                if n == 0 {
+                    break;
+                }
+                super::pause_for_writers();
+            }
+            self.conn.execute("DELETE FROM recon_runs WHERE id = ?1 AND finished_at IS NULL", [id])?;
+        }
+        Ok(())
     }
 
     /// The newest runs first.
     pub fn recon_runs(&self, limit: u32) -> Result<Vec<StoredRun>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs
-             ORDER BY id DESC LIMIT ?1",
+             WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit], |r| {
             Ok(StoredRun {
@@ -746,7 +946,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs WHERE id = ?1",
+                "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs
+                 WHERE id = ?1 AND finished_at IS NOT NULL",
                 [id],
                 |r| {
                     Ok(StoredRun {
@@ -1001,5 +1202,127 @@ mod tests {
         // The rows really belong to their bill: deleting the bill cascades (foreign keys are on again).
         store.conn.execute("DELETE FROM bills", []).unwrap();
         assert_eq!(store.bill_row_count().unwrap(), 0);
+    }
+
+    fn payment_row(i: u64, out: &mut String, trade: &mut String) -> NewBillRow<'static> {
+        *out = format!("T{i:08}");
+        *trade = format!("4200{i:012}");
+        NewBillRow {
+            line_no: i as i64 + 2,
+            kind: Some(BillRowKind::Payment),
+            status: "SUCCESS",
+            amount: 100,
+            occurred_at: "2026-11-24T01:00:00Z",
+            ..Default::default()
+        }
+    }
+
+    fn finished() -> FinishedBill {
+        FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None }
+    }
+
+    #[test]
+    fn a_long_import_commits_in_batches_that_stay_invisible_until_it_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tilldesk.sqlite3");
+        let mut store = Store::open(&path).unwrap();
+        let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
+        let other = Store::open(&path).unwrap();
+        let (mut out, mut trade) = (String::new(), String::new());
+        let total = BATCH_ROWS + 10;
+        let cancelled = store.import_bill(&new, |sink| {
+            for i in 0..total {
+                let row = payment_row(i, &mut out, &mut trade);
+                sink.push(&NewBillRow { out_trade_no: &out, trade_no: &trade, ..row })?;
+            }
+            // A whole batch is committed (no lock held for the whole import)…
+            let seen = other.bill_row_count().unwrap();
+            assert!(seen > 0, "batches are committed as the import goes: {seen} rows seen");
+            // …and yet no reader takes it for a bill.
+            assert!(other.recent_bills(10).unwrap().is_empty());
+            assert!(other.bills_of_day(acquirer_id, "2026-11-24").unwrap().is_empty());
+            Err::<FinishedBill, _>(StoreError::NotFound { what: "test", key: "cancel".into() })
+        });
+        assert!(cancelled.is_err());
+        // A cancel leaves nothing behind, committed batches included.
+        assert_eq!(other.bill_row_count().unwrap(), 0);
+        let bills: i64 = other.conn.query_row("SELECT COUNT(*) FROM bills", [], |r| r.get(0)).unwrap();
+        assert_eq!(bills, 0);
+
+        let done = store
+            .import_bill(&new, |sink| {
+                for i in 0..total {
+                    let row = payment_row(i, &mut out, &mut trade);
+                    sink.push(&NewBillRow { out_trade_no: &out, trade_no: &trade, ..row })?;
+                }
+                Ok::<_, StoreError>(finished())
+            })
+            .unwrap();
+        let ImportResult::Imported { bill, .. } = done else { panic!("{done:?}") };
+        assert_eq!(bill.row_count as u64, total);
+        assert_eq!(other.bills_of_day(acquirer_id, "2026-11-24").unwrap(), vec![bill]);
+        assert_eq!(pragma(&store, "synchronous"), 2, "durable again after the import");
+    }
+
+    #[test]
+    fn what_an_interrupted_import_or_run_left_is_removed_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("tilldesk.sqlite3")).unwrap();
+        let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        // A killed import: a staged bill whose last batch is long ago, with rows.
+        store
+            .conn
+            .execute(
+                "INSERT INTO bills (id, acquirer_id, bill_date, source_name, content_hash, imported_at)
+                 VALUES (99, ?1, '', 'killed.txt', 'pending:x', '2026-01-01T00:00:00.000000Z')",
+                [acquirer_id.0],
+            )
+            .unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO bill_rows (bill_id, line_no, out_trade_no, trade_no, kind, amount, occurred_at)
+                 VALUES (99, 2, 'T1', '42001', 'payment', 100, '2026-11-24T01:00:00Z')",
+                [],
+            )
+            .unwrap();
+        // A killed reconciliation save: a run never finished, with a discrepancy.
+        store
+            .conn
+            .execute(
+                "INSERT INTO recon_runs (id, started_at, finished_at, acquirer_id, bill_date)
+                 VALUES (7, '2026-01-01T00:00:00.000000Z', NULL, ?1, '2026-11-24')",
+                [acquirer_id.0],
+            )
+            .unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO discrepancies (run_id, kind, explanation, created_at) VALUES (7, 'only_local', '', 'now')",
+                [],
+            )
+            .unwrap();
+        assert!(store.recent_bills(10).unwrap().is_empty());
+        assert!(store.recon_runs(10).unwrap().is_empty());
+        assert!(store.recon_run(7).unwrap().is_none());
+
+        let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
+        let (mut out, mut trade) = (String::new(), String::new());
+        store
+            .import_bill(&new, |sink| {
+                let row = payment_row(5, &mut out, &mut trade);
+                sink.push(&NewBillRow { out_trade_no: &out, trade_no: &trade, ..row })?;
+                Ok::<_, StoreError>(finished())
+            })
+            .unwrap();
+        assert_eq!(store.bill_row_count().unwrap(), 1, "the killed import's rows are gone");
+        assert!(store.bill(BillId(99)).unwrap().is_none());
+        let run = store.save_recon_run(acquirer_id, "2026-11-24", None, &crate::time::now_utc(), "{}", &[]).unwrap();
+        let runs: Vec<i64> = store.recon_runs(10).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(runs, vec![run]);
+        let left: i64 =
+            store.conn.query_row("SELECT COUNT(*) FROM discrepancies WHERE run_id = 7", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0, "the killed run's discrepancies are gone");
     }
 }

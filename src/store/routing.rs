@@ -48,11 +48,10 @@ impl Store {
     /// The route of `wallet` at `store`, if it has one.
     pub fn route(&self, store: StoreId, wallet: Wallet) -> Result<Option<Route>> {
         self.conn
-            .query_row(
+            .prepare_cached(
                 "SELECT store_id, wallet, acquirer_id, merchant_id, source FROM routes WHERE store_id = ?1 AND wallet = ?2",
-                params![store.0, wallet.as_str()],
-                route_from_row,
-            )
+            )?
+            .query_row(params![store.0, wallet.as_str()], route_from_row)
             .optional()?
             .map(typed)
             .transpose()

@@ -171,11 +171,8 @@ struct OrderRow {
 
 fn order_row(tx: &Transaction<'_>, id: OrderId) -> Result<OrderRow> {
     let raw: Option<(String, i64, String, Option<String>)> = tx
-        .query_row(
-            "SELECT status, total_amount, currency, acquirer_merchant_id FROM orders WHERE id = ?1",
-            [id.0],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        .prepare_cached("SELECT status, total_amount, currency, acquirer_merchant_id FROM orders WHERE id = ?1")?
+        .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     let (status, total, currency, acquirer_merchant_id) =
         raw.ok_or(StoreError::NotFound { what: "order", key: id.to_string() })?;
@@ -205,10 +202,8 @@ fn mismatch(order: &OrderRow, facts: &PaidFacts<'_>) -> Option<Mismatch> {
 }
 
 fn event(tx: &Transaction<'_>, id: OrderId, now: &str, kind: &str, detail: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![id.0, now, kind, detail],
-    )?;
+    tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id.0, now, kind, detail])?;
     Ok(())
 }
 
@@ -252,11 +247,11 @@ pub fn move_order(tx: &Transaction<'_>, id: OrderId, m: &OrderMove<'_>) -> Resul
         OrderStatus::NeedsAttention => Some(m.attention.unwrap_or(Attention::Cancel).as_str()),
         _ => None,
     };
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE orders SET status = ?2, trade_no = COALESCE(?3, trade_no), paid_at = COALESCE(?4, paid_at),
             attention = ?5, updated_at = ?6 WHERE id = ?1",
-        params![id.0, m.to.as_str(), m.trade_no, m.paid_at, attention, now],
-    )?;
+    )?
+    .execute(params![id.0, m.to.as_str(), m.trade_no, m.paid_at, attention, now])?;
     event(tx, id, &now, m.event_kind, m.detail)?;
     Ok(OrderMoved::Moved { from, to: m.to })
 }

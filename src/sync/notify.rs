@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::channel::alipay::sign as alipay_sign;
+use crate::channel::alipay::sign::PublicKey;
 use crate::channel::wechatpay::sign::{self as wx_sign, SignType};
 use crate::channel::wechatpay::wire;
 use crate::model::AcquirerId;
@@ -32,7 +33,6 @@ use crate::money::Amount;
 use crate::secrets::Secret;
 use crate::store::sync::{NoticeOutcome, PaidNotice};
 use crate::store::{Store, StoreError};
-use rsa::PublicKey;
 
 /// How one acquirer account's notifications are verified.
 #[derive(Clone)]

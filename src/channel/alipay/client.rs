@@ -26,7 +26,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use rsa::{PrivateKey, PublicKey};
+use super::sign::{PrivateKey, PublicKey};
 use serde::de::DeserializeOwned;
 
 use super::sign::{self, SignError};

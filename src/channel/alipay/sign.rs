@@ -12,9 +12,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::der::zeroize::Zeroizing;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::{PrivateKey, PublicKey};
+use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 
 use super::rsassa::{self, RsassaError};
+pub use super::rsassa::{PrivateKey, PublicKey};
 
 /// The node name of gateway-level failures that are not tied to one method.
 pub const ERROR_RESPONSE_NODE: &str = "error_response";
@@ -119,14 +120,18 @@ fn parse_pem(text: &str) -> Result<Option<Pem>, ()> {
 /// Reads the app private key: PKCS#1 PEM, PKCS#8 PEM, or the bare base64 body of either (one line, as Alipay's
 /// key tool shows it).
 pub fn parse_private_key(text: &str) -> Result<PrivateKey, SignError> {
+    parse_rsa_private_key(text).map(PrivateKey::new)
+}
+
+fn parse_rsa_private_key(text: &str) -> Result<RsaPrivateKey, SignError> {
     match parse_pem(text).map_err(|()| SignError::PrivateKeyFormat)? {
         Some(pem) => {
             let der = Zeroizing::new(pem.der);
             match pem.label.as_str() {
                 "RSA PRIVATE KEY" => {
-                    PrivateKey::from_pkcs1_der(&der).map_err(|e| SignError::UnusableKey(e.to_string()))
+                    RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| SignError::UnusableKey(e.to_string()))
                 }
-                "PRIVATE KEY" => PrivateKey::from_pkcs8_der(&der).map_err(|e| SignError::UnusableKey(e.to_string())),
+                "PRIVATE KEY" => RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| SignError::UnusableKey(e.to_string())),
                 label if label.contains("ENCRYPTED") => Err(SignError::EncryptedPrivateKey),
                 "PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE" => Err(SignError::PublicKeyWherePrivateExpected),
                 _ => Err(SignError::PrivateKeyFormat),
@@ -134,8 +139,8 @@ pub fn parse_private_key(text: &str) -> Result<PrivateKey, SignError> {
         }
         None => {
             let der = zeroize::Zeroizing::new(decode_base64_body(text).ok_or(SignError::PrivateKeyFormat)?);
-            PrivateKey::from_pkcs8_der(&der)
-                .or_else(|_| PrivateKey::from_pkcs1_der(&der))
+            RsaPrivateKey::from_pkcs8_der(&der)
+                .or_else(|_| RsaPrivateKey::from_pkcs1_der(&der))
                 .map_err(|_| SignError::PrivateKeyFormat)
         }
     }
@@ -144,20 +149,28 @@ pub fn parse_private_key(text: &str) -> Result<PrivateKey, SignError> {
 /// Reads a public key (the Alipay public key 支付宝公钥, or an app public key): X.509 SubjectPublicKeyInfo PEM
 /// (BEGIN PUBLIC KEY), PKCS#1 public PEM (BEGIN RSA PUBLIC KEY), or the bare base64 SubjectPublicKeyInfo.
 pub fn parse_public_key(text: &str) -> Result<PublicKey, SignError> {
+    parse_rsa_public_key(text).map(PublicKey::new)
+}
+
+fn parse_rsa_public_key(text: &str) -> Result<RsaPublicKey, SignError> {
     match parse_pem(text).map_err(|()| SignError::PublicKeyFormat)? {
         Some(pem) => match pem.label.as_str() {
-            "PUBLIC KEY" => PublicKey::from_public_key_der(&pem.der).map_err(|e| SignError::UnusableKey(e.to_string())),
-            "RSA PUBLIC KEY" => PublicKey::from_pkcs1_der(&pem.der).map_err(|e| SignError::UnusableKey(e.to_string())),
+            "PUBLIC KEY" => {
+                RsaPublicKey::from_public_key_der(&pem.der).map_err(|e| SignError::UnusableKey(e.to_string()))
+            }
+            "RSA PUBLIC KEY" => {
+                RsaPublicKey::from_pkcs1_der(&pem.der).map_err(|e| SignError::UnusableKey(e.to_string()))
+            }
             "CERTIFICATE" => Err(SignError::CertificateGiven),
             label if label.contains("PRIVATE KEY") => Err(SignError::PrivateKeyWherePublicExpected),
             _ => Err(SignError::PublicKeyFormat),
         },
         None => {
             let der = decode_base64_body(text).ok_or(SignError::PublicKeyFormat)?;
-            if let Ok(key) = PublicKey::from_public_key_der(&der).or_else(|_| PublicKey::from_pkcs1_der(&der)) {
+            if let Ok(key) = RsaPublicKey::from_public_key_der(&der).or_else(|_| RsaPublicKey::from_pkcs1_der(&der)) {
                 return Ok(key);
             }
-            if PrivateKey::from_pkcs8_der(&der).is_ok() || PrivateKey::from_pkcs1_der(&der).is_ok() {
+            if RsaPrivateKey::from_pkcs8_der(&der).is_ok() || RsaPrivateKey::from_pkcs1_der(&der).is_ok() {
                 return Err(SignError::PrivateKeyWherePublicExpected);
             }
             Err(SignError::PublicKeyFormat)
@@ -189,7 +202,7 @@ impl fmt::Debug for AppKeyPair {
 
 /// Generates a new RSA-2048 app key pair (public exponent 65537). Takes a few hundred milliseconds.
 pub fn generate_app_keys() -> Result<AppKeyPair, SignError> {
-    let key = PrivateKey::new(&mut rand::rng(), 2048).map_err(|e| SignError::KeyGeneration(e.to_string()))?;
+    let key = RsaPrivateKey::new(&mut rand::rng(), 2048).map_err(|e| SignError::KeyGeneration(e.to_string()))?;
     let public = key.to_public_key();
     let private_pkcs8_pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| SignError::KeyEncoding(e.to_string()))?;
     let private_pkcs1_pem = key.to_pkcs1_pem(LineEnding::LF).map_err(|e| SignError::KeyEncoding(e.to_string()))?;
@@ -601,10 +614,10 @@ mod tests {
         let from_pem = parse_public_key(&key_text("app", "spki_pem")).unwrap();
         let from_b64 = parse_public_key(&key_text("app", "spki_b64")).unwrap();
         assert_eq!(from_pem, from_b64);
-        assert_eq!(&from_pem, app_key().as_public_key());
+        assert_eq!(from_pem, app_key().public_key());
         let pkcs1 = {
             use rsa::pkcs1::EncodeRsaPublicKey;
-            from_pem.to_pkcs1_pem(LineEnding::CRLF).unwrap()
+            from_pem.as_rsa().to_pkcs1_pem(LineEnding::CRLF).unwrap()
         };
         assert_eq!(parse_public_key(&pkcs1).unwrap(), from_pem);
     }
@@ -698,6 +711,7 @@ mod tests {
         let sign_b64 = rest[sign_at + ",\"sign\":\"".len()..].strip_suffix("\"}").unwrap();
         let signature = BASE64.decode(sign_b64).unwrap();
         let k = public.size();
+        let public = public.as_rsa();
         let s = rsa::BoxedUint::from_be_slice(&signature, public.n_params().bits_precision()).unwrap();
         let m = s.pow_mod(public.e(), public.n_params().modulus()).to_be_bytes();
         let m = &m[m.len() - k..];
@@ -726,7 +740,7 @@ mod tests {
         assert!(body.starts_with("{\"alipay_trade_pay_response\":{"), "{body}");
         assert!(verify_by_hand(&platform_public(), &body, "alipay_trade_pay_response"));
         // The test's own check must fail on a wrong key, or it proves nothing.
-        assert!(!verify_by_hand(app_key().as_public_key(), &body, "alipay_trade_pay_response"));
+        assert!(!verify_by_hand(&app_key().public_key(), &body, "alipay_trade_pay_response"));
         let signed = extract_signed_response(&body, "alipay.trade.pay").unwrap();
         assert_eq!(signed.raw_node, serde_json::to_string(&node).unwrap());
         assert_eq!(verify_response(&platform_public(), &body, "alipay.trade.pay").unwrap(), node);
@@ -753,7 +767,7 @@ mod tests {
         ));
         let unsigned = format!("{{\"alipay_trade_pay_response\":{}}}", v["response_signed_content"].as_str().unwrap());
         assert!(matches!(verify_response(&public, &unsigned, "alipay.trade.pay"), Err(SignError::MissingResponseSign)));
-        let wrong_key = app_key().to_public_key();
+        let wrong_key = app_key().public_key();
         assert!(matches!(
             verify_response(&wrong_key, body, "alipay.trade.pay"),
             Err(SignError::ResponseSignatureMismatch)

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rsa::{PrivateKey, PublicKey};
+use super::sign::{PrivateKey, PublicKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
