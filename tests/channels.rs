@@ -137,3 +137,26 @@ async fn a_client_with_the_wrong_key_never_believes_an_answer() {
     let r = wechat.pay(&pay_request("BADKEY2", "130000000000000000", 100)).await;
     assert!(matches!(r, PayResult::Unknown(ref why) if why.contains("return_code=FAIL")), "{r:?}");
 }
+
+/// A pay request signed ahead (while the checkout commits its write-ahead row) is sent only for exactly that
+/// request, once: another request after it is signed afresh, and the prepared one is not reused later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pay_request_signed_ahead_is_used_for_that_request_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox::start(&dir.path().join("sb"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let (alipay, _) = sandbox::till::merchant_clients(&sb.state.accounts(), &sb.base_url(), 0, http).unwrap();
+    // Prepared for one order, then another order is paid: it must be the other order that is charged.
+    alipay.prepare_pay(&pay_request("PRE1", "2800000000000000", 100));
+    let PayResult::Paid(info) = alipay.pay(&pay_request("PRE2", "2800000000000000", 250)).await else { panic!() };
+    assert_eq!(info.amount, Some(Amount::from_fen(250)));
+    assert_eq!(alipay.query("PRE1").await, QueryResult::NotFound, "the prepared request was never sent");
+    // Prepared and paid: the same request, charged once.
+    let req = pay_request("PRE3", "2800000000000000", 300);
+    alipay.prepare_pay(&req);
+    let PayResult::Paid(info) = alipay.pay(&req).await else { panic!() };
+    assert_eq!(info.amount, Some(Amount::from_fen(300)));
+    let ledger = sb.state.ledger.dump().unwrap();
+    let trades: Vec<_> = ledger["trades"].as_array().unwrap().iter().filter(|t| t["out_trade_no"] == "PRE3").collect();
+    assert_eq!(trades.len(), 1);
+}

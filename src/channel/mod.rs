@@ -136,6 +136,10 @@ pub enum BillResult {
 pub trait Channel: Send + Sync {
     fn kind(&self) -> AcquirerKind;
     fn pay<'a>(&'a self, req: &'a PayRequest) -> BoxFuture<'a, PayResult>;
+    /// Does the CPU work of `req` (signing) ahead, without sending anything, so the checkout can do it while its
+    /// write-ahead row is being made durable; `pay` with the same request then sends what was prepared. Optional:
+    /// a channel that prepares nothing simply does the work in `pay`.
+    fn prepare_pay(&self, _req: &PayRequest) {}
     fn query<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, QueryResult>;
     /// Alipay trade.cancel / WeChat reverse.
     fn cancel<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, CancelResult>;

@@ -238,10 +238,6 @@ impl Checkout {
             terminal_id: input.terminal_id.clone(),
         };
         let working = ACTIVE.start(&out_trade_no);
-        let order = self.with_store(|s| s.create_order(&new))?;
-        crash_point("after_write_ahead");
-        progress(Progress::Sending { out_trade_no: out_trade_no.clone() });
-        tracing::info!(out_trade_no, acquirer = %routed.acquirer.name, wallet = %wallet, "pay request");
         let request = PayRequest {
             out_trade_no: out_trade_no.clone(),
             auth_code,
@@ -251,6 +247,16 @@ impl Checkout {
             terminal_id: input.terminal_id,
             operator_id: input.operator_id.map(|o| o.to_string()),
         };
+        // Write-ahead: the order is durable before the first byte goes out. The request is signed meanwhile on the
+        // preparing thread (signing sends nothing), so the fsync and the RSA work overlap.
+        let signed = prepare_ahead(channel.clone(), request.clone());
+        let order = self.with_store(|s| s.create_order(&new));
+        // Waits for the signature (or for nothing, if the preparing thread is gone: `pay` then signs itself).
+        let _ = signed.recv();
+        let order = order?;
+        crash_point("after_write_ahead");
+        progress(Progress::Sending { out_trade_no: out_trade_no.clone() });
+        tracing::info!(out_trade_no, acquirer = %routed.acquirer.name, wallet = %wallet, "pay request");
         // The pay request may not eat the cashier's whole time: what is left after it belongs to polling.
         let result = match self.bounded(self.settings.poll_window, channel.pay(&request)).await {
             Some(r) => r,
@@ -630,6 +636,40 @@ impl Checkout {
 enum Recovery {
     All,
     Crashed,
+}
+
+type PrepareJob = Box<dyn FnOnce() + Send>;
+
+/// One long-lived thread that signs pay requests ahead while the checkout commits the write-ahead row (a thread of
+/// its own: starting one per payment would cost about as much as it saves).
+static PREPARER: std::sync::LazyLock<Mutex<Option<std::sync::mpsc::Sender<PrepareJob>>>> =
+    std::sync::LazyLock::new(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<PrepareJob>();
+        let started = std::thread::Builder::new().name("tilldesk-prepare".into()).spawn(move || {
+            while let Ok(job) = rx.recv() {
+                job();
+            }
+        });
+        Mutex::new(started.ok().map(|_| tx))
+    });
+
+/// Starts `channel.prepare_pay(request)` on the preparing thread; the receiver hears when it is done (or at once,
+/// disconnected, when there is no preparing thread).
+fn prepare_ahead(channel: Arc<dyn Channel>, request: PayRequest) -> std::sync::mpsc::Receiver<()> {
+    let (done, signed) = std::sync::mpsc::sync_channel(1);
+    let job: PrepareJob = Box::new(move || {
+        channel.prepare_pay(&request);
+        let _ = done.send(());
+    });
+    let sender = match PREPARER.lock() {
+        Ok(s) => s.clone(),
+        Err(p) => p.into_inner().clone(),
+    };
+    if let Some(sender) = sender {
+        // A send that fails drops the job and its `done`: the receiver then returns at once.
+        let _ = sender.send(job);
+    }
+    signed
 }
 
 /// The most one payment may be, by the protocol of the wallet's acquirers: Alipay's total_amount is at most

@@ -127,6 +127,23 @@ pub struct AlipayClient {
     app_key: PrivateKey,
     alipay_key: PublicKey,
     http: reqwest::Client,
+    /// A pay request signed ahead ([`Channel::prepare_pay`]) while the checkout commits its write-ahead row: the
+    /// biz_content it was signed for, and the signed request.
+    presigned: std::sync::Arc<std::sync::Mutex<Option<(String, Signed)>>>,
+}
+
+/// A request signed and encoded, ready to send.
+#[derive(Clone)]
+struct Signed {
+    system: Vec<(String, String)>,
+    body: String,
+}
+
+impl Drop for Signed {
+    fn drop(&mut self) {
+        // The body holds the customer's payment code.
+        zeroize::Zeroize::zeroize(&mut self.body);
+    }
 }
 
 impl fmt::Debug for AlipayClient {
@@ -174,7 +191,7 @@ impl AlipayClient {
             notify_url: non_blank(config.notify_url),
             sub_merchant_id: None,
         };
-        Ok(AlipayClient { settings, app_key, alipay_key, http })
+        Ok(AlipayClient { settings, app_key, alipay_key, http, presigned: Default::default() })
     }
 
     pub fn app_id(&self) -> &str {
@@ -184,8 +201,8 @@ impl AlipayClient {
     // -----------------------------------------------------------------------------------------------------------
     // One signed call
 
-    /// Signs and sends one request, then verifies and decodes the answer.
-    async fn call<T: DeserializeOwned>(&self, method: Method, biz_content: &str) -> Result<T, CallError> {
+    /// Signs and encodes one request.
+    fn sign_request(&self, method: Method, biz_content: &str) -> Result<Signed, CallError> {
         let mut common = CommonParams::new(&self.settings.app_id, method);
         common.app_auth_token = self.settings.app_auth_token.clone();
         if method == Method::TradePay {
@@ -196,13 +213,37 @@ impl AlipayClient {
         let biz = params.remove("biz_content").unwrap_or_default();
         let body = serde_urlencoded::to_string([("biz_content", biz.as_str())])
             .map_err(|e| CallError::NotSent(format!("the request could not be encoded: {e}")))?;
-        let system: Vec<(String, String)> = params.into_iter().collect();
+        Ok(Signed { system: params.into_iter().collect(), body })
+    }
+
+    /// The pay request signed ahead for exactly this biz_content, if there is one (taken: used once).
+    fn take_presigned(&self, method: Method, biz_content: &str) -> Option<Signed> {
+        if method != Method::TradePay {
+            return None;
+        }
+        let mut slot = match self.presigned.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        match slot.take() {
+            Some((biz, signed)) if biz == biz_content => Some(signed),
+            _ => None,
+        }
+    }
+
+    /// Signs and sends one request, then verifies and decodes the answer.
+    async fn call<T: DeserializeOwned>(&self, method: Method, biz_content: &str) -> Result<T, CallError> {
+        let signed = match self.take_presigned(method, biz_content) {
+            Some(signed) => signed,
+            None => self.sign_request(method, biz_content)?,
+        };
+        let (system, body) = (&signed.system, signed.body.clone());
         tracing::debug!(method = method.as_str(), "alipay request");
         let exchange = async {
             let response = self
                 .http
                 .post(&self.settings.gateway_url)
-                .query(&system)
+                .query(system)
                 .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded;charset=utf-8")
                 .body(body)
                 .send()
@@ -232,13 +273,13 @@ impl AlipayClient {
     // -----------------------------------------------------------------------------------------------------------
     // The operations
 
-    async fn pay_impl(&self, req: &PayRequest) -> PayResult {
+    /// The pay request's biz_content, or the refusal when the request cannot be sent at all.
+    fn pay_biz(&self, req: &PayRequest) -> Result<String, Failure> {
         let auth_code = req.auth_code.expose();
-        let masked = req.auth_code.masked();
         match route_auth_code(auth_code) {
             Ok(CodeOwner::Alipay) => {}
             Ok(CodeOwner::Wechat) => {
-                return PayResult::Failed(Failure {
+                return Err(Failure {
                     code: "NOT_AN_ALIPAY_CODE".into(),
                     message:
                         "这是微信付款码，不是支付宝付款码 / this is a WeChat Pay code, not an Alipay code: take it \
@@ -247,14 +288,11 @@ impl AlipayClient {
                 });
             }
             Err(not_a_code) => {
-                return PayResult::Failed(Failure {
-                    code: "NOT_A_PAYMENT_CODE".into(),
-                    message: not_a_code.to_string(),
-                });
+                return Err(Failure { code: "NOT_A_PAYMENT_CODE".into(), message: not_a_code.to_string() });
             }
         }
         if let Some(refusal) = check_order(&req.out_trade_no, req.amount, &req.subject) {
-            return PayResult::Failed(refusal);
+            return Err(refusal);
         }
         let subject: String = req.subject.trim().chars().take(MAX_SUBJECT_CHARS).collect();
         let request = TradePayRequest {
@@ -265,11 +303,14 @@ impl AlipayClient {
             timeout_express: self.settings.timeout_express.clone(),
             ..TradePayRequest::bar_code(&req.out_trade_no, auth_code, &subject, req.amount)
         };
-        let biz = match self.pay_biz_content(&request) {
+        self.pay_biz_content(&request).map_err(|message| Failure { code: "NOT_SENT".into(), message })
+    }
+
+    async fn pay_impl(&self, req: &PayRequest) -> PayResult {
+        let masked = req.auth_code.masked();
+        let biz = match self.pay_biz(req) {
             Ok(biz) => biz,
-            Err(message) => {
-                return PayResult::Failed(Failure { code: "NOT_SENT".into(), message });
-            }
+            Err(refused) => return PayResult::Failed(refused),
         };
         tracing::info!(out_trade_no = %req.out_trade_no, auth_code = %masked, amount = %req.amount, "alipay pay");
         let response: TradePayResponse = match self.call(Method::TradePay, &biz).await {
@@ -473,6 +514,15 @@ impl Channel for AlipayClient {
 
     fn pay<'a>(&'a self, req: &'a PayRequest) -> BoxFuture<'a, PayResult> {
         Box::pin(self.pay_impl(req))
+    }
+
+    fn prepare_pay(&self, req: &PayRequest) {
+        let Ok(biz) = self.pay_biz(req) else { return };
+        let Ok(signed) = self.sign_request(Method::TradePay, &biz) else { return };
+        match self.presigned.lock() {
+            Ok(mut slot) => *slot = Some((biz, signed)),
+            Err(p) => *p.into_inner() = Some((biz, signed)),
+        }
     }
 
     fn query<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, QueryResult> {
