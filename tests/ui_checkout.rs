@@ -8,7 +8,7 @@ use tilldesk::checkout::CheckoutSettings;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
-use ui_common::wait_for;
+use ui_common::{type_and_enter, wait_for};
 
 struct Till {
     _dir: tempfile::TempDir,
@@ -38,14 +38,6 @@ fn till_with(lang: Lang, setup: impl FnOnce(&mut TillDeskApp)) -> Till {
         .with_context_setup(fonts::install_cjk_font)
         .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
     Till { _dir: dir, rt, harness }
-}
-
-fn type_and_enter(h: &mut Harness<'static, TillDeskApp>, text: &str) {
-    h.event(egui::Event::Text(text.into()));
-    h.step();
-    h.key_press(egui::Key::Enter);
-    h.step();
-    h.step();
 }
 
 #[test]

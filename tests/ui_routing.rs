@@ -14,7 +14,7 @@ use tilldesk::model::{
 };
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, TillDeskApp};
-use ui_common::{AppHarness, click, harness, type_into, wait_for};
+use ui_common::{AppHarness, click, harness, type_and_enter, type_into, wait_for};
 
 /// The second store, S002 二店.
 fn add_second_store(db: &mut Store) -> StoreId {
@@ -190,14 +190,6 @@ fn this_till_is_chosen_in_settings_and_shown_in_the_status_bar() {
     h.get_by_label("门店 S002 · 终端 T01");
     click(&mut h, "保存本机设置");
     wait_for(&mut h, "终端号“T 01!”不可用");
-}
-
-fn type_and_enter(h: &mut AppHarness, text: &str) {
-    h.event(egui::Event::Text(text.into()));
-    h.step();
-    h.key_press(egui::Key::Enter);
-    h.step();
-    h.step();
 }
 
 #[test]

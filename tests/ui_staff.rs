@@ -11,7 +11,7 @@ use tilldesk::i18n::Lang;
 use tilldesk::model::{ChannelMode, Role};
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, Screen, TillDeskApp};
-use ui_common::{AppHarness, click, harness, type_into, wait_for};
+use ui_common::{AppHarness, click, harness, type_and_enter, type_into, wait_for};
 
 struct Till {
     dir: tempfile::TempDir,
@@ -39,14 +39,6 @@ fn till(lang: Lang) -> Till {
 
 fn db(t: &Till) -> Store {
     Store::open(&t.dir.path().join("tilldesk.sqlite3")).unwrap()
-}
-
-fn type_and_enter(h: &mut AppHarness, text: &str) {
-    h.event(egui::Event::Text(text.into()));
-    h.step();
-    h.key_press(egui::Key::Enter);
-    h.step();
-    h.step();
 }
 
 fn go(h: &mut AppHarness, screen: Screen) {

@@ -69,3 +69,12 @@ pub fn type_into<S>(h: &mut Harness<'_, S>, label: &str, text: &str) {
     h.get_by_label(label).type_text(text);
     h.run_steps(1);
 }
+
+/// Types `text` where the focus is (as a barcode scanner or a cashier's keyboard does) and presses Enter.
+pub fn type_and_enter<S>(h: &mut Harness<'_, S>, text: &str) {
+    h.event(egui::Event::Text(text.into()));
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+}
