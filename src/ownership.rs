@@ -74,6 +74,8 @@ impl MoneyPath {
     /// Takes the money path now, or None when another process holds it.
     pub fn try_claim(dir: &Path, what: &str) -> Result<Option<MoneyPath>, OwnershipError> {
         let path = dir.join(LOCK_FILE);
+        // 0600 like every file in the data folder (it holds nothing secret, but nobody else has business with it).
+        let _ = crate::private_files::ensure_private_file(&path);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -90,7 +92,7 @@ impl MoneyPath {
         let owner_file = dir.join(OWNER_FILE);
         // Only for the message another process shows: a failure to write it changes nothing about the lock.
         if let Ok(text) = serde_json::to_string(&owner)
-            && let Ok(mut f) = File::create(&owner_file)
+            && let Ok(mut f) = crate::private_files::create_private_file(&owner_file)
         {
             let _ = f.write_all(text.as_bytes());
         }
@@ -202,6 +204,16 @@ mod tests {
         assert!(err.to_string().contains("`tilldesk pay`"), "{err}");
         drop(first);
         assert!(MoneyPath::try_claim(dir.path(), "recover").unwrap().is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_and_owner_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = MoneyPath::try_claim(dir.path(), "pay").unwrap().expect("free");
+        for f in [LOCK_FILE, OWNER_FILE] {
+            assert_eq!(crate::private_files::mode_of(&dir.path().join(f)), Some(0o600), "{f}");
+        }
     }
 
     #[test]
