@@ -1,6 +1,10 @@
 //! The checkout engine against the sandbox: every test-code behaviour on both channels, every fault, crashes at
 //! each step. After each, the till's orders and the sandbox ledger agree.
 
+mod cli_common;
+
+use cli_common::spawn_sandbox;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -98,20 +102,6 @@ fn assert_agree(db: &Path, ledger: &Value) {
             assert_eq!(t["trade_no"].as_str(), order.trade_no.as_deref());
         }
     }
-}
-
-/// A `tilldesk sandbox` process on a free port, and its base URL (from its first line).
-fn spawn_sandbox(data: &Path) -> (std::process::Child, String) {
-    use std::io::BufRead as _;
-    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (sandbox, line.trim().trim_start_matches("listening on ").to_owned())
 }
 
 fn alipay(suffix: &str) -> String {

@@ -2,6 +2,10 @@
 //! and staff changes need `--operator NAME` and the PIN in TILLDESK_PIN; other commands stay scriptable and are
 //! audited with the actor "command line"; wrong PINs lock an operator out.
 
+mod cli_common;
+
+use cli_common::ok;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -15,16 +19,6 @@ fn tilldesk(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success; stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The command failed; its stderr.

@@ -1,6 +1,8 @@
 //! Money-state integrity with real processes (issue 17): a refund killed mid-flight is finished by the sync exactly
 //! once; a second process never cancels a payment another one is taking; `pay` ends when its own payment is final.
 
+mod cli_common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -23,17 +25,8 @@ struct Till {
 
 impl Till {
     fn start() -> Till {
-        use std::io::BufRead as _;
         let dir = tempfile::tempdir().unwrap();
-        let mut sandbox = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path().join("sandbox"))
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().trim_start_matches("listening on ").to_owned();
+        let (sandbox, url) = cli_common::spawn_sandbox(&dir.path().join("sandbox"));
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let till = Till { dir, sandbox, url, rt };
         {
@@ -60,9 +53,7 @@ impl Till {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        cli_common::ok(self.run(args))
     }
 
     fn owner(&self) {
@@ -73,7 +64,7 @@ impl Till {
             .env("TILLDESK_NEW_PIN", PIN)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        cli_common::ok(out);
     }
 
     fn admin(&self, path: &str, body: Value) {

@@ -7,6 +7,10 @@
 //! Pay does. Behind it the embedded sandbox speaks WeChat Pay v2. The till trusts the test CA through the live
 //! setting `live.wechatpay.root_ca_pem` (`keys set --root-ca`).
 
+mod cli_common;
+
+use cli_common::{fails, ok};
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
@@ -222,21 +226,6 @@ fn tilldesk(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(out: Output) -> String {
-    assert!(!out.status.success(), "should fail: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8(out.stderr).unwrap()
 }
 
 fn pay(home: &Path, auth_code: &str) -> String {

@@ -2,25 +2,16 @@
 //! import, API key), testing the connections, taking a payment and syncing with full trace logging, neither the
 //! database files nor the log file contain the private keys, the API key or the full payment code.
 
+mod cli_common;
+
+use cli_common::{ok, spawn_sandbox};
+
 use std::path::Path;
 use std::process::{Command, Output};
 
 use tilldesk::secrets::Vault;
 
 const PASSPHRASE: &str = "till passphrase 2026";
-
-fn spawn_sandbox(data: &Path) -> (std::process::Child, String) {
-    use std::io::BufRead as _;
-    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (sandbox, line.trim().trim_start_matches("listening on ").to_owned())
-}
 
 fn tilldesk(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tilldesk"));
@@ -32,16 +23,6 @@ fn tilldesk(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The base64 body of a PEM, in 40-character pieces (any one of them found is a leak).

@@ -1,6 +1,10 @@
 //! The sync worker against a real sandbox process: queued actions survive the sandbox going away, a restart of the
 //! till, and a failing first retry; each is delivered exactly once when the sandbox is back.
 
+mod cli_common;
+
+use cli_common::spawn_sandbox;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -25,19 +29,6 @@ const FAST: CheckoutSettings = CheckoutSettings {
     query_backoff: Duration::from_millis(50),
     cashier_deadline: Duration::from_secs(3),
 };
-
-fn spawn_sandbox(data: &Path) -> (std::process::Child, String) {
-    use std::io::BufRead as _;
-    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (sandbox, line.trim().trim_start_matches("listening on ").to_owned())
-}
 
 fn accounts(data: &Path) -> SandboxAccounts {
     serde_json::from_str(&std::fs::read_to_string(data.join("sandbox.json")).unwrap()).unwrap()
