@@ -100,3 +100,32 @@ fn a_second_window_takes_no_payments_and_says_where_the_till_is_open() {
         drop(t);
     }
 }
+
+/// Issue 17, item 6: when the acquirer never confirms the cancel, the cashier is freed with one line saying the
+/// cancel goes on in the background (and the next sale can start), in the window's language.
+#[test]
+fn an_unconfirmed_cancel_frees_the_cashier_with_one_line() {
+    let mut t = till_with(Lang::ZhCn, |app| {
+        app.ctx.home.store.set_setting(CheckoutSettings::POLL_WINDOW_KEY, "1", None).unwrap();
+    });
+    let url = match &t.harness.state().ctx.sandbox {
+        SandboxStatus::Running(s) => s.base_url(),
+        _ => panic!("the sandbox is not running"),
+    };
+    t.rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/admin/faults"))
+            .json(&serde_json::json!({"target": "alipay.trade.cancel", "kind": "http_500"}))
+            .send()
+            .await
+            .unwrap()
+    });
+    let h = &mut t.harness;
+    wait_for(h, "可以收款");
+    type_and_enter(h, "5.00");
+    // 02 00: the customer never enters the password.
+    type_and_enter(h, "2800000000000200");
+    wait_for(h, "撤销尚未获支付机构确认：TillDesk 会在后台继续撤销，收银可以继续。");
+    wait_for(h, "需要处理");
+    drop(t);
+}
