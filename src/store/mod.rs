@@ -218,15 +218,6 @@ impl Store {
         Ok(value)
     }
 
-    /// A read-check-write transaction: takes the write lock first (`BEGIN IMMEDIATE`), so what it read cannot change
-    /// before it writes, and waits out other writers (busy timeout) instead of failing half-way.
-    pub fn immediate<T>(&mut self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let value = work(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
     /// A stored setting, if it was ever set.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)

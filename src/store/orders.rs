@@ -198,7 +198,7 @@ impl Store {
             error: None,
             next_attempt_at: None,
         };
-        self.immediate(|tx| match super::transitions::move_outbox(tx, idempotency_key, &delivered) {
+        self.transaction(|tx| match super::transitions::move_outbox(tx, idempotency_key, &delivered) {
             Ok(_) | Err(StoreError::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
         })

@@ -224,7 +224,7 @@ impl Store {
     /// REFUNDED, all in one IMMEDIATE transaction with the event and the audit entry. A repeated or forbidden move
     /// changes nothing. Returns the refund as it now is.
     pub fn set_refund_status(&mut self, id: RefundId, status: RefundStatus, detail: &str) -> Result<Refund> {
-        self.immediate(|tx| super::transitions::move_refund(tx, id, status, detail))?;
+        self.transaction(|tx| super::transitions::move_refund(tx, id, status, detail))?;
         self.refund(id)?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })
     }
 }

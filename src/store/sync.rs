@@ -198,7 +198,7 @@ impl Store {
     /// PENDING).
     pub fn outbox_retry_later(&mut self, idempotency_key: &str, error: &str, next_attempt_at: &str) -> Result<()> {
         let later = OutboxMove { to: OutboxState::Pending, error: Some(error), next_attempt_at: Some(next_attempt_at) };
-        self.immediate(|tx| transitions::move_outbox(tx, idempotency_key, &later))?;
+        self.transaction(|tx| transitions::move_outbox(tx, idempotency_key, &later))?;
         Ok(())
     }
 
@@ -214,7 +214,7 @@ impl Store {
     /// changes nothing. Returns whether it was new.
     pub fn outbox_cancel_confirmed(&mut self, idempotency_key: &str, out_trade_no: &str, detail: &str) -> Result<bool> {
         let delivered = OutboxMove { to: OutboxState::Delivered, error: None, next_attempt_at: None };
-        self.immediate(|tx| {
+        self.transaction(|tx| {
             if transitions::move_outbox(tx, idempotency_key, &delivered)? != Verdict::Move {
                 return Ok(false);
             }
@@ -234,7 +234,7 @@ impl Store {
     pub fn outbox_refused(&mut self, idempotency_key: &str, out_trade_no: Option<&str>, error: &str) -> Result<()> {
         let now = crate::time::now_utc();
         let refused = OutboxMove { to: OutboxState::Refused, error: Some(error), next_attempt_at: None };
-        self.immediate(|tx| {
+        self.transaction(|tx| {
             if transitions::move_outbox(tx, idempotency_key, &refused)? != Verdict::Move {
                 return Ok(());
             }
@@ -279,7 +279,7 @@ impl Store {
         let now = crate::time::now_utc();
         let key = format!("{verb}:{}", order.out_trade_no);
         let payload = serde_json::json!({ "out_trade_no": order.out_trade_no, "verb": verb }).to_string();
-        self.immediate(|tx| {
+        self.transaction(|tx| {
             let attention = OrderMove {
                 attention: Some(transitions::Attention::Cancel),
                 ..OrderMove::to(OrderStatus::NeedsAttention, "needs_attention", reason)
@@ -397,7 +397,7 @@ impl Store {
     /// All in one transaction.
     pub fn record_paid_notice(&mut self, notice: &PaidNotice<'_>) -> Result<NoticeOutcome> {
         let now = crate::time::now_utc();
-        self.immediate(|tx| {
+        self.transaction(|tx| {
             let seen = tx.execute(
                 "UPDATE notifications SET times = times + 1 WHERE protocol = ?1 AND notify_key = ?2 AND verified = 1",
                 params![notice.protocol, notice.trade_no],

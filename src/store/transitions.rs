@@ -379,17 +379,17 @@ pub fn move_outbox(tx: &Transaction<'_>, idempotency_key: &str, m: &OutboxMove<'
 impl Store {
     /// Moves an order through [`move_order`] in its own IMMEDIATE transaction.
     pub fn move_order(&mut self, id: OrderId, m: &OrderMove<'_>) -> Result<OrderMoved> {
-        self.immediate(|tx| move_order(tx, id, m))
+        self.transaction(|tx| move_order(tx, id, m))
     }
 
     /// Moves a refund through [`move_refund`] in its own IMMEDIATE transaction.
     pub fn move_refund(&mut self, id: RefundId, to: RefundStatus, detail: &str) -> Result<RefundMoved> {
-        self.immediate(|tx| move_refund(tx, id, to, detail))
+        self.transaction(|tx| move_refund(tx, id, to, detail))
     }
 
     /// Moves an outbox entry through [`move_outbox`] in its own IMMEDIATE transaction.
     pub fn move_outbox(&mut self, idempotency_key: &str, m: &OutboxMove<'_>) -> Result<Verdict> {
-        self.immediate(|tx| move_outbox(tx, idempotency_key, m))
+        self.transaction(|tx| move_outbox(tx, idempotency_key, m))
     }
 }
 
