@@ -309,8 +309,8 @@ mod tests {
             (
                 format!("4200{i}"),
                 format!("T{}", "x".repeat(i % 7)),
-                (i % 3 == 0).then(|| format!("R{i}")),
-                if i % 5 == 0 { "拿铁咖啡（大杯）".to_owned() } else { String::new() },
+                i.is_multiple_of(3).then(|| format!("R{i}")),
+                if i.is_multiple_of(5) { "拿铁咖啡（大杯）".to_owned() } else { String::new() },
             )
         };
         let done = store
