@@ -11,6 +11,7 @@ pub mod export;
 pub mod fetch;
 pub mod import;
 pub mod report;
+pub mod reversal;
 
 use std::path::PathBuf;
 

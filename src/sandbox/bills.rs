@@ -3,7 +3,7 @@
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::SandboxState;
-use super::ledger::{Scope, Trade, china_offset, parse_time};
+use super::ledger::{Scope, Trade, TradeStatus, china_offset, parse_time};
 use crate::channel::alipay::bill::{AlipayBillRow, BillKind, bill_zip_name, write_bill_zip};
 use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
 use crate::money::Amount;
@@ -104,11 +104,21 @@ pub fn alipay_bill_zip(
     for (r, t) in &refunds {
         rows.extend(row(t, BillKind::Refund, Some(&r.created_at), -r.amount, Some(r.out_request_no.clone())));
     }
+    // A paid trade cancelled with action=refund: the 交易 row stays on the day it was paid, and the money going back
+    // is a 退款 row of the whole amount on the day of the cancel (no out_request_no: the merchant sent none).
+    for t in state.ledger.reversals(scope, from, to).map_err(|e| e.to_string())? {
+        rows.extend(row(&t, BillKind::Refund, t.closed_at.as_deref(), -t.total_amount, None));
+    }
     let exported = crate::sandbox::alipay::china_time(state.now());
     let exported = format!("{}年{}月{}日 {}", &exported[..4], &exported[5..7], &exported[8..10], &exported[11..]);
     let account = alipay_account(pid);
     let bytes = write_bill_zip(&account, date, &rows, &exported).map_err(|e| e.to_string())?;
     Ok((bill_zip_name(&account, date), bytes))
+}
+
+/// A trade paid and then reversed (cancel with action=refund / WeChat reverse): the money went back in full.
+fn reversed(t: &Trade) -> bool {
+    t.status == TradeStatus::Reversed && t.cancel_action.as_deref() == Some("refund")
 }
 
 /// The day [00:00, 24:00) in China time, as UTC instants.
@@ -194,7 +204,20 @@ pub fn wechat_bill(state: &SandboxState, req: &WechatBillRequest<'_>) -> Result<
     };
     let mut rows = Vec::new();
     if bill_type != BillType::Refund {
-        rows.extend(trades.iter().filter_map(|t| base(t, t.paid_at.as_deref())));
+        for t in &trades {
+            let Some(mut row) = base(t, t.paid_at.as_deref()) else { continue };
+            if reversed(t) {
+                // A reversed (撤销) payment: listed REVOKED in the ALL bill, as the query API says; nothing settles and
+                // no fee is charged. The SUCCESS bill lists successful payments only.
+                if bill_type == BillType::Success {
+                    continue;
+                }
+                row.trade_state = "REVOKED".into();
+                row.settlement_total_fee = Amount::ZERO;
+                row.service_fee = MilliFen::from_milli_fen(0);
+            }
+            rows.push(row);
+        }
     }
     if bill_type != BillType::Success {
         for (r, t) in &refunds {

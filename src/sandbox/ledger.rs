@@ -567,6 +567,27 @@ impl Ledger {
         Ok((trades, with_trades))
     }
 
+    /// Paid trades of an account reversed (Alipay trade.cancel with action=refund, WeChat reverse) within
+    /// [from, to): the money went back in full at `closed_at`.
+    pub fn reversals(&self, scope: Scope<'_>, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<Trade>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND status = 'REVERSED'
+                AND cancel_action = 'refund' AND paid_at IS NOT NULL AND (?3 = 0 OR acquirer_id = ?4)
+             ORDER BY closed_at, id",
+        )?;
+        let trades = stmt
+            .query_map(
+                params![scope.protocol.as_str(), scope.account, scope.strict, scope.acquirer_id],
+                Trade::from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(trades
+            .into_iter()
+            .filter(|t| t.closed_at.as_deref().and_then(parse_time).is_some_and(|c| c >= from && c < to))
+            .collect())
+    }
+
     /// Everything, for `GET /admin/ledger`.
     pub fn dump(&self) -> Result<serde_json::Value> {
         let conn = self.conn()?;
