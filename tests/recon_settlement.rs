@@ -92,3 +92,128 @@ async fn a_payment_reversed_in_the_sandbox_is_not_money_kept_in_its_bill() {
         assert_eq!(report.fees.net, Amount::from_fen(994), "{tag}: {}", report.to_text());
     }
 }
+
+/// Compares with the expected text; `UPDATE_EXPECTED=1` rewrites it (then read the diff before committing).
+fn assert_expected(name: &str, actual: &str) {
+    let path = recon_common::fixture(name);
+    if std::env::var_os("UPDATE_EXPECTED").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(actual, expected, "the check differs from {}", path.display());
+}
+
+fn import_account(store: &mut Store, path: &std::path::Path) -> tilldesk::recon::settlement::AccountImport {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    tilldesk::recon::settlement::import_account_file(store, path, &name, None, None, None).unwrap()
+}
+
+/// The fixture day: the trade bill of 2026-11-24 and its account bill with planted differences (README.md): A003's
+/// payment never arrived, A004 arrived short, A006's refund names another out_trade_no, A099 is not a trade of the
+/// day, and a withdrawal is counted apart.
+#[test]
+fn settlement_fixture_gives_the_expected_check() {
+    use tilldesk::recon::settlement::{Issue, Movement, check};
+    let mut store = Store::open_in_memory().unwrap();
+    tilldesk::recon::import_file(
+        &mut store,
+        &recon_common::fixture("alipay_20261124.csv.zip"),
+        &ImportOptions::default(),
+        &ImportControl::new(),
+    )
+    .unwrap();
+    let imported = import_account(&mut store, &recon_common::fixture("alipay_account_20261124.csv.zip"));
+    assert_eq!((imported.bill.bill_date.as_str(), imported.bill.row_count), ("2026-11-24", 23));
+    let again = import_account(&mut store, &recon_common::fixture("alipay_account_20261124.csv.zip"));
+    assert!(again.already_imported);
+
+    let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let c = check(&store, alipay, time::macros::date!(2026 - 11 - 24)).unwrap();
+    assert_eq!(c.trade_net, Amount::from_fen(31_705), "Σ商家实收 319.00 + Σ服务费 −1.95, as the 汇总's 实收净额");
+    assert_eq!(c.arrived, Amount::from_fen(26_805));
+    assert_eq!((c.other_count, c.other_amount), (1, Amount::from_fen(-30_000)));
+    let items: Vec<(Issue, Movement, &str)> =
+        c.items.iter().map(|i| (i.issue, i.movement, i.out_trade_no.as_str())).collect();
+    assert_eq!(
+        items,
+        [
+            (Issue::Missing, Movement::Payment, "A003"),
+            (Issue::Different, Movement::Payment, "A004"),
+            (Issue::Different, Movement::Refund, "A006"),
+            (Issue::Extra, Movement::Payment, "A099"),
+        ]
+    );
+    assert!(!c.ok());
+    assert_expected("alipay_account_20261124.expected.txt", &c.to_text(Lang::En));
+}
+
+/// An account bill whose rows do not add up to its own totals is refused with the file's name; nothing is stored.
+#[test]
+fn an_account_bill_that_does_not_add_up_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "#支付宝账务明细查询\n#账号：[20880211096256330156]\n#起始日期：[2026年11月24日 00:00:00]   终止日期：[2026年11月25日 00:00:00]\n账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注\n1\t,T1\t,A1\t,咖啡\t,2026-11-24 09:00:00,x\t,10.00,0.00,10.00,支付宝,在线支付,\n#支出合计：0笔，共0.00元\n#收入合计：1笔，共11.00元\n";
+    let path = dir.path().join("20880211096256330156_20261124_账务明细.csv");
+    std::fs::write(&path, encoding_rs::GBK.encode(text).0).unwrap();
+    assert!(tilldesk::recon::settlement::is_account_file(&path), "told apart by content");
+    let mut store = Store::open_in_memory().unwrap();
+    let err = tilldesk::recon::settlement::import_account_file(&mut store, &path, "day.csv", None, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("day.csv") && err.contains("收入") && err.contains("Nothing was imported"), "{err}");
+    let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    assert!(store.account_bill_of_day(alipay, "2026-11-24").unwrap().is_none());
+}
+
+/// The sandbox serves the account bill (bill_type=signcustomer): payments, a partial refund and a reversal each
+/// have their balance and 收费 rows, and the day's trade net arrived. Both downloads are archived as fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandboxs_account_bill_settles_its_trade_bill() {
+    use tilldesk::channel::{RefundRequest, RefundResult};
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox::start(&dir.path().join("sb"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    sb.state.config.lock().unwrap().clock_offset_secs = -86_400;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let (alipay, _) = sandbox::till::merchant_clients(&sb.state.accounts(), &sb.base_url(), 0, http).unwrap();
+    let yesterday = sb.state.now().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date();
+    for (out, fen) in [("S1", 1000), ("S2", 2345), ("S3", 500)] {
+        assert!(matches!(alipay.pay(&pay_request(out, "2800000000000000", fen)).await, PayResult::Paid(_)));
+    }
+    let refund = RefundRequest {
+        out_trade_no: "S2".into(),
+        out_request_no: "S2-R1".into(),
+        refund_amount: Amount::from_fen(345),
+        total_amount: Amount::from_fen(2345),
+        reason: "退一杯".into(),
+    };
+    assert!(matches!(alipay.refund(&refund).await, RefundResult::Accepted { .. }));
+    assert!(matches!(alipay.cancel("S3").await, CancelResult::Done { refunded: true }));
+    sb.state.config.lock().unwrap().clock_offset_secs = 0;
+
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut store = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
+    let account = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let trade = tilldesk::recon::fetch::fetch(&alipay, yesterday).await.unwrap();
+    tilldesk::recon::fetch::save_and_import(
+        &mut store,
+        &data,
+        account,
+        &alipay,
+        yesterday,
+        &trade,
+        &ImportControl::new(),
+    )
+    .unwrap();
+    let bill = tilldesk::recon::settlement::fetch_account(&alipay, yesterday).await.unwrap();
+    let imported =
+        tilldesk::recon::settlement::save_and_import_account(&mut store, &data, account, yesterday, &bill).unwrap();
+    // S1, S2, S3 paid; S2's refund; S3's reversal: a balance row and a 收费 row each.
+    assert_eq!(imported.bill.row_count, 10, "{imported:?}");
+    let c = tilldesk::recon::settlement::check(&store, account, yesterday).unwrap();
+    assert!(c.ok(), "{}", c.to_text(Lang::En));
+    // 10.00 + 23.45 − 3.45 = 30.00 kept; fees 0.06 + 0.14 − 0.02 = 0.18.
+    assert_eq!((c.trade_net, c.arrived, c.matched), (Amount::from_fen(2982), Amount::from_fen(2982), 10));
+    let archived = store.archived_bills(Some(&tilldesk::recon::date_text(yesterday)), None).unwrap();
+    let kinds: Vec<(&str, &str)> = archived.iter().map(|a| (a.bill_type.as_str(), a.source.as_str())).collect();
+    assert_eq!(kinds, [("trade", "fetched"), ("signcustomer", "fetched")]);
+}
