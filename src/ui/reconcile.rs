@@ -69,6 +69,8 @@ pub struct ReconcileScreen {
     query: Option<Receiver<String>>,
     /// The acquirers' clients (set by the app).
     pub channels: Option<Arc<dyn ChannelSource>>,
+    /// 结算核对: the Alipay account bill against the trade bill.
+    settlement: crate::ui::reconcile_settlement::SettlementCard,
 }
 
 impl std::fmt::Debug for ReconcileScreen {
@@ -168,6 +170,11 @@ impl ReconcileScreen {
                     "Import or fetch the day's bill, then press Reconcile.",
                 ),
             );
+        }
+        if acquirer == AcquirerKind::Alipay {
+            ui.add_space(8.0);
+            let (date, channel) = (recon::parse_date(&self.date_text), self.channel(ctx, AcquirerKind::Alipay));
+            self.settlement.ui(ui, ctx, date, channel);
         }
         ui.add_space(8.0);
         self.history_ui(ui, ctx);
