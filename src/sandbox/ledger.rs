@@ -1075,5 +1075,26 @@ mod tests {
         assert_eq!((t.status, action, t.refunded_amount), (TradeStatus::Reversed, "refund", 100));
         let (_, again) = l.cancel_trade(t.id, TradeStatus::Closed, now()).unwrap();
         assert_eq!(again, "refund");
+        // The bill writers see the reversal on the day of the cancel; an unpaid trade closed is no reversal.
+        let day = (now() - time::Duration::days(1), now() + time::Duration::days(1));
+        let unpaid = NewTrade {
+            out_trade_no: "U1".into(),
+            total_amount: 100,
+            status: Some(TradeStatus::Waiting),
+            source: "barcode",
+            ..Default::default()
+        };
+        let u = l.insert_trade(scope(Protocol::Alipay, "app"), unpaid, now()).unwrap();
+        l.cancel_trade(u.id, TradeStatus::Closed, now()).unwrap();
+        let reversed: Vec<String> = l
+            .reversals(scope(Protocol::Alipay, "app"), day.0, day.1)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.out_trade_no)
+            .collect();
+        assert_eq!(reversed, ["P1"]);
+        assert!(
+            l.reversals(scope(Protocol::Alipay, "app"), day.1, day.1 + time::Duration::days(1)).unwrap().is_empty()
+        );
     }
 }

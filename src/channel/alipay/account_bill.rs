@@ -556,6 +556,74 @@ mod tests {
         assert!(looks_like_account_bill(&gbk(REAL)));
     }
 
+    use proptest::prelude::*;
+
+    /// The detail text for rows of (subject, fen, is an expense, seconds into the day), as Alipay lays it out.
+    fn render(rows: &[(String, i64, bool, u32)]) -> (String, Vec<(Amount, Amount, String)>) {
+        let mut text = String::from(
+            "#支付宝账务明细查询\n#账号：[20880000000000000156]\n#起始日期：[2026年11月24日 00:00:00]   终止日期：[2026年11月25日 00:00:00]\n账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注\n",
+        );
+        let mut t = Totals::default();
+        let mut want = Vec::new();
+        for (i, (subject, fen, expense, secs)) in rows.iter().enumerate() {
+            let (inc, exp) = if *expense { (0, *fen) } else { (*fen, 0) };
+            let at = time::macros::datetime!(2026-11-24 00:00:00) + time::Duration::seconds(i64::from(*secs));
+            let kind = if *expense { "交易退款" } else { "在线支付" };
+            text.push_str(&format!(
+                "{i}\t,T{i}\t,O{i}\t,{subject}\t,{} {:02}:{:02}:{:02},x\t,{},{},0.00,支付宝,{kind},\n",
+                at.date(),
+                at.hour(),
+                at.minute(),
+                at.second(),
+                Amount::from_fen(inc),
+                Amount::from_fen(exp)
+            ));
+            want.push((Amount::from_fen(inc), Amount::from_fen(exp), subject.trim().to_owned()));
+            let row = AccountRow {
+                line: 0,
+                entry_no: String::new(),
+                biz_no: String::new(),
+                out_trade_no: String::new(),
+                subject: String::new(),
+                occurred_at: at,
+                counterparty: String::new(),
+                income: Amount::from_fen(inc),
+                expense: Amount::from_fen(exp),
+                balance: None,
+                channel: String::new(),
+                biz_type: String::new(),
+                remark: String::new(),
+            };
+            t.add(&row);
+        }
+        text.push_str(&format!("#支出合计：{}笔，共{}元\n", t.expense_count, t.expense));
+        text.push_str(&format!("#收入合计：{}笔，共{}元\n", t.income_count, t.income));
+        (text, want)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_rows_read_back_and_add_up(
+            rows in proptest::collection::vec(("[a-z咖啡茶 ]{0,8}", 1i64..10_000_000, any::<bool>(), 0u32..86_400), 0..8)
+        ) {
+            let (text, want) = render(&rows);
+            let bill = read_account_csv(&gbk(&text), "p.csv").unwrap();
+            let got: Vec<(Amount, Amount, String)> =
+                bill.rows.iter().map(|r| (r.income, r.expense, r.subject.clone())).collect();
+            prop_assert_eq!(got, want);
+            prop_assert!(bill.mismatches().is_empty());
+        }
+
+        #[test]
+        fn reading_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = read_account_csv(&bytes, "f");
+            let _ = read_account_summary(&bytes, "f");
+            let _ = read_account_zip(&bytes, "f");
+            let _ = looks_like_account_bill(&bytes);
+        }
+    }
+
     #[test]
     fn bad_input_names_the_line_and_column() {
         let shifted = REAL.replace("2274.00,0.00,14533.03", "2274.00,0.00,1,14533.03");
