@@ -49,7 +49,17 @@ fn words(e: &ReconError, lang: Lang) -> String {
                 &format!("There is no Alipay trade bill for {date}: import or fetch it first."),
             )
             .to_owned(),
-        other => format!("{}{other}", lang.pick("结算核对失败：", "Settlement check failed: ")),
+        ReconError::NoBillAtAcquirer { date, .. } => lang
+            .pick(&format!("支付宝没有 {date} 的账务明细。"), &format!("Alipay has no account bill for {date}."))
+            .to_owned(),
+        ReconError::Fetch { date, message, .. } => lang
+            .pick(
+                &format!("支付宝没有给出 {date} 的账务明细（{message}）。"),
+                &format!("Alipay did not give the account bill of {date} ({message})."),
+            )
+            .to_owned(),
+        // The detail (the file, line and column) is attached as the core words it.
+        other => format!("{}{other}", lang.pick("结算核对失败，详情：", "Settlement check failed: ")),
     }
 }
 
