@@ -166,9 +166,10 @@ enum Command {
         command: recon_cli::BillsCommand,
     },
     /// Reconcile (对账) a day's bills against the till and print the report.
+    #[command(subcommand_negates_reqs = true)]
     Reconcile {
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        date: String,
+        #[arg(long, value_name = "YYYY-MM-DD", required = true)]
+        date: Option<String>,
         /// Only this acquirer (default: every acquirer with a bill for the day).
         #[arg(long)]
         acquirer: Option<recon_cli::AcquirerArg>,
@@ -181,6 +182,8 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(subcommand)]
+        check: Option<recon_cli::ReconcileCommand>,
     },
 }
 
@@ -377,7 +380,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bills { command }) => recon_cli::bills(&mut home, command),
-        Some(Command::Reconcile { date, acquirer, window_minutes, export, json }) => {
+        Some(Command::Reconcile { check: Some(check), .. }) => recon_cli::reconcile_command(&mut home, check),
+        Some(Command::Reconcile { date, acquirer, window_minutes, export, json, check: None }) => {
+            let date = date.unwrap_or_default();
             recon_cli::reconcile(&mut home, recon_cli::ReconcileArgs { date, acquirer, window_minutes, export, json })
         }
     }

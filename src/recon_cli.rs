@@ -64,10 +64,47 @@ pub enum BillsCommand {
         acquirer: Option<AcquirerArg>,
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: String,
+        /// `signcustomer`: Alipay's account bill (账务明细) for the settlement check, instead of the trade bill.
+        #[arg(long = "type", value_name = "TYPE")]
+        bill_type: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         target: crate::cli_checkout::SandboxTarget,
+    },
+    /// List the bill files kept in the archive (<data>/bills/archive/), of one day when given.
+    Archive {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import again the archived bill files of a day (each file's hash is checked first), e.g. after the acquirer
+    /// stopped serving them.
+    Reimport {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        /// Only this acquirer account's files.
+        #[arg(long)]
+        acquirer: Option<AcquirerArg>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tilldesk reconcile <what>`: checks beyond the day's report.
+#[derive(Debug, Subcommand)]
+pub enum ReconcileCommand {
+    /// Check that the day's trade net arrived in the Alipay balance: the account bill (账务明细, fetched with
+    /// `bills fetch --type signcustomer` or imported) against the day's trade bill.
+    Settlement {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        /// The Alipay account (default: the first).
+        #[arg(long)]
+        acquirer: Option<AcquirerArg>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -88,11 +125,85 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
                 bill_date: date.as_deref().map(parse_date).transpose()?,
                 accept_mismatched_totals,
             };
+            if recon::settlement::is_account_file(&file) {
+                let name = file.display().to_string();
+                let keep = Some(tilldesk::store::archive::ArchiveSource::Imported);
+                let outcome = recon::settlement::import_account_file(
+                    &mut home.store,
+                    &file,
+                    &name,
+                    options.account,
+                    options.bill_date,
+                    keep,
+                )?;
+                return print_json_or(&outcome, json, |o| o.message(Lang::En));
+            }
             let outcome = recon::import_file(&mut home.store, &file, &options, &ImportControl::new())?;
             print_outcome(&outcome, json)
         }
-        BillsCommand::Fetch { acquirer, date, json, target } => {
+        BillsCommand::Archive { date, json } => {
+            let date = date.as_deref().map(parse_date).transpose()?.map(recon::date_text);
+            let archived = home.store.archived_bills(date.as_deref(), None)?;
+            print_json_or(&archived, json, |list| {
+                if list.is_empty() {
+                    return "no bill file is archived".to_owned();
+                }
+                list.iter()
+                    .map(|a| {
+                        format!(
+                            "{} acquirer #{} {} {} {} bytes {} {} ({}) sha256 {}",
+                            a.bill_date,
+                            a.acquirer_id.0,
+                            a.format,
+                            a.bill_type,
+                            a.size,
+                            a.source.as_str(),
+                            a.original_name,
+                            a.archived_at,
+                            a.sha256
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        BillsCommand::Reimport { date, acquirer, json } => {
             let date = parse_date(&date)?;
+            let account = acquirer.as_deref().map(|a| resolve_acquirer(&home.store, a)).transpose()?.map(|a| a.id);
+            let done = recon::archive::reimport(&mut home.store, date, account, &ImportControl::new())?;
+            print_json_or(&done, json, |done| {
+                done.iter()
+                    .map(|r| match (&r.trade, &r.account) {
+                        (Some(o), _) => o.message(Lang::En),
+                        (_, Some(a)) => a.message(Lang::En),
+                        _ => String::new(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        BillsCommand::Fetch { acquirer, date, bill_type, json, target } => {
+            let date = parse_date(&date)?;
+            match bill_type.as_deref() {
+                None | Some("trade") => {}
+                Some("signcustomer") => {
+                    let rt = crate::runtime()?;
+                    let (router, _sandbox) = rt.block_on(crate::cli_checkout::router(home, &target))?;
+                    let account = resolve_acquirer(&home.store, acquirer.as_deref().unwrap_or("alipay"))?;
+                    anyhow::ensure!(
+                        account.kind == AcquirerKind::Alipay,
+                        "{} is not an Alipay account: only Alipay has the account bill (signcustomer)",
+                        account.name
+                    );
+                    let (id, channel) =
+                        router.account(account.id).with_context(|| format!("{} has no bill download", account.name))?;
+                    let bill = rt.block_on(recon::settlement::fetch_account(channel.as_ref(), date))?;
+                    let outcome =
+                        recon::settlement::save_and_import_account(&mut home.store, &home.dir, id.id, date, &bill)?;
+                    return print_json_or(&outcome, json, |o| o.message(Lang::En));
+                }
+                Some(other) => anyhow::bail!("--type {other:?}: use trade or signcustomer"),
+            }
             let rt = crate::runtime()?;
             let (router, _sandbox) = rt.block_on(crate::cli_checkout::router(home, &target))?;
             let accounts = match acquirer.as_deref() {
@@ -128,6 +239,35 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
                 for o in &outcomes {
                     print_outcome(o, false)?;
                 }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// JSON, or the text `text` makes of it.
+fn print_json_or<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", text(value));
+    }
+    Ok(())
+}
+
+/// `tilldesk reconcile settlement …`.
+pub fn reconcile_command(home: &mut DataHome, command: ReconcileCommand) -> anyhow::Result<()> {
+    match command {
+        ReconcileCommand::Settlement { date, acquirer, json } => {
+            let date = parse_date(&date)?;
+            let account = resolve_acquirer(&home.store, acquirer.as_deref().unwrap_or("alipay"))?;
+            let check = recon::settlement::check(&home.store, account.id, date)?;
+            if json {
+                let mut value = serde_json::to_value(&check)?;
+                value["ok"] = check.ok().into();
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                print!("{}", check.to_text(Lang::En));
             }
             Ok(())
         }

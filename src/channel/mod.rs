@@ -147,6 +147,11 @@ pub trait Channel: Send + Sync {
     fn refund_query<'a>(&'a self, out_trade_no: &'a str, out_request_no: &'a str) -> BoxFuture<'a, RefundQueryResult>;
     /// The trade bill of a day (China time).
     fn bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult>;
+    /// The account bill of a day (Alipay's 账务明细, `bill_type=signcustomer`): the balance movements the settlement
+    /// check compares with the trade bill. Acquirers without one answer `Failed`.
+    fn account_bill<'a>(&'a self, _bill_date: time::Date) -> BoxFuture<'a, BillResult> {
+        Box::pin(async { BillResult::Failed("this acquirer has no account bill (账务明细)".into()) })
+    }
     /// The same account acting for one of its sub-merchants (the store's merchant id at the acquirer: Alipay
     /// `sub_merchant.merchant_id`, WeChat Pay `sub_mch_id`). None when the channel has no such notion.
     fn for_merchant(&self, _merchant_id: &str) -> Option<std::sync::Arc<dyn Channel>> {

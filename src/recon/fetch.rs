@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use time::Date;
 
-use super::import::{ImportControl, ImportOptions, ImportOutcome, import_file};
+use super::import::{ImportControl, ImportOptions, ImportOutcome, import_file_kept};
 use super::{ReconError, acquirer_name, date_text};
 use crate::channel::{BillResult, Channel};
 use crate::store::Store;
@@ -62,7 +62,8 @@ pub fn save_and_import(
         bill_date: Some(date),
         accept_mismatched_totals: false,
     };
-    import_file(store, &path, &options, control)
+    let name = path.display().to_string();
+    import_file_kept(store, &path, &name, &options, control, Some(crate::store::archive::ArchiveSource::Fetched))
 }
 
 /// Fetches and imports in one go (the CLI's `bills fetch`), on the given runtime.

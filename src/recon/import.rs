@@ -254,12 +254,30 @@ pub fn import_file(
     options: &ImportOptions,
     control: &ImportControl,
 ) -> Result<ImportOutcome, ReconError> {
-    let file_name = path.display().to_string();
+    let name = path.display().to_string();
+    import_file_kept(store, path, &name, options, control, Some(crate::store::archive::ArchiveSource::Imported))
+}
+
+/// Imports the bill file at `path` (called `name` in messages and in the bill's record) and, when `keep` says where
+/// it came from, keeps it in the bill archive once the import has succeeded (see [`super::archive`]).
+pub fn import_file_kept(
+    store: &mut Store,
+    path: &Path,
+    name: &str,
+    options: &ImportOptions,
+    control: &ImportControl,
+    keep: Option<crate::store::archive::ArchiveSource>,
+) -> Result<ImportOutcome, ReconError> {
+    let file_name = name.to_owned();
     let io = |source| ReconError::Io { file: file_name.clone(), source };
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     control.inner.total_bytes.store(len, Ordering::Relaxed);
-    import_reader(store, &file_name, file, options, control)
+    let outcome = import_reader(store, &file_name, file, options, control)?;
+    if let Some(source) = keep {
+        super::archive::keep_imported(store, path, &outcome, source)?;
+    }
+    Ok(outcome)
 }
 
 /// Imports a bill held in memory (a download); `name` is used in messages.

@@ -7,10 +7,13 @@
 //! - [`export`]: the report as CSV or XLSX.
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
 
+pub mod archive;
 pub mod export;
 pub mod fetch;
 pub mod import;
 pub mod report;
+pub mod reversal;
+pub mod settlement;
 
 use std::path::PathBuf;
 
@@ -79,6 +82,10 @@ pub enum ReconError {
     BadRun { run: i64, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    #[error(transparent)]
+    Settlement(#[from] settlement::SettlementError),
 }
 
 /// The acquirer's name in messages.

@@ -490,6 +490,7 @@ fn reconcile_run(
     };
     let scan = store.recon_bill_rows(acquirer_id, &day, payment, refund)?;
     found.append(&mut refund_found);
+    super::reversal::drop_reversed_pairs(&mut found);
 
     // The local side of the day, and the midnight windows at both ends.
     let start = PrimitiveDateTime::new(date, Time::MIDNIGHT);

@@ -637,9 +637,15 @@ fn refund_query(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>,
 }
 
 fn bill_url(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now: OffsetDateTime) -> Handled {
-    if text(biz, "bill_type") != Some("trade") {
-        return Ok(business("ACQ.INVALID_PARAMETER", "参数无效: 沙箱只提供 bill_type=trade 的业务账单"));
-    }
+    let bill_type = match text(biz, "bill_type") {
+        Some(t @ ("trade" | "signcustomer")) => t.to_owned(),
+        _ => {
+            return Ok(business(
+                "ACQ.INVALID_PARAMETER",
+                "参数无效: bill_type 应为 trade（业务账单）或 signcustomer（账务账单）",
+            ));
+        }
+    };
     let Some(date) = text(biz, "bill_date").and_then(bills::parse_day) else {
         return Ok(business("ACQ.INVALID_PARAMETER", "参数无效: bill_date 应为 yyyy-MM-dd 格式的日期"));
     };
@@ -659,6 +665,7 @@ fn bill_url(state: &SandboxState, caller: &Caller, biz: &Map<String, Value>, now
                 app_id: caller.app_id.clone(),
                 pid: caller.pid.clone(),
                 day: bills::day_text(date),
+                bill_type,
                 expires: now + time::Duration::seconds(30),
             },
         );
@@ -759,7 +766,12 @@ fn download(state: &SandboxState, gw: &Gateway, q: &HashMap<String, String>) -> 
         account: &token.app_id,
         strict: token.acquirer.is_some(),
     };
-    match bills::alipay_bill_zip(state, scope, &token.pid, date) {
+    let bill = if token.bill_type == "signcustomer" {
+        bills::alipay_account_bill_zip(state, scope, &token.pid, date)
+    } else {
+        bills::alipay_bill_zip(state, scope, &token.pid, date)
+    };
+    match bill {
         Ok((file, bytes)) => {
             let mut r = (StatusCode::OK, bytes).into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));

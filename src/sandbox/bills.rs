@@ -3,7 +3,7 @@
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::SandboxState;
-use super::ledger::{Scope, Trade, china_offset, parse_time};
+use super::ledger::{Scope, Trade, TradeStatus, china_offset, parse_time};
 use crate::channel::alipay::bill::{AlipayBillRow, BillKind, bill_zip_name, write_bill_zip};
 use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
 use crate::money::Amount;
@@ -42,6 +42,8 @@ pub struct BillToken {
     pub pid: String,
     /// The bill date, yyyy-MM-dd.
     pub day: String,
+    /// `trade` (业务明细) or `signcustomer` (账务明细).
+    pub bill_type: String,
     pub expires: OffsetDateTime,
 }
 
@@ -104,11 +106,190 @@ pub fn alipay_bill_zip(
     for (r, t) in &refunds {
         rows.extend(row(t, BillKind::Refund, Some(&r.created_at), -r.amount, Some(r.out_request_no.clone())));
     }
+    // A paid trade cancelled with action=refund: the 交易 row stays on the day it was paid, and the money going back
+    // is a 退款 row of the whole amount on the day of the cancel (no out_request_no: the merchant sent none).
+    for t in state.ledger.reversals(scope, from, to).map_err(|e| e.to_string())? {
+        rows.extend(row(&t, BillKind::Refund, t.closed_at.as_deref(), -t.total_amount, None));
+    }
     let exported = crate::sandbox::alipay::china_time(state.now());
     let exported = format!("{}年{}月{}日 {}", &exported[..4], &exported[5..7], &exported[8..10], &exported[11..]);
     let account = alipay_account(pid);
     let bytes = write_bill_zip(&account, date, &rows, &exported).map_err(|e| e.to_string())?;
     Ok((bill_zip_name(&account, date), bytes))
+}
+
+/// One balance movement of the sandbox's Alipay account, in fen (`income` ≥ 0, `expense` ≥ 0).
+struct Movement<'t> {
+    at: OffsetDateTime,
+    trade: &'t Trade,
+    biz_type: &'static str,
+    income: i64,
+    expense: i64,
+    remark: String,
+}
+
+/// The movements of [from, to): each paid trade (在线支付, then its 收费), each refund and reversal (交易退款, then the
+/// fee given back as 收费), in time order.
+fn movements<'t>(
+    trades: &'t [Trade],
+    refunds: &'t [(super::ledger::Refund, Trade)],
+    reversals: &'t [Trade],
+) -> Vec<Movement<'t>> {
+    let at = |s: Option<&str>| s.and_then(parse_time).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let mut out = Vec::new();
+    let mut push = |at: OffsetDateTime, trade: &'t Trade, fen: i64, remark: String| {
+        let fee = alipay_fee(fen).fen();
+        let (income, expense) = if fen >= 0 { (fen, 0) } else { (0, -fen) };
+        out.push(Movement {
+            at,
+            trade,
+            biz_type: if fen >= 0 { "在线支付" } else { "交易退款" },
+            income,
+            expense,
+            remark,
+        });
+        if fee != 0 {
+            let (income, expense) = if fee >= 0 { (fee, 0) } else { (0, -fee) };
+            out.push(Movement { at, trade, biz_type: "收费", income, expense, remark: String::new() });
+        }
+    };
+    for t in trades {
+        push(at(t.paid_at.as_deref()), t, t.total_amount, String::new());
+    }
+    for (r, t) in refunds {
+        push(at(Some(&r.created_at)), t, -r.amount, r.out_request_no.clone());
+    }
+    for t in reversals {
+        push(at(t.closed_at.as_deref()), t, -t.total_amount, String::new());
+    }
+    out.sort_by_key(|m| m.at);
+    out
+}
+
+/// The day's account bill (账务明细, bill_type=signcustomer): `(file name, zip bytes)` with the detail and its 汇总,
+/// GBK, entries named `{account}_{yyyyMMdd}_账务明细.csv` and `…_账务明细(汇总).csv`. 支出 amounts are written
+/// positive (the header carries the sign).
+pub fn alipay_account_bill_zip(
+    state: &SandboxState,
+    scope: Scope<'_>,
+    pid: &str,
+    date: Date,
+) -> Result<(String, Vec<u8>), String> {
+    let (from, to) = china_day(date);
+    let err = |e: super::ledger::LedgerError| e.to_string();
+    // The opening balance: every movement before the day.
+    let (old_trades, old_refunds) = state.ledger.bill_entries(scope, OffsetDateTime::UNIX_EPOCH, from).map_err(err)?;
+    let old_reversals = state.ledger.reversals(scope, OffsetDateTime::UNIX_EPOCH, from).map_err(err)?;
+    let mut balance: i64 =
+        movements(&old_trades, &old_refunds, &old_reversals).iter().map(|m| m.income - m.expense).sum();
+    let (trades, refunds) = state.ledger.bill_entries(scope, from, to).map_err(err)?;
+    let reversals = state.ledger.reversals(scope, from, to).map_err(err)?;
+    let day = movements(&trades, &refunds, &reversals);
+
+    let account = alipay_account(pid);
+    let stamp = format!("{:04}{:02}{:02}", date.year(), u8::from(date.month()), date.day());
+    let next = date.next_day().unwrap_or(date);
+    let cn = |d: Date| format!("{:04}年{:02}月{:02}日 00:00:00", d.year(), u8::from(d.month()), d.day());
+    let exported = crate::sandbox::alipay::china_time(state.now());
+    let exported = format!("{}年{}月{}日 {}", &exported[..4], &exported[5..7], &exported[8..10], &exported[11..]);
+    let yuan = |fen: i64| Amount::from_fen(fen).to_string();
+    let head = |title: &str, list: &str| {
+        format!(
+            "#支付宝{title}\n#账号：[{account}]\n#起始日期：[{}]   终止日期：[{}]\n#{}{list}{}\n",
+            cn(date),
+            cn(next),
+            "-".repeat(41),
+            "-".repeat(40)
+        )
+    };
+    let mut detail = head("账务明细查询", "账务明细列表");
+    detail.push_str("账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注\n");
+    let (mut income, mut expense) = ((0u64, 0i64), (0u64, 0i64));
+    let mut kinds: Vec<(&str, [i64; 4])> = Vec::new();
+    for (seq, m) in day.iter().enumerate() {
+        balance += m.income - m.expense;
+        let t = m.trade;
+        let when = crate::sandbox::alipay::china_time(m.at);
+        let buyer = format!("*买家({}***@example.com)", &t.buyer_id[t.buyer_id.len().saturating_sub(3)..]);
+        detail.push_str(&format!(
+            "{stamp}{:010}\t,{}\t,{}\t,{}\t,{when},{buyer}\t,{},{},{},支付宝,{},{}\n",
+            seq + 1,
+            t.trade_no,
+            t.out_trade_no,
+            t.subject.replace([',', '\n', '"'], " "),
+            yuan(m.income),
+            yuan(m.expense),
+            yuan(balance),
+            m.biz_type,
+            m.remark
+        ));
+        let k = match kinds.iter_mut().find(|(name, _)| *name == m.biz_type) {
+            Some((_, k)) => k,
+            None => {
+                kinds.push((m.biz_type, [0; 4]));
+                &mut kinds.last_mut().ok_or("no row")?.1
+            }
+        };
+        if m.expense == 0 {
+            income = (income.0 + 1, income.1 + m.income);
+            k[0] += 1;
+            k[1] += m.income;
+        } else {
+            expense = (expense.0 + 1, expense.1 + m.expense);
+            k[2] += 1;
+            k[3] += m.expense;
+        }
+    }
+    detail.push_str(&format!("#{}账务明细列表结束{}\n", "-".repeat(40), "-".repeat(37)));
+    detail.push_str(&format!("#支出合计：{}笔，共{}元\n", expense.0, yuan(expense.1)));
+    detail.push_str(&format!("#收入合计：{}笔，共{}元\n", income.0, yuan(income.1)));
+    detail.push_str(&format!("#导出时间：[{exported}]\n"));
+
+    let mut summary = head("账务汇总查询", "账务汇总列表");
+    summary.push_str("类型,收入笔数,收入金额（+元）,支出笔数,支出金额（-元）,总金额（元）\n");
+    let mut total = [0i64; 4];
+    for (name, k) in &kinds {
+        summary.push_str(&format!("{name},{},{},{},{},{}\n", k[0], yuan(k[1]), k[2], yuan(k[3]), yuan(k[1] - k[3])));
+        for i in 0..4 {
+            total[i] += k[i];
+        }
+    }
+    summary.push_str(&format!(
+        "合计,{},{},{},{},{}\n",
+        total[0],
+        yuan(total[1]),
+        total[2],
+        yuan(total[3]),
+        yuan(total[1] - total[3])
+    ));
+    summary.push_str(&format!("#{}账务汇总列表结束{}\n", "-".repeat(40), "-".repeat(37)));
+    summary.push_str(&format!("#导出时间：[{exported}]\n"));
+
+    let entries = [
+        (format!("{account}_{stamp}_账务明细.csv"), detail),
+        (format!("{account}_{stamp}_账务明细(汇总).csv"), summary),
+    ];
+    let bytes = zip_gbk(&entries).map_err(|e| e.to_string())?;
+    Ok((bill_zip_name(&account, date), bytes))
+}
+
+/// A zip of GBK entries with GBK names (no UTF-8 flag), as Alipay writes its bills.
+fn zip_gbk(entries: &[(String, String)]) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::Write as _;
+    let gbk = |text: &str| encoding_rs::GBK.encode(text).0.into_owned();
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, text) in entries {
+        let raw = gbk(name);
+        zip.start_file_with_options(options.name(&raw))?;
+        zip.write_all(&gbk(text))?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// A trade paid and then reversed (cancel with action=refund / WeChat reverse): the money went back in full.
+fn reversed(t: &Trade) -> bool {
+    t.status == TradeStatus::Reversed && t.cancel_action.as_deref() == Some("refund")
 }
 
 /// The day [00:00, 24:00) in China time, as UTC instants.
@@ -194,7 +375,20 @@ pub fn wechat_bill(state: &SandboxState, req: &WechatBillRequest<'_>) -> Result<
     };
     let mut rows = Vec::new();
     if bill_type != BillType::Refund {
-        rows.extend(trades.iter().filter_map(|t| base(t, t.paid_at.as_deref())));
+        for t in &trades {
+            let Some(mut row) = base(t, t.paid_at.as_deref()) else { continue };
+            if reversed(t) {
+                // A reversed (撤销) payment: listed REVOKED in the ALL bill, as the query API says; nothing settles and
+                // no fee is charged. The SUCCESS bill lists successful payments only.
+                if bill_type == BillType::Success {
+                    continue;
+                }
+                row.trade_state = "REVOKED".into();
+                row.settlement_total_fee = Amount::ZERO;
+                row.service_fee = MilliFen::from_milli_fen(0);
+            }
+            rows.push(row);
+        }
     }
     if bill_type != BillType::Success {
         for (r, t) in &refunds {

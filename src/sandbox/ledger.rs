@@ -567,6 +567,27 @@ impl Ledger {
         Ok((trades, with_trades))
     }
 
+    /// Paid trades of an account reversed (Alipay trade.cancel with action=refund, WeChat reverse) within
+    /// [from, to): the money went back in full at `closed_at`.
+    pub fn reversals(&self, scope: Scope<'_>, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<Trade>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT * FROM trades WHERE protocol = ?1 AND account = ?2 AND status = 'REVERSED'
+                AND cancel_action = 'refund' AND paid_at IS NOT NULL AND (?3 = 0 OR acquirer_id = ?4)
+             ORDER BY closed_at, id",
+        )?;
+        let trades = stmt
+            .query_map(
+                params![scope.protocol.as_str(), scope.account, scope.strict, scope.acquirer_id],
+                Trade::from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(trades
+            .into_iter()
+            .filter(|t| t.closed_at.as_deref().and_then(parse_time).is_some_and(|c| c >= from && c < to))
+            .collect())
+    }
+
     /// Everything, for `GET /admin/ledger`.
     pub fn dump(&self) -> Result<serde_json::Value> {
         let conn = self.conn()?;
@@ -1054,5 +1075,26 @@ mod tests {
         assert_eq!((t.status, action, t.refunded_amount), (TradeStatus::Reversed, "refund", 100));
         let (_, again) = l.cancel_trade(t.id, TradeStatus::Closed, now()).unwrap();
         assert_eq!(again, "refund");
+        // The bill writers see the reversal on the day of the cancel; an unpaid trade closed is no reversal.
+        let day = (now() - time::Duration::days(1), now() + time::Duration::days(1));
+        let unpaid = NewTrade {
+            out_trade_no: "U1".into(),
+            total_amount: 100,
+            status: Some(TradeStatus::Waiting),
+            source: "barcode",
+            ..Default::default()
+        };
+        let u = l.insert_trade(scope(Protocol::Alipay, "app"), unpaid, now()).unwrap();
+        l.cancel_trade(u.id, TradeStatus::Closed, now()).unwrap();
+        let reversed: Vec<String> = l
+            .reversals(scope(Protocol::Alipay, "app"), day.0, day.1)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.out_trade_no)
+            .collect();
+        assert_eq!(reversed, ["P1"]);
+        assert!(
+            l.reversals(scope(Protocol::Alipay, "app"), day.1, day.1 + time::Duration::days(1)).unwrap().is_empty()
+        );
     }
 }

@@ -13,6 +13,7 @@
 //!   holds the lock for more than a fraction of a second and a payment never waits long; their half-done state is
 //!   invisible until one short transaction at the end makes it visible.
 
+pub mod archive;
 mod bill_sink;
 pub mod onboarding;
 pub mod operators;
@@ -22,6 +23,7 @@ pub mod print;
 pub mod recon;
 pub mod refunds;
 pub mod routing;
+pub mod settlement;
 pub mod sync;
 pub mod transitions;
 
@@ -42,6 +44,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("migrations/0007_routing.sql")),
     (8, include_str!("migrations/0008_lifecycle.sql")),
     (9, include_str!("migrations/0009_staff_checks.sql")),
+    (12, include_str!("migrations/0012_bill_archive_settlement.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).
@@ -108,6 +111,9 @@ pub const TABLES: &[&str] = &[
     "sync_runs",
     "notifications",
     "secret_refs",
+    "bill_archive",
+    "account_bills",
+    "account_bill_rows",
 ];
 
 #[derive(Debug, thiserror::Error)]

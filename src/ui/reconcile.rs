@@ -37,6 +37,8 @@ impl ChannelSource for crate::routing::Router {
 enum Done {
     Imported(Box<ImportOutcome>),
     Reconciled(Box<Report>),
+    /// Something done that only needs saying (an Alipay account bill imported).
+    Said(String),
 }
 
 struct Job {
@@ -69,6 +71,8 @@ pub struct ReconcileScreen {
     query: Option<Receiver<String>>,
     /// The acquirers' clients (set by the app).
     pub channels: Option<Arc<dyn ChannelSource>>,
+    /// 结算核对: the Alipay account bill against the trade bill.
+    settlement: crate::ui::reconcile_settlement::SettlementCard,
 }
 
 impl std::fmt::Debug for ReconcileScreen {
@@ -169,6 +173,11 @@ impl ReconcileScreen {
                 ),
             );
         }
+        if acquirer == AcquirerKind::Alipay {
+            ui.add_space(8.0);
+            let (date, channel) = (recon::parse_date(&self.date_text), self.channel(ctx, AcquirerKind::Alipay));
+            self.settlement.ui(ui, ctx, date, channel);
+        }
         ui.add_space(8.0);
         self.history_ui(ui, ctx);
     }
@@ -196,6 +205,10 @@ impl ReconcileScreen {
                     ));
                     self.report = Some(*report);
                     self.runs = None;
+                    self.job = None;
+                }
+                Ok(Ok(Done::Said(text))) => {
+                    self.status = Some((false, text));
                     self.job = None;
                 }
                 Ok(Err(message)) => {
@@ -310,6 +323,12 @@ impl ReconcileScreen {
         let options = ImportOptions { accept_mismatched_totals: self.accept_mismatch, ..ImportOptions::default() };
         let label = format!("{}{}", lang.pick("正在导入 ", "Importing "), path.display());
         self.spawn(ctx, label, true, move |store, control| {
+            if recon::settlement::is_account_file(&path) {
+                let (name, keep) = (path.display().to_string(), Some(crate::store::archive::ArchiveSource::Imported));
+                return recon::settlement::import_account_file(store, &path, &name, None, None, keep)
+                    .map(|a| Done::Said(a.message(lang)))
+                    .map_err(|e| e.to_string());
+            }
             recon::import_file(store, &path, &options, control)
                 .map(|o| Done::Imported(Box::new(o)))
                 .map_err(|e| e.to_string())

@@ -452,8 +452,8 @@ impl AlipayClient {
         }
     }
 
-    async fn bill_impl(&self, bill_date: time::Date) -> BillResult {
-        let request = BillDownloadUrlQueryRequest::daily_trade(bill_date);
+    async fn bill_impl(&self, bill_date: time::Date, bill_type: &str) -> BillResult {
+        let request = BillDownloadUrlQueryRequest::daily(bill_date, bill_type);
         let biz = match wire::encode_biz_content(&request) {
             Ok(b) => b,
             Err(e) => return BillResult::Failed(e.to_string()),
@@ -542,7 +542,11 @@ impl Channel for AlipayClient {
     }
 
     fn bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult> {
-        Box::pin(self.bill_impl(bill_date))
+        Box::pin(self.bill_impl(bill_date, "trade"))
+    }
+
+    fn account_bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult> {
+        Box::pin(self.bill_impl(bill_date, "signcustomer"))
     }
 }
 

@@ -717,8 +717,13 @@ pub struct BillDownloadUrlQueryRequest {
 impl BillDownloadUrlQueryRequest {
     /// The daily trade bill of `date`.
     pub fn daily_trade(date: time::Date) -> Self {
+        Self::daily(date, BILL_TYPE_TRADE)
+    }
+
+    /// The daily bill of `date` of a type: `trade` (业务账单) or `signcustomer` (账务账单).
+    pub fn daily(date: time::Date, bill_type: &str) -> Self {
         BillDownloadUrlQueryRequest {
-            bill_type: BILL_TYPE_TRADE.into(),
+            bill_type: bill_type.into(),
             bill_date: format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day()),
         }
     }

@@ -1,0 +1,243 @@
+//! The 对账 screen's settlement card (结算核对): fetch the day's Alipay account bill (账务明细) and check that the
+//! trade bill's net arrived in the balance. The work runs on a background thread with its own database connection;
+//! the card polls for the result each frame.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+use crate::channel::Channel;
+use crate::i18n::Lang;
+use crate::model::AcquirerId;
+use crate::recon::settlement::{AccountImport, Issue, SettlementCheck, check};
+use crate::recon::{self, ReconError};
+use crate::store::Store;
+use crate::store::operators::Permission;
+use crate::ui::Ctx;
+
+enum Done {
+    Fetched(Box<AccountImport>, Box<SettlementCheck>),
+    Checked(Box<SettlementCheck>),
+}
+
+/// The settlement card's state.
+#[derive(Default)]
+pub struct SettlementCard {
+    job: Option<Receiver<Result<Done, String>>>,
+    check: Option<SettlementCheck>,
+    /// (is an error, text)
+    status: Option<(bool, String)>,
+}
+
+impl std::fmt::Debug for SettlementCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettlementCard").field("check", &self.check.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// A settlement error in the window's language.
+fn words(e: &ReconError, lang: Lang) -> String {
+    match e {
+        ReconError::Settlement(recon::settlement::SettlementError::NoAccountBill { date }) => lang
+            .pick(
+                &format!("还没有 {date} 的支付宝账务明细：请先下载账务明细。"),
+                &format!("There is no Alipay account bill for {date}: fetch it first."),
+            )
+            .to_owned(),
+        ReconError::NoBill { date, .. } => lang
+            .pick(
+                &format!("还没有 {date} 的支付宝业务账单：请先导入或下载。"),
+                &format!("There is no Alipay trade bill for {date}: import or fetch it first."),
+            )
+            .to_owned(),
+        ReconError::NoBillAtAcquirer { date, .. } => lang
+            .pick(&format!("支付宝没有 {date} 的账务明细。"), &format!("Alipay has no account bill for {date}."))
+            .to_owned(),
+        ReconError::Fetch { date, message, .. } => lang
+            .pick(
+                &format!("支付宝没有给出 {date} 的账务明细（{message}）。"),
+                &format!("Alipay did not give the account bill of {date} ({message})."),
+            )
+            .to_owned(),
+        // The detail (the file, line and column) is attached as the core words it.
+        other => format!("{}{other}", lang.pick("结算核对失败，详情：", "Settlement check failed: ")),
+    }
+}
+
+impl SettlementCard {
+    /// The card, for the Alipay account `channel` (None: not set up) and the day `date` (None: not a valid date).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &Ctx,
+        date: Option<time::Date>,
+        channel: Option<(AcquirerId, Arc<dyn Channel>)>,
+    ) {
+        let lang = ctx.lang;
+        self.poll(ui, lang);
+        egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)).show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong(lang.pick("结算核对（支付宝账务明细）", "Settlement (Alipay account bill)"));
+                let busy = self.job.is_some();
+                let fetch = ui.add_enabled(
+                    !busy && date.is_some(),
+                    egui::Button::new(lang.pick("下载账务明细", "Fetch account bill")),
+                );
+                if fetch.clicked()
+                    && let Some(date) = date
+                {
+                    self.start_fetch(ctx, date, channel.clone());
+                }
+                let run = ui
+                    .add_enabled(!busy && date.is_some(), egui::Button::new(lang.pick("核对结算", "Check settlement")));
+                if run.clicked()
+                    && let Some(date) = date
+                {
+                    self.start_check(ctx, date);
+                }
+                if busy {
+                    ui.spinner();
+                }
+            });
+            if let Some((is_error, text)) = &self.status {
+                let color = if *is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+                ui.colored_label(color, text.as_str());
+            }
+            if let Some(c) = &self.check {
+                check_ui(ui, c, lang);
+            }
+        });
+    }
+
+    fn poll(&mut self, ui: &egui::Ui, lang: Lang) {
+        let Some(rx) = &self.job else { return };
+        match rx.try_recv() {
+            Ok(Ok(Done::Fetched(imported, c))) => {
+                self.status = Some((false, imported.message(lang)));
+                self.check = Some(*c);
+                self.job = None;
+            }
+            Ok(Ok(Done::Checked(c))) => {
+                self.status = None;
+                self.check = Some(*c);
+                self.job = None;
+            }
+            Ok(Err(message)) => {
+                self.status = Some((true, message));
+                self.check = None;
+                self.job = None;
+            }
+            Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(100)),
+            Err(TryRecvError::Disconnected) => {
+                self.status =
+                    Some((true, lang.pick("后台任务意外结束", "the background task ended unexpectedly").into()));
+                self.job = None;
+            }
+        }
+    }
+
+    fn spawn(&mut self, ctx: &Ctx, work: impl FnOnce(&mut Store) -> Result<Done, String> + Send + 'static) {
+        if let Err(refused) = ctx.permit(Permission::Reconcile) {
+            self.status = Some((true, refused));
+            return;
+        }
+        let operator = ctx.operator_id();
+        let db = ctx.home.store.path().to_owned();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let result = Store::open(&db)
+                .and_then(|mut store| store.set_audit_session(operator, crate::ui::AUDIT_ACTOR_WINDOW).map(|()| store))
+                .map_err(|e| e.to_string())
+                .and_then(|mut store| work(&mut store));
+            let _ = tx.send(result);
+        });
+        self.status = None;
+        self.job = Some(rx);
+    }
+
+    fn start_check(&mut self, ctx: &Ctx, date: time::Date) {
+        let lang = ctx.lang;
+        let Some(account) = alipay_account(ctx) else {
+            self.status = Some((true, lang.pick("没有支付宝收单账户", "There is no Alipay account").into()));
+            return;
+        };
+        self.spawn(ctx, move |store| {
+            check(store, account, date).map(|c| Done::Checked(Box::new(c))).map_err(|e| words(&e, lang))
+        });
+    }
+
+    fn start_fetch(&mut self, ctx: &Ctx, date: time::Date, channel: Option<(AcquirerId, Arc<dyn Channel>)>) {
+        let lang = ctx.lang;
+        let (Some((account, channel)), Some(runtime)) = (channel, ctx.runtime.clone()) else {
+            self.status = Some((
+                true,
+                lang.pick(
+                    "支付宝接口尚未配置，无法下载账务明细。",
+                    "The Alipay client is not set up, so the account bill cannot be fetched.",
+                )
+                .into(),
+            ));
+            return;
+        };
+        let data_dir = ctx.home.dir.clone();
+        self.spawn(ctx, move |store| {
+            let bill = runtime
+                .block_on(recon::settlement::fetch_account(channel.as_ref(), date))
+                .map_err(|e| words(&e, lang))?;
+            let imported = recon::settlement::save_and_import_account(store, &data_dir, account, date, &bill)
+                .map_err(|e| words(&e, lang))?;
+            let c = check(store, account, date).map_err(|e| words(&e, lang))?;
+            Ok(Done::Fetched(Box::new(imported), Box::new(c)))
+        });
+    }
+}
+
+fn alipay_account(ctx: &Ctx) -> Option<AcquirerId> {
+    let all = ctx.home.store.acquirers().ok()?;
+    all.into_iter().find(|a| a.kind == crate::model::AcquirerKind::Alipay).map(|a| a.id)
+}
+
+fn check_ui(ui: &mut egui::Ui, c: &SettlementCheck, lang: Lang) {
+    ui.label(format!(
+        "{} {} · {} {} · {} {} · {} {}",
+        lang.pick("业务账单净额", "Trade bill net"),
+        c.trade_net,
+        lang.pick("已到账", "arrived"),
+        c.arrived,
+        lang.pick("相符", "matching rows"),
+        c.matched,
+        lang.pick("其他资金变动", "other movements"),
+        c.other_amount
+    ));
+    if c.ok() {
+        ui.label(lang.pick("当日净额已全部到账。", "The day's net arrived in full."));
+        return;
+    }
+    ui.colored_label(ui.visuals().warn_fg_color, lang.pick("结算有差异：", "Settlement differences:"));
+    let amount = |a: Option<crate::money::Amount>| a.map(|a| a.to_string()).unwrap_or_else(|| "—".into());
+    egui::Grid::new("settlement_items").striped(true).show(ui, |ui| {
+        for h in [
+            lang.pick("问题", "Issue"),
+            lang.pick("类型", "Movement"),
+            lang.pick("商户订单号", "out_trade_no"),
+            lang.pick("应到", "Expected"),
+            lang.pick("实到", "Found"),
+        ] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for i in &c.items {
+            let issue = match (i.issue, &i.found_out_trade_no) {
+                (Issue::Different, Some(other)) => {
+                    format!("{}（{}）", lang.pick("账务明细订单号不同", "different out_trade_no"), other)
+                }
+                (issue, _) => issue.name(lang).to_owned(),
+            };
+            ui.label(issue);
+            ui.label(i.movement.name(lang));
+            ui.label(i.out_trade_no.as_str());
+            ui.label(amount(i.expected));
+            ui.label(amount(i.found));
+            ui.end_row();
+        }
+    });
+}
