@@ -949,8 +949,8 @@ impl Report {
             c.back_waiting.text()
         ));
         out.push_str(&format!(
-            "  fields compared: amount, status, refund amount, time (within {} min), merchant id (where the bill \
-             names one); fee: {}\n",
+            "  fields compared: amount, status, refund amount, payment time (within {} min), merchant id (where the \
+             bill names one); fee: {}\n",
             self.time_tolerance_minutes,
             match &self.fee_rate {
                 Some(rate) => format!("against the account's rate {rate}"),

@@ -248,7 +248,7 @@ pub struct RefundPair {
     pub local_status: Option<String>,
     /// Whether the till has the refunded order (by out_trade_no, else trade_no).
     pub order_found: bool,
-    /// The fields that differ (refund amount, status, time), with both values.
+    /// The fields that differ (refund amount, status), with both values.
     pub fields: Vec<FieldDiff>,
 }
 
@@ -307,7 +307,8 @@ pub enum DiffField {
     /// The acquirer's fee against the account's rate.
     Fee,
     RefundAmount,
-    /// The bill's time against the till's (paid at; the refund's request and last update).
+    /// A payment's time in the bill against the till's paid_at (the acquirer's time the till was told). A refund's
+    /// is not compared: the till keeps only its own request time.
     Time,
     /// The merchant id the bill row names against the order's acquirer_merchant_id.
     MerchantId,
@@ -389,12 +390,10 @@ fn lossy(v: Option<&[u8]>) -> String {
     v.map(|t| String::from_utf8_lossy(t).into_owned()).unwrap_or_default()
 }
 
-/// Whether the bill's time is outside `[from − tolerance, to + tolerance]` of the till's; unreadable times never
-/// differ.
-fn time_outside(bill: Option<&[u8]>, from: Option<&[u8]>, to: Option<&[u8]>, tolerance: i64) -> bool {
-    let (Some(bill), Some(from)) = (bill.and_then(utc_seconds), from.and_then(utc_seconds)) else { return false };
-    let to = to.and_then(utc_seconds).unwrap_or(from).max(from);
-    bill < from - tolerance || bill > to + tolerance
+/// Whether the bill's time is further than `tolerance` seconds from the till's; unreadable times never differ.
+fn time_apart(bill: Option<&[u8]>, local: Option<&[u8]>, tolerance: i64) -> bool {
+    let (Some(bill), Some(local)) = (bill.and_then(utc_seconds), local.and_then(utc_seconds)) else { return false };
+    (bill - local).abs() > tolerance
 }
 
 /// A discrepancy to record with a run.
@@ -747,8 +746,7 @@ impl Store {
             "SELECT b.kind, b.amount, b.fee_milli, b.settled, b.discount, b.status,
                     o.id, o.total_amount, o.status, r.id, r.refund_amount, r.status,
                     b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject,
-                    COALESCE(o.paid_at, o.created_at), o.acquirer_merchant_id, b.merchant_ref, r.created_at,
-                    r.updated_at
+                    COALESCE(o.paid_at, o.created_at), o.acquirer_merchant_id, b.merchant_ref, r.created_at
              FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
              LEFT JOIN orders o ON o.id = COALESCE(
                  (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
@@ -798,7 +796,7 @@ impl Store {
                         let merchants = (text_of(r.get_ref(20)?), text_of(r.get_ref(21)?));
                         let fee_expected = rules.fee_rate_ppm.map(|ppm| bill_amount.saturating_mul(ppm) / 1000);
                         (
-                            time_outside(bill_at, local_at, None, tolerance),
+                            time_apart(bill_at, local_at, tolerance),
                             matches!(merchants, (Some(ours), Some(theirs)) if ours != theirs),
                             fee_expected.filter(|e| (fee_milli.abs() - e).abs() >= 1000),
                         )
@@ -875,10 +873,10 @@ impl Store {
                     let local_id: Option<i64> = r.get(9)?;
                     let local_amount: Option<i64> = r.get(10)?;
                     let local_ok = matches!(r.get_ref(11)?, ValueRef::Text(b"SUCCESS"));
-                    let (local_from, local_to) = (text_of(r.get_ref(22)?), text_of(r.get_ref(23)?));
-                    let time_apart = bill_ok && local_ok && time_outside(bill_at, local_from, local_to, tolerance);
+                    // A refund's time is not compared: the till keeps only its own request time, not the acquirer's.
+                    let local_from = text_of(r.get_ref(22)?);
                     let same_amount = local_amount == Some(bill_amount);
-                    if bill_ok && local_id.is_some() && local_ok && same_amount && !time_apart {
+                    if bill_ok && local_id.is_some() && local_ok && same_amount {
                         scan.matched_refund_count += 1;
                         scan.matched_refund_amount = scan.matched_refund_amount.saturating_add(bill_amount);
                         if local_from.is_some_and(|at| at < day_start) {
@@ -901,13 +899,6 @@ impl Store {
                             field: DiffField::Status,
                             bill: text(r, 5)?,
                             local: local_status.clone().unwrap_or_default(),
-                        });
-                    }
-                    if time_apart {
-                        fields.push(FieldDiff {
-                            field: DiffField::Time,
-                            bill: lossy(bill_at),
-                            local: lossy(local_from),
                         });
                     }
                     refund(RefundPair {

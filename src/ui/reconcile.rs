@@ -483,9 +483,8 @@ impl ReconcileScreen {
         ui.weak(format!(
             "{}{}{}{}",
             lang.pick(
-                "逐笔核对：订单金额、状态、退款金额、时间（容差 ",
-                "Compared per row: order amount, status, \
-                refund amount, time (within "
+                "逐笔核对：订单金额、状态、退款金额、收款时间（容差 ",
+                "Compared per row: order amount, status, refund amount, payment time (within ",
             ),
             report.time_tolerance_minutes,
             lang.pick(" 分钟）、商户号（账单有时）；手续费：", " min), merchant id (where the bill names one); fee: "),
