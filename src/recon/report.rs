@@ -641,27 +641,32 @@ fn reconcile_run(
     let scan = store.recon_bill_rows(acquirer_id, &day, &rules, payment, refund)?;
     // A refund of an unknown order whose payment is in the day's bill too is one one-sided entry with it: the
     // payment's difference says so and carries the refund amount.
-    for d in orphan_refunds {
-        let payment = found.iter_mut().find(|p| {
-            p.out_trade_no == d.out_trade_no
-                && (p.reason == Reason::NoLocalOrder.as_str() || p.reason == Reason::NoLocalOrderRefunded.as_str())
-        });
-        match payment {
-            Some(p) => {
-                let reason = Reason::NoLocalOrderRefunded;
-                p.reason = reason.as_str().to_owned();
-                p.explanation = reason.explanation(en).to_owned();
-                let before = p.fields.iter().find(|f| f.field == DiffField::RefundAmount).map(|f| f.bill.clone());
-                let sum =
-                    before.and_then(|b| Amount::parse(&b).ok()).map_or(0, |a| a.fen()) + d.bill_amount.unwrap_or(0);
-                p.fields.retain(|f| f.field != DiffField::RefundAmount);
-                p.fields.push(FieldDiff {
-                    field: DiffField::RefundAmount,
-                    bill: Amount::from_fen(sum).to_string(),
-                    local: String::new(),
-                });
+    if !orphan_refunds.is_empty() {
+        // Unknown orders' payments by out_trade_no, and what the day's bill refunded of each (in fen).
+        let mut unknown: std::collections::HashMap<String, (usize, Option<i64>)> = found
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.reason == Reason::NoLocalOrder.as_str())
+            .filter_map(|(i, p)| Some((p.out_trade_no.clone()?, (i, None))))
+            .collect();
+        for d in orphan_refunds {
+            match d.out_trade_no.as_ref().and_then(|o| unknown.get_mut(o)) {
+                Some((_, refunded)) => {
+                    *refunded = Some(refunded.unwrap_or(0).saturating_add(d.bill_amount.unwrap_or(0)))
+                }
+                None => refund_found.push(d),
             }
-            None => refund_found.push(d),
+        }
+        let reason = Reason::NoLocalOrderRefunded;
+        for (i, refunded) in unknown.into_values().filter_map(|(i, r)| Some((i, r?))) {
+            let p = &mut found[i];
+            p.reason = reason.as_str().to_owned();
+            p.explanation = reason.explanation(en).to_owned();
+            p.fields.push(FieldDiff {
+                field: DiffField::RefundAmount,
+                bill: Amount::from_fen(refunded).to_string(),
+                local: String::new(),
+            });
         }
     }
     found.append(&mut refund_found);
