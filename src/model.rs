@@ -220,6 +220,7 @@ text_enum! {
         OnlyLocal => "only_local",
         AmountMismatch => "amount_mismatch",
         StatusMismatch => "status_mismatch",
+        FieldMismatch => "field_mismatch",
     }
 }
 

@@ -6,7 +6,8 @@ mod recon_common;
 
 use std::io::Read as _;
 
-use recon_common::{bill_counts, fixture, seed_local};
+use recon_common::{bill_counts, fixture, seed_local, seed_local_from};
+use tilldesk::channel::alipay::bill::{AlipayBillRow, BillKind, write_bill_zip};
 use tilldesk::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
 use tilldesk::channel::{
     BillResult, BoxFuture, CancelResult, Channel, PayRequest, PayResult, QueryResult, RefundQueryResult, RefundRequest,
@@ -15,7 +16,7 @@ use tilldesk::channel::{
 use tilldesk::i18n::Lang;
 use tilldesk::model::{AcquirerKind, DiscrepancyKind};
 use tilldesk::money::Amount;
-use tilldesk::recon::report::Reason;
+use tilldesk::recon::report::{DiffField, Reason};
 use tilldesk::recon::{ImportControl, ImportOptions, ReconError, ReconOptions, import_bytes, import_file, reconcile};
 use tilldesk::store::Store;
 use time::macros::{date, datetime};
@@ -91,7 +92,8 @@ fn alipay_fixture_gives_the_expected_report() {
             (DiscrepancyKind::OnlyInBill, 2),
             (DiscrepancyKind::OnlyLocal, 1),
             (DiscrepancyKind::AmountMismatch, 1),
-            (DiscrepancyKind::StatusMismatch, 1)
+            (DiscrepancyKind::StatusMismatch, 1),
+            (DiscrepancyKind::FieldMismatch, 0)
         ]
     );
     assert_eq!(report.fees.net, Amount::from_fen(31_705));
@@ -164,7 +166,7 @@ fn an_order_near_midnight_waits_for_the_next_days_bill() {
     assert!(before.discrepancies.iter().all(|d| d.out_trade_no.as_deref() != Some("W009")));
 
     // A window of zero minutes reports it at once.
-    let no_window = ReconOptions { window: time::Duration::ZERO };
+    let no_window = ReconOptions { window: time::Duration::ZERO, ..ReconOptions::default() };
     let strict = reconcile(&mut store, AcquirerKind::WechatPay, day, &no_window, Lang::En).unwrap();
     assert!(strict.discrepancies.iter().any(|d| d.out_trade_no.as_deref() == Some("W009")));
 
@@ -381,4 +383,222 @@ fn reconciling_a_day_without_a_bill_says_what_to_do() {
     let err = reconcile(&mut store, AcquirerKind::Alipay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
         .unwrap_err();
     assert_eq!(err.to_string(), "there is no Alipay bill for 2026-11-24 in the database: fetch or import it first");
+}
+
+/// "-15.50" → −1550 fen (bills write signed amounts).
+fn signed(yuan: &str) -> Amount {
+    match yuan.strip_prefix('-') {
+        Some(t) => Amount::from_fen(-Amount::parse(t).unwrap().fen()),
+        None => Amount::parse(yuan).unwrap(),
+    }
+}
+
+fn alipay_row(kind: BillKind, out_trade_no: &str, at: time::PrimitiveDateTime, yuan: &str, fee: &str) -> AlipayBillRow {
+    let amount = signed(yuan);
+    AlipayBillRow {
+        trade_no: format!("20261125220014{:0>8}", out_trade_no.trim_start_matches('R')),
+        out_trade_no: out_trade_no.into(),
+        kind,
+        subject: "会员储值卡".into(),
+        created_at: at,
+        finished_at: at,
+        store_id: "NJ_001".into(),
+        store_name: "南京西路店".into(),
+        operator_id: "cashier01".into(),
+        terminal_id: "POS-01".into(),
+        buyer_account: "*明(138***@163.com)".into(),
+        order_amount: amount,
+        receipt_amount: amount,
+        alipay_red_packet: Amount::ZERO,
+        jifenbao: Amount::ZERO,
+        alipay_discount: Amount::ZERO,
+        merchant_discount: Amount::ZERO,
+        coupon_amount: Amount::ZERO,
+        coupon_name: String::new(),
+        merchant_red_packet: Amount::ZERO,
+        card_amount: Amount::ZERO,
+        out_request_no: (kind == BillKind::Refund).then(|| format!("R{out_trade_no}")),
+        service_fee: signed(fee),
+        profit_share: Amount::ZERO,
+        remark: String::new(),
+    }
+}
+
+#[test]
+fn net_on_a_refund_heavy_alipay_day_is_what_alipay_says() {
+    // One payment of 5.00 (服务费 −0.03 charged) and the refund of an earlier 15.50 (+0.09 given back): Alipay's
+    // 汇总 says 实收净额 = 商家实收 + 服务费 = −10.50 + 0.06 = −10.44.
+    let mut store = Store::open_in_memory().unwrap();
+    let day = date!(2026 - 11 - 25);
+    let rows = [
+        alipay_row(BillKind::Trade, "H001", datetime!(2026-11-25 10:00:00), "5.00", "-0.03"),
+        alipay_row(BillKind::Refund, "H000", datetime!(2026-11-25 11:00:00), "-15.50", "0.09"),
+    ];
+    let zip = write_bill_zip("20880211096256330156", day, &rows, "2026年11月26日 05:46:49").unwrap();
+    import_bytes(&mut store, "refunds.csv.zip", &zip, &ImportOptions::default(), &ImportControl::new()).unwrap();
+    let report = reconcile(&mut store, AcquirerKind::Alipay, day, &ReconOptions::default(), Lang::En).unwrap();
+    assert_eq!(report.fees.fee_fen, Amount::from_fen(6));
+    assert_eq!(report.fees.net, Amount::from_fen(-1044), "{}", report.to_text());
+}
+
+#[test]
+fn net_on_a_refund_heavy_wechat_day_takes_off_only_the_fees_charged() {
+    // Paid 5.00 (手续费 0.03000), refunded 15.50 of an earlier order (−0.09300): the fees net to a credit of
+    // 0.06300, so the day's net is 5.00 − 15.50 + 0.06 = −10.44.
+    let mut store = Store::open_in_memory().unwrap();
+    let mut refund = wechat_row("H000", datetime!(2026-11-25 11:00:00), 1550);
+    refund.trade_state = "REFUND".into();
+    refund.settlement_total_fee = Amount::ZERO;
+    refund.refund_id = "50300000002026112500000001".into();
+    refund.out_refund_no = "RH000".into();
+    refund.refund_fee = Amount::from_fen(1550);
+    refund.applied_refund_fee = Amount::from_fen(1550);
+    refund.refund_type = "ORIGINAL".into();
+    refund.refund_status = "SUCCESS".into();
+    refund.service_fee = MilliFen::from_milli_fen(-93_00);
+    let rows = [wechat_row("H001", datetime!(2026-11-25 10:00:00), 500), refund];
+    let bill = write_bill(BillType::All, &rows);
+    import_bytes(&mut store, "refunds.txt", bill.as_bytes(), &ImportOptions::default(), &ImportControl::new()).unwrap();
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 25), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    assert_eq!(report.fees.fee, "-0.06300");
+    assert_eq!(report.fees.net, Amount::from_fen(-1044), "{}", report.to_text());
+}
+
+#[test]
+fn a_refund_of_an_order_the_till_never_saw_is_only_in_the_bill() {
+    // F009 was paid and refunded at WeChat, F010 only refunded (paid another day): the till knows neither.
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local_from(&mut store, AcquirerKind::WechatPay, "local_20261126.csv");
+    import(&mut store, "wechat_20261126.txt");
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 26), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    let of = |no: &str| -> Vec<(DiscrepancyKind, &str, Option<&str>)> {
+        report
+            .discrepancies
+            .iter()
+            .filter(|d| d.out_trade_no.as_deref() == Some(no))
+            .map(|d| (d.kind, d.reason.as_str(), d.out_request_no.as_deref()))
+            .collect()
+    };
+    // One difference for the order, its payment and its refund: only in the bill.
+    assert_eq!(of("F009"), [(DiscrepancyKind::OnlyInBill, "no_local_order_refunded", None)]);
+    assert_eq!(of("F010"), [(DiscrepancyKind::OnlyInBill, "refund_no_local_order", Some("FR010"))]);
+    let f009 = report.discrepancies.iter().find(|d| d.out_trade_no.as_deref() == Some("F009")).unwrap();
+    assert!(f009.explanation.contains("Only in the bill"), "{}", f009.explanation);
+    assert!(!f009.reason.can_adopt(), "the money went back: nothing to adopt as a sale");
+    let zh = tilldesk::recon::load_report(&store, report.run_id, Lang::ZhCn).unwrap();
+    assert!(zh.discrepancies.iter().any(|d| d.explanation.contains("单边账")));
+}
+
+#[test]
+fn the_field_level_day_gives_the_expected_report() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local_from(&mut store, AcquirerKind::WechatPay, "local_20261126.csv");
+    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    store.set_setting(&format!("recon.fee_rate.{}", wechat.0), "0.60%", None).unwrap();
+    import(&mut store, "wechat_20261126.txt");
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 26), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    let fields = |no: &str, request: Option<&str>| -> Vec<(DiffField, String, String)> {
+        let d = report
+            .discrepancies
+            .iter()
+            .find(|d| d.out_trade_no.as_deref() == Some(no) && d.out_request_no.as_deref() == request)
+            .unwrap_or_else(|| panic!("no difference for {no}"));
+        d.fields.iter().map(|f| (f.field, f.bill.clone(), f.local.clone())).collect()
+    };
+    let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    let f = |field, (a, b): (String, String)| (field, a, b);
+    assert_eq!(fields("F002", None), [f(DiffField::Time, s("2026-11-26T03:20:00Z", "2026-11-26T03:00:05Z"))]);
+    assert_eq!(fields("F003", None), [f(DiffField::MerchantId, s("1900000188", "1900000109"))]);
+    assert_eq!(fields("F004", None), [f(DiffField::Fee, s("0.50000", "0.30000"))]);
+    assert_eq!(
+        fields("F005", None),
+        [
+            f(DiffField::Amount, s("25.00", "20.00")),
+            f(DiffField::Time, s("2026-11-26T06:00:00Z", "2026-11-26T06:30:00Z"))
+        ]
+    );
+    assert_eq!(fields("F006", None), [f(DiffField::Status, s("SUCCESS", "UNKNOWN"))]);
+    assert_eq!(fields("F007", Some("FR007")), [f(DiffField::RefundAmount, s("15.00", "10.00"))]);
+    assert_eq!(fields("F008", Some("FR008")), [f(DiffField::Status, s("SUCCESS", "PROCESSING"))]);
+    assert_eq!(report.fee_rate.as_deref(), Some("0.60%"));
+    // F001 and the payments of F007 and F008 agree in every field.
+    assert_eq!((report.matched.count, report.matched.amount), (3, Amount::from_fen(10_500)));
+    // `reconcile --json` carries them.
+    let json = serde_json::to_value(&report).unwrap();
+    let f003 = json["discrepancies"].as_array().unwrap().iter().find(|d| d["out_trade_no"] == "F003").unwrap();
+    assert_eq!(
+        f003["fields"],
+        serde_json::json!([{"field": "merchant_id", "bill": "1900000188", "local": "1900000109"}])
+    );
+    // Stored with the run: the loaded report has them too.
+    let loaded = tilldesk::recon::load_report(&store, report.run_id, Lang::En).unwrap();
+    assert_eq!(loaded.discrepancies, report.discrepancies);
+    assert_expected("wechat_20261126.expected.txt", &with_file_name_only(report));
+}
+
+#[test]
+fn what_crosses_midnight_is_carried_over_and_matched_by_the_next_days_bill() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local_from(&mut store, AcquirerKind::WechatPay, "local_20261127.csv");
+    let (d27, d28) = (date!(2026 - 11 - 27), date!(2026 - 11 - 28));
+    let run = |store: &mut Store, day| {
+        reconcile(store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En).unwrap()
+    };
+
+    // The 27th alone: C003 (23:59:40), C004 (23:57:00) and the refund CR002 (23:58:00) wait in the carry-over;
+    // C000 (00:03:00) waits for the 26th's bill. None of them is a difference.
+    import(&mut store, "wechat_20261127.txt");
+    let first = run(&mut store, d27);
+    assert_eq!(first.carry.out_waiting.count, 3);
+    assert_eq!(first.carry.out_waiting.amount, Amount::from_fen(5400));
+    assert_eq!(first.carry.back_waiting.count, 1);
+    assert_eq!(first.pending.count, 4, "the waiting count is the carry-over's, not a second one");
+    assert!(first.discrepancies.is_empty(), "{}", first.to_text());
+    assert_expected("wechat_20261127.expected.txt", &with_file_name_only(first));
+
+    // The 28th's bill lists C003 and CR002: matched there, carried in; C004 is in neither bill: a difference of
+    // the 28th, once.
+    import(&mut store, "wechat_20261128.txt");
+    let next = run(&mut store, d28);
+    assert_eq!((next.carry.in_matched.count, next.carry.in_matched.amount), (2, Amount::from_fen(4500)));
+    assert_eq!((next.carry.in_missing.count, next.carry.in_missing.amount), (1, Amount::from_fen(900)));
+    let reasons: Vec<(Reason, Option<&str>)> =
+        next.discrepancies.iter().map(|d| (d.reason, d.out_trade_no.as_deref())).collect();
+    assert_eq!(reasons, [(Reason::CarriedMissing, Some("C004"))]);
+    assert_expected("wechat_20261128.expected.txt", &with_file_name_only(next));
+
+    // The 27th again: the carry-over is settled, and C004 is not reported a second time.
+    let again = run(&mut store, d27);
+    assert_eq!(
+        (again.carry.out_matched.count, again.carry.out_missing.count, again.carry.out_waiting.count),
+        (2, 1, 0)
+    );
+    assert!(again.discrepancies.is_empty(), "{}", again.to_text());
+    assert_expected("wechat_20261127.rerun.expected.txt", &with_file_name_only(again));
+}
+
+#[test]
+fn the_acquirers_cut_off_moves_the_day() {
+    // With a 23:00 cut-off the 27th's acquirer day ends at 23:00: C003 and C004 (after 23:50) belong to the 28th,
+    // and C002's payment at 23:00:01 too.
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local_from(&mut store, AcquirerKind::WechatPay, "local_20261127.csv");
+    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    store.set_setting(&format!("recon.cutoff.{}", wechat.0), "23:00", None).unwrap();
+    import(&mut store, "wechat_20261127.txt");
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 27), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    assert_eq!(report.cutoff, "23:00");
+    assert_eq!(report.carry.out_waiting.count, 0, "{}", report.to_text());
+    // C001 and C002 (its bill row at 23:00:00) are the bill's rows and match; C000 at 00:03 is no longer near the
+    // day's start (23:00 on the 26th), so nothing waits for the 26th's bill.
+    assert_eq!(report.carry.back_waiting.count, 0);
+    assert_eq!(report.matched.count, 2);
 }

@@ -73,9 +73,15 @@ fn import_twice_then_reconcile_prints_the_report() {
             ("only_in_bill".into(), 2),
             ("only_local".into(), 1),
             ("amount_mismatch".into(), 1),
-            ("status_mismatch".into(), 2)
+            ("status_mismatch".into(), 2),
+            ("field_mismatch".into(), 0)
         ]
     );
+    // Each difference names the fields that differ, with both values; the carry-over is counted.
+    let w005 = report["discrepancies"].as_array().unwrap().iter().find(|d| d["out_trade_no"] == "W005").unwrap();
+    assert_eq!(w005["fields"], serde_json::json!([{"field": "amount", "bill": "22.00", "local": "20.00"}]));
+    assert_eq!(report["carry"]["out_waiting"]["count"], 1);
+    assert_eq!(report["carry"]["in_matched"]["amount"], 2600);
     let nos: Vec<&str> =
         report["discrepancies"].as_array().unwrap().iter().map(|d| d["out_trade_no"].as_str().unwrap()).collect();
     assert_eq!(nos, ["W003", "W004", "W005", "W007", "W008", "W001"]);

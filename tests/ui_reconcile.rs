@@ -6,7 +6,7 @@ mod ui_common;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use recon_common::{fixture, seed_local};
+use recon_common::{fixture, seed_local_from};
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::model::AcquirerKind;
@@ -14,9 +14,13 @@ use tilldesk::ui::{TillDeskApp, fonts};
 use ui_common::wait_for;
 
 fn harness(dir: &std::path::Path) -> Harness<'static, TillDeskApp> {
+    harness_with(dir, Lang::ZhCn, "local_20261124.csv")
+}
+
+fn harness_with(dir: &std::path::Path, lang: Lang, local: &str) -> Harness<'static, TillDeskApp> {
     let mut home = DataHome::open(dir).unwrap();
-    home.store.set_setting(SETTING_LANGUAGE, Lang::ZhCn.tag(), None).unwrap();
-    seed_local(&mut home.store, AcquirerKind::WechatPay);
+    home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
+    seed_local_from(&mut home.store, AcquirerKind::WechatPay, local);
     let app = TillDeskApp::new(home).unwrap();
     let mut h = Harness::builder()
         .with_size([1280.0, 900.0])
@@ -107,4 +111,60 @@ fn a_bad_file_shows_the_precise_error_and_fetch_without_a_client_says_why() {
     h.get_by_label("下载账单").click();
     h.run();
     assert!(h.query_all_by_label_contains("接口尚未配置").next().is_some());
+}
+
+/// Imports the field-level day (2026-11-26) in the screen, with the account's fee rate set, and reconciles it.
+fn reconcile_field_day(dir: &std::path::Path, lang: Lang) -> Harness<'static, TillDeskApp> {
+    let mut h = harness_with(dir, lang, "local_20261126.csv");
+    let store = &mut h.state_mut().ctx.home.store;
+    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    store.set_setting(&format!("recon.fee_rate.{}", wechat.0), "0.60%", None).unwrap();
+    let zh = lang == Lang::ZhCn;
+    h.get_by_label(if zh { "对账" } else { "Reconciliation" }).click();
+    h.run();
+    type_into(&mut h, if zh { "账单文件" } else { "Bill file" }, &fixture("wechat_20261126.txt").display().to_string());
+    h.get_by_label(if zh { "导入" } else { "Import" }).click();
+    wait_for(&mut h, if zh { "已导入 13 行" } else { "Imported 13 rows" });
+    h.get_by_label(if zh { "开始对账" } else { "Reconcile" }).click();
+    wait_for(&mut h, if zh { "对账完成，差异 9" } else { "Reconciled: differences 9" });
+    h
+}
+
+#[test]
+fn the_detail_names_each_differing_field_with_both_values_in_chinese() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = reconcile_field_day(tmp.path(), Lang::ZhCn);
+    for label in [
+        "字段不符",
+        "时间：账单 2026-11-26 11:20:00，本地 2026-11-26 11:00:05",
+        "商户号：账单 1900000188，本地 1900000109",
+        "手续费：账单 0.50000，本地 0.30000",
+        "订单金额：账单 25.00，本地 20.00",
+        "退款金额：账单 15.00，本地 10.00",
+        "状态：账单 SUCCESS，本地 PROCESSING",
+        "退款金额：账单 12.00，本地 -",
+        "单边账",
+        "手续费：按账户费率 0.60%",
+        "自前日顺延",
+        "跨日顺延，截止时间 00:00",
+    ] {
+        assert!(h.query_all_by_label_contains(label).next().is_some(), "{label} is not shown");
+    }
+    assert!(h.query_all_by_label_contains("bill").next().is_none(), "no English in the Chinese screen");
+}
+
+#[test]
+fn the_detail_names_each_differing_field_with_both_values_in_english() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = reconcile_field_day(tmp.path(), Lang::En);
+    for label in [
+        "Field mismatch",
+        "time: bill 2026-11-26 11:20:00, till 2026-11-26 11:00:05",
+        "merchant id: bill 1900000188, till 1900000109",
+        "check the routes",
+        "Carried in",
+        "Carry-over, cut-off 00:00",
+    ] {
+        assert!(h.query_all_by_label_contains(label).next().is_some(), "{label} is not shown");
+    }
 }

@@ -477,6 +477,7 @@ fn wechat_rows<R: std::io::BufRead>(
             occurred_at: &at,
             subject: row.body,
             store_ref: row.device_info,
+            merchant_ref: if row.sub_mch_id == "0" { "" } else { row.sub_mch_id },
         })?;
         check_progress(control, sink.rows())?;
     }
@@ -622,6 +623,7 @@ fn alipay_rows<R: Read>(
             occurred_at: &at,
             subject: &row.subject,
             store_ref: &row.store_id,
+            merchant_ref: "",
         })?;
         check_progress(control, sink.rows())?;
     }

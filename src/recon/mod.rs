@@ -3,6 +3,7 @@
 //!
 //! - [`import`]: reads an Alipay zip of GBK CSVs or a WeChat Pay text bill (format detected by content) row by row
 //!   into the database, in short batches that stay invisible until the bill is whole, with progress and cancel.
+//! - [`fields`]: the fields a difference names, phrased for people, and the settings the comparison reads.
 //! - [`report`]: matches the day's bill against local orders and refunds and records a run with its discrepancies.
 //! - [`export`]: the report as CSV or XLSX.
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
@@ -10,6 +11,7 @@
 pub mod archive;
 pub mod export;
 pub mod fetch;
+pub mod fields;
 pub mod import;
 pub mod report;
 pub mod reversal;

@@ -2,34 +2,56 @@
 //! explanation and a suggested action, the day's fee summary, and the orders near midnight that wait for the
 //! neighbouring day's bill.
 //!
-//! Payments match by out_trade_no (falling back to trade_no), refunds by out_request_no. A local order or refund
-//! whose time is within the midnight window of the day's edge, and that no bill lists, is not reported while the
-//! neighbouring day's bill is not imported: the acquirer's clock may have put it there.
+//! Payments match by out_trade_no (falling back to trade_no), refunds by out_request_no. Each difference names the
+//! fields that differ (amount, status, fee, refund amount, time, merchant id) with both values.
+//!
+//! The day runs from the acquirer's cut-off (a setting per account, 00:00 China time by default) to the next. What
+//! the till recorded in the day's last minutes (the midnight window) and the bill lacks is *carried over*: it waits
+//! for the next day's bill, is matched there when that bill lists it, and becomes a difference in the next day's
+//! report when that bill lacks it too. What the till recorded in the day's first minutes and the bill lacks waits
+//! for the previous day's bill the same way (the acquirer's clock may have put it there).
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, PrimitiveDateTime, Time, UtcOffset};
 
+pub use super::fields::{
+    china_time_text, field_action, field_advice, field_label, field_value, parse_cutoff, parse_fee_rate,
+};
 use super::{ReconError, acquirer_name, date_text};
 use crate::i18n::Lang;
 use crate::model::{AcquirerKind, DiscrepancyId, DiscrepancyKind};
 use crate::money::Amount;
 use crate::store::Store;
-use crate::store::recon::{LocalOnly, NewDiscrepancy, StoredBill, StoredDiscrepancy};
+pub use crate::store::recon::{DiffField, FieldDiff};
+use crate::store::recon::{FieldRules, LocalOnly, NewDiscrepancy, StoredBill, StoredDiscrepancy};
 
 /// The default midnight window.
 pub const DEFAULT_WINDOW_MINUTES: i64 = 10;
 /// The setting that overrides it.
 pub const SETTING_WINDOW_MINUTES: &str = "recon.midnight_window_minutes";
+/// How far the bill's time may be from the till's before it is a difference, by default…
+pub const DEFAULT_TIME_TOLERANCE_MINUTES: i64 = 5;
+/// …and the setting that overrides it.
+pub const SETTING_TIME_TOLERANCE_MINUTES: &str = "recon.time_tolerance_minutes";
+/// The setting (per account: `recon.cutoff.<account id>`) with the acquirer's daily cut-off, "HH:MM" China time.
+pub const SETTING_CUTOFF_PREFIX: &str = "recon.cutoff.";
+/// The setting (per account: `recon.fee_rate.<account id>`) with the account's fee rate, e.g. "0.60%".
+pub const SETTING_FEE_RATE_PREFIX: &str = "recon.fee_rate.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReconOptions {
-    /// Local orders this close to midnight wait for the neighbouring day's bill.
+    /// Local orders this close to the day's edge (midnight or the cut-off) wait for the neighbouring day's bill.
     pub window: Duration,
+    /// A bill time further than this from the till's is a difference.
+    pub time_tolerance: Duration,
 }
 
 impl Default for ReconOptions {
     fn default() -> Self {
-        ReconOptions { window: Duration::minutes(DEFAULT_WINDOW_MINUTES) }
+        ReconOptions {
+            window: Duration::minutes(DEFAULT_WINDOW_MINUTES),
+            time_tolerance: Duration::minutes(DEFAULT_TIME_TOLERANCE_MINUTES),
+        }
     }
 }
 
@@ -41,7 +63,12 @@ impl ReconOptions {
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|m| (0..=720).contains(m))
             .unwrap_or(DEFAULT_WINDOW_MINUTES);
-        Ok(ReconOptions { window: Duration::minutes(minutes) })
+        let tolerance = store
+            .setting(SETTING_TIME_TOLERANCE_MINUTES)?
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|m| (0..=1440).contains(m))
+            .unwrap_or(DEFAULT_TIME_TOLERANCE_MINUTES);
+        Ok(ReconOptions { window: Duration::minutes(minutes), time_tolerance: Duration::minutes(tolerance) })
     }
 }
 
@@ -67,10 +94,18 @@ pub enum Reason {
     RefundNotThroughAtAcquirer,
     /// The acquirer reversed the payment (WeChat REVOKED); the till shows it paid.
     ReversedAtAcquirer,
+    /// Amount and status agree, other fields do not (time, merchant id, fee).
+    FieldsDiffer,
+    /// Paid and refunded at the acquirer (both rows in the bill), no local order at all: one one-sided entry.
+    NoLocalOrderRefunded,
+    /// A refund in the bill of an order the till has no record of, whose payment is not in the day's bill.
+    RefundNoLocalOrder,
+    /// Paid locally in the previous day's last minutes, carried over, and in neither day's bill.
+    CarriedMissing,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 14] = [
         Reason::NoLocalOrder,
         Reason::LocalFailed,
         Reason::LocalUnconfirmed,
@@ -81,6 +116,10 @@ impl Reason {
         Reason::RefundedOnlyLocally,
         Reason::RefundNotThroughAtAcquirer,
         Reason::ReversedAtAcquirer,
+        Reason::FieldsDiffer,
+        Reason::NoLocalOrderRefunded,
+        Reason::RefundNoLocalOrder,
+        Reason::CarriedMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +134,10 @@ impl Reason {
             Reason::RefundedOnlyLocally => "refunded_only_locally",
             Reason::RefundNotThroughAtAcquirer => "refund_not_through_at_acquirer",
             Reason::ReversedAtAcquirer => "reversed_at_acquirer",
+            Reason::FieldsDiffer => "fields_differ",
+            Reason::NoLocalOrderRefunded => "no_local_order_refunded",
+            Reason::RefundNoLocalOrder => "refund_no_local_order",
+            Reason::CarriedMissing => "carried_missing",
         }
     }
 
@@ -104,8 +147,13 @@ impl Reason {
 
     pub fn kind(self) -> DiscrepancyKind {
         match self {
-            Reason::NoLocalOrder | Reason::LocalFailed | Reason::LocalUnconfirmed => DiscrepancyKind::OnlyInBill,
-            Reason::MissingFromBill => DiscrepancyKind::OnlyLocal,
+            Reason::NoLocalOrder
+            | Reason::LocalFailed
+            | Reason::LocalUnconfirmed
+            | Reason::NoLocalOrderRefunded
+            | Reason::RefundNoLocalOrder => DiscrepancyKind::OnlyInBill,
+            Reason::FieldsDiffer => DiscrepancyKind::FieldMismatch,
+            Reason::MissingFromBill | Reason::CarriedMissing => DiscrepancyKind::OnlyLocal,
             Reason::PaymentAmount | Reason::RefundAmount => DiscrepancyKind::AmountMismatch,
             Reason::RefundedOnlyAtAcquirer
             | Reason::RefundedOnlyLocally
@@ -160,6 +208,25 @@ impl Reason {
                 "收单机构已撤销（冲正）这笔支付，收银台却显示已支付。",
                 "The acquirer reversed this payment, but the till shows it as paid.",
             ),
+            Reason::FieldsDiffer => lang.pick(
+                "金额和状态一致，但下列字段与收银台的记录不同。",
+                "The amount and status agree, but the fields below differ from the till's record.",
+            ),
+            Reason::NoLocalOrderRefunded => lang.pick(
+                "单边账：账单里有这笔收款和它的退款，收银台却没有这笔订单的任何记录；钱收了又退回了顾客。",
+                "Only in the bill: the bill lists this payment and its refund, but the till has no record of the \
+                 order at all; the money came in and went back to the customer.",
+            ),
+            Reason::CarriedMissing => lang.pick(
+                "收银台在前一天结束前几分钟记录为已支付，这笔订单顺延到今天对账，但前一天和今天的账单里都没有它。",
+                "The till recorded this order as paid in the previous day's last minutes; it was carried over to this \
+                 day, but neither that day's bill nor this one lists it.",
+            ),
+            Reason::RefundNoLocalOrder => lang.pick(
+                "单边账：账单里有这笔退款，收银台却没有被退款的订单；订单的收款不在当日账单里。",
+                "Only in the bill: the bill lists this refund, but the till has no record of the refunded order; \
+                 the order's payment is not in this day's bill.",
+            ),
         }
     }
 
@@ -175,7 +242,7 @@ impl Reason {
                 "Query the acquirer now; if it is paid, adopt the bill's record as the local order, or refund the \
                  customer.",
             ),
-            Reason::MissingFromBill => lang.pick(
+            Reason::MissingFromBill | Reason::CarriedMissing => lang.pick(
                 "向收单机构查询这笔订单；若未成功收款，联系顾客补付并保留小票。",
                 "Query the acquirer for this order; if the money never arrived, contact the customer and keep the \
                  receipt.",
@@ -197,6 +264,19 @@ impl Reason {
                 "Query the acquirer; the money went back to the customer, so mark the local order cancelled or take \
                  the payment again.",
             ),
+            Reason::FieldsDiffer => {
+                lang.pick("按每个不同字段的建议核对处理。", "Work through each differing field as suggested for it.")
+            }
+            Reason::NoLocalOrderRefunded => lang.pick(
+                "向收单机构查询确认收款和退款都已完成；不欠任何一方钱，记录说明后标记为已处理。",
+                "Query the acquirer to confirm the payment and the refund both went through; nobody is owed money, \
+                 so mark it resolved with a note.",
+            ),
+            Reason::RefundNoLocalOrder => lang.pick(
+                "向收单机构查询原订单（在哪一天的账单里）；若收银台从未收过这笔款，记录说明后标记为已处理。",
+                "Query the acquirer for the original order (which day's bill it is in); if the till never took that \
+                 payment, mark it resolved with a note.",
+            ),
         }
     }
 
@@ -213,6 +293,7 @@ pub fn kind_label(kind: DiscrepancyKind, lang: Lang) -> &'static str {
         DiscrepancyKind::OnlyLocal => lang.pick("仅本地有", "Only local"),
         DiscrepancyKind::AmountMismatch => lang.pick("金额不符", "Amount mismatch"),
         DiscrepancyKind::StatusMismatch => lang.pick("状态不符", "Status mismatch"),
+        DiscrepancyKind::FieldMismatch => lang.pick("字段不符", "Field mismatch"),
     }
 }
 
@@ -223,6 +304,11 @@ pub struct CountAmount {
 }
 
 impl CountAmount {
+    /// "2 totalling 35.90"
+    pub fn text(&self) -> String {
+        format!("{} totalling {}", self.count, self.amount)
+    }
+
     fn add(&mut self, amount: i64) {
         self.count += 1;
         self.amount = Amount::from_fen(self.amount.fen().saturating_add(amount));
@@ -276,6 +362,9 @@ pub struct Item {
     pub action: String,
     pub resolved: bool,
     pub note: Option<String>,
+    /// The fields that differ, with the bill's and the till's values.
+    #[serde(default)]
+    pub fields: Vec<FieldDiff>,
 }
 
 impl Item {
@@ -300,6 +389,7 @@ impl Item {
             action: reason.action(lang).to_owned(),
             resolved: d.resolved,
             note: d.note,
+            fields: f.fields,
         }
     }
 }
@@ -317,14 +407,51 @@ pub struct Report {
     pub matched: CountAmount,
     /// Bill refunds matching a successful local refund.
     pub matched_refunds: CountAmount,
-    /// Local orders and refunds near midnight waiting for the neighbouring day's bill (not reported).
+    /// Local orders and refunds near the day's edges waiting for the neighbouring day's bill (not reported): the
+    /// carry-over's `out_waiting` and `back_waiting` together.
     pub pending: CountAmount,
+    /// What crossed the day's edge, either way.
+    #[serde(default)]
+    pub carry: CarryOver,
+    /// The acquirer's daily cut-off, "HH:MM" China time.
+    #[serde(default = "midnight")]
+    pub cutoff: String,
+    /// How far apart the bill's and the till's times may be (minutes).
+    #[serde(default)]
+    pub time_tolerance_minutes: i64,
+    /// The account's fee rate the fees were compared with ("0.60%"); None: fees were not compared (orders carry
+    /// no fee and the account has no rate).
+    #[serde(default)]
+    pub fee_rate: Option<String>,
     pub kinds: Vec<KindTotal>,
     pub fees: FeeSummary,
     /// Things to know about the bills themselves (totals that do not add up).
     pub warnings: Vec<String>,
     #[serde(default)]
     pub discrepancies: Vec<Item>,
+}
+
+fn midnight() -> String {
+    "00:00".to_owned()
+}
+
+/// What crossed the day's edge (midnight or the acquirer's cut-off), counted, never reported twice: an order or
+/// refund of the day's last minutes that the bill lacks is this day's carry-over; it is the next day's difference
+/// if the next day's bill lacks it too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryOver {
+    /// Out of this day: recorded in its last minutes, not in this bill, waiting for the next day's bill.
+    pub out_waiting: CountAmount,
+    /// Out of this day and listed by the next day's bill: matched there.
+    pub out_matched: CountAmount,
+    /// Out of this day and the next day's bill lacks it too: a difference in the next day's report.
+    pub out_missing: CountAmount,
+    /// Into this day: recorded on the previous day, listed and matched by this bill.
+    pub in_matched: CountAmount,
+    /// Into this day: the previous day's carry-over that this bill lacks too: reported here as differences.
+    pub in_missing: CountAmount,
+    /// Recorded in this day's first minutes, not in this bill, waiting for the previous day's bill.
+    pub back_waiting: CountAmount,
 }
 
 fn china() -> UtcOffset {
@@ -426,12 +553,33 @@ fn reconcile_run(
         })
     };
     let previous_in = neighbour_in(date.previous_day())?;
+    let next_day = date.next_day().map(date_text);
     let next_in = neighbour_in(date.next_day())?;
+    let setting = |prefix: &str| store.setting(&format!("{prefix}{}", acquirer_id.0));
+    let cutoff = setting(SETTING_CUTOFF_PREFIX)?.and_then(|c| parse_cutoff(&c)).unwrap_or(0);
+    let fee_rate = setting(SETTING_FEE_RATE_PREFIX)?.and_then(|r| parse_fee_rate(&r).map(|ppm| (ppm, r)));
+
+    // The local side of the day runs from the cut-off to the next, with the windows at both ends.
+    let start = PrimitiveDateTime::new(date, Time::MIDNIGHT) + Duration::minutes(cutoff);
+    let end = start + Duration::days(1);
+    let rules = FieldRules {
+        time_tolerance_secs: options.time_tolerance.whole_seconds(),
+        fee_rate_ppm: fee_rate.as_ref().map(|(ppm, _)| *ppm),
+        day_start: utc_bound(start),
+    };
 
     let mut found: Vec<NewDiscrepancy> = Vec::new();
     // Refund differences come after every payment difference in the report.
     let mut refund_found: Vec<NewDiscrepancy> = Vec::new();
+    // Refunds of orders the till has no record of: one-sided entries, joined to their payment's difference below.
+    let mut orphan_refunds: Vec<NewDiscrepancy> = Vec::new();
     let en = Lang::En;
+    let difference = |reason: Reason| NewDiscrepancy {
+        kind: reason.kind().as_str().to_owned(),
+        reason: reason.as_str().to_owned(),
+        explanation: reason.explanation(en).to_owned(),
+        ..NewDiscrepancy::default()
+    };
 
     let payment = |p: crate::store::recon::PaymentPair| {
         let reason = match (p.kind.as_str(), p.local_status.as_deref()) {
@@ -440,15 +588,13 @@ fn reconcile_run(
             (_, None) => Some(Reason::NoLocalOrder),
             (_, Some("FAILED" | "CLOSED" | "CANCELLED")) => Some(Reason::LocalFailed),
             (_, Some("PAYING" | "UNKNOWN" | "CANCELLING" | "NEEDS_ATTENTION")) => Some(Reason::LocalUnconfirmed),
-            (_, Some(_)) => Some(Reason::PaymentAmount),
+            (_, Some(_)) if p.local_amount != Some(p.bill_amount) => Some(Reason::PaymentAmount),
+            (_, Some(_)) => Some(Reason::FieldsDiffer),
         };
         if let Some(reason) = reason {
             found.push(NewDiscrepancy {
-                kind: reason.kind().as_str().to_owned(),
-                reason: reason.as_str().to_owned(),
                 out_trade_no: Some(p.out_trade_no).filter(|s| !s.is_empty()),
                 trade_no: Some(p.trade_no).filter(|s| !s.is_empty()),
-                out_request_no: None,
                 local_amount: p.local_amount,
                 bill_amount: Some(p.bill_amount),
                 local_status: p.local_status,
@@ -457,22 +603,24 @@ fn reconcile_run(
                 bill_row_id: Some(p.bill_row_id),
                 occurred_at: Some(p.occurred_at),
                 subject: p.subject,
-                explanation: reason.explanation(en).to_owned(),
+                fields: p.fields,
+                ..difference(reason)
             });
         }
     };
     let refund = |r: crate::store::recon::RefundPair| {
         let bill_ok = r.bill_status == "SUCCESS";
+        let unknown = !r.order_found && r.local_status.is_none();
         let reason = match (bill_ok, r.local_status.as_deref()) {
-            (true, Some("SUCCESS")) => Some(Reason::RefundAmount),
+            (true, Some("SUCCESS")) if r.local_amount != Some(r.bill_amount) => Some(Reason::RefundAmount),
+            (true, Some("SUCCESS")) => Some(Reason::FieldsDiffer),
+            (true, _) if unknown => Some(Reason::RefundNoLocalOrder),
             (true, _) => Some(Reason::RefundedOnlyAtAcquirer),
             (false, Some("SUCCESS")) => Some(Reason::RefundNotThroughAtAcquirer),
             (false, _) => None, // not through on either side yet
         };
         if let Some(reason) = reason {
-            refund_found.push(NewDiscrepancy {
-                kind: reason.kind().as_str().to_owned(),
-                reason: reason.as_str().to_owned(),
+            let d = NewDiscrepancy {
                 out_trade_no: Some(r.out_trade_no).filter(|s| !s.is_empty()),
                 trade_no: Some(r.trade_no).filter(|s| !s.is_empty()),
                 out_request_no: Some(r.out_request_no).filter(|s| !s.is_empty()),
@@ -484,57 +632,113 @@ fn reconcile_run(
                 bill_row_id: Some(r.bill_row_id),
                 occurred_at: Some(r.occurred_at),
                 subject: r.subject,
-                explanation: reason.explanation(en).to_owned(),
-            });
+                fields: r.fields,
+                ..difference(reason)
+            };
+            if reason == Reason::RefundNoLocalOrder { orphan_refunds.push(d) } else { refund_found.push(d) }
         }
     };
-    let scan = store.recon_bill_rows(acquirer_id, &day, payment, refund)?;
+    let scan = store.recon_bill_rows(acquirer_id, &day, &rules, payment, refund)?;
+    // A refund of an unknown order whose payment is in the day's bill too is one one-sided entry with it: the
+    // payment's difference says so and carries the refund amount.
+    if !orphan_refunds.is_empty() {
+        // Unknown orders' payments by out_trade_no, and what the day's bill refunded of each (in fen).
+        let mut unknown: std::collections::HashMap<String, (usize, Option<i64>)> = found
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.reason == Reason::NoLocalOrder.as_str())
+            .filter_map(|(i, p)| Some((p.out_trade_no.clone()?, (i, None))))
+            .collect();
+        for d in orphan_refunds {
+            match d.out_trade_no.as_ref().and_then(|o| unknown.get_mut(o)) {
+                Some((_, refunded)) => {
+                    *refunded = Some(refunded.unwrap_or(0).saturating_add(d.bill_amount.unwrap_or(0)))
+                }
+                None => refund_found.push(d),
+            }
+        }
+        let reason = Reason::NoLocalOrderRefunded;
+        for (i, refunded) in unknown.into_values().filter_map(|(i, r)| Some((i, r?))) {
+            let p = &mut found[i];
+            p.reason = reason.as_str().to_owned();
+            p.explanation = reason.explanation(en).to_owned();
+            p.fields.push(FieldDiff {
+                field: DiffField::RefundAmount,
+                bill: Amount::from_fen(refunded).to_string(),
+                local: String::new(),
+            });
+        }
+    }
     found.append(&mut refund_found);
     super::reversal::drop_reversed_pairs(&mut found);
 
-    // The local side of the day, and the midnight windows at both ends.
-    let start = PrimitiveDateTime::new(date, Time::MIDNIGHT);
-    let end = start + Duration::days(1);
-    let (from, to) = (utc_bound(start), utc_bound(end));
-    let created_from = utc_bound(start - Duration::days(1));
+    // The local side: the day, and the previous day's last minutes (its carry-over).
+    let (from, to) = (utc_bound(start - options.window), utc_bound(end));
+    let day_from = utc_bound(start);
+    let created_from = utc_bound(start - Duration::days(1) - options.window);
     let early_until = utc_bound(start + options.window);
     let late_from = utc_bound(end - options.window);
-    let waits = |at: &str| (!previous_in && at < early_until.as_str()) || (!next_in && at >= late_from.as_str());
-    let mut pending = CountAmount::default();
-    let mut local_only = |l: LocalOnly, reason: Reason, found: &mut Vec<NewDiscrepancy>| {
-        if waits(&l.at) {
-            pending.add(l.amount);
+    let mut carry = CarryOver::default();
+    let mut local_only = |l: LocalOnly, mut reason: Reason, found: &mut Vec<NewDiscrepancy>| {
+        let at = l.at.as_str();
+        let listed = l.listed_on.is_some();
+        if at < day_from.as_str() {
+            // The previous day's carry-over: a difference here only if neither bill lists it.
+            // Listed somewhere, or the previous day's own bill is not in yet: not this day's business.
+            if listed || !previous_in {
+                return;
+            }
+            carry.in_missing.add(l.amount);
+            if reason == Reason::MissingFromBill {
+                reason = Reason::CarriedMissing;
+            }
+        } else if options.window > Duration::ZERO && at >= late_from.as_str() {
+            match (&l.listed_on, next_in) {
+                (Some(d), _) if Some(d) == next_day.as_ref() => carry.out_matched.add(l.amount),
+                (Some(_), _) => {}
+                (None, true) => carry.out_missing.add(l.amount),
+                (None, false) => carry.out_waiting.add(l.amount),
+            }
+            return;
+        } else if listed {
+            return;
+        } else if at < early_until.as_str() && !previous_in {
+            carry.back_waiting.add(l.amount);
             return;
         }
         found.push(NewDiscrepancy {
-            kind: reason.kind().as_str().to_owned(),
-            reason: reason.as_str().to_owned(),
             out_trade_no: Some(l.out_trade_no),
             trade_no: l.trade_no,
             out_request_no: l.out_request_no,
             local_amount: Some(l.amount),
-            bill_amount: None,
             local_status: Some(l.status),
-            bill_status: None,
-            bill_line: None,
-            bill_row_id: None,
             occurred_at: Some(l.at),
             subject: l.subject,
-            explanation: reason.explanation(en).to_owned(),
+            ..difference(reason)
         });
     };
-    store.recon_local_only_orders(acquirer_id, &from, &to, &created_from, &scan.matched_orders, |l| {
+    store.recon_local_only_orders(acquirer_id, &day, &from, &to, &created_from, &scan.matched_orders, |l| {
         local_only(l, Reason::MissingFromBill, &mut found)
     })?;
-    store.recon_local_only_refunds(acquirer_id, &from, &to, |l| {
+    store.recon_local_only_refunds(acquirer_id, &day, &from, &to, |l| {
         local_only(l, Reason::RefundedOnlyLocally, &mut found)
     })?;
+    carry.in_matched = CountAmount { count: scan.carried_in_count, amount: Amount::from_fen(scan.carried_in_amount) };
+    let pending = CountAmount {
+        count: carry.out_waiting.count + carry.back_waiting.count,
+        amount: Amount::from_fen(carry.out_waiting.amount.fen().saturating_add(carry.back_waiting.amount.fen())),
+    };
 
     let totals = scan.totals;
     let fee = crate::channel::wechatpay::bill::MilliFen::from_milli_fen(totals.fee_milli);
     let fee_fen = Amount::from_fen(crate::store::recon::round_milli(totals.fee_milli));
-    // Alipay writes fees negative (already taken off), WeChat positive: net = settled − |fee|.
-    let net = Amount::from_fen(totals.settled.saturating_sub(fee_fen.fen().abs()));
+    // The fees actually charged, with the signs each acquirer writes: Alipay's 服务费 is negative when charged and
+    // positive when a refund gives it back (实收净额 = 商家实收 + 服务费); WeChat's 手续费 is positive when charged and
+    // negative on refund rows (net = 应结订单金额 − 退款金额 − 手续费).
+    let net = match acquirer {
+        AcquirerKind::WechatPay => totals.settled.saturating_sub(fee_fen.fen()),
+        AcquirerKind::Alipay | AcquirerKind::AlipayPlus => totals.settled.saturating_add(fee_fen.fen()),
+    };
     let fees = FeeSummary {
         bill_date: day.clone(),
         payments: CountAmount { count: totals.payment_count, amount: Amount::from_fen(totals.payment_amount) },
@@ -542,7 +746,7 @@ fn reconcile_run(
         fee: fee.to_string(),
         fee_fen,
         discounts: Amount::from_fen(totals.discount),
-        net,
+        net: Amount::from_fen(net),
     };
 
     let mut kinds: Vec<KindTotal> = DiscrepancyKind::ALL
@@ -577,6 +781,10 @@ fn reconcile_run(
             amount: Amount::from_fen(scan.matched_refund_amount),
         },
         pending,
+        carry,
+        cutoff: format!("{:02}:{:02}", cutoff / 60, cutoff % 60),
+        time_tolerance_minutes: options.time_tolerance.whole_minutes(),
+        fee_rate: fee_rate.map(|(_, text)| text.trim().to_owned()),
         kinds,
         fees,
         warnings,
@@ -624,9 +832,35 @@ impl Report {
             "  matched refunds:  {} totalling {}\n",
             self.matched_refunds.count, self.matched_refunds.amount
         ));
+        let c = &self.carry;
         out.push_str(&format!(
-            "  waiting for the neighbouring day's bill (within {} min of midnight): {} totalling {}\n",
-            self.window_minutes, self.pending.count, self.pending.amount
+            "  carried out of this day (its last {} min before {}, not in this bill): waiting for the next day's bill \
+             {}, listed by it {}, missing from it too {}\n",
+            self.window_minutes,
+            self.cutoff,
+            c.out_waiting.text(),
+            c.out_matched.text(),
+            c.out_missing.text()
+        ));
+        out.push_str(&format!(
+            "  carried into this day (recorded the day before): matched here {}, in neither bill {}\n",
+            c.in_matched.text(),
+            c.in_missing.text()
+        ));
+        out.push_str(&format!(
+            "  waiting for the previous day's bill (the first {} min after {}, not in this bill): {}\n",
+            self.window_minutes,
+            self.cutoff,
+            c.back_waiting.text()
+        ));
+        out.push_str(&format!(
+            "  fields compared: amount, status, refund amount, payment time (within {} min), merchant id (where the \
+             bill names one); fee: {}\n",
+            self.time_tolerance_minutes,
+            match &self.fee_rate {
+                Some(rate) => format!("against the account's rate {rate}"),
+                None => "not compared (orders carry no fee and the account has no fee rate)".to_owned(),
+            }
         ));
         for k in &self.kinds {
             out.push_str(&format!(
@@ -673,6 +907,15 @@ impl Report {
                 if d.resolved { format!(" [resolved: {}]", d.note.as_deref().unwrap_or("")) } else { String::new() },
             ));
             out.push_str(&format!("    {} {}\n", d.explanation, d.action));
+            for f in &d.fields {
+                out.push_str(&format!(
+                    "    {}: bill {}, till {}.{}\n",
+                    field_label(f.field, Lang::En),
+                    field_value(f.field, &f.bill),
+                    field_value(f.field, &f.local),
+                    field_advice(f, Lang::En).map(|a| format!(" {a}")).unwrap_or_default()
+                ));
+            }
         }
         out
     }

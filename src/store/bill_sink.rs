@@ -22,7 +22,7 @@ pub const ROWS_PER_BATCH: usize = 512;
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// The text fields of a row, in the order they are packed.
-const TEXTS: usize = 7;
+const TEXTS: usize = 8;
 
 /// One row's numbers and where its texts end in the batch's buffer.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +34,8 @@ struct PackedRow {
     fee_milli: i64,
     settled: i64,
     discount: i64,
-    /// End offsets in `text` of trade_no, out_trade_no, out_request_no, status, occurred_at, subject, store_ref.
+    /// End offsets in `text` of trade_no, out_trade_no, out_request_no, status, occurred_at, subject, store_ref,
+    /// merchant_ref.
     ends: [u32; TEXTS],
 }
 
@@ -57,6 +58,7 @@ impl RowBatch {
             row.occurred_at,
             row.subject,
             row.store_ref,
+            row.merchant_ref,
         ];
         for (end, part) in ends.iter_mut().zip(texts) {
             self.text.push_str(part);
@@ -123,6 +125,11 @@ impl BillRowSink<'_> {
         }
         for n in [row.amount, row.fee_milli, row.settled, row.discount] {
             self.hasher.update(n.to_le_bytes());
+        }
+        // Only when there is one, so that a bill without merchant ids hashes as it did before the column.
+        if !row.merchant_ref.is_empty() {
+            self.hasher.update(row.merchant_ref.as_bytes());
+            self.hasher.update([0x1e]);
         }
         self.batch.push(row, kind)?;
         self.rows += 1;
@@ -219,8 +226,8 @@ fn writer(
     let conn: &Connection = conn;
     let mut insert = conn.prepare_cached(
         "INSERT INTO bill_rows (bill_id, line_no, trade_no, out_trade_no, out_request_no, kind, amount, fee,
-            occurred_at, status, fee_milli, settled, discount, subject, store_ref)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            occurred_at, status, fee_milli, settled, discount, subject, store_ref, merchant_ref)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     let mut batch_rows = 0u64;
     let mut batch_started = Instant::now();
@@ -246,7 +253,7 @@ fn writer(
                 *text = batch.text.get(from..end).unwrap_or("");
                 from = end;
             }
-            let [trade_no, out_trade_no, out_request_no, status, occurred_at, subject, store_ref] = texts;
+            let [trade_no, out_trade_no, out_request_no, status, occurred_at, subject, store_ref, merchant_ref] = texts;
             insert.execute(params![
                 bill_id,
                 row.line_no,
@@ -263,6 +270,7 @@ fn writer(
                 row.discount,
                 subject,
                 store_ref,
+                merchant_ref,
             ])?;
             batch_rows += 1;
             if batch_rows >= BATCH_ROWS || (batch_rows.is_multiple_of(64) && batch_started.elapsed() >= BATCH_TIME) {

@@ -72,6 +72,8 @@ pub struct NewBillRow<'a> {
     pub occurred_at: &'a str,
     pub subject: &'a str,
     pub store_ref: &'a str,
+    /// The merchant id the row names, where the bill has one (WeChat 特约商户号 of a sub-merchant); "" otherwise.
+    pub merchant_ref: &'a str,
 }
 
 /// What the import learned once every row was read.
@@ -141,6 +143,8 @@ pub struct PaymentPair {
     pub order_id: Option<i64>,
     pub local_amount: Option<i64>,
     pub local_status: Option<String>,
+    /// The fields that differ (amount, status, time, merchant id, fee), with both values.
+    pub fields: Vec<FieldDiff>,
 }
 
 /// A bill refund row with the local refund of the same out_request_no.
@@ -157,6 +161,10 @@ pub struct RefundPair {
     pub subject: String,
     pub local_amount: Option<i64>,
     pub local_status: Option<String>,
+    /// Whether the till has the refunded order (by out_trade_no, else trade_no).
+    pub order_found: bool,
+    /// The fields that differ (refund amount, status), with both values.
+    pub fields: Vec<FieldDiff>,
 }
 
 /// A paid local order, or a successful local refund, that no bill of the acquirer mentions.
@@ -170,6 +178,8 @@ pub struct LocalOnly {
     /// UTC RFC 3339: paid_at (or created_at) of an order, created_at of a refund.
     pub at: String,
     pub subject: String,
+    /// The day of another bill of the acquirer that lists it (the day's own bills do not), if one does.
+    pub listed_on: Option<String>,
 }
 
 /// The day's sums over the bill rows.
@@ -196,6 +206,109 @@ pub struct BillDayScan {
     pub totals: BillDayTotals,
     /// Ids of the local orders that payment or reversal rows of the day found, sorted, without repeats.
     pub matched_orders: Vec<i64>,
+    /// Of the matched payments and refunds, those the till recorded before the day began (carried over from the
+    /// previous day into this bill): count and amount.
+    pub carried_in_count: i64,
+    pub carried_in_amount: i64,
+}
+
+/// Which field of a bill row differs from the till's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffField {
+    /// The order amount of a payment.
+    Amount,
+    Status,
+    /// The acquirer's fee against the account's rate.
+    Fee,
+    RefundAmount,
+    /// A payment's time in the bill against the till's paid_at (the acquirer's time the till was told). A refund's
+    /// is not compared: the till keeps only its own request time.
+    Time,
+    /// The merchant id the bill row names against the order's acquirer_merchant_id.
+    MerchantId,
+}
+
+impl DiffField {
+    pub const ALL: [DiffField; 6] = [
+        DiffField::Amount,
+        DiffField::Status,
+        DiffField::Fee,
+        DiffField::RefundAmount,
+        DiffField::Time,
+        DiffField::MerchantId,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffField::Amount => "amount",
+            DiffField::Status => "status",
+            DiffField::Fee => "fee",
+            DiffField::RefundAmount => "refund_amount",
+            DiffField::Time => "time",
+            DiffField::MerchantId => "merchant_id",
+        }
+    }
+}
+
+/// One field that differs, with the bill's value and the till's ("" where a side has none): amounts as "22.00",
+/// fees exact as "0.13200" (the till's is the one the account's rate gives), times as stored (UTC RFC 3339),
+/// statuses and ids as written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldDiff {
+    pub field: DiffField,
+    pub bill: String,
+    pub local: String,
+}
+
+/// What the scan compares besides the amounts and statuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldRules {
+    /// A bill time further than this from the till's is a difference (seconds).
+    pub time_tolerance_secs: i64,
+    /// The account's fee rate in millionths of the amount (0.60% = 6000), where the till knows one: a payment's
+    /// fee a whole fen or more away from it is a difference. Orders carry no fee of their own.
+    pub fee_rate_ppm: Option<i64>,
+    /// The start of the local day (UTC, "YYYY-MM-DDTHH:MM:SS"): matched rows the till recorded earlier were carried
+    /// over from the previous day.
+    pub day_start: String,
+}
+
+/// "2026-11-24T01:15:03…" (UTC) → seconds since 1970; None if the text does not start that way.
+pub fn utc_seconds(text: &[u8]) -> Option<i64> {
+    let digits = |from: usize, to: usize| -> Option<i64> {
+        text.get(from..to)?.iter().try_fold(0i64, |v, c| c.is_ascii_digit().then(|| v * 10 + i64::from(c - b'0')))
+    };
+    let (year, month, day) = (digits(0, 4)?, digits(5, 7)?, digits(8, 10)?);
+    let (hour, minute, second) = (digits(11, 13)?, digits(14, 16)?, digits(17, 19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+fn text_of(v: ValueRef<'_>) -> Option<&[u8]> {
+    match v {
+        ValueRef::Text(t) if !t.is_empty() => Some(t),
+        _ => None,
+    }
+}
+
+fn lossy(v: Option<&[u8]>) -> String {
+    v.map(|t| String::from_utf8_lossy(t).into_owned()).unwrap_or_default()
+}
+
+/// Whether the bill's time is further than `tolerance` seconds from the till's; unreadable times never differ.
+fn time_apart(bill: Option<&[u8]>, local: Option<&[u8]>, tolerance: i64) -> bool {
+    let (Some(bill), Some(local)) = (bill.and_then(utc_seconds), local.and_then(utc_seconds)) else { return false };
+    (bill - local).abs() > tolerance
 }
 
 /// A discrepancy to record with a run.
@@ -215,6 +328,8 @@ pub struct NewDiscrepancy {
     pub occurred_at: Option<String>,
     pub subject: String,
     pub explanation: String,
+    /// The fields that differ, with both values.
+    pub fields: Vec<FieldDiff>,
 }
 
 /// A recorded discrepancy.
@@ -254,11 +369,18 @@ fn bill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBill> {
     })
 }
 
+fn fields_json(fields: &[FieldDiff]) -> String {
+    if fields.is_empty() {
+        return "[]".to_owned();
+    }
+    serde_json::to_string(fields).unwrap_or_else(|_| "[]".to_owned())
+}
+
 const PAID_FAMILY: &str = "('PAID', 'PARTIALLY_REFUNDED', 'REFUNDED')";
 
 const DISCREPANCY_COLUMNS: &str = "id, run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount, \
      bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation, resolved, \
-     note, resolved_at";
+     note, resolved_at, fields";
 
 fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDiscrepancy> {
     Ok(StoredDiscrepancy {
@@ -279,6 +401,12 @@ fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDiscrep
             occurred_at: r.get(13)?,
             subject: r.get(14)?,
             explanation: r.get(15)?,
+            fields: {
+                let text: String = r.get(19)?;
+                serde_json::from_str(&text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(19, rusqlite::types::Type::Text, Box::new(e))
+                })?
+            },
         },
         resolved: r.get::<_, i64>(16)? != 0,
         note: r.get(17)?,
@@ -495,14 +623,17 @@ impl Store {
     }
 
     /// Walks every row of the day's bills once, in bill order: payments and reversals with their local order (by
-    /// out_trade_no, else trade_no), refunds with the local refund of their out_request_no. Payments that match a
-    /// paid local order one for one (same amount) and refunds that match a successful local refund are counted;
-    /// every other payment or reversal goes to `payment`, every other refund to `refund`. Also sums the day's
-    /// money ([`BillDayTotals`]) and lists the local orders the rows found.
+    /// out_trade_no, else trade_no), refunds with the local refund of their out_request_no and the local order.
+    /// Payments that match a paid local order one for one (same amount, and no other field differs under `rules`)
+    /// and refunds that match a successful local refund are counted; every other payment or reversal goes to
+    /// `payment`, every other refund to `refund`, each with the fields that differ. Also sums the day's money
+    /// ([`BillDayTotals`]), lists the local orders the rows found and counts what was carried in from the day
+    /// before.
     pub fn recon_bill_rows(
         &self,
         acquirer: AcquirerId,
         bill_date: &str,
+        rules: &FieldRules,
         mut payment: impl FnMut(PaymentPair),
         mut refund: impl FnMut(RefundPair),
     ) -> Result<BillDayScan> {
@@ -511,9 +642,10 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT b.kind, b.amount, b.fee_milli, b.settled, b.discount, b.status,
                     o.id, o.total_amount, o.status, r.id, r.refund_amount, r.status,
-                    b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject
+                    b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject,
+                    COALESCE(o.paid_at, o.created_at), o.acquirer_merchant_id, b.merchant_ref, r.created_at
              FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-             LEFT JOIN orders o ON b.kind IN ('payment', 'revoked') AND o.id = COALESCE(
+             LEFT JOIN orders o ON o.id = COALESCE(
                  (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
                  (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
              LEFT JOIN refunds r ON b.kind = 'refund' AND r.out_request_no = b.out_request_no
@@ -526,9 +658,13 @@ impl Store {
         let text = |r: &rusqlite::Row<'_>, i: usize| -> Result<String> {
             Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
         };
+        let tolerance = rules.time_tolerance_secs.max(0);
+        let day_start = rules.day_start.as_bytes();
+        let amount_text = |fen: i64| crate::money::Amount::from_fen(fen).to_string();
         while let Some(r) = rows.next()? {
             let bill_amount: i64 = r.get(1)?;
-            t.fee_milli = t.fee_milli.saturating_add(r.get(2)?);
+            let fee_milli: i64 = r.get(2)?;
+            t.fee_milli = t.fee_milli.saturating_add(fee_milli);
             t.settled = t.settled.saturating_add(r.get(3)?);
             t.discount = t.discount.saturating_add(r.get(4)?);
             let kind = match r.get_ref(0)? {
@@ -538,9 +674,10 @@ impl Store {
                 _ => continue, // not a kind this version writes: in the day's sums only
             };
             let bill_ok = matches!(r.get_ref(5)?, ValueRef::Text(b"SUCCESS"));
+            let order_id: Option<i64> = r.get(6)?;
+            let bill_at = text_of(r.get_ref(17)?);
             match kind {
                 BillRowKind::Payment | BillRowKind::Revoked => {
-                    let order_id: Option<i64> = r.get(6)?;
                     let local_amount: Option<i64> = r.get(7)?;
                     if kind == BillRowKind::Payment {
                         t.payment_count += 1;
@@ -550,16 +687,72 @@ impl Store {
                         scan.matched_orders.push(id);
                     }
                     let paid = matches!(r.get_ref(8)?, ValueRef::Text(b"PAID" | b"PARTIALLY_REFUNDED" | b"REFUNDED"));
-                    if kind == BillRowKind::Payment && paid && local_amount == Some(bill_amount) {
+                    let local_at = text_of(r.get_ref(19)?);
+                    // Fields compared on paid payments only: an unpaid order's difference is its status.
+                    let (time_apart, merchant_apart, fee_expected) = if kind == BillRowKind::Payment && paid {
+                        let merchants = (text_of(r.get_ref(20)?), text_of(r.get_ref(21)?));
+                        let fee_expected = rules.fee_rate_ppm.map(|ppm| bill_amount.saturating_mul(ppm) / 1000);
+                        (
+                            time_apart(bill_at, local_at, tolerance),
+                            matches!(merchants, (Some(ours), Some(theirs)) if ours != theirs),
+                            fee_expected.filter(|e| (fee_milli.abs() - e).abs() >= 1000),
+                        )
+                    } else {
+                        (false, false, None)
+                    };
+                    let same_amount = local_amount == Some(bill_amount);
+                    if kind == BillRowKind::Payment
+                        && paid
+                        && same_amount
+                        && !time_apart
+                        && !merchant_apart
+                        && fee_expected.is_none()
+                    {
                         scan.matched_count += 1;
                         scan.matched_amount = scan.matched_amount.saturating_add(bill_amount);
+                        if local_at.is_some_and(|at| at < day_start) {
+                            scan.carried_in_count += 1;
+                            scan.carried_in_amount = scan.carried_in_amount.saturating_add(bill_amount);
+                        }
                         continue;
+                    }
+                    let local_status: Option<String> = r.get(8)?;
+                    let mut fields = Vec::new();
+                    if let Some(local) = local_amount.filter(|_| !same_amount) {
+                        fields.push(FieldDiff {
+                            field: DiffField::Amount,
+                            bill: amount_text(bill_amount),
+                            local: amount_text(local),
+                        });
+                    }
+                    if let Some(local) = &local_status
+                        && (paid == (kind == BillRowKind::Revoked))
+                    {
+                        fields.push(FieldDiff { field: DiffField::Status, bill: text(r, 5)?, local: local.clone() });
+                    }
+                    if let Some(expected) = fee_expected {
+                        let exact = |m: i64| crate::channel::wechatpay::bill::MilliFen::from_milli_fen(m).to_string();
+                        fields.push(FieldDiff {
+                            field: DiffField::Fee,
+                            bill: exact(fee_milli.abs()),
+                            local: exact(expected),
+                        });
+                    }
+                    if time_apart {
+                        fields.push(FieldDiff { field: DiffField::Time, bill: lossy(bill_at), local: lossy(local_at) });
+                    }
+                    if merchant_apart {
+                        fields.push(FieldDiff {
+                            field: DiffField::MerchantId,
+                            bill: text(r, 21)?,
+                            local: text(r, 20)?,
+                        });
                     }
                     payment(PaymentPair {
                         kind: kind.as_str().to_owned(),
                         bill_amount,
                         local_amount,
-                        local_status: r.get(8)?,
+                        local_status,
                         bill_row_id: r.get(12)?,
                         line_no: r.get(13)?,
                         trade_no: text(r, 14)?,
@@ -568,6 +761,7 @@ impl Store {
                         occurred_at: r.get(17)?,
                         subject: r.get(18)?,
                         order_id,
+                        fields,
                     });
                 }
                 BillRowKind::Refund => {
@@ -576,10 +770,33 @@ impl Store {
                     let local_id: Option<i64> = r.get(9)?;
                     let local_amount: Option<i64> = r.get(10)?;
                     let local_ok = matches!(r.get_ref(11)?, ValueRef::Text(b"SUCCESS"));
-                    if bill_ok && local_id.is_some() && local_ok && local_amount == Some(bill_amount) {
+                    // A refund's time is not compared: the till keeps only its own request time, not the acquirer's.
+                    let local_from = text_of(r.get_ref(22)?);
+                    let same_amount = local_amount == Some(bill_amount);
+                    if bill_ok && local_id.is_some() && local_ok && same_amount {
                         scan.matched_refund_count += 1;
                         scan.matched_refund_amount = scan.matched_refund_amount.saturating_add(bill_amount);
+                        if local_from.is_some_and(|at| at < day_start) {
+                            scan.carried_in_count += 1;
+                            scan.carried_in_amount = scan.carried_in_amount.saturating_add(bill_amount);
+                        }
                         continue;
+                    }
+                    let local_status: Option<String> = r.get(11)?;
+                    let mut fields = Vec::new();
+                    if let Some(local) = local_amount.filter(|_| !same_amount) {
+                        fields.push(FieldDiff {
+                            field: DiffField::RefundAmount,
+                            bill: amount_text(bill_amount),
+                            local: amount_text(local),
+                        });
+                    }
+                    if bill_ok != local_ok && (local_id.is_some() || order_id.is_some()) {
+                        fields.push(FieldDiff {
+                            field: DiffField::Status,
+                            bill: text(r, 5)?,
+                            local: local_status.clone().unwrap_or_default(),
+                        });
                     }
                     refund(RefundPair {
                         bill_row_id: r.get(12)?,
@@ -592,7 +809,9 @@ impl Store {
                         occurred_at: r.get(17)?,
                         subject: r.get(18)?,
                         local_amount,
-                        local_status: r.get(11)?,
+                        local_status,
+                        order_found: order_id.is_some(),
+                        fields,
                     });
                 }
             }
@@ -603,11 +822,14 @@ impl Store {
     }
 
     /// Paid local orders of the acquirer whose time is in `[from, to)` (UTC, RFC 3339 without suffix) that no bill
-    /// of that acquirer lists, by out_trade_no or trade_no, in time order. `found` (sorted) are orders already
-    /// known to be in a bill of the acquirer (from [`Store::recon_bill_rows`]): they are skipped without a look-up.
+    /// of `bill_date` lists, by out_trade_no or trade_no, in time order, each with the day of another bill that
+    /// lists it, if one does. `found` (sorted) are orders already known to be in a bill of the day (from
+    /// [`Store::recon_bill_rows`]): they are skipped without a look-up.
+    #[allow(clippy::too_many_arguments)]
     pub fn recon_local_only_orders(
         &self,
         acquirer: AcquirerId,
+        bill_date: &str,
         from: &str,
         to: &str,
         created_from: &str,
@@ -622,14 +844,17 @@ impl Store {
                AND o.status IN {PAID_FAMILY}
                AND COALESCE(o.paid_at, o.created_at) >= ?2 AND COALESCE(o.paid_at, o.created_at) < ?3"
         ))?;
-        let mut in_bill = self.conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
-                            WHERE b.out_trade_no = ?2 AND bl.acquirer_id = ?1 AND bl.bill_date <> ''
-                              AND b.kind IN ('payment', 'revoked'))
-                 OR (?3 IS NOT NULL AND ?3 <> '' AND EXISTS (
-                            SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
-                            WHERE b.trade_no = ?3 AND bl.acquirer_id = ?1 AND bl.bill_date <> ''
-                              AND b.kind IN ('payment', 'revoked')))",
+        // The day of a bill listing it: this day's first, so that "listed elsewhere" means not listed here.
+        let mut listed = self.conn.prepare_cached(
+            "SELECT COALESCE(
+                 (SELECT bl.bill_date FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                  WHERE b.out_trade_no = ?2 AND bl.acquirer_id = ?1 AND bl.bill_date <> ''
+                    AND b.kind IN ('payment', 'revoked')
+                  ORDER BY bl.bill_date = ?4 DESC LIMIT 1),
+                 (SELECT bl.bill_date FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                  WHERE ?3 IS NOT NULL AND ?3 <> '' AND b.trade_no = ?3 AND bl.acquirer_id = ?1
+                    AND bl.bill_date <> '' AND b.kind IN ('payment', 'revoked')
+                  ORDER BY bl.bill_date = ?4 DESC LIMIT 1))",
         )?;
         let mut missing: Vec<(i64, LocalOnly)> = Vec::new();
         let mut rows = stmt.query(params![acquirer.0, from, to, created_from])?;
@@ -640,8 +865,9 @@ impl Store {
             }
             let out_trade_no: String = r.get(1)?;
             let trade_no: Option<String> = r.get(2)?;
-            let listed: bool = in_bill.query_row(params![acquirer.0, out_trade_no, trade_no], |r| r.get(0))?;
-            if listed {
+            let listed_on: Option<String> =
+                listed.query_row(params![acquirer.0, out_trade_no, trade_no, bill_date], |r| r.get(0))?;
+            if listed_on.as_deref() == Some(bill_date) {
                 continue;
             }
             missing.push((
@@ -654,6 +880,7 @@ impl Store {
                     status: r.get(4)?,
                     at: r.get(5)?,
                     subject: r.get(6)?,
+                    listed_on,
                 },
             ));
         }
@@ -665,10 +892,12 @@ impl Store {
         Ok(())
     }
 
-    /// Successful local refunds of the acquirer created in `[from, to)` that no bill of that acquirer lists.
+    /// Successful local refunds of the acquirer created in `[from, to)` that no bill of `bill_date` lists, each
+    /// with the day of another bill that lists it, if one does.
     pub fn recon_local_only_refunds(
         &self,
         acquirer: AcquirerId,
+        bill_date: &str,
         from: &str,
         to: &str,
         mut each: impl FnMut(LocalOnly),
@@ -676,15 +905,18 @@ impl Store {
         // CROSS JOIN keeps the day's refunds (by created_at) the outer loop: otherwise SQLite may walk every order
         // of the acquirer.
         let mut stmt = self.conn.prepare(
-            "SELECT o.out_trade_no, o.trade_no, r.out_request_no, r.refund_amount, r.status, r.created_at, o.subject
+            "SELECT o.out_trade_no, o.trade_no, r.out_request_no, r.refund_amount, r.status, r.created_at, o.subject,
+                    (SELECT bl.bill_date FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
+                     WHERE b.out_request_no = r.out_request_no AND bl.acquirer_id = ?1
+                       AND bl.bill_date <> '' AND b.kind = 'refund' LIMIT 1)
              FROM refunds r CROSS JOIN orders o ON o.id = r.order_id
              WHERE o.acquirer_id = ?1 AND r.status = 'SUCCESS' AND r.created_at >= ?2 AND r.created_at < ?3
                AND NOT EXISTS (SELECT 1 FROM bill_rows b JOIN bills bl ON bl.id = b.bill_id
                                WHERE b.out_request_no = r.out_request_no AND bl.acquirer_id = ?1
-                                 AND bl.bill_date <> '' AND b.kind = 'refund')
+                                 AND bl.bill_date = ?4 AND b.kind = 'refund')
              ORDER BY r.created_at, r.id",
         )?;
-        let mut rows = stmt.query(params![acquirer.0, from, to])?;
+        let mut rows = stmt.query(params![acquirer.0, from, to, bill_date])?;
         while let Some(r) = rows.next()? {
             each(LocalOnly {
                 out_trade_no: r.get(0)?,
@@ -694,6 +926,7 @@ impl Store {
                 status: r.get(4)?,
                 at: r.get(5)?,
                 subject: r.get(6)?,
+                listed_on: r.get(7)?,
             });
         }
         Ok(())
@@ -747,8 +980,8 @@ impl Store {
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO discrepancies (run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount,
                         bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation,
-                        resolved, note, resolved_at, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                        resolved, note, resolved_at, created_at, fields)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
                 )?;
                 let started = Instant::now();
                 let mut n = 0usize;
@@ -777,7 +1010,8 @@ impl Store {
                         flag,
                         note,
                         resolved_at,
-                        now
+                        now,
+                        fields_json(&d.fields)
                     ])?;
                     n += 1;
                     if n as u64 >= BATCH_ROWS || (n.is_multiple_of(64) && started.elapsed() >= BATCH_TIME) {
@@ -1011,6 +1245,21 @@ impl Store {
     pub fn seed_orders(&mut self, orders: impl IntoIterator<Item = SeedOrder>) -> Result<u64> {
         let store_id = self.default_store()?;
         self.transaction(|tx| seed_orders_in(tx, store_id.0, orders))
+    }
+
+    /// Gives seeded orders the merchant id at the acquirer they were sent for, in one transaction (tests: an order
+    /// routed to a sub-merchant).
+    pub fn seed_acquirer_merchant_ids(&mut self, ids: &[(String, String)]) -> Result<u64> {
+        self.transaction(|tx| {
+            let mut n = 0;
+            for (out_trade_no, merchant_id) in ids {
+                n += tx.execute(
+                    "UPDATE orders SET acquirer_merchant_id = ?2 WHERE out_trade_no = ?1",
+                    params![out_trade_no, merchant_id],
+                )? as u64;
+            }
+            Ok(n)
+        })
     }
 
     /// Writes refunds (and the orders' refunded amounts) in one transaction.

@@ -14,7 +14,7 @@ use crate::channel::{Channel, QueryResult};
 use crate::i18n::Lang;
 use crate::model::{AcquirerKind, DiscrepancyId, DiscrepancyKind};
 use crate::money::Amount;
-use crate::recon::report::{Item, kind_label};
+use crate::recon::report::{CountAmount, Item, field_advice, field_label, field_value, kind_label};
 use crate::recon::{self, ImportControl, ImportOptions, ImportOutcome, ReconOptions, Report};
 use crate::store::Store;
 use crate::store::operators::Permission;
@@ -446,6 +446,12 @@ impl ReconcileScreen {
                 &report.pending.count.to_string(),
                 &report.pending.amount.to_string(),
             );
+            card(
+                ui,
+                lang.pick("自前日顺延", "Carried in"),
+                &report.carry.in_matched.count.to_string(),
+                &report.carry.in_matched.amount.to_string(),
+            );
             let f = &report.fees;
             card(
                 ui,
@@ -471,6 +477,45 @@ impl ReconcileScreen {
             f.discounts,
             lang.pick("净额", "net"),
             f.net
+        ));
+
+        let c = &report.carry;
+        let n = |x: &CountAmount| format!("{} ({})", x.count, x.amount);
+        ui.weak(format!(
+            "{} {}: {} {} · {} {} · {} {}; {}: {} {} · {} {}; {} {}",
+            lang.pick("跨日顺延，截止时间", "Carry-over, cut-off"),
+            report.cutoff,
+            lang.pick("转出 待次日账单", "out: waiting for the next day's bill"),
+            n(&c.out_waiting),
+            lang.pick("次日账单已列", "listed by it"),
+            n(&c.out_matched),
+            lang.pick("次日账单仍缺", "missing there too"),
+            n(&c.out_missing),
+            lang.pick("转入", "in"),
+            lang.pick("已匹配", "matched"),
+            n(&c.in_matched),
+            lang.pick("两日账单均无", "in neither bill"),
+            n(&c.in_missing),
+            lang.pick("待前日账单", "waiting for the previous day's bill"),
+            n(&c.back_waiting),
+        ));
+        ui.weak(format!(
+            "{}{}{}{}",
+            lang.pick(
+                "逐笔核对：订单金额、状态、退款金额、收款时间（容差 ",
+                "Compared per row: order amount, status, refund amount, payment time (within ",
+            ),
+            report.time_tolerance_minutes,
+            lang.pick(" 分钟）、商户号（账单有时）；手续费：", " min), merchant id (where the bill names one); fee: "),
+            match &report.fee_rate {
+                Some(rate) => format!("{}{rate}", lang.pick("按账户费率 ", "against the account's rate ")),
+                None => lang
+                    .pick(
+                        "未核对（订单不记手续费，账户未设费率）",
+                        "not compared (orders carry no fee and the account has no fee rate)",
+                    )
+                    .to_owned(),
+            }
         ));
 
         // Filters and export.
@@ -544,6 +589,19 @@ impl ReconcileScreen {
                         ui.set_max_width(380.0);
                         ui.label(d.reason.explanation(lang));
                         ui.weak(format!("{}{}", lang.pick("建议：", "Suggested: "), d.reason.action(lang)));
+                        for f in &d.fields {
+                            ui.label(format!(
+                                "{}{} {}{} {}",
+                                field_label(f.field, lang),
+                                lang.pick("：账单", ": bill"),
+                                field_value(f.field, &f.bill),
+                                lang.pick("，本地", ", till"),
+                                field_value(f.field, &f.local),
+                            ));
+                            if let Some(advice) = field_advice(f, lang) {
+                                ui.weak(advice);
+                            }
+                        }
                         if d.resolved {
                             ui.label(format!(
                                 "{}{}",

@@ -27,7 +27,14 @@ fn fen(text: &str) -> i64 {
 
 /// Writes the till's orders and refunds of one acquirer from the fixture.
 pub fn seed_local(store: &mut Store, kind: AcquirerKind) {
-    let text = std::fs::read_to_string(fixture("local_20261124.csv")).unwrap();
+    seed_local_from(store, kind, "local_20261124.csv");
+}
+
+/// Writes the till's orders and refunds of one acquirer from a fixture file (an order's optional 11th value is the
+/// merchant id at the acquirer it was sent for).
+pub fn seed_local_from(store: &mut Store, kind: AcquirerKind, file: &str) {
+    let text = std::fs::read_to_string(fixture(file)).unwrap();
+    let mut merchant_ids = Vec::new();
     let acquirer_id = store.acquirer_for(kind).unwrap();
     let mut orders = Vec::new();
     let mut refunds = Vec::new();
@@ -35,6 +42,11 @@ pub fn seed_local(store: &mut Store, kind: AcquirerKind) {
         let f: Vec<&str> = line.split(',').collect();
         if f[1] != kind.as_str() {
             continue;
+        }
+        if f[0] == "order"
+            && let Some(id) = f.get(10)
+        {
+            merchant_ids.push((f[2].to_owned(), (*id).to_owned()));
         }
         match f[0] {
             "order" => orders.push(SeedOrder {
@@ -60,6 +72,7 @@ pub fn seed_local(store: &mut Store, kind: AcquirerKind) {
     }
     store.seed_orders(orders).unwrap();
     store.seed_refunds(refunds).unwrap();
+    store.seed_acquirer_merchant_ids(&merchant_ids).unwrap();
 }
 
 /// Rows in bills and bill_rows.
