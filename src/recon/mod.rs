@@ -14,6 +14,7 @@ pub mod import;
 pub mod report;
 pub mod reversal;
 pub mod settlement;
+pub mod resolve;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,11 @@ pub enum ReconError {
     Fetch { acquirer: &'static str, date: String, message: String },
     #[error("cannot write {path}: {message}")]
     Export { path: PathBuf, message: String },
+    #[error(
+        "the {acquirer} reconciliation of {date} was closed by {closed_by} at {closed_at} (China time): reopen the day \
+         (`tilldesk reconcile reopen-day`) before reconciling it again"
+    )]
+    DayClosed { acquirer: &'static str, date: String, closed_by: String, closed_at: String },
     #[error("the stored report of run {run} cannot be read: {message}")]
     BadRun { run: i64, message: String },
     #[error(transparent)]

@@ -276,10 +276,14 @@ pub struct Item {
     pub action: String,
     pub resolved: bool,
     pub note: Option<String>,
+    /// How it was resolved, by whom and when (None while open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<super::resolve::Resolution>,
 }
 
 impl Item {
     fn from_stored(d: StoredDiscrepancy, lang: Lang) -> Item {
+        let resolution = super::resolve::Resolution::of(&d);
         let f = d.fields;
         let reason = Reason::parse(&f.reason).unwrap_or(Reason::MissingFromBill);
         Item {
@@ -300,6 +304,7 @@ impl Item {
             action: reason.action(lang).to_owned(),
             resolved: d.resolved,
             note: d.note,
+            resolution,
         }
     }
 }
@@ -373,6 +378,7 @@ pub fn reconcile_account(
     options: &ReconOptions,
     lang: Lang,
 ) -> Result<Report, ReconError> {
+    super::resolve::refuse_if_closed(store, acquirer_id, date)?;
     let report = reconcile_run(store, acquirer_id, date, options, lang)?;
     let unheard: Vec<crate::store::sync::BillPayment> = report
         .discrepancies
@@ -670,7 +676,11 @@ impl Report {
                 opt_amount(d.bill_amount),
                 d.bill_status.as_deref().unwrap_or("-"),
                 d.bill_line.map(|l| format!(" line {l}")).unwrap_or_default(),
-                if d.resolved { format!(" [resolved: {}]", d.note.as_deref().unwrap_or("")) } else { String::new() },
+                match d.resolution.as_ref().and_then(|r| r.kind) {
+                    Some(kind) if d.resolved => format!(" [{kind}: {}]", d.note.as_deref().unwrap_or("")),
+                    _ if d.resolved => format!(" [resolved: {}]", d.note.as_deref().unwrap_or("")),
+                    _ => String::new(),
+                },
             ));
             out.push_str(&format!("    {} {}\n", d.explanation, d.action));
         }
