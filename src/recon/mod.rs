@@ -12,9 +12,9 @@ pub mod export;
 pub mod fetch;
 pub mod import;
 pub mod report;
+pub mod resolve;
 pub mod reversal;
 pub mod settlement;
-pub mod resolve;
 
 use std::path::PathBuf;
 

@@ -122,7 +122,9 @@ impl Resolution {
 pub enum Resolved {
     Plain,
     /// Matched to this bill line.
-    Matched { line: i64 },
+    Matched {
+        line: i64,
+    },
     /// The local order recorded or moved to PAID.
     Adopted(OrderId),
 }
@@ -144,9 +146,10 @@ pub fn resolve(
             if !reason.can_adopt() {
                 return Err(ResolveError::CannotAdopt { id: id.0, reason: reason.as_str() });
             }
-            let acquirer = store.recon_run(d.run_id)?.and_then(|r| r.acquirer_id).ok_or_else(|| {
-                StoreError::NotFound { what: "reconciliation run", key: d.run_id.to_string() }
-            })?;
+            let acquirer = store
+                .recon_run(d.run_id)?
+                .and_then(|r| r.acquirer_id)
+                .ok_or_else(|| StoreError::NotFound { what: "reconciliation run", key: d.run_id.to_string() })?;
             if note.trim().is_empty() {
                 return Err(StoreError::from(crate::store::recon_days::Refused::NoteRequired).into());
             }
@@ -166,7 +169,12 @@ pub fn resolve(
 }
 
 /// Takes a resolution back (until the day is closed), audited with the reason.
-pub fn reopen(store: &mut Store, id: DiscrepancyId, note: &str, operator: Option<OperatorId>) -> Result<(), ResolveError> {
+pub fn reopen(
+    store: &mut Store,
+    id: DiscrepancyId,
+    note: &str,
+    operator: Option<OperatorId>,
+) -> Result<(), ResolveError> {
     Ok(store.reopen_discrepancy(id, note, operator)?)
 }
 
@@ -188,6 +196,9 @@ pub struct DayReport {
     pub closed: Option<Closing>,
     pub open_differences: usize,
     pub report: Report,
+    /// A closed day's text exactly as it was frozen (printed and exported as `.txt` instead of [`Self::to_text`]).
+    #[serde(skip)]
+    pub frozen_text: Option<String>,
 }
 
 impl DayReport {
@@ -212,9 +223,9 @@ impl DayReport {
                     if let Some(line) = r.bill_line {
                         s.push_str(&format!(" line {line}"));
                     }
+                    // When is in the exports and the audit log; the text stays the same for the same decisions.
                     let by = r.by.as_deref().unwrap_or("-");
-                    let at = r.at.as_deref().map(china_display).unwrap_or_default();
-                    format!("{s} by {by} at {at}: {}", d.note.as_deref().unwrap_or(""))
+                    format!("{s} by {by}: {}", d.note.as_deref().unwrap_or(""))
                 }
                 None => "open".to_owned(),
             };
@@ -268,13 +279,22 @@ pub fn day_report(store: &Store, acquirer_id: AcquirerId, date: time::Date) -> R
         .latest_run_of_day(acquirer_id, &day)?
         .ok_or_else(|| ResolveError::NoRun { acquirer: acquirer_name(acquirer), date: day.clone() })?;
     let report = load_report(store, run, Lang::En)?;
-    Ok(DayReport { acquirer, bill_date: day, closed: None, open_differences: report.open_count(), report })
+    Ok(DayReport {
+        acquirer,
+        bill_date: day,
+        closed: None,
+        open_differences: report.open_count(),
+        report,
+        frozen_text: None,
+    })
 }
 
 /// A closed day's frozen report.
 pub fn frozen(closed: &ClosedDay) -> Result<DayReport, ResolveError> {
-    serde_json::from_str(&closed.report_json)
-        .map_err(|e| ReconError::BadRun { run: closed.run_id, message: e.to_string() }.into())
+    let mut day: DayReport = serde_json::from_str(&closed.report_json)
+        .map_err(|e| ReconError::BadRun { run: closed.run_id, message: e.to_string() })?;
+    day.frozen_text = Some(closed.report_text.clone());
+    Ok(day)
 }
 
 /// Closes an acquirer's day from its latest run: refused while anything is open (the message says how many), when
@@ -301,9 +321,10 @@ pub fn close_day(
         closed: Some(Closing { closed_at: closed_at.to_owned(), closed_by: by.to_owned(), run_id: run }),
         open_differences: 0,
         report,
+        frozen_text: None,
     };
-    let report_json = serde_json::to_string_pretty(&frozen)
-        .map_err(|e| ReconError::BadRun { run, message: e.to_string() })?;
+    let report_json =
+        serde_json::to_string_pretty(&frozen).map_err(|e| ReconError::BadRun { run, message: e.to_string() })?;
     let report_text = frozen.to_text();
     let new = NewClosedDay {
         acquirer_id,

@@ -29,9 +29,7 @@ pub enum Refused {
     BillRowMatched { line: i64, trade_no: String },
     #[error("bill line {line} (trade_no {trade_no}) is already resolved ({kind})")]
     BillRowResolved { line: i64, trade_no: String, kind: String },
-    #[error(
-        "{out_request_no:?} is not an out_request_no (1 to 64 letters, digits or _-|*): give the refund's number"
-    )]
+    #[error("{out_request_no:?} is not an out_request_no (1 to 64 letters, digits or _-|*): give the refund's number")]
     BadOutRequestNo { out_request_no: String },
     #[error("refund {out_request_no} belongs to order {belongs_to}, not to {expected}")]
     RefundOfAnotherOrder { out_request_no: String, belongs_to: String, expected: String },
@@ -378,9 +376,11 @@ impl Store {
 
     /// How many differences of a run are open.
     pub fn open_discrepancy_count(&self, run_id: i64) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM discrepancies WHERE run_id = ?1 AND resolved = 0", [run_id], |r| {
-            r.get(0)
-        })?)
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM discrepancies WHERE run_id = ?1 AND resolved = 0",
+            [run_id],
+            |r| r.get(0),
+        )?)
     }
 
     /// Checks that the day can be closed from `run_id` (the latest run, nothing open, the bills unchanged since,
