@@ -1,7 +1,7 @@
 //! The 对账 screen's resolution workflow as a back-office clerk uses it: the resolve dialog (kind, note with Enter,
 //! the bill row for "matched", the refund for "refunded", Escape to close), the day bar (Close day disabled with the
-//! reason while differences are open), closing, the frozen export, the refused re-run, reopening the day; and who
-//! may do it.
+//! reason while differences are open), closing, the frozen export, the refused re-run, reopening the day and a
+//! difference; and who may do it.
 
 mod recon_common;
 mod ui_common;
@@ -152,8 +152,21 @@ fn a_clerk_resolves_every_difference_closes_the_day_exports_it_and_reopens_it() 
     click(&mut h, "重新开账");
     wait_for(&mut h, "已重新开账");
     wait_for(&mut h, "当日 2026-11-24 未结账 · 未处理差异 0");
+
+    // A resolution is taken back (the day is open again): W005 is open once more.
+    click(&mut h, "显示已处理");
+    h.get_by_role_and_label(A11y::Button, "金额不符").click();
+    h.run();
+    click(&mut h, "重新打开");
+    wait_for(&mut h, "重新打开差异");
+    h.get_by_role_and_label(A11y::TextInput, "处理说明").focus();
+    note_and_enter(&mut h, "金额还要再核对");
+    wait_for(&mut h, "已重新打开");
+    wait_for(&mut h, "未处理差异 1");
     let audit = h.state().ctx.home.store.recent_audit(30).unwrap();
-    for action in ["discrepancy.resolve", "order.adopt_from_bill", "recon.day_close", "recon.day_reopen"] {
+    for action in
+        ["discrepancy.resolve", "discrepancy.reopen", "order.adopt_from_bill", "recon.day_close", "recon.day_reopen"]
+    {
         assert!(audit.iter().any(|a| a.action == action), "{action} is not audited");
     }
 }

@@ -511,3 +511,39 @@ impl ResolvePanel {
         self.resolve(ui, ctx, report, id, how, note)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_number_is_a_line_and_anything_else_a_trade_no() {
+        assert_eq!(bill_row_pick(" 6 "), Some(BillRowPick::Line(6)));
+        assert_eq!(
+            bill_row_pick("4200002026112400000004"),
+            Some(BillRowPick::TradeNo("4200002026112400000004".into()))
+        );
+        assert_eq!(bill_row_pick("0"), Some(BillRowPick::TradeNo("0".into())));
+        assert_eq!(bill_row_pick("  "), None);
+    }
+
+    #[test]
+    fn refusals_are_phrased_in_chinese_without_english() {
+        let open = ResolveError::Store(StoreError::Resolution(Refused::OpenDifferences {
+            bill_date: "2026-11-24".into(),
+            count: 3,
+            run: 7,
+        }));
+        assert_eq!(phrase(&open, Lang::ZhCn), "2026-11-24 还有 3 条差异未处理：处理完才能结账");
+        assert!(phrase(&open, Lang::En).contains("3 open difference(s)"));
+        let closed = ResolveError::Store(StoreError::DayClosed {
+            bill_date: "2026-11-24".into(),
+            closed_at: "2026-11-25T02:00:00.000000Z".into(),
+            closed_by: "王芳".into(),
+        });
+        assert_eq!(
+            phrase(&closed, Lang::ZhCn),
+            "2026-11-24 已由 王芳 于 2026-11-25 10:00:00（北京时间）结账；请先重新开账"
+        );
+    }
+}
