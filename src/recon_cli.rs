@@ -417,7 +417,26 @@ pub fn reconcile(home: &mut DataHome, args: ReconcileArgs) -> anyhow::Result<()>
                 !with_bill.is_empty(),
                 "no bill for {day} has been imported: run `tilldesk bills fetch` or `tilldesk bills import` first"
             );
-            with_bill
+            // A closed day keeps its frozen report: say so and reconcile the others.
+            let mut open = Vec::new();
+            for account in with_bill {
+                match home.store.closed_day(account, &day)? {
+                    Some(c) => eprintln!(
+                        "{}: {day} was closed by {} at {} (China time): `tilldesk reconcile show` prints its report",
+                        home.store
+                            .acquirers()?
+                            .into_iter()
+                            .find(|a| a.id == account)
+                            .map(|a| a.name)
+                            .unwrap_or_default(),
+                        c.closed_by_name,
+                        recon::resolve::china_display(&c.closed_at)
+                    ),
+                    None => open.push(account),
+                }
+            }
+            anyhow::ensure!(!open.is_empty(), "every bill of {day} belongs to a closed day: nothing to reconcile");
+            open
         }
     };
     anyhow::ensure!(args.export.is_none() || accounts.len() == 1, "--export needs --acquirer (one report per file)");

@@ -373,6 +373,13 @@ fn the_command_line_resolves_closes_shows_and_reopens() {
     // The closed day prints the same bytes after a new import.
     ok(tilldesk(data).args(["bills", "import"]).arg(fixture("alipay_20261124.csv.zip")).output().unwrap());
     assert_eq!(show(false), text);
+    // Without --acquirer the open days are reconciled and the closed one is named.
+    let out = tilldesk(data).args(["reconcile", "--date", "2026-11-24"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = ok(out);
+    assert!(stdout.contains("Reconciliation of the Alipay bill of 2026-11-24"), "{stdout}");
+    assert!(!stdout.contains("WeChat Pay bill"), "{stdout}");
+    assert!(stderr.contains("2026-11-24 was closed by 王芳 at "), "{stderr}");
 
     let out = ok(as_operator(data, "李娜", "246810")
         .args(["reconcile", "reopen-day", "--date", "2026-11-24", "--acquirer", "wechat", "--note", "补发账单"])
@@ -382,4 +389,69 @@ fn the_command_line_resolves_closes_shows_and_reopens() {
     let out =
         ok(as_operator(data, "李娜", "246810").args(["reconcile", "reopen", "3", "--note", "再查"]).output().unwrap());
     assert_eq!(out.trim(), "Difference #3 is open again.");
+}
+
+// The sync worker.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_worker_leaves_a_closed_day_alone() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+    use tilldesk::checkout::{CheckoutSettings, Outcome, PaymentInput, SystemClock};
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let db = home.join(tilldesk::config::DATABASE_FILE);
+    let sandbox =
+        tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let (url, acc) = (sandbox.base_url(), sandbox.state.accounts());
+    // Yesterday (at the acquirers) the till took one WeChat payment.
+    sandbox.state.config.lock().unwrap().clock_offset_secs = -86_400;
+    let fast = CheckoutSettings {
+        poll_interval: Duration::from_millis(100),
+        poll_window: Duration::from_millis(400),
+        cancel_retry_interval: Duration::from_millis(50),
+        max_cancel_attempts: 2,
+        query_retries: 1,
+        query_backoff: Duration::from_millis(50),
+        cashier_deadline: Duration::from_secs(3),
+    };
+    let engine = tilldesk::sandbox::till::checkout(&db, &acc, &url, None, Arc::new(SystemClock), fast).unwrap();
+    let input = PaymentInput {
+        amount: tilldesk::money::Amount::from_fen(567),
+        auth_code: "130000000000000000".into(),
+        subject: "结账测试".into(),
+        store_id: tilldesk::model::StoreId(1),
+        operator_id: None,
+        terminal_id: None,
+    };
+    let (_, outcome) = engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap();
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    sandbox.state.config.lock().unwrap().clock_offset_secs = 0;
+
+    // The worker fetches and reconciles yesterday; the back office closes WeChat Pay's day.
+    let settings = tilldesk::sync::SyncSettings {
+        bill_time: time::Time::from_hms(0, 0, 0).ok(),
+        backoff_base: Duration::from_millis(300),
+        backoff_max: Duration::from_secs(2),
+        ..tilldesk::sync::SyncSettings::default()
+    };
+    let worker = tilldesk::sandbox::till::worker(&home, &acc, &url, settings).unwrap();
+    let run = worker.run_once("test").await.unwrap();
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let mut store = Store::open(&db).unwrap();
+    let wechat = store.acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+    let yesterday = time::OffsetDateTime::now_utc().to_offset(china).date().previous_day().unwrap();
+    resolve::close_day(&mut store, wechat, yesterday, "王芳", None, CLOSED_AT).unwrap();
+
+    // Asked to fetch it again (the bookkeeping forgot it), the worker leaves the closed day alone: no error.
+    let key = format!("{}.{}", tilldesk::sync::SETTING_BILLS_DONE, wechat);
+    store.set_bookkeeping(&key, "").unwrap();
+    let run = worker.run_once("test").await.unwrap();
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    assert_eq!(run.bills_fetched, 0);
+    sandbox.stop().await;
 }

@@ -64,6 +64,8 @@ pub struct ResolvePanel {
     /// The day state, and the run it was read for.
     day: Option<(i64, DayInfo)>,
     day_job: Option<(i64, Background<Result<DayInfo, ResolveError>>)>,
+    /// The run whose day could not be read (not asked again every frame).
+    day_failed: Option<i64>,
     reopen_note: String,
 }
 
@@ -237,7 +239,7 @@ impl ResolvePanel {
         // The day's state, read in the background for the run shown.
         let fresh = self.day.as_ref().is_some_and(|(run, _)| *run == report.run_id);
         let loading = self.day_job.as_ref().is_some_and(|(run, _)| *run == report.run_id);
-        if !fresh && !loading {
+        if !fresh && !loading && self.day_failed != Some(report.run_id) {
             let run_id = report.run_id;
             let job = Background::spawn(ctx.home.store.path().to_owned(), ctx.operator_id(), ui.ctx(), move |store| {
                 day_info(store, run_id)
@@ -259,10 +261,17 @@ impl ResolvePanel {
         {
             let run = *run;
             self.day_job = None;
-            match answer {
-                Ok(Ok(day)) => self.day = Some((run, day)),
-                Ok(Err(e)) => return Some(Update { status: (true, phrase(&e, lang)), report: None }),
-                Err(e) => return Some(Update { status: (true, e.to_string()), report: None }),
+            let failed = match answer {
+                Ok(Ok(day)) => {
+                    self.day = Some((run, day));
+                    None
+                }
+                Ok(Err(e)) => Some(phrase(&e, lang)),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(text) = failed {
+                self.day_failed = Some(run);
+                return Some(Update { status: (true, text), report: None });
             }
         }
         let answer = self.job.as_mut()?.poll()?;
@@ -283,6 +292,9 @@ impl ResolvePanel {
     fn day_bar(&mut self, ui: &mut egui::Ui, ctx: &Ctx, report: &Report) -> Option<Update> {
         let lang = ctx.lang;
         let Some((_, day)) = self.day.clone().filter(|(run, _)| *run == report.run_id) else {
+            if self.day_failed == Some(report.run_id) {
+                return None;
+            }
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.weak(lang.pick("正在读取当日结账状态…", "Reading the day's state…"));
