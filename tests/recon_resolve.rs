@@ -130,8 +130,16 @@ fn what_the_data_does_not_allow_is_refused_with_the_reason() {
     // Matched once: the row (and the difference) cannot be matched again.
     try_(w008, line(6), "W004 的付款").unwrap();
     assert!(matches!(refused(try_(w008, ResolveAs::WrittenOff, "x").unwrap_err()), Refused::AlreadyResolved { .. }));
-    let w005_to_6 = try_(w005, line(6), "x").unwrap_err();
-    assert!(matches!(refused(w005_to_6), Refused::BillRowResolved { line: 6, .. }));
+    let w008_again = refused(try_(id_of(&report, "W004", None), line(6), "x").unwrap_err());
+    assert!(matches!(w008_again, Refused::AlreadyResolved { .. }), "{w008_again:?}");
+    // Two bill rows are not matched to each other; a local-only difference is matched to a row once.
+    let w003 = id_of(&report, "W003", None);
+    assert_eq!(refused(try_(w003, line(7), "x").unwrap_err()), Refused::NotLocalOnly { id: w003.0, line: 5 });
+    let wr010 = id_of(&report, "W001", Some("WR010"));
+    assert!(matches!(refused(try_(wr010, line(6), "x").unwrap_err()), Refused::BillRowResolved { line: 6, .. }));
+    // By trade_no, the row of that trade that is a difference: W007's refund row, not its payment (which matched).
+    let by_trade = ResolveAs::Matched(BillRowPick::TradeNo("4200002026112400000007".into()));
+    try_(wr010, by_trade, "退款记错了订单").unwrap();
     assert!(matches!(
         resolve::resolve(&mut store, DiscrepancyId(999), &ResolveAs::WrittenOff, "x", by).unwrap_err(),
         ResolveError::Store(StoreError::NotFound { .. })

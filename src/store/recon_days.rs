@@ -27,6 +27,11 @@ pub enum Refused {
     BillRowAmbiguous { line: i64, bill_date: String },
     #[error("bill line {line} (trade_no {trade_no}) already matches a local record: there is nothing to match by hand")]
     BillRowMatched { line: i64, trade_no: String },
+    #[error(
+        "difference #{id} is bill line {line} itself: only a difference the bill lacks (only local) is matched by hand \
+         to another bill row"
+    )]
+    NotLocalOnly { id: i64, line: i64 },
     #[error("bill line {line} (trade_no {trade_no}) is already resolved ({kind})")]
     BillRowResolved { line: i64, trade_no: String, kind: String },
     #[error("{out_request_no:?} is not an out_request_no (1 to 64 letters, digits or _-|*): give the refund's number")]
@@ -297,28 +302,43 @@ impl Store {
                 stmt.query_map(params![w.acquirer.0, w.bill_date, value], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<rusqlite::Result<_>>()?
             };
-            let (row_id, line, trade_no) = match rows.as_slice() {
-                [] => return Err(Refused::BillRowNotFound { what, bill_date: w.bill_date.clone() }.into()),
-                [one] => one.clone(),
-                [first, ..] => match pick {
-                    BillRowPick::Line(n) => {
-                        return Err(Refused::BillRowAmbiguous { line: *n, bill_date: w.bill_date.clone() }.into());
-                    }
-                    // A payment and its refunds share a trade_no: the payment row (the first) is the one.
-                    BillRowPick::TradeNo(_) => first.clone(),
-                },
+            if let (BillRowPick::Line(n), [_, _, ..]) = (pick, rows.as_slice()) {
+                return Err(Refused::BillRowAmbiguous { line: *n, bill_date: w.bill_date.clone() }.into());
+            }
+            // The row's own difference in this run: without one it matched a local record already. A payment and
+            // its refunds share a trade_no: the first of them that is a difference is the one.
+            let own_of = |row_id: i64| -> Result<Option<StoredDiscrepancy>> {
+                Ok(tx
+                    .query_row(
+                        &format!(
+                            "SELECT {} FROM discrepancies WHERE run_id = ?1 AND bill_row_id = ?2 ORDER BY id LIMIT 1",
+                            super::recon::DISCREPANCY_COLUMNS
+                        ),
+                        params![w.d.run_id, row_id],
+                        super::recon::discrepancy_from_row,
+                    )
+                    .optional()?)
             };
-            // The row's own difference in this run: without one it matched a local record already.
-            let own: Option<StoredDiscrepancy> = tx
-                .query_row(
-                    &format!(
-                        "SELECT {} FROM discrepancies WHERE run_id = ?1 AND bill_row_id = ?2 ORDER BY id LIMIT 1",
-                        super::recon::DISCREPANCY_COLUMNS
-                    ),
-                    params![w.d.run_id, row_id],
-                    super::recon::discrepancy_from_row,
-                )
-                .optional()?;
+            let mut picked = None;
+            for row in &rows {
+                if let Some(own) = own_of(row.0)? {
+                    picked = Some((row.clone(), Some(own)));
+                    break;
+                }
+            }
+            let ((row_id, line, trade_no), own) = match (picked, rows.first()) {
+                (Some(found), _) => found,
+                (None, Some(first)) => (first.clone(), None),
+                (None, None) => return Err(Refused::BillRowNotFound { what, bill_date: w.bill_date.clone() }.into()),
+            };
+            // A difference that is itself a bill row (only in the bill, an amount or status mismatch) is matched
+            // only to its own row: two bill rows are not matched to each other.
+            if let Some(own_row) = w.d.fields.bill_row_id
+                && own_row != row_id
+            {
+                let own_line = w.d.fields.bill_line.unwrap_or_default();
+                return Err(Refused::NotLocalOnly { id: id.0, line: own_line }.into());
+            }
             let Some(own) = own else {
                 return Err(Refused::BillRowMatched { line, trade_no }.into());
             };

@@ -117,6 +117,9 @@ pub fn phrase(e: &ResolveError, lang: Lang) -> String {
             Refused::BillRowMatched { line, trade_no } => {
                 format!("账单第 {line} 行（交易号 {trade_no}）已与本地记录匹配，无需手工匹配")
             }
+            Refused::NotLocalOnly { id, line } => {
+                format!("差异 #{id} 本身就是账单第 {line} 行：只有账单里没有的本地记录才能与其他账单行手工匹配")
+            }
             Refused::BillRowResolved { line, trade_no, .. } => {
                 format!("账单第 {line} 行（交易号 {trade_no}）已处理")
             }
