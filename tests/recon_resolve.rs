@@ -451,8 +451,7 @@ async fn the_sync_worker_leaves_a_closed_day_alone() {
     assert!(run.errors.is_empty(), "{:?}", run.errors);
     let mut store = Store::open(&db).unwrap();
     let wechat = store.acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
-    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap();
-    let yesterday = time::OffsetDateTime::now_utc().to_offset(china).date().previous_day().unwrap();
+    let yesterday = tilldesk::time::china_business_day(time::OffsetDateTime::now_utc());
     resolve::close_day(&mut store, wechat, yesterday, "王芳", None, CLOSED_AT).unwrap();
 
     // Asked to fetch it again (the bookkeeping forgot it), the worker leaves the closed day alone: no error.

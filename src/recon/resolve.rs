@@ -247,15 +247,9 @@ impl DayReport {
     }
 }
 
-/// A stored UTC time in China time, "YYYY-MM-DD HH:MM:SS" (the business day's clock, whatever the machine's).
+/// A stored UTC time in China time (see [`crate::time::to_china_display`]).
 pub fn china_display(stored: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    let Ok(t) = time::OffsetDateTime::parse(stored, &Rfc3339) else {
-        return stored.to_owned();
-    };
-    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    t.to_offset(china).format(&format).unwrap_or_else(|_| stored.to_owned())
+    crate::time::to_china_display(stored)
 }
 
 fn kind_of(store: &Store, acquirer_id: AcquirerId) -> Result<AcquirerKind, ReconError> {
