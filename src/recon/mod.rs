@@ -4,7 +4,9 @@
 //! - [`import`]: reads an Alipay zip of GBK CSVs or a WeChat Pay text bill (format detected by content) row by row
 //!   into the database, in short batches that stay invisible until the bill is whole, with progress and cancel.
 //! - [`report`]: matches the day's bill against local orders and refunds and records a run with its discrepancies.
-//! - [`export`]: the report as CSV or XLSX.
+//! - [`resolve`]: resolving differences (adjusted, refunded, written off, matched by hand, adopted), reopening, and
+//!   closing a day, which freezes its report.
+//! - [`export`]: the report as CSV or XLSX; a closed day's frozen report, the same bytes every time.
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
 
 pub mod archive;
