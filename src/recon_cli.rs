@@ -456,6 +456,14 @@ pub fn reconcile(home: &mut DataHome, args: ReconcileArgs) -> anyhow::Result<()>
         if let Some(path) = &args.export {
             println!("exported to {}", path.display());
         }
+        let open: usize = reports.iter().map(|r| r.open_count()).sum();
+        if open > 0 {
+            println!(
+                "{open} difference(s) open: `tilldesk reconcile show --date {} --acquirer …` lists their ids for \
+                 `tilldesk reconcile resolve ID --as KIND --note TEXT`",
+                args.date.trim()
+            );
+        }
     }
     Ok(())
 }

@@ -321,6 +321,7 @@ fn the_command_line_resolves_closes_shows_and_reopens() {
     // `reconcile --date` works as before, and `show` lists the ids.
     let out = ok(tilldesk(data).args(["reconcile", "--date", "2026-11-24", "--acquirer", "wechat"]).output().unwrap());
     assert!(out.contains("amount_mismatch payment_amount out_trade_no=W005"), "{out}");
+    assert!(out.contains("6 difference(s) open: `tilldesk reconcile show --date 2026-11-24 --acquirer …`"), "{out}");
     let out = ok(tilldesk(data)
         .args(["reconcile", "show", "--date", "2026-11-24", "--acquirer", "wechat"])
         .output()
