@@ -19,6 +19,7 @@ mod cli_staff;
 mod cli_sync;
 mod onboard_cli;
 mod recon_cli;
+mod recon_resolve_cli;
 
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
@@ -165,26 +166,9 @@ enum Command {
         #[command(subcommand)]
         command: recon_cli::BillsCommand,
     },
-    /// Reconcile (对账) a day's bills against the till and print the report.
-    #[command(subcommand_negates_reqs = true)]
-    Reconcile {
-        #[arg(long, value_name = "YYYY-MM-DD", required = true)]
-        date: Option<String>,
-        /// Only this acquirer (default: every acquirer with a bill for the day).
-        #[arg(long)]
-        acquirer: Option<recon_cli::AcquirerArg>,
-        /// Orders this close to midnight wait for the neighbouring day's bill (default: setting, else 10).
-        #[arg(long, value_name = "MINUTES")]
-        window_minutes: Option<i64>,
-        /// Also write the report to FILE.csv or FILE.xlsx.
-        #[arg(long, value_name = "FILE")]
-        export: Option<PathBuf>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        #[command(subcommand)]
-        check: Option<recon_cli::ReconcileCommand>,
-    },
+    /// Reconcile (对账) a day's bills against the till and print the report; resolve its differences and close
+    /// the day (subcommands).
+    Reconcile(recon_cli::ReconcileCli),
 }
 
 #[derive(Debug, Subcommand)]
@@ -380,11 +364,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bills { command }) => recon_cli::bills(&mut home, command),
-        Some(Command::Reconcile { check: Some(check), .. }) => recon_cli::reconcile_command(&mut home, check),
-        Some(Command::Reconcile { date, acquirer, window_minutes, export, json, check: None }) => {
-            let date = date.unwrap_or_default();
-            recon_cli::reconcile(&mut home, recon_cli::ReconcileArgs { date, acquirer, window_minutes, export, json })
-        }
+        Some(Command::Reconcile(args)) => recon_cli::reconcile_cli(&mut home, cli.operator.as_deref(), args),
     }
 }
 

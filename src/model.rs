@@ -224,6 +224,19 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How a reconciliation difference was resolved: the local record was corrected (adjusted), the customer was
+    /// refunded, the difference was accepted as a loss or gain (written off), it was matched by hand to a bill row,
+    /// or the bill's payment was adopted as the local order.
+    ResolutionKind {
+        Adjusted => "adjusted",
+        Refunded => "refunded",
+        WrittenOff => "written_off",
+        Matched => "matched",
+        Adopted => "adopted",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merchant {
     pub id: MerchantId,

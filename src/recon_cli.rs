@@ -1,4 +1,5 @@
-//! `tilldesk bills import|fetch` and `tilldesk reconcile`: the same core as the 对账 screen, headless.
+//! `tilldesk bills import|fetch` and `tilldesk reconcile` (with `resolve`, `reopen`, `close`, `reopen-day` and
+//! `show`): the same core as the 对账 screen, headless.
 
 use std::path::{Path, PathBuf};
 
@@ -108,7 +109,7 @@ pub enum ReconcileCommand {
     },
 }
 
-fn parse_date(text: &str) -> anyhow::Result<time::Date> {
+pub(crate) fn parse_date(text: &str) -> anyhow::Result<time::Date> {
     recon::parse_date(text).with_context(|| format!("--date {text:?} is not a date like 2026-11-24"))
 }
 
@@ -283,6 +284,109 @@ fn print_outcome(outcome: &recon::ImportOutcome, json: bool) -> anyhow::Result<(
     Ok(())
 }
 
+/// `tilldesk reconcile --date D [--acquirer A] [--json] [--export F]`, or one of its subcommands.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReconcileCli {
+    #[command(subcommand)]
+    pub action: Option<ReconcileAction>,
+    #[arg(long, value_name = "YYYY-MM-DD", required = true)]
+    pub date: Option<String>,
+    /// Only this acquirer (default: every acquirer with a bill for the day).
+    #[arg(long)]
+    pub acquirer: Option<AcquirerArg>,
+    /// Orders this close to midnight wait for the neighbouring day's bill (default: setting, else 10).
+    #[arg(long, value_name = "MINUTES")]
+    pub window_minutes: Option<i64>,
+    /// Also write the report to FILE.csv or FILE.xlsx.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Working through a day's differences (owner or back office: --operator NAME with the PIN in TILLDESK_PIN).
+#[derive(Debug, Subcommand)]
+pub enum ReconcileAction {
+    /// Resolve a difference (its #ID from `tilldesk reconcile show`) of the day's latest run, with a note.
+    Resolve {
+        /// The difference's id, as `reconcile show` lists it (#12 or 12).
+        id: String,
+        /// adjusted (the local record was corrected), refunded (the customer was refunded), written-off (an
+        /// accepted loss or gain), matched (by hand to a bill row: --bill-line or --trade-no), adopted (the bill's
+        /// payment recorded as the local order).
+        #[arg(long = "as", value_name = "KIND")]
+        kind: String,
+        /// What was done, in a few words (kept in the audit log).
+        #[arg(long)]
+        note: String,
+        /// matched: the bill row's line number.
+        #[arg(long, value_name = "N")]
+        bill_line: Option<i64>,
+        /// matched: the bill row's trade_no.
+        #[arg(long, value_name = "TRADE_NO")]
+        trade_no: Option<String>,
+        /// refunded: the refund's out_request_no, when there is one.
+        #[arg(long, value_name = "OUT_REQUEST_NO")]
+        out_request_no: Option<String>,
+    },
+    /// Take a resolution back (until the day is closed).
+    Reopen {
+        id: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        note: String,
+    },
+    /// Close an acquirer's day: its latest run must have nothing open. Freezes the day's report.
+    Close {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long)]
+        acquirer: AcquirerArg,
+    },
+    /// Reopen a closed day so that it can be resolved and reconciled again.
+    ReopenDay {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long)]
+        acquirer: AcquirerArg,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        note: String,
+    },
+    /// Print a day's report: the frozen one of a closed day (exactly as closed), else the latest run's.
+    Show {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long)]
+        acquirer: AcquirerArg,
+        #[arg(long)]
+        json: bool,
+        /// Also write it to FILE.csv, FILE.xlsx or FILE.txt.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+    },
+    #[command(flatten)]
+    Check(ReconcileCommand),
+}
+
+/// `tilldesk reconcile …`: a run, or one of the resolution subcommands.
+pub fn reconcile_cli(home: &mut DataHome, operator: Option<&str>, cli: ReconcileCli) -> anyhow::Result<()> {
+    let Some(action) = cli.action else {
+        let date = cli.date.context("reconcile needs --date YYYY-MM-DD (or a subcommand such as `show`)")?;
+        let args = ReconcileArgs {
+            date,
+            acquirer: cli.acquirer,
+            window_minutes: cli.window_minutes,
+            export: cli.export,
+            json: cli.json,
+        };
+        return reconcile(home, args);
+    };
+    crate::recon_resolve_cli::run(home, operator, action)
+}
+
 pub struct ReconcileArgs {
     pub date: String,
     pub acquirer: Option<AcquirerArg>,
@@ -313,7 +417,26 @@ pub fn reconcile(home: &mut DataHome, args: ReconcileArgs) -> anyhow::Result<()>
                 !with_bill.is_empty(),
                 "no bill for {day} has been imported: run `tilldesk bills fetch` or `tilldesk bills import` first"
             );
-            with_bill
+            // A closed day keeps its frozen report: say so and reconcile the others.
+            let mut open = Vec::new();
+            for account in with_bill {
+                match home.store.closed_day(account, &day)? {
+                    Some(c) => eprintln!(
+                        "{}: {day} was closed by {} at {} (China time): `tilldesk reconcile show` prints its report",
+                        home.store
+                            .acquirers()?
+                            .into_iter()
+                            .find(|a| a.id == account)
+                            .map(|a| a.name)
+                            .unwrap_or_default(),
+                        c.closed_by_name,
+                        recon::resolve::china_display(&c.closed_at)
+                    ),
+                    None => open.push(account),
+                }
+            }
+            anyhow::ensure!(!open.is_empty(), "every bill of {day} belongs to a closed day: nothing to reconcile");
+            open
         }
     };
     anyhow::ensure!(args.export.is_none() || accounts.len() == 1, "--export needs --acquirer (one report per file)");
@@ -332,6 +455,14 @@ pub fn reconcile(home: &mut DataHome, args: ReconcileArgs) -> anyhow::Result<()>
         }
         if let Some(path) = &args.export {
             println!("exported to {}", path.display());
+        }
+        let open: usize = reports.iter().map(|r| r.open_count()).sum();
+        if open > 0 {
+            println!(
+                "{open} difference(s) open: `tilldesk reconcile show --date {} --acquirer …` lists their ids for \
+                 `tilldesk reconcile resolve ID --as KIND --note TEXT`",
+                args.date.trim()
+            );
         }
     }
     Ok(())

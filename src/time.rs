@@ -56,6 +56,16 @@ pub fn local_offset() -> time::UtcOffset {
     time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC)
 }
 
+/// A stored UTC time shown in China time as "YYYY-MM-DD HH:MM:SS" (the business day's clock: closed days, their
+/// resolutions), whatever the machine's zone; text that is not RFC 3339 is shown as is.
+pub fn to_china_display(stored: &str) -> String {
+    let Ok(t) = OffsetDateTime::parse(stored, &Rfc3339) else {
+        return stored.to_owned();
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    t.to_offset(CHINA).format(&format).unwrap_or_else(|_| stored.to_owned())
+}
+
 /// A stored UTC time shown in the local zone as "YYYY-MM-DD HH:MM:SS"; text that is not RFC 3339 is shown as is.
 pub fn to_local_display(stored: &str) -> String {
     let Ok(t) = OffsetDateTime::parse(stored, &Rfc3339) else {
@@ -102,6 +112,13 @@ mod tests {
         // 16:00 UTC is midnight in China: the 6th has begun, the 5th's bills are the ones to fetch.
         assert_eq!(china_business_day(datetime!(2026-12-05 16:00 UTC)), time::macros::date!(2026 - 12 - 05));
         assert_eq!(china_date(datetime!(2026-12-05 16:00 UTC)), time::macros::date!(2026 - 12 - 06));
+    }
+
+    #[test]
+    fn stored_times_show_in_china_time_whatever_the_machine() {
+        assert_eq!(to_china_display("2026-11-25T02:00:00.000000Z"), "2026-11-25 10:00:00");
+        assert_eq!(to_china_display("2026-11-24T16:00:00Z"), "2026-11-25 00:00:00");
+        assert_eq!(to_china_display("later"), "later");
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! The report as files: CSV (UTF-8 with a BOM, so spreadsheets read the Chinese right) and XLSX (a summary sheet
 //! and the discrepancy sheet). Amounts are written as exact text ("88.88") and, beside them, as whole fen numbers
 //! that a spreadsheet can sum.
+//!
+//! A closed day exports from its frozen report ([`write_day`]): the same bytes every time (the workbook's creation
+//! time is the closing time), whatever was imported or reconciled since.
 
 use std::path::{Path, PathBuf};
 
 use super::report::{Report, kind_label};
+use super::resolve::{Closing, DayReport, china_display};
 use super::{ReconError, acquirer_name};
 use crate::i18n::Lang;
 use crate::money::Amount;
@@ -57,14 +61,41 @@ fn rows(report: &Report, lang: Lang) -> Vec<[String; 17]> {
                 d.subject.clone(),
                 d.reason.explanation(lang).to_owned(),
                 d.reason.action(lang).to_owned(),
-                if d.resolved {
-                    format!("{}{}", lang.pick("已处理：", "resolved: "), d.note.as_deref().unwrap_or(""))
-                } else {
-                    String::new()
-                },
+                resolution_text(d, lang),
             ]
         })
         .collect()
+}
+
+/// "已处理（核销（接受损益）） · 王芳 2026-11-25 10:00:00：note" / "resolved (written off) · …: note".
+fn resolution_text(d: &super::report::Item, lang: Lang) -> String {
+    if !d.resolved {
+        return String::new();
+    }
+    let mut text = lang.pick("已处理", "resolved").to_owned();
+    if let Some(r) = &d.resolution {
+        if let Some(kind) = r.kind {
+            text.push_str(&format!(
+                "{}{}{}",
+                lang.pick("（", " ("),
+                super::resolve::kind_label(kind, lang),
+                lang.pick("）", ")")
+            ));
+        }
+        if let Some(reference) = &r.reference {
+            text.push_str(&format!(" {reference}"));
+        }
+        if let Some(line) = r.bill_line {
+            text.push_str(&format!(" {}{line}", lang.pick("账单行 ", "line ")));
+        }
+        if let Some(by) = &r.by {
+            text.push_str(&format!(" · {by}"));
+        }
+        if let Some(at) = &r.at {
+            text.push_str(&format!(" {}", china_display(at)));
+        }
+    }
+    format!("{text}{}{}", lang.pick("：", ": "), d.note.as_deref().unwrap_or(""))
 }
 
 /// The summary as (label, value) lines.
@@ -119,6 +150,11 @@ fn summary_lines(report: &Report, lang: Lang) -> Vec<(String, String)> {
 
 /// Writes the discrepancy table as CSV.
 pub fn write_csv(report: &Report, path: &Path, lang: Lang) -> Result<(), ReconError> {
+    write_atomically(path, &csv_bytes(report, path, lang)?)
+}
+
+/// The discrepancy table as CSV bytes (`path` names the file in errors).
+fn csv_bytes(report: &Report, path: &Path, lang: Lang) -> Result<Vec<u8>, ReconError> {
     let fail = |e: &dyn std::fmt::Display| ReconError::Export { path: path.to_owned(), message: e.to_string() };
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     {
@@ -129,21 +165,48 @@ pub fn write_csv(report: &Report, path: &Path, lang: Lang) -> Result<(), ReconEr
         }
         w.flush().map_err(|e| fail(&e))?;
     }
-    write_atomically(path, &bytes)
+    Ok(bytes)
 }
 
 /// Writes the report as an Excel workbook: 汇总 (summary) and 差异明细 (discrepancies).
 pub fn write_xlsx(report: &Report, path: &Path, lang: Lang) -> Result<(), ReconError> {
-    use rust_xlsxwriter::{Format, Workbook};
+    write_atomically(path, &xlsx_bytes(report, None, path, lang)?)
+}
+
+/// The workbook's bytes; a closed day's carry its closing in the summary and as the creation time.
+fn xlsx_bytes(report: &Report, closed: Option<&Closing>, path: &Path, lang: Lang) -> Result<Vec<u8>, ReconError> {
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
     let fail = |e: &dyn std::fmt::Display| ReconError::Export { path: path.to_owned(), message: e.to_string() };
     let bold = Format::new().set_bold();
     let mut book = Workbook::new();
+    if let Some(c) = closed {
+        let t = time::OffsetDateTime::parse(&c.closed_at, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| fail(&e))?;
+        let created =
+            ExcelDateTime::from_ymd(u16::try_from(t.year()).map_err(|e| fail(&e))?, t.month().into(), t.day())
+                .and_then(|d| d.and_hms(u16::from(t.hour()), t.minute(), t.second()))
+                .map_err(|e| fail(&e))?;
+        book.set_properties(&DocProperties::new().set_creation_datetime(&created));
+    }
+    let mut summary = summary_lines(report, lang);
+    if let Some(c) = closed {
+        summary.push((
+            lang.pick("已结账", "Day closed").to_owned(),
+            format!(
+                "{} · {} · {}{}",
+                c.closed_by,
+                china_display(&c.closed_at),
+                lang.pick("对账编号 ", "run "),
+                c.run_id
+            ),
+        ));
+    }
     {
         let sheet = book.add_worksheet();
         sheet.set_name(lang.pick("汇总", "Summary")).map_err(|e| fail(&e))?;
         sheet.set_column_width(0, 36).map_err(|e| fail(&e))?;
         sheet.set_column_width(1, 48).map_err(|e| fail(&e))?;
-        for (i, (label, value)) in summary_lines(report, lang).iter().enumerate() {
+        for (i, (label, value)) in summary.iter().enumerate() {
             let row = u32::try_from(i).map_err(|e| fail(&e))?;
             sheet.write_string_with_format(row, 0, label, &bold).map_err(|e| fail(&e))?;
             sheet.write_string(row, 1, value).map_err(|e| fail(&e))?;
@@ -175,8 +238,26 @@ pub fn write_xlsx(report: &Report, path: &Path, lang: Lang) -> Result<(), ReconE
             }
         }
     }
-    let bytes = book.save_to_buffer().map_err(|e| fail(&e))?;
-    write_atomically(path, &bytes)
+    book.save_to_buffer().map_err(|e| fail(&e))
+}
+
+/// A day's report as a file, by the extension of `path`: `.csv`, `.xlsx`, or `.txt` (the printed text). A closed
+/// day's gives the same bytes every time.
+pub fn day_bytes(day: &DayReport, path: &Path, lang: Lang) -> Result<Vec<u8>, ReconError> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("csv") => csv_bytes(&day.report, path, lang),
+        Some("xlsx") => xlsx_bytes(&day.report, day.closed.as_ref(), path, lang),
+        Some("txt") => Ok(day.frozen_text.clone().unwrap_or_else(|| day.to_text()).into_bytes()),
+        _ => Err(ReconError::Export {
+            path: path.to_owned(),
+            message: "the file name must end in .csv, .xlsx or .txt".into(),
+        }),
+    }
+}
+
+/// Writes a day's report (see [`day_bytes`]); nothing is half-written.
+pub fn write_day(day: &DayReport, path: &Path, lang: Lang) -> Result<(), ReconError> {
+    write_atomically(path, &day_bytes(day, path, lang)?)
 }
 
 /// Writes to a temporary file beside `path`, then renames: a failed export never leaves half a file.
@@ -188,6 +269,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReconError> {
     let tmp = path.with_extension("part");
     std::fs::write(&tmp, bytes).map_err(fail)?;
     std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// The default file name for a day's export: `recon-wechatpay-2026-11-24-closed.xlsx` for a closed day.
+pub fn day_file_name(day: &DayReport, extension: &str) -> PathBuf {
+    match &day.closed {
+        Some(_) => PathBuf::from(format!("recon-{}-{}-closed.{extension}", day.acquirer.as_str(), day.bill_date)),
+        None => default_file_name(&day.report, extension),
+    }
 }
 
 /// The default file name for a report export: `对账-wechatpay-2026-11-24-run3.csv`.

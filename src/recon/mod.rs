@@ -5,7 +5,9 @@
 //!   into the database, in short batches that stay invisible until the bill is whole, with progress and cancel.
 //! - [`fields`]: the fields a difference names, phrased for people, and the settings the comparison reads.
 //! - [`report`]: matches the day's bill against local orders and refunds and records a run with its discrepancies.
-//! - [`export`]: the report as CSV or XLSX.
+//! - [`resolve`]: resolving differences (adjusted, refunded, written off, matched by hand, adopted), reopening, and
+//!   closing a day, which freezes its report.
+//! - [`export`]: the report as CSV or XLSX; a closed day's frozen report, the same bytes every time.
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
 
 pub mod archive;
@@ -14,6 +16,7 @@ pub mod fetch;
 pub mod fields;
 pub mod import;
 pub mod report;
+pub mod resolve;
 pub mod reversal;
 pub mod settlement;
 
@@ -80,6 +83,11 @@ pub enum ReconError {
     Fetch { acquirer: &'static str, date: String, message: String },
     #[error("cannot write {path}: {message}")]
     Export { path: PathBuf, message: String },
+    #[error(
+        "the {acquirer} reconciliation of {date} was closed by {closed_by} at {closed_at} (China time): reopen the day \
+         (`tilldesk reconcile reopen-day`) before reconciling it again"
+    )]
+    DayClosed { acquirer: &'static str, date: String, closed_by: String, closed_at: String },
     #[error("the stored report of run {run} cannot be read: {message}")]
     BadRun { run: i64, message: String },
     #[error(transparent)]

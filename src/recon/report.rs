@@ -365,10 +365,14 @@ pub struct Item {
     /// The fields that differ, with the bill's and the till's values.
     #[serde(default)]
     pub fields: Vec<FieldDiff>,
+    /// How it was resolved, by whom and when (None while open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<super::resolve::Resolution>,
 }
 
 impl Item {
     fn from_stored(d: StoredDiscrepancy, lang: Lang) -> Item {
+        let resolution = super::resolve::Resolution::of(&d);
         let f = d.fields;
         let reason = Reason::parse(&f.reason).unwrap_or(Reason::MissingFromBill);
         Item {
@@ -390,6 +394,7 @@ impl Item {
             resolved: d.resolved,
             note: d.note,
             fields: f.fields,
+            resolution,
         }
     }
 }
@@ -500,6 +505,7 @@ pub fn reconcile_account(
     options: &ReconOptions,
     lang: Lang,
 ) -> Result<Report, ReconError> {
+    super::resolve::refuse_if_closed(store, acquirer_id, date)?;
     let report = reconcile_run(store, acquirer_id, date, options, lang)?;
     let unheard: Vec<crate::store::sync::BillPayment> = report
         .discrepancies
@@ -904,7 +910,11 @@ impl Report {
                 opt_amount(d.bill_amount),
                 d.bill_status.as_deref().unwrap_or("-"),
                 d.bill_line.map(|l| format!(" line {l}")).unwrap_or_default(),
-                if d.resolved { format!(" [resolved: {}]", d.note.as_deref().unwrap_or("")) } else { String::new() },
+                match d.resolution.as_ref().and_then(|r| r.kind) {
+                    Some(kind) if d.resolved => format!(" [{kind}: {}]", d.note.as_deref().unwrap_or("")),
+                    _ if d.resolved => format!(" [resolved: {}]", d.note.as_deref().unwrap_or("")),
+                    _ => String::new(),
+                },
             ));
             out.push_str(&format!("    {} {}\n", d.explanation, d.action));
             for f in &d.fields {

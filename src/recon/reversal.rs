@@ -62,6 +62,7 @@ mod tests {
             occurred_at: None,
             subject: String::new(),
             explanation: String::new(),
+            fields: Vec::new(),
         }
     }
 

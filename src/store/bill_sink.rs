@@ -339,6 +339,7 @@ mod tests {
                         occurred_at: "2026-11-24T01:00:00Z",
                         subject: &subject,
                         store_ref: "POS-01",
+                        merchant_ref: if i % 4 == 1 { "1900000109" } else { "" },
                     })?;
                 }
                 Ok::<_, StoreError>(finished())
@@ -349,7 +350,7 @@ mod tests {
             .conn
             .prepare(
                 "SELECT line_no, trade_no, out_trade_no, out_request_no, kind, amount, fee, fee_milli, settled, subject,
-                        store_ref
+                        store_ref || '/' || merchant_ref
                  FROM bill_rows ORDER BY id",
             )
             .unwrap();
@@ -388,7 +389,7 @@ mod tests {
                 i as i64 * 1_001,
                 -(i as i64),
                 subject,
-                "POS-01".to_owned(),
+                format!("POS-01/{}", if i % 4 == 1 { "1900000109" } else { "" }),
             );
             assert_eq!(row, expected, "row {i}");
         }

@@ -21,6 +21,7 @@ pub mod order_query;
 pub mod orders;
 pub mod print;
 pub mod recon;
+pub mod recon_days;
 pub mod refunds;
 pub mod routing;
 pub mod settlement;
@@ -46,6 +47,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (9, include_str!("migrations/0009_staff_checks.sql")),
     (11, include_str!("migrations/0011_recon_fields.sql")),
     (12, include_str!("migrations/0012_bill_archive_settlement.sql")),
+    (13, include_str!("migrations/0013_recon_resolution.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).
@@ -106,6 +108,7 @@ pub const TABLES: &[&str] = &[
     "bill_rows",
     "recon_runs",
     "discrepancies",
+    "recon_days",
     "audit_log",
     "outbox",
     "settings",
@@ -134,6 +137,12 @@ pub enum StoreError {
     Corrupt { table: &'static str, column: &'static str, value: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A reconciliation day that is closed: nothing about it changes until it is reopened.
+    #[error("the reconciliation of {bill_date} was closed by {closed_by} at {closed_at}: reopen the day first")]
+    DayClosed { bill_date: String, closed_at: String, closed_by: String },
+    /// A resolution or a day closing the data does not allow (see `recon_days`).
+    #[error(transparent)]
+    Resolution(#[from] recon_days::Refused),
     /// A status change the life-cycle table does not allow (see `lifecycle`).
     #[error("{entity} {key} cannot go from {from} to {to}")]
     Forbidden { entity: &'static str, key: String, from: &'static str, to: &'static str },

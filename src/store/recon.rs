@@ -341,6 +341,15 @@ pub struct StoredDiscrepancy {
     pub resolved: bool,
     pub note: Option<String>,
     pub resolved_at: Option<String>,
+    /// How it was resolved (see [`crate::model::ResolutionKind`]); None when open, or resolved before kinds.
+    pub resolution: Option<String>,
+    /// refunded: the refund's out_request_no; matched: the bill row's trade_no.
+    pub resolution_ref: Option<String>,
+    /// matched: the bill row's line.
+    pub resolution_line: Option<i64>,
+    pub resolved_by: Option<OperatorId>,
+    /// The name of `resolved_by`.
+    pub resolved_by_name: Option<String>,
 }
 
 /// A reconciliation run as the history lists it.
@@ -352,6 +361,17 @@ pub struct StoredRun {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub summary_json: String,
+}
+
+/// A resolution an earlier run of the day recorded, carried to the next run.
+#[derive(Debug, Clone, Default)]
+struct CarriedResolution {
+    note: Option<String>,
+    at: Option<String>,
+    kind: Option<String>,
+    reference: Option<String>,
+    line: Option<i64>,
+    by: Option<i64>,
 }
 
 const BILL_COLUMNS: &str = "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch";
@@ -378,11 +398,12 @@ fn fields_json(fields: &[FieldDiff]) -> String {
 
 const PAID_FAMILY: &str = "('PAID', 'PARTIALLY_REFUNDED', 'REFUNDED')";
 
-const DISCREPANCY_COLUMNS: &str = "id, run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount, \
+pub(super) const DISCREPANCY_COLUMNS: &str = "id, run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount, \
      bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation, resolved, \
-     note, resolved_at, fields";
+     note, resolved_at, resolution, resolution_ref, resolution_line, resolved_by, \
+     (SELECT name FROM operators WHERE operators.id = discrepancies.resolved_by), fields";
 
-fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDiscrepancy> {
+pub(super) fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDiscrepancy> {
     Ok(StoredDiscrepancy {
         id: DiscrepancyId(r.get(0)?),
         run_id: r.get(1)?,
@@ -402,15 +423,20 @@ fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDiscrep
             subject: r.get(14)?,
             explanation: r.get(15)?,
             fields: {
-                let text: String = r.get(19)?;
+                let text: String = r.get(24)?;
                 serde_json::from_str(&text).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(19, rusqlite::types::Type::Text, Box::new(e))
+                    rusqlite::Error::FromSqlConversionFailure(24, rusqlite::types::Type::Text, Box::new(e))
                 })?
             },
         },
         resolved: r.get::<_, i64>(16)? != 0,
         note: r.get(17)?,
         resolved_at: r.get(18)?,
+        resolution: r.get(19)?,
+        resolution_ref: r.get(20)?,
+        resolution_line: r.get(21)?,
+        resolved_by: r.get::<_, Option<i64>>(22)?.map(OperatorId),
+        resolved_by_name: r.get(23)?,
     })
 }
 
@@ -933,7 +959,8 @@ impl Store {
     }
 
     /// Records a run and its discrepancies. A discrepancy that an earlier run of the same acquirer and day had
-    /// resolved (same kind, reason and keys) stays resolved, with its note.
+    /// resolved (same kind, reason and keys) stays resolved, with its note, resolution kind, reference and operator,
+    /// unless a later run's resolution of it was reopened. A closed day is refused ([`StoreError::DayClosed`]).
     ///
     /// The run is written unfinished, its discrepancies in short batches, and one last transaction marks it
     /// finished: lists and reports show finished runs only, so an interrupted save is never taken for a whole
@@ -947,22 +974,46 @@ impl Store {
         summary_json: &str,
         discrepancies: &[NewDiscrepancy],
     ) -> Result<i64> {
+        if let Some(closed) = self.closed_day(acquirer, bill_date)? {
+            return Err(StoreError::DayClosed {
+                bill_date: bill_date.to_owned(),
+                closed_at: closed.closed_at,
+                closed_by: closed.closed_by_name,
+            });
+        }
         self.purge_abandoned_runs()?;
         // Earlier resolutions, read once (a look-up per discrepancy walked every earlier run's discrepancies: a
         // re-run of a day with 20,000 open differences took minutes, holding the write lock).
         type Key = (String, String, Option<String>, Option<String>);
-        let mut resolved: HashMap<Key, (Option<String>, Option<String>)> = HashMap::new();
+        let mut resolved: HashMap<Key, CarriedResolution> = HashMap::new();
         {
             let mut stmt = self.conn.prepare(
-                "SELECT d.kind, d.reason, d.out_trade_no, d.out_request_no, d.note, d.resolved_at
+                "SELECT d.kind, d.reason, d.out_trade_no, d.out_request_no, d.resolved, d.note, d.resolved_at,
+                        d.resolution, d.resolution_ref, d.resolution_line, d.resolved_by
                  FROM recon_runs r JOIN discrepancies d ON d.run_id = r.id
-                 WHERE r.acquirer_id = ?1 AND r.bill_date = ?2 AND r.finished_at IS NOT NULL AND d.resolved = 1
+                 WHERE r.acquirer_id = ?1 AND r.bill_date = ?2 AND r.finished_at IS NOT NULL
+                   AND (d.resolved = 1 OR d.reopened_at IS NOT NULL)
                  ORDER BY d.id",
             )?;
             let mut rows = stmt.query(params![acquirer.0, bill_date])?;
             while let Some(r) = rows.next()? {
-                // The newest resolution of a key wins (rows come oldest first).
-                resolved.insert((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), (r.get(4)?, r.get(5)?));
+                // The newest word on a key wins (rows come oldest first): a resolution, or its reopening.
+                let key = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                if r.get::<_, i64>(4)? == 0 {
+                    resolved.remove(&key);
+                    continue;
+                }
+                resolved.insert(
+                    key,
+                    CarriedResolution {
+                        note: r.get(5)?,
+                        at: r.get(6)?,
+                        kind: r.get(7)?,
+                        reference: r.get(8)?,
+                        line: r.get(9)?,
+                        by: r.get(10)?,
+                    },
+                );
             }
         }
         let run_id = self.transaction(|tx| {
@@ -980,17 +1031,18 @@ impl Store {
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO discrepancies (run_id, kind, reason, out_trade_no, trade_no, out_request_no, local_amount,
                         bill_amount, local_status, bill_status, bill_line, bill_row_id, occurred_at, subject, explanation,
-                        resolved, note, resolved_at, created_at, fields)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                        resolved, note, resolved_at, created_at, resolution, resolution_ref, resolution_line, resolved_by,
+                        fields)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                             ?21, ?22, ?23, ?24)",
                 )?;
                 let started = Instant::now();
                 let mut n = 0usize;
                 for d in rest {
                     let key = (d.kind.clone(), d.reason.clone(), d.out_trade_no.clone(), d.out_request_no.clone());
-                    let (flag, note, resolved_at) = match resolved.get(&key) {
-                        Some((note, at)) => (1, note.as_deref(), at.as_deref()),
-                        None => (0, None, None),
-                    };
+                    let carried = resolved.get(&key);
+                    let flag = i64::from(carried.is_some());
+                    let c = carried.cloned().unwrap_or_default();
                     insert.execute(params![
                         run_id,
                         d.kind,
@@ -1008,9 +1060,13 @@ impl Store {
                         d.subject,
                         d.explanation,
                         flag,
-                        note,
-                        resolved_at,
+                        c.note,
+                        c.at,
                         now,
+                        c.kind,
+                        c.reference,
+                        c.line,
+                        c.by,
                         fields_json(&d.fields)
                     ])?;
                     n += 1;
@@ -1118,25 +1174,17 @@ impl Store {
             .optional()?)
     }
 
-    /// Marks a discrepancy resolved with the clerk's note, audited, in one transaction.
+    /// Marks a discrepancy resolved with the clerk's note and no resolution kind (see
+    /// [`Store::resolve_discrepancy_as`]), audited, in one transaction.
     pub fn resolve_discrepancy(&mut self, id: DiscrepancyId, note: &str, operator: Option<OperatorId>) -> Result<()> {
-        let now = crate::time::now_utc();
-        self.transaction(|tx| {
-            let n = tx.execute(
-                "UPDATE discrepancies SET resolved = 1, note = ?2, resolved_at = ?3 WHERE id = ?1",
-                params![id.0, note, now],
-            )?;
-            if n == 0 {
-                return Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows));
-            }
-            append_audit(tx, &now, operator, "discrepancy.resolve", &id.0.to_string(), None, Some(note))?;
-            Ok(())
-        })
+        let resolution = super::recon_days::NewResolution { kind: None, note, out_request_no: None };
+        self.resolve_discrepancy_as(id, &resolution, operator)
     }
 
     /// Adopts a bill payment row as the truth for a discrepancy: creates the local order as PAID (a store-code
     /// payment the till never saw), or moves the existing local order to PAID with the acquirer's trade number;
-    /// records the order event, resolves the discrepancy and audits, all in one transaction.
+    /// records the order event, resolves the discrepancy (as adopted) and audits, all in one transaction. Refused
+    /// like any resolution on a closed day, outside the day's latest run, or when it is resolved already.
     pub fn adopt_bill_payment(
         &mut self,
         id: DiscrepancyId,
@@ -1144,21 +1192,14 @@ impl Store {
         note: &str,
         operator: Option<OperatorId>,
     ) -> Result<OrderId> {
-        let d = self.discrepancy(id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?.fields;
-        let out_trade_no = d.out_trade_no.clone().filter(|s| !s.is_empty()).ok_or(StoreError::Corrupt {
-            table: "discrepancies",
-            column: "out_trade_no",
-            value: String::new(),
-        })?;
-        let amount = d.bill_amount.filter(|a| *a > 0).ok_or(StoreError::Corrupt {
-            table: "discrepancies",
-            column: "bill_amount",
-            value: format!("{:?}", d.bill_amount),
-        })?;
         let store_id = self.default_store()?;
         let now = crate::time::now_utc();
-        let paid_at = d.occurred_at.clone().unwrap_or_else(|| now.clone());
         self.transaction(|tx| {
+            let d = Store::check_resolvable(tx, id)?.fields;
+            let cannot = || super::recon_days::Refused::CannotAdopt { id: id.0 };
+            let out_trade_no = d.out_trade_no.clone().filter(|s| !s.is_empty()).ok_or_else(cannot)?;
+            let amount = d.bill_amount.filter(|a| *a > 0 && d.out_request_no.is_none()).ok_or_else(cannot)?;
+            let paid_at = d.occurred_at.clone().unwrap_or_else(|| now.clone());
             let existing: Option<(i64, String)> = tx
                 .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [&out_trade_no], |r| {
                     Ok((r.get(0)?, r.get(1)?))
@@ -1205,8 +1246,11 @@ impl Store {
                 }
             };
             tx.execute(
-                "UPDATE discrepancies SET resolved = 1, note = ?2, resolved_at = ?3 WHERE id = ?1",
-                params![id.0, note, now],
+                "UPDATE discrepancies SET resolved = 1, note = ?2, resolved_at = ?3, resolution = 'adopted',
+                    resolution_ref = ?4, resolution_line = ?5,
+                    resolved_by = COALESCE(?6, (SELECT operator_id FROM temp.audit_session)), reopened_at = NULL
+                 WHERE id = ?1",
+                params![id.0, note, now, d.trade_no, d.bill_line, operator.map(|o| o.0)],
             )?;
             append_audit(tx, &now, operator, "order.adopt_from_bill", &out_trade_no, None, Some(note))?;
             Ok(OrderId(order_id))

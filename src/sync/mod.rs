@@ -569,7 +569,8 @@ impl SyncWorker {
         // One bill per acquirer account (ALIPAY, PARTNER1 and WECHATPAY each send their own).
         for (account, channel) in self.router.accounts() {
             let key = format!("{SETTING_BILLS_DONE}.{}", account.id);
-            if store.setting(&key)?.as_deref() == Some(day.as_str()) {
+            // Done already, or closed by the back office (its report is frozen: nothing to fetch it for).
+            if store.setting(&key)?.as_deref() == Some(day.as_str()) || store.closed_day(account.id, &day)?.is_some() {
                 continue;
             }
             match self.fetch_one(store, account.id, channel.as_ref(), yesterday).await {

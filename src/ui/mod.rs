@@ -12,6 +12,7 @@ pub mod merchant;
 pub mod orders;
 pub mod print;
 pub mod reconcile;
+pub mod reconcile_resolve;
 pub mod reconcile_settlement;
 pub mod refunds;
 pub mod routes;

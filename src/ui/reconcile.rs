@@ -65,8 +65,8 @@ pub struct ReconcileScreen {
     filter: Option<DiscrepancyKind>,
     show_resolved: bool,
     search: String,
-    /// The discrepancy whose note is being written, and the note.
-    note_for: Option<(DiscrepancyId, String)>,
+    /// Resolving differences and closing the day (see `reconcile_resolve`).
+    resolve: super::reconcile_resolve::ResolvePanel,
     dialog: Option<Receiver<Option<PathBuf>>>,
     query: Option<Receiver<String>>,
     /// The acquirers' clients (set by the app).
@@ -378,7 +378,7 @@ impl ReconcileScreen {
             let options = ReconOptions::from_settings(store).map_err(|e| e.to_string())?;
             recon::reconcile(store, kind, date, &options, lang)
                 .map(|r| Done::Reconciled(Box::new(r)))
-                .map_err(|e| e.to_string())
+                .map_err(|e| super::reconcile_resolve::phrase_recon(e, lang))
         });
     }
 
@@ -421,6 +421,10 @@ impl ReconcileScreen {
         });
         for w in &report.warnings {
             ui.colored_label(ui.visuals().warn_fg_color, format!("{}{w}", lang.pick("注意：", "Warning: ")));
+        }
+        if let Some(update) = self.resolve.ui(ui, ctx, report) {
+            self.status = Some(update.status);
+            self.report = update.report;
         }
         // Summary cards.
         ui.horizontal_wrapped(|ui| {
@@ -616,31 +620,16 @@ impl ReconcileScreen {
                         {
                             action = Some(RowAction::Query(Box::new(d.clone())));
                         }
-                        if !d.resolved {
-                            if d.reason.can_adopt()
-                                && ui.small_button(lang.pick("补录为本地订单", "Adopt as local order")).clicked()
-                            {
-                                action = Some(RowAction::Adopt(d.id));
-                            }
-                            match &mut self.note_for {
-                                Some((id, note)) if *id == d.id => {
-                                    let label = ui.label(lang.pick("处理说明", "Note"));
-                                    ui.add(egui::TextEdit::singleline(note).desired_width(160.0)).labelled_by(label.id);
-                                    ui.horizontal(|ui| {
-                                        if ui.small_button(lang.pick("保存", "Save")).clicked() {
-                                            action = Some(RowAction::Resolve(d.id, note.clone()));
-                                        }
-                                        if ui.small_button(lang.pick("取消", "Cancel")).clicked() {
-                                            action = Some(RowAction::CloseNote);
-                                        }
-                                    });
-                                }
-                                _ => {
-                                    if ui.small_button(lang.pick("标记已处理", "Mark resolved")).clicked() {
-                                        self.note_for = Some((d.id, String::new()));
-                                    }
-                                }
-                            }
+                        if !d.resolved
+                            && d.reason.can_adopt()
+                            && ui.small_button(lang.pick("补录为本地订单", "Adopt as local order")).clicked()
+                        {
+                            action = Some(RowAction::Adopt(d.id));
+                        }
+                        let open =
+                            if d.resolved { ("重新打开", "Reopen") } else { ("标记已处理", "Mark resolved") };
+                        if ui.small_button(lang.pick(open.0, open.1)).clicked() {
+                            action = Some(RowAction::Resolve(Box::new(d.clone())));
                         }
                     });
                     ui.end_row();
@@ -648,54 +637,19 @@ impl ReconcileScreen {
             });
         });
         if let Some(action) = action {
-            self.apply(ctx, report, action);
+            self.apply(ui, ctx, report, action);
         }
     }
 
-    fn apply(&mut self, ctx: &mut Ctx, report: &Report, action: RowAction) {
-        let lang = ctx.lang;
-        if matches!(action, RowAction::Resolve(..) | RowAction::Adopt(_))
-            && let Err(refused) = ctx.permit(Permission::Reconcile)
-        {
-            self.status = Some((true, refused));
-            return;
-        }
-        let result = match action {
-            RowAction::CloseNote => {
-                self.note_for = None;
-                return;
-            }
-            RowAction::Query(item) => {
-                self.query_acquirer(ctx, report.acquirer, &item);
-                return;
-            }
-            RowAction::Resolve(id, note) => {
-                let note = if note.trim().is_empty() { lang.pick("已处理", "resolved").to_owned() } else { note };
-                self.note_for = None;
-                ctx.home
-                    .store
-                    .resolve_discrepancy(id, &note, None)
-                    .map(|()| lang.pick("已标记为已处理", "Marked resolved").to_owned())
-            }
+    fn apply(&mut self, ui: &egui::Ui, ctx: &mut Ctx, report: &Report, action: RowAction) {
+        match action {
+            RowAction::Query(item) => self.query_acquirer(ctx, report.acquirer, &item),
+            RowAction::Resolve(item) => self.resolve.open(&item),
             RowAction::Adopt(id) => {
-                let note = lang.pick("按账单补录为本地订单", "adopted from the bill as a local order");
-                ctx.home.store.acquirer_for(report.acquirer).and_then(|acquirer| {
-                    ctx.home
-                        .store
-                        .adopt_bill_payment(id, acquirer, note, None)
-                        .map(|order| format!("{}{}", lang.pick("已补录本地订单 #", "Adopted as local order #"), order))
-                })
-            }
-        };
-        match result {
-            Ok(text) => {
-                self.status = Some((false, text));
-                match recon::load_report(&ctx.home.store, report.run_id, lang) {
-                    Ok(fresh) => self.report = Some(fresh),
-                    Err(e) => self.status = Some((true, e.to_string())),
+                if let Some(update) = self.resolve.adopt(ui, ctx, report, id) {
+                    self.status = Some(update.status);
                 }
             }
-            Err(e) => self.status = Some((true, e.to_string())),
         }
     }
 
@@ -813,8 +767,8 @@ impl ReconcileScreen {
 enum RowAction {
     Query(Box<Item>),
     Adopt(DiscrepancyId),
-    Resolve(DiscrepancyId, String),
-    CloseNote,
+    /// Open the resolve (or reopen) dialog.
+    Resolve(Box<Item>),
 }
 
 fn card(ui: &mut egui::Ui, title: &str, big: &str, small: &str) {
