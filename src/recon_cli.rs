@@ -46,7 +46,7 @@ pub enum BillsCommand {
         /// file must be of its protocol. Default: the first account of the bill's protocol.
         #[arg(long)]
         acquirer: Option<AcquirerArg>,
-        /// The bill's day, when the file cannot tell (a WeChat bill without rows).
+        /// The bill's day, when the file cannot tell (a bill without rows).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
         /// Import a bill whose own totals do not match its rows (it is flagged) instead of refusing it.
@@ -86,6 +86,7 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
                 }),
                 account: account.map(|a| a.id),
                 bill_date: date.as_deref().map(parse_date).transpose()?,
+                bill_type: None,
                 accept_mismatched_totals,
             };
             let outcome = recon::import_file(&mut home.store, &file, &options, &ImportControl::new())?;

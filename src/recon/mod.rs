@@ -63,8 +63,17 @@ pub enum ReconError {
     Truncated { file: String, expected: &'static str },
     #[error("{file}: the bill's own totals do not match its rows: {details}. Nothing was imported")]
     TotalsMismatch { file: String, details: String },
-    #[error("{file}: cannot tell which day the bill is for (it has no rows); give the date (--date YYYY-MM-DD)")]
-    NoDate { file: String },
+    #[error("{file}: the bill has no rows, so its day cannot be told; give the date (--date YYYY-MM-DD)")]
+    NoRows { file: String },
+    #[error("{file}: the bill has {rows} rows but none of them tells its day; give the date (--date YYYY-MM-DD)")]
+    NoDate { file: String, rows: u64 },
+    #[error(
+        "{file}: the file is UTF-16 (as a spreadsheet saves \"Unicode text\"), but {bills_are}: use the file as the \
+         acquirer served it, or download it again"
+    )]
+    Utf16 { file: String, bills_are: &'static str },
+    #[error("{file} is a {found} bill, but a {expected} bill was asked for")]
+    WrongBillType { file: String, found: &'static str, expected: &'static str },
     #[error("the import was cancelled: nothing was imported")]
     Cancelled,
     #[error("there is no {acquirer} bill for {date} in the database: fetch or import it first")]

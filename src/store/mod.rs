@@ -41,6 +41,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("migrations/0007_routing.sql")),
     (8, include_str!("migrations/0008_lifecycle.sql")),
     (9, include_str!("migrations/0009_staff_checks.sql")),
+    (10, include_str!("migrations/0010_bill_types.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

@@ -2,8 +2,13 @@
 //!
 //! A bill import streams its rows into `bill_rows` through a [`BillRowSink`] in short batches, under a staged bill
 //! without a day (invisible to reconciliation and lists), while a content hash of the rows is kept; one short
-//! transaction at the end gives the bill its day and hides the bill it replaces. A bill whose rows were imported
+//! transaction at the end gives the bill its day and hides the bills it replaces. A bill whose rows were imported
 //! before, a bad row or a cancel removes the staged rows; an interrupted import's are removed by the next one.
+//!
+//! The bills of a day combine by [`BillType`]: the day's *effective* bills are the visible ones (those with a day),
+//! and they never overlap. A new bill replaces an earlier bill of the same account, day and type (a re-download); a
+//! complete bill (WeChat ALL, Alipay's trade bill) hides the day's SUCCESS and REFUND bills; a SUCCESS or REFUND bill
+//! of a day whose complete bill is in changes nothing (already covered); SUCCESS and REFUND stand side by side.
 
 use rusqlite::types::ValueRef;
 use std::collections::HashMap;
@@ -42,6 +47,50 @@ impl BillRowKind {
     }
 }
 
+/// What a bill lists, in the protocols' words (`bill_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub enum BillType {
+    /// WeChat Pay `ALL`: every payment, reversal and refund of the day.
+    #[default]
+    #[serde(rename = "ALL")]
+    All,
+    /// WeChat Pay `SUCCESS`: the day's successful payments only.
+    #[serde(rename = "SUCCESS")]
+    Success,
+    /// WeChat Pay `REFUND`: the day's refunds only.
+    #[serde(rename = "REFUND")]
+    Refund,
+    /// Alipay `trade` (业务账单): payments and refunds, one complete bill.
+    #[serde(rename = "trade")]
+    Trade,
+}
+
+impl BillType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillType::All => "ALL",
+            BillType::Success => "SUCCESS",
+            BillType::Refund => "REFUND",
+            BillType::Trade => "trade",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "ALL" => Some(BillType::All),
+            "SUCCESS" => Some(BillType::Success),
+            "REFUND" => Some(BillType::Refund),
+            "trade" => Some(BillType::Trade),
+            _ => None,
+        }
+    }
+
+    /// Whether the bill lists the whole day (payments and refunds), so that no other bill of the day is needed.
+    pub fn is_complete(self) -> bool {
+        matches!(self, BillType::All | BillType::Trade)
+    }
+}
+
 /// The bill being imported.
 #[derive(Debug, Clone)]
 pub struct NewBill<'a> {
@@ -75,10 +124,12 @@ pub struct NewBillRow<'a> {
 }
 
 /// What the import learned once every row was read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FinishedBill {
     /// The acquirer's day, YYYY-MM-DD.
     pub bill_date: String,
+    /// What the bill lists: decides which bills of the day it replaces, supersedes or stands beside.
+    pub bill_type: BillType,
     pub totals_json: String,
     /// Why the bill's own totals do not match its rows, if they do not.
     pub totals_mismatch: Option<String>,
@@ -163,6 +214,22 @@ impl BillRowSink<'_> {
     pub fn rows(&self) -> u64 {
         self.rows
     }
+
+    /// Adds content that is part of the bill but not a row (e.g. Alipay's 业务明细(汇总) figures) to the content hash:
+    /// the same rows with different stated totals are a different bill.
+    pub fn hash_part(&mut self, part: &[u8]) {
+        self.hasher.update(part);
+        self.hasher.update([0x1e]);
+    }
+}
+
+/// How the flip of an import ended.
+enum Flip {
+    Done { replaced: Option<StoredBill>, superseded: Vec<StoredBill>, alongside: Vec<StoredBill> },
+    /// The same content is in already.
+    Same(StoredBill),
+    /// The day's complete bill is in already.
+    Covered(StoredBill),
 }
 
 /// A staged bill (`pending:` content hash, no day) left this long without a batch is an interrupted import's.
@@ -188,6 +255,9 @@ pub struct StoredBill {
     pub bill_date: String,
     pub source_name: String,
     pub format: String,
+    /// What the bill lists; reports stored before bills had types read as ALL.
+    #[serde(default)]
+    pub bill_type: BillType,
     pub row_count: i64,
     pub imported_at: String,
     pub totals_mismatch: Option<String>,
@@ -198,11 +268,21 @@ pub struct StoredBill {
 pub enum ImportResult {
     Imported {
         bill: StoredBill,
-        /// An earlier bill of the same acquirer and day that this one replaced.
+        /// An earlier bill of the same account, day and type that this one replaced (a re-download).
         replaced: Option<StoredBill>,
+        /// The day's SUCCESS and REFUND bills that this complete bill hid.
+        superseded: Vec<StoredBill>,
+        /// The day's other bills this one stands beside (a SUCCESS bill's REFUND bill, or the other way round).
+        alongside: Vec<StoredBill>,
     },
     /// The same rows were imported before: nothing changed.
     AlreadyImported { bill: StoredBill },
+    /// A SUCCESS or REFUND bill of a day whose complete bill `by` is in already: nothing changed.
+    AlreadyCovered {
+        by: StoredBill,
+        /// The rows the file had.
+        rows: u64,
+    },
 }
 
 /// A bill payment row that did not match a paid local order one for one (or a reversal), with its local order.
@@ -318,15 +398,20 @@ pub struct StoredRun {
     pub summary_json: String,
 }
 
-const BILL_COLUMNS: &str = "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch";
+const BILL_COLUMNS: &str =
+    "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch, bill_type";
 
 fn bill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBill> {
+    let bill_type: String = r.get(8)?;
     Ok(StoredBill {
         id: BillId(r.get(0)?),
         acquirer_id: AcquirerId(r.get(1)?),
         bill_date: r.get(2)?,
         source_name: r.get(3)?,
         format: r.get(4)?,
+        bill_type: BillType::parse(&bill_type).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, format!("bill_type {bill_type:?}").into())
+        })?,
         row_count: r.get(5)?,
         imported_at: r.get(6)?,
         totals_mismatch: r.get(7)?,
@@ -366,27 +451,13 @@ fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDiscrep
 }
 
 impl Store {
-    /// Imports one bill in one transaction. `feed` pushes the rows into the sink and returns what it learned at
-    /// the end; an error from it (a bad row, a cancel) rolls everything back. A bill whose rows are already in the
-    /// database is rolled back too and reported as [`ImportResult::AlreadyImported`]; an earlier, different bill of
-    /// the same acquirer and day is replaced (its runs keep their history).
+    /// Imports one bill. `feed` pushes the rows into the sink and returns what it learned at the end; an error
+    /// from it (a bad row, a cancel) rolls everything back. A bill whose rows are already in the database is rolled
+    /// back too and reported as [`ImportResult::AlreadyImported`], a SUCCESS or REFUND bill of a day whose complete
+    /// bill is in as [`ImportResult::AlreadyCovered`]. Otherwise the bill becomes visible in one short transaction
+    /// that hides, at the same moment, the day's bill of the same type (a re-download) and, for a complete bill,
+    /// the day's SUCCESS and REFUND bills (their runs keep their history); see the module's introduction.
     pub fn import_bill<E: From<StoreError>>(
-        &mut self,
-        new: &NewBill<'_>,
-        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
-    ) -> std::result::Result<ImportResult, E> {
-        // A bigger page cache keeps index inserts of a million rows off the disk until commit. Foreign keys are
-        // not checked row by row: every row goes to the bill inserted first in the same transaction, and the bill
-        // replaced is removed with its rows explicitly. Both settings are put back whatever happens.
-        self.conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA foreign_keys = OFF").map_err(StoreError::from)?;
-        let result = self.import_bill_in(new, feed);
-        let restored = self.conn.execute_batch("PRAGMA cache_size = -2000; PRAGMA foreign_keys = ON");
-        let result = result?;
-        restored.map_err(StoreError::from)?;
-        Ok(result)
-    }
-
-    fn import_bill_in<E: From<StoreError>>(
         &mut self,
         new: &NewBill<'_>,
         feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
@@ -416,7 +487,7 @@ impl Store {
                 return Err(e);
             }
         };
-        // The flip: one short transaction makes the bill (and the removal of the one it replaces) visible at once.
+        // The flip: one short transaction makes the bill (and the removal of the ones it replaces) visible at once.
         let flipped = self.transaction(|tx| {
             let existing = tx
                 .query_row(
@@ -426,16 +497,24 @@ impl Store {
                 )
                 .optional()?;
             if let Some(bill) = existing {
-                return Ok(Err(bill));
+                return Ok(Flip::Same(bill));
             }
-            let replaced = tx
-                .query_row(
-                    &format!("SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 AND id <> ?3"),
-                    params![new.acquirer_id.0, finished.bill_date, bill_id],
-                    bill_from_row,
-                )
-                .optional()?;
-            if let Some(old) = &replaced {
+            let day: Vec<StoredBill> = {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 AND id <> ?3 ORDER BY id"
+                ))?;
+                stmt.query_map(params![new.acquirer_id.0, finished.bill_date, bill_id], bill_from_row)?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let new_type = finished.bill_type;
+            if !new_type.is_complete()
+                && let Some(complete) = day.iter().find(|b| b.bill_type.is_complete())
+            {
+                return Ok(Flip::Covered(complete.clone()));
+            }
+            let (gone, alongside): (Vec<StoredBill>, Vec<StoredBill>) =
+                day.into_iter().partition(|b| new_type.is_complete() || b.bill_type == new_type);
+            for old in &gone {
                 tx.execute("UPDATE recon_runs SET bill_id = NULL WHERE bill_id = ?1", [old.id.0])?;
                 // Out of sight now; its rows are removed in batches after the flip.
                 tx.execute(
@@ -445,7 +524,7 @@ impl Store {
             }
             tx.execute(
                 "UPDATE bills SET bill_date = ?2, content_hash = ?3, row_count = ?4, totals_json = ?5,
-                    totals_mismatch = ?6, imported_at = ?7
+                    totals_mismatch = ?6, imported_at = ?7, bill_type = ?8
                  WHERE id = ?1",
                 params![
                     bill_id,
@@ -454,31 +533,38 @@ impl Store {
                     i64::try_from(rows).unwrap_or(i64::MAX),
                     finished.totals_json,
                     finished.totals_mismatch,
-                    now
+                    now,
+                    new_type.as_str()
                 ],
             )?;
-            let after = format!("{} rows, {}", rows, new.source_name);
+            let after = format!("{} rows, {} {}", rows, new_type.as_str(), new.source_name);
             append_audit(tx, &now, None, "bill.import", &finished.bill_date, None, Some(&after))?;
-            Ok(Ok(replaced))
+            let (replaced, superseded): (Vec<StoredBill>, Vec<StoredBill>) =
+                gone.into_iter().partition(|b| b.bill_type == new_type);
+            Ok(Flip::Done { replaced: replaced.into_iter().next(), superseded, alongside })
         });
-        let replaced = match flipped {
-            Ok(Ok(replaced)) => replaced,
-            Ok(Err(bill)) => {
+        let (replaced, superseded, alongside) = match flipped {
+            Ok(Flip::Done { replaced, superseded, alongside }) => (replaced, superseded, alongside),
+            Ok(Flip::Same(bill)) => {
                 self.purge_bill(bill_id)?;
                 return Ok(ImportResult::AlreadyImported { bill });
+            }
+            Ok(Flip::Covered(by)) => {
+                self.purge_bill(bill_id)?;
+                return Ok(ImportResult::AlreadyCovered { by, rows });
             }
             Err(e) => {
                 let _ = self.purge_bill(bill_id);
                 return Err(e.into());
             }
         };
-        if let Some(old) = &replaced
-            && let Err(e) = self.purge_bill(old.id.0)
-        {
-            tracing::warn!(bill_id = old.id.0, error = %e, "the replaced bill's rows stay until the next import");
+        for old in replaced.iter().chain(&superseded) {
+            if let Err(e) = self.purge_bill(old.id.0) {
+                tracing::warn!(bill_id = old.id.0, error = %e, "a replaced bill's rows stay until the next import");
+            }
         }
         let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
-        Ok(ImportResult::Imported { bill, replaced })
+        Ok(ImportResult::Imported { bill, replaced, superseded, alongside })
     }
 
     /// Streams the rows into the staged bill in batches; returns what the feed learned, the content hash and the
@@ -512,6 +598,11 @@ impl Store {
             sink.hasher.update(new.acquirer_id.0.to_le_bytes());
             let finished = feed(&mut sink)?;
             sink.hasher.update(finished.bill_date.as_bytes());
+            // A SUCCESS or REFUND bill is not the complete bill of the same rows. (Complete bills hash as before types
+            // were kept, so a bill imported then is still recognised.)
+            if !finished.bill_type.is_complete() {
+                sink.hasher.update(finished.bill_type.as_str().as_bytes());
+            }
             let hash = hex::encode(sink.hasher.finalize_reset());
             let rows = sink.rows;
             drop(sink);
@@ -568,7 +659,8 @@ impl Store {
             .optional()?)
     }
 
-    /// The bills of an acquirer's day (normally one).
+    /// The effective bills of an acquirer's day, oldest first: one complete bill, or a SUCCESS and/or a REFUND bill
+    /// (never overlapping: see the module's introduction).
     pub fn bills_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<StoredBill>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 ORDER BY id"
@@ -1188,7 +1280,7 @@ mod tests {
         assert_eq!(store.bill_row_count().unwrap(), 0);
 
         let finished =
-            || FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None };
+            || FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), ..Default::default() };
         let done = store
             .import_bill(&new, |sink| {
                 sink.push(&row)?;
@@ -1218,7 +1310,7 @@ mod tests {
     }
 
     fn finished() -> FinishedBill {
-        FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None }
+        FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), ..Default::default() }
     }
 
     #[test]

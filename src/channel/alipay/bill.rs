@@ -3,7 +3,8 @@
 //! (one row per store and a 合计 row). Entry names are GBK too, without the zip UTF-8 flag.
 //!
 //! The sandbox writes bills with [`write_bill_zip`]; the client reads the detail file row by row with
-//! [`open_detail_entry`] and [`DetailReader`], in flat memory, mapping columns by header name.
+//! [`open_detail_entry`] and [`DetailReader`], in flat memory, mapping columns by header name, and the small 汇总 file
+//! whole with [`DetailEntry::read_summary`] (its 合计 row is checked against the detail rows by the import).
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, Write};
@@ -167,7 +168,24 @@ const DETAIL_COLUMNS: [Column; COLUMN_COUNT] = [
     col("备注", false, false),
 ];
 
+/// The 业务明细(汇总) columns in order, and whether a file must have them.
+const SUMMARY_COLUMNS: [(&str, bool); 12] = [
+    ("门店编号", true),
+    ("门店名称", false),
+    ("交易订单总笔数", true),
+    ("退款订单总笔数", true),
+    ("订单金额（元）", true),
+    ("商家实收（元）", true),
+    ("支付宝优惠（元）", false),
+    ("商家优惠（元）", false),
+    ("卡消费金额（元）", false),
+    ("服务费（元）", true),
+    ("分润（元）", false),
+    ("实收净额（元）", true),
+];
+
 /// The 业务明细(汇总) header.
+#[cfg(test)]
 const SUMMARY_HEADER: &str = "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,\
                               商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）";
 
@@ -177,6 +195,8 @@ const DETAIL_ENTRY_SUFFIX: &str = "业务明细.csv";
 const SUMMARY_MARK: &str = "汇总";
 /// The longest line the reader accepts; a file without line breaks is not a bill.
 const MAX_LINE_BYTES: usize = 1 << 20;
+/// The largest 汇总 file read (it has a row per store).
+const MAX_SUMMARY_BYTES: usize = 8 << 20;
 
 /// Why a bill could not be written or read. Messages name the file, the 1-based line and the column.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +232,21 @@ pub enum BillError {
     BadPeriod { file: String, line: u64, text: String },
     #[error("{file}: the file has no column header line; is it empty or cut short?")]
     NoHeader { file: String },
+    #[error(
+        "{file}: the file is UTF-16 (as a spreadsheet saves \"Unicode text\"), but Alipay bills are GBK: use the file \
+         as Alipay served it, or download it again"
+    )]
+    Utf16 { file: String },
+    #[error("{file} line {line}: the text is not valid GBK (Alipay bills are GBK)")]
+    NotGbk { file: String, line: u64 },
+    #[error("{file} line {line}: the header has no column {column}; is this an Alipay 业务明细(汇总) file?")]
+    SummaryColumn { file: String, line: u64, column: &'static str },
+    #[error("{file} line {line}, column {column}: {text:?} is not a count (a whole number)")]
+    BadCount { file: String, line: u64, column: &'static str, text: String },
+    #[error("{file}: the file has no 合计 row (or more than one): it was probably cut short; download the bill again")]
+    NoSummaryTotal { file: String },
+    #[error("{file}: the file is larger than {limit} bytes; this is not an Alipay 业务明细(汇总) file")]
+    SummaryTooLarge { file: String, limit: usize },
     #[error("{file}: cannot read the file: {source}")]
     Io { file: String, source: io::Error },
     #[error("the bill download is not a readable zip file: {0}")]
@@ -419,62 +454,76 @@ fn detail_text(account: &str, bill_date: Date, rows: &[AlipayBillRow], exported_
     Ok(out)
 }
 
-/// Per-store sums for 业务明细(汇总).
-#[derive(Default)]
-struct StoreSums {
-    trades: u64,
-    refunds: u64,
-    order: Amount,
-    receipt: Amount,
-    alipay_discount: Amount,
-    merchant_discount: Amount,
-    card: Amount,
-    fee: Amount,
-    profit_share: Amount,
+/// The figures of a 业务明细(汇总) row (a store's, or 合计), or the same sums computed from detail rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SummaryFigures {
+    /// 交易订单总笔数
+    pub trade_count: u64,
+    /// 退款订单总笔数
+    pub refund_count: u64,
+    /// 订单金额（元）, signed (refunds negative)
+    pub order_amount: Amount,
+    /// 商家实收（元）, signed
+    pub receipt_amount: Amount,
+    /// 支付宝优惠（元）
+    pub alipay_discount: Amount,
+    /// 商家优惠（元）
+    pub merchant_discount: Amount,
+    /// 卡消费金额（元）
+    pub card_amount: Amount,
+    /// 服务费（元）, signed as written: negative on payments, a credit on refunds
+    pub service_fee: Amount,
+    /// 分润（元）
+    pub profit_share: Amount,
+    /// 实收净额（元）: 商家实收 + 服务费
+    pub net_amount: Amount,
 }
 
-impl StoreSums {
-    fn add_row(&mut self, row: &AlipayBillRow) {
+impl SummaryFigures {
+    /// Counts one detail row in.
+    pub fn add_row(&mut self, row: &AlipayBillRow) {
         match row.kind {
-            BillKind::Trade => self.trades += 1,
-            BillKind::Refund => self.refunds += 1,
+            BillKind::Trade => self.trade_count += 1,
+            BillKind::Refund => self.refund_count += 1,
         }
-        self.order = add(self.order, row.order_amount);
-        self.receipt = add(self.receipt, row.receipt_amount);
+        self.order_amount = add(self.order_amount, row.order_amount);
+        self.receipt_amount = add(self.receipt_amount, row.receipt_amount);
         self.alipay_discount = add(self.alipay_discount, row.alipay_discount);
         self.merchant_discount = add(self.merchant_discount, row.merchant_discount);
-        self.card = add(self.card, row.card_amount);
-        self.fee = add(self.fee, row.service_fee);
+        self.card_amount = add(self.card_amount, row.card_amount);
+        self.service_fee = add(self.service_fee, row.service_fee);
         self.profit_share = add(self.profit_share, row.profit_share);
+        self.net_amount = add(self.net_amount, add(row.receipt_amount, row.service_fee));
     }
 
-    fn add_sums(&mut self, other: &StoreSums) {
-        self.trades += other.trades;
-        self.refunds += other.refunds;
-        self.order = add(self.order, other.order);
-        self.receipt = add(self.receipt, other.receipt);
+    fn add_figures(&mut self, other: &SummaryFigures) {
+        self.trade_count += other.trade_count;
+        self.refund_count += other.refund_count;
+        self.order_amount = add(self.order_amount, other.order_amount);
+        self.receipt_amount = add(self.receipt_amount, other.receipt_amount);
         self.alipay_discount = add(self.alipay_discount, other.alipay_discount);
         self.merchant_discount = add(self.merchant_discount, other.merchant_discount);
-        self.card = add(self.card, other.card);
-        self.fee = add(self.fee, other.fee);
+        self.card_amount = add(self.card_amount, other.card_amount);
+        self.service_fee = add(self.service_fee, other.service_fee);
         self.profit_share = add(self.profit_share, other.profit_share);
+        self.net_amount = add(self.net_amount, other.net_amount);
     }
 
-    /// The row after 门店编号 and 门店名称. 实收净额 is taken as 商家实收 plus the (signed) 服务费.
+    /// The row after 门店编号 and 门店名称.
     fn cells(&self, store_id: &str, store_name: &str) -> [String; 12] {
         [
             store_id.to_owned(),
             store_name.to_owned(),
-            self.trades.to_string(),
-            self.refunds.to_string(),
-            self.order.format(),
-            self.receipt.format(),
+            self.trade_count.to_string(),
+            self.refund_count.to_string(),
+            self.order_amount.format(),
+            self.receipt_amount.format(),
             self.alipay_discount.format(),
             self.merchant_discount.format(),
-            self.card.format(),
-            self.fee.format(),
+            self.card_amount.format(),
+            self.service_fee.format(),
             self.profit_share.format(),
-            add(self.receipt, self.fee).format(),
+            self.net_amount.format(),
         ]
     }
 }
@@ -486,7 +535,7 @@ fn summary_text(
     rows: &[AlipayBillRow],
     exported_at: &str,
 ) -> Result<String, BillError> {
-    let mut stores: BTreeMap<(&str, &str), StoreSums> = BTreeMap::new();
+    let mut stores: BTreeMap<(&str, &str), SummaryFigures> = BTreeMap::new();
     for row in rows {
         stores.entry((row.store_id.as_str(), row.store_name.as_str())).or_default().add_row(row);
     }
@@ -496,12 +545,11 @@ fn summary_text(
     out.push_str(&format!("#账号：[{account}]\n"));
     out.push_str(&period_line(bill_date)?);
     out.push_str(&format!("#{}业务汇总列表{}\n", "-".repeat(41), "-".repeat(40)));
-    out.push_str(SUMMARY_HEADER);
-    out.push('\n');
-    let mut total = StoreSums::default();
+    push_row(&mut out, &SUMMARY_COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+    let mut total = SummaryFigures::default();
     for ((store_id, store_name), sums) in &stores {
         push_row(&mut out, &sums.cells(store_id, store_name));
-        total.add_sums(sums);
+        total.add_figures(sums);
     }
     push_row(&mut out, &total.cells("合计", ""));
     out.push_str(&format!("#{}业务汇总列表结束{}\n", "-".repeat(40), "-".repeat(37)));
@@ -545,11 +593,12 @@ pub fn write_bill_zip(
 // ---------------------------------------------------------------------------------------------------------------
 // Reading (the client side)
 
-/// An opened bill zip with its 业务明细 entry found.
+/// An opened bill zip with its 业务明细 entry (and 业务明细(汇总) entry, when there is one) found.
 pub struct DetailEntry<R: Read + Seek> {
     archive: ZipArchive<R>,
     index: usize,
     name: String,
+    summary: Option<(usize, String)>,
 }
 
 /// Entry names decoded both ways: UTF-8 when valid, and GBK (what Alipay writes).
@@ -569,9 +618,20 @@ pub fn open_detail_entry<R: Read + Seek>(reader: R) -> Result<DetailEntry<R>, Bi
     let archive = ZipArchive::new(reader)?;
     let mut seen = Vec::new();
     let mut found = None;
+    let mut summary = None;
+    let base = |name: &str| name.rsplit(['/', '\\']).next().unwrap_or(name).to_owned();
     for (index, raw) in archive.file_names_raw().enumerate() {
         let candidates = name_candidates(raw);
         let hit = candidates.iter().find(|n| n.ends_with(DETAIL_ENTRY_SUFFIX) && !n.contains(SUMMARY_MARK)).cloned();
+        let summary_hit = candidates
+            .iter()
+            .find(|n| n.contains("业务明细") && n.contains(SUMMARY_MARK) && n.ends_with(".csv"))
+            .cloned();
+        if let Some(name) = summary_hit
+            && summary.is_none()
+        {
+            summary = Some((index, base(&name)));
+        }
         match hit {
             Some(name) if found.is_none() => found = Some((index, name)),
             _ => seen.push(candidates.last().cloned().unwrap_or_default()),
@@ -580,8 +640,7 @@ pub fn open_detail_entry<R: Read + Seek>(reader: R) -> Result<DetailEntry<R>, Bi
     let (index, name) = found.ok_or_else(|| BillError::NoDetailEntry {
         names: if seen.is_empty() { "nothing".to_owned() } else { seen.join(", ") },
     })?;
-    let name = name.rsplit(['/', '\\']).next().unwrap_or(&name).to_owned();
-    Ok(DetailEntry { archive, index, name })
+    Ok(DetailEntry { archive, index, name: base(&name), summary })
 }
 
 impl<R: Read + Seek> DetailEntry<R> {
@@ -594,6 +653,157 @@ impl<R: Read + Seek> DetailEntry<R> {
     pub fn reader(&mut self) -> Result<DetailReader<ZipFile<'_, R>>, BillError> {
         let file = self.archive.by_index(self.index)?;
         Ok(DetailReader::new(file, &self.name))
+    }
+
+    /// The 业务明细(汇总) entry's name, when the zip has one.
+    pub fn summary_name(&self) -> Option<&str> {
+        self.summary.as_ref().map(|(_, name)| name.as_str())
+    }
+
+    /// Reads the 业务明细(汇总) entry; `None` when the zip has none.
+    pub fn read_summary(&mut self) -> Result<Option<SummaryTable>, BillError> {
+        let Some((index, name)) = self.summary.clone() else {
+            return Ok(None);
+        };
+        let file = self.archive.by_index(index)?;
+        read_summary(file, &name).map(Some)
+    }
+}
+
+/// The 业务明细(汇总) file: one row per store and the 合计 row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryTable {
+    file: String,
+    /// (门店编号, 门店名称, figures) per store, in file order.
+    pub stores: Vec<(String, String, SummaryFigures)>,
+    /// The 合计 row.
+    pub total: SummaryFigures,
+    /// The header and rows, normalised (no `#` lines: a re-download with another export time is the same).
+    content: String,
+}
+
+impl SummaryTable {
+    /// The file name used in messages.
+    pub fn file_name(&self) -> &str {
+        &self.file
+    }
+
+    /// The header and data rows as read (cells trimmed, separated by U+001F, rows by newlines), for a content hash.
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+}
+
+/// Whether a file's first line is UTF-16: a byte-order mark, or zero bytes (GBK and UTF-8 text never holds one).
+fn looks_utf16(first_line: &[u8]) -> bool {
+    first_line.starts_with(b"\xFF\xFE") || first_line.starts_with(b"\xFE\xFF") || first_line.contains(&0)
+}
+
+/// Reads a whole 业务明细(汇总) file (GBK or UTF-8), mapping columns by header name; `file_name` is used in messages.
+pub fn read_summary<R: Read>(input: R, file_name: &str) -> Result<SummaryTable, BillError> {
+    let file = file_name.to_owned();
+    let mut bytes = Vec::new();
+    input
+        .take(u64::try_from(MAX_SUMMARY_BYTES).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| BillError::Io { file: file.clone(), source })?;
+    if bytes.len() > MAX_SUMMARY_BYTES {
+        return Err(BillError::SummaryTooLarge { file, limit: MAX_SUMMARY_BYTES });
+    }
+    if looks_utf16(bytes.split(|b| *b == b'\n').next().unwrap_or_default()) {
+        return Err(BillError::Utf16 { file });
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF");
+    let utf8 = body.is_some() || std::str::from_utf8(&bytes).is_ok();
+    let body = body.unwrap_or(&bytes);
+    let mut positions: Option<[Option<usize>; 12]> = None;
+    let mut header_len = 0;
+    let mut stores = Vec::new();
+    let mut total = None;
+    let mut totals_seen = 0;
+    let mut content = String::new();
+    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
+        let line = i as u64 + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let text = if utf8 {
+            String::from_utf8_lossy(raw).into_owned()
+        } else {
+            let (text, had_errors) = GBK.decode_without_bom_handling(raw);
+            if had_errors {
+                return Err(BillError::NotGbk { file, line });
+            }
+            text.into_owned()
+        };
+        if text.starts_with('#') || text.trim().is_empty() {
+            continue;
+        }
+        let cells = split_record(&text).map_err(|UnclosedQuote| BillError::UnclosedQuote { file: file.clone(), line })?;
+        let cells: Vec<String> = cells.iter().map(|c| c.trim_matches(['\t', ' ']).to_owned()).collect();
+        content.push_str(&cells.join("\u{1f}"));
+        content.push('\n');
+        let Some(positions) = positions else {
+            let names: Vec<String> = cells.iter().map(|c| normalize_header(c)).collect();
+            let mut found = [None; 12];
+            for (slot, (name, required)) in found.iter_mut().zip(SUMMARY_COLUMNS.iter()) {
+                *slot = names.iter().position(|n| n == name);
+                if slot.is_none() && *required {
+                    return Err(BillError::SummaryColumn { file, line, column: name });
+                }
+            }
+            positions = Some(found);
+            header_len = cells.len();
+            continue;
+        };
+        if cells.len() != header_len {
+            return Err(BillError::ColumnCount { file, line, expected: header_len, found: cells.len() });
+        }
+        let cell = |col: usize| positions[col].and_then(|p| cells.get(p)).map(String::as_str).unwrap_or_default();
+        let count = |col: usize| -> Result<u64, BillError> {
+            cell(col).parse().map_err(|_| BillError::BadCount {
+                file: file.clone(),
+                line,
+                column: SUMMARY_COLUMNS[col].0,
+                text: cell(col).to_owned(),
+            })
+        };
+        let amount = |col: usize| -> Result<Amount, BillError> {
+            let text = cell(col);
+            if text.is_empty() && !SUMMARY_COLUMNS[col].1 {
+                return Ok(Amount::ZERO);
+            }
+            Amount::parse_signed(text).map_err(|reason| BillError::BadAmount {
+                file: file.clone(),
+                line,
+                column: SUMMARY_COLUMNS[col].0,
+                text: text.to_owned(),
+                reason,
+            })
+        };
+        let figures = SummaryFigures {
+            trade_count: count(2)?,
+            refund_count: count(3)?,
+            order_amount: amount(4)?,
+            receipt_amount: amount(5)?,
+            alipay_discount: amount(6)?,
+            merchant_discount: amount(7)?,
+            card_amount: amount(8)?,
+            service_fee: amount(9)?,
+            profit_share: amount(10)?,
+            net_amount: amount(11)?,
+        };
+        if cell(0) == "合计" {
+            totals_seen += 1;
+            total = Some(figures);
+        } else {
+            stores.push((cell(0).to_owned(), cell(1).to_owned(), figures));
+        }
+    }
+    if positions.is_none() {
+        return Err(BillError::NoHeader { file });
+    }
+    match total {
+        Some(total) if totals_seen == 1 => Ok(SummaryTable { file, stores, total, content }),
+        _ => Err(BillError::NoSummaryTotal { file }),
     }
 }
 
@@ -785,6 +995,7 @@ pub struct DetailReader<R: Read> {
     trade_totals: Option<(u64, Amount, Amount)>,
     footer: Option<BillFooter>,
     row_totals: BillFooter,
+    row_figures: SummaryFigures,
     done: bool,
 }
 
@@ -805,6 +1016,7 @@ impl<R: Read> DetailReader<R> {
             trade_totals: None,
             footer: None,
             row_totals: BillFooter::default(),
+            row_figures: SummaryFigures::default(),
             done: false,
         }
     }
@@ -840,6 +1052,11 @@ impl<R: Read> DetailReader<R> {
         &self.row_totals
     }
 
+    /// The 汇总 figures of the rows read so far without error, to compare with the 业务明细(汇总) 合计 row.
+    pub fn row_figures(&self) -> &SummaryFigures {
+        &self.row_figures
+    }
+
     /// Reads the next physical line into `buf` without its line ending. `Ok(false)` at the end.
     fn read_line(&mut self) -> Result<bool, BillError> {
         self.buf.clear();
@@ -859,6 +1076,9 @@ impl<R: Read> DetailReader<R> {
         }
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
+        }
+        if self.line == 1 && looks_utf16(&self.buf) {
+            return Err(BillError::Utf16 { file: self.file.clone() });
         }
         Ok(true)
     }
@@ -956,7 +1176,8 @@ impl<R: Read> DetailReader<R> {
         cells: &[String],
         positions: &[Option<usize>; COLUMN_COUNT],
     ) -> Result<AlipayBillRow, BillError> {
-        if cells.len() < self.header_len {
+        // More values than the header has columns would shift every later column; fewer would leave them empty.
+        if cells.len() != self.header_len {
             return Err(BillError::ColumnCount {
                 file: self.file.clone(),
                 line: self.line,
@@ -1047,6 +1268,7 @@ impl<R: Read> DetailReader<R> {
             let row = self.parse_row(&cells, &positions);
             if let Ok(row) = &row {
                 self.row_totals.add_row(row);
+                self.row_figures.add_row(row);
             }
             return Some(row);
         }
