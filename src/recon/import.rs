@@ -340,7 +340,9 @@ impl ImportOutcome {
             text.push(' ');
             text.push_str(&match lang {
                 Lang::ZhCn => format!("它与当日之前导入的{kind}（{src}，{n} 行）合起来构成当天的账单。"),
-                _ => format!("Together with the day's {kind} imported before ({src}, {n} rows) it makes the day's bill."),
+                _ => {
+                    format!("Together with the day's {kind} imported before ({src}, {n} rows) it makes the day's bill.")
+                }
             });
         }
         if self.result == ImportResultKind::Imported
@@ -584,7 +586,11 @@ fn wechat_rows<R: std::io::BufRead>(
     if let Some(expected) = options.bill_type
         && expected != bill_type
     {
-        return Err(ReconError::WrongBillType { file: file.to_owned(), found: bill_type.as_str(), expected: expected.as_str() });
+        return Err(ReconError::WrongBillType {
+            file: file.to_owned(),
+            found: bill_type.as_str(),
+            expected: expected.as_str(),
+        });
     }
     let mut sums = WechatBillSummary::default();
     // Payments vote with their time, refunds with their refund time (REFUND bills have one)…
@@ -876,7 +882,9 @@ fn alipay_rows<R: Read>(
         let s = &summary.total;
         let mut cmp = |column: &str, stated: String, rows: String| {
             if stated != rows {
-                diffs.push(format!("{entry} 合计 row, column {column}: {stated} stated, but the detail rows add up to {rows}"));
+                diffs.push(format!(
+                    "{entry} 合计 row, column {column}: {stated} stated, but the detail rows add up to {rows}"
+                ));
             }
         };
         cmp("交易订单总笔数", s.trade_count.to_string(), sums.trade_count.to_string());

@@ -17,7 +17,9 @@ use std::path::PathBuf;
 use crate::model::AcquirerKind;
 use crate::store::StoreError;
 
-pub use import::{BillFormat, ImportControl, ImportOptions, ImportOutcome, import_bytes, import_file};
+pub use import::{
+    BillFormat, ImportControl, ImportOptions, ImportOutcome, ImportResultKind, ImportWarning, import_bytes, import_file,
+};
 pub use report::{DEFAULT_WINDOW_MINUTES, Reason, ReconOptions, Report, load_report, reconcile, reconcile_account};
 
 /// Why a bill could not be imported, or a report made. Messages name the file, the line and the column, and

@@ -143,6 +143,8 @@ pub struct BillRowSink<'c> {
     stmt: rusqlite::CachedStatement<'c>,
     bill_id: i64,
     hasher: Sha256,
+    /// Content besides the rows ([`BillRowSink::hash_part`]), when there is any.
+    extra: Option<Sha256>,
     rows: u64,
     batch_rows: u64,
     batch_started: Instant,
@@ -216,16 +218,29 @@ impl BillRowSink<'_> {
     }
 
     /// Adds content that is part of the bill but not a row (e.g. Alipay's 业务明细(汇总) figures) to the content hash:
-    /// the same rows with different stated totals are a different bill.
+    /// the same rows with different stated totals are a different bill. (A file with the same rows and no such
+    /// content, e.g. the detail CSV taken out of the zip, is the bill imported before: it adds nothing.)
     pub fn hash_part(&mut self, part: &[u8]) {
-        self.hasher.update(part);
-        self.hasher.update([0x1e]);
+        let extra = self.extra.get_or_insert_with(Sha256::new);
+        extra.update(part);
+        extra.update([0x1e]);
     }
+}
+
+/// A staged bill's content hash (rows and anything else the file states) and the hash of its rows alone.
+struct Hashes {
+    content: String,
+    rows: String,
+    has_extra: bool,
 }
 
 /// How the flip of an import ended.
 enum Flip {
-    Done { replaced: Option<StoredBill>, superseded: Vec<StoredBill>, alongside: Vec<StoredBill> },
+    Done {
+        replaced: Option<StoredBill>,
+        superseded: Vec<StoredBill>,
+        alongside: Vec<StoredBill>,
+    },
     /// The same content is in already.
     Same(StoredBill),
     /// The day's complete bill is in already.
@@ -410,7 +425,11 @@ fn bill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBill> {
         source_name: r.get(3)?,
         format: r.get(4)?,
         bill_type: BillType::parse(&bill_type).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, format!("bill_type {bill_type:?}").into())
+            rusqlite::Error::FromSqlConversionFailure(
+                8,
+                rusqlite::types::Type::Text,
+                format!("bill_type {bill_type:?}").into(),
+            )
         })?,
         row_count: r.get(5)?,
         imported_at: r.get(6)?,
@@ -478,7 +497,7 @@ impl Store {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        let (finished, hash, rows) = match staged {
+        let (finished, Hashes { content: hash, rows: rows_hash, has_extra }, rows) = match staged {
             Ok(staged) => staged,
             Err(e) => {
                 if let Err(purge) = self.purge_bill(bill_id) {
@@ -491,8 +510,13 @@ impl Store {
         let flipped = self.transaction(|tx| {
             let existing = tx
                 .query_row(
-                    &format!("SELECT {BILL_COLUMNS} FROM bills WHERE content_hash = ?1 AND id <> ?2"),
-                    params![hash, bill_id],
+                    &format!(
+                        "SELECT {BILL_COLUMNS} FROM bills WHERE id <> ?2
+                           AND (content_hash = ?1
+                                OR (?4 = 0 AND bill_date <> '' AND COALESCE(rows_hash, content_hash) = ?3))
+                         ORDER BY id LIMIT 1"
+                    ),
+                    params![hash, bill_id, rows_hash, has_extra],
                     bill_from_row,
                 )
                 .optional()?;
@@ -524,7 +548,7 @@ impl Store {
             }
             tx.execute(
                 "UPDATE bills SET bill_date = ?2, content_hash = ?3, row_count = ?4, totals_json = ?5,
-                    totals_mismatch = ?6, imported_at = ?7, bill_type = ?8
+                    totals_mismatch = ?6, imported_at = ?7, bill_type = ?8, rows_hash = ?9
                  WHERE id = ?1",
                 params![
                     bill_id,
@@ -534,7 +558,8 @@ impl Store {
                     finished.totals_json,
                     finished.totals_mismatch,
                     now,
-                    new_type.as_str()
+                    new_type.as_str(),
+                    rows_hash
                 ],
             )?;
             let after = format!("{} rows, {} {}", rows, new_type.as_str(), new.source_name);
@@ -574,10 +599,10 @@ impl Store {
         new: &NewBill<'_>,
         bill_id: i64,
         feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
-    ) -> std::result::Result<(FinishedBill, String, u64), E> {
+    ) -> std::result::Result<(FinishedBill, Hashes, u64), E> {
         // Batches need not be synced one by one: the flip commit (FULL) syncs the WAL with every frame before it.
         self.conn.execute_batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE").map_err(StoreError::from)?;
-        let staged = (|| -> std::result::Result<(FinishedBill, String, u64), E> {
+        let staged = (|| -> std::result::Result<(FinishedBill, Hashes, u64), E> {
             let stmt = self
                 .conn
                 .prepare_cached(
@@ -591,6 +616,7 @@ impl Store {
                 stmt,
                 bill_id,
                 hasher: Sha256::new(),
+                extra: None,
                 rows: 0,
                 batch_rows: 0,
                 batch_started: Instant::now(),
@@ -603,7 +629,16 @@ impl Store {
             if !finished.bill_type.is_complete() {
                 sink.hasher.update(finished.bill_type.as_str().as_bytes());
             }
-            let hash = hex::encode(sink.hasher.finalize_reset());
+            let rows_hash = hex::encode(sink.hasher.finalize_reset());
+            let hash = match sink.extra.take() {
+                Some(extra) => {
+                    let mut both = Sha256::new();
+                    both.update(rows_hash.as_bytes());
+                    both.update(extra.finalize());
+                    Hashes { content: hex::encode(both.finalize()), rows: rows_hash, has_extra: true }
+                }
+                None => Hashes { content: rows_hash.clone(), rows: rows_hash, has_extra: false },
+            };
             let rows = sink.rows;
             drop(sink);
             self.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
@@ -657,6 +692,13 @@ impl Store {
             .conn
             .query_row(&format!("SELECT {BILL_COLUMNS} FROM bills WHERE id = ?1"), [id.0], bill_from_row)
             .optional()?)
+    }
+
+    /// A bill's own totals as the import recorded them (JSON): `stated` and `rows` (WeChat's summary row, Alipay's
+    /// footer) and, for Alipay, `summary` with the 业务明细(汇总) 合计 row (`stated`) and the same figures summed from
+    /// the rows (`rows`).
+    pub fn bill_totals_json(&self, id: BillId) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT totals_json FROM bills WHERE id = ?1", [id.0], |r| r.get(0)).optional()?)
     }
 
     /// The effective bills of an acquirer's day, oldest first: one complete bill, or a SUCCESS and/or a REFUND bill

@@ -737,7 +737,8 @@ pub fn read_summary<R: Read>(input: R, file_name: &str) -> Result<SummaryTable, 
         if text.starts_with('#') || text.trim().is_empty() {
             continue;
         }
-        let cells = split_record(&text).map_err(|UnclosedQuote| BillError::UnclosedQuote { file: file.clone(), line })?;
+        let cells =
+            split_record(&text).map_err(|UnclosedQuote| BillError::UnclosedQuote { file: file.clone(), line })?;
         let cells: Vec<String> = cells.iter().map(|c| c.trim_matches(['\t', ' ']).to_owned()).collect();
         content.push_str(&cells.join("\u{1f}"));
         content.push('\n');

@@ -16,3 +16,8 @@ UPDATE bills SET bill_type = CASE
      AND NOT EXISTS (SELECT 1 FROM bill_rows r WHERE r.bill_id = bills.id AND r.kind = 'refund') THEN 'SUCCESS'
     ELSE 'ALL'
 END;
+
+-- The hash of a bill's rows alone, when its content hash covers more (Alipay's 业务明细(汇总) figures): a file with
+-- the same rows and nothing more (the detail CSV taken out of the zip) is then known as the same bill. NULL: the
+-- content hash is the rows' hash.
+ALTER TABLE bills ADD COLUMN rows_hash TEXT;
