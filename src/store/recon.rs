@@ -1459,4 +1459,42 @@ mod tests {
             store.conn.query_row("SELECT COUNT(*) FROM discrepancies WHERE run_id = 7", [], |r| r.get(0)).unwrap();
         assert_eq!(left, 0, "the killed run's discrepancies are gone");
     }
+
+    #[test]
+    fn bills_imported_before_types_were_kept_get_a_type_from_their_rows() {
+        let mut store = Store::open_in_memory().unwrap();
+        let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+        let bills: [(i64, AcquirerId, &str, &[&str]); 5] = [
+            (1, alipay, "alipay_zip", &["payment", "refund"]),
+            (2, wechat, "wechat_text", &["refund", "refund"]),
+            (3, wechat, "wechat_text", &["payment", "revoked"]),
+            (4, wechat, "wechat_text", &["payment", "refund"]),
+            (5, wechat, "wechat_text", &[]),
+        ];
+        for (id, acquirer, format, kinds) in bills {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO bills (id, acquirer_id, bill_date, source_name, content_hash, imported_at, format)
+                     VALUES (?1, ?2, ?3, 'b', ?1, 'now', ?4)",
+                    params![id, acquirer.0, format!("2026-11-2{id}"), format],
+                )
+                .unwrap();
+            for (i, kind) in kinds.iter().enumerate() {
+                store
+                    .conn
+                    .execute(
+                        "INSERT INTO bill_rows (bill_id, line_no, kind, amount, occurred_at) VALUES (?1, ?2, ?3, 1, 'x')",
+                        params![id, i as i64 + 2, kind],
+                    )
+                    .unwrap();
+            }
+        }
+        let sql = include_str!("migrations/0010_bill_types.sql");
+        let update = &sql[sql.find("UPDATE bills").unwrap()..sql.find("-- The hash of a bill's rows").unwrap()];
+        store.conn.execute_batch(update).unwrap();
+        let types: Vec<BillType> = (1..=5).map(|id| store.bill(BillId(id)).unwrap().unwrap().bill_type).collect();
+        assert_eq!(types, [BillType::Trade, BillType::Refund, BillType::Success, BillType::All, BillType::All]);
+    }
 }

@@ -1458,6 +1458,35 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_file_is_read_by_header_name() {
+        let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &sample_rows(), "2019年09月17日 05:46:49").unwrap();
+        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
+        assert_eq!(entry.summary_name(), Some("20880211096256330156_20190916_业务明细(汇总).csv"));
+        let summary = entry.read_summary().unwrap().unwrap();
+        assert_eq!(summary.stores.len(), 2);
+        assert_eq!((summary.total.trade_count, summary.total.refund_count), (3, 1));
+        assert_eq!(summary.total.service_fee.to_string(), "-1.59");
+        assert_eq!(summary.total.net_amount.to_string(), "157.86");
+        assert!(!summary.content().contains("导出时间"), "the export time is not content");
+
+        let text = format!("#支付宝业务汇总查询\n{SUMMARY_HEADER}\nS1,店,1,0,1.00,1.00,0,0,0,-0.01,0,0.99\n");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&text)), "s.csv").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "s.csv: the file has no 合计 row (or more than one): it was probably cut short; download the bill again"
+        );
+        let bad = format!("{text}合计,,x,0,1.00,1.00,0,0,0,-0.01,0,0.99\n");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&bad)), "s.csv").unwrap_err();
+        assert_eq!(err.to_string(), "s.csv line 4, column 交易订单总笔数: \"x\" is not a count (a whole number)");
+        let short = format!("{text}合计,,1,0,1.00\n");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&short)), "s.csv").unwrap_err();
+        assert_eq!(err.to_string(), "s.csv line 4: the row has 5 columns, but the header has 12");
+        let no_net = text.replace(",实收净额（元）", "");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&no_net)), "s.csv").unwrap_err();
+        assert!(err.to_string().contains("the header has no column 实收净额（元）"), "{err}");
+    }
+
+    #[test]
     fn characters_gbk_cannot_hold_become_question_marks() {
         let mut r = row(BillKind::Trade, 1, "咖啡☕", 100);
         r.remark = "ok".into();
@@ -1683,13 +1712,21 @@ mod tests {
             prop_assert_eq!(&back, &rows);
             prop_assert_eq!(footer, Some(BillFooter::of_rows(&rows)));
             prop_assert_eq!(totals, BillFooter::of_rows(&rows));
+            // The 汇总 written for the rows reads back as their sums.
+            let summary = entry.read_summary().unwrap().unwrap();
+            let mut figures = SummaryFigures::default();
+            rows.iter().for_each(|r| figures.add_row(r));
+            prop_assert_eq!(summary.total, figures);
+            prop_assert_eq!(summary.total.net_amount, add(figures.receipt_amount, figures.service_fee));
+            prop_assert_eq!(summary.stores.len(), usize::from(!rows.is_empty()));
         }
 
         #[test]
         fn reading_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-            for result in DetailReader::new(Cursor::new(bytes), "f.csv").take(64) {
+            for result in DetailReader::new(Cursor::new(bytes.clone()), "f.csv").take(64) {
                 let _ = result;
             }
+            let _ = read_summary(Cursor::new(bytes), "s.csv");
         }
     }
 }
