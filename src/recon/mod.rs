@@ -10,6 +10,7 @@
 pub mod export;
 pub mod fetch;
 pub mod import;
+mod outcome;
 pub mod report;
 
 use std::path::PathBuf;

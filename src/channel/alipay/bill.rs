@@ -18,6 +18,10 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::money::{Amount, AmountError};
 
+mod summary;
+
+pub use summary::{SummaryTable, read_summary};
+
 /// 业务类型: a payment or a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BillKind {
@@ -168,22 +172,6 @@ const DETAIL_COLUMNS: [Column; COLUMN_COUNT] = [
     col("备注", false, false),
 ];
 
-/// The 业务明细(汇总) columns in order, and whether a file must have them.
-const SUMMARY_COLUMNS: [(&str, bool); 12] = [
-    ("门店编号", true),
-    ("门店名称", false),
-    ("交易订单总笔数", true),
-    ("退款订单总笔数", true),
-    ("订单金额（元）", true),
-    ("商家实收（元）", true),
-    ("支付宝优惠（元）", false),
-    ("商家优惠（元）", false),
-    ("卡消费金额（元）", false),
-    ("服务费（元）", true),
-    ("分润（元）", false),
-    ("实收净额（元）", true),
-];
-
 /// The 业务明细(汇总) header.
 #[cfg(test)]
 const SUMMARY_HEADER: &str = "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,\
@@ -195,8 +183,6 @@ const DETAIL_ENTRY_SUFFIX: &str = "业务明细.csv";
 const SUMMARY_MARK: &str = "汇总";
 /// The longest line the reader accepts; a file without line breaks is not a bill.
 const MAX_LINE_BYTES: usize = 1 << 20;
-/// The largest 汇总 file read (it has a row per store).
-const MAX_SUMMARY_BYTES: usize = 8 << 20;
 
 /// Why a bill could not be written or read. Messages name the file, the 1-based line and the column.
 #[derive(Debug, thiserror::Error)]
@@ -545,7 +531,7 @@ fn summary_text(
     out.push_str(&format!("#账号：[{account}]\n"));
     out.push_str(&period_line(bill_date)?);
     out.push_str(&format!("#{}业务汇总列表{}\n", "-".repeat(41), "-".repeat(40)));
-    push_row(&mut out, &SUMMARY_COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+    push_row(&mut out, &summary::SUMMARY_COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>());
     let mut total = SummaryFigures::default();
     for ((store_id, store_name), sums) in &stores {
         push_row(&mut out, &sums.cells(store_id, store_name));
@@ -670,142 +656,9 @@ impl<R: Read + Seek> DetailEntry<R> {
     }
 }
 
-/// The 业务明细(汇总) file: one row per store and the 合计 row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SummaryTable {
-    file: String,
-    /// (门店编号, 门店名称, figures) per store, in file order.
-    pub stores: Vec<(String, String, SummaryFigures)>,
-    /// The 合计 row.
-    pub total: SummaryFigures,
-    /// The header and rows, normalised (no `#` lines: a re-download with another export time is the same).
-    content: String,
-}
-
-impl SummaryTable {
-    /// The file name used in messages.
-    pub fn file_name(&self) -> &str {
-        &self.file
-    }
-
-    /// The header and data rows as read (cells trimmed, separated by U+001F, rows by newlines), for a content hash.
-    pub fn content(&self) -> &str {
-        &self.content
-    }
-}
-
 /// Whether a file's first line is UTF-16: a byte-order mark, or zero bytes (GBK and UTF-8 text never holds one).
 fn looks_utf16(first_line: &[u8]) -> bool {
     first_line.starts_with(b"\xFF\xFE") || first_line.starts_with(b"\xFE\xFF") || first_line.contains(&0)
-}
-
-/// Reads a whole 业务明细(汇总) file (GBK or UTF-8), mapping columns by header name; `file_name` is used in messages.
-pub fn read_summary<R: Read>(input: R, file_name: &str) -> Result<SummaryTable, BillError> {
-    let file = file_name.to_owned();
-    let mut bytes = Vec::new();
-    input
-        .take(u64::try_from(MAX_SUMMARY_BYTES).unwrap_or(u64::MAX) + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| BillError::Io { file: file.clone(), source })?;
-    if bytes.len() > MAX_SUMMARY_BYTES {
-        return Err(BillError::SummaryTooLarge { file, limit: MAX_SUMMARY_BYTES });
-    }
-    if looks_utf16(bytes.split(|b| *b == b'\n').next().unwrap_or_default()) {
-        return Err(BillError::Utf16 { file });
-    }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF");
-    let utf8 = body.is_some() || std::str::from_utf8(&bytes).is_ok();
-    let body = body.unwrap_or(&bytes);
-    let mut positions: Option<[Option<usize>; 12]> = None;
-    let mut header_len = 0;
-    let mut stores = Vec::new();
-    let mut total = None;
-    let mut totals_seen = 0;
-    let mut content = String::new();
-    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
-        let line = i as u64 + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let text = if utf8 {
-            String::from_utf8_lossy(raw).into_owned()
-        } else {
-            let (text, had_errors) = GBK.decode_without_bom_handling(raw);
-            if had_errors {
-                return Err(BillError::NotGbk { file, line });
-            }
-            text.into_owned()
-        };
-        if text.starts_with('#') || text.trim().is_empty() {
-            continue;
-        }
-        let cells =
-            split_record(&text).map_err(|UnclosedQuote| BillError::UnclosedQuote { file: file.clone(), line })?;
-        let cells: Vec<String> = cells.iter().map(|c| c.trim_matches(['\t', ' ']).to_owned()).collect();
-        content.push_str(&cells.join("\u{1f}"));
-        content.push('\n');
-        let Some(positions) = positions else {
-            let names: Vec<String> = cells.iter().map(|c| normalize_header(c)).collect();
-            let mut found = [None; 12];
-            for (slot, (name, required)) in found.iter_mut().zip(SUMMARY_COLUMNS.iter()) {
-                *slot = names.iter().position(|n| n == name);
-                if slot.is_none() && *required {
-                    return Err(BillError::SummaryColumn { file, line, column: name });
-                }
-            }
-            positions = Some(found);
-            header_len = cells.len();
-            continue;
-        };
-        if cells.len() != header_len {
-            return Err(BillError::ColumnCount { file, line, expected: header_len, found: cells.len() });
-        }
-        let cell = |col: usize| positions[col].and_then(|p| cells.get(p)).map(String::as_str).unwrap_or_default();
-        let count = |col: usize| -> Result<u64, BillError> {
-            cell(col).parse().map_err(|_| BillError::BadCount {
-                file: file.clone(),
-                line,
-                column: SUMMARY_COLUMNS[col].0,
-                text: cell(col).to_owned(),
-            })
-        };
-        let amount = |col: usize| -> Result<Amount, BillError> {
-            let text = cell(col);
-            if text.is_empty() && !SUMMARY_COLUMNS[col].1 {
-                return Ok(Amount::ZERO);
-            }
-            Amount::parse_signed(text).map_err(|reason| BillError::BadAmount {
-                file: file.clone(),
-                line,
-                column: SUMMARY_COLUMNS[col].0,
-                text: text.to_owned(),
-                reason,
-            })
-        };
-        let figures = SummaryFigures {
-            trade_count: count(2)?,
-            refund_count: count(3)?,
-            order_amount: amount(4)?,
-            receipt_amount: amount(5)?,
-            alipay_discount: amount(6)?,
-            merchant_discount: amount(7)?,
-            card_amount: amount(8)?,
-            service_fee: amount(9)?,
-            profit_share: amount(10)?,
-            net_amount: amount(11)?,
-        };
-        if cell(0) == "合计" {
-            totals_seen += 1;
-            total = Some(figures);
-        } else {
-            stores.push((cell(0).to_owned(), cell(1).to_owned(), figures));
-        }
-    }
-    if positions.is_none() {
-        return Err(BillError::NoHeader { file });
-    }
-    match total {
-        Some(total) if totals_seen == 1 => Ok(SummaryTable { file, stores, total, content }),
-        _ => Err(BillError::NoSummaryTotal { file }),
-    }
 }
 
 /// What the `#` lines above the rows say.
