@@ -39,7 +39,9 @@ pub fn resolve_acquirer(store: &Store, arg: &str) -> anyhow::Result<Acquirer> {
 
 #[derive(Debug, Subcommand)]
 pub enum BillsCommand {
-    /// Import a bill file (Alipay .csv.zip or WeChat Pay text; the format is read from the content).
+    /// Import a bill file (Alipay .csv.zip or WeChat Pay text; the format is read from the content). A day's
+    /// WeChat Pay SUCCESS and REFUND bills combine; its ALL bill takes their place; a bill downloaded again replaces
+    /// the one of its type.
     Import {
         file: PathBuf,
         /// The acquirer account the bill is from (alipay, wechat, or an onboarding id such as PARTNER1); the

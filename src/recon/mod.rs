@@ -1,8 +1,10 @@
 //! Bills and reconciliation (对账): streaming bill import, matching against the till's orders and refunds, the
 //! discrepancy report and its export.
 //!
-//! - [`import`]: reads an Alipay zip of GBK CSVs or a WeChat Pay text bill (format detected by content) row by row
-//!   into the database, in short batches that stay invisible until the bill is whole, with progress and cancel.
+//! - [`import`]: reads an Alipay zip of GBK CSVs (its 业务明细 row by row, its 业务明细(汇总) checked against them)
+//!   or a WeChat Pay text bill (format detected by content) into the database, in short batches that stay
+//!   invisible until the bill is whole, with progress and cancel. Bills of one day combine by type (WeChat Pay
+//!   SUCCESS + REFUND, or ALL; see `store::recon`); [`ImportOutcome`] says what became of the day's other bills.
 //! - [`report`]: matches the day's bill against local orders and refunds and records a run with its discrepancies.
 //! - [`export`]: the report as CSV or XLSX.
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
