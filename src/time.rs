@@ -3,6 +3,23 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// China Standard Time (UTC+8, no daylight saving): the acquirers' clock. Bills are cut at China midnight, their
+/// times are China time, and "the day" of a bill, a reconciliation or a sales report is a China calendar day.
+pub const CHINA: time::UtcOffset = time::macros::offset!(+8);
+
+/// Today's date in China at `now`.
+pub fn china_date(now: OffsetDateTime) -> time::Date {
+    now.to_offset(CHINA).date()
+}
+
+/// The China business day whose bills are out at `now`: the day before today in China (the acquirers publish a
+/// day's bill the next morning). What `reconcile`, `bills fetch` and the 对账 screen default to, whatever the
+/// machine's own time zone.
+pub fn china_business_day(now: OffsetDateTime) -> time::Date {
+    let today = china_date(now);
+    today.previous_day().unwrap_or(today)
+}
+
 /// Now, in UTC, as stored in the database ("2026-11-25T09:15:08.123456Z": fixed width, so text order is time order).
 pub fn now_utc() -> String {
     format_utc(OffsetDateTime::now_utc())
@@ -75,6 +92,16 @@ mod tests {
         let (from, to) = local_day_bounds(time::macros::date!(2026 - 11 - 25), offset);
         assert_eq!(from, "2026-11-24T16:00:00.000000Z");
         assert_eq!(to, "2026-11-25T16:00:00.000000Z");
+    }
+
+    #[test]
+    fn the_business_day_is_yesterday_in_china_whatever_the_utc_date() {
+        use time::macros::datetime;
+        // 15:59 UTC is 23:59 in China: still the 5th there, so the bills out are the 4th's.
+        assert_eq!(china_business_day(datetime!(2026-12-05 15:59 UTC)), time::macros::date!(2026 - 12 - 04));
+        // 16:00 UTC is midnight in China: the 6th has begun, the 5th's bills are the ones to fetch.
+        assert_eq!(china_business_day(datetime!(2026-12-05 16:00 UTC)), time::macros::date!(2026 - 12 - 05));
+        assert_eq!(china_date(datetime!(2026-12-05 16:00 UTC)), time::macros::date!(2026 - 12 - 06));
     }
 
     #[test]

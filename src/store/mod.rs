@@ -13,6 +13,7 @@
 //!   holds the lock for more than a fraction of a second and a payment never waits long; their half-done state is
 //!   invisible until one short transaction at the end makes it visible.
 
+mod bill_sink;
 pub mod onboarding;
 pub mod operators;
 pub mod order_query;

@@ -14,7 +14,7 @@ use rusqlite::types::ValueRef;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{BATCH_ROWS, BATCH_TIME, Result, Store, StoreError, append_audit};
@@ -135,97 +135,7 @@ pub struct FinishedBill {
     pub totals_mismatch: Option<String>,
 }
 
-/// Streams rows into the bill being imported. Commits every [`BATCH_ROWS`] rows or [`BATCH_TIME`] (whichever
-/// comes first) so other writers (payments) never wait long; the rows belong to a bill that stays invisible until
-/// the import's last short transaction gives it its day.
-pub struct BillRowSink<'c> {
-    conn: &'c Connection,
-    stmt: rusqlite::CachedStatement<'c>,
-    bill_id: i64,
-    hasher: Sha256,
-    /// Content besides the rows ([`BillRowSink::hash_part`]), when there is any.
-    extra: Option<Sha256>,
-    rows: u64,
-    batch_rows: u64,
-    batch_started: Instant,
-}
-
-impl BillRowSink<'_> {
-    pub fn push(&mut self, row: &NewBillRow<'_>) -> Result<()> {
-        let kind = row.kind.unwrap_or(BillRowKind::Payment).as_str();
-        // The content hash covers what matching reads, so a re-download with another export time is the same bill.
-        for part in [
-            row.trade_no,
-            row.out_trade_no,
-            row.out_request_no.unwrap_or(""),
-            kind,
-            row.status,
-            row.occurred_at,
-            row.subject,
-            row.store_ref,
-        ] {
-            self.hasher.update(part.as_bytes());
-            self.hasher.update([0x1f]);
-        }
-        for n in [row.amount, row.fee_milli, row.settled, row.discount] {
-            self.hasher.update(n.to_le_bytes());
-        }
-        self.stmt.execute(params![
-            self.bill_id,
-            row.line_no,
-            row.trade_no,
-            row.out_trade_no,
-            row.out_request_no,
-            kind,
-            row.amount,
-            round_milli(row.fee_milli),
-            row.occurred_at,
-            row.status,
-            row.fee_milli,
-            row.settled,
-            row.discount,
-            row.subject,
-            row.store_ref,
-        ])?;
-        self.rows += 1;
-        self.batch_rows += 1;
-        if self.batch_rows >= BATCH_ROWS
-            || (self.batch_rows.is_multiple_of(64) && self.batch_started.elapsed() >= BATCH_TIME)
-        {
-            self.commit_batch()?;
-        }
-        Ok(())
-    }
-
-    /// Commits the rows so far (still invisible: the bill has no day yet) and opens the next batch. The bill's
-    /// `imported_at` is its heartbeat: a staged bill nobody touched for [`ABANDONED_AFTER`] is an interrupted
-    /// import's, purged by the next import.
-    fn commit_batch(&mut self) -> Result<()> {
-        self.conn.execute(
-            "UPDATE bills SET imported_at = ?2 WHERE id = ?1",
-            params![self.bill_id, crate::time::now_utc()],
-        )?;
-        self.conn.execute_batch("COMMIT")?;
-        super::pause_for_writers();
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        self.batch_rows = 0;
-        self.batch_started = Instant::now();
-        Ok(())
-    }
-
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
-    /// Adds content that is part of the bill but not a row (e.g. Alipay's 业务明细(汇总) figures) to the content hash:
-    /// the same rows with different stated totals are a different bill. (A file with the same rows and no such
-    /// content, e.g. the detail CSV taken out of the zip, is the bill imported before: it adds nothing.)
-    pub fn hash_part(&mut self, part: &[u8]) {
-        let extra = self.extra.get_or_insert_with(Sha256::new);
-        extra.update(part);
-        extra.update([0x1e]);
-    }
-}
+pub use super::bill_sink::BillRowSink;
 
 /// A staged bill's content hash (rows and anything else the file states) and the hash of its rows alone.
 struct Hashes {
@@ -603,34 +513,18 @@ impl Store {
         // Batches need not be synced one by one: the flip commit (FULL) syncs the WAL with every frame before it.
         self.conn.execute_batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE").map_err(StoreError::from)?;
         let staged = (|| -> std::result::Result<(FinishedBill, Hashes, u64), E> {
-            let stmt = self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO bill_rows (bill_id, line_no, trade_no, out_trade_no, out_request_no, kind, amount, fee,
-                        occurred_at, status, fee_milli, settled, discount, subject, store_ref)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                )
-                .map_err(StoreError::from)?;
-            let mut sink = BillRowSink {
-                conn: &self.conn,
-                stmt,
-                bill_id,
-                hasher: Sha256::new(),
-                extra: None,
-                rows: 0,
-                batch_rows: 0,
-                batch_started: Instant::now(),
-            };
-            sink.hasher.update(new.acquirer_id.0.to_le_bytes());
-            let finished = feed(&mut sink)?;
-            sink.hasher.update(finished.bill_date.as_bytes());
+            let mut hasher = Sha256::new();
+            hasher.update(new.acquirer_id.0.to_le_bytes());
+            let (finished, mut hasher, extra, rows) =
+                super::bill_sink::write_rows(&mut self.conn, bill_id, hasher, feed)?;
+            hasher.update(finished.bill_date.as_bytes());
             // A SUCCESS or REFUND bill is not the complete bill of the same rows. (Complete bills hash as before types
             // were kept, so a bill imported then is still recognised.)
             if !finished.bill_type.is_complete() {
-                sink.hasher.update(finished.bill_type.as_str().as_bytes());
+                hasher.update(finished.bill_type.as_str().as_bytes());
             }
-            let rows_hash = hex::encode(sink.hasher.finalize_reset());
-            let hash = match sink.extra.take() {
+            let rows_hash = hex::encode(hasher.finalize());
+            let hash = match extra {
                 Some(extra) => {
                     let mut both = Sha256::new();
                     both.update(rows_hash.as_bytes());
@@ -639,8 +533,6 @@ impl Store {
                 }
                 None => Hashes { content: rows_hash.clone(), rows: rows_hash, has_extra: false },
             };
-            let rows = sink.rows;
-            drop(sink);
             self.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
             Ok((finished, hash, rows))
         })();
@@ -1371,6 +1263,7 @@ mod tests {
                 sink.push(&NewBillRow { out_trade_no: &out, trade_no: &trade, ..row })?;
             }
             // A whole batch is committed (no lock held for the whole import)…
+            sink.wait_written()?;
             let seen = other.bill_row_count().unwrap();
             assert!(seen > 0, "batches are committed as the import goes: {seen} rows seen");
             // …and yet no reader takes it for a bill.

@@ -60,7 +60,7 @@ pub struct SyncSettings {
     pub backoff_max: Duration,
     /// A PAYING/UNKNOWN order untouched this long has lost its checkout.
     pub stale_after: Duration,
-    /// Fetch yesterday's bills after this local time of day; None: never.
+    /// Fetch yesterday's bills (China date) after this time of day in China; None: never.
     pub bill_time: Option<time::Time>,
 }
 
@@ -559,14 +559,12 @@ impl SyncWorker {
     /// After the bill time, yesterday's (China date) bills of both acquirers, once each.
     async fn fetch_bills(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
         let Some(bill_time) = self.settings.bill_time else { return Ok(()) };
-        let now_local = time::OffsetDateTime::now_utc().to_offset(crate::time::local_offset());
-        if now_local.time() < bill_time {
+        // The bill time is China time: the acquirers publish a day's bills on China's clock, wherever the till is.
+        let now = time::OffsetDateTime::now_utc();
+        if now.to_offset(crate::time::CHINA).time() < bill_time {
             return Ok(());
         }
-        let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-        let Some(yesterday) = time::OffsetDateTime::now_utc().to_offset(china).date().previous_day() else {
-            return Ok(());
-        };
+        let yesterday = crate::time::china_business_day(now);
         let day = crate::recon::date_text(yesterday);
         // One bill per acquirer account (ALIPAY, PARTNER1 and WECHATPAY each send their own).
         for (account, channel) in self.router.accounts() {
