@@ -439,10 +439,16 @@ fn a_success_and_a_refund_bill_of_one_day_together_make_the_day() {
     seed_local(&mut store, AcquirerKind::WechatPay);
     let first = import_text(&mut store, "success.txt", &success);
     assert_eq!(first.bill.bill_date, "2026-11-24");
+    assert_eq!(first.warnings, [tilldesk::recon::ImportWarning::RefundBillMissing]);
+    assert!(first.message(Lang::En).ends_with(
+        "The day's REFUND bill is not imported yet: import it too, or the day's refunds show as differences."
+    ));
+    assert!(first.message(Lang::ZhCn).ends_with("当日的退款订单账单还未导入：请一并导入，否则当日退款会显示为差异。"));
     let second = import_text(&mut store, "refund.txt", &refund);
     assert_eq!(second.bill.bill_date, "2026-11-24");
     assert_eq!(bill_counts(&store), (2, 10), "both bills stay, every row once");
     assert!(second.replaced.is_none(), "the REFUND bill must not replace the SUCCESS bill");
+    assert!(second.warnings.is_empty(), "the day is whole: {:?}", second.warnings);
     let en = second.message(Lang::En);
     assert!(
         en.contains("Together with the day's WeChat Pay SUCCESS bill imported before (success.txt, 8 rows)"),

@@ -25,6 +25,10 @@ pub enum ImportResultKind {
 pub enum ImportWarning {
     /// An Alipay bill without its 业务明细(汇总) file: only the detail's footer totals were checked.
     NoSummaryEntry,
+    /// A SUCCESS bill whose day has no REFUND bill yet: the day's refunds are not in the bill set.
+    RefundBillMissing,
+    /// A REFUND bill whose day has no SUCCESS bill yet: the day's payments are not in the bill set.
+    SuccessBillMissing,
 }
 
 /// How an import ended.
@@ -104,7 +108,19 @@ impl ImportOutcome {
         match result {
             ImportResult::Imported { bill, replaced, superseded, alongside } => {
                 let rows = bill.row_count;
-                ImportOutcome { replaced, superseded, alongside, ..outcome(ImportResultKind::Imported, bill, rows) }
+                let mut done = outcome(ImportResultKind::Imported, bill, rows);
+                // Half a day: until the other half is in, its payments or refunds would show as differences.
+                let other = match bill_type {
+                    BillType::Success => Some((BillType::Refund, ImportWarning::RefundBillMissing)),
+                    BillType::Refund => Some((BillType::Success, ImportWarning::SuccessBillMissing)),
+                    BillType::All | BillType::Trade => None,
+                };
+                if let Some((other, warning)) = other
+                    && !alongside.iter().any(|b| b.bill_type == other)
+                {
+                    done.warnings.push(warning);
+                }
+                ImportOutcome { replaced, superseded, alongside, ..done }
             }
             ImportResult::AlreadyImported { bill } => {
                 let rows = bill.row_count;
@@ -191,6 +207,15 @@ impl ImportOutcome {
         for warning in &self.warnings {
             text.push(' ');
             text.push_str(match warning {
+                ImportWarning::RefundBillMissing => lang.pick(
+                    "当日的退款订单账单还未导入：请一并导入，否则当日退款会显示为差异。",
+                    "The day's REFUND bill is not imported yet: import it too, or the day's refunds show as differences.",
+                ),
+                ImportWarning::SuccessBillMissing => lang.pick(
+                    "当日的成功订单账单还未导入：请一并导入，否则当日收款会显示为差异。",
+                    "The day's SUCCESS bill is not imported yet: import it too, or the day's payments show as \
+                     differences.",
+                ),
                 ImportWarning::NoSummaryEntry => lang.pick(
                     "注意：导入的文件中没有业务明细(汇总)，合计只按明细末尾的合计行核对。",
                     "Note: the import had no 业务明细(汇总) file, so the totals were checked against the detail's \
