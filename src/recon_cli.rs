@@ -40,14 +40,16 @@ pub fn resolve_acquirer(store: &Store, arg: &str) -> anyhow::Result<Acquirer> {
 
 #[derive(Debug, Subcommand)]
 pub enum BillsCommand {
-    /// Import a bill file (Alipay .csv.zip or WeChat Pay text; the format is read from the content).
+    /// Import a bill file (Alipay .csv.zip or WeChat Pay text; the format is read from the content). A day's
+    /// WeChat Pay SUCCESS and REFUND bills combine; its ALL bill takes their place; a bill downloaded again replaces
+    /// the one of its type.
     Import {
         file: PathBuf,
         /// The acquirer account the bill is from (alipay, wechat, or an onboarding id such as PARTNER1); the
         /// file must be of its protocol. Default: the first account of the bill's protocol.
         #[arg(long)]
         acquirer: Option<AcquirerArg>,
-        /// The bill's day, when the file cannot tell (a WeChat bill without rows).
+        /// The bill's day, when the file cannot tell (a bill without rows).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
         /// Import a bill whose own totals do not match its rows (it is flagged) instead of refusing it.
@@ -124,6 +126,7 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
                 }),
                 account: account.map(|a| a.id),
                 bill_date: date.as_deref().map(parse_date).transpose()?,
+                bill_type: None,
                 accept_mismatched_totals,
             };
             if recon::settlement::is_account_file(&file) {

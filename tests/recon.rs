@@ -602,3 +602,210 @@ fn the_acquirers_cut_off_moves_the_day() {
     assert_eq!(report.carry.back_waiting.count, 0);
     assert_eq!(report.matched.count, 2);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bills of one day combine (issue 18, items 1 and 2)
+
+/// The WeChat fixture's rows (an ALL bill), split as WeChat serves them separately: SUCCESS (payments) and REFUND
+/// (refunds, with their refund times).
+fn wechat_fixture_split() -> (String, String) {
+    let text = std::fs::read_to_string(fixture("wechat_20261124.txt")).unwrap();
+    let rows: Vec<WechatBillRow> =
+        tilldesk::channel::wechatpay::bill::BillReader::new(text.as_bytes()).unwrap().map(Result::unwrap).collect();
+    let (refunds, payments): (Vec<WechatBillRow>, Vec<WechatBillRow>) =
+        rows.into_iter().partition(|r| r.trade_state == "REFUND");
+    let refunds: Vec<WechatBillRow> = refunds
+        .into_iter()
+        .map(|r| WechatBillRow {
+            refund_apply_time: Some(r.trade_time),
+            refund_success_time: Some(r.trade_time + time::Duration::seconds(3)),
+            ..r
+        })
+        .collect();
+    assert_eq!((payments.len(), refunds.len()), (8, 2));
+    (write_bill(BillType::Success, &payments), write_bill(BillType::Refund, &refunds))
+}
+
+fn import_text(store: &mut Store, name: &str, text: &str) -> tilldesk::recon::ImportOutcome {
+    import_bytes(store, name, text.as_bytes(), &ImportOptions::default(), &ImportControl::new()).unwrap()
+}
+
+/// What a report says about money and differences, without the bills it was made from.
+fn figures(report: &tilldesk::recon::Report) -> String {
+    let reasons: Vec<(Reason, Option<&str>)> =
+        report.discrepancies.iter().map(|d| (d.reason, d.out_trade_no.as_deref())).collect();
+    format!(
+        "matched {:?} refunds {:?} pending {:?} fees {:?} differences {reasons:?}",
+        report.matched, report.matched_refunds, report.pending, report.fees
+    )
+}
+
+fn wechat_day(store: &mut Store) -> tilldesk::recon::Report {
+    reconcile(store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En).unwrap()
+}
+
+/// The report of the day from the ALL bill alone.
+fn all_bill_figures() -> String {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    import(&mut store, "wechat_20261124.txt");
+    figures(&wechat_day(&mut store))
+}
+
+#[test]
+fn a_success_and_a_refund_bill_of_one_day_together_make_the_day() {
+    let (success, refund) = wechat_fixture_split();
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    let first = import_text(&mut store, "success.txt", &success);
+    assert_eq!(first.bill.bill_date, "2026-11-24");
+    assert_eq!(first.warnings, [tilldesk::recon::ImportWarning::RefundBillMissing]);
+    assert!(first.message(Lang::En).ends_with(
+        "The day's REFUND bill is not imported yet: import it too, or the day's refunds show as differences."
+    ));
+    assert!(first.message(Lang::ZhCn).ends_with("当日的退款订单账单还未导入：请一并导入，否则当日退款会显示为差异。"));
+    let second = import_text(&mut store, "refund.txt", &refund);
+    assert_eq!(second.bill.bill_date, "2026-11-24");
+    assert_eq!(bill_counts(&store), (2, 10), "both bills stay, every row once");
+    assert!(second.replaced.is_none(), "the REFUND bill must not replace the SUCCESS bill");
+    assert!(second.warnings.is_empty(), "the day is whole: {:?}", second.warnings);
+    let en = second.message(Lang::En);
+    assert!(
+        en.contains("Together with the day's WeChat Pay SUCCESS bill imported before (success.txt, 8 rows)"),
+        "{en}"
+    );
+    let zh = second.message(Lang::ZhCn);
+    assert!(zh.contains("它与当日之前导入的微信支付成功订单账单（success.txt，8 行）合起来构成当天的账单"), "{zh}");
+    assert!(!zh.contains("WeChat"), "no English in the Chinese message: {zh}");
+
+    let report = wechat_day(&mut store);
+    assert_eq!(report.bills.len(), 2);
+    assert_eq!(report.matched.count, 5, "every payment matched, none a false only-local");
+    assert_eq!(report.matched_refunds.count, 1);
+    assert_eq!(report.fees.fee, "0.99300", "fees counted once");
+    assert_eq!(figures(&report), all_bill_figures());
+
+    // The same the other way round.
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    import_text(&mut store, "refund.txt", &refund);
+    import_text(&mut store, "success.txt", &success);
+    assert_eq!(figures(&wechat_day(&mut store)), all_bill_figures());
+}
+
+#[test]
+fn a_refund_bill_after_the_all_bill_changes_nothing() {
+    let (_, refund) = wechat_fixture_split();
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    let all = import(&mut store, "wechat_20261124.txt");
+    let counts = bill_counts(&store);
+    let covered = import_text(&mut store, "refund.txt", &refund);
+    assert_eq!(bill_counts(&store), counts, "nothing changes");
+    assert_eq!(covered.bill.id, all.bill.id);
+    assert!(covered.replaced.is_none());
+    let en = covered.message(Lang::En);
+    assert!(
+        en.starts_with(
+            "refund.txt (2 rows) is the WeChat Pay REFUND bill of 2026-11-24, which the WeChat Pay ALL bill imported on"
+        ),
+        "{en}"
+    );
+    assert!(en.ends_with("already covers: nothing changed."), "{en}");
+    assert!(covered.message(Lang::ZhCn).contains("已包含这些交易：没有任何改动"));
+    let json = serde_json::to_value(&covered).unwrap();
+    assert_eq!((json["bill_type"].as_str(), json["result"].as_str()), (Some("REFUND"), Some("already_covered")));
+    assert_eq!(store.bills_of_day(all.bill.acquirer_id, "2026-11-24").unwrap(), vec![all.bill.clone()]);
+    assert_eq!(figures(&wechat_day(&mut store)), all_bill_figures());
+}
+
+#[test]
+fn the_all_bill_takes_the_place_of_the_success_and_refund_bills() {
+    let (success, refund) = wechat_fixture_split();
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    import_text(&mut store, "success.txt", &success);
+    import_text(&mut store, "refund.txt", &refund);
+    let before = figures(&wechat_day(&mut store));
+    let all = import(&mut store, "wechat_20261124.txt");
+    assert_eq!(bill_counts(&store), (1, 10), "never double counted");
+    let superseded: Vec<&str> = all.superseded.iter().map(|b| b.source_name.as_str()).collect();
+    assert_eq!(superseded, ["success.txt", "refund.txt"]);
+    let en = all.message(Lang::En);
+    assert!(
+        en.contains(
+            "It covers and takes the place of the day's WeChat Pay SUCCESS bill and WeChat Pay REFUND bill \
+                     imported before (success.txt, refund.txt): nothing is counted twice."
+        ),
+        "{en}"
+    );
+    let report = wechat_day(&mut store);
+    assert_eq!(report.bills.len(), 1);
+    assert_eq!(figures(&report), before);
+    assert_eq!(figures(&report), all_bill_figures());
+    let json = serde_json::to_value(&all).unwrap();
+    assert_eq!(json["bill"]["bill_type"], "ALL");
+    assert_eq!(json["superseded"][1]["bill_type"], "REFUND");
+}
+
+#[test]
+fn a_re_downloaded_bill_replaces_only_the_bill_of_its_type() {
+    let (success, refund) = wechat_fixture_split();
+    let mut store = Store::open_in_memory().unwrap();
+    seed_local(&mut store, AcquirerKind::WechatPay);
+    import_text(&mut store, "success.txt", &success);
+    import_text(&mut store, "refund.txt", &refund);
+    // The REFUND bill again, one refund still processing in the earlier download.
+    let again = import_text(&mut store, "refund-2.txt", &refund.replacen("`SUCCESS,", "`PROCESSING,", 1));
+    assert_eq!(again.replaced.as_ref().map(|b| b.source_name.as_str()), Some("refund.txt"));
+    let alongside: Vec<&str> = again.alongside.iter().map(|b| b.source_name.as_str()).collect();
+    assert_eq!(alongside, ["success.txt"]);
+    assert!(
+        again
+            .message(Lang::En)
+            .contains("It replaces the same bill imported before (refund.txt, 2 rows: a re-download).")
+    );
+    assert_eq!(bill_counts(&store), (2, 10));
+    assert_eq!(wechat_day(&mut store).matched.count, 5);
+}
+
+#[test]
+fn a_refund_only_bill_tells_its_day_from_its_refunds() {
+    let (_, refund) = wechat_fixture_split();
+    let mut store = Store::open_in_memory().unwrap();
+    let outcome = import_text(&mut store, "refund.txt", &refund);
+    assert_eq!((outcome.bill.bill_date.as_str(), outcome.bill.row_count), ("2026-11-24", 2));
+    assert_eq!(outcome.bill_type, tilldesk::store::recon::BillType::Refund);
+
+    // A bill that really has no rows says so, and that --date settles it.
+    let empty = write_bill(BillType::Refund, &[]);
+    let err = import_bytes(&mut store, "empty.txt", empty.as_bytes(), &ImportOptions::default(), &ImportControl::new())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "empty.txt: the bill has no rows, so its day cannot be told; give the date (--date YYYY-MM-DD)"
+    );
+    let dated = ImportOptions { bill_date: Some(date!(2026 - 11 - 25)), ..Default::default() };
+    let outcome = import_bytes(&mut store, "empty.txt", empty.as_bytes(), &dated, &ImportControl::new()).unwrap();
+    assert_eq!((outcome.bill.bill_date.as_str(), outcome.bill.row_count), ("2026-11-25", 0));
+}
+
+#[test]
+fn a_bill_whose_rows_contradict_its_type_is_refused() {
+    let (success, refund) = wechat_fixture_split();
+    let mut store = Store::open_in_memory().unwrap();
+    // A SUCCESS row inside a REFUND bill (its header has 退款申请时间).
+    let bad = refund.replacen("`REFUND,", "`SUCCESS,", 1);
+    let err = import_bytes(&mut store, "r.txt", bad.as_bytes(), &ImportOptions::default(), &ImportControl::new())
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("r.txt line 2, column 交易状态: \"SUCCESS\" is not REFUND: a REFUND bill"),
+        "{err}"
+    );
+    // A fetch that asked for SUCCESS and got another type.
+    let asked = ImportOptions { bill_type: Some(tilldesk::store::recon::BillType::Success), ..Default::default() };
+    let err = import_bytes(&mut store, "r.txt", refund.as_bytes(), &asked, &ImportControl::new()).unwrap_err();
+    assert_eq!(err.to_string(), "r.txt is a REFUND bill, but a SUCCESS bill was asked for");
+    import_bytes(&mut store, "s.txt", success.as_bytes(), &asked, &ImportControl::new()).unwrap();
+    assert_eq!(bill_counts(&store).0, 1);
+}

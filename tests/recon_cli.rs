@@ -29,18 +29,21 @@ fn import_twice_then_reconcile_prints_the_report() {
     let wechat = fixture("wechat_20261124.txt");
     let (ok, out, err) = run(tilldesk(tmp.path()).args(["bills", "import"]).arg(&wechat));
     assert!(ok, "{err}");
-    assert_eq!(out.trim(), format!("Imported 10 rows: WeChat Pay bill of 2026-11-24 ({}).", wechat.display()));
+    assert_eq!(out.trim(), format!("Imported 10 rows: WeChat Pay ALL bill of 2026-11-24 ({}).", wechat.display()));
     let (ok, out, _) = run(tilldesk(tmp.path()).args(["bills", "import", "--json"]).arg(&wechat));
     assert!(ok);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["already_imported"], true);
     assert_eq!(json["bill"]["row_count"], 10);
+    assert_eq!((json["bill_type"].as_str(), json["result"].as_str()), (Some("ALL"), Some("already_imported")));
     let (ok, out, err) = run(tilldesk(tmp.path())
         .args(["bills", "import", "--acquirer", "alipay", "--json"])
         .arg(fixture("alipay_20261124.csv.zip")));
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!((json["acquirer"].as_str(), json["format"].as_str()), (Some("alipay"), Some("alipay_zip")));
+    assert_eq!((json["bill_type"].as_str(), json["result"].as_str()), (Some("trade"), Some("imported")));
+    assert_eq!(json["warnings"], serde_json::json!([]));
 
     // Both acquirers' reports, as the fixtures expect them.
     let (ok, out, err) = run(tilldesk(tmp.path()).args(["reconcile", "--date", "2026-11-24"]));

@@ -48,7 +48,7 @@ fn import_reconcile_resolve_adopt_and_export() {
 
     type_into(&mut h, "账单文件", &fixture("wechat_20261124.txt").display().to_string());
     h.get_by_label("导入").click();
-    wait_for(&mut h, "已导入 10 行：2026-11-24 的WeChat Pay账单");
+    wait_for(&mut h, "已导入 10 行：2026-11-24 的微信支付全部订单账单");
 
     // The import set the acquirer and the day from the bill.
     h.get_by_label("开始对账").click();
@@ -167,4 +167,43 @@ fn the_detail_names_each_differing_field_with_both_values_in_english() {
     ] {
         assert!(h.query_all_by_label_contains(label).next().is_some(), "{label} is not shown");
     }
+}
+
+/// The clerk imports the day's SUCCESS bill, then its REFUND bill: the window says they make the day together, and
+/// the report is the one of the ALL bill.
+#[test]
+fn a_success_and_a_refund_bill_make_the_day_together() {
+    use tilldesk::channel::wechatpay::bill::{BillReader, BillType, WechatBillRow, write_bill};
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("wechat_20261124.txt")).unwrap();
+    let rows: Vec<WechatBillRow> = BillReader::new(text.as_bytes()).unwrap().map(Result::unwrap).collect();
+    let (refunds, payments): (Vec<WechatBillRow>, Vec<WechatBillRow>) =
+        rows.into_iter().partition(|r| r.trade_state == "REFUND");
+    let refunds: Vec<WechatBillRow> =
+        refunds.into_iter().map(|r| WechatBillRow { refund_success_time: Some(r.trade_time), ..r }).collect();
+    let success = tmp.path().join("成功.txt");
+    let refund = tmp.path().join("退款.txt");
+    std::fs::write(&success, write_bill(BillType::Success, &payments)).unwrap();
+    std::fs::write(&refund, write_bill(BillType::Refund, &refunds)).unwrap();
+
+    let mut h = harness(tmp.path());
+    h.get_by_label("对账").click();
+    h.run();
+    type_into(&mut h, "账单文件", &success.display().to_string());
+    h.get_by_label("导入").click();
+    wait_for(&mut h, "已导入 8 行：2026-11-24 的微信支付成功订单账单");
+    // Type the second path over the first.
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "账单文件").click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "账单文件").type_text(&refund.display().to_string());
+    h.run();
+    h.get_by_label("导入").click();
+    wait_for(&mut h, "已导入 2 行：2026-11-24 的微信支付退款订单账单");
+    h.get_by_label_contains("它与当日之前导入的微信支付成功订单账单");
+    h.get_by_label_contains("合起来构成当天的账单");
+    h.get_by_label("开始对账").click();
+    wait_for(&mut h, "对账完成，差异 6");
+    assert!(h.query_all_by_label_contains("净额 164.51").next().is_some(), "the day's net, fees counted once");
 }

@@ -233,7 +233,7 @@ pub fn reimport(
                 acquirer: Some(kind),
                 account: Some(r.acquirer_id),
                 bill_date: Some(date),
-                accept_mismatched_totals: false,
+                ..ImportOptions::default()
             };
             let outcome = super::import::import_file_kept(store, &path, &r.original_name, &options, control, None)?;
             done.push(Reimported { archived: r, trade: Some(outcome), account: None });

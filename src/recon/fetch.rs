@@ -60,6 +60,8 @@ pub fn save_and_import(
         acquirer: Some(channel.kind()),
         account: Some(account),
         bill_date: Some(date),
+        // The channel does not say which type it asked for; the file's header tells.
+        bill_type: None,
         accept_mismatched_totals: false,
     };
     let name = path.display().to_string();

@@ -13,15 +13,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use serde::Serialize;
 use time::{Date, PrimitiveDateTime, UtcOffset};
 
-use super::{ReconError, acquirer_name, date_text};
+use super::{ReconError, date_text};
 use crate::channel::alipay::bill::{
-    AlipayBillRow, BillError as AlipayError, BillKind, DetailReader, open_detail_entry,
+    AlipayBillRow, BillError as AlipayError, BillKind, DetailReader, SummaryFigures, SummaryTable, open_detail_entry,
 };
-use crate::channel::wechatpay::bill::{BillReader, MilliFen, WechatBillRowRef, WechatBillSummary};
+use crate::channel::wechatpay::bill::{
+    BillReader, BillType as WechatBillType, MilliFen, WechatBillRowRef, WechatBillSummary,
+};
 use crate::model::AcquirerKind;
 use crate::money::Amount;
 use crate::store::Store;
-use crate::store::recon::{BillRowKind, FinishedBill, ImportResult, NewBill, NewBillRow, StoredBill};
+use crate::store::recon::{BillRowKind, BillType, FinishedBill, NewBill, NewBillRow};
+
+pub use super::outcome::{ImportOutcome, ImportResultKind, ImportWarning};
 
 /// The bill formats TillDesk reads, told apart by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,6 +95,9 @@ pub struct ImportOptions {
     pub account: Option<crate::model::AcquirerId>,
     /// The bill's day, when the caller knows it (a fetch does); otherwise read from the bill.
     pub bill_date: Option<Date>,
+    /// The bill's type, when the caller knows it (a fetch that asked for one); the file's header must agree.
+    /// Otherwise told from the header (WeChat Pay) or always `trade` (Alipay).
+    pub bill_type: Option<BillType>,
     /// Import a bill whose own totals do not match its rows, flagged, instead of refusing it.
     pub accept_mismatched_totals: bool,
 }
@@ -167,86 +174,6 @@ impl<R: Seek> Seek for Counting<R> {
     }
 }
 
-/// How an import ended.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportOutcome {
-    /// The name used in messages.
-    pub file: String,
-    pub format: BillFormat,
-    pub acquirer: AcquirerKind,
-    /// True when the same rows were imported before: nothing changed.
-    pub already_imported: bool,
-    pub bill: StoredBill,
-    /// An earlier bill of the same day that this one replaced.
-    pub replaced: Option<StoredBill>,
-}
-
-impl ImportOutcome {
-    fn from_result(file: &str, format: BillFormat, result: ImportResult) -> Self {
-        let (already_imported, bill, replaced) = match result {
-            ImportResult::Imported { bill, replaced } => (false, bill, replaced),
-            ImportResult::AlreadyImported { bill } => (true, bill, None),
-        };
-        ImportOutcome { file: file.to_owned(), format, acquirer: format.acquirer(), already_imported, bill, replaced }
-    }
-
-    /// One line for the user.
-    pub fn message(&self, lang: crate::i18n::Lang) -> String {
-        let acquirer = acquirer_name(self.acquirer);
-        let mut text = if self.already_imported {
-            lang.pick(
-                &format!(
-                    "{} 已于 {} 导入过（{} 的{}账单，{} 行）：没有任何改动。",
-                    self.file,
-                    crate::time::to_local_display(&self.bill.imported_at),
-                    self.bill.bill_date,
-                    acquirer,
-                    self.bill.row_count
-                ),
-                &format!(
-                    "{} was already imported on {} ({} bill of {}, {} rows): nothing changed.",
-                    self.file,
-                    crate::time::to_local_display(&self.bill.imported_at),
-                    acquirer,
-                    self.bill.bill_date,
-                    self.bill.row_count
-                ),
-            )
-            .to_owned()
-        } else {
-            lang.pick(
-                &format!(
-                    "已导入 {} 行：{} 的{}账单（{}）。",
-                    self.bill.row_count, self.bill.bill_date, acquirer, self.file
-                ),
-                &format!(
-                    "Imported {} rows: {} bill of {} ({}).",
-                    self.bill.row_count, acquirer, self.bill.bill_date, self.file
-                ),
-            )
-            .to_owned()
-        };
-        if let Some(old) = &self.replaced {
-            text.push(' ');
-            text.push_str(lang.pick(
-                &format!("它替换了之前导入的同日账单 {}（{} 行）。", old.source_name, old.row_count),
-                &format!(
-                    "It replaces the bill of that day imported before ({}, {} rows).",
-                    old.source_name, old.row_count
-                ),
-            ));
-        }
-        if let Some(mismatch) = &self.bill.totals_mismatch {
-            text.push(' ');
-            text.push_str(
-                lang.pick("注意：账单合计与明细不符：", "Warning: the bill's totals do not match its rows: "),
-            );
-            text.push_str(mismatch);
-        }
-        text
-    }
-}
-
 /// Imports the bill file at `path`.
 pub fn import_file(
     store: &mut Store,
@@ -304,15 +231,13 @@ fn import_reader<R: Read + Seek>(
     let mut head = Vec::with_capacity(4096);
     (&mut reader).take(4096).read_to_end(&mut head).map_err(io)?;
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
-    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
-        return Err(ReconError::Encoding {
-            file: file.to_owned(),
-            line: 1,
-            expected: "GBK or UTF-8 (the file is UTF-16, as a spreadsheet saves \"Unicode text\")",
-            text: String::from_utf16_lossy(
-                &head[2..].chunks_exact(2).take(30).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>(),
-            ),
-        });
+    if let Some(text) = utf16_text(&head) {
+        let bills_are = match BillFormat::detect(text.as_bytes()).map(BillFormat::acquirer) {
+            Some(AcquirerKind::WechatPay) => "WeChat Pay bills are UTF-8",
+            Some(_) => "Alipay bills are GBK",
+            None => "Alipay bills are GBK and WeChat Pay bills UTF-8",
+        };
+        return Err(ReconError::Utf16 { file: file.to_owned(), bills_are });
     }
     let Some(format) = BillFormat::detect(&head) else {
         let start = String::from_utf8_lossy(&head[..head.len().min(60)]).into_owned();
@@ -336,29 +261,86 @@ fn import_reader<R: Read + Seek>(
         None => store.acquirer_for(format.acquirer())?,
     };
     let new = NewBill { acquirer_id, source_name: file, format: format.as_str() };
+    // What the feed learns besides the rows: the file's type (for the outcome, whatever the store decides) and
+    // warnings.
+    let mut bill_type = match format {
+        BillFormat::WechatText => BillType::All,
+        BillFormat::AlipayZip | BillFormat::AlipayCsv => BillType::Trade,
+    };
+    let mut warnings = Vec::new();
     let result = match format {
         BillFormat::WechatText => store.import_bill(&new, |sink| {
             let input = BufReader::with_capacity(256 * 1024, reader);
             let bill = BillReader::new(input).map_err(|source| ReconError::Wechat { file: file.to_owned(), source })?;
-            wechat_rows(file, bill, sink, options, control)
+            let finished = wechat_rows(file, bill, sink, options, control)?;
+            bill_type = finished.bill_type;
+            Ok::<_, ReconError>(finished)
         })?,
         BillFormat::AlipayCsv => store.import_bill(&new, |sink| {
+            check_alipay_type(file, options)?;
+            warnings.push(ImportWarning::NoSummaryEntry);
             let detail = DetailReader::new(reader, file);
-            alipay_rows(file, None, detail, sink, options, control)
+            alipay_rows(file, None, detail, None, sink, options, control)
         })?,
         BillFormat::AlipayZip => store.import_bill(&new, |sink| {
+            check_alipay_type(file, options)?;
             let bad_zip = |e: AlipayError| match e {
                 AlipayError::Zip(z) => ReconError::BadZip { file: file.to_owned(), detail: z.to_string() },
-                other => ReconError::Alipay(Box::new(other)),
+                other => ReconError::AlipayIn { file: file.to_owned(), source: Box::new(other) },
             };
             let mut entry = open_detail_entry(reader).map_err(bad_zip)?;
+            let summary = entry.read_summary().map_err(bad_zip)?;
+            if summary.is_none() {
+                warnings.push(ImportWarning::NoSummaryEntry);
+            }
             let detail = entry.reader().map_err(bad_zip)?;
-            alipay_rows(file, Some(file), detail, sink, options, control)
+            alipay_rows(file, Some(file), detail, summary.as_ref(), sink, options, control)
         })?,
     };
-    let outcome = ImportOutcome::from_result(file, format, result);
-    tracing::info!(file, rows = outcome.bill.row_count, already = outcome.already_imported, "bill import");
+    let outcome = ImportOutcome::from_result(file, format, bill_type, warnings, result);
+    tracing::info!(file, rows = outcome.file_rows, result = ?outcome.result, "bill import");
     Ok(outcome)
+}
+
+/// An Alipay trade bill asked for as another type.
+fn check_alipay_type(file: &str, options: &ImportOptions) -> Result<(), ReconError> {
+    match options.bill_type {
+        Some(expected) if expected != BillType::Trade => Err(ReconError::WrongBillType {
+            file: file.to_owned(),
+            found: BillType::Trade.as_str(),
+            expected: expected.as_str(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The start of a UTF-16 file as text, when it is one: a byte-order mark, or the zero bytes that ASCII characters
+/// leave in UTF-16 (GBK, UTF-8 and zip files never start with text holding them; a zip is not text).
+fn utf16_text(head: &[u8]) -> Option<String> {
+    let decode = |bytes: &[u8], le: bool| {
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .take(200)
+            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    if let Some(rest) = head.strip_prefix(b"\xFF\xFE") {
+        return Some(decode(rest, true));
+    }
+    if let Some(rest) = head.strip_prefix(b"\xFE\xFF") {
+        return Some(decode(rest, false));
+    }
+    if head.starts_with(b"PK") || !head.contains(&0) {
+        return None;
+    }
+    let zeros_at = |parity: usize| head.iter().skip(parity).step_by(2).filter(|b| **b == 0).count();
+    let (even, odd) = (zeros_at(0), zeros_at(1));
+    // Mostly-ASCII UTF-16 has a zero in nearly every other byte; Chinese text in it fewer, but still many.
+    if even.max(odd) * 8 < head.len() / 2 {
+        return None;
+    }
+    Some(decode(head, odd >= even))
 }
 
 /// "2026-11-24 08:35:41" China time → "2026-11-24T00:35:41Z".
@@ -420,8 +402,25 @@ fn wechat_rows<R: std::io::BufRead>(
     control: &ImportControl,
 ) -> Result<FinishedBill, ReconError> {
     let wechat = |source| ReconError::Wechat { file: file.to_owned(), source };
+    let bill_type = match bill.bill_type() {
+        WechatBillType::All => BillType::All,
+        WechatBillType::Success => BillType::Success,
+        WechatBillType::Refund => BillType::Refund,
+    };
+    if let Some(expected) = options.bill_type
+        && expected != bill_type
+    {
+        return Err(ReconError::WrongBillType {
+            file: file.to_owned(),
+            found: bill_type.as_str(),
+            expected: expected.as_str(),
+        });
+    }
     let mut sums = WechatBillSummary::default();
+    // Payments vote with their time, refunds with their refund time (REFUND bills have one)…
     let mut days = DayVotes::default();
+    // …refunds without one (an ALL bill's) and reversals only when nothing else tells the day.
+    let mut undated = DayVotes::default();
     let mut at = String::with_capacity(24);
     while let Some(item) = bill.next_row() {
         let row = item.map_err(wechat)?;
@@ -440,6 +439,24 @@ fn wechat_rows<R: std::io::BufRead>(
                 });
             }
         };
+        let wrong_type = match (bill_type, kind) {
+            (BillType::Success, BillRowKind::Refund) => {
+                Some("SUCCESS or REVOKED: a SUCCESS bill (its header has no refund columns) lists payments only")
+            }
+            (BillType::Refund, BillRowKind::Payment | BillRowKind::Revoked) => {
+                Some("REFUND: a REFUND bill (its header has 退款申请时间) lists refunds only")
+            }
+            _ => None,
+        };
+        if let Some(expected) = wrong_type {
+            return Err(ReconError::Value {
+                file: file.to_owned(),
+                line,
+                column: "交易状态",
+                text: row.trade_state.to_owned(),
+                expected,
+            });
+        }
         add_wechat(&mut sums, &row);
         let (amount, status, out_request_no, when, settled, discount) = match kind {
             BillRowKind::Refund => (
@@ -459,8 +476,10 @@ fn wechat_rows<R: std::io::BufRead>(
                 row.coupon_fee.fen(),
             ),
         };
-        if kind == BillRowKind::Payment {
-            days.add(row.trade_time.date());
+        match (kind, row.refund_success_time.or(row.refund_apply_time)) {
+            (BillRowKind::Payment, _) => days.add(row.trade_time.date()),
+            (BillRowKind::Refund, Some(refunded)) => days.add(refunded.date()),
+            _ => undated.add(row.trade_time.date()),
         }
         china_to_utc(when, &mut at);
         sink.push(&NewBillRow {
@@ -505,7 +524,8 @@ fn wechat_rows<R: std::io::BufRead>(
         "rows": summary_json(&sums),
     })
     .to_string();
-    finish(file, options, days.winner(), None, totals_json, diffs)
+    let inferred = days.winner().or(undated.winner());
+    finish(file, options, Dating { inferred, stated: None, rows: sink.rows() }, bill_type, totals_json, diffs)
 }
 
 fn summary_json(s: &WechatBillSummary) -> serde_json::Value {
@@ -531,24 +551,33 @@ fn add_wechat(s: &mut WechatBillSummary, r: &WechatBillRowRef<'_>) {
     s.applied_refund_fee = add(s.applied_refund_fee, r.applied_refund_fee);
 }
 
+/// What tells a bill's day: the day its rows fall on, the day the bill states, and how many rows it has.
+struct Dating {
+    inferred: Option<Date>,
+    stated: Option<Date>,
+    rows: u64,
+}
+
 /// Settles the bill date and the totals verdict.
 fn finish(
     file: &str,
     options: &ImportOptions,
-    inferred: Option<Date>,
-    stated_date: Option<Date>,
+    dating: Dating,
+    bill_type: BillType,
     totals_json: String,
     diffs: Vec<String>,
 ) -> Result<FinishedBill, ReconError> {
-    let bill_date =
-        options.bill_date.or(stated_date).or(inferred).ok_or_else(|| ReconError::NoDate { file: file.to_owned() })?;
+    let bill_date = options.bill_date.or(dating.stated).or(dating.inferred).ok_or_else(|| match dating.rows {
+        0 => ReconError::NoRows { file: file.to_owned() },
+        rows => ReconError::NoDate { file: file.to_owned(), rows },
+    })?;
     let totals_mismatch = if diffs.is_empty() { None } else { Some(diffs.join("; ")) };
     if let Some(details) = &totals_mismatch
         && !options.accept_mismatched_totals
     {
         return Err(ReconError::TotalsMismatch { file: file.to_owned(), details: details.clone() });
     }
-    Ok(FinishedBill { bill_date: date_text(bill_date), totals_json, totals_mismatch })
+    Ok(FinishedBill { bill_date: date_text(bill_date), bill_type, totals_json, totals_mismatch })
 }
 
 /// The first text field of a row holding U+FFFD (a byte the encoding could not read), with its column.
@@ -570,10 +599,15 @@ fn alipay_rows<R: Read>(
     file: &str,
     zip_name: Option<&str>,
     mut detail: DetailReader<R>,
+    summary: Option<&SummaryTable>,
     sink: &mut crate::store::recon::BillRowSink<'_>,
     options: &ImportOptions,
     control: &ImportControl,
 ) -> Result<FinishedBill, ReconError> {
+    // The 汇总's figures are part of the bill: the same rows with other stated totals are another bill.
+    if let Some(summary) = summary {
+        sink.hash_part(summary.content().as_bytes());
+    }
     // Errors inside a zip name the zip and the entry; a bare CSV's errors already name the file.
     let wrap = |e: AlipayError| match zip_name {
         Some(zip) => ReconError::AlipayIn { file: zip.to_owned(), source: Box::new(e) },
@@ -605,9 +639,8 @@ fn alipay_rows<R: Read>(
         ]
         .iter()
         .fold(0i64, |acc, a| acc.saturating_add(a.fen()));
-        if !refund {
-            days.add(row.finished_at.date());
-        }
+        // 完成时间: a payment's, or the refund's own time.
+        days.add(row.finished_at.date());
         china_to_utc(row.finished_at, &mut at);
         sink.push(&NewBillRow {
             line_no: line as i64,
@@ -669,13 +702,57 @@ fn alipay_rows<R: Read>(
             "refund_merchant_discount": f.refund_merchant_discount.to_string(),
         })
     };
+    let sums = *detail.row_figures();
+    if let Some(summary) = summary {
+        let entry = summary.file_name();
+        let s = &summary.total;
+        let mut cmp = |column: &str, stated: String, rows: String| {
+            if stated != rows {
+                diffs.push(format!(
+                    "{entry} 合计 row, column {column}: {stated} stated, but the detail rows add up to {rows}"
+                ));
+            }
+        };
+        cmp("交易订单总笔数", s.trade_count.to_string(), sums.trade_count.to_string());
+        cmp("退款订单总笔数", s.refund_count.to_string(), sums.refund_count.to_string());
+        cmp("订单金额（元）", s.order_amount.to_string(), sums.order_amount.to_string());
+        cmp("商家实收（元）", s.receipt_amount.to_string(), sums.receipt_amount.to_string());
+        cmp("支付宝优惠（元）", s.alipay_discount.to_string(), sums.alipay_discount.to_string());
+        cmp("商家优惠（元）", s.merchant_discount.to_string(), sums.merchant_discount.to_string());
+        cmp("卡消费金额（元）", s.card_amount.to_string(), sums.card_amount.to_string());
+        cmp("服务费（元）", s.service_fee.to_string(), sums.service_fee.to_string());
+        cmp("分润（元）", s.profit_share.to_string(), sums.profit_share.to_string());
+        // 实收净额 = 商家实收 + 服务费 (the fee is written signed: negative on payments, a credit on refunds).
+        cmp("实收净额（元）", s.net_amount.to_string(), sums.net_amount.to_string());
+    }
     let meta = detail.meta();
     let totals_json = serde_json::json!({
         "account": meta.account,
         "stated": footer_json(&stated),
         "rows": footer_json(&rows),
+        "summary": summary.map(|s| serde_json::json!({
+            "file": s.file_name(),
+            "stated": figures_json(&s.total),
+            "rows": figures_json(&sums),
+        })),
     })
     .to_string();
-    let stated_date = meta.start.map(|t| t.date());
-    finish(file, options, days.winner(), stated_date, totals_json, diffs)
+    let dating = Dating { inferred: days.winner(), stated: meta.start.map(|t| t.date()), rows: sink.rows() };
+    finish(file, options, dating, BillType::Trade, totals_json, diffs)
+}
+
+/// The figures of a 业务明细(汇总) row as the report reads them back.
+fn figures_json(f: &SummaryFigures) -> serde_json::Value {
+    serde_json::json!({
+        "trade_count": f.trade_count,
+        "refund_count": f.refund_count,
+        "order_amount": f.order_amount.to_string(),
+        "receipt_amount": f.receipt_amount.to_string(),
+        "alipay_discount": f.alipay_discount.to_string(),
+        "merchant_discount": f.merchant_discount.to_string(),
+        "card_amount": f.card_amount.to_string(),
+        "service_fee": f.service_fee.to_string(),
+        "profit_share": f.profit_share.to_string(),
+        "net_amount": f.net_amount.to_string(),
+    })
 }

@@ -1,8 +1,10 @@
 //! Bills and reconciliation (对账): streaming bill import, matching against the till's orders and refunds, the
 //! discrepancy report and its export.
 //!
-//! - [`import`]: reads an Alipay zip of GBK CSVs or a WeChat Pay text bill (format detected by content) row by row
-//!   into the database, in short batches that stay invisible until the bill is whole, with progress and cancel.
+//! - [`import`]: reads an Alipay zip of GBK CSVs (its 业务明细 row by row, its 业务明细(汇总) checked against them)
+//!   or a WeChat Pay text bill (format detected by content) into the database, in short batches that stay
+//!   invisible until the bill is whole, with progress and cancel. Bills of one day combine by type (WeChat Pay
+//!   SUCCESS + REFUND, or ALL; see `store::recon`); [`ImportOutcome`] says what became of the day's other bills.
 //! - [`fields`]: the fields a difference names, phrased for people, and the settings the comparison reads.
 //! - [`report`]: matches the day's bill against local orders and refunds and records a run with its discrepancies.
 //! - [`resolve`]: resolving differences (adjusted, refunded, written off, matched by hand, adopted), reopening, and
@@ -15,6 +17,7 @@ pub mod export;
 pub mod fetch;
 pub mod fields;
 pub mod import;
+mod outcome;
 pub mod report;
 pub mod resolve;
 pub mod reversal;
@@ -25,7 +28,9 @@ use std::path::PathBuf;
 use crate::model::AcquirerKind;
 use crate::store::StoreError;
 
-pub use import::{BillFormat, ImportControl, ImportOptions, ImportOutcome, import_bytes, import_file};
+pub use import::{
+    BillFormat, ImportControl, ImportOptions, ImportOutcome, ImportResultKind, ImportWarning, import_bytes, import_file,
+};
 pub use report::{DEFAULT_WINDOW_MINUTES, Reason, ReconOptions, Report, load_report, reconcile, reconcile_account};
 
 /// Why a bill could not be imported, or a report made. Messages name the file, the line and the column, and
@@ -71,8 +76,17 @@ pub enum ReconError {
     Truncated { file: String, expected: &'static str },
     #[error("{file}: the bill's own totals do not match its rows: {details}. Nothing was imported")]
     TotalsMismatch { file: String, details: String },
-    #[error("{file}: cannot tell which day the bill is for (it has no rows); give the date (--date YYYY-MM-DD)")]
-    NoDate { file: String },
+    #[error("{file}: the bill has no rows, so its day cannot be told; give the date (--date YYYY-MM-DD)")]
+    NoRows { file: String },
+    #[error("{file}: the bill has {rows} rows but none of them tells its day; give the date (--date YYYY-MM-DD)")]
+    NoDate { file: String, rows: u64 },
+    #[error(
+        "{file}: the file is UTF-16 (as a spreadsheet saves \"Unicode text\"), but {bills_are}: use the file as the \
+         acquirer served it, or download it again"
+    )]
+    Utf16 { file: String, bills_are: &'static str },
+    #[error("{file} is a {found} bill, but a {expected} bill was asked for")]
+    WrongBillType { file: String, found: &'static str, expected: &'static str },
     #[error("the import was cancelled: nothing was imported")]
     Cancelled,
     #[error("there is no {acquirer} bill for {date} in the database: fetch or import it first")]

@@ -103,6 +103,8 @@ pub struct BillRowSink<'a> {
     batch: RowBatch,
     /// The content hash of the rows (and whatever the import adds: the day, the acquirer, stated totals).
     pub(crate) hasher: Sha256,
+    /// Content besides the rows ([`BillRowSink::hash_part`]), when there is any.
+    extra: Option<Sha256>,
     rows: u64,
 }
 
@@ -144,6 +146,15 @@ impl BillRowSink<'_> {
         self.rows
     }
 
+    /// Adds content that is part of the bill but not a row (e.g. Alipay's 业务明细(汇总) figures) to the content hash:
+    /// the same rows with different stated totals are a different bill. (A file with the same rows and no such
+    /// content, e.g. the detail CSV taken out of the zip, is the bill imported before: it adds nothing.)
+    pub fn hash_part(&mut self, part: &[u8]) {
+        let extra = self.extra.get_or_insert_with(Sha256::new);
+        extra.update(part);
+        extra.update([0x1e]);
+    }
+
     /// Waits until every row pushed so far is written and committed (still invisible: the bill has no day yet).
     pub fn wait_written(&mut self) -> Result<()> {
         self.send_batch()?;
@@ -182,13 +193,14 @@ fn writer_gone() -> StoreError {
 
 /// Runs `feed` with a sink whose rows a writer thread inserts into `bill_id` through `conn` (a batch transaction is
 /// open when this is called; it is left open, holding the last rows, for the caller to commit or roll back).
-/// Returns what the feed returned, with the sink (for its hash and count).
+/// Returns what the feed returned, the rows' hash, the hash of what else the feed added ([`BillRowSink::hash_part`])
+/// and the row count.
 pub(crate) fn write_rows<T, E: From<StoreError>>(
     conn: &mut Connection,
     bill_id: i64,
     hasher: Sha256,
     feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<T, E>,
-) -> std::result::Result<(T, Sha256, u64), E> {
+) -> std::result::Result<(T, Sha256, Option<Sha256>, u64), E> {
     let (to_writer, from_reader) = sync_channel::<ToWriter>(BATCHES_IN_FLIGHT);
     let (give_back, spare) = sync_channel::<RowBatch>(BATCHES_IN_FLIGHT + 1);
     std::thread::scope(|scope| {
@@ -202,6 +214,7 @@ pub(crate) fn write_rows<T, E: From<StoreError>>(
             spare,
             batch: RowBatch::default(),
             hasher,
+            extra: None,
             rows: 0,
         };
         let fed = feed(&mut sink);
@@ -213,7 +226,7 @@ pub(crate) fn write_rows<T, E: From<StoreError>>(
         written?;
         let value = fed?;
         closed?;
-        Ok((value, sink.hasher, sink.rows))
+        Ok((value, sink.hasher, sink.extra, sink.rows))
     })
 }
 
@@ -304,7 +317,7 @@ mod tests {
     use crate::store::recon::{FinishedBill, ImportResult, NewBill};
 
     fn finished() -> FinishedBill {
-        FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None }
+        FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), ..Default::default() }
     }
 
     #[test]

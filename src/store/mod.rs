@@ -45,6 +45,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("migrations/0007_routing.sql")),
     (8, include_str!("migrations/0008_lifecycle.sql")),
     (9, include_str!("migrations/0009_staff_checks.sql")),
+    (10, include_str!("migrations/0010_bill_types.sql")),
     (11, include_str!("migrations/0011_recon_fields.sql")),
     (12, include_str!("migrations/0012_bill_archive_settlement.sql")),
     (13, include_str!("migrations/0013_recon_resolution.sql")),

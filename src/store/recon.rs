@@ -2,8 +2,13 @@
 //!
 //! A bill import streams its rows into `bill_rows` through a [`BillRowSink`] in short batches, under a staged bill
 //! without a day (invisible to reconciliation and lists), while a content hash of the rows is kept; one short
-//! transaction at the end gives the bill its day and hides the bill it replaces. A bill whose rows were imported
+//! transaction at the end gives the bill its day and hides the bills it replaces. A bill whose rows were imported
 //! before, a bad row or a cancel removes the staged rows; an interrupted import's are removed by the next one.
+//!
+//! The bills of a day combine by [`BillType`]: the day's *effective* bills are the visible ones (those with a day),
+//! and they never overlap. A new bill replaces an earlier bill of the same account, day and type (a re-download); a
+//! complete bill (WeChat ALL, Alipay's trade bill) hides the day's SUCCESS and REFUND bills; a SUCCESS or REFUND bill
+//! of a day whose complete bill is in changes nothing (already covered); SUCCESS and REFUND stand side by side.
 
 use rusqlite::types::ValueRef;
 use std::collections::HashMap;
@@ -42,6 +47,50 @@ impl BillRowKind {
     }
 }
 
+/// What a bill lists, in the protocols' words (`bill_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub enum BillType {
+    /// WeChat Pay `ALL`: every payment, reversal and refund of the day.
+    #[default]
+    #[serde(rename = "ALL")]
+    All,
+    /// WeChat Pay `SUCCESS`: the day's successful payments only.
+    #[serde(rename = "SUCCESS")]
+    Success,
+    /// WeChat Pay `REFUND`: the day's refunds only.
+    #[serde(rename = "REFUND")]
+    Refund,
+    /// Alipay `trade` (业务账单): payments and refunds, one complete bill.
+    #[serde(rename = "trade")]
+    Trade,
+}
+
+impl BillType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillType::All => "ALL",
+            BillType::Success => "SUCCESS",
+            BillType::Refund => "REFUND",
+            BillType::Trade => "trade",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "ALL" => Some(BillType::All),
+            "SUCCESS" => Some(BillType::Success),
+            "REFUND" => Some(BillType::Refund),
+            "trade" => Some(BillType::Trade),
+            _ => None,
+        }
+    }
+
+    /// Whether the bill lists the whole day (payments and refunds), so that no other bill of the day is needed.
+    pub fn is_complete(self) -> bool {
+        matches!(self, BillType::All | BillType::Trade)
+    }
+}
+
 /// The bill being imported.
 #[derive(Debug, Clone)]
 pub struct NewBill<'a> {
@@ -77,16 +126,38 @@ pub struct NewBillRow<'a> {
 }
 
 /// What the import learned once every row was read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FinishedBill {
     /// The acquirer's day, YYYY-MM-DD.
     pub bill_date: String,
+    /// What the bill lists: decides which bills of the day it replaces, supersedes or stands beside.
+    pub bill_type: BillType,
     pub totals_json: String,
     /// Why the bill's own totals do not match its rows, if they do not.
     pub totals_mismatch: Option<String>,
 }
 
 pub use super::bill_sink::BillRowSink;
+
+/// A staged bill's content hash (rows and anything else the file states) and the hash of its rows alone.
+struct Hashes {
+    content: String,
+    rows: String,
+    has_extra: bool,
+}
+
+/// How the flip of an import ended.
+enum Flip {
+    Done {
+        replaced: Option<StoredBill>,
+        superseded: Vec<StoredBill>,
+        alongside: Vec<StoredBill>,
+    },
+    /// The same content is in already.
+    Same(StoredBill),
+    /// The day's complete bill is in already.
+    Covered(StoredBill),
+}
 
 /// A staged bill (`pending:` content hash, no day) left this long without a batch is an interrupted import's.
 const ABANDONED_AFTER: time::Duration = time::Duration::minutes(5);
@@ -111,6 +182,9 @@ pub struct StoredBill {
     pub bill_date: String,
     pub source_name: String,
     pub format: String,
+    /// What the bill lists; reports stored before bills had types read as ALL.
+    #[serde(default)]
+    pub bill_type: BillType,
     pub row_count: i64,
     pub imported_at: String,
     pub totals_mismatch: Option<String>,
@@ -121,11 +195,21 @@ pub struct StoredBill {
 pub enum ImportResult {
     Imported {
         bill: StoredBill,
-        /// An earlier bill of the same acquirer and day that this one replaced.
+        /// An earlier bill of the same account, day and type that this one replaced (a re-download).
         replaced: Option<StoredBill>,
+        /// The day's SUCCESS and REFUND bills that this complete bill hid.
+        superseded: Vec<StoredBill>,
+        /// The day's other bills this one stands beside (a SUCCESS bill's REFUND bill, or the other way round).
+        alongside: Vec<StoredBill>,
     },
     /// The same rows were imported before: nothing changed.
     AlreadyImported { bill: StoredBill },
+    /// A SUCCESS or REFUND bill of a day whose complete bill `by` is in already: nothing changed.
+    AlreadyCovered {
+        by: StoredBill,
+        /// The rows the file had.
+        rows: u64,
+    },
 }
 
 /// A bill payment row that did not match a paid local order one for one (or a reversal), with its local order.
@@ -374,15 +458,24 @@ struct CarriedResolution {
     by: Option<i64>,
 }
 
-const BILL_COLUMNS: &str = "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch";
+const BILL_COLUMNS: &str =
+    "id, acquirer_id, bill_date, source_name, format, row_count, imported_at, totals_mismatch, bill_type";
 
 fn bill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBill> {
+    let bill_type: String = r.get(8)?;
     Ok(StoredBill {
         id: BillId(r.get(0)?),
         acquirer_id: AcquirerId(r.get(1)?),
         bill_date: r.get(2)?,
         source_name: r.get(3)?,
         format: r.get(4)?,
+        bill_type: BillType::parse(&bill_type).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                8,
+                rusqlite::types::Type::Text,
+                format!("bill_type {bill_type:?}").into(),
+            )
+        })?,
         row_count: r.get(5)?,
         imported_at: r.get(6)?,
         totals_mismatch: r.get(7)?,
@@ -441,27 +534,13 @@ pub(super) fn discrepancy_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<St
 }
 
 impl Store {
-    /// Imports one bill in one transaction. `feed` pushes the rows into the sink and returns what it learned at
-    /// the end; an error from it (a bad row, a cancel) rolls everything back. A bill whose rows are already in the
-    /// database is rolled back too and reported as [`ImportResult::AlreadyImported`]; an earlier, different bill of
-    /// the same acquirer and day is replaced (its runs keep their history).
+    /// Imports one bill. `feed` pushes the rows into the sink and returns what it learned at the end; an error
+    /// from it (a bad row, a cancel) rolls everything back. A bill whose rows are already in the database is rolled
+    /// back too and reported as [`ImportResult::AlreadyImported`], a SUCCESS or REFUND bill of a day whose complete
+    /// bill is in as [`ImportResult::AlreadyCovered`]. Otherwise the bill becomes visible in one short transaction
+    /// that hides, at the same moment, the day's bill of the same type (a re-download) and, for a complete bill,
+    /// the day's SUCCESS and REFUND bills (their runs keep their history); see the module's introduction.
     pub fn import_bill<E: From<StoreError>>(
-        &mut self,
-        new: &NewBill<'_>,
-        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
-    ) -> std::result::Result<ImportResult, E> {
-        // A bigger page cache keeps index inserts of a million rows off the disk until commit. Foreign keys are
-        // not checked row by row: every row goes to the bill inserted first in the same transaction, and the bill
-        // replaced is removed with its rows explicitly. Both settings are put back whatever happens.
-        self.conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA foreign_keys = OFF").map_err(StoreError::from)?;
-        let result = self.import_bill_in(new, feed);
-        let restored = self.conn.execute_batch("PRAGMA cache_size = -2000; PRAGMA foreign_keys = ON");
-        let result = result?;
-        restored.map_err(StoreError::from)?;
-        Ok(result)
-    }
-
-    fn import_bill_in<E: From<StoreError>>(
         &mut self,
         new: &NewBill<'_>,
         feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
@@ -482,7 +561,7 @@ impl Store {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        let (finished, hash, rows) = match staged {
+        let (finished, Hashes { content: hash, rows: rows_hash, has_extra }, rows) = match staged {
             Ok(staged) => staged,
             Err(e) => {
                 if let Err(purge) = self.purge_bill(bill_id) {
@@ -491,26 +570,39 @@ impl Store {
                 return Err(e);
             }
         };
-        // The flip: one short transaction makes the bill (and the removal of the one it replaces) visible at once.
+        // The flip: one short transaction makes the bill (and the removal of the ones it replaces) visible at once.
         let flipped = self.transaction(|tx| {
             let existing = tx
                 .query_row(
-                    &format!("SELECT {BILL_COLUMNS} FROM bills WHERE content_hash = ?1 AND id <> ?2"),
-                    params![hash, bill_id],
+                    &format!(
+                        "SELECT {BILL_COLUMNS} FROM bills WHERE id <> ?2
+                           AND (content_hash = ?1
+                                OR (?4 = 0 AND bill_date <> '' AND COALESCE(rows_hash, content_hash) = ?3))
+                         ORDER BY id LIMIT 1"
+                    ),
+                    params![hash, bill_id, rows_hash, has_extra],
                     bill_from_row,
                 )
                 .optional()?;
             if let Some(bill) = existing {
-                return Ok(Err(bill));
+                return Ok(Flip::Same(bill));
             }
-            let replaced = tx
-                .query_row(
-                    &format!("SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 AND id <> ?3"),
-                    params![new.acquirer_id.0, finished.bill_date, bill_id],
-                    bill_from_row,
-                )
-                .optional()?;
-            if let Some(old) = &replaced {
+            let day: Vec<StoredBill> = {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 AND id <> ?3 ORDER BY id"
+                ))?;
+                stmt.query_map(params![new.acquirer_id.0, finished.bill_date, bill_id], bill_from_row)?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let new_type = finished.bill_type;
+            if !new_type.is_complete()
+                && let Some(complete) = day.iter().find(|b| b.bill_type.is_complete())
+            {
+                return Ok(Flip::Covered(complete.clone()));
+            }
+            let (gone, alongside): (Vec<StoredBill>, Vec<StoredBill>) =
+                day.into_iter().partition(|b| new_type.is_complete() || b.bill_type == new_type);
+            for old in &gone {
                 tx.execute("UPDATE recon_runs SET bill_id = NULL WHERE bill_id = ?1", [old.id.0])?;
                 // Out of sight now; its rows are removed in batches after the flip.
                 tx.execute(
@@ -520,7 +612,7 @@ impl Store {
             }
             tx.execute(
                 "UPDATE bills SET bill_date = ?2, content_hash = ?3, row_count = ?4, totals_json = ?5,
-                    totals_mismatch = ?6, imported_at = ?7
+                    totals_mismatch = ?6, imported_at = ?7, bill_type = ?8, rows_hash = ?9
                  WHERE id = ?1",
                 params![
                     bill_id,
@@ -529,31 +621,39 @@ impl Store {
                     i64::try_from(rows).unwrap_or(i64::MAX),
                     finished.totals_json,
                     finished.totals_mismatch,
-                    now
+                    now,
+                    new_type.as_str(),
+                    rows_hash
                 ],
             )?;
-            let after = format!("{} rows, {}", rows, new.source_name);
+            let after = format!("{} rows, {} {}", rows, new_type.as_str(), new.source_name);
             append_audit(tx, &now, None, "bill.import", &finished.bill_date, None, Some(&after))?;
-            Ok(Ok(replaced))
+            let (replaced, superseded): (Vec<StoredBill>, Vec<StoredBill>) =
+                gone.into_iter().partition(|b| b.bill_type == new_type);
+            Ok(Flip::Done { replaced: replaced.into_iter().next(), superseded, alongside })
         });
-        let replaced = match flipped {
-            Ok(Ok(replaced)) => replaced,
-            Ok(Err(bill)) => {
+        let (replaced, superseded, alongside) = match flipped {
+            Ok(Flip::Done { replaced, superseded, alongside }) => (replaced, superseded, alongside),
+            Ok(Flip::Same(bill)) => {
                 self.purge_bill(bill_id)?;
                 return Ok(ImportResult::AlreadyImported { bill });
+            }
+            Ok(Flip::Covered(by)) => {
+                self.purge_bill(bill_id)?;
+                return Ok(ImportResult::AlreadyCovered { by, rows });
             }
             Err(e) => {
                 let _ = self.purge_bill(bill_id);
                 return Err(e.into());
             }
         };
-        if let Some(old) = &replaced
-            && let Err(e) = self.purge_bill(old.id.0)
-        {
-            tracing::warn!(bill_id = old.id.0, error = %e, "the replaced bill's rows stay until the next import");
+        for old in replaced.iter().chain(&superseded) {
+            if let Err(e) = self.purge_bill(old.id.0) {
+                tracing::warn!(bill_id = old.id.0, error = %e, "a replaced bill's rows stay until the next import");
+            }
         }
         let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
-        Ok(ImportResult::Imported { bill, replaced })
+        Ok(ImportResult::Imported { bill, replaced, superseded, alongside })
     }
 
     /// Streams the rows into the staged bill in batches; returns what the feed learned, the content hash and the
@@ -563,15 +663,30 @@ impl Store {
         new: &NewBill<'_>,
         bill_id: i64,
         feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
-    ) -> std::result::Result<(FinishedBill, String, u64), E> {
+    ) -> std::result::Result<(FinishedBill, Hashes, u64), E> {
         // Batches need not be synced one by one: the flip commit (FULL) syncs the WAL with every frame before it.
         self.conn.execute_batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE").map_err(StoreError::from)?;
-        let staged = (|| -> std::result::Result<(FinishedBill, String, u64), E> {
+        let staged = (|| -> std::result::Result<(FinishedBill, Hashes, u64), E> {
             let mut hasher = Sha256::new();
             hasher.update(new.acquirer_id.0.to_le_bytes());
-            let (finished, mut hasher, rows) = super::bill_sink::write_rows(&mut self.conn, bill_id, hasher, feed)?;
+            let (finished, mut hasher, extra, rows) =
+                super::bill_sink::write_rows(&mut self.conn, bill_id, hasher, feed)?;
             hasher.update(finished.bill_date.as_bytes());
-            let hash = hex::encode(hasher.finalize());
+            // A SUCCESS or REFUND bill is not the complete bill of the same rows. (Complete bills hash as before types
+            // were kept, so a bill imported then is still recognised.)
+            if !finished.bill_type.is_complete() {
+                hasher.update(finished.bill_type.as_str().as_bytes());
+            }
+            let rows_hash = hex::encode(hasher.finalize());
+            let hash = match extra {
+                Some(extra) => {
+                    let mut both = Sha256::new();
+                    both.update(rows_hash.as_bytes());
+                    both.update(extra.finalize());
+                    Hashes { content: hex::encode(both.finalize()), rows: rows_hash, has_extra: true }
+                }
+                None => Hashes { content: rows_hash.clone(), rows: rows_hash, has_extra: false },
+            };
             self.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
             Ok((finished, hash, rows))
         })();
@@ -625,7 +740,15 @@ impl Store {
             .optional()?)
     }
 
-    /// The bills of an acquirer's day (normally one).
+    /// A bill's own totals as the import recorded them (JSON): `stated` and `rows` (WeChat's summary row, Alipay's
+    /// footer) and, for Alipay, `summary` with the 业务明细(汇总) 合计 row (`stated`) and the same figures summed from
+    /// the rows (`rows`).
+    pub fn bill_totals_json(&self, id: BillId) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT totals_json FROM bills WHERE id = ?1", [id.0], |r| r.get(0)).optional()?)
+    }
+
+    /// The effective bills of an acquirer's day, oldest first: one complete bill, or a SUCCESS and/or a REFUND bill
+    /// (never overlapping: see the module's introduction).
     pub fn bills_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<StoredBill>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 ORDER BY id"
@@ -1384,7 +1507,7 @@ mod tests {
         assert_eq!(store.bill_row_count().unwrap(), 0);
 
         let finished =
-            || FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None };
+            || FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), ..Default::default() };
         let done = store
             .import_bill(&new, |sink| {
                 sink.push(&row)?;
@@ -1414,7 +1537,7 @@ mod tests {
     }
 
     fn finished() -> FinishedBill {
-        FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), totals_mismatch: None }
+        FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), ..Default::default() }
     }
 
     #[test]
@@ -1521,5 +1644,43 @@ mod tests {
         let left: i64 =
             store.conn.query_row("SELECT COUNT(*) FROM discrepancies WHERE run_id = 7", [], |r| r.get(0)).unwrap();
         assert_eq!(left, 0, "the killed run's discrepancies are gone");
+    }
+
+    #[test]
+    fn bills_imported_before_types_were_kept_get_a_type_from_their_rows() {
+        let mut store = Store::open_in_memory().unwrap();
+        let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+        let bills: [(i64, AcquirerId, &str, &[&str]); 5] = [
+            (1, alipay, "alipay_zip", &["payment", "refund"]),
+            (2, wechat, "wechat_text", &["refund", "refund"]),
+            (3, wechat, "wechat_text", &["payment", "revoked"]),
+            (4, wechat, "wechat_text", &["payment", "refund"]),
+            (5, wechat, "wechat_text", &[]),
+        ];
+        for (id, acquirer, format, kinds) in bills {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO bills (id, acquirer_id, bill_date, source_name, content_hash, imported_at, format)
+                     VALUES (?1, ?2, ?3, 'b', ?1, 'now', ?4)",
+                    params![id, acquirer.0, format!("2026-11-2{id}"), format],
+                )
+                .unwrap();
+            for (i, kind) in kinds.iter().enumerate() {
+                store
+                    .conn
+                    .execute(
+                        "INSERT INTO bill_rows (bill_id, line_no, kind, amount, occurred_at) VALUES (?1, ?2, ?3, 1, 'x')",
+                        params![id, i as i64 + 2, kind],
+                    )
+                    .unwrap();
+            }
+        }
+        let sql = include_str!("migrations/0010_bill_types.sql");
+        let update = &sql[sql.find("UPDATE bills").unwrap()..sql.find("-- The hash of a bill's rows").unwrap()];
+        store.conn.execute_batch(update).unwrap();
+        let types: Vec<BillType> = (1..=5).map(|id| store.bill(BillId(id)).unwrap().unwrap().bill_type).collect();
+        assert_eq!(types, [BillType::Trade, BillType::Refund, BillType::Success, BillType::All, BillType::All]);
     }
 }

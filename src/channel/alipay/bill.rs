@@ -3,7 +3,8 @@
 //! (one row per store and a 合计 row). Entry names are GBK too, without the zip UTF-8 flag.
 //!
 //! The sandbox writes bills with [`write_bill_zip`]; the client reads the detail file row by row with
-//! [`open_detail_entry`] and [`DetailReader`], in flat memory, mapping columns by header name.
+//! [`open_detail_entry`] and [`DetailReader`], in flat memory, mapping columns by header name, and the small 汇总 file
+//! whole with [`DetailEntry::read_summary`] (its 合计 row is checked against the detail rows by the import).
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, Write};
@@ -16,6 +17,10 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::money::{Amount, AmountError};
+
+mod summary;
+
+pub use summary::{SummaryTable, read_summary};
 
 /// 业务类型: a payment or a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,6 +173,7 @@ const DETAIL_COLUMNS: [Column; COLUMN_COUNT] = [
 ];
 
 /// The 业务明细(汇总) header.
+#[cfg(test)]
 const SUMMARY_HEADER: &str = "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,\
                               商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）";
 
@@ -212,6 +218,21 @@ pub enum BillError {
     BadPeriod { file: String, line: u64, text: String },
     #[error("{file}: the file has no column header line; is it empty or cut short?")]
     NoHeader { file: String },
+    #[error(
+        "{file}: the file is UTF-16 (as a spreadsheet saves \"Unicode text\"), but Alipay bills are GBK: use the file \
+         as Alipay served it, or download it again"
+    )]
+    Utf16 { file: String },
+    #[error("{file} line {line}: the text is not valid GBK (Alipay bills are GBK)")]
+    NotGbk { file: String, line: u64 },
+    #[error("{file} line {line}: the header has no column {column}; is this an Alipay 业务明细(汇总) file?")]
+    SummaryColumn { file: String, line: u64, column: &'static str },
+    #[error("{file} line {line}, column {column}: {text:?} is not a count (a whole number)")]
+    BadCount { file: String, line: u64, column: &'static str, text: String },
+    #[error("{file}: the file has no 合计 row (or more than one): it was probably cut short; download the bill again")]
+    NoSummaryTotal { file: String },
+    #[error("{file}: the file is larger than {limit} bytes; this is not an Alipay 业务明细(汇总) file")]
+    SummaryTooLarge { file: String, limit: usize },
     #[error("{file}: cannot read the file: {source}")]
     Io { file: String, source: io::Error },
     #[error("the bill download is not a readable zip file: {0}")]
@@ -419,62 +440,76 @@ fn detail_text(account: &str, bill_date: Date, rows: &[AlipayBillRow], exported_
     Ok(out)
 }
 
-/// Per-store sums for 业务明细(汇总).
-#[derive(Default)]
-struct StoreSums {
-    trades: u64,
-    refunds: u64,
-    order: Amount,
-    receipt: Amount,
-    alipay_discount: Amount,
-    merchant_discount: Amount,
-    card: Amount,
-    fee: Amount,
-    profit_share: Amount,
+/// The figures of a 业务明细(汇总) row (a store's, or 合计), or the same sums computed from detail rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SummaryFigures {
+    /// 交易订单总笔数
+    pub trade_count: u64,
+    /// 退款订单总笔数
+    pub refund_count: u64,
+    /// 订单金额（元）, signed (refunds negative)
+    pub order_amount: Amount,
+    /// 商家实收（元）, signed
+    pub receipt_amount: Amount,
+    /// 支付宝优惠（元）
+    pub alipay_discount: Amount,
+    /// 商家优惠（元）
+    pub merchant_discount: Amount,
+    /// 卡消费金额（元）
+    pub card_amount: Amount,
+    /// 服务费（元）, signed as written: negative on payments, a credit on refunds
+    pub service_fee: Amount,
+    /// 分润（元）
+    pub profit_share: Amount,
+    /// 实收净额（元）: 商家实收 + 服务费
+    pub net_amount: Amount,
 }
 
-impl StoreSums {
-    fn add_row(&mut self, row: &AlipayBillRow) {
+impl SummaryFigures {
+    /// Counts one detail row in.
+    pub fn add_row(&mut self, row: &AlipayBillRow) {
         match row.kind {
-            BillKind::Trade => self.trades += 1,
-            BillKind::Refund => self.refunds += 1,
+            BillKind::Trade => self.trade_count += 1,
+            BillKind::Refund => self.refund_count += 1,
         }
-        self.order = add(self.order, row.order_amount);
-        self.receipt = add(self.receipt, row.receipt_amount);
+        self.order_amount = add(self.order_amount, row.order_amount);
+        self.receipt_amount = add(self.receipt_amount, row.receipt_amount);
         self.alipay_discount = add(self.alipay_discount, row.alipay_discount);
         self.merchant_discount = add(self.merchant_discount, row.merchant_discount);
-        self.card = add(self.card, row.card_amount);
-        self.fee = add(self.fee, row.service_fee);
+        self.card_amount = add(self.card_amount, row.card_amount);
+        self.service_fee = add(self.service_fee, row.service_fee);
         self.profit_share = add(self.profit_share, row.profit_share);
+        self.net_amount = add(self.net_amount, add(row.receipt_amount, row.service_fee));
     }
 
-    fn add_sums(&mut self, other: &StoreSums) {
-        self.trades += other.trades;
-        self.refunds += other.refunds;
-        self.order = add(self.order, other.order);
-        self.receipt = add(self.receipt, other.receipt);
+    fn add_figures(&mut self, other: &SummaryFigures) {
+        self.trade_count += other.trade_count;
+        self.refund_count += other.refund_count;
+        self.order_amount = add(self.order_amount, other.order_amount);
+        self.receipt_amount = add(self.receipt_amount, other.receipt_amount);
         self.alipay_discount = add(self.alipay_discount, other.alipay_discount);
         self.merchant_discount = add(self.merchant_discount, other.merchant_discount);
-        self.card = add(self.card, other.card);
-        self.fee = add(self.fee, other.fee);
+        self.card_amount = add(self.card_amount, other.card_amount);
+        self.service_fee = add(self.service_fee, other.service_fee);
         self.profit_share = add(self.profit_share, other.profit_share);
+        self.net_amount = add(self.net_amount, other.net_amount);
     }
 
-    /// The row after 门店编号 and 门店名称. 实收净额 is taken as 商家实收 plus the (signed) 服务费.
+    /// The row after 门店编号 and 门店名称.
     fn cells(&self, store_id: &str, store_name: &str) -> [String; 12] {
         [
             store_id.to_owned(),
             store_name.to_owned(),
-            self.trades.to_string(),
-            self.refunds.to_string(),
-            self.order.format(),
-            self.receipt.format(),
+            self.trade_count.to_string(),
+            self.refund_count.to_string(),
+            self.order_amount.format(),
+            self.receipt_amount.format(),
             self.alipay_discount.format(),
             self.merchant_discount.format(),
-            self.card.format(),
-            self.fee.format(),
+            self.card_amount.format(),
+            self.service_fee.format(),
             self.profit_share.format(),
-            add(self.receipt, self.fee).format(),
+            self.net_amount.format(),
         ]
     }
 }
@@ -486,7 +521,7 @@ fn summary_text(
     rows: &[AlipayBillRow],
     exported_at: &str,
 ) -> Result<String, BillError> {
-    let mut stores: BTreeMap<(&str, &str), StoreSums> = BTreeMap::new();
+    let mut stores: BTreeMap<(&str, &str), SummaryFigures> = BTreeMap::new();
     for row in rows {
         stores.entry((row.store_id.as_str(), row.store_name.as_str())).or_default().add_row(row);
     }
@@ -496,12 +531,11 @@ fn summary_text(
     out.push_str(&format!("#账号：[{account}]\n"));
     out.push_str(&period_line(bill_date)?);
     out.push_str(&format!("#{}业务汇总列表{}\n", "-".repeat(41), "-".repeat(40)));
-    out.push_str(SUMMARY_HEADER);
-    out.push('\n');
-    let mut total = StoreSums::default();
+    push_row(&mut out, &summary::SUMMARY_COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+    let mut total = SummaryFigures::default();
     for ((store_id, store_name), sums) in &stores {
         push_row(&mut out, &sums.cells(store_id, store_name));
-        total.add_sums(sums);
+        total.add_figures(sums);
     }
     push_row(&mut out, &total.cells("合计", ""));
     out.push_str(&format!("#{}业务汇总列表结束{}\n", "-".repeat(40), "-".repeat(37)));
@@ -545,11 +579,12 @@ pub fn write_bill_zip(
 // ---------------------------------------------------------------------------------------------------------------
 // Reading (the client side)
 
-/// An opened bill zip with its 业务明细 entry found.
+/// An opened bill zip with its 业务明细 entry (and 业务明细(汇总) entry, when there is one) found.
 pub struct DetailEntry<R: Read + Seek> {
     archive: ZipArchive<R>,
     index: usize,
     name: String,
+    summary: Option<(usize, String)>,
 }
 
 /// Entry names decoded both ways: UTF-8 when valid, and GBK (what Alipay writes).
@@ -569,9 +604,20 @@ pub fn open_detail_entry<R: Read + Seek>(reader: R) -> Result<DetailEntry<R>, Bi
     let archive = ZipArchive::new(reader)?;
     let mut seen = Vec::new();
     let mut found = None;
+    let mut summary = None;
+    let base = |name: &str| name.rsplit(['/', '\\']).next().unwrap_or(name).to_owned();
     for (index, raw) in archive.file_names_raw().enumerate() {
         let candidates = name_candidates(raw);
         let hit = candidates.iter().find(|n| n.ends_with(DETAIL_ENTRY_SUFFIX) && !n.contains(SUMMARY_MARK)).cloned();
+        let summary_hit = candidates
+            .iter()
+            .find(|n| n.contains("业务明细") && n.contains(SUMMARY_MARK) && n.ends_with(".csv"))
+            .cloned();
+        if let Some(name) = summary_hit
+            && summary.is_none()
+        {
+            summary = Some((index, base(&name)));
+        }
         match hit {
             Some(name) if found.is_none() => found = Some((index, name)),
             _ => seen.push(candidates.last().cloned().unwrap_or_default()),
@@ -580,8 +626,7 @@ pub fn open_detail_entry<R: Read + Seek>(reader: R) -> Result<DetailEntry<R>, Bi
     let (index, name) = found.ok_or_else(|| BillError::NoDetailEntry {
         names: if seen.is_empty() { "nothing".to_owned() } else { seen.join(", ") },
     })?;
-    let name = name.rsplit(['/', '\\']).next().unwrap_or(&name).to_owned();
-    Ok(DetailEntry { archive, index, name })
+    Ok(DetailEntry { archive, index, name: base(&name), summary })
 }
 
 impl<R: Read + Seek> DetailEntry<R> {
@@ -595,6 +640,25 @@ impl<R: Read + Seek> DetailEntry<R> {
         let file = self.archive.by_index(self.index)?;
         Ok(DetailReader::new(file, &self.name))
     }
+
+    /// The 业务明细(汇总) entry's name, when the zip has one.
+    pub fn summary_name(&self) -> Option<&str> {
+        self.summary.as_ref().map(|(_, name)| name.as_str())
+    }
+
+    /// Reads the 业务明细(汇总) entry; `None` when the zip has none.
+    pub fn read_summary(&mut self) -> Result<Option<SummaryTable>, BillError> {
+        let Some((index, name)) = self.summary.clone() else {
+            return Ok(None);
+        };
+        let file = self.archive.by_index(index)?;
+        read_summary(file, &name).map(Some)
+    }
+}
+
+/// Whether a file's first line is UTF-16: a byte-order mark, or zero bytes (GBK and UTF-8 text never holds one).
+fn looks_utf16(first_line: &[u8]) -> bool {
+    first_line.starts_with(b"\xFF\xFE") || first_line.starts_with(b"\xFE\xFF") || first_line.contains(&0)
 }
 
 /// What the `#` lines above the rows say.
@@ -785,6 +849,7 @@ pub struct DetailReader<R: Read> {
     trade_totals: Option<(u64, Amount, Amount)>,
     footer: Option<BillFooter>,
     row_totals: BillFooter,
+    row_figures: SummaryFigures,
     done: bool,
 }
 
@@ -805,6 +870,7 @@ impl<R: Read> DetailReader<R> {
             trade_totals: None,
             footer: None,
             row_totals: BillFooter::default(),
+            row_figures: SummaryFigures::default(),
             done: false,
         }
     }
@@ -840,6 +906,11 @@ impl<R: Read> DetailReader<R> {
         &self.row_totals
     }
 
+    /// The 汇总 figures of the rows read so far without error, to compare with the 业务明细(汇总) 合计 row.
+    pub fn row_figures(&self) -> &SummaryFigures {
+        &self.row_figures
+    }
+
     /// Reads the next physical line into `buf` without its line ending. `Ok(false)` at the end.
     fn read_line(&mut self) -> Result<bool, BillError> {
         self.buf.clear();
@@ -859,6 +930,9 @@ impl<R: Read> DetailReader<R> {
         }
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
+        }
+        if self.line == 1 && looks_utf16(&self.buf) {
+            return Err(BillError::Utf16 { file: self.file.clone() });
         }
         Ok(true)
     }
@@ -956,7 +1030,8 @@ impl<R: Read> DetailReader<R> {
         cells: &[String],
         positions: &[Option<usize>; COLUMN_COUNT],
     ) -> Result<AlipayBillRow, BillError> {
-        if cells.len() < self.header_len {
+        // More values than the header has columns would shift every later column; fewer would leave them empty.
+        if cells.len() != self.header_len {
             return Err(BillError::ColumnCount {
                 file: self.file.clone(),
                 line: self.line,
@@ -1047,6 +1122,7 @@ impl<R: Read> DetailReader<R> {
             let row = self.parse_row(&cells, &positions);
             if let Ok(row) = &row {
                 self.row_totals.add_row(row);
+                self.row_figures.add_row(row);
             }
             return Some(row);
         }
@@ -1232,6 +1308,35 @@ mod tests {
             "#----------------------------------------业务汇总列表结束-------------------------------------"
         );
         assert_eq!(lines[9], "#导出时间：[2019年09月17日 05:46:49]");
+    }
+
+    #[test]
+    fn the_summary_file_is_read_by_header_name() {
+        let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &sample_rows(), "2019年09月17日 05:46:49").unwrap();
+        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
+        assert_eq!(entry.summary_name(), Some("20880211096256330156_20190916_业务明细(汇总).csv"));
+        let summary = entry.read_summary().unwrap().unwrap();
+        assert_eq!(summary.stores.len(), 2);
+        assert_eq!((summary.total.trade_count, summary.total.refund_count), (3, 1));
+        assert_eq!(summary.total.service_fee.to_string(), "-1.59");
+        assert_eq!(summary.total.net_amount.to_string(), "157.86");
+        assert!(!summary.content().contains("导出时间"), "the export time is not content");
+
+        let text = format!("#支付宝业务汇总查询\n{SUMMARY_HEADER}\nS1,店,1,0,1.00,1.00,0,0,0,-0.01,0,0.99\n");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&text)), "s.csv").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "s.csv: the file has no 合计 row (or more than one): it was probably cut short; download the bill again"
+        );
+        let bad = format!("{text}合计,,x,0,1.00,1.00,0,0,0,-0.01,0,0.99\n");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&bad)), "s.csv").unwrap_err();
+        assert_eq!(err.to_string(), "s.csv line 4, column 交易订单总笔数: \"x\" is not a count (a whole number)");
+        let short = format!("{text}合计,,1,0,1.00\n");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&short)), "s.csv").unwrap_err();
+        assert_eq!(err.to_string(), "s.csv line 4: the row has 5 columns, but the header has 12");
+        let no_net = text.replace(",实收净额（元）", "");
+        let err = read_summary(Cursor::new(gbk_encode_lossy(&no_net)), "s.csv").unwrap_err();
+        assert!(err.to_string().contains("the header has no column 实收净额（元）"), "{err}");
     }
 
     #[test]
@@ -1460,13 +1565,21 @@ mod tests {
             prop_assert_eq!(&back, &rows);
             prop_assert_eq!(footer, Some(BillFooter::of_rows(&rows)));
             prop_assert_eq!(totals, BillFooter::of_rows(&rows));
+            // The 汇总 written for the rows reads back as their sums.
+            let summary = entry.read_summary().unwrap().unwrap();
+            let mut figures = SummaryFigures::default();
+            rows.iter().for_each(|r| figures.add_row(r));
+            prop_assert_eq!(summary.total, figures);
+            prop_assert_eq!(summary.total.net_amount, add(figures.receipt_amount, figures.service_fee));
+            prop_assert_eq!(summary.stores.len(), usize::from(!rows.is_empty()));
         }
 
         #[test]
         fn reading_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-            for result in DetailReader::new(Cursor::new(bytes), "f.csv").take(64) {
+            for result in DetailReader::new(Cursor::new(bytes.clone()), "f.csv").take(64) {
                 let _ = result;
             }
+            let _ = read_summary(Cursor::new(bytes), "s.csv");
         }
     }
 }

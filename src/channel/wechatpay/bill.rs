@@ -284,6 +284,13 @@ pub enum BillError {
     NotUtf8 { line: usize },
     #[error("the bill is empty: expected a header line starting 交易时间,公众账号ID,…")]
     Empty,
+    #[error("line {line} is longer than {limit} bytes: no WeChat Pay bill line is that long; this is not a bill file")]
+    LineTooLong { line: usize, limit: usize },
+    #[error(
+        "the file is UTF-16 (as a spreadsheet saves \"Unicode text\"), but WeChat Pay bills are UTF-8: use the file \
+         as WeChat Pay served it, or download it again"
+    )]
+    Utf16,
     #[error("line 1 is not a WeChat Pay bill header (expected columns like 交易时间,公众账号ID,…), found {found:?}")]
     NotABill { found: String },
     #[error("line {line}: the header has no column {column}, which every WeChat Pay bill has")]
@@ -309,13 +316,14 @@ impl BillError {
         match self {
             BillError::Io { line, .. }
             | BillError::NotUtf8 { line }
+            | BillError::LineTooLong { line, .. }
             | BillError::MissingColumn { line, .. }
             | BillError::DuplicateColumn { line, .. }
             | BillError::ColumnCount { line, .. }
             | BillError::Value { line, .. }
             | BillError::Truncated { line }
             | BillError::AfterSummary { line, .. } => Some(*line),
-            BillError::NotABill { .. } => Some(1),
+            BillError::NotABill { .. } | BillError::Utf16 => Some(1),
             BillError::Empty => None,
         }
     }
@@ -528,6 +536,9 @@ enum SumCol {
 pub const SUMMARY_HEADER: &str =
     "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额";
 const SUMMARY_FIRST: &str = "总交易单数";
+
+/// The longest line the reader accepts: a bill line is a few hundred bytes (a goods name at most 128 characters).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 impl SumCol {
     fn from_name(name: &str) -> Option<SumCol> {
@@ -799,17 +810,27 @@ impl<R: BufRead> BillReader<R> {
         Ok(if self.read_line()? { Some(self.line_text().to_owned()) } else { None })
     }
 
-    /// Reads the next line into the reader's buffer ([`Self::line_text`]); false at the end.
+    /// Reads the next line into the reader's buffer ([`Self::line_text`]); false at the end. A line longer than
+    /// [`MAX_LINE_BYTES`] is an error, read no further (memory stays flat whatever the file holds).
     fn read_line(&mut self) -> Result<bool, BillError> {
         let mut buf = std::mem::take(&mut self.text).into_bytes();
         buf.clear();
         self.skip = 0;
         let line = self.line_no + 1;
-        let n = self.input.read_until(b'\n', &mut buf).map_err(|source| BillError::Io { line, source })?;
+        let limit = u64::try_from(MAX_LINE_BYTES).unwrap_or(u64::MAX) + 1;
+        let n = std::io::Read::take(&mut self.input, limit)
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| BillError::Io { line, source })?;
         if n == 0 {
             return Ok(false);
         }
         self.line_no = line;
+        if n > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            return Err(BillError::LineTooLong { line, limit: MAX_LINE_BYTES });
+        }
+        if line == 1 && (buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF") || buf.contains(&0)) {
+            return Err(BillError::Utf16);
+        }
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
             buf.pop();
         }
