@@ -30,6 +30,12 @@ pub fn resolve_acquirer(store: &Store, arg: &str) -> anyhow::Result<Acquirer> {
     if let Some(a) = kind.and_then(|k| all.iter().find(|a| a.kind == k)) {
         return Ok(a.clone());
     }
+    if let Some(kind) = kind {
+        anyhow::bail!(
+            "this till has no {} account yet: set one up first (the first-run wizard, or `tilldesk acquirers`)",
+            recon::acquirer_name(kind)
+        );
+    }
     let codes: Vec<String> = store.onboarding_acquirers()?.into_iter().map(|a| a.onboarding_code).collect();
     anyhow::bail!(
         "there is no acquirer {arg:?}; use alipay, wechat{}{}",
@@ -65,8 +71,9 @@ pub enum BillsCommand {
         /// alipay, wechat, or an onboarding id such as PARTNER1; default: every account set up in this mode.
         #[arg(long)]
         acquirer: Option<AcquirerArg>,
+        /// The China business day (default: yesterday in China, the day whose bills are out).
         #[arg(long, value_name = "YYYY-MM-DD")]
-        date: String,
+        date: Option<String>,
         /// `signcustomer`: Alipay's account bill (账务明细) for the settlement check, instead of the trade bill.
         #[arg(long = "type", value_name = "TYPE")]
         bill_type: Option<String>,
@@ -101,8 +108,9 @@ pub enum ReconcileCommand {
     /// Check that the day's trade net arrived in the Alipay balance: the account bill (账务明细, fetched with
     /// `bills fetch --type signcustomer` or imported) against the day's trade bill.
     Settlement {
+        /// The China business day (default: yesterday in China).
         #[arg(long, value_name = "YYYY-MM-DD")]
-        date: String,
+        date: Option<String>,
         /// The Alipay account (default: the first).
         #[arg(long)]
         acquirer: Option<AcquirerArg>,
@@ -113,6 +121,15 @@ pub enum ReconcileCommand {
 
 pub(crate) fn parse_date(text: &str) -> anyhow::Result<time::Date> {
     recon::parse_date(text).with_context(|| format!("--date {text:?} is not a date like 2026-11-24"))
+}
+
+/// `--date` when given, else the China business day whose bills are out now (yesterday in China): bills are cut at
+/// China midnight, so a till on UTC or in Europe still means the acquirers' day.
+pub(crate) fn day_or_business_day(text: Option<&str>) -> anyhow::Result<time::Date> {
+    match text {
+        Some(text) => parse_date(text),
+        None => Ok(tilldesk::time::china_business_day(time::OffsetDateTime::now_utc())),
+    }
 }
 
 pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
@@ -187,7 +204,7 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
             })
         }
         BillsCommand::Fetch { acquirer, date, bill_type, json, target } => {
-            let date = parse_date(&date)?;
+            let date = day_or_business_day(date.as_deref())?;
             match bill_type.as_deref() {
                 None | Some("trade") => {}
                 Some("signcustomer") => {
@@ -263,7 +280,7 @@ fn print_json_or<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&
 pub fn reconcile_command(home: &mut DataHome, command: ReconcileCommand) -> anyhow::Result<()> {
     match command {
         ReconcileCommand::Settlement { date, acquirer, json } => {
-            let date = parse_date(&date)?;
+            let date = day_or_business_day(date.as_deref())?;
             let account = resolve_acquirer(&home.store, acquirer.as_deref().unwrap_or("alipay"))?;
             let check = recon::settlement::check(&home.store, account.id, date)?;
             if json {
@@ -293,7 +310,9 @@ fn print_outcome(outcome: &recon::ImportOutcome, json: bool) -> anyhow::Result<(
 pub struct ReconcileCli {
     #[command(subcommand)]
     pub action: Option<ReconcileAction>,
-    #[arg(long, value_name = "YYYY-MM-DD", required = true)]
+    /// The China business day whose bills to reconcile (default: yesterday in China, the day whose bills are out,
+    /// whatever this machine's time zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// Only this acquirer (default: every acquirer with a bill for the day).
     #[arg(long)]
@@ -360,8 +379,9 @@ pub enum ReconcileAction {
     },
     /// Print a day's report: the frozen one of a closed day (exactly as closed), else the latest run's.
     Show {
+        /// The China business day (default: yesterday in China).
         #[arg(long, value_name = "YYYY-MM-DD")]
-        date: String,
+        date: Option<String>,
         #[arg(long)]
         acquirer: AcquirerArg,
         #[arg(long)]
@@ -377,9 +397,8 @@ pub enum ReconcileAction {
 /// `tilldesk reconcile …`: a run, or one of the resolution subcommands.
 pub fn reconcile_cli(home: &mut DataHome, operator: Option<&str>, cli: ReconcileCli) -> anyhow::Result<()> {
     let Some(action) = cli.action else {
-        let date = cli.date.context("reconcile needs --date YYYY-MM-DD (or a subcommand such as `show`)")?;
         let args = ReconcileArgs {
-            date,
+            date: recon::date_text(day_or_business_day(cli.date.as_deref())?),
             acquirer: cli.acquirer,
             window_minutes: cli.window_minutes,
             export: cli.export,

@@ -129,7 +129,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction)
             );
         }
         ReconcileAction::Show { date, acquirer, json, export } => {
-            let date = parse_date(&date)?;
+            let date = crate::recon_cli::day_or_business_day(date.as_deref())?;
             let account = resolve_acquirer(&home.store, &acquirer)?;
             let closed = home.store.closed_day(account.id, &recon::date_text(date))?;
             // A closed day's report is the frozen one: these bytes never change.

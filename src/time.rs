@@ -41,7 +41,7 @@ pub fn local_day_bounds(day: time::Date, offset: time::UtcOffset) -> (String, St
 /// An acquirer's timestamp (China time, "yyyy-MM-dd HH:mm:ss" as Alipay writes it or "yyyyMMddHHmmss" as WeChat
 /// Pay does) as a stored UTC time; None when it is neither.
 pub fn acquirer_time_to_utc(text: &str) -> Option<String> {
-    let china = time::UtcOffset::from_hms(8, 0, 0).ok()?;
+    let china = CHINA;
     let dashed = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     let compact = time::macros::format_description!("[year][month][day][hour][minute][second]");
     let text = text.trim();

@@ -187,3 +187,33 @@ fn fetch_yesterdays_bills_from_the_sandbox_and_reconcile() {
     assert!(!ok, "{out}");
     assert!(err.contains("WeChat Pay has no bill for 2026-01-05"), "{err}");
 }
+
+/// Without --date, `reconcile` and `reconcile show` take the China business day whose bills are out (yesterday in
+/// China), whatever the machine's time zone: on a till set to UTC after 16:00, or to New York, it is still China's
+/// yesterday.
+#[test]
+fn without_a_date_the_day_is_yesterday_in_china_whatever_the_machines_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(tilldesk(tmp.path()).args(["reconcile", "--acquirer", "wechat"]));
+    assert!(!ok);
+    assert!(err.contains("this till has no WeChat Pay account yet"), "{err}");
+    {
+        let mut home = tilldesk::config::DataHome::open(tmp.path()).unwrap();
+        seed_local(&mut home.store, AcquirerKind::WechatPay);
+    }
+    let business_day =
+        || tilldesk::recon::date_text(tilldesk::time::china_business_day(time::OffsetDateTime::now_utc()));
+    for tz in ["UTC", "America/New_York", "Asia/Shanghai"] {
+        let before = business_day();
+        let (ok, _, err) = run(tilldesk(tmp.path()).env("TZ", tz).args(["reconcile", "--acquirer", "wechat"]));
+        let after = business_day();
+        assert!(!ok);
+        assert!(
+            err.contains(&format!("bill for {before}")) || err.contains(&format!("bill for {after}")),
+            "TZ={tz}: {err}"
+        );
+    }
+    let (ok, _, err) = run(tilldesk(tmp.path()).args(["reconcile", "--date", "2026-13-01"]));
+    assert!(!ok);
+    assert!(err.contains("\"2026-13-01\" is not a date like 2026-11-24"), "{err}");
+}

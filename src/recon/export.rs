@@ -13,7 +13,7 @@ use super::{ReconError, acquirer_name};
 use crate::i18n::Lang;
 use crate::money::Amount;
 
-fn headers(lang: Lang) -> [&'static str; 17] {
+fn headers(lang: Lang) -> [&'static str; 18] {
     [
         lang.pick("类型", "kind"),
         lang.pick("原因", "reason"),
@@ -27,10 +27,11 @@ fn headers(lang: Lang) -> [&'static str; 17] {
         lang.pick("本地状态", "local status"),
         lang.pick("账单状态", "bill status"),
         lang.pick("账单行号", "bill line"),
-        lang.pick("时间", "time"),
+        lang.pick("时间（北京时间）", "time (China)"),
         lang.pick("商品", "subject"),
         lang.pick("说明", "explanation"),
         lang.pick("建议操作", "suggested action"),
+        lang.pick("差异字段（账单 / 本地）", "fields that differ (bill / local)"),
         lang.pick("处理结果", "resolution"),
     ]
 }
@@ -39,7 +40,7 @@ fn amount_text(a: Option<Amount>) -> String {
     a.map(|a| a.to_string()).unwrap_or_default()
 }
 
-fn rows(report: &Report, lang: Lang) -> Vec<[String; 17]> {
+fn rows(report: &Report, lang: Lang) -> Vec<[String; 18]> {
     report
         .discrepancies
         .iter()
@@ -57,14 +58,32 @@ fn rows(report: &Report, lang: Lang) -> Vec<[String; 17]> {
                 d.local_status.clone().unwrap_or_default(),
                 d.bill_status.clone().unwrap_or_default(),
                 d.bill_line.map(|l| l.to_string()).unwrap_or_default(),
-                d.occurred_at.as_deref().map(crate::time::to_local_display).unwrap_or_default(),
+                d.occurred_at.as_deref().map(crate::time::to_china_display).unwrap_or_default(),
                 d.subject.clone(),
                 d.reason.explanation(lang).to_owned(),
                 d.reason.action(lang).to_owned(),
+                fields_text(d, lang),
                 resolution_text(d, lang),
             ]
         })
         .collect()
+}
+
+/// "订单金额：22.00 / 20.00；支付时间：…" — each differing field with the bill's and the till's value.
+fn fields_text(d: &super::report::Item, lang: Lang) -> String {
+    d.fields
+        .iter()
+        .map(|f| {
+            format!(
+                "{}{}{} / {}",
+                super::fields::field_label(f.field, lang),
+                lang.pick("：", ": "),
+                super::fields::field_value(f.field, &f.bill),
+                super::fields::field_value(f.field, &f.local)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(lang.pick("；", "; "))
 }
 
 /// "已处理（核销（接受损益）） · 王芳 2026-11-25 10:00:00：note" / "resolved (written off) · …: note".

@@ -94,7 +94,7 @@ pub fn china_time_text(stored: &str) -> String {
     let Some(seconds) = crate::store::recon::utc_seconds(stored.as_bytes()) else { return stored.to_owned() };
     match time::OffsetDateTime::from_unix_timestamp(seconds) {
         Ok(t) => {
-            let t = t.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+            let t = t.to_offset(crate::time::CHINA);
             format!(
                 "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
                 t.year(),

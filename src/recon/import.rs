@@ -346,7 +346,7 @@ fn utf16_text(head: &[u8]) -> Option<String> {
 /// "2026-11-24 08:35:41" China time → "2026-11-24T00:35:41Z".
 fn china_to_utc(t: PrimitiveDateTime, out: &mut String) {
     out.clear();
-    let china = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
+    let china = crate::time::CHINA;
     let u = t.assume_offset(china).to_offset(UtcOffset::UTC);
     let year = u.year();
     if !(0..=9999).contains(&year) {

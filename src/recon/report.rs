@@ -460,7 +460,7 @@ pub struct CarryOver {
 }
 
 fn china() -> UtcOffset {
-    UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC)
+    crate::time::CHINA
 }
 
 /// China midnight at the start of `date`, in UTC, as "YYYY-MM-DDTHH:MM:SS" (no suffix, so that stored texts with

@@ -97,7 +97,7 @@ impl AccountImport {
 }
 
 fn china() -> UtcOffset {
-    UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC)
+    crate::time::CHINA
 }
 
 fn utc(t: PrimitiveDateTime) -> String {

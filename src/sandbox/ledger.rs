@@ -918,7 +918,7 @@ pub fn china_date_compact(t: OffsetDateTime) -> String {
 }
 
 pub fn china_offset() -> time::UtcOffset {
-    time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)
+    crate::time::CHINA
 }
 
 fn query_json(conn: &Connection, sql: &str) -> Result<Vec<serde_json::Value>> {

@@ -82,9 +82,7 @@ impl std::fmt::Debug for ReconcileScreen {
 }
 
 fn yesterday_in_china() -> String {
-    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let today = time::OffsetDateTime::now_utc().to_offset(china).date();
-    recon::date_text(today.previous_day().unwrap_or(today))
+    recon::date_text(crate::time::china_business_day(time::OffsetDateTime::now_utc()))
 }
 
 fn amount_or_dash(a: Option<Amount>) -> String {

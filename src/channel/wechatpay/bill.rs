@@ -697,7 +697,20 @@ fn split_values(line: &str) -> Vec<&str> {
 fn split_values_into<'a>(line: &'a str, values: &mut Vec<&'a str>) {
     values.clear();
     match line.strip_prefix('`') {
-        Some(rest) => values.extend(rest.split(",`").map(str::trim)),
+        // Values are `,`-separated with a backtick before each: split at ",`" (a comma alone may be in a value).
+        // By hand with a byte search: `str::split` with a two-character pattern builds a searcher per line, and a
+        // million-row bill spends more time there than in the rest of the row.
+        Some(rest) => {
+            let (mut start, mut from) = (0usize, 0usize);
+            while let Some(i) = rest.get(from..).and_then(|r| r.find(',')).map(|i| from + i) {
+                if rest.as_bytes().get(i + 1) == Some(&b'`') {
+                    values.push(rest.get(start..i).unwrap_or("").trim());
+                    start = i + 2;
+                }
+                from = i + 1;
+            }
+            values.push(rest.get(start..).unwrap_or("").trim());
+        }
         None => values.extend(line.split(',').map(|v| v.trim().strip_prefix('`').unwrap_or(v.trim()))),
     }
 }
@@ -1120,6 +1133,25 @@ mod tests {
             refund_apply_time: Some(datetime!(2024-01-01 15:00:00)),
             refund_success_time: Some(datetime!(2024-01-01 15:00:04)),
             ..row(n)
+        }
+    }
+
+    #[test]
+    fn values_split_at_comma_backtick_exactly_as_str_split_does() {
+        // Every line of up to 7 characters over the three that matter, against the plain (slower) split.
+        let alphabet = [',', '`', 'a'];
+        for len in 0..=7u32 {
+            for mut n in 0..3usize.pow(len) {
+                let mut line = String::from("`");
+                for _ in 0..len {
+                    line.push(alphabet[n % 3]);
+                    n /= 3;
+                }
+                let mut values = Vec::new();
+                split_values_into(&line, &mut values);
+                let expected: Vec<&str> = line[1..].split(",`").map(str::trim).collect();
+                assert_eq!(values, expected, "{line:?}");
+            }
         }
     }
 
