@@ -14,7 +14,7 @@ use rusqlite::types::ValueRef;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{BATCH_ROWS, BATCH_TIME, Result, Store, StoreError, append_audit};
@@ -783,188 +783,77 @@ impl Store {
         acquirer: AcquirerId,
         bill_date: &str,
         rules: &FieldRules,
+        payment: impl FnMut(PaymentPair),
+        refund: impl FnMut(RefundPair),
+    ) -> Result<BillDayScan> {
+        self.recon_bill_rows_split(acquirer, bill_date, rules, PARALLEL_SCAN_ROWS, payment, refund)
+    }
+
+    /// [`Store::recon_bill_rows`], walking the day in two halves at once from `parallel_from` rows.
+    fn recon_bill_rows_split(
+        &self,
+        acquirer: AcquirerId,
+        bill_date: &str,
+        rules: &FieldRules,
+        parallel_from: i64,
         mut payment: impl FnMut(PaymentPair),
         mut refund: impl FnMut(RefundPair),
     ) -> Result<BillDayScan> {
-        // bill_rows.id grows with line_no within a bill (rows go in in file order, in one transaction), so
-        // "bl.id, b.id" is the bill's own order and needs no sort.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT b.kind, b.amount, b.fee_milli, b.settled, b.discount, b.status,
-                    o.id, o.total_amount, o.status, r.id, r.refund_amount, r.status,
-                    b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject,
-                    COALESCE(o.paid_at, o.created_at), o.acquirer_merchant_id, b.merchant_ref, r.created_at
-             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-             LEFT JOIN orders o ON o.id = COALESCE(
-                 (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
-                 (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
-             LEFT JOIN refunds r ON b.kind = 'refund' AND r.out_request_no = b.out_request_no
-             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2
-             ORDER BY bl.id, b.id",
-        )?;
-        let mut rows = stmt.query(params![acquirer.0, bill_date])?;
-        let mut scan = BillDayScan::default();
-        let t = &mut scan.totals;
-        let text = |r: &rusqlite::Row<'_>, i: usize| -> Result<String> {
-            Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
-        };
-        let tolerance = rules.time_tolerance_secs.max(0);
-        let day_start = rules.day_start.as_bytes();
-        let amount_text = |fen: i64| crate::money::Amount::from_fen(fen).to_string();
-        while let Some(r) = rows.next()? {
-            let bill_amount: i64 = r.get(1)?;
-            let fee_milli: i64 = r.get(2)?;
-            t.fee_milli = t.fee_milli.saturating_add(fee_milli);
-            t.settled = t.settled.saturating_add(r.get(3)?);
-            t.discount = t.discount.saturating_add(r.get(4)?);
-            let kind = match r.get_ref(0)? {
-                ValueRef::Text(b"payment") => BillRowKind::Payment,
-                ValueRef::Text(b"refund") => BillRowKind::Refund,
-                ValueRef::Text(b"revoked") => BillRowKind::Revoked,
-                _ => continue, // not a kind this version writes: in the day's sums only
-            };
-            let bill_ok = matches!(r.get_ref(5)?, ValueRef::Text(b"SUCCESS"));
-            let order_id: Option<i64> = r.get(6)?;
-            let bill_at = text_of(r.get_ref(17)?);
-            match kind {
-                BillRowKind::Payment | BillRowKind::Revoked => {
-                    let local_amount: Option<i64> = r.get(7)?;
-                    if kind == BillRowKind::Payment {
-                        t.payment_count += 1;
-                        t.payment_amount = t.payment_amount.saturating_add(bill_amount);
-                    }
-                    if let Some(id) = order_id {
-                        scan.matched_orders.push(id);
-                    }
-                    let paid = matches!(r.get_ref(8)?, ValueRef::Text(b"PAID" | b"PARTIALLY_REFUNDED" | b"REFUNDED"));
-                    let local_at = text_of(r.get_ref(19)?);
-                    // Fields compared on paid payments only: an unpaid order's difference is its status.
-                    let (time_apart, merchant_apart, fee_expected) = if kind == BillRowKind::Payment && paid {
-                        let merchants = (text_of(r.get_ref(20)?), text_of(r.get_ref(21)?));
-                        let fee_expected = rules.fee_rate_ppm.map(|ppm| bill_amount.saturating_mul(ppm) / 1000);
-                        (
-                            time_apart(bill_at, local_at, tolerance),
-                            matches!(merchants, (Some(ours), Some(theirs)) if ours != theirs),
-                            fee_expected.filter(|e| (fee_milli.abs() - e).abs() >= 1000),
-                        )
-                    } else {
-                        (false, false, None)
-                    };
-                    let same_amount = local_amount == Some(bill_amount);
-                    if kind == BillRowKind::Payment
-                        && paid
-                        && same_amount
-                        && !time_apart
-                        && !merchant_apart
-                        && fee_expected.is_none()
-                    {
-                        scan.matched_count += 1;
-                        scan.matched_amount = scan.matched_amount.saturating_add(bill_amount);
-                        if local_at.is_some_and(|at| at < day_start) {
-                            scan.carried_in_count += 1;
-                            scan.carried_in_amount = scan.carried_in_amount.saturating_add(bill_amount);
-                        }
-                        continue;
-                    }
-                    let local_status: Option<String> = r.get(8)?;
-                    let mut fields = Vec::new();
-                    if let Some(local) = local_amount.filter(|_| !same_amount) {
-                        fields.push(FieldDiff {
-                            field: DiffField::Amount,
-                            bill: amount_text(bill_amount),
-                            local: amount_text(local),
-                        });
-                    }
-                    if let Some(local) = &local_status
-                        && (paid == (kind == BillRowKind::Revoked))
-                    {
-                        fields.push(FieldDiff { field: DiffField::Status, bill: text(r, 5)?, local: local.clone() });
-                    }
-                    if let Some(expected) = fee_expected {
-                        let exact = |m: i64| crate::channel::wechatpay::bill::MilliFen::from_milli_fen(m).to_string();
-                        fields.push(FieldDiff {
-                            field: DiffField::Fee,
-                            bill: exact(fee_milli.abs()),
-                            local: exact(expected),
-                        });
-                    }
-                    if time_apart {
-                        fields.push(FieldDiff { field: DiffField::Time, bill: lossy(bill_at), local: lossy(local_at) });
-                    }
-                    if merchant_apart {
-                        fields.push(FieldDiff {
-                            field: DiffField::MerchantId,
-                            bill: text(r, 21)?,
-                            local: text(r, 20)?,
-                        });
-                    }
-                    payment(PaymentPair {
-                        kind: kind.as_str().to_owned(),
-                        bill_amount,
-                        local_amount,
-                        local_status,
-                        bill_row_id: r.get(12)?,
-                        line_no: r.get(13)?,
-                        trade_no: text(r, 14)?,
-                        out_trade_no: text(r, 15)?,
-                        bill_status: r.get(5)?,
-                        occurred_at: r.get(17)?,
-                        subject: r.get(18)?,
-                        order_id,
-                        fields,
-                    });
-                }
-                BillRowKind::Refund => {
-                    t.refund_count += 1;
-                    t.refund_amount = t.refund_amount.saturating_add(bill_amount);
-                    let local_id: Option<i64> = r.get(9)?;
-                    let local_amount: Option<i64> = r.get(10)?;
-                    let local_ok = matches!(r.get_ref(11)?, ValueRef::Text(b"SUCCESS"));
-                    // A refund's time is not compared: the till keeps only its own request time, not the acquirer's.
-                    let local_from = text_of(r.get_ref(22)?);
-                    let same_amount = local_amount == Some(bill_amount);
-                    if bill_ok && local_id.is_some() && local_ok && same_amount {
-                        scan.matched_refund_count += 1;
-                        scan.matched_refund_amount = scan.matched_refund_amount.saturating_add(bill_amount);
-                        if local_from.is_some_and(|at| at < day_start) {
-                            scan.carried_in_count += 1;
-                            scan.carried_in_amount = scan.carried_in_amount.saturating_add(bill_amount);
-                        }
-                        continue;
-                    }
-                    let local_status: Option<String> = r.get(11)?;
-                    let mut fields = Vec::new();
-                    if let Some(local) = local_amount.filter(|_| !same_amount) {
-                        fields.push(FieldDiff {
-                            field: DiffField::RefundAmount,
-                            bill: amount_text(bill_amount),
-                            local: amount_text(local),
-                        });
-                    }
-                    if bill_ok != local_ok && (local_id.is_some() || order_id.is_some()) {
-                        fields.push(FieldDiff {
-                            field: DiffField::Status,
-                            bill: text(r, 5)?,
-                            local: local_status.clone().unwrap_or_default(),
-                        });
-                    }
-                    refund(RefundPair {
-                        bill_row_id: r.get(12)?,
-                        line_no: r.get(13)?,
-                        trade_no: text(r, 14)?,
-                        out_trade_no: text(r, 15)?,
-                        out_request_no: text(r, 16)?,
-                        bill_status: r.get(5)?,
-                        bill_amount,
-                        occurred_at: r.get(17)?,
-                        subject: r.get(18)?,
-                        local_amount,
-                        local_status,
-                        order_found: order_id.is_some(),
-                        fields,
-                    });
-                }
+        // A big day is walked in two halves at once, each on its own connection (the second one read-only, on
+        // another core): the halves are split by row id, which follows the bill's order, and the second half's
+        // findings are handed on after the first's, so the callbacks see exactly the one-pass order.
+        let mut ids: Option<(i64, i64)> = None;
+        for bill in self.bills_of_day(acquirer, bill_date)? {
+            let (first, last): (Option<i64>, Option<i64>) =
+                self.conn.query_row("SELECT MIN(id), MAX(id) FROM bill_rows WHERE bill_id = ?1", [bill.id.0], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            if let (Some(first), Some(last)) = (first, last) {
+                ids = Some(ids.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
             }
         }
+        let mut deliver = |f: Found| match f {
+            Found::Payment(p) => payment(p),
+            Found::Refund(r) => refund(r),
+        };
+        // Another connection sees only what is committed: never from inside a transaction.
+        let on_disk = self.path.as_os_str() != ":memory:" && self.conn.is_autocommit();
+        let Some((first, last)) = ids.filter(|(a, b)| on_disk && b - a >= parallel_from) else {
+            let mut scan = scan_bill_rows(&self.conn, acquirer, bill_date, rules, (i64::MIN, i64::MAX), &mut deliver)?;
+            scan.matched_orders.sort_unstable();
+            scan.matched_orders.dedup();
+            return Ok(scan);
+        };
+        let middle = first + (last - first) / 2;
+        let path = self.path.as_path();
+        let (mut scan, second) =
+            std::thread::scope(|scope| -> Result<(BillDayScan, Result<(BillDayScan, Vec<Found>)>)> {
+                let second = scope.spawn(move || -> Result<(BillDayScan, Vec<Found>)> {
+                    let mut conn = Connection::open_with_flags(
+                        path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    conn.busy_handler(Some(super::busy_wait))?;
+                    let mut later = Vec::new();
+                    let scan =
+                        scan_bill_rows(&conn, acquirer, bill_date, rules, (middle, i64::MAX), &mut |f| later.push(f))?;
+                    Ok((scan, later))
+                });
+                let scan = scan_bill_rows(&self.conn, acquirer, bill_date, rules, (i64::MIN, middle), &mut deliver)?;
+                let second = second.join().unwrap_or_else(|_| {
+                    Err(StoreError::Corrupt {
+                        table: "bill_rows",
+                        column: "scan",
+                        value: "the second half's scan stopped".into(),
+                    })
+                });
+                Ok((scan, second))
+            })?;
+        let (rest, later) = second?;
+        for f in later {
+            deliver(f);
+        }
+        scan.add(rest);
         scan.matched_orders.sort_unstable();
         scan.matched_orders.dedup();
         Ok(scan)
@@ -1473,6 +1362,223 @@ fn seed_orders_in(tx: &Transaction<'_>, store_id: i64, orders: impl IntoIterator
     Ok(n)
 }
 
+/// A day with at least this many bill rows is walked in two halves at once ([`Store::recon_bill_rows`]).
+const PARALLEL_SCAN_ROWS: i64 = 100_000;
+
+/// What [`scan_bill_rows`] reports, in the bill's order.
+enum Found {
+    Payment(PaymentPair),
+    Refund(RefundPair),
+}
+
+impl BillDayScan {
+    /// Adds a later part of the day's rows.
+    fn add(&mut self, other: BillDayScan) {
+        self.matched_count += other.matched_count;
+        self.matched_amount = self.matched_amount.saturating_add(other.matched_amount);
+        self.matched_refund_count += other.matched_refund_count;
+        self.matched_refund_amount = self.matched_refund_amount.saturating_add(other.matched_refund_amount);
+        let (t, o) = (&mut self.totals, other.totals);
+        t.payment_count += o.payment_count;
+        t.payment_amount = t.payment_amount.saturating_add(o.payment_amount);
+        t.refund_count += o.refund_count;
+        t.refund_amount = t.refund_amount.saturating_add(o.refund_amount);
+        t.fee_milli = t.fee_milli.saturating_add(o.fee_milli);
+        t.settled = t.settled.saturating_add(o.settled);
+        t.discount = t.discount.saturating_add(o.discount);
+        self.matched_orders.extend(other.matched_orders);
+        self.carried_in_count += other.carried_in_count;
+        self.carried_in_amount = self.carried_in_amount.saturating_add(other.carried_in_amount);
+    }
+}
+
+/// The rows of the day's bills whose id is in `[ids.0, ids.1)`, in the bill's order: see [`Store::recon_bill_rows`].
+/// `matched_orders` comes back unsorted.
+fn scan_bill_rows(
+    conn: &Connection,
+    acquirer: AcquirerId,
+    bill_date: &str,
+    rules: &FieldRules,
+    ids: (i64, i64),
+    found: &mut dyn FnMut(Found),
+) -> Result<BillDayScan> {
+    // bill_rows.id grows with line_no within a bill (rows go in in file order, in one transaction), so
+    // "bl.id, b.id" is the bill's own order and needs no sort.
+    let mut stmt = conn.prepare_cached(
+        "SELECT b.kind, b.amount, b.fee_milli, b.settled, b.discount, b.status,
+                    o.id, o.total_amount, o.status, r.id, r.refund_amount, r.status,
+                    b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject,
+                    COALESCE(o.paid_at, o.created_at), o.acquirer_merchant_id, b.merchant_ref, r.created_at
+             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+             LEFT JOIN orders o ON o.id = COALESCE(
+                 (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
+                 (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
+             LEFT JOIN refunds r ON b.kind = 'refund' AND r.out_request_no = b.out_request_no
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.id >= ?3 AND b.id < ?4
+             ORDER BY bl.id, b.id",
+    )?;
+    let mut rows = stmt.query(params![acquirer.0, bill_date, ids.0, ids.1])?;
+    let mut scan = BillDayScan::default();
+    let t = &mut scan.totals;
+    let text =
+        |r: &rusqlite::Row<'_>, i: usize| -> Result<String> { Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default()) };
+    let tolerance = rules.time_tolerance_secs.max(0);
+    let day_start = rules.day_start.as_bytes();
+    let amount_text = |fen: i64| crate::money::Amount::from_fen(fen).to_string();
+    while let Some(r) = rows.next()? {
+        let bill_amount: i64 = r.get(1)?;
+        let fee_milli: i64 = r.get(2)?;
+        t.fee_milli = t.fee_milli.saturating_add(fee_milli);
+        t.settled = t.settled.saturating_add(r.get(3)?);
+        t.discount = t.discount.saturating_add(r.get(4)?);
+        let kind = match r.get_ref(0)? {
+            ValueRef::Text(b"payment") => BillRowKind::Payment,
+            ValueRef::Text(b"refund") => BillRowKind::Refund,
+            ValueRef::Text(b"revoked") => BillRowKind::Revoked,
+            _ => continue, // not a kind this version writes: in the day's sums only
+        };
+        let bill_ok = matches!(r.get_ref(5)?, ValueRef::Text(b"SUCCESS"));
+        let order_id: Option<i64> = r.get(6)?;
+        let bill_at = text_of(r.get_ref(17)?);
+        match kind {
+            BillRowKind::Payment | BillRowKind::Revoked => {
+                let local_amount: Option<i64> = r.get(7)?;
+                if kind == BillRowKind::Payment {
+                    t.payment_count += 1;
+                    t.payment_amount = t.payment_amount.saturating_add(bill_amount);
+                }
+                if let Some(id) = order_id {
+                    scan.matched_orders.push(id);
+                }
+                let paid = matches!(r.get_ref(8)?, ValueRef::Text(b"PAID" | b"PARTIALLY_REFUNDED" | b"REFUNDED"));
+                let local_at = text_of(r.get_ref(19)?);
+                // Fields compared on paid payments only: an unpaid order's difference is its status.
+                let (time_apart, merchant_apart, fee_expected) = if kind == BillRowKind::Payment && paid {
+                    let merchants = (text_of(r.get_ref(20)?), text_of(r.get_ref(21)?));
+                    let fee_expected = rules.fee_rate_ppm.map(|ppm| bill_amount.saturating_mul(ppm) / 1000);
+                    (
+                        time_apart(bill_at, local_at, tolerance),
+                        matches!(merchants, (Some(ours), Some(theirs)) if ours != theirs),
+                        fee_expected.filter(|e| (fee_milli.abs() - e).abs() >= 1000),
+                    )
+                } else {
+                    (false, false, None)
+                };
+                let same_amount = local_amount == Some(bill_amount);
+                if kind == BillRowKind::Payment
+                    && paid
+                    && same_amount
+                    && !time_apart
+                    && !merchant_apart
+                    && fee_expected.is_none()
+                {
+                    scan.matched_count += 1;
+                    scan.matched_amount = scan.matched_amount.saturating_add(bill_amount);
+                    if local_at.is_some_and(|at| at < day_start) {
+                        scan.carried_in_count += 1;
+                        scan.carried_in_amount = scan.carried_in_amount.saturating_add(bill_amount);
+                    }
+                    continue;
+                }
+                let local_status: Option<String> = r.get(8)?;
+                let mut fields = Vec::new();
+                if let Some(local) = local_amount.filter(|_| !same_amount) {
+                    fields.push(FieldDiff {
+                        field: DiffField::Amount,
+                        bill: amount_text(bill_amount),
+                        local: amount_text(local),
+                    });
+                }
+                if let Some(local) = &local_status
+                    && (paid == (kind == BillRowKind::Revoked))
+                {
+                    fields.push(FieldDiff { field: DiffField::Status, bill: text(r, 5)?, local: local.clone() });
+                }
+                if let Some(expected) = fee_expected {
+                    let exact = |m: i64| crate::channel::wechatpay::bill::MilliFen::from_milli_fen(m).to_string();
+                    fields.push(FieldDiff {
+                        field: DiffField::Fee,
+                        bill: exact(fee_milli.abs()),
+                        local: exact(expected),
+                    });
+                }
+                if time_apart {
+                    fields.push(FieldDiff { field: DiffField::Time, bill: lossy(bill_at), local: lossy(local_at) });
+                }
+                if merchant_apart {
+                    fields.push(FieldDiff { field: DiffField::MerchantId, bill: text(r, 21)?, local: text(r, 20)? });
+                }
+                found(Found::Payment(PaymentPair {
+                    kind: kind.as_str().to_owned(),
+                    bill_amount,
+                    local_amount,
+                    local_status,
+                    bill_row_id: r.get(12)?,
+                    line_no: r.get(13)?,
+                    trade_no: text(r, 14)?,
+                    out_trade_no: text(r, 15)?,
+                    bill_status: r.get(5)?,
+                    occurred_at: r.get(17)?,
+                    subject: r.get(18)?,
+                    order_id,
+                    fields,
+                }));
+            }
+            BillRowKind::Refund => {
+                t.refund_count += 1;
+                t.refund_amount = t.refund_amount.saturating_add(bill_amount);
+                let local_id: Option<i64> = r.get(9)?;
+                let local_amount: Option<i64> = r.get(10)?;
+                let local_ok = matches!(r.get_ref(11)?, ValueRef::Text(b"SUCCESS"));
+                // A refund's time is not compared: the till keeps only its own request time, not the acquirer's.
+                let local_from = text_of(r.get_ref(22)?);
+                let same_amount = local_amount == Some(bill_amount);
+                if bill_ok && local_id.is_some() && local_ok && same_amount {
+                    scan.matched_refund_count += 1;
+                    scan.matched_refund_amount = scan.matched_refund_amount.saturating_add(bill_amount);
+                    if local_from.is_some_and(|at| at < day_start) {
+                        scan.carried_in_count += 1;
+                        scan.carried_in_amount = scan.carried_in_amount.saturating_add(bill_amount);
+                    }
+                    continue;
+                }
+                let local_status: Option<String> = r.get(11)?;
+                let mut fields = Vec::new();
+                if let Some(local) = local_amount.filter(|_| !same_amount) {
+                    fields.push(FieldDiff {
+                        field: DiffField::RefundAmount,
+                        bill: amount_text(bill_amount),
+                        local: amount_text(local),
+                    });
+                }
+                if bill_ok != local_ok && (local_id.is_some() || order_id.is_some()) {
+                    fields.push(FieldDiff {
+                        field: DiffField::Status,
+                        bill: text(r, 5)?,
+                        local: local_status.clone().unwrap_or_default(),
+                    });
+                }
+                found(Found::Refund(RefundPair {
+                    bill_row_id: r.get(12)?,
+                    line_no: r.get(13)?,
+                    trade_no: text(r, 14)?,
+                    out_trade_no: text(r, 15)?,
+                    out_request_no: text(r, 16)?,
+                    bill_status: r.get(5)?,
+                    bill_amount,
+                    occurred_at: r.get(17)?,
+                    subject: r.get(18)?,
+                    local_amount,
+                    local_status,
+                    order_found: order_id.is_some(),
+                    fields,
+                }));
+            }
+        }
+    }
+    Ok(scan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1683,4 +1789,81 @@ mod tests {
         let types: Vec<BillType> = (1..=5).map(|id| store.bill(BillId(id)).unwrap().unwrap().bill_type).collect();
         assert_eq!(types, [BillType::Trade, BillType::Refund, BillType::Success, BillType::All, BillType::All]);
     }
+
+    #[test]
+    fn a_day_walked_in_two_halves_finds_what_one_pass_finds_in_the_same_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("tilldesk.sqlite3")).unwrap();
+        let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        // 600 rows: payments matching, of another amount, unknown to the till, refunds matching and not.
+        let n = 600u64;
+        let orders = (0..n).filter(|i| i % 7 != 3).map(|i| SeedOrder {
+            out_trade_no: format!("T{i:05}"),
+            trade_no: Some(format!("4200{i:08}")),
+            acquirer_id,
+            subject: "拿铁".into(),
+            total_amount: if i % 11 == 5 { 101 } else { 100 + (i as i64 % 3) },
+            refunded_amount: 0,
+            status: if i % 13 == 8 { "FAILED".into() } else { "PAID".into() },
+            created_at: "2026-11-24T01:00:00Z".into(),
+            paid_at: Some("2026-11-24T01:00:00Z".into()),
+        });
+        store.seed_orders(orders).unwrap();
+        let refunds = (0..n).filter(|i| i % 5 == 0 && i % 7 != 3).map(|i| SeedRefund {
+            out_trade_no: format!("T{i:05}"),
+            out_request_no: format!("R{i:05}"),
+            refund_amount: if i % 10 == 0 { 50 } else { 40 },
+            status: "SUCCESS".into(),
+            created_at: "2026-11-24T02:00:00Z".into(),
+        });
+        store.seed_refunds(refunds).unwrap();
+        let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
+        store
+            .import_bill(&new, |sink| {
+                for i in 0..n {
+                    let (out, trade, request) = (format!("T{i:05}"), format!("4200{i:08}"), format!("R{i:05}"));
+                    let refund = i % 5 == 0 && i > 0;
+                    sink.push(&NewBillRow {
+                        line_no: i as i64 + 2,
+                        trade_no: &trade,
+                        out_trade_no: &out,
+                        out_request_no: refund.then_some(request.as_str()),
+                        kind: Some(if refund { BillRowKind::Refund } else { BillRowKind::Payment }),
+                        status: "SUCCESS",
+                        amount: if refund { 50 } else { 100 + (i as i64 % 3) },
+                        fee_milli: 600,
+                        settled: 100,
+                        occurred_at: "2026-11-24T01:00:00Z",
+                        ..Default::default()
+                    })?;
+                }
+                Ok::<_, StoreError>(finished())
+            })
+            .unwrap();
+        let rules = FieldRules {
+            time_tolerance_secs: 300,
+            fee_rate_ppm: None,
+            day_start: "2026-11-23T16:00:00".into(),
+        };
+        let walk = |parallel_from: i64| {
+            let found = std::cell::RefCell::new(Vec::new());
+            let scan = store
+                .recon_bill_rows_split(
+                    acquirer_id,
+                    "2026-11-24",
+                    &rules,
+                    parallel_from,
+                    |p| found.borrow_mut().push(format!("{p:?}")),
+                    |r| found.borrow_mut().push(format!("{r:?}")),
+                )
+                .unwrap();
+            (format!("{scan:?}"), found.into_inner())
+        };
+        let (one_scan, one_found) = walk(i64::MAX);
+        let (two_scan, two_found) = walk(1);
+        assert!(one_found.len() > 100, "the day has differences of every kind: {}", one_found.len());
+        assert_eq!(two_found, one_found);
+        assert_eq!(two_scan, one_scan);
+    }
+
 }
