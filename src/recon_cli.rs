@@ -399,6 +399,7 @@ pub fn reconcile_cli(home: &mut DataHome, operator: Option<&str>, cli: Reconcile
     let Some(action) = cli.action else {
         let args = ReconcileArgs {
             date: recon::date_text(day_or_business_day(cli.date.as_deref())?),
+            date_given: cli.date.is_some(),
             acquirer: cli.acquirer,
             window_minutes: cli.window_minutes,
             export: cli.export,
@@ -411,6 +412,8 @@ pub fn reconcile_cli(home: &mut DataHome, operator: Option<&str>, cli: Reconcile
 
 pub struct ReconcileArgs {
     pub date: String,
+    /// False when the day is the default (the China business day).
+    pub date_given: bool,
     pub acquirer: Option<AcquirerArg>,
     pub window_minutes: Option<i64>,
     pub export: Option<PathBuf>,
@@ -437,7 +440,8 @@ pub fn reconcile(home: &mut DataHome, args: ReconcileArgs) -> anyhow::Result<()>
                 .collect();
             anyhow::ensure!(
                 !with_bill.is_empty(),
-                "no bill for {day} has been imported: run `tilldesk bills fetch` or `tilldesk bills import` first"
+                "no bill for {day}{} has been imported: run `tilldesk bills fetch` or `tilldesk bills import` first",
+                if args.date_given { "" } else { " (yesterday in China; give --date YYYY-MM-DD for another day)" }
             );
             // A closed day keeps its frozen report: say so and reconcile the others.
             let mut open = Vec::new();

@@ -328,8 +328,9 @@ fn the_command_line_resolves_closes_shows_and_reopens() {
         .unwrap());
     assert!(out.contains("#3 payment_amount W005: open"), "{out}");
     assert!(out.contains("Day open: 6 open difference(s) in run 1."), "{out}");
+    // Without --date the day is yesterday in China, and the message says so.
     let err = fails(tilldesk(data).args(["reconcile"]).output().unwrap());
-    assert!(err.contains("--date"), "{err}");
+    assert!(err.contains("(yesterday in China; give --date YYYY-MM-DD for another day)"), "{err}");
 
     // Bad ids and kinds name what was expected; a cashier and nobody are refused.
     let resolve = |cmd: &mut Command, args: &[&str]| cmd.args(["reconcile", "resolve"]).args(args).output().unwrap();

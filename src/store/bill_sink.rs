@@ -244,12 +244,14 @@ fn writer(
     )?;
     let mut batch_rows = 0u64;
     let mut batch_started = Instant::now();
+    // The ids of the rows written: the bill's row range (its rows are found by it, see migration 0014).
+    let mut range: Option<(i64, i64)> = None;
     while let Ok(message) = from_reader.recv() {
         let batch = match message {
             ToWriter::Rows(batch) => batch,
             ToWriter::Sync(reply) => {
                 if batch_rows > 0 {
-                    commit_batch(conn, bill_id)?;
+                    commit_batch(conn, bill_id, range)?;
                     batch_rows = 0;
                     batch_started = Instant::now();
                 }
@@ -285,9 +287,11 @@ fn writer(
                 store_ref,
                 merchant_ref,
             ])?;
+            let id = conn.last_insert_rowid();
+            range = Some(range.map_or((id, id), |(first, last)| (first.min(id), last.max(id))));
             batch_rows += 1;
             if batch_rows >= BATCH_ROWS || (batch_rows.is_multiple_of(64) && batch_started.elapsed() >= BATCH_TIME) {
-                commit_batch(conn, bill_id)?;
+                commit_batch(conn, bill_id, range)?;
                 batch_rows = 0;
                 batch_started = Instant::now();
             }
@@ -295,14 +299,26 @@ fn writer(
         // The reader may have stopped taking spares (it is finishing): dropping the buffer is fine.
         let _ = give_back.try_send(batch);
     }
+    // The last rows' range goes with them, in the batch the import commits.
+    set_range(conn, bill_id, range)?;
+    Ok(())
+}
+
+/// Records the rows written so far as the bill's row range.
+fn set_range(conn: &Connection, bill_id: i64, range: Option<(i64, i64)>) -> Result<()> {
+    if let Some((first, last)) = range {
+        conn.execute("UPDATE bills SET first_row = ?2, last_row = ?3 WHERE id = ?1", params![bill_id, first, last])?;
+    }
     Ok(())
 }
 
 /// Commits the rows so far (still invisible: the bill has no day yet) and opens the next batch. The bill's
 /// `imported_at` is its heartbeat: a staged bill nobody touched for a few minutes is an interrupted import's,
 /// purged by the next import.
-fn commit_batch(conn: &Connection, bill_id: i64) -> Result<()> {
+fn commit_batch(conn: &Connection, bill_id: i64, range: Option<(i64, i64)>) -> Result<()> {
     conn.execute("UPDATE bills SET imported_at = ?2 WHERE id = ?1", params![bill_id, crate::time::now_utc()])?;
+    // So that the rows of an import interrupted after this batch can be found and removed.
+    set_range(conn, bill_id, range)?;
     conn.execute_batch("COMMIT")?;
     super::pause_for_writers();
     conn.execute_batch("BEGIN IMMEDIATE")?;

@@ -49,6 +49,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (11, include_str!("migrations/0011_recon_fields.sql")),
     (12, include_str!("migrations/0012_bill_archive_settlement.sql")),
     (13, include_str!("migrations/0013_recon_resolution.sql")),
+    (14, include_str!("migrations/0014_bill_row_ranges.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

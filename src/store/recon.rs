@@ -704,7 +704,9 @@ impl Store {
     fn purge_bill(&mut self, bill_id: i64) -> Result<()> {
         loop {
             let n = self.conn.execute(
-                "DELETE FROM bill_rows WHERE id IN (SELECT id FROM bill_rows WHERE bill_id = ?1 LIMIT ?2)",
+                "DELETE FROM bill_rows WHERE id IN (
+                    SELECT b.id FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row
+                    WHERE bl.id = ?1 AND b.bill_id = ?1 LIMIT ?2)",
                 params![bill_id, BATCH_ROWS as i64],
             )?;
             if n == 0 {
@@ -803,12 +805,14 @@ impl Store {
         // another core): the halves are split by row id, which follows the bill's order, and the second half's
         // findings are handed on after the first's, so the callbacks see exactly the one-pass order.
         let mut ids: Option<(i64, i64)> = None;
-        for bill in self.bills_of_day(acquirer, bill_date)? {
-            let (first, last): (Option<i64>, Option<i64>) =
-                self.conn.query_row("SELECT MIN(id), MAX(id) FROM bill_rows WHERE bill_id = ?1", [bill.id.0], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            if let (Some(first), Some(last)) = (first, last) {
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT first_row, last_row FROM bills
+                 WHERE acquirer_id = ?1 AND bill_date = ?2 AND first_row IS NOT NULL",
+            )?;
+            let mut rows = stmt.query(params![acquirer.0, bill_date])?;
+            while let Some(r) = rows.next()? {
+                let (first, last): (i64, i64) = (r.get(0)?, r.get(1)?);
                 ids = Some(ids.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
             }
         }
@@ -1392,6 +1396,20 @@ impl BillDayScan {
     }
 }
 
+/// The day's bill rows with their local order and refund, in the bill's order, row ids in `[?3, ?4)`. The rows
+/// are reached through each bill's row-id range (migration 0014), not an index.
+const SCAN_BILL_ROWS: &str = "SELECT b.kind, b.amount, b.fee_milli, b.settled, b.discount, b.status,
+                    o.id, o.total_amount, o.status, r.id, r.refund_amount, r.status,
+                    b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject,
+                    COALESCE(o.paid_at, o.created_at), o.acquirer_merchant_id, b.merchant_ref, r.created_at
+             FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row AND b.bill_id = bl.id
+             LEFT JOIN orders o ON o.id = COALESCE(
+                 (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
+                 (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
+             LEFT JOIN refunds r ON b.kind = 'refund' AND r.out_request_no = b.out_request_no
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.id >= ?3 AND b.id < ?4
+             ORDER BY bl.id, b.id";
+
 /// The rows of the day's bills whose id is in `[ids.0, ids.1)`, in the bill's order: see [`Store::recon_bill_rows`].
 /// `matched_orders` comes back unsorted.
 fn scan_bill_rows(
@@ -1404,19 +1422,7 @@ fn scan_bill_rows(
 ) -> Result<BillDayScan> {
     // bill_rows.id grows with line_no within a bill (rows go in in file order, in one transaction), so
     // "bl.id, b.id" is the bill's own order and needs no sort.
-    let mut stmt = conn.prepare_cached(
-        "SELECT b.kind, b.amount, b.fee_milli, b.settled, b.discount, b.status,
-                    o.id, o.total_amount, o.status, r.id, r.refund_amount, r.status,
-                    b.id, b.line_no, b.trade_no, b.out_trade_no, b.out_request_no, b.occurred_at, b.subject,
-                    COALESCE(o.paid_at, o.created_at), o.acquirer_merchant_id, b.merchant_ref, r.created_at
-             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
-             LEFT JOIN orders o ON o.id = COALESCE(
-                 (SELECT id FROM orders WHERE out_trade_no = b.out_trade_no),
-                 (SELECT id FROM orders WHERE trade_no = b.trade_no AND b.trade_no <> '' LIMIT 1))
-             LEFT JOIN refunds r ON b.kind = 'refund' AND r.out_request_no = b.out_request_no
-             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.id >= ?3 AND b.id < ?4
-             ORDER BY bl.id, b.id",
-    )?;
+    let mut stmt = conn.prepare_cached(SCAN_BILL_ROWS)?;
     let mut rows = stmt.query(params![acquirer.0, bill_date, ids.0, ids.1])?;
     let mut scan = BillDayScan::default();
     let t = &mut scan.totals;
@@ -1713,6 +1719,14 @@ mod tests {
                 [],
             )
             .unwrap();
+        // What the import's writer records with each batch it commits: the rows' range.
+        store
+            .conn
+            .execute(
+                "UPDATE bills SET first_row = last_insert_rowid(), last_row = last_insert_rowid() WHERE id = 99",
+                [],
+            )
+            .unwrap();
         // A killed reconciliation save: a run never finished, with a discrepancy.
         store
             .conn
@@ -1840,11 +1854,8 @@ mod tests {
                 Ok::<_, StoreError>(finished())
             })
             .unwrap();
-        let rules = FieldRules {
-            time_tolerance_secs: 300,
-            fee_rate_ppm: None,
-            day_start: "2026-11-23T16:00:00".into(),
-        };
+        let rules =
+            FieldRules { time_tolerance_secs: 300, fee_rate_ppm: None, day_start: "2026-11-23T16:00:00".into() };
         let walk = |parallel_from: i64| {
             let found = std::cell::RefCell::new(Vec::new());
             let scan = store
@@ -1866,4 +1877,18 @@ mod tests {
         assert_eq!(two_scan, one_scan);
     }
 
+    #[test]
+    fn a_days_rows_are_read_through_their_bills_row_range_not_a_scan_of_every_bill() {
+        let store = Store::open_in_memory().unwrap();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {SCAN_BILL_ROWS}"))
+            .unwrap()
+            .query_map(params![1, "2026-11-24", 0, i64::MAX], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let bill_rows = plan.iter().find(|l| l.contains(" b ")).unwrap_or_else(|| panic!("{plan:?}"));
+        assert!(bill_rows.contains("INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), "{plan:?}");
+    }
 }

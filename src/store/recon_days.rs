@@ -296,7 +296,7 @@ impl Store {
             };
             let rows: Vec<(i64, i64, String)> = {
                 let mut stmt = tx.prepare(&format!(
-                    "SELECT b.id, b.line_no, COALESCE(b.trade_no, '') FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+                    "SELECT b.id, b.line_no, COALESCE(b.trade_no, '') FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row AND b.bill_id = bl.id
                      WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND {sql} ORDER BY b.id"
                 ))?;
                 stmt.query_map(params![w.acquirer.0, w.bill_date, value], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?

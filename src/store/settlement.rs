@@ -205,7 +205,7 @@ impl Store {
     pub fn trade_bill_entries(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<TradeBillEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT b.kind, b.trade_no, b.out_trade_no, b.out_request_no, b.settled, b.fee_milli, b.line_no
-             FROM bills bl JOIN bill_rows b ON b.bill_id = bl.id
+             FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row AND b.bill_id = bl.id
              WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2
              ORDER BY bl.id, b.id",
         )?;
