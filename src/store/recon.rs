@@ -830,29 +830,28 @@ impl Store {
         };
         let middle = first + (last - first) / 2;
         let path = self.path.as_path();
-        let (mut scan, second) =
-            std::thread::scope(|scope| -> Result<(BillDayScan, Result<(BillDayScan, Vec<Found>)>)> {
-                let second = scope.spawn(move || -> Result<(BillDayScan, Vec<Found>)> {
-                    let mut conn = Connection::open_with_flags(
-                        path,
-                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )?;
-                    conn.busy_handler(Some(super::busy_wait))?;
-                    let mut later = Vec::new();
-                    let scan =
-                        scan_bill_rows(&conn, acquirer, bill_date, rules, (middle, i64::MAX), &mut |f| later.push(f))?;
-                    Ok((scan, later))
-                });
-                let scan = scan_bill_rows(&self.conn, acquirer, bill_date, rules, (i64::MIN, middle), &mut deliver)?;
-                let second = second.join().unwrap_or_else(|_| {
-                    Err(StoreError::Corrupt {
-                        table: "bill_rows",
-                        column: "scan",
-                        value: "the second half's scan stopped".into(),
-                    })
-                });
-                Ok((scan, second))
-            })?;
+        let (mut scan, second) = std::thread::scope(|scope| -> Result<(BillDayScan, Result<HalfScan>)> {
+            let second = scope.spawn(move || -> Result<HalfScan> {
+                let mut conn = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_handler(Some(super::busy_wait))?;
+                let mut later = Vec::new();
+                let scan =
+                    scan_bill_rows(&conn, acquirer, bill_date, rules, (middle, i64::MAX), &mut |f| later.push(f))?;
+                Ok((scan, later))
+            });
+            let scan = scan_bill_rows(&self.conn, acquirer, bill_date, rules, (i64::MIN, middle), &mut deliver)?;
+            let second = second.join().unwrap_or_else(|_| {
+                Err(StoreError::Corrupt {
+                    table: "bill_rows",
+                    column: "scan",
+                    value: "the second half's scan stopped".into(),
+                })
+            });
+            Ok((scan, second))
+        })?;
         let (rest, later) = second?;
         for f in later {
             deliver(f);
@@ -1368,6 +1367,9 @@ fn seed_orders_in(tx: &Transaction<'_>, store_id: i64, orders: impl IntoIterator
 
 /// A day with at least this many bill rows is walked in two halves at once ([`Store::recon_bill_rows`]).
 const PARALLEL_SCAN_ROWS: i64 = 100_000;
+
+/// The second half of a day's rows: its sums and what it found, to be handed on after the first half's.
+type HalfScan = (BillDayScan, Vec<Found>);
 
 /// What [`scan_bill_rows`] reports, in the bill's order.
 enum Found {
