@@ -91,22 +91,7 @@ pub fn field_value(field: DiffField, value: &str) -> String {
 
 /// A stored UTC time in China time, "YYYY-MM-DD HH:MM:SS"; text that is not a time is given back as is.
 pub fn china_time_text(stored: &str) -> String {
-    let Some(seconds) = crate::store::recon::utc_seconds(stored.as_bytes()) else { return stored.to_owned() };
-    match time::OffsetDateTime::from_unix_timestamp(seconds) {
-        Ok(t) => {
-            let t = t.to_offset(crate::time::CHINA);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        }
-        Err(_) => stored.to_owned(),
-    }
+    crate::time::to_china_display(stored)
 }
 
 #[cfg(test)]
