@@ -77,6 +77,10 @@ pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {
     if args.print && args.out.is_none() {
         bail!("--print needs --out FILE.pdf (the PDF that is sent to the printer)");
     }
+    // Every argument is checked before anything is written: a bad --dpi must not leave a PDF behind.
+    if args.png.is_some() {
+        print::check_export_dpi(args.dpi).context("--dpi")?;
+    }
     let templates = Template::parse_list(&args.template).context("--template")?;
     let stands = select(&mut home, &args.stores)?;
     let logo = args.logo.as_deref().map(Logo::load).transpose()?;

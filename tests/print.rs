@@ -308,6 +308,21 @@ fn cli_codes_print_writes_the_pdf_and_pngs_of_the_chosen_stores() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown template \"flyer\""));
+    // A resolution PNGs cannot take is refused before the PDF is written or the PNG folder made.
+    let bad = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--stores", "S001", "--dpi", "100", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("bad.pdf"))
+        .arg("--png")
+        .arg(tmp.path().join("bad-png"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--dpi: 100 dpi is not a usable resolution"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&bad.stdout).contains("wrote"));
+    assert!(!tmp.path().join("bad.pdf").exists() && !tmp.path().join("bad-png").exists());
 }
 
 /// A subset of Droid Sans Fallback with 喆昇咖啡堃 and no Latin letters, like the CJK font Debian installs with

@@ -144,7 +144,9 @@ pub fn render_png(payload: &str, module_px: u32, quiet_zone_modules: u32) -> Res
     qr_matrix(payload, ErrorCorrection::Medium)?.to_png(module_px, quiet_zone_modules)
 }
 
-/// Reads the one QR code in a PNG or JPEG image and returns its text exactly.
+/// Reads the one QR code in a PNG or JPEG image and returns its text exactly. The same code shown more than once
+/// (a printed table tent carries it front and back) is one code; different codes, or several of which one cannot
+/// be read, are refused: the picture must show only the store code.
 pub fn decode_image(bytes: &[u8]) -> Result<String, MpmError> {
     let image = image::load_from_memory(bytes).map_err(|e| MpmError::Image { detail: e.to_string() })?;
     let mut prepared = rqrr::PreparedImage::prepare(image.to_luma8());
@@ -152,7 +154,20 @@ pub fn decode_image(bytes: &[u8]) -> Result<String, MpmError> {
     match grids.as_slice() {
         [] => Err(MpmError::NoQrCode),
         [grid] => grid.decode().map(|(_, text)| text).map_err(|e| MpmError::UnreadableQr { detail: e.to_string() }),
-        several => Err(MpmError::SeveralQrCodes { count: several.len() }),
+        several => {
+            let texts: Vec<String> = several
+                .iter()
+                .map(|g| g.decode().map(|(_, text)| text))
+                .collect::<Result<_, _>>()
+                .map_err(|_| MpmError::SeveralQrCodes { count: several.len() })?;
+            let mut distinct = texts.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            match distinct.as_slice() {
+                [one] => Ok(one.clone()),
+                _ => Err(MpmError::SeveralQrCodes { count: distinct.len() }),
+            }
+        }
     }
 }
 
@@ -224,6 +239,18 @@ mod tests {
         assert_eq!(err, MpmError::NoQrCode);
         assert!(err.to_string().starts_with("no QR code was found in the image"));
         assert!(matches!(decode_image(b"not an image"), Err(MpmError::Image { .. })));
+    }
+
+    #[test]
+    fn the_same_code_twice_in_one_image_is_one_code() {
+        // A printed table tent carries the store's code front and back: a photo of it binds like one code.
+        let a = image::load_from_memory(&render_png("STORE CODE", 4, 4).unwrap()).unwrap().to_luma8();
+        let mut both = GrayImage::from_pixel(a.width() * 2, a.height(), Luma([255]));
+        image::imageops::replace(&mut both, &a, 0, 0);
+        image::imageops::replace(&mut both, &a, i64::from(a.width()), 0);
+        let mut png = Vec::new();
+        both.write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
+        assert_eq!(decode_image(&png).as_deref(), Ok("STORE CODE"));
     }
 
     #[test]

@@ -243,11 +243,15 @@ pub fn render_rgba(
     Ok(RgbaPage { width, height, pixels })
 }
 
+/// Whether `dpi` is a resolution PNG exports take ([`MIN_EXPORT_DPI`] to the maximum): callers check it before
+/// they write anything.
+pub fn check_export_dpi(dpi: u32) -> Result<(), PrintError> {
+    if (MIN_EXPORT_DPI..=MAX_DPI).contains(&dpi) { Ok(()) } else { Err(PrintError::Resolution { dpi }) }
+}
+
 /// One store's page as a PNG at `dpi` (at least [`MIN_EXPORT_DPI`]), with the resolution recorded in the file.
 pub fn render_png(stand: &StandData, template: Template, logo: Option<&Logo>, dpi: u32) -> Result<Vec<u8>, PrintError> {
-    if !(MIN_EXPORT_DPI..=MAX_DPI).contains(&dpi) {
-        return Err(PrintError::Resolution { dpi });
-    }
+    check_export_dpi(dpi)?;
     let page = render_rgba(stand, template, logo, dpi)?;
     raster::encode_png(page.width, page.height, &page.pixels, dpi)
 }
