@@ -34,6 +34,10 @@ pub struct PrintArgs {
     /// The printer to use with --print (default: the system's default printer).
     #[arg(long, value_name = "NAME", requires = "print")]
     pub printer: Option<String>,
+    /// Also print stores not onboarded with any acquirer, as samples marked "演示码 不能付款 Demo code, not payable"
+    /// (by default they are skipped and named: they have no code anybody could pay).
+    #[arg(long)]
+    pub sample: bool,
 }
 
 /// Picks the stores named in `--stores` (store number or local id), in the order given.
@@ -82,7 +86,26 @@ pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {
         print::check_export_dpi(args.dpi).context("--dpi")?;
     }
     let templates = Template::parse_list(&args.template).context("--template")?;
-    let stands = select(&mut home, &args.stores)?;
+    let mut stands = select(&mut home, &args.stores)?;
+    if !args.sample {
+        let (samples, payable): (Vec<StandData>, Vec<StandData>) =
+            stands.into_iter().partition(print::source::is_sample);
+        if !samples.is_empty() {
+            let names: Vec<&str> = samples.iter().map(|s| s.store_code.as_str()).collect();
+            let why = format!(
+                "{} not onboarded with any acquirer, so {} no code anybody could pay: onboard {} first \
+                 (`tilldesk onboard cds|direct --store …`), or add --sample to print marked samples",
+                names.join(", "),
+                if names.len() == 1 { "it has" } else { "they have" },
+                if names.len() == 1 { "it" } else { "them" },
+            );
+            if payable.is_empty() {
+                bail!("nothing to print: {why}");
+            }
+            eprintln!("skipped {why}");
+        }
+        stands = payable;
+    }
     let logo = args.logo.as_deref().map(Logo::load).transpose()?;
     let cancel = AtomicBool::new(false);
     let interactive = std::io::stderr().is_terminal();

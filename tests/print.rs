@@ -265,8 +265,32 @@ fn cli_codes_print_writes_the_pdf_and_pngs_of_the_chosen_stores() {
 
     let pdf = tmp.path().join("codes.pdf");
     let png_dir = tmp.path().join("png");
+    // S001 (the demo store) is onboarded with no acquirer: it is skipped and named, unless samples are asked for.
     let out = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-        .args(["codes", "print", "--stores", "s777,S001", "--template", "tent,sticker", "--data-dir"])
+        .args(["codes", "print", "--stores", "s777,S001", "--template", "tent", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(1 pages, 1 store"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("skipped S001 not onboarded with any acquirer, so it has no code anybody could pay"));
+    let only_samples = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--stores", "S001", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("samples.pdf"))
+        .output()
+        .unwrap();
+    assert!(!only_samples.status.success());
+    assert!(String::from_utf8_lossy(&only_samples.stderr).contains("nothing to print: S001 not onboarded"));
+    assert!(!tmp.path().join("samples.pdf").exists());
+    assert!(print::source::is_sample(s001) && !print::source::is_sample(s777));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
+        .args(["codes", "print", "--stores", "s777,S001", "--template", "tent,sticker", "--sample", "--data-dir"])
         .arg(&data)
         .arg("--out")
         .arg(&pdf)
@@ -283,7 +307,13 @@ fn cli_codes_print_writes_the_pdf_and_pngs_of_the_chosen_stores() {
     let pages = rasterise(&pdf, 200);
     assert_eq!(decode_all(&pages[0]), [s777.payload.clone(), s777.payload.clone()]);
     assert_eq!(decode_all(&pages[2]), [s001.payload.clone(), s001.payload.clone()]);
-    assert!(pdf_text(&pdf).contains("幸运面馆（静安店）"));
+    let text = pdf_text(&pdf);
+    assert!(text.contains("幸运面馆（静安店）"));
+    // The payable store says scan to pay; the sample says it is one and not to scan it.
+    assert!(
+        text.contains("扫码付款") && text.contains("样例，请勿扫码") && text.contains("Demo code, not payable"),
+        "{text}"
+    );
     let sticker = std::fs::read(png_dir.join("S777-sticker.png")).unwrap();
     assert_eq!(decode_all(&sticker), std::slice::from_ref(&s777.payload));
     assert!(png_dir.join("S001-tent.png").is_file());
@@ -310,7 +340,7 @@ fn cli_codes_print_writes_the_pdf_and_pngs_of_the_chosen_stores() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown template \"flyer\""));
     // A resolution PNGs cannot take is refused before the PDF is written or the PNG folder made.
     let bad = Command::new(env!("CARGO_BIN_EXE_tilldesk"))
-        .args(["codes", "print", "--stores", "S001", "--dpi", "100", "--data-dir"])
+        .args(["codes", "print", "--stores", "S777", "--dpi", "100", "--data-dir"])
         .arg(&data)
         .arg("--out")
         .arg(tmp.path().join("bad.pdf"))

@@ -280,6 +280,16 @@ pub fn draw(
     }
 }
 
+/// What the stand tells the customer to do: scan to pay, or, on a sample (a store not onboarded yet), that it is
+/// only a sample.
+fn instruction(stand: &StandData) -> (&'static str, &'static str) {
+    if super::source::is_sample(stand) {
+        ("样例，请勿扫码", "Sample only")
+    } else {
+        (INSTRUCTION_ZH, INSTRUCTION_EN)
+    }
+}
+
 fn sticker(
     c: &mut dyn Canvas,
     fonts: &FontBook,
@@ -296,7 +306,8 @@ fn sticker(
     let side = 39.0;
     let top = y.max(7.5);
     code(c, qr, logo, cx - side / 2.0, top, side);
-    let instruction = fonts.shape(&format!("{INSTRUCTION_ZH} {INSTRUCTION_EN}"), 2.8)?;
+    let (instruction_zh, instruction_en) = instruction(stand);
+    let instruction = fonts.shape(&format!("{instruction_zh} {instruction_en}"), 2.8)?;
     let y = lines_centred(c, &[instruction], cx, top + side + 0.2, INK);
     badge_row(c, fonts, &stand.badges, cx, y + 0.2, 56.0, 1.7)?;
     Ok(())
@@ -318,9 +329,10 @@ fn tent_face(
     let mut y = lines_left(c, &zh, x, top + 9.0, INK);
     let latin = fit(fonts, &stand.name_latin, width, 3.0, 2.2, 2)?;
     y = lines_left(c, &latin, x, y + 0.4, GREY);
-    let zh_instr = fit(fonts, INSTRUCTION_ZH, width, 6.0, 4.0, 1)?;
+    let (instruction_zh, instruction_en) = instruction(stand);
+    let zh_instr = fit(fonts, instruction_zh, width, 6.0, 4.0, 1)?;
     y = lines_left(c, &zh_instr, x, y + 3.0, BRAND);
-    let en_instr = fit(fonts, INSTRUCTION_EN, width, 3.6, 2.6, 1)?;
+    let en_instr = fit(fonts, instruction_en, width, 3.6, 2.6, 1)?;
     lines_left(c, &en_instr, x, y, BRAND);
     badge_column(c, fonts, &stand.badges, x, top + 64.0, width, 2.2)?;
     let code_line = fonts.shape(&format!("No. {}", stand.store_code), 1.8)?;
@@ -345,9 +357,10 @@ fn poster(
     lines_centred(c, &latin, cx, y, Rgb(0xdd, 0xe6, 0xf3));
     let side = 132.0;
     code(c, qr, logo, cx - side / 2.0, 76.0, side);
-    let zh_instr = fonts.shape(INSTRUCTION_ZH, 16.0)?;
+    let (instruction_zh, instruction_en) = instruction(stand);
+    let zh_instr = fonts.shape(instruction_zh, 16.0)?;
     let y = lines_centred(c, &[zh_instr], cx, 214.0, BRAND);
-    let en_instr = fonts.shape(INSTRUCTION_EN, 8.0)?;
+    let en_instr = fonts.shape(instruction_en, 8.0)?;
     let y = lines_centred(c, &[en_instr], cx, y, BRAND);
     badge_row(c, fonts, &stand.badges, cx, y + 8.0, 180.0, 6.0)?;
     let footer = fonts.shape(&format!("门店编号 Store No. {}", stand.store_code), 3.5)?;

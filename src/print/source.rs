@@ -15,8 +15,13 @@ use crate::store::print::PrintableStore;
 
 /// The acquirer reference in codes of stores that have no binding yet.
 pub const PLACEHOLDER_GUID: &str = "com.tilldesk.demo";
-/// The badge on such codes.
-pub const DEMO_BADGE: &str = "演示码 Demo code";
+/// The badge on such codes: a sample, not a code anybody can pay.
+pub const DEMO_BADGE: &str = "演示码 不能付款 Demo code, not payable";
+
+/// Whether a stand shows such a sample (its store has no active binding).
+pub fn is_sample(stand: &StandData) -> bool {
+    stand.badges.iter().any(|b| b == DEMO_BADGE)
+}
 
 /// The badge for an acquirer: the wallet customers know.
 pub fn badge_label(kind: AcquirerKind, acquirer_name: &str) -> String {
