@@ -372,6 +372,15 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
                     .with_context(|| format!("currency {c:?} is not one TillDesk knows (e.g. CNY, HKD)"))?;
             }
             if m != before {
+                for (flag, text) in [("--display-name", &m.display_name), ("--display-name-zh", &m.display_name_zh)] {
+                    if let Some(chars) = unprintable(text) {
+                        bail!(
+                            "the merchant profile was not saved: no font on this computer can print {chars} in {flag} \
+                             {text:?}; change the name, or install a font that has them (or name its file in \
+                             TILLDESK_CJK_FONT)"
+                        );
+                    }
+                }
                 let issues = validate_merchant(&m);
                 if !issues.is_empty() {
                     bail!(
@@ -409,6 +418,15 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
                     "store {store} was not saved: {}",
                     issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; ")
                 );
+            }
+            // The names go on every printed stand: a name no font here can draw would fail every print later.
+            for (flag, text) in [("--name", &s.name), ("--name-zh", &s.name_zh)] {
+                if let Some(chars) = unprintable(text) {
+                    bail!(
+                        "store {store} was not saved: no font on this computer can print {chars} in {flag} {text:?}; \
+                         change the name, or install a font that has them (or name its file in TILLDESK_CJK_FONT)"
+                    );
+                }
             }
             let id = match existing {
                 Some(e) if e == s => e.id,
@@ -561,4 +579,13 @@ fn flow(db: &mut Store, store: &str, acquirer: &str, remote: &Remote, which: Flo
         }
     }
     Ok(())
+}
+
+/// The characters of a name (printed on every stand) that no font on this machine can draw, if any: the same font
+/// book printing uses (bundled font, TILLDESK_CJK_FONT, the system's CJK fonts).
+fn unprintable(text: &str) -> Option<String> {
+    match tilldesk::print::fonts::FontBook::global().shape(text.trim(), 1.0) {
+        Err(tilldesk::print::PrintError::MissingGlyphs { chars, .. }) => Some(chars),
+        _ => None,
+    }
 }

@@ -402,3 +402,28 @@ fn the_cli_runs_the_three_flows() {
     let status = ok(tilldesk(&data).args(["onboard", "status", "--store", "S002"]));
     assert!(status.contains("cds_registered") && status.contains("cds_bound"), "{status}");
 }
+
+/// A name no font on the machine can draw is refused when it is saved, naming the characters, instead of failing
+/// every print later. (U+10FFFD is a private-use character no font draws, whatever fonts the machine has.)
+#[test]
+fn a_name_no_font_can_print_is_refused_when_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tilldesk(&data)
+        .args(["onboard", "store", "--store", "S009", "--name", "Lucky", "--name-zh", "\u{10FFFD}面馆"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("store S009 was not saved: no font on this computer can print \u{10FFFD} in --name-zh"),
+        "{err}"
+    );
+    let list = ok(tilldesk(&data).args(["onboard", "stores"]));
+    assert!(!list.contains("S009"), "nothing was saved: {list}");
+    let out = tilldesk(&data).args(["onboard", "merchant", "--display-name-zh", "\u{10FFFD}"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the merchant profile was not saved: no font"));
+    // A name the bundled font draws is saved.
+    ok(tilldesk(&data).args(["onboard", "store", "--store", "S009", "--name", "Lucky", "--name-zh", "幸运面馆"]));
+}
