@@ -809,3 +809,29 @@ fn a_bill_whose_rows_contradict_its_type_is_refused() {
     import_bytes(&mut store, "s.txt", success.as_bytes(), &asked, &ImportControl::new()).unwrap();
     assert_eq!(bill_counts(&store).0, 1);
 }
+
+#[test]
+fn a_partly_refunded_payment_the_till_never_saw_is_a_payment_to_adopt_and_a_refund() {
+    // W007 paid 18.00 and refunded 10.00 at WeChat, unknown to the till: 8.00 was kept, so it is not "no money
+    // kept": the payment stays one to adopt and the refund is its own one-sided entry.
+    let mut store = Store::open_in_memory().unwrap();
+    import(&mut store, "wechat_20261124.txt");
+    let report =
+        reconcile(&mut store, AcquirerKind::WechatPay, date!(2026 - 11 - 24), &ReconOptions::default(), Lang::En)
+            .unwrap();
+    let w007: Vec<(&str, Option<&str>)> = report
+        .discrepancies
+        .iter()
+        .filter(|d| d.out_trade_no.as_deref() == Some("W007"))
+        .map(|d| (d.reason.as_str(), d.out_request_no.as_deref()))
+        .collect();
+    assert_eq!(w007, [("no_local_order", None), ("refund_no_local_order", Some("WR007"))], "{}", report.to_text());
+    // W006 (45.00 paid, 45.00 refunded) gave everything back: one entry.
+    let w006: Vec<&str> = report
+        .discrepancies
+        .iter()
+        .filter(|d| d.out_trade_no.as_deref() == Some("W006"))
+        .map(|d| d.reason.as_str())
+        .collect();
+    assert_eq!(w006, ["no_local_order_refunded"]);
+}

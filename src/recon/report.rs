@@ -645,26 +645,30 @@ fn reconcile_run(
         }
     };
     let scan = store.recon_bill_rows(acquirer_id, &day, &rules, payment, refund)?;
-    // A refund of an unknown order whose payment is in the day's bill too is one one-sided entry with it: the
-    // payment's difference says so and carries the refund amount.
+    // A refund of an unknown order whose payment is in the day's bill too is one one-sided entry with it when it
+    // gave the whole payment back (no money was kept): the payment's difference says so and carries the refund
+    // amount. A partial refund leaves money kept: the payment stays a payment to adopt, the refund its own entry.
     if !orphan_refunds.is_empty() {
-        // Unknown orders' payments by out_trade_no, and what the day's bill refunded of each (in fen).
-        let mut unknown: std::collections::HashMap<String, (usize, Option<i64>)> = found
+        // Unknown orders' payments by out_trade_no, and the day's refunds of each.
+        let mut unknown: std::collections::HashMap<String, (usize, Vec<NewDiscrepancy>)> = found
             .iter()
             .enumerate()
             .filter(|(_, p)| p.reason == Reason::NoLocalOrder.as_str())
-            .filter_map(|(i, p)| Some((p.out_trade_no.clone()?, (i, None))))
+            .filter_map(|(i, p)| Some((p.out_trade_no.clone()?, (i, Vec::new()))))
             .collect();
         for d in orphan_refunds {
             match d.out_trade_no.as_ref().and_then(|o| unknown.get_mut(o)) {
-                Some((_, refunded)) => {
-                    *refunded = Some(refunded.unwrap_or(0).saturating_add(d.bill_amount.unwrap_or(0)))
-                }
+                Some((_, refunds)) => refunds.push(d),
                 None => refund_found.push(d),
             }
         }
         let reason = Reason::NoLocalOrderRefunded;
-        for (i, refunded) in unknown.into_values().filter_map(|(i, r)| Some((i, r?))) {
+        for (i, refunds) in unknown.into_values().filter(|(_, r)| !r.is_empty()) {
+            let refunded = refunds.iter().fold(0i64, |sum, d| sum.saturating_add(d.bill_amount.unwrap_or(0)));
+            if Some(refunded) != found[i].bill_amount {
+                refund_found.extend(refunds);
+                continue;
+            }
             let p = &mut found[i];
             p.reason = reason.as_str().to_owned();
             p.explanation = reason.explanation(en).to_owned();
@@ -674,6 +678,8 @@ fn reconcile_run(
                 local: String::new(),
             });
         }
+        // Refund differences in the bill's order, whatever order the partial refunds came back in.
+        refund_found.sort_by_key(|d| d.bill_row_id);
     }
     found.append(&mut refund_found);
     super::reversal::drop_reversed_pairs(&mut found);
