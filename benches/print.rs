@@ -1,10 +1,14 @@
 //! 1,000 table tents (A6, code on both faces, Chinese names) to one PDF: time and file size.
 //!
-//! `cargo bench --bench print` prints criterion's estimate and, after it, the PDF's size; the same with a logo.
+//! `cargo bench --bench print` prints criterion's estimate and, after it, the PDF's size; the same with a logo. The
+//! PDFs are streamed to a file (`print::save_pdf`), as the command line and the app write them.
+//! `PRINT_BENCH_MEMORY=1 cargo bench --bench print` instead streams 1,000 stores × three templates (3,000 pages) to
+//! one file and prints the process's peak memory.
 
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tilldesk::mpm::{AcquirerReference, CodeFormat, StoreCodeInput, build_store_code};
@@ -38,30 +42,61 @@ fn logo() -> Logo {
     Logo::from_bytes(&png, std::path::Path::new("bench-logo.png")).unwrap()
 }
 
-fn render(stands: &[StandData], logo: Option<&Logo>) -> Vec<u8> {
-    print::render_pdf(stands, &[Template::Tent], logo, &mut |_, _| {}, &AtomicBool::new(false)).unwrap()
+fn render(stands: &[StandData], logo: Option<&Logo>, out: &Path) -> u64 {
+    print::save_pdf(out, stands, &[Template::Tent], logo, &mut |_, _| {}, &AtomicBool::new(false)).unwrap()
+}
+
+/// Peak resident memory of this process so far (Linux: VmHWM), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// 1,000 stores × tent, sticker and poster (3,000 pages) streamed to one file, alone in this process: the peak
+/// memory is the writer's, not criterion's.
+fn memory_run(out: &Path) {
+    let stands = stands(1000);
+    let before = peak_rss();
+    let start = Instant::now();
+    let bytes = print::save_pdf(out, &stands, &Template::ALL, None, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
+    println!(
+        "3000 pages (1000 stores x tent, sticker, poster): {:.2} s, {bytes} bytes; peak memory {} MB (before rendering {} MB)",
+        start.elapsed().as_secs_f64(),
+        peak_rss().map_or("?".into(), |b| format!("{:.1}", b as f64 / 1e6)),
+        before.map_or("?".into(), |b| format!("{:.1}", b as f64 / 1e6)),
+    );
 }
 
 fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = std::env::var_os("PRINT_BENCH_PDF").map(PathBuf::from);
+    let plain_path = keep.clone().unwrap_or_else(|| dir.path().join("1000.pdf"));
+    let logo_path = dir.path().join("1000-logo.pdf");
+    if std::env::var_os("PRINT_BENCH_MEMORY").is_some() {
+        memory_run(&dir.path().join("3000.pdf"));
+        return;
+    }
     let stands = stands(1000);
     let logo = logo();
     let mut group = c.benchmark_group("print");
-    group.sample_size(10).measurement_time(Duration::from_secs(60));
-    group.bench_function("1000_tents_to_pdf", |b| b.iter(|| black_box(render(&stands, None))));
-    group.bench_function("1000_tents_with_logo_to_pdf", |b| b.iter(|| black_box(render(&stands, Some(&logo)))));
+    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group.bench_function("1000_tents_to_pdf", |b| b.iter(|| black_box(render(&stands, None, &plain_path))));
+    group.bench_function("1000_tents_with_logo_to_pdf", |b| {
+        b.iter(|| black_box(render(&stands, Some(&logo), &logo_path)))
+    });
     group.finish();
-    let plain = render(&stands, None);
-    let with_logo = render(&stands, Some(&logo));
+    let plain = render(&stands, None, &plain_path);
+    let with_logo = render(&stands, Some(&logo), &logo_path);
     println!(
-        "1000 tents: {} bytes ({:.1} KB/page); with logo: {} bytes ({:.1} KB/page)",
-        plain.len(),
-        plain.len() as f64 / 1000.0 / 1024.0,
-        with_logo.len(),
-        with_logo.len() as f64 / 1000.0 / 1024.0
+        "1000 tents: {} bytes ({:.1} KB/page); with logo: {} bytes ({:.1} KB/page); peak memory of this process {} MB",
+        plain,
+        plain as f64 / 1000.0 / 1024.0,
+        with_logo,
+        with_logo as f64 / 1000.0 / 1024.0,
+        peak_rss().map_or("?".into(), |b| format!("{:.1}", b as f64 / 1e6)),
     );
-    if let Ok(path) = std::env::var("PRINT_BENCH_PDF") {
-        std::fs::write(path, &plain).unwrap();
-    }
 }
 
 criterion_group!(benches, bench);

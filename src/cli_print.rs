@@ -119,16 +119,15 @@ pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {
         }
     };
     if let Some(out) = &args.out {
-        let pdf =
-            print::render_pdf(&stands, &templates, logo.as_ref(), &mut |d, t| report("PDF pages", d, t), &cancel)?;
-        print::write_atomically(out, &pdf)?;
+        let bytes =
+            print::save_pdf(out, &stands, &templates, logo.as_ref(), &mut |d, t| report("PDF pages", d, t), &cancel)?;
         println!(
             "wrote {} ({} pages, {} {}, {} KB)",
             out.display(),
             stands.len() * templates.len(),
             stands.len(),
             if stands.len() == 1 { "store" } else { "stores" },
-            pdf.len().div_ceil(1024)
+            bytes.div_ceil(1024)
         );
     }
     if let Some(dir) = &args.png {

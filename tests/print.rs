@@ -500,3 +500,83 @@ fn a_logo_is_embedded_once_however_many_pages_use_it() {
     let (a, b) = (std::fs::metadata(&plain).unwrap().len(), std::fs::metadata(&with_logo).unwrap().len());
     eprintln!("20 tents: {a} bytes plain, {b} bytes with logo");
 }
+
+/// The form XObjects holding a QR symbol: their box is the symbol in module units, `[0 0 n n]`.
+fn qr_form_count(pdf: &[u8]) -> usize {
+    let needle = b"/Subtype/Form/BBox[0 0 ";
+    pdf.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[test]
+fn a_stores_code_is_one_object_on_both_faces_and_every_template_and_shared_artwork_is_kept_once() {
+    let stands: Vec<StandData> = (1..=2).map(stand).collect();
+    let pdf = print::render_pdf(&stands, &Template::ALL, None, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
+    // Two stores × (two tent faces + sticker + poster) = 8 codes drawn, 2 objects.
+    assert_eq!(qr_form_count(&pdf), 2);
+    // The badges and instruction lines come back on every page: 20 more tents add far less than 20 first ones.
+    let few: Vec<StandData> = (1..=20).map(stand).collect();
+    let many: Vec<StandData> = (1..=40).map(stand).collect();
+    let size = |s: &[StandData]| {
+        print::render_pdf(s, &[Template::Tent], None, &mut |_, _| {}, &AtomicBool::new(false)).unwrap().len()
+    };
+    let (a, b) = (size(&few), size(&many));
+    let per_tent = (b - a) / 20;
+    // Each further tent is its code (one object) and its names: well under 10 KB (the target for 1,000 tents is 10 MB).
+    assert!(per_tent < 8 * 1024, "{per_tent} bytes per further tent");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_pdf(dir.path(), "two.pdf", &stands, &Template::ALL, None);
+    assert_eq!(pdf_pages(&path), 6);
+    let fonts = pdf_fonts(&path);
+    assert_eq!(fonts.len(), 1, "{fonts:?}");
+    assert!(fonts[0].2 && fonts[0].3, "embedded subset: {fonts:?}");
+    let text = pdf_text(&path);
+    assert!(text.contains("测试门店2号") && text.contains("扫码付款") && text.contains("Scan to pay"), "{text}");
+}
+
+#[test]
+fn a_pdf_saved_to_a_file_is_streamed_there_and_nothing_is_left_when_it_fails_or_is_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let stands: Vec<StandData> = (1..=5).map(stand).collect();
+    let out = dir.path().join("codes.pdf");
+    let bytes =
+        print::save_pdf(&out, &stands, &[Template::Tent], None, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert_eq!(bytes, std::fs::metadata(&out).unwrap().len());
+    assert_eq!(pdf_pages(&out), 5);
+    let pages = rasterise(&out, 150);
+    assert_eq!(pages.len(), 5);
+    for (png, stand) in pages.iter().zip(&stands) {
+        let codes = decode_all(png);
+        assert_eq!(codes.len(), 2, "{}: both faces", stand.store_code);
+        assert!(codes.iter().all(|c| *c == stand.payload), "{}", stand.store_code);
+    }
+
+    // Cancelled after the second page: no file, no temporary file.
+    let cancelled = dir.path().join("cancelled.pdf");
+    let cancel = AtomicBool::new(false);
+    let result = print::save_pdf(
+        &cancelled,
+        &stands,
+        &[Template::Tent],
+        None,
+        &mut |done, _| {
+            if done == 2 {
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+        &cancel,
+    );
+    assert!(matches!(result, Err(print::PrintError::Cancelled)), "{result:?}");
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("pdf") || n.contains("part"))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["codes.pdf"], "only the finished PDF is there");
+
+    // A folder that does not exist: the error names the file, nothing is written.
+    let nowhere = dir.path().join("no such folder").join("codes.pdf");
+    let err = print::save_pdf(&nowhere, &stands, &[Template::Tent], None, &mut |_, _| {}, &AtomicBool::new(false))
+        .unwrap_err();
+    assert!(err.to_string().contains("no such folder"), "{err}");
+}

@@ -2,7 +2,7 @@
 //! draw, and a clear error when no font on the machine can.
 //!
 //! Text is laid out here (one glyph per character, advances from `hmtx`): store names are short single lines of
-//! Chinese and Latin, which need no shaping beyond that. The same glyph runs feed both the PDF (krilla embeds a
+//! Chinese and Latin, which need no shaping beyond that. The same glyph runs feed both the PDF (pdf.rs embeds a
 //! subset of the font) and the PNG (glyph outlines filled with tiny-skia), so the two outputs match.
 
 use std::path::{Path, PathBuf};
@@ -43,7 +43,6 @@ pub struct PrintFont {
     index: u32,
     /// Where it came from: "bundled" or the file's path.
     pub source: String,
-    pub(crate) krilla: krilla::text::Font,
     units_per_em: f32,
 }
 
@@ -51,13 +50,17 @@ impl PrintFont {
     fn load(bytes: &'static [u8], index: u32, source: String) -> Option<PrintFont> {
         let font = FontRef::from_index(bytes, index).ok()?;
         let units_per_em = f32::from(font.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
-        let krilla = krilla::text::Font::new(krilla::Data::from(bytes), index)?;
-        Some(PrintFont { bytes, index, source, krilla, units_per_em })
+        Some(PrintFont { bytes, index, source, units_per_em })
     }
 
     pub(crate) fn font_ref(&self) -> FontRef<'static> {
         // Checked when the font was loaded.
         FontRef::from_index(self.bytes, self.index).unwrap_or_else(|_| unreachable!("font parsed at load"))
+    }
+
+    /// The font file's bytes and the face's index in it (for embedding a subset).
+    pub(crate) fn data(&self) -> (&'static [u8], u32) {
+        (self.bytes, self.index)
     }
 
     pub(crate) fn units_per_em(&self) -> f32 {

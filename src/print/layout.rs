@@ -35,7 +35,20 @@ pub trait Canvas {
     fn image(&mut self, logo: &Logo, x: f32, y: f32, w: f32, h: f32);
     /// Everything until [`Canvas::pop`] is turned upside down around (cx, cy).
     fn push_rotate_180(&mut self, cx: f32, cy: f32);
+    /// Everything until [`Canvas::pop`] has its origin moved to (dx, dy).
+    fn push_translate(&mut self, dx: f32, dy: f32);
     fn pop(&mut self);
+    /// What `draw` draws, with its origin at (x, y), inside a box of `size` from there. Everything drawn under one
+    /// `key` must look the same wherever it is placed: the PDF keeps one copy of artwork that comes again (on
+    /// later pages or on the other face of a tent) and places that copy.
+    fn artwork(
+        &mut self,
+        key: &str,
+        x: f32,
+        y: f32,
+        size: (f32, f32),
+        draw: &mut dyn FnMut(&mut dyn Canvas) -> Result<(), PrintError>,
+    ) -> Result<(), PrintError>;
 }
 
 /// Badge colours by wallet: Alipay blue, WeChat green, anything else dark grey.
@@ -197,11 +210,46 @@ fn badge_row(
     let mut x = cx - total / 2.0;
     for run in &runs {
         let w = run.width() + 2.0 * pad;
-        c.rounded_rect(x, top, w, h, h * 0.3, badge_color(&run.text));
-        c.text(run, x + pad, top + h / 2.0 + size * 0.35, WHITE);
+        badge(c, run, x, top, w, h, pad)?;
         x += w + pad;
     }
     Ok(top + h)
+}
+
+/// One badge: white text on a rounded rectangle of the wallet's colour, `w` × `h` at (x, y). The same badge on
+/// every page is one piece of artwork.
+fn badge(c: &mut dyn Canvas, run: &Shaped, x: f32, y: f32, w: f32, h: f32, pad: f32) -> Result<(), PrintError> {
+    let key = format!("badge|{}|{}|{w}|{h}", run.text, run.size_mm);
+    c.artwork(&key, x, y, (w, h), &mut |c| {
+        c.rounded_rect(0.0, 0.0, w, h, h * 0.3, badge_color(&run.text));
+        c.text(run, pad, h / 2.0 + run.size_mm * 0.35, WHITE);
+        Ok(())
+    })
+}
+
+/// Lines that read the same on every stand (the instruction), drawn like [`lines_left`] (or centred on `x`) as one
+/// piece of artwork; returns the y below them.
+fn shared_lines(
+    c: &mut dyn Canvas,
+    lines: &[Shaped],
+    x: f32,
+    top: f32,
+    color: Rgb,
+    centred: bool,
+) -> Result<f32, PrintError> {
+    let mut y = top;
+    for line in lines {
+        let w = line.width();
+        let h = line.size_mm * LINE_GAP;
+        let left = if centred { x - w / 2.0 } else { x };
+        let key = format!("line|{}|{}|{:?}", line.text, line.size_mm, color);
+        c.artwork(&key, left, y, (w, h), &mut |c| {
+            c.text(line, 0.0, line.size_mm * ASCENT, color);
+            Ok(())
+        })?;
+        y += h;
+    }
+    Ok(y)
 }
 
 /// Badges stacked in a column at `x`, each its own width.
@@ -222,8 +270,7 @@ fn badge_column(
         let run =
             if run.width() + 2.0 * pad > width { run.with_size(size * (width - 2.0 * pad) / run.width()) } else { run };
         let w = run.width() + 2.0 * pad;
-        c.rounded_rect(x, y, w, h, h * 0.3, badge_color(badge));
-        c.text(&run, x + pad, y + h / 2.0 + run.size_mm * 0.35, WHITE);
+        self::badge(c, &run, x, y, w, h, pad)?;
         y += h + 1.2;
     }
     Ok(())
@@ -271,10 +318,12 @@ pub fn draw(
             c.pop();
             top?;
             tent_face(c, fonts, stand, qr, logo, h / 2.0)?;
-            c.dashed_line((0.0, h / 2.0), (w, h / 2.0), 0.2, GREY);
             let fold = fonts.shape("沿虚线对折 Fold here", 1.8)?;
-            c.text(&fold, w - fold.width() - 2.0, h / 2.0 - 0.8, GREY);
-            Ok(())
+            c.artwork("tent-fold", 0.0, h / 2.0 - 3.0, (w, 3.5), &mut |c| {
+                c.dashed_line((0.0, 3.0), (w, 3.0), 0.2, GREY);
+                c.text(&fold, w - fold.width() - 2.0, 2.2, GREY);
+                Ok(())
+            })
         }
         Template::Poster => poster(c, fonts, stand, qr, logo),
     }
@@ -308,7 +357,7 @@ fn sticker(
     code(c, qr, logo, cx - side / 2.0, top, side);
     let (instruction_zh, instruction_en) = instruction(stand);
     let instruction = fonts.shape(&format!("{instruction_zh} {instruction_en}"), 2.8)?;
-    let y = lines_centred(c, &[instruction], cx, top + side + 0.2, INK);
+    let y = shared_lines(c, &[instruction], cx, top + side + 0.2, INK, true)?;
     badge_row(c, fonts, &stand.badges, cx, y + 0.2, 56.0, 1.7)?;
     Ok(())
 }
@@ -331,9 +380,9 @@ fn tent_face(
     y = lines_left(c, &latin, x, y + 0.4, GREY);
     let (instruction_zh, instruction_en) = instruction(stand);
     let zh_instr = fit(fonts, instruction_zh, width, 6.0, 4.0, 1)?;
-    y = lines_left(c, &zh_instr, x, y + 3.0, BRAND);
+    y = shared_lines(c, &zh_instr, x, y + 3.0, BRAND, false)?;
     let en_instr = fit(fonts, instruction_en, width, 3.6, 2.6, 1)?;
-    lines_left(c, &en_instr, x, y, BRAND);
+    shared_lines(c, &en_instr, x, y, BRAND, false)?;
     badge_column(c, fonts, &stand.badges, x, top + 64.0, width, 2.2)?;
     let code_line = fonts.shape(&format!("No. {}", stand.store_code), 1.8)?;
     c.text(&code_line, x, top + 69.0, GREY);
@@ -359,9 +408,9 @@ fn poster(
     code(c, qr, logo, cx - side / 2.0, 76.0, side);
     let (instruction_zh, instruction_en) = instruction(stand);
     let zh_instr = fonts.shape(instruction_zh, 16.0)?;
-    let y = lines_centred(c, &[zh_instr], cx, 214.0, BRAND);
+    let y = shared_lines(c, &[zh_instr], cx, 214.0, BRAND, true)?;
     let en_instr = fonts.shape(instruction_en, 8.0)?;
-    let y = lines_centred(c, &[en_instr], cx, y, BRAND);
+    let y = shared_lines(c, &[en_instr], cx, y, BRAND, true)?;
     badge_row(c, fonts, &stand.badges, cx, y + 8.0, 180.0, 6.0)?;
     let footer = fonts.shape(&format!("门店编号 Store No. {}", stand.store_code), 3.5)?;
     lines_centred(c, &[footer], cx, h - 12.0, GREY);

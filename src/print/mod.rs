@@ -256,9 +256,9 @@ pub fn render_png(stand: &StandData, template: Template, logo: Option<&Logo>, dp
     raster::encode_png(page.width, page.height, &page.pixels, dpi)
 }
 
-/// One PDF with a page per store per template (stores in order; for each store, the templates in order).
-/// `progress(done, total)` is called after every page; setting `cancel` stops at the next page with
-/// [`PrintError::Cancelled`].
+/// One PDF with a page per store per template (stores in order; for each store, the templates in order), in
+/// memory. `progress(done, total)` is called after every page; setting `cancel` stops at the next page with
+/// [`PrintError::Cancelled`]. Large batches go to a file with [`save_pdf`], which does not hold them in memory.
 pub fn render_pdf(
     stands: &[StandData],
     templates: &[Template],
@@ -266,24 +266,65 @@ pub fn render_pdf(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<Vec<u8>, PrintError> {
+    write_pdf(Vec::new(), Path::new("(memory)"), stands, templates, logo, progress, cancel)
+}
+
+/// Writes the PDF of [`render_pdf`] to `path` page by page as the pages are made (memory stays flat however many
+/// pages), through a temporary file next to it that is renamed when the document is complete: a failure, a full
+/// disk or a cancel leaves no file behind. Returns the file's size in bytes.
+pub fn save_pdf(
+    path: &Path,
+    stands: &[StandData],
+    templates: &[Template],
+    logo: Option<&Logo>,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> Result<u64, PrintError> {
+    check_batch(stands, templates)?;
+    let write_err = |source| PrintError::Write { path: path.to_owned(), source };
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = path.with_file_name(format!(".{file_name}.part"));
+    let file = std::fs::File::create(&tmp).map_err(write_err)?;
+    let written =
+        write_pdf(std::io::BufWriter::with_capacity(256 * 1024, file), path, stands, templates, logo, progress, cancel)
+            .and_then(|out| out.into_inner().map_err(|e| write_err(e.into_error())))
+            .and_then(|file| {
+                file.sync_all().map_err(write_err)?;
+                let len = file.metadata().map_err(write_err)?.len();
+                std::fs::rename(&tmp, path).map_err(write_err)?;
+                Ok(len)
+            });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn check_batch(stands: &[StandData], templates: &[Template]) -> Result<(), PrintError> {
     if stands.is_empty() {
         return Err(PrintError::NoStores);
     }
     if templates.is_empty() {
         return Err(PrintError::NoTemplate);
     }
+    Ok(())
+}
+
+/// The streaming writer behind [`render_pdf`] and [`save_pdf`]: pages go to `out` as they are made; `target` names
+/// it in messages.
+fn write_pdf<W: std::io::Write>(
+    out: W,
+    target: &Path,
+    stands: &[StandData],
+    templates: &[Template],
+    logo: Option<&Logo>,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> Result<W, PrintError> {
+    check_batch(stands, templates)?;
     let fonts = FontBook::global();
     let total = stands.len() * templates.len();
-    let logo_image = logo.map(|l| krilla::image::Image::from_rgba8(l.rgba.to_vec(), l.width, l.height));
-    let mut doc = krilla::Document::new();
-    doc.set_metadata(
-        krilla::metadata::Metadata::new()
-            .title(match stands {
-                [one] => format!("TillDesk store code {}", one.store_code),
-                many => format!("TillDesk store codes ({} stores)", many.len()),
-            })
-            .creator("TillDesk".into()),
-    );
+    let mut doc = pdf::PdfDoc::new(out, target, logo).map_err(|e| e.for_target(target))?;
     let mut done = 0;
     for stand in stands {
         let qr = matrix_for(stand, logo)?;
@@ -292,22 +333,16 @@ pub fn render_pdf(
                 return Err(PrintError::Cancelled);
             }
             let (w, h) = template.size_mm();
-            let settings = krilla::page::PageSettings::from_wh(w * layout::PT_PER_MM, h * layout::PT_PER_MM)
-                .ok_or(PrintError::Pdf { detail: "bad page size".into() })?;
-            let mut page = doc.start_page_with(settings);
-            let mut surface = page.surface();
-            let drawn = {
-                let mut canvas = pdf::PdfCanvas { surface: &mut surface, logo_image: logo_image.clone() };
-                layout::draw(&mut canvas, fonts, template, stand, &qr, logo)
-            };
-            surface.finish();
-            page.finish();
-            drawn?;
+            doc.page(w, h, |canvas| layout::draw(canvas, fonts, template, stand, &qr, logo))?;
             done += 1;
             progress(done, total);
         }
     }
-    doc.finish().map_err(|e| PrintError::Pdf { detail: format!("{e:?}") })
+    let title = match stands {
+        [one] => format!("TillDesk store code {}", one.store_code),
+        many => format!("TillDesk store codes ({} stores)", many.len()),
+    };
+    doc.finish(&title).map_err(|e| e.for_target(target))
 }
 
 /// Writes `bytes` to `path` through a temporary file next to it, so a failure or a crash never leaves half a file.

@@ -222,10 +222,29 @@ impl Canvas for RasterCanvas {
         self.transforms.push(t);
     }
 
+    fn push_translate(&mut self, dx: f32, dy: f32) {
+        let t = self.t().pre_concat(Transform::from_translate(dx, dy));
+        self.transforms.push(t);
+    }
+
     fn pop(&mut self) {
         if self.transforms.len() > 1 {
             self.transforms.pop();
         }
+    }
+
+    fn artwork(
+        &mut self,
+        _key: &str,
+        x: f32,
+        y: f32,
+        _size: (f32, f32),
+        draw: &mut dyn FnMut(&mut dyn Canvas) -> Result<(), PrintError>,
+    ) -> Result<(), PrintError> {
+        self.push_translate(x, y);
+        let drawn = draw(self);
+        self.pop();
+        drawn
     }
 }
 

@@ -457,7 +457,12 @@ impl PrintPanel {
                 let logo = if logo_path.is_empty() { None } else { Some(Logo::load(Path::new(&logo_path))?) };
                 let progress_tx = tx.clone();
                 let progress_repaint = repaint.clone();
-                let pdf = print::render_pdf(
+                if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|source| PrintError::Write { path: dir.to_owned(), source })?;
+                }
+                let bytes = print::save_pdf(
+                    &target,
                     &stands,
                     &[template],
                     logo.as_ref(),
@@ -467,11 +472,6 @@ impl PrintPanel {
                     },
                     &cancel,
                 )?;
-                if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|source| PrintError::Write { path: dir.to_owned(), source })?;
-                }
-                print::write_atomically(&target, &pdf)?;
                 let pages = stands.len();
                 match kind {
                     JobKind::Save => Ok(format!(
@@ -479,7 +479,7 @@ impl PrintPanel {
                         lang.pick("已保存", "Saved"),
                         lang.pick("页", if pages == 1 { "page" } else { "pages" }),
                         target.display(),
-                        pdf.len().div_ceil(1024)
+                        bytes.div_ceil(1024)
                     )),
                     JobKind::Print => {
                         let printer = (!printer.is_empty()).then_some(printer.as_str());
