@@ -13,6 +13,21 @@ pub const QUIET_ZONE_MODULES: usize = 4;
 /// covers at most about 6 % of the symbol: well inside level H's 30 % (the level chosen when there is a logo).
 pub const LOGO_SIDE_FRACTION: f32 = 0.22;
 
+/// The side of the square each template prints its code in (quiet zone included), in millimetres: what the module
+/// size, and so the readability rule ([`super::readability`]), follows from.
+pub const fn code_side_mm(template: Template) -> f32 {
+    match template {
+        Template::Sticker => 39.0,
+        Template::Tent => 60.0,
+        Template::Poster => 132.0,
+    }
+}
+
+/// The printed size of one module of a symbol `width` modules wide (without quiet zone) on `template`.
+pub fn module_mm(template: Template, width: usize) -> f32 {
+    code_side_mm(template) / (width as f32 + 2.0 * QUIET_ZONE_MODULES as f32)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
 
@@ -303,7 +318,7 @@ fn sticker(
     let mut y = lines_centred(c, &zh, cx, 2.2, INK);
     let latin = fit(fonts, &stand.name_latin, 54.0, 2.2, 1.6, 1)?;
     y = lines_centred(c, &latin, cx, y, GREY);
-    let side = 39.0;
+    let side = code_side_mm(Template::Sticker);
     let top = y.max(7.5);
     code(c, qr, logo, cx - side / 2.0, top, side);
     let (instruction_zh, instruction_en) = instruction(stand);
@@ -321,7 +336,7 @@ fn tent_face(
     logo: Option<&Logo>,
     top: f32,
 ) -> Result<(), PrintError> {
-    let side = 60.0;
+    let side = code_side_mm(Template::Tent);
     code(c, qr, logo, 3.0, top + 7.0, side);
     let x = 66.0;
     let width = 36.0;
@@ -355,7 +370,7 @@ fn poster(
     let block: f32 = zh.iter().chain(&latin).map(|l| l.size_mm * LINE_GAP).sum();
     let y = lines_centred(c, &zh, cx, (64.0 - block) / 2.0 + 1.0, WHITE);
     lines_centred(c, &latin, cx, y, Rgb(0xdd, 0xe6, 0xf3));
-    let side = 132.0;
+    let side = code_side_mm(Template::Poster);
     code(c, qr, logo, cx - side / 2.0, 76.0, side);
     let (instruction_zh, instruction_en) = instruction(stand);
     let zh_instr = fonts.shape(instruction_zh, 16.0)?;
