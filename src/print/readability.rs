@@ -20,7 +20,7 @@
 //! - **Viewing distances** ([`viewing_distance_mm`]): a 60 mm sticker on a table or counter is scanned from
 //!   15–25 cm (we take 25 cm), a table tent from about 30 cm, an A4 poster on a door or wall from 1 m.
 //!
-//! That gives 0.40 mm for the sticker and the tent (the print floor; 1.2 mrad asks only 0.30 and 0.36 mm) and
+//! That gives 0.396 mm for the sticker and the tent (the print floor; 1.2 mrad asks only 0.30 and 0.36 mm) and
 //! 1.20 mm for the poster. For scale: the industry's "10:1" rule (a code at least a tenth of the scanning distance
 //! wide) assumes codes of 25–33 modules and so asks for about distance/330 per module; our codes are denser
 //! (version 10–20), which is why the rule here is on the module, not on the code.
@@ -104,20 +104,32 @@ pub fn level_label(ec: ErrorCorrection) -> &'static str {
     }
 }
 
+/// A length in millimetres for messages: three decimals at most, no trailing zeros ("0.386", "1.2"). Rounded down,
+/// so that a module just under the minimum never shows as equal to it.
+pub fn mm(value: f32) -> String {
+    let thousandths = (value * 1000.0 + 1e-3).floor() / 1000.0;
+    let text = format!("{thousandths:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// Why a code cannot be printed readably on a template.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ReadabilityError {
     #[error(
-        "a logo does not fit on the {}: with it the code's modules would be {module_mm:.2} mm, below the \
-         {minimum_mm:.2} mm a phone reads from {} cm. Print without --logo, or choose a bigger template",
+        "a logo does not fit on the {}: with it the code's modules would be {} mm, below the {} mm a phone reads \
+         from {} cm. Print without --logo, or choose a bigger template",
         template.label_en(),
+        mm(*module_mm),
+        mm(*minimum_mm),
         viewing_distance_mm(*template) / 10.0
     )]
     LogoTooDense { template: Template, module_mm: f32, minimum_mm: f32 },
     #[error(
-        "the code is too long for the {}: its modules would be {module_mm:.2} mm, below the {minimum_mm:.2} mm a \
-         phone reads from {} cm. Choose a bigger template, or bind the store to fewer acquirers",
+        "the code is too long for the {}: its modules would be {} mm, below the {} mm a phone reads from {} cm. \
+         Choose a bigger template, or bind the store to fewer acquirers",
         template.label_en(),
+        mm(*module_mm),
+        mm(*minimum_mm),
         viewing_distance_mm(*template) / 10.0
     )]
     TooDense { template: Template, module_mm: f32, minimum_mm: f32 },
@@ -314,7 +326,8 @@ mod tests {
         assert!(module_mm < minimum_mm && module_mm > 0.3, "{module_mm}");
         let text = err.to_string();
         assert!(text.starts_with("a logo does not fit on the 60×60 mm sticker"), "{text}");
-        assert!(text.contains(&format!("{module_mm:.2} mm, below the 0.40 mm a phone reads from 25 cm")), "{text}");
+        assert!(text.contains(&format!("{} mm, below the 0.396 mm a phone reads from 25 cm", mm(module_mm))), "{text}");
+        assert_eq!((mm(0.38613), mm(1.2), mm(0.3959)), ("0.386".into(), "1.2".into(), "0.395".into()));
         // Without the logo it prints, at M; the tent and the poster take the logo.
         assert_eq!(plan(&payload, Template::Sticker, false).unwrap().ec, ErrorCorrection::Medium);
         assert!(plan(&payload, Template::Tent, true).is_ok());
