@@ -681,7 +681,12 @@ fn the_preview_on_screen_is_sharp_enough_to_scan() {
                 let shown = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
                 let mut read = 0;
                 for closer in [1.0f32, 1.1, 1.2, 1.3, 1.4, 1.5] {
-                    let frame = image::imageops::resize(&shown, size(scale * closer).0, size(scale * closer).1, image::imageops::FilterType::Triangle);
+                    let frame = image::imageops::resize(
+                        &shown,
+                        size(scale * closer).0,
+                        size(scale * closer).1,
+                        image::imageops::FilterType::Triangle,
+                    );
                     let mut png = Vec::new();
                     frame.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
                     match tilldesk::mpm::decode_image(&png) {

@@ -420,7 +420,10 @@ mod tests {
             &mut |_, _| {},
             &AtomicBool::new(false),
         );
-        assert!(matches!(result, Err(PrintError::Unreadable { ref store_code, .. }) if store_code == "S9"), "{result:?}");
+        assert!(
+            matches!(result, Err(PrintError::Unreadable { ref store_code, .. }) if store_code == "S9"),
+            "{result:?}"
+        );
         assert!(!out.exists());
     }
 

@@ -318,9 +318,7 @@ mod tests {
         let cds = CdsData { platform_id: "com.example.cds".into(), cds_index: "IDX0001234567890".into() };
         let payload = build_store_code(CodeFormat::Emvco, &input(), &refs, Some(&cds)).unwrap();
         let err = plan(&payload, Template::Sticker, true).unwrap_err();
-        let ReadabilityError::LogoTooDense { template, module_mm, minimum_mm } = err.clone() else {
-            panic!("{err:?}")
-        };
+        let ReadabilityError::LogoTooDense { template, module_mm, minimum_mm } = err.clone() else { panic!("{err:?}") };
         assert_eq!(template, Template::Sticker);
         assert_eq!(minimum_mm, 0.396);
         assert!(module_mm < minimum_mm && module_mm > 0.3, "{module_mm}");

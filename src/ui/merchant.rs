@@ -225,8 +225,11 @@ impl MerchantPanel {
         } else if self.printable != store_names(s) && needs_font_check(&store_names(s)) {
             self.check = Some((Saving::Store, NameCheck::spawn(store_names(s), egui_ctx)));
         } else {
-            let result =
-                if s.id.0 == 0 { ctx.home.store.add_store(s, None).map(|_| ()) } else { ctx.home.store.update_store(s, None) };
+            let result = if s.id.0 == 0 {
+                ctx.home.store.add_store(s, None).map(|_| ())
+            } else {
+                ctx.home.store.update_store(s, None)
+            };
             match result {
                 Ok(()) => {
                     self.message = Some(format!("{} {}", lang.pick("已保存门店", "Saved store"), s.store_code));
@@ -296,14 +299,29 @@ impl MerchantPanel {
                 ui.group(|ui| {
                     egui::Grid::new("store-form").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
                         let issues = &self.store_issues;
-                        field(ui, lang.pick("门店编号", "Store number"), &mut s.store_code, issues, "store_code", "S002");
+                        field(
+                            ui,
+                            lang.pick("门店编号", "Store number"),
+                            &mut s.store_code,
+                            issues,
+                            "store_code",
+                            "S002",
+                        );
                         field(ui, lang.pick("门店名称", "Store name"), &mut s.name, issues, "name", "People's Square");
-                        field(ui, lang.pick("中文门店名", "Chinese name"), &mut s.name_zh, issues, "name_zh", "人民广场店");
+                        field(
+                            ui,
+                            lang.pick("中文门店名", "Chinese name"),
+                            &mut s.name_zh,
+                            issues,
+                            "name_zh",
+                            "人民广场店",
+                        );
                         field(ui, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
                         field(ui, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
                     });
                     ui.horizontal(|ui| {
-                        save = ui.add_enabled(!checking, egui::Button::new(lang.pick("保存门店", "Save store"))).clicked();
+                        save =
+                            ui.add_enabled(!checking, egui::Button::new(lang.pick("保存门店", "Save store"))).clicked();
                         discard = ui.button(lang.pick("取消编辑", "Discard")).clicked();
                     });
                     if checking_store {

@@ -97,13 +97,19 @@ pub fn unreadable_words(lang: Lang, store_code: &str, problem: &ReadabilityError
     match problem {
         ReadabilityError::LogoTooDense { template, module_mm, minimum_mm } => {
             let text = words(template, module_mm, minimum_mm, "加上标志后", "a logo does not fit on");
-            format!("{text}{}", lang.pick("。请去掉标志，或换更大的模板。", ". Remove the logo, or choose a bigger template."))
+            format!(
+                "{text}{}",
+                lang.pick("。请去掉标志，或换更大的模板。", ". Remove the logo, or choose a bigger template.")
+            )
         }
         ReadabilityError::TooDense { template, module_mm, minimum_mm } => {
             let text = words(template, module_mm, minimum_mm, "放不下这么长的码：", "the code is too long for");
             format!(
                 "{text}{}",
-                lang.pick("。请换更大的模板，或减少绑定的收单机构。", ". Choose a bigger template, or bind fewer acquirers.")
+                lang.pick(
+                    "。请换更大的模板，或减少绑定的收单机构。",
+                    ". Choose a bigger template, or bind fewer acquirers."
+                )
             )
         }
         ReadabilityError::Qr(e) => format!("{} {store_code}: {e}", lang.pick("门店", "store")),
@@ -321,7 +327,11 @@ impl PrintPanel {
                 }
             });
             if let Some(p) = self.preview.as_ref().filter(|p| p.key.logo_path == self.logo_path.trim()) {
-                ui.small(format!("{}{}", lang.pick("纠错等级：", "Error correction: "), readability::level_label(p.ec)));
+                ui.small(format!(
+                    "{}{}",
+                    lang.pick("纠错等级：", "Error correction: "),
+                    readability::level_label(p.ec)
+                ));
             }
             ui.horizontal(|ui| {
                 let label = ui.label(lang.pick("PDF 文件", "PDF file"));
@@ -564,7 +574,8 @@ impl PrintPanel {
         std::thread::spawn(move || {
             let result = (|| -> Result<String, PrintError> {
                 // Every code readable by a phone, or nothing is rendered, saved or printed.
-                if let Some(refused) = readability::refusals(&stands, &[template], !logo_path.is_empty()).into_iter().next()
+                if let Some(refused) =
+                    readability::refusals(&stands, &[template], !logo_path.is_empty()).into_iter().next()
                 {
                     return Err(refused);
                 }
