@@ -10,7 +10,8 @@ pub const PT_PER_MM: f32 = 72.0 / 25.4;
 /// The quiet zone printed around every code, in modules (ISO/IEC 18004 asks for at least 4).
 pub const QUIET_ZONE_MODULES: usize = 4;
 /// The logo's share of the symbol's side (without quiet zone). Its white backing adds a module each side, so it
-/// covers at most about 6 % of the symbol: well inside level H's 30 % (the level chosen when there is a logo).
+/// covers about 6 % of the symbol (9.9 % at version 1): well inside what levels H (30 %) and Q (25 %) restore, the
+/// levels chosen when there is a logo ([`super::readability`]).
 pub const LOGO_SIDE_FRACTION: f32 = 0.22;
 
 /// The side of the square each template prints its code in (quiet zone included), in millimetres: what the module

@@ -16,7 +16,8 @@ use crate::print::readability::{self, ReadabilityError, mm, viewing_distance_mm}
 use crate::print::{self, Logo, PrintError, RgbaPage, StandData, Template};
 use crate::ui::Ctx;
 
-/// The preview shows every module at least this many screen pixels wide, so the code on screen scans too.
+/// The preview shows every module at least this many screen pixels wide, so the code on screen scans too (3 is the
+/// least a phone reads from a screen; 4 leaves room for the display's own scaling).
 pub const PREVIEW_MIN_SCREEN_PX_PER_MODULE: f32 = 4.0;
 /// The preview is rendered with at least this many pixels a module, then scaled for display.
 pub const PREVIEW_RENDER_PX_PER_MODULE: f32 = 6.0;
@@ -64,6 +65,15 @@ struct Preview {
     /// The error correction the code is printed at, and its module size in the rendered pixels.
     ec: ErrorCorrection,
     module_px: f32,
+}
+
+impl Preview {
+    /// Points per rendered pixel: fit into 340 × 420 points, but never so small that a module takes fewer than
+    /// [`PREVIEW_MIN_SCREEN_PX_PER_MODULE`] screen pixels, so the code on screen scans.
+    fn display_scale(&self, pixels_per_point: f32) -> f32 {
+        let fit = (340.0 / self.size.x).min(420.0 / self.size.y);
+        fit.max(preview_scale_for_scanning(self.module_px, pixels_per_point))
+    }
 }
 
 /// What the preview thread sends back: the page, the code's level and its module size in the page's pixels.
@@ -262,15 +272,27 @@ impl PrintPanel {
             ui.colored_label(ui.visuals().error_fg_color, e);
             return;
         }
-        ui.horizontal_top(|ui| {
+        // The preview beside the controls when it fits, else below them (a dense code's preview is wide: its modules
+        // keep 4 screen pixels).
+        let preview_width = self.preview_width(ui.ctx().pixels_per_point());
+        if 460.0 + 16.0 + preview_width <= ui.available_width() {
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_max_width(460.0);
+                    self.controls(ui, ctx);
+                });
+                // Not a separator: in a horizontal layout it would stretch to the whole scroll area's height.
+                ui.add_space(16.0);
+                ui.vertical(|ui| self.preview_ui(ui, lang));
+            });
+        } else {
             ui.vertical(|ui| {
                 ui.set_max_width(460.0);
                 self.controls(ui, ctx);
             });
-            // Not a separator: in a horizontal layout it would stretch to the whole scroll area's height.
             ui.add_space(16.0);
             ui.vertical(|ui| self.preview_ui(ui, lang));
-        });
+        }
     }
 
     fn controls(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -395,6 +417,11 @@ impl PrintPanel {
         }
     }
 
+    /// How wide the preview is shown, in points (340 until there is one).
+    fn preview_width(&self, pixels_per_point: f32) -> f32 {
+        self.preview.as_ref().map_or(340.0, |p| (p.size.x * p.display_scale(pixels_per_point)).max(340.0))
+    }
+
     /// Checks every chosen store on the chosen template (with or without the logo) on a thread of its own whenever
     /// the choice changes; the refusals show above Save PDF… and Print….
     fn check_readability(&mut self, egui_ctx: &egui::Context, lang: Lang) {
@@ -450,10 +477,7 @@ impl PrintPanel {
                 p.key.store_code,
                 lang.pick(p.key.template.label_zh(), p.key.template.label_en())
             );
-            // Fit the box, but never so small that a module takes under 3 screen pixels: the code on screen scans.
-            let max = egui::vec2(340.0, 420.0);
-            let fit = (max.x / p.size.x).min(max.y / p.size.y);
-            let scale = fit.max(preview_scale_for_scanning(p.module_px, ui.ctx().pixels_per_point()));
+            let scale = p.display_scale(ui.ctx().pixels_per_point());
             ui.add(
                 egui::Image::new(&p.texture)
                     .fit_to_exact_size(p.size * scale)
