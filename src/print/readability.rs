@@ -13,10 +13,13 @@
 //!   specification table 1 and its addenda for QR codes: X from 0.396 to 0.990 mm; summarised by GS1 UK, "How big
 //!   should a QR code powered by GS1 be?"). Below it, printing (dot gain, toner spread, paper) eats the modules
 //!   whatever the distance.
-//! - **1.2 mrad per module** is two camera pixels per module for a phone's scanner: the WeChat and Alipay scanners
-//!   analyse a 1920-pixel-wide preview of a main camera about 65° wide, about 0.59 mrad a pixel, and two pixels a
-//!   module is the sampling limit a reader resolves (measured by hand: phones read modules of 0.25–0.42 mm from a
-//!   printout and 1–3 screen pixels from a screen, scruss.com "Too many QR Codes", 2013).
+//! - **1.2 mrad per module** is two camera pixels per module for a phone's scanner. This is our model, not a
+//!   published figure: a scanning app analyses a 1080p preview (1920 pixels wide) of a main camera about 65° wide,
+//!   so one pixel spans about 0.59 mrad, and two pixels a module is the sampling limit a reader resolves. It agrees
+//!   with hand measurements (phones read modules of 0.25–0.42 mm from a laser printout at hand distance, and 1–3
+//!   screen pixels from a screen: scruss.com, "Too many QR Codes", 2013), and it is what makes the poster work: the
+//!   "10:1" rule below would ask 3 mm modules at 1 m, which no store code with its acquirer references fits in
+//!   132 mm.
 //! - **Viewing distances** ([`viewing_distance_mm`]): a 60 mm sticker on a table or counter is scanned from
 //!   15–25 cm (we take 25 cm), a table tent from about 30 cm, an A4 poster on a door or wall from 1 m.
 //!
