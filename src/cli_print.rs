@@ -25,7 +25,8 @@ pub struct PrintArgs {
     /// PNG resolution (300 or more).
     #[arg(long, default_value_t = print::MIN_EXPORT_DPI)]
     pub dpi: u32,
-    /// A PNG or JPEG logo for the centre of the code (error correction goes up to H).
+    /// A PNG or JPEG logo for the centre of the code (error correction goes up to H, or Q where H would make the
+    /// modules too small for a phone; refused for a template where neither fits).
     #[arg(long, value_name = "FILE")]
     pub logo: Option<PathBuf>,
     /// Send the PDF to the printer too (lp on Linux and macOS, the print verb on Windows).
@@ -107,6 +108,12 @@ pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {
         stands = payable;
     }
     let logo = args.logo.as_deref().map(Logo::load).transpose()?;
+    // Every code must stay readable by a phone at its printed size: refused before anything is written.
+    let refused = print::readability::refusals(&stands, &templates, logo.is_some());
+    if !refused.is_empty() {
+        let lines: Vec<String> = refused.iter().map(|e| format!("  {e}")).collect();
+        bail!("nothing was written; {} cannot be printed readably:\n{}", plural(refused.len()), lines.join("\n"));
+    }
     let cancel = AtomicBool::new(false);
     let interactive = std::io::stderr().is_terminal();
     let report = |what: &str, done: usize, total: usize| {
@@ -149,4 +156,9 @@ pub fn run(mut home: DataHome, args: PrintArgs) -> anyhow::Result<()> {
         println!("sent to the printer: {}", submitted.message);
     }
     Ok(())
+}
+
+/// "1 code" or "3 codes".
+fn plural(n: usize) -> String {
+    if n == 1 { "1 code".into() } else { format!("{n} codes") }
 }

@@ -581,11 +581,9 @@ fn flow(db: &mut Store, store: &str, acquirer: &str, remote: &Remote, which: Flo
     Ok(())
 }
 
-/// The characters of a name (printed on every stand) that no font on this machine can draw, if any: the same font
-/// book printing uses (bundled font, TILLDESK_CJK_FONT, the system's CJK fonts).
+/// The characters of a name (printed on every stand) that no font on this machine can draw, if any
+/// ([`tilldesk::print::fonts::unprintable_chars`]).
 fn unprintable(text: &str) -> Option<String> {
-    match tilldesk::print::fonts::FontBook::global().shape(text.trim(), 1.0) {
-        Err(tilldesk::print::PrintError::MissingGlyphs { chars, .. }) => Some(chars),
-        _ => None,
-    }
+    let chars = tilldesk::print::fonts::unprintable_chars(text);
+    (!chars.is_empty()).then(|| chars.into_iter().collect())
 }

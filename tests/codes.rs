@@ -266,3 +266,75 @@ fn cli_payload_of_a_store_that_is_not_onboarded_says_what_to_do() {
     let out = tilldesk().args(["codes", "payload", "--store", "S999", "--data-dir"]).arg(tmp.path()).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no store \"S999\"; the stores are: S001"));
 }
+
+/// Issue 19, item 7: a store bound to five acquirers has a code too dense for a logo on the 39 mm sticker (at Q its
+/// modules would be 0.386 mm, under the 0.396 mm a phone reads from 25 cm). `codes print --logo` refuses it, naming
+/// the store, template and sizes, and writes nothing: no PDF, no PNG folder. Without the logo, or on the poster, it
+/// prints.
+#[test]
+fn cli_codes_print_refuses_a_logo_that_would_make_the_sticker_unreadable_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    {
+        let mut home = tilldesk::config::DataHome::open(&data).unwrap();
+        home.store.default_store().unwrap();
+        let db = rusqlite::Connection::open(home.store.path()).unwrap();
+        for i in 1..=5 {
+            db.execute_batch(&format!(
+                "INSERT INTO acquirers (id, kind, name, created_at) VALUES ({}, 'alipayplus', 'Partner {i}', 'now');
+                 INSERT INTO acquirer_bindings (store_id, acquirer_id, status, merchant_id_at_acquirer, issuer_guid,
+                                                created_at, updated_at)
+                 SELECT id, {}, 'active', '2188000000077700012{i}', 'com.partner{i}.acquirer.example.cn', 'now', 'now'
+                 FROM stores WHERE store_code = 'S001';",
+                900 + i,
+                900 + i
+            ))
+            .unwrap();
+        }
+    }
+    let payload = {
+        let db = tilldesk::store::Store::open(&data.join(tilldesk::config::DATABASE_FILE)).unwrap();
+        let s = db.store_by_code("S001").unwrap().unwrap();
+        tilldesk::onboarding::build_for_store(&db, s.id, None).unwrap().payload
+    };
+    assert!(payload.len() > 400, "{} bytes", payload.len());
+    let logo = tmp.path().join("big.png");
+    image::RgbaImage::from_pixel(600, 600, image::Rgba([200, 30, 40, 255])).save(&logo).unwrap();
+    let (pdf, pngs) = (tmp.path().join("codes.pdf"), tmp.path().join("png"));
+    let print = |template: &str, with_logo: bool| {
+        let mut cmd = tilldesk();
+        cmd.args(["codes", "print", "--stores", "S001", "--template", template, "--data-dir"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&pdf)
+            .arg("--png")
+            .arg(&pngs);
+        if with_logo {
+            cmd.arg("--logo").arg(&logo);
+        }
+        cmd.output().unwrap()
+    };
+
+    let out = print("poster,sticker", true);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nothing was written; 1 code cannot be printed readably"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "store S001: a logo does not fit on the 60×60 mm sticker: with it the code's modules would be 0.386 mm, \
+             below the 0.396 mm a phone reads from 25 cm"
+        ),
+        "{stderr}"
+    );
+    assert!(!pdf.exists() && !pngs.exists(), "nothing written");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("wrote"));
+
+    // The same sticker without the logo, and the poster with it, print.
+    for (template, with_logo) in [("sticker", false), ("poster", true)] {
+        let out = print(template, with_logo);
+        assert!(out.status.success(), "{template}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(pdf.is_file() && pngs.join(format!("S001-{template}.png")).is_file());
+        let png = std::fs::read(pngs.join(format!("S001-{template}.png"))).unwrap();
+        assert_eq!(decode_image(&png).unwrap(), payload, "{template}");
+    }
+}

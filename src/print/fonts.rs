@@ -153,6 +153,9 @@ fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
+/// The process-wide font book ([`FontBook::global`], or the one given to [`FontBook::install_global`]).
+static GLOBAL_BOOK: OnceLock<FontBook> = OnceLock::new();
+
 /// Extra font files to try before the usual places, separated like `PATH` (for a font the merchant installed
 /// somewhere unusual).
 pub const FONT_ENV: &str = "TILLDESK_CJK_FONT";
@@ -161,8 +164,7 @@ impl FontBook {
     /// The process-wide font book: bundled font first, then the files in `TILLDESK_CJK_FONT`, then
     /// [`SYSTEM_CJK_FONT_CANDIDATES`], then fontconfig.
     pub fn global() -> &'static FontBook {
-        static BOOK: OnceLock<FontBook> = OnceLock::new();
-        BOOK.get_or_init(|| {
+        GLOBAL_BOOK.get_or_init(|| {
             let mut candidates: Vec<PathBuf> =
                 std::env::var_os(FONT_ENV).map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
             candidates.extend(SYSTEM_CJK_FONT_CANDIDATES.iter().map(PathBuf::from));
@@ -186,6 +188,21 @@ impl FontBook {
             ask_fontconfig: std::sync::atomic::AtomicBool::new(ask_fontconfig),
             system: Mutex::new(Vec::new()),
             tried: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Makes `book` the process-wide font book, if nothing has used [`FontBook::global`] yet (else gives it back).
+    /// Tests use it to fix the fonts a whole window sees, whatever fonts the machine has.
+    pub fn install_global(book: FontBook) -> Result<(), FontBook> {
+        GLOBAL_BOOK.set(book)
+    }
+
+    /// The characters of `text` no font in this book can draw, each once, in order (empty when it prints whole).
+    /// The first call may read font files: keep it off the UI thread.
+    pub fn unprintable_chars(&self, text: &str) -> Vec<char> {
+        match self.shape(text.trim(), 1.0) {
+            Err(PrintError::MissingGlyphs { chars, .. }) => chars.chars().collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -267,6 +284,23 @@ impl FontBook {
         }
         Ok(Shaped { text: text.to_owned(), size_mm, glyphs })
     }
+}
+
+/// The characters of a name (printed on every stand) that no font on this machine can draw, each once, in order:
+/// the same font book printing uses (bundled font, `TILLDESK_CJK_FONT`, the system's CJK fonts). Forms that save a
+/// store or merchant name refuse such a name, naming the characters, instead of failing every print later. The
+/// first call may read font files: keep it off the UI thread.
+pub fn unprintable_chars(text: &str) -> Vec<char> {
+    FontBook::global().unprintable_chars(text)
+}
+
+/// Whether the bundled font alone draws all of `text` (whitespace and control characters aside): a lookup in the font
+/// compiled into the program, no file read, so a form may ask it on the UI thread and leave only the other names to
+/// [`unprintable_chars`] on a thread of its own.
+pub fn bundled_font_draws(text: &str) -> bool {
+    let Ok(font) = FontRef::new(BUNDLED_CJK_FONT) else { return false };
+    let charmap = font.charmap();
+    text.chars().all(|c| c.is_whitespace() || c.is_control() || charmap.map(c).is_some())
 }
 
 /// Every face of a font file (a .ttc holds several), Simplified Chinese faces first.
@@ -365,6 +399,19 @@ mod tests {
         assert!(run.fonts()[0].source.ends_with("DroidSansFallback-subset.ttf #0"), "{}", run.fonts()[0].source);
         // Latin letters have their own (narrower than an em) advances, as in the bundled font.
         assert!(run.glyphs[5].advance < 0.9 && run.glyphs[5].advance > 0.3);
+    }
+
+    #[test]
+    fn unprintable_characters_are_named_each_once_in_order() {
+        let book = FontBook::with_candidates(vec![PathBuf::from("/nonexistent/font.ttc")], false);
+        // 𠀀 and 𪚥 (CJK extension B) are in no font here; 店 is in the bundled one.
+        assert_eq!(book.unprintable_chars("𠀀𪚥店𠀀"), ['𠀀', '𪚥']);
+        assert_eq!(book.unprintable_chars(" 幸运面馆 Lucky "), Vec::<char>::new());
+        assert_eq!(book.unprintable_chars(""), Vec::<char>::new());
+        assert!(bundled_font_draws(" 幸运面馆 Lucky Noodles（静安店）") && !bundled_font_draws("𠀀𪚥店"));
+        assert!(!bundled_font_draws("喆"), "outside GB2312: a system font may have it, so the full check decides");
+        let with_droid = FontBook::with_candidates(vec![droid_subset()], false);
+        assert_eq!(with_droid.unprintable_chars("喆昇咖啡"), Vec::<char>::new());
     }
 
     #[test]

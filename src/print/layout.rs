@@ -10,8 +10,24 @@ pub const PT_PER_MM: f32 = 72.0 / 25.4;
 /// The quiet zone printed around every code, in modules (ISO/IEC 18004 asks for at least 4).
 pub const QUIET_ZONE_MODULES: usize = 4;
 /// The logo's share of the symbol's side (without quiet zone). Its white backing adds a module each side, so it
-/// covers at most about 6 % of the symbol: well inside level H's 30 % (the level chosen when there is a logo).
+/// covers about 6 % of the symbol (9.9 % at version 1): well inside what levels H (30 %) and Q (25 %) restore, the
+/// levels chosen when there is a logo ([`super::readability`]).
 pub const LOGO_SIDE_FRACTION: f32 = 0.22;
+
+/// The side of the square each template prints its code in (quiet zone included), in millimetres: what the module
+/// size, and so the readability rule ([`super::readability`]), follows from.
+pub const fn code_side_mm(template: Template) -> f32 {
+    match template {
+        Template::Sticker => 39.0,
+        Template::Tent => 60.0,
+        Template::Poster => 132.0,
+    }
+}
+
+/// The printed size of one module of a symbol `width` modules wide (without quiet zone) on `template`.
+pub fn module_mm(template: Template, width: usize) -> f32 {
+    code_side_mm(template) / (width as f32 + 2.0 * QUIET_ZONE_MODULES as f32)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
@@ -352,7 +368,7 @@ fn sticker(
     let mut y = lines_centred(c, &zh, cx, 2.2, INK);
     let latin = fit(fonts, &stand.name_latin, 54.0, 2.2, 1.6, 1)?;
     y = lines_centred(c, &latin, cx, y, GREY);
-    let side = 39.0;
+    let side = code_side_mm(Template::Sticker);
     let top = y.max(7.5);
     code(c, qr, logo, cx - side / 2.0, top, side);
     let (instruction_zh, instruction_en) = instruction(stand);
@@ -370,7 +386,7 @@ fn tent_face(
     logo: Option<&Logo>,
     top: f32,
 ) -> Result<(), PrintError> {
-    let side = 60.0;
+    let side = code_side_mm(Template::Tent);
     code(c, qr, logo, 3.0, top + 7.0, side);
     let x = 66.0;
     let width = 36.0;
@@ -404,7 +420,7 @@ fn poster(
     let block: f32 = zh.iter().chain(&latin).map(|l| l.size_mm * LINE_GAP).sum();
     let y = lines_centred(c, &zh, cx, (64.0 - block) / 2.0 + 1.0, WHITE);
     lines_centred(c, &latin, cx, y, Rgb(0xdd, 0xe6, 0xf3));
-    let side = 132.0;
+    let side = code_side_mm(Template::Poster);
     code(c, qr, logo, cx - side / 2.0, 76.0, side);
     let (instruction_zh, instruction_en) = instruction(stand);
     let zh_instr = fonts.shape(instruction_zh, 16.0)?;

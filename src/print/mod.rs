@@ -5,22 +5,25 @@
 //! code came from; [`source`] builds that data from the database rows. The layouts live in [`layout`] and are drawn
 //! onto either back end (`pdf`, `raster`), so the PDF and the PNG show the same thing.
 //!
-//! Error correction: M without a logo, H with one. The logo covers at most about 6 % of the symbol (see
-//! [`layout::LOGO_SIDE_FRACTION`]), far less than the 30 % level H restores, so a code with a logo still scans.
-//! Every code has a quiet zone of 4 modules.
+//! Error correction and module size follow [`readability`]: every template's code keeps modules a phone reads at the
+//! template's viewing distance; without a logo at M (L only when M would be too dense), with one at H or Q (twice
+//! what the logo covers, at least); a logo that would make the code too dense is refused for that template, and a
+//! code too long for a template refuses the template, before anything is written. Every code has a quiet zone of 4
+//! modules.
 
 pub mod fonts;
 pub mod layout;
 mod pdf;
 pub mod printer;
 mod raster;
+pub mod readability;
 pub mod source;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::mpm::{ErrorCorrection, MpmError, QrMatrix, qr_matrix};
+use crate::mpm::{MpmError, QrMatrix};
 pub use fonts::FontBook;
 
 /// The instruction line on every stand.
@@ -70,6 +73,9 @@ pub enum PrintError {
     Store(#[from] crate::store::StoreError),
     #[error("the code of store {store_code} cannot be made: {detail}")]
     Source { store_code: String, detail: String },
+    /// The code would not be readable by a phone on that template ([`readability`]): nothing was written.
+    #[error("store {store_code}: {problem}")]
+    Unreadable { store_code: String, problem: readability::ReadabilityError },
 }
 
 /// The three stand layouts.
@@ -207,14 +213,10 @@ impl Logo {
     }
 }
 
-/// The error-correction level: H when a logo covers the centre (it restores up to 30 % of the symbol), else M.
-pub fn error_correction(has_logo: bool) -> ErrorCorrection {
-    if has_logo { ErrorCorrection::High } else { ErrorCorrection::Medium }
-}
-
-fn matrix_for(stand: &StandData, logo: Option<&Logo>) -> Result<QrMatrix, PrintError> {
-    qr_matrix(&stand.payload, error_correction(logo.is_some()))
-        .map_err(|source| PrintError::Qr { store_code: stand.store_code.clone(), source })
+/// The symbol printed on `template` for `stand`: the error correction and version [`readability::plan`] chooses,
+/// or why it would not be readable there.
+fn matrix_for(stand: &StandData, template: Template, logo: Option<&Logo>) -> Result<QrMatrix, PrintError> {
+    readability::plan_for(stand, template, logo.is_some()).map(|p| p.matrix)
 }
 
 /// One store's page as straight RGBA pixels.
@@ -235,7 +237,7 @@ pub fn render_rgba(
     if !(20..=MAX_DPI).contains(&dpi) {
         return Err(PrintError::Resolution { dpi });
     }
-    let qr = matrix_for(stand, logo)?;
+    let qr = matrix_for(stand, template, logo)?;
     let (w, h) = template.size_mm();
     let mut canvas = raster::RasterCanvas::new(w, h, dpi, logo)?;
     layout::draw(&mut canvas, FontBook::global(), template, stand, &qr, logo)?;
@@ -327,11 +329,11 @@ fn write_pdf<W: std::io::Write>(
     let mut doc = pdf::PdfDoc::new(out, target, logo).map_err(|e| e.for_target(target))?;
     let mut done = 0;
     for stand in stands {
-        let qr = matrix_for(stand, logo)?;
         for &template in templates {
             if cancel.load(Ordering::Relaxed) {
                 return Err(PrintError::Cancelled);
             }
+            let qr = matrix_for(stand, template, logo)?;
             let (w, h) = template.size_mm();
             doc.page(w, h, |canvas| layout::draw(canvas, fonts, template, stand, &qr, logo))?;
             done += 1;
@@ -380,6 +382,10 @@ pub fn export_pngs(
     if stands.is_empty() {
         return Err(PrintError::NoStores);
     }
+    // Every code readable, or nothing written (not even the folder).
+    if let Some(refused) = readability::refusals(stands, templates, logo.is_some()).into_iter().next() {
+        return Err(refused);
+    }
     std::fs::create_dir_all(dir).map_err(|source| PrintError::Write { path: dir.to_owned(), source })?;
     let total = stands.len() * templates.len();
     let mut written = Vec::with_capacity(total);
@@ -411,9 +417,49 @@ mod tests {
     }
 
     #[test]
-    fn a_logo_raises_error_correction_to_h() {
-        assert_eq!(error_correction(false), ErrorCorrection::Medium);
-        assert_eq!(error_correction(true), ErrorCorrection::High);
+    fn a_logo_raises_error_correction_to_h_when_the_modules_stay_big_enough() {
+        let stand = StandData {
+            store_code: "S1".into(),
+            name_zh: String::new(),
+            name_latin: String::new(),
+            payload: "HTTPS://QR.SAMPLEDOMAIN.COM/MPM/3/R1BMRA".into(),
+            badges: vec![],
+        };
+        use crate::mpm::{ErrorCorrection, qr_matrix};
+        for template in Template::ALL {
+            let high = qr_matrix(&stand.payload, ErrorCorrection::High).unwrap();
+            let medium = qr_matrix(&stand.payload, ErrorCorrection::Medium).unwrap();
+            assert_eq!(matrix_for(&stand, template, None).unwrap(), medium);
+            let logo = Logo { path: "l.png".into(), width: 1, height: 1, rgba: Arc::new(vec![0; 4]) };
+            assert_eq!(matrix_for(&stand, template, Some(&logo)).unwrap(), high);
+        }
+    }
+
+    #[test]
+    fn a_png_folder_is_not_even_made_when_a_code_would_be_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let stand = StandData {
+            store_code: "S9".into(),
+            name_zh: String::new(),
+            name_latin: String::new(),
+            payload: "A".repeat(900),
+            badges: vec![],
+        };
+        let out = dir.path().join("png");
+        let result = export_pngs(
+            &[stand],
+            &[Template::Poster, Template::Sticker],
+            None,
+            &out,
+            300,
+            &mut |_, _| {},
+            &AtomicBool::new(false),
+        );
+        assert!(
+            matches!(result, Err(PrintError::Unreadable { ref store_code, .. }) if store_code == "S9"),
+            "{result:?}"
+        );
+        assert!(!out.exists());
     }
 
     #[test]

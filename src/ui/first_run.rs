@@ -10,7 +10,9 @@ use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
 use crate::store::operators::{AddOperatorError, check_pin_format};
 use crate::ui::Ctx;
 use crate::ui::acquirers::SETTING_ONBOARDING_URL;
-use crate::ui::merchant::field;
+use crate::ui::merchant::{
+    NameCheck, PrintedNames, field, merchant_names, needs_font_check, store_names, unprintable_issue,
+};
 
 /// The Latin name of the demo merchant and the name of the demo store a fresh install creates
 /// (`Store::default_store`); the wizard starts with empty fields instead of offering these.
@@ -74,6 +76,10 @@ pub struct FirstRunWizard {
     owner: Option<String>,
     /// The owner being created: its PIN is hashed on a background thread (Argon2 is slow on purpose).
     owner_job: Option<crate::ui::jobs::Background<Result<crate::model::Operator, AddOperatorError>>>,
+    /// The merchant's or store's printed names being checked against the fonts (off the UI thread) before saving.
+    names_check: Option<NameCheck>,
+    /// Names that passed that check.
+    printable: PrintedNames,
     mode: ChannelMode,
     onboarding_url: String,
     /// The last problem to show under the step (red).
@@ -103,6 +109,8 @@ impl FirstRunWizard {
             owner_pin_again: String::new(),
             owner: None,
             owner_job: None,
+            names_check: None,
+            printable: Vec::new(),
             mode: ctx.mode,
             onboarding_url: ctx.home.store.setting(SETTING_ONBOARDING_URL).ok().flatten().unwrap_or_default(),
             problem: None,
@@ -164,6 +172,7 @@ impl FirstRunWizard {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         self.poll_owner(ctx);
+        self.poll_names(ctx, ui.ctx());
         let icon = self.icon.get_or_insert_with(|| crate::ui::icon::texture(ui.ctx())).clone();
         egui::ScrollArea::vertical().id_salt("first-run").show(ui, |ui| {
             // A centred card, at most 720 points wide.
@@ -232,6 +241,9 @@ impl FirstRunWizard {
             Step::Mode => self.mode_ui(ui, lang),
             Step::Done => self.done_ui(ui, lang),
         }
+        if self.names_check.is_some() {
+            crate::ui::merchant::show_checking(ui, lang);
+        }
         if let Some(p) = &self.problem {
             ui.add_space(6.0);
             ui.colored_label(ui.visuals().error_fg_color, p);
@@ -243,6 +255,7 @@ impl FirstRunWizard {
                 && ui.add(egui::Button::new(lang.pick("上一步", "Back")).min_size(big)).clicked()
             {
                 self.problem = None;
+                self.names_check = None;
                 self.step = self.step.back();
             }
             if self.step == Step::Done {
@@ -250,7 +263,10 @@ impl FirstRunWizard {
                     self.finish(ctx);
                 }
             } else if ui
-                .add_enabled(self.owner_job.is_none(), egui::Button::new(lang.pick("下一步", "Next")).min_size(big))
+                .add_enabled(
+                    self.owner_job.is_none() && self.names_check.is_none(),
+                    egui::Button::new(lang.pick("下一步", "Next")).min_size(big),
+                )
                 .clicked()
             {
                 self.problem = None;
@@ -442,6 +458,11 @@ impl FirstRunWizard {
                 match ctx.home.store.merchant_by_id(m.id) {
                     // Unchanged (the wizard reopened, or Next pressed again): nothing to save or audit.
                     Ok(Some(current)) if current == *m => true,
+                    // The names go on every printed stand: checked against the fonts first, off the UI thread.
+                    Ok(_) if self.printable != merchant_names(m) && needs_font_check(&merchant_names(m)) => {
+                        self.names_check = Some(NameCheck::spawn(merchant_names(m), egui_ctx));
+                        false
+                    }
                     Ok(_) => self.saved(ctx.home.store.update_merchant(m, None)),
                     Err(e) => self.saved::<()>(Err(e)),
                 }
@@ -471,6 +492,10 @@ impl FirstRunWizard {
                 }
                 if others.contains(&s) {
                     return true; // unchanged
+                }
+                if self.printable != store_names(&s) && needs_font_check(&store_names(&s)) {
+                    self.names_check = Some(NameCheck::spawn(store_names(&s), egui_ctx));
+                    return false;
                 }
                 let result = if s.id.0 == 0 {
                     ctx.home.store.add_store(&s, None).map(|id| s.id = id)
@@ -534,6 +559,30 @@ impl FirstRunWizard {
                 false
             }
         }
+    }
+
+    /// Picks up the name check: refuses names no font prints (naming the characters), or saves the step and moves on.
+    fn poll_names(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) {
+        let Some(check) = &self.names_check else { return };
+        let Some(refused) = check.poll() else { return };
+        let names = check.names.clone();
+        self.names_check = None;
+        let lang = ctx.lang;
+        if refused.is_empty() {
+            self.printable = names;
+            if self.save_step(ctx, egui_ctx) {
+                self.step = self.step.next();
+            }
+            return;
+        }
+        let issues: Vec<FieldIssue> =
+            refused.iter().map(|(field, chars)| unprintable_issue(lang, field, chars)).collect();
+        match self.step {
+            Step::Merchant => self.merchant_issues = issues,
+            Step::Store => self.store_issues = issues,
+            _ => {}
+        }
+        self.problem = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").to_owned());
     }
 
     /// Picks up the owner being created: signs them in and moves on, or shows why not.

@@ -1,9 +1,91 @@
 //! 商户与门店资料: the merchant profile and the stores, edited in place (part of the Acquirers screen).
 
+use std::sync::mpsc;
+
+use crate::i18n::Lang;
 use crate::model::{Merchant, Store, StoreId};
 use crate::money::Currency;
 use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
 use crate::ui::Ctx;
+
+/// The names a form saves that go on every printed stand, by field name (as the validators spell them).
+pub(crate) type PrintedNames = Vec<(&'static str, String)>;
+
+pub(crate) fn merchant_names(m: &Merchant) -> PrintedNames {
+    vec![("display_name", m.display_name.clone()), ("display_name_zh", m.display_name_zh.clone())]
+}
+
+pub(crate) fn store_names(s: &Store) -> PrintedNames {
+    vec![("name", s.name.clone()), ("name_zh", s.name_zh.clone())]
+}
+
+/// Whether `names` need the full font check: not when the bundled font draws them all (a lookup, no file read).
+pub(crate) fn needs_font_check(names: &PrintedNames) -> bool {
+    !names.iter().all(|(_, text)| crate::print::fonts::bundled_font_draws(text))
+}
+
+/// A check that the fonts on this computer can print some names, on a thread of its own: the first check reads
+/// font files ([`crate::print::fonts::unprintable_chars`]). The form saves only once it came back clean.
+#[derive(Debug)]
+pub(crate) struct NameCheck {
+    pub names: PrintedNames,
+    rx: mpsc::Receiver<Vec<(&'static str, Vec<char>)>>,
+}
+
+impl NameCheck {
+    pub fn spawn(names: PrintedNames, egui_ctx: &egui::Context) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let repaint = egui_ctx.clone();
+        let checked = names.clone();
+        std::thread::spawn(move || {
+            let refused: Vec<(&'static str, Vec<char>)> = checked
+                .iter()
+                .map(|(field, text)| (*field, crate::print::fonts::unprintable_chars(text)))
+                .filter(|(_, chars)| !chars.is_empty())
+                .collect();
+            let _ = tx.send(refused);
+            repaint.request_repaint();
+        });
+        NameCheck { names, rx }
+    }
+
+    /// `Some` once done: the fields with characters no font can print (empty: every name prints).
+    pub fn poll(&self) -> Option<Vec<(&'static str, Vec<char>)>> {
+        match self.rx.try_recv() {
+            Ok(refused) => Some(refused),
+            Err(mpsc::TryRecvError::Empty) => None,
+            // The thread died: nothing to refuse on, the print itself still names any missing character.
+            Err(mpsc::TryRecvError::Disconnected) => Some(Vec::new()),
+        }
+    }
+}
+
+/// The field problem for a name with characters no font on this computer can print, in the UI's language.
+pub(crate) fn unprintable_issue(lang: Lang, field: &'static str, chars: &[char]) -> FieldIssue {
+    let chars: String = chars.iter().collect();
+    let message = match lang {
+        Lang::ZhCn => format!("本机没有字体能打印“{chars}”，店铺码无法印出此名称：请修改名称，或安装包含这些字的字体"),
+        Lang::En => format!(
+            "no font on this computer can print {chars}, so store codes could not show this name: change the name, \
+             or install a font that has them"
+        ),
+    };
+    FieldIssue { field, message }
+}
+
+/// A spinner line while the names are checked.
+pub(crate) fn show_checking(ui: &mut egui::Ui, lang: Lang) {
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label(lang.pick("正在检查名称能否打印…", "Checking that the names can be printed…"));
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Saving {
+    Merchant,
+    Store,
+}
 
 #[derive(Debug, Default)]
 pub struct MerchantPanel {
@@ -14,6 +96,10 @@ pub struct MerchantPanel {
     editing: Option<Store>,
     store_issues: Vec<FieldIssue>,
     message: Option<String>,
+    /// The printed names being checked before a save, and which save waits for it.
+    check: Option<(Saving, NameCheck)>,
+    /// Names that passed the check (saved as soon as they are still what the form holds).
+    printable: PrintedNames,
 }
 
 /// One labelled text field in a two-column grid, with its problems (from the validators) in red below it.
@@ -54,12 +140,16 @@ pub(crate) fn merchant_fields(
         field(ui, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
         field(ui, lang.pick("城市（中文）", "City (Chinese)"), &mut m.city_zh, issues, "city_zh", "上海");
         field(ui, lang.pick("邮政编码", "Postal code"), &mut m.postal_code, issues, "postal_code", "200000");
-        ui.label(lang.pick("币种", "Currency"));
-        egui::ComboBox::from_id_salt(format!("{id}-currency")).selected_text(m.currency.code()).show_ui(ui, |ui| {
-            for c in Currency::ALL {
-                ui.selectable_value(&mut m.currency, c, c.code());
-            }
-        });
+        let label = ui.label(lang.pick("币种", "Currency"));
+        egui::ComboBox::from_id_salt(format!("{id}-currency"))
+            .selected_text(m.currency.code())
+            .show_ui(ui, |ui| {
+                for c in Currency::ALL {
+                    ui.selectable_value(&mut m.currency, c, c.code());
+                }
+            })
+            .response
+            .labelled_by(label.id);
         ui.end_row();
     });
 }
@@ -77,30 +167,99 @@ impl MerchantPanel {
         }
     }
 
+    /// Picks up a finished name check: refuses the names no font prints, or saves what waited for it.
+    fn poll_check(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
+        let Some((saving, check)) = &self.check else { return false };
+        let Some(refused) = check.poll() else { return false };
+        let (saving, names) = (*saving, check.names.clone());
+        self.check = None;
+        let lang = ctx.lang;
+        if !refused.is_empty() {
+            let issues = refused.iter().map(|(field, chars)| unprintable_issue(lang, field, chars)).collect();
+            match saving {
+                Saving::Merchant => self.merchant_issues = issues,
+                Saving::Store => self.store_issues = issues,
+            }
+            self.message = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").into());
+            return false;
+        }
+        self.printable = names;
+        match saving {
+            Saving::Merchant => self.save_merchant(ctx, egui_ctx),
+            Saving::Store => self.save_store(ctx, egui_ctx),
+        }
+    }
+
+    /// Saves the merchant profile if it is valid and its names print (else starts the check); true when saved.
+    fn save_merchant(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
+        let lang = ctx.lang;
+        let Some(m) = self.merchant.as_ref() else { return false };
+        self.merchant_issues = validate_merchant(m);
+        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+            self.message = Some(refused);
+        } else if !self.merchant_issues.is_empty() {
+            self.message = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").into());
+        } else if self.printable != merchant_names(m) && needs_font_check(&merchant_names(m)) {
+            self.check = Some((Saving::Merchant, NameCheck::spawn(merchant_names(m), egui_ctx)));
+        } else {
+            match ctx.home.store.update_merchant(m, None) {
+                Ok(()) => {
+                    self.message = Some(lang.pick("商户资料已保存", "Merchant profile saved").into());
+                    return true;
+                }
+                Err(e) => ctx.error = Some(e.to_string()),
+            }
+        }
+        false
+    }
+
+    /// Saves the store being edited if it is valid and its names print (else starts the check); true when saved.
+    fn save_store(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
+        let lang = ctx.lang;
+        let Some(s) = self.editing.as_ref() else { return false };
+        self.store_issues = validate_store(s, &self.stores);
+        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+            self.message = Some(refused);
+        } else if !self.store_issues.is_empty() {
+            self.message = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").into());
+        } else if self.printable != store_names(s) && needs_font_check(&store_names(s)) {
+            self.check = Some((Saving::Store, NameCheck::spawn(store_names(s), egui_ctx)));
+        } else {
+            let result = if s.id.0 == 0 {
+                ctx.home.store.add_store(s, None).map(|_| ())
+            } else {
+                ctx.home.store.update_store(s, None)
+            };
+            match result {
+                Ok(()) => {
+                    self.message = Some(format!("{} {}", lang.pick("已保存门店", "Saved store"), s.store_code));
+                    self.editing = None;
+                    return true;
+                }
+                Err(e) => ctx.error = Some(e.to_string()),
+            }
+        }
+        false
+    }
+
     /// Returns true when something was saved (the caller reloads what depends on it).
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) -> bool {
         let lang = ctx.lang;
         if self.merchant.is_none() {
             self.reload(ctx);
         }
-        let mut saved = false;
+        let mut saved = self.poll_check(ctx, ui.ctx());
+        let checking = self.check.is_some();
         if let Some(m) = self.merchant.as_mut() {
             merchant_fields(ui, lang, "merchant-profile", m, &self.merchant_issues, "");
-            if ui.button(lang.pick("保存商户资料", "Save merchant profile")).clicked() {
-                self.merchant_issues = validate_merchant(m);
-                if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
-                    self.message = Some(refused);
-                } else if self.merchant_issues.is_empty() {
-                    match ctx.home.store.update_merchant(m, None) {
-                        Ok(()) => {
-                            self.message = Some(lang.pick("商户资料已保存", "Merchant profile saved").into());
-                            saved = true;
-                        }
-                        Err(e) => ctx.error = Some(e.to_string()),
-                    }
-                } else {
-                    self.message = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").into());
-                }
+            if ui
+                .add_enabled(!checking, egui::Button::new(lang.pick("保存商户资料", "Save merchant profile")))
+                .clicked()
+            {
+                saved |= self.save_merchant(ctx, ui.ctx());
+            }
+            if matches!(self.check, Some((Saving::Merchant, _))) {
+                show_checking(ui, lang);
             }
         }
         ui.add_space(8.0);
@@ -133,47 +292,50 @@ impl MerchantPanel {
                 contact: String::new(),
             });
         }
-        if let Some(mut editing) = self.editing.take() {
-            let s = &mut editing;
-            let mut keep = true;
-            ui.group(|ui| {
-                egui::Grid::new("store-form").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-                    let issues = &self.store_issues;
-                    field(ui, lang.pick("门店编号", "Store number"), &mut s.store_code, issues, "store_code", "S002");
-                    field(ui, lang.pick("门店名称", "Store name"), &mut s.name, issues, "name", "People's Square");
-                    field(ui, lang.pick("中文门店名", "Chinese name"), &mut s.name_zh, issues, "name_zh", "人民广场店");
-                    field(ui, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
-                    field(ui, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
-                });
-                ui.horizontal(|ui| {
-                    if ui.button(lang.pick("保存门店", "Save store")).clicked() {
-                        self.store_issues = validate_store(s, &self.stores);
-                        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
-                            self.message = Some(refused);
-                        } else if self.store_issues.is_empty() {
-                            let result = if s.id.0 == 0 {
-                                ctx.home.store.add_store(s, None).map(|_| ())
-                            } else {
-                                ctx.home.store.update_store(s, None)
-                            };
-                            match result {
-                                Ok(()) => {
-                                    self.message =
-                                        Some(format!("{} {}", lang.pick("已保存门店", "Saved store"), s.store_code));
-                                    keep = false;
-                                    saved = true;
-                                }
-                                Err(e) => ctx.error = Some(e.to_string()),
-                            }
-                        }
-                    }
-                    if ui.button(lang.pick("取消编辑", "Discard")).clicked() {
-                        keep = false;
+        if self.editing.is_some() {
+            let (mut save, mut discard) = (false, false);
+            let checking_store = matches!(self.check, Some((Saving::Store, _)));
+            if let Some(s) = self.editing.as_mut() {
+                ui.group(|ui| {
+                    egui::Grid::new("store-form").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+                        let issues = &self.store_issues;
+                        field(
+                            ui,
+                            lang.pick("门店编号", "Store number"),
+                            &mut s.store_code,
+                            issues,
+                            "store_code",
+                            "S002",
+                        );
+                        field(ui, lang.pick("门店名称", "Store name"), &mut s.name, issues, "name", "People's Square");
+                        field(
+                            ui,
+                            lang.pick("中文门店名", "Chinese name"),
+                            &mut s.name_zh,
+                            issues,
+                            "name_zh",
+                            "人民广场店",
+                        );
+                        field(ui, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
+                        field(ui, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
+                    });
+                    ui.horizontal(|ui| {
+                        save =
+                            ui.add_enabled(!checking, egui::Button::new(lang.pick("保存门店", "Save store"))).clicked();
+                        discard = ui.button(lang.pick("取消编辑", "Discard")).clicked();
+                    });
+                    if checking_store {
+                        show_checking(ui, lang);
                     }
                 });
-            });
-            if keep {
-                self.editing = Some(editing);
+            }
+            if save {
+                saved |= self.save_store(ctx, ui.ctx());
+            }
+            if discard {
+                self.editing = None;
+                self.check = None;
+                self.store_issues.clear();
             }
         }
         if let Some(m) = &self.message {

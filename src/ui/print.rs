@@ -11,8 +11,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use crate::i18n::Lang;
+use crate::mpm::ErrorCorrection;
+use crate::print::readability::{self, ReadabilityError, mm, viewing_distance_mm};
 use crate::print::{self, Logo, PrintError, RgbaPage, StandData, Template};
 use crate::ui::Ctx;
+
+/// The preview shows every module at least this many screen pixels wide, so the code on screen scans too (3 is the
+/// least a phone reads from a screen; 4 leaves room for the display's own scaling).
+pub const PREVIEW_MIN_SCREEN_PX_PER_MODULE: f32 = 4.0;
+/// The preview is rendered with at least this many pixels a module, then scaled for display.
+pub const PREVIEW_RENDER_PX_PER_MODULE: f32 = 6.0;
 
 /// One store in the list.
 #[derive(Debug)]
@@ -31,7 +39,7 @@ enum JobKind {
 
 enum JobEvent {
     Progress(usize, usize),
-    Finished(Result<String, String>),
+    Finished(Result<String, PrintError>),
 }
 
 struct Job {
@@ -54,6 +62,76 @@ struct Preview {
     key: PreviewKey,
     texture: egui::TextureHandle,
     size: egui::Vec2,
+    /// The error correction the code is printed at, and its module size in the rendered pixels.
+    ec: ErrorCorrection,
+    module_px: f32,
+}
+
+impl Preview {
+    /// Points per rendered pixel: fit into 340 × 420 points, but never so small that a module takes fewer than
+    /// [`PREVIEW_MIN_SCREEN_PX_PER_MODULE`] screen pixels, so the code on screen scans.
+    fn display_scale(&self, pixels_per_point: f32) -> f32 {
+        let fit = (340.0 / self.size.x).min(420.0 / self.size.y);
+        fit.max(preview_scale_for_scanning(self.module_px, pixels_per_point))
+    }
+}
+
+/// What the preview thread sends back: the page, the code's level and its module size in the page's pixels.
+type PreviewResult = Result<(RgbaPage, ErrorCorrection, f32), PrintError>;
+
+/// The stores and settings a readability check was made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CheckKey {
+    template: Template,
+    has_logo: bool,
+    codes: Vec<(String, String)>,
+}
+
+/// Says why a store's code cannot be printed readably, in the UI's language.
+pub fn unreadable_words(lang: Lang, store_code: &str, problem: &ReadabilityError) -> String {
+    let words = |template: &Template, module_mm: &f32, minimum_mm: &f32, zh: &str, en: &str| {
+        let (x, min) = (mm(*module_mm), mm(*minimum_mm));
+        let cm = viewing_distance_mm(*template) / 10.0;
+        match lang {
+            Lang::ZhCn => format!(
+                "门店 {store_code}：{}{zh}码点只有 {x} 毫米，小于手机在 {cm} 厘米外能识别的 {min} 毫米",
+                template.label_zh()
+            ),
+            Lang::En => format!(
+                "store {store_code}: {en} the {}: its modules would be {x} mm, below the {min} mm a phone reads from \
+                 {cm} cm",
+                template.label_en()
+            ),
+        }
+    };
+    match problem {
+        ReadabilityError::LogoTooDense { template, module_mm, minimum_mm } => {
+            let text = words(template, module_mm, minimum_mm, "加上标志后", "a logo does not fit on");
+            format!(
+                "{text}{}",
+                lang.pick("。请去掉标志，或换更大的模板。", ". Remove the logo, or choose a bigger template.")
+            )
+        }
+        ReadabilityError::TooDense { template, module_mm, minimum_mm } => {
+            let text = words(template, module_mm, minimum_mm, "放不下这么长的码：", "the code is too long for");
+            format!(
+                "{text}{}",
+                lang.pick(
+                    "。请换更大的模板，或减少绑定的收单机构。",
+                    ". Choose a bigger template, or bind fewer acquirers."
+                )
+            )
+        }
+        ReadabilityError::Qr(e) => format!("{} {store_code}: {e}", lang.pick("门店", "store")),
+    }
+}
+
+/// A print error in the UI's language where the core gives a kind (unreadable codes), else its own words.
+fn print_error_words(lang: Lang, e: &PrintError) -> String {
+    match e {
+        PrintError::Unreadable { store_code, problem } => unreadable_words(lang, store_code, problem),
+        other => other.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +153,11 @@ pub struct PrintPanel {
     stores: Option<Vec<StoreEntry>>,
     load_error: Option<String>,
     preview: Option<Preview>,
-    preview_job: Option<(PreviewKey, Receiver<Result<RgbaPage, String>>)>,
-    preview_error: Option<String>,
+    preview_job: Option<(PreviewKey, Receiver<PreviewResult>)>,
+    preview_error: Option<PrintError>,
+    /// The chosen stores checked for readability on this template (off the UI thread), and what the check found.
+    check: Option<(CheckKey, Option<Receiver<Vec<PrintError>>>)>,
+    refusals: Vec<PrintError>,
     job: Option<Job>,
     status: Option<Result<String, String>>,
     dialog: Option<(DialogFor, Receiver<Option<PathBuf>>)>,
@@ -96,6 +177,8 @@ impl Default for PrintPanel {
             preview: None,
             preview_job: None,
             preview_error: None,
+            check: None,
+            refusals: Vec::new(),
             job: None,
             status: None,
             dialog: None,
@@ -183,20 +266,33 @@ impl PrintPanel {
         let lang = ctx.lang;
         self.load_stores(ctx);
         self.poll(ui.ctx(), ctx);
+        self.check_readability(ui.ctx(), lang);
         ui.heading(lang.pick("打印店铺码", "Print store codes"));
         if let Some(e) = &self.load_error {
             ui.colored_label(ui.visuals().error_fg_color, e);
             return;
         }
-        ui.horizontal_top(|ui| {
+        // The preview beside the controls when it fits, else below them (a dense code's preview is wide: its modules
+        // keep 4 screen pixels).
+        let preview_width = self.preview_width(ui.ctx().pixels_per_point());
+        if 460.0 + 16.0 + preview_width <= ui.available_width() {
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_max_width(460.0);
+                    self.controls(ui, ctx);
+                });
+                // Not a separator: in a horizontal layout it would stretch to the whole scroll area's height.
+                ui.add_space(16.0);
+                ui.vertical(|ui| self.preview_ui(ui, lang));
+            });
+        } else {
             ui.vertical(|ui| {
                 ui.set_max_width(460.0);
                 self.controls(ui, ctx);
             });
-            // Not a separator: in a horizontal layout it would stretch to the whole scroll area's height.
             ui.add_space(16.0);
             ui.vertical(|ui| self.preview_ui(ui, lang));
-        });
+        }
     }
 
     fn controls(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -252,8 +348,13 @@ impl PrintPanel {
                     self.logo_path.clear();
                 }
             });
-            let level = if self.logo_path.trim().is_empty() { "M (15 %)" } else { "H (30 %)" };
-            ui.small(format!("{}{level}", lang.pick("纠错等级：", "Error correction: ")));
+            if let Some(p) = self.preview.as_ref().filter(|p| p.key.logo_path == self.logo_path.trim()) {
+                ui.small(format!(
+                    "{}{}",
+                    lang.pick("纠错等级：", "Error correction: "),
+                    readability::level_label(p.ec)
+                ));
+            }
             ui.horizontal(|ui| {
                 let label = ui.label(lang.pick("PDF 文件", "PDF file"));
                 ui.add(
@@ -269,15 +370,20 @@ impl PrintPanel {
                 ui.add(egui::TextEdit::singleline(&mut self.printer).desired_width(160.0)).labelled_by(label.id);
             });
             ui.add_space(6.0);
+            // Codes a phone could not read are refused here, before anything is saved or printed.
+            for refused in &self.refusals {
+                ui.colored_label(ui.visuals().error_fg_color, print_error_words(lang, refused));
+            }
             ui.horizontal(|ui| {
-                if ui.button(lang.pick("保存 PDF…", "Save PDF…")).clicked() {
+                let readable = self.refusals.is_empty();
+                if ui.add_enabled(readable, egui::Button::new(lang.pick("保存 PDF…", "Save PDF…"))).clicked() {
                     if self.pdf_path.trim().is_empty() {
                         self.dialog = Some((DialogFor::Pdf, pick_pdf("")));
                     } else {
                         self.start(JobKind::Save, ui.ctx(), ctx);
                     }
                 }
-                if ui.button(lang.pick("打印…", "Print…")).clicked() {
+                if ui.add_enabled(readable, egui::Button::new(lang.pick("打印…", "Print…"))).clicked() {
                     self.start(JobKind::Print, ui.ctx(), ctx);
                 }
             });
@@ -311,6 +417,34 @@ impl PrintPanel {
         }
     }
 
+    /// How wide the preview is shown, in points (340 until there is one).
+    fn preview_width(&self, pixels_per_point: f32) -> f32 {
+        self.preview.as_ref().map_or(340.0, |p| (p.size.x * p.display_scale(pixels_per_point)).max(340.0))
+    }
+
+    /// Checks every chosen store on the chosen template (with or without the logo) on a thread of its own whenever
+    /// the choice changes; the refusals show above Save PDF… and Print….
+    fn check_readability(&mut self, egui_ctx: &egui::Context, lang: Lang) {
+        let stands = self.chosen(lang).unwrap_or_default();
+        let key = CheckKey {
+            template: self.template,
+            has_logo: !self.logo_path.trim().is_empty(),
+            codes: stands.iter().map(|s| (s.store_code.clone(), s.payload.clone())).collect(),
+        };
+        if self.check.as_ref().is_some_and(|(k, _)| *k == key) {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let repaint = egui_ctx.clone();
+        let (template, has_logo) = (key.template, key.has_logo);
+        std::thread::spawn(move || {
+            let _ = tx.send(readability::refusals(&stands, &[template], has_logo));
+            repaint.request_repaint();
+        });
+        self.refusals.clear();
+        self.check = Some((key, Some(rx)));
+    }
+
     fn preview_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
         // The preview keeps its place whether or not the picture is ready, so nothing below it jumps.
         ui.set_min_size(egui::vec2(340.0, 450.0));
@@ -334,7 +468,7 @@ impl PrintPanel {
                 Some((key.clone(), render_preview(stand, key.template, key.logo_path.clone(), ui.ctx())));
         }
         if let Some(e) = &self.preview_error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
+            ui.colored_label(ui.visuals().error_fg_color, print_error_words(lang, e));
         }
         if let Some(p) = &self.preview {
             let caption = format!(
@@ -343,8 +477,7 @@ impl PrintPanel {
                 p.key.store_code,
                 lang.pick(p.key.template.label_zh(), p.key.template.label_en())
             );
-            let max = egui::vec2(340.0, 420.0);
-            let scale = (max.x / p.size.x).min(max.y / p.size.y);
+            let scale = p.display_scale(ui.ctx().pixels_per_point());
             ui.add(
                 egui::Image::new(&p.texture)
                     .fit_to_exact_size(p.size * scale)
@@ -378,16 +511,26 @@ impl PrintPanel {
                 Err(TryRecvError::Disconnected) => self.dialog = None,
             }
         }
+        if let Some((key, Some(rx))) = &self.check {
+            match rx.try_recv() {
+                Ok(refusals) => {
+                    self.refusals = refusals;
+                    self.check = Some((key.clone(), None));
+                }
+                Err(TryRecvError::Empty) => egui_ctx.request_repaint_after(std::time::Duration::from_millis(50)),
+                Err(TryRecvError::Disconnected) => self.check = Some((key.clone(), None)),
+            }
+        }
         if let Some((key, rx)) = &self.preview_job {
             match rx.try_recv() {
-                Ok(Ok(page)) => {
+                Ok(Ok((page, ec, module_px))) => {
                     let image = egui::ColorImage::from_rgba_unmultiplied(
                         [page.width as usize, page.height as usize],
                         &page.pixels,
                     );
                     let texture = egui_ctx.load_texture("print-preview", image, egui::TextureOptions::LINEAR);
                     let size = egui::vec2(page.width as f32, page.height as f32);
-                    self.preview = Some(Preview { key: key.clone(), texture, size });
+                    self.preview = Some(Preview { key: key.clone(), texture, size, ec, module_px });
                     self.preview_job = None;
                 }
                 Ok(Err(e)) => {
@@ -410,7 +553,7 @@ impl PrintPanel {
                         job.total = total;
                     }
                     Ok(JobEvent::Finished(result)) => {
-                        self.status = Some(result);
+                        self.status = Some(result.map_err(|e| print_error_words(ctx.lang, &e)));
                         self.job = None;
                         break;
                     }
@@ -454,6 +597,12 @@ impl PrintPanel {
         let repaint = egui_ctx.clone();
         std::thread::spawn(move || {
             let result = (|| -> Result<String, PrintError> {
+                // Every code readable by a phone, or nothing is rendered, saved or printed.
+                if let Some(refused) =
+                    readability::refusals(&stands, &[template], !logo_path.is_empty()).into_iter().next()
+                {
+                    return Err(refused);
+                }
                 let logo = if logo_path.is_empty() { None } else { Some(Logo::load(Path::new(&logo_path))?) };
                 let progress_tx = tx.clone();
                 let progress_repaint = repaint.clone();
@@ -497,7 +646,7 @@ impl PrintPanel {
                     }
                 }
             })();
-            let _ = tx.send(JobEvent::Finished(result.map_err(|e| e.to_string())));
+            let _ = tx.send(JobEvent::Finished(result));
             repaint.request_repaint();
         });
     }
@@ -514,23 +663,40 @@ fn entry_label(s: &StandData) -> String {
     label
 }
 
-/// Renders the preview on its own thread, small enough to draw quickly (about 640 px tall).
+/// The resolution the preview is rendered at: about 640 pixels tall, and at least
+/// [`PREVIEW_RENDER_PX_PER_MODULE`] pixels a module (a 72 dpi sticker would give a dense code 1.3 pixels a module,
+/// which no phone reads from the screen).
+pub fn preview_dpi(template: Template, module_mm: f32) -> u32 {
+    let (_, h) = template.size_mm();
+    let tall = 640.0 / (h / 25.4);
+    let sharp = PREVIEW_RENDER_PX_PER_MODULE * 25.4 / module_mm.max(0.01);
+    (tall.max(sharp).ceil() as u32).clamp(20, 600)
+}
+
+/// The least display scale (points per rendered pixel) at which a module of `module_px` rendered pixels takes
+/// [`PREVIEW_MIN_SCREEN_PX_PER_MODULE`] screen pixels.
+pub fn preview_scale_for_scanning(module_px: f32, pixels_per_point: f32) -> f32 {
+    PREVIEW_MIN_SCREEN_PX_PER_MODULE / (module_px.max(0.01) * pixels_per_point.max(0.1))
+}
+
+/// Renders the preview on its own thread, sharp enough that the code on screen scans ([`preview_dpi`]).
 fn render_preview(
     stand: StandData,
     template: Template,
     logo_path: String,
     egui_ctx: &egui::Context,
-) -> Receiver<Result<RgbaPage, String>> {
+) -> Receiver<PreviewResult> {
     let (tx, rx) = mpsc::channel();
     let repaint = egui_ctx.clone();
     std::thread::spawn(move || {
         let result = (|| {
             let logo = if logo_path.is_empty() { None } else { Some(Logo::load(Path::new(&logo_path))?) };
-            let (_, h) = template.size_mm();
-            let dpi = ((640.0 / (h / 25.4)) as u32).clamp(20, 300);
-            print::render_rgba(&stand, template, logo.as_ref(), dpi)
+            let plan = readability::plan_for(&stand, template, logo.is_some())?;
+            let dpi = preview_dpi(template, plan.module_mm);
+            let page = print::render_rgba(&stand, template, logo.as_ref(), dpi)?;
+            Ok((page, plan.ec, plan.module_mm / 25.4 * dpi as f32))
         })();
-        let _ = tx.send(result.map_err(|e| e.to_string()));
+        let _ = tx.send(result);
         repaint.request_repaint();
     });
     rx
