@@ -633,6 +633,8 @@ fn a_pdf_saved_to_a_file_is_streamed_there_and_nothing_is_left_when_it_fails_or_
     let err = print::save_pdf(&nowhere, &stands, &[Template::Tent], None, &mut |_, _| {}, &AtomicBool::new(false))
         .unwrap_err();
     assert!(err.to_string().contains("no such folder"), "{err}");
+}
+
 /// Readability (issue 19, item 7): every template, with and without a logo, for a one-acquirer code and a long one
 /// (three acquirers and a CDS index), rendered at the resolution a phone's scanner sees it at the template's viewing
 /// distance and read back with the app's own decoder.
