@@ -175,7 +175,14 @@ impl Checkout {
             match result {
                 PrecreateResult::Created { code } => {
                     let code = self.with_store(|s| s.set_dynamic_code(order.id, &code))?;
-                    let acquirer = routed.acquirer.name.clone();
+                    // Its onboarding code (ALIPAY, PARTNER1…) where it has one, else its name.
+                    let code_of = |s: &mut crate::store::Store| {
+                        Ok(s.onboarding_acquirers()?.into_iter().find(|a| a.acquirer.id == routed.acquirer.id))
+                    };
+                    let acquirer = self
+                        .with_store(code_of)?
+                        .map(|a| a.onboarding_code)
+                        .unwrap_or_else(|| routed.acquirer.name.clone());
                     let order = self.reload(order.id, &out_trade_no)?;
                     return Ok(DynamicStart::Shown(DynamicSale {
                         order,
