@@ -256,14 +256,8 @@ pub fn pay_dynamic(
     let _money_path = claim_money_path(&home, "pay")?;
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
-        let input = tilldesk::checkout::DynamicInput {
-            amount,
-            subject,
-            store_id,
-            wallet,
-            operator_id: None,
-            terminal_id,
-        };
+        let input =
+            tilldesk::checkout::DynamicInput { amount, subject, store_id, wallet, operator_id: None, terminal_id };
         let sale = match engine.start_dynamic(input).await? {
             tilldesk::checkout::DynamicStart::Shown(sale) => sale,
             tilldesk::checkout::DynamicStart::Ended(order, outcome) => {

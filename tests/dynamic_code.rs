@@ -75,8 +75,13 @@ async fn rig() -> Rig {
         .unwrap();
     for (code, wallet) in [("PARTNER1", Wallet::Alipay), ("WECHATPAY", Wallet::WechatPay)] {
         let a = store.acquirer_by_onboarding_code(code).unwrap().unwrap();
-        let route =
-            Route { store_id: s002, wallet, acquirer_id: a.acquirer.id, merchant_id: None, source: RouteSource::Direct };
+        let route = Route {
+            store_id: s002,
+            wallet,
+            acquirer_id: a.acquirer.id,
+            merchant_id: None,
+            source: RouteSource::Direct,
+        };
         store.set_route(&route, None).unwrap();
     }
     Rig { _dir: dir, sandbox, db, http: reqwest::Client::new(), s001, s002 }
@@ -111,8 +116,7 @@ impl Rig {
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
-        let r =
-            self.http.post(format!("{}/simulate/scan", self.sandbox.base_url())).json(&body).send().await.unwrap();
+        let r = self.http.post(format!("{}/simulate/scan", self.sandbox.base_url())).json(&body).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
@@ -216,10 +220,9 @@ async fn a_cancel_racing_a_payment_keeps_the_payment() {
 async fn a_code_nobody_pays_expires_on_the_injected_clock_and_is_closed() {
     let r = rig().await;
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-    let engine = r.engine(clock.clone()).with_dynamic_settings(DynamicSettings {
-        poll_interval: Duration::from_secs(60),
-        ..DYN
-    });
+    let engine = r
+        .engine(clock.clone())
+        .with_dynamic_settings(DynamicSettings { poll_interval: Duration::from_secs(60), ..DYN });
     for wallet in [Wallet::Alipay, Wallet::WechatPay] {
         let sale = r.show(&engine, r.s001, wallet, 100).await;
         let (order, outcome) = wait(&engine, &sale, false).await;
@@ -380,9 +383,8 @@ fn the_command_line_shows_a_code_waits_for_the_wallet_and_closes_on_timeout() {
     let (exit, order) = finish(child, reader);
     assert_eq!(exit, Some(2), "unpaid: exit 2: {order}");
     assert_eq!((order["status"].as_str(), order["outcome"].as_str()), (Some("CLOSED"), Some("closed")), "{order}");
-    let ledger: Value = rt.block_on(async {
-        http.get(format!("{url}/admin/ledger")).send().await.unwrap().json().await.unwrap()
-    });
+    let ledger: Value =
+        rt.block_on(async { http.get(format!("{url}/admin/ledger")).send().await.unwrap().json().await.unwrap() });
     let trade = ledger["trades"].as_array().unwrap().iter().find(|t| t["out_trade_no"] == code["out_trade_no"]);
     assert_eq!(trade.unwrap()["status"], "CLOSED");
     assert_eq!(scan(code["code"].as_str().unwrap()), 409, "a timed-out code cannot be paid");

@@ -5,12 +5,12 @@
 mod ui_common;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::model::OrderStatus;
 use tilldesk::ui::{SandboxStatus, TillDeskApp, fonts};
-use ui_common::{wait_for, wait_until};
+use ui_common::{wait_for, wait_for_n, wait_until};
 
 struct Till {
     dir: tempfile::TempDir,
@@ -33,7 +33,11 @@ fn till(lang: Lang) -> Till {
     app.ctx.sandbox = SandboxStatus::Running(sandbox);
     let harness = Harness::builder()
         .with_size([1100.0, 760.0])
-        .with_context_setup(fonts::install_cjk_font)
+        .with_context_setup(|ctx| {
+            fonts::install_cjk_font(ctx);
+            // The customer display is a viewport of its own; here it is drawn as a window inside the harness.
+            ctx.set_embed_viewports(true);
+        })
         .build_ui_state(|ui, app: &mut TillDeskApp| app.show(ui), app);
     Till { dir, rt, url, harness }
 }
@@ -41,7 +45,8 @@ fn till(lang: Lang) -> Till {
 impl Till {
     /// The code on screen (shown in small type under the QR code).
     fn code_on_screen(&self, prefix: &str) -> String {
-        let node = self.harness.query_by_label_contains(prefix).expect("the code is on screen");
+        // The QR image's alt text and the small line under it both carry it.
+        let node = self.harness.query_all_by_label_contains(prefix).next().expect("the code is on screen");
         node.accesskit_node().label().unwrap_or_default().to_string()
     }
 
@@ -118,4 +123,30 @@ fn esc_cancels_a_shown_code_and_the_order_is_closed() {
     t.harness.key_press(egui::Key::Escape);
     t.harness.step();
     wait_until(&mut t.harness, "the till again", |h| h.query_by_label("动态码 F2").is_some());
+}
+
+#[test]
+fn the_customer_display_is_off_by_default_and_has_its_own_window() {
+    let mut t = till(Lang::ZhCn);
+    wait_for(&mut t.harness, "可以收款");
+    type_amount(&mut t.harness, "1.00");
+    t.harness.key_press(egui::Key::F2);
+    t.harness.step();
+    wait_for(&mut t.harness, "https://qr.alipay.com/");
+    assert!(t.harness.query_by_label_contains("TillDesk 顾客显示").is_none(), "off by default");
+    t.harness.key_press(egui::Key::Escape);
+    t.harness.step();
+    wait_for(&mut t.harness, "已取消");
+    t.harness.key_press(egui::Key::Enter);
+    t.harness.step();
+    wait_until(&mut t.harness, "the till again", |h| h.query_by_label("动态码 F2").is_some());
+
+    // Settings → 顾客显示屏: the next code also opens the customer's window, with the amount and the code.
+    t.store().set_setting(tilldesk::ui::dynamic_code::CUSTOMER_DISPLAY_KEY, "on", None).unwrap();
+    // (The cancelled sale's amount stays in the field for another try.)
+    t.harness.key_press(egui::Key::F2);
+    t.harness.step();
+    wait_for(&mut t.harness, "TillDesk 顾客显示");
+    wait_for_n(&mut t.harness, "¥1.00", 2);
+    wait_for_n(&mut t.harness, "请用支付宝扫码付款", 2);
 }

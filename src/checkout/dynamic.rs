@@ -332,8 +332,7 @@ impl Checkout {
             .bounded(self.deadline(), channel.query(&order.out_trade_no))
             .await
             .unwrap_or_else(|| QueryResult::Unknown("no answer in time".into()));
-        let answer =
-            self.query_again(order.id, &order.out_trade_no, channel, first, started, self.deadline()).await?;
+        let answer = self.query_again(order.id, &order.out_trade_no, channel, first, started, self.deadline()).await?;
         Ok(match answer {
             QueryResult::Paid(info) => self.finish_paid(order.id, &info, "paid")?,
             QueryResult::Closed(_) => {
@@ -341,8 +340,9 @@ impl Checkout {
                 Outcome::Closed
             }
             QueryResult::Waiting(_) | QueryResult::NotFound | QueryResult::Unknown(_) => {
-                let expired = time::OffsetDateTime::parse(&row.expires_at, &time::format_description::well_known::Rfc3339)
-                    .is_ok_and(|at| at <= self.clock.now());
+                let expired =
+                    time::OffsetDateTime::parse(&row.expires_at, &time::format_description::well_known::Rfc3339)
+                        .is_ok_and(|at| at <= self.clock.now());
                 let why = if expired {
                     "recovery: the code expired unpaid"
                 } else {

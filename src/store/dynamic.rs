@@ -81,11 +81,9 @@ impl Store {
     pub fn dynamic_code(&self, id: OrderId) -> Result<Option<DynamicCodeRow>> {
         let row = self
             .conn
-            .query_row(
-                "SELECT wallet, code_text, expires_at FROM dynamic_codes WHERE order_id = ?1",
-                [id.0],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?)),
-            )
+            .query_row("SELECT wallet, code_text, expires_at FROM dynamic_codes WHERE order_id = ?1", [id.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+            })
             .optional()?;
         let Some((wallet, code_text, expires_at)) = row else { return Ok(None) };
         let wallet = Wallet::parse(&wallet).ok_or(StoreError::Corrupt {
@@ -123,7 +121,10 @@ mod tests {
         assert_eq!(order.auth_code_masked, None);
         let row = store.dynamic_code(order.id).unwrap().unwrap();
         assert_eq!((row.wallet, row.code_text.as_deref()), (Wallet::WechatPay, None));
-        assert_eq!(store.set_dynamic_code(order.id, "weixin://wxpay/bizpayurl?pr=A").unwrap(), "weixin://wxpay/bizpayurl?pr=A");
+        assert_eq!(
+            store.set_dynamic_code(order.id, "weixin://wxpay/bizpayurl?pr=A").unwrap(),
+            "weixin://wxpay/bizpayurl?pr=A"
+        );
         assert_eq!(store.set_dynamic_code(order.id, "weixin://other").unwrap(), "weixin://wxpay/bizpayurl?pr=A");
     }
 }

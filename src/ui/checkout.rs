@@ -218,6 +218,7 @@ impl CheckoutScreen {
         self.drain(ctx);
         let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
         if self.dynamic.show(ui, ctx, self.engine.clone(), &mut self.amount_text, ready) {
+            self.recent_loaded = false;
             return;
         }
         if !self.recent_loaded {

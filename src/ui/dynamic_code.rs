@@ -110,15 +110,7 @@ impl DynamicCode {
             let result = engine.wait_dynamic(&sale, &stop, &report).await.map_err(|e| e.to_string());
             let _ = tx.send(Msg::Done(Box::new(result)));
         });
-        DynamicCode {
-            amount,
-            stage: Stage::Requesting,
-            cancel,
-            rx,
-            image: None,
-            texture: None,
-            customer_display,
-        }
+        DynamicCode { amount, stage: Stage::Requesting, cancel, rx, image: None, texture: None, customer_display }
     }
 
     fn drain(&mut self) {
@@ -193,8 +185,7 @@ impl DynamicCode {
                 }
             }
             Stage::Waiting { sale, left, closing } => {
-                let wallet = wallet_words(sale.wallet, lang);
-                ui.label(egui::RichText::new(format!("{} {wallet}", lang.pick("请用", "Scan with"))).size(20.0));
+                ui.label(egui::RichText::new(wallet_words(sale.wallet, lang)).size(20.0));
                 match &self.texture {
                     Some(t) => {
                         ui.add(egui::Image::new(t).fit_to_exact_size(egui::vec2(side, side)).alt_text(&sale.code));
@@ -285,8 +276,8 @@ impl DynamicCode {
 
 fn wallet_words(wallet: Wallet, lang: Lang) -> String {
     match wallet {
-        Wallet::Alipay => lang.pick("支付宝扫码", "Alipay").to_owned(),
-        Wallet::WechatPay => lang.pick("微信扫码", "WeChat").to_owned(),
+        Wallet::Alipay => lang.pick("请用支付宝扫码付款", "Scan with Alipay to pay").to_owned(),
+        Wallet::WechatPay => lang.pick("请用微信扫码付款", "Scan with WeChat to pay").to_owned(),
     }
 }
 
@@ -294,10 +285,14 @@ fn outcome_words(outcome: &Outcome, lang: Lang, visuals: &egui::Visuals) -> (Str
     let green = egui::Color32::from_rgb(60, 170, 90);
     let (text, color) = match outcome {
         Outcome::Paid { .. } => (lang.pick("收款成功", "Payment received"), green),
-        Outcome::Closed | Outcome::Cancelled { .. } => (lang.pick("已取消，订单已关闭", "Cancelled: the order is closed"), visuals.warn_fg_color),
+        Outcome::Closed | Outcome::Cancelled { .. } => {
+            (lang.pick("已取消，订单已关闭", "Cancelled: the order is closed"), visuals.warn_fg_color)
+        }
         Outcome::Failed(_) => (lang.pick("收款失败", "Payment failed"), visuals.error_fg_color),
         Outcome::NeedsAttention { .. } => (lang.pick("需要处理", "Needs attention"), visuals.error_fg_color),
-        Outcome::Mismatch(_) => (lang.pick("金额不符，需人工核对", "Figures differ: check by hand"), visuals.error_fg_color),
+        Outcome::Mismatch(_) => {
+            (lang.pick("金额不符，需人工核对", "Figures differ: check by hand"), visuals.error_fg_color)
+        }
     };
     (text.to_owned(), color)
 }
@@ -307,8 +302,6 @@ fn outcome_words(outcome: &Outcome, lang: Lang, visuals: &egui::Visuals) -> (Str
 pub struct DynamicHook {
     active: Option<DynamicCode>,
     message: Option<String>,
-    /// The customer display setting, read when a sale starts.
-    customer_display: Option<bool>,
 }
 
 impl DynamicHook {
@@ -336,7 +329,8 @@ impl DynamicHook {
         let mut start = false;
         egui::Panel::bottom("dynamic-code-bar").show(ui, |ui| {
             ui.horizontal(|ui| {
-                let button = egui::Button::new(lang.pick("动态码 F2", "Dynamic code F2")).min_size(egui::vec2(140.0, 44.0));
+                let button =
+                    egui::Button::new(lang.pick("动态码 F2", "Dynamic code F2")).min_size(egui::vec2(140.0, 44.0));
                 start = ui.add_enabled(ready, button).clicked() || (ready && f2);
                 if let Some(m) = &self.message {
                     ui.colored_label(ui.visuals().error_fg_color, m);
@@ -358,14 +352,14 @@ impl DynamicHook {
             }
         };
         let (Some(engine), Some(runtime)) = (engine, ctx.runtime.clone()) else {
-            self.message =
-                Some(lang.pick("收款需要网络：收单通道尚未就绪", "payments need the network: no channel is ready").into());
+            self.message = Some(
+                lang.pick("收款需要网络：收单通道尚未就绪", "payments need the network: no channel is ready").into(),
+            );
             return false;
         };
         self.message = None;
-        let customer_display = *self.customer_display.get_or_insert_with(|| {
-            ctx.home.store.setting(CUSTOMER_DISPLAY_KEY).ok().flatten().is_some_and(|v| v == "on")
-        });
+        // Read when a sale starts, so a change in Settings applies to the next code.
+        let customer_display = ctx.home.store.setting(CUSTOMER_DISPLAY_KEY).ok().flatten().is_some_and(|v| v == "on");
         let input = DynamicInput {
             amount,
             subject: "TillDesk".into(),
@@ -383,7 +377,8 @@ impl DynamicHook {
 pub fn customer_display_setting(ui: &mut egui::Ui, ctx: &mut Ctx) {
     let lang = ctx.lang;
     let mut on = ctx.home.store.setting(CUSTOMER_DISPLAY_KEY).ok().flatten().is_some_and(|v| v == "on");
-    let label = lang.pick("顾客显示屏（动态码时打开第二个窗口）", "Customer display (a second window for dynamic codes)");
+    let label =
+        lang.pick("顾客显示屏（动态码时打开第二个窗口）", "Customer display (a second window for dynamic codes)");
     if ui.checkbox(&mut on, label).changed()
         && let Err(e) = ctx.home.store.set_setting(CUSTOMER_DISPLAY_KEY, if on { "on" } else { "off" }, None)
     {

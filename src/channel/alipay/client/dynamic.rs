@@ -78,7 +78,9 @@ impl AlipayClient {
         };
         let response: TradeCloseResponse = match self.call(Method::TradeClose, &biz).await {
             Ok(r) => r,
-            Err(CallError::NotSent(message)) => return CloseResult::Failed(Failure { code: "NOT_SENT".into(), message }),
+            Err(CallError::NotSent(message)) => {
+                return CloseResult::Failed(Failure { code: "NOT_SENT".into(), message });
+            }
             Err(CallError::Unreliable(reason)) => return CloseResult::Unknown(reason),
         };
         let result = match classify_close(&response) {
@@ -87,7 +89,9 @@ impl AlipayClient {
             CloseStep::AskQuery => match self.query_impl(out_trade_no).await {
                 QueryResult::Paid(info) => CloseResult::AlreadyPaid(info),
                 QueryResult::Closed(_) | QueryResult::NotFound => CloseResult::Closed,
-                QueryResult::Waiting(_) => CloseResult::Retry("Alipay refused the close but the trade still waits".into()),
+                QueryResult::Waiting(_) => {
+                    CloseResult::Retry("Alipay refused the close but the trade still waits".into())
+                }
                 QueryResult::Unknown(why) => CloseResult::Unknown(why),
             },
         };

@@ -15,15 +15,7 @@ pub const NO_NOTIFY_URL: &str = "http://127.0.0.1/tilldesk/notify";
 /// yyyyMMddHHmmss in Beijing time, as unifiedorder's `time_start` / `time_expire` want it.
 pub(super) fn beijing_compact(at: time::OffsetDateTime) -> String {
     let t = at.to_offset(time::macros::offset!(+8));
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{:04}{:02}{:02}{:02}{:02}{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
 impl WechatClient {
@@ -107,7 +99,10 @@ pub(super) fn classify_closeorder(r: &CloseOrderResponse) -> Option<CloseResult>
         "" => CloseResult::Unknown("WeChat Pay said FAIL without an err_code".into()),
         _ => CloseResult::Failed(Failure {
             code: code.to_owned(),
-            message: format!("微信支付拒绝关单 / WeChat Pay refused to close the order ({code}: {})", scrub_codes(&des)),
+            message: format!(
+                "微信支付拒绝关单 / WeChat Pay refused to close the order ({code}: {})",
+                scrub_codes(&des)
+            ),
         }),
     })
 }
@@ -147,7 +142,10 @@ mod tests {
             prepay_id: Some("wx1".into()),
             code_url: Some("weixin://wxpay/bizpayurl?pr=abc".into()),
         };
-        assert_eq!(classify_unifiedorder(&ok), PrecreateResult::Created { code: "weixin://wxpay/bizpayurl?pr=abc".into() });
+        assert_eq!(
+            classify_unifiedorder(&ok),
+            PrecreateResult::Created { code: "weixin://wxpay/bizpayurl?pr=abc".into() }
+        );
         let no_code = UnifiedOrderResponse { code_url: None, ..ok.clone() };
         assert!(matches!(classify_unifiedorder(&no_code), PrecreateResult::Unknown(_)));
         let fail = |code: &str| UnifiedOrderResponse { head: head_fail(code), ..ok.clone() };

@@ -285,7 +285,10 @@ mod tests {
     fn closeorder_round_trips() {
         let request = CloseOrderRequest { merchant: merchant(), out_trade_no: "1217752501201407033233368018".into() };
         assert_eq!(CloseOrderRequest::from_params(&request.to_params()).unwrap(), request);
-        let paid = CloseOrderResponse { head: ReplyHead::failure(&merchant(), "ORDERPAID", "订单已支付"), result_msg: None };
+        let paid = CloseOrderResponse {
+            head: ReplyHead::failure(&merchant(), "ORDERPAID", "订单已支付"),
+            result_msg: None,
+        };
         let mut params = paid.to_params();
         params.insert("nonce_str".into(), "n".into());
         let read = CloseOrderResponse::from_params(&params).unwrap();
