@@ -389,3 +389,77 @@ fn the_command_line_shows_a_code_waits_for_the_wallet_and_closes_on_timeout() {
     assert_eq!(trade.unwrap()["status"], "CLOSED");
     assert_eq!(scan(code["code"].as_str().unwrap()), 409, "a timed-out code cannot be paid");
 }
+
+#[test]
+fn live_mode_takes_the_code_from_the_configured_gateway_without_the_api_certificate() {
+    // Live keys pointing at a gateway that is not the till's sandbox profile: the sandbox's shared WeChat Pay and
+    // Alipay gateways, as merchant 0 (plain HTTP on loopback). NATIVE needs no API certificate.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let sandbox =
+        rt.block_on(sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
+    let m = sandbox.state.accounts().merchants[0].clone();
+    let base = sandbox.base_url();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = tilldesk(&home);
+        cmd.args(args).env("TILLDESK_PASSPHRASE", "till passphrase 2026");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cli_common::ok(cmd.output().unwrap())
+    };
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let alipay_gateway = format!("{base}/gateway.do");
+    run(&["keys", "set", "--acquirer", "alipay", "--gateway-url", &alipay_gateway, "--app-id", &m.alipay.app_id], &[]);
+    run(&["keys", "import-platform-key", &file("alipay_public.pem", &m.alipay.alipay_public_key_pem)], &[]);
+    run(&["keys", "import-private-key", &file("app_private.pem", &m.alipay.app_private_key_pkcs8_pem)], &[]);
+    run(
+        &[
+            "keys",
+            "set",
+            "--acquirer",
+            "WECHATPAY",
+            "--gateway-url",
+            &base,
+            "--app-id",
+            &m.wechatpay.appid,
+            "--mch-id",
+            &m.wechatpay.mch_id,
+        ],
+        &[],
+    );
+    run(&["keys", "set-api-key"], &[("TILLDESK_WECHAT_API_KEY", &m.wechatpay.api_key)]);
+    run(&["keys", "mode", "live"], &[]);
+
+    let mut cmd = tilldesk(&home);
+    cmd.args(["pay", "--dynamic", "--json", "--amount", "6.66", "--wallet", "wechat"])
+        .env("TILLDESK_PASSPHRASE", "till passphrase 2026");
+    let mut child = Running(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let mut reader = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let code: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let text = code["code"].as_str().unwrap().to_owned();
+    assert!(text.starts_with("weixin://wxpay/bizpayurl?pr="), "{code}");
+    let http = reqwest::Client::new();
+    let status = rt.block_on(async {
+        let r = http.post(format!("{base}/simulate/scan")).json(&json!({ "payload": text })).send().await.unwrap();
+        r.status().as_u16()
+    });
+    assert_eq!(status, 200);
+    let (exit, order) = finish(child, reader);
+    assert_eq!((exit, order["status"].as_str()), (Some(0), Some("PAID")), "{order}");
+    let ledger: Value =
+        rt.block_on(async { http.get(format!("{base}/admin/ledger")).send().await.unwrap().json().await.unwrap() });
+    let trade = ledger["trades"].as_array().unwrap().iter().find(|t| t["out_trade_no"] == order["out_trade_no"]);
+    let trade = trade.expect("the trade is at the configured gateway");
+    assert_eq!(
+        (trade["account"].as_str(), trade["status"].as_str()),
+        (Some(m.wechatpay.mch_id.as_str()), Some("PAID"))
+    );
+}

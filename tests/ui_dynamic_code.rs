@@ -99,6 +99,7 @@ fn f2_shows_a_code_the_wallet_pays_and_the_order_is_paid() {
     assert_eq!(order.status, OrderStatus::Paying, "written ahead while the code is shown");
     t.wallet_pays(&code);
     wait_for(&mut t.harness, "Payment received");
+    assert!(t.harness.query_by_label("Alipay").is_some(), "the result names the wallet that paid");
     assert_eq!(t.order_status(&order.out_trade_no), OrderStatus::Paid);
     // Enter: back to the till, the amount cleared for the next sale.
     t.harness.key_press(egui::Key::Enter);

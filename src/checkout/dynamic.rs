@@ -200,7 +200,8 @@ impl Checkout {
                 }
                 PrecreateResult::AlreadyPaid => {
                     // Only a repeat can be paid: believe it once a query shows the figures.
-                    if let QueryResult::Paid(info) = channel.query(&out_trade_no).await {
+                    let answer = self.bounded(self.settings.poll_window, channel.query(&out_trade_no)).await;
+                    if let Some(QueryResult::Paid(info)) = answer {
                         let outcome = self.finish_paid(order.id, &info, "paid")?;
                         return Ok(DynamicStart::Ended(self.reload(order.id, &out_trade_no)?, outcome));
                     }

@@ -45,6 +45,8 @@ pub struct DynamicCode {
     image: Option<egui::ColorImage>,
     texture: Option<egui::TextureHandle>,
     customer_display: bool,
+    /// Whose code it is, once shown (named with the result).
+    wallet: Option<Wallet>,
 }
 
 impl std::fmt::Debug for DynamicCode {
@@ -110,7 +112,16 @@ impl DynamicCode {
             let result = engine.wait_dynamic(&sale, &stop, &report).await.map_err(|e| e.to_string());
             let _ = tx.send(Msg::Done(Box::new(result)));
         });
-        DynamicCode { amount, stage: Stage::Requesting, cancel, rx, image: None, texture: None, customer_display }
+        DynamicCode {
+            amount,
+            stage: Stage::Requesting,
+            cancel,
+            rx,
+            image: None,
+            texture: None,
+            customer_display,
+            wallet: None,
+        }
     }
 
     fn drain(&mut self) {
@@ -118,6 +129,7 @@ impl DynamicCode {
             match msg {
                 Msg::Shown(sale, image) => {
                     self.image = image;
+                    self.wallet = Some(sale.wallet);
                     self.stage = Stage::Waiting { sale, left: None, closing: false };
                 }
                 Msg::Progress(p) => {
@@ -228,6 +240,9 @@ impl DynamicCode {
                 let (title, color) = outcome_words(outcome, lang, ui.visuals());
                 ui.add_space(16.0);
                 ui.label(egui::RichText::new(title).size(40.0).strong().color(color));
+                if let (Some(wallet), Outcome::Paid { .. }) = (self.wallet, outcome) {
+                    ui.label(egui::RichText::new(wallet.label(lang)).size(24.0).color(color));
+                }
                 if !customer {
                     ui.label(format!("{} {}", lang.pick("商户订单号", "out_trade_no"), order.out_trade_no));
                     if let Outcome::Failed(f) = outcome {
