@@ -382,3 +382,6 @@ impl Checkout {
 fn left_until(now: time::OffsetDateTime, end: time::OffsetDateTime) -> Duration {
     elapsed_since(end, now)
 }
+
+#[cfg(test)]
+mod tests;
