@@ -211,6 +211,107 @@ pub fn pay(
     })
 }
 
+/// What `tilldesk pay --dynamic` was asked to do.
+pub struct DynamicArgs {
+    pub amount: String,
+    /// alipay | wechat; default: the store's first.
+    pub wallet: Option<String>,
+    pub png: Option<PathBuf>,
+    pub timeout: Option<u64>,
+    pub subject: String,
+    pub store: Option<String>,
+    pub json: bool,
+}
+
+fn parse_wallet(text: &str) -> anyhow::Result<tilldesk::model::Wallet> {
+    Ok(match text.trim().to_ascii_lowercase().as_str() {
+        "alipay" | "支付宝" => tilldesk::model::Wallet::Alipay,
+        "wechat" | "wechatpay" | "weixin" | "微信" => tilldesk::model::Wallet::WechatPay,
+        other => bail!("--wallet must be alipay or wechat, not {other:?}"),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct CodeLine<'a> {
+    out_trade_no: &'a str,
+    code: &'a str,
+    wallet: &'a str,
+    acquirer: &'a str,
+    amount: String,
+    expires_at: String,
+}
+
+/// Shows one dynamic code, waits for the customer and prints the final order. Returns whether it was paid.
+pub fn pay_dynamic(
+    rt: &tokio::runtime::Runtime,
+    mut home: DataHome,
+    args: DynamicArgs,
+    target: &SandboxTarget,
+) -> anyhow::Result<bool> {
+    use std::io::Write as _;
+    let DynamicArgs { amount, wallet, png, timeout, subject, store, json } = args;
+    let amount = Amount::parse(&amount).context("--amount")?;
+    let wallet = wallet.as_deref().map(parse_wallet).transpose()?;
+    let (store_id, terminal_id) = resolve_store(&mut home, store.as_deref())?;
+    let _money_path = claim_money_path(&home, "pay")?;
+    rt.block_on(async {
+        let (engine, _sandbox) = engine(&home, target).await?;
+        let input =
+            tilldesk::checkout::DynamicInput { amount, subject, store_id, wallet, operator_id: None, terminal_id };
+        let sale = match engine.start_dynamic(input).await? {
+            tilldesk::checkout::DynamicStart::Shown(sale) => sale,
+            tilldesk::checkout::DynamicStart::Ended(order, outcome) => {
+                let events = home.store.order_events(order.id)?;
+                print_report(&report(order, events, Some(&outcome)), json)?;
+                return Ok(false);
+            }
+        };
+        let expires_at = tilldesk::time::format_utc(sale.expires_at);
+        if json {
+            let line = CodeLine {
+                out_trade_no: &sale.order.out_trade_no,
+                code: &sale.code,
+                wallet: sale.wallet.as_str(),
+                acquirer: &sale.acquirer,
+                amount: sale.order.total_amount.to_string(),
+                expires_at: expires_at.clone(),
+            };
+            println!("{}", serde_json::to_string(&line)?);
+        } else {
+            println!("{}", sale.code);
+            println!(
+                "{} ¥{} {} via {}; valid until {}",
+                sale.wallet.as_str(),
+                sale.order.total_amount,
+                sale.order.out_trade_no,
+                sale.acquirer,
+                tilldesk::time::to_local_display(&expires_at)
+            );
+        }
+        std::io::stdout().flush()?;
+        if let Some(path) = &png {
+            let bytes = tilldesk::mpm::render_png(&sale.code, 8, 4)?;
+            std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let timer = timeout.map(|secs| {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        });
+        let (order, outcome) = engine.wait_dynamic(&sale, &cancel, &|p| tracing::debug!(?p, "progress")).await?;
+        if let Some(t) = timer {
+            t.abort();
+        }
+        let events = home.store.order_events(order.id)?;
+        let paid = matches!(outcome, Outcome::Paid { .. });
+        print_report(&report(order, events, Some(&outcome)), json)?;
+        Ok(paid)
+    })
+}
+
 /// Settles unfinished orders (after a crash) and prints what happened to each.
 pub fn recover(rt: &tokio::runtime::Runtime, home: DataHome, json: bool, target: &SandboxTarget) -> anyhow::Result<()> {
     let _money_path = claim_money_path(&home, "recover")?;

@@ -41,13 +41,27 @@ struct Cli {
 enum Command {
     /// Take one barcode payment headless (the same engine as the 收银 screen) and print the final order.
     /// Exits 0 when paid, 2 when the payment ended unpaid (failed, cancelled, needs attention).
+    /// With --dynamic: show a code the customer scans (动态码), print it, wait for the payment and print the order.
     Pay {
         /// The amount, like 12.34 (a negative one is refused by TillDesk with its reason, not by the parser).
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// The customer's payment code (what the scanner reads).
+        #[arg(long, required_unless_present = "dynamic", conflicts_with = "dynamic")]
+        auth_code: Option<String>,
+        /// A dynamic code (主扫): print the code text (first line; with --json a one-line JSON object) for the
+        /// customer to scan, then wait until paid, expired or --timeout (which closes the trade).
         #[arg(long)]
-        auth_code: String,
+        dynamic: bool,
+        /// With --dynamic: whose code, alipay or wechat (default: alipay when the store takes it).
+        #[arg(long, requires = "dynamic", value_name = "WALLET")]
+        wallet: Option<String>,
+        /// With --dynamic: also write the code as a QR image (PNG) to FILE.
+        #[arg(long, requires = "dynamic", value_name = "FILE")]
+        png: Option<PathBuf>,
+        /// With --dynamic: stop waiting after SECS seconds and close the trade (a payment made meanwhile counts).
+        #[arg(long, requires = "dynamic", value_name = "SECS")]
+        timeout: Option<u64>,
         #[arg(long, default_value = "TillDesk")]
         subject: String,
         /// The store number (S001…), as `onboard` and `codes` take it; default: this till's store (Settings → This
@@ -291,14 +305,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => run_gui(home),
         Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_)) => Ok(()),
-        Some(Command::Pay { amount, auth_code, subject, store, json, target }) => {
+        Some(Command::Pay { amount, auth_code, dynamic, wallet, png, timeout, subject, store, json, target }) => {
             let rt = runtime()?;
-            let paid = cli_checkout::pay(
-                &rt,
-                home,
-                cli_checkout::PayArgs { amount, auth_code, subject, store, json },
-                &target,
-            )?;
+            let paid = match auth_code {
+                Some(auth_code) if !dynamic => cli_checkout::pay(
+                    &rt,
+                    home,
+                    cli_checkout::PayArgs { amount, auth_code, subject, store, json },
+                    &target,
+                )?,
+                _ => cli_checkout::pay_dynamic(
+                    &rt,
+                    home,
+                    cli_checkout::DynamicArgs { amount, wallet, png, timeout, subject, store, json },
+                    &target,
+                )?,
+            };
             if paid { Ok(()) } else { Err(NotPaid.into()) }
         }
         Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),

@@ -132,6 +132,52 @@ pub enum BillResult {
     Failed(String),
 }
 
+/// A dynamic code (主扫): the till asks the acquirer for a code the customer scans (Alipay `alipay.trade.precreate`,
+/// WeChat Pay `unifiedorder` with trade_type NATIVE).
+#[derive(Debug, Clone)]
+pub struct PrecreateRequest {
+    pub out_trade_no: String,
+    pub amount: Amount,
+    pub subject: String,
+    pub store_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub operator_id: Option<String>,
+    /// When the code stops being payable (UTC); the channel writes it in the acquirer's own form.
+    pub expires_at: time::OffsetDateTime,
+    /// Now, by the checkout's clock (UTC): WeChat's `time_start`, Alipay's relative timeout.
+    pub now: time::OffsetDateTime,
+}
+
+/// The outcome of a precreate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrecreateResult {
+    /// The code to show, verbatim (Alipay `qr_code`, WeChat `code_url`).
+    Created { code: String },
+    /// This order number is paid already (a repeat after a lost answer).
+    AlreadyPaid,
+    /// A definite refusal: nothing can be paid under this order number.
+    Failed(Failure),
+    /// No trustworthy answer: ask again with the same order number, or close it.
+    Unknown(String),
+}
+
+/// The outcome of closing a dynamic-code trade (Alipay `alipay.trade.close`, WeChat Pay `closeorder`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseResult {
+    /// Closed, or never scanned and now unpayable: nothing was charged.
+    Closed,
+    /// The customer paid before the close: a sale.
+    AlreadyPaid(TradeInfo),
+    /// Ask again (a system error).
+    Retry(String),
+    Failed(Failure),
+    Unknown(String),
+}
+
+fn not_offered(what: &str) -> Failure {
+    Failure { code: "NOT_SUPPORTED".into(), message: format!("this acquirer offers no {what} (动态码)") }
+}
+
 /// All the rest of TillDesk sees of an acquirer.
 pub trait Channel: Send + Sync {
     fn kind(&self) -> AcquirerKind;
@@ -151,6 +197,14 @@ pub trait Channel: Send + Sync {
     /// check compares with the trade bill. Acquirers without one answer `Failed`.
     fn account_bill<'a>(&'a self, _bill_date: time::Date) -> BoxFuture<'a, BillResult> {
         Box::pin(async { BillResult::Failed("this acquirer has no account bill (账务明细)".into()) })
+    }
+    /// Asks for a dynamic code the customer scans. Acquirers without one answer `Failed`.
+    fn precreate<'a>(&'a self, _req: &'a PrecreateRequest) -> BoxFuture<'a, PrecreateResult> {
+        Box::pin(async { PrecreateResult::Failed(not_offered("dynamic code")) })
+    }
+    /// Closes a dynamic-code trade so its code can no longer be paid.
+    fn close<'a>(&'a self, _out_trade_no: &'a str) -> BoxFuture<'a, CloseResult> {
+        Box::pin(async { CloseResult::Failed(not_offered("close for dynamic codes")) })
     }
     /// The same account acting for one of its sub-merchants (the store's merchant id at the acquirer: Alipay
     /// `sub_merchant.merchant_id`, WeChat Pay `sub_mch_id`). None when the channel has no such notion.

@@ -9,6 +9,7 @@
 //! - [`Checkout::recover`] resumes every unfinished order on start, before the till takes a new payment.
 
 mod clock;
+mod dynamic;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dynamic::{DynamicInput, DynamicProgress, DynamicSale, DynamicSettings, DynamicStart};
 
 use crate::channel::router::NotAPaymentCode;
 use crate::channel::{AuthCode, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, TradeInfo};
@@ -163,11 +165,13 @@ pub struct Checkout {
     router: Router,
     clock: Arc<dyn Clock>,
     settings: CheckoutSettings,
+    /// Dynamic codes (主扫): see [`dynamic`].
+    dynamic: DynamicSettings,
 }
 
 impl Checkout {
     pub fn new(store: Store, router: Router, clock: Arc<dyn Clock>, settings: CheckoutSettings) -> Self {
-        Checkout { store: Mutex::new(store), router, clock, settings }
+        Checkout { store: Mutex::new(store), router, clock, settings, dynamic: DynamicSettings::default() }
     }
 
     /// Opens its own connection to the database at `db_path`.
@@ -579,7 +583,11 @@ impl Checkout {
             self.with_store(|s| {
                 s.add_order_event(order.id, "recovery", "resuming: the checkout that took it is gone")
             })?;
-            let outcome = if order.status == OrderStatus::Cancelling || order.status == OrderStatus::NeedsAttention {
+            // A dynamic-code order is closed, never cancelled or reversed.
+            let dynamic_row = self.with_store(|s| s.dynamic_code(order.id))?;
+            let outcome = if let Some(row) = &dynamic_row {
+                self.recover_dynamic(&order, row, channel.as_ref()).await?
+            } else if order.status == OrderStatus::Cancelling || order.status == OrderStatus::NeedsAttention {
                 let why = "recovery: a cancel that was not confirmed";
                 self.cancel_until_confirmed(order.id, &order.out_trade_no, channel.as_ref(), started, why, &|_| {})
                     .await?

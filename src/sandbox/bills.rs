@@ -350,7 +350,8 @@ pub fn wechat_bill(state: &SandboxState, req: &WechatBillRequest<'_>) -> Result<
             transaction_id: t.trade_no.clone(),
             out_trade_no: t.out_trade_no.clone(),
             openid: t.buyer_id.clone(),
-            trade_type: if t.source == "store_code" { "NATIVE" } else { "MICROPAY" }.into(),
+            trade_type: if matches!(t.source.as_str(), "store_code" | "precreate") { "NATIVE" } else { "MICROPAY" }
+                .into(),
             trade_state: "SUCCESS".into(),
             bank_type: "OTHERS".into(),
             fee_type: "CNY".into(),

@@ -451,6 +451,17 @@ impl Ledger {
         Ok(Some(conn.query_row("SELECT * FROM trades WHERE id = ?1", [id], Trade::from_row)?))
     }
 
+    /// A wallet scanned a waiting trade and will confirm at `pays_at` (settled by the next look at the trade).
+    /// False when the trade is not waiting.
+    pub fn pay_later(&self, id: i64, pays_at: OffsetDateTime) -> Result<bool> {
+        let conn = self.conn()?;
+        let changed = conn.execute(
+            "UPDATE trades SET pays_at = ?2 WHERE id = ?1 AND status = 'WAITING'",
+            params![id, format_time(pays_at)],
+        )?;
+        Ok(changed > 0)
+    }
+
     /// A wallet paid a waiting trade (dynamic code scanned).
     pub fn pay_waiting(&self, id: i64, now: OffsetDateTime) -> Result<Option<Trade>> {
         let conn = self.conn()?;

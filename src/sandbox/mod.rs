@@ -216,6 +216,8 @@ fn router(state: Arc<SandboxState>) -> Router {
         .route("/secapi/pay/refund", post(wechat::refund))
         .route("/pay/refundquery", post(wechat::refundquery))
         .route("/pay/downloadbill", post(wechat::downloadbill))
+        .route("/pay/unifiedorder", post(wechat::unifiedorder))
+        .route("/pay/closeorder", post(wechat::closeorder))
         .route(
             "/acquirers/{acquirer_id}/gateway.do",
             get(alipay::acquirer_gateway_get).post(alipay::acquirer_gateway_post),
@@ -227,6 +229,8 @@ fn router(state: Arc<SandboxState>) -> Router {
         .route("/acquirers/{acquirer_id}/secapi/pay/refund", post(wechat::acquirer_refund))
         .route("/acquirers/{acquirer_id}/pay/refundquery", post(wechat::acquirer_refundquery))
         .route("/acquirers/{acquirer_id}/pay/downloadbill", post(wechat::acquirer_downloadbill))
+        .route("/acquirers/{acquirer_id}/pay/unifiedorder", post(wechat::acquirer_unifiedorder))
+        .route("/acquirers/{acquirer_id}/pay/closeorder", post(wechat::acquirer_closeorder))
         .route("/onboarding/{acquirer_id}/merchants", post(cds::submit_merchant))
         .route("/onboarding/{acquirer_id}/merchants/{merchant_id}", get(cds::merchant_status))
         .route("/onboarding/{acquirer_id}/merchants/{merchant_id}/cds", post(cds::register_on_cds))

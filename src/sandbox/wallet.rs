@@ -41,6 +41,14 @@ pub struct ScanRequest {
     pub wallet: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
+    /// Dynamic codes only: the customer confirms this many seconds after scanning (sandbox time); until then the
+    /// trade waits (WAIT_BUYER_PAY / NOTPAY). The answer is 202 with `pays_at`; no notification is sent.
+    #[serde(default)]
+    pub delay_secs: Option<u64>,
+    /// Dynamic codes only: the wallet refuses to pay (e.g. "insufficient_balance"); the trade stays unpaid and the
+    /// answer is 402.
+    #[serde(default)]
+    pub fail: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,7 +75,7 @@ pub async fn simulate_scan(State(state): State<Arc<SandboxState>>, Json(req): Js
     let payload = req.payload.trim();
     // A dynamic code from precreate: pay that trade.
     match state.ledger.trade_by_qr_code(payload, now) {
-        Ok(Some(t)) => return pay_dynamic(&state, t, now),
+        Ok(Some(t)) => return pay_dynamic(&state, t, &req, now),
         Ok(None) => {}
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -221,14 +229,50 @@ impl Holder {
     }
 }
 
-fn pay_dynamic(state: &SandboxState, trade: Trade, now: OffsetDateTime) -> Response {
+fn pay_dynamic(state: &SandboxState, trade: Trade, req: &ScanRequest, now: OffsetDateTime) -> Response {
+    if trade.status != TradeStatus::Waiting {
+        let words = if trade.status == TradeStatus::Paid {
+            "this dynamic code was already paid"
+        } else {
+            "本笔交易已关闭，请收银员重新收款 / this dynamic code was closed: the cashier must start a new sale"
+        };
+        return refuse(StatusCode::CONFLICT, words.into());
+    }
+    if let Some(reason) = req.fail.as_deref() {
+        return (
+            StatusCode::PAYMENT_REQUIRED,
+            Json(serde_json::json!({
+                "error": "payment_failed",
+                "message": format!("the wallet did not pay ({reason}); the code stays unpaid"),
+                "out_trade_no": trade.out_trade_no,
+            })),
+        )
+            .into_response();
+    }
+    if let Some(secs) = req.delay_secs.filter(|s| *s > 0) {
+        let pays_at = now + time::Duration::seconds(secs.min(86_400) as i64);
+        return match state.ledger.pay_later(trade.id, pays_at) {
+            Ok(true) => (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({
+                    "status": "scanned",
+                    "out_trade_no": trade.out_trade_no,
+                    "pays_at": super::ledger::format_time(pays_at),
+                })),
+            )
+                .into_response(),
+            Ok(false) => refuse(StatusCode::CONFLICT, "this dynamic code was already paid or closed".into()),
+            Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+    }
     let paid = match state.ledger.pay_waiting(trade.id, now) {
         Ok(Some(t)) => t,
         Ok(None) => return refuse(StatusCode::CONFLICT, "this dynamic code was already paid or closed".into()),
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let accounts = state.accounts();
-    let queued = match Holder::find(&accounts, &paid.acquirer_id, Protocol::Alipay, &paid.account) {
+    let protocol = if paid.protocol == Protocol::Wechatpay.as_str() { Protocol::Wechatpay } else { Protocol::Alipay };
+    let queued = match Holder::find(&accounts, &paid.acquirer_id, protocol, &paid.account) {
         Some(h) => queue_notification(state, &h, &paid, now).unwrap_or(false),
         None => false,
     };

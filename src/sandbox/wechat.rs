@@ -281,7 +281,7 @@ fn paid_fields(t: &Trade) -> Fields {
     let mut f = Fields::new();
     f.insert("openid".into(), t.buyer_id.clone());
     f.insert("is_subscribe".into(), "N".into());
-    f.insert("trade_type".into(), if t.source == "store_code" { "NATIVE" } else { "MICROPAY" }.into());
+    f.insert("trade_type".into(), native_or_micropay(t).into());
     f.insert("bank_type".into(), "OTHERS".into());
     f.insert("fee_type".into(), "CNY".into());
     f.insert("total_fee".into(), t.total_amount.to_string());
@@ -293,6 +293,11 @@ fn paid_fields(t: &Trade) -> Fields {
         f.insert("time_end".into(), end);
     }
     f
+}
+
+/// The trade_type a trade was taken with: NATIVE for codes the customer scanned, MICROPAY for payment codes.
+fn native_or_micropay(t: &Trade) -> &'static str {
+    if matches!(t.source.as_str(), "store_code" | "precreate") { "NATIVE" } else { "MICROPAY" }
 }
 
 fn find(
@@ -409,7 +414,7 @@ fn orderquery_business(
         f.insert("out_trade_no".into(), t.out_trade_no.clone());
         f.insert("transaction_id".into(), t.trade_no.clone());
         f.insert("total_fee".into(), t.total_amount.to_string());
-        f.insert("trade_type".into(), "MICROPAY".into());
+        f.insert("trade_type".into(), native_or_micropay(&t).into());
         f
     };
     f.insert("trade_state".into(), trade_state.into());
@@ -556,6 +561,10 @@ fn refundquery_business(
     }
     Ok(Business::Success(f))
 }
+
+/// NATIVE payments (dynamic codes): `/pay/unifiedorder` and `/pay/closeorder`.
+mod native;
+pub use native::{acquirer_closeorder, acquirer_unifiedorder, closeorder, unifiedorder};
 
 /// `/pay/downloadbill`: plain text on success, XML on failure.
 pub async fn downloadbill(State(state): State<Arc<SandboxState>>, body: Bytes) -> Response {

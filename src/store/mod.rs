@@ -15,6 +15,7 @@
 
 pub mod archive;
 mod bill_sink;
+pub mod dynamic;
 pub mod onboarding;
 pub mod operators;
 pub mod order_query;
@@ -50,6 +51,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (12, include_str!("migrations/0012_bill_archive_settlement.sql")),
     (13, include_str!("migrations/0013_recon_resolution.sql")),
     (14, include_str!("migrations/0014_bill_row_ranges.sql")),
+    (15, include_str!("migrations/0015_dynamic_codes.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

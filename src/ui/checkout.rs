@@ -53,6 +53,8 @@ pub struct CheckoutScreen {
     built_for: u64,
     /// Why there is no engine yet (live mode without keys, the sandbox still starting).
     offline_reason: Option<String>,
+    /// 动态码 F2: the dynamic-code sale (button, key, full-screen panel).
+    dynamic: crate::ui::dynamic_code::DynamicHook,
 }
 
 impl std::fmt::Debug for CheckoutScreen {
@@ -214,6 +216,11 @@ impl CheckoutScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         self.ensure_engine(ctx);
         self.drain(ctx);
+        let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
+        if self.dynamic.show(ui, ctx, self.engine.clone(), &mut self.amount_text, ready) {
+            self.recent_loaded = false;
+            return;
+        }
         if !self.recent_loaded {
             self.recent = ctx.home.store.recent_orders(12).unwrap_or_default();
             self.recent_loaded = true;

@@ -3,6 +3,7 @@
 pub mod acquirers;
 pub mod checkout;
 pub mod dashboard;
+pub mod dynamic_code;
 pub mod export;
 pub mod fonts;
 pub mod icon;

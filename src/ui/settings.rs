@@ -92,6 +92,7 @@ impl SettingsScreen {
         ui.add_space(8.0);
         ui.separator();
         self.this_till.ui(ui, ctx);
+        crate::ui::dynamic_code::customer_display_setting(ui, ctx);
         ui.separator();
         if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
             // The wizard changes the merchant, the store and the mode.

@@ -40,8 +40,8 @@ use crate::channel::router::{
     ClientError, CodeOwner, check_gateway_url, route_auth_code, scrub_codes, transport_words,
 };
 use crate::channel::{
-    BillResult, BoxFuture, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, RefundQueryResult,
-    RefundRequest, RefundResult, RefundState, TradeInfo,
+    BillResult, BoxFuture, CancelResult, Channel, CloseResult, Failure, PayRequest, PayResult, PrecreateRequest,
+    PrecreateResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState, TradeInfo,
 };
 use crate::model::AcquirerKind;
 use crate::money::Amount;
@@ -205,7 +205,7 @@ impl AlipayClient {
     fn sign_request(&self, method: Method, biz_content: &str) -> Result<Signed, CallError> {
         let mut common = CommonParams::new(&self.settings.app_id, method);
         common.app_auth_token = self.settings.app_auth_token.clone();
-        if method == Method::TradePay {
+        if matches!(method, Method::TradePay | Method::TradePrecreate) {
             common.notify_url = self.settings.notify_url.clone();
         }
         let mut params = wire::signed_request_params(&common, biz_content, &self.app_key)
@@ -548,7 +548,18 @@ impl Channel for AlipayClient {
     fn account_bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult> {
         Box::pin(self.bill_impl(bill_date, "signcustomer"))
     }
+
+    fn precreate<'a>(&'a self, req: &'a PrecreateRequest) -> BoxFuture<'a, PrecreateResult> {
+        Box::pin(self.precreate_impl(req))
+    }
+
+    fn close<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, CloseResult> {
+        Box::pin(self.close_impl(out_trade_no))
+    }
 }
+
+/// Dynamic codes (主扫): `alipay.trade.precreate` and `alipay.trade.close`.
+mod dynamic;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Transport and trust

@@ -758,6 +758,9 @@ pub struct TradePrecreateRequest {
     pub terminal_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_express: Option<String>,
+    /// How long the code itself may be scanned, from its creation: `1m`…`2h` for 当面付.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_code_timeout_express: Option<String>,
 }
 
 impl TradePrecreateRequest {
@@ -773,6 +776,7 @@ impl TradePrecreateRequest {
             store_id: None,
             terminal_id: None,
             timeout_express: None,
+            qr_code_timeout_express: None,
         }
     }
 

@@ -39,8 +39,8 @@ use crate::channel::router::{
     ClientError, CodeOwner, check_gateway_url, route_auth_code, scrub_codes, transport_words,
 };
 use crate::channel::{
-    BillResult, BoxFuture, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, RefundQueryResult,
-    RefundRequest, RefundResult, RefundState, TradeInfo,
+    BillResult, BoxFuture, CancelResult, Channel, CloseResult, Failure, PayRequest, PayResult, PrecreateRequest,
+    PrecreateResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState, TradeInfo,
 };
 use crate::model::AcquirerKind;
 use crate::secrets::Secret;
@@ -85,6 +85,9 @@ pub struct WechatConfig {
     pub extra_root_certificates_pem: Option<String>,
     /// Where WeChat posts the refund result (optional).
     pub refund_notify_url: Option<String>,
+    /// Where WeChat posts the result of a NATIVE (dynamic-code) payment. The till polls, so this is optional;
+    /// WeChat requires the field, and without one the loopback address is named ([`NO_NOTIFY_URL`]).
+    pub notify_url: Option<String>,
 }
 
 impl Default for WechatConfig {
@@ -105,6 +108,7 @@ impl Default for WechatConfig {
             require_api_certificate: false,
             extra_root_certificates_pem: None,
             refund_notify_url: None,
+            notify_url: None,
         }
     }
 }
@@ -138,6 +142,7 @@ pub struct WechatClient {
     spbill_create_ip: Spbill,
     device_info: Option<String>,
     refund_notify_url: Option<String>,
+    notify_url: Option<String>,
     http: reqwest::Client,
     /// How the `secapi/*` calls go out.
     secapi: Secapi,
@@ -238,6 +243,7 @@ impl WechatClient {
             spbill_create_ip,
             device_info: non_blank(config.device_info),
             refund_notify_url: non_blank(config.refund_notify_url),
+            notify_url: non_blank(config.notify_url),
             http,
             secapi,
         })
@@ -611,7 +617,19 @@ impl Channel for WechatClient {
     fn bill<'a>(&'a self, bill_date: time::Date) -> BoxFuture<'a, BillResult> {
         Box::pin(self.bill_impl(bill_date))
     }
+
+    fn precreate<'a>(&'a self, req: &'a PrecreateRequest) -> BoxFuture<'a, PrecreateResult> {
+        Box::pin(self.unifiedorder_impl(req))
+    }
+
+    fn close<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, CloseResult> {
+        Box::pin(self.closeorder_impl(out_trade_no))
+    }
 }
+
+/// NATIVE payments (dynamic codes): unifiedorder and closeorder.
+mod native;
+pub use native::NO_NOTIFY_URL;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Classification (pure, so every documented code is unit-tested)

@@ -322,16 +322,21 @@ pub enum Endpoint {
     Refund,
     RefundQuery,
     DownloadBill,
+    /// NATIVE: a code the customer scans (主扫).
+    UnifiedOrder,
+    CloseOrder,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 8] = [
         Endpoint::Micropay,
         Endpoint::OrderQuery,
         Endpoint::Reverse,
         Endpoint::Refund,
         Endpoint::RefundQuery,
         Endpoint::DownloadBill,
+        Endpoint::UnifiedOrder,
+        Endpoint::CloseOrder,
     ];
 
     /// The URL path ("/pay/micropay").
@@ -343,6 +348,8 @@ impl Endpoint {
             Endpoint::Refund => "/secapi/pay/refund",
             Endpoint::RefundQuery => "/pay/refundquery",
             Endpoint::DownloadBill => "/pay/downloadbill",
+            Endpoint::UnifiedOrder => "/pay/unifiedorder",
+            Endpoint::CloseOrder => "/pay/closeorder",
         }
     }
 
@@ -758,6 +765,10 @@ impl ReplyHead {
         })
     }
 }
+
+/// NATIVE (dynamic codes): `/pay/unifiedorder` and `/pay/closeorder`.
+mod native;
+pub use native::{CloseOrderRequest, CloseOrderResponse, TRADE_TYPE_NATIVE, UnifiedOrderRequest, UnifiedOrderResponse};
 
 // --- /pay/micropay
 
@@ -1941,6 +1952,8 @@ mod tests {
         for e in Endpoint::ALL {
             assert_eq!(Endpoint::from_path(e.path()), Some(e));
         }
-        assert_eq!(Endpoint::from_path("/pay/unifiedorder"), None);
+        assert_eq!(Endpoint::from_path("/pay/unifiedorder"), Some(Endpoint::UnifiedOrder));
+        assert_eq!(Endpoint::from_path("/pay/closeorder"), Some(Endpoint::CloseOrder));
+        assert_eq!(Endpoint::from_path("/pay/nosuch"), None);
     }
 }
