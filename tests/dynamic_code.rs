@@ -292,6 +292,34 @@ async fn recovery_settles_open_dynamic_orders_after_a_crash() {
     assert!(engine.recover().await.unwrap().is_empty(), "nothing left open");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_sync_closes_a_dynamic_code_left_open_and_never_reverses_it() {
+    let r = rig().await;
+    let (wechat_no, alipay_no, wechat_code) = {
+        // The checkout that showed the codes is gone (no restart yet): only the background sync sees them.
+        let engine = r.engine(Arc::new(SystemClock));
+        let wechat = r.show(&engine, r.s001, Wallet::WechatPay, 1700).await;
+        let alipay = r.show(&engine, r.s002, Wallet::Alipay, 1800).await;
+        (wechat.order.out_trade_no.clone(), alipay.order.out_trade_no.clone(), wechat.code.clone())
+    };
+    let settings = tilldesk::sync::SyncSettings {
+        stale_after: Duration::ZERO,
+        bill_time: None,
+        ..tilldesk::sync::SyncSettings::default()
+    };
+    let accounts = r.sandbox.state.accounts();
+    let worker = sandbox::till::worker(r._dir.path(), &accounts, &r.sandbox.base_url(), settings).unwrap();
+    let run = worker.run_once("test").await.unwrap();
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    for no in [&wechat_no, &alipay_no] {
+        assert_eq!(r.order(no).status, OrderStatus::Closed, "{no}");
+        let trades = r.trades_of(no).await;
+        assert_eq!(trades.len(), 1, "{no}: one trade");
+        assert_eq!(trades[0]["status"], "CLOSED", "{no}: closed, not reversed or cancelled: {trades:?}");
+    }
+    assert_eq!(r.scan(&wechat_code, json!({})).await.0, 409, "the closed code can no longer be paid");
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The command line
 

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::channel::cds::CdsError;
 use crate::channel::cds::client::CdsClient;
-use crate::channel::{CancelResult, Channel, QueryResult};
+use crate::channel::{CancelResult, Channel, CloseResult, QueryResult};
 use crate::checkout::SystemClock;
 use crate::model::{AcquirerKind, BindingStatus, OrderStatus, RefundStatus};
 use crate::refund::{RefundDesk, RefundSettings};
@@ -322,6 +322,35 @@ impl SyncWorker {
                         &format!("no definite answer ({why}); asking again on the next pass"),
                     )?;
                     run.errors.push(format!("{}: query failed: {why}", order.out_trade_no));
+                }
+                // A dynamic code (主扫) nobody shows any more is closed, never cancelled or reversed: WeChat Pay has
+                // no reverse for NATIVE trades, and a close that finds it paid makes it a sale.
+                QueryResult::Waiting(_) | QueryResult::NotFound if store.dynamic_code(order.id)?.is_some() => {
+                    match channel.close(&order.out_trade_no).await {
+                        CloseResult::Closed => {
+                            store.move_order(
+                                order.id,
+                                &OrderMove::to(
+                                    OrderStatus::Closed,
+                                    "closed",
+                                    "dynamic code left open by a checkout that is gone; closed by the background sync",
+                                ),
+                            )?;
+                        }
+                        CloseResult::AlreadyPaid(_) => store.add_order_event(
+                            order.id,
+                            "query_again",
+                            "the close found it paid; the next pass records the payment",
+                        )?,
+                        CloseResult::Retry(why) | CloseResult::Unknown(why) => {
+                            store.add_order_event(order.id, "close_pending", &why)?;
+                            run.errors.push(format!("{}: close failed: {why}", order.out_trade_no));
+                        }
+                        CloseResult::Failed(f) => {
+                            store.add_order_event(order.id, "close_pending", &format!("{}: {}", f.code, f.message))?;
+                            run.errors.push(format!("{}: close refused: {}", order.out_trade_no, f.code));
+                        }
+                    }
                 }
                 QueryResult::Waiting(_) | QueryResult::NotFound => {
                     let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
