@@ -157,7 +157,7 @@ impl Sound {
 }
 
 /// Gap between clips of an announcement.
-const GAP_MS: u32 = 40;
+pub const GAP_MS: u32 = 40;
 
 fn play_all(rx: Receiver<(Vec<Clip>, u8)>, player: &dyn Player) {
     while let Ok((clips, volume)) = rx.recv() {

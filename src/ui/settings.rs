@@ -178,22 +178,20 @@ impl SettingsScreen {
         let lang = ctx.lang;
         ui.label(egui::RichText::new(lang.pick("收银功能键", "Function keys at the counter")).strong());
         let mut change = None;
-        egui::Grid::new("settings-hotkeys").num_columns(2).spacing([24.0, 6.0]).show(ui, |ui| {
-            for action in Action::ALL {
-                ui.label(action.label(lang));
-                let current = ctx.keys.key(action);
-                egui::ComboBox::from_id_salt(("hotkey", action.setting_key()))
-                    .selected_text(key_name(current))
-                    .show_ui(ui, |ui| {
-                        for key in KEYS {
-                            if ui.selectable_label(key == current, key_name(key)).clicked() && key != current {
-                                change = Some((action, key));
-                            }
+        // Each function's key in a list, the function's name beside it ("F1 ▾ 收款").
+        for action in Action::ALL {
+            let current = ctx.keys.key(action);
+            egui::ComboBox::new(("hotkey", action.setting_key()), action.label(lang))
+                .selected_text(key_name(current))
+                .width(72.0)
+                .show_ui(ui, |ui| {
+                    for key in KEYS {
+                        if ui.selectable_label(key == current, key_name(key)).clicked() && key != current {
+                            change = Some((action, key));
                         }
-                    });
-                ui.end_row();
-            }
-        });
+                    }
+                });
+        }
         if let Some((action, key)) = change {
             ctx.sync_audit_session();
             let operator = ctx.operator_id();
