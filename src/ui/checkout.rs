@@ -564,7 +564,7 @@ impl CheckoutScreen {
                 !paying,
                 egui::TextEdit::singleline(&mut self.amount_text)
                     .id(egui::Id::unique(AMOUNT_ID))
-                    .hint_text("0.00")
+                    .hint_text(egui::RichText::new("0.00").size(52.0))
                     .desired_width(320.0)
                     .font(egui::FontId::proportional(52.0)),
             )
