@@ -176,8 +176,11 @@ mod tests {
     use std::sync::mpsc::{Sender, channel};
 
     /// Records what it is asked to play and on which thread; blocks until `release` sends (or is dropped).
+    /// What the player was given, and on which thread.
+    type Played = (std::thread::ThreadId, Vec<u8>);
+
     struct Recorder {
-        played: Mutex<Sender<(std::thread::ThreadId, Vec<u8>)>>,
+        played: Mutex<Sender<Played>>,
         release: Mutex<Receiver<()>>,
     }
 
@@ -193,7 +196,7 @@ mod tests {
         }
     }
 
-    fn recorder() -> (Arc<Recorder>, Receiver<(std::thread::ThreadId, Vec<u8>)>, Sender<()>) {
+    fn recorder() -> (Arc<Recorder>, Receiver<Played>, Sender<()>) {
         let (played_tx, played) = channel();
         let (release, release_rx) = channel();
         (Arc::new(Recorder { played: Mutex::new(played_tx), release: Mutex::new(release_rx) }), played, release)
