@@ -598,6 +598,8 @@ impl CheckoutScreen {
                     .id(egui::Id::unique(SCAN_ID))
                     .hint_text(lang.pick("扫描顾客付款码", "scan the customer's code"))
                     .desired_width(320.0)
+                    .min_size(egui::vec2(320.0, 44.0))
+                    .vertical_align(egui::Align::Center)
                     .font(egui::FontId::proportional(22.0)),
             )
             .labelled_by(label.id);
@@ -610,9 +612,14 @@ impl CheckoutScreen {
         }
         ui.add_space(6.0);
         ui.horizontal(|ui| {
+            // The row as high as the field, so the label sits level with it.
+            ui.set_min_height(44.0);
             let label = ui.label(lang.pick("备注", "Note"));
-            ui.add_enabled(!paying, egui::TextEdit::singleline(&mut self.subject).desired_width(270.0))
-                .labelled_by(label.id);
+            let note = egui::TextEdit::singleline(&mut self.subject)
+                .desired_width(270.0)
+                .min_size(egui::vec2(270.0, 44.0))
+                .vertical_align(egui::Align::Center);
+            ui.add_enabled(!paying, note).labelled_by(label.id);
         });
         submit
     }
@@ -821,5 +828,28 @@ pub fn mismatch_words(m: &crate::store::transitions::Mismatch, lang: Lang) -> St
                 format!("The acquirer says merchant {acquirer} took it; the order was sent for {order}. Please check.")
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_names_the_wallet_that_paid_in_both_languages() {
+        let paid = Outcome::Paid { trade_no: None, paid_at: None };
+        let plus = PaidWith::AlipayPlus { name: "Partner 1".into() };
+        for (wallet, zh, en) in [
+            (PaidWith::Alipay, "支付宝 收款成功", "Payment received · Alipay"),
+            (PaidWith::WechatPay, "微信支付 收款成功", "Payment received · WeChat Pay"),
+            (plus, "Alipay+ · Partner 1 收款成功", "Payment received · Alipay+ · Partner 1"),
+        ] {
+            assert_eq!(outcome_title(&paid, Some(&wallet), Lang::ZhCn), (GREEN, zh.to_owned()));
+            assert_eq!(outcome_title(&paid, Some(&wallet), Lang::En), (GREEN, en.to_owned()));
+        }
+        assert_eq!(announced(&PaidWith::AlipayPlus { name: "x".into() }), Announced::AlipayPlus);
+        assert_eq!(outcome_title(&Outcome::Closed, None, Lang::En).0, RED);
+        let attention = Outcome::NeedsAttention { reason: "x".into() };
+        assert_eq!(outcome_title(&attention, None, Lang::ZhCn).0, AMBER);
     }
 }
