@@ -570,7 +570,7 @@ impl CheckoutScreen {
             )
             .labelled_by(label.id);
         if amount.changed() {
-            self.amount_text.retain(|c| c.is_ascii_digit() || c == '.');
+            // Not filtered: "12,34" must be refused on Enter, never read as 1234.
             self.message = None;
         }
         if amount.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {

@@ -95,10 +95,6 @@ impl SettingsScreen {
         ui.separator();
         self.this_till.ui(ui, ctx);
         ui.separator();
-        self.sound_ui(ui, ctx);
-        ui.separator();
-        self.keys_ui(ui, ctx);
-        ui.separator();
         if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
             // The wizard changes the merchant, the store and the mode.
             self.refused = ctx.permit(Permission::ChangeSettings).err();
@@ -132,6 +128,10 @@ impl SettingsScreen {
         self.keys.ui(ui, ctx);
         ui.separator();
         self.staff.ui(ui, ctx);
+        ui.separator();
+        self.sound_ui(ui, ctx);
+        ui.separator();
+        self.keys_ui(ui, ctx);
     }
 }
 
