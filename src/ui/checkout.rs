@@ -599,7 +599,7 @@ impl CheckoutScreen {
                     .hint_text(lang.pick("扫描顾客付款码", "scan the customer's code"))
                     .desired_width(320.0)
                     .min_size(egui::vec2(320.0, 44.0))
-                    .vertical_align(egui::Align::Center)
+                    .align(egui::Align2::LEFT_CENTER)
                     .font(egui::FontId::proportional(22.0)),
             )
             .labelled_by(label.id);
@@ -618,7 +618,7 @@ impl CheckoutScreen {
             let note = egui::TextEdit::singleline(&mut self.subject)
                 .desired_width(270.0)
                 .min_size(egui::vec2(270.0, 44.0))
-                .vertical_align(egui::Align::Center);
+                .align(egui::Align2::LEFT_CENTER);
             ui.add_enabled(!paying, note).labelled_by(label.id);
         });
         submit
