@@ -24,6 +24,7 @@ pub mod refund;
 pub mod routing;
 pub mod sandbox;
 pub mod secrets;
+pub mod sound;
 pub mod store;
 pub mod sync;
 pub mod time;

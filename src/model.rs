@@ -137,6 +137,28 @@ impl Wallet {
     }
 }
 
+/// Whose wallet paid an order, as the order records it (its acquirer): the screen names it, the voice announces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaidWith {
+    Alipay,
+    WechatPay,
+    /// Through an Alipay+ partner acquirer, by the name the till records for it.
+    AlipayPlus {
+        name: String,
+    },
+}
+
+impl PaidWith {
+    /// The wallet behind an order taken by `acquirer`.
+    pub fn of(acquirer: &Acquirer) -> PaidWith {
+        match acquirer.kind {
+            AcquirerKind::Alipay => PaidWith::Alipay,
+            AcquirerKind::WechatPay => PaidWith::WechatPay,
+            AcquirerKind::AlipayPlus => PaidWith::AlipayPlus { name: acquirer.name.clone() },
+        }
+    }
+}
+
 text_enum! {
     /// How a route came to be: written by onboarding, chosen by the owner, or a direct contract set up by hand.
     RouteSource { Onboarding => "onboarding", Chosen => "chosen", Direct => "direct" }

@@ -86,7 +86,7 @@ fn type_amount(h: &mut Harness<'static, TillDeskApp>, text: &str) {
 fn f2_shows_a_code_the_wallet_pays_and_the_order_is_paid() {
     let mut t = till(Lang::En);
     wait_for(&mut t.harness, "Ready to take payments");
-    assert!(t.harness.query_by_label("Dynamic code F2").is_some(), "the button names its key");
+    assert!(t.harness.query_by_label("Show code F2").is_some(), "the button names its key");
     // Keyboard only: the amount field has the focus; type it, F2.
     type_amount(&mut t.harness, "12.34");
     t.harness.key_press(egui::Key::F2);

@@ -201,6 +201,11 @@ impl Checkout {
         self.with_store(|s| s.order_by_out_trade_no(out_trade_no))
     }
 
+    /// Whose wallet paid `order` (its acquirer's kind; an Alipay+ acquirer by name), for the screen and the voice.
+    pub fn paid_with(&self, order: &Order) -> Option<crate::model::PaidWith> {
+        self.router.account(order.acquirer_id).ok().map(|(a, _)| crate::model::PaidWith::of(&a))
+    }
+
     /// Takes one payment to its end. `cancel` set by the cashier stops waiting and cancels/reverses.
     pub async fn pay(
         &self,

@@ -1,5 +1,7 @@
-//! 收银 Checkout: amount, scan, live status, result. Keyboard only is enough: type the amount, Enter, scan
-//! (the USB scanner types digits and Enter), and the payment runs off the UI thread.
+//! 收银 Checkout, a till run from across the counter: a large amount, a full-width result banner naming the wallet,
+//! function keys on the buttons, and a keyboard flow a USB scanner fits into: type the amount, Enter, scan (digits
+//! and Enter), and the payment runs off the UI thread. After any result the amount field is empty and has the focus,
+//! so the next keystrokes start the next sale; the window repaints itself when the result arrives.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -7,15 +9,22 @@ use std::sync::{Arc, Mutex};
 
 use crate::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, Progress, SystemClock};
 use crate::i18n::Lang;
-use crate::model::{Order, OrderStatus};
+use crate::model::{Order, OrderStatus, PaidWith};
 use crate::money::Amount;
+use crate::sound::{Announced, Cue};
 use crate::ui::Ctx;
+use crate::ui::hotkeys::Action;
+
+/// A payment's end as the screen shows it: the order, how it ended, and whose wallet paid.
+type Finished = (Order, Outcome, Option<PaidWith>);
 
 enum Event {
     Ready(Result<Arc<Checkout>, String>),
     Recovered(Result<usize, String>),
     Progress(Progress),
-    Done(Box<Result<(Order, Outcome), String>>),
+    Done(Box<Result<Finished, String>>),
+    /// The answer to 查单 (F4): the order as it stands now.
+    Queried(Box<Result<Option<Order>, String>>),
 }
 
 /// Where the till stands.
@@ -43,11 +52,13 @@ pub struct CheckoutScreen {
     phase: Phase,
     engine: Option<Arc<Checkout>>,
     events: Option<(Sender<Event>, Receiver<Event>)>,
-    last: Option<(Order, Outcome)>,
+    last: Option<Finished>,
     message: Option<String>,
     recent: Vec<Order>,
     recent_loaded: bool,
     focus_scan: bool,
+    /// Put the focus in the amount field on the next frame (after a result, F1, Esc).
+    focus_amount: bool,
     recovered: Option<usize>,
     /// `Ctx::channel_generation` the engine was built for: a newer one (mode, keys) rebuilds it between payments.
     built_for: u64,
@@ -55,6 +66,15 @@ pub struct CheckoutScreen {
     offline_reason: Option<String>,
     /// 动态码 F2: the dynamic-code sale (button, key, full-screen panel).
     dynamic: crate::ui::dynamic_code::DynamicHook,
+    /// The order picked in the recent list (F3 refunds it; the last order otherwise).
+    selected: Option<String>,
+    /// Set by F3: the shell opens this order's refund form.
+    open_refund: Option<String>,
+    /// The cashier pressed cancel: the end of this payment needs no failure beep.
+    cancelled_by_cashier: bool,
+    /// 查单 (F4): running, or what it found.
+    query: Option<Result<Order, String>>,
+    querying: bool,
 }
 
 impl std::fmt::Debug for CheckoutScreen {
@@ -66,15 +86,49 @@ impl std::fmt::Debug for CheckoutScreen {
 const AMOUNT_ID: &str = "checkout-amount";
 const SCAN_ID: &str = "checkout-scan";
 
+/// Banner colours: paid, failed, waiting or unknown.
+const GREEN: egui::Color32 = egui::Color32::from_rgb(30, 140, 70);
+const RED: egui::Color32 = egui::Color32::from_rgb(190, 40, 40);
+const AMBER: egui::Color32 = egui::Color32::from_rgb(235, 165, 20);
+
+/// The wallet's name on the banner: 微信支付, 支付宝, or the Alipay+ acquirer's name as the order records it.
+pub fn wallet_name(wallet: &PaidWith, lang: Lang) -> String {
+    match wallet {
+        PaidWith::Alipay => lang.pick("支付宝", "Alipay").to_owned(),
+        PaidWith::WechatPay => lang.pick("微信支付", "WeChat Pay").to_owned(),
+        PaidWith::AlipayPlus { name } => format!("Alipay+ · {name}"),
+    }
+}
+
+fn announced(wallet: &PaidWith) -> Announced {
+    match wallet {
+        PaidWith::Alipay => Announced::Alipay,
+        PaidWith::WechatPay => Announced::WechatPay,
+        PaidWith::AlipayPlus { .. } => Announced::AlipayPlus,
+    }
+}
+
 impl CheckoutScreen {
     fn sender(&mut self) -> Sender<Event> {
         let (tx, _) = self.events.get_or_insert_with(std::sync::mpsc::channel);
         tx.clone()
     }
 
+    /// Starts a new sale: the amount field, empty, with the focus (F1 from another screen).
+    pub fn start_sale(&mut self) {
+        if !matches!(self.phase, Phase::Paying { .. }) {
+            self.focus_amount = true;
+        }
+    }
+
+    /// The order whose refund form F3 asked for (taken once; the shell opens it).
+    pub fn take_open_refund(&mut self) -> Option<String> {
+        self.open_refund.take()
+    }
+
     /// Builds the engine once the channels exist (the embedded sandbox listens, or the live keys are unlocked), then
     /// runs crash recovery before taking payments. A change of mode or keys rebuilds it between payments.
-    fn ensure_engine(&mut self, ctx: &Ctx) {
+    fn ensure_engine(&mut self, ctx: &Ctx, repaint: &egui::Context) {
         let stale = self.built_for != ctx.channel_generation;
         if stale && matches!(self.phase, Phase::Ready) {
             self.engine = None;
@@ -101,6 +155,7 @@ impl CheckoutScreen {
         let db = ctx.home.store.path().to_owned();
         let settings = CheckoutSettings::load(&ctx.home.store).unwrap_or_default();
         let tx = self.sender();
+        let repaint = repaint.clone();
         self.phase = Phase::Starting;
         runtime.spawn(async move {
             let built = crate::store::Store::open(&db)
@@ -108,9 +163,11 @@ impl CheckoutScreen {
                 .map_err(|e| e.to_string());
             let engine = built.clone();
             let _ = tx.send(Event::Ready(built));
+            repaint.request_repaint();
             if let Ok(engine) = engine {
                 let recovered = engine.recover_crashed().await.map(|r| r.len()).map_err(|e| e.to_string());
                 let _ = tx.send(Event::Recovered(recovered));
+                repaint.request_repaint();
             }
         });
     }
@@ -138,45 +195,87 @@ impl CheckoutScreen {
                         Err(e) => ctx.error = Some(e),
                     }
                     self.recent_loaded = false;
+                    self.focus_amount = true;
                 }
                 Event::Progress(p) => {
                     if let Phase::Paying { progress, .. } = &mut self.phase {
                         *progress = Some(p);
                     }
                 }
-                Event::Done(result) => {
-                    self.phase = Phase::Ready;
-                    match *result {
-                        Ok(done) => {
-                            self.last = Some(done);
-                            self.message = None;
-                        }
-                        Err(e) => self.message = Some(e),
-                    }
-                    zeroize::Zeroize::zeroize(&mut self.scan_text);
+                Event::Done(result) => self.finish(ctx, *result),
+                Event::Queried(result) => {
+                    self.querying = false;
+                    self.query = match *result {
+                        Ok(Some(order)) => Some(Ok(order)),
+                        Ok(None) => None,
+                        Err(e) => Some(Err(e)),
+                    };
                     self.recent_loaded = false;
                 }
             }
         }
     }
 
-    fn start_payment(&mut self, ctx: &Ctx) {
-        let lang = ctx.lang;
-        let amount = match Amount::parse(&self.amount_text) {
-            Ok(a) if a.fen() > 0 => a,
-            Ok(_) => {
-                self.message = Some(lang.pick("金额必须大于 0.00", "the amount must be more than 0.00").into());
-                return;
+    /// A payment ended: the banner shows it, the till sounds it, and the next sale starts in an empty amount field.
+    fn finish(&mut self, ctx: &Ctx, result: Result<Finished, String>) {
+        self.phase = Phase::Ready;
+        let cue = match &result {
+            Ok((order, Outcome::Paid { .. }, wallet)) => {
+                Some(Cue::Paid { wallet: wallet.as_ref().map(announced), amount: order.total_amount })
             }
+            _ if self.cancelled_by_cashier => None,
+            _ => Some(Cue::Failed),
+        };
+        if let Some(cue) = cue {
+            ctx.sound.play(cue);
+        }
+        match result {
+            Ok(done) => {
+                self.last = Some(done);
+                self.message = None;
+            }
+            Err(e) => self.message = Some(e),
+        }
+        // Never the previous amount for the next customer by accident.
+        self.amount_text.clear();
+        zeroize::Zeroize::zeroize(&mut self.scan_text);
+        self.focus_amount = true;
+        self.focus_scan = false;
+        self.cancelled_by_cashier = false;
+        self.selected = None;
+        self.query = None;
+        self.recent_loaded = false;
+    }
+
+    /// The typed amount, or why it cannot be charged.
+    fn amount(&self, lang: Lang) -> Result<Amount, String> {
+        let text = self.amount_text.trim();
+        if text.len() >= 16 && crate::channel::router::route_auth_code(text).is_ok() {
+            return Err(lang.pick("这是付款码：请先输入金额", "That is a payment code: type the amount first").into());
+        }
+        match Amount::parse(text) {
+            Ok(a) if a.fen() > 0 => Ok(a),
+            Ok(_) => Err(lang.pick("金额必须大于 0.00", "the amount must be more than 0.00").into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn start_payment(&mut self, ctx: &Ctx, repaint: &egui::Context) {
+        let lang = ctx.lang;
+        let amount = match self.amount(lang) {
+            Ok(a) => a,
             Err(e) => {
-                self.message = Some(e.to_string());
+                self.message = Some(e);
+                self.focus_amount = true;
                 return;
             }
         };
         let code = crate::channel::AuthCode::new(&self.scan_text);
         if let Err(e) = crate::channel::router::route_auth_code(code.expose()) {
+            // Not a payment code (a product barcode, a link): the amount stays, the scan field waits for the code.
             self.message = Some(e.to_string());
             zeroize::Zeroize::zeroize(&mut self.scan_text);
+            self.focus_scan = true;
             return;
         }
         let (Some(engine), Some(runtime)) = (self.engine.clone(), ctx.runtime.clone()) else {
@@ -189,6 +288,8 @@ impl CheckoutScreen {
         self.phase = Phase::Paying { cancel: cancel.clone(), progress: None, amount };
         self.last = None;
         self.message = None;
+        self.query = None;
+        self.cancelled_by_cashier = false;
         let tx = self.sender();
         let subject =
             if self.subject.trim().is_empty() { "TillDesk".to_owned() } else { self.subject.trim().to_owned() };
@@ -201,20 +302,110 @@ impl CheckoutScreen {
             operator_id: ctx.operator_id(),
             terminal_id: ctx.till.terminal_id.clone(),
         };
-        let progress_tx = Mutex::new(tx.clone());
+        let progress_tx = Mutex::new((tx.clone(), repaint.clone()));
+        let repaint = repaint.clone();
         runtime.spawn(async move {
             let report = move |p: Progress| {
-                if let Ok(tx) = progress_tx.lock() {
-                    let _ = tx.send(Event::Progress(p));
+                if let Ok(guard) = progress_tx.lock() {
+                    let _ = guard.0.send(Event::Progress(p));
+                    guard.1.request_repaint();
                 }
             };
-            let result = engine.pay(input, cancel, &report).await.map_err(|e| e.to_string());
+            let result = engine.pay(input, cancel, &report).await.map_err(|e| e.to_string()).map(|(order, outcome)| {
+                let wallet = engine.paid_with(&order);
+                (order, outcome, wallet)
+            });
             let _ = tx.send(Event::Done(Box::new(result)));
+            // The window shows the result and takes the next sale's keystrokes without waiting for an input event.
+            repaint.request_repaint();
         });
     }
 
+    /// 查单 (F4): the last (or picked) order as it stands; one left unfinished is resolved with the acquirer first.
+    fn start_query(&mut self, ctx: &Ctx, repaint: &egui::Context) {
+        let Some(out_trade_no) = self.target() else { return };
+        let (Some(engine), Some(runtime)) = (self.engine.clone(), ctx.runtime.clone()) else { return };
+        if self.querying || matches!(self.phase, Phase::Paying { .. }) {
+            return;
+        }
+        self.querying = true;
+        self.query = None;
+        let tx = self.sender();
+        let repaint = repaint.clone();
+        runtime.spawn(async move {
+            let result = async {
+                let now = engine.order(&out_trade_no).map_err(|e| e.to_string())?;
+                if now.as_ref().is_some_and(|o| o.status.is_unfinished()) {
+                    engine.recover().await.map_err(|e| e.to_string())?;
+                    return engine.order(&out_trade_no).map_err(|e| e.to_string());
+                }
+                Ok(now)
+            }
+            .await;
+            let _ = tx.send(Event::Queried(Box::new(result)));
+            repaint.request_repaint();
+        });
+    }
+
+    /// The order F3 and F4 act on: the one picked in the recent list, else the last one taken here.
+    fn target(&self) -> Option<String> {
+        self.selected.clone().or_else(|| self.last.as_ref().map(|(o, _, _)| o.out_trade_no.clone()))
+    }
+
+    /// The function keys (F2 动态码 and F9 重打小票 are bound by the screens that own those actions).
+    fn keys(&mut self, ui: &egui::Ui, ctx: &Ctx) -> bool {
+        let keys = &ctx.keys;
+        let mut submit = false;
+        if keys.pressed(ui.ctx(), Action::Charge) {
+            submit = self.charge_key(ctx.lang);
+        }
+        if keys.pressed(ui.ctx(), Action::Refund) {
+            self.refund_key();
+        }
+        if keys.pressed(ui.ctx(), Action::Query) {
+            self.start_query(ctx, ui.ctx());
+        }
+        if keys.pressed(ui.ctx(), Action::Cancel) {
+            self.cancel_key();
+        }
+        submit
+    }
+
+    /// 收款: with an amount and a code, charge; with an amount, go to the scan field; else start a sale.
+    fn charge_key(&mut self, lang: Lang) -> bool {
+        if matches!(self.phase, Phase::Paying { .. }) {
+            return false;
+        }
+        match self.amount(lang) {
+            Ok(_) if !self.scan_text.trim().is_empty() => return true,
+            Ok(_) => self.focus_scan = true,
+            Err(_) => self.focus_amount = true,
+        }
+        false
+    }
+
+    fn refund_key(&mut self) {
+        if let Some(no) = self.target() {
+            self.open_refund = Some(no);
+        }
+    }
+
+    /// 取消: a payment in progress is cancelled (or reversed) by the engine; a sale being typed is cleared.
+    fn cancel_key(&mut self) {
+        if let Phase::Paying { cancel, .. } = &self.phase {
+            cancel.store(true, Ordering::SeqCst);
+            self.cancelled_by_cashier = true;
+            return;
+        }
+        self.amount_text.clear();
+        zeroize::Zeroize::zeroize(&mut self.scan_text);
+        self.message = None;
+        self.focus_amount = true;
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        self.ensure_engine(ctx);
+        let repaint = ui.ctx().clone();
+        self.ensure_engine(ctx, &repaint);
         self.drain(ctx);
         let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
         if self.dynamic.show(ui, ctx, self.engine.clone(), &mut self.amount_text, ready) {
@@ -225,30 +416,54 @@ impl CheckoutScreen {
             self.recent = ctx.home.store.recent_orders(12).unwrap_or_default();
             self.recent_loaded = true;
         }
-        if matches!(self.phase, Phase::Paying { .. } | Phase::Starting | Phase::Recovering) {
-            ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        if matches!(self.phase, Phase::Paying { .. }) {
+            // The seconds waited tick on screen.
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(500));
         }
+        let mut submit = self.keys(ui, ctx);
         let lang = ctx.lang;
-        egui::Panel::right("checkout-recent").resizable(false).default_size(300.0).show(ui, |ui| {
-            self.recent_list(ui, lang);
-        });
+        let narrow = ui.available_width() < 900.0;
+        egui::Panel::right("checkout-recent").resizable(false).default_size(if narrow { 210.0 } else { 290.0 }).show(
+            ui,
+            |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("checkout-recent-scroll")
+                    .show(ui, |ui| self.recent_list(ui, lang));
+            },
+        );
         egui::CentralPanel::default().show(ui, |ui| {
-            if ctx.offline() {
-                ui.colored_label(
-                    ui.visuals().error_fg_color,
-                    lang.pick(
-                        "离线：收款需要网络。订单、退款记录和报表仍可查看；网络恢复后自动同步。",
-                        "Offline: payments need the network. Orders, refunds and reports still work; TillDesk catches \
-                         up by itself when the network is back.",
-                    ),
-                );
-            }
-            self.status_line(ui, lang);
-            ui.add_space(8.0);
-            self.entry(ui, ctx);
-            ui.add_space(12.0);
-            self.result_panel(ui, lang);
+            egui::ScrollArea::vertical().id_salt("checkout-main").auto_shrink([false, false]).show(ui, |ui| {
+                if ctx.offline() {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        lang.pick(
+                            "离线：收款需要网络。订单、退款记录和报表仍可查看；网络恢复后自动同步。",
+                            "Offline: payments need the network. Orders, refunds and reports still work; TillDesk \
+                             catches up by itself when the network is back.",
+                        ),
+                    );
+                }
+                self.status_line(ui, lang);
+                self.banner(ui, lang);
+                ui.add_space(10.0);
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.set_width(330.0);
+                        submit |= self.entry(ui, ctx);
+                        ui.add_space(8.0);
+                        self.buttons(ui, ctx, &mut submit);
+                    });
+                    ui.add_space(16.0);
+                    if !matches!(self.phase, Phase::Paying { .. }) {
+                        self.keypad(ui);
+                    }
+                });
+                self.details(ui, lang);
+            });
         });
+        if submit && matches!(self.phase, Phase::Ready) && !ctx.offline() {
+            self.start_payment(ctx, &repaint);
+        }
     }
 
     fn status_line(&self, ui: &mut egui::Ui, lang: Lang) {
@@ -285,10 +500,19 @@ impl CheckoutScreen {
                 };
                 ui.label(text);
             }
+            Phase::Paying { .. } => {
+                ui.label(lang.pick("正在收款", "Taking a payment"));
+            }
+        }
+    }
+
+    /// The full-width banner readable from a metre away: green paid, red failed, amber waiting or unknown.
+    fn banner(&self, ui: &mut egui::Ui, lang: Lang) {
+        let (fill, title, amount, line): (egui::Color32, String, Option<Amount>, Option<String>) = match &self.phase {
             Phase::Paying { progress, amount, .. } => {
-                let text = match progress {
+                let title = match progress {
                     None | Some(Progress::Sending { .. }) => {
-                        format!("{} ¥{amount}", lang.pick("正在请求收款", "Requesting payment of"))
+                        lang.pick("正在请求收款…", "Requesting payment…").to_owned()
                     }
                     Some(Progress::Waiting { elapsed, .. }) => format!(
                         "{} {} s",
@@ -299,131 +523,212 @@ impl CheckoutScreen {
                         format!("{} #{attempt}", lang.pick("正在撤销订单…", "cancelling the order…"))
                     }
                 };
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label(text);
-                });
+                let out = match progress {
+                    Some(Progress::Sending { out_trade_no }) => Some(out_trade_no.clone()),
+                    _ => None,
+                };
+                (AMBER, title, Some(*amount), out)
             }
-        }
+            _ => match (&self.message, &self.last) {
+                (Some(m), _) => (RED, m.clone(), None, None),
+                (None, Some((order, outcome, wallet))) => {
+                    let (fill, title) = outcome_title(outcome, wallet.as_ref(), lang);
+                    (fill, title, Some(order.total_amount), Some(order.out_trade_no.clone()))
+                }
+                (None, None) => return,
+            },
+        };
+        let text_color = if fill == AMBER { egui::Color32::BLACK } else { egui::Color32::WHITE };
+        egui::Frame::new().fill(fill).corner_radius(6.0).inner_margin(egui::Margin::symmetric(16, 10)).show(ui, |ui| {
+            ui.set_min_width(ui.available_width());
+            ui.set_min_height(48.0);
+            ui.horizontal_wrapped(|ui| {
+                if matches!(self.phase, Phase::Paying { .. }) {
+                    ui.add(egui::Spinner::new().size(28.0).color(text_color));
+                }
+                ui.label(egui::RichText::new(title).size(28.0).strong().color(text_color));
+                if let Some(a) = amount {
+                    ui.add_space(12.0);
+                    ui.label(egui::RichText::new(format!("¥{a}")).size(28.0).strong().color(text_color));
+                }
+            });
+            if let Some(no) = line {
+                ui.label(
+                    egui::RichText::new(format!("{} {no}", lang.pick("订单号", "Order"))).size(16.0).color(text_color),
+                );
+            }
+        });
     }
 
-    fn entry(&mut self, ui: &mut egui::Ui, ctx: &Ctx) {
+    /// The amount (large), the scan field and a note. Returns true when the scanner's Enter asks to charge.
+    fn entry(&mut self, ui: &mut egui::Ui, ctx: &Ctx) -> bool {
         let lang = ctx.lang;
         let paying = matches!(self.phase, Phase::Paying { .. });
         let mut submit = false;
-        egui::Grid::new("checkout-entry").num_columns(2).spacing([16.0, 10.0]).show(ui, |ui| {
-            let label = ui.label(lang.pick("金额（元）", "Amount (CNY)"));
-            let amount = ui
-                .add_enabled(
-                    !paying,
-                    egui::TextEdit::singleline(&mut self.amount_text)
-                        .id(egui::Id::unique(AMOUNT_ID))
-                        .hint_text("0.00")
-                        .desired_width(200.0)
-                        .font(egui::TextStyle::Heading),
-                )
-                .labelled_by(label.id);
-            if amount.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                self.focus_scan = true;
+        let label = ui.label(egui::RichText::new(lang.pick("金额（元）", "Amount (CNY)")).size(16.0));
+        let amount = ui
+            .add_enabled(
+                !paying,
+                egui::TextEdit::singleline(&mut self.amount_text)
+                    .id(egui::Id::unique(AMOUNT_ID))
+                    .hint_text(egui::RichText::new("0.00").size(52.0))
+                    .desired_width(320.0)
+                    .font(egui::FontId::proportional(52.0)),
+            )
+            .labelled_by(label.id);
+        if amount.changed() {
+            // Not filtered: "12,34" must be refused on Enter, never read as 1234.
+            self.message = None;
+        }
+        if amount.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            match self.amount(lang) {
+                Ok(_) => self.focus_scan = true,
+                Err(e) => {
+                    if self.amount_text.trim().len() >= 16 {
+                        self.amount_text.clear();
+                    }
+                    self.message = Some(e);
+                    self.focus_amount = true;
+                }
             }
-            if !paying && self.amount_text.is_empty() && !amount.has_focus() && ui.memory(|m| m.focused().is_none()) {
-                amount.request_focus();
-            }
-            ui.end_row();
-
-            let label = ui.label(lang.pick("备注", "Note"));
-            ui.add_enabled(!paying, egui::TextEdit::singleline(&mut self.subject).desired_width(200.0))
-                .labelled_by(label.id);
-            ui.end_row();
-
-            let label = ui.label(lang.pick("付款码", "Payment code"));
-            let scan = ui
-                .add_enabled(
-                    !paying,
-                    egui::TextEdit::singleline(&mut self.scan_text)
-                        .id(egui::Id::unique(SCAN_ID))
-                        .hint_text(lang.pick("扫描顾客付款码", "scan the customer's code"))
-                        .desired_width(260.0),
-                )
-                .labelled_by(label.id);
-            if self.focus_scan {
-                scan.request_focus();
-                self.focus_scan = false;
-            }
-            if scan.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !self.scan_text.trim().is_empty() {
-                submit = true;
-            }
-            ui.end_row();
-        });
+        }
+        if !paying && (self.focus_amount || (self.amount_text.is_empty() && ui.memory(|m| m.focused().is_none()))) {
+            amount.request_focus();
+            self.focus_amount = false;
+        }
+        ui.add_space(6.0);
+        let label = ui.label(egui::RichText::new(lang.pick("付款码", "Payment code")).size(16.0));
+        let scan = ui
+            .add_enabled(
+                !paying,
+                egui::TextEdit::singleline(&mut self.scan_text)
+                    .id(egui::Id::unique(SCAN_ID))
+                    .hint_text(lang.pick("扫描顾客付款码", "scan the customer's code"))
+                    .desired_width(320.0)
+                    .min_size(egui::vec2(320.0, 44.0))
+                    .align(egui::Align2::LEFT_CENTER)
+                    .font(egui::FontId::proportional(22.0)),
+            )
+            .labelled_by(label.id);
+        if self.focus_scan && !paying {
+            scan.request_focus();
+            self.focus_scan = false;
+        }
+        if scan.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !self.scan_text.trim().is_empty() {
+            submit = true;
+        }
         ui.add_space(6.0);
         ui.horizontal(|ui| {
-            let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
-            if ui
-                .add_enabled(ready && !self.scan_text.trim().is_empty(), egui::Button::new(lang.pick("收款", "Charge")))
-                .clicked()
-            {
-                submit = true;
-            }
-            if let Phase::Paying { cancel, .. } = &self.phase
-                && ui.button(lang.pick("取消收款", "Cancel payment")).clicked()
-            {
-                cancel.store(true, Ordering::SeqCst);
-            }
+            // The row as high as the field, so the label sits level with it.
+            ui.set_min_height(44.0);
+            let label = ui.label(lang.pick("备注", "Note"));
+            let note = egui::TextEdit::singleline(&mut self.subject)
+                .desired_width(270.0)
+                .min_size(egui::vec2(270.0, 44.0))
+                .align(egui::Align2::LEFT_CENTER);
+            ui.add_enabled(!paying, note).labelled_by(label.id);
         });
-        if !paying {
-            self.keypad(ui);
+        submit
+    }
+
+    /// The function buttons, each with its key (收款 F1, 退款 F3, 查单 F4, 取消 Esc), at least 44 points high.
+    fn buttons(&mut self, ui: &mut egui::Ui, ctx: &Ctx, submit: &mut bool) {
+        let lang = ctx.lang;
+        let keys = &ctx.keys;
+        let size = egui::vec2(158.0, 48.0);
+        let big = |text: String| egui::Button::new(egui::RichText::new(text).size(18.0)).min_size(size);
+        let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
+        let paying = matches!(self.phase, Phase::Paying { .. });
+        let has_target = self.target().is_some();
+        let mut refund = false;
+        let mut query = false;
+        let mut cancel = false;
+        egui::Grid::new("checkout-buttons").spacing([8.0, 8.0]).show(ui, |ui| {
+            let charge = ui.add_enabled(ready, big(keys.button_text(Action::Charge, lang)).fill(GREEN));
+            if charge.clicked() {
+                *submit |= self.charge_key(lang);
+            }
+            cancel = ui
+                .add_enabled(
+                    paying || !self.amount_text.is_empty() || !self.scan_text.is_empty(),
+                    big(keys.button_text(Action::Cancel, lang)),
+                )
+                .clicked();
+            ui.end_row();
+            refund = ui.add_enabled(has_target && !paying, big(keys.button_text(Action::Refund, lang))).clicked();
+            query = ui
+                .add_enabled(has_target && !paying && !self.querying, big(keys.button_text(Action::Query, lang)))
+                .clicked();
+            ui.end_row();
+        });
+        if refund {
+            self.refund_key();
         }
-        if submit && matches!(self.phase, Phase::Ready) && !ctx.offline() {
-            self.start_payment(ctx);
+        if query {
+            self.start_query(ctx, ui.ctx());
         }
-        if let Some(m) = &self.message {
-            ui.colored_label(ui.visuals().error_fg_color, m);
+        if cancel {
+            self.cancel_key();
         }
     }
 
+    /// A keypad for a touch screen: keys of 64 × 52 points.
     fn keypad(&mut self, ui: &mut egui::Ui) {
-        ui.add_space(6.0);
-        egui::Grid::new("checkout-keypad").spacing([6.0, 6.0]).show(ui, |ui| {
-            for row in [["7", "8", "9"], ["4", "5", "6"], ["1", "2", "3"], [".", "0", "00"]] {
-                for key in row {
-                    if ui.add(egui::Button::new(key).min_size(egui::vec2(48.0, 36.0))).clicked() {
-                        self.amount_text.push_str(key);
+        let key = |text: &str| egui::Button::new(egui::RichText::new(text).size(24.0)).min_size(egui::vec2(64.0, 52.0));
+        ui.vertical(|ui| {
+            egui::Grid::new("checkout-keypad").spacing([6.0, 6.0]).show(ui, |ui| {
+                for row in [["7", "8", "9"], ["4", "5", "6"], ["1", "2", "3"], [".", "0", "00"]] {
+                    for k in row {
+                        if ui.add(key(k)).clicked() {
+                            self.amount_text.push_str(k);
+                            self.focus_amount = true;
+                        }
                     }
+                    ui.end_row();
+                }
+                if ui.add(key("←")).clicked() {
+                    self.amount_text.pop();
+                    self.focus_amount = true;
+                }
+                if ui.add(key("C")).clicked() {
+                    self.amount_text.clear();
+                    self.focus_amount = true;
                 }
                 ui.end_row();
-            }
-        });
-        ui.horizontal(|ui| {
-            if ui.add(egui::Button::new("←").min_size(egui::vec2(48.0, 30.0))).clicked() {
-                self.amount_text.pop();
-            }
-            if ui.add(egui::Button::new("C").min_size(egui::vec2(48.0, 30.0))).clicked() {
-                self.amount_text.clear();
-            }
+            });
         });
     }
 
-    fn result_panel(&self, ui: &mut egui::Ui, lang: Lang) {
-        let Some((order, outcome)) = &self.last else { return };
-        ui.separator();
-        let (title, color) = match outcome {
-            Outcome::Paid { .. } => (lang.pick("收款成功", "Payment received"), egui::Color32::from_rgb(60, 170, 90)),
-            Outcome::Failed(_) => (lang.pick("收款失败", "Payment failed"), ui.visuals().error_fg_color),
-            Outcome::Cancelled { .. } => (lang.pick("已撤销", "Cancelled"), ui.visuals().warn_fg_color),
-            Outcome::Closed => (lang.pick("交易已关闭", "Closed"), ui.visuals().warn_fg_color),
-            Outcome::NeedsAttention { .. } => (lang.pick("需要处理", "Needs attention"), ui.visuals().error_fg_color),
-            Outcome::Mismatch(_) => {
-                (lang.pick("金额不符，需人工核对", "Figures differ: check by hand"), ui.visuals().error_fg_color)
+    /// Under the banner: the last order's details, what 查单 found.
+    fn details(&self, ui: &mut egui::Ui, lang: Lang) {
+        if self.querying {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(lang.pick("正在查单…", "Checking the order…"));
+            });
+        }
+        match &self.query {
+            Some(Ok(o)) => {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{} {} ¥{} · {}",
+                        lang.pick("查单：", "Order check:"),
+                        o.out_trade_no,
+                        o.total_amount,
+                        o.status.label(lang)
+                    ))
+                    .size(18.0)
+                    .strong(),
+                );
             }
-        };
-        ui.label(egui::RichText::new(title).heading().color(color));
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            None => {}
+        }
+        let Some((order, outcome, _)) = &self.last else { return };
+        ui.add_space(8.0);
         egui::Grid::new("checkout-result").num_columns(2).show(ui, |ui| {
-            ui.label(lang.pick("金额", "Amount"));
-            ui.label(format!("¥{}", order.total_amount));
-            ui.end_row();
-            ui.label(lang.pick("商户订单号", "out_trade_no"));
-            ui.monospace(&order.out_trade_no);
-            ui.end_row();
             if let Some(t) = &order.trade_no {
                 ui.label(lang.pick("支付机构单号", "trade_no"));
                 ui.monospace(t);
@@ -456,17 +761,21 @@ impl CheckoutScreen {
         }
     }
 
-    fn recent_list(&self, ui: &mut egui::Ui, lang: Lang) {
+    fn recent_list(&mut self, ui: &mut egui::Ui, lang: Lang) {
         ui.label(egui::RichText::new(lang.pick("最近收款", "Recent payments")).strong());
         ui.separator();
         if self.recent.is_empty() {
             ui.label(lang.pick("暂无", "None yet"));
         }
+        let mut picked = None;
         for o in &self.recent {
+            let selected = self.selected.as_deref() == Some(o.out_trade_no.as_str());
             ui.horizontal(|ui| {
-                ui.label(format!("¥{}", o.total_amount));
+                if ui.selectable_label(selected, format!("¥{}", o.total_amount)).clicked() {
+                    picked = Some(o.out_trade_no.clone());
+                }
                 let color = match o.status {
-                    OrderStatus::Paid => egui::Color32::from_rgb(60, 170, 90),
+                    OrderStatus::Paid => GREEN,
                     OrderStatus::NeedsAttention | OrderStatus::Failed => ui.visuals().error_fg_color,
                     _ => ui.visuals().text_color(),
                 };
@@ -474,6 +783,29 @@ impl CheckoutScreen {
             });
             ui.small(format!("{}  {}", crate::time::to_local_display(&o.created_at), o.out_trade_no));
         }
+        if let Some(p) = picked {
+            self.selected = if self.selected.as_ref() == Some(&p) { None } else { Some(p) };
+        }
+    }
+}
+
+/// The banner's colour and words for how a payment ended, naming the wallet that paid.
+fn outcome_title(outcome: &Outcome, wallet: Option<&PaidWith>, lang: Lang) -> (egui::Color32, String) {
+    match outcome {
+        Outcome::Paid { .. } => {
+            let words = lang.pick("收款成功", "Payment received");
+            let title = match (wallet, lang) {
+                (Some(w), Lang::ZhCn) => format!("{} {words}", wallet_name(w, lang)),
+                (Some(w), Lang::En) => format!("{words} · {}", wallet_name(w, lang)),
+                (None, _) => words.to_owned(),
+            };
+            (GREEN, title)
+        }
+        Outcome::Failed(_) => (RED, lang.pick("收款失败", "Payment failed").into()),
+        Outcome::Cancelled { .. } => (RED, lang.pick("已撤销", "Cancelled").into()),
+        Outcome::Closed => (RED, lang.pick("交易已关闭", "Closed").into()),
+        Outcome::NeedsAttention { .. } => (AMBER, lang.pick("需要处理", "Needs attention").into()),
+        Outcome::Mismatch(_) => (AMBER, lang.pick("金额不符，需人工核对", "Figures differ: check by hand").into()),
     }
 }
 
@@ -503,5 +835,28 @@ pub fn mismatch_words(m: &crate::store::transitions::Mismatch, lang: Lang) -> St
                 format!("The acquirer says merchant {acquirer} took it; the order was sent for {order}. Please check.")
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_names_the_wallet_that_paid_in_both_languages() {
+        let paid = Outcome::Paid { trade_no: None, paid_at: None };
+        let plus = PaidWith::AlipayPlus { name: "Partner 1".into() };
+        for (wallet, zh, en) in [
+            (PaidWith::Alipay, "支付宝 收款成功", "Payment received · Alipay"),
+            (PaidWith::WechatPay, "微信支付 收款成功", "Payment received · WeChat Pay"),
+            (plus, "Alipay+ · Partner 1 收款成功", "Payment received · Alipay+ · Partner 1"),
+        ] {
+            assert_eq!(outcome_title(&paid, Some(&wallet), Lang::ZhCn), (GREEN, zh.to_owned()));
+            assert_eq!(outcome_title(&paid, Some(&wallet), Lang::En), (GREEN, en.to_owned()));
+        }
+        assert_eq!(announced(&PaidWith::AlipayPlus { name: "x".into() }), Announced::AlipayPlus);
+        assert_eq!(outcome_title(&Outcome::Closed, None, Lang::En).0, RED);
+        let attention = Outcome::NeedsAttention { reason: "x".into() };
+        assert_eq!(outcome_title(&attention, None, Lang::ZhCn).0, AMBER);
     }
 }

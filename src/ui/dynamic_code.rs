@@ -340,12 +340,13 @@ impl DynamicHook {
             }
             return true;
         }
-        let f2 = ui.input(|i| i.key_pressed(egui::Key::F2));
+        // F2 unless the cashier bound 动态码 to another key in Settings.
+        let f2 = ctx.keys.pressed(ui.ctx(), crate::ui::hotkeys::Action::DynamicCode);
         let mut start = false;
         egui::Panel::bottom("dynamic-code-bar").show(ui, |ui| {
             ui.horizontal(|ui| {
-                let button =
-                    egui::Button::new(lang.pick("动态码 F2", "Dynamic code F2")).min_size(egui::vec2(140.0, 44.0));
+                let button = egui::Button::new(ctx.keys.button_text(crate::ui::hotkeys::Action::DynamicCode, lang))
+                    .min_size(egui::vec2(158.0, 48.0));
                 start = ui.add_enabled(ready, button).clicked() || (ready && f2);
                 if let Some(m) = &self.message {
                     ui.colored_label(ui.visuals().error_fg_color, m);

@@ -192,6 +192,10 @@ impl FirstRunWizard {
     }
 
     fn card(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, lang: Lang, icon: Option<&egui::TextureHandle>) {
+        // Enter advances (as Next or Finish does) from a text field or with nothing focused; a focused button or
+        // radio takes Enter for itself.
+        let enter = ui.input(|i| i.key_pressed(egui::Key::Enter))
+            && ui.memory(|m| m.focused()).is_none_or(|id| egui::text_edit::TextEditState::load(ui.ctx(), id).is_some());
         ui.horizontal(|ui| {
             if let Some(icon) = icon {
                 ui.add(egui::Image::new(icon).fit_to_exact_size(egui::vec2(56.0, 56.0)));
@@ -259,7 +263,7 @@ impl FirstRunWizard {
                 self.step = self.step.back();
             }
             if self.step == Step::Done {
-                if ui.add(egui::Button::new(lang.pick("完成", "Finish")).min_size(big)).clicked() {
+                if ui.add(egui::Button::new(lang.pick("完成", "Finish")).min_size(big)).clicked() || enter {
                     self.finish(ctx);
                 }
             } else if ui
@@ -268,6 +272,7 @@ impl FirstRunWizard {
                     egui::Button::new(lang.pick("下一步", "Next")).min_size(big),
                 )
                 .clicked()
+                || (enter && self.owner_job.is_none())
             {
                 self.problem = None;
                 if self.save_step(ctx, ui.ctx()) {

@@ -26,6 +26,9 @@ pub mod this_till;
 /// The first-run wizard, shown instead of the screens until the till is set up.
 pub mod first_run;
 
+/// The counter's function keys (F1 收款 …), configurable in Settings.
+pub mod hotkeys;
+
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::Lang;
 use crate::model::ChannelMode;
@@ -67,6 +70,10 @@ pub struct Ctx {
     /// Whether this window owns the data folder's money path (see `crate::ownership`). Another owner: no payments,
     /// refunds, recovery or sync here, and the screens say where the till is open.
     pub money_path: MoneyPathState,
+    /// The chime, the failure beep and the voice announcement (Settings → Sound and voice); tests swap the player.
+    pub sound: crate::sound::Sound,
+    /// The counter's function keys (Settings → Function keys).
+    pub keys: hotkeys::KeyMap,
 }
 
 /// The window's hold on the data folder's money path.
@@ -129,6 +136,8 @@ impl Ctx {
         let lang = config::language(&home.store)?;
         let mode = config::channel_mode(&home.store)?;
         let access = config::access_mode(&home.store)?;
+        let sound = crate::sound::Sound::system(crate::sound::SoundSettings::load(&home.store)?);
+        let keys = hotkeys::KeyMap::load(&home.store)?;
         Ok(Ctx {
             home,
             lang,
@@ -147,6 +156,8 @@ impl Ctx {
             channel_generation: 0,
             till,
             money_path: MoneyPathState::Unclaimed,
+            sound,
+            keys,
         })
     }
 
@@ -548,6 +559,11 @@ impl TillDeskApp {
                 }
             }
         });
+        // F1 收款 from any screen starts a sale at the counter.
+        if self.screen != Screen::Checkout && self.ctx.keys.pressed(ui.ctx(), hotkeys::Action::Charge) {
+            self.screen = Screen::Checkout;
+            self.checkout.start_sale();
+        }
         if let Some((first, last)) = self.dashboard.open_orders.take() {
             self.orders.show_days(&mut self.ctx, first, last);
             self.screen = Screen::Orders;
@@ -566,6 +582,12 @@ impl TillDeskApp {
                 Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
             }
         });
+        // F3 退款 at the counter: the order's refund form.
+        if let Some(out_trade_no) = self.checkout.take_open_refund() {
+            self.screen = Screen::Orders;
+            self.orders.open_for_refund(&mut self.ctx, &out_trade_no);
+            ui.ctx().request_repaint();
+        }
         if self.settings.take_wizard_request() {
             self.open_first_run();
         }

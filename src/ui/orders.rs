@@ -47,6 +47,8 @@ struct RefundForm {
     pin: String,
     running: bool,
     message: Option<(bool, String)>,
+    /// Focus the amount on the next frame (opened with F3 from the counter).
+    focus: bool,
 }
 
 #[derive(Default)]
@@ -240,6 +242,12 @@ impl OrdersScreen {
         if let Ok(Some(order)) = ctx.home.store.order_by_out_trade_no(out_trade_no) {
             self.select(ctx, order);
         }
+    }
+
+    /// Opens an order with the focus in its refund form's amount (F3 at the counter).
+    pub fn open_for_refund(&mut self, ctx: &mut Ctx, out_trade_no: &str) {
+        self.open(ctx, out_trade_no);
+        self.refund.focus = true;
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -539,16 +547,25 @@ impl OrdersScreen {
         {
             f.operator = me.clone();
         }
+        // Enter in any field submits the form (as the button does).
+        let mut entered = false;
         egui::Grid::new("refund-form").num_columns(2).show(ui, |ui| {
             let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
                 let l = ui.label(label);
-                ui.add(egui::TextEdit::singleline(text).password(password).desired_width(160.0)).labelled_by(l.id);
+                let r =
+                    ui.add(egui::TextEdit::singleline(text).password(password).desired_width(160.0)).labelled_by(l.id);
                 ui.end_row();
+                r
             };
-            field(ui, lang.pick("退款金额", "Refund amount"), &mut f.amount, false);
-            field(ui, lang.pick("退款原因", "Reason"), &mut f.reason, false);
-            field(ui, lang.pick("操作员", "Operator"), &mut f.operator, false);
-            field(ui, "PIN", &mut f.pin, true);
+            let amount = field(ui, lang.pick("退款金额", "Refund amount"), &mut f.amount, false);
+            if std::mem::take(&mut f.focus) {
+                amount.request_focus();
+            }
+            let mut fields = vec![amount];
+            fields.push(field(ui, lang.pick("退款原因", "Reason"), &mut f.reason, false));
+            fields.push(field(ui, lang.pick("操作员", "Operator"), &mut f.operator, false));
+            fields.push(field(ui, "PIN", &mut f.pin, true));
+            entered = fields.iter().any(|r| r.lost_focus()) && ui.input(|i| i.key_pressed(egui::Key::Enter));
         });
         if let Some((ok, text)) = &f.message {
             let color = if *ok { egui::Color32::from_rgb(60, 170, 90) } else { egui::Color32::from_rgb(200, 60, 60) };
@@ -559,7 +576,7 @@ impl OrdersScreen {
                 ui.spinner();
                 ui.label(lang.pick("正在退款…", "Refunding…"));
             });
-        } else if ui.button(lang.pick("确认退款", "Confirm refund")).clicked() {
+        } else if ui.button(lang.pick("确认退款", "Confirm refund")).clicked() || entered {
             self.start_refund(ctx);
         }
     }

@@ -15,6 +15,8 @@ pub struct SettingsScreen {
     this_till: crate::ui::this_till::ThisTillPanel,
     /// Why the last change here was refused (red, under the settings).
     refused: Option<String>,
+    /// Why the last function-key change was refused (the key is taken).
+    keys_refused: Option<String>,
 }
 
 impl SettingsScreen {
@@ -127,5 +129,86 @@ impl SettingsScreen {
         self.keys.ui(ui, ctx);
         ui.separator();
         self.staff.ui(ui, ctx);
+        ui.separator();
+        self.sound_ui(ui, ctx);
+        ui.separator();
+        self.keys_ui(ui, ctx);
+    }
+}
+
+/// 声音与语音, 功能键: how the counter sounds and which keys do what. Anyone at the till may change them (like the
+/// language): they are how the till is worked, not what it does with money.
+impl SettingsScreen {
+    fn sound_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        ui.label(egui::RichText::new(lang.pick("声音与语音播报", "Sound and voice")).strong());
+        let mut s = ctx.sound.settings;
+        ui.checkbox(&mut s.sound, lang.pick("收款提示音与失败提示音", "Chime on payment, beep on failure"));
+        ui.add_enabled(
+            s.sound,
+            egui::Checkbox::new(&mut s.voice, lang.pick("语音播报到账金额", "Announce received payments aloud")),
+        );
+        ui.horizontal(|ui| {
+            let label = ui.label(lang.pick("音量", "Volume"));
+            ui.add_enabled(s.sound, egui::Slider::new(&mut s.volume, 0..=100).suffix(" %")).labelled_by(label.id);
+            if ui.add_enabled(s.sound, egui::Button::new(lang.pick("试听", "Try it"))).clicked() {
+                let amount = crate::money::Amount::from_fen(1234);
+                ctx.sound.play(crate::sound::Cue::Paid { wallet: Some(crate::sound::Announced::Alipay), amount });
+            }
+        });
+        ui.label(
+            egui::RichText::new(lang.pick(
+                "通过系统播放器播放（Linux：pw-play / paplay / aplay；macOS：afplay；Windows：PowerShell）。没有声卡时保持静音。",
+                "Played through the system's player (Linux: pw-play / paplay / aplay; macOS: afplay; Windows: \
+                 PowerShell). Silent where there is no sound device.",
+            ))
+            .weak(),
+        );
+        if s != ctx.sound.settings {
+            ctx.sync_audit_session();
+            let operator = ctx.operator_id();
+            match s.save(&mut ctx.home.store, operator) {
+                Ok(()) => ctx.sound.settings = s,
+                Err(e) => ctx.error = Some(e.to_string()),
+            }
+        }
+    }
+
+    fn keys_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        use crate::ui::hotkeys::{Action, KEYS, key_name};
+        let lang = ctx.lang;
+        ui.label(egui::RichText::new(lang.pick("收银功能键", "Function keys at the counter")).strong());
+        let mut change = None;
+        // Each function's key in a list, the function's name beside it ("F1 ▾ 收款").
+        for action in Action::ALL {
+            let current = ctx.keys.key(action);
+            egui::ComboBox::new(("hotkey", action.setting_key()), action.label(lang))
+                .selected_text(key_name(current))
+                .width(72.0)
+                .show_ui(ui, |ui| {
+                    for key in KEYS {
+                        if ui.selectable_label(key == current, key_name(key)).clicked() && key != current {
+                            change = Some((action, key));
+                        }
+                    }
+                });
+        }
+        if let Some((action, key)) = change {
+            ctx.sync_audit_session();
+            let operator = ctx.operator_id();
+            self.keys_refused = match ctx.keys.set(&mut ctx.home.store, action, key, operator) {
+                Ok(()) => None,
+                Err(crate::ui::hotkeys::KeyMapError::Taken { key, by }) => Some(match lang {
+                    Lang::ZhCn => format!("{key} 已用于“{}”，请先为它换一个键", by.label(lang)),
+                    Lang::En => {
+                        format!("{key} is already the key for “{}”: give that another key first", by.label(lang))
+                    }
+                }),
+                Err(e) => Some(e.to_string()),
+            };
+        }
+        if let Some(refused) = &self.keys_refused {
+            ui.colored_label(ui.visuals().error_fg_color, refused);
+        }
     }
 }

@@ -1,0 +1,204 @@
+//! The counter's function keys (F1 收款, F3 退款, F4 查单, Esc 取消 …): shown on the buttons, changed in Settings,
+//! stored in the settings table (`keys.<action>` = "F1" … "F12" or "Esc").
+
+use crate::i18n::Lang;
+use crate::store::{Store, StoreError};
+
+/// What a function key does at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// F1 收款: focus the amount (start a sale); with an amount and a code typed, charge.
+    Charge,
+    /// F2 动态码: the dynamic code the customer scans (bound by `ui::dynamic_code::DynamicHook`).
+    DynamicCode,
+    /// F3 退款: the refund form for the selected or the last order.
+    Refund,
+    /// F4 查单: ask about the last order now.
+    Query,
+    /// F9 重打小票: reserved for reprinting the last receipt (the receipts screen binds the action).
+    Reprint,
+    /// Esc 取消: cancel the sale in progress (the engine cancels or reverses; nothing paid is lost).
+    Cancel,
+}
+
+impl Action {
+    pub const ALL: [Action; 6] =
+        [Action::Charge, Action::DynamicCode, Action::Refund, Action::Query, Action::Reprint, Action::Cancel];
+
+    /// The settings-table key.
+    pub fn setting_key(self) -> &'static str {
+        match self {
+            Action::Charge => "keys.charge",
+            Action::DynamicCode => "keys.dynamic_code",
+            Action::Refund => "keys.refund",
+            Action::Query => "keys.query",
+            Action::Reprint => "keys.reprint",
+            Action::Cancel => "keys.cancel",
+        }
+    }
+
+    pub fn default_key(self) -> egui::Key {
+        match self {
+            Action::Charge => egui::Key::F1,
+            Action::DynamicCode => egui::Key::F2,
+            Action::Refund => egui::Key::F3,
+            Action::Query => egui::Key::F4,
+            Action::Reprint => egui::Key::F9,
+            Action::Cancel => egui::Key::Escape,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Action::Charge => lang.pick("收款", "Charge"),
+            Action::DynamicCode => lang.pick("动态码", "Show code"),
+            Action::Refund => lang.pick("退款", "Refund"),
+            Action::Query => lang.pick("查单", "Check order"),
+            Action::Reprint => lang.pick("重打小票", "Reprint"),
+            Action::Cancel => lang.pick("取消", "Cancel"),
+        }
+    }
+}
+
+/// The keys a function may be given.
+pub const KEYS: [egui::Key; 13] = [
+    egui::Key::F1,
+    egui::Key::F2,
+    egui::Key::F3,
+    egui::Key::F4,
+    egui::Key::F5,
+    egui::Key::F6,
+    egui::Key::F7,
+    egui::Key::F8,
+    egui::Key::F9,
+    egui::Key::F10,
+    egui::Key::F11,
+    egui::Key::F12,
+    egui::Key::Escape,
+];
+
+/// A key's stored spelling and its name on a button ("F1", "Esc").
+pub fn key_name(key: egui::Key) -> &'static str {
+    match key {
+        egui::Key::Escape => "Esc",
+        other => other.name(),
+    }
+}
+
+fn parse_key(text: &str) -> Option<egui::Key> {
+    KEYS.into_iter().find(|k| key_name(*k).eq_ignore_ascii_case(text.trim()))
+}
+
+/// Which key does what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMap {
+    keys: [(Action, egui::Key); 6],
+}
+
+impl Default for KeyMap {
+    fn default() -> Self {
+        KeyMap { keys: Action::ALL.map(|a| (a, a.default_key())) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyMapError {
+    /// Another function has the key already.
+    #[error("{key} is already the key for another function")]
+    Taken { key: &'static str, by: Action },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl KeyMap {
+    /// The stored keys, the defaults where unset, unreadable or clashing.
+    pub fn load(store: &Store) -> Result<Self, StoreError> {
+        let mut map = KeyMap::default();
+        for action in Action::ALL {
+            if let Some(key) = store.setting(action.setting_key())?.as_deref().and_then(parse_key) {
+                // A clash written by hand keeps the default for the later function.
+                if map.action_of(key).is_none_or(|a| a == action) {
+                    map.put(action, key);
+                }
+            }
+        }
+        Ok(map)
+    }
+
+    pub fn key(&self, action: Action) -> egui::Key {
+        self.keys.iter().find(|(a, _)| *a == action).map_or(action.default_key(), |(_, k)| *k)
+    }
+
+    fn action_of(&self, key: egui::Key) -> Option<Action> {
+        self.keys.iter().find(|(_, k)| *k == key).map(|(a, _)| *a)
+    }
+
+    fn put(&mut self, action: Action, key: egui::Key) {
+        for entry in &mut self.keys {
+            if entry.0 == action {
+                entry.1 = key;
+            }
+        }
+    }
+
+    /// Gives `action` the key `key` and stores it; refused when another function has it.
+    pub fn set(
+        &mut self,
+        store: &mut Store,
+        action: Action,
+        key: egui::Key,
+        operator: Option<crate::model::OperatorId>,
+    ) -> Result<(), KeyMapError> {
+        if let Some(by) = self.action_of(key).filter(|a| *a != action) {
+            return Err(KeyMapError::Taken { key: key_name(key), by });
+        }
+        store.set_setting(action.setting_key(), key_name(key), operator)?;
+        self.put(action, key);
+        Ok(())
+    }
+
+    /// A button's text with its key: "收款 F1".
+    pub fn button_text(&self, action: Action, lang: Lang) -> String {
+        format!("{} {}", action.label(lang), key_name(self.key(action)))
+    }
+
+    /// Whether `action`'s key was pressed this frame (the press is consumed, so nothing else acts on it).
+    pub fn pressed(&self, ctx: &egui::Context, action: Action) -> bool {
+        let key = self.key(action);
+        ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, key))
+    }
+
+    /// Whether `action`'s key was pressed this frame, without consuming it.
+    pub fn was_pressed(&self, ctx: &egui::Context, action: Action) -> bool {
+        let key = self.key(action);
+        ctx.input(|i| i.key_pressed(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stored_and_a_clash_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        let mut map = KeyMap::load(&store).unwrap();
+        assert_eq!(map, KeyMap::default());
+        assert_eq!(map.button_text(Action::Charge, Lang::ZhCn), "收款 F1");
+        assert_eq!(map.button_text(Action::Cancel, Lang::En), "Cancel Esc");
+        map.set(&mut store, Action::Query, egui::Key::F8, None).unwrap();
+        assert_eq!(store.setting("keys.query").unwrap().as_deref(), Some("F8"));
+        assert_eq!(KeyMap::load(&store).unwrap().key(Action::Query), egui::Key::F8);
+        assert!(matches!(
+            map.set(&mut store, Action::Query, egui::Key::F1, None),
+            Err(KeyMapError::Taken { key: "F1", by: Action::Charge })
+        ));
+        assert_eq!(map.key(Action::Query), egui::Key::F8);
+        // A clash written by hand keeps the default.
+        store.set_setting("keys.refund", "F1", None).unwrap();
+        assert_eq!(KeyMap::load(&store).unwrap().key(Action::Refund), egui::Key::F3);
+        store.set_setting("keys.refund", "nonsense", None).unwrap();
+        assert_eq!(KeyMap::load(&store).unwrap().key(Action::Refund), egui::Key::F3);
+    }
+}
