@@ -17,7 +17,7 @@ pub mod store_code;
 pub use alipayplus::AlipayPlusCode;
 pub use emv::{EmvPayload, MerchantAccount, Tlv, parse_tlv};
 pub use error::{FieldProblem, MpmError};
-pub use qr::{ErrorCorrection, QrMatrix, decode_image, qr_matrix, render_png};
+pub use qr::{ErrorCorrection, QrMatrix, decode_image, qr_matrix, qr_symbol_width, render_png};
 pub use store_code::{
     AcquirerReference, CdsData, CodeFormat, DecodedStoreCode, StoreCodeInput, build_store_code, decode_store_code,
 };

@@ -10,8 +10,9 @@ use std::io::Cursor;
 
 use image::{GrayImage, ImageFormat, Luma};
 use qrcode::bits::Bits;
+use qrcode::canvas::{Canvas, MaskPattern};
 use qrcode::types::QrError;
-use qrcode::{Color, EcLevel, QrCode, Version};
+use qrcode::{Color, EcLevel, Version};
 
 use super::error::MpmError;
 
@@ -109,11 +110,9 @@ impl QrMatrix {
     }
 }
 
-/// The smallest QR symbol holding `payload` in byte mode at `ec`, with ECI 000026 first if the payload has any
-/// character outside printable ASCII.
-pub fn qr_matrix(payload: &str, ec: ErrorCorrection) -> Result<QrMatrix, MpmError> {
-    let eci_utf8 = payload.chars().any(|c| !(' '..='~').contains(&c));
-    let level = ec.level();
+/// The bit stream of `payload` in the smallest version that holds it at `level`, with that version; None when no
+/// version does.
+fn fit(payload: &str, level: EcLevel, eci_utf8: bool) -> Result<Option<(Bits, u8)>, MpmError> {
     for v in 1..=40u8 {
         let mut bits = Bits::new(Version::Normal(i16::from(v)));
         let pushed = (|| {
@@ -124,16 +123,138 @@ pub fn qr_matrix(payload: &str, ec: ErrorCorrection) -> Result<QrMatrix, MpmErro
             bits.push_terminator(level)
         })();
         match pushed {
-            Ok(()) => {}
+            Ok(()) => return Ok(Some((bits, v))),
             Err(QrError::DataTooLong) => continue,
             Err(e) => return Err(MpmError::QrEncode { detail: e.to_string() }),
         }
-        let code = QrCode::with_bits(bits, level).map_err(|e| MpmError::QrEncode { detail: e.to_string() })?;
-        let width = code.width();
-        let modules = code.into_colors().into_iter().map(|c| c == Color::Dark).collect();
-        return Ok(QrMatrix { width, version: v, eci_utf8, modules });
     }
-    Err(MpmError::QrTooLong { bytes: payload.len(), level: ec.name() })
+    Ok(None)
+}
+
+fn needs_eci(payload: &str) -> bool {
+    payload.chars().any(|c| !(' '..='~').contains(&c))
+}
+
+/// Modules per side of the symbol [`qr_matrix`] would make, without making it (cheap: sizing decisions try several
+/// levels).
+pub fn qr_symbol_width(payload: &str, ec: ErrorCorrection) -> Result<usize, MpmError> {
+    match fit(payload, ec.level(), needs_eci(payload))? {
+        Some((_, v)) => Ok(17 + 4 * usize::from(v)),
+        None => Err(MpmError::QrTooLong { bytes: payload.len(), level: ec.name() }),
+    }
+}
+
+/// The smallest QR symbol holding `payload` in byte mode at `ec`, with ECI 000026 first if the payload has any
+/// character outside printable ASCII.
+///
+/// The mask is the one of the eight with the lowest penalty (ISO/IEC 18004 §7.8.3), scored by [`penalty`] on a
+/// plain grid: the qrcode crate's own scoring (`QrCode::with_bits`) is correct but took most of the time of
+/// printing a thousand stands.
+pub fn qr_matrix(payload: &str, ec: ErrorCorrection) -> Result<QrMatrix, MpmError> {
+    let eci_utf8 = needs_eci(payload);
+    let level = ec.level();
+    let Some((bits, v)) = fit(payload, level, eci_utf8)? else {
+        return Err(MpmError::QrTooLong { bytes: payload.len(), level: ec.name() });
+    };
+    let version = bits.version();
+    let data = bits.into_bytes();
+    let (encoded, ec_data) = qrcode::ec::construct_codewords(&data, version, level)
+        .map_err(|e| MpmError::QrEncode { detail: e.to_string() })?;
+    let mut base = Canvas::new(version, level);
+    base.draw_all_functional_patterns();
+    base.draw_data(&encoded, &ec_data);
+    let width = 17 + 4 * usize::from(v);
+    let mut best: Option<(u32, Vec<bool>)> = None;
+    for pattern in MASKS {
+        let mut canvas = base.clone();
+        canvas.apply_mask(pattern);
+        let modules: Vec<bool> = canvas.into_colors().into_iter().map(|c| c == Color::Dark).collect();
+        let score = penalty(&modules, width);
+        if best.as_ref().is_none_or(|(b, _)| score < *b) {
+            best = Some((score, modules));
+        }
+    }
+    let Some((_, modules)) = best else {
+        return Err(MpmError::QrEncode { detail: "no mask".into() });
+    };
+    Ok(QrMatrix { width, version: v, eci_utf8, modules })
+}
+
+/// The eight data masks of a QR symbol.
+const MASKS: [MaskPattern; 8] = [
+    MaskPattern::Checkerboard,
+    MaskPattern::HorizontalLines,
+    MaskPattern::VerticalLines,
+    MaskPattern::DiagonalLines,
+    MaskPattern::LargeCheckerboard,
+    MaskPattern::Fields,
+    MaskPattern::Diamonds,
+    MaskPattern::Meadow,
+];
+
+/// N1 and N3 of one row or column: 3 + (n − 5) for each run of n ≥ 5 alike; 40 for each 1011101 with four light
+/// modules before it, and 40 for each with four after it (outside the symbol counts as light).
+fn line_penalty(cells: &[bool]) -> u32 {
+    let mut score = 0;
+    let mut run = 1u32;
+    for j in 1..=cells.len() {
+        if j < cells.len() && cells[j] == cells[j - 1] {
+            run += 1;
+        } else {
+            if run >= 5 {
+                score += run - 2;
+            }
+            run = 1;
+        }
+    }
+    let light = |j: isize| usize::try_from(j).ok().and_then(|j| cells.get(j)).is_none_or(|dark| !dark);
+    for j in 0..cells.len().saturating_sub(6) {
+        if cells[j..j + 7] != [true, false, true, true, true, false, true] {
+            continue;
+        }
+        let j = j as isize;
+        if (1..=4).all(|k| light(j - k)) {
+            score += 40;
+        }
+        if (7..=10).all(|k| light(j + k)) {
+            score += 40;
+        }
+    }
+    score
+}
+
+/// The mask penalty of ISO/IEC 18004 §7.8.3 for a `width`² grid (`true` dark): N1 runs of five or more alike in a
+/// row or column, N2 2×2 blocks alike, N3 finder-like 1:1:3:1:1 patterns with four light modules on one side, N4
+/// the dark share's distance from half.
+fn penalty(m: &[bool], width: usize) -> u32 {
+    let at = |x: usize, y: usize| m[y * width + x];
+    let mut score = 0u32;
+    // N1 and N3 along every row and every column.
+    let mut line = vec![false; width];
+    for i in 0..width {
+        for (j, cell) in line.iter_mut().enumerate() {
+            *cell = at(j, i);
+        }
+        score += line_penalty(&line);
+        for (j, cell) in line.iter_mut().enumerate() {
+            *cell = at(i, j);
+        }
+        score += line_penalty(&line);
+    }
+    // N2
+    for y in 0..width - 1 {
+        for x in 0..width - 1 {
+            let c = at(x, y);
+            if at(x + 1, y) == c && at(x, y + 1) == c && at(x + 1, y + 1) == c {
+                score += 3;
+            }
+        }
+    }
+    // N4
+    let dark = m.iter().filter(|d| **d).count();
+    let percent = dark * 100 / m.len().max(1);
+    let k = percent.abs_diff(50) / 5;
+    score + 10 * k as u32
 }
 
 /// A PNG of the store code at error correction M.
@@ -195,6 +316,35 @@ mod tests {
         let low = qr_matrix(CHINESE, ErrorCorrection::Low).unwrap();
         let high = qr_matrix(CHINESE, ErrorCorrection::High).unwrap();
         assert!(high.version() > low.version());
+    }
+
+    #[test]
+    fn the_mask_penalty_follows_iso_18004() {
+        // N1: a run of n ≥ 5 costs n − 2.
+        assert_eq!(line_penalty(&[false; 11]), 9);
+        assert_eq!(line_penalty(&[true, true, true, true, true, true, false]), 4);
+        assert_eq!(line_penalty(&[true, true, true, true, false, true, true]), 0);
+        // N3: 1011101 with four light before (outside the symbol) and four light after: 40 + 40.
+        let finder = [true, false, true, true, true, false, true, false, false, false, false];
+        assert_eq!(line_penalty(&finder), 80);
+        // Only light after, not before: 40.
+        let mut inner = [false; 13];
+        inner[0] = true;
+        inner[2..9].copy_from_slice(&[true, false, true, true, true, false, true]);
+        assert_eq!(line_penalty(&inner), 40);
+        // 7 × 7 all dark: N1 5 for each of 14 lines, N2 36 blocks of 3, N4 100 % dark is 10 steps of 5 % from half.
+        assert_eq!(penalty(&[true; 49], 7), 14 * 5 + 36 * 3 + 100);
+    }
+
+    #[test]
+    fn the_symbol_width_is_known_without_making_the_symbol() {
+        for payload in ["HELLO", &"x".repeat(300), "二维码 ünïcode"] {
+            for ec in [ErrorCorrection::Low, ErrorCorrection::Medium, ErrorCorrection::Quartile, ErrorCorrection::High]
+            {
+                assert_eq!(qr_symbol_width(payload, ec).unwrap(), qr_matrix(payload, ec).unwrap().width());
+            }
+        }
+        assert!(matches!(qr_symbol_width(&"x".repeat(3000), ErrorCorrection::High), Err(MpmError::QrTooLong { .. })));
     }
 
     #[test]

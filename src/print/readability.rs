@@ -47,7 +47,7 @@
 
 use super::layout::{self, LOGO_SIDE_FRACTION};
 use super::{PrintError, StandData, Template};
-use crate::mpm::{ErrorCorrection, MpmError, QrMatrix, qr_matrix};
+use crate::mpm::{ErrorCorrection, MpmError, QrMatrix, qr_matrix, qr_symbol_width};
 
 /// The smallest module GS1 allows for QR codes read at hand distance (GS1 General Specifications §5.12.3.1).
 pub const PRINT_FLOOR_MM: f32 = 0.396;
@@ -152,10 +152,11 @@ pub struct CodePlan {
     pub minimum_mm: f32,
 }
 
-/// The symbol at `ec`, or `None` if the payload does not fit any version at that level.
-fn symbol(payload: &str, ec: ErrorCorrection) -> Result<Option<QrMatrix>, ReadabilityError> {
-    match qr_matrix(payload, ec) {
-        Ok(m) => Ok(Some(m)),
+/// The symbol's width at `ec` (modules per side), or `None` if the payload does not fit any version at that level.
+/// Only the width: the symbol itself is made once, for the level chosen.
+fn symbol(payload: &str, ec: ErrorCorrection) -> Result<Option<usize>, ReadabilityError> {
+    match qr_symbol_width(payload, ec) {
+        Ok(w) => Ok(Some(w)),
         Err(MpmError::QrTooLong { .. }) => Ok(None),
         Err(e) => Err(ReadabilityError::Qr(e)),
     }
@@ -165,42 +166,43 @@ fn symbol(payload: &str, ec: ErrorCorrection) -> Result<Option<QrMatrix>, Readab
 /// readably.
 pub fn plan(payload: &str, template: Template, has_logo: bool) -> Result<CodePlan, ReadabilityError> {
     let minimum_mm = min_module_mm(template);
-    let planned = |ec, matrix: QrMatrix| {
-        let module_mm = layout::module_mm(template, matrix.width());
-        CodePlan { template, ec, matrix, module_mm, minimum_mm }
+    // The level is chosen on the symbols' widths; the symbol itself is made once, for the chosen level.
+    let build = |ec, module_mm| -> Result<CodePlan, ReadabilityError> {
+        let matrix = qr_matrix(payload, ec).map_err(ReadabilityError::Qr)?;
+        Ok(CodePlan { template, ec, matrix, module_mm, minimum_mm })
     };
     // Without a logo: M, else L; else the template cannot carry this code at all.
     let mut plain = None;
     for ec in [ErrorCorrection::Medium, ErrorCorrection::Low] {
-        if let Some(m) = symbol(payload, ec)? {
-            let p = planned(ec, m);
-            if p.module_mm >= minimum_mm {
-                plain = Some(p);
+        if let Some(width) = symbol(payload, ec)? {
+            let module_mm = layout::module_mm(template, width);
+            if module_mm >= minimum_mm {
+                plain = Some((ec, module_mm));
                 break;
             }
             if ec == ErrorCorrection::Low {
-                return Err(ReadabilityError::TooDense { template, module_mm: p.module_mm, minimum_mm });
+                return Err(ReadabilityError::TooDense { template, module_mm, minimum_mm });
             }
         } else if ec == ErrorCorrection::Low {
             return Err(ReadabilityError::Qr(MpmError::QrTooLong { bytes: payload.len(), level: "L" }));
         }
     }
-    let Some(plain) = plain else {
+    let Some((plain_ec, plain_mm)) = plain else {
         return Err(ReadabilityError::Qr(MpmError::QrTooLong { bytes: payload.len(), level: "L" }));
     };
     if !has_logo {
-        return Ok(plain);
+        return build(plain_ec, plain_mm);
     }
     // With a logo: H, else Q, each only if its modules are big enough and it restores twice what the logo covers.
     let mut best_module = None;
     for ec in [ErrorCorrection::High, ErrorCorrection::Quartile] {
-        let Some(m) = symbol(payload, ec)? else { continue };
-        let p = planned(ec, m);
-        let restores = recovery_capacity(ec) >= LOGO_MARGIN * logo_coverage(p.matrix.width());
-        if p.module_mm >= minimum_mm && restores {
-            return Ok(p);
+        let Some(width) = symbol(payload, ec)? else { continue };
+        let module_mm = layout::module_mm(template, width);
+        let restores = recovery_capacity(ec) >= LOGO_MARGIN * logo_coverage(width);
+        if module_mm >= minimum_mm && restores {
+            return build(ec, module_mm);
         }
-        best_module = Some(p.module_mm);
+        best_module = Some(module_mm);
     }
     Err(ReadabilityError::LogoTooDense { template, module_mm: best_module.unwrap_or(0.0), minimum_mm })
 }
