@@ -300,3 +300,29 @@ pub fn print_receipt(
         }
     }
 }
+
+/// A receipt for a test print (Settings → Receipts): the merchant's and store's names, made-up numbers marked as a
+/// test, printed at `printed_at_utc`.
+pub fn test_receipt(merchant: &str, store: &str, printed_at_utc: &str) -> Receipt {
+    let printed_at = crate::time::to_china_display(printed_at_utc);
+    Receipt {
+        merchant: merchant.to_owned(),
+        store: store.to_owned(),
+        till: "测试 TEST".to_owned(),
+        cashier: NONE.to_owned(),
+        wallet: "测试打印 Test print".to_owned(),
+        total: Amount::from_fen(1234),
+        refunded: Amount::ZERO,
+        paid_at: printed_at.clone(),
+        out_trade_no: "TEST-RECEIPT-0001".to_owned(),
+        trade_no: NONE.to_owned(),
+        refund: None,
+        reprint: false,
+        printed_at,
+    }
+}
+
+/// Prints a test receipt on `target` at `width`. Blocking: off the UI thread.
+pub fn test_print(target: &Target, width: Width, receipt: &Receipt) -> Result<(), ReceiptError> {
+    output::send(target, &escpos::encode(receipt, width), output::DEFAULT_TIMEOUT)
+}
