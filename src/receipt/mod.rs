@@ -278,7 +278,7 @@ pub enum Printed {
 }
 
 /// Prints the receipt of `out_trade_no` (a refund's, with `refund`) on the configured printer, or, with none
-/// configured, saves it as a PDF at `pdf_fallback`. Blocking: off the UI thread.
+/// configured, saves it as a PDF at `pdf_fallback` (its folder made when missing). Blocking: off the UI thread.
 pub fn print_receipt(
     db: &Store,
     out_trade_no: &str,
@@ -295,6 +295,10 @@ pub fn print_receipt(
         }
         None => {
             let bytes = pdf::render(&receipt, settings.width)?;
+            if let Some(folder) = pdf_fallback.parent().filter(|f| !f.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder)
+                    .map_err(|source| ReceiptError::Write { path: folder.to_owned(), source })?;
+            }
             output::write_file(pdf_fallback, &bytes)?;
             Ok(Printed::Pdf(pdf_fallback.to_owned()))
         }

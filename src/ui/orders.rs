@@ -758,8 +758,6 @@ impl ReceiptPrinter {
         let (out, refund) = (out_trade_no.to_owned(), refund.map(str::to_owned));
         self.offer = None;
         self.spawn(ctx, move |db| {
-            std::fs::create_dir_all(&folder)
-                .map_err(|source| crate::receipt::ReceiptError::Write { path: folder.clone(), source })?;
             crate::receipt::print_receipt(db, &out, refund.as_deref(), reprint, &folder.join(name))
                 .map(ReceiptDone::Printed)
         });
