@@ -112,7 +112,7 @@ pub fn wrap(text: &str, cols: usize) -> Vec<String> {
         if width(&line) + char_width(c) > cols {
             // Move a partial Latin word to the next line when the line has a space to break at.
             let carry = match line.rfind(' ') {
-                Some(i) if c.is_ascii_alphanumeric() && i > 0 && line[i + 1..].chars().all(|c| c.is_ascii()) => {
+                Some(i) if c.is_ascii_alphanumeric() && i > 0 && line[i + 1..].is_ascii() => {
                     let rest = line[i + 1..].to_owned();
                     line.truncate(i);
                     rest

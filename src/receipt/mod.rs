@@ -47,11 +47,17 @@ pub enum ReceiptError {
     #[error("cannot write {path}: {source}")]
     Write { path: std::path::PathBuf, source: std::io::Error },
     #[error("cannot make the receipt PDF: {0}")]
-    Pdf(#[from] crate::print::PrintError),
+    Pdf(Box<crate::print::PrintError>),
     #[error("cannot make the receipt's QR code: {0}")]
     Qr(#[from] crate::mpm::MpmError),
     #[error("cannot read the order: {0}")]
     Store(#[from] crate::store::StoreError),
+}
+
+impl From<crate::print::PrintError> for ReceiptError {
+    fn from(e: crate::print::PrintError) -> Self {
+        ReceiptError::Pdf(Box::new(e))
+    }
 }
 
 /// The refund a refund receipt is for.

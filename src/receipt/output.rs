@@ -124,7 +124,7 @@ pub fn print_pdf_cups(queue: &str, pdf: &Path) -> Result<(), ReceiptError> {
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReceiptError> {
     crate::print::write_atomically(path, bytes).map_err(|e| match e {
         crate::print::PrintError::Write { path, source } => ReceiptError::Write { path, source },
-        other => ReceiptError::Pdf(other),
+        other => ReceiptError::from(other),
     })
 }
 
