@@ -96,3 +96,69 @@ fn settings_store_the_receipt_printer() {
         }
     );
 }
+
+#[test]
+fn a_refund_prints_its_receipt_when_the_mode_is_always() {
+    use std::sync::atomic::AtomicBool;
+    use tilldesk::checkout::{CheckoutSettings, PaymentInput, SystemClock};
+    use tilldesk::ui::SandboxStatus;
+
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut bytes = Vec::new();
+        conn.read_to_end(&mut bytes).unwrap();
+        *sink.lock().unwrap() = Some(bytes);
+    });
+    let mut home = DataHome::open(dir.path()).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
+    home.store.add_operator("clerk", tilldesk::model::Role::BackOffice, "135790", None).unwrap();
+    let printer = Some(Target::Tcp { host: "127.0.0.1".into(), port });
+    ReceiptSettings { mode: Mode::Always, printer, width: Width::Mm58 }.save(&mut home.store, None).unwrap();
+    let sandbox = rt
+        .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
+        .unwrap();
+    let engine = tilldesk::sandbox::till::checkout(
+        home.store.path(),
+        &sandbox.state.accounts(),
+        &sandbox.base_url(),
+        None,
+        Arc::new(SystemClock),
+        CheckoutSettings::default(),
+    )
+    .unwrap();
+    let input = PaymentInput {
+        amount: tilldesk::money::Amount::from_fen(8800),
+        auth_code: "2800000000000000".into(),
+        subject: "Birthday cake".into(),
+        store_id: tilldesk::model::StoreId(1),
+        operator_id: None,
+        terminal_id: None,
+    };
+    let (order, _) = rt.block_on(engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {})).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.ctx.runtime = Some(rt.handle().clone());
+    app.ctx.sandbox = SandboxStatus::Running(sandbox);
+    app.screen = tilldesk::ui::Screen::Orders;
+    let mut h = harness(app, [1280.0, 900.0]);
+    wait_for(&mut h, "Orders 1");
+    h.get_by_label(&order.out_trade_no).click();
+    h.run_steps(3);
+    wait_for(&mut h, "Order detail");
+    type_into(&mut h, "Refund amount", "30.00");
+    type_into(&mut h, "Reason", "cake damaged");
+    type_into(&mut h, "Operator", "clerk");
+    type_into(&mut h, "PIN", "135790");
+    h.get_by_label("Confirm refund").click();
+    wait_until(&mut h, "the printer got the refund receipt", |_| got.lock().unwrap().is_some());
+    wait_for(&mut h, "Receipt printed on");
+    let bytes = got.lock().unwrap().take().unwrap();
+    assert!(escpos::find(&bytes, &escpos::gbk("退款小票 REFUND RECEIPT")).is_some());
+    assert!(escpos::find(&bytes, &escpos::gbk("￥30.00")).is_some());
+    assert!(escpos::find(&bytes, &escpos::gbk("重打")).is_none(), "the first print is no reprint");
+}
