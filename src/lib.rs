@@ -19,6 +19,7 @@ pub mod onboarding;
 pub mod ownership;
 pub mod print;
 pub mod private_files;
+pub mod receipt;
 pub mod recon;
 pub mod refund;
 pub mod routing;

@@ -15,6 +15,7 @@ mod cli_checkout;
 mod cli_keys;
 mod cli_orders;
 mod cli_print;
+mod cli_receipts;
 mod cli_staff;
 mod cli_sync;
 mod onboard_cli;
@@ -122,6 +123,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: cli_keys::KeysCommand,
+    },
+    /// Receipts (小票): print or save an order's or a refund's receipt; when and where receipts print.
+    Receipts {
+        #[command(subcommand)]
+        command: cli_receipts::ReceiptsCommand,
     },
     /// Look at orders.
     Orders {
@@ -337,6 +343,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let args = cli_sync::SyncArgs { once, history, json, notify_listen, notify_allow_remote };
             cli_sync::sync(&runtime()?, home, args, &target)
         }
+        Some(Command::Receipts { command }) => cli_receipts::receipts(&mut home, cli.operator.as_deref(), command),
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
             cli_checkout::show(&home, &out_trade_no, json)
         }

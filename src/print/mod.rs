@@ -347,6 +347,19 @@ fn write_pdf<W: std::io::Write>(
     doc.finish(&title).map_err(|e| e.for_target(target))
 }
 
+/// One page of `w` × `h` mm drawn by `draw`, as a PDF in memory (the receipts draw through this).
+pub(crate) fn one_page_pdf(
+    w: f32,
+    h: f32,
+    title: &str,
+    draw: impl FnOnce(&mut dyn layout::Canvas) -> Result<(), PrintError>,
+) -> Result<Vec<u8>, PrintError> {
+    let target = Path::new("(memory)");
+    let mut doc = pdf::PdfDoc::new(Vec::new(), target, None).map_err(|e| e.for_target(target))?;
+    doc.page(w, h, |canvas| draw(canvas))?;
+    doc.finish(title).map_err(|e| e.for_target(target))
+}
+
 /// Writes `bytes` to `path` through a temporary file next to it, so a failure or a crash never leaves half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PrintError> {
     let write_err = |source| PrintError::Write { path: path.to_owned(), source };

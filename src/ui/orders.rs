@@ -72,6 +72,8 @@ pub struct OrdersScreen {
     export: crate::ui::export::Exporter,
     /// The filter's count and sums, being computed on their own thread (a full pass over a million orders).
     counting: Option<Receiver<Result<OrderTotals, String>>>,
+    /// Receipts printed from the detail (重打小票 F9) and after a refund.
+    receipts: ReceiptPrinter,
 }
 
 struct Selected {
@@ -513,6 +515,16 @@ impl OrdersScreen {
                 line(lang.pick("支付时间", "Paid at"), crate::time::to_local_display(p));
             }
         });
+        let out_trade_no = o.out_trade_no.clone();
+        let reprint = ui.add_enabled(
+            !self.receipts.is_busy(),
+            egui::Button::new(lang.pick("重打小票 F9", "Reprint receipt F9")).min_size(egui::vec2(0.0, 32.0)),
+        );
+        let f9 = ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F9));
+        if (reprint.clicked() || f9) && !self.receipts.is_busy() {
+            self.receipts.print(ctx, &out_trade_no, None);
+        }
+        self.receipts.show(ui, ctx);
         ui.separator();
         ui.strong(lang.pick("时间线", "Timeline"));
         for e in &sel.events {
@@ -656,6 +668,12 @@ impl OrdersScreen {
                 self.refund.message = Some((false, text));
                 continue;
             }
+            if let (Ok(r), Some(sel)) = (&result, &self.selected)
+                && matches!(r.status, crate::model::RefundStatus::Success)
+            {
+                // After a refund: its receipt, as the receipt settings say (always / ask / never).
+                self.receipts.after_sale(ctx, &sel.order.out_trade_no.clone(), Some(&r.out_request_no));
+            }
             self.refund.message = Some(match result {
                 Ok(r) => (
                     true,
@@ -687,5 +705,148 @@ fn sort_label(sort: OrderSort, lang: Lang) -> &'static str {
         OrderSort::OldestFirst => lang.pick("最早在前", "Oldest first"),
         OrderSort::LargestFirst => lang.pick("金额从大到小", "Largest first"),
         OrderSort::SmallestFirst => lang.pick("金额从小到大", "Smallest first"),
+    }
+}
+
+/// What a receipt job came back with.
+enum ReceiptDone {
+    Printed(crate::receipt::Printed),
+    After(crate::receipt::AfterSale, String, Option<String>),
+}
+
+/// Prints receipts off the UI thread and shows how it went in the UI's language: the order detail's 重打小票 (F9),
+/// the receipt after a refund, and the checkout's receipt after a payment ([`ReceiptPrinter::after_sale`]). With no
+/// printer configured a reprint is saved as a PDF under the data folder's `receipts/`. It never takes the keyboard
+/// focus, so the next scan goes where it went.
+#[derive(Default)]
+pub struct ReceiptPrinter {
+    running: Option<Receiver<Result<ReceiptDone, crate::receipt::ReceiptError>>>,
+    /// Mode "ask": the receipt the cashier may print (out_trade_no, refund).
+    offer: Option<(String, Option<String>)>,
+    message: Option<(bool, String)>,
+}
+
+impl std::fmt::Debug for ReceiptPrinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiptPrinter").field("running", &self.running.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl ReceiptPrinter {
+    pub fn is_busy(&self) -> bool {
+        self.running.is_some()
+    }
+
+    fn spawn(
+        &mut self,
+        ctx: &Ctx,
+        work: impl FnOnce(&crate::store::Store) -> Result<ReceiptDone, crate::receipt::ReceiptError> + Send + 'static,
+    ) {
+        let db = ctx.home.store.path().to_owned();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("receipt".into()).spawn(move || {
+            let done =
+                crate::store::Store::open(&db).map_err(crate::receipt::ReceiptError::from).and_then(|s| work(&s));
+            let _ = tx.send(done);
+        });
+        match spawned {
+            Ok(_) => {
+                self.running = Some(rx);
+                self.message = None;
+            }
+            Err(e) => self.message = Some((false, e.to_string())),
+        }
+    }
+
+    /// Prints the receipt of `out_trade_no` (of its refund `refund`) as a reprint: on the configured printer, or
+    /// saved as a PDF when none is configured.
+    pub fn print(&mut self, ctx: &Ctx, out_trade_no: &str, refund: Option<&str>) {
+        self.print_as(ctx, out_trade_no, refund, true);
+    }
+
+    fn print_as(&mut self, ctx: &Ctx, out_trade_no: &str, refund: Option<&str>, reprint: bool) {
+        let safe =
+            |t: &str| t.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect::<String>();
+        let name = match refund {
+            Some(r) => format!("receipt-{}-{}.pdf", safe(out_trade_no), safe(r)),
+            None => format!("receipt-{}.pdf", safe(out_trade_no)),
+        };
+        let folder = ctx.home.dir.join("receipts");
+        let (out, refund) = (out_trade_no.to_owned(), refund.map(str::to_owned));
+        self.offer = None;
+        self.spawn(ctx, move |db| {
+            crate::receipt::print_receipt(db, &out, refund.as_deref(), reprint, &folder.join(name))
+                .map(ReceiptDone::Printed)
+        });
+    }
+
+    /// After a payment or a refund has gone through: prints its receipt when the settings say "always", offers a
+    /// button when they say "ask", does nothing when "never" (or no printer is set). The checkout calls this with
+    /// the paid order's out_trade_no.
+    pub fn after_sale(&mut self, ctx: &Ctx, out_trade_no: &str, refund: Option<&str>) {
+        let (out, refund) = (out_trade_no.to_owned(), refund.map(str::to_owned));
+        self.spawn(ctx, move |db| {
+            crate::receipt::after_sale(db, &out, refund.as_deref()).map(|a| ReceiptDone::After(a, out, refund))
+        });
+    }
+
+    /// Picks up a finished job and shows the result (and the "print receipt" button in mode ask).
+    pub fn show(&mut self, ui: &mut egui::Ui, ctx: &Ctx) {
+        let lang = ctx.lang;
+        if let Some(rx) = &self.running {
+            match rx.try_recv() {
+                Ok(done) => {
+                    self.running = None;
+                    self.finish(done, lang);
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(lang.pick("正在打印小票…", "Printing the receipt…"));
+                    });
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.running = None,
+            }
+        }
+        if let Some((out, refund)) = self.offer.clone()
+            && ui.button(lang.pick("打印小票", "Print receipt")).clicked()
+        {
+            self.print_as(ctx, &out, refund.as_deref(), false);
+        }
+        if let Some((ok, text)) = &self.message {
+            let color = if *ok { egui::Color32::from_rgb(60, 170, 90) } else { ui.visuals().error_fg_color };
+            ui.colored_label(color, text);
+        }
+    }
+
+    fn finish(&mut self, done: Result<ReceiptDone, crate::receipt::ReceiptError>, lang: Lang) {
+        use crate::receipt::{AfterSale, Printed, ReceiptError};
+        self.message = match done {
+            Ok(ReceiptDone::Printed(Printed::Printer(at)) | ReceiptDone::After(AfterSale::Printed(at), ..)) => {
+                Some((true, format!("{} {at}", lang.pick("小票已打印：", "Receipt printed on"))))
+            }
+            Ok(ReceiptDone::Printed(Printed::Pdf(path))) => Some((
+                true,
+                format!(
+                    "{} {}",
+                    lang.pick("未设置小票打印机，已存为 PDF：", "No receipt printer set; saved as PDF:"),
+                    path.display()
+                ),
+            )),
+            Ok(ReceiptDone::After(AfterSale::Skipped, ..)) => None,
+            Ok(ReceiptDone::After(AfterSale::Ask, out, refund)) => {
+                self.offer = Some((out, refund));
+                None
+            }
+            Err(ReceiptError::Unreachable { address, .. } | ReceiptError::Send { address, .. }) => Some((
+                false,
+                format!("{} {address}", lang.pick("小票打印机无法连接：", "Cannot reach the receipt printer at")),
+            )),
+            Err(ReceiptError::UnknownOrder { out_trade_no }) => {
+                Some((false, format!("{} {out_trade_no}", lang.pick("找不到订单", "No such order"))))
+            }
+            Err(e) => Some((false, format!("{} {e}", lang.pick("小票打印失败：", "The receipt was not printed:")))),
+        };
     }
 }

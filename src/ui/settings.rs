@@ -13,6 +13,7 @@ pub struct SettingsScreen {
     sync: crate::ui::sync_panel::SyncPanel,
     keys: crate::ui::keys::KeysPanel,
     this_till: crate::ui::this_till::ThisTillPanel,
+    receipts: ReceiptsPanel,
     /// Why the last change here was refused (red, under the settings).
     refused: Option<String>,
     /// Why the last function-key change was refused (the key is taken).
@@ -95,6 +96,8 @@ impl SettingsScreen {
         ui.separator();
         self.this_till.ui(ui, ctx);
         crate::ui::dynamic_code::customer_display_setting(ui, ctx);
+        ui.separator();
+        self.receipts.ui(ui, ctx);
         ui.separator();
         if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
             // The wizard changes the merchant, the store and the mode.
@@ -209,6 +212,163 @@ impl SettingsScreen {
         }
         if let Some(refused) = &self.keys_refused {
             ui.colored_label(ui.visuals().error_fg_color, refused);
+        }
+    }
+}
+
+/// Settings → 小票 Receipts: when a receipt prints (always / ask / never), on which printer (a network printer's
+/// address or a CUPS queue) and paper (58 / 80 mm), and a test print (off the UI thread).
+#[derive(Debug, Default)]
+struct ReceiptsPanel {
+    loaded: bool,
+    mode: crate::receipt::Mode,
+    printer: String,
+    width: crate::receipt::Width,
+    message: Option<(bool, String)>,
+    testing: Option<std::sync::mpsc::Receiver<Result<(), crate::receipt::ReceiptError>>>,
+}
+
+impl ReceiptsPanel {
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        use crate::receipt::{Mode, ReceiptSettings, Width};
+        let lang = ctx.lang;
+        if !self.loaded {
+            let s = ReceiptSettings::load(&ctx.home.store).unwrap_or_default();
+            self.mode = s.mode;
+            self.printer = s.printer.map(|p| p.to_string()).unwrap_or_default();
+            self.width = s.width;
+            self.loaded = true;
+        }
+        ui.strong(lang.pick("小票", "Receipts"));
+        egui::Grid::new("receipt-settings").num_columns(2).spacing([24.0, 8.0]).show(ui, |ui| {
+            ui.label(lang.pick("收款/退款后打印", "Print after a payment or refund"));
+            ui.horizontal(|ui| {
+                for (mode, label) in [
+                    (Mode::Always, lang.pick("总是", "Always")),
+                    (Mode::Ask, lang.pick("询问", "Ask")),
+                    (Mode::Never, lang.pick("从不", "Never")),
+                ] {
+                    ui.radio_value(&mut self.mode, mode, label);
+                }
+            });
+            ui.end_row();
+            let l = ui.label(lang.pick("小票打印机", "Receipt printer"));
+            ui.add(egui::TextEdit::singleline(&mut self.printer).hint_text("tcp://192.168.1.50:9100 / cups:QUEUE"))
+                .labelled_by(l.id);
+            ui.end_row();
+            ui.label(lang.pick("纸宽", "Paper width"));
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut self.width, Width::Mm58, "58 mm");
+                ui.radio_value(&mut self.width, Width::Mm80, "80 mm");
+            });
+            ui.end_row();
+        });
+        if self.printer.trim().is_empty() && self.mode != Mode::Never {
+            ui.label(
+                lang.pick("未设置打印机时不会自动打印小票。", "No receipt prints by itself until a printer is set."),
+            );
+        }
+        ui.horizontal(|ui| {
+            if ui.button(lang.pick("保存小票设置", "Save receipt settings")).clicked() {
+                self.save(ctx);
+            }
+            let testing = self.testing.is_some();
+            if ui.add_enabled(!testing, egui::Button::new(lang.pick("测试打印", "Test print"))).clicked() {
+                self.test_print(ctx);
+            }
+        });
+        if let Some(rx) = &self.testing {
+            match rx.try_recv() {
+                Ok(result) => {
+                    self.testing = None;
+                    self.message = Some(match result {
+                        Ok(()) => (true, lang.pick("测试小票已发送", "Test receipt sent").to_owned()),
+                        Err(crate::receipt::ReceiptError::Unreachable { address, .. }) => (
+                            false,
+                            format!("{} {address}", lang.pick("打印机无法连接：", "Cannot reach the printer at")),
+                        ),
+                        Err(e) => (false, format!("{} {e}", lang.pick("测试打印失败：", "Test print failed:"))),
+                    });
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
+                    ui.spinner();
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.testing = None,
+            }
+        }
+        if let Some((ok, text)) = &self.message {
+            let color = if *ok { egui::Color32::from_rgb(60, 170, 90) } else { ui.visuals().error_fg_color };
+            ui.colored_label(color, text);
+        }
+    }
+
+    /// The typed printer, or why it is not one (None: left empty).
+    fn target(&self, lang: Lang) -> Result<Option<crate::receipt::Target>, String> {
+        match self.printer.trim() {
+            "" => Ok(None),
+            p => crate::receipt::Target::parse(p).map(Some).map_err(|_| {
+                lang.pick(
+                    "打印机地址应为 tcp://主机:9100 或 cups:队列名",
+                    "The printer should be tcp://HOST:9100 or cups:QUEUE",
+                )
+                .to_owned()
+            }),
+        }
+    }
+
+    fn save(&mut self, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        if let Err(e) = ctx.permit(Permission::ChangeSettings) {
+            self.message = Some((false, e));
+            return;
+        }
+        let printer = match self.target(lang) {
+            Ok(p) => p,
+            Err(e) => {
+                self.message = Some((false, e));
+                return;
+            }
+        };
+        let settings = crate::receipt::ReceiptSettings { mode: self.mode, printer, width: self.width };
+        let operator = ctx.operator_id();
+        self.message = Some(match settings.save(&mut ctx.home.store, operator) {
+            Ok(()) => (true, lang.pick("小票设置已保存", "Receipt settings saved").to_owned()),
+            Err(e) => (false, e.to_string()),
+        });
+    }
+
+    fn test_print(&mut self, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let target = match self.target(lang) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                self.message = Some((false, lang.pick("请先填写打印机", "Enter a printer first").to_owned()));
+                return;
+            }
+            Err(e) => {
+                self.message = Some((false, e));
+                return;
+            }
+        };
+        let (db, width) = (ctx.home.store.path().to_owned(), self.width);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("receipt-test".into()).spawn(move || {
+            let names = crate::store::Store::open(&db).ok().and_then(|s| {
+                let merchant = s.stores().ok()?.into_iter().next()?;
+                let m = s.merchant_by_id(merchant.merchant_id).ok()??;
+                Some((m.display_name_zh, merchant.name_zh))
+            });
+            let (merchant, store) = names.unwrap_or_else(|| ("TillDesk".into(), String::new()));
+            let receipt = crate::receipt::test_receipt(&merchant, &store, &crate::time::now_utc());
+            let _ = tx.send(crate::receipt::test_print(&target, width, &receipt));
+        });
+        match spawned {
+            Ok(_) => {
+                self.testing = Some(rx);
+                self.message = None;
+            }
+            Err(e) => self.message = Some((false, e.to_string())),
         }
     }
 }
