@@ -232,3 +232,49 @@ fn enter_advances_the_first_run_wizard() {
     h.run_steps(2);
     h.get_by_label("Step 3/6 · First store");
 }
+
+#[test]
+fn a_paid_sale_prints_its_receipt_without_taking_the_next_scan_and_f9_reprints_it() {
+    use std::io::Read as _;
+    use tilldesk::receipt::{Mode, ReceiptSettings, Target, Width};
+
+    // A network receipt printer (raw TCP, as on port 9100) that keeps what it gets.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, printed) = channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        for _ in 0..2 {
+            let Ok((mut conn, _)) = listener.accept() else { return };
+            let mut bytes = Vec::new();
+            let _ = conn.read_to_end(&mut bytes);
+            let _ = tx.send(bytes);
+        }
+    });
+    let mut t = till(Lang::En, |app| {
+        let printer = Some(Target::Tcp { host: "127.0.0.1".into(), port });
+        ReceiptSettings { mode: Mode::Always, printer, width: Width::Mm58 }
+            .save(&mut app.ctx.home.store, None)
+            .unwrap();
+    });
+    let h = &mut t.h;
+    wait_for(h, "Ready to take payments");
+    type_and_enter(h, "12.34");
+    type_and_enter(h, "2800000000000000");
+    wait_for(h, "Payment received · Alipay");
+    // The receipt goes to the printer by itself; the amount field keeps the focus for the next sale.
+    assert_eq!(amount_field(h, "Amount (CNY)"), (true, String::new()));
+    let out_trade_no = db(&t).recent_orders(1).unwrap().remove(0).out_trade_no;
+    let first = printed.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(first.starts_with(b"\x1b@"), "ESC/POS");
+    assert!(contains(&first, out_trade_no.as_bytes()), "the receipt carries the order number");
+    assert!(!contains(&first, b"REPRINT"), "the first receipt is no reprint");
+    // F9: the same sale's receipt again, marked as a reprint.
+    let h = &mut t.h;
+    h.key_press(egui::Key::F9);
+    h.run_steps(2);
+    let again = printed.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert!(contains(&again, out_trade_no.as_bytes()) && contains(&again, b"REPRINT"));
+    assert_eq!(amount_field(&mut t.h, "Amount (CNY)"), (true, String::new()), "F9 took no focus");
+    drop(t.rt);
+}

@@ -66,6 +66,8 @@ pub struct CheckoutScreen {
     offline_reason: Option<String>,
     /// 动态码 F2: the dynamic-code sale (button, key, full-screen panel).
     dynamic: crate::ui::dynamic_code::DynamicHook,
+    /// 小票: printed after a paid sale as the settings say, reprinted with F9 (never takes the focus).
+    receipts: crate::ui::orders::ReceiptPrinter,
     /// The order picked in the recent list (F3 refunds it; the last order otherwise).
     selected: Option<String>,
     /// Set by F3: the shell opens this order's refund form.
@@ -231,6 +233,9 @@ impl CheckoutScreen {
         }
         match result {
             Ok(done) => {
+                if matches!(done.1, Outcome::Paid { .. }) {
+                    self.receipts.after_sale(ctx, &done.0.out_trade_no, None);
+                }
                 self.last = Some(done);
                 self.message = None;
             }
@@ -408,9 +413,20 @@ impl CheckoutScreen {
         self.ensure_engine(ctx, &repaint);
         self.drain(ctx);
         let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
-        if self.dynamic.show(ui, ctx, self.engine.clone(), &mut self.amount_text, ready) {
+        let dynamic_screen = self.dynamic.show(ui, ctx, self.engine.clone(), &mut self.amount_text, ready);
+        if let Some(out_trade_no) = self.dynamic.take_paid() {
+            self.receipts.after_sale(ctx, &out_trade_no, None);
+        }
+        if dynamic_screen {
             self.recent_loaded = false;
             return;
+        }
+        // F9: the last sale's receipt again.
+        if let Some((order, ..)) = &self.last
+            && ctx.keys.pressed(ui.ctx(), crate::ui::hotkeys::Action::Reprint)
+        {
+            let out_trade_no = order.out_trade_no.clone();
+            self.receipts.print(ctx, &out_trade_no, None);
         }
         if !self.recent_loaded {
             self.recent = ctx.home.store.recent_orders(12).unwrap_or_default();
@@ -445,6 +461,7 @@ impl CheckoutScreen {
                 }
                 self.status_line(ui, lang);
                 self.banner(ui, lang);
+                self.receipts.show(ui, ctx);
                 ui.add_space(10.0);
                 ui.horizontal_top(|ui| {
                     ui.vertical(|ui| {

@@ -47,6 +47,8 @@ pub struct DynamicCode {
     customer_display: bool,
     /// Whose code it is, once shown (named with the result).
     wallet: Option<Wallet>,
+    /// The order just paid, until the checkout takes it (for the receipt).
+    paid_out: Option<String>,
 }
 
 impl std::fmt::Debug for DynamicCode {
@@ -121,6 +123,7 @@ impl DynamicCode {
             texture: None,
             customer_display,
             wallet: None,
+            paid_out: None,
         }
     }
 
@@ -142,7 +145,12 @@ impl DynamicCode {
                 }
                 Msg::Done(result) => {
                     self.stage = match *result {
-                        Ok(done) => Stage::Done(Box::new(done)),
+                        Ok(done) => {
+                            if matches!(done.1, Outcome::Paid { .. }) {
+                                self.paid_out = Some(done.0.out_trade_no.clone());
+                            }
+                            Stage::Done(Box::new(done))
+                        }
                         Err(e) => Stage::Error(e),
                     };
                 }
@@ -317,9 +325,16 @@ fn outcome_words(outcome: &Outcome, lang: Lang, visuals: &egui::Visuals) -> (Str
 pub struct DynamicHook {
     active: Option<DynamicCode>,
     message: Option<String>,
+    /// The out_trade_no of a sale paid through the code, until the checkout takes it ([`DynamicHook::take_paid`]).
+    paid: Option<String>,
 }
 
 impl DynamicHook {
+    /// The order a dynamic code was just paid for, once (the checkout prints its receipt).
+    pub fn take_paid(&mut self) -> Option<String> {
+        self.paid.take()
+    }
+
     /// Call once a frame before drawing the checkout. Returns true when the dynamic code has the whole screen this
     /// frame (draw nothing else). `ready`: the till may take a payment now. A paid sale clears `amount_text`.
     pub fn show(
@@ -332,7 +347,11 @@ impl DynamicHook {
     ) -> bool {
         let lang = ctx.lang;
         if let Some(active) = &mut self.active {
-            if let Some(paid) = active.ui(ui, lang) {
+            let finished = active.ui(ui, lang);
+            if let Some(out) = active.paid_out.take() {
+                self.paid = Some(out);
+            }
+            if let Some(paid) = finished {
                 if paid {
                     amount_text.clear();
                 }
