@@ -12,6 +12,7 @@ pub mod crc;
 pub mod emv;
 pub mod error;
 pub mod qr;
+pub mod decode;
 pub mod store_code;
 
 pub use alipayplus::AlipayPlusCode;
