@@ -266,3 +266,20 @@ fn cli_payload_of_a_store_that_is_not_onboarded_says_what_to_do() {
     let out = tilldesk().args(["codes", "payload", "--store", "S999", "--data-dir"]).arg(tmp.path()).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no store \"S999\"; the stores are: S001"));
 }
+
+#[test]
+fn cli_decode_reads_a_render_rqrr_alone_missed() {
+    // Issue 19: the S002 sticker pdftoppm rendered at 115 dpi was "no QR code was found".
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr");
+    let name = "page-S002-sticker-115dpi.png";
+    let tsv = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
+    let expected = tsv.lines().find_map(|l| l.strip_prefix(name)?.split('\t').nth(1)).unwrap();
+    let out = tilldesk().args(["codes", "decode", "--json"]).arg(dir.join(name)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["payload"], expected);
+    assert_eq!(v["format"], "alipayplus");
+    let out = tilldesk().args(["codes", "decode"]).arg(dir.join(name)).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("format:         alipayplus"), "{text}");
+}
