@@ -51,14 +51,19 @@ fn gray_page(stand: &StandData, template: Template, logo: Option<&Logo>, dpi: u3
 /// The reader before issue 19: rqrr alone, every code found read, all the same text.
 fn rqrr_alone(gray: &GrayImage) -> Option<String> {
     let mut prepared = rqrr::PreparedImage::prepare(gray.clone());
-    let texts: Vec<String> = prepared.detect_grids().iter().map(|g| g.decode().ok().map(|(_, t)| t)).collect::<Option<_>>()?;
+    let texts: Vec<String> =
+        prepared.detect_grids().iter().map(|g| g.decode().ok().map(|(_, t)| t)).collect::<Option<_>>()?;
     let first = texts.first()?.clone();
     texts.iter().all(|t| *t == first).then_some(first)
 }
 
 fn median_and_worst(mut times: Vec<Duration>) -> String {
     times.sort();
-    format!("median {:.0} ms, worst {:.0} ms", times[times.len() / 2].as_secs_f64() * 1e3, times[times.len() - 1].as_secs_f64() * 1e3)
+    format!(
+        "median {:.0} ms, worst {:.0} ms",
+        times[times.len() / 2].as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3
+    )
 }
 
 fn main() {
@@ -86,7 +91,12 @@ fn main() {
                         if got.as_deref() == Ok(stand.payload.as_str()) {
                             now += 1;
                         } else {
-                            failed.push(format!("{} {} {dpi} dpi logo={}", stand.store_code, template.name(), with_logo.is_some()));
+                            failed.push(format!(
+                                "{} {} {dpi} dpi logo={}",
+                                stand.store_code,
+                                template.name(),
+                                with_logo.is_some()
+                            ));
                         }
                     }
                 }
@@ -141,7 +151,12 @@ fn main() {
 
     // A 48-megapixel colour photo: the 300 dpi poster enlarged to 5600 px tall on an 8000 × 6000 table, JPEG q85.
     let poster = gray_page(&stands[1], Template::Poster, Some(&logo), 300);
-    let scaled = image::imageops::resize(&poster, poster.width() * 5600 / poster.height(), 5600, image::imageops::FilterType::Triangle);
+    let scaled = image::imageops::resize(
+        &poster,
+        poster.width() * 5600 / poster.height(),
+        5600,
+        image::imageops::FilterType::Triangle,
+    );
     let mut photo = RgbImage::from_pixel(8000, 6000, Rgb([122, 82, 48]));
     for (x, y, p) in scaled.enumerate_pixels() {
         let v = p.0[0];

@@ -120,7 +120,12 @@ fn pages_rendered_in_process_decode_at_every_resolution_from_100_to_300_dpi() {
                     pages += 1;
                     let got = decode_gray(gray_page(stand, template, with_logo, dpi));
                     if got.as_deref() != Ok(stand.payload.as_str()) {
-                        failed.push(format!("{} {} {dpi} dpi logo={}: {got:?}", stand.store_code, template.name(), with_logo.is_some()));
+                        failed.push(format!(
+                            "{} {} {dpi} dpi logo={}: {got:?}",
+                            stand.store_code,
+                            template.name(),
+                            with_logo.is_some()
+                        ));
                     }
                 }
             }

@@ -9,10 +9,10 @@
 
 pub mod alipayplus;
 pub mod crc;
+pub mod decode;
 pub mod emv;
 pub mod error;
 pub mod qr;
-pub mod decode;
 pub mod store_code;
 
 pub use alipayplus::AlipayPlusCode;
