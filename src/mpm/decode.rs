@@ -1,24 +1,28 @@
 //! Reading the store code back from a picture (a scan, a screenshot, a phone photo, a page rendered from a PDF).
 //!
-//! Why rqrr alone missed clean renders: it binarises with quirc's moving average along each row and then needs
-//! three finder patterns whose 1:1:3:1:1 runs survive that threshold, plus a timing-pattern count that gives a
-//! valid grid size. At non-integer module sizes (a 60 mm sticker at 100–205 dpi is 2.5–5 px per module) the
-//! anti-aliased grey edges between modules fall on either side of the threshold, so runs merge or split and the
-//! finder or timing test fails: "no QR code was found" (issue 19: 10 of 46 pdftoppm pages and 24 of 54 simulated
-//! photos). Neither cause is fixed by trying harder inside rqrr.
+//! Why rqrr alone missed clean renders: on every failing page it finds no grid at all (detection, not decoding,
+//! fails). It binarises with quirc's moving average along each row, then needs three finder patterns whose
+//! 1:1:3:1:1 runs survive that threshold and a timing-pattern count giving a valid grid size. On a 60 mm sticker
+//! at 100–205 dpi (about 2.5–5 px per module, not a whole number) the anti-aliased grey module edges fall on either
+//! side of the threshold, so runs merge or split. Consistent with that, other thresholds (Otsu, local mean) or a
+//! 2× upscale each rescued some failing pages but no one of them all; photos (blur, rotation, uneven light) fail
+//! the same way more often.
 //!
-//! What was compared, on the corpus in tests/fixtures/qr (46 pdftoppm pages at 100–300 dpi, 54 simulated photos):
+//! What was compared, on the corpus in tests/fixtures/qr (46 pdftoppm pages at 100–300 dpi, 54 simulated photos;
+//! `cargo run --release --example qr_sweep`):
 //!
-//! | reader                                                  | pages | photos | time per picture (release) |
-//! |---------------------------------------------------------|-------|--------|----------------------------|
-//! | rqrr 0.11 alone (before)                                | 38/46 | 30/54  | 20–180 ms                  |
-//! | (a) rqrr on Otsu and local-mean thresholds, 2× / ½ scale | 45/46 | 46/54  | up to 1.4 s when all fail  |
-//! | (b) rxing 0.9 (the ZXing port), QR only, try harder     | 46/46 | 52/54  | 1–35 ms                    |
-//! | zbarimg 0.23 (independent reference)                    | 44/46 | 50/54  |                            |
+//! | reader                                                   | pages | photos | time per picture (release) |
+//! |----------------------------------------------------------|-------|--------|----------------------------|
+//! | rqrr 0.11 alone (before)                                 | 38/46 | 31/54  | 20–180 ms                  |
+//! | (a) rqrr on Otsu and local-mean thresholds, 2× / ½ scale* | 45/46 | 46/54  | up to 1.4 s when all fail  |
+//! | (b) rxing 0.9 (the ZXing port), QR only, try harder      | 46/46 | 52/54  | 1–35 ms                    |
+//! | this module: rqrr, then rxing, then rxing sharpened      | 46/46 | 53/54  | median 21–27 ms, worst 91  |
+//! | zbarimg 0.23 (independent reference)                     | 44/46 | 49/54  |                            |
 //!
-//! rxing reads a superset of what (a) and zbarimg read, and is faster than rqrr. Its cost: about 3 minutes of a
-//! cold release build on two busy cores (rxing plus chrono, num and codepage-437; regex and encoding_rs were
-//! already built), nothing beyond the Rust toolchain, and about 1 MB more binary (docs/BENCHMARKS.md). So: rqrr
+//! *(a) was measured on the first draft of the corpus, whose photos could also be enlarged; (b) read a superset
+//! of it there too. rxing reads a superset of what (a) and zbarimg read, and is faster than rqrr. Its cost: about
+//! 3 minutes of a cold release build on two busy cores (rxing plus chrono, num and codepage-437; regex and
+//! encoding_rs were already built), nothing beyond the Rust toolchain, and 0.7 MB more stripped binary. So: rqrr
 //! first, unchanged for the pictures it settles; rxing when rqrr finds nothing or cannot read what it found.
 //! rqrr's count of codes stays the evidence for "a readable code next to one nobody can read", because rxing's
 //! multi-reader silently drops what it cannot decode.
@@ -55,10 +59,10 @@ pub fn decode_gray(gray: GrayImage) -> Result<String, MpmError> {
     if texts.len() > 1 {
         return Err(MpmError::SeveralQrCodes { count: texts.len() });
     }
-    if quick.unreadable.is_empty() {
-        if let Some(text) = texts.pop() {
-            return Ok(text);
-        }
+    if quick.unreadable.is_empty()
+        && let Some(text) = texts.pop()
+    {
+        return Ok(text);
     }
     let mut thorough = read_rxing(&gray);
     if thorough.is_empty() {
