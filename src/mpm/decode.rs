@@ -55,12 +55,21 @@ pub fn decode_image(bytes: &[u8]) -> Result<String, MpmError> {
 pub fn decode_gray(gray: GrayImage) -> Result<String, MpmError> {
     let gray = working_copy(gray);
     let quick = read_rqrr(&gray);
-    let mut texts = distinct(&quick.texts);
-    if texts.len() > 1 {
-        return Err(MpmError::SeveralQrCodes { count: texts.len() });
+    let mut texts = quick.texts.clone();
+    // A code rqrr found but could not read: rxing on that part of the picture (a table tent's second face).
+    let mut unread = Vec::new();
+    for (detail, bounds) in &quick.unreadable {
+        match read_rxing(&region(&gray, bounds)).as_slice() {
+            [] => unread.push(detail.clone()),
+            read => texts.extend(read.iter().cloned()),
+        }
     }
-    if quick.unreadable.is_empty()
-        && let Some(text) = texts.pop()
+    let mut distinct_texts = distinct(&texts);
+    if distinct_texts.len() > 1 {
+        return Err(MpmError::SeveralQrCodes { count: distinct_texts.len() });
+    }
+    if unread.is_empty()
+        && let Some(text) = distinct_texts.pop()
     {
         return Ok(text);
     }
@@ -73,7 +82,7 @@ pub fn decode_gray(gray: GrayImage) -> Result<String, MpmError> {
     let texts = distinct(&texts);
     let seen = quick.texts.len() + quick.unreadable.len();
     match texts.as_slice() {
-        [] => match quick.unreadable.into_iter().next() {
+        [] => match unread.into_iter().next() {
             Some(detail) => Err(MpmError::UnreadableQr { detail }),
             None => Err(MpmError::NoQrCode),
         },
@@ -84,11 +93,25 @@ pub fn decode_gray(gray: GrayImage) -> Result<String, MpmError> {
     }
 }
 
-/// What rqrr found: the texts of the codes it read, and why the others could not be read.
+/// The part of the picture around a code rqrr found (its corners), with a fifth of its size added on each side
+/// for the quiet zone.
+fn region(gray: &GrayImage, bounds: &[rqrr::Point; 4]) -> GrayImage {
+    let xs = bounds.iter().map(|p| i64::from(p.x));
+    let ys = bounds.iter().map(|p| i64::from(p.y));
+    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
+    let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
+    let margin = (x1 - x0).max(y1 - y0) / 5;
+    let clamp = |v: i64, max: u32| v.clamp(0, i64::from(max)) as u32;
+    let (left, top) = (clamp(x0 - margin, gray.width()), clamp(y0 - margin, gray.height()));
+    let (right, bottom) = (clamp(x1 + margin, gray.width()), clamp(y1 + margin, gray.height()));
+    image::imageops::crop_imm(gray, left, top, right - left, bottom - top).to_image()
+}
+
+/// What rqrr found: the texts of the codes it read, and why the others could not be read (with their corners).
 #[derive(Debug, Default)]
 struct Found {
     texts: Vec<String>,
-    unreadable: Vec<String>,
+    unreadable: Vec<(String, [rqrr::Point; 4])>,
 }
 
 /// rqrr with its own threshold (quirc's moving average along each row).
@@ -99,7 +122,7 @@ fn read_rqrr(gray: &GrayImage) -> Found {
     for grid in prepared.detect_grids() {
         match grid.decode() {
             Ok((_, text)) => found.texts.push(text),
-            Err(e) => found.unreadable.push(e.to_string()),
+            Err(e) => found.unreadable.push((e.to_string(), grid.bounds)),
         }
     }
     found
