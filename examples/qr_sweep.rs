@@ -92,7 +92,7 @@ fn main() {
                             now += 1;
                         } else {
                             failed.push(format!(
-                                "{} {} {dpi} dpi logo={}",
+                                "{} {} {dpi} dpi logo={} ({got:?})",
                                 stand.store_code,
                                 template.name(),
                                 with_logo.is_some()

@@ -54,7 +54,11 @@ pub fn decode_image(bytes: &[u8]) -> Result<String, MpmError> {
 /// [`decode_image`] for a picture already decoded to grey (a rendered page, a camera frame).
 pub fn decode_gray(gray: GrayImage) -> Result<String, MpmError> {
     let gray = working_copy(gray);
-    let quick = read_rqrr(&gray);
+    let mut quick = read_rqrr(&gray);
+    // A "code" overlapping one that was read is a false find made of parts of it (a logo drawn like a QR code in
+    // its centre has finder-like squares), not a second code.
+    let read = quick.read_bounds.clone();
+    quick.unreadable.retain(|(_, bounds)| !read.iter().any(|r| overlap(r, bounds)));
     let mut texts = quick.texts.clone();
     // A code rqrr found but could not read: rxing on that part of the picture (a table tent's second face).
     let mut unread = Vec::new();
@@ -93,6 +97,16 @@ pub fn decode_gray(gray: GrayImage) -> Result<String, MpmError> {
     }
 }
 
+/// Whether the boxes around two sets of corners intersect.
+fn overlap(a: &[rqrr::Point; 4], b: &[rqrr::Point; 4]) -> bool {
+    let span = |p: &[rqrr::Point; 4], f: fn(&rqrr::Point) -> i32| {
+        (p.iter().map(f).min().unwrap_or(0), p.iter().map(f).max().unwrap_or(0))
+    };
+    let ((ax0, ax1), (ay0, ay1)) = (span(a, |p| p.x), span(a, |p| p.y));
+    let ((bx0, bx1), (by0, by1)) = (span(b, |p| p.x), span(b, |p| p.y));
+    ax0 <= bx1 && bx0 <= ax1 && ay0 <= by1 && by0 <= ay1
+}
+
 /// The part of the picture around a code rqrr found (its corners), with a fifth of its size added on each side
 /// for the quiet zone.
 fn region(gray: &GrayImage, bounds: &[rqrr::Point; 4]) -> GrayImage {
@@ -111,6 +125,8 @@ fn region(gray: &GrayImage, bounds: &[rqrr::Point; 4]) -> GrayImage {
 #[derive(Debug, Default)]
 struct Found {
     texts: Vec<String>,
+    /// The corners of the codes read.
+    read_bounds: Vec<[rqrr::Point; 4]>,
     unreadable: Vec<(String, [rqrr::Point; 4])>,
 }
 
@@ -121,7 +137,10 @@ fn read_rqrr(gray: &GrayImage) -> Found {
     let mut found = Found::default();
     for grid in prepared.detect_grids() {
         match grid.decode() {
-            Ok((_, text)) => found.texts.push(text),
+            Ok((_, text)) => {
+                found.texts.push(text);
+                found.read_bounds.push(grid.bounds);
+            }
             Err(e) => found.unreadable.push((e.to_string(), grid.bounds)),
         }
     }
