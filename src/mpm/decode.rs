@@ -16,7 +16,7 @@
 //! | rqrr 0.11 alone (before)                                 | 38/46 | 31/54  | 20–180 ms                  |
 //! | (a) rqrr on Otsu and local-mean thresholds, 2× / ½ scale* | 45/46 | 46/54  | up to 1.4 s when all fail  |
 //! | (b) rxing 0.9 (the ZXing port), QR only, try harder      | 46/46 | 52/54  | 1–35 ms                    |
-//! | this module: rqrr, then rxing, then rxing sharpened      | 46/46 | 53/54  | median 21–27 ms, worst 91  |
+//! | this module: rqrr, then rxing, then rxing sharpened      | 46/46 | 53/54  | median 17–21 ms, worst 59  |
 //! | zbarimg 0.23 (independent reference)                     | 44/46 | 49/54  |                            |
 //!
 //! *(a) was measured on the first draft of the corpus, whose photos could also be enlarged; (b) read a superset
@@ -25,7 +25,9 @@
 //! encoding_rs were already built), nothing beyond the Rust toolchain, and 0.7 MB more stripped binary. So: rqrr
 //! first, unchanged for the pictures it settles; rxing when rqrr finds nothing or cannot read what it found.
 //! rqrr's count of codes stays the evidence for "a readable code next to one nobody can read", because rxing's
-//! multi-reader silently drops what it cannot decode.
+//! multi-reader silently drops what it cannot decode; a code rqrr cannot read is first tried with rxing on its own
+//! region, and a find overlapping a code that was read (a logo with finder-like squares) is not counted. Pages
+//! rendered at every 5 dpi from 100 to 300 (492): all read, against 417 with rqrr alone.
 
 use std::collections::HashSet;
 
