@@ -338,3 +338,20 @@ fn cli_codes_print_refuses_a_logo_that_would_make_the_sticker_unreadable_and_wri
         assert_eq!(decode_image(&png).unwrap(), payload, "{template}");
     }
 }
+
+#[test]
+fn cli_decode_reads_a_render_rqrr_alone_missed() {
+    // Issue 19: the S002 sticker pdftoppm rendered at 115 dpi was "no QR code was found".
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr");
+    let name = "page-S002-sticker-115dpi.png";
+    let tsv = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
+    let expected = tsv.lines().find_map(|l| l.strip_prefix(name)?.split('\t').nth(1)).unwrap();
+    let out = tilldesk().args(["codes", "decode", "--json"]).arg(dir.join(name)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["payload"], expected);
+    assert_eq!(v["format"], "alipayplus");
+    let out = tilldesk().args(["codes", "decode"]).arg(dir.join(name)).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("format:         alipayplus"), "{text}");
+}

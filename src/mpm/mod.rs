@@ -9,6 +9,7 @@
 
 pub mod alipayplus;
 pub mod crc;
+pub mod decode;
 pub mod emv;
 pub mod error;
 pub mod qr;

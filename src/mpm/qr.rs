@@ -265,32 +265,7 @@ pub fn render_png(payload: &str, module_px: u32, quiet_zone_modules: u32) -> Res
     qr_matrix(payload, ErrorCorrection::Medium)?.to_png(module_px, quiet_zone_modules)
 }
 
-/// Reads the one QR code in a PNG or JPEG image and returns its text exactly. The same code shown more than once
-/// (a printed table tent carries it front and back) is one code; different codes, or several of which one cannot
-/// be read, are refused: the picture must show only the store code.
-pub fn decode_image(bytes: &[u8]) -> Result<String, MpmError> {
-    let image = image::load_from_memory(bytes).map_err(|e| MpmError::Image { detail: e.to_string() })?;
-    let mut prepared = rqrr::PreparedImage::prepare(image.to_luma8());
-    let grids = prepared.detect_grids();
-    match grids.as_slice() {
-        [] => Err(MpmError::NoQrCode),
-        [grid] => grid.decode().map(|(_, text)| text).map_err(|e| MpmError::UnreadableQr { detail: e.to_string() }),
-        several => {
-            let texts: Vec<String> = several
-                .iter()
-                .map(|g| g.decode().map(|(_, text)| text))
-                .collect::<Result<_, _>>()
-                .map_err(|_| MpmError::SeveralQrCodes { count: several.len() })?;
-            let mut distinct = texts.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            match distinct.as_slice() {
-                [one] => Ok(one.clone()),
-                _ => Err(MpmError::SeveralQrCodes { count: distinct.len() }),
-            }
-        }
-    }
-}
+pub use super::decode::decode_image;
 
 #[cfg(test)]
 mod tests {
