@@ -675,15 +675,15 @@ mod phone_view {
     }
 
     /// The side of one module in pixels, measured on the picture: the detected code's width over its modules.
-    fn measured_module_px(png: &[u8]) -> f32 {
+    /// None when rqrr does not find the symbol (the app's decoder then read it with rxing, which reports no corners).
+    fn measured_module_px(png: &[u8]) -> Option<f32> {
         let gray = image::load_from_memory(png).unwrap().to_luma8();
         let mut prepared = rqrr::PreparedImage::prepare(gray);
         let grids = prepared.detect_grids();
-        assert!(!grids.is_empty(), "no code found");
-        let g = &grids[0];
+        let g = grids.first()?;
         let [a, b, _, d] = g.bounds;
         let side = |p: rqrr::Point, q: rqrr::Point| (((p.x - q.x).pow(2) + (p.y - q.y).pow(2)) as f32).sqrt();
-        (side(a, b) + side(a, d)) / 2.0 / rqrr::BitGrid::size(&g.grid) as f32
+        Some((side(a, b) + side(a, d)) / 2.0 / rqrr::BitGrid::size(&g.grid) as f32)
     }
 
     /// The model: a phone's scanner analyses a 1920-pixel preview about 65° wide, so one camera pixel spans
@@ -691,14 +691,15 @@ mod phone_view {
     /// (25 cm), 143 for the tent (30 cm), 43 for the poster (1 m). The rule keeps every module at least 2 of those
     /// pixels wide at that distance (checked from the plan). The scanner reads frame after frame while the customer
     /// brings the phone in; the test takes six frames from the viewing distance to 80 % of it and asks that one of
-    /// them reads exactly the payload and none reads anything else. rqrr (the app's decoder) is a weaker reader than
-    /// a phone's scanner — about 3 pixels a module where a phone needs 2, and it misses codes erratically at some
-    /// resolutions that zbar reads — so each frame is rendered at 1.5 × the phone's resolution: the same margin over
-    /// each reader's own limit.
+    /// them reads exactly the payload and none reads anything else. The app's decoder is a weaker reader than a
+    /// phone's scanner (about 3 pixels a module where a phone needs 2), so each frame is rendered at 1.5 × the phone's
+    /// resolution: the same margin over each reader's own limit. Since the decoder falls back to rxing (issue 19,
+    /// item 2) every frame reads, and the test asks for all six.
     #[test]
     fn every_template_reads_back_at_the_resolution_a_phone_sees_it() {
         let dir = tempfile::tempdir().unwrap();
         let logo = Logo::load(&logo_png(dir.path())).unwrap();
+        let mut measured_frames = 0;
         for stand in [stand(7), long_stand()] {
             for template in Template::ALL {
                 for logo in [None, Some(&logo)] {
@@ -717,18 +718,25 @@ mod phone_view {
                             Ok(text) => {
                                 assert_eq!(text, stand.payload, "{what} at {dpi} dpi read something else");
                                 // The picture has the module size the rule planned.
-                                let measured = measured_module_px(&png);
-                                let planned = plan.module_mm / 25.4 * dpi as f32;
-                                assert!((measured - planned).abs() < 0.3, "{what}: {measured} px, planned {planned}");
+                                if let Some(measured) = measured_module_px(&png) {
+                                    let planned = plan.module_mm / 25.4 * dpi as f32;
+                                    assert!(
+                                        (measured - planned).abs() < 0.3,
+                                        "{what}: {measured} px, planned {planned}"
+                                    );
+                                    measured_frames += 1;
+                                }
                                 read.push(dpi);
                             }
                             Err(e) => eprintln!("{what}: rqrr missed the frame at {dpi} dpi: {e}"),
                         }
                     }
-                    assert!(!read.is_empty(), "{what}: no frame read");
+                    // The app's decoder (rqrr, then rxing) reads every frame now, not just one of them.
+                    assert_eq!(read.len(), 6, "{what}: read only at {read:?} dpi");
                 }
             }
         }
+        assert!(measured_frames >= 12, "the module size was measured on {measured_frames} frames only");
     }
 }
 
