@@ -275,6 +275,6 @@ fn a_paid_sale_prints_its_receipt_without_taking_the_next_scan_and_f9_reprints_i
     h.run_steps(2);
     let again = printed.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
     assert!(contains(&again, out_trade_no.as_bytes()) && contains(&again, b"REPRINT"));
-    assert_eq!(amount_field(&mut t.h, "Amount (CNY)"), (true, String::new()), "F9 took no focus");
+    assert_eq!(amount_field(&t.h, "Amount (CNY)"), (true, String::new()), "F9 took no focus");
     drop(t.rt);
 }

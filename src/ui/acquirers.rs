@@ -369,13 +369,14 @@ impl AcquirersScreen {
         }
     }
 
-    /// The code to bind: the pasted payload wins, else the picture file.
-    fn code_text(&self, lang: Lang) -> Result<String, String> {
+    /// The code to bind: the pasted payload wins, else the picture file (read and decoded by the job, off the UI
+    /// thread: a phone photo takes a while).
+    fn code_text(&self, lang: Lang) -> Result<CodeSource, String> {
         if !self.code_payload.trim().is_empty() {
-            return Ok(self.code_payload.trim().to_owned());
+            return Ok(CodeSource::Payload(self.code_payload.trim().to_owned()));
         }
         if !self.code_path.trim().is_empty() {
-            return read_code_file(std::path::Path::new(self.code_path.trim())).map_err(|e| e.to_string());
+            return Ok(CodeSource::File(PathBuf::from(self.code_path.trim())));
         }
         Err(lang
             .pick("请先打开店铺码图片或粘贴码内容", "Open the code's picture or paste its payload first")
@@ -442,7 +443,10 @@ impl AcquirersScreen {
                     Finished { message, listing: None }
                 }
                 Action::Bind => {
-                    let text = code_text.unwrap_or_default();
+                    let text = match code_text {
+                        Some(source) => source.read().await?,
+                        None => String::new(),
+                    };
                     let outcome = o.bind_code(store_id, acquirer_id, &text).await.map_err(|e| e.to_string())?;
                     Finished {
                         message: format!("{} {name}", lang.pick("已绑定到店铺码：", "Bound to the code:")),
@@ -459,6 +463,25 @@ impl AcquirersScreen {
         match job {
             Ok(j) => self.job = Some(j),
             Err(e) => self.result = Some(Err(e)),
+        }
+    }
+}
+
+/// Where the code to bind or check comes from: pasted text, or a picture (or text) file.
+pub(crate) enum CodeSource {
+    Payload(String),
+    File(PathBuf),
+}
+
+impl CodeSource {
+    /// The code's payload; a file is read and its picture decoded on a blocking thread of the runtime.
+    pub(crate) async fn read(self) -> Result<String, String> {
+        match self {
+            CodeSource::Payload(text) => Ok(text),
+            CodeSource::File(path) => tokio::task::spawn_blocking(move || read_code_file(&path))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string()),
         }
     }
 }

@@ -9,8 +9,9 @@ use crate::channel::cds::CdsClient;
 use crate::i18n::Lang;
 use crate::model::{CodeFormatChoice, Store as StoreRow, StoreId};
 use crate::mpm::{CodeFormat, DecodedStoreCode, ErrorCorrection, decode_store_code, qr_matrix, render_png};
-use crate::onboarding::{BuiltCode, CodeCheck, build_for_store, check_code, read_code_file};
+use crate::onboarding::{BuiltCode, CodeCheck, build_for_store, check_code};
 use crate::ui::Ctx;
+use crate::ui::acquirers::CodeSource;
 use crate::ui::jobs::{Job, dropped_path, show_running};
 use crate::ui::print::PrintPanel;
 
@@ -329,27 +330,25 @@ impl StoreCodesScreen {
 
     fn start_check(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
-        let text = if !self.check_payload.trim().is_empty() {
-            Ok(self.check_payload.trim().to_owned())
+        // The picture is read and decoded by the job, off the UI thread (a phone photo takes a while).
+        let source = if !self.check_payload.trim().is_empty() {
+            CodeSource::Payload(self.check_payload.trim().to_owned())
         } else if !self.check_path.trim().is_empty() {
-            read_code_file(std::path::Path::new(self.check_path.trim())).map_err(|e| e.to_string())
+            CodeSource::File(std::path::PathBuf::from(self.check_path.trim()))
         } else {
-            Err(lang
+            self.check_result = Some(Err(lang
                 .pick("请先打开店铺码图片或粘贴码内容", "Open the code's picture or paste its payload first")
-                .to_owned())
+                .to_owned()));
+            return;
         };
-        let text = match text {
-            Ok(t) => t,
-            Err(e) => {
-                self.check_result = Some(Err(e));
-                return;
-            }
+        let offline = match &source {
+            CodeSource::Payload(text) => Some(text.clone()),
+            CodeSource::File(_) => None,
         };
-        // Decoding is instant; only the CDS lookup goes to the network.
         let url = crate::ui::acquirers::platform_url(ctx).ok();
         let title = lang.pick("正在查询 CDS 平台", "Looking the code up").to_owned();
-        let offline = text.clone();
         match Job::spawn(ctx, ui.ctx(), title, move |_reporter, _cancel| async move {
+            let text = source.read().await?;
             let client = match url.as_deref().map(CdsClient::new) {
                 Some(Ok(c)) => Some(c),
                 _ => None,
@@ -357,13 +356,14 @@ impl StoreCodesScreen {
             check_code(&text, client.as_ref()).await.map_err(|e| e.to_string())
         }) {
             Ok(job) => self.check_job = Some(job),
-            Err(_) => {
-                // No runtime: decode only.
-                self.check_result = Some(
-                    decode_store_code(&offline)
+            // No runtime: a pasted code is still decoded (string parsing, instant); a picture waits for the runtime.
+            Err(e) => {
+                self.check_result = Some(match offline {
+                    Some(text) => decode_store_code(&text)
                         .map(|decoded| CodeCheck { decoded, listing: None })
                         .map_err(|e| e.to_string()),
-                );
+                    None => Err(e),
+                })
             }
         }
     }
