@@ -57,27 +57,6 @@ impl std::fmt::Debug for DynamicCode {
     }
 }
 
-/// The QR symbol as an image: 8 pixels a module, 4 modules of quiet zone.
-fn qr_image(payload: &str) -> Option<egui::ColorImage> {
-    let m = crate::mpm::qr_matrix(payload, crate::mpm::ErrorCorrection::Medium).ok()?;
-    let (scale, quiet) = (8usize, 4usize);
-    let side = (m.width() + 2 * quiet) * scale;
-    let mut pixels = vec![egui::Color32::WHITE; side * side];
-    for y in 0..m.width() {
-        for x in 0..m.width() {
-            if m.is_dark(x, y) {
-                for dy in 0..scale {
-                    let row = ((y + quiet) * scale + dy) * side;
-                    for dx in 0..scale {
-                        pixels[row + (x + quiet) * scale + dx] = egui::Color32::BLACK;
-                    }
-                }
-            }
-        }
-    }
-    Some(egui::ColorImage::new([side, side], pixels))
-}
-
 impl DynamicCode {
     /// Starts a dynamic sale on `runtime`: the order is written ahead, the store's acquirer makes the code, and the
     /// engine waits for the customer until paid, expired or cancelled.
@@ -103,7 +82,8 @@ impl DynamicCode {
                     return;
                 }
             };
-            let image = qr_image(&sale.code);
+            // 8 pixels a module, off the UI thread.
+            let image = crate::ui::store_codes::qr_image(&sale.code, 8).ok();
             let _ = tx.send(Msg::Shown(Box::new(sale.clone()), image));
             let progress_tx: Mutex<Sender<Msg>> = Mutex::new(tx.clone());
             let report = move |p: DynamicProgress| {

@@ -49,10 +49,10 @@ fn format_label(lang: Lang, f: CodeFormat) -> &'static str {
     }
 }
 
-/// The QR symbol as an image: 6 pixels a module, 4 modules of quiet zone.
-fn qr_image(payload: &str) -> Result<egui::ColorImage, String> {
+/// The QR symbol as an image: `scale` pixels a module, 4 modules of quiet zone (this screen and the dynamic code).
+pub(crate) fn qr_image(payload: &str, scale: usize) -> Result<egui::ColorImage, String> {
     let m = qr_matrix(payload, ErrorCorrection::Medium).map_err(|e| e.to_string())?;
-    let (scale, quiet) = (6usize, 4usize);
+    let quiet = 4usize;
     let side = (m.width() + 2 * quiet) * scale;
     let mut pixels = vec![egui::Color32::WHITE; side * side];
     for y in 0..m.width() {
@@ -222,7 +222,7 @@ impl StoreCodesScreen {
                 ui.horizontal_top(|ui| {
                     let fresh = self.texture.as_ref().is_none_or(|(p, _)| *p != code.payload);
                     if fresh {
-                        match qr_image(&code.payload) {
+                        match qr_image(&code.payload, 6) {
                             Ok(img) => {
                                 let tex = ui.ctx().load_texture("store-code-qr", img, egui::TextureOptions::NEAREST);
                                 self.texture = Some((code.payload.clone(), tex));
