@@ -84,6 +84,27 @@ impl QrMatrix {
         x < self.width && y < self.width && self.modules[y * self.width + x]
     }
 
+    /// The dark modules as horizontal runs, row by row: (row, first column, length). Printing draws one rectangle
+    /// per run, so there are no seams between neighbouring modules.
+    pub fn dark_runs(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        (0..self.width).flat_map(move |row| {
+            let mut col = 0;
+            std::iter::from_fn(move || {
+                while col < self.width && !self.is_dark(col, row) {
+                    col += 1;
+                }
+                if col == self.width {
+                    return None;
+                }
+                let start = col;
+                while col < self.width && self.is_dark(col, row) {
+                    col += 1;
+                }
+                Some((row, start, col - start))
+            })
+        })
+    }
+
     /// A grayscale PNG: black modules of `module_px` pixels on white, with `quiet_zone_modules` (at least 4) of white
     /// around.
     pub fn to_png(&self, module_px: u32, quiet_zone_modules: u32) -> Result<Vec<u8>, MpmError> {
@@ -309,6 +330,24 @@ mod tests {
         assert_eq!(line_penalty(&inner), 40);
         // 7 × 7 all dark: N1 5 for each of 14 lines, N2 36 blocks of 3, N4 100 % dark is 10 steps of 5 % from half.
         assert_eq!(penalty(&[true; 49], 7), 14 * 5 + 36 * 3 + 100);
+    }
+
+    #[test]
+    fn dark_runs_cover_exactly_the_dark_modules() {
+        let m = qr_matrix("HTTPS://QR.ALIPAY.COM/TEST", ErrorCorrection::Medium).unwrap();
+        let mut from_runs = vec![false; m.width() * m.width()];
+        let mut runs = 0;
+        for (row, start, len) in m.dark_runs() {
+            assert!(len > 0);
+            assert!(start == 0 || !m.is_dark(start - 1, row), "a run starts after a light module");
+            assert!(!m.is_dark(start + len, row), "a run ends before a light module or the edge");
+            for col in start..start + len {
+                from_runs[row * m.width() + col] = true;
+            }
+            runs += 1;
+        }
+        assert_eq!(from_runs, m.modules);
+        assert!(runs < m.modules.iter().filter(|d| **d).count(), "runs merge neighbours");
     }
 
     #[test]

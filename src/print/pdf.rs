@@ -554,19 +554,8 @@ impl<W: Write> Canvas for PdfCanvas<'_, W> {
                 let mut draw = Draw::default();
                 let n = qr.width();
                 draw.content.set_fill_rgb(0.0, 0.0, 0.0);
-                for row in 0..n {
-                    let mut col = 0;
-                    while col < n {
-                        if !qr.is_dark(col, row) {
-                            col += 1;
-                            continue;
-                        }
-                        let start = col;
-                        while col < n && qr.is_dark(col, row) {
-                            col += 1;
-                        }
-                        draw.content.rect(start as f32, row as f32, (col - start) as f32, 1.0);
-                    }
+                for (row, start, len) in qr.dark_runs() {
+                    draw.content.rect(start as f32, row as f32, len as f32, 1.0);
                 }
                 draw.content.fill_nonzero();
                 let side = n as f32;

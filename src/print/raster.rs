@@ -180,26 +180,10 @@ impl Canvas for RasterCanvas {
 
     fn qr(&mut self, qr: &QrMatrix, x: f32, y: f32, module: f32) {
         let mut pb = PathBuilder::new();
-        let n = qr.width();
-        for row in 0..n {
-            let mut col = 0;
-            while col < n {
-                if !qr.is_dark(col, row) {
-                    col += 1;
-                    continue;
-                }
-                let start = col;
-                while col < n && qr.is_dark(col, row) {
-                    col += 1;
-                }
-                if let Some(r) = Rect::from_xywh(
-                    x + start as f32 * module,
-                    y + row as f32 * module,
-                    (col - start) as f32 * module,
-                    module,
-                ) {
-                    pb.push_rect(r);
-                }
+        for (row, start, len) in qr.dark_runs() {
+            let (rx, ry) = (x + start as f32 * module, y + row as f32 * module);
+            if let Some(r) = Rect::from_xywh(rx, ry, len as f32 * module, module) {
+                pb.push_rect(r);
             }
         }
         if let Some(path) = pb.finish() {

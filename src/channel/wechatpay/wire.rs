@@ -805,14 +805,7 @@ pub struct MicropayRequest {
 impl MicropayRequest {
     /// Checks what WeChat Pay would refuse anyway, so the cashier hears it before anything is sent.
     pub fn validate(&self) -> Result<(), WireError> {
-        let body_len = self.body.chars().count();
-        if body_len == 0 || body_len > 128 {
-            return Err(WireError::InvalidRequest {
-                field: "body",
-                value: self.body.clone(),
-                reason: "must be 1 to 128 characters",
-            });
-        }
+        check_body(&self.body)?;
         check_out_no("out_trade_no", &self.out_trade_no, 32)?;
         check_positive("total_fee", self.total_fee)?;
         if !is_wechat_auth_code(&self.auth_code) {
@@ -831,6 +824,19 @@ impl MicropayRequest {
         }
         Ok(())
     }
+}
+
+/// The order's `body` (product description): 1 to 128 characters.
+fn check_body(body: &str) -> Result<(), WireError> {
+    let len = body.chars().count();
+    if len == 0 || len > 128 {
+        return Err(WireError::InvalidRequest {
+            field: "body",
+            value: body.to_owned(),
+            reason: "must be 1 to 128 characters",
+        });
+    }
+    Ok(())
 }
 
 fn check_out_no(field: &'static str, value: &str, max: usize) -> Result<(), WireError> {

@@ -3,8 +3,8 @@
 //! unpayable. Both are plain (no client certificate) and signed like every v2 call.
 
 use super::{
-    Endpoint, Fields, MerchantIds, Out, Params, ReplyHead, WireError, WireMessage, WireRequest, check_out_no,
-    check_positive,
+    Endpoint, Fields, MerchantIds, Out, Params, ReplyHead, WireError, WireMessage, WireRequest, check_body,
+    check_out_no, check_positive,
 };
 use crate::money::Amount;
 
@@ -41,14 +41,7 @@ pub struct UnifiedOrderRequest {
 impl UnifiedOrderRequest {
     /// Checks what WeChat Pay would refuse anyway, before anything is sent.
     pub fn validate(&self) -> Result<(), WireError> {
-        let body_len = self.body.chars().count();
-        if body_len == 0 || body_len > 128 {
-            return Err(WireError::InvalidRequest {
-                field: "body",
-                value: self.body.clone(),
-                reason: "must be 1 to 128 characters",
-            });
-        }
+        check_body(&self.body)?;
         check_out_no("out_trade_no", &self.out_trade_no, 32)?;
         check_positive("total_fee", self.total_fee)?;
         if self.total_fee.fen() > i64::from(i32::MAX) {
