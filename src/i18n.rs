@@ -1,4 +1,9 @@
 //! The two UI languages. Texts sit next to the code that shows them: `lang.pick("收银", "Checkout")`.
+//!
+//! What happens (a result, a refusal, an error) is kept as a [`Text`] in both languages, or as a core error *kind*
+//! that the UI phrases through [`Phrase`], and is worded when it is drawn: switching the language re-words every
+//! message already on screen. The core's own `Display` stays English (command line, logs); a screen never shows it
+//! to a person except through [`Text::untranslated`], which marks what still has to be phrased.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +56,55 @@ impl Lang {
     }
 }
 
+/// A message in both languages, made when something happens and shown in the language current when it is drawn.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Text {
+        Text { zh: zh.into(), en: en.into() }
+    }
+
+    /// Words that read the same in both languages: ids, numbers, merchant data.
+    pub fn same(s: impl Into<String>) -> Text {
+        let s = s.into();
+        Text { zh: s.clone(), en: s }
+    }
+
+    /// A core message nobody has phrased in Chinese yet (English in both languages). Each use is a to-do: give the
+    /// error a kind and phrase it with [`Phrase`].
+    pub fn untranslated(s: impl Into<String>) -> Text {
+        Text::same(s)
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        lang.pick(&self.zh, &self.en)
+    }
+}
+
+/// Something the UI can word in either language: core error kinds and values, statuses, steps, events.
+pub trait Phrase {
+    fn phrase(&self, lang: Lang) -> String;
+
+    /// Both phrasings, to keep and show later in whatever language is current then.
+    fn text(&self) -> Text {
+        Text { zh: self.phrase(Lang::ZhCn), en: self.phrase(Lang::En) }
+    }
+}
+
+impl Phrase for Text {
+    fn phrase(&self, lang: Lang) -> String {
+        self.get(lang).to_owned()
+    }
+
+    fn text(&self) -> Text {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +118,13 @@ mod tests {
         for l in [Lang::ZhCn, Lang::En] {
             assert_eq!(Lang::from_tag(l.tag()), Some(l));
         }
+    }
+
+    #[test]
+    fn a_text_is_worded_when_it_is_drawn() {
+        let t = Text::new("已保存", "Saved");
+        assert_eq!(t.get(Lang::ZhCn), "已保存");
+        assert_eq!(t.phrase(Lang::En), "Saved");
+        assert_eq!(Text::same("S001").get(Lang::ZhCn), "S001");
     }
 }

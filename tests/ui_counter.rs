@@ -278,3 +278,48 @@ fn a_paid_sale_prints_its_receipt_without_taking_the_next_scan_and_f9_reprints_i
     assert_eq!(amount_field(&t.h, "Amount (CNY)"), (true, String::new()), "F9 took no focus");
     drop(t.rt);
 }
+
+/// The real window draws a frame only when something asks for one: an input event or a repaint request. Driven that
+/// way — no input after the scan's Enter, a frame only for each immediate repaint request (delayed ones, like a
+/// 500 ms tick, are not honoured, so they cannot stand in for a missing request) — the result shows and the focus is
+/// back in a cleared amount field: the payment's result asks for its frames itself.
+#[test]
+fn the_window_repaints_by_itself_when_the_result_arrives() {
+    let mut t = till(Lang::En, |_| {});
+    let h = &mut t.h;
+    wait_for(h, "Ready to take payments");
+    let (tx, asked) = channel::<()>();
+    let tx = Mutex::new(tx);
+    h.ctx.set_repaint_observer(move |info| {
+        if info.delay.is_zero()
+            && let Ok(tx) = tx.lock()
+        {
+            let _ = tx.send(());
+        }
+    });
+    type_and_enter(h, "8.80");
+    type_and_enter(h, "2800000000000000");
+    let deadline = std::time::Instant::now() + ui_common::PATIENCE;
+    let mut frames = 0;
+    loop {
+        let done = h.query_by_label_contains("Payment received · Alipay").is_some()
+            && amount_field(h, "Amount (CNY)") == (true, String::new());
+        if done {
+            break;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if asked.recv_timeout(left).is_err() {
+            panic!(
+                "the window stopped asking for frames after {frames} before the result and the focus were back; \
+                 the screen shows: {:#?}",
+                ui_common::screen_text(h)
+            );
+        }
+        while asked.try_recv().is_ok() {}
+        h.step();
+        frames += 1;
+    }
+    let orders = db(&t).recent_orders(1).unwrap();
+    assert_eq!(orders[0].total_amount, Amount::from_fen(880));
+    drop(t.rt);
+}

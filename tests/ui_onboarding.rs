@@ -20,7 +20,7 @@ fn harness(app: TillDeskApp) -> AppHarness {
 fn wait_for(h: &mut AppHarness, text: &str) {
     wait_until(h, text, |h| {
         if let Some(err) = h.state().ctx.error.clone() {
-            panic!("error while waiting for {text:?}: {err}");
+            panic!("error while waiting for {text:?}: {err:?}");
         }
         h.query_by_label_contains(text).is_some()
     });

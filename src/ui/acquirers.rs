@@ -115,14 +115,14 @@ impl AcquirersScreen {
         self.routes.invalidate();
         match onboarding::ensure_sandbox_acquirers(&mut ctx.home.store) {
             Ok(a) => self.acquirers = a,
-            Err(e) => ctx.error = Some(e.to_string()),
+            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
         }
         if let Err(e) = ctx.home.store.default_store() {
-            ctx.error = Some(e.to_string());
+            ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
         }
         match ctx.home.store.stores() {
             Ok(s) => self.stores = s,
-            Err(e) => ctx.error = Some(e.to_string()),
+            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
         }
         if self.selected_store.is_none_or(|id| !self.stores.iter().any(|s| s.id == id)) {
             self.selected_store = self.stores.first().map(|s| s.id);
@@ -132,7 +132,7 @@ impl AcquirersScreen {
         }
         self.bindings = match self.selected_store {
             Some(id) => ctx.home.store.bindings_for_store(id).unwrap_or_else(|e| {
-                ctx.error = Some(e.to_string());
+                ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
                 Vec::new()
             }),
             None => Vec::new(),

@@ -188,13 +188,13 @@ impl CheckoutScreen {
                 }
                 Event::Ready(Err(e)) => {
                     self.phase = Phase::Offline;
-                    ctx.error = Some(e);
+                    ctx.error = Some(crate::i18n::Text::untranslated(e));
                 }
                 Event::Recovered(result) => {
                     self.phase = Phase::Ready;
                     match result {
                         Ok(n) => self.recovered = Some(n),
-                        Err(e) => ctx.error = Some(e),
+                        Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e)),
                     }
                     self.recent_loaded = false;
                     self.focus_amount = true;

@@ -397,6 +397,6 @@ pub fn customer_display_setting(ui: &mut egui::Ui, ctx: &mut Ctx) {
     if ui.checkbox(&mut on, label).changed()
         && let Err(e) = ctx.home.store.set_setting(CUSTOMER_DISPLAY_KEY, if on { "on" } else { "off" }, None)
     {
-        ctx.error = Some(e.to_string());
+        ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
     }
 }

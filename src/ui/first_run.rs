@@ -447,7 +447,7 @@ impl FirstRunWizard {
                 ctx.set_language(ctx.lang);
                 match ctx.error.take() {
                     Some(e) => {
-                        self.problem = Some(e);
+                        self.problem = Some(e.get(lang).to_owned());
                         false
                     }
                     None => true,

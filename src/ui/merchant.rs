@@ -159,11 +159,11 @@ impl MerchantPanel {
     pub fn reload(&mut self, ctx: &mut Ctx) {
         match ctx.home.store.merchant() {
             Ok(m) => self.merchant = Some(m),
-            Err(e) => ctx.error = Some(e.to_string()),
+            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
         }
         match ctx.home.store.stores() {
             Ok(s) => self.stores = s,
-            Err(e) => ctx.error = Some(e.to_string()),
+            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
         }
     }
 
@@ -207,7 +207,7 @@ impl MerchantPanel {
                     self.message = Some(lang.pick("商户资料已保存", "Merchant profile saved").into());
                     return true;
                 }
-                Err(e) => ctx.error = Some(e.to_string()),
+                Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
             }
         }
         false
@@ -236,7 +236,7 @@ impl MerchantPanel {
                     self.editing = None;
                     return true;
                 }
-                Err(e) => ctx.error = Some(e.to_string()),
+                Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
             }
         }
         false

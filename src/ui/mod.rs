@@ -11,6 +11,8 @@ pub mod jobs;
 pub mod keys;
 pub mod merchant;
 pub mod orders;
+/// A typed path with recent folders and the system file dialog when there is one.
+pub mod path_field;
 pub mod print;
 pub mod reconcile;
 pub mod reconcile_resolve;
@@ -30,7 +32,7 @@ pub mod first_run;
 pub mod hotkeys;
 
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::model::ChannelMode;
 use crate::store::StoreError;
 
@@ -47,7 +49,7 @@ pub struct Ctx {
     audit_session: Option<Option<String>>,
     pub sync: SyncState,
     /// The last error worth showing in the status bar.
-    pub error: Option<String>,
+    pub error: Option<crate::i18n::Text>,
     /// The embedded sandbox, when the app runs on it.
     pub sandbox: SandboxStatus,
     /// The one tokio runtime for network and disk work (None in tests that need none).
@@ -170,7 +172,7 @@ impl Ctx {
     /// (in `error`) unless the signed-in operator may change settings.
     pub fn set_mode(&mut self, mode: ChannelMode) {
         if let Err(e) = self.permit(crate::store::operators::Permission::ChangeSettings) {
-            self.error = Some(e);
+            self.error = Some(Text::untranslated(e));
             return;
         }
         self.sync_audit_session();
@@ -180,7 +182,7 @@ impl Ctx {
                 self.error = None;
                 self.channels_changed();
             }
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(Text::untranslated(e.to_string())),
         }
     }
 
@@ -199,7 +201,7 @@ impl Ctx {
         let id = self.operator_id();
         match self.home.store.set_audit_session(id, AUDIT_ACTOR_WINDOW) {
             Ok(()) => self.audit_session = Some(self.operator.clone()),
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(Text::untranslated(e.to_string())),
         }
     }
 
@@ -238,7 +240,7 @@ impl Ctx {
                     let dir = self.home.dir.clone();
                     self.services = Some(crate::sync::start(&runtime, &dir, router, None, None, settings));
                 }
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(Text::untranslated(e)),
             },
             ChannelMode::Live => {}
             ChannelMode::Sandbox => {
@@ -259,7 +261,7 @@ impl Ctx {
                     self.services_starting = None;
                 }
                 Ok(Err(e)) => {
-                    self.error = Some(e);
+                    self.error = Some(Text::untranslated(e));
                     self.services_starting = None;
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
@@ -356,7 +358,7 @@ impl Ctx {
                 self.lang = lang;
                 self.error = None;
             }
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(Text::untranslated(e.to_string())),
         }
     }
 }
@@ -650,7 +652,7 @@ impl TillDeskApp {
             }
             if let Some(error) = &self.ctx.error {
                 ui.separator();
-                ui.colored_label(ui.visuals().error_fg_color, error);
+                ui.colored_label(ui.visuals().error_fg_color, error.get(lang));
             }
         });
     }

@@ -138,7 +138,7 @@ impl OrdersScreen {
             Ok(_) => self.counting = Some(rx),
             Err(_) => match ctx.home.store.order_totals(&self.filter) {
                 Ok(t) => self.totals = Some(t),
-                Err(e) => ctx.error = Some(e.to_string()),
+                Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
             },
         }
         self.loaded = true;
@@ -153,7 +153,7 @@ impl OrdersScreen {
                 self.counting = None;
             }
             Ok(Err(e)) => {
-                ctx.error = Some(e);
+                ctx.error = Some(crate::i18n::Text::untranslated(e));
                 self.counting = None;
             }
             Err(std::sync::mpsc::TryRecvError::Empty) => {

@@ -46,7 +46,7 @@ impl RefundsScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
         match ctx.home.store.recent_refunds(&self.filter, 2000) {
             Ok(rows) => self.rows = rows,
-            Err(e) => ctx.error = Some(e.to_string()),
+            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
         }
         self.loaded = true;
     }

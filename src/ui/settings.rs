@@ -172,7 +172,7 @@ impl SettingsScreen {
             let operator = ctx.operator_id();
             match s.save(&mut ctx.home.store, operator) {
                 Ok(()) => ctx.sound.settings = s,
-                Err(e) => ctx.error = Some(e.to_string()),
+                Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
             }
         }
     }

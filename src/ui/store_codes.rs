@@ -101,7 +101,7 @@ impl StoreCodesScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
         if let Err(e) = ctx.home.store.default_store() {
-            ctx.error = Some(e.to_string());
+            ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
         }
         self.stores = ctx.home.store.stores().unwrap_or_default();
         if self.selected.is_none_or(|id| !self.stores.iter().any(|s| s.id == id)) {
@@ -189,12 +189,12 @@ impl StoreCodesScreen {
                 ] {
                     if ui.radio(current == choice, label).clicked() && current != choice {
                         if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
-                            ctx.error = Some(refused);
+                            ctx.error = Some(crate::i18n::Text::untranslated(refused));
                             continue;
                         }
                         match ctx.home.store.set_store_code_format(id, choice) {
                             Ok(()) => changed = true,
-                            Err(e) => ctx.error = Some(e.to_string()),
+                            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
                         }
                     }
                 }

@@ -78,3 +78,59 @@ pub fn type_and_enter<S>(h: &mut Harness<'_, S>, text: &str) {
     h.step();
     h.step();
 }
+
+/// Text on screen that is in the other language: in the Chinese UI any English word (a run of two or more
+/// letters with a lower-case letter in it: "barcode", "Sending", "WeChat"), in the English UI any Chinese character
+/// or full-width punctuation. Words inside a token with a digit (ids like TD20261206…, S001, F9) and all-capital
+/// abbreviations (PDF, QR, PIN, CSV, URL, ESC/POS) are allowed; `allow` lists more phrases (brand names, merchant
+/// data, "mm"), taken out of each text before it is checked.
+pub fn other_language_text<S>(h: &Harness<'_, S>, lang: tilldesk::i18n::Lang, allow: &[&str]) -> Vec<String> {
+    // The brand, the Alipay+ network's own name, and the language switch (each language named in itself).
+    const ALWAYS: &[&str] = &["TillDesk", "Alipay+", "中文", "English"];
+    let mut found = Vec::new();
+    for text in screen_text(h) {
+        let mut rest = text.clone();
+        let mut allowed: Vec<&str> = ALWAYS.iter().chain(allow).copied().collect();
+        allowed.sort_by_key(|a| std::cmp::Reverse(a.len()));
+        for a in allowed {
+            rest = rest.replace(a, " ");
+        }
+        let bad = match lang {
+            tilldesk::i18n::Lang::ZhCn => !english_words(&rest).is_empty(),
+            tilldesk::i18n::Lang::En => rest.chars().any(is_chinese),
+        };
+        if bad {
+            found.push(text);
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Fails, listing every text of the other language on screen (see [`other_language_text`]).
+pub fn assert_one_language<S>(h: &Harness<'_, S>, lang: tilldesk::i18n::Lang, allow: &[&str], where_: &str) {
+    let found = other_language_text(h, lang, allow);
+    assert!(found.is_empty(), "{where_} in {lang:?} shows text of the other language: {found:#?}");
+}
+
+fn is_chinese(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303f}' | '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{ff01}'..='\u{ff60}')
+}
+
+/// The English words of `text`: runs of ASCII letters with a lower-case one, not part of a token with a digit
+/// ("来源 barcode" → barcode; "的WeChat Pay账单" → WeChat, Pay; "TD20261206000001 · S001 · F9 · PDF" → none).
+pub fn english_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')) {
+        if token.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        for w in token.split(|c: char| !c.is_ascii_alphabetic()) {
+            if w.len() >= 2 && w.chars().any(|c| c.is_ascii_lowercase()) {
+                words.push(w.to_owned());
+            }
+        }
+    }
+    words
+}
