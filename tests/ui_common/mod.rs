@@ -82,11 +82,25 @@ pub fn type_and_enter<S>(h: &mut Harness<'_, S>, text: &str) {
 /// Text on screen that is in the other language: in the Chinese UI any English word (a run of two or more
 /// letters with a lower-case letter in it: "barcode", "Sending", "WeChat"), in the English UI any Chinese character
 /// or full-width punctuation. Words inside a token with a digit (ids like TD20261206…, S001, F9) and all-capital
-/// abbreviations (PDF, QR, PIN, CSV, URL, ESC/POS) are allowed; `allow` lists more phrases (brand names, merchant
+/// abbreviations (PDF, QR, PIN, CSV, URL, ESC/POS), protocol field names (mch_id), paths and addresses and key names
+/// (Esc, Enter) are allowed; `allow` lists more phrases (brand names, merchant
 /// data, "mm"), taken out of each text before it is checked.
 pub fn other_language_text<S>(h: &Harness<'_, S>, lang: tilldesk::i18n::Lang, allow: &[&str]) -> Vec<String> {
-    // The brand, the Alipay+ network's own name, and the language switch (each language named in itself).
-    const ALWAYS: &[&str] = &["TillDesk", "Alipay+", "中文", "English"];
+    // The brand, the Alipay+ network's own name, the language switch (each language named in itself), names of
+    // standards and products that have no Chinese name, and WeChat Pay's own field name appid.
+    const ALWAYS: &[&str] = &[
+        "TillDesk",
+        "Alipay+",
+        "中文",
+        "English",
+        "EMVCo",
+        "Excel",
+        "Linux",
+        "macOS",
+        "Windows",
+        "PowerShell",
+        "appid",
+    ];
     let mut found = Vec::new();
     for text in screen_text(h) {
         let mut rest = text.clone();
@@ -121,13 +135,19 @@ fn is_chinese(c: char) -> bool {
 /// The English words of `text`: runs of ASCII letters with a lower-case one, not part of a token with a digit
 /// ("来源 barcode" → barcode; "的WeChat Pay账单" → WeChat, Pay; "TD20261206000001 · S001 · F9 · PDF" → none).
 pub fn english_words(text: &str) -> Vec<String> {
+    // Keys are named the same on Chinese keyboards and screens ("取消 Esc").
+    const KEYS: &[&str] = &["Esc", "Enter", "Tab", "Ctrl", "Shift", "Alt", "Space", "Backspace", "Home", "End"];
     let mut words = Vec::new();
+    // A path or an address is data ("数据：/tmp/x", "http://127.0.0.1:8080").
+    let text: Vec<&str> = text.split_whitespace().filter(|t| !t.contains('/') && !t.contains('\\')).collect();
+    let text = text.join(" ");
     for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')) {
-        if token.chars().any(|c| c.is_ascii_digit()) {
+        // Ids and the protocols' own field names (out_trade_no, mch_id) are the same in both languages.
+        if token.chars().any(|c| c.is_ascii_digit() || c == '_') {
             continue;
         }
         for w in token.split(|c: char| !c.is_ascii_alphabetic()) {
-            if w.len() >= 2 && w.chars().any(|c| c.is_ascii_lowercase()) {
+            if w.len() >= 2 && w.chars().any(|c| c.is_ascii_lowercase()) && !KEYS.contains(&w) {
                 words.push(w.to_owned());
             }
         }
