@@ -3,6 +3,7 @@
 
 pub mod alipay;
 pub mod cds;
+pub mod notice;
 pub mod router;
 pub mod wechatpay;
 

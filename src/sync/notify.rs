@@ -13,7 +13,6 @@
 //! ([`SETTING_ALLOW_REMOTE`] = `true`, or `tilldesk sync --notify-allow-remote`): anything on the network could
 //! post to it otherwise, so exposing it is an explicit choice (normally behind a reverse proxy with TLS).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,14 +23,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::channel::alipay::sign as alipay_sign;
 use crate::channel::alipay::sign::PublicKey;
-use crate::channel::wechatpay::sign::{self as wx_sign, SignType};
-use crate::channel::wechatpay::wire;
+use crate::channel::notice::{Notice, PaidNotice};
+use crate::channel::{alipay, wechatpay};
 use crate::model::AcquirerId;
-use crate::money::Amount;
 use crate::secrets::Secret;
-use crate::store::sync::{NoticeOutcome, PaidNotice};
+use crate::store::sync::{NoticeOutcome, PaidNotice as StorePaidNotice};
 use crate::store::{Store, StoreError};
 
 /// How one acquirer account's notifications are verified.
@@ -96,13 +93,6 @@ pub struct Handled {
     pub result: Result<NoticeOutcome, String>,
 }
 
-const WECHAT_OK: &str =
-    "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
-
-fn wechat_fail(msg: &str) -> String {
-    wire::to_xml(&wire::fail_reply(msg))
-}
-
 /// A short digest naming a rejected body in the log (the body itself may hold anything).
 fn digest(body: &str) -> String {
     use sha2::Digest as _;
@@ -128,69 +118,22 @@ fn reject(store: &mut Store, protocol: &str, body: &str, out_trade_no: Option<&s
 
 /// Handles one Alipay notification form (`application/x-www-form-urlencoded`).
 pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
-    let fail = |store: &mut Store, out: Option<&str>, reason: String| Handled {
-        reply: "failure".into(),
-        content_type: "text/plain;charset=utf-8",
-        result: Err(reject(store, "alipay", body, out, reason)),
+    let text = "text/plain;charset=utf-8";
+    let (acquirer_id, notice) = match alipay::notify::verify(body, |app_id| keys.alipay(app_id)) {
+        Ok(verified) => verified,
+        Err(refused) => {
+            let reason = reject(store, "alipay", body, refused.out_trade_no.as_deref(), refused.to_string());
+            return Handled { reply: alipay::notify::NACK.into(), content_type: text, result: Err(reason) };
+        }
     };
-    let params: BTreeMap<String, String> = match serde_urlencoded::from_str(body) {
-        Ok(p) => p,
-        Err(e) => return fail(store, None, format!("the body is not a notification form: {e}")),
-    };
-    let out_trade_no = params.get("out_trade_no").cloned();
-    let out = out_trade_no.as_deref();
-    let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
-    let Some((acquirer_id, public_key)) = keys.alipay(app_id) else {
-        return fail(store, out, format!("the notification is for app_id {app_id:?}, not this till's"));
-    };
-    let Some(sign) = params.get("sign").filter(|s| !s.is_empty()) else {
-        return fail(store, out, "unsigned: the notification has no sign".into());
-    };
-    if params.get("sign_type").map(String::as_str) != Some("RSA2") {
-        return fail(store, out, format!("sign_type {:?} is not RSA2", params.get("sign_type")));
-    }
-    let content = alipay_sign::notify_sign_content(&params);
-    if let Err(e) = alipay_sign::verify_rsa2(public_key, &content, sign) {
-        return fail(store, out, format!("the signature does not verify with the Alipay public key: {e}"));
-    }
-    // Verified: from here on the fields are Alipay's.
-    let ok = |result| Handled { reply: "success".into(), content_type: "text/plain;charset=utf-8", result: Ok(result) };
-    let status = params.get("trade_status").map(String::as_str).unwrap_or_default();
-    if !matches!(status, "TRADE_SUCCESS" | "TRADE_FINISHED") {
-        // WAIT_BUYER_PAY / TRADE_CLOSED: acknowledged; the sync worker's queries settle such orders.
-        return ok(NoticeOutcome::AlreadyRecorded);
-    }
-    let (Some(out_trade_no), Some(trade_no)) = (out, params.get("trade_no")) else {
-        return fail(store, out, "a paid notification without out_trade_no or trade_no".into());
-    };
-    let Ok(amount) = Amount::parse(params.get("total_amount").map(String::as_str).unwrap_or_default()) else {
-        return fail(store, out, format!("total_amount {:?} is not an amount", params.get("total_amount")));
-    };
-    let paid_at = params
-        .get("gmt_payment")
-        .and_then(|t| crate::time::acquirer_time_to_utc(t))
-        .unwrap_or_else(crate::time::now_utc);
-    let subject = params.get("subject").cloned().unwrap_or_default();
-    // An acquirer that takes payments for sub-merchants names the store's merchant id as the seller.
-    let merchant_id = params.get("seller_id").map(String::as_str);
-    // The seller_id is the seller's account (PID), not the sub-merchant id the order was sent for: it attributes the
-    // notice to a store but is not compared with the order. The amount is.
-    let paid = Paid {
-        protocol: "alipay",
-        acquirer_id,
-        merchant_id,
-        out_trade_no,
-        trade_no,
-        amount,
-        currency: None,
-        compare_merchant: false,
-    };
-    match record(store, &paid, &paid_at, &subject) {
+    let ok = |result| Handled { reply: alipay::notify::ACK.into(), content_type: text, result: Ok(result) };
+    let Notice::Paid(paid) = notice else { return ok(NoticeOutcome::AlreadyRecorded) };
+    match record(store, "alipay", acquirer_id, &paid, "") {
         Ok(outcome) => ok(outcome),
         // Not acknowledged: Alipay sends it again later, when the database may work.
         Err(e) => Handled {
-            reply: "failure".into(),
-            content_type: "text/plain;charset=utf-8",
+            reply: alipay::notify::NACK.into(),
+            content_type: text,
             result: Err(format!("cannot record: {e}")),
         },
     }
@@ -199,94 +142,50 @@ pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
 /// Handles one WeChat Pay payment result notification (XML).
 pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
     let xml = "text/xml;charset=utf-8";
-    let fail = |store: &mut Store, out: Option<&str>, reason: String| {
-        let reason = reject(store, "wechatpay", body, out, reason);
-        Handled { reply: wechat_fail(&reason), content_type: xml, result: Err(reason) }
+    let (acquirer_id, notice) = match wechatpay::notify::verify(body, |mch_id| keys.wechat(mch_id)) {
+        Ok(verified) => verified,
+        Err(refused) => {
+            let reason = reject(store, "wechatpay", body, refused.out_trade_no.as_deref(), refused.to_string());
+            return Handled { reply: wechatpay::notify::nack(&reason), content_type: xml, result: Err(reason) };
+        }
     };
-    let params = match wire::from_xml(body) {
-        Ok(p) => p,
-        Err(e) => return fail(store, None, format!("the body is not a notification XML: {e}")),
-    };
-    let out_trade_no = params.get("out_trade_no").cloned();
-    let out = out_trade_no.as_deref();
-    let mch_id = params.get("mch_id").map(String::as_str).unwrap_or_default();
-    let Some((acquirer_id, api_key)) = keys.wechat(mch_id) else {
-        return fail(store, out, format!("the notification is for mch_id {mch_id:?}, not this till's"));
-    };
-    if params.get("sign").is_none_or(|s| s.is_empty()) {
-        return fail(store, out, "unsigned: the notification has no sign".into());
-    }
-    let sign_type = match SignType::of(&params) {
-        Ok(t) => t,
-        Err(e) => return fail(store, out, format!("unknown sign_type: {e}")),
-    };
-    if let Err(e) = wx_sign::verify(&params, api_key, sign_type) {
-        return fail(store, out, format!("the signature does not verify with the API key: {e}"));
-    }
-    let ok = |result| Handled { reply: WECHAT_OK.into(), content_type: xml, result: Ok(result) };
-    let success = |f: &str| params.get(f).is_some_and(|v| v == "SUCCESS");
-    if !success("return_code") || !success("result_code") {
-        return ok(NoticeOutcome::AlreadyRecorded);
-    }
-    let (Some(out_trade_no), Some(trade_no)) = (out, params.get("transaction_id")) else {
-        return fail(store, out, "a paid notification without out_trade_no or transaction_id".into());
-    };
-    let Some(amount) = params.get("total_fee").and_then(|f| f.parse::<i64>().ok()).filter(|f| *f > 0) else {
-        return fail(store, out, format!("total_fee {:?} is not an amount in fen", params.get("total_fee")));
-    };
-    let paid_at =
-        params.get("time_end").and_then(|t| crate::time::acquirer_time_to_utc(t)).unwrap_or_else(crate::time::now_utc);
-    let subject = params.get("attach").cloned().unwrap_or_else(|| "店铺码付款 Store code payment".into());
-    let amount = Amount::from_fen(amount);
-    // Service-provider mode names the sub-merchant (the store's merchant id at the acquirer).
-    let merchant_id = params.get("sub_mch_id").map(String::as_str);
-    let currency = params.get("fee_type").map(String::as_str);
-    let paid = Paid {
-        protocol: "wechatpay",
-        acquirer_id,
-        merchant_id,
-        out_trade_no,
-        trade_no,
-        amount,
-        currency,
-        compare_merchant: true,
-    };
-    match record(store, &paid, &paid_at, &subject) {
+    let ok = |result| Handled { reply: wechatpay::notify::ACK.into(), content_type: xml, result: Ok(result) };
+    let Notice::Paid(paid) = notice else { return ok(NoticeOutcome::AlreadyRecorded) };
+    match record(store, "wechatpay", acquirer_id, &paid, "店铺码付款 Store code payment") {
         Ok(outcome) => ok(outcome),
-        Err(e) => Handled { reply: wechat_fail("cannot record"), content_type: xml, result: Err(e.to_string()) },
+        Err(e) => {
+            Handled { reply: wechatpay::notify::nack("cannot record"), content_type: xml, result: Err(e.to_string()) }
+        }
     }
 }
 
-/// A verified payment notification: who took it and what it says.
-struct Paid<'a> {
-    protocol: &'a str,
+/// Records a verified payment for the store whose merchant id it names (through the routes). `default_subject`
+/// stands in when the notification carries none.
+fn record(
+    store: &mut Store,
+    protocol: &str,
     acquirer_id: AcquirerId,
-    merchant_id: Option<&'a str>,
-    out_trade_no: &'a str,
-    trade_no: &'a str,
-    amount: Amount,
-    currency: Option<&'a str>,
-    /// Whether `merchant_id` is the merchant the order was sent for (WeChat's sub_mch_id), so it must match.
-    compare_merchant: bool,
-}
-
-fn record(store: &mut Store, paid: &Paid<'_>, paid_at: &str, subject: &str) -> Result<NoticeOutcome, StoreError> {
-    let store_id = store.store_for_acquirer_merchant(paid.acquirer_id, paid.merchant_id)?;
-    let outcome = store.record_paid_notice(&PaidNotice {
-        protocol: paid.protocol,
-        out_trade_no: paid.out_trade_no,
-        trade_no: paid.trade_no,
+    paid: &PaidNotice,
+    default_subject: &str,
+) -> Result<NoticeOutcome, StoreError> {
+    let merchant_id = paid.merchant_id.as_deref();
+    let store_id = store.store_for_acquirer_merchant(acquirer_id, merchant_id)?;
+    let paid_at = paid.paid_at_utc.clone().unwrap_or_else(crate::time::now_utc);
+    let outcome = store.record_paid_notice(&StorePaidNotice {
+        protocol,
+        out_trade_no: &paid.out_trade_no,
+        trade_no: &paid.trade_no,
         amount: paid.amount,
-        paid_at_utc: paid_at,
-        subject,
-        acquirer_id: paid.acquirer_id,
+        paid_at_utc: &paid_at,
+        subject: paid.subject.as_deref().unwrap_or(default_subject),
+        acquirer_id,
         store_id,
-        acquirer_merchant_id: paid.merchant_id,
-        currency: paid.currency,
+        acquirer_merchant_id: merchant_id,
+        currency: paid.currency.as_deref(),
         compare_merchant: paid.compare_merchant,
     })?;
-    let (out_trade_no, trade_no, amount) = (paid.out_trade_no, paid.trade_no, paid.amount);
-    tracing::info!(protocol = paid.protocol, out_trade_no, trade_no, %amount, %store_id, ?outcome, "notification");
+    let (out_trade_no, trade_no, amount) = (&paid.out_trade_no, &paid.trade_no, paid.amount);
+    tracing::info!(protocol, out_trade_no, trade_no, %amount, %store_id, ?outcome, "notification");
     Ok(outcome)
 }
 

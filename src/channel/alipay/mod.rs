@@ -3,6 +3,7 @@
 pub mod account_bill;
 pub mod bill;
 pub mod client;
+pub mod notify;
 mod rsassa;
 pub mod sign;
 pub mod wire;

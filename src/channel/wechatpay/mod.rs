@@ -45,5 +45,6 @@ macro_rules! wire_enum {
 pub mod bill;
 pub mod cert;
 pub mod client;
+pub mod notify;
 pub mod sign;
 pub mod wire;
