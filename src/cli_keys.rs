@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use tilldesk::channel::wechatpay::sign::SignType;
+use tilldesk::channel::wechatpay::SignType;
 use tilldesk::config::{AccessMode, DataHome, SETTING_ACCESS, SETTING_BACKEND_URL};
 use tilldesk::keys::{self, LiveSettings};
 use tilldesk::model::AcquirerKind;

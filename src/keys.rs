@@ -15,11 +15,11 @@
 
 use std::time::Duration;
 
+use crate::channel::alipay as alipay_keys;
 use crate::channel::alipay::client::{AlipayClient, AlipayConfig};
-use crate::channel::alipay::sign as alipay_sign;
+use crate::channel::wechatpay::SignType;
 use crate::channel::wechatpay::cert::{ApiCertificate, CertError, CertInfo};
 use crate::channel::wechatpay::client::{WechatClient, WechatConfig, extra_root_certificates};
-use crate::channel::wechatpay::sign::SignType;
 use crate::config::{AccessMode, SETTING_BACKEND_URL};
 use crate::model::AcquirerKind;
 use crate::secrets::{Backend, SecretError, Vault, fingerprint};
@@ -167,7 +167,7 @@ pub fn generate_alipay_key_pair_for(
     vault: &mut Vault,
     kind: AcquirerKind,
 ) -> Result<PublicKeyExport, KeyError> {
-    let pair = alipay_sign::generate_app_keys().map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let pair = alipay_keys::generate_app_keys().map_err(|e| KeyError::Invalid(e.to_string()))?;
     let fp = fingerprint(pair.public_base64.as_bytes());
     let name = alipay_secret(kind, "app_private_key");
     vault.put(&name, &pair.private_pkcs8_pem)?;
@@ -194,7 +194,7 @@ pub fn import_alipay_private_key_for(
     kind: AcquirerKind,
     text: &str,
 ) -> Result<String, KeyError> {
-    let key_obj = alipay_sign::parse_private_key(text)
+    let key_obj = alipay_keys::parse_private_key(text)
         .map_err(|e| KeyError::Invalid(format!("the app private key cannot be used: {e}")))?;
     let public = key_obj.as_rsa().to_public_key();
     let der = rsa::pkcs8::EncodePublicKey::to_public_key_der(&public).map_err(|e| KeyError::Invalid(e.to_string()))?;
@@ -214,7 +214,7 @@ pub fn import_alipay_platform_key(store: &mut Store, text: &str) -> Result<Strin
 
 /// [`import_alipay_platform_key`] for the Alipay-protocol account of `kind`.
 pub fn import_alipay_platform_key_for(store: &mut Store, kind: AcquirerKind, text: &str) -> Result<String, KeyError> {
-    alipay_sign::parse_public_key(text)
+    alipay_keys::parse_public_key(text)
         .map_err(|e| KeyError::Invalid(format!("the Alipay public key (支付宝公钥) cannot be used: {e}")))?;
     store.set_setting(&key(kind, "platform_public_key"), text.trim(), None)?;
     Ok(fingerprint(text.trim().as_bytes()))
@@ -615,8 +615,8 @@ mod tests {
         client.pay(&request).await;
         let sent = seen.lock().unwrap().clone();
         let params = sent.into_iter().next().expect("one request");
-        let public = alipay_sign::parse_public_key(&test_key("app", "spki_pem")).unwrap();
-        crate::channel::alipay::wire::verify_request_params(&params, &public).expect("the request is signed");
+        let public = alipay_keys::parse_public_key(&test_key("app", "spki_pem")).unwrap();
+        crate::channel::alipay::verify_request_params(&params, &public).expect("the request is signed");
         params
     }
 
@@ -629,8 +629,8 @@ mod tests {
         // The signature covers the token: change it and the check fails.
         let mut altered = params.clone();
         altered.insert("app_auth_token".into(), "202004BBother".into());
-        let public = alipay_sign::parse_public_key(&test_key("app", "spki_pem")).unwrap();
-        assert!(crate::channel::alipay::wire::verify_request_params(&altered, &public).is_err());
+        let public = alipay_keys::parse_public_key(&test_key("app", "spki_pem")).unwrap();
+        assert!(crate::channel::alipay::verify_request_params(&altered, &public).is_err());
     }
 
     #[tokio::test]

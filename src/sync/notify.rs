@@ -23,7 +23,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::channel::alipay::sign::PublicKey;
+use crate::channel::alipay::PublicKey;
 use crate::channel::notice::{Notice, PaidNotice};
 use crate::channel::{alipay, wechatpay};
 use crate::model::AcquirerId;

@@ -48,3 +48,6 @@ pub mod client;
 pub mod notify;
 pub mod sign;
 pub mod wire;
+
+/// The v2 signature algorithm (MD5 or HMAC-SHA256), a setting of the merchant's account.
+pub use sign::SignType;
