@@ -187,7 +187,7 @@ pub fn pay(
 ) -> anyhow::Result<bool> {
     let PayArgs { amount, auth_code, subject, store, json } = args;
     let amount = Amount::parse(&amount).context("--amount")?;
-    tilldesk::channel::router::route_auth_code(&auth_code)?;
+    tilldesk::channel::auth_code::route_auth_code(&auth_code)?;
     let (store_id, terminal_id) = resolve_store(&mut home, store.as_deref())?;
     let _money_path = claim_money_path(&home, "pay")?;
     rt.block_on(async {

@@ -76,7 +76,7 @@ impl LiveSettings {
     pub fn save(&self, store: &mut Store, kind: AcquirerKind) -> Result<(), KeyError> {
         let url = self.gateway_url.trim();
         if !url.is_empty() {
-            crate::channel::router::check_gateway_url(kind.as_str(), url)
+            crate::channel::client_error::check_gateway_url(kind.as_str(), url)
                 .map_err(|e| KeyError::Invalid(e.to_string()))?;
         }
         store.set_setting(&key(kind, "gateway_url"), url, None)?;

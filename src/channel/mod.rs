@@ -2,7 +2,9 @@
 //! small [`Channel`] trait and the plain result types below.
 
 pub mod alipay;
+pub mod auth_code;
 pub mod cds;
+pub mod client_error;
 pub mod notice;
 pub mod router;
 pub mod wechatpay;
@@ -12,7 +14,7 @@ use std::pin::Pin;
 
 use crate::model::AcquirerKind;
 use crate::money::Amount;
-pub use router::AuthCode;
+pub use auth_code::AuthCode;
 
 /// A boxed future, so `Channel` can be used as `dyn Channel`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

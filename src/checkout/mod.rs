@@ -19,7 +19,7 @@ use std::time::Duration;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dynamic::{DynamicInput, DynamicProgress, DynamicSale, DynamicSettings, DynamicStart};
 
-use crate::channel::router::NotAPaymentCode;
+use crate::channel::auth_code::NotAPaymentCode;
 use crate::channel::{AuthCode, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, TradeInfo};
 use crate::model::{AcquirerKind, OperatorId, Order, OrderId, OrderStatus, StoreId};
 use crate::money::Amount;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::channel::Channel;
-use crate::channel::router::{CodeOwner, NotAPaymentCode, route_auth_code};
+use crate::channel::auth_code::{CodeOwner, NotAPaymentCode, route_auth_code};
 use crate::model::{Acquirer, AcquirerId, ChannelMode, Order, StoreId, Wallet};
 use crate::store::{Store, StoreError};
 

@@ -36,9 +36,8 @@ use super::wire::{
     TradePayResponse, TradeQueryRequest, TradeQueryResponse, TradeRefundRequest, TradeRefundResponse, TradeStatus,
     code, sub_code,
 };
-use crate::channel::router::{
-    ClientError, CodeOwner, check_gateway_url, route_auth_code, scrub_codes, transport_words,
-};
+use crate::channel::auth_code::{CodeOwner, route_auth_code, scrub_codes};
+use crate::channel::client_error::{ClientError, check_gateway_url, transport_words};
 use crate::channel::{
     BillResult, BoxFuture, CancelResult, Channel, CloseResult, Failure, PayRequest, PayResult, PrecreateRequest,
     PrecreateResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState, TradeInfo,

@@ -5,7 +5,7 @@
 use super::wire::TRADE_TYPE_NATIVE;
 use super::wire::{CloseOrderRequest, CloseOrderResponse, UnifiedOrderRequest, UnifiedOrderResponse, err_code};
 use super::{MAX_BODY_CHARS, WechatClient, err_of, non_blank};
-use crate::channel::router::scrub_codes;
+use crate::channel::auth_code::scrub_codes;
 use crate::channel::wechatpay::wire::{Endpoint, WireMessage as _};
 use crate::channel::{CloseResult, Failure, PrecreateRequest, PrecreateResult, QueryResult};
 
