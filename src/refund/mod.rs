@@ -288,3 +288,6 @@ pub fn is_active(out_request_no: &str) -> bool {
 // Crash steps of a refund (`TILLDESK_CRASH_AT`): `refund_after_write_ahead` (SUBMITTED, nothing sent),
 // `refund_after_send` (sent, the answer not yet recorded).
 use crate::ownership::crash_point;
+
+#[cfg(test)]
+mod tests;

@@ -91,7 +91,7 @@ pub fn timestamp_now_gmt8() -> String {
 }
 
 pub(super) fn format_gmt8(at: time::OffsetDateTime) -> String {
-    let t = at.to_offset(time::macros::offset!(+8));
+    let t = at.to_offset(crate::time::CHINA);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         t.year(),

@@ -14,7 +14,7 @@ pub const NO_NOTIFY_URL: &str = "http://127.0.0.1/tilldesk/notify";
 
 /// yyyyMMddHHmmss in Beijing time, as unifiedorder's `time_start` / `time_expire` want it.
 pub(super) fn beijing_compact(at: time::OffsetDateTime) -> String {
-    let t = at.to_offset(time::macros::offset!(+8));
+    let t = at.to_offset(crate::time::CHINA);
     format!("{:04}{:02}{:02}{:02}{:02}{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
