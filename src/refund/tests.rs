@@ -144,7 +144,7 @@ async fn an_accepted_refund_is_done_at_once() {
     let d = desk(vec![accepted(RefundState::Success)], vec![]).await;
     let r = d.desk.refund(&d.clerk, &d.out_trade_no, Amount::from_fen(2_500), "少找零").await.unwrap();
     assert_eq!(r.status, RefundStatus::Success);
-    assert_eq!(*d.script.sent.lock().unwrap(), [r.out_request_no.clone()]);
+    assert_eq!(*d.script.sent.lock().unwrap(), vec![r.out_request_no.clone()]);
     assert_eq!(*d.script.asked.lock().unwrap(), 0, "nothing to ask");
 }
 
