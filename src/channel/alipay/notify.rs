@@ -126,3 +126,35 @@ mod tests {
         assert_eq!(refused.out_trade_no.as_deref(), Some("TD1"), "names the order in the log");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A form from anywhere on the network is refused or read, never a panic; without a valid RSA2 signature it
+        /// is never read as a payment.
+        #[test]
+        fn any_form_is_refused_or_read_never_a_panic(
+            text in "\\PC{0,160}",
+            fields in proptest::collection::vec(("[a-z_]{1,14}", "[ -~]{0,20}"), 0..10),
+        ) {
+            let public = sign::parse_public_key(
+                "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAs2XIE5Dj0H4BbshGBV6mnXmMCsYqf3kHgM+TVGwx+f5lEq6JSIBv/p4ZHsd4uDP+jrs7ICIrDgt23sOhEJGDjr6NzVC2CFRl+gz882dIDoB1U12+OM+VhTjMbDK+QQYlv3eBZoppENhL6iiXf12Ecb/iNJ19O+SlJeQy2MwbzBsrSYGb2PhalceN+U6ztW4WqbeZg6O5AnGvP+Kot3HGRbyetaQvuMVbRhcfytykXH7zhWsiBIl5pdHp7YOVjGLrNA4e4g2Qea/7+kLYFOpSbJ7lbL6+o8OSguSb2F70+h99qkFZk8jbg66i9VyA97jsurxT24fMdgha6aVLc2Td6wIDAQAB",
+            ).unwrap();
+            let account = |_: &str| Some(((), &public));
+            let _ = verify(&text, account);
+            let mut params: BTreeMap<String, String> = fields.into_iter().collect();
+            params.insert("sign_type".into(), "RSA2".into());
+            params.insert("sign".into(), "c2lnbmF0dXJl".into());
+            params.insert("trade_status".into(), "TRADE_SUCCESS".into());
+            let form = serde_urlencoded::to_string(&params).unwrap();
+            if let Ok((_, Notice::Paid(_))) = verify(&form, account) {
+                prop_assert!(false, "a wrongly signed form was read as a payment: {form}");
+            }
+        }
+    }
+}

@@ -125,3 +125,29 @@ mod tests {
         assert!(nack("bad sign").contains("<return_code><![CDATA[FAIL]]></return_code>"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// A notification body from anywhere on the network is refused or read, never a panic; one without the
+        /// right signature is never read as a payment.
+        #[test]
+        fn any_body_is_refused_or_read_never_a_panic(
+            text in "\\PC{0,160}",
+            fields in proptest::collection::vec(("[a-z_]{1,14}", "[ -~]{0,20}"), 0..10),
+        ) {
+            let account = |_: &str| Some(((), "192006250b4c09247ec02edce69f6a2d"));
+            let _ = verify(&text, account);
+            let params = fields.into_iter().collect();
+            let unsigned = wire::to_xml(&params);
+            if let Ok((_, Notice::Paid(_))) = verify(&unsigned, account) {
+                prop_assert!(false, "an unsigned or wrongly signed body was read as a payment: {unsigned}");
+            }
+        }
+    }
+}

@@ -422,3 +422,30 @@ fn endpoints() {
     assert_eq!(Endpoint::from_path("/pay/closeorder"), Some(Endpoint::CloseOrder));
     assert_eq!(Endpoint::from_path("/pay/nosuch"), None);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any flat message written is read back as it was: CDATA, `]]>` inside values, digits, Chinese, spaces.
+        #[test]
+        fn what_is_written_is_read_back(
+            fields in proptest::collection::btree_map("[a-z][a-z_0-9]{0,15}", "[ -~中文]{1,24}|\\]\\]>|[0-9]{1,10}", 0..12)
+        ) {
+            let params: Params = fields.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+            let xml = to_xml(&params);
+            prop_assert_eq!(from_xml(&xml).unwrap(), params);
+        }
+
+        /// Whatever arrives on the network (a reply, a notification), reading it never panics.
+        #[test]
+        fn reading_any_text_never_panics(text in "\\PC{0,200}") {
+            let _ = from_xml(&text);
+            let _ = from_xml(&format!("<xml>{text}</xml>"));
+            let _ = parse_and_verify_response(&format!("<xml><return_code>SUCCESS</return_code>{text}</xml>"), "k", crate::channel::wechatpay::SignType::Md5);
+        }
+    }
+}
