@@ -10,8 +10,8 @@
 
 use std::sync::mpsc::Receiver;
 
+use crate::channel::wechatpay::SignType;
 use crate::channel::wechatpay::cert::ApiCertificate;
-use crate::channel::wechatpay::sign::SignType;
 use crate::config::{AccessMode, SETTING_ACCESS, SETTING_BACKEND_URL};
 use crate::keys::{self, CertStatus, LiveSettings};
 use crate::model::AcquirerKind;

@@ -1,0 +1,87 @@
+//! The layering rules of docs/ARCHITECTURE.md, checked on the source: a rule broken here fails the build's tests,
+//! so the document and the code cannot drift apart unnoticed.
+//!
+//! - the core never names egui or eframe (only `ui/` and the binary's `main.rs` do);
+//! - nothing imports `ui` but the binary's `main.rs`;
+//! - only the composition root (the binary: `main.rs`, the command-line verbs, and `app.rs`, which starts what the
+//!   window runs) imports `sandbox`;
+//! - nothing outside `channel/` names a protocol's `wire` or `sign` module (the sandbox, which plays the acquirers'
+//!   side of the protocols, excepted).
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every source file under src/, as (path relative to src/ with `/`, its code without comment lines).
+fn code() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            let text = std::fs::read_to_string(&p).unwrap();
+            let code: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+            (rel, code.join("\n"))
+        })
+        .collect()
+}
+
+/// The files of the binary: `main.rs` and the command-line verbs.
+fn in_binary(path: &str) -> bool {
+    path == "main.rs" || path.starts_with("cli/") || path.starts_with("cli_") || path.ends_with("_cli.rs")
+}
+
+fn breaking(rule: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    code().into_iter().filter(|(path, code)| rule(path, code)).map(|(path, _)| path).collect()
+}
+
+#[test]
+fn the_core_never_names_egui() {
+    let found = breaking(|path, code| {
+        !path.starts_with("ui/") && path != "main.rs" && (code.contains("egui::") || code.contains("eframe::"))
+    });
+    assert!(found.is_empty(), "egui outside ui/: {found:?}");
+}
+
+#[test]
+fn nothing_imports_the_ui_but_main() {
+    let found = breaking(|path, code| {
+        !path.starts_with("ui/") && path != "main.rs" && (code.contains("crate::ui") || code.contains("tilldesk::ui"))
+    });
+    assert!(found.is_empty(), "ui imported from: {found:?}");
+}
+
+#[test]
+fn only_the_composition_root_imports_the_sandbox() {
+    let found = breaking(|path, code| {
+        !path.starts_with("sandbox/")
+            && !in_binary(path)
+            && path != "app.rs"
+            && path != "lib.rs"
+            && (code.contains("crate::sandbox") || code.contains("tilldesk::sandbox"))
+    });
+    assert!(found.is_empty(), "the sandbox imported from: {found:?}");
+}
+
+#[test]
+fn wire_and_sign_stay_inside_the_channel() {
+    let names = |code: &str| {
+        ["::wire::", "::wire;", "::wire}", "wire::{", "::sign::", "::sign;", "::sign as", "sign::{"]
+            .iter()
+            .any(|n| code.contains(n))
+    };
+    let found = breaking(|path, code| !path.starts_with("channel/") && !path.starts_with("sandbox/") && names(code));
+    assert!(found.is_empty(), "wire or sign named outside channel/: {found:?}");
+}
