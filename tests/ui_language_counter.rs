@@ -31,7 +31,9 @@ fn till(lang: Lang, size: [f32; 2]) -> Till {
     let sandbox = rt
         .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
         .unwrap();
-    let allow = vec![dir.path().display().to_string(), sandbox.base_url(), "amy".to_owned()];
+    // The data folder, the sandbox's address, the cashier's name, and key caps as printed on the keyboard.
+    let allow = ["amy", "Esc", "Enter"].map(str::to_owned);
+    let allow = [vec![dir.path().display().to_string(), sandbox.base_url()], allow.to_vec()].concat();
     let mut app = TillDeskApp::new(home).unwrap();
     app.ctx.runtime = Some(rt.handle().clone());
     app.ctx.sandbox = SandboxStatus::Running(sandbox);

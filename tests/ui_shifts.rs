@@ -7,6 +7,8 @@ mod ui_common;
 
 use std::sync::Arc;
 
+use egui_kittest::kittest::Queryable;
+
 use tilldesk::checkout::{CheckoutSettings, SystemClock};
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
@@ -51,10 +53,12 @@ fn db(t: &Till) -> Store {
     Store::open(&t.dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap()
 }
 
-/// Whether `row` appears on screen as consecutive labels (a table row read in order).
+/// Whether `row` appears on screen as consecutive labels (a table row read in order; each label's node and its
+/// text run both carry the text, so every cell comes twice).
 fn has_row(h: &AppHarness, row: &[&str]) -> bool {
     let text = screen_text(h);
-    text.windows(row.len()).any(|w| w.iter().zip(row).all(|(a, b)| a == b))
+    let doubled: Vec<&str> = row.iter().flat_map(|c| [*c, *c]).collect();
+    text.windows(doubled.len()).any(|w| w.iter().zip(&doubled).all(|(a, b)| a == b))
 }
 
 fn refund(t: &Till, out_trade_no: &str, fen: i64) {
