@@ -73,7 +73,8 @@ fn a_cashier_closes_the_shift_with_the_keyboard_and_sees_the_figures_per_wallet(
     let mut t = till(Lang::En, true);
     let store = db(&t);
     let till = tilldesk::config::this_till(&mut db(&t)).unwrap();
-    let open = tilldesk::shifts::open_shift_of(&store, &till, t.amy.id).unwrap().expect("signing in opened amy's shift");
+    let open =
+        tilldesk::shifts::open_shift_of(&store, &till, t.amy.id).unwrap().expect("signing in opened amy's shift");
     let h = &mut t.h;
     wait_for(h, "Ready to take payments");
     type_and_enter(h, "12.34");
@@ -143,7 +144,10 @@ fn a_sale_with_nobody_signed_in_is_in_the_day_close_but_in_no_shift() {
     let shifts = tilldesk::shifts::list(&store, None, None, &tilldesk::time::now_utc()).unwrap();
     assert_eq!(shifts.len(), 1);
     assert!(shifts[0].closed_at.is_some());
-    assert_eq!((shifts[0].operator.as_str(), shifts[0].figures.paid_count, shifts[0].figures.paid_fen), ("amy", 1, 1234));
+    assert_eq!(
+        (shifts[0].operator.as_str(), shifts[0].figures.paid_count, shifts[0].figures.paid_fen),
+        ("amy", 1, 1234)
+    );
     // The day cannot be closed twice.
     let day = tilldesk::shifts::today();
     let till = tilldesk::config::this_till(&mut db(&t)).unwrap();

@@ -325,9 +325,6 @@ impl ShiftsScreen {
                 }
                 ui.add_space(6.0);
                 self.slip_actions(ui, ctx, &shown);
-                if ui.button(lang.pick("返回当班", "Back to the open shift")).clicked() {
-                    self.shown = None;
-                }
             });
             ui.add_space(8.0);
             return;
@@ -386,12 +383,6 @@ impl ShiftsScreen {
             Shown::Day(_, d) => (format!("day-{}-{}", d.store_code, d.business_day), d.figures.clone()),
         };
         let busy = self.action.is_some();
-        ui.horizontal_wrapped(|ui| {
-            if ui.add_enabled(!busy, egui::Button::new(lang.pick("打印", "Print"))).clicked() {
-                let fallback = ctx.home.dir.join("slips").join(format!("{name}.pdf"));
-                self.start(ui, ctx, Work::Print(shown.clone(), fallback), false);
-            }
-        });
         if self.export.text.is_empty() {
             let folder = crate::ui::path_field::recent_folders(ctx)
                 .into_iter()
@@ -400,8 +391,19 @@ impl ShiftsScreen {
             self.export.text = folder.join(format!("{name}.csv")).display().to_string();
         }
         let chosen = self.export.show(ui, ctx, lang.pick("导出到（CSV）", "Export to (CSV)"));
-        let clicked = ui.add_enabled(!busy, egui::Button::new(lang.pick("导出", "Export"))).clicked();
-        if clicked || chosen.is_some() {
+        let mut export = chosen.is_some();
+        ui.horizontal_wrapped(|ui| {
+            let size = egui::vec2(120.0, 36.0);
+            if ui.add_enabled(!busy, egui::Button::new(lang.pick("打印", "Print")).min_size(size)).clicked() {
+                let fallback = ctx.home.dir.join("slips").join(format!("{name}.pdf"));
+                self.start(ui, ctx, Work::Print(shown.clone(), fallback), false);
+            }
+            export |= ui.add_enabled(!busy, egui::Button::new(lang.pick("导出", "Export")).min_size(size)).clicked();
+            if ui.add(egui::Button::new(lang.pick("返回", "Back")).min_size(size)).clicked() {
+                self.shown = None;
+            }
+        });
+        if export {
             match self.export.path() {
                 Some(path) => self.start(ui, ctx, Work::Export(figures, path), false),
                 None => {
@@ -416,16 +418,22 @@ impl ShiftsScreen {
     fn history(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         ui.heading(lang.pick("日结", "Day close"));
-        let label = ui.label(lang.pick("营业日（YYYY-MM-DD）", "Business day (YYYY-MM-DD)"));
-        let changed =
-            ui.add(egui::TextEdit::singleline(&mut self.day).desired_width(140.0)).labelled_by(label.id).changed();
+        let changed = ui
+            .horizontal(|ui| {
+                let label = ui.label(lang.pick("营业日（YYYY-MM-DD）", "Business day (YYYY-MM-DD)"));
+                ui.add(egui::TextEdit::singleline(&mut self.day).desired_width(120.0)).labelled_by(label.id).changed()
+            })
+            .inner;
         if changed {
             self.confirm_day = false;
             if shifts::parse_day(&self.day).is_ok() {
                 self.invalidate();
             }
         }
-        let allowed = ctx.permit(crate::store::operators::Permission::Reconcile);
+        // Owner or back office (the roles that reconcile); the refusal says what 日结 needs.
+        let allowed = ctx
+            .permit(crate::store::operators::Permission::Reconcile)
+            .map_err(|_| ShiftError::DayCloseNotAllowed.text());
         let open_shifts: Vec<ShiftLine> =
             self.loaded.as_ref().and_then(|l| l.plan.as_ref()).map(|p| p.open_shifts.clone()).unwrap_or_default();
         let closed = self.loaded.as_ref().and_then(|l| l.plan.as_ref()).and_then(|p| p.closed.clone());
@@ -456,7 +464,7 @@ impl ShiftsScreen {
             };
             if ui.add_enabled(!busy && closed.is_none(), egui::Button::new(text)).clicked() {
                 match (&allowed, shifts::parse_day(&self.day)) {
-                    (Err(refused), _) => self.message = Some((false, Text::new(refused.clone(), refused.clone()))),
+                    (Err(refused), _) => self.message = Some((false, refused.clone())),
                     (_, Err(e)) => self.message = Some((false, e.text())),
                     (Ok(()), Ok(_)) if !open_shifts.is_empty() && !self.confirm_day => self.confirm_day = true,
                     (Ok(()), Ok(day)) => {
@@ -470,7 +478,7 @@ impl ShiftsScreen {
             }
         });
         if let Err(refused) = &allowed {
-            ui.weak(refused.as_str());
+            ui.weak(refused.get(lang));
         }
         ui.add_space(8.0);
         ui.heading(lang.pick("班次记录", "Past shifts"));
