@@ -223,6 +223,8 @@ pub struct DynamicArgs {
     pub subject: String,
     pub store: Option<String>,
     pub json: bool,
+    /// The operator signed in with --operator (None: recorded without one).
+    pub operator: Option<tilldesk::model::OperatorId>,
 }
 
 fn parse_wallet(text: &str) -> anyhow::Result<tilldesk::model::Wallet> {
@@ -251,7 +253,7 @@ pub fn pay_dynamic(
     target: &SandboxTarget,
 ) -> anyhow::Result<bool> {
     use std::io::Write as _;
-    let DynamicArgs { amount, wallet, png, timeout, subject, store, json } = args;
+    let DynamicArgs { amount, wallet, png, timeout, subject, store, json, operator } = args;
     let amount = Amount::parse(&amount).context("--amount")?;
     let wallet = wallet.as_deref().map(parse_wallet).transpose()?;
     let (store_id, terminal_id) = resolve_store(&mut home, store.as_deref())?;
@@ -259,7 +261,7 @@ pub fn pay_dynamic(
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
         let input =
-            tilldesk::checkout::DynamicInput { amount, subject, store_id, wallet, operator_id: None, terminal_id };
+            tilldesk::checkout::DynamicInput { amount, subject, store_id, wallet, operator_id: operator, terminal_id };
         let sale = match engine.start_dynamic(input).await? {
             tilldesk::checkout::DynamicStart::Shown(sale) => sale,
             tilldesk::checkout::DynamicStart::Ended(order, outcome) => {

@@ -334,7 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => cli_checkout::pay_dynamic(
                     &rt,
                     home,
-                    cli_checkout::DynamicArgs { amount, wallet, png, timeout, subject, store, json },
+                    cli_checkout::DynamicArgs { amount, wallet, png, timeout, subject, store, json, operator },
                     &target,
                 )?,
             };
