@@ -202,8 +202,18 @@ fn a_shift_closes_with_the_right_figures_and_the_day_close_counts_every_sale() {
     assert!(err.contains("reopen"), "{err}");
     let day_id = d["id"].as_i64().unwrap().to_string();
     let day_again = dir.path().join("day-again.bin");
-    ok(tilldesk(&data, None, &["shifts", "show-day", &day_id, "--escpos-out", day_again.to_str().unwrap()]));
+    let day_pdf = dir.path().join("day80.pdf");
+    let args = ["shifts", "show-day", &day_id, "--escpos-out", day_again.to_str().unwrap()];
+    let mut args = args.to_vec();
+    args.extend(["--width", "58", "--pdf", day_pdf.to_str().unwrap()]);
+    ok(tilldesk(&data, None, &args));
     assert_eq!(std::fs::read(&day_again).unwrap(), day_bytes, "a day close's reprint gives the same bytes");
+    let text = pdf_text(&day_pdf);
+    assert!(
+        text.contains("日结小票") && text.lines().any(|l| l.contains("净额 Net") && l.contains("￥18.94")),
+        "{text}"
+    );
+    assert!(text.contains("无操作员 No operator ×1"), "{text}");
 
     // The list: the shift with its frozen figures and the day close.
     let list = json(tilldesk(&data, None, &["shifts", "list", "--json", "--store", "S001"]));

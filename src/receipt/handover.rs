@@ -214,3 +214,85 @@ pub fn print_slip(db: &Store, slip: Slip<'_>, pdf_fallback: &std::path::Path) ->
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receipt::layout::{row_text, width};
+    use crate::shifts::{Change, PreviousClose, WalletFigures};
+
+    fn figures() -> Figures {
+        let w = |wallet: &str, name: &str, paid: i64, refund: i64| WalletFigures {
+            wallet: wallet.into(),
+            name: name.into(),
+            paid_count: 1,
+            paid_fen: paid,
+            refund_count: i64::from(refund > 0),
+            refund_fen: refund,
+            net_fen: paid - refund,
+        };
+        Figures {
+            wallets: vec![
+                w("wechatpay", "", 560, 200),
+                w("alipay", "", 1234, 0),
+                w("alipayplus", "Alipay+ partner acquirer (sandbox)", 999_999, 0),
+            ],
+            paid_count: 3,
+            paid_fen: 1_001_793,
+            refund_count: 1,
+            refund_fen: 200,
+            net_fen: 1_001_593,
+        }
+    }
+
+    fn shift() -> ShiftSummary {
+        ShiftSummary {
+            shift_id: 7,
+            store_code: "S001".into(),
+            store_name: "望京小馆 朝阳大悦城店".into(),
+            terminal_id: "T01".into(),
+            operator: "王芳".into(),
+            opened_at: "2026-12-05T01:00:00.000000Z".into(),
+            closed_at: "2026-12-05T09:00:00.000000Z".into(),
+            closed: true,
+            closed_by: "王芳".into(),
+            figures: figures(),
+            open_orders: vec![OpenOrder {
+                out_trade_no: "TD20261205170000000001".into(),
+                status: "UNKNOWN".into(),
+                amount_fen: 880,
+                created_at: "2026-12-05T08:59:00.000000Z".into(),
+            }],
+            previous: Some(PreviousClose {
+                shift_id: 6,
+                operator: "李娜".into(),
+                closed_at: "2026-12-05T01:00:00.000000Z".into(),
+                changes: vec![Change {
+                    wallet: "alipay".into(),
+                    name: String::new(),
+                    field: crate::shifts::Field::RefundAmount,
+                    before: 0,
+                    after: 680,
+                }],
+            }),
+        }
+    }
+
+    #[test]
+    fn every_line_of_the_handover_slip_fits_and_the_times_are_china_time() {
+        for paper in [Width::Mm58, Width::Mm80] {
+            let lines: Vec<String> =
+                shift_rows(&shift(), paper).iter().filter_map(|r| row_text(r, paper.columns())).collect();
+            for l in &lines {
+                assert!(width(l) <= paper.columns(), "{l:?} is wider than {} columns", paper.columns());
+            }
+            assert!(lines.iter().any(|l| l.starts_with("开班 Opened") && l.ends_with("2026-12-05 09:00:00")));
+            assert!(lines.iter().any(|l| l.starts_with("净额 Net") && l.ends_with("￥10015.93")), "{lines:#?}");
+            assert!(lines.iter().any(|l| l.contains("TD20261205170000000001")));
+            assert!(lines.iter().any(|l| l.ends_with("￥0.00 → ￥6.80")), "{lines:#?}");
+            let bytes = shift_escpos(&shift(), paper);
+            assert_eq!(bytes, shift_escpos(&shift(), paper), "the same summary, the same bytes");
+            assert!(escpos::find(&bytes, &escpos::gbk("￥10015.93")).is_some());
+        }
+    }
+}
