@@ -92,8 +92,13 @@ fn the_counter_in(lang: Lang) {
     wait_for(&mut t.h, w("确认交班？", "Close the shift?"));
     wait_for(&mut t.h, w("当班小计", "Shift so far"));
     check(&t, lang, &[], "the shifts screen");
-    t.h.key_press(egui::Key::Escape);
-    t.h.run_steps(2);
+    // Enter: the handover summary, frozen, with print and export.
+    t.h.key_press(egui::Key::Enter);
+    wait_for(&mut t.h, w("交接班汇总", "Handover summary"));
+    wait_for(&mut t.h, w("导出", "Export"));
+    // The export field holds a file path (data, like the data folder in the status bar).
+    let paths: Vec<String> = screen_text(&t.h).into_iter().filter(|s| s.starts_with(&t.allow[0])).collect();
+    check(&t, lang, &paths, "the handover summary");
     drop(t.rt);
 }
 

@@ -148,10 +148,15 @@ fn a_sale_with_nobody_signed_in_is_in_the_day_close_but_in_no_shift() {
         (shifts[0].operator.as_str(), shifts[0].figures.paid_count, shifts[0].figures.paid_fen),
         ("amy", 1, 1234)
     );
-    // The day cannot be closed twice.
-    let day = tilldesk::shifts::today();
+    // The day is closed once; the owner may reopen it.
+    let day = tilldesk::shifts::day_text(tilldesk::shifts::today());
     let till = tilldesk::config::this_till(&mut db(&t)).unwrap();
-    assert!(store.day_close_of(till.store_id, &tilldesk::shifts::day_text(day)).unwrap().is_some());
+    assert!(store.day_close_of(till.store_id, &day).unwrap().is_some());
+    let h = &mut t.h;
+    wait_for(h, "This day was closed at");
+    ui_common::click(h, "Reopen the day (owner)");
+    wait_for(h, &format!("{day} reopened: it can be closed again"));
+    assert!(store.day_close_of(till.store_id, &day).unwrap().is_none());
     let _ = &t.amy;
     drop(t.rt);
 }

@@ -126,6 +126,7 @@ enum Done {
     ShowDay(i64, Box<DaySummary>),
     Printed(Printed),
     Exported(PathBuf),
+    Reopened(String),
 }
 
 struct Loaded {
@@ -149,6 +150,7 @@ enum Work {
     Close,
     CloseId(i64),
     DayClose { day: time::Date },
+    ReopenDay { day: time::Date },
     ShowShift(i64),
     ShowDay(i64),
     Print(Shown, PathBuf),
@@ -222,7 +224,6 @@ impl ShiftsScreen {
     }
 
     fn poll(&mut self, ctx: &mut Ctx) {
-        let lang = ctx.lang;
         if let Some(done) = self.load.as_mut().and_then(Job::poll) {
             self.load = None;
             match done {
@@ -264,10 +265,18 @@ impl ShiftsScreen {
                 let p = p.display().to_string();
                 self.message = Some((true, Text::new(format!("已导出 {p}"), format!("Exported {p}"))));
             }
+            Ok(Done::Reopened(day)) => {
+                self.message = Some((
+                    true,
+                    Text::new(
+                        format!("{day} 已重新打开，可再次日结"),
+                        format!("{day} reopened: it can be closed again"),
+                    ),
+                ));
+            }
             Ok(Done::Loaded(_)) => {}
             Err(e) => self.message = Some((false, e)),
         }
-        let _ = lang;
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -475,6 +484,15 @@ impl ShiftsScreen {
             }
             if self.confirm_day && ui.button(lang.pick("取消", "Cancel")).clicked() {
                 self.confirm_day = false;
+            }
+            // An owner may reopen a closed day (the core refuses anyone else, in words).
+            if closed.is_some()
+                && ui
+                    .add_enabled(!busy, egui::Button::new(lang.pick("重新打开该日（店主）", "Reopen the day (owner)")))
+                    .clicked()
+                && let Ok(day) = shifts::parse_day(&self.day)
+            {
+                self.start(ui, ctx, Work::ReopenDay { day }, false);
             }
         });
         if let Err(refused) = &allowed {
@@ -747,6 +765,11 @@ fn run(db: &Path, name: Option<&str>, till: &ThisTill, work: Work) -> Outcome {
             Work::DayClose { day } => {
                 let (id, d) = shifts::close_day(&mut db, till.store_id, day, me.as_ref(), &now)?;
                 Done::DayClosed(id, Box::new(d))
+            }
+            Work::ReopenDay { day } => {
+                let op = me.ok_or(ShiftError::ReopenNotAllowed)?;
+                shifts::reopen_day(&mut db, till.store_id, day, &op, &now)?;
+                Done::Reopened(shifts::day_text(day))
             }
             Work::ShowShift(id) => Done::ShowShift(Box::new(shifts::summary_of(&db, id, &now)?)),
             Work::ShowDay(id) => Done::ShowDay(id, Box::new(shifts::day_summary(&db, id)?)),
