@@ -28,6 +28,8 @@ pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+/// The 交接班 screen's words (shift errors, wallet lines, changes since a close).
+pub mod words_shifts;
 
 /// The first-run wizard, shown instead of the screens until the till is set up.
 pub mod first_run;
