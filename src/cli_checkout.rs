@@ -163,6 +163,8 @@ pub struct PayArgs {
     /// The store number (S001…); default: this till's store.
     pub store: Option<String>,
     pub json: bool,
+    /// The operator signed in with --operator (None: recorded without one).
+    pub operator: Option<tilldesk::model::OperatorId>,
 }
 
 /// The store a command acts for: the one named by its number, else this till's (Settings → This till).
@@ -185,7 +187,7 @@ pub fn pay(
     args: PayArgs,
     target: &SandboxTarget,
 ) -> anyhow::Result<bool> {
-    let PayArgs { amount, auth_code, subject, store, json } = args;
+    let PayArgs { amount, auth_code, subject, store, json, operator } = args;
     let amount = Amount::parse(&amount).context("--amount")?;
     tilldesk::channel::auth_code::route_auth_code(&auth_code)?;
     let (store_id, terminal_id) = resolve_store(&mut home, store.as_deref())?;
@@ -201,7 +203,7 @@ pub fn pay(
             );
         }
         let input =
-            PaymentInput { amount, auth_code: auth_code.into(), subject, store_id, operator_id: None, terminal_id };
+            PaymentInput { amount, auth_code: auth_code.into(), subject, store_id, operator_id: operator, terminal_id };
         let (order, outcome) =
             engine.pay(input, Arc::new(AtomicBool::new(false)), &|p| tracing::info!(?p, "progress")).await?;
         let events = home.store.order_events(order.id)?;
@@ -221,6 +223,8 @@ pub struct DynamicArgs {
     pub subject: String,
     pub store: Option<String>,
     pub json: bool,
+    /// The operator signed in with --operator (None: recorded without one).
+    pub operator: Option<tilldesk::model::OperatorId>,
 }
 
 fn parse_wallet(text: &str) -> anyhow::Result<tilldesk::model::Wallet> {
@@ -249,7 +253,7 @@ pub fn pay_dynamic(
     target: &SandboxTarget,
 ) -> anyhow::Result<bool> {
     use std::io::Write as _;
-    let DynamicArgs { amount, wallet, png, timeout, subject, store, json } = args;
+    let DynamicArgs { amount, wallet, png, timeout, subject, store, json, operator } = args;
     let amount = Amount::parse(&amount).context("--amount")?;
     let wallet = wallet.as_deref().map(parse_wallet).transpose()?;
     let (store_id, terminal_id) = resolve_store(&mut home, store.as_deref())?;
@@ -257,7 +261,7 @@ pub fn pay_dynamic(
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
         let input =
-            tilldesk::checkout::DynamicInput { amount, subject, store_id, wallet, operator_id: None, terminal_id };
+            tilldesk::checkout::DynamicInput { amount, subject, store_id, wallet, operator_id: operator, terminal_id };
         let sale = match engine.start_dynamic(input).await? {
             tilldesk::checkout::DynamicStart::Shown(sale) => sale,
             tilldesk::checkout::DynamicStart::Ended(order, outcome) => {

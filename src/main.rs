@@ -10,6 +10,7 @@ use tilldesk::doctor::DoctorReport;
 use tilldesk::store::operators::Permission;
 use tilldesk::ui::{TillDeskApp, fonts};
 
+mod cli;
 mod cli_acquirers;
 mod cli_checkout;
 mod cli_keys;
@@ -186,6 +187,11 @@ enum Command {
         #[command(subcommand)]
         command: recon_cli::BillsCommand,
     },
+    /// Shifts (交接班) and the day close (日结): open, list, close (the handover summary), show, day-close.
+    Shifts {
+        #[command(subcommand)]
+        command: cli::shifts::ShiftsCommand,
+    },
     /// Reconcile (对账) a day's bills against the till and print the report; resolve its differences and close
     /// the day (subcommands).
     Reconcile(recon_cli::ReconcileCli),
@@ -313,17 +319,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_)) => Ok(()),
         Some(Command::Pay { amount, auth_code, dynamic, wallet, png, timeout, subject, store, json, target }) => {
             let rt = runtime()?;
+            // --operator signs in for the payment (a cashier's shift opens); without it the sale has no operator.
+            let operator = match cli.operator.as_deref() {
+                Some(name) => Some(cli::shifts::sign_in_for_payment(&mut home, name)?),
+                None => None,
+            };
             let paid = match auth_code {
                 Some(auth_code) if !dynamic => cli_checkout::pay(
                     &rt,
                     home,
-                    cli_checkout::PayArgs { amount, auth_code, subject, store, json },
+                    cli_checkout::PayArgs { amount, auth_code, subject, store, json, operator },
                     &target,
                 )?,
                 _ => cli_checkout::pay_dynamic(
                     &rt,
                     home,
-                    cli_checkout::DynamicArgs { amount, wallet, png, timeout, subject, store, json },
+                    cli_checkout::DynamicArgs { amount, wallet, png, timeout, subject, store, json, operator },
                     &target,
                 )?,
             };
@@ -393,6 +404,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bills { command }) => recon_cli::bills(&mut home, command),
+        Some(Command::Shifts { command }) => cli::shifts::run(&mut home, cli.operator.as_deref(), command),
         Some(Command::Reconcile(args)) => recon_cli::reconcile_cli(&mut home, cli.operator.as_deref(), args),
     }
 }

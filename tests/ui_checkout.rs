@@ -74,7 +74,7 @@ fn not_a_payment_code_is_refused_on_screen() {
     wait_for(h, "Ready to take payments");
     type_and_enter(h, "5.00");
     type_and_enter(h, "6901234567892");
-    wait_for(h, "this is not a payment code");
+    wait_for(h, "This is not a payment code");
     let _ = &t.rt;
 }
 

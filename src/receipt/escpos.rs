@@ -48,12 +48,17 @@ pub fn qr(data: &str, module: u8) -> Vec<u8> {
 
 /// The whole receipt as ESC/POS bytes for `paper`.
 pub fn encode(receipt: &Receipt, paper: Width) -> Vec<u8> {
+    encode_rows(rows(receipt, paper), paper)
+}
+
+/// Laid-out lines (a receipt's, a handover slip's) as ESC/POS bytes for `paper`.
+pub fn encode_rows(rows: Vec<Row>, paper: Width) -> Vec<u8> {
     let cols = paper.columns();
     let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(&INIT);
     out.extend_from_slice(&CHINESE_ON);
     out.extend_from_slice(&[ESC, b'a', 0x00]); // left aligned: lines are padded by the layout
-    for row in rows(receipt, paper) {
+    for row in rows {
         if let Row::Qr(data) = &row {
             out.extend_from_slice(&[ESC, b'a', 0x01]);
             out.extend_from_slice(&qr(data, if paper == Width::Mm58 { 5 } else { 6 }));

@@ -137,7 +137,7 @@ pub fn money(amount: Amount) -> String {
     format!("￥{amount}")
 }
 
-fn centred(rows: &mut Vec<Row>, text: &str, cols: usize, emphasis: Emphasis) {
+pub fn centred(rows: &mut Vec<Row>, text: &str, cols: usize, emphasis: Emphasis) {
     for piece in wrap(&printable(text), cols) {
         rows.push(Row::Line { left: piece, right: String::new(), center: true, emphasis });
     }
@@ -145,7 +145,7 @@ fn centred(rows: &mut Vec<Row>, text: &str, cols: usize, emphasis: Emphasis) {
 
 /// A label and its value flush right on one line when they fit, else the label and then the value (wrapped) flush
 /// right below it.
-fn pair(rows: &mut Vec<Row>, label: &str, value: &str, cols: usize, emphasis: Emphasis) {
+pub fn pair(rows: &mut Vec<Row>, label: &str, value: &str, cols: usize, emphasis: Emphasis) {
     let (label, value) = (printable(label), printable(value));
     if width(&label) + 1 + width(&value) <= cols {
         rows.push(Row::Line { left: label, right: value, center: false, emphasis });

@@ -7,6 +7,7 @@
 //! mode is "never" whatever is stored.
 
 pub mod escpos;
+pub mod handover;
 pub mod layout;
 pub mod output;
 pub mod pdf;

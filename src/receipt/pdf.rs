@@ -50,9 +50,13 @@ fn shape(book: &FontBook, text: &str, size: f32) -> Result<Shaped, ReceiptError>
 
 /// The receipt as a one-page PDF `paper` wide.
 pub fn render(receipt: &Receipt, paper: Width) -> Result<Vec<u8>, ReceiptError> {
-    let rows = rows(receipt, paper);
+    render_rows(&rows(receipt, paper), paper, &format!("TillDesk receipt {}", receipt.out_trade_no))
+}
+
+/// Laid-out lines (a receipt's, a handover slip's) as a one-page PDF `paper` wide, titled `title`.
+pub fn render_rows(rows: &[Row], paper: Width, title: &str) -> Result<Vec<u8>, ReceiptError> {
     let mut codes = Vec::new();
-    for row in &rows {
+    for row in rows {
         if let Row::Qr(data) = row {
             codes.push(qr_matrix(data, ErrorCorrection::Medium)?);
         }
@@ -65,11 +69,10 @@ pub fn render(receipt: &Receipt, paper: Width) -> Result<Vec<u8>, ReceiptError> 
     let left = (paper_w - printable) / 2.0;
     let book = FontBook::global();
     let mut failed: Option<ReceiptError> = None;
-    let title = format!("TillDesk receipt {}", receipt.out_trade_no);
-    let pdf = crate::print::one_page_pdf(paper_w, height, &title, |canvas: &mut dyn Canvas| {
+    let pdf = crate::print::one_page_pdf(paper_w, height, title, |canvas: &mut dyn Canvas| {
         let mut y = MARGIN_MM;
         let mut codes = codes.iter();
-        for row in &rows {
+        for row in rows {
             let h = row_height(row, paper, qr_side);
             match row {
                 Row::Line { left: text, right, center, emphasis } => {

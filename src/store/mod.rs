@@ -26,6 +26,7 @@ pub mod recon_days;
 pub mod refunds;
 pub mod routing;
 pub mod settlement;
+pub mod shifts;
 pub mod sync;
 pub mod transitions;
 
@@ -52,6 +53,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (13, include_str!("migrations/0013_recon_resolution.sql")),
     (14, include_str!("migrations/0014_bill_row_ranges.sql")),
     (15, include_str!("migrations/0015_dynamic_codes.sql")),
+    (16, include_str!("migrations/0016_shifts.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).
@@ -122,6 +124,8 @@ pub const TABLES: &[&str] = &[
     "bill_archive",
     "account_bills",
     "account_bill_rows",
+    "shifts",
+    "day_closes",
 ];
 
 #[derive(Debug, thiserror::Error)]

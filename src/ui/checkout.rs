@@ -8,23 +8,24 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use crate::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, Progress, SystemClock};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::model::{Order, OrderStatus, PaidWith};
 use crate::money::Amount;
 use crate::sound::{Announced, Cue};
 use crate::ui::Ctx;
+use crate::ui::checkout_words::{amount_words, checkout_error_words, not_a_code_words, store_words};
 use crate::ui::hotkeys::Action;
 
 /// A payment's end as the screen shows it: the order, how it ended, and whose wallet paid.
 type Finished = (Order, Outcome, Option<PaidWith>);
 
 enum Event {
-    Ready(Result<Arc<Checkout>, String>),
-    Recovered(Result<usize, String>),
+    Ready(Result<Arc<Checkout>, Text>),
+    Recovered(Result<usize, Text>),
     Progress(Progress),
-    Done(Box<Result<Finished, String>>),
+    Done(Box<Result<Finished, Text>>),
     /// The answer to 查单 (F4): the order as it stands now.
-    Queried(Box<Result<Option<Order>, String>>),
+    Queried(Box<Result<Option<Order>, Text>>),
 }
 
 /// Where the till stands.
@@ -53,7 +54,8 @@ pub struct CheckoutScreen {
     engine: Option<Arc<Checkout>>,
     events: Option<(Sender<Event>, Receiver<Event>)>,
     last: Option<Finished>,
-    message: Option<String>,
+    /// Why the sale cannot go ahead (both languages: worded when drawn).
+    message: Option<Text>,
     recent: Vec<Order>,
     recent_loaded: bool,
     focus_scan: bool,
@@ -75,7 +77,7 @@ pub struct CheckoutScreen {
     /// The cashier pressed cancel: the end of this payment needs no failure beep.
     cancelled_by_cashier: bool,
     /// 查单 (F4): running, or what it found.
-    query: Option<Result<Order, String>>,
+    query: Option<Result<Order, Text>>,
     querying: bool,
 }
 
@@ -162,12 +164,12 @@ impl CheckoutScreen {
         runtime.spawn(async move {
             let built = crate::store::Store::open(&db)
                 .map(|store| Arc::new(Checkout::new(store, router, Arc::new(SystemClock), settings)))
-                .map_err(|e| e.to_string());
+                .map_err(|e| store_words(&e));
             let engine = built.clone();
             let _ = tx.send(Event::Ready(built));
             repaint.request_repaint();
             if let Ok(engine) = engine {
-                let recovered = engine.recover_crashed().await.map(|r| r.len()).map_err(|e| e.to_string());
+                let recovered = engine.recover_crashed().await.map(|r| r.len()).map_err(|e| store_words(&e));
                 let _ = tx.send(Event::Recovered(recovered));
                 repaint.request_repaint();
             }
@@ -188,13 +190,13 @@ impl CheckoutScreen {
                 }
                 Event::Ready(Err(e)) => {
                     self.phase = Phase::Offline;
-                    ctx.error = Some(crate::i18n::Text::untranslated(e));
+                    ctx.error = Some(e);
                 }
                 Event::Recovered(result) => {
                     self.phase = Phase::Ready;
                     match result {
                         Ok(n) => self.recovered = Some(n),
-                        Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e)),
+                        Err(e) => ctx.error = Some(e),
                     }
                     self.recent_loaded = false;
                     self.focus_amount = true;
@@ -219,7 +221,7 @@ impl CheckoutScreen {
     }
 
     /// A payment ended: the banner shows it, the till sounds it, and the next sale starts in an empty amount field.
-    fn finish(&mut self, ctx: &Ctx, result: Result<Finished, String>) {
+    fn finish(&mut self, ctx: &Ctx, result: Result<Finished, Text>) {
         self.phase = Phase::Ready;
         let cue = match &result {
             Ok((order, Outcome::Paid { .. }, wallet)) => {
@@ -253,21 +255,20 @@ impl CheckoutScreen {
     }
 
     /// The typed amount, or why it cannot be charged.
-    fn amount(&self, lang: Lang) -> Result<Amount, String> {
+    fn amount(&self) -> Result<Amount, Text> {
         let text = self.amount_text.trim();
         if text.len() >= 16 && crate::channel::router::route_auth_code(text).is_ok() {
-            return Err(lang.pick("这是付款码：请先输入金额", "That is a payment code: type the amount first").into());
+            return Err(Text::new("这是付款码：请先输入金额", "That is a payment code: type the amount first"));
         }
         match Amount::parse(text) {
             Ok(a) if a.fen() > 0 => Ok(a),
-            Ok(_) => Err(lang.pick("金额必须大于 0.00", "the amount must be more than 0.00").into()),
-            Err(e) => Err(e.to_string()),
+            Ok(_) => Err(Text::new("金额必须大于 0.00", "The amount must be more than 0.00")),
+            Err(e) => Err(amount_words(&e)),
         }
     }
 
     fn start_payment(&mut self, ctx: &Ctx, repaint: &egui::Context) {
-        let lang = ctx.lang;
-        let amount = match self.amount(lang) {
+        let amount = match self.amount() {
             Ok(a) => a,
             Err(e) => {
                 self.message = Some(e);
@@ -278,15 +279,14 @@ impl CheckoutScreen {
         let code = crate::channel::AuthCode::new(&self.scan_text);
         if let Err(e) = crate::channel::router::route_auth_code(code.expose()) {
             // Not a payment code (a product barcode, a link): the amount stays, the scan field waits for the code.
-            self.message = Some(e.to_string());
+            self.message = Some(not_a_code_words(&e));
             zeroize::Zeroize::zeroize(&mut self.scan_text);
             self.focus_scan = true;
             return;
         }
         let (Some(engine), Some(runtime)) = (self.engine.clone(), ctx.runtime.clone()) else {
-            self.message = Some(
-                lang.pick("收款需要网络：收单通道尚未就绪", "payments need the network: no channel is ready").into(),
-            );
+            self.message =
+                Some(Text::new("收款需要网络：收单通道尚未就绪", "Payments need the network: no channel is ready"));
             return;
         };
         let cancel = Arc::new(AtomicBool::new(false));
@@ -316,10 +316,12 @@ impl CheckoutScreen {
                     guard.1.request_repaint();
                 }
             };
-            let result = engine.pay(input, cancel, &report).await.map_err(|e| e.to_string()).map(|(order, outcome)| {
-                let wallet = engine.paid_with(&order);
-                (order, outcome, wallet)
-            });
+            let result = engine.pay(input, cancel, &report).await.map_err(|e| checkout_error_words(&e)).map(
+                |(order, outcome)| {
+                    let wallet = engine.paid_with(&order);
+                    (order, outcome, wallet)
+                },
+            );
             let _ = tx.send(Event::Done(Box::new(result)));
             // The window shows the result and takes the next sale's keystrokes without waiting for an input event.
             repaint.request_repaint();
@@ -339,10 +341,10 @@ impl CheckoutScreen {
         let repaint = repaint.clone();
         runtime.spawn(async move {
             let result = async {
-                let now = engine.order(&out_trade_no).map_err(|e| e.to_string())?;
+                let now = engine.order(&out_trade_no).map_err(|e| store_words(&e))?;
                 if now.as_ref().is_some_and(|o| o.status.is_unfinished()) {
-                    engine.recover().await.map_err(|e| e.to_string())?;
-                    return engine.order(&out_trade_no).map_err(|e| e.to_string());
+                    engine.recover().await.map_err(|e| store_words(&e))?;
+                    return engine.order(&out_trade_no).map_err(|e| store_words(&e));
                 }
                 Ok(now)
             }
@@ -362,7 +364,7 @@ impl CheckoutScreen {
         let keys = &ctx.keys;
         let mut submit = false;
         if keys.pressed(ui.ctx(), Action::Charge) {
-            submit = self.charge_key(ctx.lang);
+            submit = self.charge_key();
         }
         if keys.pressed(ui.ctx(), Action::Refund) {
             self.refund_key();
@@ -377,11 +379,11 @@ impl CheckoutScreen {
     }
 
     /// 收款: with an amount and a code, charge; with an amount, go to the scan field; else start a sale.
-    fn charge_key(&mut self, lang: Lang) -> bool {
+    fn charge_key(&mut self) -> bool {
         if matches!(self.phase, Phase::Paying { .. }) {
             return false;
         }
-        match self.amount(lang) {
+        match self.amount() {
             Ok(_) if !self.scan_text.trim().is_empty() => return true,
             Ok(_) => self.focus_scan = true,
             Err(_) => self.focus_amount = true,
@@ -547,7 +549,7 @@ impl CheckoutScreen {
                 (AMBER, title, Some(*amount), out)
             }
             _ => match (&self.message, &self.last) {
-                (Some(m), _) => (RED, m.clone(), None, None),
+                (Some(m), _) => (RED, m.get(lang).to_owned(), None, None),
                 (None, Some((order, outcome, wallet))) => {
                     let (fill, title) = outcome_title(outcome, wallet.as_ref(), lang);
                     (fill, title, Some(order.total_amount), Some(order.out_trade_no.clone()))
@@ -598,7 +600,7 @@ impl CheckoutScreen {
             self.message = None;
         }
         if amount.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-            match self.amount(lang) {
+            match self.amount() {
                 Ok(_) => self.focus_scan = true,
                 Err(e) => {
                     if self.amount_text.trim().len() >= 16 {
@@ -663,7 +665,7 @@ impl CheckoutScreen {
         egui::Grid::new("checkout-buttons").spacing([8.0, 8.0]).show(ui, |ui| {
             let charge = ui.add_enabled(ready, big(keys.button_text(Action::Charge, lang)).fill(GREEN));
             if charge.clicked() {
-                *submit |= self.charge_key(lang);
+                *submit |= self.charge_key();
             }
             cancel = ui
                 .add_enabled(
@@ -739,7 +741,7 @@ impl CheckoutScreen {
                 );
             }
             Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
             }
             None => {}
         }
@@ -747,7 +749,7 @@ impl CheckoutScreen {
         ui.add_space(8.0);
         egui::Grid::new("checkout-result").num_columns(2).show(ui, |ui| {
             if let Some(t) = &order.trade_no {
-                ui.label(lang.pick("支付机构单号", "trade_no"));
+                ui.label(lang.pick("支付机构单号", "Acquirer's number"));
                 ui.monospace(t);
                 ui.end_row();
             }
@@ -759,7 +761,8 @@ impl CheckoutScreen {
         });
         match outcome {
             Outcome::Failed(f) => {
-                ui.label(format!("{}{}", lang.pick("原因：", "Reason: "), f.message));
+                let reason = crate::ui::checkout_words::failure_reason(f);
+                ui.label(format!("{}{}", lang.pick("原因：", "Reason: "), reason.get(lang)));
                 ui.label(lang.pick("请顾客刷新付款码后重试。", "Ask the customer to refresh the code and try again."));
             }
             Outcome::Cancelled { refunded: true } => {

@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::checkout::{Checkout, DynamicInput, DynamicProgress, DynamicSale, DynamicStart, Outcome};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::model::{Order, Wallet};
 use crate::money::Amount;
 use crate::ui::Ctx;
+use crate::ui::checkout_words::checkout_error_words;
 
 /// The setting that turns the customer-facing window on ("on"); off when unset.
 pub const CUSTOMER_DISPLAY_KEY: &str = "ui.customer_display";
@@ -26,14 +27,14 @@ pub const CUSTOMER_TITLE: &str = "TillDesk 顾客显示";
 enum Msg {
     Shown(Box<DynamicSale>, Option<egui::ColorImage>),
     Progress(DynamicProgress),
-    Done(Box<Result<(Order, Outcome), String>>),
+    Done(Box<Result<(Order, Outcome), Text>>),
 }
 
 enum Stage {
     Requesting,
     Waiting { sale: Box<DynamicSale>, left: Option<Duration>, closing: bool },
     Done(Box<(Order, Outcome)>),
-    Error(String),
+    Error(Text),
 }
 
 /// One dynamic-code sale on screen.
@@ -78,7 +79,7 @@ impl DynamicCode {
                     return;
                 }
                 Err(e) => {
-                    let _ = tx.send(Msg::Done(Box::new(Err(e.to_string()))));
+                    let _ = tx.send(Msg::Done(Box::new(Err(checkout_error_words(&e)))));
                     return;
                 }
             };
@@ -91,7 +92,7 @@ impl DynamicCode {
                     let _ = tx.send(Msg::Progress(p));
                 }
             };
-            let result = engine.wait_dynamic(&sale, &stop, &report).await.map_err(|e| e.to_string());
+            let result = engine.wait_dynamic(&sale, &stop, &report).await.map_err(|e| checkout_error_words(&e));
             let _ = tx.send(Msg::Done(Box::new(result)));
         });
         DynamicCode {
@@ -232,9 +233,9 @@ impl DynamicCode {
                     ui.label(egui::RichText::new(wallet.label(lang)).size(24.0).color(color));
                 }
                 if !customer {
-                    ui.label(format!("{} {}", lang.pick("商户订单号", "out_trade_no"), order.out_trade_no));
+                    ui.label(format!("{} {}", lang.pick("商户订单号", "Order number"), order.out_trade_no));
                     if let Outcome::Failed(f) = outcome {
-                        ui.label(&f.message);
+                        ui.label(crate::ui::checkout_words::failure_reason(f).get(lang));
                     }
                     if let Outcome::NeedsAttention { .. } = outcome {
                         ui.label(lang.pick(
@@ -251,7 +252,7 @@ impl DynamicCode {
                 }
             }
             Stage::Error(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
                 if !customer {
                     let back = ui.add_sized([200.0, 44.0], egui::Button::new(lang.pick("返回 Esc", "Back Esc")));
                     if enter || esc || back.clicked() {
@@ -304,7 +305,7 @@ fn outcome_words(outcome: &Outcome, lang: Lang, visuals: &egui::Visuals) -> (Str
 #[derive(Debug, Default)]
 pub struct DynamicHook {
     active: Option<DynamicCode>,
-    message: Option<String>,
+    message: Option<Text>,
     /// The out_trade_no of a sale paid through the code, until the checkout takes it ([`DynamicHook::take_paid`]).
     paid: Option<String>,
 }
@@ -348,7 +349,7 @@ impl DynamicHook {
                     .min_size(egui::vec2(158.0, 48.0));
                 start = ui.add_enabled(ready, button).clicked() || (ready && f2);
                 if let Some(m) = &self.message {
-                    ui.colored_label(ui.visuals().error_fg_color, m);
+                    ui.colored_label(ui.visuals().error_fg_color, m.get(lang));
                 }
             });
         });
@@ -358,18 +359,17 @@ impl DynamicHook {
         let amount = match Amount::parse(amount_text) {
             Ok(a) if a.fen() > 0 => a,
             Ok(_) => {
-                self.message = Some(lang.pick("金额必须大于 0.00", "the amount must be more than 0.00").into());
+                self.message = Some(Text::new("金额必须大于 0.00", "The amount must be more than 0.00"));
                 return false;
             }
             Err(e) => {
-                self.message = Some(e.to_string());
+                self.message = Some(crate::ui::checkout_words::amount_words(&e));
                 return false;
             }
         };
         let (Some(engine), Some(runtime)) = (engine, ctx.runtime.clone()) else {
-            self.message = Some(
-                lang.pick("收款需要网络：收单通道尚未就绪", "payments need the network: no channel is ready").into(),
-            );
+            self.message =
+                Some(Text::new("收款需要网络：收单通道尚未就绪", "Payments need the network: no channel is ready"));
             return false;
         };
         self.message = None;
@@ -397,6 +397,6 @@ pub fn customer_display_setting(ui: &mut egui::Ui, ctx: &mut Ctx) {
     if ui.checkbox(&mut on, label).changed()
         && let Err(e) = ctx.home.store.set_setting(CUSTOMER_DISPLAY_KEY, if on { "on" } else { "off" }, None)
     {
-        ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
+        ctx.error = Some(crate::ui::checkout_words::store_words(&e));
     }
 }

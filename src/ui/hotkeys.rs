@@ -19,11 +19,20 @@ pub enum Action {
     Reprint,
     /// Esc 取消: cancel the sale in progress (the engine cancels or reverses; nothing paid is lost).
     Cancel,
+    /// F10 交班: the shift screen, asking to confirm the handover (Enter closes the shift).
+    CloseShift,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] =
-        [Action::Charge, Action::DynamicCode, Action::Refund, Action::Query, Action::Reprint, Action::Cancel];
+    pub const ALL: [Action; 7] = [
+        Action::Charge,
+        Action::DynamicCode,
+        Action::Refund,
+        Action::Query,
+        Action::Reprint,
+        Action::Cancel,
+        Action::CloseShift,
+    ];
 
     /// The settings-table key.
     pub fn setting_key(self) -> &'static str {
@@ -34,6 +43,7 @@ impl Action {
             Action::Query => "keys.query",
             Action::Reprint => "keys.reprint",
             Action::Cancel => "keys.cancel",
+            Action::CloseShift => "keys.close_shift",
         }
     }
 
@@ -45,6 +55,7 @@ impl Action {
             Action::Query => egui::Key::F4,
             Action::Reprint => egui::Key::F9,
             Action::Cancel => egui::Key::Escape,
+            Action::CloseShift => egui::Key::F10,
         }
     }
 
@@ -56,6 +67,7 @@ impl Action {
             Action::Query => lang.pick("查单", "Check order"),
             Action::Reprint => lang.pick("重打小票", "Reprint"),
             Action::Cancel => lang.pick("取消", "Cancel"),
+            Action::CloseShift => lang.pick("交班", "Close shift"),
         }
     }
 }
@@ -92,7 +104,7 @@ fn parse_key(text: &str) -> Option<egui::Key> {
 /// Which key does what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyMap {
-    keys: [(Action, egui::Key); 6],
+    keys: [(Action, egui::Key); Action::ALL.len()],
 }
 
 impl Default for KeyMap {

@@ -2,6 +2,8 @@
 
 pub mod acquirers;
 pub mod checkout;
+/// The counter's words for acquirer refusals, scans and amounts (both languages).
+pub mod checkout_words;
 pub mod dashboard;
 pub mod dynamic_code;
 pub mod export;
@@ -20,10 +22,14 @@ pub mod reconcile_settlement;
 pub mod refunds;
 pub mod routes;
 pub mod settings;
+/// 交接班: the open shift, the handover summary, past shifts and 日结.
+pub mod shifts;
 pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+/// The 交接班 screen's words (shift errors, wallet lines, changes since a close).
+pub mod words_shifts;
 
 /// The first-run wizard, shown instead of the screens until the till is set up.
 pub mod first_run;
@@ -190,6 +196,12 @@ impl Ctx {
     pub fn sign_in(&mut self, operator: Option<&crate::model::Operator>) {
         self.operator = operator.map(|o| o.name.clone());
         self.sync_audit_session();
+        // A cashier signing in opens their shift at this till when none is open (one small write).
+        if let Some(op) = operator
+            && let Err(e) = crate::shifts::on_sign_in(&mut self.home.store, &self.till, op, &crate::time::now_utc())
+        {
+            self.error = Some(crate::i18n::Phrase::text(&e));
+        }
     }
 
     /// Keeps the database's audit session on the signed-in operator, so that changes made in the window that name
@@ -412,11 +424,12 @@ pub enum Screen {
     StoreCodes,
     Acquirers,
     Reconciliation,
+    Shifts,
     Settings,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 8] = [
+    pub const ALL: [Screen; 9] = [
         Screen::Checkout,
         Screen::Dashboard,
         Screen::Orders,
@@ -424,6 +437,7 @@ impl Screen {
         Screen::StoreCodes,
         Screen::Acquirers,
         Screen::Reconciliation,
+        Screen::Shifts,
         Screen::Settings,
     ];
 
@@ -437,6 +451,7 @@ impl Screen {
             Screen::StoreCodes => lang.pick("店铺码", "Store codes"),
             Screen::Acquirers => lang.pick("收单机构", "Acquirers"),
             Screen::Reconciliation => lang.pick("对账", "Reconciliation"),
+            Screen::Shifts => lang.pick("交接班", "Shifts"),
             Screen::Settings => lang.pick("设置", "Settings"),
         }
     }
@@ -451,6 +466,7 @@ impl Screen {
             Screen::StoreCodes => lang.pick("店铺收款码", "Store payment codes"),
             Screen::Acquirers => lang.pick("收单机构与绑定", "Acquirers and bindings"),
             Screen::Reconciliation => lang.pick("对账中心", "Bill reconciliation"),
+            Screen::Shifts => lang.pick("交接班与日结", "Shifts and day close"),
             Screen::Settings => lang.pick("系统设置", "Application settings"),
         }
     }
@@ -471,6 +487,8 @@ pub struct TillDeskApp {
     refunds: refunds::RefundsScreen,
     /// 对账; public so the app can hand it the channel clients (`reconcile.channels`).
     pub reconcile: reconcile::ReconcileScreen,
+    /// 交接班.
+    pub shifts: shifts::ShiftsScreen,
     /// The first-run wizard while it is open (it then fills the window).
     first_run: Option<first_run::FirstRunWizard>,
 }
@@ -488,6 +506,7 @@ impl TillDeskApp {
             orders: Default::default(),
             refunds: Default::default(),
             reconcile: Default::default(),
+            shifts: Default::default(),
             first_run: None,
         })
     }
@@ -558,6 +577,7 @@ impl TillDeskApp {
                     self.refunds.invalidate();
                     self.settings.invalidate();
                     self.acquirers.invalidate_routes();
+                    self.shifts.invalidate();
                 }
             }
         });
@@ -565,6 +585,11 @@ impl TillDeskApp {
         if self.screen != Screen::Checkout && self.ctx.keys.pressed(ui.ctx(), hotkeys::Action::Charge) {
             self.screen = Screen::Checkout;
             self.checkout.start_sale();
+        }
+        // F10 交班 from any screen: the shift screen, asking to confirm the handover.
+        if self.ctx.keys.pressed(ui.ctx(), hotkeys::Action::CloseShift) {
+            self.screen = Screen::Shifts;
+            self.shifts.ask_close();
         }
         if let Some((first, last)) = self.dashboard.open_orders.take() {
             self.orders.show_days(&mut self.ctx, first, last);
@@ -582,6 +607,7 @@ impl TillDeskApp {
                 Screen::Orders => self.orders.ui(ui, &mut self.ctx),
                 Screen::Refunds => self.refunds.ui(ui, &mut self.ctx),
                 Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
+                Screen::Shifts => self.shifts.ui(ui, &mut self.ctx),
             }
         });
         // F3 退款 at the counter: the order's refund form.
