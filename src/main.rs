@@ -11,17 +11,6 @@ use tilldesk::store::operators::Permission;
 use tilldesk::ui::{TillDeskApp, fonts};
 
 mod cli;
-mod cli_acquirers;
-mod cli_checkout;
-mod cli_keys;
-mod cli_orders;
-mod cli_print;
-mod cli_receipts;
-mod cli_staff;
-mod cli_sync;
-mod onboard_cli;
-mod recon_cli;
-mod recon_resolve_cli;
 
 #[derive(Debug, Parser)]
 #[command(name = "tilldesk", version, about = "QR-code payments at the till: Alipay, WeChat Pay, Alipay+ store codes")]
@@ -73,14 +62,14 @@ enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        target: cli_checkout::SandboxTarget,
+        target: cli::checkout::SandboxTarget,
     },
     /// Settle payments left unfinished by a crash or power cut (query, then cancel/reverse as needed).
     Recover {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        target: cli_checkout::SandboxTarget,
+        target: cli::checkout::SandboxTarget,
     },
     /// Keep in step with the acquirers: deliver the outbox (cancel/reverse, refunds made offline), refresh open
     /// orders, refunds and bindings, fetch yesterday's bills after the configured time; without --once, also
@@ -102,12 +91,12 @@ enum Command {
         #[arg(long)]
         notify_allow_remote: bool,
         #[command(flatten)]
-        target: cli_checkout::SandboxTarget,
+        target: cli::checkout::SandboxTarget,
     },
     /// The routing table: which acquirer takes which wallet's codes at which store (list, choose, remove).
     Acquirers {
         #[command(subcommand)]
-        command: cli_acquirers::AcquirersCommand,
+        command: cli::acquirers::AcquirersCommand,
     },
     /// This till: the store its payments are taken for and its terminal id (shown with no options).
     Till {
@@ -123,12 +112,12 @@ enum Command {
     /// Live channels and keys: gateway URLs, ids, key pairs, the WeChat API key, access mode, connection test.
     Keys {
         #[command(subcommand)]
-        command: cli_keys::KeysCommand,
+        command: cli::keys::KeysCommand,
     },
     /// Receipts (小票): print or save an order's or a refund's receipt; when and where receipts print.
     Receipts {
         #[command(subcommand)]
-        command: cli_receipts::ReceiptsCommand,
+        command: cli::receipts::ReceiptsCommand,
     },
     /// Look at orders.
     Orders {
@@ -148,7 +137,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        target: cli_checkout::SandboxTarget,
+        target: cli::checkout::SandboxTarget,
     },
     /// Staff: operators with a role and a PIN.
     Operators {
@@ -173,9 +162,9 @@ enum Command {
         allow_remote: bool,
     },
     /// Store codes: print a store's payload, decode any code (and resolve its CDS index).
-    Codes(onboard_cli::CodesArgs),
+    Codes(cli::onboard::CodesArgs),
     /// Onboard stores with acquirers, with or without CDS, and bind further acquirers to a code.
-    Onboard(onboard_cli::OnboardArgs),
+    Onboard(cli::onboard::OnboardArgs),
     /// Print the data folder, database, schema version, row counts and configured channels.
     Doctor {
         /// Print JSON instead of text.
@@ -185,7 +174,7 @@ enum Command {
     /// Bills (对账单): import a bill file, or fetch a day's bill from an acquirer.
     Bills {
         #[command(subcommand)]
-        command: recon_cli::BillsCommand,
+        command: cli::reconcile::BillsCommand,
     },
     /// Shifts (交接班) and the day close (日结): open, list, close (the handover summary), show, day-close.
     Shifts {
@@ -194,7 +183,7 @@ enum Command {
     },
     /// Reconcile (对账) a day's bills against the till and print the report; resolve its differences and close
     /// the day (subcommands).
-    Reconcile(recon_cli::ReconcileCli),
+    Reconcile(cli::reconcile::ReconcileCli),
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,16 +290,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Every audit entry names how it was made: the window, or the command line.
     tilldesk::store::set_process_actor(match cli.command {
         None => tilldesk::ui::AUDIT_ACTOR_WINDOW,
-        Some(_) => cli_staff::ACTOR,
+        Some(_) => cli::staff::ACTOR,
     });
     if let Some(Command::Sandbox { listen, data, allow_remote }) = &cli.command {
         return run_sandbox(*listen, data, *allow_remote);
     }
     if let Some(Command::Codes(args)) = &cli.command {
-        return onboard_cli::run_codes(args, cli.data_dir.as_deref());
+        return cli::onboard::run_codes(args, cli.data_dir.as_deref());
     }
     if let Some(Command::Onboard(args)) = &cli.command {
-        return onboard_cli::run_onboard(args, cli.data_dir.as_deref());
+        return cli::onboard::run_onboard(args, cli.data_dir.as_deref());
     }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
     let mut home = DataHome::open(&data_dir)?;
@@ -325,44 +314,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => None,
             };
             let paid = match auth_code {
-                Some(auth_code) if !dynamic => cli_checkout::pay(
+                Some(auth_code) if !dynamic => cli::checkout::pay(
                     &rt,
                     home,
-                    cli_checkout::PayArgs { amount, auth_code, subject, store, json, operator },
+                    cli::checkout::PayArgs { amount, auth_code, subject, store, json, operator },
                     &target,
                 )?,
-                _ => cli_checkout::pay_dynamic(
+                _ => cli::checkout::pay_dynamic(
                     &rt,
                     home,
-                    cli_checkout::DynamicArgs { amount, wallet, png, timeout, subject, store, json, operator },
+                    cli::checkout::DynamicArgs { amount, wallet, png, timeout, subject, store, json, operator },
                     &target,
                 )?,
             };
             if paid { Ok(()) } else { Err(NotPaid.into()) }
         }
-        Some(Command::Recover { json, target }) => cli_checkout::recover(&runtime()?, home, json, &target),
+        Some(Command::Recover { json, target }) => cli::checkout::recover(&runtime()?, home, json, &target),
         Some(Command::Keys { command }) => {
             if let Some(what) = command.changes() {
                 let what = format!("tilldesk keys {what}");
-                cli_staff::authorize(&mut home, cli.operator.as_deref(), Permission::ChangeSettings, &what)?;
+                cli::staff::authorize(&mut home, cli.operator.as_deref(), Permission::ChangeSettings, &what)?;
             }
-            cli_keys::keys(&runtime()?, &mut home, command)
+            cli::keys::keys(&runtime()?, &mut home, command)
         }
-        Some(Command::Acquirers { command }) => cli_acquirers::acquirers(&mut home, command),
-        Some(Command::Till { store, terminal, json }) => cli_acquirers::till(&mut home, store, terminal, json),
+        Some(Command::Acquirers { command }) => cli::acquirers::acquirers(&mut home, command),
+        Some(Command::Till { store, terminal, json }) => cli::acquirers::till(&mut home, store, terminal, json),
         Some(Command::Sync { once, history, json, notify_listen, notify_allow_remote, target }) => {
-            let args = cli_sync::SyncArgs { once, history, json, notify_listen, notify_allow_remote };
-            cli_sync::sync(&runtime()?, home, args, &target)
+            let args = cli::sync::SyncArgs { once, history, json, notify_listen, notify_allow_remote };
+            cli::sync::sync(&runtime()?, home, args, &target)
         }
-        Some(Command::Receipts { command }) => cli_receipts::receipts(&mut home, cli.operator.as_deref(), command),
+        Some(Command::Receipts { command }) => cli::receipts::receipts(&mut home, cli.operator.as_deref(), command),
         Some(Command::Orders { command: OrdersCommand::Show { out_trade_no, json } }) => {
-            cli_checkout::show(&home, &out_trade_no, json)
+            cli::checkout::show(&home, &out_trade_no, json)
         }
         Some(Command::Orders { command: OrdersCommand::List { from, to, status, json, csv, out } }) => {
-            cli_orders::list(&home, cli_orders::ListArgs { from, to, status, json, csv, out })
+            cli::orders::list(&home, cli::orders::ListArgs { from, to, status, json, csv, out })
         }
         Some(Command::Orders { command: OrdersCommand::Refunds { status, out } }) => {
-            cli_orders::export_refunds(&home, status.as_deref(), &out)
+            cli::orders::export_refunds(&home, status.as_deref(), &out)
         }
         Some(Command::Refund { out_trade_no, amount, reason, json, target }) => {
             let Some(operator) = cli.operator else {
@@ -370,19 +359,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "a refund needs an operator: pass --operator NAME (owner or back office) and the PIN in TILLDESK_PIN"
                 )
             };
-            cli_orders::refund(
+            cli::orders::refund(
                 &runtime()?,
                 home,
-                cli_orders::RefundArgs { out_trade_no, amount, reason, operator, json },
+                cli::orders::RefundArgs { out_trade_no, amount, reason, operator, json },
                 &target,
             )
         }
         Some(Command::Operators { command: OperatorsCommand::Add { name, role, by } }) => {
             let mut home = home;
-            cli_orders::add_operator(&mut home, &name, &role, by.or(cli.operator))
+            cli::orders::add_operator(&mut home, &name, &role, by.or(cli.operator))
         }
         Some(Command::Operators { command: OperatorsCommand::SetPin { name } }) => {
-            cli_orders::set_pin(&mut home, &name, cli.operator.as_deref())
+            cli::orders::set_pin(&mut home, &name, cli.operator.as_deref())
         }
         Some(Command::Operators { command: OperatorsCommand::List }) => {
             for op in home.store.operators()? {
@@ -392,7 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Dev { command: DevCommand::SeedOrders { count, days } }) => {
             let mut home = home;
-            cli_orders::seed_orders(&mut home, count, days)
+            cli::orders::seed_orders(&mut home, count, days)
         }
         Some(Command::Doctor { json }) => {
             let report = DoctorReport::collect(&home)?;
@@ -403,9 +392,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Bills { command }) => recon_cli::bills(&mut home, command),
+        Some(Command::Bills { command }) => cli::reconcile::bills(&mut home, command),
         Some(Command::Shifts { command }) => cli::shifts::run(&mut home, cli.operator.as_deref(), command),
-        Some(Command::Reconcile(args)) => recon_cli::reconcile_cli(&mut home, cli.operator.as_deref(), args),
+        Some(Command::Reconcile(args)) => cli::reconcile::reconcile_cli(&mut home, cli.operator.as_deref(), args),
     }
 }
 
@@ -421,10 +410,12 @@ impl std::fmt::Display for NotPaid {
 
 impl std::error::Error for NotPaid {}
 
-/// One tokio runtime for all network work, shared by the app (2 workers: the machine has 2 cores).
+/// One tokio runtime for all network work, shared by the app: a worker per core the machine offers (at least 2, so
+/// a slow call never holds up the rest), never more than 8 (the work is waiting on acquirers, not computing).
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(cores.clamp(2, 8))
         .enable_all()
         .build()
         .context("cannot start the network runtime")

@@ -6,7 +6,8 @@
 //! - only the composition root (the binary: `main.rs`, the command-line verbs, and `app.rs`, which starts what the
 //!   window runs) imports `sandbox`;
 //! - nothing outside `channel/` names a protocol's `wire` or `sign` module (the sandbox, which plays the acquirers'
-//!   side of the protocols, excepted).
+//!   side of the protocols, excepted);
+//! - the command line lives in `cli/`, one file per verb: no `src/cli_*.rs` or `src/*_cli.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -40,7 +41,7 @@ fn code() -> Vec<(String, String)> {
 
 /// The files of the binary: `main.rs` and the command-line verbs.
 fn in_binary(path: &str) -> bool {
-    path == "main.rs" || path.starts_with("cli/") || path.starts_with("cli_") || path.ends_with("_cli.rs")
+    path == "main.rs" || path.starts_with("cli/")
 }
 
 fn breaking(rule: impl Fn(&str, &str) -> bool) -> Vec<String> {
@@ -84,4 +85,14 @@ fn wire_and_sign_stay_inside_the_channel() {
     };
     let found = breaking(|path, code| !path.starts_with("channel/") && !path.starts_with("sandbox/") && names(code));
     assert!(found.is_empty(), "wire or sign named outside channel/: {found:?}");
+}
+
+#[test]
+fn the_command_line_lives_in_cli() {
+    let found: Vec<String> = code()
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|p| !p.contains('/') && (p.starts_with("cli_") || p.ends_with("_cli.rs")))
+        .collect();
+    assert!(found.is_empty(), "command-line files outside src/cli/: {found:?}");
 }

@@ -1,3 +1,16 @@
-//! The command line, one file per verb (the layout the other `cli_*.rs` files move into over time).
+//! The command line, one file per verb: each file holds its verb's arguments (clap) and runs it against the core.
+//! `checkout` also holds what the verbs that reach an acquirer share (the sandbox target, the router, the money
+//! path), and `staff` how a command signs an operator in.
 
+pub mod acquirers;
+pub mod checkout;
+pub mod keys;
+pub mod onboard;
+pub mod orders;
+pub mod print;
+pub mod receipts;
+pub mod reconcile;
+pub mod reconcile_resolve;
 pub mod shifts;
+pub mod staff;
+pub mod sync;

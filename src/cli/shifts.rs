@@ -102,11 +102,11 @@ fn sign_in(home: &mut DataHome, operator: Option<&str>, what: &str) -> anyhow::R
     let Some(name) = operator else {
         bail!("{what} needs an operator: pass --operator NAME and the PIN in TILLDESK_PIN")
     };
-    crate::cli_staff::sign_in(home, name)
+    crate::cli::staff::sign_in(home, name)
 }
 
 fn store_id(home: &mut DataHome, code: Option<&str>) -> anyhow::Result<tilldesk::model::StoreId> {
-    Ok(crate::cli_checkout::resolve_store(home, code)?.0)
+    Ok(crate::cli::checkout::resolve_store(home, code)?.0)
 }
 
 fn day(date: Option<&str>) -> anyhow::Result<time::Date> {
@@ -334,7 +334,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, command: ShiftsCommand) 
         }
         ShiftsCommand::DayClose { store, date, json, out } => {
             let op = match operator {
-                Some(name) => Some(crate::cli_staff::sign_in(home, name)?),
+                Some(name) => Some(crate::cli::staff::sign_in(home, name)?),
                 None if home.store.has_owner()? => {
                     bail!(
                         "the day close needs an operator: pass --operator NAME (owner or back office) and the PIN in TILLDESK_PIN"
@@ -383,7 +383,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, command: ShiftsCommand) 
 /// What `tilldesk pay --operator NAME` does before the payment: signs them in and, for a cashier, opens their shift
 /// when none is open (what signing in at the window does).
 pub fn sign_in_for_payment(home: &mut DataHome, name: &str) -> anyhow::Result<tilldesk::model::OperatorId> {
-    let op = crate::cli_staff::sign_in(home, name)?;
+    let op = crate::cli::staff::sign_in(home, name)?;
     let till = tilldesk::config::this_till(&mut home.store)?;
     if let Some(opened) = shifts::on_sign_in(&mut home.store, &till, &op, &tilldesk::time::now_utc())?
         && opened.created

@@ -80,7 +80,7 @@ pub enum BillsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        target: crate::cli_checkout::SandboxTarget,
+        target: crate::cli::checkout::SandboxTarget,
     },
     /// List the bill files kept in the archive (<data>/bills/archive/), of one day when given.
     Archive {
@@ -209,7 +209,7 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
                 None | Some("trade") => {}
                 Some("signcustomer") => {
                     let rt = crate::runtime()?;
-                    let (router, _sandbox) = rt.block_on(crate::cli_checkout::router(home, &target))?;
+                    let (router, _sandbox) = rt.block_on(crate::cli::checkout::router(home, &target))?;
                     let account = resolve_acquirer(&home.store, acquirer.as_deref().unwrap_or("alipay"))?;
                     anyhow::ensure!(
                         account.kind == AcquirerKind::Alipay,
@@ -226,7 +226,7 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
                 Some(other) => anyhow::bail!("--type {other:?}: use trade or signcustomer"),
             }
             let rt = crate::runtime()?;
-            let (router, _sandbox) = rt.block_on(crate::cli_checkout::router(home, &target))?;
+            let (router, _sandbox) = rt.block_on(crate::cli::checkout::router(home, &target))?;
             let accounts = match acquirer.as_deref() {
                 Some(a) => {
                     let account = resolve_acquirer(&home.store, a)?;
@@ -407,7 +407,7 @@ pub fn reconcile_cli(home: &mut DataHome, operator: Option<&str>, cli: Reconcile
         };
         return reconcile(home, args);
     };
-    crate::recon_resolve_cli::run(home, operator, action)
+    crate::cli::reconcile_resolve::run(home, operator, action)
 }
 
 pub struct ReconcileArgs {

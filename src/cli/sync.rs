@@ -9,7 +9,7 @@ use tilldesk::config::DataHome;
 use tilldesk::store::sync::SyncRun;
 use tilldesk::sync::SyncSettings;
 
-use crate::cli_checkout::SandboxTarget;
+use crate::cli::checkout::SandboxTarget;
 
 pub struct SyncArgs {
     pub once: bool,
@@ -68,7 +68,7 @@ pub fn sync(
     let live = tilldesk::config::channel_mode(&home.store)? == tilldesk::model::ChannelMode::Live;
     rt.block_on(async {
         // Exactly the channels `tilldesk pay` uses: the live profile in live mode, else the sandbox's.
-        let (router, embedded) = crate::cli_checkout::router(&home, target).await?;
+        let (router, embedded) = crate::cli::checkout::router(&home, target).await?;
         drop(home);
         let db = dir.join(tilldesk::config::DATABASE_FILE);
         // The CDS platform is the sandbox's own in sandbox mode; a live till has none configured yet.
@@ -81,7 +81,7 @@ pub fn sync(
         let cds = sandbox_url.as_deref().and_then(|u| tilldesk::channel::cds::client::CdsClient::new(u).ok());
         let worker = Arc::new(tilldesk::sync::SyncWorker::new(&db, &dir, router, cds, settings));
         if args.once {
-            let _money_path = crate::cli_checkout::claim_money_path_in(&dir, "sync")?;
+            let _money_path = crate::cli::checkout::claim_money_path_in(&dir, "sync")?;
             let run = worker.run_once("cli").await?;
             print_run(&run, args.json)?;
             return Ok(());
@@ -91,7 +91,7 @@ pub fn sync(
         let _listener = match (&sandbox_url, &target.sandbox_data, &embedded) {
             (Some(url), data, embedded) => {
                 let accounts = match (data, embedded) {
-                    (Some(d), _) => crate::cli_checkout::read_accounts(d)?,
+                    (Some(d), _) => crate::cli::checkout::read_accounts(d)?,
                     (None, Some(running)) => running.state.accounts(),
                     (None, None) => anyhow::bail!("--sandbox-url needs --sandbox-data"),
                 };

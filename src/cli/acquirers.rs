@@ -93,7 +93,7 @@ pub fn acquirers(home: &mut DataHome, command: AcquirersCommand) -> anyhow::Resu
         AcquirersCommand::Route { store, wallet, acquirer, merchant_id } => {
             let wallet = parse_wallet(&wallet)?;
             let s = store_by_code(home, &store)?;
-            let account = crate::recon_cli::resolve_acquirer(&home.store, &acquirer)?;
+            let account = crate::cli::reconcile::resolve_acquirer(&home.store, &acquirer)?;
             if account.kind.protocol() != wallet.protocol() {
                 bail!(
                     "{} speaks the {} protocol, so it cannot take {} codes",

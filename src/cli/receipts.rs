@@ -66,7 +66,7 @@ impl ReceiptsCommand {
 
 pub fn receipts(home: &mut DataHome, operator: Option<&str>, command: ReceiptsCommand) -> anyhow::Result<()> {
     if let Some(what) = command.changes() {
-        crate::cli_staff::authorize(home, operator, Permission::ChangeSettings, what)?;
+        crate::cli::staff::authorize(home, operator, Permission::ChangeSettings, what)?;
     }
     match command {
         ReceiptsCommand::Print { out_trade_no, refund, width, pdf, printer, cups, escpos_out, original } => {

@@ -15,7 +15,7 @@ use tilldesk::store::Store;
 use tilldesk::store::operators::Permission;
 use tilldesk::store::order_query::{OrderFilter, OrderSort};
 
-use crate::cli_checkout::{SandboxTarget, engine};
+use crate::cli::checkout::{SandboxTarget, engine};
 
 /// A local calendar day "YYYY-MM-DD".
 fn parse_day(flag: &str, text: &str) -> anyhow::Result<time::Date> {
@@ -172,8 +172,8 @@ pub fn refund(
     target: &SandboxTarget,
 ) -> anyhow::Result<()> {
     let amount = Amount::parse(&args.amount).context("--amount")?;
-    let operator = crate::cli_staff::sign_in(&mut home, &args.operator)?;
-    let _money_path = crate::cli_checkout::claim_money_path(&home, "refund")?;
+    let operator = crate::cli::staff::sign_in(&mut home, &args.operator)?;
+    let _money_path = crate::cli::checkout::claim_money_path(&home, "refund")?;
     rt.block_on(async {
         let (engine, _sandbox) = engine(&home, target).await?;
         let desk = RefundDesk::new(
@@ -195,7 +195,7 @@ pub fn refund(
 pub fn add_operator(home: &mut DataHome, name: &str, role: &str, by: Option<String>) -> anyhow::Result<()> {
     let role = Role::parse(role).with_context(|| format!("--role {role:?}: expected owner, back_office or cashier"))?;
     let what = format!("tilldesk operators add {name}");
-    let by_operator = crate::cli_staff::authorize(home, by.as_deref(), Permission::ManageStaff, &what)?;
+    let by_operator = crate::cli::staff::authorize(home, by.as_deref(), Permission::ManageStaff, &what)?;
     if by_operator.is_none() && role != Role::Owner {
         bail!("the first operator must be the owner (--role owner)");
     }
@@ -210,8 +210,8 @@ pub fn set_pin(home: &mut DataHome, name: &str, operator: Option<&str>) -> anyho
     let target = home.store.operator_by_name(name)?.filter(|o| o.active);
     let what = format!("tilldesk operators set-pin {name}");
     let by = match operator {
-        Some(me) if me.trim() == name.trim() => Some(crate::cli_staff::sign_in(home, me)?),
-        _ => crate::cli_staff::authorize(home, operator, Permission::ManageStaff, &what)?,
+        Some(me) if me.trim() == name.trim() => Some(crate::cli::staff::sign_in(home, me)?),
+        _ => crate::cli::staff::authorize(home, operator, Permission::ManageStaff, &what)?,
     };
     let Some(target) = target else { bail!("there is no active operator called {name:?}") };
     let pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new PIN")?;

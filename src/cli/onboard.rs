@@ -42,7 +42,7 @@ impl From<FormatArg> for CodeFormatChoice {
 #[derive(Debug, Subcommand)]
 enum CodesCommand {
     /// Stands, stickers or posters with the stores' codes: one PDF (page per store per template), PNGs, the printer.
-    Print(crate::cli_print::PrintArgs),
+    Print(crate::cli::print::PrintArgs),
     /// Print a store's code payload, built from its bindings.
     Payload {
         /// The store number (e.g. S001).
@@ -205,7 +205,7 @@ fn find_store(db: &Store, code: &str) -> anyhow::Result<StoreRow> {
 
 pub fn run_codes(args: &CodesArgs, data_dir: Option<&Path>) -> anyhow::Result<()> {
     match &args.command {
-        CodesCommand::Print(print) => crate::cli_print::run(open_home(data_dir)?, print.clone()),
+        CodesCommand::Print(print) => crate::cli::print::run(open_home(data_dir)?, print.clone()),
         CodesCommand::Payload { store, format, png } => {
             let home = open_home(data_dir)?;
             let s = find_store(&home.store, store)?;

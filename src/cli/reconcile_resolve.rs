@@ -12,7 +12,7 @@ use tilldesk::recon::{self, acquirer_name};
 use tilldesk::store::operators::Permission;
 use tilldesk::store::recon_days::BillRowPick;
 
-use crate::recon_cli::{ReconcileAction, parse_date, resolve_acquirer};
+use crate::cli::reconcile::{ReconcileAction, parse_date, resolve_acquirer};
 
 /// "#12" or "12" → the difference's id.
 fn parse_id(text: &str) -> anyhow::Result<DiscrepancyId> {
@@ -61,10 +61,10 @@ fn resolve_as(
 
 /// Signs the operator in (when staff exist) for `what`; returns their id and the name the report gives them.
 fn sign_in(home: &mut DataHome, operator: Option<&str>, what: &str) -> anyhow::Result<(Option<OperatorId>, String)> {
-    let signed = crate::cli_staff::authorize(home, operator, Permission::Reconcile, what)?;
+    let signed = crate::cli::staff::authorize(home, operator, Permission::Reconcile, what)?;
     Ok(match signed {
         Some(o) => (Some(o.id), o.name),
-        None => (None, crate::cli_staff::ACTOR.to_owned()),
+        None => (None, crate::cli::staff::ACTOR.to_owned()),
     })
 }
 
@@ -79,7 +79,7 @@ fn open_left(home: &DataHome, id: DiscrepancyId) -> anyhow::Result<String> {
 
 pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction) -> anyhow::Result<()> {
     match action {
-        ReconcileAction::Check(command) => return crate::recon_cli::reconcile_command(home, command),
+        ReconcileAction::Check(command) => return crate::cli::reconcile::reconcile_command(home, command),
         ReconcileAction::Resolve { id, kind, note, bill_line, trade_no, out_request_no } => {
             let id = parse_id(&id)?;
             let how = resolve_as(&kind, bill_line, trade_no, out_request_no)?;
@@ -129,7 +129,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction)
             );
         }
         ReconcileAction::Show { date, acquirer, json, export } => {
-            let date = crate::recon_cli::day_or_business_day(date.as_deref())?;
+            let date = crate::cli::reconcile::day_or_business_day(date.as_deref())?;
             let account = resolve_acquirer(&home.store, &acquirer)?;
             let closed = home.store.closed_day(account.id, &recon::date_text(date))?;
             // A closed day's report is the frozen one: these bytes never change.

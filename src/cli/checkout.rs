@@ -46,7 +46,7 @@ pub async fn router(
             Ok((router, None))
         }
         _ if live => {
-            let vault = crate::cli_keys::open_vault(home)?;
+            let vault = crate::cli::keys::open_vault(home)?;
             Ok((tilldesk::keys::live_router(&db, &vault)?, None))
         }
         _ => {
