@@ -169,17 +169,25 @@ impl SyncPanel {
                 ui.label(if run.online { lang.pick("在线", "online") } else { lang.pick("离线", "offline") });
                 ui.label(RunSummary(run).phrase(lang)).on_hover_text(run.summary.as_str());
                 ui.end_row();
-                if !run.errors.is_empty() {
-                    // The errors are the acquirers' and the network's own words: counted here, listed on hover.
-                    ui.label("");
-                    ui.label("");
-                    let n = run.errors.len();
-                    let text = match lang {
-                        crate::i18n::Lang::ZhCn => format!("出错 {n} 处（悬停查看详情）"),
-                        crate::i18n::Lang::En => format!("{n} error(s) (hover for the detail)"),
-                    };
-                    ui.colored_label(ui.visuals().error_fg_color, text).on_hover_text(run.errors.join("\n"));
-                    ui.end_row();
+                // The errors are the acquirers' and the network's own (English) words: listed in the English window;
+                // counted in the Chinese one, listed on hover.
+                match lang {
+                    crate::i18n::Lang::En => {
+                        for err in &run.errors {
+                            ui.label("");
+                            ui.label("");
+                            ui.colored_label(ui.visuals().error_fg_color, err);
+                            ui.end_row();
+                        }
+                    }
+                    crate::i18n::Lang::ZhCn if !run.errors.is_empty() => {
+                        ui.label("");
+                        ui.label("");
+                        let text = format!("出错 {} 处（详情请把鼠标移到这里）", run.errors.len());
+                        ui.colored_label(ui.visuals().error_fg_color, text).on_hover_text(run.errors.join("\n"));
+                        ui.end_row();
+                    }
+                    crate::i18n::Lang::ZhCn => {}
                 }
             }
         });

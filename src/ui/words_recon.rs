@@ -108,8 +108,8 @@ impl Phrase for ReconError {
             ReconError::Encoding { file, line, expected, .. } => {
                 format!("{file} 第 {line} 行：文字不是有效的 {expected} 编码（文件是否被另存为其他编码？）")
             }
-            ReconError::Value { file, line, column, text, .. } => {
-                format!("{file} 第 {line} 行“{column}”列：“{text}”不是有效的值")
+            ReconError::Value { file, line, column, text, expected } => {
+                format!("{file} 第 {line} 行“{column}”列：“{text}”不是{}", expected_zh(expected))
             }
             ReconError::Truncated { file, .. } => {
                 format!("{file}：文件末尾没有账单合计，可能没有下载完整：请重新下载")
