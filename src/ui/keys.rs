@@ -180,7 +180,15 @@ impl KeysPanel {
         }
         ui.label(egui::RichText::new(lang.pick("收单通道与密钥", "Live channels and keys")).strong());
         if let Backend::Vault { reason } = Backend::detect() {
-            ui.label(format!("{}{reason}", lang.pick("密钥保存：", "Secrets: ")));
+            // Why there is no OS keyring is the core's (English) words: in the Chinese window on hover.
+            match lang {
+                Lang::En => {
+                    ui.label(format!("Secrets: {reason}"));
+                }
+                Lang::ZhCn => {
+                    ui.label("密钥保存：加密文件（Argon2id + AES-256-GCM），不使用系统钥匙串").on_hover_text(reason);
+                }
+            }
         }
 
         // Unlocking the vault is open to whoever knows its passphrase (live payments need it); changing the access
