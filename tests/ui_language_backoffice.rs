@@ -134,7 +134,8 @@ fn every_back_office_screen_reads_in_one_language() {
         click(&mut h, lang.pick("支付宝", "Alipay"));
         h.get_by_label(lang.pick("结算核对（支付宝账务明细）", "Settlement (Alipay account bill)"));
         click(&mut h, lang.pick("核对结算", "Check settlement"));
-        let answers = [lang.pick("还没有 2026-", "There is no Alipay"), lang.pick("没有支付宝收单账户", "There is no Alipay")];
+        let answers =
+            [lang.pick("还没有 2026-", "There is no Alipay"), lang.pick("没有支付宝收单账户", "There is no Alipay")];
         wait_until(&mut h, "the settlement check's answer", |h| answers.iter().any(|a| shown(h, a)));
         one_language(&h, lang, &allowed, "the settlement view");
 
@@ -202,7 +203,8 @@ fn the_status_bar_holds_at_1024_by_600_in_both_languages() {
         go(&mut h, Screen::Settings);
         let width = 1024.0;
         // The other screens' words are theirs: the status bar is checked on Settings.
-        for text in [lang.pick("同步：未开始", "Sync: not started"), lang.pick("操作员：林", "Operator: 林")] {
+        for text in [lang.pick("同步：未开始", "Sync: not started"), lang.pick("操作员：林", "Operator: 林")]
+        {
             let node = h.get_by_label(text);
             let r = node.rect();
             assert!(r.max.x <= width + 0.5, "{text:?} runs off the window: {r:?}");

@@ -13,9 +13,9 @@ use std::sync::mpsc::Receiver;
 use crate::channel::wechatpay::cert::ApiCertificate;
 use crate::channel::wechatpay::sign::SignType;
 use crate::config::{AccessMode, SETTING_ACCESS, SETTING_BACKEND_URL};
+use crate::i18n::{Lang, Text};
 use crate::keys::{self, CertStatus, LiveSettings};
 use crate::model::AcquirerKind;
-use crate::i18n::{Lang, Text};
 use crate::secrets::{Backend, SecretError, Vault};
 use crate::ui::Ctx;
 use crate::ui::path_field::{PathEvent, PathField, Pick};
@@ -73,7 +73,9 @@ pub fn key_error(e: &keys::KeyError) -> Text {
             C::NoCommonName => "证书主题没有 CN（应为商户号）".to_owned(),
             C::OtherMerchant { cn, mch_id } => format!("证书属于商户 {cn}，不是已配置的商户号 {mch_id}"),
             C::Expired { date } => {
-                format!("证书已于 {date}（UTC）过期：请在微信支付商户平台（账户中心 → API安全 → API证书）下载新证书后导入")
+                format!(
+                    "证书已于 {date}（UTC）过期：请在微信支付商户平台（账户中心 → API安全 → API证书）下载新证书后导入"
+                )
             }
             C::NotYetValid { date } => format!("证书在 {date}（UTC）之前无效：请检查收银机的时钟"),
         },
@@ -282,7 +284,9 @@ impl KeysPanel {
             {
                 let r = keys::set_alipay_app_auth_token(&mut ctx.home.store, vault, &self.app_auth_token_text);
                 self.app_auth_token_text.zeroize();
-                self.report(r, |fp| Text::new(format!("app_auth_token 已保存 {fp}"), format!("app_auth_token saved {fp}")));
+                self.report(r, |fp| {
+                    Text::new(format!("app_auth_token 已保存 {fp}"), format!("app_auth_token saved {fp}"))
+                });
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
                 && let Some(vault) = ctx.vault.as_mut()
@@ -563,7 +567,10 @@ fn show_test(ui: &mut egui::Ui, lang: Lang, result: &Option<Result<(), Text>>) {
             );
         }
         Some(Err(e)) => {
-            ui.colored_label(ui.visuals().error_fg_color, format!("{}{}", lang.pick("连接失败：", "Failed: "), e.get(lang)));
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{}{}", lang.pick("连接失败：", "Failed: "), e.get(lang)),
+            );
         }
         None => {}
     }
@@ -578,11 +585,9 @@ fn cert_status_words(status: &CertStatus, lang: Lang) -> String {
         (Lang::ZhCn, CertStatus::Valid(info)) => {
             format!("API 证书 CN={}，有效期至 {}", info.subject_cn, info.expiry_date())
         }
-        (Lang::ZhCn, CertStatus::ExpiringSoon { info, days_left }) => format!(
-            "API 证书 CN={} 将在 {days_left} 天后（{}）过期：请尽快更新",
-            info.subject_cn,
-            info.expiry_date()
-        ),
+        (Lang::ZhCn, CertStatus::ExpiringSoon { info, days_left }) => {
+            format!("API 证书 CN={} 将在 {days_left} 天后（{}）过期：请尽快更新", info.subject_cn, info.expiry_date())
+        }
         (Lang::ZhCn, CertStatus::Expired(info)) => {
             format!("API 证书 CN={} 已于 {} 过期：请重新下载并导入", info.subject_cn, info.expiry_date())
         }

@@ -37,9 +37,9 @@ pub mod hotkeys;
 
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::{Lang, Text};
-use crate::ui::words_backoffice::store_error;
 use crate::model::ChannelMode;
 use crate::store::StoreError;
+use crate::ui::words_backoffice::store_error;
 
 /// What every screen may read and change: the data home, the language and the shell's status.
 #[derive(Debug)]

@@ -170,9 +170,8 @@ impl SettlementCard {
         };
         let data_dir = ctx.home.dir.clone();
         self.spawn(ctx, move |store| {
-            let bill = runtime
-                .block_on(recon::settlement::fetch_account(channel.as_ref(), date))
-                .map_err(|e| words(&e))?;
+            let bill =
+                runtime.block_on(recon::settlement::fetch_account(channel.as_ref(), date)).map_err(|e| words(&e))?;
             let imported = recon::settlement::save_and_import_account(store, &data_dir, account, date, &bill)
                 .map_err(|e| words(&e))?;
             let c = check(store, account, date).map_err(|e| words(&e))?;

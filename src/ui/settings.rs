@@ -3,10 +3,10 @@
 //! [`MAX_WIDTH`] points, centred in a wide window.
 
 use crate::i18n::{Lang, Text};
-use crate::ui::words_backoffice::{store_error, store_error_words};
 use crate::model::ChannelMode;
 use crate::store::operators::Permission;
 use crate::ui::Ctx;
+use crate::ui::words_backoffice::{store_error, store_error_words};
 
 #[derive(Debug, Default)]
 pub struct SettingsScreen {
@@ -364,7 +364,10 @@ impl ReceiptsPanel {
             Err(crate::receipt::ReceiptError::Store(e)) => (false, store_error(&e)),
             Err(e) => {
                 tracing::warn!(error = %e, "receipt settings");
-                (false, Text::new("无法保存小票设置（详情见日志）", format!("The receipt settings were not saved: {e}")))
+                (
+                    false,
+                    Text::new("无法保存小票设置（详情见日志）", format!("The receipt settings were not saved: {e}")),
+                )
             }
         });
     }

@@ -324,12 +324,7 @@ impl StaffPanel {
 }
 
 /// The audit entries, phrased, each with its raw record on hover (for support).
-pub fn audit_list(
-    ui: &mut egui::Ui,
-    entries: &[AuditEntry],
-    names: &[(crate::model::OperatorId, String)],
-    lang: Lang,
-) {
+pub fn audit_list(ui: &mut egui::Ui, entries: &[AuditEntry], names: &[(crate::model::OperatorId, String)], lang: Lang) {
     use crate::ui::words_backoffice::{audit_line, audit_raw};
     for e in entries {
         let who = e.operator_id.and_then(|id| names.iter().find(|(o, _)| *o == id)).map(|(_, n)| n.as_str());

@@ -180,10 +180,9 @@ pub fn audit_line(e: &AuditEntry, who: Option<&str>, lang: Lang) -> String {
             }
         }
         "operator.add" => match Role::parse(after) {
-            Some(role) => format!("{subject}（{}）", role_words(role, lang)).replace('（', lang.pick("（", " (")).replace(
-                '）',
-                lang.pick("）", ")"),
-            ),
+            Some(role) => format!("{subject}（{}）", role_words(role, lang))
+                .replace('（', lang.pick("（", " ("))
+                .replace('）', lang.pick("）", ")")),
             None => subject.clone(),
         },
         "operator.pin_refused" => match after.parse::<i64>() {
@@ -204,7 +203,8 @@ pub fn audit_line(e: &AuditEntry, who: Option<&str>, lang: Lang) -> String {
         // Dates, order and difference numbers, names: the subject reads the same in both languages.
         _ => subject.clone(),
     };
-    let who = who.map(str::to_owned).or_else(|| e.actor.as_deref().and_then(|a| actor_words(a, lang)).map(str::to_owned));
+    let who =
+        who.map(str::to_owned).or_else(|| e.actor.as_deref().and_then(|a| actor_words(a, lang)).map(str::to_owned));
     let at = crate::time::to_china_display(&e.at);
     match who {
         Some(who) => format!("{at}  {who}  {action}  {detail}"),
@@ -288,7 +288,10 @@ mod tests {
         assert_eq!(audit_line(&e, Some("林"), Lang::ZhCn), "2026-11-25 00:30:00  林  导入账单  2026-11-24");
         assert_eq!(audit_line(&e, Some("林"), Lang::En), "2026-11-25 00:30:00  林  Bill imported  2026-11-24");
         let e = entry("operator.pin_refused", "林", None, Some("2"));
-        assert_eq!(audit_line(&e, None, Lang::ZhCn), "2026-11-25 00:30:00  窗口  PIN 错误，拒绝登录  林（连续第 2 次）");
+        assert_eq!(
+            audit_line(&e, None, Lang::ZhCn),
+            "2026-11-25 00:30:00  窗口  PIN 错误，拒绝登录  林（连续第 2 次）"
+        );
         assert!(audit_line(&e, None, Lang::En).ends_with("Sign-in refused: wrong PIN  林 (2 in a row)"));
         let e = entry("setting.change", "ui.language", Some("zh-CN"), Some("en"));
         assert!(audit_line(&e, None, Lang::ZhCn).ends_with("更改设置  界面语言：中文 → English"));
@@ -296,7 +299,11 @@ mod tests {
         let e = entry("setting.change", "ui.theme", Some("light"), Some("dark"));
         assert!(audit_line(&e, None, Lang::ZhCn).ends_with("主题：浅色 → 深色"));
         let e = entry("operator.add", "王芳", None, Some("back_office"));
-        assert!(audit_line(&e, None, Lang::ZhCn).ends_with("添加员工  王芳（财务）"), "{}", audit_line(&e, None, Lang::ZhCn));
+        assert!(
+            audit_line(&e, None, Lang::ZhCn).ends_with("添加员工  王芳（财务）"),
+            "{}",
+            audit_line(&e, None, Lang::ZhCn)
+        );
         // An action the UI does not know is "other change" in words, and raw for support.
         let e = entry("widget.frobbed", "x", None, None);
         assert!(audit_line(&e, None, Lang::ZhCn).contains("其他变更"));

@@ -118,7 +118,9 @@ impl Phrase for ReconError {
                 detail(self);
                 format!("{file}：账单自身的合计与明细不符，没有导入任何内容")
             }
-            ReconError::NoRows { file } => format!("{file}：账单没有任何交易行，无法判断是哪一天的账单；请填写账单日期"),
+            ReconError::NoRows { file } => {
+                format!("{file}：账单没有任何交易行，无法判断是哪一天的账单；请填写账单日期")
+            }
             ReconError::NoDate { file, rows } => {
                 format!("{file}：账单有 {rows} 行，但没有一行能说明日期；请填写账单日期")
             }
@@ -191,11 +193,15 @@ fn wechat_bill_zh(e: &crate::channel::wechatpay::bill::BillError) -> String {
             tracing::warn!(error = %e, "bill");
             format!("第 {line} 行：无法读取账单（详情见日志）")
         }
-        B::NotUtf8 { line } => format!("第 {line} 行不是 UTF-8 文字：微信支付账单是 UTF-8 编码（文件是否被电子表格另存过？）"),
+        B::NotUtf8 { line } => {
+            format!("第 {line} 行不是 UTF-8 文字：微信支付账单是 UTF-8 编码（文件是否被电子表格另存过？）")
+        }
         B::Empty => "账单是空的：应以“交易时间,公众账号ID,…”表头开始".to_owned(),
         B::LineTooLong { line, limit } => format!("第 {line} 行超过 {limit} 字节：这不是账单文件"),
-        B::Utf16 => "文件是 UTF-16 编码（电子表格另存为“Unicode 文本”时会这样），微信支付账单是 UTF-8：请使用原始文件或重新下载"
-            .to_owned(),
+        B::Utf16 => {
+            "文件是 UTF-16 编码（电子表格另存为“Unicode 文本”时会这样），微信支付账单是 UTF-8：请使用原始文件或重新下载"
+                .to_owned()
+        }
         B::NotABill { .. } => "第 1 行不是微信支付账单的表头（应有“交易时间,公众账号ID,…”等列）".to_owned(),
         B::MissingColumn { line, column } => format!("第 {line} 行：表头缺少每份微信支付账单都有的列“{column}”"),
         B::DuplicateColumn { line, column } => format!("第 {line} 行：表头中“{column}”列出现了两次"),
@@ -281,11 +287,8 @@ mod tests {
         assert_eq!(no_bill.phrase(Lang::En), "WeChat Pay has no bill for 2026-11-24 (no trades that day)");
         let missing = ReconError::NoBill { acquirer: "WeChat Pay", date: "2026-11-24".into() };
         assert_eq!(missing.phrase(Lang::ZhCn), "数据库里还没有 2026-11-24 的微信支付账单：请先下载或导入");
-        let wrong = ReconError::WrongAcquirer {
-            file: "x.zip".into(),
-            found: "an Alipay bill",
-            expected: "a WeChat Pay bill",
-        };
+        let wrong =
+            ReconError::WrongAcquirer { file: "x.zip".into(), found: "an Alipay bill", expected: "a WeChat Pay bill" };
         assert_eq!(wrong.phrase(Lang::ZhCn), "x.zip 是支付宝账单，但导入时选的是微信支付");
         let closed = ReconError::DayClosed {
             acquirer: "Alipay",
