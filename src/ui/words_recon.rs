@@ -288,8 +288,8 @@ mod tests {
         let missing = ReconError::NoBill { acquirer: "WeChat Pay", date: "2026-11-24".into() };
         assert_eq!(missing.phrase(Lang::ZhCn), "数据库里还没有 2026-11-24 的微信支付账单：请先下载或导入");
         let wrong =
-            ReconError::WrongAcquirer { file: "x.zip".into(), found: "an Alipay bill", expected: "a WeChat Pay bill" };
-        assert_eq!(wrong.phrase(Lang::ZhCn), "x.zip 是支付宝账单，但导入时选的是微信支付");
+            ReconError::WrongAcquirer { file: "bill_20261124.zip".into(), found: "an Alipay bill", expected: "a WeChat Pay bill" };
+        assert_eq!(wrong.phrase(Lang::ZhCn), "bill_20261124.zip 是支付宝账单，但导入时选的是微信支付");
         let closed = ReconError::DayClosed {
             acquirer: "Alipay",
             date: "2026-11-24".into(),
@@ -303,9 +303,9 @@ mod tests {
             wrong,
             closed,
             ReconError::Cancelled,
-            ReconError::NoRows { file: "b.csv".into() },
-            ReconError::Truncated { file: "b.csv".into(), expected: "总交易单数" },
-            ReconError::WrongBillType { file: "b.csv".into(), found: "SUCCESS", expected: "REFUND" },
+            ReconError::NoRows { file: "bill_20261124.csv".into() },
+            ReconError::Truncated { file: "bill_20261124.csv".into(), expected: "总交易单数" },
+            ReconError::WrongBillType { file: "bill_20261124.csv".into(), found: "SUCCESS", expected: "REFUND" },
         ] {
             let zh = e.phrase(Lang::ZhCn);
             assert!(!has_english(&zh), "{zh}");
