@@ -102,14 +102,21 @@ fn amount_or_dash(a: Option<Amount>) -> String {
 
 impl ReconcileScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        let lang = ctx.lang;
         if self.date_text.is_empty() {
             self.date_text = yesterday_in_china();
         }
         let acquirer = *self.acquirer.get_or_insert(AcquirerKind::WechatPay);
         self.poll(ui, ctx);
         self.take_dropped_files(ui, ctx);
+        // The whole screen scrolls: at 1024×600 the cards, the table and the history do not fit at once.
+        egui::ScrollArea::vertical()
+            .id_salt("reconcile-screen")
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.body(ui, ctx, acquirer));
+    }
 
+    fn body(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, acquirer: AcquirerKind) {
+        let lang = ctx.lang;
         // Which bill.
         ui.horizontal_wrapped(|ui| {
             ui.label(lang.pick("收单机构", "Acquirer"));
@@ -404,8 +411,8 @@ impl ReconcileScreen {
             self.status = Some(update.status);
             self.report = update.report;
         }
-        // Summary cards.
-        ui.horizontal_wrapped(|ui| {
+        // Summary cards: a row that wraps whole cards, top-aligned.
+        ui.with_layout(egui::Layout::left_to_right(egui::Align::TOP).with_main_wrap(true), |ui| {
             card(
                 ui,
                 lang.pick("已匹配", "Matched"),
@@ -755,7 +762,12 @@ impl ReconcileScreen {
                     }
                     if ui.small_button(lang.pick("查看", "Open")).clicked() {
                         match recon::load_report(&ctx.home.store, run.id, lang) {
-                            Ok(r) => self.report = Some(r),
+                            Ok(r) => {
+                                // The fields follow the run opened (its day and acquirer).
+                                self.date_text = r.bill_date.clone();
+                                self.acquirer = Some(r.acquirer);
+                                self.report = Some(r);
+                            }
                             Err(e) => self.status = Some((true, e.text())),
                         }
                     }
@@ -784,6 +796,7 @@ fn card(ui: &mut egui::Ui, title: &str, big: &str, small: &str) -> egui::Respons
             .show(ui, |ui| {
                 let inner = CARD_WIDTH - 20.0;
                 ui.set_width(inner);
+                ui.set_min_height(64.0);
                 ui.vertical(|ui| {
                     ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Wrap);
                     ui.weak(title);

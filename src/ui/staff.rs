@@ -316,7 +316,7 @@ impl StaffPanel {
             }
             let names: Vec<(crate::model::OperatorId, String)> =
                 ctx.home.store.operators().unwrap_or_default().into_iter().map(|o| (o.id, o.name)).collect();
-            egui::ScrollArea::vertical().max_height(240.0).id_salt("audit").show(ui, |ui| {
+            egui::ScrollArea::vertical().max_height(240.0).min_scrolled_height(200.0).id_salt("audit").show(ui, |ui| {
                 audit_list(ui, &self.audit, &names, lang);
             });
         }

@@ -149,6 +149,7 @@ pub fn audit_action_words(action: &str, lang: Lang) -> Option<&'static str> {
         "store.code_format" => lang.pick("更改店铺码格式", "Store code format changed"),
         "acquirer.add" => lang.pick("添加收单账户", "Acquirer account added"),
         "acquirer.onboarding_code" => lang.pick("收单机构进件码", "Acquirer onboarding code"),
+        "route.set" => lang.pick("设置收款路由", "Route set"),
         "route.remove" => lang.pick("停用收款路由", "Route removed"),
         "refund.request" => lang.pick("发起退款", "Refund requested"),
         "discrepancy.resolve" => lang.pick("处理对账差异", "Difference resolved"),
@@ -200,16 +201,31 @@ pub fn audit_line(e: &AuditEntry, who: Option<&str>, lang: Lang) -> String {
             Err(_) => subject.clone(),
         },
         "refund.request" => format!("{subject} {after}"),
+        "route.set" | "route.remove" => route_words(subject, lang).unwrap_or_default(),
+        // An action the UI does not know: its subject may be in the core's words (on hover with the rest).
+        _ if audit_action_words(&e.action, lang).is_none() => String::new(),
         // Dates, order and difference numbers, names: the subject reads the same in both languages.
         _ => subject.clone(),
     };
     let who =
         who.map(str::to_owned).or_else(|| e.actor.as_deref().and_then(|a| actor_words(a, lang)).map(str::to_owned));
     let at = crate::time::to_china_display(&e.at);
-    match who {
+    let line = match who {
         Some(who) => format!("{at}  {who}  {action}  {detail}"),
         None => format!("{at}  {action}  {detail}"),
-    }
+    };
+    line.trim_end().to_owned()
+}
+
+/// A route's subject ("store #1 wechatpay") in words: 门店 #1 · 微信支付.
+fn route_words(subject: &str, lang: Lang) -> Option<String> {
+    let rest = subject.strip_prefix("store #")?;
+    let (store, wallet) = rest.split_once(' ')?;
+    let wallet = match crate::model::Wallet::parse(wallet.trim())? {
+        crate::model::Wallet::Alipay => lang.pick("支付宝", "Alipay"),
+        crate::model::Wallet::WechatPay => lang.pick("微信支付", "WeChat Pay"),
+    };
+    Some(format!("{}{store} · {wallet}", lang.pick("门店 #", "store #")))
 }
 
 /// The raw entry, for support (shown on hover).
@@ -305,9 +321,11 @@ mod tests {
             audit_line(&e, None, Lang::ZhCn)
         );
         // An action the UI does not know is "other change" in words, and raw for support.
-        let e = entry("widget.frobbed", "x", None, None);
-        assert!(audit_line(&e, None, Lang::ZhCn).contains("其他变更"));
+        let e = entry("widget.frobbed", "some thing", None, None);
+        assert!(audit_line(&e, None, Lang::ZhCn).ends_with("其他变更"));
         assert!(audit_raw(&e).contains("widget.frobbed"));
+        let e = entry("route.set", "store #1 wechatpay", None, Some("acquirer #2 merchant -"));
+        assert!(audit_line(&e, None, Lang::ZhCn).ends_with("设置收款路由  门店 #1 · 微信支付"));
         // A setting the UI does not name: its name in words, its raw key and values only on hover.
         let e = entry("setting.change", "some.secret_thing", Some("a"), Some("b"));
         assert!(audit_line(&e, None, Lang::ZhCn).ends_with("更改设置  其他设置"));

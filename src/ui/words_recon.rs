@@ -287,8 +287,11 @@ mod tests {
         assert_eq!(no_bill.phrase(Lang::En), "WeChat Pay has no bill for 2026-11-24 (no trades that day)");
         let missing = ReconError::NoBill { acquirer: "WeChat Pay", date: "2026-11-24".into() };
         assert_eq!(missing.phrase(Lang::ZhCn), "数据库里还没有 2026-11-24 的微信支付账单：请先下载或导入");
-        let wrong =
-            ReconError::WrongAcquirer { file: "bill_20261124.zip".into(), found: "an Alipay bill", expected: "a WeChat Pay bill" };
+        let wrong = ReconError::WrongAcquirer {
+            file: "bill_20261124.zip".into(),
+            found: "an Alipay bill",
+            expected: "a WeChat Pay bill",
+        };
         assert_eq!(wrong.phrase(Lang::ZhCn), "bill_20261124.zip 是支付宝账单，但导入时选的是微信支付");
         let closed = ReconError::DayClosed {
             acquirer: "Alipay",
