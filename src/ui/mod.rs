@@ -24,13 +24,14 @@ pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+
+/// The first-run wizard, shown instead of the screens until the till is set up.
+pub mod first_run;
+
 /// Words for what the core returns to the back-office screens (database errors, audit actions, sync runs).
 pub mod words_backoffice;
 /// Words for the reconciliation core's errors, the acquirers' names and the one rule for fees.
 pub mod words_recon;
-
-/// The first-run wizard, shown instead of the screens until the till is set up.
-pub mod first_run;
 
 /// The counter's function keys (F1 收款 …), configurable in Settings.
 pub mod hotkeys;
