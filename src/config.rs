@@ -282,3 +282,84 @@ pub fn set_this_till(
     store.set_setting(SETTING_TILL_TERMINAL, terminal, operator)?;
     Ok(this_till(store)?)
 }
+
+/// The window's colours: light (the default on a new till: counters stand in bright shops), dark, or whatever the
+/// operating system uses.
+pub const SETTING_THEME: &str = "ui.theme";
+/// The interface scale in percent (see [`SCALE_RANGE`]); 100 unless set.
+pub const SETTING_SCALE: &str = "ui.scale";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    #[default]
+    Light,
+    Dark,
+    /// Follows the operating system (light where it says nothing).
+    System,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::Light, Theme::Dark, Theme::System];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+            Theme::System => "system",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Theme> {
+        match text.trim() {
+            "light" => Some(Theme::Light),
+            "dark" => Some(Theme::Dark),
+            "system" => Some(Theme::System),
+            _ => None,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Theme::Light => lang.pick("浅色", "Light"),
+            Theme::Dark => lang.pick("深色", "Dark"),
+            Theme::System => lang.pick("跟随系统", "Follow the system"),
+        }
+    }
+}
+
+/// The interface scales offered, in percent.
+pub const SCALE_RANGE: std::ops::RangeInclusive<u16> = 80..=200;
+/// One step of Ctrl+= / Ctrl+- (percent).
+pub const SCALE_STEP: u16 = 10;
+
+/// The stored theme (light unless set).
+pub fn theme(store: &Store) -> Result<Theme, StoreError> {
+    Ok(store.setting(SETTING_THEME)?.and_then(|t| Theme::parse(&t)).unwrap_or_default())
+}
+
+/// The stored interface scale in percent (100 unless set; kept inside [`SCALE_RANGE`]).
+pub fn scale(store: &Store) -> Result<u16, StoreError> {
+    Ok(store.setting(SETTING_SCALE)?.and_then(|s| s.trim().parse::<u16>().ok()).map_or(100, clamp_scale))
+}
+
+/// A scale inside [`SCALE_RANGE`].
+pub fn clamp_scale(percent: u16) -> u16 {
+    percent.clamp(*SCALE_RANGE.start(), *SCALE_RANGE.end())
+}
+
+#[cfg(test)]
+mod appearance_tests {
+    use super::*;
+
+    #[test]
+    fn theme_and_scale_have_defaults_and_bounds() {
+        let store = Store::open_in_memory().expect("in-memory store");
+        assert_eq!(theme(&store).expect("theme"), Theme::Light);
+        assert_eq!(scale(&store).expect("scale"), 100);
+        for t in Theme::ALL {
+            assert_eq!(Theme::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(clamp_scale(10), 80);
+        assert_eq!(clamp_scale(500), 200);
+    }
+}

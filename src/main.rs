@@ -492,6 +492,8 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
         options,
         Box::new(|cc| {
             fonts::install_cjk_font(&cc.egui_ctx);
+            // The stored theme and scale from the first frame (light on a new till); the shell keeps them applied.
+            app.apply_look(&cc.egui_ctx);
             Ok(Box::new(app))
         }),
     )

@@ -92,7 +92,7 @@ fn import_reconcile_resolve_adopt_and_export() {
 
     // The history lists the run.
     h.get_by_label("对账历史");
-    assert!(h.query_all_by_label_contains("#1 2026-11-24 WeChat Pay").next().is_some());
+    assert!(h.query_all_by_label_contains("#1 2026-11-24 微信支付").next().is_some());
 }
 
 #[test]
@@ -106,7 +106,7 @@ fn a_bad_file_shows_the_precise_error_and_fetch_without_a_client_says_why() {
     h.run();
     type_into(&mut h, "账单文件", &bad.display().to_string());
     h.get_by_label("导入").click();
-    wait_for(&mut h, "line 7, column 应结订单金额: \"22.0x\" is not an amount");
+    wait_for(&mut h, "第 7 行“应结订单金额”列：“22.0x”不是金额");
     assert_eq!(h.state().ctx.home.store.recent_bills(5).unwrap().len(), 0);
     h.get_by_label("下载账单").click();
     h.run();
@@ -138,7 +138,8 @@ fn the_detail_names_each_differing_field_with_both_values_in_chinese() {
         "字段不符",
         "时间：账单 2026-11-26 11:20:00，本地 2026-11-26 11:00:05",
         "商户号：账单 1900000188，本地 1900000109",
-        "手续费：账单 0.50000，本地 0.30000",
+        // Fees by the one rule: fen on screen (the exact values on hover).
+        "手续费：账单 0.50，本地 0.30",
         "订单金额：账单 25.00，本地 20.00",
         "退款金额：账单 15.00，本地 10.00",
         "状态：账单 SUCCESS，本地 PROCESSING",

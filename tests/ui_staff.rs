@@ -100,7 +100,7 @@ fn the_refusals_read_in_chinese_too() {
     wait_for(h, "请以店主身份登录后再更改设置（设置 → 员工）");
     go(h, Screen::Reconciliation);
     click(h, "开始对账");
-    wait_for(h, "请以店主或后台人员身份登录后再对账（设置 → 员工）");
+    wait_for(h, "请以店主或财务身份登录后再对账（设置 → 员工）");
 }
 
 #[test]

@@ -13,10 +13,12 @@ use std::sync::mpsc::Receiver;
 use crate::channel::wechatpay::SignType;
 use crate::channel::wechatpay::cert::ApiCertificate;
 use crate::config::{AccessMode, SETTING_ACCESS, SETTING_BACKEND_URL};
+use crate::i18n::{Lang, Text};
 use crate::keys::{self, CertStatus, LiveSettings};
 use crate::model::AcquirerKind;
-use crate::secrets::{Backend, Vault};
+use crate::secrets::{Backend, SecretError, Vault};
 use crate::ui::Ctx;
+use crate::ui::path_field::{PathEvent, PathField, Pick};
 use zeroize::{Zeroize as _, Zeroizing};
 
 #[derive(Default)]
@@ -32,7 +34,7 @@ pub struct KeysPanel {
     private_key_text: Zeroizing<String>,
     api_key_text: Zeroizing<String>,
     app_auth_token_text: Zeroizing<String>,
-    cert_path: String,
+    cert_path: CertPath,
     cert_password: Zeroizing<String>,
     /// The imported certificate's CN, expiry and SHA-256 (from the settings).
     cert_info: Option<(String, time::OffsetDateTime, String)>,
@@ -40,10 +42,62 @@ pub struct KeysPanel {
     /// Where the certificate stood at the last WeChat connection test.
     wechat_cert_status: Option<CertStatus>,
     public_key: Option<String>,
-    message: Option<String>,
+    message: Option<Text>,
     tests: Vec<(AcquirerKind, Receiver<Result<String, String>>)>,
-    alipay_test: Option<Result<String, String>>,
-    wechat_test: Option<Result<String, String>>,
+    alipay_test: Option<Result<(), Text>>,
+    wechat_test: Option<Result<(), Text>>,
+}
+
+/// The certificate file's field (a [`PathField`] for .p12 files).
+struct CertPath(PathField);
+
+impl Default for CertPath {
+    fn default() -> Self {
+        CertPath(PathField::new(Pick::Open, "PKCS#12", &["p12", "pfx"]))
+    }
+}
+
+/// A refused key, vault or certificate in both languages (the technical detail stays in English, in the log).
+pub fn key_error(e: &keys::KeyError) -> Text {
+    use crate::channel::wechatpay::cert::CertError as C;
+    let zh = match e {
+        keys::KeyError::Secret(s) => secret_words(s),
+        keys::KeyError::Store(s) => crate::ui::words_backoffice::store_error_words(s, Lang::ZhCn),
+        keys::KeyError::Invalid(_) => "内容无效：请检查粘贴或选择的密钥、地址或文件（详情见日志）".to_owned(),
+        keys::KeyError::Missing(_) => "尚未配置：请先填写并保存所需的设置或密钥".to_owned(),
+        keys::KeyError::Certificate(c) => match c {
+            C::WrongPassword => "证书密码不正确（微信支付默认设为商户号）".to_owned(),
+            C::NotPkcs12(_) => "这不是 apiclient_cert.p12 那样的 PKCS#12 证书文件".to_owned(),
+            C::NoKey => "证书文件里没有与证书配对的私钥".to_owned(),
+            C::BadCertificate(_) => "无法读取证书（详情见日志）".to_owned(),
+            C::NoCommonName => "证书主题没有 CN（应为商户号）".to_owned(),
+            C::OtherMerchant { cn, mch_id } => format!("证书属于商户 {cn}，不是已配置的商户号 {mch_id}"),
+            C::Expired { date } => {
+                format!(
+                    "证书已于 {date}（UTC）过期：请在微信支付商户平台（账户中心 → API安全 → API证书）下载新证书后导入"
+                )
+            }
+            C::NotYetValid { date } => format!("证书在 {date}（UTC）之前无效：请检查收银机的时钟"),
+        },
+    };
+    if matches!(e, keys::KeyError::Invalid(_) | keys::KeyError::Certificate(C::BadCertificate(_))) {
+        tracing::warn!(error = %e, "a key or certificate was refused");
+    }
+    Text::new(zh, e.to_string())
+}
+
+fn secret_words(e: &SecretError) -> String {
+    match e {
+        SecretError::WrongPassphrase { .. } => "口令无法打开密钥库（口令错误，或文件被改动过）".to_owned(),
+        SecretError::WeakPassphrase => "口令至少需要 8 个字符".to_owned(),
+        SecretError::Read { path, .. } => format!("无法读取密钥文件 {}", path.display()),
+        SecretError::Write { path, .. } => format!("无法写入密钥文件 {}", path.display()),
+        SecretError::Damaged { path, .. } => format!("密钥文件 {} 已损坏", path.display()),
+        SecretError::Kdf(_) | SecretError::KdfParameter { .. } => {
+            tracing::warn!(error = %e, "the vault key cannot be derived");
+            "无法从口令得出加密密钥（文件损坏或来自未知版本；详情见日志）".to_owned()
+        }
+    }
 }
 
 impl std::fmt::Debug for KeysPanel {
@@ -76,6 +130,13 @@ impl KeysPanel {
         let mut done = Vec::new();
         for (i, (kind, rx)) in self.tests.iter().enumerate() {
             if let Ok(result) = rx.try_recv() {
+                let result = result.map(|_| ()).map_err(|why| {
+                    tracing::warn!(%why, "connection test");
+                    Text::new(
+                        "收单机构没有应答，或应答无法验证（详情见日志）",
+                        format!("the acquirer did not answer a signed query: {why}"),
+                    )
+                });
                 match kind {
                     AcquirerKind::WechatPay => self.wechat_test = Some(result),
                     _ => self.alipay_test = Some(result),
@@ -89,14 +150,19 @@ impl KeysPanel {
     }
 
     /// Shows what a save or import did; a success means the clients built before may be stale.
-    fn report<T, E: std::fmt::Display>(&mut self, result: Result<T, E>, ok: impl FnOnce(T) -> String) {
+    fn report<T>(&mut self, result: Result<T, keys::KeyError>, ok: impl FnOnce(T) -> Text) {
         self.message = Some(match result {
             Ok(v) => {
                 self.keys_changed = true;
                 ok(v)
             }
-            Err(e) => e.to_string(),
+            Err(e) => key_error(&e),
         });
+    }
+
+    /// [`KeysPanel::report`] for a plain settings save.
+    fn report_store<T>(&mut self, result: Result<T, crate::store::StoreError>, ok: impl FnOnce(T) -> Text) {
+        self.report(result.map_err(keys::KeyError::from), ok);
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -116,7 +182,15 @@ impl KeysPanel {
         }
         ui.label(egui::RichText::new(lang.pick("收单通道与密钥", "Live channels and keys")).strong());
         if let Backend::Vault { reason } = Backend::detect() {
-            ui.label(format!("{}{reason}", lang.pick("密钥保存：", "Secrets: ")));
+            // Why there is no OS keyring is the core's (English) words: in the Chinese window on hover.
+            match lang {
+                Lang::En => {
+                    ui.label(format!("Secrets: {reason}"));
+                }
+                Lang::ZhCn => {
+                    ui.label("密钥保存：加密文件（Argon2id + AES-256-GCM），不使用系统钥匙串").on_hover_text(reason);
+                }
+            }
         }
 
         // Unlocking the vault is open to whoever knows its passphrase (live payments need it); changing the access
@@ -134,7 +208,7 @@ impl KeysPanel {
                                 ctx.access = mode;
                                 self.keys_changed = true;
                             }
-                            Err(e) => self.message = Some(e.to_string()),
+                            Err(e) => self.message = Some(crate::ui::words_backoffice::store_error(&e)),
                         }
                     }
                 }
@@ -145,7 +219,7 @@ impl KeysPanel {
                     ui.add(egui::TextEdit::singleline(&mut self.backend_url).desired_width(360.0)).labelled_by(l.id);
                     if ui.button(lang.pick("保存地址", "Save backend URL")).clicked() {
                         let r = ctx.home.store.set_setting(SETTING_BACKEND_URL, self.backend_url.trim(), None);
-                        self.report(r, |()| lang.pick("已保存", "Saved").into());
+                        self.report_store(r, |()| Text::new("已保存", "Saved"));
                     }
                 });
             }
@@ -167,16 +241,16 @@ impl KeysPanel {
                         Ok(v) => {
                             ctx.vault = Some(v);
                             self.keys_changed = true;
-                            self.message = Some(lang.pick("密钥已解锁", "Keys unlocked").into());
+                            self.message = Some(Text::new("密钥已解锁", "Keys unlocked"));
                         }
-                        Err(e) => self.message = Some(e.to_string()),
+                        Err(e) => self.message = Some(Text::new(secret_words(&e), e.to_string())),
                     }
                     self.passphrase.zeroize();
                 }
             });
         }
         if let Some(m) = &self.message {
-            ui.label(m);
+            ui.add(egui::Label::new(m.get(lang)).wrap_mode(egui::TextWrapMode::Wrap));
         }
         if let Some(refused) = refused {
             ui.colored_label(ui.visuals().error_fg_color, refused);
@@ -201,7 +275,7 @@ impl KeysPanel {
         ui.horizontal(|ui| {
             if ui.button(lang.pick("保存支付宝设置", "Save Alipay settings")).clicked() {
                 let r = self.alipay.save(&mut ctx.home.store, AcquirerKind::Alipay);
-                self.report(r, |()| lang.pick("已保存", "Saved").into());
+                self.report(r, |()| Text::new("已保存", "Saved"));
             }
             if ui
                 .add_enabled(unlocked, egui::Button::new(lang.pick("保存 app_auth_token", "Save app_auth_token")))
@@ -210,7 +284,9 @@ impl KeysPanel {
             {
                 let r = keys::set_alipay_app_auth_token(&mut ctx.home.store, vault, &self.app_auth_token_text);
                 self.app_auth_token_text.zeroize();
-                self.report(r, |fp| format!("{}{fp}", lang.pick("app_auth_token 已保存 ", "app_auth_token saved ")));
+                self.report(r, |fp| {
+                    Text::new(format!("app_auth_token 已保存 {fp}"), format!("app_auth_token saved {fp}"))
+                });
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
                 && let Some(vault) = ctx.vault.as_mut()
@@ -221,16 +297,19 @@ impl KeysPanel {
                         let path = ctx.home.dir.join("alipay_app_public_key.txt");
                         let written = std::fs::write(&path, format!("{}\n", export.console_base64));
                         self.public_key = Some(export.console_base64);
+                        let shown = path.display().to_string();
                         self.message = Some(match written {
-                            Ok(()) => format!(
-                                "{}{}",
-                                lang.pick("已生成；公钥已导出到 ", "Generated; public key exported to "),
-                                path.display()
+                            Ok(()) => Text::new(
+                                format!("已生成；公钥已导出到 {shown}"),
+                                format!("Generated; public key exported to {shown}"),
                             ),
-                            Err(e) => e.to_string(),
+                            Err(e) => Text::new(
+                                format!("已生成，但无法写入 {shown}"),
+                                format!("Generated, but {shown} cannot be written: {e}"),
+                            ),
                         });
                     }
-                    Err(e) => self.message = Some(e.to_string()),
+                    Err(e) => self.message = Some(key_error(&e)),
                 }
             }
         });
@@ -258,7 +337,7 @@ impl KeysPanel {
                     self.platform_key_text.clear();
                     self.loaded = false;
                 }
-                self.report(r, |fp| format!("{}{fp}", lang.pick("已导入 ", "Imported ")));
+                self.report(r, |fp| Text::new(format!("已导入 {fp}"), format!("Imported {fp}")));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("导入私钥", "Import private key"))).clicked()
                 && let Some(vault) = ctx.vault.as_mut()
@@ -266,7 +345,7 @@ impl KeysPanel {
                 let r = keys::import_alipay_private_key(&mut ctx.home.store, vault, &self.private_key_text);
                 self.private_key_text.zeroize();
                 self.loaded = false;
-                self.report(r, |fp| format!("{}{fp}", lang.pick("已导入 ", "Imported ")));
+                self.report(r, |fp| Text::new(format!("已导入 {fp}"), format!("Imported {fp}")));
             }
             if ui
                 .add_enabled(unlocked, egui::Button::new(lang.pick("测试支付宝连接", "Test Alipay connection")))
@@ -296,14 +375,14 @@ impl KeysPanel {
         ui.horizontal(|ui| {
             if ui.button(lang.pick("保存微信支付设置", "Save WeChat Pay settings")).clicked() {
                 let r = self.wechat.save(&mut ctx.home.store, AcquirerKind::WechatPay);
-                self.report(r, |()| lang.pick("已保存", "Saved").into());
+                self.report(r, |()| Text::new("已保存", "Saved"));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("保存 API 密钥", "Save API key"))).clicked()
                 && let Some(vault) = ctx.vault.as_mut()
             {
                 let r = keys::set_wechat_api_key(&mut ctx.home.store, vault, &self.api_key_text);
                 self.api_key_text.zeroize();
-                self.report(r, |fp| format!("{}{fp}", lang.pick("API 密钥已保存 ", "API key saved ")));
+                self.report(r, |fp| Text::new(format!("API 密钥已保存 {fp}"), format!("API key saved {fp}")));
             }
             if ui
                 .add_enabled(unlocked, egui::Button::new(lang.pick("测试微信支付连接", "Test WeChat Pay connection")))
@@ -317,17 +396,16 @@ impl KeysPanel {
             && self.wechat_test.is_some()
             && status.is_warning()
         {
-            ui.colored_label(ui.visuals().warn_fg_color, status.to_string());
+            ui.colored_label(ui.visuals().warn_fg_color, cert_status_words(status, lang));
         }
 
         // The API certificate.
+        let caption = lang.pick("API 证书文件 (apiclient_cert.p12)", "API certificate file (apiclient_cert.p12)");
+        if let Some(PathEvent::Chosen(path)) = self.cert_path.0.show(ui, ctx, caption) {
+            // Chosen in the dialog or Enter in the field: the password comes next.
+            self.cert_path.0.text = path.display().to_string();
+        }
         egui::Grid::new("keys-wechat-cert").num_columns(2).show(ui, |ui| {
-            field(
-                ui,
-                lang.pick("API 证书文件 (apiclient_cert.p12)", "API certificate file (apiclient_cert.p12)"),
-                &mut self.cert_path,
-                false,
-            );
             field(
                 ui,
                 lang.pick("证书密码（默认为商户号）", "Certificate password (default: the mch_id)"),
@@ -388,13 +466,17 @@ impl KeysPanel {
 
     /// Reads and checks the certificate file on a worker thread (PKCS#12 key derivation is slow); the vault write
     /// happens here when the result comes back.
-    fn start_cert_import(&mut self, ctx: &Ctx) {
-        let path = std::path::PathBuf::from(self.cert_path.trim());
+    fn start_cert_import(&mut self, ctx: &mut Ctx) {
+        let Some(path) = self.cert_path.0.path() else {
+            self.message = Some(Text::new("请先填写证书文件", "Give the certificate file first"));
+            return;
+        };
+        crate::ui::path_field::remember_folder(ctx, &path);
         let password = std::mem::take(&mut self.cert_password);
         let mch_id = match LiveSettings::load(&ctx.home.store, AcquirerKind::WechatPay) {
             Ok(s) => s.mch_id,
             Err(e) => {
-                self.message = Some(e.to_string());
+                self.message = Some(crate::ui::words_backoffice::store_error(&e));
                 return;
             }
         };
@@ -428,17 +510,15 @@ impl KeysPanel {
             None => Err(keys::KeyError::Missing("the unlocked key vault")),
         });
         if stored.is_ok() {
-            self.cert_path.clear();
+            self.cert_path.0.text.clear();
             self.loaded = false;
         }
+        let _ = lang;
         self.report(stored, |info| {
-            format!(
-                "{}CN={}, {}{}, sha256 {}",
-                lang.pick("证书已导入：", "Certificate imported: "),
-                info.subject_cn,
-                lang.pick("有效期至 ", "expires "),
-                info.expiry_date(),
-                info.sha256
+            let (cn, date, sha) = (&info.subject_cn, info.expiry_date(), &info.sha256);
+            Text::new(
+                format!("证书已导入：CN={cn}，有效期至 {date}，sha256 {sha}"),
+                format!("Certificate imported: CN={cn}, expires {date}, sha256 {sha}"),
             )
         });
     }
@@ -446,7 +526,7 @@ impl KeysPanel {
     fn start_test(&mut self, ctx: &Ctx, kind: AcquirerKind) {
         let Some(vault) = &ctx.vault else { return };
         let Some(runtime) = ctx.runtime.clone() else {
-            self.message = Some(ctx.lang.pick("网络运行时未启动", "the network runtime is not running").into());
+            self.message = Some(Text::new("网络运行时未启动", "the network runtime is not running"));
             return;
         };
         let channel: Result<Box<dyn crate::channel::Channel>, keys::KeyError> = match kind {
@@ -462,7 +542,7 @@ impl KeysPanel {
             _ => &mut self.alipay_test,
         };
         match channel {
-            Err(e) => *slot = Some(Err(e.to_string())),
+            Err(e) => *slot = Some(Err(key_error(&e))),
             Ok(channel) => {
                 *slot = None;
                 let (tx, rx) = std::sync::mpsc::channel();
@@ -475,14 +555,41 @@ impl KeysPanel {
     }
 }
 
-fn show_test(ui: &mut egui::Ui, lang: crate::i18n::Lang, result: &Option<Result<String, String>>) {
+fn show_test(ui: &mut egui::Ui, lang: Lang, result: &Option<Result<(), Text>>) {
     match result {
-        Some(Ok(m)) => {
-            ui.colored_label(egui::Color32::from_rgb(60, 170, 90), format!("{}{m}", lang.pick("连接成功：", "OK: ")));
+        Some(Ok(())) => {
+            ui.colored_label(
+                crate::ui::staff::ok_color(ui),
+                lang.pick(
+                    "连接成功：收单机构应答了签名查询（签名已验证）",
+                    "OK: connected: the acquirer answered a signed query (and its signature verified)",
+                ),
+            );
         }
         Some(Err(e)) => {
-            ui.colored_label(ui.visuals().error_fg_color, format!("{}{e}", lang.pick("连接失败：", "Failed: ")));
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{}{}", lang.pick("连接失败：", "Failed: "), e.get(lang)),
+            );
         }
         None => {}
+    }
+}
+
+/// Where the WeChat Pay API certificate stands, in words.
+fn cert_status_words(status: &CertStatus, lang: Lang) -> String {
+    match (lang, status) {
+        (Lang::En, s) => s.to_string(),
+        (Lang::ZhCn, CertStatus::NotImported) => "尚未导入微信支付 API 证书：无法退款和撤销".to_owned(),
+        (Lang::ZhCn, CertStatus::Unusable(_)) => "微信支付 API 证书无法使用：请重新导入".to_owned(),
+        (Lang::ZhCn, CertStatus::Valid(info)) => {
+            format!("API 证书 CN={}，有效期至 {}", info.subject_cn, info.expiry_date())
+        }
+        (Lang::ZhCn, CertStatus::ExpiringSoon { info, days_left }) => {
+            format!("API 证书 CN={} 将在 {days_left} 天后（{}）过期：请尽快更新", info.subject_cn, info.expiry_date())
+        }
+        (Lang::ZhCn, CertStatus::Expired(info)) => {
+            format!("API 证书 CN={} 已于 {} 过期：请重新下载并导入", info.subject_cn, info.expiry_date())
+        }
     }
 }

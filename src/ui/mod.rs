@@ -34,6 +34,11 @@ pub mod words_shifts;
 /// The first-run wizard, shown instead of the screens until the till is set up.
 pub mod first_run;
 
+/// Words for what the core returns to the back-office screens (database errors, audit actions, sync runs).
+pub mod words_backoffice;
+/// Words for the reconciliation core's errors, the acquirers' names and the one rule for fees.
+pub mod words_recon;
+
 /// The counter's function keys (F1 收款 …), configurable in Settings.
 pub mod hotkeys;
 
@@ -41,6 +46,7 @@ use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::{Lang, Text};
 use crate::model::ChannelMode;
 use crate::store::StoreError;
+use crate::ui::words_backoffice::store_error;
 
 /// What every screen may read and change: the data home, the language and the shell's status.
 #[derive(Debug)]
@@ -82,6 +88,10 @@ pub struct Ctx {
     pub sound: crate::sound::Sound,
     /// The counter's function keys (Settings → Function keys).
     pub keys: hotkeys::KeyMap,
+    /// Light, dark or the system's colours (Settings → Appearance); applied by the shell each time it changes.
+    pub theme: config::Theme,
+    /// The interface scale in percent (Settings → Appearance, Ctrl+= / Ctrl+- / Ctrl+0).
+    pub scale: u16,
 }
 
 /// The window's hold on the data folder's money path.
@@ -146,6 +156,8 @@ impl Ctx {
         let access = config::access_mode(&home.store)?;
         let sound = crate::sound::Sound::system(crate::sound::SoundSettings::load(&home.store)?);
         let keys = hotkeys::KeyMap::load(&home.store)?;
+        let theme = config::theme(&home.store)?;
+        let scale = config::scale(&home.store)?;
         Ok(Ctx {
             home,
             lang,
@@ -166,7 +178,31 @@ impl Ctx {
             money_path: MoneyPathState::Unclaimed,
             sound,
             keys,
+            theme,
+            scale,
         })
+    }
+
+    /// Changes the theme and remembers it (an audited settings change; anyone may, like the language).
+    pub fn set_theme(&mut self, theme: config::Theme) {
+        self.sync_audit_session();
+        match self.home.store.set_setting(config::SETTING_THEME, theme.as_str(), None) {
+            Ok(()) => self.theme = theme,
+            Err(e) => self.error = Some(store_error(&e)),
+        }
+    }
+
+    /// Changes the interface scale (percent, kept inside [`config::SCALE_RANGE`]) and remembers it.
+    pub fn set_scale(&mut self, percent: u16) {
+        let percent = config::clamp_scale(percent);
+        if percent == self.scale {
+            return;
+        }
+        self.sync_audit_session();
+        match self.home.store.set_setting(config::SETTING_SCALE, &percent.to_string(), None) {
+            Ok(()) => self.scale = percent,
+            Err(e) => self.error = Some(store_error(&e)),
+        }
     }
 
     /// Says that the mode, keys or gateways changed: clients built before are stale.
@@ -177,8 +213,8 @@ impl Ctx {
     /// Switches between the sandbox and the live gateways, and remembers it (an audited settings change). Refused
     /// (in `error`) unless the signed-in operator may change settings.
     pub fn set_mode(&mut self, mode: ChannelMode) {
-        if let Err(e) = self.permit(crate::store::operators::Permission::ChangeSettings) {
-            self.error = Some(Text::untranslated(e));
+        if let Err(e) = self.permit_text(crate::store::operators::Permission::ChangeSettings) {
+            self.error = Some(e);
             return;
         }
         self.sync_audit_session();
@@ -188,7 +224,7 @@ impl Ctx {
                 self.error = None;
                 self.channels_changed();
             }
-            Err(e) => self.error = Some(Text::untranslated(e.to_string())),
+            Err(e) => self.error = Some(store_error(&e)),
         }
     }
 
@@ -213,7 +249,7 @@ impl Ctx {
         let id = self.operator_id();
         match self.home.store.set_audit_session(id, AUDIT_ACTOR_WINDOW) {
             Ok(()) => self.audit_session = Some(self.operator.clone()),
-            Err(e) => self.error = Some(Text::untranslated(e.to_string())),
+            Err(e) => self.error = Some(store_error(&e)),
         }
     }
 
@@ -247,12 +283,12 @@ impl Ctx {
         let settings = crate::sync::SyncSettings::load(&self.home.store).unwrap_or_default();
         match self.mode {
             // `tilldesk sync` uses exactly these channels too: the live profile of the same accounts and routes.
-            ChannelMode::Live if wanted.1 => match self.router() {
+            ChannelMode::Live if wanted.1 => match self.router_text() {
                 Ok(router) => {
                     let dir = self.home.dir.clone();
                     self.services = Some(crate::sync::start(&runtime, &dir, router, None, None, settings));
                 }
-                Err(e) => self.error = Some(Text::untranslated(e)),
+                Err(e) => self.error = Some(e),
             },
             ChannelMode::Live => {}
             ChannelMode::Sandbox => {
@@ -273,7 +309,12 @@ impl Ctx {
                     self.services_starting = None;
                 }
                 Ok(Err(e)) => {
-                    self.error = Some(Text::untranslated(e));
+                    // The detail (the sandbox's or the worker's own words) goes to the log.
+                    tracing::warn!(error = %e, "the background sync did not start");
+                    self.error = Some(Text::new(
+                        "后台同步未能启动（详情见日志）",
+                        "The background sync did not start (the log has the detail)",
+                    ));
                     self.services_starting = None;
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
@@ -298,52 +339,74 @@ impl Ctx {
     /// The router over this app's acquirer accounts: in sandbox mode their sandbox profile (the embedded sandbox,
     /// once it listens); in live mode their live profile (the configured gateways, keys from the unlocked vault).
     pub fn router(&self) -> Result<crate::routing::Router, String> {
-        let lang = self.lang;
+        self.router_text().map_err(|t| t.get(self.lang).to_owned())
+    }
+
+    /// [`Ctx::router`], with why not in both languages.
+    pub fn router_text(&self) -> Result<crate::routing::Router, Text> {
         if self.mode == ChannelMode::Live {
             let Some(vault) = &self.vault else {
-                return Err(lang
-                    .pick(
-                        "正式模式：请先在“设置 → 收单通道与密钥”输入口令解锁密钥",
-                        "Live mode: unlock the keys first (Settings → Live channels and keys)",
-                    )
-                    .to_owned());
+                return Err(Text::new(
+                    "正式模式：请先在“设置 → 收单通道与密钥”输入口令解锁密钥",
+                    "Live mode: unlock the keys first (Settings → Live channels and keys)",
+                ));
             };
-            return crate::keys::live_router(self.home.store.path(), vault).map_err(|e| e.to_string());
+            return crate::keys::live_router(self.home.store.path(), vault).map_err(|e| {
+                tracing::warn!(error = %e, "the live channels cannot be built");
+                Text::new(
+                    "正式收单通道无法使用：请检查“设置 → 收单通道与密钥”（详情见日志）",
+                    format!("The live channels cannot be used: {e}"),
+                )
+            });
         }
         match self.sandbox.router(self.home.store.path()) {
-            Some(router) => router,
-            None => Err(lang.pick("收单通道未连接", "The acquirers are not connected").to_owned()),
+            Some(router) => router.map_err(|e| {
+                tracing::warn!(error = %e, "the sandbox channels cannot be built");
+                Text::new("沙箱收单通道无法使用（详情见日志）", format!("The sandbox channels cannot be used: {e}"))
+            }),
+            None => Err(Text::new("收单通道未连接", "The acquirers are not connected")),
         }
     }
 
     /// Whether the signed-in operator may do `permission`; the words to show when not, saying whom to sign in as.
     /// Until the first run has created the owner, nobody is asked to sign in.
     pub fn permit(&self, permission: crate::store::operators::Permission) -> Result<(), String> {
-        let lang = self.lang;
+        self.permit_text(permission).map_err(|t| t.get(self.lang).to_owned())
+    }
+
+    /// [`Ctx::permit`], with the refusal in both languages (to keep in screen state).
+    pub fn permit_text(&self, permission: crate::store::operators::Permission) -> Result<(), Text> {
         let store = &self.home.store;
-        if !store.has_owner().map_err(|e| e.to_string())? {
+        if !store.has_owner().map_err(|e| store_error(&e))? {
             return Ok(());
         }
-        let who = allowed_roles(lang, permission);
-        let action = permission_label(lang, permission);
         let signed_in = match &self.operator {
-            Some(name) => store.operator_by_name(name).map_err(|e| e.to_string())?.filter(|o| o.active),
+            Some(name) => store.operator_by_name(name).map_err(|e| store_error(&e))?.filter(|o| o.active),
             None => None,
         };
-        let Some(operator) = signed_in else {
-            return Err(match lang {
-                Lang::ZhCn => format!("请以{who}身份登录后再{action}（设置 → 员工）"),
-                Lang::En => format!("Sign in as {who} to {action} (Settings → Staff)"),
-            });
+        let words = |lang: Lang| {
+            let who = allowed_roles(lang, permission);
+            let action = permission_label(lang, permission);
+            match &signed_in {
+                None => match lang {
+                    Lang::ZhCn => format!("请以{who}身份登录后再{action}（设置 → 员工）"),
+                    Lang::En => format!("Sign in as {who} to {action} (Settings → Staff)"),
+                },
+                Some(operator) => {
+                    let role = role_label(lang, operator.role);
+                    match lang {
+                        Lang::ZhCn => format!("{}（{role}）无权{action}，请以{who}身份登录", operator.name),
+                        Lang::En => format!("{} is a {role} and may not {action}; sign in as {who}", operator.name),
+                    }
+                }
+            }
         };
-        if crate::store::operators::role_allows(operator.role, permission) {
+        if let Some(operator) = &signed_in
+            && crate::store::operators::role_allows(operator.role, permission)
+        {
             return Ok(());
         }
-        let role = role_label(lang, operator.role);
-        Err(match lang {
-            Lang::ZhCn => format!("{}（{role}）无权{action}，请以{who}身份登录", operator.name),
-            Lang::En => format!("{} is a {role} and may not {action}; sign in as {who}", operator.name),
-        })
+        Err(Text::new(words(Lang::ZhCn), words(Lang::En)))
     }
 
     /// The signed-in operator's id (None when nobody is signed in).
@@ -370,7 +433,7 @@ impl Ctx {
                 self.lang = lang;
                 self.error = None;
             }
-            Err(e) => self.error = Some(Text::untranslated(e.to_string())),
+            Err(e) => self.error = Some(store_error(&e)),
         }
     }
 }
@@ -394,7 +457,7 @@ pub fn role_label(lang: Lang, role: crate::model::Role) -> &'static str {
     use crate::model::Role;
     match role {
         Role::Owner => lang.pick("店主", "owner"),
-        Role::BackOffice => lang.pick("后台人员", "back office"),
+        Role::BackOffice => lang.pick("财务", "back office"),
         Role::Cashier => lang.pick("收银员", "cashier"),
     }
 }
@@ -491,6 +554,10 @@ pub struct TillDeskApp {
     pub shifts: shifts::ShiftsScreen,
     /// The first-run wizard while it is open (it then fills the window).
     first_run: Option<first_run::FirstRunWizard>,
+    /// The theme and scale last handed to egui (applied again when Settings changes them).
+    applied_look: Option<(config::Theme, u16)>,
+    /// The window title last set (it follows the language).
+    title: Option<String>,
 }
 
 impl TillDeskApp {
@@ -508,6 +575,8 @@ impl TillDeskApp {
             reconcile: Default::default(),
             shifts: Default::default(),
             first_run: None,
+            applied_look: None,
+            title: None,
         })
     }
 
@@ -549,6 +618,7 @@ impl TillDeskApp {
 
     /// Draws the whole window. eframe calls it through [`eframe::App::ui`]; tests call it through egui_kittest.
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.apply_look(ui.ctx());
         self.ctx.sync_audit_session();
         self.ctx.sandbox.poll();
         self.ctx.poll_services();
@@ -621,11 +691,51 @@ impl TillDeskApp {
         }
     }
 
+    /// Hands the theme and the scale to egui when they change (at start, and at once from Settings or the keys),
+    /// handles Ctrl+= / Ctrl+- / Ctrl+0 (stored, unlike egui's own zoom keys, which are turned off), and keeps the
+    /// window title in the interface language.
+    pub fn apply_look(&mut self, egui_ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let step = config::SCALE_STEP;
+        let shortcut = |k: Key| KeyboardShortcut::new(Modifiers::COMMAND, k);
+        let (bigger, smaller, reset) = egui_ctx.input_mut(|i| {
+            let bigger = i.consume_shortcut(&shortcut(Key::Equals)) || i.consume_shortcut(&shortcut(Key::Plus));
+            (bigger, i.consume_shortcut(&shortcut(Key::Minus)), i.consume_shortcut(&shortcut(Key::Num0)))
+        });
+        if reset {
+            self.ctx.set_scale(100);
+        } else if bigger {
+            self.ctx.set_scale(self.ctx.scale.saturating_add(step));
+        } else if smaller {
+            self.ctx.set_scale(self.ctx.scale.saturating_sub(step));
+        }
+        let look = (self.ctx.theme, self.ctx.scale);
+        if self.applied_look != Some(look) {
+            egui_ctx.options_mut(|o| o.zoom_with_keyboard = false);
+            egui_ctx.set_theme(match look.0 {
+                config::Theme::Light => egui::ThemePreference::Light,
+                config::Theme::Dark => egui::ThemePreference::Dark,
+                config::Theme::System => egui::ThemePreference::System,
+            });
+            egui_ctx.set_zoom_factor(f32::from(look.1) / 100.0);
+            self.applied_look = Some(look);
+        }
+        let title = match self.first_run {
+            Some(_) => format!("TillDesk · {}", self.ctx.lang.pick("首次设置", "First-run setup")),
+            None => format!("TillDesk · {}", self.screen.heading(self.ctx.lang)),
+        };
+        if self.title.as_deref() != Some(title.as_str()) {
+            egui_ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = Some(title);
+        }
+    }
+
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         let lang = self.ctx.lang;
-        // Wraps on a narrow window (1024 px) rather than cutting off the sync status.
+        // Wraps on a narrow window (1024 px) rather than cutting anything off: each item stays whole and the row
+        // breaks between items; the data folder is elided in the middle of its path (the whole path on hover); an
+        // error gets a row of its own and wraps between words.
         ui.horizontal_wrapped(|ui| {
-            // Each item stays whole; the row breaks between items.
             ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
             let mode = match self.ctx.mode {
                 ChannelMode::Sandbox => lang.pick("沙箱", "sandbox"),
@@ -641,14 +751,14 @@ impl TillDeskApp {
                     ui.label(r.base_url());
                 }
                 SandboxStatus::Failed(e) => {
-                    ui.colored_label(
-                        ui.visuals().error_fg_color,
-                        format!("{}{e}", lang.pick("沙箱失败：", "sandbox failed: ")),
-                    );
+                    ui.colored_label(ui.visuals().error_fg_color, lang.pick("沙箱启动失败", "the sandbox failed"))
+                        .on_hover_text(e.as_str());
                 }
             }
             ui.separator();
-            ui.label(format!("{}{}", lang.pick("数据：", "Data: "), self.ctx.home.dir.display()));
+            let dir = self.ctx.home.dir.display().to_string();
+            let caption = lang.pick("数据：", "Data: ");
+            ui.label(format!("{caption}{}", elide_middle(&dir, 36))).on_hover_text(dir.as_str());
             ui.separator();
             let operator = self.ctx.operator.as_deref().unwrap_or(lang.pick("未登录", "not signed in"));
             ui.label(format!("{}{operator}", lang.pick("操作员：", "Operator: ")));
@@ -672,16 +782,31 @@ impl TillDeskApp {
                 let last = status
                     .last_success
                     .as_deref()
-                    .map(crate::time::to_local_display)
+                    .map(crate::time::to_china_display)
                     .unwrap_or_else(|| lang.pick("从未", "never").to_owned());
                 ui.label(format!("{}{last}", lang.pick("上次成功同步：", "last successful sync: ")));
             }
-            if let Some(error) = &self.ctx.error {
-                ui.separator();
-                ui.colored_label(ui.visuals().error_fg_color, error.get(lang));
-            }
         });
+        if let Some(error) = &self.ctx.error {
+            ui.add(
+                egui::Label::new(egui::RichText::new(error.get(lang)).color(ui.visuals().error_fg_color))
+                    .wrap_mode(egui::TextWrapMode::Wrap),
+            );
+        }
     }
+}
+
+/// `text` at most `max` characters long, the middle replaced by "…" (paths keep their start and their end).
+pub fn elide_middle(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max || max < 5 {
+        return text.to_owned();
+    }
+    let head = (max - 1) / 2;
+    let tail = max - 1 - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 impl eframe::App for TillDeskApp {

@@ -85,17 +85,17 @@ impl PathField {
             let recent = recent_folders(ctx);
             if !recent.is_empty() {
                 let id = ui.make_persistent_id(("recent-folders", caption));
-                egui::ComboBox::from_id_salt(id).selected_text(lang.pick("最近的文件夹", "Recent folders")).show_ui(
-                    ui,
-                    |ui| {
-                        for folder in &recent {
-                            if ui.selectable_label(false, folder.display().to_string()).clicked() {
-                                self.text = in_folder(folder, &self.text, self.pick).display().to_string();
-                                self.note = None;
-                            }
+                let name = lang.pick("最近的文件夹", "Recent folders");
+                let combo = egui::ComboBox::from_id_salt(id).selected_text(name).show_ui(ui, |ui| {
+                    for folder in &recent {
+                        if ui.selectable_label(false, folder.display().to_string()).clicked() {
+                            self.text = in_folder(folder, &self.text, self.pick).display().to_string();
+                            self.note = None;
                         }
-                    },
-                );
+                    }
+                });
+                // Its accessible name (a drop-down without a caption has none).
+                combo.response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, name));
             }
             let browse = ui.add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")));
             if browse.clicked() {

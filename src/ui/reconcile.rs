@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::Instant;
 
 use crate::channel::{Channel, QueryResult};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerKind, DiscrepancyId, DiscrepancyKind};
 use crate::money::Amount;
 use crate::recon::report::{CountAmount, Item, field_advice, field_label, field_value, kind_label};
@@ -20,6 +20,8 @@ use crate::store::Store;
 use crate::store::operators::Permission;
 use crate::store::recon::StoredRun;
 use crate::ui::Ctx;
+use crate::ui::path_field::{PathEvent, PathField, Pick};
+use crate::ui::words_recon::{acquirer_words, fee_label, fee_text, fee_text_of};
 
 /// Gives the screen an acquirer's client, for fetching bills and querying trades. The app wires the real clients;
 /// without a source those two buttons say the channel is not set up.
@@ -38,16 +40,16 @@ enum Done {
     Imported(Box<ImportOutcome>),
     Reconciled(Box<Report>),
     /// Something done that only needs saying (an Alipay account bill imported).
-    Said(String),
+    Said(Text),
 }
 
 struct Job {
-    label: String,
+    label: Text,
     control: ImportControl,
     started: Instant,
     /// Whether the job reads a file (a progress fraction and rows/s are known).
     reads_file: bool,
-    rx: Receiver<Result<Done, String>>,
+    rx: Receiver<Result<Done, Text>>,
 }
 
 /// The 对账 screen.
@@ -55,11 +57,12 @@ struct Job {
 pub struct ReconcileScreen {
     acquirer: Option<AcquirerKind>,
     date_text: String,
-    path_text: String,
+    /// The bill file: typed, from the recent folders or the system dialog.
+    path: BillPath,
     accept_mismatch: bool,
     job: Option<Job>,
     /// (is an error, text)
-    status: Option<(bool, String)>,
+    status: Option<(bool, Text)>,
     report: Option<Report>,
     runs: Option<Vec<StoredRun>>,
     filter: Option<DiscrepancyKind>,
@@ -67,8 +70,7 @@ pub struct ReconcileScreen {
     search: String,
     /// Resolving differences and closing the day (see `reconcile_resolve`).
     resolve: super::reconcile_resolve::ResolvePanel,
-    dialog: Option<Receiver<Option<PathBuf>>>,
-    query: Option<Receiver<String>>,
+    query: Option<Receiver<Text>>,
     /// The acquirers' clients (set by the app).
     pub channels: Option<Arc<dyn ChannelSource>>,
     /// 结算核对: the Alipay account bill against the trade bill.
@@ -78,6 +80,15 @@ pub struct ReconcileScreen {
 impl std::fmt::Debug for ReconcileScreen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReconcileScreen").field("date", &self.date_text).finish_non_exhaustive()
+    }
+}
+
+/// The bill file's field (a [`PathField`] for bills).
+struct BillPath(PathField);
+
+impl Default for BillPath {
+    fn default() -> Self {
+        BillPath(PathField::new(Pick::Open, "bill", &["zip", "csv", "txt"]))
     }
 }
 
@@ -91,23 +102,26 @@ fn amount_or_dash(a: Option<Amount>) -> String {
 
 impl ReconcileScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        let lang = ctx.lang;
         if self.date_text.is_empty() {
             self.date_text = yesterday_in_china();
         }
         let acquirer = *self.acquirer.get_or_insert(AcquirerKind::WechatPay);
         self.poll(ui, ctx);
         self.take_dropped_files(ui, ctx);
+        // The whole screen scrolls: at 1024×600 the cards, the table and the history do not fit at once.
+        egui::ScrollArea::vertical()
+            .id_salt("reconcile-screen")
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.body(ui, ctx, acquirer));
+    }
 
+    fn body(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, acquirer: AcquirerKind) {
+        let lang = ctx.lang;
         // Which bill.
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(lang.pick("收单机构", "Acquirer"));
             for kind in [AcquirerKind::WechatPay, AcquirerKind::Alipay] {
-                let name = match kind {
-                    AcquirerKind::Alipay => lang.pick("支付宝", "Alipay"),
-                    _ => lang.pick("微信支付", "WeChat Pay"),
-                };
-                if ui.selectable_label(acquirer == kind, name).clicked() {
+                if ui.selectable_label(acquirer == kind, acquirer_words(kind, lang)).clicked() {
                     self.acquirer = Some(kind);
                 }
             }
@@ -122,27 +136,24 @@ impl ReconcileScreen {
                 self.start_reconcile(ctx);
             }
         });
-        ui.horizontal(|ui| {
-            let label = ui.label(lang.pick("账单文件", "Bill file"));
-            ui.add(egui::TextEdit::singleline(&mut self.path_text).desired_width(420.0).hint_text(
-                lang.pick("输入路径，或把账单文件拖到窗口里", "type a path, or drop the bill file on the window"),
-            ))
-            .labelled_by(label.id);
+        // The bill file: typed, a recent folder, the system dialog or dropped on the window; Enter or Import reads it.
+        let chosen = self.path.0.show(ui, ctx, lang.pick("账单文件", "Bill file"));
+        ui.horizontal_wrapped(|ui| {
             let busy = self.job.is_some();
-            if ui
-                .add_enabled(!busy && self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")))
-                .clicked()
-            {
-                self.open_dialog();
-            }
-            if ui.add_enabled(!busy, egui::Button::new(lang.pick("导入", "Import"))).clicked() {
-                let path = PathBuf::from(self.path_text.trim());
-                self.start_import(ctx, path);
-            }
+            let import = ui.add_enabled(!busy, egui::Button::new(lang.pick("导入", "Import"))).clicked();
             ui.checkbox(
                 &mut self.accept_mismatch,
                 lang.pick("合计不符也导入（标记）", "import even if totals differ (flagged)"),
             );
+            ui.weak(lang.pick("也可以把账单文件拖到窗口里", "or drop the bill file on the window"));
+            let path = match chosen {
+                Some(PathEvent::Chosen(path)) if !busy => Some(path),
+                _ if import => Some(self.path.0.path().unwrap_or_default()),
+                _ => None,
+            };
+            if let Some(path) = path {
+                self.start_import(ctx, path);
+            }
         });
         if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
             ui.colored_label(
@@ -154,7 +165,7 @@ impl ReconcileScreen {
         self.job_ui(ui, lang);
         if let Some((is_error, text)) = &self.status {
             let color = if *is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
-            ui.colored_label(color, text.as_str());
+            ui.add(egui::Label::new(egui::RichText::new(text.get(lang)).color(color)).wrap());
         }
         ui.separator();
 
@@ -181,26 +192,21 @@ impl ReconcileScreen {
     }
 
     /// Picks up finished work.
-    fn poll(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
-        let lang = ctx.lang;
+    fn poll(&mut self, ui: &egui::Ui, _ctx: &mut Ctx) {
         if let Some(job) = &self.job {
             match job.rx.try_recv() {
                 Ok(Ok(Done::Imported(outcome))) => {
                     let outcome = *outcome;
-                    self.status = Some((false, outcome.message(lang)));
+                    let text = Text::new(outcome.message(Lang::ZhCn), outcome.message(Lang::En));
+                    self.status = Some((false, text));
                     self.acquirer = Some(outcome.acquirer);
                     self.date_text = outcome.bill.bill_date.clone();
                     self.job = None;
                 }
                 Ok(Ok(Done::Reconciled(report))) => {
-                    self.status = Some((
-                        false,
-                        format!(
-                            "{}{}",
-                            lang.pick("对账完成，差异 ", "Reconciled: differences "),
-                            report.discrepancies.len()
-                        ),
-                    ));
+                    let n = report.discrepancies.len();
+                    self.status =
+                        Some((false, Text::new(format!("对账完成，差异 {n}"), format!("Reconciled: differences {n}"))));
                     self.report = Some(*report);
                     self.runs = None;
                     self.job = None;
@@ -215,21 +221,9 @@ impl ReconcileScreen {
                 }
                 Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(100)),
                 Err(TryRecvError::Disconnected) => {
-                    self.status =
-                        Some((true, lang.pick("后台任务意外结束", "the background task ended unexpectedly").into()));
+                    self.status = Some((true, Text::new("后台任务意外结束", "the background task ended unexpectedly")));
                     self.job = None;
                 }
-            }
-        }
-        if let Some(rx) = &self.dialog {
-            match rx.try_recv() {
-                Ok(Some(path)) => {
-                    self.dialog = None;
-                    self.path_text = path.display().to_string();
-                    self.start_import(ctx, path);
-                }
-                Ok(None) | Err(TryRecvError::Disconnected) => self.dialog = None,
-                Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(200)),
             }
         }
         if let Some(rx) = &self.query {
@@ -250,34 +244,20 @@ impl ReconcileScreen {
         if let Some(path) = dropped.into_iter().next()
             && self.job.is_none()
         {
-            self.path_text = path.display().to_string();
+            self.path.0.text = path.display().to_string();
             self.start_import(ctx, path);
         }
     }
 
-    /// The native file dialog (xdg-portal on Linux) on its own thread; where no portal answers it returns nothing
-    /// and the path field and drag and drop remain.
-    fn open_dialog(&mut self) {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let picked = rfd::FileDialog::new()
-                .set_title("对账单 / Bill")
-                .add_filter("bill", &["zip", "csv", "txt"])
-                .pick_file();
-            let _ = tx.send(picked);
-        });
-        self.dialog = Some(rx);
-    }
-
-    fn date(&mut self, lang: Lang) -> Option<time::Date> {
+    fn date(&mut self) -> Option<time::Date> {
         let date = recon::parse_date(&self.date_text);
         if date.is_none() {
+            let t = &self.date_text;
             self.status = Some((
                 true,
-                format!(
-                    "{} {:?}",
-                    lang.pick("账单日期应写成 2026-11-24 的格式：", "The bill date must look like 2026-11-24:"),
-                    self.date_text
+                Text::new(
+                    format!("账单日期应写成 2026-11-24 的格式：“{t}”"),
+                    format!("The bill date must look like 2026-11-24: {t:?}"),
                 ),
             ));
         }
@@ -287,12 +267,12 @@ impl ReconcileScreen {
     fn spawn(
         &mut self,
         ctx: &Ctx,
-        label: String,
+        label: Text,
         reads_file: bool,
-        work: impl FnOnce(&mut Store, &ImportControl) -> Result<Done, String> + Send + 'static,
+        work: impl FnOnce(&mut Store, &ImportControl) -> Result<Done, Text> + Send + 'static,
     ) {
         // Importing, fetching and reconciling need an operator who may reconcile.
-        if let Err(refused) = ctx.permit(Permission::Reconcile) {
+        if let Err(refused) = ctx.permit_text(Permission::Reconcile) {
             self.status = Some((true, refused));
             return;
         }
@@ -304,7 +284,7 @@ impl ReconcileScreen {
         std::thread::spawn(move || {
             let result = Store::open(&db)
                 .and_then(|mut store| store.set_audit_session(operator, crate::ui::AUDIT_ACTOR_WINDOW).map(|()| store))
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::ui::words_backoffice::store_error(&e))
                 .and_then(|mut store| work(&mut store, &worker_control));
             let _ = tx.send(result);
         });
@@ -312,24 +292,25 @@ impl ReconcileScreen {
         self.job = Some(Job { label, control, started: Instant::now(), reads_file, rx });
     }
 
-    fn start_import(&mut self, ctx: &Ctx, path: PathBuf) {
-        let lang = ctx.lang;
+    fn start_import(&mut self, ctx: &mut Ctx, path: PathBuf) {
         if path.as_os_str().is_empty() {
-            self.status = Some((true, lang.pick("请先选择账单文件", "Choose a bill file first").into()));
+            self.status = Some((true, Text::new("请先选择账单文件", "Choose a bill file first")));
             return;
         }
+        crate::ui::path_field::remember_folder(ctx, &path);
         let options = ImportOptions { accept_mismatched_totals: self.accept_mismatch, ..ImportOptions::default() };
-        let label = format!("{}{}", lang.pick("正在导入 ", "Importing "), path.display());
+        let shown = path.display().to_string();
+        let label = Text::new(format!("正在导入 {shown}"), format!("Importing {shown}"));
         self.spawn(ctx, label, true, move |store, control| {
             if recon::settlement::is_account_file(&path) {
                 let (name, keep) = (path.display().to_string(), Some(crate::store::archive::ArchiveSource::Imported));
                 return recon::settlement::import_account_file(store, &path, &name, None, None, keep)
-                    .map(|a| Done::Said(a.message(lang)))
-                    .map_err(|e| e.to_string());
+                    .map(|a| Done::Said(Text::new(a.message(Lang::ZhCn), a.message(Lang::En))))
+                    .map_err(|e| e.text());
             }
             recon::import_file(store, &path, &options, control)
                 .map(|o| Done::Imported(Box::new(o)))
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.text())
         });
     }
 
@@ -342,41 +323,41 @@ impl ReconcileScreen {
     }
 
     fn start_fetch(&mut self, ctx: &Ctx) {
-        let lang = ctx.lang;
-        let Some(date) = self.date(lang) else { return };
+        let Some(date) = self.date() else { return };
         let kind = self.acquirer.unwrap_or(AcquirerKind::WechatPay);
         let (Some((account, channel)), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
             self.status = Some((
                 true,
-                lang.pick(
+                Text::new(
                     "该收单机构的接口尚未配置，无法下载账单；请从商户平台下载后用“导入”。",
                     "This acquirer's client is not set up, so the bill cannot be fetched; download it from the merchant \
                      portal and use Import.",
-                )
-                .into(),
+                ),
             ));
             return;
         };
         let data_dir = ctx.home.dir.clone();
-        let label = format!("{}{}", lang.pick("正在下载账单 ", "Fetching the bill of "), recon::date_text(date));
+        let day = recon::date_text(date);
+        let label = Text::new(format!("正在下载账单 {day}"), format!("Fetching the bill of {day}"));
         self.spawn(ctx, label, false, move |store, control| {
-            let bill = runtime.block_on(recon::fetch::fetch(channel.as_ref(), date)).map_err(|e| e.to_string())?;
+            let bill = runtime.block_on(recon::fetch::fetch(channel.as_ref(), date)).map_err(|e| e.text())?;
             recon::fetch::save_and_import(store, &data_dir, account, channel.as_ref(), date, &bill, control)
                 .map(|o| Done::Imported(Box::new(o)))
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.text())
         });
     }
 
     fn start_reconcile(&mut self, ctx: &Ctx) {
         let lang = ctx.lang;
-        let Some(date) = self.date(lang) else { return };
+        let Some(date) = self.date() else { return };
         let kind = self.acquirer.unwrap_or(AcquirerKind::WechatPay);
-        let label = format!("{}{}", lang.pick("正在对账 ", "Reconciling "), recon::date_text(date));
+        let day = recon::date_text(date);
+        let label = Text::new(format!("正在对账 {day}"), format!("Reconciling {day}"));
         self.spawn(ctx, label, false, move |store, _| {
-            let options = ReconOptions::from_settings(store).map_err(|e| e.to_string())?;
+            let options = ReconOptions::from_settings(store).map_err(|e| e.text())?;
             recon::reconcile(store, kind, date, &options, lang)
                 .map(|r| Done::Reconciled(Box::new(r)))
-                .map_err(|e| super::reconcile_resolve::phrase_recon(e, lang))
+                .map_err(|e| e.text())
         });
     }
 
@@ -384,8 +365,8 @@ impl ReconcileScreen {
         let Some(job) = &self.job else { return };
         let rows = job.control.rows();
         let secs = job.started.elapsed().as_secs_f64().max(0.001);
-        ui.horizontal(|ui| {
-            ui.label(job.label.as_str());
+        ui.horizontal_wrapped(|ui| {
+            ui.label(job.label.get(lang));
             let bar = if job.reads_file {
                 egui::ProgressBar::new(job.control.fraction()).show_percentage()
             } else {
@@ -411,21 +392,27 @@ impl ReconcileScreen {
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!(
                 "{} {} · {}",
-                recon::acquirer_name(report.acquirer),
+                acquirer_words(report.acquirer, lang),
                 report.bill_date,
                 lang.pick("对账结果", "reconciliation")
             ));
             ui.weak(format!("#{}", report.run_id));
         });
-        for w in &report.warnings {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("{}{w}", lang.pick("注意：", "Warning: ")));
+        // The bills whose own totals do not add up (imported flagged): named here, the detail on hover.
+        for b in report.bills.iter().filter(|b| b.totals_mismatch.is_some()) {
+            let text = match lang {
+                Lang::ZhCn => format!("注意：{} 自身的合计与明细不符", b.source_name),
+                Lang::En => format!("Warning: {}: the bill's own totals do not match its rows", b.source_name),
+            };
+            ui.colored_label(ui.visuals().warn_fg_color, text)
+                .on_hover_text(b.totals_mismatch.as_deref().unwrap_or_default());
         }
         if let Some(update) = self.resolve.ui(ui, ctx, report) {
             self.status = Some(update.status);
             self.report = update.report;
         }
-        // Summary cards.
-        ui.horizontal_wrapped(|ui| {
+        // Summary cards: a row that wraps whole cards, top-aligned.
+        ui.with_layout(egui::Layout::left_to_right(egui::Align::TOP).with_main_wrap(true), |ui| {
             card(
                 ui,
                 lang.pick("已匹配", "Matched"),
@@ -455,31 +442,48 @@ impl ReconcileScreen {
                 &report.carry.in_matched.amount.to_string(),
             );
             let f = &report.fees;
+            let exact = format!("{}{}", lang.pick("账单中的精确值：", "Exact value in the bill: "), f.fee);
             card(
                 ui,
                 lang.pick("手续费", "Fees"),
-                &f.fee_fen.to_string(),
+                &fee_text(f.fee_fen),
                 &format!("{} {}", lang.pick("净额", "net"), f.net),
-            );
+            )
+            .on_hover_text(exact);
         });
         let f = &report.fees;
-        ui.weak(format!(
-            "{} {}: {} {} ({}) · {} {} ({}) · {} {} · {} {} · {} {}",
-            lang.pick("当日汇总", "Day summary"),
-            f.bill_date,
-            lang.pick("收款", "payments"),
-            f.payments.count,
-            f.payments.amount,
-            lang.pick("退款", "refunds"),
-            f.refunds.count,
-            f.refunds.amount,
-            lang.pick("手续费", "fees"),
-            f.fee,
-            lang.pick("优惠", "discounts"),
-            f.discounts,
-            lang.pick("净额", "net"),
-            f.net
-        ));
+        ui.horizontal_wrapped(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            let weak = |ui: &mut egui::Ui, t: String| {
+                ui.weak(t);
+            };
+            weak(
+                ui,
+                format!(
+                    "{} {}: {} {} ({}) · {} {} ({}) · {}",
+                    lang.pick("当日汇总", "Day summary"),
+                    f.bill_date,
+                    lang.pick("收款", "payments"),
+                    f.payments.count,
+                    f.payments.amount,
+                    lang.pick("退款", "refunds"),
+                    f.refunds.count,
+                    f.refunds.amount,
+                    lang.pick("手续费", "fees"),
+                ),
+            );
+            fee_label(ui, f.fee_fen, &f.fee, lang);
+            weak(
+                ui,
+                format!(
+                    "· {} {} · {} {}",
+                    lang.pick("优惠", "discounts"),
+                    f.discounts,
+                    lang.pick("净额", "net"),
+                    f.net
+                ),
+            );
+        });
 
         let c = &report.carry;
         let n = |x: &CountAmount| format!("{} ({})", x.count, x.amount);
@@ -521,7 +525,7 @@ impl ReconcileScreen {
         ));
 
         // Filters and export.
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(lang.pick("筛选", "Filter"));
             if ui.selectable_label(self.filter.is_none(), lang.pick("全部", "All")).clicked() {
                 self.filter = None;
@@ -560,7 +564,7 @@ impl ReconcileScreen {
             return;
         }
         let mut action: Option<RowAction> = None;
-        egui::ScrollArea::vertical().max_height(300.0).auto_shrink([false, true]).show(ui, |ui| {
+        egui::ScrollArea::both().max_height(300.0).auto_shrink([false, true]).show(ui, |ui| {
             egui::Grid::new("discrepancies").striped(true).num_columns(6).spacing([12.0, 6.0]).show(ui, |ui| {
                 for h in [
                     lang.pick("类型", "Kind"),
@@ -592,14 +596,27 @@ impl ReconcileScreen {
                         ui.label(d.reason.explanation(lang));
                         ui.weak(format!("{}{}", lang.pick("建议：", "Suggested: "), d.reason.action(lang)));
                         for f in &d.fields {
-                            ui.label(format!(
+                            // Fees by the one rule: fen on screen, the exact values on hover.
+                            let value = |v: &str| match f.field {
+                                crate::recon::report::DiffField::Fee if !v.is_empty() => fee_text_of(v),
+                                _ => field_value(f.field, v),
+                            };
+                            let line = ui.label(format!(
                                 "{}{} {}{} {}",
                                 field_label(f.field, lang),
                                 lang.pick("：账单", ": bill"),
-                                field_value(f.field, &f.bill),
+                                value(&f.bill),
                                 lang.pick("，本地", ", till"),
-                                field_value(f.field, &f.local),
+                                value(&f.local),
                             ));
+                            if f.field == crate::recon::report::DiffField::Fee {
+                                line.on_hover_text(format!(
+                                    "{}{} / {}",
+                                    lang.pick("精确值：账单 / 本地 ", "Exact values: bill / till "),
+                                    f.bill,
+                                    f.local
+                                ));
+                            }
                             if let Some(advice) = field_advice(f, lang) {
                                 ui.weak(advice);
                             }
@@ -652,56 +669,48 @@ impl ReconcileScreen {
     }
 
     fn query_acquirer(&mut self, ctx: &Ctx, kind: AcquirerKind, item: &Item) {
-        let lang = ctx.lang;
         let Some(out_trade_no) = item.out_trade_no.clone() else { return };
         let (Some((_, channel)), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
             self.status = Some((
                 true,
-                lang.pick(
+                Text::new(
                     "该收单机构的接口尚未配置，无法查询。",
                     "This acquirer's client is not set up, so it cannot be queried.",
-                )
-                .into(),
+                ),
             ));
             return;
         };
         let (tx, rx) = std::sync::mpsc::channel();
+        let no = out_trade_no.clone();
         runtime.spawn(async move {
+            let said = |zh: &str, en: &str| Text::new(format!("{no}：{zh}"), format!("{no}: {en}"));
             let answer = match channel.query(&out_trade_no).await {
-                QueryResult::Paid(t) => format!(
-                    "{out_trade_no}: {} {} {}",
-                    lang.pick("收单机构显示已支付", "the acquirer says paid"),
-                    t.amount.map(|a| a.to_string()).unwrap_or_default(),
-                    t.trade_no.unwrap_or_default()
-                ),
-                QueryResult::Waiting(_) => {
-                    format!("{out_trade_no}: {}", lang.pick("等待顾客确认", "waiting for the customer"))
-                }
-                QueryResult::Closed(_) => {
-                    format!(
-                        "{out_trade_no}: {}",
-                        lang.pick("已关闭、撤销或全额退款", "closed, cancelled or fully refunded")
+                QueryResult::Paid(t) => {
+                    let amount = t.amount.map(|a| a.to_string()).unwrap_or_default();
+                    let trade_no = t.trade_no.unwrap_or_default();
+                    Text::new(
+                        format!("{no}：收单机构显示已支付 {amount} {trade_no}"),
+                        format!("{no}: the acquirer says paid {amount} {trade_no}"),
                     )
                 }
-                QueryResult::NotFound => {
-                    format!("{out_trade_no}: {}", lang.pick("收单机构没有这笔交易", "the acquirer has no such trade"))
-                }
+                QueryResult::Waiting(_) => said("等待顾客确认", "waiting for the customer"),
+                QueryResult::Closed(_) => said("已关闭、撤销或全额退款", "closed, cancelled or fully refunded"),
+                QueryResult::NotFound => said("收单机构没有这笔交易", "the acquirer has no such trade"),
                 QueryResult::Unknown(e) => {
-                    format!("{out_trade_no}: {}{e}", lang.pick("查询未成功：", "the query failed: "))
+                    tracing::warn!(error = %e, "trade query");
+                    Text::new(format!("{no}：查询未成功（详情见日志）"), format!("{no}: the query failed: {e}"))
                 }
             };
             let _ = tx.send(answer);
         });
         self.query = Some(rx);
-        self.status = Some((
-            false,
-            format!("{}{}", lang.pick("正在查询 ", "Querying "), item.out_trade_no.as_deref().unwrap_or("")),
-        ));
+        let no = item.out_trade_no.as_deref().unwrap_or("");
+        self.status = Some((false, Text::new(format!("正在查询 {no}"), format!("Querying {no}"))));
     }
 
     fn export(&mut self, ctx: &Ctx, report: &Report, extension: &str) {
         let lang = ctx.lang;
-        if let Err(refused) = ctx.permit(Permission::Export) {
+        if let Err(refused) = ctx.permit_text(Permission::Export) {
             self.status = Some((true, refused));
             return;
         }
@@ -711,9 +720,10 @@ impl ReconcileScreen {
         } else {
             recon::export::write_csv(report, &path, lang)
         };
+        let shown = path.display().to_string();
         self.status = Some(match result {
-            Ok(()) => (false, format!("{}{}", lang.pick("已导出到 ", "Exported to "), path.display())),
-            Err(e) => (true, e.to_string()),
+            Ok(()) => (false, Text::new(format!("已导出到 {shown}"), format!("Exported to {shown}"))),
+            Err(e) => (true, e.text()),
         });
     }
 
@@ -736,9 +746,9 @@ impl ReconcileScreen {
                         "#{} {} {} · {} {}",
                         run.id,
                         run.bill_date.as_deref().unwrap_or(""),
-                        kind.map(recon::acquirer_name).unwrap_or(""),
+                        kind.map(|k| acquirer_words(k, lang)).unwrap_or(""),
                         lang.pick("对账于", "run at"),
-                        crate::time::to_local_display(&run.started_at),
+                        crate::time::to_china_display(&run.started_at),
                     ));
                     if let Some(s) = &summary {
                         let differences: i64 = s.kinds.iter().map(|k| k.count).sum();
@@ -752,8 +762,13 @@ impl ReconcileScreen {
                     }
                     if ui.small_button(lang.pick("查看", "Open")).clicked() {
                         match recon::load_report(&ctx.home.store, run.id, lang) {
-                            Ok(r) => self.report = Some(r),
-                            Err(e) => self.status = Some((true, e.to_string())),
+                            Ok(r) => {
+                                // The fields follow the run opened (its day and acquirer).
+                                self.date_text = r.bill_date.clone();
+                                self.acquirer = Some(r.acquirer);
+                                self.report = Some(r);
+                            }
+                            Err(e) => self.status = Some((true, e.text())),
                         }
                     }
                 });
@@ -769,13 +784,27 @@ enum RowAction {
     Resolve(Box<Item>),
 }
 
-fn card(ui: &mut egui::Ui, title: &str, big: &str, small: &str) {
-    egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)).show(ui, |ui| {
-        ui.set_min_width(100.0);
-        ui.vertical(|ui| {
-            ui.weak(title);
-            ui.heading(big);
-            ui.label(small);
-        });
-    });
+/// The width of a summary card: fixed, so that a row of cards wraps to the next line as a whole card instead of
+/// squeezing (and cutting) the last one on a narrow window.
+const CARD_WIDTH: f32 = 150.0;
+
+fn card(ui: &mut egui::Ui, title: &str, big: &str, small: &str) -> egui::Response {
+    let size = egui::vec2(CARD_WIDTH, 0.0);
+    ui.allocate_ui(size, |ui| {
+        egui::Frame::group(ui.style())
+            .inner_margin(egui::Margin::symmetric(10, 6))
+            .show(ui, |ui| {
+                let inner = CARD_WIDTH - 20.0;
+                ui.set_width(inner);
+                ui.set_min_height(64.0);
+                ui.vertical(|ui| {
+                    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Wrap);
+                    ui.weak(title);
+                    ui.heading(big);
+                    ui.label(small);
+                });
+            })
+            .response
+    })
+    .inner
 }

@@ -4,7 +4,7 @@
 //! report). Everything that reads or writes the database or a file runs on a background thread
 //! ([`Background`]); the screen gets back a fresh report and a status line.
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerId, DiscrepancyId, ResolutionKind};
 use crate::recon::report::{Item, Report};
 use crate::recon::resolve::{self, ResolveAs, ResolveError, Resolved, china_display, kind_label, suggested_kind};
@@ -18,7 +18,7 @@ use crate::ui::jobs::Background;
 /// What the panel hands back to the screen.
 pub struct Update {
     /// (is an error, text)
-    pub status: (bool, String),
+    pub status: (bool, Text),
     /// The report again, as it is now.
     pub report: Option<Report>,
 }
@@ -87,70 +87,64 @@ fn day_info(store: &mut Store, run_id: i64) -> Result<DayInfo, ResolveError> {
 
 /// A refusal or failure in the window's language (the core gives kinds and values).
 pub fn phrase(e: &ResolveError, lang: Lang) -> String {
-    if lang == Lang::En {
-        return e.to_string();
-    }
     match e {
+        ResolveError::Recon(r) => r.phrase(lang),
+        ResolveError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
+        e if lang == Lang::En => e.to_string(),
         ResolveError::CannotAdopt { id, .. } => {
             format!("差异 #{id} 不能补录：只有收银台没有或未确认的账单收款才能补录为本地订单")
         }
         ResolveError::NoRun { date, .. } => format!("{date} 还没有对账，请先对账"),
-        ResolveError::Recon(ReconError::DayClosed { date, closed_by, closed_at, .. }) => {
-            format!("{date} 已由 {closed_by} 于 {closed_at}（北京时间）结账；请先重新开账")
-        }
-        ResolveError::Store(StoreError::DayClosed { bill_date, closed_at, closed_by }) => {
-            format!("{bill_date} 已由 {closed_by} 于 {}（北京时间）结账；请先重新开账", china_display(closed_at))
-        }
-        ResolveError::Store(StoreError::NotFound { key, .. }) => format!("找不到 {key}"),
-        ResolveError::Store(StoreError::Resolution(r)) => match r {
-            Refused::NotLatestRun { id, latest, .. } => {
-                format!("差异 #{id} 不属于当日最新的对账（#{latest}）：请打开最新的对账结果处理")
-            }
-            Refused::AlreadyResolved { id, .. } => format!("差异 #{id} 已处理；如需改为其他处理方式，请先重新打开"),
-            Refused::NotResolved { id } => format!("差异 #{id} 尚未处理，无需重新打开"),
-            Refused::NoteRequired => "请填写处理说明".to_owned(),
-            Refused::BillRowNotFound { what, bill_date } => {
-                let what = what.replace("line", "行号").replace("trade_no", "交易号");
-                format!("{bill_date} 的账单里没有{what}")
-            }
-            Refused::BillRowAmbiguous { line, .. } => format!("第 {line} 行出现在多份账单里：请改填交易号"),
-            Refused::BillRowMatched { line, trade_no } => {
-                format!("账单第 {line} 行（交易号 {trade_no}）已与本地记录匹配，无需手工匹配")
-            }
-            Refused::NotLocalOnly { id, line } => {
-                format!("差异 #{id} 本身就是账单第 {line} 行：只有账单里没有的本地记录才能与其他账单行手工匹配")
-            }
-            Refused::BillRowResolved { line, trade_no, .. } => {
-                format!("账单第 {line} 行（交易号 {trade_no}）已处理")
-            }
-            Refused::BadOutRequestNo { out_request_no } => {
-                format!("“{out_request_no}”不是退款单号（1 到 64 位字母、数字或 _-|*）")
-            }
-            Refused::RefundOfAnotherOrder { out_request_no, belongs_to, expected } => {
-                format!("退款 {out_request_no} 属于订单 {belongs_to}，不是 {expected}")
-            }
-            Refused::CannotAdopt { id } => format!("差异 #{id} 没有可补录的账单收款"),
-            Refused::NoRun { bill_date } => format!("{bill_date} 还没有对账，请先对账"),
-            Refused::OpenDifferences { bill_date, count, .. } => {
-                format!("{bill_date} 还有 {count} 条差异未处理：处理完才能结账")
-            }
-            Refused::StaleRun { bill_date, .. } => format!("{bill_date} 的账单在对账后有变动：请重新对账后再结账"),
-            Refused::NotClosed { bill_date } => format!("{bill_date} 尚未结账"),
-        },
-        other => {
-            tracing::warn!(error = %other, "a resolution failed");
-            "操作未完成（数据库错误，详情见日志）".to_owned()
-        }
     }
 }
 
-/// A reconciliation error in the window's language where the screen knows its words (a closed day), else as the
-/// core says it.
-pub fn phrase_recon(e: ReconError, lang: Lang) -> String {
-    match e {
-        ReconError::DayClosed { .. } => phrase(&ResolveError::Recon(e), lang),
-        e => e.to_string(),
+/// [`phrase`] in both languages, to keep in screen state.
+pub fn phrase_text(e: &ResolveError) -> Text {
+    Text::new(phrase(e, Lang::ZhCn), phrase(e, Lang::En))
+}
+
+/// A resolution or day closing the data does not allow, in Chinese (English: its `Display`).
+pub fn refused_zh(r: &Refused) -> String {
+    match r {
+        Refused::NotLatestRun { id, latest, .. } => {
+            format!("差异 #{id} 不属于当日最新的对账（#{latest}）：请打开最新的对账结果处理")
+        }
+        Refused::AlreadyResolved { id, .. } => format!("差异 #{id} 已处理；如需改为其他处理方式，请先重新打开"),
+        Refused::NotResolved { id } => format!("差异 #{id} 尚未处理，无需重新打开"),
+        Refused::NoteRequired => "请填写处理说明".to_owned(),
+        Refused::BillRowNotFound { what, bill_date } => {
+            let what = what.replace("line", "行号").replace("trade_no", "交易号");
+            format!("{bill_date} 的账单里没有{what}")
+        }
+        Refused::BillRowAmbiguous { line, .. } => format!("第 {line} 行出现在多份账单里：请改填交易号"),
+        Refused::BillRowMatched { line, trade_no } => {
+            format!("账单第 {line} 行（交易号 {trade_no}）已与本地记录匹配，无需手工匹配")
+        }
+        Refused::NotLocalOnly { id, line } => {
+            format!("差异 #{id} 本身就是账单第 {line} 行：只有账单里没有的本地记录才能与其他账单行手工匹配")
+        }
+        Refused::BillRowResolved { line, trade_no, .. } => {
+            format!("账单第 {line} 行（交易号 {trade_no}）已处理")
+        }
+        Refused::BadOutRequestNo { out_request_no } => {
+            format!("“{out_request_no}”不是退款单号（1 到 64 位字母、数字或 _-|*）")
+        }
+        Refused::RefundOfAnotherOrder { out_request_no, belongs_to, expected } => {
+            format!("退款 {out_request_no} 属于订单 {belongs_to}，不是 {expected}")
+        }
+        Refused::CannotAdopt { id } => format!("差异 #{id} 没有可补录的账单收款"),
+        Refused::NoRun { bill_date } => format!("{bill_date} 还没有对账，请先对账"),
+        Refused::OpenDifferences { bill_date, count, .. } => {
+            format!("{bill_date} 还有 {count} 条差异未处理：处理完才能结账")
+        }
+        Refused::StaleRun { bill_date, .. } => format!("{bill_date} 的账单在对账后有变动：请重新对账后再结账"),
+        Refused::NotClosed { bill_date } => format!("{bill_date} 尚未结账"),
     }
+}
+
+/// A reconciliation error in the window's language.
+pub fn phrase_recon(e: ReconError, lang: Lang) -> String {
+    e.phrase(lang)
 }
 
 /// "6" → line 6; a longer number or text → a trade_no.
@@ -198,7 +192,7 @@ impl ResolvePanel {
         report: &Report,
         work: impl FnOnce(&mut Store) -> Result<(String, String), ResolveError> + Send + 'static,
     ) -> Option<Update> {
-        if let Err(refused) = ctx.permit(permission) {
+        if let Err(refused) = ctx.permit_text(permission) {
             return Some(Update { status: (true, refused), report: None });
         }
         let (run_id, lang) = (report.run_id, ctx.lang);
@@ -237,8 +231,7 @@ impl ResolvePanel {
 
     /// The day bar and the dialog; polls the background work. Returns what the screen should show.
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, report: &Report) -> Option<Update> {
-        let lang = ctx.lang;
-        let mut update = self.poll(lang);
+        let mut update = self.poll();
         // The day's state, read in the background for the run shown.
         let fresh = self.day.as_ref().is_some_and(|(run, _)| *run == report.run_id);
         let loading = self.day_job.as_ref().is_some_and(|(run, _)| *run == report.run_id);
@@ -258,7 +251,7 @@ impl ResolvePanel {
         update
     }
 
-    fn poll(&mut self, lang: Lang) -> Option<Update> {
+    fn poll(&mut self) -> Option<Update> {
         if let Some((run, job)) = &mut self.day_job
             && let Some(answer) = job.poll()
         {
@@ -269,8 +262,8 @@ impl ResolvePanel {
                     self.day = Some((run, day));
                     None
                 }
-                Ok(Err(e)) => Some(phrase(&e, lang)),
-                Err(e) => Some(e.to_string()),
+                Ok(Err(e)) => Some(phrase_text(&e)),
+                Err(e) => Some(e.text()),
             };
             if let Some(text) = failed {
                 self.day_failed = Some(run);
@@ -285,10 +278,10 @@ impl ResolvePanel {
                     self.day = Some((report.run_id, day));
                 }
                 self.dialog = None;
-                Update { status: (false, lang.pick(&done.zh, &done.en).to_owned()), report: done.report }
+                Update { status: (false, Text::new(done.zh, done.en)), report: done.report }
             }
-            Ok(Err(e)) => Update { status: (true, phrase(&e, lang)), report: None },
-            Err(e) => Update { status: (true, e.to_string()), report: None },
+            Ok(Err(e)) => Update { status: (true, phrase_text(&e)), report: None },
+            Err(e) => Update { status: (true, e.text()), report: None },
         })
     }
 
@@ -518,8 +511,8 @@ impl ResolvePanel {
             ResolutionKind::Matched => match bill_row_pick(&dialog.bill_row) {
                 Some(pick) => ResolveAs::Matched(pick),
                 None => {
-                    let text = lang.pick("请填写账单行号或交易号", "Give the bill line or the trade_no");
-                    return Some(Update { status: (true, text.to_owned()), report: None });
+                    let text = Text::new("请填写账单行号或交易号", "Give the bill line or the trade_no");
+                    return Some(Update { status: (true, text), report: None });
                 }
             },
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use crate::channel::Channel;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::AcquirerId;
 use crate::recon::settlement::{AccountImport, Issue, SettlementCheck, check};
 use crate::recon::{self, ReconError};
@@ -22,10 +22,10 @@ enum Done {
 /// The settlement card's state.
 #[derive(Default)]
 pub struct SettlementCard {
-    job: Option<Receiver<Result<Done, String>>>,
+    job: Option<Receiver<Result<Done, Text>>>,
     check: Option<SettlementCheck>,
     /// (is an error, text)
-    status: Option<(bool, String)>,
+    status: Option<(bool, Text)>,
 }
 
 impl std::fmt::Debug for SettlementCard {
@@ -34,15 +34,9 @@ impl std::fmt::Debug for SettlementCard {
     }
 }
 
-/// A settlement error in the window's language.
-fn words(e: &ReconError, lang: Lang) -> String {
-    match e {
-        ReconError::Settlement(recon::settlement::SettlementError::NoAccountBill { date }) => lang
-            .pick(
-                &format!("还没有 {date} 的支付宝账务明细：请先下载账务明细。"),
-                &format!("There is no Alipay account bill for {date}: fetch it first."),
-            )
-            .to_owned(),
+/// A settlement error in both languages (the core gives kinds and values; see `ui::words_recon`).
+fn words(e: &ReconError) -> Text {
+    let one = |lang: Lang| match e {
         ReconError::NoBill { date, .. } => lang
             .pick(
                 &format!("还没有 {date} 的支付宝业务账单：请先导入或下载。"),
@@ -52,15 +46,15 @@ fn words(e: &ReconError, lang: Lang) -> String {
         ReconError::NoBillAtAcquirer { date, .. } => lang
             .pick(&format!("支付宝没有 {date} 的账务明细。"), &format!("Alipay has no account bill for {date}."))
             .to_owned(),
-        ReconError::Fetch { date, message, .. } => lang
+        ReconError::Settlement(recon::settlement::SettlementError::NoAccountBill { date }) => lang
             .pick(
-                &format!("支付宝没有给出 {date} 的账务明细（{message}）。"),
-                &format!("Alipay did not give the account bill of {date} ({message})."),
+                &format!("还没有 {date} 的支付宝账务明细：请先下载账务明细。"),
+                &format!("There is no Alipay account bill for {date}: fetch it first."),
             )
             .to_owned(),
-        // The detail (the file, line and column) is attached as the core words it.
-        other => format!("{}{other}", lang.pick("结算核对失败，详情：", "Settlement check failed: ")),
-    }
+        other => other.phrase(lang),
+    };
+    Text::new(one(Lang::ZhCn), one(Lang::En))
 }
 
 impl SettlementCard {
@@ -73,7 +67,7 @@ impl SettlementCard {
         channel: Option<(AcquirerId, Arc<dyn Channel>)>,
     ) {
         let lang = ctx.lang;
-        self.poll(ui, lang);
+        self.poll(ui);
         egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 ui.strong(lang.pick("结算核对（支付宝账务明细）", "Settlement (Alipay account bill)"));
@@ -100,7 +94,7 @@ impl SettlementCard {
             });
             if let Some((is_error, text)) = &self.status {
                 let color = if *is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
-                ui.colored_label(color, text.as_str());
+                ui.add(egui::Label::new(egui::RichText::new(text.get(lang)).color(color)).wrap());
             }
             if let Some(c) = &self.check {
                 check_ui(ui, c, lang);
@@ -108,11 +102,11 @@ impl SettlementCard {
         });
     }
 
-    fn poll(&mut self, ui: &egui::Ui, lang: Lang) {
+    fn poll(&mut self, ui: &egui::Ui) {
         let Some(rx) = &self.job else { return };
         match rx.try_recv() {
             Ok(Ok(Done::Fetched(imported, c))) => {
-                self.status = Some((false, imported.message(lang)));
+                self.status = Some((false, Text::new(imported.message(Lang::ZhCn), imported.message(Lang::En))));
                 self.check = Some(*c);
                 self.job = None;
             }
@@ -128,15 +122,14 @@ impl SettlementCard {
             }
             Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(100)),
             Err(TryRecvError::Disconnected) => {
-                self.status =
-                    Some((true, lang.pick("后台任务意外结束", "the background task ended unexpectedly").into()));
+                self.status = Some((true, Text::new("后台任务意外结束", "the background task ended unexpectedly")));
                 self.job = None;
             }
         }
     }
 
-    fn spawn(&mut self, ctx: &Ctx, work: impl FnOnce(&mut Store) -> Result<Done, String> + Send + 'static) {
-        if let Err(refused) = ctx.permit(Permission::Reconcile) {
+    fn spawn(&mut self, ctx: &Ctx, work: impl FnOnce(&mut Store) -> Result<Done, Text> + Send + 'static) {
+        if let Err(refused) = ctx.permit_text(Permission::Reconcile) {
             self.status = Some((true, refused));
             return;
         }
@@ -146,7 +139,7 @@ impl SettlementCard {
         std::thread::spawn(move || {
             let result = Store::open(&db)
                 .and_then(|mut store| store.set_audit_session(operator, crate::ui::AUDIT_ACTOR_WINDOW).map(|()| store))
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::ui::words_backoffice::store_error(&e))
                 .and_then(|mut store| work(&mut store));
             let _ = tx.send(result);
         });
@@ -155,37 +148,33 @@ impl SettlementCard {
     }
 
     fn start_check(&mut self, ctx: &Ctx, date: time::Date) {
-        let lang = ctx.lang;
         let Some(account) = alipay_account(ctx) else {
-            self.status = Some((true, lang.pick("没有支付宝收单账户", "There is no Alipay account").into()));
+            self.status = Some((true, Text::new("没有支付宝收单账户", "There is no Alipay account")));
             return;
         };
         self.spawn(ctx, move |store| {
-            check(store, account, date).map(|c| Done::Checked(Box::new(c))).map_err(|e| words(&e, lang))
+            check(store, account, date).map(|c| Done::Checked(Box::new(c))).map_err(|e| words(&e))
         });
     }
 
     fn start_fetch(&mut self, ctx: &Ctx, date: time::Date, channel: Option<(AcquirerId, Arc<dyn Channel>)>) {
-        let lang = ctx.lang;
         let (Some((account, channel)), Some(runtime)) = (channel, ctx.runtime.clone()) else {
             self.status = Some((
                 true,
-                lang.pick(
+                Text::new(
                     "支付宝接口尚未配置，无法下载账务明细。",
                     "The Alipay client is not set up, so the account bill cannot be fetched.",
-                )
-                .into(),
+                ),
             ));
             return;
         };
         let data_dir = ctx.home.dir.clone();
         self.spawn(ctx, move |store| {
-            let bill = runtime
-                .block_on(recon::settlement::fetch_account(channel.as_ref(), date))
-                .map_err(|e| words(&e, lang))?;
+            let bill =
+                runtime.block_on(recon::settlement::fetch_account(channel.as_ref(), date)).map_err(|e| words(&e))?;
             let imported = recon::settlement::save_and_import_account(store, &data_dir, account, date, &bill)
-                .map_err(|e| words(&e, lang))?;
-            let c = check(store, account, date).map_err(|e| words(&e, lang))?;
+                .map_err(|e| words(&e))?;
+            let c = check(store, account, date).map_err(|e| words(&e))?;
             Ok(Done::Fetched(Box::new(imported), Box::new(c)))
         });
     }

@@ -1,9 +1,12 @@
-//! 设置 Settings: language, mode, where the data lives, this till's store and terminal.
+//! 设置 Settings: language, appearance (theme and scale), mode, where the data lives, this till's store and
+//! terminal, receipts, sync, keys, staff, sound and function keys. The sections sit in a column of at most
+//! [`MAX_WIDTH`] points, centred in a wide window.
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::model::ChannelMode;
 use crate::store::operators::Permission;
 use crate::ui::Ctx;
+use crate::ui::words_backoffice::{store_error, store_error_words};
 
 #[derive(Debug, Default)]
 pub struct SettingsScreen {
@@ -15,9 +18,27 @@ pub struct SettingsScreen {
     this_till: crate::ui::this_till::ThisTillPanel,
     receipts: ReceiptsPanel,
     /// Why the last change here was refused (red, under the settings).
-    refused: Option<String>,
+    refused: Option<Text>,
     /// Why the last function-key change was refused (the key is taken).
-    keys_refused: Option<String>,
+    keys_refused: Option<Text>,
+}
+
+/// The widest the settings column grows (points); a wider window centres it.
+pub const MAX_WIDTH: f32 = 980.0;
+
+/// Draws `add` in a column at most `max` wide, centred in the space there is.
+pub fn centred_column<R>(ui: &mut egui::Ui, max: f32, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    let width = ui.available_width();
+    let pad = ((width - max) / 2.0).max(0.0);
+    ui.horizontal_top(|ui| {
+        ui.add_space(pad);
+        ui.vertical(|ui| {
+            ui.set_max_width(width.min(max));
+            add(ui)
+        })
+        .inner
+    })
+    .inner
 }
 
 impl SettingsScreen {
@@ -32,7 +53,9 @@ impl SettingsScreen {
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| self.contents(ui, ctx));
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| centred_column(ui, MAX_WIDTH, |ui| self.contents(ui, ctx)));
     }
 
     fn contents(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -48,6 +71,8 @@ impl SettingsScreen {
             });
             ui.end_row();
 
+            appearance_rows(ui, ctx);
+
             ui.label(lang.pick("运行模式", "Mode"));
             ui.vertical(|ui| {
                 for (mode, label) in [
@@ -61,7 +86,7 @@ impl SettingsScreen {
                     (ChannelMode::Live, lang.pick("正式（真实收单网关）", "Live (real acquirer gateways)")),
                 ] {
                     if ui.radio(ctx.mode == mode, label).clicked() && ctx.mode != mode {
-                        self.refused = ctx.permit(Permission::ChangeSettings).err();
+                        self.refused = ctx.permit_text(Permission::ChangeSettings).err();
                         if self.refused.is_none() {
                             ctx.set_mode(mode);
                         }
@@ -81,7 +106,7 @@ impl SettingsScreen {
             ui.label(lang.pick("数据库版本", "Schema version"));
             ui.label(match ctx.home.store.schema_version() {
                 Ok(v) => v.to_string(),
-                Err(e) => e.to_string(),
+                Err(e) => store_error_words(&e, lang),
             });
             ui.end_row();
 
@@ -90,7 +115,7 @@ impl SettingsScreen {
             ui.end_row();
         });
         if let Some(refused) = &self.refused {
-            ui.colored_label(ui.visuals().error_fg_color, refused);
+            ui.colored_label(ui.visuals().error_fg_color, refused.get(lang));
         }
         ui.add_space(8.0);
         ui.separator();
@@ -101,7 +126,7 @@ impl SettingsScreen {
         ui.separator();
         if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
             // The wizard changes the merchant, the store and the mode.
-            self.refused = ctx.permit(Permission::ChangeSettings).err();
+            self.refused = ctx.permit_text(Permission::ChangeSettings).err();
             self.wizard_requested = self.refused.is_none();
         }
 
@@ -112,18 +137,12 @@ impl SettingsScreen {
                 ui.label(lang.pick("暂无", "None yet"));
             }
             Ok(entries) => {
-                for e in entries {
-                    ui.label(format!(
-                        "{}  {}  {} → {}",
-                        crate::time::to_local_display(&e.at),
-                        e.subject,
-                        e.before.as_deref().unwrap_or("—"),
-                        e.after.as_deref().unwrap_or("—"),
-                    ));
-                }
+                let names: Vec<_> =
+                    ctx.home.store.operators().unwrap_or_default().into_iter().map(|o| (o.id, o.name)).collect();
+                crate::ui::staff::audit_list(ui, &entries, &names, lang);
             }
             Err(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+                ui.colored_label(ui.visuals().error_fg_color, store_error_words(&e, lang));
             }
         }
         ui.separator();
@@ -172,7 +191,7 @@ impl SettingsScreen {
             let operator = ctx.operator_id();
             match s.save(&mut ctx.home.store, operator) {
                 Ok(()) => ctx.sound.settings = s,
-                Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+                Err(e) => ctx.error = Some(store_error(&e)),
             }
         }
     }
@@ -182,36 +201,40 @@ impl SettingsScreen {
         let lang = ctx.lang;
         ui.label(egui::RichText::new(lang.pick("收银功能键", "Function keys at the counter")).strong());
         let mut change = None;
-        // Each function's key in a list, the function's name beside it ("F1 ▾ 收款").
-        for action in Action::ALL {
-            let current = ctx.keys.key(action);
-            egui::ComboBox::new(("hotkey", action.setting_key()), action.label(lang))
-                .selected_text(key_name(current))
-                .width(72.0)
-                .show_ui(ui, |ui| {
-                    for key in KEYS {
-                        if ui.selectable_label(key == current, key_name(key)).clicked() && key != current {
-                            change = Some((action, key));
+        // Each function's name, then its key in a list named by it ("收款  F1 ▾").
+        egui::Grid::new("hotkeys").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+            for action in Action::ALL {
+                let current = ctx.keys.key(action);
+                let caption = ui.label(action.label(lang));
+                egui::ComboBox::from_id_salt(("hotkey", action.setting_key()))
+                    .selected_text(key_name(current))
+                    .width(72.0)
+                    .show_ui(ui, |ui| {
+                        for key in KEYS {
+                            if ui.selectable_label(key == current, key_name(key)).clicked() && key != current {
+                                change = Some((action, key));
+                            }
                         }
-                    }
-                });
-        }
+                    })
+                    .response
+                    .labelled_by(caption.id);
+                ui.end_row();
+            }
+        });
         if let Some((action, key)) = change {
             ctx.sync_audit_session();
             let operator = ctx.operator_id();
             self.keys_refused = match ctx.keys.set(&mut ctx.home.store, action, key, operator) {
                 Ok(()) => None,
-                Err(crate::ui::hotkeys::KeyMapError::Taken { key, by }) => Some(match lang {
-                    Lang::ZhCn => format!("{key} 已用于“{}”，请先为它换一个键", by.label(lang)),
-                    Lang::En => {
-                        format!("{key} is already the key for “{}”: give that another key first", by.label(lang))
-                    }
-                }),
-                Err(e) => Some(e.to_string()),
+                Err(crate::ui::hotkeys::KeyMapError::Taken { key, by }) => Some(Text::new(
+                    format!("{key} 已用于“{}”，请先为它换一个键", by.label(Lang::ZhCn)),
+                    format!("{key} is already the key for “{}”: give that another key first", by.label(Lang::En)),
+                )),
+                Err(crate::ui::hotkeys::KeyMapError::Store(e)) => Some(store_error(&e)),
             };
         }
         if let Some(refused) = &self.keys_refused {
-            ui.colored_label(ui.visuals().error_fg_color, refused);
+            ui.colored_label(ui.visuals().error_fg_color, refused.get(lang));
         }
     }
 }
@@ -224,7 +247,7 @@ struct ReceiptsPanel {
     mode: crate::receipt::Mode,
     printer: String,
     width: crate::receipt::Width,
-    message: Option<(bool, String)>,
+    message: Option<(bool, Text)>,
     testing: Option<std::sync::mpsc::Receiver<Result<(), crate::receipt::ReceiptError>>>,
 }
 
@@ -282,12 +305,18 @@ impl ReceiptsPanel {
                 Ok(result) => {
                     self.testing = None;
                     self.message = Some(match result {
-                        Ok(()) => (true, lang.pick("测试小票已发送", "Test receipt sent").to_owned()),
+                        Ok(()) => (true, Text::new("测试小票已发送", "Test receipt sent")),
                         Err(crate::receipt::ReceiptError::Unreachable { address, .. }) => (
                             false,
-                            format!("{} {address}", lang.pick("打印机无法连接：", "Cannot reach the printer at")),
+                            Text::new(
+                                format!("打印机无法连接：{address}"),
+                                format!("Cannot reach the printer at {address}"),
+                            ),
                         ),
-                        Err(e) => (false, format!("{} {e}", lang.pick("测试打印失败：", "Test print failed:"))),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "test print");
+                            (false, Text::new("测试打印失败（详情见日志）", format!("Test print failed: {e}")))
+                        }
                     });
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {
@@ -298,32 +327,30 @@ impl ReceiptsPanel {
             }
         }
         if let Some((ok, text)) = &self.message {
-            let color = if *ok { egui::Color32::from_rgb(60, 170, 90) } else { ui.visuals().error_fg_color };
-            ui.colored_label(color, text);
+            let color = if *ok { crate::ui::staff::ok_color(ui) } else { ui.visuals().error_fg_color };
+            ui.colored_label(color, text.get(lang));
         }
     }
 
     /// The typed printer, or why it is not one (None: left empty).
-    fn target(&self, lang: Lang) -> Result<Option<crate::receipt::Target>, String> {
+    fn target(&self) -> Result<Option<crate::receipt::Target>, Text> {
         match self.printer.trim() {
             "" => Ok(None),
             p => crate::receipt::Target::parse(p).map(Some).map_err(|_| {
-                lang.pick(
+                Text::new(
                     "打印机地址应为 tcp://主机:9100 或 cups:队列名",
                     "The printer should be tcp://HOST:9100 or cups:QUEUE",
                 )
-                .to_owned()
             }),
         }
     }
 
     fn save(&mut self, ctx: &mut Ctx) {
-        let lang = ctx.lang;
-        if let Err(e) = ctx.permit(Permission::ChangeSettings) {
+        if let Err(e) = ctx.permit_text(Permission::ChangeSettings) {
             self.message = Some((false, e));
             return;
         }
-        let printer = match self.target(lang) {
+        let printer = match self.target() {
             Ok(p) => p,
             Err(e) => {
                 self.message = Some((false, e));
@@ -333,17 +360,23 @@ impl ReceiptsPanel {
         let settings = crate::receipt::ReceiptSettings { mode: self.mode, printer, width: self.width };
         let operator = ctx.operator_id();
         self.message = Some(match settings.save(&mut ctx.home.store, operator) {
-            Ok(()) => (true, lang.pick("小票设置已保存", "Receipt settings saved").to_owned()),
-            Err(e) => (false, e.to_string()),
+            Ok(()) => (true, Text::new("小票设置已保存", "Receipt settings saved")),
+            Err(crate::receipt::ReceiptError::Store(e)) => (false, store_error(&e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "receipt settings");
+                (
+                    false,
+                    Text::new("无法保存小票设置（详情见日志）", format!("The receipt settings were not saved: {e}")),
+                )
+            }
         });
     }
 
     fn test_print(&mut self, ctx: &mut Ctx) {
-        let lang = ctx.lang;
-        let target = match self.target(lang) {
+        let target = match self.target() {
             Ok(Some(t)) => t,
             Ok(None) => {
-                self.message = Some((false, lang.pick("请先填写打印机", "Enter a printer first").to_owned()));
+                self.message = Some((false, Text::new("请先填写打印机", "Enter a printer first")));
                 return;
             }
             Err(e) => {
@@ -368,7 +401,47 @@ impl ReceiptsPanel {
                 self.testing = Some(rx);
                 self.message = None;
             }
-            Err(e) => self.message = Some((false, e.to_string())),
+            Err(e) => {
+                tracing::warn!(error = %e, "the test print could not start");
+                self.message = Some((false, Text::new("无法开始测试打印", "The test print could not start")));
+            }
         }
     }
+}
+
+/// Settings → 外观 Appearance: the theme (light, dark, follow the system) and the interface scale. Anyone at the
+/// till may change them, like the language; they apply at once and at every start.
+fn appearance_rows(ui: &mut egui::Ui, ctx: &mut Ctx) {
+    use crate::config::{SCALE_RANGE, SCALE_STEP, Theme};
+    let lang = ctx.lang;
+    ui.label(lang.pick("外观主题", "Theme"));
+    ui.horizontal_wrapped(|ui| {
+        for theme in Theme::ALL {
+            if ui.radio(ctx.theme == theme, theme.label(lang)).clicked() && ctx.theme != theme {
+                ctx.set_theme(theme);
+            }
+        }
+    });
+    ui.end_row();
+
+    let caption = ui.label(lang.pick("界面缩放", "Interface scale"));
+    ui.horizontal_wrapped(|ui| {
+        let mut percent = ctx.scale;
+        let slider = egui::Slider::new(&mut percent, SCALE_RANGE).step_by(f64::from(SCALE_STEP)).suffix(" %");
+        // Applied when the slider is let go (a scale that changed while dragging would move the slider away).
+        let r = ui.add(slider).labelled_by(caption.id);
+        if r.drag_stopped() || (r.changed() && !r.dragged()) {
+            ctx.set_scale(percent);
+        }
+        if ui.button("−").on_hover_text("Ctrl + -").clicked() {
+            ctx.set_scale(ctx.scale.saturating_sub(SCALE_STEP));
+        }
+        if ui.button("+").on_hover_text("Ctrl + =").clicked() {
+            ctx.set_scale(ctx.scale.saturating_add(SCALE_STEP));
+        }
+        if ui.button(lang.pick("恢复 100 %", "Reset to 100 %")).on_hover_text("Ctrl + 0").clicked() {
+            ctx.set_scale(100);
+        }
+    });
+    ui.end_row();
 }

@@ -4,7 +4,7 @@
 //! Argon2 is slow on purpose, so every PIN hash and check runs on a background thread with its own database
 //! connection ([`Background`]); the panel shows a spinner until it reports back.
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AuditEntry, Operator, Role};
 use crate::store::operators::{AddOperatorError, AuthError, Permission, VerifyError, require};
 use crate::ui::jobs::{Background, BackgroundError};
@@ -36,7 +36,7 @@ pub struct StaffPanel {
     new_role: Option<Role>,
     old_pin: String,
     changed_pin: String,
-    message: Option<(bool, String)>,
+    message: Option<(bool, Text)>,
     signed_in: Option<Operator>,
     audit: Vec<AuditEntry>,
     pending: Option<Pending>,
@@ -48,45 +48,78 @@ impl std::fmt::Debug for StaffPanel {
     }
 }
 
+impl Phrase for AuthError {
+    fn phrase(&self, lang: Lang) -> String {
+        match (lang, self) {
+            (Lang::ZhCn, AuthError::NameOrPin) => "姓名或 PIN 不正确".into(),
+            (Lang::ZhCn, AuthError::LockedOut { name, seconds }) => {
+                format!("{name} 的 PIN 错误次数过多，已锁定：请 {seconds} 秒后再试")
+            }
+            (Lang::ZhCn, AuthError::PinFormat { min, .. }) => format!("PIN 须为 {min} 到 12 位数字"),
+            (Lang::ZhCn, AuthError::NameFormat) => "姓名须为 1 到 32 个字符".into(),
+            (Lang::ZhCn, AuthError::NotAllowed { name, .. }) => {
+                format!("{name} 无权进行此操作，请换有权限的人员登录")
+            }
+            (Lang::En, e) => e.to_string(),
+        }
+    }
+}
+
+impl Phrase for AddOperatorError {
+    fn phrase(&self, lang: Lang) -> String {
+        match self {
+            AddOperatorError::Auth(a) => a.phrase(lang),
+            AddOperatorError::Taken(name) => match lang {
+                Lang::ZhCn => format!("已有名为 {name} 的操作员"),
+                Lang::En => self.to_string(),
+            },
+            AddOperatorError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
+        }
+    }
+}
+
+impl Phrase for VerifyError {
+    fn phrase(&self, lang: Lang) -> String {
+        match self {
+            VerifyError::Auth(a) => a.phrase(lang),
+            VerifyError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
+        }
+    }
+}
+
+impl Phrase for BackgroundError {
+    fn phrase(&self, lang: Lang) -> String {
+        match self {
+            BackgroundError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
+            BackgroundError::Died => {
+                lang.pick("后台任务意外结束", "the background work stopped without an answer").into()
+            }
+        }
+    }
+}
+
 /// A refused PIN or operator, in the interface language.
 pub fn auth_words(lang: Lang, e: &AuthError) -> String {
-    match (lang, e) {
-        (Lang::ZhCn, AuthError::NameOrPin) => "姓名或 PIN 不正确".into(),
-        (Lang::ZhCn, AuthError::LockedOut { name, seconds }) => {
-            format!("{name} 的 PIN 错误次数过多，请 {seconds} 秒后再试")
-        }
-        (Lang::ZhCn, AuthError::PinFormat { min, .. }) => format!("PIN 须为 {min} 到 12 位数字"),
-        (Lang::ZhCn, AuthError::NameFormat) => "姓名须为 1 到 32 个字符".into(),
-        (Lang::ZhCn, AuthError::NotAllowed { name, .. }) => format!("{name} 无权进行此操作，请换有权限的人员登录"),
-        (Lang::En, e) => e.to_string(),
-    }
+    e.phrase(lang)
 }
 
 /// A refused new operator or PIN, in the interface language.
 pub fn add_words(lang: Lang, e: &AddOperatorError) -> String {
-    match e {
-        AddOperatorError::Auth(a) => auth_words(lang, a),
-        AddOperatorError::Taken(name) => match lang {
-            Lang::ZhCn => format!("已有名为 {name} 的操作员"),
-            Lang::En => e.to_string(),
-        },
-        AddOperatorError::Store(s) => s.to_string(),
-    }
+    e.phrase(lang)
 }
 
 /// A refused PIN check, in the interface language.
 pub fn verify_words(lang: Lang, e: &VerifyError) -> String {
-    match e {
-        VerifyError::Auth(a) => auth_words(lang, a),
-        VerifyError::Store(s) => s.to_string(),
-    }
+    e.phrase(lang)
 }
 
-fn background_words(lang: Lang, e: &BackgroundError) -> String {
-    match e {
-        BackgroundError::Store(s) => s.to_string(),
-        BackgroundError::Died => lang.pick("后台任务意外结束", "the background work stopped without an answer").into(),
-    }
+/// "林 (店主)" in both languages.
+fn named(verb_zh: &str, verb_en: &str, op: &Operator) -> Text {
+    let role = |lang| role_label(lang, op.role);
+    Text::new(
+        format!("{verb_zh} {}（{}）", op.name, role(Lang::ZhCn)),
+        format!("{verb_en} {} ({})", op.name, role(Lang::En)),
+    )
 }
 
 impl StaffPanel {
@@ -97,7 +130,6 @@ impl StaffPanel {
 
     /// Picks up finished PIN work.
     fn poll(&mut self, ctx: &mut Ctx) {
-        let lang = ctx.lang;
         let Some(pending) = self.pending.as_mut() else { return };
         let (ok, text) = match pending {
             Pending::CreateOwner(job) | Pending::Add(job) => {
@@ -105,43 +137,37 @@ impl StaffPanel {
                 let creating_owner = matches!(pending, Pending::CreateOwner(_));
                 match answer {
                     Ok(Ok(op)) => {
-                        let text =
-                            format!("{} {} ({})", lang.pick("已添加", "Added"), op.name, role_label(lang, op.role));
+                        let text = named("已添加", "Added", &op);
                         if creating_owner {
                             ctx.sign_in(Some(&op));
                             self.signed_in = Some(op);
                         }
                         (true, text)
                     }
-                    Ok(Err(e)) => (false, add_words(lang, &e)),
-                    Err(e) => (false, background_words(lang, &e)),
+                    Ok(Err(e)) => (false, e.text()),
+                    Err(e) => (false, e.text()),
                 }
             }
             Pending::SignIn(job) => {
                 let Some(answer) = job.poll() else { return };
                 match answer {
                     Ok(Ok(op)) => {
-                        let text = format!(
-                            "{} {} ({})",
-                            lang.pick("已登录", "Signed in:"),
-                            op.name,
-                            role_label(lang, op.role)
-                        );
+                        let text = named("已登录", "Signed in:", &op);
                         ctx.sign_in(Some(&op));
                         self.signed_in = Some(op);
                         (true, text)
                     }
-                    Ok(Err(e)) => (false, verify_words(lang, &e)),
-                    Err(e) => (false, background_words(lang, &e)),
+                    Ok(Err(e)) => (false, e.text()),
+                    Err(e) => (false, e.text()),
                 }
             }
             Pending::ChangePin(job) => {
                 let Some(answer) = job.poll() else { return };
                 match answer {
-                    Ok(Ok(())) => (true, lang.pick("PIN 已更改", "PIN changed").to_owned()),
-                    Ok(Err(ChangePinError::Verify(e))) => (false, verify_words(lang, &e)),
-                    Ok(Err(ChangePinError::Change(e))) => (false, add_words(lang, &e)),
-                    Err(e) => (false, background_words(lang, &e)),
+                    Ok(Ok(())) => (true, Text::new("PIN 已更改", "PIN changed")),
+                    Ok(Err(ChangePinError::Verify(e))) => (false, e.text()),
+                    Ok(Err(ChangePinError::Change(e))) => (false, e.text()),
+                    Err(e) => (false, e.text()),
                 }
             }
         };
@@ -199,7 +225,7 @@ impl StaffPanel {
                 {
                     ctx.sign_in(None);
                     self.signed_in = None;
-                    self.message = Some((true, lang.pick("已退出登录", "Signed out").into()));
+                    self.message = Some((true, Text::new("已退出登录", "Signed out")));
                 }
             });
         }
@@ -220,8 +246,8 @@ impl StaffPanel {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
         }
         if let Some((ok, text)) = &self.message {
-            let color = if *ok { egui::Color32::from_rgb(60, 170, 90) } else { ui.visuals().error_fg_color };
-            ui.colored_label(color, text);
+            let color = if *ok { ok_color(ui) } else { ui.visuals().error_fg_color };
+            ui.colored_label(color, text.get(lang));
         }
         let Some(me) = self.signed_in.clone() else { return };
         ui.separator();
@@ -243,7 +269,7 @@ impl StaffPanel {
             ui.separator();
             ui.strong(lang.pick("添加员工", "Add an operator"));
             ui.label(lang.pick(
-                "PIN：店主与后台人员 6 到 12 位数字，收银员 4 到 12 位。",
+                "PIN：店主与财务 6 到 12 位数字，收银员 4 到 12 位。",
                 "PINs: 6 to 12 digits for the owner and back office, 4 to 12 for cashiers.",
             ));
             ui.horizontal(|ui| {
@@ -251,17 +277,20 @@ impl StaffPanel {
                 field(ui, lang.pick("新 PIN", "New PIN"), &mut self.new_pin, true);
                 let role_text =
                     self.new_role.map_or(lang.pick("选择角色", "Choose a role"), |r| role_label(lang, r));
-                egui::ComboBox::new("staff-role", lang.pick("角色", "Role")).selected_text(role_text).show_ui(
-                    ui,
-                    |ui| {
+                // The caption before the list, and the list named by it (its value is the chosen role).
+                let caption = ui.label(lang.pick("角色", "Role"));
+                egui::ComboBox::from_id_salt("staff-role")
+                    .selected_text(role_text)
+                    .show_ui(ui, |ui| {
                         for role in [Role::Owner, Role::BackOffice, Role::Cashier] {
                             ui.selectable_value(&mut self.new_role, Some(role), role_label(lang, role));
                         }
-                    },
-                );
+                    })
+                    .response
+                    .labelled_by(caption.id);
                 if ui.add_enabled(!busy, egui::Button::new(lang.pick("添加", "Add"))).clicked() {
                     match self.new_role {
-                        None => self.message = Some((false, lang.pick("请选择角色", "Choose a role").into())),
+                        None => self.message = Some((false, Text::new("请选择角色", "Choose a role"))),
                         Some(role) => {
                             let (name, pin) = (self.new_name.clone(), std::mem::take(&mut self.new_pin));
                             let by = me.id;
@@ -281,24 +310,29 @@ impl StaffPanel {
         }
         if require(&me, Permission::ViewAudit).is_ok() {
             ui.separator();
-            ui.strong(lang.pick("审计日志（只增不改）", "Audit log (append-only)"));
+            ui.strong(lang.pick("审计日志（只增不改，北京时间）", "Audit log (append-only, China time)"));
             if self.audit.is_empty() {
                 self.audit = ctx.home.store.audit_page(None, 200).unwrap_or_default();
             }
-            egui::ScrollArea::vertical().max_height(240.0).id_salt("audit").show(ui, |ui| {
-                for e in &self.audit {
-                    ui.label(format!(
-                        "{}  #{} {}  {}  {}  {} → {}",
-                        crate::time::to_local_display(&e.at),
-                        e.operator_id.map_or("-".to_owned(), |o| o.0.to_string()),
-                        e.actor.as_deref().unwrap_or(""),
-                        e.action,
-                        e.subject,
-                        e.before.as_deref().unwrap_or("—"),
-                        e.after.as_deref().unwrap_or("—"),
-                    ));
-                }
+            let names: Vec<(crate::model::OperatorId, String)> =
+                ctx.home.store.operators().unwrap_or_default().into_iter().map(|o| (o.id, o.name)).collect();
+            egui::ScrollArea::vertical().max_height(240.0).min_scrolled_height(200.0).id_salt("audit").show(ui, |ui| {
+                audit_list(ui, &self.audit, &names, lang);
             });
         }
     }
+}
+
+/// The audit entries, phrased, each with its raw record on hover (for support).
+pub fn audit_list(ui: &mut egui::Ui, entries: &[AuditEntry], names: &[(crate::model::OperatorId, String)], lang: Lang) {
+    use crate::ui::words_backoffice::{audit_line, audit_raw};
+    for e in entries {
+        let who = e.operator_id.and_then(|id| names.iter().find(|(o, _)| *o == id)).map(|(_, n)| n.as_str());
+        ui.label(audit_line(e, who, lang)).on_hover_text(audit_raw(e));
+    }
+}
+
+/// The colour of a message saying something went well, readable on the light and the dark theme.
+pub fn ok_color(ui: &egui::Ui) -> egui::Color32 {
+    if ui.visuals().dark_mode { egui::Color32::from_rgb(60, 170, 90) } else { egui::Color32::from_rgb(20, 120, 50) }
 }

@@ -3,8 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::i18n::{Phrase, Text};
 use crate::store::sync::{OutboxEntry, SyncRun};
 use crate::ui::Ctx;
+use crate::ui::words_backoffice::{RunSummary, store_error};
 
 #[derive(Debug, Default)]
 pub struct SyncPanel {
@@ -14,7 +16,7 @@ pub struct SyncPanel {
     runs: Vec<SyncRun>,
     waiting: Vec<OutboxEntry>,
     loaded: Option<Instant>,
-    message: Option<String>,
+    message: Option<Text>,
 }
 
 impl SyncPanel {
@@ -28,7 +30,7 @@ impl SyncPanel {
                 self.runs = runs;
                 self.waiting = entries.into_iter().filter(|e| e.delivered_at.is_none()).collect();
             }
-            (Err(e), _) | (_, Err(e)) => self.message = Some(e.to_string()),
+            (Err(e), _) | (_, Err(e)) => self.message = Some(store_error(&e)),
         }
         self.loaded = Some(Instant::now());
     }
@@ -38,7 +40,7 @@ impl SyncPanel {
         self.reload(ctx);
         ui.label(egui::RichText::new(lang.pick("同步", "Sync")).strong());
         let status = ctx.sync_status();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let state = match status.as_ref().and_then(|s| s.online) {
                 Some(true) => lang.pick("在线", "online"),
                 Some(false) => lang.pick("离线", "offline"),
@@ -55,11 +57,11 @@ impl SyncPanel {
                 .last_successful_sync()
                 .ok()
                 .flatten()
-                .map(|t| crate::time::to_local_display(&t))
+                .map(|t| crate::time::to_china_display(&t))
                 .unwrap_or_else(|| lang.pick("从未", "never").to_owned());
             ui.label(format!("{}{last}", lang.pick("上次成功同步：", "Last successful sync: ")));
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let listening = ctx.services.as_ref().and_then(|s| s.listener.as_ref().map(|l| l.url()));
             ui.label(format!(
                 "{}{}",
@@ -78,27 +80,22 @@ impl SyncPanel {
             ui.add(egui::TextEdit::singleline(text).desired_width(160.0)).labelled_by(l.id);
             if ui.button(lang.pick("保存（重启后生效）", "Save (applies at next start)")).clicked() {
                 let value = text.trim().to_owned();
-                let permitted = ctx.permit(crate::store::operators::Permission::ChangeSettings);
+                let permitted = ctx.permit_text(crate::store::operators::Permission::ChangeSettings);
                 self.message = Some(match (permitted, value.parse::<std::net::SocketAddr>()) {
                     (Err(refused), _) => refused,
-                    (Ok(()), Err(_)) => format!(
-                        "{}{value:?}",
-                        lang.pick(
-                            "不是 地址:端口 形式，例如 127.0.0.1:8090：",
-                            "not an address:port like 127.0.0.1:8090: "
-                        )
+                    (Ok(()), Err(_)) => Text::new(
+                        format!("“{value}”不是 地址:端口 的形式，例如 127.0.0.1:8090"),
+                        format!("not an address:port like 127.0.0.1:8090: {value:?}"),
                     ),
                     (Ok(()), Ok(addr)) => {
                         match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
-                            Ok(()) if !addr.ip().is_loopback() && self.allow_remote != Some(true) => lang
-                                .pick(
-                                    "已保存；这不是本机回环地址，勾选“允许其他机器发送通知”后才会监听",
-                                    "Saved; this is not a loopback address, so the listener refuses it until \
+                            Ok(()) if !addr.ip().is_loopback() && self.allow_remote != Some(true) => Text::new(
+                                "已保存；这不是本机回环地址，勾选“允许其他机器发送通知”后才会监听",
+                                "Saved; this is not a loopback address, so the listener refuses it until \
                                  “Accept notifications from other machines” is ticked",
-                                )
-                                .into(),
-                            Ok(()) => lang.pick("已保存", "Saved").into(),
-                            Err(e) => e.to_string(),
+                            ),
+                            Ok(()) => Text::new("已保存", "Saved"),
+                            Err(e) => store_error(&e),
                         }
                     }
                 });
@@ -113,11 +110,11 @@ impl SyncPanel {
         );
         if ui.checkbox(allow, label).changed() {
             let value = if *allow { "true" } else { "false" };
-            if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+            if let Err(refused) = ctx.permit_text(crate::store::operators::Permission::ChangeSettings) {
                 *allow = !*allow;
                 self.message = Some(refused);
             } else if let Err(e) = ctx.home.store.set_setting(crate::sync::notify::SETTING_ALLOW_REMOTE, value, None) {
-                self.message = Some(e.to_string());
+                self.message = Some(store_error(&e));
             }
         }
         ui.horizontal(|ui| {
@@ -126,40 +123,40 @@ impl SyncPanel {
                     Ok(n) => {
                         let woke = ctx.services.as_ref().map(|s| s.handle().sync_now()).is_some();
                         self.message = Some(if woke {
-                            format!(
-                                "{}{n}",
-                                lang.pick("已请求同步，待发送项：", "Sync requested; outbox entries due now: ")
+                            Text::new(
+                                format!("已请求同步，待发送项：{n}"),
+                                format!("Sync requested; outbox entries due now: {n}"),
                             )
                         } else {
-                            format!(
-                                "{}{n}",
-                                lang.pick(
-                                    "后台同步未运行；下次启动时发送，待发送项：",
-                                    "The background sync is not running; due at its next start: "
-                                )
+                            Text::new(
+                                format!("后台同步未运行；下次启动时发送，待发送项：{n}"),
+                                format!("The background sync is not running; due at its next start: {n}"),
                             )
                         });
                         self.loaded = None;
                     }
-                    Err(e) => self.message = Some(e.to_string()),
+                    Err(e) => self.message = Some(store_error(&e)),
                 }
             }
-            if let Some(m) = &self.message {
-                ui.label(m);
-            }
         });
+        if let Some(m) = &self.message {
+            ui.add(egui::Label::new(m.get(lang)).wrap_mode(egui::TextWrapMode::Wrap));
+        }
         if !self.waiting.is_empty() {
             ui.label(lang.pick("等待发送：", "Waiting to be delivered:"));
             for e in &self.waiting {
-                ui.label(format!(
-                    "· {}  {}{}  {}{}{}",
+                let line = ui.label(format!(
+                    "· {}  {}{}  {}{}",
                     e.idempotency_key,
                     lang.pick("已尝试 ", "attempts "),
                     e.attempts,
                     lang.pick("下次 ", "next "),
-                    crate::time::to_local_display(&e.next_attempt_at),
-                    e.last_error.as_deref().map(|x| format!("  ({x})")).unwrap_or_default(),
+                    crate::time::to_china_display(&e.next_attempt_at),
                 ));
+                // The acquirer's or the network's own words, for support.
+                if let Some(error) = &e.last_error {
+                    line.on_hover_text(error.as_str());
+                }
             }
         }
         ui.label(lang.pick("最近的同步：", "Recent sync runs:"));
@@ -168,15 +165,29 @@ impl SyncPanel {
         }
         egui::Grid::new("sync-runs").num_columns(3).striped(true).show(ui, |ui| {
             for run in &self.runs {
-                ui.label(crate::time::to_local_display(run.finished_at.as_deref().unwrap_or(&run.started_at)));
+                ui.label(crate::time::to_china_display(run.finished_at.as_deref().unwrap_or(&run.started_at)));
                 ui.label(if run.online { lang.pick("在线", "online") } else { lang.pick("离线", "offline") });
-                ui.label(&run.summary);
+                ui.label(RunSummary(run).phrase(lang)).on_hover_text(run.summary.as_str());
                 ui.end_row();
-                for err in &run.errors {
-                    ui.label("");
-                    ui.label("");
-                    ui.colored_label(ui.visuals().error_fg_color, err);
-                    ui.end_row();
+                // The errors are the acquirers' and the network's own (English) words: listed in the English window;
+                // counted in the Chinese one, listed on hover.
+                match lang {
+                    crate::i18n::Lang::En => {
+                        for err in &run.errors {
+                            ui.label("");
+                            ui.label("");
+                            ui.colored_label(ui.visuals().error_fg_color, err);
+                            ui.end_row();
+                        }
+                    }
+                    crate::i18n::Lang::ZhCn if !run.errors.is_empty() => {
+                        ui.label("");
+                        ui.label("");
+                        let text = format!("出错 {} 处（详情请把鼠标移到这里）", run.errors.len());
+                        ui.colored_label(ui.visuals().error_fg_color, text).on_hover_text(run.errors.join("\n"));
+                        ui.end_row();
+                    }
+                    crate::i18n::Lang::ZhCn => {}
                 }
             }
         });
