@@ -268,6 +268,11 @@ impl PrintPanel {
         self.preview.as_ref().map(|p| (p.key.template, p.key.store_code.as_str()))
     }
 
+    /// The acquirer badges on the page the preview currently shows.
+    pub fn previewed_badges(&self) -> Option<&[String]> {
+        self.preview.as_ref().map(|p| p.key.badges.as_slice())
+    }
+
     /// Whether a save or print job is running.
     pub fn is_busy(&self) -> bool {
         self.job.is_some()
@@ -541,8 +546,6 @@ impl PrintPanel {
                     .alt_text(lang.pick("店铺码预览图", "Store code preview image")),
             );
             ui.small(caption);
-            // What the stand says under the code, as text (the picture's words for a screen reader and tests).
-            ui.small(format!("{}{}", lang.pick("收款方式：", "Accepts: "), p.key.badges.join(" · ")));
         } else {
             ui.spinner();
         }
