@@ -201,7 +201,7 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     click(&mut h, "连接正式收单机构");
     type_into(&mut h, "入驻服务地址", "not a url");
     click(&mut h, "下一步");
-    h.get_by_label_contains("is not a usable http(s) URL");
+    h.get_by_label_contains("不是可用的 http(s) 地址");
     h.get_by_label("入驻服务地址").click();
     h.run_steps(1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);

@@ -225,7 +225,8 @@ impl AcquirersScreen {
             self.reload(ctx);
         }
 
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        // Vertical scrolling, and horizontal when a table is wider than a 1024-pixel window.
+        egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
             // At 1920×1080 the forms keep a readable width, centred; at 1024×600 they take the whole width.
             crate::ui::words_setup::centred(ui, 1100.0, |ui| {
                 egui::CollapsingHeader::new(lang.pick("商户与门店资料", "Merchant profile and stores"))

@@ -173,7 +173,8 @@ impl StoreCodesScreen {
             self.check_result = Some(done);
             self.check_job = None;
         }
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        // Vertical scrolling, and horizontal when a table is wider than a 1024-pixel window.
+        egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
             crate::ui::words_setup::centred(ui, 1200.0, |ui| {
                 self.store_code_section(ui, ctx);
                 ui.separator();
