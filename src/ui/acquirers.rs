@@ -226,7 +226,7 @@ impl AcquirersScreen {
         }
 
         // Vertical scrolling, and horizontal when a table is wider than a 1024-pixel window.
-        egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
+        egui::ScrollArea::both().id_salt("acquirers-screen").auto_shrink([false, false]).show(ui, |ui| {
             // At 1920×1080 the forms keep a readable width, centred; at 1024×600 they take the whole width.
             crate::ui::words_setup::centred(ui, 1100.0, |ui| {
                 egui::CollapsingHeader::new(lang.pick("商户与门店资料", "Merchant profile and stores"))
@@ -481,6 +481,7 @@ impl AcquirersScreen {
         };
         if let Some(CodeSource::File(path)) = &code_text {
             remember_folder(ctx, path);
+            self.code_file.clear_note();
         }
         let db_path = ctx.home.store.path().to_owned();
         let (zh, en) = match action {

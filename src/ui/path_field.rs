@@ -78,6 +78,11 @@ impl PathField {
         self.note.as_ref()
     }
 
+    /// Forgets the note (the path was used).
+    pub fn clear_note(&mut self) {
+        self.note = None;
+    }
+
     /// True while the system dialog is open.
     pub fn dialog_open(&self) -> bool {
         self.dialog.is_some()
@@ -89,9 +94,18 @@ impl PathField {
         let lang = ctx.lang;
         caption.clone_into(&mut self.title);
         let mut event = self.poll_dialog(lang);
+        let recent = recent_folders(ctx);
+        // The field takes what the row leaves beside its caption, the browse button (and the recent folders), so
+        // that all stay on one line in a narrow column; at least 140 points, at most 420.
+        let caption_width = ui
+            .painter()
+            .layout_no_wrap(caption.to_owned(), egui::TextStyle::Body.resolve(ui.style()), egui::Color32::WHITE)
+            .size()
+            .x;
+        let beside = caption_width + 100.0 + if recent.is_empty() { 0.0 } else { 160.0 };
+        let width = (ui.available_width() - beside).clamp(140.0, 420.0);
         ui.horizontal_wrapped(|ui| {
             let label = ui.label(caption);
-            let width = (ui.available_width() - 24.0).clamp(160.0, 420.0);
             let edit = ui.add(egui::TextEdit::singleline(&mut self.text).desired_width(width)).labelled_by(label.id);
             if edit.lost_focus()
                 && ui.input(|i| i.key_pressed(egui::Key::Enter))
@@ -99,7 +113,6 @@ impl PathField {
             {
                 event = Some(PathEvent::Chosen(p));
             }
-            let recent = recent_folders(ctx);
             if !recent.is_empty() {
                 let id = ui.make_persistent_id(("recent-folders", caption));
                 egui::ComboBox::from_id_salt(id)

@@ -625,6 +625,7 @@ impl PrintPanel {
             JobKind::Save => match self.pdf.path() {
                 Some(path) => {
                     remember_folder(ctx, &path);
+                    self.pdf.clear_note();
                     path
                 }
                 None => {

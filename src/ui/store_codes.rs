@@ -174,7 +174,7 @@ impl StoreCodesScreen {
             self.check_job = None;
         }
         // Vertical scrolling, and horizontal when a table is wider than a 1024-pixel window.
-        egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
+        egui::ScrollArea::both().id_salt("store-codes-screen").auto_shrink([false, false]).show(ui, |ui| {
             crate::ui::words_setup::centred(ui, 1200.0, |ui| {
                 self.store_code_section(ui, ctx);
                 ui.separator();
@@ -353,6 +353,7 @@ impl StoreCodesScreen {
         match written {
             Ok(()) => {
                 remember_folder(ctx, &path);
+                self.png.clear_note();
                 Ok(Text::new(format!("已保存到 {shown}"), format!("Saved to {shown}")))
             }
             Err(e) => Err(Text::new(format!("无法保存到 {shown}：{e}"), format!("could not save to {shown}: {e}"))),
@@ -410,6 +411,7 @@ impl StoreCodesScreen {
             CodeSource::Payload(self.check_payload.trim().to_owned())
         } else if let Some(path) = self.check_file.path() {
             remember_folder(ctx, &path);
+            self.check_file.clear_note();
             CodeSource::File(path)
         } else {
             self.check_result = Some(Err(Text::new(
