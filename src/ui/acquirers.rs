@@ -251,7 +251,7 @@ impl AcquirersScreen {
         ui.horizontal_wrapped(|ui| {
             ui.label(egui::RichText::new(lang.pick("门店：", "Store: ")).strong());
             for s in &self.stores {
-                let label = format!("{} {}", s.store_code, if s.name_zh.is_empty() { &s.name } else { &s.name_zh });
+                let label = crate::ui::this_till::store_label(lang, s);
                 if ui.selectable_label(self.selected_store == Some(s.id), label).clicked() {
                     self.selected_store = Some(s.id);
                     self.loaded = false;

@@ -191,7 +191,7 @@ impl StoreCodesScreen {
         ui.horizontal_wrapped(|ui| {
             ui.label(egui::RichText::new(lang.pick("门店：", "Store: ")).strong());
             for s in &self.stores {
-                let label = format!("{} {}", s.store_code, if s.name_zh.is_empty() { &s.name } else { &s.name_zh });
+                let label = crate::ui::this_till::store_label(lang, s);
                 if ui.selectable_label(self.selected == Some(s.id), label).clicked() {
                     self.selected = Some(s.id);
                     self.png.text.clear();
