@@ -403,7 +403,7 @@ impl PrintPanel {
             {
                 remember_folder(ctx, &path);
             }
-            if !self.logo.text.trim().is_empty() && ui.button(lang.pick("清除标志", "Clear the logo")).clicked() {
+            if !self.logo.text.trim().is_empty() && ui.button(lang.pick("清除", "Clear")).clicked() {
                 self.logo.text.clear();
             }
             if let Some(p) = self.preview.as_ref().filter(|p| p.key.logo_path == self.logo.text.trim()) {
