@@ -75,7 +75,7 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
     // 3. First store.
     h.get_by_label("Step 3/6 · First store");
     type_into(&mut h, "Store number", "PS01");
-    type_into(&mut h, "Store name", "People's Square");
+    type_into(&mut h, "Store name (Latin)", "People's Square");
     type_into(&mut h, "Chinese name", "人民广场店");
     type_into(&mut h, "Address", "1 Nanjing Rd (E), Shanghai");
     click(&mut h, "Next");
@@ -186,7 +186,7 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     click(&mut h, "下一步");
     h.get_by_label("步骤 3/6 · 第一家门店");
     type_into(&mut h, "门店编号", "S001");
-    type_into(&mut h, "门店名称", "Main");
+    type_into(&mut h, "英文门店名", "Main");
     click(&mut h, "下一步");
     h.get_by_label("步骤 4/6 · 店主账号与 PIN");
     type_into(&mut h, "店主姓名", "林");
@@ -201,7 +201,7 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     click(&mut h, "连接正式收单机构");
     type_into(&mut h, "入驻服务地址", "not a url");
     click(&mut h, "下一步");
-    h.get_by_label_contains("is not a usable http(s) URL");
+    h.get_by_label_contains("不是可用的 http(s) 地址");
     h.get_by_label("入驻服务地址").click();
     h.run_steps(1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);

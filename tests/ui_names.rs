@@ -51,7 +51,7 @@ fn a_store_name_no_font_prints_is_refused_naming_the_characters_and_nothing_is_s
 
     click(&mut h, "新增门店");
     type_into(&mut h, "门店编号", "S002");
-    type_into(&mut h, "门店名称", "Lucky");
+    type_into(&mut h, "英文门店名", "Lucky");
     type_into(&mut h, "中文门店名", "𠀀𪚥店");
     click(&mut h, "保存门店");
     wait_for(&mut h, "本机没有字体能打印“𠀀𪚥”");
@@ -114,7 +114,7 @@ fn the_first_run_wizard_refuses_such_a_store_name_too() {
     click(&mut h, "下一步");
     wait_for(&mut h, "步骤 3/6 · 第一家门店");
     type_into(&mut h, "门店编号", "S001");
-    type_into(&mut h, "门店名称", "Lucky");
+    type_into(&mut h, "英文门店名", "Lucky");
     type_into(&mut h, "中文门店名", "𠀀𪚥店");
     click(&mut h, "下一步");
     wait_for(&mut h, "本机没有字体能打印“𠀀𪚥”");

@@ -57,11 +57,11 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     h.get_by_label("尚未与任何收单机构绑定");
 
     // Acquirer 1 with CDS.
-    h.get_by_label("PARTNER1 · Alipay+ partner acquirer (sandbox)").click();
+    h.get_by_label("PARTNER1 · Alipay+ 合作机构 PARTNER1（沙箱）").click();
     h.run_steps(2);
     h.get_by_label("入驻并注册 CDS").click();
     h.run_steps(1);
-    wait_for(&mut h, "已入驻 Alipay+ partner acquirer (sandbox)");
+    wait_for(&mut h, "已入驻 Alipay+ 合作机构 PARTNER1（沙箱）");
     h.get_by_label("已生效");
     let cds_index = {
         let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
@@ -80,7 +80,7 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     std::fs::write(&picture, tilldesk::mpm::render_png(&payload, 4, 4).unwrap()).unwrap();
 
     // Acquirer 2: open the code's picture and bind.
-    h.get_by_label("WECHATPAY · WeChat Pay (sandbox)").click();
+    h.get_by_label("WECHATPAY · 微信支付（沙箱）").click();
     h.run_steps(2);
     type_into(&mut h, "图片文件", &picture.display().to_string());
     h.run_steps(2);
@@ -99,7 +99,7 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     // Binding the same acquirer again is refused with a clear message.
     h.get_by_label("绑定此收单机构到该码").click();
     h.run_steps(1);
-    wait_for(&mut h, "cannot be bound twice");
+    wait_for(&mut h, "不能重复绑定");
 
     // The steps are recorded with their times.
     h.get_by_label("步骤记录 WECHATPAY").click();
@@ -118,8 +118,8 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     h.run_steps(2);
     h.get_by_label("检查此码").click();
     h.run_steps(1);
-    wait_for(&mut h, "reaches WeChat Pay (sandbox)");
-    h.get_by_label_contains("reaches Alipay+ partner acquirer (sandbox)");
+    wait_for(&mut h, "可到达微信支付（沙箱）");
+    h.get_by_label_contains("可到达Alipay+ 合作机构 PARTNER1（沙箱）");
 
     // Switching the store to EMVCo changes the printed code, and the choice is saved.
     h.get_by_label("EMVCo").click();
@@ -172,10 +172,10 @@ fn a_new_store_is_validated_and_saved() {
     h.run_steps(2);
     h.get_by_label("保存门店").click();
     h.run_steps(2);
-    h.get_by_label("the store number is required");
-    h.get_by_label("the store name is required");
+    h.get_by_label("必须填写门店编号");
+    h.get_by_label("必须填写英文门店名");
     type_into(&mut h, "门店编号", "S002");
-    type_into(&mut h, "门店名称", "People's Square");
+    type_into(&mut h, "英文门店名", "People's Square");
     type_into(&mut h, "中文门店名", "人民广场店");
     h.run_steps(2);
     h.get_by_label("保存门店").click();
@@ -189,7 +189,7 @@ fn a_new_store_is_validated_and_saved() {
     type_into(&mut h, "英文名称（≤25）", " HAND PULLED NOODLES");
     h.get_by_label("保存商户资料").click();
     h.run_steps(2);
-    h.get_by_label("the Latin display name is 33 characters; the store code (tag 59) allows 25 — shorten it by 8");
+    h.get_by_label("英文名称有 33 个字符，店铺码（标签 59）最多 25 个：请删掉 8 个");
     h.get_by_label("请修正标红的字段");
     drop(db);
     let mut db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();

@@ -486,12 +486,17 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
                             "store": s.store_code,
                             "acquirer": names.iter().find(|(id, _)| *id == b.acquirer_id.0).map(|(_, n)| n.clone()),
                             "binding": b,
-                            "steps": steps.iter().map(|e| serde_json::json!({"at": e.at, "step": e.step, "detail": e.detail})).collect::<Vec<_>>(),
+                            "steps": steps.iter().map(|e| serde_json::json!({"at": e.at, "step": e.step, "detail": tilldesk::onboarding::Step::from_stored(&e.detail).to_string()})).collect::<Vec<_>>(),
                         }));
                     } else {
                         println!("{}", binding_line(s, &b, &names));
                         for e in steps {
-                            println!("    {}  {:<20} {}", tilldesk::time::to_local_display(&e.at), e.step, e.detail);
+                            println!(
+                                "    {}  {:<20} {}",
+                                tilldesk::time::to_local_display(&e.at),
+                                e.step,
+                                tilldesk::onboarding::Step::from_stored(&e.detail)
+                            );
                         }
                     }
                 }

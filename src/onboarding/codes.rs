@@ -117,33 +117,38 @@ pub struct CodeCheck {
 impl CodeCheck {
     /// In plain words: where the payment goes.
     pub fn wallet_summary(&self) -> Vec<String> {
+        self.wallet_lines().iter().map(ToString::to_string).collect()
+    }
+
+    /// What a wallet would do with the code, line by line, as kinds with values (the UI phrases them).
+    pub fn wallet_lines(&self) -> Vec<WalletLine> {
         let mut lines = Vec::new();
         for r in &self.decoded.references {
-            lines.push(format!(
-                "reference data: a wallet that knows acquirer {} pays its merchant {}",
-                r.guid, r.merchant_id
-            ));
+            lines.push(WalletLine::Reference { guid: r.guid.clone(), merchant_id: r.merchant_id.clone() });
         }
         if let Some(cds) = &self.decoded.cds {
-            lines.push(format!("CDS data: platform {} · merchant CDS index {}", cds.platform_id, cds.cds_index));
+            lines.push(WalletLine::Cds { platform_id: cds.platform_id.clone(), cds_index: cds.cds_index.clone() });
             match &self.listing {
-                Some(Ok(l)) if l.acquirers.is_empty() => {
-                    lines.push("the CDS platform knows the index but no acquirer is bound to it".into())
-                }
+                Some(Ok(l)) if l.acquirers.is_empty() => lines.push(WalletLine::NoAcquirerBound),
                 Some(Ok(l)) => {
                     for a in &l.acquirers {
-                        lines.push(format!(
-                            "reaches {} ({}, {} wallets) as merchant {}",
-                            a.name, a.acquirer_code, a.protocol, a.merchant_id
-                        ));
+                        lines.push(WalletLine::Reaches {
+                            name: a.name.clone(),
+                            acquirer_code: a.acquirer_code.clone(),
+                            protocol: a.protocol.clone(),
+                            merchant_id: a.merchant_id.clone(),
+                        });
                     }
                 }
-                Some(Err(e)) => lines.push(format!("CDS lookup failed: {e}")),
-                None => lines.push("not looked up on the CDS platform".into()),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "CDS lookup failed");
+                    lines.push(WalletLine::LookupFailed(e.to_string()))
+                }
+                None => lines.push(WalletLine::NotLookedUp),
             }
         }
         if lines.is_empty() {
-            lines.push("the code names no acquirer TillDesk can read and has no CDS data".into());
+            lines.push(WalletLine::Nothing);
         }
         lines
     }
@@ -205,5 +210,56 @@ mod tests {
         let broken = dir.path().join("broken.png");
         std::fs::write(&broken, b"\x89PNG not really").unwrap();
         assert!(read_code_file(&broken).unwrap_err().to_string().contains("broken.png"));
+    }
+}
+
+/// One line of what a wallet would do with a code ([`CodeCheck::wallet_lines`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalletLine {
+    /// Reference data: a wallet that knows acquirer `guid` pays its merchant.
+    Reference {
+        guid: String,
+        merchant_id: String,
+    },
+    /// The code's CDS data.
+    Cds {
+        platform_id: String,
+        cds_index: String,
+    },
+    /// The platform knows the index, but no acquirer is bound to it.
+    NoAcquirerBound,
+    /// The code reaches this acquirer (its onboarding id, its name as the platform gives it, its protocol).
+    Reaches {
+        name: String,
+        acquirer_code: String,
+        protocol: String,
+        merchant_id: String,
+    },
+    /// The CDS lookup failed (the English detail, for the log).
+    LookupFailed(String),
+    NotLookedUp,
+    /// No acquirer TillDesk can read and no CDS data.
+    Nothing,
+}
+
+impl std::fmt::Display for WalletLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WalletLine::Reference { guid, merchant_id } => {
+                write!(f, "reference data: a wallet that knows acquirer {guid} pays its merchant {merchant_id}")
+            }
+            WalletLine::Cds { platform_id, cds_index } => {
+                write!(f, "CDS data: platform {platform_id} · merchant CDS index {cds_index}")
+            }
+            WalletLine::NoAcquirerBound => {
+                f.write_str("the CDS platform knows the index but no acquirer is bound to it")
+            }
+            WalletLine::Reaches { name, acquirer_code, protocol, merchant_id } => {
+                write!(f, "reaches {name} ({acquirer_code}, {protocol} wallets) as merchant {merchant_id}")
+            }
+            WalletLine::LookupFailed(e) => write!(f, "CDS lookup failed: {e}"),
+            WalletLine::NotLookedUp => f.write_str("not looked up on the CDS platform"),
+            WalletLine::Nothing => f.write_str("the code names no acquirer TillDesk can read and has no CDS data"),
+        }
     }
 }

@@ -13,13 +13,15 @@
 
 pub mod codes;
 pub mod profile;
+pub mod steps;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-pub use codes::{BuiltCode, CodeCheck, build_for_store, check_code, read_code_file};
-pub use profile::{FieldIssue, validate_merchant, validate_store};
+pub use codes::{BuiltCode, CodeCheck, WalletLine, build_for_store, check_code, read_code_file};
+pub use profile::{FieldIssue, Problem, validate_merchant, validate_store};
+pub use steps::Step;
 
 use crate::channel::cds::{CdsClient, CdsError, IndexListing, MerchantState};
 use crate::model::{AcquirerBinding, AcquirerId, AcquirerKind, BindingId, BindingStatus, ChannelMode, StoreId};
@@ -84,6 +86,11 @@ pub enum OnboardingError {
          store {store_code}'s own code"
     )]
     CodeOfAnotherStore { cds_index: String, owner: String, store_code: String },
+    #[error(
+        "this code's merchant CDS index {cds_index} is not store {store_code}'s own ({own_index}): open store \
+         {store_code}'s own code"
+    )]
+    NotThisStoresCode { cds_index: String, own_index: String, store_code: String },
     #[error("{acquirer} refused the merchant: {reason}")]
     VerificationFailed { acquirer: String, reason: String },
     #[error(
@@ -131,9 +138,12 @@ impl CancelFlag {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// `submitting`, `submitted`, `pending_verification`, `active`, `failed`, `cds_registered`, `looking_up`,
-    /// `cds_bound`, …
+    /// `cds_bound`, … ([`Step::name`]).
     pub step: &'static str,
+    /// The step in English (the command line, the log).
     pub detail: String,
+    /// The step as a kind with its values, for the UI to phrase.
+    pub event: Step,
 }
 
 /// The result of binding a further acquirer to an existing code.
@@ -154,8 +164,22 @@ pub struct Onboarder<'a> {
 }
 
 impl Onboarder<'_> {
-    fn report(&self, step: &'static str, detail: impl Into<String>) {
-        (self.progress)(Progress { step, detail: detail.into() });
+    fn report(&self, event: Step) {
+        (self.progress)(Progress { step: event.name(), detail: event.to_string(), event });
+    }
+
+    /// Writes a step to the binding's timeline and reports it.
+    fn record(&mut self, state: &AcquirerBinding, event: Step) -> Result<AcquirerBinding, OnboardingError> {
+        let saved = self.db.save_binding(state, event.name(), &event.to_stored())?;
+        self.report(event);
+        Ok(saved)
+    }
+
+    /// Adds a step to the binding's timeline (no change to the binding) and reports it.
+    fn note(&mut self, binding: BindingId, event: Step) -> Result<(), OnboardingError> {
+        self.db.add_binding_event(binding, event.name(), &event.to_stored())?;
+        self.report(event);
+        Ok(())
     }
 
     fn check_cancel(&self) -> Result<(), OnboardingError> {
@@ -187,11 +211,11 @@ impl Onboarder<'_> {
         let existing = bindings.iter().find(|b| b.acquirer_id == acquirer_id);
         if with_cds {
             if let Some(b) = existing.filter(|b| b.cds_index.is_some()) {
-                self.report("cds_registered", "already registered on the CDS platform");
+                self.report(Step::AlreadyOnCds);
                 return Ok(b.clone());
             }
             if let Some(other) = bindings.iter().find(|b| b.cds_index.is_some()) {
-                let name = self.acquirer(other.acquirer_id).map(|a| a.acquirer.name).unwrap_or_default();
+                let name = self.acquirer(other.acquirer_id).map(|a| a.onboarding_code).unwrap_or_default();
                 return Err(OnboardingError::StoreHasCdsIndex {
                     store_code,
                     cds_index: other.cds_index.clone().unwrap_or_default(),
@@ -201,29 +225,26 @@ impl Onboarder<'_> {
         } else if let Some(b) = existing.filter(|b| b.status == BindingStatus::Active) {
             return Err(OnboardingError::AlreadyOnboarded {
                 store_code,
-                acquirer: acquirer.acquirer.name,
+                acquirer: acquirer.onboarding_code.clone(),
                 merchant_id: b.merchant_id_at_acquirer.clone().unwrap_or_default(),
             });
         }
         let binding = self.ensure_active(store_id, &acquirer).await?;
         if !with_cds {
-            self.report(
-                "done",
-                format!(
-                    "store {store_code} is active with {}; its code now carries {} / {}",
-                    acquirer.acquirer.name,
-                    binding.issuer_guid.as_deref().unwrap_or("?"),
-                    binding.merchant_id_at_acquirer.as_deref().unwrap_or("?")
-                ),
-            );
+            self.report(Step::Done {
+                store_code,
+                acquirer: acquirer.onboarding_code.clone(),
+                issuer_guid: binding.issuer_guid.clone().unwrap_or_else(|| "?".into()),
+                merchant_id: binding.merchant_id_at_acquirer.clone().unwrap_or_else(|| "?".into()),
+            });
             return Ok(binding);
         }
         self.check_cancel()?;
         let merchant_id = binding.merchant_id_at_acquirer.clone().unwrap_or_default();
-        self.report(
-            "registering_cds",
-            format!("{} registers merchant {merchant_id} on the CDS platform", acquirer.acquirer.name),
-        );
+        self.report(Step::RegisteringCds {
+            acquirer: acquirer.onboarding_code.clone(),
+            merchant_id: merchant_id.clone(),
+        });
         let cds = match self.client.register_on_cds(&acquirer.onboarding_code, &merchant_id).await {
             Ok(cds) => cds,
             Err(e) if e.code() == Some("already_registered") => {
@@ -233,7 +254,7 @@ impl Onboarder<'_> {
                 }
             }
             Err(e) => {
-                self.db.add_binding_event(binding.id, "cds_refused", &e.to_string())?;
+                self.note(binding.id, Step::CdsRefused { code: e.code().map(str::to_owned) })?;
                 return Err(e.into());
             }
         };
@@ -242,10 +263,10 @@ impl Onboarder<'_> {
             cds_index: Some(cds.cds_index.clone()),
             ..binding
         };
-        let detail = format!("CDS platform {} · merchant CDS index {}", cds.platform_id, cds.cds_index);
-        let saved = self.db.save_binding(&state, "cds_registered", &detail)?;
-        self.report("cds_registered", detail);
-        Ok(saved)
+        self.record(
+            &state,
+            Step::CdsRegistered { platform_id: cds.platform_id.clone(), cds_index: cds.cds_index.clone() },
+        )
     }
 
     /// Flow 3: bind a further acquirer to the CDS index of an existing code (its text, already read from a
@@ -260,17 +281,13 @@ impl Onboarder<'_> {
         let store_code = self.store_code(store_id)?;
         let decoded = crate::mpm::decode_store_code(code_text)?;
         let cds = decoded.require_cds()?.clone();
-        self.report("code_read", format!("CDS platform {} · merchant CDS index {}", cds.platform_id, cds.cds_index));
+        self.report(Step::CodeRead { platform_id: cds.platform_id.clone(), cds_index: cds.cds_index.clone() });
         // The code must be this store's: its own index, or one no other store here uses.
         let own = self.db.bindings_for_store(store_id)?;
         if let Some(mine) = own.iter().find_map(|b| b.cds_index.clone())
             && mine != cds.cds_index
         {
-            return Err(OnboardingError::CodeOfAnotherStore {
-                cds_index: cds.cds_index,
-                owner: format!("with index {mine} elsewhere"),
-                store_code,
-            });
+            return Err(OnboardingError::NotThisStoresCode { cds_index: cds.cds_index, own_index: mine, store_code });
         }
         if let Some(other) = self.db.bindings_with_cds_index(&cds.cds_index)?.iter().find(|b| b.store_id != store_id) {
             return Err(OnboardingError::CodeOfAnotherStore {
@@ -280,18 +297,22 @@ impl Onboarder<'_> {
             });
         }
         if own.iter().any(|b| b.acquirer_id == acquirer_id && b.cds_index.as_deref() == Some(&cds.cds_index)) {
-            return Err(OnboardingError::AlreadyBound { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index });
+            return Err(OnboardingError::AlreadyBound { acquirer: acquirer.onboarding_code, cds_index: cds.cds_index });
         }
         self.check_cancel()?;
-        self.report("looking_up", format!("asking the CDS platform about {}", cds.cds_index));
+        self.report(Step::LookingUp { cds_index: cds.cds_index.clone() });
         let listing = lookup(self.client, &cds).await?;
         if listing.acquirers.iter().any(|a| a.acquirer_code.eq_ignore_ascii_case(&acquirer.onboarding_code)) {
-            return Err(OnboardingError::AlreadyBound { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index });
+            return Err(OnboardingError::AlreadyBound { acquirer: acquirer.onboarding_code, cds_index: cds.cds_index });
         }
         let binding = self.ensure_active(store_id, &acquirer).await?;
         self.check_cancel()?;
         let merchant_id = binding.merchant_id_at_acquirer.clone().unwrap_or_default();
-        self.report("binding", format!("{} binds merchant {merchant_id} to {}", acquirer.acquirer.name, cds.cds_index));
+        self.report(Step::Binding {
+            acquirer: acquirer.onboarding_code.clone(),
+            merchant_id: merchant_id.clone(),
+            cds_index: cds.cds_index.clone(),
+        });
         let listing = match self.client.bind_to_index(&acquirer.onboarding_code, &cds.cds_index, &merchant_id).await {
             Ok(l) => l,
             // No (readable) answer: the platform may or may not have bound it. The request goes to the outbox;
@@ -308,32 +329,31 @@ impl Onboarder<'_> {
                 .to_string();
                 let key = format!("cds_bind:{}:{}", acquirer.onboarding_code, cds.cds_index);
                 self.db.enqueue_outbox(CDS_BIND_OUTBOX, &key, &payload)?;
-                let detail = format!("no answer from the CDS platform ({e}); queued for the background sync");
-                self.db.add_binding_event(binding.id, "cds_bind_queued", &detail)?;
-                self.report("cds_bind_queued", detail);
-                return Err(OnboardingError::BindQueued { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index });
+                tracing::warn!(error = %e, "no answer from the CDS platform while binding; queued");
+                self.note(binding.id, Step::BindQueued { cds_index: cds.cds_index.clone() })?;
+                return Err(OnboardingError::BindQueued {
+                    acquirer: acquirer.onboarding_code,
+                    cds_index: cds.cds_index,
+                });
             }
             Err(e) => {
-                self.db.add_binding_event(binding.id, "cds_refused", &e.to_string())?;
+                self.note(binding.id, Step::CdsRefused { code: e.code().map(str::to_owned) })?;
                 return Err(match e.code() {
                     Some("already_bound") => {
-                        OnboardingError::AlreadyBound { acquirer: acquirer.acquirer.name, cds_index: cds.cds_index }
+                        OnboardingError::AlreadyBound { acquirer: acquirer.onboarding_code, cds_index: cds.cds_index }
                     }
                     Some("unknown_cds_index") => OnboardingError::UnknownCdsIndex { cds_index: cds.cds_index },
                     _ => e.into(),
                 });
             }
         };
-        let names: Vec<String> = listing.acquirers.iter().map(|a| a.name.clone()).collect();
-        let detail =
-            format!("bound to merchant CDS index {}; the code now reaches {}", cds.cds_index, names.join(", "));
+        let reaches: Vec<String> = listing.acquirers.iter().map(|a| a.acquirer_code.clone()).collect();
         let state = AcquirerBinding {
             cds_platform_id: Some(cds.platform_id.clone()),
             cds_index: Some(cds.cds_index.clone()),
             ..binding
         };
-        let saved = self.db.save_binding(&state, "cds_bound", &detail)?;
-        self.report("cds_bound", detail);
+        let saved = self.record(&state, Step::Bound { cds_index: cds.cds_index.clone(), reaches })?;
         Ok(BindOutcome { binding: saved, listing })
     }
 
@@ -385,10 +405,10 @@ impl Onboarder<'_> {
         if state.status == binding.status {
             return Ok(binding);
         }
-        let (step, detail) = match state.status {
-            BindingStatus::Active => ("active", format!("verified: merchant {} is active", state.merchant_id)),
-            BindingStatus::Failed => ("failed", state.reason.clone().unwrap_or_else(|| "verification failed".into())),
-            BindingStatus::PendingVerification => ("pending_verification", "being verified again".into()),
+        let event = match state.status {
+            BindingStatus::Active => Step::Verified { merchant_id: state.merchant_id.clone() },
+            BindingStatus::Failed => Step::Failed { reason: state.reason.clone() },
+            BindingStatus::PendingVerification => Step::VerifyingAgain,
         };
         let new = AcquirerBinding {
             status: state.status,
@@ -396,9 +416,7 @@ impl Onboarder<'_> {
             issuer_guid: Some(state.issuer_guid.clone()),
             ..binding
         };
-        let saved = self.db.save_binding(&new, step, &detail)?;
-        self.report(step, detail);
-        Ok(saved)
+        self.record(&new, event)
     }
 
     /// An active merchant at this acquirer for the store: reuses an active binding, waits for a pending one,
@@ -411,7 +429,7 @@ impl Onboarder<'_> {
         let existing = self.db.binding(store_id, acquirer.acquirer.id)?;
         match existing {
             Some(b) if b.status == BindingStatus::Active && b.merchant_id_at_acquirer.is_some() => {
-                self.report("active", format!("already active with {}", acquirer.acquirer.name));
+                self.report(Step::AlreadyActive { acquirer: acquirer.onboarding_code.clone() });
                 return Ok(b);
             }
             Some(b) if b.status == BindingStatus::PendingVerification && b.merchant_id_at_acquirer.is_some() => {
@@ -430,7 +448,7 @@ impl Onboarder<'_> {
             return Err(OnboardingError::InvalidProfile(issues));
         }
         self.check_cancel()?;
-        self.report("submitting", format!("sending store {} to {}", store.store_code, acquirer.acquirer.name));
+        self.report(Step::Sending { store_code: store.store_code.clone(), acquirer: acquirer.onboarding_code.clone() });
         let blank = AcquirerBinding {
             id: BindingId(0),
             store_id,
@@ -446,12 +464,8 @@ impl Onboarder<'_> {
             Ok(s) => s,
             Err(e) => {
                 let reason = e.to_string();
-                self.db.save_binding(
-                    &AcquirerBinding { failure_reason: Some(reason.clone()), ..blank },
-                    "failed",
-                    &reason,
-                )?;
-                self.report("failed", reason);
+                let failed = AcquirerBinding { failure_reason: Some(reason.clone()), ..blank };
+                self.record(&failed, Step::Failed { reason: Some(reason) })?;
                 return Err(e.into());
             }
         };
@@ -462,14 +476,18 @@ impl Onboarder<'_> {
             issuer_guid: Some(state.issuer_guid.clone()),
             ..blank
         };
-        let detail =
-            format!("{} assigned merchant id {} ({})", acquirer.acquirer.name, state.merchant_id, state.status);
-        let saved = self.db.save_binding(&submitted, "submitted", &detail)?;
-        self.report("submitted", detail);
+        let saved = self.record(
+            &submitted,
+            Step::Submitted {
+                acquirer: acquirer.onboarding_code.clone(),
+                merchant_id: state.merchant_id.clone(),
+                status: state.status,
+            },
+        )?;
         match state.status {
             BindingStatus::Active => Ok(saved),
             BindingStatus::Failed => Err(OnboardingError::VerificationFailed {
-                acquirer: acquirer.acquirer.name.clone(),
+                acquirer: acquirer.onboarding_code.clone(),
                 reason: state.reason.unwrap_or_default(),
             }),
             BindingStatus::PendingVerification => self.wait_for_verification(saved, acquirer).await,
@@ -482,7 +500,7 @@ impl Onboarder<'_> {
         acquirer: &OnboardingAcquirer,
     ) -> Result<AcquirerBinding, OnboardingError> {
         let merchant_id = binding.merchant_id_at_acquirer.clone().unwrap_or_default();
-        self.report("pending_verification", format!("{} is verifying merchant {merchant_id}", acquirer.acquirer.name));
+        self.report(Step::Verifying { acquirer: acquirer.onboarding_code.clone(), merchant_id: merchant_id.clone() });
         let started = Instant::now();
         loop {
             sleep(&self.cancel, self.poll.interval).await?;
@@ -493,7 +511,7 @@ impl Onboarder<'_> {
                         BindingStatus::Active => return Ok(binding),
                         BindingStatus::Failed => {
                             return Err(OnboardingError::VerificationFailed {
-                                acquirer: acquirer.acquirer.name.clone(),
+                                acquirer: acquirer.onboarding_code.clone(),
                                 reason: binding.failure_reason.clone().unwrap_or_default(),
                             });
                         }
@@ -508,13 +526,9 @@ impl Onboarder<'_> {
             }
             if started.elapsed() >= self.poll.timeout {
                 let waited_secs = started.elapsed().as_secs();
-                self.db.add_binding_event(
-                    binding.id,
-                    "still_pending",
-                    &format!("still being verified after {waited_secs} s"),
-                )?;
+                self.note(binding.id, Step::StillPending { waited_secs })?;
                 return Err(OnboardingError::StillPending {
-                    acquirer: acquirer.acquirer.name.clone(),
+                    acquirer: acquirer.onboarding_code.clone(),
                     merchant_id,
                     waited_secs,
                 });

@@ -3,28 +3,32 @@
 //! binding a further acquirer to an existing code, and each store's bindings with every step and its time.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
 
 use crate::channel::cds::{CdsClient, IndexListing};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerBinding, AcquirerId, BindingStatus, Store as StoreRow, StoreId};
-use crate::onboarding::{self, Onboarder, PollPolicy, read_code_file};
+use crate::onboarding::{self, Onboarder, OnboardingError, PollPolicy, Progress, Step, read_code_file};
 use crate::store::Store;
 use crate::store::onboarding::OnboardingAcquirer;
 use crate::ui::Ctx;
-use crate::ui::jobs::{Job, show_running, step_label};
+use crate::ui::jobs::Job;
 use crate::ui::merchant::MerchantPanel;
+use crate::ui::path_field::{PathEvent, PathField, Pick, remember_folder};
 use crate::ui::routes::RoutesPanel;
+use crate::ui::words_setup::{code_name, status_words, step_name_words, step_words, store_error_text};
+
+/// The acquirer names every screen uses (phrased from the kind: the stored names are English, for the CLI).
+pub use crate::ui::words_setup::{acquirer_name, onboarding_acquirer_name};
 
 /// What a finished onboarding job reports.
 #[derive(Debug, Clone)]
 pub struct Finished {
-    pub message: String,
+    pub message: Text,
     /// After a binding: every acquirer the code now reaches.
     pub listing: Option<IndexListing>,
 }
 
-type JobResult = Result<Finished, String>;
+type JobResult = Result<Finished, Text>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
@@ -34,7 +38,11 @@ enum Action {
     Refresh,
 }
 
-#[derive(Default)]
+/// The picture of an existing code to bind: a PNG/JPEG (or a text file with the payload).
+pub(crate) fn code_picture_field() -> PathField {
+    PathField::new(Pick::Open, "PNG / JPEG", &["png", "jpg", "jpeg", "txt"])
+}
+
 pub struct AcquirersScreen {
     loaded: bool,
     panel: MerchantPanel,
@@ -44,13 +52,35 @@ pub struct AcquirersScreen {
     selected_acquirer: Option<AcquirerId>,
     bindings: Vec<AcquirerBinding>,
     /// The existing code: a picture's path, or its payload pasted.
-    code_path: String,
+    code_file: PathField,
     code_payload: String,
-    code_problem: Option<String>,
+    code_problem: Option<Text>,
     job: Option<Job<JobResult>>,
+    /// What the running job does.
+    job_title: Text,
     result: Option<JobResult>,
-    dialog: Option<mpsc::Receiver<Option<PathBuf>>>,
     routes: RoutesPanel,
+}
+
+impl Default for AcquirersScreen {
+    fn default() -> Self {
+        AcquirersScreen {
+            loaded: false,
+            panel: MerchantPanel::default(),
+            stores: Vec::new(),
+            acquirers: Vec::new(),
+            selected_store: None,
+            selected_acquirer: None,
+            bindings: Vec::new(),
+            code_file: code_picture_field(),
+            code_payload: String::new(),
+            code_problem: None,
+            job: None,
+            job_title: Text::same(""),
+            result: None,
+            routes: RoutesPanel::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for AcquirersScreen {
@@ -59,16 +89,15 @@ impl std::fmt::Debug for AcquirersScreen {
     }
 }
 
-/// A binding's status in words.
+/// A binding's status in words (a failure with the acquirer's own reason).
 pub fn status_label(lang: Lang, b: &AcquirerBinding) -> String {
     match b.status {
-        BindingStatus::PendingVerification => lang.pick("待审核", "pending verification").to_owned(),
-        BindingStatus::Active => lang.pick("已生效", "active").to_owned(),
         BindingStatus::Failed => format!(
             "{}{}",
             lang.pick("失败：", "failed: "),
             b.failure_reason.as_deref().unwrap_or(lang.pick("原因未知", "no reason given"))
         ),
+        other => status_words(other, lang).to_owned(),
     }
 }
 
@@ -77,25 +106,59 @@ pub const SETTING_ONBOARDING_URL: &str = "onboarding.url";
 
 /// Where the onboarding/CDS API lives: the embedded sandbox in sandbox mode, else the configured server. (An
 /// acquirer's `gateway_url` is its payment gateway, not its onboarding API, so it is not used here.)
-pub fn platform_url(ctx: &Ctx) -> Result<String, String> {
+pub fn platform_url(ctx: &Ctx) -> Result<String, Text> {
     match ctx.mode {
         crate::model::ChannelMode::Sandbox => ctx.sandbox_url().ok_or_else(|| {
-            ctx.lang
-                .pick("沙箱尚未启动，请稍候再试", "the sandbox is not running yet; try again in a moment")
-                .to_owned()
+            Text::new("沙箱尚未启动，请稍候再试", "the sandbox is not running yet; try again in a moment")
         }),
         crate::model::ChannelMode::Live => match ctx.home.store.setting(SETTING_ONBOARDING_URL) {
             Ok(Some(url)) if !url.trim().is_empty() => Ok(url),
-            Ok(_) => Err(ctx
-                .lang
-                .pick(
-                    "正式模式下尚未设置入驻服务地址（设置项 onboarding.url）",
-                    "no onboarding server is set for live mode (setting onboarding.url)",
-                )
-                .to_owned()),
-            Err(e) => Err(e.to_string()),
+            Ok(_) => Err(Text::new(
+                "正式模式下尚未设置入驻服务地址（设置项 onboarding.url）",
+                "no onboarding server is set for live mode (setting onboarding.url)",
+            )),
+            Err(e) => Err(store_error_text(&e)),
         },
     }
+}
+
+/// Draws a running job in the UI's language: its title, a spinner, the elapsed time, the steps so far (phrased
+/// from their kinds) and a Cancel button. Returns true when Cancel was clicked.
+pub(crate) fn show_job<T>(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    title: &Text,
+    job: &Job<T>,
+    known: &[OnboardingAcquirer],
+) -> bool {
+    let mut cancel = false;
+    ui.horizontal_wrapped(|ui| {
+        ui.spinner();
+        ui.label(format!("{} ({} s)", title.get(lang), job.started.elapsed().as_secs()));
+        let label = if job.cancel.is_cancelled() {
+            lang.pick("正在取消…", "Cancelling…")
+        } else {
+            lang.pick("取消", "Cancel")
+        };
+        if ui.add_enabled(!job.cancel.is_cancelled(), egui::Button::new(label)).clicked() {
+            cancel = true;
+        }
+    });
+    ui.add(egui::ProgressBar::new(((job.steps.len() as f32) / 6.0).min(0.95)).animate(true));
+    for p in &job.steps {
+        ui.add(egui::Label::new(format!("· {}", progress_words(p, known, lang))).wrap());
+    }
+    ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
+    cancel
+}
+
+fn progress_words(p: &Progress, known: &[OnboardingAcquirer], lang: Lang) -> String {
+    format!("{}  {}", step_name_words(p.step, lang), step_words(&p.event, known, lang))
+}
+
+/// An onboarding error in both languages (to keep on screen).
+fn error_text(e: &OnboardingError) -> Text {
+    e.text()
 }
 
 impl AcquirersScreen {
@@ -115,14 +178,14 @@ impl AcquirersScreen {
         self.routes.invalidate();
         match onboarding::ensure_sandbox_acquirers(&mut ctx.home.store) {
             Ok(a) => self.acquirers = a,
-            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+            Err(e) => ctx.error = Some(store_error_text(&e)),
         }
         if let Err(e) = ctx.home.store.default_store() {
-            ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
+            ctx.error = Some(store_error_text(&e));
         }
         match ctx.home.store.stores() {
             Ok(s) => self.stores = s,
-            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+            Err(e) => ctx.error = Some(store_error_text(&e)),
         }
         if self.selected_store.is_none_or(|id| !self.stores.iter().any(|s| s.id == id)) {
             self.selected_store = self.stores.first().map(|s| s.id);
@@ -132,11 +195,20 @@ impl AcquirersScreen {
         }
         self.bindings = match self.selected_store {
             Some(id) => ctx.home.store.bindings_for_store(id).unwrap_or_else(|e| {
-                ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
+                ctx.error = Some(store_error_text(&e));
                 Vec::new()
             }),
             None => Vec::new(),
         };
+    }
+
+    /// The acquirer's name in the UI's language, by its id.
+    fn name_of(&self, id: AcquirerId, lang: Lang) -> String {
+        self.acquirers
+            .iter()
+            .find(|a| a.acquirer.id == id)
+            .map(|a| onboarding_acquirer_name(a, lang))
+            .unwrap_or_else(|| id.to_string())
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -145,14 +217,6 @@ impl AcquirersScreen {
             self.reload(ctx);
         }
         self.take_dropped_file(ui);
-        if let Some(rx) = &self.dialog
-            && let Ok(picked) = rx.try_recv()
-        {
-            if let Some(path) = picked {
-                self.code_path = path.display().to_string();
-            }
-            self.dialog = None;
-        }
         if let Some(job) = self.job.as_mut()
             && let Some(result) = job.poll()
         {
@@ -161,20 +225,24 @@ impl AcquirersScreen {
             self.reload(ctx);
         }
 
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            egui::CollapsingHeader::new(lang.pick("商户与门店资料", "Merchant profile and stores"))
-                .default_open(false)
-                .show(ui, |ui| {
-                    if self.panel.ui(ui, ctx) {
-                        self.reload(ctx);
-                    }
-                });
-            ui.separator();
-            self.routes.ui(ui, ctx, &self.stores, &self.acquirers);
-            ui.separator();
-            self.onboarding_section(ui, ctx);
-            ui.separator();
-            self.bindings_section(ui, ctx);
+        // Vertical scrolling, and horizontal when a table is wider than a 1024-pixel window.
+        egui::ScrollArea::both().id_salt("acquirers-screen").auto_shrink([false, false]).show(ui, |ui| {
+            // At 1920×1080 the forms keep a readable width, centred; at 1024×600 they take the whole width.
+            crate::ui::words_setup::centred(ui, 1100.0, |ui| {
+                egui::CollapsingHeader::new(lang.pick("商户与门店资料", "Merchant profile and stores"))
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        if self.panel.ui(ui, ctx) {
+                            self.reload(ctx);
+                        }
+                    });
+                ui.separator();
+                self.routes.ui(ui, ctx, &self.stores, &self.acquirers);
+                ui.separator();
+                self.onboarding_section(ui, ctx);
+                ui.separator();
+                self.bindings_section(ui, ctx);
+            });
         });
     }
 
@@ -183,7 +251,7 @@ impl AcquirersScreen {
         ui.horizontal_wrapped(|ui| {
             ui.label(egui::RichText::new(lang.pick("门店：", "Store: ")).strong());
             for s in &self.stores {
-                let label = format!("{} {}", s.store_code, if s.name_zh.is_empty() { &s.name } else { &s.name_zh });
+                let label = crate::ui::this_till::store_label(lang, s);
                 if ui.selectable_label(self.selected_store == Some(s.id), label).clicked() {
                     self.selected_store = Some(s.id);
                     self.loaded = false;
@@ -193,7 +261,7 @@ impl AcquirersScreen {
         ui.horizontal_wrapped(|ui| {
             ui.label(egui::RichText::new(lang.pick("收单机构：", "Acquirer: ")).strong());
             for a in &self.acquirers {
-                let label = format!("{} · {}", a.onboarding_code, a.acquirer.name);
+                let label = format!("{} · {}", a.onboarding_code, onboarding_acquirer_name(a, lang));
                 if ui.selectable_label(self.selected_acquirer == Some(a.acquirer.id), label).clicked() {
                     self.selected_acquirer = Some(a.acquirer.id);
                 }
@@ -201,7 +269,7 @@ impl AcquirersScreen {
         });
         ui.add_space(4.0);
         let busy = self.job.is_some();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             if ui
                 .add_enabled(!busy, egui::Button::new(lang.pick("入驻（不使用 CDS）", "Onboard without CDS")))
                 .clicked()
@@ -219,27 +287,23 @@ impl AcquirersScreen {
 
         ui.add_space(6.0);
         ui.label(egui::RichText::new(lang.pick("绑定到已有店铺码", "Bind to an existing store code")).strong());
-        ui.label(lang.pick(
-            "打开店铺码图片（PNG/JPEG，可拖放到窗口），或粘贴码内容：",
-            "Open the code's picture (PNG/JPEG, or drop it on the window), or paste its payload:",
-        ));
-        ui.horizontal(|ui| {
-            let label = ui.label(lang.pick("图片文件", "Picture file"));
-            ui.add(egui::TextEdit::singleline(&mut self.code_path).desired_width(360.0).hint_text("/path/to/code.png"))
-                .labelled_by(label.id);
-            if ui
-                .add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("选择文件…", "Choose file…")))
-                .clicked()
-            {
-                self.dialog = Some(pick_file());
-            }
-        });
-        ui.horizontal(|ui| {
+        ui.add(
+            egui::Label::new(lang.pick(
+                "打开店铺码图片（PNG/JPEG，可拖放到窗口），或粘贴码内容：",
+                "Open the code's picture (PNG/JPEG, or drop it on the window), or paste its payload:",
+            ))
+            .wrap(),
+        );
+        if let Some(PathEvent::Chosen(path)) = self.code_file.show(ui, ctx, lang.pick("图片文件", "Picture file")) {
+            remember_folder(ctx, &path);
+            self.code_payload.clear();
+        }
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label(lang.pick("码内容", "Payload"));
             ui.add(
                 egui::TextEdit::multiline(&mut self.code_payload)
                     .desired_rows(2)
-                    .desired_width(480.0)
+                    .desired_width(ui.available_width().clamp(200.0, 480.0))
                     .hint_text("HTTPS://…/MPM/3/…  /  000201…"),
             )
             .labelled_by(label.id);
@@ -251,18 +315,23 @@ impl AcquirersScreen {
             self.start(ui, ctx, Action::Bind);
         }
         if let Some(p) = &self.code_problem {
-            ui.colored_label(ui.visuals().error_fg_color, p);
+            ui.colored_label(ui.visuals().error_fg_color, p.get(lang));
         }
 
         ui.add_space(6.0);
         if let Some(job) = &self.job
-            && show_running(ui, lang, job)
+            && show_job(ui, lang, &self.job_title, job, &self.acquirers)
         {
             job.cancel.cancel();
         }
         match &self.result {
             Some(Ok(done)) => {
-                ui.colored_label(egui::Color32::from_rgb(0, 140, 60), &done.message);
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(done.message.get(lang)).color(egui::Color32::from_rgb(0, 140, 60)),
+                    )
+                    .wrap(),
+                );
                 if let Some(listing) = &done.listing {
                     ui.label(format!(
                         "{}{} · {}",
@@ -276,7 +345,7 @@ impl AcquirersScreen {
                     for a in &listing.acquirers {
                         ui.label(format!(
                             "  → {} ({}) — {} {}",
-                            a.name,
+                            code_name(&a.acquirer_code, &self.acquirers, lang),
                             a.acquirer_code,
                             lang.pick("商户号", "merchant"),
                             a.merchant_id
@@ -285,7 +354,7 @@ impl AcquirersScreen {
                 }
             }
             Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.add(egui::Label::new(egui::RichText::new(e.get(lang)).color(ui.visuals().error_fg_color)).wrap());
             }
             None => {}
         }
@@ -313,13 +382,7 @@ impl AcquirersScreen {
             ui.strong(lang.pick("CDS 索引", "CDS index"));
             ui.end_row();
             for b in &self.bindings {
-                let name = self
-                    .acquirers
-                    .iter()
-                    .find(|a| a.acquirer.id == b.acquirer_id)
-                    .map(|a| a.acquirer.name.clone())
-                    .unwrap_or_else(|| b.acquirer_id.to_string());
-                ui.label(name);
+                ui.label(self.name_of(b.acquirer_id, lang));
                 let status = status_label(lang, b);
                 if b.status == BindingStatus::Failed {
                     ui.colored_label(ui.visuals().error_fg_color, status);
@@ -335,27 +398,31 @@ impl AcquirersScreen {
             }
         });
         for b in &self.bindings {
-            let name = self
+            let code = self
                 .acquirers
                 .iter()
                 .find(|a| a.acquirer.id == b.acquirer_id)
                 .map(|a| a.onboarding_code.clone())
                 .unwrap_or_default();
-            egui::CollapsingHeader::new(format!("{} {name}", lang.pick("步骤记录", "Steps")))
+            egui::CollapsingHeader::new(format!("{} {code}", lang.pick("步骤记录", "Steps")))
                 .id_salt(("binding-steps", b.id.0))
                 .show(ui, |ui| match ctx.home.store.binding_events(b.id) {
                     Ok(events) => {
                         for e in events {
-                            ui.label(format!(
-                                "{}  {}  {}",
-                                crate::time::to_local_display(&e.at),
-                                step_label(lang, &e.step),
-                                e.detail
-                            ));
+                            let step = Step::from_stored(&e.detail);
+                            ui.add(
+                                egui::Label::new(format!(
+                                    "{}  {}  {}",
+                                    crate::time::to_local_display(&e.at),
+                                    step_name_words(&e.step, lang),
+                                    step_words(&step, &self.acquirers, lang)
+                                ))
+                                .wrap(),
+                            );
                         }
                     }
                     Err(e) => {
-                        ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+                        ui.colored_label(ui.visuals().error_fg_color, store_error_text(&e).get(lang));
                     }
                 });
         }
@@ -364,31 +431,31 @@ impl AcquirersScreen {
     /// Drag and drop: a dropped picture becomes the code to bind.
     fn take_dropped_file(&mut self, ui: &egui::Ui) {
         if let Some(path) = crate::ui::jobs::dropped_path(ui) {
-            self.code_path = path.display().to_string();
+            self.code_file.text = path.display().to_string();
             self.code_payload.clear();
         }
     }
 
     /// The code to bind: the pasted payload wins, else the picture file (read and decoded by the job, off the UI
     /// thread: a phone photo takes a while).
-    fn code_text(&self, lang: Lang) -> Result<CodeSource, String> {
+    fn code_text(&self) -> Result<CodeSource, Text> {
         if !self.code_payload.trim().is_empty() {
             return Ok(CodeSource::Payload(self.code_payload.trim().to_owned()));
         }
-        if !self.code_path.trim().is_empty() {
-            return Ok(CodeSource::File(PathBuf::from(self.code_path.trim())));
+        if let Some(path) = self.code_file.path() {
+            return Ok(CodeSource::File(path));
         }
-        Err(lang
-            .pick("请先打开店铺码图片或粘贴码内容", "Open the code's picture or paste its payload first")
-            .to_owned())
+        Err(Text::new(
+            "请先打开店铺码图片（在“图片文件”框里输入路径，或点“浏览…”）或粘贴码内容",
+            "Open the code's picture first (type its path in “Picture file” or click Browse…), or paste its payload",
+        ))
     }
 
     fn start(&mut self, ui: &egui::Ui, ctx: &mut Ctx, action: Action) {
-        let lang = ctx.lang;
         self.result = None;
         self.code_problem = None;
         let (Some(store_id), Some(acquirer_id)) = (self.selected_store, self.selected_acquirer) else {
-            self.result = Some(Err(lang.pick("请选择门店和收单机构", "Choose a store and an acquirer").into()));
+            self.result = Some(Err(Text::new("请选择门店和收单机构", "Choose a store and an acquirer")));
             return;
         };
         let Some(acquirer) = self.acquirers.iter().find(|a| a.acquirer.id == acquirer_id).cloned() else {
@@ -402,7 +469,7 @@ impl AcquirersScreen {
             }
         };
         let code_text = if action == Action::Bind {
-            match self.code_text(lang) {
+            match self.code_text() {
                 Ok(t) => Some(t),
                 Err(e) => {
                     self.code_problem = Some(e);
@@ -412,57 +479,72 @@ impl AcquirersScreen {
         } else {
             None
         };
+        if let Some(CodeSource::File(path)) = &code_text {
+            remember_folder(ctx, path);
+            self.code_file.clear_note();
+        }
         let db_path = ctx.home.store.path().to_owned();
-        let title = match action {
-            Action::Direct => lang.pick("正在入驻（不使用 CDS）", "Onboarding without CDS"),
-            Action::WithCds => lang.pick("正在入驻并注册 CDS", "Onboarding with CDS"),
-            Action::Bind => lang.pick("正在绑定到店铺码", "Binding to the code"),
-            Action::Refresh => lang.pick("正在查询审核状态", "Checking the status"),
+        let (zh, en) = match action {
+            Action::Direct => ("正在入驻（不使用 CDS）", "Onboarding without CDS"),
+            Action::WithCds => ("正在入驻并注册 CDS", "Onboarding with CDS"),
+            Action::Bind => ("正在绑定到店铺码", "Binding to the code"),
+            Action::Refresh => ("正在查询审核状态", "Checking the status"),
         };
-        let title = format!("{title} · {}", acquirer.acquirer.name);
-        let name = acquirer.acquirer.name.clone();
-        let job = Job::spawn(ctx, ui.ctx(), title, move |reporter, cancel| async move {
-            let client = CdsClient::new(&url).map_err(|e| e.to_string())?;
-            let mut db = Store::open(&db_path).map_err(|e| e.to_string())?;
+        let name =
+            Text::new(onboarding_acquirer_name(&acquirer, Lang::ZhCn), onboarding_acquirer_name(&acquirer, Lang::En));
+        self.job_title = Text::new(format!("{zh} · {}", name.zh), format!("{en} · {}", name.en));
+        let job = Job::spawn(ctx, ui.ctx(), self.job_title.en.clone(), move |reporter, cancel| async move {
+            let client = CdsClient::new(&url).map_err(|e| error_text(&OnboardingError::Platform(e)))?;
+            let mut db = Store::open(&db_path).map_err(|e| store_error_text(&e))?;
             let progress = move |p| reporter.progress(p);
             let mut o =
                 Onboarder { db: &mut db, client: &client, poll: PollPolicy::default(), cancel, progress: &progress };
             let done = match action {
                 Action::Direct | Action::WithCds => {
-                    let b =
-                        o.onboard(store_id, acquirer_id, action == Action::WithCds).await.map_err(|e| e.to_string())?;
-                    let mut message = format!(
-                        "{} {name}: {} {}",
-                        lang.pick("已入驻", "Onboarded with"),
-                        lang.pick("商户号", "merchant id"),
-                        b.merchant_id_at_acquirer.unwrap_or_default()
+                    let b = o.onboard(store_id, acquirer_id, action == Action::WithCds).await.map_err(|e| e.text())?;
+                    let merchant = b.merchant_id_at_acquirer.unwrap_or_default();
+                    let (mut zh, mut en) = (
+                        format!("已入驻 {}：商户号 {merchant}", name.zh),
+                        format!("Onboarded with {}: merchant id {merchant}", name.en),
                     );
                     if let Some(i) = b.cds_index {
-                        message.push_str(&format!(" · {} {i}", lang.pick("CDS 索引", "CDS index")));
+                        zh.push_str(&format!(" · CDS 索引 {i}"));
+                        en.push_str(&format!(" · CDS index {i}"));
                     }
-                    Finished { message, listing: None }
+                    Finished { message: Text::new(zh, en), listing: None }
                 }
                 Action::Bind => {
                     let text = match code_text {
                         Some(source) => source.read().await?,
                         None => String::new(),
                     };
-                    let outcome = o.bind_code(store_id, acquirer_id, &text).await.map_err(|e| e.to_string())?;
+                    let outcome = o.bind_code(store_id, acquirer_id, &text).await.map_err(|e| e.text())?;
                     Finished {
-                        message: format!("{} {name}", lang.pick("已绑定到店铺码：", "Bound to the code:")),
+                        message: Text::new(
+                            format!("已绑定到店铺码：{}", name.zh),
+                            format!("Bound to the code: {}", name.en),
+                        ),
                         listing: Some(outcome.listing),
                     }
                 }
                 Action::Refresh => {
-                    let b = o.refresh(store_id, acquirer_id).await.map_err(|e| e.to_string())?;
-                    Finished { message: format!("{name}: {}", status_label(lang, &b)), listing: None }
+                    let b = o.refresh(store_id, acquirer_id).await.map_err(|e| e.text())?;
+                    Finished {
+                        message: Text::new(
+                            format!("{}：{}", name.zh, status_label(Lang::ZhCn, &b)),
+                            format!("{}: {}", name.en, status_label(Lang::En, &b)),
+                        ),
+                        listing: None,
+                    }
                 }
             };
             Ok(done)
         });
         match job {
             Ok(j) => self.job = Some(j),
-            Err(e) => self.result = Some(Err(e)),
+            Err(e) => {
+                self.result = Some(Err(Text::new("网络运行时未启动，无法联系收单机构", e)));
+            }
         }
     }
 }
@@ -475,26 +557,19 @@ pub(crate) enum CodeSource {
 
 impl CodeSource {
     /// The code's payload; a file is read and its picture decoded on a blocking thread of the runtime.
-    pub(crate) async fn read(self) -> Result<String, String> {
+    pub(crate) async fn read(self) -> Result<String, Text> {
         match self {
             CodeSource::Payload(text) => Ok(text),
-            CodeSource::File(path) => tokio::task::spawn_blocking(move || read_code_file(&path))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string()),
+            CodeSource::File(path) => {
+                let shown = path.display().to_string();
+                tokio::task::spawn_blocking(move || read_code_file(&path))
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, "reading the code's picture stopped");
+                        Text::new(format!("无法读取文件 {shown}"), format!("could not read {shown}"))
+                    })?
+                    .map_err(|e| e.text())
+            }
         }
     }
-}
-
-/// Opens the native "open file" dialog on its own thread; the answer arrives on the channel.
-pub fn pick_file() -> mpsc::Receiver<Option<PathBuf>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let picked = rfd::FileDialog::new()
-            .add_filter("QR code / 店铺码", &["png", "jpg", "jpeg", "txt"])
-            .set_title("店铺码 Store code")
-            .pick_file();
-        let _ = tx.send(picked);
-    });
-    rx
 }

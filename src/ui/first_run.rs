@@ -4,7 +4,7 @@
 
 use crate::channel::cds::CdsClient;
 use crate::config::{self, FirstRun, SETTING_MODE};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::model::{ChannelMode, Merchant, Role, Store, StoreId};
 use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
 use crate::store::operators::{AddOperatorError, check_pin_format};
@@ -13,6 +13,7 @@ use crate::ui::acquirers::SETTING_ONBOARDING_URL;
 use crate::ui::merchant::{
     NameCheck, PrintedNames, field, merchant_names, needs_font_check, store_names, unprintable_issue,
 };
+use crate::ui::words_setup::store_error_text;
 
 /// The Latin name of the demo merchant and the name of the demo store a fresh install creates
 /// (`Store::default_store`); the wizard starts with empty fields instead of offering these.
@@ -83,7 +84,7 @@ pub struct FirstRunWizard {
     mode: ChannelMode,
     onboarding_url: String,
     /// The last problem to show under the step (red).
-    problem: Option<String>,
+    problem: Option<Text>,
     outcome: Option<Outcome>,
     /// The app icon's texture, loaded on the first frame (None inside: it could not be decoded).
     icon: Option<Option<egui::TextureHandle>>,
@@ -140,7 +141,7 @@ impl FirstRunWizard {
                 }
                 self.merchant = Some(m);
             }
-            Err(e) => self.problem = Some(e.to_string()),
+            Err(e) => self.problem = Some(store_error_text(&e)),
         }
         match db.stores() {
             Ok(stores) => {
@@ -153,12 +154,12 @@ impl FirstRunWizard {
                     s
                 });
             }
-            Err(e) => self.problem = Some(e.to_string()),
+            Err(e) => self.problem = Some(store_error_text(&e)),
         }
         self.owner = match db.operators() {
             Ok(ops) => ops.into_iter().find(|o| o.role == Role::Owner && o.active).map(|o| o.name),
             Err(e) => {
-                self.problem = Some(e.to_string());
+                self.problem = Some(store_error_text(&e));
                 None
             }
         };
@@ -250,7 +251,7 @@ impl FirstRunWizard {
         }
         if let Some(p) = &self.problem {
             ui.add_space(6.0);
-            ui.colored_label(ui.visuals().error_fg_color, p);
+            ui.add(egui::Label::new(egui::RichText::new(p.get(lang)).color(ui.visuals().error_fg_color)).wrap());
         }
         ui.add_space(16.0);
         ui.horizontal(|ui| {
@@ -300,7 +301,7 @@ impl FirstRunWizard {
     }
 
     fn language_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        ui.label("请选择界面语言 / Choose the language");
+        ui.label(ctx.lang.pick("请选择界面语言", "Choose the language"));
         ui.horizontal(|ui| {
             for choice in [Lang::ZhCn, Lang::En] {
                 if ui.radio(ctx.lang == choice, choice.native_name()).clicked() && ctx.lang != choice {
@@ -336,11 +337,19 @@ impl FirstRunWizard {
         let Some(s) = self.store.as_mut() else { return };
         let issues = &self.store_issues;
         egui::Grid::new("first-run-store").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-            field(ui, lang.pick("门店编号", "Store number"), &mut s.store_code, issues, "store_code", "S001");
-            field(ui, lang.pick("门店名称", "Store name"), &mut s.name, issues, "name", "People's Square");
-            field(ui, lang.pick("中文门店名", "Chinese name"), &mut s.name_zh, issues, "name_zh", "人民广场店");
-            field(ui, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
-            field(ui, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
+            field(ui, lang, lang.pick("门店编号", "Store number"), &mut s.store_code, issues, "store_code", "S001");
+            field(
+                ui,
+                lang,
+                lang.pick("英文门店名", "Store name (Latin)"),
+                &mut s.name,
+                issues,
+                "name",
+                "People's Square",
+            );
+            field(ui, lang, lang.pick("中文门店名", "Chinese name"), &mut s.name_zh, issues, "name_zh", "人民广场店");
+            field(ui, lang, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
+            field(ui, lang, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
         });
     }
 
@@ -439,15 +448,14 @@ impl FirstRunWizard {
 
     /// Validates and saves the current step; false (with the problem shown) when it cannot be saved.
     fn save_step(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
-        let lang = ctx.lang;
-        let fix_red = || lang.pick("请修正标红的字段", "Fix the fields marked in red").to_owned();
+        let fix_red = || Text::new("请修正标红的字段", "Fix the fields marked in red");
         match self.step {
             Step::Language => {
                 // Remember the language even when the merchant kept the one the OS suggested.
                 ctx.set_language(ctx.lang);
                 match ctx.error.take() {
                     Some(e) => {
-                        self.problem = Some(e.get(lang).to_owned());
+                        self.problem = Some(e);
                         false
                     }
                     None => true,
@@ -515,12 +523,15 @@ impl FirstRunWizard {
                     return true;
                 }
                 if self.owner_pin != self.owner_pin_again {
-                    self.problem = Some(lang.pick("两次输入的 PIN 不一致", "The two PINs differ").to_owned());
+                    self.problem = Some(Text::new("两次输入的 PIN 不一致", "The two PINs differ"));
                     self.owner_pin_again.clear();
                     return false;
                 }
                 if let Err(e) = check_pin_format(&self.owner_pin, Role::Owner) {
-                    self.problem = Some(crate::ui::staff::auth_words(lang, &e));
+                    self.problem = Some(Text::new(
+                        crate::ui::staff::auth_words(Lang::ZhCn, &e),
+                        crate::ui::staff::auth_words(Lang::En, &e),
+                    ));
                     return false;
                 }
                 // Hashed off the UI thread; `poll_owner` moves on once it is done.
@@ -535,7 +546,10 @@ impl FirstRunWizard {
             Step::Mode => {
                 if self.mode == ChannelMode::Live {
                     if let Err(e) = CdsClient::new(&self.onboarding_url) {
-                        self.problem = Some(e.to_string());
+                        self.problem = Some(Text::new(
+                            crate::ui::words_setup::platform_error_words(&e, Lang::ZhCn),
+                            crate::ui::words_setup::platform_error_words(&e, Lang::En),
+                        ));
                         return false;
                     }
                     let url = self.onboarding_url.trim().to_owned();
@@ -560,7 +574,7 @@ impl FirstRunWizard {
         match result {
             Ok(_) => true,
             Err(e) => {
-                self.problem = Some(e.to_string());
+                self.problem = Some(store_error_text(&e));
                 false
             }
         }
@@ -572,7 +586,6 @@ impl FirstRunWizard {
         let Some(refused) = check.poll() else { return };
         let names = check.names.clone();
         self.names_check = None;
-        let lang = ctx.lang;
         if refused.is_empty() {
             self.printable = names;
             if self.save_step(ctx, egui_ctx) {
@@ -580,14 +593,13 @@ impl FirstRunWizard {
             }
             return;
         }
-        let issues: Vec<FieldIssue> =
-            refused.iter().map(|(field, chars)| unprintable_issue(lang, field, chars)).collect();
+        let issues: Vec<FieldIssue> = refused.iter().map(|(field, chars)| unprintable_issue(field, chars)).collect();
         match self.step {
             Step::Merchant => self.merchant_issues = issues,
             Step::Store => self.store_issues = issues,
             _ => {}
         }
-        self.problem = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").to_owned());
+        self.problem = Some(Text::new("请修正标红的字段", "Fix the fields marked in red"));
     }
 
     /// Picks up the owner being created: signs them in and moves on, or shows why not.
@@ -603,8 +615,17 @@ impl FirstRunWizard {
                     self.step = self.step.next();
                 }
             }
-            Ok(Err(e)) => self.problem = Some(crate::ui::staff::add_words(ctx.lang, &e)),
-            Err(e) => self.problem = Some(e.to_string()),
+            Ok(Err(e)) => {
+                self.problem = Some(Text::new(
+                    crate::ui::staff::add_words(Lang::ZhCn, &e),
+                    crate::ui::staff::add_words(Lang::En, &e),
+                ))
+            }
+            Err(crate::ui::jobs::BackgroundError::Store(e)) => self.problem = Some(store_error_text(&e)),
+            Err(crate::ui::jobs::BackgroundError::Died) => {
+                self.problem =
+                    Some(Text::new("创建店主的后台任务意外结束，请重试", "creating the owner stopped; try again"))
+            }
         }
     }
 

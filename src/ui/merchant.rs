@@ -2,11 +2,12 @@
 
 use std::sync::mpsc;
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{Merchant, Store, StoreId};
 use crate::money::Currency;
-use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
+use crate::onboarding::{FieldIssue, Problem, validate_merchant, validate_store};
 use crate::ui::Ctx;
+use crate::ui::words_setup::{permit_text, store_error_text};
 
 /// The names a form saves that go on every printed stand, by field name (as the validators spell them).
 pub(crate) type PrintedNames = Vec<(&'static str, String)>;
@@ -60,17 +61,9 @@ impl NameCheck {
     }
 }
 
-/// The field problem for a name with characters no font on this computer can print, in the UI's language.
-pub(crate) fn unprintable_issue(lang: Lang, field: &'static str, chars: &[char]) -> FieldIssue {
-    let chars: String = chars.iter().collect();
-    let message = match lang {
-        Lang::ZhCn => format!("本机没有字体能打印“{chars}”，店铺码无法印出此名称：请修改名称，或安装包含这些字的字体"),
-        Lang::En => format!(
-            "no font on this computer can print {chars}, so store codes could not show this name: change the name, \
-             or install a font that has them"
-        ),
-    };
-    FieldIssue { field, message }
+/// The field problem for a name with characters no font on this computer can print.
+pub(crate) fn unprintable_issue(field: &'static str, chars: &[char]) -> FieldIssue {
+    FieldIssue::new(field, Problem::Unprintable(chars.to_vec()))
 }
 
 /// A spinner line while the names are checked.
@@ -95,7 +88,7 @@ pub struct MerchantPanel {
     /// The store being edited (id 0 = a new one).
     editing: Option<Store>,
     store_issues: Vec<FieldIssue>,
-    message: Option<String>,
+    message: Option<Text>,
     /// The printed names being checked before a save, and which save waits for it.
     check: Option<(Saving, NameCheck)>,
     /// Names that passed the check (saved as soon as they are still what the form holds).
@@ -103,12 +96,20 @@ pub struct MerchantPanel {
 }
 
 /// One labelled text field in a two-column grid, with its problems (from the validators) in red below it.
-pub(crate) fn field(ui: &mut egui::Ui, label: &str, value: &mut String, issues: &[FieldIssue], name: &str, hint: &str) {
+pub(crate) fn field(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    label: &str,
+    value: &mut String,
+    issues: &[FieldIssue],
+    name: &str,
+    hint: &str,
+) {
     let label = ui.label(label);
     ui.vertical(|ui| {
         ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(260.0)).labelled_by(label.id);
         for i in issues.iter().filter(|i| i.field == name) {
-            ui.colored_label(ui.visuals().error_fg_color, &i.message);
+            ui.add(egui::Label::new(egui::RichText::new(i.phrase(lang)).color(ui.visuals().error_fg_color)).wrap());
         }
     });
     ui.end_row();
@@ -125,21 +126,30 @@ pub(crate) fn merchant_fields(
     legal_hint: &str,
 ) {
     egui::Grid::new(id).num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-        field(ui, lang.pick("法定名称", "Legal name"), &mut m.legal_name, issues, "legal_name", legal_hint);
+        field(ui, lang, lang.pick("法定名称", "Legal name"), &mut m.legal_name, issues, "legal_name", legal_hint);
         field(
             ui,
+            lang,
             lang.pick("英文名称（≤25）", "Latin name (≤25)"),
             &mut m.display_name,
             issues,
             "display_name",
             "ZHANG SAN NOODLES",
         );
-        field(ui, lang.pick("中文名称", "Chinese name"), &mut m.display_name_zh, issues, "display_name_zh", "张三面馆");
-        field(ui, lang.pick("商户类别码 MCC", "MCC"), &mut m.mcc, issues, "mcc", "5812");
-        field(ui, lang.pick("国家/地区", "Country"), &mut m.country, issues, "country", "CN");
-        field(ui, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
-        field(ui, lang.pick("城市（中文）", "City (Chinese)"), &mut m.city_zh, issues, "city_zh", "上海");
-        field(ui, lang.pick("邮政编码", "Postal code"), &mut m.postal_code, issues, "postal_code", "200000");
+        field(
+            ui,
+            lang,
+            lang.pick("中文名称", "Chinese name"),
+            &mut m.display_name_zh,
+            issues,
+            "display_name_zh",
+            "张三面馆",
+        );
+        field(ui, lang, lang.pick("商户类别码 MCC", "MCC"), &mut m.mcc, issues, "mcc", "5812");
+        field(ui, lang, lang.pick("国家/地区", "Country"), &mut m.country, issues, "country", "CN");
+        field(ui, lang, lang.pick("城市（英文）", "City (Latin)"), &mut m.city, issues, "city", "SHANGHAI");
+        field(ui, lang, lang.pick("城市（中文）", "City (Chinese)"), &mut m.city_zh, issues, "city_zh", "上海");
+        field(ui, lang, lang.pick("邮政编码", "Postal code"), &mut m.postal_code, issues, "postal_code", "200000");
         let label = ui.label(lang.pick("币种", "Currency"));
         egui::ComboBox::from_id_salt(format!("{id}-currency"))
             .selected_text(m.currency.code())
@@ -159,11 +169,11 @@ impl MerchantPanel {
     pub fn reload(&mut self, ctx: &mut Ctx) {
         match ctx.home.store.merchant() {
             Ok(m) => self.merchant = Some(m),
-            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+            Err(e) => ctx.error = Some(store_error_text(&e)),
         }
         match ctx.home.store.stores() {
             Ok(s) => self.stores = s,
-            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+            Err(e) => ctx.error = Some(store_error_text(&e)),
         }
     }
 
@@ -173,14 +183,13 @@ impl MerchantPanel {
         let Some(refused) = check.poll() else { return false };
         let (saving, names) = (*saving, check.names.clone());
         self.check = None;
-        let lang = ctx.lang;
         if !refused.is_empty() {
-            let issues = refused.iter().map(|(field, chars)| unprintable_issue(lang, field, chars)).collect();
+            let issues = refused.iter().map(|(field, chars)| unprintable_issue(field, chars)).collect();
             match saving {
                 Saving::Merchant => self.merchant_issues = issues,
                 Saving::Store => self.store_issues = issues,
             }
-            self.message = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").into());
+            self.message = Some(Text::new("请修正标红的字段", "Fix the fields marked in red"));
             return false;
         }
         self.printable = names;
@@ -192,22 +201,21 @@ impl MerchantPanel {
 
     /// Saves the merchant profile if it is valid and its names print (else starts the check); true when saved.
     fn save_merchant(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
-        let lang = ctx.lang;
         let Some(m) = self.merchant.as_ref() else { return false };
         self.merchant_issues = validate_merchant(m);
-        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+        if let Err(refused) = permit_text(ctx, crate::store::operators::Permission::ChangeSettings) {
             self.message = Some(refused);
         } else if !self.merchant_issues.is_empty() {
-            self.message = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").into());
+            self.message = Some(Text::new("请修正标红的字段", "Fix the fields marked in red"));
         } else if self.printable != merchant_names(m) && needs_font_check(&merchant_names(m)) {
             self.check = Some((Saving::Merchant, NameCheck::spawn(merchant_names(m), egui_ctx)));
         } else {
             match ctx.home.store.update_merchant(m, None) {
                 Ok(()) => {
-                    self.message = Some(lang.pick("商户资料已保存", "Merchant profile saved").into());
+                    self.message = Some(Text::new("商户资料已保存", "Merchant profile saved"));
                     return true;
                 }
-                Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+                Err(e) => ctx.error = Some(store_error_text(&e)),
             }
         }
         false
@@ -215,13 +223,12 @@ impl MerchantPanel {
 
     /// Saves the store being edited if it is valid and its names print (else starts the check); true when saved.
     fn save_store(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
-        let lang = ctx.lang;
         let Some(s) = self.editing.as_ref() else { return false };
         self.store_issues = validate_store(s, &self.stores);
-        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
+        if let Err(refused) = permit_text(ctx, crate::store::operators::Permission::ChangeSettings) {
             self.message = Some(refused);
         } else if !self.store_issues.is_empty() {
-            self.message = Some(lang.pick("请修正标红的字段", "Fix the fields marked in red").into());
+            self.message = Some(Text::new("请修正标红的字段", "Fix the fields marked in red"));
         } else if self.printable != store_names(s) && needs_font_check(&store_names(s)) {
             self.check = Some((Saving::Store, NameCheck::spawn(store_names(s), egui_ctx)));
         } else {
@@ -232,11 +239,14 @@ impl MerchantPanel {
             };
             match result {
                 Ok(()) => {
-                    self.message = Some(format!("{} {}", lang.pick("已保存门店", "Saved store"), s.store_code));
+                    self.message = Some(Text::new(
+                        format!("已保存门店 {}", s.store_code),
+                        format!("Saved store {}", s.store_code),
+                    ));
                     self.editing = None;
                     return true;
                 }
-                Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+                Err(e) => ctx.error = Some(store_error_text(&e)),
             }
         }
         false
@@ -301,23 +311,33 @@ impl MerchantPanel {
                         let issues = &self.store_issues;
                         field(
                             ui,
+                            lang,
                             lang.pick("门店编号", "Store number"),
                             &mut s.store_code,
                             issues,
                             "store_code",
                             "S002",
                         );
-                        field(ui, lang.pick("门店名称", "Store name"), &mut s.name, issues, "name", "People's Square");
                         field(
                             ui,
+                            lang,
+                            lang.pick("英文门店名", "Store name (Latin)"),
+                            &mut s.name,
+                            issues,
+                            "name",
+                            "People's Square",
+                        );
+                        field(
+                            ui,
+                            lang,
                             lang.pick("中文门店名", "Chinese name"),
                             &mut s.name_zh,
                             issues,
                             "name_zh",
                             "人民广场店",
                         );
-                        field(ui, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
-                        field(ui, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
+                        field(ui, lang, lang.pick("地址", "Address"), &mut s.address, issues, "address", "");
+                        field(ui, lang, lang.pick("联系人", "Contact"), &mut s.contact, issues, "contact", "");
                     });
                     ui.horizontal(|ui| {
                         save =
@@ -339,7 +359,7 @@ impl MerchantPanel {
             }
         }
         if let Some(m) = &self.message {
-            ui.label(m);
+            ui.label(m.get(lang));
         }
         if saved {
             self.reload(ctx);

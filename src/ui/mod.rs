@@ -28,6 +28,8 @@ pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+/// The set-up screens' words (acquirer names, onboarding steps and refusals).
+pub mod words_setup;
 /// The 交接班 screen's words (shift errors, wallet lines, changes since a close).
 pub mod words_shifts;
 

@@ -39,6 +39,8 @@ pub struct PathField {
     filter: (String, Vec<String>),
     dialog: Option<Receiver<Option<PathBuf>>>,
     note: Option<Text>,
+    /// The caption last drawn: the system dialog's title, in the UI's language.
+    title: String,
 }
 
 impl PathField {
@@ -49,6 +51,7 @@ impl PathField {
             filter: (filter_name.to_owned(), extensions.iter().map(|e| (*e).to_owned()).collect()),
             dialog: None,
             note: None,
+            title: String::new(),
         }
     }
 
@@ -63,6 +66,23 @@ impl PathField {
         (!t.is_empty()).then(|| PathBuf::from(t))
     }
 
+    /// Opens the system dialog (as the browse button does), e.g. for a Save… button with no path yet.
+    pub fn browse(&mut self, egui_ctx: &egui::Context) {
+        if self.dialog.is_none() {
+            self.open_dialog(egui_ctx.clone());
+        }
+    }
+
+    /// The note under the field ("no file was chosen …"), if any.
+    pub fn note(&self) -> Option<&Text> {
+        self.note.as_ref()
+    }
+
+    /// Forgets the note (the path was used).
+    pub fn clear_note(&mut self) {
+        self.note = None;
+    }
+
     /// True while the system dialog is open.
     pub fn dialog_open(&self) -> bool {
         self.dialog.is_some()
@@ -72,30 +92,41 @@ impl PathField {
     /// button, and the note when the dialog chose nothing.
     pub fn show(&mut self, ui: &mut egui::Ui, ctx: &Ctx, caption: &str) -> Option<PathEvent> {
         let lang = ctx.lang;
+        caption.clone_into(&mut self.title);
         let mut event = self.poll_dialog(lang);
+        let recent = recent_folders(ctx);
+        // The field takes what the row leaves beside its caption, the browse button (and the recent folders), so
+        // that all stay on one line in a narrow column; at least 140 points, at most 420.
+        let caption_width = ui
+            .painter()
+            .layout_no_wrap(caption.to_owned(), egui::TextStyle::Body.resolve(ui.style()), egui::Color32::WHITE)
+            .size()
+            .x;
+        let beside = caption_width + 100.0 + if recent.is_empty() { 0.0 } else { 160.0 };
+        let width = (ui.available_width() - beside).clamp(140.0, 420.0);
         ui.horizontal_wrapped(|ui| {
             let label = ui.label(caption);
-            let edit = ui.add(egui::TextEdit::singleline(&mut self.text).desired_width(360.0)).labelled_by(label.id);
+            let edit = ui.add(egui::TextEdit::singleline(&mut self.text).desired_width(width)).labelled_by(label.id);
             if edit.lost_focus()
                 && ui.input(|i| i.key_pressed(egui::Key::Enter))
                 && let Some(p) = self.path()
             {
                 event = Some(PathEvent::Chosen(p));
             }
-            let recent = recent_folders(ctx);
             if !recent.is_empty() {
                 let id = ui.make_persistent_id(("recent-folders", caption));
-                let name = lang.pick("最近的文件夹", "Recent folders");
-                let combo = egui::ComboBox::from_id_salt(id).selected_text(name).show_ui(ui, |ui| {
-                    for folder in &recent {
-                        if ui.selectable_label(false, folder.display().to_string()).clicked() {
-                            self.text = in_folder(folder, &self.text, self.pick).display().to_string();
-                            self.note = None;
+                egui::ComboBox::from_id_salt(id)
+                    .selected_text(lang.pick("最近的文件夹", "Recent folders"))
+                    .show_ui(ui, |ui| {
+                        for folder in &recent {
+                            if ui.selectable_label(false, folder.display().to_string()).clicked() {
+                                self.text = in_folder(folder, &self.text, self.pick).display().to_string();
+                                self.note = None;
+                            }
                         }
-                    }
-                });
-                // Its accessible name (a drop-down without a caption has none).
-                combo.response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, name));
+                    })
+                    .response
+                    .accessible_name(format!("{}{caption}", lang.pick("最近的文件夹：", "Recent folders: ")));
             }
             let browse = ui.add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")));
             if browse.clicked() {
@@ -133,9 +164,13 @@ impl PathField {
         let (tx, rx) = channel();
         let pick = self.pick;
         let (name, exts) = self.filter.clone();
+        let title = self.title.clone();
         let current = self.path();
         std::thread::spawn(move || {
             let mut dialog = rfd::FileDialog::new();
+            if !title.is_empty() {
+                dialog = dialog.set_title(&title);
+            }
             if !exts.is_empty() {
                 dialog = dialog.add_filter(&name, &exts);
             }

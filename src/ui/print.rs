@@ -5,16 +5,18 @@
 //! takes ready-made [`StandData`] from its host ([`PrintPanel::with_stands`]).
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::mpm::ErrorCorrection;
 use crate::print::readability::{self, ReadabilityError, mm, viewing_distance_mm};
 use crate::print::{self, Logo, PrintError, RgbaPage, StandData, Template};
 use crate::ui::Ctx;
+use crate::ui::path_field::{PathEvent, PathField, Pick, remember_folder};
+use crate::ui::words_setup::{code_error_words, default_save_dir, store_error_words};
 
 /// The preview shows every module at least this many screen pixels wide, so the code on screen scans too (3 is the
 /// least a phone reads from a screen; 4 leaves room for the display's own scaling).
@@ -28,7 +30,7 @@ struct StoreEntry {
     label: String,
     selected: bool,
     /// What its stand shows, or why its code cannot be made.
-    stand: Result<StandData, String>,
+    stand: Result<StandData, PrintError>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +41,7 @@ enum JobKind {
 
 enum JobEvent {
     Progress(usize, usize),
-    Finished(Result<String, PrintError>),
+    Finished(Result<Text, PrintError>),
 }
 
 struct Job {
@@ -50,12 +52,31 @@ struct Job {
     total: usize,
 }
 
+/// What a preview was drawn from: everything the page shows (the code, the names, every acquirer's badge), so
+/// that binding a further acquirer, which keeps a CDS code's payload, still draws the preview again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PreviewKey {
     template: Template,
     store_code: String,
     payload: String,
+    name_zh: String,
+    name_latin: String,
+    badges: Vec<String>,
     logo_path: String,
+}
+
+impl PreviewKey {
+    fn new(template: Template, stand: &StandData, logo_path: &str) -> PreviewKey {
+        PreviewKey {
+            template,
+            store_code: stand.store_code.clone(),
+            payload: stand.payload.clone(),
+            name_zh: stand.name_zh.clone(),
+            name_latin: stand.name_latin.clone(),
+            badges: stand.badges.clone(),
+            logo_path: logo_path.trim().to_owned(),
+        }
+    }
 }
 
 struct Preview {
@@ -122,36 +143,71 @@ pub fn unreadable_words(lang: Lang, store_code: &str, problem: &ReadabilityError
                 )
             )
         }
-        ReadabilityError::Qr(e) => format!("{} {store_code}: {e}", lang.pick("门店", "store")),
+        ReadabilityError::Qr(e) => match lang {
+            Lang::ZhCn => format!("门店 {store_code}：{}", code_error_words(e, lang)),
+            Lang::En => format!("store {store_code}: {e}"),
+        },
     }
 }
 
-/// A print error in the UI's language where the core gives a kind (unreadable codes), else its own words.
-fn print_error_words(lang: Lang, e: &PrintError) -> String {
+/// A print error in the UI's language.
+pub fn print_error_words(lang: Lang, e: &PrintError) -> String {
+    if lang == Lang::En {
+        return match e {
+            PrintError::Unreadable { store_code, problem } => unreadable_words(lang, store_code, problem),
+            other => other.to_string(),
+        };
+    }
     match e {
         PrintError::Unreadable { store_code, problem } => unreadable_words(lang, store_code, problem),
-        other => other.to_string(),
+        PrintError::UnknownTemplate { given } => format!("没有模板“{given}”：可选 tent、sticker、poster"),
+        PrintError::MissingGlyphs { text, chars } => {
+            format!(
+                "本机没有字体能打印“{text}”中的“{chars}”：请安装中文字体（如 Noto Sans CJK、微软雅黑、苹方），或修改名称"
+            )
+        }
+        PrintError::Qr { store_code, source } => {
+            format!("无法生成门店 {store_code} 的码：{}", code_error_words(source, lang))
+        }
+        PrintError::Logo { path, .. } => format!("无法把 {} 用作标志：请选择 PNG 或 JPEG 图片", path.display()),
+        PrintError::Resolution { dpi } => format!("{dpi} dpi 不是可用的分辨率"),
+        PrintError::Png { .. } => "无法生成 PNG（详情见日志）".to_owned(),
+        PrintError::Pdf { .. } => "无法生成 PDF（详情见日志）".to_owned(),
+        PrintError::NoStores => "没有可打印的内容：请选择门店".to_owned(),
+        PrintError::NoTemplate => "请选择模板".to_owned(),
+        PrintError::Cancelled => "已取消，没有写入任何文件".to_owned(),
+        PrintError::Write { path, source } => format!("无法写入 {}：{source}", path.display()),
+        PrintError::NoPrintSystem { .. } => {
+            "无法打印：这台电脑没有打印系统。请保存 PDF，再用 PDF 阅读器打印。".to_owned()
+        }
+        PrintError::NoPrinter { .. } => {
+            "没有可用的打印机：请添加打印机（或设置默认打印机），或改为保存 PDF。".to_owned()
+        }
+        PrintError::PrintFailed { detail } => format!("打印机拒绝了任务：{detail}"),
+        PrintError::Store(e) => store_error_words(e, lang),
+        PrintError::Source { store_code, .. } => format!("无法生成门店 {store_code} 的码（详情见日志）"),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DialogFor {
-    Pdf,
-    Logo,
+/// A print error in both languages (to keep on screen).
+pub fn print_error_text(e: &PrintError) -> Text {
+    Text::new(print_error_words(Lang::ZhCn, e), print_error_words(Lang::En, e))
 }
 
 pub struct PrintPanel {
     pub template: Template,
     /// Print every store (true) or only the ticked ones.
     pub all_stores: bool,
-    pub logo_path: String,
-    pub pdf_path: String,
+    /// The logo (a PNG or JPEG to open) and the PDF (a file to save): typed, from the recent folders or the
+    /// system dialog.
+    pub logo: PathField,
+    pub pdf: PathField,
     /// The printer (CUPS queue) to use; empty for the default printer.
     pub printer: String,
     /// The printing command on Linux and macOS ("lp"); tests point it at a stand-in.
     pub print_command: OsString,
     stores: Option<Vec<StoreEntry>>,
-    load_error: Option<String>,
+    load_error: Option<Text>,
     preview: Option<Preview>,
     preview_job: Option<(PreviewKey, Receiver<PreviewResult>)>,
     preview_error: Option<PrintError>,
@@ -159,8 +215,7 @@ pub struct PrintPanel {
     check: Option<(CheckKey, Option<Receiver<Vec<PrintError>>>)>,
     refusals: Vec<PrintError>,
     job: Option<Job>,
-    status: Option<Result<String, String>>,
-    dialog: Option<(DialogFor, Receiver<Option<PathBuf>>)>,
+    status: Option<Result<Text, Text>>,
 }
 
 impl Default for PrintPanel {
@@ -168,8 +223,8 @@ impl Default for PrintPanel {
         PrintPanel {
             template: Template::Tent,
             all_stores: true,
-            logo_path: String::new(),
-            pdf_path: String::new(),
+            logo: PathField::new(Pick::Open, "PNG / JPEG", &["png", "jpg", "jpeg"]),
+            pdf: PathField::new(Pick::Save, "PDF", &["pdf"]),
             printer: String::new(),
             print_command: OsString::from("lp"),
             stores: None,
@@ -181,7 +236,6 @@ impl Default for PrintPanel {
             refusals: Vec::new(),
             job: None,
             status: None,
-            dialog: None,
         }
     }
 }
@@ -214,6 +268,11 @@ impl PrintPanel {
         self.preview.as_ref().map(|p| (p.key.template, p.key.store_code.as_str()))
     }
 
+    /// The acquirer badges on the page the preview currently shows.
+    pub fn previewed_badges(&self) -> Option<&[String]> {
+        self.preview.as_ref().map(|p| p.key.badges.as_slice())
+    }
+
     /// Whether a save or print job is running.
     pub fn is_busy(&self) -> bool {
         self.job.is_some()
@@ -229,7 +288,7 @@ impl PrintPanel {
                 self.stores = Some(
                     rows.iter()
                         .map(|row| {
-                            let stand = print::source::stand_for_store(&ctx.home.store, row).map_err(|e| e.to_string());
+                            let stand = print::source::stand_for_store(&ctx.home.store, row);
                             let label = match &stand {
                                 Ok(s) => entry_label(s),
                                 Err(_) => format!("{} {} {}", row.store.store_code, row.store.name_zh, row.store.name),
@@ -239,23 +298,26 @@ impl PrintPanel {
                         .collect(),
                 );
             }
-            Err(e) => self.load_error = Some(e.to_string()),
+            Err(e) => self.load_error = Some(crate::ui::words_setup::store_error_text(&e)),
         }
     }
 
     /// The stands to print, or what stops it.
-    fn chosen(&self, lang: Lang) -> Result<Vec<StandData>, String> {
+    fn chosen(&self) -> Result<Vec<StandData>, Text> {
         let stores = self.stores.as_deref().unwrap_or_default();
         let chosen: Vec<&StoreEntry> = stores.iter().filter(|e| self.all_stores || e.selected).collect();
         if chosen.is_empty() {
-            return Err(PrintError::NoStores.to_string());
+            return Err(print_error_text(&PrintError::NoStores));
         }
         let mut stands = Vec::with_capacity(chosen.len());
         for entry in chosen {
             match &entry.stand {
                 Ok(s) => stands.push(s.clone()),
                 Err(e) => {
-                    return Err(format!("{} {}: {e}", lang.pick("无法打印", "cannot print"), entry.label));
+                    return Err(Text::new(
+                        format!("无法打印 {}：{}", entry.label, print_error_words(Lang::ZhCn, e)),
+                        format!("cannot print {}: {}", entry.label, print_error_words(Lang::En, e)),
+                    ));
                 }
             }
         }
@@ -265,11 +327,11 @@ impl PrintPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         self.load_stores(ctx);
-        self.poll(ui.ctx(), ctx);
-        self.check_readability(ui.ctx(), lang);
+        self.poll(ui.ctx());
+        self.check_readability(ui.ctx());
         ui.heading(lang.pick("打印店铺码", "Print store codes"));
         if let Some(e) = &self.load_error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
+            ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
             return;
         }
         // The preview beside the controls when it fits, else below them (a dense code's preview is wide: its modules
@@ -330,42 +392,35 @@ impl PrintPanel {
                                 ui.checkbox(&mut entry.selected, entry.label.as_str());
                             }
                             if let Err(e) = &entry.stand {
-                                ui.colored_label(ui.visuals().error_fg_color, e);
+                                ui.colored_label(ui.visuals().error_fg_color, print_error_words(lang, e));
                             }
                         });
                     }
                 });
             }
             ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                let label = ui.label(lang.pick("标志（可选）", "Logo (optional)"));
-                ui.add(egui::TextEdit::singleline(&mut self.logo_path).desired_width(220.0).hint_text("logo.png"))
-                    .labelled_by(label.id);
-                if ui.button(lang.pick("选择…", "Choose…")).clicked() {
-                    self.dialog = Some((DialogFor::Logo, pick_logo()));
-                }
-                if !self.logo_path.is_empty() && ui.button(lang.pick("清除", "Clear")).clicked() {
-                    self.logo_path.clear();
-                }
-            });
-            if let Some(p) = self.preview.as_ref().filter(|p| p.key.logo_path == self.logo_path.trim()) {
+            if let Some(PathEvent::Chosen(path)) = self.logo.show(ui, ctx, lang.pick("标志（可选）", "Logo (optional)"))
+            {
+                remember_folder(ctx, &path);
+            }
+            if !self.logo.text.trim().is_empty() && ui.button(lang.pick("清除", "Clear")).clicked() {
+                self.logo.text.clear();
+            }
+            if let Some(p) = self.preview.as_ref().filter(|p| p.key.logo_path == self.logo.text.trim()) {
                 ui.small(format!(
                     "{}{}",
                     lang.pick("纠错等级：", "Error correction: "),
                     readability::level_label(p.ec)
                 ));
             }
-            ui.horizontal(|ui| {
-                let label = ui.label(lang.pick("PDF 文件", "PDF file"));
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.pdf_path).desired_width(220.0).hint_text("store-codes.pdf"),
-                )
-                .labelled_by(label.id);
-                if ui.button(lang.pick("浏览…", "Browse…")).clicked() {
-                    self.dialog = Some((DialogFor::Pdf, pick_pdf(&self.pdf_path)));
+            let mut save_now = false;
+            if let Some(PathEvent::Chosen(path)) = self.pdf.show(ui, ctx, lang.pick("PDF 文件", "PDF file")) {
+                if path.extension().is_none() {
+                    self.pdf.text = path.with_extension("pdf").display().to_string();
                 }
-            });
-            ui.horizontal(|ui| {
+                save_now = true;
+            }
+            ui.horizontal_wrapped(|ui| {
                 let label = ui.label(lang.pick("打印机（空 = 默认）", "Printer (empty = default)"));
                 ui.add(egui::TextEdit::singleline(&mut self.printer).desired_width(160.0)).labelled_by(label.id);
             });
@@ -377,16 +432,26 @@ impl PrintPanel {
             ui.horizontal(|ui| {
                 let readable = self.refusals.is_empty();
                 if ui.add_enabled(readable, egui::Button::new(lang.pick("保存 PDF…", "Save PDF…"))).clicked() {
-                    if self.pdf_path.trim().is_empty() {
-                        self.dialog = Some((DialogFor::Pdf, pick_pdf("")));
+                    if self.pdf.text.trim().is_empty() {
+                        // No path yet: a sensible one in the field, and the system dialog if there is one (when
+                        // there is none, the field says so and Save PDF… saves to the path shown).
+                        let dir = crate::ui::path_field::recent_folders(ctx)
+                            .into_iter()
+                            .next()
+                            .unwrap_or_else(|| default_save_dir(&ctx.home.dir));
+                        self.pdf.text = dir.join("store-codes.pdf").display().to_string();
+                        self.pdf.browse(ui.ctx());
                     } else {
-                        self.start(JobKind::Save, ui.ctx(), ctx);
+                        save_now = true;
                     }
                 }
                 if ui.add_enabled(readable, egui::Button::new(lang.pick("打印…", "Print…"))).clicked() {
                     self.start(JobKind::Print, ui.ctx(), ctx);
                 }
             });
+            if save_now && readable_now(&self.refusals) {
+                self.start(JobKind::Save, ui.ctx(), ctx);
+            }
         });
         if let Some(job) = &self.job {
             let fraction = if job.total == 0 { 0.0 } else { job.done as f32 / job.total as f32 };
@@ -408,10 +473,12 @@ impl PrintPanel {
         }
         match &self.status {
             Some(Ok(message)) => {
-                ui.label(message);
+                ui.add(egui::Label::new(message.get(lang)).wrap());
             }
             Some(Err(message)) => {
-                ui.colored_label(ui.visuals().error_fg_color, message);
+                ui.add(
+                    egui::Label::new(egui::RichText::new(message.get(lang)).color(ui.visuals().error_fg_color)).wrap(),
+                );
             }
             None => {}
         }
@@ -424,11 +491,11 @@ impl PrintPanel {
 
     /// Checks every chosen store on the chosen template (with or without the logo) on a thread of its own whenever
     /// the choice changes; the refusals show above Save PDF… and Print….
-    fn check_readability(&mut self, egui_ctx: &egui::Context, lang: Lang) {
-        let stands = self.chosen(lang).unwrap_or_default();
+    fn check_readability(&mut self, egui_ctx: &egui::Context) {
+        let stands = self.chosen().unwrap_or_default();
         let key = CheckKey {
             template: self.template,
-            has_logo: !self.logo_path.trim().is_empty(),
+            has_logo: !self.logo.text.trim().is_empty(),
             codes: stands.iter().map(|s| (s.store_code.clone(), s.payload.clone())).collect(),
         };
         if self.check.as_ref().is_some_and(|(k, _)| *k == key) {
@@ -449,17 +516,12 @@ impl PrintPanel {
         // The preview keeps its place whether or not the picture is ready, so nothing below it jumps.
         ui.set_min_size(egui::vec2(340.0, 450.0));
         ui.label(lang.pick("预览", "Preview"));
-        let first = self.chosen(lang).ok().and_then(|s| s.into_iter().next());
+        let first = self.chosen().ok().and_then(|s| s.into_iter().next());
         let Some(stand) = first else {
             ui.label(lang.pick("请选择门店。", "Choose a store."));
             return;
         };
-        let key = PreviewKey {
-            template: self.template,
-            store_code: stand.store_code.clone(),
-            payload: stand.payload.clone(),
-            logo_path: self.logo_path.trim().to_owned(),
-        };
+        let key = PreviewKey::new(self.template, &stand, &self.logo.text);
         let current = self.preview.as_ref().is_some_and(|p| p.key == key);
         let pending = self.preview_job.as_ref().is_some_and(|(k, _)| *k == key);
         if !current && !pending {
@@ -490,27 +552,7 @@ impl PrintPanel {
     }
 
     /// Picks up what the background work reported.
-    fn poll(&mut self, egui_ctx: &egui::Context, ctx: &mut Ctx) {
-        if let Some((purpose, rx)) = &self.dialog {
-            match rx.try_recv() {
-                Ok(picked) => {
-                    let purpose = *purpose;
-                    self.dialog = None;
-                    if let Some(path) = picked {
-                        match purpose {
-                            DialogFor::Logo => self.logo_path = path.display().to_string(),
-                            DialogFor::Pdf => {
-                                let path = if path.extension().is_none() { path.with_extension("pdf") } else { path };
-                                self.pdf_path = path.display().to_string();
-                                self.start(JobKind::Save, egui_ctx, ctx);
-                            }
-                        }
-                    }
-                }
-                Err(TryRecvError::Empty) => egui_ctx.request_repaint_after(std::time::Duration::from_millis(100)),
-                Err(TryRecvError::Disconnected) => self.dialog = None,
-            }
-        }
+    fn poll(&mut self, egui_ctx: &egui::Context) {
         if let Some((key, Some(rx))) = &self.check {
             match rx.try_recv() {
                 Ok(refusals) => {
@@ -553,7 +595,7 @@ impl PrintPanel {
                         job.total = total;
                     }
                     Ok(JobEvent::Finished(result)) => {
-                        self.status = Some(result.map_err(|e| print_error_words(ctx.lang, &e)));
+                        self.status = Some(result.map_err(|e| print_error_text(&e)));
                         self.job = None;
                         break;
                     }
@@ -562,8 +604,7 @@ impl PrintPanel {
                         break;
                     }
                     Err(TryRecvError::Disconnected) => {
-                        self.status =
-                            Some(Err(ctx.lang.pick("打印任务意外结束", "the print job ended unexpectedly").into()));
+                        self.status = Some(Err(Text::new("打印任务意外结束", "the print job ended unexpectedly")));
                         self.job = None;
                         break;
                     }
@@ -572,9 +613,8 @@ impl PrintPanel {
         }
     }
 
-    fn start(&mut self, kind: JobKind, egui_ctx: &egui::Context, ctx: &Ctx) {
-        let lang = ctx.lang;
-        let stands = match self.chosen(lang) {
+    fn start(&mut self, kind: JobKind, egui_ctx: &egui::Context, ctx: &mut Ctx) {
+        let stands = match self.chosen() {
             Ok(s) => s,
             Err(e) => {
                 self.status = Some(Err(e));
@@ -582,11 +622,21 @@ impl PrintPanel {
             }
         };
         let target = match kind {
-            JobKind::Save => PathBuf::from(self.pdf_path.trim()),
+            JobKind::Save => match self.pdf.path() {
+                Some(path) => {
+                    remember_folder(ctx, &path);
+                    self.pdf.clear_note();
+                    path
+                }
+                None => {
+                    self.status = Some(Err(Text::new("请先填写 PDF 文件的路径", "Type where to save the PDF first")));
+                    return;
+                }
+            },
             JobKind::Print => ctx.home.dir.join("print").join("tilldesk-store-codes.pdf"),
         };
         let template = self.template;
-        let logo_path = self.logo_path.trim().to_owned();
+        let logo_path = self.logo.text.trim().to_owned();
         let printer = self.printer.trim().to_owned();
         let print_command = self.print_command.clone();
         let cancel = Arc::new(AtomicBool::new(false));
@@ -596,7 +646,7 @@ impl PrintPanel {
         self.job = Some(Job { kind, rx, cancel: cancel.clone(), done: 0, total });
         let repaint = egui_ctx.clone();
         std::thread::spawn(move || {
-            let result = (|| -> Result<String, PrintError> {
+            let result = (|| -> Result<Text, PrintError> {
                 // Every code readable by a phone, or nothing is rendered, saved or printed.
                 if let Some(refused) =
                     readability::refusals(&stands, &[template], !logo_path.is_empty()).into_iter().next()
@@ -623,13 +673,13 @@ impl PrintPanel {
                 )?;
                 let pages = stands.len();
                 match kind {
-                    JobKind::Save => Ok(format!(
-                        "{} {pages} {} → {} ({} KB)",
-                        lang.pick("已保存", "Saved"),
-                        lang.pick("页", if pages == 1 { "page" } else { "pages" }),
-                        target.display(),
-                        bytes.div_ceil(1024)
-                    )),
+                    JobKind::Save => {
+                        let (shown, kb) = (target.display(), bytes.div_ceil(1024));
+                        Ok(Text::new(
+                            format!("已保存 {pages} 页 → {shown}（{kb} KB）"),
+                            format!("Saved {pages} {} → {shown} ({kb} KB)", if pages == 1 { "page" } else { "pages" }),
+                        ))
+                    }
                     JobKind::Print => {
                         let printer = (!printer.is_empty()).then_some(printer.as_str());
                         let submitted = if cfg!(windows) {
@@ -637,11 +687,9 @@ impl PrintPanel {
                         } else {
                             print::printer::print_with_lp(&print_command, &target, printer)?
                         };
-                        Ok(format!(
-                            "{} {pages} {}: {}",
-                            lang.pick("已发送", "Sent"),
-                            lang.pick("页到打印机", "pages to the printer"),
-                            submitted.message
+                        Ok(Text::new(
+                            format!("已发送 {pages} 页到打印机：{}", submitted.message),
+                            format!("Sent {pages} pages to the printer: {}", submitted.message),
                         ))
                     }
                 }
@@ -702,30 +750,7 @@ fn render_preview(
     rx
 }
 
-/// The native "save as" dialog for the PDF, on its own thread.
-fn pick_pdf(current: &str) -> Receiver<Option<PathBuf>> {
-    let current = PathBuf::from(current.trim());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut dialog = rfd::FileDialog::new().add_filter("PDF", &["pdf"]).set_title("保存 PDF Save PDF");
-        dialog = match (current.parent(), current.file_name()) {
-            (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
-                dialog.set_directory(dir).set_file_name(name.to_string_lossy())
-            }
-            _ => dialog.set_file_name("store-codes.pdf"),
-        };
-        let _ = tx.send(dialog.save_file());
-    });
-    rx
-}
-
-/// The native "open" dialog for a logo (PNG or JPEG), on its own thread.
-fn pick_logo() -> Receiver<Option<PathBuf>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let picked =
-            rfd::FileDialog::new().add_filter("PNG / JPEG", &["png", "jpg", "jpeg"]).set_title("标志 Logo").pick_file();
-        let _ = tx.send(picked);
-    });
-    rx
+/// True when no chosen code was refused as unreadable.
+fn readable_now(refusals: &[PrintError]) -> bool {
+    refusals.is_empty()
 }

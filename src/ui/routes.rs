@@ -3,19 +3,19 @@
 //! same rules as `tilldesk acquirers route`: an acquirer takes only the wallet of its protocol, and choosing an
 //! acquirer the store is onboarded with uses that onboarding's merchant id (source: chosen).
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::model::{AcquirerId, BindingStatus, Route, RouteSource, Store as StoreRow, StoreId, Wallet};
 use crate::store::onboarding::OnboardingAcquirer;
 use crate::store::operators::Permission;
 use crate::store::routing::RouteView;
 use crate::ui::Ctx;
+use crate::ui::words_setup::{code_name, permit_text, store_error_text};
 
 /// An acquirer the store is actively onboarded with, that could take a wallet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Candidate {
     acquirer_id: AcquirerId,
     code: String,
-    name: String,
     merchant_id: Option<String>,
 }
 
@@ -41,7 +41,7 @@ pub struct RoutesPanel {
     loaded: bool,
     rows: Vec<Row>,
     /// (done, words) after a change.
-    message: Option<(bool, String)>,
+    message: Option<(bool, Text)>,
     /// The row whose "stop taking" waits for a confirmation.
     confirm_stop: Option<(StoreId, Wallet)>,
 }
@@ -78,7 +78,7 @@ impl RoutesPanel {
         let views = match ctx.home.store.route_views() {
             Ok(v) => v,
             Err(e) => {
-                self.message = Some((false, e.to_string()));
+                self.message = Some((false, store_error_text(&e)));
                 Vec::new()
             }
         };
@@ -87,7 +87,7 @@ impl RoutesPanel {
             let bindings = match ctx.home.store.bindings_for_store(s.id) {
                 Ok(b) => b,
                 Err(e) => {
-                    self.message = Some((false, e.to_string()));
+                    self.message = Some((false, store_error_text(&e)));
                     Vec::new()
                 }
             };
@@ -100,7 +100,6 @@ impl RoutesPanel {
                         (a.acquirer.kind.protocol() == wallet.protocol()).then(|| Candidate {
                             acquirer_id: a.acquirer.id,
                             code: a.onboarding_code.clone(),
-                            name: a.acquirer.name.clone(),
                             merchant_id: b.merchant_id_at_acquirer.clone(),
                         })
                     })
@@ -124,7 +123,7 @@ impl RoutesPanel {
         );
         if let Some((ok, text)) = &self.message {
             let color = if *ok { egui::Color32::from_rgb(0, 140, 60) } else { ui.visuals().error_fg_color };
-            ui.colored_label(color, text);
+            ui.add(egui::Label::new(egui::RichText::new(text.get(lang)).color(color)).wrap());
         }
         if self.rows.is_empty() {
             ui.label(lang.pick("还没有门店", "No stores yet"));
@@ -132,6 +131,7 @@ impl RoutesPanel {
         }
         let mut change = None;
         let confirm_stop = &mut self.confirm_stop;
+        let known = acquirers;
         egui::Grid::new("routes").num_columns(6).striped(true).spacing([16.0, 6.0]).show(ui, |ui| {
             ui.strong(lang.pick("门店", "Store"));
             ui.strong(lang.pick("钱包", "Wallet"));
@@ -145,7 +145,7 @@ impl RoutesPanel {
                 ui.label(row.wallet.label(lang));
                 match &row.route {
                     Some(route) => {
-                        acquirer_cell(ui, lang, row, route, &mut change);
+                        acquirer_cell(ui, lang, row, route, known, &mut change);
                         ui.monospace(route.merchant_id.as_deref().unwrap_or("—"));
                         ui.label(route_status_label(lang, &route.status))
                             .on_hover_text(source_label(lang, route.source));
@@ -161,7 +161,7 @@ impl RoutesPanel {
                                     Lang::ZhCn => format!("由 {} 收取", c.code),
                                     Lang::En => format!("Route to {}", c.code),
                                 };
-                                if ui.button(text).on_hover_text(&c.name).clicked() {
+                                if ui.button(text).on_hover_text(code_name(&c.code, known, lang)).clicked() {
                                     change = Some(Change::Choose {
                                         store_id: row.store_id,
                                         store_code: row.store_code.clone(),
@@ -183,8 +183,7 @@ impl RoutesPanel {
     }
 
     fn apply(&mut self, ctx: &mut Ctx, change: Change) {
-        let lang = ctx.lang;
-        if let Err(e) = ctx.permit(Permission::ChangeSettings) {
+        if let Err(e) = permit_text(ctx, Permission::ChangeSettings) {
             self.message = Some((false, e));
             return;
         }
@@ -201,26 +200,42 @@ impl RoutesPanel {
                 match ctx.home.store.set_route(&route, operator) {
                     Ok(()) => (
                         true,
-                        match lang {
-                            Lang::ZhCn => format!("{store_code} 的{}现由 {} 收取", wallet.label(lang), to.code),
-                            Lang::En => {
-                                format!("{store_code} now takes {} codes through {}", wallet.label(lang), to.code)
-                            }
-                        },
+                        Text::new(
+                            format!("{store_code} 的{}现由 {} 收取", wallet.label(Lang::ZhCn), to.code),
+                            format!("{store_code} now takes {} codes through {}", wallet.label(Lang::En), to.code),
+                        ),
                     ),
-                    Err(e) => (false, format!("{}{e}", lang.pick("保存路由失败：", "could not save the route: "))),
+                    Err(e) => {
+                        let why = store_error_text(&e);
+                        (
+                            false,
+                            Text::new(
+                                format!("保存路由失败：{}", why.zh),
+                                format!("could not save the route: {}", why.en),
+                            ),
+                        )
+                    }
                 }
             }
             Change::Stop { store_id, store_code, wallet } => {
                 match ctx.home.store.remove_route(store_id, wallet, operator) {
                     Ok(_) => (
                         true,
-                        match lang {
-                            Lang::ZhCn => format!("{store_code} 不再收取{}", wallet.label(lang)),
-                            Lang::En => format!("{store_code} no longer takes {} codes", wallet.label(lang)),
-                        },
+                        Text::new(
+                            format!("{store_code} 不再收取{}", wallet.label(Lang::ZhCn)),
+                            format!("{store_code} no longer takes {} codes", wallet.label(Lang::En)),
+                        ),
                     ),
-                    Err(e) => (false, format!("{}{e}", lang.pick("删除路由失败：", "could not remove the route: "))),
+                    Err(e) => {
+                        let why = store_error_text(&e);
+                        (
+                            false,
+                            Text::new(
+                                format!("删除路由失败：{}", why.zh),
+                                format!("could not remove the route: {}", why.en),
+                            ),
+                        )
+                    }
                 }
             }
         });
@@ -228,10 +243,18 @@ impl RoutesPanel {
 }
 
 /// The acquirer: a choice when the store could route the wallet to another acquirer it is onboarded with.
-fn acquirer_cell(ui: &mut egui::Ui, lang: Lang, row: &Row, route: &RouteView, change: &mut Option<Change>) {
+fn acquirer_cell(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    row: &Row,
+    route: &RouteView,
+    known: &[OnboardingAcquirer],
+    change: &mut Option<Change>,
+) {
+    let full_name = code_name(&route.acquirer, known, lang);
     let others = row.candidates.iter().filter(|c| c.acquirer_id != route.acquirer_id).count();
     if others == 0 {
-        ui.label(&route.acquirer).on_hover_text(&route.acquirer_name);
+        ui.label(&route.acquirer).on_hover_text(full_name);
         return;
     }
     let name = match lang {
@@ -249,7 +272,10 @@ fn acquirer_cell(ui: &mut egui::Ui, lang: Lang, row: &Row, route: &RouteView, ch
                     lang.pick("商户号 ", "merchant "),
                     c.merchant_id.as_deref().unwrap_or("—")
                 );
-                if ui.selectable_label(c.acquirer_id == route.acquirer_id, text).on_hover_text(&c.name).clicked()
+                if ui
+                    .selectable_label(c.acquirer_id == route.acquirer_id, text)
+                    .on_hover_text(code_name(&c.code, known, lang))
+                    .clicked()
                     && c.acquirer_id != route.acquirer_id
                 {
                     *change = Some(Change::Choose {
@@ -263,7 +289,7 @@ fn acquirer_cell(ui: &mut egui::Ui, lang: Lang, row: &Row, route: &RouteView, ch
         })
         .response
         .accessible_name(name)
-        .on_hover_text(&route.acquirer_name);
+        .on_hover_text(full_name);
 }
 
 /// "Stop taking": asks once more before the store refuses the wallet's codes.

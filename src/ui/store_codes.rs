@@ -2,38 +2,62 @@
 //! preview and the decoded fields; saving it as a PNG; printing stands, stickers and posters of one store or many
 //! ([`PrintPanel`]); and the code checker (what a wallet would do with any code).
 
-use std::path::PathBuf;
-use std::sync::mpsc;
-
 use crate::channel::cds::CdsClient;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{CodeFormatChoice, Store as StoreRow, StoreId};
 use crate::mpm::{CodeFormat, DecodedStoreCode, ErrorCorrection, decode_store_code, qr_matrix, render_png};
 use crate::onboarding::{BuiltCode, CodeCheck, build_for_store, check_code};
 use crate::ui::Ctx;
-use crate::ui::acquirers::CodeSource;
-use crate::ui::jobs::{Job, dropped_path, show_running};
+use crate::ui::acquirers::{CodeSource, code_picture_field, show_job};
+use crate::ui::jobs::{Job, dropped_path};
+use crate::ui::path_field::{PathEvent, PathField, Pick, remember_folder};
+use crate::ui::words_setup::{default_save_dir, permit_text, store_error_text};
+
+/// How long "Copied" stays beside the copy button, in seconds.
+pub const COPIED_NOTE_SECS: f64 = 2.5;
 use crate::ui::print::PrintPanel;
 
-#[derive(Default)]
 pub struct StoreCodesScreen {
     loaded: bool,
     last_frame: u64,
     stores: Vec<StoreRow>,
     selected: Option<StoreId>,
     format: Option<CodeFormatChoice>,
-    built: Option<Result<BuiltCode, String>>,
+    built: Option<Result<BuiltCode, Text>>,
     texture: Option<(String, egui::TextureHandle)>,
-    png_path: String,
-    saved: Option<Result<String, String>>,
+    png: PathField,
+    saved: Option<Result<Text, Text>>,
+    /// When the payload was copied (egui's clock, seconds): "Copied" shows for [`COPIED_NOTE_SECS`].
+    copied_at: Option<f64>,
     // The code checker.
     check_payload: String,
-    check_path: String,
-    check_job: Option<Job<Result<CodeCheck, String>>>,
-    check_result: Option<Result<CodeCheck, String>>,
-    dialog: Option<mpsc::Receiver<Option<PathBuf>>>,
+    check_file: PathField,
+    check_job: Option<Job<Result<CodeCheck, Text>>>,
+    check_result: Option<Result<CodeCheck, Text>>,
     /// Printing: templates, stores, logo, preview, Save PDF… and Print….
     pub print: PrintPanel,
+}
+
+impl Default for StoreCodesScreen {
+    fn default() -> Self {
+        StoreCodesScreen {
+            loaded: false,
+            last_frame: 0,
+            stores: Vec::new(),
+            selected: None,
+            format: None,
+            built: None,
+            texture: None,
+            png: PathField::new(Pick::Save, "PNG", &["png"]),
+            saved: None,
+            copied_at: None,
+            check_payload: String::new(),
+            check_file: code_picture_field(),
+            check_job: None,
+            check_result: None,
+            print: PrintPanel::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for StoreCodesScreen {
@@ -101,7 +125,7 @@ impl StoreCodesScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
         if let Err(e) = ctx.home.store.default_store() {
-            ctx.error = Some(crate::i18n::Text::untranslated(e.to_string()));
+            ctx.error = Some(store_error_text(&e));
         }
         self.stores = ctx.home.store.stores().unwrap_or_default();
         if self.selected.is_none_or(|id| !self.stores.iter().any(|s| s.id == id)) {
@@ -120,11 +144,15 @@ impl StoreCodesScreen {
             return;
         };
         self.format = ctx.home.store.store_code_format(id).ok();
-        self.built = Some(build_for_store(&ctx.home.store, id, None).map_err(|e| e.to_string()));
+        self.built = Some(build_for_store(&ctx.home.store, id, None).map_err(|e| e.text()));
         if let Some(s) = self.stores.iter().find(|s| s.id == id)
-            && self.png_path.is_empty()
+            && self.png.text.trim().is_empty()
         {
-            self.png_path = std::env::temp_dir().join(format!("store-code-{}.png", s.store_code)).display().to_string();
+            let dir = crate::ui::path_field::recent_folders(ctx)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| default_save_dir(&ctx.home.dir));
+            self.png.text = dir.join(format!("store-code-{}.png", s.store_code)).display().to_string();
         }
     }
 
@@ -136,16 +164,8 @@ impl StoreCodesScreen {
         }
         self.last_frame = frame;
         if let Some(path) = dropped_path(ui) {
-            self.check_path = path.display().to_string();
+            self.check_file.text = path.display().to_string();
             self.check_payload.clear();
-        }
-        if let Some(rx) = &self.dialog
-            && let Ok(picked) = rx.try_recv()
-        {
-            if let Some(path) = picked {
-                self.check_path = path.display().to_string();
-            }
-            self.dialog = None;
         }
         if let Some(job) = self.check_job.as_mut()
             && let Some(done) = job.poll()
@@ -153,12 +173,15 @@ impl StoreCodesScreen {
             self.check_result = Some(done);
             self.check_job = None;
         }
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            self.store_code_section(ui, ctx);
-            ui.separator();
-            self.print.ui(ui, ctx);
-            ui.separator();
-            self.checker_section(ui, ctx);
+        // Vertical scrolling, and horizontal when a table is wider than a 1024-pixel window.
+        egui::ScrollArea::both().id_salt("store-codes-screen").auto_shrink([false, false]).show(ui, |ui| {
+            crate::ui::words_setup::centred(ui, 1200.0, |ui| {
+                self.store_code_section(ui, ctx);
+                ui.separator();
+                self.print.ui(ui, ctx);
+                ui.separator();
+                self.checker_section(ui, ctx);
+            });
         });
     }
 
@@ -168,16 +191,17 @@ impl StoreCodesScreen {
         ui.horizontal_wrapped(|ui| {
             ui.label(egui::RichText::new(lang.pick("门店：", "Store: ")).strong());
             for s in &self.stores {
-                let label = format!("{} {}", s.store_code, if s.name_zh.is_empty() { &s.name } else { &s.name_zh });
+                let label = crate::ui::this_till::store_label(lang, s);
                 if ui.selectable_label(self.selected == Some(s.id), label).clicked() {
                     self.selected = Some(s.id);
-                    self.png_path.clear();
+                    self.png.text.clear();
+                    self.saved = None;
                     changed = true;
                 }
             }
         });
         if let (Some(id), Some(current)) = (self.selected, self.format) {
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.label(egui::RichText::new(lang.pick("码格式：", "Code format: ")).strong());
                 for (choice, label) in [
                     (
@@ -188,13 +212,13 @@ impl StoreCodesScreen {
                     (CodeFormatChoice::Emvco, "EMVCo"),
                 ] {
                     if ui.radio(current == choice, label).clicked() && current != choice {
-                        if let Err(refused) = ctx.permit(crate::store::operators::Permission::ChangeSettings) {
-                            ctx.error = Some(crate::i18n::Text::untranslated(refused));
+                        if let Err(refused) = permit_text(ctx, crate::store::operators::Permission::ChangeSettings) {
+                            ctx.error = Some(refused);
                             continue;
                         }
                         match ctx.home.store.set_store_code_format(id, choice) {
                             Ok(()) => changed = true,
-                            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+                            Err(e) => ctx.error = Some(store_error_text(&e)),
                         }
                     }
                 }
@@ -211,7 +235,7 @@ impl StoreCodesScreen {
                 ui.label(lang.pick("没有门店", "No store"));
             }
             Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
                 ui.label(lang.pick(
                     "请先在“收单机构”页为该门店入驻收单机构。",
                     "Onboard this store with an acquirer on the Acquirers screen first.",
@@ -219,7 +243,14 @@ impl StoreCodesScreen {
             }
             Some(Ok(code)) => {
                 let code = code.clone();
-                ui.horizontal_top(|ui| {
+                // The picture beside the fields when there is room, above them in a narrow window.
+                let wide = ui.available_width() >= 760.0;
+                let layout = if wide {
+                    egui::Layout::left_to_right(egui::Align::Min)
+                } else {
+                    egui::Layout::top_down(egui::Align::Min)
+                };
+                ui.with_layout(layout, |ui| {
                     let fresh = self.texture.as_ref().is_none_or(|(p, _)| *p != code.payload);
                     if fresh {
                         match qr_image(&code.payload, 6) {
@@ -228,55 +259,104 @@ impl StoreCodesScreen {
                                 self.texture = Some((code.payload.clone(), tex));
                             }
                             Err(e) => {
-                                ui.colored_label(ui.visuals().error_fg_color, e);
+                                tracing::warn!(error = %e, "could not draw the store code");
+                                ui.colored_label(
+                                    ui.visuals().error_fg_color,
+                                    lang.pick(
+                                        "无法生成二维码（详情见日志）",
+                                        "could not draw the QR code (see the log)",
+                                    ),
+                                );
                             }
                         }
                     }
                     if let Some((_, tex)) = &self.texture {
-                        ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(260.0, 260.0)));
+                        ui.add(
+                            egui::Image::new(tex)
+                                .fit_to_exact_size(egui::vec2(260.0, 260.0))
+                                .alt_text(lang.pick("店铺码二维码", "Store code QR")),
+                        );
                     }
-                    ui.vertical(|ui| {
-                        ui.label(egui::RichText::new(format_label(lang, code.format)).strong());
-                        ui.add(egui::Label::new(egui::RichText::new(&code.payload).monospace()).wrap());
-                        if ui.button(lang.pick("复制码内容", "Copy payload")).clicked() {
-                            ui.ctx().copy_text(code.payload.clone());
-                        }
-                        ui.add_space(4.0);
-                        match decode_store_code(&code.payload) {
-                            Ok(d) => decoded_grid(ui, lang, "store-code-fields", &d),
-                            Err(e) => {
-                                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
-                            }
-                        }
-                        ui.add_space(4.0);
-                        ui.horizontal(|ui| {
-                            let label = ui.label(lang.pick("PNG 文件", "PNG file"));
-                            ui.add(egui::TextEdit::singleline(&mut self.png_path).desired_width(300.0))
-                                .labelled_by(label.id);
-                            if ui.button(lang.pick("保存为 PNG", "Save as PNG")).clicked() {
-                                self.saved = Some(
-                                    render_png(&code.payload, 10, 4)
-                                        .map_err(|e| e.to_string())
-                                        .and_then(|png| {
-                                            std::fs::write(&self.png_path, png)
-                                                .map_err(|e| format!("{}: {e}", self.png_path))
-                                        })
-                                        .map(|()| format!("{} {}", lang.pick("已保存", "Saved"), self.png_path)),
-                                );
-                            }
-                        });
-                        match &self.saved {
-                            Some(Ok(m)) => {
-                                ui.label(m);
-                            }
-                            Some(Err(e)) => {
-                                ui.colored_label(ui.visuals().error_fg_color, e);
-                            }
-                            None => {}
-                        }
-                    });
+                    ui.vertical(|ui| self.code_details(ui, ctx, &code));
                 });
             }
+        }
+    }
+
+    /// The code's payload, copy button, decoded fields and Save as PNG.
+    fn code_details(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, code: &BuiltCode) {
+        let lang = ctx.lang;
+        ui.label(egui::RichText::new(format_label(lang, code.format)).strong());
+        ui.add(egui::Label::new(egui::RichText::new(&code.payload).monospace()).wrap());
+        let now = ui.input(|i| i.time);
+        ui.horizontal(|ui| {
+            if ui.button(lang.pick("复制码内容", "Copy payload")).clicked() {
+                ui.ctx().copy_text(code.payload.clone());
+                self.copied_at = Some(now);
+            }
+            if let Some(at) = self.copied_at {
+                let left = COPIED_NOTE_SECS - (now - at);
+                if left > 0.0 {
+                    ui.colored_label(egui::Color32::from_rgb(0, 140, 60), lang.pick("已复制", "Copied"));
+                    ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(left));
+                } else {
+                    self.copied_at = None;
+                }
+            }
+        });
+        ui.add_space(4.0);
+        match decode_store_code(&code.payload) {
+            Ok(d) => decoded_grid(ui, lang, "store-code-fields", &d),
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, crate::ui::words_setup::code_error_words(&e, lang));
+            }
+        }
+        ui.add_space(4.0);
+        let event = self.png.show(ui, ctx, lang.pick("PNG 文件", "PNG file"));
+        let save = ui.button(lang.pick("保存为 PNG", "Save as PNG")).clicked();
+        if save || matches!(event, Some(PathEvent::Chosen(_))) {
+            self.saved = Some(self.save_png(ctx, &code.payload));
+        }
+        match &self.saved {
+            Some(Ok(m)) => {
+                ui.add(
+                    egui::Label::new(egui::RichText::new(m.get(lang)).color(egui::Color32::from_rgb(0, 140, 60)))
+                        .wrap(),
+                );
+            }
+            Some(Err(e)) => {
+                ui.add(egui::Label::new(egui::RichText::new(e.get(lang)).color(ui.visuals().error_fg_color)).wrap());
+            }
+            None => {}
+        }
+    }
+
+    /// Writes the code as a PNG where the PNG field says (the folder made if need be); the words for the screen.
+    fn save_png(&mut self, ctx: &mut Ctx, payload: &str) -> Result<Text, Text> {
+        let Some(mut path) = self.png.path() else {
+            return Err(Text::new("请先填写 PNG 文件的路径", "Type where to save the PNG first"));
+        };
+        if path.extension().is_none() {
+            path.set_extension("png");
+            self.png.text = path.display().to_string();
+        }
+        let shown = path.display().to_string();
+        let png = render_png(payload, 10, 4).map_err(|e| {
+            tracing::warn!(error = %e, "could not render the store code");
+            Text::new("无法生成 PNG（详情见日志）", "could not render the PNG (see the log)")
+        })?;
+        let written = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, png));
+        match written {
+            Ok(()) => {
+                remember_folder(ctx, &path);
+                self.png.clear_note();
+                Ok(Text::new(format!("已保存到 {shown}"), format!("Saved to {shown}")))
+            }
+            Err(e) => Err(Text::new(format!("无法保存到 {shown}：{e}"), format!("could not save to {shown}: {e}"))),
         }
     }
 
@@ -285,30 +365,27 @@ impl StoreCodesScreen {
         ui.label(
             egui::RichText::new(lang.pick("验码：钱包扫码后会怎样", "Code checker: what a wallet would do")).strong(),
         );
-        ui.horizontal(|ui| {
-            let label = ui.label(lang.pick("待检查的图片", "Picture to check"));
+        if let Some(PathEvent::Chosen(path)) =
+            self.check_file.show(ui, ctx, lang.pick("待检查的图片", "Picture to check"))
+        {
+            remember_folder(ctx, &path);
+            self.check_payload.clear();
+        }
+        ui.horizontal_wrapped(|ui| {
+            let label = ui.label(lang.pick("待检查的码内容", "Payload to check"));
             ui.add(
-                egui::TextEdit::singleline(&mut self.check_path).desired_width(360.0).hint_text("/path/to/code.png"),
+                egui::TextEdit::multiline(&mut self.check_payload)
+                    .desired_rows(2)
+                    .desired_width(ui.available_width().clamp(200.0, 480.0)),
             )
             .labelled_by(label.id);
-            if ui
-                .add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("选择文件…", "Choose file…")))
-                .clicked()
-            {
-                self.dialog = Some(crate::ui::acquirers::pick_file());
-            }
-        });
-        ui.horizontal(|ui| {
-            let label = ui.label(lang.pick("待检查的码内容", "Payload to check"));
-            ui.add(egui::TextEdit::multiline(&mut self.check_payload).desired_rows(2).desired_width(480.0))
-                .labelled_by(label.id);
         });
         let busy = self.check_job.is_some();
         if ui.add_enabled(!busy, egui::Button::new(lang.pick("检查此码", "Check this code"))).clicked() {
             self.start_check(ui, ctx);
         }
         if let Some(job) = &self.check_job
-            && show_running(ui, lang, job)
+            && show_job(ui, lang, &Text::new("正在查询 CDS 平台", "Looking the code up"), job, &[])
         {
             job.cancel.cancel();
         }
@@ -317,28 +394,30 @@ impl StoreCodesScreen {
                 decoded_grid(ui, lang, "checker-fields", &check.decoded);
                 ui.add_space(4.0);
                 ui.label(egui::RichText::new(lang.pick("钱包将：", "A wallet would:")).strong());
-                for line in check.wallet_summary() {
-                    ui.label(format!("· {line}"));
+                for line in check.wallet_lines() {
+                    ui.add(egui::Label::new(format!("· {}", line.phrase(lang))).wrap());
                 }
             }
             Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.add(egui::Label::new(egui::RichText::new(e.get(lang)).color(ui.visuals().error_fg_color)).wrap());
             }
             None => {}
         }
     }
 
     fn start_check(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
-        let lang = ctx.lang;
         // The picture is read and decoded by the job, off the UI thread (a phone photo takes a while).
         let source = if !self.check_payload.trim().is_empty() {
             CodeSource::Payload(self.check_payload.trim().to_owned())
-        } else if !self.check_path.trim().is_empty() {
-            CodeSource::File(std::path::PathBuf::from(self.check_path.trim()))
+        } else if let Some(path) = self.check_file.path() {
+            remember_folder(ctx, &path);
+            self.check_file.clear_note();
+            CodeSource::File(path)
         } else {
-            self.check_result = Some(Err(lang
-                .pick("请先打开店铺码图片或粘贴码内容", "Open the code's picture or paste its payload first")
-                .to_owned()));
+            self.check_result = Some(Err(Text::new(
+                "请先打开店铺码图片（在“待检查的图片”框里输入路径，或点“浏览…”）或粘贴码内容",
+                "Open the code's picture first (type its path in “Picture to check” or click Browse…), or paste its payload",
+            )));
             return;
         };
         let offline = match &source {
@@ -346,14 +425,14 @@ impl StoreCodesScreen {
             CodeSource::File(_) => None,
         };
         let url = crate::ui::acquirers::platform_url(ctx).ok();
-        let title = lang.pick("正在查询 CDS 平台", "Looking the code up").to_owned();
+        let title = "Looking the code up".to_owned();
         match Job::spawn(ctx, ui.ctx(), title, move |_reporter, _cancel| async move {
             let text = source.read().await?;
             let client = match url.as_deref().map(CdsClient::new) {
                 Some(Ok(c)) => Some(c),
                 _ => None,
             };
-            check_code(&text, client.as_ref()).await.map_err(|e| e.to_string())
+            check_code(&text, client.as_ref()).await.map_err(|e| e.text())
         }) {
             Ok(job) => self.check_job = Some(job),
             // No runtime: a pasted code is still decoded (string parsing, instant); a picture waits for the runtime.
@@ -361,8 +440,8 @@ impl StoreCodesScreen {
                 self.check_result = Some(match offline {
                     Some(text) => decode_store_code(&text)
                         .map(|decoded| CodeCheck { decoded, listing: None })
-                        .map_err(|e| e.to_string()),
-                    None => Err(e),
+                        .map_err(|e| crate::onboarding::OnboardingError::Code(e).text()),
+                    None => Err(Text::new("网络运行时未启动，无法读取图片", e)),
                 })
             }
         }

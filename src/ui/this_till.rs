@@ -15,7 +15,7 @@ pub struct ThisTillPanel {
     store_code: String,
     terminal: String,
     /// (saved, words) after Save.
-    message: Option<(bool, String)>,
+    message: Option<(bool, crate::i18n::Text)>,
 }
 
 /// A store as the picker shows it: its number and its name in the current language.
@@ -42,7 +42,18 @@ pub fn error_words(lang: Lang, e: &ConfigError) -> String {
                 format!("the terminal id \"{t}\" cannot be used: letters, digits, - and _ only, at most 32 characters")
             }
         },
-        other => format!("{}{other}", lang.pick("保存失败：", "could not save: ")),
+        ConfigError::Store(e) => format!(
+            "{}{}",
+            lang.pick("保存失败：", "could not save: "),
+            crate::ui::words_setup::store_error_words(e, lang)
+        ),
+        other => match lang {
+            Lang::ZhCn => {
+                tracing::warn!(error = %other, "could not save this till");
+                "保存失败：无法写入数据文件夹（详情见日志）".to_owned()
+            }
+            Lang::En => format!("could not save: {other}"),
+        },
     }
 }
 
@@ -65,7 +76,7 @@ impl ThisTillPanel {
         self.loaded = true;
         match ctx.home.store.stores() {
             Ok(s) => self.stores = s,
-            Err(e) => self.message = Some((false, e.to_string())),
+            Err(e) => self.message = Some((false, crate::ui::words_setup::store_error_text(&e))),
         }
         self.store_code = ctx.till.store_code.clone();
         self.terminal = ctx.till.terminal_id.clone().unwrap_or_default();
@@ -111,35 +122,42 @@ impl ThisTillPanel {
             .labelled_by(terminal_label.id);
             ui.end_row();
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             if ui.button(lang.pick("保存本机设置", "Save this till")).clicked() {
                 self.save(ctx);
             }
             if let Some((ok, text)) = &self.message {
                 let color = if *ok { egui::Color32::from_rgb(0, 140, 60) } else { ui.visuals().error_fg_color };
-                ui.colored_label(color, text);
+                ui.colored_label(color, text.get(lang));
             }
         });
     }
 
     fn save(&mut self, ctx: &mut Ctx) {
-        let lang = ctx.lang;
-        if let Err(e) = ctx.permit(Permission::ChangeSettings) {
+        if let Err(e) = crate::ui::words_setup::permit_text(ctx, Permission::ChangeSettings) {
             self.message = Some((false, e));
             return;
         }
         let operator = ctx.operator_id();
         match config::set_this_till(&mut ctx.home.store, &self.store_code, &self.terminal, operator) {
             Ok(till) => {
-                self.message =
-                    Some((true, format!("{}{}", lang.pick("已保存：", "Saved: "), status_words(lang, &till))));
+                self.message = Some((
+                    true,
+                    crate::i18n::Text::new(
+                        format!("已保存：{}", status_words(Lang::ZhCn, &till)),
+                        format!("Saved: {}", status_words(Lang::En, &till)),
+                    ),
+                ));
                 self.store_code = till.store_code.clone();
                 self.terminal = till.terminal_id.clone().unwrap_or_default();
                 ctx.till = till;
                 // The checkout builds its engine for this till: rebuild it before the next payment.
                 ctx.channels_changed();
             }
-            Err(e) => self.message = Some((false, error_words(lang, &e))),
+            Err(e) => {
+                self.message =
+                    Some((false, crate::i18n::Text::new(error_words(Lang::ZhCn, &e), error_words(Lang::En, &e))))
+            }
         }
     }
 }
