@@ -465,16 +465,23 @@ impl CheckoutScreen {
                 self.banner(ui, lang);
                 self.receipts.show(ui, ctx);
                 ui.add_space(10.0);
+                // On a large screen the fields and the keypad grow (up to half again) and sit in the middle, so
+                // the counter reads from a metre away instead of a small form in a corner.
+                let available = ui.available_width();
+                let scale = (available / 760.0).clamp(1.0, 1.5);
+                let (entry_width, keypad_width) = (330.0 * scale, (3.0 * 64.0 + 12.0) * scale);
+                let margin = ((available - entry_width - 16.0 - keypad_width) / 2.0).max(0.0);
                 ui.horizontal_top(|ui| {
+                    ui.add_space(margin);
                     ui.vertical(|ui| {
-                        ui.set_width(330.0);
+                        ui.set_width(entry_width);
                         submit |= self.entry(ui, ctx);
                         ui.add_space(8.0);
                         self.buttons(ui, ctx, &mut submit);
                     });
                     ui.add_space(16.0);
                     if !matches!(self.phase, Phase::Paying { .. }) {
-                        self.keypad(ui);
+                        self.keypad(ui, scale);
                     }
                 });
                 self.details(ui, lang);
@@ -584,6 +591,8 @@ impl CheckoutScreen {
         let lang = ctx.lang;
         let paying = matches!(self.phase, Phase::Paying { .. });
         let mut submit = false;
+        // The fields fill the entry column (330 points, more on a large screen).
+        let width = (ui.available_width() - 10.0).max(320.0);
         let label = ui.label(egui::RichText::new(lang.pick("金额（元）", "Amount (CNY)")).size(16.0));
         let amount = ui
             .add_enabled(
@@ -591,7 +600,7 @@ impl CheckoutScreen {
                 egui::TextEdit::singleline(&mut self.amount_text)
                     .id(egui::Id::unique(AMOUNT_ID))
                     .hint_text(egui::RichText::new("0.00").size(52.0))
-                    .desired_width(320.0)
+                    .desired_width(width)
                     .font(egui::FontId::proportional(52.0)),
             )
             .labelled_by(label.id);
@@ -623,8 +632,8 @@ impl CheckoutScreen {
                 egui::TextEdit::singleline(&mut self.scan_text)
                     .id(egui::Id::unique(SCAN_ID))
                     .hint_text(lang.pick("扫描顾客付款码", "scan the customer's code"))
-                    .desired_width(320.0)
-                    .min_size(egui::vec2(320.0, 44.0))
+                    .desired_width(width)
+                    .min_size(egui::vec2(width, 44.0))
                     .align(egui::Align2::LEFT_CENTER)
                     .font(egui::FontId::proportional(22.0)),
             )
@@ -641,9 +650,10 @@ impl CheckoutScreen {
             // The row as high as the field, so the label sits level with it.
             ui.set_min_height(44.0);
             let label = ui.label(lang.pick("备注", "Note"));
+            let note_width = ui.available_width().max(270.0);
             let note = egui::TextEdit::singleline(&mut self.subject)
-                .desired_width(270.0)
-                .min_size(egui::vec2(270.0, 44.0))
+                .desired_width(note_width)
+                .min_size(egui::vec2(note_width, 44.0))
                 .align(egui::Align2::LEFT_CENTER);
             ui.add_enabled(!paying, note).labelled_by(label.id);
         });
@@ -654,7 +664,9 @@ impl CheckoutScreen {
     fn buttons(&mut self, ui: &mut egui::Ui, ctx: &Ctx, submit: &mut bool) {
         let lang = ctx.lang;
         let keys = &ctx.keys;
-        let size = egui::vec2(158.0, 48.0);
+        // Two to a row across the entry column, however wide it grew.
+        let width = ((ui.available_width() - ui.spacing().item_spacing.x) / 2.0).max(158.0);
+        let size = egui::vec2(width, 48.0);
         let big = |text: String| egui::Button::new(egui::RichText::new(text).size(18.0)).min_size(size);
         let ready = matches!(self.phase, Phase::Ready) && !ctx.offline();
         let paying = matches!(self.phase, Phase::Paying { .. });
@@ -691,9 +703,11 @@ impl CheckoutScreen {
         }
     }
 
-    /// A keypad for a touch screen: keys of 64 × 52 points.
-    fn keypad(&mut self, ui: &mut egui::Ui) {
-        let key = |text: &str| egui::Button::new(egui::RichText::new(text).size(24.0)).min_size(egui::vec2(64.0, 52.0));
+    /// A keypad for a touch screen: keys of 64 × 52 points, `scale` times that on a large screen.
+    fn keypad(&mut self, ui: &mut egui::Ui, scale: f32) {
+        let key = |text: &str| {
+            egui::Button::new(egui::RichText::new(text).size(24.0 * scale)).min_size(egui::vec2(64.0, 52.0) * scale)
+        };
         ui.vertical(|ui| {
             egui::Grid::new("checkout-keypad").spacing([6.0, 6.0]).show(ui, |ui| {
                 for row in [["7", "8", "9"], ["4", "5", "6"], ["1", "2", "3"], [".", "0", "00"]] {
