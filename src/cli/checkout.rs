@@ -150,7 +150,7 @@ fn print_report(r: &OrderReport, json: bool) -> anyhow::Result<()> {
         println!("reason: {reason}");
     }
     for e in &r.events {
-        println!("  {}  {:<20} {}", tilldesk::time::to_local_display(&e.at), e.kind, e.detail);
+        println!("  {}  {:<20} {}", tilldesk::time::to_china_display(&e.at), e.kind, e.detail);
     }
     Ok(())
 }
@@ -289,7 +289,7 @@ pub fn pay_dynamic(
                 sale.order.total_amount,
                 sale.order.out_trade_no,
                 sale.acquirer,
-                tilldesk::time::to_local_display(&expires_at)
+                tilldesk::time::to_china_display(&expires_at)
             );
         }
         std::io::stdout().flush()?;

@@ -493,7 +493,7 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
                         for e in steps {
                             println!(
                                 "    {}  {:<20} {}",
-                                tilldesk::time::to_local_display(&e.at),
+                                tilldesk::time::to_china_display(&e.at),
                                 e.step,
                                 tilldesk::onboarding::Step::from_stored(&e.detail)
                             );

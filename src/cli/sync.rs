@@ -25,7 +25,7 @@ fn print_run(run: &SyncRun, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(run)?);
         return Ok(());
     }
-    let when = tilldesk::time::to_local_display(run.finished_at.as_deref().unwrap_or(&run.started_at));
+    let when = tilldesk::time::to_china_display(run.finished_at.as_deref().unwrap_or(&run.started_at));
     let state = if run.online { "online" } else { "offline" };
     println!("#{} {when} {state} ({}): {}", run.id, run.trigger, run.summary);
     for e in &run.errors {
@@ -55,7 +55,7 @@ pub fn sync(
         }
         println!("outbox: {} waiting", home.store.outbox_len()?);
         match home.store.last_successful_sync()? {
-            Some(t) => println!("last successful sync: {}", tilldesk::time::to_local_display(&t)),
+            Some(t) => println!("last successful sync: {}", tilldesk::time::to_china_display(&t)),
             None => println!("last successful sync: never"),
         }
         for run in &runs {

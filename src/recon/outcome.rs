@@ -136,7 +136,7 @@ impl ImportOutcome {
     pub fn message(&self, lang: Lang) -> String {
         let words = |b: &StoredBill| bill_words(self.acquirer, b.bill_type, lang);
         let this = bill_words(self.acquirer, self.bill_type, lang);
-        let at = crate::time::to_local_display(&self.bill.imported_at);
+        let at = crate::time::to_china_display(&self.bill.imported_at);
         let (file, date, rows) = (&self.file, &self.bill.bill_date, self.file_rows);
         let mut text = match self.result {
             ImportResultKind::AlreadyImported => match lang {

@@ -413,7 +413,7 @@ impl AcquirersScreen {
                             ui.add(
                                 egui::Label::new(format!(
                                     "{}  {}  {}",
-                                    crate::time::to_local_display(&e.at),
+                                    crate::time::to_china_display(&e.at),
                                     step_name_words(&e.step, lang),
                                     step_words(&step, &self.acquirers, lang)
                                 ))

@@ -769,7 +769,7 @@ impl CheckoutScreen {
             }
             if let Some(p) = &order.paid_at {
                 ui.label(lang.pick("支付时间", "Paid at"));
-                ui.label(crate::time::to_local_display(p));
+                ui.label(crate::time::to_china_display(p));
                 ui.end_row();
             }
         });
@@ -815,7 +815,7 @@ impl CheckoutScreen {
                 };
                 ui.colored_label(color, o.status.label(lang));
             });
-            ui.small(format!("{}  {}", crate::time::to_local_display(&o.created_at), o.out_trade_no));
+            ui.small(format!("{}  {}", crate::time::to_china_display(&o.created_at), o.out_trade_no));
         }
         if let Some(p) = picked {
             self.selected = if self.selected.as_ref() == Some(&p) { None } else { Some(p) };
