@@ -52,6 +52,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (13, include_str!("migrations/0013_recon_resolution.sql")),
     (14, include_str!("migrations/0014_bill_row_ranges.sql")),
     (15, include_str!("migrations/0015_dynamic_codes.sql")),
+    (17, include_str!("migrations/0017_order_search_totals.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

@@ -10,6 +10,7 @@ pub mod icon;
 pub mod jobs;
 pub mod keys;
 pub mod merchant;
+pub mod acquirer_words;
 pub mod orders;
 /// A typed path with recent folders and the system file dialog when there is one.
 pub mod path_field;
