@@ -358,7 +358,11 @@ mod tests {
         let day = time::macros::date!(2026 - 11 - 25);
         let d = Dashboard {
             period: Period::Today,
-            compare: Comparison { previous_days: 1, previous: OrderTotals::default(), last_week: OrderTotals::default() },
+            compare: Comparison {
+                previous_days: 1,
+                previous: OrderTotals::default(),
+                last_week: OrderTotals::default(),
+            },
             by_store: Vec::new(),
             by_cashier: Vec::new(),
             by_wallet: Vec::new(),

@@ -8,17 +8,29 @@ use crate::i18n::Text;
 /// (code, 中文, English) for the codes a till meets.
 const WORDS: &[(&str, &str, &str)] = &[
     // Alipay (alipay.trade.pay / refund sub_code)
-    ("ACQ.PAYMENT_AUTH_CODE_INVALID", "付款码无效，请顾客刷新付款码后重试", "The payment code is not valid: ask the customer to refresh it"),
+    (
+        "ACQ.PAYMENT_AUTH_CODE_INVALID",
+        "付款码无效，请顾客刷新付款码后重试",
+        "The payment code is not valid: ask the customer to refresh it",
+    ),
     ("ACQ.BUYER_BALANCE_NOT_ENOUGH", "顾客余额不足", "The customer's balance is not enough"),
     ("ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH", "顾客银行卡余额不足", "The customer's bank card balance is not enough"),
-    ("ACQ.ERROR_BALANCE_PAYMENT_DISABLE", "顾客的余额支付已关闭", "The customer has turned off paying from the balance"),
+    (
+        "ACQ.ERROR_BALANCE_PAYMENT_DISABLE",
+        "顾客的余额支付已关闭",
+        "The customer has turned off paying from the balance",
+    ),
     ("ACQ.BUYER_SELLER_EQUAL", "买家和卖家是同一账户", "The buyer and the seller are the same account"),
     ("ACQ.TRADE_BUYER_NOT_MATCH", "付款的顾客与订单不符", "The paying customer does not match the order"),
     ("ACQ.BUYER_ENABLE_STATUS_FORBID", "顾客账户不可付款", "The customer's account may not pay"),
     ("ACQ.PAYMENT_FAIL", "支付失败，请重新收款", "The payment failed: charge again"),
     ("ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR", "超过顾客当日付款限额", "Over the customer's daily payment limit"),
     ("ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR", "超过顾客当月付款限额", "Over the customer's monthly payment limit"),
-    ("ACQ.PULL_MOBILE_CASHIER_FAIL", "顾客手机上的收银台打不开，请重试", "The customer's phone could not open the payment: try again"),
+    (
+        "ACQ.PULL_MOBILE_CASHIER_FAIL",
+        "顾客手机上的收银台打不开，请重试",
+        "The customer's phone could not open the payment: try again",
+    ),
     ("ACQ.TRADE_HAS_CLOSE", "交易已关闭", "The trade is closed"),
     ("ACQ.TRADE_HAS_SUCCESS", "交易已支付", "The trade is already paid"),
     ("ACQ.TOTAL_FEE_EXCEED", "金额超过限额", "The amount is over the limit"),
@@ -30,15 +42,35 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ACQ.CONTEXT_INCONSISTENT", "同一订单号的交易信息不一致", "The same order number was sent with different details"),
     ("ACQ.TRADE_NOT_EXIST", "交易不存在", "The trade does not exist"),
     ("ACQ.REASON_TRADE_BEEN_FREEZEN", "交易已被冻结", "The trade is frozen"),
-    ("ACQ.SELLER_BALANCE_NOT_ENOUGH", "商户账户余额不足，无法退款", "The merchant's balance is not enough for the refund"),
+    (
+        "ACQ.SELLER_BALANCE_NOT_ENOUGH",
+        "商户账户余额不足，无法退款",
+        "The merchant's balance is not enough for the refund",
+    ),
     ("ACQ.TRADE_NOT_ALLOW_REFUND", "该交易不允许退款", "This trade may not be refunded"),
-    ("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "同一退款单号的金额不一致", "The same refund number was sent with a different amount"),
+    (
+        "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+        "同一退款单号的金额不一致",
+        "The same refund number was sent with a different amount",
+    ),
     ("ACQ.REFUND_FEE_ERROR", "退款金额有误", "The refund amount is wrong"),
     // WeChat Pay (micropay / refund err_code)
-    ("AUTHCODEEXPIRE", "付款码已过期，请顾客刷新后重试", "The payment code has expired: ask the customer to refresh it"),
+    (
+        "AUTHCODEEXPIRE",
+        "付款码已过期，请顾客刷新后重试",
+        "The payment code has expired: ask the customer to refresh it",
+    ),
     ("AUTH_CODE_ERROR", "付款码有误", "The payment code is wrong"),
-    ("AUTH_CODE_INVALID", "付款码无效，请扫描微信付款码", "The payment code is not valid: scan the WeChat payment code"),
-    ("NOTENOUGH", "顾客余额不足，请换卡或换一种方式支付", "The customer's balance is not enough: another card or wallet"),
+    (
+        "AUTH_CODE_INVALID",
+        "付款码无效，请扫描微信付款码",
+        "The payment code is not valid: scan the WeChat payment code",
+    ),
+    (
+        "NOTENOUGH",
+        "顾客余额不足，请换卡或换一种方式支付",
+        "The customer's balance is not enough: another card or wallet",
+    ),
     ("NOTSUPORTCARD", "不支持该卡，请换卡支付", "This card is not accepted: another card"),
     ("ORDERPAID", "订单已支付", "The order is already paid"),
     ("ORDERCLOSED", "订单已关闭", "The order is closed"),
@@ -96,7 +128,10 @@ mod tests {
         assert!(t.get(Lang::ZhCn).starts_with("顾客余额不足"));
         let odd = from_detail("ACQ.SOMETHING_NEW: 新的错误").unwrap();
         assert_eq!(odd.get(Lang::En), "ACQ.SOMETHING_NEW (the acquirer's words: 新的错误)");
-        assert_eq!(known("notenough").map(|t| t.en), Some("The customer's balance is not enough: another card or wallet".into()));
+        assert_eq!(
+            known("notenough").map(|t| t.en),
+            Some("The customer's balance is not enough: another card or wallet".into())
+        );
         assert!(WORDS.iter().all(|(c, zh, en)| !c.is_empty() && !zh.is_empty() && !en.is_empty()));
     }
 }

@@ -91,7 +91,8 @@ impl DashboardScreen {
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "dashboard figures");
-                    self.error = Some(Text::new("无法读取数据库，请稍后刷新", "Cannot read the database: refresh shortly"));
+                    self.error =
+                        Some(Text::new("无法读取数据库，请稍后刷新", "Cannot read the database: refresh shortly"));
                     self.loading = None;
                 }
                 Err(TryRecvError::Empty) => {}
@@ -125,15 +126,16 @@ impl DashboardScreen {
             }
             ui.separator();
             let mut entered = false;
-            for (caption, text) in [(lang.pick("从", "From"), &mut self.from), (lang.pick("到", "To"), &mut self.to)] {
+            for (caption, text) in [(lang.pick("从", "From"), &mut self.from), (lang.pick("到", "To"), &mut self.to)]
+            {
                 let l = ui.label(caption);
                 let r = ui.add(egui::TextEdit::singleline(text).desired_width(90.0).hint_text("2026-11-25"));
                 let r = r.labelled_by(l.id);
                 entered |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             }
             if ui.button(lang.pick("查看自定义日期", "Show these days")).clicked() || entered {
-                let from = crate::ui::orders::parse_day_opt(&self.from, lang.pick("从", "From"));
-                let to = crate::ui::orders::parse_day_opt(&self.to, lang.pick("到", "To"));
+                let from = crate::ui::orders::parse_day_opt(&self.from, ("从", "From"));
+                let to = crate::ui::orders::parse_day_opt(&self.to, ("到", "To"));
                 match (from, to) {
                     (Ok(Some(a)), Ok(b)) | (Ok(b), Ok(Some(a))) => {
                         self.period = Period::Custom(a, b.unwrap_or(a));
@@ -312,7 +314,9 @@ fn by_wallet(ui: &mut egui::Ui, lang: Lang, d: &Dashboard, as_table: bool) {
         .by_wallet
         .iter()
         .enumerate()
-        .map(|(i, s)| egui_plot::Bar::new(i as f64, plot_height(s.totals.paid_amount)).name(share_name(lang, s)).width(0.6))
+        .map(|(i, s)| {
+            egui_plot::Bar::new(i as f64, plot_height(s.totals.paid_amount)).name(share_name(lang, s)).width(0.6)
+        })
         .collect();
     let names: Vec<String> = d.by_wallet.iter().map(|s| share_name(lang, s)).collect();
     let summary = d
@@ -339,7 +343,7 @@ fn by_wallet(ui: &mut egui::Ui, lang: Lang, d: &Dashboard, as_table: bool) {
         .show(ui, |plot| plot.bar_chart(egui_plot::BarChart::new(lang.pick("营业额", "Gross"), bars).color(BAR_COLOR)));
     // The chart's values as its accessible description.
     let label = format!("{}: {summary}", lang.pick("按钱包营业额", "Gross by wallet"));
-    plot.response.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Other, true, &label));
+    plot.response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
 }
 
 fn by_hour(ui: &mut egui::Ui, lang: Lang, d: &Dashboard, as_table: bool) {
@@ -385,14 +389,18 @@ fn by_hour(ui: &mut egui::Ui, lang: Lang, d: &Dashboard, as_table: bool) {
             .show_grid([false, true])
             .x_axis_formatter(|mark, _| {
                 let h = mark.value.round();
-                if (mark.value - h).abs() < 1e-6 && (0.0..24.0).contains(&h) { format!("{h:02}") } else { String::new() }
+                if (mark.value - h).abs() < 1e-6 && (0.0..24.0).contains(&h) {
+                    format!("{h:02}")
+                } else {
+                    String::new()
+                }
             })
             .y_axis_formatter(|mark, _| format!("¥{}", mark.value))
             .show(ui, |plot| {
                 plot.bar_chart(egui_plot::BarChart::new(lang.pick("营业额", "Gross"), bars).color(BAR_COLOR))
             });
         let label = format!("{}: {summary}", lang.pick("按小时营业额", "Gross by hour"));
-        plot.response.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Other, true, &label));
+        plot.response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
     }
     if let Some((hour, s)) = d.peak_hour() {
         ui.label(format!(

@@ -1,5 +1,6 @@
 //! The egui screens: thin, one file per screen. Screens call the core and render what comes back.
 
+pub mod acquirer_words;
 pub mod acquirers;
 pub mod checkout;
 pub mod dashboard;
@@ -10,7 +11,6 @@ pub mod icon;
 pub mod jobs;
 pub mod keys;
 pub mod merchant;
-pub mod acquirer_words;
 pub mod orders;
 /// A typed path with recent folders and the system file dialog when there is one.
 pub mod path_field;
@@ -569,6 +569,10 @@ impl TillDeskApp {
         }
         if let Some((first, last)) = self.dashboard.open_orders.take() {
             self.orders.show_days(&mut self.ctx, first, last);
+            self.screen = Screen::Orders;
+        }
+        if let Some(out_trade_no) = self.refunds.open_order.take() {
+            self.orders.open(&mut self.ctx, &out_trade_no);
             self.screen = Screen::Orders;
         }
         egui::CentralPanel::default().show(ui, |ui| {

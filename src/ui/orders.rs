@@ -112,7 +112,10 @@ fn parse_amount_opt(text: &str, what: (&str, &str)) -> Result<Option<Amount>, Te
         return Ok(None);
     }
     Amount::parse(t).map(Some).map_err(|_| {
-        Text::new(format!("{}：{t} 不是金额，如 12.50", what.0), format!("{}: {t:?} is not an amount like 12.50", what.1))
+        Text::new(
+            format!("{}：{t} 不是金额，如 12.50", what.0),
+            format!("{}: {t:?} is not an amount like 12.50", what.1),
+        )
     })
 }
 
@@ -124,7 +127,10 @@ pub(crate) fn parse_day_opt(text: &str, what: (&str, &str)) -> Result<Option<tim
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(t, &format).map(Some).map_err(|_| {
-        Text::new(format!("{}：{t} 不是日期，如 2026-11-25", what.0), format!("{}: {t:?} is not a date like 2026-11-25", what.1))
+        Text::new(
+            format!("{}：{t} 不是日期，如 2026-11-25", what.0),
+            format!("{}: {t:?} is not a date like 2026-11-25", what.1),
+        )
     })
 }
 
@@ -198,7 +204,9 @@ pub fn event_words(kind: &str, detail: &str) -> Text {
         "poll_window_closed" => Text::new("等待超时，撤销交易", "No answer in time: cancelling"),
         "closed" => Text::new("交易已关闭", "Trade closed"),
         "cancel" | "reverse" => Text::new("正在撤销交易", "Cancelling the trade"),
-        "cancel_confirmed" | "reverse_confirmed" | "sync_cancel_confirmed" => Text::new("交易已撤销", "Trade cancelled"),
+        "cancel_confirmed" | "reverse_confirmed" | "sync_cancel_confirmed" => {
+            Text::new("交易已撤销", "Trade cancelled")
+        }
         "cancel_retry" | "reverse_retry" => with("重试撤销", "Retrying the cancel", poll_no),
         "mismatch" => Text::new("收单机构的金额或商户与订单不符", "The acquirer's figures differ from the order"),
         "needs_attention" => Text::new("需人工处理", "Needs attention"),
@@ -230,19 +238,22 @@ fn refund_error_text(e: &RefundError) -> Text {
         RefundError::NotAllowed(a) => {
             Text::new(crate::ui::staff::auth_words(Lang::ZhCn, a), crate::ui::staff::auth_words(Lang::En, a))
         }
-        RefundError::Refused(R::NoSuchOrder(o)) => Text::new(format!("订单 {o} 不存在"), format!("Order {o} does not exist")),
+        RefundError::Refused(R::NoSuchOrder(o)) => {
+            Text::new(format!("订单 {o} 不存在"), format!("Order {o} does not exist"))
+        }
         RefundError::Refused(R::NotPaid { out_trade_no, .. }) => Text::new(
             format!("订单 {out_trade_no} 未支付，不能退款"),
             format!("Order {out_trade_no} is not paid: it cannot be refunded"),
         ),
         RefundError::Refused(R::Zero) => Text::new("退款金额必须大于 0.00", "The refund amount must be more than 0.00"),
-        RefundError::Refused(R::TooMuch { refundable, .. }) => Text::new(
-            format!("最多还能退 ¥{refundable}"),
-            format!("At most ¥{refundable} can still be refunded"),
-        ),
+        RefundError::Refused(R::TooMuch { refundable, .. }) => {
+            Text::new(format!("最多还能退 ¥{refundable}"), format!("At most ¥{refundable} can still be refunded"))
+        }
         RefundError::Refused(R::NoReason) => Text::new("请填写退款原因", "A reason is required for every refund"),
         RefundError::AcquirerRefused(why) => match acquirer_words::from_detail(why) {
-            Some(reason) => Text::new(format!("收单机构拒绝退款：{}", reason.zh), format!("The acquirer refused: {}", reason.en)),
+            Some(reason) => {
+                Text::new(format!("收单机构拒绝退款：{}", reason.zh), format!("The acquirer refused: {}", reason.en))
+            }
             None => Text::new("收单机构拒绝了退款", "The acquirer refused the refund"),
         },
         RefundError::NoChannel(_) => Text::new(
@@ -433,7 +444,8 @@ impl OrdersScreen {
         let events = store.order_events(order.id).unwrap_or_default();
         let refunds = store.refunds_of(order.id).unwrap_or_default();
         let refundable = store.refundable(&order).map(|r| r.remaining()).unwrap_or(Amount::ZERO);
-        let extras = store.order_list_extras(&[order.id]).ok().and_then(|mut e| e.remove(&order.id)).unwrap_or_default();
+        let extras =
+            store.order_list_extras(&[order.id]).ok().and_then(|mut e| e.remove(&order.id)).unwrap_or_default();
         self.refund = RefundForm { operator: std::mem::take(&mut self.refund.operator), ..Default::default() };
         self.selected = Some(Selected { order, events, refunds, refundable, extras });
     }
@@ -592,7 +604,8 @@ impl OrdersScreen {
                 }
             }
             let mut typed = false;
-            for (caption, text) in [(lang.pick("从", "From"), &mut self.form.from), (lang.pick("到", "To"), &mut self.form.to)]
+            for (caption, text) in
+                [(lang.pick("从", "From"), &mut self.form.from), (lang.pick("到", "To"), &mut self.form.to)]
             {
                 let l = ui.label(caption);
                 let r = ui.add(egui::TextEdit::singleline(text).desired_width(90.0).hint_text("2026-11-25"));
@@ -635,10 +648,9 @@ impl OrdersScreen {
             });
             r.response.labelled_by(label);
             let acquirers = self.acquirers.clone();
-            let acq_text = self
-                .form
-                .acquirer
-                .map_or(lang.pick("全部钱包", "All wallets").to_owned(), |id| acquirer_words_of(&acquirers, id, lang));
+            let acq_text = self.form.acquirer.map_or(lang.pick("全部钱包", "All wallets").to_owned(), |id| {
+                acquirer_words_of(&acquirers, id, lang)
+            });
             let (c, label) = combo(ui, "orders-acquirer", lang.pick("钱包", "Wallet"), acq_text);
             let r = c.show_ui(ui, |ui| {
                 apply |=
@@ -686,9 +698,11 @@ impl OrdersScreen {
                 ui.label(lang.pick("（仅显示本人收款）", "(your own payments only)"));
             }
             let sort_before = self.sort;
-            let (c, label) = combo(ui, "orders-sort", lang.pick("排序", "Sort"), sort_label(self.sort, lang).to_owned());
+            let (c, label) =
+                combo(ui, "orders-sort", lang.pick("排序", "Sort"), sort_label(self.sort, lang).to_owned());
             let r = c.show_ui(ui, |ui| {
-                for s in [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst, OrderSort::SmallestFirst]
+                for s in
+                    [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst, OrderSort::SmallestFirst]
                 {
                     ui.selectable_value(&mut self.sort, s, sort_label(s, lang));
                 }
@@ -747,10 +761,8 @@ impl OrdersScreen {
         let mut clicked: Option<Order> = None;
         let mut refund: Option<Order> = None;
         let mut cursor_to: Option<u64> = None;
-        let mut builder = egui_extras::TableBuilder::new(ui)
-            .striped(true)
-            .sense(egui::Sense::click())
-            .auto_shrink([false, false]);
+        let mut builder =
+            egui_extras::TableBuilder::new(ui).striped(true).sense(egui::Sense::click()).auto_shrink([false, false]);
         for col in cols {
             let c = match col {
                 Col::Time => egui_extras::Column::exact(140.0),
@@ -822,7 +834,8 @@ impl OrdersScreen {
                                 }
                             }
                             Col::Action => {
-                                let refundable = matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded);
+                                let refundable =
+                                    matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded);
                                 if refundable && ui.small_button(lang.pick("退款…", "Refund…")).clicked() {
                                     refund = Some(order.clone());
                                 }
@@ -879,7 +892,10 @@ impl OrdersScreen {
             line(lang.pick("支付机构单号", "trade_no"), o.trade_no.clone().unwrap_or_else(|| "—".into()));
             line(lang.pick("钱包", "Wallet"), acquirer);
             line(lang.pick("门店", "Store"), store);
-            line(lang.pick("收款员", "Taken by"), cashier.unwrap_or_else(|| lang.pick("未登录", "no one signed in").into()));
+            line(
+                lang.pick("收款员", "Taken by"),
+                cashier.unwrap_or_else(|| lang.pick("未登录", "no one signed in").into()),
+            );
             line(lang.pick("来源", "Source"), o.source.phrase(lang));
             line(lang.pick("商品", "Subject"), o.subject.clone());
             ui.label(lang.pick("状态", "Status"));
@@ -891,7 +907,10 @@ impl OrdersScreen {
                 ui.end_row();
             };
             if let Some(f) = &sel.extras.failure {
-                line(lang.pick("失败原因", "Why it failed"), acquirer_words::reason(&f.code, &f.message).get(lang).to_owned());
+                line(
+                    lang.pick("失败原因", "Why it failed"),
+                    acquirer_words::reason(&f.code, &f.message).get(lang).to_owned(),
+                );
             }
             line(lang.pick("订单金额", "Total"), format!("¥{}", o.total_amount));
             let paid = if matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded)
@@ -928,9 +947,8 @@ impl OrdersScreen {
         ui.strong(lang.pick("时间线", "Timeline"));
         for e in &sel.events {
             let words = event_words(&e.kind, &e.detail);
-            let r = ui.add(
-                egui::Label::new(format!("{}  {}", crate::time::to_china_display(&e.at), words.get(lang))).wrap(),
-            );
+            let r = ui
+                .add(egui::Label::new(format!("{}  {}", crate::time::to_china_display(&e.at), words.get(lang))).wrap());
             if !e.detail.is_empty() {
                 r.on_hover_text(format!("{} {}", lang.pick("记录原文：", "As recorded:"), e.detail));
             }
@@ -939,7 +957,10 @@ impl OrdersScreen {
             ui.separator();
             ui.strong(lang.pick("退款记录", "Refunds"));
             for r in &sel.refunds {
-                let who = r.operator_id.and_then(|id| self.operators.iter().find(|p| p.id == id)).map_or("—", |p| p.name.as_str());
+                let who = r
+                    .operator_id
+                    .and_then(|id| self.operators.iter().find(|p| p.id == id))
+                    .map_or("—", |p| p.name.as_str());
                 ui.add(
                     egui::Label::new(format!(
                         "{}  ¥{}  {}  {}  {}",
@@ -1020,7 +1041,10 @@ impl OrdersScreen {
                 let t = self.refund.amount.trim().to_owned();
                 self.refund.message = Some((
                     false,
-                    Text::new(format!("退款金额：{t} 不是金额，如 12.50"), format!("Refund amount: {t:?} is not an amount like 12.50")),
+                    Text::new(
+                        format!("退款金额：{t} 不是金额，如 12.50"),
+                        format!("Refund amount: {t:?} is not an amount like 12.50"),
+                    ),
                 ));
                 return;
             }
@@ -1055,11 +1079,13 @@ impl OrdersScreen {
         f.message = None;
         let (tx, _) = self.events.get_or_insert_with(std::sync::mpsc::channel);
         let tx = tx.clone();
-        let database_error = || Text::new("读写数据库出错，请重试", "The database could not be read or written: try again");
+        let database_error =
+            || Text::new("读写数据库出错，请重试", "The database could not be read or written: try again");
         runtime.spawn(async move {
             let result = async {
                 let checked = tokio::task::spawn_blocking(move || {
-                    let mut store = crate::store::Store::open(&db).map_err(|_| RefundFailed::Refund(database_error()))?;
+                    let mut store =
+                        crate::store::Store::open(&db).map_err(|_| RefundFailed::Refund(database_error()))?;
                     let operator = store.verify_pin(&name, &pin).map_err(|e| {
                         RefundFailed::Pin(Text::new(
                             crate::ui::staff::verify_words(Lang::ZhCn, &e),
@@ -1104,7 +1130,13 @@ impl OrdersScreen {
             self.refund.message = Some(match result {
                 Ok(r) => {
                     let say = |l: Lang| {
-                        format!("{} {} ¥{} {}", l.pick("退款", "Refund"), r.out_request_no, r.refund_amount, r.status.label(l))
+                        format!(
+                            "{} {} ¥{} {}",
+                            l.pick("退款", "Refund"),
+                            r.out_request_no,
+                            r.refund_amount,
+                            r.status.label(l)
+                        )
                     };
                     (true, Text::new(say(Lang::ZhCn), say(Lang::En)))
                 }
@@ -1263,7 +1295,10 @@ impl ReceiptPrinter {
             }
             Err(ReceiptError::Unreachable { address, .. } | ReceiptError::Send { address, .. }) => Some((
                 false,
-                Text::new(format!("小票打印机无法连接：{address}"), format!("Cannot reach the receipt printer at {address}")),
+                Text::new(
+                    format!("小票打印机无法连接：{address}"),
+                    format!("Cannot reach the receipt printer at {address}"),
+                ),
             )),
             Err(ReceiptError::UnknownOrder { out_trade_no }) => {
                 Some((false, Text::new(format!("找不到订单 {out_trade_no}"), format!("No such order {out_trade_no}"))))
