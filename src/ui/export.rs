@@ -189,10 +189,10 @@ impl Exporter {
         }
         match &self.message {
             Some(Ok(m)) => {
-                ui.horizontal_wrapped(|ui| {
-                    ui.colored_label(egui::Color32::from_rgb(60, 170, 90), "✔");
-                    ui.label(m.get(lang));
-                });
+                ui.add(
+                    egui::Label::new(egui::RichText::new(m.get(lang)).color(egui::Color32::from_rgb(60, 170, 90)))
+                        .wrap(),
+                );
             }
             Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.get(lang));

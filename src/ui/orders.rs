@@ -168,7 +168,7 @@ pub fn status_tag(ui: &mut egui::Ui, status: OrderStatus, lang: Lang) -> egui::R
             (egui::Color32::from_rgb(66, 133, 214), egui::Color32::WHITE)
         }
     };
-    ui.label(egui::RichText::new(format!(" {} ", status.label(lang))).background_color(fill).color(text))
+    ui.label(egui::RichText::new(status.label(lang)).background_color(fill).color(text))
 }
 
 impl Phrase for OrderSource {
@@ -460,6 +460,28 @@ impl OrdersScreen {
         };
         self.selected = None;
         self.apply_filter(ctx);
+    }
+
+    /// Forgets the rows read so far (they are read again when drawn); the benchmarks time a cold jump with it.
+    pub fn forget_rows(&mut self) {
+        self.pages.clear();
+        self.keys.clear();
+        self.extras.clear();
+    }
+
+    /// The row the keyboard is on.
+    pub fn cursor(&self) -> Option<u64> {
+        self.cursor
+    }
+
+    /// How many rows PageUp/PageDown move (the rows that fit in the table).
+    pub fn rows_per_page(&self) -> u64 {
+        self.rows_per_page
+    }
+
+    /// The out_trade_no of the order open in the detail panel.
+    pub fn selected_out_trade_no(&self) -> Option<String> {
+        self.selected.as_ref().map(|s| s.order.out_trade_no.clone())
     }
 
     /// Whether the filter's totals are still being counted.

@@ -243,5 +243,5 @@ fn refund_status_tag(ui: &mut egui::Ui, status: RefundStatus, lang: Lang) {
         RefundStatus::Submitted | RefundStatus::Processing => egui::Color32::from_rgb(66, 133, 214),
     };
     let text = if status == RefundStatus::Success { egui::Color32::BLACK } else { egui::Color32::WHITE };
-    ui.label(egui::RichText::new(format!(" {} ", status.label(lang))).background_color(fill).color(text));
+    ui.label(egui::RichText::new(status.label(lang)).background_color(fill).color(text));
 }
