@@ -25,6 +25,7 @@ pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+pub mod words_orders;
 
 /// The first-run wizard, shown instead of the screens until the till is set up.
 pub mod first_run;
