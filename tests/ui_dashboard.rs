@@ -105,10 +105,15 @@ fn at_1024_by_600_the_cards_wrap_and_a_custom_span_is_shown() {
     click(&mut h, "查看自定义日期");
     wait_for(&mut h, &format!("营业日（北京时间） {first} – {last}"));
     wait_for(&mut h, &format!("¥{}", span.gross()));
-    // Every card is inside the window (they wrap instead of running off the right edge).
+    // Every card and both charts are inside the window (the cards wrap instead of running off the right edge,
+    // which used to widen the page and push the wallet chart out of sight).
     for title in ["营业额", "退款", "净收入", "笔数", "客单价"] {
         let node = h.get_all_by_label(title).next().unwrap();
         let r = node.rect();
         assert!(r.max.x <= 1024.0 + 0.5, "{title} at {r:?}");
+    }
+    for chart in ["按小时营业额", "按钱包营业额"] {
+        let r = h.get_by_label_contains(chart).rect();
+        assert!(r.max.x <= 1024.0 + 0.5 && r.width() > 200.0, "the chart {chart} at {r:?}");
     }
 }

@@ -249,21 +249,27 @@ fn cards(ui: &mut egui::Ui, lang: Lang, d: &Dashboard) {
         (lang.pick("笔数", "Payments"), d.paid_count().to_string(), Some(count_cmp)),
         (lang.pick("客单价", "Average ticket"), average, None),
     ];
-    ui.horizontal_wrapped(|ui| {
-        for (title, value, compare) in figures {
-            egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(12, 8)).show(ui, |ui| {
-                ui.set_min_width(150.0);
-                ui.set_max_width(260.0);
-                ui.vertical(|ui| {
-                    ui.label(egui::RichText::new(title).weak());
-                    ui.label(egui::RichText::new(value).size(22.0).strong());
-                    if let Some(compare) = compare {
-                        ui.add(egui::Label::new(egui::RichText::new(compare).small()).wrap());
-                    }
+    // Cards of one width, as many to a row as fit: they wrap at 1024×600 instead of running off the edge.
+    let gap = ui.spacing().item_spacing.x;
+    let available = ui.available_width();
+    let per_row = (((available + gap) / (150.0 + 24.0 + gap)).floor() as usize).clamp(1, figures.len());
+    let width = ((available + gap) / per_row as f32 - gap - 24.0).min(260.0);
+    for row in figures.chunks(per_row) {
+        ui.horizontal(|ui| {
+            for (title, value, compare) in row {
+                egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(12, 8)).show(ui, |ui| {
+                    ui.set_width(width);
+                    ui.vertical(|ui| {
+                        ui.label(egui::RichText::new(*title).weak());
+                        ui.label(egui::RichText::new(value).size(22.0).strong());
+                        if let Some(compare) = compare {
+                            ui.add(egui::Label::new(egui::RichText::new(compare).small()).wrap());
+                        }
+                    });
                 });
-            });
-        }
-    });
+            }
+        });
+    }
 }
 
 fn share_name(lang: Lang, s: &Share) -> String {

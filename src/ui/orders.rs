@@ -532,10 +532,14 @@ impl OrdersScreen {
             ui.label(lang.pick("（北京时间）", "(China time)"));
         });
         ui.horizontal_wrapped(|ui| {
+            // Each caption stays with its field or drop-down when the bar wraps.
             let field = |ui: &mut egui::Ui, label: &str, text: &mut String, width: f32| {
-                let l = ui.label(label);
-                let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
-                r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+                ui.horizontal(|ui| {
+                    let l = ui.label(label);
+                    let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
+                    r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+                })
+                .inner
             };
             apply |= field(ui, lang.pick("搜索", "Search"), &mut self.form.search, 170.0);
             apply |= field(ui, lang.pick("最小金额", "Min"), &mut self.form.min_amount, 60.0);
@@ -546,29 +550,35 @@ impl OrdersScreen {
                 (egui::ComboBox::from_id_salt(id).selected_text(chosen), l.id)
             };
             let status_text = self.form.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
-            let (c, label) = combo(ui, "orders-status", lang.pick("状态", "Status"), status_text.to_owned());
-            let r = c.show_ui(ui, |ui| {
-                apply |=
-                    ui.selectable_value(&mut self.form.status, None, lang.pick("全部状态", "All statuses")).clicked();
-                for s in OrderStatus::ALL {
-                    apply |= ui.selectable_value(&mut self.form.status, Some(*s), s.label(lang)).clicked();
-                }
+            ui.horizontal(|ui| {
+                let (c, label) = combo(ui, "orders-status", lang.pick("状态", "Status"), status_text.to_owned());
+                let r = c.show_ui(ui, |ui| {
+                    apply |= ui
+                        .selectable_value(&mut self.form.status, None, lang.pick("全部状态", "All statuses"))
+                        .clicked();
+                    for s in OrderStatus::ALL {
+                        apply |= ui.selectable_value(&mut self.form.status, Some(*s), s.label(lang)).clicked();
+                    }
+                });
+                r.response.labelled_by(label);
             });
-            r.response.labelled_by(label);
             let acquirers = self.acquirers.clone();
             let acq_text = self.form.acquirer.map_or(lang.pick("全部钱包", "All wallets").to_owned(), |id| {
                 acquirer_words_of(&acquirers, id, lang)
             });
-            let (c, label) = combo(ui, "orders-acquirer", lang.pick("钱包", "Wallet"), acq_text);
-            let r = c.show_ui(ui, |ui| {
-                apply |=
-                    ui.selectable_value(&mut self.form.acquirer, None, lang.pick("全部钱包", "All wallets")).clicked();
-                for a in &acquirers {
-                    let words = acquirer_words_of(&acquirers, a.id, lang);
-                    apply |= ui.selectable_value(&mut self.form.acquirer, Some(a.id), words).clicked();
-                }
+            ui.horizontal(|ui| {
+                let (c, label) = combo(ui, "orders-acquirer", lang.pick("钱包", "Wallet"), acq_text);
+                let r = c.show_ui(ui, |ui| {
+                    apply |= ui
+                        .selectable_value(&mut self.form.acquirer, None, lang.pick("全部钱包", "All wallets"))
+                        .clicked();
+                    for a in &acquirers {
+                        let words = acquirer_words_of(&acquirers, a.id, lang);
+                        apply |= ui.selectable_value(&mut self.form.acquirer, Some(a.id), words).clicked();
+                    }
+                });
+                r.response.labelled_by(label);
             });
-            r.response.labelled_by(label);
             let store_name = |s: &crate::model::Store| {
                 let name = if lang == Lang::ZhCn && !s.name_zh.trim().is_empty() { &s.name_zh } else { &s.name };
                 format!("{} {name}", s.store_code)
@@ -578,30 +588,36 @@ impl OrdersScreen {
                 .store
                 .and_then(|id| self.stores.iter().find(|s| s.id == id))
                 .map_or(lang.pick("全部门店", "All stores").to_owned(), store_name);
-            let (c, label) = combo(ui, "orders-store", lang.pick("门店", "Store"), store_text);
-            let r = c.show_ui(ui, |ui| {
-                apply |= ui.selectable_value(&mut self.form.store, None, lang.pick("全部门店", "All stores")).clicked();
-                for s in &self.stores {
-                    apply |= ui.selectable_value(&mut self.form.store, Some(s.id), store_name(s)).clicked();
-                }
+            ui.horizontal(|ui| {
+                let (c, label) = combo(ui, "orders-store", lang.pick("门店", "Store"), store_text);
+                let r = c.show_ui(ui, |ui| {
+                    apply |=
+                        ui.selectable_value(&mut self.form.store, None, lang.pick("全部门店", "All stores")).clicked();
+                    for s in &self.stores {
+                        apply |= ui.selectable_value(&mut self.form.store, Some(s.id), store_name(s)).clicked();
+                    }
+                });
+                r.response.labelled_by(label);
             });
-            r.response.labelled_by(label);
             if self.own_only.is_none() {
                 let op_text = self
                     .form
                     .operator
                     .and_then(|id| self.operators.iter().find(|o| o.id == id))
                     .map_or(lang.pick("全部收款员", "All cashiers").to_owned(), |o| o.name.clone());
-                let (c, label) = combo(ui, "orders-operator", lang.pick("收款员", "Taken by"), op_text);
-                let r = c.show_ui(ui, |ui| {
-                    apply |= ui
-                        .selectable_value(&mut self.form.operator, None, lang.pick("全部收款员", "All cashiers"))
-                        .clicked();
-                    for o in &self.operators {
-                        apply |= ui.selectable_value(&mut self.form.operator, Some(o.id), o.name.as_str()).clicked();
-                    }
+                ui.horizontal(|ui| {
+                    let (c, label) = combo(ui, "orders-operator", lang.pick("收款员", "Taken by"), op_text);
+                    let r = c.show_ui(ui, |ui| {
+                        apply |= ui
+                            .selectable_value(&mut self.form.operator, None, lang.pick("全部收款员", "All cashiers"))
+                            .clicked();
+                        for o in &self.operators {
+                            apply |=
+                                ui.selectable_value(&mut self.form.operator, Some(o.id), o.name.as_str()).clicked();
+                        }
+                    });
+                    r.response.labelled_by(label);
                 });
-                r.response.labelled_by(label);
             } else {
                 ui.label(lang.pick("（仅显示本人收款）", "(your own payments only)"));
             }

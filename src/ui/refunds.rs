@@ -103,19 +103,26 @@ impl RefundsScreen {
                 (lang.pick("到", "To"), &mut self.to, 90.0),
                 (lang.pick("搜索", "Search"), &mut self.search, 180.0),
             ] {
-                let l = ui.label(label);
-                let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
-                apply |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                apply |= ui
+                    .horizontal(|ui| {
+                        let l = ui.label(label);
+                        let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
+                        r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+                    })
+                    .inner;
             }
-            let l = ui.label(lang.pick("状态", "Status"));
-            let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
-            let r = egui::ComboBox::from_id_salt("refund-status").selected_text(text).show_ui(ui, |ui| {
-                apply |= ui.selectable_value(&mut self.status, None, lang.pick("全部状态", "All statuses")).clicked();
-                for s in RefundStatus::ALL {
-                    apply |= ui.selectable_value(&mut self.status, Some(*s), s.label(lang)).clicked();
-                }
+            ui.horizontal(|ui| {
+                let l = ui.label(lang.pick("状态", "Status"));
+                let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
+                let r = egui::ComboBox::from_id_salt("refund-status").selected_text(text).show_ui(ui, |ui| {
+                    apply |=
+                        ui.selectable_value(&mut self.status, None, lang.pick("全部状态", "All statuses")).clicked();
+                    for s in RefundStatus::ALL {
+                        apply |= ui.selectable_value(&mut self.status, Some(*s), s.label(lang)).clicked();
+                    }
+                });
+                r.response.labelled_by(l.id);
             });
-            r.response.labelled_by(l.id);
             apply |= ui.button(lang.pick("查询", "Apply")).clicked();
             if ui.button(lang.pick("重置", "Reset")).clicked() {
                 (self.period, self.status) = (None, None);
