@@ -250,10 +250,12 @@ fn cards(ui: &mut egui::Ui, lang: Lang, d: &Dashboard) {
         (lang.pick("客单价", "Average ticket"), average, None),
     ];
     // Cards of one width, as many to a row as fit: they wrap at 1024×600 instead of running off the edge.
+    // A card is its content plus 2 × 12 margin and the frame's stroke.
+    const FRAME: f32 = 28.0;
     let gap = ui.spacing().item_spacing.x;
-    let available = ui.available_width();
-    let per_row = (((available + gap) / (150.0 + 24.0 + gap)).floor() as usize).clamp(1, figures.len());
-    let width = ((available + gap) / per_row as f32 - gap - 24.0).min(260.0);
+    let available = ui.available_width() - 4.0;
+    let per_row = (((available + gap) / (130.0 + FRAME + gap)).floor() as usize).clamp(1, figures.len());
+    let width = ((available + gap) / per_row as f32 - gap - FRAME).min(260.0);
     for row in figures.chunks(per_row) {
         ui.horizontal(|ui| {
             for (title, value, compare) in row {

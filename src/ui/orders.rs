@@ -23,6 +23,8 @@ pub use crate::ui::words_orders::{event_words, status_tag};
 
 const PAGE: u64 = 100;
 const ROW_HEIGHT: f32 = 24.0;
+/// What a filter drop-down takes (egui's combo width and its arrow).
+const COMBO_WIDTH: f32 = 130.0;
 
 /// A refund run off the UI thread, finished.
 type RefundDone = Result<Refund, RefundFailed>;
@@ -119,6 +121,21 @@ fn parse_amount_opt(text: &str, what: (&str, &str)) -> Result<Option<Amount>, Te
             format!("{}: {t:?} is not an amount like 12.50", what.1),
         )
     })
+}
+
+/// In a wrapping bar: starts a new row unless `caption` and a control `control_width` wide fit on this one, so
+/// a caption is never left at the end of a row with its field or drop-down on the next.
+pub(crate) fn room_for(ui: &mut egui::Ui, caption: &str, control_width: f32) {
+    let text = egui::WidgetText::from(caption).into_galley(
+        ui,
+        Some(egui::TextWrapMode::Extend),
+        f32::INFINITY,
+        egui::TextStyle::Body,
+    );
+    let needed = text.size().x + control_width + 3.0 * ui.spacing().item_spacing.x;
+    if ui.available_size_before_wrap().x < needed {
+        ui.end_row();
+    }
 }
 
 /// A typed China day ("2026-11-25"), or None when empty; `what` names the field in both languages.
@@ -319,7 +336,13 @@ impl OrdersScreen {
         let store = &ctx.home.store;
         let events = store.order_events(order.id).unwrap_or_default();
         let refunds = store.refunds_of(order.id).unwrap_or_default();
-        let refundable = store.refundable(&order).map(|r| r.remaining()).unwrap_or(Amount::ZERO);
+        // Only a paid order has anything to refund (a failed or closed one's total was never taken).
+        let refundable = match order.status {
+            OrderStatus::Paid | OrderStatus::PartiallyRefunded => {
+                store.refundable(&order).map(|r| r.remaining()).unwrap_or(Amount::ZERO)
+            }
+            _ => Amount::ZERO,
+        };
         let extras =
             store.order_list_extras(&[order.id]).ok().and_then(|mut e| e.remove(&order.id)).unwrap_or_default();
         self.refund = RefundForm { operator: std::mem::take(&mut self.refund.operator), ..Default::default() };
@@ -534,6 +557,7 @@ impl OrdersScreen {
         ui.horizontal_wrapped(|ui| {
             // Each caption stays with its field or drop-down when the bar wraps.
             let field = |ui: &mut egui::Ui, label: &str, text: &mut String, width: f32| {
+                room_for(ui, label, width + 8.0);
                 ui.horizontal(|ui| {
                     let l = ui.label(label);
                     let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
@@ -550,6 +574,7 @@ impl OrdersScreen {
                 (egui::ComboBox::from_id_salt(id).selected_text(chosen), l.id)
             };
             let status_text = self.form.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
+            room_for(ui, lang.pick("状态", "Status"), COMBO_WIDTH);
             ui.horizontal(|ui| {
                 let (c, label) = combo(ui, "orders-status", lang.pick("状态", "Status"), status_text.to_owned());
                 let r = c.show_ui(ui, |ui| {
@@ -566,6 +591,7 @@ impl OrdersScreen {
             let acq_text = self.form.acquirer.map_or(lang.pick("全部钱包", "All wallets").to_owned(), |id| {
                 acquirer_words_of(&acquirers, id, lang)
             });
+            room_for(ui, lang.pick("钱包", "Wallet"), COMBO_WIDTH);
             ui.horizontal(|ui| {
                 let (c, label) = combo(ui, "orders-acquirer", lang.pick("钱包", "Wallet"), acq_text);
                 let r = c.show_ui(ui, |ui| {
@@ -588,6 +614,7 @@ impl OrdersScreen {
                 .store
                 .and_then(|id| self.stores.iter().find(|s| s.id == id))
                 .map_or(lang.pick("全部门店", "All stores").to_owned(), store_name);
+            room_for(ui, lang.pick("门店", "Store"), COMBO_WIDTH);
             ui.horizontal(|ui| {
                 let (c, label) = combo(ui, "orders-store", lang.pick("门店", "Store"), store_text);
                 let r = c.show_ui(ui, |ui| {
@@ -605,6 +632,7 @@ impl OrdersScreen {
                     .operator
                     .and_then(|id| self.operators.iter().find(|o| o.id == id))
                     .map_or(lang.pick("全部收款员", "All cashiers").to_owned(), |o| o.name.clone());
+                room_for(ui, lang.pick("收款员", "Taken by"), COMBO_WIDTH);
                 ui.horizontal(|ui| {
                     let (c, label) = combo(ui, "orders-operator", lang.pick("收款员", "Taken by"), op_text);
                     let r = c.show_ui(ui, |ui| {
@@ -622,16 +650,22 @@ impl OrdersScreen {
                 ui.label(lang.pick("（仅显示本人收款）", "(your own payments only)"));
             }
             let sort_before = self.sort;
-            let (c, label) =
-                combo(ui, "orders-sort", lang.pick("排序", "Sort"), sort_label(self.sort, lang).to_owned());
-            let r = c.show_ui(ui, |ui| {
-                for s in
-                    [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst, OrderSort::SmallestFirst]
-                {
-                    ui.selectable_value(&mut self.sort, s, sort_label(s, lang));
-                }
+            room_for(ui, lang.pick("排序", "Sort"), COMBO_WIDTH);
+            ui.horizontal(|ui| {
+                let (c, label) =
+                    combo(ui, "orders-sort", lang.pick("排序", "Sort"), sort_label(self.sort, lang).to_owned());
+                let r = c.show_ui(ui, |ui| {
+                    for s in [
+                        OrderSort::NewestFirst,
+                        OrderSort::OldestFirst,
+                        OrderSort::LargestFirst,
+                        OrderSort::SmallestFirst,
+                    ] {
+                        ui.selectable_value(&mut self.sort, s, sort_label(s, lang));
+                    }
+                });
+                r.response.labelled_by(label);
             });
-            r.response.labelled_by(label);
             apply |= self.sort != sort_before;
             apply |= ui.button(lang.pick("查询", "Apply")).clicked();
             reset = ui.button(lang.pick("重置", "Reset")).clicked();
@@ -691,12 +725,12 @@ impl OrdersScreen {
             let c = match col {
                 Col::Time => egui_extras::Column::exact(140.0),
                 Col::Number => egui_extras::Column::initial(180.0).at_least(120.0).clip(true),
-                Col::Wallet => egui_extras::Column::exact(110.0).clip(true),
+                Col::Wallet => egui_extras::Column::exact(150.0).clip(true),
                 Col::Amount => egui_extras::Column::exact(80.0),
-                Col::Status => egui_extras::Column::exact(86.0).clip(true),
+                Col::Status => egui_extras::Column::exact(104.0).clip(true),
                 Col::Fee => egui_extras::Column::exact(60.0),
-                Col::Code => egui_extras::Column::initial(150.0).at_least(80.0).clip(true),
-                Col::Action => egui_extras::Column::exact(70.0),
+                Col::Code => egui_extras::Column::initial(170.0).at_least(80.0).clip(true),
+                Col::Action => egui_extras::Column::exact(84.0),
                 Col::Subject => egui_extras::Column::remainder().at_least(60.0).clip(true),
             };
             builder = builder.column(c);
@@ -753,8 +787,12 @@ impl OrdersScreen {
                             }
                             Col::Code => {
                                 if let Some(f) = &extras.failure {
+                                    // The reason in the UI's words when the code is a common one, else the code;
+                                    // the whole reason (with the code) on hover.
+                                    let short = acquirer_words::known(&f.code)
+                                        .map_or(f.code.clone(), |t| t.get(lang).to_owned());
                                     let words = acquirer_words::reason(&f.code, &f.message);
-                                    ui.label(&f.code).on_hover_text(words.get(lang));
+                                    ui.add(egui::Label::new(short).truncate()).on_hover_text(words.get(lang));
                                 }
                             }
                             Col::Action => {

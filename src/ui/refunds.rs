@@ -103,6 +103,7 @@ impl RefundsScreen {
                 (lang.pick("到", "To"), &mut self.to, 90.0),
                 (lang.pick("搜索", "Search"), &mut self.search, 180.0),
             ] {
+                crate::ui::orders::room_for(ui, label, width + 8.0);
                 apply |= ui
                     .horizontal(|ui| {
                         let l = ui.label(label);
@@ -111,6 +112,7 @@ impl RefundsScreen {
                     })
                     .inner;
             }
+            crate::ui::orders::room_for(ui, lang.pick("状态", "Status"), 130.0);
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("状态", "Status"));
                 let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
