@@ -116,6 +116,15 @@ pub fn from_detail(detail: &str) -> Option<Text> {
     crate::store::order_query::AcquirerFailure::from_detail(detail).map(|f| reason(&f.code, &f.message))
 }
 
+/// A wallet's name as a cashier says it.
+pub fn wallet_name(kind: crate::model::AcquirerKind, lang: crate::i18n::Lang) -> &'static str {
+    match kind {
+        crate::model::AcquirerKind::Alipay => lang.pick("支付宝", "Alipay"),
+        crate::model::AcquirerKind::WechatPay => lang.pick("微信支付", "WeChat Pay"),
+        crate::model::AcquirerKind::AlipayPlus => "Alipay+",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,14 +142,5 @@ mod tests {
             Some("The customer's balance is not enough: another card or wallet".into())
         );
         assert!(WORDS.iter().all(|(c, zh, en)| !c.is_empty() && !zh.is_empty() && !en.is_empty()));
-    }
-}
-
-/// A wallet's name as a cashier says it.
-pub fn wallet_name(kind: crate::model::AcquirerKind, lang: crate::i18n::Lang) -> &'static str {
-    match kind {
-        crate::model::AcquirerKind::Alipay => lang.pick("支付宝", "Alipay"),
-        crate::model::AcquirerKind::WechatPay => lang.pick("微信支付", "WeChat Pay"),
-        crate::model::AcquirerKind::AlipayPlus => "Alipay+",
     }
 }
