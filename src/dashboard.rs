@@ -1,55 +1,103 @@
-//! 概览 The sales dashboard: today or this week at a glance — gross, refunds, net, count, average ticket — and the
-//! same money by acquirer and by local hour of day.
+//! 概览 The sales dashboard: a span of China business days (today, yesterday, the last 7 days, this month, or
+//! typed) at a glance — gross, refunds, net, count, average ticket — compared with the day before and the same
+//! weekday a week before, and the same money by store, cashier, wallet and hour of day (China time).
 //!
 //! Every figure comes from the Orders screen's own queries ([`Store::order_totals`] and [`Store::sales_breakdown`])
 //! over the [`OrderFilter`] the period describes, so the dashboard and the orders list of the same filter always
 //! agree. Refunds are those of the period's orders (what the Orders screen's totals count).
 
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 use crate::i18n::Lang;
-use crate::model::AcquirerId;
+use crate::model::{AcquirerId, AcquirerKind, OperatorId, StoreId};
 use crate::money::Amount;
-use crate::store::order_query::{OrderFilter, OrderTotals};
+use crate::store::order_query::{OrderFilter, OrderTotals, TotalsBy, TotalsKey};
 use crate::store::{Store, StoreError};
 
+/// A span of China business days (the acquirers' calendar, whatever the machine's zone): the presets the Orders,
+/// Refunds and 概览 screens offer, or days the person typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Period {
     #[default]
     Today,
-    /// Monday to Sunday, local time.
-    ThisWeek,
+    Yesterday,
+    /// Today and the six days before it.
+    Last7Days,
+    /// From the 1st of this month to today.
+    ThisMonth,
+    /// From `first` to `last`, both included.
+    Custom(time::Date, time::Date),
 }
 
 impl Period {
-    pub const ALL: [Period; 2] = [Period::Today, Period::ThisWeek];
+    /// The presets, in the order the screens show them.
+    pub const PRESETS: [Period; 4] = [Period::Today, Period::Yesterday, Period::Last7Days, Period::ThisMonth];
 
     pub fn label(self, lang: Lang) -> &'static str {
         match self {
             Period::Today => lang.pick("今天", "Today"),
-            Period::ThisWeek => lang.pick("本周", "This week"),
+            Period::Yesterday => lang.pick("昨天", "Yesterday"),
+            Period::Last7Days => lang.pick("近 7 天", "Last 7 days"),
+            Period::ThisMonth => lang.pick("本月", "This month"),
+            Period::Custom(..) => lang.pick("自定义", "Custom"),
         }
     }
 
-    /// The local days (first, last) of this period around `now`, in the local zone `offset`.
-    pub fn days(self, now: OffsetDateTime, offset: UtcOffset) -> (time::Date, time::Date) {
-        let today = now.to_offset(offset).date();
+    /// The China days (first, last) of this period at `now`; a custom span typed backwards is put right.
+    pub fn days(self, now: OffsetDateTime) -> (time::Date, time::Date) {
+        let today = crate::time::china_date(now);
+        let back = |n: i64| today - time::Duration::days(n);
         match self {
             Period::Today => (today, today),
-            Period::ThisWeek => {
-                let monday = today - time::Duration::days(i64::from(today.weekday().number_days_from_monday()));
-                (monday, monday + time::Duration::days(6))
-            }
+            Period::Yesterday => (back(1), back(1)),
+            Period::Last7Days => (back(6), today),
+            Period::ThisMonth => (today.replace_day(1).unwrap_or(today), today),
+            Period::Custom(a, b) => (a.min(b), a.max(b)),
         }
     }
 
-    /// The orders filter of this period: from the first day's midnight to the one after the last day.
-    pub fn filter(self, now: OffsetDateTime, offset: UtcOffset) -> OrderFilter {
-        let (first, last) = self.days(now, offset);
-        let (from, _) = crate::time::local_day_bounds(first, offset);
-        let (_, to) = crate::time::local_day_bounds(last, offset);
+    /// The orders filter of this period: from the first China day's midnight to the one after the last day.
+    pub fn filter(self, now: OffsetDateTime) -> OrderFilter {
+        let (first, last) = self.days(now);
+        let (from, to) = china_days_bounds(first, last);
         OrderFilter { from: Some(from), to: Some(to), ..Default::default() }
     }
+}
+
+/// The stored UTC bounds [from, to) of the China days `first` to `last`.
+pub fn china_days_bounds(first: time::Date, last: time::Date) -> (String, String) {
+    let (from, _) = crate::time::local_day_bounds(first, crate::time::CHINA);
+    let (_, to) = crate::time::local_day_bounds(last, crate::time::CHINA);
+    (from, to)
+}
+
+/// What a share of the period is: a store, a cashier (None: no one signed in) or a wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareKey {
+    Store(StoreId),
+    Cashier(Option<OperatorId>),
+    Wallet(AcquirerKind),
+}
+
+/// One store's, cashier's or wallet's part of the period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub key: ShareKey,
+    /// The store's or cashier's name as recorded (merchant data); empty for a wallet.
+    pub name: String,
+    /// The store's Chinese name, when it has one.
+    pub name_zh: String,
+    pub totals: OrderTotals,
+}
+
+/// The same period one step back (the day before, or as many days before) and one week back (the same weekdays),
+/// up to the same time of day when the period runs to now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Comparison {
+    /// How many days back `previous` is (1 for a day: yesterday).
+    pub previous_days: i64,
+    pub previous: OrderTotals,
+    pub last_week: OrderTotals,
 }
 
 /// One acquirer's share of the period.
@@ -78,6 +126,10 @@ pub struct HourSales {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dashboard {
     pub period: Period,
+    pub compare: Comparison,
+    pub by_store: Vec<Share>,
+    pub by_cashier: Vec<Share>,
+    pub by_wallet: Vec<Share>,
     /// The period's local days (first, last).
     pub days: (time::Date, time::Date),
     /// The filter behind every number: the same filter on the Orders screen shows the same totals.
@@ -120,15 +172,37 @@ impl Dashboard {
     }
 }
 
-/// The dashboard of `period` around `now` in the local zone `offset`.
-pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime, offset: UtcOffset) -> Result<Dashboard, StoreError> {
-    let days = period.days(now, offset);
-    let filter = period.filter(now, offset);
+/// The totals of `filter` with its bounds moved `days` back, cut at `now` moved back as much (so that today until
+/// now is compared with yesterday until the same time).
+fn shifted(db: &Store, filter: &OrderFilter, days: i64, now: OffsetDateTime) -> Result<OrderTotals, StoreError> {
+    let back = |t: &str| {
+        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| crate::time::format_utc(t - time::Duration::days(days)))
+    };
+    let cut = crate::time::format_utc(now - time::Duration::days(days));
+    let to = filter.to.as_deref().and_then(back).map(|to| if to > cut { cut.clone() } else { to });
+    let shifted = OrderFilter { from: filter.from.as_deref().and_then(back), to, ..filter.clone() };
+    db.order_totals(&shifted)
+}
+
+/// The dashboard of `period` at `now` (China days; hours of day in China time).
+pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dashboard, StoreError> {
+    let days = period.days(now);
+    let filter = period.filter(now);
     let totals = db.order_totals(&filter)?;
+    let length = (days.1 - days.0).whole_days() + 1;
+    let compare = Comparison {
+        previous_days: length,
+        previous: shifted(db, &filter, length, now)?,
+        last_week: shifted(db, &filter, 7, now)?,
+    };
     let acquirers = db.acquirers()?;
+    let stores = db.stores()?;
+    let operators = db.operators()?;
     let mut by_acquirer: Vec<AcquirerSales> = Vec::new();
     let mut by_hour = [HourSales::default(); 24];
-    for bucket in db.sales_breakdown(&filter, offset.whole_seconds())? {
+    for bucket in db.sales_breakdown(&filter, crate::time::CHINA.whole_seconds())? {
         let hour = &mut by_hour[usize::from(bucket.hour.min(23))];
         hour.count += bucket.count;
         hour.gross = Amount::from_fen(hour.gross.fen() + bucket.paid.fen());
@@ -151,7 +225,64 @@ pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime, offset: UtcOff
         }
     }
     by_acquirer.sort_by_key(|a| std::cmp::Reverse(a.gross.fen()));
-    Ok(Dashboard { period, days, filter, totals, by_acquirer, by_hour })
+    let id_of = |k: &TotalsKey| match k {
+        TotalsKey::Id(i) => *i,
+        TotalsKey::Day(_) => 0,
+    };
+    let by_store = db
+        .order_totals_by(&filter, TotalsBy::Store)?
+        .into_iter()
+        .map(|(k, totals)| {
+            let id = StoreId(id_of(&k));
+            let s = stores.iter().find(|s| s.id == id);
+            Share {
+                key: ShareKey::Store(id),
+                name: s.map_or_else(|| format!("#{}", id.0), |s| format!("{} {}", s.store_code, s.name)),
+                name_zh: s.map_or_else(String::new, |s| format!("{} {}", s.store_code, s.name_zh)),
+                totals,
+            }
+        })
+        .collect();
+    let by_cashier = db
+        .order_totals_by(&filter, TotalsBy::Operator)?
+        .into_iter()
+        .map(|(k, totals)| {
+            let id = Some(OperatorId(id_of(&k))).filter(|o| o.0 != 0);
+            let name = id
+                .and_then(|id| operators.iter().find(|o| o.id == id))
+                .map_or_else(|| id.map_or_else(String::new, |i| format!("#{}", i.0)), |o| o.name.clone());
+            Share { key: ShareKey::Cashier(id), name, name_zh: String::new(), totals }
+        })
+        .collect();
+    let mut by_wallet: Vec<Share> = Vec::new();
+    for (k, t) in db.order_totals_by(&filter, TotalsBy::Acquirer)? {
+        let id = AcquirerId(id_of(&k));
+        let Some(kind) = acquirers.iter().find(|a| a.id == id).map(|a| a.kind) else { continue };
+        match by_wallet.iter_mut().find(|s| s.key == ShareKey::Wallet(kind)) {
+            Some(s) => s.totals = add_totals(s.totals, t),
+            None => by_wallet.push(Share {
+                key: ShareKey::Wallet(kind),
+                name: String::new(),
+                name_zh: String::new(),
+                totals: t,
+            }),
+        }
+    }
+    Ok(Dashboard { period, compare, by_store, by_cashier, by_wallet, days, filter, totals, by_acquirer, by_hour })
+}
+
+fn add_totals(a: OrderTotals, b: OrderTotals) -> OrderTotals {
+    OrderTotals {
+        count: a.count + b.count,
+        paid_amount: Amount::from_fen(a.paid_amount.fen() + b.paid_amount.fen()),
+        refunded_amount: Amount::from_fen(a.refunded_amount.fen() + b.refunded_amount.fen()),
+        paid_count: a.paid_count + b.paid_count,
+    }
+}
+
+/// How a figure moved against the one compared: the change in per mille of the earlier one (None when it was 0).
+pub fn change_permille(now: i64, before: i64) -> Option<i64> {
+    (before != 0).then(|| ((now - before) * 1000) / before.abs())
 }
 
 #[cfg(test)]
@@ -160,24 +291,56 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn the_week_runs_monday_to_sunday_in_local_time() {
-        let shanghai = UtcOffset::from_hms(8, 0, 0).unwrap();
-        // Wednesday 2026-11-25 01:30 in Shanghai is still Tuesday in UTC.
+    fn presets_are_china_business_days_whatever_the_machines_zone() {
+        // Wednesday 2026-11-25 01:30 in China is still Tuesday in UTC.
         let now = datetime!(2026-11-24 17:30 UTC);
-        let week = Period::ThisWeek.filter(now, shanghai);
-        assert_eq!(week.from.as_deref(), Some("2026-11-22T16:00:00.000000Z"), "Monday 23rd 00:00 +08");
-        assert_eq!(week.to.as_deref(), Some("2026-11-29T16:00:00.000000Z"), "Monday 30th 00:00 +08");
-        let today = Period::Today.filter(now, shanghai);
-        assert_eq!(today.from.as_deref(), Some("2026-11-24T16:00:00.000000Z"));
+        let today = Period::Today.filter(now);
+        assert_eq!(today.from.as_deref(), Some("2026-11-24T16:00:00.000000Z"), "25th 00:00 +08");
         assert_eq!(today.to.as_deref(), Some("2026-11-25T16:00:00.000000Z"));
+        let yesterday = Period::Yesterday.filter(now);
+        assert_eq!(yesterday.from.as_deref(), Some("2026-11-23T16:00:00.000000Z"));
+        assert_eq!(yesterday.to.as_deref(), Some("2026-11-24T16:00:00.000000Z"));
+        let week = Period::Last7Days.days(now);
+        assert_eq!((week.0.to_string(), week.1.to_string()), ("2026-11-19".into(), "2026-11-25".into()));
+        let month = Period::ThisMonth.filter(now);
+        assert_eq!(month.from.as_deref(), Some("2026-10-31T16:00:00.000000Z"), "1 Nov 00:00 +08");
+        let a = time::macros::date!(2026 - 11 - 20);
+        let b = time::macros::date!(2026 - 11 - 10);
+        assert_eq!(Period::Custom(a, b).days(now), (b, a), "typed backwards");
+        // Just before China midnight the day is still the same.
+        assert_eq!(Period::Today.days(datetime!(2026-11-25 15:59:59 UTC)).0.to_string(), "2026-11-25");
+        assert_eq!(Period::Today.days(datetime!(2026-11-25 16:00:00 UTC)).0.to_string(), "2026-11-26");
+    }
+
+    #[test]
+    fn compare_and_breakdowns_add_up() {
+        let mut db = Store::open_in_memory().unwrap();
+        db.seed_varied_orders(4000, 20, 9, &mut |_| {}).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let d = dashboard(&db, Period::Last7Days, now).unwrap();
+        for shares in [&d.by_store, &d.by_cashier, &d.by_wallet] {
+            let paid: i64 = shares.iter().map(|s| s.totals.paid_amount.fen()).sum();
+            let count: i64 = shares.iter().map(|s| s.totals.count).sum();
+            assert_eq!((paid, count), (d.gross().fen(), d.totals.count));
+        }
+        assert_eq!(d.by_store.len(), 3);
+        assert_eq!(d.by_wallet.len(), 3);
+        let y = dashboard(&db, Period::Yesterday, now).unwrap();
+        assert_eq!(y.compare.previous_days, 1);
+        let (first, _) = y.days;
+        let before = Period::Custom(first - time::Duration::days(1), first - time::Duration::days(1));
+        assert_eq!(y.compare.previous, db.order_totals(&before.filter(now)).unwrap());
+        let week_before = Period::Custom(first - time::Duration::days(7), first - time::Duration::days(7));
+        assert_eq!(y.compare.last_week, db.order_totals(&week_before.filter(now)).unwrap());
+        assert_eq!(change_permille(110, 100), Some(100));
+        assert_eq!(change_permille(5, 0), None);
     }
 
     #[test]
     fn every_figure_adds_up_to_the_orders_totals() {
         let mut db = Store::open_in_memory().unwrap();
         db.seed_demo_orders(3000, 10, &mut |_| {}).unwrap();
-        let offset = UtcOffset::from_hms(8, 0, 0).unwrap();
-        let d = dashboard(&db, Period::ThisWeek, OffsetDateTime::now_utc(), offset).unwrap();
+        let d = dashboard(&db, Period::Last7Days, OffsetDateTime::now_utc()).unwrap();
         assert_eq!(d.totals, db.order_totals(&d.filter).unwrap());
         assert!(d.paid_count() > 0);
         let by_acquirer: i64 = d.by_acquirer.iter().map(|a| a.gross.fen()).sum();
@@ -195,6 +358,14 @@ mod tests {
         let day = time::macros::date!(2026 - 11 - 25);
         let d = Dashboard {
             period: Period::Today,
+            compare: Comparison {
+                previous_days: 1,
+                previous: OrderTotals::default(),
+                last_week: OrderTotals::default(),
+            },
+            by_store: Vec::new(),
+            by_cashier: Vec::new(),
+            by_wallet: Vec::new(),
             days: (day, day),
             filter: OrderFilter::default(),
             totals: OrderTotals {

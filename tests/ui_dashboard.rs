@@ -1,5 +1,6 @@
-//! The 概览 Dashboard as the owner reads it: today's and this week's figures, by acquirer and by hour, and "Show in
-//! Orders" landing on the same totals.
+//! The 概览 Dashboard as the owner reads it: today's figures compared with the day before and a week before, by
+//! store, cashier, wallet and hour (the chart's figures also as a table), the presets, and "Show in Orders" landing
+//! on the same totals.
 
 mod ui_common;
 
@@ -7,70 +8,112 @@ use egui_kittest::kittest::Queryable;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::dashboard::{Period, dashboard};
 use tilldesk::i18n::Lang;
+use tilldesk::model::Role;
 use tilldesk::store::Store;
 use tilldesk::ui::{Screen, TillDeskApp};
-use ui_common::wait_for;
+use ui_common::{click, wait_for};
 
 #[test]
-fn todays_figures_match_the_orders_screen_and_the_week_adds_up() {
+fn todays_figures_compare_break_down_and_match_the_orders_screen() {
     let dir = tempfile::tempdir().unwrap();
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.seed_demo_orders(3000, 21, &mut |_| {}).unwrap();
+    home.store.add_operator("amy", Role::Cashier, "1357", None).unwrap();
+    home.store.seed_varied_orders(3000, 21, 4, &mut |_| {}).unwrap();
     let db_path = home.store.path().to_owned();
-    {
-        // Whatever the hour, some of the orders are from this very minute.
-        let db = rusqlite::Connection::open(&db_path).unwrap();
-        db.execute("UPDATE orders SET created_at = ?1 WHERE id % 40 = 0", [tilldesk::time::now_utc()]).unwrap();
-    }
-    let offset = tilldesk::time::local_offset();
     let store = Store::open(&db_path).unwrap();
-    let today = dashboard(&store, Period::Today, time::OffsetDateTime::now_utc(), offset).unwrap();
-    let week = dashboard(&store, Period::ThisWeek, time::OffsetDateTime::now_utc(), offset).unwrap();
-    assert!(today.paid_count() >= 75 && week.paid_count() >= today.paid_count());
+    let now = time::OffsetDateTime::now_utc();
+    let today = dashboard(&store, Period::Today, now).unwrap();
+    let yesterday = dashboard(&store, Period::Yesterday, now).unwrap();
+    assert!(yesterday.paid_count() > 50);
 
     let mut app = TillDeskApp::new(home).unwrap();
     app.screen = Screen::Dashboard;
     let mut h = ui_common::harness(app, [1280.0, 900.0]);
     wait_for(&mut h, "as of ");
     h.get_by_label("Sales at a glance");
-    for text in [
-        format!("¥{}", today.gross()),
-        format!("¥{}", today.refunds()),
-        format!("¥{}", today.net()),
-        today.paid_count().to_string(),
-        format!("¥{}", today.average_ticket().unwrap()),
-    ] {
-        assert!(h.query_all_by_label(&text).next().is_some(), "the card {text:?} is shown");
+    if today.paid_count() > 0 {
+        for text in [format!("¥{}", today.gross()), format!("¥{}", today.net()), today.paid_count().to_string()] {
+            assert!(h.query_all_by_label(&text).next().is_some(), "the card {text:?} is shown");
+        }
     }
-    // The by-acquirer table lists every acquirer's gross.
-    for a in &today.by_acquirer {
-        h.get_by_label(&a.name);
-        assert!(h.query_all_by_label(&format!("¥{}", a.gross)).next().is_some());
-    }
-    h.get_by_label_contains("Busiest hour");
 
-    // This week.
-    h.get_by_label("This week").click();
-    wait_for(&mut h, &format!("¥{}", week.gross()));
-    assert!(h.query_all_by_label(&week.paid_count().to_string()).next().is_some());
+    // Yesterday: the cards, the comparison with the day before and a week before, the breakdowns.
+    click(&mut h, "Yesterday");
+    wait_for(&mut h, &format!("¥{}", yesterday.gross()));
+    let c = &yesterday.compare;
+    assert!(c.previous.paid_count > 0 && c.last_week.paid_count > 0);
+    let change = |now: i64, before: i64| {
+        let p = tilldesk::dashboard::change_permille(now, before).unwrap();
+        format!("{}{}.{}%", if p < 0 { "−" } else { "+" }, p.abs() / 10, p.abs() % 10)
+    };
+    let line = format!(
+        "vs the day before {} · vs a week before {}",
+        change(yesterday.gross().fen(), c.previous.paid_amount.fen()),
+        change(yesterday.gross().fen(), c.last_week.paid_amount.fen())
+    );
+    assert!(h.query_by_label(&line).is_some(), "the compare line {line:?}");
+    h.get_by_label("By store");
+    h.get_by_label("By cashier");
+    h.get_by_label("By wallet");
+    for s in &yesterday.by_store {
+        assert!(h.query_all_by_label(&format!("¥{}", s.totals.paid_amount)).next().is_some(), "{s:?}");
+    }
+    h.get_by_label("amy");
+    h.get_by_label("No one signed in");
+    // The charts' figures, as their accessible descriptions and as tables.
+    let (peak, sales) = yesterday.peak_hour().unwrap();
+    h.get_by_label_contains("Gross by hour: ");
+    h.get_by_label_contains("Gross by wallet: ");
+    click(&mut h, "Show the charts as tables");
+    h.get_by_label("WeChat Pay");
+    wait_for(&mut h, &format!("{peak:02}:00–{:02}:00", (peak + 1) % 24));
+    assert!(h.query_all_by_label(&format!("¥{}", sales.gross)).next().is_some());
 
     // Show in Orders: the same days, the same totals.
-    h.get_by_label("Show in Orders").click();
+    click(&mut h, "Show in Orders");
     wait_for(&mut h, "Paid ¥");
     assert_eq!(h.state().screen, Screen::Orders);
     let line = format!(
         "Paid ¥{} ({})   ·   Refunded ¥{}   ·   Net ¥{}",
-        week.gross(),
-        week.paid_count(),
-        week.refunds(),
-        week.net()
+        yesterday.gross(),
+        yesterday.paid_count(),
+        yesterday.refunds(),
+        yesterday.net()
     );
-    assert!(h.query_by_label_contains(&line).is_some(), "the Orders screen shows {line:?}");
-    let (first, last) = week.days;
-    assert_eq!(
-        store.order_totals(&week.filter).unwrap(),
-        week.totals,
-        "the week {first}…{last} counted the same either way"
-    );
+    wait_for(&mut h, &line);
+    assert_eq!(store.order_totals(&yesterday.filter).unwrap(), yesterday.totals);
+}
+
+#[test]
+fn at_1024_by_600_the_cards_wrap_and_a_custom_span_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut home = DataHome::open(dir.path()).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::ZhCn.tag(), None).unwrap();
+    home.store.seed_varied_orders(1500, 10, 6, &mut |_| {}).unwrap();
+    let store = Store::open(home.store.path()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let first = tilldesk::time::china_date(now) - time::Duration::days(4);
+    let last = first + time::Duration::days(2);
+    let span = dashboard(&store, Period::Custom(first, last), now).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.screen = Screen::Dashboard;
+    let mut h = ui_common::harness(app, [1024.0, 600.0]);
+    wait_for(&mut h, "更新于 ");
+    ui_common::type_into(&mut h, "从", &first.to_string());
+    ui_common::type_into(&mut h, "到", &last.to_string());
+    click(&mut h, "查看自定义日期");
+    wait_for(&mut h, &format!("营业日（北京时间） {first} – {last}"));
+    wait_for(&mut h, &format!("¥{}", span.gross()));
+    // Every card and both charts are inside the window (the cards wrap instead of running off the right edge,
+    // which used to widen the page and push the wallet chart out of sight).
+    for title in ["营业额", "退款", "净收入", "笔数", "客单价"] {
+        let node = h.get_all_by_label(title).next().unwrap();
+        let r = node.rect();
+        assert!(r.max.x <= 1024.0 + 0.5, "{title} at {r:?}");
+    }
+    for chart in ["按小时营业额", "按钱包营业额"] {
+        let r = h.get_by_label_contains(chart).rect();
+        assert!(r.max.x <= 1024.0 + 0.5 && r.width() > 200.0, "the chart {chart} at {r:?}");
+    }
 }

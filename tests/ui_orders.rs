@@ -79,10 +79,12 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     type_into(&mut h, "Reason", "cake damaged");
     type_into(&mut h, "Operator", "clerk");
     type_into(&mut h, "PIN", "000000");
-    h.get_by_label("Confirm refund").click();
+    // By its id: the detail panel scrolls, and the button may be below its fold.
+    h.get_by_label("Confirm refund").click_accesskit();
     wait_for(&mut h, "the name or the PIN is wrong");
     type_into(&mut h, "PIN", "135790");
-    h.get_by_label("Confirm refund").click();
+    // By its id: the detail panel scrolls, and the button may be below its fold.
+    h.get_by_label("Confirm refund").click_accesskit();
     wait_for(&mut h, "-R1 ¥30.00 refunded");
     let store = Store::open(&db).unwrap();
     let after = store.order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
@@ -127,15 +129,19 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     h.run_steps(1);
     h.event(egui::Event::Text("damaged".into()));
     h.run_steps(1);
-    let today = time::OffsetDateTime::now_utc().to_offset(tilldesk::time::local_offset()).date().to_string();
+    let today = tilldesk::time::china_date(time::OffsetDateTime::now_utc()).to_string();
     type_into(&mut h, "From", &today);
     h.get_by_label("Apply").click();
     h.run_steps(2);
     assert!(h.query_by_label("cake damaged").is_some(), "found by its reason, made today");
+    // Days typed backwards are put right: 2020-01-01 to today.
     type_into(&mut h, "To", "2020-01-01");
     h.get_by_label("Apply").click();
     h.run_steps(2);
+    assert!(h.query_by_label("cake damaged").is_some(), "from 2020-01-01 to today");
+    ui_common::click(&mut h, "Yesterday");
     h.get_by_label("No refunds match the filter");
+    type_into(&mut h, "From", &today);
     type_into(&mut h, "To", "x");
     h.get_by_label("Apply").click();
     h.run_steps(2);
@@ -215,4 +221,116 @@ fn a_cashier_sees_only_their_own_orders_and_the_back_office_filters_by_operator_
     h.run_steps(2);
     h.get_by_label("S001 Demo Store").click();
     wait_for(&mut h, "Orders 7 ");
+}
+
+/// A data folder with `n` varied orders over `days` days (three stores, three wallets, paid, refunded, failed).
+fn varied_app(dir: &std::path::Path, n: u64, days: i64, lang: Lang) -> TillDeskApp {
+    let mut home = DataHome::open(dir).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
+    home.store.seed_varied_orders(n, days, 1, &mut |_| {}).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.screen = tilldesk::ui::Screen::Orders;
+    app
+}
+
+#[test]
+fn the_keyboard_walks_the_list_end_home_pagedown_and_enter_opens_the_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = varied_app(dir.path(), 500, 5, Lang::En);
+    let store = Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
+    let (newest_first, _) = store
+        .orders_page(
+            &tilldesk::store::order_query::OrderFilter::default(),
+            tilldesk::store::order_query::OrderSort::NewestFirst,
+            None,
+            500,
+        )
+        .unwrap();
+    let mut h = ui_common::harness(app, [1280.0, 800.0]);
+    wait_for(&mut h, "Orders 500 ");
+    // End: the last row (the oldest order) is on screen and is the keyboard's row.
+    h.key_press(egui::Key::End);
+    h.run_steps(3);
+    assert_eq!(h.state().orders.cursor(), Some(499));
+    assert!(h.query_by_label(&newest_first[499].out_trade_no).is_some(), "the last row is scrolled into view");
+    // Home, then PageDown: a page of rows further; ArrowDown one more; Enter opens that order.
+    h.key_press(egui::Key::Home);
+    h.run_steps(3);
+    assert!(h.query_by_label(&newest_first[0].out_trade_no).is_some());
+    h.key_press(egui::Key::PageDown);
+    h.run_steps(2);
+    let page = h.state().orders.rows_per_page();
+    assert!(page >= 10, "a page is the rows that fit: {page}");
+    assert_eq!(h.state().orders.cursor(), Some(page));
+    h.key_press(egui::Key::ArrowDown);
+    h.key_press(egui::Key::ArrowUp);
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(2);
+    assert_eq!(h.state().orders.cursor(), Some(page + 1));
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    h.get_by_label("Order detail");
+    let opened = &newest_first[(page + 1) as usize];
+    assert_eq!(h.state().orders.selected_out_trade_no().as_deref(), Some(opened.out_trade_no.as_str()));
+    assert!(h.query_all_by_label(&opened.out_trade_no).next().is_some(), "the detail shows {}", opened.out_trade_no);
+    h.get_by_label("Timeline");
+}
+
+#[test]
+fn presets_filter_china_days_search_finds_subjects_and_a_row_opens_its_refund_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = varied_app(dir.path(), 600, 6, Lang::En);
+    let store = Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let yesterday = store.order_totals(&tilldesk::dashboard::Period::Yesterday.filter(now)).unwrap();
+    assert!(yesterday.count > 0);
+    let mut h = ui_common::harness(app, [1280.0, 800.0]);
+    wait_for(&mut h, "Orders 600 ");
+    ui_common::click(&mut h, "Yesterday");
+    wait_for(&mut h, &format!("Orders {} ", yesterday.count));
+    // Reset: every order again.
+    ui_common::click(&mut h, "Reset");
+    wait_for(&mut h, "Orders 600 ");
+    // A word of letters searches the subjects (it was once taken for an order number and found nothing).
+    let sandwiches = store
+        .order_totals(&tilldesk::store::order_query::OrderFilter {
+            search: Some("Sandwich".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .count;
+    assert!(sandwiches > 50);
+    ui_common::type_into(&mut h, "Search", "Sandwich");
+    h.key_press(egui::Key::Enter);
+    wait_for(&mut h, &format!("Orders {sandwiches} "));
+    // A row's "Refund…" opens that order with its refund form.
+    h.get_all_by_label("Refund…").next().unwrap().click();
+    h.run_steps(3);
+    h.get_by_label("Order detail");
+    h.get_by_label("Refund amount");
+    h.get_by_label("Confirm refund");
+    let detail_no = h.state().orders.selected_out_trade_no().unwrap();
+    let order = store.order_by_out_trade_no(&detail_no).unwrap().unwrap();
+    assert!(order.subject.contains("Sandwich"), "{order:?}");
+    assert!(matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded), "{order:?}");
+}
+
+#[test]
+fn at_1024_by_600_with_the_detail_open_status_and_amount_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = varied_app(dir.path(), 200, 3, Lang::ZhCn);
+    let mut h = ui_common::harness(app, [1024.0, 600.0]);
+    wait_for(&mut h, "订单数 200 ");
+    h.key_press(egui::Key::Home);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    h.get_by_label("订单详情");
+    // The table's header beside the detail's own lines: 金额 is the table's alone; 状态 and 商品 are in both.
+    for (header, n) in [("金额", 1), ("状态", 2), ("商品", 2)] {
+        assert!(h.query_all_by_label(header).count() >= n, "the column {header} stays");
+    }
+    assert!(
+        h.query_all_by_label("已支付").count() + h.query_all_by_label("失败").count() >= 2,
+        "status tags are shown in the table"
+    );
 }

@@ -54,6 +54,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (14, include_str!("migrations/0014_bill_row_ranges.sql")),
     (15, include_str!("migrations/0015_dynamic_codes.sql")),
     (16, include_str!("migrations/0016_shifts.sql")),
+    (17, include_str!("migrations/0017_order_search_totals.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

@@ -1,11 +1,13 @@
 //! The orders screen's queries: a filter, its count and totals, and keyset pages (only the rows on screen are read,
 //! so a million orders scroll as smoothly as ten).
 
+use std::collections::HashMap;
+
 use rusqlite::{ToSql, params_from_iter};
 
 use super::orders::{ORDER_COLUMNS, order_from_row, typed};
 use super::{Result, Store};
-use crate::model::{AcquirerId, OperatorId, Order, OrderStatus, StoreId};
+use crate::model::{AcquirerId, OperatorId, Order, OrderId, OrderStatus, StoreId};
 use crate::money::Amount;
 
 /// What the back office is looking for. Every field is optional; dates are UTC RFC 3339 bounds (`from` inclusive,
@@ -46,6 +48,16 @@ impl OrderSort {
 
     fn is_by_time(self) -> bool {
         matches!(self, OrderSort::NewestFirst | OrderSort::OldestFirst)
+    }
+
+    /// The same order walked from the other end.
+    pub fn reversed(self) -> OrderSort {
+        match self {
+            OrderSort::NewestFirst => OrderSort::OldestFirst,
+            OrderSort::OldestFirst => OrderSort::NewestFirst,
+            OrderSort::LargestFirst => OrderSort::SmallestFirst,
+            OrderSort::SmallestFirst => OrderSort::LargestFirst,
+        }
     }
 }
 
@@ -94,10 +106,41 @@ pub struct SalesBucket {
 
 const PAID_STATES: &str = "('PAID', 'PARTIALLY_REFUNDED', 'REFUNDED')";
 
-/// Whether a search looks like an order number (ours or the acquirer's): ASCII letters and digits, 6 or more. Such
-/// a search is a prefix look-up in the out_trade_no and trade_no indexes; anything else also searches the subjects.
-fn is_order_number(search: &str) -> bool {
-    search.len() >= 6 && search.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// How one word of the search box is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchWord {
+    /// A token with a digit in it, ASCII only ("TD2026", "2088", "SEED0000"): a prefix of out_trade_no or trade_no,
+    /// through their B-tree indexes.
+    Number(String),
+    /// Three characters or more ("Sandwich", "三明治", "latte"): anywhere in the subject, out_trade_no or trade_no,
+    /// through the trigram index (case-insensitive).
+    Text(String),
+    /// One or two characters ("拿铁", "水"): too short for trigrams; a scan of the subjects and numbers.
+    Short(String),
+}
+
+impl SearchWord {
+    /// The words of a search, each looked up on its own; an order must match all of them.
+    pub fn parse(search: &str) -> Vec<SearchWord> {
+        search
+            .split_whitespace()
+            .map(|w| {
+                let ascii_number = w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if ascii_number && w.bytes().any(|b| b.is_ascii_digit()) {
+                    SearchWord::Number(w.to_owned())
+                } else if w.chars().count() >= 3 {
+                    SearchWord::Text(w.to_owned())
+                } else {
+                    SearchWord::Short(w.to_owned())
+                }
+            })
+            .collect()
+    }
+}
+
+/// An FTS5 query for `text` as one phrase of trigrams (quotes doubled, so nothing in it is an FTS operator).
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// The WHERE clause of a filter. `time_sorted`: the rows are wanted newest or oldest first, so the amount range is
@@ -135,23 +178,30 @@ fn where_clause_for(filter: &OrderFilter, time_sorted: bool) -> (String, Vec<Box
         let list = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
         parts.push(format!("status IN ({list})"));
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    for word in SearchWord::parse(filter.search.as_deref().unwrap_or("")) {
         let n = args.len();
-        if is_order_number(search) {
-            // Every stored order number is ASCII, so all that start with `search` sort below `search` + DEL.
-            args.push(Box::new(search.to_owned()));
-            args.push(Box::new(format!("{search}\u{7f}")));
-            parts.push(format!(
-                "((out_trade_no >= ?{a} AND out_trade_no < ?{b}) OR (trade_no >= ?{a} AND trade_no < ?{b}))",
-                a = n + 1,
-                b = n + 2
-            ));
-        } else {
-            args.push(Box::new(format!("%{}%", escape_like(search))));
-            parts.push(format!(
-                "(out_trade_no LIKE ?{a} ESCAPE '\\' OR trade_no LIKE ?{a} ESCAPE '\\' OR subject LIKE ?{a} ESCAPE '\\')",
-                a = n + 1
-            ));
+        match word {
+            SearchWord::Number(prefix) => {
+                // Every stored order number is ASCII, so all that start with `prefix` sort below `prefix` + DEL.
+                args.push(Box::new(prefix.clone()));
+                args.push(Box::new(format!("{prefix}\u{7f}")));
+                parts.push(format!(
+                    "((out_trade_no >= ?{a} AND out_trade_no < ?{b}) OR (trade_no >= ?{a} AND trade_no < ?{b}))",
+                    a = n + 1,
+                    b = n + 2
+                ));
+            }
+            SearchWord::Text(text) => {
+                args.push(Box::new(fts_phrase(&text)));
+                parts.push(format!("id IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?{})", n + 1));
+            }
+            SearchWord::Short(text) => {
+                args.push(Box::new(format!("%{}%", escape_like(&text))));
+                parts.push(format!(
+                    "(out_trade_no LIKE ?{a} ESCAPE '\\' OR trade_no LIKE ?{a} ESCAPE '\\' OR subject LIKE ?{a} ESCAPE '\\')",
+                    a = n + 1
+                ));
+            }
         }
     }
     let sql = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
@@ -166,9 +216,143 @@ pub(super) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+fn totals_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderTotals> {
+    Ok(OrderTotals {
+        count: r.get(0)?,
+        paid_amount: Amount::from_fen(r.get(1)?),
+        refunded_amount: Amount::from_fen(r.get(2)?),
+        paid_count: r.get(3)?,
+    })
+}
+
+/// A filter's date bounds as China days [from, to): None when the filter cannot be answered from the running totals
+/// (a search, an amount range, or a bound that is not a China midnight).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WholeDays {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn whole_days(filter: &OrderFilter) -> Option<WholeDays> {
+    let searching = filter.search.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if searching || filter.min_amount.is_some() || filter.max_amount.is_some() {
+        return None;
+    }
+    let day = |bound: &Option<String>| -> Option<Option<String>> {
+        let Some(text) = bound else { return Some(None) };
+        let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+        let china = t.to_offset(crate::time::CHINA);
+        (china.time() == time::Time::MIDNIGHT).then(|| Some(china.date().to_string()))
+    };
+    Some(WholeDays { from: day(&filter.from)?, to: day(&filter.to)? })
+}
+
+/// The stored UTC bounds [start, end) of a China day written "YYYY-MM-DD".
+fn china_day_bounds(day: &str) -> Option<(String, String)> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(day, &format).ok()?;
+    Some(crate::time::local_day_bounds(date, crate::time::CHINA))
+}
+
+/// The WHERE clause over `order_day_totals` for a filter of whole days.
+fn day_totals_where(filter: &OrderFilter, days: &WholeDays) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut push = |sql: &str, value: Box<dyn ToSql>, parts: &mut Vec<String>| {
+        args.push(value);
+        parts.push(sql.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(from) = &days.from {
+        push("day >= ?", Box::new(from.clone()), &mut parts);
+    }
+    if let Some(to) = &days.to {
+        push("day < ?", Box::new(to.clone()), &mut parts);
+    }
+    if let Some(s) = filter.store {
+        push("store_id = ?", Box::new(s.0), &mut parts);
+    }
+    if let Some(a) = filter.acquirer {
+        push("acquirer_id = ?", Box::new(a.0), &mut parts);
+    }
+    if let Some(o) = filter.operator {
+        push("operator_id = ?", Box::new(o.0), &mut parts);
+    }
+    if !filter.statuses.is_empty() {
+        let list = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+        parts.push(format!("status IN ({list})"));
+    }
+    let sql = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
+    (sql, args)
+}
+
+/// What the 概览 breaks totals down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotalsBy {
+    Store,
+    Acquirer,
+    /// The cashier (0: none recorded).
+    Operator,
+    /// The China day.
+    Day,
+}
+
+/// A breakdown's key: a store, acquirer or operator id, or a China day "YYYY-MM-DD".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TotalsKey {
+    Id(i64),
+    Day(String),
+}
+
+/// The acquirer's own reason for a failed payment: its code ("USERPAYING", "ACQ.PAYMENT_AUTH_CODE_INVALID") and its
+/// words, as the timeline recorded them ("code: message").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcquirerFailure {
+    pub code: String,
+    pub message: String,
+}
+
+impl AcquirerFailure {
+    pub fn from_detail(detail: &str) -> Option<AcquirerFailure> {
+        let (code, message) = detail.split_once(": ").unwrap_or((detail, ""));
+        let code = code.trim();
+        let looks_like_code = !code.is_empty()
+            && code.len() <= 64
+            && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        looks_like_code.then(|| AcquirerFailure { code: code.to_owned(), message: message.trim().to_owned() })
+    }
+}
+
+/// What the orders list shows beside an order that is not in the order itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderExtras {
+    /// The fee in the acquirers' bills (None until a bill with the order is imported).
+    pub fee: Option<Amount>,
+    pub failure: Option<AcquirerFailure>,
+}
+
 impl Store {
-    /// Count and sums for the filter.
+    /// Count and sums for the filter: from the running totals when the filter is whole China days, stores,
+    /// acquirers, cashiers and statuses (a few hundred rows, whatever the number of orders), else from the orders.
     pub fn order_totals(&self, filter: &OrderFilter) -> Result<OrderTotals> {
+        if let Some(days) = whole_days(filter) {
+            let (where_sql, args) = day_totals_where(filter, &days);
+            let sql = format!(
+                "SELECT COALESCE(SUM(orders), 0),
+                        COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN amount END), 0),
+                        COALESCE(SUM(refunded), 0),
+                        COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN orders END), 0)
+                 FROM order_day_totals {where_sql}"
+            );
+            return Ok(self
+                .conn
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?);
+        }
+        self.order_totals_scan(filter)
+    }
+
+    /// Count and sums for the filter, summed over the orders themselves (what the running totals must equal).
+    pub fn order_totals_scan(&self, filter: &OrderFilter) -> Result<OrderTotals> {
         let (where_sql, args) = where_clause(filter);
         let sql = format!(
             "SELECT COUNT(*),
@@ -177,14 +361,137 @@ impl Store {
                     COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN 1 END), 0)
              FROM orders {where_sql}"
         );
-        Ok(self.conn.query_row(&sql, params_from_iter(args.iter().map(|a| a.as_ref())), |r| {
-            Ok(OrderTotals {
-                count: r.get(0)?,
-                paid_amount: Amount::from_fen(r.get(1)?),
-                refunded_amount: Amount::from_fen(r.get(2)?),
-                paid_count: r.get(3)?,
-            })
-        })?)
+        Ok(self.conn.query_row(&sql, params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?)
+    }
+
+    /// Count and sums per store, acquirer, cashier or China day (the 概览's breakdowns), from the running totals
+    /// when the filter allows, else grouped over the orders. Keys with no order are left out.
+    pub fn order_totals_by(&self, filter: &OrderFilter, by: TotalsBy) -> Result<Vec<(TotalsKey, OrderTotals)>> {
+        let (column, orders_column) = match by {
+            TotalsBy::Store => ("store_id", "store_id".to_owned()),
+            TotalsBy::Acquirer => ("acquirer_id", "acquirer_id".to_owned()),
+            TotalsBy::Operator => ("operator_id", "COALESCE(operator_id, 0)".to_owned()),
+            TotalsBy::Day => ("day", "COALESCE(date(created_at, '+8 hours'), '')".to_owned()),
+        };
+        let (sql, args) = if let Some(days) = whole_days(filter) {
+            let (where_sql, args) = day_totals_where(filter, &days);
+            let sql = format!(
+                "SELECT {column}, COALESCE(SUM(orders), 0),
+                        COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN amount END), 0),
+                        COALESCE(SUM(refunded), 0),
+                        COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN orders END), 0)
+                 FROM order_day_totals {where_sql} GROUP BY 1 HAVING SUM(orders) > 0 ORDER BY 1"
+            );
+            (sql, args)
+        } else {
+            let (where_sql, args) = where_clause(filter);
+            let sql = format!(
+                "SELECT {orders_column}, COUNT(*),
+                        COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN total_amount END), 0),
+                        COALESCE(SUM(refunded_amount), 0),
+                        COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN 1 END), 0)
+                 FROM orders {where_sql} GROUP BY 1 ORDER BY 1"
+            );
+            (sql, args)
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter().map(|a| a.as_ref())), |r| {
+            let key = match by {
+                TotalsBy::Day => TotalsKey::Day(r.get(0)?),
+                _ => TotalsKey::Id(r.get(0)?),
+            };
+            let totals = OrderTotals {
+                count: r.get(1)?,
+                paid_amount: Amount::from_fen(r.get(2)?),
+                refunded_amount: Amount::from_fen(r.get(3)?),
+                paid_count: r.get(4)?,
+            };
+            Ok((key, totals))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The `limit` orders from row `offset` of the filter in `sort` order, `total` being the filter's count. No long
+    /// OFFSET scan: in time order over whole days the running totals say which day holds the row (an offset inside
+    /// one day), then the rest follows by keyset; otherwise the scan starts from the nearer end.
+    pub fn orders_window(
+        &self,
+        filter: &OrderFilter,
+        sort: OrderSort,
+        offset: u64,
+        limit: u32,
+        total: u64,
+    ) -> Result<Vec<Order>> {
+        if offset >= total || limit == 0 {
+            return Ok(Vec::new());
+        }
+        if sort.is_by_time()
+            && let Some(days) = whole_days(filter)
+        {
+            let (where_sql, args) = day_totals_where(filter, &days);
+            let dir = if sort.column().1 { "DESC" } else { "ASC" };
+            let sql = format!(
+                "SELECT day, SUM(orders) FROM order_day_totals {where_sql} GROUP BY day HAVING SUM(orders) > 0 ORDER BY day {dir}"
+            );
+            let counts: Vec<(String, i64)> = self
+                .conn
+                .prepare_cached(&sql)?
+                .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut skipped = 0u64;
+            for (day, n) in counts {
+                let n = n.max(0) as u64;
+                if skipped + n <= offset {
+                    skipped += n;
+                    continue;
+                }
+                let Some((from, to)) = china_day_bounds(&day) else { break };
+                let narrowed = OrderFilter { from: Some(from), to: Some(to), ..filter.clone() };
+                let first = self.orders_page_at(&narrowed, sort, offset - skipped, 1)?;
+                let Some(first) = first.into_iter().next() else { break };
+                let key = PageKey::of(&first, sort);
+                let (rest, _) = self.orders_page(filter, sort, Some(&key), limit - 1)?;
+                let mut rows = Vec::with_capacity(limit as usize);
+                rows.push(first);
+                rows.extend(rest);
+                return Ok(rows);
+            }
+        }
+        if offset * 2 > total {
+            // From the other end: the last rows of this order are the first of the reverse order.
+            let end = (offset + u64::from(limit)).min(total);
+            let from_end = total - end;
+            let mut rows = self.orders_page_at(filter, sort.reversed(), from_end, (end - offset) as u32)?;
+            rows.reverse();
+            return Ok(rows);
+        }
+        self.orders_page_at(filter, sort, offset, limit)
+    }
+
+    /// The fee the acquirers' bills charged and, for a failed order, the acquirer's failure (code and words) for
+    /// each of `ids` (the rows on screen).
+    pub fn order_list_extras(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, OrderExtras>> {
+        let mut out = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let list = ids.iter().map(|i| i.0.to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "SELECT o.id,
+                    (SELECT SUM(b.fee) FROM bill_rows b WHERE b.out_trade_no = o.out_trade_no),
+                    CASE WHEN o.status = 'FAILED' THEN (SELECT e.detail FROM order_events e
+                        WHERE e.order_id = o.id AND e.kind = 'failed' ORDER BY e.id DESC LIMIT 1) END
+             FROM orders o WHERE o.id IN ({list})"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map([], |r| Ok((OrderId(r.get(0)?), r.get::<_, Option<i64>>(1)?, r.get::<_, Option<String>>(2)?)))?;
+        for row in rows {
+            let (id, fee, failure) = row?;
+            let failure = failure.as_deref().and_then(AcquirerFailure::from_detail);
+            out.insert(id, OrderExtras { fee: fee.map(Amount::from_fen), failure });
+        }
+        Ok(out)
     }
 
     /// Up to `limit` orders after `after` (None: from the start) in `sort` order.
@@ -306,8 +613,348 @@ impl Store {
     }
 }
 
+/// A pseudo-random generator for seeding (xorshift64; reproducible).
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+impl Store {
+    /// Inserts `count` synthetic orders over the last `days` days the way a busy merchant has them (the benchmarks,
+    /// screenshots and tests): three stores, the three wallets, two cashiers and none, subjects like "三明治
+    /// Sandwich", most paid, some refunded in part or whole, some failed with an acquirer's code, some closed. One
+    /// transaction; `seed` makes it reproducible.
+    pub fn seed_varied_orders(
+        &mut self,
+        count: u64,
+        days: i64,
+        seed: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let first = self.default_store()?;
+        let now = crate::time::now_utc();
+        let mut stores = vec![first.0];
+        let merchant: i64 =
+            self.conn.query_row("SELECT merchant_id FROM stores WHERE id = ?1", [first.0], |r| r.get(0))?;
+        for (code, name, zh) in [("S002", "Riverside", "滨江店"), ("S003", "Airport", "机场店")] {
+            let id: Option<i64> = rusqlite::OptionalExtension::optional(self.conn.query_row(
+                "SELECT id FROM stores WHERE store_code = ?1",
+                [code],
+                |r| r.get(0),
+            ))?;
+            let id = match id {
+                Some(id) => id,
+                None => {
+                    self.conn.execute(
+                        "INSERT INTO stores (merchant_id, store_code, name, name_zh, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        rusqlite::params![merchant, code, name, zh, now],
+                    )?;
+                    self.conn.last_insert_rowid()
+                }
+            };
+            stores.push(id);
+        }
+        let acquirers = [
+            self.acquirer_for(crate::model::AcquirerKind::Alipay)?.0,
+            self.acquirer_for(crate::model::AcquirerKind::WechatPay)?.0,
+            self.acquirer_for(crate::model::AcquirerKind::AlipayPlus)?.0,
+        ];
+        let operators: Vec<i64> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM operators ORDER BY id LIMIT 2")?;
+            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        let subjects =
+            ["三明治 Sandwich", "拿铁 Latte", "美式咖啡 Americano", "蛋糕 Cake", "矿泉水 Water", "便当 Bento"];
+        let failures = [
+            "ACQ.PAYMENT_AUTH_CODE_INVALID: 支付失败，获取顾客账户信息失败",
+            "ACQ.BUYER_BALANCE_NOT_ENOUGH: 顾客余额不足",
+            "NOTENOUGH: 用户余额不足",
+            "AUTHCODEEXPIRE: 二维码已过期，请用户在微信上刷新后再试",
+        ];
+        let end = time::OffsetDateTime::now_utc();
+        let span = (days.max(1) * 86_400) as u64;
+        self.transaction(|tx| {
+            let mut insert = tx.prepare(
+                "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, operator_id, source, subject,
+                    total_amount, currency, refunded_amount, status, auth_code_masked, created_at, paid_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'barcode', ?6, ?7, 'CNY', ?8, ?9, ?10, ?11, ?12, ?11)",
+            )?;
+            let mut event =
+                tx.prepare("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut x: u64 = seed | 1;
+            for i in 0..count {
+                let r = next(&mut x);
+                let at = end - time::Duration::seconds((((count - 1 - i) * span) / count.max(1)) as i64);
+                let at = crate::time::format_utc(at);
+                let fen = 100 + (r % 30_000) as i64;
+                let roll = (r >> 20) % 100;
+                let (status, refunded) = match roll {
+                    0..=84 => ("PAID", 0),
+                    85..=87 => ("REFUNDED", fen),
+                    88..=89 => ("PARTIALLY_REFUNDED", fen / 2),
+                    90..=94 => ("FAILED", 0),
+                    _ => ("CLOSED", 0),
+                };
+                let paid = matches!(status, "PAID" | "REFUNDED" | "PARTIALLY_REFUNDED");
+                let operator =
+                    if operators.is_empty() { None } else { operators.get(((r >> 8) % 3) as usize).copied() };
+                insert.execute(rusqlite::params![
+                    format!("TD{seed:04}{i:012}"),
+                    paid.then(|| format!("2026{r:016X}")),
+                    stores[((r >> 4) % stores.len() as u64) as usize],
+                    acquirers[((r >> 12) % 3) as usize],
+                    operator,
+                    subjects[((r >> 32) % subjects.len() as u64) as usize],
+                    fen,
+                    refunded,
+                    status,
+                    "280000******0000",
+                    at,
+                    paid.then_some(&at),
+                ])?;
+                if status == "FAILED" {
+                    let id = tx.last_insert_rowid();
+                    event.execute(rusqlite::params![id, at, "created", ""])?;
+                    event.execute(rusqlite::params![id, at, "failed", failures[((r >> 40) % 4) as usize]])?;
+                }
+                if i % 10_000 == 0 {
+                    progress(i);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// Every filter a person can make of whole days, stores, acquirers, cashiers and statuses.
+    fn day_filters(store: &Store) -> Vec<OrderFilter> {
+        let today = time::OffsetDateTime::now_utc().to_offset(crate::time::CHINA).date();
+        let bounds = |d: time::Date| crate::time::local_day_bounds(d, crate::time::CHINA);
+        let stores = store.stores().unwrap();
+        let acquirers = store.acquirers().unwrap();
+        let mut filters = vec![OrderFilter::default()];
+        for back in [0i64, 1, 3, 6] {
+            let first = today - time::Duration::days(back);
+            filters.push(OrderFilter { from: Some(bounds(first).0), to: Some(bounds(today).1), ..Default::default() });
+            filters.push(OrderFilter { from: Some(bounds(first).0), to: Some(bounds(first).1), ..Default::default() });
+        }
+        let mut more = Vec::new();
+        for f in &filters {
+            more.push(OrderFilter { statuses: vec![OrderStatus::Paid], ..f.clone() });
+            more.push(OrderFilter { statuses: vec![OrderStatus::Failed, OrderStatus::Closed], ..f.clone() });
+            more.push(OrderFilter { store: stores.last().map(|s| s.id), ..f.clone() });
+            more.push(OrderFilter { acquirer: acquirers.first().map(|a| a.id), ..f.clone() });
+            more.push(OrderFilter { operator: Some(OperatorId(1)), ..f.clone() });
+        }
+        filters.extend(more);
+        filters
+    }
+
+    #[test]
+    fn running_totals_equal_a_plain_sum_after_payments_refunds_and_status_changes() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.add_operator("ann", crate::model::Role::Cashier, "135790", None).unwrap();
+        store.seed_varied_orders(3000, 8, 7, &mut |_| {}).unwrap();
+        let check = |store: &Store, round: usize| {
+            for f in day_filters(store) {
+                assert!(whole_days(&f).is_some(), "{f:?} is read from the running totals");
+                assert_eq!(
+                    store.order_totals(&f).unwrap(),
+                    store.order_totals_scan(&f).unwrap(),
+                    "round {round}: {f:?}"
+                );
+                for by in [TotalsBy::Store, TotalsBy::Acquirer, TotalsBy::Operator, TotalsBy::Day] {
+                    let fast = store.order_totals_by(&f, by).unwrap();
+                    let scan_filter = OrderFilter { min_amount: Some(Amount::from_fen(1)), ..f.clone() };
+                    let slow = store.order_totals_by(&scan_filter, by).unwrap();
+                    assert_eq!(fast, slow, "round {round}: {by:?} of {f:?}");
+                }
+            }
+        };
+        check(&store, 0);
+        // Random payments, refunds, failures, moves of day, store and cashier; new orders through create_order.
+        let mut x = 0xDEAD_BEEF_u64;
+        let ids: Vec<i64> = {
+            let mut stmt = store.conn.prepare("SELECT id FROM orders").unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        for round in 1..=4 {
+            for _ in 0..200 {
+                let id = ids[(next(&mut x) % ids.len() as u64) as usize];
+                match next(&mut x) % 6 {
+                    0 => {
+                        store
+                            .conn
+                            .execute("UPDATE orders SET status = 'PAYING', refunded_amount = 0 WHERE id = ?1", [id])
+                            .unwrap();
+                        let facts = crate::store::transitions::PaidFacts::default();
+                        let paid =
+                            crate::store::transitions::OrderMove::paid("paid", "", Some("T1"), Some("now"), facts);
+                        store.move_order(OrderId(id), &paid).unwrap();
+                    }
+                    1 => {
+                        store
+                            .conn
+                            .execute(
+                                "UPDATE orders SET status = 'PARTIALLY_REFUNDED', refunded_amount = total_amount / 3 WHERE id = ?1",
+                                [id],
+                            )
+                            .unwrap();
+                    }
+                    2 => {
+                        store
+                            .conn
+                            .execute(
+                                "UPDATE orders SET status = 'REFUNDED', refunded_amount = total_amount WHERE id = ?1",
+                                [id],
+                            )
+                            .unwrap();
+                    }
+                    3 => {
+                        store
+                            .conn
+                            .execute("UPDATE orders SET status = 'FAILED', refunded_amount = 0 WHERE id = ?1", [id])
+                            .unwrap();
+                    }
+                    4 => {
+                        store
+                            .conn
+                            .execute(
+                                "UPDATE orders SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_at, '-1 day'),
+                                    store_id = 1, operator_id = NULL WHERE id = ?1",
+                                [id],
+                            )
+                            .unwrap();
+                    }
+                    _ => {
+                        let n = next(&mut x);
+                        let new = crate::store::orders::NewOrder {
+                            out_trade_no: format!("NEW{n:016X}"),
+                            store_id: StoreId(1),
+                            acquirer_id: store.acquirers().unwrap()[0].id,
+                            operator_id: Some(OperatorId(1)),
+                            subject: "Sandwich".into(),
+                            total_amount: Amount::from_fen(100 + (n % 999) as i64),
+                            auth_code_masked: String::new(),
+                            acquirer_merchant_id: None,
+                            terminal_id: None,
+                        };
+                        store.create_order(&new).unwrap();
+                    }
+                }
+            }
+            check(&store, round);
+        }
+        store.conn.execute("DELETE FROM order_events WHERE order_id = ?1", [ids[0]]).unwrap();
+        store.conn.execute("DELETE FROM orders WHERE id = ?1", [ids[0]]).unwrap();
+        check(&store, 99);
+    }
+
+    #[test]
+    fn a_word_of_letters_searches_subjects_and_numbers_through_the_trigram_index() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_varied_orders(2000, 5, 3, &mut |_| {}).unwrap();
+        fn counted(store: &Store, text: &str) -> i64 {
+            let f = OrderFilter { search: Some(text.into()), ..Default::default() };
+            let totals = store.order_totals(&f).unwrap();
+            assert_eq!(totals, store.order_totals_scan(&f).unwrap());
+            totals.count
+        }
+        let count = |text: &str| counted(&store, text);
+        let subjects = |needle: &str| -> i64 {
+            store
+                .conn
+                .query_row("SELECT COUNT(*) FROM orders WHERE instr(lower(subject), lower(?1)) > 0", [needle], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        // "Sandwich" (8 letters) was once taken for an order number: now it finds the subjects.
+        assert_eq!(SearchWord::parse("Sandwich"), [SearchWord::Text("Sandwich".into())]);
+        let sandwiches = count("Sandwich");
+        assert!(sandwiches > 200, "{sandwiches}");
+        assert_eq!(sandwiches, subjects("Sandwich"));
+        assert_eq!(count("sandwich"), sandwiches, "case-insensitive");
+        assert_eq!(count("andwi"), sandwiches, "any part of a word");
+        assert_eq!(count("三明治"), sandwiches, "Chinese words of three characters");
+        assert_eq!(count("拿铁"), subjects("拿铁"), "two characters: a scan");
+        assert_eq!(count("Sandwich Latte"), 0, "every word must match");
+        // Letters also find order numbers (out_trade_no TD0003…): "TD000" is a number prefix, "TD" a short word.
+        assert_eq!(count("TD0003"), 2000);
+        assert_eq!(count("TD0003000000000042"), 1);
+        assert_eq!(SearchWord::parse("TD0003"), [SearchWord::Number("TD0003".into())]);
+        // The index follows updates and inserts.
+        store
+            .conn
+            .execute("UPDATE orders SET subject = 'Birthday cake' WHERE out_trade_no = 'TD0003000000000042'", [])
+            .unwrap();
+        assert_eq!(count("birthday"), 1);
+        store
+            .conn
+            .execute("UPDATE orders SET trade_no = 'ZZQ77' WHERE out_trade_no = 'TD0003000000000042'", [])
+            .unwrap();
+        assert_eq!(count("ZZQ7"), 1, "trade_no prefix");
+        let new = crate::store::orders::NewOrder {
+            out_trade_no: "TDNEW1".into(),
+            store_id: StoreId(1),
+            acquirer_id: store.acquirers().unwrap()[0].id,
+            operator_id: None,
+            subject: "Croissant".into(),
+            total_amount: Amount::from_fen(1200),
+            auth_code_masked: String::new(),
+            acquirer_merchant_id: None,
+            terminal_id: None,
+        };
+        store.create_order(&new).unwrap();
+        assert_eq!(counted(&store, "croissant"), 1);
+        assert_eq!(counted(&store, "\"quoted\" OR x"), 0, "FTS operators are taken as text");
+    }
+
+    #[test]
+    fn windows_anywhere_in_the_list_equal_the_keyset_walk() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_varied_orders(1500, 6, 11, &mut |_| {}).unwrap();
+        let today = time::OffsetDateTime::now_utc().to_offset(crate::time::CHINA).date();
+        let (from, _) = crate::time::local_day_bounds(today - time::Duration::days(3), crate::time::CHINA);
+        let filters = [
+            OrderFilter::default(),
+            OrderFilter { statuses: vec![OrderStatus::Paid], from: Some(from), ..Default::default() },
+            OrderFilter { search: Some("Sandwich".into()), ..Default::default() },
+            OrderFilter { min_amount: Some(Amount::from_fen(10_000)), ..Default::default() },
+        ];
+        for f in &filters {
+            for sort in [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst] {
+                let total = store.order_totals(f).unwrap().count as u64;
+                let (all, _) = store.orders_page(f, sort, None, 10_000).unwrap();
+                assert_eq!(all.len() as u64, total);
+                for offset in [0, 1, 99, total / 2, total.saturating_sub(100), total.saturating_sub(1), total] {
+                    let window = store.orders_window(f, sort, offset, 100, total).unwrap();
+                    let expected: Vec<_> = all.iter().skip(offset as usize).take(100).map(|o| o.id).collect();
+                    let got: Vec<_> = window.iter().map(|o| o.id).collect();
+                    assert_eq!(got, expected, "{f:?} {sort:?} at {offset}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn failed_orders_carry_the_acquirers_code_and_words() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_varied_orders(400, 2, 5, &mut |_| {}).unwrap();
+        let f = OrderFilter { statuses: vec![OrderStatus::Failed], ..Default::default() };
+        let (failed, _) = store.orders_page(&f, OrderSort::NewestFirst, None, 50).unwrap();
+        assert!(!failed.is_empty());
+        let extras = store.order_list_extras(&failed.iter().map(|o| o.id).collect::<Vec<_>>()).unwrap();
+        assert!(failed.iter().all(|o| extras[&o.id].failure.is_some()));
+        let failure = AcquirerFailure::from_detail("ACQ.BUYER_BALANCE_NOT_ENOUGH: 顾客余额不足").unwrap();
+        assert_eq!((failure.code.as_str(), failure.message.as_str()), ("ACQ.BUYER_BALANCE_NOT_ENOUGH", "顾客余额不足"));
+        assert_eq!(AcquirerFailure::from_detail("the network is down (timeout)"), None);
+    }
+
     use super::*;
 
     #[test]

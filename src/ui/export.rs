@@ -1,6 +1,7 @@
 //! "Export CSV" / "Export Excel" for a list screen: the export runs on its own thread with its own database
 //! connection, shows a progress bar (rows written of rows to write) and a Cancel button, and says where the file
-//! went. Only operators allowed to export (owner, back office) may start one.
+//! went. Where it goes is a [`PathField`] ("Save to": typed, a recent folder, or the system dialog), by default the
+//! data folder's `exports/`. Only operators allowed to export (owner, back office) may start one.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,10 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use crate::export::{ExportError, ExportFormat};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::store::Store;
 use crate::store::operators::Permission;
 use crate::ui::Ctx;
+use crate::ui::path_field::{PathEvent, PathField, Pick};
 
 enum Event {
     Progress(u64, u64),
@@ -30,8 +32,39 @@ struct Running {
 #[derive(Default)]
 pub struct Exporter {
     running: Option<Running>,
-    /// The last export's outcome, as shown under the buttons.
-    pub message: Option<Result<String, String>>,
+    /// The last export's outcome, as shown under the buttons (worded when drawn).
+    pub message: Option<Result<Text, Text>>,
+    /// Where files go: a folder (or a file name ending in the format's extension). Empty: the data folder's exports/.
+    folder: Option<PathField>,
+}
+
+/// Why an export failed, in both languages.
+fn export_error_text(e: &ExportError) -> Text {
+    match e {
+        ExportError::UnknownFormat { path } => Text::new(
+            format!("{}：文件名须以 .csv 或 .xlsx 结尾", path.display()),
+            format!("{}: the file name must end in .csv or .xlsx", path.display()),
+        ),
+        ExportError::Store(_) => Text::new("无法读取要导出的数据", "Cannot read the data to export"),
+        ExportError::Write { path, .. } => {
+            Text::new(format!("无法写入 {}", path.display()), format!("Cannot write {}", path.display()))
+        }
+        ExportError::Cancelled => Text::new("已取消，没有写入文件", "Cancelled; no file was written"),
+    }
+}
+
+/// The file an export of `what` writes: in the chosen folder (or the chosen file itself when it ends in the format's
+/// extension), else in the data folder's exports/.
+fn target_path(chosen: Option<PathBuf>, data_dir: &Path, what: &str, format: ExportFormat) -> PathBuf {
+    let default = crate::export::default_export_path(data_dir, what, format);
+    let Some(chosen) = chosen else { return default };
+    if chosen.extension().is_some_and(|e| e.eq_ignore_ascii_case(format.extension())) {
+        return chosen;
+    }
+    match default.file_name() {
+        Some(name) => chosen.join(name),
+        None => default,
+    }
 }
 
 impl std::fmt::Debug for Exporter {
@@ -64,13 +97,20 @@ impl Exporter {
     }
 
     /// Starts `work` writing to a new file named after `what` in the data folder's exports/.
-    pub fn start(&mut self, ctx: &Ctx, egui_ctx: &egui::Context, what: &str, format: ExportFormat, work: ExportWork) {
-        let lang = ctx.lang;
-        if let Err(e) = ctx.permit(Permission::Export) {
+    pub fn start(
+        &mut self,
+        ctx: &mut Ctx,
+        egui_ctx: &egui::Context,
+        what: &str,
+        format: ExportFormat,
+        work: ExportWork,
+    ) {
+        if let Err(e) = crate::ui::orders::permit_text(ctx, Permission::Export) {
             self.message = Some(Err(e));
             return;
         }
-        let path = crate::export::default_export_path(&ctx.home.dir, what, format);
+        let chosen = self.folder.as_ref().and_then(PathField::path);
+        let path = target_path(chosen, &ctx.home.dir, what, format);
         let db_path = ctx.home.store.path().to_owned();
         let cancel = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
@@ -96,39 +136,41 @@ impl Exporter {
                 self.message = None;
                 self.running = Some(Running { rx, cancel, done: 0, total: 0, path });
             }
-            Err(e) => {
-                self.message = Some(Err(format!("{}: {e}", lang.pick("无法开始导出", "cannot start the export"))))
-            }
+            Err(_) => self.message = Some(Err(Text::new("无法开始导出", "Cannot start the export"))),
         }
     }
 
-    /// Polls the running export and draws its progress (or the last outcome).
-    pub fn show(&mut self, ui: &mut egui::Ui, lang: Lang) {
+    /// Polls the running export and draws its progress (or the last outcome), and the "Save to" field.
+    pub fn show(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        let mut saved: Option<PathBuf> = None;
         if let Some(run) = &mut self.running {
             loop {
                 match run.rx.try_recv() {
                     Ok(Event::Progress(done, total)) => (run.done, run.total) = (done, total),
                     Ok(Event::Done(result)) => {
                         self.message = Some(match result {
-                            Ok(n) => Ok(format!(
-                                "{} {n} {} → {}",
-                                lang.pick("已导出", "Exported"),
-                                lang.pick("行", "rows"),
-                                run.path.display()
-                            )),
-                            Err(e) => Err(e.to_string()),
+                            Ok(n) => {
+                                saved = Some(run.path.clone());
+                                let at = run.path.display();
+                                Ok(Text::new(format!("已导出 {n} 行 → {at}"), format!("Exported {n} rows → {at}")))
+                            }
+                            Err(e) => Err(export_error_text(&e)),
                         });
                         self.running = None;
                         break;
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
-                        self.message = Some(Err(lang.pick("导出意外结束", "the export ended unexpectedly").into()));
+                        self.message = Some(Err(Text::new("导出意外结束", "The export ended unexpectedly")));
                         self.running = None;
                         break;
                     }
                 }
             }
+        }
+        if let Some(path) = saved {
+            crate::ui::path_field::remember_folder(ctx, &path);
         }
         if let Some(run) = &self.running {
             ui.horizontal(|ui| {
@@ -147,12 +189,24 @@ impl Exporter {
         }
         match &self.message {
             Some(Ok(m)) => {
-                ui.label(m);
+                ui.add(
+                    egui::Label::new(egui::RichText::new(m.get(lang)).color(egui::Color32::from_rgb(60, 170, 90)))
+                        .wrap(),
+                );
             }
             Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
             }
             None => {}
         }
+        let folder = self.folder.get_or_insert_with(|| {
+            PathField::new(Pick::Save, "CSV / Excel", &["csv", "xlsx"])
+                .with_text(ctx.home.dir.join("exports").join("").display().to_string())
+        });
+        egui::CollapsingHeader::new(lang.pick("导出位置", "Export folder")).id_salt("export-folder").show(ui, |ui| {
+            if let Some(PathEvent::Chosen(p)) = folder.show(ui, ctx, lang.pick("保存到", "Save to")) {
+                folder.text = p.display().to_string();
+            }
+        });
     }
 }

@@ -1,5 +1,6 @@
 //! The egui screens: thin, one file per screen. Screens call the core and render what comes back.
 
+pub mod acquirer_words;
 pub mod acquirers;
 pub mod checkout;
 /// The counter's words for acquirer refusals, scans and amounts (both languages).
@@ -28,6 +29,8 @@ pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+/// The orders, refunds and overview screens' words (sources, statuses, timeline events).
+pub mod words_orders;
 /// The set-up screens' words (acquirer names, onboarding steps and refusals).
 pub mod words_setup;
 /// The 交接班 screen's words (shift errors, wallet lines, changes since a close).
@@ -665,6 +668,10 @@ impl TillDeskApp {
         }
         if let Some((first, last)) = self.dashboard.open_orders.take() {
             self.orders.show_days(&mut self.ctx, first, last);
+            self.screen = Screen::Orders;
+        }
+        if let Some(out_trade_no) = self.refunds.open_order.take() {
+            self.orders.open(&mut self.ctx, &out_trade_no);
             self.screen = Screen::Orders;
         }
         egui::CentralPanel::default().show(ui, |ui| {

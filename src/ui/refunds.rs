@@ -1,6 +1,9 @@
-//! 退款 Refunds: every refund with its status, filtered by status, days and a search (order number, refund number,
-//! reason), exportable to CSV or Excel with the same filter.
+//! 退款 Refunds: every refund with its order (a link that opens it on the Orders screen), the operator who refunded
+//! and its status, filtered by China business days (presets or typed), status and a search (order number, refund
+//! number, reason), exportable to CSV or Excel with the same filter.
 
+use crate::dashboard::Period;
+use crate::i18n::{Lang, Text};
 use crate::model::{Refund, RefundStatus};
 use crate::store::refunds::RefundFilter;
 use crate::ui::Ctx;
@@ -8,14 +11,19 @@ use crate::ui::Ctx;
 #[derive(Debug, Default)]
 pub struct RefundsScreen {
     status: Option<RefundStatus>,
+    /// None: every day.
+    period: Option<Period>,
     from: String,
     to: String,
     search: String,
     filter: RefundFilter,
-    filter_error: Option<String>,
+    filter_error: Option<Text>,
     rows: Vec<(Refund, String)>,
+    operators: Vec<crate::model::Operator>,
     loaded: bool,
     export: crate::ui::export::Exporter,
+    /// Set when an order number is clicked: the shell opens it on the Orders screen.
+    pub open_order: Option<String>,
 }
 
 impl RefundsScreen {
@@ -23,31 +31,48 @@ impl RefundsScreen {
         self.loaded = false;
     }
 
-    /// Builds the filter from the form (days are local, inclusive) and reads the list again.
+    /// Builds the filter from the form (China days, inclusive) and reads the list again.
     fn apply(&mut self, ctx: &mut Ctx) {
-        let offset = crate::time::local_offset();
-        let from = crate::ui::orders::parse_day_opt(&self.from, ctx.lang.pick("从", "From"));
-        let to = crate::ui::orders::parse_day_opt(&self.to, ctx.lang.pick("到", "To"));
-        match (from, to) {
-            (Ok(from), Ok(to)) => {
+        let typed = (|| -> Result<Option<Period>, Text> {
+            let from = crate::ui::orders::parse_day_opt(&self.from, ("从", "From"))?;
+            let to = crate::ui::orders::parse_day_opt(&self.to, ("到", "To"))?;
+            Ok(match (from, to) {
+                (Some(a), Some(b)) => Some(Period::Custom(a, b)),
+                (Some(a), None) | (None, Some(a)) => Some(Period::Custom(a, a)),
+                (None, None) => None,
+            })
+        })();
+        match typed {
+            Ok(custom) => {
+                if custom.is_some() || matches!(self.period, Some(Period::Custom(..))) {
+                    self.period = custom;
+                }
+                let bounds = self.period.map(|p| {
+                    let (first, last) = p.days(time::OffsetDateTime::now_utc());
+                    crate::dashboard::china_days_bounds(first, last)
+                });
                 self.filter = RefundFilter {
                     status: self.status,
-                    from: from.map(|d| crate::time::local_day_bounds(d, offset).0),
-                    to: to.map(|d| crate::time::local_day_bounds(d, offset).1),
+                    from: bounds.as_ref().map(|b| b.0.clone()),
+                    to: bounds.map(|b| b.1),
                     search: Some(self.search.trim().to_owned()).filter(|s| !s.is_empty()),
                 };
                 self.filter_error = None;
                 self.reload(ctx);
             }
-            (Err(e), _) | (_, Err(e)) => self.filter_error = Some(e),
+            Err(e) => self.filter_error = Some(e),
         }
     }
 
     fn reload(&mut self, ctx: &mut Ctx) {
         match ctx.home.store.recent_refunds(&self.filter, 2000) {
             Ok(rows) => self.rows = rows,
-            Err(e) => ctx.error = Some(crate::i18n::Text::untranslated(e.to_string())),
+            Err(e) => {
+                tracing::warn!(error = %e, "refunds list");
+                ctx.error = Some(Text::new("无法读取退款记录", "Cannot read the refunds"));
+            }
         }
+        self.operators = ctx.home.store.operators().unwrap_or_default();
         self.loaded = true;
     }
 
@@ -58,23 +83,56 @@ impl RefundsScreen {
         }
         let mut apply = false;
         ui.horizontal_wrapped(|ui| {
+            ui.label(lang.pick("日期", "Days"));
+            if ui.selectable_label(self.period.is_none(), lang.pick("全部日期", "All days")).clicked() {
+                self.period = None;
+                self.from.clear();
+                self.to.clear();
+                apply = true;
+            }
+            for p in Period::PRESETS {
+                if ui.selectable_label(self.period == Some(p), p.label(lang)).clicked() {
+                    self.period = Some(p);
+                    self.from.clear();
+                    self.to.clear();
+                    apply = true;
+                }
+            }
             for (label, text, width) in [
                 (lang.pick("从", "From"), &mut self.from, 90.0),
                 (lang.pick("到", "To"), &mut self.to, 90.0),
                 (lang.pick("搜索", "Search"), &mut self.search, 180.0),
             ] {
-                let l = ui.label(label);
-                let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
-                apply |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                crate::ui::orders::room_for(ui, label, width + 8.0);
+                apply |= ui
+                    .horizontal(|ui| {
+                        let l = ui.label(label);
+                        let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
+                        r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+                    })
+                    .inner;
             }
-            let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
-            egui::ComboBox::new("refund-status", lang.pick("状态", "Status")).selected_text(text).show_ui(ui, |ui| {
-                apply |= ui.selectable_value(&mut self.status, None, lang.pick("全部状态", "All statuses")).clicked();
-                for s in RefundStatus::ALL {
-                    apply |= ui.selectable_value(&mut self.status, Some(*s), s.label(lang)).clicked();
-                }
+            crate::ui::orders::room_for(ui, lang.pick("状态", "Status"), 130.0);
+            ui.horizontal(|ui| {
+                let l = ui.label(lang.pick("状态", "Status"));
+                let text = self.status.map_or(lang.pick("全部状态", "All statuses"), |s| s.label(lang));
+                let r = egui::ComboBox::from_id_salt("refund-status").selected_text(text).show_ui(ui, |ui| {
+                    apply |=
+                        ui.selectable_value(&mut self.status, None, lang.pick("全部状态", "All statuses")).clicked();
+                    for s in RefundStatus::ALL {
+                        apply |= ui.selectable_value(&mut self.status, Some(*s), s.label(lang)).clicked();
+                    }
+                });
+                r.response.labelled_by(l.id);
             });
             apply |= ui.button(lang.pick("查询", "Apply")).clicked();
+            if ui.button(lang.pick("重置", "Reset")).clicked() {
+                (self.period, self.status) = (None, None);
+                self.from.clear();
+                self.to.clear();
+                self.search.clear();
+                apply = true;
+            }
             if let Some(format) = self.export.buttons(ui, lang) {
                 let filter = self.filter.clone();
                 self.export.start(
@@ -92,9 +150,9 @@ impl RefundsScreen {
             self.apply(ctx);
         }
         if let Some(e) = &self.filter_error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
+            ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
         }
-        self.export.show(ui, lang);
+        self.export.show(ui, ctx);
         let total: i64 = self
             .rows
             .iter()
@@ -117,21 +175,33 @@ impl RefundsScreen {
             }
             return;
         }
-        egui_extras::TableBuilder::new(ui)
-            .striped(true)
-            .column(egui_extras::Column::auto().at_least(150.0))
-            .column(egui_extras::Column::auto().at_least(250.0))
-            .column(egui_extras::Column::auto().at_least(80.0))
-            .column(egui_extras::Column::auto().at_least(100.0))
-            .column(egui_extras::Column::remainder())
+        let wide = ui.available_width() >= 1000.0;
+        let mut open = None;
+        let mut builder = egui_extras::TableBuilder::new(ui).striped(true).auto_shrink([false, false]);
+        builder = builder
+            .column(egui_extras::Column::exact(140.0))
+            .column(egui_extras::Column::initial(170.0).at_least(120.0).clip(true));
+        if wide {
+            builder = builder.column(egui_extras::Column::initial(200.0).at_least(120.0).clip(true));
+        }
+        builder = builder
+            .column(egui_extras::Column::exact(80.0))
+            .column(egui_extras::Column::exact(90.0))
+            .column(egui_extras::Column::exact(90.0).clip(true))
+            .column(egui_extras::Column::remainder().at_least(60.0).clip(true));
+        builder
             .header(22.0, |mut h| {
-                for t in [
-                    lang.pick("时间", "Time"),
-                    lang.pick("退款单号", "out_request_no"),
+                let mut titles = vec![lang.pick("时间（北京）", "Time (China)"), lang.pick("订单", "Order")];
+                if wide {
+                    titles.push(lang.pick("退款单号", "out_request_no"));
+                }
+                titles.extend([
                     lang.pick("金额", "Amount"),
                     lang.pick("状态", "Status"),
+                    lang.pick("操作员", "Operator"),
                     lang.pick("原因", "Reason"),
-                ] {
+                ]);
+                for t in titles {
                     h.col(|ui| {
                         ui.strong(t);
                     });
@@ -139,23 +209,48 @@ impl RefundsScreen {
             })
             .body(|body| {
                 body.rows(22.0, self.rows.len(), |mut row| {
-                    let Some((r, _)) = self.rows.get(row.index()) else { return };
+                    let Some((r, out_trade_no)) = self.rows.get(row.index()) else { return };
                     row.col(|ui| {
-                        ui.label(crate::time::to_local_display(&r.created_at));
+                        ui.label(crate::time::to_china_display(&r.created_at));
                     });
                     row.col(|ui| {
-                        ui.label(&r.out_request_no);
+                        let link = ui.link(out_trade_no).on_hover_text(lang.pick("在订单中打开", "Open in Orders"));
+                        if link.clicked() {
+                            open = Some(out_trade_no.clone());
+                        }
                     });
+                    if wide {
+                        row.col(|ui| {
+                            ui.label(&r.out_request_no);
+                        });
+                    }
                     row.col(|ui| {
                         ui.label(format!("¥{}", r.refund_amount));
                     });
                     row.col(|ui| {
-                        ui.label(r.status.label(lang));
+                        refund_status_tag(ui, r.status, lang);
                     });
                     row.col(|ui| {
-                        ui.label(&r.reason);
+                        let who = r.operator_id.and_then(|id| self.operators.iter().find(|o| o.id == id));
+                        ui.label(who.map_or("—", |o| o.name.as_str()));
+                    });
+                    row.col(|ui| {
+                        ui.add(egui::Label::new(&r.reason).truncate()).on_hover_text(&r.reason);
                     });
                 });
             });
+        if open.is_some() {
+            self.open_order = open;
+        }
     }
+}
+
+fn refund_status_tag(ui: &mut egui::Ui, status: RefundStatus, lang: Lang) {
+    let fill = match status {
+        RefundStatus::Success => egui::Color32::from_rgb(214, 150, 30),
+        RefundStatus::Failed => egui::Color32::from_gray(120),
+        RefundStatus::Submitted | RefundStatus::Processing => egui::Color32::from_rgb(66, 133, 214),
+    };
+    let text = if status == RefundStatus::Success { egui::Color32::BLACK } else { egui::Color32::WHITE };
+    ui.label(egui::RichText::new(status.label(lang)).background_color(fill).color(text));
 }
