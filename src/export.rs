@@ -212,7 +212,7 @@ fn order_cells(o: &Order, acquirer: &str, lang: Lang) -> Vec<Cell> {
     vec![
         Cell::Text(o.out_trade_no.clone()),
         Cell::Text(o.trade_no.clone().unwrap_or_default()),
-        Cell::Text(crate::time::to_local_display(&o.created_at)),
+        Cell::Text(crate::time::to_china_display(&o.created_at)),
         Cell::Text(o.status.label(lang).to_owned()),
         Cell::Text(o.total_amount.to_string()),
         Cell::Text(o.refunded_amount.to_string()),
@@ -334,7 +334,7 @@ pub fn export_refunds(
         file.row(&[
             Cell::Text(out_trade_no.clone()),
             Cell::Text(r.out_request_no.clone()),
-            Cell::Text(crate::time::to_local_display(&r.created_at)),
+            Cell::Text(crate::time::to_china_display(&r.created_at)),
             Cell::Text(r.refund_amount.to_string()),
             Cell::Int(r.refund_amount.fen()),
             Cell::Text(r.status.label(lang).to_owned()),

@@ -51,10 +51,6 @@ pub fn acquirer_time_to_utc(text: &str) -> Option<String> {
     Some(format_utc(local.assume_offset(china)))
 }
 
-/// The local UTC offset (UTC when the platform cannot tell).
-pub fn local_offset() -> time::UtcOffset {
-    time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC)
-}
 
 /// A stored UTC time shown in China time as "YYYY-MM-DD HH:MM:SS" (the business day's clock: closed days, their
 /// resolutions), whatever the machine's zone; text that is not RFC 3339 is shown as is.
@@ -64,17 +60,6 @@ pub fn to_china_display(stored: &str) -> String {
     };
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     t.to_offset(CHINA).format(&format).unwrap_or_else(|_| stored.to_owned())
-}
-
-/// A stored UTC time shown in the local zone as "YYYY-MM-DD HH:MM:SS"; text that is not RFC 3339 is shown as is.
-pub fn to_local_display(stored: &str) -> String {
-    let Ok(t) = OffsetDateTime::parse(stored, &Rfc3339) else {
-        return stored.to_owned();
-    };
-    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
-    let local = t.to_offset(offset);
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    local.format(&format).unwrap_or_else(|_| stored.to_owned())
 }
 
 #[cfg(test)]
@@ -123,7 +108,11 @@ mod tests {
 
     #[test]
     fn unparsable_times_are_shown_as_is() {
-        assert_eq!(to_local_display("yesterday"), "yesterday");
-        assert_eq!(to_local_display("2026-11-25T00:00:00Z").len(), 19);
+        assert_eq!(to_china_display("yesterday"), "yesterday");
+        assert_eq!(
+            to_china_display("2026-11-25T16:30:00Z"),
+            "2026-11-26 00:30:00",
+            "China time, whatever the machine's zone"
+        );
     }
 }

@@ -32,9 +32,10 @@ pub struct ListArgs {
     pub out: Option<std::path::PathBuf>,
 }
 
-/// The filter the CLI flags describe: `--from` and `--to` are local days, both inclusive.
+/// The filter the CLI flags describe: `--from` and `--to` are China business days, both inclusive (the window's
+/// presets and the acquirers' bills cut days the same way).
 pub fn filter_from_flags(args: &ListArgs) -> anyhow::Result<OrderFilter> {
-    let offset = tilldesk::time::local_offset();
+    let offset = tilldesk::time::CHINA;
     let mut filter = OrderFilter::default();
     if let Some(from) = &args.from {
         filter.from = Some(tilldesk::time::local_day_bounds(parse_day("--from", from)?, offset).0);
@@ -102,7 +103,7 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
                 writeln!(
                     out,
                     "{}  {:<34} {:>12} {:<20} {}",
-                    tilldesk::time::to_local_display(&o.created_at),
+                    tilldesk::time::to_china_display(&o.created_at),
                     o.out_trade_no,
                     o.total_amount.to_string(),
                     o.status.as_str(),

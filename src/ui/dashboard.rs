@@ -86,7 +86,7 @@ impl DashboardScreen {
                 Ok(Ok(d)) => {
                     self.data = Some(d);
                     self.error = None;
-                    self.as_of = Some(crate::time::to_local_display(&crate::time::now_utc()));
+                    self.as_of = Some(crate::time::to_china_display(&crate::time::now_utc()));
                     self.loading = None;
                 }
                 Ok(Err(e)) => {
