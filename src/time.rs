@@ -51,7 +51,6 @@ pub fn acquirer_time_to_utc(text: &str) -> Option<String> {
     Some(format_utc(local.assume_offset(china)))
 }
 
-
 /// A stored UTC time shown in China time as "YYYY-MM-DD HH:MM:SS" (the business day's clock: closed days, their
 /// resolutions), whatever the machine's zone; text that is not RFC 3339 is shown as is.
 pub fn to_china_display(stored: &str) -> String {

@@ -93,7 +93,7 @@ fn walk(lang: Lang) {
         app.orders.open(&mut app.ctx, &failed);
     }
     h.run_steps(3);
-    wait_for(&mut h, lang.pick("顾客余额不足", "The customer's balance is not enough"));
+    wait_for(&mut h, lang.pick("顾客余额不足", "The customer's balance is too low"));
     check(&h, lang, dir.path(), "a failed order's detail");
 
     // A refunded order: its timeline, its refund and who made it.

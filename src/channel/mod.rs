@@ -6,7 +6,6 @@ pub mod auth_code;
 pub mod cds;
 pub mod client_error;
 pub mod notice;
-pub mod router;
 pub mod wechatpay;
 
 use std::future::Future;

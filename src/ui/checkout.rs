@@ -257,7 +257,7 @@ impl CheckoutScreen {
     /// The typed amount, or why it cannot be charged.
     fn amount(&self) -> Result<Amount, Text> {
         let text = self.amount_text.trim();
-        if text.len() >= 16 && crate::channel::router::route_auth_code(text).is_ok() {
+        if text.len() >= 16 && crate::channel::auth_code::route_auth_code(text).is_ok() {
             return Err(Text::new("这是付款码：请先输入金额", "That is a payment code: type the amount first"));
         }
         match Amount::parse(text) {
@@ -277,7 +277,7 @@ impl CheckoutScreen {
             }
         };
         let code = crate::channel::AuthCode::new(&self.scan_text);
-        if let Err(e) = crate::channel::router::route_auth_code(code.expose()) {
+        if let Err(e) = crate::channel::auth_code::route_auth_code(code.expose()) {
             // Not a payment code (a product barcode, a link): the amount stays, the scan field waits for the code.
             self.message = Some(not_a_code_words(&e));
             zeroize::Zeroize::zeroize(&mut self.scan_text);

@@ -4,7 +4,7 @@
 //! returning [`Text`], kept in both languages and worded when drawn.
 
 use crate::channel::Failure;
-use crate::channel::router::NotAPaymentCode;
+use crate::channel::auth_code::NotAPaymentCode;
 use crate::checkout::CheckoutError;
 use crate::i18n::Text;
 use crate::money::AmountError;
@@ -13,73 +13,23 @@ use crate::routing::RouteError;
 /// Why the acquirer refused a payment, for the cashier: what happened and what to do.
 pub fn failure_reason(f: &Failure) -> Text {
     let code = f.code.trim();
+    // TillDesk's own codes; the acquirers' codes are phrased once, in `acquirer_words`.
     let phrased = match code {
-        // Alipay.
-        "ACQ.PAYMENT_AUTH_CODE_INVALID" | "ACQ.AUTH_CODE_INVALID" => Some((
-            "付款码无效或已过期，请顾客刷新付款码后重新扫码",
-            "The payment code is invalid or has expired: ask the customer to refresh it and scan again",
-        )),
-        "ACQ.BUYER_BALANCE_NOT_ENOUGH" | "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH" => {
-            Some(("顾客余额不足，请顾客更换付款方式", "The customer's balance is too low: ask them to pay another way"))
-        }
-        "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR"
-        | "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR"
-        | "ACQ.PAYMENT_FAIL" => Some((
-            "顾客的付款额度已用完或付款失败，请顾客更换付款方式",
-            "The customer's payment limit is reached or the payment failed: ask them to pay another way",
-        )),
-        "ACQ.TRADE_HAS_CLOSE" | "ACQ.TRADE_HAS_FINISHED" => {
-            Some(("该订单已关闭，请重新收款", "This order is closed: start a new payment"))
-        }
-        "ACQ.BUYER_ENABLE_STATUS_FORBID" | "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT" => Some((
-            "顾客的账户暂不能付款，请顾客更换付款方式",
-            "The customer's account cannot pay now: ask them to pay another way",
-        )),
-        "ACQ.SELLER_BALANCE_NOT_ENOUGH" | "ACQ.TOTAL_FEE_EXCEED" => {
-            Some(("金额超出限制，请核对金额", "The amount is over the limit: check the amount"))
-        }
-        // WeChat Pay.
-        "AUTHCODEEXPIRE" => {
-            Some(("付款码已过期，请顾客刷新后再扫", "The payment code has expired: ask the customer to refresh it"))
-        }
-        "AUTH_CODE_ERROR" => Some((
-            "付款码无效或已使用，请顾客刷新",
-            "The payment code is invalid or used: ask the customer to refresh it",
-        )),
-        "AUTH_CODE_INVALID" => Some(("这不是有效的微信付款码", "This is not a valid WeChat payment code")),
-        "NOTENOUGH" => Some((
-            "顾客余额不足，请顾客换卡或更换付款方式",
-            "The customer's balance is too low: ask for another card or way to pay",
-        )),
-        "NOTSUPORTCARD" => {
-            Some(("不支持该卡，请顾客换卡", "This card is not supported: ask the customer to choose another"))
-        }
-        "USERPAYING" => Some(("顾客正在输入密码，请稍候", "The customer is entering the password: please wait")),
-        "ORDERCLOSED" | "ORDERREVERSED" => {
-            Some(("该订单已关闭或撤销，请重新收款", "This order was closed or reversed: start a new payment"))
-        }
-        "BUYER_MISMATCH" => {
-            Some(("付款人与上次不同，请重新收款", "A different customer paid this order before: start a new payment"))
-        }
-        "USER_ACCOUNT_ABNORMAL" => {
-            Some(("顾客账户异常，请顾客更换付款方式", "The customer's account cannot pay: ask them to pay another way"))
-        }
-        // TillDesk's own codes.
-        "NOT_SENT" => Some((
+        "NOT_SENT" => Some(Text::new(
             "请求未发出（网络或设置问题），顾客未被扣款",
             "The request was not sent (network or settings): the customer was not charged",
         )),
         "NOT_AN_ALIPAY_CODE" => {
-            Some(("这是微信付款码，不是支付宝付款码", "This is a WeChat Pay code, not an Alipay code"))
+            Some(Text::new("这是微信付款码，不是支付宝付款码", "This is a WeChat Pay code, not an Alipay code"))
         }
-        "NOT_A_PAYMENT_CODE" => Some((
+        "NOT_A_PAYMENT_CODE" => Some(Text::new(
             "这不是付款码，请顾客打开付款码",
             "This is not a payment code: ask the customer to open their payment code",
         )),
-        _ => None,
+        _ => crate::ui::acquirer_words::known(code),
     };
     match phrased {
-        Some((zh, en)) => Text::new(format!("{zh}（{code}）"), format!("{en} ({code})")),
+        Some(words) => Text::new(format!("{}（{code}）", words.zh), format!("{} ({code})", words.en)),
         None => {
             let said = f.message.trim();
             let code = if code.is_empty() { "—" } else { code };
