@@ -97,6 +97,8 @@ pub struct Ctx {
     pub theme: config::Theme,
     /// The interface scale in percent (Settings → Appearance, Ctrl+= / Ctrl+- / Ctrl+0).
     pub scale: u16,
+    /// The folders files were last opened from or saved to, newest first (see `path_field`).
+    pub recent_folders: Vec<std::path::PathBuf>,
 }
 
 /// The window's hold on the data folder's money path.
@@ -163,6 +165,7 @@ impl Ctx {
         let keys = hotkeys::KeyMap::load(&home.store)?;
         let theme = config::theme(&home.store)?;
         let scale = config::scale(&home.store)?;
+        let recent_folders = path_field::load_recent_folders(&home.store);
         Ok(Ctx {
             home,
             lang,
@@ -185,6 +188,7 @@ impl Ctx {
             keys,
             theme,
             scale,
+            recent_folders,
         })
     }
 

@@ -205,16 +205,22 @@ fn in_folder(folder: &Path, current: &str, pick: Pick) -> PathBuf {
     }
 }
 
-/// The folders files were opened from or saved to, newest first.
+/// The folders files were opened from or saved to, newest first (kept in `Ctx`: read once when the window opens, not
+/// from the database on every frame a path field is drawn).
 pub fn recent_folders(ctx: &Ctx) -> Vec<PathBuf> {
-    let stored = ctx.home.store.setting(SETTING_RECENT_FOLDERS).ok().flatten().unwrap_or_default();
+    ctx.recent_folders.clone()
+}
+
+/// The stored recent folders (when the window opens).
+pub fn load_recent_folders(store: &crate::store::Store) -> Vec<PathBuf> {
+    let stored = store.setting(SETTING_RECENT_FOLDERS).ok().flatten().unwrap_or_default();
     stored.lines().filter(|l| !l.trim().is_empty()).map(PathBuf::from).collect()
 }
 
 /// Puts the folder of `path` (a file just opened or saved) first in the recent folders.
 pub fn remember_folder(ctx: &mut Ctx, path: &Path) {
     let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) else { return };
-    let mut folders = recent_folders(ctx);
+    let folders = &mut ctx.recent_folders;
     folders.retain(|f| f != folder);
     folders.insert(0, folder.to_owned());
     folders.truncate(MAX_RECENT);
