@@ -34,7 +34,8 @@ fn rows() -> u64 {
 /// A data folder with `rows()` varied orders over the last 90 days, generated once.
 fn data_dir() -> PathBuf {
     let n = rows();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("orders21-{n}"));
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("orders21b-{n}"));
     let db = dir.join("tilldesk.sqlite3");
     let ready = Store::open(&db).ok().and_then(|s| s.order_totals(&OrderFilter::default()).ok()).map(|t| t.count);
     if ready != Some(n as i64) {
@@ -46,7 +47,7 @@ fn data_dir() -> PathBuf {
         store.add_operator("bo", tilldesk::model::Role::Cashier, "2468", None).unwrap();
         store.seed_varied_orders(n, 90, 21, &mut |_| {}).unwrap();
         eprintln!(
-            "seeded {n} orders (with the trigram index and running totals) in {:.1} s",
+            "seeded {n} orders (with the indexes and running totals of migrations 0017 and 0018) in {:.1} s",
             started.elapsed().as_secs_f64()
         );
     }
@@ -81,6 +82,32 @@ fn bench(c: &mut Criterion) {
     g.bench_function("sandwich_first_page", |b| {
         b.iter(|| store.orders_page(&sandwich, OrderSort::NewestFirst, None, 100).unwrap())
     });
+    let week = Period::Last7Days.filter(now);
+    let searches = [
+        ("sandwich_7_days", OrderFilter { search: Some("Sandwich".into()), ..week.clone() }),
+        (
+            "sandwich_paid",
+            OrderFilter { search: Some("sandwich".into()), statuses: vec![OrderStatus::Paid], ..Default::default() },
+        ),
+        ("latte_chinese_2_chars", OrderFilter { search: Some("拿铁".into()), ..Default::default() }),
+        ("an_two_subjects", OrderFilter { search: Some("an".into()), ..Default::default() }),
+        // An amount range is not in the running totals: counted over the orders of the subject.
+        (
+            "sandwich_over_100_yuan",
+            OrderFilter {
+                search: Some("Sandwich".into()),
+                min_amount: Some(tilldesk::money::Amount::from_fen(10_000)),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, f) in &searches {
+        eprintln!("{name} matches {} orders", store.order_totals(f).unwrap().count);
+        g.bench_function(format!("{name}_count"), |b| b.iter(|| store.order_totals(f).unwrap()));
+        g.bench_function(format!("{name}_first_page"), |b| {
+            b.iter(|| store.orders_page(f, OrderSort::NewestFirst, None, 100).unwrap())
+        });
+    }
     g.bench_function("number_prefix_count", |b| b.iter(|| store.order_totals(&number).unwrap()));
     g.bench_function("number_prefix_first_page", |b| {
         b.iter(|| store.orders_page(&number, OrderSort::NewestFirst, None, 100).unwrap())
@@ -111,7 +138,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("scroll");
     g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
     let paid = OrderFilter { statuses: vec![OrderStatus::Paid], ..Default::default() };
-    for (name, f) in [("all", OrderFilter::default()), ("paid", paid), ("sandwich", sandwich.clone())] {
+    let two = OrderFilter { search: Some("an".into()), ..Default::default() };
+    for (name, f) in
+        [("all", OrderFilter::default()), ("paid", paid), ("sandwich", sandwich.clone()), ("an_two_subjects", two)]
+    {
         let total = store.order_totals(&f).unwrap().count as u64;
         g.bench_function(format!("{name}_middle"), |b| {
             b.iter(|| store.orders_window(&f, OrderSort::NewestFirst, total / 2, 100, total).unwrap())

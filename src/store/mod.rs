@@ -55,6 +55,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (15, include_str!("migrations/0015_dynamic_codes.sql")),
     (16, include_str!("migrations/0016_shifts.sql")),
     (17, include_str!("migrations/0017_order_search_totals.sql")),
+    (18, include_str!("migrations/0018_subject_search_hour_totals.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

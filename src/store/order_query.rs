@@ -115,7 +115,8 @@ pub enum SearchWord {
     /// Three characters or more ("Sandwich", "三明治", "latte"): anywhere in the subject, out_trade_no or trade_no,
     /// through the trigram index (case-insensitive).
     Text(String),
-    /// One or two characters ("拿铁", "水"): too short for trigrams; a scan of the subjects and numbers.
+    /// One or two characters ("拿铁", "水", "TD"): too short for trigrams; anywhere in a subject (a scan of the
+    /// distinct subjects), or the start of an order number.
     Short(String),
 }
 
@@ -143,9 +144,29 @@ fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
+/// At most this many distinct subjects are looked up one by one (and their pages merged); a word matching more is
+/// read with one `subject IN (…)`.
+const MERGED_SUBJECTS: usize = 32;
+/// A search matching more distinct subjects than this is answered over the orders themselves.
+const MAX_SUBJECTS: usize = 2_000;
+
+/// A search, resolved before any order is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Search {
+    /// No search words.
+    None,
+    /// The search matches exactly the orders whose subject is one of these (its words are in the subject and in no
+    /// order number): (id in `order_subjects`, subject). Read along `orders(subject, created_at, id)`; counted from the
+    /// running totals per day × subject.
+    Subjects(Vec<(i64, String)>),
+    /// Anything else (an order-number prefix, a word also found in order numbers, a short Latin word): every word
+    /// checked over the orders.
+    General(Vec<SearchWord>),
+}
+
 /// The WHERE clause of a filter. `time_sorted`: the rows are wanted newest or oldest first, so the amount range is
 /// checked row by row along the time index (`+total_amount`) instead of sorting every order in the range.
-fn where_clause_for(filter: &OrderFilter, time_sorted: bool) -> (String, Vec<Box<dyn ToSql>>) {
+fn where_clause_for(filter: &OrderFilter, search: &Search, time_sorted: bool) -> (String, Vec<Box<dyn ToSql>>) {
     let mut parts: Vec<String> = Vec::new();
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let mut push = |sql: &str, value: Box<dyn ToSql>, parts: &mut Vec<String>| {
@@ -178,38 +199,68 @@ fn where_clause_for(filter: &OrderFilter, time_sorted: bool) -> (String, Vec<Box
         let list = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
         parts.push(format!("status IN ({list})"));
     }
-    for word in SearchWord::parse(filter.search.as_deref().unwrap_or("")) {
-        let n = args.len();
-        match word {
-            SearchWord::Number(prefix) => {
-                // Every stored order number is ASCII, so all that start with `prefix` sort below `prefix` + DEL.
-                args.push(Box::new(prefix.clone()));
-                args.push(Box::new(format!("{prefix}\u{7f}")));
-                parts.push(format!(
-                    "((out_trade_no >= ?{a} AND out_trade_no < ?{b}) OR (trade_no >= ?{a} AND trade_no < ?{b}))",
-                    a = n + 1,
-                    b = n + 2
-                ));
+    match search {
+        Search::None => {}
+        Search::Subjects(subjects) => {
+            let first = args.len() + 1;
+            for (_, subject) in subjects {
+                args.push(Box::new(subject.clone()));
             }
-            SearchWord::Text(text) => {
-                args.push(Box::new(fts_phrase(&text)));
-                parts.push(format!("id IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?{})", n + 1));
+            if subjects.is_empty() {
+                parts.push("0".to_owned());
+            } else {
+                let list = (first..first + subjects.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                parts.push(format!("subject IN ({list})"));
             }
-            SearchWord::Short(text) => {
-                args.push(Box::new(format!("%{}%", escape_like(&text))));
-                parts.push(format!(
-                    "(out_trade_no LIKE ?{a} ESCAPE '\\' OR trade_no LIKE ?{a} ESCAPE '\\' OR subject LIKE ?{a} ESCAPE '\\')",
-                    a = n + 1
-                ));
+        }
+        Search::General(words) => {
+            for word in words {
+                let n = args.len();
+                match word {
+                    SearchWord::Number(prefix) => {
+                        // Every stored order number is ASCII, so all that start with `prefix` sort below `prefix` +
+                        // DEL.
+                        args.push(Box::new(prefix.clone()));
+                        args.push(Box::new(format!("{prefix}\u{7f}")));
+                        parts.push(format!(
+                            "((out_trade_no >= ?{a} AND out_trade_no < ?{b}) OR (trade_no >= ?{a} AND trade_no < ?{b}))",
+                            a = n + 1,
+                            b = n + 2
+                        ));
+                    }
+                    SearchWord::Text(text) => {
+                        args.push(Box::new(fts_phrase(text)));
+                        parts.push(format!(
+                            "(subject IN (SELECT subject FROM order_subjects WHERE id IN
+                                (SELECT rowid FROM order_subjects_fts WHERE order_subjects_fts MATCH ?{a}))
+                              OR id IN (SELECT rowid FROM order_numbers_fts WHERE order_numbers_fts MATCH ?{a}))",
+                            a = n + 1
+                        ));
+                    }
+                    SearchWord::Short(text) if text.is_ascii() => {
+                        // One or two letters: the start of an order number, or anywhere in the subject.
+                        args.push(Box::new(text.clone()));
+                        args.push(Box::new(format!("{text}\u{7f}")));
+                        args.push(Box::new(format!("%{}%", escape_like(text))));
+                        parts.push(format!(
+                            "((out_trade_no >= ?{a} AND out_trade_no < ?{b}) OR (trade_no >= ?{a} AND trade_no < ?{b})
+                              OR subject LIKE ?{c} ESCAPE '\\')",
+                            a = n + 1,
+                            b = n + 2,
+                            c = n + 3
+                        ));
+                    }
+                    SearchWord::Short(text) => {
+                        // Order numbers are ASCII: anything else can only be in the subject.
+                        args.push(Box::new(format!("%{}%", escape_like(text))));
+                        parts.push(format!("subject LIKE ?{} ESCAPE '\\'", n + 1));
+                    }
+                }
             }
         }
     }
     let sql = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
     (sql, args)
-}
-
-fn where_clause(filter: &OrderFilter) -> (String, Vec<Box<dyn ToSql>>) {
-    where_clause_for(filter, false)
 }
 
 pub(super) fn escape_like(text: &str) -> String {
@@ -233,9 +284,8 @@ struct WholeDays {
     to: Option<String>,
 }
 
-fn whole_days(filter: &OrderFilter) -> Option<WholeDays> {
-    let searching = filter.search.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if searching || filter.min_amount.is_some() || filter.max_amount.is_some() {
+fn whole_days(filter: &OrderFilter, search: &Search) -> Option<WholeDays> {
+    if matches!(search, Search::General(_)) || filter.min_amount.is_some() || filter.max_amount.is_some() {
         return None;
     }
     let day = |bound: &Option<String>| -> Option<Option<String>> {
@@ -254,13 +304,26 @@ fn china_day_bounds(day: &str) -> Option<(String, String)> {
     Some(crate::time::local_day_bounds(date, crate::time::CHINA))
 }
 
-/// The WHERE clause over `order_day_totals` for a filter of whole days.
-fn day_totals_where(filter: &OrderFilter, days: &WholeDays) -> (String, Vec<Box<dyn ToSql>>) {
+/// The running totals a filter of whole days is read from, and the WHERE clause over them: `order_day_totals`, or
+/// `order_day_subject_totals` for a search resolved to subjects.
+fn day_totals_where(
+    filter: &OrderFilter,
+    search: &Search,
+    days: &WholeDays,
+) -> (&'static str, String, Vec<Box<dyn ToSql>>) {
     let mut parts: Vec<String> = Vec::new();
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let mut push = |sql: &str, value: Box<dyn ToSql>, parts: &mut Vec<String>| {
         args.push(value);
         parts.push(sql.replace('?', &format!("?{}", args.len())));
+    };
+    let table = match search {
+        Search::Subjects(subjects) => {
+            let ids = subjects.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(", ");
+            parts.push(format!("subject_id IN ({ids})"));
+            "order_day_subject_totals"
+        }
+        Search::None | Search::General(_) => "order_day_totals",
     };
     if let Some(from) = &days.from {
         push("day >= ?", Box::new(from.clone()), &mut parts);
@@ -282,7 +345,7 @@ fn day_totals_where(filter: &OrderFilter, days: &WholeDays) -> (String, Vec<Box<
         parts.push(format!("status IN ({list})"));
     }
     let sql = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
-    (sql, args)
+    (table, sql, args)
 }
 
 /// What the 概览 breaks totals down by.
@@ -331,35 +394,113 @@ pub struct OrderExtras {
 }
 
 impl Store {
+    /// Resolves the filter's search words (see [`Search`]): a word of letters found in no order number, or a short
+    /// word of Chinese, is looked up among the distinct subjects.
+    fn resolve_search(&self, filter: &OrderFilter) -> Result<Search> {
+        let words = SearchWord::parse(filter.search.as_deref().unwrap_or(""));
+        if words.is_empty() {
+            return Ok(Search::None);
+        }
+        let mut parts = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        for word in &words {
+            match word {
+                SearchWord::Number(_) => return Ok(Search::General(words)),
+                SearchWord::Short(text) => {
+                    // One or two letters are the start of an order number or anywhere in a subject; order numbers
+                    // are ASCII, so a short word with another character in it can only be in a subject.
+                    if text.is_ascii() {
+                        let upper = format!("{text}\u{7f}");
+                        let in_numbers: bool = self
+                            .conn
+                            .prepare_cached(
+                                "SELECT EXISTS (SELECT 1 FROM orders WHERE out_trade_no >= ?1 AND out_trade_no < ?2)
+                                     OR EXISTS (SELECT 1 FROM orders WHERE trade_no >= ?1 AND trade_no < ?2)",
+                            )?
+                            .query_row([text, &upper], |r| r.get(0))?;
+                        if in_numbers {
+                            return Ok(Search::General(words));
+                        }
+                    }
+                    args.push(format!("%{}%", escape_like(text)));
+                    parts.push(format!("subject LIKE ?{} ESCAPE '\\'", args.len()));
+                }
+                SearchWord::Text(text) => {
+                    let phrase = fts_phrase(text);
+                    if text.is_ascii() {
+                        let in_numbers: bool = self
+                            .conn
+                            .prepare_cached(
+                                "SELECT EXISTS (SELECT 1 FROM order_numbers_fts WHERE order_numbers_fts MATCH ?1)",
+                            )?
+                            .query_row([&phrase], |r| r.get(0))?;
+                        if in_numbers {
+                            return Ok(Search::General(words));
+                        }
+                    }
+                    args.push(phrase);
+                    parts.push(format!(
+                        "id IN (SELECT rowid FROM order_subjects_fts WHERE order_subjects_fts MATCH ?{})",
+                        args.len()
+                    ));
+                }
+            }
+        }
+        let sql = format!(
+            "SELECT id, subject FROM order_subjects WHERE orders > 0 AND {} ORDER BY id LIMIT {}",
+            parts.join(" AND "),
+            MAX_SUBJECTS + 1
+        );
+        let subjects = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
+        if subjects.len() > MAX_SUBJECTS {
+            return Ok(Search::General(words));
+        }
+        Ok(Search::Subjects(subjects))
+    }
+
     /// Count and sums for the filter: from the running totals when the filter is whole China days, stores,
-    /// acquirers, cashiers and statuses (a few hundred rows, whatever the number of orders), else from the orders.
+    /// acquirers, cashiers, statuses and a search of subjects (a few hundred rows, whatever the number of orders),
+    /// else from the orders.
     pub fn order_totals(&self, filter: &OrderFilter) -> Result<OrderTotals> {
-        if let Some(days) = whole_days(filter) {
-            let (where_sql, args) = day_totals_where(filter, &days);
+        let search = self.resolve_search(filter)?;
+        if let Some(days) = whole_days(filter, &search) {
+            let (table, where_sql, args) = day_totals_where(filter, &search, &days);
             let sql = format!(
                 "SELECT COALESCE(SUM(orders), 0),
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN amount END), 0),
                         COALESCE(SUM(refunded), 0),
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN orders END), 0)
-                 FROM order_day_totals {where_sql}"
+                 FROM {table} {where_sql}"
             );
             return Ok(self
                 .conn
                 .prepare_cached(&sql)?
                 .query_row(params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?);
         }
-        self.order_totals_scan(filter)
+        self.totals_over_orders(filter, &search)
     }
 
-    /// Count and sums for the filter, summed over the orders themselves (what the running totals must equal).
+    /// Count and sums for the filter, summed over the orders themselves with every search word checked on each
+    /// order (what the running totals and the subject lookup must equal).
     pub fn order_totals_scan(&self, filter: &OrderFilter) -> Result<OrderTotals> {
-        let (where_sql, args) = where_clause(filter);
+        let words = SearchWord::parse(filter.search.as_deref().unwrap_or(""));
+        let search = if words.is_empty() { Search::None } else { Search::General(words) };
+        self.totals_over_orders(filter, &search)
+    }
+
+    fn totals_over_orders(&self, filter: &OrderFilter, search: &Search) -> Result<OrderTotals> {
+        let (where_sql, args) = where_clause_for(filter, search, false);
         let sql = format!(
             "SELECT COUNT(*),
                     COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN total_amount END), 0),
                     COALESCE(SUM(refunded_amount), 0),
                     COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN 1 END), 0)
-             FROM orders {where_sql}"
+             FROM {source} {where_sql}",
+            source = orders_source(search)
         );
         Ok(self.conn.query_row(&sql, params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?)
     }
@@ -367,30 +508,32 @@ impl Store {
     /// Count and sums per store, acquirer, cashier or China day (the 概览's breakdowns), from the running totals
     /// when the filter allows, else grouped over the orders. Keys with no order are left out.
     pub fn order_totals_by(&self, filter: &OrderFilter, by: TotalsBy) -> Result<Vec<(TotalsKey, OrderTotals)>> {
+        let search = self.resolve_search(filter)?;
         let (column, orders_column) = match by {
             TotalsBy::Store => ("store_id", "store_id".to_owned()),
             TotalsBy::Acquirer => ("acquirer_id", "acquirer_id".to_owned()),
             TotalsBy::Operator => ("operator_id", "COALESCE(operator_id, 0)".to_owned()),
             TotalsBy::Day => ("day", "COALESCE(date(created_at, '+8 hours'), '')".to_owned()),
         };
-        let (sql, args) = if let Some(days) = whole_days(filter) {
-            let (where_sql, args) = day_totals_where(filter, &days);
+        let (sql, args) = if let Some(days) = whole_days(filter, &search) {
+            let (table, where_sql, args) = day_totals_where(filter, &search, &days);
             let sql = format!(
                 "SELECT {column}, COALESCE(SUM(orders), 0),
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN amount END), 0),
                         COALESCE(SUM(refunded), 0),
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN orders END), 0)
-                 FROM order_day_totals {where_sql} GROUP BY 1 HAVING SUM(orders) > 0 ORDER BY 1"
+                 FROM {table} {where_sql} GROUP BY 1 HAVING SUM(orders) > 0 ORDER BY 1"
             );
             (sql, args)
         } else {
-            let (where_sql, args) = where_clause(filter);
+            let (where_sql, args) = where_clause_for(filter, &search, false);
             let sql = format!(
                 "SELECT {orders_column}, COUNT(*),
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN total_amount END), 0),
                         COALESCE(SUM(refunded_amount), 0),
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN 1 END), 0)
-                 FROM orders {where_sql} GROUP BY 1 ORDER BY 1"
+                 FROM {source} {where_sql} GROUP BY 1 ORDER BY 1",
+                source = orders_source(&search)
             );
             (sql, args)
         };
@@ -425,13 +568,14 @@ impl Store {
         if offset >= total || limit == 0 {
             return Ok(Vec::new());
         }
+        let search = self.resolve_search(filter)?;
         if sort.is_by_time()
-            && let Some(days) = whole_days(filter)
+            && let Some(days) = whole_days(filter, &search)
         {
-            let (where_sql, args) = day_totals_where(filter, &days);
+            let (table, where_sql, args) = day_totals_where(filter, &search, &days);
             let dir = if sort.column().1 { "DESC" } else { "ASC" };
             let sql = format!(
-                "SELECT day, SUM(orders) FROM order_day_totals {where_sql} GROUP BY day HAVING SUM(orders) > 0 ORDER BY day {dir}"
+                "SELECT day, SUM(orders) FROM {table} {where_sql} GROUP BY day HAVING SUM(orders) > 0 ORDER BY day {dir}"
             );
             let counts: Vec<(String, i64)> = self
                 .conn
@@ -447,10 +591,10 @@ impl Store {
                 }
                 let Some((from, to)) = china_day_bounds(&day) else { break };
                 let narrowed = OrderFilter { from: Some(from), to: Some(to), ..filter.clone() };
-                let first = self.orders_page_at(&narrowed, sort, offset - skipped, 1)?;
+                let first = self.page_at(&narrowed, &search, sort, offset - skipped, 1)?;
                 let Some(first) = first.into_iter().next() else { break };
                 let key = PageKey::of(&first, sort);
-                let (rest, _) = self.orders_page(filter, sort, Some(&key), limit - 1)?;
+                let rest = self.page_after(filter, &search, sort, Some(&key), limit - 1)?;
                 let mut rows = Vec::with_capacity(limit as usize);
                 rows.push(first);
                 rows.extend(rest);
@@ -461,11 +605,11 @@ impl Store {
             // From the other end: the last rows of this order are the first of the reverse order.
             let end = (offset + u64::from(limit)).min(total);
             let from_end = total - end;
-            let mut rows = self.orders_page_at(filter, sort.reversed(), from_end, (end - offset) as u32)?;
+            let mut rows = self.page_at(filter, &search, sort.reversed(), from_end, (end - offset) as u32)?;
             rows.reverse();
             return Ok(rows);
         }
-        self.orders_page_at(filter, sort, offset, limit)
+        self.page_at(filter, &search, sort, offset, limit)
     }
 
     /// The fee the acquirers' bills charged and, for a failed order, the acquirer's failure (code and words) for
@@ -502,7 +646,45 @@ impl Store {
         after: Option<&PageKey>,
         limit: u32,
     ) -> Result<(Vec<Order>, Option<PageKey>)> {
-        let (mut where_sql, mut args) = where_clause_for(filter, sort.is_by_time());
+        let search = self.resolve_search(filter)?;
+        let orders = self.page_after(filter, &search, sort, after, limit)?;
+        let next = orders.last().map(|o| PageKey::of(o, sort));
+        Ok((orders, next))
+    }
+
+    /// The page starting at row `offset` (for a jump far into the list, where there is no previous page's key).
+    pub fn orders_page_at(&self, filter: &OrderFilter, sort: OrderSort, offset: u64, limit: u32) -> Result<Vec<Order>> {
+        let search = self.resolve_search(filter)?;
+        self.page_at(filter, &search, sort, offset, limit)
+    }
+
+    /// A search of a few subjects is read one subject at a time along `orders(subject, created_at, id)`, each
+    /// already in order, and the pages merged: no sort of every matching order.
+    fn merged_subjects(search: &Search) -> Option<Vec<Search>> {
+        match search {
+            Search::Subjects(subjects) if subjects.len() > 1 && subjects.len() <= MERGED_SUBJECTS => {
+                Some(subjects.iter().map(|s| Search::Subjects(vec![s.clone()])).collect())
+            }
+            _ => None,
+        }
+    }
+
+    fn page_after(
+        &self,
+        filter: &OrderFilter,
+        search: &Search,
+        sort: OrderSort,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> Result<Vec<Order>> {
+        if let Some(each) = Self::merged_subjects(search) {
+            let mut rows = Vec::new();
+            for one in &each {
+                rows.extend(self.page_after(filter, one, sort, after, limit)?);
+            }
+            return Ok(merge_sorted(rows, sort, 0, limit));
+        }
+        let (mut where_sql, mut args) = where_clause_for(filter, search, sort.is_by_time());
         let (column, desc) = sort.column();
         if let Some(key) = after {
             let cmp = if desc { "<" } else { ">" };
@@ -521,24 +703,38 @@ impl Store {
             where_sql = if where_sql.is_empty() { format!("WHERE {cond}") } else { format!("{where_sql} AND {cond}") };
         }
         let dir = if desc { "DESC" } else { "ASC" };
+        let source = orders_source(search);
         let sql =
-            format!("SELECT {ORDER_COLUMNS} FROM orders {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit}");
+            format!("SELECT {ORDER_COLUMNS} FROM {source} {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit}");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let raw = stmt
             .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let orders = raw.into_iter().map(typed).collect::<Result<Vec<_>>>()?;
-        let next = orders.last().map(|o| PageKey::of(o, sort));
-        Ok((orders, next))
+        raw.into_iter().map(typed).collect()
     }
 
-    /// The page starting at row `offset` (for a jump far into the list, where there is no previous page's key).
-    pub fn orders_page_at(&self, filter: &OrderFilter, sort: OrderSort, offset: u64, limit: u32) -> Result<Vec<Order>> {
-        let (where_sql, args) = where_clause_for(filter, sort.is_by_time());
+    fn page_at(
+        &self,
+        filter: &OrderFilter,
+        search: &Search,
+        sort: OrderSort,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Order>> {
+        if let Some(each) = Self::merged_subjects(search) {
+            let wanted = u32::try_from(offset + u64::from(limit)).unwrap_or(u32::MAX);
+            let mut rows = Vec::new();
+            for one in &each {
+                rows.extend(self.page_at(filter, one, sort, 0, wanted)?);
+            }
+            return Ok(merge_sorted(rows, sort, offset, limit));
+        }
+        let (where_sql, args) = where_clause_for(filter, search, sort.is_by_time());
         let (column, desc) = sort.column();
         let dir = if desc { "DESC" } else { "ASC" };
+        let source = orders_source(search);
         let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM orders {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit} OFFSET {offset}"
+            "SELECT {ORDER_COLUMNS} FROM {source} {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit} OFFSET {offset}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let raw = stmt
@@ -548,17 +744,34 @@ impl Store {
     }
 
     /// Paid totals per acquirer and per local hour-of-day bucket for the dashboard: (acquirer id, hour 0–23 in the
-    /// given UTC offset, count, paid amount, refunded amount).
+    /// given UTC offset, count, paid amount, refunded amount). In China time over whole days, without a search or an
+    /// amount range, from the running totals per hour; otherwise grouped over the orders.
     pub fn sales_breakdown(&self, filter: &OrderFilter, utc_offset_secs: i32) -> Result<Vec<SalesBucket>> {
         let mut filter = filter.clone();
         filter.statuses = vec![OrderStatus::Paid, OrderStatus::PartiallyRefunded, OrderStatus::Refunded];
-        let (where_sql, args) = where_clause(&filter);
-        let sql = format!(
-            "SELECT acquirer_id, CAST(strftime('%H', created_at, '{utc_offset_secs:+} seconds') AS INTEGER) AS h,
-                    COUNT(*), SUM(total_amount), SUM(refunded_amount)
-             FROM orders {where_sql} GROUP BY acquirer_id, h ORDER BY acquirer_id, h"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
+        let search = self.resolve_search(&filter)?;
+        let china = utc_offset_secs == crate::time::CHINA.whole_seconds();
+        let (sql, args) = match whole_days(&filter, &search) {
+            Some(days) if china && search == Search::None => {
+                let (_, where_sql, args) = day_totals_where(&filter, &search, &days);
+                let sql = format!(
+                    "SELECT acquirer_id, hour, SUM(orders), SUM(amount), SUM(refunded) FROM order_hour_totals
+                     {where_sql} GROUP BY acquirer_id, hour HAVING SUM(orders) > 0 ORDER BY acquirer_id, hour"
+                );
+                (sql, args)
+            }
+            _ => {
+                let (where_sql, args) = where_clause_for(&filter, &search, false);
+                let sql = format!(
+                    "SELECT acquirer_id, CAST(strftime('%H', created_at, '{utc_offset_secs:+} seconds') AS INTEGER) AS h,
+                            COUNT(*), SUM(total_amount), SUM(refunded_amount)
+                     FROM {source} {where_sql} GROUP BY acquirer_id, h ORDER BY acquirer_id, h",
+                    source = orders_source(&search)
+                );
+                (sql, args)
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args.iter().map(|a| a.as_ref())), |r| {
             Ok(SalesBucket {
                 acquirer: AcquirerId(r.get(0)?),
@@ -611,6 +824,30 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// The orders a query reads: along the subject index for a search of a few subjects (SQLite would otherwise walk the
+/// status or store index for a filter that has one, checking every order's subject).
+fn orders_source(search: &Search) -> &'static str {
+    match search {
+        Search::Subjects(s) if !s.is_empty() && s.len() <= MERGED_SUBJECTS => {
+            "orders INDEXED BY orders_subject_created"
+        }
+        _ => "orders",
+    }
+}
+
+/// Rows of several already-sorted pages in `sort` order: `limit` of them from row `offset`.
+fn merge_sorted(mut rows: Vec<Order>, sort: OrderSort, offset: u64, limit: u32) -> Vec<Order> {
+    let (_, desc) = sort.column();
+    rows.sort_by(|a, b| {
+        let order = match sort.is_by_time() {
+            true => (a.created_at.as_str(), a.id.0).cmp(&(b.created_at.as_str(), b.id.0)),
+            false => (a.total_amount.fen(), a.id.0).cmp(&(b.total_amount.fen(), b.id.0)),
+        };
+        if desc { order.reverse() } else { order }
+    });
+    rows.into_iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(limit as usize).collect()
 }
 
 /// A pseudo-random generator for seeding (xorshift64; reproducible).
@@ -760,8 +997,31 @@ mod tests {
         store.add_operator("ann", crate::model::Role::Cashier, "135790", None).unwrap();
         store.seed_varied_orders(3000, 8, 7, &mut |_| {}).unwrap();
         let check = |store: &Store, round: usize| {
-            for f in day_filters(store) {
-                assert!(whole_days(&f).is_some(), "{f:?} is read from the running totals");
+            let mut filters = day_filters(store);
+            // Searches of subjects are read from the running totals per day × subject.
+            for f in day_filters(store).into_iter().step_by(3) {
+                for word in ["Sandwich", "三明治", "拿铁", "latte", "Sandwich 三明治", "Croissant"] {
+                    filters.push(OrderFilter { search: Some(word.into()), ..f.clone() });
+                }
+            }
+            for f in &filters {
+                if f.search.is_some() {
+                    assert!(
+                        matches!(store.resolve_search(f).unwrap(), Search::Subjects(_)),
+                        "{f:?} is looked up among the subjects"
+                    );
+                }
+                // The chart's hours from the running totals per hour equal the hours grouped over the orders.
+                let hours = store.sales_breakdown(f, crate::time::CHINA.whole_seconds()).unwrap();
+                let scan_filter = OrderFilter { min_amount: Some(Amount::from_fen(1)), ..f.clone() };
+                let scanned = store.sales_breakdown(&scan_filter, crate::time::CHINA.whole_seconds()).unwrap();
+                assert_eq!(hours, scanned, "round {round}: hours of {f:?}");
+            }
+            for f in filters {
+                assert!(
+                    whole_days(&f, &store.resolve_search(&f).unwrap()).is_some(),
+                    "{f:?} is read from the running totals"
+                );
                 assert_eq!(
                     store.order_totals(&f).unwrap(),
                     store.order_totals_scan(&f).unwrap(),
@@ -922,10 +1182,30 @@ mod tests {
         let (from, _) = crate::time::local_day_bounds(today - time::Duration::days(3), crate::time::CHINA);
         let filters = [
             OrderFilter::default(),
-            OrderFilter { statuses: vec![OrderStatus::Paid], from: Some(from), ..Default::default() },
+            OrderFilter { statuses: vec![OrderStatus::Paid], from: Some(from.clone()), ..Default::default() },
             OrderFilter { search: Some("Sandwich".into()), ..Default::default() },
             OrderFilter { min_amount: Some(Amount::from_fen(10_000)), ..Default::default() },
+            // Two subjects (merged page by page), over whole days (the day found from the running totals) and not.
+            OrderFilter { search: Some("拿铁".into()), ..Default::default() },
+            OrderFilter { search: Some("Latte".into()), from: Some(from.clone()), ..Default::default() },
+            OrderFilter { search: Some("Latte".into()), statuses: vec![OrderStatus::Paid], ..Default::default() },
+            OrderFilter {
+                search: Some("latte".into()),
+                min_amount: Some(Amount::from_fen(5_000)),
+                ..Default::default()
+            },
+            // An order-number prefix and a subject word together: every word checked on the orders.
+            OrderFilter { search: Some("TD0011 Latte".into()), ..Default::default() },
         ];
+        store
+            .conn
+            .execute("UPDATE orders SET subject = '冰拿铁 Iced Latte' WHERE id % 3 = 0 AND subject LIKE '拿铁%'", [])
+            .unwrap();
+        assert!(matches!(
+            store.resolve_search(&filters[4]).unwrap(),
+            Search::Subjects(s) if s.len() == 2
+        ));
+        assert!(matches!(store.resolve_search(&filters[8]).unwrap(), Search::General(_)));
         for f in &filters {
             for sort in [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst] {
                 let total = store.order_totals(f).unwrap().count as u64;
@@ -939,6 +1219,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The plan SQLite chooses for the first page of `filter`, newest first.
+    fn first_page_plan(store: &Store, filter: &OrderFilter) -> Vec<String> {
+        let search = store.resolve_search(filter).unwrap();
+        let (where_sql, args) = where_clause_for(filter, &search, true);
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT {ORDER_COLUMNS} FROM {source} {where_sql} ORDER BY created_at DESC, id DESC LIMIT 100",
+            source = orders_source(&search)
+        );
+        let mut stmt = store.conn.prepare(&sql).unwrap();
+        stmt.query_map(params_from_iter(args.iter().map(|a| a.as_ref())), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_frequent_word_reads_its_first_page_along_the_subject_index_without_sorting() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_varied_orders(3000, 5, 9, &mut |_| {}).unwrap();
+        for f in [
+            OrderFilter { search: Some("Sandwich".into()), ..Default::default() },
+            OrderFilter { search: Some("三明治".into()), statuses: vec![OrderStatus::Paid], ..Default::default() },
+            OrderFilter { search: Some("sandwich".into()), store: Some(StoreId(1)), ..Default::default() },
+        ] {
+            assert!(matches!(store.resolve_search(&f).unwrap(), Search::Subjects(s) if s.len() == 1), "{f:?}");
+            let plan = first_page_plan(&store, &f);
+            assert!(plan.iter().any(|p| p.contains("orders_subject_created")), "{f:?}: {plan:?}");
+            assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{f:?}: {plan:?}");
+        }
+        // A word of letters inside an order number is checked on the orders (it may be in a subject or a number).
+        store.conn.execute("UPDATE orders SET trade_no = '2026CAFEBABE0001' WHERE id = 5", []).unwrap();
+        let f = OrderFilter { search: Some("cafe".into()), ..Default::default() };
+        assert!(matches!(store.resolve_search(&f).unwrap(), Search::General(_)), "{f:?}");
+        let totals = store.order_totals(&f).unwrap();
+        assert!(totals.count >= 1);
+        assert_eq!(totals, store.order_totals_scan(&f).unwrap());
+        // One or two Latin letters: the start of an order number ("TD…") or anywhere in a subject ("an": Sandwich
+        // and Americano).
+        let f = OrderFilter { search: Some("TD".into()), ..Default::default() };
+        assert!(matches!(store.resolve_search(&f).unwrap(), Search::General(_)));
+        assert_eq!(store.order_totals(&f).unwrap().count, 3000);
+        let f = OrderFilter { search: Some("an".into()), ..Default::default() };
+        assert!(matches!(store.resolve_search(&f).unwrap(), Search::Subjects(s) if s.len() == 2));
+        let expected: i64 =
+            store.conn.query_row("SELECT COUNT(*) FROM orders WHERE subject LIKE '%an%'", [], |r| r.get(0)).unwrap();
+        assert_eq!(store.order_totals(&f).unwrap().count, expected);
+        assert_eq!(store.order_totals_scan(&f).unwrap().count, expected);
+        // A word that is nowhere: no subject, nothing read.
+        let f = OrderFilter { search: Some("Croissant".into()), ..Default::default() };
+        assert_eq!(store.resolve_search(&f).unwrap(), Search::Subjects(Vec::new()));
+        assert_eq!(store.order_totals(&f).unwrap().count, 0);
+        assert!(store.orders_page(&f, OrderSort::NewestFirst, None, 10).unwrap().0.is_empty());
     }
 
     #[test]
