@@ -101,7 +101,19 @@ fn bench(c: &mut Criterion) {
             },
         ),
     ];
-    for (name, f) in &searches {
+    let amount = |min: i64, max: Option<i64>, f: &OrderFilter| OrderFilter {
+        min_amount: Some(tilldesk::money::Amount::from_fen(min)),
+        max_amount: max.map(tilldesk::money::Amount::from_fen),
+        ..f.clone()
+    };
+    let all = OrderFilter::default();
+    let amounts = [
+        ("amount_from_1_yuan", amount(100, None, &all)),
+        ("amount_from_100_yuan", amount(10_000, None, &all)),
+        ("amount_50_to_150_yuan", amount(5_000, Some(15_000), &all)),
+        ("amount_from_100_yuan_7_days", amount(10_000, None, &week)),
+    ];
+    for (name, f) in searches.iter().chain(amounts.iter()) {
         eprintln!("{name} matches {} orders", store.order_totals(f).unwrap().count);
         g.bench_function(format!("{name}_count"), |b| b.iter(|| store.order_totals(f).unwrap()));
         g.bench_function(format!("{name}_first_page"), |b| {

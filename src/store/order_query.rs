@@ -89,6 +89,24 @@ pub struct OrderTotals {
 }
 
 impl OrderTotals {
+    fn plus(self, other: OrderTotals) -> OrderTotals {
+        OrderTotals {
+            count: self.count + other.count,
+            paid_amount: Amount::from_fen(self.paid_amount.fen() + other.paid_amount.fen()),
+            refunded_amount: Amount::from_fen(self.refunded_amount.fen() + other.refunded_amount.fen()),
+            paid_count: self.paid_count + other.paid_count,
+        }
+    }
+
+    fn minus(self, other: OrderTotals) -> OrderTotals {
+        OrderTotals {
+            count: self.count - other.count,
+            paid_amount: Amount::from_fen(self.paid_amount.fen() - other.paid_amount.fen()),
+            refunded_amount: Amount::from_fen(self.refunded_amount.fen() - other.refunded_amount.fen()),
+            paid_count: self.paid_count - other.paid_count,
+        }
+    }
+
     pub fn net(&self) -> Amount {
         Amount::from_fen(self.paid_amount.fen() - self.refunded_amount.fen())
     }
@@ -468,7 +486,72 @@ impl Store {
     pub fn order_totals(&self, filter: &OrderFilter) -> Result<OrderTotals> {
         let search = self.resolve_search(filter)?;
         if let Some(days) = whole_days(filter, &search) {
-            let (table, where_sql, args) = day_totals_where(filter, &search, &days);
+            return self.day_totals(filter, &search, &days);
+        }
+        if matches!(search, Search::General(_)) {
+            return self.totals_over_orders(filter, &search);
+        }
+        let amount_range = filter.min_amount.is_some() || filter.max_amount.is_some();
+        if !amount_range {
+            // Bounds inside a day (the 概览's "so far" comparisons, a time of day): the whole days between them from
+            // the running totals, the part-days at either end over their orders.
+            if let Some(parts) = split_at_china_midnights(filter) {
+                let mut sum = OrderTotals::default();
+                for (part, whole) in parts {
+                    let t = match whole_days(&part, &search).filter(|_| whole) {
+                        Some(days) => self.day_totals(&part, &search, &days)?,
+                        None => self.totals_over_orders(&part, &search)?,
+                    };
+                    sum = sum.plus(t);
+                }
+                return Ok(sum);
+            }
+        } else if search == Search::None && self.amount_range_holds_most(filter)? {
+            // Most orders are in the range (">= 1.00"): everything, less the orders outside it (a short walk of the
+            // amount index).
+            let everything = OrderFilter { min_amount: None, max_amount: None, ..filter.clone() };
+            let mut sum = self.order_totals(&everything)?;
+            if let Some(min) = filter.min_amount {
+                let below = OrderFilter { max_amount: Some(Amount::from_fen(min.fen() - 1)), ..everything.clone() };
+                sum = sum.minus(self.totals_over_orders(&below, &search)?);
+            }
+            if let Some(max) = filter.max_amount {
+                let above = OrderFilter { min_amount: Some(Amount::from_fen(max.fen() + 1)), ..everything.clone() };
+                sum = sum.minus(self.totals_over_orders(&above, &search)?);
+            }
+            return Ok(sum);
+        }
+        self.totals_over_orders(filter, &search)
+    }
+
+    /// Whether an amount range holds more than half of all orders, judged from 64 orders spread over the table
+    /// (only to choose the shorter walk; the answer is exact either way). An empty range (min above max) never does.
+    fn amount_range_holds_most(&self, filter: &OrderFilter) -> Result<bool> {
+        let (min, max) = (filter.min_amount.map(|a| a.fen()), filter.max_amount.map(|a| a.fen()));
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            return Ok(false);
+        }
+        let (first, last): (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached("SELECT MIN(id), MAX(id) FROM orders")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (Some(first), Some(last)) = (first, last) else { return Ok(false) };
+        let ids = (0..64).map(|k| (first + (last - first) * k / 63).to_string()).collect::<Vec<_>>().join(",");
+        let amounts: Vec<i64> = self
+            .conn
+            .prepare(&format!("SELECT total_amount FROM orders WHERE id IN ({ids})"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let inside = amounts.iter().filter(|a| min.is_none_or(|m| **a >= m) && max.is_none_or(|m| **a <= m)).count();
+        Ok(inside * 2 > amounts.len())
+    }
+
+    /// Count and sums of a filter of whole days from the running totals.
+    fn day_totals(&self, filter: &OrderFilter, search: &Search, days: &WholeDays) -> Result<OrderTotals> {
+        {
+            let (table, where_sql, args) = day_totals_where(filter, search, days);
             let sql = format!(
                 "SELECT COALESCE(SUM(orders), 0),
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN amount END), 0),
@@ -476,12 +559,11 @@ impl Store {
                         COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN orders END), 0)
                  FROM {table} {where_sql}"
             );
-            return Ok(self
+            Ok(self
                 .conn
                 .prepare_cached(&sql)?
-                .query_row(params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?);
+                .query_row(params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?)
         }
-        self.totals_over_orders(filter, &search)
     }
 
     /// Count and sums for the filter, summed over the orders themselves with every search word checked on each
@@ -500,7 +582,7 @@ impl Store {
                     COALESCE(SUM(refunded_amount), 0),
                     COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN 1 END), 0)
              FROM {source} {where_sql}",
-            source = orders_source(search)
+            source = totals_source(filter, search)
         );
         Ok(self.conn.query_row(&sql, params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?)
     }
@@ -837,6 +919,56 @@ fn orders_source(search: &Search) -> &'static str {
     }
 }
 
+/// The orders the count and sums of `filter` are read from: `orders_source`, or for an amount range without a
+/// search the covering amount index (only the range is walked, and no order row is read).
+fn totals_source(filter: &OrderFilter, search: &Search) -> &'static str {
+    let amount_range = filter.min_amount.is_some() || filter.max_amount.is_some();
+    match search {
+        Search::None if amount_range => "orders INDEXED BY orders_amount",
+        _ => orders_source(search),
+    }
+}
+
+/// A filter whose time bounds are not both China midnights, cut at the midnights inside it: (part, whether the part
+/// is whole days). None when there is nothing to cut (no bounds, or both within one day).
+fn split_at_china_midnights(filter: &OrderFilter) -> Option<Vec<(OrderFilter, bool)>> {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |b: &Option<String>| b.as_deref().and_then(|t| time::OffsetDateTime::parse(t, &Rfc3339).ok());
+    let (from, to) = (parse(&filter.from), parse(&filter.to));
+    if (filter.from.is_some() && from.is_none()) || (filter.to.is_some() && to.is_none()) {
+        return None;
+    }
+    let midnight = |t: time::OffsetDateTime| t.to_offset(crate::time::CHINA).replace_time(time::Time::MIDNIGHT);
+    // The first midnight at or after `from`, the last at or before `to`.
+    let from_cut = from.map(|f| {
+        let m = midnight(f);
+        if m < f { m + time::Duration::days(1) } else { m }
+    });
+    let to_cut = to.map(midnight);
+    if from_cut.is_none() && to_cut.is_none() {
+        return None;
+    }
+    if let (Some(a), Some(b)) = (from_cut, to_cut)
+        && a >= b
+    {
+        return None;
+    }
+    let utc = crate::time::format_utc;
+    let mut parts = Vec::new();
+    if let (Some(f), Some(cut)) = (from, from_cut)
+        && f < cut
+    {
+        parts.push((OrderFilter { from: filter.from.clone(), to: Some(utc(cut)), ..filter.clone() }, false));
+    }
+    parts.push((OrderFilter { from: from_cut.map(utc), to: to_cut.map(utc), ..filter.clone() }, true));
+    if let (Some(t), Some(cut)) = (to, to_cut)
+        && cut < t
+    {
+        parts.push((OrderFilter { from: Some(utc(cut)), to: filter.to.clone(), ..filter.clone() }, false));
+    }
+    Some(parts)
+}
+
 /// Rows of several already-sorted pages in `sort` order: `limit` of them from row `offset`.
 fn merge_sorted(mut rows: Vec<Order>, sort: OrderSort, offset: u64, limit: u32) -> Vec<Order> {
     let (_, desc) = sort.column();
@@ -1010,6 +1142,39 @@ mod tests {
                         matches!(store.resolve_search(f).unwrap(), Search::Subjects(_)),
                         "{f:?} is looked up among the subjects"
                     );
+                }
+                // Bounds at a time of day (the 概览's "so far"): whole days from the running totals, the part-days
+                // over the orders; an amount range, either way round.
+                if f.search.is_none() {
+                    for cut in [f.from.as_deref(), f.to.as_deref()].into_iter().flatten() {
+                        let inside = time::OffsetDateTime::parse(cut, &time::format_description::well_known::Rfc3339)
+                            .unwrap()
+                            + time::Duration::minutes(377);
+                        let early = time::OffsetDateTime::parse(cut, &time::format_description::well_known::Rfc3339)
+                            .unwrap()
+                            - time::Duration::minutes(1111);
+                        for g in [
+                            OrderFilter { to: Some(crate::time::format_utc(inside)), ..f.clone() },
+                            OrderFilter { from: Some(crate::time::format_utc(early)), ..f.clone() },
+                            OrderFilter { from: Some(crate::time::format_utc(inside)), ..f.clone() },
+                        ] {
+                            assert_eq!(store.order_totals(&g).unwrap(), store.order_totals_scan(&g).unwrap(), "{g:?}");
+                        }
+                    }
+                    for (min, max) in [
+                        (Some(1), None),
+                        (Some(15_000), None),
+                        (None, Some(200)),
+                        (Some(150), Some(29_000)),
+                        (Some(900), Some(100)),
+                    ] {
+                        let g = OrderFilter {
+                            min_amount: min.map(Amount::from_fen),
+                            max_amount: max.map(Amount::from_fen),
+                            ..f.clone()
+                        };
+                        assert_eq!(store.order_totals(&g).unwrap(), store.order_totals_scan(&g).unwrap(), "{g:?}");
+                    }
                 }
                 // The chart's hours from the running totals per hour equal the hours grouped over the orders.
                 let hours = store.sales_breakdown(f, crate::time::CHINA.whole_seconds()).unwrap();
