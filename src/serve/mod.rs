@@ -16,6 +16,7 @@
 pub mod enrol;
 pub mod gateway;
 pub mod http;
+pub mod live;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
