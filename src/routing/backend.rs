@@ -157,10 +157,11 @@ pub struct Mirrored {
 
 /// Mirrors `cfg` into the till's database (see [`Mirrored`]).
 pub fn mirror(store: &mut Store, cfg: &TillConfig, operator: Option<OperatorId>) -> Result<Mirrored, StoreError> {
+    // A fresh till's database makes its demo store (S001) on first use: made first, so it can be the one.
+    let merchant = store.merchant()?;
     let store_id = match store.store_by_code(&cfg.store.store_code)? {
         Some(s) => s.id,
         None => {
-            let merchant = store.merchant()?;
             let new = crate::model::Store {
                 id: StoreId(0),
                 merchant_id: merchant.id,
