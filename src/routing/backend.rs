@@ -117,7 +117,7 @@ pub async fn join(
     code: &str,
     operator: Option<OperatorId>,
 ) -> Result<Joined, LinkError> {
-    let url = crate::channel::backend::client::parse_url(url)?.to_string();
+    let url = crate::channel::backend::client::parse_url(url)?.to_string().trim_end_matches('/').to_owned();
     let enrolled: EnrolResponse = BackendClient::enrol(&url, code).await?;
     vault.put(SECRET_TOKEN, &enrolled.token)?;
     let mut store = Store::open(db)?;

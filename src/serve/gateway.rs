@@ -22,7 +22,8 @@ use crate::refund::{RefundDesk, RefundError, RefundSettings};
 use crate::routing::{RouteError, wallet_of};
 use crate::store::StoreError;
 use crate::store::orders::NewOrder;
-use crate::store::serve::{Begun, BegunRefund, Till};
+use crate::store::serve::{Begun, BegunRefund};
+use super::Till;
 use crate::store::transitions::{OrderMove, OrderMoved, PaidFacts};
 
 /// Order and refund numbers the backend takes: what both acquirers accept (letters, digits, `_`, `-`), ≤ 64.

@@ -11,12 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::Backend;
+use super::{Backend, Till};
 use crate::channel::backend::api::{
     ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, PayRequest, PayResponse,
     QueryResponse, RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
 };
-use crate::store::serve::Till;
 
 /// The largest request body read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -214,6 +214,7 @@ impl KeysPanel {
                         match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
                             Ok(()) => {
                                 ctx.access = mode;
+                                ctx.backend_url = crate::routing::backend::link(&ctx.home.store).ok().flatten().map(|l| l.url);
                                 self.keys_changed = true;
                             }
                             Err(e) => self.message = Some(crate::ui::words_backoffice::store_error(&e)),
