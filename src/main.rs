@@ -319,8 +319,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_) | Command::Serve(_)) => Ok(()),
         Some(Command::Backend { command }) => {
             let operator = match command.changes() {
-                Some(what) => cli::staff::authorize(&mut home, cli.operator.as_deref(), Permission::ChangeSettings, what)?
-                    .map(|o| o.id),
+                Some(what) => {
+                    cli::staff::authorize(&mut home, cli.operator.as_deref(), Permission::ChangeSettings, what)?
+                        .map(|o| o.id)
+                }
                 None => None,
             };
             cli::backend::run(&runtime()?, &mut home, operator, command)

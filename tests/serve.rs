@@ -114,7 +114,8 @@ impl Till {
     }
 
     async fn pay(&self, code: &str, fen: i64) -> (tilldesk::model::Order, Outcome) {
-        let engine = Checkout::new(self.store(), self.router.clone(), Arc::new(SystemClock), CheckoutSettings::default());
+        let engine =
+            Checkout::new(self.store(), self.router.clone(), Arc::new(SystemClock), CheckoutSettings::default());
         let input = PaymentInput {
             amount: Amount::from_fen(fen),
             auth_code: code.into(),
@@ -167,7 +168,10 @@ async fn two_tills_of_one_store_pay_at_one_and_refund_at_the_other() {
     let run = till2.sync().await;
     assert!(run.online && run.errors.is_empty(), "{run:?}");
     let seen = till2.store().order_by_out_trade_no(&no).unwrap().expect("pulled");
-    assert_eq!((seen.status, seen.total_amount.fen(), seen.trade_no.clone()), (OrderStatus::Paid, 1234, order.trade_no));
+    assert_eq!(
+        (seen.status, seen.total_amount.fen(), seen.trade_no.clone()),
+        (OrderStatus::Paid, 1234, order.trade_no)
+    );
 
     // Back office refunds part of it at till 2, with till 2's own desk and number.
     let clerk = till2.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
@@ -189,7 +193,10 @@ async fn two_tills_of_one_store_pay_at_one_and_refund_at_the_other() {
     assert_eq!((at_till1.status, at_till1.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 500));
     let refunds = till1.store().refunds_of(at_till1.id).unwrap();
     assert_eq!(refunds.len(), 1);
-    assert_eq!((refunds[0].out_request_no.as_str(), refunds[0].status), (refund.out_request_no.as_str(), RefundStatus::Success));
+    assert_eq!(
+        (refunds[0].out_request_no.as_str(), refunds[0].status),
+        (refund.out_request_no.as_str(), RefundStatus::Success)
+    );
 
     // A second sync changes nothing.
     let again = till1.sync().await;
@@ -240,7 +247,8 @@ async fn paying_or_refunding_twice_with_the_same_number_charges_and_refunds_once
     let e = other_till.refund(&refund).await.unwrap_err();
     assert!(matches!(e.api(), Some(ApiError::OutRequestNoTaken { .. })), "{e}");
     // More than what is left: refused with the amount that is.
-    let too_much = api::RefundRequest { out_request_no: "TDCHAIN0001-R2".into(), refund_amount: "6.00".into(), ..refund };
+    let too_much =
+        api::RefundRequest { out_request_no: "TDCHAIN0001-R2".into(), refund_amount: "6.00".into(), ..refund };
     let e = till.refund(&too_much).await.unwrap_err();
     assert_eq!(
         e.api(),
@@ -427,7 +435,10 @@ async fn a_store_code_payment_notified_to_the_backend_reaches_the_till_on_its_ne
     let run = till.sync().await;
     assert!(run.errors.is_empty(), "{run:?}");
     let order = till.store().order_by_out_trade_no("SCCHAIN0001").unwrap().expect("pulled");
-    assert_eq!((order.status, order.source, order.total_amount.fen()), (OrderStatus::Paid, OrderSource::StoreCode, 1800));
+    assert_eq!(
+        (order.status, order.source, order.total_amount.fen()),
+        (OrderStatus::Paid, OrderSource::StoreCode, 1800)
+    );
     assert_eq!(order.store_id, till.store_id);
     w.backend.stop().await;
 }

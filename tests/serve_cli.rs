@@ -34,7 +34,8 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
     let till = dir.path().join("till");
 
     // The code alone on one line of stdout; the rest on stderr.
-    let out = ok(tilldesk(&backend).args(["serve", "add-till", "--store", "S001", "--name", "till 1"]).output().unwrap());
+    let out =
+        ok(tilldesk(&backend).args(["serve", "add-till", "--store", "S001", "--name", "till 1"]).output().unwrap());
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out:?}");
     let code = lines[0].to_owned();
@@ -67,7 +68,8 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
     assert!(joined.starts_with(&format!("joined {url} as till #1 \"till 1\" of store S001")), "{joined}");
     assert!(!joined.contains("tdt_"), "the token is never printed");
     // A code works once.
-    let again = fails(tilldesk(&dir.path().join("till2")).args(["backend", "join", &url, "--code", &code]).output().unwrap());
+    let again =
+        fails(tilldesk(&dir.path().join("till2")).args(["backend", "join", &url, "--code", &code]).output().unwrap());
     assert!(again.contains("enrolment_code_used"), "{again}");
 
     let status = ok(tilldesk(&till).args(["backend", "status", "--json"]).output().unwrap());

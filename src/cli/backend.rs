@@ -70,11 +70,7 @@ pub fn run(
             let joined = rt.block_on(link::join(&db, &mut vault, &url, &code, operator))?;
             println!(
                 "joined {} as till #{} \"{}\" of store {} ({} mode): payments go through the merchant backend",
-                joined.link.url,
-                joined.link.till_id,
-                joined.link.till_name,
-                joined.store_code,
-                joined.mode
+                joined.link.url, joined.link.till_id, joined.link.till_name, joined.store_code, joined.mode
             );
             Ok(())
         }

@@ -68,7 +68,8 @@ pub fn link(store: &Store) -> Result<Option<Link>, StoreError> {
 /// The client of the backend this till is enrolled with (its token from `vault`), or None when not enrolled.
 pub fn client(store: &Store, vault: &Vault) -> Result<Option<BackendClient>, LinkError> {
     let Some(link) = link(store)? else { return Ok(None) };
-    let token = vault.secret(SECRET_TOKEN).filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
+    let token =
+        vault.secret(SECRET_TOKEN).filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
     Ok(Some(BackendClient::new(&link.url, token)?))
 }
 

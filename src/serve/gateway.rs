@@ -7,10 +7,11 @@
 
 use std::sync::Arc;
 
+use super::Till;
 use super::{Backend, internal};
 use crate::channel::backend::api::{
-    ApiError, CancelAnswer, CancelResponse, PayAnswer, PayRequest, PayResponse, QueryAnswer, QueryResponse, Refusal,
-    RefundAnswer, RefundQueryAnswer, RefundQueryResponse, RefundRequest, RefundResponse, RefundState, Trade,
+    ApiError, CancelAnswer, CancelResponse, PayAnswer, PayRequest, PayResponse, QueryAnswer, QueryResponse,
+    RefundAnswer, RefundQueryAnswer, RefundQueryResponse, RefundRequest, RefundResponse, RefundState, Refusal, Trade,
 };
 use crate::channel::{
     CancelResult, PayRequest as AcquirerPay, PayResult, QueryResult, RefundQueryResult, RefundState as AcquirerState,
@@ -23,7 +24,6 @@ use crate::routing::{RouteError, wallet_of};
 use crate::store::StoreError;
 use crate::store::orders::NewOrder;
 use crate::store::serve::{Begun, BegunRefund};
-use super::Till;
 use crate::store::transitions::{OrderMove, OrderMoved, PaidFacts};
 
 /// Order and refund numbers the backend takes: what both acquirers accept (letters, digits, `_`, `-`), ≤ 64.
@@ -133,8 +133,9 @@ impl Backend {
         if total > max {
             return Err(ApiError::AmountTooLarge { amount: total.to_string(), max: max.to_string() });
         }
-        let routed = self
-            .with_store(|s| engine.router.route(s, till.store_id, wallet).map_err(|e| route_error(&till.store_code, e)))?;
+        let routed = self.with_store(|s| {
+            engine.router.route(s, till.store_id, wallet).map_err(|e| route_error(&till.store_code, e))
+        })?;
         let new = NewOrder {
             out_trade_no: req.out_trade_no.clone(),
             store_id: till.store_id,
@@ -266,7 +267,8 @@ impl Backend {
     pub async fn cancel(&self, till: &Till, out_trade_no: &str) -> Result<CancelResponse, ApiError> {
         let engine = self.engine()?;
         check_number("out_trade_no", out_trade_no)?;
-        let found = self.with_store(|s| s.close_number_unless_ordered(till.id, out_trade_no)).map_err(|e| internal(&e))?;
+        let found =
+            self.with_store(|s| s.close_number_unless_ordered(till.id, out_trade_no)).map_err(|e| internal(&e))?;
         let Some(order) = found else {
             tracing::info!(out_trade_no, till = %till.id, "cancel before any payment: the number is closed");
             return Ok(CancelResponse {
@@ -284,7 +286,9 @@ impl Backend {
                     message: format!("order {out_trade_no} is paid at the merchant backend: refund it instead"),
                 },
             },
-            OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Failed => CancelAnswer::Done { refunded: false },
+            OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Failed => {
+                CancelAnswer::Done { refunded: false }
+            }
             _ => {
                 let channel = engine.router.for_order(&order).map_err(|e| route_error(&till.store_code, e))?;
                 let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
@@ -296,7 +300,8 @@ impl Backend {
                 }
                 match channel.cancel(out_trade_no).await {
                     CancelResult::Done { refunded } => {
-                        let detail = if refunded { "confirmed: the money went back to the customer" } else { "confirmed" };
+                        let detail =
+                            if refunded { "confirmed: the money went back to the customer" } else { "confirmed" };
                         let kind = format!("{verb}_confirmed");
                         let done = OrderMove::to(OrderStatus::Cancelled, &kind, detail);
                         self.advance(&order, &done)?;
@@ -357,7 +362,8 @@ impl Backend {
         let (refund, replayed) = match begun {
             BegunRefund::Created { refund, .. } => (refund, false),
             BegunRefund::Existing { order, refund, till: by } => {
-                let same = order.out_trade_no == req.out_trade_no && refund.refund_amount == asked && by == Some(till.id);
+                let same =
+                    order.out_trade_no == req.out_trade_no && refund.refund_amount == asked && by == Some(till.id);
                 if !same {
                     return Err(ApiError::OutRequestNoTaken { out_request_no: req.out_request_no });
                 }
@@ -432,10 +438,7 @@ impl Backend {
                 }
             }
         };
-        let status = self
-            .with_store(|s| s.refund(refund.id))
-            .map_err(|e| internal(&e))?
-            .map(|r| r.status);
+        let status = self.with_store(|s| s.refund(refund.id)).map_err(|e| internal(&e))?.map(|r| r.status);
         Ok(RefundQueryResponse { out_request_no: out_request_no.into(), refund_status: status, answer })
     }
 }
@@ -455,7 +458,9 @@ fn refund_answer(r: &Refund) -> RefundAnswer {
         RefundStatus::Processing => RefundState::Processing,
         RefundStatus::Failed => RefundState::Failed,
         RefundStatus::Submitted => {
-            return RefundAnswer::Unknown { reason: "no answer from the acquirer yet; the backend keeps trying".into() };
+            return RefundAnswer::Unknown {
+                reason: "no answer from the acquirer yet; the backend keeps trying".into(),
+            };
         }
     };
     RefundAnswer::Accepted { state, refund_no: None }

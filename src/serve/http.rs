@@ -13,8 +13,8 @@ use axum::{Json, Router};
 
 use super::{Backend, Till};
 use crate::channel::backend::api::{
-    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, PayRequest, PayResponse,
-    QueryResponse, RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
+    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, PayRequest, PayResponse, QueryResponse,
+    RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
 };
 
 /// The largest request body read.

@@ -240,7 +240,8 @@ impl Backend {
     pub fn till_config(&self, till: &Till) -> Result<TillConfig, ApiError> {
         let mode = self.engine.as_ref().map_or(ChannelMode::Sandbox, |e| e.router.profile());
         self.with_store(|s| {
-            let shop = s.store(till.store_id)?.ok_or(StoreError::NotFound { what: "store", key: till.store_code.clone() })?;
+            let shop =
+                s.store(till.store_id)?.ok_or(StoreError::NotFound { what: "store", key: till.store_code.clone() })?;
             let routes = s
                 .routes()?
                 .into_iter()
@@ -323,8 +324,7 @@ impl Backend {
 fn acquirer_refs(s: &Store) -> Result<std::collections::HashMap<AcquirerId, AcquirerRef>, StoreError> {
     let codes: std::collections::HashMap<AcquirerId, String> =
         s.onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
-    Ok(s
-        .acquirers()?
+    Ok(s.acquirers()?
         .into_iter()
         .map(|a| {
             let r = AcquirerRef { id: a.id.0, kind: a.kind, name: a.name, code: codes.get(&a.id).cloned() };

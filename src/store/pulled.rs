@@ -133,12 +133,7 @@ impl Store {
 }
 
 /// Moves the till's own copy of an order to the backend's settled status (through the transition function).
-fn settle_local(
-    tx: &rusqlite::Transaction<'_>,
-    id: OrderId,
-    local: OrderStatus,
-    p: &PulledOrder,
-) -> Result<bool> {
+fn settle_local(tx: &rusqlite::Transaction<'_>, id: OrderId, local: OrderStatus, p: &PulledOrder) -> Result<bool> {
     if local == p.status || (is_paid_family(local) && is_paid_family(p.status)) {
         return Ok(false);
     }

@@ -138,7 +138,9 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {TILL_COLUMNS} FROM backend_tills t JOIN stores s ON s.id = t.store_id WHERE t.id = ?1"),
+                &format!(
+                    "SELECT {TILL_COLUMNS} FROM backend_tills t JOIN stores s ON s.id = t.store_id WHERE t.id = ?1"
+                ),
                 [id.0],
                 till_from_row,
             )
@@ -195,15 +197,15 @@ impl Store {
             if expires_at.as_str() <= now {
                 return Ok(Err(Redeemed::Expired));
             }
-            let revoked: bool = tx.query_row(
-                "SELECT revoked_at IS NOT NULL FROM backend_tills WHERE id = ?1",
-                [till],
-                |r| r.get(0),
-            )?;
+            let revoked: bool =
+                tx.query_row("SELECT revoked_at IS NOT NULL FROM backend_tills WHERE id = ?1", [till], |r| r.get(0))?;
             if revoked {
                 return Ok(Err(Redeemed::Revoked));
             }
-            tx.execute("UPDATE backend_enrolment_codes SET used_at = ?2 WHERE code_hash = ?1", params![code_hash, now])?;
+            tx.execute(
+                "UPDATE backend_enrolment_codes SET used_at = ?2 WHERE code_hash = ?1",
+                params![code_hash, now],
+            )?;
             tx.execute(
                 "UPDATE backend_tills SET token_hash = ?2, enrolled_at = ?3, last_contact_at = ?3 WHERE id = ?1",
                 params![till, token_hash, now],
@@ -212,10 +214,9 @@ impl Store {
             Ok(Ok(TillId(till)))
         })?;
         match outcome {
-            Ok(id) => Ok(Redeemed::Enrolled(self.till(id)?.ok_or(StoreError::NotFound {
-                what: "till",
-                key: id.to_string(),
-            })?)),
+            Ok(id) => Ok(Redeemed::Enrolled(
+                self.till(id)?.ok_or(StoreError::NotFound { what: "till", key: id.to_string() })?,
+            )),
             Err(refused) => Ok(refused),
         }
     }

@@ -214,7 +214,8 @@ impl KeysPanel {
                         match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
                             Ok(()) => {
                                 ctx.access = mode;
-                                ctx.backend_url = crate::routing::backend::link(&ctx.home.store).ok().flatten().map(|l| l.url);
+                                ctx.backend_url =
+                                    crate::routing::backend::link(&ctx.home.store).ok().flatten().map(|l| l.url);
                                 self.keys_changed = true;
                             }
                             Err(e) => self.message = Some(crate::ui::words_backoffice::store_error(&e)),
@@ -597,7 +598,10 @@ impl KeysPanel {
             Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                 // The task ended without answering (the runtime stopped): the vault went with it; unlock again.
                 self.joining = None;
-                self.message = Some(Text::new("加入未完成：请重新解锁密钥后再试", "The join did not finish: unlock the keys and try again"));
+                self.message = Some(Text::new(
+                    "加入未完成：请重新解锁密钥后再试",
+                    "The join did not finish: unlock the keys and try again",
+                ));
             }
         }
     }

@@ -29,12 +29,12 @@ pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+/// The words for a till and its merchant backend (status bar, Join form).
+pub mod words_backend;
 /// The orders, refunds and overview screens' words (sources, statuses, timeline events).
 pub mod words_orders;
 /// The set-up screens' words (acquirer names, onboarding steps and refusals).
 pub mod words_setup;
-/// The words for a till and its merchant backend (status bar, Join form).
-pub mod words_backend;
 /// The 交接班 screen's words (shift errors, wallet lines, changes since a close).
 pub mod words_shifts;
 

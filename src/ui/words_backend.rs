@@ -30,7 +30,9 @@ pub fn link_error(e: &LinkError) -> Text {
         LinkError::NotJoined => Text::new("本收银台尚未加入商户后台", "This till has not joined a merchant backend"),
         LinkError::Backend(b) => backend_error(b),
         LinkError::Store(s) => crate::ui::words_backoffice::store_error(s),
-        LinkError::Secret(_) => Text::new("无法写入密钥库（详情见日志）", format!("The key vault cannot be written: {e}")),
+        LinkError::Secret(_) => {
+            Text::new("无法写入密钥库（详情见日志）", format!("The key vault cannot be written: {e}"))
+        }
     }
 }
 

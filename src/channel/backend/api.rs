@@ -356,9 +356,7 @@ impl ApiError {
             ApiError::NotYourStore => 403,
             ApiError::BadRequest { .. } | ApiError::NotAPaymentCode => 400,
             ApiError::NotFound { .. } => 404,
-            ApiError::OrderClosed { .. } | ApiError::OutRequestNoTaken { .. } | ApiError::OutTradeNoTaken { .. } => {
-                409
-            }
+            ApiError::OrderClosed { .. } | ApiError::OutRequestNoTaken { .. } | ApiError::OutTradeNoTaken { .. } => 409,
             ApiError::NoRoute { .. }
             | ApiError::AcquirerUnavailable { .. }
             | ApiError::AmountTooLarge { .. }

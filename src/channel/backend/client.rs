@@ -121,8 +121,7 @@ impl BackendClient {
     pub async fn enrol(base_url: &str, code: &str) -> Result<EnrolResponse, BackendError> {
         let base = parse_url(base_url)?;
         let body = EnrolRequest { code: code.trim().to_owned() };
-        let response =
-            http()?.post(endpoint(&base, &["enrol"])?).json(&body).send().await.map_err(transport)?;
+        let response = http()?.post(endpoint(&base, &["enrol"])?).json(&body).send().await.map_err(transport)?;
         read(response).await
     }
 
