@@ -25,6 +25,7 @@ pub mod refund;
 pub mod routing;
 pub mod sandbox;
 pub mod secrets;
+pub mod serve;
 pub mod shifts;
 pub mod sound;
 pub mod store;

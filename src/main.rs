@@ -184,6 +184,14 @@ enum Command {
     /// Reconcile (对账) a day's bills against the till and print the report; resolve its differences and close
     /// the day (subcommands).
     Reconcile(cli::reconcile::ReconcileCli),
+    /// The merchant backend (商户后台) for several tills: serve the till API (`--listen ADDR`), or add, list and
+    /// revoke tills (subcommands). The tills then hold no acquirer keys.
+    Serve(cli::serve::ServeCli),
+    /// This till and a merchant backend: join (enrol with a one-time code), status, leave.
+    Backend {
+        #[command(subcommand)]
+        command: cli::backend::BackendCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,11 +309,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Onboard(args)) = &cli.command {
         return cli::onboard::run_onboard(args, cli.data_dir.as_deref());
     }
+    if let Some(Command::Serve(args)) = &cli.command {
+        return cli::serve::run(args, cli.data_dir.as_deref());
+    }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
     let mut home = DataHome::open(&data_dir)?;
     match cli.command {
         None => run_gui(home),
-        Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_)) => Ok(()),
+        Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_) | Command::Serve(_)) => Ok(()),
+        Some(Command::Backend { command }) => {
+            let operator = match command.changes() {
+                Some(what) => {
+                    cli::staff::authorize(&mut home, cli.operator.as_deref(), Permission::ChangeSettings, what)?
+                        .map(|o| o.id)
+                }
+                None => None,
+            };
+            cli::backend::run(&runtime()?, &mut home, operator, command)
+        }
         Some(Command::Pay { amount, auth_code, dynamic, wallet, png, timeout, subject, store, json, target }) => {
             let rt = runtime()?;
             // --operator signs in for the payment (a cashier's shift opens); without it the sale has no operator.
@@ -457,7 +478,9 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
     let sync_settings = tilldesk::sync::SyncSettings::load(&app.ctx.home.store)?;
     // In live mode the sandbox's worker must not touch live orders: the live worker starts once the keys are
     // unlocked (Ctx::manage_sync).
-    let sandbox_mode = app.ctx.mode == tilldesk::model::ChannelMode::Sandbox && !elsewhere;
+    // A till enrolled with a merchant backend syncs with it instead (once its keys are unlocked).
+    let joined = tilldesk::routing::backend::link(&app.ctx.home.store)?.is_some();
+    let sandbox_mode = app.ctx.mode == tilldesk::model::ChannelMode::Sandbox && !elsewhere && !joined;
     app.ctx.sync_for = Some((app.ctx.mode, false));
     rt.spawn(async move {
         let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));

@@ -7,7 +7,10 @@
 //!   window runs) imports `sandbox`;
 //! - nothing outside `channel/` names a protocol's `wire` or `sign` module (the sandbox, which plays the acquirers'
 //!   side of the protocols, excepted);
-//! - the command line lives in `cli/`, one file per verb: no `src/cli_*.rs` or `src/*_cli.rs`.
+//! - the command line lives in `cli/`, one file per verb: no `src/cli_*.rs` or `src/*_cli.rs`;
+//! - the merchant backend's HTTP handlers (`serve/http.rs`) and the till's backend protocol (`channel/backend/`)
+//!   name no database: they call the `serve::Backend` facade or speak HTTP, so the backend's persistence can move to
+//!   PostgreSQL without touching them.
 
 use std::path::{Path, PathBuf};
 
@@ -95,4 +98,13 @@ fn the_command_line_lives_in_cli() {
         .filter(|p| !p.contains('/') && (p.starts_with("cli_") || p.ends_with("_cli.rs")))
         .collect();
     assert!(found.is_empty(), "command-line files outside src/cli/: {found:?}");
+}
+
+#[test]
+fn the_backend_api_and_its_client_name_no_database() {
+    let found = breaking(|path, code| {
+        (path == "serve/http.rs" || path.starts_with("channel/backend/"))
+            && (code.contains("crate::store") || code.contains("rusqlite") || code.contains("Store::open"))
+    });
+    assert!(found.is_empty(), "a database named in the till API's handlers or client: {found:?}");
 }

@@ -3,6 +3,7 @@
 
 pub mod alipay;
 pub mod auth_code;
+pub mod backend;
 pub mod cds;
 pub mod client_error;
 pub mod notice;

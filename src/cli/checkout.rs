@@ -32,6 +32,10 @@ pub async fn router(
     home: &DataHome,
     target: &SandboxTarget,
 ) -> anyhow::Result<(Router, Option<tilldesk::sandbox::RunningSandbox>)> {
+    // A till enrolled with a merchant backend reaches every acquirer through it.
+    if let Some(router) = crate::cli::backend::router(home)? {
+        return Ok((router, None));
+    }
     let db = home.store.path().to_owned();
     let live = tilldesk::config::channel_mode(&home.store)? == tilldesk::model::ChannelMode::Live;
     match (&target.sandbox_url, &target.sandbox_data) {

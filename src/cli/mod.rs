@@ -3,6 +3,7 @@
 //! path), and `staff` how a command signs an operator in.
 
 pub mod acquirers;
+pub mod backend;
 pub mod checkout;
 pub mod keys;
 pub mod onboard;
@@ -11,6 +12,7 @@ pub mod print;
 pub mod receipts;
 pub mod reconcile;
 pub mod reconcile_resolve;
+pub mod serve;
 pub mod shifts;
 pub mod staff;
 pub mod sync;

@@ -20,6 +20,11 @@ pub trait ChannelFactory {
     fn profile(&self) -> ChannelMode;
     /// The client of `account`; the error says, in plain words, what is missing (settings, keys).
     fn channel(&self, account: &Acquirer, onboarding_code: Option<&str>) -> Result<Arc<dyn Channel>, String>;
+    /// The merchant backend every channel of this profile goes through, when the till is enrolled with one (the
+    /// sync worker then pulls the store's orders from it and leaves the bills to it).
+    fn backend(&self) -> Option<Arc<crate::channel::backend::BackendClient>> {
+        None
+    }
 }
 
 /// Why no channel could be had. The UI phrases these in the current language from the values.
@@ -77,6 +82,7 @@ struct AccountChannel {
 pub struct Router {
     profile: ChannelMode,
     accounts: Arc<HashMap<AcquirerId, AccountChannel>>,
+    backend: Option<Arc<crate::channel::backend::BackendClient>>,
 }
 
 impl std::fmt::Debug for Router {
@@ -108,7 +114,7 @@ impl Router {
                 (account.id, AccountChannel { account, onboarding_code, channel })
             })
             .collect();
-        Ok(Router { profile: factory.profile(), accounts: Arc::new(accounts) })
+        Ok(Router { profile: factory.profile(), accounts: Arc::new(accounts), backend: factory.backend() })
     }
 
     /// A router over ready-made clients (tests, tools).
@@ -119,11 +125,16 @@ impl Router {
                 (account.id, AccountChannel { account, onboarding_code: None, channel: Ok(channel) })
             })
             .collect();
-        Router { profile, accounts: Arc::new(accounts) }
+        Router { profile, accounts: Arc::new(accounts), backend: None }
     }
 
     pub fn profile(&self) -> ChannelMode {
         self.profile
+    }
+
+    /// The merchant backend this till's channels go through (None: the acquirers themselves).
+    pub fn backend(&self) -> Option<Arc<crate::channel::backend::BackendClient>> {
+        self.backend.clone()
     }
 
     /// The account's name for messages: its onboarding id (ALIPAY, PARTNER1…) or its name.
@@ -191,6 +202,8 @@ impl Router {
         self.scoped(order.acquirer_id, order.acquirer_merchant_id.as_deref()).map(|(_, c)| c)
     }
 }
+
+pub mod backend;
 
 #[cfg(test)]
 mod tests;

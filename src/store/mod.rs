@@ -21,10 +21,12 @@ pub mod operators;
 pub mod order_query;
 pub mod orders;
 pub mod print;
+pub mod pulled;
 pub mod recon;
 pub mod recon_days;
 pub mod refunds;
 pub mod routing;
+pub mod serve;
 pub mod settlement;
 pub mod shifts;
 pub mod sync;
@@ -56,6 +58,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (16, include_str!("migrations/0016_shifts.sql")),
     (17, include_str!("migrations/0017_order_search_totals.sql")),
     (18, include_str!("migrations/0018_subject_search_hour_totals.sql")),
+    (19, include_str!("migrations/0019_backend.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

@@ -11,11 +11,14 @@
 //!    (attempts and next_attempt_at are stored, so a restart changes nothing);
 //! 4. follows refunds still PROCESSING;
 //! 5. refreshes acquirer bindings still pending verification;
-//! 6. after the configured time of day, fetches yesterday's bills and reconciles them.
+//! 6. after the configured time of day, fetches yesterday's bills and reconciles them;
+//! 7. on a till enrolled with a merchant backend, pulls the store's orders from it ([`pull`]) instead of step 6
+//!    (the backend fetches and reconciles the bills).
 //!
 //! The worker runs on the app's one tokio runtime; the UI reads its [`SyncStatus`] through a [`SyncHandle`].
 
 pub mod notify;
+pub mod pull;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -237,7 +240,10 @@ impl SyncWorker {
             self.deliver_outbox(&mut store, &mut run).await?;
             self.follow_refunds(&mut run).await?;
             self.refresh_bindings(&mut store, &mut run).await?;
-            self.fetch_bills(&mut store, &mut run).await?;
+            match self.router.backend() {
+                Some(backend) => self.pull(&backend, &mut store, &mut run).await?,
+                None => self.fetch_bills(&mut store, &mut run).await?,
+            }
         }
         run.outbox_pending = store.outbox_len()?;
         run.summary = summary(&run);
@@ -581,6 +587,22 @@ impl SyncWorker {
             if let Err(e) = onboarder.refresh(b.store_id, b.acquirer_id).await {
                 run.errors.push(format!("binding of store {} at acquirer {}: {e}", b.store_id, b.acquirer_id));
             }
+        }
+        Ok(())
+    }
+
+    /// The store's orders from the merchant backend (see [`pull`]); a backend that does not answer is an error of
+    /// the pass, not of the worker.
+    async fn pull(
+        &self,
+        backend: &crate::channel::backend::BackendClient,
+        store: &mut Store,
+        run: &mut SyncRun,
+    ) -> Result<(), SyncError> {
+        match pull::pull_orders(backend, store).await {
+            Ok(s) => run.orders_refreshed += i64::try_from(s.new + s.updated).unwrap_or(i64::MAX),
+            Err(pull::PullError::Store(e)) => return Err(e.into()),
+            Err(pull::PullError::Backend(e)) => run.errors.push(format!("pulling the store's orders: {e}")),
         }
         Ok(())
     }

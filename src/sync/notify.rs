@@ -293,8 +293,28 @@ pub async fn listen_with(
     if !listen.ip().is_loopback() {
         tracing::warn!(%listen, "the notify listener accepts connections from the network (remote access allowed)");
     }
+    let app = routes(store, keys);
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|source| ListenError::Bind { addr: listen, source })?;
+    let addr = listener.local_addr().map_err(|source| ListenError::Bind { addr: listen, source })?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "notify listener stopped");
+        }
+    });
+    tracing::info!(%addr, "notify listener");
+    Ok(NotifyListener { addr, shutdown: Some(tx), task })
+}
+
+/// The notify handlers (`/notify`, `/notify/alipay`, `/notify/wechatpay`, bodies limited to [`MAX_BODY_BYTES`]) on
+/// their own database connection, to serve alone ([`listen`]) or beside other routes (the merchant backend).
+pub fn routes(store: Store, keys: NotifyKeys) -> Router {
     let state = Arc::new(ListenerState { store: Mutex::new(store), keys });
-    let app = Router::new()
+    Router::new()
         .route(
             "/notify",
             post(|State(s): State<Arc<ListenerState>>, body: String| async move {
@@ -314,21 +334,7 @@ pub async fn listen_with(
             }),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state);
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.map_err(|source| ListenError::Bind { addr: listen, source })?;
-    let addr = listener.local_addr().map_err(|source| ListenError::Bind { addr: listen, source })?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "notify listener stopped");
-        }
-    });
-    tracing::info!(%addr, "notify listener");
-    Ok(NotifyListener { addr, shutdown: Some(tx), task })
+        .with_state(state)
 }
 
 /// Where the listener listens by default, and the setting that changes it.

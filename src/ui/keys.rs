@@ -42,11 +42,18 @@ pub struct KeysPanel {
     /// Where the certificate stood at the last WeChat connection test.
     wechat_cert_status: Option<CertStatus>,
     public_key: Option<String>,
+    /// Merchant backend → Join: the one-time enrolment code, and the join running off the UI thread (it holds the
+    /// vault meanwhile and gives it back with the outcome).
+    join_code: Zeroizing<String>,
+    joining: Option<Receiver<JoinDone>>,
     message: Option<Text>,
     tests: Vec<(AcquirerKind, Receiver<Result<String, String>>)>,
     alipay_test: Option<Result<(), Text>>,
     wechat_test: Option<Result<(), Text>>,
 }
+
+/// A finished join: the vault it borrowed, and what happened.
+type JoinDone = (Vault, Result<crate::routing::backend::Joined, crate::routing::backend::LinkError>);
 
 /// The certificate file's field (a [`PathField`] for .p12 files).
 struct CertPath(PathField);
@@ -177,7 +184,8 @@ impl KeysPanel {
         self.load(ctx);
         self.poll_tests();
         self.poll_cert_import(ctx);
-        if !self.tests.is_empty() || self.cert_import.is_some() {
+        self.poll_join(ctx);
+        if !self.tests.is_empty() || self.cert_import.is_some() || self.joining.is_some() {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
         }
         ui.label(egui::RichText::new(lang.pick("收单通道与密钥", "Live channels and keys")).strong());
@@ -206,6 +214,8 @@ impl KeysPanel {
                         match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
                             Ok(()) => {
                                 ctx.access = mode;
+                                ctx.backend_url =
+                                    crate::routing::backend::link(&ctx.home.store).ok().flatten().map(|l| l.url);
                                 self.keys_changed = true;
                             }
                             Err(e) => self.message = Some(crate::ui::words_backoffice::store_error(&e)),
@@ -222,11 +232,12 @@ impl KeysPanel {
                         self.report_store(r, |()| Text::new("已保存", "Saved"));
                     }
                 });
+                self.join_form(ui, ctx);
             }
         }
 
-        // The vault (creating one is a key change).
-        if ctx.vault.is_none() && (refused.is_none() || Vault::exists(&ctx.home.dir)) {
+        // The vault (creating one is a key change); a join in progress holds it.
+        if ctx.vault.is_none() && self.joining.is_none() && (refused.is_none() || Vault::exists(&ctx.home.dir)) {
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("密钥口令", "Passphrase"));
                 ui.add(egui::TextEdit::singleline(&mut *self.passphrase).password(true).desired_width(200.0))
@@ -521,6 +532,78 @@ impl KeysPanel {
                 format!("Certificate imported: CN={cn}, expires {date}, sha256 {sha}"),
             )
         });
+    }
+
+    /// Merchant backend → Join: the backend's URL (above) and the one-time code `tilldesk serve add-till` printed
+    /// there. The join runs on the runtime with the vault (the token goes there), never on the UI thread.
+    fn join_form(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let lang = ctx.lang;
+        if let Some(url) = &ctx.backend_url {
+            ui.label(crate::ui::words_backend::status(lang, url));
+        }
+        ui.horizontal(|ui| {
+            let l = ui.label(lang.pick("加入码", "Enrolment code"));
+            ui.add(egui::TextEdit::singleline(&mut *self.join_code).password(true).desired_width(360.0))
+                .labelled_by(l.id);
+            let ready = self.joining.is_none() && !self.join_code.trim().is_empty();
+            if ui.add_enabled(ready, egui::Button::new(lang.pick("加入商户后台", "Join"))).clicked() {
+                self.start_join(ctx);
+            }
+            if self.joining.is_some() {
+                ui.spinner();
+                ui.label(crate::ui::words_backend::joining(lang));
+            }
+        });
+    }
+
+    fn start_join(&mut self, ctx: &mut Ctx) {
+        let Some(runtime) = ctx.runtime.clone() else {
+            self.message = Some(Text::new("网络运行时未启动", "the network runtime is not running"));
+            return;
+        };
+        let Some(mut vault) = ctx.vault.take() else {
+            self.message = Some(crate::ui::words_backend::unlock_first());
+            return;
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let db = ctx.home.store.path().to_owned();
+        let url = self.backend_url.trim().to_owned();
+        let code = Zeroizing::new(self.join_code.trim().to_owned());
+        self.join_code.zeroize();
+        let operator = ctx.operator_id();
+        runtime.spawn(async move {
+            let result = crate::routing::backend::join(&db, &mut vault, &url, &code, operator).await;
+            let _ = tx.send((vault, result));
+        });
+        self.joining = Some(rx);
+        self.message = None;
+    }
+
+    fn poll_join(&mut self, ctx: &mut Ctx) {
+        let Some(rx) = &self.joining else { return };
+        match rx.try_recv() {
+            Ok((vault, result)) => {
+                ctx.vault = Some(vault);
+                self.joining = None;
+                self.message = Some(match result {
+                    Ok(joined) => {
+                        ctx.backend_joined(&joined);
+                        self.keys_changed = true;
+                        crate::ui::words_backend::joined(&joined)
+                    }
+                    Err(e) => crate::ui::words_backend::link_error(&e),
+                });
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                // The task ended without answering (the runtime stopped): the vault went with it; unlock again.
+                self.joining = None;
+                self.message = Some(Text::new(
+                    "加入未完成：请重新解锁密钥后再试",
+                    "The join did not finish: unlock the keys and try again",
+                ));
+            }
+        }
     }
 
     fn start_test(&mut self, ctx: &Ctx, kind: AcquirerKind) {

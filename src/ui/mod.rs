@@ -29,6 +29,8 @@ pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;
 pub mod this_till;
+/// The words for a till and its merchant backend (status bar, Join form).
+pub mod words_backend;
 /// The orders, refunds and overview screens' words (sources, statuses, timeline events).
 pub mod words_orders;
 /// The set-up screens' words (acquirer names, onboarding steps and refusals).
@@ -73,6 +75,9 @@ pub struct Ctx {
     pub runtime: Option<tokio::runtime::Handle>,
     /// How the till reaches the acquirers (shown in the status bar).
     pub access: crate::config::AccessMode,
+    /// The merchant backend this till is enrolled with (Settings → Access → Merchant backend → Join): every
+    /// acquirer is reached through it, with the till's token from the unlocked vault.
+    pub backend_url: Option<String>,
     /// The background sync worker and notify listener, once started.
     pub services: Option<crate::sync::Services>,
     /// The services being started off the UI thread.
@@ -161,6 +166,7 @@ impl Ctx {
         let lang = config::language(&home.store)?;
         let mode = config::channel_mode(&home.store)?;
         let access = config::access_mode(&home.store)?;
+        let backend_url = crate::routing::backend::link(&home.store)?.map(|l| l.url);
         let sound = crate::sound::Sound::system(crate::sound::SoundSettings::load(&home.store)?);
         let keys = hotkeys::KeyMap::load(&home.store)?;
         let theme = config::theme(&home.store)?;
@@ -177,6 +183,7 @@ impl Ctx {
             sandbox: SandboxStatus::Off,
             runtime: None,
             access,
+            backend_url,
             services: None,
             services_starting: None,
             vault: None,
@@ -217,6 +224,27 @@ impl Ctx {
     /// Says that the mode, keys or gateways changed: clients built before are stale.
     pub fn channels_changed(&mut self) {
         self.channel_generation += 1;
+    }
+
+    /// The till has just joined a merchant backend (its settings and routes are written): every channel now goes
+    /// through it, and the background sync restarts on it.
+    pub fn backend_joined(&mut self, joined: &crate::routing::backend::Joined) {
+        self.backend_url = Some(joined.link.url.clone());
+        self.access = config::AccessMode::MerchantBackend;
+        self.mode = joined.mode;
+        match config::this_till(&mut self.home.store) {
+            Ok(till) => self.till = till,
+            Err(e) => self.error = Some(store_error(&e)),
+        }
+        self.channels_changed();
+        if let Some(runtime) = &self.runtime
+            && let Some(old) = self.services.take()
+        {
+            runtime.spawn(old.stop());
+        }
+        if self.sync_for.is_some() {
+            self.sync_for = Some((self.mode, false));
+        }
     }
 
     /// Switches between the sandbox and the live gateways, and remembers it (an audited settings change). Refused
@@ -279,7 +307,8 @@ impl Ctx {
         if matches!(self.money_path, MoneyPathState::Elsewhere(_)) {
             return;
         }
-        let wanted = (self.mode, self.mode == ChannelMode::Live && self.vault.is_some());
+        let joined = self.backend_url.is_some();
+        let wanted = (self.mode, (self.mode == ChannelMode::Live || joined) && self.vault.is_some());
         if current == wanted || self.services_starting.is_some() {
             return;
         }
@@ -291,6 +320,18 @@ impl Ctx {
         self.sync = SyncState::NotStarted;
         let settings = crate::sync::SyncSettings::load(&self.home.store).unwrap_or_default();
         match self.mode {
+            // Through the merchant backend: its channels, and the pull of the store's orders.
+            _ if joined => {
+                if wanted.1 {
+                    match self.router_text() {
+                        Ok(router) => {
+                            let dir = self.home.dir.clone();
+                            self.services = Some(crate::sync::start(&runtime, &dir, router, None, None, settings));
+                        }
+                        Err(e) => self.error = Some(e),
+                    }
+                }
+            }
             // `tilldesk sync` uses exactly these channels too: the live profile of the same accounts and routes.
             ChannelMode::Live if wanted.1 => match self.router_text() {
                 Ok(router) => {
@@ -353,6 +394,14 @@ impl Ctx {
 
     /// [`Ctx::router`], with why not in both languages.
     pub fn router_text(&self) -> Result<crate::routing::Router, Text> {
+        if self.backend_url.is_some() {
+            let Some(vault) = &self.vault else { return Err(words_backend::unlock_first()) };
+            return match crate::routing::backend::router(&self.home.store, vault) {
+                Ok(Some(router)) => Ok(router),
+                Ok(None) => Err(words_backend::link_error(&crate::routing::backend::LinkError::NotJoined)),
+                Err(e) => Err(words_backend::link_error(&e)),
+            };
+        }
         if self.mode == ChannelMode::Live {
             let Some(vault) = &self.vault else {
                 return Err(Text::new(
@@ -787,7 +836,10 @@ impl TillDeskApp {
             ui.separator();
             ui.label(this_till::status_words(lang, &self.ctx.till));
             ui.separator();
-            ui.label(format!("{}{}", lang.pick("接入：", "Access: "), self.ctx.access.label(lang)));
+            match &self.ctx.backend_url {
+                Some(url) => ui.label(words_backend::status(lang, url)),
+                None => ui.label(format!("{}{}", lang.pick("接入：", "Access: "), self.ctx.access.label(lang))),
+            };
             ui.separator();
             ui.label(format!("{}{}", lang.pick("同步：", "Sync: "), self.ctx.sync.label(lang)));
             if let Some(status) = self.ctx.sync_status() {

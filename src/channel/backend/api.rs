@@ -1,0 +1,433 @@
+//! The till API's JSON shapes (`/v1/...`), shared by the backend that serves them (`serve/`) and the till that calls
+//! them ([`super::client`]): one definition, so the two sides cannot drift apart.
+//!
+//! Amounts are text in yuan ("12.34") as on the acquirers' wires; times are UTC RFC 3339 as stored, except
+//! `paid_at` inside [`Trade`], which is the acquirer's own wording (China time) exactly as the acquirers' answers
+//! carry it. Answers are the acquirers' answers, normalised: the till's engine classifies them exactly as it would
+//! the acquirer's own. Errors are `{ "kind": "...", ... }` with values, never sentences.
+
+use serde::{Deserialize, Serialize};
+
+use crate::channel::AuthCode;
+use crate::model::{AcquirerKind, ChannelMode, OrderSource, OrderStatus, RefundStatus, Wallet};
+
+/// The version prefix of every path.
+pub const PREFIX: &str = "/v1";
+
+/// `POST /v1/enrol`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub code: String,
+}
+
+/// The answer to an enrolment: the till's id and token (shown once, kept in the till's vault) and its setup.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub till_id: i64,
+    pub token: String,
+    pub till: TillConfig,
+}
+
+impl std::fmt::Debug for EnrolResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolResponse").field("till_id", &self.till_id).field("till", &self.till).finish()
+    }
+}
+
+/// `GET /v1/till`: who the till is and how its store takes payments, for the till's own copy of its routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TillConfig {
+    pub till_id: i64,
+    pub till_name: String,
+    pub store: StoreRef,
+    /// The backend's profile: sandbox or live.
+    pub mode: ChannelMode,
+    pub acquirers: Vec<AcquirerRef>,
+    pub routes: Vec<RouteRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreRef {
+    pub store_code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_zh: String,
+}
+
+/// One acquirer account of the backend, as the till names it locally (by onboarding id, else kind and name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcquirerRef {
+    pub id: i64,
+    pub kind: AcquirerKind,
+    pub name: String,
+    /// The onboarding id (ALIPAY, WECHATPAY, PARTNER1…), when it has one.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRef {
+    pub wallet: Wallet,
+    pub acquirer_id: i64,
+    #[serde(default)]
+    pub merchant_id: Option<String>,
+}
+
+/// `POST /v1/pay`: a barcode payment under the till's out_trade_no. `Debug` masks the payment code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PayRequest {
+    pub out_trade_no: String,
+    #[serde(with = "auth_code_text")]
+    pub auth_code: AuthCode,
+    pub amount: String,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub terminal_id: Option<String>,
+    #[serde(default)]
+    pub operator_id: Option<String>,
+}
+
+/// What the acquirer said about a trade it knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trade {
+    #[serde(default)]
+    pub trade_no: Option<String>,
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// The acquirer's payment time as it wrote it (China time).
+    #[serde(default)]
+    pub paid_at: Option<String>,
+    #[serde(default)]
+    pub buyer: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub merchant_id: Option<String>,
+}
+
+/// A definite refusal with the acquirer's (or the backend's) code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to a pay, as the acquirer classified it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum PayAnswer {
+    Paid { trade: Trade },
+    Waiting { trade: Trade },
+    Unknown { reason: String },
+    Failed { failure: Refusal },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayResponse {
+    pub out_trade_no: String,
+    /// The order's status at the backend after this call.
+    pub order_status: OrderStatus,
+    /// True when the order existed already (the till asked again): the answer is its current state, nothing was
+    /// sent to the acquirer.
+    #[serde(default)]
+    pub replayed: bool,
+    #[serde(flatten)]
+    pub answer: PayAnswer,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum QueryAnswer {
+    Paid { trade: Trade },
+    Waiting { trade: Trade },
+    Closed { trade: Trade },
+    NotFound,
+    Unknown { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryResponse {
+    pub out_trade_no: String,
+    /// None when the backend has no such order.
+    #[serde(default)]
+    pub order_status: Option<OrderStatus>,
+    #[serde(flatten)]
+    pub answer: QueryAnswer,
+}
+
+/// The answer to a cancel / reverse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CancelAnswer {
+    Done { refunded: bool },
+    Retry { reason: String },
+    Failed { failure: Refusal },
+    Unknown { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelResponse {
+    pub out_trade_no: String,
+    #[serde(default)]
+    pub order_status: Option<OrderStatus>,
+    #[serde(flatten)]
+    pub answer: CancelAnswer,
+}
+
+/// `POST /v1/refunds` under the till's out_request_no.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    pub out_trade_no: String,
+    pub out_request_no: String,
+    pub refund_amount: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundState {
+    Success,
+    Processing,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RefundAnswer {
+    Accepted {
+        state: RefundState,
+        #[serde(default)]
+        refund_no: Option<String>,
+    },
+    Failed {
+        failure: Refusal,
+    },
+    Unknown {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundResponse {
+    pub out_request_no: String,
+    pub out_trade_no: String,
+    #[serde(default)]
+    pub refund_status: Option<RefundStatus>,
+    #[serde(default)]
+    pub replayed: bool,
+    #[serde(flatten)]
+    pub answer: RefundAnswer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RefundQueryAnswer {
+    Found { state: RefundState },
+    NotFound,
+    Unknown { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundQueryResponse {
+    pub out_request_no: String,
+    #[serde(default)]
+    pub refund_status: Option<RefundStatus>,
+    #[serde(flatten)]
+    pub answer: RefundQueryAnswer,
+}
+
+/// `GET /v1/orders?since=SEQ&limit=N`: the store's orders changed after SEQ, oldest change first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedQuery {
+    #[serde(default)]
+    pub since: i64,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedPage {
+    pub orders: Vec<FeedOrder>,
+    /// Ask again with `since = next`.
+    pub next: i64,
+    /// More changes wait after this page.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedOrder {
+    pub seq: i64,
+    pub out_trade_no: String,
+    #[serde(default)]
+    pub trade_no: Option<String>,
+    pub source: OrderSource,
+    pub subject: String,
+    pub total_amount: String,
+    pub refunded_amount: String,
+    pub status: OrderStatus,
+    #[serde(default)]
+    pub auth_code_masked: Option<String>,
+    pub created_at: String,
+    #[serde(default)]
+    pub paid_at: Option<String>,
+    pub acquirer: AcquirerRef,
+    #[serde(default)]
+    pub acquirer_merchant_id: Option<String>,
+    #[serde(default)]
+    pub terminal_id: Option<String>,
+    /// The till that took it (None: a store-code payment, or made otherwise).
+    #[serde(default)]
+    pub till_id: Option<i64>,
+    #[serde(default)]
+    pub refunds: Vec<FeedRefund>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedRefund {
+    pub out_request_no: String,
+    pub refund_amount: String,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub created_at: String,
+}
+
+/// Every error the API answers, as `{ "kind": "...", ... }`. The HTTP status goes with the kind
+/// ([`ApiError::status`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ApiError {
+    /// No `Authorization: Bearer` token, or one this backend never issued.
+    #[error("no valid till token")]
+    Unauthorized,
+    /// The till was revoked: its token works no more.
+    #[error("this till was revoked")]
+    Revoked,
+    #[error("the enrolment code is not known")]
+    EnrolmentCodeUnknown,
+    #[error("the enrolment code was used already")]
+    EnrolmentCodeUsed,
+    #[error("the enrolment code has expired")]
+    EnrolmentCodeExpired,
+    /// The order or refund belongs to another store than the till's.
+    #[error("this belongs to another store")]
+    NotYourStore,
+    /// A body, path or query field that cannot be read.
+    #[error("the field {field} cannot be used: {detail}")]
+    BadRequest { field: String, detail: String },
+    #[error("not a payment code")]
+    NotAPaymentCode,
+    #[error("the store {store_code} takes no {wallet} codes")]
+    NoRoute { store_code: String, wallet: Wallet },
+    #[error("the acquirer of store {store_code} is not set up: {detail}")]
+    AcquirerUnavailable { store_code: String, detail: String },
+    #[error("the amount {amount} is more than {max}")]
+    AmountTooLarge { amount: String, max: String },
+    /// The till cancelled this out_trade_no before its payment arrived: it is never charged.
+    #[error("out_trade_no {out_trade_no} was cancelled before its payment arrived")]
+    OrderClosed { out_trade_no: String },
+    /// The refund cannot be written: `reason` is `no_such_order`, `not_paid`, `zero`, `no_reason` or `too_much`.
+    #[error("the refund is refused ({reason})")]
+    RefundRefused {
+        reason: String,
+        #[serde(default)]
+        refundable: Option<String>,
+    },
+    /// This out_request_no names another refund (another order or amount, or another till's).
+    #[error("out_request_no {out_request_no} is taken by another refund")]
+    OutRequestNoTaken { out_request_no: String },
+    /// A known order number was asked with other figures (another amount).
+    #[error("out_trade_no {out_trade_no} is taken by another order")]
+    OutTradeNoTaken { out_trade_no: String },
+    #[error("there is no {what}")]
+    NotFound { what: String },
+    /// The backend's own database or a bug; the detail is in its log.
+    #[error("the backend failed")]
+    Internal,
+}
+
+impl ApiError {
+    /// The HTTP status that goes with the kind.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthorized | ApiError::Revoked => 401,
+            ApiError::EnrolmentCodeUnknown | ApiError::EnrolmentCodeUsed | ApiError::EnrolmentCodeExpired => 403,
+            ApiError::NotYourStore => 403,
+            ApiError::BadRequest { .. } | ApiError::NotAPaymentCode => 400,
+            ApiError::NotFound { .. } => 404,
+            ApiError::OrderClosed { .. } | ApiError::OutRequestNoTaken { .. } | ApiError::OutTradeNoTaken { .. } => 409,
+            ApiError::NoRoute { .. }
+            | ApiError::AcquirerUnavailable { .. }
+            | ApiError::AmountTooLarge { .. }
+            | ApiError::RefundRefused { .. } => 422,
+            ApiError::Internal => 500,
+        }
+    }
+
+    /// The kind's name as it travels (`not_your_store`…).
+    pub fn kind(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "internal".into())
+    }
+}
+
+/// A payment code as JSON text (the one place it is exposed: the request to the backend, like the acquirers').
+mod auth_code_text {
+    use super::AuthCode;
+
+    pub fn serialize<S: serde::Serializer>(code: &AuthCode, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(code.expose())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AuthCode, D::Error> {
+        let text = zeroize::Zeroizing::new(<String as serde::Deserialize>::deserialize(d)?);
+        Ok(AuthCode::new(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_and_errors_travel_as_tagged_json() {
+        let pay = PayResponse {
+            out_trade_no: "TD1".into(),
+            order_status: OrderStatus::Paid,
+            replayed: false,
+            answer: PayAnswer::Paid { trade: Trade { trade_no: Some("2026".into()), ..Trade::default() } },
+        };
+        let json = serde_json::to_value(&pay).unwrap();
+        assert_eq!(json["result"], "paid");
+        assert_eq!(json["order_status"], "PAID");
+        assert_eq!(json["trade"]["trade_no"], "2026");
+        assert_eq!(serde_json::from_value::<PayResponse>(json).unwrap(), pay);
+
+        let e = ApiError::NoRoute { store_code: "S001".into(), wallet: Wallet::WechatPay };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json, serde_json::json!({ "kind": "no_route", "store_code": "S001", "wallet": "wechatpay" }));
+        assert_eq!((e.kind().as_str(), e.status()), ("no_route", 422));
+        assert_eq!(serde_json::from_value::<ApiError>(json).unwrap(), e);
+        assert_eq!(serde_json::to_value(ApiError::Revoked).unwrap(), serde_json::json!({ "kind": "revoked" }));
+    }
+
+    #[test]
+    fn the_payment_code_is_masked_in_debug_and_whole_on_the_wire() {
+        let req = PayRequest {
+            out_trade_no: "TD1".into(),
+            auth_code: AuthCode::new("280000123456780000"),
+            amount: "1.00".into(),
+            subject: String::new(),
+            terminal_id: None,
+            operator_id: None,
+        };
+        assert!(!format!("{req:?}").contains("280000123456780000"));
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(json.contains("280000123456780000"));
+        let back: PayRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.auth_code.expose(), "280000123456780000");
+    }
+}

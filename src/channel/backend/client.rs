@@ -1,0 +1,221 @@
+//! The till's HTTP client of the merchant backend: one method per call of the till API, the till's token in
+//! `Authorization: Bearer` (never logged), JSON both ways, the backend's error kinds as [`ApiError`].
+
+use std::time::Duration;
+
+use super::api::{
+    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, PayRequest, PayResponse, QueryResponse,
+    RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
+};
+use crate::secrets::Secret;
+
+/// Why a call got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("the merchant backend URL {url:?} cannot be used: {detail}")]
+    BadUrl { url: String, detail: String },
+    /// No answer: the backend is down, unreachable, or too slow.
+    #[error("the merchant backend did not answer: {0}")]
+    Transport(String),
+    /// The backend answered with one of its error kinds.
+    #[error("the merchant backend refused: {0} ({kind})", kind = .0.kind())]
+    Api(ApiError),
+    /// An answer that is not the till API's (a proxy's error page, another server).
+    #[error("the merchant backend answered HTTP {status} with something that is not the till API: {detail}")]
+    BadResponse { status: u16, detail: String },
+}
+
+impl BackendError {
+    /// The backend's error kind, when it answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            BackendError::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// How long one call may take. Longer than the backend's own calls to the acquirers (15 s), so an acquirer's slow
+/// answer reaches the till rather than a timeout.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// A merchant backend as one till reaches it: its URL and this till's token.
+#[derive(Clone)]
+pub struct BackendClient {
+    base: reqwest::Url,
+    token: Secret,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for BackendClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendClient").field("base", &self.base.as_str()).finish_non_exhaustive()
+    }
+}
+
+/// The backend's base URL, checked: http or https, with a host.
+pub fn parse_url(url: &str) -> Result<reqwest::Url, BackendError> {
+    let bad = |detail: &str| BackendError::BadUrl { url: url.to_owned(), detail: detail.to_owned() };
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("it must start with http:// or https://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it names no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("it may not carry a query or fragment"));
+    }
+    Ok(parsed)
+}
+
+fn http() -> Result<reqwest::Client, BackendError> {
+    reqwest::Client::builder()
+        .timeout(CALL_TIMEOUT)
+        .build()
+        .map_err(|e| BackendError::Transport(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// `base` + `/v1/...` segments (each escaped as one path segment).
+fn endpoint(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, BackendError> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| BackendError::BadUrl { url: base.to_string(), detail: "it cannot take a path".into() })?
+        .pop_if_empty()
+        .push("v1")
+        .extend(segments);
+    Ok(url)
+}
+
+/// Reads an answer: the JSON body on success, the error kind otherwise.
+async fn read<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, BackendError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| BackendError::Transport(e.to_string()))?;
+    let short = || String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| BackendError::BadResponse { status: status.as_u16(), detail: format!("{e}: {}", short()) });
+    }
+    match serde_json::from_slice::<ApiError>(&bytes) {
+        Ok(e) => Err(BackendError::Api(e)),
+        Err(_) => Err(BackendError::BadResponse { status: status.as_u16(), detail: short() }),
+    }
+}
+
+fn transport(e: reqwest::Error) -> BackendError {
+    // Without the URL: it may carry nothing secret, but the log needs only what happened.
+    BackendError::Transport(e.without_url().to_string())
+}
+
+impl BackendClient {
+    pub fn new(base_url: &str, token: Secret) -> Result<Self, BackendError> {
+        Ok(BackendClient { base: parse_url(base_url)?, token, http: http()? })
+    }
+
+    /// The backend's URL as given.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// Enrols a till with a one-time code (no token yet).
+    pub async fn enrol(base_url: &str, code: &str) -> Result<EnrolResponse, BackendError> {
+        let base = parse_url(base_url)?;
+        let body = EnrolRequest { code: code.trim().to_owned() };
+        let response = http()?.post(endpoint(&base, &["enrol"])?).json(&body).send().await.map_err(transport)?;
+        read(response).await
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T, BackendError> {
+        let response = self
+            .http
+            .get(endpoint(&self.base, segments)?)
+            .query(query)
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(transport)?;
+        read(response).await
+    }
+
+    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, BackendError> {
+        let response = self
+            .http
+            .post(endpoint(&self.base, segments)?)
+            .bearer_auth(self.token.expose())
+            .json(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(response).await
+    }
+
+    /// `GET /v1/till`.
+    pub async fn till(&self) -> Result<TillConfig, BackendError> {
+        self.get(&["till"], &[]).await
+    }
+
+    /// `POST /v1/pay`.
+    pub async fn pay(&self, request: &PayRequest) -> Result<PayResponse, BackendError> {
+        self.post(&["pay"], request).await
+    }
+
+    /// `GET /v1/orders/{out_trade_no}`.
+    pub async fn query(&self, out_trade_no: &str) -> Result<QueryResponse, BackendError> {
+        self.get(&["orders", out_trade_no], &[]).await
+    }
+
+    /// `POST /v1/orders/{out_trade_no}/cancel`.
+    pub async fn cancel(&self, out_trade_no: &str) -> Result<CancelResponse, BackendError> {
+        self.post(&["orders", out_trade_no, "cancel"], &serde_json::json!({})).await
+    }
+
+    /// `POST /v1/refunds`.
+    pub async fn refund(&self, request: &RefundRequest) -> Result<RefundResponse, BackendError> {
+        self.post(&["refunds"], request).await
+    }
+
+    /// `GET /v1/refunds/{out_request_no}?out_trade_no=…`.
+    pub async fn refund_query(
+        &self,
+        out_trade_no: &str,
+        out_request_no: &str,
+    ) -> Result<RefundQueryResponse, BackendError> {
+        self.get(&["refunds", out_request_no], &[("out_trade_no", out_trade_no.to_owned())]).await
+    }
+
+    /// `GET /v1/orders?since=…&limit=…`.
+    pub async fn orders_since(&self, since: i64, limit: u32) -> Result<FeedPage, BackendError> {
+        self.get(&["orders"], &[("since", since.to_string()), ("limit", limit.to_string())]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_paths_escaped() {
+        assert!(parse_url("ftp://x").is_err());
+        assert!(parse_url("not a url").is_err());
+        assert!(parse_url("http://h/x?y=1").is_err());
+        let base = parse_url("https://pay.example.com/tilldesk/").unwrap();
+        let url = endpoint(&base, &["orders", "TD 1/2", "cancel"]).unwrap();
+        assert_eq!(url.as_str(), "https://pay.example.com/tilldesk/v1/orders/TD%201%2F2/cancel");
+        let base = parse_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!(endpoint(&base, &["pay"]).unwrap().as_str(), "http://127.0.0.1:8080/v1/pay");
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let client = BackendClient::new("http://127.0.0.1:1", Secret::from("tdt_secret")).unwrap();
+        assert!(!format!("{client:?}").contains("tdt_secret"));
+    }
+}

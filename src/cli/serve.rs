@@ -1,0 +1,210 @@
+//! `tilldesk serve`: the merchant backend headless — serve the till API until killed (`--listen`), or administer
+//! its tills (`add-till`, `tills`, `revoke`). Chooses the backend's acquirer accounts as `pay` does: the live
+//! profile when its database is in live mode, a stand-alone sandbox (`--sandbox-url/--sandbox-data`), else an
+//! embedded sandbox in `DATA/sandbox`.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use tilldesk::routing::Router;
+use tilldesk::serve::{Backend, StartOptions};
+use tilldesk::store::Store;
+use tilldesk::sync::notify::{NotifyKeys, NotifyVerify};
+
+use crate::cli::checkout::SandboxTarget;
+
+#[derive(Debug, clap::Args)]
+#[command(subcommand_negates_reqs = true)]
+pub struct ServeCli {
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
+    /// Where to serve the till API and the acquirers' notifications, like 0.0.0.0:8080 or 127.0.0.1:0 (port 0
+    /// picks a free one). The first line on stdout says `listening on http://HOST:PORT`.
+    #[arg(long, value_name = "ADDR", required = true)]
+    pub listen: Option<SocketAddr>,
+    /// The backend's database: a SQLite file (default: serve.sqlite3 in the data folder). PostgreSQL URLs come in the
+    /// next phase.
+    #[arg(long, global = true, env = "TILLDESK_DATABASE_URL", value_name = "PATH")]
+    pub database: Option<String>,
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ServeCommand {
+    /// Add a till of a store and print its one-time enrolment code, alone on one line (valid 24 hours).
+    AddTill {
+        /// The store number (S001…).
+        #[arg(long)]
+        store: String,
+        /// A name for the till, like "till 1".
+        #[arg(long)]
+        name: String,
+    },
+    /// List the tills: store, name, when enrolled, last contact.
+    Tills {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a till (by its number or name): its token stops working at once.
+    Revoke { till: String },
+}
+
+/// The backend's database file, from `--database` / `TILLDESK_DATABASE_URL`.
+fn database(dir: &Path, given: Option<&str>) -> anyhow::Result<PathBuf> {
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(dir.join(tilldesk::serve::DATABASE_FILE));
+    };
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        bail!(
+            "--database {text}: PostgreSQL comes in the next phase of the merchant backend; for now give a SQLite file \
+             (default: {} in the data folder)",
+            tilldesk::serve::DATABASE_FILE
+        );
+    }
+    if lower.contains("://") {
+        bail!("--database {text}: give the path of a SQLite file");
+    }
+    Ok(PathBuf::from(text.strip_prefix("sqlite:").unwrap_or(text)))
+}
+
+pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
+    let dir = tilldesk::config::resolve_data_dir(data_dir)?;
+    tilldesk::private_files::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let db = database(&dir, args.database.as_deref())?;
+    match &args.command {
+        Some(ServeCommand::AddTill { store, name }) => {
+            let new = Backend::open(&db, &dir)?.add_till(store, name)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", new.code.expose())?;
+            out.flush()?;
+            let until = tilldesk::time::to_china_display(new.till.code_expires_at.as_deref().unwrap_or_default());
+            eprintln!(
+                "till #{} \"{}\" of store {}: enrol it before {until} (China time) with `tilldesk backend join URL \
+                 --code CODE`; the code works once",
+                new.till.id, new.till.name, new.till.store_code
+            );
+            Ok(())
+        }
+        Some(ServeCommand::Tills { json }) => {
+            let tills = Backend::open(&db, &dir)?.tills()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&tills)?);
+                return Ok(());
+            }
+            if tills.is_empty() {
+                println!("no tills yet: `tilldesk serve add-till --store S001 --name \"till 1\"`");
+            }
+            let when = |t: &Option<String>| t.as_deref().map(tilldesk::time::to_china_display);
+            for t in &tills {
+                let state = match (&t.revoked_at, &t.enrolled_at) {
+                    (Some(at), _) => format!("revoked {}", tilldesk::time::to_china_display(at)),
+                    (None, Some(at)) => format!("enrolled {}", tilldesk::time::to_china_display(at)),
+                    (None, None) => match when(&t.code_expires_at) {
+                        Some(until) => format!("waiting for enrolment (code valid until {until})"),
+                        None => "not enrolled".to_owned(),
+                    },
+                };
+                let contact = when(&t.last_contact_at).unwrap_or_else(|| "never".into());
+                println!("#{}\t{}\t{}\t{state}\tlast contact {contact}", t.id, t.store_code, t.name);
+            }
+            Ok(())
+        }
+        Some(ServeCommand::Revoke { till }) => {
+            let t = Backend::open(&db, &dir)?.revoke(till)?;
+            println!("revoked till #{} \"{}\" of store {}", t.id, t.name, t.store_code);
+            Ok(())
+        }
+        None => {
+            let listen = args.listen.context("--listen ADDR is needed to serve")?;
+            serve(&dir, &db, listen, &args.target)
+        }
+    }
+}
+
+/// The backend's acquirer accounts and what verifies their notifications, and the sandbox that holds them when
+/// one was started (kept alive while serving) or named.
+struct Accounts {
+    router: Router,
+    notify: NotifyKeys,
+    sandbox_url: Option<String>,
+    _embedded: Option<tilldesk::sandbox::RunningSandbox>,
+}
+
+async fn accounts(dir: &Path, db: &Path, target: &SandboxTarget) -> anyhow::Result<Accounts> {
+    let mut store = Store::open(db)?;
+    let live = tilldesk::config::channel_mode(&store)? == tilldesk::model::ChannelMode::Live;
+    let sandbox = |store: &mut Store, accounts: &tilldesk::sandbox::accounts::SandboxAccounts, url: &str| {
+        tilldesk::sandbox::till::prepare(store)?;
+        let router = tilldesk::sandbox::till::router(store, accounts, url).map_err(anyhow::Error::msg)?;
+        let notify = tilldesk::sandbox::till::notify_keys(store, accounts, url).map_err(anyhow::Error::msg)?;
+        anyhow::Ok((router, notify))
+    };
+    match (&target.sandbox_url, &target.sandbox_data) {
+        (Some(_), Some(_)) if live => bail!("this backend is in live mode: --sandbox-url is for sandbox mode"),
+        (Some(url), Some(data)) => {
+            let (router, notify) = sandbox(&mut store, &crate::cli::checkout::read_accounts(data)?, url)?;
+            Ok(Accounts { router, notify, sandbox_url: Some(url.clone()), _embedded: None })
+        }
+        _ if live => {
+            let passphrase = tilldesk::secrets::passphrase_from_env("TILLDESK_PASSPHRASE")
+                .context("set TILLDESK_PASSPHRASE to the passphrase of the backend's key vault")?;
+            let vault = tilldesk::secrets::Vault::unlock(dir, &passphrase)?;
+            let router = tilldesk::keys::live_router(db, &vault)?;
+            let notify = tilldesk::serve::live::notify_keys(&store, &vault)?;
+            Ok(Accounts { router, notify, sandbox_url: None, _embedded: None })
+        }
+        _ => {
+            let running = tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse()?, false).await?;
+            let url = running.base_url();
+            let (router, notify) = sandbox(&mut store, &running.state.accounts(), &url)?;
+            Ok(Accounts { router, notify, sandbox_url: Some(url), _embedded: Some(running) })
+        }
+    }
+}
+
+fn serve(dir: &Path, db: &Path, listen: SocketAddr, target: &SandboxTarget) -> anyhow::Result<()> {
+    let rt = crate::runtime()?;
+    rt.block_on(async {
+        // One process works on a backend's folder: two would both recover and deliver the same work.
+        let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dir);
+        let Some(_money_path) = tilldesk::ownership::MoneyPath::try_claim(folder, "serve")? else {
+            bail!("another TillDesk is working on {} (phase 1 runs one backend per database)", folder.display());
+        };
+        let accounts = accounts(dir, db, target).await?;
+        let settings = tilldesk::sync::SyncSettings::load(&Store::open(db)?)?;
+        let backend = Backend::open(db, dir)?.serving(accounts.router.clone());
+        let ids = account_ids(&accounts.notify);
+        let options = StartOptions { sync: Some(settings), recover: true };
+        let running = tilldesk::serve::start(backend, listen, accounts.notify, options).await?;
+        if let Some(url) = &accounts.sandbox_url {
+            let http = reqwest::Client::new();
+            for id in ids {
+                tilldesk::sandbox::till::register_notify_url(&http, url, &id, &running.notify_url())
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
+        }
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on {}", running.base_url())?;
+            out.flush()?;
+        }
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+}
+
+/// The account ids (app_id / mch_id) whose notifications come to the backend.
+fn account_ids(keys: &NotifyKeys) -> Vec<String> {
+    keys.accounts
+        .iter()
+        .map(|a| match &a.verify {
+            NotifyVerify::Alipay { app_id, .. } => app_id.clone(),
+            NotifyVerify::Wechat { mch_id, .. } => mch_id.clone(),
+        })
+        .collect()
+}

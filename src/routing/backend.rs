@@ -1,0 +1,224 @@
+//! A till enrolled with a merchant backend (`tilldesk backend join`): every account's channel is a
+//! [`BackendChannel`], and the till's routes, acquirers and store mirror the backend's, so its checkout engine routes
+//! exactly as it always does and the backend takes the payment under the till's own out_trade_no.
+//!
+//! What the till keeps: the backend's URL, its till id and name and the access mode in the settings; its token in
+//! the vault ([`SECRET_TOKEN`]), never in the settings or the log. May import channel, store, config and secrets.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{ChannelFactory, Router};
+use crate::channel::Channel;
+use crate::channel::backend::api::{AcquirerRef, EnrolResponse, TillConfig};
+use crate::channel::backend::{BackendChannel, BackendClient, BackendError};
+use crate::config::{AccessMode, SETTING_ACCESS, SETTING_BACKEND_URL, SETTING_MODE};
+use crate::model::{Acquirer, AcquirerId, ChannelMode, OperatorId, Route, RouteSource, StoreId, Wallet};
+use crate::secrets::{SecretError, Vault};
+use crate::store::{Store, StoreError};
+
+/// The till's token in the vault.
+pub const SECRET_TOKEN: &str = "backend.till_token";
+/// The till's id and name at the backend (plain settings).
+pub const SETTING_TILL_ID: &str = "backend.till_id";
+pub const SETTING_TILL_NAME: &str = "backend.till_name";
+/// The change number the order pull has reached (bookkeeping).
+pub const SETTING_FEED_SINCE: &str = "backend.orders_since";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("this till is enrolled with the merchant backend {url}, but its token is not in the key vault: join again")]
+    NoToken { url: String },
+    #[error("this till is not enrolled with a merchant backend (`tilldesk backend join URL --code CODE`)")]
+    NotJoined,
+}
+
+/// Where this till stands with its backend (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Link {
+    pub url: String,
+    pub till_id: i64,
+    pub till_name: String,
+}
+
+/// The backend this till is enrolled with, when it is in merchant-backend mode and joined (a merchant-backend
+/// URL set by hand without joining is the older forwarding setup: the live clients call that URL instead).
+pub fn link(store: &Store) -> Result<Option<Link>, StoreError> {
+    if crate::config::access_mode(store)? != AccessMode::MerchantBackend {
+        return Ok(None);
+    }
+    let Some(till_id) = store.setting(SETTING_TILL_ID)?.and_then(|t| t.trim().parse::<i64>().ok()) else {
+        return Ok(None);
+    };
+    let url = store.setting(SETTING_BACKEND_URL)?.unwrap_or_default();
+    if url.trim().is_empty() {
+        return Ok(None);
+    }
+    let till_name = store.setting(SETTING_TILL_NAME)?.unwrap_or_default();
+    Ok(Some(Link { url: url.trim().to_owned(), till_id, till_name }))
+}
+
+/// The client of the backend this till is enrolled with (its token from `vault`), or None when not enrolled.
+pub fn client(store: &Store, vault: &Vault) -> Result<Option<BackendClient>, LinkError> {
+    let Some(link) = link(store)? else { return Ok(None) };
+    let token =
+        vault.secret(SECRET_TOKEN).filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
+    Ok(Some(BackendClient::new(&link.url, token)?))
+}
+
+/// Every account's channel through the merchant backend.
+pub struct BackendChannels {
+    pub client: Arc<BackendClient>,
+    pub profile: ChannelMode,
+}
+
+impl ChannelFactory for BackendChannels {
+    fn profile(&self) -> ChannelMode {
+        self.profile
+    }
+
+    fn channel(&self, account: &Acquirer, _onboarding_code: Option<&str>) -> Result<Arc<dyn Channel>, String> {
+        Ok(Arc::new(BackendChannel::new(self.client.clone(), account.kind)))
+    }
+
+    fn backend(&self) -> Option<Arc<BackendClient>> {
+        Some(self.client.clone())
+    }
+}
+
+/// The router of a till enrolled with a backend (None when it is not).
+pub fn router(store: &Store, vault: &Vault) -> Result<Option<Router>, LinkError> {
+    let Some(client) = client(store, vault)? else { return Ok(None) };
+    let factory = BackendChannels { client: Arc::new(client), profile: crate::config::channel_mode(store)? };
+    Ok(Some(Router::new(store, &factory)?))
+}
+
+/// What joining did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub link: Link,
+    pub store_code: String,
+    pub mode: ChannelMode,
+}
+
+/// Enrols this till (database at `db`) with the backend at `url` using a one-time `code`: the token goes to the
+/// vault first (so it is never lost once issued), then the till mirrors its store, acquirers and routes and switches
+/// to merchant-backend mode, audited for `operator`.
+pub async fn join(
+    db: &Path,
+    vault: &mut Vault,
+    url: &str,
+    code: &str,
+    operator: Option<OperatorId>,
+) -> Result<Joined, LinkError> {
+    let url = crate::channel::backend::client::parse_url(url)?.to_string().trim_end_matches('/').to_owned();
+    let enrolled: EnrolResponse = BackendClient::enrol(&url, code).await?;
+    vault.put(SECRET_TOKEN, &enrolled.token)?;
+    let mut store = Store::open(db)?;
+    store.set_secret_ref(
+        SECRET_TOKEN,
+        crate::secrets::Backend::detect().as_str(),
+        SECRET_TOKEN,
+        &crate::secrets::fingerprint(enrolled.token.as_bytes()),
+    )?;
+    store.set_setting(SETTING_BACKEND_URL, &url, operator)?;
+    store.set_setting(SETTING_TILL_ID, &enrolled.till_id.to_string(), operator)?;
+    store.set_setting(SETTING_TILL_NAME, &enrolled.till.till_name, operator)?;
+    store.set_bookkeeping(SETTING_FEED_SINCE, "0")?;
+    mirror(&mut store, &enrolled.till, operator)?;
+    store.set_setting(SETTING_ACCESS, AccessMode::MerchantBackend.as_str(), operator)?;
+    let link = Link { url, till_id: enrolled.till_id, till_name: enrolled.till.till_name.clone() };
+    Ok(Joined { link, store_code: enrolled.till.store.store_code.clone(), mode: enrolled.till.mode })
+}
+
+/// Leaves the backend: the token is wiped from the vault and the till goes back to store-direct access (its orders
+/// stay).
+pub fn leave(store: &mut Store, vault: &mut Vault, operator: Option<OperatorId>) -> Result<(), LinkError> {
+    vault.put(SECRET_TOKEN, "")?;
+    store.set_setting(SETTING_TILL_ID, "", operator)?;
+    store.set_setting(SETTING_ACCESS, AccessMode::StoreDirect.as_str(), operator)?;
+    Ok(())
+}
+
+/// The till's copy of its backend's setup: its store, the acquirer accounts (ids mapped to local ones) and the
+/// store's routes, and the backend's profile. Writes only what differs (each write is audited).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirrored {
+    pub store_id: StoreId,
+    /// Backend acquirer id → this till's acquirer id.
+    pub acquirers: HashMap<i64, AcquirerId>,
+}
+
+/// Mirrors `cfg` into the till's database (see [`Mirrored`]).
+pub fn mirror(store: &mut Store, cfg: &TillConfig, operator: Option<OperatorId>) -> Result<Mirrored, StoreError> {
+    // A fresh till's database makes its demo store (S001) on first use: made first, so it can be the one.
+    let merchant = store.merchant()?;
+    let store_id = match store.store_by_code(&cfg.store.store_code)? {
+        Some(s) => s.id,
+        None => {
+            let new = crate::model::Store {
+                id: StoreId(0),
+                merchant_id: merchant.id,
+                store_code: cfg.store.store_code.clone(),
+                name: cfg.store.name.clone(),
+                name_zh: cfg.store.name_zh.clone(),
+                address: String::new(),
+                contact: String::new(),
+            };
+            store.add_store(&new, operator)?
+        }
+    };
+    let mut acquirers = HashMap::new();
+    for a in &cfg.acquirers {
+        acquirers.insert(a.id, local_acquirer(store, a, cfg.mode)?);
+    }
+    for wallet in Wallet::ALL.iter().copied() {
+        let wanted = cfg.routes.iter().find(|r| r.wallet == wallet).and_then(|r| {
+            acquirers.get(&r.acquirer_id).map(|&acquirer_id| Route {
+                store_id,
+                wallet,
+                acquirer_id,
+                merchant_id: r.merchant_id.clone(),
+                source: RouteSource::Chosen,
+            })
+        });
+        let current = store.route(store_id, wallet)?;
+        match (wanted, current) {
+            (Some(w), Some(c)) if w.acquirer_id == c.acquirer_id && w.merchant_id == c.merchant_id => {}
+            (Some(w), _) => store.set_route(&w, operator)?,
+            (None, Some(_)) => {
+                store.remove_route(store_id, wallet, operator)?;
+            }
+            (None, None) => {}
+        }
+    }
+    let till = crate::config::this_till(store)?;
+    if till.store_id != store_id {
+        let terminal = till.terminal_id.unwrap_or_default();
+        crate::config::set_this_till(store, &cfg.store.store_code, &terminal, operator).map_err(|e| match e {
+            crate::config::ConfigError::Store(s) => s,
+            other => StoreError::NotFound { what: "store", key: other.to_string() },
+        })?;
+    }
+    store.set_setting(SETTING_MODE, cfg.mode.as_str(), operator)?;
+    Ok(Mirrored { store_id, acquirers })
+}
+
+/// The till's acquirer row for one of the backend's accounts: by onboarding id, else by kind and name, else a new
+/// row.
+pub fn local_acquirer(store: &mut Store, a: &AcquirerRef, mode: ChannelMode) -> Result<AcquirerId, StoreError> {
+    if let Some(code) = a.code.as_deref().filter(|c| !c.trim().is_empty()) {
+        return store.ensure_onboarding_acquirer(a.kind, &a.name, code, mode);
+    }
+    if let Some(found) = store.acquirers()?.into_iter().find(|x| x.kind == a.kind && x.name == a.name) {
+        return Ok(found.id);
+    }
+    store.add_acquirer(a.kind, &a.name, mode, "", None)
+}

@@ -1,0 +1,119 @@
+//! The till API over HTTP (axum): versioned paths under `/v1`, the till's token in `Authorization: Bearer`, JSON
+//! in and out, every error as `{ "kind": "...", ... }` with the status its kind names. Bodies are limited to 64 KiB.
+//! The handlers only read the request and call the [`Backend`] facade.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::{Backend, Till};
+use crate::channel::backend::api::{
+    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, PayRequest, PayResponse, QueryResponse,
+    RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
+};
+
+/// The largest request body read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self)).into_response()
+    }
+}
+
+type Answer<T> = Result<Json<T>, ApiError>;
+type Shared = State<Arc<Backend>>;
+
+fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    parsed.map(|Json(v)| v).map_err(|e| ApiError::BadRequest { field: "body".into(), detail: e.body_text() })
+}
+
+/// The till whose token the request carries.
+fn till(backend: &Backend, headers: &HeaderMap) -> Result<Till, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or_default();
+    backend.authenticate(token)
+}
+
+async fn enrol(State(b): Shared, parsed: Result<Json<EnrolRequest>, JsonRejection>) -> Answer<EnrolResponse> {
+    let req = body(parsed)?;
+    Ok(Json(b.enrol(&req.code)?))
+}
+
+async fn till_config(State(b): Shared, headers: HeaderMap) -> Answer<TillConfig> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.till_config(&t)?))
+}
+
+async fn pay(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<PayRequest>, JsonRejection>,
+) -> Answer<PayResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.pay(&t, body(parsed)?).await?))
+}
+
+async fn orders(
+    State(b): Shared,
+    headers: HeaderMap,
+    query: Result<Query<FeedQuery>, QueryRejection>,
+) -> Answer<FeedPage> {
+    let t = till(&b, &headers)?;
+    let Query(q) = query.map_err(|e| ApiError::BadRequest { field: "since".into(), detail: e.body_text() })?;
+    Ok(Json(b.orders_since(&t, q.since, q.limit)?))
+}
+
+async fn order(State(b): Shared, headers: HeaderMap, Path(out_trade_no): Path<String>) -> Answer<QueryResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.query(&t, &out_trade_no).await?))
+}
+
+async fn cancel(State(b): Shared, headers: HeaderMap, Path(out_trade_no): Path<String>) -> Answer<CancelResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.cancel(&t, &out_trade_no).await?))
+}
+
+async fn refund(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<RefundRequest>, JsonRejection>,
+) -> Answer<RefundResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.refund(&t, body(parsed)?).await?))
+}
+
+async fn refund_status(
+    State(b): Shared,
+    headers: HeaderMap,
+    Path(out_request_no): Path<String>,
+) -> Answer<RefundQueryResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.refund_query(&t, &out_request_no).await?))
+}
+
+async fn unknown_path() -> ApiError {
+    ApiError::NotFound { what: "such path in the till API".into() }
+}
+
+/// The till API's routes on `backend`.
+pub fn routes(backend: Arc<Backend>) -> Router {
+    Router::new()
+        .route("/v1/enrol", post(enrol))
+        .route("/v1/till", get(till_config))
+        .route("/v1/pay", post(pay))
+        .route("/v1/orders", get(orders))
+        .route("/v1/orders/{out_trade_no}", get(order))
+        .route("/v1/orders/{out_trade_no}/cancel", post(cancel))
+        .route("/v1/refunds", post(refund))
+        .route("/v1/refunds/{out_request_no}", get(refund_status))
+        .fallback(unknown_path)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(backend)
+}

@@ -1,0 +1,446 @@
+//! The merchant backend (`tilldesk serve`): the same engine as a till — write-ahead orders, the order and refund
+//! transition functions, the refund desk, crash recovery and the sync worker (stale orders, the outbox, refunds,
+//! bills) — over HTTP for many tills, which hold no acquirer keys. Headless: no egui.
+//!
+//! - [`Backend`] is the facade the HTTP layer and the command line call: tills and enrolment ([`enrol`]), the
+//!   till API's operations ([`gateway`]), the order feed. Nothing above it writes SQL, so putting its persistence
+//!   behind PostgreSQL (phase 2) changes this module, not the handlers, the enrolment or the till's client.
+//! - [`http`] is the axum layer: `/v1/...` with `Authorization: Bearer`, JSON in and out, errors as kinds
+//!   (`channel::backend::api::ApiError`); the acquirers' verified notify handlers (`sync::notify`) are mounted on
+//!   the same address.
+//! - [`start`] binds, serves, resumes what a crash left unfinished and runs the sync worker.
+//!
+//! May import checkout, refund, sync, routing, channel (the `Channel` trait and the till API's shapes), store,
+//! config and secrets; never the sandbox (the command line hands it the router and the notify keys).
+
+pub mod enrol;
+pub mod gateway;
+pub mod http;
+pub mod live;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::channel::backend::api::{
+    AcquirerRef, ApiError, EnrolResponse, FeedOrder, FeedPage, FeedRefund, RouteRef, StoreRef, TillConfig,
+};
+use crate::checkout::{Clock, SystemClock};
+use crate::model::{AcquirerId, ChannelMode, StoreId};
+use crate::routing::Router;
+use crate::secrets::Secret;
+use crate::store::serve::Redeemed;
+pub use crate::store::serve::{Till, TillId};
+use crate::store::{Store, StoreError};
+use crate::sync::SyncSettings;
+use crate::sync::notify::NotifyKeys;
+
+/// The database file of a backend in its data folder (unless `--database` names another).
+pub const DATABASE_FILE: &str = "serve.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("there is no store {store_code:?}; the stores are: {known}")]
+    UnknownStore { store_code: String, known: String },
+    #[error("a till needs a name (like \"till 1\")")]
+    NoName,
+    #[error("there is no till {0:?}; `tilldesk serve tills` lists them")]
+    UnknownTill(String),
+    #[error("more than one till is named {0:?}: name it by its number")]
+    AmbiguousTill(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("the backend's engine is not running (no acquirer accounts were given)")]
+    NoEngine,
+}
+
+/// What the money operations need: the acquirer accounts (the backend's router) and the clock.
+struct Engine {
+    router: Router,
+}
+
+/// The backend facade (see the module doc). Cheap to share behind an `Arc`.
+pub struct Backend {
+    db: PathBuf,
+    data_dir: PathBuf,
+    pool: Mutex<Vec<Store>>,
+    clock: Arc<dyn Clock>,
+    engine: Option<Engine>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").field("db", &self.db).field("serving", &self.engine.is_some()).finish()
+    }
+}
+
+/// Connections kept open for the next request.
+const POOL: usize = 8;
+
+/// A till is marked as heard from at most this often (seconds).
+const CONTACT_GAP_SECS: i64 = 60;
+
+/// A new enrolment code with the till it enrols.
+#[derive(Debug)]
+pub struct NewTill {
+    pub till: Till,
+    /// Shown once; only its hash is kept.
+    pub code: Secret,
+}
+
+impl Backend {
+    /// The backend whose database is `db` (created and migrated when new), for the tills' administration; with
+    /// [`Backend::serving`] also for the till API. `data_dir` keeps the bill archive.
+    pub fn open(db: &Path, data_dir: &Path) -> Result<Backend, ServeError> {
+        let store = Store::open(db)?;
+        Ok(Backend {
+            db: db.to_owned(),
+            data_dir: data_dir.to_owned(),
+            pool: Mutex::new(vec![store]),
+            clock: Arc::new(SystemClock),
+            engine: None,
+        })
+    }
+
+    /// Takes payments and refunds through `router` (the backend's acquirer accounts, live or sandbox).
+    pub fn serving(mut self, router: Router) -> Backend {
+        self.engine = Some(Engine { router });
+        self
+    }
+
+    /// Another clock (tests: codes that expire).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Backend {
+        self.clock = clock;
+        self
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db
+    }
+
+    fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Runs `f` on a pooled connection.
+    fn with_store<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
+        let taken = match self.pool.lock() {
+            Ok(mut p) => p.pop(),
+            Err(poisoned) => poisoned.into_inner().pop(),
+        };
+        let mut store = match taken {
+            Some(s) => s,
+            None => Store::open(&self.db)?,
+        };
+        let result = f(&mut store);
+        let mut pool = match self.pool.lock() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if pool.len() < POOL {
+            pool.push(store);
+        }
+        result
+    }
+
+    fn engine(&self) -> Result<&Engine, ApiError> {
+        self.engine.as_ref().ok_or_else(|| internal(&ServeError::NoEngine))
+    }
+
+    /// Adds a till of the store `store_code` and makes its one-time enrolment code (valid [`enrol::CODE_LIFETIME`]).
+    pub fn add_till(&self, store_code: &str, name: &str) -> Result<NewTill, ServeError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ServeError::NoName);
+        }
+        let code = enrol::new_code();
+        let expires = crate::time::format_utc(self.now() + enrol::CODE_LIFETIME);
+        let till = self.with_store(|s| {
+            if s.stores()?.is_empty() {
+                s.default_store()?;
+            }
+            let Some(shop) = s.store_by_code(store_code.trim())? else {
+                let known: Vec<String> = s.stores()?.into_iter().map(|x| x.store_code).collect();
+                return Err(ServeError::UnknownStore { store_code: store_code.trim().into(), known: known.join(", ") });
+            };
+            Ok(s.add_till(shop.id, name, &enrol::code_hash(code.expose()), &expires)?)
+        })?;
+        tracing::info!(till = %till.id, store = till.store_code, "till added; its enrolment code was shown once");
+        Ok(NewTill { till, code })
+    }
+
+    /// Every till, in the order they were added.
+    pub fn tills(&self) -> Result<Vec<Till>, ServeError> {
+        self.with_store(|s| Ok(s.tills()?))
+    }
+
+    /// Revokes the till named by its number or its name: its token stops working at once.
+    pub fn revoke(&self, which: &str) -> Result<Till, ServeError> {
+        let which = which.trim();
+        let tills = self.tills()?;
+        let by_id = which.trim_start_matches(['#', 'T', 't']).parse::<i64>().ok();
+        let found: Vec<&Till> = match by_id.and_then(|id| tills.iter().find(|t| t.id.0 == id)) {
+            Some(t) => vec![t],
+            None => tills.iter().filter(|t| t.name == which).collect(),
+        };
+        let till = match found.as_slice() {
+            [t] => (*t).clone(),
+            [] => return Err(ServeError::UnknownTill(which.into())),
+            _ => return Err(ServeError::AmbiguousTill(which.into())),
+        };
+        self.with_store(|s| s.revoke_till(till.id))?;
+        tracing::info!(till = %till.id, "till revoked");
+        Ok(self.with_store(|s| s.till(till.id))?.unwrap_or(till))
+    }
+
+    /// `POST /v1/enrol`: spends a code, issues the till's token (shown once), and says how its store takes payments.
+    pub fn enrol(&self, code: &str) -> Result<EnrolResponse, ApiError> {
+        if code.trim().is_empty() {
+            return Err(ApiError::BadRequest { field: "code".into(), detail: "empty".into() });
+        }
+        let token = enrol::new_token();
+        let now = crate::time::format_utc(self.now());
+        let redeemed = self
+            .with_store(|s| s.redeem_enrolment_code(&enrol::code_hash(code), &now, &enrol::token_hash(token.expose())))
+            .map_err(|e| internal(&e))?;
+        let till = match redeemed {
+            Redeemed::Enrolled(t) => t,
+            Redeemed::Unknown => return Err(ApiError::EnrolmentCodeUnknown),
+            Redeemed::Used => return Err(ApiError::EnrolmentCodeUsed),
+            Redeemed::Expired => return Err(ApiError::EnrolmentCodeExpired),
+            Redeemed::Revoked => return Err(ApiError::Revoked),
+        };
+        tracing::info!(till = %till.id, store = till.store_code, "till enrolled");
+        let config = self.till_config(&till)?;
+        Ok(EnrolResponse { till_id: till.id.0, token: token.expose().to_owned(), till: config })
+    }
+
+    /// The till a bearer token belongs to: refused when unknown or revoked; its last contact is noted.
+    pub fn authenticate(&self, token: &str) -> Result<Till, ApiError> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(ApiError::Unauthorized);
+        }
+        let hash = enrol::token_hash(token);
+        let now = self.now();
+        self.with_store(|s| {
+            let Some(till) = s.till_by_token(&hash)? else { return Ok(Err(ApiError::Unauthorized)) };
+            if till.is_revoked() {
+                return Ok(Err(ApiError::Revoked));
+            }
+            s.touch_till(till.id, now, CONTACT_GAP_SECS)?;
+            Ok(Ok(till))
+        })
+        .map_err(|e: StoreError| internal(&e))?
+    }
+
+    /// `GET /v1/till`: the till, its store, the backend's acquirer accounts and the store's routes.
+    pub fn till_config(&self, till: &Till) -> Result<TillConfig, ApiError> {
+        let mode = self.engine.as_ref().map_or(ChannelMode::Sandbox, |e| e.router.profile());
+        self.with_store(|s| {
+            let shop =
+                s.store(till.store_id)?.ok_or(StoreError::NotFound { what: "store", key: till.store_code.clone() })?;
+            let routes = s
+                .routes()?
+                .into_iter()
+                .filter(|r| r.store_id == till.store_id)
+                .map(|r| RouteRef { wallet: r.wallet, acquirer_id: r.acquirer_id.0, merchant_id: r.merchant_id })
+                .collect();
+            let mut acquirers: Vec<AcquirerRef> = acquirer_refs(s)?.into_values().collect();
+            acquirers.sort_by_key(|a| a.id);
+            Ok(TillConfig {
+                till_id: till.id.0,
+                till_name: till.name.clone(),
+                store: StoreRef { store_code: shop.store_code, name: shop.name, name_zh: shop.name_zh },
+                mode,
+                acquirers,
+                routes,
+            })
+        })
+        .map_err(|e: StoreError| internal(&e))
+    }
+
+    /// `GET /v1/orders?since=`: the till's store's orders changed after `since`, oldest change first.
+    pub fn orders_since(&self, till: &Till, since: i64, limit: Option<u32>) -> Result<FeedPage, ApiError> {
+        let limit = limit.unwrap_or(200).clamp(1, 500);
+        self.with_store(|s| {
+            let mut entries = s.order_feed(till.store_id, since.max(0), limit + 1)?;
+            let more = entries.len() > limit as usize;
+            entries.truncate(limit as usize);
+            let acquirers = acquirer_refs(s)?;
+            let mut orders = Vec::with_capacity(entries.len());
+            for e in entries {
+                let o = e.order;
+                let acquirer = acquirers.get(&o.acquirer_id).cloned().unwrap_or_else(|| AcquirerRef {
+                    id: o.acquirer_id.0,
+                    kind: crate::model::AcquirerKind::Alipay,
+                    name: format!("acquirer #{}", o.acquirer_id),
+                    code: None,
+                });
+                orders.push(FeedOrder {
+                    seq: e.seq,
+                    till_id: s.order_till(o.id)?.map(|t: TillId| t.0),
+                    out_trade_no: o.out_trade_no,
+                    trade_no: o.trade_no,
+                    source: o.source,
+                    subject: o.subject,
+                    total_amount: o.total_amount.to_string(),
+                    refunded_amount: o.refunded_amount.to_string(),
+                    status: o.status,
+                    auth_code_masked: o.auth_code_masked,
+                    created_at: o.created_at,
+                    paid_at: o.paid_at,
+                    acquirer,
+                    acquirer_merchant_id: o.acquirer_merchant_id,
+                    terminal_id: o.terminal_id,
+                    refunds: e
+                        .refunds
+                        .into_iter()
+                        .map(|r| FeedRefund {
+                            out_request_no: r.out_request_no,
+                            refund_amount: r.refund_amount.to_string(),
+                            reason: r.reason,
+                            status: r.status,
+                            created_at: r.created_at,
+                        })
+                        .collect(),
+                });
+            }
+            let next = orders.last().map_or(since.max(0), |o| o.seq);
+            Ok(FeedPage { orders, next, more })
+        })
+        .map_err(|e: StoreError| internal(&e))
+    }
+
+    /// The till's own store's check: a till may touch only its store's orders.
+    fn own_store(till: &Till, store_id: StoreId) -> Result<(), ApiError> {
+        if till.store_id == store_id { Ok(()) } else { Err(ApiError::NotYourStore) }
+    }
+}
+
+/// Every acquirer account of the backend as the tills name them.
+fn acquirer_refs(s: &Store) -> Result<std::collections::HashMap<AcquirerId, AcquirerRef>, StoreError> {
+    let codes: std::collections::HashMap<AcquirerId, String> =
+        s.onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
+    Ok(s.acquirers()?
+        .into_iter()
+        .map(|a| {
+            let r = AcquirerRef { id: a.id.0, kind: a.kind, name: a.name, code: codes.get(&a.id).cloned() };
+            (a.id, r)
+        })
+        .collect())
+}
+
+/// A failure of the backend itself: logged with its detail, answered as the kind `internal`.
+fn internal(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "the backend failed");
+    ApiError::Internal
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        internal(&e)
+    }
+}
+
+/// A running backend: its address, the sync worker, and the server task.
+pub struct RunningBackend {
+    pub addr: SocketAddr,
+    pub backend: Arc<Backend>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    services: Option<crate::sync::Services>,
+}
+
+impl std::fmt::Debug for RunningBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningBackend").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl RunningBackend {
+    /// `http://HOST:PORT`, the URL tills join.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Where the acquirers post their notifications.
+    pub fn notify_url(&self) -> String {
+        format!("{}/notify", self.base_url())
+    }
+
+    /// The sync worker's handle (a pass now, its status), when it runs.
+    pub fn sync(&self) -> Option<crate::sync::SyncHandle> {
+        self.services.as_ref().map(crate::sync::Services::handle)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.services.take() {
+            s.stop().await;
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.task.await;
+    }
+}
+
+/// How [`start`] runs the backend.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The sync worker's settings; None: no worker (tests that drive everything themselves).
+    pub sync: Option<SyncSettings>,
+    /// Resume orders a crash left unfinished before serving (the till engine's recovery).
+    pub recover: bool,
+}
+
+/// Binds `listen`, mounts the till API and the notify handlers (verified with `notify`), resumes unfinished work
+/// and starts the sync worker. Must be called inside a tokio runtime; the backend must be [`Backend::serving`].
+pub async fn start(
+    backend: Backend,
+    listen: SocketAddr,
+    notify: NotifyKeys,
+    options: StartOptions,
+) -> Result<RunningBackend, ServeError> {
+    let router = backend.engine.as_ref().map(|e| e.router.clone()).ok_or(ServeError::NoEngine)?;
+    let backend = Arc::new(backend);
+    let app = http::routes(backend.clone()).merge(crate::sync::notify::routes(Store::open(&backend.db)?, notify));
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the backend listens beyond this machine over plain HTTP: put it behind TLS");
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "the backend stopped serving");
+        }
+    });
+    if options.recover {
+        let checkout = crate::checkout::Checkout::open(
+            &backend.db,
+            router.clone(),
+            backend.clock.clone(),
+            crate::checkout::CheckoutSettings::load(&Store::open(&backend.db)?)?,
+        )?;
+        tokio::spawn(async move {
+            match checkout.recover().await {
+                Ok(done) if !done.is_empty() => tracing::info!(orders = done.len(), "recovered unfinished orders"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "recovery failed; the sync worker tries again"),
+            }
+        });
+    }
+    let services = options.sync.map(|settings| {
+        let worker = crate::sync::SyncWorker::new(&backend.db, &backend.data_dir, router, None, settings);
+        crate::sync::Services::start_worker(worker, None)
+    });
+    tracing::info!(%addr, "merchant backend listening");
+    Ok(RunningBackend { addr, backend, shutdown: Some(tx), task, services })
+}

@@ -1,0 +1,263 @@
+//! A till enrolled with a merchant backend keeps a copy of its store's orders: the orders other tills of the store
+//! took, store-code payments the backend was notified of, and what the backend learnt about this till's own orders
+//! (a cancel its worker confirmed, a refund made at another till). This file writes what the sync worker pulled.
+//!
+//! Only settled facts are copied: an order still in flight at another till (PAYING, UNKNOWN, CANCELLING,
+//! NEEDS_ATTENTION) is not written, so this till's recovery never touches another till's payment; it comes with
+//! its next change. Refunds likewise come once SUCCESS or FAILED. Every status change goes through
+//! `store::transitions`, so a fact this till already had changes nothing, and a refund counts once.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::transitions::{self, OrderMove, PaidFacts};
+use super::{Result, Store};
+use crate::model::{AcquirerId, OrderId, OrderSource, OrderStatus, RefundId, RefundStatus, StoreId};
+use crate::money::Amount;
+
+/// One order as the backend has it, with the till's own store and acquirer ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PulledOrder {
+    pub out_trade_no: String,
+    pub trade_no: Option<String>,
+    pub store_id: StoreId,
+    pub acquirer_id: AcquirerId,
+    pub source: OrderSource,
+    pub subject: String,
+    pub total_amount: Amount,
+    pub status: OrderStatus,
+    pub auth_code_masked: Option<String>,
+    /// UTC.
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    pub acquirer_merchant_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub refunds: Vec<PulledRefund>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PulledRefund {
+    pub out_request_no: String,
+    pub refund_amount: Amount,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub created_at: String,
+}
+
+/// What one pulled order did to the till's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pulled {
+    /// A new order (another till's, or a store-code payment).
+    New,
+    /// A status or refund changed.
+    Updated,
+    /// Nothing new, or not settled yet.
+    Unchanged,
+}
+
+/// An order that holds (or held) money: paid, or refunded in part or in full.
+fn is_paid_family(s: OrderStatus) -> bool {
+    matches!(s, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded)
+}
+
+/// Settled: nothing more happens to it but refunds.
+fn is_settled(s: OrderStatus) -> bool {
+    is_paid_family(s) || matches!(s, OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Failed)
+}
+
+impl Store {
+    /// Writes one pulled order in one IMMEDIATE transaction (see the module doc).
+    pub fn apply_pulled_order(&mut self, p: &PulledOrder) -> Result<Pulled> {
+        if !is_settled(p.status) {
+            return Ok(Pulled::Unchanged);
+        }
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let existing: Option<(i64, String)> = tx
+                .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [&p.out_trade_no], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let mut changed = false;
+            let (id, new) = match existing {
+                None => {
+                    // Paid-family orders start PAID: their refunds below move them on, counting each once.
+                    let status = if is_paid_family(p.status) { OrderStatus::Paid } else { p.status };
+                    tx.execute(
+                        "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject,
+                            total_amount, currency, status, auth_code_masked, created_at, paid_at, updated_at,
+                            acquirer_merchant_id, terminal_id)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'CNY', ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                        params![
+                            p.out_trade_no,
+                            p.trade_no,
+                            p.store_id.0,
+                            p.acquirer_id.0,
+                            p.source.as_str(),
+                            p.subject,
+                            p.total_amount.fen(),
+                            status.as_str(),
+                            p.auth_code_masked,
+                            p.created_at,
+                            p.paid_at,
+                            now,
+                            p.acquirer_merchant_id,
+                            p.terminal_id,
+                        ],
+                    )?;
+                    let id = tx.last_insert_rowid();
+                    tx.execute(
+                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'pulled', ?3)",
+                        params![id, now, format!("{status} at the merchant backend, {}", p.total_amount)],
+                    )?;
+                    (OrderId(id), true)
+                }
+                Some((id, status)) => {
+                    let id = OrderId(id);
+                    let local = OrderStatus::parse(&status).unwrap_or(OrderStatus::Unknown);
+                    changed |= settle_local(tx, id, local, p)?;
+                    (id, false)
+                }
+            };
+            for r in p.refunds.iter().filter(|r| matches!(r.status, RefundStatus::Success | RefundStatus::Failed)) {
+                changed |= apply_refund(tx, id, r, &now)?;
+            }
+            Ok(if new {
+                Pulled::New
+            } else if changed {
+                Pulled::Updated
+            } else {
+                Pulled::Unchanged
+            })
+        })
+    }
+}
+
+/// Moves the till's own copy of an order to the backend's settled status (through the transition function).
+fn settle_local(tx: &rusqlite::Transaction<'_>, id: OrderId, local: OrderStatus, p: &PulledOrder) -> Result<bool> {
+    if local == p.status || (is_paid_family(local) && is_paid_family(p.status)) {
+        return Ok(false);
+    }
+    let detail = "as the merchant backend has it";
+    let moved = if is_paid_family(p.status) {
+        let facts = PaidFacts { amount: Some(p.total_amount), ..PaidFacts::default() };
+        let paid = OrderMove::paid("pulled_paid", detail, p.trade_no.as_deref(), p.paid_at.as_deref(), facts);
+        transitions::move_order(tx, id, &paid)?
+    } else {
+        if p.status == OrderStatus::Cancelled && matches!(local, OrderStatus::Paying | OrderStatus::Unknown) {
+            transitions::move_order(tx, id, &OrderMove::to(OrderStatus::Cancelling, "pulled_cancel", detail))?;
+        }
+        transitions::move_order(tx, id, &OrderMove::to(p.status, "pulled", detail))?
+    };
+    Ok(matches!(moved, transitions::OrderMoved::Moved { .. }))
+}
+
+/// Writes a settled refund the till does not have (SUBMITTED, then moved to its status through the transition
+/// function, which counts its money once), or moves the till's own copy to the backend's status.
+fn apply_refund(tx: &rusqlite::Transaction<'_>, order: OrderId, r: &PulledRefund, now: &str) -> Result<bool> {
+    let existing: Option<(i64, String)> = tx
+        .query_row("SELECT id, status FROM refunds WHERE out_request_no = ?1", [&r.out_request_no], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let id = match existing {
+        Some((_, status)) if status == r.status.as_str() => return Ok(false),
+        Some((id, _)) => RefundId(id),
+        None => {
+            tx.execute(
+                "INSERT INTO refunds (order_id, out_request_no, refund_amount, reason, status, operator_id,
+                    created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'SUBMITTED', NULL, ?5, ?6)",
+                params![order.0, r.out_request_no, r.refund_amount.fen(), r.reason, r.created_at, now],
+            )?;
+            RefundId(tx.last_insert_rowid())
+        }
+    };
+    let moved = transitions::move_refund(tx, id, r.status, "as the merchant backend has it")?;
+    Ok(matches!(moved, transitions::RefundMoved::Moved { .. }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AcquirerKind, ChannelMode};
+
+    fn pulled(store: &mut Store, no: &str, status: OrderStatus) -> PulledOrder {
+        let shop = store.default_store().unwrap();
+        let acquirer = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+        PulledOrder {
+            out_trade_no: no.into(),
+            trade_no: Some(format!("T{no}")),
+            store_id: shop,
+            acquirer_id: acquirer,
+            source: OrderSource::Barcode,
+            subject: "s".into(),
+            total_amount: Amount::from_fen(1000),
+            status,
+            auth_code_masked: None,
+            created_at: crate::time::now_utc(),
+            paid_at: Some(crate::time::now_utc()),
+            acquirer_merchant_id: None,
+            terminal_id: Some("T2".into()),
+            refunds: Vec::new(),
+        }
+    }
+
+    fn refund(no: &str, fen: i64, status: RefundStatus) -> PulledRefund {
+        PulledRefund {
+            out_request_no: no.into(),
+            refund_amount: Amount::from_fen(fen),
+            reason: "r".into(),
+            status,
+            created_at: crate::time::now_utc(),
+        }
+    }
+
+    #[test]
+    fn another_tills_paid_order_arrives_with_its_refunds_counted_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        let mut p = pulled(&mut store, "TD1", OrderStatus::PartiallyRefunded);
+        p.refunds = vec![refund("TD1-R1", 300, RefundStatus::Success), refund("TD1-R2", 100, RefundStatus::Processing)];
+        assert_eq!(store.apply_pulled_order(&p).unwrap(), Pulled::New);
+        let order = store.order_by_out_trade_no("TD1").unwrap().unwrap();
+        assert_eq!((order.status, order.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 300));
+        assert!(store.refund_by_out_request_no("TD1-R2").unwrap().is_none(), "in progress: not copied");
+        assert_eq!(store.apply_pulled_order(&p).unwrap(), Pulled::Unchanged);
+        assert_eq!(store.order_by_out_trade_no("TD1").unwrap().unwrap().refunded_amount.fen(), 300);
+
+        p.status = OrderStatus::Refunded;
+        p.refunds[1] = refund("TD1-R2", 700, RefundStatus::Success);
+        assert_eq!(store.apply_pulled_order(&p).unwrap(), Pulled::Updated);
+        let order = store.order_by_out_trade_no("TD1").unwrap().unwrap();
+        assert_eq!((order.status, order.refunded_amount.fen()), (OrderStatus::Refunded, 1000));
+    }
+
+    #[test]
+    fn unsettled_orders_are_not_copied_and_own_orders_move_forward_only() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        let paying = pulled(&mut store, "TD2", OrderStatus::Paying);
+        assert_eq!(store.apply_pulled_order(&paying).unwrap(), Pulled::Unchanged);
+        assert!(store.order_by_out_trade_no("TD2").unwrap().is_none());
+
+        // This till's own order, still PAYING here, was cancelled by the backend's worker.
+        let new = crate::store::orders::NewOrder {
+            out_trade_no: "TD3".into(),
+            store_id: paying.store_id,
+            acquirer_id: paying.acquirer_id,
+            operator_id: None,
+            subject: "s".into(),
+            total_amount: Amount::from_fen(1000),
+            auth_code_masked: "x".into(),
+            acquirer_merchant_id: None,
+            terminal_id: None,
+        };
+        store.create_order(&new).unwrap();
+        let cancelled = pulled(&mut store, "TD3", OrderStatus::Cancelled);
+        assert_eq!(store.apply_pulled_order(&cancelled).unwrap(), Pulled::Updated);
+        assert_eq!(store.order_by_out_trade_no("TD3").unwrap().unwrap().status, OrderStatus::Cancelled);
+        // A paid copy cannot undo a cancel: refused by the transition table, nothing changes.
+        let paid = pulled(&mut store, "TD3", OrderStatus::Paid);
+        assert_eq!(store.apply_pulled_order(&paid).unwrap(), Pulled::Unchanged);
+        assert_eq!(store.order_by_out_trade_no("TD3").unwrap().unwrap().status, OrderStatus::Cancelled);
+    }
+}

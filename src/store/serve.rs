@@ -1,0 +1,558 @@
+//! The merchant backend's own rows (`tilldesk serve`): its tills, their one-time enrolment codes and token hashes,
+//! which till wrote each order and refund, the numbers a till cancelled before their payment arrived, and the order
+//! feed the tills page through. The payment and refund rows themselves are the ordinary `orders` and `refunds`:
+//! the backend runs the same engine as a till on them.
+//!
+//! Codes and tokens arrive here hashed (the caller hashes them); nothing in this file sees one in the clear.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::orders::{NewOrder, ORDER_COLUMNS, order_from_row, typed};
+use super::refunds::RefundRefused;
+use super::{Result, Store, StoreError, append_audit};
+use crate::model::{Order, OrderId, OrderStatus, Refund, RefundId, StoreId};
+use crate::money::Amount;
+
+/// A till enrolled (or waiting to enrol) with this backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TillId(pub i64);
+
+impl std::fmt::Display for TillId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One till as `tilldesk serve tills` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Till {
+    pub id: TillId,
+    pub store_id: StoreId,
+    pub store_code: String,
+    pub name: String,
+    /// UTC.
+    pub created_at: String,
+    pub enrolled_at: Option<String>,
+    pub last_contact_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// When its newest unused enrolment code expires (None once enrolled, or when it has none).
+    pub code_expires_at: Option<String>,
+}
+
+impl Till {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+}
+
+const TILL_COLUMNS: &str = "t.id, t.store_id, s.store_code, t.name, t.created_at, t.enrolled_at, t.last_contact_at, \
+     t.revoked_at, (SELECT MAX(c.expires_at) FROM backend_enrolment_codes c WHERE c.till_id = t.id AND c.used_at IS NULL \
+     AND t.enrolled_at IS NULL)";
+
+fn till_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Till> {
+    Ok(Till {
+        id: TillId(r.get(0)?),
+        store_id: StoreId(r.get(1)?),
+        store_code: r.get(2)?,
+        name: r.get(3)?,
+        created_at: r.get(4)?,
+        enrolled_at: r.get(5)?,
+        last_contact_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+        code_expires_at: r.get(8)?,
+    })
+}
+
+/// What an enrolment code did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The till is enrolled: its token hash is stored and the code is spent.
+    Enrolled(Till),
+    /// No such code.
+    Unknown,
+    /// The code was used already (a code works once).
+    Used,
+    /// The code's 24 hours are over.
+    Expired,
+    /// The till it was made for was revoked meanwhile.
+    Revoked,
+}
+
+/// What the write-ahead of a till's payment found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// A new order, PAYING, written before anything is sent.
+    Created(Order),
+    /// An order with this out_trade_no exists already (a till asking again); its writer, when a till.
+    Existing { order: Order, till: Option<TillId> },
+    /// The till cancelled this number before its payment ever arrived: it is never charged.
+    Closed,
+}
+
+/// What the write-ahead of a till's refund found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BegunRefund {
+    Created { order: Order, refund: Refund },
+    Existing { order: Order, refund: Refund, till: Option<TillId> },
+}
+
+/// One page of the order feed: orders with their refunds and change numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    pub seq: i64,
+    pub order: Order,
+    pub refunds: Vec<Refund>,
+}
+
+impl Store {
+    /// Adds a till of `store_id` with its first enrolment code (hashed by the caller), audited, in one transaction.
+    pub fn add_till(&mut self, store_id: StoreId, name: &str, code_hash: &str, expires_at: &str) -> Result<Till> {
+        let now = crate::time::now_utc();
+        let id = self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO backend_tills (store_id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![store_id.0, name.trim(), now],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO backend_enrolment_codes (code_hash, till_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![code_hash, id, now, expires_at],
+            )?;
+            append_audit(tx, &now, None, "till.add", &id.to_string(), None, Some(name.trim()))?;
+            Ok(TillId(id))
+        })?;
+        self.till(id)?.ok_or(StoreError::NotFound { what: "till", key: id.to_string() })
+    }
+
+    /// Every till, in the order they were added.
+    pub fn tills(&self) -> Result<Vec<Till>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {TILL_COLUMNS} FROM backend_tills t JOIN stores s ON s.id = t.store_id ORDER BY t.id"
+        ))?;
+        let rows = stmt.query_map([], till_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn till(&self, id: TillId) -> Result<Option<Till>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {TILL_COLUMNS} FROM backend_tills t JOIN stores s ON s.id = t.store_id WHERE t.id = ?1"
+                ),
+                [id.0],
+                till_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The till whose token hashes to `token_hash` (revoked ones too: the caller says so).
+    pub fn till_by_token(&self, token_hash: &str) -> Result<Option<Till>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {TILL_COLUMNS} FROM backend_tills t JOIN stores s ON s.id = t.store_id WHERE t.token_hash = ?1"
+            ))?
+            .query_row([token_hash], till_from_row)
+            .optional()?)
+    }
+
+    /// Revokes a till: its token stops working at once (audited). False when it was revoked already.
+    pub fn revoke_till(&mut self, id: TillId) -> Result<bool> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE backend_tills SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id.0, now],
+            )?;
+            if n == 0 {
+                let exists: bool =
+                    tx.query_row("SELECT EXISTS(SELECT 1 FROM backend_tills WHERE id = ?1)", [id.0], |r| r.get(0))?;
+                if !exists {
+                    return Err(StoreError::NotFound { what: "till", key: id.to_string() });
+                }
+                return Ok(false);
+            }
+            append_audit(tx, &now, None, "till.revoke", &id.to_string(), None, None)?;
+            Ok(true)
+        })
+    }
+
+    /// Spends an enrolment code (hashed) at `now` (UTC text) and stores the new token's hash, in one transaction: a
+    /// code works once, within its 24 hours, for a till that was not revoked.
+    pub fn redeem_enrolment_code(&mut self, code_hash: &str, now: &str, token_hash: &str) -> Result<Redeemed> {
+        let outcome = self.transaction(|tx| {
+            let code: Option<(i64, String, Option<String>)> = tx
+                .query_row(
+                    "SELECT till_id, expires_at, used_at FROM backend_enrolment_codes WHERE code_hash = ?1",
+                    [code_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((till, expires_at, used_at)) = code else { return Ok(Err(Redeemed::Unknown)) };
+            if used_at.is_some() {
+                return Ok(Err(Redeemed::Used));
+            }
+            if expires_at.as_str() <= now {
+                return Ok(Err(Redeemed::Expired));
+            }
+            let revoked: bool =
+                tx.query_row("SELECT revoked_at IS NOT NULL FROM backend_tills WHERE id = ?1", [till], |r| r.get(0))?;
+            if revoked {
+                return Ok(Err(Redeemed::Revoked));
+            }
+            tx.execute(
+                "UPDATE backend_enrolment_codes SET used_at = ?2 WHERE code_hash = ?1",
+                params![code_hash, now],
+            )?;
+            tx.execute(
+                "UPDATE backend_tills SET token_hash = ?2, enrolled_at = ?3, last_contact_at = ?3 WHERE id = ?1",
+                params![till, token_hash, now],
+            )?;
+            append_audit(tx, now, None, "till.enrol", &till.to_string(), None, None)?;
+            Ok(Ok(TillId(till)))
+        })?;
+        match outcome {
+            Ok(id) => Ok(Redeemed::Enrolled(
+                self.till(id)?.ok_or(StoreError::NotFound { what: "till", key: id.to_string() })?,
+            )),
+            Err(refused) => Ok(refused),
+        }
+    }
+
+    /// Records that the till was heard from at `now`, at most once per `gap_secs` (a write per request would be
+    /// wasted).
+    pub fn touch_till(&mut self, id: TillId, now: time::OffsetDateTime, gap_secs: i64) -> Result<()> {
+        let before = crate::time::format_utc(now - time::Duration::seconds(gap_secs));
+        self.conn.execute(
+            "UPDATE backend_tills SET last_contact_at = ?2 WHERE id = ?1 AND (last_contact_at IS NULL OR last_contact_at < ?3)",
+            params![id.0, crate::time::format_utc(now), before],
+        )?;
+        Ok(())
+    }
+
+    /// Write-ahead of a till's payment, in one IMMEDIATE transaction: a number the till cancelled before is refused,
+    /// an existing order is returned as it is, else the order is written PAYING (with its event and its till).
+    pub fn begin_till_order(&mut self, till: TillId, new: &NewOrder) -> Result<Begun> {
+        let now = crate::time::now_utc();
+        let found = self.transaction(|tx| {
+            let closed: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM backend_closed_numbers WHERE out_trade_no = ?1)",
+                [&new.out_trade_no],
+                |r| r.get(0),
+            )?;
+            if closed {
+                return Ok(None);
+            }
+            if let Some(id) = order_id_tx(tx, &new.out_trade_no)? {
+                return Ok(Some((id, false)));
+            }
+            tx.prepare_cached(
+                "INSERT INTO orders (out_trade_no, store_id, acquirer_id, operator_id, source, subject, total_amount,
+                    currency, status, auth_code_masked, created_at, updated_at, acquirer_merchant_id, terminal_id)
+                 VALUES (?1, ?2, ?3, NULL, 'barcode', ?4, ?5, 'CNY', 'PAYING', ?6, ?7, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                new.out_trade_no,
+                new.store_id.0,
+                new.acquirer_id.0,
+                new.subject,
+                new.total_amount.fen(),
+                new.auth_code_masked,
+                now,
+                new.acquirer_merchant_id,
+                new.terminal_id,
+            ])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)")?
+                .execute(params![id, now, format!("{} {} (till #{till})", new.total_amount, new.auth_code_masked)])?;
+            tx.prepare_cached("INSERT INTO backend_order_tills (order_id, till_id) VALUES (?1, ?2)")?
+                .execute(params![id, till.0])?;
+            Ok(Some((OrderId(id), true)))
+        })?;
+        let Some((id, created)) = found else { return Ok(Begun::Closed) };
+        let order = self.order(id)?.ok_or(StoreError::NotFound { what: "order", key: new.out_trade_no.clone() })?;
+        if created {
+            return Ok(Begun::Created(order));
+        }
+        let till = self.order_till(order.id)?;
+        Ok(Begun::Existing { order, till })
+    }
+
+    /// The till that wrote an order (None: taken otherwise, e.g. a store-code payment).
+    pub fn order_till(&self, id: OrderId) -> Result<Option<TillId>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT till_id FROM backend_order_tills WHERE order_id = ?1")?
+            .query_row([id.0], |r| r.get(0).map(TillId))
+            .optional()?)
+    }
+
+    /// The till that wrote a refund (None: made otherwise).
+    pub fn refund_till(&self, id: RefundId) -> Result<Option<TillId>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT till_id FROM backend_refund_tills WHERE refund_id = ?1")?
+            .query_row([id.0], |r| r.get(0).map(TillId))
+            .optional()?)
+    }
+
+    /// A till cancels `out_trade_no`: when no order has that number (its payment never arrived), the number is
+    /// closed for good, so a pay arriving later is refused, not charged. Returns the order when there is one.
+    pub fn close_number_unless_ordered(&mut self, till: TillId, out_trade_no: &str) -> Result<Option<Order>> {
+        let now = crate::time::now_utc();
+        let found = self.transaction(|tx| {
+            if let Some(id) = order_id_tx(tx, out_trade_no)? {
+                return Ok(Some(id));
+            }
+            tx.execute(
+                "INSERT INTO backend_closed_numbers (out_trade_no, till_id, closed_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(out_trade_no) DO NOTHING",
+                params![out_trade_no, till.0, now],
+            )?;
+            Ok(None)
+        })?;
+        found.map(|id| self.order(id)).transpose().map(Option::flatten)
+    }
+
+    /// Whether a till closed `out_trade_no` before any payment arrived.
+    pub fn number_closed(&self, out_trade_no: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM backend_closed_numbers WHERE out_trade_no = ?1)",
+            [out_trade_no],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Write-ahead of a till's refund under the till's own out_request_no, in one IMMEDIATE transaction: an
+    /// existing refund with that number is returned as it is; otherwise the local checks (paid order, reason, not
+    /// more than what is left, counting refunds in progress) and the refund is written SUBMITTED with its event,
+    /// audit entry and till.
+    pub fn begin_till_refund(
+        &mut self,
+        till: TillId,
+        out_trade_no: &str,
+        out_request_no: &str,
+        amount: Amount,
+        reason: &str,
+    ) -> std::result::Result<BegunRefund, RefundRefused> {
+        if let Some(refund) = self.refund_by_out_request_no(out_request_no)? {
+            let order = self
+                .order(refund.order_id)?
+                .ok_or(StoreError::NotFound { what: "order", key: refund.order_id.to_string() })?;
+            let till = self.refund_till(refund.id)?;
+            return Ok(BegunRefund::Existing { order, refund, till });
+        }
+        let order =
+            self.order_by_out_trade_no(out_trade_no)?.ok_or_else(|| RefundRefused::NoSuchOrder(out_trade_no.into()))?;
+        if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
+            return Err(RefundRefused::NotPaid { out_trade_no: out_trade_no.into(), status: order.status.as_str() });
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(RefundRefused::NoReason);
+        }
+        if amount.fen() <= 0 {
+            return Err(RefundRefused::Zero);
+        }
+        let now = crate::time::now_utc();
+        let tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        // Asked again while we waited for the lock: the first one stands.
+        if refund_id_tx(&tx, out_request_no)?.is_some() {
+            drop(tx);
+            return self.begin_till_refund(till, out_trade_no, out_request_no, amount, reason);
+        }
+        // The same sums as `Store::create_refund`: refunded, plus submitted and processing (reserved).
+        let (refunded, in_progress): (i64, i64) = tx
+            .query_row(
+                "SELECT o.refunded_amount, (SELECT COALESCE(SUM(refund_amount), 0) FROM refunds
+                     WHERE order_id = o.id AND status IN ('SUBMITTED', 'PROCESSING'))
+                 FROM orders o WHERE o.id = ?1",
+                [order.id.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(StoreError::from)?;
+        let remaining = Amount::from_fen(order.total_amount.fen() - refunded - in_progress);
+        if amount > remaining {
+            return Err(RefundRefused::TooMuch {
+                out_trade_no: out_trade_no.into(),
+                asked: amount,
+                refundable: remaining,
+                total: order.total_amount,
+                reserved: Amount::from_fen(refunded + in_progress),
+            });
+        }
+        tx.execute(
+            "INSERT INTO refunds (order_id, out_request_no, refund_amount, reason, status, operator_id, created_at,
+                updated_at) VALUES (?1, ?2, ?3, ?4, 'SUBMITTED', NULL, ?5, ?5)",
+            params![order.id.0, out_request_no, amount.fen(), reason, now],
+        )
+        .map_err(StoreError::from)?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'refund_requested', ?3)",
+            params![order.id.0, now, format!("{out_request_no} {amount}: {reason} (till #{till})")],
+        )
+        .map_err(StoreError::from)?;
+        tx.execute("INSERT INTO backend_refund_tills (refund_id, till_id) VALUES (?1, ?2)", params![id, till.0])
+            .map_err(StoreError::from)?;
+        append_audit(&tx, &now, None, "refund.request", out_request_no, None, Some(&amount.to_string()))?;
+        tx.commit().map_err(StoreError::from)?;
+        let refund = self.refund(RefundId(id))?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
+        Ok(BegunRefund::Created { order, refund })
+    }
+
+    /// The orders of `store_id` changed after change number `after`, oldest change first, at most `limit`, each
+    /// with its refunds.
+    pub fn order_feed(&self, store_id: StoreId, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
+        let cols = ORDER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {cols}, f.seq FROM order_feed f JOIN orders o ON o.id = f.order_id
+             WHERE o.store_id = ?1 AND f.seq > ?2 ORDER BY f.seq LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![store_id.0, after, limit], |r| Ok((order_from_row(r)?, r.get::<_, i64>(17)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (raw, seq) in rows {
+            let order = typed(raw)?;
+            let refunds = self.refunds_of(order.id)?;
+            out.push(FeedEntry { seq, order, refunds });
+        }
+        Ok(out)
+    }
+
+    /// The newest change number of the feed (0 when empty).
+    pub fn order_feed_head(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_feed", [], |r| r.get(0))?)
+    }
+}
+
+fn order_id_tx(tx: &Transaction<'_>, out_trade_no: &str) -> Result<Option<OrderId>> {
+    Ok(tx
+        .prepare_cached("SELECT id FROM orders WHERE out_trade_no = ?1")?
+        .query_row([out_trade_no], |r| r.get(0).map(OrderId))
+        .optional()?)
+}
+
+fn refund_id_tx(tx: &Transaction<'_>, out_request_no: &str) -> Result<Option<RefundId>> {
+    Ok(tx
+        .prepare_cached("SELECT id FROM refunds WHERE out_request_no = ?1")?
+        .query_row([out_request_no], |r| r.get(0).map(RefundId))
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AcquirerKind, ChannelMode, RefundStatus};
+
+    fn backend() -> (Store, StoreId, crate::model::AcquirerId) {
+        let mut store = Store::open_in_memory().unwrap();
+        let shop = store.default_store().unwrap();
+        let acquirer = store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        (store, shop, acquirer)
+    }
+
+    fn new_order(no: &str, shop: StoreId, acquirer: crate::model::AcquirerId) -> NewOrder {
+        NewOrder {
+            out_trade_no: no.into(),
+            store_id: shop,
+            acquirer_id: acquirer,
+            operator_id: None,
+            subject: "x".into(),
+            total_amount: Amount::from_fen(500),
+            auth_code_masked: "280000******0000".into(),
+            acquirer_merchant_id: None,
+            terminal_id: None,
+        }
+    }
+
+    #[test]
+    fn a_code_works_once_and_not_after_it_expires() {
+        let (mut store, shop, _) = backend();
+        let till = store.add_till(shop, "till 1", "h1", "2026-01-02T00:00:00.000000Z").unwrap();
+        assert_eq!(till.code_expires_at.as_deref(), Some("2026-01-02T00:00:00.000000Z"));
+        let now = "2026-01-01T00:00:00.000000Z";
+        assert_eq!(store.redeem_enrolment_code("nope", now, "t").unwrap(), Redeemed::Unknown);
+        let Redeemed::Enrolled(t) = store.redeem_enrolment_code("h1", now, "token-hash").unwrap() else { panic!() };
+        assert_eq!((t.id, t.enrolled_at.as_deref(), t.code_expires_at), (till.id, Some(now), None));
+        assert_eq!(store.redeem_enrolment_code("h1", now, "other").unwrap(), Redeemed::Used);
+        assert_eq!(store.till_by_token("token-hash").unwrap().map(|t| t.id), Some(till.id));
+
+        let late = store.add_till(shop, "till 2", "h2", "2026-01-02T00:00:00.000000Z").unwrap();
+        assert_eq!(store.redeem_enrolment_code("h2", "2026-01-02T00:00:00.000000Z", "t2").unwrap(), Redeemed::Expired);
+        assert!(store.revoke_till(late.id).unwrap());
+        assert!(!store.revoke_till(late.id).unwrap());
+        assert!(matches!(store.revoke_till(TillId(99)), Err(StoreError::NotFound { .. })));
+    }
+
+    #[test]
+    fn a_payment_is_written_once_and_a_closed_number_never() {
+        let (mut store, shop, acquirer) = backend();
+        let till = store.add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
+        let Begun::Created(order) = store.begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap() else {
+            panic!()
+        };
+        let again = store.begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap();
+        assert_eq!(again, Begun::Existing { order: order.clone(), till: Some(till) });
+        assert_eq!(store.close_number_unless_ordered(till, "TD1").unwrap().map(|o| o.id), Some(order.id));
+        assert_eq!(store.close_number_unless_ordered(till, "TD2").unwrap(), None);
+        assert!(store.number_closed("TD2").unwrap());
+        assert_eq!(store.begin_till_order(till, &new_order("TD2", shop, acquirer)).unwrap(), Begun::Closed);
+    }
+
+    #[test]
+    fn refunds_are_written_once_under_the_tills_number_and_never_too_much() {
+        let (mut store, shop, acquirer) = backend();
+        let till = store.add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
+        let Begun::Created(order) = store.begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap() else {
+            panic!()
+        };
+        let refused = store.begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(100), "r").unwrap_err();
+        assert!(matches!(refused, RefundRefused::NotPaid { .. }), "{refused}");
+        let paid = crate::store::transitions::OrderMove::paid(
+            "paid",
+            "",
+            Some("T"),
+            None,
+            crate::store::transitions::PaidFacts { amount: Some(order.total_amount), ..Default::default() },
+        );
+        store.move_order(order.id, &paid).unwrap();
+        let BegunRefund::Created { refund, .. } =
+            store.begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(300), "r").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(refund.status, RefundStatus::Submitted);
+        let again = store.begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(300), "r").unwrap();
+        assert!(matches!(again, BegunRefund::Existing { till: Some(t), .. } if t == till));
+        let too_much = store.begin_till_refund(till, "TD1", "TD1-R2", Amount::from_fen(300), "r").unwrap_err();
+        assert!(matches!(too_much, RefundRefused::TooMuch { .. }), "{too_much}");
+    }
+
+    #[test]
+    fn the_feed_follows_every_change_in_commit_order() {
+        let (mut store, shop, acquirer) = backend();
+        let till = store.add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
+        for no in ["TD1", "TD2"] {
+            store.begin_till_order(till, &new_order(no, shop, acquirer)).unwrap();
+        }
+        let page = store.order_feed(shop, 0, 10).unwrap();
+        assert_eq!(page.iter().map(|e| e.order.out_trade_no.as_str()).collect::<Vec<_>>(), ["TD1", "TD2"]);
+        let head = page[1].seq;
+        assert_eq!(store.order_feed_head().unwrap(), head);
+        assert!(store.order_feed(shop, head, 10).unwrap().is_empty());
+        // TD1 changes: it comes again, after TD2.
+        let id = page[0].order.id;
+        store.move_order(id, &crate::store::transitions::OrderMove::to(OrderStatus::Failed, "failed", "x")).unwrap();
+        let next = store.order_feed(shop, head, 10).unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!((next[0].order.out_trade_no.as_str(), next[0].order.status), ("TD1", OrderStatus::Failed));
+        assert!(next[0].seq > head);
+        // Another store's orders are not in this store's feed.
+        assert!(store.order_feed(StoreId(99), 0, 10).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,91 @@
+//! The words for a till and its merchant backend (商户后台): the status bar, the Join form's outcomes, and why the
+//! backend's channels cannot be used, in both languages. The technical detail stays in English, in the log.
+
+use crate::channel::backend::BackendError;
+use crate::channel::backend::api::ApiError;
+use crate::i18n::{Lang, Text};
+use crate::routing::backend::{Joined, LinkError};
+
+/// The status bar's item in merchant-backend mode: "商户后台 URL".
+pub fn status(lang: Lang, url: &str) -> String {
+    format!("{} {url}", lang.pick("商户后台", "merchant backend"))
+}
+
+/// The keys must be unlocked: the till's token is in the vault.
+pub fn unlock_first() -> Text {
+    Text::new(
+        "商户后台：请先在“设置 → 收单通道与密钥”输入口令解锁密钥",
+        "Merchant backend: unlock the keys first (Settings → Live channels and keys)",
+    )
+}
+
+/// Why the backend's channels cannot be built.
+pub fn link_error(e: &LinkError) -> Text {
+    tracing::warn!(error = %e, "the merchant backend cannot be used");
+    match e {
+        LinkError::NoToken { .. } => Text::new(
+            "密钥库中没有本收银台的商户后台令牌：请重新加入商户后台",
+            "This till's merchant backend token is not in the key vault: join the backend again",
+        ),
+        LinkError::NotJoined => Text::new("本收银台尚未加入商户后台", "This till has not joined a merchant backend"),
+        LinkError::Backend(b) => backend_error(b),
+        LinkError::Store(s) => crate::ui::words_backoffice::store_error(s),
+        LinkError::Secret(_) => {
+            Text::new("无法写入密钥库（详情见日志）", format!("The key vault cannot be written: {e}"))
+        }
+    }
+}
+
+/// What the backend answered, or why it did not.
+pub fn backend_error(e: &BackendError) -> Text {
+    match e {
+        BackendError::BadUrl { url, .. } => {
+            Text::new(format!("商户后台地址无效：{url}"), format!("The merchant backend URL cannot be used: {url}"))
+        }
+        BackendError::Transport(_) | BackendError::BadResponse { .. } => Text::new(
+            "无法连接商户后台：请检查地址和网络（详情见日志）",
+            "The merchant backend did not answer: check the URL and the network (the log has the detail)",
+        ),
+        BackendError::Api(api) => api_error(api),
+    }
+}
+
+fn api_error(e: &ApiError) -> Text {
+    match e {
+        ApiError::EnrolmentCodeUnknown => Text::new(
+            "加入码不正确：请核对商户后台给出的加入码",
+            "The enrolment code is not known: check the code the backend printed",
+        ),
+        ApiError::EnrolmentCodeUsed => Text::new(
+            "该加入码已经用过：请在商户后台重新生成（tilldesk serve add-till）",
+            "This enrolment code was used already: make a new one at the backend (tilldesk serve add-till)",
+        ),
+        ApiError::EnrolmentCodeExpired => Text::new(
+            "加入码已过期（24 小时内有效）：请在商户后台重新生成",
+            "The enrolment code has expired (it works for 24 hours): make a new one at the backend",
+        ),
+        ApiError::Revoked => Text::new("本收银台已在商户后台被停用", "This till was revoked at the merchant backend"),
+        ApiError::Unauthorized => Text::new(
+            "商户后台不认识本收银台的令牌：请重新加入",
+            "The merchant backend does not know this till's token: join again",
+        ),
+        other => Text::new(
+            format!("商户后台拒绝了请求（{}）", other.kind()),
+            format!("The merchant backend refused ({}): {other}", other.kind()),
+        ),
+    }
+}
+
+/// The Join form's success.
+pub fn joined(j: &Joined) -> Text {
+    let (url, id, name, store) = (&j.link.url, j.link.till_id, &j.link.till_name, &j.store_code);
+    Text::new(
+        format!("已加入商户后台 {url}：本机为门店 {store} 的收银台 #{id}「{name}」，收款经商户后台转发"),
+        format!("Joined the merchant backend {url} as till #{id} \"{name}\" of store {store}: payments go through it"),
+    )
+}
+
+/// The Join form while it works.
+pub fn joining(lang: Lang) -> &'static str {
+    lang.pick("正在加入商户后台…", "Joining the merchant backend…")
+}

@@ -1,0 +1,90 @@
+//! Settings → Access → Merchant backend → Join, as a merchant uses it: unlock the vault, choose merchant-backend
+//! access, type the backend's URL and the one-time code, Join (off the UI thread). The status bar then says
+//! "merchant backend URL", the background sync runs on the backend, and the counter takes a payment through it.
+
+mod ui_common;
+
+use egui_kittest::kittest::Queryable;
+use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::i18n::Lang;
+use tilldesk::serve::{Backend, StartOptions};
+use tilldesk::store::Store;
+use tilldesk::ui::TillDeskApp;
+use ui_common::{click, type_into, wait_for, wait_until};
+
+#[test]
+fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // The backend, on the sandbox's accounts.
+    let (sandbox, backend) = rt.block_on(async {
+        let sandbox =
+            tilldesk::sandbox::start(&tmp.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+        let home = tmp.path().join("backend");
+        std::fs::create_dir_all(&home).unwrap();
+        let db = home.join(tilldesk::serve::DATABASE_FILE);
+        let mut store = Store::open(&db).unwrap();
+        tilldesk::sandbox::till::prepare(&mut store).unwrap();
+        let accounts = sandbox.state.accounts();
+        let router = tilldesk::sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
+        let notify = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+        let backend = Backend::open(&db, &home).unwrap().serving(router);
+        let options = StartOptions::default();
+        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
+        (sandbox, running)
+    });
+    let url = backend.base_url();
+    let code = backend.backend.add_till("S001", "front till").unwrap().code;
+
+    let data = tmp.path().join("till");
+    let mut home = DataHome::open(&data).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.ctx.runtime = Some(rt.handle().clone());
+    app.ctx.sync_for = Some((tilldesk::model::ChannelMode::Sandbox, false));
+    let mut h = ui_common::harness(app, [1300.0, 2400.0]);
+    click(&mut h, "Settings");
+    type_into(&mut h, "Passphrase", "a good passphrase");
+    click(&mut h, "Create key vault");
+    h.get_by_label("Keys unlocked");
+    click(&mut h, "merchant backend");
+    h.get_by_label("Access: merchant backend");
+    type_into(&mut h, "Merchant backend URL", &url);
+
+    // A wrong code first: refused in words, nothing changes.
+    type_into(&mut h, "Enrolment code", "WRONG-CODE");
+    click(&mut h, "Join");
+    wait_for(&mut h, "The enrolment code is not known");
+    assert!(h.state().ctx.vault.is_some(), "the vault comes back after a refused join");
+    assert!(h.state().ctx.backend_url.is_none());
+
+    type_into(&mut h, "Enrolment code", code.expose());
+    click(&mut h, "Join");
+    wait_for(&mut h, "Joined the merchant backend");
+    h.get_by_label_contains("as till #1 \"front till\" of store S001");
+    h.get_by_label(&format!("merchant backend {url}"));
+    let vault = h.state().ctx.vault.as_ref().expect("the vault is back");
+    assert_eq!(vault.names(), ["backend.till_token"], "the till keeps the backend's token, no acquirer key");
+    // The background sync restarts on the backend.
+    wait_until(&mut h, "the sync on the backend", |h| h.state().ctx.services.is_some());
+
+    // The counter takes a payment through the backend.
+    click(&mut h, "Checkout");
+    wait_for(&mut h, "Ready to take payments");
+    for text in ["3.21", "2800000000000000"] {
+        h.event(egui::Event::Text(text.into()));
+        h.step();
+        h.key_press(egui::Key::Enter);
+        h.run_steps(2);
+    }
+    wait_for(&mut h, "Payment received");
+    let till_db = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
+    let paid = till_db.recent_orders(1).unwrap().remove(0);
+    let at_backend = Store::open(backend.backend.db_path()).unwrap().order_by_out_trade_no(&paid.out_trade_no).unwrap();
+    assert_eq!(at_backend.map(|o| (o.status, o.total_amount.fen())), Some((tilldesk::model::OrderStatus::Paid, 321)));
+    drop(h);
+    rt.block_on(async {
+        backend.stop().await;
+        sandbox.stop().await;
+    });
+}

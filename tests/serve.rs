@@ -1,0 +1,444 @@
+//! The merchant backend end to end, on loopback: a backend on a temporary SQLite with the sandbox's accounts, tills
+//! enrolled with it (each its own data folder and vault), the tills' own engines paying and refunding through it,
+//! the order pull, idempotency by the tills' numbers, tokens, stores and enrolment codes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use serde_json::Value;
+use tilldesk::channel::backend::BackendClient;
+use tilldesk::channel::backend::api::{self, ApiError, PayAnswer, RefundAnswer, RefundState};
+use tilldesk::checkout::{Checkout, CheckoutSettings, ManualClock, Outcome, PaymentInput, SystemClock};
+use tilldesk::model::{OrderSource, OrderStatus, RefundStatus, Role, StoreId};
+use tilldesk::money::Amount;
+use tilldesk::refund::{RefundDesk, RefundSettings};
+use tilldesk::routing::Router;
+use tilldesk::sandbox::{self, RunningSandbox};
+use tilldesk::secrets::{Secret, Vault};
+use tilldesk::serve::{Backend, RunningBackend, StartOptions};
+use tilldesk::store::Store;
+use tilldesk::sync::{SyncSettings, SyncWorker};
+
+/// Alipay payment codes the sandbox pays at once (last four digits 0000).
+const CODE_A: &str = "286000123456780000";
+const CODE_B: &str = "286000987654320000";
+
+struct World {
+    dir: tempfile::TempDir,
+    sandbox: RunningSandbox,
+    backend: RunningBackend,
+    http: reqwest::Client,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let accounts = sandbox.state.accounts();
+    let home = dir.path().join("backend");
+    std::fs::create_dir_all(&home).unwrap();
+    let db = home.join(tilldesk::serve::DATABASE_FILE);
+    let mut store = Store::open(&db).unwrap();
+    sandbox::till::prepare(&mut store).unwrap();
+    let router = sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
+    let notify = sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+    drop(store);
+    let backend = Backend::open(&db, &home).unwrap().serving(router);
+    let options = StartOptions { sync: None, recover: false };
+    let backend = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
+    World { dir, sandbox, backend, http: reqwest::Client::new() }
+}
+
+/// One till: its data folder, its vault (with the token), and its router through the backend.
+struct Till {
+    dir: PathBuf,
+    db: PathBuf,
+    vault: Vault,
+    router: Router,
+    store_id: StoreId,
+}
+
+impl World {
+    fn url(&self) -> String {
+        self.backend.base_url()
+    }
+
+    /// A till added at the backend and enrolled from its own folder with `tilldesk backend join`'s library call.
+    async fn join(&self, name: &str) -> Till {
+        let code = self.backend.backend.add_till("S001", name).unwrap().code;
+        let dir = self.dir.path().join(name.replace(' ', "-"));
+        let db = dir.join(tilldesk::config::DATABASE_FILE);
+        let home = tilldesk::config::DataHome::open(&dir).unwrap();
+        drop(home);
+        let mut vault = Vault::unlock(&dir, "till passphrase").unwrap();
+        let joined = tilldesk::routing::backend::join(&db, &mut vault, &self.url(), code.expose(), None).await.unwrap();
+        assert_eq!((joined.store_code.as_str(), joined.link.till_name.as_str()), ("S001", name));
+        let mut store = Store::open(&db).unwrap();
+        let router = tilldesk::routing::backend::router(&store, &vault).unwrap().expect("enrolled");
+        assert!(router.backend().is_some());
+        let store_id = tilldesk::config::this_till(&mut store).unwrap().store_id;
+        Till { dir, db, vault, router, store_id }
+    }
+
+    /// A till's token straight from the API (for calls made by hand).
+    async fn client(&self, store_code: &str, name: &str) -> BackendClient {
+        let code = self.backend.backend.add_till(store_code, name).unwrap().code;
+        let enrolled = BackendClient::enrol(&self.url(), code.expose()).await.unwrap();
+        BackendClient::new(&self.url(), Secret::from(enrolled.token)).unwrap()
+    }
+
+    async fn ledger(&self) -> Value {
+        let url = format!("{}/admin/ledger", self.sandbox.base_url());
+        self.http.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn acquirer_trades(&self, out_trade_no: &str) -> usize {
+        let ledger = self.ledger().await;
+        ledger["trades"].as_array().unwrap().iter().filter(|t| t["out_trade_no"] == out_trade_no).count()
+    }
+
+    async fn acquirer_refunds(&self, out_request_no: &str) -> usize {
+        let ledger = self.ledger().await;
+        ledger["refunds"].as_array().unwrap().iter().filter(|r| r["out_request_no"] == out_request_no).count()
+    }
+
+    fn backend_store(&self) -> Store {
+        Store::open(self.backend.backend.db_path()).unwrap()
+    }
+}
+
+impl Till {
+    fn store(&self) -> Store {
+        Store::open(&self.db).unwrap()
+    }
+
+    async fn pay(&self, code: &str, fen: i64) -> (tilldesk::model::Order, Outcome) {
+        let engine =
+            Checkout::new(self.store(), self.router.clone(), Arc::new(SystemClock), CheckoutSettings::default());
+        let input = PaymentInput {
+            amount: Amount::from_fen(fen),
+            auth_code: code.into(),
+            subject: "连锁门店".into(),
+            store_id: self.store_id,
+            operator_id: None,
+            terminal_id: None,
+        };
+        engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()
+    }
+
+    /// One pass of the till's sync worker (the bills are the backend's).
+    async fn sync(&self) -> tilldesk::store::sync::SyncRun {
+        let settings = SyncSettings { bill_time: None, ..SyncSettings::default() };
+        let worker = SyncWorker::new(&self.db, &self.dir, self.router.clone(), None, settings);
+        worker.run_once("test").await.unwrap()
+    }
+
+    fn desk(&self) -> RefundDesk {
+        let settings = RefundSettings {
+            attempts: 3,
+            retry_interval: Duration::from_millis(50),
+            follow_window: Duration::from_secs(5),
+            follow_interval: Duration::from_millis(100),
+        };
+        RefundDesk::new(self.store(), self.router.clone(), Arc::new(SystemClock), settings)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tills_of_one_store_pay_at_one_and_refund_at_the_other() {
+    let w = world().await;
+    let till1 = w.join("till 1").await;
+    let till2 = w.join("till 2").await;
+    // The tills hold no acquirer keys: their vaults keep the backend's token only.
+    assert_eq!(till1.vault.names(), ["backend.till_token"]);
+
+    // Till 1's own engine, through the backend, to the sandbox; the number is the till's.
+    let (order, outcome) = till1.pay(CODE_A, 1234).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    assert_eq!(order.status, OrderStatus::Paid);
+    let no = order.out_trade_no.clone();
+    assert_eq!(w.acquirer_trades(&no).await, 1, "the till's out_trade_no goes to the acquirer unchanged");
+    let at_backend = w.backend_store().order_by_out_trade_no(&no).unwrap().expect("the backend has the order");
+    assert_eq!((at_backend.status, at_backend.total_amount.fen()), (OrderStatus::Paid, 1234));
+    assert_eq!(at_backend.trade_no, order.trade_no);
+
+    // Till 2 sees it after one sync.
+    assert!(till2.store().order_by_out_trade_no(&no).unwrap().is_none());
+    let run = till2.sync().await;
+    assert!(run.online && run.errors.is_empty(), "{run:?}");
+    let seen = till2.store().order_by_out_trade_no(&no).unwrap().expect("pulled");
+    assert_eq!(
+        (seen.status, seen.total_amount.fen(), seen.trade_no.clone()),
+        (OrderStatus::Paid, 1234, order.trade_no)
+    );
+
+    // Back office refunds part of it at till 2, with till 2's own desk and number.
+    let clerk = till2.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let refund = till2.desk().refund(&clerk, &no, Amount::from_fen(500), "退货").await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Success);
+    let at_till2 = till2.store().order_by_out_trade_no(&no).unwrap().unwrap();
+    assert_eq!((at_till2.status, at_till2.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 500));
+
+    // The acquirer charged once and refunded once; the backend and, after its next sync, till 1 agree.
+    assert_eq!(w.acquirer_trades(&no).await, 1);
+    assert_eq!(w.acquirer_refunds(&refund.out_request_no).await, 1);
+    let ledger = w.ledger().await;
+    assert_eq!(ledger["refunds"].as_array().unwrap().len(), 1, "{ledger}");
+    let at_backend = w.backend_store().order_by_out_trade_no(&no).unwrap().unwrap();
+    assert_eq!((at_backend.status, at_backend.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 500));
+    let run = till1.sync().await;
+    assert!(run.online && run.errors.is_empty(), "{run:?}");
+    let at_till1 = till1.store().order_by_out_trade_no(&no).unwrap().unwrap();
+    assert_eq!((at_till1.status, at_till1.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 500));
+    let refunds = till1.store().refunds_of(at_till1.id).unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        (refunds[0].out_request_no.as_str(), refunds[0].status),
+        (refund.out_request_no.as_str(), RefundStatus::Success)
+    );
+
+    // A second sync changes nothing.
+    let again = till1.sync().await;
+    assert!(again.errors.is_empty(), "{again:?}");
+    assert_eq!(till1.store().refunds_of(at_till1.id).unwrap().len(), 1);
+    w.backend.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_or_refunding_twice_with_the_same_number_charges_and_refunds_once() {
+    let w = world().await;
+    let till = w.client("S001", "till 1").await;
+    let pay = api::PayRequest {
+        out_trade_no: "TDCHAIN0001".into(),
+        auth_code: CODE_B.into(),
+        amount: "8.80".into(),
+        subject: "x".into(),
+        terminal_id: None,
+        operator_id: None,
+    };
+    let first = till.pay(&pay).await.unwrap();
+    let PayAnswer::Paid { trade } = &first.answer else { panic!("{first:?}") };
+    assert!(!first.replayed && first.order_status == OrderStatus::Paid);
+    let again = till.pay(&pay).await.unwrap();
+    let PayAnswer::Paid { trade: same } = &again.answer else { panic!("{again:?}") };
+    assert!(again.replayed);
+    assert_eq!((same.trade_no.as_ref(), same.amount.as_deref()), (trade.trade_no.as_ref(), Some("8.80")));
+    assert_eq!(w.acquirer_trades("TDCHAIN0001").await, 1, "charged once");
+    // The same number with another amount is another order: refused.
+    let other = api::PayRequest { amount: "9.90".into(), ..pay.clone() };
+    let e = till.pay(&other).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::OutTradeNoTaken { .. })), "{e}");
+
+    let refund = api::RefundRequest {
+        out_trade_no: "TDCHAIN0001".into(),
+        out_request_no: "TDCHAIN0001-R1".into(),
+        refund_amount: "3.00".into(),
+        reason: "退货".into(),
+    };
+    for replayed in [false, true] {
+        let r = till.refund(&refund).await.unwrap();
+        assert_eq!(r.answer, RefundAnswer::Accepted { state: RefundState::Success, refund_no: None }, "{r:?}");
+        assert_eq!((r.replayed, r.refund_status), (replayed, Some(RefundStatus::Success)));
+    }
+    assert_eq!(w.acquirer_refunds("TDCHAIN0001-R1").await, 1, "refunded once");
+    // Another till of the store using the same refund number: a different refund, refused.
+    let other_till = w.client("S001", "till 2").await;
+    let e = other_till.refund(&refund).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::OutRequestNoTaken { .. })), "{e}");
+    // More than what is left: refused with the amount that is.
+    let too_much =
+        api::RefundRequest { out_request_no: "TDCHAIN0001-R2".into(), refund_amount: "6.00".into(), ..refund };
+    let e = till.refund(&too_much).await.unwrap_err();
+    assert_eq!(
+        e.api(),
+        Some(&ApiError::RefundRefused { reason: "too_much".into(), refundable: Some("5.80".into()) }),
+        "{e}"
+    );
+    let q = till.refund_query("TDCHAIN0001", "TDCHAIN0001-R1").await.unwrap();
+    assert_eq!(q.answer, api::RefundQueryAnswer::Found { state: RefundState::Success });
+    w.backend.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_before_the_payment_arrives_closes_the_number_for_good() {
+    let w = world().await;
+    let till = w.client("S001", "till 1").await;
+    let q = till.query("TDLATE0001").await.unwrap();
+    assert_eq!(q.answer, api::QueryAnswer::NotFound);
+    let c = till.cancel("TDLATE0001").await.unwrap();
+    assert_eq!(c.answer, api::CancelAnswer::Done { refunded: false });
+    let late = api::PayRequest {
+        out_trade_no: "TDLATE0001".into(),
+        auth_code: CODE_A.into(),
+        amount: "1.00".into(),
+        subject: "x".into(),
+        terminal_id: None,
+        operator_id: None,
+    };
+    let e = till.pay(&late).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::OrderClosed { .. })), "{e}");
+    assert_eq!(w.acquirer_trades("TDLATE0001").await, 0, "never charged");
+    w.backend.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_revocation_and_stores_are_checked_with_kinds() {
+    let w = world().await;
+    let kind = |v: &Value| v["kind"].as_str().unwrap_or_default().to_owned();
+    // No token, or a made-up one.
+    let r = w.http.get(format!("{}/v1/till", w.url())).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(kind(&r.json().await.unwrap()), "unauthorized");
+    let r = w.http.get(format!("{}/v1/orders", w.url())).bearer_auth("tdt_00").send().await.unwrap();
+    assert_eq!((r.status().as_u16(), kind(&r.json().await.unwrap())), (401, "unauthorized".into()));
+    // A body that is not the API's: a kind with the field, not a sentence.
+    let till = w.client("S001", "till 1").await;
+    let pay = api::PayRequest {
+        out_trade_no: "TDSTORE0001".into(),
+        auth_code: CODE_A.into(),
+        amount: "2.00".into(),
+        subject: "x".into(),
+        terminal_id: None,
+        operator_id: None,
+    };
+    let paid = till.pay(&pay).await.unwrap();
+    assert!(matches!(paid.answer, PayAnswer::Paid { .. }), "{paid:?}");
+    let bad = api::PayRequest { amount: "-1".into(), out_trade_no: "TDSTORE0002".into(), ..pay.clone() };
+    let e = till.pay(&bad).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::BadRequest { field, .. }) if field == "amount"), "{e}");
+
+    // Another store's till may not touch S001's order.
+    {
+        let mut store = w.backend_store();
+        let merchant = store.merchant().unwrap();
+        let s002 = tilldesk::model::Store {
+            id: StoreId(0),
+            merchant_id: merchant.id,
+            store_code: "S002".into(),
+            name: "Second".into(),
+            name_zh: "二店".into(),
+            address: String::new(),
+            contact: String::new(),
+        };
+        store.add_store(&s002, None).unwrap();
+    }
+    let other = w.client("S002", "till of S002").await;
+    let not_yours = |e: tilldesk::channel::backend::BackendError| matches!(e.api(), Some(ApiError::NotYourStore));
+    assert!(not_yours(other.query("TDSTORE0001").await.unwrap_err()));
+    assert!(not_yours(other.cancel("TDSTORE0001").await.unwrap_err()));
+    assert!(not_yours(other.pay(&pay).await.unwrap_err()));
+    let refund = api::RefundRequest {
+        out_trade_no: "TDSTORE0001".into(),
+        out_request_no: "TDSTORE0001-R1".into(),
+        refund_amount: "1.00".into(),
+        reason: "x".into(),
+    };
+    assert!(not_yours(other.refund(&refund).await.unwrap_err()));
+    // Nor see it in its feed.
+    let page = other.orders_since(0, 100).await.unwrap();
+    assert!(page.orders.iter().all(|o| o.out_trade_no != "TDSTORE0001"), "{page:?}");
+    let page = till.orders_since(0, 100).await.unwrap();
+    assert!(page.orders.iter().any(|o| o.out_trade_no == "TDSTORE0001"));
+
+    // Revoked: the token stops working at once, with its own kind.
+    let tills = w.backend.backend.tills().unwrap();
+    let t = tills.iter().find(|t| t.name == "till 1").unwrap();
+    assert!(t.enrolled_at.is_some() && t.last_contact_at.is_some());
+    w.backend.backend.revoke("till 1").unwrap();
+    let e = till.query("TDSTORE0001").await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::Revoked), "{e}");
+    let e = till.pay(&api::PayRequest { out_trade_no: "TDSTORE0003".into(), ..pay }).await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::Revoked), "{e}");
+    assert_eq!(w.acquirer_trades("TDSTORE0003").await, 0);
+    w.backend.stop().await;
+}
+
+#[test]
+fn an_enrolment_code_works_once_and_expires_after_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.sqlite3");
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let backend = Backend::open(&db, dir.path()).unwrap().with_clock(clock.clone());
+    let first = backend.add_till("S001", "till 1").unwrap();
+    let code = first.code.expose().to_owned();
+    assert!(code.chars().filter(|c| c.is_ascii_alphanumeric()).count() >= 26, "≥ 128 bits: {}", code.len());
+    // Only its hash is kept (in the database and its write-ahead log).
+    for file in [db.clone(), dir.path().join("serve.sqlite3-wal")] {
+        let raw = std::fs::read(&file).unwrap_or_default();
+        assert!(!raw.windows(code.len()).any(|w| w == code.as_bytes()), "{}", file.display());
+    }
+
+    let enrolled = backend.enrol(&code.to_lowercase()).unwrap();
+    assert_eq!((enrolled.till_id, enrolled.till.store.store_code.as_str()), (first.till.id.0, "S001"));
+    assert!(enrolled.token.starts_with("tdt_"));
+    assert_eq!(backend.enrol(&code).unwrap_err(), ApiError::EnrolmentCodeUsed);
+    assert_eq!(backend.enrol("NOPE-NOPE").unwrap_err(), ApiError::EnrolmentCodeUnknown);
+    assert!(backend.authenticate(&enrolled.token).is_ok());
+
+    let late = backend.add_till("S001", "till 2").unwrap();
+    clock.advance(Duration::from_secs(24 * 3600 - 1));
+    let almost = backend.add_till("S001", "till 3").unwrap();
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(backend.enrol(late.code.expose()).unwrap_err(), ApiError::EnrolmentCodeExpired);
+    assert!(backend.enrol(almost.code.expose()).is_ok(), "made later, still valid");
+    let tills = backend.tills().unwrap();
+    assert_eq!(tills.len(), 3);
+    assert!(tills[1].enrolled_at.is_none() && tills[1].code_expires_at.is_some());
+    assert!(matches!(backend.add_till("S404", "x"), Err(tilldesk::serve::ServeError::UnknownStore { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_code_payment_notified_to_the_backend_reaches_the_till_on_its_next_sync() {
+    use tilldesk::channel::alipay::sign as alipay_sign;
+    let w = world().await;
+    let till = w.join("till 1").await;
+    let acc = w.sandbox.state.accounts();
+    let mut p = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("notify_time", "2026-11-25 10:00:05"),
+        ("notify_type", "trade_status_sync"),
+        ("notify_id", "2026112500222100005abcdef"),
+        ("app_id", acc.merchants[0].alipay.app_id.as_str()),
+        ("charset", "utf-8"),
+        ("version", "1.0"),
+        ("sign_type", "RSA2"),
+        ("trade_no", "2026112522001400777"),
+        ("out_trade_no", "SCCHAIN0001"),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", "18.00"),
+        ("subject", "店铺码付款"),
+        ("gmt_payment", "2026-11-25 10:00:04"),
+    ] {
+        p.insert(k.to_owned(), v.to_owned());
+    }
+    let key = alipay_sign::parse_private_key(&acc.platform.alipay_private_key_pkcs8_pem).unwrap();
+    let sign = alipay_sign::sign_rsa2(&key, &alipay_sign::notify_sign_content(&p)).unwrap();
+    p.insert("sign".into(), sign);
+    let reply = w
+        .http
+        .post(w.backend.notify_url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(&p).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(reply, "success", "verified and recorded at the backend");
+    // A forged one is refused there.
+    p.insert("total_amount".into(), "1800.00".into());
+    let forged = w.http.post(w.backend.notify_url()).body(serde_urlencoded::to_string(&p).unwrap());
+    assert_eq!(forged.send().await.unwrap().text().await.unwrap(), "failure");
+
+    let run = till.sync().await;
+    assert!(run.errors.is_empty(), "{run:?}");
+    let order = till.store().order_by_out_trade_no("SCCHAIN0001").unwrap().expect("pulled");
+    assert_eq!(
+        (order.status, order.source, order.total_amount.fen()),
+        (OrderStatus::Paid, OrderSource::StoreCode, 1800)
+    );
+    assert_eq!(order.store_id, till.store_id);
+    w.backend.stop().await;
+}

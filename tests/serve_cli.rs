@@ -1,0 +1,120 @@
+//! `tilldesk serve` and `tilldesk backend` as a merchant runs them: add a till (the code alone on one line), serve
+//! (the first line exact), join from another data folder, pay through the backend, list and revoke tills.
+
+mod cli_common;
+
+use std::io::BufRead as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use cli_common::{fails, ok};
+
+const PASSPHRASE: &str = "till vault passphrase";
+
+fn tilldesk(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tilldesk"));
+    c.arg("--data-dir").arg(data).env("TILLDESK_PASSPHRASE", PASSPHRASE).env_remove("TILLDESK_DATABASE_URL");
+    c
+}
+
+/// Kills the backend when the test ends, however it ends.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = dir.path().join("backend");
+    let till = dir.path().join("till");
+
+    // The code alone on one line of stdout; the rest on stderr.
+    let out =
+        ok(tilldesk(&backend).args(["serve", "add-till", "--store", "S001", "--name", "till 1"]).output().unwrap());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    let code = lines[0].to_owned();
+    assert_eq!(code.len(), 39, "{code}");
+    assert!(code.chars().all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase()), "{code}");
+    assert!(backend.join(tilldesk::serve::DATABASE_FILE).is_file());
+
+    // Waiting for enrolment.
+    let listed = ok(tilldesk(&backend).args(["serve", "tills"]).output().unwrap());
+    assert!(listed.contains("#1\tS001\ttill 1\twaiting for enrolment"), "{listed}");
+
+    // Serve: the first line says where, exactly.
+    let mut child = tilldesk(&backend)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let serving = Serving(child);
+    let mut first = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
+    let first = first.trim_end_matches('\n');
+    let url = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}")).to_owned();
+    let port: u16 = url.strip_prefix("http://127.0.0.1:").and_then(|p| p.parse().ok()).expect(first);
+    assert_ne!(port, 0, "the real bound port");
+
+    // The till joins from its own folder; its token goes to its vault.
+    let joined = ok(tilldesk(&till).args(["backend", "join", &url, "--code", &code]).output().unwrap());
+    assert!(joined.starts_with(&format!("joined {url} as till #1 \"till 1\" of store S001")), "{joined}");
+    assert!(!joined.contains("tdt_"), "the token is never printed");
+    // A code works once.
+    let again =
+        fails(tilldesk(&dir.path().join("till2")).args(["backend", "join", &url, "--code", &code]).output().unwrap());
+    assert!(again.contains("enrolment_code_used"), "{again}");
+
+    let status = ok(tilldesk(&till).args(["backend", "status", "--json"]).output().unwrap());
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!((status["till_id"].as_i64(), status["contact"].as_str()), (Some(1), Some("ok")), "{status}");
+    assert_eq!(status["store"], "S001");
+
+    // `tilldesk pay` at the till goes through the backend (no acquirer keys at the till).
+    let paid = ok(tilldesk(&till)
+        .args(["pay", "--amount", "6.60", "--auth-code", "286000111122220000", "--json"])
+        .output()
+        .unwrap());
+    let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+    assert_eq!((order["status"].as_str(), order["outcome"].as_str()), (Some("PAID"), Some("paid")), "{order}");
+    let no = order["out_trade_no"].as_str().unwrap();
+    let at_backend = tilldesk::store::Store::open(&backend.join(tilldesk::serve::DATABASE_FILE))
+        .unwrap()
+        .order_by_out_trade_no(no)
+        .unwrap()
+        .expect("the backend took it under the till's number");
+    assert_eq!(at_backend.total_amount.fen(), 660);
+
+    let listed = ok(tilldesk(&backend).args(["serve", "tills", "--json"]).output().unwrap());
+    let tills: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(tills[0]["name"], "till 1");
+    assert!(tills[0]["enrolled_at"].is_string() && tills[0]["last_contact_at"].is_string(), "{tills}");
+
+    // Revoked: the till is refused at once.
+    let revoked = ok(tilldesk(&backend).args(["serve", "revoke", "till 1"]).output().unwrap());
+    assert_eq!(revoked.trim(), "revoked till #1 \"till 1\" of store S001");
+    let status = ok(tilldesk(&till).args(["backend", "status", "--json"]).output().unwrap());
+    assert!(status.contains("\"contact\": \"revoked\""), "{status}");
+    drop(serving);
+}
+
+#[test]
+fn a_postgresql_database_is_refused_until_the_next_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = fails(
+        tilldesk(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", "postgres://localhost/test"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("PostgreSQL comes in the next phase"), "{err}");
+    let err = fails(tilldesk(dir.path()).args(["serve"]).output().unwrap());
+    assert!(err.contains("--listen"), "{err}");
+}
