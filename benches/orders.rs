@@ -35,7 +35,7 @@ fn rows() -> u64 {
 fn data_dir() -> PathBuf {
     let n = rows();
     let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("orders21b-{n}"));
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("orders21c-{n}"));
     let db = dir.join("tilldesk.sqlite3");
     let ready = Store::open(&db).ok().and_then(|s| s.order_totals(&OrderFilter::default()).ok()).map(|t| t.count);
     if ready != Some(n as i64) {
