@@ -506,46 +506,68 @@ impl Store {
                 }
                 return Ok(sum);
             }
-        } else if search == Search::None && self.amount_range_holds_most(filter)? {
-            // Most orders are in the range (">= 1.00"): everything, less the orders outside it (a short walk of the
-            // amount index).
-            let everything = OrderFilter { min_amount: None, max_amount: None, ..filter.clone() };
-            let mut sum = self.order_totals(&everything)?;
-            if let Some(min) = filter.min_amount {
-                let below = OrderFilter { max_amount: Some(Amount::from_fen(min.fen() - 1)), ..everything.clone() };
-                sum = sum.minus(self.totals_over_orders(&below, &search)?);
-            }
-            if let Some(max) = filter.max_amount {
-                let above = OrderFilter { min_amount: Some(Amount::from_fen(max.fen() + 1)), ..everything.clone() };
-                sum = sum.minus(self.totals_over_orders(&above, &search)?);
-            }
-            return Ok(sum);
+        } else if search == Search::None {
+            return self.amount_range_totals(filter);
         }
         self.totals_over_orders(filter, &search)
     }
 
-    /// Whether an amount range holds more than half of all orders, judged from 64 orders spread over the table
-    /// (only to choose the shorter walk; the answer is exact either way). An empty range (min above max) never does.
-    fn amount_range_holds_most(&self, filter: &OrderFilter) -> Result<bool> {
+    /// Count and sums of an amount range (without a search), by the shortest of three walks: the orders of the
+    /// period along the time index; the range along the covering amount index; or everything in the period (from the
+    /// running totals) less the orders outside the range, along the amount index. The period's count comes from
+    /// the running totals, the range's share from 64 orders spread over the table; the answer is exact either way.
+    fn amount_range_totals(&self, filter: &OrderFilter) -> Result<OrderTotals> {
         let (min, max) = (filter.min_amount.map(|a| a.fen()), filter.max_amount.map(|a| a.fen()));
         if let (Some(min), Some(max)) = (min, max)
             && min > max
         {
-            return Ok(false);
+            return Ok(OrderTotals::default());
         }
+        let everything = OrderFilter { min_amount: None, max_amount: None, ..filter.clone() };
+        let in_period = self.order_totals(&everything)?;
+        let all = self.order_totals(&OrderFilter::default())?.count;
+        let share = self.amount_range_share(min, max)?;
+        // Reading an order row along the time index costs about twice an entry of the covering amount index.
+        let by_time = if filter.from.is_some() || filter.to.is_some() { 2 * in_period.count } else { i64::MAX };
+        let in_range = (share * all as f64) as i64;
+        let outside = all - in_range;
+        let source = if by_time <= in_range.min(outside) {
+            "orders INDEXED BY orders_created_at"
+        } else if in_range <= outside {
+            "orders INDEXED BY orders_amount"
+        } else {
+            let mut sum = in_period;
+            if let Some(min) = min {
+                let below = OrderFilter { max_amount: Some(Amount::from_fen(min - 1)), ..everything.clone() };
+                sum = sum.minus(self.totals_from(&below, &Search::None, "orders INDEXED BY orders_amount")?);
+            }
+            if let Some(max) = max {
+                let above = OrderFilter { min_amount: Some(Amount::from_fen(max + 1)), ..everything.clone() };
+                sum = sum.minus(self.totals_from(&above, &Search::None, "orders INDEXED BY orders_amount")?);
+            }
+            return Ok(sum);
+        };
+        self.totals_from(filter, &Search::None, source)
+    }
+
+    /// The share of all orders whose amount is in [min, max], judged from 64 orders spread over the table.
+    fn amount_range_share(&self, min: Option<i64>, max: Option<i64>) -> Result<f64> {
         let (first, last): (Option<i64>, Option<i64>) = self
             .conn
             .prepare_cached("SELECT MIN(id), MAX(id) FROM orders")?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let (Some(first), Some(last)) = (first, last) else { return Ok(false) };
+        let (Some(first), Some(last)) = (first, last) else { return Ok(0.0) };
         let ids = (0..64).map(|k| (first + (last - first) * k / 63).to_string()).collect::<Vec<_>>().join(",");
         let amounts: Vec<i64> = self
             .conn
             .prepare(&format!("SELECT total_amount FROM orders WHERE id IN ({ids})"))?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        if amounts.is_empty() {
+            return Ok(0.0);
+        }
         let inside = amounts.iter().filter(|a| min.is_none_or(|m| **a >= m) && max.is_none_or(|m| **a <= m)).count();
-        Ok(inside * 2 > amounts.len())
+        Ok(inside as f64 / amounts.len() as f64)
     }
 
     /// Count and sums of a filter of whole days from the running totals.
@@ -575,14 +597,17 @@ impl Store {
     }
 
     fn totals_over_orders(&self, filter: &OrderFilter, search: &Search) -> Result<OrderTotals> {
+        self.totals_from(filter, search, totals_source(filter, search))
+    }
+
+    fn totals_from(&self, filter: &OrderFilter, search: &Search, source: &str) -> Result<OrderTotals> {
         let (where_sql, args) = where_clause_for(filter, search, false);
         let sql = format!(
             "SELECT COUNT(*),
                     COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN total_amount END), 0),
                     COALESCE(SUM(refunded_amount), 0),
                     COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN 1 END), 0)
-             FROM {source} {where_sql}",
-            source = totals_source(filter, search)
+             FROM {source} {where_sql}"
         );
         Ok(self.conn.query_row(&sql, params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?)
     }
