@@ -554,7 +554,7 @@ impl Store {
     fn amount_range_share(&self, min: Option<i64>, max: Option<i64>) -> Result<f64> {
         let (first, last): (Option<i64>, Option<i64>) = self
             .conn
-            .prepare_cached("SELECT MIN(id), MAX(id) FROM orders")?
+            .prepare_cached("SELECT (SELECT MIN(id) FROM orders), (SELECT MAX(id) FROM orders)")?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(first), Some(last)) = (first, last) else { return Ok(0.0) };
         let ids = (0..64).map(|k| (first + (last - first) * k / 63).to_string()).collect::<Vec<_>>().join(",");
