@@ -9,7 +9,7 @@
 
 pub mod accounts;
 mod alipay;
-mod bills;
+pub mod bills;
 mod cds;
 pub mod faults;
 mod form;

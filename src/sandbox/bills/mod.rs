@@ -1,11 +1,19 @@
-//! The bill files the sandbox serves, built from its ledger: Alipay's zip of GBK CSVs, WeChat's text bill.
+//! The bill files the sandbox serves, built from its ledger: Alipay's zip of GBK CSVs, WeChat's text bill. The
+//! writers of the two formats are [`alipay`] and [`wechatpay`] (public: tests, benches and examples make bills with
+//! them); the readers stay with the client in `channel::<acquirer>::bill`, which this module imports for the row
+//! types and layouts, with the ledger.
+
+pub mod alipay;
+pub mod wechatpay;
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
+use self::alipay::{bill_zip_name, write_bill_zip};
+use self::wechatpay::write_bill;
 use super::SandboxState;
 use super::ledger::{Scope, Trade, TradeStatus, china_offset, parse_time};
-use crate::channel::alipay::bill::{AlipayBillRow, BillKind, bill_zip_name, write_bill_zip};
-use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
+use crate::channel::alipay::bill::{AlipayBillRow, BillKind};
+use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow};
 use crate::money::Amount;
 
 /// "2026-11-24" → date.
