@@ -652,7 +652,8 @@ impl Store {
                 tracing::warn!(bill_id = old.id.0, error = %e, "a replaced bill's rows stay until the next import");
             }
         }
-        let bill = self.bill(BillId(bill_id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        let bill =
+            self.bill(BillId(bill_id))?.ok_or(StoreError::NotFound { what: "bill", key: bill_id.to_string() })?;
         Ok(ImportResult::Imported { bill, replaced, superseded, alongside })
     }
 
@@ -1613,7 +1614,7 @@ mod tests {
         };
         let failed = store.import_bill(&new, |sink| {
             sink.push(&row)?;
-            Err::<FinishedBill, _>(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+            Err::<FinishedBill, _>(StoreError::NotFound { what: "test failure", key: "injected".into() })
         });
         assert!(failed.is_err());
         assert_eq!(pragma(&store, "foreign_keys"), 1);

@@ -302,7 +302,7 @@ impl AlipayClient {
             timeout_express: self.settings.timeout_express.clone(),
             ..TradePayRequest::bar_code(&req.out_trade_no, auth_code, &subject, req.amount)
         };
-        self.pay_biz_content(&request).map_err(|message| Failure { code: "NOT_SENT".into(), message })
+        self.biz_content_for(&request).map_err(|e| Failure { code: "NOT_SENT".into(), message: e.to_string() })
     }
 
     async fn pay_impl(&self, req: &PayRequest) -> PayResult {
@@ -341,16 +341,18 @@ impl AlipayClient {
         }
     }
 
-    /// The pay request's biz_content, with `extend_params.sys_service_provider_id` when configured.
-    fn pay_biz_content(&self, request: &TradePayRequest) -> Result<String, String> {
-        let mut value = serde_json::to_value(request).map_err(|e| format!("the pay request cannot be written: {e}"))?;
+    /// A request's biz_content, with `extend_params.sys_service_provider_id` and `sub_merchant.merchant_id` when
+    /// configured (pay and precreate send both).
+    fn biz_content_for<T: serde::Serialize>(&self, request: &T) -> Result<String, wire::WireError> {
+        let mut value = serde_json::to_value(request)
+            .map_err(|e| wire::WireError::Json { what: "biz_content", detail: e.to_string() })?;
         if let (Some(pid), Some(map)) = (&self.settings.sys_service_provider_id, value.as_object_mut()) {
             map.insert("extend_params".into(), serde_json::json!({ "sys_service_provider_id": pid }));
         }
         if let (Some(merchant_id), Some(map)) = (&self.settings.sub_merchant_id, value.as_object_mut()) {
             map.insert("sub_merchant".into(), serde_json::json!({ "merchant_id": merchant_id }));
         }
-        wire::encode_biz_content(&value).map_err(|e| e.to_string())
+        wire::encode_biz_content(&value)
     }
 
     async fn query_impl(&self, out_trade_no: &str) -> QueryResult {
@@ -1272,7 +1274,7 @@ mod tests {
         };
         let client = AlipayClient::new(cfg, reqwest::Client::new()).unwrap();
         let request = TradePayRequest::bar_code("o1", "28763443825664394", "咖啡", Amount::from_fen(100));
-        let biz: Value = serde_json::from_str(&client.pay_biz_content(&request).unwrap()).unwrap();
+        let biz: Value = serde_json::from_str(&client.biz_content_for(&request).unwrap()).unwrap();
         assert_eq!(biz["extend_params"]["sys_service_provider_id"], "2088511833207846");
         assert_eq!(biz["scene"], "bar_code");
         assert_eq!(biz["total_amount"], "1.00");

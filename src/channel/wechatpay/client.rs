@@ -168,6 +168,33 @@ enum Secapi {
 pub const MISSING_CERTIFICATE: &str = "the WeChat Pay API certificate (apiclient_cert.p12) is not imported: tilldesk \
                                        keys import-cert --acquirer WECHATPAY FILE.p12";
 
+/// Why a call's result is unknown: the request may or may not have been acted on. Its words become the reason of
+/// the `Unknown` result the caller sees.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CallError {
+    #[error("{MISSING_CERTIFICATE}")]
+    NoCertificate,
+    #[error("{0}")]
+    Transport(String),
+    #[error("WeChat Pay answered with an HTTP error ({0}), so the result is unknown")]
+    HttpStatus(reqwest::StatusCode),
+    #[error("the answer from WeChat Pay was cut off ({0}), so the result is unknown")]
+    CutOff(#[source] reqwest::Error),
+    #[error("WeChat Pay did not answer within {secs} s, so the result is unknown")]
+    Timeout { secs: u64 },
+    #[error("the answer from WeChat Pay is not UTF-8 text")]
+    NotUtf8,
+    #[error(
+        "WeChat Pay refused the request (return_code=FAIL: {return_msg}); check the WeChat Pay settings (mch_id, API \
+         key); the result is unknown"
+    )]
+    ReturnFail { return_msg: String },
+    #[error("WeChat Pay's answer cannot be trusted ({0}); the result is unknown")]
+    Untrusted(#[source] WireError),
+    #[error("the verified answer is not usable: {0}")]
+    Unusable(#[source] WireError),
+}
+
 impl fmt::Debug for WechatClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WechatClient")
@@ -290,10 +317,10 @@ impl WechatClient {
     // -----------------------------------------------------------------------------------------------------------
     // One signed call
 
-    async fn exchange(&self, endpoint: Endpoint, body: String) -> Result<Vec<u8>, String> {
+    async fn exchange(&self, endpoint: Endpoint, body: String) -> Result<Vec<u8>, CallError> {
         let http = match &self.secapi {
             Secapi::WithCertificate { http, .. } if endpoint.needs_client_cert() => http,
-            Secapi::Refused if endpoint.needs_client_cert() => return Err(MISSING_CERTIFICATE.to_owned()),
+            Secapi::Refused if endpoint.needs_client_cert() => return Err(CallError::NoCertificate),
             _ => &self.http,
         };
         let url = format!("{}{}", self.gateway_url, endpoint.path());
@@ -304,38 +331,31 @@ impl WechatClient {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| transport_words(&e))?;
+                .map_err(|e| CallError::Transport(transport_words(&e)))?;
             let status = response.status();
             if !status.is_success() {
-                return Err(format!("WeChat Pay answered with an HTTP error ({status}), so the result is unknown"));
+                return Err(CallError::HttpStatus(status));
             }
-            response.bytes().await.map(|b| b.to_vec()).map_err(|e| {
-                format!("the answer from WeChat Pay was cut off ({}), so the result is unknown", e.without_url())
-            })
+            response.bytes().await.map(|b| b.to_vec()).map_err(|e| CallError::CutOff(e.without_url()))
         };
-        tokio::time::timeout(CALL_CEILING, exchange).await.map_err(|_| {
-            format!("WeChat Pay did not answer within {} s, so the result is unknown", CALL_CEILING.as_secs())
-        })?
+        tokio::time::timeout(CALL_CEILING, exchange)
+            .await
+            .map_err(|_| CallError::Timeout { secs: CALL_CEILING.as_secs() })?
     }
 
-    /// Signs and sends one request, then verifies and decodes the reply. Every error is "unknown" words.
-    async fn call<T: WireMessage>(&self, endpoint: Endpoint, fields: Params) -> Result<T, String> {
+    /// Signs and sends one request, then verifies and decodes the reply. Every error leaves the result unknown.
+    async fn call<T: WireMessage>(&self, endpoint: Endpoint, fields: Params) -> Result<T, CallError> {
         let signed = wire::signed_request(fields, self.api_key.expose(), self.sign_type);
         let body = wire::to_xml(&signed);
         tracing::debug!(path = endpoint.path(), "wechat request");
         let bytes = self.exchange(endpoint, body).await?;
-        let text =
-            std::str::from_utf8(&bytes).map_err(|_| "the answer from WeChat Pay is not UTF-8 text".to_owned())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| CallError::NotUtf8)?;
         let params =
             wire::parse_and_verify_response(text, self.api_key.expose(), self.sign_type).map_err(|e| match e {
-                WireError::ReturnFail { return_msg } => format!(
-                    "WeChat Pay refused the request (return_code=FAIL: {}); check the WeChat Pay settings (mch_id, API \
-                 key); the result is unknown",
-                    scrub_codes(&return_msg)
-                ),
-                other => format!("WeChat Pay's answer cannot be trusted ({other}); the result is unknown"),
+                WireError::ReturnFail { return_msg } => CallError::ReturnFail { return_msg: scrub_codes(&return_msg) },
+                other => CallError::Untrusted(other),
             })?;
-        T::from_params(&params).map_err(|e| format!("the verified answer is not usable: {e}"))
+        T::from_params(&params).map_err(CallError::Unusable)
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -392,7 +412,7 @@ impl WechatClient {
             Ok(r) => r,
             Err(reason) => {
                 tracing::warn!(out_trade_no = %req.out_trade_no, %reason, "wechat micropay: result unknown");
-                return PayResult::Unknown(reason);
+                return PayResult::Unknown(reason.to_string());
             }
         };
         match classify_micropay(&response, &req.out_trade_no) {
@@ -421,7 +441,7 @@ impl WechatClient {
             }
             Err(reason) => {
                 tracing::warn!(%out_trade_no, %reason, "wechat orderquery: result unknown");
-                QueryResult::Unknown(reason)
+                QueryResult::Unknown(reason.to_string())
             }
         }
     }
@@ -435,7 +455,7 @@ impl WechatClient {
             ReverseRequest { merchant: self.merchant.clone(), trade: TradeRef::OutTradeNo(out_trade_no.to_owned()) };
         let result = match self.call::<ReverseResponse>(Endpoint::Reverse, request.to_params()).await {
             Ok(response) => classify_reverse(&response),
-            Err(reason) => CancelResult::Unknown(reason),
+            Err(reason) => CancelResult::Unknown(reason.to_string()),
         };
         tracing::info!(%out_trade_no, result = ?result, "wechat reverse");
         result
@@ -464,7 +484,7 @@ impl WechatClient {
             amount = %req.refund_amount, "wechat refund");
         let result = match self.call::<RefundResponse>(Endpoint::Refund, request.to_params()).await {
             Ok(response) => classify_refund(&response),
-            Err(reason) => RefundResult::Unknown(reason),
+            Err(reason) => RefundResult::Unknown(reason.to_string()),
         };
         tracing::info!(out_trade_no = %req.out_trade_no, out_request_no = %req.out_request_no, result = ?result,
             "wechat refund");
@@ -479,7 +499,7 @@ impl WechatClient {
         };
         match self.call::<RefundQueryResponse>(Endpoint::RefundQuery, request.to_params()).await {
             Ok(response) => classify_refund_query(&response, out_trade_no, out_request_no),
-            Err(reason) => RefundQueryResult::Unknown(reason),
+            Err(reason) => RefundQueryResult::Unknown(reason.to_string()),
         }
     }
 
