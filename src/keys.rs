@@ -561,6 +561,9 @@ pub async fn test_connection(channel: &dyn crate::channel::Channel) -> Result<St
 }
 
 #[cfg(test)]
+mod key_tests;
+
+#[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};

@@ -414,3 +414,6 @@ impl Report {
         self.discrepancies.iter().filter(|d| !d.resolved).count()
     }
 }
+
+#[cfg(test)]
+mod tests;
