@@ -1,3 +1,6 @@
+//! Tests of the EMVCo MPM codec: the published vectors decode and re-encode byte for byte, each field rule refuses
+//! with the tag and character position, and encode/decode round-trip (proptest). They import only `mpm` and `money`.
+
 use super::*;
 use proptest::prelude::*;
 

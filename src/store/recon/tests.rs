@@ -1,3 +1,7 @@
+//! Tests of the recon store: an import's batches stay invisible until it finishes and leave the connection as they
+//! found it, interrupted imports and runs are removed, old bills get their types, and a big day walked in two halves
+//! finds what one pass finds. They import only `store`.
+
 use rusqlite::params;
 
 use super::super::{BATCH_ROWS, Store, StoreError};
