@@ -113,14 +113,12 @@ impl TableFile {
         Ok(TableFile { path: path.to_owned(), part, sink: Some(sink), rows: 0 })
     }
 
-    fn fail(&self, e: &dyn std::fmt::Display) -> ExportError {
-        ExportError::Write { path: self.path.clone(), detail: e.to_string() }
-    }
-
     pub fn row(&mut self, cells: &[Cell]) -> Result<(), ExportError> {
-        let result = match &mut self.sink {
-            None => Err("the file is already closed".to_owned()),
-            Some(Sink::Csv(w)) => w.write_record(cells.iter().map(Cell::as_text)).map_err(|e| e.to_string()),
+        let path = &self.path;
+        let fail = |e: &dyn std::fmt::Display| ExportError::Write { path: path.clone(), detail: e.to_string() };
+        match &mut self.sink {
+            None => return Err(fail(&"the file is already closed")),
+            Some(Sink::Csv(w)) => w.write_record(cells.iter().map(Cell::as_text)).map_err(|e| fail(&e))?,
             Some(Sink::Xlsx { book, headers, sheet, row, sheet_name }) => {
                 (|| -> Result<(), rust_xlsxwriter::XlsxError> {
                     if *row >= XLSX_ROWS_PER_SHEET {
@@ -149,10 +147,9 @@ impl TableFile {
                     }
                     Ok(())
                 })()
-                .map_err(|e| e.to_string())
+                .map_err(|e| fail(&e))?;
             }
-        };
-        result.map_err(|e| self.fail(&e))?;
+        }
         self.rows += 1;
         Ok(())
     }

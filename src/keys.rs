@@ -22,6 +22,7 @@ use crate::channel::wechatpay::cert::{ApiCertificate, CertError, CertInfo};
 use crate::channel::wechatpay::client::{WechatClient, WechatConfig, extra_root_certificates};
 use crate::config::{AccessMode, SETTING_BACKEND_URL};
 use crate::model::AcquirerKind;
+use crate::routing::NoChannel;
 use crate::secrets::{Backend, SecretError, Vault, fingerprint};
 use crate::store::{Store, StoreError};
 
@@ -517,19 +518,24 @@ impl crate::routing::ChannelFactory for LiveChannels<'_> {
         &self,
         account: &crate::model::Acquirer,
         _onboarding_code: Option<&str>,
-    ) -> Result<std::sync::Arc<dyn crate::channel::Channel>, String> {
-        match account.kind {
-            AcquirerKind::Alipay => {
-                Ok(std::sync::Arc::new(alipay_client(self.store, self.vault).map_err(|e| e.to_string())?))
-            }
-            AcquirerKind::WechatPay => {
-                Ok(std::sync::Arc::new(wechat_client(self.store, self.vault).map_err(|e| e.to_string())?))
-            }
+    ) -> Result<std::sync::Arc<dyn crate::channel::Channel>, NoChannel> {
+        Ok(match account.kind {
+            AcquirerKind::Alipay => std::sync::Arc::new(alipay_client(self.store, self.vault)?),
+            AcquirerKind::WechatPay => std::sync::Arc::new(wechat_client(self.store, self.vault)?),
             // The Alipay+ partner acquirer speaks the Alipay protocol with its own gateway, app and keys
             // (`tilldesk keys set --acquirer alipayplus …`).
-            AcquirerKind::AlipayPlus => Ok(std::sync::Arc::new(
-                alipay_client_for(self.store, self.vault, AcquirerKind::AlipayPlus).map_err(|e| e.to_string())?,
-            )),
+            AcquirerKind::AlipayPlus => {
+                std::sync::Arc::new(alipay_client_for(self.store, self.vault, AcquirerKind::AlipayPlus)?)
+            }
+        })
+    }
+}
+
+impl From<KeyError> for NoChannel {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Missing(what) => NoChannel::Missing { what },
+            other => NoChannel::Unusable { detail: other.to_string() },
         }
     }
 }
@@ -540,12 +546,22 @@ pub fn live_router(db_path: &std::path::Path, vault: &Vault) -> Result<crate::ro
     Ok(crate::routing::Router::new(&store, &LiveChannels { store: &store, vault })?)
 }
 
-/// "Test connection": a harmless signed query. Ok with what the acquirer answered, or the exact error.
+/// "Test connection": a harmless signed query; Ok when the acquirer answered and its signature verified.
+pub async fn check_connection(channel: &dyn crate::channel::Channel) -> Result<(), crate::sync::ProbeError> {
+    crate::sync::probe_channel(channel).await
+}
+
+/// [`check_connection`] as the keys screen takes it today: text either way. It goes when that screen sends the test
+/// through the UI's command queue and phrases [`crate::sync::ProbeError`] itself.
 pub async fn test_connection(channel: &dyn crate::channel::Channel) -> Result<String, String> {
-    crate::sync::probe_channel(channel)
+    check_connection(channel)
         .await
         .map(|()| "connected: the acquirer answered a signed query (and its signature verified)".to_owned())
+        .map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod key_tests;
 
 #[cfg(test)]
 mod tests {

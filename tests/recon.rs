@@ -7,8 +7,8 @@ mod recon_common;
 use std::io::Read as _;
 
 use recon_common::{bill_counts, fixture, seed_local, seed_local_from};
-use tilldesk::channel::alipay::bill::{AlipayBillRow, BillKind, write_bill_zip};
-use tilldesk::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
+use tilldesk::channel::alipay::bill::{AlipayBillRow, BillKind};
+use tilldesk::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow};
 use tilldesk::channel::{
     BillResult, BoxFuture, CancelResult, Channel, PayRequest, PayResult, QueryResult, RefundQueryResult, RefundRequest,
     RefundResult,
@@ -18,6 +18,8 @@ use tilldesk::model::{AcquirerKind, DiscrepancyKind};
 use tilldesk::money::Amount;
 use tilldesk::recon::report::{DiffField, Reason};
 use tilldesk::recon::{ImportControl, ImportOptions, ReconError, ReconOptions, import_bytes, import_file, reconcile};
+use tilldesk::sandbox::bills::alipay::write_bill_zip;
+use tilldesk::sandbox::bills::wechatpay::write_bill;
 use tilldesk::store::Store;
 use time::macros::{date, datetime};
 

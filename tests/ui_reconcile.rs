@@ -174,7 +174,8 @@ fn the_detail_names_each_differing_field_with_both_values_in_english() {
 /// the report is the one of the ALL bill.
 #[test]
 fn a_success_and_a_refund_bill_make_the_day_together() {
-    use tilldesk::channel::wechatpay::bill::{BillReader, BillType, WechatBillRow, write_bill};
+    use tilldesk::channel::wechatpay::bill::{BillReader, BillType, WechatBillRow};
+    use tilldesk::sandbox::bills::wechatpay::write_bill;
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(fixture("wechat_20261124.txt")).unwrap();
     let rows: Vec<WechatBillRow> = BillReader::new(text.as_bytes()).unwrap().map(Result::unwrap).collect();

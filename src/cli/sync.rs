@@ -98,7 +98,6 @@ pub fn sync(
                 let options = tilldesk::sync::notify::ListenOptions { allow_remote: args.notify_allow_remote };
                 let listener = tilldesk::sandbox::till::listen_with(&dir, &accounts, url, args.notify_listen, options)
                     .await
-                    .map_err(anyhow::Error::msg)
                     .context("starting the notify listener")?;
                 println!("notifications: listening on {}", listener.url());
                 Some(listener)

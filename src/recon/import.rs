@@ -756,3 +756,6 @@ fn figures_json(f: &SummaryFigures) -> serde_json::Value {
         "net_amount": f.net_amount.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,6 +22,8 @@ pub mod report;
 pub mod resolve;
 pub mod reversal;
 pub mod settlement;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::path::PathBuf;
 

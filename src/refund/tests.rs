@@ -73,7 +73,7 @@ impl ChannelFactory for Factory {
     fn profile(&self) -> ChannelMode {
         ChannelMode::Sandbox
     }
-    fn channel(&self, _: &Acquirer, _: Option<&str>) -> Result<Arc<dyn Channel>, String> {
+    fn channel(&self, _: &Acquirer, _: Option<&str>) -> Result<Arc<dyn Channel>, crate::routing::NoChannel> {
         Ok(Arc::new(Scripted(self.0.clone())))
     }
 }

@@ -18,13 +18,29 @@ use crate::store::{Store, StoreError};
 pub trait ChannelFactory {
     /// The profile this factory builds for.
     fn profile(&self) -> ChannelMode;
-    /// The client of `account`; the error says, in plain words, what is missing (settings, keys).
-    fn channel(&self, account: &Acquirer, onboarding_code: Option<&str>) -> Result<Arc<dyn Channel>, String>;
+    /// The client of `account`, or why this profile has none (settings or keys missing or unusable).
+    fn channel(&self, account: &Acquirer, onboarding_code: Option<&str>) -> Result<Arc<dyn Channel>, NoChannel>;
     /// The merchant backend every channel of this profile goes through, when the till is enrolled with one (the
     /// sync worker then pulls the store's orders from it and leaves the bills to it).
     fn backend(&self) -> Option<Arc<crate::channel::backend::BackendClient>> {
         None
     }
+}
+
+/// Why a [`ChannelFactory`] has no client for an account in its profile. The router keeps it, and a payment routed
+/// to the account reports it inside [`RouteError::Unavailable`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoChannel {
+    /// The account is not one this profile has (an acquirer the sandbox does not play).
+    #[error("this profile has no such acquirer")]
+    NotInProfile,
+    /// A setting or a key is not configured yet; `what` names it ("the WeChat Pay API key").
+    #[error("{what} is not configured yet")]
+    Missing { what: &'static str },
+    /// The settings or keys are there but cannot be used (a bad key, a locked or damaged vault, an HTTP client that
+    /// cannot be built); `detail` is the technical reason, for the log and the command line.
+    #[error("{detail}")]
+    Unusable { detail: String },
 }
 
 /// Why no channel could be had. The UI phrases these in the current language from the values.
@@ -35,8 +51,8 @@ pub enum RouteError {
         wallet_en = .wallet.label(crate::i18n::Lang::En)
     )]
     NoRoute { store_code: String, wallet: Wallet },
-    #[error("{acquirer} is not set up for {profile} mode: {detail}")]
-    Unavailable { acquirer: String, profile: ChannelMode, detail: String },
+    #[error("{acquirer} is not set up for {profile} mode: {reason}")]
+    Unavailable { acquirer: String, profile: ChannelMode, reason: NoChannel },
     #[error("the route of {store_code} names acquirer #{acquirer}, which does not exist")]
     UnknownAcquirer { store_code: String, acquirer: AcquirerId },
     #[error("there is no acquirer #{0} on this till")]
@@ -73,7 +89,7 @@ impl std::fmt::Debug for Routed {
 struct AccountChannel {
     account: Acquirer,
     onboarding_code: Option<String>,
-    channel: Result<Arc<dyn Channel>, String>,
+    channel: Result<Arc<dyn Channel>, NoChannel>,
 }
 
 /// Every account's client for one profile. Routes are read from the database at each call, so a route the owner
@@ -147,10 +163,10 @@ impl Router {
         let a = self.accounts.get(&id).ok_or(RouteError::UnknownAccount(id))?;
         match &a.channel {
             Ok(c) => Ok((a.account.clone(), c.clone())),
-            Err(detail) => Err(RouteError::Unavailable {
+            Err(reason) => Err(RouteError::Unavailable {
                 acquirer: Self::account_name(a),
                 profile: self.profile,
-                detail: detail.clone(),
+                reason: reason.clone(),
             }),
         }
     }

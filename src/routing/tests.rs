@@ -69,12 +69,12 @@ impl ChannelFactory for Factory {
     fn profile(&self) -> ChannelMode {
         ChannelMode::Sandbox
     }
-    fn channel(&self, account: &Acquirer, code: Option<&str>) -> Result<Arc<dyn Channel>, String> {
+    fn channel(&self, account: &Acquirer, code: Option<&str>) -> Result<Arc<dyn Channel>, NoChannel> {
         let name = match code {
             Some("ALIPAY") => "ALIPAY",
             Some("WECHATPAY") => "WECHATPAY",
             Some("PARTNER1") => "PARTNER1",
-            _ => return Err("no keys for this account".into()),
+            _ => return Err(NoChannel::Missing { what: "the keys of this account" }),
         };
         let kind = if account.kind == AcquirerKind::WechatPay { AcquirerKind::WechatPay } else { AcquirerKind::Alipay };
         Ok(Arc::new(Named { name, kind, merchant: None, log: self.log.clone() }))
@@ -182,8 +182,15 @@ fn an_account_without_keys_in_this_profile_says_so() {
     w.store.set_route(&route, None).unwrap();
     let router = Router::new(&w.store, &Factory { log: Arc::default() }).unwrap();
     let err = router.route(&w.store, w.s002, Wallet::Alipay).unwrap_err();
-    assert!(matches!(&err, RouteError::Unavailable { acquirer, .. } if acquirer == "BANK9"), "{err}");
-    assert!(err.to_string().contains("no keys for this account"), "{err}");
+    assert!(
+        matches!(
+            &err,
+            RouteError::Unavailable { acquirer, reason: NoChannel::Missing { what: "the keys of this account" }, .. }
+                if acquirer == "BANK9"
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("the keys of this account is not configured yet"), "{err}");
     assert_eq!(router.accounts().len(), 3, "accounts without a client are left out of bills and probes");
 }
 

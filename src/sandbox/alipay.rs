@@ -36,22 +36,23 @@ struct AcquirerKeys {
 }
 
 impl Keys {
-    pub(crate) fn from_accounts(accounts: &super::accounts::SandboxAccounts) -> Result<Keys, String> {
+    pub(crate) fn from_accounts(accounts: &super::accounts::SandboxAccounts) -> Result<Keys, super::SandboxError> {
+        let unusable = |what: String| move |source| super::SandboxError::Keys { what, source };
         let platform = alipay_sign::parse_private_key(&accounts.platform.alipay_private_key_pkcs8_pem)
-            .map_err(|e| format!("platform private key: {e}"))?;
+            .map_err(unusable("platform private key".to_owned()))?;
         let mut apps = HashMap::new();
         for m in &accounts.merchants {
             let key = alipay_sign::parse_public_key(&m.alipay.app_public_key_pem)
-                .map_err(|e| format!("app public key of {}: {e}", m.alipay.app_id))?;
+                .map_err(unusable(format!("app public key of {}", m.alipay.app_id)))?;
             apps.insert(m.alipay.app_id.clone(), key);
         }
         let mut acquirers = HashMap::new();
         for a in &accounts.acquirers {
             let (Some(p), Some(account)) = (&a.platform, a.alipay_account()) else { continue };
             let platform = alipay_sign::parse_private_key(&p.alipay_private_key_pkcs8_pem)
-                .map_err(|e| format!("platform private key of acquirer {}: {e}", a.acquirer_id))?;
+                .map_err(unusable(format!("platform private key of acquirer {}", a.acquirer_id)))?;
             let app = alipay_sign::parse_public_key(&account.app_public_key_pem)
-                .map_err(|e| format!("app public key of acquirer {}: {e}", a.acquirer_id))?;
+                .map_err(unusable(format!("app public key of acquirer {}", a.acquirer_id)))?;
             acquirers.insert(a.acquirer_id.clone(), AcquirerKeys { platform, app_id: account.app_id.clone(), app });
         }
         Ok(Keys { platform, apps, acquirers })
@@ -780,6 +781,6 @@ fn download(state: &SandboxState, gw: &Gateway, q: &HashMap<String, String>) -> 
             }
             r
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

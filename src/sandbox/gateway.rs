@@ -69,26 +69,44 @@ impl Gateway {
     }
 }
 
+/// Why a sub-merchant named in a request is refused; its words go into the acquirer's answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SubMerchantRefused {
+    #[error("sub-merchant {merchant_id} is not a merchant of acquirer {acquirer_id}")]
+    Unknown { merchant_id: String, acquirer_id: String },
+    #[error("sub-merchant {merchant_id} of acquirer {acquirer_id} settles to account {settles_to}, not {account}")]
+    OtherAccount { merchant_id: String, acquirer_id: String, settles_to: String, account: String },
+    #[error("sub-merchant {merchant_id} of acquirer {acquirer_id} is {status}, not active")]
+    NotActive { merchant_id: String, acquirer_id: String, status: String },
+}
+
 /// Checks a sub-merchant named in a request: it must be a merchant onboarded at this acquirer, settling to this
-/// account, and active. `Ok(Err(message))` is the refusal, in words that name what is wrong.
+/// account, and active. `Ok(Err(refused))` is the refusal.
 pub(crate) fn check_sub_merchant(
     state: &SandboxState,
     acquirer_id: &str,
     account: &str,
     merchant_id: &str,
     now: OffsetDateTime,
-) -> Result<Result<(), String>, LedgerError> {
+) -> Result<Result<(), SubMerchantRefused>, LedgerError> {
+    let (merchant, acquirer) = (merchant_id.to_owned(), acquirer_id.to_owned());
     let Some(m) = state.ledger.acquirer_merchant(acquirer_id, merchant_id, now)? else {
-        return Ok(Err(format!("sub-merchant {merchant_id} is not a merchant of acquirer {acquirer_id}")));
+        return Ok(Err(SubMerchantRefused::Unknown { merchant_id: merchant, acquirer_id: acquirer }));
     };
     if m.account.as_deref() != Some(account) {
-        return Ok(Err(format!(
-            "sub-merchant {merchant_id} of acquirer {acquirer_id} settles to account {}, not {account}",
-            m.account.as_deref().unwrap_or("(none)")
-        )));
+        return Ok(Err(SubMerchantRefused::OtherAccount {
+            merchant_id: merchant,
+            acquirer_id: acquirer,
+            settles_to: m.account.unwrap_or_else(|| "(none)".to_owned()),
+            account: account.to_owned(),
+        }));
     }
     if m.status != "active" {
-        return Ok(Err(format!("sub-merchant {merchant_id} of acquirer {acquirer_id} is {}, not active", m.status)));
+        return Ok(Err(SubMerchantRefused::NotActive {
+            merchant_id: merchant,
+            acquirer_id: acquirer,
+            status: m.status,
+        }));
     }
     Ok(Ok(()))
 }

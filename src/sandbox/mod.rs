@@ -9,7 +9,7 @@
 
 pub mod accounts;
 mod alipay;
-mod bills;
+pub mod bills;
 mod cds;
 pub mod faults;
 mod form;
@@ -55,8 +55,16 @@ pub enum SandboxError {
     NotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("the sandbox's keys in sandbox.json are unusable: {0}")]
-    Keys(String),
+    #[error("the sandbox's keys in sandbox.json are unusable: {what}: {source}")]
+    Keys {
+        what: String,
+        #[source]
+        source: crate::channel::alipay::sign::SignError,
+    },
+    #[error("cannot save the sandbox's accounts to {path}: {source}")]
+    SaveAccounts { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the sandbox's accounts as JSON: {0}")]
+    AccountsJson(#[from] serde_json::Error),
 }
 
 /// Knobs tests and demos turn through `POST /admin/config`.
@@ -131,12 +139,12 @@ impl SandboxState {
         self.config.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
-    fn save_accounts(&self, accounts: &SandboxAccounts) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(accounts).map_err(|e| e.to_string())?;
+    fn save_accounts(&self, accounts: &SandboxAccounts) -> Result<(), SandboxError> {
+        let text = serde_json::to_string_pretty(accounts)?;
         let path = self.data_dir.join(accounts::ACCOUNTS_FILE);
         let tmp = self.data_dir.join(format!("{}.tmp", accounts::ACCOUNTS_FILE));
-        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::write(&tmp, text).map_err(|source| SandboxError::SaveAccounts { path: tmp.clone(), source })?;
+        std::fs::rename(&tmp, &path).map_err(|source| SandboxError::SaveAccounts { path, source })
     }
 }
 
@@ -170,7 +178,7 @@ pub async fn start(data_dir: &Path, listen: SocketAddr, allow_remote: bool) -> R
     }
     std::fs::create_dir_all(data_dir).map_err(|source| SandboxError::Folder { path: data_dir.to_owned(), source })?;
     let accounts = SandboxAccounts::load_or_create(data_dir)?;
-    let keys = alipay::Keys::from_accounts(&accounts).map_err(SandboxError::Keys)?;
+    let keys = alipay::Keys::from_accounts(&accounts)?;
     let ledger = Ledger::open(&data_dir.join(LEDGER_FILE))?;
     let app_pids: Vec<(String, String)> =
         accounts.merchants.iter().map(|m| (m.alipay.app_id.clone(), m.alipay.pid.clone())).collect();
@@ -452,7 +460,7 @@ async fn admin_notify_url(
             .into_response();
     }
     if let Err(e) = state.save_accounts(&accounts) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response();
+        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
     }
     if let Ok(mut a) = state.accounts.lock() {
         *a = accounts;

@@ -10,13 +10,48 @@ use super::accounts::SandboxAccounts;
 use crate::channel::Channel;
 use crate::channel::alipay::client::{AlipayClient, AlipayConfig};
 use crate::channel::alipay::sign as alipay_sign;
+use crate::channel::client_error::ClientError;
 use crate::channel::wechatpay::client::{WechatClient, WechatConfig};
 use crate::channel::wechatpay::sign::SignType;
 use crate::model::{Acquirer, ChannelMode, Route, RouteSource, Wallet};
-use crate::routing::{ChannelFactory, Router};
+use crate::routing::{ChannelFactory, NoChannel, Router};
 use crate::secrets::Secret;
 use crate::store::{Store, StoreError};
-use crate::sync::notify::{NotifyAccount, NotifyKeys, NotifyVerify};
+use crate::sync::notify::{ListenError, NotifyAccount, NotifyKeys, NotifyVerify};
+
+/// Why the till could not be set up on the sandbox. Messages name what to fix (sandbox.json, the sandbox itself).
+#[derive(Debug, thiserror::Error)]
+pub enum TillError {
+    #[error("the sandbox has no acquirer {code}")]
+    NoAcquirer { code: String },
+    #[error("the sandbox's {code} has no merchant account in sandbox.json (start the sandbox once to add it)")]
+    NoAccount { code: String },
+    #[error("the sandbox has no merchant number {index} (it has {count}); see sandbox.json")]
+    NoMerchant { index: usize, count: usize },
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+    #[error("the sandbox's client settings are unusable: {0}")]
+    Client(#[from] ClientError),
+    #[error("the sandbox's Alipay public key in sandbox.json is unusable: {0}")]
+    PublicKey(#[from] alipay_sign::SignError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    #[error("cannot register the notify address with the sandbox: {0}")]
+    Register(#[source] reqwest::Error),
+    #[error("the sandbox refused the notify address ({status}): {text}")]
+    Refused { status: u16, text: String },
+}
+
+impl From<TillError> for NoChannel {
+    fn from(e: TillError) -> Self {
+        match e {
+            TillError::NoAcquirer { .. } => NoChannel::NotInProfile,
+            other => NoChannel::Unusable { detail: other.to_string() },
+        }
+    }
+}
 
 /// Set once the demo store's routes were written (so routes the owner removes later do not come back).
 pub const SETTING_DEMO_ROUTES: &str = "sandbox.demo_routes";
@@ -56,9 +91,9 @@ enum Account {
 
 /// The account of the sandbox acquirer `code` (ALIPAY, WECHATPAY, PARTNER1…): its own gateway under
 /// `{base_url}/acquirers/{code}`, its own ids and keys.
-fn account(accounts: &SandboxAccounts, base_url: &str, code: &str) -> Result<Account, String> {
+fn account(accounts: &SandboxAccounts, base_url: &str, code: &str) -> Result<Account, TillError> {
     let gateway = format!("{}/acquirers/{code}", base_url.trim_end_matches('/'));
-    let acquirer = accounts.acquirer(code).ok_or_else(|| format!("the sandbox has no acquirer {code}"))?;
+    let acquirer = accounts.acquirer(code).ok_or_else(|| TillError::NoAcquirer { code: code.to_owned() })?;
     if let Some(a) = acquirer.alipay_account() {
         return Ok(Account::Alipay {
             gateway_url: format!("{gateway}/gateway.do"),
@@ -75,7 +110,7 @@ fn account(accounts: &SandboxAccounts, base_url: &str, code: &str) -> Result<Acc
             api_key: w.api_key.as_str().into(),
         });
     }
-    Err(format!("the sandbox's {code} has no merchant account in sandbox.json (start the sandbox once to add it)"))
+    Err(TillError::NoAccount { code: code.to_owned() })
 }
 
 /// The sandbox profile: each account's client at the sandbox acquirer it is.
@@ -86,11 +121,8 @@ pub struct SandboxChannels {
 }
 
 impl SandboxChannels {
-    pub fn new(accounts: SandboxAccounts, base_url: &str) -> Result<SandboxChannels, String> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+    pub fn new(accounts: SandboxAccounts, base_url: &str) -> Result<SandboxChannels, TillError> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().map_err(TillError::Http)?;
         Ok(SandboxChannels { accounts, base_url: base_url.to_owned(), http })
     }
 }
@@ -100,8 +132,8 @@ impl ChannelFactory for SandboxChannels {
         ChannelMode::Sandbox
     }
 
-    fn channel(&self, _account: &Acquirer, onboarding_code: Option<&str>) -> Result<Arc<dyn Channel>, String> {
-        let code = onboarding_code.ok_or("not one of the sandbox's acquirers")?;
+    fn channel(&self, _account: &Acquirer, onboarding_code: Option<&str>) -> Result<Arc<dyn Channel>, NoChannel> {
+        let code = onboarding_code.ok_or(NoChannel::NotInProfile)?;
         match account(&self.accounts, &self.base_url, code)? {
             Account::Alipay { gateway_url, app_id, app_private_key, platform_public_key } => {
                 let config = AlipayConfig {
@@ -111,7 +143,7 @@ impl ChannelFactory for SandboxChannels {
                     alipay_public_key: platform_public_key,
                     ..AlipayConfig::default()
                 };
-                Ok(Arc::new(AlipayClient::new(config, self.http.clone()).map_err(|e| e.to_string())?))
+                Ok(Arc::new(AlipayClient::new(config, self.http.clone()).map_err(TillError::from)?))
             }
             Account::Wechat { gateway_url, appid, mch_id, api_key } => {
                 let config = WechatConfig {
@@ -123,27 +155,34 @@ impl ChannelFactory for SandboxChannels {
                     spbill_create_ip: "127.0.0.1".into(),
                     ..WechatConfig::default()
                 };
-                Ok(Arc::new(WechatClient::new(config, self.http.clone()).map_err(|e| e.to_string())?))
+                Ok(Arc::new(WechatClient::new(config, self.http.clone()).map_err(TillError::from)?))
             }
         }
     }
 }
 
 /// The router of a till on this sandbox (after [`prepare`]).
+///
+/// The error is text because `app.rs` (the window's start-up) passes it on as text; [`sandbox_router`] is the typed
+/// form, which this becomes once the window's start-up goes through the UI's command queue.
 pub fn router(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<Router, String> {
+    sandbox_router(store, accounts, base_url).map_err(|e| e.to_string())
+}
+
+/// [`router`] with its typed error.
+pub fn sandbox_router(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<Router, TillError> {
     let factory = SandboxChannels::new(accounts.clone(), base_url)?;
-    Router::new(store, &factory).map_err(|e| e.to_string())
+    Ok(Router::new(store, &factory)?)
 }
 
 /// What the notify listener verifies sandbox notifications with: each local account's sandbox keys.
-pub fn notify_keys(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<NotifyKeys, String> {
+pub fn notify_keys(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<NotifyKeys, TillError> {
     let mut keys = NotifyKeys::default();
-    for a in store.onboarding_acquirers().map_err(|e| e.to_string())? {
+    for a in store.onboarding_acquirers()? {
         let verify = match account(accounts, base_url, &a.onboarding_code) {
-            Ok(Account::Alipay { app_id, platform_public_key, .. }) => NotifyVerify::Alipay {
-                app_id,
-                public_key: alipay_sign::parse_public_key(&platform_public_key).map_err(|e| e.to_string())?,
-            },
+            Ok(Account::Alipay { app_id, platform_public_key, .. }) => {
+                NotifyVerify::Alipay { app_id, public_key: alipay_sign::parse_public_key(&platform_public_key)? }
+            }
             Ok(Account::Wechat { mch_id, api_key, .. }) => NotifyVerify::Wechat { mch_id, api_key },
             Err(_) => continue,
         };
@@ -169,11 +208,11 @@ pub fn worker(
     accounts: &SandboxAccounts,
     base_url: &str,
     settings: crate::sync::SyncSettings,
-) -> Result<crate::sync::SyncWorker, String> {
+) -> Result<crate::sync::SyncWorker, TillError> {
     let db = data_dir.join(crate::config::DATABASE_FILE);
-    let mut store = Store::open(&db).map_err(|e| e.to_string())?;
-    prepare(&mut store).map_err(|e| e.to_string())?;
-    let router = router(&store, accounts, base_url)?;
+    let mut store = Store::open(&db)?;
+    prepare(&mut store)?;
+    let router = sandbox_router(&store, accounts, base_url)?;
     let cds = crate::channel::cds::client::CdsClient::new(base_url).ok();
     Ok(crate::sync::SyncWorker::new(&db, data_dir, router, cds, settings))
 }
@@ -184,7 +223,7 @@ pub async fn listen(
     accounts: &SandboxAccounts,
     base_url: &str,
     at: Option<std::net::SocketAddr>,
-) -> Result<crate::sync::notify::NotifyListener, String> {
+) -> Result<crate::sync::notify::NotifyListener, TillError> {
     listen_with(data_dir, accounts, base_url, at, crate::sync::notify::ListenOptions::default()).await
 }
 
@@ -195,18 +234,17 @@ pub async fn listen_with(
     base_url: &str,
     at: Option<std::net::SocketAddr>,
     options: crate::sync::notify::ListenOptions,
-) -> Result<crate::sync::notify::NotifyListener, String> {
+) -> Result<crate::sync::notify::NotifyListener, TillError> {
     let db = data_dir.join(crate::config::DATABASE_FILE);
     let keys = {
-        let store = Store::open(&db).map_err(|e| e.to_string())?;
+        let store = Store::open(&db)?;
         notify_keys(&store, accounts, base_url)?
     };
     let ids = notify_accounts(&keys);
     let listener = match at {
         Some(addr) => crate::sync::notify::listen_with(addr, &db, keys, options).await,
         None => crate::sync::notify::listen_kept_with(&db, keys, options).await,
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     let http = reqwest::Client::new();
     for id in ids {
         register_notify_url(&http, base_url, &id, &listener.url()).await?;
@@ -216,14 +254,17 @@ pub async fn listen_with(
 
 /// The sync worker and the notify listener for a till on the sandbox, the worker's loop started on the current
 /// runtime. Must be called inside a tokio runtime.
+///
+/// The error is text because the window's start-up (`main.rs`, `app.rs`) hands it to the UI as text; the parts
+/// ([`worker`], [`listen`]) are typed.
 pub async fn start_services(
     data_dir: &Path,
     accounts: &SandboxAccounts,
     base_url: &str,
     settings: crate::sync::SyncSettings,
 ) -> Result<crate::sync::Services, String> {
-    let worker = worker(data_dir, accounts, base_url, settings)?;
-    let listener = listen(data_dir, accounts, base_url, None).await?;
+    let worker = worker(data_dir, accounts, base_url, settings).map_err(|e| e.to_string())?;
+    let listener = listen(data_dir, accounts, base_url, None).await.map_err(|e| e.to_string())?;
     Ok(crate::sync::Services::start_worker(worker, Some(listener)))
 }
 
@@ -235,11 +276,11 @@ pub fn merchant_clients(
     base_url: &str,
     merchant_index: usize,
     http: reqwest::Client,
-) -> Result<(AlipayClient, WechatClient), String> {
-    let merchant = accounts.merchants.get(merchant_index).ok_or(format!(
-        "the sandbox has no merchant number {merchant_index} (it has {}); see sandbox.json",
-        accounts.merchants.len()
-    ))?;
+) -> Result<(AlipayClient, WechatClient), TillError> {
+    let merchant = accounts
+        .merchants
+        .get(merchant_index)
+        .ok_or(TillError::NoMerchant { index: merchant_index, count: accounts.merchants.len() })?;
     let base = base_url.trim_end_matches('/');
     let alipay = AlipayClient::new(
         AlipayConfig {
@@ -250,8 +291,7 @@ pub fn merchant_clients(
             ..AlipayConfig::default()
         },
         http.clone(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let wechat = WechatClient::new(
         WechatConfig {
             gateway_url: base.to_owned(),
@@ -263,8 +303,7 @@ pub fn merchant_clients(
             ..WechatConfig::default()
         },
         http,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok((alipay, wechat))
 }
 
@@ -277,14 +316,14 @@ pub fn checkout(
     http: Option<reqwest::Client>,
     clock: Arc<dyn crate::checkout::Clock>,
     settings: crate::checkout::CheckoutSettings,
-) -> Result<crate::checkout::Checkout, String> {
-    let mut store = Store::open(db).map_err(|e| e.to_string())?;
-    prepare(&mut store).map_err(|e| e.to_string())?;
+) -> Result<crate::checkout::Checkout, TillError> {
+    let mut store = Store::open(db)?;
+    prepare(&mut store)?;
     let mut factory = SandboxChannels::new(accounts.clone(), base_url)?;
     if let Some(http) = http {
         factory.http = http;
     }
-    let router = Router::new(&store, &factory).map_err(|e| e.to_string())?;
+    let router = Router::new(&store, &factory)?;
     Ok(crate::checkout::Checkout::new(store, router, clock, settings))
 }
 
@@ -294,19 +333,19 @@ pub async fn register_notify_url(
     sandbox_url: &str,
     app_id: &str,
     url: &str,
-) -> Result<(), String> {
+) -> Result<(), TillError> {
     let endpoint = format!("{}/admin/notify-url", sandbox_url.trim_end_matches('/'));
     let response = http
         .post(&endpoint)
         .json(&serde_json::json!({ "account": app_id, "url": url }))
         .send()
         .await
-        .map_err(|e| format!("cannot register the notify address with the sandbox: {e}"))?;
+        .map_err(TillError::Register)?;
     if response.status().is_success() {
         Ok(())
     } else {
-        let status = response.status();
+        let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        Err(format!("the sandbox refused the notify address ({status}): {text}"))
+        Err(TillError::Refused { status, text })
     }
 }

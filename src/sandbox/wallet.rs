@@ -173,7 +173,7 @@ pub async fn simulate_scan(State(state): State<Arc<SandboxState>>, Json(req): Js
     };
     let queued = match queue_notification(&state, &holder, &trade, now) {
         Ok(q) => q,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     Json(ScanResult {
         acquirer_id,
@@ -290,13 +290,26 @@ fn pay_dynamic(state: &SandboxState, trade: Trade, req: &ScanRequest, now: Offse
     .into_response()
 }
 
+/// Why a notification could not be built or queued.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum NotifyBuildError {
+    #[error("account {account} has no {protocol} account to notify with")]
+    NoAccount { account: String, protocol: String },
+    #[error("cannot sign the notification: {0}")]
+    Sign(#[from] alipay_sign::SignError),
+    #[error("cannot write the notification form: {0}")]
+    Form(#[from] serde_urlencoded::ser::Error),
+    #[error(transparent)]
+    Ledger(#[from] super::ledger::LedgerError),
+}
+
 /// Builds the notification in the acquirer's format and queues it. False when the account has no notify URL.
 fn queue_notification(
     state: &SandboxState,
     holder: &Holder,
     trade: &Trade,
     now: OffsetDateTime,
-) -> Result<bool, String> {
+) -> Result<bool, NotifyBuildError> {
     let Some(url) = holder.notify_url.clone().filter(|u| !u.is_empty()) else { return Ok(false) };
     let (content_type, body, protocol) = match (&holder.alipay, &holder.wechatpay) {
         (_, Some(w)) if trade.protocol == "wechatpay" => {
@@ -306,12 +319,14 @@ fn queue_notification(
             let key = state.keys.platform_of(holder.acquirer.as_deref());
             ("application/x-www-form-urlencoded;charset=utf-8", alipay_notify(key, a, trade, now)?, Protocol::Alipay)
         }
-        _ => return Err(format!("account {} has no {} account to notify with", trade.account, trade.protocol)),
+        _ => {
+            return Err(NotifyBuildError::NoAccount {
+                account: trade.account.clone(),
+                protocol: trade.protocol.clone(),
+            });
+        }
     };
-    state
-        .ledger
-        .enqueue_notification(protocol, &trade.trade_no, &url, content_type, &body, now)
-        .map_err(|e| e.to_string())?;
+    state.ledger.enqueue_notification(protocol, &trade.trade_no, &url, content_type, &body, now)?;
     Ok(true)
 }
 
@@ -323,7 +338,7 @@ pub(crate) fn alipay_notify(
     account: &AlipayAccount,
     trade: &Trade,
     now: OffsetDateTime,
-) -> Result<String, String> {
+) -> Result<String, NotifyBuildError> {
     let yuan = Amount::from_fen(trade.total_amount).to_string();
     let created = super::ledger::parse_time(&trade.created_at).unwrap_or(now);
     let paid = trade.paid_at.as_deref().and_then(super::ledger::parse_time).unwrap_or(now);
@@ -352,9 +367,9 @@ pub(crate) fn alipay_notify(
     p.insert("gmt_create".into(), super::alipay::china_time(created));
     p.insert("gmt_payment".into(), super::alipay::china_time(paid));
     let content = alipay_sign::notify_sign_content(&p);
-    let sign = alipay_sign::sign_rsa2(platform_key, &content).map_err(|e| e.to_string())?;
+    let sign = alipay_sign::sign_rsa2(platform_key, &content)?;
     p.insert("sign".into(), sign);
-    serde_urlencoded::to_string(&p).map_err(|e| e.to_string())
+    Ok(serde_urlencoded::to_string(&p)?)
 }
 
 /// The WeChat Pay payment result notification (MD5 signed with the account's key): `mch_id` is the account, and

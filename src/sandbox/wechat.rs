@@ -617,6 +617,6 @@ fn bill_reply(state: &SandboxState, caller: &Caller, fields: &Fields) -> Reply {
         Ok(Some(text)) if gzip => Reply::gzip(text),
         Ok(Some(text)) => Reply::text(text),
         Ok(None) => bill_fail("No Bill Exist", "20002"),
-        Err(e) => bill_fail(&e, "20007"),
+        Err(e) => bill_fail(&e.to_string(), "20007"),
     }
 }

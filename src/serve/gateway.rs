@@ -77,7 +77,8 @@ fn route_error(store_code: &str, e: RouteError) -> ApiError {
     match e {
         RouteError::NoRoute { store_code, wallet } => ApiError::NoRoute { store_code, wallet },
         RouteError::NotAPaymentCode(_) => ApiError::NotAPaymentCode,
-        RouteError::Unavailable { acquirer, detail, .. } => {
+        RouteError::Unavailable { acquirer, reason, .. } => {
+            let detail = reason.to_string();
             tracing::warn!(acquirer, detail, "an acquirer of the backend is not set up");
             ApiError::AcquirerUnavailable { store_code: store_code.into(), detail: format!("{acquirer}: {detail}") }
         }

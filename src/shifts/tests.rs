@@ -1,3 +1,6 @@
+//! Tests of shifts and day closes: frozen summaries, the differences from the previous close, and the CSV, on a
+//! database in memory. They import `shifts`, `store` and `model`.
+
 use super::*;
 use crate::model::{AcquirerKind, OrderStatus, RefundStatus};
 use crate::money::Amount;

@@ -237,7 +237,7 @@ impl Store {
             append_audit(tx, &now, by, "operator.add", name, None, Some(role.as_str()))?;
             Ok(id)
         })?;
-        Ok(self.operator(OperatorId(id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?)
+        Ok(self.operator(OperatorId(id))?.ok_or(StoreError::NotFound { what: "operator", key: id.to_string() })?)
     }
 
     /// Checks a PIN now; see [`Store::verify_pin_at`].

@@ -111,7 +111,7 @@ impl Store {
                 .execute(params![id, now, format!("{} {}", new.total_amount, new.auth_code_masked)])?;
             Ok(id)
         })?;
-        self.order(OrderId(id))?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+        self.order(OrderId(id))?.ok_or(StoreError::NotFound { what: "order", key: id.to_string() })
     }
 
     pub fn order(&self, id: OrderId) -> Result<Option<Order>> {

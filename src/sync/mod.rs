@@ -50,6 +50,20 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+/// Why a probe (a harmless signed query) found the acquirers unreachable. `why` is the channel's own reason
+/// (network, signature, HTTP status), in English for the log and the command line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    #[error("no acquirer is set up in this mode")]
+    NoAcquirer,
+    /// One channel did not answer (or its answer did not verify).
+    #[error("{why}")]
+    NoAnswer { why: String },
+    /// No account answered; the last one tried, and why.
+    #[error("{account}: {why}")]
+    AccountNoAnswer { account: String, why: String },
+}
+
 /// How often and how patiently the worker works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncSettings {
@@ -259,22 +273,26 @@ impl SyncWorker {
 
     /// A harmless signed call: ask the acquirers about an order number that cannot exist, until one answers. Any
     /// verified answer (even "no such trade") means online.
-    pub async fn probe(&self) -> Result<(), String> {
-        let mut last = "no acquirer is set up in this mode".to_owned();
+    pub async fn probe(&self) -> Result<(), ProbeError> {
+        let mut last = ProbeError::NoAcquirer;
         for (account, channel) in self.router.accounts() {
             match probe_channel(channel.as_ref()).await {
                 Ok(()) => return Ok(()),
-                Err(why) => last = format!("{}: {why}", account.name),
+                Err(why) => last = ProbeError::AccountNoAnswer { account: account.name, why: why.to_string() },
             }
         }
         Err(last)
     }
 
     /// The channel of the order an outbox entry is about: the acquirer that took it, acting for its merchant id.
-    fn channel_for(&self, store: &Store, out_trade_no: &str) -> Result<Result<Arc<dyn Channel>, String>, SyncError> {
+    fn channel_for(
+        &self,
+        store: &Store,
+        out_trade_no: &str,
+    ) -> Result<Result<Arc<dyn Channel>, NoChannelFor>, SyncError> {
         Ok(match store.order_by_out_trade_no(out_trade_no)? {
-            Some(order) => self.router.for_order(&order).map_err(|e| e.to_string()),
-            None => Err(format!("there is no order {out_trade_no} on this till")),
+            Some(order) => self.router.for_order(&order).map_err(NoChannelFor::Route),
+            None => Err(NoChannelFor::NoOrder { out_trade_no: out_trade_no.to_owned() }),
         })
     }
 
@@ -469,7 +487,7 @@ impl SyncWorker {
                 // acquirer did not confirm.
                 let channel = match self.channel_for(store, &out_trade_no)? {
                     Ok(c) => c,
-                    Err(why) => return Ok(Delivery::Later(why)),
+                    Err(why) => return Ok(Delivery::Later(why.to_string())),
                 };
                 tracing::info!(key = entry.idempotency_key, attempt = entry.attempts + 1, "outbox delivery");
                 match channel.cancel(&out_trade_no).await {
@@ -656,6 +674,15 @@ impl SyncWorker {
     }
 }
 
+/// Why an outbox entry has no channel to go through (it waits for the next pass).
+#[derive(Debug, thiserror::Error)]
+enum NoChannelFor {
+    #[error("there is no order {out_trade_no} on this till")]
+    NoOrder { out_trade_no: String },
+    #[error(transparent)]
+    Route(crate::routing::RouteError),
+}
+
 enum Delivery {
     Done,
     Refused(String),
@@ -663,9 +690,9 @@ enum Delivery {
 }
 
 /// A harmless signed call on one channel: a query for an order number that cannot exist.
-pub async fn probe_channel(channel: &dyn Channel) -> Result<(), String> {
+pub async fn probe_channel(channel: &dyn Channel) -> Result<(), ProbeError> {
     match channel.query("TDPROBE0000000000000000").await {
-        QueryResult::Unknown(why) => Err(why),
+        QueryResult::Unknown(why) => Err(ProbeError::NoAnswer { why }),
         _ => Ok(()),
     }
 }

@@ -90,7 +90,19 @@ impl NotifyKeys {
 pub struct Handled {
     pub reply: String,
     pub content_type: &'static str,
-    pub result: Result<NoticeOutcome, String>,
+    pub result: Result<NoticeOutcome, NoticeError>,
+}
+
+/// Why a notification was not taken (the acquirer is answered with a NACK and sends it again later).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoticeError {
+    /// It did not verify (signature, format, an account this till does not have); `reason` is the verifier's, as
+    /// logged and kept in the `notifications` table (shortened).
+    #[error("{reason}")]
+    Refused { reason: String },
+    /// It verified, but the database could not record it.
+    #[error("cannot record: {detail}")]
+    NotRecorded { detail: String },
 }
 
 /// A short digest naming a rejected body in the log (the body itself may hold anything).
@@ -123,7 +135,8 @@ pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
         Ok(verified) => verified,
         Err(refused) => {
             let reason = reject(store, "alipay", body, refused.out_trade_no.as_deref(), refused.to_string());
-            return Handled { reply: alipay::notify::NACK.into(), content_type: text, result: Err(reason) };
+            let result = Err(NoticeError::Refused { reason });
+            return Handled { reply: alipay::notify::NACK.into(), content_type: text, result };
         }
     };
     let ok = |result| Handled { reply: alipay::notify::ACK.into(), content_type: text, result: Ok(result) };
@@ -134,7 +147,7 @@ pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
         Err(e) => Handled {
             reply: alipay::notify::NACK.into(),
             content_type: text,
-            result: Err(format!("cannot record: {e}")),
+            result: Err(NoticeError::NotRecorded { detail: e.to_string() }),
         },
     }
 }
@@ -146,16 +159,19 @@ pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handle
         Ok(verified) => verified,
         Err(refused) => {
             let reason = reject(store, "wechatpay", body, refused.out_trade_no.as_deref(), refused.to_string());
-            return Handled { reply: wechatpay::notify::nack(&reason), content_type: xml, result: Err(reason) };
+            let reply = wechatpay::notify::nack(&reason);
+            return Handled { reply, content_type: xml, result: Err(NoticeError::Refused { reason }) };
         }
     };
     let ok = |result| Handled { reply: wechatpay::notify::ACK.into(), content_type: xml, result: Ok(result) };
     let Notice::Paid(paid) = notice else { return ok(NoticeOutcome::AlreadyRecorded) };
     match record(store, "wechatpay", acquirer_id, &paid, "店铺码付款 Store code payment") {
         Ok(outcome) => ok(outcome),
-        Err(e) => {
-            Handled { reply: wechatpay::notify::nack("cannot record"), content_type: xml, result: Err(e.to_string()) }
-        }
+        Err(e) => Handled {
+            reply: wechatpay::notify::nack("cannot record"),
+            content_type: xml,
+            result: Err(NoticeError::NotRecorded { detail: e.to_string() }),
+        },
     }
 }
 
@@ -242,6 +258,8 @@ pub enum ListenError {
          {SETTING_ALLOW_REMOTE} = true or `tilldesk sync --notify-allow-remote`"
     )]
     NotLoopback { addr: SocketAddr },
+    #[error("the setting {key} = {value:?} is not an address like 127.0.0.1:8090")]
+    BadAddress { key: &'static str, value: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -372,11 +390,9 @@ pub async fn listen_kept_with(
 }
 
 /// The configured listen address.
-pub fn listen_addr(store: &Store) -> Result<SocketAddr, String> {
-    let text = store.setting(SETTING_LISTEN).map_err(|e| e.to_string())?.unwrap_or_else(|| DEFAULT_LISTEN.into());
-    text.trim()
-        .parse()
-        .map_err(|_| format!("the setting {SETTING_LISTEN} = {text:?} is not an address like 127.0.0.1:8090"))
+pub fn listen_addr(store: &Store) -> Result<SocketAddr, ListenError> {
+    let text = store.setting(SETTING_LISTEN)?.unwrap_or_else(|| DEFAULT_LISTEN.into());
+    text.trim().parse().map_err(|_| ListenError::BadAddress { key: SETTING_LISTEN, value: text })
 }
 
 /// The data home's database path helper for callers holding only a folder.

@@ -2,107 +2,26 @@
 //! `{account}_{yyyyMMdd}_业务明细.csv` (one row per trade or refund) and `{account}_{yyyyMMdd}_业务明细(汇总).csv`
 //! (one row per store and a 合计 row). Entry names are GBK too, without the zip UTF-8 flag.
 //!
-//! The sandbox writes bills with [`write_bill_zip`]; the client reads the detail file row by row with
-//! [`open_detail_entry`] and [`DetailReader`], in flat memory, mapping columns by header name, and the small 汇总 file
-//! whole with [`DetailEntry::read_summary`] (its 合计 row is checked against the detail rows by the import).
+//! The client reads the detail file row by row with [`open_detail_entry`] and [`DetailReader`], in flat memory,
+//! mapping columns by header name, and the small 汇总 file whole with [`DetailEntry::read_summary`] (its 合计 row is
+//! checked against the detail rows by the import). The layout ([`DETAIL_COLUMNS`], [`SUMMARY_COLUMNS`]) is public
+//! for the sandbox, which writes bills in this format; this module only reads. It imports `money` only.
 
-use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 
-use encoding_rs::{EncoderResult, GBK};
+use encoding_rs::GBK;
 use time::{Date, PrimitiveDateTime};
+use zip::ZipArchive;
 use zip::read::ZipFile;
 use zip::result::ZipError;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::money::{Amount, AmountError};
 
+mod rows;
 mod summary;
 
-pub use summary::{SummaryTable, read_summary};
-
-/// 业务类型: a payment or a refund.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BillKind {
-    /// 交易
-    Trade,
-    /// 退款
-    Refund,
-}
-
-impl BillKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BillKind::Trade => "交易",
-            BillKind::Refund => "退款",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<BillKind> {
-        match text {
-            "交易" => Some(BillKind::Trade),
-            "退款" => Some(BillKind::Refund),
-            _ => None,
-        }
-    }
-}
-
-/// One row of 业务明细: all 25 columns. Amounts are signed (refund rows are negative); times are China time
-/// as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlipayBillRow {
-    /// 支付宝交易号
-    pub trade_no: String,
-    /// 商户订单号
-    pub out_trade_no: String,
-    /// 业务类型
-    pub kind: BillKind,
-    /// 商品名称
-    pub subject: String,
-    /// 创建时间 (for refunds: the original trade's time)
-    pub created_at: PrimitiveDateTime,
-    /// 完成时间 (for refunds: the refund's time)
-    pub finished_at: PrimitiveDateTime,
-    /// 门店编号
-    pub store_id: String,
-    /// 门店名称
-    pub store_name: String,
-    /// 操作员
-    pub operator_id: String,
-    /// 终端号
-    pub terminal_id: String,
-    /// 对方账户 (masked buyer account)
-    pub buyer_account: String,
-    /// 订单金额（元）
-    pub order_amount: Amount,
-    /// 商家实收（元）
-    pub receipt_amount: Amount,
-    /// 支付宝红包（元）
-    pub alipay_red_packet: Amount,
-    /// 集分宝（元）
-    pub jifenbao: Amount,
-    /// 支付宝优惠（元）
-    pub alipay_discount: Amount,
-    /// 商家优惠（元）
-    pub merchant_discount: Amount,
-    /// 券核销金额（元）
-    pub coupon_amount: Amount,
-    /// 券名称
-    pub coupon_name: String,
-    /// 商家红包消费金额（元）
-    pub merchant_red_packet: Amount,
-    /// 卡消费金额（元）
-    pub card_amount: Amount,
-    /// 退款批次号/请求号: the refund's `out_request_no`; `None` on trade rows.
-    pub out_request_no: Option<String>,
-    /// 服务费（元）, signed as written.
-    pub service_fee: Amount,
-    /// 分润（元）
-    pub profit_share: Amount,
-    /// 备注
-    pub remark: String,
-}
+pub use rows::{AlipayBillRow, BillFooter, BillKind, SummaryFigures};
+pub use summary::{SUMMARY_COLUMNS, SummaryTable, read_summary};
 
 // Column positions in the canonical 25-column header.
 const TRADE_NO: usize = 0;
@@ -133,10 +52,11 @@ const REMARK: usize = 24;
 const COLUMN_COUNT: usize = 25;
 
 /// A detail column: its header, whether Alipay appends a TAB to its values, whether a file must have it.
-struct Column {
-    name: &'static str,
-    tab: bool,
-    required: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub tab: bool,
+    pub required: bool,
 }
 
 const fn col(name: &'static str, tab: bool, required: bool) -> Column {
@@ -144,7 +64,7 @@ const fn col(name: &'static str, tab: bool, required: bool) -> Column {
 }
 
 /// The 业务明细 header in order, as in Alipay's files.
-const DETAIL_COLUMNS: [Column; COLUMN_COUNT] = [
+pub const DETAIL_COLUMNS: [Column; COLUMN_COUNT] = [
     col("支付宝交易号", true, true),
     col("商户订单号", true, true),
     col("业务类型", true, true),
@@ -177,14 +97,16 @@ const DETAIL_COLUMNS: [Column; COLUMN_COUNT] = [
 const SUMMARY_HEADER: &str = "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,\
                               商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）";
 
-const DETAIL_TITLE: &str = "#支付宝业务明细查询";
-const SUMMARY_TITLE: &str = "#支付宝业务汇总查询";
+/// The first line of 业务明细.
+pub const DETAIL_TITLE: &str = "#支付宝业务明细查询";
+/// The first line of 业务明细(汇总).
+pub const SUMMARY_TITLE: &str = "#支付宝业务汇总查询";
 const DETAIL_ENTRY_SUFFIX: &str = "业务明细.csv";
 const SUMMARY_MARK: &str = "汇总";
 /// The longest line the reader accepts; a file without line breaks is not a bill.
 const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// Why a bill could not be written or read. Messages name the file, the 1-based line and the column.
+/// Why a bill could not be read. Messages name the file, the 1-based line and the column.
 #[derive(Debug, thiserror::Error)]
 pub enum BillError {
     #[error("{file} line {line}, column {column}: {text:?} is not an amount")]
@@ -239,341 +161,6 @@ pub enum BillError {
     Zip(#[from] ZipError),
     #[error("the bill zip has no 业务明细 file (it holds: {names})")]
     NoDetailEntry { names: String },
-    #[error("cannot write the bill: {0}")]
-    Write(String),
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Totals
-
-/// The footer totals of 业务明细 (`#交易合计：…` and `#退款合计：…`), or the same sums computed from rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BillFooter {
-    /// 交易合计 N笔
-    pub trade_count: u64,
-    /// 商家实收共 X元
-    pub trade_receipt: Amount,
-    /// 商家优惠共 X元
-    pub trade_merchant_discount: Amount,
-    /// 退款合计 N笔
-    pub refund_count: u64,
-    /// 商家实收退款共 X元 (negative)
-    pub refund_receipt: Amount,
-    /// 商家优惠退款共 X元
-    pub refund_merchant_discount: Amount,
-}
-
-fn add(a: Amount, b: Amount) -> Amount {
-    a.checked_add(b).unwrap_or(if b.fen() > 0 { Amount::from_fen(i64::MAX) } else { Amount::from_fen(i64::MIN) })
-}
-
-impl BillFooter {
-    /// Counts one row in.
-    pub fn add_row(&mut self, row: &AlipayBillRow) {
-        match row.kind {
-            BillKind::Trade => {
-                self.trade_count += 1;
-                self.trade_receipt = add(self.trade_receipt, row.receipt_amount);
-                self.trade_merchant_discount = add(self.trade_merchant_discount, row.merchant_discount);
-            }
-            BillKind::Refund => {
-                self.refund_count += 1;
-                self.refund_receipt = add(self.refund_receipt, row.receipt_amount);
-                self.refund_merchant_discount = add(self.refund_merchant_discount, row.merchant_discount);
-            }
-        }
-    }
-
-    /// The sums of `rows`: what the footer of a file holding them says.
-    pub fn of_rows<'a>(rows: impl IntoIterator<Item = &'a AlipayBillRow>) -> BillFooter {
-        let mut totals = BillFooter::default();
-        for row in rows {
-            totals.add_row(row);
-        }
-        totals
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Writing (the sandbox side)
-
-/// `yyyyMMdd`.
-fn date_stamp(date: Date) -> String {
-    format!("{:04}{:02}{:02}", date.year(), u8::from(date.month()), date.day())
-}
-
-/// `2019年09月16日 00:00:00`.
-fn chinese_midnight(date: Date) -> String {
-    format!("{:04}年{:02}月{:02}日 00:00:00", date.year(), u8::from(date.month()), date.day())
-}
-
-/// `2019-09-16 10:55:16`.
-fn format_time(t: PrimitiveDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// The download's file name: `{account}_{yyyyMMdd}.csv.zip`.
-pub fn bill_zip_name(account: &str, bill_date: Date) -> String {
-    format!("{account}_{}.csv.zip", date_stamp(bill_date))
-}
-
-/// The detail entry's name: `{account}_{yyyyMMdd}_业务明细.csv`.
-pub fn detail_entry_name(account: &str, bill_date: Date) -> String {
-    format!("{account}_{}_业务明细.csv", date_stamp(bill_date))
-}
-
-/// The summary entry's name: `{account}_{yyyyMMdd}_业务明细(汇总).csv`.
-pub fn summary_entry_name(account: &str, bill_date: Date) -> String {
-    format!("{account}_{}_业务明细(汇总).csv", date_stamp(bill_date))
-}
-
-/// Encodes as GBK; characters GBK cannot hold become `?`, as Java's `getBytes("GBK")` writes them.
-fn gbk_encode_lossy(text: &str) -> Vec<u8> {
-    let mut encoder = GBK.new_encoder();
-    let mut out = Vec::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let room = encoder.max_buffer_length_from_utf8_without_replacement(rest.len()).unwrap_or(rest.len() * 2 + 16);
-        out.reserve(room);
-        let (result, read) = encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
-        rest = &rest[read..];
-        match result {
-            EncoderResult::InputEmpty => return out,
-            EncoderResult::OutputFull => {}
-            EncoderResult::Unmappable(_) => out.push(b'?'),
-        }
-    }
-}
-
-/// Appends one CSV cell; values holding a comma, quote or line break are quoted (RFC 4180).
-fn push_cell(line: &mut String, value: &str) {
-    if value.contains([',', '"', '\n', '\r']) {
-        line.push('"');
-        line.push_str(&value.replace('"', "\"\""));
-        line.push('"');
-    } else {
-        line.push_str(value);
-    }
-}
-
-fn push_row<S: AsRef<str>>(out: &mut String, cells: &[S]) {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_cell(out, cell.as_ref());
-    }
-    out.push('\n');
-}
-
-fn row_cells(row: &AlipayBillRow) -> [String; COLUMN_COUNT] {
-    let mut cells: [String; COLUMN_COUNT] = Default::default();
-    cells[TRADE_NO] = row.trade_no.clone();
-    cells[OUT_TRADE_NO] = row.out_trade_no.clone();
-    cells[KIND] = row.kind.as_str().to_owned();
-    cells[SUBJECT] = row.subject.clone();
-    cells[CREATED_AT] = format_time(row.created_at);
-    cells[FINISHED_AT] = format_time(row.finished_at);
-    cells[STORE_ID] = row.store_id.clone();
-    cells[STORE_NAME] = row.store_name.clone();
-    cells[OPERATOR_ID] = row.operator_id.clone();
-    cells[TERMINAL_ID] = row.terminal_id.clone();
-    cells[BUYER_ACCOUNT] = row.buyer_account.clone();
-    cells[ORDER_AMOUNT] = row.order_amount.format();
-    cells[RECEIPT_AMOUNT] = row.receipt_amount.format();
-    cells[ALIPAY_RED_PACKET] = row.alipay_red_packet.format();
-    cells[JIFENBAO] = row.jifenbao.format();
-    cells[ALIPAY_DISCOUNT] = row.alipay_discount.format();
-    cells[MERCHANT_DISCOUNT] = row.merchant_discount.format();
-    cells[COUPON_AMOUNT] = row.coupon_amount.format();
-    cells[COUPON_NAME] = row.coupon_name.clone();
-    cells[MERCHANT_RED_PACKET] = row.merchant_red_packet.format();
-    cells[CARD_AMOUNT] = row.card_amount.format();
-    cells[OUT_REQUEST_NO] = row.out_request_no.clone().unwrap_or_default();
-    cells[SERVICE_FEE] = row.service_fee.format();
-    cells[PROFIT_SHARE] = row.profit_share.format();
-    cells[REMARK] = row.remark.clone();
-    for (cell, column) in cells.iter_mut().zip(DETAIL_COLUMNS.iter()) {
-        if column.tab {
-            cell.push('\t');
-        }
-    }
-    cells
-}
-
-fn period_line(bill_date: Date) -> Result<String, BillError> {
-    let next = bill_date.next_day().ok_or_else(|| BillError::Write(format!("no day follows {bill_date}")))?;
-    Ok(format!("#起始日期：[{}]   终止日期：[{}]\n", chinese_midnight(bill_date), chinese_midnight(next)))
-}
-
-/// The 业务明细 text (before GBK encoding).
-fn detail_text(account: &str, bill_date: Date, rows: &[AlipayBillRow], exported_at: &str) -> Result<String, BillError> {
-    let mut out = String::with_capacity(512 + rows.len() * 256);
-    out.push_str(DETAIL_TITLE);
-    out.push('\n');
-    out.push_str(&format!("#账号：[{account}]\n"));
-    out.push_str(&period_line(bill_date)?);
-    out.push_str(&format!("#{}业务明细列表{}\n", "-".repeat(41), "-".repeat(40)));
-    push_row(&mut out, &DETAIL_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>());
-    for row in rows {
-        push_row(&mut out, &row_cells(row));
-    }
-    out.push_str(&format!("#{}业务明细列表结束{}\n", "-".repeat(41), "-".repeat(36)));
-    let t = BillFooter::of_rows(rows);
-    out.push_str(&format!(
-        "#交易合计：{}笔，商家实收共{}元，商家优惠共{}元\n",
-        t.trade_count, t.trade_receipt, t.trade_merchant_discount
-    ));
-    out.push_str(&format!(
-        "#退款合计：{}笔，商家实收退款共{}元，商家优惠退款共{}元\n",
-        t.refund_count, t.refund_receipt, t.refund_merchant_discount
-    ));
-    out.push_str(&format!("#导出时间：[{exported_at}]\n"));
-    Ok(out)
-}
-
-/// The figures of a 业务明细(汇总) row (a store's, or 合计), or the same sums computed from detail rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SummaryFigures {
-    /// 交易订单总笔数
-    pub trade_count: u64,
-    /// 退款订单总笔数
-    pub refund_count: u64,
-    /// 订单金额（元）, signed (refunds negative)
-    pub order_amount: Amount,
-    /// 商家实收（元）, signed
-    pub receipt_amount: Amount,
-    /// 支付宝优惠（元）
-    pub alipay_discount: Amount,
-    /// 商家优惠（元）
-    pub merchant_discount: Amount,
-    /// 卡消费金额（元）
-    pub card_amount: Amount,
-    /// 服务费（元）, signed as written: negative on payments, a credit on refunds
-    pub service_fee: Amount,
-    /// 分润（元）
-    pub profit_share: Amount,
-    /// 实收净额（元）: 商家实收 + 服务费
-    pub net_amount: Amount,
-}
-
-impl SummaryFigures {
-    /// Counts one detail row in.
-    pub fn add_row(&mut self, row: &AlipayBillRow) {
-        match row.kind {
-            BillKind::Trade => self.trade_count += 1,
-            BillKind::Refund => self.refund_count += 1,
-        }
-        self.order_amount = add(self.order_amount, row.order_amount);
-        self.receipt_amount = add(self.receipt_amount, row.receipt_amount);
-        self.alipay_discount = add(self.alipay_discount, row.alipay_discount);
-        self.merchant_discount = add(self.merchant_discount, row.merchant_discount);
-        self.card_amount = add(self.card_amount, row.card_amount);
-        self.service_fee = add(self.service_fee, row.service_fee);
-        self.profit_share = add(self.profit_share, row.profit_share);
-        self.net_amount = add(self.net_amount, add(row.receipt_amount, row.service_fee));
-    }
-
-    fn add_figures(&mut self, other: &SummaryFigures) {
-        self.trade_count += other.trade_count;
-        self.refund_count += other.refund_count;
-        self.order_amount = add(self.order_amount, other.order_amount);
-        self.receipt_amount = add(self.receipt_amount, other.receipt_amount);
-        self.alipay_discount = add(self.alipay_discount, other.alipay_discount);
-        self.merchant_discount = add(self.merchant_discount, other.merchant_discount);
-        self.card_amount = add(self.card_amount, other.card_amount);
-        self.service_fee = add(self.service_fee, other.service_fee);
-        self.profit_share = add(self.profit_share, other.profit_share);
-        self.net_amount = add(self.net_amount, other.net_amount);
-    }
-
-    /// The row after 门店编号 and 门店名称.
-    fn cells(&self, store_id: &str, store_name: &str) -> [String; 12] {
-        [
-            store_id.to_owned(),
-            store_name.to_owned(),
-            self.trade_count.to_string(),
-            self.refund_count.to_string(),
-            self.order_amount.format(),
-            self.receipt_amount.format(),
-            self.alipay_discount.format(),
-            self.merchant_discount.format(),
-            self.card_amount.format(),
-            self.service_fee.format(),
-            self.profit_share.format(),
-            self.net_amount.format(),
-        ]
-    }
-}
-
-/// The 业务明细(汇总) text (before GBK encoding): one row per store, then 合计.
-fn summary_text(
-    account: &str,
-    bill_date: Date,
-    rows: &[AlipayBillRow],
-    exported_at: &str,
-) -> Result<String, BillError> {
-    let mut stores: BTreeMap<(&str, &str), SummaryFigures> = BTreeMap::new();
-    for row in rows {
-        stores.entry((row.store_id.as_str(), row.store_name.as_str())).or_default().add_row(row);
-    }
-    let mut out = String::new();
-    out.push_str(SUMMARY_TITLE);
-    out.push('\n');
-    out.push_str(&format!("#账号：[{account}]\n"));
-    out.push_str(&period_line(bill_date)?);
-    out.push_str(&format!("#{}业务汇总列表{}\n", "-".repeat(41), "-".repeat(40)));
-    push_row(&mut out, &summary::SUMMARY_COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>());
-    let mut total = SummaryFigures::default();
-    for ((store_id, store_name), sums) in &stores {
-        push_row(&mut out, &sums.cells(store_id, store_name));
-        total.add_figures(sums);
-    }
-    push_row(&mut out, &total.cells("合计", ""));
-    out.push_str(&format!("#{}业务汇总列表结束{}\n", "-".repeat(40), "-".repeat(37)));
-    out.push_str(&format!("#导出时间：[{exported_at}]\n"));
-    Ok(out)
-}
-
-/// Writes the bill zip as Alipay serves it: GBK content, GBK entry names without the UTF-8 flag, LF line ends.
-/// `exported_at` is the text inside `#导出时间：[…]`, e.g. `2019年09月17日 05:46:49`.
-pub fn write_bill_zip(
-    account: &str,
-    bill_date: Date,
-    rows: &[AlipayBillRow],
-    exported_at: &str,
-) -> Result<Vec<u8>, BillError> {
-    if account.is_empty() || account.contains(['/', '\\']) {
-        return Err(BillError::Write(format!("{account:?} cannot be part of a file name")));
-    }
-    let detail = gbk_encode_lossy(&detail_text(account, bill_date, rows, exported_at)?);
-    let summary = gbk_encode_lossy(&summary_text(account, bill_date, rows, exported_at)?);
-    let detail_name = gbk_encode_lossy(&detail_entry_name(account, bill_date));
-    let summary_name = gbk_encode_lossy(&summary_entry_name(account, bill_date));
-
-    let next = bill_date.next_day().unwrap_or(bill_date);
-    let stamp = u16::try_from(next.year())
-        .ok()
-        .and_then(|year| zip::DateTime::from_date_and_time(year, u8::from(next.month()), next.day(), 0, 0, 0).ok())
-        .unwrap_or_default();
-    let options =
-        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).last_modified_time(stamp);
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let failed = |e: &dyn std::fmt::Display| BillError::Write(e.to_string());
-    // `name` takes raw bytes: GBK that is not valid UTF-8 is written without the language-encoding flag.
-    for (name, content) in [(&detail_name, &detail), (&summary_name, &summary)] {
-        zip.start_file_with_options(options.name(name)).map_err(|e| failed(&e))?;
-        zip.write_all(content).map_err(|e| failed(&e))?;
-    }
-    Ok(zip.finish().map_err(|e| failed(&e))?.into_inner())
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1139,54 +726,19 @@ impl<R: Read> Iterator for DetailReader<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    //! The reader on files written by hand and on Alipay's published sample; what the sandbox's writer makes is
+    //! read back in `sandbox::bills::alipay`'s tests.
+    use std::io::{Cursor, Write};
+
     use proptest::prelude::*;
-    use time::macros::{date, datetime};
+    use time::macros::datetime;
+    use zip::ZipWriter;
+    use zip::write::SimpleFileOptions;
 
-    const ACCOUNT: &str = "20880211096256330156";
+    use super::*;
 
-    fn row(kind: BillKind, n: u32, subject: &str, fen: i64) -> AlipayBillRow {
-        AlipayBillRow {
-            trade_no: format!("20190916220014588605153154{n:02}"),
-            out_trade_no: format!("service_{n}"),
-            kind,
-            subject: subject.to_owned(),
-            created_at: datetime!(2019-09-16 10:55:16),
-            finished_at: datetime!(2019-09-16 10:56:48),
-            store_id: "alipay_store".into(),
-            store_name: "西湖店".into(),
-            operator_id: "alipay".into(),
-            terminal_id: String::new(),
-            buyer_account: "*津水(602***@qq.com)".into(),
-            order_amount: Amount::from_fen(fen),
-            receipt_amount: Amount::from_fen(fen),
-            alipay_red_packet: Amount::ZERO,
-            jifenbao: Amount::ZERO,
-            alipay_discount: Amount::ZERO,
-            merchant_discount: Amount::ZERO,
-            coupon_amount: Amount::ZERO,
-            coupon_name: String::new(),
-            merchant_red_packet: Amount::ZERO,
-            card_amount: Amount::ZERO,
-            out_request_no: (kind == BillKind::Refund).then(|| format!("re_{n}")),
-            service_fee: Amount::from_fen(if kind == BillKind::Trade { -fen / 100 } else { 0 }),
-            profit_share: Amount::ZERO,
-            remark: subject.to_owned(),
-        }
-    }
-
-    fn sample_rows() -> Vec<AlipayBillRow> {
-        let mut second_store = row(BillKind::Trade, 3, "拿铁咖啡（大杯）, \"加冰\"", 3600);
-        second_store.store_id = "NJ_001".into();
-        second_store.store_name = "南京店".into();
-        second_store.merchant_discount = Amount::from_fen(200);
-        second_store.terminal_id = "T-9".into();
-        vec![
-            row(BillKind::Trade, 1, "下单测试", 1),
-            row(BillKind::Refund, 1, "下单测试", -1),
-            row(BillKind::Trade, 2, "龍井茶 多行\n备注", 12_345),
-            second_store,
-        ]
+    fn gbk(text: &str) -> Vec<u8> {
+        GBK.encode(text).0.into_owned()
     }
 
     fn read_all<R: Read>(reader: DetailReader<R>) -> (Vec<AlipayBillRow>, Option<BillFooter>, BillFooter, BillMeta) {
@@ -1204,190 +756,37 @@ mod tests {
         zip.finish().unwrap().into_inner()
     }
 
-    /// (name bytes, general purpose flags) of every central directory header.
-    fn central_entries(zip: &[u8]) -> Vec<(Vec<u8>, u16)> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i + 46 <= zip.len() {
-            if zip[i..i + 4] == *b"PK\x01\x02" {
-                let flags = u16::from_le_bytes([zip[i + 8], zip[i + 9]]);
-                let name_len = usize::from(u16::from_le_bytes([zip[i + 28], zip[i + 29]]));
-                out.push((zip[i + 46..i + 46 + name_len].to_vec(), flags));
-                i += 46 + name_len;
-            } else {
-                i += 1;
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn write_then_read_gives_the_same_rows() {
-        let rows = sample_rows();
-        let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &rows, "2019年09月17日 05:46:49").unwrap();
-        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
-        assert_eq!(entry.name(), "20880211096256330156_20190916_业务明细.csv");
-        let (back, footer, totals, meta) = read_all(entry.reader().unwrap());
-        assert_eq!(back, rows);
-        let expected = BillFooter {
-            trade_count: 3,
-            trade_receipt: Amount::from_fen(1 + 12_345 + 3600),
-            trade_merchant_discount: Amount::from_fen(200),
-            refund_count: 1,
-            refund_receipt: Amount::from_fen(-1),
-            refund_merchant_discount: Amount::ZERO,
-        };
-        assert_eq!(footer, Some(expected));
-        assert_eq!(totals, expected);
-        assert_eq!(meta.account.as_deref(), Some(ACCOUNT));
-        assert_eq!(meta.start, Some(datetime!(2019-09-16 00:00:00)));
-        assert_eq!(meta.end, Some(datetime!(2019-09-17 00:00:00)));
-        assert_eq!(meta.exported_at.as_deref(), Some("2019年09月17日 05:46:49"));
-    }
-
-    #[test]
-    fn the_zip_looks_like_alipays() {
-        let rows = sample_rows();
-        let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &rows, "2019年09月17日 05:46:49").unwrap();
-        assert_eq!(bill_zip_name(ACCOUNT, date!(2019 - 09 - 16)), "20880211096256330156_20190916.csv.zip");
-        let detail_name = GBK.encode("20880211096256330156_20190916_业务明细.csv").0.into_owned();
-        let summary_name = GBK.encode("20880211096256330156_20190916_业务明细(汇总).csv").0.into_owned();
-        let entries = central_entries(&zip);
-        assert_eq!(entries.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), vec![detail_name, summary_name]);
-        for (name, flags) in &entries {
-            assert!(std::str::from_utf8(name).is_err(), "the GBK name must not pass as UTF-8");
-            assert_eq!(flags & 0x0800, 0, "the UTF-8 (language encoding) flag must be clear");
-        }
-
-        let mut archive = ZipArchive::new(Cursor::new(zip)).unwrap();
-        let mut detail = Vec::new();
-        archive.by_index(0).unwrap().read_to_end(&mut detail).unwrap();
-        let (detail, _, errors) = GBK.decode(&detail);
-        assert!(!errors);
-        let lines: Vec<&str> = detail.lines().collect();
-        assert_eq!(lines[0], "#支付宝业务明细查询");
-        assert_eq!(lines[1], "#账号：[20880211096256330156]");
-        assert_eq!(lines[2], "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]");
-        assert_eq!(
-            lines[3],
-            "#-----------------------------------------业务明细列表----------------------------------------"
-        );
-        assert_eq!(lines[4].split(',').count(), 25);
-        assert!(lines[4].starts_with("支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号"));
-        assert_eq!(
-            lines[5],
-            "2019091622001458860515315401\t,service_1\t,交易\t,下单测试,2019-09-16 10:55:16,2019-09-16 10:56:48,\
-             alipay_store\t,西湖店\t,alipay\t,\t,*津水(602***@qq.com)\t,0.01,0.01,0.00,0.00,0.00,0.00,0.00,,0.00\t,\
-             0.00,\t,0.00,0.00,下单测试"
-        );
-        assert!(lines[6].contains(",退款\t,") && lines[6].contains(",-0.01,-0.01,") && lines[6].contains(",re_1\t,"));
-        let tail = &lines[lines.len() - 4..];
-        assert_eq!(
-            tail[0],
-            "#-----------------------------------------业务明细列表结束------------------------------------"
-        );
-        assert_eq!(tail[1], "#交易合计：3笔，商家实收共159.46元，商家优惠共2.00元");
-        assert_eq!(tail[2], "#退款合计：1笔，商家实收退款共-0.01元，商家优惠退款共0.00元");
-        assert_eq!(tail[3], "#导出时间：[2019年09月17日 05:46:49]");
-
-        let mut summary = Vec::new();
-        archive.by_index(1).unwrap().read_to_end(&mut summary).unwrap();
-        let (summary, _, _) = GBK.decode(&summary);
-        let lines: Vec<&str> = summary.lines().collect();
-        assert_eq!(lines[0], "#支付宝业务汇总查询");
-        assert_eq!(
-            lines[3],
-            "#-----------------------------------------业务汇总列表----------------------------------------"
-        );
-        assert_eq!(lines[4], SUMMARY_HEADER);
-        assert_eq!(lines[5], "NJ_001,南京店,1,0,36.00,36.00,0.00,2.00,0.00,-0.36,0.00,35.64");
-        assert_eq!(lines[6], "alipay_store,西湖店,2,1,123.45,123.45,0.00,0.00,0.00,-1.23,0.00,122.22");
-        assert_eq!(lines[7], "合计,,3,1,159.45,159.45,0.00,2.00,0.00,-1.59,0.00,157.86");
-        assert_eq!(
-            lines[8],
-            "#----------------------------------------业务汇总列表结束-------------------------------------"
-        );
-        assert_eq!(lines[9], "#导出时间：[2019年09月17日 05:46:49]");
-    }
-
     #[test]
     fn the_summary_file_is_read_by_header_name() {
-        let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &sample_rows(), "2019年09月17日 05:46:49").unwrap();
-        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
-        assert_eq!(entry.summary_name(), Some("20880211096256330156_20190916_业务明细(汇总).csv"));
-        let summary = entry.read_summary().unwrap().unwrap();
-        assert_eq!(summary.stores.len(), 2);
-        assert_eq!((summary.total.trade_count, summary.total.refund_count), (3, 1));
-        assert_eq!(summary.total.service_fee.to_string(), "-1.59");
-        assert_eq!(summary.total.net_amount.to_string(), "157.86");
+        let text = format!("#支付宝业务汇总查询\n{SUMMARY_HEADER}\nS1,店,1,0,1.00,1.00,0,0,0,-0.01,0,0.99\n");
+        let whole = format!("{text}合计,,1,0,1.00,1.00,0,0,0,-0.01,0,0.99\n#导出时间：[2019年09月17日 05:46:49]\n");
+        let summary = read_summary(Cursor::new(gbk(&whole)), "s.csv").unwrap();
+        assert_eq!(summary.stores.len(), 1);
+        assert_eq!((summary.total.trade_count, summary.total.refund_count), (1, 0));
+        assert_eq!(summary.total.service_fee, Amount::from_fen(-1));
+        assert_eq!(summary.total.net_amount, Amount::from_fen(99));
         assert!(!summary.content().contains("导出时间"), "the export time is not content");
 
-        let text = format!("#支付宝业务汇总查询\n{SUMMARY_HEADER}\nS1,店,1,0,1.00,1.00,0,0,0,-0.01,0,0.99\n");
-        let err = read_summary(Cursor::new(gbk_encode_lossy(&text)), "s.csv").unwrap_err();
+        let err = read_summary(Cursor::new(gbk(&text)), "s.csv").unwrap_err();
         assert_eq!(
             err.to_string(),
             "s.csv: the file has no 合计 row (or more than one): it was probably cut short; download the bill again"
         );
         let bad = format!("{text}合计,,x,0,1.00,1.00,0,0,0,-0.01,0,0.99\n");
-        let err = read_summary(Cursor::new(gbk_encode_lossy(&bad)), "s.csv").unwrap_err();
+        let err = read_summary(Cursor::new(gbk(&bad)), "s.csv").unwrap_err();
         assert_eq!(err.to_string(), "s.csv line 4, column 交易订单总笔数: \"x\" is not a count (a whole number)");
         let short = format!("{text}合计,,1,0,1.00\n");
-        let err = read_summary(Cursor::new(gbk_encode_lossy(&short)), "s.csv").unwrap_err();
+        let err = read_summary(Cursor::new(gbk(&short)), "s.csv").unwrap_err();
         assert_eq!(err.to_string(), "s.csv line 4: the row has 5 columns, but the header has 12");
         let no_net = text.replace(",实收净额（元）", "");
-        let err = read_summary(Cursor::new(gbk_encode_lossy(&no_net)), "s.csv").unwrap_err();
+        let err = read_summary(Cursor::new(gbk(&no_net)), "s.csv").unwrap_err();
         assert!(err.to_string().contains("the header has no column 实收净额（元）"), "{err}");
     }
 
     #[test]
-    fn characters_gbk_cannot_hold_become_question_marks() {
-        let mut r = row(BillKind::Trade, 1, "咖啡☕", 100);
-        r.remark = "ok".into();
-        let zip = write_bill_zip(ACCOUNT, date!(2024 - 01 - 01), &[r], "x").unwrap();
-        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
-        let (rows, ..) = read_all(entry.reader().unwrap());
-        assert_eq!(rows[0].subject, "咖啡?");
-    }
-
-    #[test]
-    fn crlf_files_parse() {
-        let rows = sample_rows();
-        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap().replace('\n', "\r\n");
-        let (back, footer, ..) = read_all(DetailReader::new(Cursor::new(gbk_encode_lossy(&text)), "业务明细.csv"));
-        // A CRLF inside a quoted value reads back as LF.
-        assert_eq!(back, rows);
-        assert_eq!(footer.map(|f| f.trade_count), Some(3));
-    }
-
-    #[test]
-    fn utf8_files_and_entry_names_are_accepted() {
-        let rows = sample_rows();
-        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap();
-        let zip = zip_of(&[
-            ("x_20190916_业务明细(汇总).csv".as_bytes(), b"#summary\n"),
-            ("bills/x_20190916_业务明细.csv".as_bytes(), text.as_bytes()),
-        ]);
-        let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
-        assert_eq!(entry.name(), "x_20190916_业务明细.csv");
-        assert_eq!(read_all(entry.reader().unwrap()).0, rows);
-        let with_bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
-        assert_eq!(read_all(DetailReader::new(Cursor::new(with_bom), "f.csv")).0, rows);
-    }
-
-    #[test]
-    fn a_bad_amount_names_line_and_column_and_reading_goes_on() {
-        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &sample_rows(), "t").unwrap();
-        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-        // Line 7 (1-based) is the second data row.
-        lines[6] = lines[6].replacen(",-0.01,", ",1.2x,", 1);
-        let bytes = gbk_encode_lossy(&(lines.join("\n") + "\n"));
-        let name = "20880211096256330156_20190916_业务明细.csv";
-        let results: Vec<_> = DetailReader::new(Cursor::new(bytes), name).collect();
-        assert_eq!(results.len(), 4);
-        let err = results[1].as_ref().unwrap_err();
-        assert_eq!(err.to_string(), format!("{name} line 7, column 订单金额（元）: \"1.2x\" is not an amount"));
-        assert!(matches!(err, BillError::BadAmount { line: 7, column: "订单金额（元）", .. }));
-        assert!(results[0].is_ok() && results[2].is_ok() && results[3].is_ok());
+    fn a_file_without_a_header_is_refused() {
+        let empty = DetailReader::new(Cursor::new(b"#only comments\n".to_vec()), "f.csv").next().unwrap().unwrap_err();
+        assert!(matches!(empty, BillError::NoHeader { .. }));
     }
 
     #[test]
@@ -1412,46 +811,6 @@ mod tests {
         let results: Vec<_> = DetailReader::new(Cursor::new(text.into_bytes()), "f.csv").collect();
         assert!(results[0].is_ok());
         assert!(results[1].as_ref().unwrap_err().to_string().starts_with("f.csv line 4: \"#交易合计：x笔\""));
-    }
-
-    #[test]
-    fn columns_are_mapped_by_header_name() {
-        let mut rows = sample_rows();
-        rows[2].subject = "龍井茶".into();
-        rows[2].remark = "单行".into();
-        let text = detail_text(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap();
-        // Move 备注 to the front, write the header with ASCII parentheses, and add an unknown column.
-        let moved: String = text
-            .lines()
-            .map(|line| {
-                if line.starts_with('#') {
-                    return format!("{line}\n");
-                }
-                let header = line.starts_with("支付宝交易号");
-                let cells = split_record(line).ok().unwrap();
-                let mut out = String::new();
-                let mut reordered: Vec<String> = vec![cells[REMARK].clone(), "extra".into()];
-                reordered.extend(
-                    cells[..REMARK]
-                        .iter()
-                        .map(|c| if header { c.replace('（', "(").replace('）', ")") } else { c.clone() }),
-                );
-                push_row(&mut out, &reordered);
-                out
-            })
-            .collect();
-        assert!(moved.contains("\n备注,extra,支付宝交易号,"));
-        let (back, ..) = read_all(DetailReader::new(Cursor::new(gbk_encode_lossy(&moved)), "f.csv"));
-        assert_eq!(back, rows);
-
-        let without = text.replace("退款批次号/请求号", "请求号");
-        let err = DetailReader::new(Cursor::new(without.into_bytes()), "f.csv").next().unwrap().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "f.csv line 5: the header has no column 退款批次号/请求号; is this an Alipay 业务明细 file?"
-        );
-        let empty = DetailReader::new(Cursor::new(b"#only comments\n".to_vec()), "f.csv").next().unwrap().unwrap_err();
-        assert!(matches!(empty, BillError::NoHeader { .. }));
     }
 
     /// The sample of gateways.md A5, TABs written out.
@@ -1520,60 +879,7 @@ mod tests {
         assert!(matches!(open_detail_entry(Cursor::new(b"not a zip".to_vec())), Err(BillError::Zip(_))));
     }
 
-    fn subject_strategy() -> impl Strategy<Value = String> {
-        proptest::collection::vec(
-            prop_oneof![
-                Just('咖'),
-                Just('啡'),
-                Just('龍'),
-                Just('（'),
-                Just(','),
-                Just('"'),
-                Just(' '),
-                Just('\n'),
-                proptest::char::range('a', 'z'),
-            ],
-            0..12,
-        )
-        .prop_map(|chars| chars.into_iter().collect())
-    }
-
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-        #[test]
-        fn any_rows_round_trip(
-            specs in proptest::collection::vec(
-                (any::<bool>(), subject_strategy(), 1i64..10_000_000, -500i64..500, 0u32..86_400),
-                0..8,
-            )
-        ) {
-            let rows: Vec<AlipayBillRow> = specs
-                .iter()
-                .enumerate()
-                .map(|(i, (refund, subject, fen, fee, secs))| {
-                    let kind = if *refund { BillKind::Refund } else { BillKind::Trade };
-                    let mut r = row(kind, u32::try_from(i).unwrap(), subject, if *refund { -fen } else { *fen });
-                    r.service_fee = Amount::from_fen(*fee);
-                    r.finished_at = datetime!(2019-09-16 00:00:00) + time::Duration::seconds(i64::from(*secs));
-                    r.subject = subject.trim_matches('\t').to_owned();
-                    r
-                })
-                .collect();
-            let zip = write_bill_zip(ACCOUNT, date!(2019 - 09 - 16), &rows, "t").unwrap();
-            let mut entry = open_detail_entry(Cursor::new(zip)).unwrap();
-            let (back, footer, totals, _) = read_all(entry.reader().unwrap());
-            prop_assert_eq!(&back, &rows);
-            prop_assert_eq!(footer, Some(BillFooter::of_rows(&rows)));
-            prop_assert_eq!(totals, BillFooter::of_rows(&rows));
-            // The 汇总 written for the rows reads back as their sums.
-            let summary = entry.read_summary().unwrap().unwrap();
-            let mut figures = SummaryFigures::default();
-            rows.iter().for_each(|r| figures.add_row(r));
-            prop_assert_eq!(summary.total, figures);
-            prop_assert_eq!(summary.total.net_amount, add(figures.receipt_amount, figures.service_fee));
-            prop_assert_eq!(summary.stores.len(), usize::from(!rows.is_empty()));
-        }
-
         #[test]
         fn reading_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             for result in DetailReader::new(Cursor::new(bytes.clone()), "f.csv").take(64) {

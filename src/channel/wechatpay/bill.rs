@@ -10,6 +10,9 @@
 //! Amounts are yuan with 2 decimals, except 手续费 (service fee) with 5, kept exactly as [`MilliFen`]. The reader
 //! maps columns by header name, so the three current layouts (ALL 27 columns, SUCCESS 20, REFUND 29) and the
 //! pre-2017 layout (总金额, 子商户号, …) all read into [`WechatBillRow`].
+//!
+//! This module only reads (the sandbox writes bills in this format with the row and summary types here); it
+//! imports `money` only.
 
 use std::fmt;
 use std::io::BufRead;
@@ -19,253 +22,13 @@ use time::macros::format_description;
 
 use crate::money::Amount;
 
+mod rows;
+
+pub use rows::{MilliFen, WechatBillRow, WechatBillRowRef, WechatBillSummary};
+
 wire_enum! {
     /// `bill_type` of downloadbill: which trades the bill lists, and so its layout.
     BillType { All => "ALL", Success => "SUCCESS", Refund => "REFUND" }
-}
-
-/// An amount in 1/1000 fen (0.00001 yuan): the bill's 手续费 is written with 5 decimals ("0.04000").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct MilliFen(i64);
-
-impl MilliFen {
-    pub const ZERO: MilliFen = MilliFen(0);
-
-    pub const fn from_milli_fen(value: i64) -> Self {
-        MilliFen(value)
-    }
-
-    pub const fn milli_fen(self) -> i64 {
-        self.0
-    }
-
-    /// The same amount in the finer unit; `None` on overflow.
-    pub fn from_amount(amount: Amount) -> Option<Self> {
-        amount.fen().checked_mul(1000).map(MilliFen)
-    }
-
-    /// Rounded to whole fen, halves away from zero.
-    pub fn round_to_fen(self) -> Amount {
-        let (q, r) = (self.0 / 1000, self.0 % 1000);
-        let q = if r >= 500 {
-            q + 1
-        } else if r <= -500 {
-            q - 1
-        } else {
-            q
-        };
-        Amount::from_fen(q)
-    }
-
-    /// Parses yuan with up to 5 decimals and an optional minus: "0.04000", "0.6", "0", "-0.00010".
-    pub fn parse(text: &str) -> Option<Self> {
-        let s = text.trim();
-        let (negative, digits) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || frac.len() > 5 {
-            return None;
-        }
-        if digits.contains('.') && frac.is_empty() {
-            return None;
-        }
-        let mut value: i64 = whole.parse::<i64>().ok()?.checked_mul(100_000)?;
-        let mut scale = 10_000;
-        for d in frac.bytes() {
-            value = value.checked_add(i64::from(d - b'0') * scale)?;
-            scale /= 10;
-        }
-        Some(MilliFen(if negative { -value } else { value }))
-    }
-
-    fn saturating_add(self, other: MilliFen) -> MilliFen {
-        MilliFen(self.0.saturating_add(other.0))
-    }
-}
-
-impl fmt::Display for MilliFen {
-    /// Yuan with 5 decimals, as the bill writes it ("0.04000").
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        write!(f, "{sign}{}.{:05}", abs / 100_000, abs % 100_000)
-    }
-}
-
-/// One bill row. Columns a layout does not have read as empty text, zero or `None` (e.g. the refund columns of a
-/// SUCCESS bill). Texts are as written, without the backtick.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WechatBillRow {
-    /// 交易时间, China time.
-    pub trade_time: PrimitiveDateTime,
-    /// 公众账号ID
-    pub appid: String,
-    /// 商户号
-    pub mch_id: String,
-    /// 特约商户号 (子商户号 in the old layout); "0" for direct merchants.
-    pub sub_mch_id: String,
-    /// 设备号
-    pub device_info: String,
-    /// 微信订单号
-    pub transaction_id: String,
-    /// 商户订单号
-    pub out_trade_no: String,
-    /// 用户标识
-    pub openid: String,
-    /// 交易类型: MICROPAY, JSAPI, NATIVE, …
-    pub trade_type: String,
-    /// 交易状态: SUCCESS, REFUND, REVOKED.
-    pub trade_state: String,
-    /// 付款银行
-    pub bank_type: String,
-    /// 货币种类
-    pub fee_type: String,
-    /// 应结订单金额 (order amount less non-cash coupons); zero in the old layout, which has only 总金额.
-    pub settlement_total_fee: Amount,
-    /// 代金券金额 (代金券或立减优惠金额 in the old layout).
-    pub coupon_fee: Amount,
-    /// 微信退款单号; "0" on payment rows.
-    pub refund_id: String,
-    /// 商户退款单号; "0" on payment rows.
-    pub out_refund_no: String,
-    /// 退款金额
-    pub refund_fee: Amount,
-    /// 充值券退款金额 (代金券或立减优惠退款金额 in the old layout).
-    pub coupon_refund_fee: Amount,
-    /// 退款类型: ORIGINAL, BALANCE.
-    pub refund_type: String,
-    /// 退款状态: SUCCESS, PROCESSING, FAIL, CHANGE.
-    pub refund_status: String,
-    /// 商品名称
-    pub body: String,
-    /// 商户数据包
-    pub attach: String,
-    /// 手续费, exact to 0.00001 yuan.
-    pub service_fee: MilliFen,
-    /// 费率, as written ("0.60%").
-    pub rate: String,
-    /// 订单金额 (总金额 in the old layout).
-    pub total_fee: Amount,
-    /// 申请退款金额
-    pub applied_refund_fee: Amount,
-    /// 费率备注
-    pub rate_remark: String,
-    /// 退款申请时间 (REFUND bills only).
-    pub refund_apply_time: Option<PrimitiveDateTime>,
-    /// 退款成功时间 (REFUND bills only; empty while processing).
-    pub refund_success_time: Option<PrimitiveDateTime>,
-}
-
-/// A [`WechatBillRow`] whose texts borrow the line just read ([`BillReader::next_row`]): the same values without
-/// an allocation per field, for imports of millions of rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WechatBillRowRef<'a> {
-    /// The 1-based line of the row in the file.
-    pub line: usize,
-    pub trade_time: PrimitiveDateTime,
-    pub appid: &'a str,
-    pub mch_id: &'a str,
-    pub sub_mch_id: &'a str,
-    pub device_info: &'a str,
-    pub transaction_id: &'a str,
-    pub out_trade_no: &'a str,
-    pub openid: &'a str,
-    pub trade_type: &'a str,
-    pub trade_state: &'a str,
-    pub bank_type: &'a str,
-    pub fee_type: &'a str,
-    pub settlement_total_fee: Amount,
-    pub coupon_fee: Amount,
-    pub refund_id: &'a str,
-    pub out_refund_no: &'a str,
-    pub refund_fee: Amount,
-    pub coupon_refund_fee: Amount,
-    pub refund_type: &'a str,
-    pub refund_status: &'a str,
-    pub body: &'a str,
-    pub attach: &'a str,
-    pub service_fee: MilliFen,
-    pub rate: &'a str,
-    pub total_fee: Amount,
-    pub applied_refund_fee: Amount,
-    pub rate_remark: &'a str,
-    pub refund_apply_time: Option<PrimitiveDateTime>,
-    pub refund_success_time: Option<PrimitiveDateTime>,
-}
-
-impl WechatBillRowRef<'_> {
-    /// The row with its own texts.
-    pub fn to_row(&self) -> WechatBillRow {
-        WechatBillRow {
-            trade_time: self.trade_time,
-            appid: self.appid.to_owned(),
-            mch_id: self.mch_id.to_owned(),
-            sub_mch_id: self.sub_mch_id.to_owned(),
-            device_info: self.device_info.to_owned(),
-            transaction_id: self.transaction_id.to_owned(),
-            out_trade_no: self.out_trade_no.to_owned(),
-            openid: self.openid.to_owned(),
-            trade_type: self.trade_type.to_owned(),
-            trade_state: self.trade_state.to_owned(),
-            bank_type: self.bank_type.to_owned(),
-            fee_type: self.fee_type.to_owned(),
-            settlement_total_fee: self.settlement_total_fee,
-            coupon_fee: self.coupon_fee,
-            refund_id: self.refund_id.to_owned(),
-            out_refund_no: self.out_refund_no.to_owned(),
-            refund_fee: self.refund_fee,
-            coupon_refund_fee: self.coupon_refund_fee,
-            refund_type: self.refund_type.to_owned(),
-            refund_status: self.refund_status.to_owned(),
-            body: self.body.to_owned(),
-            attach: self.attach.to_owned(),
-            service_fee: self.service_fee,
-            rate: self.rate.to_owned(),
-            total_fee: self.total_fee,
-            applied_refund_fee: self.applied_refund_fee,
-            rate_remark: self.rate_remark.to_owned(),
-            refund_apply_time: self.refund_apply_time,
-            refund_success_time: self.refund_success_time,
-        }
-    }
-}
-
-/// The bill's last two lines: the day's totals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct WechatBillSummary {
-    /// 总交易单数
-    pub total_count: u64,
-    /// 应结订单总金额
-    pub settlement_total_fee: Amount,
-    /// 退款总金额
-    pub refund_fee: Amount,
-    /// 充值券退款总金额
-    pub coupon_refund_fee: Amount,
-    /// 手续费总金额
-    pub service_fee: MilliFen,
-    /// 订单总金额 (总交易额 in the old layout)
-    pub total_fee: Amount,
-    /// 申请退款总金额
-    pub applied_refund_fee: Amount,
-}
-
-impl WechatBillSummary {
-    /// The totals of `rows`, as the bill's summary states them (sums saturate rather than wrap).
-    pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a WechatBillRow>) -> Self {
-        let add = |a: Amount, b: Amount| Amount::from_fen(a.fen().saturating_add(b.fen()));
-        rows.into_iter().fold(WechatBillSummary::default(), |s, r| WechatBillSummary {
-            total_count: s.total_count + 1,
-            settlement_total_fee: add(s.settlement_total_fee, r.settlement_total_fee),
-            refund_fee: add(s.refund_fee, r.refund_fee),
-            coupon_refund_fee: add(s.coupon_refund_fee, r.coupon_refund_fee),
-            service_fee: s.service_fee.saturating_add(r.service_fee),
-            total_fee: add(s.total_fee, r.total_fee),
-            applied_refund_fee: add(s.applied_refund_fee, r.applied_refund_fee),
-        })
-    }
 }
 
 /// Why a bill could not be read. Line numbers are 1-based lines of the file, the header being line 1.
@@ -423,103 +186,6 @@ impl Col {
     }
 }
 
-/// The columns of each layout, in file order.
-fn layout(bill_type: BillType) -> &'static [Col] {
-    use Col::*;
-    const SUCCESS: [Col; 20] = [
-        TradeTime,
-        Appid,
-        MchId,
-        SubMchId,
-        DeviceInfo,
-        TransactionId,
-        OutTradeNo,
-        Openid,
-        TradeType,
-        TradeState,
-        BankType,
-        FeeType,
-        SettlementTotalFee,
-        CouponFee,
-        Body,
-        Attach,
-        ServiceFee,
-        Rate,
-        TotalFee,
-        RateRemark,
-    ];
-    const ALL: [Col; 27] = [
-        TradeTime,
-        Appid,
-        MchId,
-        SubMchId,
-        DeviceInfo,
-        TransactionId,
-        OutTradeNo,
-        Openid,
-        TradeType,
-        TradeState,
-        BankType,
-        FeeType,
-        SettlementTotalFee,
-        CouponFee,
-        RefundId,
-        OutRefundNo,
-        RefundFee,
-        CouponRefundFee,
-        RefundType,
-        RefundStatus,
-        Body,
-        Attach,
-        ServiceFee,
-        Rate,
-        TotalFee,
-        AppliedRefundFee,
-        RateRemark,
-    ];
-    const REFUND: [Col; 29] = [
-        TradeTime,
-        Appid,
-        MchId,
-        SubMchId,
-        DeviceInfo,
-        TransactionId,
-        OutTradeNo,
-        Openid,
-        TradeType,
-        TradeState,
-        BankType,
-        FeeType,
-        SettlementTotalFee,
-        CouponFee,
-        RefundApplyTime,
-        RefundSuccessTime,
-        RefundId,
-        OutRefundNo,
-        RefundFee,
-        CouponRefundFee,
-        RefundType,
-        RefundStatus,
-        Body,
-        Attach,
-        ServiceFee,
-        Rate,
-        TotalFee,
-        AppliedRefundFee,
-        RateRemark,
-    ];
-    match bill_type {
-        BillType::All => &ALL,
-        BillType::Success => &SUCCESS,
-        BillType::Refund => &REFUND,
-    }
-}
-
-/// The header line of a layout.
-pub fn header(bill_type: BillType) -> String {
-    layout(bill_type).iter().map(|c| c.name()).collect::<Vec<_>>().join(",")
-}
-
 /// The summary columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SumCol {
@@ -532,9 +198,6 @@ enum SumCol {
     AppliedRefund,
 }
 
-/// The current summary header, in order.
-pub const SUMMARY_HEADER: &str =
-    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额";
 const SUMMARY_FIRST: &str = "总交易单数";
 
 /// The longest line the reader accepts: a bill line is a few hundred bytes (a goods name at most 128 characters).
@@ -555,128 +218,8 @@ impl SumCol {
     }
 }
 
-// ------------------------------------------------------------------------------------------------------------------
-// Writing (sandbox side)
-
 const TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-
-fn format_time(t: &PrimitiveDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-impl WechatBillRow {
-    /// The row as a bill of `bill_type` carries it: the columns that layout lacks emptied.
-    pub fn in_layout(&self, bill_type: BillType) -> WechatBillRow {
-        let mut r = self.clone();
-        if bill_type != BillType::Refund {
-            r.refund_apply_time = None;
-            r.refund_success_time = None;
-        }
-        if bill_type == BillType::Success {
-            r.refund_id.clear();
-            r.out_refund_no.clear();
-            r.refund_fee = Amount::ZERO;
-            r.coupon_refund_fee = Amount::ZERO;
-            r.refund_type.clear();
-            r.refund_status.clear();
-            r.applied_refund_fee = Amount::ZERO;
-        }
-        r
-    }
-
-    fn text(&self, col: Col) -> String {
-        let time = |t: &Option<PrimitiveDateTime>| t.as_ref().map(format_time).unwrap_or_default();
-        match col {
-            Col::TradeTime => format_time(&self.trade_time),
-            Col::Appid => self.appid.clone(),
-            Col::MchId => self.mch_id.clone(),
-            Col::SubMchId => self.sub_mch_id.clone(),
-            Col::DeviceInfo => self.device_info.clone(),
-            Col::TransactionId => self.transaction_id.clone(),
-            Col::OutTradeNo => self.out_trade_no.clone(),
-            Col::Openid => self.openid.clone(),
-            Col::TradeType => self.trade_type.clone(),
-            Col::TradeState => self.trade_state.clone(),
-            Col::BankType => self.bank_type.clone(),
-            Col::FeeType => self.fee_type.clone(),
-            Col::SettlementTotalFee => self.settlement_total_fee.to_string(),
-            Col::CouponFee => self.coupon_fee.to_string(),
-            Col::RefundApplyTime => time(&self.refund_apply_time),
-            Col::RefundSuccessTime => time(&self.refund_success_time),
-            Col::RefundId => self.refund_id.clone(),
-            Col::OutRefundNo => self.out_refund_no.clone(),
-            Col::RefundFee => self.refund_fee.to_string(),
-            Col::CouponRefundFee => self.coupon_refund_fee.to_string(),
-            Col::RefundType => self.refund_type.clone(),
-            Col::RefundStatus => self.refund_status.clone(),
-            Col::Body => self.body.clone(),
-            Col::Attach => self.attach.clone(),
-            Col::ServiceFee => self.service_fee.to_string(),
-            Col::Rate => self.rate.clone(),
-            Col::TotalFee => self.total_fee.to_string(),
-            Col::AppliedRefundFee => self.applied_refund_fee.to_string(),
-            Col::RateRemark => self.rate_remark.clone(),
-        }
-    }
-}
-
-/// A value as the bill writes it: a backtick, then the text with line breaks and backticks (which would end the
-/// value for readers that split on ",`") replaced.
-fn push_value(line: &mut String, text: &str) {
-    line.push('`');
-    line.extend(text.chars().map(|c| match c {
-        '\r' | '\n' => ' ',
-        '`' => '\'',
-        c => c,
-    }));
-}
-
-/// Writes a bill of `bill_type` as WeChat Pay serves it: header, one backticked row per entry, then the summary
-/// computed from the rows as written; CRLF line ends, no BOM. Columns the layout lacks are left out (and so count
-/// nothing in the summary, see [`WechatBillRow::in_layout`]).
-pub fn write_bill(bill_type: BillType, rows: &[WechatBillRow]) -> String {
-    let cols = layout(bill_type);
-    let mut out = header(bill_type);
-    out.push_str("\r\n");
-    for row in rows {
-        for (i, col) in cols.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_value(&mut out, &row.text(*col));
-        }
-        out.push_str("\r\n");
-    }
-    let s = WechatBillSummary::from_rows(&rows.iter().map(|r| r.in_layout(bill_type)).collect::<Vec<_>>());
-    out.push_str(SUMMARY_HEADER);
-    out.push_str("\r\n");
-    let values = [
-        s.total_count.to_string(),
-        s.settlement_total_fee.to_string(),
-        s.refund_fee.to_string(),
-        s.coupon_refund_fee.to_string(),
-        s.service_fee.to_string(),
-        s.total_fee.to_string(),
-        s.applied_refund_fee.to_string(),
-    ];
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_value(&mut out, v);
-    }
-    out.push_str("\r\n");
-    out
-}
 
 // ------------------------------------------------------------------------------------------------------------------
 // Reading (client side)
@@ -1085,57 +628,6 @@ mod tests {
         (rows, reader.summary().copied(), reader.bill_type())
     }
 
-    fn row(n: i64) -> WechatBillRow {
-        WechatBillRow {
-            trade_time: datetime!(2024-01-01 12:00:00) + time::Duration::minutes(n),
-            appid: "wxd930ea5d5a258f4f".into(),
-            mch_id: "10000100".into(),
-            sub_mch_id: "0".into(),
-            device_info: String::new(),
-            transaction_id: format!("42000000012024010100000{n:05}"),
-            out_trade_no: format!("T{n}"),
-            openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
-            trade_type: "MICROPAY".into(),
-            trade_state: "SUCCESS".into(),
-            bank_type: "CMB_DEBIT".into(),
-            fee_type: "CNY".into(),
-            settlement_total_fee: Amount::from_fen(600 + n),
-            coupon_fee: Amount::ZERO,
-            refund_id: "0".into(),
-            out_refund_no: "0".into(),
-            refund_fee: Amount::ZERO,
-            coupon_refund_fee: Amount::ZERO,
-            refund_type: String::new(),
-            refund_status: String::new(),
-            body: format!("拿铁咖啡（大杯）, 第{n}杯"),
-            attach: "店铺=南山店".into(),
-            service_fee: MilliFen::from_milli_fen(3_600 + n),
-            rate: "0.60%".into(),
-            total_fee: Amount::from_fen(600 + n),
-            applied_refund_fee: Amount::ZERO,
-            rate_remark: String::new(),
-            refund_apply_time: None,
-            refund_success_time: None,
-        }
-    }
-
-    fn refund_row(n: i64) -> WechatBillRow {
-        WechatBillRow {
-            trade_state: "REFUND".into(),
-            settlement_total_fee: Amount::ZERO,
-            refund_id: format!("5030000{n}"),
-            out_refund_no: format!("R{n}"),
-            refund_fee: Amount::from_fen(100),
-            refund_type: "ORIGINAL".into(),
-            refund_status: "SUCCESS".into(),
-            service_fee: MilliFen::from_milli_fen(-600),
-            applied_refund_fee: Amount::from_fen(100),
-            refund_apply_time: Some(datetime!(2024-01-01 15:00:00)),
-            refund_success_time: Some(datetime!(2024-01-01 15:00:04)),
-            ..row(n)
-        }
-    }
-
     #[test]
     fn values_split_at_comma_backtick_exactly_as_str_split_does() {
         // Every line of up to 7 characters over the three that matter, against the plain (slower) split.
@@ -1156,54 +648,10 @@ mod tests {
     }
 
     #[test]
-    fn headers_have_the_documented_columns() {
-        assert_eq!(layout(BillType::All).len(), 27);
-        assert_eq!(layout(BillType::Success).len(), 20);
-        assert_eq!(layout(BillType::Refund).len(), 29);
-        assert_eq!(
-            header(BillType::All),
-            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
-        );
-        assert_eq!(
-            header(BillType::Success),
-            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,商品名称,商户数据包,手续费,费率,订单金额,费率备注"
-        );
-        assert_eq!(
-            header(BillType::Refund),
-            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,退款申请时间,退款成功时间,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
-        );
+    fn column_names_are_in_column_order() {
         for (i, (col, _)) in COL_NAMES.iter().enumerate() {
             assert_eq!(*col as usize, i);
         }
-    }
-
-    #[test]
-    fn write_then_read_round_trips_every_layout() {
-        let rows = vec![row(1), row(2), refund_row(3)];
-        for bill_type in BillType::ALL.iter().copied() {
-            let text = write_bill(bill_type, &rows);
-            assert!(text.lines().all(|l| !l.ends_with('\r')) && text.contains("\r\n"));
-            assert_eq!(text.split("\r\n").count(), rows.len() + 4, "{bill_type}: header, rows, summary ×2, end");
-            let (back, summary, detected) = read_all(&text);
-            assert_eq!(detected, bill_type);
-            let expected: Vec<_> = rows.iter().map(|r| r.in_layout(bill_type)).collect();
-            assert_eq!(back, expected, "{bill_type}");
-            assert_eq!(summary, Some(WechatBillSummary::from_rows(&expected)), "{bill_type}");
-        }
-    }
-
-    #[test]
-    fn written_summary_is_the_sum_of_the_rows() {
-        let rows = vec![row(1), row(2), refund_row(3)];
-        let text = write_bill(BillType::All, &rows);
-        let last = text.trim_end().lines().last().unwrap();
-        // 601 + 602 + 0 settlement; 1 refund of 1.00; fees 3601 + 3602 − 600 milli-fen; orders 6.01 + 6.02 + 6.03.
-        assert_eq!(last, "`3,`12.03,`1.00,`0.00,`0.06603,`18.06,`1.00");
-        let (back, summary, _) = read_all(&text);
-        let summary = summary.unwrap();
-        assert_eq!(summary.total_count, back.len() as u64);
-        assert_eq!(summary.total_fee.fen(), back.iter().map(|r| r.total_fee.fen()).sum::<i64>());
-        assert_eq!(summary.service_fee.milli_fen(), back.iter().map(|r| r.service_fee.milli_fen()).sum::<i64>());
     }
 
     #[test]
@@ -1317,15 +765,6 @@ mod tests {
     }
 
     #[test]
-    fn goods_names_with_commas_and_backticks_survive() {
-        let mut r = row(1);
-        r.body = "面包, 牛奶,`特价`".into();
-        let text = write_bill(BillType::Success, &[r.clone()]);
-        let (back, _, _) = read_all(&text);
-        assert_eq!(back[0].body, "面包, 牛奶,'特价'");
-    }
-
-    #[test]
     fn milli_fen_parses_and_rounds_exactly() {
         assert_eq!(MilliFen::parse("0.04000"), Some(MilliFen::from_milli_fen(4_000)));
         assert_eq!(MilliFen::parse("0.00001"), Some(MilliFen::from_milli_fen(1)));
@@ -1350,16 +789,5 @@ mod tests {
             proptest::prop_assert_eq!(MilliFen::parse(&m.to_string()), Some(m));
         }
 
-        #[test]
-        fn bill_round_trip_keeps_any_text(body in "\\PC{0,20}", attach in "[^`\r\n]{0,12}", fen in 0i64..10_000_000) {
-            let mut r = row(1);
-            r.body = body.trim().replace('`', "'");
-            r.attach = attach.trim().to_owned();
-            r.total_fee = Amount::from_fen(fen);
-            let text = write_bill(BillType::All, &[r.clone()]);
-            let (back, summary, _) = read_all(&text);
-            proptest::prop_assert_eq!(&back, &vec![r]);
-            proptest::prop_assert_eq!(summary.map(|s| s.total_fee), Some(Amount::from_fen(fen)));
-        }
     }
 }

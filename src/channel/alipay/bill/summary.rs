@@ -9,7 +9,7 @@ use super::{BillError, SummaryFigures, UnclosedQuote, looks_utf16, normalize_hea
 use crate::money::Amount;
 
 /// The 业务明细(汇总) columns in order, and whether a file must have them.
-pub(super) const SUMMARY_COLUMNS: [(&str, bool); 12] = [
+pub const SUMMARY_COLUMNS: [(&str, bool); 12] = [
     ("门店编号", true),
     ("门店名称", false),
     ("交易订单总笔数", true),

@@ -37,9 +37,9 @@ impl AlipayClient {
             qr_code_timeout_express: Some(qr_timeout(req.now, req.expires_at)),
             ..TradePrecreateRequest::new(&req.out_trade_no, &subject, req.amount)
         };
-        let biz = match self.dynamic_biz_content(&request) {
+        let biz = match self.biz_content_for(&request) {
             Ok(b) => b,
-            Err(message) => return PrecreateResult::Failed(Failure { code: "NOT_SENT".into(), message }),
+            Err(e) => return PrecreateResult::Failed(Failure { code: "NOT_SENT".into(), message: e.to_string() }),
         };
         tracing::info!(out_trade_no = %req.out_trade_no, amount = %req.amount, "alipay precreate");
         let response: TradePrecreateResponse = match self.call(Method::TradePrecreate, &biz).await {
@@ -56,18 +56,6 @@ impl AlipayClient {
         tracing::info!(out_trade_no = %req.out_trade_no, created = matches!(result, PrecreateResult::Created { .. }),
             "alipay precreate");
         result
-    }
-
-    /// The biz_content with the service-provider and sub-merchant fields, as pay sends them.
-    fn dynamic_biz_content(&self, request: &TradePrecreateRequest) -> Result<String, String> {
-        let mut value = serde_json::to_value(request).map_err(|e| format!("the request cannot be written: {e}"))?;
-        if let (Some(pid), Some(map)) = (&self.settings.sys_service_provider_id, value.as_object_mut()) {
-            map.insert("extend_params".into(), serde_json::json!({ "sys_service_provider_id": pid }));
-        }
-        if let (Some(merchant_id), Some(map)) = (&self.settings.sub_merchant_id, value.as_object_mut()) {
-            map.insert("sub_merchant".into(), serde_json::json!({ "merchant_id": merchant_id }));
-        }
-        wire::encode_biz_content(&value).map_err(|e| e.to_string())
     }
 
     pub(super) async fn close_impl(&self, out_trade_no: &str) -> CloseResult {

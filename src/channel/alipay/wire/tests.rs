@@ -1,3 +1,6 @@
+//! Tests of the Alipay wire shapes: requests written as the Java SDK writes them, responses read from Alipay's
+//! documented samples, amounts and codes parsed strictly. They import only the module under test.
+
 use super::*;
 use serde_json::{Value, json};
 use std::sync::OnceLock;

@@ -43,7 +43,7 @@ impl WechatClient {
         tracing::info!(out_trade_no = %req.out_trade_no, amount = %req.amount, "wechat unifiedorder NATIVE");
         let result = match self.call::<UnifiedOrderResponse>(Endpoint::UnifiedOrder, request.to_params()).await {
             Ok(response) => classify_unifiedorder(&response),
-            Err(reason) => PrecreateResult::Unknown(reason),
+            Err(reason) => PrecreateResult::Unknown(reason.to_string()),
         };
         tracing::info!(out_trade_no = %req.out_trade_no, created = matches!(result, PrecreateResult::Created { .. }),
             "wechat unifiedorder");
@@ -63,7 +63,7 @@ impl WechatClient {
                     )),
                 },
             },
-            Err(reason) => CloseResult::Unknown(reason),
+            Err(reason) => CloseResult::Unknown(reason.to_string()),
         };
         tracing::info!(%out_trade_no, result = ?result, "wechat closeorder");
         result

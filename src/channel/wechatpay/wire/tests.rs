@@ -1,3 +1,6 @@
+//! Tests of the WeChat Pay v2 wire: the XML codec (CDATA, entities refused, nesting refused), signed requests and
+//! replies, and each message read from WeChat Pay's documented samples. They import only the module under test.
+
 use super::*;
 
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";

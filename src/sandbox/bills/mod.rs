@@ -1,12 +1,33 @@
-//! The bill files the sandbox serves, built from its ledger: Alipay's zip of GBK CSVs, WeChat's text bill.
+//! The bill files the sandbox serves, built from its ledger: Alipay's zip of GBK CSVs, WeChat's text bill. The
+//! writers of the two formats are [`alipay`] and [`wechatpay`] (public: tests, benches and examples make bills with
+//! them); the readers stay with the client in `channel::<acquirer>::bill`, which this module imports for the row
+//! types and layouts, with the ledger.
+
+pub mod alipay;
+pub mod wechatpay;
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
+use self::alipay::{bill_zip_name, write_bill_zip};
+use self::wechatpay::write_bill;
 use super::SandboxState;
-use super::ledger::{Scope, Trade, TradeStatus, china_offset, parse_time};
-use crate::channel::alipay::bill::{AlipayBillRow, BillKind, bill_zip_name, write_bill_zip};
-use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow, write_bill};
+use super::ledger::{LedgerError, Scope, Trade, TradeStatus, china_offset, parse_time};
+use crate::channel::alipay::bill::{AlipayBillRow, BillKind};
+use crate::channel::wechatpay::bill::{BillType, MilliFen, WechatBillRow};
 use crate::money::Amount;
+
+/// Why a bill file could not be made; its words go into the acquirer's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum BillFileError {
+    #[error("bill_type must be ALL, SUCCESS or REFUND, not {given:?}")]
+    BillType { given: String },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Write(#[from] alipay::BillWriteError),
+    #[error("cannot write the bill zip: {0}")]
+    Zip(#[from] zip::result::ZipError),
+}
 
 /// "2026-11-24" → date.
 pub fn parse_day(text: &str) -> Option<Date> {
@@ -68,9 +89,9 @@ pub fn alipay_bill_zip(
     scope: Scope<'_>,
     pid: &str,
     date: Date,
-) -> Result<(String, Vec<u8>), String> {
+) -> Result<(String, Vec<u8>), BillFileError> {
     let (from, to) = china_day(date);
-    let (trades, refunds) = state.ledger.bill_entries(scope, from, to).map_err(|e| e.to_string())?;
+    let (trades, refunds) = state.ledger.bill_entries(scope, from, to)?;
     let row = |t: &Trade, kind: BillKind, finished: Option<&str>, fen: i64, out_request_no: Option<String>| {
         let created = china_primitive(Some(&t.created_at))?;
         Some(AlipayBillRow {
@@ -108,13 +129,13 @@ pub fn alipay_bill_zip(
     }
     // A paid trade cancelled with action=refund: the 交易 row stays on the day it was paid, and the money going back
     // is a 退款 row of the whole amount on the day of the cancel (no out_request_no: the merchant sent none).
-    for t in state.ledger.reversals(scope, from, to).map_err(|e| e.to_string())? {
+    for t in state.ledger.reversals(scope, from, to)? {
         rows.extend(row(&t, BillKind::Refund, t.closed_at.as_deref(), -t.total_amount, None));
     }
     let exported = crate::sandbox::alipay::china_time(state.now());
     let exported = format!("{}年{}月{}日 {}", &exported[..4], &exported[5..7], &exported[8..10], &exported[11..]);
     let account = alipay_account(pid);
-    let bytes = write_bill_zip(&account, date, &rows, &exported).map_err(|e| e.to_string())?;
+    let bytes = write_bill_zip(&account, date, &rows, &exported)?;
     Ok((bill_zip_name(&account, date), bytes))
 }
 
@@ -174,16 +195,15 @@ pub fn alipay_account_bill_zip(
     scope: Scope<'_>,
     pid: &str,
     date: Date,
-) -> Result<(String, Vec<u8>), String> {
+) -> Result<(String, Vec<u8>), BillFileError> {
     let (from, to) = china_day(date);
-    let err = |e: super::ledger::LedgerError| e.to_string();
     // The opening balance: every movement before the day.
-    let (old_trades, old_refunds) = state.ledger.bill_entries(scope, OffsetDateTime::UNIX_EPOCH, from).map_err(err)?;
-    let old_reversals = state.ledger.reversals(scope, OffsetDateTime::UNIX_EPOCH, from).map_err(err)?;
+    let (old_trades, old_refunds) = state.ledger.bill_entries(scope, OffsetDateTime::UNIX_EPOCH, from)?;
+    let old_reversals = state.ledger.reversals(scope, OffsetDateTime::UNIX_EPOCH, from)?;
     let mut balance: i64 =
         movements(&old_trades, &old_refunds, &old_reversals).iter().map(|m| m.income - m.expense).sum();
-    let (trades, refunds) = state.ledger.bill_entries(scope, from, to).map_err(err)?;
-    let reversals = state.ledger.reversals(scope, from, to).map_err(err)?;
+    let (trades, refunds) = state.ledger.bill_entries(scope, from, to)?;
+    let reversals = state.ledger.reversals(scope, from, to)?;
     let day = movements(&trades, &refunds, &reversals);
 
     let account = alipay_account(pid);
@@ -223,13 +243,11 @@ pub fn alipay_account_bill_zip(
             m.biz_type,
             m.remark
         ));
-        let k = match kinds.iter_mut().find(|(name, _)| *name == m.biz_type) {
-            Some((_, k)) => k,
-            None => {
-                kinds.push((m.biz_type, [0; 4]));
-                &mut kinds.last_mut().ok_or("no row")?.1
-            }
-        };
+        let i = kinds.iter().position(|(name, _)| *name == m.biz_type).unwrap_or_else(|| {
+            kinds.push((m.biz_type, [0; 4]));
+            kinds.len() - 1
+        });
+        let k = &mut kinds[i].1;
         if m.expense == 0 {
             income = (income.0 + 1, income.1 + m.income);
             k[0] += 1;
@@ -269,7 +287,7 @@ pub fn alipay_account_bill_zip(
         (format!("{account}_{stamp}_账务明细.csv"), detail),
         (format!("{account}_{stamp}_账务明细(汇总).csv"), summary),
     ];
-    let bytes = zip_gbk(&entries).map_err(|e| e.to_string())?;
+    let bytes = zip_gbk(&entries)?;
     Ok((bill_zip_name(&account, date), bytes))
 }
 
@@ -319,13 +337,13 @@ pub struct WechatBillRequest<'a> {
 }
 
 /// The downloadbill text for a day, or None when the day has no entries ("No Bill Exist").
-pub fn wechat_bill(state: &SandboxState, req: &WechatBillRequest<'_>) -> Result<Option<String>, String> {
+pub fn wechat_bill(state: &SandboxState, req: &WechatBillRequest<'_>) -> Result<Option<String>, BillFileError> {
     let Some(bill_type) = BillType::parse(req.bill_type) else {
-        return Err(format!("bill_type must be ALL, SUCCESS or REFUND, not {:?}", req.bill_type));
+        return Err(BillFileError::BillType { given: req.bill_type.to_owned() });
     };
     let mch_id = req.scope.account;
     let (from, to) = china_day(req.date);
-    let (mut trades, mut refunds) = state.ledger.bill_entries(req.scope, from, to).map_err(|e| e.to_string())?;
+    let (mut trades, mut refunds) = state.ledger.bill_entries(req.scope, from, to)?;
     if let Some(sub) = req.sub_mch_id {
         trades.retain(|t| t.merchant_id == sub);
         refunds.retain(|(_, t)| t.merchant_id == sub);
