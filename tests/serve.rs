@@ -442,3 +442,67 @@ async fn a_store_code_payment_notified_to_the_backend_reaches_the_till_on_its_ne
     assert_eq!(order.store_id, till.store_id);
     w.backend.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
+    use tilldesk::routing::backend::{self, StaffError};
+    use tilldesk::store::operators::AuthError;
+    let w = world().await;
+    let till1 = w.join("till 1").await;
+    let mut till2 = w.join("till 2").await;
+    let client1 = backend::client(&till1.store(), &till1.vault).unwrap().expect("enrolled");
+    let client2 = backend::client(&till2.store(), &till2.vault).unwrap().expect("enrolled");
+
+    // A backend without staff takes its first owner without `by`; every other operator needs an owner's PIN.
+    let mut s1 = till1.store();
+    let owner = backend::add_operator(&mut s1, &client1, None, "老板", Role::Owner, "246810").await.unwrap();
+    assert_eq!((owner.name.as_str(), owner.role), ("老板", Role::Owner));
+    let again = backend::add_operator(&mut s1, &client1, None, "老板娘", Role::Owner, "135790").await.unwrap_err();
+    assert!(matches!(again, StaffError::Refused(ApiError::SignInRequired)), "{again:?}");
+    let by = Some(("老板", "246810"));
+    let cashier = backend::add_operator(&mut s1, &client1, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
+    assert_eq!(cashier.role, Role::Cashier);
+    let short = backend::add_operator(&mut s1, &client1, by, "会计 Li", Role::BackOffice, "1357").await.unwrap_err();
+    assert!(matches!(short, StaffError::Auth(AuthError::PinFormat { min: 6, .. })), "{short:?}");
+    let taken = backend::add_operator(&mut s1, &client1, by, "收银 Wang", Role::Cashier, "2468").await.unwrap_err();
+    assert!(matches!(taken, StaffError::Taken(_)), "{taken:?}");
+    // The operators live at the backend, PIN hashes and all; till 1 keeps names and roles only.
+    let at_backend = w.backend_store().operator_by_name("收银 Wang").unwrap().expect("at the backend");
+    assert_eq!(at_backend.role, Role::Cashier);
+    assert!(w.backend_store().verify_pin("收银 Wang", "1357").is_ok());
+    assert!(s1.verify_pin("收银 Wang", "1357").is_err(), "the till keeps no PIN hash");
+
+    // The cashier added at till 1 signs in at till 2, checked by the backend; till 2 then lists the staff.
+    let mut s2 = till2.store();
+    assert!(s2.operator_by_name("收银 Wang").unwrap().is_none());
+    let signed = backend::sign_in(&mut s2, &mut till2.vault, "收银 Wang", "1357").await.unwrap();
+    assert_eq!((signed.name.as_str(), signed.role), ("收银 Wang", Role::Cashier));
+    let names: Vec<(String, Role)> = s2.operators().unwrap().into_iter().map(|o| (o.name, o.role)).collect();
+    assert_eq!(names, [("老板".to_owned(), Role::Owner), ("收银 Wang".to_owned(), Role::Cashier)]);
+    assert!(till2.vault.secret(backend::SECRET_SESSION).is_some_and(|s| s.expose().starts_with("tdt_")));
+    assert!(s2.verify_pin("收银 Wang", "1357").is_err(), "never a PIN hash on the till");
+
+    // A wrong PIN is refused (and a name nobody has alike).
+    let wrong = backend::sign_in(&mut s2, &mut till2.vault, "收银 Wang", "9999").await.unwrap_err();
+    assert!(matches!(wrong, StaffError::Auth(AuthError::NameOrPin)), "{wrong:?}");
+    let nobody = backend::sign_in(&mut s2, &mut till2.vault, "nobody", "1357").await.unwrap_err();
+    assert!(matches!(nobody, StaffError::Auth(AuthError::NameOrPin)), "{nobody:?}");
+
+    // A cashier cannot add staff.
+    let as_cashier = Some(("收银 Wang", "1357"));
+    let refused = backend::add_operator(&mut s2, &client2, as_cashier, "x", Role::Cashier, "2468").await.unwrap_err();
+    assert!(matches!(refused, StaffError::Auth(AuthError::NotAllowed { .. })), "{refused:?}");
+    assert!(w.backend_store().operator_by_name("x").unwrap().is_none());
+
+    // Till 1's sync refreshes its list from the backend.
+    drop(s1);
+    let run = till1.sync().await;
+    assert!(run.errors.is_empty(), "{run:?}");
+    assert_eq!(till1.store().operators().unwrap().len(), 2);
+
+    // While the backend cannot be reached, sign-in says so.
+    let dead = BackendClient::new("http://127.0.0.1:9", Secret::from("tdt_x".to_owned())).unwrap();
+    let down = backend::sign_in_with(&mut s2, &dead, "收银 Wang", "1357").await.unwrap_err();
+    assert!(matches!(down, StaffError::Unreachable(_)), "{down:?}");
+    w.backend.stop().await;
+}

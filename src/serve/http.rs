@@ -13,8 +13,9 @@ use axum::{Json, Router};
 
 use super::{Backend, Till};
 use crate::channel::backend::api::{
-    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, PayRequest, PayResponse, QueryResponse,
-    RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
+    AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse,
+    PayRequest, PayResponse, QueryResponse, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest,
+    SignInResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -98,6 +99,29 @@ async fn refund_status(
     Ok(Json(b.refund_query(&t, &out_request_no).await?))
 }
 
+async fn sign_in(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<SignInRequest>, JsonRejection>,
+) -> Answer<SignInResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.sign_in(&t, &body(parsed)?)?))
+}
+
+async fn add_operator(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<AddOperatorRequest>, JsonRejection>,
+) -> Answer<OperatorsResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.add_operator(&t, &body(parsed)?)?))
+}
+
+async fn operators(State(b): Shared, headers: HeaderMap) -> Answer<OperatorsResponse> {
+    till(&b, &headers)?;
+    Ok(Json(b.operator_list()?))
+}
+
 async fn unknown_path() -> ApiError {
     ApiError::NotFound { what: "such path in the till API".into() }
 }
@@ -108,6 +132,8 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/enrol", post(enrol))
         .route("/v1/till", get(till_config))
         .route("/v1/pay", post(pay))
+        .route("/v1/sign-in", post(sign_in))
+        .route("/v1/operators", get(operators).post(add_operator))
         .route("/v1/orders", get(orders))
         .route("/v1/orders/{out_trade_no}", get(order))
         .route("/v1/orders/{out_trade_no}/cancel", post(cancel))

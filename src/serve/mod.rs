@@ -17,6 +17,7 @@ pub mod enrol;
 pub mod gateway;
 pub mod http;
 pub mod live;
+pub mod staff;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::orders::{NewOrder, ORDER_COLUMNS, order_from_row, typed};
 use super::refunds::RefundRefused;
 use super::{Result, Store, StoreError, append_audit};
-use crate::model::{Order, OrderId, OrderStatus, Refund, RefundId, StoreId};
+use crate::model::{OperatorId, Order, OrderId, OrderStatus, Refund, RefundId, Role, StoreId};
 use crate::money::Amount;
 
 /// A till enrolled (or waiting to enrol) with this backend.
@@ -427,6 +427,96 @@ impl Store {
     /// The newest change number of the feed (0 when empty).
     pub fn order_feed_head(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_feed", [], |r| r.get(0))?)
+    }
+}
+
+/// One operator of the backend as a till mirrors it: a name and a role, never a PIN hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredOperator {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Store {
+    /// Backend: records an operator session (its token's hash) for `operator` at `till`, valid until `expires_at`.
+    pub fn add_operator_session(
+        &mut self,
+        token_hash: &str,
+        till: TillId,
+        operator: OperatorId,
+        now: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            tx.execute("DELETE FROM backend_operator_sessions WHERE expires_at < ?1", [now])?;
+            tx.execute(
+                "INSERT INTO backend_operator_sessions (token_hash, till_id, operator_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_hash, till.0, operator.0, now, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Backend: the active operator an unexpired session of `till` names (None: unknown, another till's, expired,
+    /// or the operator was deactivated).
+    pub fn operator_session(&self, token_hash: &str, till: TillId, now: &str) -> Result<Option<OperatorId>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT s.operator_id FROM backend_operator_sessions s JOIN operators o ON o.id = s.operator_id
+                 WHERE s.token_hash = ?1 AND s.till_id = ?2 AND s.expires_at > ?3 AND o.active = 1",
+                params![token_hash, till.0, now],
+                |r| r.get(0).map(OperatorId),
+            )
+            .optional()?)
+    }
+
+    /// Till: makes the local operators the backend's list (`operators`): each name gets its role and is active,
+    /// without a PIN hash (sign-in is checked by the backend); local operators the backend does not list are made
+    /// inactive. Writes (and audits) only what differs.
+    /// An empty list (a backend without staff yet) changes nothing.
+    pub fn mirror_backend_operators(&mut self, operators: &[MirroredOperator]) -> Result<()> {
+        if operators.is_empty() {
+            return Ok(());
+        }
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let local: Vec<(i64, String, String, bool, String)> = tx
+                .prepare("SELECT id, name, role, active, pin_hash FROM operators")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for op in operators {
+                match local.iter().find(|l| l.1 == op.name) {
+                    Some((id, _, role, active, hash)) => {
+                        if role != op.role.as_str() || !active || !hash.is_empty() {
+                            tx.execute(
+                                "UPDATE operators SET role = ?2, active = 1, pin_hash = '', failed_pins = 0,
+                                 locked_until = NULL WHERE id = ?1",
+                                params![id, op.role.as_str()],
+                            )?;
+                            let (before, after) = (Some(role.as_str()), Some(op.role.as_str()));
+                            append_audit(tx, &now, None, "operator.mirror", &op.name, before, after)?;
+                        }
+                    }
+                    None => {
+                        tx.execute(
+                            "INSERT INTO operators (name, role, pin_hash, active, created_at)
+                             VALUES (?1, ?2, '', 1, ?3)",
+                            params![op.name, op.role.as_str(), now],
+                        )?;
+                        append_audit(tx, &now, None, "operator.mirror", &op.name, None, Some(op.role.as_str()))?;
+                    }
+                }
+            }
+            for (id, name, role, active, _) in &local {
+                if *active && !operators.iter().any(|o| &o.name == name) {
+                    tx.execute("UPDATE operators SET active = 0 WHERE id = ?1", [id])?;
+                    append_audit(tx, &now, None, "operator.mirror", name, Some(role), Some("inactive"))?;
+                }
+            }
+            Ok(())
+        })
     }
 }
 

@@ -1,8 +1,9 @@
 //! The pull of a till enrolled with a merchant backend: each pass refreshes the till's copy of its store's setup
-//! (routes, acquirers: `GET /v1/till`) and pages through the store's order changes (`GET /v1/orders?since=`) from
-//! where the last pass stopped, writing the settled ones (`store::pulled`): orders taken at the other tills of the
-//! store, store-code payments notified to the backend, refunds made elsewhere. The cursor is kept after every page,
-//! so an interrupted pull resumes where it was, and a page applied twice changes nothing.
+//! (routes, acquirers: `GET /v1/till`) and of its staff (names and roles: `GET /v1/operators`), and pages through
+//! the store's order changes (`GET /v1/orders?since=`) from where the last pass stopped, writing the settled ones
+//! (`store::pulled`): orders taken at the other tills of the store, store-code payments notified to the backend,
+//! refunds made elsewhere. The cursor is kept after every page, so an interrupted pull resumes where it was, and a
+//! page applied twice changes nothing.
 
 use crate::channel::backend::api::FeedOrder;
 use crate::channel::backend::{BackendClient, BackendError};
@@ -10,6 +11,7 @@ use crate::model::{AcquirerId, StoreId};
 use crate::money::Amount;
 use crate::routing::backend::{Mirrored, SETTING_FEED_SINCE, local_acquirer, mirror};
 use crate::store::pulled::{Pulled, PulledOrder, PulledRefund};
+use crate::store::serve::MirroredOperator;
 use crate::store::{Store, StoreError};
 
 /// Orders asked for per page.
@@ -38,6 +40,11 @@ pub struct PullSummary {
 pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<PullSummary, PullError> {
     let cfg = client.till().await?;
     let mirrored = mirror(store, &cfg, None)?;
+    // The staff live in the backend: the till keeps the list it last saw (names and roles).
+    let staff = client.operators().await?;
+    let list: Vec<MirroredOperator> =
+        staff.operators.iter().map(|o| MirroredOperator { name: o.name.clone(), role: o.role }).collect();
+    store.mirror_backend_operators(&list)?;
     let mut summary = PullSummary {
         since: store.setting(SETTING_FEED_SINCE)?.and_then(|s| s.trim().parse().ok()).unwrap_or(0),
         ..PullSummary::default()

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use super::api::{
-    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, PayRequest, PayResponse, QueryResponse,
-    RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
+    AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, OperatorsResponse, PayRequest,
+    PayResponse, QueryResponse, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest, SignInResponse,
+    TillConfig,
 };
 use crate::secrets::Secret;
 
@@ -189,6 +190,21 @@ impl BackendClient {
         out_request_no: &str,
     ) -> Result<RefundQueryResponse, BackendError> {
         self.get(&["refunds", out_request_no], &[("out_trade_no", out_trade_no.to_owned())]).await
+    }
+
+    /// `POST /v1/sign-in`: the operator's PIN checked at the backend.
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<SignInResponse, BackendError> {
+        self.post(&["sign-in"], request).await
+    }
+
+    /// `POST /v1/operators`.
+    pub async fn add_operator(&self, request: &AddOperatorRequest) -> Result<OperatorsResponse, BackendError> {
+        self.post(&["operators"], request).await
+    }
+
+    /// `GET /v1/operators`: names and roles.
+    pub async fn operators(&self) -> Result<OperatorsResponse, BackendError> {
+        self.get(&["operators"], &[]).await
     }
 
     /// `GET /v1/orders?since=…&limit=…`.
