@@ -506,3 +506,31 @@ async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
     assert!(matches!(down, StaffError::Unreachable(_)), "{down:?}");
     w.backend.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tills_refunding_one_order_before_syncing_make_different_numbers() {
+    let w = world().await;
+    let till1 = w.join("till 1").await;
+    let till2 = w.join("till 2").await;
+    let (order, outcome) = till1.pay(CODE_B, 1000).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let no = order.out_trade_no.clone();
+    assert!(till2.sync().await.errors.is_empty());
+
+    // Both refund before either syncs again: each names its till in the number.
+    let clerk1 = till1.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let clerk2 = till2.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let r1 = till1.desk().refund(&clerk1, &no, Amount::from_fen(200), "退货").await.unwrap();
+    let r2 = till2.desk().refund(&clerk2, &no, Amount::from_fen(300), "退货").await.unwrap();
+    let id = |t: &Till| t.store().setting("backend.till_id").unwrap().unwrap();
+    assert_eq!(r1.out_request_no, format!("{no}-T{}R1", id(&till1)));
+    assert_eq!(r2.out_request_no, format!("{no}-T{}R1", id(&till2)));
+    assert_ne!(r1.out_request_no, r2.out_request_no);
+    assert_eq!((r1.status, r2.status), (RefundStatus::Success, RefundStatus::Success));
+    // The numbers went to the acquirer unchanged, once each.
+    assert_eq!(w.acquirer_refunds(&r1.out_request_no).await, 1);
+    assert_eq!(w.acquirer_refunds(&r2.out_request_no).await, 1);
+    let at_backend = w.backend_store().order_by_out_trade_no(&no).unwrap().unwrap();
+    assert_eq!(at_backend.refunded_amount.fen(), 500);
+    w.backend.stop().await;
+}
