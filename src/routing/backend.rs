@@ -25,6 +25,8 @@ pub const SETTING_TILL_ID: &str = "backend.till_id";
 pub const SETTING_TILL_NAME: &str = "backend.till_name";
 /// The change number the order pull has reached (bookkeeping).
 pub const SETTING_FEED_SINCE: &str = "backend.orders_since";
+/// What the pull's cursor covers: `store` (the till's store) or `all` (every store, for an owner).
+pub const SETTING_FEED_SCOPE: &str = "backend.orders_scope";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -70,7 +72,12 @@ pub fn client(store: &Store, vault: &Vault) -> Result<Option<BackendClient>, Lin
     let Some(link) = link(store)? else { return Ok(None) };
     let token =
         vault.secret(SECRET_TOKEN).filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
-    Ok(Some(BackendClient::new(&link.url, token)?))
+    let client = BackendClient::new(&link.url, token)?;
+    // The operator signed in at this till (their session from the last sign-in), so the lists are theirs.
+    Ok(Some(match vault.secret(SECRET_SESSION).filter(|s| !s.is_empty()) {
+        Some(session) => client.with_session(session),
+        None => client,
+    }))
 }
 
 /// Every account's channel through the merchant backend.

@@ -16,7 +16,7 @@ use crate::store::operators::{AddOperatorError, AuthError, Permission, VerifyErr
 pub const SESSION_HOURS: i64 = 16;
 
 /// The header carrying an operator session.
-pub const SESSION_HEADER: &str = "x-operator-session";
+pub use crate::channel::backend::client::SESSION_HEADER;
 
 fn operator_ref(o: &Operator) -> OperatorRef {
     OperatorRef { operator_id: o.id.0, name: o.name.clone(), role: o.role }

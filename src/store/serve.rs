@@ -251,7 +251,7 @@ impl Store {
             tx.prepare_cached(
                 "INSERT INTO orders (out_trade_no, store_id, acquirer_id, operator_id, source, subject, total_amount,
                     currency, status, auth_code_masked, created_at, updated_at, acquirer_merchant_id, terminal_id)
-                 VALUES (?1, ?2, ?3, NULL, 'barcode', ?4, ?5, 'CNY', 'PAYING', ?6, ?7, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?10, 'barcode', ?4, ?5, 'CNY', 'PAYING', ?6, ?7, ?7, ?8, ?9)",
             )?
             .execute(params![
                 new.out_trade_no,
@@ -263,6 +263,7 @@ impl Store {
                 now,
                 new.acquirer_merchant_id,
                 new.terminal_id,
+                new.operator_id.map(|o| o.0),
             ])?;
             let id = tx.last_insert_rowid();
             tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)")?
@@ -406,14 +407,17 @@ impl Store {
 
     /// The orders of `store_id` changed after change number `after`, oldest change first, at most `limit`, each
     /// with its refunds.
-    pub fn order_feed(&self, store_id: StoreId, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
+    /// `store_id` None: every store's.
+    pub fn order_feed(&self, store_id: Option<StoreId>, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
         let cols = ORDER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {cols}, f.seq FROM order_feed f JOIN orders o ON o.id = f.order_id
-             WHERE o.store_id = ?1 AND f.seq > ?2 ORDER BY f.seq LIMIT ?3"
+             WHERE (?1 IS NULL OR o.store_id = ?1) AND f.seq > ?2 ORDER BY f.seq LIMIT ?3"
         ))?;
         let rows = stmt
-            .query_map(params![store_id.0, after, limit], |r| Ok((order_from_row(r)?, r.get::<_, i64>(17)?)))?
+            .query_map(params![store_id.map(|s| s.0), after, limit], |r| {
+                Ok((order_from_row(r)?, r.get::<_, i64>(17)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (raw, seq) in rows {
@@ -427,6 +431,72 @@ impl Store {
     /// The newest change number of the feed (0 when empty).
     pub fn order_feed_head(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_feed", [], |r| r.get(0))?)
+    }
+}
+
+/// What the refund list of the till API asks for (the scope already applied: `store`, `operator`).
+#[derive(Debug, Clone, Default)]
+pub struct RefundQuery {
+    pub store: Option<StoreId>,
+    /// Only refunds of orders this operator took.
+    pub operator: Option<OperatorId>,
+    pub status: Option<crate::model::RefundStatus>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub search: Option<String>,
+    /// Refunds with a smaller id only (keyset paging, newest first).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// One refund of the list with its order's number and store code.
+#[derive(Debug, Clone)]
+pub struct ListedRefund {
+    pub refund: Refund,
+    pub out_trade_no: String,
+    pub store_code: String,
+}
+
+impl Store {
+    /// Refunds newest first as `q` asks.
+    pub fn refund_list(&self, q: &RefundQuery) -> Result<Vec<ListedRefund>> {
+        let search = q
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", super::order_query::escape_like(s)));
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, o.out_trade_no, s.store_code FROM refunds r JOIN orders o ON o.id = r.order_id
+             JOIN stores s ON s.id = o.store_id
+             WHERE (?1 IS NULL OR o.store_id = ?1) AND (?2 IS NULL OR o.operator_id = ?2)
+               AND (?3 IS NULL OR r.status = ?3) AND (?4 IS NULL OR r.created_at >= ?4)
+               AND (?5 IS NULL OR r.created_at < ?5)
+               AND (?6 IS NULL OR o.out_trade_no LIKE ?6 ESCAPE '\\' OR r.out_request_no LIKE ?6 ESCAPE '\\')
+               AND r.id < ?7
+             ORDER BY r.id DESC LIMIT ?8",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.store.map(|s| s.0),
+                    q.operator.map(|o| o.0),
+                    q.status.map(|s| s.as_str()),
+                    q.from,
+                    q.to,
+                    search,
+                    q.before.unwrap_or(i64::MAX),
+                    q.limit
+                ],
+                |r| Ok((RefundId(r.get(0)?), r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, out_trade_no, store_code) in rows {
+            let refund = self.refund(id)?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
+            out.push(ListedRefund { refund, out_trade_no, store_code });
+        }
+        Ok(out)
     }
 }
 

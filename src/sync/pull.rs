@@ -5,11 +5,14 @@
 //! refunds made elsewhere. The cursor is kept after every page, so an interrupted pull resumes where it was, and a
 //! page applied twice changes nothing.
 
+use std::collections::HashMap;
+
 use crate::channel::backend::api::FeedOrder;
 use crate::channel::backend::{BackendClient, BackendError};
+use crate::model::Role;
 use crate::model::{AcquirerId, StoreId};
 use crate::money::Amount;
-use crate::routing::backend::{Mirrored, SETTING_FEED_SINCE, local_acquirer, mirror};
+use crate::routing::backend::{SETTING_FEED_SCOPE, SETTING_FEED_SINCE, SETTING_SESSION_ROLE, local_acquirer, mirror};
 use crate::store::pulled::{Pulled, PulledOrder, PulledRefund};
 use crate::store::serve::MirroredOperator;
 use crate::store::{Store, StoreError};
@@ -45,10 +48,18 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
     let list: Vec<MirroredOperator> =
         staff.operators.iter().map(|o| MirroredOperator { name: o.name.clone(), role: o.role }).collect();
     store.mirror_backend_operators(&list)?;
-    let mut summary = PullSummary {
-        since: store.setting(SETTING_FEED_SINCE)?.and_then(|s| s.trim().parse().ok()).unwrap_or(0),
-        ..PullSummary::default()
-    };
+    // An owner signed in at the till gets every store's orders: when that changes, the feed is read again from
+    // the start (applying a change twice changes nothing).
+    let owner = store.setting(SETTING_SESSION_ROLE)?.as_deref() == Some(Role::Owner.as_str());
+    let scope = if owner { "all" } else { "store" };
+    let mut since = store.setting(SETTING_FEED_SINCE)?.and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    if store.setting(SETTING_FEED_SCOPE)?.as_deref().unwrap_or("store") != scope {
+        since = 0;
+        store.set_bookkeeping(SETTING_FEED_SCOPE, scope)?;
+    }
+    let mut summary = PullSummary { since, ..PullSummary::default() };
+    let mut stores: HashMap<String, StoreId> = HashMap::new();
+    stores.insert(cfg.store.store_code.clone(), mirrored.store_id);
     loop {
         let page = client.orders_since(summary.since, PAGE).await?;
         for o in &page.orders {
@@ -56,7 +67,11 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
                 Some(id) => *id,
                 None => local_acquirer(store, &o.acquirer, cfg.mode)?,
             };
-            let Some(pulled) = to_pulled(o, &mirrored, acquirer) else {
+            let store_id = match o.store_code.as_deref() {
+                Some(code) => local_store(store, &mut stores, code)?,
+                None => mirrored.store_id,
+            };
+            let Some(pulled) = to_pulled(o, store_id, acquirer) else {
                 tracing::warn!(out_trade_no = o.out_trade_no, "a pulled order's figures cannot be read; skipped");
                 summary.skipped += 1;
                 continue;
@@ -76,8 +91,32 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
     }
 }
 
-fn to_pulled(o: &FeedOrder, mirrored: &Mirrored, acquirer_id: AcquirerId) -> Option<PulledOrder> {
-    let store_id: StoreId = mirrored.store_id;
+/// The till's row of another store of the merchant (made from its code the first time an owner's pull sees it).
+fn local_store(store: &mut Store, known: &mut HashMap<String, StoreId>, code: &str) -> Result<StoreId, StoreError> {
+    if let Some(id) = known.get(code) {
+        return Ok(*id);
+    }
+    let id = match store.store_by_code(code)? {
+        Some(s) => s.id,
+        None => {
+            let merchant = store.merchant()?;
+            let new = crate::model::Store {
+                id: StoreId(0),
+                merchant_id: merchant.id,
+                store_code: code.to_owned(),
+                name: code.to_owned(),
+                name_zh: String::new(),
+                address: String::new(),
+                contact: String::new(),
+            };
+            store.add_store(&new, None)?
+        }
+    };
+    known.insert(code.to_owned(), id);
+    Ok(id)
+}
+
+fn to_pulled(o: &FeedOrder, store_id: StoreId, acquirer_id: AcquirerId) -> Option<PulledOrder> {
     let refunds = o
         .refunds
         .iter()

@@ -153,6 +153,9 @@ pub struct QueryResponse {
     /// None when the backend has no such order.
     #[serde(default)]
     pub order_status: Option<OrderStatus>,
+    /// The order's record, refunds and timeline, when the signed-in operator may see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderDetail>,
     #[serde(flatten)]
     pub answer: QueryAnswer,
 }
@@ -238,13 +241,96 @@ pub struct RefundQueryResponse {
     pub answer: RefundQueryAnswer,
 }
 
-/// `GET /v1/orders?since=SEQ&limit=N`: the store's orders changed after SEQ, oldest change first.
+/// `GET /v1/orders`: with `since`, the feed (the orders changed after SEQ, oldest change first: the till's store's,
+/// every store's for a signed-in owner); without it, the list (needs a signed-in operator, scoped by their role):
+/// newest first, filtered by `store` (a store code), `status` (comma-separated), `from`/`to` (UTC RFC 3339, `from`
+/// inclusive) and `search` (out_trade_no or trade_no prefix, or a word of the subject), paged by `after` (the
+/// `next` of the previous page).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedQuery {
     #[serde(default)]
-    pub since: i64,
+    pub since: Option<i64>,
     #[serde(default)]
     pub limit: Option<u32>,
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// A page of the order list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    /// `seq` is 0 in a list.
+    pub orders: Vec<FeedOrder>,
+    /// Ask again with `after = next` (None: the last page).
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// One entry of an order's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    pub at: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// An order as the detail shows it: its record with refunds, and its timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: FeedOrder,
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// `GET /v1/refunds`: needs a signed-in operator, scoped by their role; newest first, filtered by `store`,
+/// `status`, `from`/`to` and `search` (out_trade_no or out_request_no), paged by `before` (the `next` of the
+/// previous page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundListQuery {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub status: Option<RefundStatus>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedRefund {
+    pub out_request_no: String,
+    pub out_trade_no: String,
+    pub store_code: String,
+    pub refund_amount: String,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub created_at: String,
+    /// The till that asked for it (None: made otherwise).
+    #[serde(default)]
+    pub till_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundList {
+    pub refunds: Vec<ListedRefund>,
+    #[serde(default)]
+    pub next: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +366,9 @@ pub struct FeedOrder {
     /// The till that took it (None: a store-code payment, or made otherwise).
     #[serde(default)]
     pub till_id: Option<i64>,
+    /// Its store (an owner's feed and the lists carry every store's orders).
+    #[serde(default)]
+    pub store_code: Option<String>,
     #[serde(default)]
     pub refunds: Vec<FeedRefund>,
 }
