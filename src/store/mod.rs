@@ -132,6 +132,13 @@ pub const TABLES: &[&str] = &[
     "account_bill_rows",
     "shifts",
     "day_closes",
+    "order_feed",
+    "backend_tills",
+    "backend_enrolment_codes",
+    "backend_order_tills",
+    "backend_refund_tills",
+    "backend_closed_numbers",
+    "backend_operator_sessions",
 ];
 
 #[derive(Debug, thiserror::Error)]
