@@ -700,19 +700,19 @@ mod tests {
         for no in ["TD1", "TD2"] {
             store.begin_till_order(till, &new_order(no, shop, acquirer)).unwrap();
         }
-        let page = store.order_feed(shop, 0, 10).unwrap();
+        let page = store.order_feed(Some(shop), 0, 10).unwrap();
         assert_eq!(page.iter().map(|e| e.order.out_trade_no.as_str()).collect::<Vec<_>>(), ["TD1", "TD2"]);
         let head = page[1].seq;
         assert_eq!(store.order_feed_head().unwrap(), head);
-        assert!(store.order_feed(shop, head, 10).unwrap().is_empty());
+        assert!(store.order_feed(Some(shop), head, 10).unwrap().is_empty());
         // TD1 changes: it comes again, after TD2.
         let id = page[0].order.id;
         store.move_order(id, &crate::store::transitions::OrderMove::to(OrderStatus::Failed, "failed", "x")).unwrap();
-        let next = store.order_feed(shop, head, 10).unwrap();
+        let next = store.order_feed(Some(shop), head, 10).unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!((next[0].order.out_trade_no.as_str(), next[0].order.status), ("TD1", OrderStatus::Failed));
         assert!(next[0].seq > head);
         // Another store's orders are not in this store's feed.
-        assert!(store.order_feed(StoreId(99), 0, 10).unwrap().is_empty());
+        assert!(store.order_feed(Some(StoreId(99)), 0, 10).unwrap().is_empty());
     }
 }
