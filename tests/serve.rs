@@ -449,7 +449,7 @@ async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
     use tilldesk::store::operators::AuthError;
     let w = world().await;
     let till1 = w.join("till 1").await;
-    let mut till2 = w.join("till 2").await;
+    let till2 = w.join("till 2").await;
     let client1 = backend::client(&till1.store(), &till1.vault).unwrap().expect("enrolled");
     let client2 = backend::client(&till2.store(), &till2.vault).unwrap().expect("enrolled");
 
@@ -475,17 +475,18 @@ async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
     // The cashier added at till 1 signs in at till 2, checked by the backend; till 2 then lists the staff.
     let mut s2 = till2.store();
     assert!(s2.operator_by_name("收银 Wang").unwrap().is_none());
-    let signed = backend::sign_in(&mut s2, &mut till2.vault, "收银 Wang", "1357").await.unwrap();
+    let signed = backend::sign_in(&mut s2, &till2.vault, "收银 Wang", "1357").await.unwrap();
     assert_eq!((signed.name.as_str(), signed.role), ("收银 Wang", Role::Cashier));
     let names: Vec<(String, Role)> = s2.operators().unwrap().into_iter().map(|o| (o.name, o.role)).collect();
     assert_eq!(names, [("老板".to_owned(), Role::Owner), ("收银 Wang".to_owned(), Role::Cashier)]);
-    assert!(till2.vault.secret(backend::SECRET_SESSION).is_some_and(|s| s.expose().starts_with("tdt_")));
+    assert!(s2.setting(backend::SETTING_SESSION).unwrap().is_some_and(|s| s.starts_with("tdt_")));
+    assert!(!till2.vault.names().iter().any(|n| n.contains("session")), "the vault keeps the till's token only");
     assert!(s2.verify_pin("收银 Wang", "1357").is_err(), "never a PIN hash on the till");
 
     // A wrong PIN is refused (and a name nobody has alike).
-    let wrong = backend::sign_in(&mut s2, &mut till2.vault, "收银 Wang", "9999").await.unwrap_err();
+    let wrong = backend::sign_in(&mut s2, &till2.vault, "收银 Wang", "9999").await.unwrap_err();
     assert!(matches!(wrong, StaffError::Auth(AuthError::NameOrPin)), "{wrong:?}");
-    let nobody = backend::sign_in(&mut s2, &mut till2.vault, "nobody", "1357").await.unwrap_err();
+    let nobody = backend::sign_in(&mut s2, &till2.vault, "nobody", "1357").await.unwrap_err();
     assert!(matches!(nobody, StaffError::Auth(AuthError::NameOrPin)), "{nobody:?}");
 
     // A cashier cannot add staff.
@@ -504,6 +505,10 @@ async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
     let dead = BackendClient::new("http://127.0.0.1:9", Secret::from("tdt_x".to_owned())).unwrap();
     let down = backend::sign_in_with(&mut s2, &dead, "收银 Wang", "1357").await.unwrap_err();
     assert!(matches!(down, StaffError::Unreachable(_)), "{down:?}");
+    // The window says so in both languages.
+    use tilldesk::i18n::{Lang, Phrase as _};
+    assert!(down.phrase(Lang::ZhCn).contains("无法连接商户后台"), "{}", down.phrase(Lang::ZhCn));
+    assert!(down.phrase(Lang::En).contains("cannot be reached"), "{}", down.phrase(Lang::En));
     w.backend.stop().await;
 }
 
@@ -538,7 +543,7 @@ async fn two_tills_refunding_one_order_before_syncing_make_different_numbers() {
 /// Signs `name` in at `till` through the backend and rebuilds its router, so its calls carry their session.
 async fn sign_in_at(till: &mut Till, name: &str, pin: &str) -> (tilldesk::model::Operator, BackendClient) {
     use tilldesk::routing::backend;
-    let op = backend::sign_in(&mut till.store(), &mut till.vault, name, pin).await.unwrap();
+    let op = backend::sign_in(&mut till.store(), &till.vault, name, pin).await.unwrap();
     till.router = backend::router(&till.store(), &till.vault).unwrap().expect("enrolled");
     (op, backend::client(&till.store(), &till.vault).unwrap().expect("enrolled"))
 }

@@ -35,8 +35,8 @@ pub fn read_pin(name: &str) -> anyhow::Result<String> {
 pub fn sign_in(home: &mut DataHome, name: &str) -> anyhow::Result<Operator> {
     let pin = read_pin(name)?;
     let operator = if backend::link(&home.store)?.is_some() {
-        let mut vault = crate::cli::keys::open_vault(home).context("operators sign in at the merchant backend")?;
-        on_backend(backend::sign_in(&mut home.store, &mut vault, name, &pin))?
+        let vault = crate::cli::keys::open_vault(home).context("operators sign in at the merchant backend")?;
+        on_backend(backend::sign_in(&mut home.store, &vault, name, &pin))?
     } else {
         home.store.verify_pin(name, &pin)?
     };

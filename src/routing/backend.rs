@@ -73,11 +73,15 @@ pub fn client(store: &Store, vault: &Vault) -> Result<Option<BackendClient>, Lin
     let token =
         vault.secret(SECRET_TOKEN).filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
     let client = BackendClient::new(&link.url, token)?;
-    // The operator signed in at this till (their session from the last sign-in), so the lists are theirs.
-    Ok(Some(match vault.secret(SECRET_SESSION).filter(|s| !s.is_empty()) {
-        Some(session) => client.with_session(session),
+    Ok(Some(with_session(store, client)?))
+}
+
+/// `client` speaking for the operator signed in at this till (their session from the last sign-in), if any.
+pub fn with_session(store: &Store, client: BackendClient) -> Result<BackendClient, StoreError> {
+    Ok(match store.setting(SETTING_SESSION)?.filter(|s| !s.trim().is_empty()) {
+        Some(session) => client.with_session(crate::secrets::Secret::from(session)),
         None => client,
-    }))
+    })
 }
 
 /// Every account's channel through the merchant backend.
@@ -230,8 +234,11 @@ pub fn local_acquirer(store: &mut Store, a: &AcquirerRef, mode: ChannelMode) -> 
     store.add_acquirer(a.kind, &a.name, mode, "", None)
 }
 
-/// The operator session the backend handed at the last sign-in (vault): the lists of the till API are scoped by it.
-pub const SECRET_SESSION: &str = "backend.operator_session";
+/// The operator session the backend handed at the last sign-in (bookkeeping): the lists of the till API are scoped
+/// by it. It is kept in the till's database, not the vault, so the window's background sign-in and the sync worker
+/// share it without the vault: alone it opens nothing (the backend takes it only together with the till's token,
+/// which the vault keeps), and it expires after 16 hours.
+pub const SETTING_SESSION: &str = "backend.operator_session";
 /// The role of the operator signed in at the backend (plain bookkeeping: the sync pulls all stores for an owner).
 pub const SETTING_SESSION_ROLE: &str = "backend.operator_role";
 
@@ -294,23 +301,21 @@ fn local_operator(store: &Store, name: &str) -> Result<crate::model::Operator, S
 }
 
 /// Signs `name` in at the merchant backend this till is enrolled with: the PIN is checked there, the operator
-/// session goes to the vault, and the till's operator list becomes the backend's (names and roles, no PIN hashes).
+/// session is kept ([`SETTING_SESSION`]), and the till's operator list becomes the backend's (names and roles, no PIN hashes).
 /// Returns the till's row of the operator (its local id, for shifts and the audit). While the backend cannot be
 /// reached, [`StaffError::Unreachable`].
 pub async fn sign_in(
     store: &mut Store,
-    vault: &mut Vault,
+    vault: &Vault,
     name: &str,
     pin: &str,
 ) -> Result<crate::model::Operator, StaffError> {
     let client = client(store, vault)?.ok_or(LinkError::NotJoined)?;
-    let (operator, session) = sign_in_with(store, &client, name, pin).await?;
-    vault.put(SECRET_SESSION, session.expose()).map_err(LinkError::from)?;
-    Ok(operator)
+    Ok(sign_in_with(store, &client, name, pin).await?.0)
 }
 
 /// [`sign_in`] with the backend's client given (the window builds it from its unlocked vault): the operator and
-/// their operator session, which the caller keeps.
+/// their operator session (kept, too).
 pub async fn sign_in_with(
     store: &mut Store,
     client: &BackendClient,
@@ -320,13 +325,14 @@ pub async fn sign_in_with(
     let req = crate::channel::backend::api::SignInRequest { name: name.trim().to_owned(), pin: pin.to_owned() };
     let signed = client.sign_in(&req).await.map_err(|e| StaffError::from_backend(e, name.trim(), None))?;
     store.mirror_backend_operators(&mirrored(&signed.operators))?;
+    store.set_bookkeeping(SETTING_SESSION, &signed.session)?;
     store.set_bookkeeping(SETTING_SESSION_ROLE, signed.operator.role.as_str())?;
     Ok((local_operator(store, &signed.operator.name)?, crate::secrets::Secret::from(signed.session)))
 }
 
 /// Forgets the operator session (sign-out).
-pub fn sign_out(store: &mut Store, vault: &mut Vault) -> Result<(), StaffError> {
-    vault.put(SECRET_SESSION, "").map_err(LinkError::from)?;
+pub fn sign_out(store: &mut Store) -> Result<(), StaffError> {
+    store.set_bookkeeping(SETTING_SESSION, "")?;
     store.set_bookkeeping(SETTING_SESSION_ROLE, "")?;
     Ok(())
 }

@@ -41,6 +41,8 @@ pub struct PullSummary {
 
 /// One pull (see the module doc).
 pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<PullSummary, PullError> {
+    // For the operator signed in at the till now (the window signs in after the worker's client was built).
+    let client = &crate::routing::backend::with_session(store, client.clone())?;
     let cfg = client.till().await?;
     let mirrored = mirror(store, &cfg, None)?;
     // The staff live in the backend: the till keeps the list it last saw (names and roles).

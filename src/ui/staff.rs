@@ -289,6 +289,12 @@ impl StaffPanel {
                 "PIN：店主与财务 6 到 12 位数字，收银员 4 到 12 位。",
                 "PINs: 6 to 12 digits for the owner and back office, 4 to 12 for cashiers.",
             ));
+            if ctx.backend_url.is_some() {
+                ui.label(lang.pick(
+                    "员工添加在商户后台：请在上方“当前 PIN”中输入您的 PIN 以确认。",
+                    "Staff are added at the merchant backend: type your PIN in \"Current PIN\" above to confirm.",
+                ));
+            }
             ui.horizontal(|ui| {
                 field(ui, lang.pick("姓名", "Name"), &mut self.new_name, false);
                 field(ui, lang.pick("新 PIN", "New PIN"), &mut self.new_pin, true);
