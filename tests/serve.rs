@@ -442,3 +442,236 @@ async fn a_store_code_payment_notified_to_the_backend_reaches_the_till_on_its_ne
     assert_eq!(order.store_id, till.store_id);
     w.backend.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
+    use tilldesk::routing::backend::{self, StaffError};
+    use tilldesk::store::operators::AuthError;
+    let w = world().await;
+    let till1 = w.join("till 1").await;
+    let till2 = w.join("till 2").await;
+    let client1 = backend::client(&till1.store(), &till1.vault).unwrap().expect("enrolled");
+    let client2 = backend::client(&till2.store(), &till2.vault).unwrap().expect("enrolled");
+
+    // A backend without staff takes its first owner without `by`; every other operator needs an owner's PIN.
+    let mut s1 = till1.store();
+    let owner = backend::add_operator(&mut s1, &client1, None, "老板", Role::Owner, "246810").await.unwrap();
+    assert_eq!((owner.name.as_str(), owner.role), ("老板", Role::Owner));
+    let again = backend::add_operator(&mut s1, &client1, None, "老板娘", Role::Owner, "135790").await.unwrap_err();
+    assert!(matches!(again, StaffError::Refused(ApiError::SignInRequired)), "{again:?}");
+    let by = Some(("老板", "246810"));
+    let cashier = backend::add_operator(&mut s1, &client1, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
+    assert_eq!(cashier.role, Role::Cashier);
+    let short = backend::add_operator(&mut s1, &client1, by, "会计 Li", Role::BackOffice, "1357").await.unwrap_err();
+    assert!(matches!(short, StaffError::Auth(AuthError::PinFormat { min: 6, .. })), "{short:?}");
+    let taken = backend::add_operator(&mut s1, &client1, by, "收银 Wang", Role::Cashier, "2468").await.unwrap_err();
+    assert!(matches!(taken, StaffError::Taken(_)), "{taken:?}");
+    // The operators live at the backend, PIN hashes and all; till 1 keeps names and roles only.
+    let at_backend = w.backend_store().operator_by_name("收银 Wang").unwrap().expect("at the backend");
+    assert_eq!(at_backend.role, Role::Cashier);
+    assert!(w.backend_store().verify_pin("收银 Wang", "1357").is_ok());
+    assert!(s1.verify_pin("收银 Wang", "1357").is_err(), "the till keeps no PIN hash");
+
+    // The cashier added at till 1 signs in at till 2, checked by the backend; till 2 then lists the staff.
+    let mut s2 = till2.store();
+    assert!(s2.operator_by_name("收银 Wang").unwrap().is_none());
+    let signed = backend::sign_in(&mut s2, &till2.vault, "收银 Wang", "1357").await.unwrap();
+    assert_eq!((signed.name.as_str(), signed.role), ("收银 Wang", Role::Cashier));
+    let names: Vec<(String, Role)> = s2.operators().unwrap().into_iter().map(|o| (o.name, o.role)).collect();
+    assert_eq!(names, [("老板".to_owned(), Role::Owner), ("收银 Wang".to_owned(), Role::Cashier)]);
+    assert!(s2.setting(backend::SETTING_SESSION).unwrap().is_some_and(|s| s.starts_with("tdt_")));
+    assert!(!till2.vault.names().iter().any(|n| n.contains("session")), "the vault keeps the till's token only");
+    assert!(s2.verify_pin("收银 Wang", "1357").is_err(), "never a PIN hash on the till");
+
+    // A wrong PIN is refused (and a name nobody has alike).
+    let wrong = backend::sign_in(&mut s2, &till2.vault, "收银 Wang", "9999").await.unwrap_err();
+    assert!(matches!(wrong, StaffError::Auth(AuthError::NameOrPin)), "{wrong:?}");
+    let nobody = backend::sign_in(&mut s2, &till2.vault, "nobody", "1357").await.unwrap_err();
+    assert!(matches!(nobody, StaffError::Auth(AuthError::NameOrPin)), "{nobody:?}");
+
+    // A cashier cannot add staff.
+    let as_cashier = Some(("收银 Wang", "1357"));
+    let refused = backend::add_operator(&mut s2, &client2, as_cashier, "x", Role::Cashier, "2468").await.unwrap_err();
+    assert!(matches!(refused, StaffError::Auth(AuthError::NotAllowed { .. })), "{refused:?}");
+    assert!(w.backend_store().operator_by_name("x").unwrap().is_none());
+
+    // Till 1's sync refreshes its list from the backend.
+    drop(s1);
+    let run = till1.sync().await;
+    assert!(run.errors.is_empty(), "{run:?}");
+    assert_eq!(till1.store().operators().unwrap().len(), 2);
+
+    // While the backend cannot be reached, sign-in says so.
+    let dead = BackendClient::new("http://127.0.0.1:9", Secret::from("tdt_x".to_owned())).unwrap();
+    let down = backend::sign_in_with(&mut s2, &dead, "收银 Wang", "1357").await.unwrap_err();
+    assert!(matches!(down, StaffError::Unreachable(_)), "{down:?}");
+    // The window says so in both languages.
+    use tilldesk::i18n::{Lang, Phrase as _};
+    assert!(down.phrase(Lang::ZhCn).contains("无法连接商户后台"), "{}", down.phrase(Lang::ZhCn));
+    assert!(down.phrase(Lang::En).contains("cannot be reached"), "{}", down.phrase(Lang::En));
+    w.backend.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tills_refunding_one_order_before_syncing_make_different_numbers() {
+    let w = world().await;
+    let till1 = w.join("till 1").await;
+    let till2 = w.join("till 2").await;
+    let (order, outcome) = till1.pay(CODE_B, 1000).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let no = order.out_trade_no.clone();
+    assert!(till2.sync().await.errors.is_empty());
+
+    // Both refund before either syncs again: each names its till in the number.
+    let clerk1 = till1.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let clerk2 = till2.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let r1 = till1.desk().refund(&clerk1, &no, Amount::from_fen(200), "退货").await.unwrap();
+    let r2 = till2.desk().refund(&clerk2, &no, Amount::from_fen(300), "退货").await.unwrap();
+    let id = |t: &Till| t.store().setting("backend.till_id").unwrap().unwrap();
+    assert_eq!(r1.out_request_no, format!("{no}-T{}R1", id(&till1)));
+    assert_eq!(r2.out_request_no, format!("{no}-T{}R1", id(&till2)));
+    assert_ne!(r1.out_request_no, r2.out_request_no);
+    assert_eq!((r1.status, r2.status), (RefundStatus::Success, RefundStatus::Success));
+    // The numbers went to the acquirer unchanged, once each.
+    assert_eq!(w.acquirer_refunds(&r1.out_request_no).await, 1);
+    assert_eq!(w.acquirer_refunds(&r2.out_request_no).await, 1);
+    let at_backend = w.backend_store().order_by_out_trade_no(&no).unwrap().unwrap();
+    assert_eq!(at_backend.refunded_amount.fen(), 500);
+    w.backend.stop().await;
+}
+
+/// Signs `name` in at `till` through the backend and rebuilds its router, so its calls carry their session.
+async fn sign_in_at(till: &mut Till, name: &str, pin: &str) -> (tilldesk::model::Operator, BackendClient) {
+    use tilldesk::routing::backend;
+    let op = backend::sign_in(&mut till.store(), &till.vault, name, pin).await.unwrap();
+    till.router = backend::router(&till.store(), &till.vault).unwrap().expect("enrolled");
+    (op, backend::client(&till.store(), &till.vault).unwrap().expect("enrolled"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_office_lists_are_scoped_by_the_signed_in_role() {
+    use tilldesk::channel::backend::api::{FeedQuery, RefundListQuery};
+    use tilldesk::routing::backend;
+    use tilldesk::store::pulled::PulledOrder;
+    let w = world().await;
+    let mut till = w.join("till 1").await;
+    // A second store with one paid order, at the backend.
+    {
+        let mut store = w.backend_store();
+        let merchant = store.merchant().unwrap();
+        let s002 = tilldesk::model::Store {
+            id: StoreId(0),
+            merchant_id: merchant.id,
+            store_code: "S002".into(),
+            name: "Second".into(),
+            name_zh: "二店".into(),
+            address: String::new(),
+            contact: String::new(),
+        };
+        let s002 = store.add_store(&s002, None).unwrap();
+        let acquirer = store.acquirers().unwrap()[0].id;
+        let now = tilldesk::time::now_utc();
+        let other = PulledOrder {
+            out_trade_no: "TDS002000001".into(),
+            trade_no: Some("2026S002".into()),
+            store_id: s002,
+            acquirer_id: acquirer,
+            source: OrderSource::Barcode,
+            subject: "二店".into(),
+            total_amount: Amount::from_fen(3000),
+            status: OrderStatus::Paid,
+            auth_code_masked: None,
+            created_at: now.clone(),
+            paid_at: Some(now),
+            acquirer_merchant_id: None,
+            terminal_id: None,
+            refunds: Vec::new(),
+        };
+        store.apply_pulled_order(&other).unwrap();
+    }
+    // Staff at the backend, added from the till.
+    let client = backend::client(&till.store(), &till.vault).unwrap().unwrap();
+    let mut s = till.store();
+    backend::add_operator(&mut s, &client, None, "老板", Role::Owner, "246810").await.unwrap();
+    let by = Some(("老板", "246810"));
+    backend::add_operator(&mut s, &client, by, "会计 Li", Role::BackOffice, "135790").await.unwrap();
+    backend::add_operator(&mut s, &client, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
+    backend::add_operator(&mut s, &client, by, "收银 Zhao", Role::Cashier, "2468").await.unwrap();
+    drop(s);
+
+    // Each cashier takes a payment while signed in: the backend records who.
+    sign_in_at(&mut till, "收银 Wang", "1357").await;
+    let (wang_order, _) = till.pay(CODE_A, 1000).await;
+    let (_, zhao) = sign_in_at(&mut till, "收银 Zhao", "2468").await;
+    let (zhao_order, _) = till.pay(CODE_B, 2000).await;
+    let at_backend = w.backend_store().order_by_out_trade_no(&zhao_order.out_trade_no).unwrap().unwrap();
+    let zhao_id = w.backend_store().operator_by_name("收银 Zhao").unwrap().unwrap().id;
+    assert_eq!(at_backend.operator_id, Some(zhao_id));
+    let numbers = |l: &api::OrderList| l.orders.iter().map(|o| o.out_trade_no.clone()).collect::<Vec<_>>();
+
+    // A cashier sees only their own orders, and no other order's detail.
+    let list = zhao.order_list(&FeedQuery::default()).await.unwrap();
+    assert_eq!(numbers(&list), [zhao_order.out_trade_no.as_str()]);
+    let q = zhao.query(&wang_order.out_trade_no).await.unwrap();
+    assert!(q.order.is_none(), "{q:?}");
+    let q = zhao.query(&zhao_order.out_trade_no).await.unwrap();
+    assert_eq!(q.order.expect("detail").order.out_trade_no, zhao_order.out_trade_no);
+
+    // Back office at this till: the store's orders, not another store's.
+    let (li_op, li) = sign_in_at(&mut till, "会计 Li", "135790").await;
+    let list = li.order_list(&FeedQuery::default()).await.unwrap();
+    assert_eq!(numbers(&list), [zhao_order.out_trade_no.clone(), wang_order.out_trade_no.clone()]);
+    let s002 = FeedQuery { store: Some("S002".into()), ..FeedQuery::default() };
+    assert!(matches!(li.order_list(&s002).await.unwrap_err().api(), Some(ApiError::NotYourStore)));
+    let q = li.query("TDS002000001").await.unwrap_err();
+    assert!(matches!(q.api(), Some(ApiError::NotYourStore)), "{q:?}");
+    // A refund by back office, listed for them, not for the cashier whose order it is not.
+    let refund = till.desk().refund(&li_op, &wang_order.out_trade_no, Amount::from_fen(100), "退货").await.unwrap();
+    let refunds = li.refund_list(&RefundListQuery::default()).await.unwrap();
+    assert_eq!(refunds.refunds.len(), 1);
+    assert_eq!(
+        (refunds.refunds[0].out_request_no.as_str(), refunds.refunds[0].store_code.as_str()),
+        (refund.out_request_no.as_str(), "S001")
+    );
+    assert!(zhao.refund_list(&RefundListQuery::default()).await.unwrap().refunds.is_empty());
+
+    // The owner sees every store: filters, keyset pages, another store's detail from the record.
+    let (_, owner) = sign_in_at(&mut till, "老板", "246810").await;
+    let all = owner.order_list(&FeedQuery::default()).await.unwrap();
+    assert_eq!(all.orders.len(), 3, "{all:?}");
+    let only = owner.order_list(&s002).await.unwrap();
+    assert_eq!(numbers(&only), ["TDS002000001"]);
+    assert_eq!(only.orders[0].store_code.as_deref(), Some("S002"));
+    let paid = FeedQuery { status: Some("PAID".into()), ..FeedQuery::default() };
+    assert_eq!(owner.order_list(&paid).await.unwrap().orders.len(), 2, "one is partly refunded");
+    let search = FeedQuery { search: Some(wang_order.out_trade_no.clone()), ..FeedQuery::default() };
+    assert_eq!(numbers(&owner.order_list(&search).await.unwrap()), [wang_order.out_trade_no.as_str()]);
+    let first = owner.order_list(&FeedQuery { limit: Some(2), ..FeedQuery::default() }).await.unwrap();
+    assert_eq!(first.orders.len(), 2);
+    let after = FeedQuery { limit: Some(2), after: first.next.clone(), ..FeedQuery::default() };
+    let second = owner.order_list(&after).await.unwrap();
+    assert_eq!(second.orders.len(), 1);
+    assert!(second.next.is_none());
+    assert!(!numbers(&first).contains(&second.orders[0].out_trade_no));
+    let detail = owner.query("TDS002000001").await.unwrap();
+    assert!(matches!(detail.answer, api::QueryAnswer::Paid { .. }), "{detail:?}");
+    assert_eq!(detail.order.expect("detail").order.store_code.as_deref(), Some("S002"));
+    let detail = owner.query(&wang_order.out_trade_no).await.unwrap().order.expect("detail");
+    assert_eq!(detail.order.refunds.len(), 1);
+    assert!(detail.timeline.iter().any(|e| e.kind == "refund_requested"), "{detail:?}");
+    assert_eq!(owner.refund_list(&RefundListQuery::default()).await.unwrap().refunds.len(), 1);
+
+    // Without a signed-in operator the lists are refused.
+    let nobody = w.client("S001", "till 9").await;
+    let e = nobody.order_list(&FeedQuery::default()).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::SignInRequired)), "{e:?}");
+
+    // With the owner signed in, the till's sync pulls every store's orders down.
+    assert!(till.store().order_by_out_trade_no("TDS002000001").unwrap().is_none());
+    let run = till.sync().await;
+    assert!(run.errors.is_empty(), "{run:?}");
+    let pulled = till.store().order_by_out_trade_no("TDS002000001").unwrap().expect("pulled for the owner");
+    let local_s002 = till.store().store_by_code("S002").unwrap().expect("the store mirrored").id;
+    assert_eq!((pulled.store_id, pulled.status), (local_s002, OrderStatus::Paid));
+    w.backend.stop().await;
+}

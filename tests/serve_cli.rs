@@ -92,6 +92,55 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
         .expect("the backend took it under the till's number");
     assert_eq!(at_backend.total_amount.fen(), 660);
 
+    // Staff live in the backend: the first owner, then a cashier with the owner's PIN; the cashier signs in for a
+    // payment, checked there, and the backend records who took it.
+    let added = ok(tilldesk(&till)
+        .args(["operators", "add", "老板", "--role", "owner"])
+        .env("TILLDESK_NEW_PIN", "246810")
+        .output()
+        .unwrap());
+    assert_eq!(added.trim(), "added 老板 (owner) at the merchant backend");
+    let added = ok(tilldesk(&till)
+        .args(["operators", "add", "Wang", "--role", "cashier", "--by", "老板"])
+        .env("TILLDESK_PIN", "246810")
+        .env("TILLDESK_NEW_PIN", "1357")
+        .output()
+        .unwrap());
+    assert_eq!(added.trim(), "added Wang (cashier) at the merchant backend");
+    let refused = fails(
+        tilldesk(&till)
+            .args(["operators", "add", "Zhao", "--role", "cashier", "--by", "Wang"])
+            .env("TILLDESK_PIN", "1357")
+            .env("TILLDESK_NEW_PIN", "2468")
+            .output()
+            .unwrap(),
+    );
+    assert!(refused.contains("may not manage staff"), "{refused}");
+    let paid = ok(tilldesk(&till)
+        .args(["--operator", "Wang", "pay", "--amount", "1.20", "--auth-code", "286000333344440000", "--json"])
+        .env("TILLDESK_PIN", "1357")
+        .output()
+        .unwrap());
+    let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+    let backend_db = tilldesk::store::Store::open(&backend.join(tilldesk::serve::DATABASE_FILE)).unwrap();
+    let at_backend = backend_db.order_by_out_trade_no(order["out_trade_no"].as_str().unwrap()).unwrap().unwrap();
+    assert_eq!(at_backend.operator_id, backend_db.operator_by_name("Wang").unwrap().map(|o| o.id));
+    let wrong = fails(
+        tilldesk(&till)
+            .args(["--operator", "Wang", "pay", "--amount", "1.20", "--auth-code", "286000333344440000"])
+            .env("TILLDESK_PIN", "0000")
+            .output()
+            .unwrap(),
+    );
+    assert!(wrong.contains("the name or the PIN is wrong"), "{wrong}");
+    let doctor = ok(tilldesk(&backend).args(["serve", "doctor", "--json"]).output().unwrap());
+    let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
+    assert_eq!(
+        (doctor["tables"]["backend_tills"].as_i64(), doctor["tables"]["operators"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(doctor["tables"]["backend_operator_sessions"].as_i64(), Some(1), "{doctor}");
+
     let listed = ok(tilldesk(&backend).args(["serve", "tills", "--json"]).output().unwrap());
     let tills: serde_json::Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(tills[0]["name"], "till 1");

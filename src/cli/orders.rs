@@ -195,6 +195,9 @@ pub fn refund(
 
 pub fn add_operator(home: &mut DataHome, name: &str, role: &str, by: Option<String>) -> anyhow::Result<()> {
     let role = Role::parse(role).with_context(|| format!("--role {role:?}: expected owner, back_office or cashier"))?;
+    if tilldesk::routing::backend::link(&home.store)?.is_some() {
+        return crate::cli::staff::add_operator_at_backend(home, name, role, by.as_deref());
+    }
     let what = format!("tilldesk operators add {name}");
     let by_operator = crate::cli::staff::authorize(home, by.as_deref(), Permission::ManageStaff, &what)?;
     if by_operator.is_none() && role != Role::Owner {

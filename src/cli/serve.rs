@@ -50,6 +50,11 @@ pub enum ServeCommand {
     },
     /// Revoke a till (by its number or name): its token stops working at once.
     Revoke { till: String },
+    /// The backend's database: its path, schema version and the rows of every table (tills, sessions, orders…).
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The backend's database file, from `--database` / `TILLDESK_DATABASE_URL`.
@@ -116,6 +121,24 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
         Some(ServeCommand::Revoke { till }) => {
             let t = Backend::open(&db, &dir)?.revoke(till)?;
             println!("revoked till #{} \"{}\" of store {}", t.id, t.name, t.store_code);
+            Ok(())
+        }
+        Some(ServeCommand::Doctor { json }) => {
+            let store = Store::open(&db)?;
+            let (version, tables) = (store.schema_version()?, store.table_counts()?);
+            if *json {
+                let tables: serde_json::Map<String, serde_json::Value> =
+                    tables.into_iter().map(|(t, n)| (t.to_owned(), n.into())).collect();
+                let report = serde_json::json!({ "database": db, "schema_version": version, "tables": tables });
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(());
+            }
+            println!("merchant backend database: {}", db.display());
+            println!("schema version: {version}");
+            println!("tables:");
+            for (table, rows) in tables {
+                println!("  {table:<26} {rows:>10}");
+            }
             Ok(())
         }
         None => {

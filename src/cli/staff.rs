@@ -1,13 +1,15 @@
 //! Staff checks on the command line. Whoever runs `tilldesk` can read the data folder anyway, so imports,
 //! reconciliation, onboarding and exports stay scriptable (audited with the actor "command line"); refunds, key and
 //! mode changes and staff changes name an operator (`--operator NAME`) and their PIN (`TILLDESK_PIN`, or asked on a
-//! terminal) once the first owner exists. Before that (first run) everything is allowed.
+//! terminal) once the first owner exists. Before that (first run) everything is allowed. On a till enrolled with a
+//! merchant backend the PIN is checked by the backend (`routing::backend::sign_in`).
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use tilldesk::config::DataHome;
 use tilldesk::model::Operator;
+use tilldesk::routing::backend;
 use tilldesk::store::operators::{Permission, require, roles_allowed_words};
 
 /// The actor of every audit entry this process writes.
@@ -29,9 +31,15 @@ pub fn read_pin(name: &str) -> anyhow::Result<String> {
 }
 
 /// Checks `name`'s PIN (lockout and audit as in the window) and makes them the actor of what follows.
+/// On a till enrolled with a merchant backend the PIN is checked there (staff live in the backend).
 pub fn sign_in(home: &mut DataHome, name: &str) -> anyhow::Result<Operator> {
     let pin = read_pin(name)?;
-    let operator = home.store.verify_pin(name, &pin)?;
+    let operator = if backend::link(&home.store)?.is_some() {
+        let vault = crate::cli::keys::open_vault(home).context("operators sign in at the merchant backend")?;
+        on_backend(backend::sign_in(&mut home.store, &vault, name, &pin))?
+    } else {
+        home.store.verify_pin(name, &pin)?
+    };
     home.store.set_audit_session(Some(operator.id), ACTOR)?;
     Ok(operator)
 }
@@ -61,4 +69,30 @@ pub fn authorize(
         return Err(e.into());
     }
     Ok(Some(operator))
+}
+
+/// Runs one call to the merchant backend to its end (the command line's staff checks run outside the runtime).
+pub fn on_backend<T>(work: impl std::future::Future<Output = Result<T, backend::StaffError>>) -> anyhow::Result<T> {
+    Ok(backend::block_on(work)?)
+}
+
+/// `tilldesk operators add` on a till enrolled with a merchant backend: the operator is created there, `by`'s PIN
+/// (`TILLDESK_PIN`) checked there; without `by` only a backend that has no owner yet takes its first owner.
+pub fn add_operator_at_backend(
+    home: &mut DataHome,
+    name: &str,
+    role: tilldesk::model::Role,
+    by: Option<&str>,
+) -> anyhow::Result<()> {
+    let pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new operator's PIN")?;
+    let by_pin = match by {
+        Some(who) => Some(read_pin(who)?),
+        None => None,
+    };
+    let vault = crate::cli::keys::open_vault(home).context("operators are added at the merchant backend")?;
+    let client = backend::client(&home.store, &vault)?.context("this till is not enrolled with a merchant backend")?;
+    let by = by.zip(by_pin.as_deref());
+    let op = on_backend(backend::add_operator(&mut home.store, &client, by, name, role, &pin))?;
+    println!("added {} ({}) at the merchant backend", op.name, op.role.as_str());
+    Ok(())
 }

@@ -25,6 +25,8 @@ pub const SETTING_TILL_ID: &str = "backend.till_id";
 pub const SETTING_TILL_NAME: &str = "backend.till_name";
 /// The change number the order pull has reached (bookkeeping).
 pub const SETTING_FEED_SINCE: &str = "backend.orders_since";
+/// What the pull's cursor covers: `store` (the till's store) or `all` (every store, for an owner).
+pub const SETTING_FEED_SCOPE: &str = "backend.orders_scope";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -70,7 +72,16 @@ pub fn client(store: &Store, vault: &Vault) -> Result<Option<BackendClient>, Lin
     let Some(link) = link(store)? else { return Ok(None) };
     let token =
         vault.secret(SECRET_TOKEN).filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
-    Ok(Some(BackendClient::new(&link.url, token)?))
+    let client = BackendClient::new(&link.url, token)?;
+    Ok(Some(with_session(store, client)?))
+}
+
+/// `client` speaking for the operator signed in at this till (their session from the last sign-in), if any.
+pub fn with_session(store: &Store, client: BackendClient) -> Result<BackendClient, StoreError> {
+    Ok(match store.setting(SETTING_SESSION)?.filter(|s| !s.trim().is_empty()) {
+        Some(session) => client.with_session(crate::secrets::Secret::from(session)),
+        None => client,
+    })
 }
 
 /// Every account's channel through the merchant backend.
@@ -221,4 +232,168 @@ pub fn local_acquirer(store: &mut Store, a: &AcquirerRef, mode: ChannelMode) -> 
         return Ok(found.id);
     }
     store.add_acquirer(a.kind, &a.name, mode, "", None)
+}
+
+/// The operator session the backend handed at the last sign-in (bookkeeping): the lists of the till API are scoped
+/// by it. It is kept in the till's database, not the vault, so the window's background sign-in and the sync worker
+/// share it without the vault: alone it opens nothing (the backend takes it only together with the till's token,
+/// which the vault keeps), and it expires after 16 hours.
+pub const SETTING_SESSION: &str = "backend.operator_session";
+/// The role of the operator signed in at the backend (plain bookkeeping: the sync pulls all stores for an owner).
+pub const SETTING_SESSION_ROLE: &str = "backend.operator_role";
+
+/// Why signing in or adding an operator through the merchant backend did not work: kinds the UI phrases.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    /// The backend did not answer: sign-in waits for it (staff live there).
+    #[error("the merchant backend cannot be reached, so nobody can sign in: {0}")]
+    Unreachable(String),
+    /// A wrong name or PIN, a lockout, a role that may not, or a bad new PIN: as at a till.
+    #[error(transparent)]
+    Auth(#[from] crate::store::operators::AuthError),
+    #[error("there is already an operator called {0:?}")]
+    Taken(String),
+    /// Any other refusal of the backend (its kind).
+    #[error("the merchant backend refused: {0}")]
+    Refused(crate::channel::backend::api::ApiError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl StaffError {
+    fn from_backend(e: BackendError, name: &str, role: Option<crate::model::Role>) -> StaffError {
+        use crate::channel::backend::api::ApiError as A;
+        use crate::store::operators::{AuthError, Permission, role_words, roles_allowed_words};
+        match e {
+            BackendError::Api(A::NameOrPin) => AuthError::NameOrPin.into(),
+            BackendError::Api(A::LockedOut { seconds }) => {
+                AuthError::LockedOut { name: name.to_owned(), seconds }.into()
+            }
+            BackendError::Api(A::NotAllowed { role: r, .. }) => AuthError::NotAllowed {
+                name: name.to_owned(),
+                role: role_words(r),
+                action: Permission::ManageStaff.words(),
+                who: roles_allowed_words(Permission::ManageStaff),
+            }
+            .into(),
+            BackendError::Api(A::PinFormat { min }) => {
+                AuthError::PinFormat { role: role.map_or("operator", role_words), min }.into()
+            }
+            BackendError::Api(A::OperatorTaken { name }) => StaffError::Taken(name),
+            BackendError::Api(A::BadRequest { field, .. }) if field == "name" => AuthError::NameFormat.into(),
+            BackendError::Api(api) => StaffError::Refused(api),
+            other @ (BackendError::Transport(_) | BackendError::BadResponse { .. }) => {
+                StaffError::Unreachable(other.to_string())
+            }
+            other @ BackendError::BadUrl { .. } => StaffError::Link(other.into()),
+        }
+    }
+}
+
+fn mirrored(list: &[crate::channel::backend::api::OperatorRef]) -> Vec<crate::store::serve::MirroredOperator> {
+    list.iter().map(|o| crate::store::serve::MirroredOperator { name: o.name.clone(), role: o.role }).collect()
+}
+
+fn local_operator(store: &Store, name: &str) -> Result<crate::model::Operator, StaffError> {
+    store.operator_by_name(name)?.ok_or_else(|| StoreError::NotFound { what: "operator", key: name.to_owned() }.into())
+}
+
+/// Signs `name` in at the merchant backend this till is enrolled with: the PIN is checked there, the operator
+/// session is kept ([`SETTING_SESSION`]), and the till's operator list becomes the backend's (names and roles, no PIN hashes).
+/// Returns the till's row of the operator (its local id, for shifts and the audit). While the backend cannot be
+/// reached, [`StaffError::Unreachable`].
+pub async fn sign_in(
+    store: &mut Store,
+    vault: &Vault,
+    name: &str,
+    pin: &str,
+) -> Result<crate::model::Operator, StaffError> {
+    let client = client(store, vault)?.ok_or(LinkError::NotJoined)?;
+    Ok(sign_in_with(store, &client, name, pin).await?.0)
+}
+
+/// [`sign_in`] with the backend's client given (the window builds it from its unlocked vault): the operator and
+/// their operator session (kept, too).
+pub async fn sign_in_with(
+    store: &mut Store,
+    client: &BackendClient,
+    name: &str,
+    pin: &str,
+) -> Result<(crate::model::Operator, crate::secrets::Secret), StaffError> {
+    let req = crate::channel::backend::api::SignInRequest { name: name.trim().to_owned(), pin: pin.to_owned() };
+    let signed = client.sign_in(&req).await.map_err(|e| StaffError::from_backend(e, name.trim(), None))?;
+    store.mirror_backend_operators(&mirrored(&signed.operators))?;
+    store.set_bookkeeping(SETTING_SESSION, &signed.session)?;
+    store.set_bookkeeping(SETTING_SESSION_ROLE, signed.operator.role.as_str())?;
+    Ok((local_operator(store, &signed.operator.name)?, crate::secrets::Secret::from(signed.session)))
+}
+
+/// Forgets the operator session (sign-out).
+pub fn sign_out(store: &mut Store) -> Result<(), StaffError> {
+    store.set_bookkeeping(SETTING_SESSION, "")?;
+    store.set_bookkeeping(SETTING_SESSION_ROLE, "")?;
+    Ok(())
+}
+
+/// Adds an operator at the merchant backend (`client`: the till's, [`client`]), `by` (name, PIN) checked there
+/// (None: the first owner of a backend without one), and mirrors the backend's list. Returns the till's row of the
+/// new operator.
+pub async fn add_operator(
+    store: &mut Store,
+    client: &BackendClient,
+    by: Option<(&str, &str)>,
+    name: &str,
+    role: crate::model::Role,
+    pin: &str,
+) -> Result<crate::model::Operator, StaffError> {
+    use crate::channel::backend::api::{AddOperatorRequest, SignInRequest};
+    let req = AddOperatorRequest {
+        by: by.map(|(n, p)| SignInRequest { name: n.trim().to_owned(), pin: p.to_owned() }),
+        name: name.trim().to_owned(),
+        role,
+        pin: pin.to_owned(),
+    };
+    let who = by.map_or(name, |(n, _)| n).trim().to_owned();
+    let answer = client.add_operator(&req).await.map_err(|e| StaffError::from_backend(e, &who, Some(role)))?;
+    store.mirror_backend_operators(&mirrored(&answer.operators))?;
+    local_operator(store, name.trim())
+}
+
+/// Refreshes the till's operator list from the backend (the sync does it on every pass).
+pub async fn refresh_operators(client: &BackendClient, store: &mut Store) -> Result<usize, StaffError> {
+    let answer = client.operators().await.map_err(|e| StaffError::from_backend(e, "", None))?;
+    store.mirror_backend_operators(&mirrored(&answer.operators))?;
+    Ok(answer.operators.len())
+}
+
+impl From<crate::store::operators::VerifyError> for StaffError {
+    fn from(e: crate::store::operators::VerifyError) -> Self {
+        match e {
+            crate::store::operators::VerifyError::Auth(a) => StaffError::Auth(a),
+            crate::store::operators::VerifyError::Store(s) => StaffError::Store(s),
+        }
+    }
+}
+
+impl From<crate::store::operators::AddOperatorError> for StaffError {
+    fn from(e: crate::store::operators::AddOperatorError) -> Self {
+        use crate::store::operators::AddOperatorError as E;
+        match e {
+            E::Auth(a) => StaffError::Auth(a),
+            E::Taken(name) => StaffError::Taken(name),
+            E::Store(s) => StaffError::Store(s),
+        }
+    }
+}
+
+/// Runs one staff call to the backend to its end on the calling thread (a background thread of the window, or the
+/// command line outside its runtime).
+pub fn block_on<T>(work: impl std::future::Future<Output = Result<T, StaffError>>) -> Result<T, StaffError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StaffError::Unreachable(format!("cannot start the network runtime: {e}")))?;
+    rt.block_on(work)
 }

@@ -58,7 +58,7 @@ fn trade(info: &TradeInfo) -> Trade {
 }
 
 /// A recorded payment as the acquirer would describe it: its numbers, the payment time in China time.
-fn recorded_trade(order: &Order) -> Trade {
+pub(super) fn recorded_trade(order: &Order) -> Trade {
     Trade {
         trade_no: order.trade_no.clone(),
         amount: Some(order.total_amount.to_string()),
@@ -69,7 +69,7 @@ fn recorded_trade(order: &Order) -> Trade {
     }
 }
 
-fn paid_family(s: OrderStatus) -> bool {
+pub(super) fn paid_family(s: OrderStatus) -> bool {
     matches!(s, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded)
 }
 
@@ -118,8 +118,13 @@ impl Backend {
         self.advance(order, &OrderMove::paid("paid", via, info.trade_no.as_deref(), Some(&paid_at), facts))
     }
 
-    /// `POST /v1/pay`.
-    pub async fn pay(&self, till: &Till, req: PayRequest) -> Result<PayResponse, ApiError> {
+    /// `POST /v1/pay`; `operator`: the operator signed in at the till (its session), recorded on the order.
+    pub async fn pay(
+        &self,
+        till: &Till,
+        req: PayRequest,
+        operator: Option<crate::model::OperatorId>,
+    ) -> Result<PayResponse, ApiError> {
         let engine = self.engine()?;
         check_number("out_trade_no", &req.out_trade_no)?;
         let total = amount("amount", &req.amount)?;
@@ -141,7 +146,7 @@ impl Backend {
             out_trade_no: req.out_trade_no.clone(),
             store_id: till.store_id,
             acquirer_id: routed.acquirer.id,
-            operator_id: None,
+            operator_id: operator,
             subject: req.subject.clone(),
             total_amount: total,
             auth_code_masked: req.auth_code.masked(),
@@ -226,6 +231,7 @@ impl Backend {
             return Ok(QueryResponse {
                 out_trade_no: out_trade_no.into(),
                 order_status: None,
+                order: None,
                 answer: QueryAnswer::NotFound,
             });
         };
@@ -260,7 +266,7 @@ impl Backend {
             }
         };
         let now = self.status_of(&order)?;
-        Ok(QueryResponse { out_trade_no: out_trade_no.into(), order_status: Some(now.status), answer })
+        Ok(QueryResponse { out_trade_no: out_trade_no.into(), order_status: Some(now.status), order: None, answer })
     }
 
     /// `POST /v1/orders/{out_trade_no}/cancel`: cancel (Alipay) / reverse (WeChat Pay) once at the acquirer. A number

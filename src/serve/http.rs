@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use super::office::Scope;
 use super::{Backend, Till};
 use crate::channel::backend::api::{
-    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, PayRequest, PayResponse, QueryResponse,
-    RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
+    AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedQuery, OperatorsResponse,
+    PayRequest, PayResponse, QueryResponse, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
+    RefundResponse, SignInRequest, SignInResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -41,6 +43,17 @@ fn till(backend: &Backend, headers: &HeaderMap) -> Result<Till, ApiError> {
     backend.authenticate(token)
 }
 
+/// The operator session the request carries (`X-Operator-Session`), if any.
+fn session(headers: &HeaderMap) -> Option<&str> {
+    headers.get(super::staff::SESSION_HEADER).and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty())
+}
+
+/// The scope of the operator signed in at the till, when the request carries a valid session (money calls work
+/// without one: an expired session never stops a payment).
+fn scope_if_any(backend: &Backend, till: &Till, headers: &HeaderMap) -> Option<Scope> {
+    session(headers).and_then(|token| backend.scope(till, Some(token)).ok())
+}
+
 async fn enrol(State(b): Shared, parsed: Result<Json<EnrolRequest>, JsonRejection>) -> Answer<EnrolResponse> {
     let req = body(parsed)?;
     Ok(Json(b.enrol(&req.code)?))
@@ -57,22 +70,44 @@ async fn pay(
     parsed: Result<Json<PayRequest>, JsonRejection>,
 ) -> Answer<PayResponse> {
     let t = till(&b, &headers)?;
-    Ok(Json(b.pay(&t, body(parsed)?).await?))
+    let operator = session(&headers).and_then(|token| b.session_operator(&t, Some(token)).ok()).map(|o| o.id);
+    Ok(Json(b.pay(&t, body(parsed)?, operator).await?))
 }
 
-async fn orders(
-    State(b): Shared,
-    headers: HeaderMap,
-    query: Result<Query<FeedQuery>, QueryRejection>,
-) -> Answer<FeedPage> {
-    let t = till(&b, &headers)?;
-    let Query(q) = query.map_err(|e| ApiError::BadRequest { field: "since".into(), detail: e.body_text() })?;
-    Ok(Json(b.orders_since(&t, q.since, q.limit)?))
+/// `GET /v1/orders`: the feed with `since`, else the list (a signed-in operator's scope).
+async fn orders(State(b): Shared, headers: HeaderMap, query: Result<Query<FeedQuery>, QueryRejection>) -> Response {
+    let answer = (|| {
+        let t = till(&b, &headers)?;
+        let Query(q) = query.map_err(|e| ApiError::BadRequest { field: "query".into(), detail: e.body_text() })?;
+        match q.since {
+            Some(since) => {
+                let all = scope_if_any(&b, &t, &headers) == Some(Scope::AllStores);
+                Ok(Json(b.orders_since(&t, since, q.limit, all)?).into_response())
+            }
+            None => {
+                let scope = b.scope(&t, session(&headers))?;
+                Ok(Json(b.order_list(scope, &q)?).into_response())
+            }
+        }
+    })();
+    answer.unwrap_or_else(|e: ApiError| e.into_response())
 }
 
 async fn order(State(b): Shared, headers: HeaderMap, Path(out_trade_no): Path<String>) -> Answer<QueryResponse> {
     let t = till(&b, &headers)?;
-    Ok(Json(b.query(&t, &out_trade_no).await?))
+    let scope = scope_if_any(&b, &t, &headers);
+    Ok(Json(b.query_detail(&t, scope, &out_trade_no).await?))
+}
+
+async fn refunds(
+    State(b): Shared,
+    headers: HeaderMap,
+    query: Result<Query<RefundListQuery>, QueryRejection>,
+) -> Answer<RefundList> {
+    let t = till(&b, &headers)?;
+    let Query(q) = query.map_err(|e| ApiError::BadRequest { field: "query".into(), detail: e.body_text() })?;
+    let scope = b.scope(&t, session(&headers))?;
+    Ok(Json(b.refund_list(scope, &q)?))
 }
 
 async fn cancel(State(b): Shared, headers: HeaderMap, Path(out_trade_no): Path<String>) -> Answer<CancelResponse> {
@@ -98,6 +133,29 @@ async fn refund_status(
     Ok(Json(b.refund_query(&t, &out_request_no).await?))
 }
 
+async fn sign_in(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<SignInRequest>, JsonRejection>,
+) -> Answer<SignInResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.sign_in(&t, &body(parsed)?)?))
+}
+
+async fn add_operator(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<AddOperatorRequest>, JsonRejection>,
+) -> Answer<OperatorsResponse> {
+    let t = till(&b, &headers)?;
+    Ok(Json(b.add_operator(&t, &body(parsed)?)?))
+}
+
+async fn operators(State(b): Shared, headers: HeaderMap) -> Answer<OperatorsResponse> {
+    till(&b, &headers)?;
+    Ok(Json(b.operator_list()?))
+}
+
 async fn unknown_path() -> ApiError {
     ApiError::NotFound { what: "such path in the till API".into() }
 }
@@ -108,10 +166,12 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/enrol", post(enrol))
         .route("/v1/till", get(till_config))
         .route("/v1/pay", post(pay))
+        .route("/v1/sign-in", post(sign_in))
+        .route("/v1/operators", get(operators).post(add_operator))
         .route("/v1/orders", get(orders))
         .route("/v1/orders/{out_trade_no}", get(order))
         .route("/v1/orders/{out_trade_no}/cancel", post(cancel))
-        .route("/v1/refunds", post(refund))
+        .route("/v1/refunds", get(refunds).post(refund))
         .route("/v1/refunds/{out_request_no}", get(refund_status))
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

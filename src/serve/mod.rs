@@ -17,6 +17,8 @@ pub mod enrol;
 pub mod gateway;
 pub mod http;
 pub mod live;
+pub mod office;
+pub mod staff;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -262,51 +264,25 @@ impl Backend {
         .map_err(|e: StoreError| internal(&e))
     }
 
-    /// `GET /v1/orders?since=`: the till's store's orders changed after `since`, oldest change first.
-    pub fn orders_since(&self, till: &Till, since: i64, limit: Option<u32>) -> Result<FeedPage, ApiError> {
+    /// `GET /v1/orders?since=`: the orders changed after `since`, oldest change first: the till's store's, or every
+    /// store's when `all_stores` (an owner is signed in at the till).
+    pub fn orders_since(
+        &self,
+        till: &Till,
+        since: i64,
+        limit: Option<u32>,
+        all_stores: bool,
+    ) -> Result<FeedPage, ApiError> {
         let limit = limit.unwrap_or(200).clamp(1, 500);
+        let stores = if all_stores { None } else { Some(till.store_id) };
         self.with_store(|s| {
-            let mut entries = s.order_feed(till.store_id, since.max(0), limit + 1)?;
+            let mut entries = s.order_feed(stores, since.max(0), limit + 1)?;
             let more = entries.len() > limit as usize;
             entries.truncate(limit as usize);
             let acquirers = acquirer_refs(s)?;
             let mut orders = Vec::with_capacity(entries.len());
             for e in entries {
-                let o = e.order;
-                let acquirer = acquirers.get(&o.acquirer_id).cloned().unwrap_or_else(|| AcquirerRef {
-                    id: o.acquirer_id.0,
-                    kind: crate::model::AcquirerKind::Alipay,
-                    name: format!("acquirer #{}", o.acquirer_id),
-                    code: None,
-                });
-                orders.push(FeedOrder {
-                    seq: e.seq,
-                    till_id: s.order_till(o.id)?.map(|t: TillId| t.0),
-                    out_trade_no: o.out_trade_no,
-                    trade_no: o.trade_no,
-                    source: o.source,
-                    subject: o.subject,
-                    total_amount: o.total_amount.to_string(),
-                    refunded_amount: o.refunded_amount.to_string(),
-                    status: o.status,
-                    auth_code_masked: o.auth_code_masked,
-                    created_at: o.created_at,
-                    paid_at: o.paid_at,
-                    acquirer,
-                    acquirer_merchant_id: o.acquirer_merchant_id,
-                    terminal_id: o.terminal_id,
-                    refunds: e
-                        .refunds
-                        .into_iter()
-                        .map(|r| FeedRefund {
-                            out_request_no: r.out_request_no,
-                            refund_amount: r.refund_amount.to_string(),
-                            reason: r.reason,
-                            status: r.status,
-                            created_at: r.created_at,
-                        })
-                        .collect(),
-                });
+                orders.push(feed_order(s, &acquirers, e.order, e.refunds, e.seq)?);
             }
             let next = orders.last().map_or(since.max(0), |o| o.seq);
             Ok(FeedPage { orders, next, more })
@@ -318,6 +294,50 @@ impl Backend {
     fn own_store(till: &Till, store_id: StoreId) -> Result<(), ApiError> {
         if till.store_id == store_id { Ok(()) } else { Err(ApiError::NotYourStore) }
     }
+}
+
+/// An order as the till API carries it (`seq` 0 outside the feed).
+fn feed_order(
+    s: &Store,
+    acquirers: &std::collections::HashMap<AcquirerId, AcquirerRef>,
+    o: crate::model::Order,
+    refunds: Vec<crate::model::Refund>,
+    seq: i64,
+) -> Result<FeedOrder, StoreError> {
+    let acquirer = acquirers.get(&o.acquirer_id).cloned().unwrap_or_else(|| AcquirerRef {
+        id: o.acquirer_id.0,
+        kind: crate::model::AcquirerKind::Alipay,
+        name: format!("acquirer #{}", o.acquirer_id),
+        code: None,
+    });
+    Ok(FeedOrder {
+        seq,
+        till_id: s.order_till(o.id)?.map(|t: TillId| t.0),
+        store_code: s.store(o.store_id)?.map(|shop| shop.store_code),
+        out_trade_no: o.out_trade_no,
+        trade_no: o.trade_no,
+        source: o.source,
+        subject: o.subject,
+        total_amount: o.total_amount.to_string(),
+        refunded_amount: o.refunded_amount.to_string(),
+        status: o.status,
+        auth_code_masked: o.auth_code_masked,
+        created_at: o.created_at,
+        paid_at: o.paid_at,
+        acquirer,
+        acquirer_merchant_id: o.acquirer_merchant_id,
+        terminal_id: o.terminal_id,
+        refunds: refunds
+            .into_iter()
+            .map(|r| FeedRefund {
+                out_request_no: r.out_request_no,
+                refund_amount: r.refund_amount.to_string(),
+                reason: r.reason,
+                status: r.status,
+                created_at: r.created_at,
+            })
+            .collect(),
+    })
 }
 
 /// Every acquirer account of the backend as the tills name them.

@@ -59,6 +59,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (17, include_str!("migrations/0017_order_search_totals.sql")),
     (18, include_str!("migrations/0018_subject_search_hour_totals.sql")),
     (19, include_str!("migrations/0019_backend.sql")),
+    (20, include_str!("migrations/0020_backend_staff.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).
@@ -131,6 +132,13 @@ pub const TABLES: &[&str] = &[
     "account_bill_rows",
     "shifts",
     "day_closes",
+    "order_feed",
+    "backend_tills",
+    "backend_enrolment_codes",
+    "backend_order_tills",
+    "backend_refund_tills",
+    "backend_closed_numbers",
+    "backend_operator_sessions",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -101,7 +101,8 @@ impl Store {
     }
 
     /// Writes a new refund as SUBMITTED after the local checks (paid order, reason, not more than what is left),
-    /// with its order event and audit entry, in one transaction. The out_request_no is `<out_trade_no>-R<n>`.
+    /// with its order event and audit entry, in one transaction. The out_request_no is `<out_trade_no>-R<n>`, or
+    /// `<out_trade_no>-T<till>R<n>` on a till enrolled with a merchant backend (`backend.till_id`).
     pub fn create_refund(
         &mut self,
         out_trade_no: &str,
@@ -138,7 +139,16 @@ impl Store {
         let n: i64 = tx
             .query_row("SELECT COUNT(*) FROM refunds WHERE order_id = ?1", [order.id.0], |r| r.get(0))
             .map_err(StoreError::from)?;
-        let out_request_no = format!("{out_trade_no}-R{}", n + 1);
+        // A till enrolled with a merchant backend names itself in the number: two tills refunding one order before
+        // either has synced never make the same out_request_no.
+        let till: Option<String> = tx
+            .query_row("SELECT value FROM settings WHERE key = 'backend.till_id'", [], |r| r.get(0))
+            .optional()
+            .map_err(StoreError::from)?;
+        let out_request_no = match till.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(till) => format!("{out_trade_no}-T{till}R{}", n + 1),
+            None => format!("{out_trade_no}-R{}", n + 1),
+        };
         tx.execute(
             "INSERT INTO refunds (order_id, out_request_no, refund_amount, reason, status, operator_id, created_at,
                 updated_at) VALUES (?1, ?2, ?3, ?4, 'SUBMITTED', ?5, ?6, ?6)",

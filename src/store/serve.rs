@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::orders::{NewOrder, ORDER_COLUMNS, order_from_row, typed};
 use super::refunds::RefundRefused;
 use super::{Result, Store, StoreError, append_audit};
-use crate::model::{Order, OrderId, OrderStatus, Refund, RefundId, StoreId};
+use crate::model::{OperatorId, Order, OrderId, OrderStatus, Refund, RefundId, Role, StoreId};
 use crate::money::Amount;
 
 /// A till enrolled (or waiting to enrol) with this backend.
@@ -251,7 +251,7 @@ impl Store {
             tx.prepare_cached(
                 "INSERT INTO orders (out_trade_no, store_id, acquirer_id, operator_id, source, subject, total_amount,
                     currency, status, auth_code_masked, created_at, updated_at, acquirer_merchant_id, terminal_id)
-                 VALUES (?1, ?2, ?3, NULL, 'barcode', ?4, ?5, 'CNY', 'PAYING', ?6, ?7, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?10, 'barcode', ?4, ?5, 'CNY', 'PAYING', ?6, ?7, ?7, ?8, ?9)",
             )?
             .execute(params![
                 new.out_trade_no,
@@ -263,6 +263,7 @@ impl Store {
                 now,
                 new.acquirer_merchant_id,
                 new.terminal_id,
+                new.operator_id.map(|o| o.0),
             ])?;
             let id = tx.last_insert_rowid();
             tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)")?
@@ -406,14 +407,17 @@ impl Store {
 
     /// The orders of `store_id` changed after change number `after`, oldest change first, at most `limit`, each
     /// with its refunds.
-    pub fn order_feed(&self, store_id: StoreId, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
+    /// `store_id` None: every store's.
+    pub fn order_feed(&self, store_id: Option<StoreId>, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
         let cols = ORDER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {cols}, f.seq FROM order_feed f JOIN orders o ON o.id = f.order_id
-             WHERE o.store_id = ?1 AND f.seq > ?2 ORDER BY f.seq LIMIT ?3"
+             WHERE (?1 IS NULL OR o.store_id = ?1) AND f.seq > ?2 ORDER BY f.seq LIMIT ?3"
         ))?;
         let rows = stmt
-            .query_map(params![store_id.0, after, limit], |r| Ok((order_from_row(r)?, r.get::<_, i64>(17)?)))?
+            .query_map(params![store_id.map(|s| s.0), after, limit], |r| {
+                Ok((order_from_row(r)?, r.get::<_, i64>(17)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (raw, seq) in rows {
@@ -427,6 +431,162 @@ impl Store {
     /// The newest change number of the feed (0 when empty).
     pub fn order_feed_head(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_feed", [], |r| r.get(0))?)
+    }
+}
+
+/// What the refund list of the till API asks for (the scope already applied: `store`, `operator`).
+#[derive(Debug, Clone, Default)]
+pub struct RefundQuery {
+    pub store: Option<StoreId>,
+    /// Only refunds of orders this operator took.
+    pub operator: Option<OperatorId>,
+    pub status: Option<crate::model::RefundStatus>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub search: Option<String>,
+    /// Refunds with a smaller id only (keyset paging, newest first).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// One refund of the list with its order's number and store code.
+#[derive(Debug, Clone)]
+pub struct ListedRefund {
+    pub refund: Refund,
+    pub out_trade_no: String,
+    pub store_code: String,
+}
+
+impl Store {
+    /// Refunds newest first as `q` asks.
+    pub fn refund_list(&self, q: &RefundQuery) -> Result<Vec<ListedRefund>> {
+        let search = q
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", super::order_query::escape_like(s)));
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, o.out_trade_no, s.store_code FROM refunds r JOIN orders o ON o.id = r.order_id
+             JOIN stores s ON s.id = o.store_id
+             WHERE (?1 IS NULL OR o.store_id = ?1) AND (?2 IS NULL OR o.operator_id = ?2)
+               AND (?3 IS NULL OR r.status = ?3) AND (?4 IS NULL OR r.created_at >= ?4)
+               AND (?5 IS NULL OR r.created_at < ?5)
+               AND (?6 IS NULL OR o.out_trade_no LIKE ?6 ESCAPE '\\' OR r.out_request_no LIKE ?6 ESCAPE '\\')
+               AND r.id < ?7
+             ORDER BY r.id DESC LIMIT ?8",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.store.map(|s| s.0),
+                    q.operator.map(|o| o.0),
+                    q.status.map(|s| s.as_str()),
+                    q.from,
+                    q.to,
+                    search,
+                    q.before.unwrap_or(i64::MAX),
+                    q.limit
+                ],
+                |r| Ok((RefundId(r.get(0)?), r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, out_trade_no, store_code) in rows {
+            let refund = self.refund(id)?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
+            out.push(ListedRefund { refund, out_trade_no, store_code });
+        }
+        Ok(out)
+    }
+}
+
+/// One operator of the backend as a till mirrors it: a name and a role, never a PIN hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredOperator {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Store {
+    /// Backend: records an operator session (its token's hash) for `operator` at `till`, valid until `expires_at`.
+    pub fn add_operator_session(
+        &mut self,
+        token_hash: &str,
+        till: TillId,
+        operator: OperatorId,
+        now: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            tx.execute("DELETE FROM backend_operator_sessions WHERE expires_at < ?1", [now])?;
+            tx.execute(
+                "INSERT INTO backend_operator_sessions (token_hash, till_id, operator_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_hash, till.0, operator.0, now, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Backend: the active operator an unexpired session of `till` names (None: unknown, another till's, expired,
+    /// or the operator was deactivated).
+    pub fn operator_session(&self, token_hash: &str, till: TillId, now: &str) -> Result<Option<OperatorId>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT s.operator_id FROM backend_operator_sessions s JOIN operators o ON o.id = s.operator_id
+                 WHERE s.token_hash = ?1 AND s.till_id = ?2 AND s.expires_at > ?3 AND o.active = 1",
+                params![token_hash, till.0, now],
+                |r| r.get(0).map(OperatorId),
+            )
+            .optional()?)
+    }
+
+    /// Till: makes the local operators the backend's list (`operators`): each name gets its role and is active,
+    /// without a PIN hash (sign-in is checked by the backend); local operators the backend does not list are made
+    /// inactive. Writes (and audits) only what differs.
+    /// An empty list (a backend without staff yet) changes nothing.
+    pub fn mirror_backend_operators(&mut self, operators: &[MirroredOperator]) -> Result<()> {
+        if operators.is_empty() {
+            return Ok(());
+        }
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let local: Vec<(i64, String, String, bool, String)> = tx
+                .prepare("SELECT id, name, role, active, pin_hash FROM operators")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for op in operators {
+                match local.iter().find(|l| l.1 == op.name) {
+                    Some((id, _, role, active, hash)) => {
+                        if role != op.role.as_str() || !active || !hash.is_empty() {
+                            tx.execute(
+                                "UPDATE operators SET role = ?2, active = 1, pin_hash = '', failed_pins = 0,
+                                 locked_until = NULL WHERE id = ?1",
+                                params![id, op.role.as_str()],
+                            )?;
+                            let (before, after) = (Some(role.as_str()), Some(op.role.as_str()));
+                            append_audit(tx, &now, None, "operator.mirror", &op.name, before, after)?;
+                        }
+                    }
+                    None => {
+                        tx.execute(
+                            "INSERT INTO operators (name, role, pin_hash, active, created_at)
+                             VALUES (?1, ?2, '', 1, ?3)",
+                            params![op.name, op.role.as_str(), now],
+                        )?;
+                        append_audit(tx, &now, None, "operator.mirror", &op.name, None, Some(op.role.as_str()))?;
+                    }
+                }
+            }
+            for (id, name, role, active, _) in &local {
+                if *active && !operators.iter().any(|o| &o.name == name) {
+                    tx.execute("UPDATE operators SET active = 0 WHERE id = ?1", [id])?;
+                    append_audit(tx, &now, None, "operator.mirror", name, Some(role), Some("inactive"))?;
+                }
+            }
+            Ok(())
+        })
     }
 }
 
@@ -540,19 +700,19 @@ mod tests {
         for no in ["TD1", "TD2"] {
             store.begin_till_order(till, &new_order(no, shop, acquirer)).unwrap();
         }
-        let page = store.order_feed(shop, 0, 10).unwrap();
+        let page = store.order_feed(Some(shop), 0, 10).unwrap();
         assert_eq!(page.iter().map(|e| e.order.out_trade_no.as_str()).collect::<Vec<_>>(), ["TD1", "TD2"]);
         let head = page[1].seq;
         assert_eq!(store.order_feed_head().unwrap(), head);
-        assert!(store.order_feed(shop, head, 10).unwrap().is_empty());
+        assert!(store.order_feed(Some(shop), head, 10).unwrap().is_empty());
         // TD1 changes: it comes again, after TD2.
         let id = page[0].order.id;
         store.move_order(id, &crate::store::transitions::OrderMove::to(OrderStatus::Failed, "failed", "x")).unwrap();
-        let next = store.order_feed(shop, head, 10).unwrap();
+        let next = store.order_feed(Some(shop), head, 10).unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!((next[0].order.out_trade_no.as_str(), next[0].order.status), ("TD1", OrderStatus::Failed));
         assert!(next[0].seq > head);
         // Another store's orders are not in this store's feed.
-        assert!(store.order_feed(StoreId(99), 0, 10).unwrap().is_empty());
+        assert!(store.order_feed(Some(StoreId(99)), 0, 10).unwrap().is_empty());
     }
 }

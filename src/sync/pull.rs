@@ -1,15 +1,20 @@
 //! The pull of a till enrolled with a merchant backend: each pass refreshes the till's copy of its store's setup
-//! (routes, acquirers: `GET /v1/till`) and pages through the store's order changes (`GET /v1/orders?since=`) from
-//! where the last pass stopped, writing the settled ones (`store::pulled`): orders taken at the other tills of the
-//! store, store-code payments notified to the backend, refunds made elsewhere. The cursor is kept after every page,
-//! so an interrupted pull resumes where it was, and a page applied twice changes nothing.
+//! (routes, acquirers: `GET /v1/till`) and of its staff (names and roles: `GET /v1/operators`), and pages through
+//! the store's order changes (`GET /v1/orders?since=`) from where the last pass stopped, writing the settled ones
+//! (`store::pulled`): orders taken at the other tills of the store, store-code payments notified to the backend,
+//! refunds made elsewhere. The cursor is kept after every page, so an interrupted pull resumes where it was, and a
+//! page applied twice changes nothing.
+
+use std::collections::HashMap;
 
 use crate::channel::backend::api::FeedOrder;
 use crate::channel::backend::{BackendClient, BackendError};
+use crate::model::Role;
 use crate::model::{AcquirerId, StoreId};
 use crate::money::Amount;
-use crate::routing::backend::{Mirrored, SETTING_FEED_SINCE, local_acquirer, mirror};
+use crate::routing::backend::{SETTING_FEED_SCOPE, SETTING_FEED_SINCE, SETTING_SESSION_ROLE, local_acquirer, mirror};
 use crate::store::pulled::{Pulled, PulledOrder, PulledRefund};
+use crate::store::serve::MirroredOperator;
 use crate::store::{Store, StoreError};
 
 /// Orders asked for per page.
@@ -36,12 +41,27 @@ pub struct PullSummary {
 
 /// One pull (see the module doc).
 pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<PullSummary, PullError> {
+    // For the operator signed in at the till now (the window signs in after the worker's client was built).
+    let client = &crate::routing::backend::with_session(store, client.clone())?;
     let cfg = client.till().await?;
     let mirrored = mirror(store, &cfg, None)?;
-    let mut summary = PullSummary {
-        since: store.setting(SETTING_FEED_SINCE)?.and_then(|s| s.trim().parse().ok()).unwrap_or(0),
-        ..PullSummary::default()
-    };
+    // The staff live in the backend: the till keeps the list it last saw (names and roles).
+    let staff = client.operators().await?;
+    let list: Vec<MirroredOperator> =
+        staff.operators.iter().map(|o| MirroredOperator { name: o.name.clone(), role: o.role }).collect();
+    store.mirror_backend_operators(&list)?;
+    // An owner signed in at the till gets every store's orders: when that changes, the feed is read again from
+    // the start (applying a change twice changes nothing).
+    let owner = store.setting(SETTING_SESSION_ROLE)?.as_deref() == Some(Role::Owner.as_str());
+    let scope = if owner { "all" } else { "store" };
+    let mut since = store.setting(SETTING_FEED_SINCE)?.and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    if store.setting(SETTING_FEED_SCOPE)?.as_deref().unwrap_or("store") != scope {
+        since = 0;
+        store.set_bookkeeping(SETTING_FEED_SCOPE, scope)?;
+    }
+    let mut summary = PullSummary { since, ..PullSummary::default() };
+    let mut stores: HashMap<String, StoreId> = HashMap::new();
+    stores.insert(cfg.store.store_code.clone(), mirrored.store_id);
     loop {
         let page = client.orders_since(summary.since, PAGE).await?;
         for o in &page.orders {
@@ -49,7 +69,11 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
                 Some(id) => *id,
                 None => local_acquirer(store, &o.acquirer, cfg.mode)?,
             };
-            let Some(pulled) = to_pulled(o, &mirrored, acquirer) else {
+            let store_id = match o.store_code.as_deref() {
+                Some(code) => local_store(store, &mut stores, code)?,
+                None => mirrored.store_id,
+            };
+            let Some(pulled) = to_pulled(o, store_id, acquirer) else {
                 tracing::warn!(out_trade_no = o.out_trade_no, "a pulled order's figures cannot be read; skipped");
                 summary.skipped += 1;
                 continue;
@@ -69,8 +93,32 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
     }
 }
 
-fn to_pulled(o: &FeedOrder, mirrored: &Mirrored, acquirer_id: AcquirerId) -> Option<PulledOrder> {
-    let store_id: StoreId = mirrored.store_id;
+/// The till's row of another store of the merchant (made from its code the first time an owner's pull sees it).
+fn local_store(store: &mut Store, known: &mut HashMap<String, StoreId>, code: &str) -> Result<StoreId, StoreError> {
+    if let Some(id) = known.get(code) {
+        return Ok(*id);
+    }
+    let id = match store.store_by_code(code)? {
+        Some(s) => s.id,
+        None => {
+            let merchant = store.merchant()?;
+            let new = crate::model::Store {
+                id: StoreId(0),
+                merchant_id: merchant.id,
+                store_code: code.to_owned(),
+                name: code.to_owned(),
+                name_zh: String::new(),
+                address: String::new(),
+                contact: String::new(),
+            };
+            store.add_store(&new, None)?
+        }
+    };
+    known.insert(code.to_owned(), id);
+    Ok(id)
+}
+
+fn to_pulled(o: &FeedOrder, store_id: StoreId, acquirer_id: AcquirerId) -> Option<PulledOrder> {
     let refunds = o
         .refunds
         .iter()

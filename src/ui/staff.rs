@@ -6,6 +6,7 @@
 
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AuditEntry, Operator, Role};
+use crate::routing::backend::{self, StaffError};
 use crate::store::operators::{AddOperatorError, AuthError, Permission, VerifyError, require};
 use crate::ui::jobs::{Background, BackgroundError};
 use crate::ui::{Ctx, role_label};
@@ -13,8 +14,8 @@ use crate::ui::{Ctx, role_label};
 /// What the panel is waiting for.
 enum Pending {
     CreateOwner(Background<Result<Operator, AddOperatorError>>),
-    SignIn(Background<Result<Operator, VerifyError>>),
-    Add(Background<Result<Operator, AddOperatorError>>),
+    SignIn(Background<Result<Operator, StaffError>>),
+    Add(Background<Result<Operator, StaffError>>),
     ChangePin(Background<Result<(), ChangePinError>>),
 }
 
@@ -132,16 +133,21 @@ impl StaffPanel {
     fn poll(&mut self, ctx: &mut Ctx) {
         let Some(pending) = self.pending.as_mut() else { return };
         let (ok, text) = match pending {
-            Pending::CreateOwner(job) | Pending::Add(job) => {
+            Pending::Add(job) => {
                 let Some(answer) = job.poll() else { return };
-                let creating_owner = matches!(pending, Pending::CreateOwner(_));
+                match answer {
+                    Ok(Ok(op)) => (true, named("已添加", "Added", &op)),
+                    Ok(Err(e)) => (false, e.text()),
+                    Err(e) => (false, e.text()),
+                }
+            }
+            Pending::CreateOwner(job) => {
+                let Some(answer) = job.poll() else { return };
                 match answer {
                     Ok(Ok(op)) => {
                         let text = named("已添加", "Added", &op);
-                        if creating_owner {
-                            ctx.sign_in(Some(&op));
-                            self.signed_in = Some(op);
-                        }
+                        ctx.sign_in(Some(&op));
+                        self.signed_in = Some(op);
                         (true, text)
                     }
                     Ok(Err(e)) => (false, e.text()),
@@ -216,9 +222,20 @@ impl StaffPanel {
                 if ui.add_enabled(!busy, egui::Button::new(lang.pick("登录 / 切换", "Sign in / switch"))).clicked()
                 {
                     let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
-                    self.pending = Some(Pending::SignIn(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
-                        s.verify_pin(&name, &pin)
-                    })));
+                    // Staff of a till enrolled with a merchant backend sign in there.
+                    match backend_client(ctx) {
+                        Err(text) => self.message = Some((false, text)),
+                        Ok(client) => {
+                            self.pending =
+                                Some(Pending::SignIn(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                                    match &client {
+                                        Some(c) => backend::block_on(backend::sign_in_with(s, c, &name, &pin))
+                                            .map(|(op, _session)| op),
+                                        None => s.verify_pin(&name, &pin).map_err(StaffError::from),
+                                    }
+                                })));
+                        }
+                    }
                 }
                 if ctx.operator.is_some()
                     && ui.add_enabled(!busy, egui::Button::new(lang.pick("退出登录", "Sign out"))).clicked()
@@ -231,8 +248,8 @@ impl StaffPanel {
         }
         if let Some(pending) = &self.pending {
             let started = match pending {
-                Pending::CreateOwner(j) | Pending::Add(j) => j.started,
-                Pending::SignIn(j) => j.started,
+                Pending::CreateOwner(j) => j.started,
+                Pending::SignIn(j) | Pending::Add(j) => j.started,
                 Pending::ChangePin(j) => j.started,
             };
             ui.horizontal(|ui| {
@@ -272,6 +289,12 @@ impl StaffPanel {
                 "PIN：店主与财务 6 到 12 位数字，收银员 4 到 12 位。",
                 "PINs: 6 to 12 digits for the owner and back office, 4 to 12 for cashiers.",
             ));
+            if ctx.backend_url.is_some() {
+                ui.label(lang.pick(
+                    "员工添加在商户后台：请在上方“当前 PIN”中输入您的 PIN 以确认。",
+                    "Staff are added at the merchant backend: type your PIN in \"Current PIN\" above to confirm.",
+                ));
+            }
             ui.horizontal(|ui| {
                 field(ui, lang.pick("姓名", "Name"), &mut self.new_name, false);
                 field(ui, lang.pick("新 PIN", "New PIN"), &mut self.new_pin, true);
@@ -294,10 +317,27 @@ impl StaffPanel {
                         Some(role) => {
                             let (name, pin) = (self.new_name.clone(), std::mem::take(&mut self.new_pin));
                             let by = me.id;
-                            self.pending =
-                                Some(Pending::Add(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
-                                    s.add_operator(&name, role, &pin, Some(by))
-                                })));
+                            // At a merchant backend the owner's PIN is checked there: asked in the PIN field above.
+                            let owner = (me.name.clone(), self.old_pin.clone());
+                            match backend_client(ctx) {
+                                Err(text) => self.message = Some((false, text)),
+                                Ok(client) => {
+                                    self.pending =
+                                        Some(Pending::Add(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
+                                            match &client {
+                                                Some(c) => backend::block_on(backend::add_operator(
+                                                    s,
+                                                    c,
+                                                    Some((&owner.0, &owner.1)),
+                                                    &name,
+                                                    role,
+                                                    &pin,
+                                                )),
+                                                None => s.add_operator(&name, role, &pin, Some(by)).map_err(Into::into),
+                                            }
+                                        })));
+                                }
+                            }
                         }
                     }
                 }
@@ -335,4 +375,14 @@ pub fn audit_list(ui: &mut egui::Ui, entries: &[AuditEntry], names: &[(crate::mo
 /// The colour of a message saying something went well, readable on the light and the dark theme.
 pub fn ok_color(ui: &egui::Ui) -> egui::Color32 {
     if ui.visuals().dark_mode { egui::Color32::from_rgb(60, 170, 90) } else { egui::Color32::from_rgb(20, 120, 50) }
+}
+
+/// The merchant backend's client when this till is enrolled with one (its staff live there), None when not; the
+/// words to show when the vault holding the till's token is locked.
+fn backend_client(ctx: &Ctx) -> Result<Option<crate::channel::backend::BackendClient>, Text> {
+    if ctx.backend_url.is_none() {
+        return Ok(None);
+    }
+    let Some(vault) = &ctx.vault else { return Err(crate::ui::words_backend::unlock_first()) };
+    backend::client(&ctx.home.store, vault).map_err(|e| crate::ui::words_backend::link_error(&e))
 }

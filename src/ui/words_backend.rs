@@ -4,7 +4,7 @@
 use crate::channel::backend::BackendError;
 use crate::channel::backend::api::ApiError;
 use crate::i18n::{Lang, Text};
-use crate::routing::backend::{Joined, LinkError};
+use crate::routing::backend::{Joined, LinkError, StaffError};
 
 /// The status bar's item in merchant-backend mode: "商户后台 URL".
 pub fn status(lang: Lang, url: &str) -> String {
@@ -88,4 +88,28 @@ pub fn joined(j: &Joined) -> Text {
 /// The Join form while it works.
 pub fn joining(lang: Lang) -> &'static str {
     lang.pick("正在加入商户后台…", "Joining the merchant backend…")
+}
+
+impl crate::i18n::Phrase for StaffError {
+    fn phrase(&self, lang: Lang) -> String {
+        match self {
+            StaffError::Unreachable(_) => {
+                tracing::warn!(error = %self, "sign-in: the merchant backend cannot be reached");
+                lang.pick(
+                    "无法连接商户后台，暂时无法登录：员工由商户后台核验，请检查网络后重试",
+                    "The merchant backend cannot be reached, so nobody can sign in now: staff are checked there. \
+                     Check the network and try again",
+                )
+                .to_owned()
+            }
+            StaffError::Auth(a) => crate::ui::staff::auth_words(lang, a),
+            StaffError::Taken(name) => match lang {
+                Lang::ZhCn => format!("商户后台已有名为 {name} 的操作员"),
+                Lang::En => format!("The merchant backend already has an operator called {name:?}"),
+            },
+            StaffError::Refused(api) => api_error(api).get(lang).to_owned(),
+            StaffError::Link(l) => link_error(l).get(lang).to_owned(),
+            StaffError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
+        }
+    }
 }

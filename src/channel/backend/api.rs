@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::channel::AuthCode;
-use crate::model::{AcquirerKind, ChannelMode, OrderSource, OrderStatus, RefundStatus, Wallet};
+use crate::model::{AcquirerKind, ChannelMode, OrderSource, OrderStatus, RefundStatus, Role, Wallet};
 
 /// The version prefix of every path.
 pub const PREFIX: &str = "/v1";
@@ -153,6 +153,9 @@ pub struct QueryResponse {
     /// None when the backend has no such order.
     #[serde(default)]
     pub order_status: Option<OrderStatus>,
+    /// The order's record, refunds and timeline, when the signed-in operator may see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderDetail>,
     #[serde(flatten)]
     pub answer: QueryAnswer,
 }
@@ -238,13 +241,96 @@ pub struct RefundQueryResponse {
     pub answer: RefundQueryAnswer,
 }
 
-/// `GET /v1/orders?since=SEQ&limit=N`: the store's orders changed after SEQ, oldest change first.
+/// `GET /v1/orders`: with `since`, the feed (the orders changed after SEQ, oldest change first: the till's store's,
+/// every store's for a signed-in owner); without it, the list (needs a signed-in operator, scoped by their role):
+/// newest first, filtered by `store` (a store code), `status` (comma-separated), `from`/`to` (UTC RFC 3339, `from`
+/// inclusive) and `search` (out_trade_no or trade_no prefix, or a word of the subject), paged by `after` (the
+/// `next` of the previous page).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedQuery {
     #[serde(default)]
-    pub since: i64,
+    pub since: Option<i64>,
     #[serde(default)]
     pub limit: Option<u32>,
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// A page of the order list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    /// `seq` is 0 in a list.
+    pub orders: Vec<FeedOrder>,
+    /// Ask again with `after = next` (None: the last page).
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// One entry of an order's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    pub at: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// An order as the detail shows it: its record with refunds, and its timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: FeedOrder,
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// `GET /v1/refunds`: needs a signed-in operator, scoped by their role; newest first, filtered by `store`,
+/// `status`, `from`/`to` and `search` (out_trade_no or out_request_no), paged by `before` (the `next` of the
+/// previous page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundListQuery {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub status: Option<RefundStatus>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedRefund {
+    pub out_request_no: String,
+    pub out_trade_no: String,
+    pub store_code: String,
+    pub refund_amount: String,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub created_at: String,
+    /// The till that asked for it (None: made otherwise).
+    #[serde(default)]
+    pub till_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundList {
+    pub refunds: Vec<ListedRefund>,
+    #[serde(default)]
+    pub next: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +366,9 @@ pub struct FeedOrder {
     /// The till that took it (None: a store-code payment, or made otherwise).
     #[serde(default)]
     pub till_id: Option<i64>,
+    /// Its store (an owner's feed and the lists carry every store's orders).
+    #[serde(default)]
+    pub store_code: Option<String>,
     #[serde(default)]
     pub refunds: Vec<FeedRefund>,
 }
@@ -291,6 +380,72 @@ pub struct FeedRefund {
     pub reason: String,
     pub status: RefundStatus,
     pub created_at: String,
+}
+
+/// `POST /v1/sign-in`: an operator's name and PIN, checked at the backend. `Debug` masks the PIN.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SignInRequest {
+    pub name: String,
+    pub pin: String,
+}
+
+impl std::fmt::Debug for SignInRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInRequest").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// One operator of the backend: never a PIN or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorRef {
+    pub operator_id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The answer to a sign-in: who signed in, their operator session (a bearer token for `X-Operator-Session`, which
+/// scopes the lists by their role; `Debug` masks it) and every operator, for the till's list.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SignInResponse {
+    pub operator: OperatorRef,
+    pub session: String,
+    pub operators: Vec<OperatorRef>,
+}
+
+impl std::fmt::Debug for SignInResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInResponse").field("operator", &self.operator).finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/operators`: `by` (an owner) adds an operator; `by` may be left out only for the first owner of a
+/// backend that has none. `Debug` masks the PINs.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AddOperatorRequest {
+    #[serde(default)]
+    pub by: Option<SignInRequest>,
+    pub name: String,
+    pub role: Role,
+    pub pin: String,
+}
+
+impl std::fmt::Debug for AddOperatorRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddOperatorRequest")
+            .field("by", &self.by)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to `POST /v1/operators` and `GET /v1/operators`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorsResponse {
+    /// The operator just added (POST only).
+    #[serde(default)]
+    pub added: Option<OperatorRef>,
+    pub operators: Vec<OperatorRef>,
 }
 
 /// Every error the API answers, as `{ "kind": "...", ... }`. The HTTP status goes with the kind
@@ -340,6 +495,23 @@ pub enum ApiError {
     /// A known order number was asked with other figures (another amount).
     #[error("out_trade_no {out_trade_no} is taken by another order")]
     OutTradeNoTaken { out_trade_no: String },
+    /// A sign-in refused: a name nobody has and a wrong PIN alike.
+    #[error("the name or the PIN is wrong")]
+    NameOrPin,
+    /// Too many wrong PINs: the operator may try again after `seconds`.
+    #[error("too many wrong PINs: try again in {seconds} s")]
+    LockedOut { seconds: i64 },
+    /// The signed-in operator's role may not do this (`permission`: `manage_staff`…).
+    #[error("a {role} may not {permission}")]
+    NotAllowed { role: Role, permission: String },
+    /// The call needs a signed-in operator (`X-Operator-Session`), or the session expired.
+    #[error("an operator must sign in first")]
+    SignInRequired,
+    #[error("there is already an operator called {name:?}")]
+    OperatorTaken { name: String },
+    /// The new operator's PIN: `min` to 12 digits for their role.
+    #[error("the PIN must be {min} to 12 digits")]
+    PinFormat { min: usize },
     #[error("there is no {what}")]
     NotFound { what: String },
     /// The backend's own database or a bug; the detail is in its log.
@@ -353,7 +525,11 @@ impl ApiError {
         match self {
             ApiError::Unauthorized | ApiError::Revoked => 401,
             ApiError::EnrolmentCodeUnknown | ApiError::EnrolmentCodeUsed | ApiError::EnrolmentCodeExpired => 403,
-            ApiError::NotYourStore => 403,
+            ApiError::NotYourStore | ApiError::NotAllowed { .. } => 403,
+            ApiError::NameOrPin | ApiError::SignInRequired => 401,
+            ApiError::LockedOut { .. } => 429,
+            ApiError::OperatorTaken { .. } => 409,
+            ApiError::PinFormat { .. } => 400,
             ApiError::BadRequest { .. } | ApiError::NotAPaymentCode => 400,
             ApiError::NotFound { .. } => 404,
             ApiError::OrderClosed { .. } | ApiError::OutRequestNoTaken { .. } | ApiError::OutTradeNoTaken { .. } => 409,

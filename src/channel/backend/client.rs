@@ -4,10 +4,14 @@
 use std::time::Duration;
 
 use super::api::{
-    ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, PayRequest, PayResponse, QueryResponse,
-    RefundQueryResponse, RefundRequest, RefundResponse, TillConfig,
+    AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse,
+    OrderList, PayRequest, PayResponse, QueryResponse, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
+    RefundResponse, SignInRequest, SignInResponse, TillConfig,
 };
 use crate::secrets::Secret;
+
+/// The header carrying the operator session.
+pub const SESSION_HEADER: &str = "x-operator-session";
 
 /// Why a call got no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,8 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(25);
 pub struct BackendClient {
     base: reqwest::Url,
     token: Secret,
+    /// The operator signed in at the till (`X-Operator-Session`): the backend scopes lists by their role.
+    session: Option<Secret>,
     http: reqwest::Client,
 }
 
@@ -109,7 +115,21 @@ fn transport(e: reqwest::Error) -> BackendError {
 
 impl BackendClient {
     pub fn new(base_url: &str, token: Secret) -> Result<Self, BackendError> {
-        Ok(BackendClient { base: parse_url(base_url)?, token, http: http()? })
+        Ok(BackendClient { base: parse_url(base_url)?, token, session: None, http: http()? })
+    }
+
+    /// The same client, speaking for the operator whose session the backend handed at sign-in.
+    pub fn with_session(mut self, session: Secret) -> Self {
+        self.session = Some(session).filter(|s| !s.is_empty());
+        self
+    }
+
+    /// Adds the operator session, when there is one.
+    fn signed(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.session {
+            Some(session) => request.header(SESSION_HEADER, session.expose()),
+            None => request,
+        }
     }
 
     /// The backend's URL as given.
@@ -130,14 +150,8 @@ impl BackendClient {
         segments: &[&str],
         query: &[(&str, String)],
     ) -> Result<T, BackendError> {
-        let response = self
-            .http
-            .get(endpoint(&self.base, segments)?)
-            .query(query)
-            .bearer_auth(self.token.expose())
-            .send()
-            .await
-            .map_err(transport)?;
+        let request = self.http.get(endpoint(&self.base, segments)?).query(query).bearer_auth(self.token.expose());
+        let response = self.signed(request).send().await.map_err(transport)?;
         read(response).await
     }
 
@@ -146,14 +160,8 @@ impl BackendClient {
         segments: &[&str],
         body: &B,
     ) -> Result<T, BackendError> {
-        let response = self
-            .http
-            .post(endpoint(&self.base, segments)?)
-            .bearer_auth(self.token.expose())
-            .json(body)
-            .send()
-            .await
-            .map_err(transport)?;
+        let request = self.http.post(endpoint(&self.base, segments)?).bearer_auth(self.token.expose()).json(body);
+        let response = self.signed(request).send().await.map_err(transport)?;
         read(response).await
     }
 
@@ -189,6 +197,56 @@ impl BackendClient {
         out_request_no: &str,
     ) -> Result<RefundQueryResponse, BackendError> {
         self.get(&["refunds", out_request_no], &[("out_trade_no", out_trade_no.to_owned())]).await
+    }
+
+    /// `POST /v1/sign-in`: the operator's PIN checked at the backend.
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<SignInResponse, BackendError> {
+        self.post(&["sign-in"], request).await
+    }
+
+    /// `POST /v1/operators`.
+    pub async fn add_operator(&self, request: &AddOperatorRequest) -> Result<OperatorsResponse, BackendError> {
+        self.post(&["operators"], request).await
+    }
+
+    /// `GET /v1/operators`: names and roles.
+    pub async fn operators(&self) -> Result<OperatorsResponse, BackendError> {
+        self.get(&["operators"], &[]).await
+    }
+
+    /// `GET /v1/orders` without `since`: the order list, scoped by the signed-in operator's role.
+    pub async fn order_list(&self, q: &FeedQuery) -> Result<OrderList, BackendError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        let fields = [("store", &q.store), ("status", &q.status), ("from", &q.from), ("to", &q.to)];
+        for (k, v) in fields.into_iter().chain([("search", &q.search), ("after", &q.after)]) {
+            if let Some(v) = v {
+                query.push((k, v.clone()));
+            }
+        }
+        if let Some(limit) = q.limit {
+            query.push(("limit", limit.to_string()));
+        }
+        self.get(&["orders"], &query).await
+    }
+
+    /// `GET /v1/refunds`: the refund list, scoped by the signed-in operator's role.
+    pub async fn refund_list(&self, q: &RefundListQuery) -> Result<RefundList, BackendError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [("store", &q.store), ("from", &q.from), ("to", &q.to), ("search", &q.search)] {
+            if let Some(v) = v {
+                query.push((k, v.clone()));
+            }
+        }
+        if let Some(status) = q.status {
+            query.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(before) = q.before {
+            query.push(("before", before.to_string()));
+        }
+        if let Some(limit) = q.limit {
+            query.push(("limit", limit.to_string()));
+        }
+        self.get(&["refunds"], &query).await
     }
 
     /// `GET /v1/orders?since=…&limit=…`.
