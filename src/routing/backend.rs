@@ -95,7 +95,11 @@ impl ChannelFactory for BackendChannels {
         self.profile
     }
 
-    fn channel(&self, account: &Acquirer, _onboarding_code: Option<&str>) -> Result<Arc<dyn Channel>, crate::routing::NoChannel> {
+    fn channel(
+        &self,
+        account: &Acquirer,
+        _onboarding_code: Option<&str>,
+    ) -> Result<Arc<dyn Channel>, crate::routing::NoChannel> {
         Ok(Arc::new(BackendChannel::new(self.client.clone(), account.kind)))
     }
 
