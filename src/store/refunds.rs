@@ -96,6 +96,27 @@ pub struct RefundFilter {
 }
 
 impl Store {
+    /// The paid order a refund of `amount` with `reason` may be asked for, or why not (nothing is written).
+    pub(super) fn refund_request_order(
+        &self,
+        out_trade_no: &str,
+        amount: Amount,
+        reason: &str,
+    ) -> std::result::Result<Order, RefundRefused> {
+        let order =
+            self.order_by_out_trade_no(out_trade_no)?.ok_or_else(|| RefundRefused::NoSuchOrder(out_trade_no.into()))?;
+        if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
+            return Err(RefundRefused::NotPaid { out_trade_no: out_trade_no.into(), status: order.status.as_str() });
+        }
+        if reason.trim().is_empty() {
+            return Err(RefundRefused::NoReason);
+        }
+        if amount.fen() <= 0 {
+            return Err(RefundRefused::Zero);
+        }
+        Ok(order)
+    }
+
     pub fn refundable(&self, order: &Order) -> Result<Refundable> {
         refundable_tx(&self.conn, order)
     }
@@ -110,18 +131,8 @@ impl Store {
         reason: &str,
         operator: Option<OperatorId>,
     ) -> std::result::Result<(Order, Refund), RefundRefused> {
-        let order =
-            self.order_by_out_trade_no(out_trade_no)?.ok_or_else(|| RefundRefused::NoSuchOrder(out_trade_no.into()))?;
-        if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
-            return Err(RefundRefused::NotPaid { out_trade_no: out_trade_no.into(), status: order.status.as_str() });
-        }
+        let order = self.refund_request_order(out_trade_no, amount, reason)?;
         let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(RefundRefused::NoReason);
-        }
-        if amount.fen() <= 0 {
-            return Err(RefundRefused::Zero);
-        }
         let now = crate::time::now_utc();
         // Read-check-write: IMMEDIATE, so two clerks (or two processes) cannot both reserve the same money.
         let tx =

@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::orders::{NewOrder, ORDER_COLUMNS, order_from_row, typed};
 use super::refunds::RefundRefused;
 use super::{Result, Store, StoreError, append_audit};
-use crate::model::{OperatorId, Order, OrderId, OrderStatus, Refund, RefundId, Role, StoreId};
+use crate::model::{OperatorId, Order, OrderId, Refund, RefundId, Role, StoreId};
 use crate::money::Amount;
 
 /// A till enrolled (or waiting to enrol) with this backend.
@@ -345,18 +345,8 @@ impl Store {
             let till = self.refund_till(refund.id)?;
             return Ok(BegunRefund::Existing { order, refund, till });
         }
-        let order =
-            self.order_by_out_trade_no(out_trade_no)?.ok_or_else(|| RefundRefused::NoSuchOrder(out_trade_no.into()))?;
-        if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
-            return Err(RefundRefused::NotPaid { out_trade_no: out_trade_no.into(), status: order.status.as_str() });
-        }
+        let order = self.refund_request_order(out_trade_no, amount, reason)?;
         let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(RefundRefused::NoReason);
-        }
-        if amount.fen() <= 0 {
-            return Err(RefundRefused::Zero);
-        }
         let now = crate::time::now_utc();
         let tx =
             self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
@@ -607,7 +597,7 @@ fn refund_id_tx(tx: &Transaction<'_>, out_request_no: &str) -> Result<Option<Ref
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AcquirerKind, ChannelMode, RefundStatus};
+    use crate::model::{AcquirerKind, ChannelMode, OrderStatus, RefundStatus};
 
     fn backend() -> (Store, StoreId, crate::model::AcquirerId) {
         let mut store = Store::open_in_memory().unwrap();
