@@ -107,6 +107,7 @@ pub fn tighten_file(path: &Path) -> io::Result<Option<Tightened>> {
 /// Creates (or truncates) a file for writing that only the owner can read: 0600 from its first byte, also when
 /// an older file of that name was looser.
 pub fn create_private_file(path: &Path) -> io::Result<std::fs::File> {
+    crate::thread_role::assert_off_ui("writing a file");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

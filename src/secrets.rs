@@ -194,6 +194,7 @@ impl std::fmt::Debug for Vault {
 }
 
 fn derive(passphrase: &str, salt: &[u8], kdf: KdfParams) -> Result<Zeroizing<[u8; 32]>, SecretError> {
+    crate::thread_role::assert_off_ui("Argon2 key derivation");
     let params = argon2::Params::new(kdf.m_cost, kdf.t_cost, kdf.p_cost, Some(32))
         .map_err(|e| SecretError::Kdf(e.to_string()))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);

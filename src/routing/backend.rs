@@ -69,9 +69,17 @@ pub fn link(store: &Store) -> Result<Option<Link>, StoreError> {
 
 /// The client of the backend this till is enrolled with (its token from `vault`), or None when not enrolled.
 pub fn client(store: &Store, vault: &Vault) -> Result<Option<BackendClient>, LinkError> {
+    client_with_token(store, vault.secret(SECRET_TOKEN))
+}
+
+/// [`client`], given the till's token as read from the vault (the window reads it there, in memory, and sends the
+/// database part through its command queue).
+pub fn client_with_token(
+    store: &Store,
+    token: Option<crate::secrets::Secret>,
+) -> Result<Option<BackendClient>, LinkError> {
     let Some(link) = link(store)? else { return Ok(None) };
-    let token =
-        vault.secret(SECRET_TOKEN).filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
+    let token = token.filter(|t| !t.is_empty()).ok_or(LinkError::NoToken { url: link.url.clone() })?;
     let client = BackendClient::new(&link.url, token)?;
     Ok(Some(with_session(store, client)?))
 }

@@ -173,8 +173,29 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An open TillDesk database.
 pub struct Store {
-    conn: Connection,
+    conn: Checked,
     path: PathBuf,
+}
+
+/// The connection, with a debug assertion on every use that it is not used while the window draws a frame
+/// ([`crate::thread_role`]): the screens reach the database through the command queue only.
+struct Checked(Connection);
+
+impl std::ops::Deref for Checked {
+    type Target = Connection;
+    #[track_caller]
+    fn deref(&self) -> &Connection {
+        crate::thread_role::assert_off_ui("SQL");
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Checked {
+    #[track_caller]
+    fn deref_mut(&mut self) -> &mut Connection {
+        crate::thread_role::assert_off_ui("SQL");
+        &mut self.0
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -186,6 +207,7 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
+        crate::thread_role::assert_off_ui("opening the database");
         // 0600 from the first byte (SQLite gives its -wal and -shm the database's mode); looser files tightened.
         crate::private_files::secure_database_before_open(path);
         let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
@@ -222,7 +244,7 @@ impl Store {
             )
             .map_err(open_err)?;
         }
-        Ok(Store { conn, path })
+        Ok(Store { conn: Checked(conn), path })
     }
 
     /// Where the database lives (":memory:" for an in-memory one).

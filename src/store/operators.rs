@@ -136,6 +136,7 @@ pub fn check_pin_format(pin: &str, role: Role) -> std::result::Result<(), AuthEr
 
 /// The Argon2id PHC string of a PIN for `role`, with a fresh random salt. Slow on purpose: never on the UI thread.
 pub fn hash_pin(pin: &str, role: Role) -> std::result::Result<String, AuthError> {
+    crate::thread_role::assert_off_ui("Argon2 hashing");
     check_pin_format(pin, role)?;
     let salt_bytes: [u8; 16] = rand::random();
     let format_error = || AuthError::PinFormat { role: role_words(role), min: min_pin_len(role) };
@@ -150,6 +151,7 @@ fn dummy_hash() -> &'static str {
 }
 
 fn pin_matches(pin: &str, phc: &str) -> bool {
+    crate::thread_role::assert_off_ui("Argon2 checking");
     PasswordHash::new(phc).is_ok_and(|hash| argon2::Argon2::default().verify_password(pin.as_bytes(), &hash).is_ok())
 }
 

@@ -3,16 +3,16 @@
 //! as a table: a screen reader reads those), and by store and cashier; "Show in Orders" opens the same days on the
 //! Orders screen, where the totals are the same.
 //!
-//! The figures are read on a background thread with their own connection (the totals come from the running totals,
-//! the hours from the period's orders) and refreshed when the screen is shown, every 30 seconds, or on "Refresh".
+//! The figures are read through the command queue (the totals come from the running totals, the hours from the
+//! period's orders) and refreshed when the screen is shown, every 30 seconds, or on "Refresh".
 
-use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use crate::dashboard::{Dashboard, Period, Share, ShareKey, change_permille, dashboard};
 use crate::i18n::{Lang, Text};
 use crate::money::Amount;
-use crate::store::Store;
+use crate::queue::Ticket;
+use crate::store::StoreError;
 use crate::ui::Ctx;
 
 const REFRESH_EVERY: Duration = Duration::from_secs(30);
@@ -29,7 +29,7 @@ pub struct DashboardScreen {
     data: Option<Dashboard>,
     as_of: Option<String>,
     error: Option<Text>,
-    loading: Option<Receiver<Result<Dashboard, String>>>,
+    loading: Option<Ticket<Result<Dashboard, StoreError>>>,
     last_load: Option<Instant>,
     last_frame: u64,
     /// Set when "Show in Orders" is clicked: the shell opens the Orders screen on these local days (first, last).
@@ -58,45 +58,26 @@ impl DashboardScreen {
         self.last_load = None;
     }
 
-    fn load(&mut self, ctx: &Ctx, egui_ctx: &egui::Context) {
+    fn load(&mut self, ctx: &Ctx) {
         if self.loading.is_some() {
             return;
         }
-        let (tx, rx) = mpsc::channel();
-        let (db_path, period, repaint) = (ctx.home.store.path().to_owned(), self.period, egui_ctx.clone());
-        let spawned = std::thread::Builder::new().name("dashboard".into()).spawn(move || {
-            let result = Store::open(&db_path)
-                .and_then(|db| dashboard(&db, period, time::OffsetDateTime::now_utc()))
-                .map_err(|e| e.to_string());
-            let _ = tx.send(result);
-            repaint.request_repaint();
-        });
-        match spawned {
-            Ok(_) => {
-                self.loading = Some(rx);
-                self.last_load = Some(Instant::now());
-            }
-            Err(_) => self.error = Some(Text::new("无法开始统计", "Cannot start counting")),
-        }
+        let period = self.period;
+        self.loading = Some(ctx.queue.submit(move |s| dashboard(&s.store, period, time::OffsetDateTime::now_utc())));
+        self.last_load = Some(Instant::now());
     }
 
     fn poll(&mut self) {
-        if let Some(rx) = &self.loading {
-            match rx.try_recv() {
-                Ok(Ok(d)) => {
-                    self.data = Some(d);
-                    self.error = None;
-                    self.as_of = Some(crate::time::to_china_display(&crate::time::now_utc()));
-                    self.loading = None;
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "dashboard figures");
-                    self.error =
-                        Some(Text::new("无法读取数据库，请稍后刷新", "Cannot read the database: refresh shortly"));
-                    self.loading = None;
-                }
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => self.loading = None,
+        let Some(answer) = crate::queue::poll_slot(&mut self.loading) else { return };
+        match answer.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+            Ok(d) => {
+                self.data = Some(d);
+                self.error = None;
+                self.as_of = Some(crate::time::to_china_display(&crate::time::now_utc()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard figures");
+                self.error = Some(Text::new("无法读取数据库，请稍后刷新", "Cannot read the database: refresh shortly"));
             }
         }
     }
@@ -107,7 +88,7 @@ impl DashboardScreen {
         let reshown = frame > self.last_frame + 1;
         self.last_frame = frame;
         if reshown || self.last_load.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
-            self.load(ctx, ui.ctx());
+            self.load(ctx);
         }
         self.poll();
         if self.loading.is_some() {
@@ -171,7 +152,7 @@ impl DashboardScreen {
             }
             self.data = None;
             self.loading = None;
-            self.load(ctx, ui.ctx());
+            self.load(ctx);
         }
         if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e.get(lang));

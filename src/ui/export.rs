@@ -1,28 +1,21 @@
-//! "Export CSV" / "Export Excel" for a list screen: the export runs on its own thread with its own database
-//! connection, shows a progress bar (rows written of rows to write) and a Cancel button, and says where the file
+//! "Export CSV" / "Export Excel" for a list screen: the export runs as a job on the command queue (its own
+//! database connection, off the UI thread), shows a progress bar (rows written of rows to write) and a Cancel button, and says where the file
 //! went. Where it goes is a [`PathField`] ("Save to": typed, a recent folder, or the system dialog), by default the
 //! data folder's `exports/`. Only operators allowed to export (owner, back office) may start one.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::atomic::AtomicBool;
 
 use crate::export::{ExportError, ExportFormat};
 use crate::i18n::{Lang, Text};
-use crate::store::Store;
+use crate::queue::{CoreSession, Job};
 use crate::store::operators::Permission;
 use crate::ui::Ctx;
 use crate::ui::path_field::{PathEvent, PathField, Pick};
 
-enum Event {
-    Progress(u64, u64),
-    Done(Result<u64, ExportError>),
-}
-
 struct Running {
-    rx: Receiver<Event>,
-    cancel: Arc<AtomicBool>,
+    /// Reports (rows written, rows to write).
+    job: Job<Result<u64, ExportError>, (u64, u64)>,
     done: u64,
     total: u64,
     path: PathBuf,
@@ -75,7 +68,7 @@ impl std::fmt::Debug for Exporter {
 
 /// The export itself, run on the export thread with a fresh connection.
 pub type ExportWork =
-    Box<dyn FnOnce(&Store, &Path, &mut dyn FnMut(u64, u64), &AtomicBool) -> Result<u64, ExportError> + Send>;
+    Box<dyn FnOnce(&CoreSession, &Path, &mut dyn FnMut(u64, u64), &AtomicBool) -> Result<u64, ExportError> + Send>;
 
 impl Exporter {
     pub fn is_running(&self) -> bool {
@@ -97,47 +90,27 @@ impl Exporter {
     }
 
     /// Starts `work` writing to a new file named after `what` in the data folder's exports/.
-    pub fn start(
-        &mut self,
-        ctx: &mut Ctx,
-        egui_ctx: &egui::Context,
-        what: &str,
-        format: ExportFormat,
-        work: ExportWork,
-    ) {
+    pub fn start(&mut self, ctx: &mut Ctx, what: &str, format: ExportFormat, work: ExportWork) {
         if let Err(e) = crate::ui::orders::permit_text(ctx, Permission::Export) {
             self.message = Some(Err(e));
             return;
         }
         let chosen = self.folder.as_ref().and_then(PathField::path);
         let path = target_path(chosen, &ctx.home.dir, what, format);
-        let db_path = ctx.home.store.path().to_owned();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::channel();
-        let (flag, target, repaint) = (cancel.clone(), path.clone(), egui_ctx.clone());
-        let spawned = std::thread::Builder::new().name("export".into()).spawn(move || {
-            let result = Store::open(&db_path).map_err(ExportError::from).and_then(|db| {
-                let mut last = std::time::Instant::now();
-                let mut progress = |done, total| {
-                    // A few updates a second are enough for the bar.
-                    if done == total || last.elapsed() >= std::time::Duration::from_millis(100) {
-                        last = std::time::Instant::now();
-                        let _ = tx.send(Event::Progress(done, total));
-                        repaint.request_repaint();
-                    }
-                };
-                work(&db, &target, &mut progress, &flag)
-            });
-            let _ = tx.send(Event::Done(result));
-            repaint.request_repaint();
+        let target = path.clone();
+        let job = ctx.queue.submit_job(move |session, reporter, cancel| {
+            let mut last = std::time::Instant::now();
+            let mut progress = |done, total| {
+                // A few updates a second are enough for the bar.
+                if done == total || last.elapsed() >= std::time::Duration::from_millis(100) {
+                    last = std::time::Instant::now();
+                    reporter.progress((done, total));
+                }
+            };
+            work(session, &target, &mut progress, cancel.as_atomic())
         });
-        match spawned {
-            Ok(_) => {
-                self.message = None;
-                self.running = Some(Running { rx, cancel, done: 0, total: 0, path });
-            }
-            Err(_) => self.message = Some(Err(Text::new("无法开始导出", "Cannot start the export"))),
-        }
+        self.message = None;
+        self.running = Some(Running { job, done: 0, total: 0, path });
     }
 
     /// Polls the running export and draws its progress (or the last outcome), and the "Save to" field.
@@ -145,28 +118,24 @@ impl Exporter {
         let lang = ctx.lang;
         let mut saved: Option<PathBuf> = None;
         if let Some(run) = &mut self.running {
-            loop {
-                match run.rx.try_recv() {
-                    Ok(Event::Progress(done, total)) => (run.done, run.total) = (done, total),
-                    Ok(Event::Done(result)) => {
-                        self.message = Some(match result {
-                            Ok(n) => {
-                                saved = Some(run.path.clone());
-                                let at = run.path.display();
-                                Ok(Text::new(format!("已导出 {n} 行 → {at}"), format!("Exported {n} rows → {at}")))
-                            }
-                            Err(e) => Err(export_error_text(&e)),
-                        });
-                        self.running = None;
-                        break;
+            let answer = run.job.poll();
+            if let Some(&(done, total)) = run.job.steps.last() {
+                (run.done, run.total) = (done, total);
+            }
+            if let Some(answer) = answer {
+                self.message = Some(match answer {
+                    Ok(Ok(n)) => {
+                        saved = Some(run.path.clone());
+                        let at = run.path.display();
+                        Ok(Text::new(format!("已导出 {n} 行 → {at}"), format!("Exported {n} rows → {at}")))
                     }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        self.message = Some(Err(Text::new("导出意外结束", "The export ended unexpectedly")));
-                        self.running = None;
-                        break;
+                    Ok(Err(e)) => Err(export_error_text(&e)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the export");
+                        Err(Text::new("导出意外结束", "The export ended unexpectedly"))
                     }
-                }
+                });
+                self.running = None;
             }
         }
         if let Some(path) = saved {
@@ -182,7 +151,7 @@ impl Exporter {
                     run.total
                 )));
                 if ui.button(lang.pick("取消导出", "Cancel export")).clicked() {
-                    run.cancel.store(true, Ordering::Relaxed);
+                    run.job.cancel.cancel();
                 }
             });
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));

@@ -76,7 +76,7 @@ pub struct FirstRunWizard {
     /// The owner, once one exists (created here or before).
     owner: Option<String>,
     /// The owner being created: its PIN is hashed on a background thread (Argon2 is slow on purpose).
-    owner_job: Option<crate::ui::jobs::Background<Result<crate::model::Operator, AddOperatorError>>>,
+    owner_job: Option<crate::queue::Ticket<Result<crate::model::Operator, AddOperatorError>>>,
     /// The merchant's or store's printed names being checked against the fonts (off the UI thread) before saving.
     names_check: Option<NameCheck>,
     /// Names that passed that check.
@@ -537,10 +537,7 @@ impl FirstRunWizard {
                 // Hashed off the UI thread; `poll_owner` moves on once it is done.
                 let (name, pin) = (self.owner_name.clone(), std::mem::take(&mut self.owner_pin));
                 self.owner_pin_again.clear();
-                let db = ctx.home.store.path().to_owned();
-                self.owner_job = Some(crate::ui::jobs::Background::spawn(db, None, egui_ctx, move |store| {
-                    store.add_operator(&name, Role::Owner, &pin, None)
-                }));
+                self.owner_job = Some(ctx.queue.submit(move |s| s.store.add_operator(&name, Role::Owner, &pin, None)));
                 false
             }
             Step::Mode => {
@@ -621,8 +618,8 @@ impl FirstRunWizard {
                     crate::ui::staff::add_words(Lang::En, &e),
                 ))
             }
-            Err(crate::ui::jobs::BackgroundError::Store(e)) => self.problem = Some(store_error_text(&e)),
-            Err(crate::ui::jobs::BackgroundError::Died) => {
+            Err(crate::queue::QueueError::Open(e)) => self.problem = Some(store_error_text(&e)),
+            Err(_) => {
                 self.problem =
                     Some(Text::new("创建店主的后台任务意外结束，请重试", "creating the owner stopped; try again"))
             }

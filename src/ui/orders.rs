@@ -155,21 +155,7 @@ pub(crate) fn parse_day_opt(text: &str, what: (&str, &str)) -> Result<Option<tim
 
 /// What `permit` says, in both languages (it words its refusal in the current one).
 pub(crate) fn permit_text(ctx: &mut Ctx, permission: crate::store::operators::Permission) -> Result<(), Text> {
-    let lang = ctx.lang;
-    let mut words = [String::new(), String::new()];
-    for (i, l) in [Lang::ZhCn, Lang::En].into_iter().enumerate() {
-        ctx.lang = l;
-        match ctx.permit(permission) {
-            Ok(()) => {
-                ctx.lang = lang;
-                return Ok(());
-            }
-            Err(e) => words[i] = e,
-        }
-    }
-    ctx.lang = lang;
-    let [zh, en] = words;
-    Err(Text::new(zh, en))
+    ctx.permit_text(permission)
 }
 
 /// Which columns fit: status and amount always; the rest go as the table narrows (the detail open at 1024×600).
@@ -673,11 +659,10 @@ impl OrdersScreen {
                 let (filter, sort) = (self.filter.clone(), self.sort);
                 self.export.start(
                     ctx,
-                    ui.ctx(),
                     "orders",
                     format,
-                    Box::new(move |db, path, progress, cancel| {
-                        crate::export::export_orders(db, &filter, sort, path, lang, progress, cancel)
+                    Box::new(move |s, path, progress, cancel| {
+                        crate::export::export_orders(&s.store, &filter, sort, path, lang, progress, cancel)
                     }),
                 );
             }

@@ -225,9 +225,12 @@ pub fn remember_folder(ctx: &mut Ctx, path: &Path) {
     folders.insert(0, folder.to_owned());
     folders.truncate(MAX_RECENT);
     let value = folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join("\n");
-    if let Err(e) = ctx.home.store.set_setting(SETTING_RECENT_FOLDERS, &value, None) {
-        tracing::warn!(error = %e, "could not remember the folder");
-    }
+    // Nobody waits for it: the list in `Ctx` is already up to date.
+    drop(ctx.queue.submit(move |s| {
+        if let Err(e) = s.store.set_setting(SETTING_RECENT_FOLDERS, &value, None) {
+            tracing::warn!(error = %e, "could not remember the folder");
+        }
+    }));
 }
 
 #[cfg(test)]

@@ -652,16 +652,16 @@ impl ReconcileScreen {
             });
         });
         if let Some(action) = action {
-            self.apply(ui, ctx, report, action);
+            self.apply(ctx, report, action);
         }
     }
 
-    fn apply(&mut self, ui: &egui::Ui, ctx: &mut Ctx, report: &Report, action: RowAction) {
+    fn apply(&mut self, ctx: &mut Ctx, report: &Report, action: RowAction) {
         match action {
             RowAction::Query(item) => self.query_acquirer(ctx, report.acquirer, &item),
             RowAction::Resolve(item) => self.resolve.open(&item),
             RowAction::Adopt(id) => {
-                if let Some(update) = self.resolve.adopt(ui, ctx, report, id) {
+                if let Some(update) = self.resolve.adopt(ctx, report, id) {
                     self.status = Some(update.status);
                 }
             }

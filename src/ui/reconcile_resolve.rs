@@ -2,10 +2,11 @@
 //! "matched", the refund for "refunded"), reopening, adopting, and the day bar (open or closed, who and when, Close
 //! day — disabled with the reason while differences are open —, Reopen day, export of the closed day's frozen
 //! report). Everything that reads or writes the database or a file runs on a background thread
-//! ([`Background`]); the screen gets back a fresh report and a status line.
+//! (through the command queue, [`crate::queue`]); the screen gets back a fresh report and a status line.
 
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerId, DiscrepancyId, ResolutionKind};
+use crate::queue::Ticket;
 use crate::recon::report::{Item, Report};
 use crate::recon::resolve::{self, ResolveAs, ResolveError, Resolved, china_display, kind_label, suggested_kind};
 use crate::recon::{self, ReconError};
@@ -13,7 +14,6 @@ use crate::store::operators::Permission;
 use crate::store::recon_days::{BillRowPick, Refused};
 use crate::store::{Store, StoreError};
 use crate::ui::Ctx;
-use crate::ui::jobs::Background;
 
 /// What the panel hands back to the screen.
 pub struct Update {
@@ -41,7 +41,7 @@ struct Done {
     day: Option<DayInfo>,
 }
 
-type Work = Background<Result<Done, ResolveError>>;
+type Work = Ticket<Result<Done, ResolveError>>;
 
 /// The resolve (or reopen) dialog.
 struct Dialog {
@@ -63,7 +63,7 @@ pub struct ResolvePanel {
     job: Option<Work>,
     /// The day state, and the run it was read for.
     day: Option<(i64, DayInfo)>,
-    day_job: Option<(i64, Background<Result<DayInfo, ResolveError>>)>,
+    day_job: Option<(i64, Ticket<Result<DayInfo, ResolveError>>)>,
     /// The run whose day could not be read (not asked again every frame).
     day_failed: Option<i64>,
     reopen_note: String,
@@ -174,9 +174,9 @@ impl ResolvePanel {
     }
 
     /// Adopts a bill payment as the local order (a background job).
-    pub fn adopt(&mut self, ui: &egui::Ui, ctx: &Ctx, report: &Report, id: DiscrepancyId) -> Option<Update> {
+    pub fn adopt(&mut self, ctx: &Ctx, report: &Report, id: DiscrepancyId) -> Option<Update> {
         let note = ctx.lang.pick("按账单补录为本地订单", "adopted from the bill as a local order").to_owned();
-        self.resolve(ui, ctx, report, id, ResolveAs::Adopted, note)
+        self.resolve(ctx, report, id, ResolveAs::Adopted, note)
     }
 
     fn busy(&self) -> bool {
@@ -186,7 +186,6 @@ impl ResolvePanel {
     /// Runs `work` on a background thread for a clerk who may do `permission`; the report is read again after it.
     fn start(
         &mut self,
-        ui: &egui::Ui,
         ctx: &Ctx,
         permission: Permission,
         report: &Report,
@@ -196,26 +195,25 @@ impl ResolvePanel {
             return Some(Update { status: (true, refused), report: None });
         }
         let (run_id, lang) = (report.run_id, ctx.lang);
-        self.job =
-            Some(Background::spawn(ctx.home.store.path().to_owned(), ctx.operator_id(), ui.ctx(), move |store| {
-                let (zh, en) = work(store)?;
-                let report = recon::load_report(store, run_id, lang)?;
-                let day = day_info(store, run_id)?;
-                Ok(Done { zh, en, report: Some(report), day: Some(day) })
-            }));
+        self.job = Some(ctx.queue.submit(move |s| {
+            let store = &mut s.store;
+            let (zh, en) = work(store)?;
+            let report = recon::load_report(store, run_id, lang)?;
+            let day = day_info(store, run_id)?;
+            Ok(Done { zh, en, report: Some(report), day: Some(day) })
+        }));
         None
     }
 
     fn resolve(
         &mut self,
-        ui: &egui::Ui,
         ctx: &Ctx,
         report: &Report,
         id: DiscrepancyId,
         how: ResolveAs,
         note: String,
     ) -> Option<Update> {
-        self.start(ui, ctx, Permission::Reconcile, report, move |store| {
+        self.start(ctx, Permission::Reconcile, report, move |store| {
             let operator = None; // the audit session names the signed-in operator
             Ok(match resolve::resolve(store, id, &how, &note, operator)? {
                 Resolved::Plain => ("已标记为已处理".to_owned(), "Marked resolved".to_owned()),
@@ -237,9 +235,7 @@ impl ResolvePanel {
         let loading = self.day_job.as_ref().is_some_and(|(run, _)| *run == report.run_id);
         if !fresh && !loading && self.day_failed != Some(report.run_id) {
             let run_id = report.run_id;
-            let job = Background::spawn(ctx.home.store.path().to_owned(), ctx.operator_id(), ui.ctx(), move |store| {
-                day_info(store, run_id)
-            });
+            let job = ctx.queue.submit(move |s| day_info(&mut s.store, run_id));
             self.day_job = Some((run_id, job));
         }
         if let Some(u) = self.day_bar(ui, ctx, report) {
@@ -263,7 +259,7 @@ impl ResolvePanel {
                     None
                 }
                 Ok(Err(e)) => Some(phrase_text(&e)),
-                Err(e) => Some(e.text()),
+                Err(e) => Some(crate::i18n::Phrase::text(&e)),
             };
             if let Some(text) = failed {
                 self.day_failed = Some(run);
@@ -281,7 +277,7 @@ impl ResolvePanel {
                 Update { status: (false, Text::new(done.zh, done.en)), report: done.report }
             }
             Ok(Err(e)) => Update { status: (true, phrase_text(&e)), report: None },
-            Err(e) => Update { status: (true, e.text()), report: None },
+            Err(e) => Update { status: (true, crate::i18n::Phrase::text(&e)), report: None },
         })
     }
 
@@ -318,7 +314,7 @@ impl ResolvePanel {
                             ("xlsx", lang.pick("导出结账报表 Excel", "Export closed day Excel")),
                         ] {
                             if ui.add_enabled(!busy, egui::Button::new(label)).clicked() {
-                                update = self.export(ui, ctx, report, &day, ext);
+                                update = self.export(ctx, report, &day, ext);
                             }
                         }
                         let label = ui.label(lang.pick("重新开账原因", "Reason to reopen"));
@@ -328,7 +324,7 @@ impl ResolvePanel {
                         if ui.add_enabled(can, egui::Button::new(lang.pick("重新开账", "Reopen day"))).clicked() {
                             let note = std::mem::take(&mut self.reopen_note);
                             let (acquirer, date) = (day.acquirer_id, day.date);
-                            update = self.start(ui, ctx, Permission::Reconcile, report, move |store| {
+                            update = self.start(ctx, Permission::Reconcile, report, move |store| {
                                 resolve::reopen_day(store, acquirer, date, &note, None)?;
                                 Ok(("已重新开账".to_owned(), "The day is open again".to_owned()))
                             });
@@ -367,7 +363,7 @@ impl ResolvePanel {
                             let (acquirer, date) = (day.acquirer_id, day.date);
                             let by = ctx.operator.clone().unwrap_or_else(|| crate::ui::AUDIT_ACTOR_WINDOW.to_owned());
                             let at = crate::time::now_utc();
-                            update = self.start(ui, ctx, Permission::Reconcile, report, move |store| {
+                            update = self.start(ctx, Permission::Reconcile, report, move |store| {
                                 resolve::close_day(store, acquirer, date, &by, None, &at)?;
                                 Ok(("已结账，报表已冻结".to_owned(), "Day closed: its report is frozen".to_owned()))
                             });
@@ -380,10 +376,10 @@ impl ResolvePanel {
     }
 
     /// Exports the closed day's frozen report under <data>/exports (in the background: file I/O).
-    fn export(&mut self, ui: &egui::Ui, ctx: &Ctx, report: &Report, day: &DayInfo, ext: &str) -> Option<Update> {
+    fn export(&mut self, ctx: &Ctx, report: &Report, day: &DayInfo, ext: &str) -> Option<Update> {
         let lang = ctx.lang;
         let (acquirer, date, dir, ext) = (day.acquirer_id, day.date, ctx.home.dir.join("exports"), ext.to_owned());
-        self.start(ui, ctx, Permission::Export, report, move |store| {
+        self.start(ctx, Permission::Export, report, move |store| {
             let frozen = resolve::day_report(store, acquirer, date)?;
             let path = dir.join(recon::export::day_file_name(&frozen, &ext));
             recon::export::write_day(&frozen, &path, lang)?;
@@ -495,7 +491,7 @@ impl ResolvePanel {
         let (id, reopen, kind) = (dialog.item.id, dialog.reopen, dialog.kind);
         let note = dialog.note.trim().to_owned();
         if reopen {
-            return self.start(ui, ctx, Permission::Reconcile, report, move |store| {
+            return self.start(ctx, Permission::Reconcile, report, move |store| {
                 resolve::reopen(store, id, &note, None)?;
                 Ok(("已重新打开".to_owned(), "Reopened".to_owned()))
             });
@@ -516,7 +512,7 @@ impl ResolvePanel {
                 }
             },
         };
-        self.resolve(ui, ctx, report, id, how, note)
+        self.resolve(ctx, report, id, how, note)
     }
 }
 

@@ -8,6 +8,9 @@ use crate::model::{Refund, RefundStatus};
 use crate::store::refunds::RefundFilter;
 use crate::ui::Ctx;
 
+/// What one read of the list brings back: the refunds with their orders' numbers, and the operators (for names).
+type Loaded = Result<(Vec<(Refund, String)>, Vec<crate::model::Operator>), crate::store::StoreError>;
+
 #[derive(Debug, Default)]
 pub struct RefundsScreen {
     status: Option<RefundStatus>,
@@ -21,6 +24,8 @@ pub struct RefundsScreen {
     rows: Vec<(Refund, String)>,
     operators: Vec<crate::model::Operator>,
     loaded: bool,
+    /// The list being read (through the command queue).
+    loading: Option<crate::queue::Ticket<Loaded>>,
     export: crate::ui::export::Exporter,
     /// Set when an order number is clicked: the shell opens it on the Orders screen.
     pub open_order: Option<String>,
@@ -58,22 +63,46 @@ impl RefundsScreen {
                     search: Some(self.search.trim().to_owned()).filter(|s| !s.is_empty()),
                 };
                 self.filter_error = None;
+                // A new filter: the old rows go at once (a stale row must never look like an answer).
+                self.rows.clear();
                 self.reload(ctx);
             }
             Err(e) => self.filter_error = Some(e),
         }
     }
 
+    /// Reads the list again through the queue (a read already under way is superseded: its answer is dropped).
     fn reload(&mut self, ctx: &mut Ctx) {
-        match ctx.home.store.recent_refunds(&self.filter, 2000) {
-            Ok(rows) => self.rows = rows,
+        let filter = self.filter.clone();
+        self.loading = Some(ctx.queue.submit(move |s| {
+            let rows = s.store.recent_refunds(&filter, 2000)?;
+            Ok((rows, s.store.operators()?))
+        }));
+        self.loaded = true;
+    }
+
+    /// Takes the list once it has been read.
+    fn poll(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
+        if self.loading.is_some() {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        let Some(answer) = crate::queue::poll_slot(&mut self.loading) else { return };
+        match answer {
+            Ok(Ok((rows, operators))) => (self.rows, self.operators) = (rows, operators),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "refunds list");
+                ctx.error = Some(Text::new("无法读取退款记录", "Cannot read the refunds"));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "refunds list");
                 ctx.error = Some(Text::new("无法读取退款记录", "Cannot read the refunds"));
             }
         }
-        self.operators = ctx.home.store.operators().unwrap_or_default();
-        self.loaded = true;
+    }
+
+    /// Whether the list is being read.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -81,6 +110,7 @@ impl RefundsScreen {
         if !self.loaded {
             self.reload(ctx);
         }
+        self.poll(ui, ctx);
         let mut apply = false;
         ui.horizontal_wrapped(|ui| {
             ui.label(lang.pick("日期", "Days"));
@@ -137,11 +167,10 @@ impl RefundsScreen {
                 let filter = self.filter.clone();
                 self.export.start(
                     ctx,
-                    ui.ctx(),
                     "refunds",
                     format,
-                    Box::new(move |db, path, progress, cancel| {
-                        crate::export::export_refunds(db, &filter, path, lang, progress, cancel)
+                    Box::new(move |s, path, progress, cancel| {
+                        crate::export::export_refunds(&s.store, &filter, path, lang, progress, cancel)
                     }),
                 );
             }
@@ -168,7 +197,12 @@ impl RefundsScreen {
         ));
         ui.separator();
         if self.rows.is_empty() {
-            if self.filter == RefundFilter::default() {
+            if self.loading.is_some() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(lang.pick("正在读取退款记录…", "Reading the refunds…"));
+                });
+            } else if self.filter == RefundFilter::default() {
                 ui.label(lang.pick("暂无退款", "No refunds yet"));
             } else {
                 ui.label(lang.pick("没有符合条件的退款", "No refunds match the filter"));

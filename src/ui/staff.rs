@@ -1,22 +1,31 @@
 //! Staff (员工) in Settings: the first run creates the owner; operators sign in with their PIN (and out); anyone
 //! signed in changes their own PIN; the owner adds staff and reads the append-only audit log.
 //!
-//! Argon2 is slow on purpose, so every PIN hash and check runs on a background thread with its own database
-//! connection ([`Background`]); the panel shows a spinner until it reports back.
+//! Argon2 is slow on purpose, so every PIN hash and check — and every read of the staff and the audit log — goes
+//! through the command queue ([`crate::queue`]); the panel shows a spinner until the answer comes back.
+
+use std::time::Instant;
 
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AuditEntry, Operator, Role};
+use crate::queue::Ticket;
 use crate::routing::backend::{self, StaffError};
+use crate::store::StoreError;
 use crate::store::operators::{AddOperatorError, AuthError, Permission, VerifyError, require};
-use crate::ui::jobs::{Background, BackgroundError};
 use crate::ui::{Ctx, role_label};
 
 /// What the panel is waiting for.
 enum Pending {
-    CreateOwner(Background<Result<Operator, AddOperatorError>>),
-    SignIn(Background<Result<Operator, StaffError>>),
-    Add(Background<Result<Operator, StaffError>>),
-    ChangePin(Background<Result<(), ChangePinError>>),
+    CreateOwner(Ticket<Result<Operator, AddOperatorError>>),
+    SignIn(Ticket<Result<Operator, StaffError>>),
+    Add(Ticket<Result<Operator, StaffError>>),
+    ChangePin(Ticket<Result<(), ChangePinError>>),
+}
+
+/// The staff and the newest audit entries, as last read.
+struct Roster {
+    operators: Vec<Operator>,
+    audit: Vec<AuditEntry>,
 }
 
 /// Changing one's own PIN: the current one is checked first.
@@ -39,8 +48,12 @@ pub struct StaffPanel {
     changed_pin: String,
     message: Option<(bool, Text)>,
     signed_in: Option<Operator>,
-    audit: Vec<AuditEntry>,
+    /// None: to be read (again).
+    roster: Option<Roster>,
+    reading: Option<Ticket<Result<Roster, StoreError>>>,
     pending: Option<Pending>,
+    /// When the pending work was sent.
+    started: Option<Instant>,
 }
 
 impl std::fmt::Debug for StaffPanel {
@@ -84,17 +97,6 @@ impl Phrase for VerifyError {
         match self {
             VerifyError::Auth(a) => a.phrase(lang),
             VerifyError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
-        }
-    }
-}
-
-impl Phrase for BackgroundError {
-    fn phrase(&self, lang: Lang) -> String {
-        match self {
-            BackgroundError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
-            BackgroundError::Died => {
-                lang.pick("后台任务意外结束", "the background work stopped without an answer").into()
-            }
         }
     }
 }
@@ -178,8 +180,33 @@ impl StaffPanel {
             }
         };
         self.pending = None;
+        self.started = None;
         self.message = Some((ok, text));
-        self.audit.clear();
+        self.roster = None;
+        ctx.staff_changed();
+    }
+
+    /// Sends `pending` and notes when.
+    fn send(&mut self, pending: Pending) {
+        self.pending = Some(pending);
+        self.started = Some(Instant::now());
+    }
+
+    /// Reads the staff and the audit log when they are not known, and takes them when they arrive.
+    fn read_roster(&mut self, ctx: &mut Ctx) {
+        if let Some(answer) = crate::queue::poll_slot(&mut self.reading) {
+            match answer.map_err(|e| e.text()).and_then(|r| r.map_err(|e| crate::ui::words_backoffice::store_error(&e)))
+            {
+                Ok(roster) => self.roster = Some(roster),
+                Err(text) => ctx.error = Some(text),
+            }
+        }
+        if self.roster.is_none() && self.reading.is_none() {
+            self.reading = Some(
+                ctx.queue
+                    .submit(|s| Ok(Roster { operators: s.store.operators()?, audit: s.store.audit_page(None, 200)? })),
+            );
+        }
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -187,17 +214,16 @@ impl StaffPanel {
         self.poll(ctx);
         // Someone signed in elsewhere (the first-run wizard signs in the owner it creates): show them as signed in.
         if self.signed_in.as_ref().map(|o| o.name.as_str()) != ctx.operator.as_deref() {
-            self.signed_in = ctx.operator.as_deref().and_then(|n| ctx.home.store.operator_by_name(n).ok().flatten());
-            self.audit.clear();
+            self.signed_in = ctx.signed_in().cloned();
+            self.roster = None;
         }
+        self.read_roster(ctx);
         ui.heading(lang.pick("员工", "Staff"));
-        let has_owner = ctx.home.store.has_owner().unwrap_or(false);
+        let has_owner = ctx.has_owner();
         let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
             let l = ui.label(label);
             ui.add(egui::TextEdit::singleline(text).password(password).desired_width(160.0)).labelled_by(l.id);
         };
-        let db = ctx.home.store.path().to_owned();
-        let me_id = ctx.operator_id();
         let busy = self.busy();
         if !has_owner {
             ui.label(lang.pick(
@@ -209,10 +235,9 @@ impl StaffPanel {
                 field(ui, lang.pick("店主 PIN", "Owner PIN"), &mut self.pin, true);
                 if ui.add_enabled(!busy, egui::Button::new(lang.pick("创建店主", "Create owner"))).clicked() {
                     let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
-                    self.pending =
-                        Some(Pending::CreateOwner(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
-                            s.add_operator(&name, Role::Owner, &pin, None)
-                        })));
+                    self.send(Pending::CreateOwner(
+                        ctx.queue.submit(move |s| s.store.add_operator(&name, Role::Owner, &pin, None)),
+                    ));
                 }
             });
         } else {
@@ -223,17 +248,21 @@ impl StaffPanel {
                 {
                     let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
                     // Staff of a till enrolled with a merchant backend sign in there.
-                    match backend_client(ctx) {
+                    match backend_token(ctx) {
                         Err(text) => self.message = Some((false, text)),
-                        Ok(client) => {
-                            self.pending =
-                                Some(Pending::SignIn(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
-                                    match &client {
-                                        Some(c) => backend::block_on(backend::sign_in_with(s, c, &name, &pin))
-                                            .map(|(op, _session)| op),
-                                        None => s.verify_pin(&name, &pin).map_err(StaffError::from),
+                        Ok(token) => {
+                            self.send(Pending::SignIn(ctx.queue.submit(move |cs| {
+                                let s = &mut cs.store;
+                                match token {
+                                    Some(token) => {
+                                        let client = backend::client_with_token(s, token)?;
+                                        let Some(c) = client else { return Err(backend::LinkError::NotJoined.into()) };
+                                        backend::block_on(backend::sign_in_with(s, &c, &name, &pin))
+                                            .map(|(op, _session)| op)
                                     }
-                                })));
+                                    None => s.verify_pin(&name, &pin).map_err(StaffError::from),
+                                }
+                            })));
                         }
                     }
                 }
@@ -246,12 +275,8 @@ impl StaffPanel {
                 }
             });
         }
-        if let Some(pending) = &self.pending {
-            let started = match pending {
-                Pending::CreateOwner(j) => j.started,
-                Pending::SignIn(j) | Pending::Add(j) => j.started,
-                Pending::ChangePin(j) => j.started,
-            };
+        if self.pending.is_some() {
+            let started = self.started.unwrap_or_else(Instant::now);
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label(format!(
@@ -275,9 +300,9 @@ impl StaffPanel {
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("更改 PIN", "Change PIN"))).clicked() {
                 let (old, new) = (std::mem::take(&mut self.old_pin), std::mem::take(&mut self.changed_pin));
                 let name = me.name.clone();
-                self.pending = Some(Pending::ChangePin(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
-                    let op = s.verify_pin(&name, &old)?;
-                    s.change_pin(op.id, &new, Some(op.id))?;
+                self.send(Pending::ChangePin(ctx.queue.submit(move |cs| {
+                    let op = cs.store.verify_pin(&name, &old)?;
+                    cs.store.change_pin(op.id, &new, Some(op.id))?;
                     Ok(())
                 })));
             }
@@ -319,45 +344,50 @@ impl StaffPanel {
                             let by = me.id;
                             // At a merchant backend the owner's PIN is checked there: asked in the PIN field above.
                             let owner = (me.name.clone(), self.old_pin.clone());
-                            match backend_client(ctx) {
+                            match backend_token(ctx) {
                                 Err(text) => self.message = Some((false, text)),
-                                Ok(client) => {
-                                    self.pending =
-                                        Some(Pending::Add(Background::spawn(db.clone(), me_id, ui.ctx(), move |s| {
-                                            match &client {
-                                                Some(c) => backend::block_on(backend::add_operator(
+                                Ok(token) => {
+                                    self.send(Pending::Add(ctx.queue.submit(move |cs| {
+                                        let s = &mut cs.store;
+                                        match token {
+                                            Some(token) => {
+                                                let client = backend::client_with_token(s, token)?;
+                                                let Some(c) = client else {
+                                                    return Err(backend::LinkError::NotJoined.into());
+                                                };
+                                                backend::block_on(backend::add_operator(
                                                     s,
-                                                    c,
+                                                    &c,
                                                     Some((&owner.0, &owner.1)),
                                                     &name,
                                                     role,
                                                     &pin,
-                                                )),
-                                                None => s.add_operator(&name, role, &pin, Some(by)).map_err(Into::into),
+                                                ))
                                             }
-                                        })));
+                                            None => s.add_operator(&name, role, &pin, Some(by)).map_err(Into::into),
+                                        }
+                                    })));
                                 }
                             }
                         }
                     }
                 }
             });
-            if let Ok(ops) = ctx.home.store.operators() {
-                for op in ops {
-                    ui.label(format!("{} · {}", op.name, role_label(lang, op.role)));
-                }
+            for op in self.roster.iter().flat_map(|r| &r.operators) {
+                ui.label(format!("{} · {}", op.name, role_label(lang, op.role)));
             }
         }
         if require(&me, Permission::ViewAudit).is_ok() {
             ui.separator();
             ui.strong(lang.pick("审计日志（只增不改，北京时间）", "Audit log (append-only, China time)"));
-            if self.audit.is_empty() {
-                self.audit = ctx.home.store.audit_page(None, 200).unwrap_or_default();
-            }
+            let Some(roster) = &self.roster else {
+                ui.spinner();
+                return;
+            };
             let names: Vec<(crate::model::OperatorId, String)> =
-                ctx.home.store.operators().unwrap_or_default().into_iter().map(|o| (o.id, o.name)).collect();
+                roster.operators.iter().map(|o| (o.id, o.name.clone())).collect();
             egui::ScrollArea::vertical().max_height(240.0).min_scrolled_height(200.0).id_salt("audit").show(ui, |ui| {
-                audit_list(ui, &self.audit, &names, lang);
+                audit_list(ui, &roster.audit, &names, lang);
             });
         }
     }
@@ -377,12 +407,14 @@ pub fn ok_color(ui: &egui::Ui) -> egui::Color32 {
     if ui.visuals().dark_mode { egui::Color32::from_rgb(60, 170, 90) } else { egui::Color32::from_rgb(20, 120, 50) }
 }
 
-/// The merchant backend's client when this till is enrolled with one (its staff live there), None when not; the
-/// words to show when the vault holding the till's token is locked.
-fn backend_client(ctx: &Ctx) -> Result<Option<crate::channel::backend::BackendClient>, Text> {
+/// The till's token for the merchant backend when this till is enrolled with one (its staff live there): `Some`
+/// (the token as the unlocked vault holds it, perhaps none) when enrolled, None when not; the words to show when the
+/// vault holding the token is locked. The client is made from it on the queue ([`backend::client_with_token`]).
+#[allow(clippy::type_complexity)]
+fn backend_token(ctx: &Ctx) -> Result<Option<Option<crate::secrets::Secret>>, Text> {
     if ctx.backend_url.is_none() {
         return Ok(None);
     }
     let Some(vault) = &ctx.vault else { return Err(crate::ui::words_backend::unlock_first()) };
-    backend::client(&ctx.home.store, vault).map_err(|e| crate::ui::words_backend::link_error(&e))
+    Ok(Some(vault.secret(backend::SECRET_TOKEN)))
 }

@@ -4,6 +4,7 @@
 
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AuditEntry, Role};
+use crate::queue::QueueError;
 use crate::store::StoreError;
 use crate::store::sync::SyncRun;
 
@@ -277,6 +278,19 @@ impl Phrase for RunSummary<'_> {
             parts.push(waiting(run.outbox_pending));
         }
         parts.join(lang.pick("，", ", "))
+    }
+}
+
+/// Why a command sent through the queue gave no answer.
+impl Phrase for QueueError {
+    fn phrase(&self, lang: Lang) -> String {
+        match self {
+            QueueError::Open(s) => store_error_words(s, lang),
+            QueueError::Stopped => {
+                lang.pick("后台任务意外结束", "the background work stopped without an answer").into()
+            }
+            QueueError::NoRuntime => lang.pick("网络运行时未启动", "the network runtime is not running").into(),
+        }
     }
 }
 

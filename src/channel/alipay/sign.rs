@@ -269,6 +269,7 @@ pub fn sign_rsa2(key: &PrivateKey, content: &str) -> Result<String, SignError> {
 /// SHA256withRSA over `content` already encoded in the request's charset (Alipay signs the bytes of the string
 /// to sign in `charset`: UTF-8, or GBK when `charset=GBK`).
 pub fn sign_rsa2_bytes(key: &PrivateKey, content: &[u8]) -> Result<String, SignError> {
+    crate::thread_role::assert_off_ui("signing");
     let signature = rsassa::sign(key, content).map_err(|e| match e {
         RsassaError::KeyTooSmall => SignError::KeyTooSmall,
         RsassaError::Malformed | RsassaError::Mismatch | RsassaError::Fault => SignError::SigningFault,

@@ -113,6 +113,7 @@ pub fn sign_content(params: &BTreeMap<String, String>, api_key: &str) -> String 
 
 /// The signature of `params` (uppercase hex): MD5 of stringSignTemp, or HMAC-SHA256 keyed by the API key over it.
 pub fn sign(params: &BTreeMap<String, String>, api_key: &str, sign_type: SignType) -> String {
+    crate::thread_role::assert_off_ui("signing");
     // stringSignTemp ends with the API key: wiped when dropped.
     let content = zeroize::Zeroizing::new(sign_content(params, api_key));
     match sign_type {

@@ -1,0 +1,155 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// Polls `ticket` until it answers (the command runs on another thread); fails after a generous while.
+fn answer<T>(ticket: &mut Ticket<T>) -> Result<T, QueueError> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(answer) = ticket.poll() {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "the command never answered");
+        std::thread::yield_now();
+    }
+}
+
+fn queue(dir: &tempfile::TempDir) -> Queue {
+    Queue::new(Core::new(&dir.path().join("db.sqlite3")), "window")
+}
+
+#[test]
+fn a_command_runs_off_the_ui_thread_and_answers_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut queue = queue(&dir);
+    let woken = Arc::new(AtomicUsize::new(0));
+    let counter = woken.clone();
+    queue.set_waker(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    let _frame = crate::thread_role::ui_frame();
+    let mut write = queue.submit(|s| {
+        assert!(!crate::thread_role::on_ui_thread());
+        s.store.set_setting("queue.test", "42", None)
+    });
+    answer(&mut write).unwrap().unwrap();
+    assert!(write.poll().is_none(), "an answer is taken once");
+    assert!(write.is_done());
+    let mut read = queue.submit(|s| s.store.setting("queue.test"));
+    assert_eq!(answer(&mut read).unwrap().unwrap().as_deref(), Some("42"));
+    assert!(woken.load(Ordering::SeqCst) >= 2, "each answer wakes the window");
+}
+
+#[test]
+fn commands_audit_for_the_operator_signed_in_when_they_were_submitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut queue = queue(&dir);
+    let mut add = queue.submit(|s| s.store.add_operator("林", crate::model::Role::Owner, "246810", None));
+    let owner = answer(&mut add).unwrap().unwrap();
+    queue.set_operator(Some(owner.id));
+    let mut seen = queue.submit(|s| s.operator);
+    assert_eq!(answer(&mut seen).unwrap(), Some(owner.id));
+    let mut write = queue.submit(|s| s.store.set_setting("queue.audited", "yes", None));
+    answer(&mut write).unwrap().unwrap();
+    let store = Store::open(queue.core().db()).unwrap();
+    let entries = store.audit_page(None, 10).unwrap();
+    let entry = entries.iter().find(|e| e.subject == "queue.audited").expect("the change is audited");
+    assert_eq!(entry.operator_id, Some(owner.id), "{entry:?}");
+    assert_eq!(entry.actor.as_deref(), Some("window"));
+}
+
+#[test]
+fn a_command_that_panics_or_cannot_open_the_database_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = queue(&dir);
+    let mut boom = queue.submit(|_| -> u32 { panic!("the command broke") });
+    assert!(matches!(answer(&mut boom), Err(QueueError::Stopped)));
+    // A database in a folder that does not exist cannot be opened.
+    let nowhere = Queue::new(Core::new(&dir.path().join("missing").join("db.sqlite3")), "window");
+    let mut ticket = nowhere.submit(|_| 1);
+    assert!(matches!(answer(&mut ticket), Err(QueueError::Open(_))));
+}
+
+#[test]
+fn connections_go_back_to_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = queue(&dir);
+    for _ in 0..3 {
+        let mut t = queue.submit(|s| s.store.schema_version());
+        answer(&mut t).unwrap().unwrap();
+    }
+    let pooled = queue.core().pool.lock().unwrap().len();
+    assert!((1..=POOL_SIZE).contains(&pooled), "{pooled} connections pooled");
+}
+
+#[test]
+fn a_job_reports_its_steps_and_sees_its_cancel() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut queue = queue(&dir);
+    let no_runtime = queue.start(|_r: Reporter<u8>, _c| async { 0 });
+    assert!(matches!(no_runtime, Err(QueueError::NoRuntime)));
+    queue.set_runtime(Some(rt.handle().clone()));
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut job = queue
+        .start(|reporter: Reporter<u8>, cancel| async move {
+            reporter.progress(1);
+            reporter.progress(2);
+            let _ = go_rx.await;
+            if cancel.is_cancelled() { "cancelled" } else { "finished" }
+        })
+        .unwrap();
+    job.cancel.cancel();
+    go_tx.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let answer = loop {
+        if let Some(answer) = job.poll() {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "the job never finished");
+        std::thread::yield_now();
+    };
+    assert_eq!(answer.unwrap(), "cancelled");
+    assert_eq!(job.steps, [1, 2]);
+    assert!(job.poll().is_none());
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "SQL on the UI thread")]
+fn sql_while_the_window_draws_is_caught() {
+    let store = Store::open_in_memory().unwrap();
+    let _frame = crate::thread_role::ui_frame();
+    let _ = store.schema_version();
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "Argon2 hashing on the UI thread")]
+fn hashing_while_the_window_draws_is_caught() {
+    let _frame = crate::thread_role::ui_frame();
+    let _ = crate::store::operators::hash_pin("246810", crate::model::Role::Owner);
+}
+
+#[test]
+fn a_blocking_job_reports_progress_and_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = queue(&dir);
+    let mut job = queue.submit_job(|s, reporter: &Reporter<(u64, u64)>, cancel| {
+        reporter.progress((1, 2));
+        reporter.progress((2, 2));
+        (s.store.schema_version().is_ok(), cancel.is_cancelled())
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let answer = loop {
+        if let Some(answer) = job.poll() {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "the job never finished");
+        std::thread::yield_now();
+    };
+    assert_eq!(answer.unwrap(), (true, false));
+    assert_eq!(job.steps, [(1, 2), (2, 2)]);
+}
