@@ -126,7 +126,6 @@ const NOT_YET_ON_THE_QUEUE: &[&str] = &[
     "ui/keys.rs",
     "ui/merchant.rs",
     "ui/mod.rs",
-    "ui/orders.rs",
     "ui/path_field.rs",
     "ui/print.rs",
     "ui/reconcile.rs",

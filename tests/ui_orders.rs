@@ -69,9 +69,10 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     type_into(&mut h, "Search", &order.out_trade_no);
     h.get_by_label("Apply").click();
     wait_for(&mut h, "Orders 1 ");
+    // Rows and the detail are read through the command queue: frames run until they are on screen.
+    wait_for(&mut h, &order.out_trade_no);
     h.get_by_label(&order.out_trade_no).click();
-    h.run_steps(3);
-    h.get_by_label("Order detail");
+    wait_for(&mut h, "Order detail");
     assert!(h.query_all_by_label("¥88.00").count() >= 3, "table row, total, paid and refundable");
 
     // Refund 30.00 with a wrong PIN first: refused, nothing sent.
@@ -89,7 +90,8 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     let store = Store::open(&db).unwrap();
     let after = store.order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
     assert_eq!((after.status, after.refunded_amount), (OrderStatus::PartiallyRefunded, Amount::from_fen(3000)));
-    assert!(h.query_all_by_label("¥58.00").count() == 1, "refundable shown after the refund");
+    // The detail is read again through the queue: refundable ¥58.00 once it is back.
+    ui_common::wait_until(&mut h, "refundable ¥58.00", |h| h.query_all_by_label("¥58.00").count() == 1);
 
     // Export the filtered list: one order, off the UI thread, to the data folder's exports/.
     h.get_by_label("Export CSV").click();
@@ -175,8 +177,11 @@ fn the_first_run_creates_the_owner_who_adds_staff_and_reads_the_audit_log() {
     h.run_steps(2);
     h.get_by_label("Add").click();
     wait_for(&mut h, "Added clerk");
-    // The audit log phrases its actions ("operator.add" → "Operator added"; the raw action is on hover).
-    assert!(h.query_all_by_label_contains("Operator added").count() >= 2, "both additions are in the audit log");
+    // The audit log phrases its actions ("operator.add" → "Operator added"; the raw action is on hover); it is
+    // read again through the queue after the addition.
+    ui_common::wait_until(&mut h, "both additions in the audit log", |h| {
+        h.query_all_by_label_contains("Operator added").count() >= 2
+    });
     let mut store = Store::open(&db).unwrap();
     assert_eq!(store.verify_pin("clerk", "135790").unwrap().role, Role::BackOffice);
 }
@@ -249,11 +254,12 @@ fn the_keyboard_walks_the_list_end_home_pagedown_and_enter_opens_the_detail() {
     h.key_press(egui::Key::End);
     h.run_steps(3);
     assert_eq!(h.state().orders.cursor(), Some(499));
-    assert!(h.query_by_label(&newest_first[499].out_trade_no).is_some(), "the last row is scrolled into view");
+    // The last row is scrolled into view (its page read through the queue).
+    wait_for(&mut h, &newest_first[499].out_trade_no);
     // Home, then PageDown: a page of rows further; ArrowDown one more; Enter opens that order.
     h.key_press(egui::Key::Home);
     h.run_steps(3);
-    assert!(h.query_by_label(&newest_first[0].out_trade_no).is_some());
+    wait_for(&mut h, &newest_first[0].out_trade_no);
     h.key_press(egui::Key::PageDown);
     h.run_steps(2);
     let page = h.state().orders.rows_per_page();
@@ -265,8 +271,7 @@ fn the_keyboard_walks_the_list_end_home_pagedown_and_enter_opens_the_detail() {
     h.run_steps(2);
     assert_eq!(h.state().orders.cursor(), Some(page + 1));
     h.key_press(egui::Key::Enter);
-    h.run_steps(3);
-    h.get_by_label("Order detail");
+    wait_for(&mut h, "Order detail");
     let opened = &newest_first[(page + 1) as usize];
     assert_eq!(h.state().orders.selected_out_trade_no().as_deref(), Some(opened.out_trade_no.as_str()));
     assert!(h.query_all_by_label(&opened.out_trade_no).next().is_some(), "the detail shows {}", opened.out_trade_no);
@@ -301,9 +306,9 @@ fn presets_filter_china_days_search_finds_subjects_and_a_row_opens_its_refund_fo
     h.key_press(egui::Key::Enter);
     wait_for(&mut h, &format!("Orders {sandwiches} "));
     // A row's "Refund…" opens that order with its refund form.
+    wait_for(&mut h, "Refund…");
     h.get_all_by_label("Refund…").next().unwrap().click();
-    h.run_steps(3);
-    h.get_by_label("Order detail");
+    wait_for(&mut h, "Order detail");
     h.get_by_label("Refund amount");
     h.get_by_label("Confirm refund");
     let detail_no = h.state().orders.selected_out_trade_no().unwrap();
@@ -320,8 +325,7 @@ fn at_1024_by_600_with_the_detail_open_status_and_amount_stay() {
     wait_for(&mut h, "订单数 200 ");
     h.key_press(egui::Key::Home);
     h.key_press(egui::Key::Enter);
-    h.run_steps(3);
-    h.get_by_label("订单详情");
+    wait_for(&mut h, "订单详情");
     // The table's header beside the detail's own lines: 金额 is the table's alone; 状态 and 商品 are in both.
     for (header, n) in [("金额", 1), ("状态", 2), ("商品", 2)] {
         assert!(h.query_all_by_label(header).count() >= n, "the column {header} stays");

@@ -28,8 +28,8 @@ fn open_an_order(dir: &std::path::Path, printer: Option<Target>) -> (AppHarness,
     type_into(&mut h, "Search", &order.out_trade_no);
     click(&mut h, "Apply");
     wait_for(&mut h, "Orders 1 ");
+    wait_for(&mut h, &order.out_trade_no);
     h.get_by_label(&order.out_trade_no).click();
-    h.run_steps(3);
     wait_for(&mut h, "Order detail");
     (h, order.out_trade_no)
 }
@@ -147,8 +147,9 @@ fn a_refund_prints_its_receipt_when_the_mode_is_always() {
     app.screen = tilldesk::ui::Screen::Orders;
     let mut h = harness(app, [1280.0, 900.0]);
     wait_for(&mut h, "Orders 1");
+    // The rows are read through the command queue.
+    wait_for(&mut h, &order.out_trade_no);
     h.get_by_label(&order.out_trade_no).click();
-    h.run_steps(3);
     wait_for(&mut h, "Order detail");
     type_into(&mut h, "Refund amount", "30.00");
     type_into(&mut h, "Reason", "cake damaged");

@@ -43,13 +43,25 @@ impl<T: Send + 'static, P: Send + 'static> Job<T, P> {
         F: FnOnce(Reporter<P>, CancelFlag) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
     {
+        Self::spawn_fallible(runtime, waker, |reporter, cancel| {
+            let future = work(reporter, cancel);
+            async move { Ok(future.await) }
+        })
+    }
+
+    /// [`Job::spawn`] for work that may end without an answer of its own (its connection could not be opened).
+    pub(crate) fn spawn_fallible<F, Fut>(runtime: &tokio::runtime::Handle, waker: Option<Waker>, work: F) -> Self
+    where
+        F: FnOnce(Reporter<P>, CancelFlag) -> Fut,
+        Fut: std::future::Future<Output = Result<T, QueueError>> + Send + 'static,
+    {
         let (steps_tx, steps_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
         let cancel = CancelFlag::default();
         let future = work(Reporter { tx: steps_tx, waker: waker.clone() }, cancel.clone());
         runtime.spawn(async move {
             let _wake = WakeOnDrop(waker);
-            let _ = done_tx.send(Ok(future.await));
+            let _ = done_tx.send(future.await);
         });
         Job { steps_rx, done_rx, cancel, steps: Vec::new(), done: false }
     }

@@ -239,6 +239,30 @@ impl Queue {
         let runtime = self.runtime.as_ref().ok_or(QueueError::NoRuntime)?;
         Ok(Job::spawn(runtime, self.waker.clone(), work))
     }
+
+    /// [`Queue::start`] for network work that needs a database connection of its own for its whole length (a
+    /// refund: the refund desk owns its connection): the connection is opened on the blocking pool, audited like
+    /// a command's, then handed to `work`.
+    pub fn start_with_store<T, P, F, Fut>(&self, work: F) -> Result<Job<T, P>, QueueError>
+    where
+        T: Send + 'static,
+        P: Send + 'static,
+        F: FnOnce(Store, Reporter<P>, crate::onboarding::CancelFlag) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+    {
+        let runtime = self.runtime.as_ref().ok_or(QueueError::NoRuntime)?;
+        let (db, operator, actor) = (self.core.db.clone(), self.operator, self.actor);
+        Ok(Job::spawn_fallible(runtime, self.waker.clone(), move |reporter, cancel| async move {
+            let opened = tokio::task::spawn_blocking(move || {
+                let mut store = Store::open(&db)?;
+                store.set_audit_session(operator, actor)?;
+                Ok::<_, StoreError>(store)
+            })
+            .await
+            .map_err(|_| QueueError::Stopped)??;
+            Ok(work(opened, reporter, cancel).await)
+        }))
+    }
 }
 
 /// Calls the waker when dropped.

@@ -6,14 +6,15 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
 
 use crate::checkout::SystemClock;
 use crate::dashboard::Period;
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{Acquirer, Order, OrderId, OrderStatus, Refund};
 use crate::money::Amount;
+use crate::queue::{Job, Ticket};
 use crate::refund::{RefundDesk, RefundSettings};
+use crate::store::StoreError;
 use crate::store::order_query::{OrderExtras, OrderFilter, OrderSort, OrderTotals, PageKey};
 use crate::store::orders::OrderEvent;
 use crate::ui::Ctx;
@@ -28,6 +29,19 @@ const COMBO_WIDTH: f32 = 130.0;
 
 /// A refund run off the UI thread, finished.
 type RefundDone = Result<Refund, RefundFailed>;
+
+/// The names the list and the detail show beside ids, read with each reload.
+struct Lists {
+    acquirers: Vec<Acquirer>,
+    stores: Vec<crate::model::Store>,
+    operators: Vec<crate::model::Operator>,
+}
+
+/// The order opened in the detail (None: no such order).
+type Opened = Result<Option<Selected>, StoreError>;
+
+/// One page of rows with their fees and failures.
+type Page = (Vec<Order>, HashMap<OrderId, OrderExtras>);
 
 /// Why a refund from the detail panel did not go through: the PIN (the form stays as typed) or the refund itself.
 enum RefundFailed {
@@ -87,11 +101,20 @@ pub struct OrdersScreen {
     /// Rows that fit in the table, for PageUp/PageDown.
     rows_per_page: u64,
     refund: RefundForm,
-    events: Option<(Sender<RefundDone>, Receiver<RefundDone>)>,
+    refunding: Option<Job<RefundDone, ()>>,
     loaded: bool,
     export: crate::ui::export::Exporter,
-    /// The filter's count and sums, being computed on their own thread.
-    counting: Option<Receiver<Result<OrderTotals, String>>>,
+    /// The filter's count and sums, being counted through the queue.
+    counting: Option<Ticket<Result<OrderTotals, StoreError>>>,
+    /// The names of acquirers, stores and operators, being read.
+    listing: Option<Ticket<Result<Lists, StoreError>>>,
+    /// Pages of rows being read, by page number.
+    fetching: HashMap<u64, Ticket<Result<Page, StoreError>>>,
+    /// The order being opened in the detail (its timeline, refunds and what is left to refund), and whether its
+    /// refund form takes the focus.
+    opening: Option<(Ticket<Opened>, bool)>,
+    /// Enter on a row whose page was still being read: opened when it arrives.
+    open_row: Option<u64>,
     /// Receipts printed from the detail (重打小票 F9) and after a refund.
     receipts: ReceiptPrinter,
 }
@@ -188,15 +211,11 @@ fn columns_for(width: f32) -> &'static [Col] {
 impl OrdersScreen {
     /// Drops cached rows and counts the filter again, off the UI thread.
     fn reload(&mut self, ctx: &mut Ctx) {
-        self.pages.clear();
-        self.keys.clear();
-        self.extras.clear();
+        self.forget_rows();
         self.totals = None;
-        if let Ok(a) = ctx.home.store.acquirers() {
-            self.acquirers = a;
-        }
-        self.stores = ctx.home.store.stores().unwrap_or_default();
-        self.operators = ctx.home.store.operators().unwrap_or_default();
+        self.listing = Some(ctx.queue.submit(|s| {
+            Ok(Lists { acquirers: s.store.acquirers()?, stores: s.store.stores()?, operators: s.store.operators()? })
+        }));
         // A cashier sees their own orders only, whatever the form says.
         let own_only = ctx.own_orders_only();
         if own_only.is_some() {
@@ -206,46 +225,82 @@ impl OrdersScreen {
             self.filter.operator = self.form.operator;
         }
         self.own_only = own_only;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (db, filter) = (ctx.home.store.path().to_owned(), self.filter.clone());
-        let spawned = std::thread::Builder::new().name("order-totals".into()).spawn(move || {
-            let totals =
-                crate::store::Store::open(&db).and_then(|s| s.order_totals(&filter)).map_err(|e| e.to_string());
-            let _ = tx.send(totals);
-        });
-        match spawned {
-            Ok(_) => self.counting = Some(rx),
-            Err(_) => match ctx.home.store.order_totals(&self.filter) {
-                Ok(t) => self.totals = Some(t),
-                Err(e) => {
-                    tracing::warn!(error = %e, "order totals");
-                    ctx.error = Some(Text::new("无法读取订单", "Cannot read the orders"));
-                }
-            },
-        }
+        let filter = self.filter.clone();
+        self.counting = Some(ctx.queue.submit(move |s| s.store.order_totals(&filter)));
         self.loaded = true;
     }
 
-    /// Picks up the count when it is ready.
+    /// Picks up the count, the names and the pages of rows that have been read.
     fn poll_totals(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
-        let Some(rx) = &self.counting else { return };
-        match rx.try_recv() {
-            Ok(Ok(t)) => {
-                self.totals = Some(t);
-                self.counting = None;
-                if self.cursor.is_some_and(|c| c >= t.count.max(0) as u64) {
-                    self.cursor = None;
+        let failed = |ctx: &mut Ctx, e: &dyn std::fmt::Display| {
+            tracing::warn!(error = %e, "orders list");
+            ctx.error = Some(Text::new("无法读取订单", "Cannot read the orders"));
+        };
+        if let Some(answer) = crate::queue::poll_slot(&mut self.listing) {
+            match answer {
+                Ok(Ok(lists)) => {
+                    self.acquirers = lists.acquirers;
+                    self.stores = lists.stores;
+                    self.operators = lists.operators;
                 }
+                Ok(Err(e)) => failed(ctx, &e),
+                Err(e) => failed(ctx, &e),
             }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "order totals");
-                ctx.error = Some(Text::new("无法读取订单", "Cannot read the orders"));
-                self.counting = None;
+        }
+        if let Some(answer) = crate::queue::poll_slot(&mut self.counting) {
+            match answer {
+                Ok(Ok(t)) => {
+                    self.totals = Some(t);
+                    if self.cursor.is_some_and(|c| c >= t.count.max(0) as u64) {
+                        self.cursor = None;
+                    }
+                }
+                Ok(Err(e)) => failed(ctx, &e),
+                Err(e) => failed(ctx, &e),
             }
-            Err(std::sync::mpsc::TryRecvError::Empty) => {
-                ui.ctx().request_repaint_after(std::time::Duration::from_millis(15));
+        }
+        let arrived: Vec<u64> = self.fetching.keys().copied().collect();
+        for page in arrived {
+            let Some(answer) = self.fetching.get_mut(&page).and_then(Ticket::poll) else { continue };
+            self.fetching.remove(&page);
+            // A page that could not be read shows empty rows (as before: a row is never made up).
+            let (rows, extras) = match answer {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "orders page");
+                    Default::default()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "orders page");
+                    Default::default()
+                }
+            };
+            if let Some(last) = rows.last() {
+                self.keys.insert(page, PageKey::of(last, self.sort));
             }
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => self.counting = None,
+            self.extras.extend(extras);
+            self.pages.insert(page, rows);
+        }
+        if let Some(answer) = self.opening.as_mut().and_then(|(ticket, _)| ticket.poll()) {
+            let focus = self.opening.take().is_some_and(|(_, focus)| focus);
+            match answer {
+                Ok(Ok(Some(selected))) => {
+                    self.selected = Some(selected);
+                    self.refund.focus = focus;
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => failed(ctx, &e),
+                Err(e) => failed(ctx, &e),
+            }
+        }
+        if let Some(i) = self.open_row
+            && let Some(order) = self.row(ctx, i).cloned()
+        {
+            self.open_row = None;
+            self.select(ctx, order);
+        }
+        if self.counting.is_some() || self.listing.is_some() || !self.fetching.is_empty() || self.opening.is_some() {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(15));
         }
     }
 
@@ -292,47 +347,33 @@ impl OrdersScreen {
         })
     }
 
-    /// The order at row `i`, reading its page: by keyset after the previous page when known, else a window from
-    /// the running totals (see [`crate::store::Store::orders_window`]).
+    /// The order at row `i` once its page has been read; asks the queue for the page when it has not (by keyset
+    /// after the previous page when known, else a window from the running totals, see `Store::orders_window`).
     fn row(&mut self, ctx: &Ctx, i: u64) -> Option<&Order> {
         let page = i / PAGE;
-        if !self.pages.contains_key(&page) {
+        if !self.pages.contains_key(&page) && !self.fetching.contains_key(&page) {
             let total = self.totals.map_or(0, |t| t.count.max(0) as u64);
-            let fetched = if page == 0 {
-                ctx.home.store.orders_page(&self.filter, self.sort, None, PAGE as u32).map(|(rows, _)| rows)
-            } else if let Some(key) = self.keys.get(&(page - 1)) {
-                ctx.home.store.orders_page(&self.filter, self.sort, Some(key), PAGE as u32).map(|(rows, _)| rows)
-            } else {
-                ctx.home.store.orders_window(&self.filter, self.sort, page * PAGE, PAGE as u32, total)
-            };
-            let rows = fetched.unwrap_or_default();
-            if let Some(last) = rows.last() {
-                self.keys.insert(page, PageKey::of(last, self.sort));
-            }
-            let ids: Vec<OrderId> = rows.iter().map(|o| o.id).collect();
-            if let Ok(extras) = ctx.home.store.order_list_extras(&ids) {
-                self.extras.extend(extras);
-            }
-            self.pages.insert(page, rows);
+            let key = if page == 0 { None } else { self.keys.get(&(page - 1)).cloned() };
+            let (filter, sort) = (self.filter.clone(), self.sort);
+            let ticket = ctx.queue.submit(move |s| {
+                let rows = match (page, &key) {
+                    (0, _) => s.store.orders_page(&filter, sort, None, PAGE as u32)?.0,
+                    (_, Some(key)) => s.store.orders_page(&filter, sort, Some(key), PAGE as u32)?.0,
+                    (_, None) => s.store.orders_window(&filter, sort, page * PAGE, PAGE as u32, total)?,
+                };
+                let ids: Vec<OrderId> = rows.iter().map(|o| o.id).collect();
+                let extras = s.store.order_list_extras(&ids).unwrap_or_default();
+                Ok((rows, extras))
+            });
+            self.fetching.insert(page, ticket);
         }
         self.pages.get(&page).and_then(|rows| rows.get((i % PAGE) as usize))
     }
 
+    /// Opens `order` in the detail once its timeline, refunds and what is left to refund have been read.
     fn select(&mut self, ctx: &mut Ctx, order: Order) {
-        let store = &ctx.home.store;
-        let events = store.order_events(order.id).unwrap_or_default();
-        let refunds = store.refunds_of(order.id).unwrap_or_default();
-        // Only a paid order has anything to refund (a failed or closed one's total was never taken).
-        let refundable = match order.status {
-            OrderStatus::Paid | OrderStatus::PartiallyRefunded => {
-                store.refundable(&order).map(|r| r.remaining()).unwrap_or(Amount::ZERO)
-            }
-            _ => Amount::ZERO,
-        };
-        let extras =
-            store.order_list_extras(&[order.id]).ok().and_then(|mut e| e.remove(&order.id)).unwrap_or_default();
         self.refund = RefundForm { operator: std::mem::take(&mut self.refund.operator), ..Default::default() };
-        self.selected = Some(Selected { order, events, refunds, refundable, extras });
+        self.opening = Some((ctx.queue.submit(move |s| read_selected(s, order).map(Some)), false));
     }
 
     /// Shows the orders of these China days (the dashboard's "Show in Orders"), other filters cleared.
@@ -352,6 +393,13 @@ impl OrdersScreen {
         self.pages.clear();
         self.keys.clear();
         self.extras.clear();
+        // Pages being read for the old rows are dropped with their tickets: their answers are not wanted.
+        self.fetching.clear();
+    }
+
+    /// Whether rows (or the detail) are still being read.
+    pub fn is_reading(&self) -> bool {
+        !self.fetching.is_empty() || self.opening.is_some() || self.listing.is_some()
     }
 
     /// The row the keyboard is on.
@@ -381,15 +429,22 @@ impl OrdersScreen {
 
     /// Opens an order by its out_trade_no (the checkout screen's "recent payments" and the Refunds screen use this).
     pub fn open(&mut self, ctx: &mut Ctx, out_trade_no: &str) {
-        if let Ok(Some(order)) = ctx.home.store.order_by_out_trade_no(out_trade_no) {
-            self.select(ctx, order);
-        }
+        self.open_as(ctx, out_trade_no, false);
     }
 
     /// Opens an order with the focus in its refund form's amount (F3 at the counter, a row's "Refund…").
     pub fn open_for_refund(&mut self, ctx: &mut Ctx, out_trade_no: &str) {
-        self.open(ctx, out_trade_no);
-        self.refund.focus = true;
+        self.open_as(ctx, out_trade_no, true);
+    }
+
+    fn open_as(&mut self, ctx: &mut Ctx, out_trade_no: &str, focus: bool) {
+        self.refund = RefundForm { operator: std::mem::take(&mut self.refund.operator), ..Default::default() };
+        let out_trade_no = out_trade_no.to_owned();
+        let ticket = ctx.queue.submit(move |s| match s.store.order_by_out_trade_no(&out_trade_no)? {
+            Some(order) => read_selected(s, order).map(Some),
+            None => Ok(None),
+        });
+        self.opening = Some((ticket, focus));
     }
 
     /// ↑/↓, PageUp/PageDown, Home/End move the row the keyboard is on; Enter opens it. Not while a field is typed in.
@@ -428,11 +483,11 @@ impl OrdersScreen {
             self.scroll_to = Some(to);
         }
         let enter = self.cursor.is_some() && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
-        if enter
-            && let Some(c) = self.cursor
-            && let Some(order) = self.row(ctx, c).cloned()
-        {
-            self.select(ctx, order);
+        if enter && let Some(c) = self.cursor {
+            match self.row(ctx, c).cloned() {
+                Some(order) => self.select(ctx, order),
+                None => self.open_row = Some(c),
+            }
         }
     }
 
@@ -720,7 +775,11 @@ impl OrdersScreen {
             };
             builder = builder.column(c);
         }
-        if let Some(row) = self.scroll_to.take() {
+        // Scrolled to once the row's page has been read (an empty row would land the scroll short of it).
+        if let Some(row) = self.scroll_to
+            && self.row(ctx, row).is_some()
+        {
+            self.scroll_to = None;
             builder = builder.scroll_to_row(row as usize, None);
         }
         builder
@@ -1008,23 +1067,16 @@ impl OrdersScreen {
         let f = &mut self.refund;
         // The PIN is asked again for every refund, and checked off the UI thread (Argon2 is slow on purpose).
         let (name, pin) = (f.operator.clone(), std::mem::take(&mut f.pin));
-        let (Some(runtime), Ok(router)) = (ctx.runtime.clone(), ctx.router()) else {
+        let Ok(router) = ctx.router() else {
             f.message = Some((false, Text::new("收单通道未连接", "The acquirers are not connected")));
             return;
         };
-        let db = ctx.home.store.path().to_owned();
         let reason = f.reason.clone();
-        f.running = true;
-        f.message = None;
-        let (tx, _) = self.events.get_or_insert_with(std::sync::mpsc::channel);
-        let tx = tx.clone();
         let database_error =
             || Text::new("读写数据库出错，请重试", "The database could not be read or written: try again");
-        runtime.spawn(async move {
-            let result = async {
+        let job =
+            ctx.queue.start_with_store(move |mut store, _progress: crate::queue::Reporter<()>, _cancel| async move {
                 let checked = tokio::task::spawn_blocking(move || {
-                    let mut store =
-                        crate::store::Store::open(&db).map_err(|_| RefundFailed::Refund(database_error()))?;
                     let operator = store.verify_pin(&name, &pin).map_err(|e| {
                         RefundFailed::Pin(Text::new(
                             crate::ui::staff::verify_words(Lang::ZhCn, &e),
@@ -1041,24 +1093,32 @@ impl OrdersScreen {
                     tracing::warn!(error = %e, "refund from the orders screen");
                     RefundFailed::Refund(refund_error_text(&e))
                 })
+            });
+        match job {
+            Ok(job) => {
+                f.running = true;
+                f.message = None;
+                self.refunding = Some(job);
             }
-            .await;
-            let _ = tx.send(result);
-        });
+            Err(_) => f.message = Some((false, Text::new("收单通道未连接", "The acquirers are not connected"))),
+        }
     }
 
     fn drain(&mut self, ctx: &mut Ctx) {
-        let Some((_, rx)) = &self.events else { return };
-        let mut done = Vec::new();
-        while let Ok(r) = rx.try_recv() {
-            done.push(r);
-        }
-        for result in done {
+        let Some(answer) = self.refunding.as_mut().and_then(Job::poll) else { return };
+        self.refunding = None;
+        let database_error =
+            || Text::new("读写数据库出错，请重试", "The database could not be read or written: try again");
+        {
+            let result = answer.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "refund from the orders screen");
+                Err(RefundFailed::Refund(database_error()))
+            });
             self.refund.running = false;
             if let Err(RefundFailed::Pin(text)) = result {
                 // Nothing was sent: the form stays as typed, for the right PIN.
                 self.refund.message = Some((false, text));
-                continue;
+                return;
             }
             if let (Ok(r), Some(sel)) = (&result, &self.selected)
                 && matches!(r.status, crate::model::RefundStatus::Success)
@@ -1114,7 +1174,7 @@ enum ReceiptDone {
 /// focus, so the next scan goes where it went.
 #[derive(Default)]
 pub struct ReceiptPrinter {
-    running: Option<Receiver<Result<ReceiptDone, crate::receipt::ReceiptError>>>,
+    running: Option<Ticket<Result<ReceiptDone, crate::receipt::ReceiptError>>>,
     /// Mode "ask": the receipt the cashier may print (out_trade_no, refund).
     offer: Option<(String, Option<String>)>,
     message: Option<(bool, Text)>,
@@ -1134,22 +1194,10 @@ impl ReceiptPrinter {
     fn spawn(
         &mut self,
         ctx: &Ctx,
-        work: impl FnOnce(&crate::store::Store) -> Result<ReceiptDone, crate::receipt::ReceiptError> + Send + 'static,
+        work: impl FnOnce(&crate::queue::CoreSession) -> Result<ReceiptDone, crate::receipt::ReceiptError> + Send + 'static,
     ) {
-        let db = ctx.home.store.path().to_owned();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new().name("receipt".into()).spawn(move || {
-            let done =
-                crate::store::Store::open(&db).map_err(crate::receipt::ReceiptError::from).and_then(|s| work(&s));
-            let _ = tx.send(done);
-        });
-        match spawned {
-            Ok(_) => {
-                self.running = Some(rx);
-                self.message = None;
-            }
-            Err(_) => self.message = Some((false, Text::new("无法开始打印", "Cannot start printing"))),
-        }
+        self.running = Some(ctx.queue.submit(move |s| work(s)));
+        self.message = None;
     }
 
     /// Prints the receipt of `out_trade_no` (of its refund `refund`) as a reprint: on the configured printer, or
@@ -1168,8 +1216,8 @@ impl ReceiptPrinter {
         let folder = ctx.home.dir.join("receipts");
         let (out, refund) = (out_trade_no.to_owned(), refund.map(str::to_owned));
         self.offer = None;
-        self.spawn(ctx, move |db| {
-            crate::receipt::print_receipt(db, &out, refund.as_deref(), reprint, &folder.join(name))
+        self.spawn(ctx, move |s| {
+            crate::receipt::print_receipt(&s.store, &out, refund.as_deref(), reprint, &folder.join(name))
                 .map(ReceiptDone::Printed)
         });
     }
@@ -1179,29 +1227,28 @@ impl ReceiptPrinter {
     /// the paid order's out_trade_no.
     pub fn after_sale(&mut self, ctx: &Ctx, out_trade_no: &str, refund: Option<&str>) {
         let (out, refund) = (out_trade_no.to_owned(), refund.map(str::to_owned));
-        self.spawn(ctx, move |db| {
-            crate::receipt::after_sale(db, &out, refund.as_deref()).map(|a| ReceiptDone::After(a, out, refund))
+        self.spawn(ctx, move |s| {
+            crate::receipt::after_sale(&s.store, &out, refund.as_deref()).map(|a| ReceiptDone::After(a, out, refund))
         });
     }
 
     /// Picks up a finished job and shows the result (and the "print receipt" button in mode ask).
     pub fn show(&mut self, ui: &mut egui::Ui, ctx: &Ctx) {
         let lang = ctx.lang;
-        if let Some(rx) = &self.running {
-            match rx.try_recv() {
-                Ok(done) => {
-                    self.running = None;
-                    self.finish(done);
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label(lang.pick("正在打印小票…", "Printing the receipt…"));
-                    });
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.running = None,
+        match crate::queue::poll_slot(&mut self.running) {
+            Some(Ok(done)) => self.finish(done),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "receipt");
+                self.message = Some((false, Text::new("无法开始打印", "Cannot start printing")));
             }
+            None if self.running.is_some() => {
+                ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(lang.pick("正在打印小票…", "Printing the receipt…"));
+                });
+            }
+            None => {}
         }
         if let Some((out, refund)) = self.offer.clone()
             && ui.button(lang.pick("打印小票", "Print receipt")).clicked()
@@ -1248,4 +1295,18 @@ impl ReceiptPrinter {
             }
         };
     }
+}
+
+/// What the detail shows of `order`: its timeline, its refunds, what is left to refund and its fee and failure.
+fn read_selected(session: &crate::queue::CoreSession, order: Order) -> Result<Selected, StoreError> {
+    let store = &session.store;
+    let events = store.order_events(order.id)?;
+    let refunds = store.refunds_of(order.id)?;
+    // Only a paid order has anything to refund (a failed or closed one's total was never taken).
+    let refundable = match order.status {
+        OrderStatus::Paid | OrderStatus::PartiallyRefunded => store.refundable(&order)?.remaining(),
+        _ => Amount::ZERO,
+    };
+    let extras = store.order_list_extras(&[order.id])?.remove(&order.id).unwrap_or_default();
+    Ok(Selected { order, events, refunds, refundable, extras })
 }
