@@ -133,7 +133,6 @@ const NOT_YET_ON_THE_QUEUE: &[&str] = &[
     "ui/reconcile_settlement.rs",
     "ui/routes.rs",
     "ui/settings.rs",
-    "ui/shifts.rs",
     "ui/store_codes.rs",
     "ui/sync_panel.rs",
     "ui/this_till.rs",

@@ -272,7 +272,10 @@ impl TillDeskApp {
                     self.refunds.ui(ui, &mut self.ctx)
                 }
                 Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
-                Screen::Shifts => self.shifts.ui(ui, &mut self.ctx),
+                Screen::Shifts => {
+                    let _ui = crate::thread_role::ui_frame();
+                    self.shifts.ui(ui, &mut self.ctx)
+                }
             }
         });
         // F3 退款 at the counter: the order's refund form.

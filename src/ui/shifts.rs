@@ -1,18 +1,17 @@
 //! 交接班 (Shifts): the signed-in cashier's open shift with its running figures, 交班 (close it: F10, then Enter),
 //! the frozen handover summary afterwards with 打印 and 导出, the past shifts and day closes with reprint, and 日结
-//! (owner or back office). Every read and write runs off the UI thread (`ui::jobs`), each with its own connection.
+//! (owner or back office). Every read and write goes through the command queue (`crate::queue`), off the UI thread.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::ThisTill;
 use crate::i18n::{Lang, Phrase, Text};
+use crate::queue::{CoreSession, Ticket};
 use crate::receipt::Printed;
 use crate::receipt::handover::{self, Slip};
 use crate::shifts::{self, DayLine, DayPlan, DaySummary, Figures, OpenOrder, ShiftError, ShiftLine, ShiftSummary};
-use crate::store::Store;
 use crate::ui::Ctx;
 use crate::ui::hotkeys::Action;
-use crate::ui::jobs::Job;
 use crate::ui::path_field::{PathField, Pick};
 use crate::ui::words_shifts::{change_words, wallet_name, yuan};
 
@@ -60,8 +59,8 @@ type Outcome = Result<Done, Text>;
 
 /// The 交接班 screen.
 pub struct ShiftsScreen {
-    load: Option<Job<Outcome>>,
-    action: Option<Job<Outcome>>,
+    load: Option<Ticket<Outcome>>,
+    action: Option<Ticket<Outcome>>,
     loaded: Option<Loaded>,
     /// Loaded for this operator (reload when someone else signs in).
     loaded_for: Option<Option<String>>,
@@ -104,35 +103,28 @@ impl ShiftsScreen {
         self.invalidate();
     }
 
-    fn start(&mut self, ui: &egui::Ui, ctx: &Ctx, work: Work, is_load: bool) {
-        let lang = ctx.lang;
-        let db = ctx.home.store.path().to_owned();
+    fn start(&mut self, ctx: &Ctx, work: Work, is_load: bool) {
         let operator = ctx.operator.clone();
         let till = ctx.till.clone();
-        let title = lang.pick("正在处理…", "Working…").to_owned();
-        let job = Job::spawn(ctx, ui.ctx(), title, move |_reporter, _cancel| async move {
-            tokio::task::spawn_blocking(move || run(&db, operator.as_deref(), &till, work))
-                .await
-                .unwrap_or_else(|_| Err(Text::new("后台任务失败", "The background task failed")))
-        });
-        match job {
-            Ok(job) if is_load => self.load = Some(job),
-            Ok(job) => self.action = Some(job),
-            Err(e) => self.message = Some((false, Text::new(e.clone(), e))),
+        let ticket = ctx.queue.submit(move |s| run(s, operator.as_deref(), &till, work));
+        if is_load {
+            self.load = Some(ticket);
+        } else {
+            self.action = Some(ticket);
         }
     }
 
     fn poll(&mut self, ctx: &mut Ctx) {
-        if let Some(done) = self.load.as_mut().and_then(Job::poll) {
-            self.load = None;
+        // A command that stopped without an answer says so like a failed one.
+        let answer = |a: Result<Outcome, crate::queue::QueueError>| a.unwrap_or_else(|e| Err(e.text()));
+        if let Some(done) = crate::queue::poll_slot(&mut self.load).map(answer) {
             match done {
                 Ok(Done::Loaded(l)) => self.loaded = Some(*l),
                 Ok(_) => {}
                 Err(e) => self.message = Some((false, e)),
             }
         }
-        let Some(done) = self.action.as_mut().and_then(Job::poll) else { return };
-        self.action = None;
+        let Some(done) = crate::queue::poll_slot(&mut self.action).map(answer) else { return };
         self.invalidate();
         match done {
             Ok(Done::Closed(s)) => {
@@ -184,12 +176,12 @@ impl ShiftsScreen {
         if self.loaded_for.as_ref() != Some(&ctx.operator) && self.load.is_none() {
             self.loaded_for = Some(ctx.operator.clone());
             let day = shifts::parse_day(&self.day).ok();
-            self.start(ui, ctx, Work::Load { day }, true);
+            self.start(ctx, Work::Load { day }, true);
         }
         if self.confirm_close && self.action.is_none() {
             if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 self.confirm_close = false;
-                self.start(ui, ctx, Work::Close, false);
+                self.start(ctx, Work::Close, false);
             } else if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
                 self.confirm_close = false;
             }
@@ -269,7 +261,7 @@ impl ShiftsScreen {
                         ui.horizontal(|ui| {
                             if ui.button(lang.pick("确认交班", "Close the shift")).clicked() {
                                 self.confirm_close = false;
-                                self.start(ui, ctx, Work::Close, false);
+                                self.start(ctx, Work::Close, false);
                             }
                             if ui.button(lang.pick("取消", "Cancel")).clicked() {
                                 self.confirm_close = false;
@@ -304,7 +296,7 @@ impl ShiftsScreen {
             let size = egui::vec2(120.0, 36.0);
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("打印", "Print")).min_size(size)).clicked() {
                 let fallback = ctx.home.dir.join("slips").join(format!("{name}.pdf"));
-                self.start(ui, ctx, Work::Print(shown.clone(), fallback), false);
+                self.start(ctx, Work::Print(shown.clone(), fallback), false);
             }
             export |= ui.add_enabled(!busy, egui::Button::new(lang.pick("导出", "Export")).min_size(size)).clicked();
             if ui.add(egui::Button::new(lang.pick("返回", "Back")).min_size(size)).clicked() {
@@ -313,7 +305,7 @@ impl ShiftsScreen {
         });
         if export {
             match self.export.path() {
-                Some(path) => self.start(ui, ctx, Work::Export(figures, path), false),
+                Some(path) => self.start(ctx, Work::Export(figures, path), false),
                 None => {
                     self.message =
                         Some((false, Text::new("请填写导出文件的路径", "Type where to save the file first")));
@@ -377,7 +369,7 @@ impl ShiftsScreen {
                     (Ok(()), Ok(_)) if !open_shifts.is_empty() && !self.confirm_day => self.confirm_day = true,
                     (Ok(()), Ok(day)) => {
                         self.confirm_day = false;
-                        self.start(ui, ctx, Work::DayClose { day }, false);
+                        self.start(ctx, Work::DayClose { day }, false);
                     }
                 }
             }
@@ -391,7 +383,7 @@ impl ShiftsScreen {
                     .clicked()
                 && let Ok(day) = shifts::parse_day(&self.day)
             {
-                self.start(ui, ctx, Work::ReopenDay { day }, false);
+                self.start(ctx, Work::ReopenDay { day }, false);
             }
         });
         if let Err(refused) = &allowed {
@@ -468,10 +460,10 @@ impl ShiftsScreen {
         }
         if let Some(work) = pick {
             self.export.text.clear();
-            self.start(ui, ctx, work, false);
+            self.start(ctx, work, false);
         }
         if let Some(id) = close_id {
-            self.start(ui, ctx, Work::CloseId(id), false);
+            self.start(ctx, Work::CloseId(id), false);
         }
     }
 }
@@ -607,10 +599,10 @@ fn open_orders_ui(ui: &mut egui::Ui, lang: Lang, open: &[OpenOrder]) {
     }
 }
 
-/// The signed-in operator, read again by the job's own connection.
-fn operator(db: &Store, name: Option<&str>) -> Result<Option<crate::model::Operator>, ShiftError> {
+/// The signed-in operator, read again by the command's own connection.
+fn operator(session: &CoreSession, name: Option<&str>) -> Result<Option<crate::model::Operator>, ShiftError> {
     match name {
-        Some(n) => Ok(db.operator_by_name(n)?.filter(|o| o.active)),
+        Some(n) => Ok(session.store.operator_by_name(n)?.filter(|o| o.active)),
         None => Ok(None),
     }
 }
@@ -633,17 +625,17 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
-/// A job's work, on its own connection (blocking: run it off the UI thread).
-fn run(db: &Path, name: Option<&str>, till: &ThisTill, work: Work) -> Outcome {
+/// A command's work, on the queue's connection (blocking: never on the UI thread).
+fn run(session: &mut CoreSession, name: Option<&str>, till: &ThisTill, work: Work) -> Outcome {
     let result = (|| -> Result<Done, Failure> {
-        let mut db = Store::open(db)?;
         let now = crate::time::now_utc();
-        let me = operator(&db, name)?;
+        let me = operator(session, name)?;
+        let db = &mut session.store;
         Ok(match work {
             Work::Load { day } => {
                 let mine = match &me {
-                    Some(op) => match shifts::open_shift_of(&db, till, op.id)? {
-                        Some(row) => Some(shifts::summary_of(&db, row.id, &now)?),
+                    Some(op) => match shifts::open_shift_of(db, till, op.id)? {
+                        Some(row) => Some(shifts::summary_of(db, row.id, &now)?),
                         None => None,
                     },
                     None => None,
@@ -651,35 +643,33 @@ fn run(db: &Path, name: Option<&str>, till: &ThisTill, work: Work) -> Outcome {
                 let day = day.unwrap_or_else(shifts::today);
                 Done::Loaded(Box::new(Loaded {
                     mine,
-                    shifts: shifts::list(&db, Some(till.store_id), Some(day), &now)?,
-                    days: shifts::list_days(&db, Some(till.store_id), Some(day))?,
-                    plan: Some(shifts::day_plan(&db, till.store_id, day, &now)?),
+                    shifts: shifts::list(db, Some(till.store_id), Some(day), &now)?,
+                    days: shifts::list_days(db, Some(till.store_id), Some(day))?,
+                    plan: Some(shifts::day_plan(db, till.store_id, day, &now)?),
                 }))
             }
             Work::Close => {
                 let op = me.ok_or(ShiftError::NotSignedIn)?;
-                Done::Closed(Box::new(shifts::close_mine(&mut db, till, &op, &now)?))
+                Done::Closed(Box::new(shifts::close_mine(db, till, &op, &now)?))
             }
-            Work::CloseId(id) => Done::Closed(Box::new(shifts::close(&mut db, id, me.as_ref(), &now)?)),
+            Work::CloseId(id) => Done::Closed(Box::new(shifts::close(db, id, me.as_ref(), &now)?)),
             Work::DayClose { day } => {
-                let (id, d) = shifts::close_day(&mut db, till.store_id, day, me.as_ref(), &now)?;
+                let (id, d) = shifts::close_day(db, till.store_id, day, me.as_ref(), &now)?;
                 Done::DayClosed(id, Box::new(d))
             }
             Work::ReopenDay { day } => {
                 let op = me.ok_or(ShiftError::ReopenNotAllowed)?;
-                shifts::reopen_day(&mut db, till.store_id, day, &op, &now)?;
+                shifts::reopen_day(db, till.store_id, day, &op, &now)?;
                 Done::Reopened(shifts::day_text(day))
             }
-            Work::ShowShift(id) => Done::ShowShift(Box::new(shifts::summary_of(&db, id, &now)?)),
-            Work::ShowDay(id) => Done::ShowDay(id, Box::new(shifts::day_summary(&db, id)?)),
+            Work::ShowShift(id) => Done::ShowShift(Box::new(shifts::summary_of(db, id, &now)?)),
+            Work::ShowDay(id) => Done::ShowDay(id, Box::new(shifts::day_summary(db, id)?)),
             Work::Print(shown, fallback) => {
                 let slip = match &shown {
                     Shown::Shift(s) => Slip::Shift(s),
                     Shown::Day(_, d) => Slip::Day(d),
                 };
-                Done::Printed(
-                    handover::print_slip(&db, slip, &fallback).map_err(|e| Failure::Words(receipt_words(&e)))?,
-                )
+                Done::Printed(handover::print_slip(db, slip, &fallback).map_err(|e| Failure::Words(receipt_words(&e)))?)
             }
             Work::Export(figures, path) => {
                 if let Err(e) = shifts::export::write_csv(&figures, &path) {
