@@ -144,8 +144,8 @@ pub(crate) fn show_job<T>(
             cancel = true;
         }
     });
-    ui.add(egui::ProgressBar::new(((job.steps.len() as f32) / 6.0).min(0.95)).animate(true));
-    for p in &job.steps {
+    ui.add(egui::ProgressBar::new(((job.steps().len() as f32) / 6.0).min(0.95)).animate(true));
+    for p in job.steps() {
         ui.add(egui::Label::new(format!("· {}", progress_words(p, known, lang))).wrap());
     }
     ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
@@ -274,14 +274,14 @@ impl AcquirersScreen {
                 .add_enabled(!busy, egui::Button::new(lang.pick("入驻（不使用 CDS）", "Onboard without CDS")))
                 .clicked()
             {
-                self.start(ui, ctx, Action::Direct);
+                self.start(ctx, Action::Direct);
             }
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("入驻并注册 CDS", "Onboard with CDS"))).clicked()
             {
-                self.start(ui, ctx, Action::WithCds);
+                self.start(ctx, Action::WithCds);
             }
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("刷新审核状态", "Refresh status"))).clicked() {
-                self.start(ui, ctx, Action::Refresh);
+                self.start(ctx, Action::Refresh);
             }
         });
 
@@ -312,7 +312,7 @@ impl AcquirersScreen {
             .add_enabled(!busy, egui::Button::new(lang.pick("绑定此收单机构到该码", "Bind this acquirer to the code")))
             .clicked()
         {
-            self.start(ui, ctx, Action::Bind);
+            self.start(ctx, Action::Bind);
         }
         if let Some(p) = &self.code_problem {
             ui.colored_label(ui.visuals().error_fg_color, p.get(lang));
@@ -451,7 +451,7 @@ impl AcquirersScreen {
         ))
     }
 
-    fn start(&mut self, ui: &egui::Ui, ctx: &mut Ctx, action: Action) {
+    fn start(&mut self, ctx: &mut Ctx, action: Action) {
         self.result = None;
         self.code_problem = None;
         let (Some(store_id), Some(acquirer_id)) = (self.selected_store, self.selected_acquirer) else {
@@ -493,7 +493,7 @@ impl AcquirersScreen {
         let name =
             Text::new(onboarding_acquirer_name(&acquirer, Lang::ZhCn), onboarding_acquirer_name(&acquirer, Lang::En));
         self.job_title = Text::new(format!("{zh} · {}", name.zh), format!("{en} · {}", name.en));
-        let job = Job::spawn(ctx, ui.ctx(), self.job_title.en.clone(), move |reporter, cancel| async move {
+        let job = Job::spawn(ctx, self.job_title.en.clone(), move |reporter, cancel| async move {
             let client = CdsClient::new(&url).map_err(|e| error_text(&OnboardingError::Platform(e)))?;
             let mut db = Store::open(&db_path).map_err(|e| store_error_text(&e))?;
             let progress = move |p| reporter.progress(p);

@@ -1,73 +1,51 @@
-//! Background work for the screens: a job runs on the app's tokio runtime with its own database connection,
-//! sends its progress steps up a channel, and can be cancelled. The screen polls it each frame; nothing blocks.
+//! Long network work for the screens (onboarding, binding, reading a store code with the platform), as jobs on the
+//! command queue ([`crate::queue::Queue::start`]): this file adds what the window shows of one — its title, when it
+//! started, its steps and the Cancel button. The screen polls the job each frame; nothing blocks.
 
-use std::sync::mpsc;
 use std::time::Instant;
 
+use crate::i18n::{Phrase, Text};
 use crate::onboarding::{CancelFlag, Progress};
 use crate::ui::Ctx;
 
-enum Event<T> {
-    Progress(Progress),
-    Done(T),
-}
+pub use crate::queue::Reporter;
 
-/// Sends progress from inside a job.
-#[derive(Clone)]
-pub struct Reporter<T> {
-    tx: mpsc::Sender<Event<T>>,
-    repaint: egui::Context,
-}
-
-impl<T> Reporter<T> {
-    pub fn progress(&self, p: Progress) {
-        let _ = self.tx.send(Event::Progress(p));
-        self.repaint.request_repaint();
-    }
-}
-
-/// A running job and the steps it has reported so far.
+/// A running job, the steps it has reported so far, and what the window shows of it.
 pub struct Job<T> {
-    rx: mpsc::Receiver<Event<T>>,
+    inner: crate::queue::Job<T, Progress>,
     pub cancel: CancelFlag,
-    pub steps: Vec<Progress>,
     pub started: Instant,
     /// What the job does, for the progress line.
     pub title: String,
 }
 
 impl<T: Send + 'static> Job<T> {
-    /// Starts `work` on the app's runtime. Fails (with words for the status line) when the app has no runtime.
-    pub fn spawn<F, Fut>(ctx: &Ctx, egui_ctx: &egui::Context, title: String, work: F) -> Result<Self, String>
+    /// Starts `work` on the queue (the app's runtime). Fails (with words for the status line) when the app has no
+    /// runtime.
+    pub fn spawn<F, Fut>(ctx: &Ctx, title: String, work: F) -> Result<Self, String>
     where
-        F: FnOnce(Reporter<T>, CancelFlag) -> Fut,
+        F: FnOnce(Reporter<Progress>, CancelFlag) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
     {
-        let runtime = ctx.runtime.as_ref().ok_or_else(|| {
+        let inner = ctx.queue.start(work).map_err(|_| {
             ctx.lang.pick("网络运行时未启动，无法联系收单机构", "the network runtime is not running").to_owned()
         })?;
-        let (tx, rx) = mpsc::channel();
-        let cancel = CancelFlag::default();
-        let reporter = Reporter { tx: tx.clone(), repaint: egui_ctx.clone() };
-        let future = work(reporter, cancel.clone());
-        let repaint = egui_ctx.clone();
-        runtime.spawn(async move {
-            let result = future.await;
-            let _ = tx.send(Event::Done(result));
-            repaint.request_repaint();
-        });
-        Ok(Job { rx, cancel, steps: Vec::new(), started: Instant::now(), title })
+        let cancel = inner.cancel.clone();
+        Ok(Job { inner, cancel, started: Instant::now(), title })
     }
+}
 
-    /// Takes what arrived; `Some` once the job has finished.
-    pub fn poll(&mut self) -> Option<T> {
-        loop {
-            match self.rx.try_recv() {
-                Ok(Event::Progress(p)) => self.steps.push(p),
-                Ok(Event::Done(result)) => return Some(result),
-                Err(_) => return None,
-            }
-        }
+impl<T> Job<T> {
+    /// The steps reported so far (taken in by [`Job::poll`]).
+    pub fn steps(&self) -> &[Progress] {
+        &self.inner.steps
+    }
+}
+
+impl<X> Job<Result<X, Text>> {
+    /// Takes what arrived; `Some` once the job has finished (a job that stopped without an answer says so).
+    pub fn poll(&mut self) -> Option<Result<X, Text>> {
+        self.inner.poll().map(|answer| answer.unwrap_or_else(|e| Err(e.text())))
     }
 }
 
@@ -87,8 +65,8 @@ pub fn show_running<T>(ui: &mut egui::Ui, lang: crate::i18n::Lang, job: &Job<T>)
             cancel = true;
         }
     });
-    ui.add(egui::ProgressBar::new(((job.steps.len() as f32) / 6.0).min(0.95)).animate(true));
-    for p in &job.steps {
+    ui.add(egui::ProgressBar::new(((job.steps().len() as f32) / 6.0).min(0.95)).animate(true));
+    for p in job.steps() {
         ui.label(format!("· {}  {}", step_label(lang, p.step), p.detail));
     }
     ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));

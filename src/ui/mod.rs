@@ -1,4 +1,5 @@
-//! The egui screens: thin, one file per screen. Screens call the core and render what comes back.
+//! The egui screens: thin, one file per screen. Screens send commands to the core through the one queue (`ctx.queue`,
+//! see `crate::queue`) and render the answers; the shell (`TillDeskApp`) draws the navigation and the status bar.
 
 pub mod acquirer_words;
 pub mod acquirers;

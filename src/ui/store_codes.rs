@@ -382,7 +382,7 @@ impl StoreCodesScreen {
         });
         let busy = self.check_job.is_some();
         if ui.add_enabled(!busy, egui::Button::new(lang.pick("检查此码", "Check this code"))).clicked() {
-            self.start_check(ui, ctx);
+            self.start_check(ctx);
         }
         if let Some(job) = &self.check_job
             && show_job(ui, lang, &Text::new("正在查询 CDS 平台", "Looking the code up"), job, &[])
@@ -405,7 +405,7 @@ impl StoreCodesScreen {
         }
     }
 
-    fn start_check(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
+    fn start_check(&mut self, ctx: &mut Ctx) {
         // The picture is read and decoded by the job, off the UI thread (a phone photo takes a while).
         let source = if !self.check_payload.trim().is_empty() {
             CodeSource::Payload(self.check_payload.trim().to_owned())
@@ -426,7 +426,7 @@ impl StoreCodesScreen {
         };
         let url = crate::ui::acquirers::platform_url(ctx).ok();
         let title = "Looking the code up".to_owned();
-        match Job::spawn(ctx, ui.ctx(), title, move |_reporter, _cancel| async move {
+        match Job::spawn(ctx, title, move |_reporter, _cancel| async move {
             let text = source.read().await?;
             let client = match url.as_deref().map(CdsClient::new) {
                 Some(Ok(c)) => Some(c),
