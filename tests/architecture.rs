@@ -134,8 +134,6 @@ const NOT_YET_ON_THE_QUEUE: &[&str] = &[
     "ui/routes.rs",
     "ui/settings.rs",
     "ui/store_codes.rs",
-    "ui/sync_panel.rs",
-    "ui/this_till.rs",
 ];
 
 /// Whether `code` names `name` as a whole word at its end (`store::Store` but not `store::StoreError`).

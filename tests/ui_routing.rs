@@ -158,11 +158,13 @@ fn this_till_is_chosen_in_settings_and_shown_in_the_status_bar() {
     click(&mut h, "Settings");
     h.get_by_label("This till");
 
+    // The stores are read, and the choice saved, through the command queue.
     click(&mut h, "Store of this till");
+    wait_for(&mut h, "S002 Second");
     click(&mut h, "S002 Second");
     type_into(&mut h, "Terminal id", "T01");
     click(&mut h, "Save this till");
-    h.get_by_label("Store S002 · Terminal T01");
+    wait_for(&mut h, "Store S002 · Terminal T01");
     let till = config::this_till(&mut db(tmp.path())).unwrap();
     assert_eq!((till.store_code.as_str(), till.terminal_id.as_deref()), ("S002", Some("T01")));
     assert_eq!(h.state().ctx.till, till);

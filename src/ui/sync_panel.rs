@@ -1,43 +1,130 @@
 //! 同步 Sync panel (in Settings): online/offline, the outbox, the last successful sync, recent sync runs with their
-//! errors, and "Retry now" (every waiting outbox entry becomes due and the worker runs a pass at once).
+//! errors, and "Retry now" (every waiting outbox entry becomes due and the worker runs a pass at once). Read every
+//! second, and written, through the command queue.
 
 use std::time::{Duration, Instant};
 
 use crate::i18n::{Phrase, Text};
+use crate::queue::Ticket;
+use crate::store::StoreError;
 use crate::store::sync::{OutboxEntry, SyncRun};
 use crate::ui::Ctx;
 use crate::ui::words_backoffice::{RunSummary, store_error};
 
+/// What the panel shows, as last read.
 #[derive(Debug, Default)]
-pub struct SyncPanel {
-    listen_text: Option<String>,
-    /// The setting notify.allow_remote, read once.
-    allow_remote: Option<bool>,
+struct Seen {
     runs: Vec<SyncRun>,
     waiting: Vec<OutboxEntry>,
+    last_success: Option<String>,
+    listen: Option<String>,
+    allow_remote: bool,
+}
+
+/// A change the panel asked for, and what it comes back with.
+enum Asked {
+    /// A setting saved; the words to show when it was.
+    Saved(Ticket<Result<(), StoreError>>, Text),
+    /// "Retry now": how many entries are due now.
+    Retry(Ticket<Result<usize, StoreError>>),
+}
+
+#[derive(Default)]
+pub struct SyncPanel {
+    listen_text: Option<String>,
+    /// The setting notify.allow_remote, as first read.
+    allow_remote: Option<bool>,
+    seen: Option<Seen>,
+    reading: Option<Ticket<Result<Seen, StoreError>>>,
+    asked: Option<Asked>,
     loaded: Option<Instant>,
     message: Option<Text>,
 }
 
+impl std::fmt::Debug for SyncPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncPanel").field("seen", &self.seen).finish_non_exhaustive()
+    }
+}
+
 impl SyncPanel {
+    /// Reads the runs, the outbox and the settings again, at most every second.
     fn reload(&mut self, ctx: &Ctx) {
+        if let Some(answer) = crate::queue::poll_slot(&mut self.reading) {
+            match answer {
+                Ok(Ok(seen)) => self.seen = Some(seen),
+                Ok(Err(e)) => self.message = Some(store_error(&e)),
+                Err(e) => self.message = Some(e.text()),
+            }
+        }
         let stale = self.loaded.is_none_or(|t| t.elapsed() > Duration::from_secs(1));
-        if !stale {
+        if !stale || self.reading.is_some() {
             return;
         }
-        match (ctx.home.store.recent_sync_runs(10), ctx.home.store.outbox_entries(50)) {
-            (Ok(runs), Ok(entries)) => {
-                self.runs = runs;
-                self.waiting = entries.into_iter().filter(|e| e.delivered_at.is_none()).collect();
-            }
-            (Err(e), _) | (_, Err(e)) => self.message = Some(store_error(&e)),
-        }
+        self.reading = Some(ctx.queue.submit(|s| {
+            let entries = s.store.outbox_entries(50)?;
+            Ok(Seen {
+                runs: s.store.recent_sync_runs(10)?,
+                waiting: entries.into_iter().filter(|e| e.delivered_at.is_none()).collect(),
+                last_success: s.store.last_successful_sync()?,
+                listen: s.store.setting(crate::sync::notify::SETTING_LISTEN)?,
+                allow_remote: crate::sync::notify::remote_allowed(&s.store).unwrap_or(false),
+            })
+        }));
         self.loaded = Some(Instant::now());
+    }
+
+    /// Takes the answer to a change, worded.
+    fn poll_asked(&mut self, ctx: &Ctx) {
+        let answer = match &mut self.asked {
+            None => return,
+            Some(Asked::Saved(ticket, words)) => match ticket.poll() {
+                None => return,
+                Some(Ok(Ok(()))) => words.clone(),
+                Some(Ok(Err(e))) => store_error(&e),
+                Some(Err(e)) => e.text(),
+            },
+            Some(Asked::Retry(ticket)) => match ticket.poll() {
+                None => return,
+                Some(Ok(Ok(n))) => {
+                    let woke = ctx.services.as_ref().map(|s| s.handle().sync_now()).is_some();
+                    self.loaded = None;
+                    if woke {
+                        Text::new(
+                            format!("已请求同步，待发送项：{n}"),
+                            format!("Sync requested; outbox entries due now: {n}"),
+                        )
+                    } else {
+                        Text::new(
+                            format!("后台同步未运行；下次启动时发送，待发送项：{n}"),
+                            format!("The background sync is not running; due at its next start: {n}"),
+                        )
+                    }
+                }
+                Some(Ok(Err(e))) => store_error(&e),
+                Some(Err(e)) => e.text(),
+            },
+        };
+        self.asked = None;
+        self.message = Some(answer);
+    }
+
+    /// Saves `key` = `value` through the queue; `words` are shown once it is saved.
+    fn save(&mut self, ctx: &Ctx, key: &'static str, value: String, words: Text) {
+        self.asked = Some(Asked::Saved(ctx.queue.submit(move |s| s.store.set_setting(key, &value, None)), words));
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         self.reload(ctx);
+        self.poll_asked(ctx);
+        let Some(seen) = &self.seen else {
+            ui.spinner();
+            ui.ctx().request_repaint_after(Duration::from_millis(50));
+            return;
+        };
+        let (waiting, last_success) = (seen.waiting.len(), seen.last_success.clone());
+        let (listen, allow_remote) = (seen.listen.clone(), seen.allow_remote);
         ui.label(egui::RichText::new(lang.pick("同步", "Sync")).strong());
         let status = ctx.sync_status();
         ui.horizontal_wrapped(|ui| {
@@ -49,18 +136,15 @@ impl SyncPanel {
             };
             ui.label(format!("{}{state}", lang.pick("状态：", "Status: ")));
             ui.separator();
-            ui.label(format!("{}{}", lang.pick("待发送：", "Outbox: "), self.waiting.len()));
+            ui.label(format!("{}{}", lang.pick("待发送：", "Outbox: "), waiting));
             ui.separator();
-            let last = ctx
-                .home
-                .store
-                .last_successful_sync()
-                .ok()
-                .flatten()
-                .map(|t| crate::time::to_china_display(&t))
+            let last = last_success
+                .as_deref()
+                .map(crate::time::to_china_display)
                 .unwrap_or_else(|| lang.pick("从未", "never").to_owned());
             ui.label(format!("{}{last}", lang.pick("上次成功同步：", "Last successful sync: ")));
         });
+        let mut pending_save = None;
         ui.horizontal_wrapped(|ui| {
             let listening = ctx.services.as_ref().and_then(|s| s.listener.as_ref().map(|l| l.url()));
             ui.label(format!(
@@ -68,42 +152,41 @@ impl SyncPanel {
                 lang.pick("通知接收地址：", "Notifications received at: "),
                 listening.as_deref().unwrap_or(lang.pick("未运行", "not running"))
             ));
-            let text = self.listen_text.get_or_insert_with(|| {
-                ctx.home
-                    .store
-                    .setting(crate::sync::notify::SETTING_LISTEN)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| crate::sync::notify::DEFAULT_LISTEN.into())
-            });
+            let text = self
+                .listen_text
+                .get_or_insert_with(|| listen.unwrap_or_else(|| crate::sync::notify::DEFAULT_LISTEN.into()));
             let l = ui.label(lang.pick("监听地址", "Listen address"));
             ui.add(egui::TextEdit::singleline(text).desired_width(160.0)).labelled_by(l.id);
             if ui.button(lang.pick("保存（重启后生效）", "Save (applies at next start)")).clicked() {
                 let value = text.trim().to_owned();
                 let permitted = ctx.permit_text(crate::store::operators::Permission::ChangeSettings);
-                self.message = Some(match (permitted, value.parse::<std::net::SocketAddr>()) {
-                    (Err(refused), _) => refused,
-                    (Ok(()), Err(_)) => Text::new(
-                        format!("“{value}”不是 地址:端口 的形式，例如 127.0.0.1:8090"),
-                        format!("not an address:port like 127.0.0.1:8090: {value:?}"),
-                    ),
+                match (permitted, value.parse::<std::net::SocketAddr>()) {
+                    (Err(refused), _) => self.message = Some(refused),
+                    (Ok(()), Err(_)) => {
+                        self.message = Some(Text::new(
+                            format!("“{value}”不是 地址:端口 的形式，例如 127.0.0.1:8090"),
+                            format!("not an address:port like 127.0.0.1:8090: {value:?}"),
+                        ))
+                    }
                     (Ok(()), Ok(addr)) => {
-                        match ctx.home.store.set_setting(crate::sync::notify::SETTING_LISTEN, &value, None) {
-                            Ok(()) if !addr.ip().is_loopback() && self.allow_remote != Some(true) => Text::new(
+                        let words = if !addr.ip().is_loopback() && self.allow_remote != Some(true) {
+                            Text::new(
                                 "已保存；这不是本机回环地址，勾选“允许其他机器发送通知”后才会监听",
                                 "Saved; this is not a loopback address, so the listener refuses it until \
                                  “Accept notifications from other machines” is ticked",
-                            ),
-                            Ok(()) => Text::new("已保存", "Saved"),
-                            Err(e) => store_error(&e),
-                        }
+                            )
+                        } else {
+                            Text::new("已保存", "Saved")
+                        };
+                        pending_save = Some((crate::sync::notify::SETTING_LISTEN, value, words));
                     }
-                });
+                }
             }
         });
-        let allow = self
-            .allow_remote
-            .get_or_insert_with(|| crate::sync::notify::remote_allowed(&ctx.home.store).unwrap_or(false));
+        if let Some((key, value, words)) = pending_save.take() {
+            self.save(ctx, key, value, words);
+        }
+        let allow = self.allow_remote.get_or_insert(allow_remote);
         let label = lang.pick(
             "允许其他机器发送通知（非回环地址，重启后生效）",
             "Accept notifications from other machines (a non-loopback address; applies at next start)",
@@ -113,38 +196,25 @@ impl SyncPanel {
             if let Err(refused) = ctx.permit_text(crate::store::operators::Permission::ChangeSettings) {
                 *allow = !*allow;
                 self.message = Some(refused);
-            } else if let Err(e) = ctx.home.store.set_setting(crate::sync::notify::SETTING_ALLOW_REMOTE, value, None) {
-                self.message = Some(store_error(&e));
+            } else {
+                let key = crate::sync::notify::SETTING_ALLOW_REMOTE;
+                self.save(ctx, key, value.to_owned(), Text::new("已保存", "Saved"));
             }
         }
+        let mut retry = false;
         ui.horizontal(|ui| {
-            if ui.button(lang.pick("立即重试", "Retry now")).clicked() {
-                match ctx.home.store.outbox_retry_now() {
-                    Ok(n) => {
-                        let woke = ctx.services.as_ref().map(|s| s.handle().sync_now()).is_some();
-                        self.message = Some(if woke {
-                            Text::new(
-                                format!("已请求同步，待发送项：{n}"),
-                                format!("Sync requested; outbox entries due now: {n}"),
-                            )
-                        } else {
-                            Text::new(
-                                format!("后台同步未运行；下次启动时发送，待发送项：{n}"),
-                                format!("The background sync is not running; due at its next start: {n}"),
-                            )
-                        });
-                        self.loaded = None;
-                    }
-                    Err(e) => self.message = Some(store_error(&e)),
-                }
-            }
+            retry = ui.button(lang.pick("立即重试", "Retry now")).clicked();
         });
+        if retry {
+            self.asked = Some(Asked::Retry(ctx.queue.submit(|s| s.store.outbox_retry_now())));
+        }
+        let Some(seen) = &self.seen else { return };
         if let Some(m) = &self.message {
             ui.add(egui::Label::new(m.get(lang)).wrap_mode(egui::TextWrapMode::Wrap));
         }
-        if !self.waiting.is_empty() {
+        if !seen.waiting.is_empty() {
             ui.label(lang.pick("等待发送：", "Waiting to be delivered:"));
-            for e in &self.waiting {
+            for e in &seen.waiting {
                 let line = ui.label(format!(
                     "· {}  {}{}  {}{}",
                     e.idempotency_key,
@@ -160,11 +230,11 @@ impl SyncPanel {
             }
         }
         ui.label(lang.pick("最近的同步：", "Recent sync runs:"));
-        if self.runs.is_empty() {
+        if seen.runs.is_empty() {
             ui.label(lang.pick("暂无", "None yet"));
         }
         egui::Grid::new("sync-runs").num_columns(3).striped(true).show(ui, |ui| {
-            for run in &self.runs {
+            for run in &seen.runs {
                 ui.label(crate::time::to_china_display(run.finished_at.as_deref().unwrap_or(&run.started_at)));
                 ui.label(if run.online { lang.pick("在线", "online") } else { lang.pick("离线", "offline") });
                 ui.label(RunSummary(run).phrase(lang)).on_hover_text(run.summary.as_str());

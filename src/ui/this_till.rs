@@ -1,5 +1,6 @@
 //! 本机 This till (in Settings): which store this till takes payments for, and its terminal id. Every payment
-//! taken here is recorded for that store and sent with that terminal id.
+//! taken here is recorded for that store and sent with that terminal id. The stores are read, and the choice saved,
+//! through the command queue.
 
 use crate::config::{self, ConfigError};
 use crate::i18n::Lang;
@@ -16,6 +17,8 @@ pub struct ThisTillPanel {
     terminal: String,
     /// (saved, words) after Save.
     message: Option<(bool, crate::i18n::Text)>,
+    reading: Option<crate::queue::Ticket<Result<Vec<StoreRow>, crate::store::StoreError>>>,
+    saving: Option<crate::queue::Ticket<Result<config::ThisTill, ConfigError>>>,
 }
 
 /// A store as the picker shows it: its number and its name in the current language.
@@ -74,10 +77,7 @@ impl ThisTillPanel {
 
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
-        match ctx.home.store.stores() {
-            Ok(s) => self.stores = s,
-            Err(e) => self.message = Some((false, crate::ui::words_setup::store_error_text(&e))),
-        }
+        self.reading = Some(ctx.queue.submit(|s| s.store.stores()));
         self.store_code = ctx.till.store_code.clone();
         self.terminal = ctx.till.terminal_id.clone().unwrap_or_default();
     }
@@ -87,6 +87,7 @@ impl ThisTillPanel {
         if !self.loaded {
             self.reload(ctx);
         }
+        self.poll(ctx);
         ui.label(egui::RichText::new(lang.pick("本机", "This till")).strong());
         ui.label(lang.pick(
             "本机收款记入所选门店，终端号随每笔收款发送给收单机构。",
@@ -123,7 +124,9 @@ impl ThisTillPanel {
             ui.end_row();
         });
         ui.horizontal_wrapped(|ui| {
-            if ui.button(lang.pick("保存本机设置", "Save this till")).clicked() {
+            if self.saving.is_some() {
+                ui.spinner();
+            } else if ui.button(lang.pick("保存本机设置", "Save this till")).clicked() {
                 self.save(ctx);
             }
             if let Some((ok, text)) = &self.message {
@@ -139,7 +142,29 @@ impl ThisTillPanel {
             return;
         }
         let operator = ctx.operator_id();
-        match config::set_this_till(&mut ctx.home.store, &self.store_code, &self.terminal, operator) {
+        let (code, terminal) = (self.store_code.clone(), self.terminal.clone());
+        self.saving = Some(ctx.queue.submit(move |s| config::set_this_till(&mut s.store, &code, &terminal, operator)));
+        self.message = None;
+    }
+
+    /// Takes the stores and the outcome of Save when they arrive.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        let store_text = |e: &crate::store::StoreError| crate::ui::words_setup::store_error_text(e);
+        match crate::queue::poll_slot(&mut self.reading) {
+            Some(Ok(Ok(stores))) => self.stores = stores,
+            Some(Ok(Err(e))) => self.message = Some((false, store_text(&e))),
+            Some(Err(e)) => self.message = Some((false, crate::i18n::Phrase::text(&e))),
+            None => {}
+        }
+        let saved = match crate::queue::poll_slot(&mut self.saving) {
+            None => return,
+            Some(Err(e)) => {
+                self.message = Some((false, crate::i18n::Phrase::text(&e)));
+                return;
+            }
+            Some(Ok(saved)) => saved,
+        };
+        match saved {
             Ok(till) => {
                 self.message = Some((
                     true,
