@@ -40,11 +40,11 @@ fn the_sync_panel_lists_runs_with_errors_and_retry_makes_the_outbox_due() {
         .unwrap();
     let mut h = harness(TillDeskApp::new(home).unwrap());
     h.get_by_label("Settings").click();
-    h.run_steps(2);
-    h.get_by_label("Recent sync runs:");
+    // The panel is read through the command queue.
+    wait_for(&mut h, "Recent sync runs:");
     h.get_by_label("Outbox: 1");
     // The run is phrased from its counts (the stored English summary is on hover, for support).
-    h.get_by_label("nothing to do, 1 waiting in the outbox");
+    wait_for(&mut h, "nothing to do, 1 waiting in the outbox");
     h.get_by_label("cancel:TD1: not delivered (HTTP 500); attempt 2 again in 5 s");
     h.get_by_label_contains("cancel:TD1  attempts 1");
     h.get_by_label_contains("Notifications received at: not running");
@@ -57,19 +57,20 @@ fn the_sync_panel_lists_runs_with_errors_and_retry_makes_the_outbox_due() {
     h.get_by_label("Listen address").type_text("0.0.0.0:8090");
     h.run_steps(1);
     h.get_by_label("Save (applies at next start)").click();
-    h.run_steps(2);
+    // Saved through the command queue: frames run until the answer is shown.
+    // Not a loopback address: saved, but the listener refuses it until remote access is allowed.
+    ui_common::wait_for(&mut h, "not a loopback address");
     assert_eq!(
         h.state().ctx.home.store.setting(tilldesk::sync::notify::SETTING_LISTEN).unwrap().as_deref(),
         Some("0.0.0.0:8090")
     );
-    // Not a loopback address: saved, but the listener refuses it until remote access is allowed.
-    h.get_by_label_contains("not a loopback address");
     h.get_by_label("Accept notifications from other machines (a non-loopback address; applies at next start)").click();
-    h.run_steps(2);
-    assert!(tilldesk::sync::notify::remote_allowed(&h.state().ctx.home.store).unwrap());
-    h.get_by_label("Retry now").click();
-    h.run_steps(2);
-    h.get_by_label_contains("due at its next start: 1");
+    ui_common::wait_until(&mut h, "remote notifications allowed", |h| {
+        tilldesk::sync::notify::remote_allowed(&h.state().ctx.home.store).unwrap()
+    });
+    wait_for(&mut h, "Saved");
+    ui_common::click(&mut h, "Retry now");
+    ui_common::wait_for(&mut h, "due at its next start: 1");
     let due = h.state().ctx.home.store.due_outbox(&tilldesk::time::now_utc()).unwrap();
     assert_eq!(due.len(), 1, "Retry now makes the waiting entry due at once");
 }
