@@ -131,7 +131,6 @@ const NOT_YET_ON_THE_QUEUE: &[&str] = &[
     "ui/reconcile.rs",
     "ui/reconcile_resolve.rs",
     "ui/reconcile_settlement.rs",
-    "ui/routes.rs",
     "ui/settings.rs",
     "ui/store_codes.rs",
 ];

@@ -92,7 +92,10 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     h.get_by_label_contains("(WECHATPAY) — 商户号 WECHATPAYM");
     // Both bindings are active, and so is the route the WECHATPAY onboarding wrote for WeChat Pay (the demo store
     // keeps its direct ALIPAY route for Alipay: the owner chooses PARTNER1 in the routing table if they want).
-    assert_eq!(h.get_all_by_label("已生效").count(), 3, "both bindings and the WeChat Pay route are active");
+    // (The routing table is read again through the command queue.)
+    ui_common::wait_until(&mut h, "both bindings and the WeChat Pay route active", |h| {
+        h.query_all_by_label("已生效").count() == 3
+    });
     h.get_by_label("S001 支付宝 收单机构");
     assert_eq!(h.get_all_by_label(&format!("{cds_index} @ SANDBOXCDS")).count(), 2, "both carry the index");
 

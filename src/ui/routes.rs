@@ -1,10 +1,13 @@
 //! 收款路由 Routing (on the Acquirers screen): for every store and wallet, which acquirer takes the wallet's codes
 //! there, as which merchant; the owner chooses when two acquirers could, or routes a wallet nobody takes yet. The
 //! same rules as `tilldesk acquirers route`: an acquirer takes only the wallet of its protocol, and choosing an
-//! acquirer the store is onboarded with uses that onboarding's merchant id (source: chosen).
+//! acquirer the store is onboarded with uses that onboarding's merchant id (source: chosen). Read and changed
+//! through the command queue.
 
-use crate::i18n::{Lang, Text};
+use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerId, BindingStatus, Route, RouteSource, Store as StoreRow, StoreId, Wallet};
+use crate::queue::Ticket;
+use crate::store::StoreError;
 use crate::store::onboarding::OnboardingAcquirer;
 use crate::store::operators::Permission;
 use crate::store::routing::RouteView;
@@ -36,14 +39,29 @@ enum Change {
     Stop { store_id: StoreId, store_code: String, wallet: Wallet },
 }
 
-#[derive(Debug, Default)]
+/// The routes and each store's bindings, as read.
+type Read = Result<(Vec<RouteView>, Vec<(StoreId, Vec<crate::model::AcquirerBinding>)>), StoreError>;
+
+/// A change being saved, with the words for its success and its failure's prefix.
+type Saving = (Ticket<Result<(), StoreError>>, Text, Text);
+
+#[derive(Default)]
 pub struct RoutesPanel {
     loaded: bool,
     rows: Vec<Row>,
+    reading: Option<Ticket<Read>>,
+    /// A change being saved, and its words (success, failure's prefix).
+    saving: Option<Saving>,
     /// (done, words) after a change.
     message: Option<(bool, Text)>,
     /// The row whose "stop taking" waits for a confirmation.
     confirm_stop: Option<(StoreId, Wallet)>,
+}
+
+impl std::fmt::Debug for RoutesPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoutesPanel").field("rows", &self.rows).finish_non_exhaustive()
+    }
 }
 
 /// A route's onboarding status (`RouteView::status`) in words.
@@ -72,25 +90,44 @@ impl RoutesPanel {
     }
 
     /// Reads the routes and every store's active bindings (when the screen opens or after a change).
-    fn reload(&mut self, ctx: &mut Ctx, stores: &[StoreRow], acquirers: &[OnboardingAcquirer]) {
+    fn reload(&mut self, ctx: &mut Ctx, stores: &[StoreRow]) {
         self.loaded = true;
         self.confirm_stop = None;
-        let views = match ctx.home.store.route_views() {
-            Ok(v) => v,
-            Err(e) => {
-                self.message = Some((false, store_error_text(&e)));
-                Vec::new()
+        let ids: Vec<StoreId> = stores.iter().map(|s| s.id).collect();
+        self.reading = Some(ctx.queue.submit(move |s| {
+            let views = s.store.route_views()?;
+            let bindings = ids
+                .into_iter()
+                .map(|id| Ok((id, s.store.bindings_for_store(id)?)))
+                .collect::<Result<_, StoreError>>()?;
+            Ok((views, bindings))
+        }));
+    }
+
+    /// Builds the table from what was read, once it is there; takes the answer to a change.
+    fn poll(&mut self, ctx: &mut Ctx, stores: &[StoreRow], acquirers: &[OnboardingAcquirer]) {
+        if let Some((ticket, done, failed)) = &mut self.saving
+            && let Some(answer) = ticket.poll()
+        {
+            self.message = Some(match answer.map_err(|e| e.text()).and_then(|r| r.map_err(|e| store_error_text(&e))) {
+                Ok(()) => (true, done.clone()),
+                Err(why) => (false, Text::new(format!("{}{}", failed.zh, why.zh), format!("{}{}", failed.en, why.en))),
+            });
+            self.saving = None;
+            self.reload(ctx, stores);
+        }
+        let Some(answer) = crate::queue::poll_slot(&mut self.reading) else { return };
+        let (views, bindings) = match answer.map_err(|e| e.text()).and_then(|r| r.map_err(|e| store_error_text(&e))) {
+            Ok(read) => read,
+            Err(why) => {
+                self.message = Some((false, why));
+                return;
             }
         };
         self.rows.clear();
         for s in stores {
-            let bindings = match ctx.home.store.bindings_for_store(s.id) {
-                Ok(b) => b,
-                Err(e) => {
-                    self.message = Some((false, store_error_text(&e)));
-                    Vec::new()
-                }
-            };
+            let none = Vec::new();
+            let bindings = bindings.iter().find(|(id, _)| *id == s.id).map_or(&none, |(_, b)| b);
             for &wallet in Wallet::ALL {
                 let candidates = bindings
                     .iter()
@@ -113,8 +150,9 @@ impl RoutesPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, stores: &[StoreRow], acquirers: &[OnboardingAcquirer]) {
         let lang = ctx.lang;
         if !self.loaded {
-            self.reload(ctx, stores, acquirers);
+            self.reload(ctx, stores);
         }
+        self.poll(ctx, stores, acquirers);
         ui.label(
             egui::RichText::new(
                 lang.pick("收款路由 — 各门店的钱包由哪家收单机构收取", "Routing — who takes each wallet"),
@@ -126,7 +164,11 @@ impl RoutesPanel {
             ui.add(egui::Label::new(egui::RichText::new(text.get(lang)).color(color)).wrap());
         }
         if self.rows.is_empty() {
-            ui.label(lang.pick("还没有门店", "No stores yet"));
+            if self.reading.is_some() {
+                ui.spinner();
+            } else {
+                ui.label(lang.pick("还没有门店", "No stores yet"));
+            }
             return;
         }
         let mut change = None;
@@ -178,7 +220,6 @@ impl RoutesPanel {
         });
         if let Some(change) = change {
             self.apply(ctx, change);
-            self.reload(ctx, stores, acquirers);
         }
     }
 
@@ -188,7 +229,7 @@ impl RoutesPanel {
             return;
         }
         let operator = ctx.operator_id();
-        self.message = Some(match change {
+        let (ticket, done, failed) = match change {
             Change::Choose { store_id, store_code, wallet, to } => {
                 let route = Route {
                     store_id,
@@ -197,48 +238,25 @@ impl RoutesPanel {
                     merchant_id: to.merchant_id.clone(),
                     source: RouteSource::Chosen,
                 };
-                match ctx.home.store.set_route(&route, operator) {
-                    Ok(()) => (
-                        true,
-                        Text::new(
-                            format!("{store_code} 的{}现由 {} 收取", wallet.label(Lang::ZhCn), to.code),
-                            format!("{store_code} now takes {} codes through {}", wallet.label(Lang::En), to.code),
-                        ),
+                (
+                    ctx.queue.submit(move |s| s.store.set_route(&route, operator)),
+                    Text::new(
+                        format!("{store_code} 的{}现由 {} 收取", wallet.label(Lang::ZhCn), to.code),
+                        format!("{store_code} now takes {} codes through {}", wallet.label(Lang::En), to.code),
                     ),
-                    Err(e) => {
-                        let why = store_error_text(&e);
-                        (
-                            false,
-                            Text::new(
-                                format!("保存路由失败：{}", why.zh),
-                                format!("could not save the route: {}", why.en),
-                            ),
-                        )
-                    }
-                }
+                    Text::new("保存路由失败：", "could not save the route: "),
+                )
             }
-            Change::Stop { store_id, store_code, wallet } => {
-                match ctx.home.store.remove_route(store_id, wallet, operator) {
-                    Ok(_) => (
-                        true,
-                        Text::new(
-                            format!("{store_code} 不再收取{}", wallet.label(Lang::ZhCn)),
-                            format!("{store_code} no longer takes {} codes", wallet.label(Lang::En)),
-                        ),
-                    ),
-                    Err(e) => {
-                        let why = store_error_text(&e);
-                        (
-                            false,
-                            Text::new(
-                                format!("删除路由失败：{}", why.zh),
-                                format!("could not remove the route: {}", why.en),
-                            ),
-                        )
-                    }
-                }
-            }
-        });
+            Change::Stop { store_id, store_code, wallet } => (
+                ctx.queue.submit(move |s| s.store.remove_route(store_id, wallet, operator).map(|_| ())),
+                Text::new(
+                    format!("{store_code} 不再收取{}", wallet.label(Lang::ZhCn)),
+                    format!("{store_code} no longer takes {} codes", wallet.label(Lang::En)),
+                ),
+                Text::new("删除路由失败：", "could not remove the route: "),
+            ),
+        };
+        self.saving = Some((ticket, done, failed));
     }
 }
 
