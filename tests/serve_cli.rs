@@ -155,15 +155,58 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
 }
 
 #[test]
-fn a_postgresql_database_is_refused_until_the_next_phase() {
+fn an_unknown_database_url_is_refused_and_listen_is_needed_to_serve() {
     let dir = tempfile::tempdir().unwrap();
     let err = fails(
         tilldesk(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", "postgres://localhost/test"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", "mysql://till:s3cret@db/chain"])
             .output()
             .unwrap(),
     );
-    assert!(err.contains("PostgreSQL comes in the next phase"), "{err}");
+    assert!(err.contains("a SQLite file or a postgres:// URL"), "{err}");
+    assert!(!err.contains("s3cret"), "the password is never shown: {err}");
     let err = fails(tilldesk(dir.path()).args(["serve"]).output().unwrap());
     assert!(err.contains("--listen"), "{err}");
+}
+
+/// The same commands administer a backend on PostgreSQL, given `TILLDESK_DATABASE_URL` (a schema of the test's own).
+#[test]
+fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
+    let Some(url) = std::env::var("TILLDESK_TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
+        println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let bytes: [u8; 8] = rand::random();
+    let schema = format!("tilldesk_cli_{}", hex::encode(bytes));
+    let sql = |statement: String| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            client.batch_execute(&statement).await.unwrap();
+        });
+    };
+    sql(format!("CREATE SCHEMA {schema}"));
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut c = tilldesk(dir.path());
+        c.env("TILLDESK_DATABASE_URL", &database).args(args);
+        c.output().unwrap()
+    };
+    let code = ok(run(&["serve", "add-till", "--store", "S001", "--name", "till 1"]));
+    assert_eq!(code.trim().len(), 39, "the code alone: {code:?}");
+    let tills = ok(run(&["serve", "tills", "--json"]));
+    let tills: serde_json::Value = serde_json::from_str(&tills).unwrap();
+    assert_eq!(tills[0]["name"], "till 1");
+    assert_eq!(tills[0]["store_code"], "S001");
+    let doctor = ok(run(&["serve", "doctor", "--json"]));
+    let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
+    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(1)));
+    assert_eq!(doctor["tables"]["tills"], 1);
+    assert_eq!(doctor["tables"]["enrolment_codes"], 1);
+    let revoked = ok(run(&["serve", "revoke", "till 1"]));
+    assert_eq!(revoked.trim(), "revoked till #1 \"till 1\" of store S001");
+    sql(format!("DROP SCHEMA {schema} CASCADE"));
 }

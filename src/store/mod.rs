@@ -20,6 +20,7 @@ pub mod onboarding;
 pub mod operators;
 pub mod order_query;
 pub mod orders;
+pub mod pg;
 pub mod print;
 pub mod pulled;
 pub mod recon;

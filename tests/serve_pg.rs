@@ -1,0 +1,405 @@
+//! The merchant backend on PostgreSQL (issue 23 phase 2), end to end on loopback: backends on a PostgreSQL schema of
+//! their own (random name, dropped at the end) with the sandbox's accounts, tills calling the till API, two instances
+//! on one database. Reads `TILLDESK_TEST_DATABASE_URL` (`.ci/run` sets it to the machine's PostgreSQL); without it
+//! every test says it was skipped and passes.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use serde_json::Value;
+use tilldesk::channel::backend::BackendClient;
+use tilldesk::channel::backend::api::{self, ApiError, PayAnswer, RefundAnswer, RefundState};
+use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::model::{AcquirerKind, OrderStatus, RefundStatus, StoreId};
+use tilldesk::money::Amount;
+use tilldesk::routing::Router;
+use tilldesk::sandbox::{self, RunningSandbox};
+use tilldesk::secrets::{Secret, Vault};
+use tilldesk::serve::{Backend, RunningBackend, StartOptions};
+use tilldesk::store::Store;
+use tilldesk::store::orders::NewOrder;
+use tilldesk::store::pg::PgStore;
+
+/// Alipay payment codes the sandbox pays at once (last four digits 0000).
+const CODE_A: &str = "286000123456780000";
+const CODE_B: &str = "286000987654320000";
+
+/// The test database's URL, or None (and a line saying so) when it is not set.
+fn database_url() -> Option<String> {
+    match std::env::var("TILLDESK_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
+            None
+        }
+    }
+}
+
+/// A schema of the test's own, dropped when the test ends (even when it fails).
+struct Schema {
+    url: String,
+    name: String,
+}
+
+impl Schema {
+    async fn new(url: &str) -> Schema {
+        let bytes: [u8; 8] = rand::random();
+        let name = format!("tilldesk_test_{}", hex::encode(bytes));
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.batch_execute(&format!("CREATE SCHEMA {name}")).await.unwrap();
+        Schema { url: url.to_owned(), name }
+    }
+
+    async fn open(&self) -> PgStore {
+        PgStore::open(&self.url, Some(&self.name)).await.unwrap()
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // A runtime of its own on a thread of its own: the test's may be shutting down.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.ok()?;
+                tokio::spawn(conn);
+                client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await.ok()
+            })
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// A sandbox and one data folder whose catalogue (stores, accounts, routes) is the sandbox's.
+struct World {
+    dir: tempfile::TempDir,
+    sandbox: RunningSandbox,
+    schema: Schema,
+    router: Router,
+    http: reqwest::Client,
+}
+
+async fn world(url: &str) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let accounts = sandbox.state.accounts();
+    let home = dir.path().join("backend");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut store = Store::open(&home.join(tilldesk::serve::DATABASE_FILE)).unwrap();
+    sandbox::till::prepare(&mut store).unwrap();
+    let router = sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
+    let schema = Schema::new(url).await;
+    World { dir, sandbox, schema, router, http: reqwest::Client::new() }
+}
+
+impl World {
+    fn home(&self) -> std::path::PathBuf {
+        self.dir.path().join("backend")
+    }
+
+    /// A backend instance on the world's schema (not yet serving HTTP).
+    async fn backend(&self) -> Backend {
+        let home = self.home();
+        let catalogue = home.join(tilldesk::serve::DATABASE_FILE);
+        Backend::open_postgres(&self.schema.url, Some(&self.schema.name), &catalogue, &home)
+            .await
+            .unwrap()
+            .serving(self.router.clone())
+    }
+
+    /// An instance serving the till API on 127.0.0.1:0 (no recovery loop: the tests run passes themselves).
+    async fn instance(&self) -> RunningBackend {
+        let options = StartOptions { sync: None, recover: false };
+        let notify = tilldesk::sync::notify::NotifyKeys::default();
+        tilldesk::serve::start(self.backend().await, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap()
+    }
+
+    async fn trades(&self, out_trade_no: &str) -> usize {
+        self.ledger_count("trades", "out_trade_no", out_trade_no).await
+    }
+
+    /// Trades of `out_trade_no` the acquirer holds as paid.
+    async fn paid_trades(&self, out_trade_no: &str) -> usize {
+        let url = format!("{}/admin/ledger", self.sandbox.base_url());
+        let ledger: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        let trades = ledger["trades"].as_array().unwrap().iter();
+        trades.filter(|t| t["out_trade_no"] == out_trade_no && t["status"] == "PAID").count()
+    }
+
+    async fn refunds(&self, out_request_no: &str) -> usize {
+        self.ledger_count("refunds", "out_request_no", out_request_no).await
+    }
+
+    async fn ledger_count(&self, list: &str, field: &str, value: &str) -> usize {
+        let url = format!("{}/admin/ledger", self.sandbox.base_url());
+        let ledger: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        ledger[list].as_array().unwrap().iter().filter(|t| t[field] == value).count()
+    }
+}
+
+/// A till enrolled with `backend` (by the API), as a client.
+async fn till(backend: &RunningBackend, name: &str) -> BackendClient {
+    let code = backend.backend.add_till("S001", name).await.unwrap().code;
+    let enrolled = BackendClient::enrol(&backend.base_url(), code.expose()).await.unwrap();
+    BackendClient::new(&backend.base_url(), Secret::from(enrolled.token)).unwrap()
+}
+
+/// The same till's token against another instance.
+fn same_till_at(other: &RunningBackend, token: &str) -> BackendClient {
+    BackendClient::new(&other.base_url(), Secret::from(token.to_owned())).unwrap()
+}
+
+fn pay_request(no: &str, code: &str, amount: &str) -> api::PayRequest {
+    api::PayRequest {
+        out_trade_no: no.into(),
+        auth_code: code.into(),
+        amount: amount.into(),
+        subject: "连锁门店".into(),
+        terminal_id: None,
+        operator_id: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_are_idempotent_and_safe_with_two_openers_at_once() {
+    let Some(url) = database_url() else { return };
+    let schema = Schema::new(&url).await;
+    let (a, b) = tokio::join!(schema.open(), schema.open());
+    assert_eq!(a.schema_version().await.unwrap(), 1);
+    assert_eq!(b.schema_version().await.unwrap(), 1);
+    let again = schema.open().await;
+    assert_eq!(again.schema_version().await.unwrap(), 1);
+    let tables = again.table_counts().await.unwrap();
+    assert!(tables.iter().any(|(t, n)| *t == "orders" && *n == 0), "{tables:?}");
+    // Applied once: one row per migration.
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let rows: i64 =
+        client.query_one(&format!("SELECT COUNT(*) FROM {}.schema_migrations", schema.name), &[]).await.unwrap().get(0);
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_enrols_pays_queries_and_refunds_through_the_api_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let backend = w.instance().await;
+    assert!(backend.backend.on_postgres());
+    let till = till(&backend, "till 1").await;
+
+    let paid = till.pay(&pay_request("TDPG0001", CODE_A, "12.34")).await.unwrap();
+    assert!(matches!(paid.answer, PayAnswer::Paid { .. }), "{paid:?}");
+    assert_eq!((paid.order_status, paid.replayed), (OrderStatus::Paid, false));
+    // Asked again (a till that lost the answer): the original result, nothing sent.
+    let again = till.pay(&pay_request("TDPG0001", CODE_A, "12.34")).await.unwrap();
+    assert_eq!((again.order_status, again.replayed), (OrderStatus::Paid, true));
+    let taken = till.pay(&pay_request("TDPG0001", CODE_A, "99.00")).await.unwrap_err();
+    assert!(matches!(taken.api(), Some(ApiError::OutTradeNoTaken { .. })), "{taken}");
+    assert_eq!(w.trades("TDPG0001").await, 1);
+
+    let queried = till.query("TDPG0001").await.unwrap();
+    assert_eq!(queried.order_status, Some(OrderStatus::Paid));
+
+    let refund = api::RefundRequest {
+        out_trade_no: "TDPG0001".into(),
+        out_request_no: "TDPG0001-R1".into(),
+        refund_amount: "2.34".into(),
+        reason: "退货".into(),
+    };
+    let refunded = till.refund(&refund).await.unwrap();
+    assert!(matches!(refunded.answer, RefundAnswer::Accepted { state: RefundState::Success, .. }), "{refunded:?}");
+    assert_eq!((refunded.refund_status, refunded.replayed), (Some(RefundStatus::Success), false));
+    let replay = till.refund(&refund).await.unwrap();
+    assert_eq!((replay.refund_status, replay.replayed), (Some(RefundStatus::Success), true));
+    assert_eq!(w.refunds("TDPG0001-R1").await, 1);
+    let status = till.refund_query("TDPG0001", "TDPG0001-R1").await.unwrap();
+    assert_eq!(status.refund_status, Some(RefundStatus::Success));
+    // More than what is left is refused with the amount that is left.
+    let too_much = api::RefundRequest { out_request_no: "TDPG0001-R2".into(), refund_amount: "10.01".into(), ..refund };
+    let e = till.refund(&too_much).await.unwrap_err();
+    assert!(
+        matches!(e.api(), Some(ApiError::RefundRefused { reason, refundable: Some(left) }) if reason == "too_much" && left == "10.00"),
+        "{e}"
+    );
+
+    // The feed carries the order with its refund, as PARTIALLY_REFUNDED, with fen as money.
+    let feed = till.orders_since(0, 50).await.unwrap();
+    let order = feed.orders.iter().find(|o| o.out_trade_no == "TDPG0001").expect("in the feed");
+    assert_eq!(
+        (order.status, order.total_amount.as_str(), order.refunded_amount.as_str()),
+        (OrderStatus::PartiallyRefunded, "12.34", "2.34")
+    );
+    assert_eq!(order.refunds.len(), 1);
+    assert_eq!(order.store_code.as_deref(), Some("S001"));
+    assert!(till.orders_since(feed.next, 50).await.unwrap().orders.is_empty(), "nothing after the head");
+
+    // A cancel before the payment arrives closes the number for good.
+    let cancelled = till.cancel("TDPG0002").await.unwrap();
+    assert_eq!(cancelled.order_status, None);
+    let late = till.pay(&pay_request("TDPG0002", CODE_B, "1.00")).await.unwrap_err();
+    assert!(matches!(late.api(), Some(ApiError::OrderClosed { .. })), "{late}");
+    assert_eq!(w.trades("TDPG0002").await, 0);
+    backend.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tills_own_engine_pays_through_a_backend_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let backend = w.instance().await;
+    let code = backend.backend.add_till("S001", "front till").await.unwrap().code;
+    let dir = w.dir.path().join("front-till");
+    let db = dir.join(tilldesk::config::DATABASE_FILE);
+    drop(tilldesk::config::DataHome::open(&dir).unwrap());
+    let mut vault = Vault::unlock(&dir, "till passphrase").unwrap();
+    tilldesk::routing::backend::join(&db, &mut vault, &backend.base_url(), code.expose(), None).await.unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let router = tilldesk::routing::backend::router(&store, &vault).unwrap().expect("enrolled");
+    let store_id: StoreId = tilldesk::config::this_till(&mut store).unwrap().store_id;
+    let engine = Checkout::new(store, router, Arc::new(SystemClock), CheckoutSettings::default());
+    let input = PaymentInput {
+        amount: Amount::from_fen(880),
+        auth_code: CODE_B.into(),
+        subject: "连锁门店".into(),
+        store_id,
+        operator_id: None,
+        terminal_id: None,
+    };
+    let (order, outcome) = engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap();
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let at_backend = backend.backend.tills().await.unwrap();
+    assert!(at_backend[0].last_contact_at.is_some());
+    assert_eq!(w.trades(&order.out_trade_no).await, 1);
+    backend.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_out_trade_no_sent_to_two_instances_at_once_is_charged_once() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    assert_ne!(a.backend.instance(), b.backend.instance());
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
+    let at_a = same_till_at(&a, &enrolled.token);
+    let at_b = same_till_at(&b, &enrolled.token);
+    for n in 0..5 {
+        let no = format!("TDPGRACE{n:04}");
+        let req = pay_request(&no, CODE_A, "5.00");
+        let (x, y) = tokio::join!(at_a.pay(&req), at_b.pay(&req));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(u8::from(!x.replayed) + u8::from(!y.replayed), 1, "one instance sent it: {x:?} {y:?}");
+        assert_eq!(w.trades(&no).await, 1, "charged once");
+        // Whichever answered first, asking again at either instance says PAID.
+        let settled = at_b.query(&no).await.unwrap();
+        assert_eq!(settled.order_status, Some(OrderStatus::Paid));
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_work_is_recovered_by_exactly_one_of_two_instances() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.backend(), w.backend());
+    let pg = w.schema.open().await;
+    let till = a.add_till("S001", "till 1").await.unwrap().till;
+    let store = Store::open(&w.home().join(tilldesk::serve::DATABASE_FILE)).unwrap();
+    let alipay = store.acquirers().unwrap().into_iter().find(|x| x.kind == AcquirerKind::Alipay).unwrap();
+    let shop = store.store_by_code("S001").unwrap().unwrap();
+    let channel = w.router.route(&store, shop.id, tilldesk::routing::wallet_of(CODE_A).unwrap()).unwrap().channel;
+    // An instance that died mid-payment: orders written ahead, leased to it until a minute ago; half of them reached
+    // the acquirer (and were paid), half never did.
+    let dead_until = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let mut numbers = Vec::new();
+    for n in 0..8 {
+        let no = format!("TDPGDEAD{n:04}");
+        let new = NewOrder {
+            out_trade_no: no.clone(),
+            store_id: shop.id,
+            acquirer_id: alipay.id,
+            operator_id: None,
+            subject: "x".into(),
+            total_amount: Amount::from_fen(300 + n),
+            auth_code_masked: "286000******0000".into(),
+            acquirer_merchant_id: None,
+            terminal_id: None,
+        };
+        pg.begin_till_order(till.id, &new, "dead-instance", dead_until).await.unwrap();
+        if n % 2 == 0 {
+            let request = tilldesk::channel::PayRequest {
+                out_trade_no: no.clone(),
+                auth_code: CODE_A.into(),
+                amount: new.total_amount,
+                subject: "x".into(),
+                store_id: Some("S001".into()),
+                terminal_id: None,
+                operator_id: None,
+            };
+            assert!(matches!(channel.pay(&request).await, tilldesk::channel::PayResult::Paid(_)));
+        }
+        numbers.push(no);
+    }
+    // One still leased to a live instance: neither touches it.
+    let alive = NewOrder { out_trade_no: "TDPGALIVE".into(), ..new_order(shop.id, alipay.id) };
+    let live_until = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    pg.begin_till_order(till.id, &alive, "live-instance", live_until).await.unwrap();
+
+    let (x, y) = tokio::join!(a.recover_once(), b.recover_once());
+    let (x, y) = (x.unwrap(), y.unwrap());
+    let mut claimed: Vec<&str> = x.orders.iter().chain(&y.orders).map(|(no, _)| no.as_str()).collect();
+    claimed.sort_unstable();
+    assert_eq!(claimed, numbers.iter().map(String::as_str).collect::<Vec<_>>(), "each claimed once: {x:?} {y:?}");
+    for (n, no) in numbers.iter().enumerate() {
+        let order = pg.order_by_out_trade_no(no).await.unwrap().unwrap();
+        let expected = if n % 2 == 0 { OrderStatus::Paid } else { OrderStatus::Cancelled };
+        assert_eq!(order.status, expected, "{no}");
+        // Paid ones once; the others were never charged (the cancel of nothing leaves a closed placeholder).
+        assert_eq!(w.paid_trades(no).await, usize::from(n % 2 == 0), "{no}");
+    }
+    let alive = pg.order_by_out_trade_no("TDPGALIVE").await.unwrap().unwrap();
+    assert_eq!(alive.status, OrderStatus::Paying, "leased to a live instance");
+    // Nothing left: a second pass claims nothing.
+    let (x, y) = tokio::join!(a.recover_once(), b.recover_once());
+    assert!(x.unwrap().orders.is_empty() && y.unwrap().orders.is_empty());
+}
+
+fn new_order(store_id: StoreId, acquirer_id: tilldesk::model::AcquirerId) -> NewOrder {
+    NewOrder {
+        out_trade_no: String::new(),
+        store_id,
+        acquirer_id,
+        operator_id: None,
+        subject: "x".into(),
+        total_amount: Amount::from_fen(100),
+        auth_code_masked: "286000******0000".into(),
+        acquirer_merchant_id: None,
+        terminal_id: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_revoked_at_one_instance_is_refused_at_the_other() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
+    // The code works once, on any instance.
+    let again = BackendClient::enrol(&b.base_url(), code.expose()).await.unwrap_err();
+    assert_eq!(again.api(), Some(&ApiError::EnrolmentCodeUsed));
+    let at_b = same_till_at(&b, &enrolled.token);
+    assert_eq!(at_b.till().await.unwrap().till_name, "till 1");
+    let revoked = a.backend.revoke("till 1").await.unwrap();
+    assert!(revoked.is_revoked());
+    let e = at_b.pay(&pay_request("TDPGREV1", CODE_A, "1.00")).await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::Revoked));
+    assert_eq!(w.trades("TDPGREV1").await, 0);
+    let tills = b.backend.tills().await.unwrap();
+    assert!(tills[0].revoked_at.is_some() && tills[0].enrolled_at.is_some());
+    a.stop().await;
+    b.stop().await;
+}
