@@ -10,7 +10,7 @@ use serde_json::Value;
 use tilldesk::channel::backend::BackendClient;
 use tilldesk::channel::backend::api::{self, ApiError, PayAnswer, RefundAnswer, RefundState};
 use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
-use tilldesk::model::{AcquirerKind, OrderStatus, RefundStatus, StoreId};
+use tilldesk::model::{AcquirerKind, OrderStatus, RefundStatus, Role, StoreId};
 use tilldesk::money::Amount;
 use tilldesk::routing::Router;
 use tilldesk::sandbox::{self, RunningSandbox};
@@ -295,6 +295,20 @@ async fn one_out_trade_no_sent_to_two_instances_at_once_is_charged_once() {
         // Whichever answered first, asking again at either instance says PAID.
         let settled = at_b.query(&no).await.unwrap();
         assert_eq!(settled.order_status, Some(OrderStatus::Paid));
+        // The same refund number at both instances at once: refunded once, the order refunded in full once.
+        let refund = api::RefundRequest {
+            out_trade_no: no.clone(),
+            out_request_no: format!("{no}-R1"),
+            refund_amount: "5.00".into(),
+            reason: "退货".into(),
+        };
+        let (x, y) = tokio::join!(at_a.refund(&refund), at_b.refund(&refund));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(u8::from(!x.replayed) + u8::from(!y.replayed), 1, "one wrote it: {x:?} {y:?}");
+        assert_eq!(w.refunds(&refund.out_request_no).await, 1, "refunded once");
+        let done = at_a.refund(&refund).await.unwrap();
+        assert_eq!(done.refund_status, Some(RefundStatus::Success));
+        assert_eq!(at_b.query(&no).await.unwrap().order_status, Some(OrderStatus::Refunded));
     }
     a.stop().await;
     b.stop().await;
@@ -348,8 +362,59 @@ async fn unfinished_work_is_recovered_by_exactly_one_of_two_instances() {
     let live_until = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
     pg.begin_till_order(till.id, &alive, "live-instance", live_until).await.unwrap();
 
+    // Refunds of a paid order the dead instance wrote ahead: one it sent before dying, one it never sent.
+    let till_api = {
+        let running_a = tilldesk::serve::start(
+            w.backend().await,
+            "127.0.0.1:0".parse().unwrap(),
+            tilldesk::sync::notify::NotifyKeys::default(),
+            StartOptions::default(),
+        )
+        .await
+        .unwrap();
+        let client = self::till(&running_a, "till 2").await;
+        let paid = client.pay(&pay_request("TDPGPAID", CODE_B, "20.00")).await.unwrap();
+        assert_eq!(paid.order_status, OrderStatus::Paid);
+        running_a.stop().await;
+        client
+    };
+    drop(till_api);
+    let paid = pg.order_by_out_trade_no("TDPGPAID").await.unwrap().unwrap();
+    let mut refund_numbers = Vec::new();
+    for (n, sent) in [(1, true), (2, false)] {
+        let no = format!("TDPGPAID-R{n}");
+        let begun = pg
+            .begin_till_refund(till.id, "TDPGPAID", &no, Amount::from_fen(500), "退货", ("dead-instance", dead_until))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(begun, tilldesk::store::serve::BegunRefund::Created { .. }));
+        if sent {
+            let request = tilldesk::channel::RefundRequest {
+                out_trade_no: "TDPGPAID".into(),
+                out_request_no: no.clone(),
+                refund_amount: Amount::from_fen(500),
+                total_amount: paid.total_amount,
+                reason: "退货".into(),
+            };
+            let refunds = w.router.for_order(&paid).unwrap();
+            assert!(matches!(refunds.refund(&request).await, tilldesk::channel::RefundResult::Accepted { .. }));
+        }
+        refund_numbers.push(no);
+    }
+
     let (x, y) = tokio::join!(a.recover_once(), b.recover_once());
     let (x, y) = (x.unwrap(), y.unwrap());
+    let mut refunds_claimed: Vec<&str> = x.refunds.iter().chain(&y.refunds).map(|(no, _)| no.as_str()).collect();
+    refunds_claimed.sort_unstable();
+    assert_eq!(refunds_claimed, ["TDPGPAID-R1", "TDPGPAID-R2"], "each claimed once: {x:?} {y:?}");
+    for no in &refund_numbers {
+        let refund = pg.refund_by_out_request_no(no).await.unwrap().unwrap();
+        assert_eq!(refund.status, RefundStatus::Success, "{no}");
+        assert_eq!(w.refunds(no).await, 1, "{no} refunded once");
+    }
+    let paid = pg.order_by_out_trade_no("TDPGPAID").await.unwrap().unwrap();
+    assert_eq!((paid.status, paid.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 1000));
     let mut claimed: Vec<&str> = x.orders.iter().chain(&y.orders).map(|(no, _)| no.as_str()).collect();
     claimed.sort_unstable();
     assert_eq!(claimed, numbers.iter().map(String::as_str).collect::<Vec<_>>(), "each claimed once: {x:?} {y:?}");
@@ -364,7 +429,8 @@ async fn unfinished_work_is_recovered_by_exactly_one_of_two_instances() {
     assert_eq!(alive.status, OrderStatus::Paying, "leased to a live instance");
     // Nothing left: a second pass claims nothing.
     let (x, y) = tokio::join!(a.recover_once(), b.recover_once());
-    assert!(x.unwrap().orders.is_empty() && y.unwrap().orders.is_empty());
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert!(x.orders.is_empty() && y.orders.is_empty() && x.refunds.is_empty() && y.refunds.is_empty());
 }
 
 fn new_order(store_id: StoreId, acquirer_id: tilldesk::model::AcquirerId) -> NewOrder {
@@ -400,6 +466,72 @@ async fn a_till_revoked_at_one_instance_is_refused_at_the_other() {
     assert_eq!(w.trades("TDPGREV1").await, 0);
     let tills = b.backend.tills().await.unwrap();
     assert!(tills[0].revoked_at.is_some() && tills[0].enrolled_at.is_some());
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_in_at_any_instance_and_lists_are_scoped_by_role() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
+    let (at_a, at_b) = (same_till_at(&a, &enrolled.token), same_till_at(&b, &enrolled.token));
+    let owner = api::SignInRequest { name: "老板 Li".into(), pin: "246810".into() };
+    let first =
+        api::AddOperatorRequest { by: None, name: owner.name.clone(), role: Role::Owner, pin: owner.pin.clone() };
+    at_a.add_operator(&first).await.unwrap();
+    // Only the first owner comes without `by`.
+    let e = at_b.add_operator(&first).await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::SignInRequired));
+    let cashier = api::AddOperatorRequest {
+        by: Some(owner.clone()),
+        name: "收银 Wang".into(),
+        role: Role::Cashier,
+        pin: "1357".into(),
+    };
+    let added = at_b.add_operator(&cashier).await.unwrap();
+    assert_eq!(added.operators.len(), 2);
+    let taken = at_a.add_operator(&cashier).await.unwrap_err();
+    assert!(matches!(taken.api(), Some(ApiError::OperatorTaken { .. })), "{taken}");
+
+    // The cashier signs in at one instance; the session works at the other.
+    let signed = at_a.sign_in(&api::SignInRequest { name: "收银 Wang".into(), pin: "1357".into() }).await.unwrap();
+    let cashier_at_b = same_till_at(&b, &enrolled.token).with_session(Secret::from(signed.session.clone()));
+    cashier_at_b.pay(&pay_request("TDPGSTAFF1", CODE_A, "3.00")).await.unwrap();
+    at_a.pay(&pay_request("TDPGSTAFF2", CODE_B, "4.00")).await.unwrap();
+    let own = cashier_at_b.order_list(&api::FeedQuery::default()).await.unwrap();
+    assert_eq!(own.orders.iter().map(|o| o.out_trade_no.as_str()).collect::<Vec<_>>(), ["TDPGSTAFF1"]);
+    let boss = at_b.sign_in(&owner).await.unwrap();
+    let owner_at_a = same_till_at(&a, &enrolled.token).with_session(Secret::from(boss.session));
+    let all = owner_at_a.order_list(&api::FeedQuery { limit: Some(1), ..Default::default() }).await.unwrap();
+    assert_eq!(all.orders[0].out_trade_no, "TDPGSTAFF2", "newest first");
+    let next = all.next.clone().expect("a second page");
+    let page = owner_at_a.order_list(&api::FeedQuery { after: Some(next), ..Default::default() }).await.unwrap();
+    assert_eq!(page.orders.iter().map(|o| o.out_trade_no.as_str()).collect::<Vec<_>>(), ["TDPGSTAFF1"]);
+    let refund = api::RefundRequest {
+        out_trade_no: "TDPGSTAFF1".into(),
+        out_request_no: "TDPGSTAFF1-R1".into(),
+        refund_amount: "1.00".into(),
+        reason: "退货".into(),
+    };
+    owner_at_a.refund(&refund).await.unwrap();
+    let refunds = owner_at_a.refund_list(&api::RefundListQuery::default()).await.unwrap();
+    assert_eq!(refunds.refunds.len(), 1);
+    assert_eq!((refunds.refunds[0].store_code.as_str(), refunds.refunds[0].refund_amount.as_str()), ("S001", "1.00"));
+    // Without a session the lists are refused.
+    let e = at_a.order_list(&api::FeedQuery::default()).await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::SignInRequired));
+
+    // Wrong PINs lock the operator out, whichever instance they are tried at.
+    let wrong = api::SignInRequest { name: "收银 Wang".into(), pin: "0000".into() };
+    for n in 0..5 {
+        let client = if n % 2 == 0 { &at_a } else { &at_b };
+        let e = client.sign_in(&wrong).await.unwrap_err();
+        let expected_lock = n == 4;
+        assert_eq!(matches!(e.api(), Some(ApiError::LockedOut { .. })), expected_lock, "try {n}: {e}");
+    }
     a.stop().await;
     b.stop().await;
 }

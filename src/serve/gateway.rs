@@ -379,7 +379,7 @@ impl Backend {
             RefundStatus::Success | RefundStatus::Failed => Ok(refund),
             _ if self.on_postgres() => {
                 tracing::info!(out_request_no = refund.out_request_no, till = %till.id, replayed, "refund");
-                self.refund_once(refund).await?
+                self.refund_once(refund, !replayed).await?
             }
             _ => {
                 tracing::info!(out_request_no = refund.out_request_no, till = %till.id, replayed, "refund");

@@ -42,9 +42,15 @@ fn refund_status(state: RefundState) -> (RefundStatus, &'static str) {
 }
 
 impl Backend {
-    /// Sends a refund written ahead (or finds it at the acquirer), once, and records the answer. The outer error is
-    /// the backend's own; the inner one what the acquirer or the routing said.
-    pub(super) async fn refund_once(&self, refund: Refund) -> Result<Result<Refund, RefundError>, ApiError> {
+    /// Sends a refund written ahead (or finds it at the acquirer), once, and records the answer: `fresh` (written
+    /// ahead by this very call) is sent at once; any other is looked up by its out_request_no first and sent again
+    /// only when the acquirer never got it. The outer error is the backend's own; the inner one what the acquirer or
+    /// the routing said.
+    pub(super) async fn refund_once(
+        &self,
+        refund: Refund,
+        fresh: bool,
+    ) -> Result<Result<Refund, RefundError>, ApiError> {
         let engine = self.engine()?;
         let order = self
             .db_order(refund.order_id)
@@ -55,19 +61,25 @@ impl Backend {
             Err(e) => return Ok(Err(RefundError::NoChannel(e))),
         };
         let no = refund.out_request_no.clone();
+        if let Some(pg) = self.pg() {
+            let now = self.now();
+            let leased = pg.lease_refund(refund.id, &self.instance, now, now + super::db::WORK_LEASE).await;
+            if !leased.map_err(|e| super::internal(&e))? {
+                tracing::info!(out_request_no = no, "the refund is being sent by another instance");
+                return Ok(Ok(refund));
+            }
+        }
         // Sent before (a retry, a claim after a crash): ask first, send again only if the acquirer never got it.
         let send = match refund.status {
-            RefundStatus::Submitted if refund_was_sent(self, &refund).await? => {
-                match channel.refund_query(&order.out_trade_no, &no).await {
-                    RefundQueryResult::Found(state) => {
-                        let (to, detail) = refund_status(state);
-                        self.db_move_refund(refund.id, to, detail).await?;
-                        false
-                    }
-                    RefundQueryResult::NotFound => true,
-                    RefundQueryResult::Unknown(_) => false,
+            RefundStatus::Submitted if !fresh => match channel.refund_query(&order.out_trade_no, &no).await {
+                RefundQueryResult::Found(state) => {
+                    let (to, detail) = refund_status(state);
+                    self.db_move_refund(refund.id, to, detail).await?;
+                    false
                 }
-            }
+                RefundQueryResult::NotFound => true,
+                RefundQueryResult::Unknown(_) => false,
+            },
             RefundStatus::Submitted => true,
             RefundStatus::Processing => {
                 if let RefundQueryResult::Found(state) = channel.refund_query(&order.out_trade_no, &no).await {
@@ -131,7 +143,7 @@ impl Backend {
             pg.claim_unfinished_refunds(&self.instance, now, until, BATCH).await.map_err(|e| super::internal(&e))?;
         for (_, refund) in refunds {
             let no = refund.out_request_no.clone();
-            let status = match self.refund_once(refund).await? {
+            let status = match self.refund_once(refund, false).await? {
                 Ok(r) => r.status,
                 Err(e) => {
                     tracing::warn!(out_request_no = no, "recovery of a refund: {e}");
@@ -193,13 +205,6 @@ impl Backend {
         }
         Ok(self.db_order(order.id).await?.map_or(order.status, |o| o.status))
     }
-}
-
-/// Whether a SUBMITTED refund may have reached the acquirer already (its timeline says it was sent).
-async fn refund_was_sent(backend: &Backend, refund: &Refund) -> Result<bool, ApiError> {
-    let events = backend.db_order_events(refund.order_id).await?;
-    let mark = format!("{}:", refund.out_request_no);
-    Ok(events.iter().any(|e| e.kind == "refund_send" && e.detail.starts_with(&mark)))
 }
 
 /// Runs [`Backend::recover_once`] every `interval` until aborted.

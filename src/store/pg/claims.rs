@@ -75,6 +75,26 @@ impl PgStore {
         Ok(out)
     }
 
+    /// Takes (or renews) the lease of one refund for `owner`: false when another instance holds it (it is sending
+    /// that refund now).
+    pub async fn lease_refund(
+        &self,
+        id: RefundId,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool> {
+        let conn = self.conn().await?;
+        let n = conn
+            .execute(
+                "UPDATE refunds SET lease_owner = $2, lease_until = $4
+                 WHERE id = $1 AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $2)",
+                &[&id.0, &owner, &now, &until],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     /// Gives an order's lease back (its work is done, or left for the next claim at once).
     pub async fn release_order(&self, id: OrderId, owner: &str) -> Result<()> {
         let conn = self.conn().await?;

@@ -27,7 +27,7 @@ use tokio_postgres::NoTls;
 const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../pg_migrations/0001_backend.sql"))];
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
-const MIGRATION_LOCK: i32 = 2023;
+const MIGRATION_LOCK: i32 = 20231;
 
 /// Connections kept per instance.
 const POOL_SIZE: usize = 16;

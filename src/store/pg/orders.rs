@@ -105,7 +105,7 @@ impl PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         // The same lock as a cancel of this number takes: a pay and a cancel-before-pay never cross.
-        tx.execute("SELECT pg_advisory_xact_lock(2023, hashtext($1))", &[&new.out_trade_no]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock(20232, hashtext($1))", &[&new.out_trade_no]).await?;
         let closed: bool = tx
             .query_one("SELECT EXISTS(SELECT 1 FROM closed_numbers WHERE out_trade_no = $1)", &[&new.out_trade_no])
             .await?
@@ -163,7 +163,7 @@ impl PgStore {
     pub async fn close_number_unless_ordered(&self, till: TillId, out_trade_no: &str) -> Result<Option<Order>> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock(2023, hashtext($1))", &[&out_trade_no]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock(20232, hashtext($1))", &[&out_trade_no]).await?;
         let exists: bool =
             tx.query_one("SELECT EXISTS(SELECT 1 FROM orders WHERE out_trade_no = $1)", &[&out_trade_no]).await?.get(0);
         if !exists {
@@ -251,6 +251,18 @@ impl PgStore {
             .await?;
         let Some(row) = row else { return Ok(Err(RefundRefused::NoSuchOrder(out_trade_no.into()))) };
         let order = order_from_row(&row)?;
+        // Another instance may have written this very number while this one waited for the order's lock.
+        let taken: bool = tx
+            .query_one("SELECT EXISTS(SELECT 1 FROM refunds WHERE out_request_no = $1)", &[&out_request_no])
+            .await?
+            .get(0);
+        if taken {
+            drop(tx);
+            return match self.existing_refund(out_request_no).await? {
+                Some(existing) => Ok(Ok(existing)),
+                None => Err(PgError::NotFound { what: "refund", key: out_request_no.into() }),
+            };
+        }
         if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
             return Ok(Err(RefundRefused::NotPaid {
                 out_trade_no: out_trade_no.into(),

@@ -101,7 +101,7 @@ CREATE TABLE order_feed (
 );
 CREATE FUNCTION order_feed_bump(order_id BIGINT) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(2023, 2);
+    PERFORM pg_advisory_xact_lock(20233, 0);
     INSERT INTO order_feed (order_id, seq) VALUES (order_id, nextval('order_feed_seq'))
     ON CONFLICT ON CONSTRAINT order_feed_pkey DO UPDATE SET seq = EXCLUDED.seq;
 END $$;
