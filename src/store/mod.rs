@@ -1,4 +1,5 @@
-//! The local SQLite database: the only code that writes SQL.
+//! The local SQLite database: the only code that writes SQL (with [`pg`], the merchant backend's shared state on
+//! PostgreSQL).
 //!
 //! WAL journal, foreign keys on, numbered migrations applied at open (tracked in `PRAGMA user_version`), and one
 //! transaction for every multi-row write.
