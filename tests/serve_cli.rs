@@ -201,11 +201,37 @@ fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
     let tills: serde_json::Value = serde_json::from_str(&tills).unwrap();
     assert_eq!(tills[0]["name"], "till 1");
     assert_eq!(tills[0]["store_code"], "S001");
+
+    // Serve on PostgreSQL: the first line as on SQLite; a till joins and pays through it.
+    let mut child = tilldesk(dir.path())
+        .env("TILLDESK_DATABASE_URL", &database)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let serving = Serving(child);
+    let mut first = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
+    let url = first.trim_end().strip_prefix("listening on ").unwrap_or_else(|| panic!("{first:?}")).to_owned();
+    let till = dir.path().join("till");
+    let joined = ok(tilldesk(&till).args(["backend", "join", &url, "--code", code.trim()]).output().unwrap());
+    assert!(joined.starts_with(&format!("joined {url} as till #1 \"till 1\" of store S001")), "{joined}");
+    let paid = ok(tilldesk(&till)
+        .args(["pay", "--amount", "6.60", "--auth-code", "286000111122220000", "--json"])
+        .output()
+        .unwrap());
+    let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+    assert_eq!((order["status"].as_str(), order["outcome"].as_str()), (Some("PAID"), Some("paid")), "{order}");
+    drop(serving);
+
     let doctor = ok(run(&["serve", "doctor", "--json"]));
     let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
     assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(1)));
     assert_eq!(doctor["tables"]["tills"], 1);
     assert_eq!(doctor["tables"]["enrolment_codes"], 1);
+    assert_eq!(doctor["tables"]["orders"], 1, "the till's payment is in the shared database");
     let revoked = ok(run(&["serve", "revoke", "till 1"]));
     assert_eq!(revoked.trim(), "revoked till #1 \"till 1\" of store S001");
     sql(format!("DROP SCHEMA {schema} CASCADE"));
