@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use serde_json::Value;
 use tilldesk::channel::backend::BackendClient;
 use tilldesk::channel::backend::api::{self, ApiError, PayAnswer, RefundAnswer, RefundState};
-use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::checkout::{Checkout, CheckoutSettings, ManualClock, Outcome, PaymentInput, SystemClock};
 use tilldesk::model::{AcquirerKind, OrderStatus, RefundStatus, Role, StoreId};
 use tilldesk::money::Amount;
 use tilldesk::routing::Router;
@@ -111,9 +111,13 @@ impl World {
 
     /// An instance serving the till API on 127.0.0.1:0 (no recovery loop: the tests run passes themselves).
     async fn instance(&self) -> RunningBackend {
+        self.serve(self.backend().await).await
+    }
+
+    async fn serve(&self, backend: Backend) -> RunningBackend {
         let options = StartOptions { sync: None, recover: false };
         let notify = tilldesk::sync::notify::NotifyKeys::default();
-        tilldesk::serve::start(self.backend().await, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap()
+        tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap()
     }
 
     async fn trades(&self, out_trade_no: &str) -> usize {
@@ -533,5 +537,43 @@ async fn staff_sign_in_at_any_instance_and_lists_are_scoped_by_role() {
         assert_eq!(matches!(e.api(), Some(ApiError::LockedOut { .. })), expected_lock, "try {n}: {e}");
     }
     a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_stopped_mid_payment_is_taken_over_by_the_other_once_its_lease_ends() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let a = w.serve(w.backend().await.with_clock(clock.clone())).await;
+    let b = w.serve(w.backend().await.with_clock(clock.clone())).await;
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
+    let at_a = same_till_at(&a, &enrolled.token);
+    // The customers must enter a password: one pays at once after, one never does. Instance A answers "waiting"
+    // and is gone before it learns more.
+    let pays = at_a.pay(&pay_request("TDPGMID1", "2860001234560100", "7.00")).await.unwrap();
+    let never = at_a.pay(&pay_request("TDPGMID2", "2860001234560200", "8.00")).await.unwrap();
+    assert!(matches!(pays.answer, PayAnswer::Waiting { .. }) && matches!(never.answer, PayAnswer::Waiting { .. }));
+    a.stop().await;
+
+    // While A's lease runs, B leaves its payments alone; after it, B finishes each once.
+    let early = b.backend.recover_once().await.unwrap();
+    assert!(early.orders.is_empty(), "{early:?}");
+    clock.advance(std::time::Duration::from_secs(3 * 60));
+    let done = b.backend.recover_once().await.unwrap();
+    let mut done = done.orders;
+    done.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(done, [("TDPGMID1".to_owned(), OrderStatus::Paid), ("TDPGMID2".to_owned(), OrderStatus::Cancelled)]);
+    assert_eq!((w.paid_trades("TDPGMID1").await, w.paid_trades("TDPGMID2").await), (1, 0));
+
+    // The till, asking B with the same numbers, gets the outcome; nothing is sent again.
+    let at_b = same_till_at(&b, &enrolled.token);
+    let again = at_b.pay(&pay_request("TDPGMID1", "2860001234560100", "7.00")).await.unwrap();
+    assert_eq!((again.order_status, again.replayed), (OrderStatus::Paid, true));
+    assert!(matches!(again.answer, PayAnswer::Paid { .. }));
+    let closed = at_b.query("TDPGMID2").await.unwrap();
+    assert_eq!(closed.order_status, Some(OrderStatus::Cancelled));
+    assert_eq!(w.trades("TDPGMID1").await, 1);
     b.stop().await;
 }
