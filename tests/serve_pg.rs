@@ -577,3 +577,66 @@ async fn an_instance_stopped_mid_payment_is_taken_over_by_the_other_once_its_lea
     assert_eq!(w.trades("TDPGMID1").await, 1);
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_moves_on_postgresql_follow_the_same_tables_as_on_sqlite() {
+    use tilldesk::store::transitions::{OrderMove, OrderMoved, PaidFacts};
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let backend = w.backend().await;
+    let pg = w.schema.open().await;
+    let till = backend.add_till("S001", "till 1").await.unwrap().till;
+    let lease = time::OffsetDateTime::now_utc();
+    let write = |no: &str| NewOrder {
+        out_trade_no: no.into(),
+        total_amount: Amount::from_fen(500),
+        ..new_order(till.store_id, tilldesk::model::AcquirerId(1))
+    };
+    let begun = |b: tilldesk::store::serve::Begun| match b {
+        tilldesk::store::serve::Begun::Created(o) => o,
+        other => panic!("{other:?}"),
+    };
+
+    // A cancel on its way: the order never becomes PAID (the cancel returns the money).
+    let order = begun(pg.begin_till_order(till.id, &write("TDPGMOVE1"), "t", lease).await.unwrap());
+    let cancelling = OrderMove::to(OrderStatus::Cancelling, "cancel", "x");
+    assert!(matches!(pg.move_order(order.id, &cancelling).await.unwrap(), OrderMoved::Moved { .. }));
+    let facts = PaidFacts { amount: Some(Amount::from_fen(500)), ..Default::default() };
+    let paid = OrderMove::paid("paid", "late", Some("T1"), None, facts);
+    let refused = pg.move_order(order.id, &paid).await.unwrap();
+    assert_eq!(refused, OrderMoved::Refused { from: OrderStatus::Cancelling, to: OrderStatus::Paid });
+    assert_eq!(pg.order(order.id).await.unwrap().unwrap().status, OrderStatus::Cancelling);
+    let events = pg.order_events(order.id).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "paid_refused"), "the refusal is on the timeline: {events:?}");
+
+    // The acquirer's figures differ: NEEDS_ATTENTION with both, never PAID.
+    let order = begun(pg.begin_till_order(till.id, &write("TDPGMOVE2"), "t", lease).await.unwrap());
+    let short = PaidFacts { amount: Some(Amount::from_fen(499)), ..Default::default() };
+    let moved = pg.move_order(order.id, &OrderMove::paid("paid", "x", Some("T2"), None, short)).await.unwrap();
+    assert!(matches!(moved, OrderMoved::Mismatch { .. }), "{moved:?}");
+    assert_eq!(pg.order(order.id).await.unwrap().unwrap().status, OrderStatus::NeedsAttention);
+
+    // A refund confirmed twice counts once; the order follows.
+    let order = begun(pg.begin_till_order(till.id, &write("TDPGMOVE3"), "t", lease).await.unwrap());
+    let paid_at = tilldesk::time::now_utc();
+    let paid = OrderMove::paid("paid", "x", Some("T3"), Some(&paid_at), facts);
+    pg.move_order(order.id, &paid).await.unwrap();
+    let refund = match pg
+        .begin_till_refund(till.id, "TDPGMOVE3", "TDPGMOVE3-R1", Amount::from_fen(500), "退货", ("t", lease))
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        tilldesk::store::serve::BegunRefund::Created { refund, .. } => refund,
+        other => panic!("{other:?}"),
+    };
+    for _ in 0..2 {
+        pg.move_refund(refund.id, RefundStatus::Success, "refunded").await.unwrap();
+    }
+    let after = pg.order(order.id).await.unwrap().unwrap();
+    assert_eq!((after.status, after.refunded_amount.fen()), (OrderStatus::Refunded, 500));
+    assert!(after.paid_at.is_some());
+    // A final refund does not move back.
+    let back = pg.move_refund(refund.id, RefundStatus::Processing, "late").await.unwrap();
+    assert!(matches!(back, tilldesk::store::transitions::RefundMoved::Refused { .. }), "{back:?}");
+}
