@@ -228,7 +228,7 @@ fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
 
     let doctor = ok(run(&["serve", "doctor", "--json"]));
     let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
-    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(1)));
+    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(2)));
     assert_eq!(doctor["tables"]["tills"], 1);
     assert_eq!(doctor["tables"]["enrolment_codes"], 1);
     assert_eq!(doctor["tables"]["orders"], 1, "the till's payment is in the shared database");

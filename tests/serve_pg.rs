@@ -18,7 +18,7 @@ use tilldesk::secrets::{Secret, Vault};
 use tilldesk::serve::{Backend, RunningBackend, StartOptions};
 use tilldesk::store::Store;
 use tilldesk::store::orders::NewOrder;
-use tilldesk::store::pg::PgStore;
+use tilldesk::store::pg::{PgStore, SCHEMA_VERSION};
 
 /// Alipay payment codes the sandbox pays at once (last four digits 0000).
 const CODE_A: &str = "286000123456780000";
@@ -116,7 +116,9 @@ impl World {
 
     async fn serve(&self, backend: Backend) -> RunningBackend {
         let options = StartOptions { sync: None, recover: false };
-        let notify = tilldesk::sync::notify::NotifyKeys::default();
+        let store = Store::open(&self.home().join(tilldesk::serve::DATABASE_FILE)).unwrap();
+        let accounts = self.sandbox.state.accounts();
+        let notify = sandbox::till::notify_keys(&store, &accounts, &self.sandbox.base_url()).unwrap();
         tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap()
     }
 
@@ -171,10 +173,10 @@ async fn migrations_are_idempotent_and_safe_with_two_openers_at_once() {
     let Some(url) = database_url() else { return };
     let schema = Schema::new(&url).await;
     let (a, b) = tokio::join!(schema.open(), schema.open());
-    assert_eq!(a.schema_version().await.unwrap(), 1);
-    assert_eq!(b.schema_version().await.unwrap(), 1);
+    assert_eq!(a.schema_version().await.unwrap(), SCHEMA_VERSION);
+    assert_eq!(b.schema_version().await.unwrap(), SCHEMA_VERSION);
     let again = schema.open().await;
-    assert_eq!(again.schema_version().await.unwrap(), 1);
+    assert_eq!(again.schema_version().await.unwrap(), SCHEMA_VERSION);
     let tables = again.table_counts().await.unwrap();
     assert!(tables.iter().any(|(t, n)| *t == "orders" && *n == 0), "{tables:?}");
     // Applied once: one row per migration.
@@ -182,7 +184,7 @@ async fn migrations_are_idempotent_and_safe_with_two_openers_at_once() {
     tokio::spawn(conn);
     let rows: i64 =
         client.query_one(&format!("SELECT COUNT(*) FROM {}.schema_migrations", schema.name), &[]).await.unwrap().get(0);
-    assert_eq!(rows, 1);
+    assert_eq!(rows, i64::from(SCHEMA_VERSION));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -639,4 +641,66 @@ async fn status_moves_on_postgresql_follow_the_same_tables_as_on_sqlite() {
     // A final refund does not move back.
     let back = pg.move_refund(refund.id, RefundStatus::Processing, "late").await.unwrap();
     assert!(matches!(back, tilldesk::store::transitions::RefundMoved::Refused { .. }), "{back:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_code_notification_at_either_instance_is_recorded_once_and_reaches_the_feed() {
+    use tilldesk::channel::alipay::sign as alipay_sign;
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    let till = till(&a, "till 1").await;
+    let acc = w.sandbox.state.accounts();
+    let mut p = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("notify_time", "2026-11-25 10:00:05"),
+        ("notify_type", "trade_status_sync"),
+        ("notify_id", "2026112500222100005abcdef"),
+        ("app_id", acc.merchants[0].alipay.app_id.as_str()),
+        ("charset", "utf-8"),
+        ("version", "1.0"),
+        ("sign_type", "RSA2"),
+        ("trade_no", "2026112522001400777"),
+        ("out_trade_no", "SCPG0001"),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", "18.00"),
+        ("subject", "店铺码付款"),
+        ("gmt_payment", "2026-11-25 10:00:04"),
+    ] {
+        p.insert(k.to_owned(), v.to_owned());
+    }
+    let key = alipay_sign::parse_private_key(&acc.platform.alipay_private_key_pkcs8_pem).unwrap();
+    let sign = alipay_sign::sign_rsa2(&key, &alipay_sign::notify_sign_content(&p)).unwrap();
+    p.insert("sign".into(), sign);
+    let form = serde_urlencoded::to_string(&p).unwrap();
+    let post = |url: String, body: String| {
+        let http = w.http.clone();
+        async move {
+            let request = http.post(url).header("content-type", "application/x-www-form-urlencoded").body(body);
+            request.send().await.unwrap().text().await.unwrap()
+        }
+    };
+    // The platform retries at both instances at once: acknowledged by both, recorded once.
+    let (x, y) = tokio::join!(post(a.notify_url(), form.clone()), post(b.notify_url(), form.clone()));
+    assert_eq!((x.as_str(), y.as_str()), ("success", "success"));
+    // A forged one is refused at either.
+    p.insert("total_amount".into(), "1800.00".into());
+    let forged = post(format!("{}/alipay", b.notify_url()), serde_urlencoded::to_string(&p).unwrap()).await;
+    assert_eq!(forged, "failure");
+
+    let pg = w.schema.open().await;
+    let order = pg.order_by_out_trade_no("SCPG0001").await.unwrap().expect("recorded");
+    assert_eq!(
+        (order.status, order.source, order.total_amount.fen()),
+        (OrderStatus::Paid, tilldesk::model::OrderSource::StoreCode, 1800)
+    );
+    let tables = pg.table_counts().await.unwrap();
+    let count = |t: &str| tables.iter().find(|(n, _)| *n == t).map(|(_, n)| *n);
+    // One verified entry (seen twice) and the forged one.
+    assert_eq!((count("orders"), count("notifications")), (Some(1), Some(2)), "{tables:?}");
+    // The store's till finds it in its feed.
+    let feed = till.orders_since(0, 50).await.unwrap();
+    assert!(feed.orders.iter().any(|o| o.out_trade_no == "SCPG0001" && o.status == OrderStatus::Paid), "{feed:?}");
+    a.stop().await;
+    b.stop().await;
 }

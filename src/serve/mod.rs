@@ -18,6 +18,7 @@ pub mod enrol;
 pub mod gateway;
 pub mod http;
 pub mod live;
+pub mod notify;
 pub mod office;
 pub mod recovery;
 pub mod staff;
@@ -531,8 +532,7 @@ pub async fn start(
     let on_postgres = backend.on_postgres();
     let mut app = http::routes(backend.clone());
     if on_postgres {
-        // The notify handlers write through the SQLite store: on PostgreSQL they are not mounted yet.
-        tracing::warn!("on PostgreSQL the acquirers' notifications are not received yet: tills follow by query");
+        app = app.merge(notify::routes(backend.clone(), notify));
     } else {
         app = app.merge(crate::sync::notify::routes(Store::open(&backend.db)?, notify));
     }

@@ -14,6 +14,7 @@
 pub mod claims;
 pub mod lists;
 pub mod moves;
+pub mod notices;
 pub mod orders;
 pub mod staff;
 pub mod tills;
@@ -24,7 +25,13 @@ use time::format_description::well_known::Rfc3339;
 use tokio_postgres::NoTls;
 
 /// The numbered migrations, in order.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../pg_migrations/0001_backend.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../pg_migrations/0001_backend.sql")),
+    (2, include_str!("../pg_migrations/0002_notifications.sql")),
+];
+
+/// The schema version this TillDesk brings a PostgreSQL database to (its newest migration).
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
 const MIGRATION_LOCK: i32 = 20231;
@@ -101,7 +108,7 @@ impl PgStore {
         )
         .await?;
         let found: i32 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
-        let supported = MIGRATIONS.last().map_or(0, |m| m.0);
+        let supported = SCHEMA_VERSION;
         if found > supported {
             return Err(PgError::SchemaTooNew { found, supported });
         }
@@ -133,6 +140,7 @@ impl PgStore {
             "operators",
             "operator_sessions",
             "audit_log",
+            "notifications",
         ];
         let conn = self.conn().await?;
         let mut out = Vec::with_capacity(TABLES.len());
@@ -173,4 +181,22 @@ pub(crate) async fn audit(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_up_to_the_schema_version() {
+        let numbers: Vec<i32> = MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(numbers, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn stored_times_read_back_as_the_same_utc_text() {
+        let text = "2026-11-25T02:00:04.000000Z";
+        assert_eq!(utc(parse_utc(text).unwrap()), text);
+        assert!(matches!(parse_utc("yesterday"), Err(PgError::Time(_))));
+    }
 }
