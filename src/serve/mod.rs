@@ -3,12 +3,14 @@
 //! bills) — over HTTP for many tills, which hold no acquirer keys. Headless: no egui.
 //!
 //! - [`Backend`] is the facade the HTTP layer and the command line call: tills and enrolment ([`enrol`]), the
-//!   till API's operations ([`gateway`]), the order feed. Nothing above it writes SQL, so putting its persistence
-//!   behind PostgreSQL (phase 2) changes this module, not the handlers, the enrolment or the till's client.
+//!   till API's operations ([`gateway`]), the order feed. Its persistence is chosen by the database URL ([`db`]):
+//!   a SQLite file (the whole backend in one file, one process) or PostgreSQL (the shared state of several
+//!   instances, `store::pg`); the `db_*` methods are the one place the two engines meet.
 //! - [`http`] is the axum layer: `/v1/...` with `Authorization: Bearer`, JSON in and out, errors as kinds
-//!   (`channel::backend::api::ApiError`); the acquirers' verified notify handlers (`sync::notify`) are mounted on
-//!   the same address.
-//! - [`start`] binds, serves, resumes what a crash left unfinished and runs the sync worker.
+//!   (`channel::backend::api::ApiError`); the acquirers' verified notify handlers are mounted on the same address
+//!   (`sync::notify` on SQLite, [`notify`] on PostgreSQL).
+//! - [`start`] binds, serves, resumes what a crash left unfinished and runs the sync worker (on SQLite), or the
+//!   recovery pass that claims expired leases ([`recovery`], on PostgreSQL).
 //!
 //! May import checkout, refund, sync, routing, channel (the `Channel` trait and the till API's shapes), store,
 //! config and secrets; never the sandbox (the command line hands it the router and the notify keys).
