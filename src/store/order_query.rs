@@ -1308,7 +1308,11 @@ mod tests {
                             OrderFilter { to: Some(crate::time::format_utc(inside)), ..f.clone() },
                             OrderFilter { from: Some(crate::time::format_utc(early)), ..f.clone() },
                             OrderFilter { from: Some(crate::time::format_utc(inside)), ..f.clone() },
-                            OrderFilter { from: Some(crate::time::format_utc(early)), min_amount: hundred, ..f.clone() },
+                            OrderFilter {
+                                from: Some(crate::time::format_utc(early)),
+                                min_amount: hundred,
+                                ..f.clone()
+                            },
                             OrderFilter { to: Some(crate::time::format_utc(inside)), max_amount: hundred, ..f.clone() },
                         ] {
                             assert_eq!(store.order_totals(&g).unwrap(), store.order_totals_scan(&g).unwrap(), "{g:?}");
@@ -1448,8 +1452,30 @@ mod tests {
         let acquirer = store.acquirers().unwrap()[0].id;
         // Every step's edges, and amounts far above the last step.
         let edges = [
-            1, 99, 100, 101, 1_999, 2_000, 2_199, 4_999, 5_000, 19_999, 20_000, 49_999, 50_000, 99_999, 100_000,
-            199_999, 200_000, 499_999, 500_000, 999_999, 1_000_000, 1_099_999, 1_100_000, 123_456_789,
+            1,
+            99,
+            100,
+            101,
+            1_999,
+            2_000,
+            2_199,
+            4_999,
+            5_000,
+            19_999,
+            20_000,
+            49_999,
+            50_000,
+            99_999,
+            100_000,
+            199_999,
+            200_000,
+            499_999,
+            500_000,
+            999_999,
+            1_000_000,
+            1_099_999,
+            1_100_000,
+            123_456_789,
         ];
         for (i, fen) in edges.into_iter().enumerate() {
             let new = crate::store::orders::NewOrder {
@@ -1485,7 +1511,13 @@ mod tests {
             .unwrap();
         for row in stmt
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get(4)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get(4)?,
+                ))
             })
             .unwrap()
         {
@@ -1495,8 +1527,7 @@ mod tests {
             let e = grouped.entry((lo, day, store_id, status)).or_default();
             *e = (e.0 + 1, e.1 + fen, e.2 + refunded);
         }
-        let expected: Vec<_> =
-            grouped.into_iter().map(|((b, d, s, st), (n, a, r))| (b, d, s, st, n, a, r)).collect();
+        let expected: Vec<_> = grouped.into_iter().map(|((b, d, s, st), (n, a, r))| (b, d, s, st, n, a, r)).collect();
         assert_eq!(stored, expected);
         // The bands tile the amounts: each band ends where the next begins.
         let mut fen = 1;
@@ -1512,7 +1543,10 @@ mod tests {
     fn an_amount_range_is_split_into_whole_bands_and_the_cut_ends() {
         let plan = AmountBands::of;
         // 100.00 and up: every band from 100.00, nothing walked.
-        assert_eq!(plan(Some(10_000), None), AmountBands { whole: Some((Some(10_000), None)), below: None, above: None });
+        assert_eq!(
+            plan(Some(10_000), None),
+            AmountBands { whole: Some((Some(10_000), None)), below: None, above: None }
+        );
         // 50.00–150.00: bands 50.00 … 145.00, and the orders of exactly 150.00 walked.
         assert_eq!(
             plan(Some(5_000), Some(15_000)),
@@ -1521,12 +1555,19 @@ mod tests {
         // 19.99–22.00: the cut band below (19.99) and above (22.00) walked, the band 20.00–21.99 whole.
         assert_eq!(
             plan(Some(1_999), Some(2_200)),
-            AmountBands { whole: Some((Some(2_000), Some(2_200))), below: Some((1_999, 1_999)), above: Some((2_200, 2_200)) }
+            AmountBands {
+                whole: Some((Some(2_000), Some(2_200))),
+                below: Some((1_999, 1_999)),
+                above: Some((2_200, 2_200))
+            }
         );
         // Inside one band: all walked.
         assert_eq!(plan(Some(2_001), Some(2_100)), AmountBands { whole: None, below: None, above: None });
         // A lower bound of 1 fen bounds nothing.
-        assert_eq!(plan(Some(1), Some(1_999)), AmountBands { whole: Some((None, Some(2_000))), below: None, above: None });
+        assert_eq!(
+            plan(Some(1), Some(1_999)),
+            AmountBands { whole: Some((None, Some(2_000))), below: None, above: None }
+        );
     }
 
     #[test]
