@@ -107,7 +107,7 @@ fn bench(c: &mut Criterion) {
         ..f.clone()
     };
     let all = OrderFilter::default();
-    let one_store = OrderFilter { store: Some(store.default_store().unwrap()), ..Default::default() };
+    let one_store = OrderFilter { store: Some(store.stores().unwrap()[0].id), ..Default::default() };
     let wallet = store.acquirers().unwrap()[0].id;
     let one_wallet = OrderFilter { acquirer: Some(wallet), ..Default::default() };
     let one_wallet_week = OrderFilter { acquirer: Some(wallet), ..week.clone() };
