@@ -19,6 +19,7 @@ pub mod http;
 pub mod live;
 pub mod office;
 pub mod staff;
+pub mod timing;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

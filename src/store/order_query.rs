@@ -1070,13 +1070,13 @@ fn split_at_china_midnights(filter: &OrderFilter) -> Option<Vec<(OrderFilter, bo
 pub(super) fn amount_band(fen: i64) -> (i64, i64) {
     let step = match fen {
         ..2_000 => 100,
-        ..5_000 => 200,
-        ..20_000 => 500,
-        ..50_000 => 1_000,
-        ..100_000 => 2_000,
-        ..200_000 => 5_000,
-        ..500_000 => 10_000,
-        ..1_000_000 => 20_000,
+        2_000..5_000 => 200,
+        5_000..20_000 => 500,
+        20_000..50_000 => 1_000,
+        50_000..100_000 => 2_000,
+        100_000..200_000 => 5_000,
+        200_000..500_000 => 10_000,
+        500_000..1_000_000 => 20_000,
         _ => 100_000,
     };
     let lo = fen - fen.rem_euclid(step);
@@ -1504,7 +1504,8 @@ mod tests {
                 .map(Result::unwrap)
                 .collect()
         };
-        let mut grouped: std::collections::BTreeMap<(i64, String, i64, String), (i64, i64, i64)> = Default::default();
+        type Key = (i64, String, i64, String);
+        let mut grouped: std::collections::BTreeMap<Key, (i64, i64, i64)> = Default::default();
         let mut stmt = store
             .conn
             .prepare("SELECT total_amount, date(created_at, '+8 hours'), store_id, status, refunded_amount FROM orders")
