@@ -675,3 +675,33 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
     assert_eq!((pulled.store_id, pulled.status), (local_s002, OrderStatus::Paid));
     w.backend.stop().await;
 }
+
+/// Every answer says how long the call waited for the acquirer (`Server-Timing`): a payment sent on waits for it, the
+/// same payment asked again does not (nothing is sent), and an error answer carries the header too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_split_the_acquirers_time_from_the_backends_in_server_timing() {
+    let w = world().await;
+    let code = w.backend.backend.add_till("S001", "timed till").await.unwrap().code;
+    let token = BackendClient::enrol(&w.url(), code.expose()).await.unwrap().token;
+    let timing = |r: &reqwest::Response| -> (f64, f64) {
+        let value = r.headers().get("server-timing").expect("a Server-Timing header").to_str().unwrap().to_owned();
+        let dur = |name: &str| -> f64 {
+            let metric = value.split(", ").find(|m| m.starts_with(name)).unwrap_or_else(|| panic!("{name} in {value}"));
+            metric.split("dur=").nth(1).unwrap().parse().unwrap()
+        };
+        (dur("acquirer;"), dur("backend;"))
+    };
+    let body =
+        serde_json::json!({ "out_trade_no": "TDTIMED0001", "auth_code": CODE_A, "amount": "3.00", "subject": "x" });
+    let first = w.http.post(format!("{}/v1/pay", w.url())).bearer_auth(&token).json(&body).send().await.unwrap();
+    let (acquirer, backend) = timing(&first);
+    let answer: Value = first.json().await.unwrap();
+    assert_eq!(answer["order_status"], "PAID", "{answer}");
+    assert!(acquirer > 0.0 && backend >= 0.0, "acquirer {acquirer} ms, backend {backend} ms");
+    let again = w.http.post(format!("{}/v1/pay", w.url())).bearer_auth(&token).json(&body).send().await.unwrap();
+    assert_eq!(timing(&again).0, 0.0, "a replayed payment sends nothing to the acquirer");
+    assert_eq!(again.json::<Value>().await.unwrap()["replayed"], true);
+    let refused = w.http.get(format!("{}/v1/till", w.url())).send().await.unwrap();
+    assert_eq!((refused.status().as_u16(), timing(&refused).0), (401, 0.0));
+    w.backend.stop().await;
+}

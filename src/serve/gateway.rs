@@ -168,7 +168,7 @@ impl Backend {
             operator_id: req.operator_id,
         };
         tracing::info!(out_trade_no = request.out_trade_no, till = %till.id, acquirer = routed.acquirer.name, "pay");
-        let result = routed.channel.pay(&request).await;
+        let result = super::timing::timed(routed.channel.pay(&request)).await;
         let answer = match result {
             PayResult::Paid(info) => {
                 self.record_paid(&order, &info, "paid").await?;
@@ -240,7 +240,7 @@ impl Backend {
             }
             _ => {
                 let channel = engine.router.for_order(&order).map_err(|e| route_error(&till.store_code, e))?;
-                match channel.query(out_trade_no).await {
+                match super::timing::timed(channel.query(out_trade_no)).await {
                     QueryResult::Paid(info) => {
                         match self.record_paid(&order, &info, "paid (queried for a till)").await? {
                             // A cancel is on its way here: it returns the money, so the till must not count it paid.
@@ -304,7 +304,7 @@ impl Backend {
                 {
                     return Err(internal(&format!("order {out_trade_no} cannot be cancelled from {from}")));
                 }
-                match channel.cancel(out_trade_no).await {
+                match super::timing::timed(channel.cancel(out_trade_no)).await {
                     CancelResult::Done { refunded } => {
                         let detail =
                             if refunded { "confirmed: the money went back to the customer" } else { "confirmed" };
@@ -427,7 +427,7 @@ impl Backend {
             RefundStatus::Failed => RefundQueryAnswer::Found { state: RefundState::Failed },
             RefundStatus::Submitted | RefundStatus::Processing => {
                 let channel = engine.router.for_order(&order).map_err(|e| route_error(&till.store_code, e))?;
-                match channel.refund_query(&order.out_trade_no, out_request_no).await {
+                match super::timing::timed(channel.refund_query(&order.out_trade_no, out_request_no)).await {
                     RefundQueryResult::Found(state) => {
                         let (to, detail) = match state {
                             AcquirerState::Success => (RefundStatus::Success, "refund_status SUCCESS"),

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -161,6 +162,16 @@ async fn operators(State(b): Shared, headers: HeaderMap) -> Answer<OperatorsResp
     Ok(Json(b.operator_list().await?))
 }
 
+/// Every answer says how long the call waited for the acquirer (`Server-Timing`, see [`super::timing`]).
+async fn server_timing(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let (mut response, acquirer) = super::timing::measured(next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&super::timing::server_timing(started.elapsed(), acquirer)) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
+}
+
 async fn unknown_path() -> ApiError {
     ApiError::NotFound { what: "such path in the till API".into() }
 }
@@ -180,5 +191,6 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/refunds/{out_request_no}", get(refund_status))
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(server_timing))
         .with_state(backend)
 }

@@ -24,6 +24,7 @@ pub mod notify;
 pub mod office;
 pub mod recovery;
 pub mod staff;
+pub mod timing;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

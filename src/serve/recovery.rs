@@ -71,18 +71,22 @@ impl Backend {
         }
         // Sent before (a retry, a claim after a crash): ask first, send again only if the acquirer never got it.
         let send = match refund.status {
-            RefundStatus::Submitted if !fresh => match channel.refund_query(&order.out_trade_no, &no).await {
-                RefundQueryResult::Found(state) => {
-                    let (to, detail) = refund_status(state);
-                    self.db_move_refund(refund.id, to, detail).await?;
-                    false
+            RefundStatus::Submitted if !fresh => {
+                match super::timing::timed(channel.refund_query(&order.out_trade_no, &no)).await {
+                    RefundQueryResult::Found(state) => {
+                        let (to, detail) = refund_status(state);
+                        self.db_move_refund(refund.id, to, detail).await?;
+                        false
+                    }
+                    RefundQueryResult::NotFound => true,
+                    RefundQueryResult::Unknown(_) => false,
                 }
-                RefundQueryResult::NotFound => true,
-                RefundQueryResult::Unknown(_) => false,
-            },
+            }
             RefundStatus::Submitted => true,
             RefundStatus::Processing => {
-                if let RefundQueryResult::Found(state) = channel.refund_query(&order.out_trade_no, &no).await {
+                if let RefundQueryResult::Found(state) =
+                    super::timing::timed(channel.refund_query(&order.out_trade_no, &no)).await
+                {
                     let (to, detail) = refund_status(state);
                     self.db_move_refund(refund.id, to, detail).await?;
                 }
@@ -99,7 +103,7 @@ impl Backend {
                 total_amount: order.total_amount,
                 reason: refund.reason.clone(),
             };
-            match channel.refund(&request).await {
+            match super::timing::timed(channel.refund(&request)).await {
                 RefundResult::Accepted { state, .. } => {
                     let (to, detail) = refund_status(state);
                     self.db_move_refund(refund.id, to, detail).await?;

@@ -62,6 +62,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (18, include_str!("migrations/0018_subject_search_hour_totals.sql")),
     (19, include_str!("migrations/0019_backend.sql")),
     (20, include_str!("migrations/0020_backend_staff.sql")),
+    (21, include_str!("migrations/0021_amount_band_totals.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).
