@@ -234,5 +234,10 @@ fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
     assert_eq!(doctor["tables"]["orders"], 1, "the till's payment is in the shared database");
     let revoked = ok(run(&["serve", "revoke", "till 1"]));
     assert_eq!(revoked.trim(), "revoked till #1 \"till 1\" of store S001");
+    // The catalogue (stores, accounts, routes) may be another file of the folder, e.g. a live one's tilldesk.sqlite3.
+    let elsewhere = dir.path().join("catalogue.sqlite3");
+    let args = ["serve", "add-till", "--store", "S001", "--name", "till 2", "--catalogue"];
+    ok(run(&[&args[..], &[elsewhere.to_str().unwrap()]].concat()));
+    assert!(elsewhere.is_file(), "the catalogue named was used");
     sql(format!("DROP SCHEMA {schema} CASCADE"));
 }

@@ -28,6 +28,11 @@ pub struct ServeCli {
     /// PostgreSQL (postgres://user@host:5432/db), which several `serve` instances can share.
     #[arg(long, global = true, env = "TILLDESK_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
+    /// With a PostgreSQL --database: the SQLite file holding the catalogue (stores, acquirer accounts, routes, live
+    /// settings), as `keys`, `onboard` and `acquirers` write it (default: serve.sqlite3 in the data folder; a live
+    /// backend names its folder's tilldesk.sqlite3).
+    #[arg(long, global = true, env = "TILLDESK_CATALOGUE", value_name = "PATH")]
+    pub catalogue: Option<PathBuf>,
     #[command(flatten)]
     pub target: SandboxTarget,
 }
@@ -57,12 +62,13 @@ pub enum ServeCommand {
     },
 }
 
-/// The file holding the catalogue (stores, acquirer accounts, routes, settings): the database itself on SQLite, the
-/// data folder's `serve.sqlite3` on PostgreSQL.
-fn catalogue(dir: &Path, database: &Database) -> PathBuf {
-    match database {
-        Database::Sqlite(path) => path.clone(),
-        Database::Postgres(_) => dir.join(tilldesk::serve::DATABASE_FILE),
+/// The file holding the catalogue (stores, acquirer accounts, routes, settings): the database itself on SQLite;
+/// on PostgreSQL `--catalogue`, else the data folder's `serve.sqlite3`.
+fn catalogue(dir: &Path, database: &Database, given: Option<&Path>) -> PathBuf {
+    match (database, given) {
+        (Database::Sqlite(path), _) => path.clone(),
+        (Database::Postgres(_), Some(path)) => path.to_path_buf(),
+        (Database::Postgres(_), None) => dir.join(tilldesk::serve::DATABASE_FILE),
     }
 }
 
@@ -70,10 +76,11 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
     let dir = tilldesk::config::resolve_data_dir(data_dir)?;
     tilldesk::private_files::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let database = Database::parse(args.database.as_deref(), &dir)?;
+    let db = catalogue(&dir, &database, args.catalogue.as_deref());
     let open = || -> anyhow::Result<(tokio::runtime::Runtime, Backend)> {
         let rt = crate::runtime()?;
         let backend = rt
-            .block_on(Backend::open_database(&database, &dir))
+            .block_on(Backend::open_database(&database, Some(&db), &dir))
             .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
         Ok((rt, backend))
     };
@@ -149,7 +156,7 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
         }
         None => {
             let listen = args.listen.context("--listen ADDR is needed to serve")?;
-            serve(&dir, &database, listen, &args.target)
+            serve(&dir, &database, &db, listen, &args.target)
         }
     }
 }
@@ -195,9 +202,8 @@ async fn accounts(dir: &Path, db: &Path, target: &SandboxTarget) -> anyhow::Resu
     }
 }
 
-fn serve(dir: &Path, database: &Database, listen: SocketAddr, target: &SandboxTarget) -> anyhow::Result<()> {
+fn serve(dir: &Path, database: &Database, db: &Path, listen: SocketAddr, target: &SandboxTarget) -> anyhow::Result<()> {
     let rt = crate::runtime()?;
-    let db = &catalogue(dir, database);
     rt.block_on(async {
         // On SQLite one process works on a backend's folder: two would both recover and deliver the same work. On
         // PostgreSQL several instances share the database and claim work with leases.
@@ -215,7 +221,7 @@ fn serve(dir: &Path, database: &Database, listen: SocketAddr, target: &SandboxTa
         };
         let accounts = accounts(dir, db, target).await?;
         let settings = tilldesk::sync::SyncSettings::load(&Store::open(db)?)?;
-        let backend = Backend::open_database(database, dir)
+        let backend = Backend::open_database(database, Some(db), dir)
             .await
             .with_context(|| format!("cannot open the backend's database {}", database.describe()))?
             .serving(accounts.router.clone());

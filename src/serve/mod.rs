@@ -147,11 +147,19 @@ impl Backend {
         Ok(backend)
     }
 
-    /// The backend on `database`; on PostgreSQL the catalogue is `serve.sqlite3` in `data_dir`.
-    pub async fn open_database(database: &Database, data_dir: &Path) -> Result<Backend, ServeError> {
+    /// The backend on `database`; on PostgreSQL its catalogue is the SQLite file `catalogue` (default:
+    /// `serve.sqlite3` in `data_dir`).
+    pub async fn open_database(
+        database: &Database,
+        catalogue: Option<&Path>,
+        data_dir: &Path,
+    ) -> Result<Backend, ServeError> {
         match database {
             Database::Sqlite(path) => Backend::open(path, data_dir),
-            Database::Postgres(url) => Backend::open_postgres(url, None, &data_dir.join(DATABASE_FILE), data_dir).await,
+            Database::Postgres(url) => {
+                let catalogue = catalogue.map_or_else(|| data_dir.join(DATABASE_FILE), Path::to_path_buf);
+                Backend::open_postgres(url, None, &catalogue, data_dir).await
+            }
         }
     }
 
