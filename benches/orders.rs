@@ -47,7 +47,7 @@ fn data_dir() -> PathBuf {
         store.add_operator("bo", tilldesk::model::Role::Cashier, "2468", None).unwrap();
         store.seed_varied_orders(n, 90, 21, &mut |_| {}).unwrap();
         eprintln!(
-            "seeded {n} orders (with the indexes and running totals of migrations 0017 and 0018) in {:.1} s",
+            "seeded {n} orders (with the indexes and running totals of migrations 0017, 0018 and 0021) in {:.1} s",
             started.elapsed().as_secs_f64()
         );
     }
@@ -107,11 +107,20 @@ fn bench(c: &mut Criterion) {
         ..f.clone()
     };
     let all = OrderFilter::default();
+    let one_store = OrderFilter { store: Some(store.stores().unwrap()[0].id), ..Default::default() };
+    let wallet = store.acquirers().unwrap()[0].id;
+    let one_wallet = OrderFilter { acquirer: Some(wallet), ..Default::default() };
+    let one_wallet_week = OrderFilter { acquirer: Some(wallet), ..week.clone() };
     let amounts = [
         ("amount_from_1_yuan", amount(100, None, &all)),
         ("amount_from_100_yuan", amount(10_000, None, &all)),
         ("amount_50_to_150_yuan", amount(5_000, Some(15_000), &all)),
         ("amount_from_100_yuan_7_days", amount(10_000, None, &week)),
+        ("amount_19_99_to_22_yuan", amount(1_999, Some(2_200), &all)),
+        // With a store (in the band totals) and with a wallet or a cashier (not: walked).
+        ("amount_from_100_yuan_one_store", amount(10_000, None, &one_store)),
+        ("amount_from_100_yuan_one_wallet", amount(10_000, None, &one_wallet)),
+        ("amount_from_100_yuan_one_wallet_7_days", amount(10_000, None, &one_wallet_week)),
     ];
     for (name, f) in searches.iter().chain(amounts.iter()) {
         eprintln!("{name} matches {} orders", store.order_totals(f).unwrap().count);

@@ -217,13 +217,17 @@ enum OperatorsCommand {
 
 #[derive(Debug, Subcommand)]
 enum DevCommand {
-    /// Insert synthetic paid orders (for trying the orders screen and the benchmarks).
+    /// Insert synthetic orders the way a busy merchant has them (three stores, the three wallets, most paid, some
+    /// refunded, failed or closed), for trying the screens and the benchmarks.
     SeedOrders {
         #[arg(long, default_value_t = 1000)]
         count: u64,
         /// Spread over this many days back from now.
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// Makes the orders reproducible (0–9999; each seed numbers its orders TD<seed>…). Default: from the clock.
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -400,9 +404,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Dev { command: DevCommand::SeedOrders { count, days } }) => {
+        Some(Command::Dev { command: DevCommand::SeedOrders { count, days, seed } }) => {
             let mut home = home;
-            cli::orders::seed_orders(&mut home, count, days)
+            cli::orders::seed_orders(&mut home, count, days, seed)
         }
         Some(Command::Doctor { json }) => {
             let report = DoctorReport::collect(&home)?;

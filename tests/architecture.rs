@@ -108,7 +108,12 @@ fn the_command_line_lives_in_cli() {
 fn the_backend_api_and_its_client_name_no_database() {
     let found = breaking(|path, code| {
         (path == "serve/http.rs" || path.starts_with("channel/backend/"))
-            && (code.contains("crate::store") || code.contains("rusqlite") || code.contains("Store::open"))
+            && (code.contains("crate::store")
+                || code.contains("rusqlite")
+                || code.contains("Store::open")
+                || code.contains("tokio_postgres")
+                || code.contains("deadpool")
+                || code.contains("PgStore"))
     });
     assert!(found.is_empty(), "a database named in the till API's handlers or client: {found:?}");
 }
@@ -199,4 +204,19 @@ fn the_queue_names_no_egui() {
     let found =
         breaking(|path, code| path.starts_with("queue/") && (code.contains("egui") || code.contains("crate::ui")));
     assert!(found.is_empty(), "the queue names the window: {found:?}");
+}
+
+/// Rule 8 for PostgreSQL: its driver, its pool and its SQL live in `store/pg/` only (the backend's persistence
+/// changes engine there, not in `serve/`, the HTTP layer or the till's client).
+#[test]
+fn postgresql_lives_in_the_store() {
+    let found = breaking(|path, code| {
+        !path.starts_with("store/pg/") && (code.contains("tokio_postgres") || code.contains("deadpool_postgres"))
+    });
+    assert!(found.is_empty(), "the PostgreSQL driver named outside store/pg/: {found:?}");
+    let sql = breaking(|path, code| {
+        path.starts_with("serve/")
+            && ["SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "FOR UPDATE"].iter().any(|w| code.contains(w))
+    });
+    assert!(sql.is_empty(), "SQL written in serve/ (it belongs in store/): {sql:?}");
 }

@@ -34,7 +34,7 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
         (sandbox, running)
     });
     let url = backend.base_url();
-    let code = backend.backend.add_till("S001", "front till").unwrap().code;
+    let code = rt.block_on(backend.backend.add_till("S001", "front till")).unwrap().code;
 
     let data = tmp.path().join("till");
     let mut home = DataHome::open(&data).unwrap();

@@ -66,7 +66,7 @@ impl World {
 
     /// A till added at the backend and enrolled from its own folder with `tilldesk backend join`'s library call.
     async fn join(&self, name: &str) -> Till {
-        let code = self.backend.backend.add_till("S001", name).unwrap().code;
+        let code = self.backend.backend.add_till("S001", name).await.unwrap().code;
         let dir = self.dir.path().join(name.replace(' ', "-"));
         let db = dir.join(tilldesk::config::DATABASE_FILE);
         let home = tilldesk::config::DataHome::open(&dir).unwrap();
@@ -83,7 +83,7 @@ impl World {
 
     /// A till's token straight from the API (for calls made by hand).
     async fn client(&self, store_code: &str, name: &str) -> BackendClient {
-        let code = self.backend.backend.add_till(store_code, name).unwrap().code;
+        let code = self.backend.backend.add_till(store_code, name).await.unwrap().code;
         let enrolled = BackendClient::enrol(&self.url(), code.expose()).await.unwrap();
         BackendClient::new(&self.url(), Secret::from(enrolled.token)).unwrap()
     }
@@ -342,10 +342,10 @@ async fn tokens_revocation_and_stores_are_checked_with_kinds() {
     assert!(page.orders.iter().any(|o| o.out_trade_no == "TDSTORE0001"));
 
     // Revoked: the token stops working at once, with its own kind.
-    let tills = w.backend.backend.tills().unwrap();
+    let tills = w.backend.backend.tills().await.unwrap();
     let t = tills.iter().find(|t| t.name == "till 1").unwrap();
     assert!(t.enrolled_at.is_some() && t.last_contact_at.is_some());
-    w.backend.backend.revoke("till 1").unwrap();
+    w.backend.backend.revoke("till 1").await.unwrap();
     let e = till.query("TDSTORE0001").await.unwrap_err();
     assert_eq!(e.api(), Some(&ApiError::Revoked), "{e}");
     let e = till.pay(&api::PayRequest { out_trade_no: "TDSTORE0003".into(), ..pay }).await.unwrap_err();
@@ -354,13 +354,13 @@ async fn tokens_revocation_and_stores_are_checked_with_kinds() {
     w.backend.stop().await;
 }
 
-#[test]
-fn an_enrolment_code_works_once_and_expires_after_a_day() {
+#[tokio::test]
+async fn an_enrolment_code_works_once_and_expires_after_a_day() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("serve.sqlite3");
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let backend = Backend::open(&db, dir.path()).unwrap().with_clock(clock.clone());
-    let first = backend.add_till("S001", "till 1").unwrap();
+    let first = backend.add_till("S001", "till 1").await.unwrap();
     let code = first.code.expose().to_owned();
     assert!(code.chars().filter(|c| c.is_ascii_alphanumeric()).count() >= 26, "≥ 128 bits: {}", code.len());
     // Only its hash is kept (in the database and its write-ahead log).
@@ -369,23 +369,23 @@ fn an_enrolment_code_works_once_and_expires_after_a_day() {
         assert!(!raw.windows(code.len()).any(|w| w == code.as_bytes()), "{}", file.display());
     }
 
-    let enrolled = backend.enrol(&code.to_lowercase()).unwrap();
+    let enrolled = backend.enrol(&code.to_lowercase()).await.unwrap();
     assert_eq!((enrolled.till_id, enrolled.till.store.store_code.as_str()), (first.till.id.0, "S001"));
     assert!(enrolled.token.starts_with("tdt_"));
-    assert_eq!(backend.enrol(&code).unwrap_err(), ApiError::EnrolmentCodeUsed);
-    assert_eq!(backend.enrol("NOPE-NOPE").unwrap_err(), ApiError::EnrolmentCodeUnknown);
-    assert!(backend.authenticate(&enrolled.token).is_ok());
+    assert_eq!(backend.enrol(&code).await.unwrap_err(), ApiError::EnrolmentCodeUsed);
+    assert_eq!(backend.enrol("NOPE-NOPE").await.unwrap_err(), ApiError::EnrolmentCodeUnknown);
+    assert!(backend.authenticate(&enrolled.token).await.is_ok());
 
-    let late = backend.add_till("S001", "till 2").unwrap();
+    let late = backend.add_till("S001", "till 2").await.unwrap();
     clock.advance(Duration::from_secs(24 * 3600 - 1));
-    let almost = backend.add_till("S001", "till 3").unwrap();
+    let almost = backend.add_till("S001", "till 3").await.unwrap();
     clock.advance(Duration::from_secs(2));
-    assert_eq!(backend.enrol(late.code.expose()).unwrap_err(), ApiError::EnrolmentCodeExpired);
-    assert!(backend.enrol(almost.code.expose()).is_ok(), "made later, still valid");
-    let tills = backend.tills().unwrap();
+    assert_eq!(backend.enrol(late.code.expose()).await.unwrap_err(), ApiError::EnrolmentCodeExpired);
+    assert!(backend.enrol(almost.code.expose()).await.is_ok(), "made later, still valid");
+    let tills = backend.tills().await.unwrap();
     assert_eq!(tills.len(), 3);
     assert!(tills[1].enrolled_at.is_none() && tills[1].code_expires_at.is_some());
-    assert!(matches!(backend.add_till("S404", "x"), Err(tilldesk::serve::ServeError::UnknownStore { .. })));
+    assert!(matches!(backend.add_till("S404", "x").await, Err(tilldesk::serve::ServeError::UnknownStore { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -673,5 +673,35 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
     let pulled = till.store().order_by_out_trade_no("TDS002000001").unwrap().expect("pulled for the owner");
     let local_s002 = till.store().store_by_code("S002").unwrap().expect("the store mirrored").id;
     assert_eq!((pulled.store_id, pulled.status), (local_s002, OrderStatus::Paid));
+    w.backend.stop().await;
+}
+
+/// Every answer says how long the call waited for the acquirer (`Server-Timing`): a payment sent on waits for it, the
+/// same payment asked again does not (nothing is sent), and an error answer carries the header too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_split_the_acquirers_time_from_the_backends_in_server_timing() {
+    let w = world().await;
+    let code = w.backend.backend.add_till("S001", "timed till").await.unwrap().code;
+    let token = BackendClient::enrol(&w.url(), code.expose()).await.unwrap().token;
+    let timing = |r: &reqwest::Response| -> (f64, f64) {
+        let value = r.headers().get("server-timing").expect("a Server-Timing header").to_str().unwrap().to_owned();
+        let dur = |name: &str| -> f64 {
+            let metric = value.split(", ").find(|m| m.starts_with(name)).unwrap_or_else(|| panic!("{name} in {value}"));
+            metric.split("dur=").nth(1).unwrap().parse().unwrap()
+        };
+        (dur("acquirer;"), dur("backend;"))
+    };
+    let body =
+        serde_json::json!({ "out_trade_no": "TDTIMED0001", "auth_code": CODE_A, "amount": "3.00", "subject": "x" });
+    let first = w.http.post(format!("{}/v1/pay", w.url())).bearer_auth(&token).json(&body).send().await.unwrap();
+    let (acquirer, backend) = timing(&first);
+    let answer: Value = first.json().await.unwrap();
+    assert_eq!(answer["order_status"], "PAID", "{answer}");
+    assert!(acquirer > 0.0 && backend >= 0.0, "acquirer {acquirer} ms, backend {backend} ms");
+    let again = w.http.post(format!("{}/v1/pay", w.url())).bearer_auth(&token).json(&body).send().await.unwrap();
+    assert_eq!(timing(&again).0, 0.0, "a replayed payment sends nothing to the acquirer");
+    assert_eq!(again.json::<Value>().await.unwrap()["replayed"], true);
+    let refused = w.http.get(format!("{}/v1/till", w.url())).send().await.unwrap();
+    assert_eq!((refused.status().as_u16(), timing(&refused).0), (401, 0.0));
     w.backend.stop().await;
 }

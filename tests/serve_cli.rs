@@ -155,15 +155,89 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
 }
 
 #[test]
-fn a_postgresql_database_is_refused_until_the_next_phase() {
+fn an_unknown_database_url_is_refused_and_listen_is_needed_to_serve() {
     let dir = tempfile::tempdir().unwrap();
     let err = fails(
         tilldesk(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", "postgres://localhost/test"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", "mysql://till:s3cret@db/chain"])
             .output()
             .unwrap(),
     );
-    assert!(err.contains("PostgreSQL comes in the next phase"), "{err}");
+    assert!(err.contains("a SQLite file or a postgres:// URL"), "{err}");
+    assert!(!err.contains("s3cret"), "the password is never shown: {err}");
     let err = fails(tilldesk(dir.path()).args(["serve"]).output().unwrap());
     assert!(err.contains("--listen"), "{err}");
+}
+
+/// The same commands administer a backend on PostgreSQL, given `TILLDESK_DATABASE_URL` (a schema of the test's own).
+#[test]
+fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
+    let Some(url) = std::env::var("TILLDESK_TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
+        println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let bytes: [u8; 8] = rand::random();
+    let schema = format!("tilldesk_cli_{}", hex::encode(bytes));
+    let sql = |statement: String| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            client.batch_execute(&statement).await.unwrap();
+        });
+    };
+    sql(format!("CREATE SCHEMA {schema}"));
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut c = tilldesk(dir.path());
+        c.env("TILLDESK_DATABASE_URL", &database).args(args);
+        c.output().unwrap()
+    };
+    let code = ok(run(&["serve", "add-till", "--store", "S001", "--name", "till 1"]));
+    assert_eq!(code.trim().len(), 39, "the code alone: {code:?}");
+    let tills = ok(run(&["serve", "tills", "--json"]));
+    let tills: serde_json::Value = serde_json::from_str(&tills).unwrap();
+    assert_eq!(tills[0]["name"], "till 1");
+    assert_eq!(tills[0]["store_code"], "S001");
+
+    // Serve on PostgreSQL: the first line as on SQLite; a till joins and pays through it.
+    let mut child = tilldesk(dir.path())
+        .env("TILLDESK_DATABASE_URL", &database)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let serving = Serving(child);
+    let mut first = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
+    let url = first.trim_end().strip_prefix("listening on ").unwrap_or_else(|| panic!("{first:?}")).to_owned();
+    let till = dir.path().join("till");
+    let joined = ok(tilldesk(&till).args(["backend", "join", &url, "--code", code.trim()]).output().unwrap());
+    assert!(joined.starts_with(&format!("joined {url} as till #1 \"till 1\" of store S001")), "{joined}");
+    let paid = ok(tilldesk(&till)
+        .args(["pay", "--amount", "6.60", "--auth-code", "286000111122220000", "--json"])
+        .output()
+        .unwrap());
+    let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+    assert_eq!((order["status"].as_str(), order["outcome"].as_str()), (Some("PAID"), Some("paid")), "{order}");
+    drop(serving);
+
+    let doctor = ok(run(&["serve", "doctor", "--json"]));
+    let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
+    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(2)));
+    assert_eq!(doctor["tables"]["tills"], 1);
+    assert_eq!(doctor["tables"]["enrolment_codes"], 1);
+    assert_eq!(doctor["tables"]["orders"], 1, "the till's payment is in the shared database");
+    let revoked = ok(run(&["serve", "revoke", "till 1"]));
+    assert_eq!(revoked.trim(), "revoked till #1 \"till 1\" of store S001");
+    // The catalogue (stores, accounts, routes) may be another file of the folder, e.g. a live one's tilldesk.sqlite3.
+    let elsewhere = dir.path().join("catalogue.sqlite3");
+    let args = ["serve", "add-till", "--store", "S001", "--name", "till 2", "--catalogue"];
+    ok(run(&[&args[..], &[elsewhere.to_str().unwrap()]].concat()));
+    assert!(elsewhere.is_file(), "the catalogue named was used");
+    sql(format!("DROP SCHEMA {schema} CASCADE"));
 }

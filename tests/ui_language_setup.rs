@@ -427,7 +427,7 @@ fn a_file_dialog_that_chooses_nothing_says_so_and_the_typed_path_is_used() {
     let mut h = ui_common::harness(app_with_sandbox(tmp.path(), &rt, Lang::ZhCn), [1280.0, 2400.0]);
     click(&mut h, "收单机构");
     // No file-dialog portal here (a bare test process): the dialog answers "nothing chosen" and the field says so.
-    click(&mut h, "浏览…");
+    click(&mut h, "浏览… 图片文件");
     wait_for(&mut h, "没有选择文件");
     // The typed path is what the binding reads (a text file holding a code that carries no CDS data).
     let file = tmp.path().join("code.txt");

@@ -224,9 +224,14 @@ pub fn set_pin(home: &mut DataHome, name: &str, operator: Option<&str>) -> anyho
     Ok(())
 }
 
-pub fn seed_orders(home: &mut DataHome, count: u64, days: i64) -> anyhow::Result<()> {
+pub fn seed_orders(home: &mut DataHome, count: u64, days: i64, seed: Option<u64>) -> anyhow::Result<()> {
+    let seed = match seed {
+        Some(seed) if seed > 9_999 => bail!("--seed takes 0 to 9999 (it is part of the order numbers), not {seed}"),
+        Some(seed) => seed,
+        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() % 10_000),
+    };
     let started = std::time::Instant::now();
-    home.store.seed_demo_orders(count, days, &mut |n| {
+    home.store.seed_varied_orders(count, days, seed, &mut |n| {
         if n % 100_000 == 0 && n > 0 {
             eprintln!("{n} orders…");
         }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use tilldesk::routing::Router;
-use tilldesk::serve::{Backend, StartOptions};
+use tilldesk::serve::{Backend, Database, StartOptions};
 use tilldesk::store::Store;
 use tilldesk::sync::notify::{NotifyKeys, NotifyVerify};
 
@@ -24,10 +24,15 @@ pub struct ServeCli {
     /// picks a free one). The first line on stdout says `listening on http://HOST:PORT`.
     #[arg(long, value_name = "ADDR", required = true)]
     pub listen: Option<SocketAddr>,
-    /// The backend's database: a SQLite file (default: serve.sqlite3 in the data folder). PostgreSQL URLs come in the
-    /// next phase.
-    #[arg(long, global = true, env = "TILLDESK_DATABASE_URL", value_name = "PATH")]
+    /// The backend's database: a SQLite file (a path or sqlite:PATH; default: serve.sqlite3 in the data folder), or
+    /// PostgreSQL (postgres://user@host:5432/db), which several `serve` instances can share.
+    #[arg(long, global = true, env = "TILLDESK_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
+    /// With a PostgreSQL --database: the SQLite file holding the catalogue (stores, acquirer accounts, routes, live
+    /// settings), as `keys`, `onboard` and `acquirers` write it (default: serve.sqlite3 in the data folder; a live
+    /// backend names its folder's tilldesk.sqlite3).
+    #[arg(long, global = true, env = "TILLDESK_CATALOGUE", value_name = "PATH")]
+    pub catalogue: Option<PathBuf>,
     #[command(flatten)]
     pub target: SandboxTarget,
 }
@@ -57,32 +62,32 @@ pub enum ServeCommand {
     },
 }
 
-/// The backend's database file, from `--database` / `TILLDESK_DATABASE_URL`.
-fn database(dir: &Path, given: Option<&str>) -> anyhow::Result<PathBuf> {
-    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(dir.join(tilldesk::serve::DATABASE_FILE));
-    };
-    let lower = text.to_ascii_lowercase();
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        bail!(
-            "--database {text}: PostgreSQL comes in the next phase of the merchant backend; for now give a SQLite file \
-             (default: {} in the data folder)",
-            tilldesk::serve::DATABASE_FILE
-        );
+/// The file holding the catalogue (stores, acquirer accounts, routes, settings): the database itself on SQLite;
+/// on PostgreSQL `--catalogue`, else the data folder's `serve.sqlite3`.
+fn catalogue(dir: &Path, database: &Database, given: Option<&Path>) -> PathBuf {
+    match (database, given) {
+        (Database::Sqlite(path), _) => path.clone(),
+        (Database::Postgres(_), Some(path)) => path.to_path_buf(),
+        (Database::Postgres(_), None) => dir.join(tilldesk::serve::DATABASE_FILE),
     }
-    if lower.contains("://") {
-        bail!("--database {text}: give the path of a SQLite file");
-    }
-    Ok(PathBuf::from(text.strip_prefix("sqlite:").unwrap_or(text)))
 }
 
 pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
     let dir = tilldesk::config::resolve_data_dir(data_dir)?;
     tilldesk::private_files::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let db = database(&dir, args.database.as_deref())?;
+    let database = Database::parse(args.database.as_deref(), &dir)?;
+    let db = catalogue(&dir, &database, args.catalogue.as_deref());
+    let open = || -> anyhow::Result<(tokio::runtime::Runtime, Backend)> {
+        let rt = crate::runtime()?;
+        let backend = rt
+            .block_on(Backend::open_database(&database, Some(&db), &dir))
+            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
+        Ok((rt, backend))
+    };
     match &args.command {
         Some(ServeCommand::AddTill { store, name }) => {
-            let new = Backend::open(&db, &dir)?.add_till(store, name)?;
+            let (rt, backend) = open()?;
+            let new = rt.block_on(backend.add_till(store, name))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", new.code.expose())?;
             out.flush()?;
@@ -95,7 +100,8 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
             Ok(())
         }
         Some(ServeCommand::Tills { json }) => {
-            let tills = Backend::open(&db, &dir)?.tills()?;
+            let (rt, backend) = open()?;
+            let tills = rt.block_on(backend.tills())?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&tills)?);
                 return Ok(());
@@ -119,21 +125,28 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
             Ok(())
         }
         Some(ServeCommand::Revoke { till }) => {
-            let t = Backend::open(&db, &dir)?.revoke(till)?;
+            let (rt, backend) = open()?;
+            let t = rt.block_on(backend.revoke(till))?;
             println!("revoked till #{} \"{}\" of store {}", t.id, t.name, t.store_code);
             Ok(())
         }
         Some(ServeCommand::Doctor { json }) => {
-            let store = Store::open(&db)?;
-            let (version, tables) = (store.schema_version()?, store.table_counts()?);
+            let (rt, backend) = open()?;
+            let (version, tables) = rt.block_on(backend.doctor())?;
+            let engine = if backend.on_postgres() { "postgresql" } else { "sqlite" };
             if *json {
                 let tables: serde_json::Map<String, serde_json::Value> =
                     tables.into_iter().map(|(t, n)| (t.to_owned(), n.into())).collect();
-                let report = serde_json::json!({ "database": db, "schema_version": version, "tables": tables });
+                let report = serde_json::json!({
+                    "database": database.describe(),
+                    "engine": engine,
+                    "schema_version": version,
+                    "tables": tables,
+                });
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(());
             }
-            println!("merchant backend database: {}", db.display());
+            println!("merchant backend database: {} ({engine})", database.describe());
             println!("schema version: {version}");
             println!("tables:");
             for (table, rows) in tables {
@@ -143,7 +156,7 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
         }
         None => {
             let listen = args.listen.context("--listen ADDR is needed to serve")?;
-            serve(&dir, &db, listen, &args.target)
+            serve(&dir, &database, &db, listen, &args.target)
         }
     }
 }
@@ -189,17 +202,29 @@ async fn accounts(dir: &Path, db: &Path, target: &SandboxTarget) -> anyhow::Resu
     }
 }
 
-fn serve(dir: &Path, db: &Path, listen: SocketAddr, target: &SandboxTarget) -> anyhow::Result<()> {
+fn serve(dir: &Path, database: &Database, db: &Path, listen: SocketAddr, target: &SandboxTarget) -> anyhow::Result<()> {
     let rt = crate::runtime()?;
     rt.block_on(async {
-        // One process works on a backend's folder: two would both recover and deliver the same work.
+        // On SQLite one process works on a backend's folder: two would both recover and deliver the same work. On
+        // PostgreSQL several instances share the database and claim work with leases.
         let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dir);
-        let Some(_money_path) = tilldesk::ownership::MoneyPath::try_claim(folder, "serve")? else {
-            bail!("another TillDesk is working on {} (phase 1 runs one backend per database)", folder.display());
+        let _money_path = match database {
+            Database::Sqlite(_) => match tilldesk::ownership::MoneyPath::try_claim(folder, "serve")? {
+                Some(claim) => Some(claim),
+                None => bail!(
+                    "another TillDesk is working on {} (on SQLite one backend runs per database; several instances \
+                     share a postgres:// database)",
+                    folder.display()
+                ),
+            },
+            Database::Postgres(_) => None,
         };
         let accounts = accounts(dir, db, target).await?;
         let settings = tilldesk::sync::SyncSettings::load(&Store::open(db)?)?;
-        let backend = Backend::open(db, dir)?.serving(accounts.router.clone());
+        let backend = Backend::open_database(database, Some(db), dir)
+            .await
+            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?
+            .serving(accounts.router.clone());
         let ids = account_ids(&accounts.notify);
         let options = StartOptions { sync: Some(settings), recover: true };
         let running = tilldesk::serve::start(backend, listen, accounts.notify, options).await?;

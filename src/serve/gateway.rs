@@ -21,7 +21,6 @@ use crate::model::{AcquirerKind, Order, OrderStatus, Refund, RefundStatus};
 use crate::money::Amount;
 use crate::refund::{RefundDesk, RefundError, RefundSettings};
 use crate::routing::{RouteError, wallet_of};
-use crate::store::StoreError;
 use crate::store::orders::NewOrder;
 use crate::store::serve::{Begun, BegunRefund};
 use crate::store::transitions::{OrderMove, OrderMoved, PaidFacts};
@@ -88,26 +87,24 @@ fn route_error(store_code: &str, e: RouteError) -> ApiError {
 
 impl Backend {
     /// Reads an order and checks it is the till's store's.
-    fn own_order(&self, till: &Till, out_trade_no: &str) -> Result<Option<Order>, ApiError> {
-        let order = self.with_store(|s| s.order_by_out_trade_no(out_trade_no)).map_err(|e| internal(&e))?;
+    async fn own_order(&self, till: &Till, out_trade_no: &str) -> Result<Option<Order>, ApiError> {
+        let order = self.db_order_by_number(out_trade_no).await?;
         if let Some(o) = &order {
             Self::own_store(till, o.store_id)?;
         }
         Ok(order)
     }
 
-    fn status_of(&self, order: &Order) -> Result<Order, ApiError> {
-        self.with_store(|s| s.order(order.id))
-            .map_err(|e| internal(&e))?
-            .ok_or_else(|| internal(&format!("order {} vanished", order.out_trade_no)))
+    async fn status_of(&self, order: &Order) -> Result<Order, ApiError> {
+        self.db_order(order.id).await?.ok_or_else(|| internal(&format!("order {} vanished", order.out_trade_no)))
     }
 
-    fn advance(&self, order: &Order, m: &OrderMove<'_>) -> Result<OrderMoved, ApiError> {
-        self.with_store(|s| s.move_order(order.id, m)).map_err(|e| internal(&e))
+    pub(super) async fn advance(&self, order: &Order, m: &OrderMove<'_>) -> Result<OrderMoved, ApiError> {
+        Ok(self.db_move_order(order.id, m).await?)
     }
 
     /// Records a PAID answer through the order transition function (amount, currency and merchant compared).
-    fn record_paid(&self, order: &Order, info: &TradeInfo, via: &str) -> Result<OrderMoved, ApiError> {
+    pub(super) async fn record_paid(&self, order: &Order, info: &TradeInfo, via: &str) -> Result<OrderMoved, ApiError> {
         let paid_at =
             info.paid_at.as_deref().and_then(crate::time::acquirer_time_to_utc).unwrap_or_else(crate::time::now_utc);
         let facts = PaidFacts {
@@ -115,7 +112,7 @@ impl Backend {
             currency: info.currency.as_deref(),
             merchant_id: info.merchant_id.as_deref(),
         };
-        self.advance(order, &OrderMove::paid("paid", via, info.trade_no.as_deref(), Some(&paid_at), facts))
+        self.advance(order, &OrderMove::paid("paid", via, info.trade_no.as_deref(), Some(&paid_at), facts)).await
     }
 
     /// `POST /v1/pay`; `operator`: the operator signed in at the till (its session), recorded on the order.
@@ -131,8 +128,8 @@ impl Backend {
         if req.subject.trim().is_empty() {
             return Err(ApiError::BadRequest { field: "subject".into(), detail: "empty".into() });
         }
-        if let Some(order) = self.own_order(till, &req.out_trade_no)? {
-            return self.replay_pay(order, total);
+        if let Some(order) = self.own_order(till, &req.out_trade_no).await? {
+            return self.replay_pay(order, total).await;
         }
         let wallet = wallet_of(req.auth_code.expose()).map_err(|_| ApiError::NotAPaymentCode)?;
         let max = crate::checkout::max_amount(wallet);
@@ -153,11 +150,11 @@ impl Backend {
             acquirer_merchant_id: routed.merchant_id.clone(),
             terminal_id: req.terminal_id.clone().filter(|t| !t.trim().is_empty()),
         };
-        let order = match self.with_store(|s| s.begin_till_order(till.id, &new)).map_err(|e| internal(&e))? {
+        let order = match self.db_begin_order(till.id, &new).await? {
             Begun::Created(order) => order,
             Begun::Existing { order, .. } => {
                 Self::own_store(till, order.store_id)?;
-                return self.replay_pay(order, total);
+                return self.replay_pay(order, total).await;
             }
             Begun::Closed => return Err(ApiError::OrderClosed { out_trade_no: req.out_trade_no }),
         };
@@ -171,32 +168,33 @@ impl Backend {
             operator_id: req.operator_id,
         };
         tracing::info!(out_trade_no = request.out_trade_no, till = %till.id, acquirer = routed.acquirer.name, "pay");
-        let result = routed.channel.pay(&request).await;
+        let result = super::timing::timed(routed.channel.pay(&request)).await;
         let answer = match result {
             PayResult::Paid(info) => {
-                self.record_paid(&order, &info, "paid")?;
+                self.record_paid(&order, &info, "paid").await?;
                 PayAnswer::Paid { trade: trade(&info) }
             }
             PayResult::Waiting(info) => {
-                self.advance(&order, &OrderMove::to(OrderStatus::Paying, "waiting", "waiting for the password"))?;
+                self.advance(&order, &OrderMove::to(OrderStatus::Paying, "waiting", "waiting for the password"))
+                    .await?;
                 PayAnswer::Waiting { trade: trade(&info) }
             }
             PayResult::Unknown(why) => {
-                self.advance(&order, &OrderMove::to(OrderStatus::Unknown, "unknown", &why))?;
+                self.advance(&order, &OrderMove::to(OrderStatus::Unknown, "unknown", &why)).await?;
                 PayAnswer::Unknown { reason: why }
             }
             PayResult::Failed(f) => {
                 let detail = format!("{}: {}", f.code, f.message);
-                self.advance(&order, &OrderMove::to(OrderStatus::Failed, "failed", &detail))?;
+                self.advance(&order, &OrderMove::to(OrderStatus::Failed, "failed", &detail)).await?;
                 PayAnswer::Failed { failure: Refusal { code: f.code, message: f.message } }
             }
         };
-        let now = self.status_of(&order)?;
+        let now = self.status_of(&order).await?;
         Ok(PayResponse { out_trade_no: now.out_trade_no, order_status: now.status, replayed: false, answer })
     }
 
     /// A pay asked again: the order's current state, nothing sent.
-    fn replay_pay(&self, order: Order, total: Amount) -> Result<PayResponse, ApiError> {
+    async fn replay_pay(&self, order: Order, total: Amount) -> Result<PayResponse, ApiError> {
         if order.total_amount != total {
             return Err(ApiError::OutTradeNoTaken { out_trade_no: order.out_trade_no });
         }
@@ -207,7 +205,7 @@ impl Backend {
                 PayAnswer::Unknown { reason: format!("the order is {} at the merchant backend", order.status) }
             }
             OrderStatus::Failed => {
-                let events = self.with_store(|s| s.order_events(order.id)).map_err(|e| internal(&e))?;
+                let events = self.db_order_events(order.id).await?;
                 let detail = events.iter().rev().find(|e| e.kind == "failed").map(|e| e.detail.clone());
                 let (code, message) = match detail.as_deref().and_then(|d| d.split_once(": ")) {
                     Some((c, m)) => (c.to_owned(), m.to_owned()),
@@ -227,7 +225,7 @@ impl Backend {
     pub async fn query(&self, till: &Till, out_trade_no: &str) -> Result<QueryResponse, ApiError> {
         let engine = self.engine()?;
         check_number("out_trade_no", out_trade_no)?;
-        let Some(order) = self.own_order(till, out_trade_no)? else {
+        let Some(order) = self.own_order(till, out_trade_no).await? else {
             return Ok(QueryResponse {
                 out_trade_no: out_trade_no.into(),
                 order_status: None,
@@ -242,18 +240,20 @@ impl Backend {
             }
             _ => {
                 let channel = engine.router.for_order(&order).map_err(|e| route_error(&till.store_code, e))?;
-                match channel.query(out_trade_no).await {
-                    QueryResult::Paid(info) => match self.record_paid(&order, &info, "paid (queried for a till)")? {
-                        // A cancel is on its way here: it returns the money, so the till must not count it paid.
-                        OrderMoved::Refused { from, .. } => {
-                            QueryAnswer::Unknown { reason: format!("the order is {from} at the merchant backend") }
+                match super::timing::timed(channel.query(out_trade_no)).await {
+                    QueryResult::Paid(info) => {
+                        match self.record_paid(&order, &info, "paid (queried for a till)").await? {
+                            // A cancel is on its way here: it returns the money, so the till must not count it paid.
+                            OrderMoved::Refused { from, .. } => {
+                                QueryAnswer::Unknown { reason: format!("the order is {from} at the merchant backend") }
+                            }
+                            _ => QueryAnswer::Paid { trade: trade(&info) },
                         }
-                        _ => QueryAnswer::Paid { trade: trade(&info) },
-                    },
+                    }
                     QueryResult::Waiting(info) => QueryAnswer::Waiting { trade: trade(&info) },
                     QueryResult::Closed(info) => {
                         let closed = OrderMove::to(OrderStatus::Closed, "closed", "closed at the acquirer");
-                        match self.advance(&order, &closed)? {
+                        match self.advance(&order, &closed).await? {
                             OrderMoved::Refused { from, .. } => {
                                 QueryAnswer::Unknown { reason: format!("the order is {from} at the merchant backend") }
                             }
@@ -265,7 +265,7 @@ impl Backend {
                 }
             }
         };
-        let now = self.status_of(&order)?;
+        let now = self.status_of(&order).await?;
         Ok(QueryResponse { out_trade_no: out_trade_no.into(), order_status: Some(now.status), order: None, answer })
     }
 
@@ -274,8 +274,7 @@ impl Backend {
     pub async fn cancel(&self, till: &Till, out_trade_no: &str) -> Result<CancelResponse, ApiError> {
         let engine = self.engine()?;
         check_number("out_trade_no", out_trade_no)?;
-        let found =
-            self.with_store(|s| s.close_number_unless_ordered(till.id, out_trade_no)).map_err(|e| internal(&e))?;
+        let found = self.db_close_number(till.id, out_trade_no).await?;
         let Some(order) = found else {
             tracing::info!(out_trade_no, till = %till.id, "cancel before any payment: the number is closed");
             return Ok(CancelResponse {
@@ -301,45 +300,41 @@ impl Backend {
                 let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
                 let asked = format!("asking the acquirer to {verb} for till #{}", till.id);
                 if let OrderMoved::Refused { from, .. } =
-                    self.advance(&order, &OrderMove::to(OrderStatus::Cancelling, verb, &asked))?
+                    self.advance(&order, &OrderMove::to(OrderStatus::Cancelling, verb, &asked)).await?
                 {
                     return Err(internal(&format!("order {out_trade_no} cannot be cancelled from {from}")));
                 }
-                match channel.cancel(out_trade_no).await {
+                match super::timing::timed(channel.cancel(out_trade_no)).await {
                     CancelResult::Done { refunded } => {
                         let detail =
                             if refunded { "confirmed: the money went back to the customer" } else { "confirmed" };
                         let kind = format!("{verb}_confirmed");
                         let done = OrderMove::to(OrderStatus::Cancelled, &kind, detail);
-                        self.advance(&order, &done)?;
-                        self.with_store(|s| {
-                            s.mark_outbox_delivered(&format!("cancel:{out_trade_no}"))?;
-                            s.mark_outbox_delivered(&format!("reverse:{out_trade_no}"))
-                        })
-                        .map_err(|e: StoreError| internal(&e))?;
+                        self.advance(&order, &done).await?;
+                        self.db_cancel_delivered(out_trade_no).await?;
                         CancelAnswer::Done { refunded }
                     }
                     CancelResult::Retry(why) => {
-                        self.note(&order, &format!("{verb}_retry"), &why)?;
+                        self.note(&order, &format!("{verb}_retry"), &why).await?;
                         CancelAnswer::Retry { reason: why }
                     }
                     CancelResult::Unknown(why) => {
-                        self.note(&order, &format!("{verb}_retry"), &why)?;
+                        self.note(&order, &format!("{verb}_retry"), &why).await?;
                         CancelAnswer::Unknown { reason: why }
                     }
                     CancelResult::Failed(f) => {
-                        self.note(&order, &format!("{verb}_refused"), &format!("{}: {}", f.code, f.message))?;
+                        self.note(&order, &format!("{verb}_refused"), &format!("{}: {}", f.code, f.message)).await?;
                         CancelAnswer::Failed { failure: Refusal { code: f.code, message: f.message } }
                     }
                 }
             }
         };
-        let now = self.status_of(&order)?;
+        let now = self.status_of(&order).await?;
         Ok(CancelResponse { out_trade_no: out_trade_no.into(), order_status: Some(now.status), answer })
     }
 
-    fn note(&self, order: &Order, kind: &str, detail: &str) -> Result<(), ApiError> {
-        self.with_store(|s| s.add_order_event(order.id, kind, detail)).map_err(|e| internal(&e))
+    pub(super) async fn note(&self, order: &Order, kind: &str, detail: &str) -> Result<(), ApiError> {
+        Ok(self.db_order_event(order.id, kind, detail).await?)
     }
 
     /// The refund desk of the backend: one send per call, the following left to the till's queries and the sync
@@ -362,9 +357,10 @@ impl Backend {
         check_number("out_trade_no", &req.out_trade_no)?;
         check_number("out_request_no", &req.out_request_no)?;
         let asked = amount("refund_amount", &req.refund_amount)?;
-        self.own_order(till, &req.out_trade_no)?;
+        self.own_order(till, &req.out_trade_no).await?;
         let begun = self
-            .with_store(|s| s.begin_till_refund(till.id, &req.out_trade_no, &req.out_request_no, asked, &req.reason))
+            .db_begin_refund(till.id, (&req.out_trade_no, &req.out_request_no), asked, &req.reason)
+            .await?
             .map_err(|e| refused(&e))?;
         let (refund, replayed) = match begun {
             BegunRefund::Created { refund, .. } => (refund, false),
@@ -381,6 +377,10 @@ impl Backend {
         // the acquirer deduplicates by it, and the refund moves once.
         let refund = match refund.status {
             RefundStatus::Success | RefundStatus::Failed => Ok(refund),
+            _ if self.on_postgres() => {
+                tracing::info!(out_request_no = refund.out_request_no, till = %till.id, replayed, "refund");
+                self.refund_once(refund, !replayed).await?
+            }
             _ => {
                 tracing::info!(out_request_no = refund.out_request_no, till = %till.id, replayed, "refund");
                 self.desk()?.resend(&refund.out_request_no).await
@@ -394,10 +394,7 @@ impl Backend {
             Err(RefundError::NoChannel(e)) => return Err(route_error(&till.store_code, e)),
             Err(e) => return Err(internal(&e)),
         };
-        let status = self
-            .with_store(|s| s.refund_by_out_request_no(&req.out_request_no))
-            .map_err(|e| internal(&e))?
-            .map(|r| r.status);
+        let status = self.db_refund_by_number(&req.out_request_no).await?.map(|r| r.status);
         Ok(RefundResponse {
             out_request_no: req.out_request_no,
             out_trade_no: req.out_trade_no,
@@ -412,7 +409,7 @@ impl Backend {
     pub async fn refund_query(&self, till: &Till, out_request_no: &str) -> Result<RefundQueryResponse, ApiError> {
         let engine = self.engine()?;
         check_number("out_request_no", out_request_no)?;
-        let found = self.with_store(|s| s.refund_by_out_request_no(out_request_no)).map_err(|e| internal(&e))?;
+        let found = self.db_refund_by_number(out_request_no).await?;
         let Some(refund) = found else {
             return Ok(RefundQueryResponse {
                 out_request_no: out_request_no.into(),
@@ -421,8 +418,8 @@ impl Backend {
             });
         };
         let order = self
-            .with_store(|s| s.order(refund.order_id))
-            .map_err(|e| internal(&e))?
+            .db_order(refund.order_id)
+            .await?
             .ok_or_else(|| internal(&format!("the order of refund {out_request_no} vanished")))?;
         Self::own_store(till, order.store_id)?;
         let answer = match refund.status {
@@ -430,14 +427,14 @@ impl Backend {
             RefundStatus::Failed => RefundQueryAnswer::Found { state: RefundState::Failed },
             RefundStatus::Submitted | RefundStatus::Processing => {
                 let channel = engine.router.for_order(&order).map_err(|e| route_error(&till.store_code, e))?;
-                match channel.refund_query(&order.out_trade_no, out_request_no).await {
+                match super::timing::timed(channel.refund_query(&order.out_trade_no, out_request_no)).await {
                     RefundQueryResult::Found(state) => {
                         let (to, detail) = match state {
                             AcquirerState::Success => (RefundStatus::Success, "refund_status SUCCESS"),
                             AcquirerState::Processing => (RefundStatus::Processing, "accepted"),
                             AcquirerState::Failed => (RefundStatus::Failed, "refund closed"),
                         };
-                        self.with_store(|s| s.set_refund_status(refund.id, to, detail)).map_err(|e| internal(&e))?;
+                        self.db_move_refund(refund.id, to, detail).await?;
                         RefundQueryAnswer::Found { state: api_state(state) }
                     }
                     RefundQueryResult::NotFound => RefundQueryAnswer::NotFound,
@@ -445,7 +442,7 @@ impl Backend {
                 }
             }
         };
-        let status = self.with_store(|s| s.refund(refund.id)).map_err(|e| internal(&e))?.map(|r| r.status);
+        let status = self.db_refund(refund.id).await?.map(|r| r.status);
         Ok(RefundQueryResponse { out_request_no: out_request_no.into(), refund_status: status, answer })
     }
 }

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -37,10 +38,10 @@ fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 }
 
 /// The till whose token the request carries.
-fn till(backend: &Backend, headers: &HeaderMap) -> Result<Till, ApiError> {
+async fn till(backend: &Backend, headers: &HeaderMap) -> Result<Till, ApiError> {
     let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or_default();
-    backend.authenticate(token)
+    backend.authenticate(token).await
 }
 
 /// The operator session the request carries (`X-Operator-Session`), if any.
@@ -50,18 +51,19 @@ fn session(headers: &HeaderMap) -> Option<&str> {
 
 /// The scope of the operator signed in at the till, when the request carries a valid session (money calls work
 /// without one: an expired session never stops a payment).
-fn scope_if_any(backend: &Backend, till: &Till, headers: &HeaderMap) -> Option<Scope> {
-    session(headers).and_then(|token| backend.scope(till, Some(token)).ok())
+async fn scope_if_any(backend: &Backend, till: &Till, headers: &HeaderMap) -> Option<Scope> {
+    let token = session(headers)?;
+    backend.scope(till, Some(token)).await.ok()
 }
 
 async fn enrol(State(b): Shared, parsed: Result<Json<EnrolRequest>, JsonRejection>) -> Answer<EnrolResponse> {
     let req = body(parsed)?;
-    Ok(Json(b.enrol(&req.code)?))
+    Ok(Json(b.enrol(&req.code).await?))
 }
 
 async fn till_config(State(b): Shared, headers: HeaderMap) -> Answer<TillConfig> {
-    let t = till(&b, &headers)?;
-    Ok(Json(b.till_config(&t)?))
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.till_config(&t).await?))
 }
 
 async fn pay(
@@ -69,33 +71,37 @@ async fn pay(
     headers: HeaderMap,
     parsed: Result<Json<PayRequest>, JsonRejection>,
 ) -> Answer<PayResponse> {
-    let t = till(&b, &headers)?;
-    let operator = session(&headers).and_then(|token| b.session_operator(&t, Some(token)).ok()).map(|o| o.id);
+    let t = till(&b, &headers).await?;
+    let operator = match session(&headers) {
+        Some(token) => b.session_operator(&t, Some(token)).await.ok().map(|o| o.id),
+        None => None,
+    };
     Ok(Json(b.pay(&t, body(parsed)?, operator).await?))
 }
 
 /// `GET /v1/orders`: the feed with `since`, else the list (a signed-in operator's scope).
 async fn orders(State(b): Shared, headers: HeaderMap, query: Result<Query<FeedQuery>, QueryRejection>) -> Response {
-    let answer = (|| {
-        let t = till(&b, &headers)?;
+    let answer = async {
+        let t = till(&b, &headers).await?;
         let Query(q) = query.map_err(|e| ApiError::BadRequest { field: "query".into(), detail: e.body_text() })?;
         match q.since {
             Some(since) => {
-                let all = scope_if_any(&b, &t, &headers) == Some(Scope::AllStores);
-                Ok(Json(b.orders_since(&t, since, q.limit, all)?).into_response())
+                let all = scope_if_any(&b, &t, &headers).await == Some(Scope::AllStores);
+                Ok(Json(b.orders_since(&t, since, q.limit, all).await?).into_response())
             }
             None => {
-                let scope = b.scope(&t, session(&headers))?;
-                Ok(Json(b.order_list(scope, &q)?).into_response())
+                let scope = b.scope(&t, session(&headers)).await?;
+                Ok(Json(b.order_list(scope, &q).await?).into_response())
             }
         }
-    })();
+    }
+    .await;
     answer.unwrap_or_else(|e: ApiError| e.into_response())
 }
 
 async fn order(State(b): Shared, headers: HeaderMap, Path(out_trade_no): Path<String>) -> Answer<QueryResponse> {
-    let t = till(&b, &headers)?;
-    let scope = scope_if_any(&b, &t, &headers);
+    let t = till(&b, &headers).await?;
+    let scope = scope_if_any(&b, &t, &headers).await;
     Ok(Json(b.query_detail(&t, scope, &out_trade_no).await?))
 }
 
@@ -104,14 +110,14 @@ async fn refunds(
     headers: HeaderMap,
     query: Result<Query<RefundListQuery>, QueryRejection>,
 ) -> Answer<RefundList> {
-    let t = till(&b, &headers)?;
+    let t = till(&b, &headers).await?;
     let Query(q) = query.map_err(|e| ApiError::BadRequest { field: "query".into(), detail: e.body_text() })?;
-    let scope = b.scope(&t, session(&headers))?;
-    Ok(Json(b.refund_list(scope, &q)?))
+    let scope = b.scope(&t, session(&headers)).await?;
+    Ok(Json(b.refund_list(scope, &q).await?))
 }
 
 async fn cancel(State(b): Shared, headers: HeaderMap, Path(out_trade_no): Path<String>) -> Answer<CancelResponse> {
-    let t = till(&b, &headers)?;
+    let t = till(&b, &headers).await?;
     Ok(Json(b.cancel(&t, &out_trade_no).await?))
 }
 
@@ -120,7 +126,7 @@ async fn refund(
     headers: HeaderMap,
     parsed: Result<Json<RefundRequest>, JsonRejection>,
 ) -> Answer<RefundResponse> {
-    let t = till(&b, &headers)?;
+    let t = till(&b, &headers).await?;
     Ok(Json(b.refund(&t, body(parsed)?).await?))
 }
 
@@ -129,7 +135,7 @@ async fn refund_status(
     headers: HeaderMap,
     Path(out_request_no): Path<String>,
 ) -> Answer<RefundQueryResponse> {
-    let t = till(&b, &headers)?;
+    let t = till(&b, &headers).await?;
     Ok(Json(b.refund_query(&t, &out_request_no).await?))
 }
 
@@ -138,8 +144,8 @@ async fn sign_in(
     headers: HeaderMap,
     parsed: Result<Json<SignInRequest>, JsonRejection>,
 ) -> Answer<SignInResponse> {
-    let t = till(&b, &headers)?;
-    Ok(Json(b.sign_in(&t, &body(parsed)?)?))
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.sign_in(&t, &body(parsed)?).await?))
 }
 
 async fn add_operator(
@@ -147,13 +153,23 @@ async fn add_operator(
     headers: HeaderMap,
     parsed: Result<Json<AddOperatorRequest>, JsonRejection>,
 ) -> Answer<OperatorsResponse> {
-    let t = till(&b, &headers)?;
-    Ok(Json(b.add_operator(&t, &body(parsed)?)?))
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.add_operator(&t, &body(parsed)?).await?))
 }
 
 async fn operators(State(b): Shared, headers: HeaderMap) -> Answer<OperatorsResponse> {
-    till(&b, &headers)?;
-    Ok(Json(b.operator_list()?))
+    till(&b, &headers).await?;
+    Ok(Json(b.operator_list().await?))
+}
+
+/// Every answer says how long the call waited for the acquirer (`Server-Timing`, see [`super::timing`]).
+async fn server_timing(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let (mut response, acquirer) = super::timing::measured(next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&super::timing::server_timing(started.elapsed(), acquirer)) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
 }
 
 async fn unknown_path() -> ApiError {
@@ -175,5 +191,6 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/refunds/{out_request_no}", get(refund_status))
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(server_timing))
         .with_state(backend)
 }

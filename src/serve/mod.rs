@@ -3,22 +3,28 @@
 //! bills) — over HTTP for many tills, which hold no acquirer keys. Headless: no egui.
 //!
 //! - [`Backend`] is the facade the HTTP layer and the command line call: tills and enrolment ([`enrol`]), the
-//!   till API's operations ([`gateway`]), the order feed. Nothing above it writes SQL, so putting its persistence
-//!   behind PostgreSQL (phase 2) changes this module, not the handlers, the enrolment or the till's client.
+//!   till API's operations ([`gateway`]), the order feed. Its persistence is chosen by the database URL ([`db`]):
+//!   a SQLite file (the whole backend in one file, one process) or PostgreSQL (the shared state of several
+//!   instances, `store::pg`); the `db_*` methods are the one place the two engines meet.
 //! - [`http`] is the axum layer: `/v1/...` with `Authorization: Bearer`, JSON in and out, errors as kinds
-//!   (`channel::backend::api::ApiError`); the acquirers' verified notify handlers (`sync::notify`) are mounted on
-//!   the same address.
-//! - [`start`] binds, serves, resumes what a crash left unfinished and runs the sync worker.
+//!   (`channel::backend::api::ApiError`); the acquirers' verified notify handlers are mounted on the same address
+//!   (`sync::notify` on SQLite, [`notify`] on PostgreSQL).
+//! - [`start`] binds, serves, resumes what a crash left unfinished and runs the sync worker (on SQLite), or the
+//!   recovery pass that claims expired leases ([`recovery`], on PostgreSQL).
 //!
 //! May import checkout, refund, sync, routing, channel (the `Channel` trait and the till API's shapes), store,
 //! config and secrets; never the sandbox (the command line hands it the router and the notify keys).
 
+pub mod db;
 pub mod enrol;
 pub mod gateway;
 pub mod http;
 pub mod live;
+pub mod notify;
 pub mod office;
+pub mod recovery;
 pub mod staff;
+pub mod timing;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,11 +37,14 @@ use crate::checkout::{Clock, SystemClock};
 use crate::model::{AcquirerId, ChannelMode, StoreId};
 use crate::routing::Router;
 use crate::secrets::Secret;
+use crate::store::pg::{PgError, PgStore};
 use crate::store::serve::Redeemed;
 pub use crate::store::serve::{Till, TillId};
 use crate::store::{Store, StoreError};
 use crate::sync::SyncSettings;
 use crate::sync::notify::NotifyKeys;
+use db::Shared;
+pub use db::{Database, DbError};
 
 /// The database file of a backend in its data folder (unless `--database` names another).
 pub const DATABASE_FILE: &str = "serve.sqlite3";
@@ -44,6 +53,12 @@ pub const DATABASE_FILE: &str = "serve.sqlite3";
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("--database {0}: give the path of a SQLite file or a postgres:// URL")]
+    DatabaseUrl(String),
     #[error("there is no store {store_code:?}; the stores are: {known}")]
     UnknownStore { store_code: String, known: String },
     #[error("a till needs a name (like \"till 1\")")]
@@ -65,16 +80,26 @@ struct Engine {
 
 /// The backend facade (see the module doc). Cheap to share behind an `Arc`.
 pub struct Backend {
+    /// The SQLite file: the whole backend on SQLite; the catalogue (stores, accounts, routes) on PostgreSQL.
     db: PathBuf,
     data_dir: PathBuf,
     pool: Mutex<Vec<Store>>,
+    /// Where tills, orders, refunds, the feed and staff live.
+    shared: Shared,
+    /// This instance's name in leases (random per process).
+    instance: String,
     clock: Arc<dyn Clock>,
     engine: Option<Engine>,
 }
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend").field("db", &self.db).field("serving", &self.engine.is_some()).finish()
+        f.debug_struct("Backend")
+            .field("db", &self.db)
+            .field("postgres", &self.pg().is_some())
+            .field("instance", &self.instance)
+            .field("serving", &self.engine.is_some())
+            .finish()
     }
 }
 
@@ -101,9 +126,59 @@ impl Backend {
             db: db.to_owned(),
             data_dir: data_dir.to_owned(),
             pool: Mutex::new(vec![store]),
+            shared: Shared::Sqlite,
+            instance: instance_name(),
             clock: Arc::new(SystemClock),
             engine: None,
         })
+    }
+
+    /// The backend on PostgreSQL at `url` (migrated at open; `schema`: a schema of its own, for tests), with its
+    /// catalogue — stores, acquirer accounts, routes, settings — in the SQLite file `catalogue`.
+    pub async fn open_postgres(
+        url: &str,
+        schema: Option<&str>,
+        catalogue: &Path,
+        data_dir: &Path,
+    ) -> Result<Backend, ServeError> {
+        let pg = PgStore::open(url, schema).await?;
+        let mut backend = Backend::open(catalogue, data_dir)?;
+        backend.shared = Shared::Postgres(pg);
+        Ok(backend)
+    }
+
+    /// The backend on `database`; on PostgreSQL its catalogue is the SQLite file `catalogue` (default:
+    /// `serve.sqlite3` in `data_dir`).
+    pub async fn open_database(
+        database: &Database,
+        catalogue: Option<&Path>,
+        data_dir: &Path,
+    ) -> Result<Backend, ServeError> {
+        match database {
+            Database::Sqlite(path) => Backend::open(path, data_dir),
+            Database::Postgres(url) => {
+                let catalogue = catalogue.map_or_else(|| data_dir.join(DATABASE_FILE), Path::to_path_buf);
+                Backend::open_postgres(url, None, &catalogue, data_dir).await
+            }
+        }
+    }
+
+    /// Whether the shared state is on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.pg().is_some()
+    }
+
+    /// This instance's name in the leases it takes.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The schema version and the rows of every table of the shared database, for `tilldesk serve doctor`.
+    pub async fn doctor(&self) -> Result<(i64, Vec<(&'static str, i64)>), ServeError> {
+        match self.pg() {
+            Some(pg) => Ok((i64::from(pg.schema_version().await?), pg.table_counts().await?)),
+            None => self.with_store(|s| Ok((i64::from(s.schema_version()?), s.table_counts()?))),
+        }
     }
 
     /// Takes payments and refunds through `router` (the backend's acquirer accounts, live or sandbox).
@@ -152,14 +227,14 @@ impl Backend {
     }
 
     /// Adds a till of the store `store_code` and makes its one-time enrolment code (valid [`enrol::CODE_LIFETIME`]).
-    pub fn add_till(&self, store_code: &str, name: &str) -> Result<NewTill, ServeError> {
+    pub async fn add_till(&self, store_code: &str, name: &str) -> Result<NewTill, ServeError> {
         let name = name.trim();
         if name.is_empty() {
             return Err(ServeError::NoName);
         }
         let code = enrol::new_code();
-        let expires = crate::time::format_utc(self.now() + enrol::CODE_LIFETIME);
-        let till = self.with_store(|s| {
+        let expires = self.now() + enrol::CODE_LIFETIME;
+        let shop = self.with_store(|s| {
             if s.stores()?.is_empty() {
                 s.default_store()?;
             }
@@ -167,21 +242,23 @@ impl Backend {
                 let known: Vec<String> = s.stores()?.into_iter().map(|x| x.store_code).collect();
                 return Err(ServeError::UnknownStore { store_code: store_code.trim().into(), known: known.join(", ") });
             };
-            Ok(s.add_till(shop.id, name, &enrol::code_hash(code.expose()), &expires)?)
+            Ok(shop)
         })?;
+        let hash = enrol::code_hash(code.expose());
+        let till = self.db_add_till((shop.id, &shop.store_code), name, &hash, expires).await?;
         tracing::info!(till = %till.id, store = till.store_code, "till added; its enrolment code was shown once");
         Ok(NewTill { till, code })
     }
 
     /// Every till, in the order they were added.
-    pub fn tills(&self) -> Result<Vec<Till>, ServeError> {
-        self.with_store(|s| Ok(s.tills()?))
+    pub async fn tills(&self) -> Result<Vec<Till>, ServeError> {
+        Ok(self.db_tills().await?)
     }
 
     /// Revokes the till named by its number or its name: its token stops working at once.
-    pub fn revoke(&self, which: &str) -> Result<Till, ServeError> {
+    pub async fn revoke(&self, which: &str) -> Result<Till, ServeError> {
         let which = which.trim();
-        let tills = self.tills()?;
+        let tills = self.tills().await?;
         let by_id = which.trim_start_matches(['#', 'T', 't']).parse::<i64>().ok();
         let found: Vec<&Till> = match by_id.and_then(|id| tills.iter().find(|t| t.id.0 == id)) {
             Some(t) => vec![t],
@@ -192,20 +269,20 @@ impl Backend {
             [] => return Err(ServeError::UnknownTill(which.into())),
             _ => return Err(ServeError::AmbiguousTill(which.into())),
         };
-        self.with_store(|s| s.revoke_till(till.id))?;
+        self.db_revoke_till(till.id).await?;
         tracing::info!(till = %till.id, "till revoked");
-        Ok(self.with_store(|s| s.till(till.id))?.unwrap_or(till))
+        Ok(self.db_till(till.id).await?.unwrap_or(till))
     }
 
     /// `POST /v1/enrol`: spends a code, issues the till's token (shown once), and says how its store takes payments.
-    pub fn enrol(&self, code: &str) -> Result<EnrolResponse, ApiError> {
+    pub async fn enrol(&self, code: &str) -> Result<EnrolResponse, ApiError> {
         if code.trim().is_empty() {
             return Err(ApiError::BadRequest { field: "code".into(), detail: "empty".into() });
         }
         let token = enrol::new_token();
-        let now = crate::time::format_utc(self.now());
         let redeemed = self
-            .with_store(|s| s.redeem_enrolment_code(&enrol::code_hash(code), &now, &enrol::token_hash(token.expose())))
+            .db_redeem(&enrol::code_hash(code), self.now(), &enrol::token_hash(token.expose()))
+            .await
             .map_err(|e| internal(&e))?;
         let till = match redeemed {
             Redeemed::Enrolled(t) => t,
@@ -215,31 +292,27 @@ impl Backend {
             Redeemed::Revoked => return Err(ApiError::Revoked),
         };
         tracing::info!(till = %till.id, store = till.store_code, "till enrolled");
-        let config = self.till_config(&till)?;
+        let config = self.till_config(&till).await?;
         Ok(EnrolResponse { till_id: till.id.0, token: token.expose().to_owned(), till: config })
     }
 
     /// The till a bearer token belongs to: refused when unknown or revoked; its last contact is noted.
-    pub fn authenticate(&self, token: &str) -> Result<Till, ApiError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Till, ApiError> {
         let token = token.trim();
         if token.is_empty() {
             return Err(ApiError::Unauthorized);
         }
         let hash = enrol::token_hash(token);
-        let now = self.now();
-        self.with_store(|s| {
-            let Some(till) = s.till_by_token(&hash)? else { return Ok(Err(ApiError::Unauthorized)) };
-            if till.is_revoked() {
-                return Ok(Err(ApiError::Revoked));
-            }
-            s.touch_till(till.id, now, CONTACT_GAP_SECS)?;
-            Ok(Ok(till))
-        })
-        .map_err(|e: StoreError| internal(&e))?
+        let Some(till) = self.db_till_by_token(&hash).await? else { return Err(ApiError::Unauthorized) };
+        if till.is_revoked() {
+            return Err(ApiError::Revoked);
+        }
+        self.db_touch_till(till.id, self.now(), CONTACT_GAP_SECS).await?;
+        Ok(till)
     }
 
     /// `GET /v1/till`: the till, its store, the backend's acquirer accounts and the store's routes.
-    pub fn till_config(&self, till: &Till) -> Result<TillConfig, ApiError> {
+    pub async fn till_config(&self, till: &Till) -> Result<TillConfig, ApiError> {
         let mode = self.engine.as_ref().map_or(ChannelMode::Sandbox, |e| e.router.profile());
         self.with_store(|s| {
             let shop =
@@ -266,7 +339,7 @@ impl Backend {
 
     /// `GET /v1/orders?since=`: the orders changed after `since`, oldest change first: the till's store's, or every
     /// store's when `all_stores` (an owner is signed in at the till).
-    pub fn orders_since(
+    pub async fn orders_since(
         &self,
         till: &Till,
         since: i64,
@@ -275,19 +348,37 @@ impl Backend {
     ) -> Result<FeedPage, ApiError> {
         let limit = limit.unwrap_or(200).clamp(1, 500);
         let stores = if all_stores { None } else { Some(till.store_id) };
+        let mut entries = self.db_order_feed(stores, since.max(0), limit + 1).await?;
+        let more = entries.len() > limit as usize;
+        entries.truncate(limit as usize);
+        let names = self.catalogue_names()?;
+        let mut orders = Vec::with_capacity(entries.len());
+        for e in entries {
+            orders.push(self.feed_order(&names, e.order, e.refunds, e.seq).await?);
+        }
+        let next = orders.last().map_or(since.max(0), |o| o.seq);
+        Ok(FeedPage { orders, next, more })
+    }
+
+    /// The catalogue's names of acquirers and stores, to describe orders with.
+    fn catalogue_names(&self) -> Result<Names, ApiError> {
         self.with_store(|s| {
-            let mut entries = s.order_feed(stores, since.max(0), limit + 1)?;
-            let more = entries.len() > limit as usize;
-            entries.truncate(limit as usize);
-            let acquirers = acquirer_refs(s)?;
-            let mut orders = Vec::with_capacity(entries.len());
-            for e in entries {
-                orders.push(feed_order(s, &acquirers, e.order, e.refunds, e.seq)?);
-            }
-            let next = orders.last().map_or(since.max(0), |o| o.seq);
-            Ok(FeedPage { orders, next, more })
+            let stores = s.stores()?.into_iter().map(|x| (x.id, x.store_code)).collect();
+            Ok(Names { acquirers: acquirer_refs(s)?, stores })
         })
         .map_err(|e: StoreError| internal(&e))
+    }
+
+    /// An order as the till API carries it (`seq` 0 outside the feed).
+    async fn feed_order(
+        &self,
+        names: &Names,
+        o: crate::model::Order,
+        refunds: Vec<crate::model::Refund>,
+        seq: i64,
+    ) -> Result<FeedOrder, ApiError> {
+        let till_id = self.db_order_till(o.id).await?.map(|t: TillId| t.0);
+        Ok(feed_order(names, o, refunds, seq, till_id))
     }
 
     /// The till's own store's check: a till may touch only its store's orders.
@@ -296,24 +387,30 @@ impl Backend {
     }
 }
 
-/// An order as the till API carries it (`seq` 0 outside the feed).
+/// The catalogue's acquirers and store codes.
+struct Names {
+    acquirers: std::collections::HashMap<AcquirerId, AcquirerRef>,
+    stores: std::collections::HashMap<StoreId, String>,
+}
+
+/// An order as the till API carries it.
 fn feed_order(
-    s: &Store,
-    acquirers: &std::collections::HashMap<AcquirerId, AcquirerRef>,
+    names: &Names,
     o: crate::model::Order,
     refunds: Vec<crate::model::Refund>,
     seq: i64,
-) -> Result<FeedOrder, StoreError> {
-    let acquirer = acquirers.get(&o.acquirer_id).cloned().unwrap_or_else(|| AcquirerRef {
+    till_id: Option<i64>,
+) -> FeedOrder {
+    let acquirer = names.acquirers.get(&o.acquirer_id).cloned().unwrap_or_else(|| AcquirerRef {
         id: o.acquirer_id.0,
         kind: crate::model::AcquirerKind::Alipay,
         name: format!("acquirer #{}", o.acquirer_id),
         code: None,
     });
-    Ok(FeedOrder {
+    FeedOrder {
         seq,
-        till_id: s.order_till(o.id)?.map(|t: TillId| t.0),
-        store_code: s.store(o.store_id)?.map(|shop| shop.store_code),
+        till_id,
+        store_code: names.stores.get(&o.store_id).cloned(),
         out_trade_no: o.out_trade_no,
         trade_no: o.trade_no,
         source: o.source,
@@ -337,7 +434,7 @@ fn feed_order(
                 created_at: r.created_at,
             })
             .collect(),
-    })
+    }
 }
 
 /// Every acquirer account of the backend as the tills name them.
@@ -365,6 +462,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        internal(&e)
+    }
+}
+
+/// A name for this process in the leases it takes: host-independent, random.
+fn instance_name() -> String {
+    let bytes: [u8; 6] = rand::random();
+    format!("serve-{}-{}", std::process::id(), hex::encode(bytes))
+}
+
 /// A running backend: its address, the sync worker, and the server task.
 pub struct RunningBackend {
     pub addr: SocketAddr,
@@ -372,6 +481,8 @@ pub struct RunningBackend {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     services: Option<crate::sync::Services>,
+    /// On PostgreSQL: the loop that claims and resumes unfinished payments and refunds.
+    recovery: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RunningBackend {
@@ -400,6 +511,9 @@ impl RunningBackend {
         if let Some(s) = self.services.take() {
             s.stop().await;
         }
+        if let Some(r) = self.recovery.take() {
+            r.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -426,7 +540,13 @@ pub async fn start(
 ) -> Result<RunningBackend, ServeError> {
     let router = backend.engine.as_ref().map(|e| e.router.clone()).ok_or(ServeError::NoEngine)?;
     let backend = Arc::new(backend);
-    let app = http::routes(backend.clone()).merge(crate::sync::notify::routes(Store::open(&backend.db)?, notify));
+    let on_postgres = backend.on_postgres();
+    let mut app = http::routes(backend.clone());
+    if on_postgres {
+        app = app.merge(notify::routes(backend.clone(), notify));
+    } else {
+        app = app.merge(crate::sync::notify::routes(Store::open(&backend.db)?, notify));
+    }
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
@@ -442,6 +562,11 @@ pub async fn start(
             tracing::error!(error = %e, "the backend stopped serving");
         }
     });
+    if on_postgres {
+        let services = options.recover.then(|| recovery::spawn(backend.clone(), recovery::INTERVAL));
+        tracing::info!(%addr, instance = backend.instance(), "merchant backend listening (PostgreSQL)");
+        return Ok(RunningBackend { addr, backend, shutdown: Some(tx), task, services: None, recovery: services });
+    }
     if options.recover {
         let checkout = crate::checkout::Checkout::open(
             &backend.db,
@@ -462,5 +587,5 @@ pub async fn start(
         crate::sync::Services::start_worker(worker, None)
     });
     tracing::info!(%addr, "merchant backend listening");
-    Ok(RunningBackend { addr, backend, shutdown: Some(tx), task, services })
+    Ok(RunningBackend { addr, backend, shutdown: Some(tx), task, services, recovery: None })
 }

@@ -4,7 +4,7 @@
 //! filters and keyset pages). May import the store's queries and the till API's shapes.
 
 use super::gateway::{paid_family, recorded_trade};
-use super::{Backend, Till, acquirer_refs, feed_order, internal};
+use super::{Backend, Till, internal};
 use crate::channel::backend::api::{
     ApiError, FeedQuery, ListedRefund, OrderDetail, OrderList, QueryAnswer, QueryResponse, RefundList, RefundListQuery,
     TimelineEvent, Trade,
@@ -13,6 +13,13 @@ use crate::model::{Operator, OperatorId, Order, OrderStatus, Role, StoreId};
 use crate::store::order_query::{OrderFilter, OrderSort, PageKey};
 use crate::store::serve::RefundQuery;
 use crate::store::{Store, StoreError};
+
+/// One page of the order list: `after` is `created_at~id` of the previous page's last.
+struct ListPage<'a> {
+    filter: OrderFilter,
+    after: Option<&'a PageKey>,
+    limit: u32,
+}
 
 /// What a signed-in operator may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,65 +86,76 @@ fn store_id(s: &Store, code: Option<&str>) -> Result<Result<Option<StoreId>, Api
 
 impl Backend {
     /// The operator signed in at `till` whose session the request carries, when it carries a valid one.
-    pub fn scope(&self, till: &Till, session: Option<&str>) -> Result<Scope, ApiError> {
-        let operator = self.session_operator(till, session)?;
+    pub async fn scope(&self, till: &Till, session: Option<&str>) -> Result<Scope, ApiError> {
+        let operator = self.session_operator(till, session).await?;
         Ok(Scope::of(till, &operator))
     }
 
+    /// The store a list asks for by its code (the catalogue's).
+    fn asked_store(&self, code: Option<&str>) -> Result<Option<StoreId>, ApiError> {
+        self.with_store(|s| store_id(s, code)).map_err(|e: StoreError| internal(&e))?
+    }
+
+    /// Orders newest first, from the engine the backend runs on.
+    async fn list_page(&self, page: ListPage<'_>) -> Result<Vec<Order>, ApiError> {
+        match self.pg() {
+            Some(pg) => {
+                let after = match page.after {
+                    Some(PageKey::Time(at, id)) => Some((at.as_str(), *id)),
+                    _ => None,
+                };
+                pg.order_list(&page.filter, after, page.limit).await.map_err(|e| internal(&e))
+            }
+            None => self
+                .with_store(|s| s.orders_page(&page.filter, OrderSort::NewestFirst, page.after, page.limit))
+                .map(|(orders, _)| orders)
+                .map_err(|e: StoreError| internal(&e)),
+        }
+    }
+
     /// `GET /v1/orders` without `since`: the list, newest first, scoped.
-    pub fn order_list(&self, scope: Scope, q: &FeedQuery) -> Result<OrderList, ApiError> {
+    pub async fn order_list(&self, scope: Scope, q: &FeedQuery) -> Result<OrderList, ApiError> {
         let limit = q.limit.unwrap_or(50).clamp(1, 200);
         let after = page_key(q.after.as_deref())?;
         let mut statuses = Vec::new();
         for word in q.status.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|w| !w.is_empty()) {
             statuses.push(OrderStatus::parse(word).ok_or_else(|| bad("status", word))?);
         }
-        self.with_store(|s| {
-            let asked = match store_id(s, q.store.as_deref())? {
-                Ok(asked) => asked,
-                Err(e) => return Ok(Err(e)),
-            };
-            let (store, operator) = match scope.narrow(asked) {
-                Ok(v) => v,
-                Err(e) => return Ok(Err(e)),
-            };
-            let filter = OrderFilter {
-                from: q.from.clone(),
-                to: q.to.clone(),
-                store,
-                statuses: statuses.clone(),
-                operator,
-                search: q.search.clone().filter(|t| !t.trim().is_empty()),
-                ..OrderFilter::default()
-            };
-            let (page, _) = s.orders_page(&filter, OrderSort::NewestFirst, after.as_ref(), limit + 1)?;
-            let more = page.len() > limit as usize;
-            let acquirers = acquirer_refs(s)?;
-            let mut orders = Vec::with_capacity(page.len());
-            let mut next = None;
-            for o in page.into_iter().take(limit as usize) {
-                next = Some(format!("{}~{}", o.created_at, o.id.0));
-                let refunds = s.refunds_of(o.id)?;
-                orders.push(feed_order(s, &acquirers, o, refunds, 0)?);
-            }
-            Ok(Ok(OrderList { orders, next: next.filter(|_| more) }))
-        })
-        .map_err(|e: StoreError| internal(&e))?
+        let asked = self.asked_store(q.store.as_deref())?;
+        let (store, operator) = scope.narrow(asked)?;
+        let filter = OrderFilter {
+            from: q.from.clone(),
+            to: q.to.clone(),
+            store,
+            statuses,
+            operator,
+            search: q.search.clone().filter(|t| !t.trim().is_empty()),
+            ..OrderFilter::default()
+        };
+        let page = self.list_page(ListPage { filter, after: after.as_ref(), limit: limit + 1 }).await?;
+        let more = page.len() > limit as usize;
+        let names = self.catalogue_names()?;
+        let mut orders = Vec::with_capacity(page.len());
+        let mut next = None;
+        for o in page.into_iter().take(limit as usize) {
+            next = Some(format!("{}~{}", o.created_at, o.id.0));
+            let refunds = self.db_refunds_of(o.id).await?;
+            orders.push(self.feed_order(&names, o, refunds, 0).await?);
+        }
+        Ok(OrderList { orders, next: next.filter(|_| more) })
     }
 
     /// The record, refunds and timeline of an order.
-    pub fn order_detail(&self, order: &Order) -> Result<OrderDetail, ApiError> {
-        self.with_store(|s| {
-            let acquirers = acquirer_refs(s)?;
-            let refunds = s.refunds_of(order.id)?;
-            let timeline = s
-                .order_events(order.id)?
-                .into_iter()
-                .map(|e| TimelineEvent { at: e.at, kind: e.kind, detail: e.detail })
-                .collect();
-            Ok(OrderDetail { order: feed_order(s, &acquirers, order.clone(), refunds, 0)?, timeline })
-        })
-        .map_err(|e: StoreError| internal(&e))
+    pub async fn order_detail(&self, order: &Order) -> Result<OrderDetail, ApiError> {
+        let names = self.catalogue_names()?;
+        let refunds = self.db_refunds_of(order.id).await?;
+        let timeline = self
+            .db_order_events(order.id)
+            .await?
+            .into_iter()
+            .map(|e| TimelineEvent { at: e.at, kind: e.kind, detail: e.detail })
+            .collect();
+        Ok(OrderDetail { order: self.feed_order(&names, order.clone(), refunds, 0).await?, timeline })
     }
 
     /// `GET /v1/orders/{out_trade_no}`: the query of the till's engine, with the order's detail when the signed-in
@@ -149,7 +167,7 @@ impl Backend {
         scope: Option<Scope>,
         out_trade_no: &str,
     ) -> Result<QueryResponse, ApiError> {
-        let found = self.with_store(|s| s.order_by_out_trade_no(out_trade_no)).map_err(|e| internal(&e))?;
+        let found = self.db_order_by_number(out_trade_no).await?;
         if let (Some(order), Some(scope)) = (&found, scope)
             && order.store_id != till.store_id
             && scope.allows(order)
@@ -164,7 +182,7 @@ impl Backend {
             return Ok(QueryResponse {
                 out_trade_no: out_trade_no.into(),
                 order_status: Some(order.status),
-                order: Some(self.order_detail(order)?),
+                order: Some(self.order_detail(order).await?),
                 answer,
             });
         }
@@ -172,53 +190,51 @@ impl Backend {
         if let (Some(order), Some(scope)) = (found, scope)
             && scope.allows(&order)
         {
-            let now = self.with_store(|s| s.order(order.id)).map_err(|e| internal(&e))?.unwrap_or(order);
-            answer.order = Some(self.order_detail(&now)?);
+            let now = self.db_order(order.id).await?.unwrap_or(order);
+            answer.order = Some(self.order_detail(&now).await?);
         }
         Ok(answer)
     }
 
     /// `GET /v1/refunds`: newest first, scoped.
-    pub fn refund_list(&self, scope: Scope, q: &RefundListQuery) -> Result<RefundList, ApiError> {
+    pub async fn refund_list(&self, scope: Scope, q: &RefundListQuery) -> Result<RefundList, ApiError> {
         let limit = q.limit.unwrap_or(50).clamp(1, 200);
-        self.with_store(|s| {
-            let asked = match store_id(s, q.store.as_deref())? {
-                Ok(asked) => asked,
-                Err(e) => return Ok(Err(e)),
-            };
-            let (store, operator) = match scope.narrow(asked) {
-                Ok(v) => v,
-                Err(e) => return Ok(Err(e)),
-            };
-            let query = RefundQuery {
-                store,
-                operator,
-                status: q.status,
-                from: q.from.clone(),
-                to: q.to.clone(),
-                search: q.search.clone(),
-                before: q.before,
-                limit: limit + 1,
-            };
-            let rows = s.refund_list(&query)?;
-            let more = rows.len() > limit as usize;
-            let mut refunds = Vec::with_capacity(rows.len());
-            let mut next = None;
-            for r in rows.into_iter().take(limit as usize) {
-                next = Some(r.refund.id.0);
-                refunds.push(ListedRefund {
-                    till_id: s.refund_till(r.refund.id)?.map(|t| t.0),
-                    out_request_no: r.refund.out_request_no,
-                    out_trade_no: r.out_trade_no,
-                    store_code: r.store_code,
-                    refund_amount: r.refund.refund_amount.to_string(),
-                    reason: r.refund.reason,
-                    status: r.refund.status,
-                    created_at: r.refund.created_at,
-                });
+        let asked = self.asked_store(q.store.as_deref())?;
+        let (store, operator) = scope.narrow(asked)?;
+        let query = RefundQuery {
+            store,
+            operator,
+            status: q.status,
+            from: q.from.clone(),
+            to: q.to.clone(),
+            search: q.search.clone(),
+            before: q.before,
+            limit: limit + 1,
+        };
+        let rows = match self.pg() {
+            Some(pg) => {
+                let names = self.catalogue_names()?;
+                let code = |id: StoreId| names.stores.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
+                pg.refund_list(&query, code).await.map_err(|e| internal(&e))?
             }
-            Ok(Ok(RefundList { refunds, next: next.filter(|_| more) }))
-        })
-        .map_err(|e: StoreError| internal(&e))?
+            None => self.with_store(|s| s.refund_list(&query)).map_err(|e: StoreError| internal(&e))?,
+        };
+        let more = rows.len() > limit as usize;
+        let mut refunds = Vec::with_capacity(rows.len());
+        let mut next = None;
+        for r in rows.into_iter().take(limit as usize) {
+            next = Some(r.refund.id.0);
+            refunds.push(ListedRefund {
+                till_id: self.db_refund_till(r.refund.id).await?.map(|t| t.0),
+                out_request_no: r.refund.out_request_no,
+                out_trade_no: r.out_trade_no,
+                store_code: r.store_code,
+                refund_amount: r.refund.refund_amount.to_string(),
+                reason: r.refund.reason,
+                status: r.refund.status,
+                created_at: r.refund.created_at,
+            });
+        }
+        Ok(RefundList { refunds, next: next.filter(|_| more) })
     }
 }

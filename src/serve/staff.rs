@@ -5,12 +5,12 @@
 //! PIN (or anyone allowed to manage staff); the first owner of a backend without one needs no `by`. Tills see names
 //! and roles, never PIN hashes. May import the store's operator checks and the till API's shapes.
 
+use super::db::AddFailed;
 use super::{Backend, Till, enrol, internal};
 use crate::channel::backend::api::SignInResponse;
 use crate::channel::backend::api::{AddOperatorRequest, ApiError, OperatorRef, OperatorsResponse, SignInRequest};
 use crate::model::{Operator, Role};
-use crate::store::StoreError;
-use crate::store::operators::{AddOperatorError, AuthError, Permission, VerifyError, require};
+use crate::store::operators::{AuthError, Permission, require};
 
 /// How long an operator session works (a shift and then some).
 pub const SESSION_HOURS: i64 = 16;
@@ -22,23 +22,22 @@ fn operator_ref(o: &Operator) -> OperatorRef {
     OperatorRef { operator_id: o.id.0, name: o.name.clone(), role: o.role }
 }
 
-fn verify_error(e: VerifyError) -> ApiError {
+fn verify_error(e: AuthError) -> ApiError {
     match e {
-        VerifyError::Auth(AuthError::LockedOut { seconds, .. }) => ApiError::LockedOut { seconds },
-        VerifyError::Auth(_) => ApiError::NameOrPin,
-        VerifyError::Store(s) => internal(&s),
+        AuthError::LockedOut { seconds, .. } => ApiError::LockedOut { seconds },
+        _ => ApiError::NameOrPin,
     }
 }
 
-fn add_error(e: AddOperatorError, role: Role) -> ApiError {
+fn add_error(e: AddFailed, role: Role) -> ApiError {
     match e {
-        AddOperatorError::Auth(AuthError::PinFormat { min, .. }) => ApiError::PinFormat { min },
-        AddOperatorError::Auth(AuthError::NameFormat) => {
+        AddFailed::Auth(AuthError::PinFormat { min, .. }) => ApiError::PinFormat { min },
+        AddFailed::Auth(AuthError::NameFormat) => {
             ApiError::BadRequest { field: "name".into(), detail: "1 to 32 characters".into() }
         }
-        AddOperatorError::Auth(_) => ApiError::PinFormat { min: crate::store::operators::min_pin_len(role) },
-        AddOperatorError::Taken(name) => ApiError::OperatorTaken { name },
-        AddOperatorError::Store(s) => internal(&s),
+        AddFailed::Auth(_) => ApiError::PinFormat { min: crate::store::operators::min_pin_len(role) },
+        AddFailed::Taken(name) => ApiError::OperatorTaken { name },
+        AddFailed::Db(s) => internal(&s),
     }
 }
 
@@ -49,61 +48,51 @@ fn permission_name(p: Permission) -> String {
 
 impl Backend {
     /// Every active operator: names and roles.
-    fn operator_refs(&self) -> Result<Vec<OperatorRef>, ApiError> {
-        let ops = self.with_store(|s| s.operators()).map_err(|e| internal(&e))?;
+    async fn operator_refs(&self) -> Result<Vec<OperatorRef>, ApiError> {
+        let ops = self.db_operators().await?;
         Ok(ops.iter().filter(|o| o.active).map(operator_ref).collect())
     }
 
     /// Checks a PIN at the backend (Argon2: slow on purpose).
-    fn verify(&self, req: &SignInRequest) -> Result<Operator, ApiError> {
-        let checked = self.with_store(|s| Ok::<_, StoreError>(s.verify_pin(&req.name, &req.pin)))?;
-        checked.map_err(verify_error)
+    async fn verify(&self, req: &SignInRequest) -> Result<Operator, ApiError> {
+        self.db_verify_pin(&req.name, &req.pin).await?.map_err(verify_error)
     }
 
     /// `POST /v1/sign-in`: the operator, a new operator session for this till, and the list of operators.
-    pub fn sign_in(&self, till: &Till, req: &SignInRequest) -> Result<SignInResponse, ApiError> {
-        let operator = self.verify(req)?;
+    pub async fn sign_in(&self, till: &Till, req: &SignInRequest) -> Result<SignInResponse, ApiError> {
+        let operator = self.verify(req).await?;
         let session = enrol::new_token();
         let now = self.now();
-        let (at, until) =
-            (crate::time::format_utc(now), crate::time::format_utc(now + time::Duration::hours(SESSION_HOURS)));
-        self.with_store(|s| {
-            s.add_operator_session(&enrol::token_hash(session.expose()), till.id, operator.id, &at, &until)
-        })
-        .map_err(|e| internal(&e))?;
+        let until = now + time::Duration::hours(SESSION_HOURS);
+        self.db_add_session(&enrol::token_hash(session.expose()), till.id, operator.id, now, until).await?;
         tracing::info!(till = %till.id, operator = operator.name, "operator signed in");
         Ok(SignInResponse {
             operator: operator_ref(&operator),
             session: session.expose().to_owned(),
-            operators: self.operator_refs()?,
+            operators: self.operator_refs().await?,
         })
     }
 
     /// The operator a session token of `till` names: refused as `sign_in_required` when missing or expired.
-    pub fn session_operator(&self, till: &Till, token: Option<&str>) -> Result<Operator, ApiError> {
+    pub async fn session_operator(&self, till: &Till, token: Option<&str>) -> Result<Operator, ApiError> {
         let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(ApiError::SignInRequired)?;
-        let now = crate::time::format_utc(self.now());
         let hash = enrol::token_hash(token);
-        self.with_store(|s| {
-            let Some(id) = s.operator_session(&hash, till.id, &now)? else { return Ok(Err(ApiError::SignInRequired)) };
-            Ok(s.operator(id)?.ok_or(ApiError::SignInRequired))
-        })
-        .map_err(|e: StoreError| internal(&e))?
+        let Some(id) = self.db_session(&hash, till.id, self.now()).await? else {
+            return Err(ApiError::SignInRequired);
+        };
+        self.db_operator(id).await?.ok_or(ApiError::SignInRequired)
     }
 
     /// `POST /v1/operators`: `by` must be allowed to manage staff (an owner); without `by`, only the first owner.
-    pub fn add_operator(&self, till: &Till, req: &AddOperatorRequest) -> Result<OperatorsResponse, ApiError> {
-        let has_owner = self.with_store(|s| s.has_owner()).map_err(|e| internal(&e))?;
+    pub async fn add_operator(&self, till: &Till, req: &AddOperatorRequest) -> Result<OperatorsResponse, ApiError> {
+        let has_owner = self.db_has_owner().await?;
         let by = match &req.by {
             None if !has_owner && req.role == Role::Owner => None,
             None => return Err(ApiError::SignInRequired),
             Some(by) => {
-                let op = self.verify(by)?;
+                let op = self.verify(by).await?;
                 if require(&op, Permission::ManageStaff).is_err() {
-                    self.with_store(|s| {
-                        s.audit(Some(op.id), "permission.refused", &format!("add operator {}", req.name), None, None)
-                    })
-                    .map_err(|e| internal(&e))?;
+                    self.db_audit(Some(op.id), "permission.refused", &format!("add operator {}", req.name)).await?;
                     return Err(ApiError::NotAllowed {
                         role: op.role,
                         permission: permission_name(Permission::ManageStaff),
@@ -112,15 +101,14 @@ impl Backend {
                 Some(op.id)
             }
         };
-        let added = self
-            .with_store(|s| Ok::<_, StoreError>(s.add_operator(&req.name, req.role, &req.pin, by)))?
-            .map_err(|e| add_error(e, req.role))?;
+        let added =
+            self.db_add_operator(&req.name, req.role, &req.pin, by).await.map_err(|e| add_error(e, req.role))?;
         tracing::info!(till = %till.id, operator = added.name, role = added.role.as_str(), "operator added");
-        Ok(OperatorsResponse { added: Some(operator_ref(&added)), operators: self.operator_refs()? })
+        Ok(OperatorsResponse { added: Some(operator_ref(&added)), operators: self.operator_refs().await? })
     }
 
     /// `GET /v1/operators`.
-    pub fn operator_list(&self) -> Result<OperatorsResponse, ApiError> {
-        Ok(OperatorsResponse { added: None, operators: self.operator_refs()? })
+    pub async fn operator_list(&self) -> Result<OperatorsResponse, ApiError> {
+        Ok(OperatorsResponse { added: None, operators: self.operator_refs().await? })
     }
 }

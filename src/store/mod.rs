@@ -1,4 +1,5 @@
-//! The local SQLite database: the only code that writes SQL.
+//! The local SQLite database: the only code that writes SQL (with [`pg`], the merchant backend's shared state on
+//! PostgreSQL).
 //!
 //! WAL journal, foreign keys on, numbered migrations applied at open (tracked in `PRAGMA user_version`), and one
 //! transaction for every multi-row write.
@@ -20,6 +21,7 @@ pub mod onboarding;
 pub mod operators;
 pub mod order_query;
 pub mod orders;
+pub mod pg;
 pub mod print;
 pub mod pulled;
 pub mod recon;
@@ -60,6 +62,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (18, include_str!("migrations/0018_subject_search_hour_totals.sql")),
     (19, include_str!("migrations/0019_backend.sql")),
     (20, include_str!("migrations/0020_backend_staff.sql")),
+    (21, include_str!("migrations/0021_amount_band_totals.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

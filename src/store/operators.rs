@@ -145,12 +145,12 @@ pub fn hash_pin(pin: &str, role: Role) -> std::result::Result<String, AuthError>
 }
 
 /// A hash to check PINs against when the name is unknown (made once per process).
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_pin("000000", Role::Owner).unwrap_or_default())
 }
 
-fn pin_matches(pin: &str, phc: &str) -> bool {
+pub(crate) fn pin_matches(pin: &str, phc: &str) -> bool {
     crate::thread_role::assert_off_ui("Argon2 checking");
     PasswordHash::new(phc).is_ok_and(|hash| argon2::Argon2::default().verify_password(pin.as_bytes(), &hash).is_ok())
 }

@@ -512,10 +512,10 @@ impl Store {
         self.totals_over_orders(filter, &search)
     }
 
-    /// Count and sums of an amount range (without a search), by the shortest of three walks: the orders of the
-    /// period along the time index; the range along the covering amount index; or everything in the period (from the
-    /// running totals) less the orders outside the range, along the amount index. The period's count comes from
-    /// the running totals, the range's share from 64 orders spread over the table; the answer is exact either way.
+    /// Count and sums of an amount range (without a search). Without an acquirer or cashier: the bands wholly inside
+    /// the range over whole China days from the running totals per band (migration 0021), the orders of the bands
+    /// the range's ends cut through along the covering amount index, and the part-days at either end of the period
+    /// by [`Store::amount_range_walk`]. Otherwise all of it by that walk.
     fn amount_range_totals(&self, filter: &OrderFilter) -> Result<OrderTotals> {
         let (min, max) = (filter.min_amount.map(|a| a.fen()), filter.max_amount.map(|a| a.fen()));
         if let (Some(min), Some(max)) = (min, max)
@@ -523,6 +523,77 @@ impl Store {
         {
             return Ok(OrderTotals::default());
         }
+        if filter.acquirer.is_some() || filter.operator.is_some() {
+            return self.amount_range_walk(filter);
+        }
+        let everything = OrderFilter { min_amount: None, max_amount: None, ..filter.clone() };
+        if let Some(days) = whole_days(&everything, &Search::None) {
+            return self.amount_band_totals(filter, &days);
+        }
+        let Some(parts) = split_at_china_midnights(filter) else { return self.amount_range_walk(filter) };
+        let mut sum = OrderTotals::default();
+        for (part, whole) in parts {
+            let period = OrderFilter { min_amount: None, max_amount: None, ..part.clone() };
+            let t = match whole_days(&period, &Search::None).filter(|_| whole) {
+                Some(days) => self.amount_band_totals(&part, &days)?,
+                None => self.amount_range_walk(&part)?,
+            };
+            sum = sum.plus(t);
+        }
+        Ok(sum)
+    }
+
+    /// An amount range over whole China days (no acquirer, cashier or search): the whole bands from
+    /// `order_band_totals`, the cut bands at the range's ends along the covering amount index.
+    fn amount_band_totals(&self, filter: &OrderFilter, days: &WholeDays) -> Result<OrderTotals> {
+        let (min, max) = (filter.min_amount.map(|a| a.fen()), filter.max_amount.map(|a| a.fen()));
+        let plan = AmountBands::of(min, max);
+        let walk = |lo: Option<i64>, hi: Option<i64>| {
+            let part = OrderFilter {
+                min_amount: lo.map(Amount::from_fen),
+                max_amount: hi.map(Amount::from_fen),
+                ..filter.clone()
+            };
+            self.totals_from(&part, &Search::None, "orders INDEXED BY orders_amount")
+        };
+        let Some((whole_lo, whole_hi)) = plan.whole else { return walk(min, max) };
+        let (_, where_sql, mut args) = day_totals_where(filter, &Search::None, days);
+        let mut parts: Vec<String> = where_sql.strip_prefix("WHERE ").map(str::to_owned).into_iter().collect();
+        if let Some(lo) = whole_lo {
+            args.push(Box::new(lo));
+            parts.push(format!("band >= ?{}", args.len()));
+        }
+        if let Some(hi) = whole_hi {
+            args.push(Box::new(hi));
+            parts.push(format!("band < ?{}", args.len()));
+        }
+        let where_sql = if parts.is_empty() { String::new() } else { format!("WHERE {}", parts.join(" AND ")) };
+        let sql = format!(
+            "SELECT COALESCE(SUM(orders), 0),
+                    COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN amount END), 0),
+                    COALESCE(SUM(refunded), 0),
+                    COALESCE(SUM(CASE WHEN status IN {PAID_STATES} THEN orders END), 0)
+             FROM order_band_totals {where_sql}"
+        );
+        let mut sum = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?;
+        if let Some((lo, hi)) = plan.below {
+            sum = sum.plus(walk(Some(lo), Some(hi))?);
+        }
+        if let Some((lo, hi)) = plan.above {
+            sum = sum.plus(walk(Some(lo), Some(hi))?);
+        }
+        Ok(sum)
+    }
+
+    /// Count and sums of an amount range by the shortest of three walks: the orders of the period along the time
+    /// index; the range along the covering amount index; or everything in the period (from the running totals) less
+    /// the orders outside the range, along the amount index. The period's count comes from the running totals, the
+    /// range's share from 64 orders spread over the table; the answer is exact either way.
+    fn amount_range_walk(&self, filter: &OrderFilter) -> Result<OrderTotals> {
+        let (min, max) = (filter.min_amount.map(|a| a.fen()), filter.max_amount.map(|a| a.fen()));
         let everything = OrderFilter { min_amount: None, max_amount: None, ..filter.clone() };
         let in_period = self.order_totals(&everything)?;
         let all = self.order_totals(&OrderFilter::default())?.count;
@@ -994,6 +1065,60 @@ fn split_at_china_midnights(filter: &OrderFilter) -> Option<Vec<(OrderFilter, bo
     Some(parts)
 }
 
+/// The amount band of `fen` as [its lowest amount, the next band's lowest), in fen: the rule of migration 0021's
+/// running totals (1.00 yuan steps below 20.00, … 1,000.00 steps from 10,000.00).
+pub(super) fn amount_band(fen: i64) -> (i64, i64) {
+    let step = match fen {
+        ..2_000 => 100,
+        2_000..5_000 => 200,
+        5_000..20_000 => 500,
+        20_000..50_000 => 1_000,
+        50_000..100_000 => 2_000,
+        100_000..200_000 => 5_000,
+        200_000..500_000 => 10_000,
+        500_000..1_000_000 => 20_000,
+        _ => 100_000,
+    };
+    let lo = fen - fen.rem_euclid(step);
+    (lo, lo.saturating_add(step))
+}
+
+/// How an amount range [min, max] (fen, either end open) is answered from the band totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AmountBands {
+    /// The whole bands: those whose lowest amount is in [lo, hi) (None: open). None when no band is wholly inside.
+    whole: Option<(Option<i64>, Option<i64>)>,
+    /// The orders below the whole bands, walked: [min, first whole band).
+    below: Option<(i64, i64)>,
+    /// The orders above the whole bands, walked: [last whole band's end, max].
+    above: Option<(i64, i64)>,
+}
+
+impl AmountBands {
+    fn of(min: Option<i64>, max: Option<i64>) -> AmountBands {
+        // Amounts are at least 1 fen: a lower bound of 1 or less bounds nothing.
+        let min = min.filter(|m| *m > 1);
+        let lo = min.map(|m| {
+            let (band_lo, band_hi) = amount_band(m);
+            if band_lo == m { m } else { band_hi }
+        });
+        let hi = max.map(|m| {
+            let (band_lo, band_hi) = amount_band(m);
+            if band_hi == m.saturating_add(1) { band_hi } else { band_lo }
+        });
+        if let (Some(lo), Some(hi)) = (lo, hi)
+            && lo >= hi
+        {
+            return AmountBands { whole: None, below: None, above: None };
+        }
+        AmountBands {
+            whole: Some((lo, hi)),
+            below: min.zip(lo).filter(|(m, lo)| m < lo).map(|(m, lo)| (m, lo - 1)),
+            above: max.zip(hi).filter(|(m, hi)| *m >= *hi).map(|(m, hi)| (hi, m)),
+        }
+    }
+}
+
 /// Rows of several already-sorted pages in `sort` order: `limit` of them from row `offset`.
 fn merge_sorted(mut rows: Vec<Order>, sort: OrderSort, offset: u64, limit: u32) -> Vec<Order> {
     let (_, desc) = sort.column();
@@ -1178,10 +1303,17 @@ mod tests {
                         let early = time::OffsetDateTime::parse(cut, &time::format_description::well_known::Rfc3339)
                             .unwrap()
                             - time::Duration::minutes(1111);
+                        let hundred = Some(Amount::from_fen(10_000));
                         for g in [
                             OrderFilter { to: Some(crate::time::format_utc(inside)), ..f.clone() },
                             OrderFilter { from: Some(crate::time::format_utc(early)), ..f.clone() },
                             OrderFilter { from: Some(crate::time::format_utc(inside)), ..f.clone() },
+                            OrderFilter {
+                                from: Some(crate::time::format_utc(early)),
+                                min_amount: hundred,
+                                ..f.clone()
+                            },
+                            OrderFilter { to: Some(crate::time::format_utc(inside)), max_amount: hundred, ..f.clone() },
                         ] {
                             assert_eq!(store.order_totals(&g).unwrap(), store.order_totals_scan(&g).unwrap(), "{g:?}");
                         }
@@ -1192,6 +1324,15 @@ mod tests {
                         (None, Some(200)),
                         (Some(150), Some(29_000)),
                         (Some(900), Some(100)),
+                        // Ranges at and between the bands of the running totals per amount band.
+                        (Some(10_000), None),
+                        (Some(5_000), Some(15_000)),
+                        (Some(2_000), Some(4_999)),
+                        (Some(2_001), Some(2_100)),
+                        (Some(1_999), Some(2_200)),
+                        (Some(100), Some(199)),
+                        (None, Some(20_000)),
+                        (Some(2), Some(1_000_000)),
                     ] {
                         let g = OrderFilter {
                             min_amount: min.map(Amount::from_fen),
@@ -1302,6 +1443,132 @@ mod tests {
         store.conn.execute("DELETE FROM order_events WHERE order_id = ?1", [ids[0]]).unwrap();
         store.conn.execute("DELETE FROM orders WHERE id = ?1", [ids[0]]).unwrap();
         check(&store, 99);
+    }
+
+    #[test]
+    fn the_band_totals_group_every_order_by_the_rust_band_rule() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_varied_orders(500, 3, 5, &mut |_| {}).unwrap();
+        let acquirer = store.acquirers().unwrap()[0].id;
+        // Every step's edges, and amounts far above the last step.
+        let edges = [
+            1,
+            99,
+            100,
+            101,
+            1_999,
+            2_000,
+            2_199,
+            4_999,
+            5_000,
+            19_999,
+            20_000,
+            49_999,
+            50_000,
+            99_999,
+            100_000,
+            199_999,
+            200_000,
+            499_999,
+            500_000,
+            999_999,
+            1_000_000,
+            1_099_999,
+            1_100_000,
+            123_456_789,
+        ];
+        for (i, fen) in edges.into_iter().enumerate() {
+            let new = crate::store::orders::NewOrder {
+                out_trade_no: format!("EDGE{i:04}"),
+                store_id: StoreId(1),
+                acquirer_id: acquirer,
+                operator_id: None,
+                subject: "Edge".into(),
+                total_amount: Amount::from_fen(fen),
+                auth_code_masked: String::new(),
+                acquirer_merchant_id: None,
+                terminal_id: None,
+            };
+            store.create_order(&new).unwrap();
+        }
+        let stored: Vec<(i64, String, i64, String, i64, i64, i64)> = {
+            let mut stmt = store
+                .conn
+                .prepare(
+                    "SELECT band, day, store_id, status, orders, amount, refunded FROM order_band_totals
+                     WHERE orders <> 0 ORDER BY 1, 2, 3, 4",
+                )
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        type Key = (i64, String, i64, String);
+        let mut grouped: std::collections::BTreeMap<Key, (i64, i64, i64)> = Default::default();
+        let mut stmt = store
+            .conn
+            .prepare("SELECT total_amount, date(created_at, '+8 hours'), store_id, status, refunded_amount FROM orders")
+            .unwrap();
+        for row in stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get(4)?,
+                ))
+            })
+            .unwrap()
+        {
+            let (fen, day, store_id, status, refunded): (i64, String, i64, String, i64) = row.unwrap();
+            let (lo, hi) = amount_band(fen);
+            assert!(lo <= fen && fen < hi, "{fen} is in its band [{lo}, {hi})");
+            let e = grouped.entry((lo, day, store_id, status)).or_default();
+            *e = (e.0 + 1, e.1 + fen, e.2 + refunded);
+        }
+        let expected: Vec<_> = grouped.into_iter().map(|((b, d, s, st), (n, a, r))| (b, d, s, st, n, a, r)).collect();
+        assert_eq!(stored, expected);
+        // The bands tile the amounts: each band ends where the next begins.
+        let mut fen = 1;
+        while fen < 2_000_000 {
+            let (lo, hi) = amount_band(fen);
+            assert_eq!(amount_band(hi - 1), (lo, hi));
+            assert_eq!(amount_band(hi).0, hi);
+            fen = hi;
+        }
+    }
+
+    #[test]
+    fn an_amount_range_is_split_into_whole_bands_and_the_cut_ends() {
+        let plan = AmountBands::of;
+        // 100.00 and up: every band from 100.00, nothing walked.
+        assert_eq!(
+            plan(Some(10_000), None),
+            AmountBands { whole: Some((Some(10_000), None)), below: None, above: None }
+        );
+        // 50.00–150.00: bands 50.00 … 145.00, and the orders of exactly 150.00 walked.
+        assert_eq!(
+            plan(Some(5_000), Some(15_000)),
+            AmountBands { whole: Some((Some(5_000), Some(15_000))), below: None, above: Some((15_000, 15_000)) }
+        );
+        // 19.99–22.00: the cut band below (19.99) and above (22.00) walked, the band 20.00–21.99 whole.
+        assert_eq!(
+            plan(Some(1_999), Some(2_200)),
+            AmountBands {
+                whole: Some((Some(2_000), Some(2_200))),
+                below: Some((1_999, 1_999)),
+                above: Some((2_200, 2_200))
+            }
+        );
+        // Inside one band: all walked.
+        assert_eq!(plan(Some(2_001), Some(2_100)), AmountBands { whole: None, below: None, above: None });
+        // A lower bound of 1 fen bounds nothing.
+        assert_eq!(
+            plan(Some(1), Some(1_999)),
+            AmountBands { whole: Some((None, Some(2_000))), below: None, above: None }
+        );
     }
 
     #[test]

@@ -162,11 +162,12 @@ impl OrderMoved {
     }
 }
 
-struct OrderRow {
-    status: OrderStatus,
-    total_amount: Amount,
-    currency: String,
-    acquirer_merchant_id: Option<String>,
+/// What a move to PAID is checked against (shared with the PostgreSQL store's transition functions).
+pub(crate) struct OrderRow {
+    pub(crate) status: OrderStatus,
+    pub(crate) total_amount: Amount,
+    pub(crate) currency: String,
+    pub(crate) acquirer_merchant_id: Option<String>,
 }
 
 fn order_row(tx: &Transaction<'_>, id: OrderId) -> Result<OrderRow> {
@@ -184,7 +185,8 @@ fn order_row(tx: &Transaction<'_>, id: OrderId) -> Result<OrderRow> {
     Ok(OrderRow { status, total_amount: Amount::from_fen(total), currency, acquirer_merchant_id })
 }
 
-fn mismatch(order: &OrderRow, facts: &PaidFacts<'_>) -> Option<Mismatch> {
+/// How the acquirer's account of a payment differs from the order, if it does.
+pub(crate) fn mismatch(order: &OrderRow, facts: &PaidFacts<'_>) -> Option<Mismatch> {
     if facts.amount != Some(order.total_amount) {
         return Some(Mismatch::Amount { order: order.total_amount, acquirer: facts.amount });
     }

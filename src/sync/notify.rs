@@ -112,102 +112,164 @@ fn digest(body: &str) -> String {
     format!("body-sha256:{}", hex::encode(&d[..8]))
 }
 
-fn reject(store: &mut Store, protocol: &str, body: &str, out_trade_no: Option<&str>, reason: String) -> String {
-    // The reason may quote the body (a parser's error): kept short in the log and the table.
-    let reason = if reason.chars().count() > MAX_REASON_CHARS {
+/// The reason a notification was refused, kept short (it may quote the body).
+fn shorten(reason: String) -> String {
+    if reason.chars().count() > MAX_REASON_CHARS {
         let mut short: String = reason.chars().take(MAX_REASON_CHARS).collect();
         short.push('…');
         short
     } else {
         reason
-    };
-    tracing::warn!(protocol, out_trade_no, reason, "notification rejected");
-    if let Err(e) = store.record_rejected_notice(protocol, &digest(body), out_trade_no, &reason) {
-        tracing::warn!(error = %e, "cannot log a rejected notification");
     }
-    reason
+}
+
+/// Which platform's format a notification body is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Alipay,
+    Wechat,
+}
+
+impl Platform {
+    /// Tells the formats apart by their body: XML is WeChat Pay's, a form Alipay's.
+    pub fn of(body: &str) -> Platform {
+        if body.trim_start().starts_with('<') { Platform::Wechat } else { Platform::Alipay }
+    }
+
+    /// The protocol's name in the log and the `notifications` table.
+    pub fn protocol(self) -> &'static str {
+        match self {
+            Platform::Alipay => "alipay",
+            Platform::Wechat => "wechatpay",
+        }
+    }
+
+    /// What stands in for a missing subject.
+    fn default_subject(self) -> &'static str {
+        match self {
+            Platform::Alipay => "",
+            Platform::Wechat => "店铺码付款 Store code payment",
+        }
+    }
+}
+
+/// A notification verified (or refused), before anything is recorded: what every engine's handler records.
+#[derive(Debug, Clone)]
+pub enum Checked {
+    /// A verified payment of the account `acquirer_id`.
+    Paid { acquirer_id: AcquirerId, paid: PaidNotice },
+    /// Verified, and nothing to record.
+    Other,
+    /// Refused (signature, format, an account not held): logged, shortened.
+    Refused { reason: String, out_trade_no: Option<String>, digest: String },
+}
+
+/// Verifies one notification of `platform` with `keys`; nothing is recorded.
+pub fn check(platform: Platform, keys: &NotifyKeys, body: &str) -> Checked {
+    let verified = match platform {
+        Platform::Alipay => alipay::notify::verify(body, |app_id| keys.alipay(app_id))
+            .map_err(|refused| (refused.out_trade_no.clone(), refused.to_string())),
+        Platform::Wechat => wechatpay::notify::verify(body, |mch_id| keys.wechat(mch_id))
+            .map_err(|refused| (refused.out_trade_no.clone(), refused.to_string())),
+    };
+    match verified {
+        Ok((acquirer_id, Notice::Paid(paid))) => Checked::Paid { acquirer_id, paid },
+        Ok(_) => Checked::Other,
+        Err((out_trade_no, reason)) => {
+            let reason = shorten(reason);
+            let protocol = platform.protocol();
+            tracing::warn!(protocol, out_trade_no, reason, "notification rejected");
+            Checked::Refused { reason, out_trade_no, digest: digest(body) }
+        }
+    }
+}
+
+/// The answer the platform expects for `result` (an acknowledgement only for what was recorded or needs nothing).
+pub fn answer(platform: Platform, result: Result<NoticeOutcome, NoticeError>) -> Handled {
+    let (ok, content_type) = match platform {
+        Platform::Alipay => (alipay::notify::ACK.to_owned(), "text/plain;charset=utf-8"),
+        Platform::Wechat => (wechatpay::notify::ACK.to_owned(), "text/xml;charset=utf-8"),
+    };
+    let reply = match (&result, platform) {
+        (Ok(_), _) => ok,
+        (Err(_), Platform::Alipay) => alipay::notify::NACK.to_owned(),
+        (Err(NoticeError::Refused { reason }), Platform::Wechat) => wechatpay::notify::nack(reason),
+        (Err(NoticeError::NotRecorded { .. }), Platform::Wechat) => wechatpay::notify::nack("cannot record"),
+    };
+    Handled { reply, content_type, result }
+}
+
+/// The payment to record for a verified notice of `platform`, for the store `store_id`.
+pub fn store_notice<'a>(
+    platform: Platform,
+    acquirer_id: AcquirerId,
+    paid: &'a PaidNotice,
+    paid_at_utc: &'a str,
+    store_id: crate::model::StoreId,
+) -> StorePaidNotice<'a> {
+    StorePaidNotice {
+        protocol: platform.protocol(),
+        out_trade_no: &paid.out_trade_no,
+        trade_no: &paid.trade_no,
+        amount: paid.amount,
+        paid_at_utc,
+        subject: paid.subject.as_deref().unwrap_or(platform.default_subject()),
+        acquirer_id,
+        store_id,
+        acquirer_merchant_id: paid.merchant_id.as_deref(),
+        currency: paid.currency.as_deref(),
+        compare_merchant: paid.compare_merchant,
+    }
+}
+
+/// Handles one notification of `platform` on the SQLite store.
+pub fn handle(store: &mut Store, keys: &NotifyKeys, platform: Platform, body: &str) -> Handled {
+    let result = match check(platform, keys, body) {
+        Checked::Paid { acquirer_id, paid } => record(store, platform, acquirer_id, &paid)
+            // Not acknowledged: the platform sends it again later, when the database may work.
+            .map_err(|e| NoticeError::NotRecorded { detail: e.to_string() }),
+        Checked::Other => Ok(NoticeOutcome::AlreadyRecorded),
+        Checked::Refused { reason, out_trade_no, digest } => {
+            if let Err(e) = store.record_rejected_notice(platform.protocol(), &digest, out_trade_no.as_deref(), &reason)
+            {
+                tracing::warn!(error = %e, "cannot log a rejected notification");
+            }
+            Err(NoticeError::Refused { reason })
+        }
+    };
+    answer(platform, result)
 }
 
 /// Handles one Alipay notification form (`application/x-www-form-urlencoded`).
 pub fn handle_alipay(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
-    let text = "text/plain;charset=utf-8";
-    let (acquirer_id, notice) = match alipay::notify::verify(body, |app_id| keys.alipay(app_id)) {
-        Ok(verified) => verified,
-        Err(refused) => {
-            let reason = reject(store, "alipay", body, refused.out_trade_no.as_deref(), refused.to_string());
-            let result = Err(NoticeError::Refused { reason });
-            return Handled { reply: alipay::notify::NACK.into(), content_type: text, result };
-        }
-    };
-    let ok = |result| Handled { reply: alipay::notify::ACK.into(), content_type: text, result: Ok(result) };
-    let Notice::Paid(paid) = notice else { return ok(NoticeOutcome::AlreadyRecorded) };
-    match record(store, "alipay", acquirer_id, &paid, "") {
-        Ok(outcome) => ok(outcome),
-        // Not acknowledged: Alipay sends it again later, when the database may work.
-        Err(e) => Handled {
-            reply: alipay::notify::NACK.into(),
-            content_type: text,
-            result: Err(NoticeError::NotRecorded { detail: e.to_string() }),
-        },
-    }
+    handle(store, keys, Platform::Alipay, body)
 }
 
 /// Handles one WeChat Pay payment result notification (XML).
 pub fn handle_wechat(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
-    let xml = "text/xml;charset=utf-8";
-    let (acquirer_id, notice) = match wechatpay::notify::verify(body, |mch_id| keys.wechat(mch_id)) {
-        Ok(verified) => verified,
-        Err(refused) => {
-            let reason = reject(store, "wechatpay", body, refused.out_trade_no.as_deref(), refused.to_string());
-            let reply = wechatpay::notify::nack(&reason);
-            return Handled { reply, content_type: xml, result: Err(NoticeError::Refused { reason }) };
-        }
-    };
-    let ok = |result| Handled { reply: wechatpay::notify::ACK.into(), content_type: xml, result: Ok(result) };
-    let Notice::Paid(paid) = notice else { return ok(NoticeOutcome::AlreadyRecorded) };
-    match record(store, "wechatpay", acquirer_id, &paid, "店铺码付款 Store code payment") {
-        Ok(outcome) => ok(outcome),
-        Err(e) => Handled {
-            reply: wechatpay::notify::nack("cannot record"),
-            content_type: xml,
-            result: Err(NoticeError::NotRecorded { detail: e.to_string() }),
-        },
-    }
+    handle(store, keys, Platform::Wechat, body)
 }
 
 /// Records a verified payment for the store whose merchant id it names (through the routes). `default_subject`
 /// stands in when the notification carries none.
 fn record(
     store: &mut Store,
-    protocol: &str,
+    platform: Platform,
     acquirer_id: AcquirerId,
     paid: &PaidNotice,
-    default_subject: &str,
 ) -> Result<NoticeOutcome, StoreError> {
-    let merchant_id = paid.merchant_id.as_deref();
-    let store_id = store.store_for_acquirer_merchant(acquirer_id, merchant_id)?;
+    let store_id = store.store_for_acquirer_merchant(acquirer_id, paid.merchant_id.as_deref())?;
     let paid_at = paid.paid_at_utc.clone().unwrap_or_else(crate::time::now_utc);
-    let outcome = store.record_paid_notice(&StorePaidNotice {
-        protocol,
-        out_trade_no: &paid.out_trade_no,
-        trade_no: &paid.trade_no,
-        amount: paid.amount,
-        paid_at_utc: &paid_at,
-        subject: paid.subject.as_deref().unwrap_or(default_subject),
-        acquirer_id,
-        store_id,
-        acquirer_merchant_id: merchant_id,
-        currency: paid.currency.as_deref(),
-        compare_merchant: paid.compare_merchant,
-    })?;
-    let (out_trade_no, trade_no, amount) = (&paid.out_trade_no, &paid.trade_no, paid.amount);
+    let outcome = store.record_paid_notice(&store_notice(platform, acquirer_id, paid, &paid_at, store_id))?;
+    let (protocol, out_trade_no, trade_no, amount) =
+        (platform.protocol(), &paid.out_trade_no, &paid.trade_no, paid.amount);
     tracing::info!(protocol, out_trade_no, trade_no, %amount, %store_id, ?outcome, "notification");
     Ok(outcome)
 }
 
 /// Tells the formats apart by their body.
 pub fn handle_any(store: &mut Store, keys: &NotifyKeys, body: &str) -> Handled {
-    if body.trim_start().starts_with('<') { handle_wechat(store, keys, body) } else { handle_alipay(store, keys, body) }
+    handle(store, keys, Platform::of(body), body)
 }
 
 struct ListenerState {

@@ -128,7 +128,10 @@ impl PathField {
                     .response
                     .accessible_name(format!("{}{caption}", lang.pick("最近的文件夹：", "Recent folders: ")));
             }
-            let browse = ui.add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")));
+            // Named with the caption too: a screen with several of these has as many "浏览…" buttons.
+            let browse = ui
+                .add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")))
+                .accessible_name(format!("{} {caption}", lang.pick("浏览…", "Browse…")));
             if browse.clicked() {
                 self.open_dialog(ui.ctx().clone());
             }
