@@ -48,6 +48,13 @@ fn acquirer_time(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     })
 }
 
+/// Runs one statement on its own connection (the run's schema: created before, dropped after).
+async fn pg_execute(url: &str, sql: &str) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -86,10 +93,20 @@ fn main() {
     let router = sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
     let notify = sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
     drop(store);
-    if let Some(url) = &database {
-        eprintln!("SERVE_LOAD_DATABASE={url} is not supported by this build's backend yet: measuring on SQLite");
-    }
-    let backend = Backend::open(&db, &home).unwrap().serving(router);
+    // On PostgreSQL: a schema of the run's own (dropped at the end), the data folder's SQLite file as the catalogue
+    // (stores, accounts, routes), as `serve --database postgres://… --catalogue …` runs it.
+    let schema = database.as_ref().map(|url| {
+        let name = format!("serve_load_{}", hex::encode(rand::random::<[u8; 6]>()));
+        backend_rt.block_on(pg_execute(url, &format!("CREATE SCHEMA {name}")));
+        (url.clone(), name)
+    });
+    let backend = match &schema {
+        Some((url, name)) => {
+            backend_rt.block_on(Backend::open_postgres(url, Some(name), &db, &home)).unwrap().serving(router)
+        }
+        None => Backend::open(&db, &home).unwrap().serving(router),
+    };
+    let engine = if schema.is_some() { "PostgreSQL" } else { "SQLite" };
     let options = StartOptions { sync: None, recover: false };
     let running =
         backend_rt.block_on(tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options)).unwrap();
@@ -159,7 +176,7 @@ fn main() {
     totals.sort();
     let mut own: Vec<Duration> = samples.iter().filter_map(|s| s.acquirer.map(|a| s.total.saturating_sub(a))).collect();
     own.sort();
-    println!("serve_load: {tills} tills, {rate} payments/s for {secs} s, database SQLite");
+    println!("serve_load: {tills} tills, {rate} payments/s for {secs} s, database {engine}");
     println!("  sent {sent}, paid {ok}, failed or refused {}", samples.len() - ok);
     for (what, sorted) in [("whole call (till's view)", &totals), ("backend's own time (less the acquirer)", &own)] {
         if sorted.is_empty() {
@@ -176,6 +193,9 @@ fn main() {
     }
     drop(running);
     drop(sandbox);
+    if let Some((url, name)) = &schema {
+        backend_rt.block_on(pg_execute(url, &format!("DROP SCHEMA IF EXISTS {name} CASCADE")));
+    }
     backend_rt.shutdown_background();
     sandbox_rt.shutdown_background();
 }
