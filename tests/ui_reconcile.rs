@@ -21,6 +21,11 @@ fn harness_with(dir: &std::path::Path, lang: Lang, local: &str) -> Harness<'stat
     let mut home = DataHome::open(dir).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     seed_local_from(&mut home.store, AcquirerKind::WechatPay, local);
+    window(home)
+}
+
+/// The window on the data folder `home`, after its first frames.
+fn window(home: DataHome) -> Harness<'static, TillDeskApp> {
     let app = TillDeskApp::new(home).unwrap();
     let mut h = Harness::builder()
         .with_size([1280.0, 900.0])
@@ -208,4 +213,43 @@ fn a_success_and_a_refund_bill_make_the_day_together() {
     h.get_by_label("开始对账").click();
     wait_for(&mut h, "对账完成，差异 6");
     assert!(h.query_all_by_label_contains("净额 164.51").next().is_some(), "the day's net, fees counted once");
+}
+
+/// A new window on a folder reconciled before: the history (read through the command queue) lists the run, Open
+/// brings its report back, a trade query without a client says why, and the report exports to CSV.
+#[test]
+fn a_run_opens_again_from_the_history_and_exports_to_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let mut h = harness(tmp.path());
+        h.get_by_label("对账").click();
+        h.run();
+        type_into(&mut h, "账单文件", &fixture("wechat_20261124.txt").display().to_string());
+        h.get_by_label("导入").click();
+        wait_for(&mut h, "已导入 10 行");
+        h.get_by_label("开始对账").click();
+        wait_for(&mut h, "对账完成，差异 6");
+        wait_for(&mut h, "#1 2026-11-24 微信支付");
+    }
+    let mut h = window(DataHome::open(tmp.path()).unwrap());
+    h.get_by_label("对账").click();
+    h.run();
+    h.get_by_label("导入或下载当日账单后点击“开始对账”。");
+    wait_for(&mut h, "#1 2026-11-24 微信支付");
+    assert!(h.query_by_label("W005").is_none(), "no report before one is opened");
+    h.get_by_label("查看").click();
+    ui_common::wait_until(&mut h, "the report of run #1", |h| h.query_by_label("W005").is_some());
+    assert!(h.query_all_by_label_contains("净额 164.51").next().is_some(), "the run's figures");
+    assert!(h.query_by_label("导入或下载当日账单后点击“开始对账”。").is_none());
+
+    h.get_all_by_label("查询收单机构").next().unwrap().click();
+    wait_for(&mut h, "该收单机构的接口尚未配置，无法查询。");
+
+    h.get_by_label("导出 CSV").click();
+    wait_for(&mut h, "已导出到 ");
+    let exports: Vec<_> = std::fs::read_dir(tmp.path().join("exports")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(exports.len(), 1);
+    assert!(exports[0].to_string_lossy().ends_with(".csv"));
+    let csv = std::fs::read_to_string(&exports[0]).unwrap();
+    assert!(csv.contains("W005"), "the export lists the differences");
 }
