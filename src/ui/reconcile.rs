@@ -494,3 +494,27 @@ fn query_words(no: &str, answer: QueryResult) -> Text {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::TradeInfo;
+
+    #[test]
+    fn a_query_answer_is_said_in_both_languages_with_the_order_number() {
+        let paid = TradeInfo {
+            trade_no: Some("4200002026112400000004".into()),
+            amount: Some(crate::money::Amount::from_fen(2_200)),
+            ..TradeInfo::default()
+        };
+        let said = query_words("W005", QueryResult::Paid(paid));
+        assert_eq!(said.get(Lang::ZhCn), "W005：收单机构显示已支付 22.00 4200002026112400000004");
+        assert_eq!(said.get(Lang::En), "W005: the acquirer says paid 22.00 4200002026112400000004");
+        assert_eq!(query_words("W003", QueryResult::NotFound).get(Lang::ZhCn), "W003：收单机构没有这笔交易");
+        let closed = query_words("W003", QueryResult::Closed(TradeInfo::default()));
+        assert_eq!(closed.get(Lang::En), "W003: closed, cancelled or fully refunded");
+        let failed = query_words("W001", QueryResult::Unknown("timeout".into()));
+        assert_eq!(failed.get(Lang::ZhCn), "W001：查询未成功（详情见日志）");
+        assert!(failed.get(Lang::En).contains("timeout"));
+    }
+}
