@@ -52,7 +52,8 @@ fn channel_of(
 
 enum Done {
     Imported(Box<ImportOutcome>),
-    Reconciled(Box<Report>),
+    /// The report, and the history read again with it (in the same command: one answer, one wake).
+    Reconciled(Box<Report>, Option<Vec<history::RunLine>>),
     /// Something done that only needs saying (an Alipay account bill imported).
     Said(Text),
 }
@@ -232,12 +233,12 @@ impl ReconcileScreen {
                     self.date_text = outcome.bill.bill_date.clone();
                     self.job = None;
                 }
-                Some(Ok(Ok(Done::Reconciled(report)))) => {
+                Some(Ok(Ok(Done::Reconciled(report, runs)))) => {
                     let n = report.discrepancies.len();
                     self.status =
                         Some((false, Text::new(format!("对账完成，差异 {n}"), format!("Reconciled: differences {n}"))));
                     self.report = Some(*report);
-                    self.forget_history();
+                    self.set_history(runs);
                     self.job = None;
                 }
                 Some(Ok(Ok(Done::Said(text)))) => {
@@ -390,9 +391,8 @@ impl ReconcileScreen {
         self.spawn(ctx, label, false, move |s, _| {
             let store = &mut s.store;
             let options = ReconOptions::from_settings(store).map_err(|e| e.text())?;
-            recon::reconcile(store, kind, date, &options, lang)
-                .map(|r| Done::Reconciled(Box::new(r)))
-                .map_err(|e| e.text())
+            let report = recon::reconcile(store, kind, date, &options, lang).map_err(|e| e.text())?;
+            Ok(Done::Reconciled(Box::new(report), history::read_runs(s).ok()))
         });
     }
 

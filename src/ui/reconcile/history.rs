@@ -23,7 +23,7 @@ pub(super) struct RunLine {
 }
 
 /// The last runs, newest first, with their acquirers' kinds and figures.
-fn read_runs(s: &crate::queue::CoreSession) -> Result<Vec<RunLine>, crate::store::StoreError> {
+pub(super) fn read_runs(s: &crate::queue::CoreSession) -> Result<Vec<RunLine>, crate::store::StoreError> {
     let runs = s.store.recon_runs(RUNS_SHOWN)?;
     let acquirers = s.store.acquirers()?;
     Ok(runs
@@ -37,9 +37,9 @@ fn read_runs(s: &crate::queue::CoreSession) -> Result<Vec<RunLine>, crate::store
 }
 
 impl ReconcileScreen {
-    /// Reads the history again at its next frame (a run was added).
-    pub(super) fn forget_history(&mut self) {
-        self.runs = None;
+    /// The history as read again after a run (None: it could not be, and is read again at the next frame).
+    pub(super) fn set_history(&mut self, runs: Option<Vec<RunLine>>) {
+        self.runs = runs;
         self.runs_job = None;
     }
 
@@ -78,8 +78,9 @@ impl ReconcileScreen {
             self.runs_job = Some(ctx.queue.submit(|s| read_runs(s)));
         }
         egui::CollapsingHeader::new(lang.pick("对账历史", "History of runs")).default_open(true).show(ui, |ui| {
+            // No spinner: it would ask for frames until the answer comes; the queue wakes the window then.
             let Some(runs) = &self.runs else {
-                ui.spinner();
+                ui.weak(lang.pick("正在读取对账历史…", "Reading the history…"));
                 return;
             };
             if runs.is_empty() {
