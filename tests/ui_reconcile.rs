@@ -39,7 +39,8 @@ fn window(home: DataHome) -> Harness<'static, TillDeskApp> {
 fn open_screen<S>(h: &mut Harness<'_, S>, nav: &str) {
     h.get_by_label(nav).click_accesskit();
     wait_until(h, "the history of runs", |h| {
-        h.query_all_by_label_contains("正在读取对账历史").next().is_none()
+        (h.query_by_label("对账历史").is_some() || h.query_by_label("History of runs").is_some())
+            && h.query_all_by_label_contains("正在读取对账历史").next().is_none()
             && h.query_all_by_label_contains("Reading the history").next().is_none()
     });
 }
