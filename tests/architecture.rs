@@ -133,9 +133,6 @@ const NOT_YET_ON_THE_QUEUE: &[&str] = &[
     "ui/mod.rs",
     "ui/path_field.rs",
     "ui/print.rs",
-    "ui/reconcile.rs",
-    "ui/reconcile_resolve.rs",
-    "ui/reconcile_settlement.rs",
     "ui/settings.rs",
     "ui/store_codes.rs",
 ];

@@ -6,13 +6,13 @@
 
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerId, DiscrepancyId, ResolutionKind};
-use crate::queue::Ticket;
+use crate::queue::{CoreSession, Ticket};
 use crate::recon::report::{Item, Report};
 use crate::recon::resolve::{self, ResolveAs, ResolveError, Resolved, china_display, kind_label, suggested_kind};
 use crate::recon::{self, ReconError};
+use crate::store::StoreError;
 use crate::store::operators::Permission;
 use crate::store::recon_days::{BillRowPick, Refused};
-use crate::store::{Store, StoreError};
 use crate::ui::Ctx;
 
 /// What the panel hands back to the screen.
@@ -69,7 +69,8 @@ pub struct ResolvePanel {
     reopen_note: String,
 }
 
-fn day_info(store: &mut Store, run_id: i64) -> Result<DayInfo, ResolveError> {
+fn day_info(s: &CoreSession, run_id: i64) -> Result<DayInfo, ResolveError> {
+    let store = &s.store;
     let run = store
         .recon_run(run_id)?
         .ok_or_else(|| StoreError::NotFound { what: "reconciliation run", key: run_id.to_string() })?;
@@ -189,17 +190,16 @@ impl ResolvePanel {
         ctx: &Ctx,
         permission: Permission,
         report: &Report,
-        work: impl FnOnce(&mut Store) -> Result<(String, String), ResolveError> + Send + 'static,
+        work: impl FnOnce(&mut CoreSession) -> Result<(String, String), ResolveError> + Send + 'static,
     ) -> Option<Update> {
         if let Err(refused) = ctx.permit_text(permission) {
             return Some(Update { status: (true, refused), report: None });
         }
         let (run_id, lang) = (report.run_id, ctx.lang);
         self.job = Some(ctx.queue.submit(move |s| {
-            let store = &mut s.store;
-            let (zh, en) = work(store)?;
-            let report = recon::load_report(store, run_id, lang)?;
-            let day = day_info(store, run_id)?;
+            let (zh, en) = work(s)?;
+            let report = recon::load_report(&s.store, run_id, lang)?;
+            let day = day_info(s, run_id)?;
             Ok(Done { zh, en, report: Some(report), day: Some(day) })
         }));
         None
@@ -213,9 +213,9 @@ impl ResolvePanel {
         how: ResolveAs,
         note: String,
     ) -> Option<Update> {
-        self.start(ctx, Permission::Reconcile, report, move |store| {
+        self.start(ctx, Permission::Reconcile, report, move |s| {
             let operator = None; // the audit session names the signed-in operator
-            Ok(match resolve::resolve(store, id, &how, &note, operator)? {
+            Ok(match resolve::resolve(&mut s.store, id, &how, &note, operator)? {
                 Resolved::Plain => ("已标记为已处理".to_owned(), "Marked resolved".to_owned()),
                 Resolved::Matched { line } => {
                     (format!("已与账单第 {line} 行手工匹配"), format!("Matched by hand to bill line {line}"))
@@ -235,7 +235,7 @@ impl ResolvePanel {
         let loading = self.day_job.as_ref().is_some_and(|(run, _)| *run == report.run_id);
         if !fresh && !loading && self.day_failed != Some(report.run_id) {
             let run_id = report.run_id;
-            let job = ctx.queue.submit(move |s| day_info(&mut s.store, run_id));
+            let job = ctx.queue.submit(move |s| day_info(s, run_id));
             self.day_job = Some((run_id, job));
         }
         if let Some(u) = self.day_bar(ui, ctx, report) {
@@ -324,8 +324,8 @@ impl ResolvePanel {
                         if ui.add_enabled(can, egui::Button::new(lang.pick("重新开账", "Reopen day"))).clicked() {
                             let note = std::mem::take(&mut self.reopen_note);
                             let (acquirer, date) = (day.acquirer_id, day.date);
-                            update = self.start(ctx, Permission::Reconcile, report, move |store| {
-                                resolve::reopen_day(store, acquirer, date, &note, None)?;
+                            update = self.start(ctx, Permission::Reconcile, report, move |s| {
+                                resolve::reopen_day(&mut s.store, acquirer, date, &note, None)?;
                                 Ok(("已重新开账".to_owned(), "The day is open again".to_owned()))
                             });
                         }
@@ -363,8 +363,8 @@ impl ResolvePanel {
                             let (acquirer, date) = (day.acquirer_id, day.date);
                             let by = ctx.operator.clone().unwrap_or_else(|| crate::ui::AUDIT_ACTOR_WINDOW.to_owned());
                             let at = crate::time::now_utc();
-                            update = self.start(ctx, Permission::Reconcile, report, move |store| {
-                                resolve::close_day(store, acquirer, date, &by, None, &at)?;
+                            update = self.start(ctx, Permission::Reconcile, report, move |s| {
+                                resolve::close_day(&mut s.store, acquirer, date, &by, None, &at)?;
                                 Ok(("已结账，报表已冻结".to_owned(), "Day closed: its report is frozen".to_owned()))
                             });
                         }
@@ -379,8 +379,8 @@ impl ResolvePanel {
     fn export(&mut self, ctx: &Ctx, report: &Report, day: &DayInfo, ext: &str) -> Option<Update> {
         let lang = ctx.lang;
         let (acquirer, date, dir, ext) = (day.acquirer_id, day.date, ctx.home.dir.join("exports"), ext.to_owned());
-        self.start(ctx, Permission::Export, report, move |store| {
-            let frozen = resolve::day_report(store, acquirer, date)?;
+        self.start(ctx, Permission::Export, report, move |s| {
+            let frozen = resolve::day_report(&s.store, acquirer, date)?;
             let path = dir.join(recon::export::day_file_name(&frozen, &ext));
             recon::export::write_day(&frozen, &path, lang)?;
             let shown = path.display().to_string();
@@ -491,8 +491,8 @@ impl ResolvePanel {
         let (id, reopen, kind) = (dialog.item.id, dialog.reopen, dialog.kind);
         let note = dialog.note.trim().to_owned();
         if reopen {
-            return self.start(ctx, Permission::Reconcile, report, move |store| {
-                resolve::reopen(store, id, &note, None)?;
+            return self.start(ctx, Permission::Reconcile, report, move |s| {
+                resolve::reopen(&mut s.store, id, &note, None)?;
                 Ok(("已重新打开".to_owned(), "Reopened".to_owned()))
             });
         }

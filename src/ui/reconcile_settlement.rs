@@ -1,16 +1,15 @@
 //! The 对账 screen's settlement card (结算核对): fetch the day's Alipay account bill (账务明细) and check that the
-//! trade bill's net arrived in the balance. The work runs on a background thread with its own database connection;
-//! the card polls for the result each frame.
+//! trade bill's net arrived in the balance. The work runs on the command queue ([`crate::queue`]) with its own
+//! connection; the card polls for the result each frame.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use crate::channel::Channel;
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::AcquirerId;
+use crate::queue::{CoreSession, Ticket, poll_slot};
 use crate::recon::settlement::{AccountImport, Issue, SettlementCheck, check};
 use crate::recon::{self, ReconError};
-use crate::store::Store;
 use crate::store::operators::Permission;
 use crate::ui::Ctx;
 
@@ -22,7 +21,7 @@ enum Done {
 /// The settlement card's state.
 #[derive(Default)]
 pub struct SettlementCard {
-    job: Option<Receiver<Result<Done, Text>>>,
+    job: Option<Ticket<Result<Done, Text>>>,
     check: Option<SettlementCheck>,
     /// (is an error, text)
     status: Option<(bool, Text)>,
@@ -58,16 +57,17 @@ fn words(e: &ReconError) -> Text {
 }
 
 impl SettlementCard {
-    /// The card, for the Alipay account `channel` (None: not set up) and the day `date` (None: not a valid date).
+    /// The card, for the day `date` (None: not a valid date); `channel` gives the Alipay account and its client
+    /// (None: not set up), asked only when the account bill is to be fetched.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         ctx: &Ctx,
         date: Option<time::Date>,
-        channel: Option<(AcquirerId, Arc<dyn Channel>)>,
+        channel: &dyn Fn() -> Option<(AcquirerId, Arc<dyn Channel>)>,
     ) {
         let lang = ctx.lang;
-        self.poll(ui);
+        self.poll();
         egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 ui.strong(lang.pick("结算核对（支付宝账务明细）", "Settlement (Alipay account bill)"));
@@ -79,7 +79,7 @@ impl SettlementCard {
                 if fetch.clicked()
                     && let Some(date) = date
                 {
-                    self.start_fetch(ctx, date, channel.clone());
+                    self.start_fetch(ctx, date, channel());
                 }
                 let run = ui
                     .add_enabled(!busy && date.is_some(), egui::Button::new(lang.pick("核对结算", "Check settlement")));
@@ -102,58 +102,42 @@ impl SettlementCard {
         });
     }
 
-    fn poll(&mut self, ui: &egui::Ui) {
-        let Some(rx) = &self.job else { return };
-        match rx.try_recv() {
+    fn poll(&mut self) {
+        let Some(answer) = poll_slot(&mut self.job) else { return };
+        match answer {
             Ok(Ok(Done::Fetched(imported, c))) => {
                 self.status = Some((false, Text::new(imported.message(Lang::ZhCn), imported.message(Lang::En))));
                 self.check = Some(*c);
-                self.job = None;
             }
             Ok(Ok(Done::Checked(c))) => {
                 self.status = None;
                 self.check = Some(*c);
-                self.job = None;
             }
             Ok(Err(message)) => {
                 self.status = Some((true, message));
                 self.check = None;
-                self.job = None;
             }
-            Err(TryRecvError::Empty) => ui.ctx().request_repaint_after(std::time::Duration::from_millis(100)),
-            Err(TryRecvError::Disconnected) => {
-                self.status = Some((true, Text::new("后台任务意外结束", "the background task ended unexpectedly")));
-                self.job = None;
+            Err(e) => {
+                tracing::warn!(error = %e, "the settlement check");
+                self.status = Some((true, e.text()));
             }
         }
     }
 
-    fn spawn(&mut self, ctx: &Ctx, work: impl FnOnce(&mut Store) -> Result<Done, Text> + Send + 'static) {
+    /// Runs `work` on the command queue for a clerk who may reconcile.
+    fn spawn(&mut self, ctx: &Ctx, work: impl FnOnce(&mut CoreSession) -> Result<Done, Text> + Send + 'static) {
         if let Err(refused) = ctx.permit_text(Permission::Reconcile) {
             self.status = Some((true, refused));
             return;
         }
-        let operator = ctx.operator_id();
-        let db = ctx.home.store.path().to_owned();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let result = Store::open(&db)
-                .and_then(|mut store| store.set_audit_session(operator, crate::ui::AUDIT_ACTOR_WINDOW).map(|()| store))
-                .map_err(|e| crate::ui::words_backoffice::store_error(&e))
-                .and_then(|mut store| work(&mut store));
-            let _ = tx.send(result);
-        });
         self.status = None;
-        self.job = Some(rx);
+        self.job = Some(ctx.queue.submit(work));
     }
 
     fn start_check(&mut self, ctx: &Ctx, date: time::Date) {
-        let Some(account) = alipay_account(ctx) else {
-            self.status = Some((true, Text::new("没有支付宝收单账户", "There is no Alipay account")));
-            return;
-        };
-        self.spawn(ctx, move |store| {
-            check(store, account, date).map(|c| Done::Checked(Box::new(c))).map_err(|e| words(&e))
+        self.spawn(ctx, move |s| {
+            let account = alipay_account(s)?;
+            check(&s.store, account, date).map(|c| Done::Checked(Box::new(c))).map_err(|e| words(&e))
         });
     }
 
@@ -169,7 +153,9 @@ impl SettlementCard {
             return;
         };
         let data_dir = ctx.home.dir.clone();
-        self.spawn(ctx, move |store| {
+        self.spawn(ctx, move |s| {
+            let store = &mut s.store;
+            // The download is network work: the command's blocking thread waits for it on the app's runtime.
             let bill =
                 runtime.block_on(recon::settlement::fetch_account(channel.as_ref(), date)).map_err(|e| words(&e))?;
             let imported = recon::settlement::save_and_import_account(store, &data_dir, account, date, &bill)
@@ -180,9 +166,13 @@ impl SettlementCard {
     }
 }
 
-fn alipay_account(ctx: &Ctx) -> Option<AcquirerId> {
-    let all = ctx.home.store.acquirers().ok()?;
-    all.into_iter().find(|a| a.kind == crate::model::AcquirerKind::Alipay).map(|a| a.id)
+/// The Alipay account whose settlement is checked (read on the queue).
+fn alipay_account(s: &CoreSession) -> Result<AcquirerId, Text> {
+    let all = s.store.acquirers().map_err(|e| crate::ui::words_backoffice::store_error(&e))?;
+    all.into_iter()
+        .find(|a| a.kind == crate::model::AcquirerKind::Alipay)
+        .map(|a| a.id)
+        .ok_or_else(|| Text::new("没有支付宝收单账户", "There is no Alipay account"))
 }
 
 fn check_ui(ui: &mut egui::Ui, c: &SettlementCheck, lang: Lang) {
