@@ -199,8 +199,10 @@ def main():
             result = q.get("result") if isinstance(q, dict) else None
             if result == "paid":
                 return "PAID", q
-            if result in ("closed", "not_found"):
+            if result == "closed":
                 return "NOT_PAID", q
+            if result == "not_found":
+                break  # the pay may never have reached the acquirer — or may still: cancel, so it never can
             time.sleep(0.25)
         while time.time() < deadline:
             _, c = send("POST", f"/v1/orders/{out}/cancel", {}, token, deadline)
@@ -306,6 +308,18 @@ def main():
         if answer.get("result") != "paid" or (answer.get("trade") or {}).get("trade_no") != first_answer[out]:
             replay_wrong += 1
 
+    # What a till left open (none should be) the instances' recovery passes finish once the dead one's leases run
+    # out (2 min, a pass every 15 s): wait for that before checking.
+    unfinished_at_end = int(rig.sql("SELECT count(*) FROM orders WHERE status IN ('PAYING', 'UNKNOWN', 'CANCELLING')"
+                                    )[0][0])
+    settle_until = time.time() + 200
+    while time.time() < settle_until:
+        left = rig.sql("SELECT (SELECT count(*) FROM orders WHERE status IN ('PAYING', 'UNKNOWN', 'CANCELLING')) + "
+                       "(SELECT count(*) FROM refunds WHERE status IN ('SUBMITTED', 'PROCESSING'))")
+        if int(left[0][0]) == 0:
+            break
+        time.sleep(5)
+
     ledger = rig.ledger()
     trades, acq_refunds = {}, {}
     for t in ledger["trades"]:
@@ -363,7 +377,7 @@ def main():
         "payments": args.payments, "paid": len(paid), "refunds_asked": min(args.refunds, len(paid)),
         "refunds_done_once": refunds_once, "kills": sum(i.kills for i in rig.instances), **stats,
         "lost": lost, "double_charged": double, "stuck": stuck, "till_disagrees": disagree,
-        "errors": len(errors), "problems": problems[:20], "problem_count": len(problems),
+        "errors": len(errors), "open_when_tills_done": unfinished_at_end, "problems": problems[:20], "problem_count": len(problems),
         "minutes": round((time.time() - started) / 60, 1), "data": rig.root,
     }
     print(json.dumps(summary, ensure_ascii=False))
