@@ -4,7 +4,7 @@
 mod ui_common;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use tilldesk::config::{self, DataHome, SETTING_FIRST_RUN, SETTING_LANGUAGE, SETTING_MODE};
 use tilldesk::i18n::Lang;
 use tilldesk::model::{ChannelMode, Role};
@@ -34,10 +34,6 @@ fn db(dir: &std::path::Path) -> Store {
     Store::open(&dir.join(config::DATABASE_FILE)).unwrap()
 }
 
-fn shown(h: &Harness<'static, TillDeskApp>) -> Vec<String> {
-    h.query_all_by(|_| true).filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value())).collect()
-}
-
 #[test]
 fn walking_the_wizard_creates_the_merchant_store_and_owner() {
     let tmp = tempfile::tempdir().unwrap();
@@ -53,6 +49,8 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
 
     // 2. Merchant profile: the demo merchant's details are not offered; a Latin name that is too long is refused.
     h.get_by_label("Step 2/6 · Merchant profile");
+    // What the database holds is read through the command queue: the form appears once it has answered.
+    ui_common::wait_for(&mut h, "Legal name");
     type_into(&mut h, "Legal name", "Shanghai Lin Noodles Co., Ltd.");
     type_into(&mut h, "Latin name (≤25)", "LIN NOODLES OF PEOPLES SQUARE");
     type_into(&mut h, "Chinese name", "林记面馆");
@@ -72,8 +70,8 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
     h.run_steps(1);
     click(&mut h, "Next");
 
-    // 3. First store.
-    h.get_by_label("Step 3/6 · First store");
+    // 3. First store (once the merchant profile is saved through the queue).
+    ui_common::wait_for(&mut h, "Step 3/6 · First store");
     type_into(&mut h, "Store number", "PS01");
     type_into(&mut h, "Store name (Latin)", "People's Square");
     type_into(&mut h, "Chinese name", "人民广场店");
@@ -81,7 +79,7 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
     click(&mut h, "Next");
 
     // 4. Owner: the PINs must match; then the owner exists and is signed in.
-    h.get_by_label("Step 4/6 · Owner and PIN");
+    ui_common::wait_for(&mut h, "Step 4/6 · Owner and PIN");
     type_into(&mut h, "Owner name", "Lin");
     type_into(&mut h, "Owner PIN", "246810");
     type_into(&mut h, "PIN again", "2469");
@@ -97,13 +95,13 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
     click(&mut h, "Next");
 
     // 6. The summary, then Finish opens the normal screens.
-    h.get_by_label("Step 6/6 · Done");
+    ui_common::wait_for(&mut h, "Step 6/6 · Done");
     h.get_by_label("LIN NOODLES 林记面馆");
     h.get_by_label("PS01 People's Square 人民广场店");
     h.get_by_label("Lin");
     click(&mut h, "Finish");
-    assert!(!h.state().first_run_open(), "the wizard closed; the screen shows: {:#?}", shown(&h));
-    h.get_by_label("Checkout counter");
+    ui_common::wait_until(&mut h, "the wizard to close", |h| !h.state().first_run_open());
+    ui_common::wait_for(&mut h, "Checkout counter");
     h.get_by_label("Operator: Lin");
     assert_eq!(h.state().screen, Screen::Checkout);
     // The owner is signed in: Settings → Staff offers to add operators straight away.
@@ -118,13 +116,14 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
     click(&mut h, "Run the setup wizard again");
     click(&mut h, "Next");
     h.get_by_label("Step 2/6 · Merchant profile");
+    ui_common::wait_for(&mut h, "Legal name");
     click(&mut h, "Next");
     h.get_by_label("Step 3/6 · First store");
     click(&mut h, "Next");
     h.get_by_label("Step 4/6 · Owner and PIN");
     h.get_by_label("The owner already exists: Lin");
     click(&mut h, "Skip setup");
-    assert!(!h.state().first_run_open());
+    ui_common::wait_until(&mut h, "the wizard to close", |h| !h.state().first_run_open());
     assert_eq!(updates(tmp.path()), before, "no merchant or store update was audited");
     drop(h);
 
@@ -161,8 +160,8 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     click(&mut h, "下一步");
     h.get_by_label("步骤 2/6 · 商户资料");
     click(&mut h, "跳过设置");
-    assert!(!h.state().first_run_open());
-    h.get_by_label("收银台");
+    ui_common::wait_until(&mut h, "the wizard to close", |h| !h.state().first_run_open());
+    ui_common::wait_for(&mut h, "收银台");
     h.get_by_label("操作员：未登录");
     {
         let db = db(tmp.path());
@@ -180,15 +179,16 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     assert!(h.state().first_run_open());
     h.get_by_label("步骤 1/6 · 界面语言");
     click(&mut h, "下一步");
+    ui_common::wait_for(&mut h, "法定名称");
     type_into(&mut h, "法定名称", "Lin Noodles Ltd");
     type_into(&mut h, "英文名称（≤25）", "LIN NOODLES");
     type_into(&mut h, "城市（英文）", "SHANGHAI");
     click(&mut h, "下一步");
-    h.get_by_label("步骤 3/6 · 第一家门店");
+    ui_common::wait_for(&mut h, "步骤 3/6 · 第一家门店");
     type_into(&mut h, "门店编号", "S001");
     type_into(&mut h, "英文门店名", "Main");
     click(&mut h, "下一步");
-    h.get_by_label("步骤 4/6 · 店主账号与 PIN");
+    ui_common::wait_for(&mut h, "步骤 4/6 · 店主账号与 PIN");
     type_into(&mut h, "店主姓名", "林");
     type_into(&mut h, "店主 PIN", "12");
     type_into(&mut h, "再次输入 PIN", "12");
@@ -208,12 +208,12 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     h.get_by_label("入驻服务地址").type_text("https://onboarding.acquirer.example");
     h.run_steps(1);
     click(&mut h, "下一步");
-    h.get_by_label("步骤 6/6 · 完成");
+    ui_common::wait_for(&mut h, "步骤 6/6 · 完成");
     click(&mut h, "完成");
-    assert!(!h.state().first_run_open());
+    ui_common::wait_until(&mut h, "the wizard to close", |h| !h.state().first_run_open());
     assert_eq!(h.state().screen, Screen::Acquirers, "live acquirers: onboarding comes next");
     assert_eq!(h.state().ctx.mode, ChannelMode::Live);
-    h.get_by_label("模式：正式");
+    ui_common::wait_for(&mut h, "模式：正式");
     drop(h);
 
     let mut db = db(tmp.path());

@@ -130,6 +130,7 @@ fn walk_setup_screens(lang: Lang) {
         &mut h,
         t("已入驻 Alipay+ 合作机构 PARTNER1（沙箱）", "Onboarded with Alipay+ partner PARTNER1 (sandbox)"),
     );
+    ui_common::wait_for(&mut h, &format!("{} PARTNER1", t("步骤记录", "Steps")));
     click(&mut h, &format!("{} PARTNER1", t("步骤记录", "Steps")));
     wait_for(&mut h, t("审核通过：商户", "verified: merchant"));
     h.get_by_label_contains(t("分配了商户号", "assigned merchant id"));
@@ -145,6 +146,7 @@ fn walk_setup_screens(lang: Lang) {
     type_into(&mut h, t("码内容", "Payload"), &payload);
     click(&mut h, t("绑定此收单机构到该码", "Bind this acquirer to the code"));
     wait_for(&mut h, t("已绑定到店铺码", "Bound to the code"));
+    ui_common::wait_for(&mut h, &format!("{} WECHATPAY", t("步骤记录", "Steps")));
     click(&mut h, &format!("{} WECHATPAY", t("步骤记录", "Steps")));
     wait_for(&mut h, t("这张码现在可到达", "the code now reaches"));
     one_language_with_ids(&h, lang, tmp.path(), &[&payload], "the Acquirers screen after binding");
@@ -156,6 +158,7 @@ fn walk_setup_screens(lang: Lang) {
     // Store codes: the code, the print panel with its preview, the checker.
     click(&mut h, t("店铺码", "Store codes"));
     wait_for(&mut h, t("预览：S001", "Preview: S001"));
+    ui_common::wait_for(&mut h, t("复制码内容", "Copy payload"));
     click(&mut h, t("复制码内容", "Copy payload"));
     type_into(&mut h, t("待检查的码内容", "Payload to check"), &payload);
     click(&mut h, t("检查此码", "Check this code"));
@@ -226,6 +229,8 @@ fn walk_first_run(lang: Lang) {
     click(&mut h, t("下一步", "Next"));
 
     h.get_by_label(&step(2, "商户资料", "Merchant profile"));
+    // The form appears once the queue has read what the database holds.
+    ui_common::wait_for(&mut h, t("法定名称", "Legal name"));
     click(&mut h, t("下一步", "Next"));
     h.get_by_label(t("请修正标红的字段", "Fix the fields marked in red"));
     assert_one_language(&h, lang, ALLOW, "first run: merchant, refused");
@@ -277,7 +282,7 @@ fn walk_first_run(lang: Lang) {
     );
     click(&mut h, t("下一步", "Next"));
 
-    h.get_by_label(&step(6, "完成", "Done"));
+    ui_common::wait_for(&mut h, &step(6, "完成", "Done"));
     assert_one_language(&h, lang, &[ALLOW, &["LIN NOODLES", "Lin"]].concat(), "first run: done");
 }
 
@@ -301,6 +306,7 @@ fn switching_the_language_rewords_the_messages_on_screen() {
     click(&mut h, "PARTNER1 · Alipay+ 合作机构 PARTNER1（沙箱）");
     click(&mut h, "入驻（不使用 CDS）");
     wait_for(&mut h, "已入驻 Alipay+ 合作机构 PARTNER1（沙箱）");
+    ui_common::wait_for(&mut h, "步骤记录 PARTNER1");
     click(&mut h, "步骤记录 PARTNER1");
     wait_for(&mut h, "审核通过：商户");
     click(&mut h, "绑定此收单机构到该码");
@@ -377,6 +383,7 @@ fn copying_the_payload_says_copied_for_a_moment() {
     let mut h = ui_common::harness(app, [1280.0, 2400.0]);
     click(&mut h, "店铺码");
     assert!(h.query_by_label("已复制").is_none());
+    ui_common::wait_for(&mut h, "复制码内容");
     click(&mut h, "复制码内容");
     h.get_by_label("已复制");
     // egui's clock moves a quarter of a second a frame in the harness: after 3 s the note is gone.
@@ -394,6 +401,8 @@ fn the_store_code_png_goes_to_a_typed_path_and_defaults_outside_the_temporary_fo
     let (app, _, _) = store_codes_app(tmp.path(), Lang::ZhCn);
     let mut h = ui_common::harness(app, [1280.0, 2400.0]);
     click(&mut h, "店铺码");
+    // The code is built through the command queue; its PNG field comes with it.
+    ui_common::wait_for(&mut h, "PNG 文件");
     let default = h.get_by_label("PNG 文件").accesskit_node().value().unwrap_or_default();
     let expected = tilldesk::ui::words_setup::default_save_dir(tmp.path()).join("store-code-S001.png");
     assert_eq!(default, expected.display().to_string(), "Pictures, Documents or the data folder's exports/");
@@ -409,7 +418,7 @@ fn the_store_code_png_goes_to_a_typed_path_and_defaults_outside_the_temporary_fo
     h.run_steps(1);
     click(&mut h, "保存为 PNG");
     let saved = typed.with_extension("png");
-    h.get_by_label(&format!("已保存到 {}", saved.display()));
+    ui_common::wait_for(&mut h, &format!("已保存到 {}", saved.display()));
     let bytes = std::fs::read(&saved).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"));
     // The folder is offered next time.

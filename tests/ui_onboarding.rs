@@ -57,18 +57,17 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     h.get_by_label("尚未与任何收单机构绑定");
 
     // Acquirer 1 with CDS.
-    h.get_by_label("PARTNER1 · Alipay+ 合作机构 PARTNER1（沙箱）").click();
-    h.run_steps(2);
-    h.get_by_label("入驻并注册 CDS").click();
-    h.run_steps(1);
+    // By accessibility actions: the screen's sections fill in as the command queue answers.
+    ui_common::click(&mut h, "PARTNER1 · Alipay+ 合作机构 PARTNER1（沙箱）");
+    ui_common::click(&mut h, "入驻并注册 CDS");
     wait_for(&mut h, "已入驻 Alipay+ 合作机构 PARTNER1（沙箱）");
-    h.get_by_label("已生效");
+    wait_for(&mut h, "已生效");
     let cds_index = {
         let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
         let s = db.store_by_code("S001").unwrap().unwrap();
         db.bindings_for_store(s.id).unwrap()[0].cds_index.clone().unwrap()
     };
-    h.get_by_label(&format!("{cds_index} @ SANDBOXCDS"));
+    wait_for(&mut h, &format!("{cds_index} @ SANDBOXCDS"));
 
     // The printed code: what the Store codes screen shows, saved as a picture.
     let payload = {
@@ -80,12 +79,10 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     std::fs::write(&picture, tilldesk::mpm::render_png(&payload, 4, 4).unwrap()).unwrap();
 
     // Acquirer 2: open the code's picture and bind.
-    h.get_by_label("WECHATPAY · 微信支付（沙箱）").click();
-    h.run_steps(2);
+    ui_common::click(&mut h, "WECHATPAY · 微信支付（沙箱）");
     type_into(&mut h, "图片文件", &picture.display().to_string());
     h.run_steps(2);
-    h.get_by_label("绑定此收单机构到该码").click();
-    h.run_steps(1);
+    ui_common::click(&mut h, "绑定此收单机构到该码");
     wait_for(&mut h, "已绑定到店铺码");
     h.get_by_label_contains("同一张店铺码现在可到达以下收单机构");
     h.get_by_label_contains("(PARTNER1) — 商户号 PARTNER1M");
@@ -97,23 +94,25 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
         h.query_all_by_label("已生效").count() == 3
     });
     h.get_by_label("S001 支付宝 收单机构");
-    assert_eq!(h.get_all_by_label(&format!("{cds_index} @ SANDBOXCDS")).count(), 2, "both carry the index");
+    ui_common::wait_until(&mut h, "both bindings with the index", |h| {
+        h.query_all_by_label(&format!("{cds_index} @ SANDBOXCDS")).count() == 2
+    });
 
     // Binding the same acquirer again is refused with a clear message.
-    h.get_by_label("绑定此收单机构到该码").click();
-    h.run_steps(1);
+    ui_common::click(&mut h, "绑定此收单机构到该码");
     wait_for(&mut h, "不能重复绑定");
 
     // The steps are recorded with their times.
-    h.get_by_label("步骤记录 WECHATPAY").click();
-    h.run_steps(2);
-    h.get_by_label_contains("已绑定 CDS 索引");
+    wait_for(&mut h, "步骤记录 WECHATPAY");
+    ui_common::click(&mut h, "步骤记录 WECHATPAY");
+    wait_for(&mut h, "已绑定 CDS 索引");
 
     // Store codes: the preview shows the Alipay+ code with the CDS data, and the checker lists both acquirers.
     h.get_by_label("店铺码").click();
     h.run_steps(3);
     h.get_by_label("店铺收款码");
-    assert_eq!(h.get_all_by_label("Alipay+ MPM 码").count(), 2, "the heading and the decoded format");
+    // The code is built through the command queue.
+    wait_until(&mut h, "the Alipay+ code", |h| h.query_all_by_label("Alipay+ MPM 码").count() == 2);
     h.get_by_label(&payload);
     h.get_all_by_label(&cds_index).next().expect("the decoded CDS index is shown");
     wait_for(&mut h, "预览：S001");
@@ -126,8 +125,8 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
 
     // Switching the store to EMVCo changes the printed code, and the choice is saved.
     h.get_by_label("EMVCo").click();
-    h.run_steps(3);
-    assert_eq!(h.get_all_by_label("EMVCo 码").count(), 2, "the heading and the decoded format");
+    // Saved and built again through the command queue.
+    wait_until(&mut h, "the EMVCo code", |h| h.query_all_by_label("EMVCo 码").count() == 2);
     let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
     let s = db.store_by_code("S001").unwrap().unwrap();
     assert_eq!(db.store_code_format(s.id).unwrap(), tilldesk::model::CodeFormatChoice::Emvco);
@@ -183,8 +182,9 @@ fn a_new_store_is_validated_and_saved() {
     h.run_steps(2);
     h.get_by_label("保存门店").click();
     h.run_steps(3);
-    h.get_by_label("已保存门店 S002");
-    h.get_by_label("S002 人民广场店");
+    wait_for(&mut h, "已保存门店 S002");
+    // The screen reads the stores again through the command queue.
+    wait_for(&mut h, "S002 人民广场店");
     let db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
     assert_eq!(db.store_by_code("S002").unwrap().unwrap().name, "People's Square");
 

@@ -96,6 +96,8 @@ fn the_acquirers_screen_lists_the_routes_and_the_owner_chooses_an_acquirer() {
     let mut h = harness(app, [1280.0, 1400.0]);
     click(&mut h, "Acquirers");
     h.get_by_label("Routing — who takes each wallet");
+    // Read through the command queue: the stores, then their routes.
+    ui_common::wait_for(&mut h, "2088S002A");
     // Every route with its merchant id at the acquirer.
     for merchant in ["2088S001A", "1900S001W", "2088S002A"] {
         assert!(labels_containing(&h, merchant) >= 1, "{merchant} is listed: {:#?}", ui_common::screen_text(&h));
@@ -104,26 +106,36 @@ fn the_acquirers_screen_lists_the_routes_and_the_owner_chooses_an_acquirer() {
     assert!(h.query_by_label("Acquirer for S001 Alipay").is_none(), "S001 has one acquirer per wallet: no choice");
 
     // S002's Alipay codes: PARTNER1 instead of ALIPAY.
+    ui_common::wait_for(&mut h, "Acquirer for S002 Alipay");
     click(&mut h, "Acquirer for S002 Alipay");
     click(&mut h, "PARTNER1 · merchant P1S002");
+    ui_common::wait_until(&mut h, "the chosen route", |_| {
+        db(tmp.path()).route(setup.s2, Wallet::Alipay).unwrap().is_some_and(|r| r.acquirer_id == setup.partner)
+    });
     let route = db(tmp.path()).route(setup.s2, Wallet::Alipay).unwrap().unwrap();
     assert_eq!(route.acquirer_id, setup.partner);
     assert_eq!(route.merchant_id.as_deref(), Some("P1S002"));
     assert_eq!(route.source, RouteSource::Chosen);
-    h.get_by_label("S002 now takes Alipay codes through PARTNER1");
+    ui_common::wait_for(&mut h, "S002 now takes Alipay codes through PARTNER1");
     assert!(labels_containing(&h, "P1S002") >= 1);
 
     // S002's WeChat Pay codes: nobody takes them; its active WECHATPAY onboarding can.
     click(&mut h, "Route to WECHATPAY");
+    // Written through the command queue.
+    ui_common::wait_until(&mut h, "the WeChat Pay route", |_| {
+        db(tmp.path()).route(setup.s2, Wallet::WechatPay).unwrap().is_some()
+    });
     let route = db(tmp.path()).route(setup.s2, Wallet::WechatPay).unwrap().unwrap();
     assert_eq!((route.acquirer_id, route.merchant_id.as_deref()), (setup.wechat, Some("1900S002W")));
-    assert_eq!(h.query_all_by_label("not taken").count(), 0);
+    ui_common::wait_until(&mut h, "the table read again", |h| h.query_all_by_label("not taken").count() == 0);
 
     // Stopping asks once more.
     click(&mut h, "S001: stop taking WeChat Pay");
     assert!(db(tmp.path()).route(setup.s1, Wallet::WechatPay).unwrap().is_some(), "not before the confirmation");
     click(&mut h, "Confirm: S001 stops taking WeChat Pay");
-    assert!(db(tmp.path()).route(setup.s1, Wallet::WechatPay).unwrap().is_none());
+    ui_common::wait_until(&mut h, "the route removed", |_| {
+        db(tmp.path()).route(setup.s1, Wallet::WechatPay).unwrap().is_none()
+    });
     assert_eq!(db(tmp.path()).route(setup.s1, Wallet::Alipay).unwrap().unwrap().acquirer_id, setup.alipay);
 }
 
@@ -137,7 +149,8 @@ fn the_routing_table_speaks_chinese_and_a_cashier_may_not_change_it() {
     let mut h = harness(app, [1280.0, 1400.0]);
     click(&mut h, "收单机构");
     h.get_by_label("收款路由 — 各门店的钱包由哪家收单机构收取");
-    h.get_by_label("不收此钱包");
+    ui_common::wait_for(&mut h, "S002 支付宝 收单机构");
+    ui_common::wait_for(&mut h, "不收此钱包");
     assert!(h.query_all_by_label("已生效").count() >= 5, "{:#?}", ui_common::screen_text(&h));
     assert!(h.query_all_by_label("支付宝").count() >= 2);
     click(&mut h, "S002 支付宝 收单机构");

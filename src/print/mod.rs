@@ -360,6 +360,21 @@ pub(crate) fn one_page_pdf(
     doc.finish(title).map_err(|e| e.for_target(target))
 }
 
+/// Makes the folder `path` is to be written in, if need be.
+pub fn make_folder_for(path: &Path) -> Result<(), PrintError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| PrintError::Write { path: dir.to_owned(), source })?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` as [`write_atomically`] does, making its folder first if need be (a store code saved as
+/// a PNG where the person typed).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PrintError> {
+    make_folder_for(path)?;
+    write_atomically(path, bytes)
+}
+
 /// Writes `bytes` to `path` through a temporary file next to it, so a failure or a crash never leaves half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PrintError> {
     let write_err = |source| PrintError::Write { path: path.to_owned(), source };

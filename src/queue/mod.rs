@@ -8,6 +8,7 @@
 //! `model`; the only code that imports it is the window (`ui/`) and the composition root.
 
 mod job;
+mod plain;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};

@@ -1,6 +1,7 @@
 //! 收单机构 Acquirers: the merchant profile and stores, the routing table (which acquirer takes which wallet at
 //! which store), onboarding a store with an acquirer (with or without CDS),
-//! binding a further acquirer to an existing code, and each store's bindings with every step and its time.
+//! binding a further acquirer to an existing code, and each store's bindings with every step and its time. The
+//! screen reads and writes through the command queue; the onboarding jobs run on it with a connection of their own.
 
 use std::path::PathBuf;
 
@@ -8,8 +9,9 @@ use crate::channel::cds::{CdsClient, IndexListing};
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerBinding, AcquirerId, BindingStatus, Store as StoreRow, StoreId};
 use crate::onboarding::{self, Onboarder, OnboardingError, PollPolicy, Progress, Step, read_code_file};
-use crate::store::Store;
-use crate::store::onboarding::OnboardingAcquirer;
+use crate::queue::{Ticket, poll_slot};
+use crate::store::StoreError;
+use crate::store::onboarding::{BindingEvent, OnboardingAcquirer};
 use crate::ui::Ctx;
 use crate::ui::jobs::Job;
 use crate::ui::merchant::MerchantPanel;
@@ -51,6 +53,11 @@ pub struct AcquirersScreen {
     selected_store: Option<StoreId>,
     selected_acquirer: Option<AcquirerId>,
     bindings: Vec<AcquirerBinding>,
+    /// Each binding's steps (in the order of `bindings`).
+    binding_steps: Vec<Result<Vec<BindingEvent>, StoreError>>,
+    /// The onboarding server set for live mode (setting `onboarding.url`).
+    onboarding_url: Option<String>,
+    reading: Option<Ticket<Result<Snapshot, StoreError>>>,
     /// The existing code: a picture's path, or its payload pasted.
     code_file: PathField,
     code_payload: String,
@@ -72,6 +79,9 @@ impl Default for AcquirersScreen {
             selected_store: None,
             selected_acquirer: None,
             bindings: Vec::new(),
+            binding_steps: Vec::new(),
+            onboarding_url: None,
+            reading: None,
             code_file: code_picture_field(),
             code_payload: String::new(),
             code_problem: None,
@@ -104,22 +114,48 @@ pub fn status_label(lang: Lang, b: &AcquirerBinding) -> String {
 /// Setting: the onboarding/CDS server to use in live mode (in sandbox mode it is always the embedded sandbox).
 pub const SETTING_ONBOARDING_URL: &str = "onboarding.url";
 
-/// Where the onboarding/CDS API lives: the embedded sandbox in sandbox mode, else the configured server. (An
-/// acquirer's `gateway_url` is its payment gateway, not its onboarding API, so it is not used here.)
-pub fn platform_url(ctx: &Ctx) -> Result<String, Text> {
+/// Where the onboarding/CDS API lives: the embedded sandbox in sandbox mode, else `configured` (the setting
+/// [`SETTING_ONBOARDING_URL`], read on the queue with the screen's data). (An acquirer's `gateway_url` is its
+/// payment gateway, not its onboarding API, so it is not used here.)
+pub fn platform_url(ctx: &Ctx, configured: Option<&str>) -> Result<String, Text> {
     match ctx.mode {
         crate::model::ChannelMode::Sandbox => ctx.sandbox_url().ok_or_else(|| {
             Text::new("沙箱尚未启动，请稍候再试", "the sandbox is not running yet; try again in a moment")
         }),
-        crate::model::ChannelMode::Live => match ctx.home.store.setting(SETTING_ONBOARDING_URL) {
-            Ok(Some(url)) if !url.trim().is_empty() => Ok(url),
-            Ok(_) => Err(Text::new(
+        crate::model::ChannelMode::Live => match configured {
+            Some(url) if !url.trim().is_empty() => Ok(url.to_owned()),
+            _ => Err(Text::new(
                 "正式模式下尚未设置入驻服务地址（设置项 onboarding.url）",
                 "no onboarding server is set for live mode (setting onboarding.url)",
             )),
-            Err(e) => Err(store_error_text(&e)),
         },
     }
+}
+
+/// What the screen reads on the queue: the acquirers (the sandbox's made if need be), the stores (a default one
+/// made when there is none), the selected store's bindings with their steps, and the live onboarding server.
+#[derive(Debug)]
+struct Snapshot {
+    acquirers: Vec<OnboardingAcquirer>,
+    stores: Vec<StoreRow>,
+    selected: Option<StoreId>,
+    bindings: Vec<AcquirerBinding>,
+    binding_steps: Vec<Result<Vec<BindingEvent>, StoreError>>,
+    onboarding_url: Option<String>,
+}
+
+fn snapshot(q: &mut crate::queue::CoreSession, selected: Option<StoreId>) -> Result<Snapshot, StoreError> {
+    let acquirers = onboarding::ensure_sandbox_acquirers(&mut q.store)?;
+    q.store.default_store()?;
+    let stores = q.store.stores()?;
+    let selected = selected.filter(|id| stores.iter().any(|s| s.id == *id)).or_else(|| stores.first().map(|s| s.id));
+    let bindings = match selected {
+        Some(id) => q.store.bindings_for_store(id)?,
+        None => Vec::new(),
+    };
+    let binding_steps = bindings.iter().map(|b| q.store.binding_events(b.id)).collect();
+    let onboarding_url = q.store.setting(SETTING_ONBOARDING_URL)?;
+    Ok(Snapshot { acquirers, stores, selected, bindings, binding_steps, onboarding_url })
 }
 
 /// Draws a running job in the UI's language: its title, a spinner, the elapsed time, the steps so far (phrased
@@ -173,33 +209,33 @@ impl AcquirersScreen {
         self.routes.invalidate();
     }
 
+    /// Reads the acquirers, stores and bindings again, on the queue.
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
-        self.routes.invalidate();
-        match onboarding::ensure_sandbox_acquirers(&mut ctx.home.store) {
-            Ok(a) => self.acquirers = a,
-            Err(e) => ctx.error = Some(store_error_text(&e)),
+        let selected = self.selected_store;
+        self.reading = Some(ctx.queue.submit(move |q| snapshot(q, selected)));
+    }
+
+    /// Takes the snapshot when it came.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        match poll_slot(&mut self.reading) {
+            Some(Ok(Ok(read))) => {
+                self.acquirers = read.acquirers;
+                self.stores = read.stores;
+                self.selected_store = read.selected;
+                self.bindings = read.bindings;
+                self.binding_steps = read.binding_steps;
+                self.onboarding_url = read.onboarding_url;
+                if self.selected_acquirer.is_none() {
+                    self.selected_acquirer = self.acquirers.first().map(|a| a.acquirer.id);
+                }
+                // The routing table is built from these stores and acquirers: read again with them.
+                self.routes.invalidate();
+            }
+            Some(Ok(Err(e))) => ctx.error = Some(store_error_text(&e)),
+            Some(Err(e)) => ctx.error = Some(e.text()),
+            None => {}
         }
-        if let Err(e) = ctx.home.store.default_store() {
-            ctx.error = Some(store_error_text(&e));
-        }
-        match ctx.home.store.stores() {
-            Ok(s) => self.stores = s,
-            Err(e) => ctx.error = Some(store_error_text(&e)),
-        }
-        if self.selected_store.is_none_or(|id| !self.stores.iter().any(|s| s.id == id)) {
-            self.selected_store = self.stores.first().map(|s| s.id);
-        }
-        if self.selected_acquirer.is_none() {
-            self.selected_acquirer = self.acquirers.first().map(|a| a.acquirer.id);
-        }
-        self.bindings = match self.selected_store {
-            Some(id) => ctx.home.store.bindings_for_store(id).unwrap_or_else(|e| {
-                ctx.error = Some(store_error_text(&e));
-                Vec::new()
-            }),
-            None => Vec::new(),
-        };
     }
 
     /// The acquirer's name in the UI's language, by its id.
@@ -216,6 +252,7 @@ impl AcquirersScreen {
         if !self.loaded {
             self.reload(ctx);
         }
+        self.poll(ctx);
         self.take_dropped_file(ui);
         if let Some(job) = self.job.as_mut()
             && let Some(result) = job.poll()
@@ -236,12 +273,14 @@ impl AcquirersScreen {
                             self.reload(ctx);
                         }
                     });
+                // Each section in a scope of its own: what the queue brings in one (a longer routing table) does
+                // not change the ids of the widgets in the next.
                 ui.separator();
-                self.routes.ui(ui, ctx, &self.stores, &self.acquirers);
+                ui.push_id("routes", |ui| self.routes.ui(ui, ctx, &self.stores, &self.acquirers));
                 ui.separator();
-                self.onboarding_section(ui, ctx);
+                ui.push_id("onboarding", |ui| self.onboarding_section(ui, ctx));
                 ui.separator();
-                self.bindings_section(ui, ctx);
+                ui.push_id("bindings", |ui| self.bindings_section(ui, ctx));
             });
         });
     }
@@ -397,7 +436,7 @@ impl AcquirersScreen {
                 ui.end_row();
             }
         });
-        for b in &self.bindings {
+        for (b, steps) in self.bindings.iter().zip(&self.binding_steps) {
             let code = self
                 .acquirers
                 .iter()
@@ -406,10 +445,11 @@ impl AcquirersScreen {
                 .unwrap_or_default();
             egui::CollapsingHeader::new(format!("{} {code}", lang.pick("步骤记录", "Steps")))
                 .id_salt(("binding-steps", b.id.0))
-                .show(ui, |ui| match ctx.home.store.binding_events(b.id) {
+                .show(ui, |ui| match steps {
                     Ok(events) => {
                         for e in events {
                             let step = Step::from_stored(&e.detail);
+                            let e = &e;
                             ui.add(
                                 egui::Label::new(format!(
                                     "{}  {}  {}",
@@ -422,7 +462,7 @@ impl AcquirersScreen {
                         }
                     }
                     Err(e) => {
-                        ui.colored_label(ui.visuals().error_fg_color, store_error_text(&e).get(lang));
+                        ui.colored_label(ui.visuals().error_fg_color, store_error_text(e).get(lang));
                     }
                 });
         }
@@ -461,7 +501,7 @@ impl AcquirersScreen {
         let Some(acquirer) = self.acquirers.iter().find(|a| a.acquirer.id == acquirer_id).cloned() else {
             return;
         };
-        let url = match platform_url(ctx) {
+        let url = match platform_url(ctx, self.onboarding_url.as_deref()) {
             Ok(u) => u,
             Err(e) => {
                 self.result = Some(Err(e));
@@ -483,7 +523,6 @@ impl AcquirersScreen {
             remember_folder(ctx, path);
             self.code_file.clear_note();
         }
-        let db_path = ctx.home.store.path().to_owned();
         let (zh, en) = match action {
             Action::Direct => ("正在入驻（不使用 CDS）", "Onboarding without CDS"),
             Action::WithCds => ("正在入驻并注册 CDS", "Onboarding with CDS"),
@@ -493,9 +532,8 @@ impl AcquirersScreen {
         let name =
             Text::new(onboarding_acquirer_name(&acquirer, Lang::ZhCn), onboarding_acquirer_name(&acquirer, Lang::En));
         self.job_title = Text::new(format!("{zh} · {}", name.zh), format!("{en} · {}", name.en));
-        let job = Job::spawn(ctx, self.job_title.en.clone(), move |reporter, cancel| async move {
+        let job = ctx.queue.start_with_store(move |mut db, reporter, cancel| async move {
             let client = CdsClient::new(&url).map_err(|e| error_text(&OnboardingError::Platform(e)))?;
-            let mut db = Store::open(&db_path).map_err(|e| store_error_text(&e))?;
             let progress = move |p| reporter.progress(p);
             let mut o =
                 Onboarder { db: &mut db, client: &client, poll: PollPolicy::default(), cancel, progress: &progress };
@@ -541,9 +579,13 @@ impl AcquirersScreen {
             Ok(done)
         });
         match job {
-            Ok(j) => self.job = Some(j),
+            Ok(j) => self.job = Some(Job::view(j, self.job_title.en.clone())),
             Err(e) => {
-                self.result = Some(Err(Text::new("网络运行时未启动，无法联系收单机构", e)));
+                let why = e.text();
+                self.result = Some(Err(Text::new(
+                    format!("{}，无法联系收单机构", why.zh),
+                    format!("{}: the acquirers cannot be reached", why.en),
+                )));
             }
         }
     }

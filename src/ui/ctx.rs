@@ -142,10 +142,10 @@ impl Ctx {
         let access = config::access_mode(&home.store)?;
         let backend_url = crate::routing::backend::link(&home.store)?.map(|l| l.url);
         let sound = crate::sound::Sound::system(crate::sound::SoundSettings::load(&home.store)?);
-        let keys = hotkeys::KeyMap::load(&home.store)?;
+        let keys = hotkeys::KeyMap::load(|key| home.store.setting(key))?;
         let theme = config::theme(&home.store)?;
         let scale = config::scale(&home.store)?;
-        let recent_folders = path_field::load_recent_folders(&home.store);
+        let recent_folders = path_field::recent_folders_from(home.store.setting(path_field::SETTING_RECENT_FOLDERS));
         let queue = crate::queue::Queue::new(crate::queue::Core::new(home.store.path()), AUDIT_ACTOR_WINDOW);
         let mut ctx = Ctx {
             home,

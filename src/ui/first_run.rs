@@ -1,12 +1,15 @@
 //! 首次设置向导 First-run wizard: language, merchant profile, first store, owner PIN, sandbox or live. Each step
 //! is saved when the merchant presses Next, through the same core calls the Acquirers and Settings screens use;
-//! the wizard can be skipped at any step and opened again from Settings.
+//! the wizard can be skipped at any step and opened again from Settings. What it reads and saves goes through the
+//! command queue: Next waits for the step's save to answer before it moves on.
 
 use crate::channel::cds::CdsClient;
 use crate::config::{self, FirstRun, SETTING_MODE};
 use crate::i18n::{Lang, Text};
 use crate::model::{ChannelMode, Merchant, Role, Store, StoreId};
 use crate::onboarding::{FieldIssue, validate_merchant, validate_store};
+use crate::queue::{QueueError, Ticket, poll_slot};
+use crate::store::StoreError;
 use crate::store::operators::{AddOperatorError, check_pin_format};
 use crate::ui::Ctx;
 use crate::ui::acquirers::SETTING_ONBOARDING_URL;
@@ -57,6 +60,46 @@ impl Step {
     }
 }
 
+/// What the wizard reads when it opens: the merchant, the stores, the active owner and the live onboarding server.
+#[derive(Debug)]
+struct Loaded {
+    merchant: Merchant,
+    stores: Vec<Store>,
+    owner: Option<String>,
+    onboarding_url: Option<String>,
+}
+
+fn read(q: &mut crate::queue::CoreSession) -> Result<Loaded, StoreError> {
+    let merchant = q.store.merchant()?;
+    let stores = q.store.stores()?;
+    let owner = q.store.operators()?.into_iter().find(|o| o.role == Role::Owner && o.active).map(|o| o.name);
+    let onboarding_url = q.store.setting(SETTING_ONBOARDING_URL)?;
+    Ok(Loaded { merchant, stores, owner, onboarding_url })
+}
+
+/// What a step's save wrote, as the queue answers it.
+#[derive(Debug)]
+enum Saved {
+    /// The merchant profile (or nothing: it was unchanged).
+    Merchant,
+    /// The store as saved (a new one with its id), and the stores now.
+    Store(Store, Vec<Store>),
+    /// The mode (and the live onboarding server).
+    Mode,
+    /// The wizard was finished or skipped.
+    Ended(Outcome),
+}
+
+/// A command's answer, or why there is none in words.
+fn flatten<T>(answer: Result<Result<T, StoreError>, QueueError>) -> Result<T, Text> {
+    use crate::i18n::Phrase;
+    match answer {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(store_error_text(&e)),
+        Err(e) => Err(e.text()),
+    }
+}
+
 /// How the wizard ended; the shell closes it and, for live acquirers, opens the Acquirers screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -77,6 +120,14 @@ pub struct FirstRunWizard {
     owner: Option<String>,
     /// The owner being created: its PIN is hashed on a background thread (Argon2 is slow on purpose).
     owner_job: Option<crate::queue::Ticket<Result<crate::model::Operator, AddOperatorError>>>,
+    /// What the database held when the wizard opened, being read; the stores as last read (a store's number must be
+    /// new among them).
+    loading: Option<Ticket<Result<Loaded, StoreError>>>,
+    stores: Vec<Store>,
+    /// The merchant profile as last saved or read (an unchanged one is not saved again).
+    saved_merchant: Option<Merchant>,
+    /// The step's save under way; Next moves on once it answers.
+    saving: Option<Ticket<Result<Saved, StoreError>>>,
     /// The merchant's or store's printed names being checked against the fonts (off the UI thread) before saving.
     names_check: Option<NameCheck>,
     /// Names that passed that check.
@@ -113,19 +164,37 @@ impl FirstRunWizard {
             names_check: None,
             printable: Vec::new(),
             mode: ctx.mode,
-            onboarding_url: ctx.home.store.setting(SETTING_ONBOARDING_URL).ok().flatten().unwrap_or_default(),
+            onboarding_url: String::new(),
+            loading: Some(ctx.queue.submit(read)),
+            stores: Vec::new(),
+            saved_merchant: None,
+            saving: None,
             problem: None,
             outcome: None,
             icon: None,
         };
-        w.load(ctx);
+        w.poll_load();
         w
     }
 
-    fn load(&mut self, ctx: &mut Ctx) {
-        let db = &mut ctx.home.store;
-        match db.merchant() {
-            Ok(mut m) => {
+    /// Takes what the database held when the wizard opened.
+    fn poll_load(&mut self) {
+        let loaded = match poll_slot(&mut self.loading) {
+            None => return,
+            Some(answer) => match flatten(answer) {
+                Ok(loaded) => loaded,
+                Err(problem) => {
+                    self.problem = Some(problem);
+                    return;
+                }
+            },
+        };
+        self.onboarding_url = loaded.onboarding_url.unwrap_or_default();
+        self.owner = loaded.owner;
+        self.saved_merchant = Some(loaded.merchant.clone());
+        {
+            let mut m = loaded.merchant;
+            {
                 if m.display_name == DEMO_MERCHANT_NAME {
                     // The demo merchant: ask for the real details rather than offer the demo's.
                     for f in [
@@ -141,28 +210,56 @@ impl FirstRunWizard {
                 }
                 self.merchant = Some(m);
             }
-            Err(e) => self.problem = Some(store_error_text(&e)),
         }
-        match db.stores() {
-            Ok(stores) => {
-                self.store = stores.into_iter().next().map(|mut s| {
-                    if s.name == DEMO_STORE_NAME {
-                        s.store_code.clear();
-                        s.name.clear();
-                        s.name_zh.clear();
-                    }
-                    s
-                });
+        self.store = loaded.stores.first().cloned().map(|mut s| {
+            if s.name == DEMO_STORE_NAME {
+                s.store_code.clear();
+                s.name.clear();
+                s.name_zh.clear();
             }
-            Err(e) => self.problem = Some(store_error_text(&e)),
-        }
-        self.owner = match db.operators() {
-            Ok(ops) => ops.into_iter().find(|o| o.role == Role::Owner && o.active).map(|o| o.name),
-            Err(e) => {
-                self.problem = Some(store_error_text(&e));
-                None
-            }
+            s
+        });
+        self.stores = loaded.stores;
+    }
+
+    /// Takes the answer of the step's save: moves on, or ends the wizard, or shows why not.
+    fn poll_saving(&mut self, ctx: &mut Ctx) {
+        let saved = match poll_slot(&mut self.saving) {
+            None => return,
+            Some(answer) => match flatten(answer) {
+                Ok(saved) => saved,
+                Err(problem) => {
+                    self.problem = Some(problem);
+                    return;
+                }
+            },
         };
+        match saved {
+            Saved::Merchant => self.saved_merchant = self.merchant.clone(),
+            Saved::Store(store, stores) => {
+                self.store = Some(store);
+                self.stores = stores;
+            }
+            Saved::Mode => {
+                if ctx.mode != self.mode {
+                    ctx.mode = self.mode;
+                    ctx.channels_changed();
+                }
+            }
+            Saved::Ended(outcome) => {
+                self.outcome = Some(outcome);
+                return;
+            }
+        }
+        self.step = self.step.next();
+    }
+
+    /// Whether the wizard waits for the queue (Next and Finish wait too). The language step needs nothing read.
+    fn busy(&self) -> bool {
+        (self.loading.is_some() && self.step != Step::Language)
+            || self.saving.is_some()
+            || self.owner_job.is_some()
+            || self.names_check.is_some()
     }
 
     /// Set once the merchant finished or skipped the wizard.
@@ -172,8 +269,10 @@ impl FirstRunWizard {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
+        self.poll_load();
         self.poll_owner(ctx);
-        self.poll_names(ctx, ui.ctx());
+        self.poll_saving(ctx);
+        self.poll_names(ctx);
         let icon = self.icon.get_or_insert_with(|| crate::ui::icon::texture(ui.ctx())).clone();
         egui::ScrollArea::vertical().id_salt("first-run").show(ui, |ui| {
             // A centred card, at most 720 points wide.
@@ -264,25 +363,29 @@ impl FirstRunWizard {
                 self.step = self.step.back();
             }
             if self.step == Step::Done {
-                if ui.add(egui::Button::new(lang.pick("完成", "Finish")).min_size(big)).clicked() || enter {
+                let idle = !self.busy();
+                if ui.add_enabled(idle, egui::Button::new(lang.pick("完成", "Finish")).min_size(big)).clicked()
+                    || (enter && idle)
+                {
                     self.finish(ctx);
                 }
             } else if ui
-                .add_enabled(
-                    self.owner_job.is_none() && self.names_check.is_none(),
-                    egui::Button::new(lang.pick("下一步", "Next")).min_size(big),
-                )
+                .add_enabled(!self.busy(), egui::Button::new(lang.pick("下一步", "Next")).min_size(big))
                 .clicked()
-                || (enter && self.owner_job.is_none())
+                || (enter && !self.busy())
             {
                 self.problem = None;
-                if self.save_step(ctx, ui.ctx()) {
+                if self.save_step(ctx) {
                     self.step = self.step.next();
                 }
             }
             if self.step != Step::Done {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.add(egui::Button::new(lang.pick("跳过设置", "Skip setup")).min_size(big)).clicked() {
+                    let idle = self.saving.is_none();
+                    if ui
+                        .add_enabled(idle, egui::Button::new(lang.pick("跳过设置", "Skip setup")).min_size(big))
+                        .clicked()
+                    {
                         self.skip(ctx);
                     }
                 });
@@ -446,8 +549,9 @@ impl FirstRunWizard {
         });
     }
 
-    /// Validates and saves the current step; false (with the problem shown) when it cannot be saved.
-    fn save_step(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
+    /// Validates the current step and starts its save on the queue; true when there is nothing to save (move on
+    /// now), false when it cannot be saved (the problem shown) or its save or a check is under way.
+    fn save_step(&mut self, ctx: &mut Ctx) -> bool {
         let fix_red = || Text::new("请修正标红的字段", "Fix the fields marked in red");
         match self.step {
             Step::Language => {
@@ -468,17 +572,24 @@ impl FirstRunWizard {
                     self.problem = Some(fix_red());
                     return false;
                 }
-                match ctx.home.store.merchant_by_id(m.id) {
-                    // Unchanged (the wizard reopened, or Next pressed again): nothing to save or audit.
-                    Ok(Some(current)) if current == *m => true,
-                    // The names go on every printed stand: checked against the fonts first, off the UI thread.
-                    Ok(_) if self.printable != merchant_names(m) && needs_font_check(&merchant_names(m)) => {
-                        self.names_check = Some(NameCheck::spawn(merchant_names(m), egui_ctx));
-                        false
-                    }
-                    Ok(_) => self.saved(ctx.home.store.update_merchant(m, None)),
-                    Err(e) => self.saved::<()>(Err(e)),
+                // Unchanged (the wizard reopened, or Next pressed again): nothing to save or audit.
+                if self.saved_merchant.as_ref() == Some(m) {
+                    return true;
                 }
+                // The names go on every printed stand: checked against the fonts first, off the UI thread.
+                if self.printable != merchant_names(m) && needs_font_check(&merchant_names(m)) {
+                    self.names_check = Some(NameCheck::spawn(merchant_names(m), &ctx.queue));
+                    return false;
+                }
+                let m = m.clone();
+                self.saving = Some(ctx.queue.submit(move |q| {
+                    // Saved (and audited) only when it differs from what is stored.
+                    if q.store.merchant_by_id(m.id)?.as_ref() != Some(&m) {
+                        q.store.update_merchant(&m, None)?;
+                    }
+                    Ok(Saved::Merchant)
+                }));
+                false
             }
             Step::Store => {
                 let Some(mut s) = self.store.clone() else {
@@ -494,11 +605,8 @@ impl FirstRunWizard {
                     });
                     return false;
                 };
-                let others = match ctx.home.store.stores() {
-                    Ok(o) => o,
-                    Err(e) => return self.saved::<()>(Err(e)),
-                };
-                self.store_issues = validate_store(&s, &others);
+                let others = &self.stores;
+                self.store_issues = validate_store(&s, others);
                 if !self.store_issues.is_empty() {
                     self.problem = Some(fix_red());
                     return false;
@@ -507,16 +615,18 @@ impl FirstRunWizard {
                     return true; // unchanged
                 }
                 if self.printable != store_names(&s) && needs_font_check(&store_names(&s)) {
-                    self.names_check = Some(NameCheck::spawn(store_names(&s), egui_ctx));
+                    self.names_check = Some(NameCheck::spawn(store_names(&s), &ctx.queue));
                     return false;
                 }
-                let result = if s.id.0 == 0 {
-                    ctx.home.store.add_store(&s, None).map(|id| s.id = id)
-                } else {
-                    ctx.home.store.update_store(&s, None)
-                };
-                self.store = Some(s);
-                self.saved(result)
+                self.saving = Some(ctx.queue.submit(move |q| {
+                    if s.id.0 == 0 {
+                        s.id = q.store.add_store(&s, None)?;
+                    } else {
+                        q.store.update_store(&s, None)?;
+                    }
+                    Ok(Saved::Store(s, q.store.stores()?))
+                }));
+                false
             }
             Step::Owner => {
                 if self.owner.is_some() {
@@ -541,51 +651,38 @@ impl FirstRunWizard {
                 false
             }
             Step::Mode => {
-                if self.mode == ChannelMode::Live {
-                    if let Err(e) = CdsClient::new(&self.onboarding_url) {
-                        self.problem = Some(Text::new(
-                            crate::ui::words_setup::platform_error_words(&e, Lang::ZhCn),
-                            crate::ui::words_setup::platform_error_words(&e, Lang::En),
-                        ));
-                        return false;
-                    }
-                    let url = self.onboarding_url.trim().to_owned();
-                    if !self.saved(ctx.home.store.set_setting(SETTING_ONBOARDING_URL, &url, None)) {
-                        return false;
-                    }
-                }
-                if !self.saved(ctx.home.store.set_setting(SETTING_MODE, self.mode.as_str(), None)) {
+                if self.mode == ChannelMode::Live
+                    && let Err(e) = CdsClient::new(&self.onboarding_url)
+                {
+                    self.problem = Some(Text::new(
+                        crate::ui::words_setup::platform_error_words(&e, Lang::ZhCn),
+                        crate::ui::words_setup::platform_error_words(&e, Lang::En),
+                    ));
                     return false;
                 }
-                if ctx.mode != self.mode {
-                    ctx.mode = self.mode;
-                    ctx.channels_changed();
-                }
-                true
+                let (mode, url) = (self.mode, self.onboarding_url.trim().to_owned());
+                self.saving = Some(ctx.queue.submit(move |q| {
+                    if mode == ChannelMode::Live {
+                        q.store.set_setting(SETTING_ONBOARDING_URL, &url, None)?;
+                    }
+                    q.store.set_setting(SETTING_MODE, mode.as_str(), None)?;
+                    Ok(Saved::Mode)
+                }));
+                false
             }
             Step::Done => true,
         }
     }
 
-    fn saved<T>(&mut self, result: Result<T, crate::store::StoreError>) -> bool {
-        match result {
-            Ok(_) => true,
-            Err(e) => {
-                self.problem = Some(store_error_text(&e));
-                false
-            }
-        }
-    }
-
     /// Picks up the name check: refuses names no font prints (naming the characters), or saves the step and moves on.
-    fn poll_names(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) {
-        let Some(check) = &self.names_check else { return };
+    fn poll_names(&mut self, ctx: &mut Ctx) {
+        let Some(check) = &mut self.names_check else { return };
         let Some(refused) = check.poll() else { return };
         let names = check.names.clone();
         self.names_check = None;
         if refused.is_empty() {
             self.printable = names;
-            if self.save_step(ctx, egui_ctx) {
+            if self.save_step(ctx) {
                 self.step = self.step.next();
             }
             return;
@@ -627,21 +724,21 @@ impl FirstRunWizard {
     }
 
     fn finish(&mut self, ctx: &mut Ctx) {
-        if self.saved(config::set_first_run(&mut ctx.home.store, FirstRun::Completed)) {
-            self.outcome = Some(Outcome::Completed { mode: self.mode });
-        }
+        let outcome = Outcome::Completed { mode: self.mode };
+        self.saving = Some(ctx.queue.submit(move |q| {
+            config::set_first_run(&mut q.store, FirstRun::Completed)?;
+            Ok(Saved::Ended(outcome))
+        }));
     }
 
     /// Skipping keeps what was saved; a wizard finished before and reopened stays `completed`.
     fn skip(&mut self, ctx: &mut Ctx) {
-        let result = match ctx.home.store.setting(config::SETTING_FIRST_RUN) {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => config::set_first_run(&mut ctx.home.store, FirstRun::Skipped),
-            Err(e) => Err(e),
-        };
-        if self.saved(result) {
-            self.outcome = Some(Outcome::Skipped);
-        }
+        self.saving = Some(ctx.queue.submit(|q| {
+            if q.store.setting(config::SETTING_FIRST_RUN)?.is_none() {
+                config::set_first_run(&mut q.store, FirstRun::Skipped)?;
+            }
+            Ok(Saved::Ended(Outcome::Skipped))
+        }));
     }
 }
 
@@ -651,9 +748,17 @@ mod tests {
 
     #[test]
     fn a_fresh_install_has_the_demo_merchant_and_store_the_wizard_blanks() {
-        let mut db = crate::store::Store::open_in_memory().unwrap();
-        assert_eq!(db.merchant().unwrap().display_name, DEMO_MERCHANT_NAME);
-        assert_eq!(db.stores().unwrap()[0].name, DEMO_STORE_NAME);
+        let dir = tempfile::tempdir().unwrap();
+        let queue = crate::queue::Queue::new(crate::queue::Core::new(&dir.path().join("t.sqlite3")), "test");
+        let mut ticket = queue.submit(read);
+        let loaded = loop {
+            if let Some(answer) = ticket.poll() {
+                break answer.unwrap().unwrap();
+            }
+            std::thread::yield_now();
+        };
+        assert_eq!(loaded.merchant.display_name, DEMO_MERCHANT_NAME);
+        assert_eq!(loaded.stores[0].name, DEMO_STORE_NAME);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The counter's function keys (F1 收款, F3 退款, F4 查单, Esc 取消 …): shown on the buttons, changed in Settings,
-//! stored in the settings table (`keys.<action>` = "F1" … "F12" or "Esc").
+//! stored in the settings table (`keys.<action>` = "F1" … "F12" or "Esc"). The map itself is plain state: it is
+//! read from the stored settings the shell hands it, and Settings writes a changed key through the command queue.
 
 use crate::i18n::Lang;
-use crate::store::{Store, StoreError};
 
 /// What a function key does at the counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,21 +113,20 @@ impl Default for KeyMap {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum KeyMapError {
-    /// Another function has the key already.
-    #[error("{key} is already the key for another function")]
-    Taken { key: &'static str, by: Action },
-    #[error(transparent)]
-    Store(#[from] StoreError),
+/// Why a function cannot have a key: another function has it already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{key} is already the key for another function")]
+pub struct KeyTaken {
+    pub key: &'static str,
+    pub by: Action,
 }
 
 impl KeyMap {
-    /// The stored keys, the defaults where unset, unreadable or clashing.
-    pub fn load(store: &Store) -> Result<Self, StoreError> {
+    /// The stored keys (`setting` reads one setting by its key), the defaults where unset, unreadable or clashing.
+    pub fn load<E>(setting: impl Fn(&str) -> Result<Option<String>, E>) -> Result<Self, E> {
         let mut map = KeyMap::default();
         for action in Action::ALL {
-            if let Some(key) = store.setting(action.setting_key())?.as_deref().and_then(parse_key) {
+            if let Some(key) = setting(action.setting_key())?.as_deref().and_then(parse_key) {
                 // A clash written by hand keeps the default for the later function.
                 if map.action_of(key).is_none_or(|a| a == action) {
                     map.put(action, key);
@@ -153,18 +152,17 @@ impl KeyMap {
         }
     }
 
-    /// Gives `action` the key `key` and stores it; refused when another function has it.
-    pub fn set(
-        &mut self,
-        store: &mut Store,
-        action: Action,
-        key: egui::Key,
-        operator: Option<crate::model::OperatorId>,
-    ) -> Result<(), KeyMapError> {
-        if let Some(by) = self.action_of(key).filter(|a| *a != action) {
-            return Err(KeyMapError::Taken { key: key_name(key), by });
+    /// Whether `action` may have `key`: refused when another function has it.
+    pub fn check(&self, action: Action, key: egui::Key) -> Result<(), KeyTaken> {
+        match self.action_of(key).filter(|a| *a != action) {
+            Some(by) => Err(KeyTaken { key: key_name(key), by }),
+            None => Ok(()),
         }
-        store.set_setting(action.setting_key(), key_name(key), operator)?;
+    }
+
+    /// Gives `action` the key `key` (once stored); refused when another function has it.
+    pub fn assign(&mut self, action: Action, key: egui::Key) -> Result<(), KeyTaken> {
+        self.check(action, key)?;
         self.put(action, key);
         Ok(())
     }
@@ -192,25 +190,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_stored_and_a_clash_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
-        let mut map = KeyMap::load(&store).unwrap();
+    fn keys_are_read_from_the_settings_and_a_clash_is_refused() {
+        let stored = std::cell::RefCell::new(std::collections::HashMap::<String, String>::new());
+        let read = |key: &str| Ok::<_, std::convert::Infallible>(stored.borrow().get(key).cloned());
+        let mut map = KeyMap::load(read).unwrap();
         assert_eq!(map, KeyMap::default());
         assert_eq!(map.button_text(Action::Charge, Lang::ZhCn), "收款 F1");
         assert_eq!(map.button_text(Action::Cancel, Lang::En), "Cancel Esc");
-        map.set(&mut store, Action::Query, egui::Key::F8, None).unwrap();
-        assert_eq!(store.setting("keys.query").unwrap().as_deref(), Some("F8"));
-        assert_eq!(KeyMap::load(&store).unwrap().key(Action::Query), egui::Key::F8);
-        assert!(matches!(
-            map.set(&mut store, Action::Query, egui::Key::F1, None),
-            Err(KeyMapError::Taken { key: "F1", by: Action::Charge })
-        ));
+        map.assign(Action::Query, egui::Key::F8).unwrap();
+        assert_eq!(map.key(Action::Query), egui::Key::F8);
+        stored.borrow_mut().insert("keys.query".into(), "F8".into());
+        assert_eq!(KeyMap::load(read).unwrap().key(Action::Query), egui::Key::F8);
+        assert_eq!(map.assign(Action::Query, egui::Key::F1), Err(KeyTaken { key: "F1", by: Action::Charge }));
         assert_eq!(map.key(Action::Query), egui::Key::F8);
         // A clash written by hand keeps the default.
-        store.set_setting("keys.refund", "F1", None).unwrap();
-        assert_eq!(KeyMap::load(&store).unwrap().key(Action::Refund), egui::Key::F3);
-        store.set_setting("keys.refund", "nonsense", None).unwrap();
-        assert_eq!(KeyMap::load(&store).unwrap().key(Action::Refund), egui::Key::F3);
+        stored.borrow_mut().insert("keys.refund".into(), "F1".into());
+        assert_eq!(KeyMap::load(read).unwrap().key(Action::Refund), egui::Key::F3);
+        stored.borrow_mut().insert("keys.refund".into(), "nonsense".into());
+        assert_eq!(KeyMap::load(read).unwrap().key(Action::Refund), egui::Key::F3);
     }
 }

@@ -22,16 +22,20 @@ pub struct Job<T> {
 impl<T: Send + 'static> Job<T> {
     /// Starts `work` on the queue (the app's runtime). Fails (with words for the status line) when the app has no
     /// runtime.
-    pub fn spawn<F, Fut>(ctx: &Ctx, title: String, work: F) -> Result<Self, String>
+    pub fn spawn<F, Fut>(ctx: &Ctx, title: String, work: F) -> Result<Self, Text>
     where
         F: FnOnce(Reporter<Progress>, CancelFlag) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
     {
-        let inner = ctx.queue.start(work).map_err(|_| {
-            ctx.lang.pick("网络运行时未启动，无法联系收单机构", "the network runtime is not running").to_owned()
-        })?;
+        let inner = ctx.queue.start(work).map_err(|e| e.text())?;
+        Ok(Self::view(inner, title))
+    }
+
+    /// What the window shows of a job started on the queue otherwise (with a connection of its own:
+    /// [`crate::queue::Queue::start_with_store`]).
+    pub fn view(inner: crate::queue::Job<T, Progress>, title: String) -> Self {
         let cancel = inner.cancel.clone();
-        Ok(Job { inner, cancel, started: Instant::now(), title })
+        Job { inner, cancel, started: Instant::now(), title }
     }
 }
 

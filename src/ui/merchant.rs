@@ -1,11 +1,13 @@
-//! 商户与门店资料: the merchant profile and the stores, edited in place (part of the Acquirers screen).
-
-use std::sync::mpsc;
+//! 商户与门店资料: the merchant profile and the stores, edited in place (part of the Acquirers screen). They are
+//! read and saved through the command queue; checking that the fonts print the names reads font files, so it runs
+//! there too.
 
 use crate::i18n::{Lang, Phrase, Text};
-use crate::model::{Merchant, Store, StoreId};
+use crate::model::{Merchant, MerchantId, Store as StoreRow, StoreId};
 use crate::money::Currency;
 use crate::onboarding::{FieldIssue, Problem, validate_merchant, validate_store};
+use crate::queue::{QueueError, Ticket, poll_slot};
+use crate::store::StoreError;
 use crate::ui::Ctx;
 use crate::ui::words_setup::{permit_text, store_error_text};
 
@@ -16,7 +18,7 @@ pub(crate) fn merchant_names(m: &Merchant) -> PrintedNames {
     vec![("display_name", m.display_name.clone()), ("display_name_zh", m.display_name_zh.clone())]
 }
 
-pub(crate) fn store_names(s: &Store) -> PrintedNames {
+pub(crate) fn store_names(s: &StoreRow) -> PrintedNames {
     vec![("name", s.name.clone()), ("name_zh", s.name_zh.clone())]
 }
 
@@ -25,39 +27,32 @@ pub(crate) fn needs_font_check(names: &PrintedNames) -> bool {
     !names.iter().all(|(_, text)| crate::print::fonts::bundled_font_draws(text))
 }
 
-/// A check that the fonts on this computer can print some names, on a thread of its own: the first check reads
-/// font files ([`crate::print::fonts::unprintable_chars`]). The form saves only once it came back clean.
+/// A check that the fonts on this computer can print some names, on the command queue: the first check reads font
+/// files ([`crate::print::fonts::unprintable_chars`]). The form saves only once it came back clean.
 #[derive(Debug)]
 pub(crate) struct NameCheck {
     pub names: PrintedNames,
-    rx: mpsc::Receiver<Vec<(&'static str, Vec<char>)>>,
+    ticket: Ticket<Vec<(&'static str, Vec<char>)>>,
 }
 
 impl NameCheck {
-    pub fn spawn(names: PrintedNames, egui_ctx: &egui::Context) -> Self {
-        let (tx, rx) = mpsc::channel();
-        let repaint = egui_ctx.clone();
+    pub fn spawn(names: PrintedNames, queue: &crate::queue::Queue) -> Self {
         let checked = names.clone();
-        std::thread::spawn(move || {
-            let refused: Vec<(&'static str, Vec<char>)> = checked
+        let ticket = queue.run(move || {
+            checked
                 .iter()
                 .map(|(field, text)| (*field, crate::print::fonts::unprintable_chars(text)))
                 .filter(|(_, chars)| !chars.is_empty())
-                .collect();
-            let _ = tx.send(refused);
-            repaint.request_repaint();
+                .collect()
         });
-        NameCheck { names, rx }
+        NameCheck { names, ticket }
     }
 
     /// `Some` once done: the fields with characters no font can print (empty: every name prints).
-    pub fn poll(&self) -> Option<Vec<(&'static str, Vec<char>)>> {
-        match self.rx.try_recv() {
-            Ok(refused) => Some(refused),
-            Err(mpsc::TryRecvError::Empty) => None,
-            // The thread died: nothing to refuse on, the print itself still names any missing character.
-            Err(mpsc::TryRecvError::Disconnected) => Some(Vec::new()),
-        }
+    pub fn poll(&mut self) -> Option<Vec<(&'static str, Vec<char>)>> {
+        // The check stopped without an answer: nothing to refuse on, the print itself still names any missing
+        // character.
+        self.ticket.poll().map(Result::unwrap_or_default)
     }
 }
 
@@ -80,13 +75,26 @@ enum Saving {
     Store,
 }
 
+/// The merchant and its stores, as read on the queue.
+type Profile = (Merchant, Vec<StoreRow>);
+
+/// What a save wrote.
+#[derive(Debug)]
+enum Saved {
+    Merchant,
+    Store(String),
+}
+
 #[derive(Debug, Default)]
 pub struct MerchantPanel {
     merchant: Option<Merchant>,
     merchant_issues: Vec<FieldIssue>,
-    stores: Vec<Store>,
+    stores: Vec<StoreRow>,
     /// The store being edited (id 0 = a new one).
-    editing: Option<Store>,
+    editing: Option<StoreRow>,
+    /// The merchant and the stores being read, and the save under way.
+    loading: Option<Ticket<Result<Profile, StoreError>>>,
+    saving: Option<Ticket<Result<Saved, StoreError>>>,
     store_issues: Vec<FieldIssue>,
     message: Option<Text>,
     /// The printed names being checked before a save, and which save waits for it.
@@ -165,22 +173,46 @@ pub(crate) fn merchant_fields(
 }
 
 impl MerchantPanel {
-    /// Re-reads the merchant and stores from the database.
+    /// Reads the merchant and stores again (on the queue; the answer is taken in [`MerchantPanel::poll`]).
     pub fn reload(&mut self, ctx: &mut Ctx) {
-        match ctx.home.store.merchant() {
-            Ok(m) => self.merchant = Some(m),
-            Err(e) => ctx.error = Some(store_error_text(&e)),
+        self.loading = Some(ctx.queue.submit(|q| Ok((q.store.merchant()?, q.store.stores()?))));
+    }
+
+    /// Takes the answers that came: the merchant and stores read, a save done (true: something was saved).
+    fn poll(&mut self, ctx: &mut Ctx) -> bool {
+        let failed = |ctx: &mut Ctx, e: QueueError| ctx.error = Some(e.text());
+        match poll_slot(&mut self.loading) {
+            Some(Ok(Ok((merchant, stores)))) => {
+                self.merchant = Some(merchant);
+                self.stores = stores;
+            }
+            Some(Ok(Err(e))) => ctx.error = Some(store_error_text(&e)),
+            Some(Err(e)) => failed(ctx, e),
+            None => {}
         }
-        match ctx.home.store.stores() {
-            Ok(s) => self.stores = s,
-            Err(e) => ctx.error = Some(store_error_text(&e)),
+        match poll_slot(&mut self.saving) {
+            Some(Ok(Ok(saved))) => {
+                let store_saved = matches!(saved, Saved::Store(_));
+                self.message = Some(match saved {
+                    Saved::Merchant => Text::new("商户资料已保存", "Merchant profile saved"),
+                    Saved::Store(code) => Text::new(format!("已保存门店 {code}"), format!("Saved store {code}")),
+                });
+                if store_saved {
+                    self.editing = None;
+                }
+                return true;
+            }
+            Some(Ok(Err(e))) => ctx.error = Some(store_error_text(&e)),
+            Some(Err(e)) => failed(ctx, e),
+            None => {}
         }
+        false
     }
 
     /// Picks up a finished name check: refuses the names no font prints, or saves what waited for it.
-    fn poll_check(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
-        let Some((saving, check)) = &self.check else { return false };
-        let Some(refused) = check.poll() else { return false };
+    fn poll_check(&mut self, ctx: &mut Ctx) {
+        let Some((saving, check)) = &mut self.check else { return };
+        let Some(refused) = check.poll() else { return };
         let (saving, names) = (*saving, check.names.clone());
         self.check = None;
         if !refused.is_empty() {
@@ -190,83 +222,70 @@ impl MerchantPanel {
                 Saving::Store => self.store_issues = issues,
             }
             self.message = Some(Text::new("请修正标红的字段", "Fix the fields marked in red"));
-            return false;
+            return;
         }
         self.printable = names;
         match saving {
-            Saving::Merchant => self.save_merchant(ctx, egui_ctx),
-            Saving::Store => self.save_store(ctx, egui_ctx),
+            Saving::Merchant => self.save_merchant(ctx),
+            Saving::Store => self.save_store(ctx),
         }
     }
 
-    /// Saves the merchant profile if it is valid and its names print (else starts the check); true when saved.
-    fn save_merchant(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
-        let Some(m) = self.merchant.as_ref() else { return false };
+    /// Saves the merchant profile (on the queue) if it is valid and its names print (else starts the check).
+    fn save_merchant(&mut self, ctx: &mut Ctx) {
+        let Some(m) = self.merchant.as_ref() else { return };
         self.merchant_issues = validate_merchant(m);
         if let Err(refused) = permit_text(ctx, crate::store::operators::Permission::ChangeSettings) {
             self.message = Some(refused);
         } else if !self.merchant_issues.is_empty() {
             self.message = Some(Text::new("请修正标红的字段", "Fix the fields marked in red"));
         } else if self.printable != merchant_names(m) && needs_font_check(&merchant_names(m)) {
-            self.check = Some((Saving::Merchant, NameCheck::spawn(merchant_names(m), egui_ctx)));
+            self.check = Some((Saving::Merchant, NameCheck::spawn(merchant_names(m), &ctx.queue)));
         } else {
-            match ctx.home.store.update_merchant(m, None) {
-                Ok(()) => {
-                    self.message = Some(Text::new("商户资料已保存", "Merchant profile saved"));
-                    return true;
-                }
-                Err(e) => ctx.error = Some(store_error_text(&e)),
-            }
+            let m = m.clone();
+            self.saving = Some(ctx.queue.submit(move |q| q.store.update_merchant(&m, None).map(|()| Saved::Merchant)));
         }
-        false
     }
 
-    /// Saves the store being edited if it is valid and its names print (else starts the check); true when saved.
-    fn save_store(&mut self, ctx: &mut Ctx, egui_ctx: &egui::Context) -> bool {
-        let Some(s) = self.editing.as_ref() else { return false };
+    /// Saves the store being edited (on the queue) if it is valid and its names print (else starts the check).
+    fn save_store(&mut self, ctx: &mut Ctx) {
+        let Some(s) = self.editing.as_ref() else { return };
         self.store_issues = validate_store(s, &self.stores);
         if let Err(refused) = permit_text(ctx, crate::store::operators::Permission::ChangeSettings) {
             self.message = Some(refused);
         } else if !self.store_issues.is_empty() {
             self.message = Some(Text::new("请修正标红的字段", "Fix the fields marked in red"));
         } else if self.printable != store_names(s) && needs_font_check(&store_names(s)) {
-            self.check = Some((Saving::Store, NameCheck::spawn(store_names(s), egui_ctx)));
+            self.check = Some((Saving::Store, NameCheck::spawn(store_names(s), &ctx.queue)));
         } else {
-            let result = if s.id.0 == 0 {
-                ctx.home.store.add_store(s, None).map(|_| ())
-            } else {
-                ctx.home.store.update_store(s, None)
-            };
-            match result {
-                Ok(()) => {
-                    self.message = Some(Text::new(
-                        format!("已保存门店 {}", s.store_code),
-                        format!("Saved store {}", s.store_code),
-                    ));
-                    self.editing = None;
-                    return true;
+            let s = s.clone();
+            self.saving = Some(ctx.queue.submit(move |q| {
+                if s.id.0 == 0 {
+                    q.store.add_store(&s, None)?;
+                } else {
+                    q.store.update_store(&s, None)?;
                 }
-                Err(e) => ctx.error = Some(store_error_text(&e)),
-            }
+                Ok(Saved::Store(s.store_code))
+            }));
         }
-        false
     }
 
     /// Returns true when something was saved (the caller reloads what depends on it).
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) -> bool {
         let lang = ctx.lang;
-        if self.merchant.is_none() {
+        if self.merchant.is_none() && self.loading.is_none() {
             self.reload(ctx);
         }
-        let mut saved = self.poll_check(ctx, ui.ctx());
-        let checking = self.check.is_some();
+        let saved = self.poll(ctx);
+        self.poll_check(ctx);
+        let checking = self.check.is_some() || self.saving.is_some();
         if let Some(m) = self.merchant.as_mut() {
             merchant_fields(ui, lang, "merchant-profile", m, &self.merchant_issues, "");
             if ui
                 .add_enabled(!checking, egui::Button::new(lang.pick("保存商户资料", "Save merchant profile")))
                 .clicked()
             {
-                saved |= self.save_merchant(ctx, ui.ctx());
+                self.save_merchant(ctx);
             }
             if matches!(self.check, Some((Saving::Merchant, _))) {
                 show_checking(ui, lang);
@@ -291,8 +310,8 @@ impl MerchantPanel {
             self.store_issues.clear();
         }
         if self.editing.is_none() && ui.button(lang.pick("新增门店", "Add store")).clicked() {
-            let merchant_id = self.merchant.as_ref().map(|m| m.id).unwrap_or(crate::model::MerchantId(1));
-            self.editing = Some(Store {
+            let merchant_id = self.merchant.as_ref().map(|m| m.id).unwrap_or(MerchantId(1));
+            self.editing = Some(StoreRow {
                 id: StoreId(0),
                 merchant_id,
                 store_code: String::new(),
@@ -350,7 +369,7 @@ impl MerchantPanel {
                 });
             }
             if save {
-                saved |= self.save_store(ctx, ui.ctx());
+                self.save_store(ctx);
             }
             if discard {
                 self.editing = None;

@@ -265,8 +265,14 @@ impl TillDeskApp {
                     let _ui = crate::thread_role::ui_frame();
                     self.dashboard.ui(ui, &mut self.ctx)
                 }
-                Screen::Acquirers => self.acquirers.ui(ui, &mut self.ctx),
-                Screen::StoreCodes => self.store_codes.ui(ui, &mut self.ctx),
+                Screen::Acquirers => {
+                    let _ui = crate::thread_role::ui_frame();
+                    self.acquirers.ui(ui, &mut self.ctx)
+                }
+                Screen::StoreCodes => {
+                    let _ui = crate::thread_role::ui_frame();
+                    self.store_codes.ui(ui, &mut self.ctx)
+                }
                 Screen::Orders => self.orders.ui(ui, &mut self.ctx),
                 Screen::Refunds => {
                     let _ui = crate::thread_role::ui_frame();

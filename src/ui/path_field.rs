@@ -3,10 +3,10 @@
 //! once; the field then says so and the typed path and the recent folders remain, so no button ever does nothing.
 //!
 //! The recent folders are kept in the setting `ui.recent_folders` (newest first, at most [`MAX_RECENT`]), shared by
-//! every screen that opens or saves files.
+//! every screen that opens or saves files. The system dialog blocks while it is open, so it runs on the command
+//! queue ([`crate::queue::Queue::run`]), never on the UI thread or a thread of the field's own.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use crate::i18n::{Lang, Text};
 use crate::ui::Ctx;
@@ -37,7 +37,7 @@ pub struct PathField {
     pick: Pick,
     /// The dialog's filter: its name and the extensions without dots.
     filter: (String, Vec<String>),
-    dialog: Option<Receiver<Option<PathBuf>>>,
+    dialog: Option<crate::queue::Ticket<Option<PathBuf>>>,
     note: Option<Text>,
     /// The caption last drawn: the system dialog's title, in the UI's language.
     title: String,
@@ -67,9 +67,9 @@ impl PathField {
     }
 
     /// Opens the system dialog (as the browse button does), e.g. for a Save… button with no path yet.
-    pub fn browse(&mut self, egui_ctx: &egui::Context) {
+    pub fn browse(&mut self, ctx: &Ctx) {
         if self.dialog.is_none() {
-            self.open_dialog(egui_ctx.clone());
+            self.open_dialog(ctx);
         }
     }
 
@@ -133,7 +133,7 @@ impl PathField {
                 .add_enabled(self.dialog.is_none(), egui::Button::new(lang.pick("浏览…", "Browse…")))
                 .accessible_name(format!("{} {caption}", lang.pick("浏览…", "Browse…")));
             if browse.clicked() {
-                self.open_dialog(ui.ctx().clone());
+                self.open_dialog(ctx);
             }
         });
         if let Some(note) = &self.note {
@@ -143,33 +143,29 @@ impl PathField {
     }
 
     fn poll_dialog(&mut self, _lang: Lang) -> Option<PathEvent> {
-        let rx = self.dialog.as_ref()?;
-        match rx.try_recv() {
+        match crate::queue::poll_slot(&mut self.dialog)? {
             Ok(Some(path)) => {
-                self.dialog = None;
                 self.note = None;
                 self.text = path.display().to_string();
                 Some(PathEvent::Chosen(path))
             }
-            Ok(None) | Err(TryRecvError::Disconnected) => {
-                self.dialog = None;
+            Ok(None) | Err(_) => {
                 self.note = Some(Text::new(
                     "没有选择文件。如果没有弹出文件对话框（这台电脑没有文件对话框服务），请在框里输入完整路径，或从“最近的文件夹”中选择。",
                     "No file was chosen. If no file dialog appeared (this desktop has no file-dialog service), type the full path in the field or pick one of the recent folders.",
                 ));
                 None
             }
-            Err(TryRecvError::Empty) => None,
         }
     }
 
-    fn open_dialog(&mut self, repaint: egui::Context) {
-        let (tx, rx) = channel();
+    /// Opens the system dialog on the command queue (it blocks until the person answers).
+    fn open_dialog(&mut self, ctx: &Ctx) {
         let pick = self.pick;
         let (name, exts) = self.filter.clone();
         let title = self.title.clone();
         let current = self.path();
-        std::thread::spawn(move || {
+        self.dialog = Some(ctx.queue.run(move || {
             let mut dialog = rfd::FileDialog::new();
             if !title.is_empty() {
                 dialog = dialog.set_title(&title);
@@ -187,14 +183,11 @@ impl PathField {
                     dialog = dialog.set_file_name(file.to_string_lossy());
                 }
             }
-            let picked = match pick {
+            match pick {
                 Pick::Open => dialog.pick_file(),
                 Pick::Save => dialog.save_file(),
-            };
-            let _ = tx.send(picked);
-            repaint.request_repaint();
-        });
-        self.dialog = Some(rx);
+            }
+        }));
         self.note = None;
     }
 }
@@ -214,9 +207,10 @@ pub fn recent_folders(ctx: &Ctx) -> Vec<PathBuf> {
     ctx.recent_folders.clone()
 }
 
-/// The stored recent folders (when the window opens).
-pub fn load_recent_folders(store: &crate::store::Store) -> Vec<PathBuf> {
-    let stored = store.setting(SETTING_RECENT_FOLDERS).ok().flatten().unwrap_or_default();
+/// The recent folders from the stored setting [`SETTING_RECENT_FOLDERS`] (read by the shell when the window opens;
+/// unreadable: none).
+pub fn recent_folders_from<E>(stored: Result<Option<String>, E>) -> Vec<PathBuf> {
+    let stored = stored.ok().flatten().unwrap_or_default();
     stored.lines().filter(|l| !l.trim().is_empty()).map(PathBuf::from).collect()
 }
 

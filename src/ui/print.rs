@@ -1,14 +1,14 @@
 //! 打印店铺码 Print panel: choose a template, the stores (all or some) and a logo, look at the preview, then
-//! "Save PDF…" or "Print…". Rendering runs on a background thread with a progress bar and a Cancel button.
+//! "Save PDF…" or "Print…". Everything slow runs on the command queue: reading the stores, the readability check,
+//! the preview, and rendering with a progress bar and a Cancel button ([`crate::queue::Queue::submit_job`]).
 //!
-//! The panel is meant to sit in the Store codes screen; it reads the stores itself (`Store::printable_stores`) or
-//! takes ready-made [`StandData`] from its host ([`PrintPanel::with_stands`]).
+//! The panel is meant to sit in the Store codes screen; it reads the stores itself (`Store::printable_stores`, on the
+//! queue) or takes ready-made [`StandData`] from its host ([`PrintPanel::with_stands`]).
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+
+use crate::queue::{Ticket, poll_slot};
 
 use crate::i18n::{Lang, Text};
 use crate::mpm::ErrorCorrection;
@@ -39,18 +39,22 @@ enum JobKind {
     Print,
 }
 
-enum JobEvent {
-    Progress(usize, usize),
-    Finished(Result<Text, PrintError>),
-}
-
+/// A save or print running on the queue: its progress steps are (pages done, pages in all).
 struct Job {
     kind: JobKind,
-    rx: Receiver<JobEvent>,
-    cancel: Arc<AtomicBool>,
-    done: usize,
+    job: crate::queue::Job<Result<Text, PrintError>, (usize, usize)>,
     total: usize,
 }
+
+impl Job {
+    /// Pages done and in all, as last reported.
+    fn progress(&self) -> (usize, usize) {
+        self.job.steps.last().copied().unwrap_or((0, self.total))
+    }
+}
+
+/// A printable store as read on the queue: its label and what its stand shows (or why its code cannot be made).
+type StoreRead = Result<Vec<(String, Result<StandData, PrintError>)>, crate::store::StoreError>;
 
 /// What a preview was drawn from: everything the page shows (the code, the names, every acquirer's badge), so
 /// that binding a further acquirer, which keeps a CDS code's payload, still draws the preview again.
@@ -207,12 +211,15 @@ pub struct PrintPanel {
     /// The printing command on Linux and macOS ("lp"); tests point it at a stand-in.
     pub print_command: OsString,
     stores: Option<Vec<StoreEntry>>,
+    /// The stores being read.
+    reading: Option<Ticket<StoreRead>>,
     load_error: Option<Text>,
     preview: Option<Preview>,
-    preview_job: Option<(PreviewKey, Receiver<PreviewResult>)>,
+    /// The preview being rendered (None once it answered: the same failing preview is not retried every frame).
+    preview_job: Option<(PreviewKey, Option<Ticket<PreviewResult>>)>,
     preview_error: Option<PrintError>,
     /// The chosen stores checked for readability on this template (off the UI thread), and what the check found.
-    check: Option<(CheckKey, Option<Receiver<Vec<PrintError>>>)>,
+    check: Option<(CheckKey, Option<Ticket<Vec<PrintError>>>)>,
     refusals: Vec<PrintError>,
     job: Option<Job>,
     status: Option<Result<Text, Text>>,
@@ -228,6 +235,7 @@ impl Default for PrintPanel {
             printer: String::new(),
             print_command: OsString::from("lp"),
             stores: None,
+            reading: None,
             load_error: None,
             preview: None,
             preview_job: None,
@@ -278,28 +286,37 @@ impl PrintPanel {
         self.job.is_some()
     }
 
+    /// Reads the printable stores and their stands on the queue (once, and again after [`PrintPanel::reload`]).
     fn load_stores(&mut self, ctx: &Ctx) {
-        if self.stores.is_some() {
+        if let Some(answer) = poll_slot(&mut self.reading) {
+            match answer {
+                Ok(Ok(rows)) => {
+                    self.load_error = None;
+                    self.stores = Some(
+                        rows.into_iter().map(|(label, stand)| StoreEntry { label, selected: false, stand }).collect(),
+                    );
+                }
+                Ok(Err(e)) => self.load_error = Some(crate::ui::words_setup::store_error_text(&e)),
+                Err(e) => self.load_error = Some(crate::i18n::Phrase::text(&e)),
+            }
+        }
+        if self.stores.is_some() || self.reading.is_some() {
             return;
         }
-        match ctx.home.store.printable_stores() {
-            Ok(rows) => {
-                self.load_error = None;
-                self.stores = Some(
-                    rows.iter()
-                        .map(|row| {
-                            let stand = print::source::stand_for_store(&ctx.home.store, row);
-                            let label = match &stand {
-                                Ok(s) => entry_label(s),
-                                Err(_) => format!("{} {} {}", row.store.store_code, row.store.name_zh, row.store.name),
-                            };
-                            StoreEntry { label, selected: false, stand }
-                        })
-                        .collect(),
-                );
-            }
-            Err(e) => self.load_error = Some(crate::ui::words_setup::store_error_text(&e)),
-        }
+        self.reading = Some(ctx.queue.submit(|q| {
+            let rows = q.store.printable_stores()?;
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    let stand = print::source::stand_for_store(&q.store, row);
+                    let label = match &stand {
+                        Ok(s) => entry_label(s),
+                        Err(_) => format!("{} {} {}", row.store.store_code, row.store.name_zh, row.store.name),
+                    };
+                    (label, stand)
+                })
+                .collect())
+        }));
     }
 
     /// The stands to print, or what stops it.
@@ -328,7 +345,7 @@ impl PrintPanel {
         let lang = ctx.lang;
         self.load_stores(ctx);
         self.poll(ui.ctx());
-        self.check_readability(ui.ctx());
+        self.check_readability(ctx);
         ui.heading(lang.pick("打印店铺码", "Print store codes"));
         if let Some(e) = &self.load_error {
             ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
@@ -345,7 +362,7 @@ impl PrintPanel {
                 });
                 // Not a separator: in a horizontal layout it would stretch to the whole scroll area's height.
                 ui.add_space(16.0);
-                ui.vertical(|ui| self.preview_ui(ui, lang));
+                ui.vertical(|ui| self.preview_ui(ui, ctx));
             });
         } else {
             ui.vertical(|ui| {
@@ -353,7 +370,7 @@ impl PrintPanel {
                 self.controls(ui, ctx);
             });
             ui.add_space(16.0);
-            ui.vertical(|ui| self.preview_ui(ui, lang));
+            ui.vertical(|ui| self.preview_ui(ui, ctx));
         }
     }
 
@@ -440,21 +457,22 @@ impl PrintPanel {
                             .next()
                             .unwrap_or_else(|| default_save_dir(&ctx.home.dir));
                         self.pdf.text = dir.join("store-codes.pdf").display().to_string();
-                        self.pdf.browse(ui.ctx());
+                        self.pdf.browse(ctx);
                     } else {
                         save_now = true;
                     }
                 }
                 if ui.add_enabled(readable, egui::Button::new(lang.pick("打印…", "Print…"))).clicked() {
-                    self.start(JobKind::Print, ui.ctx(), ctx);
+                    self.start(JobKind::Print, ctx);
                 }
             });
             if save_now && readable_now(&self.refusals) {
-                self.start(JobKind::Save, ui.ctx(), ctx);
+                self.start(JobKind::Save, ctx);
             }
         });
         if let Some(job) = &self.job {
-            let fraction = if job.total == 0 { 0.0 } else { job.done as f32 / job.total as f32 };
+            let (done, total) = job.progress();
+            let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
             ui.horizontal(|ui| {
                 ui.add(egui::ProgressBar::new(fraction).desired_width(300.0).text(format!(
                     "{} {} / {} {}",
@@ -462,12 +480,12 @@ impl PrintPanel {
                         JobKind::Save => lang.pick("正在生成", "Rendering"),
                         JobKind::Print => lang.pick("正在打印", "Printing"),
                     },
-                    job.done,
-                    job.total,
+                    done,
+                    total,
                     lang.pick("页", "pages")
                 )));
                 if ui.button(lang.pick("取消", "Cancel")).clicked() {
-                    job.cancel.store(true, Ordering::Relaxed);
+                    job.job.cancel.cancel();
                 }
             });
         }
@@ -491,7 +509,7 @@ impl PrintPanel {
 
     /// Checks every chosen store on the chosen template (with or without the logo) on a thread of its own whenever
     /// the choice changes; the refusals show above Save PDF… and Print….
-    fn check_readability(&mut self, egui_ctx: &egui::Context) {
+    fn check_readability(&mut self, ctx: &Ctx) {
         let stands = self.chosen().unwrap_or_default();
         let key = CheckKey {
             template: self.template,
@@ -501,18 +519,14 @@ impl PrintPanel {
         if self.check.as_ref().is_some_and(|(k, _)| *k == key) {
             return;
         }
-        let (tx, rx) = mpsc::channel();
-        let repaint = egui_ctx.clone();
         let (template, has_logo) = (key.template, key.has_logo);
-        std::thread::spawn(move || {
-            let _ = tx.send(readability::refusals(&stands, &[template], has_logo));
-            repaint.request_repaint();
-        });
+        let ticket = ctx.queue.run(move || readability::refusals(&stands, &[template], has_logo));
         self.refusals.clear();
-        self.check = Some((key, Some(rx)));
+        self.check = Some((key, Some(ticket)));
     }
 
-    fn preview_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+    fn preview_ui(&mut self, ui: &mut egui::Ui, ctx: &Ctx) {
+        let lang = ctx.lang;
         // The preview keeps its place whether or not the picture is ready, so nothing below it jumps.
         ui.set_min_size(egui::vec2(340.0, 450.0));
         ui.label(lang.pick("预览", "Preview"));
@@ -526,8 +540,8 @@ impl PrintPanel {
         let pending = self.preview_job.as_ref().is_some_and(|(k, _)| *k == key);
         if !current && !pending {
             self.preview_error = None;
-            self.preview_job =
-                Some((key.clone(), render_preview(stand, key.template, key.logo_path.clone(), ui.ctx())));
+            let ticket = render_preview(&ctx.queue, stand, key.template, key.logo_path.clone());
+            self.preview_job = Some((key.clone(), Some(ticket)));
         }
         if let Some(e) = &self.preview_error {
             ui.colored_label(ui.visuals().error_fg_color, print_error_words(lang, e));
@@ -551,20 +565,17 @@ impl PrintPanel {
         }
     }
 
-    /// Picks up what the background work reported.
+    /// Picks up what the work on the queue answered.
     fn poll(&mut self, egui_ctx: &egui::Context) {
-        if let Some((key, Some(rx))) = &self.check {
-            match rx.try_recv() {
-                Ok(refusals) => {
-                    self.refusals = refusals;
-                    self.check = Some((key.clone(), None));
-                }
-                Err(TryRecvError::Empty) => egui_ctx.request_repaint_after(std::time::Duration::from_millis(50)),
-                Err(TryRecvError::Disconnected) => self.check = Some((key.clone(), None)),
-            }
+        if let Some((_, slot)) = &mut self.check
+            && let Some(answer) = poll_slot(slot)
+        {
+            self.refusals = answer.unwrap_or_default();
         }
-        if let Some((key, rx)) = &self.preview_job {
-            match rx.try_recv() {
+        if let Some((key, slot)) = &mut self.preview_job
+            && let Some(answer) = poll_slot(slot)
+        {
+            match answer {
                 Ok(Ok((page, ec, module_px))) => {
                     let image = egui::ColorImage::from_rgba_unmultiplied(
                         [page.width as usize, page.height as usize],
@@ -575,45 +586,26 @@ impl PrintPanel {
                     self.preview = Some(Preview { key: key.clone(), texture, size, ec, module_px });
                     self.preview_job = None;
                 }
+                // Keeps the key so the same failing preview is not retried every frame.
                 Ok(Err(e)) => {
                     self.preview_error = Some(e);
                     self.preview = None;
-                    // Keep the key so the same failing preview is not retried every frame.
-                    if let Some((_, rx)) = &mut self.preview_job {
-                        *rx = mpsc::channel().1;
-                    }
                 }
-                Err(TryRecvError::Empty) => egui_ctx.request_repaint_after(std::time::Duration::from_millis(50)),
-                Err(TryRecvError::Disconnected) => {}
+                Err(_) => {}
             }
         }
-        if let Some(job) = &mut self.job {
-            loop {
-                match job.rx.try_recv() {
-                    Ok(JobEvent::Progress(done, total)) => {
-                        job.done = done;
-                        job.total = total;
-                    }
-                    Ok(JobEvent::Finished(result)) => {
-                        self.status = Some(result.map_err(|e| print_error_text(&e)));
-                        self.job = None;
-                        break;
-                    }
-                    Err(TryRecvError::Empty) => {
-                        egui_ctx.request_repaint_after(std::time::Duration::from_millis(50));
-                        break;
-                    }
-                    Err(TryRecvError::Disconnected) => {
-                        self.status = Some(Err(Text::new("打印任务意外结束", "the print job ended unexpectedly")));
-                        self.job = None;
-                        break;
-                    }
-                }
-            }
+        if let Some(job) = &mut self.job
+            && let Some(answer) = job.job.poll()
+        {
+            self.status = Some(match answer {
+                Ok(result) => result.map_err(|e| print_error_text(&e)),
+                Err(_) => Err(Text::new("打印任务意外结束", "the print job ended unexpectedly")),
+            });
+            self.job = None;
         }
     }
 
-    fn start(&mut self, kind: JobKind, egui_ctx: &egui::Context, ctx: &mut Ctx) {
+    fn start(&mut self, kind: JobKind, ctx: &mut Ctx) {
         let stands = match self.chosen() {
             Ok(s) => s,
             Err(e) => {
@@ -639,14 +631,10 @@ impl PrintPanel {
         let logo_path = self.logo.text.trim().to_owned();
         let printer = self.printer.trim().to_owned();
         let print_command = self.print_command.clone();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::channel();
         let total = stands.len();
         self.status = None;
-        self.job = Some(Job { kind, rx, cancel: cancel.clone(), done: 0, total });
-        let repaint = egui_ctx.clone();
-        std::thread::spawn(move || {
-            let result = (|| -> Result<Text, PrintError> {
+        let job = ctx.queue.submit_job(move |_session, reporter, cancel| {
+            (|| -> Result<Text, PrintError> {
                 // Every code readable by a phone, or nothing is rendered, saved or printed.
                 if let Some(refused) =
                     readability::refusals(&stands, &[template], !logo_path.is_empty()).into_iter().next()
@@ -654,22 +642,14 @@ impl PrintPanel {
                     return Err(refused);
                 }
                 let logo = if logo_path.is_empty() { None } else { Some(Logo::load(Path::new(&logo_path))?) };
-                let progress_tx = tx.clone();
-                let progress_repaint = repaint.clone();
-                if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|source| PrintError::Write { path: dir.to_owned(), source })?;
-                }
+                print::make_folder_for(&target)?;
                 let bytes = print::save_pdf(
                     &target,
                     &stands,
                     &[template],
                     logo.as_ref(),
-                    &mut |done, total| {
-                        let _ = progress_tx.send(JobEvent::Progress(done, total));
-                        progress_repaint.request_repaint();
-                    },
-                    &cancel,
+                    &mut |done, total| reporter.progress((done, total)),
+                    cancel.as_atomic(),
                 )?;
                 let pages = stands.len();
                 match kind {
@@ -693,10 +673,9 @@ impl PrintPanel {
                         ))
                     }
                 }
-            })();
-            let _ = tx.send(JobEvent::Finished(result));
-            repaint.request_repaint();
+            })()
         });
+        self.job = Some(Job { kind, job, total });
     }
 }
 
@@ -727,27 +706,20 @@ pub fn preview_scale_for_scanning(module_px: f32, pixels_per_point: f32) -> f32 
     PREVIEW_MIN_SCREEN_PX_PER_MODULE / (module_px.max(0.01) * pixels_per_point.max(0.1))
 }
 
-/// Renders the preview on its own thread, sharp enough that the code on screen scans ([`preview_dpi`]).
+/// Renders the preview on the queue, sharp enough that the code on screen scans ([`preview_dpi`]).
 fn render_preview(
+    queue: &crate::queue::Queue,
     stand: StandData,
     template: Template,
     logo_path: String,
-    egui_ctx: &egui::Context,
-) -> Receiver<PreviewResult> {
-    let (tx, rx) = mpsc::channel();
-    let repaint = egui_ctx.clone();
-    std::thread::spawn(move || {
-        let result = (|| {
-            let logo = if logo_path.is_empty() { None } else { Some(Logo::load(Path::new(&logo_path))?) };
-            let plan = readability::plan_for(&stand, template, logo.is_some())?;
-            let dpi = preview_dpi(template, plan.module_mm);
-            let page = print::render_rgba(&stand, template, logo.as_ref(), dpi)?;
-            Ok((page, plan.ec, plan.module_mm / 25.4 * dpi as f32))
-        })();
-        let _ = tx.send(result);
-        repaint.request_repaint();
-    });
-    rx
+) -> Ticket<PreviewResult> {
+    queue.run(move || {
+        let logo = if logo_path.is_empty() { None } else { Some(Logo::load(Path::new(&logo_path))?) };
+        let plan = readability::plan_for(&stand, template, logo.is_some())?;
+        let dpi = preview_dpi(template, plan.module_mm);
+        let page = print::render_rgba(&stand, template, logo.as_ref(), dpi)?;
+        Ok((page, plan.ec, plan.module_mm / 25.4 * dpi as f32))
+    })
 }
 
 /// True when no chosen code was refused as unreadable.

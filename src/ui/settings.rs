@@ -1,12 +1,45 @@
 //! 设置 Settings: language, appearance (theme and scale), mode, where the data lives, this till's store and
 //! terminal, receipts, sync, keys, staff, sound and function keys. The sections sit in a column of at most
-//! [`MAX_WIDTH`] points, centred in a wide window.
+//! [`MAX_WIDTH`] points, centred in a wide window. What it reads (the schema version, the recent audit entries, the
+//! receipt settings) and writes (sound, function keys, receipts) goes through the command queue, like the test print.
 
 use crate::i18n::{Lang, Text};
-use crate::model::ChannelMode;
+use crate::model::{AuditEntry, ChannelMode, OperatorId};
+use crate::queue::{Ticket, poll_slot};
+use crate::store::StoreError;
 use crate::store::operators::Permission;
 use crate::ui::Ctx;
+use crate::ui::hotkeys::{Action, KeyTaken};
 use crate::ui::words_backoffice::{store_error, store_error_words};
+
+/// The database's facts Settings shows: its schema version and the latest audit entries with the operators' names.
+#[derive(Debug)]
+struct Facts {
+    schema: Result<u32, StoreError>,
+    audit: Result<Audit, StoreError>,
+}
+
+/// The latest audit entries and the operators' names they refer to.
+type Audit = (Vec<AuditEntry>, Vec<(OperatorId, String)>);
+
+/// A function key being saved: the action, the key it had (given back if the write fails), the write.
+type SavingKey = (Action, egui::Key, Ticket<Result<(), StoreError>>);
+
+/// How many audit entries Settings shows.
+const RECENT_AUDIT: u32 = 5;
+
+/// How often (seconds of the window's clock) the facts are read again while Settings is shown: other panels and
+/// other tills change the audit log too.
+const FACTS_EVERY: f64 = 2.0;
+
+fn read_facts(q: &crate::queue::CoreSession) -> Facts {
+    let store = &q.store;
+    let audit = store.recent_audit(RECENT_AUDIT).and_then(|entries| {
+        let names = store.operators()?.into_iter().map(|o| (o.id, o.name)).collect();
+        Ok((entries, names))
+    });
+    Facts { schema: store.schema_version(), audit }
+}
 
 #[derive(Debug, Default)]
 pub struct SettingsScreen {
@@ -21,6 +54,14 @@ pub struct SettingsScreen {
     refused: Option<Text>,
     /// Why the last function-key change was refused (the key is taken).
     keys_refused: Option<Text>,
+    /// The facts last read, and when (the window's clock), and the read under way.
+    facts: Option<Facts>,
+    facts_at: Option<f64>,
+    reading: Option<Ticket<Facts>>,
+    /// The sound settings being saved, and what they were before (put back when the save fails).
+    saving_sound: Option<(crate::sound::SoundSettings, Ticket<Result<(), StoreError>>)>,
+    /// The function key being saved: (the action, the key it had, the write).
+    saving_key: Option<SavingKey>,
 }
 
 /// The widest the settings column grows (points); a wider window centres it.
@@ -50,6 +91,23 @@ impl SettingsScreen {
     /// Reads what the panels cached again (the stores may have changed elsewhere).
     pub fn invalidate(&mut self) {
         self.this_till.invalidate();
+        self.receipts.loaded = false;
+        self.facts_at = None;
+    }
+
+    /// Reads the schema version and the audit entries again when due; takes the answer when it came.
+    fn poll_facts(&mut self, ui: &egui::Ui, ctx: &mut Ctx) {
+        match poll_slot(&mut self.reading) {
+            Some(Ok(facts)) => self.facts = Some(facts),
+            Some(Err(e)) => ctx.error = Some(crate::i18n::Phrase::text(&e)),
+            None => {}
+        }
+        let now = ui.input(|i| i.time);
+        if self.reading.is_none() && self.facts_at.is_none_or(|at| now - at >= FACTS_EVERY) {
+            self.facts_at = Some(now);
+            self.reading = Some(ctx.queue.submit(|q| read_facts(q)));
+        }
+        ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(FACTS_EVERY));
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -60,6 +118,7 @@ impl SettingsScreen {
 
     fn contents(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
+        self.poll_facts(ui, ctx);
         egui::Grid::new("settings-grid").num_columns(2).spacing([24.0, 10.0]).show(ui, |ui| {
             ui.label(lang.pick("界面语言", "Language"));
             ui.horizontal(|ui| {
@@ -100,13 +159,14 @@ impl SettingsScreen {
             ui.end_row();
 
             ui.label(lang.pick("数据库", "Database"));
-            ui.monospace(ctx.home.store.path().display().to_string());
+            ui.monospace(ctx.queue.core().db().display().to_string());
             ui.end_row();
 
             ui.label(lang.pick("数据库版本", "Schema version"));
-            ui.label(match ctx.home.store.schema_version() {
-                Ok(v) => v.to_string(),
-                Err(e) => store_error_words(&e, lang),
+            ui.label(match self.facts.as_ref().map(|f| &f.schema) {
+                Some(Ok(v)) => v.to_string(),
+                Some(Err(e)) => store_error_words(e, lang),
+                None => "…".to_owned(),
             });
             ui.end_row();
 
@@ -122,7 +182,8 @@ impl SettingsScreen {
         self.this_till.ui(ui, ctx);
         crate::ui::dynamic_code::customer_display_setting(ui, ctx);
         ui.separator();
-        self.receipts.ui(ui, ctx);
+        // A scope of its own: the form appears once the queue has read the settings.
+        ui.push_id("receipts", |ui| self.receipts.ui(ui, ctx));
         ui.separator();
         if ui.button(lang.pick("重新运行首次设置向导", "Run the setup wizard again")).clicked() {
             // The wizard changes the merchant, the store and the mode.
@@ -131,20 +192,22 @@ impl SettingsScreen {
         }
 
         ui.add_space(16.0);
-        ui.label(egui::RichText::new(lang.pick("最近的变更（审计日志）", "Recent changes (audit log)")).strong());
-        match ctx.home.store.recent_audit(5) {
-            Ok(entries) if entries.is_empty() => {
-                ui.label(lang.pick("暂无", "None yet"));
+        // In a scope of its own: the list grows as the queue answers, and the widgets below keep their ids.
+        ui.push_id("recent-audit", |ui| {
+            ui.label(egui::RichText::new(lang.pick("最近的变更（审计日志）", "Recent changes (audit log)")).strong());
+            match self.facts.as_ref().map(|f| &f.audit) {
+                None => {
+                    ui.spinner();
+                }
+                Some(Ok((entries, _))) if entries.is_empty() => {
+                    ui.label(lang.pick("暂无", "None yet"));
+                }
+                Some(Ok((entries, names))) => crate::ui::staff::audit_list(ui, entries, names, lang),
+                Some(Err(e)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, store_error_words(e, lang));
+                }
             }
-            Ok(entries) => {
-                let names: Vec<_> =
-                    ctx.home.store.operators().unwrap_or_default().into_iter().map(|o| (o.id, o.name)).collect();
-                crate::ui::staff::audit_list(ui, &entries, &names, lang);
-            }
-            Err(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, store_error_words(&e, lang));
-            }
-        }
+        });
         ui.separator();
         self.sync.ui(ui, ctx);
         ui.separator();
@@ -186,19 +249,38 @@ impl SettingsScreen {
             ))
             .weak(),
         );
-        if s != ctx.sound.settings {
-            ctx.sync_audit_session();
-            let operator = ctx.operator_id();
-            match s.save(&mut ctx.home.store, operator) {
-                Ok(()) => ctx.sound.settings = s,
-                Err(e) => ctx.error = Some(store_error(&e)),
+        if let Some((before, ticket)) = &mut self.saving_sound
+            && let Some(answer) = ticket.poll()
+        {
+            let before = *before;
+            self.saving_sound = None;
+            if let Some(e) = failed(answer) {
+                ctx.sound.settings = before;
+                ctx.error = Some(e);
             }
+        }
+        // Applied at once; a later change waits until the one being saved is written.
+        if s != ctx.sound.settings && self.saving_sound.is_none() {
+            let before = std::mem::replace(&mut ctx.sound.settings, s);
+            let ticket = ctx.queue.submit(move |q| s.save(&mut q.store, q.operator));
+            self.saving_sound = Some((before, ticket));
+            self.facts_at = None;
         }
     }
 
     fn keys_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        use crate::ui::hotkeys::{Action, KEYS, key_name};
+        use crate::ui::hotkeys::{KEYS, key_name};
         let lang = ctx.lang;
+        if let Some((action, before, ticket)) = &mut self.saving_key
+            && let Some(answer) = ticket.poll()
+        {
+            let (action, before) = (*action, *before);
+            self.saving_key = None;
+            if let Some(e) = failed(answer) {
+                let _ = ctx.keys.assign(action, before);
+                self.keys_refused = Some(e);
+            }
+        }
         ui.label(egui::RichText::new(lang.pick("收银功能键", "Function keys at the counter")).strong());
         let mut change = None;
         // Each function's name, then its key in a list named by it ("收款  F1 ▾").
@@ -211,7 +293,8 @@ impl SettingsScreen {
                     .width(72.0)
                     .show_ui(ui, |ui| {
                         for key in KEYS {
-                            if ui.selectable_label(key == current, key_name(key)).clicked() && key != current {
+                            let free = self.saving_key.is_none();
+                            if ui.selectable_label(key == current, key_name(key)).clicked() && key != current && free {
                                 change = Some((action, key));
                             }
                         }
@@ -222,20 +305,39 @@ impl SettingsScreen {
             }
         });
         if let Some((action, key)) = change {
-            ctx.sync_audit_session();
-            let operator = ctx.operator_id();
-            self.keys_refused = match ctx.keys.set(&mut ctx.home.store, action, key, operator) {
-                Ok(()) => None,
-                Err(crate::ui::hotkeys::KeyMapError::Taken { key, by }) => Some(Text::new(
-                    format!("{key} 已用于“{}”，请先为它换一个键", by.label(Lang::ZhCn)),
-                    format!("{key} is already the key for “{}”: give that another key first", by.label(Lang::En)),
-                )),
-                Err(crate::ui::hotkeys::KeyMapError::Store(e)) => Some(store_error(&e)),
+            let before = ctx.keys.key(action);
+            // Given at once (the counter uses it from the next frame); taken back if the write fails.
+            self.keys_refused = match ctx.keys.assign(action, key) {
+                Ok(()) => {
+                    let ticket =
+                        ctx.queue.submit(move |q| q.store.set_setting(action.setting_key(), key_name(key), q.operator));
+                    self.saving_key = Some((action, before, ticket));
+                    self.facts_at = None;
+                    None
+                }
+                Err(taken) => Some(key_taken_words(taken)),
             };
         }
         if let Some(refused) = &self.keys_refused {
             ui.colored_label(ui.visuals().error_fg_color, refused.get(lang));
         }
+    }
+}
+
+/// Why a function cannot have a key, in both languages.
+fn key_taken_words(KeyTaken { key, by }: KeyTaken) -> Text {
+    Text::new(
+        format!("{key} 已用于“{}”，请先为它换一个键", by.label(Lang::ZhCn)),
+        format!("{key} is already the key for “{}”: give that another key first", by.label(Lang::En)),
+    )
+}
+
+/// A queued write's failure in words (None: it was written).
+fn failed(answer: Result<Result<(), StoreError>, crate::queue::QueueError>) -> Option<Text> {
+    match answer {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(store_error(&e)),
+        Err(e) => Some(crate::i18n::Phrase::text(&e)),
     }
 }
 
@@ -248,21 +350,69 @@ struct ReceiptsPanel {
     printer: String,
     width: crate::receipt::Width,
     message: Option<(bool, Text)>,
-    testing: Option<std::sync::mpsc::Receiver<Result<(), crate::receipt::ReceiptError>>>,
+    loading: Option<Ticket<Result<crate::receipt::ReceiptSettings, ReceiptError>>>,
+    saving: Option<Ticket<Result<(), ReceiptError>>>,
+    testing: Option<Ticket<Result<(), ReceiptError>>>,
+}
+
+use crate::receipt::ReceiptError;
+
+/// A receipt command's failure in words (`what` failed: the save or the test print).
+fn receipt_error_words(e: &ReceiptError, what: Text) -> Text {
+    match e {
+        ReceiptError::Store(e) => store_error(e),
+        ReceiptError::Unreachable { address, .. } => {
+            Text::new(format!("打印机无法连接：{address}"), format!("Cannot reach the printer at {address}"))
+        }
+        e => {
+            tracing::warn!(error = %e, "receipts");
+            Text::new(format!("{}（详情见日志）", what.get(Lang::ZhCn)), format!("{}: {e}", what.get(Lang::En)))
+        }
+    }
 }
 
 impl ReceiptsPanel {
-    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        use crate::receipt::{Mode, ReceiptSettings, Width};
-        let lang = ctx.lang;
-        if !self.loaded {
-            let s = ReceiptSettings::load(&ctx.home.store).unwrap_or_default();
+    /// Takes the answers that came: the stored settings, a save, a test print.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        use crate::i18n::Phrase;
+        if !self.loaded && self.loading.is_none() {
+            self.loading = Some(ctx.queue.submit(|q| crate::receipt::ReceiptSettings::load(&q.store)));
+        }
+        if let Some(answer) = poll_slot(&mut self.loading) {
+            let s = answer.ok().and_then(Result::ok).unwrap_or_default();
             self.mode = s.mode;
             self.printer = s.printer.map(|p| p.to_string()).unwrap_or_default();
             self.width = s.width;
             self.loaded = true;
         }
+        if let Some(answer) = poll_slot(&mut self.saving) {
+            self.message = Some(match answer {
+                Ok(Ok(())) => (true, Text::new("小票设置已保存", "Receipt settings saved")),
+                Ok(Err(e)) => (
+                    false,
+                    receipt_error_words(&e, Text::new("无法保存小票设置", "The receipt settings were not saved")),
+                ),
+                Err(e) => (false, e.text()),
+            });
+        }
+        if let Some(answer) = poll_slot(&mut self.testing) {
+            self.message = Some(match answer {
+                Ok(Ok(())) => (true, Text::new("测试小票已发送", "Test receipt sent")),
+                Ok(Err(e)) => (false, receipt_error_words(&e, Text::new("测试打印失败", "Test print failed"))),
+                Err(e) => (false, e.text()),
+            });
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        use crate::receipt::{Mode, Width};
+        let lang = ctx.lang;
+        self.poll(ctx);
         ui.strong(lang.pick("小票", "Receipts"));
+        if !self.loaded {
+            ui.spinner();
+            return;
+        }
         egui::Grid::new("receipt-settings").num_columns(2).spacing([24.0, 8.0]).show(ui, |ui| {
             ui.label(lang.pick("收款/退款后打印", "Print after a payment or refund"));
             ui.horizontal(|ui| {
@@ -292,40 +442,19 @@ impl ReceiptsPanel {
             );
         }
         ui.horizontal(|ui| {
-            if ui.button(lang.pick("保存小票设置", "Save receipt settings")).clicked() {
+            let saving = self.saving.is_some();
+            if ui.add_enabled(!saving, egui::Button::new(lang.pick("保存小票设置", "Save receipt settings"))).clicked()
+            {
                 self.save(ctx);
             }
             let testing = self.testing.is_some();
             if ui.add_enabled(!testing, egui::Button::new(lang.pick("测试打印", "Test print"))).clicked() {
                 self.test_print(ctx);
             }
-        });
-        if let Some(rx) = &self.testing {
-            match rx.try_recv() {
-                Ok(result) => {
-                    self.testing = None;
-                    self.message = Some(match result {
-                        Ok(()) => (true, Text::new("测试小票已发送", "Test receipt sent")),
-                        Err(crate::receipt::ReceiptError::Unreachable { address, .. }) => (
-                            false,
-                            Text::new(
-                                format!("打印机无法连接：{address}"),
-                                format!("Cannot reach the printer at {address}"),
-                            ),
-                        ),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "test print");
-                            (false, Text::new("测试打印失败（详情见日志）", format!("Test print failed: {e}")))
-                        }
-                    });
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
-                    ui.spinner();
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.testing = None,
+            if saving || testing {
+                ui.spinner();
             }
-        }
+        });
         if let Some((ok, text)) = &self.message {
             let color = if *ok { crate::ui::staff::ok_color(ui) } else { ui.visuals().error_fg_color };
             ui.colored_label(color, text.get(lang));
@@ -358,20 +487,12 @@ impl ReceiptsPanel {
             }
         };
         let settings = crate::receipt::ReceiptSettings { mode: self.mode, printer, width: self.width };
-        let operator = ctx.operator_id();
-        self.message = Some(match settings.save(&mut ctx.home.store, operator) {
-            Ok(()) => (true, Text::new("小票设置已保存", "Receipt settings saved")),
-            Err(crate::receipt::ReceiptError::Store(e)) => (false, store_error(&e)),
-            Err(e) => {
-                tracing::warn!(error = %e, "receipt settings");
-                (
-                    false,
-                    Text::new("无法保存小票设置（详情见日志）", format!("The receipt settings were not saved: {e}")),
-                )
-            }
-        });
+        self.message = None;
+        self.saving = Some(ctx.queue.submit(move |q| settings.save(&mut q.store, q.operator)));
     }
 
+    /// Prints a test receipt with the merchant's and the first store's names, on the queue (it reads the names
+    /// and reaches the printer).
     fn test_print(&mut self, ctx: &mut Ctx) {
         let target = match self.target() {
             Ok(Some(t)) => t,
@@ -384,28 +505,18 @@ impl ReceiptsPanel {
                 return;
             }
         };
-        let (db, width) = (ctx.home.store.path().to_owned(), self.width);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new().name("receipt-test".into()).spawn(move || {
-            let names = crate::store::Store::open(&db).ok().and_then(|s| {
-                let merchant = s.stores().ok()?.into_iter().next()?;
-                let m = s.merchant_by_id(merchant.merchant_id).ok()??;
-                Some((m.display_name_zh, merchant.name_zh))
-            });
+        let width = self.width;
+        self.message = None;
+        self.testing = Some(ctx.queue.submit(move |q| {
+            let names = (|| {
+                let store = q.store.stores().ok()?.into_iter().next()?;
+                let m = q.store.merchant_by_id(store.merchant_id).ok()??;
+                Some((m.display_name_zh, store.name_zh))
+            })();
             let (merchant, store) = names.unwrap_or_else(|| ("TillDesk".into(), String::new()));
             let receipt = crate::receipt::test_receipt(&merchant, &store, &crate::time::now_utc());
-            let _ = tx.send(crate::receipt::test_print(&target, width, &receipt));
-        });
-        match spawned {
-            Ok(_) => {
-                self.testing = Some(rx);
-                self.message = None;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the test print could not start");
-                self.message = Some((false, Text::new("无法开始测试打印", "The test print could not start")));
-            }
-        }
+            crate::receipt::test_print(&target, width, &receipt)
+        }));
     }
 }
 

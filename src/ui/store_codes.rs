@@ -1,12 +1,15 @@
 //! 店铺码 Store codes: each store's code built from its bindings, in the format the store picks, with a live QR
 //! preview and the decoded fields; saving it as a PNG; printing stands, stickers and posters of one store or many
-//! ([`PrintPanel`]); and the code checker (what a wallet would do with any code).
+//! ([`PrintPanel`]); and the code checker (what a wallet would do with any code). The stores, the format and the
+//! built code are read, the format saved and the PNG written through the command queue.
 
 use crate::channel::cds::CdsClient;
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{CodeFormatChoice, Store as StoreRow, StoreId};
-use crate::mpm::{CodeFormat, DecodedStoreCode, ErrorCorrection, decode_store_code, qr_matrix, render_png};
+use crate::mpm::{CodeFormat, DecodedStoreCode, ErrorCorrection, MpmError, decode_store_code, qr_matrix, render_png};
 use crate::onboarding::{BuiltCode, CodeCheck, build_for_store, check_code};
+use crate::queue::{QueueError, Ticket, poll_slot};
+use crate::store::StoreError;
 use crate::ui::Ctx;
 use crate::ui::acquirers::{CodeSource, code_picture_field, show_job};
 use crate::ui::jobs::{Job, dropped_path};
@@ -24,6 +27,13 @@ pub struct StoreCodesScreen {
     selected: Option<StoreId>,
     format: Option<CodeFormatChoice>,
     built: Option<Result<BuiltCode, Text>>,
+    /// The stores being read, the code being built (format and code), the format being saved, the PNG being written.
+    reading: Option<Ticket<Result<StoresRead, StoreError>>>,
+    /// The onboarding server set for live mode (the code checker asks it).
+    onboarding_url: Option<String>,
+    building: Option<Ticket<Built>>,
+    choosing: Option<Ticket<Result<(), StoreError>>>,
+    writing: Option<Ticket<Result<std::path::PathBuf, Text>>>,
     texture: Option<(String, egui::TextureHandle)>,
     png: PathField,
     saved: Option<Result<Text, Text>>,
@@ -47,6 +57,11 @@ impl Default for StoreCodesScreen {
             selected: None,
             format: None,
             built: None,
+            reading: None,
+            onboarding_url: None,
+            building: None,
+            choosing: None,
+            writing: None,
             texture: None,
             png: PathField::new(Pick::Save, "PNG", &["png"]),
             saved: None,
@@ -73,9 +88,15 @@ fn format_label(lang: Lang, f: CodeFormat) -> &'static str {
     }
 }
 
+/// The stores and the live onboarding server, as read on the queue.
+type StoresRead = (Vec<StoreRow>, Option<String>);
+
+/// A store's code format and its code, as built on the queue.
+type Built = (Option<CodeFormatChoice>, Result<BuiltCode, Text>);
+
 /// The QR symbol as an image: `scale` pixels a module, 4 modules of quiet zone (this screen and the dynamic code).
-pub(crate) fn qr_image(payload: &str, scale: usize) -> Result<egui::ColorImage, String> {
-    let m = qr_matrix(payload, ErrorCorrection::Medium).map_err(|e| e.to_string())?;
+pub(crate) fn qr_image(payload: &str, scale: usize) -> Result<egui::ColorImage, MpmError> {
+    let m = qr_matrix(payload, ErrorCorrection::Medium)?;
     let quiet = 4usize;
     let side = (m.width() + 2 * quiet) * scale;
     let mut pixels = vec![egui::Color32::WHITE; side * side];
@@ -122,18 +143,16 @@ pub fn decoded_grid(ui: &mut egui::Ui, lang: Lang, id: &str, d: &DecodedStoreCod
 }
 
 impl StoreCodesScreen {
+    /// Reads the stores again (the default store made when there is none), on the queue.
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
-        if let Err(e) = ctx.home.store.default_store() {
-            ctx.error = Some(store_error_text(&e));
-        }
-        self.stores = ctx.home.store.stores().unwrap_or_default();
-        if self.selected.is_none_or(|id| !self.stores.iter().any(|s| s.id == id)) {
-            self.selected = self.stores.first().map(|s| s.id);
-        }
-        self.rebuild(ctx);
+        self.reading = Some(ctx.queue.submit(|q| {
+            q.store.default_store()?;
+            Ok((q.store.stores()?, q.store.setting(crate::ui::acquirers::SETTING_ONBOARDING_URL)?))
+        }));
     }
 
+    /// Builds the selected store's code again, on the queue.
     fn rebuild(&mut self, ctx: &mut Ctx) {
         // Bindings, stores or the format may have changed: the printed codes follow.
         if !self.print.is_busy() {
@@ -143,8 +162,10 @@ impl StoreCodesScreen {
             self.built = None;
             return;
         };
-        self.format = ctx.home.store.store_code_format(id).ok();
-        self.built = Some(build_for_store(&ctx.home.store, id, None).map_err(|e| e.text()));
+        self.building = Some(ctx.queue.submit(move |q| {
+            let format = q.store.store_code_format(id).ok();
+            (format, build_for_store(&q.store, id, None).map_err(|e| e.text()))
+        }));
         if let Some(s) = self.stores.iter().find(|s| s.id == id)
             && self.png.text.trim().is_empty()
         {
@@ -156,6 +177,52 @@ impl StoreCodesScreen {
         }
     }
 
+    /// Takes the answers that came: the stores, the built code, a saved format, a written PNG.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        let failed = |ctx: &mut Ctx, e: QueueError| ctx.error = Some(e.text());
+        match poll_slot(&mut self.reading) {
+            Some(Ok(Ok((stores, onboarding_url)))) => {
+                self.stores = stores;
+                self.onboarding_url = onboarding_url;
+                if self.selected.is_none_or(|id| !self.stores.iter().any(|s| s.id == id)) {
+                    self.selected = self.stores.first().map(|s| s.id);
+                }
+                self.rebuild(ctx);
+            }
+            Some(Ok(Err(e))) => {
+                ctx.error = Some(store_error_text(&e));
+                self.rebuild(ctx);
+            }
+            Some(Err(e)) => failed(ctx, e),
+            None => {}
+        }
+        match poll_slot(&mut self.building) {
+            Some(Ok((format, built))) => {
+                self.format = format;
+                self.built = Some(built);
+            }
+            Some(Err(e)) => self.built = Some(Err(e.text())),
+            None => {}
+        }
+        match poll_slot(&mut self.choosing) {
+            Some(Ok(Ok(()))) => self.rebuild(ctx),
+            Some(Ok(Err(e))) => ctx.error = Some(store_error_text(&e)),
+            Some(Err(e)) => failed(ctx, e),
+            None => {}
+        }
+        match poll_slot(&mut self.writing) {
+            Some(Ok(Ok(path))) => {
+                remember_folder(ctx, &path);
+                self.png.clear_note();
+                let shown = path.display().to_string();
+                self.saved = Some(Ok(Text::new(format!("已保存到 {shown}"), format!("Saved to {shown}"))));
+            }
+            Some(Ok(Err(e))) => self.saved = Some(Err(e)),
+            Some(Err(e)) => self.saved = Some(Err(e.text())),
+            None => {}
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         // The bindings change on the Acquirers screen: rebuild whenever this screen is shown again.
         let frame = ui.ctx().cumulative_frame_nr();
@@ -163,6 +230,7 @@ impl StoreCodesScreen {
             self.reload(ctx);
         }
         self.last_frame = frame;
+        self.poll(ctx);
         if let Some(path) = dropped_path(ui) {
             self.check_file.text = path.display().to_string();
             self.check_payload.clear();
@@ -216,10 +284,8 @@ impl StoreCodesScreen {
                             ctx.error = Some(refused);
                             continue;
                         }
-                        match ctx.home.store.set_store_code_format(id, choice) {
-                            Ok(()) => changed = true,
-                            Err(e) => ctx.error = Some(store_error_text(&e)),
-                        }
+                        self.format = Some(choice);
+                        self.choosing = Some(ctx.queue.submit(move |q| q.store.set_store_code_format(id, choice)));
                     }
                 }
                 if ui.button(lang.pick("刷新", "Refresh")).clicked() {
@@ -314,8 +380,8 @@ impl StoreCodesScreen {
         ui.add_space(4.0);
         let event = self.png.show(ui, ctx, lang.pick("PNG 文件", "PNG file"));
         let save = ui.button(lang.pick("保存为 PNG", "Save as PNG")).clicked();
-        if save || matches!(event, Some(PathEvent::Chosen(_))) {
-            self.saved = Some(self.save_png(ctx, &code.payload));
+        if (save || matches!(event, Some(PathEvent::Chosen(_)))) && self.writing.is_none() {
+            self.save_png(ctx, &code.payload);
         }
         match &self.saved {
             Some(Ok(m)) => {
@@ -331,33 +397,33 @@ impl StoreCodesScreen {
         }
     }
 
-    /// Writes the code as a PNG where the PNG field says (the folder made if need be); the words for the screen.
-    fn save_png(&mut self, ctx: &mut Ctx, payload: &str) -> Result<Text, Text> {
+    /// Writes the code as a PNG where the PNG field says (the folder made if need be), on the queue.
+    fn save_png(&mut self, ctx: &mut Ctx, payload: &str) {
         let Some(mut path) = self.png.path() else {
-            return Err(Text::new("请先填写 PNG 文件的路径", "Type where to save the PNG first"));
+            self.saved = Some(Err(Text::new("请先填写 PNG 文件的路径", "Type where to save the PNG first")));
+            return;
         };
         if path.extension().is_none() {
             path.set_extension("png");
             self.png.text = path.display().to_string();
         }
-        let shown = path.display().to_string();
-        let png = render_png(payload, 10, 4).map_err(|e| {
-            tracing::warn!(error = %e, "could not render the store code");
-            Text::new("无法生成 PNG（详情见日志）", "could not render the PNG (see the log)")
-        })?;
-        let written = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&path, png));
-        match written {
-            Ok(()) => {
-                remember_folder(ctx, &path);
-                self.png.clear_note();
-                Ok(Text::new(format!("已保存到 {shown}"), format!("Saved to {shown}")))
-            }
-            Err(e) => Err(Text::new(format!("无法保存到 {shown}：{e}"), format!("could not save to {shown}: {e}"))),
-        }
+        self.saved = None;
+        let payload = payload.to_owned();
+        self.writing = Some(ctx.queue.run(move || {
+            let png = render_png(&payload, 10, 4).map_err(|e| {
+                tracing::warn!(error = %e, "could not render the store code");
+                Text::new("无法生成 PNG（详情见日志）", "could not render the PNG (see the log)")
+            })?;
+            crate::print::write_file(&path, &png).map_err(|e| {
+                let shown = path.display();
+                let e = match e {
+                    crate::print::PrintError::Write { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                };
+                Text::new(format!("无法保存到 {shown}：{e}"), format!("could not save to {shown}: {e}"))
+            })?;
+            Ok(path)
+        }));
     }
 
     fn checker_section(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -424,7 +490,7 @@ impl StoreCodesScreen {
             CodeSource::Payload(text) => Some(text.clone()),
             CodeSource::File(_) => None,
         };
-        let url = crate::ui::acquirers::platform_url(ctx).ok();
+        let url = crate::ui::acquirers::platform_url(ctx, self.onboarding_url.as_deref()).ok();
         let title = "Looking the code up".to_owned();
         match Job::spawn(ctx, title, move |_reporter, _cancel| async move {
             let text = source.read().await?;
@@ -441,7 +507,10 @@ impl StoreCodesScreen {
                     Some(text) => decode_store_code(&text)
                         .map(|decoded| CodeCheck { decoded, listing: None })
                         .map_err(|e| crate::onboarding::OnboardingError::Code(e).text()),
-                    None => Err(Text::new("网络运行时未启动，无法读取图片", e)),
+                    None => Err(Text::new(
+                        format!("{}，无法读取图片", e.zh),
+                        format!("{}: the picture cannot be read", e.en),
+                    )),
                 })
             }
         }
