@@ -376,6 +376,11 @@ impl Ctx {
                 }
             }
         }
+        if self.operator.is_none() && self.signed.read_for.as_ref() != Some(&None) {
+            // Signed out: nobody's record, known at once (whether an owner exists is read again behind it).
+            self.signed =
+                Signed { read_for: Some(None), operator: None, has_owner: self.signed.has_owner, stale: true };
+        }
         if self.pending.signed.is_some()
             || (self.signed.read_for.as_ref() == Some(&self.operator) && !self.signed.stale)
         {
@@ -385,8 +390,7 @@ impl Ctx {
     }
 
     /// Starts reading the signed-in operator's record (and whether an owner exists) on the queue.
-    #[allow(clippy::type_complexity)]
-    fn read_signed(&self) -> (Option<String>, Ticket<Result<(bool, Option<crate::model::Operator>), StoreError>>) {
+    fn read_signed(&self) -> (Option<String>, Ticket<SignedRecord>) {
         let name = self.operator.clone();
         let wanted = name.clone();
         let ticket = self.queue.submit(move |s| {
@@ -595,6 +599,13 @@ impl Ctx {
             return Ok(());
         }
         Err(Text::new(words(Lang::ZhCn), words(Lang::En)))
+    }
+
+    /// Whether the signed-in operator's record has been read for the name signed in now (it is read on the queue
+    /// when the name changes; until then the shell draws no screen, so that nothing is shown or recorded for the
+    /// wrong person).
+    pub fn signed_known(&self) -> bool {
+        self.signed.read_for.as_ref() == Some(&self.operator)
     }
 
     /// The signed-in operator's id (None when nobody is signed in).
