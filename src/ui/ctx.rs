@@ -364,16 +364,16 @@ impl Ctx {
         self.signed.stale = true;
     }
 
-    /// Reads the signed-in operator's record and whether an owner exists on the queue when the name changed or the
-    /// staff did; the answer is taken between frames (until then the permission checks say they are reading).
+    /// Reads the signed-in operator's record and whether an owner exists on the queue when the name changed (waiting
+    /// for the answer) or the staff did (the record in hand is used until the answer comes, between frames).
     fn refresh_signed(&mut self) {
         if let Some((name, ticket)) = &mut self.pending.signed {
-            let name = name.clone();
-            if let Some(answer) = ticket.poll() {
+            if *name != self.operator {
+                // A read for a name no longer signed in: not needed.
                 self.pending.signed = None;
-                if name == self.operator {
-                    self.take_signed(answer);
-                }
+            } else if let Some(answer) = ticket.poll() {
+                self.pending.signed = None;
+                self.take_signed(answer);
             }
         }
         if self.operator.is_none() && self.signed.read_for.as_ref() != Some(&None) {
@@ -386,7 +386,14 @@ impl Ctx {
         {
             return;
         }
-        self.pending.signed = Some(self.read_signed());
+        let (name, ticket) = self.read_signed();
+        if self.signed.read_for.as_ref() != Some(&self.operator) {
+            // A new name: its record decides what this frame may show and whose payments it records, so the shell
+            // waits for this one small answer from the queue (between frames, on a sign-in change only).
+            self.take_signed(ticket.wait());
+            return;
+        }
+        self.pending.signed = Some((name, ticket));
     }
 
     /// Starts reading the signed-in operator's record (and whether an owner exists) on the queue.
@@ -599,13 +606,6 @@ impl Ctx {
             return Ok(());
         }
         Err(Text::new(words(Lang::ZhCn), words(Lang::En)))
-    }
-
-    /// Whether the signed-in operator's record has been read for the name signed in now (it is read on the queue
-    /// when the name changes; until then the shell draws no screen, so that nothing is shown or recorded for the
-    /// wrong person).
-    pub fn signed_known(&self) -> bool {
-        self.signed.read_for.as_ref() == Some(&self.operator)
     }
 
     /// The signed-in operator's id (None when nobody is signed in).

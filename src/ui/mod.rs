@@ -259,15 +259,6 @@ impl TillDeskApp {
         egui::CentralPanel::default().show(ui, |ui| {
             ui.heading(self.screen.heading(lang));
             ui.separator();
-            if !self.ctx.signed_known() {
-                // A new name is signed in and its record is on its way from the queue (a frame or two): no screen
-                // shows or records anything for the wrong person meanwhile.
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label(lang.pick("正在读取登录信息…", "Reading who is signed in…"));
-                });
-                return;
-            }
             match self.screen {
                 Screen::Settings => self.settings.ui(ui, &mut self.ctx),
                 // Screens on the command queue draw as the UI thread: SQL, hashing, signing or a file write in
