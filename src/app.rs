@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use crate::routing::Router;
 use crate::sync::{Services, SyncSettings};
 
 /// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
@@ -54,29 +53,35 @@ impl SandboxStatus {
         }
     }
 
-    /// The router of the till whose database is `db` on this sandbox (its accounts' sandbox profile), once it
-    /// listens; the till is prepared first (its acquirers, the demo store's routes).
-    pub fn router(&self, db: &Path) -> Option<Result<Router, String>> {
+    /// The router of a till on this sandbox (its accounts' sandbox profile) as the command queue builds it, off the
+    /// UI thread, once the sandbox listens: the till is prepared first (its acquirers, the demo store's routes).
+    pub fn router_builder(&self) -> Option<crate::queue::SandboxRouter> {
         let SandboxStatus::Running(running) = self else { return None };
-        Some((|| {
+        let (accounts, url) = (running.state.accounts(), running.base_url());
+        Some(std::sync::Arc::new(move |db: &Path| {
             let mut store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
             crate::sandbox::till::prepare(&mut store).map_err(|e| e.to_string())?;
-            crate::sandbox::till::router(&store, &running.state.accounts(), &running.base_url())
-        })())
+            crate::sandbox::till::router(&store, &accounts, &url)
+        }))
     }
 
     /// Starts the sync worker and the notify listener for the till in `data_dir` on `runtime`, once the sandbox
-    /// listens; the result arrives on the returned receiver.
+    /// listens (its settings read there, off the UI thread); the result arrives on the returned receiver.
     pub fn start_services(
         &self,
         runtime: &tokio::runtime::Handle,
         data_dir: &Path,
-        settings: SyncSettings,
     ) -> Option<std::sync::mpsc::Receiver<Result<Services, String>>> {
         let SandboxStatus::Running(running) = self else { return None };
         let (tx, rx) = std::sync::mpsc::channel();
         let (accounts, url, dir) = (running.state.accounts(), running.base_url(), data_dir.to_owned());
         runtime.spawn(async move {
+            let db = dir.join(crate::config::DATABASE_FILE);
+            let settings = tokio::task::spawn_blocking(move || {
+                crate::store::Store::open(&db).and_then(|store| SyncSettings::load(&store)).unwrap_or_default()
+            })
+            .await
+            .unwrap_or_default();
             let _ = tx.send(crate::sandbox::till::start_services(&dir, &accounts, &url, settings).await);
         });
         Some(rx)

@@ -55,7 +55,7 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     type_into(&mut h, "Enrolment code", "WRONG-CODE");
     click(&mut h, "Join");
     wait_for(&mut h, "The enrolment code is not known");
-    assert!(h.state().ctx.vault.is_some(), "the vault comes back after a refused join");
+    assert!(h.state().ctx.queue.vault_unlocked(), "the vault comes back after a refused join");
     assert!(h.state().ctx.backend_url.is_none());
 
     type_into(&mut h, "Enrolment code", code.expose());
@@ -63,8 +63,11 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     wait_for(&mut h, "Joined the merchant backend");
     h.get_by_label_contains("as till #1 \"front till\" of store S001");
     h.get_by_label(&format!("merchant backend {url}"));
-    let vault = h.state().ctx.vault.as_ref().expect("the vault is back");
-    assert_eq!(vault.names(), ["backend.till_token"], "the till keeps the backend's token, no acquirer key");
+    {
+        let vault = h.state().ctx.queue.vault();
+        let vault = vault.as_ref().expect("the vault is back");
+        assert_eq!(vault.names(), ["backend.till_token"], "the till keeps the backend's token, no acquirer key");
+    }
     // The background sync restarts on the backend.
     wait_until(&mut h, "the sync on the backend", |h| h.state().ctx.services.is_some());
 

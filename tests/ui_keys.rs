@@ -100,7 +100,7 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     click(&mut h, "Settings");
 
     // Locked keys in live mode: the checkout says what to do instead of failing a payment.
-    h.state_mut().ctx.vault = None;
+    h.state_mut().ctx.queue.set_vault(None);
     h.state_mut().ctx.channels_changed();
     click(&mut h, "Checkout");
     wait_for(&mut h, "Live mode: unlock the keys first");

@@ -7,6 +7,8 @@
 //! Owns the connection pool and the executor; names no egui (the window hands it a waker). Imports `store` and
 //! `model`; the only code that imports it is the window (`ui/`) and the composition root.
 
+mod channels;
+mod counter;
 mod job;
 mod plain;
 
@@ -16,6 +18,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use crate::model::OperatorId;
 use crate::store::{Store, StoreError};
 
+pub use channels::{Channels, ChannelsError, Routes, SandboxRouter, VaultGuard};
+pub use counter::{Counter, CounterError, CounterEvent, DynamicEvent, DynamicRun, Finished, PayEvent, PaymentRun};
 pub use job::{Job, Reporter};
 
 /// How many idle connections the pool keeps. Commands beyond that open their own and close it when done.
@@ -35,17 +39,19 @@ pub enum QueueError {
     NoRuntime,
 }
 
-/// What the commands run against: the database of one data folder, through a small pool of connections.
+/// What the commands run against: the database of one data folder, through a small pool of connections, and the
+/// key vault once unlocked (see `channels`).
 #[derive(Debug)]
 pub struct Core {
     db: PathBuf,
     pool: Mutex<Vec<Store>>,
+    vault: Mutex<Option<crate::secrets::Vault>>,
 }
 
 impl Core {
     /// The core of the database at `db` (opened lazily, by the first command).
     pub fn new(db: &Path) -> Self {
-        Core { db: db.to_owned(), pool: Mutex::new(Vec::new()) }
+        Core { db: db.to_owned(), pool: Mutex::new(Vec::new()), vault: Mutex::new(None) }
     }
 
     /// The database file.
@@ -297,6 +303,15 @@ impl<T> Ticket<T> {
         };
         self.done = true;
         Some(answer)
+    }
+
+    /// Waits for the answer, blocking the calling thread: only for the window's start-up, before its first frame (a
+    /// screen polls instead).
+    pub fn wait(self) -> Result<T, QueueError> {
+        if self.done {
+            return Err(QueueError::Stopped);
+        }
+        self.rx.recv().unwrap_or(Err(QueueError::Stopped))
     }
 
     /// Whether the answer was taken already.

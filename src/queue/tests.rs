@@ -153,3 +153,52 @@ fn a_blocking_job_reports_progress_and_its_answer() {
     assert_eq!(answer.unwrap(), (true, false));
     assert_eq!(job.steps, [(1, 2), (2, 2)]);
 }
+
+#[test]
+fn the_router_waits_for_the_vault_and_for_the_acquirers() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = queue(&dir);
+    assert!(!queue.vault_unlocked());
+    for (channels, locked) in
+        [(Channels::Live, Some(false)), (Channels::Backend, Some(true)), (Channels::NotConnected, None)]
+    {
+        let mut ticket = queue.router(channels);
+        match (answer(&mut ticket).unwrap(), locked) {
+            (Err(ChannelsError::Locked { backend }), Some(expected)) => assert_eq!(backend, expected),
+            (Err(ChannelsError::NotConnected), None) => {}
+            (other, _) => panic!("unexpected: {:?}", other.map(|_| "a router")),
+        }
+    }
+}
+
+#[test]
+fn the_counter_needs_the_apps_runtime_and_a_start_up_read_waits_for_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = queue(&dir);
+    assert!(matches!(Counter::open(&queue, Channels::NotConnected), Err(QueueError::NoRuntime)));
+    queue.submit(|s| s.store.set_setting("queue.start", "1", None)).wait().unwrap().unwrap();
+    assert_eq!(queue.submit(|s| s.store.setting("queue.start")).wait().unwrap().unwrap().as_deref(), Some("1"));
+}
+
+#[test]
+fn a_counter_whose_channels_cannot_be_built_says_so_and_takes_no_payment() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mut queue = queue(&dir);
+    queue.set_runtime(Some(runtime.handle().clone()));
+    let mut counter = Counter::open(&queue, Channels::Live).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let event = loop {
+        if let Some(event) = counter.poll().into_iter().next() {
+            break event;
+        }
+        assert!(Instant::now() < deadline, "the counter never answered");
+        std::thread::yield_now();
+    };
+    assert!(matches!(
+        event,
+        CounterEvent::Built(Err(CounterError::Channels(ChannelsError::Locked { backend: false })))
+    ));
+    assert!(!counter.is_built());
+    assert!(counter.query("TD1".into()).is_none(), "no engine: nothing is asked");
+}

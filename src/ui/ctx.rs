@@ -5,6 +5,7 @@
 use crate::config::{self, DataHome, SETTING_LANGUAGE};
 use crate::i18n::{Lang, Text};
 use crate::model::ChannelMode;
+use crate::queue::{Channels, ChannelsError, Core, Queue, QueueError, Ticket};
 use crate::store::StoreError;
 use crate::ui::words_backoffice::store_error;
 use crate::ui::{hotkeys, path_field, words_backend};
@@ -29,6 +30,8 @@ pub struct Ctx {
     pub operator: Option<String>,
     /// Whom the database's audit session was last set for (see [`Ctx::sync_audit_session`]).
     audit_session: Option<Option<String>>,
+    /// The shell's reads and writes on the queue (the signed-in record, settings, a cashier's shift).
+    pending: Pending,
     pub sync: SyncState,
     /// The last error worth showing in the status bar.
     pub error: Option<crate::i18n::Text>,
@@ -45,8 +48,8 @@ pub struct Ctx {
     pub services: Option<crate::sync::Services>,
     /// The services being started off the UI thread.
     pub services_starting: Option<std::sync::mpsc::Receiver<Result<crate::sync::Services, String>>>,
-    /// The key vault, once unlocked with its passphrase (Settings → Live channels and keys); live mode needs it.
-    pub vault: Option<crate::secrets::Vault>,
+    /// The live (or merchant backend's) background sync being started on the queue.
+    sync_starting: Option<crate::queue::Ticket<Result<crate::sync::Services, ChannelsError>>>,
     /// Which background sync runs: (mode, live keys unlocked) it was started for. None: the app does not manage
     /// one (tests); `main` sets it when it starts the first.
     pub sync_for: Option<(ChannelMode, bool)>,
@@ -67,6 +70,56 @@ pub struct Ctx {
     pub scale: u16,
     /// The folders files were last opened from or saved to, newest first (see `path_field`).
     pub recent_folders: Vec<std::path::PathBuf>,
+}
+
+/// Whether an owner exists, and the signed-in operator's record (None: nobody, or not an active operator).
+type SignedRecord = Result<(bool, Option<crate::model::Operator>), StoreError>;
+
+/// The shell's work on the queue, answered between frames.
+#[derive(Debug, Default)]
+struct Pending {
+    /// The signed-in operator's record and whether an owner exists, being read for the name given.
+    signed: Option<(Option<String>, Ticket<SignedRecord>)>,
+    /// Settings to write, in the order they were changed (key, value, the operator changing it).
+    settings: Vec<(&'static str, String, Option<crate::model::OperatorId>)>,
+    /// The settings being written.
+    writing: Option<Ticket<Result<(), StoreError>>>,
+    /// A cashier's shift being opened at sign-in.
+    shift: Option<Ticket<Result<Option<crate::shifts::Opened>, crate::shifts::ShiftError>>>,
+    /// This till's record, read again after a join.
+    till: Option<Ticket<Result<config::ThisTill, StoreError>>>,
+}
+
+/// What the window starts with, read on the queue before the first frame.
+struct Start {
+    till: config::ThisTill,
+    lang: Lang,
+    mode: ChannelMode,
+    access: config::AccessMode,
+    backend_url: Option<String>,
+    sound: crate::sound::SoundSettings,
+    keys: hotkeys::KeyMap,
+    theme: config::Theme,
+    scale: u16,
+    recent_folders: Vec<std::path::PathBuf>,
+}
+
+impl Start {
+    fn read(session: &mut crate::queue::CoreSession) -> Result<Start, StoreError> {
+        let store = &mut session.store;
+        Ok(Start {
+            till: config::this_till(store)?,
+            lang: config::language(store)?,
+            mode: config::channel_mode(store)?,
+            access: config::access_mode(store)?,
+            backend_url: crate::routing::backend::link(store)?.map(|l| l.url),
+            sound: crate::sound::SoundSettings::load(store)?,
+            keys: hotkeys::KeyMap::load(|key| store.setting(key))?,
+            theme: config::theme(store)?,
+            scale: config::scale(store)?,
+            recent_folders: path_field::recent_folders_from(store.setting(path_field::SETTING_RECENT_FOLDERS)),
+        })
+    }
 }
 
 /// The signed-in operator's record as last read, for [`Ctx::permit`] and the audit session.
@@ -135,57 +188,76 @@ impl SyncState {
 }
 
 impl Ctx {
-    pub fn new(mut home: DataHome) -> Result<Self, StoreError> {
-        let till = config::this_till(&mut home.store)?;
-        let lang = config::language(&home.store)?;
-        let mode = config::channel_mode(&home.store)?;
-        let access = config::access_mode(&home.store)?;
-        let backend_url = crate::routing::backend::link(&home.store)?.map(|l| l.url);
-        let sound = crate::sound::Sound::system(crate::sound::SoundSettings::load(&home.store)?);
-        let keys = hotkeys::KeyMap::load(|key| home.store.setting(key))?;
-        let theme = config::theme(&home.store)?;
-        let scale = config::scale(&home.store)?;
-        let recent_folders = path_field::recent_folders_from(home.store.setting(path_field::SETTING_RECENT_FOLDERS));
-        let queue = crate::queue::Queue::new(crate::queue::Core::new(home.store.path()), AUDIT_ACTOR_WINDOW);
+    /// The window's state for the data folder `home`: what it starts with is read through the queue (before the
+    /// first frame; the window is not drawn yet).
+    pub fn new(home: DataHome) -> Result<Self, QueueError> {
+        let queue = Queue::new(Core::new(&home.dir.join(config::DATABASE_FILE)), AUDIT_ACTOR_WINDOW);
+        let start = queue.submit(Start::read).wait()??;
         let mut ctx = Ctx {
             home,
             queue,
             signed: Signed::default(),
             queue_woken: false,
-            lang,
-            mode,
+            lang: start.lang,
+            mode: start.mode,
             operator: None,
             audit_session: None,
+            pending: Pending::default(),
             sync: SyncState::NotStarted,
             error: None,
             sandbox: SandboxStatus::Off,
             runtime: None,
-            access,
-            backend_url,
+            access: start.access,
+            backend_url: start.backend_url,
             services: None,
             services_starting: None,
-            vault: None,
+            sync_starting: None,
             sync_for: None,
             channel_generation: 0,
-            till,
+            till: start.till,
             money_path: MoneyPathState::Unclaimed,
-            sound,
-            keys,
-            theme,
-            scale,
-            recent_folders,
+            sound: crate::sound::Sound::system(start.sound),
+            keys: start.keys,
+            theme: start.theme,
+            scale: start.scale,
+            recent_folders: start.recent_folders,
         };
-        ctx.refresh_signed();
+        // Who is signed in (nobody yet) and whether an owner exists, before the first frame.
+        let (_, ticket) = ctx.read_signed();
+        ctx.take_signed(ticket.wait());
         Ok(ctx)
+    }
+
+    /// Remembers a setting: written on the queue, after the ones changed before it (an audited settings change).
+    fn remember(&mut self, key: &'static str, value: String, operator: Option<crate::model::OperatorId>) {
+        self.pending.settings.push((key, value, operator));
+        self.write_settings();
+    }
+
+    /// Writes the settings changed since the last write, one batch at a time so that they land in order.
+    fn write_settings(&mut self) {
+        if let Some(answer) = crate::queue::poll_slot(&mut self.pending.writing) {
+            match answer {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => self.error = Some(store_error(&e)),
+                Err(e) => tracing::warn!(error = %e, "a setting was not written"),
+            }
+        }
+        if self.pending.writing.is_some() || self.pending.settings.is_empty() {
+            return;
+        }
+        // Audited for whoever is signed in now (the queue's commands carry the operator).
+        self.queue.set_operator(self.operator_id());
+        let batch = std::mem::take(&mut self.pending.settings);
+        self.pending.writing = Some(self.queue.submit(move |s| {
+            batch.iter().try_for_each(|(key, value, operator)| s.store.set_setting(key, value, *operator))
+        }));
     }
 
     /// Changes the theme and remembers it (an audited settings change; anyone may, like the language).
     pub fn set_theme(&mut self, theme: config::Theme) {
-        self.sync_audit_session();
-        match self.home.store.set_setting(config::SETTING_THEME, theme.as_str(), None) {
-            Ok(()) => self.theme = theme,
-            Err(e) => self.error = Some(store_error(&e)),
-        }
+        self.theme = theme;
+        self.remember(config::SETTING_THEME, theme.as_str().to_owned(), None);
     }
 
     /// Changes the interface scale (percent, kept inside [`config::SCALE_RANGE`]) and remembers it.
@@ -194,11 +266,8 @@ impl Ctx {
         if percent == self.scale {
             return;
         }
-        self.sync_audit_session();
-        match self.home.store.set_setting(config::SETTING_SCALE, &percent.to_string(), None) {
-            Ok(()) => self.scale = percent,
-            Err(e) => self.error = Some(store_error(&e)),
-        }
+        self.scale = percent;
+        self.remember(config::SETTING_SCALE, percent.to_string(), None);
     }
 
     /// Says that the mode, keys or gateways changed: clients built before are stale.
@@ -212,10 +281,7 @@ impl Ctx {
         self.backend_url = Some(joined.link.url.clone());
         self.access = config::AccessMode::MerchantBackend;
         self.mode = joined.mode;
-        match config::this_till(&mut self.home.store) {
-            Ok(till) => self.till = till,
-            Err(e) => self.error = Some(store_error(&e)),
-        }
+        self.pending.till = Some(self.queue.submit(|s| config::this_till(&mut s.store)));
         self.channels_changed();
         if let Some(runtime) = &self.runtime
             && let Some(old) = self.services.take()
@@ -234,15 +300,11 @@ impl Ctx {
             self.error = Some(e);
             return;
         }
-        self.sync_audit_session();
-        match self.home.store.set_setting(config::SETTING_MODE, mode.as_str(), self.operator_id()) {
-            Ok(()) => {
-                self.mode = mode;
-                self.error = None;
-                self.channels_changed();
-            }
-            Err(e) => self.error = Some(store_error(&e)),
-        }
+        self.mode = mode;
+        self.error = None;
+        self.channels_changed();
+        let operator = self.operator_id();
+        self.remember(config::SETTING_MODE, mode.as_str().to_owned(), operator);
     }
 
     /// Signs `operator` in (None: signs out). Every audit entry the window writes afterwards names them.
@@ -252,26 +314,47 @@ impl Ctx {
         self.signed =
             Signed { read_for: Some(self.operator.clone()), operator: operator.cloned(), has_owner, stale: true };
         self.sync_audit_session();
-        // A cashier signing in opens their shift at this till when none is open (one small write).
-        if let Some(op) = operator
-            && let Err(e) = crate::shifts::on_sign_in(&mut self.home.store, &self.till, op, &crate::time::now_utc())
-        {
-            self.error = Some(crate::i18n::Phrase::text(&e));
+        // A cashier signing in opens their shift at this till when none is open (one small write, on the queue).
+        if let Some(op) = operator {
+            let (till, op, now) = (self.till.clone(), op.clone(), crate::time::now_utc());
+            self.pending.shift =
+                Some(self.queue.submit(move |s| crate::shifts::on_sign_in(&mut s.store, &till, &op, &now)));
         }
     }
 
-    /// Keeps the database's audit session on the signed-in operator, so that changes made in the window that name
-    /// no operator themselves are recorded for them (actor "window"). Called every frame; cheap when unchanged.
+    /// Keeps the audit session on the signed-in operator, so that changes made in the window that name no operator
+    /// themselves are recorded for them (actor "window"): the queue's commands, and the shell's own connection that
+    /// the screens not yet on the queue still write through. Called every frame, between frames; cheap when unchanged.
+    /// Also takes the answers of the shell's own work on the queue.
     pub fn sync_audit_session(&mut self) {
         self.refresh_signed();
+        self.take_answers();
         if self.audit_session.as_ref() == Some(&self.operator) {
             return;
         }
         let id = self.operator_id();
         self.queue.set_operator(id);
-        match self.home.store.set_audit_session(id, AUDIT_ACTOR_WINDOW) {
+        match self.home.set_audit_session(id, AUDIT_ACTOR_WINDOW) {
             Ok(()) => self.audit_session = Some(self.operator.clone()),
             Err(e) => self.error = Some(store_error(&e)),
+        }
+    }
+
+    /// The answers of the shell's work on the queue: a shift opened at sign-in, this till's record, written settings.
+    fn take_answers(&mut self) {
+        match crate::queue::poll_slot(&mut self.pending.shift) {
+            Some(Ok(Err(e))) => self.error = Some(crate::i18n::Phrase::text(&e)),
+            Some(Err(e)) => tracing::warn!(error = %e, "the shift was not opened at sign-in"),
+            Some(Ok(Ok(_))) | None => {}
+        }
+        match crate::queue::poll_slot(&mut self.pending.till) {
+            Some(Ok(Ok(till))) => self.till = till,
+            Some(Ok(Err(e))) => self.error = Some(store_error(&e)),
+            Some(Err(e)) => tracing::warn!(error = %e, "this till's record was not read"),
+            None => {}
+        }
+        if self.pending.writing.is_some() || !self.pending.settings.is_empty() {
+            self.write_settings();
         }
     }
 
@@ -281,31 +364,62 @@ impl Ctx {
         self.signed.stale = true;
     }
 
-    /// Reads the signed-in operator's record and whether an owner exists when the name changed or the staff did
-    /// (the shell calls it between frames, never while a screen draws).
+    /// Reads the signed-in operator's record and whether an owner exists on the queue when the name changed (waiting
+    /// for the answer) or the staff did (the record in hand is used until the answer comes, between frames).
     fn refresh_signed(&mut self) {
-        if self.signed.read_for.as_ref() == Some(&self.operator) && !self.signed.stale {
+        if let Some((name, ticket)) = &mut self.pending.signed {
+            if *name != self.operator {
+                // A read for a name no longer signed in: not needed.
+                self.pending.signed = None;
+            } else if let Some(answer) = ticket.poll() {
+                self.pending.signed = None;
+                self.take_signed(answer);
+            }
+        }
+        if self.operator.is_none() && self.signed.read_for.as_ref() != Some(&None) {
+            // Signed out: nobody's record, known at once (whether an owner exists is read again behind it).
+            self.signed =
+                Signed { read_for: Some(None), operator: None, has_owner: self.signed.has_owner, stale: true };
+        }
+        if self.pending.signed.is_some()
+            || (self.signed.read_for.as_ref() == Some(&self.operator) && !self.signed.stale)
+        {
             return;
         }
-        let store = &self.home.store;
-        let has_owner = match store.has_owner() {
-            Ok(has) => has,
-            Err(e) => {
-                self.error = Some(store_error(&e));
-                return;
+        let (name, ticket) = self.read_signed();
+        if self.signed.read_for.as_ref() != Some(&self.operator) {
+            // A new name: its record decides what this frame may show and whose payments it records, so the shell
+            // waits for this one small answer from the queue (between frames, on a sign-in change only).
+            self.take_signed(ticket.wait());
+            return;
+        }
+        self.pending.signed = Some((name, ticket));
+    }
+
+    /// Starts reading the signed-in operator's record (and whether an owner exists) on the queue.
+    fn read_signed(&self) -> (Option<String>, Ticket<SignedRecord>) {
+        let name = self.operator.clone();
+        let wanted = name.clone();
+        let ticket = self.queue.submit(move |s| {
+            let has_owner = s.store.has_owner()?;
+            let operator = match &wanted {
+                Some(name) => s.store.operator_by_name(name)?.filter(|o| o.active),
+                None => None,
+            };
+            Ok((has_owner, operator))
+        });
+        (name, ticket)
+    }
+
+    /// Keeps the record read for the signed-in name.
+    fn take_signed(&mut self, answer: Result<SignedRecord, QueueError>) {
+        match answer {
+            Ok(Ok((has_owner, operator))) => {
+                self.signed = Signed { read_for: Some(self.operator.clone()), operator, has_owner, stale: false };
             }
-        };
-        let operator = match &self.operator {
-            Some(name) => match store.operator_by_name(name) {
-                Ok(found) => found.filter(|o| o.active),
-                Err(e) => {
-                    self.error = Some(store_error(&e));
-                    return;
-                }
-            },
-            None => None,
-        };
-        self.signed = Signed { read_for: Some(self.operator.clone()), operator, has_owner, stale: false };
+            Ok(Err(e)) => self.error = Some(store_error(&e)),
+            Err(e) => tracing::warn!(error = %e, "the signed-in operator was not read"),
+        }
     }
 
     /// Hands the queue the app's runtime (it may be given after the window is made) and a waker that repaints the
@@ -332,15 +446,16 @@ impl Ctx {
     }
 
     /// The background sync follows the mode: the sandbox's worker (and notify listener) in sandbox mode, a worker on
-    /// the live gateways once the keys are unlocked in live mode, and never the sandbox's worker on live orders.
+    /// the live gateways once the keys are unlocked in live mode, and never the sandbox's worker on live orders. The
+    /// channels and the worker's settings are read on the queue.
     fn manage_sync(&mut self) {
         let Some(current) = self.sync_for else { return };
         if matches!(self.money_path, MoneyPathState::Elsewhere(_)) {
             return;
         }
         let joined = self.backend_url.is_some();
-        let wanted = (self.mode, (self.mode == ChannelMode::Live || joined) && self.vault.is_some());
-        if current == wanted || self.services_starting.is_some() {
+        let wanted = (self.mode, (self.mode == ChannelMode::Live || joined) && self.queue.vault_unlocked());
+        if current == wanted || self.services_starting.is_some() || self.sync_starting.is_some() {
             return;
         }
         let Some(runtime) = self.runtime.clone() else { return };
@@ -349,40 +464,37 @@ impl Ctx {
         }
         self.sync_for = Some(wanted);
         self.sync = SyncState::NotStarted;
-        let settings = crate::sync::SyncSettings::load(&self.home.store).unwrap_or_default();
-        match self.mode {
+        let channels = match self.mode {
             // Through the merchant backend: its channels, and the pull of the store's orders.
-            _ if joined => {
-                if wanted.1 {
-                    match self.router_text() {
-                        Ok(router) => {
-                            let dir = self.home.dir.clone();
-                            self.services = Some(crate::sync::start(&runtime, &dir, router, None, None, settings));
-                        }
-                        Err(e) => self.error = Some(e),
-                    }
-                }
-            }
+            _ if joined => Channels::Backend,
             // `tilldesk sync` uses exactly these channels too: the live profile of the same accounts and routes.
-            ChannelMode::Live if wanted.1 => match self.router_text() {
-                Ok(router) => {
-                    let dir = self.home.dir.clone();
-                    self.services = Some(crate::sync::start(&runtime, &dir, router, None, None, settings));
-                }
-                Err(e) => self.error = Some(e),
-            },
-            ChannelMode::Live => {}
+            ChannelMode::Live => Channels::Live,
             ChannelMode::Sandbox => {
-                if let Some(rx) = self.sandbox.start_services(&runtime, &self.home.dir, settings) {
+                if let Some(rx) = self.sandbox.start_services(&runtime, &self.home.dir) {
                     self.services_starting = Some(rx);
                 }
+                return;
             }
+        };
+        if !wanted.1 {
+            return;
         }
+        let dir = self.home.dir.clone();
+        self.sync_starting = Some(self.queue.submit_routed(channels, move |session, router| {
+            let settings = crate::sync::SyncSettings::load(&session.store).unwrap_or_default();
+            crate::sync::start(&runtime, &dir, router, None, None, settings)
+        }));
     }
 
     /// Picks up the started services and mirrors the worker's status into `sync`.
     pub(crate) fn poll_services(&mut self) {
         self.manage_sync();
+        match crate::queue::poll_slot(&mut self.sync_starting) {
+            Some(Ok(Ok(services))) => self.services = Some(services),
+            Some(Ok(Err(e))) => self.error = Some(words_backend::channels_error(&e)),
+            Some(Err(e)) => tracing::warn!(error = %e, "the background sync did not start"),
+            None => {}
+        }
         if let Some(rx) = &self.services_starting {
             match rx.try_recv() {
                 Ok(Ok(services)) => {
@@ -417,44 +529,43 @@ impl Ctx {
         self.sandbox.base_url()
     }
 
-    /// The router over this app's acquirer accounts: in sandbox mode their sandbox profile (the embedded sandbox,
-    /// once it listens); in live mode their live profile (the configured gateways, keys from the unlocked vault).
+    /// Where this app's channels come from: in sandbox mode the accounts' sandbox profile (the embedded sandbox,
+    /// once it listens); in live mode their live profile (the configured gateways, keys from the unlocked vault);
+    /// through the merchant backend once joined. Cheap (no SQL): the queue builds the router from it.
+    pub fn channels(&self) -> Result<Channels, Text> {
+        if self.backend_url.is_some() {
+            if !self.queue.vault_unlocked() {
+                return Err(words_backend::unlock_first());
+            }
+            return Ok(Channels::Backend);
+        }
+        if self.mode == ChannelMode::Live {
+            if !self.queue.vault_unlocked() {
+                return Err(words_backend::channels_error(&ChannelsError::Locked { backend: false }));
+            }
+            return Ok(Channels::Live);
+        }
+        self.sandbox
+            .router_builder()
+            .map(Channels::Sandbox)
+            .ok_or_else(|| words_backend::channels_error(&ChannelsError::NotConnected))
+    }
+
+    /// Why the channels cannot be built, in both languages.
+    pub fn channels_words(&self, e: &ChannelsError) -> Text {
+        words_backend::channels_error(e)
+    }
+
+    /// The router over this app's acquirer accounts ([`Ctx::channels`]), built on the calling thread: for the screens
+    /// not yet on the queue (Reconciliation's fetch). Screens on the queue build it there instead.
     pub fn router(&self) -> Result<crate::routing::Router, String> {
         self.router_text().map_err(|t| t.get(self.lang).to_owned())
     }
 
     /// [`Ctx::router`], with why not in both languages.
     pub fn router_text(&self) -> Result<crate::routing::Router, Text> {
-        if self.backend_url.is_some() {
-            let Some(vault) = &self.vault else { return Err(words_backend::unlock_first()) };
-            return match crate::routing::backend::router(&self.home.store, vault) {
-                Ok(Some(router)) => Ok(router),
-                Ok(None) => Err(words_backend::link_error(&crate::routing::backend::LinkError::NotJoined)),
-                Err(e) => Err(words_backend::link_error(&e)),
-            };
-        }
-        if self.mode == ChannelMode::Live {
-            let Some(vault) = &self.vault else {
-                return Err(Text::new(
-                    "正式模式：请先在“设置 → 收单通道与密钥”输入口令解锁密钥",
-                    "Live mode: unlock the keys first (Settings → Live channels and keys)",
-                ));
-            };
-            return crate::keys::live_router(self.home.store.path(), vault).map_err(|e| {
-                tracing::warn!(error = %e, "the live channels cannot be built");
-                Text::new(
-                    "正式收单通道无法使用：请检查“设置 → 收单通道与密钥”（详情见日志）",
-                    format!("The live channels cannot be used: {e}"),
-                )
-            });
-        }
-        match self.sandbox.router(self.home.store.path()) {
-            Some(router) => router.map_err(|e| {
-                tracing::warn!(error = %e, "the sandbox channels cannot be built");
-                Text::new("沙箱收单通道无法使用（详情见日志）", format!("The sandbox channels cannot be used: {e}"))
-            }),
-            None => Err(Text::new("收单通道未连接", "The acquirers are not connected")),
-        }
+        let channels = self.channels()?;
+        self.queue.router_now(&channels).map_err(|e| words_backend::channels_error(&e))
     }
 
     /// Whether the signed-in operator may do `permission`; the words to show when not, saying whom to sign in as.
@@ -526,14 +637,9 @@ impl Ctx {
     /// Switches the language and remembers it (an audited settings change).
     /// Anyone at the till may switch it: the language is how the screen reads, not how the till works.
     pub fn set_language(&mut self, lang: Lang) {
-        self.sync_audit_session();
-        match self.home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None) {
-            Ok(()) => {
-                self.lang = lang;
-                self.error = None;
-            }
-            Err(e) => self.error = Some(store_error(&e)),
-        }
+        self.lang = lang;
+        self.error = None;
+        self.remember(SETTING_LANGUAGE, lang.tag().to_owned(), None);
     }
 }
 

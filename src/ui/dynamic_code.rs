@@ -3,19 +3,18 @@
 //! a second window faces the customer ("TillDesk 顾客显示": amount, code, result), off by default.
 //!
 //! The checkout screen owns a [`DynamicHook`] and calls [`DynamicHook::show`] once a frame: it draws the "动态码 F2"
-//! button, starts a sale on F2, and takes the whole screen while a code is up. The sale runs on the runtime
-//! ([`Checkout::start_dynamic`] / [`Checkout::wait_dynamic`]); the QR image is drawn there too, and the UI only
-//! uploads it as a texture.
+//! button, starts a sale on F2, and takes the whole screen while a code is up. The sale runs on the counter's engine
+//! on the queue ([`Counter::start_dynamic`]); the QR image is drawn there too, and the UI only uploads it as a
+//! texture.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::checkout::{Checkout, DynamicInput, DynamicProgress, DynamicSale, DynamicStart, Outcome};
+use crate::checkout::{DynamicInput, DynamicProgress, DynamicSale, Outcome};
 use crate::i18n::{Lang, Text};
 use crate::model::{Order, Wallet};
 use crate::money::Amount;
+use crate::queue::{Counter, DynamicEvent, DynamicRun, Ticket, poll_slot};
+use crate::store::StoreError;
 use crate::ui::Ctx;
 use crate::ui::checkout_words::checkout_error_words;
 
@@ -23,12 +22,6 @@ use crate::ui::checkout_words::checkout_error_words;
 pub const CUSTOMER_DISPLAY_KEY: &str = "ui.customer_display";
 /// The customer-facing window's title.
 pub const CUSTOMER_TITLE: &str = "TillDesk 顾客显示";
-
-enum Msg {
-    Shown(Box<DynamicSale>, Option<egui::ColorImage>),
-    Progress(DynamicProgress),
-    Done(Box<Result<(Order, Outcome), Text>>),
-}
 
 enum Stage {
     Requesting,
@@ -41,11 +34,12 @@ enum Stage {
 pub struct DynamicCode {
     amount: Amount,
     stage: Stage,
-    cancel: Arc<AtomicBool>,
-    rx: Receiver<Msg>,
+    run: DynamicRun<egui::ColorImage>,
     image: Option<egui::ColorImage>,
     texture: Option<egui::TextureHandle>,
     customer_display: bool,
+    /// The customer display setting, being read on the queue when the sale starts.
+    display_setting: Option<Ticket<Result<Option<String>, StoreError>>>,
     /// Whose code it is, once shown (named with the result).
     wallet: Option<Wallet>,
     /// The order just paid, until the checkout takes it (for the receipt).
@@ -59,64 +53,40 @@ impl std::fmt::Debug for DynamicCode {
 }
 
 impl DynamicCode {
-    /// Starts a dynamic sale on `runtime`: the order is written ahead, the store's acquirer makes the code, and the
-    /// engine waits for the customer until paid, expired or cancelled.
-    pub fn start(
-        engine: Arc<Checkout>,
-        runtime: &tokio::runtime::Handle,
-        input: DynamicInput,
-        customer_display: bool,
-    ) -> DynamicCode {
-        let (tx, rx) = std::sync::mpsc::channel::<Msg>();
-        let cancel = Arc::new(AtomicBool::new(false));
+    /// Starts a dynamic sale on the counter's engine: the order is written ahead, the store's acquirer makes the
+    /// code (drawn as a picture off the UI thread), and the engine waits for the customer until paid, expired or
+    /// cancelled. None before the engine is built. The customer display setting is read on the queue meanwhile.
+    pub fn start(counter: &Counter, ctx: &Ctx, input: DynamicInput) -> Option<DynamicCode> {
         let amount = input.amount;
-        let stop = cancel.clone();
-        runtime.spawn(async move {
-            let sale = match engine.start_dynamic(input).await {
-                Ok(DynamicStart::Shown(sale)) => sale,
-                Ok(DynamicStart::Ended(order, outcome)) => {
-                    let _ = tx.send(Msg::Done(Box::new(Ok((order, outcome)))));
-                    return;
-                }
-                Err(e) => {
-                    let _ = tx.send(Msg::Done(Box::new(Err(checkout_error_words(&e)))));
-                    return;
-                }
-            };
-            // 8 pixels a module, off the UI thread.
-            let image = crate::ui::store_codes::qr_image(&sale.code, 8).ok();
-            let _ = tx.send(Msg::Shown(Box::new(sale.clone()), image));
-            let progress_tx: Mutex<Sender<Msg>> = Mutex::new(tx.clone());
-            let report = move |p: DynamicProgress| {
-                if let Ok(tx) = progress_tx.lock() {
-                    let _ = tx.send(Msg::Progress(p));
-                }
-            };
-            let result = engine.wait_dynamic(&sale, &stop, &report).await.map_err(|e| checkout_error_words(&e));
-            let _ = tx.send(Msg::Done(Box::new(result)));
-        });
-        DynamicCode {
+        // 8 pixels a module, off the UI thread.
+        let run = counter.start_dynamic(input, |code| crate::ui::store_codes::qr_image(code, 8).ok())?;
+        // Read when a sale starts, so a change in Settings applies to the next code.
+        let display_setting = Some(ctx.queue.submit(|s| s.store.setting(CUSTOMER_DISPLAY_KEY)));
+        Some(DynamicCode {
             amount,
             stage: Stage::Requesting,
-            cancel,
-            rx,
+            run,
             image: None,
             texture: None,
-            customer_display,
+            customer_display: false,
+            display_setting,
             wallet: None,
             paid_out: None,
-        }
+        })
     }
 
     fn drain(&mut self) {
-        while let Ok(msg) = self.rx.try_recv() {
-            match msg {
-                Msg::Shown(sale, image) => {
+        if let Some(answer) = poll_slot(&mut self.display_setting) {
+            self.customer_display = matches!(answer, Ok(Ok(Some(v))) if v == "on");
+        }
+        for event in self.run.poll() {
+            match event {
+                DynamicEvent::Shown(sale, image) => {
                     self.image = image;
                     self.wallet = Some(sale.wallet);
                     self.stage = Stage::Waiting { sale, left: None, closing: false };
                 }
-                Msg::Progress(p) => {
+                DynamicEvent::Progress(p) => {
                     if let Stage::Waiting { left, closing, .. } = &mut self.stage {
                         match p {
                             DynamicProgress::Waiting { left: l, .. } => *left = Some(l),
@@ -124,7 +94,7 @@ impl DynamicCode {
                         }
                     }
                 }
-                Msg::Done(result) => {
+                DynamicEvent::Done(result) => {
                     self.stage = match *result {
                         Ok(done) => {
                             if matches!(done.1, Outcome::Paid { .. }) {
@@ -132,7 +102,7 @@ impl DynamicCode {
                             }
                             Stage::Done(Box::new(done))
                         }
-                        Err(e) => Stage::Error(e),
+                        Err(e) => Stage::Error(checkout_error_words(&e)),
                     };
                 }
             }
@@ -182,7 +152,7 @@ impl DynamicCode {
                 ui.spinner();
                 ui.label(lang.pick("正在生成收款码…", "Making the code…"));
                 if !customer && esc {
-                    self.cancel.store(true, Ordering::SeqCst);
+                    self.run.cancel();
                 }
             }
             Stage::Waiting { sale, left, closing } => {
@@ -220,7 +190,7 @@ impl DynamicCode {
                     ui.add_space(6.0);
                     let cancel = ui.add_sized([200.0, 44.0], egui::Button::new(lang.pick("取消 Esc", "Cancel Esc")));
                     if esc || cancel.clicked() {
-                        self.cancel.store(true, Ordering::SeqCst);
+                        self.run.cancel();
                     }
                 }
             }
@@ -322,7 +292,7 @@ impl DynamicHook {
         &mut self,
         ui: &mut egui::Ui,
         ctx: &Ctx,
-        engine: Option<Arc<Checkout>>,
+        counter: Option<&Counter>,
         amount_text: &mut String,
         ready: bool,
     ) -> bool {
@@ -367,14 +337,6 @@ impl DynamicHook {
                 return false;
             }
         };
-        let (Some(engine), Some(runtime)) = (engine, ctx.runtime.clone()) else {
-            self.message =
-                Some(Text::new("收款需要网络：收单通道尚未就绪", "Payments need the network: no channel is ready"));
-            return false;
-        };
-        self.message = None;
-        // Read when a sale starts, so a change in Settings applies to the next code.
-        let customer_display = ctx.home.store.setting(CUSTOMER_DISPLAY_KEY).ok().flatten().is_some_and(|v| v == "on");
         let input = DynamicInput {
             amount,
             subject: "TillDesk".into(),
@@ -383,20 +345,60 @@ impl DynamicHook {
             operator_id: ctx.operator_id(),
             terminal_id: ctx.till.terminal_id.clone(),
         };
-        self.active = Some(DynamicCode::start(engine, &runtime, input, customer_display));
+        let Some(active) = counter.and_then(|c| DynamicCode::start(c, ctx, input)) else {
+            self.message =
+                Some(Text::new("收款需要网络：收单通道尚未就绪", "Payments need the network: no channel is ready"));
+            return false;
+        };
+        self.message = None;
+        self.active = Some(active);
         true
     }
 }
 
+/// The customer display switch as Settings shows it: read on the queue when first drawn, written on the queue when
+/// changed. Kept in egui's memory (the row belongs to no screen state of its own).
+#[derive(Default)]
+struct DisplaySwitch {
+    on: Option<bool>,
+    reading: Option<Ticket<Result<Option<String>, StoreError>>>,
+    writing: Option<Ticket<Result<(), StoreError>>>,
+}
+
+type SharedSwitch = std::sync::Arc<std::sync::Mutex<DisplaySwitch>>;
+
 /// Settings → the customer display switch (one row).
 pub fn customer_display_setting(ui: &mut egui::Ui, ctx: &mut Ctx) {
     let lang = ctx.lang;
-    let mut on = ctx.home.store.setting(CUSTOMER_DISPLAY_KEY).ok().flatten().is_some_and(|v| v == "on");
+    let id = egui::Id::unique("customer-display-switch");
+    let shared: SharedSwitch = ui.data_mut(|d| d.get_temp_mut_or_default::<SharedSwitch>(id).clone());
+    let mut switch = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(answer) = poll_slot(&mut switch.reading) {
+        match answer {
+            Ok(Ok(value)) => switch.on = Some(value.is_some_and(|v| v == "on")),
+            Ok(Err(e)) => ctx.error = Some(crate::ui::checkout_words::store_words(&e)),
+            Err(e) => tracing::warn!(error = %e, "the customer display setting"),
+        }
+    }
+    if let Some(answer) = poll_slot(&mut switch.writing) {
+        match answer {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => ctx.error = Some(crate::ui::checkout_words::store_words(&e)),
+            Err(e) => tracing::warn!(error = %e, "the customer display setting"),
+        }
+        // What the database holds now.
+        switch.on = None;
+    }
+    if switch.on.is_none() && switch.reading.is_none() && switch.writing.is_none() {
+        switch.reading = Some(ctx.queue.submit(|s| s.store.setting(CUSTOMER_DISPLAY_KEY)));
+    }
+    let mut on = switch.on.unwrap_or(false);
     let label =
         lang.pick("顾客显示屏（动态码时打开第二个窗口）", "Customer display (a second window for dynamic codes)");
-    if ui.checkbox(&mut on, label).changed()
-        && let Err(e) = ctx.home.store.set_setting(CUSTOMER_DISPLAY_KEY, if on { "on" } else { "off" }, None)
-    {
-        ctx.error = Some(crate::ui::checkout_words::store_words(&e));
+    let settled = switch.on.is_some() && switch.writing.is_none();
+    if ui.add_enabled(settled, egui::Checkbox::new(&mut on, label)).changed() {
+        switch.on = Some(on);
+        let value = if on { "on" } else { "off" };
+        switch.writing = Some(ctx.queue.submit(move |s| s.store.set_setting(CUSTOMER_DISPLAY_KEY, value, None)));
     }
 }

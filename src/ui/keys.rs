@@ -237,7 +237,8 @@ impl KeysPanel {
         }
 
         // The vault (creating one is a key change); a join in progress holds it.
-        if ctx.vault.is_none() && self.joining.is_none() && (refused.is_none() || Vault::exists(&ctx.home.dir)) {
+        if !ctx.queue.vault_unlocked() && self.joining.is_none() && (refused.is_none() || Vault::exists(&ctx.home.dir))
+        {
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("密钥口令", "Passphrase"));
                 ui.add(egui::TextEdit::singleline(&mut *self.passphrase).password(true).desired_width(200.0))
@@ -250,7 +251,7 @@ impl KeysPanel {
                 if ui.button(verb).clicked() {
                     match Vault::unlock(&ctx.home.dir, &self.passphrase) {
                         Ok(v) => {
-                            ctx.vault = Some(v);
+                            ctx.queue.set_vault(Some(v));
                             self.keys_changed = true;
                             self.message = Some(Text::new("密钥已解锁", "Keys unlocked"));
                         }
@@ -267,7 +268,7 @@ impl KeysPanel {
             ui.colored_label(ui.visuals().error_fg_color, refused);
             return;
         }
-        let unlocked = ctx.vault.is_some();
+        let unlocked = ctx.queue.vault_unlocked();
 
         // Alipay.
         ui.add_space(6.0);
@@ -291,7 +292,7 @@ impl KeysPanel {
             if ui
                 .add_enabled(unlocked, egui::Button::new(lang.pick("保存 app_auth_token", "Save app_auth_token")))
                 .clicked()
-                && let Some(vault) = ctx.vault.as_mut()
+                && let Some(vault) = ctx.queue.vault().as_mut()
             {
                 let r = keys::set_alipay_app_auth_token(&mut ctx.home.store, vault, &self.app_auth_token_text);
                 self.app_auth_token_text.zeroize();
@@ -300,7 +301,7 @@ impl KeysPanel {
                 });
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
-                && let Some(vault) = ctx.vault.as_mut()
+                && let Some(vault) = ctx.queue.vault().as_mut()
             {
                 match keys::generate_alipay_key_pair(&mut ctx.home.store, vault) {
                     Ok(export) => {
@@ -351,7 +352,7 @@ impl KeysPanel {
                 self.report(r, |fp| Text::new(format!("已导入 {fp}"), format!("Imported {fp}")));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("导入私钥", "Import private key"))).clicked()
-                && let Some(vault) = ctx.vault.as_mut()
+                && let Some(vault) = ctx.queue.vault().as_mut()
             {
                 let r = keys::import_alipay_private_key(&mut ctx.home.store, vault, &self.private_key_text);
                 self.private_key_text.zeroize();
@@ -389,7 +390,7 @@ impl KeysPanel {
                 self.report(r, |()| Text::new("已保存", "Saved"));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("保存 API 密钥", "Save API key"))).clicked()
-                && let Some(vault) = ctx.vault.as_mut()
+                && let Some(vault) = ctx.queue.vault().as_mut()
             {
                 let r = keys::set_wechat_api_key(&mut ctx.home.store, vault, &self.api_key_text);
                 self.api_key_text.zeroize();
@@ -516,7 +517,7 @@ impl KeysPanel {
         };
         self.cert_import = None;
         let lang = ctx.lang;
-        let stored = result.and_then(|certificate| match ctx.vault.as_mut() {
+        let stored = result.and_then(|certificate| match ctx.queue.vault().as_mut() {
             Some(vault) => keys::store_wechat_api_certificate(&mut ctx.home.store, vault, &certificate),
             None => Err(keys::KeyError::Missing("the unlocked key vault")),
         });
@@ -561,7 +562,7 @@ impl KeysPanel {
             self.message = Some(Text::new("网络运行时未启动", "the network runtime is not running"));
             return;
         };
-        let Some(mut vault) = ctx.vault.take() else {
+        let Some(mut vault) = ctx.queue.take_vault() else {
             self.message = Some(crate::ui::words_backend::unlock_first());
             return;
         };
@@ -583,7 +584,7 @@ impl KeysPanel {
         let Some(rx) = &self.joining else { return };
         match rx.try_recv() {
             Ok((vault, result)) => {
-                ctx.vault = Some(vault);
+                ctx.queue.set_vault(Some(vault));
                 self.joining = None;
                 self.message = Some(match result {
                     Ok(joined) => {
@@ -607,7 +608,8 @@ impl KeysPanel {
     }
 
     fn start_test(&mut self, ctx: &Ctx, kind: AcquirerKind) {
-        let Some(vault) = &ctx.vault else { return };
+        let vault = ctx.queue.vault();
+        let Some(vault) = vault.as_ref() else { return };
         let Some(runtime) = ctx.runtime.clone() else {
             self.message = Some(Text::new("网络运行时未启动", "the network runtime is not running"));
             return;

@@ -58,7 +58,7 @@ pub use ctx::*;
 use crate::config::{self, DataHome};
 use crate::i18n::Lang;
 use crate::model::ChannelMode;
-use crate::store::StoreError;
+use crate::queue::QueueError;
 
 /// The places in the left navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +144,7 @@ pub struct TillDeskApp {
 }
 
 impl TillDeskApp {
-    pub fn new(home: DataHome) -> Result<Self, StoreError> {
+    pub fn new(home: DataHome) -> Result<Self, QueueError> {
         Ok(TillDeskApp {
             ctx: Ctx::new(home)?,
             screen: Screen::Checkout,
@@ -165,8 +165,8 @@ impl TillDeskApp {
 
     /// Opens the first-run wizard if this till was never set up (main.rs calls this at launch; tests open it
     /// explicitly, so a fresh data folder in other tests shows the normal screens).
-    pub fn offer_first_run(&mut self) -> Result<(), StoreError> {
-        if config::first_run_pending(&self.ctx.home.store)? {
+    pub fn offer_first_run(&mut self) -> Result<(), QueueError> {
+        if self.ctx.queue.submit(|s| config::first_run_pending(&s.store)).wait()?? {
             self.open_first_run();
         }
         Ok(())
@@ -217,6 +217,8 @@ impl TillDeskApp {
             return;
         }
         let lang = self.ctx.lang;
+        // The shell's own drawing (the status bar, the navigation) is on the queue: it draws as the UI thread.
+        let shell = crate::thread_role::ui_frame();
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("navigation").resizable(false).default_size(150.0).show(ui, |ui| {
             ui.add_space(8.0);
@@ -235,6 +237,7 @@ impl TillDeskApp {
                 }
             }
         });
+        drop(shell);
         // F1 收款 from any screen starts a sale at the counter.
         if self.screen != Screen::Checkout && self.ctx.keys.pressed(ui.ctx(), hotkeys::Action::Charge) {
             self.screen = Screen::Checkout;
@@ -258,9 +261,12 @@ impl TillDeskApp {
             ui.separator();
             match self.screen {
                 Screen::Settings => self.settings.ui(ui, &mut self.ctx),
-                Screen::Checkout => self.checkout.ui(ui, &mut self.ctx),
                 // Screens on the command queue draw as the UI thread: SQL, hashing, signing or a file write in
                 // them fails a debug build (`thread_role`).
+                Screen::Checkout => {
+                    let _ui = crate::thread_role::ui_frame();
+                    self.checkout.ui(ui, &mut self.ctx)
+                }
                 Screen::Dashboard => {
                     let _ui = crate::thread_role::ui_frame();
                     self.dashboard.ui(ui, &mut self.ctx)
@@ -273,7 +279,10 @@ impl TillDeskApp {
                     let _ui = crate::thread_role::ui_frame();
                     self.store_codes.ui(ui, &mut self.ctx)
                 }
-                Screen::Orders => self.orders.ui(ui, &mut self.ctx),
+                Screen::Orders => {
+                    let _ui = crate::thread_role::ui_frame();
+                    self.orders.ui(ui, &mut self.ctx)
+                }
                 Screen::Refunds => {
                     let _ui = crate::thread_role::ui_frame();
                     self.refunds.ui(ui, &mut self.ctx)

@@ -415,6 +415,7 @@ fn backend_token(ctx: &Ctx) -> Result<Option<Option<crate::secrets::Secret>>, Te
     if ctx.backend_url.is_none() {
         return Ok(None);
     }
-    let Some(vault) = &ctx.vault else { return Err(crate::ui::words_backend::unlock_first()) };
+    let vault = ctx.queue.vault();
+    let Some(vault) = vault.as_ref() else { return Err(crate::ui::words_backend::unlock_first()) };
     Ok(Some(vault.secret(backend::SECRET_TOKEN)))
 }

@@ -19,6 +19,31 @@ pub fn unlock_first() -> Text {
     )
 }
 
+/// Why the channels (the backend's, the live gateways or the sandbox's) cannot be built.
+pub fn channels_error(e: &crate::queue::ChannelsError) -> Text {
+    use crate::queue::ChannelsError;
+    match e {
+        ChannelsError::Locked { backend: true } => unlock_first(),
+        ChannelsError::Locked { backend: false } => Text::new(
+            "正式模式：请先在“设置 → 收单通道与密钥”输入口令解锁密钥",
+            "Live mode: unlock the keys first (Settings → Live channels and keys)",
+        ),
+        ChannelsError::Link(e) => link_error(e),
+        ChannelsError::Live(e) => Text::new(
+            "正式收单通道无法使用：请检查“设置 → 收单通道与密钥”（详情见日志）",
+            format!("The live channels cannot be used: {e}"),
+        ),
+        ChannelsError::Sandbox(e) => {
+            Text::new("沙箱收单通道无法使用（详情见日志）", format!("The sandbox channels cannot be used: {e}"))
+        }
+        ChannelsError::NotConnected => Text::new("收单通道未连接", "The acquirers are not connected"),
+        ChannelsError::Queue(e) => {
+            tracing::warn!(error = %e, "the channels were not built");
+            Text::new("收单通道未能建立，请重试", "The channels could not be set up: try again")
+        }
+    }
+}
+
 /// Why the backend's channels cannot be built.
 pub fn link_error(e: &LinkError) -> Text {
     tracing::warn!(error = %e, "the merchant backend cannot be used");

@@ -91,9 +91,13 @@ impl OrdersScreen {
         let f = &mut self.refund;
         // The PIN is asked again for every refund, and checked off the UI thread (Argon2 is slow on purpose).
         let (name, pin) = (f.operator.clone(), std::mem::take(&mut f.pin));
-        let Ok(router) = ctx.router() else {
-            f.message = Some((false, Text::new("收单通道未连接", "The acquirers are not connected")));
-            return;
+        // The router is built with the job's connection, off the UI thread.
+        let routes = match ctx.channels() {
+            Ok(channels) => ctx.queue.routes(channels),
+            Err(why) => {
+                f.message = Some((false, why));
+                return;
+            }
         };
         let reason = f.reason.clone();
         let database_error =
@@ -107,11 +111,14 @@ impl OrdersScreen {
                             crate::ui::staff::verify_words(Lang::En, &e),
                         ))
                     })?;
-                    Ok::<_, RefundFailed>((store, operator))
+                    let router = routes
+                        .build(&store)
+                        .map_err(|e| RefundFailed::Refund(crate::ui::words_backend::channels_error(&e)))?;
+                    Ok::<_, RefundFailed>((store, operator, router))
                 })
                 .await
                 .map_err(|_| RefundFailed::Refund(database_error()))?;
-                let (store, operator) = checked?;
+                let (store, operator, router) = checked?;
                 let desk = RefundDesk::new(store, router, Arc::new(SystemClock), RefundSettings::default());
                 desk.refund(&operator, &out_trade_no, amount, &reason).await.map_err(|e| {
                     tracing::warn!(error = %e, "refund from the orders screen");

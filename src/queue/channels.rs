@@ -1,0 +1,171 @@
+//! The acquirers' channels as the window's commands need them: the key vault, once unlocked, is kept here beside the
+//! connection pool (never on the window), and the router over the till's accounts is built from it off the UI thread
+//! — the SQL that reads the accounts and routes and the keys that sign run on the queue.
+//!
+//! The window says where its channels come from ([`Channels`]: its merchant backend, the live gateways, or the
+//! embedded sandbox, whose builder the composition root hands over); [`Core::router`] builds them.
+
+use std::path::Path;
+use std::sync::{Arc, MutexGuard, PoisonError};
+
+use crate::routing::Router;
+use crate::routing::backend::LinkError;
+use crate::secrets::Vault;
+use crate::store::Store;
+
+/// Builds the router of the till whose database is at the path on the embedded sandbox (given by the composition
+/// root, which alone names the sandbox; run on the queue).
+pub type SandboxRouter = Arc<dyn Fn(&Path) -> Result<Router, String> + Send + Sync>;
+
+/// Where the window's channels come from: chosen by the window from its mode and its link, built by the queue.
+#[derive(Clone)]
+pub enum Channels {
+    /// Through the merchant backend this till is enrolled with (the till's token from the vault).
+    Backend,
+    /// The live gateways of the till's accounts (their keys from the vault).
+    Live,
+    /// The embedded sandbox's profile of the accounts, once it listens.
+    Sandbox(SandboxRouter),
+    /// None yet: the embedded sandbox is starting, or the app runs without one in sandbox mode.
+    NotConnected,
+}
+
+impl std::fmt::Debug for Channels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Channels::Backend => "Backend",
+            Channels::Live => "Live",
+            Channels::Sandbox(_) => "Sandbox",
+            Channels::NotConnected => "NotConnected",
+        })
+    }
+}
+
+/// Why the channels cannot be built (the window phrases each kind).
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelsError {
+    /// The live keys (or the backend's token) are in the vault, and it is locked.
+    #[error("the key vault is locked")]
+    Locked {
+        /// The till takes payments through its merchant backend (its token is what is missing).
+        backend: bool,
+    },
+    /// The merchant backend's link cannot be used.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The live gateways cannot be set up from the settings and the vault.
+    #[error("the live channels cannot be built: {0}")]
+    Live(#[from] crate::keys::KeyError),
+    /// The embedded sandbox's channels cannot be set up.
+    #[error("the sandbox channels cannot be built: {0}")]
+    Sandbox(String),
+    /// No acquirer is connected yet.
+    #[error("the acquirers are not connected")]
+    NotConnected,
+    /// The command gave no answer.
+    #[error(transparent)]
+    Queue(#[from] super::QueueError),
+}
+
+/// The unlocked vault, held while the guard lives (keep it short: the queue's commands wait for it).
+pub type VaultGuard<'a> = MutexGuard<'a, Option<Vault>>;
+
+impl super::Core {
+    /// The vault slot: `Some` once unlocked.
+    pub fn vault(&self) -> VaultGuard<'_> {
+        self.vault.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The router over the till's accounts for `channels`, with `store` (a command's connection).
+    pub fn router(&self, channels: &Channels, store: &Store) -> Result<Router, ChannelsError> {
+        match channels {
+            Channels::Backend => {
+                let vault = self.vault();
+                let Some(vault) = vault.as_ref() else { return Err(ChannelsError::Locked { backend: true }) };
+                crate::routing::backend::router(store, vault)?.ok_or(ChannelsError::Link(LinkError::NotJoined))
+            }
+            Channels::Live => {
+                let vault = self.vault();
+                let Some(vault) = vault.as_ref() else { return Err(ChannelsError::Locked { backend: false }) };
+                crate::keys::live_router(store.path(), vault).map_err(|e| {
+                    tracing::warn!(error = %e, "the live channels cannot be built");
+                    ChannelsError::Live(e)
+                })
+            }
+            Channels::Sandbox(build) => build(store.path()).map_err(|e| {
+                tracing::warn!(error = %e, "the sandbox channels cannot be built");
+                ChannelsError::Sandbox(e)
+            }),
+            Channels::NotConnected => Err(ChannelsError::NotConnected),
+        }
+    }
+}
+
+impl super::Queue {
+    /// The vault slot (see [`super::Core::vault`]).
+    pub fn vault(&self) -> VaultGuard<'_> {
+        self.core.vault()
+    }
+
+    /// Whether the vault is unlocked.
+    pub fn vault_unlocked(&self) -> bool {
+        self.core.vault().is_some()
+    }
+
+    /// Keeps `vault` (None: locks it).
+    pub fn set_vault(&self, vault: Option<Vault>) {
+        *self.core.vault() = vault;
+    }
+
+    /// Takes the vault out of the slot (a join holds it while it runs, then gives it back with [`Self::set_vault`]).
+    pub fn take_vault(&self) -> Option<Vault> {
+        self.core.vault().take()
+    }
+
+    /// Builds the router for `channels` off the UI thread; poll the ticket.
+    pub fn router(&self, channels: Channels) -> super::Ticket<Result<Router, ChannelsError>> {
+        let core = self.core.clone();
+        self.submit(move |session| core.router(&channels, &session.store))
+    }
+
+    /// A builder of the router for `channels` to run inside a network job with its own connection (a refund).
+    pub fn routes(&self, channels: Channels) -> Routes {
+        Routes { core: self.core.clone(), channels }
+    }
+
+    /// Submits `work` with the router for `channels`, both off the UI thread (the background sync's start).
+    pub fn submit_routed<T, F>(&self, channels: Channels, work: F) -> super::Ticket<Result<T, ChannelsError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut super::CoreSession, Router) -> T + Send + 'static,
+    {
+        let core = self.core.clone();
+        self.submit(move |session| {
+            let router = core.router(&channels, &session.store)?;
+            Ok(work(session, router))
+        })
+    }
+
+    /// Builds the router for `channels` on the calling thread, with a pooled connection: for the screens not yet on
+    /// the queue (their own work runs on the calling thread too). Never call it while a screen on the queue draws.
+    pub fn router_now(&self, channels: &Channels) -> Result<Router, ChannelsError> {
+        let store = self.core.take().map_err(|e| ChannelsError::Queue(super::QueueError::Open(e)))?;
+        let router = self.core.router(channels, &store);
+        self.core.give_back(store);
+        router
+    }
+}
+
+/// The router for a set of channels, to be built off the UI thread inside a job ([`super::Queue::routes`]).
+#[derive(Debug)]
+pub struct Routes {
+    core: Arc<super::Core>,
+    channels: Channels,
+}
+
+impl Routes {
+    /// Builds the router with `store` (the job's connection).
+    pub fn build(&self, store: &Store) -> Result<Router, ChannelsError> {
+        self.core.router(&self.channels, store)
+    }
+}
