@@ -62,7 +62,8 @@ fn has_row(h: &AppHarness, row: &[&str]) -> bool {
 }
 
 fn refund(t: &Till, out_trade_no: &str, fen: i64) {
-    let router = t.h.state().ctx.router().unwrap();
+    let ctx = &t.h.state().ctx;
+    let router = ctx.queue.submit_routed(ctx.channels().unwrap(), |_, router| router).wait().unwrap().unwrap();
     let desk = RefundDesk::new(db(t), router, Arc::new(SystemClock), RefundSettings::default());
     let r = t.rt.block_on(desk.refund(&t.boss, out_trade_no, Amount::from_fen(fen), "broken cup")).unwrap();
     assert_eq!(r.status, tilldesk::model::RefundStatus::Success);

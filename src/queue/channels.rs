@@ -145,15 +145,6 @@ impl super::Queue {
             Ok(work(session, router))
         })
     }
-
-    /// Builds the router for `channels` on the calling thread, with a pooled connection: for the screens not yet on
-    /// the queue (their own work runs on the calling thread too). Never call it while a screen on the queue draws.
-    pub fn router_now(&self, channels: &Channels) -> Result<Router, ChannelsError> {
-        let store = self.core.take().map_err(|e| ChannelsError::Queue(super::QueueError::Open(e)))?;
-        let router = self.core.router(channels, &store);
-        self.core.give_back(store);
-        router
-    }
 }
 
 /// The router for a set of channels, to be built off the UI thread inside a job ([`super::Queue::routes`]).

@@ -556,18 +556,6 @@ impl Ctx {
         words_backend::channels_error(e)
     }
 
-    /// The router over this app's acquirer accounts ([`Ctx::channels`]), built on the calling thread: for the screens
-    /// not yet on the queue (Reconciliation's fetch). Screens on the queue build it there instead.
-    pub fn router(&self) -> Result<crate::routing::Router, String> {
-        self.router_text().map_err(|t| t.get(self.lang).to_owned())
-    }
-
-    /// [`Ctx::router`], with why not in both languages.
-    pub fn router_text(&self) -> Result<crate::routing::Router, Text> {
-        let channels = self.channels()?;
-        self.queue.router_now(&channels).map_err(|e| words_backend::channels_error(&e))
-    }
-
     /// Whether the signed-in operator may do `permission`; the words to show when not, saying whom to sign in as.
     /// Until the first run has created the owner, nobody is asked to sign in.
     pub fn permit(&self, permission: crate::store::operators::Permission) -> Result<(), String> {

@@ -287,7 +287,10 @@ impl TillDeskApp {
                     let _ui = crate::thread_role::ui_frame();
                     self.refunds.ui(ui, &mut self.ctx)
                 }
-                Screen::Reconciliation => self.reconcile.ui(ui, &mut self.ctx),
+                Screen::Reconciliation => {
+                    let _ui = crate::thread_role::ui_frame();
+                    self.reconcile.ui(ui, &mut self.ctx)
+                }
                 Screen::Shifts => {
                     let _ui = crate::thread_role::ui_frame();
                     self.shifts.ui(ui, &mut self.ctx)

@@ -37,16 +37,44 @@ impl ChannelSource for crate::routing::Router {
     }
 }
 
-/// The client of `kind`: the one the app handed over (`source`), else the app's own gateways. Asked on a click
-/// only, never every frame: building the app's router reads the accounts.
+/// The client of `kind`: the one the app handed over (`source`), else the app's own gateways (`app`, the router
+/// built on the queue; None while it is being built or when the channels cannot be built).
 fn channel_of(
     source: Option<&Arc<dyn ChannelSource>>,
-    ctx: &Ctx,
+    app: Option<&crate::routing::Router>,
     kind: AcquirerKind,
 ) -> Option<(AcquirerId, Arc<dyn Channel>)> {
     match source {
         Some(source) => source.channel(kind),
-        None => ctx.router().ok().and_then(|r| r.channel(kind)),
+        None => app.and_then(|r| r.channel(kind)),
+    }
+}
+
+/// The app's own router for the screen's fetches and queries: built on the queue when the screen is first drawn
+/// and again whenever the channels change (mode, keys, the vault, a backend), so that a click never reads the
+/// accounts on the UI thread.
+#[derive(Default)]
+struct AppRouter {
+    /// `Ctx::channel_generation` it was asked for.
+    asked_for: Option<u64>,
+    building: Option<Ticket<Result<crate::routing::Router, crate::queue::ChannelsError>>>,
+    router: Option<crate::routing::Router>,
+}
+
+impl AppRouter {
+    fn refresh(&mut self, ctx: &Ctx) {
+        if self.asked_for != Some(ctx.channel_generation) {
+            self.asked_for = Some(ctx.channel_generation);
+            self.router = None;
+            // Channels that cannot be built yet (a locked vault) leave no router: the buttons say "not set up".
+            self.building = ctx.channels().ok().map(|channels| ctx.queue.submit_routed(channels, |_, router| router));
+        }
+        match poll_slot(&mut self.building) {
+            Some(Ok(Ok(router))) => self.router = Some(router),
+            Some(Ok(Err(e))) => tracing::warn!(error = %e, "reconciliation: the acquirers' clients"),
+            Some(Err(e)) => tracing::warn!(error = %e, "reconciliation: the acquirers' clients"),
+            None => {}
+        }
     }
 }
 
@@ -96,6 +124,8 @@ pub struct ReconcileScreen {
     query: Option<Job<Text, ()>>,
     /// The acquirers' clients (set by the app).
     pub channels: Option<Arc<dyn ChannelSource>>,
+    /// Without `channels`: the app's own router, built on the queue.
+    app_router: AppRouter,
     /// 结算核对: the Alipay account bill against the trade bill.
     settlement: crate::ui::reconcile_settlement::SettlementCard,
 }
@@ -131,6 +161,9 @@ impl ReconcileScreen {
             self.date_text = yesterday_in_china();
         }
         let acquirer = *self.acquirer.get_or_insert(AcquirerKind::WechatPay);
+        if self.channels.is_none() {
+            self.app_router.refresh(ctx);
+        }
         self.poll(ui);
         self.poll_history();
         self.take_dropped_files(ui, ctx);
@@ -212,9 +245,9 @@ impl ReconcileScreen {
             ui.add_space(8.0);
             let date = recon::parse_date(&self.date_text);
             let source = self.channels.clone();
+            let app = self.app_router.router.clone();
             let ctx: &Ctx = ctx;
-            // The client is built only when the card asks for it (a click): building it reads the accounts.
-            let channel = || channel_of(source.as_ref(), ctx, AcquirerKind::Alipay);
+            let channel = || channel_of(source.as_ref(), app.as_ref(), AcquirerKind::Alipay);
             self.settlement.ui(ui, ctx, date, &channel);
         }
         ui.add_space(8.0);
@@ -352,14 +385,14 @@ impl ReconcileScreen {
     }
 
     /// The client of `kind` (see [`channel_of`]).
-    fn channel(&self, ctx: &Ctx, kind: AcquirerKind) -> Option<(AcquirerId, Arc<dyn Channel>)> {
-        channel_of(self.channels.as_ref(), ctx, kind)
+    fn channel(&self, kind: AcquirerKind) -> Option<(AcquirerId, Arc<dyn Channel>)> {
+        channel_of(self.channels.as_ref(), self.app_router.router.as_ref(), kind)
     }
 
     fn start_fetch(&mut self, ctx: &Ctx) {
         let Some(date) = self.date() else { return };
         let kind = self.acquirer.unwrap_or(AcquirerKind::WechatPay);
-        let (Some((account, channel)), Some(runtime)) = (self.channel(ctx, kind), ctx.runtime.clone()) else {
+        let (Some((account, channel)), Some(runtime)) = (self.channel(kind), ctx.runtime.clone()) else {
             self.status = Some((
                 true,
                 Text::new(
@@ -426,7 +459,7 @@ impl ReconcileScreen {
     /// Asks the acquirer about a difference's trade (a network job on the queue); the answer becomes the status.
     fn query_acquirer(&mut self, ctx: &Ctx, kind: AcquirerKind, item: &Item) {
         let Some(out_trade_no) = item.out_trade_no.clone() else { return };
-        let Some((_, channel)) = self.channel(ctx, kind) else {
+        let Some((_, channel)) = self.channel(kind) else {
             self.status = Some((true, not_set_up()));
             return;
         };
