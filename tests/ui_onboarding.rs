@@ -169,9 +169,10 @@ fn a_new_store_is_validated_and_saved() {
     h.get_by_label("收单机构").click();
     h.run_steps(2);
     h.get_by_label("商户与门店资料").click();
-    h.run_steps(2);
+    // The merchant and its stores are read through the command queue.
+    wait_until(&mut h, "新增门店", |h| h.query_by_label("新增门店").is_some());
     h.get_by_label("新增门店").click();
-    h.run_steps(2);
+    wait_until(&mut h, "保存门店", |h| h.query_by_label("保存门店").is_some());
     h.get_by_label("保存门店").click();
     h.run_steps(2);
     h.get_by_label("必须填写门店编号");

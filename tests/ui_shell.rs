@@ -60,13 +60,33 @@ fn switching_the_language_shows_english_labels_and_is_remembered() {
     h.run();
     h.get_by_label("系统设置");
     h.get_by_label("English").click();
-    h.run();
+    // The choice is written through the command queue; the window changes language at once and settles after.
+    for _ in 0..100 {
+        h.step();
+        if h.query_by_label("Application settings").is_some() && h.query_by_label("收银").is_none() {
+            break;
+        }
+    }
+    h.run_steps(2);
     for label in ["Checkout", "Orders", "Refunds", "Store codes", "Acquirers", "Reconciliation", "Settings"] {
         h.get_by_label(label);
     }
     h.get_by_label("Application settings");
     h.get_by_label("Mode: sandbox");
     assert!(h.query_by_label("收银").is_none(), "the Chinese labels are gone");
+    // Remembered once the queue has written it (frames go on meanwhile; never a sleep).
+    let db = tilldesk::store::Store::open(&tmp.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
+    let mut written = false;
+    for _ in 0..10_000 {
+        if db.setting(SETTING_LANGUAGE).unwrap().as_deref() == Some(Lang::En.tag()) {
+            written = true;
+            break;
+        }
+        h.step();
+        std::thread::yield_now();
+    }
+    assert!(written, "the language was written");
+    drop(db);
     drop(h);
 
     // Opening the same data folder again comes back in English.
