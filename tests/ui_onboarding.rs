@@ -171,18 +171,17 @@ fn a_new_store_is_validated_and_saved() {
     h.get_by_label("商户与门店资料").click();
     // The merchant and its stores are read through the command queue.
     wait_until(&mut h, "新增门店", |h| h.query_by_label("新增门店").is_some());
-    h.get_by_label("新增门店").click();
+    // Clicked by id (an accessibility action): the lists below arrive from the queue and move the layout.
+    ui_common::click(&mut h, "新增门店");
     wait_until(&mut h, "保存门店", |h| h.query_by_label("保存门店").is_some());
-    h.get_by_label("保存门店").click();
-    h.run_steps(2);
-    h.get_by_label("必须填写门店编号");
+    ui_common::click(&mut h, "保存门店");
+    wait_for(&mut h, "必须填写门店编号");
     h.get_by_label("必须填写英文门店名");
     type_into(&mut h, "门店编号", "S002");
     type_into(&mut h, "英文门店名", "People's Square");
     type_into(&mut h, "中文门店名", "人民广场店");
     h.run_steps(2);
-    h.get_by_label("保存门店").click();
-    h.run_steps(3);
+    ui_common::click(&mut h, "保存门店");
     wait_for(&mut h, "已保存门店 S002");
     // The screen reads the stores again through the command queue.
     wait_for(&mut h, "S002 人民广场店");
@@ -191,8 +190,8 @@ fn a_new_store_is_validated_and_saved() {
 
     // The merchant profile: a Latin name too long for the code is refused, saying by how much.
     type_into(&mut h, "英文名称（≤25）", " HAND PULLED NOODLES");
-    h.get_by_label("保存商户资料").click();
-    h.run_steps(2);
+    ui_common::click(&mut h, "保存商户资料");
+    wait_for(&mut h, "英文名称有 33 个字符");
     h.get_by_label("英文名称有 33 个字符，店铺码（标签 59）最多 25 个：请删掉 8 个");
     h.get_by_label("请修正标红的字段");
     drop(db);
