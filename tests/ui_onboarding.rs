@@ -170,7 +170,9 @@ fn a_new_store_is_validated_and_saved() {
     h.run_steps(2);
     h.get_by_label("商户与门店资料").click();
     // The merchant and its stores are read through the command queue.
-    wait_until(&mut h, "新增门店", |h| h.query_by_label("新增门店").is_some());
+    wait_until(&mut h, "新增门店", |h| {
+        h.query_by_label("新增门店").is_some() && h.query_by_label("编辑 S001").is_some()
+    });
     // Clicked by id (an accessibility action): the lists below arrive from the queue and move the layout.
     ui_common::click(&mut h, "新增门店");
     wait_until(&mut h, "保存门店", |h| h.query_by_label("保存门店").is_some());

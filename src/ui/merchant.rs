@@ -279,6 +279,12 @@ impl MerchantPanel {
         let saved = self.poll(ctx);
         self.poll_check(ctx);
         let checking = self.check.is_some() || self.saving.is_some();
+        if self.merchant.is_none() {
+            // Nothing to edit or add before the merchant and its stores have been read (a new store needs its
+            // merchant), and no button whose place moves when they arrive.
+            ui.label(lang.pick("正在读取商户与门店…", "Reading the merchant and stores…"));
+            return saved;
+        }
         if let Some(m) = self.merchant.as_mut() {
             merchant_fields(ui, lang, "merchant-profile", m, &self.merchant_issues, "");
             if ui
