@@ -213,8 +213,8 @@ fn enter_advances_the_first_run_wizard() {
     h.get_by_label("Step 1/6 · Language");
     // Nothing focused: Enter is Next.
     h.key_press(egui::Key::Enter);
-    h.run_steps(2);
-    h.get_by_label("Step 2/6 · Merchant profile");
+    // Each step is saved through the command queue before the wizard moves on.
+    ui_common::wait_for(&mut h, "Step 2/6 · Merchant profile");
     for (label, text) in [
         ("Legal name", "Shanghai Lin Noodles Co., Ltd."),
         ("Latin name (≤25)", "LIN NOODLES"),
@@ -229,8 +229,7 @@ fn enter_advances_the_first_run_wizard() {
     h.get_by_label("Postal code").focus();
     h.run_steps(1);
     h.key_press(egui::Key::Enter);
-    h.run_steps(2);
-    h.get_by_label("Step 3/6 · First store");
+    ui_common::wait_for(&mut h, "Step 3/6 · First store");
 }
 
 #[test]
