@@ -459,6 +459,8 @@ fn a_chinese_name_in_the_latin_store_name_field_is_refused_on_the_acquirers_scre
         let t = |zh: &'static str, en: &'static str| lang.pick(zh, en);
         click(&mut h, t("收单机构", "Acquirers"));
         click(&mut h, t("商户与门店资料", "Merchant profile and stores"));
+        // The merchant and its stores come from the command queue before Add store is offered.
+        ui_common::wait_for(&mut h, t("新增门店", "Add store"));
         click(&mut h, t("新增门店", "Add store"));
         type_into(&mut h, t("门店编号", "Store number"), "S002");
         type_into(&mut h, t("英文门店名", "Store name (Latin)"), "Lucky 幸运");

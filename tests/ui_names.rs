@@ -35,7 +35,8 @@ fn panel(dir: &std::path::Path, lang: Lang) -> Harness<'static, State> {
         .allow_missing_glyphs()
         .with_context_setup(fonts::install_cjk_font)
         .build_ui_state(|ui, s: &mut State| _ = s.0.ui(ui, &mut s.1), (MerchantPanel::default(), ctx));
-    h.run_steps(2);
+    // The merchant and its stores come from the command queue before the panel offers anything.
+    wait_for(&mut h, lang.pick("新增门店", "Add store"));
     h
 }
 
