@@ -114,6 +114,29 @@ pub enum NoticeOutcome {
     NotApplied(OrderStatus),
 }
 
+impl NoticeOutcome {
+    /// What a paid notice did to the order it names (both engines record it alike).
+    pub(crate) fn of_move(moved: OrderMoved) -> NoticeOutcome {
+        match moved {
+            OrderMoved::Moved { .. } => NoticeOutcome::OrderPaid,
+            OrderMoved::Stayed(_) => NoticeOutcome::AlreadyRecorded,
+            OrderMoved::Mismatch { mismatch, .. } => NoticeOutcome::Mismatch(mismatch),
+            OrderMoved::Refused { from, .. } => NoticeOutcome::NotApplied(from),
+        }
+    }
+
+    /// The word kept in the notifications table's `outcome` column.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            NoticeOutcome::NewStoreCodeOrder => "recorded",
+            NoticeOutcome::OrderPaid => "order_paid",
+            NoticeOutcome::AlreadyRecorded => "already_recorded",
+            NoticeOutcome::Mismatch(_) => "mismatch",
+            NoticeOutcome::NotApplied(_) => "not_applied",
+        }
+    }
+}
+
 /// A secret's reference: where it lives, never what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecretRef {
@@ -445,21 +468,10 @@ impl Store {
                         merchant_id: notice.acquirer_merchant_id.filter(|_| notice.compare_merchant),
                     };
                     let paid = OrderMove::paid("paid", &detail, Some(notice.trade_no), Some(notice.paid_at_utc), facts);
-                    match transitions::move_order(tx, OrderId(id), &paid)? {
-                        OrderMoved::Moved { .. } => NoticeOutcome::OrderPaid,
-                        OrderMoved::Stayed(_) => NoticeOutcome::AlreadyRecorded,
-                        OrderMoved::Mismatch { mismatch, .. } => NoticeOutcome::Mismatch(mismatch),
-                        OrderMoved::Refused { from, .. } => NoticeOutcome::NotApplied(from),
-                    }
+                    NoticeOutcome::of_move(transitions::move_order(tx, OrderId(id), &paid)?)
                 }
             };
-            let label = match outcome {
-                NoticeOutcome::NewStoreCodeOrder => "recorded",
-                NoticeOutcome::OrderPaid => "order_paid",
-                NoticeOutcome::AlreadyRecorded => "already_recorded",
-                NoticeOutcome::Mismatch(_) => "mismatch",
-                NoticeOutcome::NotApplied(_) => "not_applied",
-            };
+            let label = outcome.label();
             tx.execute(
                 "INSERT INTO notifications (protocol, notify_key, out_trade_no, trade_no, verified, outcome, detail,
                     received_at)

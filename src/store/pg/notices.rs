@@ -7,7 +7,7 @@ use super::moves::{event, move_order};
 use super::{PgStore, Result, parse_utc};
 use crate::model::OrderId;
 use crate::store::sync::{NoticeOutcome, PaidNotice, REJECTED_NOTICES_DAYS, REJECTED_NOTICES_KEPT};
-use crate::store::transitions::{OrderMove, OrderMoved, PaidFacts};
+use crate::store::transitions::{OrderMove, PaidFacts};
 
 impl PgStore {
     /// Records a verified payment notice once (see the module doc).
@@ -58,21 +58,10 @@ impl PgStore {
                     merchant_id: notice.acquirer_merchant_id.filter(|_| notice.compare_merchant),
                 };
                 let paid = OrderMove::paid("paid", &detail, Some(notice.trade_no), Some(notice.paid_at_utc), facts);
-                match move_order(&tx, OrderId(row.get(0)), &paid).await? {
-                    OrderMoved::Moved { .. } => NoticeOutcome::OrderPaid,
-                    OrderMoved::Stayed(_) => NoticeOutcome::AlreadyRecorded,
-                    OrderMoved::Mismatch { mismatch, .. } => NoticeOutcome::Mismatch(mismatch),
-                    OrderMoved::Refused { from, .. } => NoticeOutcome::NotApplied(from),
-                }
+                NoticeOutcome::of_move(move_order(&tx, OrderId(row.get(0)), &paid).await?)
             }
         };
-        let label = match outcome {
-            NoticeOutcome::NewStoreCodeOrder => "recorded",
-            NoticeOutcome::OrderPaid => "order_paid",
-            NoticeOutcome::AlreadyRecorded => "already_recorded",
-            NoticeOutcome::Mismatch(_) => "mismatch",
-            NoticeOutcome::NotApplied(_) => "not_applied",
-        };
+        let label = outcome.label();
         tx.execute(
             "INSERT INTO notifications (protocol, notify_key, out_trade_no, trade_no, verified, outcome, detail,
                 received_at)
