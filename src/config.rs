@@ -97,17 +97,6 @@ pub struct DataHome {
 }
 
 impl DataHome {
-    /// Sets the audit session of the folder's own connection (`store`): whose changes it records and as what actor.
-    /// The window's shell keeps it on the signed-in operator for the screens that still write through this connection
-    /// rather than the command queue.
-    pub fn set_audit_session(
-        &mut self,
-        operator: Option<crate::model::OperatorId>,
-        actor: &str,
-    ) -> Result<(), StoreError> {
-        self.store.set_audit_session(operator, actor)
-    }
-
     /// Opens the data folder, creating it (0700) and the database (0600) on the first run; a folder, database,
     /// `-wal`/`-shm` or vault found readable by others is tightened to 0700/0600 first.
     pub fn open(dir: &Path) -> Result<Self, ConfigError> {

@@ -178,6 +178,13 @@ pub fn generate_alipay_key_pair_for(
     Ok(PublicKeyExport { console_base64: pair.public_base64, pem: pair.public_pem, fingerprint: fp })
 }
 
+/// Writes the console's one line of base64 to `path` (Settings → Generate key pair and `keys generate --export`), so
+/// it can be pasted into the Alipay console from a file.
+pub fn export_alipay_public_key(export: &PublicKeyExport, path: &std::path::Path) -> std::io::Result<()> {
+    crate::thread_role::assert_off_ui("writing a file");
+    std::fs::write(path, format!("{}\n", export.console_base64))
+}
+
 /// The public key of the stored app key pair, for showing and exporting again.
 pub fn alipay_app_public_key(store: &Store) -> Result<Option<String>, StoreError> {
     store.setting(&key(AcquirerKind::Alipay, "app_public_key"))
@@ -360,6 +367,19 @@ pub fn read_wechat_api_certificate(
     certificate.info().check_merchant(mch_id)?;
     certificate.info().check_time(now)?;
     Ok(certificate)
+}
+
+/// [`read_wechat_api_certificate`] of the PKCS#12 file at `path` (Settings → Import certificate).
+pub fn read_wechat_api_certificate_file(
+    mch_id: &str,
+    path: &std::path::Path,
+    password: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<ApiCertificate, KeyError> {
+    let p12 = std::fs::read(path)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| KeyError::Invalid(format!("cannot read {}: {e}", path.display())))?;
+    read_wechat_api_certificate(mch_id, &p12, password, now)
 }
 
 /// Keeps a checked certificate: the key and certificate in the vault, the public facts as settings.
@@ -549,15 +569,6 @@ pub fn live_router(db_path: &std::path::Path, vault: &Vault) -> Result<crate::ro
 /// "Test connection": a harmless signed query; Ok when the acquirer answered and its signature verified.
 pub async fn check_connection(channel: &dyn crate::channel::Channel) -> Result<(), crate::sync::ProbeError> {
     crate::sync::probe_channel(channel).await
-}
-
-/// [`check_connection`] as the keys screen takes it today: text either way. It goes when that screen sends the test
-/// through the UI's command queue and phrases [`crate::sync::ProbeError`] itself.
-pub async fn test_connection(channel: &dyn crate::channel::Channel) -> Result<String, String> {
-    check_connection(channel)
-        .await
-        .map(|()| "connected: the acquirer answered a signed query (and its signature verified)".to_owned())
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

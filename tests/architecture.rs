@@ -118,11 +118,6 @@ fn the_backend_api_and_its_client_name_no_database() {
     assert!(found.is_empty(), "a database named in the till API's handlers or client: {found:?}");
 }
 
-/// The screens not yet moved onto the command queue (issue 22): they still reach the database (`ctx.home.store`),
-/// files or threads themselves. The list may only shrink: a file that no longer needs to be here fails
-/// [`the_list_of_screens_not_yet_on_the_queue_only_shrinks`].
-const NOT_YET_ON_THE_QUEUE: &[&str] = &["ui/keys.rs"];
-
 /// Whether `code` names `name` as a whole word at its end (`store::Store` but not `store::StoreError`).
 fn names(code: &str, name: &str) -> bool {
     code.match_indices(name)
@@ -150,23 +145,8 @@ fn reaches_past_the_queue(code: &str) -> bool {
 
 #[test]
 fn screens_reach_the_core_only_through_the_queue() {
-    let found = breaking(|path, code| {
-        path.starts_with("ui/") && !NOT_YET_ON_THE_QUEUE.contains(&path) && reaches_past_the_queue(code)
-    });
+    let found = breaking(|path, code| path.starts_with("ui/") && reaches_past_the_queue(code));
     assert!(found.is_empty(), "screens that reach the database, files or threads themselves: {found:?}");
-}
-
-#[test]
-fn the_list_of_screens_not_yet_on_the_queue_only_shrinks() {
-    let files = code();
-    let moved: Vec<&str> = NOT_YET_ON_THE_QUEUE
-        .iter()
-        .copied()
-        .filter(|listed| {
-            files.iter().find(|(path, _)| path == listed).is_none_or(|(_, code)| !reaches_past_the_queue(code))
-        })
-        .collect();
-    assert!(moved.is_empty(), "on the queue now (or gone): take them off NOT_YET_ON_THE_QUEUE: {moved:?}");
 }
 
 #[test]

@@ -44,11 +44,12 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     app.ctx.sync_for = Some((tilldesk::model::ChannelMode::Sandbox, false));
     let mut h = ui_common::harness(app, [1300.0, 2400.0]);
     click(&mut h, "Settings");
+    wait_for(&mut h, "Passphrase");
     type_into(&mut h, "Passphrase", "a good passphrase");
     click(&mut h, "Create key vault");
-    h.get_by_label("Keys unlocked");
+    wait_for(&mut h, "Keys unlocked");
     click(&mut h, "merchant backend");
-    h.get_by_label("Access: merchant backend");
+    wait_for(&mut h, "Access: merchant backend");
     type_into(&mut h, "Merchant backend URL", &url);
 
     // A wrong code first: refused in words, nothing changes.

@@ -32,19 +32,20 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     app.ctx.sync_for = Some((tilldesk::model::ChannelMode::Sandbox, false));
     let mut h = ui_common::harness(app, [1300.0, 2400.0]);
     click(&mut h, "Settings");
+    wait_for(&mut h, "Passphrase");
     h.get_by_label("Live channels and keys");
 
     type_into(&mut h, "Passphrase", "short");
     click(&mut h, "Create key vault");
-    h.get_by_label("the passphrase must have at least 8 characters");
+    wait_for(&mut h, "the passphrase must have at least 8 characters");
     type_into(&mut h, "Passphrase", "a good passphrase");
     click(&mut h, "Create key vault");
-    h.get_by_label("Keys unlocked");
+    wait_for(&mut h, "Keys unlocked");
 
     type_into(&mut h, "Alipay gateway URL", &format!("{url}/gateway.do"));
     type_into(&mut h, "app_id", &m.alipay.app_id);
     click(&mut h, "Save Alipay settings");
-    h.get_by_label("Saved");
+    wait_for(&mut h, "Saved");
     click(&mut h, "Generate key pair");
     wait_for(&mut h, "Generated; public key exported to ");
     let exported = std::fs::read_to_string(data.join("alipay_app_public_key.txt")).unwrap();
@@ -54,14 +55,14 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
 
     type_into(&mut h, "Alipay public key", &m.alipay.alipay_public_key_pem.replace('\n', ""));
     click(&mut h, "Import Alipay public key");
-    h.get_by_label_contains("Imported sha256:");
+    wait_for(&mut h, "Alipay public key imported sha256:");
     click(&mut h, "Test Alipay connection");
     wait_for(&mut h, "Failed: ");
     h.get_by_label_contains("signature");
 
     type_into(&mut h, "Import app private key", &m.alipay.app_private_key_pkcs8_pem.replace('\n', ""));
     click(&mut h, "Import private key");
-    h.get_by_label_contains("Imported sha256:");
+    wait_for(&mut h, "App private key imported sha256:");
     click(&mut h, "Test Alipay connection");
     wait_for(&mut h, "OK: connected");
 
@@ -69,12 +70,13 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     type_into(&mut h, "appid", &m.wechatpay.appid);
     type_into(&mut h, "mch_id", &m.wechatpay.mch_id);
     click(&mut h, "Save WeChat Pay settings");
+    wait_for(&mut h, "Saved");
     type_into(&mut h, "API key", "too-short");
     click(&mut h, "Save API key");
-    h.get_by_label_contains("must be the 32 letters and digits");
+    wait_for(&mut h, "must be the 32 letters and digits");
     type_into(&mut h, "API key", &m.wechatpay.api_key);
     click(&mut h, "Save API key");
-    h.get_by_label_contains("API key saved sha256:");
+    wait_for(&mut h, "API key saved sha256:");
     click(&mut h, "Test WeChat Pay connection");
     wait_for_n(&mut h, "OK: connected", 2);
 
@@ -115,7 +117,7 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     // Access mode: shown in the status bar.
     h.get_by_label("Access: store-direct");
     click(&mut h, "merchant backend");
-    h.get_by_label("Access: merchant backend");
+    wait_for(&mut h, "Access: merchant backend");
     h.get_by_label("Merchant backend URL");
 
     // Nothing secret in the database files.

@@ -54,12 +54,12 @@ fn the_api_certificate_is_imported_in_settings() {
     let app = TillDeskApp::new(home).unwrap();
     let mut h = ui_common::harness(app, [1300.0, 3000.0]);
     click(&mut h, "Settings");
+    wait_for(&mut h, "API certificate: not imported (refunds and reversals need it)");
     h.get_by_label("Live channels and keys");
-    h.get_by_label("API certificate: not imported (refunds and reversals need it)");
 
     type_into(&mut h, "Passphrase", "a good passphrase");
     click(&mut h, "Create key vault");
-    h.get_by_label("Keys unlocked");
+    wait_for(&mut h, "Keys unlocked");
 
     let file = tmp.path().join("apiclient_cert.p12");
     std::fs::write(&file, p12(MCH_ID, 20, MCH_ID)).unwrap();

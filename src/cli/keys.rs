@@ -231,7 +231,7 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
             let mut v = open_vault(home)?;
             let pk = keys::generate_alipay_key_pair_for(&mut home.store, &mut v, kind)?;
             if let Some(path) = export {
-                std::fs::write(&path, format!("{}\n", pk.console_base64))
+                keys::export_alipay_public_key(&pk, &path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             println!("{}", pk.console_base64);

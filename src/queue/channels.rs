@@ -6,6 +6,7 @@
 //! embedded sandbox, whose builder the composition root hands over); [`Core::router`] builds them.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, MutexGuard, PoisonError};
 
 use crate::routing::Router;
@@ -67,13 +68,42 @@ pub enum ChannelsError {
     Queue(#[from] super::QueueError),
 }
 
-/// The unlocked vault, held while the guard lives (keep it short: the queue's commands wait for it).
-pub type VaultGuard<'a> = MutexGuard<'a, Option<Vault>>;
+/// The vault slot, held while the guard lives (keep it short: the queue's commands wait for it). When the guard goes,
+/// the core notes whether a vault is in the slot, so the window can ask without waiting for the lock.
+pub struct VaultGuard<'a> {
+    slot: MutexGuard<'a, Option<Vault>>,
+    unlocked: &'a AtomicBool,
+}
+
+impl std::ops::Deref for VaultGuard<'_> {
+    type Target = Option<Vault>;
+    fn deref(&self) -> &Option<Vault> {
+        &self.slot
+    }
+}
+
+impl std::ops::DerefMut for VaultGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Option<Vault> {
+        &mut self.slot
+    }
+}
+
+impl Drop for VaultGuard<'_> {
+    fn drop(&mut self) {
+        self.unlocked.store(self.slot.is_some(), Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for VaultGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultGuard").field("unlocked", &self.slot.is_some()).finish()
+    }
+}
 
 impl super::Core {
     /// The vault slot: `Some` once unlocked.
     pub fn vault(&self) -> VaultGuard<'_> {
-        self.vault.lock().unwrap_or_else(PoisonError::into_inner)
+        VaultGuard { slot: self.vault.lock().unwrap_or_else(PoisonError::into_inner), unlocked: &self.unlocked }
     }
 
     /// The router over the till's accounts for `channels`, with `store` (a command's connection).
@@ -107,9 +137,10 @@ impl super::Queue {
         self.core.vault()
     }
 
-    /// Whether the vault is unlocked.
+    /// Whether the vault is unlocked (as it stood when its slot was last let go: never waits for a command that
+    /// holds it).
     pub fn vault_unlocked(&self) -> bool {
-        self.core.vault().is_some()
+        self.core.unlocked.load(Ordering::Acquire)
     }
 
     /// Keeps `vault` (None: locks it).
@@ -120,6 +151,17 @@ impl super::Queue {
     /// Takes the vault out of the slot (a join holds it while it runs, then gives it back with [`Self::set_vault`]).
     pub fn take_vault(&self) -> Option<Vault> {
         self.core.vault().take()
+    }
+
+    /// Submits `work` with the core at hand, for a command that needs the vault for part of its length (a key
+    /// import: it locks the slot with [`super::Core::vault`] only for the step that needs it).
+    pub fn submit_with_core<T, F>(&self, work: F) -> super::Ticket<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut super::CoreSession, &super::Core) -> T + Send + 'static,
+    {
+        let core = self.core.clone();
+        self.submit(move |session| work(session, &core))
     }
 
     /// Builds the router for `channels` off the UI thread; poll the ticket.

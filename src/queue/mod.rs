@@ -46,12 +46,14 @@ pub struct Core {
     db: PathBuf,
     pool: Mutex<Vec<Store>>,
     vault: Mutex<Option<crate::secrets::Vault>>,
+    /// Whether the vault slot held a vault when it was last let go (see `channels::VaultGuard`).
+    unlocked: std::sync::atomic::AtomicBool,
 }
 
 impl Core {
     /// The core of the database at `db` (opened lazily, by the first command).
     pub fn new(db: &Path) -> Self {
-        Core { db: db.to_owned(), pool: Mutex::new(Vec::new()), vault: Mutex::new(None) }
+        Core { db: db.to_owned(), pool: Mutex::new(Vec::new()), vault: Mutex::new(None), unlocked: Default::default() }
     }
 
     /// The database file.

@@ -202,3 +202,28 @@ fn a_counter_whose_channels_cannot_be_built_says_so_and_takes_no_payment() {
     assert!(!counter.is_built());
     assert!(counter.query("TD1".into()).is_none(), "no engine: nothing is asked");
 }
+
+#[test]
+fn whether_the_vault_is_unlocked_is_known_without_waiting_for_its_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = queue(&dir);
+    assert!(!queue.vault_unlocked());
+    // A command that unlocks the vault (Argon2, off the UI thread) puts it in the slot.
+    let data = dir.path().to_owned();
+    let mut unlock = queue.submit_with_core(move |_, core| {
+        let vault = crate::secrets::Vault::unlock(&data, "a good passphrase").map_err(|e| e.to_string())?;
+        *core.vault() = Some(vault);
+        Ok::<_, String>(())
+    });
+    answer(&mut unlock).unwrap().unwrap();
+    assert!(queue.vault_unlocked());
+    // While a command holds the slot, the window still gets an answer at once (the last known state).
+    let held = queue.vault();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let asking = queue.clone();
+    std::thread::spawn(move || tx.send(asking.vault_unlocked()).unwrap());
+    assert_eq!(rx.recv_timeout(Duration::from_secs(60)), Ok(true), "asked while the slot was held");
+    drop(held);
+    queue.set_vault(None);
+    assert!(!queue.vault_unlocked());
+}

@@ -332,12 +332,10 @@ impl Ctx {
         if self.audit_session.as_ref() == Some(&self.operator) {
             return;
         }
-        let id = self.operator_id();
-        self.queue.set_operator(id);
-        match self.home.set_audit_session(id, AUDIT_ACTOR_WINDOW) {
-            Ok(()) => self.audit_session = Some(self.operator.clone()),
-            Err(e) => self.error = Some(store_error(&e)),
-        }
+        // Every write of the window goes through the queue, whose commands audit as the operator signed in when
+        // they were submitted.
+        self.queue.set_operator(self.operator_id());
+        self.audit_session = Some(self.operator.clone());
     }
 
     /// The answers of the shell's work on the queue: a shift opened at sign-in, this till's record, written settings.

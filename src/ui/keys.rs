@@ -4,29 +4,40 @@
 //! database only learns where they are.
 //!
 //! WeChat Pay also takes the account's sign type (MD5 / HMAC-SHA256) and the merchant API certificate
-//! (`apiclient_cert.p12`, for refunds and reversals): a path and password, "Import certificate" (read and checked on
-//! a worker thread, then kept in the vault), and its CN and expiry, with a warning 30 days before it expires. Alipay
-//! takes the service-provider fields (sys_service_provider_id, app_auth_token).
+//! (`apiclient_cert.p12`, for refunds and reversals): a path and password, "Import certificate" (read, checked and
+//! kept in the vault by one command), and its CN and expiry, with a warning 30 days before it expires. Alipay takes
+//! the service-provider fields (sys_service_provider_id, app_auth_token).
+//!
+//! Every read, save, key derivation, key generation, file and network call goes through the command queue: the
+//! panel sends a command and shows its answer (a [`Done`]) when it arrives. The vault stays in the queue's core;
+//! commands lock it only for the step that needs it.
 
-use std::sync::mpsc::Receiver;
-
+use crate::channel::Channel;
 use crate::channel::wechatpay::SignType;
-use crate::channel::wechatpay::cert::ApiCertificate;
 use crate::config::{AccessMode, SETTING_ACCESS, SETTING_BACKEND_URL};
-use crate::i18n::{Lang, Text};
+use crate::i18n::{Lang, Phrase as _, Text};
 use crate::keys::{self, CertStatus, LiveSettings};
 use crate::model::AcquirerKind;
-use crate::secrets::{Backend, SecretError, Vault};
+use crate::queue::{Job, Ticket, poll_slot};
+use crate::secrets::{Backend, Vault};
 use crate::ui::Ctx;
-use crate::ui::path_field::{PathEvent, PathField, Pick};
-use zeroize::{Zeroize as _, Zeroizing};
+use crate::ui::path_field::{PathField, Pick};
+use crate::ui::words_keys::{cert_status_words, key_error, secret_words};
+use zeroize::Zeroizing;
+
+mod certificate;
+mod join;
 
 #[derive(Default)]
 pub struct KeysPanel {
     passphrase: Zeroizing<String>,
     /// A key, id, gateway or the vault changed this frame (clients built before are stale).
     keys_changed: bool,
+    /// The saved settings have been read into the fields below.
     loaded: bool,
+    reading: Option<Ticket<Result<Saved, crate::store::StoreError>>>,
+    /// The public key, the certificate's facts and the vault's existence are being read again after a change.
+    refreshing: Option<Ticket<Result<Derived, crate::store::StoreError>>>,
     alipay: LiveSettings,
     wechat: LiveSettings,
     backend_url: String,
@@ -36,21 +47,76 @@ pub struct KeysPanel {
     app_auth_token_text: Zeroizing<String>,
     cert_path: CertPath,
     cert_password: Zeroizing<String>,
-    /// The imported certificate's CN, expiry and SHA-256 (from the settings).
-    cert_info: Option<(String, time::OffsetDateTime, String)>,
-    cert_import: Option<Receiver<Result<ApiCertificate, keys::KeyError>>>,
+    derived: Derived,
+    /// Saves, imports, the access mode: each answers with what it did.
+    commands: Vec<Ticket<Done>>,
+    /// Unlocking or creating the vault (Argon2 takes a moment).
+    unlocking: Option<Ticket<Done>>,
+    cert_import: Option<Ticket<Done>>,
     /// Where the certificate stood at the last WeChat connection test.
     wechat_cert_status: Option<CertStatus>,
-    public_key: Option<String>,
-    /// Merchant backend → Join: the one-time enrolment code, and the join running off the UI thread (it holds the
-    /// vault meanwhile and gives it back with the outcome).
+    /// Merchant backend → Join: the one-time enrolment code, and the join running on the network runtime (it holds
+    /// the vault meanwhile and gives it back with the outcome).
     join_code: Zeroizing<String>,
-    joining: Option<Receiver<JoinDone>>,
+    joining: Option<Job<JoinDone, ()>>,
     message: Option<Text>,
-    tests: Vec<(AcquirerKind, Receiver<Result<String, String>>)>,
+    /// Connection tests: their channels being built from the settings and the vault, then the signed query.
+    building: Vec<(AcquirerKind, Ticket<Built>)>,
+    tests: Vec<(AcquirerKind, Job<Probed, ()>)>,
     alipay_test: Option<Result<(), Text>>,
     wechat_test: Option<Result<(), Text>>,
 }
+
+/// What the panel shows from the saved settings.
+struct Saved {
+    alipay: LiveSettings,
+    wechat: LiveSettings,
+    backend_url: String,
+    derived: Derived,
+}
+
+/// What imports change: the app public key, the certificate's facts (CN, expiry, SHA-256), and whether a vault file
+/// exists (which decides between "Create key vault" and "Unlock keys").
+#[derive(Default)]
+struct Derived {
+    public_key: Option<String>,
+    cert_info: Option<(String, time::OffsetDateTime, String)>,
+    vault_exists: bool,
+}
+
+/// What one command did, for the panel to show.
+#[derive(Default)]
+struct Done {
+    message: Option<Text>,
+    /// Keys, ids, gateways or the vault changed: clients built before are stale.
+    changed: bool,
+    /// Read the public key, the certificate and the vault's existence again.
+    refresh: bool,
+    /// The Alipay public key field was imported: empty it.
+    clear_platform_key: bool,
+    /// The certificate was imported: empty its path.
+    clear_cert_path: bool,
+    /// The access mode saved, and the backend the till is enrolled with in it.
+    access: Option<(AccessMode, Option<String>)>,
+    /// A key pair was generated: its public half.
+    public_key: Option<String>,
+}
+
+impl Done {
+    /// What a save or import did; a success means the clients built before may be stale.
+    fn of<T>(result: Result<T, keys::KeyError>, ok: impl FnOnce(T) -> Text) -> Done {
+        match result {
+            Ok(v) => Done { message: Some(ok(v)), changed: true, ..Done::default() },
+            Err(e) => Done { message: Some(key_error(&e)), ..Done::default() },
+        }
+    }
+}
+
+/// A channel built for a connection test, with where the WeChat Pay certificate stands.
+type Built = Result<(Box<dyn Channel>, Option<CertStatus>), keys::KeyError>;
+
+/// A connection test's answer: whether the acquirer answered a signed query.
+type Probed = Result<(), crate::sync::ProbeError>;
 
 /// A finished join: the vault it borrowed, and what happened.
 type JoinDone = (Vault, Result<crate::routing::backend::Joined, crate::routing::backend::LinkError>);
@@ -61,49 +127,6 @@ struct CertPath(PathField);
 impl Default for CertPath {
     fn default() -> Self {
         CertPath(PathField::new(Pick::Open, "PKCS#12", &["p12", "pfx"]))
-    }
-}
-
-/// A refused key, vault or certificate in both languages (the technical detail stays in English, in the log).
-pub fn key_error(e: &keys::KeyError) -> Text {
-    use crate::channel::wechatpay::cert::CertError as C;
-    let zh = match e {
-        keys::KeyError::Secret(s) => secret_words(s),
-        keys::KeyError::Store(s) => crate::ui::words_backoffice::store_error_words(s, Lang::ZhCn),
-        keys::KeyError::Invalid(_) => "内容无效：请检查粘贴或选择的密钥、地址或文件（详情见日志）".to_owned(),
-        keys::KeyError::Missing(_) => "尚未配置：请先填写并保存所需的设置或密钥".to_owned(),
-        keys::KeyError::Certificate(c) => match c {
-            C::WrongPassword => "证书密码不正确（微信支付默认设为商户号）".to_owned(),
-            C::NotPkcs12(_) => "这不是 apiclient_cert.p12 那样的 PKCS#12 证书文件".to_owned(),
-            C::NoKey => "证书文件里没有与证书配对的私钥".to_owned(),
-            C::BadCertificate(_) => "无法读取证书（详情见日志）".to_owned(),
-            C::NoCommonName => "证书主题没有 CN（应为商户号）".to_owned(),
-            C::OtherMerchant { cn, mch_id } => format!("证书属于商户 {cn}，不是已配置的商户号 {mch_id}"),
-            C::Expired { date } => {
-                format!(
-                    "证书已于 {date}（UTC）过期：请在微信支付商户平台（账户中心 → API安全 → API证书）下载新证书后导入"
-                )
-            }
-            C::NotYetValid { date } => format!("证书在 {date}（UTC）之前无效：请检查收银机的时钟"),
-        },
-    };
-    if matches!(e, keys::KeyError::Invalid(_) | keys::KeyError::Certificate(C::BadCertificate(_))) {
-        tracing::warn!(error = %e, "a key or certificate was refused");
-    }
-    Text::new(zh, e.to_string())
-}
-
-fn secret_words(e: &SecretError) -> String {
-    match e {
-        SecretError::WrongPassphrase { .. } => "口令无法打开密钥库（口令错误，或文件被改动过）".to_owned(),
-        SecretError::WeakPassphrase => "口令至少需要 8 个字符".to_owned(),
-        SecretError::Read { path, .. } => format!("无法读取密钥文件 {}", path.display()),
-        SecretError::Write { path, .. } => format!("无法写入密钥文件 {}", path.display()),
-        SecretError::Damaged { path, .. } => format!("密钥文件 {} 已损坏", path.display()),
-        SecretError::Kdf(_) | SecretError::KdfParameter { .. } => {
-            tracing::warn!(error = %e, "the vault key cannot be derived");
-            "无法从口令得出加密密钥（文件损坏或来自未知版本；详情见日志）".to_owned()
-        }
     }
 }
 
@@ -120,56 +143,173 @@ fn field(ui: &mut egui::Ui, label: &str, text: &mut String, password: bool) {
     ui.end_row();
 }
 
+/// The network runtime is not running (a window without one cannot test, join or reach a gateway).
+fn no_runtime() -> Text {
+    crate::queue::QueueError::NoRuntime.text()
+}
+
+/// The vault is locked (a command found no vault in its slot).
+fn locked() -> keys::KeyError {
+    keys::KeyError::Missing("the unlocked key vault")
+}
+
 impl KeysPanel {
+    /// Reads the saved settings once (the fields are the user's from then on), and the derived facts again after a
+    /// change.
     fn load(&mut self, ctx: &Ctx) {
-        if self.loaded {
-            return;
+        if !self.loaded && self.reading.is_none() {
+            let dir = ctx.home.dir.clone();
+            self.reading = Some(ctx.queue.submit(move |s| {
+                Ok(Saved {
+                    alipay: LiveSettings::load(&s.store, AcquirerKind::Alipay)?,
+                    wechat: LiveSettings::load(&s.store, AcquirerKind::WechatPay)?,
+                    backend_url: s.store.setting(SETTING_BACKEND_URL)?.unwrap_or_default(),
+                    derived: Derived {
+                        public_key: keys::alipay_app_public_key(&s.store)?,
+                        cert_info: keys::wechat_api_certificate_info(&s.store)?,
+                        vault_exists: Vault::exists(&dir),
+                    },
+                })
+            }));
         }
-        self.alipay = LiveSettings::load(&ctx.home.store, AcquirerKind::Alipay).unwrap_or_default();
-        self.wechat = LiveSettings::load(&ctx.home.store, AcquirerKind::WechatPay).unwrap_or_default();
-        self.backend_url = ctx.home.store.setting(SETTING_BACKEND_URL).ok().flatten().unwrap_or_default();
-        self.public_key = keys::alipay_app_public_key(&ctx.home.store).ok().flatten();
-        self.cert_info = keys::wechat_api_certificate_info(&ctx.home.store).ok().flatten();
-        self.loaded = true;
+        match poll_slot(&mut self.reading) {
+            Some(Ok(Ok(saved))) => {
+                self.alipay = saved.alipay;
+                self.wechat = saved.wechat;
+                self.backend_url = saved.backend_url;
+                self.derived = saved.derived;
+                self.loaded = true;
+            }
+            Some(Ok(Err(e))) => self.message = Some(crate::ui::words_backoffice::store_error(&e)),
+            Some(Err(e)) => self.message = Some(e.text()),
+            None => {}
+        }
+        match poll_slot(&mut self.refreshing) {
+            Some(Ok(Ok(derived))) => self.derived = derived,
+            Some(Ok(Err(e))) => self.message = Some(crate::ui::words_backoffice::store_error(&e)),
+            Some(Err(e)) => self.message = Some(e.text()),
+            None => {}
+        }
     }
 
-    fn poll_tests(&mut self) {
-        let mut done = Vec::new();
-        for (i, (kind, rx)) in self.tests.iter().enumerate() {
-            if let Ok(result) = rx.try_recv() {
-                let result = result.map(|_| ()).map_err(|why| {
+    /// Reads the public key, the certificate's facts and the vault's existence again.
+    fn refresh(&mut self, ctx: &Ctx) {
+        let dir = ctx.home.dir.clone();
+        self.refreshing = Some(ctx.queue.submit(move |s| {
+            Ok(Derived {
+                public_key: keys::alipay_app_public_key(&s.store)?,
+                cert_info: keys::wechat_api_certificate_info(&s.store)?,
+                vault_exists: Vault::exists(&dir),
+            })
+        }));
+    }
+
+    /// Takes in what the commands answered.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        let mut answers = Vec::new();
+        self.commands.retain_mut(|ticket| match ticket.poll() {
+            Some(answer) => {
+                answers.push(answer);
+                false
+            }
+            None => true,
+        });
+        answers.extend(poll_slot(&mut self.unlocking));
+        answers.extend(poll_slot(&mut self.cert_import));
+        for answer in answers {
+            match answer {
+                Ok(done) => self.apply(ctx, done),
+                Err(e) => self.message = Some(e.text()),
+            }
+        }
+        self.poll_tests(ctx);
+        self.poll_join(ctx);
+    }
+
+    /// Shows what a command did.
+    fn apply(&mut self, ctx: &mut Ctx, done: Done) {
+        if done.message.is_some() {
+            self.message = done.message;
+        }
+        self.keys_changed |= done.changed;
+        if done.clear_platform_key {
+            self.platform_key_text.clear();
+        }
+        if done.clear_cert_path {
+            self.cert_path.0.text.clear();
+        }
+        if let Some((mode, url)) = done.access {
+            ctx.access = mode;
+            ctx.backend_url = url;
+        }
+        if let Some(public_key) = done.public_key {
+            self.derived.public_key = Some(public_key);
+        }
+        if done.refresh {
+            self.refresh(ctx);
+        }
+    }
+
+    fn poll_tests(&mut self, ctx: &Ctx) {
+        let mut built = Vec::new();
+        self.building.retain_mut(|(kind, ticket)| match ticket.poll() {
+            Some(answer) => {
+                built.push((*kind, answer));
+                false
+            }
+            None => true,
+        });
+        for (kind, answer) in built {
+            let channel = match answer {
+                Ok(Ok((channel, status))) => {
+                    if kind == AcquirerKind::WechatPay {
+                        self.wechat_cert_status = status;
+                    }
+                    channel
+                }
+                Ok(Err(e)) => {
+                    *self.test_slot(kind) = Some(Err(key_error(&e)));
+                    continue;
+                }
+                Err(e) => {
+                    *self.test_slot(kind) = Some(Err(e.text()));
+                    continue;
+                }
+            };
+            match ctx.queue.start(move |_, _| async move { keys::check_connection(channel.as_ref()).await }) {
+                Ok(job) => self.tests.push((kind, job)),
+                Err(_) => *self.test_slot(kind) = Some(Err(no_runtime())),
+            }
+        }
+        let mut finished = Vec::new();
+        self.tests.retain_mut(|(kind, job)| match job.poll() {
+            Some(answer) => {
+                finished.push((*kind, answer));
+                false
+            }
+            None => true,
+        });
+        for (kind, answer) in finished {
+            let result = match answer {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(why)) => {
                     tracing::warn!(%why, "connection test");
-                    Text::new(
+                    Err(Text::new(
                         "收单机构没有应答，或应答无法验证（详情见日志）",
                         format!("the acquirer did not answer a signed query: {why}"),
-                    )
-                });
-                match kind {
-                    AcquirerKind::WechatPay => self.wechat_test = Some(result),
-                    _ => self.alipay_test = Some(result),
+                    ))
                 }
-                done.push(i);
-            }
-        }
-        for i in done.into_iter().rev() {
-            self.tests.remove(i);
+                Err(e) => Err(e.text()),
+            };
+            *self.test_slot(kind) = Some(result);
         }
     }
 
-    /// Shows what a save or import did; a success means the clients built before may be stale.
-    fn report<T>(&mut self, result: Result<T, keys::KeyError>, ok: impl FnOnce(T) -> Text) {
-        self.message = Some(match result {
-            Ok(v) => {
-                self.keys_changed = true;
-                ok(v)
-            }
-            Err(e) => key_error(&e),
-        });
-    }
-
-    /// [`KeysPanel::report`] for a plain settings save.
-    fn report_store<T>(&mut self, result: Result<T, crate::store::StoreError>, ok: impl FnOnce(T) -> Text) {
-        self.report(result.map_err(keys::KeyError::from), ok);
+    fn test_slot(&mut self, kind: AcquirerKind) -> &mut Option<Result<(), Text>> {
+        match kind {
+            AcquirerKind::WechatPay => &mut self.wechat_test,
+            _ => &mut self.alipay_test,
+        }
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -179,16 +319,37 @@ impl KeysPanel {
         }
     }
 
+    /// Whether any command of the panel is still out.
+    fn busy(&self) -> bool {
+        self.reading.is_some()
+            || self.refreshing.is_some()
+            || !self.commands.is_empty()
+            || self.unlocking.is_some()
+            || self.cert_import.is_some()
+            || self.joining.is_some()
+            || !self.building.is_empty()
+            || !self.tests.is_empty()
+    }
+
     fn show(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         self.load(ctx);
-        self.poll_tests();
-        self.poll_cert_import(ctx);
-        self.poll_join(ctx);
-        if !self.tests.is_empty() || self.cert_import.is_some() || self.joining.is_some() {
-            ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        self.poll(ctx);
+        if self.busy() {
+            // The answers wake the window; this is a backstop.
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
         }
         ui.label(egui::RichText::new(lang.pick("收单通道与密钥", "Live channels and keys")).strong());
+        if !self.loaded {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(lang.pick("正在读取密钥设置…", "Reading the key settings…"));
+            });
+            if let Some(m) = &self.message {
+                ui.add(egui::Label::new(m.get(lang)).wrap_mode(egui::TextWrapMode::Wrap));
+            }
+            return;
+        }
         if let Backend::Vault { reason } = Backend::detect() {
             // Why there is no OS keyring is the core's (English) words: in the Chinese window on hover.
             match lang {
@@ -211,15 +372,19 @@ impl KeysPanel {
                 ui.label(lang.pick("接入方式", "Access mode"));
                 for mode in [AccessMode::StoreDirect, AccessMode::MerchantBackend] {
                     if ui.radio(ctx.access == mode, mode.label(lang)).clicked() && ctx.access != mode {
-                        match ctx.home.store.set_setting(SETTING_ACCESS, mode.as_str(), None) {
-                            Ok(()) => {
-                                ctx.access = mode;
-                                ctx.backend_url =
-                                    crate::routing::backend::link(&ctx.home.store).ok().flatten().map(|l| l.url);
-                                self.keys_changed = true;
+                        self.commands.push(ctx.queue.submit(move |s| {
+                            let saved = s
+                                .store
+                                .set_setting(SETTING_ACCESS, mode.as_str(), None)
+                                .and_then(|()| Ok(crate::routing::backend::link(&s.store)?.map(|l| l.url)));
+                            match saved {
+                                Ok(url) => Done { changed: true, access: Some((mode, url)), ..Done::default() },
+                                Err(e) => Done {
+                                    message: Some(crate::ui::words_backoffice::store_error(&e)),
+                                    ..Done::default()
+                                },
                             }
-                            Err(e) => self.message = Some(crate::ui::words_backoffice::store_error(&e)),
-                        }
+                        }));
                     }
                 }
             });
@@ -228,8 +393,11 @@ impl KeysPanel {
                     let l = ui.label(lang.pick("商户后台地址", "Merchant backend URL"));
                     ui.add(egui::TextEdit::singleline(&mut self.backend_url).desired_width(360.0)).labelled_by(l.id);
                     if ui.button(lang.pick("保存地址", "Save backend URL")).clicked() {
-                        let r = ctx.home.store.set_setting(SETTING_BACKEND_URL, self.backend_url.trim(), None);
-                        self.report_store(r, |()| Text::new("已保存", "Saved"));
+                        let url = self.backend_url.trim().to_owned();
+                        self.commands.push(ctx.queue.submit(move |s| {
+                            let r = s.store.set_setting(SETTING_BACKEND_URL, &url, None);
+                            Done::of(r.map_err(keys::KeyError::from), |()| Text::new("已保存", "Saved"))
+                        }));
                     }
                 });
                 self.join_form(ui, ctx);
@@ -237,27 +405,22 @@ impl KeysPanel {
         }
 
         // The vault (creating one is a key change); a join in progress holds it.
-        if !ctx.queue.vault_unlocked() && self.joining.is_none() && (refused.is_none() || Vault::exists(&ctx.home.dir))
-        {
+        let vault_exists = self.derived.vault_exists;
+        if !ctx.queue.vault_unlocked() && self.joining.is_none() && (refused.is_none() || vault_exists) {
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("密钥口令", "Passphrase"));
                 ui.add(egui::TextEdit::singleline(&mut *self.passphrase).password(true).desired_width(200.0))
                     .labelled_by(l.id);
-                let verb = if Vault::exists(&ctx.home.dir) {
+                let verb = if vault_exists {
                     lang.pick("解锁密钥", "Unlock keys")
                 } else {
                     lang.pick("创建密钥库", "Create key vault")
                 };
-                if ui.button(verb).clicked() {
-                    match Vault::unlock(&ctx.home.dir, &self.passphrase) {
-                        Ok(v) => {
-                            ctx.queue.set_vault(Some(v));
-                            self.keys_changed = true;
-                            self.message = Some(Text::new("密钥已解锁", "Keys unlocked"));
-                        }
-                        Err(e) => self.message = Some(Text::new(secret_words(&e), e.to_string())),
-                    }
-                    self.passphrase.zeroize();
+                if ui.add_enabled(self.unlocking.is_none(), egui::Button::new(verb)).clicked() {
+                    self.start_unlock(ctx);
+                }
+                if self.unlocking.is_some() {
+                    ui.spinner();
                 }
             });
         }
@@ -268,7 +431,10 @@ impl KeysPanel {
             ui.colored_label(ui.visuals().error_fg_color, refused);
             return;
         }
-        let unlocked = ctx.queue.vault_unlocked();
+        // One command at a time: a test or an import waits for the save before it (the queue runs commands side by
+        // side, so two clicks in a row would otherwise race).
+        let idle = self.commands.is_empty() && self.unlocking.is_none() && self.cert_import.is_none();
+        let unlocked = ctx.queue.vault_unlocked() && idle;
 
         // Alipay.
         ui.add_space(6.0);
@@ -285,47 +451,34 @@ impl KeysPanel {
             field(ui, "app_auth_token", &mut self.app_auth_token_text, true);
         });
         ui.horizontal(|ui| {
-            if ui.button(lang.pick("保存支付宝设置", "Save Alipay settings")).clicked() {
-                let r = self.alipay.save(&mut ctx.home.store, AcquirerKind::Alipay);
-                self.report(r, |()| Text::new("已保存", "Saved"));
+            if ui.add_enabled(idle, egui::Button::new(lang.pick("保存支付宝设置", "Save Alipay settings"))).clicked()
+            {
+                let settings = self.alipay.clone();
+                self.commands.push(ctx.queue.submit(move |s| {
+                    Done::of(settings.save(&mut s.store, AcquirerKind::Alipay), |()| Text::new("已保存", "Saved"))
+                }));
             }
             if ui
                 .add_enabled(unlocked, egui::Button::new(lang.pick("保存 app_auth_token", "Save app_auth_token")))
                 .clicked()
-                && let Some(vault) = ctx.queue.vault().as_mut()
             {
-                let r = keys::set_alipay_app_auth_token(&mut ctx.home.store, vault, &self.app_auth_token_text);
-                self.app_auth_token_text.zeroize();
-                self.report(r, |fp| {
-                    Text::new(format!("app_auth_token 已保存 {fp}"), format!("app_auth_token saved {fp}"))
-                });
+                let token = std::mem::take(&mut self.app_auth_token_text);
+                self.commands.push(ctx.queue.submit_with_core(move |s, core| {
+                    let r = match core.vault().as_mut() {
+                        Some(vault) => keys::set_alipay_app_auth_token(&mut s.store, vault, &token),
+                        None => Err(locked()),
+                    };
+                    Done::of(r, |fp| {
+                        Text::new(format!("app_auth_token 已保存 {fp}"), format!("app_auth_token saved {fp}"))
+                    })
+                }));
             }
             if ui.add_enabled(unlocked, egui::Button::new(lang.pick("生成密钥对", "Generate key pair"))).clicked()
-                && let Some(vault) = ctx.queue.vault().as_mut()
             {
-                match keys::generate_alipay_key_pair(&mut ctx.home.store, vault) {
-                    Ok(export) => {
-                        self.keys_changed = true;
-                        let path = ctx.home.dir.join("alipay_app_public_key.txt");
-                        let written = std::fs::write(&path, format!("{}\n", export.console_base64));
-                        self.public_key = Some(export.console_base64);
-                        let shown = path.display().to_string();
-                        self.message = Some(match written {
-                            Ok(()) => Text::new(
-                                format!("已生成；公钥已导出到 {shown}"),
-                                format!("Generated; public key exported to {shown}"),
-                            ),
-                            Err(e) => Text::new(
-                                format!("已生成，但无法写入 {shown}"),
-                                format!("Generated, but {shown} cannot be written: {e}"),
-                            ),
-                        });
-                    }
-                    Err(e) => self.message = Some(key_error(&e)),
-                }
+                self.start_generate(ctx);
             }
         });
-        if let Some(pk) = &self.public_key {
+        if let Some(pk) = &self.derived.public_key {
             ui.label(lang.pick(
                 "应用公钥（粘贴到支付宝开放平台 → 接口加签方式）：",
                 "App public key (paste into the Alipay console → signing method):",
@@ -343,21 +496,32 @@ impl KeysPanel {
             field(ui, lang.pick("导入应用私钥", "Import app private key"), &mut self.private_key_text, true);
         });
         ui.horizontal(|ui| {
-            if ui.button(lang.pick("导入支付宝公钥", "Import Alipay public key")).clicked() {
-                let r = keys::import_alipay_platform_key(&mut ctx.home.store, &self.platform_key_text);
-                if r.is_ok() {
-                    self.platform_key_text.clear();
-                    self.loaded = false;
-                }
-                self.report(r, |fp| Text::new(format!("已导入 {fp}"), format!("Imported {fp}")));
-            }
-            if ui.add_enabled(unlocked, egui::Button::new(lang.pick("导入私钥", "Import private key"))).clicked()
-                && let Some(vault) = ctx.queue.vault().as_mut()
+            if ui
+                .add_enabled(idle, egui::Button::new(lang.pick("导入支付宝公钥", "Import Alipay public key")))
+                .clicked()
             {
-                let r = keys::import_alipay_private_key(&mut ctx.home.store, vault, &self.private_key_text);
-                self.private_key_text.zeroize();
-                self.loaded = false;
-                self.report(r, |fp| Text::new(format!("已导入 {fp}"), format!("Imported {fp}")));
+                let text = self.platform_key_text.clone();
+                self.commands.push(ctx.queue.submit(move |s| {
+                    let r = keys::import_alipay_platform_key(&mut s.store, &text);
+                    let imported = r.is_ok();
+                    let done = Done::of(r, |fp| {
+                        Text::new(format!("支付宝公钥已导入 {fp}"), format!("Alipay public key imported {fp}"))
+                    });
+                    Done { clear_platform_key: imported, refresh: imported, ..done }
+                }));
+            }
+            if ui.add_enabled(unlocked, egui::Button::new(lang.pick("导入私钥", "Import private key"))).clicked() {
+                let text = std::mem::take(&mut self.private_key_text);
+                self.commands.push(ctx.queue.submit_with_core(move |s, core| {
+                    let r = match core.vault().as_mut() {
+                        Some(vault) => keys::import_alipay_private_key(&mut s.store, vault, &text),
+                        None => Err(locked()),
+                    };
+                    let done = Done::of(r, |fp| {
+                        Text::new(format!("应用私钥已导入 {fp}"), format!("App private key imported {fp}"))
+                    });
+                    Done { refresh: true, ..done }
+                }));
             }
             if ui
                 .add_enabled(unlocked, egui::Button::new(lang.pick("测试支付宝连接", "Test Alipay connection")))
@@ -385,16 +549,24 @@ impl KeysPanel {
             ui.end_row();
         });
         ui.horizontal(|ui| {
-            if ui.button(lang.pick("保存微信支付设置", "Save WeChat Pay settings")).clicked() {
-                let r = self.wechat.save(&mut ctx.home.store, AcquirerKind::WechatPay);
-                self.report(r, |()| Text::new("已保存", "Saved"));
-            }
-            if ui.add_enabled(unlocked, egui::Button::new(lang.pick("保存 API 密钥", "Save API key"))).clicked()
-                && let Some(vault) = ctx.queue.vault().as_mut()
+            if ui
+                .add_enabled(idle, egui::Button::new(lang.pick("保存微信支付设置", "Save WeChat Pay settings")))
+                .clicked()
             {
-                let r = keys::set_wechat_api_key(&mut ctx.home.store, vault, &self.api_key_text);
-                self.api_key_text.zeroize();
-                self.report(r, |fp| Text::new(format!("API 密钥已保存 {fp}"), format!("API key saved {fp}")));
+                let settings = self.wechat.clone();
+                self.commands.push(ctx.queue.submit(move |s| {
+                    Done::of(settings.save(&mut s.store, AcquirerKind::WechatPay), |()| Text::new("已保存", "Saved"))
+                }));
+            }
+            if ui.add_enabled(unlocked, egui::Button::new(lang.pick("保存 API 密钥", "Save API key"))).clicked() {
+                let api_key = std::mem::take(&mut self.api_key_text);
+                self.commands.push(ctx.queue.submit_with_core(move |s, core| {
+                    let r = match core.vault().as_mut() {
+                        Some(vault) => keys::set_wechat_api_key(&mut s.store, vault, &api_key),
+                        None => Err(locked()),
+                    };
+                    Done::of(r, |fp| Text::new(format!("API 密钥已保存 {fp}"), format!("API key saved {fp}")))
+                }));
             }
             if ui
                 .add_enabled(unlocked, egui::Button::new(lang.pick("测试微信支付连接", "Test WeChat Pay connection")))
@@ -411,232 +583,78 @@ impl KeysPanel {
             ui.colored_label(ui.visuals().warn_fg_color, cert_status_words(status, lang));
         }
 
-        // The API certificate.
-        let caption = lang.pick("API 证书文件 (apiclient_cert.p12)", "API certificate file (apiclient_cert.p12)");
-        if let Some(PathEvent::Chosen(path)) = self.cert_path.0.show(ui, ctx, caption) {
-            // Chosen in the dialog or Enter in the field: the password comes next.
-            self.cert_path.0.text = path.display().to_string();
-        }
-        egui::Grid::new("keys-wechat-cert").num_columns(2).show(ui, |ui| {
-            field(
-                ui,
-                lang.pick("证书密码（默认为商户号）", "Certificate password (default: the mch_id)"),
-                &mut self.cert_password,
-                true,
-            );
-        });
-        ui.horizontal(|ui| {
-            let idle = self.cert_import.is_none();
-            if ui
-                .add_enabled(unlocked && idle, egui::Button::new(lang.pick("导入证书", "Import certificate")))
-                .clicked()
-            {
-                self.start_cert_import(ctx);
-            }
-            if !idle {
-                ui.spinner();
-            }
-        });
-        match &self.cert_info {
-            None => {
-                ui.label(lang.pick(
-                    "API 证书：未导入（退款和撤销需要它）",
-                    "API certificate: not imported (refunds and reversals need it)",
-                ));
-            }
-            Some((cn, not_after, _)) => {
-                let text = format!(
-                    "{}CN={cn}, {}{}",
-                    lang.pick("API 证书：", "API certificate: "),
-                    lang.pick("有效期至 ", "expires "),
-                    not_after.date()
-                );
-                let days = (*not_after - time::OffsetDateTime::now_utc()).whole_days();
-                if days < 0 {
-                    ui.colored_label(
-                        ui.visuals().error_fg_color,
-                        format!(
-                            "{text} — {}",
-                            lang.pick("已过期，请重新下载并导入", "expired: download a new one and import it")
-                        ),
-                    );
-                } else if days <= keys::CERT_WARNING_DAYS {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        format!(
-                            "{text} — {}{days}{}",
-                            lang.pick("将在 ", "expires in "),
-                            lang.pick(" 天后过期，请尽快更新", " days: renew it soon")
-                        ),
-                    );
-                } else {
-                    ui.label(text);
+        self.certificate(ui, ctx, unlocked, idle);
+    }
+
+    /// Unlocks the vault, or creates it with this passphrase when there is none (Argon2: on the queue).
+    fn start_unlock(&mut self, ctx: &Ctx) {
+        let passphrase = std::mem::take(&mut self.passphrase);
+        let dir = ctx.home.dir.clone();
+        self.unlocking = Some(ctx.queue.submit_with_core(move |_, core| match Vault::unlock(&dir, &passphrase) {
+            Ok(vault) => {
+                *core.vault() = Some(vault);
+                Done {
+                    message: Some(Text::new("密钥已解锁", "Keys unlocked")),
+                    changed: true,
+                    refresh: true,
+                    ..Done::default()
                 }
             }
-        }
+            Err(e) => Done { message: Some(Text::new(secret_words(&e), e.to_string())), ..Done::default() },
+        }));
     }
 
-    /// Reads and checks the certificate file on a worker thread (PKCS#12 key derivation is slow); the vault write
-    /// happens here when the result comes back.
-    fn start_cert_import(&mut self, ctx: &mut Ctx) {
-        let Some(path) = self.cert_path.0.path() else {
-            self.message = Some(Text::new("请先填写证书文件", "Give the certificate file first"));
-            return;
-        };
-        crate::ui::path_field::remember_folder(ctx, &path);
-        let password = std::mem::take(&mut self.cert_password);
-        let mch_id = match LiveSettings::load(&ctx.home.store, AcquirerKind::WechatPay) {
-            Ok(s) => s.mch_id,
-            Err(e) => {
-                self.message = Some(crate::ui::words_backoffice::store_error(&e));
-                return;
-            }
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let result = std::fs::read(&path)
-                .map(zeroize::Zeroizing::new)
-                .map_err(|e| keys::KeyError::Invalid(format!("cannot read {}: {e}", path.display())))
-                .and_then(|p12| {
-                    let password = Some(password.as_str()).filter(|p| !p.is_empty());
-                    keys::read_wechat_api_certificate(&mch_id, &p12, password, time::OffsetDateTime::now_utc())
-                });
-            let _ = tx.send(result);
-        });
-        self.cert_import = Some(rx);
+    /// Generates the Alipay app key pair (the private half to the vault) and exports the public half to a file in
+    /// the data folder, as the console asks for it.
+    fn start_generate(&mut self, ctx: &Ctx) {
+        let path = ctx.home.dir.join("alipay_app_public_key.txt");
+        self.commands.push(ctx.queue.submit_with_core(move |s, core| {
+            let generated = match core.vault().as_mut() {
+                Some(vault) => keys::generate_alipay_key_pair(&mut s.store, vault),
+                None => Err(locked()),
+            };
+            let export = match generated {
+                Ok(export) => export,
+                Err(e) => return Done { message: Some(key_error(&e)), ..Done::default() },
+            };
+            let shown = path.display().to_string();
+            let message = match keys::export_alipay_public_key(&export, &path) {
+                Ok(()) => Text::new(
+                    format!("已生成；公钥已导出到 {shown}"),
+                    format!("Generated; public key exported to {shown}"),
+                ),
+                Err(e) => Text::new(
+                    format!("已生成，但无法写入 {shown}"),
+                    format!("Generated, but {shown} cannot be written: {e}"),
+                ),
+            };
+            Done { message: Some(message), changed: true, public_key: Some(export.console_base64), ..Done::default() }
+        }));
     }
 
-    fn poll_cert_import(&mut self, ctx: &mut Ctx) {
-        let Some(rx) = &self.cert_import else { return };
-        let result = match rx.try_recv() {
-            Ok(r) => r,
-            Err(std::sync::mpsc::TryRecvError::Empty) => return,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                Err(keys::KeyError::Invalid("the import stopped".into()))
-            }
-        };
-        self.cert_import = None;
-        let lang = ctx.lang;
-        let stored = result.and_then(|certificate| match ctx.queue.vault().as_mut() {
-            Some(vault) => keys::store_wechat_api_certificate(&mut ctx.home.store, vault, &certificate),
-            None => Err(keys::KeyError::Missing("the unlocked key vault")),
-        });
-        if stored.is_ok() {
-            self.cert_path.0.text.clear();
-            self.loaded = false;
-        }
-        let _ = lang;
-        self.report(stored, |info| {
-            let (cn, date, sha) = (&info.subject_cn, info.expiry_date(), &info.sha256);
-            Text::new(
-                format!("证书已导入：CN={cn}，有效期至 {date}，sha256 {sha}"),
-                format!("Certificate imported: CN={cn}, expires {date}, sha256 {sha}"),
-            )
-        });
-    }
-
-    /// Merchant backend → Join: the backend's URL (above) and the one-time code `tilldesk serve add-till` printed
-    /// there. The join runs on the runtime with the vault (the token goes there), never on the UI thread.
-    fn join_form(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        let lang = ctx.lang;
-        if let Some(url) = &ctx.backend_url {
-            ui.label(crate::ui::words_backend::status(lang, url));
-        }
-        ui.horizontal(|ui| {
-            let l = ui.label(lang.pick("加入码", "Enrolment code"));
-            ui.add(egui::TextEdit::singleline(&mut *self.join_code).password(true).desired_width(360.0))
-                .labelled_by(l.id);
-            let ready = self.joining.is_none() && !self.join_code.trim().is_empty();
-            if ui.add_enabled(ready, egui::Button::new(lang.pick("加入商户后台", "Join"))).clicked() {
-                self.start_join(ctx);
-            }
-            if self.joining.is_some() {
-                ui.spinner();
-                ui.label(crate::ui::words_backend::joining(lang));
-            }
-        });
-    }
-
-    fn start_join(&mut self, ctx: &mut Ctx) {
-        let Some(runtime) = ctx.runtime.clone() else {
-            self.message = Some(Text::new("网络运行时未启动", "the network runtime is not running"));
-            return;
-        };
-        let Some(mut vault) = ctx.queue.take_vault() else {
-            self.message = Some(crate::ui::words_backend::unlock_first());
-            return;
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        let db = ctx.home.store.path().to_owned();
-        let url = self.backend_url.trim().to_owned();
-        let code = Zeroizing::new(self.join_code.trim().to_owned());
-        self.join_code.zeroize();
-        let operator = ctx.operator_id();
-        runtime.spawn(async move {
-            let result = crate::routing::backend::join(&db, &mut vault, &url, &code, operator).await;
-            let _ = tx.send((vault, result));
-        });
-        self.joining = Some(rx);
-        self.message = None;
-    }
-
-    fn poll_join(&mut self, ctx: &mut Ctx) {
-        let Some(rx) = &self.joining else { return };
-        match rx.try_recv() {
-            Ok((vault, result)) => {
-                ctx.queue.set_vault(Some(vault));
-                self.joining = None;
-                self.message = Some(match result {
-                    Ok(joined) => {
-                        ctx.backend_joined(&joined);
-                        self.keys_changed = true;
-                        crate::ui::words_backend::joined(&joined)
-                    }
-                    Err(e) => crate::ui::words_backend::link_error(&e),
-                });
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                // The task ended without answering (the runtime stopped): the vault went with it; unlock again.
-                self.joining = None;
-                self.message = Some(Text::new(
-                    "加入未完成：请重新解锁密钥后再试",
-                    "The join did not finish: unlock the keys and try again",
-                ));
-            }
-        }
-    }
-
+    /// Test connection: the channel is built from the settings and the vault on the queue, then the signed query
+    /// runs on the network runtime.
     fn start_test(&mut self, ctx: &Ctx, kind: AcquirerKind) {
-        let vault = ctx.queue.vault();
-        let Some(vault) = vault.as_ref() else { return };
-        let Some(runtime) = ctx.runtime.clone() else {
-            self.message = Some(Text::new("网络运行时未启动", "the network runtime is not running"));
+        if !ctx.queue.has_runtime() {
+            self.message = Some(no_runtime());
             return;
-        };
-        let channel: Result<Box<dyn crate::channel::Channel>, keys::KeyError> = match kind {
-            AcquirerKind::WechatPay => keys::wechat_client(&ctx.home.store, vault).map(|c| Box::new(c) as _),
-            _ => keys::alipay_client(&ctx.home.store, vault).map(|c| Box::new(c) as _),
-        };
-        if kind == AcquirerKind::WechatPay {
-            self.wechat_cert_status =
-                keys::wechat_certificate_status(&ctx.home.store, vault, time::OffsetDateTime::now_utc()).ok();
         }
-        let slot = match kind {
-            AcquirerKind::WechatPay => &mut self.wechat_test,
-            _ => &mut self.alipay_test,
-        };
-        match channel {
-            Err(e) => *slot = Some(Err(key_error(&e))),
-            Ok(channel) => {
-                *slot = None;
-                let (tx, rx) = std::sync::mpsc::channel();
-                runtime.spawn(async move {
-                    let _ = tx.send(keys::test_connection(channel.as_ref()).await);
-                });
-                self.tests.push((kind, rx));
-            }
-        }
+        *self.test_slot(kind) = None;
+        self.building.push((
+            kind,
+            ctx.queue.submit_with_core(move |s, core| {
+                let vault = core.vault();
+                let Some(vault) = vault.as_ref() else { return Err(locked()) };
+                let channel: Box<dyn Channel> = match kind {
+                    AcquirerKind::WechatPay => Box::new(keys::wechat_client(&s.store, vault)?),
+                    _ => Box::new(keys::alipay_client(&s.store, vault)?),
+                };
+                let status = (kind == AcquirerKind::WechatPay)
+                    .then(|| keys::wechat_certificate_status(&s.store, vault, time::OffsetDateTime::now_utc()).ok())
+                    .flatten();
+                Ok((channel, status))
+            }),
+        ));
     }
 }
 
@@ -658,23 +676,5 @@ fn show_test(ui: &mut egui::Ui, lang: Lang, result: &Option<Result<(), Text>>) {
             );
         }
         None => {}
-    }
-}
-
-/// Where the WeChat Pay API certificate stands, in words.
-fn cert_status_words(status: &CertStatus, lang: Lang) -> String {
-    match (lang, status) {
-        (Lang::En, s) => s.to_string(),
-        (Lang::ZhCn, CertStatus::NotImported) => "尚未导入微信支付 API 证书：无法退款和撤销".to_owned(),
-        (Lang::ZhCn, CertStatus::Unusable(_)) => "微信支付 API 证书无法使用：请重新导入".to_owned(),
-        (Lang::ZhCn, CertStatus::Valid(info)) => {
-            format!("API 证书 CN={}，有效期至 {}", info.subject_cn, info.expiry_date())
-        }
-        (Lang::ZhCn, CertStatus::ExpiringSoon { info, days_left }) => {
-            format!("API 证书 CN={} 将在 {days_left} 天后（{}）过期：请尽快更新", info.subject_cn, info.expiry_date())
-        }
-        (Lang::ZhCn, CertStatus::Expired(info)) => {
-            format!("API 证书 CN={} 已于 {} 过期：请重新下载并导入", info.subject_cn, info.expiry_date())
-        }
     }
 }

@@ -44,6 +44,8 @@ pub mod first_run;
 
 /// Words for what the core returns to the back-office screens (database errors, audit actions, sync runs).
 pub mod words_backoffice;
+/// Settings → Live channels and keys in words.
+pub mod words_keys;
 /// Words for the reconciliation core's errors, the acquirers' names and the one rule for fees.
 pub mod words_recon;
 
@@ -260,9 +262,12 @@ impl TillDeskApp {
             ui.heading(self.screen.heading(lang));
             ui.separator();
             match self.screen {
-                Screen::Settings => self.settings.ui(ui, &mut self.ctx),
-                // Screens on the command queue draw as the UI thread: SQL, hashing, signing or a file write in
-                // them fails a debug build (`thread_role`).
+                // Every screen is on the command queue and draws as the UI thread: SQL, hashing, signing or a file
+                // write in one fails a debug build (`thread_role`).
+                Screen::Settings => {
+                    let _ui = crate::thread_role::ui_frame();
+                    self.settings.ui(ui, &mut self.ctx)
+                }
                 Screen::Checkout => {
                     let _ui = crate::thread_role::ui_frame();
                     self.checkout.ui(ui, &mut self.ctx)
