@@ -176,6 +176,7 @@ fn only_a_signed_in_owner_or_back_office_clerk_resolves_and_it_is_recorded_as_th
     let tmp = tempfile::tempdir().unwrap();
     let mut h = app(tmp.path(), Lang::En, true);
     h.state_mut().ctx.operator = Some("王芳".into());
+    ui_common::wait_for_sign_in(&mut h);
     reconcile(&mut h, "Reconciliation", "Reconcile", "Reconciled: differences 6");
     wait_for(&mut h, "Day 2026-11-24 open · open differences 6");
     h.get_by_role_and_label(A11y::Button, "Amount mismatch").click();
@@ -191,7 +192,7 @@ fn only_a_signed_in_owner_or_back_office_clerk_resolves_and_it_is_recorded_as_th
 
     // Signed in as the back-office clerk: done, and recorded as theirs.
     h.state_mut().ctx.operator = Some("王芳".into());
-    h.run_steps(2);
+    ui_common::wait_for_sign_in(&mut h);
     click(&mut h, "Save");
     wait_for(&mut h, "Marked resolved");
     wait_until(&mut h, "the resolution recorded", |h| {

@@ -323,12 +323,18 @@ impl Ctx {
     }
 
     /// Keeps the audit session on the signed-in operator, so that changes made in the window that name no operator
-    /// themselves are recorded for them (actor "window"): the queue's commands, and the shell's own connection that
-    /// the screens not yet on the queue still write through. Called every frame, between frames; cheap when unchanged.
-    /// Also takes the answers of the shell's own work on the queue.
+    /// themselves are recorded for them (actor "window"): the queue's commands. Called every frame, between frames;
+    /// cheap when unchanged. Also takes the answers of the shell's own work on the queue.
     pub fn sync_audit_session(&mut self) {
         self.refresh_signed();
         self.take_answers();
+        if !self.sign_in_known() {
+            // A new name whose record (and id) is still on its way: nobody's until it comes.
+            if self.audit_session.take().is_some() {
+                self.queue.set_operator(None);
+            }
+            return;
+        }
         if self.audit_session.as_ref() == Some(&self.operator) {
             return;
         }
@@ -362,8 +368,9 @@ impl Ctx {
         self.signed.stale = true;
     }
 
-    /// Reads the signed-in operator's record and whether an owner exists on the queue when the name changed (waiting
-    /// for the answer) or the staff did (the record in hand is used until the answer comes, between frames).
+    /// Reads the signed-in operator's record and whether an owner exists on the queue when the name changed (a state:
+    /// nobody is signed in for the permission checks until the answer comes) or the staff did (the record in hand is
+    /// used until the answer comes).
     fn refresh_signed(&mut self) {
         if let Some((name, ticket)) = &mut self.pending.signed {
             if *name != self.operator {
@@ -384,14 +391,9 @@ impl Ctx {
         {
             return;
         }
-        let (name, ticket) = self.read_signed();
-        if self.signed.read_for.as_ref() != Some(&self.operator) {
-            // A new name: its record decides what this frame may show and whose payments it records, so the shell
-            // waits for this one small answer from the queue (between frames, on a sign-in change only).
-            self.take_signed(ticket.wait());
-            return;
-        }
-        self.pending.signed = Some((name, ticket));
+        // A new name given without signing in (`sign_in` hands over the record it checked): until its record
+        // arrives, `signed_in` is nobody and every permission check says the sign-in is being read.
+        self.pending.signed = Some(self.read_signed());
     }
 
     /// Starts reading the signed-in operator's record (and whether an owner exists) on the queue.
@@ -605,6 +607,12 @@ impl Ctx {
     }
 
     /// The signed-in operator's record (None when nobody is signed in, or before the shell has read it).
+    /// Whether the signed-in name's record has been read (false for the moment between a new name and its record:
+    /// the shell then draws no screen, so that none shows what the name may not see).
+    pub fn sign_in_known(&self) -> bool {
+        self.signed.read_for.as_ref() == Some(&self.operator)
+    }
+
     pub fn signed_in(&self) -> Option<&crate::model::Operator> {
         if self.signed.read_for.as_ref() != Some(&self.operator) {
             return None;

@@ -261,6 +261,14 @@ impl TillDeskApp {
         egui::CentralPanel::default().show(ui, |ui| {
             ui.heading(self.screen.heading(lang));
             ui.separator();
+            if !self.ctx.sign_in_known() {
+                // A new name's record is on its way from the queue: no screen until it is known who may see what.
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(lang.pick("正在读取登录信息，请稍候", "Reading who is signed in: one moment"));
+                });
+                return;
+            }
             match self.screen {
                 // Every screen is on the command queue and draws as the UI thread: SQL, hashing, signing or a file
                 // write in one fails a debug build (`thread_role`).

@@ -50,6 +50,12 @@ pub fn wait_for_n<S>(h: &mut Harness<'_, S>, text: &str, n: usize) {
     wait_until(h, text, |h| h.query_all_by_label_contains(text).count() >= n);
 }
 
+/// Waits until the shell has read the record of a name given to `ctx.operator` directly (without signing in), so
+/// that the screens are drawn again.
+pub fn wait_for_sign_in(h: &mut AppHarness) {
+    wait_until(h, "the signed-in operator's record", |h| h.state().ctx.sign_in_known());
+}
+
 /// Waits until a label contains `text`.
 pub fn wait_for<S>(h: &mut Harness<'_, S>, text: &str) {
     wait_for_n(h, text, 1);
