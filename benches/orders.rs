@@ -1,6 +1,6 @@
 //! The Orders screen and its queries over 1,000,000 orders (issue 21).
 //!
-//! The database: `Store::seed_varied_orders` — 1,000,000 orders over 90 days, three stores, three wallets, two
+//! The database: `Orders::seed_varied_orders` — 1,000,000 orders over 90 days, three stores, three wallets, two
 //! cashiers and none, subjects like "三明治 Sandwich" (one in six), most paid, some refunded, failed (with an
 //! acquirer's code) or closed — kept in `target/bench-data/` and reused. Every write went through the triggers of
 //! migration 0017 (the trigram index and the running totals).
@@ -37,15 +37,16 @@ fn data_dir() -> PathBuf {
     let dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("orders21c-{n}"));
     let db = dir.join("tilldesk.sqlite3");
-    let ready = Store::open(&db).ok().and_then(|s| s.order_totals(&OrderFilter::default()).ok()).map(|t| t.count);
+    let ready =
+        Store::open(&db).ok().and_then(|s| s.orders().order_totals(&OrderFilter::default()).ok()).map(|t| t.count);
     if ready != Some(n as i64) {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let started = std::time::Instant::now();
         let mut store = Store::open(&db).unwrap();
-        store.add_operator("amy", tilldesk::model::Role::Cashier, "1357", None).unwrap();
-        store.add_operator("bo", tilldesk::model::Role::Cashier, "2468", None).unwrap();
-        store.seed_varied_orders(n, 90, 21, &mut |_| {}).unwrap();
+        store.staff_mut().add_operator("amy", tilldesk::model::Role::Cashier, "1357", None).unwrap();
+        store.staff_mut().add_operator("bo", tilldesk::model::Role::Cashier, "2468", None).unwrap();
+        store.orders_mut().seed_varied_orders(n, 90, 21, &mut |_| {}).unwrap();
         eprintln!(
             "seeded {n} orders (with the indexes and running totals of migrations 0017, 0018 and 0021) in {:.1} s",
             started.elapsed().as_secs_f64()
@@ -71,16 +72,16 @@ fn bench(c: &mut Criterion) {
     let store = Store::open(&dir.join("tilldesk.sqlite3")).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let sandwich = OrderFilter { search: Some("Sandwich".into()), ..Default::default() };
-    eprintln!("\"Sandwich\" matches {} orders", store.order_totals(&sandwich).unwrap().count);
-    let newest = store.orders_page(&OrderFilter::default(), OrderSort::NewestFirst, None, 1).unwrap().0;
+    eprintln!("\"Sandwich\" matches {} orders", store.orders().order_totals(&sandwich).unwrap().count);
+    let newest = store.orders().orders_page(&OrderFilter::default(), OrderSort::NewestFirst, None, 1).unwrap().0;
     let prefix: String = newest[0].out_trade_no.chars().take(14).collect();
     let number = OrderFilter { search: Some(prefix), ..Default::default() };
 
     let mut g = c.benchmark_group("search");
     g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    g.bench_function("sandwich_count", |b| b.iter(|| store.order_totals(&sandwich).unwrap()));
+    g.bench_function("sandwich_count", |b| b.iter(|| store.orders().order_totals(&sandwich).unwrap()));
     g.bench_function("sandwich_first_page", |b| {
-        b.iter(|| store.orders_page(&sandwich, OrderSort::NewestFirst, None, 100).unwrap())
+        b.iter(|| store.orders().orders_page(&sandwich, OrderSort::NewestFirst, None, 100).unwrap())
     });
     let week = Period::Last7Days.filter(now);
     let searches = [
@@ -107,8 +108,8 @@ fn bench(c: &mut Criterion) {
         ..f.clone()
     };
     let all = OrderFilter::default();
-    let one_store = OrderFilter { store: Some(store.stores().unwrap()[0].id), ..Default::default() };
-    let wallet = store.acquirers().unwrap()[0].id;
+    let one_store = OrderFilter { store: Some(store.setup().stores().unwrap()[0].id), ..Default::default() };
+    let wallet = store.setup().acquirers().unwrap()[0].id;
     let one_wallet = OrderFilter { acquirer: Some(wallet), ..Default::default() };
     let one_wallet_week = OrderFilter { acquirer: Some(wallet), ..week.clone() };
     let amounts = [
@@ -123,15 +124,15 @@ fn bench(c: &mut Criterion) {
         ("amount_from_100_yuan_one_wallet_7_days", amount(10_000, None, &one_wallet_week)),
     ];
     for (name, f) in searches.iter().chain(amounts.iter()) {
-        eprintln!("{name} matches {} orders", store.order_totals(f).unwrap().count);
-        g.bench_function(format!("{name}_count"), |b| b.iter(|| store.order_totals(f).unwrap()));
+        eprintln!("{name} matches {} orders", store.orders().order_totals(f).unwrap().count);
+        g.bench_function(format!("{name}_count"), |b| b.iter(|| store.orders().order_totals(f).unwrap()));
         g.bench_function(format!("{name}_first_page"), |b| {
-            b.iter(|| store.orders_page(f, OrderSort::NewestFirst, None, 100).unwrap())
+            b.iter(|| store.orders().orders_page(f, OrderSort::NewestFirst, None, 100).unwrap())
         });
     }
-    g.bench_function("number_prefix_count", |b| b.iter(|| store.order_totals(&number).unwrap()));
+    g.bench_function("number_prefix_count", |b| b.iter(|| store.orders().order_totals(&number).unwrap()));
     g.bench_function("number_prefix_first_page", |b| {
-        b.iter(|| store.orders_page(&number, OrderSort::NewestFirst, None, 100).unwrap())
+        b.iter(|| store.orders().orders_page(&number, OrderSort::NewestFirst, None, 100).unwrap())
     });
     g.finish();
 
@@ -148,9 +149,9 @@ fn bench(c: &mut Criterion) {
         let days = p.filter(now);
         let failed = OrderFilter { statuses: vec![OrderStatus::Failed], ..days.clone() };
         for (what, f) in [("", &days), ("_failed", &failed)] {
-            g.bench_function(format!("{name}{what}_totals"), |b| b.iter(|| store.order_totals(f).unwrap()));
+            g.bench_function(format!("{name}{what}_totals"), |b| b.iter(|| store.orders().order_totals(f).unwrap()));
             g.bench_function(format!("{name}{what}_first_page"), |b| {
-                b.iter(|| store.orders_page(f, OrderSort::NewestFirst, None, 100).unwrap())
+                b.iter(|| store.orders().orders_page(f, OrderSort::NewestFirst, None, 100).unwrap())
             });
         }
     }
@@ -163,12 +164,14 @@ fn bench(c: &mut Criterion) {
     for (name, f) in
         [("all", OrderFilter::default()), ("paid", paid), ("sandwich", sandwich.clone()), ("an_two_subjects", two)]
     {
-        let total = store.order_totals(&f).unwrap().count as u64;
+        let total = store.orders().order_totals(&f).unwrap().count as u64;
         g.bench_function(format!("{name}_middle"), |b| {
-            b.iter(|| store.orders_window(&f, OrderSort::NewestFirst, total / 2, 100, total).unwrap())
+            b.iter(|| store.orders().orders_window(&f, OrderSort::NewestFirst, total / 2, 100, total).unwrap())
         });
         g.bench_function(format!("{name}_end"), |b| {
-            b.iter(|| store.orders_window(&f, OrderSort::NewestFirst, total.saturating_sub(30), 100, total).unwrap())
+            b.iter(|| {
+                store.orders().orders_window(&f, OrderSort::NewestFirst, total.saturating_sub(30), 100, total).unwrap()
+            })
         });
     }
     g.finish();
@@ -176,6 +179,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("detail");
     g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
     let failed = store
+        .orders()
         .orders_page(
             &OrderFilter { statuses: vec![OrderStatus::Failed], ..Default::default() },
             OrderSort::OldestFirst,
@@ -187,11 +191,11 @@ fn bench(c: &mut Criterion) {
         .remove(0);
     g.bench_function("open", |b| {
         b.iter(|| {
-            let o = store.order_by_out_trade_no(&failed.out_trade_no).unwrap().unwrap();
-            let events = store.order_events(o.id).unwrap();
-            let refunds = store.refunds_of(o.id).unwrap();
-            let refundable = store.refundable(&o).unwrap();
-            let extras = store.order_list_extras(&[o.id]).unwrap();
+            let o = store.orders().order_by_out_trade_no(&failed.out_trade_no).unwrap().unwrap();
+            let events = store.orders().order_events(o.id).unwrap();
+            let refunds = store.refunds().refunds_of(o.id).unwrap();
+            let refundable = store.refunds().refundable(&o).unwrap();
+            let extras = store.orders().order_list_extras(&[o.id]).unwrap();
             (events, refunds, refundable.remaining(), extras)
         })
     });

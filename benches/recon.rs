@@ -108,7 +108,7 @@ fn write_bill(n: u64, bill: &Path, csv: &Path) {
 /// every 5,000th local order has another amount, and 0.1% more paid orders are missing from the bill.
 fn write_orders(n: u64, db: &Path) {
     let mut store = Store::open(db).unwrap();
-    let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let utc = |china: &str| {
         let (d, t) = china.split_once(' ').unwrap();
         let h: i64 = t[..2].parse().unwrap();
@@ -131,7 +131,7 @@ fn write_orders(n: u64, db: &Path) {
             paid_at: Some(at),
         }
     });
-    store.seed_orders(orders).unwrap();
+    store.recon_mut().seed_orders(orders).unwrap();
     let extra = (0..n / 1000).map(|i| SeedOrder {
         out_trade_no: format!("LOCAL{i:08}"),
         trade_no: None,
@@ -143,7 +143,7 @@ fn write_orders(n: u64, db: &Path) {
         created_at: "2026-11-24T04:00:00Z".into(),
         paid_at: Some("2026-11-24T04:00:01Z".into()),
     });
-    store.seed_orders(extra).unwrap();
+    store.recon_mut().seed_orders(extra).unwrap();
     drop(store);
     // One file, no WAL beside it, so a plain copy is a complete database.
     let conn = rusqlite::Connection::open(db).unwrap();

@@ -111,8 +111,8 @@ fn breakdown(accounts: &SandboxAccounts, db: &std::path::Path) -> Result<(), Box
 
     // Two durable transactions per payment: the write-ahead order, and PAID with its event.
     let mut store = tilldesk::store::Store::open(db)?;
-    let store_id = store.default_store()?;
-    let acquirer_id = store.acquirer_for(tilldesk::model::AcquirerKind::Alipay)?;
+    let store_id = store.setup_mut().default_store()?;
+    let acquirer_id = store.setup_mut().acquirer_for(tilldesk::model::AcquirerKind::Alipay)?;
     let mut k = 0u32;
     let writes = time(&mut || {
         k += 1;
@@ -127,11 +127,11 @@ fn breakdown(accounts: &SandboxAccounts, db: &std::path::Path) -> Result<(), Box
             acquirer_merchant_id: None,
             terminal_id: None,
         };
-        if let Ok(order) = store.create_order(&new) {
+        if let Ok(order) = store.orders_mut().create_order(&new) {
             use tilldesk::store::transitions::{OrderMove, PaidFacts};
             let facts = PaidFacts { amount: Some(order.total_amount), ..Default::default() };
             let paid = OrderMove::paid("paid", "", Some("2026"), Some("2026-12-04T00:00:00Z"), facts);
-            let _ = store.move_order(order.id, &paid);
+            let _ = store.orders_mut().move_order(order.id, &paid);
         }
     });
     println!("  write-ahead order + PAID, durable (2 commits, synchronous=FULL): {writes:.3} ms");

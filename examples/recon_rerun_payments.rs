@@ -77,7 +77,7 @@ fn write_bill(n: u64, bill: &Path) -> std::io::Result<()> {
 }
 
 fn seed_orders(store: &mut Store, n: u64, diff_every: u64) -> Result<(), Box<dyn std::error::Error>> {
-    let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay)?;
+    let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay)?;
     let orders = (0..n).filter(|i| i % 10_000 != 7).map(|i| {
         let (out_trade_no, trade_no, fen, secs) = row(i);
         // China time 2026-11-24 = UTC 2026-11-23T16:00 + secs.
@@ -96,7 +96,7 @@ fn seed_orders(store: &mut Store, n: u64, diff_every: u64) -> Result<(), Box<dyn
             paid_at: Some(at),
         }
     });
-    store.seed_orders(orders)?;
+    store.recon_mut().seed_orders(orders)?;
     Ok(())
 }
 

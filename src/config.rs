@@ -155,7 +155,7 @@ pub fn set_first_run(store: &mut Store, outcome: FirstRun) -> Result<(), StoreEr
 /// Whether the first-run wizard should open by itself: it was never finished or skipped, and the till has no owner
 /// yet (a till set up before the wizard existed is not asked again; Settings can still open it).
 pub fn first_run_pending(store: &Store) -> Result<bool, StoreError> {
-    Ok(store.setting(SETTING_FIRST_RUN)?.is_none() && !store.has_owner()?)
+    Ok(store.setting(SETTING_FIRST_RUN)?.is_none() && !store.staff().has_owner()?)
 }
 
 #[cfg(test)]
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(store.setting(SETTING_FIRST_RUN).unwrap().as_deref(), Some("skipped"));
 
         let mut store = Store::open_in_memory().unwrap();
-        store.add_operator("Lin", crate::model::Role::Owner, "246810", None).unwrap();
+        store.staff_mut().add_operator("Lin", crate::model::Role::Owner, "246810", None).unwrap();
         assert!(!first_run_pending(&store).unwrap(), "a till set up before the wizard is not asked again");
     }
 
@@ -249,14 +249,14 @@ pub struct ThisTill {
 /// fresh install's demo store).
 pub fn this_till(store: &mut Store) -> Result<ThisTill, StoreError> {
     let chosen = match store.setting(SETTING_TILL_STORE)? {
-        Some(code) => store.store_by_code(&code)?,
+        Some(code) => store.setup().store_by_code(&code)?,
         None => None,
     };
     let s = match chosen {
         Some(s) => s,
         None => {
-            let id = store.default_store()?;
-            store.store(id)?.ok_or(StoreError::NotFound { what: "store", key: id.to_string() })?
+            let id = store.setup_mut().default_store()?;
+            store.setup().store(id)?.ok_or(StoreError::NotFound { what: "store", key: id.to_string() })?
         }
     };
     let terminal_id = store.setting(SETTING_TILL_TERMINAL)?.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
@@ -272,6 +272,7 @@ pub fn set_this_till(
     operator: Option<crate::model::OperatorId>,
 ) -> Result<ThisTill, ConfigError> {
     let s = store
+        .setup()
         .store_by_code(store_code.trim())?
         .ok_or_else(|| ConfigError::UnknownStore(store_code.trim().to_owned()))?;
     let terminal = terminal_id.trim();

@@ -2,7 +2,7 @@
 //! typed) at a glance — gross, refunds, net, count, average ticket — compared with the day before and the same
 //! weekday a week before, and the same money by store, cashier, wallet and hour of day (China time).
 //!
-//! Every figure comes from the Orders screen's own queries ([`Store::order_totals`] and [`Store::sales_breakdown`])
+//! Every figure comes from the Orders screen's own queries ([`Orders::order_totals`] and [`Orders::sales_breakdown`])
 //! over the [`OrderFilter`] the period describes, so the dashboard and the orders list of the same filter always
 //! agree. Refunds are those of the period's orders (what the Orders screen's totals count).
 
@@ -183,26 +183,26 @@ fn shifted(db: &Store, filter: &OrderFilter, days: i64, now: OffsetDateTime) -> 
     let cut = crate::time::format_utc(now - time::Duration::days(days));
     let to = filter.to.as_deref().and_then(back).map(|to| if to > cut { cut.clone() } else { to });
     let shifted = OrderFilter { from: filter.from.as_deref().and_then(back), to, ..filter.clone() };
-    db.order_totals(&shifted)
+    db.orders().order_totals(&shifted)
 }
 
 /// The dashboard of `period` at `now` (China days; hours of day in China time).
 pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dashboard, StoreError> {
     let days = period.days(now);
     let filter = period.filter(now);
-    let totals = db.order_totals(&filter)?;
+    let totals = db.orders().order_totals(&filter)?;
     let length = (days.1 - days.0).whole_days() + 1;
     let compare = Comparison {
         previous_days: length,
         previous: shifted(db, &filter, length, now)?,
         last_week: shifted(db, &filter, 7, now)?,
     };
-    let acquirers = db.acquirers()?;
-    let stores = db.stores()?;
-    let operators = db.operators()?;
+    let acquirers = db.setup().acquirers()?;
+    let stores = db.setup().stores()?;
+    let operators = db.staff().operators()?;
     let mut by_acquirer: Vec<AcquirerSales> = Vec::new();
     let mut by_hour = [HourSales::default(); 24];
-    for bucket in db.sales_breakdown(&filter, crate::time::CHINA.whole_seconds())? {
+    for bucket in db.orders().sales_breakdown(&filter, crate::time::CHINA.whole_seconds())? {
         let hour = &mut by_hour[usize::from(bucket.hour.min(23))];
         hour.count += bucket.count;
         hour.gross = Amount::from_fen(hour.gross.fen() + bucket.paid.fen());
@@ -230,6 +230,7 @@ pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dash
         TotalsKey::Day(_) => 0,
     };
     let by_store = db
+        .orders()
         .order_totals_by(&filter, TotalsBy::Store)?
         .into_iter()
         .map(|(k, totals)| {
@@ -244,6 +245,7 @@ pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dash
         })
         .collect();
     let by_cashier = db
+        .orders()
         .order_totals_by(&filter, TotalsBy::Operator)?
         .into_iter()
         .map(|(k, totals)| {
@@ -255,7 +257,7 @@ pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dash
         })
         .collect();
     let mut by_wallet: Vec<Share> = Vec::new();
-    for (k, t) in db.order_totals_by(&filter, TotalsBy::Acquirer)? {
+    for (k, t) in db.orders().order_totals_by(&filter, TotalsBy::Acquirer)? {
         let id = AcquirerId(id_of(&k));
         let Some(kind) = acquirers.iter().find(|a| a.id == id).map(|a| a.kind) else { continue };
         match by_wallet.iter_mut().find(|s| s.key == ShareKey::Wallet(kind)) {
@@ -315,7 +317,7 @@ mod tests {
     #[test]
     fn compare_and_breakdowns_add_up() {
         let mut db = Store::open_in_memory().unwrap();
-        db.seed_varied_orders(4000, 20, 9, &mut |_| {}).unwrap();
+        db.orders_mut().seed_varied_orders(4000, 20, 9, &mut |_| {}).unwrap();
         let now = OffsetDateTime::now_utc();
         let d = dashboard(&db, Period::Last7Days, now).unwrap();
         for shares in [&d.by_store, &d.by_cashier, &d.by_wallet] {
@@ -329,9 +331,9 @@ mod tests {
         assert_eq!(y.compare.previous_days, 1);
         let (first, _) = y.days;
         let before = Period::Custom(first - time::Duration::days(1), first - time::Duration::days(1));
-        assert_eq!(y.compare.previous, db.order_totals(&before.filter(now)).unwrap());
+        assert_eq!(y.compare.previous, db.orders().order_totals(&before.filter(now)).unwrap());
         let week_before = Period::Custom(first - time::Duration::days(7), first - time::Duration::days(7));
-        assert_eq!(y.compare.last_week, db.order_totals(&week_before.filter(now)).unwrap());
+        assert_eq!(y.compare.last_week, db.orders().order_totals(&week_before.filter(now)).unwrap());
         assert_eq!(change_permille(110, 100), Some(100));
         assert_eq!(change_permille(5, 0), None);
     }
@@ -339,9 +341,9 @@ mod tests {
     #[test]
     fn every_figure_adds_up_to_the_orders_totals() {
         let mut db = Store::open_in_memory().unwrap();
-        db.seed_demo_orders(3000, 10, &mut |_| {}).unwrap();
+        db.orders_mut().seed_demo_orders(3000, 10, &mut |_| {}).unwrap();
         let d = dashboard(&db, Period::Last7Days, OffsetDateTime::now_utc()).unwrap();
-        assert_eq!(d.totals, db.order_totals(&d.filter).unwrap());
+        assert_eq!(d.totals, db.orders().order_totals(&d.filter).unwrap());
         assert!(d.paid_count() > 0);
         let by_acquirer: i64 = d.by_acquirer.iter().map(|a| a.gross.fen()).sum();
         let by_hour: i64 = d.by_hour.iter().map(|h| h.gross.fen()).sum();

@@ -77,6 +77,7 @@ impl DoctorReport {
             mode: config::channel_mode(store)?,
             tables: store.table_counts()?.into_iter().map(|(table, rows)| TableCount { table, rows }).collect(),
             channels: store
+                .setup()
                 .acquirers()?
                 .into_iter()
                 .map(|a| ChannelInfo {
@@ -132,6 +133,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut home = DataHome::open(tmp.path()).unwrap();
         home.store
+            .setup_mut()
             .add_acquirer(
                 AcquirerKind::WechatPay,
                 "WeChat Pay",

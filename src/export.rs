@@ -231,13 +231,13 @@ fn for_each_order(
     cancel: &AtomicBool,
     each: &mut dyn FnMut(Vec<Cell>) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
-    let acquirers = db.acquirers()?;
+    let acquirers = db.setup().acquirers()?;
     let mut key = None;
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Err(ExportError::Cancelled);
         }
-        let (rows, next) = db.orders_page(filter, sort, key.as_ref(), PAGE)?;
+        let (rows, next) = db.orders().orders_page(filter, sort, key.as_ref(), PAGE)?;
         if rows.is_empty() {
             return Ok(());
         }
@@ -260,7 +260,7 @@ pub fn export_orders(
     cancel: &AtomicBool,
 ) -> Result<u64, ExportError> {
     let format = ExportFormat::for_path(path)?;
-    let total = db.order_totals(filter)?.count.max(0) as u64;
+    let total = db.orders().order_totals(filter)?.count.max(0) as u64;
     let mut file = TableFile::create(path, format, lang.pick("订单", "Orders"), &order_headers(lang))?;
     progress(0, total);
     for_each_order(db, filter, sort, lang, cancel, &mut |cells| {
@@ -317,7 +317,7 @@ pub fn export_refunds(
     cancel: &AtomicBool,
 ) -> Result<u64, ExportError> {
     let format = ExportFormat::for_path(path)?;
-    let rows: Vec<(Refund, String)> = db.recent_refunds(filter, u32::MAX)?;
+    let rows: Vec<(Refund, String)> = db.refunds().recent_refunds(filter, u32::MAX)?;
     let total = rows.len() as u64;
     let mut file = TableFile::create(path, format, lang.pick("退款", "Refunds"), &refund_headers(lang))?;
     progress(0, total);
@@ -358,7 +358,7 @@ mod tests {
 
     fn seeded(n: u64) -> Store {
         let mut db = Store::open_in_memory().unwrap();
-        db.seed_demo_orders(n, 3, &mut |_| {}).unwrap();
+        db.orders_mut().seed_demo_orders(n, 3, &mut |_| {}).unwrap();
         db
     }
 
@@ -379,7 +379,7 @@ mod tests {
             &AtomicBool::new(false),
         )
         .unwrap();
-        let totals = db.order_totals(&filter).unwrap();
+        let totals = db.orders().order_totals(&filter).unwrap();
         assert_eq!(n as i64, totals.count);
         assert_eq!(last, (n, n));
         let bytes = std::fs::read(&path).unwrap();

@@ -110,10 +110,10 @@ impl LiveSettings {
 /// through it, unless the store already routes the wallet (onboarding, or the owner's choice): the route is what
 /// checkout follows, in live mode as in the sandbox.
 fn direct_route_for_this_till(store: &mut Store, kind: AcquirerKind) -> Result<(), StoreError> {
-    let account = store.acquirer_for(kind)?;
+    let account = store.setup_mut().acquirer_for(kind)?;
     let till = crate::config::this_till(store)?;
     let wallet = crate::model::Wallet::for_protocol(kind.protocol());
-    if store.route(till.store_id, wallet)?.is_none() {
+    if store.setup().route(till.store_id, wallet)?.is_none() {
         let route = crate::model::Route {
             store_id: till.store_id,
             wallet,
@@ -121,7 +121,7 @@ fn direct_route_for_this_till(store: &mut Store, kind: AcquirerKind) -> Result<(
             merchant_id: None,
             source: crate::model::RouteSource::Direct,
         };
-        store.set_route(&route, None)?;
+        store.setup_mut().set_route(&route, None)?;
     }
     Ok(())
 }
@@ -172,7 +172,7 @@ pub fn generate_alipay_key_pair_for(
     let fp = fingerprint(pair.public_base64.as_bytes());
     let name = alipay_secret(kind, "app_private_key");
     vault.put(&name, &pair.private_pkcs8_pem)?;
-    store.set_secret_ref(&name, Backend::detect().as_str(), &name, &fp)?;
+    store.sync_mut().set_secret_ref(&name, Backend::detect().as_str(), &name, &fp)?;
     store.set_setting(&key(kind, "app_public_key"), &pair.public_base64, None)?;
     tracing::info!(fingerprint = fp, %kind, "new Alipay app key pair");
     Ok(PublicKeyExport { console_base64: pair.public_base64, pem: pair.public_pem, fingerprint: fp })
@@ -210,7 +210,7 @@ pub fn import_alipay_private_key_for(
     let fp = fingerprint(b64.as_bytes());
     let name = alipay_secret(kind, "app_private_key");
     vault.put(&name, text.trim())?;
-    store.set_secret_ref(&name, Backend::detect().as_str(), &name, &fp)?;
+    store.sync_mut().set_secret_ref(&name, Backend::detect().as_str(), &name, &fp)?;
     store.set_setting(&key(kind, "app_public_key"), &b64, None)?;
     Ok(fp)
 }
@@ -240,7 +240,7 @@ pub fn set_wechat_api_key(store: &mut Store, vault: &mut Vault, api_key: &str) -
     }
     let fp = fingerprint(api_key.as_bytes());
     vault.put(WECHAT_API_KEY, api_key)?;
-    store.set_secret_ref(WECHAT_API_KEY, Backend::detect().as_str(), WECHAT_API_KEY, &fp)?;
+    store.sync_mut().set_secret_ref(WECHAT_API_KEY, Backend::detect().as_str(), WECHAT_API_KEY, &fp)?;
     Ok(fp)
 }
 
@@ -343,7 +343,7 @@ pub fn set_alipay_app_auth_token(store: &mut Store, vault: &mut Vault, token: &s
     }
     let fp = if token.is_empty() { "none".to_owned() } else { fingerprint(token.as_bytes()) };
     vault.put(ALIPAY_APP_AUTH_TOKEN, token)?;
-    store.set_secret_ref(ALIPAY_APP_AUTH_TOKEN, Backend::detect().as_str(), ALIPAY_APP_AUTH_TOKEN, &fp)?;
+    store.sync_mut().set_secret_ref(ALIPAY_APP_AUTH_TOKEN, Backend::detect().as_str(), ALIPAY_APP_AUTH_TOKEN, &fp)?;
     Ok(fp)
 }
 
@@ -391,7 +391,7 @@ pub fn store_wechat_api_certificate(
     let info = certificate.info().clone();
     vault.put(WECHAT_API_CERT, certificate.pem())?;
     let fp = format!("sha256:{}", info.sha256.replace(':', "").to_lowercase().get(..16).unwrap_or_default());
-    store.set_secret_ref(WECHAT_API_CERT, Backend::detect().as_str(), WECHAT_API_CERT, &fp)?;
+    store.sync_mut().set_secret_ref(WECHAT_API_CERT, Backend::detect().as_str(), WECHAT_API_CERT, &fp)?;
     let kind = AcquirerKind::WechatPay;
     store.set_setting(&key(kind, "api_cert_cn"), &info.subject_cn, None)?;
     store.set_setting(&key(kind, "api_cert_not_after"), &info.not_after.unix_timestamp().to_string(), None)?;

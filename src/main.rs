@@ -399,7 +399,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cli::orders::set_pin(&mut home, &name, cli.operator.as_deref())
         }
         Some(Command::Operators { command: OperatorsCommand::List }) => {
-            for op in home.store.operators()? {
+            for op in home.store.staff().operators()? {
                 println!("{}\t{}\t{}", op.name, op.role.as_str(), if op.active { "active" } else { "inactive" });
             }
             Ok(())

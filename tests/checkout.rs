@@ -82,7 +82,7 @@ async fn ledger(http: &reqwest::Client, base: &str) -> Value {
 fn assert_agree(db: &Path, ledger: &Value) {
     let store = Store::open(db).unwrap();
     let trades = ledger["trades"].as_array().unwrap();
-    for order in store.recent_orders(1000).unwrap() {
+    for order in store.orders().recent_orders(1000).unwrap() {
         let trade = trades.iter().find(|t| t["out_trade_no"] == order.out_trade_no.as_str());
         let charged = trade.is_some_and(|t| t["status"] == "PAID");
         let expected = match order.status {
@@ -178,7 +178,7 @@ async fn faults_never_charge_twice_and_never_lose_a_payment() {
     }
     assert_agree(&r.db, &r.ledger().await);
     let trades = r.ledger().await["trades"].as_array().unwrap().len();
-    let orders = Store::open(&r.db).unwrap().recent_orders(1000).unwrap().len();
+    let orders = Store::open(&r.db).unwrap().orders().recent_orders(1000).unwrap().len();
     assert!(trades <= orders, "never more acquirer trades than till orders");
 }
 
@@ -189,7 +189,7 @@ async fn an_unconfirmable_cancel_needs_attention_then_recovery_finishes_it() {
     let (o, out) = r.pay(&alipay("0200"), 900).await;
     assert!(matches!(out, Outcome::NeedsAttention { .. }), "{out:?}");
     assert_eq!(o.status, OrderStatus::NeedsAttention);
-    assert_eq!(Store::open(&r.db).unwrap().pending_outbox().unwrap().len(), 1);
+    assert_eq!(Store::open(&r.db).unwrap().sync().pending_outbox().unwrap().len(), 1);
     r.http.delete(format!("{}/admin/faults", r.sandbox.base_url())).send().await.unwrap();
     let resolved = r.engine.recover().await.unwrap();
     assert_eq!(resolved.len(), 1);
@@ -273,7 +273,7 @@ fn a_crash_at_each_step_is_recovered_to_the_ledger_state() {
     assert_agree(&till.join("tilldesk.sqlite3"), &l);
     // The CLI shows the order with its timeline.
     let store = Store::open(&till.join("tilldesk.sqlite3")).unwrap();
-    let last = store.recent_orders(1).unwrap().remove(0);
+    let last = store.orders().recent_orders(1).unwrap().remove(0);
     let show = std::process::Command::new(env!("CARGO_BIN_EXE_tilldesk"))
         .arg("--data-dir")
         .arg(&till)

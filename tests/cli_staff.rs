@@ -97,8 +97,8 @@ fn the_mode_switch_and_staff_changes_need_the_operator_and_pin_once_an_owner_exi
     ok(tilldesk(dir, &["orders", "list", "--out", csv.to_str().unwrap()], &[]));
 
     let store = Store::open(&dir.join("tilldesk.sqlite3")).unwrap();
-    let boss = store.operator_by_name("boss").unwrap().unwrap();
-    let audit = store.audit_page(None, 200).unwrap();
+    let boss = store.staff().operator_by_name("boss").unwrap().unwrap();
+    let audit = store.staff().audit_page(None, 200).unwrap();
     assert!(audit.iter().all(|e| e.actor.as_deref() == Some("command line")), "{audit:#?}");
     let entry = |action: &str, subject: &str| {
         audit
@@ -131,7 +131,7 @@ fn five_wrong_pins_lock_the_operator_out_even_for_the_right_one() {
     assert!(err.contains("too many wrong PINs for boss"), "{err}");
     assert_eq!(mode(dir), "sandbox");
     let store = Store::open(&dir.join("tilldesk.sqlite3")).unwrap();
-    let actions: Vec<String> = store.audit_page(None, 50).unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = store.staff().audit_page(None, 50).unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions.iter().filter(|a| *a == "operator.pin_refused").count(), 5);
     assert_eq!(actions.iter().filter(|a| *a == "operator.locked_out").count(), 1);
     assert_eq!(actions.iter().filter(|a| *a == "operator.pin_locked").count(), 1);

@@ -277,7 +277,7 @@ fn cli_codes_print_refuses_a_logo_that_would_make_the_sticker_unreadable_and_wri
     let data = tmp.path().join("data");
     {
         let mut home = tilldesk::config::DataHome::open(&data).unwrap();
-        home.store.default_store().unwrap();
+        home.store.setup_mut().default_store().unwrap();
         let db = rusqlite::Connection::open(home.store.path()).unwrap();
         for i in 1..=5 {
             db.execute_batch(&format!(
@@ -294,7 +294,7 @@ fn cli_codes_print_refuses_a_logo_that_would_make_the_sticker_unreadable_and_wri
     }
     let payload = {
         let db = tilldesk::store::Store::open(&data.join(tilldesk::config::DATABASE_FILE)).unwrap();
-        let s = db.store_by_code("S001").unwrap().unwrap();
+        let s = db.setup().store_by_code("S001").unwrap().unwrap();
         tilldesk::onboarding::build_for_store(&db, s.id, None).unwrap().payload
     };
     assert!(payload.len() > 400, "{} bytes", payload.len());

@@ -46,9 +46,9 @@ async fn twenty_payments_go_through_while_a_long_import_holds_the_database() {
         let (db, done, imported_rows) = (db.clone(), done.clone(), imported_rows.clone());
         std::thread::spawn(move || -> Result<ImportResult, StoreError> {
             let mut store = Store::open(&db)?;
-            let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay)?;
+            let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay)?;
             let new = NewBill { acquirer_id, source_name: "long-day.txt", format: "wechat_text" };
-            store.import_bill(&new, |sink| {
+            store.recon_mut().import_bill(&new, |sink| {
                 let mut i = 0u64;
                 while !done.load(Ordering::SeqCst) {
                     let out_trade_no = format!("T{i:010}");
@@ -108,12 +108,12 @@ async fn twenty_payments_go_through_while_a_long_import_holds_the_database() {
     let ImportResult::Imported { bill, .. } = imported else { panic!("{imported:?}") };
     assert_eq!(bill.row_count as u64, imported_rows.load(Ordering::SeqCst));
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.bill_row_count().unwrap(), bill.row_count);
+    assert_eq!(store.recon().bill_row_count().unwrap(), bill.row_count);
     // Every payment's write-ahead row was written and ended PAID.
     for out_trade_no in &out_trade_nos {
-        let order = store.order_by_out_trade_no(out_trade_no).unwrap().expect("the write-ahead row");
+        let order = store.orders().order_by_out_trade_no(out_trade_no).unwrap().expect("the write-ahead row");
         assert_eq!(order.status, OrderStatus::Paid, "{out_trade_no}");
-        let kinds: Vec<String> = store.order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = store.orders().order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds.first().map(String::as_str), Some("created"), "{out_trade_no}: {kinds:?}");
     }
 }

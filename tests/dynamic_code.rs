@@ -57,9 +57,10 @@ async fn rig() -> Rig {
     let db = dir.path().join("tilldesk.sqlite3");
     let mut store = Store::open(&db).unwrap();
     sandbox::till::prepare(&mut store).unwrap();
-    let s001 = store.default_store().unwrap();
-    let merchant = store.merchant().unwrap();
+    let s001 = store.setup_mut().default_store().unwrap();
+    let merchant = store.setup_mut().merchant().unwrap();
     let s002 = store
+        .setup_mut()
         .add_store(
             &tilldesk::model::Store {
                 id: StoreId(0),
@@ -74,7 +75,7 @@ async fn rig() -> Rig {
         )
         .unwrap();
     for (code, wallet) in [("PARTNER1", Wallet::Alipay), ("WECHATPAY", Wallet::WechatPay)] {
-        let a = store.acquirer_by_onboarding_code(code).unwrap().unwrap();
+        let a = store.setup().acquirer_by_onboarding_code(code).unwrap().unwrap();
         let route = Route {
             store_id: s002,
             wallet,
@@ -82,7 +83,7 @@ async fn rig() -> Rig {
             merchant_id: None,
             source: RouteSource::Direct,
         };
-        store.set_route(&route, None).unwrap();
+        store.setup_mut().set_route(&route, None).unwrap();
     }
     Rig { _dir: dir, sandbox, db, http: reqwest::Client::new(), s001, s002 }
 }
@@ -135,7 +136,7 @@ impl Rig {
     }
 
     fn order(&self, out_trade_no: &str) -> Order {
-        Store::open(&self.db).unwrap().order_by_out_trade_no(out_trade_no).unwrap().unwrap()
+        Store::open(&self.db).unwrap().orders().order_by_out_trade_no(out_trade_no).unwrap().unwrap()
     }
 }
 
@@ -161,7 +162,7 @@ async fn paid_through_the_wallet_at_each_stores_own_acquirer() {
         // Written ahead, still open while the code is shown, with the code on record.
         let order = r.order(&sale.order.out_trade_no);
         assert_eq!((order.status, order.store_id), (OrderStatus::Paying, store));
-        let row = Store::open(&r.db).unwrap().dynamic_code(order.id).unwrap().unwrap();
+        let row = Store::open(&r.db).unwrap().orders().dynamic_code(order.id).unwrap().unwrap();
         assert_eq!((row.wallet, row.code_text.as_deref()), (wallet, Some(sale.code.as_str())));
         // The wallet scans and pays; the till sees it on its next poll.
         let (status, scan) = r.scan(&sale.code, json!({})).await;
@@ -210,7 +211,7 @@ async fn a_cancel_racing_a_payment_keeps_the_payment() {
         let (order, outcome) = wait(&engine, &sale, true).await;
         assert!(matches!(outcome, Outcome::Paid { .. }), "{wallet:?}: {outcome:?}");
         assert_eq!(order.status, OrderStatus::Paid);
-        let events = Store::open(&r.db).unwrap().order_events(order.id).unwrap();
+        let events = Store::open(&r.db).unwrap().orders().order_events(order.id).unwrap();
         assert!(events.iter().any(|e| e.kind == "close_refused"), "{events:?}");
         assert_eq!(r.trades_of(&order.out_trade_no).await[0]["status"], "PAID");
     }
@@ -227,7 +228,7 @@ async fn a_code_nobody_pays_expires_on_the_injected_clock_and_is_closed() {
         let sale = r.show(&engine, r.s001, wallet, 100).await;
         let (order, outcome) = wait(&engine, &sale, false).await;
         assert_eq!(outcome, Outcome::Closed, "{wallet:?}");
-        let events = Store::open(&r.db).unwrap().order_events(order.id).unwrap();
+        let events = Store::open(&r.db).unwrap().orders().order_events(order.id).unwrap();
         assert!(events.iter().any(|e| e.kind == "expired"), "{events:?}");
         assert_eq!(r.trades_of(&order.out_trade_no).await[0]["status"], "CLOSED");
     }
@@ -259,7 +260,7 @@ async fn a_lost_precreate_answer_is_asked_again_with_the_same_order_number() {
         let trades = r.trades_of(&sale.order.out_trade_no).await;
         assert_eq!(trades.len(), 1, "{target}: never two trades for one sale");
         assert_eq!(trades[0]["qr_code"].as_str(), Some(sale.code.as_str()), "{target}: the same code");
-        let events = Store::open(&r.db).unwrap().order_events(sale.order.id).unwrap();
+        let events = Store::open(&r.db).unwrap().orders().order_events(sale.order.id).unwrap();
         assert!(events.iter().any(|e| e.kind == "precreate_again"), "{events:?}");
         r.scan(&sale.code, json!({})).await;
         let (_, outcome) = wait(&engine, &sale, false).await;

@@ -121,7 +121,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn order_status(db: &Path, out_trade_no: &str) -> Option<OrderStatus> {
-    Store::open(db).ok()?.order_by_out_trade_no(out_trade_no).ok()?.map(|o| o.status)
+    Store::open(db).ok()?.orders().order_by_out_trade_no(out_trade_no).ok()?.map(|o| o.status)
 }
 
 /// Item 1: `tilldesk refund` dies after the acquirer committed the refund but before the answer came back (the
@@ -141,20 +141,21 @@ fn a_refund_killed_after_the_acquirer_committed_is_finished_by_sync_exactly_once
         .unwrap();
     assert!(!crashed.status.success(), "the refund process should have died");
     let store = till.store();
-    let refund = store.refunds_of(store.order_by_out_trade_no(&out).unwrap().unwrap().id).unwrap().remove(0);
+    let refund =
+        store.refunds().refunds_of(store.orders().order_by_out_trade_no(&out).unwrap().unwrap().id).unwrap().remove(0);
     assert_eq!(refund.status, RefundStatus::Submitted);
     assert_eq!(till.refunds_at_acquirer(&out).len(), 1, "the acquirer has it");
 
     till.ok(&["sync", "--once"]);
     till.ok(&["sync", "--once"]);
-    let order = till.store().order_by_out_trade_no(&out).unwrap().unwrap();
+    let order = till.store().orders().order_by_out_trade_no(&out).unwrap().unwrap();
     assert_eq!((order.status, order.refunded_amount), (OrderStatus::PartiallyRefunded, Amount::from_fen(300)));
-    let refund = till.store().refund(refund.id).unwrap().unwrap();
+    let refund = till.store().refunds().refund(refund.id).unwrap().unwrap();
     assert_eq!(refund.status, RefundStatus::Success);
     assert_eq!(till.refunds_at_acquirer(&out).len(), 1, "refunded once");
     // The rest is refundable again.
     till.ok(&["refund", &out, "--amount", "7.00", "--reason", "the rest", "--operator", "Boss"]);
-    let order = till.store().order_by_out_trade_no(&out).unwrap().unwrap();
+    let order = till.store().orders().order_by_out_trade_no(&out).unwrap().unwrap();
     assert_eq!((order.status, order.refunded_amount), (OrderStatus::Refunded, Amount::from_fen(1000)));
 }
 
@@ -175,7 +176,7 @@ fn a_refund_that_never_reached_the_acquirer_is_sent_by_recover_exactly_once() {
     till.ok(&["recover"]);
     till.ok(&["recover"]);
     till.ok(&["sync", "--once"]);
-    let order = till.store().order_by_out_trade_no(&out).unwrap().unwrap();
+    let order = till.store().orders().order_by_out_trade_no(&out).unwrap().unwrap();
     assert_eq!(order.refunded_amount, Amount::from_fen(400));
     assert_eq!(till.refunds_at_acquirer(&out).len(), 1, "sent once under the same out_request_no");
 }
@@ -191,9 +192,9 @@ fn a_second_process_never_cancels_a_payment_another_is_taking() {
     let mut first = till.command(&["pay", "--amount", "5.00", "--auth-code", "2800000000110120", "--json"]);
     let first = first.stdout(std::process::Stdio::piped()).spawn().unwrap();
     wait_for("the first payment's write-ahead row", || {
-        Store::open(&db).ok().and_then(|s| s.recent_orders(1).ok()).is_some_and(|o| !o.is_empty())
+        Store::open(&db).ok().and_then(|s| s.orders().recent_orders(1).ok()).is_some_and(|o| !o.is_empty())
     });
-    let out_trade_no = till.store().recent_orders(1).unwrap().remove(0).out_trade_no;
+    let out_trade_no = till.store().orders().recent_orders(1).unwrap().remove(0).out_trade_no;
     assert_eq!(order_status(&db, &out_trade_no), Some(OrderStatus::Paying));
     // A second process comes along while the customer is still typing.
     let second = till.command(&["recover", "--json"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
@@ -240,8 +241,8 @@ fn pay_does_only_its_own_work() {
     let stuck = v["out_trade_no"].as_str().unwrap().to_owned();
     let trail = |till: &Till| {
         let store = till.store();
-        let order = store.order_by_out_trade_no(&stuck).unwrap().unwrap();
-        (store.order_events(order.id).unwrap().len(), store.outbox_entries(10).unwrap())
+        let order = store.orders().order_by_out_trade_no(&stuck).unwrap().unwrap();
+        (store.orders().order_events(order.id).unwrap().len(), store.sync().outbox_entries(10).unwrap())
     };
     let before = trail(&till);
     let out = till.run(&["pay", "--amount", "1.00", "--auth-code", "2800000000000000", "--json"]);

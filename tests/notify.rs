@@ -107,8 +107,8 @@ async fn onboard_with_alipay(
     db: &mut Store,
     url: &str,
 ) -> (tilldesk::model::StoreId, tilldesk::model::AcquirerId, tilldesk::onboarding::BuiltCode) {
-    let store_id = db.default_store().unwrap();
-    let alipay = db.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+    let store_id = db.setup_mut().default_store().unwrap();
+    let alipay = db.setup().acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
     let client = CdsClient::new(url).unwrap();
     let quiet = |_| {};
     let mut onboarder = Onboarder {
@@ -144,7 +144,7 @@ async fn a_store_code_payment_through_simulate_scan_appears_in_orders() {
     let mut order = None;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while std::time::Instant::now() < deadline {
-        order = w.store().order_by_out_trade_no(&out_trade_no).unwrap();
+        order = w.store().orders().order_by_out_trade_no(&out_trade_no).unwrap();
         if order.is_some() {
             break;
         }
@@ -157,7 +157,7 @@ async fn a_store_code_payment_through_simulate_scan_appears_in_orders() {
     assert_eq!(order.trade_no.as_deref(), scan["trade_no"].as_str());
     assert!(order.paid_at.is_some());
     // It is among the orders the Orders screen and `tilldesk orders list` show.
-    assert!(w.store().recent_orders(10).unwrap().iter().any(|o| o.out_trade_no == out_trade_no));
+    assert!(w.store().orders().recent_orders(10).unwrap().iter().any(|o| o.out_trade_no == out_trade_no));
     // The sandbox got its "success": the notification is delivered, not retried.
     let ledger: serde_json::Value =
         w.http.get(format!("{}/admin/ledger", w.sandbox.base_url())).send().await.unwrap().json().await.unwrap();
@@ -176,9 +176,9 @@ async fn alipay_notifications_are_recorded_once_and_bad_ones_refused() {
         assert_eq!(w.post("/notify", form(&good), "application/x-www-form-urlencoded").await, "success");
     }
     let store = w.store();
-    let order = store.order_by_out_trade_no("SCTEST1").unwrap().unwrap();
+    let order = store.orders().order_by_out_trade_no("SCTEST1").unwrap().unwrap();
     assert_eq!((order.status, order.total_amount.fen()), (OrderStatus::Paid, 1200));
-    let seen = store.recent_notifications(20).unwrap();
+    let seen = store.sync().recent_notifications(20).unwrap();
     let verified: Vec<_> = seen.iter().filter(|n| n.verified).collect();
     assert_eq!(verified.len(), 1);
     assert_eq!(verified[0].times, 3);
@@ -200,9 +200,9 @@ async fn alipay_notifications_are_recorded_once_and_bad_ones_refused() {
     assert_eq!(w.post("/notify/alipay", "not a form at all %%%".into(), "text/plain").await, "failure");
     let store = w.store();
     for out in ["SCTEST2", "SCTEST3", "SCTEST4", "SCTEST5"] {
-        assert!(store.order_by_out_trade_no(out).unwrap().is_none(), "{out} must not become an order");
+        assert!(store.orders().order_by_out_trade_no(out).unwrap().is_none(), "{out} must not become an order");
     }
-    let rejected: Vec<_> = store.recent_notifications(20).unwrap().into_iter().filter(|n| !n.verified).collect();
+    let rejected: Vec<_> = store.sync().recent_notifications(20).unwrap().into_iter().filter(|n| !n.verified).collect();
     assert_eq!(rejected.len(), 5, "{rejected:?}");
     assert!(rejected.iter().all(|n| n.outcome == "rejected"));
     assert!(rejected.iter().any(|n| n.detail.contains("unsigned")), "{rejected:?}");
@@ -252,10 +252,10 @@ async fn wechat_notifications_are_recorded_once_and_bad_ones_refused() {
         assert_eq!(w.post("/notify", to_xml(&good), "text/xml").await, WECHAT_OK);
     }
     let store = w.store();
-    let order = store.order_by_out_trade_no("SCWX1").unwrap().unwrap();
+    let order = store.orders().order_by_out_trade_no("SCWX1").unwrap().unwrap();
     assert_eq!((order.status, order.total_amount.fen()), (OrderStatus::Paid, 880));
     assert_eq!(order.trade_no.as_deref(), Some("4200000001202611250000000001"));
-    assert_eq!(store.recent_notifications(10).unwrap().iter().filter(|n| n.verified).count(), 1);
+    assert_eq!(store.sync().recent_notifications(10).unwrap().iter().filter(|n| n.verified).count(), 1);
 
     let mut tampered = wechat_xml(key, mch, "SCWX2", "42000000012", "1");
     tampered.insert("total_fee".into(), "100000".into());
@@ -268,9 +268,9 @@ async fn wechat_notifications_are_recorded_once_and_bad_ones_refused() {
     }
     let store = w.store();
     for out in ["SCWX2", "SCWX3", "SCWX4"] {
-        assert!(store.order_by_out_trade_no(out).unwrap().is_none(), "{out}");
+        assert!(store.orders().order_by_out_trade_no(out).unwrap().is_none(), "{out}");
     }
-    assert_eq!(store.recent_notifications(10).unwrap().iter().filter(|n| n.outcome == "rejected").count(), 3);
+    assert_eq!(store.sync().recent_notifications(10).unwrap().iter().filter(|n| n.outcome == "rejected").count(), 3);
 }
 
 /// A wallet pays the store code while the till is closed: the acquirer's notification fails, and its retry reaches
@@ -336,14 +336,14 @@ async fn a_store_code_payment_made_while_the_till_was_closed_arrives_when_it_ope
         assert!(std::time::Instant::now() < deadline, "the sandbox never tried to notify: {ledger}");
         tokio::task::yield_now().await;
     }
-    assert!(Store::open(&db_path).unwrap().order_by_out_trade_no(&out_trade_no).unwrap().is_none());
+    assert!(Store::open(&db_path).unwrap().orders().order_by_out_trade_no(&out_trade_no).unwrap().is_none());
 
     // Open again: same address, and the acquirer's next retry lands.
     let second = tilldesk::sandbox::till::listen(&data, &accounts, &url, None).await.unwrap();
     assert_eq!(second.addr, addr, "the listener comes back where the acquirer retries");
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let order = loop {
-        if let Some(o) = Store::open(&db_path).unwrap().order_by_out_trade_no(&out_trade_no).unwrap() {
+        if let Some(o) = Store::open(&db_path).unwrap().orders().order_by_out_trade_no(&out_trade_no).unwrap() {
             break o;
         }
         assert!(std::time::Instant::now() < deadline, "the retried notification never arrived");

@@ -38,14 +38,14 @@ async fn world() -> World {
         .unwrap();
     let mut db = Store::open(&dir.path().join("tilldesk.sqlite3")).unwrap();
     ensure_sandbox_acquirers(&mut db).unwrap();
-    let store = db.default_store().unwrap();
+    let store = db.setup_mut().default_store().unwrap();
     let client = CdsClient::new(&sandbox.base_url()).unwrap();
     World { _dir: dir, sandbox, db, client, store, http }
 }
 
 impl World {
     fn acquirer(&self, code: &str) -> AcquirerId {
-        self.db.acquirer_by_onboarding_code(code).unwrap().unwrap().acquirer.id
+        self.db.setup().acquirer_by_onboarding_code(code).unwrap().unwrap().acquirer.id
     }
 
     fn onboarder<'a>(&'a mut self, progress: &'a (dyn Fn(Progress) + Send + Sync)) -> Onboarder<'a> {
@@ -90,7 +90,7 @@ async fn flow_1_without_cds_puts_the_acquirers_reference_in_the_code() {
     assert!(reported.contains(&"active"), "{reported:?}");
 
     // Every step is recorded with its time.
-    let recorded: Vec<String> = w.db.binding_events(binding.id).unwrap().into_iter().map(|e| e.step).collect();
+    let recorded: Vec<String> = w.db.setup().binding_events(binding.id).unwrap().into_iter().map(|e| e.step).collect();
     assert_eq!(recorded, ["submitted", "active"]);
 
     // The store code carries the acquirer's issuer id and merchant id, in both formats.
@@ -134,7 +134,7 @@ async fn flows_2_and_3_one_code_reaches_two_acquirers() {
     assert_eq!(b1.status, BindingStatus::Active);
     assert_eq!(b1.cds_platform_id.as_deref(), Some("SANDBOXCDS"));
     let cds_index = b1.cds_index.clone().unwrap();
-    let steps: Vec<String> = w.db.binding_events(b1.id).unwrap().into_iter().map(|e| e.step).collect();
+    let steps: Vec<String> = w.db.setup().binding_events(b1.id).unwrap().into_iter().map(|e| e.step).collect();
     assert_eq!(steps, ["submitted", "active", "cds_registered"]);
 
     // The code carries the CDS data; Alipay+ is the default once an index exists.
@@ -155,7 +155,8 @@ async fn flows_2_and_3_one_code_reaches_two_acquirers() {
     assert_eq!(outcome.binding.status, BindingStatus::Active);
     let reached: Vec<&str> = outcome.listing.acquirers.iter().map(|a| a.acquirer_code.as_str()).collect();
     assert_eq!(reached, ["PARTNER1", "WECHATPAY"]);
-    let steps: Vec<String> = w.db.binding_events(outcome.binding.id).unwrap().into_iter().map(|e| e.step).collect();
+    let steps: Vec<String> =
+        w.db.setup().binding_events(outcome.binding.id).unwrap().into_iter().map(|e| e.step).collect();
     assert_eq!(steps, ["submitted", "active", "cds_bound"]);
 
     // The printed code has not changed, and it now reaches both acquirers.
@@ -195,14 +196,14 @@ async fn flows_2_and_3_one_code_reaches_two_acquirers() {
     let ghost_code = build_store_code(CodeFormat::Emvco, &input, &[], Some(&ghost)).unwrap();
     let alipay = w.acquirer("ALIPAY");
     let other_store = {
-        let mut s = w.db.store(store).unwrap().unwrap();
+        let mut s = w.db.setup().store(store).unwrap().unwrap();
         s.store_code = "S002".into();
-        w.db.add_store(&s, None).unwrap()
+        w.db.setup_mut().add_store(&s, None).unwrap()
     };
     let err = w.onboarder(&quiet).bind_code(other_store, alipay, &ghost_code).await.unwrap_err();
     assert!(matches!(err, OnboardingError::UnknownCdsIndex { .. }), "{err}");
     assert!(err.to_string().contains("IDX999999999"), "{err}");
-    assert!(w.db.binding(other_store, alipay).unwrap().is_none(), "nothing is submitted for an unknown index");
+    assert!(w.db.setup().binding(other_store, alipay).unwrap().is_none(), "nothing is submitted for an unknown index");
 
     let no_cds = build_store_code(
         CodeFormat::AlipayPlusMpm,
@@ -223,14 +224,14 @@ async fn flows_2_and_3_one_code_reaches_two_acquirers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_merchant_is_recorded_as_failed_with_the_reason() {
     let mut w = world().await;
-    let mut m = w.db.merchant().unwrap();
+    let mut m = w.db.setup_mut().merchant().unwrap();
     m.mcc = "7995".into();
-    w.db.update_merchant(&m, None).unwrap();
+    w.db.setup_mut().update_merchant(&m, None).unwrap();
     let (store, alipay) = (w.store, w.acquirer("ALIPAY"));
     let err = w.onboarder(&quiet).onboard(store, alipay, false).await.unwrap_err();
     assert!(matches!(err, OnboardingError::VerificationFailed { .. }), "{err}");
     assert!(err.to_string().contains("gambling"), "{err}");
-    let b = w.db.binding(store, alipay).unwrap().unwrap();
+    let b = w.db.setup().binding(store, alipay).unwrap().unwrap();
     assert_eq!(b.status, BindingStatus::Failed);
     assert!(b.failure_reason.unwrap().contains("7995"));
     assert!(matches!(build_for_store(&w.db, store, None), Err(OnboardingError::NotOnboarded { .. })));
@@ -238,11 +239,11 @@ async fn a_refused_merchant_is_recorded_as_failed_with_the_reason() {
     // An invalid profile never leaves TillDesk.
     m.mcc = "5812".into();
     m.display_name = "A NAME THAT IS FAR TOO LONG FOR A CODE".into();
-    w.db.update_merchant(&m, None).unwrap();
+    w.db.setup_mut().update_merchant(&m, None).unwrap();
     let wechat = w.acquirer("WECHATPAY");
     let err = w.onboarder(&quiet).onboard(store, wechat, false).await.unwrap_err();
     assert!(err.to_string().contains("shorten it by 13"), "{err}");
-    assert!(w.db.binding(store, wechat).unwrap().is_none());
+    assert!(w.db.setup().binding(store, wechat).unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,7 +267,7 @@ async fn cancelling_while_verifying_keeps_the_pending_binding_and_refresh_resume
     o.cancel = cancel;
     let err = o.onboard(store, wechat, false).await.unwrap_err();
     assert!(matches!(err, OnboardingError::Cancelled), "{err}");
-    let pending = w.db.binding(store, wechat).unwrap().unwrap();
+    let pending = w.db.setup().binding(store, wechat).unwrap().unwrap();
     assert_eq!(pending.status, BindingStatus::PendingVerification);
     // The acquirer verifies the merchant (its clock moves on 2 s).
     w.sandbox.state.advance_clock(2);

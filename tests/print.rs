@@ -222,9 +222,9 @@ fn png_export_writes_one_file_per_store_and_template_at_300_dpi() {
 fn data_home_with_two_stores(dir: &Path) -> (tilldesk::config::DataHome, Vec<StandData>) {
     use tilldesk::model::AcquirerKind;
     let mut home = tilldesk::config::DataHome::open(dir).unwrap();
-    home.store.default_store().unwrap();
-    let alipay = home.store.acquirer_for(AcquirerKind::Alipay).unwrap();
-    let wechat = home.store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    home.store.setup_mut().default_store().unwrap();
+    let alipay = home.store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat = home.store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     {
         let db = rusqlite::Connection::open(home.store.path()).unwrap();
         db.execute_batch(&format!(
@@ -242,6 +242,7 @@ fn data_home_with_two_stores(dir: &Path) -> (tilldesk::config::DataHome, Vec<Sta
     }
     let stands: Vec<StandData> = home
         .store
+        .setup()
         .printable_stores()
         .unwrap()
         .iter()
@@ -373,7 +374,7 @@ fn a_name_outside_gb2312_with_latin_letters_prints_whole_with_a_system_font_for_
     }
     let stand = print::source::stand_for_store(
         &home.store,
-        home.store.printable_stores().unwrap().iter().find(|s| s.store.store_code == "S777").unwrap(),
+        home.store.setup().printable_stores().unwrap().iter().find(|s| s.store.store_code == "S777").unwrap(),
     )
     .unwrap();
     drop(home);
@@ -441,7 +442,7 @@ mod panel {
     fn a_logo_that_would_make_the_sticker_unreadable_is_refused_before_saving_in_chinese() {
         let tmp = tempfile::tempdir().unwrap();
         let mut home = tilldesk::config::DataHome::open(&tmp.path().join("data")).unwrap();
-        home.store.default_store().unwrap();
+        home.store.setup_mut().default_store().unwrap();
         {
             let db = rusqlite::Connection::open(home.store.path()).unwrap();
             for i in 1..=5 {

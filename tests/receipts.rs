@@ -37,8 +37,8 @@ async fn rig() -> Rig {
     let sandbox = sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
     let db = dir.path().join("tilldesk.sqlite3");
     let mut store = Store::open(&db).unwrap();
-    let clerk = store.add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
-    let cashier = store.add_operator("收银 Wang", Role::Cashier, "2468", None).unwrap();
+    let clerk = store.staff_mut().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let cashier = store.staff_mut().add_operator("收银 Wang", Role::Cashier, "2468", None).unwrap();
     drop(store);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let accounts = sandbox.state.accounts();
@@ -97,7 +97,7 @@ fn fake_printer() -> (Target, std::thread::JoinHandle<Vec<u8>>) {
 }
 
 fn store_name(db: &Store) -> String {
-    let s = db.store(tilldesk::model::StoreId(1)).unwrap().unwrap();
+    let s = db.setup().store(tilldesk::model::StoreId(1)).unwrap().unwrap();
     if s.name_zh.trim().is_empty() { s.name } else { s.name_zh }
 }
 

@@ -213,19 +213,22 @@ fn resolving_and_adopting_are_kept_across_runs() {
         r.discrepancies.iter().find(|d| d.out_trade_no.as_deref() == Some(no)).cloned().unwrap()
     };
     let w005 = find(&first, "W005");
-    store.resolve_discrepancy(w005.id, "收银员少输了2元，已核对小票", None).unwrap();
+    store.recon_mut().resolve_discrepancy(w005.id, "收银员少输了2元，已核对小票", None).unwrap();
     let w003 = find(&first, "W003");
-    let acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
-    let order_id = store.adopt_bill_payment(w003.id, acquirer, "顾客扫店铺码付款", None).unwrap();
-    let order = store.order(order_id).unwrap().unwrap();
+    let acquirer = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let order_id = store.recon_mut().adopt_bill_payment(w003.id, acquirer, "顾客扫店铺码付款", None).unwrap();
+    let order = store.orders().order(order_id).unwrap().unwrap();
     assert_eq!(order.status, tilldesk::model::OrderStatus::Paid);
     assert_eq!(order.source, tilldesk::model::OrderSource::StoreCode);
     assert_eq!(order.total_amount, Amount::from_fen(3650));
     assert_eq!(order.trade_no.as_deref(), Some("4200002026112400000003"));
     // The till thought W004 failed: adopting moves it to PAID.
     let w004 = find(&first, "W004");
-    store.adopt_bill_payment(w004.id, acquirer, "已向微信确认", None).unwrap();
-    assert_eq!(store.order_by_out_trade_no("W004").unwrap().unwrap().status, tilldesk::model::OrderStatus::Paid);
+    store.recon_mut().adopt_bill_payment(w004.id, acquirer, "已向微信确认", None).unwrap();
+    assert_eq!(
+        store.orders().order_by_out_trade_no("W004").unwrap().unwrap().status,
+        tilldesk::model::OrderStatus::Paid
+    );
 
     let second = reconcile(&mut store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En).unwrap();
     assert_eq!(second.matched.count, 7, "W003 and W004 now match");
@@ -233,7 +236,7 @@ fn resolving_and_adopting_are_kept_across_runs() {
     assert!(w005.resolved);
     assert_eq!(w005.note.as_deref(), Some("收银员少输了2元，已核对小票"));
     assert_eq!(second.open_count(), 3);
-    let history = store.recon_runs(10).unwrap();
+    let history = store.recon().recon_runs(10).unwrap();
     assert_eq!(history.len(), 2);
     let loaded = tilldesk::recon::load_report(&store, first.run_id, Lang::En).unwrap();
     assert_eq!(loaded.matched, first.matched);
@@ -341,8 +344,8 @@ fn fetching_a_bill_keeps_the_file_and_imports_it() {
         bill: BillResult::Bill { file_name: "../20880211096256330156_20261124.csv.zip".into(), bytes: bytes.clone() },
     };
     let day = date!(2026 - 11 - 24);
-    let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
-    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let alipay = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let outcome = tilldesk::recon::fetch::fetch_and_import(
         rt.handle(),
         &mut store,
@@ -499,7 +502,7 @@ fn a_refund_of_an_order_the_till_never_saw_is_only_in_the_bill() {
 fn the_field_level_day_gives_the_expected_report() {
     let mut store = Store::open_in_memory().unwrap();
     seed_local_from(&mut store, AcquirerKind::WechatPay, "local_20261126.csv");
-    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let wechat = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     store.set_setting(&format!("recon.fee_rate.{}", wechat.0), "0.60%", None).unwrap();
     import(&mut store, "wechat_20261126.txt");
     let report =
@@ -591,7 +594,7 @@ fn the_acquirers_cut_off_moves_the_day() {
     // and C002's payment at 23:00:01 too.
     let mut store = Store::open_in_memory().unwrap();
     seed_local_from(&mut store, AcquirerKind::WechatPay, "local_20261127.csv");
-    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let wechat = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     store.set_setting(&format!("recon.cutoff.{}", wechat.0), "23:00", None).unwrap();
     import(&mut store, "wechat_20261127.txt");
     let report =
@@ -717,7 +720,7 @@ fn a_refund_bill_after_the_all_bill_changes_nothing() {
     assert!(covered.message(Lang::ZhCn).contains("已包含这些交易：没有任何改动"));
     let json = serde_json::to_value(&covered).unwrap();
     assert_eq!((json["bill_type"].as_str(), json["result"].as_str()), (Some("REFUND"), Some("already_covered")));
-    assert_eq!(store.bills_of_day(all.bill.acquirer_id, "2026-11-24").unwrap(), vec![all.bill.clone()]);
+    assert_eq!(store.recon().bills_of_day(all.bill.acquirer_id, "2026-11-24").unwrap(), vec![all.bill.clone()]);
     assert_eq!(figures(&wechat_day(&mut store)), all_bill_figures());
 }
 

@@ -66,7 +66,7 @@ fn a_day_imported_again_from_the_archive_gives_the_same_report() {
     assert_eq!(first[0], std::fs::read_to_string(fixture("alipay_20261124.expected.txt")).unwrap());
     assert_eq!(first[1], std::fs::read_to_string(fixture("wechat_20261124.expected.txt")).unwrap());
 
-    let archived = store.archived_bills(Some("2026-11-24"), None).unwrap();
+    let archived = store.recon().archived_bills(Some("2026-11-24"), None).unwrap();
     let kept: Vec<(&str, &str, &str, &str)> = archived
         .iter()
         .map(|a| (a.original_name.as_str(), a.source.as_str(), a.format.as_str(), a.bill_type.as_str()))
@@ -90,7 +90,7 @@ fn a_day_imported_again_from_the_archive_gives_the_same_report() {
     // Importing the same file again archives nothing new.
     import_file(&mut store, &downloads.join("wechat_20261124.txt"), &ImportOptions::default(), &ImportControl::new())
         .unwrap();
-    assert_eq!(store.archived_bills(None, None).unwrap().len(), 2);
+    assert_eq!(store.recon().archived_bills(None, None).unwrap().len(), 2);
 
     drop(store);
     forget_bills(&data);
@@ -102,7 +102,7 @@ fn a_day_imported_again_from_the_archive_gives_the_same_report() {
     assert!(done.iter().all(|r| r.trade.as_ref().is_some_and(|o| !o.already_imported)));
     let again = [report_text(&mut store, AcquirerKind::Alipay), report_text(&mut store, AcquirerKind::WechatPay)];
     assert_eq!(again, first);
-    assert_eq!(store.archived_bills(None, None).unwrap().len(), 2, "a re-import archives nothing new");
+    assert_eq!(store.recon().archived_bills(None, None).unwrap().len(), 2, "a re-import archives nothing new");
 }
 
 /// A file changed in the archive is refused by name before anything is imported.
@@ -119,7 +119,7 @@ fn a_changed_archived_file_is_refused_by_name() {
         &ImportControl::new(),
     )
     .unwrap();
-    let archived = store.archived_bills(None, None).unwrap();
+    let archived = store.recon().archived_bills(None, None).unwrap();
     let wechat = archived.iter().find(|a| a.original_name == "wechat_20261124.txt").unwrap();
     let path = data.join("bills").join("archive").join(&wechat.sha256);
     let text = std::fs::read_to_string(&path).unwrap().replace("`0.60%", "`0.61%");
@@ -142,7 +142,7 @@ fn a_failed_import_is_not_archived() {
     let text = std::fs::read_to_string(downloads.join("wechat_20261124.txt")).unwrap();
     std::fs::write(&bad, &text[..text.find("总交易单数").unwrap()]).unwrap();
     assert!(import_file(&mut store, &bad, &ImportOptions::default(), &ImportControl::new()).is_err());
-    assert!(store.archived_bills(None, None).unwrap().is_empty());
+    assert!(store.recon().archived_bills(None, None).unwrap().is_empty());
     let dir = data.join("bills").join("archive");
     assert!(!dir.exists() || dir.read_dir().unwrap().next().is_none());
 }

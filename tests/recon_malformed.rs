@@ -351,7 +351,7 @@ fn the_alipay_summary_is_checked_against_the_rows() {
 
 /// The stored totals_json of a bill.
 fn store_totals_json(store: &Store, bill_id: i64) -> String {
-    store.bill_totals_json(tilldesk::model::BillId(bill_id)).unwrap().unwrap()
+    store.recon().bill_totals_json(tilldesk::model::BillId(bill_id)).unwrap().unwrap()
 }
 
 #[test]

@@ -42,8 +42,8 @@ fn reconciled() -> (Store, Report, Operator) {
     let mut store = Store::open_in_memory().unwrap();
     seed_local(&mut store, AcquirerKind::WechatPay);
     import(&mut store, &fixture("wechat_20261124.txt"), false);
-    let owner = store.add_operator("李娜", Role::Owner, "246810", None).unwrap();
-    let clerk = store.add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
+    let owner = store.staff_mut().add_operator("李娜", Role::Owner, "246810", None).unwrap();
+    let clerk = store.staff_mut().add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
     let report = run(&mut store).unwrap();
     assert_eq!(report.discrepancies.len(), 6);
     (store, report, clerk)
@@ -180,7 +180,7 @@ fn resolutions_carry_over_with_their_kind_and_a_reopened_one_does_not() {
 #[test]
 fn a_day_closes_only_when_nothing_is_open_and_then_stays_as_it_was() {
     let (mut store, report, clerk) = reconciled();
-    let acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let refusal = resolve::close_day(&mut store, acquirer, DAY, "王芳", Some(clerk.id), CLOSED_AT).unwrap_err();
     assert_eq!(
         refused(refusal),
@@ -202,15 +202,15 @@ fn a_day_closes_only_when_nothing_is_open_and_then_stays_as_it_was() {
     let w005 = id_of(&report, "W005", None);
     let reopen = resolve::reopen(&mut store, w005, "x", Some(clerk.id)).unwrap_err();
     assert!(matches!(reopen, ResolveError::Store(StoreError::DayClosed { .. })));
-    let adopt_again = store.resolve_discrepancy(w005, "x", None).unwrap_err();
+    let adopt_again = store.recon_mut().resolve_discrepancy(w005, "x", None).unwrap_err();
     assert!(matches!(adopt_again, StoreError::DayClosed { .. }));
     // A run saved some other way is refused by the store itself.
-    let saved = store.save_recon_run(acquirer, "2026-11-24", None, CLOSED_AT, "{}", &[]).unwrap_err();
+    let saved = store.recon_mut().save_recon_run(acquirer, "2026-11-24", None, CLOSED_AT, "{}", &[]).unwrap_err();
     assert!(matches!(saved, StoreError::DayClosed { .. }));
 
     // Reopened (audited): it can be reconciled again, and closed again.
     resolve::reopen_day(&mut store, acquirer, DAY, "微信补发了账单", Some(clerk.id)).unwrap();
-    assert!(store.closed_day(acquirer, "2026-11-24").unwrap().is_none());
+    assert!(store.recon().closed_day(acquirer, "2026-11-24").unwrap().is_none());
     let audit = store.recent_audit(10).unwrap();
     assert!(audit.iter().any(|a| a.action == "recon.day_close"));
     assert!(audit.iter().any(|a| a.action == "recon.day_reopen" && a.after.as_deref() == Some("微信补发了账单")));
@@ -229,7 +229,7 @@ fn a_run_older_than_the_days_bill_cannot_close_it() {
     let text = std::fs::read_to_string(fixture("wechat_20261124.txt")).unwrap().replacen("`22.00,", "`20.00,", 1);
     std::fs::write(&changed, text).unwrap();
     import(&mut store, &changed, true);
-    let acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let stale = resolve::close_day(&mut store, acquirer, DAY, "王芳", Some(clerk.id), CLOSED_AT).unwrap_err();
     assert_eq!(refused(stale), Refused::StaleRun { bill_date: "2026-11-24".into(), run: report.run_id });
 }
@@ -248,7 +248,7 @@ fn assert_expected(name: &str, actual: &str) {
 fn the_closed_fixture_day_reprints_and_re_exports_byte_for_byte_after_new_imports() {
     let (mut store, report, clerk) = reconciled();
     resolve_all(&mut store, &report, &clerk);
-    let acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let closed = resolve::close_day(&mut store, acquirer, DAY, "王芳", Some(clerk.id), CLOSED_AT).unwrap();
     assert_expected("resolve_wechat_20261124.expected.txt", &closed.report_text);
 
@@ -288,7 +288,7 @@ fn the_closed_fixture_day_reprints_and_re_exports_byte_for_byte_after_new_import
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
         assert!(b == a, "export {i} changed after the day was closed");
     }
-    assert_eq!(store.closed_day(acquirer, "2026-11-24").unwrap().unwrap(), closed);
+    assert_eq!(store.recon().closed_day(acquirer, "2026-11-24").unwrap().unwrap(), closed);
 }
 
 // The command line.
@@ -313,9 +313,9 @@ fn the_command_line_resolves_closes_shows_and_reopens() {
     {
         let mut home = tilldesk::config::DataHome::open(data).unwrap();
         seed_local(&mut home.store, AcquirerKind::WechatPay);
-        let owner = home.store.add_operator("李娜", Role::Owner, "246810", None).unwrap();
-        home.store.add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
-        home.store.add_operator("小张", Role::Cashier, "1234", Some(owner.id)).unwrap();
+        let owner = home.store.staff_mut().add_operator("李娜", Role::Owner, "246810", None).unwrap();
+        home.store.staff_mut().add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
+        home.store.staff_mut().add_operator("小张", Role::Cashier, "1234", Some(owner.id)).unwrap();
     }
     ok(tilldesk(data).args(["bills", "import"]).arg(fixture("wechat_20261124.txt")).output().unwrap());
     // `reconcile --date` works as before, and `show` lists the ids.
@@ -452,7 +452,7 @@ async fn the_sync_worker_leaves_a_closed_day_alone() {
     let run = worker.run_once("test").await.unwrap();
     assert!(run.errors.is_empty(), "{:?}", run.errors);
     let mut store = Store::open(&db).unwrap();
-    let wechat = store.acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
+    let wechat = store.setup().acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
     let yesterday = tilldesk::time::china_business_day(time::OffsetDateTime::now_utc());
     resolve::close_day(&mut store, wechat, yesterday, "王芳", None, CLOSED_AT).unwrap();
 

@@ -54,7 +54,7 @@ async fn a_payment_reversed_in_the_sandbox_is_not_money_kept_in_its_bill() {
             orders.push(SeedOrder {
                 out_trade_no: out.clone(),
                 trade_no: info.trade_no.clone(),
-                acquirer_id: store.acquirer_for(kind).unwrap(),
+                acquirer_id: store.setup_mut().acquirer_for(kind).unwrap(),
                 subject: "拿铁 Latte".into(),
                 total_amount: fen,
                 refunded_amount: 0,
@@ -71,7 +71,7 @@ async fn a_payment_reversed_in_the_sandbox_is_not_money_kept_in_its_bill() {
         assert!(matches!(cancelled, CancelResult::Done { refunded } if refunded || tag == "W"), "{tag}: {cancelled:?}");
         let q = channel.query(&reversed).await;
         assert!(matches!(q, QueryResult::Closed(_)), "{tag}: the query API says it is closed: {q:?}");
-        store.seed_orders(orders).unwrap();
+        store.recon_mut().seed_orders(orders).unwrap();
     }
     sb.state.config.lock().unwrap().clock_offset_secs = 0;
 
@@ -127,7 +127,7 @@ fn settlement_fixture_gives_the_expected_check() {
     let again = import_account(&mut store, &recon_common::fixture("alipay_account_20261124.csv.zip"));
     assert!(again.already_imported);
 
-    let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let alipay = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
     let c = check(&store, alipay, time::macros::date!(2026 - 11 - 24)).unwrap();
     assert_eq!(c.trade_net, Amount::from_fen(31_705), "Σ商家实收 319.00 + Σ服务费 −1.95, as the 汇总's 实收净额");
     assert_eq!(c.arrived, Amount::from_fen(26_805));
@@ -160,8 +160,8 @@ fn an_account_bill_that_does_not_add_up_is_refused_whole() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("day.csv") && err.contains("收入") && err.contains("Nothing was imported"), "{err}");
-    let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
-    assert!(store.account_bill_of_day(alipay, "2026-11-24").unwrap().is_none());
+    let alipay = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
+    assert!(store.recon().account_bill_of_day(alipay, "2026-11-24").unwrap().is_none());
 }
 
 /// The sandbox serves the account bill (bill_type=signcustomer): payments, a partial refund and a reversal each
@@ -192,7 +192,7 @@ async fn the_sandboxs_account_bill_settles_its_trade_bill() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let mut store = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
-    let account = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let account = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
     let trade = tilldesk::recon::fetch::fetch(&alipay, yesterday).await.unwrap();
     tilldesk::recon::fetch::save_and_import(
         &mut store,
@@ -213,7 +213,7 @@ async fn the_sandboxs_account_bill_settles_its_trade_bill() {
     assert!(c.ok(), "{}", c.to_text(Lang::En));
     // 10.00 + 23.45 − 3.45 = 30.00 kept; fees 0.06 + 0.14 − 0.02 = 0.18.
     assert_eq!((c.trade_net, c.arrived, c.matched), (Amount::from_fen(2982), Amount::from_fen(2982), 10));
-    let archived = store.archived_bills(Some(&tilldesk::recon::date_text(yesterday)), None).unwrap();
+    let archived = store.recon().archived_bills(Some(&tilldesk::recon::date_text(yesterday)), None).unwrap();
     let kinds: Vec<(&str, &str)> = archived.iter().map(|a| (a.bill_type.as_str(), a.source.as_str())).collect();
     assert_eq!(kinds, [("trade", "fetched"), ("signcustomer", "fetched")]);
 }

@@ -31,8 +31,8 @@ async fn rig() -> Rig {
     sandbox.state.config.lock().unwrap().wechat_refund_delay_ms = 300;
     let db = dir.path().join("tilldesk.sqlite3");
     let mut store = Store::open(&db).unwrap();
-    let clerk = store.add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
-    let cashier = store.add_operator("收银 Wang", Role::Cashier, "2468", None).unwrap();
+    let clerk = store.staff_mut().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let cashier = store.staff_mut().add_operator("收银 Wang", Role::Cashier, "2468", None).unwrap();
     drop(store);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let accounts = sandbox.state.accounts();
@@ -80,7 +80,7 @@ impl Rig {
     }
 
     fn order(&self, out_trade_no: &str) -> tilldesk::model::Order {
-        Store::open(&self.db).unwrap().order_by_out_trade_no(out_trade_no).unwrap().unwrap()
+        Store::open(&self.db).unwrap().orders().order_by_out_trade_no(out_trade_no).unwrap().unwrap()
     }
 }
 
@@ -129,7 +129,7 @@ async fn a_lost_answer_is_retried_with_the_same_number_and_refunds_once() {
         let refund = r.desk.refund(&r.clerk, &out, Amount::from_fen(800), "整单退").await.unwrap();
         assert_eq!(refund.status, RefundStatus::Success, "{target}");
         assert_eq!(r.acquirer_refunds().await, before + 1, "{target}: one refund at the acquirer");
-        let events = Store::open(&r.db).unwrap().order_events(r.order(&out).id).unwrap();
+        let events = Store::open(&r.db).unwrap().orders().order_events(r.order(&out).id).unwrap();
         assert!(events.iter().any(|e| e.kind == "refund_retry"), "{target}: the retry is on the timeline");
     }
 }
@@ -178,10 +178,10 @@ async fn roles_and_pins_are_enforced() {
     assert!(matches!(e, RefundError::Refused(RefundRefused::NoReason)), "{e}");
     assert_eq!(r.acquirer_refunds().await, before);
     let mut store = Store::open(&r.db).unwrap();
-    assert!(store.verify_pin("会计 Li", "000000").is_err());
-    let clerk = store.verify_pin("会计 Li", "135790").unwrap();
+    assert!(store.staff_mut().verify_pin("会计 Li", "000000").is_err());
+    let clerk = store.staff_mut().verify_pin("会计 Li", "135790").unwrap();
     assert_eq!(r.desk.refund(&clerk, &out, Amount::from_fen(100), "ok").await.unwrap().status, RefundStatus::Success);
-    let audit = store.audit_page(None, 50).unwrap();
+    let audit = store.staff().audit_page(None, 50).unwrap();
     assert!(audit.iter().any(|a| a.action == "refund.request" && a.operator_id == Some(clerk.id)));
     assert!(audit.iter().any(|a| a.action == "operator.pin_refused"));
 }

@@ -336,8 +336,8 @@ fn live_sync_delivers_only_what_the_live_gateway_confirms() {
         let mut store = tilldesk::store::Store::open(&data.join(tilldesk::config::DATABASE_FILE)).unwrap();
         let new = tilldesk::store::orders::NewOrder {
             out_trade_no: out_trade_no.into(),
-            store_id: store.default_store().unwrap(),
-            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
+            store_id: store.setup_mut().default_store().unwrap(),
+            acquirer_id: store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap(),
             operator_id: None,
             subject: "live".into(),
             total_amount: tilldesk::money::Amount::from_fen(500),
@@ -345,15 +345,15 @@ fn live_sync_delivers_only_what_the_live_gateway_confirms() {
             acquirer_merchant_id: None,
             terminal_id: None,
         };
-        let order = store.create_order(&new).unwrap();
+        let order = store.orders_mut().create_order(&new).unwrap();
         let attention = tilldesk::store::transitions::OrderMove::to(
             OrderStatus::NeedsAttention,
             "needs_attention",
             "the cancel was not confirmed",
         );
-        store.move_order(order.id, &attention).unwrap();
+        store.orders_mut().move_order(order.id, &attention).unwrap();
         let payload = json!({ "out_trade_no": out_trade_no, "verb": "cancel" }).to_string();
-        store.enqueue_outbox("cancel", &format!("cancel:{out_trade_no}"), &payload).unwrap();
+        store.sync_mut().enqueue_outbox("cancel", &format!("cancel:{out_trade_no}"), &payload).unwrap();
     }
     let sync = |expect_delivered: i64| {
         let (ok, out, err) = till.run_with(&["sync", "--once", "--json"], &env, false);

@@ -141,7 +141,7 @@ fn configured_keys_never_reach_the_database_or_the_logs() {
     }
     // The database knows where the secrets are, and nothing more.
     let store = tilldesk::store::Store::open(&home.join("tilldesk.sqlite3")).unwrap();
-    let r = store.secret_ref("alipay.app_private_key").unwrap().unwrap();
+    let r = store.sync().secret_ref("alipay.app_private_key").unwrap().unwrap();
     assert_eq!(r.backend, "vault");
     assert!(r.fingerprint.starts_with("sha256:"));
 

@@ -159,25 +159,25 @@ async fn two_tills_of_one_store_pay_at_one_and_refund_at_the_other() {
     assert_eq!(order.status, OrderStatus::Paid);
     let no = order.out_trade_no.clone();
     assert_eq!(w.acquirer_trades(&no).await, 1, "the till's out_trade_no goes to the acquirer unchanged");
-    let at_backend = w.backend_store().order_by_out_trade_no(&no).unwrap().expect("the backend has the order");
+    let at_backend = w.backend_store().orders().order_by_out_trade_no(&no).unwrap().expect("the backend has the order");
     assert_eq!((at_backend.status, at_backend.total_amount.fen()), (OrderStatus::Paid, 1234));
     assert_eq!(at_backend.trade_no, order.trade_no);
 
     // Till 2 sees it after one sync.
-    assert!(till2.store().order_by_out_trade_no(&no).unwrap().is_none());
+    assert!(till2.store().orders().order_by_out_trade_no(&no).unwrap().is_none());
     let run = till2.sync().await;
     assert!(run.online && run.errors.is_empty(), "{run:?}");
-    let seen = till2.store().order_by_out_trade_no(&no).unwrap().expect("pulled");
+    let seen = till2.store().orders().order_by_out_trade_no(&no).unwrap().expect("pulled");
     assert_eq!(
         (seen.status, seen.total_amount.fen(), seen.trade_no.clone()),
         (OrderStatus::Paid, 1234, order.trade_no)
     );
 
     // Back office refunds part of it at till 2, with till 2's own desk and number.
-    let clerk = till2.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let clerk = till2.store().staff_mut().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
     let refund = till2.desk().refund(&clerk, &no, Amount::from_fen(500), "退货").await.unwrap();
     assert_eq!(refund.status, RefundStatus::Success);
-    let at_till2 = till2.store().order_by_out_trade_no(&no).unwrap().unwrap();
+    let at_till2 = till2.store().orders().order_by_out_trade_no(&no).unwrap().unwrap();
     assert_eq!((at_till2.status, at_till2.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 500));
 
     // The acquirer charged once and refunded once; the backend and, after its next sync, till 1 agree.
@@ -185,13 +185,13 @@ async fn two_tills_of_one_store_pay_at_one_and_refund_at_the_other() {
     assert_eq!(w.acquirer_refunds(&refund.out_request_no).await, 1);
     let ledger = w.ledger().await;
     assert_eq!(ledger["refunds"].as_array().unwrap().len(), 1, "{ledger}");
-    let at_backend = w.backend_store().order_by_out_trade_no(&no).unwrap().unwrap();
+    let at_backend = w.backend_store().orders().order_by_out_trade_no(&no).unwrap().unwrap();
     assert_eq!((at_backend.status, at_backend.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 500));
     let run = till1.sync().await;
     assert!(run.online && run.errors.is_empty(), "{run:?}");
-    let at_till1 = till1.store().order_by_out_trade_no(&no).unwrap().unwrap();
+    let at_till1 = till1.store().orders().order_by_out_trade_no(&no).unwrap().unwrap();
     assert_eq!((at_till1.status, at_till1.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 500));
-    let refunds = till1.store().refunds_of(at_till1.id).unwrap();
+    let refunds = till1.store().refunds().refunds_of(at_till1.id).unwrap();
     assert_eq!(refunds.len(), 1);
     assert_eq!(
         (refunds[0].out_request_no.as_str(), refunds[0].status),
@@ -201,7 +201,7 @@ async fn two_tills_of_one_store_pay_at_one_and_refund_at_the_other() {
     // A second sync changes nothing.
     let again = till1.sync().await;
     assert!(again.errors.is_empty(), "{again:?}");
-    assert_eq!(till1.store().refunds_of(at_till1.id).unwrap().len(), 1);
+    assert_eq!(till1.store().refunds().refunds_of(at_till1.id).unwrap().len(), 1);
     w.backend.stop().await;
 }
 
@@ -311,7 +311,7 @@ async fn tokens_revocation_and_stores_are_checked_with_kinds() {
     // Another store's till may not touch S001's order.
     {
         let mut store = w.backend_store();
-        let merchant = store.merchant().unwrap();
+        let merchant = store.setup_mut().merchant().unwrap();
         let s002 = tilldesk::model::Store {
             id: StoreId(0),
             merchant_id: merchant.id,
@@ -321,7 +321,7 @@ async fn tokens_revocation_and_stores_are_checked_with_kinds() {
             address: String::new(),
             contact: String::new(),
         };
-        store.add_store(&s002, None).unwrap();
+        store.setup_mut().add_store(&s002, None).unwrap();
     }
     let other = w.client("S002", "till of S002").await;
     let not_yours = |e: tilldesk::channel::backend::BackendError| matches!(e.api(), Some(ApiError::NotYourStore));
@@ -434,7 +434,7 @@ async fn a_store_code_payment_notified_to_the_backend_reaches_the_till_on_its_ne
 
     let run = till.sync().await;
     assert!(run.errors.is_empty(), "{run:?}");
-    let order = till.store().order_by_out_trade_no("SCCHAIN0001").unwrap().expect("pulled");
+    let order = till.store().orders().order_by_out_trade_no("SCCHAIN0001").unwrap().expect("pulled");
     assert_eq!(
         (order.status, order.source, order.total_amount.fen()),
         (OrderStatus::Paid, OrderSource::StoreCode, 1800)
@@ -467,21 +467,21 @@ async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
     let taken = backend::add_operator(&mut s1, &client1, by, "收银 Wang", Role::Cashier, "2468").await.unwrap_err();
     assert!(matches!(taken, StaffError::Taken(_)), "{taken:?}");
     // The operators live at the backend, PIN hashes and all; till 1 keeps names and roles only.
-    let at_backend = w.backend_store().operator_by_name("收银 Wang").unwrap().expect("at the backend");
+    let at_backend = w.backend_store().staff().operator_by_name("收银 Wang").unwrap().expect("at the backend");
     assert_eq!(at_backend.role, Role::Cashier);
-    assert!(w.backend_store().verify_pin("收银 Wang", "1357").is_ok());
-    assert!(s1.verify_pin("收银 Wang", "1357").is_err(), "the till keeps no PIN hash");
+    assert!(w.backend_store().staff_mut().verify_pin("收银 Wang", "1357").is_ok());
+    assert!(s1.staff_mut().verify_pin("收银 Wang", "1357").is_err(), "the till keeps no PIN hash");
 
     // The cashier added at till 1 signs in at till 2, checked by the backend; till 2 then lists the staff.
     let mut s2 = till2.store();
-    assert!(s2.operator_by_name("收银 Wang").unwrap().is_none());
+    assert!(s2.staff().operator_by_name("收银 Wang").unwrap().is_none());
     let signed = backend::sign_in(&mut s2, &till2.vault, "收银 Wang", "1357").await.unwrap();
     assert_eq!((signed.name.as_str(), signed.role), ("收银 Wang", Role::Cashier));
-    let names: Vec<(String, Role)> = s2.operators().unwrap().into_iter().map(|o| (o.name, o.role)).collect();
+    let names: Vec<(String, Role)> = s2.staff().operators().unwrap().into_iter().map(|o| (o.name, o.role)).collect();
     assert_eq!(names, [("老板".to_owned(), Role::Owner), ("收银 Wang".to_owned(), Role::Cashier)]);
     assert!(s2.setting(backend::SETTING_SESSION).unwrap().is_some_and(|s| s.starts_with("tdt_")));
     assert!(!till2.vault.names().iter().any(|n| n.contains("session")), "the vault keeps the till's token only");
-    assert!(s2.verify_pin("收银 Wang", "1357").is_err(), "never a PIN hash on the till");
+    assert!(s2.staff_mut().verify_pin("收银 Wang", "1357").is_err(), "never a PIN hash on the till");
 
     // A wrong PIN is refused (and a name nobody has alike).
     let wrong = backend::sign_in(&mut s2, &till2.vault, "收银 Wang", "9999").await.unwrap_err();
@@ -493,13 +493,13 @@ async fn staff_live_in_the_backend_and_sign_in_at_any_till() {
     let as_cashier = Some(("收银 Wang", "1357"));
     let refused = backend::add_operator(&mut s2, &client2, as_cashier, "x", Role::Cashier, "2468").await.unwrap_err();
     assert!(matches!(refused, StaffError::Auth(AuthError::NotAllowed { .. })), "{refused:?}");
-    assert!(w.backend_store().operator_by_name("x").unwrap().is_none());
+    assert!(w.backend_store().staff().operator_by_name("x").unwrap().is_none());
 
     // Till 1's sync refreshes its list from the backend.
     drop(s1);
     let run = till1.sync().await;
     assert!(run.errors.is_empty(), "{run:?}");
-    assert_eq!(till1.store().operators().unwrap().len(), 2);
+    assert_eq!(till1.store().staff().operators().unwrap().len(), 2);
 
     // While the backend cannot be reached, sign-in says so.
     let dead = BackendClient::new("http://127.0.0.1:9", Secret::from("tdt_x".to_owned())).unwrap();
@@ -523,8 +523,8 @@ async fn two_tills_refunding_one_order_before_syncing_make_different_numbers() {
     assert!(till2.sync().await.errors.is_empty());
 
     // Both refund before either syncs again: each names its till in the number.
-    let clerk1 = till1.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
-    let clerk2 = till2.store().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let clerk1 = till1.store().staff_mut().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let clerk2 = till2.store().staff_mut().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
     let r1 = till1.desk().refund(&clerk1, &no, Amount::from_fen(200), "退货").await.unwrap();
     let r2 = till2.desk().refund(&clerk2, &no, Amount::from_fen(300), "退货").await.unwrap();
     let id = |t: &Till| t.store().setting("backend.till_id").unwrap().unwrap();
@@ -535,7 +535,7 @@ async fn two_tills_refunding_one_order_before_syncing_make_different_numbers() {
     // The numbers went to the acquirer unchanged, once each.
     assert_eq!(w.acquirer_refunds(&r1.out_request_no).await, 1);
     assert_eq!(w.acquirer_refunds(&r2.out_request_no).await, 1);
-    let at_backend = w.backend_store().order_by_out_trade_no(&no).unwrap().unwrap();
+    let at_backend = w.backend_store().orders().order_by_out_trade_no(&no).unwrap().unwrap();
     assert_eq!(at_backend.refunded_amount.fen(), 500);
     w.backend.stop().await;
 }
@@ -558,7 +558,7 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
     // A second store with one paid order, at the backend.
     {
         let mut store = w.backend_store();
-        let merchant = store.merchant().unwrap();
+        let merchant = store.setup_mut().merchant().unwrap();
         let s002 = tilldesk::model::Store {
             id: StoreId(0),
             merchant_id: merchant.id,
@@ -568,8 +568,8 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
             address: String::new(),
             contact: String::new(),
         };
-        let s002 = store.add_store(&s002, None).unwrap();
-        let acquirer = store.acquirers().unwrap()[0].id;
+        let s002 = store.setup_mut().add_store(&s002, None).unwrap();
+        let acquirer = store.setup().acquirers().unwrap()[0].id;
         let now = tilldesk::time::now_utc();
         let other = PulledOrder {
             out_trade_no: "TDS002000001".into(),
@@ -587,7 +587,7 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
             terminal_id: None,
             refunds: Vec::new(),
         };
-        store.apply_pulled_order(&other).unwrap();
+        store.orders_mut().apply_pulled_order(&other).unwrap();
     }
     // Staff at the backend, added from the till.
     let client = backend::client(&till.store(), &till.vault).unwrap().unwrap();
@@ -604,8 +604,8 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
     let (wang_order, _) = till.pay(CODE_A, 1000).await;
     let (_, zhao) = sign_in_at(&mut till, "收银 Zhao", "2468").await;
     let (zhao_order, _) = till.pay(CODE_B, 2000).await;
-    let at_backend = w.backend_store().order_by_out_trade_no(&zhao_order.out_trade_no).unwrap().unwrap();
-    let zhao_id = w.backend_store().operator_by_name("收银 Zhao").unwrap().unwrap().id;
+    let at_backend = w.backend_store().orders().order_by_out_trade_no(&zhao_order.out_trade_no).unwrap().unwrap();
+    let zhao_id = w.backend_store().staff().operator_by_name("收银 Zhao").unwrap().unwrap().id;
     assert_eq!(at_backend.operator_id, Some(zhao_id));
     let numbers = |l: &api::OrderList| l.orders.iter().map(|o| o.out_trade_no.clone()).collect::<Vec<_>>();
 
@@ -667,11 +667,11 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
     assert!(matches!(e.api(), Some(ApiError::SignInRequired)), "{e:?}");
 
     // With the owner signed in, the till's sync pulls every store's orders down.
-    assert!(till.store().order_by_out_trade_no("TDS002000001").unwrap().is_none());
+    assert!(till.store().orders().order_by_out_trade_no("TDS002000001").unwrap().is_none());
     let run = till.sync().await;
     assert!(run.errors.is_empty(), "{run:?}");
-    let pulled = till.store().order_by_out_trade_no("TDS002000001").unwrap().expect("pulled for the owner");
-    let local_s002 = till.store().store_by_code("S002").unwrap().expect("the store mirrored").id;
+    let pulled = till.store().orders().order_by_out_trade_no("TDS002000001").unwrap().expect("pulled for the owner");
+    let local_s002 = till.store().setup().store_by_code("S002").unwrap().expect("the store mirrored").id;
     assert_eq!((pulled.store_id, pulled.status), (local_s002, OrderStatus::Paid));
     w.backend.stop().await;
 }

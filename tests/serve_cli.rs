@@ -87,6 +87,7 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
     let no = order["out_trade_no"].as_str().unwrap();
     let at_backend = tilldesk::store::Store::open(&backend.join(tilldesk::serve::DATABASE_FILE))
         .unwrap()
+        .orders()
         .order_by_out_trade_no(no)
         .unwrap()
         .expect("the backend took it under the till's number");
@@ -123,8 +124,9 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
         .unwrap());
     let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
     let backend_db = tilldesk::store::Store::open(&backend.join(tilldesk::serve::DATABASE_FILE)).unwrap();
-    let at_backend = backend_db.order_by_out_trade_no(order["out_trade_no"].as_str().unwrap()).unwrap().unwrap();
-    assert_eq!(at_backend.operator_id, backend_db.operator_by_name("Wang").unwrap().map(|o| o.id));
+    let at_backend =
+        backend_db.orders().order_by_out_trade_no(order["out_trade_no"].as_str().unwrap()).unwrap().unwrap();
+    assert_eq!(at_backend.operator_id, backend_db.staff().operator_by_name("Wang").unwrap().map(|o| o.id));
     let wrong = fails(
         tilldesk(&till)
             .args(["--operator", "Wang", "pay", "--amount", "1.20", "--auth-code", "286000333344440000"])

@@ -328,8 +328,8 @@ async fn unfinished_work_is_recovered_by_exactly_one_of_two_instances() {
     let pg = w.schema.open().await;
     let till = a.add_till("S001", "till 1").await.unwrap().till;
     let store = Store::open(&w.home().join(tilldesk::serve::DATABASE_FILE)).unwrap();
-    let alipay = store.acquirers().unwrap().into_iter().find(|x| x.kind == AcquirerKind::Alipay).unwrap();
-    let shop = store.store_by_code("S001").unwrap().unwrap();
+    let alipay = store.setup().acquirers().unwrap().into_iter().find(|x| x.kind == AcquirerKind::Alipay).unwrap();
+    let shop = store.setup().store_by_code("S001").unwrap().unwrap();
     let channel = w.router.route(&store, shop.id, tilldesk::routing::wallet_of(CODE_A).unwrap()).unwrap().channel;
     // An instance that died mid-payment: orders written ahead, leased to it until a minute ago; half of them reached
     // the acquirer (and were paid), half never did.

@@ -96,7 +96,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
     // A refund made while offline is kept SUBMITTED and queued.
     let out_request_no = rt.block_on(async {
         let mut store = Store::open(&db).unwrap();
-        let clerk = store.add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+        let clerk = store.staff_mut().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
         let engine = tilldesk::sandbox::till::checkout(&db, &acc, &url, None, Arc::new(SystemClock), FAST).unwrap();
         let settings = RefundSettings {
             attempts: 2,
@@ -110,7 +110,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
         refund.out_request_no
     });
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.outbox_len().unwrap(), 3, "{:?}", store.outbox_entries(10).unwrap());
+    assert_eq!(store.sync().outbox_len().unwrap(), 3, "{:?}", store.sync().outbox_entries(10).unwrap());
     drop(store);
 
     // A pass while offline delivers nothing, says so, and counts no attempt.
@@ -124,7 +124,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
         assert_eq!(worker.handle().status().online, Some(false));
     });
     let store = Store::open(&db).unwrap();
-    assert!(store.outbox_entries(10).unwrap().iter().all(|e| e.attempts == 0 && e.delivered_at.is_none()));
+    assert!(store.sync().outbox_entries(10).unwrap().iter().all(|e| e.attempts == 0 && e.delivered_at.is_none()));
     drop(store);
 
     // The till restarts (everything above dropped); the sandbox comes back on its own data at a new address.
@@ -138,7 +138,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
         assert_eq!(run.outbox_delivered, 2, "the reverse and the refund: {:?}", run.errors);
         assert_eq!(run.outbox_pending, 1);
         let store = Store::open(&db).unwrap();
-        let cancel = store.outbox_entry(&format!("cancel:{alipay_out}")).unwrap().unwrap();
+        let cancel = store.sync().outbox_entry(&format!("cancel:{alipay_out}")).unwrap().unwrap();
         assert_eq!(cancel.attempts, 1);
         assert!(cancel.delivered_at.is_none());
         assert!(cancel.next_attempt_at > tilldesk::time::now_utc(), "backoff: the next attempt is later");
@@ -147,7 +147,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
         let run = worker.run_once("test").await.unwrap();
         assert_eq!(run.outbox_delivered, 0);
         // "Retry now" in the Sync panel makes it due.
-        Store::open(&db).unwrap().outbox_retry_now().unwrap();
+        Store::open(&db).unwrap().sync_mut().outbox_retry_now().unwrap();
         let run = worker.run_once("test").await.unwrap();
         assert_eq!(run.outbox_delivered, 1, "{:?}", run.errors);
         assert_eq!(run.outbox_pending, 0);
@@ -155,7 +155,7 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
         // Nothing is delivered twice.
         let run = worker.run_once("test").await.unwrap();
         assert_eq!(run.outbox_delivered, 0);
-        assert!(store.last_successful_sync().unwrap().is_some());
+        assert!(store.sync().last_successful_sync().unwrap().is_some());
         let status = worker.handle().status();
         assert_eq!((status.online, status.outbox_len), (Some(true), 0));
 
@@ -172,14 +172,14 @@ fn queued_actions_survive_an_outage_and_a_restart_and_are_delivered_exactly_once
 
         // The till's side agrees.
         for out in [&alipay_out, &wechat_out] {
-            assert_eq!(store.order_by_out_trade_no(out).unwrap().unwrap().status, OrderStatus::Cancelled);
+            assert_eq!(store.orders().order_by_out_trade_no(out).unwrap().unwrap().status, OrderStatus::Cancelled);
         }
-        let refund = store.refund_by_out_request_no(&out_request_no).unwrap().unwrap();
+        let refund = store.refunds().refund_by_out_request_no(&out_request_no).unwrap().unwrap();
         assert_eq!(refund.status, RefundStatus::Success);
-        let entries = store.outbox_entries(10).unwrap();
+        let entries = store.sync().outbox_entries(10).unwrap();
         assert_eq!(entries.len(), 3);
         assert!(entries.iter().all(|e| e.delivered_at.is_some()), "{entries:?}");
-        let runs = store.recent_sync_runs(10).unwrap();
+        let runs = store.sync().recent_sync_runs(10).unwrap();
         assert_eq!(runs.len(), 5);
         assert!(!runs[4].online && runs[0].online);
     });
@@ -215,8 +215,8 @@ async fn yesterdays_bills_are_fetched_and_reconciled_once_and_pending_bindings_a
     // A binding left pending verification (the onboarding screen was closed before the acquirer decided).
     let mut store = Store::open(&db).unwrap();
     ensure_sandbox_acquirers(&mut store).unwrap();
-    let store_id = store.default_store().unwrap();
-    let alipay = store.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+    let store_id = store.setup_mut().default_store().unwrap();
+    let alipay = store.setup().acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
     let client = CdsClient::new(&url).unwrap();
     let quiet = |_| {};
     let mut onboarder = Onboarder {
@@ -227,7 +227,7 @@ async fn yesterdays_bills_are_fetched_and_reconciled_once_and_pending_bindings_a
         progress: &quiet,
     };
     let _ = onboarder.onboard(store_id, alipay, false).await;
-    assert_eq!(store.binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::PendingVerification);
+    assert_eq!(store.setup().binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::PendingVerification);
     // The acquirer verifies the merchant (its clock moves on 2 s).
     sandbox.state.advance_clock(2);
 
@@ -238,13 +238,13 @@ async fn yesterdays_bills_are_fetched_and_reconciled_once_and_pending_bindings_a
     // One bill per acquirer account: ALIPAY, WECHATPAY and PARTNER1 each send their own.
     assert_eq!(run.bills_fetched, 3, "{run:?}");
     assert_eq!(run.bindings_refreshed, 1);
-    assert_eq!(store.binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::Active);
-    let recon = store.recon_runs(10).unwrap();
+    assert_eq!(store.setup().binding(store_id, alipay).unwrap().unwrap().status, BindingStatus::Active);
+    let recon = store.recon().recon_runs(10).unwrap();
     assert_eq!(recon.len(), 3, "every account reconciled");
     // Once a day: the next pass fetches nothing.
     let run = worker.run_once("test").await.unwrap();
     assert_eq!((run.bills_fetched, run.bindings_refreshed), (0, 0));
-    assert_eq!(store.recon_runs(10).unwrap().len(), 3);
+    assert_eq!(store.recon().recon_runs(10).unwrap().len(), 3);
     sandbox.stop().await;
 }
 
@@ -297,9 +297,9 @@ async fn a_cds_binding_without_an_answer_is_queued_and_delivered_by_the_sync() {
     let url = sandbox.base_url();
     let mut store = Store::open(&db).unwrap();
     ensure_sandbox_acquirers(&mut store).unwrap();
-    let store_id = store.default_store().unwrap();
-    let partner = store.acquirer_by_onboarding_code("PARTNER1").unwrap().unwrap().acquirer.id;
-    let wechat = store.acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
+    let store_id = store.setup_mut().default_store().unwrap();
+    let partner = store.setup().acquirer_by_onboarding_code("PARTNER1").unwrap().unwrap().acquirer.id;
+    let wechat = store.setup().acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
     let client = CdsClient::new(&url).unwrap();
     let quiet = |_| {};
     let mut onboarder = Onboarder {
@@ -316,13 +316,13 @@ async fn a_cds_binding_without_an_answer_is_queued_and_delivered_by_the_sync() {
     fault(&url, json!({"target": "cds-bindings", "kind": "drop_after_commit", "count": 1})).await;
     let err = onboarder.bind_code(store_id, wechat, &code.payload).await.unwrap_err();
     assert!(matches!(err, OnboardingError::BindQueued { .. }), "{err}");
-    assert_eq!(store.binding(store_id, wechat).unwrap().unwrap().cds_index, None, "not recorded as bound yet");
+    assert_eq!(store.setup().binding(store_id, wechat).unwrap().unwrap().cds_index, None, "not recorded as bound yet");
 
     let worker = sandbox_worker(&home, &sandbox.state.accounts(), &url, settings()).unwrap();
     let run = worker.run_once("test").await.unwrap();
     assert!(run.errors.is_empty(), "{:?}", run.errors);
     assert_eq!(run.outbox_delivered, 1, "{run:?}");
-    let bound = store.binding(store_id, wechat).unwrap().unwrap();
+    let bound = store.setup().binding(store_id, wechat).unwrap().unwrap();
     assert_eq!(bound.cds_index.as_deref(), Some(cds_index.as_str()));
     let listing = client.lookup_index(&cds_index).await.unwrap();
     assert_eq!(listing.acquirers.len(), 2, "both acquirers reach the code, each once");

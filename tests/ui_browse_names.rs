@@ -16,7 +16,7 @@ fn every_browse_button_is_named_after_its_field_in_both_languages() {
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let mut home = DataHome::open(tmp.path()).unwrap();
-        home.store.default_store().unwrap();
+        home.store.setup_mut().default_store().unwrap();
         home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
         let mut app = TillDeskApp::new(home).unwrap();
         app.screen = Screen::StoreCodes;

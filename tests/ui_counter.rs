@@ -98,7 +98,7 @@ fn two_sales_in_a_row_with_the_keyboard_only() {
     assert!(h.query_all_by_label("¥5.60").count() >= 1, "the banner shows the amount");
     assert!(h.query_all_by_label_contains("Order TD20").count() == 1, "the banner shows the order number");
     assert_eq!(t.played.recv().unwrap(), announcement(Announced::WechatPay, "5.60"));
-    let orders = db(&t).recent_orders(10).unwrap();
+    let orders = db(&t).orders().recent_orders(10).unwrap();
     let mut got: Vec<(i64, OrderStatus)> = orders.iter().map(|o| (o.total_amount.fen(), o.status)).collect();
     got.sort_by_key(|(fen, _)| *fen);
     assert_eq!(got, [(560, OrderStatus::Paid), (1234, OrderStatus::Paid)]);
@@ -124,7 +124,7 @@ fn the_banner_names_the_wallet_in_chinese_and_esc_cancels_a_payment_waiting_for_
     h.key_press(egui::Key::Escape);
     wait_for(h, "已撤销");
     assert_eq!(amount_field(h, "金额（元）"), (true, String::new()));
-    let order = db(&t).recent_orders(1).unwrap().remove(0);
+    let order = db(&t).orders().recent_orders(1).unwrap().remove(0);
     assert_eq!((order.total_amount.fen(), order.status), (999, OrderStatus::Cancelled));
     drop(t.rt);
 }
@@ -173,7 +173,7 @@ fn a_function_key_remapped_in_settings_works() {
 #[test]
 fn f3_opens_the_refund_form_and_enter_submits_it() {
     let mut t = till(Lang::En, |app| {
-        app.ctx.home.store.add_operator("boss", Role::Owner, "246810", None).unwrap();
+        app.ctx.home.store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
         app.ctx.operator = Some("boss".into());
     });
     let h = &mut t.h;
@@ -200,8 +200,8 @@ fn f3_opens_the_refund_form_and_enter_submits_it() {
     h.key_press(egui::Key::Enter);
     wait_for(h, "-R1 ¥1.50 refunded");
     let store = db(&t);
-    let order = store.recent_orders(1).unwrap().remove(0);
-    let refunds = store.refunds_of(order.id).unwrap();
+    let order = store.orders().recent_orders(1).unwrap().remove(0);
+    let refunds = store.refunds().refunds_of(order.id).unwrap();
     assert_eq!(refunds.len(), 1);
     assert_eq!((refunds[0].refund_amount.fen(), refunds[0].reason.as_str()), (150, "broken cup"));
 }
@@ -266,7 +266,7 @@ fn a_paid_sale_prints_its_receipt_without_taking_the_next_scan_and_f9_reprints_i
     wait_for(h, "Payment received · Alipay");
     // The receipt goes to the printer by itself; the amount field keeps the focus for the next sale.
     assert_eq!(amount_field(h, "Amount (CNY)"), (true, String::new()));
-    let out_trade_no = db(&t).recent_orders(1).unwrap().remove(0).out_trade_no;
+    let out_trade_no = db(&t).orders().recent_orders(1).unwrap().remove(0).out_trade_no;
     let first = printed.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
     let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     assert!(first.starts_with(b"\x1b@"), "ESC/POS");
@@ -322,7 +322,7 @@ fn the_window_repaints_by_itself_when_the_result_arrives() {
         h.step();
         frames += 1;
     }
-    let orders = db(&t).recent_orders(1).unwrap();
+    let orders = db(&t).orders().recent_orders(1).unwrap();
     assert_eq!(orders[0].total_amount, Amount::from_fen(880));
     drop(t.rt);
 }

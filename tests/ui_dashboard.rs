@@ -18,8 +18,8 @@ fn todays_figures_compare_break_down_and_match_the_orders_screen() {
     let dir = tempfile::tempdir().unwrap();
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.add_operator("amy", Role::Cashier, "1357", None).unwrap();
-    home.store.seed_varied_orders(3000, 21, 4, &mut |_| {}).unwrap();
+    home.store.staff_mut().add_operator("amy", Role::Cashier, "1357", None).unwrap();
+    home.store.orders_mut().seed_varied_orders(3000, 21, 4, &mut |_| {}).unwrap();
     let db_path = home.store.path().to_owned();
     let store = Store::open(&db_path).unwrap();
     let now = time::OffsetDateTime::now_utc();
@@ -82,7 +82,7 @@ fn todays_figures_compare_break_down_and_match_the_orders_screen() {
         yesterday.net()
     );
     wait_for(&mut h, &line);
-    assert_eq!(store.order_totals(&yesterday.filter).unwrap(), yesterday.totals);
+    assert_eq!(store.orders().order_totals(&yesterday.filter).unwrap(), yesterday.totals);
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn at_1024_by_600_the_cards_wrap_and_a_custom_span_is_shown() {
     let dir = tempfile::tempdir().unwrap();
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::ZhCn.tag(), None).unwrap();
-    home.store.seed_varied_orders(1500, 10, 6, &mut |_| {}).unwrap();
+    home.store.orders_mut().seed_varied_orders(1500, 10, 6, &mut |_| {}).unwrap();
     let store = Store::open(home.store.path()).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let first = tilldesk::time::china_date(now) - time::Duration::days(4);

@@ -69,11 +69,11 @@ impl Till {
     }
 
     fn order_status(&self, out_trade_no: &str) -> OrderStatus {
-        self.store().order_by_out_trade_no(out_trade_no).unwrap().unwrap().status
+        self.store().orders().order_by_out_trade_no(out_trade_no).unwrap().unwrap().status
     }
 
     fn latest_order(&self) -> tilldesk::model::Order {
-        self.store().recent_orders(1).unwrap().remove(0)
+        self.store().orders().recent_orders(1).unwrap().remove(0)
     }
 }
 

@@ -110,7 +110,7 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
 
     // Reopened from Settings, the wizard shows what was saved; going through it unchanged writes nothing.
     let updates = |dir: &std::path::Path| {
-        db(dir).audit_page(None, 500).unwrap().iter().filter(|e| e.action.ends_with(".update")).count()
+        db(dir).staff().audit_page(None, 500).unwrap().iter().filter(|e| e.action.ends_with(".update")).count()
     };
     let before = updates(tmp.path());
     click(&mut h, "Run the setup wizard again");
@@ -129,19 +129,19 @@ fn walking_the_wizard_creates_the_merchant_store_and_owner() {
 
     // Everything was written to the database.
     let mut db = db(tmp.path());
-    let m = db.merchant().unwrap();
+    let m = db.setup_mut().merchant().unwrap();
     assert_eq!(m.legal_name, "Shanghai Lin Noodles Co., Ltd.");
     assert_eq!(m.display_name, "LIN NOODLES");
     assert_eq!(m.display_name_zh, "林记面馆");
     assert_eq!(m.postal_code, "200001");
-    let stores = db.stores().unwrap();
+    let stores = db.setup().stores().unwrap();
     assert_eq!(stores.len(), 1, "the demo store became the first store: {stores:?}");
     assert_eq!(stores[0].store_code, "PS01");
     assert_eq!(stores[0].name_zh, "人民广场店");
-    assert!(db.has_owner().unwrap());
-    let owner = db.operator_by_name("Lin").unwrap().unwrap();
+    assert!(db.staff().has_owner().unwrap());
+    let owner = db.staff().operator_by_name("Lin").unwrap().unwrap();
     assert_eq!(owner.role, Role::Owner);
-    assert!(db.verify_pin("Lin", "246810").is_ok(), "the owner's PIN works");
+    assert!(db.staff_mut().verify_pin("Lin", "246810").is_ok(), "the owner's PIN works");
     assert_eq!(db.setting(SETTING_LANGUAGE).unwrap().as_deref(), Some("en"));
     assert_eq!(db.setting(SETTING_MODE).unwrap().as_deref(), Some("sandbox"));
     assert_eq!(db.setting(SETTING_FIRST_RUN).unwrap().as_deref(), Some("completed"));
@@ -167,7 +167,7 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
         let db = db(tmp.path());
         assert_eq!(db.setting(SETTING_FIRST_RUN).unwrap().as_deref(), Some("skipped"));
         assert_eq!(db.setting(SETTING_LANGUAGE).unwrap().as_deref(), Some("zh-CN"), "step 1 was saved");
-        assert!(!db.has_owner().unwrap());
+        assert!(!db.staff().has_owner().unwrap());
     }
     let mut again = TillDeskApp::new(DataHome::open(tmp.path()).unwrap()).unwrap();
     again.offer_first_run().unwrap();
@@ -220,16 +220,16 @@ fn skipping_the_wizard_is_remembered_and_settings_opens_it_again() {
     assert_eq!(db.setting(SETTING_FIRST_RUN).unwrap().as_deref(), Some("completed"));
     assert_eq!(db.setting(SETTING_MODE).unwrap().as_deref(), Some("live"));
     assert_eq!(db.setting("onboarding.url").unwrap().as_deref(), Some("https://onboarding.acquirer.example"));
-    assert_eq!(db.merchant().unwrap().display_name, "LIN NOODLES");
-    assert_eq!(db.stores().unwrap()[0].name, "Main");
-    assert_eq!(db.operator_by_name("林").unwrap().unwrap().role, Role::Owner);
+    assert_eq!(db.setup_mut().merchant().unwrap().display_name, "LIN NOODLES");
+    assert_eq!(db.setup().stores().unwrap()[0].name, "Main");
+    assert_eq!(db.staff().operator_by_name("林").unwrap().unwrap().role, Role::Owner);
 }
 
 #[test]
 fn a_till_set_up_before_the_wizard_existed_opens_on_the_screens() {
     let tmp = tempfile::tempdir().unwrap();
     let mut home = DataHome::open(tmp.path()).unwrap();
-    home.store.add_operator("Owner", Role::Owner, "123456", None).unwrap();
+    home.store.staff_mut().add_operator("Owner", Role::Owner, "123456", None).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
     app.offer_first_run().unwrap();
     assert!(!app.first_run_open());

@@ -94,7 +94,7 @@ fn keys_are_configured_tested_and_kept_out_of_the_database() {
     }
     wait_for(&mut h, "Payment received");
     let db = tilldesk::store::Store::open(&data.join("tilldesk.sqlite3")).unwrap();
-    let paid = db.recent_orders(1).unwrap().remove(0);
+    let paid = db.orders().recent_orders(1).unwrap().remove(0);
     assert_eq!((paid.status, paid.total_amount.fen()), (tilldesk::model::OrderStatus::Paid, 1234));
     assert!(paid.trade_no.is_some(), "the gateway's trade number is recorded");
     let live_sync = h.state().ctx.services.as_ref().expect("a live background sync runs once the keys are unlocked");

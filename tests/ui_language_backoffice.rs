@@ -72,11 +72,12 @@ fn till(dir: &std::path::Path, lang: Lang) -> TillDeskApp {
     let mut home = DataHome::open(dir).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     seed_local_from(&mut home.store, AcquirerKind::WechatPay, "local_20261124.csv");
-    let owner = home.store.add_operator("林", Role::Owner, "246810", None).unwrap();
-    home.store.add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
-    assert!(home.store.verify_pin("林", "000000").is_err());
-    let id = home.store.begin_sync_run("timer").unwrap();
+    let owner = home.store.staff_mut().add_operator("林", Role::Owner, "246810", None).unwrap();
+    home.store.staff_mut().add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
+    assert!(home.store.staff_mut().verify_pin("林", "000000").is_err());
+    let id = home.store.sync_mut().begin_sync_run("timer").unwrap();
     home.store
+        .sync_mut()
         .finish_sync_run(&SyncRun {
             id,
             trigger: "timer".into(),
@@ -88,7 +89,7 @@ fn till(dir: &std::path::Path, lang: Lang) -> TillDeskApp {
         })
         .unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
-    let owner = app.ctx.home.store.operator_by_name("林").unwrap().unwrap();
+    let owner = app.ctx.home.store.staff().operator_by_name("林").unwrap().unwrap();
     app.ctx.sign_in(Some(&owner));
     app
 }

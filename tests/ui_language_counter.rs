@@ -26,8 +26,8 @@ fn till(lang: Lang, size: [f32; 2]) -> Till {
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     home.store.set_setting(CheckoutSettings::POLL_INTERVAL_KEY, "1", None).unwrap();
-    let boss = home.store.add_operator("boss", Role::Owner, "246810", None).unwrap();
-    let amy = home.store.add_operator("amy", Role::Cashier, "1357", Some(boss.id)).unwrap();
+    let boss = home.store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
+    let amy = home.store.staff_mut().add_operator("amy", Role::Cashier, "1357", Some(boss.id)).unwrap();
     let sandbox = rt
         .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
         .unwrap();

@@ -18,8 +18,8 @@ const SUBJECTS_ZH: &[&str] = &["三明治", "拿铁", "美式咖啡", "蛋糕", 
 fn app(dir: &std::path::Path, lang: Lang) -> (TillDeskApp, String, String) {
     let mut home = DataHome::open(dir).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
-    home.store.add_operator("amy", Role::BackOffice, "135790", None).unwrap();
-    home.store.seed_varied_orders(400, 5, 2, &mut |_| {}).unwrap();
+    home.store.staff_mut().add_operator("amy", Role::BackOffice, "135790", None).unwrap();
+    home.store.orders_mut().seed_varied_orders(400, 5, 2, &mut |_| {}).unwrap();
     let db = rusqlite::Connection::open(home.store.path()).unwrap();
     let failed: String = db
         .query_row(

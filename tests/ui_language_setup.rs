@@ -139,7 +139,7 @@ fn walk_setup_screens(lang: Lang) {
     // Binding WECHATPAY to the printed code, pasted.
     let payload = {
         let db = db_at(&tmp.path().join("data"));
-        let s = db.store_by_code("S001").unwrap().unwrap();
+        let s = db.setup().store_by_code("S001").unwrap().unwrap();
         build_for_store(&db, s.id, None).unwrap().payload
     };
     click(&mut h, &format!("WECHATPAY · {}", t("微信支付（沙箱）", "WeChat Pay (sandbox)")));
@@ -334,19 +334,21 @@ fn bind(db: &mut Store, store: StoreId, acquirer: AcquirerId, merchant_id: &str)
         failure_reason: None,
         issuer_guid: Some("com.alipayplus.sandbox".into()),
     };
-    db.save_binding(&binding, "cds_registered", "set up by the test").unwrap();
+    db.setup_mut().save_binding(&binding, "cds_registered", "set up by the test").unwrap();
 }
 
 fn store_codes_app(dir: &std::path::Path, lang: Lang) -> (TillDeskApp, StoreId, AcquirerId) {
     let mut home = DataHome::open(dir).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
-    let s1 = home.store.default_store().unwrap();
+    let s1 = home.store.setup_mut().default_store().unwrap();
     let partner = home
         .store
+        .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::AlipayPlus, "Partner", "PARTNER1", ChannelMode::Sandbox)
         .unwrap();
     let wechat = home
         .store
+        .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
         .unwrap();
     bind(&mut home.store, s1, partner, "P1S001");
@@ -468,6 +470,6 @@ fn a_chinese_name_in_the_latin_store_name_field_is_refused_on_the_acquirers_scre
         h.get_by_label_contains(t("第 7 个字符是“幸”", "found '幸' at character 7"));
         h.get_by_label_contains(t("英文门店名只能用", "the Latin store name may only use"));
         let db = db_at(&tmp.path().join(lang.tag()));
-        assert!(db.store_by_code("S002").unwrap().is_none(), "nothing was saved");
+        assert!(db.setup().store_by_code("S002").unwrap().is_none(), "nothing was saved");
     }
 }

@@ -26,7 +26,7 @@ type State = (MerchantPanel, Ctx);
 
 fn panel(dir: &std::path::Path, lang: Lang) -> Harness<'static, State> {
     let mut home = DataHome::open(dir).unwrap();
-    home.store.default_store().unwrap();
+    home.store.setup_mut().default_store().unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     let ctx = Ctx::new(home).unwrap();
     // The window has no font for 𠀀𪚥 either: it shows them as boxes, as it would on such a computer.
@@ -58,7 +58,7 @@ fn a_store_name_no_font_prints_is_refused_naming_the_characters_and_nothing_is_s
     wait_for(&mut h, "本机没有字体能打印“𠀀𪚥”");
     h.get_by_label("请修正标红的字段");
     assert!(h.query_by_label_contains("已保存门店").is_none());
-    assert!(db(tmp.path()).store_by_code("S002").unwrap().is_none(), "nothing was saved");
+    assert!(db(tmp.path()).setup().store_by_code("S002").unwrap().is_none(), "nothing was saved");
 
     // A name the fonts print is saved at once.
     h.get_by_label("中文门店名").click();
@@ -69,7 +69,7 @@ fn a_store_name_no_font_prints_is_refused_naming_the_characters_and_nothing_is_s
     h.run_steps(1);
     click(&mut h, "保存门店");
     wait_for(&mut h, "已保存门店 S002");
-    assert_eq!(db(tmp.path()).store_by_code("S002").unwrap().unwrap().name_zh, "幸运店");
+    assert_eq!(db(tmp.path()).setup().store_by_code("S002").unwrap().unwrap().name_zh, "幸运店");
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn a_merchant_name_no_font_prints_is_refused_in_english_too() {
     only_the_bundled_font();
     let tmp = tempfile::tempdir().unwrap();
     let mut h = panel(tmp.path(), Lang::En);
-    let before = db(tmp.path()).merchant().unwrap();
+    let before = db(tmp.path()).setup_mut().merchant().unwrap();
 
     h.get_by_label("Chinese name").click();
     h.run_steps(1);
@@ -88,7 +88,7 @@ fn a_merchant_name_no_font_prints_is_refused_in_english_too() {
     click(&mut h, "Save merchant profile");
     wait_for(&mut h, "no font on this computer can print 𠀀𪚥, so store codes could not show this name");
     assert!(h.query_by_label_contains("Merchant profile saved").is_none());
-    assert_eq!(db(tmp.path()).merchant().unwrap(), before, "nothing was saved");
+    assert_eq!(db(tmp.path()).setup_mut().merchant().unwrap(), before, "nothing was saved");
 }
 
 #[test]
@@ -120,6 +120,6 @@ fn the_first_run_wizard_refuses_such_a_store_name_too() {
     click(&mut h, "下一步");
     wait_for(&mut h, "本机没有字体能打印“𠀀𪚥”");
     h.get_by_label("步骤 3/6 · 第一家门店");
-    let stores = db(tmp.path()).stores().unwrap();
+    let stores = db(tmp.path()).setup().stores().unwrap();
     assert!(stores.iter().all(|s| !s.name_zh.contains('𠀀')), "nothing was saved: {stores:?}");
 }

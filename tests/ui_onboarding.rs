@@ -64,15 +64,15 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     wait_for(&mut h, "已生效");
     let cds_index = {
         let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
-        let s = db.store_by_code("S001").unwrap().unwrap();
-        db.bindings_for_store(s.id).unwrap()[0].cds_index.clone().unwrap()
+        let s = db.setup().store_by_code("S001").unwrap().unwrap();
+        db.setup().bindings_for_store(s.id).unwrap()[0].cds_index.clone().unwrap()
     };
     wait_for(&mut h, &format!("{cds_index} @ SANDBOXCDS"));
 
     // The printed code: what the Store codes screen shows, saved as a picture.
     let payload = {
         let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
-        let s = db.store_by_code("S001").unwrap().unwrap();
+        let s = db.setup().store_by_code("S001").unwrap().unwrap();
         build_for_store(&db, s.id, None).unwrap().payload
     };
     let picture = tmp.path().join("printed-code.png");
@@ -128,8 +128,8 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     // Saved and built again through the command queue.
     wait_until(&mut h, "the EMVCo code", |h| h.query_all_by_label("EMVCo 码").count() == 2);
     let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
-    let s = db.store_by_code("S001").unwrap().unwrap();
-    assert_eq!(db.store_code_format(s.id).unwrap(), tilldesk::model::CodeFormatChoice::Emvco);
+    let s = db.setup().store_by_code("S001").unwrap().unwrap();
+    assert_eq!(db.setup().store_code_format(s.id).unwrap(), tilldesk::model::CodeFormatChoice::Emvco);
     let emvco = build_for_store(&db, s.id, None).unwrap().payload;
     assert_ne!(emvco, payload);
 
@@ -188,7 +188,7 @@ fn a_new_store_is_validated_and_saved() {
     // The screen reads the stores again through the command queue.
     wait_for(&mut h, "S002 人民广场店");
     let db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
-    assert_eq!(db.store_by_code("S002").unwrap().unwrap().name, "People's Square");
+    assert_eq!(db.setup().store_by_code("S002").unwrap().unwrap().name, "People's Square");
 
     // The merchant profile: a Latin name too long for the code is refused, saying by how much.
     type_into(&mut h, "英文名称（≤25）", " HAND PULLED NOODLES");
@@ -198,5 +198,5 @@ fn a_new_store_is_validated_and_saved() {
     h.get_by_label("请修正标红的字段");
     drop(db);
     let mut db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
-    assert_eq!(db.merchant().unwrap().display_name, "TILLDESK DEMO", "nothing was saved");
+    assert_eq!(db.setup_mut().merchant().unwrap().display_name, "TILLDESK DEMO", "nothing was saved");
 }

@@ -30,8 +30,8 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.add_operator("clerk", Role::BackOffice, "135790", None).unwrap();
-    home.store.seed_demo_orders(500, 3, &mut |_| {}).unwrap();
+    home.store.staff_mut().add_operator("clerk", Role::BackOffice, "135790", None).unwrap();
+    home.store.orders_mut().seed_demo_orders(500, 3, &mut |_| {}).unwrap();
     let sandbox = rt
         .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
         .unwrap();
@@ -88,7 +88,7 @@ fn filter_open_and_refund_part_of_an_order_with_the_pin() {
     h.get_by_label("Confirm refund").click_accesskit();
     wait_for(&mut h, "-R1 ¥30.00 refunded");
     let store = Store::open(&db).unwrap();
-    let after = store.order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
+    let after = store.orders().order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
     assert_eq!((after.status, after.refunded_amount), (OrderStatus::PartiallyRefunded, Amount::from_fen(3000)));
     // The detail is read again through the queue: refundable ¥58.00 once it is back.
     ui_common::wait_until(&mut h, "refundable ¥58.00", |h| h.query_all_by_label("¥58.00").count() == 1);
@@ -183,7 +183,7 @@ fn the_first_run_creates_the_owner_who_adds_staff_and_reads_the_audit_log() {
         h.query_all_by_label_contains("Operator added").count() >= 2
     });
     let mut store = Store::open(&db).unwrap();
-    assert_eq!(store.verify_pin("clerk", "135790").unwrap().role, Role::BackOffice);
+    assert_eq!(store.staff_mut().verify_pin("clerk", "135790").unwrap().role, Role::BackOffice);
 }
 
 #[test]
@@ -191,9 +191,9 @@ fn a_cashier_sees_only_their_own_orders_and_the_back_office_filters_by_operator_
     let dir = tempfile::tempdir().unwrap();
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.add_operator("boss", Role::Owner, "246810", None).unwrap();
-    let amy = home.store.add_operator("amy", Role::Cashier, "1357", None).unwrap();
-    home.store.seed_demo_orders(300, 3, &mut |_| {}).unwrap();
+    home.store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
+    let amy = home.store.staff_mut().add_operator("amy", Role::Cashier, "1357", None).unwrap();
+    home.store.orders_mut().seed_demo_orders(300, 3, &mut |_| {}).unwrap();
     let db = home.store.path().to_owned();
     rusqlite::Connection::open(&db)
         .unwrap()
@@ -229,7 +229,7 @@ fn a_cashier_sees_only_their_own_orders_and_the_back_office_filters_by_operator_
 fn varied_app(dir: &std::path::Path, n: u64, days: i64, lang: Lang) -> TillDeskApp {
     let mut home = DataHome::open(dir).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
-    home.store.seed_varied_orders(n, days, 1, &mut |_| {}).unwrap();
+    home.store.orders_mut().seed_varied_orders(n, days, 1, &mut |_| {}).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
     app.screen = tilldesk::ui::Screen::Orders;
     app
@@ -241,6 +241,7 @@ fn the_keyboard_walks_the_list_end_home_pagedown_and_enter_opens_the_detail() {
     let app = varied_app(dir.path(), 500, 5, Lang::En);
     let store = Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
     let (newest_first, _) = store
+        .orders()
         .orders_page(
             &tilldesk::store::order_query::OrderFilter::default(),
             tilldesk::store::order_query::OrderSort::NewestFirst,
@@ -284,7 +285,7 @@ fn presets_filter_china_days_search_finds_subjects_and_a_row_opens_its_refund_fo
     let app = varied_app(dir.path(), 600, 6, Lang::En);
     let store = Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let yesterday = store.order_totals(&tilldesk::dashboard::Period::Yesterday.filter(now)).unwrap();
+    let yesterday = store.orders().order_totals(&tilldesk::dashboard::Period::Yesterday.filter(now)).unwrap();
     assert!(yesterday.count > 0);
     let mut h = ui_common::harness(app, [1280.0, 800.0]);
     wait_for(&mut h, "Orders 600 ");
@@ -295,6 +296,7 @@ fn presets_filter_china_days_search_finds_subjects_and_a_row_opens_its_refund_fo
     wait_for(&mut h, "Orders 600 ");
     // A word of letters searches the subjects (it was once taken for an order number and found nothing).
     let sandwiches = store
+        .orders()
         .order_totals(&tilldesk::store::order_query::OrderFilter {
             search: Some("Sandwich".into()),
             ..Default::default()
@@ -312,7 +314,7 @@ fn presets_filter_china_days_search_finds_subjects_and_a_row_opens_its_refund_fo
     h.get_by_label("Refund amount");
     h.get_by_label("Confirm refund");
     let detail_no = h.state().orders.selected_out_trade_no().unwrap();
-    let order = store.order_by_out_trade_no(&detail_no).unwrap().unwrap();
+    let order = store.orders().order_by_out_trade_no(&detail_no).unwrap().unwrap();
     assert!(order.subject.contains("Sandwich"), "{order:?}");
     assert!(matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded), "{order:?}");
 }

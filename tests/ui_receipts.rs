@@ -17,10 +17,10 @@ use ui_common::{AppHarness, click, harness, type_into, wait_for, wait_until};
 fn open_an_order(dir: &std::path::Path, printer: Option<Target>) -> (AppHarness, String) {
     let mut home = DataHome::open(dir).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.seed_demo_orders(5, 1, &mut |_| {}).unwrap();
+    home.store.orders_mut().seed_demo_orders(5, 1, &mut |_| {}).unwrap();
     let settings = ReceiptSettings { mode: Mode::Never, printer, width: Width::Mm80 };
     settings.save(&mut home.store, None).unwrap();
-    let order = home.store.recent_orders(1).unwrap().remove(0);
+    let order = home.store.orders().recent_orders(1).unwrap().remove(0);
     let mut app = TillDeskApp::new(home).unwrap();
     app.screen = tilldesk::ui::Screen::Orders;
     let mut h = harness(app, [1280.0, 800.0]);
@@ -117,7 +117,7 @@ fn a_refund_prints_its_receipt_when_the_mode_is_always() {
     });
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.add_operator("clerk", tilldesk::model::Role::BackOffice, "135790", None).unwrap();
+    home.store.staff_mut().add_operator("clerk", tilldesk::model::Role::BackOffice, "135790", None).unwrap();
     let printer = Some(Target::Tcp { host: "127.0.0.1".into(), port });
     ReceiptSettings { mode: Mode::Always, printer, width: Width::Mm58 }.save(&mut home.store, None).unwrap();
     let sandbox = rt

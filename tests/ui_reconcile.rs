@@ -95,7 +95,7 @@ fn import_reconcile_resolve_adopt_and_export() {
     h.run();
     h.get_all_by_label("补录为本地订单").next().unwrap().click();
     wait_for(&mut h, "已补录本地订单 #");
-    let order = h.state().ctx.home.store.order_by_out_trade_no("W003").unwrap().unwrap();
+    let order = h.state().ctx.home.store.orders().order_by_out_trade_no("W003").unwrap().unwrap();
     assert_eq!(order.status, tilldesk::model::OrderStatus::Paid);
 
     h.get_by_label("导出 Excel").click();
@@ -120,7 +120,7 @@ fn a_bad_file_shows_the_precise_error_and_fetch_without_a_client_says_why() {
     type_into(&mut h, "账单文件", &bad.display().to_string());
     h.get_by_label("导入").click();
     wait_for(&mut h, "第 7 行“应结订单金额”列：“22.0x”不是金额");
-    assert_eq!(h.state().ctx.home.store.recent_bills(5).unwrap().len(), 0);
+    assert_eq!(h.state().ctx.home.store.recon().recent_bills(5).unwrap().len(), 0);
     h.get_by_label("下载账单").click();
     h.run();
     assert!(h.query_all_by_label_contains("接口尚未配置").next().is_some());
@@ -130,7 +130,7 @@ fn a_bad_file_shows_the_precise_error_and_fetch_without_a_client_says_why() {
 fn reconcile_field_day(dir: &std::path::Path, lang: Lang) -> Harness<'static, TillDeskApp> {
     let mut h = harness_with(dir, lang, "local_20261126.csv");
     let store = &mut h.state_mut().ctx.home.store;
-    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let wechat = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     store.set_setting(&format!("recon.fee_rate.{}", wechat.0), "0.60%", None).unwrap();
     let zh = lang == Lang::ZhCn;
     open_screen(&mut h, if zh { "对账" } else { "Reconciliation" });

@@ -20,10 +20,10 @@ fn app(dir: &std::path::Path, lang: Lang, staff: bool) -> AppHarness {
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     seed_local(&mut home.store, AcquirerKind::WechatPay);
     if staff {
-        let owner = home.store.add_operator("李娜", Role::Owner, "246810", None).unwrap();
-        home.store.add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
+        let owner = home.store.staff_mut().add_operator("李娜", Role::Owner, "246810", None).unwrap();
+        home.store.staff_mut().add_operator("王芳", Role::BackOffice, "135790", Some(owner.id)).unwrap();
     }
-    let acquirer = home.store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer = home.store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let options = tilldesk::recon::ImportOptions {
         acquirer: Some(AcquirerKind::WechatPay),
         account: Some(acquirer),
@@ -136,7 +136,7 @@ fn a_clerk_resolves_every_difference_closes_the_day_exports_it_and_reopens_it() 
     wait_for(&mut h, "已导出到 ");
     let file = tmp.path().join("exports/recon-wechatpay-2026-11-24-closed.xlsx");
     let store = &h.state().ctx.home.store;
-    let acquirer = store.acquirers().unwrap()[0].id;
+    let acquirer = store.setup().acquirers().unwrap()[0].id;
     let day = tilldesk::recon::resolve::day_report(store, acquirer, time::macros::date!(2026 - 11 - 24)).unwrap();
     let again = tmp.path().join("again.xlsx");
     tilldesk::recon::export::write_day(&day, &again, Lang::ZhCn).unwrap();
@@ -200,7 +200,7 @@ fn only_a_signed_in_owner_or_back_office_clerk_resolves_and_it_is_recorded_as_th
         store.recent_audit(5).unwrap().iter().any(|a| a.action == "discrepancy.resolve")
     });
     let store = &h.state().ctx.home.store;
-    let d = store.discrepancy(tilldesk::model::DiscrepancyId(3)).unwrap().unwrap();
+    let d = store.recon().discrepancy(tilldesk::model::DiscrepancyId(3)).unwrap().unwrap();
     assert_eq!((d.resolution.as_deref(), d.resolved_by_name.as_deref()), (Some("adjusted"), Some("王芳")));
     assert_eq!(d.note.as_deref(), Some("checked the receipt"));
 }

@@ -17,18 +17,28 @@ use ui_common::{click, harness, type_into, wait_for, wait_until};
 fn till_with_refunds(dir: &std::path::Path) -> (TillDeskApp, Vec<(String, String)>) {
     let mut home = DataHome::open(dir).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.seed_varied_orders(60, 2, 7, &mut |_| {}).unwrap();
-    let paid: Vec<_> =
-        home.store.recent_orders(60).unwrap().into_iter().filter(|o| o.status == OrderStatus::Paid).take(3).collect();
+    home.store.orders_mut().seed_varied_orders(60, 2, 7, &mut |_| {}).unwrap();
+    let paid: Vec<_> = home
+        .store
+        .orders()
+        .recent_orders(60)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.status == OrderStatus::Paid)
+        .take(3)
+        .collect();
     assert_eq!(paid.len(), 3, "the seed has paid orders");
     let mut made = Vec::new();
     for (order, (fen, status)) in
         paid.iter().zip([(150, Some(RefundStatus::Success)), (200, Some(RefundStatus::Failed)), (300, None)])
     {
-        let (_, refund) =
-            home.store.create_refund(&order.out_trade_no, Amount::from_fen(fen), "wrong size", None).unwrap();
+        let (_, refund) = home
+            .store
+            .refunds_mut()
+            .create_refund(&order.out_trade_no, Amount::from_fen(fen), "wrong size", None)
+            .unwrap();
         if let Some(status) = status {
-            home.store.set_refund_status(refund.id, status, "test").unwrap();
+            home.store.refunds_mut().set_refund_status(refund.id, status, "test").unwrap();
         }
         made.push((refund.out_request_no, order.out_trade_no.clone()));
     }

@@ -18,7 +18,7 @@ use ui_common::{AppHarness, click, harness, type_and_enter, type_into, wait_for}
 
 /// The second store, S002 二店.
 fn add_second_store(db: &mut Store) -> StoreId {
-    let merchant = db.merchant().unwrap();
+    let merchant = db.setup_mut().merchant().unwrap();
     let s = tilldesk::model::Store {
         id: StoreId(0),
         merchant_id: merchant.id,
@@ -28,7 +28,7 @@ fn add_second_store(db: &mut Store) -> StoreId {
         address: "2 Second Road".into(),
         contact: "021-0000".into(),
     };
-    db.add_store(&s, None).unwrap()
+    db.setup_mut().add_store(&s, None).unwrap()
 }
 
 fn activate(db: &mut Store, store: StoreId, acquirer: AcquirerId, merchant_id: &str) {
@@ -43,7 +43,7 @@ fn activate(db: &mut Store, store: StoreId, acquirer: AcquirerId, merchant_id: &
         failure_reason: None,
         issuer_guid: None,
     };
-    db.save_binding(&binding, "approved", "set up by the test").unwrap();
+    db.setup_mut().save_binding(&binding, "approved", "set up by the test").unwrap();
 }
 
 struct Setup {
@@ -57,20 +57,26 @@ struct Setup {
 /// S001 onboarded with ALIPAY and WECHATPAY; S002 with ALIPAY, then PARTNER1 (ALIPAY keeps its Alipay codes), and
 /// with WECHATPAY whose route the owner removed.
 fn two_stores_three_acquirers(db: &mut Store) -> Setup {
-    let s1 = db.default_store().unwrap();
+    let s1 = db.setup_mut().default_store().unwrap();
     let s2 = add_second_store(db);
-    let alipay = db.ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox).unwrap();
+    let alipay = db
+        .setup_mut()
+        .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox)
+        .unwrap();
     let wechat = db
+        .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
         .unwrap();
-    let partner =
-        db.ensure_onboarding_acquirer(AcquirerKind::AlipayPlus, "Partner", "PARTNER1", ChannelMode::Sandbox).unwrap();
+    let partner = db
+        .setup_mut()
+        .ensure_onboarding_acquirer(AcquirerKind::AlipayPlus, "Partner", "PARTNER1", ChannelMode::Sandbox)
+        .unwrap();
     activate(db, s1, alipay, "2088S001A");
     activate(db, s1, wechat, "1900S001W");
     activate(db, s2, alipay, "2088S002A");
     activate(db, s2, partner, "P1S002");
     activate(db, s2, wechat, "1900S002W");
-    assert!(db.remove_route(s2, Wallet::WechatPay, None).unwrap());
+    assert!(db.setup_mut().remove_route(s2, Wallet::WechatPay, None).unwrap());
     Setup { s1, s2, alipay, wechat, partner }
 }
 
@@ -110,9 +116,9 @@ fn the_acquirers_screen_lists_the_routes_and_the_owner_chooses_an_acquirer() {
     click(&mut h, "Acquirer for S002 Alipay");
     click(&mut h, "PARTNER1 · merchant P1S002");
     ui_common::wait_until(&mut h, "the chosen route", |_| {
-        db(tmp.path()).route(setup.s2, Wallet::Alipay).unwrap().is_some_and(|r| r.acquirer_id == setup.partner)
+        db(tmp.path()).setup().route(setup.s2, Wallet::Alipay).unwrap().is_some_and(|r| r.acquirer_id == setup.partner)
     });
-    let route = db(tmp.path()).route(setup.s2, Wallet::Alipay).unwrap().unwrap();
+    let route = db(tmp.path()).setup().route(setup.s2, Wallet::Alipay).unwrap().unwrap();
     assert_eq!(route.acquirer_id, setup.partner);
     assert_eq!(route.merchant_id.as_deref(), Some("P1S002"));
     assert_eq!(route.source, RouteSource::Chosen);
@@ -123,28 +129,31 @@ fn the_acquirers_screen_lists_the_routes_and_the_owner_chooses_an_acquirer() {
     click(&mut h, "Route to WECHATPAY");
     // Written through the command queue.
     ui_common::wait_until(&mut h, "the WeChat Pay route", |_| {
-        db(tmp.path()).route(setup.s2, Wallet::WechatPay).unwrap().is_some()
+        db(tmp.path()).setup().route(setup.s2, Wallet::WechatPay).unwrap().is_some()
     });
-    let route = db(tmp.path()).route(setup.s2, Wallet::WechatPay).unwrap().unwrap();
+    let route = db(tmp.path()).setup().route(setup.s2, Wallet::WechatPay).unwrap().unwrap();
     assert_eq!((route.acquirer_id, route.merchant_id.as_deref()), (setup.wechat, Some("1900S002W")));
     ui_common::wait_until(&mut h, "the table read again", |h| h.query_all_by_label("not taken").count() == 0);
 
     // Stopping asks once more.
     click(&mut h, "S001: stop taking WeChat Pay");
-    assert!(db(tmp.path()).route(setup.s1, Wallet::WechatPay).unwrap().is_some(), "not before the confirmation");
+    assert!(
+        db(tmp.path()).setup().route(setup.s1, Wallet::WechatPay).unwrap().is_some(),
+        "not before the confirmation"
+    );
     click(&mut h, "Confirm: S001 stops taking WeChat Pay");
     ui_common::wait_until(&mut h, "the route removed", |_| {
-        db(tmp.path()).route(setup.s1, Wallet::WechatPay).unwrap().is_none()
+        db(tmp.path()).setup().route(setup.s1, Wallet::WechatPay).unwrap().is_none()
     });
-    assert_eq!(db(tmp.path()).route(setup.s1, Wallet::Alipay).unwrap().unwrap().acquirer_id, setup.alipay);
+    assert_eq!(db(tmp.path()).setup().route(setup.s1, Wallet::Alipay).unwrap().unwrap().acquirer_id, setup.alipay);
 }
 
 #[test]
 fn the_routing_table_speaks_chinese_and_a_cashier_may_not_change_it() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut app, setup) = app_in(tmp.path(), Lang::ZhCn);
-    app.ctx.home.store.add_operator("Boss", Role::Owner, "246810", None).unwrap();
-    app.ctx.home.store.add_operator("Amy", Role::Cashier, "1357", None).unwrap();
+    app.ctx.home.store.staff_mut().add_operator("Boss", Role::Owner, "246810", None).unwrap();
+    app.ctx.home.store.staff_mut().add_operator("Amy", Role::Cashier, "1357", None).unwrap();
     app.ctx.operator = Some("Amy".into());
     let mut h = harness(app, [1280.0, 1400.0]);
     click(&mut h, "收单机构");
@@ -156,7 +165,7 @@ fn the_routing_table_speaks_chinese_and_a_cashier_may_not_change_it() {
     click(&mut h, "S002 支付宝 收单机构");
     click(&mut h, "PARTNER1 · 商户号 P1S002");
     h.get_by_label("Amy（收银员）无权更改设置，请以店主身份登录");
-    assert_eq!(db(tmp.path()).route(setup.s2, Wallet::Alipay).unwrap().unwrap().acquirer_id, setup.alipay);
+    assert_eq!(db(tmp.path()).setup().route(setup.s2, Wallet::Alipay).unwrap().unwrap().acquirer_id, setup.alipay);
     let _ = setup.s1;
 }
 
@@ -164,7 +173,7 @@ fn the_routing_table_speaks_chinese_and_a_cashier_may_not_change_it() {
 fn this_till_is_chosen_in_settings_and_shown_in_the_status_bar() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut app, _setup) = app_in(tmp.path(), Lang::En);
-    let boss = app.ctx.home.store.add_operator("Boss", Role::Owner, "246810", None).unwrap();
+    let boss = app.ctx.home.store.staff_mut().add_operator("Boss", Role::Owner, "246810", None).unwrap();
     app.ctx.operator = Some("Boss".into());
     let mut h = harness(app, [1280.0, 1400.0]);
     h.get_by_label("Store S001 · Terminal not set");
@@ -218,7 +227,7 @@ fn a_payment_at_the_checkout_is_recorded_for_this_tills_store_and_operator() {
     // As the composition root does: the sandbox's acquirers, the demo store's routes.
     tilldesk::sandbox::till::prepare(&mut home.store).unwrap();
     let s2 = add_second_store(&mut home.store);
-    let alipay = home.store.acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+    let alipay = home.store.setup().acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
     let route = Route {
         store_id: s2,
         wallet: Wallet::Alipay,
@@ -226,8 +235,8 @@ fn a_payment_at_the_checkout_is_recorded_for_this_tills_store_and_operator() {
         merchant_id: None,
         source: RouteSource::Direct,
     };
-    home.store.set_route(&route, None).unwrap();
-    let amy = home.store.add_operator("Amy", Role::Cashier, "1357", None).unwrap();
+    home.store.setup_mut().set_route(&route, None).unwrap();
+    let amy = home.store.staff_mut().add_operator("Amy", Role::Cashier, "1357", None).unwrap();
     config::set_this_till(&mut home.store, "S002", "T01", None).unwrap();
 
     let sandbox = rt
@@ -244,7 +253,7 @@ fn a_payment_at_the_checkout_is_recorded_for_this_tills_store_and_operator() {
     type_and_enter(&mut h, "2800000000000000");
     wait_for(&mut h, "Payment received");
 
-    let orders = db(&data).recent_orders(5).unwrap();
+    let orders = db(&data).orders().recent_orders(5).unwrap();
     assert_eq!(orders.len(), 1, "{orders:#?}");
     let order = &orders[0];
     assert_eq!(order.store_id, s2);

@@ -30,7 +30,7 @@ fn the_sync_panel_saves_the_listen_address_and_retries_the_outbox_for_the_owner_
     let dir = tempfile::tempdir().unwrap();
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.add_operator("Boss", Role::Owner, "246810", None).unwrap();
+    home.store.staff_mut().add_operator("Boss", Role::Owner, "246810", None).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
     app.ctx.operator = Some("Boss".into());
     app.screen = Screen::Settings;

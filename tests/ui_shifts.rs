@@ -34,8 +34,8 @@ fn till(lang: Lang, amy_signed_in: bool) -> Till {
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     home.store.set_setting(CheckoutSettings::POLL_INTERVAL_KEY, "1", None).unwrap();
-    let boss = home.store.add_operator("boss", Role::Owner, "246810", None).unwrap();
-    let amy = home.store.add_operator("amy", Role::Cashier, "1357", Some(boss.id)).unwrap();
+    let boss = home.store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
+    let amy = home.store.staff_mut().add_operator("amy", Role::Cashier, "1357", Some(boss.id)).unwrap();
     let sandbox = rt
         .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
         .unwrap();
@@ -84,7 +84,7 @@ fn a_cashier_closes_the_shift_with_the_keyboard_and_sees_the_figures_per_wallet(
     type_and_enter(h, "5.60");
     type_and_enter(h, "130000000000000000");
     wait_for(h, "Payment received · WeChat Pay");
-    let orders = store.recent_orders(5).unwrap();
+    let orders = store.orders().recent_orders(5).unwrap();
     assert!(orders.iter().all(|o| o.operator_id == Some(t.amy.id)), "recorded for amy");
     let wechat = orders.iter().find(|o| o.total_amount.fen() == 560).unwrap().out_trade_no.clone();
     // The back office gives ¥2.00 of the WeChat sale back.
@@ -127,7 +127,7 @@ fn a_sale_with_nobody_signed_in_is_in_the_day_close_but_in_no_shift() {
     type_and_enter(h, "130000000000000000");
     wait_for(h, "Payment received · WeChat Pay");
     let store = db(&t);
-    assert_eq!(store.recent_orders(5).unwrap().iter().filter(|o| o.operator_id.is_none()).count(), 1);
+    assert_eq!(store.orders().recent_orders(5).unwrap().iter().filter(|o| o.operator_id.is_none()).count(), 1);
     // The owner closes the day: amy's shift is still open, so it is named and closed first.
     let boss = t.boss.clone();
     let h = &mut t.h;
@@ -152,12 +152,12 @@ fn a_sale_with_nobody_signed_in_is_in_the_day_close_but_in_no_shift() {
     // The day is closed once; the owner may reopen it.
     let day = tilldesk::shifts::day_text(tilldesk::shifts::today());
     let till = tilldesk::config::this_till(&mut db(&t)).unwrap();
-    assert!(store.day_close_of(till.store_id, &day).unwrap().is_some());
+    assert!(store.shifts().day_close_of(till.store_id, &day).unwrap().is_some());
     let h = &mut t.h;
     wait_for(h, "This day was closed at");
     ui_common::click(h, "Reopen the day (owner)");
     wait_for(h, &format!("{day} reopened: it can be closed again"));
-    assert!(store.day_close_of(till.store_id, &day).unwrap().is_none());
+    assert!(store.shifts().day_close_of(till.store_id, &day).unwrap().is_none());
     let _ = &t.amy;
     drop(t.rt);
 }

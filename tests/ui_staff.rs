@@ -26,7 +26,7 @@ fn till(lang: Lang) -> Till {
     let mut home = DataHome::open(dir.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     home.store.set_setting(CheckoutSettings::POLL_INTERVAL_KEY, "1", None).unwrap();
-    home.store.add_operator("boss", Role::Owner, "246810", None).unwrap();
+    home.store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
     let sandbox = rt
         .block_on(tilldesk::sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false))
         .unwrap();
@@ -126,10 +126,10 @@ fn signing_in_checks_the_pin_in_the_background_and_then_the_owner_may_switch_the
     click(h, "Live (real acquirer gateways)");
     assert_eq!(h.state().ctx.mode, ChannelMode::Live);
     let store = db(&t);
-    let boss = store.operator_by_name("boss").unwrap().unwrap();
-    let entry = store.audit_page(None, 20).unwrap().into_iter().find(|e| e.subject == "channel.mode").unwrap();
+    let boss = store.staff().operator_by_name("boss").unwrap().unwrap();
+    let entry = store.staff().audit_page(None, 20).unwrap().into_iter().find(|e| e.subject == "channel.mode").unwrap();
     assert_eq!((entry.operator_id, entry.actor.as_deref()), (Some(boss.id), Some("window")));
-    let refused = store.audit_page(None, 20).unwrap().into_iter().find(|e| e.action == "operator.pin_refused");
+    let refused = store.staff().audit_page(None, 20).unwrap().into_iter().find(|e| e.action == "operator.pin_refused");
     assert_eq!(refused.map(|e| (e.subject, e.actor)), Some(("boss".to_owned(), Some("window".to_owned()))));
 
     // The owner changes their own PIN (a 4-digit one is refused), then signs out: refunds are refused again.
@@ -142,7 +142,7 @@ fn signing_in_checks_the_pin_in_the_background_and_then_the_owner_may_switch_the
     type_into(h, "New PIN for me", "135791");
     click(h, "Change PIN");
     wait_for(h, "PIN changed");
-    assert_eq!(db(&t).verify_pin("boss", "135791").unwrap().name, "boss");
+    assert_eq!(db(&t).staff_mut().verify_pin("boss", "135791").unwrap().name, "boss");
     let h = &mut t.h;
     click(h, "Sign out");
     wait_for(h, "Operator: not signed in");

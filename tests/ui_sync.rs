@@ -22,12 +22,14 @@ fn the_sync_panel_lists_runs_with_errors_and_retry_makes_the_outbox_due() {
     let tmp = tempfile::tempdir().unwrap();
     let mut home = DataHome::open(tmp.path()).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
-    home.store.enqueue_outbox("cancel", "cancel:TD1", r#"{"out_trade_no":"TD1"}"#).unwrap();
+    home.store.sync_mut().enqueue_outbox("cancel", "cancel:TD1", r#"{"out_trade_no":"TD1"}"#).unwrap();
     home.store
+        .sync_mut()
         .outbox_retry_later("cancel:TD1", "the gateway could not be reached", "2999-01-01T00:00:00.000000Z")
         .unwrap();
-    let id = home.store.begin_sync_run("timer").unwrap();
+    let id = home.store.sync_mut().begin_sync_run("timer").unwrap();
     home.store
+        .sync_mut()
         .finish_sync_run(&SyncRun {
             id,
             trigger: "timer".into(),
@@ -71,7 +73,7 @@ fn the_sync_panel_lists_runs_with_errors_and_retry_makes_the_outbox_due() {
     wait_for(&mut h, "Saved");
     ui_common::click(&mut h, "Retry now");
     ui_common::wait_for(&mut h, "due at its next start: 1");
-    let due = h.state().ctx.home.store.due_outbox(&tilldesk::time::now_utc()).unwrap();
+    let due = h.state().ctx.home.store.sync().due_outbox(&tilldesk::time::now_utc()).unwrap();
     assert_eq!(due.len(), 1, "Retry now makes the waiting entry due at once");
 }
 
@@ -127,7 +129,7 @@ fn offline_is_shown_and_checkout_refuses_then_reconnecting_catches_up() {
     h.state_mut().ctx.sandbox = SandboxStatus::Running(sandbox);
     wait_for(&mut h, "Sync: up to date");
     wait_for(&mut h, "Status: online");
-    let runs = h.state().ctx.home.store.recent_sync_runs(100).unwrap();
+    let runs = h.state().ctx.home.store.sync().recent_sync_runs(100).unwrap();
     assert!(runs.iter().any(|r| !r.online) && runs[0].online, "{runs:?}");
     if let Some(services) = h.state_mut().ctx.services.take() {
         rt.block_on(services.stop());

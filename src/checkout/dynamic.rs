@@ -103,14 +103,14 @@ impl Checkout {
     pub fn default_dynamic_wallet(&self, store_id: StoreId) -> Result<Wallet, CheckoutError> {
         self.with_store(|s| {
             for wallet in [Wallet::Alipay, Wallet::WechatPay] {
-                if s.route(store_id, wallet)?.is_some() {
+                if s.setup().route(store_id, wallet)?.is_some() {
                     return Ok(Some(wallet));
                 }
             }
             Ok(None)
         })?
         .ok_or_else(|| {
-            let store_code = self.with_store(|s| s.store_code(store_id)).unwrap_or_default();
+            let store_code = self.with_store(|s| s.setup().store_code(store_id)).unwrap_or_default();
             CheckoutError::Route(crate::routing::RouteError::NoRoute { store_code, wallet: Wallet::Alipay })
         })
     }
@@ -151,13 +151,13 @@ impl Checkout {
             terminal_id: input.terminal_id.clone(),
         };
         let expires_text = crate::time::format_utc(expires_at);
-        let order = self.with_store(|s| s.create_dynamic_order(&new, wallet, &expires_text))?;
+        let order = self.with_store(|s| s.orders_mut().create_dynamic_order(&new, wallet, &expires_text))?;
         crash_point("dynamic_after_write_ahead");
         let request = PrecreateRequest {
             out_trade_no: out_trade_no.clone(),
             amount: input.amount,
             subject: input.subject,
-            store_id: Some(self.with_store(|s| s.store_code(input.store_id))?),
+            store_id: Some(self.with_store(|s| s.setup().store_code(input.store_id))?),
             terminal_id: input.terminal_id,
             operator_id: input.operator_id.map(|o| o.to_string()),
             expires_at,
@@ -174,10 +174,10 @@ impl Checkout {
             crash_point("dynamic_after_precreate");
             match result {
                 PrecreateResult::Created { code } => {
-                    let code = self.with_store(|s| s.set_dynamic_code(order.id, &code))?;
+                    let code = self.with_store(|s| s.orders_mut().set_dynamic_code(order.id, &code))?;
                     // Its onboarding code (ALIPAY, PARTNER1…) where it has one, else its name.
                     let code_of = |s: &mut crate::store::Store| {
-                        Ok(s.onboarding_acquirers()?.into_iter().find(|a| a.acquirer.id == routed.acquirer.id))
+                        Ok(s.setup().onboarding_acquirers()?.into_iter().find(|a| a.acquirer.id == routed.acquirer.id))
                     };
                     let acquirer = self
                         .with_store(code_of)?
@@ -210,7 +210,7 @@ impl Checkout {
                 PrecreateResult::Unknown(why) => last = why,
             }
             let note = format!("#{attempt}: no definite answer ({last}); asking again with the same order number");
-            self.with_store(|s| s.add_order_event(order.id, "precreate_again", &note))?;
+            self.with_store(|s| s.orders_mut().add_order_event(order.id, "precreate_again", &note))?;
             self.clock.sleep(self.settings.query_backoff).await;
         }
         // No code was ever shown, but one may exist: close the number so it can never be paid.
@@ -234,12 +234,14 @@ impl Checkout {
         let mut polls = 0u32;
         let why = loop {
             if cancel.load(Ordering::SeqCst) {
-                self.with_store(|s| s.add_order_event(id, "cashier_cancel", "the cashier cancelled the code"))?;
+                self.with_store(|s| {
+                    s.orders_mut().add_order_event(id, "cashier_cancel", "the cashier cancelled the code")
+                })?;
                 break "the cashier cancelled".to_owned();
             }
             let left = left_until(self.clock.now(), sale.expires_at);
             if left.is_zero() {
-                self.with_store(|s| s.add_order_event(id, "expired", "the code expired unpaid"))?;
+                self.with_store(|s| s.orders_mut().add_order_event(id, "expired", "the code expired unpaid"))?;
                 break "the code expired unpaid".to_owned();
             }
             progress(DynamicProgress::Waiting { left, polls });
@@ -266,7 +268,9 @@ impl Checkout {
                 }
                 QueryResult::Waiting(_) | QueryResult::NotFound => {}
                 QueryResult::Unknown(why) => {
-                    self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: unknown ({why})")))?;
+                    self.with_store(|s| {
+                        s.orders_mut().add_order_event(id, "poll", &format!("#{polls}: unknown ({why})"))
+                    })?;
                 }
             }
         };
@@ -284,7 +288,7 @@ impl Checkout {
         why: &str,
         progress: &(dyn Fn(DynamicProgress) + Send + Sync),
     ) -> Result<Outcome, StoreError> {
-        self.with_store(|s| s.add_order_event(id, "close", &format!("closing the code: {why}")))?;
+        self.with_store(|s| s.orders_mut().add_order_event(id, "close", &format!("closing the code: {why}")))?;
         crash_point("dynamic_before_close");
         let mut last = String::new();
         for attempt in 1..=self.dynamic.close_attempts.max(1) {
@@ -301,7 +305,11 @@ impl Checkout {
                 }
                 CloseResult::AlreadyPaid(info) => {
                     self.with_store(|s| {
-                        s.add_order_event(id, "close_refused", "the customer paid before the close: a sale")
+                        s.orders_mut().add_order_event(
+                            id,
+                            "close_refused",
+                            "the customer paid before the close: a sale",
+                        )
                     })?;
                     return self.finish_paid(id, &info, "paid");
                 }
@@ -311,13 +319,15 @@ impl Checkout {
                 }
                 CloseResult::Retry(w) | CloseResult::Unknown(w) => {
                     last = w;
-                    self.with_store(|s| s.add_order_event(id, "close_retry", &format!("#{attempt}: {last}")))?;
+                    self.with_store(|s| {
+                        s.orders_mut().add_order_event(id, "close_retry", &format!("#{attempt}: {last}"))
+                    })?;
                     self.clock.sleep(self.dynamic.close_retry_interval).await;
                 }
             }
         }
         let reason = format!("the close was not confirmed ({last}); the order is settled with the acquirer later");
-        self.with_store(|s| s.add_order_event(id, "close_pending", &reason))?;
+        self.with_store(|s| s.orders_mut().add_order_event(id, "close_pending", &reason))?;
         Ok(Outcome::NeedsAttention { reason })
     }
 
@@ -355,7 +365,8 @@ impl Checkout {
     }
 
     fn reload(&self, id: OrderId, out_trade_no: &str) -> Result<Order, StoreError> {
-        self.with_store(|s| s.order(id))?.ok_or(StoreError::NotFound { what: "order", key: out_trade_no.to_owned() })
+        self.with_store(|s| s.orders().order(id))?
+            .ok_or(StoreError::NotFound { what: "order", key: out_trade_no.to_owned() })
     }
 
     /// Sleeps in short steps so a cancel is honoured at once, reporting the time left as it goes.

@@ -198,7 +198,7 @@ impl Checkout {
     }
 
     pub fn order(&self, out_trade_no: &str) -> Result<Option<Order>, StoreError> {
-        self.with_store(|s| s.order_by_out_trade_no(out_trade_no))
+        self.with_store(|s| s.orders().order_by_out_trade_no(out_trade_no))
     }
 
     /// Whose wallet paid `order` (its acquirer's kind; an Alipay+ acquirer by name), for the screen and the voice.
@@ -252,14 +252,14 @@ impl Checkout {
             auth_code,
             amount: input.amount,
             subject: input.subject,
-            store_id: Some(self.with_store(|s| s.store_code(store_id))?),
+            store_id: Some(self.with_store(|s| s.setup().store_code(store_id))?),
             terminal_id: input.terminal_id,
             operator_id: input.operator_id.map(|o| o.to_string()),
         };
         // Write-ahead: the order is durable before the first byte goes out. The request is signed meanwhile on the
         // preparing thread (signing sends nothing), so the fsync and the RSA work overlap.
         let signed = prepare_ahead(channel.clone(), request.clone());
-        let order = self.with_store(|s| s.create_order(&new));
+        let order = self.with_store(|s| s.orders_mut().create_order(&new));
         // Waits for the signature (or for nothing, if the preparing thread is gone: `pay` then signs itself).
         let _ = signed.recv();
         let order = order?;
@@ -291,7 +291,7 @@ impl Checkout {
         };
         drop(working);
         let order = self
-            .with_store(|s| s.order(order.id))?
+            .with_store(|s| s.orders().order(order.id))?
             .ok_or(StoreError::NotFound { what: "order", key: out_trade_no.clone() })?;
         Ok((order, outcome))
     }
@@ -303,7 +303,7 @@ impl Checkout {
 
     /// Every status change of the checkout goes through the order transition function.
     fn advance(&self, id: OrderId, m: &OrderMove<'_>) -> Result<OrderMoved, StoreError> {
-        self.with_store(|s| s.move_order(id, m))
+        self.with_store(|s| s.orders_mut().move_order(id, m))
     }
 
     fn finish_paid(&self, id: OrderId, info: &TradeInfo, kind: &str) -> Result<Outcome, StoreError> {
@@ -353,7 +353,7 @@ impl Checkout {
                 break;
             }
             let note = format!("#{attempt}: no definite answer ({why}); asking again in {} s", wait.as_secs_f32());
-            self.with_store(|s| s.add_order_event(id, "query_again", &note))?;
+            self.with_store(|s| s.orders_mut().add_order_event(id, "query_again", &note))?;
             self.clock.sleep(wait).await;
             let left = until.saturating_sub(elapsed_since(self.clock.now(), started));
             last = self
@@ -380,12 +380,12 @@ impl Checkout {
         let why = loop {
             let elapsed = elapsed_since(self.clock.now(), started);
             if cancel.load(Ordering::SeqCst) {
-                self.with_store(|s| s.add_order_event(id, "cashier_cancel", "the cashier cancelled"))?;
+                self.with_store(|s| s.orders_mut().add_order_event(id, "cashier_cancel", "the cashier cancelled"))?;
                 break "the cashier cancelled".to_owned();
             }
             if elapsed >= self.settings.poll_window {
                 let note = format!("not paid after {} s", elapsed.as_secs());
-                self.with_store(|s| s.add_order_event(id, "poll_window_closed", &note))?;
+                self.with_store(|s| s.orders_mut().add_order_event(id, "poll_window_closed", &note))?;
                 // The last answer was not definite: ask again (with backoff, in the cashier's time) before cancelling.
                 if let Some(why) = last_unknown.take() {
                     let again = self
@@ -429,13 +429,19 @@ impl Checkout {
                     return Ok(Outcome::Closed);
                 }
                 QueryResult::Waiting(_) => {
-                    self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: still waiting")))?;
+                    self.with_store(|s| {
+                        s.orders_mut().add_order_event(id, "poll", &format!("#{polls}: still waiting"))
+                    })?;
                 }
                 QueryResult::NotFound => {
-                    self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: not found yet")))?;
+                    self.with_store(|s| {
+                        s.orders_mut().add_order_event(id, "poll", &format!("#{polls}: not found yet"))
+                    })?;
                 }
                 QueryResult::Unknown(why) => {
-                    self.with_store(|s| s.add_order_event(id, "poll", &format!("#{polls}: unknown ({why})")))?;
+                    self.with_store(|s| {
+                        s.orders_mut().add_order_event(id, "poll", &format!("#{polls}: unknown ({why})"))
+                    })?;
                     last_unknown = Some(why);
                 }
             }
@@ -516,7 +522,7 @@ impl Checkout {
                 CancelResult::Retry(why) | CancelResult::Unknown(why) => {
                     last = why;
                     self.with_store(|s| {
-                        s.add_order_event(id, &format!("{verb}_retry"), &format!("#{attempt}: {last}"))
+                        s.orders_mut().add_order_event(id, &format!("{verb}_retry"), &format!("#{attempt}: {last}"))
                     })?;
                     let left = self.deadline().saturating_sub(elapsed_since(self.clock.now(), started));
                     if left.is_zero() {
@@ -533,8 +539,8 @@ impl Checkout {
                 attention: Some(Attention::Cancel),
                 ..OrderMove::to(OrderStatus::NeedsAttention, "needs_attention", &reason)
             };
-            s.move_order(id, &attention)?;
-            s.enqueue_outbox(verb, &format!("{verb}:{out_trade_no}"), &payload)
+            s.orders_mut().move_order(id, &attention)?;
+            s.sync_mut().enqueue_outbox(verb, &format!("{verb}:{out_trade_no}"), &payload)
         })?;
         Ok(Outcome::NeedsAttention { reason })
     }
@@ -556,7 +562,7 @@ impl Checkout {
     }
 
     async fn recover_scope(&self, scope: Recovery) -> Result<Vec<(String, Outcome)>, StoreError> {
-        let unfinished = self.with_store(|s| s.unfinished_orders())?;
+        let unfinished = self.with_store(|s| s.orders().unfinished_orders())?;
         let mut resolved = Vec::new();
         for order in unfinished {
             if is_active(&order.out_trade_no) {
@@ -567,6 +573,7 @@ impl Checkout {
                     let mut queued = false;
                     for verb in ["cancel", "reverse"] {
                         queued |= s
+                            .sync()
                             .outbox_entry(&format!("{verb}:{}", order.out_trade_no))?
                             .is_some_and(|e| e.delivered_at.is_none());
                     }
@@ -586,10 +593,10 @@ impl Checkout {
             let working = ACTIVE.start(&order.out_trade_no);
             let started = self.clock.now();
             self.with_store(|s| {
-                s.add_order_event(order.id, "recovery", "resuming: the checkout that took it is gone")
+                s.orders_mut().add_order_event(order.id, "recovery", "resuming: the checkout that took it is gone")
             })?;
             // A dynamic-code order is closed, never cancelled or reversed.
-            let dynamic_row = self.with_store(|s| s.dynamic_code(order.id))?;
+            let dynamic_row = self.with_store(|s| s.orders().dynamic_code(order.id))?;
             let outcome = if let Some(row) = &dynamic_row {
                 self.recover_dynamic(&order, row, channel.as_ref()).await?
             } else if order.status == OrderStatus::Cancelling || order.status == OrderStatus::NeedsAttention {
@@ -635,8 +642,8 @@ impl Checkout {
                 }
             };
             if matches!(outcome, Outcome::Cancelled { .. } | Outcome::Closed | Outcome::Paid { .. }) {
-                self.with_store(|s| s.mark_outbox_delivered(&format!("cancel:{}", order.out_trade_no)))?;
-                self.with_store(|s| s.mark_outbox_delivered(&format!("reverse:{}", order.out_trade_no)))?;
+                self.with_store(|s| s.sync_mut().mark_outbox_delivered(&format!("cancel:{}", order.out_trade_no)))?;
+                self.with_store(|s| s.sync_mut().mark_outbox_delivered(&format!("reverse:{}", order.out_trade_no)))?;
             }
             drop(working);
             resolved.push((order.out_trade_no, outcome));

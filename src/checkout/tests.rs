@@ -74,15 +74,15 @@ struct Rig {
 
 fn rig(channel: Arc<Scripted>) -> Rig {
     let mut store = Store::open_in_memory().unwrap();
-    let alipay_acquirer = store.acquirer_for(AcquirerKind::Alipay).unwrap();
-    let wechat_acquirer = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
-    let store_id = store.default_store().unwrap();
+    let alipay_acquirer = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat_acquirer = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let store_id = store.setup_mut().default_store().unwrap();
     for (wallet, acquirer_id) in [(Wallet::Alipay, alipay_acquirer), (Wallet::WechatPay, wechat_acquirer)] {
         let route = Route { store_id, wallet, acquirer_id, merchant_id: None, source: RouteSource::Direct };
-        store.set_route(&route, None).unwrap();
+        store.setup_mut().set_route(&route, None).unwrap();
     }
     let accounts: Vec<(crate::model::Acquirer, Arc<dyn Channel>)> =
-        store.acquirers().unwrap().into_iter().map(|a| (a, channel.clone() as Arc<dyn Channel>)).collect();
+        store.setup().acquirers().unwrap().into_iter().map(|a| (a, channel.clone() as Arc<dyn Channel>)).collect();
     let start = time::OffsetDateTime::now_utc();
     let clock = Arc::new(ManualClock::new(start));
     let router = Router::from_channels(crate::model::ChannelMode::Sandbox, accounts);
@@ -121,8 +121,8 @@ fn open_order(r: &Rig, out: &str, fen: i64) {
     let acquirer = r.alipay_acquirer;
     r.checkout
         .with_store(|s| {
-            let store_id = s.default_store()?;
-            s.create_order(&NewOrder {
+            let store_id = s.setup_mut().default_store()?;
+            s.orders_mut().create_order(&NewOrder {
                 out_trade_no: out.into(),
                 store_id,
                 acquirer_id: acquirer,
@@ -138,7 +138,7 @@ fn open_order(r: &Rig, out: &str, fen: i64) {
 }
 
 fn event_kinds(rig: &Rig, order: &Order) -> Vec<String> {
-    rig.checkout.with_store(|s| s.order_events(order.id)).unwrap().into_iter().map(|e| e.kind).collect()
+    rig.checkout.with_store(|s| s.orders().order_events(order.id)).unwrap().into_iter().map(|e| e.kind).collect()
 }
 
 #[tokio::test]
@@ -206,7 +206,7 @@ async fn an_unconfirmed_cancel_needs_attention_and_leaves_work_for_the_sync_work
     let (order, outcome) = run(&r, "130000000000000000").await;
     assert!(matches!(outcome, Outcome::NeedsAttention { .. }));
     assert_eq!(order.status, OrderStatus::NeedsAttention);
-    let outbox = r.checkout.with_store(|s| s.pending_outbox()).unwrap();
+    let outbox = r.checkout.with_store(|s| s.sync().pending_outbox()).unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].0, "reverse");
     // Not ten attempts in the foreground: the cashier is free by 45 s; the rest is the outbox's.
@@ -229,7 +229,7 @@ async fn a_dead_network_frees_the_cashier_within_45_seconds() {
     assert!(took <= Duration::from_secs(45), "the cashier waited {took:?}");
     assert!(matches!(outcome, Outcome::NeedsAttention { .. }), "{outcome:?}");
     assert_eq!(order.status, OrderStatus::NeedsAttention);
-    let outbox = r.checkout.with_store(|s| s.pending_outbox()).unwrap();
+    let outbox = r.checkout.with_store(|s| s.sync().pending_outbox()).unwrap();
     assert_eq!(outbox.iter().map(|o| o.1.as_str()).collect::<Vec<_>>(), [format!("reverse:{}", order.out_trade_no)]);
     // Transient errors were asked about again (with backoff) before the reverse started.
     assert!(event_kinds(&r, &order).contains(&"query_again".to_owned()));
@@ -243,7 +243,10 @@ async fn paid_with_another_amount_needs_attention_not_paid() {
     let (order, outcome) = run(&r, "130000000000000000").await;
     assert!(matches!(outcome, Outcome::Mismatch(crate::store::transitions::Mismatch::Amount { .. })), "{outcome:?}");
     assert_eq!(order.status, OrderStatus::NeedsAttention);
-    assert!(r.checkout.with_store(|s| s.unfinished_orders()).unwrap().is_empty(), "a person decides, not recovery");
+    assert!(
+        r.checkout.with_store(|s| s.orders().unfinished_orders()).unwrap().is_empty(),
+        "a person decides, not recovery"
+    );
     assert_eq!(r.channel.calls().len(), 1, "nothing cancelled behind the clerk's back");
 }
 
@@ -262,7 +265,9 @@ async fn recovery_asks_again_after_a_transient_error_and_keeps_a_paid_sale() {
     assert!(matches!(resolved[0], (ref o, Outcome::Paid { .. }) if o == "K"), "{resolved:?}");
     assert!(!r.channel.calls().contains(&"cancel".to_owned()), "a paid sale is never cancelled");
     let order = r.checkout.order("K").unwrap().unwrap();
-    assert!(r.checkout.with_store(|s| s.order_events(order.id)).unwrap().iter().any(|e| e.kind == "query_again"));
+    assert!(
+        r.checkout.with_store(|s| s.orders().order_events(order.id)).unwrap().iter().any(|e| e.kind == "query_again")
+    );
 }
 
 #[tokio::test]
@@ -286,7 +291,7 @@ async fn not_a_payment_code_is_refused_before_anything_is_written_or_sent() {
     let err = r.checkout.pay(input("6901234567892"), Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap_err();
     assert!(matches!(err, CheckoutError::NotAPaymentCode(_)));
     assert!(r.channel.calls().is_empty());
-    assert!(r.checkout.with_store(|s| s.recent_orders(10)).unwrap().is_empty());
+    assert!(r.checkout.with_store(|s| s.orders().recent_orders(10)).unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -303,7 +308,7 @@ async fn recovery_resolves_unfinished_orders() {
     let resolved = r.checkout.recover().await.unwrap();
     assert!(matches!(resolved[0], (ref o, Outcome::Paid { .. }) if o == "A"));
     assert!(matches!(resolved[1], (ref o, Outcome::Cancelled { .. }) if o == "B"));
-    assert!(r.checkout.with_store(|s| s.unfinished_orders()).unwrap().is_empty());
+    assert!(r.checkout.with_store(|s| s.orders().unfinished_orders()).unwrap().is_empty());
 }
 
 #[test]

@@ -47,10 +47,10 @@ fn parse_wallet(text: &str) -> anyhow::Result<Wallet> {
 }
 
 fn store_by_code(home: &DataHome, code: &str) -> anyhow::Result<tilldesk::model::Store> {
-    match home.store.store_by_code(code.trim())? {
+    match home.store.setup().store_by_code(code.trim())? {
         Some(s) => Ok(s),
         None => {
-            let known: Vec<String> = home.store.stores()?.into_iter().map(|s| s.store_code).collect();
+            let known: Vec<String> = home.store.setup().stores()?.into_iter().map(|s| s.store_code).collect();
             bail!("there is no store {:?}; the stores are: {}", code.trim(), known.join(", "))
         }
     }
@@ -63,7 +63,7 @@ pub fn acquirers(home: &mut DataHome, command: AcquirersCommand) -> anyhow::Resu
     }
     match command {
         AcquirersCommand::List { json } => {
-            let routes = home.store.route_views()?;
+            let routes = home.store.setup().route_views()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&routes)?);
                 return Ok(());
@@ -102,7 +102,7 @@ pub fn acquirers(home: &mut DataHome, command: AcquirersCommand) -> anyhow::Resu
                     wallet.label(tilldesk::i18n::Lang::En)
                 );
             }
-            let binding = home.store.binding(s.id, account.id)?;
+            let binding = home.store.setup().binding(s.id, account.id)?;
             let (merchant_id, source) = match (merchant_id, binding) {
                 (Some(m), _) => (Some(m.trim().to_owned()).filter(|m| !m.is_empty()), RouteSource::Direct),
                 (None, Some(b)) if b.status == tilldesk::model::BindingStatus::Active => {
@@ -118,7 +118,7 @@ pub fn acquirers(home: &mut DataHome, command: AcquirersCommand) -> anyhow::Resu
                 (None, None) => (None, RouteSource::Direct),
             };
             let route = Route { store_id: s.id, wallet, acquirer_id: account.id, merchant_id, source };
-            home.store.set_route(&route, None).context("saving the route")?;
+            home.store.setup_mut().set_route(&route, None).context("saving the route")?;
             println!(
                 "{} takes {} codes through {}{}",
                 s.store_code,
@@ -131,7 +131,7 @@ pub fn acquirers(home: &mut DataHome, command: AcquirersCommand) -> anyhow::Resu
         AcquirersCommand::Unroute { store, wallet } => {
             let wallet = parse_wallet(&wallet)?;
             let s = store_by_code(home, &store)?;
-            if home.store.remove_route(s.id, wallet, None)? {
+            if home.store.setup_mut().remove_route(s.id, wallet, None)? {
                 println!("{} no longer takes {} codes", s.store_code, wallet.label(tilldesk::i18n::Lang::En));
             } else {
                 println!("{} had no route for {} codes", s.store_code, wallet.label(tilldesk::i18n::Lang::En));

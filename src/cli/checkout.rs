@@ -174,10 +174,10 @@ pub struct PayArgs {
 pub fn resolve_store(home: &mut DataHome, store: Option<&str>) -> anyhow::Result<(StoreId, Option<String>)> {
     let till = tilldesk::config::this_till(&mut home.store)?;
     let Some(code) = store.map(str::trim) else { return Ok((till.store_id, till.terminal_id)) };
-    match home.store.store_by_code(code)? {
+    match home.store.setup().store_by_code(code)? {
         Some(s) => Ok((s.id, till.terminal_id)),
         None => {
-            let known: Vec<String> = home.store.stores()?.into_iter().map(|s| s.store_code).collect();
+            let known: Vec<String> = home.store.setup().stores()?.into_iter().map(|s| s.store_code).collect();
             bail!("there is no store {code:?}; the stores are: {}", known.join(", "))
         }
     }
@@ -199,7 +199,7 @@ pub fn pay(
         let (engine, _sandbox) = engine(&home, target).await?;
         // This command does its own payment only: orders an earlier run left open are the sync worker's and
         // `tilldesk recover`'s work.
-        let open = home.store.unfinished_orders()?.len();
+        let open = home.store.orders().unfinished_orders()?.len();
         if open > 0 {
             eprintln!(
                 "note: {open} unfinished order(s) from an earlier run: `tilldesk recover` or the sync settles them"
@@ -209,7 +209,7 @@ pub fn pay(
             PaymentInput { amount, auth_code: auth_code.into(), subject, store_id, operator_id: operator, terminal_id };
         let (order, outcome) =
             engine.pay(input, Arc::new(AtomicBool::new(false)), &|p| tracing::info!(?p, "progress")).await?;
-        let events = home.store.order_events(order.id)?;
+        let events = home.store.orders().order_events(order.id)?;
         let paid = matches!(outcome, Outcome::Paid { .. });
         print_report(&report(order, events, Some(&outcome)), json)?;
         Ok(paid)
@@ -268,7 +268,7 @@ pub fn pay_dynamic(
         let sale = match engine.start_dynamic(input).await? {
             tilldesk::checkout::DynamicStart::Shown(sale) => sale,
             tilldesk::checkout::DynamicStart::Ended(order, outcome) => {
-                let events = home.store.order_events(order.id)?;
+                let events = home.store.orders().order_events(order.id)?;
                 print_report(&report(order, events, Some(&outcome)), json)?;
                 return Ok(false);
             }
@@ -312,7 +312,7 @@ pub fn pay_dynamic(
         if let Some(t) = timer {
             t.abort();
         }
-        let events = home.store.order_events(order.id)?;
+        let events = home.store.orders().order_events(order.id)?;
         let paid = matches!(outcome, Outcome::Paid { .. });
         print_report(&report(order, events, Some(&outcome)), json)?;
         Ok(paid)
@@ -337,8 +337,8 @@ pub fn recover(rt: &tokio::runtime::Runtime, home: DataHome, json: bool, target:
         }
         let mut reports = Vec::new();
         for (out_trade_no, outcome) in &resolved {
-            if let Some(order) = home.store.order_by_out_trade_no(out_trade_no)? {
-                let events = home.store.order_events(order.id)?;
+            if let Some(order) = home.store.orders().order_by_out_trade_no(out_trade_no)? {
+                let events = home.store.orders().order_events(order.id)?;
                 reports.push(report(order, events, Some(outcome)));
             }
         }
@@ -356,9 +356,9 @@ pub fn recover(rt: &tokio::runtime::Runtime, home: DataHome, json: bool, target:
 }
 
 pub fn show(home: &DataHome, out_trade_no: &str, json: bool) -> anyhow::Result<()> {
-    let Some(order) = home.store.order_by_out_trade_no(out_trade_no)? else {
+    let Some(order) = home.store.orders().order_by_out_trade_no(out_trade_no)? else {
         bail!("no order with out_trade_no {out_trade_no:?} in {}", home.store.path().display());
     };
-    let events = home.store.order_events(order.id)?;
+    let events = home.store.orders().order_events(order.id)?;
     print_report(&report(order, events, None), json)
 }

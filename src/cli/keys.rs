@@ -178,7 +178,7 @@ pub fn keys(rt: &tokio::runtime::Runtime, home: &mut DataHome, command: KeysComm
             for name in
                 [keys::ALIPAY_PRIVATE_KEY, keys::ALIPAY_APP_AUTH_TOKEN, keys::WECHAT_API_KEY, keys::WECHAT_API_CERT]
             {
-                match home.store.secret_ref(name)? {
+                match home.store.sync().secret_ref(name)? {
                     Some(r) => println!("{name}: in {} ({}), set {}", r.backend, r.fingerprint, r.updated_at),
                     None => println!("{name}: not set"),
                 }

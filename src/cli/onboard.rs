@@ -191,15 +191,15 @@ fn open_home(data_dir: Option<&Path>) -> anyhow::Result<DataHome> {
     let dir = config::resolve_data_dir(data_dir)?;
     let mut home = DataHome::open(&dir)?;
     onboarding::ensure_sandbox_acquirers(&mut home.store)?;
-    home.store.default_store()?;
+    home.store.setup_mut().default_store()?;
     Ok(home)
 }
 
 fn find_store(db: &Store, code: &str) -> anyhow::Result<StoreRow> {
-    if let Some(s) = db.store_by_code(code)? {
+    if let Some(s) = db.setup().store_by_code(code)? {
         return Ok(s);
     }
-    let known: Vec<String> = db.stores()?.into_iter().map(|s| s.store_code).collect();
+    let known: Vec<String> = db.setup().stores()?.into_iter().map(|s| s.store_code).collect();
     bail!("there is no store {code:?}; the stores are: {}", known.join(", "))
 }
 
@@ -318,19 +318,19 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
     let db = &mut home.store;
     match &args.command {
         OnboardCommand::Acquirers => {
-            for a in db.onboarding_acquirers()? {
+            for a in db.setup().onboarding_acquirers()? {
                 println!("{:<10} {:<10} {}", a.onboarding_code, a.acquirer.kind, a.acquirer.name);
             }
             Ok(())
         }
         OnboardCommand::Stores { json } => {
-            let stores = db.stores()?;
+            let stores = db.setup().stores()?;
             if *json {
                 let list: Vec<_> = stores
                     .iter()
                     .map(|s| {
-                        let bindings = db.bindings_for_store(s.id).unwrap_or_default();
-                        serde_json::json!({"store": s, "code_format": db.store_code_format(s.id).map(|f| f.as_str()).unwrap_or("auto"), "bindings": bindings})
+                        let bindings = db.setup().bindings_for_store(s.id).unwrap_or_default();
+                        serde_json::json!({"store": s, "code_format": db.setup().store_code_format(s.id).map(|f| f.as_str()).unwrap_or("auto"), "bindings": bindings})
                     })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
@@ -352,7 +352,7 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
             postal_code,
             currency,
         } => {
-            let mut m = db.merchant()?;
+            let mut m = db.setup_mut().merchant()?;
             let before = m.clone();
             let set = |field: &mut String, v: &Option<String>| {
                 if let Some(v) = v {
@@ -388,14 +388,14 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
                         issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; ")
                     );
                 }
-                db.update_merchant(&m, None)?;
+                db.setup_mut().update_merchant(&m, None)?;
             }
             println!("{}", serde_json::to_string_pretty(&m)?);
             Ok(())
         }
         OnboardCommand::Store { store, name, name_zh, address, contact, format } => {
-            let existing = db.store_by_code(store)?;
-            let merchant = db.merchant()?;
+            let existing = db.setup().store_by_code(store)?;
+            let merchant = db.setup_mut().merchant()?;
             let mut s = existing.clone().unwrap_or(StoreRow {
                 id: StoreId(0),
                 merchant_id: merchant.id,
@@ -412,7 +412,7 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
                     *field = v.clone();
                 }
             }
-            let issues = validate_store(&s, &db.stores()?);
+            let issues = validate_store(&s, &db.setup().stores()?);
             if !issues.is_empty() {
                 bail!(
                     "store {store} was not saved: {}",
@@ -431,13 +431,13 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
             let id = match existing {
                 Some(e) if e == s => e.id,
                 Some(_) => {
-                    db.update_store(&s, None)?;
+                    db.setup_mut().update_store(&s, None)?;
                     s.id
                 }
-                None => db.add_store(&s, None)?,
+                None => db.setup_mut().add_store(&s, None)?,
             };
             if let Some(f) = format {
-                db.set_store_code_format(id, (*f).into())?;
+                db.setup_mut().set_store_code_format(id, (*f).into())?;
             }
             println!("{store}");
             Ok(())
@@ -455,14 +455,14 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
         OnboardCommand::Status { store, url, json } => {
             let stores = match store {
                 Some(code) => vec![find_store(db, code)?],
-                None => db.stores()?,
+                None => db.setup().stores()?,
             };
             if let Some(url) = url {
                 let client = CdsClient::new(url)?;
                 let rt = runtime()?;
                 let quiet = |_: Progress| {};
                 for s in &stores {
-                    for b in db.bindings_for_store(s.id)? {
+                    for b in db.setup().bindings_for_store(s.id)? {
                         let mut o = Onboarder {
                             db: &mut *db,
                             client: &client,
@@ -479,8 +479,8 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
             let names = acquirer_names(db)?;
             let mut out = Vec::new();
             for s in &stores {
-                for b in db.bindings_for_store(s.id)? {
-                    let steps = db.binding_events(b.id)?;
+                for b in db.setup().bindings_for_store(s.id)? {
+                    let steps = db.setup().binding_events(b.id)?;
                     if *json {
                         out.push(serde_json::json!({
                             "store": s.store_code,
@@ -510,7 +510,7 @@ pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Resul
 }
 
 fn acquirer_names(db: &Store) -> anyhow::Result<Vec<(i64, String)>> {
-    Ok(db.onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id.0, a.onboarding_code)).collect())
+    Ok(db.setup().onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id.0, a.onboarding_code)).collect())
 }
 
 fn binding_line(s: &StoreRow, b: &AcquirerBinding, names: &[(i64, String)]) -> String {
@@ -539,9 +539,9 @@ enum Flow {
 
 fn flow(db: &mut Store, store: &str, acquirer: &str, remote: &Remote, which: Flow) -> anyhow::Result<()> {
     let s = find_store(db, store)?;
-    let a = db.acquirer_by_onboarding_code(acquirer)?.with_context(|| {
+    let a = db.setup().acquirer_by_onboarding_code(acquirer)?.with_context(|| {
         let known: Vec<String> =
-            db.onboarding_acquirers().unwrap_or_default().into_iter().map(|a| a.onboarding_code).collect();
+            db.setup().onboarding_acquirers().unwrap_or_default().into_iter().map(|a| a.onboarding_code).collect();
         format!("there is no acquirer {acquirer:?}; the acquirers are: {}", known.join(", "))
     })?;
     let client = CdsClient::new(&remote.url)?;

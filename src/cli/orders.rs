@@ -58,7 +58,7 @@ pub fn filter_from_flags(args: &ListArgs) -> anyhow::Result<OrderFilter> {
 pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
     let filter = filter_from_flags(&args)?;
     let store = &home.store;
-    let totals = store.order_totals(&filter)?;
+    let totals = store.orders().order_totals(&filter)?;
     if let Some(path) = &args.out {
         let n = tilldesk::export::export_orders(
             store,
@@ -81,15 +81,15 @@ pub fn list(home: &DataHome, args: ListArgs) -> anyhow::Result<()> {
     let mut json_rows = Vec::new();
     // The JSON names each order's store (its number) and acquirer (its onboarding id, else its name).
     let store_codes: std::collections::HashMap<i64, String> =
-        store.stores()?.into_iter().map(|s| (s.id.0, s.store_code)).collect();
+        store.setup().stores()?.into_iter().map(|s| (s.id.0, s.store_code)).collect();
     let mut acquirer_names: std::collections::HashMap<i64, String> =
-        store.acquirers()?.into_iter().map(|a| (a.id.0, a.name)).collect();
-    for a in store.onboarding_acquirers()? {
+        store.setup().acquirers()?.into_iter().map(|a| (a.id.0, a.name)).collect();
+    for a in store.setup().onboarding_acquirers()? {
         acquirer_names.insert(a.acquirer.id.0, a.onboarding_code);
     }
     let mut key = None;
     loop {
-        let (page, next) = store.orders_page(&filter, OrderSort::NewestFirst, key.as_ref(), 1000)?;
+        let (page, next) = store.orders().orders_page(&filter, OrderSort::NewestFirst, key.as_ref(), 1000)?;
         if page.is_empty() {
             break;
         }
@@ -204,14 +204,14 @@ pub fn add_operator(home: &mut DataHome, name: &str, role: &str, by: Option<Stri
         bail!("the first operator must be the owner (--role owner)");
     }
     let pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new operator's PIN")?;
-    let op = home.store.add_operator(name, role, &pin, by_operator.map(|o| o.id))?;
+    let op = home.store.staff_mut().add_operator(name, role, &pin, by_operator.map(|o| o.id))?;
     println!("added {} ({})", op.name, op.role.as_str());
     Ok(())
 }
 
 /// `tilldesk operators set-pin NAME`: NAME themselves, or an owner, gives NAME a new PIN.
 pub fn set_pin(home: &mut DataHome, name: &str, operator: Option<&str>) -> anyhow::Result<()> {
-    let target = home.store.operator_by_name(name)?.filter(|o| o.active);
+    let target = home.store.staff().operator_by_name(name)?.filter(|o| o.active);
     let what = format!("tilldesk operators set-pin {name}");
     let by = match operator {
         Some(me) if me.trim() == name.trim() => Some(crate::cli::staff::sign_in(home, me)?),
@@ -219,7 +219,7 @@ pub fn set_pin(home: &mut DataHome, name: &str, operator: Option<&str>) -> anyho
     };
     let Some(target) = target else { bail!("there is no active operator called {name:?}") };
     let pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new PIN")?;
-    home.store.change_pin(target.id, &pin, by.map(|o| o.id))?;
+    home.store.staff_mut().change_pin(target.id, &pin, by.map(|o| o.id))?;
     println!("changed the PIN of {}", target.name);
     Ok(())
 }
@@ -231,7 +231,7 @@ pub fn seed_orders(home: &mut DataHome, count: u64, days: i64, seed: Option<u64>
         None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() % 10_000),
     };
     let started = std::time::Instant::now();
-    home.store.seed_varied_orders(count, days, seed, &mut |n| {
+    home.store.orders_mut().seed_varied_orders(count, days, seed, &mut |n| {
         if n % 100_000 == 0 && n > 0 {
             eprintln!("{n} orders…");
         }

@@ -43,11 +43,11 @@ pub struct PrintArgs {
 
 /// Picks the stores named in `--stores` (store number or local id), in the order given.
 fn select(home: &mut DataHome, which: &str) -> anyhow::Result<Vec<StandData>> {
-    let mut rows = home.store.printable_stores()?;
+    let mut rows = home.store.setup().printable_stores()?;
     if rows.is_empty() {
         // A fresh install: the demo store, as checkout uses it.
-        home.store.default_store()?;
-        rows = home.store.printable_stores()?;
+        home.store.setup_mut().default_store()?;
+        rows = home.store.setup().printable_stores()?;
     }
     let which = which.trim();
     let chosen: Vec<_> = if which.eq_ignore_ascii_case("all") {

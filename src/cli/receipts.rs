@@ -126,7 +126,7 @@ pub fn receipts(home: &mut DataHome, operator: Option<&str>, command: ReceiptsCo
             }
             if changed {
                 let by = match operator {
-                    Some(name) => home.store.operator_by_name(name)?.map(|o| o.id),
+                    Some(name) => home.store.staff().operator_by_name(name)?.map(|o| o.id),
                     None => None,
                 };
                 settings.save(&mut home.store, by)?;

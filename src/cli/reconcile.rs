@@ -18,7 +18,7 @@ pub type AcquirerArg = String;
 /// The account `arg` names; the error lists the accounts there are.
 pub fn resolve_acquirer(store: &Store, arg: &str) -> anyhow::Result<Acquirer> {
     let arg = arg.trim();
-    if let Some(a) = store.acquirer_by_onboarding_code(arg)? {
+    if let Some(a) = store.setup().acquirer_by_onboarding_code(arg)? {
         return Ok(a.acquirer);
     }
     let kind = match arg.to_ascii_lowercase().as_str() {
@@ -26,7 +26,7 @@ pub fn resolve_acquirer(store: &Store, arg: &str) -> anyhow::Result<Acquirer> {
         "wechat" | "wechatpay" => Some(AcquirerKind::WechatPay),
         _ => None,
     };
-    let all = store.acquirers()?;
+    let all = store.setup().acquirers()?;
     if let Some(a) = kind.and_then(|k| all.iter().find(|a| a.kind == k)) {
         return Ok(a.clone());
     }
@@ -36,7 +36,7 @@ pub fn resolve_acquirer(store: &Store, arg: &str) -> anyhow::Result<Acquirer> {
             recon::acquirer_name(kind)
         );
     }
-    let codes: Vec<String> = store.onboarding_acquirers()?.into_iter().map(|a| a.onboarding_code).collect();
+    let codes: Vec<String> = store.setup().onboarding_acquirers()?.into_iter().map(|a| a.onboarding_code).collect();
     anyhow::bail!(
         "there is no acquirer {arg:?}; use alipay, wechat{}{}",
         if codes.is_empty() { "" } else { " or one of " },
@@ -164,7 +164,7 @@ pub fn bills(home: &mut DataHome, command: BillsCommand) -> anyhow::Result<()> {
         }
         BillsCommand::Archive { date, json } => {
             let date = date.as_deref().map(parse_date).transpose()?.map(recon::date_text);
-            let archived = home.store.archived_bills(date.as_deref(), None)?;
+            let archived = home.store.recon().archived_bills(date.as_deref(), None)?;
             print_json_or(&archived, json, |list| {
                 if list.is_empty() {
                     return "no bill file is archived".to_owned();
@@ -433,9 +433,10 @@ pub fn reconcile(home: &mut DataHome, args: ReconcileArgs) -> anyhow::Result<()>
             let day = recon::date_text(date);
             let with_bill: Vec<tilldesk::model::AcquirerId> = home
                 .store
+                .setup()
                 .acquirers()?
                 .into_iter()
-                .filter(|a| home.store.bills_of_day(a.id, &day).map(|b| !b.is_empty()).unwrap_or(false))
+                .filter(|a| home.store.recon().bills_of_day(a.id, &day).map(|b| !b.is_empty()).unwrap_or(false))
                 .map(|a| a.id)
                 .collect();
             anyhow::ensure!(
@@ -446,10 +447,11 @@ pub fn reconcile(home: &mut DataHome, args: ReconcileArgs) -> anyhow::Result<()>
             // A closed day keeps its frozen report: say so and reconcile the others.
             let mut open = Vec::new();
             for account in with_bill {
-                match home.store.closed_day(account, &day)? {
+                match home.store.recon().closed_day(account, &day)? {
                     Some(c) => eprintln!(
                         "{}: {day} was closed by {} at {} (China time): `tilldesk reconcile show` prints its report",
                         home.store
+                            .setup()
                             .acquirers()?
                             .into_iter()
                             .find(|a| a.id == account)

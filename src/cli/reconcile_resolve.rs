@@ -69,8 +69,8 @@ fn sign_in(home: &mut DataHome, operator: Option<&str>, what: &str) -> anyhow::R
 }
 
 fn open_left(home: &DataHome, id: DiscrepancyId) -> anyhow::Result<String> {
-    let Some(d) = home.store.discrepancy(id)? else { return Ok(String::new()) };
-    let open = home.store.open_discrepancy_count(d.run_id)?;
+    let Some(d) = home.store.recon().discrepancy(id)? else { return Ok(String::new()) };
+    let open = home.store.recon().open_discrepancy_count(d.run_id)?;
     Ok(match open {
         0 => " Nothing is open in that run now: the day can be closed (`tilldesk reconcile close`).".to_owned(),
         n => format!(" {n} difference(s) of that run are still open."),
@@ -131,7 +131,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction)
         ReconcileAction::Show { date, acquirer, json, export } => {
             let date = crate::cli::reconcile::day_or_business_day(date.as_deref())?;
             let account = resolve_acquirer(&home.store, &acquirer)?;
-            let closed = home.store.closed_day(account.id, &recon::date_text(date))?;
+            let closed = home.store.recon().closed_day(account.id, &recon::date_text(date))?;
             // A closed day's report is the frozen one: these bytes never change.
             let day = resolve::day_report(&home.store, account.id, date)?;
             if let Some(path) = &export {

@@ -335,7 +335,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, command: ShiftsCommand) 
         ShiftsCommand::DayClose { store, date, json, out } => {
             let op = match operator {
                 Some(name) => Some(crate::cli::staff::sign_in(home, name)?),
-                None if home.store.has_owner()? => {
+                None if home.store.staff().has_owner()? => {
                     bail!(
                         "the day close needs an operator: pass --operator NAME (owner or back office) and the PIN in TILLDESK_PIN"
                     )

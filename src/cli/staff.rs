@@ -38,7 +38,7 @@ pub fn sign_in(home: &mut DataHome, name: &str) -> anyhow::Result<Operator> {
         let vault = crate::cli::keys::open_vault(home).context("operators sign in at the merchant backend")?;
         on_backend(backend::sign_in(&mut home.store, &vault, name, &pin))?
     } else {
-        home.store.verify_pin(name, &pin)?
+        home.store.staff_mut().verify_pin(name, &pin)?
     };
     home.store.set_audit_session(Some(operator.id), ACTOR)?;
     Ok(operator)
@@ -52,11 +52,11 @@ pub fn authorize(
     permission: Permission,
     what: &str,
 ) -> anyhow::Result<Option<Operator>> {
-    if !home.store.has_owner()? {
+    if !home.store.staff().has_owner()? {
         return Ok(None);
     }
     let Some(name) = operator else {
-        home.store.audit(None, "permission.refused", what, None, Some("no --operator"))?;
+        home.store.staff_mut().audit(None, "permission.refused", what, None, Some("no --operator"))?;
         let who = roles_allowed_words(permission);
         bail!(
             "{what} needs an operator: pass --operator NAME ({who}) and the PIN in TILLDESK_PIN (to {})",
@@ -65,7 +65,7 @@ pub fn authorize(
     };
     let operator = sign_in(home, name)?;
     if let Err(e) = require(&operator, permission) {
-        home.store.audit(Some(operator.id), "permission.refused", what, None, Some(permission.words()))?;
+        home.store.staff_mut().audit(Some(operator.id), "permission.refused", what, None, Some(permission.words()))?;
         return Err(e.into());
     }
     Ok(Some(operator))

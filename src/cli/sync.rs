@@ -41,10 +41,10 @@ pub fn sync(
     target: &SandboxTarget,
 ) -> anyhow::Result<()> {
     if args.history {
-        let runs = home.store.recent_sync_runs(20)?;
+        let runs = home.store.sync().recent_sync_runs(20)?;
         if args.json {
-            let outbox = home.store.outbox_entries(50)?;
-            let notifications = home.store.recent_notifications(50)?;
+            let outbox = home.store.sync().outbox_entries(50)?;
+            let notifications = home.store.sync().recent_notifications(50)?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(
@@ -53,8 +53,8 @@ pub fn sync(
             );
             return Ok(());
         }
-        println!("outbox: {} waiting", home.store.outbox_len()?);
-        match home.store.last_successful_sync()? {
+        println!("outbox: {} waiting", home.store.sync().outbox_len()?);
+        match home.store.sync().last_successful_sync()? {
             Some(t) => println!("last successful sync: {}", tilldesk::time::to_china_display(&t)),
             None => println!("last successful sync: never"),
         }

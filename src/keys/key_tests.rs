@@ -28,7 +28,7 @@ fn till() -> Till {
 }
 
 fn stored_fingerprint(store: &Store, name: &str) -> Option<String> {
-    store.secret_ref(name).unwrap().map(|r| r.fingerprint)
+    store.sync().secret_ref(name).unwrap().map(|r| r.fingerprint)
 }
 
 #[test]
@@ -183,8 +183,8 @@ fn what_is_missing_is_named_and_the_router_is_told_so() {
     assert_eq!(missing(alipay_client(&t.store, &t.vault).unwrap_err()), "the gateway URL");
 
     // The live factory hands the router the kind, not words.
-    let id = t.store.acquirer_for(AcquirerKind::WechatPay).unwrap();
-    let account = t.store.acquirers().unwrap().into_iter().find(|a| a.id == id).unwrap();
+    let id = t.store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let account = t.store.setup().acquirers().unwrap().into_iter().find(|a| a.id == id).unwrap();
     let factory = LiveChannels { store: &t.store, vault: &t.vault };
     let Err(reason) = factory.channel(&account, None) else { panic!("no WeChat Pay key, yet a channel") };
     assert_eq!(reason, NoChannel::Missing { what: "the WeChat Pay API key" });

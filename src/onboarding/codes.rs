@@ -69,17 +69,19 @@ pub fn build_for_store(
     store_id: StoreId,
     format: Option<CodeFormatChoice>,
 ) -> Result<BuiltCode, OnboardingError> {
-    let store = db.store(store_id)?.ok_or_else(|| OnboardingError::UnknownStore(store_id.to_string()))?;
-    let merchant =
-        db.merchant_by_id(store.merchant_id)?.ok_or_else(|| OnboardingError::UnknownStore(store.store_code.clone()))?;
-    let bindings = db.bindings_for_store(store_id)?;
+    let store = db.setup().store(store_id)?.ok_or_else(|| OnboardingError::UnknownStore(store_id.to_string()))?;
+    let merchant = db
+        .setup()
+        .merchant_by_id(store.merchant_id)?
+        .ok_or_else(|| OnboardingError::UnknownStore(store.store_code.clone()))?;
+    let bindings = db.setup().bindings_for_store(store_id)?;
     let (references, cds) = routing_for(&bindings);
     if references.is_empty() && cds.is_none() {
         return Err(OnboardingError::NotOnboarded { store_code: store.store_code.clone() });
     }
     let choice = match format {
         Some(f) => f,
-        None => db.store_code_format(store_id)?,
+        None => db.setup().store_code_format(store_id)?,
     };
     let format = resolve_format(choice, cds.is_some());
     let mut input = StoreCodeInput::for_store(&merchant, &store);

@@ -8,7 +8,7 @@
 //! 3. [`Onboarder::bind_code`]: read an existing code, take its CDS index, onboard acquirer 2 and ask it to bind
 //!    to that index; the same printed code then reaches both acquirers.
 //!
-//! Every step is written to the store's binding with its time ([`crate::store::Store::save_binding`]) and reported
+//! Every step is written to the store's binding with its time ([`crate::store::Setup::save_binding`]) and reported
 //! through the progress callback; the flows can be cancelled between steps and while waiting.
 
 pub mod codes;
@@ -39,9 +39,9 @@ pub const SANDBOX_ACQUIRERS: &[(&str, &str, AcquirerKind)] = &[
 /// Makes sure the sandbox's acquirers exist locally (adopting the rows checkout created).
 pub fn ensure_sandbox_acquirers(db: &mut Store) -> Result<Vec<OnboardingAcquirer>, StoreError> {
     for (code, name, kind) in SANDBOX_ACQUIRERS {
-        db.ensure_onboarding_acquirer(*kind, name, code, ChannelMode::Sandbox)?;
+        db.setup_mut().ensure_onboarding_acquirer(*kind, name, code, ChannelMode::Sandbox)?;
     }
-    db.onboarding_acquirers()
+    db.setup().onboarding_acquirers()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,14 +174,14 @@ impl Onboarder<'_> {
 
     /// Writes a step to the binding's timeline and reports it.
     fn record(&mut self, state: &AcquirerBinding, event: Step) -> Result<AcquirerBinding, OnboardingError> {
-        let saved = self.db.save_binding(state, event.name(), &event.to_stored())?;
+        let saved = self.db.setup_mut().save_binding(state, event.name(), &event.to_stored())?;
         self.report(event);
         Ok(saved)
     }
 
     /// Adds a step to the binding's timeline (no change to the binding) and reports it.
     fn note(&mut self, binding: BindingId, event: Step) -> Result<(), OnboardingError> {
-        self.db.add_binding_event(binding, event.name(), &event.to_stored())?;
+        self.db.setup_mut().add_binding_event(binding, event.name(), &event.to_stored())?;
         self.report(event);
         Ok(())
     }
@@ -192,6 +192,7 @@ impl Onboarder<'_> {
 
     fn acquirer(&self, id: AcquirerId) -> Result<OnboardingAcquirer, OnboardingError> {
         self.db
+            .setup()
             .onboarding_acquirers()?
             .into_iter()
             .find(|a| a.acquirer.id == id)
@@ -199,7 +200,7 @@ impl Onboarder<'_> {
     }
 
     fn store_code(&self, id: StoreId) -> Result<String, OnboardingError> {
-        Ok(self.db.store(id)?.ok_or_else(|| OnboardingError::UnknownStore(id.to_string()))?.store_code)
+        Ok(self.db.setup().store(id)?.ok_or_else(|| OnboardingError::UnknownStore(id.to_string()))?.store_code)
     }
 
     /// Flow 1 (`with_cds = false`) and flow 2 (`with_cds = true`).
@@ -211,7 +212,7 @@ impl Onboarder<'_> {
     ) -> Result<AcquirerBinding, OnboardingError> {
         let acquirer = self.acquirer(acquirer_id)?;
         let store_code = self.store_code(store_id)?;
-        let bindings = self.db.bindings_for_store(store_id)?;
+        let bindings = self.db.setup().bindings_for_store(store_id)?;
         let existing = bindings.iter().find(|b| b.acquirer_id == acquirer_id);
         if with_cds {
             if let Some(b) = existing.filter(|b| b.cds_index.is_some()) {
@@ -287,13 +288,15 @@ impl Onboarder<'_> {
         let cds = decoded.require_cds()?.clone();
         self.report(Step::CodeRead { platform_id: cds.platform_id.clone(), cds_index: cds.cds_index.clone() });
         // The code must be this store's: its own index, or one no other store here uses.
-        let own = self.db.bindings_for_store(store_id)?;
+        let own = self.db.setup().bindings_for_store(store_id)?;
         if let Some(mine) = own.iter().find_map(|b| b.cds_index.clone())
             && mine != cds.cds_index
         {
             return Err(OnboardingError::NotThisStoresCode { cds_index: cds.cds_index, own_index: mine, store_code });
         }
-        if let Some(other) = self.db.bindings_with_cds_index(&cds.cds_index)?.iter().find(|b| b.store_id != store_id) {
+        if let Some(other) =
+            self.db.setup().bindings_with_cds_index(&cds.cds_index)?.iter().find(|b| b.store_id != store_id)
+        {
             return Err(OnboardingError::CodeOfAnotherStore {
                 cds_index: cds.cds_index,
                 owner: self.store_code(other.store_id)?,
@@ -332,7 +335,7 @@ impl Onboarder<'_> {
                 })
                 .to_string();
                 let key = format!("cds_bind:{}:{}", acquirer.onboarding_code, cds.cds_index);
-                self.db.enqueue_outbox(CDS_BIND_OUTBOX, &key, &payload)?;
+                self.db.sync_mut().enqueue_outbox(CDS_BIND_OUTBOX, &key, &payload)?;
                 tracing::warn!(error = %e, "no answer from the CDS platform while binding; queued");
                 self.note(binding.id, Step::BindQueued { cds_index: cds.cds_index.clone() })?;
                 return Err(OnboardingError::BindQueued {
@@ -369,7 +372,8 @@ impl Onboarder<'_> {
     ) -> Result<AcquirerBinding, OnboardingError> {
         let acquirer = self.acquirer(acquirer_id)?;
         let store_code = self.store_code(store_id)?;
-        let binding = self.db.binding(store_id, acquirer_id)?.ok_or(OnboardingError::NotOnboarded { store_code })?;
+        let binding =
+            self.db.setup().binding(store_id, acquirer_id)?.ok_or(OnboardingError::NotOnboarded { store_code })?;
         let Some(merchant_id) = binding.merchant_id_at_acquirer.clone() else { return Ok(binding) };
         if binding.status != BindingStatus::PendingVerification {
             return Ok(binding);
@@ -430,7 +434,7 @@ impl Onboarder<'_> {
         store_id: StoreId,
         acquirer: &OnboardingAcquirer,
     ) -> Result<AcquirerBinding, OnboardingError> {
-        let existing = self.db.binding(store_id, acquirer.acquirer.id)?;
+        let existing = self.db.setup().binding(store_id, acquirer.acquirer.id)?;
         match existing {
             Some(b) if b.status == BindingStatus::Active && b.merchant_id_at_acquirer.is_some() => {
                 self.report(Step::AlreadyActive { acquirer: acquirer.onboarding_code.clone() });
@@ -441,13 +445,15 @@ impl Onboarder<'_> {
             }
             _ => {}
         }
-        let store = self.db.store(store_id)?.ok_or_else(|| OnboardingError::UnknownStore(store_id.to_string()))?;
+        let store =
+            self.db.setup().store(store_id)?.ok_or_else(|| OnboardingError::UnknownStore(store_id.to_string()))?;
         let merchant = self
             .db
+            .setup()
             .merchant_by_id(store.merchant_id)?
             .ok_or_else(|| OnboardingError::UnknownStore(store.store_code.clone()))?;
         let mut issues = validate_merchant(&merchant);
-        issues.extend(validate_store(&store, &self.db.stores()?));
+        issues.extend(validate_store(&store, &self.db.setup().stores()?));
         if !issues.is_empty() {
             return Err(OnboardingError::InvalidProfile(issues));
         }

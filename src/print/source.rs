@@ -76,8 +76,8 @@ mod tests {
     #[test]
     fn the_demo_store_prints_an_emvco_code_marked_as_demo() {
         let mut store = Store::open_in_memory().unwrap();
-        store.default_store().unwrap();
-        let stores = store.printable_stores().unwrap();
+        store.setup_mut().default_store().unwrap();
+        let stores = store.setup().printable_stores().unwrap();
         let stand = stand_for_store(&store, &stores[0]).unwrap();
         assert_eq!(stand.name_zh, "演示门店");
         assert_eq!(stand.name_latin, "Demo Store");

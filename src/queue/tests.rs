@@ -46,7 +46,7 @@ fn a_command_runs_off_the_ui_thread_and_answers_once() {
 fn commands_audit_for_the_operator_signed_in_when_they_were_submitted() {
     let dir = tempfile::tempdir().unwrap();
     let mut queue = queue(&dir);
-    let mut add = queue.submit(|s| s.store.add_operator("林", crate::model::Role::Owner, "246810", None));
+    let mut add = queue.submit(|s| s.store.staff_mut().add_operator("林", crate::model::Role::Owner, "246810", None));
     let owner = answer(&mut add).unwrap().unwrap();
     queue.set_operator(Some(owner.id));
     let mut seen = queue.submit(|s| s.operator);
@@ -54,7 +54,7 @@ fn commands_audit_for_the_operator_signed_in_when_they_were_submitted() {
     let mut write = queue.submit(|s| s.store.set_setting("queue.audited", "yes", None));
     answer(&mut write).unwrap().unwrap();
     let store = Store::open(queue.core().db()).unwrap();
-    let entries = store.audit_page(None, 10).unwrap();
+    let entries = store.staff().audit_page(None, 10).unwrap();
     let entry = entries.iter().find(|e| e.subject == "queue.audited").expect("the change is audited");
     assert_eq!(entry.operator_id, Some(owner.id), "{entry:?}");
     assert_eq!(entry.actor.as_deref(), Some("window"));

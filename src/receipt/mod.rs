@@ -117,30 +117,31 @@ impl Receipt {
         printed_at_utc: &str,
     ) -> Result<Receipt, ReceiptError> {
         let order = db
+            .orders()
             .order_by_out_trade_no(out_trade_no.trim())?
             .ok_or_else(|| ReceiptError::UnknownOrder { out_trade_no: out_trade_no.trim().to_owned() })?;
         let refund = match refund {
             None => None,
             Some(no) => {
                 let r =
-                    db.refunds_of(order.id)?.into_iter().find(|r| r.out_request_no == no.trim()).ok_or_else(|| {
-                        ReceiptError::UnknownRefund {
+                    db.refunds().refunds_of(order.id)?.into_iter().find(|r| r.out_request_no == no.trim()).ok_or_else(
+                        || ReceiptError::UnknownRefund {
                             out_trade_no: order.out_trade_no.clone(),
                             out_request_no: no.trim().to_owned(),
-                        }
-                    })?;
+                        },
+                    )?;
                 Some(r)
             }
         };
-        let store = db.store(order.store_id)?;
+        let store = db.setup().store(order.store_id)?;
         let merchant = match &store {
-            Some(s) => db.merchant_by_id(s.merchant_id)?,
+            Some(s) => db.setup().merchant_by_id(s.merchant_id)?,
             None => None,
         };
-        let acquirer = db.acquirers()?.into_iter().find(|a| a.id == order.acquirer_id);
+        let acquirer = db.setup().acquirers()?.into_iter().find(|a| a.id == order.acquirer_id);
         let cashier_id = refund.as_ref().and_then(|r| r.operator_id).or(order.operator_id);
         let cashier = match cashier_id {
-            Some(id) => db.operator(id)?.map(|o| o.name),
+            Some(id) => db.staff().operator(id)?.map(|o| o.name),
             None => None,
         };
         let first = |names: &[&str]| names.iter().map(|n| n.trim()).find(|n| !n.is_empty()).map(str::to_owned);

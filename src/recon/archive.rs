@@ -108,7 +108,7 @@ pub fn keep_file(store: &mut Store, path: &Path, entry: &ArchiveEntry<'_>) -> Re
         let _ = crate::private_files::sync_dir(&dir);
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let record = store.record_archived_bill(&NewArchived {
+    let record = store.recon_mut().record_archived_bill(&NewArchived {
         sha256: &sha256,
         size,
         source: entry.source,
@@ -184,7 +184,7 @@ pub fn reimport(
     let data_dir = data_dir_of(store).ok_or(ArchiveError::NoDataFolder)?;
     let dir = archive_dir(&data_dir);
     let day = date_text(date);
-    let mut records = store.archived_bills(Some(&day), acquirer)?;
+    let mut records = store.recon().archived_bills(Some(&day), acquirer)?;
     records.sort_by_key(|r| r.id);
     // One import per file and account, whatever the number of times it was archived.
     let mut seen = std::collections::HashSet::new();

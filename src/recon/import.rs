@@ -258,7 +258,7 @@ fn import_reader<R: Read + Seek>(
     }
     let acquirer_id = match options.account {
         Some(id) => id,
-        None => store.acquirer_for(format.acquirer())?,
+        None => store.setup_mut().acquirer_for(format.acquirer())?,
     };
     let new = NewBill { acquirer_id, source_name: file, format: format.as_str() };
     // What the feed learns besides the rows: the file's type (for the outcome, whatever the store decides) and
@@ -269,20 +269,20 @@ fn import_reader<R: Read + Seek>(
     };
     let mut warnings = Vec::new();
     let result = match format {
-        BillFormat::WechatText => store.import_bill(&new, |sink| {
+        BillFormat::WechatText => store.recon_mut().import_bill(&new, |sink| {
             let input = BufReader::with_capacity(256 * 1024, reader);
             let bill = BillReader::new(input).map_err(|source| ReconError::Wechat { file: file.to_owned(), source })?;
             let finished = wechat_rows(file, bill, sink, options, control)?;
             bill_type = finished.bill_type;
             Ok::<_, ReconError>(finished)
         })?,
-        BillFormat::AlipayCsv => store.import_bill(&new, |sink| {
+        BillFormat::AlipayCsv => store.recon_mut().import_bill(&new, |sink| {
             check_alipay_type(file, options)?;
             warnings.push(ImportWarning::NoSummaryEntry);
             let detail = DetailReader::new(reader, file);
             alipay_rows(file, None, detail, None, sink, options, control)
         })?,
-        BillFormat::AlipayZip => store.import_bill(&new, |sink| {
+        BillFormat::AlipayZip => store.recon_mut().import_bill(&new, |sink| {
             check_alipay_type(file, options)?;
             let bad_zip = |e: AlipayError| match e {
                 AlipayError::Zip(z) => ReconError::BadZip { file: file.to_owned(), detail: z.to_string() },

@@ -146,6 +146,7 @@ pub fn resolve(
     match how {
         ResolveAs::Adopted => {
             let d = store
+                .recon()
                 .discrepancy(id)?
                 .ok_or_else(|| StoreError::NotFound { what: "difference", key: format!("#{}", id.0) })?;
             let reason = Reason::parse(&d.fields.reason).unwrap_or(Reason::MissingFromBill);
@@ -153,22 +154,25 @@ pub fn resolve(
                 return Err(ResolveError::CannotAdopt { id: id.0, reason: reason.as_str() });
             }
             let acquirer = store
+                .recon()
                 .recon_run(d.run_id)?
                 .and_then(|r| r.acquirer_id)
                 .ok_or_else(|| StoreError::NotFound { what: "reconciliation run", key: d.run_id.to_string() })?;
             if note.trim().is_empty() {
                 return Err(StoreError::from(crate::store::recon_days::Refused::NoteRequired).into());
             }
-            Ok(Resolved::Adopted(store.adopt_bill_payment(id, acquirer, note.trim(), operator)?))
+            Ok(Resolved::Adopted(store.recon_mut().adopt_bill_payment(id, acquirer, note.trim(), operator)?))
         }
-        ResolveAs::Matched(pick) => Ok(Resolved::Matched { line: store.match_to_bill_row(id, pick, note, operator)? }),
+        ResolveAs::Matched(pick) => {
+            Ok(Resolved::Matched { line: store.recon_mut().match_to_bill_row(id, pick, note, operator)? })
+        }
         ResolveAs::Adjusted | ResolveAs::WrittenOff | ResolveAs::Refunded { .. } => {
             let out_request_no = match how {
                 ResolveAs::Refunded { out_request_no } => out_request_no.as_deref(),
                 _ => None,
             };
             let resolution = NewResolution { kind: Some(how.kind()), note, out_request_no };
-            store.resolve_discrepancy_as(id, &resolution, operator)?;
+            store.recon_mut().resolve_discrepancy_as(id, &resolution, operator)?;
             Ok(Resolved::Plain)
         }
     }
@@ -181,7 +185,7 @@ pub fn reopen(
     note: &str,
     operator: Option<OperatorId>,
 ) -> Result<(), ResolveError> {
-    Ok(store.reopen_discrepancy(id, note, operator)?)
+    Ok(store.recon_mut().reopen_discrepancy(id, note, operator)?)
 }
 
 /// Who closed a day and when.
@@ -260,6 +264,7 @@ pub fn china_display(stored: &str) -> String {
 
 fn kind_of(store: &Store, acquirer_id: AcquirerId) -> Result<AcquirerKind, ReconError> {
     store
+        .setup()
         .acquirers()?
         .into_iter()
         .find(|a| a.id == acquirer_id)
@@ -271,11 +276,12 @@ fn kind_of(store: &Store, acquirer_id: AcquirerId) -> Result<AcquirerKind, Recon
 /// is now.
 pub fn day_report(store: &Store, acquirer_id: AcquirerId, date: time::Date) -> Result<DayReport, ResolveError> {
     let day = date_text(date);
-    if let Some(closed) = store.closed_day(acquirer_id, &day)? {
+    if let Some(closed) = store.recon().closed_day(acquirer_id, &day)? {
         return frozen(&closed);
     }
     let acquirer = kind_of(store, acquirer_id)?;
     let run = store
+        .recon()
         .latest_run_of_day(acquirer_id, &day)?
         .ok_or_else(|| ResolveError::NoRun { acquirer: acquirer_name(acquirer), date: day.clone() })?;
     let report = load_report(store, run, Lang::En)?;
@@ -311,9 +317,10 @@ pub fn close_day(
     let day = date_text(date);
     let acquirer = kind_of(store, acquirer_id)?;
     let run = store
+        .recon()
         .latest_run_of_day(acquirer_id, &day)?
         .ok_or_else(|| ResolveError::NoRun { acquirer: acquirer_name(acquirer), date: day.clone() })?;
-    store.check_closable(acquirer_id, &day, run)?;
+    store.recon_mut().check_closable(acquirer_id, &day, run)?;
     let report = load_report(store, run, Lang::En)?;
     let frozen = DayReport {
         acquirer,
@@ -335,7 +342,7 @@ pub fn close_day(
         report_json: &report_json,
         report_text: &report_text,
     };
-    Ok(store.close_day(&new, operator)?)
+    Ok(store.recon_mut().close_day(&new, operator)?)
 }
 
 /// Reopens a closed day (audited with the reason) so that it can be resolved and reconciled again.
@@ -346,13 +353,13 @@ pub fn reopen_day(
     note: &str,
     operator: Option<OperatorId>,
 ) -> Result<ClosedDay, ResolveError> {
-    Ok(store.reopen_day(acquirer_id, &date_text(date), note, operator)?)
+    Ok(store.recon_mut().reopen_day(acquirer_id, &date_text(date), note, operator)?)
 }
 
 /// Refuses to reconcile a closed day again (its report is frozen until it is reopened).
 pub fn refuse_if_closed(store: &Store, acquirer_id: AcquirerId, date: time::Date) -> Result<(), ReconError> {
     let day = date_text(date);
-    match store.closed_day(acquirer_id, &day)? {
+    match store.recon().closed_day(acquirer_id, &day)? {
         Some(closed) => Err(ReconError::DayClosed {
             acquirer: acquirer_name(kind_of(store, acquirer_id)?),
             date: day,

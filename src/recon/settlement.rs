@@ -132,7 +132,7 @@ pub fn import_account_file(
         date.or(bill.start).or_else(|| majority_day(&bill)).ok_or(SettlementError::NoDate { file: name.to_owned() })?;
     let acquirer_id = match acquirer {
         Some(id) => id,
-        None => store.acquirer_for(AcquirerKind::Alipay)?,
+        None => store.setup_mut().acquirer_for(AcquirerKind::Alipay)?,
     };
     let hash = {
         use sha2::Digest as _;
@@ -156,7 +156,7 @@ pub fn import_account_file(
         })
         .collect();
     let day_text = date_text(day);
-    let (stored, already) = store.import_account_bill(
+    let (stored, already) = store.recon_mut().import_account_bill(
         &NewAccountBill {
             acquirer_id,
             bill_date: &day_text,
@@ -363,19 +363,21 @@ struct Expected {
 /// Checks an Alipay account's day: the imported account bill against the imported trade bill.
 pub fn check(store: &Store, acquirer_id: AcquirerId, date: Date) -> Result<SettlementCheck, ReconError> {
     let day = date_text(date);
-    let kind = store.acquirers()?.into_iter().find(|a| a.id == acquirer_id).map(|a| a.kind);
+    let kind = store.setup().acquirers()?.into_iter().find(|a| a.id == acquirer_id).map(|a| a.kind);
     match kind {
         None => return Err(ReconError::UnknownAccount(acquirer_id)),
         Some(k) if k != AcquirerKind::Alipay => return Err(SettlementError::NotAlipay(acquirer_id).into()),
         Some(_) => {}
     }
-    if store.bills_of_day(acquirer_id, &day)?.is_empty() {
+    if store.recon().bills_of_day(acquirer_id, &day)?.is_empty() {
         return Err(ReconError::NoBill { acquirer: "Alipay", date: day });
     }
-    let account_bill =
-        store.account_bill_of_day(acquirer_id, &day)?.ok_or(SettlementError::NoAccountBill { date: day.clone() })?;
-    let rows = store.account_bill_rows(account_bill.id)?;
-    let entries = store.trade_bill_entries(acquirer_id, &day)?;
+    let account_bill = store
+        .recon()
+        .account_bill_of_day(acquirer_id, &day)?
+        .ok_or(SettlementError::NoAccountBill { date: day.clone() })?;
+    let rows = store.recon().account_bill_rows(account_bill.id)?;
+    let entries = store.recon().trade_bill_entries(acquirer_id, &day)?;
 
     let mut expected = Vec::new();
     let mut trade_net = 0i64;

@@ -135,9 +135,10 @@ pub fn utc(china: &str) -> String {
 
 /// A local WeChat Pay order in `status`, paid (or made) at `at` China time.
 pub fn order(store: &mut Store, out_trade_no: &str, total: i64, status: &str, at: &str) {
-    let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let paid = matches!(status, "PAID" | "PARTIALLY_REFUNDED" | "REFUNDED").then(|| utc(at));
     store
+        .recon_mut()
         .seed_orders([SeedOrder {
             out_trade_no: out_trade_no.to_owned(),
             trade_no: Some(format!("4200{out_trade_no}")),
@@ -155,6 +156,7 @@ pub fn order(store: &mut Store, out_trade_no: &str, total: i64, status: &str, at
 /// A local refund of `out_trade_no`.
 pub fn refund(store: &mut Store, out_trade_no: &str, out_request_no: &str, amount: i64, status: &str, at: &str) {
     store
+        .recon_mut()
         .seed_refunds([SeedRefund {
             out_trade_no: out_trade_no.to_owned(),
             out_request_no: out_request_no.to_owned(),

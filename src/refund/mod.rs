@@ -82,7 +82,8 @@ impl RefundDesk {
         reason: &str,
     ) -> Result<Refund, RefundError> {
         require(operator, Permission::Refund)?;
-        let (order, refund) = self.with_store(|s| s.create_refund(out_trade_no, amount, reason, Some(operator.id)))?;
+        let (order, refund) =
+            self.with_store(|s| s.refunds_mut().create_refund(out_trade_no, amount, reason, Some(operator.id)))?;
         tracing::info!(out_trade_no, out_request_no = refund.out_request_no, %amount, operator = operator.name, "refund");
         let _working = ACTIVE.start(&refund.out_request_no);
         crash_point("refund_after_write_ahead");
@@ -106,25 +107,33 @@ impl RefundDesk {
             crash_point("refund_after_send");
             match result {
                 RefundResult::Accepted { state: RefundState::Success, .. } => {
-                    return Ok(self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Success, "refunded"))?);
+                    return Ok(self.with_store(|s| {
+                        s.refunds_mut().set_refund_status(refund.id, RefundStatus::Success, "refunded")
+                    })?);
                 }
                 RefundResult::Accepted { state: RefundState::Failed, .. } => {
-                    let r = self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Failed, "refused"))?;
+                    let r = self.with_store(|s| {
+                        s.refunds_mut().set_refund_status(refund.id, RefundStatus::Failed, "refused")
+                    })?;
                     return Ok(r);
                 }
                 RefundResult::Accepted { state: RefundState::Processing, refund_no } => {
                     let detail = format!("accepted{}", refund_no.map(|n| format!(" ({n})")).unwrap_or_default());
-                    self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Processing, &detail))?;
+                    self.with_store(|s| {
+                        s.refunds_mut().set_refund_status(refund.id, RefundStatus::Processing, &detail)
+                    })?;
                     return self.follow(order, refund.id, &refund.out_request_no).await;
                 }
                 RefundResult::Failed(f) => {
                     let detail = format!("{}: {}", f.code, f.message);
-                    self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Failed, &detail))?;
+                    self.with_store(|s| s.refunds_mut().set_refund_status(refund.id, RefundStatus::Failed, &detail))?;
                     return Err(RefundError::AcquirerRefused(f.message));
                 }
                 RefundResult::Unknown(why) => {
                     tracing::warn!(out_request_no = refund.out_request_no, attempt, %why, "refund result unknown");
-                    self.with_store(|s| s.add_order_event(order.id, "refund_retry", &format!("#{attempt}: {why}")))?;
+                    self.with_store(|s| {
+                        s.orders_mut().add_order_event(order.id, "refund_retry", &format!("#{attempt}: {why}"))
+                    })?;
                     last_unknown = why;
                     self.clock.sleep(self.settings.retry_interval).await;
                 }
@@ -132,27 +141,26 @@ impl RefundDesk {
         }
         // Maybe it went through: ask before anything else.
         match channel.refund_query(&order.out_trade_no, &refund.out_request_no).await {
-            RefundQueryResult::Found(RefundState::Success) => {
-                Ok(self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Success, "confirmed by query"))?)
-            }
+            RefundQueryResult::Found(RefundState::Success) => Ok(self.with_store(|s| {
+                s.refunds_mut().set_refund_status(refund.id, RefundStatus::Success, "confirmed by query")
+            })?),
             RefundQueryResult::Found(RefundState::Processing) => {
                 self.follow(order, refund.id, &refund.out_request_no).await
             }
-            RefundQueryResult::Found(RefundState::Failed) => {
-                Ok(self.with_store(|s| s.set_refund_status(refund.id, RefundStatus::Failed, "refund closed"))?)
-            }
+            RefundQueryResult::Found(RefundState::Failed) => Ok(self
+                .with_store(|s| s.refunds_mut().set_refund_status(refund.id, RefundStatus::Failed, "refund closed"))?),
             RefundQueryResult::NotFound | RefundQueryResult::Unknown(_) => {
                 self.with_store(|s| {
-                    s.add_order_event(
+                    s.orders_mut().add_order_event(
                         order.id,
                         "refund_pending",
                         &format!("{}: no answer yet ({last_unknown}); TillDesk keeps trying", refund.out_request_no),
                     )?;
                     // The background sync sends it again with the same out_request_no (exactly once).
                     let payload = serde_json::json!({ "out_request_no": refund.out_request_no }).to_string();
-                    s.enqueue_outbox("refund", &format!("refund:{}", refund.out_request_no), &payload)
+                    s.sync_mut().enqueue_outbox("refund", &format!("refund:{}", refund.out_request_no), &payload)
                 })?;
-                Ok(self.with_store(|s| s.refund(refund.id))?.unwrap_or(refund))
+                Ok(self.with_store(|s| s.refunds().refund(refund.id))?.unwrap_or(refund))
             }
         }
     }
@@ -170,13 +178,13 @@ impl RefundDesk {
         loop {
             match channel.refund_query(&order.out_trade_no, out_request_no).await {
                 RefundQueryResult::Found(RefundState::Success) => {
-                    return Ok(
-                        self.with_store(|s| s.set_refund_status(id, RefundStatus::Success, "refund_status SUCCESS"))?
-                    );
+                    return Ok(self.with_store(|s| {
+                        s.refunds_mut().set_refund_status(id, RefundStatus::Success, "refund_status SUCCESS")
+                    })?);
                 }
                 RefundQueryResult::Found(RefundState::Failed) => {
                     return Ok(self.with_store(|s| {
-                        s.set_refund_status(
+                        s.refunds_mut().set_refund_status(
                             id,
                             RefundStatus::Failed,
                             "the refund could not reach the customer (CHANGE / REFUNDCLOSE)",
@@ -190,7 +198,7 @@ impl RefundDesk {
             let waited = Duration::try_from(self.clock.now() - started).unwrap_or(Duration::ZERO);
             if waited >= self.settings.follow_window {
                 return Ok(self
-                    .with_store(|s| s.refund(id))?
+                    .with_store(|s| s.refunds().refund(id))?
                     .ok_or(StoreError::NotFound { what: "refund", key: out_request_no.into() })?);
             }
             self.clock.sleep(self.settings.follow_interval).await;
@@ -204,10 +212,10 @@ impl RefundDesk {
     /// `store::transitions::move_refund`).
     pub async fn resend(&self, out_request_no: &str) -> Result<Refund, RefundError> {
         let refund = self
-            .with_store(|s| s.refund_by_out_request_no(out_request_no))?
+            .with_store(|s| s.refunds().refund_by_out_request_no(out_request_no))?
             .ok_or(StoreError::NotFound { what: "refund", key: out_request_no.into() })?;
         let order = self
-            .with_store(|s| s.order(refund.order_id))?
+            .with_store(|s| s.orders().order(refund.order_id))?
             .ok_or(StoreError::NotFound { what: "order", key: refund.order_id.to_string() })?;
         let _working = ACTIVE.start(out_request_no);
         match refund.status {
@@ -215,11 +223,15 @@ impl RefundDesk {
                 let channel = self.router.for_order(&order)?;
                 match channel.refund_query(&order.out_trade_no, out_request_no).await {
                     RefundQueryResult::Found(RefundState::Success) => Ok(self.with_store(|s| {
-                        s.set_refund_status(refund.id, RefundStatus::Success, "found refunded by its out_request_no")
+                        s.refunds_mut().set_refund_status(
+                            refund.id,
+                            RefundStatus::Success,
+                            "found refunded by its out_request_no",
+                        )
                     })?),
                     RefundQueryResult::Found(RefundState::Processing) => {
                         self.with_store(|s| {
-                            s.set_refund_status(
+                            s.refunds_mut().set_refund_status(
                                 refund.id,
                                 RefundStatus::Processing,
                                 "found accepted by its out_request_no",
@@ -228,11 +240,15 @@ impl RefundDesk {
                         self.follow(&order, refund.id, out_request_no).await
                     }
                     RefundQueryResult::Found(RefundState::Failed) => Ok(self.with_store(|s| {
-                        s.set_refund_status(refund.id, RefundStatus::Failed, "found closed by its out_request_no")
+                        s.refunds_mut().set_refund_status(
+                            refund.id,
+                            RefundStatus::Failed,
+                            "found closed by its out_request_no",
+                        )
                     })?),
                     RefundQueryResult::NotFound => {
                         self.with_store(|s| {
-                            s.add_order_event(
+                            s.orders_mut().add_order_event(
                                 order.id,
                                 "refund_resend",
                                 &format!("{out_request_no}: the acquirer never got it; sending it again"),
@@ -253,7 +269,7 @@ impl RefundDesk {
     /// restart, or when the acquirer was slow) and settles what it can through [`RefundDesk::resend`]. Returns the
     /// refunds in their new states.
     pub async fn follow_up(&self) -> Result<Vec<Refund>, RefundError> {
-        let pending = self.with_store(|s| s.pending_refunds())?;
+        let pending = self.with_store(|s| s.refunds().pending_refunds())?;
         let mut out = Vec::new();
         for refund in pending {
             if is_active(&refund.out_request_no) {
@@ -262,7 +278,9 @@ impl RefundDesk {
             match self.resend(&refund.out_request_no).await {
                 Ok(r) => {
                     if matches!(r.status, RefundStatus::Success | RefundStatus::Failed) {
-                        self.with_store(|s| s.mark_outbox_delivered(&format!("refund:{}", r.out_request_no)))?;
+                        self.with_store(|s| {
+                            s.sync_mut().mark_outbox_delivered(&format!("refund:{}", r.out_request_no))
+                        })?;
                     }
                     out.push(r);
                 }

@@ -93,10 +93,11 @@ async fn desk(refunds: Vec<RefundResult>, queries: Vec<RefundQueryResult>) -> De
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.sqlite3");
     let mut store = Store::open(&path).unwrap();
-    let clerk = store.add_operator("王芳", Role::BackOffice, "246810", None).unwrap();
-    let cashier = store.add_operator("李雷", Role::Cashier, "1357", None).unwrap();
-    let store_id = store.default_store().unwrap();
+    let clerk = store.staff_mut().add_operator("王芳", Role::BackOffice, "246810", None).unwrap();
+    let cashier = store.staff_mut().add_operator("李雷", Role::Cashier, "1357", None).unwrap();
+    let store_id = store.setup_mut().default_store().unwrap();
     let wechat = store
+        .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
         .unwrap();
     let route = crate::model::Route {
@@ -106,7 +107,7 @@ async fn desk(refunds: Vec<RefundResult>, queries: Vec<RefundQueryResult>) -> De
         merchant_id: Some("1900000188".into()),
         source: crate::model::RouteSource::Onboarding,
     };
-    store.set_route(&route, None).unwrap();
+    store.setup_mut().set_route(&route, None).unwrap();
     let script = Arc::new(Script {
         refunds: Mutex::new(refunds.into()),
         queries: Mutex::new(queries.into()),
@@ -136,7 +137,7 @@ fn accepted(state: RefundState) -> RefundResult {
 }
 
 fn outbox_keys(path: &std::path::Path) -> Vec<String> {
-    Store::open(path).unwrap().outbox_entries(10).unwrap().into_iter().map(|e| e.idempotency_key).collect()
+    Store::open(path).unwrap().sync().outbox_entries(10).unwrap().into_iter().map(|e| e.idempotency_key).collect()
 }
 
 #[tokio::test]
@@ -181,8 +182,8 @@ async fn a_refusal_is_an_error_and_the_refund_failed() {
     let d = desk(vec![refused], vec![]).await;
     let err = d.desk.refund(&d.clerk, &d.out_trade_no, Amount::from_fen(500), "退货").await.unwrap_err();
     assert!(matches!(&err, RefundError::AcquirerRefused(m) if m == "余额不足"), "{err}");
-    let order = Store::open(&d.path).unwrap().order_by_out_trade_no(&d.out_trade_no).unwrap().unwrap();
-    let refunds = Store::open(&d.path).unwrap().refunds_of(order.id).unwrap();
+    let order = Store::open(&d.path).unwrap().orders().order_by_out_trade_no(&d.out_trade_no).unwrap().unwrap();
+    let refunds = Store::open(&d.path).unwrap().refunds().refunds_of(order.id).unwrap();
     assert_eq!(refunds.iter().map(|r| r.status).collect::<Vec<_>>(), [RefundStatus::Failed]);
 }
 
@@ -200,7 +201,7 @@ async fn a_refund_left_submitted_is_found_at_the_acquirer_and_not_sent_again() {
     let settled = d.desk.follow_up().await.unwrap();
     assert_eq!(settled.iter().map(|r| r.status).collect::<Vec<_>>(), [RefundStatus::Success]);
     assert_eq!(d.script.sent.lock().unwrap().len(), 3, "no fourth send: it was found refunded");
-    let outbox = Store::open(&d.path).unwrap().outbox_entries(10).unwrap();
+    let outbox = Store::open(&d.path).unwrap().sync().outbox_entries(10).unwrap();
     assert!(outbox.iter().all(|e| e.delivered_at.is_some()), "the outbox entry is done: {outbox:?}");
 }
 

@@ -145,7 +145,7 @@ pub async fn join(
     let enrolled: EnrolResponse = BackendClient::enrol(&url, code).await?;
     vault.put(SECRET_TOKEN, &enrolled.token)?;
     let mut store = Store::open(db)?;
-    store.set_secret_ref(
+    store.sync_mut().set_secret_ref(
         SECRET_TOKEN,
         crate::secrets::Backend::detect().as_str(),
         SECRET_TOKEN,
@@ -182,8 +182,8 @@ pub struct Mirrored {
 /// Mirrors `cfg` into the till's database (see [`Mirrored`]).
 pub fn mirror(store: &mut Store, cfg: &TillConfig, operator: Option<OperatorId>) -> Result<Mirrored, StoreError> {
     // A fresh till's database makes its demo store (S001) on first use: made first, so it can be the one.
-    let merchant = store.merchant()?;
-    let store_id = match store.store_by_code(&cfg.store.store_code)? {
+    let merchant = store.setup_mut().merchant()?;
+    let store_id = match store.setup().store_by_code(&cfg.store.store_code)? {
         Some(s) => s.id,
         None => {
             let new = crate::model::Store {
@@ -195,7 +195,7 @@ pub fn mirror(store: &mut Store, cfg: &TillConfig, operator: Option<OperatorId>)
                 address: String::new(),
                 contact: String::new(),
             };
-            store.add_store(&new, operator)?
+            store.setup_mut().add_store(&new, operator)?
         }
     };
     let mut acquirers = HashMap::new();
@@ -212,12 +212,12 @@ pub fn mirror(store: &mut Store, cfg: &TillConfig, operator: Option<OperatorId>)
                 source: RouteSource::Chosen,
             })
         });
-        let current = store.route(store_id, wallet)?;
+        let current = store.setup().route(store_id, wallet)?;
         match (wanted, current) {
             (Some(w), Some(c)) if w.acquirer_id == c.acquirer_id && w.merchant_id == c.merchant_id => {}
-            (Some(w), _) => store.set_route(&w, operator)?,
+            (Some(w), _) => store.setup_mut().set_route(&w, operator)?,
             (None, Some(_)) => {
-                store.remove_route(store_id, wallet, operator)?;
+                store.setup_mut().remove_route(store_id, wallet, operator)?;
             }
             (None, None) => {}
         }
@@ -238,12 +238,12 @@ pub fn mirror(store: &mut Store, cfg: &TillConfig, operator: Option<OperatorId>)
 /// row.
 pub fn local_acquirer(store: &mut Store, a: &AcquirerRef, mode: ChannelMode) -> Result<AcquirerId, StoreError> {
     if let Some(code) = a.code.as_deref().filter(|c| !c.trim().is_empty()) {
-        return store.ensure_onboarding_acquirer(a.kind, &a.name, code, mode);
+        return store.setup_mut().ensure_onboarding_acquirer(a.kind, &a.name, code, mode);
     }
-    if let Some(found) = store.acquirers()?.into_iter().find(|x| x.kind == a.kind && x.name == a.name) {
+    if let Some(found) = store.setup().acquirers()?.into_iter().find(|x| x.kind == a.kind && x.name == a.name) {
         return Ok(found.id);
     }
-    store.add_acquirer(a.kind, &a.name, mode, "", None)
+    store.setup_mut().add_acquirer(a.kind, &a.name, mode, "", None)
 }
 
 /// The operator session the backend handed at the last sign-in (bookkeeping): the lists of the till API are scoped
@@ -309,7 +309,10 @@ fn mirrored(list: &[crate::channel::backend::api::OperatorRef]) -> Vec<crate::st
 }
 
 fn local_operator(store: &Store, name: &str) -> Result<crate::model::Operator, StaffError> {
-    store.operator_by_name(name)?.ok_or_else(|| StoreError::NotFound { what: "operator", key: name.to_owned() }.into())
+    store
+        .staff()
+        .operator_by_name(name)?
+        .ok_or_else(|| StoreError::NotFound { what: "operator", key: name.to_owned() }.into())
 }
 
 /// Signs `name` in at the merchant backend this till is enrolled with: the PIN is checked there, the operator
@@ -336,7 +339,7 @@ pub async fn sign_in_with(
 ) -> Result<(crate::model::Operator, crate::secrets::Secret), StaffError> {
     let req = crate::channel::backend::api::SignInRequest { name: name.trim().to_owned(), pin: pin.to_owned() };
     let signed = client.sign_in(&req).await.map_err(|e| StaffError::from_backend(e, name.trim(), None))?;
-    store.mirror_backend_operators(&mirrored(&signed.operators))?;
+    store.backend_mut().mirror_backend_operators(&mirrored(&signed.operators))?;
     store.set_bookkeeping(SETTING_SESSION, &signed.session)?;
     store.set_bookkeeping(SETTING_SESSION_ROLE, signed.operator.role.as_str())?;
     Ok((local_operator(store, &signed.operator.name)?, crate::secrets::Secret::from(signed.session)))
@@ -369,14 +372,14 @@ pub async fn add_operator(
     };
     let who = by.map_or(name, |(n, _)| n).trim().to_owned();
     let answer = client.add_operator(&req).await.map_err(|e| StaffError::from_backend(e, &who, Some(role)))?;
-    store.mirror_backend_operators(&mirrored(&answer.operators))?;
+    store.backend_mut().mirror_backend_operators(&mirrored(&answer.operators))?;
     local_operator(store, name.trim())
 }
 
 /// Refreshes the till's operator list from the backend (the sync does it on every pass).
 pub async fn refresh_operators(client: &BackendClient, store: &mut Store) -> Result<usize, StaffError> {
     let answer = client.operators().await.map_err(|e| StaffError::from_backend(e, "", None))?;
-    store.mirror_backend_operators(&mirrored(&answer.operators))?;
+    store.backend_mut().mirror_backend_operators(&mirrored(&answer.operators))?;
     Ok(answer.operators.len())
 }
 

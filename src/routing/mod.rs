@@ -120,8 +120,9 @@ impl Router {
     /// its reason, which a payment routed to it reports.
     pub fn new(store: &Store, factory: &dyn ChannelFactory) -> Result<Router, StoreError> {
         let codes: HashMap<AcquirerId, String> =
-            store.onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
+            store.setup().onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
         let accounts = store
+            .setup()
             .acquirers()?
             .into_iter()
             .map(|account| {
@@ -199,12 +200,12 @@ impl Router {
     /// The channel that takes `wallet`'s codes at `store_id`: refused, with what to do, when the store has no route
     /// for that wallet or its acquirer is not set up in this profile.
     pub fn route(&self, store: &Store, store_id: StoreId, wallet: Wallet) -> Result<Routed, RouteError> {
-        let Some(route) = store.route(store_id, wallet)? else {
-            let store_code = store.store(store_id)?.ok_or(RouteError::UnknownStore(store_id))?.store_code;
+        let Some(route) = store.setup().route(store_id, wallet)? else {
+            let store_code = store.setup().store(store_id)?.ok_or(RouteError::UnknownStore(store_id))?.store_code;
             return Err(RouteError::NoRoute { store_code, wallet });
         };
         if !self.accounts.contains_key(&route.acquirer_id) {
-            let store_code = store.store(store_id)?.map(|s| s.store_code).unwrap_or_default();
+            let store_code = store.setup().store(store_id)?.map(|s| s.store_code).unwrap_or_default();
             return Err(RouteError::UnknownAcquirer { store_code, acquirer: route.acquirer_id });
         }
         let (acquirer, channel) = self.scoped(route.acquirer_id, route.merchant_id.as_deref())?;

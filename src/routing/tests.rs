@@ -98,9 +98,10 @@ fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("till.sqlite3");
     let mut store = Store::open(&path).unwrap();
-    let s001 = store.default_store().unwrap();
-    let merchant = store.merchant().unwrap();
+    let s001 = store.setup_mut().default_store().unwrap();
+    let merchant = store.setup_mut().merchant().unwrap();
     let s002 = store
+        .setup_mut()
         .add_store(
             &crate::model::Store {
                 id: StoreId(0),
@@ -114,12 +115,16 @@ fn world() -> World {
             None,
         )
         .unwrap();
-    let alipay =
-        store.ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox).unwrap();
+    let alipay = store
+        .setup_mut()
+        .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox)
+        .unwrap();
     let wechat = store
+        .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
         .unwrap();
     let partner1 = store
+        .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::AlipayPlus, "Partner 1", "PARTNER1", ChannelMode::Sandbox)
         .unwrap();
     for (store_id, wallet, acquirer_id, merchant_id) in [
@@ -134,7 +139,7 @@ fn world() -> World {
             merchant_id: merchant_id.map(str::to_owned),
             source: RouteSource::Onboarding,
         };
-        store.set_route(&route, None).unwrap();
+        store.setup_mut().set_route(&route, None).unwrap();
     }
     World { _dir: dir, path, store, s001, s002, alipay, wechat, partner1 }
 }
@@ -170,8 +175,11 @@ fn a_wallet_without_a_route_is_refused_with_what_to_do() {
 #[test]
 fn an_account_without_keys_in_this_profile_says_so() {
     let mut w = world();
-    let other =
-        w.store.ensure_onboarding_acquirer(AcquirerKind::Alipay, "Bank", "BANK9", ChannelMode::Sandbox).unwrap();
+    let other = w
+        .store
+        .setup_mut()
+        .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Bank", "BANK9", ChannelMode::Sandbox)
+        .unwrap();
     let route = Route {
         store_id: w.s002,
         wallet: Wallet::Alipay,
@@ -179,7 +187,7 @@ fn an_account_without_keys_in_this_profile_says_so() {
         merchant_id: None,
         source: RouteSource::Chosen,
     };
-    w.store.set_route(&route, None).unwrap();
+    w.store.setup_mut().set_route(&route, None).unwrap();
     let router = Router::new(&w.store, &Factory { log: Arc::default() }).unwrap();
     let err = router.route(&w.store, w.s002, Wallet::Alipay).unwrap_err();
     assert!(
@@ -223,7 +231,7 @@ async fn checkout_charges_through_the_route_and_refuses_an_unrouted_wallet_befor
     let err = checkout.pay(input(s002, "130000000000000000"), never, &|_| {}).await.unwrap_err();
     assert!(matches!(err, CheckoutError::Route(RouteError::NoRoute { .. })), "{err}");
     assert_eq!(log.lock().unwrap().len(), before, "nothing was sent");
-    assert_eq!(Store::open(&path).unwrap().recent_orders(10).unwrap().len(), 2, "nothing was written");
+    assert_eq!(Store::open(&path).unwrap().orders().recent_orders(10).unwrap().len(), 2, "nothing was written");
     // Recovery and refunds go back to the acquirer that took the order, as its merchant.
     let paid = checkout.order(&order.out_trade_no).unwrap().unwrap();
     let channel = router.for_order(&paid).unwrap();
@@ -254,7 +262,7 @@ async fn amounts_beyond_what_the_protocol_carries_are_refused_before_anything_is
     let err = checkout.pay(pay(10_000_000_001, "2800000000000000"), never.clone(), &|_| {}).await.unwrap_err();
     assert!(matches!(err, CheckoutError::AmountTooLarge { .. }), "{err}");
     assert!(log.lock().unwrap().is_empty(), "nothing was sent");
-    assert!(Store::open(&path).unwrap().recent_orders(10).unwrap().is_empty(), "nothing was written");
+    assert!(Store::open(&path).unwrap().orders().recent_orders(10).unwrap().is_empty(), "nothing was written");
     // The largest allowed amounts go through.
     let (order, _) = checkout.pay(pay(2_147_483_647, "130000000000000000"), never.clone(), &|_| {}).await.unwrap();
     assert_eq!(order.total_amount.fen(), 2_147_483_647);

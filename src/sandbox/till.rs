@@ -64,8 +64,8 @@ pub fn prepare(store: &mut Store) -> Result<(), StoreError> {
     if store.setting(SETTING_DEMO_ROUTES)?.is_some() {
         return Ok(());
     }
-    let demo = store.default_store()?;
-    let has_routes = store.routes()?.iter().any(|r| r.store_id == demo);
+    let demo = store.setup_mut().default_store()?;
+    let has_routes = store.setup().routes()?.iter().any(|r| r.store_id == demo);
     if !has_routes {
         for (code, wallet) in [("ALIPAY", Wallet::Alipay), ("WECHATPAY", Wallet::WechatPay)] {
             if let Some(a) = acquirers.iter().find(|a| a.onboarding_code == code) {
@@ -76,7 +76,7 @@ pub fn prepare(store: &mut Store) -> Result<(), StoreError> {
                     merchant_id: None,
                     source: RouteSource::Direct,
                 };
-                store.set_route(&route, None)?;
+                store.setup_mut().set_route(&route, None)?;
             }
         }
     }
@@ -178,7 +178,7 @@ pub fn sandbox_router(store: &Store, accounts: &SandboxAccounts, base_url: &str)
 /// What the notify listener verifies sandbox notifications with: each local account's sandbox keys.
 pub fn notify_keys(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<NotifyKeys, TillError> {
     let mut keys = NotifyKeys::default();
-    for a in store.onboarding_acquirers()? {
+    for a in store.setup().onboarding_acquirers()? {
         let verify = match account(accounts, base_url, &a.onboarding_code) {
             Ok(Account::Alipay { app_id, platform_public_key, .. }) => {
                 NotifyVerify::Alipay { app_id, public_key: alipay_sign::parse_public_key(&platform_public_key)? }

@@ -133,28 +133,30 @@ impl Backend {
     ) -> Result<Till, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.add_till(store.0, store.1, name, code_hash, expires).await?),
-            None => self.sqlite(|s| s.add_till(store.0, name, code_hash, &crate::time::format_utc(expires))),
+            None => {
+                self.sqlite(|s| s.backend_mut().add_till(store.0, name, code_hash, &crate::time::format_utc(expires)))
+            }
         }
     }
 
     pub(crate) async fn db_tills(&self) -> Result<Vec<Till>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.tills().await?),
-            None => self.sqlite(|s| s.tills()),
+            None => self.sqlite(|s| s.backend().tills()),
         }
     }
 
     pub(crate) async fn db_till(&self, id: TillId) -> Result<Option<Till>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.till(id).await?),
-            None => self.sqlite(|s| s.till(id)),
+            None => self.sqlite(|s| s.backend().till(id)),
         }
     }
 
     pub(crate) async fn db_revoke_till(&self, id: TillId) -> Result<bool, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.revoke_till(id).await?),
-            None => self.sqlite(|s| s.revoke_till(id)),
+            None => self.sqlite(|s| s.backend_mut().revoke_till(id)),
         }
     }
 
@@ -166,49 +168,51 @@ impl Backend {
     ) -> Result<Redeemed, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.redeem_enrolment_code(code_hash, now, token_hash).await?),
-            None => self.sqlite(|s| s.redeem_enrolment_code(code_hash, &crate::time::format_utc(now), token_hash)),
+            None => self.sqlite(|s| {
+                s.backend_mut().redeem_enrolment_code(code_hash, &crate::time::format_utc(now), token_hash)
+            }),
         }
     }
 
     pub(crate) async fn db_till_by_token(&self, token_hash: &str) -> Result<Option<Till>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.till_by_token(token_hash).await?),
-            None => self.sqlite(|s| s.till_by_token(token_hash)),
+            None => self.sqlite(|s| s.backend().till_by_token(token_hash)),
         }
     }
 
     pub(crate) async fn db_touch_till(&self, id: TillId, now: OffsetDateTime, gap: i64) -> Result<(), DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.touch_till(id, now, gap).await?),
-            None => self.sqlite(|s| s.touch_till(id, now, gap)),
+            None => self.sqlite(|s| s.backend_mut().touch_till(id, now, gap)),
         }
     }
 
     pub(crate) async fn db_order(&self, id: OrderId) -> Result<Option<Order>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.order(id).await?),
-            None => self.sqlite(|s| s.order(id)),
+            None => self.sqlite(|s| s.orders().order(id)),
         }
     }
 
     pub(crate) async fn db_order_by_number(&self, out_trade_no: &str) -> Result<Option<Order>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.order_by_out_trade_no(out_trade_no).await?),
-            None => self.sqlite(|s| s.order_by_out_trade_no(out_trade_no)),
+            None => self.sqlite(|s| s.orders().order_by_out_trade_no(out_trade_no)),
         }
     }
 
     pub(crate) async fn db_order_till(&self, id: OrderId) -> Result<Option<TillId>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.order_till(id).await?),
-            None => self.sqlite(|s| s.order_till(id)),
+            None => self.sqlite(|s| s.backend().order_till(id)),
         }
     }
 
     pub(crate) async fn db_refund_till(&self, id: RefundId) -> Result<Option<TillId>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.refund_till(id).await?),
-            None => self.sqlite(|s| s.refund_till(id)),
+            None => self.sqlite(|s| s.backend().refund_till(id)),
         }
     }
 
@@ -216,7 +220,7 @@ impl Backend {
     pub(crate) async fn db_begin_order(&self, till: TillId, new: &NewOrder) -> Result<Begun, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.begin_till_order(till, new, &self.instance, self.lease_until()).await?),
-            None => self.sqlite(|s| s.begin_till_order(till, new)),
+            None => self.sqlite(|s| s.backend_mut().begin_till_order(till, new)),
         }
     }
 
@@ -224,28 +228,28 @@ impl Backend {
     pub(crate) async fn db_move_order(&self, id: OrderId, m: &OrderMove<'_>) -> Result<OrderMoved, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.move_order(id, m).await?),
-            None => self.sqlite(|s| s.move_order(id, m)),
+            None => self.sqlite(|s| s.orders_mut().move_order(id, m)),
         }
     }
 
     pub(crate) async fn db_order_event(&self, id: OrderId, kind: &str, detail: &str) -> Result<(), DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.add_order_event(id, kind, detail).await?),
-            None => self.sqlite(|s| s.add_order_event(id, kind, detail)),
+            None => self.sqlite(|s| s.orders_mut().add_order_event(id, kind, detail)),
         }
     }
 
     pub(crate) async fn db_order_events(&self, id: OrderId) -> Result<Vec<OrderEvent>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.order_events(id).await?),
-            None => self.sqlite(|s| s.order_events(id)),
+            None => self.sqlite(|s| s.orders().order_events(id)),
         }
     }
 
     pub(crate) async fn db_close_number(&self, till: TillId, out_trade_no: &str) -> Result<Option<Order>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.close_number_unless_ordered(till, out_trade_no).await?),
-            None => self.sqlite(|s| s.close_number_unless_ordered(till, out_trade_no)),
+            None => self.sqlite(|s| s.backend_mut().close_number_unless_ordered(till, out_trade_no)),
         }
     }
 
@@ -254,8 +258,8 @@ impl Backend {
         match self.pg() {
             Some(_) => Ok(()),
             None => self.sqlite(|s| {
-                s.mark_outbox_delivered(&format!("cancel:{out_trade_no}"))?;
-                s.mark_outbox_delivered(&format!("reverse:{out_trade_no}"))
+                s.sync_mut().mark_outbox_delivered(&format!("cancel:{out_trade_no}"))?;
+                s.sync_mut().mark_outbox_delivered(&format!("reverse:{out_trade_no}"))
             }),
         }
     }
@@ -263,21 +267,21 @@ impl Backend {
     pub(crate) async fn db_refund(&self, id: RefundId) -> Result<Option<Refund>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.refund(id).await?),
-            None => self.sqlite(|s| s.refund(id)),
+            None => self.sqlite(|s| s.refunds().refund(id)),
         }
     }
 
     pub(crate) async fn db_refund_by_number(&self, out_request_no: &str) -> Result<Option<Refund>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.refund_by_out_request_no(out_request_no).await?),
-            None => self.sqlite(|s| s.refund_by_out_request_no(out_request_no)),
+            None => self.sqlite(|s| s.refunds().refund_by_out_request_no(out_request_no)),
         }
     }
 
     pub(crate) async fn db_refunds_of(&self, id: OrderId) -> Result<Vec<Refund>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.refunds_of(id).await?),
-            None => self.sqlite(|s| s.refunds_of(id)),
+            None => self.sqlite(|s| s.refunds().refunds_of(id)),
         }
     }
 
@@ -296,7 +300,9 @@ impl Backend {
                 Ok(pg.begin_till_refund(till, out_trade_no, out_request_no, amount, reason, lease).await?)
             }
             None => {
-                match self.with_store(|s| Ok(s.begin_till_refund(till, out_trade_no, out_request_no, amount, reason))) {
+                match self.with_store(|s| {
+                    Ok(s.backend_mut().begin_till_refund(till, out_trade_no, out_request_no, amount, reason))
+                }) {
                     Ok(Err(RefundRefused::Store(e))) | Err(e) => Err(DbError::Sqlite(e)),
                     Ok(other) => Ok(other),
                 }
@@ -308,7 +314,7 @@ impl Backend {
     pub(crate) async fn db_move_refund(&self, id: RefundId, to: RefundStatus, detail: &str) -> Result<(), DbError> {
         match self.pg() {
             Some(pg) => pg.move_refund(id, to, detail).await.map(|_| ()).map_err(DbError::from),
-            None => self.sqlite(|s| s.set_refund_status(id, to, detail)).map(|_| ()),
+            None => self.sqlite(|s| s.refunds_mut().set_refund_status(id, to, detail)).map(|_| ()),
         }
     }
 
@@ -320,28 +326,28 @@ impl Backend {
     ) -> Result<Vec<FeedEntry>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.order_feed(store, after, limit).await?),
-            None => self.sqlite(|s| s.order_feed(store, after, limit)),
+            None => self.sqlite(|s| s.backend().order_feed(store, after, limit)),
         }
     }
 
     pub(crate) async fn db_operators(&self) -> Result<Vec<Operator>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.operators().await?),
-            None => self.sqlite(|s| s.operators()),
+            None => self.sqlite(|s| s.staff().operators()),
         }
     }
 
     pub(crate) async fn db_operator(&self, id: OperatorId) -> Result<Option<Operator>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.operator(id).await?),
-            None => self.sqlite(|s| s.operator(id)),
+            None => self.sqlite(|s| s.staff().operator(id)),
         }
     }
 
     pub(crate) async fn db_has_owner(&self) -> Result<bool, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.has_owner().await?),
-            None => self.sqlite(|s| s.has_owner()),
+            None => self.sqlite(|s| s.staff().has_owner()),
         }
     }
 
@@ -349,7 +355,7 @@ impl Backend {
     pub(crate) async fn db_verify_pin(&self, name: &str, pin: &str) -> Result<Result<Operator, AuthError>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.verify_pin(name, pin, self.now()).await?),
-            None => match self.with_store(|s| Ok::<_, StoreError>(s.verify_pin(name, pin)))? {
+            None => match self.with_store(|s| Ok::<_, StoreError>(s.staff_mut().verify_pin(name, pin)))? {
                 Ok(op) => Ok(Ok(op)),
                 Err(VerifyError::Auth(e)) => Ok(Err(e)),
                 Err(VerifyError::Store(e)) => Err(DbError::Sqlite(e)),
@@ -371,7 +377,7 @@ impl Backend {
                 Ok(Err(AddRefused::Taken(n))) => Err(AddFailed::Taken(n)),
                 Err(e) => Err(AddFailed::Db(e.into())),
             },
-            None => match self.with_store(|s| Ok::<_, StoreError>(s.add_operator(name, role, pin, by))) {
+            None => match self.with_store(|s| Ok::<_, StoreError>(s.staff_mut().add_operator(name, role, pin, by))) {
                 Ok(Ok(op)) => Ok(op),
                 Ok(Err(AddOperatorError::Auth(e))) => Err(AddFailed::Auth(e)),
                 Ok(Err(AddOperatorError::Taken(n))) => Err(AddFailed::Taken(n)),
@@ -392,7 +398,7 @@ impl Backend {
             Some(pg) => Ok(pg.add_operator_session(token_hash, till, operator, now, until).await?),
             None => {
                 let (at, until) = (crate::time::format_utc(now), crate::time::format_utc(until));
-                self.sqlite(|s| s.add_operator_session(token_hash, till, operator, &at, &until))
+                self.sqlite(|s| s.backend_mut().add_operator_session(token_hash, till, operator, &at, &until))
             }
         }
     }
@@ -405,14 +411,14 @@ impl Backend {
     ) -> Result<Option<OperatorId>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.operator_session(token_hash, till, now).await?),
-            None => self.sqlite(|s| s.operator_session(token_hash, till, &crate::time::format_utc(now))),
+            None => self.sqlite(|s| s.backend().operator_session(token_hash, till, &crate::time::format_utc(now))),
         }
     }
 
     pub(crate) async fn db_audit(&self, by: Option<OperatorId>, action: &str, subject: &str) -> Result<(), DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.audit(by, action, subject).await?),
-            None => self.sqlite(|s| s.audit(by, action, subject, None, None)),
+            None => self.sqlite(|s| s.staff_mut().audit(by, action, subject, None, None)),
         }
     }
 }

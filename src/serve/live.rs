@@ -11,7 +11,7 @@ use crate::sync::notify::{NotifyAccount, NotifyKeys, NotifyVerify};
 /// The notify keys of the backend's live accounts.
 pub fn notify_keys(store: &Store, vault: &Vault) -> Result<NotifyKeys, StoreError> {
     let mut keys = NotifyKeys::default();
-    for account in store.acquirers()? {
+    for account in store.setup().acquirers()? {
         let settings = LiveSettings::load(store, account.kind)?;
         let verify = match account.kind {
             AcquirerKind::Alipay | AcquirerKind::AlipayPlus => {

@@ -235,11 +235,11 @@ impl Backend {
         let code = enrol::new_code();
         let expires = self.now() + enrol::CODE_LIFETIME;
         let shop = self.with_store(|s| {
-            if s.stores()?.is_empty() {
-                s.default_store()?;
+            if s.setup().stores()?.is_empty() {
+                s.setup_mut().default_store()?;
             }
-            let Some(shop) = s.store_by_code(store_code.trim())? else {
-                let known: Vec<String> = s.stores()?.into_iter().map(|x| x.store_code).collect();
+            let Some(shop) = s.setup().store_by_code(store_code.trim())? else {
+                let known: Vec<String> = s.setup().stores()?.into_iter().map(|x| x.store_code).collect();
                 return Err(ServeError::UnknownStore { store_code: store_code.trim().into(), known: known.join(", ") });
             };
             Ok(shop)
@@ -315,9 +315,12 @@ impl Backend {
     pub async fn till_config(&self, till: &Till) -> Result<TillConfig, ApiError> {
         let mode = self.engine.as_ref().map_or(ChannelMode::Sandbox, |e| e.router.profile());
         self.with_store(|s| {
-            let shop =
-                s.store(till.store_id)?.ok_or(StoreError::NotFound { what: "store", key: till.store_code.clone() })?;
+            let shop = s
+                .setup()
+                .store(till.store_id)?
+                .ok_or(StoreError::NotFound { what: "store", key: till.store_code.clone() })?;
             let routes = s
+                .setup()
                 .routes()?
                 .into_iter()
                 .filter(|r| r.store_id == till.store_id)
@@ -363,7 +366,7 @@ impl Backend {
     /// The catalogue's names of acquirers and stores, to describe orders with.
     fn catalogue_names(&self) -> Result<Names, ApiError> {
         self.with_store(|s| {
-            let stores = s.stores()?.into_iter().map(|x| (x.id, x.store_code)).collect();
+            let stores = s.setup().stores()?.into_iter().map(|x| (x.id, x.store_code)).collect();
             Ok(Names { acquirers: acquirer_refs(s)?, stores })
         })
         .map_err(|e: StoreError| internal(&e))
@@ -440,8 +443,9 @@ fn feed_order(
 /// Every acquirer account of the backend as the tills name them.
 fn acquirer_refs(s: &Store) -> Result<std::collections::HashMap<AcquirerId, AcquirerRef>, StoreError> {
     let codes: std::collections::HashMap<AcquirerId, String> =
-        s.onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
-    Ok(s.acquirers()?
+        s.setup().onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
+    Ok(s.setup()
+        .acquirers()?
         .into_iter()
         .map(|a| {
             let r = AcquirerRef { id: a.id.0, kind: a.kind, name: a.name, code: codes.get(&a.id).cloned() };

@@ -56,12 +56,12 @@ impl Backend {
         paid: &crate::channel::notice::PaidNotice,
     ) -> Result<NoticeOutcome, DbError> {
         let merchant = paid.merchant_id.as_deref();
-        let store_id = self.with_store(|s| s.store_for_acquirer_merchant(acquirer_id, merchant))?;
+        let store_id = self.with_store(|s| s.setup_mut().store_for_acquirer_merchant(acquirer_id, merchant))?;
         let paid_at = paid.paid_at_utc.clone().unwrap_or_else(crate::time::now_utc);
         let notice = store_notice(platform, acquirer_id, paid, &paid_at, store_id);
         let outcome = match self.pg() {
             Some(pg) => pg.record_paid_notice(&notice).await?,
-            None => self.with_store(|s| s.record_paid_notice(&notice))?,
+            None => self.with_store(|s| s.sync_mut().record_paid_notice(&notice))?,
         };
         let (protocol, out_trade_no, amount) = (platform.protocol(), &paid.out_trade_no, paid.amount);
         tracing::info!(protocol, out_trade_no, %amount, %store_id, ?outcome, "notification");

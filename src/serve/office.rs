@@ -78,7 +78,7 @@ fn page_key(after: Option<&str>) -> Result<Option<PageKey>, ApiError> {
 
 fn store_id(s: &Store, code: Option<&str>) -> Result<Result<Option<StoreId>, ApiError>, StoreError> {
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else { return Ok(Ok(None)) };
-    Ok(match s.store_by_code(code)? {
+    Ok(match s.setup().store_by_code(code)? {
         Some(shop) => Ok(Some(shop.id)),
         None => Err(ApiError::NotFound { what: format!("store {code}") }),
     })
@@ -107,7 +107,7 @@ impl Backend {
                 pg.order_list(&page.filter, after, page.limit).await.map_err(|e| internal(&e))
             }
             None => self
-                .with_store(|s| s.orders_page(&page.filter, OrderSort::NewestFirst, page.after, page.limit))
+                .with_store(|s| s.orders().orders_page(&page.filter, OrderSort::NewestFirst, page.after, page.limit))
                 .map(|(orders, _)| orders)
                 .map_err(|e: StoreError| internal(&e)),
         }
@@ -217,7 +217,7 @@ impl Backend {
                 let code = |id: StoreId| names.stores.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
                 pg.refund_list(&query, code).await.map_err(|e| internal(&e))?
             }
-            None => self.with_store(|s| s.refund_list(&query)).map_err(|e: StoreError| internal(&e))?,
+            None => self.with_store(|s| s.backend().refund_list(&query)).map_err(|e: StoreError| internal(&e))?,
         };
         let more = rows.len() > limit as usize;
         let mut refunds = Vec::with_capacity(rows.len());

@@ -152,7 +152,7 @@ pub struct Opened {
 }
 
 fn store_words(db: &Store, id: StoreId) -> Result<(String, String)> {
-    let s = db.store(id)?.ok_or(StoreError::NotFound { what: "store", key: id.to_string() })?;
+    let s = db.setup().store(id)?.ok_or(StoreError::NotFound { what: "store", key: id.to_string() })?;
     let name = [&s.name_zh, &s.name, &s.store_code].into_iter().map(|n| n.trim()).find(|n| !n.is_empty());
     Ok((s.store_code.clone(), name.unwrap_or_default().to_owned()))
 }
@@ -171,7 +171,7 @@ fn freeze<T: Serialize>(value: &T, what: String) -> Result<String> {
 
 /// Opens `operator`'s shift at this till, or finds the one already open.
 pub fn open(db: &mut Store, till: &ThisTill, operator: &Operator, now: &str) -> Result<Opened> {
-    let (row, created) = db.open_shift(till.store_id, terminal(till), operator.id, now)?;
+    let (row, created) = db.shifts_mut().open_shift(till.store_id, terminal(till), operator.id, now)?;
     Ok(Opened { shift_id: row.id, opened_at: row.opened_at, created })
 }
 
@@ -185,7 +185,7 @@ pub fn on_sign_in(db: &mut Store, till: &ThisTill, operator: &Operator, now: &st
 
 /// The open shift of `operator` at this till.
 pub fn open_shift_of(db: &Store, till: &ThisTill, operator: OperatorId) -> Result<Option<ShiftRow>> {
-    Ok(db.open_shift_of(till.store_id, terminal(till), operator)?)
+    Ok(db.shifts().open_shift_of(till.store_id, terminal(till), operator)?)
 }
 
 fn shift_scope<'a>(row: &'a ShiftRow, to: &'a str, refunds_before: Option<&'a str>) -> SaleScope<'a> {
@@ -201,7 +201,7 @@ fn shift_scope<'a>(row: &'a ShiftRow, to: &'a str, refunds_before: Option<&'a st
 
 /// A shift's summary: the frozen one once closed, else computed up to `now` (the previous close compared too).
 pub fn summary_of(db: &Store, id: i64, now: &str) -> Result<ShiftSummary> {
-    let row = db.shift(id)?.ok_or(ShiftError::UnknownShift { id })?;
+    let row = db.shifts().shift(id)?.ok_or(ShiftError::UnknownShift { id })?;
     match &row.summary {
         Some(frozen) => parse(frozen, format!("shift {id}")),
         None => compute(db, &row, now, ""),
@@ -209,9 +209,9 @@ pub fn summary_of(db: &Store, id: i64, now: &str) -> Result<ShiftSummary> {
 }
 
 fn compute(db: &Store, row: &ShiftRow, until: &str, closed_by: &str) -> Result<ShiftSummary> {
-    let facts = db.sale_facts(&shift_scope(row, until, Some(until)))?;
+    let facts = db.shifts().sale_facts(&shift_scope(row, until, Some(until)))?;
     let (store_code, store_name) = store_words(db, row.store_id)?;
-    let previous = match db.previous_closed_shift(row.store_id, &row.terminal_id, until, row.id)? {
+    let previous = match db.shifts().previous_closed_shift(row.store_id, &row.terminal_id, until, row.id)? {
         Some(prev) => Some(previous_close(db, &prev, until)?),
         None => None,
     };
@@ -238,7 +238,7 @@ fn previous_close(db: &Store, prev: &ShiftRow, now: &str) -> Result<PreviousClos
         None => return Err(ShiftError::Corrupt { what: format!("shift {}", prev.id), detail: "no summary".into() }),
     };
     let closed_at = prev.closed_at.clone().unwrap_or_default();
-    let facts = db.sale_facts(&shift_scope(prev, &closed_at, Some(now)))?;
+    let facts = db.shifts().sale_facts(&shift_scope(prev, &closed_at, Some(now)))?;
     Ok(PreviousClose {
         shift_id: prev.id,
         operator: prev.operator_name.clone(),
@@ -250,14 +250,14 @@ fn previous_close(db: &Store, prev: &ShiftRow, now: &str) -> Result<PreviousClos
 /// Closes shift `id` at `now` as `by` (its operator, an owner or back office; None only before any owner exists)
 /// and returns its frozen summary.
 pub fn close(db: &mut Store, id: i64, by: Option<&Operator>, now: &str) -> Result<ShiftSummary> {
-    let row = db.shift(id)?.ok_or(ShiftError::UnknownShift { id })?;
+    let row = db.shifts().shift(id)?.ok_or(ShiftError::UnknownShift { id })?;
     if row.closed_at.is_some() {
         return Err(ShiftError::AlreadyClosed { id });
     }
     let by_name = match by {
         Some(op) if op.id == row.operator_id || matches!(op.role, Role::Owner | Role::BackOffice) => op.name.clone(),
         Some(op) => return Err(ShiftError::NotYours { by: op.name.clone(), operator: row.operator_name.clone() }),
-        None if db.has_owner()? => return Err(ShiftError::NotSignedIn),
+        None if db.staff().has_owner()? => return Err(ShiftError::NotSignedIn),
         None => row.operator_name.clone(),
     };
     close_row(db, &row, by.map(|o| o.id), &by_name, now)
@@ -266,7 +266,7 @@ pub fn close(db: &mut Store, id: i64, by: Option<&Operator>, now: &str) -> Resul
 fn close_row(db: &mut Store, row: &ShiftRow, by: Option<OperatorId>, by_name: &str, now: &str) -> Result<ShiftSummary> {
     let summary = compute(db, row, now, by_name)?;
     let text = freeze(&summary, format!("shift {}", row.id))?;
-    if !db.close_shift(row.id, now, by, &text)? {
+    if !db.shifts_mut().close_shift(row.id, now, by, &text)? {
         return Err(ShiftError::AlreadyClosed { id: row.id });
     }
     Ok(summary)
@@ -311,17 +311,17 @@ pub struct DayPlan {
 pub fn day_plan(db: &Store, store_id: StoreId, day: time::Date, now: &str) -> Result<DayPlan> {
     let (from, to) = day_bounds(day);
     let mut open_shifts = Vec::new();
-    for row in db.shifts_overlapping(store_id, &from, &to)?.into_iter().filter(|r| r.closed_at.is_none()) {
+    for row in db.shifts().shifts_overlapping(store_id, &from, &to)?.into_iter().filter(|r| r.closed_at.is_none()) {
         open_shifts.push(line_of(db, &row, now)?);
     }
-    Ok(DayPlan { open_shifts, closed: db.day_close_of(store_id, &day_text(day))? })
+    Ok(DayPlan { open_shifts, closed: db.shifts().day_close_of(store_id, &day_text(day))? })
 }
 
 fn may_close_day(db: &Store, by: Option<&Operator>) -> Result<()> {
     match by {
         Some(op) if matches!(op.role, Role::Owner | Role::BackOffice) => Ok(()),
         Some(_) => Err(ShiftError::DayCloseNotAllowed),
-        None if db.has_owner()? => Err(ShiftError::DayCloseNotAllowed),
+        None if db.staff().has_owner()? => Err(ShiftError::DayCloseNotAllowed),
         None => Ok(()),
     }
 }
@@ -338,18 +338,18 @@ pub fn close_day(
     may_close_day(db, by)?;
     let (store_code, store_name) = store_words(db, store_id)?;
     let day_words = day_text(day);
-    if let Some(closed) = db.day_close_of(store_id, &day_words)? {
+    if let Some(closed) = db.shifts().day_close_of(store_id, &day_words)? {
         return Err(ShiftError::DayClosed { store: store_code, day: day_words, closed_at: closed.closed_at });
     }
     let (from, to) = day_bounds(day);
     let by_name = by.map_or_else(|| "—".to_owned(), |o| o.name.clone());
     let mut closed_shifts = Vec::new();
-    for row in db.shifts_overlapping(store_id, &from, &to)?.into_iter().filter(|r| r.closed_at.is_none()) {
+    for row in db.shifts().shifts_overlapping(store_id, &from, &to)?.into_iter().filter(|r| r.closed_at.is_none()) {
         close_row(db, &row, by.map(|o| o.id), &by_name, now)?;
         closed_shifts.push(row.id);
     }
     let mut shifts = Vec::new();
-    for row in db.shifts_overlapping(store_id, &from, &to)? {
+    for row in db.shifts().shifts_overlapping(store_id, &from, &to)? {
         let frozen = summary_of(db, row.id, now)?;
         shifts.push(DayShift {
             shift_id: row.id,
@@ -365,8 +365,8 @@ pub fn close_day(
     }
     let scope =
         |taker| SaleScope { store_id, terminal_id: None, taker, from: &from, to: &to, refunds_before: Some(now) };
-    let all = db.sale_facts(&scope(Taker::Anyone))?;
-    let nobody = db.sale_facts(&scope(Taker::Nobody))?;
+    let all = db.shifts().sale_facts(&scope(Taker::Anyone))?;
+    let nobody = db.shifts().sale_facts(&scope(Taker::Nobody))?;
     let summary = DaySummary {
         store_code: store_code.clone(),
         store_name,
@@ -380,7 +380,7 @@ pub fn close_day(
         open_orders: summary::open_orders(&all),
     };
     let text = freeze(&summary, format!("day {day_words}"))?;
-    match db.insert_day_close(store_id, &day_words, now, by.map(|o| o.id), &text)? {
+    match db.shifts_mut().insert_day_close(store_id, &day_words, now, by.map(|o| o.id), &text)? {
         Some(id) => Ok((id, summary)),
         None => Err(ShiftError::DayClosed { store: store_code, day: day_words, closed_at: now.to_owned() }),
     }
@@ -392,7 +392,7 @@ pub fn reopen_day(db: &mut Store, store_id: StoreId, day: time::Date, by: &Opera
         return Err(ShiftError::ReopenNotAllowed);
     }
     let day_words = day_text(day);
-    if !db.reopen_day_close(store_id, &day_words, by.id, now)? {
+    if !db.shifts_mut().reopen_day_close(store_id, &day_words, by.id, now)? {
         let (store, _) = store_words(db, store_id)?;
         return Err(ShiftError::DayNotClosed { store, day: day_words });
     }
@@ -401,7 +401,7 @@ pub fn reopen_day(db: &mut Store, store_id: StoreId, day: time::Date, by: &Opera
 
 /// A day close's frozen summary.
 pub fn day_summary(db: &Store, id: i64) -> Result<DaySummary> {
-    let row = db.day_close(id)?.ok_or(ShiftError::UnknownDayClose { id })?;
+    let row = db.shifts().day_close(id)?.ok_or(ShiftError::UnknownDayClose { id })?;
     parse(&row.summary, format!("day close {id}"))
 }
 
@@ -421,15 +421,19 @@ fn line_of(db: &Store, row: &ShiftRow, now: &str) -> Result<ShiftLine> {
 /// Shifts (of a store, opened on a China day, when given), newest first, with their figures.
 pub fn list(db: &Store, store_id: Option<StoreId>, day: Option<time::Date>, now: &str) -> Result<Vec<ShiftLine>> {
     let bounds = day.map(day_bounds);
-    let rows =
-        db.shifts(store_id, bounds.as_ref().map(|b| b.0.as_str()), bounds.as_ref().map(|b| b.1.as_str()), 500)?;
+    let rows = db.shifts().shift_list(
+        store_id,
+        bounds.as_ref().map(|b| b.0.as_str()),
+        bounds.as_ref().map(|b| b.1.as_str()),
+        500,
+    )?;
     rows.iter().map(|row| line_of(db, row, now)).collect()
 }
 
 /// Day closes (of a store, of one day, when given), newest first.
 pub fn list_days(db: &Store, store_id: Option<StoreId>, day: Option<time::Date>) -> Result<Vec<DayLine>> {
     let day = day.map(day_text);
-    let rows = db.day_closes(store_id, day.as_deref(), 200)?;
+    let rows = db.shifts().day_closes(store_id, day.as_deref(), 200)?;
     rows.into_iter()
         .map(|row| {
             let summary: DaySummary = parse(&row.summary, format!("day close {}", row.id))?;

@@ -22,8 +22,8 @@ struct Fixture {
 fn fixture() -> Fixture {
     let mut db = Store::open_in_memory().unwrap();
     let till = crate::config::this_till(&mut db).unwrap();
-    let owner = db.add_operator("boss", Role::Owner, "246810", None).unwrap();
-    let amy = db.add_operator("amy", Role::Cashier, "1357", Some(owner.id)).unwrap();
+    let owner = db.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
+    let amy = db.staff_mut().add_operator("amy", Role::Cashier, "1357", Some(owner.id)).unwrap();
     Fixture { db, till, owner, amy, n: 0 }
 }
 
@@ -32,9 +32,10 @@ impl Fixture {
     fn sale(&mut self, kind: AcquirerKind, fen: i64, operator: Option<OperatorId>, paid: bool) -> String {
         self.n += 1;
         let out = format!("T{}", self.n);
-        let acquirer = self.db.acquirer_for(kind).unwrap();
+        let acquirer = self.db.setup_mut().acquirer_for(kind).unwrap();
         let order = self
             .db
+            .orders_mut()
             .create_order(&NewOrder {
                 out_trade_no: out.clone(),
                 store_id: self.till.store_id,
@@ -50,20 +51,21 @@ impl Fixture {
         if paid {
             self.pay(&out);
         } else {
-            self.db.move_order(order.id, &OrderMove::to(OrderStatus::Unknown, "unknown", "")).unwrap();
+            self.db.orders_mut().move_order(order.id, &OrderMove::to(OrderStatus::Unknown, "unknown", "")).unwrap();
         }
         out
     }
 
     fn pay(&mut self, out: &str) {
-        let order = self.db.order_by_out_trade_no(out).unwrap().unwrap();
+        let order = self.db.orders().order_by_out_trade_no(out).unwrap().unwrap();
         let facts = PaidFacts { amount: Some(order.total_amount), ..Default::default() };
-        self.db.move_order(order.id, &OrderMove::paid("paid", "", Some(out), Some("now"), facts)).unwrap();
+        self.db.orders_mut().move_order(order.id, &OrderMove::paid("paid", "", Some(out), Some("now"), facts)).unwrap();
     }
 
     fn refund(&mut self, out: &str, fen: i64) {
-        let (_, r) = self.db.create_refund(out, Amount::from_fen(fen), "test", Some(self.owner.id)).unwrap();
-        self.db.set_refund_status(r.id, RefundStatus::Success, "ok").unwrap();
+        let (_, r) =
+            self.db.refunds_mut().create_refund(out, Amount::from_fen(fen), "test", Some(self.owner.id)).unwrap();
+        self.db.refunds_mut().set_refund_status(r.id, RefundStatus::Success, "ok").unwrap();
     }
 }
 
@@ -91,7 +93,7 @@ fn a_shift_closes_with_its_operators_sales_per_wallet_and_is_frozen() {
     f.sale(AcquirerKind::Alipay, 7000, Some(f.owner.id), true); // someone else's
     f.refund(&w, 200);
     // A cashier may not close another's shift; nobody signed in may not either.
-    let bob = f.db.add_operator("bob", Role::Cashier, "2468", Some(f.owner.id)).unwrap();
+    let bob = f.db.staff_mut().add_operator("bob", Role::Cashier, "2468", Some(f.owner.id)).unwrap();
     assert!(matches!(close(&mut f.db, opened.shift_id, Some(&bob), &now()), Err(ShiftError::NotYours { .. })));
     assert!(matches!(close(&mut f.db, opened.shift_id, None, &now()), Err(ShiftError::NotSignedIn)));
     let s = close_mine(&mut f.db, &f.till, &f.amy, &now()).unwrap();
@@ -115,9 +117,9 @@ fn a_shift_closes_with_its_operators_sales_per_wallet_and_is_frozen() {
     // The next shift of this till lists what changed in the previous one since its close.
     let next = open(&mut f.db, &f.till, &f.amy, &now()).unwrap();
     assert!(next.created);
-    let t = f.db.order_by_out_trade_no("T3").unwrap().unwrap();
+    let t = f.db.orders().order_by_out_trade_no("T3").unwrap().unwrap();
     let facts = PaidFacts { amount: Some(t.total_amount), ..Default::default() };
-    f.db.move_order(t.id, &OrderMove::paid("paid", "", Some("T3"), Some("now"), facts)).unwrap();
+    f.db.orders_mut().move_order(t.id, &OrderMove::paid("paid", "", Some("T3"), Some("now"), facts)).unwrap();
     let s2 = close(&mut f.db, next.shift_id, Some(&f.owner), &now()).unwrap();
     assert_eq!(s2.figures.paid_count, 0);
     assert_eq!(s2.closed_by, "boss");
@@ -155,7 +157,7 @@ fn the_day_close_counts_everyone_closes_open_shifts_and_is_refused_twice() {
     assert_eq!(d.closed_shifts, [opened.shift_id]);
     assert_eq!(d.shifts.len(), 1);
     assert_eq!(d.shifts[0].paid_fen, 1000);
-    assert!(f.db.shift(opened.shift_id).unwrap().unwrap().closed_at.is_some());
+    assert!(f.db.shifts().shift(opened.shift_id).unwrap().unwrap().closed_at.is_some());
     assert_eq!(day_summary(&f.db, id).unwrap(), d);
     assert!(matches!(
         close_day(&mut f.db, f.till.store_id, day, Some(&f.owner), &now()),

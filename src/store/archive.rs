@@ -74,7 +74,28 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArchivedBill> {
     })
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Recon<S> {
+    /// The archived files, of one day and/or one account when given, by day (newest first) then in archive order.
+    pub fn archived_bills(&self, bill_date: Option<&str>, acquirer: Option<AcquirerId>) -> Result<Vec<ArchivedBill>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM bill_archive
+             WHERE (?1 IS NULL OR bill_date = ?1) AND (?2 IS NULL OR acquirer_id = ?2)
+             ORDER BY bill_date DESC, id"
+        ))?;
+        let rows = stmt.query_map(params![bill_date, acquirer.map(|a| a.0)], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The record of one archived file, by id.
+    pub fn archived_bill(&self, id: i64) -> Result<Option<ArchivedBill>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {COLUMNS} FROM bill_archive WHERE id = ?1"), [id], from_row)
+            .optional()?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Recon<S> {
     /// Records an archived file (once per file, account, day and source: recording it again changes nothing) and
     /// returns the record.
     pub fn record_archived_bill(&mut self, new: &NewArchived<'_>) -> Result<ArchivedBill> {
@@ -105,24 +126,5 @@ impl Store {
                 from_row,
             )?)
         })
-    }
-
-    /// The archived files, of one day and/or one account when given, by day (newest first) then in archive order.
-    pub fn archived_bills(&self, bill_date: Option<&str>, acquirer: Option<AcquirerId>) -> Result<Vec<ArchivedBill>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM bill_archive
-             WHERE (?1 IS NULL OR bill_date = ?1) AND (?2 IS NULL OR acquirer_id = ?2)
-             ORDER BY bill_date DESC, id"
-        ))?;
-        let rows = stmt.query_map(params![bill_date, acquirer.map(|a| a.0)], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The record of one archived file, by id.
-    pub fn archived_bill(&self, id: i64) -> Result<Option<ArchivedBill>> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM bill_archive WHERE id = ?1"), [id], from_row)
-            .optional()?)
     }
 }

@@ -339,7 +339,7 @@ mod tests {
     #[test]
     fn every_row_arrives_whole_across_batches_whatever_its_texts() {
         let mut store = Store::open_in_memory().unwrap();
-        let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
         let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
         let total = ROWS_PER_BATCH * 2 + 3;
         let texts = |i: usize| {
@@ -351,6 +351,7 @@ mod tests {
             )
         };
         let done = store
+            .recon_mut()
             .import_bill(&new, |sink| {
                 for i in 0..total {
                     let (trade_no, out_trade_no, out_request_no, subject) = texts(i);
@@ -427,7 +428,7 @@ mod tests {
     #[test]
     fn a_failing_write_fails_the_import_and_leaves_nothing() {
         let mut store = Store::open_in_memory().unwrap();
-        let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+        let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
         // The disk "fills up" at the 700th row.
         store
             .conn
@@ -438,7 +439,7 @@ mod tests {
             .unwrap();
         let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
         let mut pushed = 0u64;
-        let failed = store.import_bill(&new, |sink| {
+        let failed = store.recon_mut().import_bill(&new, |sink| {
             for i in 0..(ROWS_PER_BATCH as i64 * 10) {
                 let out_trade_no = format!("T{i}");
                 sink.push(&NewBillRow {
@@ -456,7 +457,7 @@ mod tests {
         let message = failed.unwrap_err().to_string();
         assert!(message.contains("disk is full"), "the writer's own error is reported: {message}");
         assert!(pushed < ROWS_PER_BATCH as u64 * 10, "the reader stops soon after the writer fails ({pushed} rows)");
-        assert_eq!(store.bill_row_count().unwrap(), 0);
+        assert_eq!(store.recon().bill_row_count().unwrap(), 0);
         let bills: i64 = store.conn.query_row("SELECT COUNT(*) FROM bills", [], |r| r.get(0)).unwrap();
         assert_eq!(bills, 0);
     }

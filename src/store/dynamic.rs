@@ -1,5 +1,5 @@
 //! Dynamic-code orders (主扫): the order row written ahead with its `dynamic_codes` row, in one transaction, and the
-//! code the acquirer made for it. Status changes go through [`Store::move_order`] like every order's.
+//! code the acquirer made for it. Status changes go through [`Orders::move_order`] like every order's.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -18,7 +18,26 @@ pub struct DynamicCodeRow {
     pub expires_at: String,
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Orders<S> {
+    /// The dynamic-code row of an order; None for any other order.
+    pub fn dynamic_code(&self, id: OrderId) -> Result<Option<DynamicCodeRow>> {
+        let row = self
+            .conn
+            .query_row("SELECT wallet, code_text, expires_at FROM dynamic_codes WHERE order_id = ?1", [id.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+            })
+            .optional()?;
+        let Some((wallet, code_text, expires_at)) = row else { return Ok(None) };
+        let wallet = Wallet::parse(&wallet).ok_or(StoreError::Corrupt {
+            table: "dynamic_codes",
+            column: "wallet",
+            value: wallet.clone(),
+        })?;
+        Ok(Some(DynamicCodeRow { order_id: id, wallet, code_text, expires_at }))
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
     /// Writes a dynamic-code order as PAYING with its `dynamic_codes` row and "created" event, in one transaction,
     /// before anything is sent to the acquirer.
     pub fn create_dynamic_order(&mut self, new: &NewOrder, wallet: Wallet, expires_at: &str) -> Result<Order> {
@@ -76,23 +95,6 @@ impl Store {
             kept.ok_or(StoreError::NotFound { what: "dynamic code", key: id.0.to_string() })
         })
     }
-
-    /// The dynamic-code row of an order; None for any other order.
-    pub fn dynamic_code(&self, id: OrderId) -> Result<Option<DynamicCodeRow>> {
-        let row = self
-            .conn
-            .query_row("SELECT wallet, code_text, expires_at FROM dynamic_codes WHERE order_id = ?1", [id.0], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
-            })
-            .optional()?;
-        let Some((wallet, code_text, expires_at)) = row else { return Ok(None) };
-        let wallet = Wallet::parse(&wallet).ok_or(StoreError::Corrupt {
-            table: "dynamic_codes",
-            column: "wallet",
-            value: wallet.clone(),
-        })?;
-        Ok(Some(DynamicCodeRow { order_id: id, wallet, code_text, expires_at }))
-    }
 }
 
 #[cfg(test)]
@@ -107,7 +109,7 @@ mod tests {
         let acquirer = crate::onboarding::ensure_sandbox_acquirers(&mut store).unwrap()[0].acquirer.id;
         let new = NewOrder {
             out_trade_no: "TDDYN1".into(),
-            store_id: store.default_store().unwrap(),
+            store_id: store.setup_mut().default_store().unwrap(),
             acquirer_id: acquirer,
             operator_id: None,
             subject: "咖啡".into(),
@@ -116,15 +118,18 @@ mod tests {
             acquirer_merchant_id: None,
             terminal_id: None,
         };
-        let order = store.create_dynamic_order(&new, Wallet::WechatPay, "2026-12-05T10:05:00Z").unwrap();
+        let order = store.orders_mut().create_dynamic_order(&new, Wallet::WechatPay, "2026-12-05T10:05:00Z").unwrap();
         assert_eq!(order.status, OrderStatus::Paying);
         assert_eq!(order.auth_code_masked, None);
-        let row = store.dynamic_code(order.id).unwrap().unwrap();
+        let row = store.orders().dynamic_code(order.id).unwrap().unwrap();
         assert_eq!((row.wallet, row.code_text.as_deref()), (Wallet::WechatPay, None));
         assert_eq!(
-            store.set_dynamic_code(order.id, "weixin://wxpay/bizpayurl?pr=A").unwrap(),
+            store.orders_mut().set_dynamic_code(order.id, "weixin://wxpay/bizpayurl?pr=A").unwrap(),
             "weixin://wxpay/bizpayurl?pr=A"
         );
-        assert_eq!(store.set_dynamic_code(order.id, "weixin://other").unwrap(), "weixin://wxpay/bizpayurl?pr=A");
+        assert_eq!(
+            store.orders_mut().set_dynamic_code(order.id, "weixin://other").unwrap(),
+            "weixin://wxpay/bizpayurl?pr=A"
+        );
     }
 }

@@ -180,6 +180,69 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// One view of the connection per entity (the repositories): `store.orders()` reads orders, `store.orders_mut()` also
+/// writes them; `Store` itself owns the connection and keeps what every repository shares — opening and migrating,
+/// transactions, settings and the audit session. Each repository's methods live in the entity's file (`orders.rs`,
+/// `refunds.rs`, …); `Repo<&Store>` has the reads, `Repo<&mut Store>` the reads and the writes.
+macro_rules! repositories {
+    ($($(#[$doc:meta])* $repo:ident: $read:ident, $write:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $repo<S>(S);
+
+            impl<S: std::ops::Deref<Target = Store>> std::ops::Deref for $repo<S> {
+                type Target = Store;
+                fn deref(&self) -> &Store {
+                    &self.0
+                }
+            }
+
+            impl<S: std::ops::DerefMut<Target = Store>> std::ops::DerefMut for $repo<S> {
+                fn deref_mut(&mut self) -> &mut Store {
+                    &mut self.0
+                }
+            }
+        )*
+
+        impl Store {
+            $(
+                #[doc = concat!("The [`", stringify!($repo), "`] repository, to read.")]
+                pub fn $read(&self) -> $repo<&Store> {
+                    $repo(self)
+                }
+
+                #[doc = concat!("The [`", stringify!($repo), "`] repository, to read and write.")]
+                pub fn $write(&mut self) -> $repo<&mut Store> {
+                    $repo(self)
+                }
+            )*
+        }
+    };
+}
+
+repositories! {
+    /// Orders: creating them, their events and life-cycle moves, the order list's pages and totals, dynamic codes,
+    /// orders pulled from the merchant backend (`orders.rs`, `order_query/`, `dynamic.rs`, `pulled.rs`,
+    /// `transitions.rs`).
+    Orders: orders, orders_mut;
+    /// Refunds and their life-cycle moves (`refunds.rs`, `transitions.rs`).
+    Refunds: refunds, refunds_mut;
+    /// Operators, PINs and the audit log (`operators.rs`).
+    Staff: staff, staff_mut;
+    /// Shifts and day closes (`shifts.rs`).
+    Shifts: shifts, shifts_mut;
+    /// The merchant, its stores, acquirer accounts, onboarding, bindings under a CDS index, routes and printable
+    /// codes (`onboarding.rs`, `routing.rs`, `print.rs`).
+    Setup: setup, setup_mut;
+    /// The outbox, sync runs, notifications and secret references (`sync.rs`, `transitions.rs`).
+    SyncRepo: sync, sync_mut;
+    /// The merchant backend's tills, enrolment, operator sessions and order feed (`serve.rs`).
+    BackendRepo: backend, backend_mut;
+    /// Bills, reconciliation runs and days, settlement and the bill archive (`recon/`, `recon_days.rs`,
+    /// `settlement.rs`, `archive.rs`).
+    Recon: recon, recon_mut;
+}
+
 /// The connection, with a debug assertion on every use that it is not used while the window draws a frame
 /// ([`crate::thread_role`]): the screens reach the database through the command queue only.
 struct Checked(Connection);
@@ -315,6 +378,24 @@ impl Store {
         Ok(())
     }
 
+    /// Says who this connection acts for: every audit entry written through it that names no operator is recorded
+    /// for `operator`, and all carry `actor` ("command line", "window"), so no entry is left without an actor.
+    pub fn set_audit_session(&mut self, operator: Option<OperatorId>, actor: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO temp.audit_session (one, operator_id, actor) VALUES (1, ?1, ?2)
+             ON CONFLICT(one) DO UPDATE SET operator_id = excluded.operator_id, actor = excluded.actor",
+            params![operator.map(|o| o.0), actor],
+        )?;
+        Ok(())
+    }
+
+    /// The most recent audit entries, newest first (the first page of [`Staff::audit_page`]).
+    pub fn recent_audit(&self, limit: u32) -> Result<Vec<crate::model::AuditEntry>> {
+        self.staff().audit_page(None, limit)
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> Setup<S> {
     /// The acquirers configured locally (the "channels"), in the order they were added.
     pub fn acquirers(&self) -> Result<Vec<Acquirer>> {
         let mut stmt = self.conn.prepare("SELECT id, kind, name, mode, gateway_url FROM acquirers ORDER BY id")?;
@@ -341,7 +422,9 @@ impl Store {
         })
         .collect()
     }
+}
 
+impl<S: std::ops::DerefMut<Target = Store>> Setup<S> {
     /// Adds an acquirer (a channel) and audits it.
     pub fn add_acquirer(
         &mut self,
@@ -362,22 +445,6 @@ impl Store {
             append_audit(tx, &now, operator, "acquirer.add", name, None, Some(&after))?;
             Ok(id)
         })
-    }
-
-    /// Says who this connection acts for: every audit entry written through it that names no operator is recorded
-    /// for `operator`, and all carry `actor` ("command line", "window"), so no entry is left without an actor.
-    pub fn set_audit_session(&mut self, operator: Option<OperatorId>, actor: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO temp.audit_session (one, operator_id, actor) VALUES (1, ?1, ?2)
-             ON CONFLICT(one) DO UPDATE SET operator_id = excluded.operator_id, actor = excluded.actor",
-            params![operator.map(|o| o.0), actor],
-        )?;
-        Ok(())
-    }
-
-    /// The most recent audit entries, newest first (the first page of [`Store::audit_page`]).
-    pub fn recent_audit(&self, limit: u32) -> Result<Vec<crate::model::AuditEntry>> {
-        self.audit_page(None, limit)
     }
 }
 
@@ -528,7 +595,8 @@ mod tests {
     #[test]
     fn unique_protocol_keys_are_enforced() {
         let mut store = Store::open_in_memory().unwrap();
-        let acquirer = store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        let acquirer =
+            store.setup_mut().add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
         let insert = |store: &mut Store| {
             store.transaction(|tx| {
                 tx.execute(

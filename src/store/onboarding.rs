@@ -106,7 +106,117 @@ fn insert_event(tx: &Transaction<'_>, binding: i64, at: &str, step: &str, detail
     Ok(())
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Setup<S> {
+    /// A merchant by id.
+    pub fn merchant_by_id(&self, id: MerchantId) -> Result<Option<Merchant>> {
+        let raw = self
+            .conn
+            .query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [id.0], merchant_from_row)
+            .optional()?;
+        raw.map(typed_merchant).transpose()
+    }
+
+    /// Every store, in the order they were added.
+    pub fn stores(&self) -> Result<Vec<crate::model::Store>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {STORE_COLUMNS} FROM stores ORDER BY id"))?;
+        let rows = stmt.query_map([], store_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn store(&self, id: StoreId) -> Result<Option<crate::model::Store>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"), [id.0], store_from_row)
+            .optional()?)
+    }
+
+    /// A store by the merchant's own store number (`store_code`, e.g. `S001`).
+    pub fn store_by_code(&self, store_code: &str) -> Result<Option<crate::model::Store>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {STORE_COLUMNS} FROM stores WHERE store_code = ?1"),
+                [store_code],
+                store_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The format the store prints its code in.
+    pub fn store_code_format(&self, id: StoreId) -> Result<CodeFormatChoice> {
+        let text: String = self.conn.query_row("SELECT code_format FROM stores WHERE id = ?1", [id.0], |r| r.get(0))?;
+        CodeFormatChoice::parse(&text).ok_or(StoreError::Corrupt {
+            table: "stores",
+            column: "code_format",
+            value: text,
+        })
+    }
+
+    /// The acquirers that have an onboarding id, in the order they were added.
+    pub fn onboarding_acquirers(&self) -> Result<Vec<OnboardingAcquirer>> {
+        let with_code: Vec<(i64, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, onboarding_code FROM acquirers WHERE onboarding_code IS NOT NULL ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let all = self.acquirers()?;
+        Ok(with_code
+            .into_iter()
+            .filter_map(|(id, onboarding_code)| {
+                all.iter().find(|a| a.id.0 == id).map(|a| OnboardingAcquirer { acquirer: a.clone(), onboarding_code })
+            })
+            .collect())
+    }
+
+    /// An acquirer by its onboarding id (`ALIPAY`, `WECHATPAY`, `PARTNER1`, …), case-insensitively.
+    pub fn acquirer_by_onboarding_code(&self, code: &str) -> Result<Option<OnboardingAcquirer>> {
+        Ok(self.onboarding_acquirers()?.into_iter().find(|a| a.onboarding_code.eq_ignore_ascii_case(code.trim())))
+    }
+
+    /// The binding of a store to an acquirer, if onboarding ever started.
+    pub fn binding(&self, store: StoreId, acquirer: AcquirerId) -> Result<Option<AcquirerBinding>> {
+        let raw = self
+            .conn
+            .query_row(
+                &format!("SELECT {BINDING_COLUMNS} FROM acquirer_bindings WHERE store_id = ?1 AND acquirer_id = ?2"),
+                params![store.0, acquirer.0],
+                binding_from_row,
+            )
+            .optional()?;
+        raw.map(typed_binding).transpose()
+    }
+
+    /// A store's bindings, in the order onboarding started.
+    pub fn bindings_for_store(&self, store: StoreId) -> Result<Vec<AcquirerBinding>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {BINDING_COLUMNS} FROM acquirer_bindings WHERE store_id = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([store.0], binding_from_row)?;
+        rows.map(|r| typed_binding(r?)).collect()
+    }
+
+    /// Every binding that carries this merchant CDS index.
+    pub fn bindings_with_cds_index(&self, cds_index: &str) -> Result<Vec<AcquirerBinding>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {BINDING_COLUMNS} FROM acquirer_bindings WHERE cds_index = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([cds_index], binding_from_row)?;
+        rows.map(|r| typed_binding(r?)).collect()
+    }
+
+    /// A binding's steps, oldest first.
+    pub fn binding_events(&self, binding: BindingId) -> Result<Vec<BindingEvent>> {
+        let mut stmt =
+            self.conn.prepare("SELECT at, step, detail FROM binding_events WHERE binding_id = ?1 ORDER BY id")?;
+        let rows =
+            stmt.query_map([binding.0], |r| Ok(BindingEvent { at: r.get(0)?, step: r.get(1)?, detail: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Setup<S> {
     /// The merchant (the legal entity this till belongs to): the first one, created with the demo store on a fresh
     /// install.
     pub fn merchant(&mut self) -> Result<Merchant> {
@@ -117,15 +227,6 @@ impl Store {
             merchant_from_row,
         )?;
         typed_merchant(raw)
-    }
-
-    /// A merchant by id.
-    pub fn merchant_by_id(&self, id: MerchantId) -> Result<Option<Merchant>> {
-        let raw = self
-            .conn
-            .query_row(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = ?1"), [id.0], merchant_from_row)
-            .optional()?;
-        raw.map(typed_merchant).transpose()
     }
 
     /// Saves the merchant profile (validated by the caller) and audits the change, in one transaction.
@@ -153,32 +254,6 @@ impl Store {
             let after = serde_json::to_string(m).ok();
             append_audit(tx, &now, operator, "merchant.update", &m.id.to_string(), before.as_deref(), after.as_deref())
         })
-    }
-
-    /// Every store, in the order they were added.
-    pub fn stores(&self) -> Result<Vec<crate::model::Store>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {STORE_COLUMNS} FROM stores ORDER BY id"))?;
-        let rows = stmt.query_map([], store_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn store(&self, id: StoreId) -> Result<Option<crate::model::Store>> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"), [id.0], store_from_row)
-            .optional()?)
-    }
-
-    /// A store by the merchant's own store number (`store_code`, e.g. `S001`).
-    pub fn store_by_code(&self, store_code: &str) -> Result<Option<crate::model::Store>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {STORE_COLUMNS} FROM stores WHERE store_code = ?1"),
-                [store_code],
-                store_from_row,
-            )
-            .optional()?)
     }
 
     /// Adds a store (validated by the caller) and audits it.
@@ -218,16 +293,6 @@ impl Store {
         })
     }
 
-    /// The format the store prints its code in.
-    pub fn store_code_format(&self, id: StoreId) -> Result<CodeFormatChoice> {
-        let text: String = self.conn.query_row("SELECT code_format FROM stores WHERE id = ?1", [id.0], |r| r.get(0))?;
-        CodeFormatChoice::parse(&text).ok_or(StoreError::Corrupt {
-            table: "stores",
-            column: "code_format",
-            value: text,
-        })
-    }
-
     pub fn set_store_code_format(&mut self, id: StoreId, format: CodeFormatChoice) -> Result<()> {
         let before = self.store_code_format(id)?;
         if before == format {
@@ -239,29 +304,6 @@ impl Store {
             tx.execute("UPDATE stores SET code_format = ?2 WHERE id = ?1", params![id.0, format.as_str()])?;
             append_audit(tx, &now, None, "store.code_format", &code, Some(before.as_str()), Some(format.as_str()))
         })
-    }
-
-    /// The acquirers that have an onboarding id, in the order they were added.
-    pub fn onboarding_acquirers(&self) -> Result<Vec<OnboardingAcquirer>> {
-        let with_code: Vec<(i64, String)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, onboarding_code FROM acquirers WHERE onboarding_code IS NOT NULL ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let all = self.acquirers()?;
-        Ok(with_code
-            .into_iter()
-            .filter_map(|(id, onboarding_code)| {
-                all.iter().find(|a| a.id.0 == id).map(|a| OnboardingAcquirer { acquirer: a.clone(), onboarding_code })
-            })
-            .collect())
-    }
-
-    /// An acquirer by its onboarding id (`ALIPAY`, `WECHATPAY`, `PARTNER1`, …), case-insensitively.
-    pub fn acquirer_by_onboarding_code(&self, code: &str) -> Result<Option<OnboardingAcquirer>> {
-        Ok(self.onboarding_acquirers()?.into_iter().find(|a| a.onboarding_code.eq_ignore_ascii_case(code.trim())))
     }
 
     /// Makes sure an acquirer with this onboarding id exists: reuses a row with the same id, else adopts a row of
@@ -310,37 +352,6 @@ impl Store {
             append_audit(tx, &now, None, "acquirer.onboarding_code", &id.to_string(), None, Some(onboarding_code))?;
             Ok(AcquirerId(id))
         })
-    }
-
-    /// The binding of a store to an acquirer, if onboarding ever started.
-    pub fn binding(&self, store: StoreId, acquirer: AcquirerId) -> Result<Option<AcquirerBinding>> {
-        let raw = self
-            .conn
-            .query_row(
-                &format!("SELECT {BINDING_COLUMNS} FROM acquirer_bindings WHERE store_id = ?1 AND acquirer_id = ?2"),
-                params![store.0, acquirer.0],
-                binding_from_row,
-            )
-            .optional()?;
-        raw.map(typed_binding).transpose()
-    }
-
-    /// A store's bindings, in the order onboarding started.
-    pub fn bindings_for_store(&self, store: StoreId) -> Result<Vec<AcquirerBinding>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {BINDING_COLUMNS} FROM acquirer_bindings WHERE store_id = ?1 ORDER BY id"))?;
-        let rows = stmt.query_map([store.0], binding_from_row)?;
-        rows.map(|r| typed_binding(r?)).collect()
-    }
-
-    /// Every binding that carries this merchant CDS index.
-    pub fn bindings_with_cds_index(&self, cds_index: &str) -> Result<Vec<AcquirerBinding>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {BINDING_COLUMNS} FROM acquirer_bindings WHERE cds_index = ?1 ORDER BY id"))?;
-        let rows = stmt.query_map([cds_index], binding_from_row)?;
-        rows.map(|r| typed_binding(r?)).collect()
     }
 
     /// Writes the binding's new state (inserting it on the first step) and the step with its time, in one
@@ -405,15 +416,6 @@ impl Store {
         let now = crate::time::now_utc();
         self.transaction(|tx| insert_event(tx, binding.0, &now, step, detail))
     }
-
-    /// A binding's steps, oldest first.
-    pub fn binding_events(&self, binding: BindingId) -> Result<Vec<BindingEvent>> {
-        let mut stmt =
-            self.conn.prepare("SELECT at, step, detail FROM binding_events WHERE binding_id = ?1 ORDER BY id")?;
-        let rows =
-            stmt.query_map([binding.0], |r| Ok(BindingEvent { at: r.get(0)?, step: r.get(1)?, detail: r.get(2)? }))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
 }
 
 #[cfg(test)]
@@ -423,25 +425,25 @@ mod tests {
     #[test]
     fn merchant_and_stores_round_trip_with_audit() {
         let mut store = Store::open_in_memory().unwrap();
-        let mut m = store.merchant().unwrap();
+        let mut m = store.setup_mut().merchant().unwrap();
         assert_eq!(m.display_name, "TILLDESK DEMO");
         m.city_zh = "上海".into();
         m.postal_code = "200000".into();
-        store.update_merchant(&m, None).unwrap();
-        assert_eq!(store.merchant().unwrap(), m);
+        store.setup_mut().update_merchant(&m, None).unwrap();
+        assert_eq!(store.setup_mut().merchant().unwrap(), m);
 
-        let mut s = store.stores().unwrap().remove(0);
+        let mut s = store.setup().stores().unwrap().remove(0);
         assert_eq!(s.store_code, "S001");
         s.address = "南京东路 1 号".into();
-        store.update_store(&s, None).unwrap();
-        assert_eq!(store.store_by_code("S001").unwrap().unwrap().address, "南京东路 1 号");
+        store.setup_mut().update_store(&s, None).unwrap();
+        assert_eq!(store.setup().store_by_code("S001").unwrap().unwrap().address, "南京东路 1 号");
         let new = crate::model::Store { id: StoreId(0), store_code: "S002".into(), name: "Second".into(), ..s.clone() };
-        let id = store.add_store(&new, None).unwrap();
-        assert!(store.add_store(&new, None).is_err(), "store codes are unique");
-        assert_eq!(store.stores().unwrap().len(), 2);
-        assert_eq!(store.store_code_format(id).unwrap(), CodeFormatChoice::Auto);
-        store.set_store_code_format(id, CodeFormatChoice::Emvco).unwrap();
-        assert_eq!(store.store_code_format(id).unwrap(), CodeFormatChoice::Emvco);
+        let id = store.setup_mut().add_store(&new, None).unwrap();
+        assert!(store.setup_mut().add_store(&new, None).is_err(), "store codes are unique");
+        assert_eq!(store.setup().stores().unwrap().len(), 2);
+        assert_eq!(store.setup().store_code_format(id).unwrap(), CodeFormatChoice::Auto);
+        store.setup_mut().set_store_code_format(id, CodeFormatChoice::Emvco).unwrap();
+        assert_eq!(store.setup().store_code_format(id).unwrap(), CodeFormatChoice::Emvco);
         let actions: Vec<String> = store.recent_audit(10).unwrap().into_iter().map(|a| a.action).collect();
         assert!(actions.contains(&"merchant.update".to_owned()) && actions.contains(&"store.code_format".to_owned()));
     }
@@ -449,26 +451,37 @@ mod tests {
     #[test]
     fn onboarding_acquirers_adopt_the_checkout_rows() {
         let mut store = Store::open_in_memory().unwrap();
-        let checkout_alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
-        let a =
-            store.ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox).unwrap();
+        let checkout_alipay = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
+        let a = store
+            .setup_mut()
+            .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox)
+            .unwrap();
         assert_eq!(a, checkout_alipay);
-        let p =
-            store.ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "PARTNER1", ChannelMode::Sandbox).unwrap();
+        let p = store
+            .setup_mut()
+            .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "PARTNER1", ChannelMode::Sandbox)
+            .unwrap();
         assert_ne!(p, a);
         assert_eq!(
-            store.ensure_onboarding_acquirer(AcquirerKind::Alipay, "x", "partner1", ChannelMode::Sandbox).unwrap(),
+            store
+                .setup_mut()
+                .ensure_onboarding_acquirer(AcquirerKind::Alipay, "x", "partner1", ChannelMode::Sandbox)
+                .unwrap(),
             p
         );
-        let codes: Vec<String> = store.onboarding_acquirers().unwrap().into_iter().map(|a| a.onboarding_code).collect();
+        let codes: Vec<String> =
+            store.setup().onboarding_acquirers().unwrap().into_iter().map(|a| a.onboarding_code).collect();
         assert_eq!(codes, ["ALIPAY", "PARTNER1"]);
     }
 
     #[test]
     fn every_binding_step_is_recorded_with_its_time() {
         let mut store = Store::open_in_memory().unwrap();
-        let s = store.default_store().unwrap();
-        let a = store.ensure_onboarding_acquirer(AcquirerKind::Alipay, "A", "ALIPAY", ChannelMode::Sandbox).unwrap();
+        let s = store.setup_mut().default_store().unwrap();
+        let a = store
+            .setup_mut()
+            .ensure_onboarding_acquirer(AcquirerKind::Alipay, "A", "ALIPAY", ChannelMode::Sandbox)
+            .unwrap();
         let mut b = AcquirerBinding {
             id: BindingId(0),
             store_id: s,
@@ -480,16 +493,16 @@ mod tests {
             failure_reason: None,
             issuer_guid: Some("com.alipay.sandbox".into()),
         };
-        let saved = store.save_binding(&b, "submitted", "merchant id ALIPAYM00000001").unwrap();
+        let saved = store.setup_mut().save_binding(&b, "submitted", "merchant id ALIPAYM00000001").unwrap();
         b.status = BindingStatus::Active;
         b.cds_index = Some("IDX1".into());
-        let again = store.save_binding(&b, "verified", "").unwrap();
+        let again = store.setup_mut().save_binding(&b, "verified", "").unwrap();
         assert_eq!(saved.id, again.id);
-        assert_eq!(store.binding(s, a).unwrap().unwrap().status, BindingStatus::Active);
-        assert_eq!(store.bindings_with_cds_index("IDX1").unwrap().len(), 1);
-        store.add_binding_event(again.id, "note", "x").unwrap();
-        let steps: Vec<String> = store.binding_events(again.id).unwrap().into_iter().map(|e| e.step).collect();
+        assert_eq!(store.setup().binding(s, a).unwrap().unwrap().status, BindingStatus::Active);
+        assert_eq!(store.setup().bindings_with_cds_index("IDX1").unwrap().len(), 1);
+        store.setup_mut().add_binding_event(again.id, "note", "x").unwrap();
+        let steps: Vec<String> = store.setup().binding_events(again.id).unwrap().into_iter().map(|e| e.step).collect();
         assert_eq!(steps, ["submitted", "verified", "note"]);
-        assert!(store.binding_events(again.id).unwrap().iter().all(|e| e.at.ends_with('Z')));
+        assert!(store.setup().binding_events(again.id).unwrap().iter().all(|e| e.at.ends_with('Z')));
     }
 }

@@ -177,7 +177,7 @@ pub enum AddOperatorError {
     Store(#[from] StoreError),
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Staff<S> {
     /// Every operator, owners first.
     pub fn operators(&self) -> Result<Vec<Operator>> {
         let mut stmt = self.conn.prepare(
@@ -213,6 +213,29 @@ impl Store {
         )?)
     }
 
+    /// The audit log, newest first, `limit` entries before `before_id` (keyset paging).
+    pub fn audit_page(&self, before_id: Option<AuditId>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, at, operator_id, action, subject, before, after, actor FROM audit_log
+             WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![before_id.map_or(i64::MAX, |a| a.0), limit], |r| {
+            Ok(AuditEntry {
+                id: AuditId(r.get(0)?),
+                at: r.get(1)?,
+                operator_id: r.get::<_, Option<i64>>(2)?.map(OperatorId),
+                action: r.get(3)?,
+                subject: r.get(4)?,
+                before: r.get(5)?,
+                after: r.get(6)?,
+                actor: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Staff<S> {
     /// Adds an operator with a hashed PIN; audited as done by `by` (None on first run).
     pub fn add_operator(
         &mut self,
@@ -242,7 +265,7 @@ impl Store {
         Ok(self.operator(OperatorId(id))?.ok_or(StoreError::NotFound { what: "operator", key: id.to_string() })?)
     }
 
-    /// Checks a PIN now; see [`Store::verify_pin_at`].
+    /// Checks a PIN now; see [`Staff::verify_pin_at`].
     pub fn verify_pin(&mut self, name: &str, pin: &str) -> std::result::Result<Operator, VerifyError> {
         self.verify_pin_at(name, pin, time::OffsetDateTime::now_utc())
     }
@@ -344,27 +367,6 @@ impl Store {
         let now = crate::time::now_utc();
         self.transaction(|tx| append_audit(tx, &now, operator, action, subject, before, after))
     }
-
-    /// The audit log, newest first, `limit` entries before `before_id` (keyset paging).
-    pub fn audit_page(&self, before_id: Option<AuditId>, limit: u32) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, at, operator_id, action, subject, before, after, actor FROM audit_log
-             WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![before_id.map_or(i64::MAX, |a| a.0), limit], |r| {
-            Ok(AuditEntry {
-                id: AuditId(r.get(0)?),
-                at: r.get(1)?,
-                operator_id: r.get::<_, Option<i64>>(2)?.map(OperatorId),
-                action: r.get(3)?,
-                subject: r.get(4)?,
-                before: r.get(5)?,
-                after: r.get(6)?,
-                actor: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
 }
 
 /// A PIN check failed.
@@ -383,17 +385,23 @@ mod tests {
     #[test]
     fn pins_are_hashed_checked_and_audited() {
         let mut store = Store::open_in_memory().unwrap();
-        assert!(!store.has_owner().unwrap());
-        let owner = store.add_operator("老板", Role::Owner, "246810", None).unwrap();
-        assert!(store.has_owner().unwrap());
+        assert!(!store.staff().has_owner().unwrap());
+        let owner = store.staff_mut().add_operator("老板", Role::Owner, "246810", None).unwrap();
+        assert!(store.staff().has_owner().unwrap());
         let stored: String =
             store.conn.query_row("SELECT pin_hash FROM operators WHERE id = ?1", [owner.id.0], |r| r.get(0)).unwrap();
         assert!(stored.starts_with("$argon2id$") && !stored.contains("246810"), "{stored}");
-        assert_eq!(store.verify_pin("老板", "246810").unwrap().id, owner.id);
-        assert!(matches!(store.verify_pin("老板", "000000"), Err(VerifyError::Auth(AuthError::NameOrPin))));
-        assert!(matches!(store.add_operator("x", Role::Cashier, "12a4", None), Err(AddOperatorError::Auth(_))));
-        assert!(matches!(store.add_operator("老板", Role::Cashier, "1234", None), Err(AddOperatorError::Taken(_))));
-        let audit = store.audit_page(None, 10).unwrap();
+        assert_eq!(store.staff_mut().verify_pin("老板", "246810").unwrap().id, owner.id);
+        assert!(matches!(store.staff_mut().verify_pin("老板", "000000"), Err(VerifyError::Auth(AuthError::NameOrPin))));
+        assert!(matches!(
+            store.staff_mut().add_operator("x", Role::Cashier, "12a4", None),
+            Err(AddOperatorError::Auth(_))
+        ));
+        assert!(matches!(
+            store.staff_mut().add_operator("老板", Role::Cashier, "1234", None),
+            Err(AddOperatorError::Taken(_))
+        ));
+        let audit = store.staff().audit_page(None, 10).unwrap();
         assert_eq!(audit[0].action, "operator.pin_refused");
         assert_eq!(audit[1].action, "operator.add");
         assert!(audit.iter().all(|a| !a.after.as_deref().unwrap_or("").contains("246810")));
@@ -402,12 +410,12 @@ mod tests {
     #[test]
     fn no_such_name_and_a_wrong_pin_read_the_same_but_are_audited_apart() {
         let mut store = Store::open_in_memory().unwrap();
-        store.add_operator("boss", Role::Owner, "246810", None).unwrap();
-        let unknown = store.verify_pin("nobody", "246810").unwrap_err().to_string();
-        let wrong = store.verify_pin("boss", "111111").unwrap_err().to_string();
+        store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
+        let unknown = store.staff_mut().verify_pin("nobody", "246810").unwrap_err().to_string();
+        let wrong = store.staff_mut().verify_pin("boss", "111111").unwrap_err().to_string();
         assert_eq!(unknown, wrong);
         assert_eq!(wrong, "the name or the PIN is wrong");
-        let audit = store.audit_page(None, 2).unwrap();
+        let audit = store.staff().audit_page(None, 2).unwrap();
         assert_eq!((audit[0].action.as_str(), audit[0].subject.as_str()), ("operator.pin_refused", "boss"));
         assert_eq!((audit[1].action.as_str(), audit[1].subject.as_str()), ("operator.unknown_name", "nobody"));
     }
@@ -434,7 +442,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("till.sqlite3");
         let mut store = Store::open(&path).unwrap();
-        store.add_operator("boss", Role::Owner, "246810", None).unwrap();
+        store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
         let t0 = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let at = |secs: i64| t0 + time::Duration::seconds(secs);
         let refused = |r: std::result::Result<Operator, VerifyError>| match r {
@@ -442,11 +450,11 @@ mod tests {
             other => panic!("expected a refusal, got {other:?}"),
         };
         for i in 0..4 {
-            assert_eq!(refused(store.verify_pin_at("boss", "000000", at(i))), AuthError::NameOrPin);
+            assert_eq!(refused(store.staff_mut().verify_pin_at("boss", "000000", at(i))), AuthError::NameOrPin);
         }
         // The 5th wrong PIN locks for 30 s.
         assert_eq!(
-            refused(store.verify_pin_at("boss", "000000", at(4))),
+            refused(store.staff_mut().verify_pin_at("boss", "000000", at(4))),
             AuthError::LockedOut { name: "boss".into(), seconds: 30 }
         );
         assert_eq!(failed_and_locked(&store, "boss"), (5, Some(t0.unix_timestamp() + 34)));
@@ -454,27 +462,30 @@ mod tests {
         // The lockout is stored: it holds after a restart, even for the right PIN, which is not even checked.
         let mut store = Store::open(&path).unwrap();
         assert_eq!(
-            refused(store.verify_pin_at("boss", "246810", at(14))),
+            refused(store.staff_mut().verify_pin_at("boss", "246810", at(14))),
             AuthError::LockedOut { name: "boss".into(), seconds: 20 }
         );
         assert_eq!(failed_and_locked(&store, "boss").0, 5, "a refused try while locked is not counted");
         // After it, one more wrong PIN locks for 60 s, then 120 s.
         assert_eq!(
-            refused(store.verify_pin_at("boss", "000000", at(34))),
+            refused(store.staff_mut().verify_pin_at("boss", "000000", at(34))),
             AuthError::LockedOut { name: "boss".into(), seconds: 60 }
         );
-        assert!(matches!(refused(store.verify_pin_at("boss", "246810", at(93))), AuthError::LockedOut { .. }));
+        assert!(matches!(
+            refused(store.staff_mut().verify_pin_at("boss", "246810", at(93))),
+            AuthError::LockedOut { .. }
+        ));
         assert_eq!(
-            refused(store.verify_pin_at("boss", "000000", at(94))),
+            refused(store.staff_mut().verify_pin_at("boss", "000000", at(94))),
             AuthError::LockedOut { name: "boss".into(), seconds: 120 }
         );
         // The right PIN after the lockout signs in and resets the count: the next wrong PIN is a plain refusal.
-        assert_eq!(store.verify_pin_at("boss", "246810", at(214)).unwrap().name, "boss");
+        assert_eq!(store.staff_mut().verify_pin_at("boss", "246810", at(214)).unwrap().name, "boss");
         assert_eq!(failed_and_locked(&store, "boss"), (0, None));
-        assert_eq!(refused(store.verify_pin_at("boss", "000000", at(215))), AuthError::NameOrPin);
+        assert_eq!(refused(store.staff_mut().verify_pin_at("boss", "000000", at(215))), AuthError::NameOrPin);
         // Every refusal and every lockout is in the audit log.
         let actions: Vec<String> =
-            store.audit_page(None, 100).unwrap().into_iter().rev().map(|a| a.action).collect::<Vec<_>>();
+            store.staff().audit_page(None, 100).unwrap().into_iter().rev().map(|a| a.action).collect::<Vec<_>>();
         let count = |what: &str| actions.iter().filter(|a| *a == what).count();
         assert_eq!(count("operator.pin_refused"), 8);
         assert_eq!(count("operator.locked_out"), 3);
@@ -487,32 +498,32 @@ mod tests {
         let short = |r: std::result::Result<Operator, AddOperatorError>| {
             matches!(r, Err(AddOperatorError::Auth(AuthError::PinFormat { .. })))
         };
-        assert!(short(store.add_operator("boss", Role::Owner, "2468", None)));
-        assert!(short(store.add_operator("li", Role::BackOffice, "13579", None)));
-        assert!(short(store.add_operator("wang", Role::Cashier, "123", None)));
-        assert!(short(store.add_operator("wang", Role::Cashier, "1234567890123", None)));
+        assert!(short(store.staff_mut().add_operator("boss", Role::Owner, "2468", None)));
+        assert!(short(store.staff_mut().add_operator("li", Role::BackOffice, "13579", None)));
+        assert!(short(store.staff_mut().add_operator("wang", Role::Cashier, "123", None)));
+        assert!(short(store.staff_mut().add_operator("wang", Role::Cashier, "1234567890123", None)));
         assert_eq!(
-            store.add_operator("boss", Role::Owner, "2468", None).unwrap_err().to_string(),
+            store.staff_mut().add_operator("boss", Role::Owner, "2468", None).unwrap_err().to_string(),
             "owner PINs must be 6 to 12 digits"
         );
-        let boss = store.add_operator("boss", Role::Owner, "246810", None).unwrap();
-        store.add_operator("li", Role::BackOffice, "135790", None).unwrap();
-        let wang = store.add_operator("wang", Role::Cashier, "1234", None).unwrap();
+        let boss = store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
+        store.staff_mut().add_operator("li", Role::BackOffice, "135790", None).unwrap();
+        let wang = store.staff_mut().add_operator("wang", Role::Cashier, "1234", None).unwrap();
         // An owner whose 4-digit PIN was set before the rule still signs in with it...
         let old_hash = hash_pin("2468", Role::Cashier).unwrap();
         store.conn.execute("UPDATE operators SET pin_hash = ?1 WHERE id = ?2", params![old_hash, boss.id.0]).unwrap();
-        assert_eq!(store.verify_pin("boss", "2468").unwrap().id, boss.id);
+        assert_eq!(store.staff_mut().verify_pin("boss", "2468").unwrap().id, boss.id);
         // ...but a new one must follow it.
         assert!(matches!(
-            store.change_pin(boss.id, "1357", Some(boss.id)),
+            store.staff_mut().change_pin(boss.id, "1357", Some(boss.id)),
             Err(AddOperatorError::Auth(AuthError::PinFormat { min: 6, .. }))
         ));
-        store.change_pin(boss.id, "135791", Some(boss.id)).unwrap();
-        assert!(store.verify_pin("boss", "2468").is_err());
-        assert_eq!(store.verify_pin("boss", "135791").unwrap().id, boss.id);
-        store.change_pin(wang.id, "9876", Some(boss.id)).unwrap();
-        assert_eq!(store.verify_pin("wang", "9876").unwrap().id, wang.id);
-        assert_eq!(store.audit_page(None, 1).unwrap()[0].action, "operator.pin_change");
+        store.staff_mut().change_pin(boss.id, "135791", Some(boss.id)).unwrap();
+        assert!(store.staff_mut().verify_pin("boss", "2468").is_err());
+        assert_eq!(store.staff_mut().verify_pin("boss", "135791").unwrap().id, boss.id);
+        store.staff_mut().change_pin(wang.id, "9876", Some(boss.id)).unwrap();
+        assert_eq!(store.staff_mut().verify_pin("wang", "9876").unwrap().id, wang.id);
+        assert_eq!(store.staff().audit_page(None, 1).unwrap()[0].action, "operator.pin_change");
     }
 
     #[test]
@@ -520,10 +531,10 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         store.set_audit_session(None, "command line").unwrap();
         store.set_setting("ui.language", "en", None).unwrap();
-        let boss = store.add_operator("boss", Role::Owner, "246810", None).unwrap();
+        let boss = store.staff_mut().add_operator("boss", Role::Owner, "246810", None).unwrap();
         store.set_audit_session(Some(boss.id), "window").unwrap();
         store.set_setting("ui.language", "zh-CN", None).unwrap();
-        let audit = store.audit_page(None, 10).unwrap();
+        let audit = store.staff().audit_page(None, 10).unwrap();
         assert_eq!((audit[0].operator_id, audit[0].actor.as_deref()), (Some(boss.id), Some("window")));
         assert_eq!((audit[1].operator_id, audit[1].actor.as_deref()), (None, Some("command line")));
         assert_eq!((audit[2].operator_id, audit[2].actor.as_deref()), (None, Some("command line")));

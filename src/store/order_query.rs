@@ -460,8 +460,8 @@ mod tests {
     fn day_filters(store: &Store) -> Vec<OrderFilter> {
         let today = time::OffsetDateTime::now_utc().to_offset(crate::time::CHINA).date();
         let bounds = |d: time::Date| crate::time::local_day_bounds(d, crate::time::CHINA);
-        let stores = store.stores().unwrap();
-        let acquirers = store.acquirers().unwrap();
+        let stores = store.setup().stores().unwrap();
+        let acquirers = store.setup().acquirers().unwrap();
         let mut filters = vec![OrderFilter::default()];
         for back in [0i64, 1, 3, 6] {
             let first = today - time::Duration::days(back);
@@ -483,8 +483,8 @@ mod tests {
     #[test]
     fn running_totals_equal_a_plain_sum_after_payments_refunds_and_status_changes() {
         let mut store = Store::open_in_memory().unwrap();
-        store.add_operator("ann", crate::model::Role::Cashier, "135790", None).unwrap();
-        store.seed_varied_orders(3000, 8, 7, &mut |_| {}).unwrap();
+        store.staff_mut().add_operator("ann", crate::model::Role::Cashier, "135790", None).unwrap();
+        store.orders_mut().seed_varied_orders(3000, 8, 7, &mut |_| {}).unwrap();
         let check = |store: &Store, round: usize| {
             let mut filters = day_filters(store);
             // Searches of subjects are read from the running totals per day × subject.
@@ -522,7 +522,11 @@ mod tests {
                             },
                             OrderFilter { to: Some(crate::time::format_utc(inside)), max_amount: hundred, ..f.clone() },
                         ] {
-                            assert_eq!(store.order_totals(&g).unwrap(), store.order_totals_scan(&g).unwrap(), "{g:?}");
+                            assert_eq!(
+                                store.orders().order_totals(&g).unwrap(),
+                                store.orders().order_totals_scan(&g).unwrap(),
+                                "{g:?}"
+                            );
                         }
                     }
                     for (min, max) in [
@@ -546,13 +550,17 @@ mod tests {
                             max_amount: max.map(Amount::from_fen),
                             ..f.clone()
                         };
-                        assert_eq!(store.order_totals(&g).unwrap(), store.order_totals_scan(&g).unwrap(), "{g:?}");
+                        assert_eq!(
+                            store.orders().order_totals(&g).unwrap(),
+                            store.orders().order_totals_scan(&g).unwrap(),
+                            "{g:?}"
+                        );
                     }
                 }
                 // The chart's hours from the running totals per hour equal the hours grouped over the orders.
-                let hours = store.sales_breakdown(f, crate::time::CHINA.whole_seconds()).unwrap();
+                let hours = store.orders().sales_breakdown(f, crate::time::CHINA.whole_seconds()).unwrap();
                 let scan_filter = OrderFilter { min_amount: Some(Amount::from_fen(1)), ..f.clone() };
-                let scanned = store.sales_breakdown(&scan_filter, crate::time::CHINA.whole_seconds()).unwrap();
+                let scanned = store.orders().sales_breakdown(&scan_filter, crate::time::CHINA.whole_seconds()).unwrap();
                 assert_eq!(hours, scanned, "round {round}: hours of {f:?}");
             }
             for f in filters {
@@ -561,14 +569,14 @@ mod tests {
                     "{f:?} is read from the running totals"
                 );
                 assert_eq!(
-                    store.order_totals(&f).unwrap(),
-                    store.order_totals_scan(&f).unwrap(),
+                    store.orders().order_totals(&f).unwrap(),
+                    store.orders().order_totals_scan(&f).unwrap(),
                     "round {round}: {f:?}"
                 );
                 for by in [TotalsBy::Store, TotalsBy::Acquirer, TotalsBy::Operator, TotalsBy::Day] {
-                    let fast = store.order_totals_by(&f, by).unwrap();
+                    let fast = store.orders().order_totals_by(&f, by).unwrap();
                     let scan_filter = OrderFilter { min_amount: Some(Amount::from_fen(1)), ..f.clone() };
-                    let slow = store.order_totals_by(&scan_filter, by).unwrap();
+                    let slow = store.orders().order_totals_by(&scan_filter, by).unwrap();
                     assert_eq!(fast, slow, "round {round}: {by:?} of {f:?}");
                 }
             }
@@ -592,7 +600,7 @@ mod tests {
                         let facts = crate::store::transitions::PaidFacts::default();
                         let paid =
                             crate::store::transitions::OrderMove::paid("paid", "", Some("T1"), Some("now"), facts);
-                        store.move_order(OrderId(id), &paid).unwrap();
+                        store.orders_mut().move_order(OrderId(id), &paid).unwrap();
                     }
                     1 => {
                         store
@@ -633,7 +641,7 @@ mod tests {
                         let new = crate::store::orders::NewOrder {
                             out_trade_no: format!("NEW{n:016X}"),
                             store_id: StoreId(1),
-                            acquirer_id: store.acquirers().unwrap()[0].id,
+                            acquirer_id: store.setup().acquirers().unwrap()[0].id,
                             operator_id: Some(OperatorId(1)),
                             subject: "Sandwich".into(),
                             total_amount: Amount::from_fen(100 + (n % 999) as i64),
@@ -641,7 +649,7 @@ mod tests {
                             acquirer_merchant_id: None,
                             terminal_id: None,
                         };
-                        store.create_order(&new).unwrap();
+                        store.orders_mut().create_order(&new).unwrap();
                     }
                 }
             }
@@ -655,8 +663,8 @@ mod tests {
     #[test]
     fn the_band_totals_group_every_order_by_the_rust_band_rule() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_varied_orders(500, 3, 5, &mut |_| {}).unwrap();
-        let acquirer = store.acquirers().unwrap()[0].id;
+        store.orders_mut().seed_varied_orders(500, 3, 5, &mut |_| {}).unwrap();
+        let acquirer = store.setup().acquirers().unwrap()[0].id;
         // Every step's edges, and amounts far above the last step.
         let edges = [
             1,
@@ -696,7 +704,7 @@ mod tests {
                 acquirer_merchant_id: None,
                 terminal_id: None,
             };
-            store.create_order(&new).unwrap();
+            store.orders_mut().create_order(&new).unwrap();
         }
         let stored: Vec<(i64, String, i64, String, i64, i64, i64)> = {
             let mut stmt = store
@@ -781,11 +789,11 @@ mod tests {
     #[test]
     fn a_word_of_letters_searches_subjects_and_numbers_through_the_trigram_index() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_varied_orders(2000, 5, 3, &mut |_| {}).unwrap();
+        store.orders_mut().seed_varied_orders(2000, 5, 3, &mut |_| {}).unwrap();
         fn counted(store: &Store, text: &str) -> i64 {
             let f = OrderFilter { search: Some(text.into()), ..Default::default() };
-            let totals = store.order_totals(&f).unwrap();
-            assert_eq!(totals, store.order_totals_scan(&f).unwrap());
+            let totals = store.orders().order_totals(&f).unwrap();
+            assert_eq!(totals, store.orders().order_totals_scan(&f).unwrap());
             totals.count
         }
         let count = |text: &str| counted(&store, text);
@@ -825,7 +833,7 @@ mod tests {
         let new = crate::store::orders::NewOrder {
             out_trade_no: "TDNEW1".into(),
             store_id: StoreId(1),
-            acquirer_id: store.acquirers().unwrap()[0].id,
+            acquirer_id: store.setup().acquirers().unwrap()[0].id,
             operator_id: None,
             subject: "Croissant".into(),
             total_amount: Amount::from_fen(1200),
@@ -833,7 +841,7 @@ mod tests {
             acquirer_merchant_id: None,
             terminal_id: None,
         };
-        store.create_order(&new).unwrap();
+        store.orders_mut().create_order(&new).unwrap();
         assert_eq!(counted(&store, "croissant"), 1);
         assert_eq!(counted(&store, "\"quoted\" OR x"), 0, "FTS operators are taken as text");
     }
@@ -841,7 +849,7 @@ mod tests {
     #[test]
     fn windows_anywhere_in_the_list_equal_the_keyset_walk() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_varied_orders(1500, 6, 11, &mut |_| {}).unwrap();
+        store.orders_mut().seed_varied_orders(1500, 6, 11, &mut |_| {}).unwrap();
         let today = time::OffsetDateTime::now_utc().to_offset(crate::time::CHINA).date();
         let (from, _) = crate::time::local_day_bounds(today - time::Duration::days(3), crate::time::CHINA);
         let filters = [
@@ -872,11 +880,11 @@ mod tests {
         assert!(matches!(store.resolve_search(&filters[8]).unwrap(), Search::General(_)));
         for f in &filters {
             for sort in [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst] {
-                let total = store.order_totals(f).unwrap().count as u64;
-                let (all, _) = store.orders_page(f, sort, None, 10_000).unwrap();
+                let total = store.orders().order_totals(f).unwrap().count as u64;
+                let (all, _) = store.orders().orders_page(f, sort, None, 10_000).unwrap();
                 assert_eq!(all.len() as u64, total);
                 for offset in [0, 1, 99, total / 2, total.saturating_sub(100), total.saturating_sub(1), total] {
-                    let window = store.orders_window(f, sort, offset, 100, total).unwrap();
+                    let window = store.orders().orders_window(f, sort, offset, 100, total).unwrap();
                     let expected: Vec<_> = all.iter().skip(offset as usize).take(100).map(|o| o.id).collect();
                     let got: Vec<_> = window.iter().map(|o| o.id).collect();
                     assert_eq!(got, expected, "{f:?} {sort:?} at {offset}");
@@ -903,7 +911,7 @@ mod tests {
     #[test]
     fn a_frequent_word_reads_its_first_page_along_the_subject_index_without_sorting() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_varied_orders(3000, 5, 9, &mut |_| {}).unwrap();
+        store.orders_mut().seed_varied_orders(3000, 5, 9, &mut |_| {}).unwrap();
         for f in [
             OrderFilter { search: Some("Sandwich".into()), ..Default::default() },
             OrderFilter { search: Some("三明治".into()), statuses: vec![OrderStatus::Paid], ..Default::default() },
@@ -918,35 +926,35 @@ mod tests {
         store.conn.execute("UPDATE orders SET trade_no = '2026CAFEBABE0001' WHERE id = 5", []).unwrap();
         let f = OrderFilter { search: Some("cafe".into()), ..Default::default() };
         assert!(matches!(store.resolve_search(&f).unwrap(), Search::General(_)), "{f:?}");
-        let totals = store.order_totals(&f).unwrap();
+        let totals = store.orders().order_totals(&f).unwrap();
         assert!(totals.count >= 1);
-        assert_eq!(totals, store.order_totals_scan(&f).unwrap());
+        assert_eq!(totals, store.orders().order_totals_scan(&f).unwrap());
         // One or two Latin letters: the start of an order number ("TD…") or anywhere in a subject ("an": Sandwich
         // and Americano).
         let f = OrderFilter { search: Some("TD".into()), ..Default::default() };
         assert!(matches!(store.resolve_search(&f).unwrap(), Search::General(_)));
-        assert_eq!(store.order_totals(&f).unwrap().count, 3000);
+        assert_eq!(store.orders().order_totals(&f).unwrap().count, 3000);
         let f = OrderFilter { search: Some("an".into()), ..Default::default() };
         assert!(matches!(store.resolve_search(&f).unwrap(), Search::Subjects(s) if s.len() == 2));
         let expected: i64 =
             store.conn.query_row("SELECT COUNT(*) FROM orders WHERE subject LIKE '%an%'", [], |r| r.get(0)).unwrap();
-        assert_eq!(store.order_totals(&f).unwrap().count, expected);
-        assert_eq!(store.order_totals_scan(&f).unwrap().count, expected);
+        assert_eq!(store.orders().order_totals(&f).unwrap().count, expected);
+        assert_eq!(store.orders().order_totals_scan(&f).unwrap().count, expected);
         // A word that is nowhere: no subject, nothing read.
         let f = OrderFilter { search: Some("Croissant".into()), ..Default::default() };
         assert_eq!(store.resolve_search(&f).unwrap(), Search::Subjects(Vec::new()));
-        assert_eq!(store.order_totals(&f).unwrap().count, 0);
-        assert!(store.orders_page(&f, OrderSort::NewestFirst, None, 10).unwrap().0.is_empty());
+        assert_eq!(store.orders().order_totals(&f).unwrap().count, 0);
+        assert!(store.orders().orders_page(&f, OrderSort::NewestFirst, None, 10).unwrap().0.is_empty());
     }
 
     #[test]
     fn failed_orders_carry_the_acquirers_code_and_words() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_varied_orders(400, 2, 5, &mut |_| {}).unwrap();
+        store.orders_mut().seed_varied_orders(400, 2, 5, &mut |_| {}).unwrap();
         let f = OrderFilter { statuses: vec![OrderStatus::Failed], ..Default::default() };
-        let (failed, _) = store.orders_page(&f, OrderSort::NewestFirst, None, 50).unwrap();
+        let (failed, _) = store.orders().orders_page(&f, OrderSort::NewestFirst, None, 50).unwrap();
         assert!(!failed.is_empty());
-        let extras = store.order_list_extras(&failed.iter().map(|o| o.id).collect::<Vec<_>>()).unwrap();
+        let extras = store.orders().order_list_extras(&failed.iter().map(|o| o.id).collect::<Vec<_>>()).unwrap();
         assert!(failed.iter().all(|o| extras[&o.id].failure.is_some()));
         let failure = AcquirerFailure::from_detail("ACQ.BUYER_BALANCE_NOT_ENOUGH: 顾客余额不足").unwrap();
         assert_eq!((failure.code.as_str(), failure.message.as_str()), ("ACQ.BUYER_BALANCE_NOT_ENOUGH", "顾客余额不足"));
@@ -958,13 +966,17 @@ mod tests {
     #[test]
     fn search_finds_order_numbers_by_prefix_and_subjects_by_any_part() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_demo_orders(500, 3, &mut |_| {}).unwrap();
-        let all = store.orders_page(&OrderFilter::default(), OrderSort::NewestFirst, None, 500).unwrap().0;
+        store.orders_mut().seed_demo_orders(500, 3, &mut |_| {}).unwrap();
+        let all = store.orders().orders_page(&OrderFilter::default(), OrderSort::NewestFirst, None, 500).unwrap().0;
         let target = &all[123];
         let search = |text: &str, sort: OrderSort| {
             let f = OrderFilter { search: Some(text.into()), ..Default::default() };
-            let rows = store.orders_page(&f, sort, None, 1000).unwrap().0;
-            assert_eq!(rows.len() as i64, store.order_totals(&f).unwrap().count, "{text}: page and count agree");
+            let rows = store.orders().orders_page(&f, sort, None, 1000).unwrap().0;
+            assert_eq!(
+                rows.len() as i64,
+                store.orders().order_totals(&f).unwrap().count,
+                "{text}: page and count agree"
+            );
             rows
         };
         let by_number = search(&target.out_trade_no, OrderSort::NewestFirst);
@@ -984,13 +996,14 @@ mod tests {
     #[test]
     fn pages_walk_every_order_once_in_order_and_totals_match() {
         let mut store = Store::open_in_memory().unwrap();
-        store.seed_demo_orders(1000, 7, &mut |_| {}).unwrap();
+        store.orders_mut().seed_demo_orders(1000, 7, &mut |_| {}).unwrap();
         for sort in [OrderSort::NewestFirst, OrderSort::OldestFirst, OrderSort::LargestFirst, OrderSort::SmallestFirst]
         {
             let mut seen = Vec::new();
             let mut key = None;
             loop {
-                let (page, next) = store.orders_page(&OrderFilter::default(), sort, key.as_ref(), 128).unwrap();
+                let (page, next) =
+                    store.orders().orders_page(&OrderFilter::default(), sort, key.as_ref(), 128).unwrap();
                 if page.is_empty() {
                     break;
                 }
@@ -1011,15 +1024,15 @@ mod tests {
             max_amount: Some(Amount::from_fen(20_000)),
             ..Default::default()
         };
-        let totals = store.order_totals(&filter).unwrap();
-        let (all, _) = store.orders_page(&filter, OrderSort::NewestFirst, None, 10_000).unwrap();
+        let totals = store.orders().order_totals(&filter).unwrap();
+        let (all, _) = store.orders().orders_page(&filter, OrderSort::NewestFirst, None, 10_000).unwrap();
         assert_eq!(totals.count as usize, all.len());
         assert_eq!(totals.paid_amount.fen(), all.iter().map(|o| o.total_amount.fen()).sum::<i64>());
         let search = OrderFilter { search: Some("SEED00000000001".into()), ..Default::default() };
-        assert_eq!(store.order_totals(&search).unwrap().count, 10, "prefix search on out_trade_no");
+        assert_eq!(store.orders().order_totals(&search).unwrap().count, 10, "prefix search on out_trade_no");
         let like = OrderFilter { search: Some("100%".into()), ..Default::default() };
-        assert_eq!(store.order_totals(&like).unwrap().count, 0, "LIKE wildcards are literal");
+        assert_eq!(store.orders().order_totals(&like).unwrap().count, 0, "LIKE wildcards are literal");
         let by_subject = OrderFilter { search: Some("拿铁".into()), ..Default::default() };
-        assert!(store.order_totals(&by_subject).unwrap().count > 0);
+        assert!(store.orders().order_totals(&by_subject).unwrap().count > 0);
     }
 }

@@ -84,36 +84,7 @@ pub(super) fn typed(raw: (Order, String, String, String)) -> Result<Order> {
     Ok(order)
 }
 
-impl Store {
-    /// Writes the order as PAYING with its "created" event, in one transaction, before the first byte goes out.
-    pub fn create_order(&mut self, new: &NewOrder) -> Result<Order> {
-        let now = crate::time::now_utc();
-        let id = self.transaction(|tx| {
-            tx.prepare_cached(
-                "INSERT INTO orders (out_trade_no, store_id, acquirer_id, operator_id, source, subject, total_amount,
-                    currency, status, auth_code_masked, created_at, updated_at, acquirer_merchant_id, terminal_id)
-                 VALUES (?1, ?2, ?3, ?4, 'barcode', ?5, ?6, 'CNY', 'PAYING', ?7, ?8, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                new.out_trade_no,
-                new.store_id.0,
-                new.acquirer_id.0,
-                new.operator_id.map(|o| o.0),
-                new.subject,
-                new.total_amount.fen(),
-                new.auth_code_masked,
-                now,
-                new.acquirer_merchant_id,
-                new.terminal_id,
-            ])?;
-            let id = tx.last_insert_rowid();
-            tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)")?
-                .execute(params![id, now, format!("{} {}", new.total_amount, new.auth_code_masked)])?;
-            Ok(id)
-        })?;
-        self.order(OrderId(id))?.ok_or(StoreError::NotFound { what: "order", key: id.to_string() })
-    }
-
+impl<S: std::ops::Deref<Target = Store>> super::Orders<S> {
     pub fn order(&self, id: OrderId) -> Result<Option<Order>> {
         let raw = self
             .conn
@@ -130,15 +101,6 @@ impl Store {
             .query_row([out_trade_no], order_from_row)
             .optional()?;
         raw.map(typed).transpose()
-    }
-
-    /// Records a step on the order's timeline without changing its status.
-    pub fn add_order_event(&mut self, id: OrderId, kind: &str, detail: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![id.0, crate::time::now_utc(), kind, detail],
-        )?;
-        Ok(())
     }
 
     pub fn order_events(&self, id: OrderId) -> Result<Vec<OrderEvent>> {
@@ -169,18 +131,16 @@ impl Store {
         let rows = stmt.query_map([limit], order_from_row)?;
         rows.map(|r| typed(r?)).collect()
     }
+}
 
-    /// Leaves work for the sync worker (exactly once per idempotency key).
-    pub fn enqueue_outbox(&mut self, kind: &str, idempotency_key: &str, payload: &str) -> Result<()> {
-        let now = crate::time::now_utc();
-        self.conn.execute(
-            "INSERT INTO outbox (kind, idempotency_key, payload, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT(idempotency_key) DO NOTHING",
-            params![kind, idempotency_key, payload, now],
-        )?;
-        Ok(())
+impl<S: std::ops::Deref<Target = Store>> super::Setup<S> {
+    /// The merchant's own number for a store (sent as `store_id` to the acquirers).
+    pub fn store_code(&self, id: StoreId) -> Result<String> {
+        Ok(self.conn.prepare_cached("SELECT store_code FROM stores WHERE id = ?1")?.query_row([id.0], |r| r.get(0))?)
     }
+}
 
+impl<S: std::ops::Deref<Target = Store>> super::SyncRepo<S> {
     /// Outbox entries not yet delivered: (kind, idempotency_key, payload).
     pub fn pending_outbox(&self) -> Result<Vec<(String, String, String)>> {
         let mut stmt = self
@@ -189,21 +149,49 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
 
-    /// The acquirer confirmed an outbox entry's work: it is delivered (through the outbox transition function); an
-    /// entry that does not exist or is already final changes nothing.
-    pub fn mark_outbox_delivered(&mut self, idempotency_key: &str) -> Result<()> {
-        let delivered = super::transitions::OutboxMove {
-            to: crate::lifecycle::OutboxState::Delivered,
-            error: None,
-            next_attempt_at: None,
-        };
-        self.transaction(|tx| match super::transitions::move_outbox(tx, idempotency_key, &delivered) {
-            Ok(_) | Err(StoreError::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e),
-        })
+impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
+    /// Writes the order as PAYING with its "created" event, in one transaction, before the first byte goes out.
+    pub fn create_order(&mut self, new: &NewOrder) -> Result<Order> {
+        let now = crate::time::now_utc();
+        let id = self.transaction(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO orders (out_trade_no, store_id, acquirer_id, operator_id, source, subject, total_amount,
+                    currency, status, auth_code_masked, created_at, updated_at, acquirer_merchant_id, terminal_id)
+                 VALUES (?1, ?2, ?3, ?4, 'barcode', ?5, ?6, 'CNY', 'PAYING', ?7, ?8, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                new.out_trade_no,
+                new.store_id.0,
+                new.acquirer_id.0,
+                new.operator_id.map(|o| o.0),
+                new.subject,
+                new.total_amount.fen(),
+                new.auth_code_masked,
+                now,
+                new.acquirer_merchant_id,
+                new.terminal_id,
+            ])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)")?
+                .execute(params![id, now, format!("{} {}", new.total_amount, new.auth_code_masked)])?;
+            Ok(id)
+        })?;
+        self.order(OrderId(id))?.ok_or(StoreError::NotFound { what: "order", key: id.to_string() })
     }
 
+    /// Records a step on the order's timeline without changing its status.
+    pub fn add_order_event(&mut self, id: OrderId, kind: &str, detail: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![id.0, crate::time::now_utc(), kind, detail],
+        )?;
+        Ok(())
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Setup<S> {
     /// The store a till charges for when none is chosen: the first store, creating a demo merchant and store on a
     /// fresh install so the sandbox works out of the box.
     pub fn default_store(&mut self) -> Result<StoreId> {
@@ -231,11 +219,6 @@ impl Store {
         })
     }
 
-    /// The merchant's own number for a store (sent as `store_id` to the acquirers).
-    pub fn store_code(&self, id: StoreId) -> Result<String> {
-        Ok(self.conn.prepare_cached("SELECT store_code FROM stores WHERE id = ?1")?.query_row([id.0], |r| r.get(0))?)
-    }
-
     /// The acquirer row checkout records orders against for a protocol, created (sandbox mode) when missing.
     pub fn acquirer_for(&mut self, kind: AcquirerKind) -> Result<AcquirerId> {
         if let Some(id) = self
@@ -255,6 +238,33 @@ impl Store {
     }
 }
 
+impl<S: std::ops::DerefMut<Target = Store>> super::SyncRepo<S> {
+    /// Leaves work for the sync worker (exactly once per idempotency key).
+    pub fn enqueue_outbox(&mut self, kind: &str, idempotency_key: &str, payload: &str) -> Result<()> {
+        let now = crate::time::now_utc();
+        self.conn.execute(
+            "INSERT INTO outbox (kind, idempotency_key, payload, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT(idempotency_key) DO NOTHING",
+            params![kind, idempotency_key, payload, now],
+        )?;
+        Ok(())
+    }
+
+    /// The acquirer confirmed an outbox entry's work: it is delivered (through the outbox transition function); an
+    /// entry that does not exist or is already final changes nothing.
+    pub fn mark_outbox_delivered(&mut self, idempotency_key: &str) -> Result<()> {
+        let delivered = super::transitions::OutboxMove {
+            to: crate::lifecycle::OutboxState::Delivered,
+            error: None,
+            next_attempt_at: None,
+        };
+        self.transaction(|tx| match super::transitions::move_outbox(tx, idempotency_key, &delivered) {
+            Ok(_) | Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,8 +272,8 @@ mod tests {
     fn new_order(store: &mut Store, out: &str) -> NewOrder {
         NewOrder {
             out_trade_no: out.into(),
-            store_id: store.default_store().unwrap(),
-            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
+            store_id: store.setup_mut().default_store().unwrap(),
+            acquirer_id: store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap(),
             operator_id: None,
             subject: "咖啡".into(),
             total_amount: Amount::from_fen(1234),
@@ -277,25 +287,25 @@ mod tests {
     fn an_order_is_written_ahead_with_its_timeline() {
         let mut store = Store::open_in_memory().unwrap();
         let new = new_order(&mut store, "T1");
-        let order = store.create_order(&new).unwrap();
+        let order = store.orders_mut().create_order(&new).unwrap();
         assert_eq!(order.status, OrderStatus::Paying);
-        assert!(store.create_order(&new).is_err(), "out_trade_no is unique");
+        assert!(store.orders_mut().create_order(&new).is_err(), "out_trade_no is unique");
         let facts = crate::store::transitions::PaidFacts { amount: Some(order.total_amount), ..Default::default() };
         let paid = crate::store::transitions::OrderMove::paid("paid", "", Some("2026"), Some("now"), facts);
-        store.move_order(order.id, &paid).unwrap();
-        let paid = store.order(order.id).unwrap().unwrap();
+        store.orders_mut().move_order(order.id, &paid).unwrap();
+        let paid = store.orders().order(order.id).unwrap().unwrap();
         assert_eq!((paid.status, paid.trade_no.as_deref()), (OrderStatus::Paid, Some("2026")));
-        let kinds: Vec<String> = store.order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = store.orders().order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["created", "paid"]);
-        assert!(store.unfinished_orders().unwrap().is_empty());
+        assert!(store.orders().unfinished_orders().unwrap().is_empty());
     }
 
     #[test]
     fn defaults_are_created_once() {
         let mut store = Store::open_in_memory().unwrap();
-        let a = store.default_store().unwrap();
-        assert_eq!(store.default_store().unwrap(), a);
-        let w = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
-        assert_eq!(store.acquirer_for(AcquirerKind::WechatPay).unwrap(), w);
+        let a = store.setup_mut().default_store().unwrap();
+        assert_eq!(store.setup_mut().default_store().unwrap(), a);
+        let w = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
+        assert_eq!(store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap(), w);
     }
 }

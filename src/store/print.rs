@@ -31,7 +31,7 @@ pub struct PrintableStore {
     pub bindings: Vec<PrintBinding>,
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Setup<S> {
     /// Every store (in id order) with its merchant and bindings.
     pub fn printable_stores(&self) -> Result<Vec<PrintableStore>> {
         let mut stmt = self.conn.prepare(
@@ -154,8 +154,8 @@ mod tests {
     #[test]
     fn stores_come_with_merchant_and_bindings() {
         let mut store = Store::open_in_memory().unwrap();
-        let id = store.default_store().unwrap();
-        let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+        let id = store.setup_mut().default_store().unwrap();
+        let alipay = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
         store
             .conn
             .execute(
@@ -164,7 +164,7 @@ mod tests {
                 params![id.0, alipay.0],
             )
             .unwrap();
-        let stores = store.printable_stores().unwrap();
+        let stores = store.setup().printable_stores().unwrap();
         assert_eq!(stores.len(), 1);
         let s = &stores[0];
         assert_eq!((s.store.store_code.as_str(), s.store.name_zh.as_str()), ("S001", "演示门店"));

@@ -64,7 +64,7 @@ fn is_settled(s: OrderStatus) -> bool {
     is_paid_family(s) || matches!(s, OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Failed)
 }
 
-impl Store {
+impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
     /// Writes one pulled order in one IMMEDIATE transaction (see the module doc).
     pub fn apply_pulled_order(&mut self, p: &PulledOrder) -> Result<Pulled> {
         if !is_settled(p.status) {
@@ -181,8 +181,8 @@ mod tests {
     use crate::model::{AcquirerKind, ChannelMode};
 
     fn pulled(store: &mut Store, no: &str, status: OrderStatus) -> PulledOrder {
-        let shop = store.default_store().unwrap();
-        let acquirer = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+        let shop = store.setup_mut().default_store().unwrap();
+        let acquirer = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
         PulledOrder {
             out_trade_no: no.into(),
             trade_no: Some(format!("T{no}")),
@@ -214,30 +214,30 @@ mod tests {
     #[test]
     fn another_tills_paid_order_arrives_with_its_refunds_counted_once() {
         let mut store = Store::open_in_memory().unwrap();
-        store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        store.setup_mut().add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
         let mut p = pulled(&mut store, "TD1", OrderStatus::PartiallyRefunded);
         p.refunds = vec![refund("TD1-R1", 300, RefundStatus::Success), refund("TD1-R2", 100, RefundStatus::Processing)];
-        assert_eq!(store.apply_pulled_order(&p).unwrap(), Pulled::New);
-        let order = store.order_by_out_trade_no("TD1").unwrap().unwrap();
+        assert_eq!(store.orders_mut().apply_pulled_order(&p).unwrap(), Pulled::New);
+        let order = store.orders().order_by_out_trade_no("TD1").unwrap().unwrap();
         assert_eq!((order.status, order.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 300));
-        assert!(store.refund_by_out_request_no("TD1-R2").unwrap().is_none(), "in progress: not copied");
-        assert_eq!(store.apply_pulled_order(&p).unwrap(), Pulled::Unchanged);
-        assert_eq!(store.order_by_out_trade_no("TD1").unwrap().unwrap().refunded_amount.fen(), 300);
+        assert!(store.refunds().refund_by_out_request_no("TD1-R2").unwrap().is_none(), "in progress: not copied");
+        assert_eq!(store.orders_mut().apply_pulled_order(&p).unwrap(), Pulled::Unchanged);
+        assert_eq!(store.orders().order_by_out_trade_no("TD1").unwrap().unwrap().refunded_amount.fen(), 300);
 
         p.status = OrderStatus::Refunded;
         p.refunds[1] = refund("TD1-R2", 700, RefundStatus::Success);
-        assert_eq!(store.apply_pulled_order(&p).unwrap(), Pulled::Updated);
-        let order = store.order_by_out_trade_no("TD1").unwrap().unwrap();
+        assert_eq!(store.orders_mut().apply_pulled_order(&p).unwrap(), Pulled::Updated);
+        let order = store.orders().order_by_out_trade_no("TD1").unwrap().unwrap();
         assert_eq!((order.status, order.refunded_amount.fen()), (OrderStatus::Refunded, 1000));
     }
 
     #[test]
     fn unsettled_orders_are_not_copied_and_own_orders_move_forward_only() {
         let mut store = Store::open_in_memory().unwrap();
-        store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        store.setup_mut().add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
         let paying = pulled(&mut store, "TD2", OrderStatus::Paying);
-        assert_eq!(store.apply_pulled_order(&paying).unwrap(), Pulled::Unchanged);
-        assert!(store.order_by_out_trade_no("TD2").unwrap().is_none());
+        assert_eq!(store.orders_mut().apply_pulled_order(&paying).unwrap(), Pulled::Unchanged);
+        assert!(store.orders().order_by_out_trade_no("TD2").unwrap().is_none());
 
         // This till's own order, still PAYING here, was cancelled by the backend's worker.
         let new = crate::store::orders::NewOrder {
@@ -251,13 +251,13 @@ mod tests {
             acquirer_merchant_id: None,
             terminal_id: None,
         };
-        store.create_order(&new).unwrap();
+        store.orders_mut().create_order(&new).unwrap();
         let cancelled = pulled(&mut store, "TD3", OrderStatus::Cancelled);
-        assert_eq!(store.apply_pulled_order(&cancelled).unwrap(), Pulled::Updated);
-        assert_eq!(store.order_by_out_trade_no("TD3").unwrap().unwrap().status, OrderStatus::Cancelled);
+        assert_eq!(store.orders_mut().apply_pulled_order(&cancelled).unwrap(), Pulled::Updated);
+        assert_eq!(store.orders().order_by_out_trade_no("TD3").unwrap().unwrap().status, OrderStatus::Cancelled);
         // A paid copy cannot undo a cancel: refused by the transition table, nothing changes.
         let paid = pulled(&mut store, "TD3", OrderStatus::Paid);
-        assert_eq!(store.apply_pulled_order(&paid).unwrap(), Pulled::Unchanged);
-        assert_eq!(store.order_by_out_trade_no("TD3").unwrap().unwrap().status, OrderStatus::Cancelled);
+        assert_eq!(store.orders_mut().apply_pulled_order(&paid).unwrap(), Pulled::Unchanged);
+        assert_eq!(store.orders().order_by_out_trade_no("TD3").unwrap().unwrap().status, OrderStatus::Cancelled);
     }
 }

@@ -218,8 +218,40 @@ fn write_resolution(
 }
 
 impl Store {
+    /// Checks that a difference may be resolved now (exists, latest run, day open, not resolved); used by adopting.
+    pub(super) fn check_resolvable(tx: &Transaction<'_>, id: DiscrepancyId) -> Result<StoredDiscrepancy> {
+        let w = workable(tx, id)?;
+        if w.d.resolved {
+            return Err(Refused::AlreadyResolved { id: id.0, kind: kind_words(&w.d) }.into());
+        }
+        Ok(w.d)
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::Recon<S> {
+    /// The closing of an acquirer's day in force, if the day is closed.
+    pub fn closed_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<ClosedDay>> {
+        closed_in(&self.conn, acquirer, bill_date)
+    }
+
+    /// The id of the latest finished run of an acquirer's day.
+    pub fn latest_run_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<i64>> {
+        latest_run_in(&self.conn, acquirer, bill_date)
+    }
+
+    /// How many differences of a run are open.
+    pub fn open_discrepancy_count(&self, run_id: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM discrepancies WHERE run_id = ?1 AND resolved = 0",
+            [run_id],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Recon<S> {
     /// Marks a difference resolved with `resolution` (adjusted, refunded or written off; see
-    /// [`Store::match_to_bill_row`] and [`Store::adopt_bill_payment`] for the other two), audited, in one
+    /// [`Recon::match_to_bill_row`] and [`Recon::adopt_bill_payment`] for the other two), audited, in one
     /// transaction. Refused on a closed day, outside the day's latest run, or when it is resolved already.
     pub fn resolve_discrepancy_as(
         &mut self,
@@ -375,36 +407,8 @@ impl Store {
         })
     }
 
-    /// Checks that a difference may be resolved now (exists, latest run, day open, not resolved); used by adopting.
-    pub(super) fn check_resolvable(tx: &Transaction<'_>, id: DiscrepancyId) -> Result<StoredDiscrepancy> {
-        let w = workable(tx, id)?;
-        if w.d.resolved {
-            return Err(Refused::AlreadyResolved { id: id.0, kind: kind_words(&w.d) }.into());
-        }
-        Ok(w.d)
-    }
-
-    /// The closing of an acquirer's day in force, if the day is closed.
-    pub fn closed_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<ClosedDay>> {
-        closed_in(&self.conn, acquirer, bill_date)
-    }
-
-    /// The id of the latest finished run of an acquirer's day.
-    pub fn latest_run_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<i64>> {
-        latest_run_in(&self.conn, acquirer, bill_date)
-    }
-
-    /// How many differences of a run are open.
-    pub fn open_discrepancy_count(&self, run_id: i64) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM discrepancies WHERE run_id = ?1 AND resolved = 0",
-            [run_id],
-            |r| r.get(0),
-        )?)
-    }
-
     /// Checks that the day can be closed from `run_id` (the latest run, nothing open, the bills unchanged since,
-    /// not closed already). [`Store::close_day`] checks again in its transaction.
+    /// not closed already). [`Recon::close_day`] checks again in its transaction.
     pub fn check_closable(&mut self, acquirer: AcquirerId, bill_date: &str, run_id: i64) -> Result<()> {
         self.transaction(|tx| closable(tx, acquirer, bill_date, run_id))
     }

@@ -103,8 +103,10 @@ impl Store {
         amount: Amount,
         reason: &str,
     ) -> std::result::Result<Order, RefundRefused> {
-        let order =
-            self.order_by_out_trade_no(out_trade_no)?.ok_or_else(|| RefundRefused::NoSuchOrder(out_trade_no.into()))?;
+        let order = self
+            .orders()
+            .order_by_out_trade_no(out_trade_no)?
+            .ok_or_else(|| RefundRefused::NoSuchOrder(out_trade_no.into()))?;
         if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
             return Err(RefundRefused::NotPaid { out_trade_no: out_trade_no.into(), status: order.status.as_str() });
         }
@@ -116,66 +118,11 @@ impl Store {
         }
         Ok(order)
     }
+}
 
+impl<S: std::ops::Deref<Target = Store>> super::Refunds<S> {
     pub fn refundable(&self, order: &Order) -> Result<Refundable> {
         refundable_tx(&self.conn, order)
-    }
-
-    /// Writes a new refund as SUBMITTED after the local checks (paid order, reason, not more than what is left),
-    /// with its order event and audit entry, in one transaction. The out_request_no is `<out_trade_no>-R<n>`, or
-    /// `<out_trade_no>-T<till>R<n>` on a till enrolled with a merchant backend (`backend.till_id`).
-    pub fn create_refund(
-        &mut self,
-        out_trade_no: &str,
-        amount: Amount,
-        reason: &str,
-        operator: Option<OperatorId>,
-    ) -> std::result::Result<(Order, Refund), RefundRefused> {
-        let order = self.refund_request_order(out_trade_no, amount, reason)?;
-        let reason = reason.trim();
-        let now = crate::time::now_utc();
-        // Read-check-write: IMMEDIATE, so two clerks (or two processes) cannot both reserve the same money.
-        let tx =
-            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
-        let left = refundable_tx(&tx, &order)?;
-        if amount > left.remaining() {
-            return Err(RefundRefused::TooMuch {
-                out_trade_no: out_trade_no.into(),
-                asked: amount,
-                refundable: left.remaining(),
-                total: left.total,
-                reserved: Amount::from_fen(left.refunded.fen() + left.in_progress.fen()),
-            });
-        }
-        let n: i64 = tx
-            .query_row("SELECT COUNT(*) FROM refunds WHERE order_id = ?1", [order.id.0], |r| r.get(0))
-            .map_err(StoreError::from)?;
-        // A till enrolled with a merchant backend names itself in the number: two tills refunding one order before
-        // either has synced never make the same out_request_no.
-        let till: Option<String> = tx
-            .query_row("SELECT value FROM settings WHERE key = 'backend.till_id'", [], |r| r.get(0))
-            .optional()
-            .map_err(StoreError::from)?;
-        let out_request_no = match till.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(till) => format!("{out_trade_no}-T{till}R{}", n + 1),
-            None => format!("{out_trade_no}-R{}", n + 1),
-        };
-        tx.execute(
-            "INSERT INTO refunds (order_id, out_request_no, refund_amount, reason, status, operator_id, created_at,
-                updated_at) VALUES (?1, ?2, ?3, ?4, 'SUBMITTED', ?5, ?6, ?6)",
-            params![order.id.0, out_request_no, amount.fen(), reason, operator.map(|o| o.0), now],
-        )
-        .map_err(StoreError::from)?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'refund_requested', ?3)",
-            params![order.id.0, now, format!("{out_request_no} {amount}: {reason}")],
-        )
-        .map_err(StoreError::from)?;
-        append_audit(&tx, &now, operator, "refund.request", &out_request_no, None, Some(&amount.to_string()))?;
-        tx.commit().map_err(StoreError::from)?;
-        let refund = self.refund(RefundId(id))?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
-        Ok((order, refund))
     }
 
     pub fn refund(&self, id: RefundId) -> Result<Option<Refund>> {
@@ -238,6 +185,65 @@ impl Store {
         ))?;
         let raw = stmt.query_map([], refund_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter().map(typed_refund).collect()
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Refunds<S> {
+    /// Writes a new refund as SUBMITTED after the local checks (paid order, reason, not more than what is left),
+    /// with its order event and audit entry, in one transaction. The out_request_no is `<out_trade_no>-R<n>`, or
+    /// `<out_trade_no>-T<till>R<n>` on a till enrolled with a merchant backend (`backend.till_id`).
+    pub fn create_refund(
+        &mut self,
+        out_trade_no: &str,
+        amount: Amount,
+        reason: &str,
+        operator: Option<OperatorId>,
+    ) -> std::result::Result<(Order, Refund), RefundRefused> {
+        let order = self.refund_request_order(out_trade_no, amount, reason)?;
+        let reason = reason.trim();
+        let now = crate::time::now_utc();
+        // Read-check-write: IMMEDIATE, so two clerks (or two processes) cannot both reserve the same money.
+        let tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        let left = refundable_tx(&tx, &order)?;
+        if amount > left.remaining() {
+            return Err(RefundRefused::TooMuch {
+                out_trade_no: out_trade_no.into(),
+                asked: amount,
+                refundable: left.remaining(),
+                total: left.total,
+                reserved: Amount::from_fen(left.refunded.fen() + left.in_progress.fen()),
+            });
+        }
+        let n: i64 = tx
+            .query_row("SELECT COUNT(*) FROM refunds WHERE order_id = ?1", [order.id.0], |r| r.get(0))
+            .map_err(StoreError::from)?;
+        // A till enrolled with a merchant backend names itself in the number: two tills refunding one order before
+        // either has synced never make the same out_request_no.
+        let till: Option<String> = tx
+            .query_row("SELECT value FROM settings WHERE key = 'backend.till_id'", [], |r| r.get(0))
+            .optional()
+            .map_err(StoreError::from)?;
+        let out_request_no = match till.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(till) => format!("{out_trade_no}-T{till}R{}", n + 1),
+            None => format!("{out_trade_no}-R{}", n + 1),
+        };
+        tx.execute(
+            "INSERT INTO refunds (order_id, out_request_no, refund_amount, reason, status, operator_id, created_at,
+                updated_at) VALUES (?1, ?2, ?3, ?4, 'SUBMITTED', ?5, ?6, ?6)",
+            params![order.id.0, out_request_no, amount.fen(), reason, operator.map(|o| o.0), now],
+        )
+        .map_err(StoreError::from)?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'refund_requested', ?3)",
+            params![order.id.0, now, format!("{out_request_no} {amount}: {reason}")],
+        )
+        .map_err(StoreError::from)?;
+        append_audit(&tx, &now, operator, "refund.request", &out_request_no, None, Some(&amount.to_string()))?;
+        tx.commit().map_err(StoreError::from)?;
+        let refund = self.refund(RefundId(id))?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
+        Ok((order, refund))
     }
 
     /// Moves a refund to `status` through the refund transition function ([`super::transitions::move_refund`]): on

@@ -44,7 +44,7 @@ fn typed(raw: (i64, String, i64, Option<String>, String)) -> Result<Route> {
     })
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Setup<S> {
     /// The route of `wallet` at `store`, if it has one.
     pub fn route(&self, store: StoreId, wallet: Wallet) -> Result<Option<Route>> {
         self.conn
@@ -137,7 +137,9 @@ impl Store {
             })
             .collect()
     }
+}
 
+impl<S: std::ops::DerefMut<Target = Store>> super::Setup<S> {
     /// Sets (or replaces) the route of `route.wallet` at `route.store_id`, audited.
     pub fn set_route(&mut self, route: &Route, operator: Option<OperatorId>) -> Result<()> {
         let now = crate::time::now_utc();
@@ -216,7 +218,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl<S: std::ops::DerefMut<Target = Store>> super::Setup<S> {
     /// The store a payment notification belongs to: the store whose route to `acquirer` carries `merchant_id`, else
     /// the store onboarded there with that merchant id, else the store the acquirer takes payments for directly
     /// (a route without a merchant id), else any store routed to it, else the first store.

@@ -105,26 +105,7 @@ pub struct FeedEntry {
     pub refunds: Vec<Refund>,
 }
 
-impl Store {
-    /// Adds a till of `store_id` with its first enrolment code (hashed by the caller), audited, in one transaction.
-    pub fn add_till(&mut self, store_id: StoreId, name: &str, code_hash: &str, expires_at: &str) -> Result<Till> {
-        let now = crate::time::now_utc();
-        let id = self.transaction(|tx| {
-            tx.execute(
-                "INSERT INTO backend_tills (store_id, name, created_at) VALUES (?1, ?2, ?3)",
-                params![store_id.0, name.trim(), now],
-            )?;
-            let id = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO backend_enrolment_codes (code_hash, till_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![code_hash, id, now, expires_at],
-            )?;
-            append_audit(tx, &now, None, "till.add", &id.to_string(), None, Some(name.trim()))?;
-            Ok(TillId(id))
-        })?;
-        self.till(id)?.ok_or(StoreError::NotFound { what: "till", key: id.to_string() })
-    }
-
+impl<S: std::ops::Deref<Target = Store>> super::BackendRepo<S> {
     /// Every till, in the order they were added.
     pub fn tills(&self) -> Result<Vec<Till>> {
         let mut stmt = self.conn.prepare(&format!(
@@ -156,6 +137,82 @@ impl Store {
             ))?
             .query_row([token_hash], till_from_row)
             .optional()?)
+    }
+
+    /// The till that wrote an order (None: taken otherwise, e.g. a store-code payment).
+    pub fn order_till(&self, id: OrderId) -> Result<Option<TillId>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT till_id FROM backend_order_tills WHERE order_id = ?1")?
+            .query_row([id.0], |r| r.get(0).map(TillId))
+            .optional()?)
+    }
+
+    /// The till that wrote a refund (None: made otherwise).
+    pub fn refund_till(&self, id: RefundId) -> Result<Option<TillId>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT till_id FROM backend_refund_tills WHERE refund_id = ?1")?
+            .query_row([id.0], |r| r.get(0).map(TillId))
+            .optional()?)
+    }
+
+    /// Whether a till closed `out_trade_no` before any payment arrived.
+    pub fn number_closed(&self, out_trade_no: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM backend_closed_numbers WHERE out_trade_no = ?1)",
+            [out_trade_no],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The orders of `store_id` changed after change number `after`, oldest change first, at most `limit`, each
+    /// with its refunds.
+    /// `store_id` None: every store's.
+    pub fn order_feed(&self, store_id: Option<StoreId>, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
+        let cols = ORDER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {cols}, f.seq FROM order_feed f JOIN orders o ON o.id = f.order_id
+             WHERE (?1 IS NULL OR o.store_id = ?1) AND f.seq > ?2 ORDER BY f.seq LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![store_id.map(|s| s.0), after, limit], |r| {
+                Ok((order_from_row(r)?, r.get::<_, i64>(17)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (raw, seq) in rows {
+            let order = typed(raw)?;
+            let refunds = self.refunds().refunds_of(order.id)?;
+            out.push(FeedEntry { seq, order, refunds });
+        }
+        Ok(out)
+    }
+
+    /// The newest change number of the feed (0 when empty).
+    pub fn order_feed_head(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_feed", [], |r| r.get(0))?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::BackendRepo<S> {
+    /// Adds a till of `store_id` with its first enrolment code (hashed by the caller), audited, in one transaction.
+    pub fn add_till(&mut self, store_id: StoreId, name: &str, code_hash: &str, expires_at: &str) -> Result<Till> {
+        let now = crate::time::now_utc();
+        let id = self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO backend_tills (store_id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![store_id.0, name.trim(), now],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO backend_enrolment_codes (code_hash, till_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![code_hash, id, now, expires_at],
+            )?;
+            append_audit(tx, &now, None, "till.add", &id.to_string(), None, Some(name.trim()))?;
+            Ok(TillId(id))
+        })?;
+        self.till(id)?.ok_or(StoreError::NotFound { what: "till", key: id.to_string() })
     }
 
     /// Revokes a till: its token stops working at once (audited). False when it was revoked already.
@@ -273,30 +330,13 @@ impl Store {
             Ok(Some((OrderId(id), true)))
         })?;
         let Some((id, created)) = found else { return Ok(Begun::Closed) };
-        let order = self.order(id)?.ok_or(StoreError::NotFound { what: "order", key: new.out_trade_no.clone() })?;
+        let order =
+            self.orders().order(id)?.ok_or(StoreError::NotFound { what: "order", key: new.out_trade_no.clone() })?;
         if created {
             return Ok(Begun::Created(order));
         }
         let till = self.order_till(order.id)?;
         Ok(Begun::Existing { order, till })
-    }
-
-    /// The till that wrote an order (None: taken otherwise, e.g. a store-code payment).
-    pub fn order_till(&self, id: OrderId) -> Result<Option<TillId>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT till_id FROM backend_order_tills WHERE order_id = ?1")?
-            .query_row([id.0], |r| r.get(0).map(TillId))
-            .optional()?)
-    }
-
-    /// The till that wrote a refund (None: made otherwise).
-    pub fn refund_till(&self, id: RefundId) -> Result<Option<TillId>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT till_id FROM backend_refund_tills WHERE refund_id = ?1")?
-            .query_row([id.0], |r| r.get(0).map(TillId))
-            .optional()?)
     }
 
     /// A till cancels `out_trade_no`: when no order has that number (its payment never arrived), the number is
@@ -314,16 +354,7 @@ impl Store {
             )?;
             Ok(None)
         })?;
-        found.map(|id| self.order(id)).transpose().map(Option::flatten)
-    }
-
-    /// Whether a till closed `out_trade_no` before any payment arrived.
-    pub fn number_closed(&self, out_trade_no: &str) -> Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM backend_closed_numbers WHERE out_trade_no = ?1)",
-            [out_trade_no],
-            |r| r.get(0),
-        )?)
+        found.map(|id| self.orders().order(id)).transpose().map(Option::flatten)
     }
 
     /// Write-ahead of a till's refund under the till's own out_request_no, in one IMMEDIATE transaction: an
@@ -338,8 +369,9 @@ impl Store {
         amount: Amount,
         reason: &str,
     ) -> std::result::Result<BegunRefund, RefundRefused> {
-        if let Some(refund) = self.refund_by_out_request_no(out_request_no)? {
+        if let Some(refund) = self.refunds().refund_by_out_request_no(out_request_no)? {
             let order = self
+                .orders()
                 .order(refund.order_id)?
                 .ok_or(StoreError::NotFound { what: "order", key: refund.order_id.to_string() })?;
             let till = self.refund_till(refund.id)?;
@@ -355,7 +387,7 @@ impl Store {
             drop(tx);
             return self.begin_till_refund(till, out_trade_no, out_request_no, amount, reason);
         }
-        // The same sums as `Store::create_refund`: refunded, plus submitted and processing (reserved).
+        // The same sums as `Refunds::create_refund`: refunded, plus submitted and processing (reserved).
         let (refunded, in_progress): (i64, i64) = tx
             .query_row(
                 "SELECT o.refunded_amount, (SELECT COALESCE(SUM(refund_amount), 0) FROM refunds
@@ -391,36 +423,9 @@ impl Store {
             .map_err(StoreError::from)?;
         append_audit(&tx, &now, None, "refund.request", out_request_no, None, Some(&amount.to_string()))?;
         tx.commit().map_err(StoreError::from)?;
-        let refund = self.refund(RefundId(id))?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
+        let refund =
+            self.refunds().refund(RefundId(id))?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
         Ok(BegunRefund::Created { order, refund })
-    }
-
-    /// The orders of `store_id` changed after change number `after`, oldest change first, at most `limit`, each
-    /// with its refunds.
-    /// `store_id` None: every store's.
-    pub fn order_feed(&self, store_id: Option<StoreId>, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
-        let cols = ORDER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {cols}, f.seq FROM order_feed f JOIN orders o ON o.id = f.order_id
-             WHERE (?1 IS NULL OR o.store_id = ?1) AND f.seq > ?2 ORDER BY f.seq LIMIT ?3"
-        ))?;
-        let rows = stmt
-            .query_map(params![store_id.map(|s| s.0), after, limit], |r| {
-                Ok((order_from_row(r)?, r.get::<_, i64>(17)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (raw, seq) in rows {
-            let order = typed(raw)?;
-            let refunds = self.refunds_of(order.id)?;
-            out.push(FeedEntry { seq, order, refunds });
-        }
-        Ok(out)
-    }
-
-    /// The newest change number of the feed (0 when empty).
-    pub fn order_feed_head(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM order_feed", [], |r| r.get(0))?)
     }
 }
 
@@ -447,7 +452,7 @@ pub struct ListedRefund {
     pub store_code: String,
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::BackendRepo<S> {
     /// Refunds newest first as `q` asks.
     pub fn refund_list(&self, q: &RefundQuery) -> Result<Vec<ListedRefund>> {
         let search = q
@@ -483,7 +488,8 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, out_trade_no, store_code) in rows {
-            let refund = self.refund(id)?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
+            let refund =
+                self.refunds().refund(id)?.ok_or(StoreError::NotFound { what: "refund", key: id.to_string() })?;
             out.push(ListedRefund { refund, out_trade_no, store_code });
         }
         Ok(out)
@@ -497,7 +503,23 @@ pub struct MirroredOperator {
     pub role: Role,
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::BackendRepo<S> {
+    /// Backend: the active operator an unexpired session of `till` names (None: unknown, another till's, expired,
+    /// or the operator was deactivated).
+    pub fn operator_session(&self, token_hash: &str, till: TillId, now: &str) -> Result<Option<OperatorId>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT s.operator_id FROM backend_operator_sessions s JOIN operators o ON o.id = s.operator_id
+                 WHERE s.token_hash = ?1 AND s.till_id = ?2 AND s.expires_at > ?3 AND o.active = 1",
+                params![token_hash, till.0, now],
+                |r| r.get(0).map(OperatorId),
+            )
+            .optional()?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::BackendRepo<S> {
     /// Backend: records an operator session (its token's hash) for `operator` at `till`, valid until `expires_at`.
     pub fn add_operator_session(
         &mut self,
@@ -516,20 +538,6 @@ impl Store {
             )?;
             Ok(())
         })
-    }
-
-    /// Backend: the active operator an unexpired session of `till` names (None: unknown, another till's, expired,
-    /// or the operator was deactivated).
-    pub fn operator_session(&self, token_hash: &str, till: TillId, now: &str) -> Result<Option<OperatorId>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT s.operator_id FROM backend_operator_sessions s JOIN operators o ON o.id = s.operator_id
-                 WHERE s.token_hash = ?1 AND s.till_id = ?2 AND s.expires_at > ?3 AND o.active = 1",
-                params![token_hash, till.0, now],
-                |r| r.get(0).map(OperatorId),
-            )
-            .optional()?)
     }
 
     /// Till: makes the local operators the backend's list (`operators`): each name gets its role and is active,
@@ -601,8 +609,9 @@ mod tests {
 
     fn backend() -> (Store, StoreId, crate::model::AcquirerId) {
         let mut store = Store::open_in_memory().unwrap();
-        let shop = store.default_store().unwrap();
-        let acquirer = store.add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
+        let shop = store.setup_mut().default_store().unwrap();
+        let acquirer =
+            store.setup_mut().add_acquirer(AcquirerKind::Alipay, "Alipay", ChannelMode::Sandbox, "", None).unwrap();
         (store, shop, acquirer)
     }
 
@@ -623,45 +632,58 @@ mod tests {
     #[test]
     fn a_code_works_once_and_not_after_it_expires() {
         let (mut store, shop, _) = backend();
-        let till = store.add_till(shop, "till 1", "h1", "2026-01-02T00:00:00.000000Z").unwrap();
+        let till = store.backend_mut().add_till(shop, "till 1", "h1", "2026-01-02T00:00:00.000000Z").unwrap();
         assert_eq!(till.code_expires_at.as_deref(), Some("2026-01-02T00:00:00.000000Z"));
         let now = "2026-01-01T00:00:00.000000Z";
-        assert_eq!(store.redeem_enrolment_code("nope", now, "t").unwrap(), Redeemed::Unknown);
-        let Redeemed::Enrolled(t) = store.redeem_enrolment_code("h1", now, "token-hash").unwrap() else { panic!() };
+        assert_eq!(store.backend_mut().redeem_enrolment_code("nope", now, "t").unwrap(), Redeemed::Unknown);
+        let Redeemed::Enrolled(t) = store.backend_mut().redeem_enrolment_code("h1", now, "token-hash").unwrap() else {
+            panic!()
+        };
         assert_eq!((t.id, t.enrolled_at.as_deref(), t.code_expires_at), (till.id, Some(now), None));
-        assert_eq!(store.redeem_enrolment_code("h1", now, "other").unwrap(), Redeemed::Used);
-        assert_eq!(store.till_by_token("token-hash").unwrap().map(|t| t.id), Some(till.id));
+        assert_eq!(store.backend_mut().redeem_enrolment_code("h1", now, "other").unwrap(), Redeemed::Used);
+        assert_eq!(store.backend().till_by_token("token-hash").unwrap().map(|t| t.id), Some(till.id));
 
-        let late = store.add_till(shop, "till 2", "h2", "2026-01-02T00:00:00.000000Z").unwrap();
-        assert_eq!(store.redeem_enrolment_code("h2", "2026-01-02T00:00:00.000000Z", "t2").unwrap(), Redeemed::Expired);
-        assert!(store.revoke_till(late.id).unwrap());
-        assert!(!store.revoke_till(late.id).unwrap());
-        assert!(matches!(store.revoke_till(TillId(99)), Err(StoreError::NotFound { .. })));
+        let late = store.backend_mut().add_till(shop, "till 2", "h2", "2026-01-02T00:00:00.000000Z").unwrap();
+        assert_eq!(
+            store.backend_mut().redeem_enrolment_code("h2", "2026-01-02T00:00:00.000000Z", "t2").unwrap(),
+            Redeemed::Expired
+        );
+        assert!(store.backend_mut().revoke_till(late.id).unwrap());
+        assert!(!store.backend_mut().revoke_till(late.id).unwrap());
+        assert!(matches!(store.backend_mut().revoke_till(TillId(99)), Err(StoreError::NotFound { .. })));
     }
 
     #[test]
     fn a_payment_is_written_once_and_a_closed_number_never() {
         let (mut store, shop, acquirer) = backend();
-        let till = store.add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
-        let Begun::Created(order) = store.begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap() else {
+        let till = store.backend_mut().add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
+        let Begun::Created(order) =
+            store.backend_mut().begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap()
+        else {
             panic!()
         };
-        let again = store.begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap();
+        let again = store.backend_mut().begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap();
         assert_eq!(again, Begun::Existing { order: order.clone(), till: Some(till) });
-        assert_eq!(store.close_number_unless_ordered(till, "TD1").unwrap().map(|o| o.id), Some(order.id));
-        assert_eq!(store.close_number_unless_ordered(till, "TD2").unwrap(), None);
-        assert!(store.number_closed("TD2").unwrap());
-        assert_eq!(store.begin_till_order(till, &new_order("TD2", shop, acquirer)).unwrap(), Begun::Closed);
+        assert_eq!(store.backend_mut().close_number_unless_ordered(till, "TD1").unwrap().map(|o| o.id), Some(order.id));
+        assert_eq!(store.backend_mut().close_number_unless_ordered(till, "TD2").unwrap(), None);
+        assert!(store.backend().number_closed("TD2").unwrap());
+        assert_eq!(
+            store.backend_mut().begin_till_order(till, &new_order("TD2", shop, acquirer)).unwrap(),
+            Begun::Closed
+        );
     }
 
     #[test]
     fn refunds_are_written_once_under_the_tills_number_and_never_too_much() {
         let (mut store, shop, acquirer) = backend();
-        let till = store.add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
-        let Begun::Created(order) = store.begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap() else {
+        let till = store.backend_mut().add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
+        let Begun::Created(order) =
+            store.backend_mut().begin_till_order(till, &new_order("TD1", shop, acquirer)).unwrap()
+        else {
             panic!()
         };
-        let refused = store.begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(100), "r").unwrap_err();
+        let refused =
+            store.backend_mut().begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(100), "r").unwrap_err();
         assert!(matches!(refused, RefundRefused::NotPaid { .. }), "{refused}");
         let paid = crate::store::transitions::OrderMove::paid(
             "paid",
@@ -670,39 +692,43 @@ mod tests {
             None,
             crate::store::transitions::PaidFacts { amount: Some(order.total_amount), ..Default::default() },
         );
-        store.move_order(order.id, &paid).unwrap();
+        store.orders_mut().move_order(order.id, &paid).unwrap();
         let BegunRefund::Created { refund, .. } =
-            store.begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(300), "r").unwrap()
+            store.backend_mut().begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(300), "r").unwrap()
         else {
             panic!()
         };
         assert_eq!(refund.status, RefundStatus::Submitted);
-        let again = store.begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(300), "r").unwrap();
+        let again = store.backend_mut().begin_till_refund(till, "TD1", "TD1-R1", Amount::from_fen(300), "r").unwrap();
         assert!(matches!(again, BegunRefund::Existing { till: Some(t), .. } if t == till));
-        let too_much = store.begin_till_refund(till, "TD1", "TD1-R2", Amount::from_fen(300), "r").unwrap_err();
+        let too_much =
+            store.backend_mut().begin_till_refund(till, "TD1", "TD1-R2", Amount::from_fen(300), "r").unwrap_err();
         assert!(matches!(too_much, RefundRefused::TooMuch { .. }), "{too_much}");
     }
 
     #[test]
     fn the_feed_follows_every_change_in_commit_order() {
         let (mut store, shop, acquirer) = backend();
-        let till = store.add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
+        let till = store.backend_mut().add_till(shop, "till 1", "h", "2099-01-01T00:00:00.000000Z").unwrap().id;
         for no in ["TD1", "TD2"] {
-            store.begin_till_order(till, &new_order(no, shop, acquirer)).unwrap();
+            store.backend_mut().begin_till_order(till, &new_order(no, shop, acquirer)).unwrap();
         }
-        let page = store.order_feed(Some(shop), 0, 10).unwrap();
+        let page = store.backend().order_feed(Some(shop), 0, 10).unwrap();
         assert_eq!(page.iter().map(|e| e.order.out_trade_no.as_str()).collect::<Vec<_>>(), ["TD1", "TD2"]);
         let head = page[1].seq;
-        assert_eq!(store.order_feed_head().unwrap(), head);
-        assert!(store.order_feed(Some(shop), head, 10).unwrap().is_empty());
+        assert_eq!(store.backend().order_feed_head().unwrap(), head);
+        assert!(store.backend().order_feed(Some(shop), head, 10).unwrap().is_empty());
         // TD1 changes: it comes again, after TD2.
         let id = page[0].order.id;
-        store.move_order(id, &crate::store::transitions::OrderMove::to(OrderStatus::Failed, "failed", "x")).unwrap();
-        let next = store.order_feed(Some(shop), head, 10).unwrap();
+        store
+            .orders_mut()
+            .move_order(id, &crate::store::transitions::OrderMove::to(OrderStatus::Failed, "failed", "x"))
+            .unwrap();
+        let next = store.backend().order_feed(Some(shop), head, 10).unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!((next[0].order.out_trade_no.as_str(), next[0].order.status), ("TD1", OrderStatus::Failed));
         assert!(next[0].seq > head);
         // Another store's orders are not in this store's feed.
-        assert!(store.order_feed(Some(StoreId(99)), 0, 10).unwrap().is_empty());
+        assert!(store.backend().order_feed(Some(StoreId(99)), 0, 10).unwrap().is_empty());
     }
 }

@@ -89,7 +89,68 @@ fn bill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAccountBill> {
     })
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Recon<S> {
+    /// The account bill of an account's day, if imported.
+    pub fn account_bill_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<StoredAccountBill>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {BILL_COLUMNS} FROM account_bills b WHERE b.acquirer_id = ?1 AND b.bill_date = ?2"),
+                params![acquirer.0, bill_date],
+                bill_from_row,
+            )
+            .optional()?)
+    }
+
+    /// An account bill's rows, in file order.
+    pub fn account_bill_rows(&self, bill_id: i64) -> Result<Vec<AccountBillRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT line_no, entry_no, biz_no, out_trade_no, subject, occurred_at, income, expense, balance, biz_type,
+                    remark
+             FROM account_bill_rows WHERE account_bill_id = ?1 ORDER BY line_no, id",
+        )?;
+        let rows = stmt.query_map([bill_id], |r| {
+            Ok(AccountBillRow {
+                line_no: r.get(0)?,
+                entry_no: r.get(1)?,
+                biz_no: r.get(2)?,
+                out_trade_no: r.get(3)?,
+                subject: r.get(4)?,
+                occurred_at: r.get(5)?,
+                income: r.get(6)?,
+                expense: r.get(7)?,
+                balance: r.get(8)?,
+                biz_type: r.get(9)?,
+                remark: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The trade bill rows of an account's day (every bill of that day), in bill order.
+    pub fn trade_bill_entries(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<TradeBillEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT b.kind, b.trade_no, b.out_trade_no, b.out_request_no, b.settled, b.fee_milli, b.line_no
+             FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row AND b.bill_id = bl.id
+             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2
+             ORDER BY bl.id, b.id",
+        )?;
+        let rows = stmt.query_map(params![acquirer.0, bill_date], |r| {
+            Ok(TradeBillEntry {
+                kind: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                trade_no: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                out_trade_no: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                out_request_no: r.get(3)?,
+                settled: r.get(4)?,
+                fee_milli: r.get(5)?,
+                line_no: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Recon<S> {
     /// Stores an account bill with its rows in one transaction, replacing the account's bill of that day. Returns
     /// the bill, and whether the same file was there already (then nothing changed).
     pub fn import_account_bill(
@@ -162,64 +223,5 @@ impl Store {
             )?;
             Ok((bill, false))
         })
-    }
-
-    /// The account bill of an account's day, if imported.
-    pub fn account_bill_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<StoredAccountBill>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {BILL_COLUMNS} FROM account_bills b WHERE b.acquirer_id = ?1 AND b.bill_date = ?2"),
-                params![acquirer.0, bill_date],
-                bill_from_row,
-            )
-            .optional()?)
-    }
-
-    /// An account bill's rows, in file order.
-    pub fn account_bill_rows(&self, bill_id: i64) -> Result<Vec<AccountBillRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT line_no, entry_no, biz_no, out_trade_no, subject, occurred_at, income, expense, balance, biz_type,
-                    remark
-             FROM account_bill_rows WHERE account_bill_id = ?1 ORDER BY line_no, id",
-        )?;
-        let rows = stmt.query_map([bill_id], |r| {
-            Ok(AccountBillRow {
-                line_no: r.get(0)?,
-                entry_no: r.get(1)?,
-                biz_no: r.get(2)?,
-                out_trade_no: r.get(3)?,
-                subject: r.get(4)?,
-                occurred_at: r.get(5)?,
-                income: r.get(6)?,
-                expense: r.get(7)?,
-                balance: r.get(8)?,
-                biz_type: r.get(9)?,
-                remark: r.get(10)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The trade bill rows of an account's day (every bill of that day), in bill order.
-    pub fn trade_bill_entries(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<TradeBillEntry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT b.kind, b.trade_no, b.out_trade_no, b.out_request_no, b.settled, b.fee_milli, b.line_no
-             FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row AND b.bill_id = bl.id
-             WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2
-             ORDER BY bl.id, b.id",
-        )?;
-        let rows = stmt.query_map(params![acquirer.0, bill_date], |r| {
-            Ok(TradeBillEntry {
-                kind: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                trade_no: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                out_trade_no: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                out_request_no: r.get(3)?,
-                settled: r.get(4)?,
-                fee_milli: r.get(5)?,
-                line_no: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -104,7 +104,7 @@ fn day_from_row(r: &Row<'_>) -> rusqlite::Result<DayCloseRow> {
     })
 }
 
-impl Store {
+impl<S: std::ops::Deref<Target = Store>> super::Shifts<S> {
     /// The open shift of `operator` at this till, if any.
     pub fn open_shift_of(
         &self,
@@ -122,47 +122,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Opens a shift for `operator` at this till, or returns the one already open (false: nothing was opened).
-    /// Audited ("shift.open").
-    pub fn open_shift(
-        &mut self,
-        store_id: StoreId,
-        terminal_id: &str,
-        operator: OperatorId,
-        now: &str,
-    ) -> Result<(ShiftRow, bool)> {
-        let id = self.transaction(|tx| {
-            let open: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM shifts WHERE store_id = ?1 AND terminal_id = ?2 AND operator_id = ?3
-                     AND closed_at IS NULL",
-                    params![store_id.0, terminal_id, operator.0],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(id) = open {
-                return Ok((id, false));
-            }
-            tx.execute(
-                "INSERT INTO shifts (store_id, terminal_id, operator_id, opened_at) VALUES (?1, ?2, ?3, ?4)",
-                params![store_id.0, terminal_id, operator.0, now],
-            )?;
-            let id = tx.last_insert_rowid();
-            super::append_audit(
-                tx,
-                now,
-                Some(operator),
-                "shift.open",
-                &format!("shift {id}"),
-                None,
-                Some(terminal_id),
-            )?;
-            Ok((id, true))
-        })?;
-        let row = self.shift(id.0)?.ok_or(StoreError::NotFound { what: "shift", key: id.0.to_string() })?;
-        Ok((row, id.1))
-    }
-
     pub fn shift(&self, id: i64) -> Result<Option<ShiftRow>> {
         Ok(self
             .conn
@@ -174,7 +133,7 @@ impl Store {
     }
 
     /// Shifts of a store (every store: None) opened in [from, to) (unbounded: None), newest first.
-    pub fn shifts(
+    pub fn shift_list(
         &self,
         store_id: Option<StoreId>,
         from: Option<&str>,
@@ -220,20 +179,6 @@ impl Store {
             ))?
             .query_row(params![store_id.0, terminal_id, before, not], shift_from_row)
             .optional()?)
-    }
-
-    /// Closes an open shift with its frozen summary; audited ("shift.close"). False when it was closed already.
-    pub fn close_shift(&mut self, id: i64, closed_at: &str, by: Option<OperatorId>, summary: &str) -> Result<bool> {
-        self.transaction(|tx| {
-            let n = tx.execute(
-                "UPDATE shifts SET closed_at = ?2, closed_by = ?3, summary = ?4 WHERE id = ?1 AND closed_at IS NULL",
-                params![id, closed_at, by.map(|o| o.0), summary],
-            )?;
-            if n == 1 {
-                super::append_audit(tx, closed_at, by, "shift.close", &format!("shift {id}"), None, None)?;
-            }
-            Ok(n == 1)
-        })
     }
 
     /// The orders (with their successful refunds) a summary counts, oldest first.
@@ -334,6 +279,63 @@ impl Store {
         ))?;
         let rows = stmt.query_map(params![store_id.map(|s| s.0), business_day, limit], day_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::Shifts<S> {
+    /// Opens a shift for `operator` at this till, or returns the one already open (false: nothing was opened).
+    /// Audited ("shift.open").
+    pub fn open_shift(
+        &mut self,
+        store_id: StoreId,
+        terminal_id: &str,
+        operator: OperatorId,
+        now: &str,
+    ) -> Result<(ShiftRow, bool)> {
+        let id = self.transaction(|tx| {
+            let open: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM shifts WHERE store_id = ?1 AND terminal_id = ?2 AND operator_id = ?3
+                     AND closed_at IS NULL",
+                    params![store_id.0, terminal_id, operator.0],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = open {
+                return Ok((id, false));
+            }
+            tx.execute(
+                "INSERT INTO shifts (store_id, terminal_id, operator_id, opened_at) VALUES (?1, ?2, ?3, ?4)",
+                params![store_id.0, terminal_id, operator.0, now],
+            )?;
+            let id = tx.last_insert_rowid();
+            super::append_audit(
+                tx,
+                now,
+                Some(operator),
+                "shift.open",
+                &format!("shift {id}"),
+                None,
+                Some(terminal_id),
+            )?;
+            Ok((id, true))
+        })?;
+        let row = self.shift(id.0)?.ok_or(StoreError::NotFound { what: "shift", key: id.0.to_string() })?;
+        Ok((row, id.1))
+    }
+
+    /// Closes an open shift with its frozen summary; audited ("shift.close"). False when it was closed already.
+    pub fn close_shift(&mut self, id: i64, closed_at: &str, by: Option<OperatorId>, summary: &str) -> Result<bool> {
+        self.transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE shifts SET closed_at = ?2, closed_by = ?3, summary = ?4 WHERE id = ?1 AND closed_at IS NULL",
+                params![id, closed_at, by.map(|o| o.0), summary],
+            )?;
+            if n == 1 {
+                super::append_audit(tx, closed_at, by, "shift.close", &format!("shift {id}"), None, None)?;
+            }
+            Ok(n == 1)
+        })
     }
 
     /// Records a day close with its frozen summary; audited ("day.close"). None when the day is closed already.

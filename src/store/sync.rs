@@ -185,6 +185,34 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SyncRun> {
 }
 
 impl Store {
+    /// [`SyncRepo::record_rejected_notice`] at a given time.
+    pub(crate) fn record_rejected_notice_at(
+        &mut self,
+        protocol: &str,
+        notify_key: &str,
+        out_trade_no: Option<&str>,
+        reason: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<()> {
+        let received_at = crate::time::format_utc(now);
+        let cutoff = crate::time::format_utc(now - time::Duration::days(REJECTED_NOTICES_DAYS));
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO notifications (protocol, notify_key, out_trade_no, verified, outcome, detail, received_at)
+                 VALUES (?1, ?2, ?3, 0, 'rejected', ?4, ?5)",
+                params![protocol, notify_key, out_trade_no, reason, received_at],
+            )?;
+            tx.execute(
+                "DELETE FROM notifications WHERE verified = 0 AND (received_at < ?1 OR id <= (
+                    SELECT id FROM notifications WHERE verified = 0 ORDER BY id DESC LIMIT 1 OFFSET ?2))",
+                params![cutoff, REJECTED_NOTICES_KEPT],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::SyncRepo<S> {
     /// Outbox entries not yet delivered whose next attempt is due at `now` (stored UTC text), oldest first.
     pub fn due_outbox(&self, now: &str) -> Result<Vec<OutboxEntry>> {
         let mut stmt = self.conn.prepare(&format!(
@@ -217,6 +245,101 @@ impl Store {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", [], |r| r.get(0))?)
     }
 
+    /// Orders still PAYING or UNKNOWN last touched before `before` (UTC text): the checkout that owned them is gone.
+    pub fn stale_open_orders(&self, before: &str) -> Result<Vec<Order>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('PAYING', 'UNKNOWN') AND updated_at < ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([before], order_from_row)?;
+        rows.map(|r| typed(r?)).collect()
+    }
+
+    /// NEEDS_ATTENTION / CANCELLING orders that never had a cancel or reverse in the outbox (one the acquirer
+    /// refused for good stays with a person: it is not queued again).
+    pub fn orphaned_attention_orders(&self) -> Result<Vec<Order>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o WHERE status IN ('NEEDS_ATTENTION', 'CANCELLING')
+               AND COALESCE(attention, '') <> 'mismatch'
+               AND NOT EXISTS (SELECT 1 FROM outbox
+                               WHERE idempotency_key IN ('cancel:' || o.out_trade_no, 'reverse:' || o.out_trade_no))
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], order_from_row)?;
+        rows.map(|r| typed(r?)).collect()
+    }
+
+    pub fn recent_sync_runs(&self, limit: u32) -> Result<Vec<SyncRun>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit], run_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the last pass that reached the acquirers without an error finished.
+    pub fn last_successful_sync(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT finished_at FROM sync_runs WHERE online = 1 AND errors = '' AND finished_at IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn recent_notifications(&self, limit: u32) -> Result<Vec<NotificationRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT protocol, notify_key, out_trade_no, trade_no, verified, outcome, detail, received_at, times
+             FROM notifications ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(NotificationRecord {
+                protocol: r.get(0)?,
+                notify_key: r.get(1)?,
+                out_trade_no: r.get(2)?,
+                trade_no: r.get(3)?,
+                verified: r.get::<_, i64>(4)? != 0,
+                outcome: r.get(5)?,
+                detail: r.get(6)?,
+                received_at: r.get(7)?,
+                times: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn secret_ref(&self, name: &str) -> Result<Option<SecretRef>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, backend, locator, fingerprint, updated_at FROM secret_refs WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(SecretRef {
+                        name: r.get(0)?,
+                        backend: r.get(1)?,
+                        locator: r.get(2)?,
+                        fingerprint: r.get(3)?,
+                        updated_at: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The order a notification concerns, if the till knows it.
+    pub fn order_status_of(&self, out_trade_no: &str) -> Result<Option<OrderStatus>> {
+        let status: Option<String> = self
+            .conn
+            .query_row("SELECT status FROM orders WHERE out_trade_no = ?1", [out_trade_no], |r| r.get(0))
+            .optional()?;
+        status
+            .map(|s| OrderStatus::parse(&s).ok_or(StoreError::Corrupt { table: "orders", column: "status", value: s }))
+            .transpose()
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> super::SyncRepo<S> {
     /// An attempt that did not get through: counts it and schedules the next one (the outbox transition PENDING →
     /// PENDING).
     pub fn outbox_retry_later(&mut self, idempotency_key: &str, error: &str, next_attempt_at: &str) -> Result<()> {
@@ -270,29 +393,6 @@ impl Store {
             }
             Ok(())
         })
-    }
-
-    /// Orders still PAYING or UNKNOWN last touched before `before` (UTC text): the checkout that owned them is gone.
-    pub fn stale_open_orders(&self, before: &str) -> Result<Vec<Order>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('PAYING', 'UNKNOWN') AND updated_at < ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([before], order_from_row)?;
-        rows.map(|r| typed(r?)).collect()
-    }
-
-    /// NEEDS_ATTENTION / CANCELLING orders that never had a cancel or reverse in the outbox (one the acquirer
-    /// refused for good stays with a person: it is not queued again).
-    pub fn orphaned_attention_orders(&self) -> Result<Vec<Order>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o WHERE status IN ('NEEDS_ATTENTION', 'CANCELLING')
-               AND COALESCE(attention, '') <> 'mismatch'
-               AND NOT EXISTS (SELECT 1 FROM outbox
-                               WHERE idempotency_key IN ('cancel:' || o.out_trade_no, 'reverse:' || o.out_trade_no))
-             ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([], order_from_row)?;
-        rows.map(|r| typed(r?)).collect()
     }
 
     /// Moves an abandoned order to NEEDS_ATTENTION (a cancel awaiting confirmation) and queues its cancel/reverse, in
@@ -352,30 +452,11 @@ impl Store {
         Ok(())
     }
 
-    pub fn recent_sync_runs(&self, limit: u32) -> Result<Vec<SyncRun>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?1"))?;
-        let rows = stmt.query_map([limit], run_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// When the last pass that reached the acquirers without an error finished.
-    pub fn last_successful_sync(&self) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT finished_at FROM sync_runs WHERE online = 1 AND errors = '' AND finished_at IS NOT NULL
-                 ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
     /// Records paid bill rows the till never heard of as store-code orders (the wallet paid the printed code and the
     /// notification never arrived), each under the store the acquirer takes payments for. Rows whose order number
     /// or trade number the till already has are left alone. Returns how many orders were written.
     pub fn record_bill_store_code_payments(&mut self, acquirer: AcquirerId, rows: &[BillPayment]) -> Result<usize> {
-        let store_id = self.store_for_acquirer_merchant(acquirer, None)?;
+        let store_id = self.setup_mut().store_for_acquirer_merchant(acquirer, None)?;
         let now = crate::time::now_utc();
         self.transaction(|tx| {
             let mut written = 0;
@@ -495,53 +576,6 @@ impl Store {
         self.record_rejected_notice_at(protocol, notify_key, out_trade_no, reason, time::OffsetDateTime::now_utc())
     }
 
-    /// [`Store::record_rejected_notice`] at a given time.
-    pub(crate) fn record_rejected_notice_at(
-        &mut self,
-        protocol: &str,
-        notify_key: &str,
-        out_trade_no: Option<&str>,
-        reason: &str,
-        now: time::OffsetDateTime,
-    ) -> Result<()> {
-        let received_at = crate::time::format_utc(now);
-        let cutoff = crate::time::format_utc(now - time::Duration::days(REJECTED_NOTICES_DAYS));
-        self.transaction(|tx| {
-            tx.execute(
-                "INSERT INTO notifications (protocol, notify_key, out_trade_no, verified, outcome, detail, received_at)
-                 VALUES (?1, ?2, ?3, 0, 'rejected', ?4, ?5)",
-                params![protocol, notify_key, out_trade_no, reason, received_at],
-            )?;
-            tx.execute(
-                "DELETE FROM notifications WHERE verified = 0 AND (received_at < ?1 OR id <= (
-                    SELECT id FROM notifications WHERE verified = 0 ORDER BY id DESC LIMIT 1 OFFSET ?2))",
-                params![cutoff, REJECTED_NOTICES_KEPT],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub fn recent_notifications(&self, limit: u32) -> Result<Vec<NotificationRecord>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT protocol, notify_key, out_trade_no, trade_no, verified, outcome, detail, received_at, times
-             FROM notifications ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(NotificationRecord {
-                protocol: r.get(0)?,
-                notify_key: r.get(1)?,
-                out_trade_no: r.get(2)?,
-                trade_no: r.get(3)?,
-                verified: r.get::<_, i64>(4)? != 0,
-                outcome: r.get(5)?,
-                detail: r.get(6)?,
-                received_at: r.get(7)?,
-                times: r.get(8)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// Records (or replaces) where a secret lives, with an audit entry that names it but never holds it.
     pub fn set_secret_ref(&mut self, name: &str, backend: &str, locator: &str, fingerprint: &str) -> Result<()> {
         let now = crate::time::now_utc();
@@ -555,36 +589,6 @@ impl Store {
             super::append_audit(tx, &now, None, "secret.set", name, None, Some(&format!("{backend} {fingerprint}")))?;
             Ok(())
         })
-    }
-
-    pub fn secret_ref(&self, name: &str) -> Result<Option<SecretRef>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT name, backend, locator, fingerprint, updated_at FROM secret_refs WHERE name = ?1",
-                [name],
-                |r| {
-                    Ok(SecretRef {
-                        name: r.get(0)?,
-                        backend: r.get(1)?,
-                        locator: r.get(2)?,
-                        fingerprint: r.get(3)?,
-                        updated_at: r.get(4)?,
-                    })
-                },
-            )
-            .optional()?)
-    }
-
-    /// The order a notification concerns, if the till knows it.
-    pub fn order_status_of(&self, out_trade_no: &str) -> Result<Option<OrderStatus>> {
-        let status: Option<String> = self
-            .conn
-            .query_row("SELECT status FROM orders WHERE out_trade_no = ?1", [out_trade_no], |r| r.get(0))
-            .optional()?;
-        status
-            .map(|s| OrderStatus::parse(&s).ok_or(StoreError::Corrupt { table: "orders", column: "status", value: s }))
-            .transpose()
     }
 }
 
@@ -602,8 +606,8 @@ mod tests {
             amount: Amount::from_fen(1200),
             paid_at_utc: "2026-11-25T01:00:00.000000Z",
             subject: "store code",
-            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
-            store_id: store.default_store().unwrap(),
+            acquirer_id: store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap(),
+            store_id: store.setup_mut().default_store().unwrap(),
             acquirer_merchant_id: None,
             currency: None,
             compare_merchant: false,
@@ -614,12 +618,12 @@ mod tests {
     fn a_notice_is_recorded_once() {
         let mut store = Store::open_in_memory().unwrap();
         let notice = store_code_notice(&mut store);
-        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::NewStoreCodeOrder);
-        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::AlreadyRecorded);
-        let order = store.order_by_out_trade_no("SC1").unwrap().unwrap();
+        assert_eq!(store.sync_mut().record_paid_notice(&notice).unwrap(), NoticeOutcome::NewStoreCodeOrder);
+        assert_eq!(store.sync_mut().record_paid_notice(&notice).unwrap(), NoticeOutcome::AlreadyRecorded);
+        let order = store.orders().order_by_out_trade_no("SC1").unwrap().unwrap();
         assert_eq!(order.status, OrderStatus::Paid);
         assert_eq!(order.source, crate::model::OrderSource::StoreCode);
-        let n = store.recent_notifications(10).unwrap();
+        let n = store.sync().recent_notifications(10).unwrap();
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].times, 2);
     }
@@ -628,14 +632,14 @@ mod tests {
     fn refused_notices_are_pruned_to_the_newest_thousand_within_thirty_days() {
         let mut store = Store::open_in_memory().unwrap();
         let notice = store_code_notice(&mut store);
-        store.record_paid_notice(&notice).unwrap();
+        store.sync_mut().record_paid_notice(&notice).unwrap();
         let start = time::macros::datetime!(2026-11-01 00:00 UTC);
         // A flood: 1,200 forged posts within a minute.
         for i in 0..1200 {
             let at = start + time::Duration::milliseconds(i * 50);
             store.record_rejected_notice_at("alipay", &format!("body-sha256:{i}"), None, "bad sign", at).unwrap();
         }
-        let all = store.recent_notifications(5000).unwrap();
+        let all = store.sync().recent_notifications(5000).unwrap();
         let rejected: Vec<_> = all.iter().filter(|n| !n.verified).collect();
         assert_eq!(rejected.len(), REJECTED_NOTICES_KEPT as usize);
         assert_eq!(rejected[0].notify_key, "body-sha256:1199", "the newest are kept");
@@ -645,7 +649,7 @@ mod tests {
         // 31 days later one more refusal: everything older than 30 days goes.
         let later = start + time::Duration::days(31);
         store.record_rejected_notice_at("wechatpay", "body-sha256:late", None, "bad sign", later).unwrap();
-        let all = store.recent_notifications(5000).unwrap();
+        let all = store.sync().recent_notifications(5000).unwrap();
         let rejected: Vec<_> = all.iter().filter(|n| !n.verified).map(|n| n.notify_key.as_str()).collect();
         assert_eq!(rejected, ["body-sha256:late"]);
         assert_eq!(all.len(), 2);
@@ -654,25 +658,25 @@ mod tests {
     #[test]
     fn retries_are_scheduled_and_delivery_is_once() {
         let mut store = Store::open_in_memory().unwrap();
-        store.enqueue_outbox("cancel", "cancel:T1", "{}").unwrap();
+        store.sync_mut().enqueue_outbox("cancel", "cancel:T1", "{}").unwrap();
         let now = crate::time::now_utc();
-        assert_eq!(store.due_outbox(&now).unwrap().len(), 1);
-        store.outbox_retry_later("cancel:T1", "offline", "2999-01-01T00:00:00.000000Z").unwrap();
-        assert!(store.due_outbox(&now).unwrap().is_empty());
-        assert_eq!(store.outbox_len().unwrap(), 1);
-        assert!(store.outbox_cancel_confirmed("cancel:T1", "T1", "ok").unwrap());
-        assert!(!store.outbox_cancel_confirmed("cancel:T1", "T1", "ok").unwrap());
-        let e = store.outbox_entry("cancel:T1").unwrap().unwrap();
+        assert_eq!(store.sync().due_outbox(&now).unwrap().len(), 1);
+        store.sync_mut().outbox_retry_later("cancel:T1", "offline", "2999-01-01T00:00:00.000000Z").unwrap();
+        assert!(store.sync().due_outbox(&now).unwrap().is_empty());
+        assert_eq!(store.sync().outbox_len().unwrap(), 1);
+        assert!(store.sync_mut().outbox_cancel_confirmed("cancel:T1", "T1", "ok").unwrap());
+        assert!(!store.sync_mut().outbox_cancel_confirmed("cancel:T1", "T1", "ok").unwrap());
+        let e = store.sync().outbox_entry("cancel:T1").unwrap().unwrap();
         assert_eq!(e.attempts, 2);
         assert!(e.delivered_at.is_some());
-        assert_eq!(store.outbox_len().unwrap(), 0);
+        assert_eq!(store.sync().outbox_len().unwrap(), 0);
     }
 
     fn own_order(store: &mut Store, out: &str, fen: i64) -> Order {
         let new = crate::store::orders::NewOrder {
             out_trade_no: out.into(),
-            store_id: store.default_store().unwrap(),
-            acquirer_id: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
+            store_id: store.setup_mut().default_store().unwrap(),
+            acquirer_id: store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap(),
             operator_id: None,
             subject: "咖啡".into(),
             total_amount: Amount::from_fen(fen),
@@ -680,7 +684,7 @@ mod tests {
             acquirer_merchant_id: Some("1900000109".into()),
             terminal_id: None,
         };
-        store.create_order(&new).unwrap()
+        store.orders_mut().create_order(&new).unwrap()
     }
 
     fn notice_for<'a>(store: &mut Store, out: &'a str, fen: i64, trade_no: &'a str) -> PaidNotice<'a> {
@@ -691,8 +695,8 @@ mod tests {
             amount: Amount::from_fen(fen),
             paid_at_utc: "2026-11-25T01:00:00.000000Z",
             subject: "",
-            acquirer_id: store.acquirer_for(AcquirerKind::WechatPay).unwrap(),
-            store_id: store.default_store().unwrap(),
+            acquirer_id: store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap(),
+            store_id: store.setup_mut().default_store().unwrap(),
             acquirer_merchant_id: Some("1900000109"),
             currency: Some("CNY"),
             compare_merchant: true,
@@ -706,14 +710,20 @@ mod tests {
     fn a_paid_notice_never_overtakes_a_cancel_on_its_way() {
         let mut store = Store::open_in_memory().unwrap();
         let order = own_order(&mut store, "TD4", 500);
-        store.move_order(order.id, &OrderMove::to(OrderStatus::Cancelling, "reverse", "window closed")).unwrap();
-        store.enqueue_outbox("reverse", "reverse:TD4", r#"{"out_trade_no":"TD4"}"#).unwrap();
+        store
+            .orders_mut()
+            .move_order(order.id, &OrderMove::to(OrderStatus::Cancelling, "reverse", "window closed"))
+            .unwrap();
+        store.sync_mut().enqueue_outbox("reverse", "reverse:TD4", r#"{"out_trade_no":"TD4"}"#).unwrap();
         let notice = notice_for(&mut store, "TD4", 500, "4200TD4");
-        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::NotApplied(OrderStatus::Cancelling));
-        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::Cancelling);
-        assert!(store.outbox_cancel_confirmed("reverse:TD4", "TD4", "reversed").unwrap());
-        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::Cancelled);
-        let kinds: Vec<String> = store.order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(
+            store.sync_mut().record_paid_notice(&notice).unwrap(),
+            NoticeOutcome::NotApplied(OrderStatus::Cancelling)
+        );
+        assert_eq!(store.orders().order(order.id).unwrap().unwrap().status, OrderStatus::Cancelling);
+        assert!(store.sync_mut().outbox_cancel_confirmed("reverse:TD4", "TD4", "reversed").unwrap());
+        assert_eq!(store.orders().order(order.id).unwrap().unwrap().status, OrderStatus::Cancelled);
+        let kinds: Vec<String> = store.orders().order_events(order.id).unwrap().into_iter().map(|e| e.kind).collect();
         assert!(kinds.contains(&"paid_refused".to_owned()), "{kinds:?}");
     }
 
@@ -724,7 +734,7 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let order = own_order(&mut store, "TD5", 500);
         let notice = notice_for(&mut store, "TD5", 50_000, "4200TD5");
-        let outcome = store.record_paid_notice(&notice).unwrap();
+        let outcome = store.sync_mut().record_paid_notice(&notice).unwrap();
         assert_eq!(
             outcome,
             NoticeOutcome::Mismatch(Mismatch::Amount {
@@ -732,34 +742,34 @@ mod tests {
                 acquirer: Some(Amount::from_fen(50_000))
             })
         );
-        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
-        let last = store.order_events(order.id).unwrap().pop().unwrap();
+        assert_eq!(store.orders().order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
+        let last = store.orders().order_events(order.id).unwrap().pop().unwrap();
         assert_eq!(last.kind, "mismatch");
         assert!(last.detail.contains("500.00") && last.detail.contains("5.00"), "{}", last.detail);
-        assert!(store.orphaned_attention_orders().unwrap().is_empty(), "a mismatch waits for a person");
-        assert!(store.unfinished_orders().unwrap().is_empty(), "recovery leaves it to a person");
+        assert!(store.sync().orphaned_attention_orders().unwrap().is_empty(), "a mismatch waits for a person");
+        assert!(store.orders().unfinished_orders().unwrap().is_empty(), "recovery leaves it to a person");
 
         // Another merchant, or another currency: the same.
         let order = own_order(&mut store, "TD6", 500);
         let mut notice = notice_for(&mut store, "TD6", 500, "4200TD6");
         notice.acquirer_merchant_id = Some("1900000999");
         assert!(matches!(
-            store.record_paid_notice(&notice).unwrap(),
+            store.sync_mut().record_paid_notice(&notice).unwrap(),
             NoticeOutcome::Mismatch(Mismatch::Merchant { .. })
         ));
-        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
+        assert_eq!(store.orders().order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
         let order = own_order(&mut store, "TD7", 500);
         let mut notice = notice_for(&mut store, "TD7", 500, "4200TD7");
         notice.currency = Some("HKD");
         assert!(matches!(
-            store.record_paid_notice(&notice).unwrap(),
+            store.sync_mut().record_paid_notice(&notice).unwrap(),
             NoticeOutcome::Mismatch(Mismatch::Currency { .. })
         ));
-        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
+        assert_eq!(store.orders().order(order.id).unwrap().unwrap().status, OrderStatus::NeedsAttention);
         // The right figures: PAID.
         let order = own_order(&mut store, "TD8", 500);
         let notice = notice_for(&mut store, "TD8", 500, "4200TD8");
-        assert_eq!(store.record_paid_notice(&notice).unwrap(), NoticeOutcome::OrderPaid);
-        assert_eq!(store.order(order.id).unwrap().unwrap().status, OrderStatus::Paid);
+        assert_eq!(store.sync_mut().record_paid_notice(&notice).unwrap(), NoticeOutcome::OrderPaid);
+        assert_eq!(store.orders().order(order.id).unwrap().unwrap().status, OrderStatus::Paid);
     }
 }

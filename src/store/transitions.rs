@@ -378,17 +378,21 @@ pub fn move_outbox(tx: &Transaction<'_>, idempotency_key: &str, m: &OutboxMove<'
     Ok(verdict)
 }
 
-impl Store {
+impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
     /// Moves an order through [`move_order`] in its own IMMEDIATE transaction.
     pub fn move_order(&mut self, id: OrderId, m: &OrderMove<'_>) -> Result<OrderMoved> {
         self.transaction(|tx| move_order(tx, id, m))
     }
+}
 
+impl<S: std::ops::DerefMut<Target = Store>> super::Refunds<S> {
     /// Moves a refund through [`move_refund`] in its own IMMEDIATE transaction.
     pub fn move_refund(&mut self, id: RefundId, to: RefundStatus, detail: &str) -> Result<RefundMoved> {
         self.transaction(|tx| move_refund(tx, id, to, detail))
     }
+}
 
+impl<S: std::ops::DerefMut<Target = Store>> super::SyncRepo<S> {
     /// Moves an outbox entry through [`move_outbox`] in its own IMMEDIATE transaction.
     pub fn move_outbox(&mut self, idempotency_key: &str, m: &OutboxMove<'_>) -> Result<Verdict> {
         self.transaction(|tx| move_outbox(tx, idempotency_key, m))
@@ -403,8 +407,8 @@ mod tests {
     fn order_in(store: &mut Store, out: &str, status: OrderStatus) -> OrderId {
         let new = crate::store::orders::NewOrder {
             out_trade_no: out.into(),
-            store_id: store.default_store().unwrap(),
-            acquirer_id: store.acquirer_for(AcquirerKind::Alipay).unwrap(),
+            store_id: store.setup_mut().default_store().unwrap(),
+            acquirer_id: store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap(),
             operator_id: None,
             subject: "t".into(),
             total_amount: Amount::from_fen(1000),
@@ -412,7 +416,7 @@ mod tests {
             acquirer_merchant_id: None,
             terminal_id: None,
         };
-        let order = store.create_order(&new).unwrap();
+        let order = store.orders_mut().create_order(&new).unwrap();
         store
             .conn
             .execute("UPDATE orders SET status = ?2 WHERE id = ?1", params![order.id.0, status.as_str()])
@@ -421,7 +425,7 @@ mod tests {
     }
 
     fn status_of(store: &Store, id: OrderId) -> OrderStatus {
-        store.order(id).unwrap().unwrap().status
+        store.orders().order(id).unwrap().unwrap().status
     }
 
     /// Every move the table forbids, tried through the store: refused, the status and amounts unchanged, and the
@@ -439,10 +443,10 @@ mod tests {
                 let id = order_in(&mut store, &format!("F{n}"), from);
                 let facts = PaidFacts { amount: Some(Amount::from_fen(1000)), ..Default::default() };
                 let m = OrderMove { facts: Some(facts), ..OrderMove::to(to, "probe", "tried") };
-                let moved = store.move_order(id, &m).unwrap();
+                let moved = store.orders_mut().move_order(id, &m).unwrap();
                 assert_eq!(moved, OrderMoved::Refused { from, to }, "{from} → {to}");
                 assert_eq!(status_of(&store, id), from, "{from} → {to} changed the status");
-                let last = store.order_events(id).unwrap().pop().unwrap();
+                let last = store.orders().order_events(id).unwrap().pop().unwrap();
                 assert_eq!(last.kind, "probe_refused");
             }
         }
@@ -454,11 +458,14 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let id = order_in(&mut store, "A1", OrderStatus::Paying);
         let facts = PaidFacts { amount: Some(Amount::from_fen(99_999_999_999)), ..Default::default() };
-        let moved = store.move_order(id, &OrderMove::paid("paid", "", Some("T"), None, facts)).unwrap();
+        let moved = store.orders_mut().move_order(id, &OrderMove::paid("paid", "", Some("T"), None, facts)).unwrap();
         assert!(matches!(moved, OrderMoved::Mismatch { mismatch: Mismatch::Amount { .. }, .. }), "{moved:?}");
         assert_eq!(status_of(&store, id), OrderStatus::NeedsAttention);
         let id = order_in(&mut store, "A2", OrderStatus::Unknown);
-        let moved = store.move_order(id, &OrderMove::paid("paid", "", Some("T"), None, PaidFacts::default())).unwrap();
+        let moved = store
+            .orders_mut()
+            .move_order(id, &OrderMove::paid("paid", "", Some("T"), None, PaidFacts::default()))
+            .unwrap();
         assert!(matches!(moved, OrderMoved::Mismatch { mismatch: Mismatch::Amount { acquirer: None, .. }, .. }));
     }
 
@@ -466,30 +473,30 @@ mod tests {
     fn a_refund_confirmed_twice_counts_once() {
         let mut store = Store::open_in_memory().unwrap();
         let id = order_in(&mut store, "R1", OrderStatus::Paid);
-        let (_, refund) = store.create_refund("R1", Amount::from_fen(300), "broken cup", None).unwrap();
-        store.set_refund_status(refund.id, RefundStatus::Success, "desk").unwrap();
-        store.set_refund_status(refund.id, RefundStatus::Success, "sync").unwrap();
+        let (_, refund) = store.refunds_mut().create_refund("R1", Amount::from_fen(300), "broken cup", None).unwrap();
+        store.refunds_mut().set_refund_status(refund.id, RefundStatus::Success, "desk").unwrap();
+        store.refunds_mut().set_refund_status(refund.id, RefundStatus::Success, "sync").unwrap();
         assert_eq!(
-            store.move_refund(refund.id, RefundStatus::Processing, "late").unwrap(),
+            store.refunds_mut().move_refund(refund.id, RefundStatus::Processing, "late").unwrap(),
             RefundMoved::Refused { from: RefundStatus::Success, to: RefundStatus::Processing }
         );
-        let order = store.order(id).unwrap().unwrap();
+        let order = store.orders().order(id).unwrap().unwrap();
         assert_eq!((order.refunded_amount, order.status), (Amount::from_fen(300), OrderStatus::PartiallyRefunded));
-        let (_, rest) = store.create_refund("R1", Amount::from_fen(700), "the rest", None).unwrap();
-        store.set_refund_status(rest.id, RefundStatus::Success, "desk").unwrap();
+        let (_, rest) = store.refunds_mut().create_refund("R1", Amount::from_fen(700), "the rest", None).unwrap();
+        store.refunds_mut().set_refund_status(rest.id, RefundStatus::Success, "desk").unwrap();
         assert_eq!(status_of(&store, id), OrderStatus::Refunded);
     }
 
     #[test]
     fn a_final_outbox_entry_stays_final() {
         let mut store = Store::open_in_memory().unwrap();
-        store.enqueue_outbox("cancel", "cancel:X", "{}").unwrap();
+        store.sync_mut().enqueue_outbox("cancel", "cancel:X", "{}").unwrap();
         let refused = OutboxMove { to: OutboxState::Refused, error: Some("no"), next_attempt_at: None };
-        assert_eq!(store.move_outbox("cancel:X", &refused).unwrap(), Verdict::Move);
+        assert_eq!(store.sync_mut().move_outbox("cancel:X", &refused).unwrap(), Verdict::Move);
         let delivered = OutboxMove { to: OutboxState::Delivered, error: None, next_attempt_at: None };
-        assert_eq!(store.move_outbox("cancel:X", &delivered).unwrap(), Verdict::Forbidden);
+        assert_eq!(store.sync_mut().move_outbox("cancel:X", &delivered).unwrap(), Verdict::Forbidden);
         let later = OutboxMove { to: OutboxState::Pending, error: Some("x"), next_attempt_at: None };
-        assert_eq!(store.move_outbox("cancel:X", &later).unwrap(), Verdict::Forbidden);
-        assert_eq!(store.outbox_len().unwrap(), 0);
+        assert_eq!(store.sync_mut().move_outbox("cancel:X", &later).unwrap(), Verdict::Forbidden);
+        assert_eq!(store.sync().outbox_len().unwrap(), 0);
     }
 }

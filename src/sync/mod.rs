@@ -219,8 +219,8 @@ impl SyncWorker {
         self.handle.update(|s| s.running = true);
         let result = self.pass(trigger).await;
         let mut store = Store::open(&self.db)?;
-        let outbox_len = store.outbox_len()?;
-        let last_success = store.last_successful_sync()?;
+        let outbox_len = store.sync().outbox_len()?;
+        let last_success = store.sync().last_successful_sync()?;
         self.handle.update(|s| {
             s.running = false;
             s.outbox_len = outbox_len;
@@ -233,16 +233,16 @@ impl SyncWorker {
         if let Err(e) = &result {
             tracing::warn!(error = %e, "sync pass stopped");
             // Keep the failed pass visible in the panel.
-            let id = store.begin_sync_run(trigger)?;
+            let id = store.sync_mut().begin_sync_run(trigger)?;
             let run = SyncRun { id, trigger: trigger.into(), errors: vec![e.to_string()], ..Default::default() };
-            store.finish_sync_run(&run)?;
+            store.sync_mut().finish_sync_run(&run)?;
         }
         result
     }
 
     async fn pass(&self, trigger: &str) -> Result<SyncRun, SyncError> {
         let mut store = Store::open(&self.db)?;
-        let id = store.begin_sync_run(trigger)?;
+        let id = store.sync_mut().begin_sync_run(trigger)?;
         let started_at = crate::time::now_utc();
         let mut run = SyncRun { id, trigger: trigger.into(), started_at, ..Default::default() };
         match self.probe().await {
@@ -259,10 +259,10 @@ impl SyncWorker {
                 None => self.fetch_bills(&mut store, &mut run).await?,
             }
         }
-        run.outbox_pending = store.outbox_len()?;
+        run.outbox_pending = store.sync().outbox_len()?;
         run.summary = summary(&run);
         run.finished_at = Some(crate::time::now_utc());
-        store.finish_sync_run(&run)?;
+        store.sync_mut().finish_sync_run(&run)?;
         if run.errors.is_empty() {
             tracing::info!(run = run.id, summary = run.summary, "sync pass");
         } else {
@@ -290,7 +290,7 @@ impl SyncWorker {
         store: &Store,
         out_trade_no: &str,
     ) -> Result<Result<Arc<dyn Channel>, NoChannelFor>, SyncError> {
-        Ok(match store.order_by_out_trade_no(out_trade_no)? {
+        Ok(match store.orders().order_by_out_trade_no(out_trade_no)? {
             Some(order) => self.router.for_order(&order).map_err(NoChannelFor::Route),
             None => Err(NoChannelFor::NoOrder { out_trade_no: out_trade_no.to_owned() }),
         })
@@ -299,7 +299,8 @@ impl SyncWorker {
     async fn stale_orders(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
         let cutoff = time::OffsetDateTime::now_utc()
             - time::Duration::try_from(self.settings.stale_after).unwrap_or(time::Duration::minutes(5));
-        for order in store.stale_open_orders(&crate::time::format_utc(cutoff))? {
+        let stale = store.sync().stale_open_orders(&crate::time::format_utc(cutoff))?;
+        for order in stale {
             if crate::checkout::is_active(&order.out_trade_no) {
                 continue;
             }
@@ -330,17 +331,17 @@ impl SyncWorker {
                         Some(&paid_at),
                         facts,
                     );
-                    store.move_order(order.id, &paid)?;
+                    store.orders_mut().move_order(order.id, &paid)?;
                 }
                 QueryResult::Closed(_) => {
-                    store.move_order(
+                    store.orders_mut().move_order(
                         order.id,
                         &OrderMove::to(OrderStatus::Closed, "closed", "closed at the acquirer"),
                     )?;
                 }
                 // A transient error is no reason to cancel: the next pass asks again.
                 QueryResult::Unknown(why) => {
-                    store.add_order_event(
+                    store.orders_mut().add_order_event(
                         order.id,
                         "query_again",
                         &format!("no definite answer ({why}); asking again on the next pass"),
@@ -349,10 +350,10 @@ impl SyncWorker {
                 }
                 // A dynamic code (主扫) nobody shows any more is closed, never cancelled or reversed: WeChat Pay has
                 // no reverse for NATIVE trades, and a close that finds it paid makes it a sale.
-                QueryResult::Waiting(_) | QueryResult::NotFound if store.dynamic_code(order.id)?.is_some() => {
+                QueryResult::Waiting(_) | QueryResult::NotFound if store.orders().dynamic_code(order.id)?.is_some() => {
                     match channel.close(&order.out_trade_no).await {
                         CloseResult::Closed => {
-                            store.move_order(
+                            store.orders_mut().move_order(
                                 order.id,
                                 &OrderMove::to(
                                     OrderStatus::Closed,
@@ -361,24 +362,28 @@ impl SyncWorker {
                                 ),
                             )?;
                         }
-                        CloseResult::AlreadyPaid(_) => store.add_order_event(
+                        CloseResult::AlreadyPaid(_) => store.orders_mut().add_order_event(
                             order.id,
                             "query_again",
                             "the close found it paid; the next pass records the payment",
                         )?,
                         CloseResult::Retry(why) | CloseResult::Unknown(why) => {
-                            store.add_order_event(order.id, "close_pending", &why)?;
+                            store.orders_mut().add_order_event(order.id, "close_pending", &why)?;
                             run.errors.push(format!("{}: close failed: {why}", order.out_trade_no));
                         }
                         CloseResult::Failed(f) => {
-                            store.add_order_event(order.id, "close_pending", &format!("{}: {}", f.code, f.message))?;
+                            store.orders_mut().add_order_event(
+                                order.id,
+                                "close_pending",
+                                &format!("{}: {}", f.code, f.message),
+                            )?;
                             run.errors.push(format!("{}: close refused: {}", order.out_trade_no, f.code));
                         }
                     }
                 }
                 QueryResult::Waiting(_) | QueryResult::NotFound => {
                     let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
-                    store.queue_cancel(
+                    store.sync_mut().queue_cancel(
                         &order,
                         verb,
                         "left unfinished by a checkout that is gone; the background sync cancels it",
@@ -386,7 +391,7 @@ impl SyncWorker {
                 }
             }
         }
-        for order in store.orphaned_attention_orders()? {
+        for order in store.sync().orphaned_attention_orders()? {
             if crate::checkout::is_active(&order.out_trade_no) {
                 continue;
             }
@@ -394,13 +399,17 @@ impl SyncWorker {
                 Ok(AcquirerKind::WechatPay) => "reverse",
                 _ => "cancel",
             };
-            store.queue_cancel(&order, verb, "the cancel was not confirmed; the background sync keeps trying")?;
+            store.sync_mut().queue_cancel(
+                &order,
+                verb,
+                "the cancel was not confirmed; the background sync keeps trying",
+            )?;
         }
         Ok(())
     }
 
     async fn deliver_outbox(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
-        let due = store.due_outbox(&crate::time::now_utc())?;
+        let due = store.sync().due_outbox(&crate::time::now_utc())?;
         for entry in due {
             match self.deliver(store, &entry).await? {
                 Delivery::Done => run.outbox_delivered += 1,
@@ -411,7 +420,11 @@ impl SyncWorker {
                 Delivery::Later(why) => {
                     let wait = self.settings.backoff(entry.attempts);
                     let next = time::OffsetDateTime::now_utc() + time::Duration::try_from(wait).unwrap_or_default();
-                    store.outbox_retry_later(&entry.idempotency_key, &why, &crate::time::format_utc(next))?;
+                    store.sync_mut().outbox_retry_later(
+                        &entry.idempotency_key,
+                        &why,
+                        &crate::time::format_utc(next),
+                    )?;
                     run.errors.push(format!(
                         "{}: not delivered ({why}); attempt {} again in {} s",
                         entry.idempotency_key,
@@ -438,9 +451,9 @@ impl SyncWorker {
         let (store_id, acquirer_id) =
             (crate::model::StoreId(id("store_id")), crate::model::AcquirerId(id("acquirer_id")));
         let Some(client) = &self.cds else { return Ok(Delivery::Later("no CDS platform is configured".into())) };
-        let Some(binding) = store.binding(store_id, acquirer_id)? else {
+        let Some(binding) = store.setup().binding(store_id, acquirer_id)? else {
             let why = "the binding it belongs to no longer exists".to_owned();
-            store.outbox_refused(&entry.idempotency_key, None, &why)?;
+            store.sync_mut().outbox_refused(&entry.idempotency_key, None, &why)?;
             return Ok(Delivery::Refused(why));
         };
         tracing::info!(key = entry.idempotency_key, attempt = entry.attempts + 1, "outbox delivery");
@@ -460,16 +473,16 @@ impl SyncWorker {
             }
             Err(e) => {
                 let why = e.to_string();
-                store.add_binding_event(binding.id, "cds_refused", &why)?;
-                store.outbox_refused(&entry.idempotency_key, None, &why)?;
+                store.setup_mut().add_binding_event(binding.id, "cds_refused", &why)?;
+                store.sync_mut().outbox_refused(&entry.idempotency_key, None, &why)?;
                 return Ok(Delivery::Refused(why));
             }
         };
         let state =
             crate::model::AcquirerBinding { cds_platform_id: Some(platform_id), cds_index: Some(cds_index), ..binding };
         // Two writes: a crash between them only sends the request once more, which answers "already bound".
-        store.save_binding(&state, "cds_bound", &detail)?;
-        store.mark_outbox_delivered(&entry.idempotency_key)?;
+        store.setup_mut().save_binding(&state, "cds_bound", &detail)?;
+        store.sync_mut().mark_outbox_delivered(&entry.idempotency_key)?;
         Ok(Delivery::Done)
     }
 
@@ -480,7 +493,7 @@ impl SyncWorker {
             "cancel" | "reverse" => {
                 let out_trade_no = field("out_trade_no");
                 if out_trade_no.is_empty() {
-                    store.outbox_refused(&entry.idempotency_key, None, "the entry names no out_trade_no")?;
+                    store.sync_mut().outbox_refused(&entry.idempotency_key, None, "the entry names no out_trade_no")?;
                     return Ok(Delivery::Refused("the entry names no out_trade_no".into()));
                 }
                 // An acquirer that cannot be reached in this mode stays in the outbox: nothing is marked done that the
@@ -497,12 +510,12 @@ impl SyncWorker {
                         } else {
                             "confirmed by the background sync"
                         };
-                        store.outbox_cancel_confirmed(&entry.idempotency_key, &out_trade_no, detail)?;
+                        store.sync_mut().outbox_cancel_confirmed(&entry.idempotency_key, &out_trade_no, detail)?;
                         Ok(Delivery::Done)
                     }
                     CancelResult::Failed(f) => {
                         let why = format!("{}: {}", f.code, f.message);
-                        store.outbox_refused(&entry.idempotency_key, Some(&out_trade_no), &why)?;
+                        store.sync_mut().outbox_refused(&entry.idempotency_key, Some(&out_trade_no), &why)?;
                         Ok(Delivery::Refused(why))
                     }
                     CancelResult::Retry(why) | CancelResult::Unknown(why) => Ok(Delivery::Later(why)),
@@ -513,23 +526,23 @@ impl SyncWorker {
                 let desk = self.refund_desk()?;
                 match desk.resend(&out_request_no).await {
                     Ok(r) if matches!(r.status, RefundStatus::Success | RefundStatus::Failed) => {
-                        store.mark_outbox_delivered(&entry.idempotency_key)?;
+                        store.sync_mut().mark_outbox_delivered(&entry.idempotency_key)?;
                         Ok(Delivery::Done)
                     }
                     Ok(r) if r.status == RefundStatus::Processing => {
                         // Accepted: the acquirer has it; what is left is following it (step 4).
-                        store.mark_outbox_delivered(&entry.idempotency_key)?;
+                        store.sync_mut().mark_outbox_delivered(&entry.idempotency_key)?;
                         Ok(Delivery::Done)
                     }
                     Ok(_) => Ok(Delivery::Later("no answer from the acquirer yet".into())),
                     Err(crate::refund::RefundError::AcquirerRefused(why)) => {
-                        store.outbox_refused(&entry.idempotency_key, None, &why)?;
+                        store.sync_mut().outbox_refused(&entry.idempotency_key, None, &why)?;
                         Ok(Delivery::Refused(why))
                     }
                     Err(crate::refund::RefundError::Store(e)) => Err(e.into()),
                     Err(e) => {
                         let why = e.to_string();
-                        store.outbox_refused(&entry.idempotency_key, None, &why)?;
+                        store.sync_mut().outbox_refused(&entry.idempotency_key, None, &why)?;
                         Ok(Delivery::Refused(why))
                     }
                 }
@@ -558,9 +571,11 @@ impl SyncWorker {
     async fn follow_refunds(&self, run: &mut SyncRun) -> Result<(), SyncError> {
         let mut store = Store::open(&self.db)?;
         let mut open = Vec::new();
-        for r in store.pending_refunds()? {
-            let queued =
-                store.outbox_entry(&format!("refund:{}", r.out_request_no))?.is_some_and(|e| e.delivered_at.is_none());
+        for r in store.refunds().pending_refunds()? {
+            let queued = store
+                .sync()
+                .outbox_entry(&format!("refund:{}", r.out_request_no))?
+                .is_some_and(|e| e.delivered_at.is_none());
             if !queued && !crate::refund::is_active(&r.out_request_no) {
                 open.push(r);
             }
@@ -573,7 +588,7 @@ impl SyncWorker {
             run.refunds_refreshed += 1;
             match desk.resend(&refund.out_request_no).await {
                 Ok(r) if matches!(r.status, RefundStatus::Success | RefundStatus::Failed) => {
-                    store.mark_outbox_delivered(&format!("refund:{}", r.out_request_no))?;
+                    store.sync_mut().mark_outbox_delivered(&format!("refund:{}", r.out_request_no))?;
                 }
                 Ok(_) => {}
                 Err(e) => run.errors.push(format!("{}: {e}", refund.out_request_no)),
@@ -585,8 +600,8 @@ impl SyncWorker {
     async fn refresh_bindings(&self, store: &mut Store, run: &mut SyncRun) -> Result<(), SyncError> {
         let Some(client) = &self.cds else { return Ok(()) };
         let mut pending = Vec::new();
-        for s in store.stores()? {
-            for b in store.bindings_for_store(s.id)? {
+        for s in store.setup().stores()? {
+            for b in store.setup().bindings_for_store(s.id)? {
                 if b.status == BindingStatus::PendingVerification && b.merchant_id_at_acquirer.is_some() {
                     pending.push(b);
                 }
@@ -639,7 +654,9 @@ impl SyncWorker {
         for (account, channel) in self.router.accounts() {
             let key = format!("{SETTING_BILLS_DONE}.{}", account.id);
             // Done already, or closed by the back office (its report is frozen: nothing to fetch it for).
-            if store.setting(&key)?.as_deref() == Some(day.as_str()) || store.closed_day(account.id, &day)?.is_some() {
+            if store.setting(&key)?.as_deref() == Some(day.as_str())
+                || store.recon().closed_day(account.id, &day)?.is_some()
+            {
                 continue;
             }
             match self.fetch_one(store, account.id, channel.as_ref(), yesterday).await {

@@ -230,7 +230,8 @@ pub fn handle(store: &mut Store, keys: &NotifyKeys, platform: Platform, body: &s
             .map_err(|e| NoticeError::NotRecorded { detail: e.to_string() }),
         Checked::Other => Ok(NoticeOutcome::AlreadyRecorded),
         Checked::Refused { reason, out_trade_no, digest } => {
-            if let Err(e) = store.record_rejected_notice(platform.protocol(), &digest, out_trade_no.as_deref(), &reason)
+            if let Err(e) =
+                store.sync_mut().record_rejected_notice(platform.protocol(), &digest, out_trade_no.as_deref(), &reason)
             {
                 tracing::warn!(error = %e, "cannot log a rejected notification");
             }
@@ -258,9 +259,10 @@ fn record(
     acquirer_id: AcquirerId,
     paid: &PaidNotice,
 ) -> Result<NoticeOutcome, StoreError> {
-    let store_id = store.store_for_acquirer_merchant(acquirer_id, paid.merchant_id.as_deref())?;
+    let store_id = store.setup_mut().store_for_acquirer_merchant(acquirer_id, paid.merchant_id.as_deref())?;
     let paid_at = paid.paid_at_utc.clone().unwrap_or_else(crate::time::now_utc);
-    let outcome = store.record_paid_notice(&store_notice(platform, acquirer_id, paid, &paid_at, store_id))?;
+    let outcome =
+        store.sync_mut().record_paid_notice(&store_notice(platform, acquirer_id, paid, &paid_at, store_id))?;
     let (protocol, out_trade_no, trade_no, amount) =
         (platform.protocol(), &paid.out_trade_no, &paid.trade_no, paid.amount);
     tracing::info!(protocol, out_trade_no, trade_no, %amount, %store_id, ?outcome, "notification");
@@ -490,14 +492,14 @@ mod tests {
         let listener = listen("127.0.0.1:0".parse().unwrap(), &db, NotifyKeys::default()).await.unwrap();
         let (status, _) = post(&listener, vec![b'a'; MAX_BODY_BYTES + 1]).await;
         assert_eq!(status, 413);
-        assert!(Store::open(&db).unwrap().recent_notifications(10).unwrap().is_empty(), "nothing recorded");
+        assert!(Store::open(&db).unwrap().sync().recent_notifications(10).unwrap().is_empty(), "nothing recorded");
 
         // At the limit the body is read (and refused as a notification, which is recorded).
         let mut body = b"app_id=nobody&x=".to_vec();
         body.resize(MAX_BODY_BYTES, b'a');
         let (status, reply) = post(&listener, body).await;
         assert_eq!((status, reply.as_str()), (200, "failure"));
-        let recorded = Store::open(&db).unwrap().recent_notifications(10).unwrap();
+        let recorded = Store::open(&db).unwrap().sync().recent_notifications(10).unwrap();
         assert_eq!(recorded.len(), 1);
         assert!(!recorded[0].verified && recorded[0].detail.chars().count() <= MAX_REASON_CHARS + 1);
         listener.stop().await;

@@ -49,7 +49,7 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
     let staff = client.operators().await?;
     let list: Vec<MirroredOperator> =
         staff.operators.iter().map(|o| MirroredOperator { name: o.name.clone(), role: o.role }).collect();
-    store.mirror_backend_operators(&list)?;
+    store.backend_mut().mirror_backend_operators(&list)?;
     // An owner signed in at the till gets every store's orders: when that changes, the feed is read again from
     // the start (applying a change twice changes nothing).
     let owner = store.setting(SETTING_SESSION_ROLE)?.as_deref() == Some(Role::Owner.as_str());
@@ -78,7 +78,7 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
                 summary.skipped += 1;
                 continue;
             };
-            match store.apply_pulled_order(&pulled)? {
+            match store.orders_mut().apply_pulled_order(&pulled)? {
                 Pulled::New => summary.new += 1,
                 Pulled::Updated => summary.updated += 1,
                 Pulled::Unchanged => {}
@@ -98,10 +98,10 @@ fn local_store(store: &mut Store, known: &mut HashMap<String, StoreId>, code: &s
     if let Some(id) = known.get(code) {
         return Ok(*id);
     }
-    let id = match store.store_by_code(code)? {
+    let id = match store.setup().store_by_code(code)? {
         Some(s) => s.id,
         None => {
-            let merchant = store.merchant()?;
+            let merchant = store.setup_mut().merchant()?;
             let new = crate::model::Store {
                 id: StoreId(0),
                 merchant_id: merchant.id,
@@ -111,7 +111,7 @@ fn local_store(store: &mut Store, known: &mut HashMap<String, StoreId>, code: &s
                 address: String::new(),
                 contact: String::new(),
             };
-            store.add_store(&new, None)?
+            store.setup_mut().add_store(&new, None)?
         }
     };
     known.insert(code.to_owned(), id);

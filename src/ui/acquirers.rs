@@ -146,14 +146,14 @@ struct Snapshot {
 
 fn snapshot(q: &mut crate::queue::CoreSession, selected: Option<StoreId>) -> Result<Snapshot, StoreError> {
     let acquirers = onboarding::ensure_sandbox_acquirers(&mut q.store)?;
-    q.store.default_store()?;
-    let stores = q.store.stores()?;
+    q.store.setup_mut().default_store()?;
+    let stores = q.store.setup().stores()?;
     let selected = selected.filter(|id| stores.iter().any(|s| s.id == *id)).or_else(|| stores.first().map(|s| s.id));
     let bindings = match selected {
-        Some(id) => q.store.bindings_for_store(id)?,
+        Some(id) => q.store.setup().bindings_for_store(id)?,
         None => Vec::new(),
     };
-    let binding_steps = bindings.iter().map(|b| q.store.binding_events(b.id)).collect();
+    let binding_steps = bindings.iter().map(|b| q.store.setup().binding_events(b.id)).collect();
     let onboarding_url = q.store.setting(SETTING_ONBOARDING_URL)?;
     Ok(Snapshot { acquirers, stores, selected, bindings, binding_steps, onboarding_url })
 }

@@ -221,7 +221,7 @@ impl CheckoutScreen {
             }
         }
         if !self.recent_loaded && self.recent_reading.is_none() {
-            self.recent_reading = Some(ctx.queue.submit(|s| s.store.recent_orders(12)));
+            self.recent_reading = Some(ctx.queue.submit(|s| s.store.orders().recent_orders(12)));
             self.recent_loaded = true;
         }
     }

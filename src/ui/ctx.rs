@@ -401,9 +401,9 @@ impl Ctx {
         let name = self.operator.clone();
         let wanted = name.clone();
         let ticket = self.queue.submit(move |s| {
-            let has_owner = s.store.has_owner()?;
+            let has_owner = s.store.staff().has_owner()?;
             let operator = match &wanted {
-                Some(name) => s.store.operator_by_name(name)?.filter(|o| o.active),
+                Some(name) => s.store.staff().operator_by_name(name)?.filter(|o| o.active),
                 None => None,
             };
             Ok((has_owner, operator))

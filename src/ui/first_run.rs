@@ -19,7 +19,7 @@ use crate::ui::merchant::{
 use crate::ui::words_setup::store_error_text;
 
 /// The Latin name of the demo merchant and the name of the demo store a fresh install creates
-/// (`Store::default_store`); the wizard starts with empty fields instead of offering these.
+/// (`Setup::default_store`); the wizard starts with empty fields instead of offering these.
 const DEMO_MERCHANT_NAME: &str = "TILLDESK DEMO";
 const DEMO_STORE_NAME: &str = "Demo Store";
 
@@ -70,9 +70,9 @@ struct Loaded {
 }
 
 fn read(q: &mut crate::queue::CoreSession) -> Result<Loaded, StoreError> {
-    let merchant = q.store.merchant()?;
-    let stores = q.store.stores()?;
-    let owner = q.store.operators()?.into_iter().find(|o| o.role == Role::Owner && o.active).map(|o| o.name);
+    let merchant = q.store.setup_mut().merchant()?;
+    let stores = q.store.setup().stores()?;
+    let owner = q.store.staff().operators()?.into_iter().find(|o| o.role == Role::Owner && o.active).map(|o| o.name);
     let onboarding_url = q.store.setting(SETTING_ONBOARDING_URL)?;
     Ok(Loaded { merchant, stores, owner, onboarding_url })
 }
@@ -584,8 +584,8 @@ impl FirstRunWizard {
                 let m = m.clone();
                 self.saving = Some(ctx.queue.submit(move |q| {
                     // Saved (and audited) only when it differs from what is stored.
-                    if q.store.merchant_by_id(m.id)?.as_ref() != Some(&m) {
-                        q.store.update_merchant(&m, None)?;
+                    if q.store.setup().merchant_by_id(m.id)?.as_ref() != Some(&m) {
+                        q.store.setup_mut().update_merchant(&m, None)?;
                     }
                     Ok(Saved::Merchant)
                 }));
@@ -620,11 +620,11 @@ impl FirstRunWizard {
                 }
                 self.saving = Some(ctx.queue.submit(move |q| {
                     if s.id.0 == 0 {
-                        s.id = q.store.add_store(&s, None)?;
+                        s.id = q.store.setup_mut().add_store(&s, None)?;
                     } else {
-                        q.store.update_store(&s, None)?;
+                        q.store.setup_mut().update_store(&s, None)?;
                     }
-                    Ok(Saved::Store(s, q.store.stores()?))
+                    Ok(Saved::Store(s, q.store.setup().stores()?))
                 }));
                 false
             }
@@ -647,7 +647,8 @@ impl FirstRunWizard {
                 // Hashed off the UI thread; `poll_owner` moves on once it is done.
                 let (name, pin) = (self.owner_name.clone(), std::mem::take(&mut self.owner_pin));
                 self.owner_pin_again.clear();
-                self.owner_job = Some(ctx.queue.submit(move |s| s.store.add_operator(&name, Role::Owner, &pin, None)));
+                self.owner_job =
+                    Some(ctx.queue.submit(move |s| s.store.staff_mut().add_operator(&name, Role::Owner, &pin, None)));
                 false
             }
             Step::Mode => {

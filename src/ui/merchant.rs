@@ -175,7 +175,7 @@ pub(crate) fn merchant_fields(
 impl MerchantPanel {
     /// Reads the merchant and stores again (on the queue; the answer is taken in [`MerchantPanel::poll`]).
     pub fn reload(&mut self, ctx: &mut Ctx) {
-        self.loading = Some(ctx.queue.submit(|q| Ok((q.store.merchant()?, q.store.stores()?))));
+        self.loading = Some(ctx.queue.submit(|q| Ok((q.store.setup_mut().merchant()?, q.store.setup().stores()?))));
     }
 
     /// Takes the answers that came: the merchant and stores read, a save done (true: something was saved).
@@ -243,7 +243,9 @@ impl MerchantPanel {
             self.check = Some((Saving::Merchant, NameCheck::spawn(merchant_names(m), &ctx.queue)));
         } else {
             let m = m.clone();
-            self.saving = Some(ctx.queue.submit(move |q| q.store.update_merchant(&m, None).map(|()| Saved::Merchant)));
+            self.saving = Some(
+                ctx.queue.submit(move |q| q.store.setup_mut().update_merchant(&m, None).map(|()| Saved::Merchant)),
+            );
         }
     }
 
@@ -261,9 +263,9 @@ impl MerchantPanel {
             let s = s.clone();
             self.saving = Some(ctx.queue.submit(move |q| {
                 if s.id.0 == 0 {
-                    q.store.add_store(&s, None)?;
+                    q.store.setup_mut().add_store(&s, None)?;
                 } else {
-                    q.store.update_store(&s, None)?;
+                    q.store.setup_mut().update_store(&s, None)?;
                 }
                 Ok(Saved::Store(s.store_code))
             }));

@@ -196,7 +196,11 @@ impl OrdersScreen {
         self.forget_rows();
         self.totals = None;
         self.listing = Some(ctx.queue.submit(|s| {
-            Ok(Lists { acquirers: s.store.acquirers()?, stores: s.store.stores()?, operators: s.store.operators()? })
+            Ok(Lists {
+                acquirers: s.store.setup().acquirers()?,
+                stores: s.store.setup().stores()?,
+                operators: s.store.staff().operators()?,
+            })
         }));
         // A cashier sees their own orders only, whatever the form says.
         let own_only = ctx.own_orders_only();
@@ -208,7 +212,7 @@ impl OrdersScreen {
         }
         self.own_only = own_only;
         let filter = self.filter.clone();
-        self.counting = Some(ctx.queue.submit(move |s| s.store.order_totals(&filter)));
+        self.counting = Some(ctx.queue.submit(move |s| s.store.orders().order_totals(&filter)));
         self.loaded = true;
     }
 
@@ -330,7 +334,7 @@ impl OrdersScreen {
     }
 
     /// The order at row `i` once its page has been read; asks the queue for the page when it has not (by keyset
-    /// after the previous page when known, else a window from the running totals, see `Store::orders_window`).
+    /// after the previous page when known, else a window from the running totals, see `Orders::orders_window`).
     fn row(&mut self, ctx: &Ctx, i: u64) -> Option<&Order> {
         let page = i / PAGE;
         if !self.pages.contains_key(&page) && !self.fetching.contains_key(&page) {
@@ -339,12 +343,12 @@ impl OrdersScreen {
             let (filter, sort) = (self.filter.clone(), self.sort);
             let ticket = ctx.queue.submit(move |s| {
                 let rows = match (page, &key) {
-                    (0, _) => s.store.orders_page(&filter, sort, None, PAGE as u32)?.0,
-                    (_, Some(key)) => s.store.orders_page(&filter, sort, Some(key), PAGE as u32)?.0,
-                    (_, None) => s.store.orders_window(&filter, sort, page * PAGE, PAGE as u32, total)?,
+                    (0, _) => s.store.orders().orders_page(&filter, sort, None, PAGE as u32)?.0,
+                    (_, Some(key)) => s.store.orders().orders_page(&filter, sort, Some(key), PAGE as u32)?.0,
+                    (_, None) => s.store.orders().orders_window(&filter, sort, page * PAGE, PAGE as u32, total)?,
                 };
                 let ids: Vec<OrderId> = rows.iter().map(|o| o.id).collect();
-                let extras = s.store.order_list_extras(&ids).unwrap_or_default();
+                let extras = s.store.orders().order_list_extras(&ids).unwrap_or_default();
                 Ok((rows, extras))
             });
             self.fetching.insert(page, ticket);
@@ -422,7 +426,7 @@ impl OrdersScreen {
     fn open_as(&mut self, ctx: &mut Ctx, out_trade_no: &str, focus: bool) {
         self.refund = RefundForm { operator: std::mem::take(&mut self.refund.operator), ..Default::default() };
         let out_trade_no = out_trade_no.to_owned();
-        let ticket = ctx.queue.submit(move |s| match s.store.order_by_out_trade_no(&out_trade_no)? {
+        let ticket = ctx.queue.submit(move |s| match s.store.orders().order_by_out_trade_no(&out_trade_no)? {
             Some(order) => read_selected(s, order).map(Some),
             None => Ok(None),
         });

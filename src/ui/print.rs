@@ -2,7 +2,7 @@
 //! "Save PDF…" or "Print…". Everything slow runs on the command queue: reading the stores, the readability check,
 //! the preview, and rendering with a progress bar and a Cancel button ([`crate::queue::Queue::submit_job`]).
 //!
-//! The panel is meant to sit in the Store codes screen; it reads the stores itself (`Store::printable_stores`, on the
+//! The panel is meant to sit in the Store codes screen; it reads the stores itself (`Setup::printable_stores`, on the
 //! queue) or takes ready-made [`StandData`] from its host ([`PrintPanel::with_stands`]).
 
 use std::ffi::OsString;
@@ -304,7 +304,7 @@ impl PrintPanel {
             return;
         }
         self.reading = Some(ctx.queue.submit(|q| {
-            let rows = q.store.printable_stores()?;
+            let rows = q.store.setup().printable_stores()?;
             Ok(rows
                 .iter()
                 .map(|row| {

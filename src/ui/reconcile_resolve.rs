@@ -72,18 +72,19 @@ pub struct ResolvePanel {
 fn day_info(s: &CoreSession, run_id: i64) -> Result<DayInfo, ResolveError> {
     let store = &s.store;
     let run = store
+        .recon()
         .recon_run(run_id)?
         .ok_or_else(|| StoreError::NotFound { what: "reconciliation run", key: run_id.to_string() })?;
     let (Some(acquirer_id), Some(day)) = (run.acquirer_id, run.bill_date.as_deref()) else {
         return Err(StoreError::NotFound { what: "reconciliation run", key: run_id.to_string() }.into());
     };
     let date = recon::parse_date(day).ok_or_else(|| ReconError::BadRun { run: run_id, message: day.to_owned() })?;
-    let latest_run = store.latest_run_of_day(acquirer_id, day)?;
+    let latest_run = store.recon().latest_run_of_day(acquirer_id, day)?;
     let open = match latest_run {
-        Some(run) => store.open_discrepancy_count(run)?,
+        Some(run) => store.recon().open_discrepancy_count(run)?,
         None => 0,
     };
-    Ok(DayInfo { acquirer_id, date, latest_run, open, closed: store.closed_day(acquirer_id, day)? })
+    Ok(DayInfo { acquirer_id, date, latest_run, open, closed: store.recon().closed_day(acquirer_id, day)? })
 }
 
 /// A refusal or failure in the window's language (the core gives kinds and values).

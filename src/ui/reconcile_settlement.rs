@@ -168,7 +168,7 @@ impl SettlementCard {
 
 /// The Alipay account whose settlement is checked (read on the queue).
 fn alipay_account(s: &CoreSession) -> Result<AcquirerId, Text> {
-    let all = s.store.acquirers().map_err(|e| crate::ui::words_backoffice::store_error(&e))?;
+    let all = s.store.setup().acquirers().map_err(|e| crate::ui::words_backoffice::store_error(&e))?;
     all.into_iter()
         .find(|a| a.kind == crate::model::AcquirerKind::Alipay)
         .map(|a| a.id)

@@ -75,8 +75,8 @@ impl RefundsScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
         let filter = self.filter.clone();
         self.loading = Some(ctx.queue.submit(move |s| {
-            let rows = s.store.recent_refunds(&filter, 2000)?;
-            Ok((rows, s.store.operators()?))
+            let rows = s.store.refunds().recent_refunds(&filter, 2000)?;
+            Ok((rows, s.store.staff().operators()?))
         }));
         self.loaded = true;
     }

@@ -95,10 +95,10 @@ impl RoutesPanel {
         self.confirm_stop = None;
         let ids: Vec<StoreId> = stores.iter().map(|s| s.id).collect();
         self.reading = Some(ctx.queue.submit(move |s| {
-            let views = s.store.route_views()?;
+            let views = s.store.setup().route_views()?;
             let bindings = ids
                 .into_iter()
-                .map(|id| Ok((id, s.store.bindings_for_store(id)?)))
+                .map(|id| Ok((id, s.store.setup().bindings_for_store(id)?)))
                 .collect::<Result<_, StoreError>>()?;
             Ok((views, bindings))
         }));
@@ -239,7 +239,7 @@ impl RoutesPanel {
                     source: RouteSource::Chosen,
                 };
                 (
-                    ctx.queue.submit(move |s| s.store.set_route(&route, operator)),
+                    ctx.queue.submit(move |s| s.store.setup_mut().set_route(&route, operator)),
                     Text::new(
                         format!("{store_code} 的{}现由 {} 收取", wallet.label(Lang::ZhCn), to.code),
                         format!("{store_code} now takes {} codes through {}", wallet.label(Lang::En), to.code),
@@ -248,7 +248,7 @@ impl RoutesPanel {
                 )
             }
             Change::Stop { store_id, store_code, wallet } => (
-                ctx.queue.submit(move |s| s.store.remove_route(store_id, wallet, operator).map(|_| ())),
+                ctx.queue.submit(move |s| s.store.setup_mut().remove_route(store_id, wallet, operator).map(|_| ())),
                 Text::new(
                     format!("{store_code} 不再收取{}", wallet.label(Lang::ZhCn)),
                     format!("{store_code} no longer takes {} codes", wallet.label(Lang::En)),

@@ -35,7 +35,7 @@ const FACTS_EVERY: f64 = 2.0;
 fn read_facts(q: &crate::queue::CoreSession) -> Facts {
     let store = &q.store;
     let audit = store.recent_audit(RECENT_AUDIT).and_then(|entries| {
-        let names = store.operators()?.into_iter().map(|o| (o.id, o.name)).collect();
+        let names = store.staff().operators()?.into_iter().map(|o| (o.id, o.name)).collect();
         Ok((entries, names))
     });
     Facts { schema: store.schema_version(), audit }
@@ -509,8 +509,8 @@ impl ReceiptsPanel {
         self.message = None;
         self.testing = Some(ctx.queue.submit(move |q| {
             let names = (|| {
-                let store = q.store.stores().ok()?.into_iter().next()?;
-                let m = q.store.merchant_by_id(store.merchant_id).ok()??;
+                let store = q.store.setup().stores().ok()?.into_iter().next()?;
+                let m = q.store.setup().merchant_by_id(store.merchant_id).ok()??;
                 Some((m.display_name_zh, store.name_zh))
             })();
             let (merchant, store) = names.unwrap_or_else(|| ("TillDesk".into(), String::new()));

@@ -602,7 +602,7 @@ fn open_orders_ui(ui: &mut egui::Ui, lang: Lang, open: &[OpenOrder]) {
 /// The signed-in operator, read again by the command's own connection.
 fn operator(session: &CoreSession, name: Option<&str>) -> Result<Option<crate::model::Operator>, ShiftError> {
     match name {
-        Some(n) => Ok(session.store.operator_by_name(n)?.filter(|o| o.active)),
+        Some(n) => Ok(session.store.staff().operator_by_name(n)?.filter(|o| o.active)),
         None => Ok(None),
     }
 }

@@ -202,10 +202,9 @@ impl StaffPanel {
             }
         }
         if self.roster.is_none() && self.reading.is_none() {
-            self.reading = Some(
-                ctx.queue
-                    .submit(|s| Ok(Roster { operators: s.store.operators()?, audit: s.store.audit_page(None, 200)? })),
-            );
+            self.reading = Some(ctx.queue.submit(|s| {
+                Ok(Roster { operators: s.store.staff().operators()?, audit: s.store.staff().audit_page(None, 200)? })
+            }));
         }
     }
 
@@ -236,7 +235,7 @@ impl StaffPanel {
                 if ui.add_enabled(!busy, egui::Button::new(lang.pick("创建店主", "Create owner"))).clicked() {
                     let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
                     self.send(Pending::CreateOwner(
-                        ctx.queue.submit(move |s| s.store.add_operator(&name, Role::Owner, &pin, None)),
+                        ctx.queue.submit(move |s| s.store.staff_mut().add_operator(&name, Role::Owner, &pin, None)),
                     ));
                 }
             });
@@ -260,7 +259,7 @@ impl StaffPanel {
                                         backend::block_on(backend::sign_in_with(s, &c, &name, &pin))
                                             .map(|(op, _session)| op)
                                     }
-                                    None => s.verify_pin(&name, &pin).map_err(StaffError::from),
+                                    None => s.staff_mut().verify_pin(&name, &pin).map_err(StaffError::from),
                                 }
                             })));
                         }
@@ -301,8 +300,8 @@ impl StaffPanel {
                 let (old, new) = (std::mem::take(&mut self.old_pin), std::mem::take(&mut self.changed_pin));
                 let name = me.name.clone();
                 self.send(Pending::ChangePin(ctx.queue.submit(move |cs| {
-                    let op = cs.store.verify_pin(&name, &old)?;
-                    cs.store.change_pin(op.id, &new, Some(op.id))?;
+                    let op = cs.store.staff_mut().verify_pin(&name, &old)?;
+                    cs.store.staff_mut().change_pin(op.id, &new, Some(op.id))?;
                     Ok(())
                 })));
             }
@@ -364,7 +363,10 @@ impl StaffPanel {
                                                     &pin,
                                                 ))
                                             }
-                                            None => s.add_operator(&name, role, &pin, Some(by)).map_err(Into::into),
+                                            None => s
+                                                .staff_mut()
+                                                .add_operator(&name, role, &pin, Some(by))
+                                                .map_err(Into::into),
                                         }
                                     })));
                                 }

@@ -147,8 +147,8 @@ impl StoreCodesScreen {
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
         self.reading = Some(ctx.queue.submit(|q| {
-            q.store.default_store()?;
-            Ok((q.store.stores()?, q.store.setting(crate::ui::acquirers::SETTING_ONBOARDING_URL)?))
+            q.store.setup_mut().default_store()?;
+            Ok((q.store.setup().stores()?, q.store.setting(crate::ui::acquirers::SETTING_ONBOARDING_URL)?))
         }));
     }
 
@@ -163,7 +163,7 @@ impl StoreCodesScreen {
             return;
         };
         self.building = Some(ctx.queue.submit(move |q| {
-            let format = q.store.store_code_format(id).ok();
+            let format = q.store.setup().store_code_format(id).ok();
             (format, build_for_store(&q.store, id, None).map_err(|e| e.text()))
         }));
         if let Some(s) = self.stores.iter().find(|s| s.id == id)
@@ -285,7 +285,8 @@ impl StoreCodesScreen {
                             continue;
                         }
                         self.format = Some(choice);
-                        self.choosing = Some(ctx.queue.submit(move |q| q.store.set_store_code_format(id, choice)));
+                        self.choosing =
+                            Some(ctx.queue.submit(move |q| q.store.setup_mut().set_store_code_format(id, choice)));
                     }
                 }
                 if ui.button(lang.pick("刷新", "Refresh")).clicked() {

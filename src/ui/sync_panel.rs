@@ -62,11 +62,11 @@ impl SyncPanel {
             return;
         }
         self.reading = Some(ctx.queue.submit(|s| {
-            let entries = s.store.outbox_entries(50)?;
+            let entries = s.store.sync().outbox_entries(50)?;
             Ok(Seen {
-                runs: s.store.recent_sync_runs(10)?,
+                runs: s.store.sync().recent_sync_runs(10)?,
                 waiting: entries.into_iter().filter(|e| e.delivered_at.is_none()).collect(),
-                last_success: s.store.last_successful_sync()?,
+                last_success: s.store.sync().last_successful_sync()?,
                 listen: s.store.setting(crate::sync::notify::SETTING_LISTEN)?,
                 allow_remote: crate::sync::notify::remote_allowed(&s.store).unwrap_or(false),
             })
@@ -206,7 +206,7 @@ impl SyncPanel {
             retry = ui.button(lang.pick("立即重试", "Retry now")).clicked();
         });
         if retry {
-            self.asked = Some(Asked::Retry(ctx.queue.submit(|s| s.store.outbox_retry_now())));
+            self.asked = Some(Asked::Retry(ctx.queue.submit(|s| s.store.sync_mut().outbox_retry_now())));
         }
         let Some(seen) = &self.seen else { return };
         if let Some(m) = &self.message {

@@ -77,7 +77,7 @@ impl ThisTillPanel {
 
     fn reload(&mut self, ctx: &mut Ctx) {
         self.loaded = true;
-        self.reading = Some(ctx.queue.submit(|s| s.store.stores()));
+        self.reading = Some(ctx.queue.submit(|s| s.store.setup().stores()));
         self.store_code = ctx.till.store_code.clone();
         self.terminal = ctx.till.terminal_id.clone().unwrap_or_default();
     }

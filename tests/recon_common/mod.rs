@@ -35,7 +35,7 @@ pub fn seed_local(store: &mut Store, kind: AcquirerKind) {
 pub fn seed_local_from(store: &mut Store, kind: AcquirerKind, file: &str) {
     let text = std::fs::read_to_string(fixture(file)).unwrap();
     let mut merchant_ids = Vec::new();
-    let acquirer_id = store.acquirer_for(kind).unwrap();
+    let acquirer_id = store.setup_mut().acquirer_for(kind).unwrap();
     let mut orders = Vec::new();
     let mut refunds = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
@@ -70,9 +70,9 @@ pub fn seed_local_from(store: &mut Store, kind: AcquirerKind, file: &str) {
             other => panic!("unknown record {other}"),
         }
     }
-    store.seed_orders(orders).unwrap();
-    store.seed_refunds(refunds).unwrap();
-    store.seed_acquirer_merchant_ids(&merchant_ids).unwrap();
+    store.recon_mut().seed_orders(orders).unwrap();
+    store.recon_mut().seed_refunds(refunds).unwrap();
+    store.recon_mut().seed_acquirer_merchant_ids(&merchant_ids).unwrap();
 }
 
 /// Rows in bills and bill_rows.

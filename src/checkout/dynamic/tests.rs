@@ -68,8 +68,8 @@ impl Channel for Scripted {
 
 fn engine(channel: Arc<Scripted>) -> (Checkout, StoreId) {
     let mut store = Store::open_in_memory().unwrap();
-    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
-    let store_id = store.default_store().unwrap();
+    let wechat = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let store_id = store.setup_mut().default_store().unwrap();
     let route = Route {
         store_id,
         wallet: Wallet::WechatPay,
@@ -77,9 +77,9 @@ fn engine(channel: Arc<Scripted>) -> (Checkout, StoreId) {
         merchant_id: None,
         source: RouteSource::Direct,
     };
-    store.set_route(&route, None).unwrap();
+    store.setup_mut().set_route(&route, None).unwrap();
     let accounts: Vec<(crate::model::Acquirer, Arc<dyn Channel>)> =
-        store.acquirers().unwrap().into_iter().map(|a| (a, channel.clone() as Arc<dyn Channel>)).collect();
+        store.setup().acquirers().unwrap().into_iter().map(|a| (a, channel.clone() as Arc<dyn Channel>)).collect();
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let router = Router::from_channels(ChannelMode::Sandbox, accounts);
     (Checkout::new(store, router, clock, CheckoutSettings::default()), store_id)

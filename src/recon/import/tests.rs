@@ -7,8 +7,8 @@ use crate::channel::wechatpay::bill::BillError as WechatBillError;
 use crate::recon::testing::{HEADER, bill, import, line, paid, refunded};
 
 fn nothing_imported(store: &Store) {
-    assert_eq!(store.bill_row_count().unwrap(), 0, "no rows stay");
-    assert!(store.recent_bills(10).unwrap().is_empty(), "no bill stays");
+    assert_eq!(store.recon().bill_row_count().unwrap(), 0, "no rows stay");
+    assert!(store.recon().recent_bills(10).unwrap().is_empty(), "no bill stays");
 }
 
 fn three_rows() -> String {

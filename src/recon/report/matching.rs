@@ -35,7 +35,7 @@ pub fn reconcile(
     options: &ReconOptions,
     lang: Lang,
 ) -> Result<Report, ReconError> {
-    let acquirer_id = store.acquirer_for(acquirer)?;
+    let acquirer_id = store.setup_mut().acquirer_for(acquirer)?;
     reconcile_account(store, acquirer_id, date, options, lang)
 }
 
@@ -70,10 +70,10 @@ pub fn reconcile_account(
             })
         })
         .collect();
-    if unheard.is_empty() || store.route_to_any_store(acquirer_id)?.is_none() {
+    if unheard.is_empty() || store.setup().route_to_any_store(acquirer_id)?.is_none() {
         return Ok(report);
     }
-    let adopted = store.record_bill_store_code_payments(acquirer_id, &unheard)?;
+    let adopted = store.sync_mut().record_bill_store_code_payments(acquirer_id, &unheard)?;
     tracing::info!(adopted, acquirer = %acquirer_id, "store-code payments recorded from the bill");
     if adopted == 0 {
         return Ok(report);
@@ -90,19 +90,20 @@ fn reconcile_run(
 ) -> Result<Report, ReconError> {
     let started_at = crate::time::now_utc();
     let acquirer = store
+        .setup()
         .acquirers()?
         .into_iter()
         .find(|a| a.id == acquirer_id)
         .map(|a| a.kind)
         .ok_or(ReconError::UnknownAccount(acquirer_id))?;
     let day = date_text(date);
-    let bills = store.bills_of_day(acquirer_id, &day)?;
+    let bills = store.recon().bills_of_day(acquirer_id, &day)?;
     if bills.is_empty() {
         return Err(ReconError::NoBill { acquirer: acquirer_name(acquirer), date: day });
     }
     let neighbour_in = |d: Option<Date>| -> Result<bool, ReconError> {
         Ok(match d {
-            Some(d) => !store.bills_of_day(acquirer_id, &date_text(d))?.is_empty(),
+            Some(d) => !store.recon().bills_of_day(acquirer_id, &date_text(d))?.is_empty(),
             None => false,
         })
     };
@@ -192,7 +193,7 @@ fn reconcile_run(
             if reason == Reason::RefundNoLocalOrder { orphan_refunds.push(d) } else { refund_found.push(d) }
         }
     };
-    let scan = store.recon_bill_rows(acquirer_id, &day, &rules, payment, refund)?;
+    let scan = store.recon().recon_bill_rows(acquirer_id, &day, &rules, payment, refund)?;
     // A refund of an unknown order whose payment is in the day's bill too is one one-sided entry with it when it
     // gave the whole payment back (no money was kept): the payment's difference says so and carries the refund
     // amount. A partial refund leaves money kept: the payment stays a payment to adopt, the refund its own entry.
@@ -277,10 +278,10 @@ fn reconcile_run(
             ..difference(reason)
         });
     };
-    store.recon_local_only_orders(acquirer_id, &day, &from, &to, &created_from, &scan.matched_orders, |l| {
+    store.recon().recon_local_only_orders(acquirer_id, &day, &from, &to, &created_from, &scan.matched_orders, |l| {
         local_only(l, Reason::MissingFromBill, &mut found)
     })?;
-    store.recon_local_only_refunds(acquirer_id, &day, &from, &to, |l| {
+    store.recon().recon_local_only_refunds(acquirer_id, &day, &from, &to, |l| {
         local_only(l, Reason::RefundedOnlyLocally, &mut found)
     })?;
     carry.in_matched = CountAmount { count: scan.carried_in_count, amount: Amount::from_fen(scan.carried_in_amount) };
@@ -352,10 +353,17 @@ fn reconcile_run(
     };
     let summary_json =
         serde_json::to_string(&report).map_err(|e| ReconError::BadRun { run: 0, message: e.to_string() })?;
-    let run_id =
-        store.save_recon_run(acquirer_id, &day, bills.last().map(|b| b.id), &started_at, &summary_json, &found)?;
+    let run_id = store.recon_mut().save_recon_run(
+        acquirer_id,
+        &day,
+        bills.last().map(|b| b.id),
+        &started_at,
+        &summary_json,
+        &found,
+    )?;
     report.run_id = run_id;
-    report.discrepancies = store.run_discrepancies(run_id)?.into_iter().map(|d| Item::from_stored(d, lang)).collect();
+    report.discrepancies =
+        store.recon().run_discrepancies(run_id)?.into_iter().map(|d| Item::from_stored(d, lang)).collect();
     tracing::info!(run_id, acquirer = %acquirer, date = %day, differences = report.discrepancies.len(), "reconciled");
     Ok(report)
 }

@@ -287,11 +287,13 @@ pub struct CarryOver {
 
 /// A recorded run's report, as it was, with its discrepancies as they are now (resolutions included).
 pub fn load_report(store: &Store, run_id: i64, lang: Lang) -> Result<Report, ReconError> {
-    let run = store.recon_run(run_id)?.ok_or(ReconError::BadRun { run: run_id, message: "no such run".into() })?;
+    let run =
+        store.recon().recon_run(run_id)?.ok_or(ReconError::BadRun { run: run_id, message: "no such run".into() })?;
     let mut report: Report = serde_json::from_str(&run.summary_json)
         .map_err(|e| ReconError::BadRun { run: run_id, message: e.to_string() })?;
     report.run_id = run_id;
-    report.discrepancies = store.run_discrepancies(run_id)?.into_iter().map(|d| Item::from_stored(d, lang)).collect();
+    report.discrepancies =
+        store.recon().run_discrepancies(run_id)?.into_iter().map(|d| Item::from_stored(d, lang)).collect();
     Ok(report)
 }
 

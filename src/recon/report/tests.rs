@@ -76,7 +76,7 @@ fn a_refund_amount_that_differs_is_an_amount_mismatch_of_the_refund() {
 #[test]
 fn a_fee_a_fen_or_more_from_the_rate_is_a_field_mismatch_and_less_is_not() {
     let mut store = Store::open_in_memory().unwrap();
-    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let wechat = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     store.set_setting(&format!("{SETTING_FEE_RATE_PREFIX}{}", wechat.0), "0.60%", None).unwrap();
     order(&mut store, "TD001", 10_000, "PAID", "2026-11-24 09:00:00");
     order(&mut store, "TD002", 10_000, "PAID", "2026-11-24 09:10:00");

@@ -7,6 +7,93 @@ use rusqlite::params_from_iter;
 use super::*;
 
 impl Store {
+    /// A search of a few subjects is read one subject at a time along `orders(subject, created_at, id)`, each
+    /// already in order, and the pages merged: no sort of every matching order.
+    pub(super) fn merged_subjects(search: &Search) -> Option<Vec<Search>> {
+        match search {
+            Search::Subjects(subjects) if subjects.len() > 1 && subjects.len() <= MERGED_SUBJECTS => {
+                Some(subjects.iter().map(|s| Search::Subjects(vec![s.clone()])).collect())
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn page_after(
+        &self,
+        filter: &OrderFilter,
+        search: &Search,
+        sort: OrderSort,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> Result<Vec<Order>> {
+        if let Some(each) = Self::merged_subjects(search) {
+            let mut rows = Vec::new();
+            for one in &each {
+                rows.extend(self.page_after(filter, one, sort, after, limit)?);
+            }
+            return Ok(merge_sorted(rows, sort, 0, limit));
+        }
+        let (mut where_sql, mut args) = where_clause_for(filter, search, sort.is_by_time());
+        let (column, desc) = sort.column();
+        if let Some(key) = after {
+            let cmp = if desc { "<" } else { ">" };
+            let n = args.len();
+            match key {
+                PageKey::Time(t, id) => {
+                    args.push(Box::new(t.clone()));
+                    args.push(Box::new(*id));
+                }
+                PageKey::Amount(a, id) => {
+                    args.push(Box::new(*a));
+                    args.push(Box::new(*id));
+                }
+            }
+            let cond = format!("({column}, id) {cmp} (?{}, ?{})", n + 1, n + 2);
+            where_sql = if where_sql.is_empty() { format!("WHERE {cond}") } else { format!("{where_sql} AND {cond}") };
+        }
+        let dir = if desc { "DESC" } else { "ASC" };
+        let source = orders_source(search);
+        let sql =
+            format!("SELECT {ORDER_COLUMNS} FROM {source} {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit}");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let raw = stmt
+            .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(typed).collect()
+    }
+
+    pub(super) fn page_at(
+        &self,
+        filter: &OrderFilter,
+        search: &Search,
+        sort: OrderSort,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Order>> {
+        if let Some(each) = Self::merged_subjects(search) {
+            let wanted = u32::try_from(offset + u64::from(limit)).unwrap_or(u32::MAX);
+            let mut rows = Vec::new();
+            for one in &each {
+                rows.extend(self.page_at(filter, one, sort, 0, wanted)?);
+            }
+            return Ok(merge_sorted(rows, sort, offset, limit));
+        }
+        let (where_sql, args) = where_clause_for(filter, search, sort.is_by_time());
+        let (column, desc) = sort.column();
+        let dir = if desc { "DESC" } else { "ASC" };
+        let source = orders_source(search);
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM {source} {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let raw = stmt
+            .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(typed).collect()
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> crate::store::Orders<S> {
     /// The `limit` orders from row `offset` of the filter in `sort` order, `total` being the filter's count. No long
     /// OFFSET scan: in time order over whole days the running totals say which day holds the row (an offset inside
     /// one day), then the rest follows by keyset; otherwise the scan starts from the nearer end.
@@ -109,90 +196,5 @@ impl Store {
     pub fn orders_page_at(&self, filter: &OrderFilter, sort: OrderSort, offset: u64, limit: u32) -> Result<Vec<Order>> {
         let search = self.resolve_search(filter)?;
         self.page_at(filter, &search, sort, offset, limit)
-    }
-
-    /// A search of a few subjects is read one subject at a time along `orders(subject, created_at, id)`, each
-    /// already in order, and the pages merged: no sort of every matching order.
-    pub(super) fn merged_subjects(search: &Search) -> Option<Vec<Search>> {
-        match search {
-            Search::Subjects(subjects) if subjects.len() > 1 && subjects.len() <= MERGED_SUBJECTS => {
-                Some(subjects.iter().map(|s| Search::Subjects(vec![s.clone()])).collect())
-            }
-            _ => None,
-        }
-    }
-
-    pub(super) fn page_after(
-        &self,
-        filter: &OrderFilter,
-        search: &Search,
-        sort: OrderSort,
-        after: Option<&PageKey>,
-        limit: u32,
-    ) -> Result<Vec<Order>> {
-        if let Some(each) = Self::merged_subjects(search) {
-            let mut rows = Vec::new();
-            for one in &each {
-                rows.extend(self.page_after(filter, one, sort, after, limit)?);
-            }
-            return Ok(merge_sorted(rows, sort, 0, limit));
-        }
-        let (mut where_sql, mut args) = where_clause_for(filter, search, sort.is_by_time());
-        let (column, desc) = sort.column();
-        if let Some(key) = after {
-            let cmp = if desc { "<" } else { ">" };
-            let n = args.len();
-            match key {
-                PageKey::Time(t, id) => {
-                    args.push(Box::new(t.clone()));
-                    args.push(Box::new(*id));
-                }
-                PageKey::Amount(a, id) => {
-                    args.push(Box::new(*a));
-                    args.push(Box::new(*id));
-                }
-            }
-            let cond = format!("({column}, id) {cmp} (?{}, ?{})", n + 1, n + 2);
-            where_sql = if where_sql.is_empty() { format!("WHERE {cond}") } else { format!("{where_sql} AND {cond}") };
-        }
-        let dir = if desc { "DESC" } else { "ASC" };
-        let source = orders_source(search);
-        let sql =
-            format!("SELECT {ORDER_COLUMNS} FROM {source} {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit}");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let raw = stmt
-            .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        raw.into_iter().map(typed).collect()
-    }
-
-    pub(super) fn page_at(
-        &self,
-        filter: &OrderFilter,
-        search: &Search,
-        sort: OrderSort,
-        offset: u64,
-        limit: u32,
-    ) -> Result<Vec<Order>> {
-        if let Some(each) = Self::merged_subjects(search) {
-            let wanted = u32::try_from(offset + u64::from(limit)).unwrap_or(u32::MAX);
-            let mut rows = Vec::new();
-            for one in &each {
-                rows.extend(self.page_at(filter, one, sort, 0, wanted)?);
-            }
-            return Ok(merge_sorted(rows, sort, offset, limit));
-        }
-        let (where_sql, args) = where_clause_for(filter, search, sort.is_by_time());
-        let (column, desc) = sort.column();
-        let dir = if desc { "DESC" } else { "ASC" };
-        let source = orders_source(search);
-        let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM {source} {where_sql} ORDER BY {column} {dir}, id {dir} LIMIT {limit} OFFSET {offset}"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let raw = stmt
-            .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), order_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        raw.into_iter().map(typed).collect()
     }
 }

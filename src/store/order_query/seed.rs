@@ -2,13 +2,13 @@
 
 use super::*;
 
-impl Store {
+impl<S: std::ops::DerefMut<Target = Store>> crate::store::Orders<S> {
     /// Inserts `count` synthetic paid orders spread over the last `days` days (the `dev seed-orders` generator and
     /// the benchmarks), in one transaction.
     pub fn seed_demo_orders(&mut self, count: u64, days: i64, progress: &mut dyn FnMut(u64)) -> Result<()> {
-        let store = self.default_store()?;
-        let alipay = self.acquirer_for(crate::model::AcquirerKind::Alipay)?;
-        let wechat = self.acquirer_for(crate::model::AcquirerKind::WechatPay)?;
+        let store = self.setup_mut().default_store()?;
+        let alipay = self.setup_mut().acquirer_for(crate::model::AcquirerKind::Alipay)?;
+        let wechat = self.setup_mut().acquirer_for(crate::model::AcquirerKind::WechatPay)?;
         let now = time::OffsetDateTime::now_utc();
         let span = (days.max(1) * 86_400) as u64;
         let subjects = ["拿铁 Latte", "美式咖啡", "三明治 Sandwich", "蛋糕", "矿泉水", "便当 Bento"];
@@ -45,7 +45,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl<S: std::ops::DerefMut<Target = Store>> crate::store::Orders<S> {
     /// Inserts `count` synthetic orders over the last `days` days the way a busy merchant has them (the benchmarks,
     /// screenshots and tests): three stores, the three wallets, two cashiers and none, subjects like "三明治
     /// Sandwich", most paid, some refunded in part or whole, some failed with an acquirer's code, some closed. One
@@ -57,7 +57,7 @@ impl Store {
         seed: u64,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        let first = self.default_store()?;
+        let first = self.setup_mut().default_store()?;
         let now = crate::time::now_utc();
         let mut stores = vec![first.0];
         let merchant: i64 =
@@ -81,9 +81,9 @@ impl Store {
             stores.push(id);
         }
         let acquirers = [
-            self.acquirer_for(crate::model::AcquirerKind::Alipay)?.0,
-            self.acquirer_for(crate::model::AcquirerKind::WechatPay)?.0,
-            self.acquirer_for(crate::model::AcquirerKind::AlipayPlus)?.0,
+            self.setup_mut().acquirer_for(crate::model::AcquirerKind::Alipay)?.0,
+            self.setup_mut().acquirer_for(crate::model::AcquirerKind::WechatPay)?.0,
+            self.setup_mut().acquirer_for(crate::model::AcquirerKind::AlipayPlus)?.0,
         ];
         let operators: Vec<i64> = {
             let mut stmt = self.conn.prepare("SELECT id FROM operators ORDER BY id LIMIT 2")?;

@@ -87,38 +87,6 @@ pub(super) fn day_totals_where(
 }
 
 impl Store {
-    /// Count and sums for the filter: from the running totals when the filter is whole China days, stores,
-    /// acquirers, cashiers, statuses and a search of subjects (a few hundred rows, whatever the number of orders),
-    /// else from the orders.
-    pub fn order_totals(&self, filter: &OrderFilter) -> Result<OrderTotals> {
-        let search = self.resolve_search(filter)?;
-        if let Some(days) = whole_days(filter, &search) {
-            return self.day_totals(filter, &search, &days);
-        }
-        if matches!(search, Search::General(_)) {
-            return self.totals_over_orders(filter, &search);
-        }
-        let amount_range = filter.min_amount.is_some() || filter.max_amount.is_some();
-        if !amount_range {
-            // Bounds inside a day (the 概览's "so far" comparisons, a time of day): the whole days between them from
-            // the running totals, the part-days at either end over their orders.
-            if let Some(parts) = split_at_china_midnights(filter) {
-                let mut sum = OrderTotals::default();
-                for (part, whole) in parts {
-                    let t = match whole_days(&part, &search).filter(|_| whole) {
-                        Some(days) => self.day_totals(&part, &search, &days)?,
-                        None => self.totals_over_orders(&part, &search)?,
-                    };
-                    sum = sum.plus(t);
-                }
-                return Ok(sum);
-            }
-        } else if search == Search::None {
-            return self.amount_range_totals(filter);
-        }
-        self.totals_over_orders(filter, &search)
-    }
-
     /// Count and sums of an amount range (without a search). Without an acquirer or cashier: the bands wholly inside
     /// the range over whole China days from the running totals per band (migration 0021), the orders of the bands
     /// the range's ends cut through along the covering amount index, and the part-days at either end of the period
@@ -202,8 +170,8 @@ impl Store {
     pub(super) fn amount_range_walk(&self, filter: &OrderFilter) -> Result<OrderTotals> {
         let (min, max) = (filter.min_amount.map(|a| a.fen()), filter.max_amount.map(|a| a.fen()));
         let everything = OrderFilter { min_amount: None, max_amount: None, ..filter.clone() };
-        let in_period = self.order_totals(&everything)?;
-        let all = self.order_totals(&OrderFilter::default())?.count;
+        let in_period = self.orders().order_totals(&everything)?;
+        let all = self.orders().order_totals(&OrderFilter::default())?.count;
         let share = self.amount_range_share(min, max)?;
         // Reading an order row along the time index costs about twice an entry of the covering amount index.
         let by_time = if filter.from.is_some() || filter.to.is_some() { 2 * in_period.count } else { i64::MAX };
@@ -266,14 +234,6 @@ impl Store {
         }
     }
 
-    /// Count and sums for the filter, summed over the orders themselves with every search word checked on each
-    /// order (what the running totals and the subject lookup must equal).
-    pub fn order_totals_scan(&self, filter: &OrderFilter) -> Result<OrderTotals> {
-        let words = SearchWord::parse(filter.search.as_deref().unwrap_or(""));
-        let search = if words.is_empty() { Search::None } else { Search::General(words) };
-        self.totals_over_orders(filter, &search)
-    }
-
     pub(super) fn totals_over_orders(&self, filter: &OrderFilter, search: &Search) -> Result<OrderTotals> {
         self.totals_from(filter, search, totals_source(filter, search))
     }
@@ -288,6 +248,48 @@ impl Store {
              FROM {source} {where_sql}"
         );
         Ok(self.conn.query_row(&sql, params_from_iter(args.iter().map(|a| a.as_ref())), totals_from_row)?)
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> crate::store::Orders<S> {
+    /// Count and sums for the filter: from the running totals when the filter is whole China days, stores,
+    /// acquirers, cashiers, statuses and a search of subjects (a few hundred rows, whatever the number of orders),
+    /// else from the orders.
+    pub fn order_totals(&self, filter: &OrderFilter) -> Result<OrderTotals> {
+        let search = self.resolve_search(filter)?;
+        if let Some(days) = whole_days(filter, &search) {
+            return self.day_totals(filter, &search, &days);
+        }
+        if matches!(search, Search::General(_)) {
+            return self.totals_over_orders(filter, &search);
+        }
+        let amount_range = filter.min_amount.is_some() || filter.max_amount.is_some();
+        if !amount_range {
+            // Bounds inside a day (the 概览's "so far" comparisons, a time of day): the whole days between them from
+            // the running totals, the part-days at either end over their orders.
+            if let Some(parts) = split_at_china_midnights(filter) {
+                let mut sum = OrderTotals::default();
+                for (part, whole) in parts {
+                    let t = match whole_days(&part, &search).filter(|_| whole) {
+                        Some(days) => self.day_totals(&part, &search, &days)?,
+                        None => self.totals_over_orders(&part, &search)?,
+                    };
+                    sum = sum.plus(t);
+                }
+                return Ok(sum);
+            }
+        } else if search == Search::None {
+            return self.amount_range_totals(filter);
+        }
+        self.totals_over_orders(filter, &search)
+    }
+
+    /// Count and sums for the filter, summed over the orders themselves with every search word checked on each
+    /// order (what the running totals and the subject lookup must equal).
+    pub fn order_totals_scan(&self, filter: &OrderFilter) -> Result<OrderTotals> {
+        let words = SearchWord::parse(filter.search.as_deref().unwrap_or(""));
+        let search = if words.is_empty() { Search::None } else { Search::General(words) };
+        self.totals_over_orders(filter, &search)
     }
 
     /// Count and sums per store, acquirer, cashier or China day (the 概览's breakdowns), from the running totals

@@ -31,6 +31,127 @@ enum Flip {
 pub(super) const ABANDONED_AFTER: time::Duration = time::Duration::minutes(5);
 
 impl Store {
+    /// Streams the rows into the staged bill in batches; returns what the feed learned, the content hash and the
+    /// row count. Leaves a batch open on error (the caller rolls it back).
+    fn stage_rows<E: From<StoreError>>(
+        &mut self,
+        new: &NewBill<'_>,
+        bill_id: i64,
+        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
+    ) -> std::result::Result<(FinishedBill, Hashes, u64), E> {
+        // Batches need not be synced one by one: the flip commit (FULL) syncs the WAL with every frame before it.
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE").map_err(StoreError::from)?;
+        let staged = (|| -> std::result::Result<(FinishedBill, Hashes, u64), E> {
+            let mut hasher = Sha256::new();
+            hasher.update(new.acquirer_id.0.to_le_bytes());
+            let (finished, mut hasher, extra, rows) =
+                crate::store::bill_sink::write_rows(&mut self.conn, bill_id, hasher, feed)?;
+            hasher.update(finished.bill_date.as_bytes());
+            // A SUCCESS or REFUND bill is not the complete bill of the same rows. (Complete bills hash as before types
+            // were kept, so a bill imported then is still recognised.)
+            if !finished.bill_type.is_complete() {
+                hasher.update(finished.bill_type.as_str().as_bytes());
+            }
+            let rows_hash = hex::encode(hasher.finalize());
+            let hash = match extra {
+                Some(extra) => {
+                    let mut both = Sha256::new();
+                    both.update(rows_hash.as_bytes());
+                    both.update(extra.finalize());
+                    Hashes { content: hex::encode(both.finalize()), rows: rows_hash, has_extra: true }
+                }
+                None => Hashes { content: rows_hash.clone(), rows: rows_hash, has_extra: false },
+            };
+            self.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+            Ok((finished, hash, rows))
+        })();
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let restored = self.conn.execute_batch("PRAGMA synchronous = FULL").map_err(StoreError::from);
+        let staged = staged?;
+        restored?;
+        Ok(staged)
+    }
+
+    /// Removes a bill and its rows in short batches (a million rows must not hold the write lock for seconds). The
+    /// bill must already be out of sight (no day): between batches its rows are half gone.
+    fn purge_bill(&mut self, bill_id: i64) -> Result<()> {
+        loop {
+            let n = self.conn.execute(
+                "DELETE FROM bill_rows WHERE id IN (
+                    SELECT b.id FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row
+                    WHERE bl.id = ?1 AND b.bill_id = ?1 LIMIT ?2)",
+                params![bill_id, BATCH_ROWS as i64],
+            )?;
+            if n == 0 {
+                break;
+            }
+            crate::store::pause_for_writers();
+        }
+        self.conn.execute("DELETE FROM bills WHERE id = ?1 AND bill_date = ''", [bill_id])?;
+        Ok(())
+    }
+
+    /// Removes what interrupted imports left: bills replaced by a newer import of their day, and staged bills
+    /// whose import stopped (no batch for [`ABANDONED_AFTER`]: a running import commits every fraction of a second).
+    fn purge_abandoned_bills(&mut self) -> Result<()> {
+        let before = crate::time::format_utc(time::OffsetDateTime::now_utc() - ABANDONED_AFTER);
+        let ids: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id FROM bills WHERE bill_date = ''
+                   AND (content_hash LIKE 'replaced:%' OR (content_hash LIKE 'pending:%' AND imported_at < ?1))",
+            )?;
+            stmt.query_map([before], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        for id in ids {
+            self.purge_bill(id)?;
+        }
+        Ok(())
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> crate::store::Recon<S> {
+    pub fn bill(&self, id: BillId) -> Result<Option<StoredBill>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {BILL_COLUMNS} FROM bills WHERE id = ?1"), [id.0], bill_from_row)
+            .optional()?)
+    }
+
+    /// A bill's own totals as the import recorded them (JSON): `stated` and `rows` (WeChat's summary row, Alipay's
+    /// footer) and, for Alipay, `summary` with the 业务明细(汇总) 合计 row (`stated`) and the same figures summed from
+    /// the rows (`rows`).
+    pub fn bill_totals_json(&self, id: BillId) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT totals_json FROM bills WHERE id = ?1", [id.0], |r| r.get(0)).optional()?)
+    }
+
+    /// The effective bills of an acquirer's day, oldest first: one complete bill, or a SUCCESS and/or a REFUND bill
+    /// (never overlapping: see the module's introduction).
+    pub fn bills_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<StoredBill>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![acquirer.0, bill_date], bill_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every imported bill, newest day first.
+    pub fn recent_bills(&self, limit: u32) -> Result<Vec<StoredBill>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {BILL_COLUMNS} FROM bills WHERE bill_date <> '' ORDER BY bill_date DESC, id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], bill_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of rows in `bill_rows` (all bills).
+    pub fn bill_row_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM bill_rows", [], |r| r.get(0))?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> crate::store::Recon<S> {
     /// Imports one bill. `feed` pushes the rows into the sink and returns what it learned at the end; an error
     /// from it (a bad row, a cancel) rolls everything back. A bill whose rows are already in the database is rolled
     /// back too and reported as [`ImportResult::AlreadyImported`], a SUCCESS or REFUND bill of a day whose complete
@@ -152,122 +273,5 @@ impl Store {
         let bill =
             self.bill(BillId(bill_id))?.ok_or(StoreError::NotFound { what: "bill", key: bill_id.to_string() })?;
         Ok(ImportResult::Imported { bill, replaced, superseded, alongside })
-    }
-
-    /// Streams the rows into the staged bill in batches; returns what the feed learned, the content hash and the
-    /// row count. Leaves a batch open on error (the caller rolls it back).
-    fn stage_rows<E: From<StoreError>>(
-        &mut self,
-        new: &NewBill<'_>,
-        bill_id: i64,
-        feed: impl FnOnce(&mut BillRowSink<'_>) -> std::result::Result<FinishedBill, E>,
-    ) -> std::result::Result<(FinishedBill, Hashes, u64), E> {
-        // Batches need not be synced one by one: the flip commit (FULL) syncs the WAL with every frame before it.
-        self.conn.execute_batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE").map_err(StoreError::from)?;
-        let staged = (|| -> std::result::Result<(FinishedBill, Hashes, u64), E> {
-            let mut hasher = Sha256::new();
-            hasher.update(new.acquirer_id.0.to_le_bytes());
-            let (finished, mut hasher, extra, rows) =
-                crate::store::bill_sink::write_rows(&mut self.conn, bill_id, hasher, feed)?;
-            hasher.update(finished.bill_date.as_bytes());
-            // A SUCCESS or REFUND bill is not the complete bill of the same rows. (Complete bills hash as before types
-            // were kept, so a bill imported then is still recognised.)
-            if !finished.bill_type.is_complete() {
-                hasher.update(finished.bill_type.as_str().as_bytes());
-            }
-            let rows_hash = hex::encode(hasher.finalize());
-            let hash = match extra {
-                Some(extra) => {
-                    let mut both = Sha256::new();
-                    both.update(rows_hash.as_bytes());
-                    both.update(extra.finalize());
-                    Hashes { content: hex::encode(both.finalize()), rows: rows_hash, has_extra: true }
-                }
-                None => Hashes { content: rows_hash.clone(), rows: rows_hash, has_extra: false },
-            };
-            self.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
-            Ok((finished, hash, rows))
-        })();
-        if !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        let restored = self.conn.execute_batch("PRAGMA synchronous = FULL").map_err(StoreError::from);
-        let staged = staged?;
-        restored?;
-        Ok(staged)
-    }
-
-    /// Removes a bill and its rows in short batches (a million rows must not hold the write lock for seconds). The
-    /// bill must already be out of sight (no day): between batches its rows are half gone.
-    fn purge_bill(&mut self, bill_id: i64) -> Result<()> {
-        loop {
-            let n = self.conn.execute(
-                "DELETE FROM bill_rows WHERE id IN (
-                    SELECT b.id FROM bills bl JOIN bill_rows b ON b.id BETWEEN bl.first_row AND bl.last_row
-                    WHERE bl.id = ?1 AND b.bill_id = ?1 LIMIT ?2)",
-                params![bill_id, BATCH_ROWS as i64],
-            )?;
-            if n == 0 {
-                break;
-            }
-            crate::store::pause_for_writers();
-        }
-        self.conn.execute("DELETE FROM bills WHERE id = ?1 AND bill_date = ''", [bill_id])?;
-        Ok(())
-    }
-
-    /// Removes what interrupted imports left: bills replaced by a newer import of their day, and staged bills
-    /// whose import stopped (no batch for [`ABANDONED_AFTER`]: a running import commits every fraction of a second).
-    fn purge_abandoned_bills(&mut self) -> Result<()> {
-        let before = crate::time::format_utc(time::OffsetDateTime::now_utc() - ABANDONED_AFTER);
-        let ids: Vec<i64> = {
-            let mut stmt = self.conn.prepare(
-                "SELECT id FROM bills WHERE bill_date = ''
-                   AND (content_hash LIKE 'replaced:%' OR (content_hash LIKE 'pending:%' AND imported_at < ?1))",
-            )?;
-            stmt.query_map([before], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
-        };
-        for id in ids {
-            self.purge_bill(id)?;
-        }
-        Ok(())
-    }
-
-    pub fn bill(&self, id: BillId) -> Result<Option<StoredBill>> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {BILL_COLUMNS} FROM bills WHERE id = ?1"), [id.0], bill_from_row)
-            .optional()?)
-    }
-
-    /// A bill's own totals as the import recorded them (JSON): `stated` and `rows` (WeChat's summary row, Alipay's
-    /// footer) and, for Alipay, `summary` with the 业务明细(汇总) 合计 row (`stated`) and the same figures summed from
-    /// the rows (`rows`).
-    pub fn bill_totals_json(&self, id: BillId) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT totals_json FROM bills WHERE id = ?1", [id.0], |r| r.get(0)).optional()?)
-    }
-
-    /// The effective bills of an acquirer's day, oldest first: one complete bill, or a SUCCESS and/or a REFUND bill
-    /// (never overlapping: see the module's introduction).
-    pub fn bills_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Vec<StoredBill>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {BILL_COLUMNS} FROM bills WHERE acquirer_id = ?1 AND bill_date = ?2 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(params![acquirer.0, bill_date], bill_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Every imported bill, newest day first.
-    pub fn recent_bills(&self, limit: u32) -> Result<Vec<StoredBill>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {BILL_COLUMNS} FROM bills WHERE bill_date <> '' ORDER BY bill_date DESC, id DESC LIMIT ?1"
-        ))?;
-        let rows = stmt.query_map([limit], bill_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Number of rows in `bill_rows` (all bills).
-    pub fn bill_row_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM bill_rows", [], |r| r.get(0))?)
     }
 }

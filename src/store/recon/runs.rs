@@ -30,6 +30,93 @@ fn fields_json(fields: &[FieldDiff]) -> String {
 }
 
 impl Store {
+    /// Removes runs whose save was interrupted (unfinished and older than [`ABANDONED_AFTER`]) with their
+    /// discrepancies, in batches.
+    fn purge_abandoned_runs(&mut self) -> Result<()> {
+        let before = crate::time::format_utc(time::OffsetDateTime::now_utc() - ABANDONED_AFTER);
+        let ids: Vec<i64> = {
+            let mut stmt =
+                self.conn.prepare("SELECT id FROM recon_runs WHERE finished_at IS NULL AND started_at < ?1")?;
+            stmt.query_map([before], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        for id in ids {
+            loop {
+                let n = self.conn.execute(
+                    "DELETE FROM discrepancies WHERE id IN (SELECT id FROM discrepancies WHERE run_id = ?1 LIMIT ?2)",
+                    params![id, BATCH_ROWS as i64],
+                )?;
+                if n == 0 {
+                    break;
+                }
+                crate::store::pause_for_writers();
+            }
+            self.conn.execute("DELETE FROM recon_runs WHERE id = ?1 AND finished_at IS NULL", [id])?;
+        }
+        Ok(())
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> crate::store::Recon<S> {
+    /// The newest runs first.
+    pub fn recon_runs(&self, limit: u32) -> Result<Vec<StoredRun>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs
+             WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(StoredRun {
+                id: r.get(0)?,
+                acquirer_id: r.get::<_, Option<i64>>(1)?.map(AcquirerId),
+                bill_date: r.get(2)?,
+                started_at: r.get(3)?,
+                finished_at: r.get(4)?,
+                summary_json: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn recon_run(&self, id: i64) -> Result<Option<StoredRun>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs
+                 WHERE id = ?1 AND finished_at IS NOT NULL",
+                [id],
+                |r| {
+                    Ok(StoredRun {
+                        id: r.get(0)?,
+                        acquirer_id: r.get::<_, Option<i64>>(1)?.map(AcquirerId),
+                        bill_date: r.get(2)?,
+                        started_at: r.get(3)?,
+                        finished_at: r.get(4)?,
+                        summary_json: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// A run's discrepancies in the order they were found.
+    pub fn run_discrepancies(&self, run_id: i64) -> Result<Vec<StoredDiscrepancy>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE run_id = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([run_id], discrepancy_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn discrepancy(&self, id: DiscrepancyId) -> Result<Option<StoredDiscrepancy>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE id = ?1"), [id.0], |r| {
+                discrepancy_from_row(r)
+            })
+            .optional()?)
+    }
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> crate::store::Recon<S> {
     /// Records a run and its discrepancies. A discrepancy that an earlier run of the same acquirer and day had
     /// resolved (same kind, reason and keys) stays resolved, with its note, resolution kind, reference and operator,
     /// unless a later run's resolution of it was reopened. A closed day is refused ([`StoreError::DayClosed`]).
@@ -163,91 +250,8 @@ impl Store {
         Ok(run_id)
     }
 
-    /// Removes runs whose save was interrupted (unfinished and older than [`ABANDONED_AFTER`]) with their
-    /// discrepancies, in batches.
-    fn purge_abandoned_runs(&mut self) -> Result<()> {
-        let before = crate::time::format_utc(time::OffsetDateTime::now_utc() - ABANDONED_AFTER);
-        let ids: Vec<i64> = {
-            let mut stmt =
-                self.conn.prepare("SELECT id FROM recon_runs WHERE finished_at IS NULL AND started_at < ?1")?;
-            stmt.query_map([before], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
-        };
-        for id in ids {
-            loop {
-                let n = self.conn.execute(
-                    "DELETE FROM discrepancies WHERE id IN (SELECT id FROM discrepancies WHERE run_id = ?1 LIMIT ?2)",
-                    params![id, BATCH_ROWS as i64],
-                )?;
-                if n == 0 {
-                    break;
-                }
-                crate::store::pause_for_writers();
-            }
-            self.conn.execute("DELETE FROM recon_runs WHERE id = ?1 AND finished_at IS NULL", [id])?;
-        }
-        Ok(())
-    }
-
-    /// The newest runs first.
-    pub fn recon_runs(&self, limit: u32) -> Result<Vec<StoredRun>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs
-             WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(StoredRun {
-                id: r.get(0)?,
-                acquirer_id: r.get::<_, Option<i64>>(1)?.map(AcquirerId),
-                bill_date: r.get(2)?,
-                started_at: r.get(3)?,
-                finished_at: r.get(4)?,
-                summary_json: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn recon_run(&self, id: i64) -> Result<Option<StoredRun>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id, acquirer_id, bill_date, started_at, finished_at, summary FROM recon_runs
-                 WHERE id = ?1 AND finished_at IS NOT NULL",
-                [id],
-                |r| {
-                    Ok(StoredRun {
-                        id: r.get(0)?,
-                        acquirer_id: r.get::<_, Option<i64>>(1)?.map(AcquirerId),
-                        bill_date: r.get(2)?,
-                        started_at: r.get(3)?,
-                        finished_at: r.get(4)?,
-                        summary_json: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
-    }
-
-    /// A run's discrepancies in the order they were found.
-    pub fn run_discrepancies(&self, run_id: i64) -> Result<Vec<StoredDiscrepancy>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE run_id = ?1 ORDER BY id"))?;
-        let rows = stmt.query_map([run_id], discrepancy_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn discrepancy(&self, id: DiscrepancyId) -> Result<Option<StoredDiscrepancy>> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {DISCREPANCY_COLUMNS} FROM discrepancies WHERE id = ?1"), [id.0], |r| {
-                discrepancy_from_row(r)
-            })
-            .optional()?)
-    }
-
     /// Marks a discrepancy resolved with the clerk's note and no resolution kind (see
-    /// [`Store::resolve_discrepancy_as`]), audited, in one transaction.
+    /// [`Recon::resolve_discrepancy_as`]), audited, in one transaction.
     pub fn resolve_discrepancy(&mut self, id: DiscrepancyId, note: &str, operator: Option<OperatorId>) -> Result<()> {
         let resolution = crate::store::recon_days::NewResolution { kind: None, note, out_request_no: None };
         self.resolve_discrepancy_as(id, &resolution, operator)
@@ -264,7 +268,7 @@ impl Store {
         note: &str,
         operator: Option<OperatorId>,
     ) -> Result<OrderId> {
-        let store_id = self.default_store()?;
+        let store_id = self.setup_mut().default_store()?;
         let now = crate::time::now_utc();
         self.transaction(|tx| {
             let d = Store::check_resolvable(tx, id)?.fields;

@@ -27,25 +27,7 @@ fn time_apart(bill: Option<&[u8]>, local: Option<&[u8]>, tolerance: i64) -> bool
 const PAID_FAMILY: &str = "('PAID', 'PARTIALLY_REFUNDED', 'REFUNDED')";
 
 impl Store {
-    /// Walks every row of the day's bills once, in bill order: payments and reversals with their local order (by
-    /// out_trade_no, else trade_no), refunds with the local refund of their out_request_no and the local order.
-    /// Payments that match a paid local order one for one (same amount, and no other field differs under `rules`)
-    /// and refunds that match a successful local refund are counted; every other payment or reversal goes to
-    /// `payment`, every other refund to `refund`, each with the fields that differ. Also sums the day's money
-    /// ([`BillDayTotals`]), lists the local orders the rows found and counts what was carried in from the day
-    /// before.
-    pub fn recon_bill_rows(
-        &self,
-        acquirer: AcquirerId,
-        bill_date: &str,
-        rules: &FieldRules,
-        payment: impl FnMut(PaymentPair),
-        refund: impl FnMut(RefundPair),
-    ) -> Result<BillDayScan> {
-        self.recon_bill_rows_split(acquirer, bill_date, rules, PARALLEL_SCAN_ROWS, payment, refund)
-    }
-
-    /// [`Store::recon_bill_rows`], walking the day in two halves at once from `parallel_from` rows.
+    /// [`Recon::recon_bill_rows`], walking the day in two halves at once from `parallel_from` rows.
     pub(super) fn recon_bill_rows_split(
         &self,
         acquirer: AcquirerId,
@@ -115,11 +97,31 @@ impl Store {
         scan.matched_orders.dedup();
         Ok(scan)
     }
+}
+
+impl<S: std::ops::Deref<Target = Store>> crate::store::Recon<S> {
+    /// Walks every row of the day's bills once, in bill order: payments and reversals with their local order (by
+    /// out_trade_no, else trade_no), refunds with the local refund of their out_request_no and the local order.
+    /// Payments that match a paid local order one for one (same amount, and no other field differs under `rules`)
+    /// and refunds that match a successful local refund are counted; every other payment or reversal goes to
+    /// `payment`, every other refund to `refund`, each with the fields that differ. Also sums the day's money
+    /// ([`BillDayTotals`]), lists the local orders the rows found and counts what was carried in from the day
+    /// before.
+    pub fn recon_bill_rows(
+        &self,
+        acquirer: AcquirerId,
+        bill_date: &str,
+        rules: &FieldRules,
+        payment: impl FnMut(PaymentPair),
+        refund: impl FnMut(RefundPair),
+    ) -> Result<BillDayScan> {
+        self.recon_bill_rows_split(acquirer, bill_date, rules, PARALLEL_SCAN_ROWS, payment, refund)
+    }
 
     /// Paid local orders of the acquirer whose time is in `[from, to)` (UTC, RFC 3339 without suffix) that no bill
     /// of `bill_date` lists, by out_trade_no or trade_no, in time order, each with the day of another bill that
     /// lists it, if one does. `found` (sorted) are orders already known to be in a bill of the day (from
-    /// [`Store::recon_bill_rows`]): they are skipped without a look-up.
+    /// [`Recon::recon_bill_rows`]): they are skipped without a look-up.
     #[allow(clippy::too_many_arguments)]
     pub fn recon_local_only_orders(
         &self,
@@ -228,7 +230,7 @@ impl Store {
     }
 }
 
-/// A day with at least this many bill rows is walked in two halves at once ([`Store::recon_bill_rows`]).
+/// A day with at least this many bill rows is walked in two halves at once ([`Recon::recon_bill_rows`]).
 const PARALLEL_SCAN_ROWS: i64 = 100_000;
 
 /// The second half of a day's rows: its sums and what it found, to be handed on after the first half's.
@@ -275,7 +277,7 @@ pub(super) const SCAN_BILL_ROWS: &str = "SELECT b.kind, b.amount, b.fee_milli, b
              WHERE bl.acquirer_id = ?1 AND bl.bill_date = ?2 AND b.id >= ?3 AND b.id < ?4
              ORDER BY bl.id, b.id";
 
-/// The rows of the day's bills whose id is in `[ids.0, ids.1)`, in the bill's order: see [`Store::recon_bill_rows`].
+/// The rows of the day's bills whose id is in `[ids.0, ids.1)`, in the bill's order: see [`Recon::recon_bill_rows`].
 /// `matched_orders` comes back unsorted.
 fn scan_bill_rows(
     conn: &Connection,

@@ -32,10 +32,10 @@ pub struct SeedRefund {
     pub created_at: String,
 }
 
-impl Store {
+impl<S: std::ops::DerefMut<Target = Store>> crate::store::Recon<S> {
     /// Writes many orders in one transaction (tests, benchmarks, data migration).
     pub fn seed_orders(&mut self, orders: impl IntoIterator<Item = SeedOrder>) -> Result<u64> {
-        let store_id = self.default_store()?;
+        let store_id = self.setup_mut().default_store()?;
         self.transaction(|tx| seed_orders_in(tx, store_id.0, orders))
     }
 

@@ -16,7 +16,7 @@ fn pragma(store: &Store, name: &str) -> i64 {
 #[test]
 fn an_import_puts_the_connection_settings_back_whatever_happens() {
     let mut store = Store::open_in_memory().unwrap();
-    let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
     let row = NewBillRow {
         line_no: 2,
@@ -28,17 +28,18 @@ fn an_import_puts_the_connection_settings_back_whatever_happens() {
         occurred_at: "2026-11-24T01:00:00Z",
         ..Default::default()
     };
-    let failed = store.import_bill(&new, |sink| {
+    let failed = store.recon_mut().import_bill(&new, |sink| {
         sink.push(&row)?;
         Err::<FinishedBill, _>(StoreError::NotFound { what: "test failure", key: "injected".into() })
     });
     assert!(failed.is_err());
     assert_eq!(pragma(&store, "foreign_keys"), 1);
     assert_eq!(pragma(&store, "cache_size"), -2000);
-    assert_eq!(store.bill_row_count().unwrap(), 0);
+    assert_eq!(store.recon().bill_row_count().unwrap(), 0);
 
     let finished = || FinishedBill { bill_date: "2026-11-24".into(), totals_json: "{}".into(), ..Default::default() };
     let done = store
+        .recon_mut()
         .import_bill(&new, |sink| {
             sink.push(&row)?;
             Ok::<_, StoreError>(finished())
@@ -47,10 +48,10 @@ fn an_import_puts_the_connection_settings_back_whatever_happens() {
     assert!(matches!(done, ImportResult::Imported { replaced: None, .. }));
     assert_eq!(pragma(&store, "foreign_keys"), 1);
     assert_eq!(pragma(&store, "cache_size"), -2000);
-    assert_eq!(store.bill_row_count().unwrap(), 1);
+    assert_eq!(store.recon().bill_row_count().unwrap(), 1);
     // The rows really belong to their bill: deleting the bill cascades (foreign keys are on again).
     store.conn.execute("DELETE FROM bills", []).unwrap();
-    assert_eq!(store.bill_row_count().unwrap(), 0);
+    assert_eq!(store.recon().bill_row_count().unwrap(), 0);
 }
 
 fn payment_row(i: u64, out: &mut String, trade: &mut String) -> NewBillRow<'static> {
@@ -75,32 +76,33 @@ fn a_long_import_commits_in_batches_that_stay_invisible_until_it_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tilldesk.sqlite3");
     let mut store = Store::open(&path).unwrap();
-    let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
     let other = Store::open(&path).unwrap();
     let (mut out, mut trade) = (String::new(), String::new());
     let total = BATCH_ROWS + 10;
-    let cancelled = store.import_bill(&new, |sink| {
+    let cancelled = store.recon_mut().import_bill(&new, |sink| {
         for i in 0..total {
             let row = payment_row(i, &mut out, &mut trade);
             sink.push(&NewBillRow { out_trade_no: &out, trade_no: &trade, ..row })?;
         }
         // A whole batch is committed (no lock held for the whole import)…
         sink.wait_written()?;
-        let seen = other.bill_row_count().unwrap();
+        let seen = other.recon().bill_row_count().unwrap();
         assert!(seen > 0, "batches are committed as the import goes: {seen} rows seen");
         // …and yet no reader takes it for a bill.
-        assert!(other.recent_bills(10).unwrap().is_empty());
-        assert!(other.bills_of_day(acquirer_id, "2026-11-24").unwrap().is_empty());
+        assert!(other.recon().recent_bills(10).unwrap().is_empty());
+        assert!(other.recon().bills_of_day(acquirer_id, "2026-11-24").unwrap().is_empty());
         Err::<FinishedBill, _>(StoreError::NotFound { what: "test", key: "cancel".into() })
     });
     assert!(cancelled.is_err());
     // A cancel leaves nothing behind, committed batches included.
-    assert_eq!(other.bill_row_count().unwrap(), 0);
+    assert_eq!(other.recon().bill_row_count().unwrap(), 0);
     let bills: i64 = other.conn.query_row("SELECT COUNT(*) FROM bills", [], |r| r.get(0)).unwrap();
     assert_eq!(bills, 0);
 
     let done = store
+        .recon_mut()
         .import_bill(&new, |sink| {
             for i in 0..total {
                 let row = payment_row(i, &mut out, &mut trade);
@@ -111,7 +113,7 @@ fn a_long_import_commits_in_batches_that_stay_invisible_until_it_finishes() {
         .unwrap();
     let ImportResult::Imported { bill, .. } = done else { panic!("{done:?}") };
     assert_eq!(bill.row_count as u64, total);
-    assert_eq!(other.bills_of_day(acquirer_id, "2026-11-24").unwrap(), vec![bill]);
+    assert_eq!(other.recon().bills_of_day(acquirer_id, "2026-11-24").unwrap(), vec![bill]);
     assert_eq!(pragma(&store, "synchronous"), 2, "durable again after the import");
 }
 
@@ -119,7 +121,7 @@ fn a_long_import_commits_in_batches_that_stay_invisible_until_it_finishes() {
 fn what_an_interrupted_import_or_run_left_is_removed_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("tilldesk.sqlite3")).unwrap();
-    let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     // A killed import: a staged bill whose last batch is long ago, with rows.
     store
         .conn
@@ -158,23 +160,25 @@ fn what_an_interrupted_import_or_run_left_is_removed_and_never_shown() {
             [],
         )
         .unwrap();
-    assert!(store.recent_bills(10).unwrap().is_empty());
-    assert!(store.recon_runs(10).unwrap().is_empty());
-    assert!(store.recon_run(7).unwrap().is_none());
+    assert!(store.recon().recent_bills(10).unwrap().is_empty());
+    assert!(store.recon().recon_runs(10).unwrap().is_empty());
+    assert!(store.recon().recon_run(7).unwrap().is_none());
 
     let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
     let (mut out, mut trade) = (String::new(), String::new());
     store
+        .recon_mut()
         .import_bill(&new, |sink| {
             let row = payment_row(5, &mut out, &mut trade);
             sink.push(&NewBillRow { out_trade_no: &out, trade_no: &trade, ..row })?;
             Ok::<_, StoreError>(finished())
         })
         .unwrap();
-    assert_eq!(store.bill_row_count().unwrap(), 1, "the killed import's rows are gone");
-    assert!(store.bill(BillId(99)).unwrap().is_none());
-    let run = store.save_recon_run(acquirer_id, "2026-11-24", None, &crate::time::now_utc(), "{}", &[]).unwrap();
-    let runs: Vec<i64> = store.recon_runs(10).unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(store.recon().bill_row_count().unwrap(), 1, "the killed import's rows are gone");
+    assert!(store.recon().bill(BillId(99)).unwrap().is_none());
+    let run =
+        store.recon_mut().save_recon_run(acquirer_id, "2026-11-24", None, &crate::time::now_utc(), "{}", &[]).unwrap();
+    let runs: Vec<i64> = store.recon().recon_runs(10).unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(runs, vec![run]);
     let left: i64 =
         store.conn.query_row("SELECT COUNT(*) FROM discrepancies WHERE run_id = 7", [], |r| r.get(0)).unwrap();
@@ -184,8 +188,8 @@ fn what_an_interrupted_import_or_run_left_is_removed_and_never_shown() {
 #[test]
 fn bills_imported_before_types_were_kept_get_a_type_from_their_rows() {
     let mut store = Store::open_in_memory().unwrap();
-    let wechat = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
-    let alipay = store.acquirer_for(AcquirerKind::Alipay).unwrap();
+    let wechat = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let alipay = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
     let bills: [(i64, AcquirerId, &str, &[&str]); 5] = [
         (1, alipay, "alipay_zip", &["payment", "refund"]),
         (2, wechat, "wechat_text", &["refund", "refund"]),
@@ -215,7 +219,7 @@ fn bills_imported_before_types_were_kept_get_a_type_from_their_rows() {
     let sql = include_str!("../migrations/0010_bill_types.sql");
     let update = &sql[sql.find("UPDATE bills").unwrap()..sql.find("-- The hash of a bill's rows").unwrap()];
     store.conn.execute_batch(update).unwrap();
-    let types: Vec<BillType> = (1..=5).map(|id| store.bill(BillId(id)).unwrap().unwrap().bill_type).collect();
+    let types: Vec<BillType> = (1..=5).map(|id| store.recon().bill(BillId(id)).unwrap().unwrap().bill_type).collect();
     assert_eq!(types, [BillType::Trade, BillType::Refund, BillType::Success, BillType::All, BillType::All]);
 }
 
@@ -223,7 +227,7 @@ fn bills_imported_before_types_were_kept_get_a_type_from_their_rows() {
 fn a_day_walked_in_two_halves_finds_what_one_pass_finds_in_the_same_order() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("tilldesk.sqlite3")).unwrap();
-    let acquirer_id = store.acquirer_for(AcquirerKind::WechatPay).unwrap();
+    let acquirer_id = store.setup_mut().acquirer_for(AcquirerKind::WechatPay).unwrap();
     // 600 rows: payments matching, of another amount, unknown to the till, refunds matching and not.
     let n = 600u64;
     let orders = (0..n).filter(|i| i % 7 != 3).map(|i| SeedOrder {
@@ -237,7 +241,7 @@ fn a_day_walked_in_two_halves_finds_what_one_pass_finds_in_the_same_order() {
         created_at: "2026-11-24T01:00:00Z".into(),
         paid_at: Some("2026-11-24T01:00:00Z".into()),
     });
-    store.seed_orders(orders).unwrap();
+    store.recon_mut().seed_orders(orders).unwrap();
     let refunds = (0..n).filter(|i| i % 5 == 0 && i % 7 != 3).map(|i| SeedRefund {
         out_trade_no: format!("T{i:05}"),
         out_request_no: format!("R{i:05}"),
@@ -245,9 +249,10 @@ fn a_day_walked_in_two_halves_finds_what_one_pass_finds_in_the_same_order() {
         status: "SUCCESS".into(),
         created_at: "2026-11-24T02:00:00Z".into(),
     });
-    store.seed_refunds(refunds).unwrap();
+    store.recon_mut().seed_refunds(refunds).unwrap();
     let new = NewBill { acquirer_id, source_name: "bill.txt", format: "wechat_text" };
     store
+        .recon_mut()
         .import_bill(&new, |sink| {
             for i in 0..n {
                 let (out, trade, request) = (format!("T{i:05}"), format!("4200{i:08}"), format!("R{i:05}"));

@@ -118,13 +118,13 @@ impl OrdersScreen {
 /// What the detail shows of `order`: its timeline, its refunds, what is left to refund and its fee and failure.
 pub(super) fn read_selected(session: &crate::queue::CoreSession, order: Order) -> Result<Selected, StoreError> {
     let store = &session.store;
-    let events = store.order_events(order.id)?;
-    let refunds = store.refunds_of(order.id)?;
+    let events = store.orders().order_events(order.id)?;
+    let refunds = store.refunds().refunds_of(order.id)?;
     // Only a paid order has anything to refund (a failed or closed one's total was never taken).
     let refundable = match order.status {
-        OrderStatus::Paid | OrderStatus::PartiallyRefunded => store.refundable(&order)?.remaining(),
+        OrderStatus::Paid | OrderStatus::PartiallyRefunded => store.refunds().refundable(&order)?.remaining(),
         _ => Amount::ZERO,
     };
-    let extras = store.order_list_extras(&[order.id])?.remove(&order.id).unwrap_or_default();
+    let extras = store.orders().order_list_extras(&[order.id])?.remove(&order.id).unwrap_or_default();
     Ok(Selected { order, events, refunds, refundable, extras })
 }

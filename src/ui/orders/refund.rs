@@ -105,7 +105,7 @@ impl OrdersScreen {
         let job =
             ctx.queue.start_with_store(move |mut store, _progress: crate::queue::Reporter<()>, _cancel| async move {
                 let checked = tokio::task::spawn_blocking(move || {
-                    let operator = store.verify_pin(&name, &pin).map_err(|e| {
+                    let operator = store.staff_mut().verify_pin(&name, &pin).map_err(|e| {
                         RefundFailed::Pin(Text::new(
                             crate::ui::staff::verify_words(Lang::ZhCn, &e),
                             crate::ui::staff::verify_words(Lang::En, &e),

@@ -24,8 +24,8 @@ pub(super) struct RunLine {
 
 /// The last runs, newest first, with their acquirers' kinds and figures.
 pub(super) fn read_runs(s: &crate::queue::CoreSession) -> Result<Vec<RunLine>, crate::store::StoreError> {
-    let runs = s.store.recon_runs(RUNS_SHOWN)?;
-    let acquirers = s.store.acquirers()?;
+    let runs = s.store.recon().recon_runs(RUNS_SHOWN)?;
+    let acquirers = s.store.setup().acquirers()?;
     Ok(runs
         .into_iter()
         .map(|run| {
