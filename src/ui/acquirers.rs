@@ -206,7 +206,7 @@ impl AcquirersScreen {
 
     /// Reads the routing table again on the next frame (the screen was opened again).
     pub fn invalidate_routes(&mut self) {
-        self.routes.invalidate();
+        self.routes.reopen();
     }
 
     /// Reads the acquirers, stores and bindings again, on the queue.

@@ -357,7 +357,7 @@ impl MerchantPanel {
                         field(
                             ui,
                             lang,
-                            lang.pick("中文门店名", "Chinese name"),
+                            lang.pick("中文门店名", "Chinese store name"),
                             &mut s.name_zh,
                             issues,
                             "name_zh",

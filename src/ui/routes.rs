@@ -89,10 +89,16 @@ impl RoutesPanel {
         self.loaded = false;
     }
 
+    /// Reads the routes again and forgets a "stop taking" that waited for its confirmation (the screen was opened
+    /// again). A re-read in the background ([`RoutesPanel::invalidate`]) keeps the question on screen.
+    pub fn reopen(&mut self) {
+        self.invalidate();
+        self.confirm_stop = None;
+    }
+
     /// Reads the routes and every store's active bindings (when the screen opens or after a change).
     fn reload(&mut self, ctx: &mut Ctx, stores: &[StoreRow]) {
         self.loaded = true;
-        self.confirm_stop = None;
         let ids: Vec<StoreId> = stores.iter().map(|s| s.id).collect();
         self.reading = Some(ctx.queue.submit(move |s| {
             let views = s.store.setup().route_views()?;
@@ -144,6 +150,12 @@ impl RoutesPanel {
                 let route = views.iter().find(|v| v.store_id == s.id && v.wallet == wallet).cloned();
                 self.rows.push(Row { store_id: s.id, store_code: s.store_code.clone(), wallet, route, candidates });
             }
+        }
+        // A confirmation waits only while its route is there to stop.
+        if let Some(key) = self.confirm_stop
+            && !self.rows.iter().any(|r| (r.store_id, r.wallet) == key && r.route.is_some())
+        {
+            self.confirm_stop = None;
         }
     }
 
@@ -228,6 +240,7 @@ impl RoutesPanel {
             self.message = Some((false, e));
             return;
         }
+        self.confirm_stop = None;
         let operator = ctx.operator_id();
         let (ticket, done, failed) = match change {
             Change::Choose { store_id, store_code, wallet, to } => {

@@ -7,7 +7,7 @@ use crate::channel::cds::CdsClient;
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{CodeFormatChoice, Store as StoreRow, StoreId};
 use crate::mpm::{CodeFormat, DecodedStoreCode, ErrorCorrection, MpmError, decode_store_code, qr_matrix, render_png};
-use crate::onboarding::{BuiltCode, CodeCheck, build_for_store, check_code};
+use crate::onboarding::{BuiltCode, CodeCheck, OnboardingError, build_for_store, check_code};
 use crate::queue::{QueueError, Ticket, poll_slot};
 use crate::store::StoreError;
 use crate::ui::Ctx;
@@ -27,6 +27,8 @@ pub struct StoreCodesScreen {
     selected: Option<StoreId>,
     format: Option<CodeFormatChoice>,
     built: Option<Result<BuiltCode, Text>>,
+    /// The built code failed because the store has no acquirer yet (the screen then says where to onboard it).
+    not_onboarded: bool,
     /// The stores being read, the code being built (format and code), the format being saved, the PNG being written.
     reading: Option<Ticket<Result<StoresRead, StoreError>>>,
     /// The onboarding server set for live mode (the code checker asks it).
@@ -57,6 +59,7 @@ impl Default for StoreCodesScreen {
             selected: None,
             format: None,
             built: None,
+            not_onboarded: false,
             reading: None,
             onboarding_url: None,
             building: None,
@@ -92,7 +95,7 @@ fn format_label(lang: Lang, f: CodeFormat) -> &'static str {
 type StoresRead = (Vec<StoreRow>, Option<String>);
 
 /// A store's code format and its code, as built on the queue.
-type Built = (Option<CodeFormatChoice>, Result<BuiltCode, Text>);
+type Built = (Option<CodeFormatChoice>, Result<BuiltCode, OnboardingError>);
 
 /// The QR symbol as an image: `scale` pixels a module, 4 modules of quiet zone (this screen and the dynamic code).
 pub(crate) fn qr_image(payload: &str, scale: usize) -> Result<egui::ColorImage, MpmError> {
@@ -164,7 +167,7 @@ impl StoreCodesScreen {
         };
         self.building = Some(ctx.queue.submit(move |q| {
             let format = q.store.setup().store_code_format(id).ok();
-            (format, build_for_store(&q.store, id, None).map_err(|e| e.text()))
+            (format, build_for_store(&q.store, id, None))
         }));
         if let Some(s) = self.stores.iter().find(|s| s.id == id)
             && self.png.text.trim().is_empty()
@@ -199,9 +202,13 @@ impl StoreCodesScreen {
         match poll_slot(&mut self.building) {
             Some(Ok((format, built))) => {
                 self.format = format;
-                self.built = Some(built);
+                self.not_onboarded = matches!(built, Err(OnboardingError::NotOnboarded { .. }));
+                self.built = Some(built.map_err(|e| e.text()));
             }
-            Some(Err(e)) => self.built = Some(Err(e.text())),
+            Some(Err(e)) => {
+                self.not_onboarded = false;
+                self.built = Some(Err(e.text()));
+            }
             None => {}
         }
         match poll_slot(&mut self.choosing) {
@@ -303,10 +310,13 @@ impl StoreCodesScreen {
             }
             Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.get(lang));
-                ui.label(lang.pick(
-                    "请先在“收单机构”页为该门店入驻收单机构。",
-                    "Onboard this store with an acquirer on the Acquirers screen first.",
-                ));
+                // Only when that is the reason: a format that cannot name the store's acquirers says what to do.
+                if self.not_onboarded {
+                    ui.label(lang.pick(
+                        "请先在“收单机构”页为该门店入驻收单机构。",
+                        "Onboard this store with an acquirer on the Acquirers screen first.",
+                    ));
+                }
             }
             Some(Ok(code)) => {
                 let code = code.clone();

@@ -325,6 +325,14 @@ pub fn code_error_words(e: &MpmError, lang: Lang) -> String {
             "这张码不带 CDS 数据，无法绑定其他收单机构：请先用“入驻并注册 CDS”生成带 CDS 的码".to_owned()
         }
         (Lang::ZhCn, MpmError::Empty) => "码内容为空：请粘贴以 000201… 或 HTTPS://…/MPM/3/… 开头的收款码".to_owned(),
+        // Refusals of building a store's code (its format or its acquirers), not of reading one.
+        (Lang::ZhCn, MpmError::AlipayPlusSingleIssuer { count }) => format!(
+            "Alipay+ MPM 码只能写明发码的一家收单机构，但该门店有 {count} 家：请改用 EMVCo 或“自动”格式，或生成带 CDS 的码再把其他收单机构绑定到 CDS 平台"
+        ),
+        (Lang::ZhCn, MpmError::TooManyReferences { count, max }) => format!(
+            "该门店有 {count} 家收单机构，EMVCo 码最多写明 {max} 家（标签 26–50）：请减少 {} 家，或生成带 CDS 的码",
+            count.saturating_sub(*max)
+        ),
         (Lang::ZhCn, _) => {
             tracing::warn!(error = %e, "unreadable code");
             "无法识别这张码：它已损坏，或不是收款码".to_owned()
