@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::queue::SandboxError;
 use crate::sync::{Services, SyncSettings};
 
 /// The embedded sandbox's life: started off the UI thread, then serving for the life of the app.
@@ -12,9 +13,9 @@ pub enum SandboxStatus {
     /// Not used (tests, or live gateways).
     #[default]
     Off,
-    Starting(std::sync::mpsc::Receiver<Result<crate::sandbox::RunningSandbox, String>>),
+    Starting(std::sync::mpsc::Receiver<Result<crate::sandbox::RunningSandbox, SandboxError>>),
     Running(crate::sandbox::RunningSandbox),
-    Failed(String),
+    Failed(SandboxError),
 }
 
 impl std::fmt::Debug for SandboxStatus {
@@ -37,7 +38,7 @@ impl SandboxStatus {
                 Ok(Err(e)) => *self = SandboxStatus::Failed(e),
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    *self = SandboxStatus::Failed("the sandbox task ended before it started".into())
+                    *self = SandboxStatus::Failed("the sandbox task ended before it started".into());
                 }
             }
         }
@@ -59,9 +60,9 @@ impl SandboxStatus {
         let SandboxStatus::Running(running) = self else { return None };
         let (accounts, url) = (running.state.accounts(), running.base_url());
         Some(std::sync::Arc::new(move |db: &Path| {
-            let mut store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
-            crate::sandbox::till::prepare(&mut store).map_err(|e| e.to_string())?;
-            crate::sandbox::till::router(&store, &accounts, &url)
+            let mut store = crate::store::Store::open(db)?;
+            crate::sandbox::till::prepare(&mut store)?;
+            Ok(crate::sandbox::till::router(&store, &accounts, &url)?)
         }))
     }
 
@@ -71,7 +72,7 @@ impl SandboxStatus {
         &self,
         runtime: &tokio::runtime::Handle,
         data_dir: &Path,
-    ) -> Option<std::sync::mpsc::Receiver<Result<Services, String>>> {
+    ) -> Option<std::sync::mpsc::Receiver<Result<Services, SandboxError>>> {
         let SandboxStatus::Running(running) = self else { return None };
         let (tx, rx) = std::sync::mpsc::channel();
         let (accounts, url, dir) = (running.state.accounts(), running.base_url(), data_dir.to_owned());
@@ -82,7 +83,8 @@ impl SandboxStatus {
             })
             .await
             .unwrap_or_default();
-            let _ = tx.send(crate::sandbox::till::start_services(&dir, &accounts, &url, settings).await);
+            let started = crate::sandbox::till::start_services(&dir, &accounts, &url, settings).await;
+            let _ = tx.send(started.map_err(SandboxError::from));
         });
         Some(rx)
     }

@@ -490,15 +490,17 @@ fn run_gui(home: DataHome) -> anyhow::Result<()> {
         let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let result = tilldesk::sandbox::start(&sandbox_dir, localhost, false).await;
         // The sync worker and the notify listener follow the sandbox (registered with it automatically).
-        let services = match &result {
+        let services: Result<_, tilldesk::queue::SandboxError> = match &result {
             Ok(_) if !sandbox_mode => Err("live mode: the background sync starts once the keys are unlocked".into()),
             Ok(running) => {
                 let accounts = running.state.accounts();
-                tilldesk::sandbox::till::start_services(&data_dir, &accounts, &running.base_url(), sync_settings).await
+                let url = running.base_url();
+                let started = tilldesk::sandbox::till::start_services(&data_dir, &accounts, &url, sync_settings).await;
+                started.map_err(tilldesk::queue::SandboxError::from)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.to_string().into()),
         };
-        let _ = tx.send(result.map_err(|e| e.to_string()));
+        let _ = tx.send(result.map_err(tilldesk::queue::SandboxError::from));
         let _ = services_tx.send(services);
     });
     app.ctx.sandbox = tilldesk::ui::SandboxStatus::Starting(rx);

@@ -45,7 +45,7 @@ pub async fn router(
         (Some(url), Some(dir)) => {
             let mut store = tilldesk::store::Store::open(&db)?;
             tilldesk::sandbox::till::prepare(&mut store)?;
-            let router = tilldesk::sandbox::till::sandbox_router(&store, &read_accounts(dir)?, url)?;
+            let router = tilldesk::sandbox::till::router(&store, &read_accounts(dir)?, url)?;
             Ok((router, None))
         }
         _ if live => {
@@ -57,8 +57,7 @@ pub async fn router(
             let running = tilldesk::sandbox::start(&dir, "127.0.0.1:0".parse()?, false).await?;
             let mut store = tilldesk::store::Store::open(&db)?;
             tilldesk::sandbox::till::prepare(&mut store)?;
-            let router =
-                tilldesk::sandbox::till::sandbox_router(&store, &running.state.accounts(), &running.base_url())?;
+            let router = tilldesk::sandbox::till::router(&store, &running.state.accounts(), &running.base_url())?;
             Ok((router, Some(running)))
         }
     }

@@ -175,7 +175,7 @@ async fn accounts(dir: &Path, db: &Path, target: &SandboxTarget) -> anyhow::Resu
     let live = tilldesk::config::channel_mode(&store)? == tilldesk::model::ChannelMode::Live;
     let sandbox = |store: &mut Store, accounts: &tilldesk::sandbox::accounts::SandboxAccounts, url: &str| {
         tilldesk::sandbox::till::prepare(store)?;
-        let router = tilldesk::sandbox::till::router(store, accounts, url).map_err(anyhow::Error::msg)?;
+        let router = tilldesk::sandbox::till::router(store, accounts, url)?;
         let notify = tilldesk::sandbox::till::notify_keys(store, accounts, url).map_err(anyhow::Error::msg)?;
         anyhow::Ok((router, notify))
     };

@@ -14,9 +14,13 @@ use crate::routing::backend::LinkError;
 use crate::secrets::Vault;
 use crate::store::Store;
 
+/// Why the embedded sandbox, its channels or its services could not be set up: the sandbox's own typed errors,
+/// boxed, because only the composition root names the sandbox (the window logs them and phrases the kind).
+pub type SandboxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Builds the router of the till whose database is at the path on the embedded sandbox (given by the composition
 /// root, which alone names the sandbox; run on the queue).
-pub type SandboxRouter = Arc<dyn Fn(&Path) -> Result<Router, String> + Send + Sync>;
+pub type SandboxRouter = Arc<dyn Fn(&Path) -> Result<Router, SandboxError> + Send + Sync>;
 
 /// Where the window's channels come from: chosen by the window from its mode and its link, built by the queue.
 #[derive(Clone)]
@@ -59,7 +63,7 @@ pub enum ChannelsError {
     Live(#[from] crate::keys::KeyError),
     /// The embedded sandbox's channels cannot be set up.
     #[error("the sandbox channels cannot be built: {0}")]
-    Sandbox(String),
+    Sandbox(#[source] SandboxError),
     /// No acquirer is connected yet.
     #[error("the acquirers are not connected")]
     NotConnected,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use crate::model::OperatorId;
 use crate::store::{Store, StoreError};
 
-pub use channels::{Channels, ChannelsError, Routes, SandboxRouter, VaultGuard};
+pub use channels::{Channels, ChannelsError, Routes, SandboxError, SandboxRouter, VaultGuard};
 pub use counter::{Counter, CounterError, CounterEvent, DynamicEvent, DynamicRun, Finished, PayEvent, PaymentRun};
 pub use job::{Job, Reporter};
 

@@ -1,3 +1,6 @@
+//! The command queue's own tests: commands off the UI thread, answers once, the pool, audit sessions, jobs and
+//! cancel, the router and the vault slot.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -162,15 +162,7 @@ impl ChannelFactory for SandboxChannels {
 }
 
 /// The router of a till on this sandbox (after [`prepare`]).
-///
-/// The error is text because `app.rs` (the window's start-up) passes it on as text; [`sandbox_router`] is the typed
-/// form, which this becomes once the window's start-up goes through the UI's command queue.
-pub fn router(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<Router, String> {
-    sandbox_router(store, accounts, base_url).map_err(|e| e.to_string())
-}
-
-/// [`router`] with its typed error.
-pub fn sandbox_router(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<Router, TillError> {
+pub fn router(store: &Store, accounts: &SandboxAccounts, base_url: &str) -> Result<Router, TillError> {
     let factory = SandboxChannels::new(accounts.clone(), base_url)?;
     Ok(Router::new(store, &factory)?)
 }
@@ -212,7 +204,7 @@ pub fn worker(
     let db = data_dir.join(crate::config::DATABASE_FILE);
     let mut store = Store::open(&db)?;
     prepare(&mut store)?;
-    let router = sandbox_router(&store, accounts, base_url)?;
+    let router = router(&store, accounts, base_url)?;
     let cds = crate::channel::cds::client::CdsClient::new(base_url).ok();
     Ok(crate::sync::SyncWorker::new(&db, data_dir, router, cds, settings))
 }
@@ -254,17 +246,14 @@ pub async fn listen_with(
 
 /// The sync worker and the notify listener for a till on the sandbox, the worker's loop started on the current
 /// runtime. Must be called inside a tokio runtime.
-///
-/// The error is text because the window's start-up (`main.rs`, `app.rs`) hands it to the UI as text; the parts
-/// ([`worker`], [`listen`]) are typed.
 pub async fn start_services(
     data_dir: &Path,
     accounts: &SandboxAccounts,
     base_url: &str,
     settings: crate::sync::SyncSettings,
-) -> Result<crate::sync::Services, String> {
-    let worker = worker(data_dir, accounts, base_url, settings).map_err(|e| e.to_string())?;
-    let listener = listen(data_dir, accounts, base_url, None).await.map_err(|e| e.to_string())?;
+) -> Result<crate::sync::Services, TillError> {
+    let worker = worker(data_dir, accounts, base_url, settings)?;
+    let listener = listen(data_dir, accounts, base_url, None).await?;
     Ok(crate::sync::Services::start_worker(worker, Some(listener)))
 }
 

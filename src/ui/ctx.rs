@@ -47,7 +47,7 @@ pub struct Ctx {
     /// The background sync worker and notify listener, once started.
     pub services: Option<crate::sync::Services>,
     /// The services being started off the UI thread.
-    pub services_starting: Option<std::sync::mpsc::Receiver<Result<crate::sync::Services, String>>>,
+    pub services_starting: Option<std::sync::mpsc::Receiver<Result<crate::sync::Services, crate::queue::SandboxError>>>,
     /// The live (or merchant backend's) background sync being started on the queue.
     sync_starting: Option<crate::queue::Ticket<Result<crate::sync::Services, ChannelsError>>>,
     /// Which background sync runs: (mode, live keys unlocked) it was started for. None: the app does not manage

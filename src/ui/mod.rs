@@ -382,7 +382,7 @@ impl TillDeskApp {
                 }
                 SandboxStatus::Failed(e) => {
                     ui.colored_label(ui.visuals().error_fg_color, lang.pick("沙箱启动失败", "the sandbox failed"))
-                        .on_hover_text(e.as_str());
+                        .on_hover_text(e.to_string());
                 }
             }
             ui.separator();
