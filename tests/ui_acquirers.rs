@@ -16,7 +16,7 @@ use tilldesk::model::{
 };
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, TillDeskApp};
-use ui_common::{AppHarness, assert_one_language, click, wait_until};
+use ui_common::{AppHarness, assert_one_language, click, wait_for_ok, wait_until};
 
 fn db(data: &std::path::Path) -> Store {
     Store::open(&data.join(config::DATABASE_FILE)).unwrap()
@@ -59,16 +59,6 @@ fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> (Til
     (app, s1, s2)
 }
 
-/// Waits for a label containing `text`; an error in the status bar fails at once.
-fn wait_for(h: &mut AppHarness, text: &str) {
-    wait_until(h, text, |h| {
-        if let Some(err) = h.state().ctx.error.clone() {
-            panic!("error while waiting for {text:?}: {err:?}");
-        }
-        h.query_all_by_label_contains(text).next().is_some()
-    });
-}
-
 fn acquirer(db: &Store, code: &str) -> AcquirerId {
     db.setup().acquirer_by_onboarding_code(code).unwrap().unwrap().acquirer.id
 }
@@ -84,11 +74,11 @@ fn binding(data: &std::path::Path, store: StoreId, code: &str) -> Option<Acquire
 fn onboard(h: &mut AppHarness, data: &std::path::Path, store: StoreId, code: &str, name: &str) -> AcquirerBinding {
     click(h, &format!("{code} · {name}"));
     click(h, "Onboard without CDS");
-    wait_for(h, &format!("Onboarded with {name}: merchant id "));
+    wait_for_ok(h, &format!("Onboarded with {name}: merchant id "));
     let b = binding(data, store, code).expect("the binding is saved");
     assert_eq!(b.status, BindingStatus::Active, "{b:?}");
     // The bindings are read again through the command queue.
-    wait_for(h, b.merchant_id_at_acquirer.as_deref().unwrap());
+    wait_for_ok(h, b.merchant_id_at_acquirer.as_deref().unwrap());
     b
 }
 
@@ -102,12 +92,12 @@ fn a_merchant_onboards_two_stores_routes_the_wallets_and_is_refused_where_it_mus
 
     click(&mut h, "Acquirers");
     h.get_by_label("Acquirers and bindings");
-    wait_for(&mut h, "Not onboarded with any acquirer yet");
+    wait_for_ok(&mut h, "Not onboarded with any acquirer yet");
     h.get_by_label("Bindings — store S001");
 
     // S002 with Alipay, then WeChat Pay: each binding routes its wallet there, as the merchant id it was given.
     click(&mut h, "S002 Harbour");
-    wait_for(&mut h, "Bindings — store S002");
+    wait_for_ok(&mut h, "Bindings — store S002");
     let alipay_b = onboard(&mut h, &data, s2, "ALIPAY", "Alipay (sandbox)");
     let wechat_b = onboard(&mut h, &data, s2, "WECHATPAY", "WeChat Pay (sandbox)");
     let (alipay_m, wechat_m) =
@@ -129,18 +119,18 @@ fn a_merchant_onboards_two_stores_routes_the_wallets_and_is_refused_where_it_mus
     // The same acquirer again: refused with the merchant id it already has; nothing changes.
     click(&mut h, "ALIPAY · Alipay (sandbox)");
     click(&mut h, "Onboard without CDS");
-    wait_for(&mut h, &format!("store S002 is already onboarded with Alipay (sandbox) (merchant id {alipay_m})"));
+    wait_for_ok(&mut h, &format!("store S002 is already onboarded with Alipay (sandbox) (merchant id {alipay_m})"));
     assert_eq!(binding(&data, s2, "ALIPAY").unwrap(), alipay_b);
 
     // S002 stops taking WeChat Pay (asked once more); the acquirer it is onboarded with can take it back.
     click(&mut h, "S002: stop taking WeChat Pay");
     assert!(db(&data).setup().route(s2, Wallet::WechatPay).unwrap().is_some(), "not before the confirmation");
     click(&mut h, "Confirm: S002 stops taking WeChat Pay");
-    wait_for(&mut h, "S002 no longer takes WeChat Pay codes");
+    wait_for_ok(&mut h, "S002 no longer takes WeChat Pay codes");
     assert!(db(&data).setup().route(s2, Wallet::WechatPay).unwrap().is_none());
-    wait_for(&mut h, "Route to WECHATPAY");
+    wait_for_ok(&mut h, "Route to WECHATPAY");
     click(&mut h, "Route to WECHATPAY");
-    wait_for(&mut h, "S002 now takes WeChat Pay codes through WECHATPAY");
+    wait_for_ok(&mut h, "S002 now takes WeChat Pay codes through WECHATPAY");
     let route = db(&data).setup().route(s2, Wallet::WechatPay).unwrap().unwrap();
     assert_eq!((route.merchant_id.as_ref(), route.source), (Some(&wechat_m), RouteSource::Chosen));
 
@@ -152,10 +142,10 @@ fn a_merchant_onboards_two_stores_routes_the_wallets_and_is_refused_where_it_mus
         acquirer(&db(&data), "ALIPAY"),
         "onboarding a second acquirer does not take the wallet from the first"
     );
-    wait_for(&mut h, "Acquirer for S002 Alipay");
+    wait_for_ok(&mut h, "Acquirer for S002 Alipay");
     click(&mut h, "Acquirer for S002 Alipay");
     click(&mut h, &format!("PARTNER1 · merchant {partner_m}"));
-    wait_for(&mut h, "S002 now takes Alipay codes through PARTNER1");
+    wait_for_ok(&mut h, "S002 now takes Alipay codes through PARTNER1");
     let route = db(&data).setup().route(s2, Wallet::Alipay).unwrap().unwrap();
     assert_eq!(route.acquirer_id, acquirer(&db(&data), "PARTNER1"));
     assert_eq!((route.merchant_id.as_ref(), route.source), (Some(&partner_m), RouteSource::Chosen));
@@ -169,21 +159,21 @@ fn a_merchant_onboards_two_stores_routes_the_wallets_and_is_refused_where_it_mus
         db.setup_mut().update_merchant(&m, None).unwrap();
     }
     click(&mut h, "S001 Demo Store");
-    wait_for(&mut h, "Bindings — store S001");
+    wait_for_ok(&mut h, "Bindings — store S001");
     click(&mut h, "WECHATPAY · WeChat Pay (sandbox)");
     click(&mut h, "Onboard without CDS");
-    wait_for(&mut h, "WeChat Pay (sandbox) refused the merchant: MCC 7995 (gambling) is not accepted");
+    wait_for_ok(&mut h, "WeChat Pay (sandbox) refused the merchant: MCC 7995 (gambling) is not accepted");
     let failed = binding(&data, s1, "WECHATPAY").expect("the failed binding is kept");
     assert_eq!(failed.status, BindingStatus::Failed);
     assert!(failed.failure_reason.as_deref().is_some_and(|r| r.contains("MCC 7995")), "{failed:?}");
     // S001's WeChat Pay codes stay with its direct contract: the failed onboarding routes nothing.
     let route = db(&data).setup().route(s1, Wallet::WechatPay).unwrap().unwrap();
     assert_eq!((route.source, route.merchant_id), (RouteSource::Direct, None));
-    wait_for(&mut h, "failed: MCC 7995 (gambling) is not accepted");
-    wait_for(&mut h, "Steps WECHATPAY");
+    wait_for_ok(&mut h, "failed: MCC 7995 (gambling) is not accepted");
+    wait_for_ok(&mut h, "Steps WECHATPAY");
     click(&mut h, "Steps WECHATPAY");
     let submitted = format!("assigned merchant id {} (failed)", failed.merchant_id_at_acquirer.as_deref().unwrap());
-    wait_for(&mut h, &submitted);
+    wait_for_ok(&mut h, &submitted);
     assert!(h.query_by_label("Route to WECHATPAY").is_none(), "a failed onboarding is offered for no wallet");
     drop(h);
     drop(rt);
@@ -220,15 +210,15 @@ fn the_acquirers_screen_speaks_one_language_at_1024x600() {
         }
         let mut h = ui_common::harness(TillDeskApp::new(home).unwrap(), [1024.0, 600.0]);
         click(&mut h, t("收单机构", "Acquirers"));
-        ui_common::wait_for(&mut h, "WECHATPAYM00000001");
+        ui_common::wait_for_ok(&mut h, "WECHATPAYM00000001");
         click(&mut h, &format!("S002 {}", t("港口店", "Harbour")));
-        ui_common::wait_for(&mut h, t("绑定情况 — 门店 S002", "Bindings — store S002"));
-        ui_common::wait_for(&mut h, &format!("{} WECHATPAY", t("步骤记录", "Steps")));
+        ui_common::wait_for_ok(&mut h, t("绑定情况 — 门店 S002", "Bindings — store S002"));
+        ui_common::wait_for_ok(&mut h, &format!("{} WECHATPAY", t("步骤记录", "Steps")));
         assert_one_language(&h, lang, ALLOW, "the Acquirers screen");
 
         // A refusal kept by the screen: binding with no code given.
         click(&mut h, t("绑定此收单机构到该码", "Bind this acquirer to the code"));
-        ui_common::wait_for(&mut h, t("沙箱尚未启动", "the sandbox is not running yet"));
+        ui_common::wait_for_ok(&mut h, t("沙箱尚未启动", "the sandbox is not running yet"));
         assert_one_language(&h, lang, ALLOW, "the Acquirers screen, refusing");
     }
 }

@@ -15,7 +15,7 @@ use tilldesk::model::{AcquirerBinding, AcquirerId, AcquirerKind, BindingId, Bind
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, TillDeskApp};
-use ui_common::{AppHarness, assert_one_language, click, type_into, wait_until};
+use ui_common::{AppHarness, assert_one_language, click, type_into, wait_for_ok, wait_until};
 
 /// What may read the same in both languages: brand and format names, the demo merchant's data.
 const ALLOW: &[&str] = &[
@@ -34,16 +34,6 @@ const ALLOW: &[&str] = &[
     "上海",
     "Lucky",
 ];
-
-/// Waits for a label containing `text`; an error in the status bar fails at once.
-fn wait_for(h: &mut AppHarness, text: &str) {
-    wait_until(h, text, |h| {
-        if let Some(err) = h.state().ctx.error.clone() {
-            panic!("error while waiting for {text:?}: {err:?}");
-        }
-        h.query_by_label_contains(text).is_some()
-    });
-}
 
 fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime, lang: Lang) -> TillDeskApp {
     let mut home = DataHome::open(&dir.join("data")).unwrap();
@@ -124,15 +114,15 @@ fn walk_setup_screens(lang: Lang) {
         &format!("PARTNER1 · {}", t("Alipay+ 合作机构 PARTNER1（沙箱）", "Alipay+ partner PARTNER1 (sandbox)")),
     );
     click(&mut h, t("入驻并注册 CDS", "Onboard with CDS"));
-    wait_for(&mut h, t("正在审核商户", "is verifying merchant"));
+    wait_for_ok(&mut h, t("正在审核商户", "is verifying merchant"));
     one_language(&h, lang, tmp.path(), "onboarding steps");
-    wait_for(
+    wait_for_ok(
         &mut h,
         t("已入驻 Alipay+ 合作机构 PARTNER1（沙箱）", "Onboarded with Alipay+ partner PARTNER1 (sandbox)"),
     );
-    ui_common::wait_for(&mut h, &format!("{} PARTNER1", t("步骤记录", "Steps")));
+    ui_common::wait_for_ok(&mut h, &format!("{} PARTNER1", t("步骤记录", "Steps")));
     click(&mut h, &format!("{} PARTNER1", t("步骤记录", "Steps")));
-    wait_for(&mut h, t("审核通过：商户", "verified: merchant"));
+    wait_for_ok(&mut h, t("审核通过：商户", "verified: merchant"));
     h.get_by_label_contains(t("分配了商户号", "assigned merchant id"));
     one_language(&h, lang, tmp.path(), "the binding's timeline");
 
@@ -145,24 +135,24 @@ fn walk_setup_screens(lang: Lang) {
     click(&mut h, &format!("WECHATPAY · {}", t("微信支付（沙箱）", "WeChat Pay (sandbox)")));
     type_into(&mut h, t("码内容", "Payload"), &payload);
     click(&mut h, t("绑定此收单机构到该码", "Bind this acquirer to the code"));
-    wait_for(&mut h, t("已绑定到店铺码", "Bound to the code"));
-    ui_common::wait_for(&mut h, &format!("{} WECHATPAY", t("步骤记录", "Steps")));
+    wait_for_ok(&mut h, t("已绑定到店铺码", "Bound to the code"));
+    ui_common::wait_for_ok(&mut h, &format!("{} WECHATPAY", t("步骤记录", "Steps")));
     click(&mut h, &format!("{} WECHATPAY", t("步骤记录", "Steps")));
-    wait_for(&mut h, t("这张码现在可到达", "the code now reaches"));
+    wait_for_ok(&mut h, t("这张码现在可到达", "the code now reaches"));
     one_language_with_ids(&h, lang, tmp.path(), &[&payload], "the Acquirers screen after binding");
     // Refused: the same acquirer again, in the UI's language.
     click(&mut h, t("绑定此收单机构到该码", "Bind this acquirer to the code"));
-    wait_for(&mut h, t("不能重复绑定", "cannot be bound twice"));
+    wait_for_ok(&mut h, t("不能重复绑定", "cannot be bound twice"));
     one_language_with_ids(&h, lang, tmp.path(), &[&payload], "a refused binding");
 
     // Store codes: the code, the print panel with its preview, the checker.
     click(&mut h, t("店铺码", "Store codes"));
-    wait_for(&mut h, t("预览：S001", "Preview: S001"));
-    ui_common::wait_for(&mut h, t("复制码内容", "Copy payload"));
+    wait_for_ok(&mut h, t("预览：S001", "Preview: S001"));
+    ui_common::wait_for_ok(&mut h, t("复制码内容", "Copy payload"));
     click(&mut h, t("复制码内容", "Copy payload"));
     type_into(&mut h, t("待检查的码内容", "Payload to check"), &payload);
     click(&mut h, t("检查此码", "Check this code"));
-    wait_for(&mut h, t("可到达微信支付（沙箱）", "reaches WeChat Pay (sandbox)"));
+    wait_for_ok(&mut h, t("可到达微信支付（沙箱）", "reaches WeChat Pay (sandbox)"));
     one_language_with_ids(&h, lang, tmp.path(), &[&payload], "the Store codes screen");
 
     // Settings → This till (the panel alone is checked in `this_till_is_in_one_language`: the Settings screen holds
@@ -170,7 +160,7 @@ fn walk_setup_screens(lang: Lang) {
     click(&mut h, t("设置", "Settings"));
     h.get_by_label(t("本机", "This till"));
     click(&mut h, t("保存本机设置", "Save this till"));
-    wait_for(&mut h, t("已保存：门店 S001", "Saved: Store S001"));
+    wait_for_ok(&mut h, t("已保存：门店 S001", "Saved: Store S001"));
 }
 
 #[test]
@@ -230,7 +220,7 @@ fn walk_first_run(lang: Lang) {
 
     h.get_by_label(&step(2, "商户资料", "Merchant profile"));
     // The form appears once the queue has read what the database holds.
-    ui_common::wait_for(&mut h, t("法定名称", "Legal name"));
+    ui_common::wait_for_ok(&mut h, t("法定名称", "Legal name"));
     click(&mut h, t("下一步", "Next"));
     h.get_by_label(t("请修正标红的字段", "Fix the fields marked in red"));
     assert_one_language(&h, lang, ALLOW, "first run: merchant, refused");
@@ -282,7 +272,7 @@ fn walk_first_run(lang: Lang) {
     );
     click(&mut h, t("下一步", "Next"));
 
-    ui_common::wait_for(&mut h, &step(6, "完成", "Done"));
+    ui_common::wait_for_ok(&mut h, &step(6, "完成", "Done"));
     assert_one_language(&h, lang, &[ALLOW, &["LIN NOODLES", "Lin"]].concat(), "first run: done");
 }
 
@@ -305,10 +295,10 @@ fn switching_the_language_rewords_the_messages_on_screen() {
     // An onboarding result from the core, its timeline, and a refusal kept by the screen.
     click(&mut h, "PARTNER1 · Alipay+ 合作机构 PARTNER1（沙箱）");
     click(&mut h, "入驻（不使用 CDS）");
-    wait_for(&mut h, "已入驻 Alipay+ 合作机构 PARTNER1（沙箱）");
-    ui_common::wait_for(&mut h, "步骤记录 PARTNER1");
+    wait_for_ok(&mut h, "已入驻 Alipay+ 合作机构 PARTNER1（沙箱）");
+    ui_common::wait_for_ok(&mut h, "步骤记录 PARTNER1");
     click(&mut h, "步骤记录 PARTNER1");
-    wait_for(&mut h, "审核通过：商户");
+    wait_for_ok(&mut h, "审核通过：商户");
     click(&mut h, "绑定此收单机构到该码");
     h.get_by_label_contains("请先打开店铺码图片");
 
@@ -385,7 +375,7 @@ fn copying_the_payload_says_copied_for_a_moment() {
     let mut h = ui_common::harness(app, [1280.0, 2400.0]);
     click(&mut h, "店铺码");
     assert!(h.query_by_label("已复制").is_none());
-    ui_common::wait_for(&mut h, "复制码内容");
+    ui_common::wait_for_ok(&mut h, "复制码内容");
     click(&mut h, "复制码内容");
     h.get_by_label("已复制");
     // egui's clock moves a quarter of a second a frame in the harness: after 3 s the note is gone.
@@ -404,7 +394,7 @@ fn the_store_code_png_goes_to_a_typed_path_and_defaults_outside_the_temporary_fo
     let mut h = ui_common::harness(app, [1280.0, 2400.0]);
     click(&mut h, "店铺码");
     // The code is built through the command queue; its PNG field comes with it.
-    ui_common::wait_for(&mut h, "PNG 文件");
+    ui_common::wait_for_ok(&mut h, "PNG 文件");
     let default = h.get_by_label("PNG 文件").accesskit_node().value().unwrap_or_default();
     let expected = tilldesk::ui::words_setup::default_save_dir(tmp.path()).join("store-code-S001.png");
     assert_eq!(default, expected.display().to_string(), "Pictures, Documents or the data folder's exports/");
@@ -420,7 +410,7 @@ fn the_store_code_png_goes_to_a_typed_path_and_defaults_outside_the_temporary_fo
     h.run_steps(1);
     click(&mut h, "保存为 PNG");
     let saved = typed.with_extension("png");
-    ui_common::wait_for(&mut h, &format!("已保存到 {}", saved.display()));
+    ui_common::wait_for_ok(&mut h, &format!("已保存到 {}", saved.display()));
     let bytes = std::fs::read(&saved).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"));
     // The folder is offered next time.
@@ -439,7 +429,7 @@ fn a_file_dialog_that_chooses_nothing_says_so_and_the_typed_path_is_used() {
     click(&mut h, "收单机构");
     // No file-dialog portal here (a bare test process): the dialog answers "nothing chosen" and the field says so.
     click(&mut h, "浏览… 图片文件");
-    wait_for(&mut h, "没有选择文件");
+    wait_for_ok(&mut h, "没有选择文件");
     // The typed path is what the binding reads (a text file holding a code that carries no CDS data).
     let file = tmp.path().join("code.txt");
     let input = tilldesk::mpm::StoreCodeInput::example_for_tests("LUCKY", "");
@@ -448,7 +438,7 @@ fn a_file_dialog_that_chooses_nothing_says_so_and_the_typed_path_is_used() {
     std::fs::write(&file, no_cds).unwrap();
     type_into(&mut h, "图片文件", &file.display().to_string());
     click(&mut h, "绑定此收单机构到该码");
-    wait_for(&mut h, "这张码不带 CDS 数据");
+    wait_for_ok(&mut h, "这张码不带 CDS 数据");
 }
 
 #[test]
@@ -462,7 +452,7 @@ fn a_chinese_name_in_the_latin_store_name_field_is_refused_on_the_acquirers_scre
         click(&mut h, t("收单机构", "Acquirers"));
         click(&mut h, t("商户与门店资料", "Merchant profile and stores"));
         // The merchant and its stores come from the command queue before Add store is offered.
-        ui_common::wait_for(&mut h, t("新增门店", "Add store"));
+        ui_common::wait_for_ok(&mut h, t("新增门店", "Add store"));
         click(&mut h, t("新增门店", "Add store"));
         type_into(&mut h, t("门店编号", "Store number"), "S002");
         type_into(&mut h, t("英文门店名", "Store name (Latin)"), "Lucky 幸运");

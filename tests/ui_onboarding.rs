@@ -7,23 +7,13 @@ use tilldesk::i18n::Lang;
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, TillDeskApp};
-use ui_common::{AppHarness, type_into, wait_until};
+use ui_common::{AppHarness, type_into, wait_for_ok, wait_until};
 
 mod scan_common;
 mod ui_common;
 
 fn harness(app: TillDeskApp) -> AppHarness {
     ui_common::harness(app, [1200.0, 1400.0])
-}
-
-/// Waits for a label containing `text`; an error in the status bar fails at once.
-fn wait_for(h: &mut AppHarness, text: &str) {
-    wait_until(h, text, |h| {
-        if let Some(err) = h.state().ctx.error.clone() {
-            panic!("error while waiting for {text:?}: {err:?}");
-        }
-        h.query_by_label_contains(text).is_some()
-    });
 }
 
 fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> TillDeskApp {
@@ -60,14 +50,14 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     // By accessibility actions: the screen's sections fill in as the command queue answers.
     ui_common::click(&mut h, "PARTNER1 · Alipay+ 合作机构 PARTNER1（沙箱）");
     ui_common::click(&mut h, "入驻并注册 CDS");
-    wait_for(&mut h, "已入驻 Alipay+ 合作机构 PARTNER1（沙箱）");
-    wait_for(&mut h, "已生效");
+    wait_for_ok(&mut h, "已入驻 Alipay+ 合作机构 PARTNER1（沙箱）");
+    wait_for_ok(&mut h, "已生效");
     let cds_index = {
         let db = Store::open(&tmp.path().join("data").join("tilldesk.sqlite3")).unwrap();
         let s = db.setup().store_by_code("S001").unwrap().unwrap();
         db.setup().bindings_for_store(s.id).unwrap()[0].cds_index.clone().unwrap()
     };
-    wait_for(&mut h, &format!("{cds_index} @ SANDBOXCDS"));
+    wait_for_ok(&mut h, &format!("{cds_index} @ SANDBOXCDS"));
 
     // The printed code: what the Store codes screen shows, saved as a picture.
     let payload = {
@@ -83,7 +73,7 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     type_into(&mut h, "图片文件", &picture.display().to_string());
     h.run_steps(2);
     ui_common::click(&mut h, "绑定此收单机构到该码");
-    wait_for(&mut h, "已绑定到店铺码");
+    wait_for_ok(&mut h, "已绑定到店铺码");
     h.get_by_label_contains("同一张店铺码现在可到达以下收单机构");
     h.get_by_label_contains("(PARTNER1) — 商户号 PARTNER1M");
     h.get_by_label_contains("(WECHATPAY) — 商户号 WECHATPAYM");
@@ -100,12 +90,12 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
 
     // Binding the same acquirer again is refused with a clear message.
     ui_common::click(&mut h, "绑定此收单机构到该码");
-    wait_for(&mut h, "不能重复绑定");
+    wait_for_ok(&mut h, "不能重复绑定");
 
     // The steps are recorded with their times.
-    wait_for(&mut h, "步骤记录 WECHATPAY");
+    wait_for_ok(&mut h, "步骤记录 WECHATPAY");
     ui_common::click(&mut h, "步骤记录 WECHATPAY");
-    wait_for(&mut h, "已绑定 CDS 索引");
+    wait_for_ok(&mut h, "已绑定 CDS 索引");
 
     // Store codes: the preview shows the Alipay+ code with the CDS data, and the checker lists both acquirers.
     h.get_by_label("店铺码").click();
@@ -115,12 +105,12 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     wait_until(&mut h, "the Alipay+ code", |h| h.query_all_by_label("Alipay+ MPM 码").count() == 2);
     h.get_by_label(&payload);
     h.get_all_by_label(&cds_index).next().expect("the decoded CDS index is shown");
-    wait_for(&mut h, "预览：S001");
+    wait_for_ok(&mut h, "预览：S001");
     type_into(&mut h, "待检查的码内容", &payload);
     h.run_steps(2);
     h.get_by_label("检查此码").click();
     h.run_steps(1);
-    wait_for(&mut h, "可到达微信支付（沙箱）");
+    wait_for_ok(&mut h, "可到达微信支付（沙箱）");
     h.get_by_label_contains("可到达Alipay+ 合作机构 PARTNER1（沙箱）");
 
     // Switching the store to EMVCo changes the printed code, and the choice is saved.
@@ -139,7 +129,7 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     let pdf = tmp.path().join("stands").join("s001.pdf");
     type_into(&mut h, "PDF 文件", &pdf.display().to_string());
     h.get_by_label("保存 PDF…").click();
-    wait_for(&mut h, "已保存 1 页");
+    wait_for_ok(&mut h, "已保存 1 页");
     let pages = scan_common::rasterise(&pdf, 200);
     assert_eq!(pages.len(), 1);
     assert_eq!(scan_common::decode_all(&pages[0]), [emvco.clone(), emvco.clone()], "both faces of the tent");
@@ -155,7 +145,7 @@ fn onboard_with_cds_then_bind_a_second_acquirer_by_opening_the_code() {
     std::fs::set_permissions(&lp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     h.state_mut().store_codes.print.print_command = lp.into_os_string();
     h.get_by_label("打印…").click();
-    wait_for(&mut h, "request id is Counter-7");
+    wait_for_ok(&mut h, "request id is Counter-7");
     let args = std::fs::read_to_string(&record).unwrap();
     assert!(args.contains("-t TillDesk store codes --") && args.contains("tilldesk-store-codes.pdf"), "{args}");
 }
@@ -177,23 +167,23 @@ fn a_new_store_is_validated_and_saved() {
     ui_common::click(&mut h, "新增门店");
     wait_until(&mut h, "保存门店", |h| h.query_by_label("保存门店").is_some());
     ui_common::click(&mut h, "保存门店");
-    wait_for(&mut h, "必须填写门店编号");
+    wait_for_ok(&mut h, "必须填写门店编号");
     h.get_by_label("必须填写英文门店名");
     type_into(&mut h, "门店编号", "S002");
     type_into(&mut h, "英文门店名", "People's Square");
     type_into(&mut h, "中文门店名", "人民广场店");
     h.run_steps(2);
     ui_common::click(&mut h, "保存门店");
-    wait_for(&mut h, "已保存门店 S002");
+    wait_for_ok(&mut h, "已保存门店 S002");
     // The screen reads the stores again through the command queue.
-    wait_for(&mut h, "S002 人民广场店");
+    wait_for_ok(&mut h, "S002 人民广场店");
     let db = Store::open(&tmp.path().join("tilldesk.sqlite3")).unwrap();
     assert_eq!(db.setup().store_by_code("S002").unwrap().unwrap().name, "People's Square");
 
     // The merchant profile: a Latin name too long for the code is refused, saying by how much.
     type_into(&mut h, "英文名称（≤25）", " HAND PULLED NOODLES");
     ui_common::click(&mut h, "保存商户资料");
-    wait_for(&mut h, "英文名称有 33 个字符");
+    wait_for_ok(&mut h, "英文名称有 33 个字符");
     h.get_by_label("英文名称有 33 个字符，店铺码（标签 59）最多 25 个：请删掉 8 个");
     h.get_by_label("请修正标红的字段");
     drop(db);

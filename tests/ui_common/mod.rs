@@ -56,6 +56,16 @@ pub fn wait_for_sign_in(h: &mut AppHarness) {
     wait_until(h, "the signed-in operator's record", |h| h.state().ctx.sign_in_known());
 }
 
+/// Waits until a label contains `text`; an error in the status bar fails at once (a set-up screen's waits).
+pub fn wait_for_ok(h: &mut AppHarness, text: &str) {
+    wait_until(h, text, |h| {
+        if let Some(err) = h.state().ctx.error.clone() {
+            panic!("error while waiting for {text:?}: {err:?}");
+        }
+        h.query_all_by_label_contains(text).next().is_some()
+    });
+}
+
 /// Waits until a label contains `text`.
 pub fn wait_for<S>(h: &mut Harness<'_, S>, text: &str) {
     wait_for_n(h, text, 1);
