@@ -107,7 +107,7 @@ fn main() {
         None => Backend::open(&db, &home).unwrap().serving(router),
     };
     let engine = if schema.is_some() { "PostgreSQL" } else { "SQLite" };
-    let options = StartOptions { sync: None, recover: false };
+    let options = StartOptions { sync: None, recover: false, tls: None };
     let running =
         backend_rt.block_on(tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options)).unwrap();
     let url = running.base_url();

@@ -45,7 +45,7 @@ async fn world() -> World {
     let notify = sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
     drop(store);
     let backend = Backend::open(&db, &home).unwrap().serving(router);
-    let options = StartOptions { sync: None, recover: false };
+    let options = StartOptions { sync: None, recover: false, tls: None };
     let backend = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
     World { dir, sandbox, backend, http: reqwest::Client::new() }
 }

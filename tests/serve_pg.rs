@@ -115,7 +115,7 @@ impl World {
     }
 
     async fn serve(&self, backend: Backend) -> RunningBackend {
-        let options = StartOptions { sync: None, recover: false };
+        let options = StartOptions { sync: None, recover: false, tls: None };
         let store = Store::open(&self.home().join(tilldesk::serve::DATABASE_FILE)).unwrap();
         let accounts = self.sandbox.state.accounts();
         let notify = sandbox::till::notify_keys(&store, &accounts, &self.sandbox.base_url()).unwrap();

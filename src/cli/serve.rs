@@ -14,6 +14,7 @@ use tilldesk::store::Store;
 use tilldesk::sync::notify::{NotifyKeys, NotifyVerify};
 
 use crate::cli::checkout::SandboxTarget;
+use tilldesk::serve::tls::TlsFiles;
 
 #[derive(Debug, clap::Args)]
 #[command(subcommand_negates_reqs = true)]
@@ -21,9 +22,15 @@ pub struct ServeCli {
     #[command(subcommand)]
     pub command: Option<ServeCommand>,
     /// Where to serve the till API and the acquirers' notifications, like 0.0.0.0:8080 or 127.0.0.1:0 (port 0
-    /// picks a free one). The first line on stdout says `listening on http://HOST:PORT`.
+    /// picks a free one). The first line on stdout says `listening on http://HOST:PORT` (https with --tls-cert).
     #[arg(long, value_name = "ADDR", required = true)]
     pub listen: Option<SocketAddr>,
+    /// Serve HTTPS with this certificate chain (PEM: the certificate first, then its intermediates).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// The backend's database: a SQLite file (a path or sqlite:PATH; default: serve.sqlite3 in the data folder), or
     /// PostgreSQL (postgres://user@host:5432/db), which several `serve` instances can share.
     #[arg(long, global = true, env = "TILLDESK_DATABASE_URL", value_name = "URL")]
@@ -156,7 +163,8 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
         }
         None => {
             let listen = args.listen.context("--listen ADDR is needed to serve")?;
-            serve(&dir, &database, &db, listen, &args.target)
+            let tls = args.tls_cert.clone().zip(args.tls_key.clone()).map(|(cert, key)| TlsFiles { cert, key });
+            serve(&dir, &database, &db, listen, tls, &args.target)
         }
     }
 }
@@ -202,7 +210,14 @@ async fn accounts(dir: &Path, db: &Path, target: &SandboxTarget) -> anyhow::Resu
     }
 }
 
-fn serve(dir: &Path, database: &Database, db: &Path, listen: SocketAddr, target: &SandboxTarget) -> anyhow::Result<()> {
+fn serve(
+    dir: &Path,
+    database: &Database,
+    db: &Path,
+    listen: SocketAddr,
+    tls: Option<TlsFiles>,
+    target: &SandboxTarget,
+) -> anyhow::Result<()> {
     let rt = crate::runtime()?;
     rt.block_on(async {
         // On SQLite one process works on a backend's folder: two would both recover and deliver the same work. On
@@ -226,7 +241,7 @@ fn serve(dir: &Path, database: &Database, db: &Path, listen: SocketAddr, target:
             .with_context(|| format!("cannot open the backend's database {}", database.describe()))?
             .serving(accounts.router.clone());
         let ids = account_ids(&accounts.notify);
-        let options = StartOptions { sync: Some(settings), recover: true };
+        let options = StartOptions { sync: Some(settings), recover: true, tls };
         let running = tilldesk::serve::start(backend, listen, accounts.notify, options).await?;
         if let Some(url) = &accounts.sandbox_url {
             let http = reqwest::Client::new();

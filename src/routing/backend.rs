@@ -296,9 +296,9 @@ impl StaffError {
             BackendError::Api(A::OperatorTaken { name }) => StaffError::Taken(name),
             BackendError::Api(A::BadRequest { field, .. }) if field == "name" => AuthError::NameFormat.into(),
             BackendError::Api(api) => StaffError::Refused(api),
-            other @ (BackendError::Transport(_) | BackendError::BadResponse { .. }) => {
-                StaffError::Unreachable(other.to_string())
-            }
+            other @ (BackendError::Transport(_)
+            | BackendError::BadResponse { .. }
+            | BackendError::TrustedRoot { .. }) => StaffError::Unreachable(other.to_string()),
             other @ BackendError::BadUrl { .. } => StaffError::Link(other.into()),
         }
     }

@@ -25,6 +25,7 @@ pub mod office;
 pub mod recovery;
 pub mod staff;
 pub mod timing;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,8 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the backend's engine is not running (no acquirer accounts were given)")]
     NoEngine,
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// What the money operations need: the acquirer accounts (the backend's router) and the clock.
@@ -481,6 +484,8 @@ fn instance_name() -> String {
 /// A running backend: its address, the sync worker, and the server task.
 pub struct RunningBackend {
     pub addr: SocketAddr,
+    /// Served over HTTPS (`--tls-cert/--tls-key`).
+    tls: bool,
     pub backend: Arc<Backend>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -498,7 +503,7 @@ impl std::fmt::Debug for RunningBackend {
 impl RunningBackend {
     /// `http://HOST:PORT`, the URL tills join.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
     /// Where the acquirers post their notifications.
@@ -532,6 +537,8 @@ pub struct StartOptions {
     pub sync: Option<SyncSettings>,
     /// Resume orders a crash left unfinished before serving (the till engine's recovery).
     pub recover: bool,
+    /// Serve HTTPS with this certificate and key; None: plain HTTP (behind a TLS-terminating proxy, or loopback).
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// Binds `listen`, mounts the till API and the notify handlers (verified with `notify`), resumes unfinished work
@@ -551,25 +558,39 @@ pub async fn start(
     } else {
         app = app.merge(crate::sync::notify::routes(Store::open(&backend.db)?, notify));
     }
+    // A wrong certificate or key stops the start before anything listens.
+    let acceptor = options.tls.as_ref().map(tls::acceptor).transpose()?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
-    if !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "the backend listens beyond this machine over plain HTTP: put it behind TLS");
+    if !addr.ip().is_loopback() && acceptor.is_none() {
+        tracing::warn!(%addr, "the backend listens beyond this machine over plain HTTP: use --tls-cert/--tls-key");
     }
+    let tls = acceptor.is_some();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "the backend stopped serving");
+    let shutdown = async move {
+        let _ = rx.await;
+    };
+    let task = match acceptor {
+        None => tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!(error = %e, "the backend stopped serving");
+            }
+        }),
+        Some(acceptor) => {
+            let listener = tls::TlsListener::new(listener, acceptor)
+                .map_err(|source| ServeError::Bind { addr: listen, source })?;
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                    tracing::error!(error = %e, "the backend stopped serving");
+                }
+            })
         }
-    });
+    };
     if on_postgres {
         let services = options.recover.then(|| recovery::spawn(backend.clone(), recovery::INTERVAL));
         tracing::info!(%addr, instance = backend.instance(), "merchant backend listening (PostgreSQL)");
-        return Ok(RunningBackend { addr, backend, shutdown: Some(tx), task, services: None, recovery: services });
+        return Ok(RunningBackend { addr, tls, backend, shutdown: Some(tx), task, services: None, recovery: services });
     }
     if options.recover {
         let checkout = crate::checkout::Checkout::open(
@@ -591,5 +612,5 @@ pub async fn start(
         crate::sync::Services::start_worker(worker, None)
     });
     tracing::info!(%addr, "merchant backend listening");
-    Ok(RunningBackend { addr, backend, shutdown: Some(tx), task, services, recovery: None })
+    Ok(RunningBackend { addr, tls, backend, shutdown: Some(tx), task, services, recovery: None })
 }

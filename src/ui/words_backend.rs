@@ -72,6 +72,13 @@ pub fn backend_error(e: &BackendError) -> Text {
             "The merchant backend did not answer: check the URL and the network (the log has the detail)",
         ),
         BackendError::Api(api) => api_error(api),
+        BackendError::TrustedRoot { path, .. } => {
+            tracing::warn!(error = %e, "the backend's extra trusted root");
+            Text::new(
+                format!("无法使用商户后台的根证书文件 {path}（详情见日志）"),
+                format!("The merchant backend's root certificate file {path} cannot be used (the log has the detail)"),
+            )
+        }
     }
 }
 

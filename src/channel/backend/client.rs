@@ -27,7 +27,14 @@ pub enum BackendError {
     /// An answer that is not the till API's (a proxy's error page, another server).
     #[error("the merchant backend answered HTTP {status} with something that is not the till API: {detail}")]
     BadResponse { status: u16, detail: String },
+    /// The extra trusted root certificate named by [`BACKEND_CA_ENV`] cannot be read.
+    #[error("{BACKEND_CA_ENV}={path}: {detail}")]
+    TrustedRoot { path: String, detail: String },
 }
+
+/// A PEM file of extra root certificates the till trusts for its backend's HTTPS certificate, besides the system's:
+/// a backend whose certificate comes from the chain's own certificate authority.
+pub const BACKEND_CA_ENV: &str = "TILLDESK_BACKEND_CA_FILE";
 
 impl BackendError {
     /// The backend's error kind, when it answered with one.
@@ -76,10 +83,20 @@ pub fn parse_url(url: &str) -> Result<reqwest::Url, BackendError> {
 }
 
 fn http() -> Result<reqwest::Client, BackendError> {
-    reqwest::Client::builder()
-        .timeout(CALL_TIMEOUT)
-        .build()
-        .map_err(|e| BackendError::Transport(format!("cannot set up the HTTP client: {e}")))
+    let mut builder = reqwest::Client::builder().timeout(CALL_TIMEOUT);
+    if let Some(path) = std::env::var_os(BACKEND_CA_ENV).filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(path);
+        let refused = |detail: String| BackendError::TrustedRoot { path: path.display().to_string(), detail };
+        let pem = std::fs::read(&path).map_err(|e| refused(e.to_string()))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| refused(e.to_string()))?;
+        if roots.is_empty() {
+            return Err(refused("no CERTIFICATE block in the PEM file".into()));
+        }
+        for root in roots {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    builder.build().map_err(|e| BackendError::Transport(format!("cannot set up the HTTP client: {e}")))
 }
 
 /// `base` + `/v1/...` segments (each escaped as one path segment).
@@ -109,8 +126,20 @@ async fn read<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Re
 }
 
 fn transport(e: reqwest::Error) -> BackendError {
-    // Without the URL: it may carry nothing secret, but the log needs only what happened.
-    BackendError::Transport(e.without_url().to_string())
+    // Without the URL: it may carry nothing secret, but the log needs only what happened — with its causes (a
+    // certificate the till does not trust, a refused connection), which reqwest keeps as sources.
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    BackendError::Transport(text)
 }
 
 impl BackendClient {
