@@ -100,12 +100,17 @@ impl DataHome {
     /// Opens the data folder, creating it (0700) and the database (0600) on the first run; a folder, database,
     /// `-wal`/`-shm` or vault found readable by others is tightened to 0700/0600 first.
     pub fn open(dir: &Path) -> Result<Self, ConfigError> {
+        Self::open_at(dir, &dir.join(DATABASE_FILE))
+    }
+
+    /// [`DataHome::open`] with the database at `db` instead of the folder's own: a merchant backend's catalogue
+    /// (`keys`, `onboard` and `acquirers` given `--database`), with the folder's key vault.
+    pub fn open_at(dir: &Path, db: &Path) -> Result<Self, ConfigError> {
         let mut tightened: Vec<Tightened> = private_files::private_dir(dir)
             .map_err(|source| ConfigError::CreateDataDir { path: dir.to_owned(), source })?
             .into_iter()
             .collect();
-        let db = dir.join(DATABASE_FILE);
-        let mut files = private_files::database_files(&db).to_vec();
+        let mut files = private_files::database_files(db).to_vec();
         files.push(crate::secrets::Vault::path_in(dir));
         for file in files {
             match private_files::tighten_file(&file) {
@@ -113,7 +118,7 @@ impl DataHome {
                 Err(source) => return Err(ConfigError::Permissions { path: file, source }),
             }
         }
-        let store = Store::open(&db)?;
+        let store = Store::open(db)?;
         Ok(DataHome { dir: dir.to_owned(), store, tightened })
     }
 }

@@ -97,6 +97,9 @@ enum Command {
     Acquirers {
         #[command(subcommand)]
         command: cli::acquirers::AcquirersCommand,
+        /// Work on a merchant backend's catalogue instead of this till's (its `serve --database`).
+        #[arg(long, global = true, value_name = "URL")]
+        database: Option<String>,
     },
     /// This till: the store its payments are taken for and its terminal id (shown with no options).
     Till {
@@ -113,6 +116,10 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: cli::keys::KeysCommand,
+        /// Configure a merchant backend (its `serve --database`) instead of this till: its live settings and keys
+        /// (the keys in the backend folder's vault).
+        #[arg(long, global = true, value_name = "URL")]
+        database: Option<String>,
     },
     /// Receipts (小票): print or save an order's or a refund's receipt; when and where receipts print.
     Receipts {
@@ -317,7 +324,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return cli::serve::run(args, cli.data_dir.as_deref());
     }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
-    let mut home = DataHome::open(&data_dir)?;
+    // `keys` and `acquirers` given --database work on a merchant backend's catalogue.
+    let mut home = match &cli.command {
+        Some(Command::Keys { database: Some(url), .. } | Command::Acquirers { database: Some(url), .. }) => {
+            cli::serve::backend_home(&data_dir, url)?
+        }
+        _ => DataHome::open(&data_dir)?,
+    };
     match cli.command {
         None => run_gui(home),
         Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_) | Command::Serve(_)) => Ok(()),
@@ -355,14 +368,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if paid { Ok(()) } else { Err(NotPaid.into()) }
         }
         Some(Command::Recover { json, target }) => cli::checkout::recover(&runtime()?, home, json, &target),
-        Some(Command::Keys { command }) => {
+        Some(Command::Keys { command, .. }) => {
             if let Some(what) = command.changes() {
                 let what = format!("tilldesk keys {what}");
                 cli::staff::authorize(&mut home, cli.operator.as_deref(), Permission::ChangeSettings, &what)?;
             }
             cli::keys::keys(&runtime()?, &mut home, command)
         }
-        Some(Command::Acquirers { command }) => cli::acquirers::acquirers(&mut home, command),
+        Some(Command::Acquirers { command, .. }) => cli::acquirers::acquirers(&mut home, command),
         Some(Command::Till { store, terminal, json }) => cli::acquirers::till(&mut home, store, terminal, json),
         Some(Command::Sync { once, history, json, notify_listen, notify_allow_remote, target }) => {
             let args = cli::sync::SyncArgs { once, history, json, notify_listen, notify_allow_remote };

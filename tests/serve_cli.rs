@@ -243,3 +243,45 @@ fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
     assert!(elsewhere.is_file(), "the catalogue named was used");
     sql(format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+/// `keys`, `onboard` and `acquirers` given `--database` configure the backend's catalogue (the file `serve` reads),
+/// never a till database in the backend's folder; on PostgreSQL the catalogue is the folder's serve.sqlite3.
+#[test]
+fn keys_onboard_and_acquirers_configure_the_backend_given_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = dir.path().join("backend");
+    let catalogue = backend.join(tilldesk::serve::DATABASE_FILE);
+    // The backend's first command prepares its catalogue (the sandbox's acquirers, store S001).
+    ok(tilldesk(&backend).args(["serve", "add-till", "--store", "S001", "--name", "till 1"]).output().unwrap());
+    let db = catalogue.to_str().unwrap();
+
+    let stores = ok(tilldesk(&backend).args(["onboard", "stores", "--json", "--database", db]).output().unwrap());
+    let stores: serde_json::Value = serde_json::from_str(&stores).unwrap();
+    assert_eq!(stores[0]["store"]["store_code"], "S001", "{stores}");
+    let routes = ok(tilldesk(&backend).args(["acquirers", "list", "--json", "--database", db]).output().unwrap());
+    assert!(routes.contains("S001"), "the backend's routes: {routes}");
+
+    ok(tilldesk(&backend)
+        .args(["keys", "set", "--acquirer", "wechatpay", "--gateway-url", "https://api.mch.weixin.qq.com"])
+        .args(["--app-id", "wx2421b1c4370ec43b", "--mch-id", "1900000109", "--database", db])
+        .output()
+        .unwrap());
+    let read = |path: &Path| {
+        let store = tilldesk::store::Store::open(path).unwrap();
+        tilldesk::keys::LiveSettings::load(&store, tilldesk::model::AcquirerKind::WechatPay).unwrap().mch_id
+    };
+    assert_eq!(read(&catalogue), "1900000109");
+    assert!(!backend.join(tilldesk::config::DATABASE_FILE).exists(), "no till database in the backend's folder");
+
+    // A PostgreSQL backend's catalogue is the folder's serve.sqlite3 (no server needed to configure it).
+    let pg = dir.path().join("pg-backend");
+    ok(tilldesk(&pg)
+        .args(["keys", "set", "--acquirer", "wechatpay", "--mch-id", "1230000109"])
+        .args(["--database", "postgres://tilldesk@db.invalid:5432/chain"])
+        .output()
+        .unwrap());
+    assert_eq!(read(&pg.join(tilldesk::serve::DATABASE_FILE)), "1230000109");
+    // A URL of no known engine is refused, naming what is expected.
+    let err = fails(tilldesk(&pg).args(["acquirers", "list", "--database", "mysql://till@db/chain"]).output().unwrap());
+    assert!(err.contains("a SQLite file or a postgres:// URL"), "{err}");
+}

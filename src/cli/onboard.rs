@@ -79,6 +79,9 @@ enum CodesCommand {
 pub struct OnboardArgs {
     #[command(subcommand)]
     command: OnboardCommand,
+    /// Onboard a merchant backend's stores (its `serve --database`) instead of this till's.
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -187,9 +190,12 @@ enum OnboardCommand {
     },
 }
 
-fn open_home(data_dir: Option<&Path>) -> anyhow::Result<DataHome> {
+fn open_home(data_dir: Option<&Path>, database: Option<&str>) -> anyhow::Result<DataHome> {
     let dir = config::resolve_data_dir(data_dir)?;
-    let mut home = DataHome::open(&dir)?;
+    let mut home = match database {
+        Some(url) => crate::cli::serve::backend_home(&dir, url)?,
+        None => DataHome::open(&dir)?,
+    };
     onboarding::ensure_sandbox_acquirers(&mut home.store)?;
     home.store.setup_mut().default_store()?;
     Ok(home)
@@ -205,9 +211,9 @@ fn find_store(db: &Store, code: &str) -> anyhow::Result<StoreRow> {
 
 pub fn run_codes(args: &CodesArgs, data_dir: Option<&Path>) -> anyhow::Result<()> {
     match &args.command {
-        CodesCommand::Print(print) => crate::cli::print::run(open_home(data_dir)?, print.clone()),
+        CodesCommand::Print(print) => crate::cli::print::run(open_home(data_dir, None)?, print.clone()),
         CodesCommand::Payload { store, format, png } => {
-            let home = open_home(data_dir)?;
+            let home = open_home(data_dir, None)?;
             let s = find_store(&home.store, store)?;
             let built = build_for_store(&home.store, s.id, format.map(Into::into))?;
             if let Some(path) = png {
@@ -314,7 +320,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Result<()> {
-    let mut home = open_home(data_dir)?;
+    let mut home = open_home(data_dir, args.database.as_deref())?;
     let db = &mut home.store;
     match &args.command {
         OnboardCommand::Acquirers => {

@@ -79,6 +79,17 @@ fn catalogue(dir: &Path, database: &Database, given: Option<&Path>) -> PathBuf {
     }
 }
 
+/// The data folder as `keys`, `onboard` and `acquirers` see it when given `--database URL`: the backend's catalogue
+/// (its SQLite file; on PostgreSQL the folder's `serve.sqlite3`, which `serve` reads unless given `--catalogue`),
+/// with the folder's key vault — what `serve` on that database uses.
+pub fn backend_home(dir: &Path, url: &str) -> anyhow::Result<tilldesk::config::DataHome> {
+    tilldesk::private_files::private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let database = Database::parse(Some(url), dir)?;
+    let db = catalogue(dir, &database, None);
+    tilldesk::config::DataHome::open_at(dir, &db)
+        .with_context(|| format!("cannot open the backend's catalogue {}", db.display()))
+}
+
 pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
     let dir = tilldesk::config::resolve_data_dir(data_dir)?;
     tilldesk::private_files::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
