@@ -2,24 +2,22 @@
 //! enrolled with it (each its own data folder and vault), the tills' own engines paying and refunding through it,
 //! the order pull, idempotency by the tills' numbers, tokens, stores and enrolment codes.
 
-use std::path::PathBuf;
+mod till_common;
+
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde_json::Value;
+use till_common::Till;
 use tilldesk::channel::backend::BackendClient;
 use tilldesk::channel::backend::api::{self, ApiError, PayAnswer, RefundAnswer, RefundState};
-use tilldesk::checkout::{Checkout, CheckoutSettings, ManualClock, Outcome, PaymentInput, SystemClock};
+use tilldesk::checkout::{ManualClock, Outcome};
 use tilldesk::model::{OrderSource, OrderStatus, RefundStatus, Role, StoreId};
 use tilldesk::money::Amount;
-use tilldesk::refund::{RefundDesk, RefundSettings};
-use tilldesk::routing::Router;
 use tilldesk::sandbox::{self, RunningSandbox};
-use tilldesk::secrets::{Secret, Vault};
+use tilldesk::secrets::Secret;
 use tilldesk::serve::{Backend, RunningBackend, StartOptions};
 use tilldesk::store::Store;
-use tilldesk::sync::{SyncSettings, SyncWorker};
 
 /// Alipay payment codes the sandbox pays at once (last four digits 0000).
 const CODE_A: &str = "286000123456780000";
@@ -50,35 +48,14 @@ async fn world() -> World {
     World { dir, sandbox, backend, http: reqwest::Client::new() }
 }
 
-/// One till: its data folder, its vault (with the token), and its router through the backend.
-struct Till {
-    dir: PathBuf,
-    db: PathBuf,
-    vault: Vault,
-    router: Router,
-    store_id: StoreId,
-}
-
 impl World {
     fn url(&self) -> String {
         self.backend.base_url()
     }
 
-    /// A till added at the backend and enrolled from its own folder with `tilldesk backend join`'s library call.
+    /// A till added at the backend and enrolled from its own folder.
     async fn join(&self, name: &str) -> Till {
-        let code = self.backend.backend.add_till("S001", name).await.unwrap().code;
-        let dir = self.dir.path().join(name.replace(' ', "-"));
-        let db = dir.join(tilldesk::config::DATABASE_FILE);
-        let home = tilldesk::config::DataHome::open(&dir).unwrap();
-        drop(home);
-        let mut vault = Vault::unlock(&dir, "till passphrase").unwrap();
-        let joined = tilldesk::routing::backend::join(&db, &mut vault, &self.url(), code.expose(), None).await.unwrap();
-        assert_eq!((joined.store_code.as_str(), joined.link.till_name.as_str()), ("S001", name));
-        let mut store = Store::open(&db).unwrap();
-        let router = tilldesk::routing::backend::router(&store, &vault).unwrap().expect("enrolled");
-        assert!(router.backend().is_some());
-        let store_id = tilldesk::config::this_till(&mut store).unwrap().store_id;
-        Till { dir, db, vault, router, store_id }
+        till_common::join(&self.backend, self.dir.path(), name).await
     }
 
     /// A till's token straight from the API (for calls made by hand).
@@ -105,43 +82,6 @@ impl World {
 
     fn backend_store(&self) -> Store {
         Store::open(self.backend.backend.db_path()).unwrap()
-    }
-}
-
-impl Till {
-    fn store(&self) -> Store {
-        Store::open(&self.db).unwrap()
-    }
-
-    async fn pay(&self, code: &str, fen: i64) -> (tilldesk::model::Order, Outcome) {
-        let engine =
-            Checkout::new(self.store(), self.router.clone(), Arc::new(SystemClock), CheckoutSettings::default());
-        let input = PaymentInput {
-            amount: Amount::from_fen(fen),
-            auth_code: code.into(),
-            subject: "连锁门店".into(),
-            store_id: self.store_id,
-            operator_id: None,
-            terminal_id: None,
-        };
-        engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()
-    }
-
-    /// One pass of the till's sync worker (the bills are the backend's).
-    async fn sync(&self) -> tilldesk::store::sync::SyncRun {
-        let settings = SyncSettings { bill_time: None, ..SyncSettings::default() };
-        let worker = SyncWorker::new(&self.db, &self.dir, self.router.clone(), None, settings);
-        worker.run_once("test").await.unwrap()
-    }
-
-    fn desk(&self) -> RefundDesk {
-        let settings = RefundSettings {
-            attempts: 3,
-            retry_interval: Duration::from_millis(50),
-            follow_window: Duration::from_secs(5),
-            follow_interval: Duration::from_millis(100),
-        };
-        RefundDesk::new(self.store(), self.router.clone(), Arc::new(SystemClock), settings)
     }
 }
 

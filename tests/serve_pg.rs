@@ -3,6 +3,8 @@
 //! on one database. Reads `TILLDESK_TEST_DATABASE_URL` (`.ci/run` sets it to the machine's PostgreSQL); without it
 //! every test says it was skipped and passes.
 
+mod till_common;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -701,6 +703,91 @@ async fn a_store_code_notification_at_either_instance_is_recorded_once_and_reach
     // The store's till finds it in its feed.
     let feed = till.orders_since(0, 50).await.unwrap();
     assert!(feed.orders.iter().any(|o| o.out_trade_no == "SCPG0001" && o.status == OrderStatus::Paid), "{feed:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Two tills, each a data folder of its own enrolled at a different instance of one PostgreSQL backend: a payment
+/// at till 1 reaches till 2 in one sync and is refunded there by back office (charged and refunded once at the
+/// acquirer), till 1 sees the refund at its next sync; a store-code payment notified to the other instance reaches
+/// till 1 in one sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tills_on_two_instances_pay_at_one_refund_at_the_other_and_see_store_code_payments() {
+    use tilldesk::channel::alipay::sign as alipay_sign;
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    let till1 = till_common::join(&a, w.dir.path(), "till 1").await;
+    let till2 = till_common::join(&b, w.dir.path(), "till 2").await;
+    assert_eq!(till1.vault.names(), ["backend.till_token"], "no acquirer key at a till");
+
+    let (order, outcome) = till1.pay(CODE_A, 2345).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let no = order.out_trade_no.clone();
+    assert_eq!(w.trades(&no).await, 1, "the till's out_trade_no goes to the acquirer unchanged");
+    let pg = w.schema.open().await;
+    assert_eq!(pg.order_by_out_trade_no(&no).await.unwrap().map(|o| o.status), Some(OrderStatus::Paid));
+
+    // Till 2 (at the other instance) sees it after one sync; back office refunds part of it there.
+    assert!(till2.store().orders().order_by_out_trade_no(&no).unwrap().is_none());
+    let run = till2.sync().await;
+    assert!(run.online && run.errors.is_empty(), "{run:?}");
+    let seen = till2.store().orders().order_by_out_trade_no(&no).unwrap().expect("pulled");
+    assert_eq!((seen.status, seen.total_amount.fen()), (OrderStatus::Paid, 2345));
+    let clerk = till2.store().staff_mut().add_operator("会计 Li", Role::BackOffice, "135790", None).unwrap();
+    let refund = till2.desk().refund(&clerk, &no, Amount::from_fen(345), "退货").await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Success);
+    assert_eq!((w.trades(&no).await, w.refunds(&refund.out_request_no).await), (1, 1));
+    let at_backend = pg.order_by_out_trade_no(&no).await.unwrap().unwrap();
+    assert_eq!((at_backend.status, at_backend.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 345));
+    let run = till1.sync().await;
+    assert!(run.online && run.errors.is_empty(), "{run:?}");
+    let at_till1 = till1.store().orders().order_by_out_trade_no(&no).unwrap().unwrap();
+    assert_eq!((at_till1.status, at_till1.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 345));
+
+    // A store-code payment notified to instance b reaches till 1 (enrolled at a) in one sync.
+    let acc = w.sandbox.state.accounts();
+    let mut p = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("notify_time", "2026-11-26 09:00:05"),
+        ("notify_type", "trade_status_sync"),
+        ("notify_id", "2026112600222100009abcdef"),
+        ("app_id", acc.merchants[0].alipay.app_id.as_str()),
+        ("charset", "utf-8"),
+        ("version", "1.0"),
+        ("sign_type", "RSA2"),
+        ("trade_no", "2026112622001400999"),
+        ("out_trade_no", "SCPG0009"),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", "26.00"),
+        ("subject", "店铺码付款"),
+        ("gmt_payment", "2026-11-26 09:00:04"),
+    ] {
+        p.insert(k.to_owned(), v.to_owned());
+    }
+    let key = alipay_sign::parse_private_key(&acc.platform.alipay_private_key_pkcs8_pem).unwrap();
+    let sign = alipay_sign::sign_rsa2(&key, &alipay_sign::notify_sign_content(&p)).unwrap();
+    p.insert("sign".into(), sign);
+    let answer = w
+        .http
+        .post(b.notify_url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(&p).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(answer, "success");
+    assert!(till1.store().orders().order_by_out_trade_no("SCPG0009").unwrap().is_none());
+    let run = till1.sync().await;
+    assert!(run.online && run.errors.is_empty(), "{run:?}");
+    let seen = till1.store().orders().order_by_out_trade_no("SCPG0009").unwrap().expect("pulled in one sync");
+    assert_eq!(
+        (seen.status, seen.source, seen.total_amount.fen()),
+        (OrderStatus::Paid, tilldesk::model::OrderSource::StoreCode, 2600)
+    );
     a.stop().await;
     b.stop().await;
 }
