@@ -15,7 +15,7 @@ use tilldesk::model::{
     AcquirerBinding, AcquirerId, AcquirerKind, BindingId, BindingStatus, ChannelMode, RouteSource, StoreId, Wallet,
 };
 use tilldesk::store::Store;
-use tilldesk::ui::{SandboxStatus, TillDeskApp};
+use tilldesk::ui::TillDeskApp;
 use ui_common::{AppHarness, assert_one_language, click, wait_for_ok, wait_until};
 
 fn db(data: &std::path::Path) -> Store {
@@ -27,35 +27,14 @@ fn data_home(data: &std::path::Path, lang: Lang) -> (DataHome, StoreId, StoreId)
     let mut home = DataHome::open(data).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     let s1 = home.store.setup_mut().default_store().unwrap();
-    let merchant = home.store.setup_mut().merchant().unwrap();
-    let s2 = tilldesk::model::Store {
-        id: StoreId(0),
-        merchant_id: merchant.id,
-        store_code: "S002".into(),
-        name: "Harbour".into(),
-        name_zh: "港口店".into(),
-        address: "2 Harbour Road".into(),
-        contact: String::new(),
-    };
-    let s2 = home.store.setup_mut().add_store(&s2, None).unwrap();
+    let s2 = ui_common::add_harbour_store(&mut home.store);
     (home, s1, s2)
 }
 
 fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> (TillDeskApp, StoreId, StoreId) {
     let (home, s1, s2) = data_home(&dir.join("data"), Lang::En);
     let mut app = TillDeskApp::new(home).unwrap();
-    let sandbox =
-        rt.block_on(tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
-    rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/admin/config", sandbox.base_url()))
-            .json(&serde_json::json!({"verification_delay_ms": 200}))
-            .send()
-            .await
-            .unwrap()
-    });
-    app.ctx.sandbox = SandboxStatus::Running(sandbox);
-    app.ctx.runtime = Some(rt.handle().clone());
+    ui_common::run_on_sandbox(&mut app, dir, rt, Some(200));
     (app, s1, s2)
 }
 

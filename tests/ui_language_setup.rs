@@ -14,8 +14,8 @@ use tilldesk::i18n::Lang;
 use tilldesk::model::{AcquirerBinding, AcquirerId, AcquirerKind, BindingId, BindingStatus, ChannelMode, StoreId};
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
-use tilldesk::ui::{SandboxStatus, TillDeskApp};
-use ui_common::{AppHarness, assert_one_language, click, type_into, wait_for_ok, wait_until};
+use tilldesk::ui::TillDeskApp;
+use ui_common::{AppHarness, assert_one_language, click, replace_text, type_into, wait_for_ok, wait_until};
 
 /// What may read the same in both languages: brand and format names, the demo merchant's data.
 const ALLOW: &[&str] = &[
@@ -39,29 +39,8 @@ fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime, lang: L
     let mut home = DataHome::open(&dir.join("data")).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
-    let sandbox =
-        rt.block_on(tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
-    rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/admin/config", sandbox.base_url()))
-            .json(&serde_json::json!({"verification_delay_ms": 800}))
-            .send()
-            .await
-            .unwrap()
-    });
-    app.ctx.sandbox = SandboxStatus::Running(sandbox);
-    app.ctx.runtime = Some(rt.handle().clone());
+    ui_common::run_on_sandbox(&mut app, dir, rt, Some(800));
     app
-}
-
-/// Replaces what a field holds (select all, type over it).
-fn replace_text(h: &mut AppHarness, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
 }
 
 /// Paths and addresses on screen read the same in both languages: the data folder (the status bar) and the

@@ -16,7 +16,7 @@ use tilldesk::model::Role;
 use tilldesk::store::Store;
 use tilldesk::ui::merchant::MerchantPanel;
 use tilldesk::ui::{Ctx, TillDeskApp, fonts};
-use ui_common::{AppHarness, assert_one_language, click, type_into, wait_for, wait_until};
+use ui_common::{AppHarness, assert_one_language, click, replace_text, type_into, wait_for, wait_until};
 
 fn db(dir: &std::path::Path) -> Store {
     Store::open(&dir.join(config::DATABASE_FILE)).unwrap()
@@ -27,16 +27,6 @@ fn home(dir: &std::path::Path, lang: Lang) -> DataHome {
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     home.store.setup_mut().default_store().unwrap();
     home
-}
-
-/// Replaces what a field holds (select all, type over it).
-fn replace_text<S>(h: &mut Harness<'_, S>, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
 }
 
 /// Types where the keyboard focus is, then presses Tab to go to the next field.

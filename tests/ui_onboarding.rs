@@ -6,7 +6,7 @@ use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
-use tilldesk::ui::{SandboxStatus, TillDeskApp};
+use tilldesk::ui::TillDeskApp;
 use ui_common::{AppHarness, type_into, wait_for_ok, wait_until};
 
 mod scan_common;
@@ -20,18 +20,7 @@ fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> Till
     let mut home = DataHome::open(&dir.join("data")).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::ZhCn.tag(), None).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
-    let sandbox =
-        rt.block_on(tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
-    rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/admin/config", sandbox.base_url()))
-            .json(&serde_json::json!({"verification_delay_ms": 200}))
-            .send()
-            .await
-            .unwrap()
-    });
-    app.ctx.sandbox = SandboxStatus::Running(sandbox);
-    app.ctx.runtime = Some(rt.handle().clone());
+    ui_common::run_on_sandbox(&mut app, dir, rt, Some(200));
     app
 }
 

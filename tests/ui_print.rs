@@ -21,7 +21,7 @@ use tilldesk::print::Template;
 use tilldesk::store::Store;
 use tilldesk::ui::print::PrintPanel;
 use tilldesk::ui::{Ctx, TillDeskApp, fonts};
-use ui_common::{assert_one_language, click, type_into, wait_for, wait_until};
+use ui_common::{assert_one_language, click, replace_text, type_into, wait_for, wait_until};
 
 fn activate(db: &mut Store, store: StoreId, acquirer: AcquirerId, guid: &str, merchant_id: &str) {
     let binding = AcquirerBinding {
@@ -43,17 +43,7 @@ fn data_home(data: &Path, lang: Lang) -> (DataHome, [String; 2]) {
     let mut home = DataHome::open(data).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     let s1 = home.store.setup_mut().default_store().unwrap();
-    let merchant = home.store.setup_mut().merchant().unwrap();
-    let s2 = tilldesk::model::Store {
-        id: StoreId(0),
-        merchant_id: merchant.id,
-        store_code: "S002".into(),
-        name: "Harbour".into(),
-        name_zh: "港口店".into(),
-        address: "2 Harbour Road".into(),
-        contact: String::new(),
-    };
-    let s2 = home.store.setup_mut().add_store(&s2, None).unwrap();
+    let s2 = ui_common::add_harbour_store(&mut home.store);
     let alipay = home
         .store
         .setup_mut()
@@ -69,16 +59,6 @@ fn data_home(data: &Path, lang: Lang) -> (DataHome, [String; 2]) {
     activate(&mut home.store, s2, alipay, "com.alipay.sandbox", "2088S002A");
     let payloads = [s1, s2].map(|s| build_for_store(&home.store, s, None).unwrap().payload);
     (home, payloads)
-}
-
-/// Replaces what a field holds (select all, type over it).
-fn replace_text<S>(h: &mut Harness<'_, S>, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
 }
 
 /// A stand-in for the system's lp: refuses the printer "Nowhere" as CUPS does, else records its arguments in

@@ -16,8 +16,8 @@ use tilldesk::model::{
 };
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
-use tilldesk::ui::{SandboxStatus, TillDeskApp};
-use ui_common::{AppHarness, assert_one_language, click, type_into, wait_for, wait_until};
+use tilldesk::ui::TillDeskApp;
+use ui_common::{AppHarness, assert_one_language, click, replace_text, type_into, wait_for, wait_until};
 
 struct Setup {
     s1: StoreId,
@@ -50,17 +50,7 @@ fn data_home(data: &std::path::Path, lang: Lang) -> (DataHome, Setup) {
     let mut home = DataHome::open(data).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     let s1 = home.store.setup_mut().default_store().unwrap();
-    let merchant = home.store.setup_mut().merchant().unwrap();
-    let s2 = tilldesk::model::Store {
-        id: StoreId(0),
-        merchant_id: merchant.id,
-        store_code: "S002".into(),
-        name: "Harbour".into(),
-        name_zh: "港口店".into(),
-        address: "2 Harbour Road".into(),
-        contact: String::new(),
-    };
-    let s2 = home.store.setup_mut().add_store(&s2, None).unwrap();
+    let s2 = ui_common::add_harbour_store(&mut home.store);
     let alipay = home
         .store
         .setup_mut()
@@ -80,21 +70,8 @@ fn data_home(data: &std::path::Path, lang: Lang) -> (DataHome, Setup) {
 fn app_with_sandbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime, lang: Lang) -> (TillDeskApp, Setup) {
     let (home, setup) = data_home(&dir.join("data"), lang);
     let mut app = TillDeskApp::new(home).unwrap();
-    let sandbox =
-        rt.block_on(tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
-    app.ctx.sandbox = SandboxStatus::Running(sandbox);
-    app.ctx.runtime = Some(rt.handle().clone());
+    ui_common::run_on_sandbox(&mut app, dir, rt, None);
     (app, setup)
-}
-
-/// Replaces what a field holds (select all, type over it), as a person does with the keyboard.
-fn replace_text(h: &mut AppHarness, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
 }
 
 /// Fails at once if the status bar shows an error.

@@ -50,6 +50,55 @@ pub fn wait_for_n<S>(h: &mut Harness<'_, S>, text: &str, n: usize) {
     wait_until(h, text, |h| h.query_all_by_label_contains(text).count() >= n);
 }
 
+/// Replaces what a field holds (select all, type over it), as a person does with the keyboard.
+pub fn replace_text<S>(h: &mut Harness<'_, S>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(1);
+}
+
+/// A second store of the demo merchant, S002 Harbour 港口店 (the set-up screens' tests work with two stores).
+pub fn add_harbour_store(store: &mut tilldesk::store::Store) -> tilldesk::model::StoreId {
+    let merchant = store.setup_mut().merchant().unwrap();
+    let s2 = tilldesk::model::Store {
+        id: tilldesk::model::StoreId(0),
+        merchant_id: merchant.id,
+        store_code: "S002".into(),
+        name: "Harbour".into(),
+        name_zh: "港口店".into(),
+        address: "2 Harbour Road".into(),
+        contact: String::new(),
+    };
+    store.setup_mut().add_store(&s2, None).unwrap()
+}
+
+/// Starts the embedded sandbox in `dir/sandbox` on `rt` for `app` (which runs its network work on `rt` too); with
+/// `verification_delay_ms`, onboarding's verification takes that long (so the steps can be seen).
+pub fn run_on_sandbox(
+    app: &mut TillDeskApp,
+    dir: &std::path::Path,
+    rt: &tokio::runtime::Runtime,
+    verification_delay_ms: Option<u64>,
+) {
+    let sandbox =
+        rt.block_on(tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false)).unwrap();
+    if let Some(delay) = verification_delay_ms {
+        rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/admin/config", sandbox.base_url()))
+                .json(&serde_json::json!({ "verification_delay_ms": delay }))
+                .send()
+                .await
+                .unwrap()
+        });
+    }
+    app.ctx.sandbox = tilldesk::ui::SandboxStatus::Running(sandbox);
+    app.ctx.runtime = Some(rt.handle().clone());
+}
+
 /// Waits until the shell has read the record of a name given to `ctx.operator` directly (without signing in), so
 /// that the screens are drawn again.
 pub fn wait_for_sign_in(h: &mut AppHarness) {
