@@ -15,28 +15,12 @@ use egui_kittest::kittest::Queryable;
 use scan_common::{decode_all, rasterise};
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
-use tilldesk::model::{AcquirerBinding, AcquirerId, AcquirerKind, BindingId, BindingStatus, ChannelMode, StoreId};
+use tilldesk::model::{AcquirerKind, ChannelMode};
 use tilldesk::onboarding::build_for_store;
 use tilldesk::print::Template;
-use tilldesk::store::Store;
 use tilldesk::ui::print::PrintPanel;
 use tilldesk::ui::{Ctx, TillDeskApp, fonts};
 use ui_common::{assert_one_language, click, replace_text, type_into, wait_for, wait_until};
-
-fn activate(db: &mut Store, store: StoreId, acquirer: AcquirerId, guid: &str, merchant_id: &str) {
-    let binding = AcquirerBinding {
-        id: BindingId(0),
-        store_id: store,
-        acquirer_id: acquirer,
-        status: BindingStatus::Active,
-        merchant_id_at_acquirer: Some(merchant_id.into()),
-        cds_platform_id: None,
-        cds_index: None,
-        failure_reason: None,
-        issuer_guid: Some(guid.into()),
-    };
-    db.setup_mut().save_binding(&binding, "approved", "set up by the test").unwrap();
-}
 
 /// S001 (the demo store) onboarded with ALIPAY and WECHATPAY, S002 Harbour 港口店 with ALIPAY; their payloads.
 fn data_home(data: &Path, lang: Lang) -> (DataHome, [String; 2]) {
@@ -54,9 +38,9 @@ fn data_home(data: &Path, lang: Lang) -> (DataHome, [String; 2]) {
         .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
         .unwrap();
-    activate(&mut home.store, s1, alipay, "com.alipay.sandbox", "2088S001A");
-    activate(&mut home.store, s1, wechat, "com.tenpay.sandbox", "1900S001W");
-    activate(&mut home.store, s2, alipay, "com.alipay.sandbox", "2088S002A");
+    ui_common::activate(&mut home.store, s1, alipay, Some("com.alipay.sandbox"), "2088S001A");
+    ui_common::activate(&mut home.store, s1, wechat, Some("com.tenpay.sandbox"), "1900S001W");
+    ui_common::activate(&mut home.store, s2, alipay, Some("com.alipay.sandbox"), "2088S002A");
     let payloads = [s1, s2].map(|s| build_for_store(&home.store, s, None).unwrap().payload);
     (home, payloads)
 }

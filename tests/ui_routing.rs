@@ -8,10 +8,7 @@ use egui_kittest::kittest::Queryable;
 use tilldesk::checkout::CheckoutSettings;
 use tilldesk::config::{self, DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
-use tilldesk::model::{
-    AcquirerBinding, AcquirerId, AcquirerKind, BindingId, BindingStatus, ChannelMode, Role, Route, RouteSource,
-    StoreId, Wallet,
-};
+use tilldesk::model::{AcquirerId, AcquirerKind, ChannelMode, Role, Route, RouteSource, StoreId, Wallet};
 use tilldesk::store::Store;
 use tilldesk::ui::{SandboxStatus, TillDeskApp};
 use ui_common::{AppHarness, click, harness, type_and_enter, type_into, wait_for};
@@ -29,21 +26,6 @@ fn add_second_store(db: &mut Store) -> StoreId {
         contact: "021-0000".into(),
     };
     db.setup_mut().add_store(&s, None).unwrap()
-}
-
-fn activate(db: &mut Store, store: StoreId, acquirer: AcquirerId, merchant_id: &str) {
-    let binding = AcquirerBinding {
-        id: BindingId(0),
-        store_id: store,
-        acquirer_id: acquirer,
-        status: BindingStatus::Active,
-        merchant_id_at_acquirer: Some(merchant_id.into()),
-        cds_platform_id: None,
-        cds_index: None,
-        failure_reason: None,
-        issuer_guid: None,
-    };
-    db.setup_mut().save_binding(&binding, "approved", "set up by the test").unwrap();
 }
 
 struct Setup {
@@ -71,11 +53,11 @@ fn two_stores_three_acquirers(db: &mut Store) -> Setup {
         .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::AlipayPlus, "Partner", "PARTNER1", ChannelMode::Sandbox)
         .unwrap();
-    activate(db, s1, alipay, "2088S001A");
-    activate(db, s1, wechat, "1900S001W");
-    activate(db, s2, alipay, "2088S002A");
-    activate(db, s2, partner, "P1S002");
-    activate(db, s2, wechat, "1900S002W");
+    ui_common::activate(db, s1, alipay, None, "2088S001A");
+    ui_common::activate(db, s1, wechat, None, "1900S001W");
+    ui_common::activate(db, s2, alipay, None, "2088S002A");
+    ui_common::activate(db, s2, partner, None, "P1S002");
+    ui_common::activate(db, s2, wechat, None, "1900S002W");
     assert!(db.setup_mut().remove_route(s2, Wallet::WechatPay, None).unwrap());
     Setup { s1, s2, alipay, wechat, partner }
 }

@@ -11,9 +11,7 @@ mod ui_common;
 use egui_kittest::kittest::Queryable;
 use tilldesk::config::{self, DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
-use tilldesk::model::{
-    AcquirerBinding, AcquirerId, AcquirerKind, BindingId, BindingStatus, ChannelMode, CodeFormatChoice, StoreId,
-};
+use tilldesk::model::{AcquirerId, AcquirerKind, ChannelMode, CodeFormatChoice, StoreId};
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
 use tilldesk::ui::TillDeskApp;
@@ -30,21 +28,6 @@ fn db(data: &std::path::Path) -> Store {
 }
 
 /// An active binding with the acquirer's reference data (what a direct onboarding leaves).
-fn activate(db: &mut Store, store: StoreId, acquirer: AcquirerId, guid: &str, merchant_id: &str) {
-    let binding = AcquirerBinding {
-        id: BindingId(0),
-        store_id: store,
-        acquirer_id: acquirer,
-        status: BindingStatus::Active,
-        merchant_id_at_acquirer: Some(merchant_id.into()),
-        cds_platform_id: None,
-        cds_index: None,
-        failure_reason: None,
-        issuer_guid: Some(guid.into()),
-    };
-    db.setup_mut().save_binding(&binding, "approved", "set up by the test").unwrap();
-}
-
 /// S001 (the demo store) onboarded with ALIPAY and WECHATPAY; S002 Harbour 港口店 with nobody yet.
 fn data_home(data: &std::path::Path, lang: Lang) -> (DataHome, Setup) {
     let mut home = DataHome::open(data).unwrap();
@@ -61,8 +44,8 @@ fn data_home(data: &std::path::Path, lang: Lang) -> (DataHome, Setup) {
         .setup_mut()
         .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
         .unwrap();
-    activate(&mut home.store, s1, alipay, "com.alipay.sandbox", "2088S001A");
-    activate(&mut home.store, s1, wechat, "com.tenpay.sandbox", "1900S001W");
+    ui_common::activate(&mut home.store, s1, alipay, Some("com.alipay.sandbox"), "2088S001A");
+    ui_common::activate(&mut home.store, s1, wechat, Some("com.tenpay.sandbox"), "1900S001W");
     (home, Setup { s1, s2, alipay })
 }
 
@@ -144,7 +127,7 @@ fn a_merchant_opens_each_stores_code_saves_it_as_a_png_and_checks_it() {
     assert!(h.query_by_label("A wallet would:").is_none());
 
     // S002 onboarded with ALIPAY (on the Acquirers screen): choosing it shows its own code.
-    activate(&mut db(&data), setup.s2, setup.alipay, "com.alipay.sandbox", "2088S002A");
+    ui_common::activate(&mut db(&data), setup.s2, setup.alipay, Some("com.alipay.sandbox"), "2088S002A");
     let s002 = build_for_store(&db(&data), setup.s2, None).unwrap().payload;
     assert_ne!(s002, s001);
     click(&mut h, "S002 Harbour");

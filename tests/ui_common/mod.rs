@@ -75,6 +75,30 @@ pub fn add_harbour_store(store: &mut tilldesk::store::Store) -> tilldesk::model:
     store.setup_mut().add_store(&s2, None).unwrap()
 }
 
+/// Marks `store` onboarded with `acquirer` as merchant `merchant_id` (an active binding, as the acquirer approved it),
+/// with the wallet network's issuer GUID when the code should carry one.
+pub fn activate(
+    db: &mut tilldesk::store::Store,
+    store: tilldesk::model::StoreId,
+    acquirer: tilldesk::model::AcquirerId,
+    issuer_guid: Option<&str>,
+    merchant_id: &str,
+) {
+    use tilldesk::model::{AcquirerBinding, BindingId, BindingStatus};
+    let binding = AcquirerBinding {
+        id: BindingId(0),
+        store_id: store,
+        acquirer_id: acquirer,
+        status: BindingStatus::Active,
+        merchant_id_at_acquirer: Some(merchant_id.into()),
+        cds_platform_id: None,
+        cds_index: None,
+        failure_reason: None,
+        issuer_guid: issuer_guid.map(Into::into),
+    };
+    db.setup_mut().save_binding(&binding, "approved", "set up by the test").unwrap();
+}
+
 /// Starts the embedded sandbox in `dir/sandbox` on `rt` for `app` (which runs its network work on `rt` too); with
 /// `verification_delay_ms`, onboarding's verification takes that long (so the steps can be seen).
 pub fn run_on_sandbox(
