@@ -64,6 +64,8 @@ pub fn print_with_lp(lp_program: &OsStr, pdf: &Path, printer: Option<&str>) -> R
         return Ok(Submitted { message: if stdout.is_empty() { "sent to the printer".into() } else { stdout } });
     }
     let detail = if stderr.is_empty() { format!("lp exited with {}", output.status) } else { stderr };
+    // lp ends its sentences with a full stop; the message adds its own.
+    let detail = detail.trim_end_matches('.').trim_end().to_owned();
     let lower = detail.to_lowercase();
     if lower.contains("no default destination")
         || lower.contains("does not exist")
@@ -133,7 +135,12 @@ mod tests {
         let lp = fake_lp(dir.path(), "echo 'lp: Error - No default destination.' >&2; exit 1");
         let err = print_with_lp(lp.as_os_str(), &pdf, None).unwrap_err();
         assert!(matches!(err, PrintError::NoPrinter { .. }), "{err:?}");
-        assert!(err.to_string().starts_with("no printer is available: lp: Error - No default destination."));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("no printer is available: lp: Error - No default destination. Add a printer"),
+            "{text}"
+        );
+        assert!(!text.contains(".."), "one full stop: {text}");
     }
 
     #[test]
