@@ -330,31 +330,16 @@ async fn an_enrolment_code_works_once_and_expires_after_a_day() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_code_payment_notified_to_the_backend_reaches_the_till_on_its_next_sync() {
-    use tilldesk::channel::alipay::sign as alipay_sign;
     let w = world().await;
     let till = w.join("till 1").await;
     let acc = w.sandbox.state.accounts();
-    let mut p = std::collections::BTreeMap::new();
-    for (k, v) in [
-        ("notify_time", "2026-11-25 10:00:05"),
-        ("notify_type", "trade_status_sync"),
-        ("notify_id", "2026112500222100005abcdef"),
-        ("app_id", acc.merchants[0].alipay.app_id.as_str()),
-        ("charset", "utf-8"),
-        ("version", "1.0"),
-        ("sign_type", "RSA2"),
-        ("trade_no", "2026112522001400777"),
-        ("out_trade_no", "SCCHAIN0001"),
-        ("trade_status", "TRADE_SUCCESS"),
-        ("total_amount", "18.00"),
-        ("subject", "店铺码付款"),
-        ("gmt_payment", "2026-11-25 10:00:04"),
-    ] {
-        p.insert(k.to_owned(), v.to_owned());
-    }
-    let key = alipay_sign::parse_private_key(&acc.platform.alipay_private_key_pkcs8_pem).unwrap();
-    let sign = alipay_sign::sign_rsa2(&key, &alipay_sign::notify_sign_content(&p)).unwrap();
-    p.insert("sign".into(), sign);
+    let mut p = till_common::store_code_notice(
+        &acc,
+        "2026112500222100005abcdef",
+        "2026112522001400777",
+        "SCCHAIN0001",
+        "18.00",
+    );
     let reply = w
         .http
         .post(w.backend.notify_url())

@@ -647,33 +647,13 @@ async fn status_moves_on_postgresql_follow_the_same_tables_as_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_code_notification_at_either_instance_is_recorded_once_and_reaches_the_feed() {
-    use tilldesk::channel::alipay::sign as alipay_sign;
     let Some(url) = database_url() else { return };
     let w = world(&url).await;
     let (a, b) = tokio::join!(w.instance(), w.instance());
     let till = till(&a, "till 1").await;
     let acc = w.sandbox.state.accounts();
-    let mut p = std::collections::BTreeMap::new();
-    for (k, v) in [
-        ("notify_time", "2026-11-25 10:00:05"),
-        ("notify_type", "trade_status_sync"),
-        ("notify_id", "2026112500222100005abcdef"),
-        ("app_id", acc.merchants[0].alipay.app_id.as_str()),
-        ("charset", "utf-8"),
-        ("version", "1.0"),
-        ("sign_type", "RSA2"),
-        ("trade_no", "2026112522001400777"),
-        ("out_trade_no", "SCPG0001"),
-        ("trade_status", "TRADE_SUCCESS"),
-        ("total_amount", "18.00"),
-        ("subject", "店铺码付款"),
-        ("gmt_payment", "2026-11-25 10:00:04"),
-    ] {
-        p.insert(k.to_owned(), v.to_owned());
-    }
-    let key = alipay_sign::parse_private_key(&acc.platform.alipay_private_key_pkcs8_pem).unwrap();
-    let sign = alipay_sign::sign_rsa2(&key, &alipay_sign::notify_sign_content(&p)).unwrap();
-    p.insert("sign".into(), sign);
+    let mut p =
+        till_common::store_code_notice(&acc, "2026112500222100005abcdef", "2026112522001400777", "SCPG0001", "18.00");
     let form = serde_urlencoded::to_string(&p).unwrap();
     let post = |url: String, body: String| {
         let http = w.http.clone();
@@ -713,7 +693,6 @@ async fn a_store_code_notification_at_either_instance_is_recorded_once_and_reach
 /// till 1 in one sync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tills_on_two_instances_pay_at_one_refund_at_the_other_and_see_store_code_payments() {
-    use tilldesk::channel::alipay::sign as alipay_sign;
     let Some(url) = database_url() else { return };
     let w = world(&url).await;
     let (a, b) = tokio::join!(w.instance(), w.instance());
@@ -747,27 +726,8 @@ async fn two_tills_on_two_instances_pay_at_one_refund_at_the_other_and_see_store
 
     // A store-code payment notified to instance b reaches till 1 (enrolled at a) in one sync.
     let acc = w.sandbox.state.accounts();
-    let mut p = std::collections::BTreeMap::new();
-    for (k, v) in [
-        ("notify_time", "2026-11-26 09:00:05"),
-        ("notify_type", "trade_status_sync"),
-        ("notify_id", "2026112600222100009abcdef"),
-        ("app_id", acc.merchants[0].alipay.app_id.as_str()),
-        ("charset", "utf-8"),
-        ("version", "1.0"),
-        ("sign_type", "RSA2"),
-        ("trade_no", "2026112622001400999"),
-        ("out_trade_no", "SCPG0009"),
-        ("trade_status", "TRADE_SUCCESS"),
-        ("total_amount", "26.00"),
-        ("subject", "店铺码付款"),
-        ("gmt_payment", "2026-11-26 09:00:04"),
-    ] {
-        p.insert(k.to_owned(), v.to_owned());
-    }
-    let key = alipay_sign::parse_private_key(&acc.platform.alipay_private_key_pkcs8_pem).unwrap();
-    let sign = alipay_sign::sign_rsa2(&key, &alipay_sign::notify_sign_content(&p)).unwrap();
-    p.insert("sign".into(), sign);
+    let p =
+        till_common::store_code_notice(&acc, "2026112600222100009abcdef", "2026112622001400999", "SCPG0009", "26.00");
     let answer = w
         .http
         .post(b.notify_url())

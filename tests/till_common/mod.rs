@@ -82,3 +82,37 @@ impl Till {
         RefundDesk::new(self.store(), self.router.clone(), Arc::new(SystemClock), settings)
     }
 }
+
+/// An Alipay store-code payment notice (`trade_status_sync`, TRADE_SUCCESS) for the sandbox's first merchant, signed
+/// as the platform signs it; change a field afterwards to forge one.
+pub fn store_code_notice(
+    accounts: &tilldesk::sandbox::accounts::SandboxAccounts,
+    notify_id: &str,
+    trade_no: &str,
+    out_trade_no: &str,
+    total_amount: &str,
+) -> std::collections::BTreeMap<String, String> {
+    use tilldesk::channel::alipay::sign as alipay_sign;
+    let mut p = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("notify_time", "2026-11-25 10:00:05"),
+        ("notify_type", "trade_status_sync"),
+        ("notify_id", notify_id),
+        ("app_id", accounts.merchants[0].alipay.app_id.as_str()),
+        ("charset", "utf-8"),
+        ("version", "1.0"),
+        ("sign_type", "RSA2"),
+        ("trade_no", trade_no),
+        ("out_trade_no", out_trade_no),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", total_amount),
+        ("subject", "店铺码付款"),
+        ("gmt_payment", "2026-11-25 10:00:04"),
+    ] {
+        p.insert(k.to_owned(), v.to_owned());
+    }
+    let key = alipay_sign::parse_private_key(&accounts.platform.alipay_private_key_pkcs8_pem).unwrap();
+    let sign = alipay_sign::sign_rsa2(&key, &alipay_sign::notify_sign_content(&p)).unwrap();
+    p.insert("sign".into(), sign);
+    p
+}
