@@ -3,9 +3,8 @@
 
 mod cli_common;
 
-use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use cli_common::{fails, ok};
 
@@ -15,16 +14,6 @@ fn tilldesk(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tilldesk"));
     c.arg("--data-dir").arg(data).env("TILLDESK_PASSPHRASE", PASSPHRASE).env_remove("TILLDESK_DATABASE_URL");
     c
-}
-
-/// Kills the backend when the test ends, however it ends.
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -48,19 +37,10 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
     assert!(listed.contains("#1\tS001\ttill 1\twaiting for enrolment"), "{listed}");
 
     // Serve: the first line says where, exactly.
-    let mut child = tilldesk(&backend)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let serving = Serving(child);
-    let mut first = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
-    let first = first.trim_end_matches('\n');
-    let url = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}")).to_owned();
-    let port: u16 = url.strip_prefix("http://127.0.0.1:").and_then(|p| p.parse().ok()).expect(first);
+    let mut command = tilldesk(&backend);
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (serving, url) = cli_common::serve(command);
+    let port: u16 = url.strip_prefix("http://127.0.0.1:").and_then(|p| p.parse().ok()).expect(&url);
     assert_ne!(port, 0, "the real bound port");
 
     // The till joins from its own folder; its token goes to its vault.
@@ -205,18 +185,9 @@ fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
     assert_eq!(tills[0]["store_code"], "S001");
 
     // Serve on PostgreSQL: the first line as on SQLite; a till joins and pays through it.
-    let mut child = tilldesk(dir.path())
-        .env("TILLDESK_DATABASE_URL", &database)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let serving = Serving(child);
-    let mut first = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
-    let url = first.trim_end().strip_prefix("listening on ").unwrap_or_else(|| panic!("{first:?}")).to_owned();
+    let mut command = tilldesk(dir.path());
+    command.env("TILLDESK_DATABASE_URL", &database).args(["serve", "--listen", "127.0.0.1:0"]);
+    let (serving, url) = cli_common::serve(command);
     let till = dir.path().join("till");
     let joined = ok(tilldesk(&till).args(["backend", "join", &url, "--code", code.trim()]).output().unwrap());
     assert!(joined.starts_with(&format!("joined {url} as till #1 \"till 1\" of store S001")), "{joined}");

@@ -6,9 +6,8 @@
 
 mod cli_common;
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use cli_common::{fails, ok};
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
@@ -21,16 +20,6 @@ fn tilldesk(data: &Path) -> Command {
         .env_remove("TILLDESK_DATABASE_URL")
         .env_remove("TILLDESK_BACKEND_CA_FILE");
     c
-}
-
-/// Kills the backend when the test ends, however it ends.
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The chain's own certificate authority and a server certificate for 127.0.0.1 it issued, as PEM files in `dir`:
@@ -64,22 +53,10 @@ fn a_backend_serves_https_and_a_till_that_trusts_its_authority_joins_and_pays() 
             .trim()
             .to_owned();
 
-    let mut child = tilldesk(&backend)
-        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let serving = Serving(child);
-    let mut first = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
-    let url =
-        first.trim_end().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}")).to_owned();
-    let port: u16 = url.strip_prefix("https://127.0.0.1:").and_then(|p| p.parse().ok()).expect(&first);
+    let mut command = tilldesk(&backend);
+    command.args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"]).arg(&cert).arg("--tls-key").arg(&key);
+    let (serving, url) = cli_common::serve(command);
+    let port: u16 = url.strip_prefix("https://127.0.0.1:").and_then(|p| p.parse().ok()).expect(&url);
     assert_ne!(port, 0);
 
     // Not trusted: refused at the handshake, in words; the code was never sent, so it still works.

@@ -1,5 +1,5 @@
-//! What the tests that run the `tilldesk` binary share: a stand-alone sandbox process, and reading a command's
-//! output as success or failure.
+//! What the tests that run the `tilldesk` binary share: a stand-alone sandbox process, a running backend (`serve`),
+//! and reading a command's output as success or failure.
 
 #![allow(dead_code)]
 
@@ -35,4 +35,26 @@ pub fn ok(out: Output) -> String {
 pub fn fails(out: Output) -> String {
     assert!(!out.status.success(), "should fail: {}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A running `tilldesk serve`, killed when the test ends, however it ends.
+pub struct Serving(pub Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `command` (a `tilldesk … serve --listen …`) and reads its first line: the URL it says it listens on.
+pub fn serve(mut command: Command) -> (Serving, String) {
+    use std::io::BufRead as _;
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let serving = Serving(child);
+    let mut first = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
+    let url = first.trim_end().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}"));
+    (serving, url.to_owned())
 }
