@@ -95,10 +95,14 @@ impl<S: std::ops::Deref<Target = Store>> super::Setup<S> {
     }
 
     /// Every route with store numbers, acquirer names and onboarding status, by store number then wallet.
+    /// Every route with its store and acquirer, and where it stands: a route on a direct contract is `direct` (an
+    /// onboarding with the same acquirer that failed or is pending does not change it); any other route shows its
+    /// binding's status.
     pub fn route_views(&self) -> Result<Vec<RouteView>> {
         let mut stmt = self.conn.prepare(
             "SELECT r.store_id, s.store_code, r.wallet, r.acquirer_id, COALESCE(a.onboarding_code, a.name), a.name,
-                    r.merchant_id, r.source, COALESCE(b.status, 'direct')
+                    r.merchant_id, r.source,
+                    CASE WHEN r.source = 'direct' THEN 'direct' ELSE COALESCE(b.status, 'direct') END
              FROM routes r
              JOIN stores s ON s.id = r.store_id
              JOIN acquirers a ON a.id = r.acquirer_id
@@ -249,5 +253,49 @@ impl<S: std::ops::DerefMut<Target = Store>> super::Setup<S> {
             Some(id) => Ok(StoreId(id)),
             None => self.default_store(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{
+        AcquirerBinding, AcquirerKind, BindingId, BindingStatus, ChannelMode, Route, RouteSource, Wallet,
+    };
+    use crate::store::Store;
+
+    #[test]
+    fn a_direct_route_stays_direct_when_an_onboarding_with_its_acquirer_fails() {
+        let mut store = Store::open_in_memory().unwrap();
+        let shop = store.setup_mut().default_store().unwrap();
+        let wechat = store
+            .setup_mut()
+            .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
+            .unwrap();
+        let alipay = store
+            .setup_mut()
+            .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox)
+            .unwrap();
+        let route =
+            |wallet, acquirer_id, source| Route { store_id: shop, wallet, acquirer_id, merchant_id: None, source };
+        store.setup_mut().set_route(&route(Wallet::WechatPay, wechat, RouteSource::Direct), None).unwrap();
+        store.setup_mut().set_route(&route(Wallet::Alipay, alipay, RouteSource::Onboarding), None).unwrap();
+        for acquirer_id in [wechat, alipay] {
+            let binding = AcquirerBinding {
+                id: BindingId(0),
+                store_id: shop,
+                acquirer_id,
+                status: BindingStatus::Failed,
+                merchant_id_at_acquirer: None,
+                cds_platform_id: None,
+                cds_index: None,
+                failure_reason: Some("MCC 7995 is not accepted".into()),
+                issuer_guid: None,
+            };
+            store.setup_mut().save_binding(&binding, "failed", "refused by the acquirer").unwrap();
+        }
+        let views = store.setup().route_views().unwrap();
+        let status = |wallet| views.iter().find(|v| v.wallet == wallet).map(|v| v.status.clone());
+        assert_eq!(status(Wallet::WechatPay).as_deref(), Some("direct"), "the direct contract still takes WeChat Pay");
+        assert_eq!(status(Wallet::Alipay).as_deref(), Some("failed"), "an onboarded route shows its binding");
     }
 }
