@@ -15,7 +15,6 @@ use egui_kittest::kittest::Queryable;
 use scan_common::{decode_all, rasterise};
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
-use tilldesk::model::{AcquirerKind, ChannelMode};
 use tilldesk::onboarding::build_for_store;
 use tilldesk::print::Template;
 use tilldesk::ui::print::PrintPanel;
@@ -28,16 +27,7 @@ fn data_home(data: &Path, lang: Lang) -> (DataHome, [String; 2]) {
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     let s1 = home.store.setup_mut().default_store().unwrap();
     let s2 = ui_common::add_harbour_store(&mut home.store);
-    let alipay = home
-        .store
-        .setup_mut()
-        .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox)
-        .unwrap();
-    let wechat = home
-        .store
-        .setup_mut()
-        .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
-        .unwrap();
+    let (alipay, wechat) = ui_common::sandbox_acquirers(&mut home.store);
     ui_common::activate(&mut home.store, s1, alipay, Some("com.alipay.sandbox"), "2088S001A");
     ui_common::activate(&mut home.store, s1, wechat, Some("com.tenpay.sandbox"), "1900S001W");
     ui_common::activate(&mut home.store, s2, alipay, Some("com.alipay.sandbox"), "2088S002A");

@@ -11,7 +11,7 @@ mod ui_common;
 use egui_kittest::kittest::Queryable;
 use tilldesk::config::{self, DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
-use tilldesk::model::{AcquirerId, AcquirerKind, ChannelMode, CodeFormatChoice, StoreId};
+use tilldesk::model::{AcquirerId, CodeFormatChoice, StoreId};
 use tilldesk::onboarding::build_for_store;
 use tilldesk::store::Store;
 use tilldesk::ui::TillDeskApp;
@@ -34,16 +34,7 @@ fn data_home(data: &std::path::Path, lang: Lang) -> (DataHome, Setup) {
     home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
     let s1 = home.store.setup_mut().default_store().unwrap();
     let s2 = ui_common::add_harbour_store(&mut home.store);
-    let alipay = home
-        .store
-        .setup_mut()
-        .ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox)
-        .unwrap();
-    let wechat = home
-        .store
-        .setup_mut()
-        .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
-        .unwrap();
+    let (alipay, wechat) = ui_common::sandbox_acquirers(&mut home.store);
     ui_common::activate(&mut home.store, s1, alipay, Some("com.alipay.sandbox"), "2088S001A");
     ui_common::activate(&mut home.store, s1, wechat, Some("com.tenpay.sandbox"), "1900S001W");
     (home, Setup { s1, s2, alipay })

@@ -75,6 +75,20 @@ pub fn add_harbour_store(store: &mut tilldesk::store::Store) -> tilldesk::model:
     store.setup_mut().add_store(&s2, None).unwrap()
 }
 
+/// The sandbox's Alipay and WeChat Pay acquirers (made when missing): (ALIPAY, WECHATPAY).
+pub fn sandbox_acquirers(
+    db: &mut tilldesk::store::Store,
+) -> (tilldesk::model::AcquirerId, tilldesk::model::AcquirerId) {
+    use tilldesk::model::{AcquirerKind, ChannelMode};
+    let mut setup = db.setup_mut();
+    let alipay =
+        setup.ensure_onboarding_acquirer(AcquirerKind::Alipay, "Alipay", "ALIPAY", ChannelMode::Sandbox).unwrap();
+    let wechat = setup
+        .ensure_onboarding_acquirer(AcquirerKind::WechatPay, "WeChat Pay", "WECHATPAY", ChannelMode::Sandbox)
+        .unwrap();
+    (alipay, wechat)
+}
+
 /// Marks `store` onboarded with `acquirer` as merchant `merchant_id` (an active binding, as the acquirer approved it),
 /// with the wallet network's issuer GUID when the code should carry one.
 pub fn activate(
