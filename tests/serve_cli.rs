@@ -329,7 +329,8 @@ fn wait_for_catalogue(url: &str, version: i64) {
 fn a_live_backend_on_postgresql_shares_its_catalogue_and_keys_through_the_database() {
     let Some(schema) = PgSchema::new() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let (mut gateway, gateway_url) = cli_common::spawn_sandbox(&dir.path().join("gateway"));
+    let (gateway, gateway_url) = cli_common::spawn_sandbox(&dir.path().join("gateway"));
+    let _gateway = cli_common::Serving(gateway);
     let accounts: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("gateway/sandbox.json")).unwrap()).unwrap();
     let alipay = accounts["acquirers"].as_array().unwrap().iter().find(|a| a["acquirer_id"] == "ALIPAY").unwrap();
@@ -361,20 +362,21 @@ fn a_live_backend_on_postgresql_shares_its_catalogue_and_keys_through_the_databa
     assert!(!String::from_utf8_lossy(&status.stderr).contains("published"), "{status:?}");
 
     // Two instances, each from an empty folder: everything comes from the database.
-    let instance = |name: &str, passphrase: &str| {
+    // A looks for new versions every 100 ms; B only when a call needs one (its timer is ten minutes).
+    let instance = |name: &str, passphrase: &str, poll_ms: &str| {
         let mut c = tilldesk(&dir.path().join(name));
-        c.env("TILLDESK_PASSPHRASE", passphrase).env("TILLDESK_CATALOGUE_POLL_MS", "100");
+        c.env("TILLDESK_PASSPHRASE", passphrase).env("TILLDESK_CATALOGUE_POLL_MS", poll_ms);
         c.args(["serve", "--listen", "127.0.0.1:0", "--database", &schema.database]);
         c
     };
-    let (_a, url_a) = cli_common::serve(instance("host-a", PASSPHRASE));
-    let (_b, url_b) = cli_common::serve(instance("host-b", PASSPHRASE));
+    let (_a, url_a) = cli_common::serve(instance("host-a", PASSPHRASE, "100"));
+    let (_b, url_b) = cli_common::serve(instance("host-b", PASSPHRASE, "600000"));
     let published = get_json(&format!("{url_a}/health"))["catalogue_version"].as_i64().unwrap();
     assert_eq!(published, 5, "the five changing commands published five versions");
     assert!(!dir.path().join("host-a").join(tilldesk::secrets::VAULT_FILE).exists(), "no vault was copied there");
     assert!(!dir.path().join("host-a").join(tilldesk::serve::DATABASE_FILE).exists(), "nor a catalogue");
     // A wrong passphrase stops an instance before it listens, saying why.
-    let mut wrong = instance("host-c", "not the passphrase");
+    let mut wrong = instance("host-c", "not the passphrase", "100");
     let refused = fails(wrong.output().unwrap());
     assert!(refused.contains("passphrase"), "{refused}");
 
@@ -401,19 +403,32 @@ fn a_live_backend_on_postgresql_shares_its_catalogue_and_keys_through_the_databa
         assert_eq!(trade.and_then(|t| t["acquirer_id"].as_str()), Some("ALIPAY"), "{ledger}");
     }
 
-    // A store onboarded later: published, and served by the running instances without a restart.
+    // A store onboarded later, taking Alipay through the direct contract: published, and served by the running
+    // instances without a restart.
     let onboarded = configure(&["onboard", "store", "--store", "S002", "--name", "Second Street", "--name-zh", "二店"]);
     ok(onboarded.clone());
     assert!(String::from_utf8_lossy(&onboarded.stderr).contains("as version 6"), "{onboarded:?}");
-    wait_for_catalogue(&url_a, 6);
-    let code = add_till("S002", "till 3");
-    let till = dir.path().join("till-3");
-    let joined = ok(tilldesk(&till).args(["backend", "join", &url_a, "--code", &code]).output().unwrap());
-    assert!(joined.contains("of store S002"), "{joined}");
+    ok(configure(&["acquirers", "route", "--store", "S002", "--wallet", "alipay", "--acquirer", "ALIPAY"]));
+    wait_for_catalogue(&url_a, 7);
+    assert_eq!(get_json(&format!("{url_b}/health"))["catalogue_version"], 5, "B has not looked yet");
+    for (n, url) in [(3, &url_a), (4, &url_b)] {
+        // At B the enrolment itself asks for the newest version first.
+        let code = add_till("S002", &format!("till {n}"));
+        let till = dir.path().join(format!("till-{n}"));
+        let joined = ok(tilldesk(&till).args(["backend", "join", url, "--code", &code]).output().unwrap());
+        assert!(joined.contains("of store S002"), "{joined}");
+        let paid = ok(tilldesk(&till)
+            .args(["pay", "--amount", "3.33", "--auth-code", "2800000000000000", "--json"])
+            .output()
+            .unwrap());
+        let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+        assert_eq!(order["status"], "PAID", "the new store pays at once: {order}");
+    }
+    assert_eq!(get_json(&format!("{url_b}/health"))["catalogue_version"], 7);
     let doctor =
         ok(tilldesk(&office).args(["serve", "doctor", "--json", "--database", &schema.database]).output().unwrap());
     let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
-    assert_eq!((doctor["catalogue"]["version"].as_i64(), doctor["catalogue"]["stores"].as_i64()), (Some(6), Some(2)));
+    assert_eq!((doctor["catalogue"]["version"].as_i64(), doctor["catalogue"]["stores"].as_i64()), (Some(7), Some(2)));
     assert_eq!(doctor["catalogue"]["has_vault"], true, "{doctor}");
 
     // An administrator whose folder is behind starts from the newest version (publishing at once is refused:
@@ -429,6 +444,4 @@ fn a_live_backend_on_postgresql_shares_its_catalogue_and_keys_through_the_databa
     // admin-2's copy is behind now: its next command starts from the newest version, so S003 stays.
     let stores = ok(second(&["onboard", "stores", "--json"]));
     assert!(stores.contains("S003"), "{stores}");
-    let _ = gateway.kill();
-    let _ = gateway.wait();
 }

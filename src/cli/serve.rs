@@ -456,7 +456,10 @@ async fn follow_catalogue(
     let Some(pg) = backend.postgres().cloned() else { return };
     let mut refused: Option<i64> = None;
     loop {
-        tokio::time::sleep(every).await;
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = backend.catalogue_wanted() => {}
+        }
         let newest = match pg.catalogue_version().await {
             Ok(v) => v,
             Err(e) => {

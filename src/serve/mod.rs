@@ -99,6 +99,8 @@ pub struct Backend {
     engine: RwLock<Option<Arc<Engine>>>,
     /// What verifies the acquirers' notifications (PostgreSQL; swapped with the catalogue).
     notify_keys: RwLock<Option<Arc<NotifyKeys>>>,
+    /// Asks whoever follows the published catalogue to look now (an enrolment for a store it may not know yet).
+    catalogue_poke: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Backend {
@@ -150,6 +152,7 @@ impl Backend {
             clock: Arc::new(SystemClock),
             engine: RwLock::new(None),
             notify_keys: RwLock::new(None),
+            catalogue_poke: tokio::sync::Notify::new(),
         })
     }
 
@@ -234,6 +237,31 @@ impl Backend {
     /// Which published catalogue version this instance serves (None: its folder's own file).
     pub fn catalogue_version(&self) -> Option<i64> {
         *read(&self.catalogue_version)
+    }
+
+    /// Resolves when a call needs the newest published catalogue now (see [`Backend::enrol`]): the follower of the
+    /// catalogue waits on this beside its timer.
+    pub async fn catalogue_wanted(&self) {
+        self.catalogue_poke.notified().await;
+    }
+
+    /// On PostgreSQL with a published catalogue: when a newer version than the one served exists, asks the follower
+    /// for it and waits (up to 10 s) until it is served — so a till added for a store onboarded a moment ago enrols
+    /// at once instead of meeting an instance that does not know its store yet.
+    async fn catch_up_catalogue(&self) {
+        let (Some(pg), Some(served)) = (self.pg(), self.catalogue_version()) else { return };
+        let newest = match pg.catalogue_version().await {
+            Ok(Some(newest)) if newest > served => newest,
+            _ => return,
+        };
+        self.catalogue_poke.notify_one();
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if self.catalogue_version() >= Some(newest) {
+                return;
+            }
+        }
+        tracing::warn!(served, newest, "the newer catalogue is not served yet; enrolling with the one served");
     }
 
     /// Notes the published catalogue version the backend was opened on.
@@ -340,6 +368,7 @@ impl Backend {
         if code.trim().is_empty() {
             return Err(ApiError::BadRequest { field: "code".into(), detail: "empty".into() });
         }
+        self.catch_up_catalogue().await;
         let token = enrol::new_token();
         let redeemed = self
             .db_redeem(&enrol::code_hash(code), self.now(), &enrol::token_hash(token.expose()))
