@@ -87,6 +87,37 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     let at_backend =
         Store::open(&backend.backend.db_path()).unwrap().orders().order_by_out_trade_no(&paid.out_trade_no).unwrap();
     assert_eq!(at_backend.map(|o| (o.status, o.total_amount.fen())), Some((tilldesk::model::OrderStatus::Paid, 321)));
+
+    // Staff live in the backend: the chain's first owner is created on the Staff panel of this till — at the
+    // backend, signed in there — then signs out, which ends the operator session at the backend too; signing in
+    // again is checked there.
+    let backend_db = backend.backend.db_path();
+    let sessions = || {
+        let counts = Store::open(&backend_db).unwrap().table_counts().unwrap();
+        counts.into_iter().find(|(t, _)| *t == "backend_operator_sessions").map_or(0, |(_, n)| n)
+    };
+    click(&mut h, "Settings");
+    wait_for(&mut h, "Create owner");
+    type_into(&mut h, "Owner name", "老板");
+    type_into(&mut h, "Owner PIN", "246810");
+    click(&mut h, "Create owner");
+    wait_for(&mut h, "Added 老板 (owner)");
+    let owner = Store::open(&backend_db).unwrap().staff().operator_by_name("老板").unwrap();
+    assert_eq!(owner.map(|o| o.role), Some(tilldesk::model::Role::Owner), "the owner is the backend's");
+    assert_eq!(sessions(), 1, "signed in at the backend");
+    assert_eq!(h.state().ctx.operator.as_deref(), Some("老板"));
+    click(&mut h, "Sign out");
+    wait_until(&mut h, "the session ended at the backend", |_| sessions() == 0);
+    wait_until(&mut h, "the sign-out answered", |h| h.query_by_label_contains("Checking the PIN").is_none());
+    h.get_by_label("Signed out");
+    let till_db = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
+    let kept = till_db.setting(tilldesk::routing::backend::SETTING_SESSION).unwrap();
+    assert_eq!(kept.as_deref(), Some(""), "the till forgot the session");
+    type_into(&mut h, "Operator", "老板");
+    type_into(&mut h, "PIN", "246810");
+    click(&mut h, "Sign in / switch");
+    wait_for(&mut h, "Signed in:");
+    assert_eq!(sessions(), 1, "a new session at the backend");
     drop(h);
     rt.block_on(async {
         backend.stop().await;

@@ -465,6 +465,42 @@ async fn two_tills_refunding_one_order_before_syncing_make_different_numbers() {
     w.backend.stop().await;
 }
 
+/// Signing out at an enrolled till ends the operator session at the backend too: the till forgets it at once, and
+/// the session (wherever it was copied) opens no list after; a payment after it records nobody; signing out again
+/// answers the same; with the backend unreachable the till still forgets it, and says the backend could not be told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_the_operator_session_at_the_backend() {
+    use tilldesk::channel::backend::api::FeedQuery;
+    use tilldesk::routing::backend::{self, StaffError};
+    let w = world().await;
+    let mut till = w.join("till 1").await;
+    let first = backend::client(&till.store(), &till.vault).unwrap().expect("enrolled");
+    backend::add_operator(&mut till.store(), &first, None, "老板", Role::Owner, "246810").await.unwrap();
+    let (_, owner) = sign_in_at(&mut till, "老板", "246810").await;
+    assert!(owner.order_list(&FeedQuery::default()).await.is_ok(), "signed in, the list opens");
+
+    backend::sign_out(&mut till.store(), Some(&owner)).await.unwrap();
+    assert_eq!(till.store().setting(backend::SETTING_SESSION).unwrap().as_deref(), Some(""), "the till forgot it");
+    let after = owner.order_list(&FeedQuery::default()).await.unwrap_err();
+    assert!(matches!(after.api(), Some(ApiError::SignInRequired)), "the old session opens nothing: {after:?}");
+    backend::sign_out(&mut till.store(), Some(&owner)).await.unwrap();
+    // A payment through a client built while the owner was signed in (its calls still carry the session) is
+    // recorded with nobody: the backend ended the session.
+    let (order, outcome) = till.pay(CODE_A, 100).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let at_backend = w.backend_store().orders().order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
+    assert_eq!(at_backend.operator_id, None, "recorded with no operator");
+
+    // The backend down: the till forgets the session anyway, and says the backend was not told.
+    let (_, again) = sign_in_at(&mut till, "老板", "246810").await;
+    let dead = BackendClient::new("http://127.0.0.1:9", Secret::from("tdt_x".to_owned())).unwrap();
+    let down = backend::sign_out(&mut till.store(), Some(&dead)).await.unwrap_err();
+    assert!(matches!(down, StaffError::Unreachable(_)), "{down:?}");
+    assert_eq!(till.store().setting(backend::SETTING_SESSION).unwrap().as_deref(), Some(""));
+    assert!(again.order_list(&FeedQuery::default()).await.is_ok(), "it expires at the backend by itself");
+    w.backend.stop().await;
+}
+
 /// Signs `name` in at `till` through the backend and rebuilds its router, so its calls carry their session.
 async fn sign_in_at(till: &mut Till, name: &str, pin: &str) -> (tilldesk::model::Operator, BackendClient) {
     use tilldesk::routing::backend;

@@ -345,10 +345,16 @@ pub async fn sign_in_with(
     Ok((local_operator(store, &signed.operator.name)?, crate::secrets::Secret::from(signed.session)))
 }
 
-/// Forgets the operator session (sign-out).
-pub fn sign_out(store: &mut Store) -> Result<(), StaffError> {
+/// Signs the operator out: the till forgets their session at once (the next calls and syncs speak for nobody), then
+/// the backend ends it (`client`: the till's, built while the session was still known — [`client_with_token`]), so
+/// it opens nothing even where it was copied. While the backend cannot be reached, [`StaffError::Unreachable`]: the
+/// till has forgotten it already and the backend lets it expire (16 hours).
+pub async fn sign_out(store: &mut Store, client: Option<&BackendClient>) -> Result<(), StaffError> {
     store.set_bookkeeping(SETTING_SESSION, "")?;
     store.set_bookkeeping(SETTING_SESSION_ROLE, "")?;
+    if let Some(client) = client {
+        client.sign_out().await.map_err(|e| StaffError::from_backend(e, "", None))?;
+    }
     Ok(())
 }
 

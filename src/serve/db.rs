@@ -403,6 +403,13 @@ impl Backend {
         }
     }
 
+    pub(crate) async fn db_end_session(&self, token_hash: &str, till: TillId) -> Result<bool, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.end_operator_session(token_hash, till).await?),
+            None => self.sqlite(|s| s.backend_mut().end_operator_session(token_hash, till)),
+        }
+    }
+
     pub(crate) async fn db_session(
         &self,
         token_hash: &str,

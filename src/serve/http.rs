@@ -17,7 +17,7 @@ use super::{Backend, Till};
 use crate::channel::backend::api::{
     AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedQuery, Health, OperatorsResponse,
     PayRequest, PayResponse, QueryResponse, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
-    RefundResponse, SignInRequest, SignInResponse, TillConfig,
+    RefundResponse, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -60,6 +60,11 @@ async fn scope_if_any(backend: &Backend, till: &Till, headers: &HeaderMap) -> Op
 /// balancer's check and for an operator rolling out a catalogue change.
 async fn health(State(b): Shared) -> Json<Health> {
     Json(Health { status: "ok".into(), catalogue_version: b.catalogue_version() })
+}
+
+async fn sign_out(State(b): Shared, headers: HeaderMap) -> Answer<SignOutResponse> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.sign_out(&t, session(&headers)).await?))
 }
 
 async fn enrol(State(b): Shared, parsed: Result<Json<EnrolRequest>, JsonRejection>) -> Answer<EnrolResponse> {
@@ -190,6 +195,7 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/till", get(till_config))
         .route("/v1/pay", post(pay))
         .route("/v1/sign-in", post(sign_in))
+        .route("/v1/sign-out", post(sign_out))
         .route("/v1/operators", get(operators).post(add_operator))
         .route("/v1/orders", get(orders))
         .route("/v1/orders/{out_trade_no}", get(order))

@@ -7,8 +7,8 @@
 
 use super::db::AddFailed;
 use super::{Backend, Till, enrol, internal};
-use crate::channel::backend::api::SignInResponse;
 use crate::channel::backend::api::{AddOperatorRequest, ApiError, OperatorRef, OperatorsResponse, SignInRequest};
+use crate::channel::backend::api::{SignInResponse, SignOutResponse};
 use crate::model::{Operator, Role};
 use crate::store::operators::{AuthError, Permission, require};
 
@@ -71,6 +71,19 @@ impl Backend {
             session: session.expose().to_owned(),
             operators: self.operator_refs().await?,
         })
+    }
+
+    /// `POST /v1/sign-out`: ends the operator session `token` of `till` at once (it opens nothing after, wherever it
+    /// was copied). Answers the same whether there was one or not, so a till asking again is told the same.
+    pub async fn sign_out(&self, till: &Till, token: Option<&str>) -> Result<SignOutResponse, ApiError> {
+        let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(SignOutResponse { signed_out: true });
+        };
+        let ended = self.db_end_session(&enrol::token_hash(token), till.id).await?;
+        if ended {
+            tracing::info!(till = %till.id, "operator signed out");
+        }
+        Ok(SignOutResponse { signed_out: true })
     }
 
     /// The operator a session token of `till` names: refused as `sign_in_required` when missing or expired.

@@ -540,6 +540,15 @@ impl<S: std::ops::DerefMut<Target = Store>> super::BackendRepo<S> {
         })
     }
 
+    /// Backend: ends an operator session of `till` (sign-out); true when there was one.
+    pub fn end_operator_session(&mut self, token_hash: &str, till: TillId) -> Result<bool> {
+        let n = self.conn.execute(
+            "DELETE FROM backend_operator_sessions WHERE token_hash = ?1 AND till_id = ?2",
+            params![token_hash, till.0],
+        )?;
+        Ok(n > 0)
+    }
+
     /// Till: makes the local operators the backend's list (`operators`): each name gets its role and is active,
     /// without a PIN hash (sign-in is checked by the backend); local operators the backend does not list are made
     /// inactive. Writes (and audits) only what differs.

@@ -16,8 +16,10 @@ use crate::ui::{Ctx, role_label};
 
 /// What the panel is waiting for.
 enum Pending {
-    CreateOwner(Ticket<Result<Operator, AddOperatorError>>),
+    CreateOwner(Ticket<Result<Operator, StaffError>>),
     SignIn(Ticket<Result<Operator, StaffError>>),
+    /// A sign-out at the merchant backend (a till enrolled with one): the till forgot the session already.
+    SignOut(Ticket<Result<(), StaffError>>),
     Add(Ticket<Result<Operator, StaffError>>),
     ChangePin(Ticket<Result<(), ChangePinError>>),
 }
@@ -169,6 +171,14 @@ impl StaffPanel {
                     Err(e) => (false, e.text()),
                 }
             }
+            Pending::SignOut(job) => {
+                let Some(answer) = job.poll() else { return };
+                match answer {
+                    Ok(Ok(())) => (true, Text::new("已退出登录", "Signed out")),
+                    Ok(Err(e)) => (false, e.text()),
+                    Err(e) => (false, e.text()),
+                }
+            }
             Pending::ChangePin(job) => {
                 let Some(answer) = job.poll() else { return };
                 match answer {
@@ -234,9 +244,28 @@ impl StaffPanel {
                 field(ui, lang.pick("店主 PIN", "Owner PIN"), &mut self.pin, true);
                 if ui.add_enabled(!busy, egui::Button::new(lang.pick("创建店主", "Create owner"))).clicked() {
                     let (name, pin) = (self.name.clone(), std::mem::take(&mut self.pin));
-                    self.send(Pending::CreateOwner(
-                        ctx.queue.submit(move |s| s.store.staff_mut().add_operator(&name, Role::Owner, &pin, None)),
-                    ));
+                    // At a till enrolled with a merchant backend the owner is the backend's first one (and signs in
+                    // there); a backend that has an owner already refuses, and the till learns its staff.
+                    match backend_token(ctx) {
+                        Err(text) => self.message = Some((false, text)),
+                        Ok(token) => self.send(Pending::CreateOwner(ctx.queue.submit(move |cs| {
+                            let s = &mut cs.store;
+                            let Some(token) = token else {
+                                return s.staff_mut().add_operator(&name, Role::Owner, &pin, None).map_err(Into::into);
+                            };
+                            let client = backend::client_with_token(s, token)?;
+                            let Some(c) = client else { return Err(backend::LinkError::NotJoined.into()) };
+                            match backend::block_on(backend::add_operator(s, &c, None, &name, Role::Owner, &pin)) {
+                                Ok(_) => backend::block_on(backend::sign_in_with(s, &c, &name, &pin)).map(|(op, _)| op),
+                                Err(refused) => {
+                                    if let Err(e) = backend::block_on(backend::refresh_operators(&c, s)) {
+                                        tracing::warn!(error = %e, "cannot read the merchant backend's staff");
+                                    }
+                                    Err(refused)
+                                }
+                            }
+                        }))),
+                    }
                 }
             });
         } else {
@@ -271,6 +300,24 @@ impl StaffPanel {
                     ctx.sign_in(None);
                     self.signed_in = None;
                     self.message = Some((true, Text::new("已退出登录", "Signed out")));
+                    // At a till enrolled with a merchant backend the session ends there too (the till forgets it
+                    // first, so nothing after speaks for the operator who left).
+                    // With the vault locked the till still forgets it; the backend lets it expire.
+                    let token = match backend_token(ctx) {
+                        Ok(None) => None,
+                        Ok(Some(token)) => Some(token),
+                        Err(_) => Some(None),
+                    };
+                    if let Some(token) = token {
+                        self.send(Pending::SignOut(ctx.queue.submit(move |cs| {
+                            let s = &mut cs.store;
+                            let client = match token {
+                                Some(token) => backend::client_with_token(s, Some(token))?,
+                                None => None,
+                            };
+                            backend::block_on(backend::sign_out(s, client.as_ref()))
+                        })));
+                    }
                 }
             });
         }

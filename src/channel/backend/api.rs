@@ -403,6 +403,12 @@ pub struct OperatorRef {
     pub role: Role,
 }
 
+/// The answer to `POST /v1/sign-out` (always `signed_out`: asked again, the same).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOutResponse {
+    pub signed_out: bool,
+}
+
 /// The answer to a sign-in: who signed in, their operator session (a bearer token for `X-Operator-Session`, which
 /// scopes the lists by their role; `Debug` masks it) and every operator, for the till's list.
 #[derive(Clone, Serialize, Deserialize)]

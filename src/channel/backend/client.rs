@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::api::{
     AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse,
     OrderList, PayRequest, PayResponse, QueryResponse, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
-    RefundResponse, SignInRequest, SignInResponse, TillConfig,
+    RefundResponse, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
 };
 use crate::secrets::Secret;
 
@@ -231,6 +231,11 @@ impl BackendClient {
     /// `POST /v1/sign-in`: the operator's PIN checked at the backend.
     pub async fn sign_in(&self, request: &SignInRequest) -> Result<SignInResponse, BackendError> {
         self.post(&["sign-in"], request).await
+    }
+
+    /// `POST /v1/sign-out`: ends this client's operator session at the backend.
+    pub async fn sign_out(&self) -> Result<SignOutResponse, BackendError> {
+        self.post(&["sign-out"], &serde_json::json!({})).await
     }
 
     /// `POST /v1/operators`.

@@ -154,6 +154,15 @@ impl PgStore {
         Ok(())
     }
 
+    /// Ends an operator session of `till` (sign-out); true when there was one.
+    pub async fn end_operator_session(&self, token_hash: &str, till: TillId) -> Result<bool> {
+        let conn = self.conn().await?;
+        let n = conn
+            .execute("DELETE FROM operator_sessions WHERE token_hash = $1 AND till_id = $2", &[&token_hash, &till.0])
+            .await?;
+        Ok(n > 0)
+    }
+
     /// The active operator an unexpired session of `till` names.
     pub async fn operator_session(
         &self,
