@@ -38,6 +38,9 @@ pub enum RemoteError {
     Refused(ApiError),
     #[error("the merchant backend's answer cannot be used: {0}")]
     Broken(String),
+    /// The till's token is in the key vault, and the vault is locked.
+    #[error("unlock the key vault first: the till's token for the merchant backend is in it")]
+    VaultLocked,
     #[error(transparent)]
     Link(#[from] crate::routing::backend::LinkError),
     #[error(transparent)]
@@ -59,6 +62,15 @@ impl From<BackendError> for RemoteError {
             e @ (BackendError::BadResponse { .. } | BackendError::BadUrl { .. }) => RemoteError::Broken(e.to_string()),
         }
     }
+}
+
+/// The backend's client of this till (its token from `vault`), speaking for the operator signed in at the till.
+pub fn client_of(
+    store: &crate::store::Store,
+    vault: Option<&crate::secrets::Vault>,
+) -> Result<BackendClient, RemoteError> {
+    let vault = vault.ok_or(RemoteError::VaultLocked)?;
+    Ok(crate::routing::backend::client(store, vault)?.ok_or(crate::routing::backend::LinkError::NotJoined)?)
 }
 
 /// The runs, newest first.
