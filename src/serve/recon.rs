@@ -85,7 +85,8 @@ impl Backend {
         Ok(View { store, own_store_only: !matches!(scope, Scope::AllStores) })
     }
 
-    /// The accounts an `acquirer` filter names: the backend's id, an onboarding id, or a protocol.
+    /// The accounts an `acquirer` filter names: the backend's id, an onboarding id, or a protocol (every account of
+    /// it).
     fn asked_acquirers(names: &Names, acquirer: Option<&str>) -> Result<Option<Vec<AcquirerId>>, ApiError> {
         let Some(arg) = acquirer.map(str::trim).filter(|a| !a.is_empty()) else { return Ok(None) };
         let kind = match arg.to_ascii_lowercase().as_str() {
@@ -100,7 +101,7 @@ impl Backend {
             .filter(|a| {
                 Some(a.id) == id
                     || a.code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(arg))
-                    || (kind == Some(a.kind) && a.code.as_deref().is_none_or(|c| !c.starts_with("PARTNER")))
+                    || kind == Some(a.kind)
             })
             .map(|a| AcquirerId(a.id))
             .collect();
