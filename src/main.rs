@@ -325,13 +325,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
     // `keys` and `acquirers` given --database work on a merchant backend's catalogue.
-    let mut home = match &cli.command {
-        Some(Command::Keys { database: Some(url), .. } | Command::Acquirers { database: Some(url), .. }) => {
-            cli::serve::backend_home(&data_dir, url)?
+    // On PostgreSQL they change the published catalogue: the folder is brought to it first, published again after.
+    let (mut home, working) = match &cli.command {
+        Some(Command::Keys { database: Some(url), command }) => {
+            cli::serve::backend_home(&data_dir, url, command.changes().map(|c| format!("keys {c}")))?
         }
-        _ => DataHome::open(&data_dir)?,
+        Some(Command::Acquirers { database: Some(url), command }) => {
+            cli::serve::backend_home(&data_dir, url, Some(format!("acquirers {}", command.name())))?
+        }
+        _ => (DataHome::open(&data_dir)?, None),
     };
-    match cli.command {
+    let result = match cli.command {
         None => run_gui(home),
         Some(Command::Sandbox { .. } | Command::Codes(_) | Command::Onboard(_) | Command::Serve(_)) => Ok(()),
         Some(Command::Backend { command }) => {
@@ -433,7 +437,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bills { command }) => cli::reconcile::bills(&mut home, command),
         Some(Command::Shifts { command }) => cli::shifts::run(&mut home, cli.operator.as_deref(), command),
         Some(Command::Reconcile(args)) => cli::reconcile::reconcile_cli(&mut home, cli.operator.as_deref(), args),
-    }
+    };
+    cli::serve::publish_after(working, result)
 }
 
 /// `tilldesk pay` ended without payment: exit status 2 (the order was printed already).

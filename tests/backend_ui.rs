@@ -85,7 +85,7 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     let till_db = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
     let paid = till_db.orders().recent_orders(1).unwrap().remove(0);
     let at_backend =
-        Store::open(backend.backend.db_path()).unwrap().orders().order_by_out_trade_no(&paid.out_trade_no).unwrap();
+        Store::open(&backend.backend.db_path()).unwrap().orders().order_by_out_trade_no(&paid.out_trade_no).unwrap();
     assert_eq!(at_backend.map(|o| (o.status, o.total_amount.fen())), Some((tilldesk::model::OrderStatus::Paid, 321)));
     drop(h);
     rt.block_on(async {

@@ -81,7 +81,7 @@ impl World {
     }
 
     fn backend_store(&self) -> Store {
-        Store::open(self.backend.backend.db_path()).unwrap()
+        Store::open(&self.backend.backend.db_path()).unwrap()
     }
 }
 

@@ -201,7 +201,7 @@ fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
 
     let doctor = ok(run(&["serve", "doctor", "--json"]));
     let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
-    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(2)));
+    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(3)));
     assert_eq!(doctor["tables"]["tills"], 1);
     assert_eq!(doctor["tables"]["enrolment_codes"], 1);
     assert_eq!(doctor["tables"]["orders"], 1, "the till's payment is in the shared database");
@@ -244,15 +244,191 @@ fn keys_onboard_and_acquirers_configure_the_backend_given_its_database() {
     assert_eq!(read(&catalogue), "1900000109");
     assert!(!backend.join(tilldesk::config::DATABASE_FILE).exists(), "no till database in the backend's folder");
 
-    // A PostgreSQL backend's catalogue is the folder's serve.sqlite3 (no server needed to configure it).
+    // A PostgreSQL backend's catalogue is published in its database: with the database unreachable nothing is changed.
     let pg = dir.path().join("pg-backend");
-    ok(tilldesk(&pg)
-        .args(["keys", "set", "--acquirer", "wechatpay", "--mch-id", "1230000109"])
-        .args(["--database", "postgres://tilldesk@db.invalid:5432/chain"])
-        .output()
-        .unwrap());
-    assert_eq!(read(&pg.join(tilldesk::serve::DATABASE_FILE)), "1230000109");
+    let err = fails(
+        tilldesk(&pg)
+            .args(["keys", "set", "--acquirer", "wechatpay", "--mch-id", "1230000109"])
+            .args(["--database", "postgres://tilldesk:secret@db.invalid:5432/chain"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        err.contains("cannot read the backend's catalogue from postgres://tilldesk:***@db.invalid:5432/chain"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "the URL's password is never shown: {err}");
+    assert!(!pg.join(tilldesk::serve::DATABASE_FILE).exists(), "nothing was made");
     // A URL of no known engine is refused, naming what is expected.
     let err = fails(tilldesk(&pg).args(["acquirers", "list", "--database", "mysql://till@db/chain"]).output().unwrap());
     assert!(err.contains("a SQLite file or a postgres:// URL"), "{err}");
+}
+
+/// A schema of the test's own on the test database, dropped at the end, and the URL that works in it.
+struct PgSchema {
+    url: String,
+    name: String,
+    database: String,
+}
+
+impl PgSchema {
+    fn new() -> Option<PgSchema> {
+        let Some(url) = std::env::var("TILLDESK_TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
+            println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let bytes: [u8; 8] = rand::random();
+        let name = format!("tilldesk_cli_{}", hex::encode(bytes));
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let database = format!("{url}{separator}options=-c%20search_path%3D{name}");
+        let schema = PgSchema { url, name, database };
+        schema.sql(&format!("CREATE SCHEMA {}", schema.name));
+        Some(schema)
+    }
+
+    fn sql(&self, statement: &str) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            client.batch_execute(statement).await.unwrap();
+        });
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        self.sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+    }
+}
+
+/// GET `url` as JSON (a runtime of its own).
+fn get_json(url: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+}
+
+/// Waits (up to 20 s, asking every 50 ms) until the instance at `url` serves catalogue `version`.
+fn wait_for_catalogue(url: &str, version: i64) {
+    for _ in 0..400 {
+        if get_json(&format!("{url}/health"))["catalogue_version"].as_i64() == Some(version) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{url} never served catalogue version {version}: {}", get_json(&format!("{url}/health")));
+}
+
+/// The PostgreSQL backend in live mode with nothing copied between hosts: the catalogue and the encrypted
+/// keys are configured once from an administrator's folder (each command publishing a version), two instances
+/// start from empty folders, unlock the keys from the database with TILLDESK_PASSPHRASE and take payments through
+/// the live gateway (another TillDesk sandbox, reached only through the URL and keys configured); a store onboarded
+/// later is served by the running instances without a restart; a wrong passphrase stops an instance at start; two
+/// administrators changing the catalogue at once never lose a change silently.
+#[test]
+fn a_live_backend_on_postgresql_shares_its_catalogue_and_keys_through_the_database() {
+    let Some(schema) = PgSchema::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut gateway, gateway_url) = cli_common::spawn_sandbox(&dir.path().join("gateway"));
+    let accounts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("gateway/sandbox.json")).unwrap()).unwrap();
+    let alipay = accounts["acquirers"].as_array().unwrap().iter().find(|a| a["acquirer_id"] == "ALIPAY").unwrap();
+    let account = &alipay["account"]["alipay"];
+    let private = dir.path().join("app-private.pem");
+    std::fs::write(&private, account["app_private_key_pkcs8_pem"].as_str().unwrap()).unwrap();
+    let platform = dir.path().join("alipay-public.pem");
+    std::fs::write(&platform, account["alipay_public_key_pem"].as_str().unwrap()).unwrap();
+
+    let admin = dir.path().join("admin");
+    let configure = |args: &[&str]| {
+        let mut c = tilldesk(&admin);
+        c.args(args).args(["--database", &schema.database]);
+        c.output().unwrap()
+    };
+    // The first command makes the catalogue (the acquirer accounts, store S001 and its routes) and publishes it.
+    let first = configure(&["acquirers", "list", "--json"]);
+    ok(first.clone());
+    assert!(String::from_utf8_lossy(&first.stderr).contains("as version 1"), "{first:?}");
+    let gateway_do = format!("{gateway_url}/acquirers/ALIPAY/gateway.do");
+    let app_id = account["app_id"].as_str().unwrap();
+    ok(configure(&["keys", "set", "--acquirer", "alipay", "--gateway-url", &gateway_do, "--app-id", app_id]));
+    ok(configure(&["keys", "import-private-key", "--acquirer", "alipay", private.to_str().unwrap()]));
+    ok(configure(&["keys", "import-platform-key", "--acquirer", "alipay", platform.to_str().unwrap()]));
+    ok(configure(&["keys", "mode", "live"]));
+    // A command that only reads publishes nothing.
+    let status = configure(&["keys", "status"]);
+    ok(status.clone());
+    assert!(!String::from_utf8_lossy(&status.stderr).contains("published"), "{status:?}");
+
+    // Two instances, each from an empty folder: everything comes from the database.
+    let instance = |name: &str, passphrase: &str| {
+        let mut c = tilldesk(&dir.path().join(name));
+        c.env("TILLDESK_PASSPHRASE", passphrase).env("TILLDESK_CATALOGUE_POLL_MS", "100");
+        c.args(["serve", "--listen", "127.0.0.1:0", "--database", &schema.database]);
+        c
+    };
+    let (_a, url_a) = cli_common::serve(instance("host-a", PASSPHRASE));
+    let (_b, url_b) = cli_common::serve(instance("host-b", PASSPHRASE));
+    let published = get_json(&format!("{url_a}/health"))["catalogue_version"].as_i64().unwrap();
+    assert_eq!(published, 5, "the five changing commands published five versions");
+    assert!(!dir.path().join("host-a").join(tilldesk::secrets::VAULT_FILE).exists(), "no vault was copied there");
+    assert!(!dir.path().join("host-a").join(tilldesk::serve::DATABASE_FILE).exists(), "nor a catalogue");
+    // A wrong passphrase stops an instance before it listens, saying why.
+    let mut wrong = instance("host-c", "not the passphrase");
+    let refused = fails(wrong.output().unwrap());
+    assert!(refused.contains("passphrase"), "{refused}");
+
+    // The tills are added from yet another folder and join different instances; each pays through the live gateway.
+    let office = dir.path().join("office");
+    let add_till = |store: &str, name: &str| {
+        let mut c = tilldesk(&office);
+        c.args(["serve", "add-till", "--store", store, "--name", name, "--database", &schema.database]);
+        ok(c.output().unwrap()).trim().to_owned()
+    };
+    for (n, url, amount) in [(1, &url_a, "1.11"), (2, &url_b, "2.22")] {
+        let till = dir.path().join(format!("till-{n}"));
+        let code = add_till("S001", &format!("till {n}"));
+        let joined = ok(tilldesk(&till).args(["backend", "join", url, "--code", &code]).output().unwrap());
+        assert!(joined.contains("(live mode)"), "{joined}");
+        let paid = ok(tilldesk(&till)
+            .args(["pay", "--amount", amount, "--auth-code", "2800000000000000", "--json"])
+            .output()
+            .unwrap());
+        let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+        assert_eq!(order["status"], "PAID", "{order}");
+        let ledger = get_json(&format!("{gateway_url}/admin/ledger"));
+        let trade = ledger["trades"].as_array().unwrap().iter().find(|t| t["out_trade_no"] == order["out_trade_no"]);
+        assert_eq!(trade.and_then(|t| t["acquirer_id"].as_str()), Some("ALIPAY"), "{ledger}");
+    }
+
+    // A store onboarded later: published, and served by the running instances without a restart.
+    let onboarded = configure(&["onboard", "store", "--store", "S002", "--name", "Second Street", "--name-zh", "二店"]);
+    ok(onboarded.clone());
+    assert!(String::from_utf8_lossy(&onboarded.stderr).contains("as version 6"), "{onboarded:?}");
+    wait_for_catalogue(&url_a, 6);
+    let code = add_till("S002", "till 3");
+    let till = dir.path().join("till-3");
+    let joined = ok(tilldesk(&till).args(["backend", "join", &url_a, "--code", &code]).output().unwrap());
+    assert!(joined.contains("of store S002"), "{joined}");
+    let doctor =
+        ok(tilldesk(&office).args(["serve", "doctor", "--json", "--database", &schema.database]).output().unwrap());
+    let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
+    assert_eq!((doctor["catalogue"]["version"].as_i64(), doctor["catalogue"]["stores"].as_i64()), (Some(6), Some(2)));
+    assert_eq!(doctor["catalogue"]["has_vault"], true, "{doctor}");
+
+    // An administrator whose folder is behind starts from the newest version (publishing at once is refused:
+    // tests/serve_pg.rs), so a change made meanwhile elsewhere stays.
+    let other = dir.path().join("admin-2");
+    let second = |args: &[&str]| {
+        let mut c = tilldesk(&other);
+        c.args(args).args(["--database", &schema.database]);
+        c.output().unwrap()
+    };
+    ok(second(&["acquirers", "list"]));
+    ok(configure(&["onboard", "store", "--store", "S003", "--name", "Third Street"]));
+    // admin-2's copy is behind now: its next command starts from the newest version, so S003 stays.
+    let stores = ok(second(&["onboard", "stores", "--json"]));
+    assert!(stores.contains("S003"), "{stores}");
+    let _ = gateway.kill();
+    let _ = gateway.wait();
 }

@@ -751,3 +751,95 @@ async fn two_tills_on_two_instances_pay_at_one_refund_at_the_other_and_see_store
     a.stop().await;
     b.stop().await;
 }
+
+/// Adds store `code` (a copy of the default store) to the catalogue file `db`.
+fn add_store(db: &std::path::Path, code: &str) {
+    let mut store = Store::open(db).unwrap();
+    let id = store.setup_mut().default_store().unwrap();
+    let mut shop = store.setup().store(id).unwrap().unwrap();
+    shop.store_code = code.into();
+    shop.name = format!("Store {code}");
+    store.setup_mut().add_store(&shop, None).unwrap();
+}
+
+fn store_codes(db: &std::path::Path) -> Vec<String> {
+    Store::open(db).unwrap().setup().stores().unwrap().into_iter().map(|s| s.store_code).collect()
+}
+
+/// The catalogue and the key vault published in the database: two administrators changing it at once never lose a
+/// change silently (the second is refused, and its folder starts from the newest version at its next command);
+/// many publishers racing from one version make exactly one new version; an instance writes the newest version,
+/// vault included, into its folder and its vault opens with the passphrase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_is_published_in_versions_and_a_change_made_meanwhile_is_refused() {
+    use tilldesk::serve::DATABASE_FILE;
+    use tilldesk::serve::catalogue::{CatalogueError, WorkingCopy, materialize};
+    use tilldesk::store::pg::PgError;
+    let Some(url) = database_url() else { return };
+    let schema = Schema::new(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    let begin = |folder: std::path::PathBuf| {
+        let schema = (schema.url.clone(), schema.name.clone());
+        async move { WorkingCopy::begin(&schema.0, Some(&schema.1), &folder).await.unwrap() }
+    };
+
+    // The first change publishes version 1, with the vault.
+    let first = begin(one.clone()).await;
+    assert_eq!(first.base(), None);
+    add_store(&one.join(DATABASE_FILE), "S101");
+    Vault::unlock(&one, "correct horse battery").unwrap().put("alipay.app_private_key", "k1").unwrap();
+    assert_eq!(first.finish("one").await.unwrap(), Some(1));
+
+    // Both start from version 1 (two's folder is brought to it) and change it.
+    let (a, b) = (begin(one.clone()).await, begin(two.clone()).await);
+    assert_eq!((a.base(), b.base()), (Some(1), Some(1)));
+    assert!(store_codes(&two.join(DATABASE_FILE)).contains(&"S101".to_owned()), "two got version 1");
+    assert_eq!(Vault::unlock(&two, "correct horse battery").unwrap().get("alipay.app_private_key"), Some("k1"));
+    add_store(&one.join(DATABASE_FILE), "S102");
+    add_store(&two.join(DATABASE_FILE), "S201");
+    assert_eq!(a.finish("one").await.unwrap(), Some(2));
+    let refused = b.finish("two").await.unwrap_err();
+    assert!(matches!(refused, CatalogueError::Pg(PgError::CatalogueMoved { found: 2, .. })), "{refused}");
+    assert!(refused.to_string().contains("run the command again"), "{refused}");
+    // A command that changes nothing publishes nothing.
+    assert_eq!(begin(one.clone()).await.finish("one").await.unwrap(), None);
+    // Two's next command starts from version 2: one's store is there, its own refused change is not.
+    let again = begin(two.clone()).await;
+    assert_eq!(again.base(), Some(2));
+    let codes = store_codes(&two.join(DATABASE_FILE));
+    assert!(codes.contains(&"S102".to_owned()) && !codes.contains(&"S201".to_owned()), "{codes:?}");
+
+    // Eight publishers racing from version 2: one new version.
+    let pg = schema.open().await;
+    let (_, image) = pg.newest_catalogue().await.unwrap().unwrap();
+    let racers: Vec<_> = (0..8)
+        .map(|n| {
+            let (pg, image) = (pg.clone(), image.clone());
+            tokio::spawn(async move { pg.publish_catalogue(Some(2), &image, &format!("racer {n}")).await })
+        })
+        .collect();
+    let mut won = 0;
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(v) => {
+                assert_eq!(v, 3);
+                won += 1;
+            }
+            Err(PgError::CatalogueMoved { found: 3, .. }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(pg.catalogue_versions(10).await.unwrap().len(), 3);
+
+    // An instance's folder: version 3 written once into catalogue/v3, its vault opened with the passphrase.
+    let host = dir.path().join("host");
+    let m = materialize(&pg, &host).await.unwrap().unwrap();
+    assert_eq!(m.version.version, 3);
+    assert_eq!(m.dir, host.join("catalogue").join("v3"));
+    assert!(store_codes(&m.db).contains(&"S102".to_owned()));
+    assert_eq!(Vault::unlock(&m.dir, "correct horse battery").unwrap().get("alipay.app_private_key"), Some("k1"));
+    assert!(Vault::unlock(&m.dir, "wrong passphrase").is_err());
+    assert_eq!(materialize(&pg, &host).await.unwrap().unwrap().db, m.db, "the same folder again");
+}

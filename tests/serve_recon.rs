@@ -73,14 +73,14 @@ fn add_second_store(store: &mut Store) {
 
 impl World {
     fn backend_store(&self) -> Store {
-        Store::open(self.backend.backend.db_path()).unwrap()
+        Store::open(&self.backend.backend.db_path()).unwrap()
     }
 
     /// One pass of the backend's sync worker, fetching yesterday's bills (China time) and reconciling them.
     async fn fetch_and_reconcile(&self) {
         let settings = SyncSettings { bill_time: time::Time::from_hms(0, 0, 0).ok(), ..SyncSettings::default() };
         let home = self.dir.path().join("backend");
-        let worker = SyncWorker::new(self.backend.backend.db_path(), &home, self.router.clone(), None, settings);
+        let worker = SyncWorker::new(&self.backend.backend.db_path(), &home, self.router.clone(), None, settings);
         let run = worker.run_once("test").await.unwrap();
         assert!(run.errors.is_empty(), "{:?}", run.errors);
         assert!(run.bills_fetched >= 1, "{run:?}");

@@ -40,7 +40,7 @@ fn the_backends_reports_in(lang: Lang) {
     });
     // The backend's bills of 2026-11-24, reconciled there (as its sync worker does after downloading them).
     let run_id = {
-        let mut store = Store::open(running.backend.db_path()).unwrap();
+        let mut store = Store::open(&running.backend.db_path()).unwrap();
         recon_common::seed_local(&mut store, AcquirerKind::WechatPay);
         let bill = recon_common::fixture("wechat_20261124.txt");
         tilldesk::recon::import_file(&mut store, &bill, &ImportOptions::default(), &ImportControl::new()).unwrap();

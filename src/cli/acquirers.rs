@@ -38,6 +38,17 @@ pub enum AcquirersCommand {
     },
 }
 
+impl AcquirersCommand {
+    /// The subcommand's name, for the record of a published catalogue.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AcquirersCommand::List { .. } => "list",
+            AcquirersCommand::Route { .. } => "route",
+            AcquirersCommand::Unroute { .. } => "unroute",
+        }
+    }
+}
+
 fn parse_wallet(text: &str) -> anyhow::Result<Wallet> {
     match text.trim().to_ascii_lowercase().as_str() {
         "alipay" => Ok(Wallet::Alipay),

@@ -190,15 +190,35 @@ enum OnboardCommand {
     },
 }
 
-fn open_home(data_dir: Option<&Path>, database: Option<&str>) -> anyhow::Result<DataHome> {
+impl OnboardCommand {
+    /// The subcommand's name, for the record of a published catalogue.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OnboardCommand::Acquirers => "acquirers",
+            OnboardCommand::Stores { .. } => "stores",
+            OnboardCommand::Merchant { .. } => "merchant",
+            OnboardCommand::Store { .. } => "store",
+            OnboardCommand::Direct { .. } => "direct",
+            OnboardCommand::Cds { .. } => "cds",
+            OnboardCommand::Bind { .. } => "bind",
+            OnboardCommand::Status { .. } => "status",
+        }
+    }
+}
+
+fn open_home(
+    data_dir: Option<&Path>,
+    database: Option<&str>,
+    what: &str,
+) -> anyhow::Result<(DataHome, Option<crate::cli::serve::Working>)> {
     let dir = config::resolve_data_dir(data_dir)?;
-    let mut home = match database {
-        Some(url) => crate::cli::serve::backend_home(&dir, url)?,
-        None => DataHome::open(&dir)?,
+    let (mut home, working) = match database {
+        Some(url) => crate::cli::serve::backend_home(&dir, url, Some(format!("onboard {what}")))?,
+        None => (DataHome::open(&dir)?, None),
     };
     onboarding::ensure_sandbox_acquirers(&mut home.store)?;
     home.store.setup_mut().default_store()?;
-    Ok(home)
+    Ok((home, working))
 }
 
 fn find_store(db: &Store, code: &str) -> anyhow::Result<StoreRow> {
@@ -211,9 +231,9 @@ fn find_store(db: &Store, code: &str) -> anyhow::Result<StoreRow> {
 
 pub fn run_codes(args: &CodesArgs, data_dir: Option<&Path>) -> anyhow::Result<()> {
     match &args.command {
-        CodesCommand::Print(print) => crate::cli::print::run(open_home(data_dir, None)?, print.clone()),
+        CodesCommand::Print(print) => crate::cli::print::run(open_home(data_dir, None, "")?.0, print.clone()),
         CodesCommand::Payload { store, format, png } => {
-            let home = open_home(data_dir, None)?;
+            let (home, _) = open_home(data_dir, None, "")?;
             let s = find_store(&home.store, store)?;
             let built = build_for_store(&home.store, s.id, format.map(Into::into))?;
             if let Some(path) = png {
@@ -320,7 +340,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn run_onboard(args: &OnboardArgs, data_dir: Option<&Path>) -> anyhow::Result<()> {
-    let mut home = open_home(data_dir, args.database.as_deref())?;
+    let (home, working) = open_home(data_dir, args.database.as_deref(), args.command.name())?;
+    let result = onboard(args, home);
+    crate::cli::serve::publish_after(working, result)
+}
+
+fn onboard(args: &OnboardArgs, mut home: DataHome) -> anyhow::Result<()> {
     let db = &mut home.store;
     match &args.command {
         OnboardCommand::Acquirers => {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use tilldesk::routing::Router;
+use tilldesk::serve::catalogue::{Materialized, WorkingCopy};
 use tilldesk::serve::{Backend, Database, StartOptions};
 use tilldesk::store::Store;
 use tilldesk::sync::notify::{NotifyKeys, NotifyVerify};
@@ -40,6 +41,9 @@ pub struct ServeCli {
     /// backend names its folder's tilldesk.sqlite3).
     #[arg(long, global = true, env = "TILLDESK_CATALOGUE", value_name = "PATH")]
     pub catalogue: Option<PathBuf>,
+    /// How often (milliseconds) an instance on PostgreSQL looks for a newer published catalogue.
+    #[arg(long, env = "TILLDESK_CATALOGUE_POLL_MS", default_value_t = 5000, hide = true)]
+    pub catalogue_poll_ms: u64,
     #[command(flatten)]
     pub target: SandboxTarget,
 }
@@ -62,6 +66,9 @@ pub enum ServeCommand {
     },
     /// Revoke a till (by its number or name): its token stops working at once.
     Revoke { till: String },
+    /// On PostgreSQL: publish this folder's catalogue (serve.sqlite3, or --catalogue) and key vault as the one every
+    /// instance serves (`keys`, `onboard` and `acquirers` given --database publish their changes themselves).
+    Publish,
     /// The backend's database: its path, schema version and the rows of every table (tills, sessions, orders…).
     Doctor {
         #[arg(long)]
@@ -70,7 +77,7 @@ pub enum ServeCommand {
 }
 
 /// The file holding the catalogue (stores, acquirer accounts, routes, settings): the database itself on SQLite;
-/// on PostgreSQL `--catalogue`, else the data folder's `serve.sqlite3`.
+/// on PostgreSQL `--catalogue`, else the data folder's `serve.sqlite3` (when nothing is published in the database).
 fn catalogue(dir: &Path, database: &Database, given: Option<&Path>) -> PathBuf {
     match (database, given) {
         (Database::Sqlite(path), _) => path.clone(),
@@ -79,30 +86,95 @@ fn catalogue(dir: &Path, database: &Database, given: Option<&Path>) -> PathBuf {
     }
 }
 
+/// A backend's catalogue being changed by `keys`, `onboard` or `acquirers` on PostgreSQL, published after.
+#[derive(Debug)]
+pub struct Working {
+    copy: WorkingCopy,
+    /// What the command does ("keys set"); None: it only reads.
+    what: Option<String>,
+    dir: PathBuf,
+}
+
 /// The data folder as `keys`, `onboard` and `acquirers` see it when given `--database URL`: the backend's catalogue
-/// (its SQLite file; on PostgreSQL the folder's `serve.sqlite3`, which `serve` reads unless given `--catalogue`),
-/// with the folder's key vault — what `serve` on that database uses.
-pub fn backend_home(dir: &Path, url: &str) -> anyhow::Result<tilldesk::config::DataHome> {
+/// (its SQLite file; on PostgreSQL the published catalogue, brought into the folder's `serve.sqlite3` and vault
+/// first), with the folder's key vault — what `serve` on that database uses. `what` names a command that changes
+/// the catalogue (None: it only reads); [`publish_after`] publishes what it changed.
+pub fn backend_home(
+    dir: &Path,
+    url: &str,
+    what: Option<String>,
+) -> anyhow::Result<(tilldesk::config::DataHome, Option<Working>)> {
     tilldesk::private_files::private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let database = Database::parse(Some(url), dir)?;
+    let working = match &database {
+        Database::Sqlite(_) => None,
+        Database::Postgres(url) => {
+            let copy = crate::runtime()?
+                .block_on(WorkingCopy::begin(url, None, dir))
+                .with_context(|| format!("cannot read the backend's catalogue from {}", database.describe()))?;
+            Some(Working { copy, what, dir: dir.to_owned() })
+        }
+    };
     let db = catalogue(dir, &database, None);
-    tilldesk::config::DataHome::open_at(dir, &db)
-        .with_context(|| format!("cannot open the backend's catalogue {}", db.display()))
+    let home = tilldesk::config::DataHome::open_at(dir, &db)
+        .with_context(|| format!("cannot open the backend's catalogue {}", db.display()))?;
+    Ok((home, working))
+}
+
+/// After a command of [`backend_home`]: on PostgreSQL, publishes what it changed (only when it succeeded) and says
+/// which version on stderr.
+pub fn publish_after(working: Option<Working>, result: anyhow::Result<()>) -> anyhow::Result<()> {
+    let Some(Working { copy, what, dir }) = working else { return result };
+    result?;
+    let by = format!("{} ({})", what.as_deref().unwrap_or("a command that reads"), dir.display());
+    let published = crate::runtime()?
+        .block_on(copy.finish(&by))
+        .context("the change was made in this folder but could not be published to the backend's database")?;
+    if let Some(version) = published {
+        eprintln!("published the backend's catalogue as version {version}: every instance serves it within seconds");
+    }
+    Ok(())
 }
 
 pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
     let dir = tilldesk::config::resolve_data_dir(data_dir)?;
     tilldesk::private_files::private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let database = Database::parse(args.database.as_deref(), &dir)?;
-    let db = catalogue(&dir, &database, args.catalogue.as_deref());
+    let given = args.catalogue.as_deref();
     let open = || -> anyhow::Result<(tokio::runtime::Runtime, Backend)> {
         let rt = crate::runtime()?;
         let backend = rt
-            .block_on(Backend::open_database(&database, Some(&db), &dir))
-            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
+            .block_on(open_backend(&database, &dir, given))
+            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?
+            .0;
         Ok((rt, backend))
     };
     match &args.command {
+        Some(ServeCommand::Publish) => {
+            let Database::Postgres(url) = &database else {
+                bail!("`serve publish` shares the catalogue of a backend on PostgreSQL: give --database postgres://…")
+            };
+            let rt = crate::runtime()?;
+            let pg = rt.block_on(tilldesk::store::pg::PgStore::open(url, None))?;
+            let db = catalogue(&dir, &database, given);
+            if !db.is_file() {
+                bail!("there is no catalogue {} to publish", db.display());
+            }
+            let vault_dir = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(&dir);
+            let image = tilldesk::serve::catalogue::image(&db, vault_dir)?;
+            let base = rt.block_on(pg.catalogue_version())?;
+            let by = format!("serve publish ({})", db.display());
+            let version = rt.block_on(pg.publish_catalogue(base, &image, &by))?;
+            println!(
+                "published {} as catalogue version {version} ({} stores, {} acquirer accounts, {}): every instance \
+                 serves it within seconds",
+                db.display(),
+                image.stores,
+                image.acquirers,
+                if image.vault.is_some() { "with its key vault" } else { "no key vault" }
+            );
+            Ok(())
+        }
         Some(ServeCommand::AddTill { store, name }) => {
             let (rt, backend) = open()?;
             let new = rt.block_on(backend.add_till(store, name))?;
@@ -152,6 +224,10 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
             let (rt, backend) = open()?;
             let (version, tables) = rt.block_on(backend.doctor())?;
             let engine = if backend.on_postgres() { "postgresql" } else { "sqlite" };
+            let published = match backend.postgres() {
+                Some(pg) => rt.block_on(pg.catalogue_versions(1))?.into_iter().next(),
+                None => None,
+            };
             if *json {
                 let tables: serde_json::Map<String, serde_json::Value> =
                     tables.into_iter().map(|(t, n)| (t.to_owned(), n.into())).collect();
@@ -159,6 +235,7 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
                     "database": database.describe(),
                     "engine": engine,
                     "schema_version": version,
+                    "catalogue": published,
                     "tables": tables,
                 });
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -166,6 +243,21 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
             }
             println!("merchant backend database: {} ({engine})", database.describe());
             println!("schema version: {version}");
+            match &published {
+                Some(c) => println!(
+                    "catalogue: version {} published {} (China time) by {}: {} stores, {} acquirer accounts, {}",
+                    c.version,
+                    tilldesk::time::to_china_display(&c.published_at),
+                    c.published_by,
+                    c.stores,
+                    c.acquirers,
+                    if c.has_vault { "key vault" } else { "no key vault" }
+                ),
+                None if backend.on_postgres() => {
+                    println!("catalogue: not published in the database (each instance reads its folder's)")
+                }
+                None => println!("catalogue: {}", backend.db_path().display()),
+            }
             println!("tables:");
             for (table, rows) in tables {
                 println!("  {table:<26} {rows:>10}");
@@ -175,101 +267,233 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
         None => {
             let listen = args.listen.context("--listen ADDR is needed to serve")?;
             let tls = args.tls_cert.clone().zip(args.tls_key.clone()).map(|(cert, key)| TlsFiles { cert, key });
-            serve(&dir, &database, &db, listen, tls, &args.target)
+            let every = std::time::Duration::from_millis(args.catalogue_poll_ms.max(50));
+            serve(&dir, &database, given, listen, tls, &args.target, every)
         }
     }
 }
 
-/// The backend's acquirer accounts and what verifies their notifications, and the sandbox that holds them when
-/// one was started (kept alive while serving) or named.
-struct Accounts {
-    router: Router,
-    notify: NotifyKeys,
-    sandbox_url: Option<String>,
-    _embedded: Option<tilldesk::sandbox::RunningSandbox>,
-}
-
-async fn accounts(dir: &Path, db: &Path, target: &SandboxTarget) -> anyhow::Result<Accounts> {
-    let mut store = Store::open(db)?;
-    let live = tilldesk::config::channel_mode(&store)? == tilldesk::model::ChannelMode::Live;
-    let sandbox = |store: &mut Store, accounts: &tilldesk::sandbox::accounts::SandboxAccounts, url: &str| {
-        tilldesk::sandbox::till::prepare(store)?;
-        let router = tilldesk::sandbox::till::router(store, accounts, url)?;
-        let notify = tilldesk::sandbox::till::notify_keys(store, accounts, url).map_err(anyhow::Error::msg)?;
-        anyhow::Ok((router, notify))
-    };
-    match (&target.sandbox_url, &target.sandbox_data) {
-        (Some(_), Some(_)) if live => bail!("this backend is in live mode: --sandbox-url is for sandbox mode"),
-        (Some(url), Some(data)) => {
-            let (router, notify) = sandbox(&mut store, &crate::cli::checkout::read_accounts(data)?, url)?;
-            Ok(Accounts { router, notify, sandbox_url: Some(url.clone()), _embedded: None })
-        }
-        _ if live => {
-            let passphrase = tilldesk::secrets::passphrase_from_env("TILLDESK_PASSPHRASE")
-                .context("set TILLDESK_PASSPHRASE to the passphrase of the backend's key vault")?;
-            let vault = tilldesk::secrets::Vault::unlock(dir, &passphrase)?;
-            let router = tilldesk::keys::live_router(db, &vault)?;
-            let notify = tilldesk::serve::live::notify_keys(&store, &vault)?;
-            Ok(Accounts { router, notify, sandbox_url: None, _embedded: None })
-        }
-        _ => {
-            let running = tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse()?, false).await?;
-            let url = running.base_url();
-            let (router, notify) = sandbox(&mut store, &running.state.accounts(), &url)?;
-            Ok(Accounts { router, notify, sandbox_url: Some(url), _embedded: Some(running) })
+/// The backend on `database` with its catalogue: on PostgreSQL the newest published version (written into the
+/// folder's `catalogue/v<N>/`), unless `--catalogue` names a file or nothing is published yet (the folder's own).
+async fn open_backend(
+    database: &Database,
+    dir: &Path,
+    given: Option<&Path>,
+) -> anyhow::Result<(Backend, Option<Materialized>)> {
+    match database {
+        Database::Sqlite(path) => Ok((Backend::open(path, dir)?, None)),
+        Database::Postgres(url) => {
+            let pg = tilldesk::store::pg::PgStore::open(url, None).await?;
+            let published = match given {
+                Some(_) => None,
+                None => tilldesk::serve::catalogue::materialize(&pg, dir).await?,
+            };
+            let db = published.as_ref().map_or_else(|| catalogue(dir, database, given), |m| m.db.clone());
+            let version = published.as_ref().map(|m| m.version.version);
+            Ok((Backend::from_postgres(pg, &db, dir)?.with_catalogue_version(version), published))
         }
     }
+}
+
+/// How the backend's acquirer accounts are made from a catalogue — at start and for every newer version: the live
+/// profile (keys from the catalogue's vault, unlocked with `TILLDESK_PASSPHRASE`), a stand-alone sandbox
+/// (`--sandbox-url/--sandbox-data`), or an embedded one (kept alive while serving).
+enum Accounts {
+    Live {
+        passphrase: zeroize::Zeroizing<String>,
+    },
+    Sandbox {
+        accounts: tilldesk::sandbox::accounts::SandboxAccounts,
+        url: String,
+        _embedded: Option<Box<tilldesk::sandbox::RunningSandbox>>,
+    },
+}
+
+impl Accounts {
+    /// Chosen by the catalogue `db`'s channel mode and the command line.
+    async fn choose(dir: &Path, db: &Path, target: &SandboxTarget) -> anyhow::Result<Accounts> {
+        let live = mode(db)? == tilldesk::model::ChannelMode::Live;
+        match (&target.sandbox_url, &target.sandbox_data) {
+            (Some(_), Some(_)) if live => bail!("this backend is in live mode: --sandbox-url is for sandbox mode"),
+            (Some(url), Some(data)) => Ok(Accounts::Sandbox {
+                accounts: crate::cli::checkout::read_accounts(data)?,
+                url: url.clone(),
+                _embedded: None,
+            }),
+            _ if live => {
+                let passphrase = tilldesk::secrets::passphrase_from_env("TILLDESK_PASSPHRASE")
+                    .context("set TILLDESK_PASSPHRASE to the passphrase of the backend's key vault")?;
+                Ok(Accounts::Live { passphrase })
+            }
+            _ => {
+                let running = tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse()?, false).await?;
+                let (accounts, url) = (running.state.accounts(), running.base_url());
+                Ok(Accounts::Sandbox { accounts, url, _embedded: Some(Box::new(running)) })
+            }
+        }
+    }
+
+    fn live(&self) -> bool {
+        matches!(self, Accounts::Live { .. })
+    }
+
+    fn sandbox_url(&self) -> Option<&str> {
+        match self {
+            Accounts::Sandbox { url, .. } => Some(url),
+            Accounts::Live { .. } => None,
+        }
+    }
+
+    /// The router and the notification keys of the catalogue `db`, its vault in `vault_dir`. Blocking (SQLite,
+    /// Argon2).
+    fn build(&self, db: &Path, vault_dir: &Path) -> anyhow::Result<(Router, NotifyKeys)> {
+        let mut store = Store::open(db)?;
+        match self {
+            Accounts::Live { passphrase } => {
+                if !tilldesk::secrets::Vault::exists(vault_dir) {
+                    bail!(
+                        "the backend's catalogue has no key vault: set its keys with `tilldesk keys … --database URL`"
+                    );
+                }
+                let vault = tilldesk::secrets::Vault::unlock(vault_dir, passphrase)?;
+                let router = tilldesk::keys::live_router(db, &vault)?;
+                let notify = tilldesk::serve::live::notify_keys(&store, &vault)?;
+                Ok((router, notify))
+            }
+            Accounts::Sandbox { accounts, url, .. } => {
+                tilldesk::sandbox::till::prepare(&mut store)?;
+                let router = tilldesk::sandbox::till::router(&store, accounts, url)?;
+                let notify = tilldesk::sandbox::till::notify_keys(&store, accounts, url).map_err(anyhow::Error::msg)?;
+                Ok((router, notify))
+            }
+        }
+    }
+
+    /// Tells the sandbox where its accounts' notifications go (the embedded or stand-alone sandbox only).
+    async fn register(&self, http: &reqwest::Client, notify: &NotifyKeys, notify_url: &str) -> anyhow::Result<()> {
+        if let Some(url) = self.sandbox_url() {
+            for id in account_ids(notify) {
+                tilldesk::sandbox::till::register_notify_url(http, url, &id, notify_url)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The channel mode a catalogue file is in.
+fn mode(db: &Path) -> anyhow::Result<tilldesk::model::ChannelMode> {
+    Ok(tilldesk::config::channel_mode(&Store::open(db)?)?)
 }
 
 fn serve(
     dir: &Path,
     database: &Database,
-    db: &Path,
+    given: Option<&Path>,
     listen: SocketAddr,
     tls: Option<TlsFiles>,
     target: &SandboxTarget,
+    every: std::time::Duration,
 ) -> anyhow::Result<()> {
     let rt = crate::runtime()?;
     rt.block_on(async {
         // On SQLite one process works on a backend's folder: two would both recover and deliver the same work. On
         // PostgreSQL several instances share the database and claim work with leases.
-        let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dir);
         let _money_path = match database {
-            Database::Sqlite(_) => match tilldesk::ownership::MoneyPath::try_claim(folder, "serve")? {
-                Some(claim) => Some(claim),
-                None => bail!(
-                    "another TillDesk is working on {} (on SQLite one backend runs per database; several instances \
-                     share a postgres:// database)",
-                    folder.display()
-                ),
-            },
+            Database::Sqlite(db) => {
+                let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dir);
+                match tilldesk::ownership::MoneyPath::try_claim(folder, "serve")? {
+                    Some(claim) => Some(claim),
+                    None => bail!(
+                        "another TillDesk is working on {} (on SQLite one backend runs per database; several \
+                         instances share a postgres:// database)",
+                        folder.display()
+                    ),
+                }
+            }
             Database::Postgres(_) => None,
         };
-        let accounts = accounts(dir, db, target).await?;
-        let settings = tilldesk::sync::SyncSettings::load(&Store::open(db)?)?;
-        let backend = Backend::open_database(database, Some(db), dir)
+        let (backend, published) = open_backend(database, dir, given)
             .await
-            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?
-            .serving(accounts.router.clone());
-        let ids = account_ids(&accounts.notify);
-        let options = StartOptions { sync: Some(settings), recover: true, tls };
-        let running = tilldesk::serve::start(backend, listen, accounts.notify, options).await?;
-        if let Some(url) = &accounts.sandbox_url {
-            let http = reqwest::Client::new();
-            for id in ids {
-                tilldesk::sandbox::till::register_notify_url(&http, url, &id, &running.notify_url())
-                    .await
-                    .map_err(anyhow::Error::msg)?;
-            }
-        }
+            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
+        let db = backend.db_path();
+        // The published catalogue's vault is beside it; a folder's own is the folder's.
+        let vault_dir = published.as_ref().map_or_else(|| dir.to_path_buf(), |m| m.dir.clone());
+        let accounts = Accounts::choose(dir, &db, target).await?;
+        let (router, notify) = accounts.build(&db, &vault_dir)?;
+        let settings = tilldesk::sync::SyncSettings::load(&Store::open(&db)?)?;
+        let backend = backend.serving(router);
+        let sync = (!backend.on_postgres()).then_some(settings);
+        let options = StartOptions { sync, recover: true, tls };
+        let http = reqwest::Client::new();
+        let running = tilldesk::serve::start(backend, listen, notify.clone(), options).await?;
+        accounts.register(&http, &notify, &running.notify_url()).await?;
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "listening on {}", running.base_url())?;
             out.flush()?;
         }
+        if given.is_none() && running.backend.on_postgres() {
+            follow_catalogue(dir, &running, &accounts, &http, every).await;
+        }
         std::future::pending::<()>().await;
         Ok(())
     })
+}
+
+/// Serves every newer published catalogue version as it appears, without a restart (see `serve::catalogue`). A
+/// version that cannot be served (damaged, another channel mode, a vault the passphrase does not open) is logged and
+/// the instance goes on with the one it has.
+async fn follow_catalogue(
+    dir: &Path,
+    running: &tilldesk::serve::RunningBackend,
+    accounts: &Accounts,
+    http: &reqwest::Client,
+    every: std::time::Duration,
+) {
+    let backend = &running.backend;
+    let Some(pg) = backend.postgres().cloned() else { return };
+    let mut refused: Option<i64> = None;
+    loop {
+        tokio::time::sleep(every).await;
+        let newest = match pg.catalogue_version().await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for a newer catalogue");
+                continue;
+            }
+        };
+        if newest.is_none() || newest == backend.catalogue_version() || newest == refused {
+            continue;
+        }
+        let next = async {
+            let Some(m) = tilldesk::serve::catalogue::materialize(&pg, dir).await? else { return Ok(None) };
+            if mode(&m.db)?.eq(&tilldesk::model::ChannelMode::Live) != accounts.live() {
+                bail!(
+                    "version {} is in another channel mode (sandbox or live): restart this instance",
+                    m.version.version
+                );
+            }
+            let (router, notify) = tokio::task::block_in_place(|| accounts.build(&m.db, &m.dir))?;
+            anyhow::Ok(Some((m, router, notify)))
+        };
+        match next.await {
+            Ok(Some((m, router, notify))) => {
+                let version = m.version.version;
+                backend.replace_catalogue(m.db, Some(version), router, notify.clone());
+                if let Err(e) = accounts.register(http, &notify, &running.notify_url()).await {
+                    tracing::warn!(error = %e, "cannot register the notify address with the sandbox");
+                }
+                eprintln!("serving catalogue version {version}");
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), version = newest, "cannot serve the newer catalogue");
+                refused = newest;
+            }
+        }
+    }
 }
 
 /// The account ids (app_id / mch_id) whose notifications come to the backend.

@@ -4,9 +4,9 @@
 //!
 //! - **SQLite** (a path, or `sqlite:PATH`): the whole backend in one file, as in phase 1 ([`crate::store::Store`]).
 //! - **PostgreSQL** (`postgres://…`): tills, codes, tokens, orders, refunds, the feed, staff and sessions in the
-//!   shared database ([`crate::store::pg::PgStore`]), so several instances serve together; the catalogue (stores,
-//!   acquirer accounts, routes, settings, keys) stays in each instance's data folder, configured with the same
-//!   `keys` / `onboard` / `acquirers` commands on every instance.
+//!   shared database ([`crate::store::pg::PgStore`]), so several instances serve together; so is the catalogue
+//!   (stores, acquirer accounts, routes, settings, the encrypted keys), published in versions
+//!   ([`super::catalogue`]) and served by each instance from a copy in its folder.
 
 use std::path::{Path, PathBuf};
 

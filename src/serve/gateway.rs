@@ -341,7 +341,7 @@ impl Backend {
     /// worker.
     fn desk(&self) -> Result<RefundDesk, ApiError> {
         let engine = self.engine()?;
-        let store = crate::store::Store::open(&self.db).map_err(|e| internal(&e))?;
+        let store = crate::store::Store::open(&self.db_path()).map_err(|e| internal(&e))?;
         let settings = RefundSettings {
             attempts: 1,
             retry_interval: std::time::Duration::ZERO,

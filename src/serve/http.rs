@@ -16,8 +16,9 @@ use super::office::Scope;
 use super::{Backend, Till};
 use crate::channel::backend::api::{
     AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, EnrolRequest, EnrolResponse, FeedQuery,
-    OperatorsResponse, PayRequest, PayResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList,
-    RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest, SignInResponse, TillConfig,
+    Health, OperatorsResponse, PayRequest, PayResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery,
+    RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest, SignInResponse,
+    TillConfig,
 };
 
 /// The largest request body read.
@@ -54,6 +55,12 @@ fn session(headers: &HeaderMap) -> Option<&str> {
 async fn scope_if_any(backend: &Backend, till: &Till, headers: &HeaderMap) -> Option<Scope> {
     let token = session(headers)?;
     backend.scope(till, Some(token)).await.ok()
+}
+
+/// `GET /health` (no token): the instance answers, and which published catalogue version it serves — for a load
+/// balancer's check and for an operator rolling out a catalogue change.
+async fn health(State(b): Shared) -> Json<Health> {
+    Json(Health { status: "ok".into(), catalogue_version: b.catalogue_version() })
 }
 
 async fn enrol(State(b): Shared, parsed: Result<Json<EnrolRequest>, JsonRejection>) -> Answer<EnrolResponse> {
@@ -228,6 +235,7 @@ async fn unknown_path() -> ApiError {
 /// The till API's routes on `backend`.
 pub fn routes(backend: Arc<Backend>) -> Router {
     Router::new()
+        .route("/health", get(health))
         .route("/v1/enrol", post(enrol))
         .route("/v1/till", get(till_config))
         .route("/v1/pay", post(pay))

@@ -15,6 +15,7 @@
 //! May import checkout, refund, sync, routing, channel (the `Channel` trait and the till API's shapes), store,
 //! config and secrets; never the sandbox (the command line hands it the router and the notify keys).
 
+pub mod catalogue;
 pub mod db;
 pub mod enrol;
 pub mod gateway;
@@ -30,7 +31,7 @@ pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::channel::backend::api::{
     AcquirerRef, ApiError, EnrolResponse, FeedOrder, FeedPage, FeedRefund, RouteRef, StoreRef, TillConfig,
@@ -84,8 +85,11 @@ struct Engine {
 
 /// The backend facade (see the module doc). Cheap to share behind an `Arc`.
 pub struct Backend {
-    /// The SQLite file: the whole backend on SQLite; the catalogue (stores, accounts, routes) on PostgreSQL.
-    db: PathBuf,
+    /// The SQLite file: the whole backend on SQLite; the catalogue (stores, accounts, routes) on PostgreSQL, swapped
+    /// for a newer published version while serving ([`Backend::replace_catalogue`]).
+    db: RwLock<PathBuf>,
+    /// The catalogue version served (PostgreSQL, when the catalogue is published there).
+    catalogue_version: RwLock<Option<i64>>,
     data_dir: PathBuf,
     pool: Mutex<Vec<Store>>,
     /// Where tills, orders, refunds, the feed and staff live.
@@ -93,18 +97,29 @@ pub struct Backend {
     /// This instance's name in leases (random per process).
     instance: String,
     clock: Arc<dyn Clock>,
-    engine: Option<Engine>,
+    engine: RwLock<Option<Arc<Engine>>>,
+    /// What verifies the acquirers' notifications (PostgreSQL; swapped with the catalogue).
+    notify_keys: RwLock<Option<Arc<NotifyKeys>>>,
 }
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Backend")
-            .field("db", &self.db)
+            .field("db", &self.db_path())
             .field("postgres", &self.pg().is_some())
             .field("instance", &self.instance)
-            .field("serving", &self.engine.is_some())
+            .field("serving", &read(&self.engine).is_some())
             .finish()
     }
+}
+
+/// A lock's value, also after a panic elsewhere poisoned it (what it guards is replaced whole, never half-written).
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Connections kept open for the next request.
@@ -127,13 +142,15 @@ impl Backend {
     pub fn open(db: &Path, data_dir: &Path) -> Result<Backend, ServeError> {
         let store = Store::open(db)?;
         Ok(Backend {
-            db: db.to_owned(),
+            db: RwLock::new(db.to_owned()),
+            catalogue_version: RwLock::new(None),
             data_dir: data_dir.to_owned(),
             pool: Mutex::new(vec![store]),
             shared: Shared::Sqlite,
             instance: instance_name(),
             clock: Arc::new(SystemClock),
-            engine: None,
+            engine: RwLock::new(None),
+            notify_keys: RwLock::new(None),
         })
     }
 
@@ -146,9 +163,19 @@ impl Backend {
         data_dir: &Path,
     ) -> Result<Backend, ServeError> {
         let pg = PgStore::open(url, schema).await?;
+        Backend::from_postgres(pg, catalogue, data_dir)
+    }
+
+    /// The backend on the PostgreSQL store `pg` (already open), its catalogue in the SQLite file `catalogue`.
+    pub fn from_postgres(pg: PgStore, catalogue: &Path, data_dir: &Path) -> Result<Backend, ServeError> {
         let mut backend = Backend::open(catalogue, data_dir)?;
         backend.shared = Shared::Postgres(pg);
         Ok(backend)
+    }
+
+    /// The shared PostgreSQL store (None on SQLite).
+    pub fn postgres(&self) -> Option<&PgStore> {
+        self.pg()
     }
 
     /// The backend on `database`; on PostgreSQL its catalogue is the SQLite file `catalogue` (default:
@@ -186,9 +213,39 @@ impl Backend {
     }
 
     /// Takes payments and refunds through `router` (the backend's acquirer accounts, live or sandbox).
-    pub fn serving(mut self, router: Router) -> Backend {
-        self.engine = Some(Engine { router });
+    pub fn serving(self, router: Router) -> Backend {
+        *write(&self.engine) = Some(Arc::new(Engine { router }));
         self
+    }
+
+    /// Serves catalogue version `version` from now on: its file `db`, the acquirer accounts `router` built from it
+    /// and the notification keys `notify`. Calls under way finish with what they started with.
+    pub fn replace_catalogue(&self, db: PathBuf, version: Option<i64>, router: Router, notify: NotifyKeys) {
+        *write(&self.db) = db;
+        match self.pool.lock() {
+            Ok(mut p) => p.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
+        *write(&self.engine) = Some(Arc::new(Engine { router }));
+        *write(&self.notify_keys) = Some(Arc::new(notify));
+        *write(&self.catalogue_version) = version;
+        tracing::info!(version, "serving a new catalogue version");
+    }
+
+    /// Which published catalogue version this instance serves (None: its folder's own file).
+    pub fn catalogue_version(&self) -> Option<i64> {
+        *read(&self.catalogue_version)
+    }
+
+    /// Notes the published catalogue version the backend was opened on.
+    pub fn with_catalogue_version(self, version: Option<i64>) -> Backend {
+        *write(&self.catalogue_version) = version;
+        self
+    }
+
+    /// The keys that verify notifications, as last set.
+    pub(crate) fn notify_keys(&self) -> Option<Arc<NotifyKeys>> {
+        read(&self.notify_keys).clone()
     }
 
     /// Another clock (tests: codes that expire).
@@ -197,8 +254,9 @@ impl Backend {
         self
     }
 
-    pub fn db_path(&self) -> &Path {
-        &self.db
+    /// The catalogue file served now (on SQLite the whole backend's database).
+    pub fn db_path(&self) -> PathBuf {
+        read(&self.db).clone()
     }
 
     fn now(&self) -> time::OffsetDateTime {
@@ -213,7 +271,7 @@ impl Backend {
         };
         let mut store = match taken {
             Some(s) => s,
-            None => Store::open(&self.db)?,
+            None => Store::open(&self.db_path())?,
         };
         let result = f(&mut store);
         let mut pool = match self.pool.lock() {
@@ -226,8 +284,8 @@ impl Backend {
         result
     }
 
-    fn engine(&self) -> Result<&Engine, ApiError> {
-        self.engine.as_ref().ok_or_else(|| internal(&ServeError::NoEngine))
+    fn engine(&self) -> Result<Arc<Engine>, ApiError> {
+        read(&self.engine).clone().ok_or_else(|| internal(&ServeError::NoEngine))
     }
 
     /// Adds a till of the store `store_code` and makes its one-time enrolment code (valid [`enrol::CODE_LIFETIME`]).
@@ -317,7 +375,7 @@ impl Backend {
 
     /// `GET /v1/till`: the till, its store, the backend's acquirer accounts and the store's routes.
     pub async fn till_config(&self, till: &Till) -> Result<TillConfig, ApiError> {
-        let mode = self.engine.as_ref().map_or(ChannelMode::Sandbox, |e| e.router.profile());
+        let mode = read(&self.engine).as_ref().map_or(ChannelMode::Sandbox, |e| e.router.profile());
         self.with_store(|s| {
             let shop = s
                 .setup()
@@ -550,14 +608,16 @@ pub async fn start(
     notify: NotifyKeys,
     options: StartOptions,
 ) -> Result<RunningBackend, ServeError> {
-    let router = backend.engine.as_ref().map(|e| e.router.clone()).ok_or(ServeError::NoEngine)?;
+    let router = read(&backend.engine).as_ref().map(|e| e.router.clone()).ok_or(ServeError::NoEngine)?;
     let backend = Arc::new(backend);
     let on_postgres = backend.on_postgres();
+    let db = backend.db_path();
     let mut app = http::routes(backend.clone());
     if on_postgres {
-        app = app.merge(notify::routes(backend.clone(), notify));
+        *write(&backend.notify_keys) = Some(Arc::new(notify));
+        app = app.merge(notify::routes(backend.clone()));
     } else {
-        app = app.merge(crate::sync::notify::routes(Store::open(&backend.db)?, notify));
+        app = app.merge(crate::sync::notify::routes(Store::open(&db)?, notify));
     }
     // A wrong certificate or key stops the start before anything listens.
     let acceptor = options.tls.as_ref().map(tls::acceptor).transpose()?;
@@ -595,10 +655,10 @@ pub async fn start(
     }
     if options.recover {
         let checkout = crate::checkout::Checkout::open(
-            &backend.db,
+            &db,
             router.clone(),
             backend.clock.clone(),
-            crate::checkout::CheckoutSettings::load(&Store::open(&backend.db)?)?,
+            crate::checkout::CheckoutSettings::load(&Store::open(&db)?)?,
         )?;
         tokio::spawn(async move {
             match checkout.recover().await {
@@ -609,7 +669,7 @@ pub async fn start(
         });
     }
     let services = options.sync.map(|settings| {
-        let worker = crate::sync::SyncWorker::new(&backend.db, &backend.data_dir, router, None, settings);
+        let worker = crate::sync::SyncWorker::new(&db, &backend.data_dir, router, None, settings);
         crate::sync::Services::start_worker(worker, None)
     });
     tracing::info!(%addr, "merchant backend listening");

@@ -16,7 +16,6 @@ use crate::sync::notify::{Checked, MAX_BODY_BYTES, NoticeError, NotifyKeys, Plat
 
 struct Notices {
     backend: Arc<Backend>,
-    keys: NotifyKeys,
 }
 
 impl Backend {
@@ -70,15 +69,17 @@ impl Backend {
 }
 
 async fn handle(state: &Notices, platform: Option<Platform>, body: &str) -> Response {
-    let handled = state.backend.notification(&state.keys, platform, body).await;
+    let keys = state.backend.notify_keys().unwrap_or_default();
+    let handled = state.backend.notification(&keys, platform, body).await;
     let mut response = (StatusCode::OK, handled.reply).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(handled.content_type));
     response
 }
 
-/// `/notify`, `/notify/alipay`, `/notify/wechatpay` on the backend's shared database (bodies up to 64 KiB).
-pub fn routes(backend: Arc<Backend>, keys: NotifyKeys) -> Router {
-    let state = Arc::new(Notices { backend, keys });
+/// `/notify`, `/notify/alipay`, `/notify/wechatpay` on the backend's shared database (bodies up to 64 KiB),
+/// verified with the backend's notification keys as they are at each request (they change with the catalogue).
+pub fn routes(backend: Arc<Backend>) -> Router {
+    let state = Arc::new(Notices { backend });
     Router::new()
         .route(
             "/notify",

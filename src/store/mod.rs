@@ -324,6 +324,14 @@ impl Store {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
+    /// Writes a compact copy of the whole database to `path` (which must not exist): `VACUUM INTO`, one consistent
+    /// snapshot even while others write. The merchant backend publishes its catalogue this way.
+    pub fn copy_into(&self, path: &Path) -> Result<()> {
+        let target = path.to_string_lossy();
+        self.conn.execute("VACUUM INTO ?1", [target.as_ref()])?;
+        Ok(())
+    }
+
     /// Row counts of every table, for `tilldesk doctor`.
     pub fn table_counts(&self) -> Result<Vec<(&'static str, i64)>> {
         TABLES

@@ -797,3 +797,11 @@ mod tests {
         assert_eq!(back.auth_code.expose(), "280000123456780000");
     }
 }
+
+/// `GET /health`: the instance answers (`status` "ok") and the published catalogue version it serves (None: its
+/// folder's own catalogue, or a backend on SQLite).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub catalogue_version: Option<i64>,
+}

@@ -11,6 +11,7 @@
 //! - Every status move of an order or refund goes through [`moves`], which consults the same tables
 //!   ([`crate::lifecycle`]) and the same PAID checks ([`super::transitions`]) as the SQLite store.
 
+pub mod catalogue;
 pub mod claims;
 pub mod lists;
 pub mod moves;
@@ -28,10 +29,11 @@ use tokio_postgres::NoTls;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../pg_migrations/0001_backend.sql")),
     (2, include_str!("../pg_migrations/0002_notifications.sql")),
+    (3, include_str!("../pg_migrations/0003_catalogue.sql")),
 ];
 
 /// The schema version this TillDesk brings a PostgreSQL database to (its newest migration).
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
 const MIGRATION_LOCK: i32 = 20231;
@@ -62,6 +64,11 @@ pub enum PgError {
     Corrupt { table: &'static str, column: &'static str, value: String },
     #[error("not a UTC time: {0:?}")]
     Time(String),
+    #[error(
+        "the catalogue was changed meanwhile (version {found} by {by}; this change started from {base}): it was not \
+         published, run the command again"
+    )]
+    CatalogueMoved { base: String, found: i64, by: String },
 }
 
 pub type Result<T, E = PgError> = std::result::Result<T, E>;
@@ -141,6 +148,7 @@ impl PgStore {
             "operator_sessions",
             "audit_log",
             "notifications",
+            "catalogue_versions",
         ];
         let conn = self.conn().await?;
         let mut out = Vec::with_capacity(TABLES.len());
