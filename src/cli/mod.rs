@@ -11,6 +11,7 @@ pub mod orders;
 pub mod print;
 pub mod receipts;
 pub mod reconcile;
+pub mod reconcile_backend;
 pub mod reconcile_resolve;
 pub mod serve;
 pub mod shifts;

@@ -377,21 +377,60 @@ pub enum ReconcileAction {
         #[arg(long)]
         note: String,
     },
-    /// Print a day's report: the frozen one of a closed day (exactly as closed), else the latest run's.
+    /// Print a day's report: the frozen one of a closed day (exactly as closed), else the latest run's. On a till
+    /// enrolled with a merchant backend, the backend's report (--operator NAME, owner or back office, with the PIN
+    /// in TILLDESK_PIN).
     Show {
         /// The China business day (default: yesterday in China).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
         #[arg(long)]
         acquirer: AcquirerArg,
+        /// On a till enrolled with a merchant backend: one store's share (back office: their till's store only).
+        #[arg(long, value_name = "CODE")]
+        store: Option<String>,
         #[arg(long)]
         json: bool,
         /// Also write it to FILE.csv, FILE.xlsx or FILE.txt.
         #[arg(long, value_name = "FILE")]
         export: Option<PathBuf>,
     },
+    /// List the reconciliation runs, newest first: this till's, or on a till enrolled with a merchant backend the
+    /// backend's (--operator NAME, owner or back office, with the PIN in TILLDESK_PIN).
+    Runs {
+        #[command(flatten)]
+        filter: ReportFilter,
+    },
+    /// List the days with downloaded bills, newest first: on a till enrolled with a merchant backend each store's
+    /// share of the backend's bills (--operator NAME, owner or back office); else this till's imported bills.
+    Bills {
+        #[command(flatten)]
+        filter: ReportFilter,
+    },
     #[command(flatten)]
     Check(ReconcileCommand),
+}
+
+/// Which runs or bill days `reconcile runs` and `reconcile bills` list.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportFilter {
+    /// On a till enrolled with a merchant backend: only this store (by code; back office: their till's store).
+    #[arg(long, value_name = "CODE")]
+    pub store: Option<String>,
+    /// Only this acquirer account: alipay, wechat, or an onboarding id such as ALIPAY or PARTNER1.
+    #[arg(long)]
+    pub acquirer: Option<AcquirerArg>,
+    /// From this bill day (inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<String>,
+    /// To this bill day (inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<String>,
+    /// At most this many (default 50).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tilldesk reconcile …`: a run, or one of the resolution subcommands.

@@ -80,6 +80,8 @@ fn open_left(home: &DataHome, id: DiscrepancyId) -> anyhow::Result<String> {
 pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction) -> anyhow::Result<()> {
     match action {
         ReconcileAction::Check(command) => return crate::cli::reconcile::reconcile_command(home, command),
+        ReconcileAction::Runs { filter } => return crate::cli::reconcile_backend::runs(home, operator, filter),
+        ReconcileAction::Bills { filter } => return crate::cli::reconcile_backend::bills(home, operator, filter),
         ReconcileAction::Resolve { id, kind, note, bill_line, trade_no, out_request_no } => {
             let id = parse_id(&id)?;
             let how = resolve_as(&kind, bill_line, trade_no, out_request_no)?;
@@ -128,8 +130,18 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction)
                 resolve::china_display(&was.closed_at)
             );
         }
-        ReconcileAction::Show { date, acquirer, json, export } => {
+        ReconcileAction::Show { date, acquirer, store, json, export } => {
             let date = crate::cli::reconcile::day_or_business_day(date.as_deref())?;
+            // An enrolled till's reports are the merchant backend's.
+            if crate::cli::reconcile_backend::enrolled(home)? {
+                if export.is_some() {
+                    bail!("--export is for this till's own reports: print the backend's with --json instead");
+                }
+                return crate::cli::reconcile_backend::show(home, operator, date, &acquirer, store.as_deref(), json);
+            }
+            if store.is_some() {
+                bail!("--store is for a till enrolled with a merchant backend (head office)");
+            }
             let account = resolve_acquirer(&home.store, &acquirer)?;
             let closed = home.store.recon().closed_day(account.id, &recon::date_text(date))?;
             // A closed day's report is the frozen one: these bytes never change.

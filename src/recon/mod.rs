@@ -13,6 +13,7 @@
 //! - [`fetch`]: downloads a day's bill through a [`crate::channel::Channel`].
 
 pub mod archive;
+pub mod backend;
 pub mod export;
 pub mod fetch;
 pub mod fields;

@@ -15,9 +15,10 @@ use axum::{Json, Router};
 use super::office::Scope;
 use super::{Backend, Till};
 use crate::channel::backend::api::{
-    AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedQuery, Health, OperatorsResponse,
-    PayRequest, PayResponse, QueryResponse, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
-    RefundResponse, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
+    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, EnrolRequest, EnrolResponse, FeedQuery,
+    Health, OperatorsResponse, PayRequest, PayResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery,
+    RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest, SignInResponse,
+    SignOutResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -173,6 +174,55 @@ async fn operators(State(b): Shared, headers: HeaderMap) -> Answer<OperatorsResp
     Ok(Json(b.operator_list().await?))
 }
 
+/// The query string, or `bad_request`.
+fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    parsed.map(|Query(q)| q).map_err(|e| ApiError::BadRequest { field: "query".into(), detail: e.body_text() })
+}
+
+/// `GET /v1/recon/runs`: reconciliation runs, scoped (owner or back office).
+async fn recon_runs(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Query<ReconRunQuery>, QueryRejection>,
+) -> Answer<ReconRunList> {
+    let t = till(&b, &headers).await?;
+    let scope = b.recon_scope(&t, session(&headers)).await?;
+    Ok(Json(b.recon_runs(scope, &query(parsed)?).await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct StoreQuery {
+    #[serde(default)]
+    store: Option<String>,
+}
+
+/// `GET /v1/recon/runs/{run_id}`: a run's report, scoped.
+async fn recon_report(
+    State(b): Shared,
+    headers: HeaderMap,
+    Path(run_id): Path<String>,
+    parsed: Result<Query<StoreQuery>, QueryRejection>,
+) -> Answer<ReconReport> {
+    let t = till(&b, &headers).await?;
+    let scope = b.recon_scope(&t, session(&headers)).await?;
+    let run_id = run_id
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest { field: "run_id".into(), detail: "a run's number".into() })?;
+    Ok(Json(b.recon_report(scope, run_id, query(parsed)?.store.as_deref()).await?))
+}
+
+/// `GET /v1/recon/bills`: the downloaded bills by day and store, scoped.
+async fn bill_days(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Query<BillDayQuery>, QueryRejection>,
+) -> Answer<BillDayList> {
+    let t = till(&b, &headers).await?;
+    let scope = b.recon_scope(&t, session(&headers)).await?;
+    Ok(Json(b.bill_days(scope, &query(parsed)?).await?))
+}
+
 /// Every answer says how long the call waited for the acquirer (`Server-Timing`, see [`super::timing`]).
 async fn server_timing(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
@@ -202,6 +252,9 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/orders/{out_trade_no}/cancel", post(cancel))
         .route("/v1/refunds", get(refunds).post(refund))
         .route("/v1/refunds/{out_request_no}", get(refund_status))
+        .route("/v1/recon/runs", get(recon_runs))
+        .route("/v1/recon/runs/{run_id}", get(recon_report))
+        .route("/v1/recon/bills", get(bill_days))
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(server_timing))

@@ -23,6 +23,7 @@ pub mod http;
 pub mod live;
 pub mod notify;
 pub mod office;
+pub mod recon;
 pub mod recovery;
 pub mod staff;
 pub mod timing;

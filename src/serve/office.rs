@@ -51,7 +51,7 @@ impl Scope {
     }
 
     /// The store and operator a list may show, given the store asked for.
-    fn narrow(self, asked: Option<StoreId>) -> Result<(Option<StoreId>, Option<OperatorId>), ApiError> {
+    pub(super) fn narrow(self, asked: Option<StoreId>) -> Result<(Option<StoreId>, Option<OperatorId>), ApiError> {
         let own = |s: StoreId| match asked {
             Some(other) if other != s => Err(ApiError::NotYourStore),
             _ => Ok(Some(s)),
@@ -92,7 +92,7 @@ impl Backend {
     }
 
     /// The store a list asks for by its code (the catalogue's).
-    fn asked_store(&self, code: Option<&str>) -> Result<Option<StoreId>, ApiError> {
+    pub(super) fn asked_store(&self, code: Option<&str>) -> Result<Option<StoreId>, ApiError> {
         self.with_store(|s| store_id(s, code)).map_err(|e: StoreError| internal(&e))?
     }
 

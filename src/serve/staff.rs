@@ -42,7 +42,7 @@ fn add_error(e: AddFailed, role: Role) -> ApiError {
 }
 
 /// The permission's name as it travels.
-fn permission_name(p: Permission) -> String {
+pub(super) fn permission_name(p: Permission) -> String {
     p.words().replace(' ', "_")
 }
 

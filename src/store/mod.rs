@@ -26,6 +26,7 @@ pub mod print;
 pub mod pulled;
 pub mod recon;
 pub mod recon_days;
+pub mod recon_stores;
 pub mod refunds;
 pub mod routing;
 pub mod serve;

@@ -7,6 +7,7 @@
 //! as commands, a trade query as a network job. The screen polls what comes back each frame.
 
 mod history;
+mod remote;
 mod report;
 
 use std::path::PathBuf;
@@ -128,6 +129,8 @@ pub struct ReconcileScreen {
     app_router: AppRouter,
     /// 结算核对: the Alipay account bill against the trade bill.
     settlement: crate::ui::reconcile_settlement::SettlementCard,
+    /// On a till enrolled with a merchant backend: the backend's reports instead.
+    remote: remote::RemotePanel,
 }
 
 impl std::fmt::Debug for ReconcileScreen {
@@ -157,6 +160,14 @@ fn stopped(e: &crate::queue::QueueError) -> Text {
 
 impl ReconcileScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        // An enrolled till holds no acquirer keys: the backend downloads and reconciles, the screen shows its reports.
+        if ctx.backend_url.is_some() {
+            egui::ScrollArea::vertical()
+                .id_salt("reconcile-screen")
+                .auto_shrink([false, false])
+                .show(ui, |ui| self.remote.ui(ui, ctx));
+            return;
+        }
         if self.date_text.is_empty() {
             self.date_text = yesterday_in_china();
         }

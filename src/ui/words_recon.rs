@@ -269,6 +269,47 @@ pub fn recon_error(e: &ReconError) -> Text {
     e.text()
 }
 
+/// Why the merchant backend's reconciliation cannot be shown (a till enrolled with a backend).
+pub fn remote_error(e: &crate::recon::backend::RemoteError) -> Text {
+    use crate::recon::backend::RemoteError as E;
+    match e {
+        E::Unreachable(_) => {
+            tracing::warn!(error = %e, "the merchant backend's reconciliation");
+            Text::new(
+                "无法连接商户后台，暂时看不到对账报告：请检查网络后点“刷新”",
+                "The merchant backend cannot be reached, so its reports cannot be shown: check the network and press Refresh",
+            )
+        }
+        E::SignInRequired => Text::new(
+            "请先登录（店主或后台人员）：商户后台的对账报告需要登录后查看",
+            "Sign in first (owner or back office): the merchant backend shows its reports to a signed-in operator",
+        ),
+        E::NotAllowed { .. } => Text::new(
+            "收银员不能查看对账：请由店主或后台人员登录",
+            "A cashier may not see reconciliation: an owner or back office must sign in",
+        ),
+        E::NotYourStore => Text::new(
+            "这不是本店的对账：后台人员只能查看本收银台门店",
+            "That is another store's: back office sees this till's store only",
+        ),
+        E::NotOnThisEngine => Text::new(
+            "商户后台使用 PostgreSQL 数据库，尚不下载账单和对账",
+            "The merchant backend runs on PostgreSQL, where it does not download bills or reconcile yet",
+        ),
+        E::NotFound(what) => Text::new(
+            "商户后台没有找到所查的门店、收单机构或对账记录：请检查门店代码",
+            format!("The merchant backend has no {what}: check the store code"),
+        ),
+        E::VaultLocked => crate::ui::words_backend::unlock_first(),
+        E::Link(l) => crate::ui::words_backend::link_error(l),
+        E::Store(s) => crate::ui::words_backoffice::store_error(s),
+        E::Refused(_) | E::Broken(_) => {
+            tracing::warn!(error = %e, "the merchant backend's reconciliation");
+            Text::new("商户后台拒绝了请求（详情见日志）", format!("{e}"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

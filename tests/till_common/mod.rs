@@ -30,7 +30,12 @@ pub struct Till {
 /// A till named `name` added at `backend` for store S001 and enrolled from its own folder under `parent` with
 /// `tilldesk backend join`'s library call.
 pub async fn join(backend: &RunningBackend, parent: &Path, name: &str) -> Till {
-    let code = backend.backend.add_till("S001", name).await.unwrap().code;
+    join_store(backend, parent, name, "S001").await
+}
+
+/// [`join`] for a till of the store `store_code`.
+pub async fn join_store(backend: &RunningBackend, parent: &Path, name: &str, store_code: &str) -> Till {
+    let code = backend.backend.add_till(store_code, name).await.unwrap().code;
     let url = backend.base_url();
     let dir = parent.join(name.replace(' ', "-"));
     let db = dir.join(tilldesk::config::DATABASE_FILE);
@@ -38,7 +43,7 @@ pub async fn join(backend: &RunningBackend, parent: &Path, name: &str) -> Till {
     drop(home);
     let mut vault = Vault::unlock(&dir, "till passphrase").unwrap();
     let joined = tilldesk::routing::backend::join(&db, &mut vault, &url, code.expose(), None).await.unwrap();
-    assert_eq!((joined.store_code.as_str(), joined.link.till_name.as_str()), ("S001", name));
+    assert_eq!((joined.store_code.as_str(), joined.link.till_name.as_str()), (store_code, name));
     let mut store = Store::open(&db).unwrap();
     let router = tilldesk::routing::backend::router(&store, &vault).unwrap().expect("enrolled");
     assert!(router.backend().is_some());

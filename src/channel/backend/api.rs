@@ -520,6 +520,9 @@ pub enum ApiError {
     PinFormat { min: usize },
     #[error("there is no {what}")]
     NotFound { what: String },
+    /// What this backend's database engine does not do yet (`what`: `reconciliation` on PostgreSQL).
+    #[error("the merchant backend does not do {what} on its database engine yet")]
+    NotOnThisEngine { what: String },
     /// The backend's own database or a bug; the detail is in its log.
     #[error("the backend failed")]
     Internal,
@@ -543,6 +546,7 @@ impl ApiError {
             | ApiError::AcquirerUnavailable { .. }
             | ApiError::AmountTooLarge { .. }
             | ApiError::RefundRefused { .. } => 422,
+            ApiError::NotOnThisEngine { .. } => 501,
             ApiError::Internal => 500,
         }
     }
@@ -554,6 +558,192 @@ impl ApiError {
             .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
             .unwrap_or_else(|| "internal".into())
     }
+}
+
+/// `GET /v1/recon/runs`: the reconciliation runs newest first, filtered by `store` (code), `acquirer` (the
+/// backend's account id, its onboarding id such as ALIPAY, or `alipay` / `wechatpay`), `from`/`to` (bill days,
+/// YYYY-MM-DD, inclusive), paged by `after` (the `next` of the previous page, a run id).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconRunQuery {
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub acquirer: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub after: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A count and its sum (yuan text).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountSum {
+    pub count: i64,
+    pub amount: String,
+}
+
+/// One reconciliation run of an acquirer account's day, as far as the signed-in operator may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconRun {
+    pub run_id: i64,
+    pub acquirer: AcquirerRef,
+    /// The acquirer's day, YYYY-MM-DD (China).
+    pub bill_date: String,
+    /// UTC RFC 3339.
+    pub started_at: String,
+    /// The stores whose money the day's bill lists (for back office: theirs).
+    pub stores: Vec<String>,
+    /// Its differences (for back office: their store's), and how many of them are open.
+    pub differences: i64,
+    pub open: i64,
+    /// The day is closed at the backend (its report frozen).
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconRunList {
+    pub runs: Vec<ReconRun>,
+    /// The `after` of the next page; None on the last.
+    pub next: Option<i64>,
+}
+
+/// One field of a difference that differs: its name (`amount`, `status`, `fee`, `refund_amount`, `time`,
+/// `merchant_id`) and both values as the report writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconField {
+    pub field: String,
+    pub bill: String,
+    pub local: String,
+}
+
+/// One difference of a run: one-sided (only in the bill, only at the backend), mismatched amounts or statuses,
+/// refunds, fields (time, merchant id, fee). `reason` names why (`no_local_order`, `missing_from_bill`,
+/// `payment_amount`, `refunded_only_at_acquirer`…, the report's reasons).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconDifference {
+    pub id: i64,
+    /// The store it belongs to (its order's, else its bill row's); None when it names neither.
+    pub store_code: Option<String>,
+    pub kind: crate::model::DiscrepancyKind,
+    pub reason: String,
+    pub out_trade_no: Option<String>,
+    pub trade_no: Option<String>,
+    pub out_request_no: Option<String>,
+    /// Yuan text.
+    pub local_amount: Option<String>,
+    pub bill_amount: Option<String>,
+    pub local_status: Option<String>,
+    pub bill_status: Option<String>,
+    pub bill_line: Option<i64>,
+    /// UTC RFC 3339.
+    pub occurred_at: Option<String>,
+    pub subject: String,
+    #[serde(default)]
+    pub fields: Vec<ReconField>,
+    pub resolved: bool,
+    pub note: Option<String>,
+    /// How it was resolved (`adjusted`, `refunded`, `written_off`, `matched`, `adopted`).
+    pub resolution: Option<String>,
+}
+
+/// Per kind of difference: how many, and the sums on both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconKindTotal {
+    pub kind: crate::model::DiscrepancyKind,
+    pub count: i64,
+    pub bill_amount: String,
+    pub local_amount: String,
+}
+
+/// The day's money in the bill (of the store the view is narrowed to, or the whole bill), and what the whole
+/// report matched (the whole bill only: matching is per account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconTotals {
+    /// The bill's rows.
+    pub rows: i64,
+    pub payments: CountSum,
+    pub refunds: CountSum,
+    /// The acquirer's fees, exact ("0.04000", signed as the bill writes them).
+    pub fee: String,
+    #[serde(default)]
+    pub matched: Option<CountSum>,
+    #[serde(default)]
+    pub matched_refunds: Option<CountSum>,
+    /// Orders and refunds near the day's edges waiting for the neighbouring day's bill.
+    #[serde(default)]
+    pub pending: Option<CountSum>,
+    /// What the merchant receives: settled amounts less fees.
+    #[serde(default)]
+    pub net: Option<String>,
+}
+
+/// `GET /v1/recon/runs/{run_id}` (`?store=` narrows an owner's view to one store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconReport {
+    pub run: ReconRun,
+    /// The store the view is narrowed to (back office: always theirs); None: the whole bill, every store.
+    pub store: Option<String>,
+    pub totals: ReconTotals,
+    pub kinds: Vec<ReconKindTotal>,
+    pub discrepancies: Vec<ReconDifference>,
+    /// About the bills themselves (totals that do not add up).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// `GET /v1/recon/bills`: the days with downloaded bills, newest first, filtered like the runs, paged by `after`
+/// (the `next` of the previous page, `YYYY-MM-DD~account id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillDayQuery {
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub acquirer: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One bill file of a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillFile {
+    pub source_name: String,
+    /// `ALL`, `SUCCESS`, `REFUND` (WeChat Pay) or `trade` (Alipay).
+    pub bill_type: String,
+    pub rows: i64,
+    /// UTC RFC 3339.
+    pub imported_at: String,
+}
+
+/// One store's share of an acquirer account's bills of a day (`store_code` None: rows that name no store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillDay {
+    pub store_code: Option<String>,
+    pub acquirer: AcquirerRef,
+    pub bill_date: String,
+    /// The day's bill files (the whole account's).
+    pub bills: Vec<BillFile>,
+    /// The rows of this store.
+    pub rows: i64,
+    pub payments: CountSum,
+    pub refunds: CountSum,
+    /// Exact ("0.04000").
+    pub fee: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillDayList {
+    pub days: Vec<BillDay>,
+    pub next: Option<String>,
 }
 
 /// A payment code as JSON text (the one place it is exposed: the request to the backend, like the acquirers').

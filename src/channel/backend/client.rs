@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use super::api::{
-    AddOperatorRequest, ApiError, CancelResponse, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse,
-    OrderList, PayRequest, PayResponse, QueryResponse, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
-    RefundResponse, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
+    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, EnrolRequest, EnrolResponse, FeedPage,
+    FeedQuery, OperatorsResponse, OrderList, PayRequest, PayResponse, QueryResponse, ReconReport, ReconRunList,
+    ReconRunQuery, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest,
+    SignInResponse, SignOutResponse, TillConfig,
 };
 use crate::secrets::Secret;
 
@@ -281,6 +282,44 @@ impl BackendClient {
             query.push(("limit", limit.to_string()));
         }
         self.get(&["refunds"], &query).await
+    }
+
+    /// `GET /v1/recon/runs`: reconciliation runs, scoped by the signed-in operator's role (owner or back office).
+    pub async fn recon_runs(&self, q: &ReconRunQuery) -> Result<ReconRunList, BackendError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [("store", &q.store), ("acquirer", &q.acquirer), ("from", &q.from), ("to", &q.to)] {
+            if let Some(v) = v {
+                query.push((k, v.clone()));
+            }
+        }
+        if let Some(after) = q.after {
+            query.push(("after", after.to_string()));
+        }
+        if let Some(limit) = q.limit {
+            query.push(("limit", limit.to_string()));
+        }
+        self.get(&["recon", "runs"], &query).await
+    }
+
+    /// `GET /v1/recon/runs/{run_id}`: a run's report (`store`: narrowed to one store).
+    pub async fn recon_report(&self, run_id: i64, store: Option<&str>) -> Result<ReconReport, BackendError> {
+        let query: Vec<(&str, String)> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
+        self.get(&["recon", "runs", &run_id.to_string()], &query).await
+    }
+
+    /// `GET /v1/recon/bills`: the downloaded bills by day and store.
+    pub async fn bill_days(&self, q: &BillDayQuery) -> Result<BillDayList, BackendError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        let fields = [("store", &q.store), ("acquirer", &q.acquirer), ("from", &q.from), ("to", &q.to)];
+        for (k, v) in fields.into_iter().chain([("after", &q.after)]) {
+            if let Some(v) = v {
+                query.push((k, v.clone()));
+            }
+        }
+        if let Some(limit) = q.limit {
+            query.push(("limit", limit.to_string()));
+        }
+        self.get(&["recon", "bills"], &query).await
     }
 
     /// `GET /v1/orders?since=…&limit=…`.

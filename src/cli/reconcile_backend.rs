@@ -1,0 +1,221 @@
+//! `tilldesk reconcile show|runs|bills`: reading reconciliation. On a till enrolled with a merchant backend the till
+//! holds no acquirer keys and its own bill tables stay empty: these read the backend's runs, reports and bill days
+//! instead, as `--operator NAME` (owner: every store; back office: the till's store), the PIN in `TILLDESK_PIN`
+//! checked at the backend. On a store-direct till `runs` and `bills` list the till's own.
+
+use anyhow::{Context as _, bail};
+use tilldesk::channel::backend::BackendClient;
+use tilldesk::channel::backend::api::{BillDayQuery, ReconRunQuery};
+use tilldesk::config::DataHome;
+use tilldesk::recon::backend::{self as remote, RemoteError};
+use tilldesk::recon::{self, acquirer_name};
+use tilldesk::routing::backend;
+
+use crate::cli::reconcile::{ReportFilter, parse_date};
+
+/// Whether this till reads reconciliation from a merchant backend.
+pub fn enrolled(home: &DataHome) -> anyhow::Result<bool> {
+    Ok(backend::link(&home.store)?.is_some())
+}
+
+/// The backend's client speaking for `operator`, signed in there with the PIN (`TILLDESK_PIN`).
+fn signed_in(home: &mut DataHome, operator: Option<&str>, what: &str) -> anyhow::Result<BackendClient> {
+    let Some(name) = operator else {
+        bail!(
+            "{what} reads the merchant backend's reconciliation: pass --operator NAME (owner or back office) and the \
+             PIN in TILLDESK_PIN"
+        );
+    };
+    let pin = crate::cli::staff::read_pin(name)?;
+    let vault = crate::cli::keys::open_vault(home).context("reconciliation is read from the merchant backend")?;
+    let client = backend::client(&home.store, &vault)?.context("this till is not enrolled with a merchant backend")?;
+    let (operator, session) =
+        crate::cli::staff::on_backend(backend::sign_in_with(&mut home.store, &client, name, &pin))?;
+    home.store.set_audit_session(Some(operator.id), crate::cli::staff::ACTOR)?;
+    Ok(client.with_session(session))
+}
+
+/// A refusal of the backend, said for the command line.
+fn said(e: RemoteError) -> anyhow::Error {
+    match e {
+        RemoteError::Unreachable(_) => anyhow::anyhow!("{e}; try again once it answers (`tilldesk backend status`)"),
+        other => anyhow::Error::new(other),
+    }
+}
+
+fn day(field: &str, text: Option<&str>) -> anyhow::Result<Option<String>> {
+    text.map(|t| parse_date(t).map(recon::date_text).with_context(|| format!("--{field}"))).transpose()
+}
+
+/// `reconcile show` on an enrolled till: the latest run of the day at the backend.
+pub fn show(
+    home: &mut DataHome,
+    operator: Option<&str>,
+    date: time::Date,
+    acquirer: &str,
+    store: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let client = signed_in(home, operator, "tilldesk reconcile show")?;
+    let day = recon::date_text(date);
+    let report = remote::block_on(remote::day_report(&client, acquirer, &day, store)).map_err(said)?;
+    let Some(report) = report else {
+        bail!(
+            "the merchant backend has no reconciliation of the {acquirer} bill of {day} (yet){}",
+            match store {
+                Some(s) => format!(" listing store {s}"),
+                None => String::new(),
+            }
+        );
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", remote::report_text(&report));
+    }
+    Ok(())
+}
+
+/// `reconcile runs`.
+pub fn runs(home: &mut DataHome, operator: Option<&str>, f: ReportFilter) -> anyhow::Result<()> {
+    if !enrolled(home)? {
+        return local_runs(home, &f);
+    }
+    let client = signed_in(home, operator, "tilldesk reconcile runs")?;
+    let q = ReconRunQuery {
+        store: f.store.clone(),
+        acquirer: f.acquirer.clone(),
+        from: day("from", f.from.as_deref())?,
+        to: day("to", f.to.as_deref())?,
+        limit: f.limit,
+        after: None,
+    };
+    let list = remote::block_on(remote::runs(&client, &q)).map_err(said)?;
+    if f.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.runs.is_empty() {
+        println!(
+            "the merchant backend has no reconciliation runs{}",
+            if f.store.is_some() { " of that store" } else { "" }
+        );
+    }
+    for run in &list.runs {
+        println!("{}", remote::run_line(run));
+    }
+    if list.next.is_some() {
+        println!("(more: narrow with --from/--to, or raise --limit)");
+    }
+    Ok(())
+}
+
+/// `reconcile bills`.
+pub fn bills(home: &mut DataHome, operator: Option<&str>, f: ReportFilter) -> anyhow::Result<()> {
+    if !enrolled(home)? {
+        return local_bills(home, &f);
+    }
+    let client = signed_in(home, operator, "tilldesk reconcile bills")?;
+    let q = BillDayQuery {
+        store: f.store.clone(),
+        acquirer: f.acquirer.clone(),
+        from: day("from", f.from.as_deref())?,
+        to: day("to", f.to.as_deref())?,
+        limit: f.limit,
+        after: None,
+    };
+    let list = remote::block_on(remote::bill_days(&client, &q)).map_err(said)?;
+    if f.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.days.is_empty() {
+        println!(
+            "the merchant backend has downloaded no bills{}",
+            if f.store.is_some() { " of that store" } else { "" }
+        );
+    }
+    for d in &list.days {
+        let account = match &d.acquirer.code {
+            Some(code) => format!("{} ({code})", acquirer_name(d.acquirer.kind)),
+            None => acquirer_name(d.acquirer.kind).to_owned(),
+        };
+        println!(
+            "{}  {:<22} {:<6} rows {:<4} payments {} totalling {}  refunds {} totalling {}  fees {}",
+            d.bill_date,
+            account,
+            d.store_code.as_deref().unwrap_or("-"),
+            d.rows,
+            d.payments.count,
+            d.payments.amount,
+            d.refunds.count,
+            d.refunds.amount,
+            d.fee
+        );
+    }
+    Ok(())
+}
+
+fn local_runs(home: &DataHome, f: &ReportFilter) -> anyhow::Result<()> {
+    anyhow::ensure!(f.store.is_none(), "--store is for a till enrolled with a merchant backend (head office)");
+    let account = f.acquirer.as_deref().map(|a| crate::cli::reconcile::resolve_acquirer(&home.store, a)).transpose()?;
+    let (from, to) = (day("from", f.from.as_deref())?, day("to", f.to.as_deref())?);
+    let accounts = home.store.setup().acquirers()?;
+    let mut shown = Vec::new();
+    for run in home.store.recon().recon_runs(f.limit.unwrap_or(50).clamp(1, 500))? {
+        let date = run.bill_date.clone().unwrap_or_default();
+        if account.as_ref().is_some_and(|a| run.acquirer_id != Some(a.id))
+            || from.as_ref().is_some_and(|d| date < *d)
+            || to.as_ref().is_some_and(|d| date > *d)
+        {
+            continue;
+        }
+        let name = accounts.iter().find(|a| Some(a.id) == run.acquirer_id).map(|a| a.name.clone()).unwrap_or_default();
+        let open = home.store.recon().open_discrepancy_count(run.id)?;
+        let all = home.store.recon().run_discrepancies(run.id)?.len();
+        shown.push(serde_json::json!({ "run_id": run.id, "acquirer": name, "bill_date": date,
+            "started_at": run.started_at, "differences": all, "open": open }));
+        if !f.json {
+            println!("#{:<5} {date}  {name:<22} differences {all} (open {open})", run.id);
+        }
+    }
+    if f.json {
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else if shown.is_empty() {
+        println!("no reconciliation runs on this till");
+    }
+    Ok(())
+}
+
+fn local_bills(home: &DataHome, f: &ReportFilter) -> anyhow::Result<()> {
+    anyhow::ensure!(f.store.is_none(), "--store is for a till enrolled with a merchant backend (head office)");
+    let account = f.acquirer.as_deref().map(|a| crate::cli::reconcile::resolve_acquirer(&home.store, a)).transpose()?;
+    let (from, to) = (day("from", f.from.as_deref())?, day("to", f.to.as_deref())?);
+    let accounts = home.store.setup().acquirers()?;
+    let mut shown = Vec::new();
+    for bill in home.store.recon().recent_bills(f.limit.unwrap_or(50).clamp(1, 500))? {
+        if account.as_ref().is_some_and(|a| bill.acquirer_id != a.id)
+            || from.as_ref().is_some_and(|d| bill.bill_date < *d)
+            || to.as_ref().is_some_and(|d| bill.bill_date > *d)
+        {
+            continue;
+        }
+        let name = accounts.iter().find(|a| a.id == bill.acquirer_id).map(|a| a.name.clone()).unwrap_or_default();
+        if !f.json {
+            println!(
+                "{}  {name:<22} {:<8} rows {:<6} {}",
+                bill.bill_date,
+                bill.bill_type.as_str(),
+                bill.row_count,
+                bill.source_name
+            );
+        }
+        shown.push(bill);
+    }
+    if f.json {
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else if shown.is_empty() {
+        println!("no bills imported on this till");
+    }
+    Ok(())
+}

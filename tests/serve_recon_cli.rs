@@ -1,0 +1,118 @@
+//! `tilldesk reconcile runs|show|bills` on a till enrolled with a merchant backend, through the binary: the reports
+//! are the backend's, read as `--operator NAME` with the PIN in `TILLDESK_PIN` (owner or back office); a cashier, a
+//! command without an operator and a backend that does not answer are refused with words that say what to do.
+
+mod cli_common;
+mod recon_common;
+
+use std::path::Path;
+use std::process::Command;
+
+use cli_common::{fails, ok};
+use tilldesk::i18n::Lang;
+use tilldesk::model::AcquirerKind;
+use tilldesk::recon::{ImportControl, ImportOptions, ReconOptions};
+
+const PASSPHRASE: &str = "till vault passphrase";
+
+fn tilldesk(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tilldesk"));
+    c.arg("--data-dir").arg(data).env("TILLDESK_PASSPHRASE", PASSPHRASE).env_remove("TILLDESK_DATABASE_URL");
+    c.env_remove("TILLDESK_PIN");
+    c
+}
+
+/// The backend's bills of 2026-11-24 (the WeChat Pay fixture) imported and reconciled against its orders, as its
+/// sync worker does after downloading them.
+fn reconcile_at_backend(backend: &Path) {
+    let mut store = tilldesk::store::Store::open(&backend.join(tilldesk::serve::DATABASE_FILE)).unwrap();
+    recon_common::seed_local(&mut store, AcquirerKind::WechatPay);
+    let bill = recon_common::fixture("wechat_20261124.txt");
+    tilldesk::recon::import_file(&mut store, &bill, &ImportOptions::default(), &ImportControl::new()).unwrap();
+    let day = time::macros::date!(2026 - 11 - 24);
+    tilldesk::recon::reconcile(&mut store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En).unwrap();
+}
+
+#[test]
+fn an_enrolled_till_reads_the_backends_reconciliation_as_its_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = dir.path().join("backend");
+    let till = dir.path().join("till");
+    let code =
+        ok(tilldesk(&backend).args(["serve", "add-till", "--store", "S001", "--name", "till 1"]).output().unwrap());
+    let mut command = tilldesk(&backend);
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (serving, url) = cli_common::serve(command);
+    ok(tilldesk(&till).args(["backend", "join", &url, "--code", code.trim()]).output().unwrap());
+    let add = |name: &str, role: &str, pin: &str| {
+        let mut c = tilldesk(&till);
+        c.args(["operators", "add", name, "--role", role]).env("TILLDESK_NEW_PIN", pin);
+        if role != "owner" {
+            c.args(["--by", "老板"]).env("TILLDESK_PIN", "246810");
+        }
+        ok(c.output().unwrap());
+    };
+    add("老板", "owner", "246810");
+    add("会计 Li", "back_office", "135790");
+    add("Wang", "cashier", "1357");
+    reconcile_at_backend(&backend);
+    let as_op = |name: &str, pin: &str, args: &[&str]| {
+        let mut c = tilldesk(&till);
+        c.args(["--operator", name]).args(args).env("TILLDESK_PIN", pin);
+        c.output().unwrap()
+    };
+
+    // The owner: the backend's run of the day, and its report with the store of each difference.
+    let runs = ok(as_op("老板", "246810", &["reconcile", "runs"]));
+    assert!(runs.contains("2026-11-24") && runs.contains("WeChat Pay (WECHATPAY)"), "{runs}");
+    assert!(runs.contains("S001"), "{runs}");
+    let shown = ok(as_op("老板", "246810", &["reconcile", "show", "--date", "2026-11-24", "--acquirer", "wechat"]));
+    assert!(
+        shown.starts_with("Reconciliation of the WeChat Pay (WECHATPAY) bill of 2026-11-24 at the merchant backend")
+    );
+    assert!(shown.contains("S001 only_local missing_from_bill out_trade_no=W008 local=12.00 (PAID)"), "{shown}");
+    assert!(shown.contains("Differences are resolved at the merchant backend."), "{shown}");
+    let json = ok(as_op(
+        "老板",
+        "246810",
+        &["reconcile", "show", "--date", "2026-11-24", "--acquirer", "WECHATPAY", "--json"],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(report["store"].is_null(), "the whole bill: {report}");
+    assert_eq!(report["totals"]["payments"]["count"], 8, "{report}");
+    let days = ok(as_op("老板", "246810", &["reconcile", "bills", "--json"]));
+    let days: serde_json::Value = serde_json::from_str(&days).unwrap();
+    let s001 = days["days"].as_array().unwrap().iter().find(|d| d["store_code"] == "S001").cloned().expect("S001");
+    assert_eq!(s001["bill_date"], "2026-11-24");
+    assert!(s001["rows"].as_i64().unwrap() >= 1, "{days}");
+
+    // Back office: their store's share.
+    let json = ok(as_op(
+        "会计 Li",
+        "135790",
+        &["reconcile", "show", "--date", "2026-11-24", "--acquirer", "wechat", "--json"],
+    ));
+    let mine: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(mine["store"], "S001");
+    assert!(mine["discrepancies"].as_array().unwrap().iter().all(|d| d["store_code"] == "S001"), "{mine}");
+    assert!(mine["totals"]["matched"].is_null());
+    let other = fails(as_op("会计 Li", "135790", &["reconcile", "runs", "--store", "S009"]));
+    assert!(other.contains("store S009"), "{other}");
+    let none = ok(as_op("会计 Li", "135790", &["reconcile", "runs", "--to", "2026-01-01"]));
+    assert!(none.contains("no reconciliation runs"), "{none}");
+
+    // A cashier, and nobody: refused with what to do.
+    let cashier = fails(as_op("Wang", "1357", &["reconcile", "runs"]));
+    assert!(cashier.contains("a cashier may not see reconciliation (owner or back office)"), "{cashier}");
+    let nobody = fails(
+        tilldesk(&till).args(["reconcile", "show", "--date", "2026-11-24", "--acquirer", "wechat"]).output().unwrap(),
+    );
+    assert!(nobody.contains("pass --operator NAME (owner or back office)"), "{nobody}");
+    let no_day = fails(as_op("老板", "246810", &["reconcile", "show", "--date", "2026-11-20", "--acquirer", "wechat"]));
+    assert!(no_day.contains("has no reconciliation of the wechat bill of 2026-11-20"), "{no_day}");
+
+    // The backend stops: the till says it cannot be reached.
+    drop(serving);
+    let down = fails(as_op("老板", "246810", &["reconcile", "runs"]));
+    assert!(down.contains("cannot be reached"), "{down}");
+}

@@ -1,0 +1,119 @@
+//! The 对账 screen on a till enrolled with a merchant backend, as an owner uses it: the backend's runs are listed
+//! (read through the queue from the backend), a run is opened and its differences shown with the store of each,
+//! the store filter is typed and entered from the keyboard, the screen says in its own language that it is
+//! read-only and that differences are resolved at the backend, and it says so when the backend stops answering.
+
+mod recon_common;
+mod ui_common;
+
+use egui_kittest::kittest::Queryable;
+use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::i18n::Lang;
+use tilldesk::model::{AcquirerKind, Role};
+use tilldesk::recon::report::Reason;
+use tilldesk::recon::{ImportControl, ImportOptions, ReconOptions};
+use tilldesk::routing::backend;
+use tilldesk::secrets::Vault;
+use tilldesk::serve::{Backend, StartOptions};
+use tilldesk::store::Store;
+use tilldesk::ui::TillDeskApp;
+use ui_common::{assert_one_language, click, wait_for, wait_for_sign_in};
+
+fn the_backends_reports_in(lang: Lang) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (sandbox, running) = rt.block_on(async {
+        let sandbox =
+            tilldesk::sandbox::start(&tmp.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+        let home = tmp.path().join("backend");
+        std::fs::create_dir_all(&home).unwrap();
+        let db = home.join(tilldesk::serve::DATABASE_FILE);
+        let mut store = Store::open(&db).unwrap();
+        tilldesk::sandbox::till::prepare(&mut store).unwrap();
+        let accounts = sandbox.state.accounts();
+        let router = tilldesk::sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
+        let notify = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+        let backend = Backend::open(&db, &home).unwrap().serving(router);
+        let options = StartOptions { sync: None, recover: false, tls: None };
+        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
+        (sandbox, running)
+    });
+    // The backend's bills of 2026-11-24, reconciled there (as its sync worker does after downloading them).
+    let run_id = {
+        let mut store = Store::open(&running.backend.db_path()).unwrap();
+        recon_common::seed_local(&mut store, AcquirerKind::WechatPay);
+        let bill = recon_common::fixture("wechat_20261124.txt");
+        tilldesk::recon::import_file(&mut store, &bill, &ImportOptions::default(), &ImportControl::new()).unwrap();
+        let day = time::macros::date!(2026 - 11 - 24);
+        tilldesk::recon::reconcile(&mut store, AcquirerKind::WechatPay, day, &ReconOptions::default(), Lang::En)
+            .unwrap()
+            .run_id
+    };
+
+    // The till joins, its owner is added at the backend and signs in there.
+    let data = tmp.path().join("till");
+    let mut home = DataHome::open(&data).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
+    drop(home);
+    let db = data.join(tilldesk::config::DATABASE_FILE);
+    let mut vault = Vault::unlock(&data, "till passphrase").unwrap();
+    let code = rt.block_on(running.backend.add_till("S001", "till 1")).unwrap().code;
+    rt.block_on(async {
+        backend::join(&db, &mut vault, &running.base_url(), code.expose(), None).await.unwrap();
+        let mut store = Store::open(&db).unwrap();
+        let client = backend::client(&store, &vault).unwrap().unwrap();
+        backend::add_operator(&mut store, &client, None, "老板", Role::Owner, "246810").await.unwrap();
+        backend::sign_in(&mut store, &vault, "老板", "246810").await.unwrap();
+    });
+
+    let home = DataHome::open(&data).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.ctx.runtime = Some(rt.handle().clone());
+    app.ctx.queue.set_vault(Some(vault));
+    app.ctx.operator = Some("老板".into());
+    let mut h = ui_common::harness(app, [1400.0, 1400.0]);
+    wait_for_sign_in(&mut h);
+    click(&mut h, lang.pick("对账", "Reconciliation"));
+    wait_for(&mut h, lang.pick("商户后台对账", "Reconciliation at the merchant backend"));
+    wait_for(&mut h, "(WECHATPAY)");
+    h.get_by_label_contains(lang.pick("差异请在商户后台处理", "Differences are resolved at the merchant backend"));
+    assert!(h.query_all_by_label("2026-11-24").count() >= 1, "the run's day");
+
+    // The run opened: its differences, each with its store and why, in the screen's language.
+    click(&mut h, &format!("{} #{run_id}", lang.pick("查看", "Open")));
+    wait_for(&mut h, "W008");
+    h.get_by_label(Reason::MissingFromBill.explanation(lang));
+    h.get_by_label_contains(lang.pick("全部门店", "Every store"));
+    h.get_by_label_contains(lang.pick("账单：支付 8 笔 共 222.50", "Bill: 8 payments totalling 222.50"));
+    assert!(h.query_all_by_label("S001").count() >= 1, "the store of W008's difference");
+    let allow = ["WECHATPAY", "(WECHATPAY)", "out_trade_no", "老板"];
+    assert_one_language(&h, lang, &allow, "the backend's reconciliation");
+
+    // The store filter from the keyboard: S001's runs.
+    let field = lang.pick("门店代码", "Store code");
+    h.get_by_label(field).focus();
+    h.run_steps(1);
+    h.get_by_label(field).type_text("S001");
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    wait_for(&mut h, "(WECHATPAY)");
+    assert!(h.query_all_by_label("S001").count() >= 1, "the run lists S001");
+
+    // The backend stops answering: the screen says so.
+    rt.block_on(running.stop());
+    click(&mut h, lang.pick("刷新", "Refresh"));
+    wait_for(&mut h, lang.pick("无法连接商户后台", "The merchant backend cannot be reached"));
+    drop(h);
+    rt.block_on(sandbox.stop());
+}
+
+#[test]
+fn the_backends_reports_in_chinese() {
+    the_backends_reports_in(Lang::ZhCn);
+}
+
+#[test]
+fn the_backends_reports_in_english() {
+    the_backends_reports_in(Lang::En);
+}
