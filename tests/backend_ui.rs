@@ -10,7 +10,7 @@ use tilldesk::i18n::Lang;
 use tilldesk::serve::{Backend, StartOptions};
 use tilldesk::store::Store;
 use tilldesk::ui::TillDeskApp;
-use ui_common::{click, type_into, wait_for, wait_until};
+use ui_common::{click, replace_text, type_into, wait_for, wait_until};
 
 #[test]
 fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
@@ -113,8 +113,8 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     let till_db = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
     let kept = till_db.setting(tilldesk::routing::backend::SETTING_SESSION).unwrap();
     assert_eq!(kept.as_deref(), Some(""), "the till forgot the session");
-    type_into(&mut h, "Operator", "老板");
-    type_into(&mut h, "PIN", "246810");
+    replace_text(&mut h, "Operator", "老板");
+    replace_text(&mut h, "PIN", "246810");
     click(&mut h, "Sign in / switch");
     wait_for(&mut h, "Signed in:");
     assert_eq!(sessions(), 1, "a new session at the backend");
