@@ -224,12 +224,6 @@ impl WorkingCopy {
         self.publish(&after, by).await.map(Some)
     }
 
-    /// Publishes the folder's catalogue as it is, changed or not (`tilldesk serve publish`).
-    pub async fn publish_as_is(self, by: &str) -> Result<i64> {
-        let image = image(&self.db, &self.dir)?;
-        self.publish(&image, by).await
-    }
-
     async fn publish(&self, image: &CatalogueImage, by: &str) -> Result<i64> {
         let mark = self.dir.join(PUBLISHED_MARK);
         match self.pg.publish_catalogue(self.base, image, by).await {

@@ -181,22 +181,6 @@ impl Backend {
         self.pg()
     }
 
-    /// The backend on `database`; on PostgreSQL its catalogue is the SQLite file `catalogue` (default:
-    /// `serve.sqlite3` in `data_dir`).
-    pub async fn open_database(
-        database: &Database,
-        catalogue: Option<&Path>,
-        data_dir: &Path,
-    ) -> Result<Backend, ServeError> {
-        match database {
-            Database::Sqlite(path) => Backend::open(path, data_dir),
-            Database::Postgres(url) => {
-                let catalogue = catalogue.map_or_else(|| data_dir.join(DATABASE_FILE), Path::to_path_buf);
-                Backend::open_postgres(url, None, &catalogue, data_dir).await
-            }
-        }
-    }
-
     /// Whether the shared state is on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
         self.pg().is_some()
