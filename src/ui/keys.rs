@@ -139,7 +139,7 @@ impl std::fmt::Debug for KeysPanel {
 /// A text field found by its label (kittest and screen readers).
 fn field(ui: &mut egui::Ui, label: &str, text: &mut String, password: bool) {
     let l = ui.label(label);
-    ui.add(egui::TextEdit::singleline(text).password(password).desired_width(360.0)).labelled_by(l.id);
+    ui.add(egui::TextEdit::singleline(text).id_salt(label).password(password).desired_width(360.0)).labelled_by(l.id);
     ui.end_row();
 }
 
@@ -391,7 +391,9 @@ impl KeysPanel {
             if ctx.access == AccessMode::MerchantBackend {
                 ui.horizontal(|ui| {
                     let l = ui.label(lang.pick("商户后台地址", "Merchant backend URL"));
-                    ui.add(egui::TextEdit::singleline(&mut self.backend_url).desired_width(360.0)).labelled_by(l.id);
+                    let edit =
+                        egui::TextEdit::singleline(&mut self.backend_url).id_salt("backend-url").desired_width(360.0);
+                    ui.add(edit).labelled_by(l.id);
                     if ui.button(lang.pick("保存地址", "Save backend URL")).clicked() {
                         let url = self.backend_url.trim().to_owned();
                         self.commands.push(ctx.queue.submit(move |s| {
@@ -409,8 +411,13 @@ impl KeysPanel {
         if !ctx.queue.vault_unlocked() && self.joining.is_none() && (refused.is_none() || vault_exists) {
             ui.horizontal(|ui| {
                 let l = ui.label(lang.pick("密钥口令", "Passphrase"));
-                ui.add(egui::TextEdit::singleline(&mut *self.passphrase).password(true).desired_width(200.0))
-                    .labelled_by(l.id);
+                ui.add(
+                    egui::TextEdit::singleline(&mut *self.passphrase)
+                        .id_salt("passphrase")
+                        .password(true)
+                        .desired_width(200.0),
+                )
+                .labelled_by(l.id);
                 let verb = if vault_exists {
                     lang.pick("解锁密钥", "Unlock keys")
                 } else {

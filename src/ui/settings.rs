@@ -208,16 +208,18 @@ impl SettingsScreen {
                 }
             }
         });
+        // Each section in a scope of its own: the sync's list grows at every pass and the key and staff panels change
+        // as their answers come, so the widgets after them keep their ids (a field being typed into keeps the focus).
         ui.separator();
-        self.sync.ui(ui, ctx);
+        ui.push_id("sync", |ui| self.sync.ui(ui, ctx));
         ui.separator();
-        self.keys.ui(ui, ctx);
+        ui.push_id("keys", |ui| self.keys.ui(ui, ctx));
         ui.separator();
-        self.staff.ui(ui, ctx);
+        ui.push_id("staff", |ui| self.staff.ui(ui, ctx));
         ui.separator();
-        self.sound_ui(ui, ctx);
+        ui.push_id("sound", |ui| self.sound_ui(ui, ctx));
         ui.separator();
-        self.keys_ui(ui, ctx);
+        ui.push_id("function-keys", |ui| self.keys_ui(ui, ctx));
     }
 }
 

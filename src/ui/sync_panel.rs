@@ -156,7 +156,7 @@ impl SyncPanel {
                 .listen_text
                 .get_or_insert_with(|| listen.unwrap_or_else(|| crate::sync::notify::DEFAULT_LISTEN.into()));
             let l = ui.label(lang.pick("监听地址", "Listen address"));
-            ui.add(egui::TextEdit::singleline(text).desired_width(160.0)).labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(text).id_salt("listen-address").desired_width(160.0)).labelled_by(l.id);
             if ui.button(lang.pick("保存（重启后生效）", "Save (applies at next start)")).clicked() {
                 let value = text.trim().to_owned();
                 let permitted = ctx.permit_text(crate::store::operators::Permission::ChangeSettings);

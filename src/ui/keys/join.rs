@@ -18,8 +18,13 @@ impl KeysPanel {
         }
         ui.horizontal(|ui| {
             let l = ui.label(lang.pick("加入码", "Enrolment code"));
-            ui.add(egui::TextEdit::singleline(&mut *self.join_code).password(true).desired_width(360.0))
-                .labelled_by(l.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut *self.join_code)
+                    .id_salt("enrolment-code")
+                    .password(true)
+                    .desired_width(360.0),
+            )
+            .labelled_by(l.id);
             let ready = self.joining.is_none() && !self.join_code.trim().is_empty();
             if ui.add_enabled(ready, egui::Button::new(lang.pick("加入商户后台", "Join"))).clicked() {
                 self.start_join(ctx);
