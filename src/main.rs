@@ -218,6 +218,12 @@ enum OperatorsCommand {
     /// Give NAME a new PIN, read from TILLDESK_NEW_PIN (the rule of their role). --operator is NAME themselves
     /// (with their current PIN in TILLDESK_PIN) or an owner.
     SetPin { name: String },
+    /// Take NAME off the staff: they can no longer sign in (their orders and audit entries stay theirs); an owner
+    /// (--operator, PIN in TILLDESK_PIN). The last active owner stays. On a till enrolled with a merchant backend
+    /// it happens there, for every till.
+    Deactivate { name: String },
+    /// Take a deactivated NAME back on the staff (an owner, as for deactivate).
+    Reactivate { name: String },
     /// List the operators.
     List,
 }
@@ -414,6 +420,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Operators { command: OperatorsCommand::SetPin { name } }) => {
             cli::orders::set_pin(&mut home, &name, cli.operator.as_deref())
+        }
+        Some(Command::Operators { command: OperatorsCommand::Deactivate { name } }) => {
+            cli::staff::set_active(&mut home, &name, false, cli.operator.as_deref())
+        }
+        Some(Command::Operators { command: OperatorsCommand::Reactivate { name } }) => {
+            cli::staff::set_active(&mut home, &name, true, cli.operator.as_deref())
         }
         Some(Command::Operators { command: OperatorsCommand::List }) => {
             for op in home.store.staff().operators()? {

@@ -113,11 +113,34 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     let till_db = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
     let kept = till_db.setting(tilldesk::routing::backend::SETTING_SESSION).unwrap();
     assert_eq!(kept.as_deref(), Some(""), "the till forgot the session");
+    // A cashier added at the backend meanwhile (from another till): the sign-in brings the backend's list.
+    Store::open(&backend_db)
+        .unwrap()
+        .staff_mut()
+        .add_operator("小王", tilldesk::model::Role::Cashier, "1357", None)
+        .unwrap();
     replace_text(&mut h, "Operator", "老板");
     replace_text(&mut h, "PIN", "246810");
+    assert_eq!(h.get_by_label("Operator").value().as_deref(), Some("老板"));
     click(&mut h, "Sign in / switch");
     wait_for(&mut h, "Signed in:");
     assert_eq!(sessions(), 1, "a new session at the backend");
+
+    // The owner takes the cashier off the staff at the backend (their PIN in "Current PIN" confirms it there)...
+    wait_for(&mut h, "小王");
+    type_into(&mut h, "Current PIN", "246810");
+    click(&mut h, "Deactivate");
+    wait_for(&mut h, "Deactivated 小王");
+    let at_backend = || Store::open(&backend_db).unwrap().staff().operator_by_name("小王").unwrap().unwrap();
+    assert!(!at_backend().active, "deactivated at the backend");
+    wait_for(&mut h, "Reactivate");
+    // ...and changes their own PIN there (the till keeps none).
+    type_into(&mut h, "Current PIN", "246810");
+    type_into(&mut h, "New PIN for me", "135791");
+    click(&mut h, "Change PIN");
+    wait_for(&mut h, "PIN changed");
+    let checked = Store::open(&backend_db).unwrap().staff_mut().verify_pin("老板", "135791").map(|o| o.name);
+    assert_eq!(checked.ok().as_deref(), Some("老板"), "the new PIN is the backend's");
     drop(h);
     rt.block_on(async {
         backend.stop().await;

@@ -90,6 +90,26 @@ fn the_mode_switch_and_staff_changes_need_the_operator_and_pin_once_an_owner_exi
         &[("TILLDESK_NEW_PIN", "8642"), ("TILLDESK_PIN", "1357")],
     ));
     refused(tilldesk(dir, &["operators", "set-pin", "amy"], &[("TILLDESK_NEW_PIN", "1111")]));
+    // A leaver is deactivated by the owner (a cashier may not; the last owner stays) and cannot sign in; taken back,
+    // they can.
+    let as_amy = |pin: &str| {
+        let add = ["operators", "add", "zed", "--role", "cashier", "--operator", "amy"];
+        tilldesk(dir, &add, &[("TILLDESK_PIN", pin), ("TILLDESK_NEW_PIN", "2468")])
+    };
+    let err =
+        refused(tilldesk(dir, &["operators", "deactivate", "boss", "--operator", "amy"], &[("TILLDESK_PIN", "8642")]));
+    assert!(err.contains("amy is a cashier and may not manage staff"), "{err}");
+    let boss_pin = [("TILLDESK_PIN", "246810")];
+    let err = refused(tilldesk(dir, &["operators", "deactivate", "boss", "--operator", "boss"], &boss_pin));
+    assert!(err.contains("boss is the only active owner"), "{err}");
+    let err = refused(tilldesk(dir, &["operators", "deactivate", "nobody", "--operator", "boss"], &boss_pin));
+    assert!(err.contains("there is no operator called \"nobody\""), "{err}");
+    let off = ok(tilldesk(dir, &["operators", "deactivate", "amy", "--operator", "boss"], &boss_pin));
+    assert_eq!(off.trim(), "amy (cashier) is inactive");
+    assert!(refused(as_amy("8642")).contains("the name or the PIN is wrong"));
+    assert!(ok(tilldesk(dir, &["operators", "list"], &[])).contains("amy\tcashier\tinactive"));
+    ok(tilldesk(dir, &["operators", "reactivate", "amy", "--operator", "boss"], &boss_pin));
+    assert!(refused(as_amy("8642")).contains("amy is a cashier and may not manage staff"));
 
     // Other commands stay scriptable, audited as the command line.
     ok(tilldesk(dir, &["till", "--terminal", "T-9"], &[]));
@@ -114,6 +134,8 @@ fn the_mode_switch_and_staff_changes_need_the_operator_and_pin_once_an_owner_exi
     entry("operator.unknown_name", "nobody");
     entry("operator.pin_refused", "boss");
     entry("operator.pin_change", "amy");
+    assert_eq!(entry("operator.deactivate", "amy").operator_id, Some(boss.id));
+    assert_eq!(entry("operator.reactivate", "amy").operator_id, Some(boss.id));
 }
 
 #[test]

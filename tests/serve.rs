@@ -501,6 +501,62 @@ async fn signing_out_ends_the_operator_session_at_the_backend() {
     w.backend.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_change_pins_and_are_deactivated_at_the_backend_from_any_till() {
+    use tilldesk::channel::backend::api::FeedQuery;
+    use tilldesk::routing::backend::{self, StaffError};
+    use tilldesk::store::operators::{AuthError, SetActiveError};
+    let w = world().await;
+    let (mut till1, mut till2) = (w.join("till 1").await, w.join("till 2").await);
+    let c1 = backend::client(&till1.store(), &till1.vault).unwrap().expect("enrolled");
+    backend::add_operator(&mut till1.store(), &c1, None, "老板", Role::Owner, "246810").await.unwrap();
+    let owner = ("老板", "246810");
+    backend::add_operator(&mut till1.store(), &c1, Some(owner), "小王", Role::Cashier, "1357").await.unwrap();
+
+    // 小王 changes their PIN at till 2: the old one is refused everywhere, the new one signs in at till 1.
+    let (_, wang2) = sign_in_at(&mut till2, "小王", "1357").await;
+    backend::change_pin(&mut till2.store(), &wang2, ("小王", "1357"), "小王", "8642").await.unwrap();
+    let refused = backend::sign_in(&mut till1.store(), &till1.vault, "小王", "1357").await.unwrap_err();
+    assert!(matches!(refused, StaffError::Auth(AuthError::NameOrPin)), "{refused:?}");
+    let (_, wang1) = sign_in_at(&mut till1, "小王", "8642").await;
+    assert!(wang1.order_list(&FeedQuery::default()).await.is_ok());
+    // The till keeps no PIN of theirs.
+    let kept = till1.store().staff_mut().verify_pin("小王", "8642");
+    assert!(kept.is_err(), "the till checks no PIN itself");
+    // A cashier deactivates nobody; a wrong current PIN changes nothing.
+    let e = backend::set_operator_active(&mut till2.store(), &wang2, ("小王", "8642"), "老板", false).await;
+    assert!(matches!(e, Err(StaffError::Auth(AuthError::NotAllowed { .. }))), "{e:?}");
+    let e = backend::change_pin(&mut till2.store(), &wang2, ("小王", "0000"), "小王", "1111").await;
+    assert!(matches!(e, Err(StaffError::Auth(AuthError::NameOrPin))), "{e:?}");
+    // The only owner stays.
+    let e = backend::set_operator_active(&mut till1.store(), &c1, owner, "老板", false).await;
+    assert!(matches!(e, Err(StaffError::Active(SetActiveError::LastOwner(ref n))) if n == "老板"), "{e:?}");
+
+    // The owner deactivates 小王 at till 1: their session at till 2 opens nothing, they cannot sign in, and both
+    // tills' lists say inactive (till 2's at its next refresh, which every sync pass does).
+    let off = backend::set_operator_active(&mut till1.store(), &c1, owner, "小王", false).await.unwrap();
+    assert!(!off.active);
+    let e = wang2.order_list(&FeedQuery::default()).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::SignInRequired)), "{e:?}");
+    let e = backend::sign_in(&mut till2.store(), &till2.vault, "小王", "8642").await.unwrap_err();
+    assert!(matches!(e, StaffError::Auth(AuthError::NameOrPin)), "{e:?}");
+    let c2 = backend::client(&till2.store(), &till2.vault).unwrap().expect("enrolled");
+    backend::refresh_operators(&c2, &mut till2.store()).await.unwrap();
+    for till in [&till1, &till2] {
+        let wang = till.store().staff().operator_by_name("小王").unwrap().unwrap();
+        assert!(!wang.active, "inactive at every till");
+    }
+    let audit = w.backend_store().staff().audit_page(None, 20).unwrap();
+    assert!(audit.iter().any(|a| a.action == "operator.deactivate" && a.subject == "小王"));
+
+    // Reactivated with a new PIN from the owner (a forgotten one): signs in again.
+    backend::set_operator_active(&mut till1.store(), &c1, owner, "小王", true).await.unwrap();
+    backend::change_pin(&mut till1.store(), &c1, owner, "小王", "9753").await.unwrap();
+    let (back, _) = sign_in_at(&mut till2, "小王", "9753").await;
+    assert!(back.active);
+    w.backend.stop().await;
+}
+
 /// Signs `name` in at `till` through the backend and rebuilds its router, so its calls carry their session.
 async fn sign_in_at(till: &mut Till, name: &str, pin: &str) -> (tilldesk::model::Operator, BackendClient) {
     use tilldesk::routing::backend;

@@ -128,6 +128,42 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
     assert_eq!(tills[0]["name"], "till 1");
     assert!(tills[0]["enrolled_at"].is_string() && tills[0]["last_contact_at"].is_string(), "{tills}");
 
+    // PINs and leavers are the backend's too: Wang changes their PIN, the owner deactivates Wang (who can then sign
+    // in nowhere; the last owner stays), and takes them back with a new PIN.
+    let changed = ok(tilldesk(&till)
+        .args(["--operator", "Wang", "operators", "set-pin", "Wang"])
+        .env("TILLDESK_PIN", "1357")
+        .env("TILLDESK_NEW_PIN", "8642")
+        .output()
+        .unwrap());
+    assert_eq!(changed.trim(), "changed the PIN of Wang at the merchant backend");
+    let as_wang = |pin: &str| {
+        tilldesk(&till)
+            .args(["--operator", "Wang", "pay", "--amount", "0.10", "--auth-code", "286000555566660000"])
+            .env("TILLDESK_PIN", pin)
+            .output()
+            .unwrap()
+    };
+    assert!(fails(as_wang("1357")).contains("the name or the PIN is wrong"));
+    let by_owner = |args: &[&str]| tilldesk(&till).args(args).env("TILLDESK_PIN", "246810").output().unwrap();
+    let refused = fails(by_owner(&["--operator", "老板", "operators", "deactivate", "老板"]));
+    assert!(refused.contains("老板 is the only active owner"), "{refused}");
+    let off = ok(by_owner(&["--operator", "老板", "operators", "deactivate", "Wang"]));
+    assert_eq!(off.trim(), "Wang (cashier) is inactive at the merchant backend");
+    assert!(fails(as_wang("8642")).contains("the name or the PIN is wrong"));
+    let listed = ok(tilldesk(&till).args(["operators", "list"]).output().unwrap());
+    assert!(listed.contains("Wang\tcashier\tinactive"), "{listed}");
+    let no_owner = fails(tilldesk(&till).args(["operators", "reactivate", "Wang"]).output().unwrap());
+    assert!(no_owner.contains("needs an owner"), "{no_owner}");
+    ok(by_owner(&["--operator", "老板", "operators", "reactivate", "Wang"]));
+    ok(tilldesk(&till)
+        .args(["--operator", "老板", "operators", "set-pin", "Wang"])
+        .env("TILLDESK_PIN", "246810")
+        .env("TILLDESK_NEW_PIN", "9753")
+        .output()
+        .unwrap());
+    ok(as_wang("9753"));
+
     // Revoked: the till is refused at once.
     let revoked = ok(tilldesk(&backend).args(["serve", "revoke", "till 1"]).output().unwrap());
     assert_eq!(revoked.trim(), "revoked till #1 \"till 1\" of store S001");

@@ -843,3 +843,74 @@ async fn the_catalogue_is_published_in_versions_and_a_change_made_meanwhile_is_r
     assert!(Vault::unlock(&m.dir, "wrong passphrase").is_err());
     assert_eq!(materialize(&pg, &host).await.unwrap().unwrap().db, m.db, "the same folder again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_change_their_pins_and_are_deactivated_at_any_instance() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
+    let (at_a, at_b) = (same_till_at(&a, &enrolled.token), same_till_at(&b, &enrolled.token));
+    let owner = api::SignInRequest { name: "老板 Li".into(), pin: "246810".into() };
+    let add = |by: Option<&api::SignInRequest>, name: &str, role, pin: &str| api::AddOperatorRequest {
+        by: by.cloned(),
+        name: name.into(),
+        role,
+        pin: pin.into(),
+    };
+    at_a.add_operator(&add(None, "老板 Li", Role::Owner, "246810")).await.unwrap();
+    at_b.add_operator(&add(Some(&owner), "收银 Wang", Role::Cashier, "1357")).await.unwrap();
+    let wang = |pin: &str| api::SignInRequest { name: "收银 Wang".into(), pin: pin.into() };
+
+    // The cashier changes their own PIN at one instance and signs in with it at the other.
+    let change = api::ChangePinRequest { by: wang("1357"), name: "收银 Wang".into(), new_pin: "8642".into() };
+    let changed = at_a.change_pin(&change).await.unwrap();
+    assert_eq!(changed.changed.map(|o| o.name).as_deref(), Some("收银 Wang"));
+    assert_eq!(at_b.sign_in(&wang("1357")).await.unwrap_err().api(), Some(&ApiError::NameOrPin));
+    let session = at_b.sign_in(&wang("8642")).await.unwrap().session;
+    let wang_at_a = same_till_at(&a, &enrolled.token).with_session(Secret::from(session));
+    assert!(wang_at_a.order_list(&api::FeedQuery::default()).await.is_ok());
+    // A cashier may neither give someone else a PIN nor deactivate anyone; a bad PIN is refused with the rule.
+    let theirs = api::ChangePinRequest { by: wang("8642"), name: "老板 Li".into(), new_pin: "111111".into() };
+    assert!(matches!(at_a.change_pin(&theirs).await.unwrap_err().api(), Some(ApiError::NotAllowed { .. })));
+    let off = |by: &api::SignInRequest, name: &str, active| api::SetActiveRequest {
+        by: by.clone(),
+        name: name.into(),
+        active,
+    };
+    let e = at_a.set_operator_active(&off(&wang("8642"), "老板 Li", false)).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::NotAllowed { .. })), "{e}");
+    let short = api::ChangePinRequest { by: wang("8642"), name: "收银 Wang".into(), new_pin: "12".into() };
+    assert_eq!(at_a.change_pin(&short).await.unwrap_err().api(), Some(&ApiError::PinFormat { min: 4 }));
+    // The last owner stays; an unknown name is said so.
+    let e = at_b.set_operator_active(&off(&owner, "老板 Li", false)).await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::LastOwner { name: "老板 Li".into() }));
+    let e = at_b.set_operator_active(&off(&owner, "nobody", false)).await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::NoSuchOperator { name: "nobody".into() }));
+
+    // Deactivated at one instance: their session opens nothing at the other, they cannot sign in, the list drops
+    // them; asked again, the same answer.
+    let answer = at_b.set_operator_active(&off(&owner, "收银 Wang", false)).await.unwrap();
+    assert_eq!(answer.operators.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["老板 Li"]);
+    at_a.set_operator_active(&off(&owner, "收银 Wang", false)).await.unwrap();
+    let e = wang_at_a.order_list(&api::FeedQuery::default()).await.unwrap_err();
+    assert_eq!(e.api(), Some(&ApiError::SignInRequired));
+    assert_eq!(at_a.sign_in(&wang("8642")).await.unwrap_err().api(), Some(&ApiError::NameOrPin));
+    // Reactivated, with a new PIN from the owner (forgotten): signs in again.
+    at_a.set_operator_active(&off(&owner, "收银 Wang", true)).await.unwrap();
+    let reset = api::ChangePinRequest { by: owner.clone(), name: "收银 Wang".into(), new_pin: "9753".into() };
+    at_b.change_pin(&reset).await.unwrap();
+    at_a.sign_in(&wang("9753")).await.unwrap();
+
+    // Two owners deactivating each other at the same moment at two instances: one of them stays.
+    at_a.add_operator(&add(Some(&owner), "老板 Zhou", Role::Owner, "135790")).await.unwrap();
+    let zhou = api::SignInRequest { name: "老板 Zhou".into(), pin: "135790".into() };
+    let (li_asks, zhou_asks) = (off(&owner, "老板 Zhou", false), off(&zhou, "老板 Li", false));
+    let (one, two) = tokio::join!(at_a.set_operator_active(&li_asks), at_b.set_operator_active(&zhou_asks));
+    assert_eq!(usize::from(one.is_ok()) + usize::from(two.is_ok()), 1, "{one:?} {two:?}");
+    let owners = at_a.operators().await.unwrap().operators.into_iter().filter(|o| o.role == Role::Owner).count();
+    assert_eq!(owners, 1);
+    a.stop().await;
+    b.stop().await;
+}

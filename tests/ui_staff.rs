@@ -150,3 +150,44 @@ fn signing_in_checks_the_pin_in_the_background_and_then_the_owner_may_switch_the
     wait_for(h, "Sign in as owner to change settings (Settings → Staff)");
     assert_eq!(h.state().ctx.mode, ChannelMode::Live);
 }
+
+#[test]
+fn the_owner_deactivates_a_leaver_who_then_cannot_sign_in_and_takes_them_back() {
+    let mut t = till(Lang::En);
+    db(&t).staff_mut().add_operator("amy", Role::Cashier, "1357", None).unwrap();
+    let h = &mut t.h;
+    go(h, Screen::Settings);
+    type_into(h, "Operator", "boss");
+    type_into(h, "PIN", "246810");
+    click(h, "Sign in / switch");
+    wait_for(h, "Operator: boss");
+    // The staff list: amy with Deactivate; the owner signed in has no button of their own.
+    wait_for(h, "amy");
+    assert_eq!(h.query_all_by_label("Deactivate").count(), 1);
+    click(h, "Deactivate");
+    wait_for(h, "Deactivated amy");
+    assert!(!db(&t).staff().operator_by_name("amy").unwrap().unwrap().active);
+    let h = &mut t.h;
+    wait_for(h, "deactivated");
+    click(h, "Sign out");
+    wait_for(h, "Operator: not signed in");
+    type_into(h, "Operator", "amy");
+    type_into(h, "PIN", "1357");
+    click(h, "Sign in / switch");
+    wait_for(h, "the name or the PIN is wrong");
+    // The owner takes amy back; she signs in.
+    ui_common::replace_text(h, "Operator", "boss");
+    type_into(h, "PIN", "246810");
+    click(h, "Sign in / switch");
+    wait_for(h, "Operator: boss");
+    wait_for(h, "Reactivate");
+    click(h, "Reactivate");
+    wait_for(h, "Reactivated amy");
+    let entry = db(&t).staff().audit_page(None, 20).unwrap().into_iter().find(|e| e.action == "operator.reactivate");
+    assert_eq!(entry.map(|e| e.subject), Some("amy".to_owned()));
+    let h = &mut t.h;
+    ui_common::replace_text(h, "Operator", "amy");
+    type_into(h, "PIN", "1357");
+    click(h, "Sign in / switch");
+    wait_for(h, "Operator: amy");
+}

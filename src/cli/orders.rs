@@ -211,6 +211,9 @@ pub fn add_operator(home: &mut DataHome, name: &str, role: &str, by: Option<Stri
 
 /// `tilldesk operators set-pin NAME`: NAME themselves, or an owner, gives NAME a new PIN.
 pub fn set_pin(home: &mut DataHome, name: &str, operator: Option<&str>) -> anyhow::Result<()> {
+    if tilldesk::routing::backend::link(&home.store)?.is_some() {
+        return crate::cli::staff::set_pin_at_backend(home, name, operator);
+    }
     let target = home.store.staff().operator_by_name(name)?.filter(|o| o.active);
     let what = format!("tilldesk operators set-pin {name}");
     let by = match operator {

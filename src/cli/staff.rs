@@ -96,3 +96,49 @@ pub fn add_operator_at_backend(
     println!("added {} ({}) at the merchant backend", op.name, op.role.as_str());
     Ok(())
 }
+
+/// The till's client for the merchant backend, with the vault opened for `what`.
+fn backend_client(home: &mut DataHome, what: &str) -> anyhow::Result<tilldesk::channel::backend::BackendClient> {
+    let vault = crate::cli::keys::open_vault(home).with_context(|| what.to_owned())?;
+    backend::client(&home.store, &vault)?.context("this till is not enrolled with a merchant backend")
+}
+
+/// `tilldesk operators set-pin NAME` on a till enrolled with a merchant backend: `by` (NAME themselves or an owner,
+/// their PIN in `TILLDESK_PIN`) is checked there, and the new PIN (`TILLDESK_NEW_PIN`) is kept only there.
+pub fn set_pin_at_backend(home: &mut DataHome, name: &str, by: Option<&str>) -> anyhow::Result<()> {
+    let Some(by) = by else {
+        bail!(
+            "tilldesk operators set-pin {name} needs an operator: pass --operator {name} (or an owner's name) and \
+             their PIN in TILLDESK_PIN"
+        );
+    };
+    let new_pin = std::env::var("TILLDESK_NEW_PIN").context("set TILLDESK_NEW_PIN to the new PIN")?;
+    let by_pin = read_pin(by)?;
+    let client = backend_client(home, "PINs are changed at the merchant backend")?;
+    let op = on_backend(backend::change_pin(&mut home.store, &client, (by, &by_pin), name, &new_pin))?;
+    println!("changed the PIN of {} at the merchant backend", op.name);
+    Ok(())
+}
+
+/// `tilldesk operators deactivate|reactivate NAME`: an owner (`--operator`, PIN in `TILLDESK_PIN`) takes an operator
+/// off the staff or back. On a till enrolled with a merchant backend it happens there (every till at once, their
+/// sessions ended); else in this till's database.
+pub fn set_active(home: &mut DataHome, name: &str, active: bool, by: Option<&str>) -> anyhow::Result<()> {
+    let verb = if active { "reactivate" } else { "deactivate" };
+    let what = format!("tilldesk operators {verb} {name}");
+    let op = if backend::link(&home.store)?.is_some() {
+        let Some(by) = by else {
+            bail!("{what} needs an owner: pass --operator NAME and the PIN in TILLDESK_PIN");
+        };
+        let by_pin = read_pin(by)?;
+        let client = backend_client(home, "operators are managed at the merchant backend")?;
+        on_backend(backend::set_operator_active(&mut home.store, &client, (by, &by_pin), name, active))?
+    } else {
+        let by = authorize(home, by, Permission::ManageStaff, &what)?;
+        home.store.staff_mut().set_active(name, active, by.map(|o| o.id))?
+    };
+    let state = if op.active { "active" } else { "inactive" };
+    let place = if backend::link(&home.store)?.is_some() { " at the merchant backend" } else { "" };
+    println!("{} ({}) is {state}{place}", op.name, op.role.as_str());
+    Ok(())
+}

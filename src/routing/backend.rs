@@ -265,6 +265,9 @@ pub enum StaffError {
     Auth(#[from] crate::store::operators::AuthError),
     #[error("there is already an operator called {0:?}")]
     Taken(String),
+    /// An unknown operator, or the last owner (deactivating, changing a PIN).
+    #[error(transparent)]
+    Active(crate::store::operators::SetActiveError),
     /// Any other refusal of the backend (its kind).
     #[error("the merchant backend refused: {0}")]
     Refused(crate::channel::backend::api::ApiError),
@@ -294,6 +297,12 @@ impl StaffError {
                 AuthError::PinFormat { role: role.map_or("operator", role_words), min }.into()
             }
             BackendError::Api(A::OperatorTaken { name }) => StaffError::Taken(name),
+            BackendError::Api(A::NoSuchOperator { name }) => {
+                StaffError::Active(crate::store::operators::SetActiveError::Unknown(name))
+            }
+            BackendError::Api(A::LastOwner { name }) => {
+                StaffError::Active(crate::store::operators::SetActiveError::LastOwner(name))
+            }
             BackendError::Api(A::BadRequest { field, .. }) if field == "name" => AuthError::NameFormat.into(),
             BackendError::Api(api) => StaffError::Refused(api),
             other @ (BackendError::Transport(_)
@@ -382,6 +391,48 @@ pub async fn add_operator(
     local_operator(store, name.trim())
 }
 
+/// Gives `name` a new PIN at the merchant backend: `by` (name, PIN) is `name` themselves with their current PIN, or
+/// an owner with theirs (a forgotten PIN). The till keeps no PIN: nothing changes here but the operator list.
+pub async fn change_pin(
+    store: &mut Store,
+    client: &BackendClient,
+    by: (&str, &str),
+    name: &str,
+    new_pin: &str,
+) -> Result<crate::model::Operator, StaffError> {
+    use crate::channel::backend::api::{ChangePinRequest, SignInRequest};
+    let req = ChangePinRequest {
+        by: SignInRequest { name: by.0.trim().to_owned(), pin: by.1.to_owned() },
+        name: name.trim().to_owned(),
+        new_pin: new_pin.to_owned(),
+    };
+    let role = store.staff().operator_by_name(name)?.map(|o| o.role);
+    let answer = client.change_pin(&req).await.map_err(|e| StaffError::from_backend(e, by.0.trim(), role))?;
+    store.backend_mut().mirror_backend_operators(&mirrored(&answer.operators))?;
+    local_operator(store, name.trim())
+}
+
+/// Deactivates (`active` false) or reactivates `name` at the merchant backend, `by` (an owner's name and PIN)
+/// checked there; their sessions end at every till. The till's list becomes the backend's.
+pub async fn set_operator_active(
+    store: &mut Store,
+    client: &BackendClient,
+    by: (&str, &str),
+    name: &str,
+    active: bool,
+) -> Result<crate::model::Operator, StaffError> {
+    use crate::channel::backend::api::{SetActiveRequest, SignInRequest};
+    let req = SetActiveRequest {
+        by: SignInRequest { name: by.0.trim().to_owned(), pin: by.1.to_owned() },
+        name: name.trim().to_owned(),
+        active,
+    };
+    let answer = client.set_operator_active(&req).await.map_err(|e| StaffError::from_backend(e, by.0.trim(), None))?;
+    // The list holds the owner who asked, so it is never empty: operators it does not name become inactive here.
+    store.backend_mut().mirror_backend_operators(&mirrored(&answer.operators))?;
+    local_operator(store, name.trim())
+}
+
 /// Refreshes the till's operator list from the backend (the sync does it on every pass).
 pub async fn refresh_operators(client: &BackendClient, store: &mut Store) -> Result<usize, StaffError> {
     let answer = client.operators().await.map_err(|e| StaffError::from_backend(e, "", None))?;
@@ -394,6 +445,15 @@ impl From<crate::store::operators::VerifyError> for StaffError {
         match e {
             crate::store::operators::VerifyError::Auth(a) => StaffError::Auth(a),
             crate::store::operators::VerifyError::Store(s) => StaffError::Store(s),
+        }
+    }
+}
+
+impl From<crate::store::operators::SetActiveError> for StaffError {
+    fn from(e: crate::store::operators::SetActiveError) -> Self {
+        match e {
+            crate::store::operators::SetActiveError::Store(s) => StaffError::Store(s),
+            refused => StaffError::Active(refused),
         }
     }
 }

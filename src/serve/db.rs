@@ -16,9 +16,9 @@ use super::{Backend, ServeError};
 use crate::model::{Operator, OperatorId, Order, OrderId, Refund, RefundId, RefundStatus, Role, StoreId};
 use crate::money::Amount;
 use crate::store::StoreError;
-use crate::store::operators::{AddOperatorError, AuthError, VerifyError};
+use crate::store::operators::{AddOperatorError, AuthError, SetActiveError, VerifyError};
 use crate::store::orders::{NewOrder, OrderEvent};
-use crate::store::pg::staff::AddRefused;
+use crate::store::pg::staff::{AddRefused, SetActiveRefused};
 use crate::store::pg::{PgError, PgStore};
 use crate::store::refunds::RefundRefused;
 use crate::store::serve::{Begun, BegunRefund, FeedEntry, Redeemed, Till, TillId};
@@ -106,6 +106,16 @@ pub(crate) enum AddFailed {
     Auth(AuthError),
     Taken(String),
     Db(DbError),
+}
+
+impl From<AddOperatorError> for AddFailed {
+    fn from(e: AddOperatorError) -> Self {
+        match e {
+            AddOperatorError::Auth(a) => AddFailed::Auth(a),
+            AddOperatorError::Taken(n) => AddFailed::Taken(n),
+            AddOperatorError::Store(s) => AddFailed::Db(s.into()),
+        }
+    }
 }
 
 impl Backend {
@@ -400,6 +410,52 @@ impl Backend {
                 let (at, until) = (crate::time::format_utc(now), crate::time::format_utc(until));
                 self.sqlite(|s| s.backend_mut().add_operator_session(token_hash, till, operator, &at, &until))
             }
+        }
+    }
+
+    /// Gives operator `id` a new PIN; `Ok(Err(..))`: refused (a bad PIN, an unknown operator).
+    pub(crate) async fn db_change_pin(
+        &self,
+        id: OperatorId,
+        new_pin: &str,
+        by: Option<OperatorId>,
+    ) -> Result<Result<Operator, AddOperatorError>, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.change_pin(id, new_pin, by).await?.map_err(AddOperatorError::Auth)),
+            None => self
+                .with_store(|s| {
+                    let Some(op) = s.staff().operator(id)?.filter(|o| o.active) else {
+                        return Ok::<_, StoreError>(Err(AddOperatorError::Auth(AuthError::NameOrPin)));
+                    };
+                    match s.staff_mut().change_pin(id, new_pin, by) {
+                        Ok(()) => Ok(Ok(op)),
+                        Err(AddOperatorError::Store(e)) => Err(e),
+                        Err(refused) => Ok(Err(refused)),
+                    }
+                })
+                .map_err(DbError::Sqlite),
+        }
+    }
+
+    /// Deactivates or reactivates operator `name` (their sessions end with a deactivation); `Ok(Err(..))`: refused.
+    pub(crate) async fn db_set_active(
+        &self,
+        name: &str,
+        active: bool,
+        by: Option<OperatorId>,
+    ) -> Result<Result<Operator, SetActiveError>, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.set_operator_active(name, active, by).await?.map_err(|r| match r {
+                SetActiveRefused::Unknown(n) => SetActiveError::Unknown(n),
+                SetActiveRefused::LastOwner(n) => SetActiveError::LastOwner(n),
+            })),
+            None => self
+                .with_store(|s| match s.staff_mut().set_active(name, active, by) {
+                    Ok(op) => Ok(Ok(op)),
+                    Err(SetActiveError::Store(e)) => Err(e),
+                    Err(refused) => Ok(Err(refused)),
+                })
+                .map_err(DbError::Sqlite),
         }
     }
 

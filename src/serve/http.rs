@@ -15,10 +15,10 @@ use axum::{Json, Router};
 use super::office::Scope;
 use super::{Backend, Till};
 use crate::channel::backend::api::{
-    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, EnrolRequest, EnrolResponse, FeedQuery,
-    Health, OperatorsResponse, PayRequest, PayResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery,
-    RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest, SignInResponse,
-    SignOutResponse, TillConfig,
+    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, EnrolRequest,
+    EnrolResponse, FeedQuery, Health, OperatorsResponse, PayRequest, PayResponse, QueryResponse, ReconReport,
+    ReconRunList, ReconRunQuery, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse,
+    SetActiveRequest, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -169,6 +169,24 @@ async fn add_operator(
     Ok(Json(b.add_operator(&t, &body(parsed)?).await?))
 }
 
+async fn change_pin(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<ChangePinRequest>, JsonRejection>,
+) -> Answer<OperatorsResponse> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.change_pin(&t, &body(parsed)?).await?))
+}
+
+async fn set_operator_active(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<SetActiveRequest>, JsonRejection>,
+) -> Answer<OperatorsResponse> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.set_operator_active(&t, &body(parsed)?).await?))
+}
+
 async fn operators(State(b): Shared, headers: HeaderMap) -> Answer<OperatorsResponse> {
     till(&b, &headers).await?;
     Ok(Json(b.operator_list().await?))
@@ -247,6 +265,8 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/sign-in", post(sign_in))
         .route("/v1/sign-out", post(sign_out))
         .route("/v1/operators", get(operators).post(add_operator))
+        .route("/v1/operators/pin", post(change_pin))
+        .route("/v1/operators/active", post(set_operator_active))
         .route("/v1/orders", get(orders))
         .route("/v1/orders/{out_trade_no}", get(order))
         .route("/v1/orders/{out_trade_no}/cancel", post(cancel))

@@ -8,9 +8,9 @@
 use super::db::AddFailed;
 use super::{Backend, Till, enrol, internal};
 use crate::channel::backend::api::{AddOperatorRequest, ApiError, OperatorRef, OperatorsResponse, SignInRequest};
-use crate::channel::backend::api::{SignInResponse, SignOutResponse};
+use crate::channel::backend::api::{ChangePinRequest, SetActiveRequest, SignInResponse, SignOutResponse};
 use crate::model::{Operator, Role};
-use crate::store::operators::{AuthError, Permission, require};
+use crate::store::operators::{AuthError, Permission, SetActiveError, require};
 
 /// How long an operator session works (a shift and then some).
 pub const SESSION_HOURS: i64 = 16;
@@ -102,26 +102,77 @@ impl Backend {
         let by = match &req.by {
             None if !has_owner && req.role == Role::Owner => None,
             None => return Err(ApiError::SignInRequired),
-            Some(by) => {
-                let op = self.verify(by).await?;
-                if require(&op, Permission::ManageStaff).is_err() {
-                    self.db_audit(Some(op.id), "permission.refused", &format!("add operator {}", req.name)).await?;
-                    return Err(ApiError::NotAllowed {
-                        role: op.role,
-                        permission: permission_name(Permission::ManageStaff),
-                    });
-                }
-                Some(op.id)
-            }
+            Some(by) => Some(self.manager(by, &format!("add operator {}", req.name)).await?.id),
         };
         let added =
             self.db_add_operator(&req.name, req.role, &req.pin, by).await.map_err(|e| add_error(e, req.role))?;
         tracing::info!(till = %till.id, operator = added.name, role = added.role.as_str(), "operator added");
-        Ok(OperatorsResponse { added: Some(operator_ref(&added)), operators: self.operator_refs().await? })
+        Ok(OperatorsResponse {
+            added: Some(operator_ref(&added)),
+            changed: None,
+            operators: self.operator_refs().await?,
+        })
+    }
+
+    /// `by` checked and allowed to manage staff (a refusal audited), or refused.
+    async fn manager(&self, by: &SignInRequest, what: &str) -> Result<Operator, ApiError> {
+        let op = self.verify(by).await?;
+        if require(&op, Permission::ManageStaff).is_err() {
+            self.db_audit(Some(op.id), "permission.refused", what).await?;
+            return Err(ApiError::NotAllowed { role: op.role, permission: permission_name(Permission::ManageStaff) });
+        }
+        Ok(op)
+    }
+
+    /// `POST /v1/operators/pin`: an operator changes their own PIN (their current one checked), or a manager of
+    /// staff gives anyone a new one (a forgotten PIN). The lockout count starts again.
+    pub async fn change_pin(&self, till: &Till, req: &ChangePinRequest) -> Result<OperatorsResponse, ApiError> {
+        let name = req.name.trim();
+        let by = if req.by.name.trim() == name {
+            self.verify(&req.by).await?
+        } else {
+            self.manager(&req.by, &format!("change the PIN of {name}")).await?
+        };
+        let target = self.db_operators().await?.into_iter().find(|o| o.name == name && o.active);
+        let Some(target) = target else { return Err(ApiError::NoSuchOperator { name: name.to_owned() }) };
+        let changed = match self.db_change_pin(target.id, &req.new_pin, Some(by.id)).await? {
+            Ok(op) => op,
+            Err(e) => return Err(add_error(AddFailed::from(e), target.role)),
+        };
+        tracing::info!(till = %till.id, operator = changed.name, by = by.name, "PIN changed");
+        Ok(OperatorsResponse {
+            added: None,
+            changed: Some(operator_ref(&changed)),
+            operators: self.operator_refs().await?,
+        })
+    }
+
+    /// `POST /v1/operators/active`: a manager of staff deactivates or reactivates an operator (never the last active
+    /// owner). A deactivated operator's sessions end at once, at every till.
+    pub async fn set_operator_active(
+        &self,
+        till: &Till,
+        req: &SetActiveRequest,
+    ) -> Result<OperatorsResponse, ApiError> {
+        let name = req.name.trim();
+        let verb = if req.active { "reactivate" } else { "deactivate" };
+        let by = self.manager(&req.by, &format!("{verb} {name}")).await?;
+        let changed = match self.db_set_active(name, req.active, Some(by.id)).await? {
+            Ok(op) => op,
+            Err(SetActiveError::Unknown(name)) => return Err(ApiError::NoSuchOperator { name }),
+            Err(SetActiveError::LastOwner(name)) => return Err(ApiError::LastOwner { name }),
+            Err(SetActiveError::Store(e)) => return Err(internal(&e)),
+        };
+        tracing::info!(till = %till.id, operator = changed.name, by = by.name, active = req.active, "operator {verb}d");
+        Ok(OperatorsResponse {
+            added: None,
+            changed: Some(operator_ref(&changed)),
+            operators: self.operator_refs().await?,
+        })
     }
 
     /// `GET /v1/operators`.
     pub async fn operator_list(&self) -> Result<OperatorsResponse, ApiError> {
-        Ok(OperatorsResponse { added: None, operators: self.operator_refs().await? })
+        Ok(OperatorsResponse { added: None, changed: None, operators: self.operator_refs().await? })
     }
 }

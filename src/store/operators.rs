@@ -177,6 +177,18 @@ pub enum AddOperatorError {
     Store(#[from] StoreError),
 }
 
+/// Why an operator was not deactivated or reactivated: nobody has that name, or they are the last active owner
+/// (someone must always be able to manage staff).
+#[derive(Debug, thiserror::Error)]
+pub enum SetActiveError {
+    #[error("there is no operator called {0:?}")]
+    Unknown(String),
+    #[error("{0} is the only active owner: add another owner first")]
+    LastOwner(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl<S: std::ops::Deref<Target = Store>> super::Staff<S> {
     /// Every operator, owners first.
     pub fn operators(&self) -> Result<Vec<Operator>> {
@@ -355,6 +367,52 @@ impl<S: std::ops::DerefMut<Target = Store>> super::Staff<S> {
         Ok(())
     }
 
+    /// Deactivates (`active` false) or reactivates operator `name`, audited as done by `by`
+    /// ("operator.deactivate" / "operator.reactivate"; nothing is written when they already are so). A deactivated
+    /// operator cannot sign in, and their sessions at a merchant backend open nothing; their orders and audit entries
+    /// stay theirs. The last active owner is never deactivated.
+    pub fn set_active(
+        &mut self,
+        name: &str,
+        active: bool,
+        by: Option<OperatorId>,
+    ) -> std::result::Result<Operator, SetActiveError> {
+        let name = name.trim();
+        let Some(op) = self.operator_by_name(name)? else { return Err(SetActiveError::Unknown(name.to_owned())) };
+        if op.active == active {
+            return Ok(op);
+        }
+        let now = crate::time::now_utc();
+        let last_owner = self.transaction(|tx| {
+            if !active && op.role == Role::Owner {
+                let others: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM operators WHERE role = 'owner' AND active = 1 AND id <> ?1",
+                    [op.id.0],
+                    |r| r.get(0),
+                )?;
+                if others == 0 {
+                    return Ok(true);
+                }
+            }
+            tx.execute("UPDATE operators SET active = ?2 WHERE id = ?1", params![op.id.0, active])?;
+            if !active {
+                // At a merchant backend: their operator sessions end with them.
+                tx.execute("DELETE FROM backend_operator_sessions WHERE operator_id = ?1", [op.id.0])?;
+            }
+            let (action, before, after) = if active {
+                ("operator.reactivate", "inactive", "active")
+            } else {
+                ("operator.deactivate", "active", "inactive")
+            };
+            append_audit(tx, &now, by, action, &op.name, Some(before), Some(after))?;
+            Ok(false)
+        })?;
+        if last_owner {
+            return Err(SetActiveError::LastOwner(op.name));
+        }
+        Ok(Operator { active, ..op })
+    }
+
     /// Writes one audit entry on its own (a money action writes its entry inside its own transaction instead).
     pub fn audit(
         &mut self,
@@ -405,6 +463,33 @@ mod tests {
         assert_eq!(audit[0].action, "operator.pin_refused");
         assert_eq!(audit[1].action, "operator.add");
         assert!(audit.iter().all(|a| !a.after.as_deref().unwrap_or("").contains("246810")));
+    }
+
+    #[test]
+    fn staff_are_deactivated_and_reactivated_but_the_last_owner_stays() {
+        let mut store = Store::open_in_memory().unwrap();
+        let owner = store.staff_mut().add_operator("老板", Role::Owner, "246810", None).unwrap();
+        store.staff_mut().add_operator("小王", Role::Cashier, "1234", Some(owner.id)).unwrap();
+        assert!(matches!(
+            store.staff_mut().set_active("老板", false, Some(owner.id)),
+            Err(SetActiveError::LastOwner(n)) if n == "老板"
+        ));
+        assert!(store.staff().operator_by_name("老板").unwrap().unwrap().active, "the last owner stays");
+        assert!(matches!(store.staff_mut().set_active("nobody", false, None), Err(SetActiveError::Unknown(_))));
+        let off = store.staff_mut().set_active(" 小王 ", false, Some(owner.id)).unwrap();
+        assert!(!off.active);
+        assert!(matches!(store.staff_mut().verify_pin("小王", "1234"), Err(VerifyError::Auth(AuthError::NameOrPin))));
+        // Asked again: nothing more is written.
+        store.staff_mut().set_active("小王", false, Some(owner.id)).unwrap();
+        let audit = store.staff().audit_page(None, 3).unwrap();
+        assert_eq!(audit[1].action, "operator.deactivate");
+        assert_eq!((audit[1].subject.as_str(), audit[1].operator_id), ("小王", Some(owner.id)));
+        assert!(store.staff_mut().set_active("小王", true, Some(owner.id)).unwrap().active);
+        assert_eq!(store.staff_mut().verify_pin("小王", "1234").unwrap().name, "小王");
+        // A second owner makes the first one's deactivation possible.
+        store.staff_mut().add_operator("二老板", Role::Owner, "135790", Some(owner.id)).unwrap();
+        assert!(!store.staff_mut().set_active("老板", false, None).unwrap().active);
+        assert!(store.staff().has_owner().unwrap());
     }
 
     #[test]

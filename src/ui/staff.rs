@@ -11,7 +11,7 @@ use crate::model::{AuditEntry, Operator, Role};
 use crate::queue::Ticket;
 use crate::routing::backend::{self, StaffError};
 use crate::store::StoreError;
-use crate::store::operators::{AddOperatorError, AuthError, Permission, VerifyError, require};
+use crate::store::operators::{AddOperatorError, AuthError, Permission, SetActiveError, VerifyError, require};
 use crate::ui::{Ctx, role_label};
 
 /// What the panel is waiting for.
@@ -21,22 +21,15 @@ enum Pending {
     /// A sign-out at the merchant backend (a till enrolled with one): the till forgot the session already.
     SignOut(Ticket<Result<(), StaffError>>),
     Add(Ticket<Result<Operator, StaffError>>),
-    ChangePin(Ticket<Result<(), ChangePinError>>),
+    ChangePin(Ticket<Result<(), StaffError>>),
+    /// Deactivating (false) or reactivating (true) an operator.
+    SetActive(bool, Ticket<Result<Operator, StaffError>>),
 }
 
 /// The staff and the newest audit entries, as last read.
 struct Roster {
     operators: Vec<Operator>,
     audit: Vec<AuditEntry>,
-}
-
-/// Changing one's own PIN: the current one is checked first.
-#[derive(Debug, thiserror::Error)]
-enum ChangePinError {
-    #[error(transparent)]
-    Verify(#[from] VerifyError),
-    #[error(transparent)]
-    Change(#[from] AddOperatorError),
 }
 
 #[derive(Default)]
@@ -101,6 +94,29 @@ impl Phrase for VerifyError {
             VerifyError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
         }
     }
+}
+
+impl Phrase for SetActiveError {
+    fn phrase(&self, lang: Lang) -> String {
+        match self {
+            SetActiveError::Unknown(name) => match lang {
+                Lang::ZhCn => format!("没有名为 {name} 的操作员"),
+                Lang::En => self.to_string(),
+            },
+            SetActiveError::LastOwner(name) => match lang {
+                Lang::ZhCn => format!("{name} 是唯一在职的店主，不能停用：请先添加另一位店主"),
+                Lang::En => {
+                    format!("{name} is the only active owner and cannot be deactivated: add another owner first")
+                }
+            },
+            SetActiveError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
+        }
+    }
+}
+
+/// A refused deactivation or reactivation, in the interface language.
+pub fn active_words(lang: Lang, e: &SetActiveError) -> String {
+    e.phrase(lang)
 }
 
 /// A refused PIN or operator, in the interface language.
@@ -183,8 +199,17 @@ impl StaffPanel {
                 let Some(answer) = job.poll() else { return };
                 match answer {
                     Ok(Ok(())) => (true, Text::new("PIN 已更改", "PIN changed")),
-                    Ok(Err(ChangePinError::Verify(e))) => (false, e.text()),
-                    Ok(Err(ChangePinError::Change(e))) => (false, e.text()),
+                    Ok(Err(e)) => (false, e.text()),
+                    Err(e) => (false, e.text()),
+                }
+            }
+            Pending::SetActive(active, job) => {
+                let active = *active;
+                let Some(answer) = job.poll() else { return };
+                match answer {
+                    Ok(Ok(op)) if active => (true, named("已重新启用", "Reactivated", &op)),
+                    Ok(Ok(op)) => (true, named("已停用", "Deactivated", &op)),
+                    Ok(Err(e)) => (false, e.text()),
                     Err(e) => (false, e.text()),
                 }
             }
@@ -218,6 +243,55 @@ impl StaffPanel {
         }
     }
 
+    /// The staff, each with Deactivate (or Reactivate): for an owner. At a merchant backend the owner's PIN is asked
+    /// in "Current PIN", as for adding; the last active owner stays (the store or the backend refuses).
+    fn roster_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, me: &Operator, busy: bool) {
+        let lang = ctx.lang;
+        let Some(roster) = &self.roster else { return };
+        let mut wanted: Option<(String, bool)> = None;
+        egui::Grid::new("staff-roster").num_columns(4).spacing([16.0, 4.0]).show(ui, |ui| {
+            for op in &roster.operators {
+                ui.label(&op.name);
+                ui.label(role_label(lang, op.role));
+                ui.label(if op.active { lang.pick("在职", "active") } else { lang.pick("已停用", "deactivated") });
+                if op.id != me.id {
+                    let (verb, to) = if op.active {
+                        (lang.pick("停用", "Deactivate"), false)
+                    } else {
+                        (lang.pick("重新启用", "Reactivate"), true)
+                    };
+                    let button = egui::Button::new(verb);
+                    let hint = format!("{verb} {}", op.name);
+                    if ui.add_enabled(!busy, button).on_hover_text(&hint).clicked() {
+                        wanted = Some((op.name.clone(), to));
+                    }
+                } else {
+                    ui.label("");
+                }
+                ui.end_row();
+            }
+        });
+        let Some((name, active)) = wanted else { return };
+        // The confirming PIN is used once (as every PIN field here is).
+        let (by, by_pin, by_id) = (me.name.clone(), std::mem::take(&mut self.old_pin), me.id);
+        match backend_token(ctx) {
+            Err(text) => self.message = Some((false, text)),
+            Ok(token) => self.send(Pending::SetActive(
+                active,
+                ctx.queue.submit(move |cs| {
+                    let s = &mut cs.store;
+                    let Some(token) = token else {
+                        return Ok(s.staff_mut().set_active(&name, active, Some(by_id))?);
+                    };
+                    let Some(c) = backend::client_with_token(s, token)? else {
+                        return Err(backend::LinkError::NotJoined.into());
+                    };
+                    backend::block_on(backend::set_operator_active(s, &c, (&by, &by_pin), &name, active))
+                }),
+            )),
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let lang = ctx.lang;
         self.poll(ctx);
@@ -229,9 +303,11 @@ impl StaffPanel {
         self.read_roster(ctx);
         ui.heading(lang.pick("员工", "Staff"));
         let has_owner = ctx.has_owner();
+        // Each field with an id of its own (its label), so that it keeps the focus while lines above it come and go.
         let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
             let l = ui.label(label);
-            ui.add(egui::TextEdit::singleline(text).password(password).desired_width(160.0)).labelled_by(l.id);
+            let edit = egui::TextEdit::singleline(text).id_salt(label).password(password).desired_width(160.0);
+            ui.add(edit).labelled_by(l.id);
         };
         let busy = self.busy();
         if !has_owner {
@@ -346,11 +422,21 @@ impl StaffPanel {
             if ui.add_enabled(!busy, egui::Button::new(lang.pick("更改 PIN", "Change PIN"))).clicked() {
                 let (old, new) = (std::mem::take(&mut self.old_pin), std::mem::take(&mut self.changed_pin));
                 let name = me.name.clone();
-                self.send(Pending::ChangePin(ctx.queue.submit(move |cs| {
-                    let op = cs.store.staff_mut().verify_pin(&name, &old)?;
-                    cs.store.staff_mut().change_pin(op.id, &new, Some(op.id))?;
-                    Ok(())
-                })));
+                // At a till enrolled with a merchant backend the PIN lives there: checked and changed there.
+                match backend_token(ctx) {
+                    Err(text) => self.message = Some((false, text)),
+                    Ok(token) => self.send(Pending::ChangePin(ctx.queue.submit(move |cs| {
+                        let s = &mut cs.store;
+                        let Some(token) = token else {
+                            let op = s.staff_mut().verify_pin(&name, &old)?;
+                            return Ok(s.staff_mut().change_pin(op.id, &new, Some(op.id))?);
+                        };
+                        let Some(c) = backend::client_with_token(s, token)? else {
+                            return Err(backend::LinkError::NotJoined.into());
+                        };
+                        backend::block_on(backend::change_pin(s, &c, (&name, &old), &name, &new)).map(|_| ())
+                    }))),
+                }
             }
         });
         if require(&me, Permission::ManageStaff).is_ok() {
@@ -362,8 +448,9 @@ impl StaffPanel {
             ));
             if ctx.backend_url.is_some() {
                 ui.label(lang.pick(
-                    "员工添加在商户后台：请在上方“当前 PIN”中输入您的 PIN 以确认。",
-                    "Staff are added at the merchant backend: type your PIN in \"Current PIN\" above to confirm.",
+                    "员工在商户后台添加和停用：请在上方“当前 PIN”中输入您的 PIN 以确认。",
+                    "Staff are added and deactivated at the merchant backend: type your PIN in \"Current PIN\" above \
+                     to confirm.",
                 ));
             }
             ui.horizontal(|ui| {
@@ -389,7 +476,7 @@ impl StaffPanel {
                             let (name, pin) = (self.new_name.clone(), std::mem::take(&mut self.new_pin));
                             let by = me.id;
                             // At a merchant backend the owner's PIN is checked there: asked in the PIN field above.
-                            let owner = (me.name.clone(), self.old_pin.clone());
+                            let owner = (me.name.clone(), std::mem::take(&mut self.old_pin));
                             match backend_token(ctx) {
                                 Err(text) => self.message = Some((false, text)),
                                 Ok(token) => {
@@ -422,9 +509,7 @@ impl StaffPanel {
                     }
                 }
             });
-            for op in self.roster.iter().flat_map(|r| &r.operators) {
-                ui.label(format!("{} · {}", op.name, role_label(lang, op.role)));
-            }
+            self.roster_ui(ui, ctx, &me, busy);
         }
         if require(&me, Permission::ViewAudit).is_ok() {
             ui.separator();

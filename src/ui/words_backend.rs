@@ -139,6 +139,7 @@ impl crate::i18n::Phrase for StaffError {
                 Lang::ZhCn => format!("商户后台已有名为 {name} 的操作员"),
                 Lang::En => format!("The merchant backend already has an operator called {name:?}"),
             },
+            StaffError::Active(e) => crate::ui::staff::active_words(lang, e),
             StaffError::Refused(api) => api_error(api).get(lang).to_owned(),
             StaffError::Link(l) => link_error(l).get(lang).to_owned(),
             StaffError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),

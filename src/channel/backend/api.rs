@@ -445,12 +445,40 @@ impl std::fmt::Debug for AddOperatorRequest {
     }
 }
 
+/// `POST /v1/operators/pin`: gives `name` a new PIN. `by` is `name` themselves with their current PIN, or an
+/// operator allowed to manage staff (an owner) with theirs.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ChangePinRequest {
+    pub by: SignInRequest,
+    pub name: String,
+    pub new_pin: String,
+}
+
+impl std::fmt::Debug for ChangePinRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePinRequest").field("by", &self.by).field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/operators/active`: deactivates (`active` false) or reactivates `name`; `by` must be allowed to manage
+/// staff. A deactivated operator cannot sign in at any till and their operator sessions end at once. Asking again
+/// answers the same.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetActiveRequest {
+    pub by: SignInRequest,
+    pub name: String,
+    pub active: bool,
+}
+
 /// The answer to `POST /v1/operators` and `GET /v1/operators`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorsResponse {
     /// The operator just added (POST only).
     #[serde(default)]
     pub added: Option<OperatorRef>,
+    /// The operator whose PIN or active flag was just changed.
+    #[serde(default)]
+    pub changed: Option<OperatorRef>,
     pub operators: Vec<OperatorRef>,
 }
 
@@ -520,6 +548,12 @@ pub enum ApiError {
     PinFormat { min: usize },
     #[error("there is no {what}")]
     NotFound { what: String },
+    /// No operator has this name (changing a PIN, deactivating).
+    #[error("there is no operator called {name:?}")]
+    NoSuchOperator { name: String },
+    /// The last active owner cannot be deactivated.
+    #[error("{name} is the only active owner")]
+    LastOwner { name: String },
     /// What this backend's database engine does not do yet (`what`: `reconciliation` on PostgreSQL).
     #[error("the merchant backend does not do {what} on its database engine yet")]
     NotOnThisEngine { what: String },
@@ -540,7 +574,8 @@ impl ApiError {
             ApiError::OperatorTaken { .. } => 409,
             ApiError::PinFormat { .. } => 400,
             ApiError::BadRequest { .. } | ApiError::NotAPaymentCode => 400,
-            ApiError::NotFound { .. } => 404,
+            ApiError::NotFound { .. } | ApiError::NoSuchOperator { .. } => 404,
+            ApiError::LastOwner { .. } => 409,
             ApiError::OrderClosed { .. } | ApiError::OutRequestNoTaken { .. } | ApiError::OutTradeNoTaken { .. } => 409,
             ApiError::NoRoute { .. }
             | ApiError::AcquirerUnavailable { .. }

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::api::{
-    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, EnrolRequest, EnrolResponse, FeedPage,
-    FeedQuery, OperatorsResponse, OrderList, PayRequest, PayResponse, QueryResponse, ReconReport, ReconRunList,
-    ReconRunQuery, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SignInRequest,
-    SignInResponse, SignOutResponse, TillConfig,
+    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, EnrolRequest,
+    EnrolResponse, FeedPage, FeedQuery, OperatorsResponse, OrderList, PayRequest, PayResponse, QueryResponse,
+    ReconReport, ReconRunList, ReconRunQuery, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
+    RefundResponse, SetActiveRequest, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
 };
 use crate::secrets::Secret;
 
@@ -242,6 +242,16 @@ impl BackendClient {
     /// `POST /v1/operators`.
     pub async fn add_operator(&self, request: &AddOperatorRequest) -> Result<OperatorsResponse, BackendError> {
         self.post(&["operators"], request).await
+    }
+
+    /// `POST /v1/operators/pin`.
+    pub async fn change_pin(&self, request: &ChangePinRequest) -> Result<OperatorsResponse, BackendError> {
+        self.post(&["operators", "pin"], request).await
+    }
+
+    /// `POST /v1/operators/active`.
+    pub async fn set_operator_active(&self, request: &SetActiveRequest) -> Result<OperatorsResponse, BackendError> {
+        self.post(&["operators", "active"], request).await
     }
 
     /// `GET /v1/operators`: names and roles.

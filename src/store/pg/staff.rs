@@ -14,6 +14,13 @@ fn operator(id: i64, name: String, role: &str, active: bool) -> Result<Operator>
     Ok(Operator { id: OperatorId(id), name, role, active })
 }
 
+/// Why an operator was not deactivated or reactivated: an unknown name, or the last active owner.
+#[derive(Debug)]
+pub enum SetActiveRefused {
+    Unknown(String),
+    LastOwner(String),
+}
+
 /// Why an operator was not added: a bad name or PIN, or a taken name.
 #[derive(Debug)]
 pub enum AddRefused {
@@ -130,6 +137,69 @@ impl PgStore {
             return Ok(Err(AuthError::LockedOut { name: name.to_owned(), seconds: secs }));
         }
         Ok(Err(AuthError::NameOrPin))
+    }
+
+    /// Gives operator `id` a new PIN (the rule of its role), audited as done by `by`; the lockout count starts again.
+    /// An unknown or inactive id: `Ok(Err(NameOrPin))`.
+    pub async fn change_pin(
+        &self,
+        id: OperatorId,
+        new_pin: &str,
+        by: Option<OperatorId>,
+    ) -> Result<Result<Operator, AuthError>> {
+        let Some(op) = self.operator(id).await?.filter(|o| o.active) else { return Ok(Err(AuthError::NameOrPin)) };
+        let hash = match hash_pin(new_pin, op.role) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.execute(
+            "UPDATE operators SET pin_hash = $2, failed_pins = 0, locked_until = NULL WHERE id = $1",
+            &[&id.0, &hash],
+        )
+        .await?;
+        audit(&tx, by.map(|b| b.0), "operator.pin_change", &op.name, None, None).await?;
+        tx.commit().await?;
+        Ok(Ok(op))
+    }
+
+    /// Deactivates or reactivates operator `name` as the SQLite store does
+    /// ([`crate::store::operators::SetActiveError`]): the active owners are locked first, so two owners deactivating
+    /// each other at once leave one.
+    pub async fn set_operator_active(
+        &self,
+        name: &str,
+        active: bool,
+        by: Option<OperatorId>,
+    ) -> Result<Result<Operator, SetActiveRefused>> {
+        let name = name.trim();
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let owners =
+            tx.query("SELECT id FROM operators WHERE role = 'owner' AND active ORDER BY id FOR UPDATE", &[]).await?;
+        let row =
+            tx.query_opt("SELECT id, name, role, active FROM operators WHERE name = $1 FOR UPDATE", &[&name]).await?;
+        let Some(row) = row else { return Ok(Err(SetActiveRefused::Unknown(name.to_owned()))) };
+        let op = operator(row.get(0), row.get(1), row.get(2), row.get(3))?;
+        if op.active == active {
+            return Ok(Ok(op));
+        }
+        if !active && op.role == Role::Owner && !owners.iter().any(|r| r.get::<_, i64>(0) != op.id.0) {
+            return Ok(Err(SetActiveRefused::LastOwner(op.name)));
+        }
+        tx.execute("UPDATE operators SET active = $2 WHERE id = $1", &[&op.id.0, &active]).await?;
+        if !active {
+            tx.execute("DELETE FROM operator_sessions WHERE operator_id = $1", &[&op.id.0]).await?;
+        }
+        let (action, before, after) = if active {
+            ("operator.reactivate", "inactive", "active")
+        } else {
+            ("operator.deactivate", "active", "inactive")
+        };
+        audit(&tx, by.map(|b| b.0), action, &op.name, Some(before), Some(after)).await?;
+        tx.commit().await?;
+        Ok(Ok(Operator { active, ..op }))
     }
 
     /// Records an operator session (its token's hash) for `operator` at `till`, valid until `expires_at`.
