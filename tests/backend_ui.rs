@@ -88,6 +88,28 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
         Store::open(&backend.backend.db_path()).unwrap().orders().order_by_out_trade_no(&paid.out_trade_no).unwrap();
     assert_eq!(at_backend.map(|o| (o.status, o.total_amount.fen())), Some((tilldesk::model::OrderStatus::Paid, 321)));
 
+    // F2 shows a dynamic code (主扫) the backend had the acquirer make; Esc closes it there.
+    h.key_press(egui::Key::Enter);
+    h.step();
+    wait_for(&mut h, "Ready to take payments");
+    h.event(egui::Event::Text("4.56".into()));
+    h.step();
+    h.key_press(egui::Key::F2);
+    h.step();
+    wait_for(&mut h, "https://qr.alipay.com/");
+    let shown = Store::open(&data.join("tilldesk.sqlite3")).unwrap().orders().recent_orders(1).unwrap().remove(0);
+    let backend_order = || {
+        let db = Store::open(&backend.backend.db_path()).unwrap();
+        db.orders().order_by_out_trade_no(&shown.out_trade_no).unwrap().expect("made at the backend")
+    };
+    assert_eq!(backend_order().status, tilldesk::model::OrderStatus::Paying);
+    h.key_press(egui::Key::Escape);
+    h.step();
+    wait_for(&mut h, "Cancelled: the order is closed");
+    assert_eq!(backend_order().status, tilldesk::model::OrderStatus::Closed, "closed at the backend");
+    h.key_press(egui::Key::Escape);
+    h.step();
+
     // Staff live in the backend: the chain's first owner is created on the Staff panel of this till — at the
     // backend, signed in there — then signs out, which ends the operator session at the backend too; signing in
     // again is checked there.

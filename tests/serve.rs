@@ -557,6 +557,101 @@ async fn staff_change_pins_and_are_deactivated_at_the_backend_from_any_till() {
     w.backend.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_codes_are_made_paid_and_closed_through_the_backend() {
+    use std::sync::atomic::AtomicBool;
+    use tilldesk::model::Wallet;
+    let w = world().await;
+    let till = w.join("till 1").await;
+    let scan = |code: String| {
+        let http = w.http.clone();
+        let url = format!("{}/simulate/scan", w.sandbox.base_url());
+        async move { http.post(url).json(&serde_json::json!({ "payload": code })).send().await.unwrap().status() }
+    };
+    for (wallet, prefix) in [(Wallet::Alipay, "https://qr.alipay.com/"), (Wallet::WechatPay, "weixin://wxpay/")] {
+        // The till shows the code the backend had the store's acquirer make; both keep it.
+        let (engine, sale) = till.show_code(wallet, 1234).await;
+        assert!(sale.code.starts_with(prefix), "{wallet:?}: {}", sale.code);
+        let no = sale.order.out_trade_no.clone();
+        let at_backend = w.backend_store().orders().order_by_out_trade_no(&no).unwrap().expect("written ahead");
+        assert_eq!((at_backend.status, at_backend.total_amount.fen()), (OrderStatus::Paying, 1234));
+        let row = w.backend_store().orders().dynamic_code(at_backend.id).unwrap().expect("a dynamic order");
+        assert_eq!((row.wallet, row.code_text.as_deref()), (wallet, Some(sale.code.as_str())));
+        // The backend's own sync leaves a code a till still shows alone, however stale it calls open orders.
+        let accounts = w.sandbox.state.accounts();
+        let router = sandbox::till::router(&w.backend_store(), &accounts, &w.sandbox.base_url()).unwrap();
+        let settings = tilldesk::sync::SyncSettings {
+            stale_after: std::time::Duration::ZERO,
+            bill_time: None,
+            ..tilldesk::sync::SyncSettings::default()
+        };
+        let db = w.backend.backend.db_path();
+        let home = db.parent().unwrap().to_owned();
+        tilldesk::sync::SyncWorker::new(&db, &home, router, None, settings).run_once("test").await.unwrap();
+        assert_eq!(w.backend_store().orders().order(at_backend.id).unwrap().unwrap().status, OrderStatus::Paying);
+        // The customer scans and pays; the till's next poll (through the backend) sees it.
+        assert_eq!(scan(sale.code.clone()).await.as_u16(), 200);
+        let (order, outcome) = engine.wait_dynamic(&sale, &AtomicBool::new(false), &|_| {}).await.unwrap();
+        assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+        assert_eq!(order.status, OrderStatus::Paid);
+        let at_backend = w.backend_store().orders().order_by_out_trade_no(&no).unwrap().unwrap();
+        assert_eq!(at_backend.status, OrderStatus::Paid);
+        assert_eq!(at_backend.trade_no, order.trade_no);
+        assert_eq!(w.acquirer_trades(&no).await, 1, "one sale, one trade");
+
+        // A code the cashier cancels is closed at the acquirer through the backend: nobody can pay it after.
+        let (engine, sale) = till.show_code(wallet, 880).await;
+        let (order, outcome) = engine.wait_dynamic(&sale, &AtomicBool::new(true), &|_| {}).await.unwrap();
+        assert_eq!((outcome, order.status), (Outcome::Closed, OrderStatus::Closed));
+        let no = order.out_trade_no;
+        assert_eq!(w.backend_store().orders().order_by_out_trade_no(&no).unwrap().unwrap().status, OrderStatus::Closed);
+        assert_eq!(scan(sale.code.clone()).await.as_u16(), 409, "the closed code cannot be paid");
+    }
+
+    // Asked again with the same number (a lost answer), the backend answers with the code it recorded; another
+    // amount under it is refused; a close before any code closes the number for good.
+    let client = w.client("S001", "till 2").await;
+    let expires_at = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let req = api::PrecreateRequest {
+        out_trade_no: "TDDYNAGAIN1".into(),
+        wallet: Wallet::WechatPay,
+        amount: "5.00".into(),
+        subject: "连锁门店".into(),
+        expires_at,
+        terminal_id: None,
+        operator_id: None,
+    };
+    let first = client.precreate(&req).await.unwrap();
+    let again = client.precreate(&req).await.unwrap();
+    assert!(again.replayed && !first.replayed);
+    assert!(matches!(&first.answer, api::PrecreateAnswer::Created { .. }), "{first:?}");
+    assert_eq!(first.answer, again.answer, "the same code");
+    assert_eq!(w.acquirer_trades("TDDYNAGAIN1").await, 1);
+    let other = api::PrecreateRequest { amount: "6.00".into(), ..req.clone() };
+    let e = client.precreate(&other).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::OutTradeNoTaken { .. })), "{e:?}");
+    let closed = client.close("TDDYNAGAIN2").await.unwrap();
+    assert_eq!((closed.answer, closed.order_status), (api::CloseAnswer::Closed, None));
+    let late = api::PrecreateRequest { out_trade_no: "TDDYNAGAIN2".into(), ..req.clone() };
+    let e = client.precreate(&late).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::OrderClosed { .. })), "{e:?}");
+    assert_eq!(w.acquirer_trades("TDDYNAGAIN2").await, 0, "never sent");
+    // Closing a paid order says so (nothing is sent); an expiry in the past is refused.
+    let (paid, _) = till.pay(CODE_A, 100).await;
+    let closed = client.close(&paid.out_trade_no).await.unwrap();
+    assert!(matches!(closed.answer, api::CloseAnswer::AlreadyPaid { .. }), "{closed:?}");
+    let past = api::PrecreateRequest {
+        out_trade_no: "TDDYNPAST".into(),
+        expires_at: "2020-01-01T00:00:00Z".into(),
+        ..req.clone()
+    };
+    let e = client.precreate(&past).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::BadRequest { field, .. }) if field == "expires_at"), "{e:?}");
+    w.backend.stop().await;
+}
+
 /// Signs `name` in at `till` through the backend and rebuilds its router, so its calls carry their session.
 async fn sign_in_at(till: &mut Till, name: &str, pin: &str) -> (tilldesk::model::Operator, BackendClient) {
     use tilldesk::routing::backend;

@@ -73,6 +73,27 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
         .expect("the backend took it under the till's number");
     assert_eq!(at_backend.total_amount.fen(), 660);
 
+    // A dynamic code (主扫) through the backend: `pay --dynamic` prints the code the backend had the acquirer make;
+    // nobody pays it, so the command closes it (through the backend) when its time is up.
+    let out = tilldesk(&till)
+        .args(["pay", "--dynamic", "--json", "--amount", "3.30", "--wallet", "alipay", "--timeout", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "unpaid: exit 2: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let (code_line, rest) = stdout.split_once('\n').expect("the code line first");
+    let code: serde_json::Value = serde_json::from_str(code_line).unwrap();
+    assert!(code["code"].as_str().is_some_and(|c| c.starts_with("https://qr.alipay.com/")), "{code}");
+    let order: serde_json::Value = serde_json::from_str(rest).unwrap();
+    assert_eq!(order["status"], "CLOSED", "{order}");
+    let backend_db = tilldesk::store::Store::open(&backend.join(tilldesk::serve::DATABASE_FILE)).unwrap();
+    let no = code["out_trade_no"].as_str().unwrap();
+    let at_backend = backend_db.orders().order_by_out_trade_no(no).unwrap().expect("made at the backend");
+    assert_eq!(at_backend.status, tilldesk::model::OrderStatus::Closed);
+    let row = backend_db.orders().dynamic_code(at_backend.id).unwrap().expect("a dynamic order");
+    assert_eq!(row.code_text.as_deref(), code["code"].as_str());
+    drop(backend_db);
+
     // Staff live in the backend: the first owner, then a cashier with the owner's PIN; the cashier signs in for a
     // payment, checked there, and the backend records who took it.
     let added = ok(tilldesk(&till)
@@ -237,7 +258,8 @@ fn a_backend_on_postgresql_is_administered_with_the_same_commands() {
 
     let doctor = ok(run(&["serve", "doctor", "--json"]));
     let doctor: serde_json::Value = serde_json::from_str(&doctor).unwrap();
-    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(3)));
+    let newest = i64::from(tilldesk::store::pg::SCHEMA_VERSION);
+    assert_eq!((doctor["engine"].as_str(), doctor["schema_version"].as_i64()), (Some("postgresql"), Some(newest)));
     assert_eq!(doctor["tables"]["tills"], 1);
     assert_eq!(doctor["tables"]["enrolment_codes"], 1);
     assert_eq!(doctor["tables"]["orders"], 1, "the till's payment is in the shared database");

@@ -914,3 +914,57 @@ async fn staff_change_their_pins_and_are_deactivated_at_any_instance() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dynamic_code_is_the_same_at_both_instances_and_closed_by_recovery_only_after_it_expired() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let a = w.serve(w.backend().await.with_clock(clock.clone())).await;
+    let b = w.serve(w.backend().await.with_clock(clock.clone())).await;
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
+    let (at_a, at_b) = (same_till_at(&a, &enrolled.token), same_till_at(&b, &enrolled.token));
+    let expires_at = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let req = |no: &str, wallet| api::PrecreateRequest {
+        out_trade_no: no.into(),
+        wallet,
+        amount: "9.90".into(),
+        subject: "连锁门店".into(),
+        expires_at: expires_at.clone(),
+        terminal_id: None,
+        operator_id: None,
+    };
+    // Made at A; the till, having lost the answer, asks B: the same code, one trade.
+    let made = at_a.precreate(&req("TDPGDYN1", tilldesk::model::Wallet::Alipay)).await.unwrap();
+    let api::PrecreateAnswer::Created { code: shown } = &made.answer else { panic!("{made:?}") };
+    let again = at_b.precreate(&req("TDPGDYN1", tilldesk::model::Wallet::Alipay)).await.unwrap();
+    assert_eq!((&again.answer, again.replayed), (&made.answer, true));
+    assert_eq!(w.trades("TDPGDYN1").await, 1);
+    let unpaid = at_a.precreate(&req("TDPGDYN2", tilldesk::model::Wallet::WechatPay)).await.unwrap();
+    assert!(matches!(unpaid.answer, api::PrecreateAnswer::Created { .. }), "{unpaid:?}");
+    a.stop().await;
+
+    // The customer pays the first; B's query records it. Recovery leaves the open code alone while it can still
+    // be paid (its lease lasts until the code expires), and closes it after — never cancels or reverses it.
+    let scanned = w.http.post(format!("{}/simulate/scan", w.sandbox.base_url()));
+    let scanned = scanned.json(&serde_json::json!({ "payload": shown })).send().await.unwrap();
+    assert_eq!(scanned.status().as_u16(), 200);
+    let paid = at_b.query("TDPGDYN1").await.unwrap();
+    assert!(matches!(paid.answer, api::QueryAnswer::Paid { .. }), "{paid:?}");
+    clock.advance(std::time::Duration::from_secs(3 * 60));
+    let early = b.backend.recover_once().await.unwrap();
+    assert!(early.orders.is_empty(), "the code is still payable: {early:?}");
+    clock.advance(std::time::Duration::from_secs(5 * 60));
+    let done = b.backend.recover_once().await.unwrap();
+    assert_eq!(done.orders, [("TDPGDYN2".to_owned(), OrderStatus::Closed)]);
+    let closed = at_b.query("TDPGDYN2").await.unwrap();
+    assert_eq!(closed.order_status, Some(OrderStatus::Closed));
+    assert_eq!((w.paid_trades("TDPGDYN1").await, w.paid_trades("TDPGDYN2").await), (1, 0));
+    // The till's own close (its code expired too), asked now, answers the same.
+    let close = at_b.close("TDPGDYN2").await.unwrap();
+    assert_eq!(close.answer, api::CloseAnswer::Closed);
+    b.stop().await;
+}

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use super::{Backend, ServeError};
-use crate::model::{Operator, OperatorId, Order, OrderId, Refund, RefundId, RefundStatus, Role, StoreId};
+use crate::model::{Operator, OperatorId, Order, OrderId, Refund, RefundId, RefundStatus, Role, StoreId, Wallet};
 use crate::money::Amount;
 use crate::store::StoreError;
+use crate::store::dynamic::DynamicCodeRow;
 use crate::store::operators::{AddOperatorError, AuthError, SetActiveError, VerifyError};
 use crate::store::orders::{NewOrder, OrderEvent};
 use crate::store::pg::staff::{AddRefused, SetActiveRefused};
@@ -231,6 +232,43 @@ impl Backend {
         match self.pg() {
             Some(pg) => Ok(pg.begin_till_order(till, new, &self.instance, self.lease_until()).await?),
             None => self.sqlite(|s| s.backend_mut().begin_till_order(till, new)),
+        }
+    }
+
+    /// Writes a dynamic-code order (主扫) ahead with its `dynamic_codes` row (on PostgreSQL leased until the code
+    /// expires: the till that shows it polls it until then).
+    pub(crate) async fn db_begin_dynamic_order(
+        &self,
+        till: TillId,
+        new: &NewOrder,
+        wallet: Wallet,
+        expires_at: OffsetDateTime,
+    ) -> Result<Begun, DbError> {
+        match self.pg() {
+            Some(pg) => {
+                let until = self.lease_until().max(expires_at + WORK_LEASE);
+                Ok(pg.begin_dynamic_order(till, new, wallet, expires_at, &self.instance, until).await?)
+            }
+            None => {
+                let expires = crate::time::format_utc(expires_at);
+                self.sqlite(|s| s.backend_mut().begin_dynamic_order(till, new, wallet, &expires))
+            }
+        }
+    }
+
+    /// The dynamic-code row of an order; None for any other order.
+    pub(crate) async fn db_dynamic_code(&self, id: OrderId) -> Result<Option<DynamicCodeRow>, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.dynamic_code(id).await?),
+            None => self.sqlite(|s| s.orders().dynamic_code(id)),
+        }
+    }
+
+    /// Records the code the acquirer made (never replaced); the code on record.
+    pub(crate) async fn db_set_dynamic_code(&self, id: OrderId, code: &str) -> Result<String, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.set_dynamic_code(id, code).await?),
+            None => self.sqlite(|s| s.orders_mut().set_dynamic_code(id, code)),
         }
     }
 

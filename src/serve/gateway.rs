@@ -26,7 +26,7 @@ use crate::store::serve::{Begun, BegunRefund};
 use crate::store::transitions::{OrderMove, OrderMoved, PaidFacts};
 
 /// Order and refund numbers the backend takes: what both acquirers accept (letters, digits, `_`, `-`), ≤ 64.
-fn check_number(field: &str, value: &str) -> Result<(), ApiError> {
+pub(super) fn check_number(field: &str, value: &str) -> Result<(), ApiError> {
     let ok = !value.is_empty()
         && value.len() <= 64
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -37,7 +37,7 @@ fn check_number(field: &str, value: &str) -> Result<(), ApiError> {
     }
 }
 
-fn amount(field: &str, text: &str) -> Result<Amount, ApiError> {
+pub(super) fn amount(field: &str, text: &str) -> Result<Amount, ApiError> {
     match Amount::parse(text) {
         Ok(a) if a.fen() > 0 => Ok(a),
         Ok(_) => Err(ApiError::BadRequest { field: field.into(), detail: "must be more than 0.00".into() }),
@@ -45,7 +45,7 @@ fn amount(field: &str, text: &str) -> Result<Amount, ApiError> {
     }
 }
 
-fn trade(info: &TradeInfo) -> Trade {
+pub(super) fn trade(info: &TradeInfo) -> Trade {
     Trade {
         trade_no: info.trade_no.clone(),
         amount: info.amount.map(|a| a.to_string()),
@@ -72,7 +72,7 @@ pub(super) fn paid_family(s: OrderStatus) -> bool {
     matches!(s, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded)
 }
 
-fn route_error(store_code: &str, e: RouteError) -> ApiError {
+pub(super) fn route_error(store_code: &str, e: RouteError) -> ApiError {
     match e {
         RouteError::NoRoute { store_code, wallet } => ApiError::NoRoute { store_code, wallet },
         RouteError::NotAPaymentCode(_) => ApiError::NotAPaymentCode,
@@ -87,7 +87,7 @@ fn route_error(store_code: &str, e: RouteError) -> ApiError {
 
 impl Backend {
     /// Reads an order and checks it is the till's store's.
-    async fn own_order(&self, till: &Till, out_trade_no: &str) -> Result<Option<Order>, ApiError> {
+    pub(super) async fn own_order(&self, till: &Till, out_trade_no: &str) -> Result<Option<Order>, ApiError> {
         let order = self.db_order_by_number(out_trade_no).await?;
         if let Some(o) = &order {
             Self::own_store(till, o.store_id)?;
@@ -95,7 +95,7 @@ impl Backend {
         Ok(order)
     }
 
-    async fn status_of(&self, order: &Order) -> Result<Order, ApiError> {
+    pub(super) async fn status_of(&self, order: &Order) -> Result<Order, ApiError> {
         self.db_order(order.id).await?.ok_or_else(|| internal(&format!("order {} vanished", order.out_trade_no)))
     }
 

@@ -15,10 +15,11 @@ use axum::{Json, Router};
 use super::office::Scope;
 use super::{Backend, Till};
 use crate::channel::backend::api::{
-    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, EnrolRequest,
-    EnrolResponse, FeedQuery, Health, OperatorsResponse, PayRequest, PayResponse, QueryResponse, ReconReport,
-    ReconRunList, ReconRunQuery, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse,
-    SetActiveRequest, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
+    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, CloseResponse,
+    EnrolRequest, EnrolResponse, FeedQuery, Health, OperatorsResponse, PayRequest, PayResponse, PrecreateRequest,
+    PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList, RefundListQuery,
+    RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, SignInRequest, SignInResponse,
+    SignOutResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -151,6 +152,24 @@ async fn refund_status(
     Ok(Json(b.refund_query(&t, &out_request_no).await?))
 }
 
+async fn precreate(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<PrecreateRequest>, JsonRejection>,
+) -> Answer<PrecreateResponse> {
+    let t = till(&b, &headers).await?;
+    let operator = match session(&headers) {
+        Some(token) => b.session_operator(&t, Some(token)).await.ok().map(|o| o.id),
+        None => None,
+    };
+    Ok(Json(b.precreate(&t, body(parsed)?, operator).await?))
+}
+
+async fn close(State(b): Shared, headers: HeaderMap, Path(out_trade_no): Path<String>) -> Answer<CloseResponse> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.close(&t, &out_trade_no).await?))
+}
+
 async fn sign_in(
     State(b): Shared,
     headers: HeaderMap,
@@ -262,6 +281,7 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/enrol", post(enrol))
         .route("/v1/till", get(till_config))
         .route("/v1/pay", post(pay))
+        .route("/v1/precreate", post(precreate))
         .route("/v1/sign-in", post(sign_in))
         .route("/v1/sign-out", post(sign_out))
         .route("/v1/operators", get(operators).post(add_operator))
@@ -270,6 +290,7 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/orders", get(orders))
         .route("/v1/orders/{out_trade_no}", get(order))
         .route("/v1/orders/{out_trade_no}/cancel", post(cancel))
+        .route("/v1/orders/{out_trade_no}/close", post(close))
         .route("/v1/refunds", get(refunds).post(refund))
         .route("/v1/refunds/{out_request_no}", get(refund_status))
         .route("/v1/recon/runs", get(recon_runs))

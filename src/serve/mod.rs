@@ -17,6 +17,7 @@
 
 pub mod catalogue;
 pub mod db;
+pub mod dynamic;
 pub mod enrol;
 pub mod gateway;
 pub mod http;

@@ -5,7 +5,8 @@
 //! one, asks the acquirer, and records the answer through the transition functions.
 //!
 //! An order nobody finished is queried: paid → PAID (figures compared), closed → CLOSED; waiting, never arrived or no
-//! answer → cancelled (Alipay cancel / WeChat reverse) for good, as the till's own recovery does. A refund still
+//! answer → cancelled (Alipay cancel / WeChat reverse) for good, as the till's own recovery does — a dynamic code's
+//! order (主扫) closed instead, once its code expired. A refund still
 //! SUBMITTED is looked up and sent again only when the acquirer never got it; a PROCESSING one is asked about.
 
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use std::time::Duration;
 
 use super::Backend;
 use crate::channel::backend::api::ApiError;
-use crate::channel::{CancelResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState};
+use crate::channel::{
+    CancelResult, CloseResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState,
+};
 use crate::model::{AcquirerKind, Order, OrderStatus, Refund, RefundStatus};
 use crate::refund::RefundError;
 use crate::store::transitions::OrderMove;
@@ -189,7 +192,27 @@ impl Backend {
                 QueryResult::Waiting(_) | QueryResult::NotFound | QueryResult::Unknown(_) => true,
             },
         };
-        if cancel {
+        // A dynamic code (主扫) is closed, never cancelled or reversed (WeChat Pay has no reverse for NATIVE trades);
+        // its lease lasted until the code expired, so nobody shows it any more.
+        if cancel && self.db_dynamic_code(order.id).await?.is_some() {
+            self.note(order, "close", "recovery: the code expired unpaid; closing it").await?;
+            match channel.close(&order.out_trade_no).await {
+                CloseResult::Closed => {
+                    let closed = OrderMove::to(OrderStatus::Closed, "close_confirmed", "closed unpaid");
+                    self.advance(order, &closed).await?;
+                }
+                CloseResult::AlreadyPaid(info) => {
+                    self.note(order, "close_refused", "the customer paid before the close: a sale").await?;
+                    self.record_paid(order, &info, "paid (found by recovery)").await?;
+                }
+                CloseResult::Retry(why) | CloseResult::Unknown(why) => {
+                    self.note(order, "close_retry", &why).await?;
+                }
+                CloseResult::Failed(f) => {
+                    self.note(order, "close_refused", &format!("{}: {}", f.code, f.message)).await?;
+                }
+            }
+        } else if cancel {
             let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
             let why = "recovery: the customer is gone; closing the number for good";
             self.advance(order, &OrderMove::to(OrderStatus::Cancelling, verb, why)).await?;

@@ -292,6 +292,27 @@ impl<S: std::ops::DerefMut<Target = Store>> super::BackendRepo<S> {
     /// Write-ahead of a till's payment, in one IMMEDIATE transaction: a number the till cancelled before is refused,
     /// an existing order is returned as it is, else the order is written PAYING (with its event and its till).
     pub fn begin_till_order(&mut self, till: TillId, new: &NewOrder) -> Result<Begun> {
+        self.begin_order_of(till, new, None)
+    }
+
+    /// `begin_till_order` for a dynamic code (主扫) of `wallet` payable until `expires_at` (UTC,
+    /// RFC 3339): its `dynamic_codes` row is written in the same transaction.
+    pub fn begin_dynamic_order(
+        &mut self,
+        till: TillId,
+        new: &NewOrder,
+        wallet: crate::model::Wallet,
+        expires_at: &str,
+    ) -> Result<Begun> {
+        self.begin_order_of(till, new, Some((wallet, expires_at)))
+    }
+
+    fn begin_order_of(
+        &mut self,
+        till: TillId,
+        new: &NewOrder,
+        dynamic: Option<(crate::model::Wallet, &str)>,
+    ) -> Result<Begun> {
         let now = crate::time::now_utc();
         let found = self.transaction(|tx| {
             let closed: bool = tx.query_row(
@@ -323,8 +344,23 @@ impl<S: std::ops::DerefMut<Target = Store>> super::BackendRepo<S> {
                 new.operator_id.map(|o| o.0),
             ])?;
             let id = tx.last_insert_rowid();
+            let detail = match dynamic {
+                None => format!("{} {} (till #{till})", new.total_amount, new.auth_code_masked),
+                Some((wallet, expires_at)) => {
+                    tx.prepare_cached(
+                        "INSERT INTO dynamic_codes (order_id, wallet, code_text, expires_at, created_at)
+                         VALUES (?1, ?2, NULL, ?3, ?4)",
+                    )?
+                    .execute(params![id, wallet.as_str(), expires_at, now])?;
+                    format!(
+                        "{} dynamic code ({}), valid until {expires_at} (till #{till})",
+                        new.total_amount,
+                        wallet.as_str()
+                    )
+                }
+            };
             tx.prepare_cached("INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)")?
-                .execute(params![id, now, format!("{} {} (till #{till})", new.total_amount, new.auth_code_masked)])?;
+                .execute(params![id, now, detail])?;
             tx.prepare_cached("INSERT INTO backend_order_tills (order_id, till_id) VALUES (?1, ?2)")?
                 .execute(params![id, till.0])?;
             Ok(Some((OrderId(id), true)))

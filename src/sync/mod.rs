@@ -300,6 +300,7 @@ impl SyncWorker {
         let cutoff = time::OffsetDateTime::now_utc()
             - time::Duration::try_from(self.settings.stale_after).unwrap_or(time::Duration::minutes(5));
         let stale = store.sync().stale_open_orders(&crate::time::format_utc(cutoff))?;
+        let now_text = crate::time::now_utc();
         for order in stale {
             if crate::checkout::is_active(&order.out_trade_no) {
                 continue;
@@ -348,6 +349,11 @@ impl SyncWorker {
                     )?;
                     run.errors.push(format!("{}: query failed: {why}", order.out_trade_no));
                 }
+                // At a merchant backend, a till's dynamic code (主扫) still payable is left to the till that shows it
+                // (a till may give a code up to two hours); it closes it, or this pass does once it has expired.
+                QueryResult::Waiting(_) | QueryResult::NotFound
+                    if store.backend().order_till(order.id)?.is_some()
+                        && store.orders().dynamic_code(order.id)?.is_some_and(|row| row.expires_at > now_text) => {}
                 // A dynamic code (主扫) nobody shows any more is closed, never cancelled or reversed: WeChat Pay has
                 // no reverse for NATIVE trades, and a close that finds it paid makes it a sale.
                 QueryResult::Waiting(_) | QueryResult::NotFound if store.orders().dynamic_code(order.id)?.is_some() => {

@@ -372,7 +372,10 @@ impl TillDeskApp {
                 ChannelMode::Live => lang.pick("正式", "live"),
             };
             ui.label(format!("{}{mode}", lang.pick("模式：", "Mode: ")));
-            match &self.ctx.sandbox {
+            // A till enrolled with a merchant backend pays through it (its address is shown below): the embedded
+            // sandbox, if it runs, is not where its payments go.
+            let sandbox = if self.ctx.backend_url.is_some() { &SandboxStatus::Off } else { &self.ctx.sandbox };
+            match sandbox {
                 SandboxStatus::Off => {}
                 SandboxStatus::Starting(_) => {
                     ui.label(lang.pick("沙箱启动中…", "sandbox starting…"));

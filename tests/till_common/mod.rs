@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use tilldesk::checkout::{Checkout, CheckoutSettings, Outcome, PaymentInput, SystemClock};
+use tilldesk::checkout::{
+    Checkout, CheckoutSettings, DynamicInput, DynamicSale, DynamicStart, Outcome, PaymentInput, SystemClock,
+};
 use tilldesk::model::StoreId;
 use tilldesk::money::Amount;
 use tilldesk::refund::{RefundDesk, RefundSettings};
@@ -68,6 +70,25 @@ impl Till {
             terminal_id: None,
         };
         engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()
+    }
+
+    /// The till's engine shows a dynamic code (主扫) of `wallet` for `fen`: written ahead at the till, made through
+    /// the backend.
+    pub async fn show_code(&self, wallet: tilldesk::model::Wallet, fen: i64) -> (Checkout, DynamicSale) {
+        let engine =
+            Checkout::new(self.store(), self.router.clone(), Arc::new(SystemClock), CheckoutSettings::default());
+        let input = DynamicInput {
+            amount: Amount::from_fen(fen),
+            subject: "连锁门店".into(),
+            store_id: self.store_id,
+            wallet: Some(wallet),
+            operator_id: None,
+            terminal_id: None,
+        };
+        match engine.start_dynamic(input).await.unwrap() {
+            DynamicStart::Shown(sale) => (engine, sale),
+            DynamicStart::Ended(order, outcome) => panic!("no code: {order:?} {outcome:?}"),
+        }
     }
 
     /// One pass of the till's sync worker (the bills are the backend's).

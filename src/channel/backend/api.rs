@@ -179,6 +179,83 @@ pub struct CancelResponse {
     pub answer: CancelAnswer,
 }
 
+/// `POST /v1/precreate`: a dynamic code (主扫) for the till's out_trade_no — the backend writes the order ahead and
+/// asks the store's acquirer of `wallet` for the code the customer scans (Alipay `alipay.trade.precreate`, WeChat
+/// Pay `unifiedorder` NATIVE). Asked again with the same number, the same code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrecreateRequest {
+    pub out_trade_no: String,
+    pub wallet: Wallet,
+    pub amount: String,
+    #[serde(default)]
+    pub subject: String,
+    /// When the code stops being payable: UTC, RFC 3339, in the future.
+    pub expires_at: String,
+    #[serde(default)]
+    pub terminal_id: Option<String>,
+    #[serde(default)]
+    pub operator_id: Option<String>,
+}
+
+/// The answer to a precreate, as the acquirer classified it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum PrecreateAnswer {
+    /// The code to show, verbatim (the first one recorded for this number, for good).
+    Created {
+        code: String,
+    },
+    /// The number is paid already: query it for the figures.
+    AlreadyPaid,
+    Failed {
+        failure: Refusal,
+    },
+    /// No trustworthy answer: ask again with the same number, or close it.
+    Unknown {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrecreateResponse {
+    pub out_trade_no: String,
+    pub order_status: OrderStatus,
+    #[serde(default)]
+    pub replayed: bool,
+    #[serde(flatten)]
+    pub answer: PrecreateAnswer,
+}
+
+/// The answer to `POST /v1/orders/{out_trade_no}/close` (a dynamic code's trade closed at the acquirer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CloseAnswer {
+    /// Closed unpaid (or never made): nothing was charged.
+    Closed,
+    /// The customer paid before the close: a sale.
+    AlreadyPaid {
+        trade: Trade,
+    },
+    Retry {
+        reason: String,
+    },
+    Failed {
+        failure: Refusal,
+    },
+    Unknown {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseResponse {
+    pub out_trade_no: String,
+    #[serde(default)]
+    pub order_status: Option<OrderStatus>,
+    #[serde(flatten)]
+    pub answer: CloseAnswer,
+}
+
 /// `POST /v1/refunds` under the till's out_request_no.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundRequest {

@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use super::api::{
-    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, EnrolRequest,
-    EnrolResponse, FeedPage, FeedQuery, OperatorsResponse, OrderList, PayRequest, PayResponse, QueryResponse,
-    ReconReport, ReconRunList, ReconRunQuery, RefundList, RefundListQuery, RefundQueryResponse, RefundRequest,
-    RefundResponse, SetActiveRequest, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
+    AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, CloseResponse,
+    EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse, OrderList, PayRequest, PayResponse,
+    PrecreateRequest, PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList,
+    RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, SignInRequest,
+    SignInResponse, SignOutResponse, TillConfig,
 };
 use crate::secrets::Secret;
 
@@ -227,6 +228,16 @@ impl BackendClient {
         out_request_no: &str,
     ) -> Result<RefundQueryResponse, BackendError> {
         self.get(&["refunds", out_request_no], &[("out_trade_no", out_trade_no.to_owned())]).await
+    }
+
+    /// `POST /v1/precreate`: a dynamic code (主扫) under the till's out_trade_no.
+    pub async fn precreate(&self, request: &PrecreateRequest) -> Result<PrecreateResponse, BackendError> {
+        self.post(&["precreate"], request).await
+    }
+
+    /// `POST /v1/orders/{out_trade_no}/close`: closes a dynamic code's trade.
+    pub async fn close(&self, out_trade_no: &str) -> Result<CloseResponse, BackendError> {
+        self.post(&["orders", out_trade_no, "close"], &serde_json::json!({})).await
     }
 
     /// `POST /v1/sign-in`: the operator's PIN checked at the backend.

@@ -11,14 +11,17 @@ pub mod client;
 
 use std::sync::Arc;
 
-use api::{ApiError, CancelAnswer, PayAnswer, QueryAnswer, RefundAnswer, RefundQueryAnswer, RefundState as ApiState};
+use api::{
+    ApiError, CancelAnswer, CloseAnswer, PayAnswer, PrecreateAnswer, QueryAnswer, RefundAnswer, RefundQueryAnswer,
+    RefundState as ApiState,
+};
 pub use client::{BackendClient, BackendError};
 
 use super::{
-    BillResult, BoxFuture, CancelResult, Channel, Failure, PayRequest, PayResult, QueryResult, RefundQueryResult,
-    RefundRequest, RefundResult, RefundState, TradeInfo,
+    BillResult, BoxFuture, CancelResult, Channel, CloseResult, Failure, PayRequest, PayResult, PrecreateRequest,
+    PrecreateResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState, TradeInfo,
 };
-use crate::model::AcquirerKind;
+use crate::model::{AcquirerKind, Wallet};
 use crate::money::Amount;
 
 /// One acquirer account of the till's store, reached through the merchant backend.
@@ -170,5 +173,56 @@ impl Channel for BackendChannel {
 
     fn bill<'a>(&'a self, _bill_date: time::Date) -> BoxFuture<'a, BillResult> {
         Box::pin(async { BillResult::Failed("the merchant backend fetches and reconciles the bills".into()) })
+    }
+
+    fn precreate<'a>(&'a self, req: &'a PrecreateRequest) -> BoxFuture<'a, PrecreateResult> {
+        Box::pin(async move {
+            let expires_at = match req.expires_at.format(&time::format_description::well_known::Rfc3339) {
+                Ok(text) => text,
+                Err(e) => {
+                    return PrecreateResult::Failed(Failure { code: "BAD_REQUEST".into(), message: e.to_string() });
+                }
+            };
+            let body = api::PrecreateRequest {
+                out_trade_no: req.out_trade_no.clone(),
+                wallet: Wallet::for_protocol(self.kind.protocol()),
+                amount: req.amount.to_string(),
+                subject: req.subject.clone(),
+                expires_at,
+                terminal_id: req.terminal_id.clone(),
+                operator_id: req.operator_id.clone(),
+            };
+            match self.client.precreate(&body).await {
+                Ok(r) => match r.answer {
+                    PrecreateAnswer::Created { code } => PrecreateResult::Created { code },
+                    PrecreateAnswer::AlreadyPaid => PrecreateResult::AlreadyPaid,
+                    PrecreateAnswer::Failed { failure: f } => PrecreateResult::Failed(failure(f)),
+                    PrecreateAnswer::Unknown { reason } => PrecreateResult::Unknown(reason),
+                },
+                Err(e) => match definite(&e) {
+                    Some(f) => PrecreateResult::Failed(f),
+                    None => PrecreateResult::Unknown(e.to_string()),
+                },
+            }
+        })
+    }
+
+    fn close<'a>(&'a self, out_trade_no: &'a str) -> BoxFuture<'a, CloseResult> {
+        Box::pin(async move {
+            match self.client.close(out_trade_no).await {
+                Ok(r) => match r.answer {
+                    CloseAnswer::Closed => CloseResult::Closed,
+                    CloseAnswer::AlreadyPaid { trade } => CloseResult::AlreadyPaid(trade_info(trade)),
+                    CloseAnswer::Retry { reason } => CloseResult::Retry(reason),
+                    CloseAnswer::Failed { failure: f } => CloseResult::Failed(failure(f)),
+                    CloseAnswer::Unknown { reason } => CloseResult::Unknown(reason),
+                },
+                // Revoked or another store's: a close that can never go through here; a person takes over.
+                Err(e) => match definite(&e) {
+                    Some(f) => CloseResult::Failed(f),
+                    None => CloseResult::Unknown(e.to_string()),
+                },
+            }
+        })
     }
 }

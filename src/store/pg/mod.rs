@@ -30,10 +30,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../pg_migrations/0001_backend.sql")),
     (2, include_str!("../pg_migrations/0002_notifications.sql")),
     (3, include_str!("../pg_migrations/0003_catalogue.sql")),
+    (4, include_str!("../pg_migrations/0004_dynamic_codes.sql")),
 ];
 
 /// The schema version this TillDesk brings a PostgreSQL database to (its newest migration).
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
 const MIGRATION_LOCK: i32 = 20231;
@@ -141,6 +142,7 @@ impl PgStore {
             "enrolment_codes",
             "orders",
             "order_events",
+            "dynamic_codes",
             "refunds",
             "closed_numbers",
             "order_feed",

@@ -6,8 +6,11 @@ use tokio_postgres::Row;
 
 use super::moves::event;
 use super::{PgError, PgStore, Result, audit, utc, utc_opt};
-use crate::model::{AcquirerId, OperatorId, Order, OrderId, OrderSource, OrderStatus, Refund, RefundId, RefundStatus};
+use crate::model::{
+    AcquirerId, OperatorId, Order, OrderId, OrderSource, OrderStatus, Refund, RefundId, RefundStatus, Wallet,
+};
 use crate::money::{Amount, Currency};
+use crate::store::dynamic::DynamicCodeRow;
 use crate::store::orders::{NewOrder, OrderEvent};
 use crate::store::refunds::RefundRefused;
 use crate::store::serve::{Begun, BegunRefund, FeedEntry, TillId};
@@ -102,6 +105,75 @@ impl PgStore {
         lease_owner: &str,
         lease_until: time::OffsetDateTime,
     ) -> Result<Begun> {
+        self.begin_order_of(till, new, None, lease_owner, lease_until).await
+    }
+
+    /// [`PgStore::begin_till_order`] for a dynamic code (主扫) of `wallet` payable until `expires_at`: its
+    /// `dynamic_codes` row is written in the same transaction. The caller leases it past the code's expiry, so
+    /// recovery leaves it to the till that shows it until then.
+    pub async fn begin_dynamic_order(
+        &self,
+        till: TillId,
+        new: &NewOrder,
+        wallet: Wallet,
+        expires_at: time::OffsetDateTime,
+        lease_owner: &str,
+        lease_until: time::OffsetDateTime,
+    ) -> Result<Begun> {
+        self.begin_order_of(till, new, Some((wallet, expires_at)), lease_owner, lease_until).await
+    }
+
+    /// The dynamic-code row of an order; None for any other order.
+    pub async fn dynamic_code(&self, id: OrderId) -> Result<Option<DynamicCodeRow>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt("SELECT wallet, code_text, expires_at FROM dynamic_codes WHERE order_id = $1", &[&id.0])
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let wallet: String = row.get(0);
+        let wallet = Wallet::parse(&wallet).ok_or_else(|| PgError::Corrupt {
+            table: "dynamic_codes",
+            column: "wallet",
+            value: wallet.clone(),
+        })?;
+        let expires_at: time::OffsetDateTime = row.get(2);
+        Ok(Some(DynamicCodeRow {
+            order_id: id,
+            wallet,
+            code_text: row.get(1),
+            expires_at: crate::time::format_utc(expires_at),
+        }))
+    }
+
+    /// Records the code the acquirer made; a code once recorded is never replaced. Returns the code on record.
+    pub async fn set_dynamic_code(&self, id: OrderId, code: &str) -> Result<String> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let changed = tx
+            .execute(
+                "UPDATE dynamic_codes SET code_text = $2 WHERE order_id = $1 AND code_text IS NULL",
+                &[&id.0, &code],
+            )
+            .await?;
+        if changed > 0 {
+            event(&tx, id, "code_shown", "the acquirer made the code; shown to the customer").await?;
+        }
+        let kept: Option<String> = tx
+            .query_opt("SELECT code_text FROM dynamic_codes WHERE order_id = $1", &[&id.0])
+            .await?
+            .and_then(|r| r.get(0));
+        tx.commit().await?;
+        kept.ok_or(PgError::NotFound { what: "dynamic code", key: id.0.to_string() })
+    }
+
+    async fn begin_order_of(
+        &self,
+        till: TillId,
+        new: &NewOrder,
+        dynamic: Option<(Wallet, time::OffsetDateTime)>,
+        lease_owner: &str,
+        lease_until: time::OffsetDateTime,
+    ) -> Result<Begun> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         // The same lock as a cancel of this number takes: a pay and a cancel-before-pay never cross.
@@ -139,7 +211,23 @@ impl PgStore {
         let created = match inserted {
             Some(row) => {
                 let id = OrderId(row.get(0));
-                let detail = format!("{} {} (till #{till})", new.total_amount, new.auth_code_masked);
+                let detail = match dynamic {
+                    None => format!("{} {} (till #{till})", new.total_amount, new.auth_code_masked),
+                    Some((wallet, expires_at)) => {
+                        tx.execute(
+                            "INSERT INTO dynamic_codes (order_id, wallet, code_text, expires_at, created_at)
+                             VALUES ($1, $2, NULL, $3, now())",
+                            &[&id.0, &wallet.as_str(), &expires_at],
+                        )
+                        .await?;
+                        let until = crate::time::format_utc(expires_at);
+                        format!(
+                            "{} dynamic code ({}), valid until {until} (till #{till})",
+                            new.total_amount,
+                            wallet.as_str()
+                        )
+                    }
+                };
                 event(&tx, id, "created", &detail).await?;
                 tx.commit().await?;
                 true
