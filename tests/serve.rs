@@ -652,6 +652,83 @@ async fn dynamic_codes_are_made_paid_and_closed_through_the_backend() {
     w.backend.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_till_sends_its_shifts_and_day_closes_and_head_office_lists_them() {
+    use tilldesk::channel::backend::api::{ShiftKind, ShiftQuery};
+    use tilldesk::routing::backend;
+    let w = world().await;
+    let (mut till1, mut till2) = (w.join("till 1").await, w.join("till 2").await);
+    let c1 = backend::client(&till1.store(), &till1.vault).unwrap().expect("enrolled");
+    backend::add_operator(&mut till1.store(), &c1, None, "老板", Role::Owner, "246810").await.unwrap();
+    backend::add_operator(&mut till1.store(), &c1, Some(("老板", "246810")), "小王", Role::Cashier, "1357")
+        .await
+        .unwrap();
+    backend::add_operator(&mut till1.store(), &c1, Some(("老板", "246810")), "小李", Role::Cashier, "2468")
+        .await
+        .unwrap();
+
+    // 小王 works a shift at till 1 and takes a payment; 小李 one at till 2, which then closes the day.
+    let now = || tilldesk::time::now_utc();
+    let (wang, _) = sign_in_at(&mut till1, "小王", "1357").await;
+    let this1 = tilldesk::config::this_till(&mut till1.store()).unwrap();
+    tilldesk::shifts::open(&mut till1.store(), &this1, &wang, &now()).unwrap();
+    let (paid, _) = till1.pay_as(CODE_A, 1500, Some(wang.id)).await;
+    assert_eq!(paid.status, OrderStatus::Paid);
+    let wang_shift = tilldesk::shifts::close_mine(&mut till1.store(), &this1, &wang, &now()).unwrap();
+    assert_eq!(wang_shift.figures.paid_fen, 1500);
+    let (li, _) = sign_in_at(&mut till2, "小李", "2468").await;
+    let this2 = tilldesk::config::this_till(&mut till2.store()).unwrap();
+    tilldesk::shifts::open(&mut till2.store(), &this2, &li, &now()).unwrap();
+    let (boss, _) = sign_in_at(&mut till2, "老板", "246810").await;
+    let today = tilldesk::shifts::today();
+    let (_, day) = tilldesk::shifts::close_day(&mut till2.store(), this2.store_id, today, Some(&boss), &now()).unwrap();
+    assert_eq!(day.closed_shifts.len(), 1, "小李's shift closed by the day close");
+
+    // Each till's next sync sends what it closed; a second pass sends nothing again.
+    till1.sync().await;
+    till2.sync().await;
+    till2.sync().await;
+    let rows = w.backend_store().table_counts().unwrap();
+    let reports = rows.iter().find(|(t, _)| *t == "backend_shift_reports").map(|(_, n)| *n);
+    assert_eq!(reports, Some(3), "two shifts and a day close, once each");
+
+    // The owner lists every till's; a cashier only their own; the figures are the till's.
+    let (_, owner) = sign_in_at(&mut till1, "老板", "246810").await;
+    let all = owner.shift_reports(&ShiftQuery::default()).await.unwrap();
+    let mut seen: Vec<(ShiftKind, String, String)> =
+        all.reports.iter().map(|r| (r.kind, r.till_name.clone(), r.operator.clone())).collect();
+    seen.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)));
+    assert_eq!(
+        seen,
+        [
+            (ShiftKind::Shift, "till 1".to_owned(), "小王".to_owned()),
+            (ShiftKind::Shift, "till 2".to_owned(), "小李".to_owned()),
+            (ShiftKind::DayClose, "till 2".to_owned(), "老板".to_owned()),
+        ]
+    );
+    let wang_line = all.reports.iter().find(|r| r.operator == "小王").unwrap();
+    assert_eq!((wang_line.figures.paid_count, wang_line.figures.paid.as_str()), (1, "15.00"));
+    assert_eq!(wang_line.store_code, "S001");
+    let only_days = ShiftQuery { kind: Some(ShiftKind::DayClose), ..ShiftQuery::default() };
+    let days = owner.shift_reports(&only_days).await.unwrap();
+    assert_eq!(days.reports.len(), 1);
+    assert_eq!(days.reports[0].business_day.as_deref(), Some(tilldesk::shifts::day_text(today).as_str()));
+    let (_, wang_client) = sign_in_at(&mut till1, "小王", "1357").await;
+    let own = wang_client.shift_reports(&ShiftQuery::default()).await.unwrap();
+    assert_eq!(own.reports.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(), ["小王"]);
+    // Paged: one a page, the next page goes on below.
+    let first = owner.shift_reports(&ShiftQuery { limit: Some(1), ..ShiftQuery::default() }).await.unwrap();
+    let next = first.next.expect("more");
+    let below = ShiftQuery { after: Some(next), limit: Some(1), ..ShiftQuery::default() };
+    let second = owner.shift_reports(&below).await.unwrap();
+    assert!(second.reports[0].id < first.reports[0].id);
+    // Without a session, nothing.
+    let bare = w.client("S001", "till 3").await;
+    let e = bare.shift_reports(&ShiftQuery::default()).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::SignInRequired)), "{e:?}");
+    w.backend.stop().await;
+}
+
 /// Signs `name` in at `till` through the backend and rebuilds its router, so its calls carry their session.
 async fn sign_in_at(till: &mut Till, name: &str, pin: &str) -> (tilldesk::model::Operator, BackendClient) {
     use tilldesk::routing::backend;

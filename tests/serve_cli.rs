@@ -185,6 +185,22 @@ fn a_merchant_adds_a_till_serves_and_the_till_joins_and_pays_through_the_backend
         .unwrap());
     ok(as_wang("9753"));
 
+    // Shifts go up: Wang's handover is sent to the backend as it closes, and the owner lists every till's from here.
+    let as_wang_shift = |verb: &str| {
+        tilldesk(&till).args(["--operator", "Wang", "shifts", verb]).env("TILLDESK_PIN", "9753").output().unwrap()
+    };
+    ok(as_wang_shift("open"));
+    let closed = as_wang_shift("close");
+    assert!(closed.status.success(), "{}", String::from_utf8_lossy(&closed.stderr));
+    assert!(String::from_utf8_lossy(&closed.stderr).contains("sent to the merchant backend"));
+    let listed = ok(by_owner(&["--operator", "老板", "shifts", "tills", "--json"]));
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let report = &listed["reports"][0];
+    assert_eq!((report["kind"].as_str(), report["operator"].as_str()), (Some("shift"), Some("Wang")), "{listed}");
+    assert_eq!((report["till_name"].as_str(), report["store_code"].as_str()), (Some("till 1"), Some("S001")));
+    let text = ok(by_owner(&["--operator", "老板", "shifts", "tills"]));
+    assert!(text.contains("S001 till #1 till 1") && text.contains("Wang"), "{text}");
+
     // Revoked: the till is refused at once.
     let revoked = ok(tilldesk(&backend).args(["serve", "revoke", "till 1"]).output().unwrap());
     assert_eq!(revoked.trim(), "revoked till #1 \"till 1\" of store S001");

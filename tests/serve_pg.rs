@@ -968,3 +968,54 @@ async fn a_dynamic_code_is_the_same_at_both_instances_and_closed_by_recovery_onl
     assert_eq!(close.answer, api::CloseAnswer::Closed);
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shift_reports_are_kept_once_and_listed_at_either_instance() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
+    let (at_a, at_b) = (same_till_at(&a, &enrolled.token), same_till_at(&b, &enrolled.token));
+    let owner = api::SignInRequest { name: "老板 Li".into(), pin: "246810".into() };
+    let first =
+        api::AddOperatorRequest { by: None, name: owner.name.clone(), role: Role::Owner, pin: owner.pin.clone() };
+    at_a.add_operator(&first).await.unwrap();
+    let report = api::ShiftReport {
+        kind: api::ShiftKind::Shift,
+        till_ref: 7,
+        operator: "收银 Wang".into(),
+        opened_at: Some("2026-12-07T01:00:00Z".into()),
+        closed_at: "2026-12-07T09:00:00.000000Z".into(),
+        business_day: None,
+        figures: api::ShiftFigures {
+            paid_count: 3,
+            paid: "30.00".into(),
+            refund_count: 1,
+            refunded: "5.00".into(),
+            net: "25.00".into(),
+        },
+        summary: serde_json::json!({ "shift_id": 7 }),
+    };
+    let sent = at_a.report_shift(&report).await.unwrap();
+    let again = at_b.report_shift(&report).await.unwrap();
+    assert!(sent.new && !again.new, "kept once");
+    assert_eq!(sent.id, again.id);
+    let bad = api::ShiftReport { kind: api::ShiftKind::DayClose, till_ref: 8, ..report.clone() };
+    let e = at_a.report_shift(&bad).await.unwrap_err();
+    assert!(matches!(e.api(), Some(ApiError::BadRequest { field, .. }) if field == "business_day"), "{e}");
+    let session = at_b.sign_in(&owner).await.unwrap().session;
+    let boss = same_till_at(&b, &enrolled.token).with_session(Secret::from(session));
+    let day = api::ShiftQuery { from: Some("2026-12-07".into()), to: Some("2026-12-07".into()), ..Default::default() };
+    let list = boss.shift_reports(&day).await.unwrap();
+    assert_eq!(list.reports.len(), 1);
+    let line = &list.reports[0];
+    assert_eq!(
+        (line.till_name.as_str(), line.store_code.as_str(), line.figures.net.as_str()),
+        ("till 1", "S001", "25.00")
+    );
+    let other_day = api::ShiftQuery { from: Some("2026-12-08".into()), ..Default::default() };
+    assert!(boss.shift_reports(&other_day).await.unwrap().reports.is_empty());
+    a.stop().await;
+    b.stop().await;
+}

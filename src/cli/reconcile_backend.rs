@@ -18,16 +18,15 @@ pub fn enrolled(home: &DataHome) -> anyhow::Result<bool> {
     Ok(backend::link(&home.store)?.is_some())
 }
 
-/// The backend's client speaking for `operator`, signed in there with the PIN (`TILLDESK_PIN`).
-fn signed_in(home: &mut DataHome, operator: Option<&str>, what: &str) -> anyhow::Result<BackendClient> {
+/// The backend's client speaking for `operator`, signed in there with the PIN (`TILLDESK_PIN`); `what` the command,
+/// `read` what it reads there.
+pub fn signed_in(home: &mut DataHome, operator: Option<&str>, what: &str, read: &str) -> anyhow::Result<BackendClient> {
     let Some(name) = operator else {
-        bail!(
-            "{what} reads the merchant backend's reconciliation: pass --operator NAME (owner or back office) and the \
-             PIN in TILLDESK_PIN"
-        );
+        bail!("{what} reads the merchant backend's {read}: pass --operator NAME and the PIN in TILLDESK_PIN");
     };
     let pin = crate::cli::staff::read_pin(name)?;
-    let vault = crate::cli::keys::open_vault(home).context("reconciliation is read from the merchant backend")?;
+    let vault =
+        crate::cli::keys::open_vault(home).with_context(|| format!("{read} are read from the merchant backend"))?;
     let client = backend::client(&home.store, &vault)?.context("this till is not enrolled with a merchant backend")?;
     let (operator, session) =
         crate::cli::staff::on_backend(backend::sign_in_with(&mut home.store, &client, name, &pin))?;
@@ -56,7 +55,7 @@ pub fn show(
     store: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let client = signed_in(home, operator, "tilldesk reconcile show")?;
+    let client = signed_in(home, operator, "tilldesk reconcile show", "reconciliation")?;
     let day = recon::date_text(date);
     let report = remote::block_on(remote::day_report(&client, acquirer, &day, store)).map_err(said)?;
     let Some(report) = report else {
@@ -81,7 +80,7 @@ pub fn runs(home: &mut DataHome, operator: Option<&str>, f: ReportFilter) -> any
     if !enrolled(home)? {
         return local_runs(home, &f);
     }
-    let client = signed_in(home, operator, "tilldesk reconcile runs")?;
+    let client = signed_in(home, operator, "tilldesk reconcile runs", "reconciliation")?;
     let q = ReconRunQuery {
         store: f.store.clone(),
         acquirer: f.acquirer.clone(),
@@ -115,7 +114,7 @@ pub fn bills(home: &mut DataHome, operator: Option<&str>, f: ReportFilter) -> an
     if !enrolled(home)? {
         return local_bills(home, &f);
     }
-    let client = signed_in(home, operator, "tilldesk reconcile bills")?;
+    let client = signed_in(home, operator, "tilldesk reconcile bills", "reconciliation")?;
     let q = BillDayQuery {
         store: f.store.clone(),
         acquirer: f.acquirer.clone(),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use tilldesk::channel::backend::api::{ShiftKind, ShiftQuery};
 use tilldesk::config::DataHome;
 use tilldesk::money::Amount;
 use tilldesk::receipt::handover::{self, Slip};
@@ -68,6 +69,25 @@ pub enum ShiftsCommand {
         #[command(flatten)]
         out: SlipOut,
     },
+    /// Every till's shifts and day closes as the merchant backend has them (a till enrolled with one), newest
+    /// first: --operator an owner (every store), back office (this till's store) or a cashier (their own shifts),
+    /// the PIN in TILLDESK_PIN checked there.
+    Tills {
+        #[arg(long)]
+        json: bool,
+        /// The store number (S001…).
+        #[arg(long, value_name = "STORE")]
+        store: Option<String>,
+        /// Closed on or after this China day, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        /// Closed on or before this China day, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        /// Only shifts, or only day closes.
+        #[arg(long, value_name = "shift|day")]
+        kind: Option<String>,
+    },
     /// Reopen a closed day as --operator (an owner), so that it can be closed again.
     ReopenDay {
         #[arg(long, value_name = "STORE")]
@@ -103,6 +123,63 @@ fn sign_in(home: &mut DataHome, operator: Option<&str>, what: &str) -> anyhow::R
         bail!("{what} needs an operator: pass --operator NAME and the PIN in TILLDESK_PIN")
     };
     crate::cli::staff::sign_in(home, name)
+}
+
+/// On a till enrolled with a merchant backend, sends what was just closed at once (else the next sync pass does;
+/// a backend that does not answer is said on stderr, nothing is lost).
+fn send_reports(home: &mut DataHome) {
+    let sent = (|| -> anyhow::Result<Option<usize>> {
+        if tilldesk::routing::backend::link(&home.store)?.is_none() {
+            return Ok(None);
+        }
+        let vault = crate::cli::keys::open_vault(home)?;
+        let Some(client) = tilldesk::routing::backend::client(&home.store, &vault)? else { return Ok(None) };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(Some(runtime.block_on(tilldesk::sync::pull::push_shift_reports(&client, &mut home.store))?))
+    })();
+    match sent {
+        Ok(Some(n)) if n > 0 => eprintln!("sent to the merchant backend"),
+        Ok(_) => {}
+        Err(e) => eprintln!("note: not sent to the merchant backend yet ({e:#}); the next sync sends it"),
+    }
+}
+
+/// `shifts tills`: the backend's shift reports.
+fn tills(home: &mut DataHome, operator: Option<&str>, q: ShiftQuery, json: bool) -> anyhow::Result<()> {
+    if tilldesk::routing::backend::link(&home.store)?.is_none() {
+        bail!("this till is not enrolled with a merchant backend: `tilldesk shifts list` lists its own shifts");
+    }
+    let client = crate::cli::reconcile_backend::signed_in(home, operator, "tilldesk shifts tills", "shift reports")?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let list = runtime.block_on(client.shift_reports(&q)).map_err(|e| match e.api() {
+        Some(api) => anyhow::anyhow!("the merchant backend refused: {api}"),
+        None => anyhow::anyhow!("the merchant backend cannot be reached: {e}"),
+    })?;
+    if json {
+        return emit(&list);
+    }
+    for r in &list.reports {
+        let what = match r.kind {
+            ShiftKind::Shift => format!("shift {:>4}", r.id),
+            ShiftKind::DayClose => format!("day {}", r.business_day.as_deref().unwrap_or("?")),
+        };
+        println!(
+            "{what}  {} till #{} {:<10} {:<12} closed {}  paid {:>3} {:>10}  refunded {:>10}  net {:>10}",
+            r.store_code,
+            r.till_id,
+            r.till_name,
+            r.operator,
+            tilldesk::time::to_china_display(&r.closed_at),
+            r.figures.paid_count,
+            r.figures.paid,
+            r.figures.refunded,
+            r.figures.net
+        );
+    }
+    if list.reports.is_empty() {
+        println!("no shift reports at the merchant backend");
+    }
+    Ok(())
 }
 
 fn store_id(home: &mut DataHome, code: Option<&str>) -> anyhow::Result<tilldesk::model::StoreId> {
@@ -312,6 +389,21 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, command: ShiftsCommand) 
             }
             Ok(())
         }
+        ShiftsCommand::Tills { json, store, from, to, kind } => {
+            let kind = match kind.as_deref() {
+                None => None,
+                Some("shift" | "shifts") => Some(ShiftKind::Shift),
+                Some("day" | "day_close" | "days") => Some(ShiftKind::DayClose),
+                Some(other) => bail!("--kind {other:?}: expected shift or day"),
+            };
+            for (field, d) in [("from", &from), ("to", &to)] {
+                if let Some(d) = d {
+                    shifts::parse_day(d).with_context(|| format!("--{field}"))?;
+                }
+            }
+            let q = ShiftQuery { store, kind, from, to, after: None, limit: Some(200) };
+            tills(home, operator, q, json)
+        }
         ShiftsCommand::Close { json, out } => {
             let op = sign_in(home, operator, "tilldesk shifts close")?;
             let till = tilldesk::config::this_till(&mut home.store)?;
@@ -321,6 +413,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, command: ShiftsCommand) 
             } else {
                 print_shift(&summary)
             }
+            send_reports(home);
             deliver(home, &out, Slip::Shift(&summary), &summary.figures, &format!("shift-{}", summary.shift_id))
         }
         ShiftsCommand::Show { id, json, out } => {
@@ -356,6 +449,7 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, command: ShiftsCommand) 
             } else {
                 print_day(&summary)
             }
+            send_reports(home);
             let name = format!("day-{}-{}", summary.store_code, summary.business_day);
             deliver(home, &out, Slip::Day(&summary), &summary.figures, &name)
         }

@@ -22,7 +22,9 @@ use crate::store::orders::{NewOrder, OrderEvent};
 use crate::store::pg::staff::{AddRefused, SetActiveRefused};
 use crate::store::pg::{PgError, PgStore};
 use crate::store::refunds::RefundRefused;
-use crate::store::serve::{Begun, BegunRefund, FeedEntry, Redeemed, Till, TillId};
+use crate::store::serve::{
+    Begun, BegunRefund, FeedEntry, NewShiftReport, Redeemed, ShiftReportFilter, ShiftReportRow, Till, TillId,
+};
 use crate::store::transitions::{OrderMove, OrderMoved};
 
 /// How long a payment or refund in flight is leased to the instance sending it (recovery elsewhere waits).
@@ -269,6 +271,21 @@ impl Backend {
         match self.pg() {
             Some(pg) => Ok(pg.set_dynamic_code(id, code).await?),
             None => self.sqlite(|s| s.orders_mut().set_dynamic_code(id, code)),
+        }
+    }
+
+    /// Records a shift report once; its id and whether it is new.
+    pub(crate) async fn db_record_shift_report(&self, r: &NewShiftReport) -> Result<(i64, bool), DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.record_shift_report(r).await?),
+            None => self.sqlite(|s| s.backend_mut().record_shift_report(r)),
+        }
+    }
+
+    pub(crate) async fn db_shift_reports(&self, filter: &ShiftReportFilter) -> Result<Vec<ShiftReportRow>, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.shift_reports(filter).await?),
+            None => self.sqlite(|s| s.backend().shift_reports(filter)),
         }
     }
 

@@ -18,8 +18,8 @@ use crate::channel::backend::api::{
     AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, CloseResponse,
     EnrolRequest, EnrolResponse, FeedQuery, Health, OperatorsResponse, PayRequest, PayResponse, PrecreateRequest,
     PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList, RefundListQuery,
-    RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, SignInRequest, SignInResponse,
-    SignOutResponse, TillConfig,
+    RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList,
+    ShiftReported, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -233,6 +233,27 @@ struct StoreQuery {
     store: Option<String>,
 }
 
+/// `POST /v1/shifts`: a shift or day close the till closed.
+async fn report_shift(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<ShiftReport>, JsonRejection>,
+) -> Answer<ShiftReported> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.report_shift(&t, &body(parsed)?).await?))
+}
+
+/// `GET /v1/shifts`: the tills' shift reports, scoped by the signed-in operator's role.
+async fn shift_reports(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Query<ShiftQuery>, QueryRejection>,
+) -> Answer<ShiftReportList> {
+    let t = till(&b, &headers).await?;
+    let scope = b.scope(&t, session(&headers)).await?;
+    Ok(Json(b.shift_reports(scope, &query(parsed)?).await?))
+}
+
 /// `GET /v1/recon/runs/{run_id}`: a run's report, scoped.
 async fn recon_report(
     State(b): Shared,
@@ -293,6 +314,7 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/orders/{out_trade_no}/close", post(close))
         .route("/v1/refunds", get(refunds).post(refund))
         .route("/v1/refunds/{out_request_no}", get(refund_status))
+        .route("/v1/shifts", get(shift_reports).post(report_shift))
         .route("/v1/recon/runs", get(recon_runs))
         .route("/v1/recon/runs/{run_id}", get(recon_report))
         .route("/v1/recon/bills", get(bill_days))

@@ -26,6 +26,7 @@ pub mod notify;
 pub mod office;
 pub mod recon;
 pub mod recovery;
+pub mod shifts;
 pub mod staff;
 pub mod timing;
 pub mod tls;
@@ -440,7 +441,7 @@ impl Backend {
     }
 
     /// The catalogue's names of acquirers and stores, to describe orders with.
-    fn catalogue_names(&self) -> Result<Names, ApiError> {
+    pub(super) fn catalogue_names(&self) -> Result<Names, ApiError> {
         self.with_store(|s| {
             let stores = s.setup().stores()?.into_iter().map(|x| (x.id, x.store_code)).collect();
             Ok(Names { acquirers: acquirer_refs(s)?, stores })
@@ -467,9 +468,9 @@ impl Backend {
 }
 
 /// The catalogue's acquirers and store codes.
-struct Names {
+pub(super) struct Names {
     acquirers: std::collections::HashMap<AcquirerId, AcquirerRef>,
-    stores: std::collections::HashMap<StoreId, String>,
+    pub(super) stores: std::collections::HashMap<StoreId, String>,
 }
 
 /// An order as the till API carries it.

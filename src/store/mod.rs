@@ -64,6 +64,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (19, include_str!("migrations/0019_backend.sql")),
     (20, include_str!("migrations/0020_backend_staff.sql")),
     (21, include_str!("migrations/0021_amount_band_totals.sql")),
+    (22, include_str!("migrations/0022_backend_shift_reports.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).
@@ -143,6 +144,7 @@ pub const TABLES: &[&str] = &[
     "backend_refund_tills",
     "backend_closed_numbers",
     "backend_operator_sessions",
+    "backend_shift_reports",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -105,6 +105,60 @@ pub struct FeedEntry {
     pub refunds: Vec<Refund>,
 }
 
+/// A shift report a till sent (see migration 0022): `kind` "shift" or "day_close", the till's own number of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewShiftReport {
+    pub till: TillId,
+    pub store_id: StoreId,
+    pub kind: String,
+    pub till_ref: i64,
+    pub operator: String,
+    pub opened_at: Option<String>,
+    pub closed_at: String,
+    pub business_day: Option<String>,
+    pub paid_count: i64,
+    pub paid_fen: i64,
+    pub refund_count: i64,
+    pub refund_fen: i64,
+    pub net_fen: i64,
+    /// The till's frozen summary (JSON).
+    pub summary: String,
+}
+
+/// A recorded shift report, with its till's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftReportRow {
+    pub id: i64,
+    pub kind: String,
+    pub till_id: TillId,
+    pub till_name: String,
+    pub store_id: StoreId,
+    pub operator: String,
+    pub opened_at: Option<String>,
+    pub closed_at: String,
+    pub business_day: Option<String>,
+    pub paid_count: i64,
+    pub paid_fen: i64,
+    pub refund_count: i64,
+    pub refund_fen: i64,
+    pub net_fen: i64,
+}
+
+/// Which shift reports to list: newest first, below `before` (an id), at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShiftReportFilter {
+    pub store: Option<StoreId>,
+    /// Only this operator's (a cashier sees their own shifts).
+    pub operator: Option<String>,
+    pub kind: Option<String>,
+    /// Closed at or after (UTC, stored form).
+    pub from: Option<String>,
+    /// Closed before.
+    pub to: Option<String>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
 impl<S: std::ops::Deref<Target = Store>> super::BackendRepo<S> {
     /// Every till, in the order they were added.
     pub fn tills(&self) -> Result<Vec<Till>> {
@@ -146,6 +200,48 @@ impl<S: std::ops::Deref<Target = Store>> super::BackendRepo<S> {
             .prepare_cached("SELECT till_id FROM backend_order_tills WHERE order_id = ?1")?
             .query_row([id.0], |r| r.get(0).map(TillId))
             .optional()?)
+    }
+
+    /// Backend: the shift reports `filter` asks for, newest first.
+    pub fn shift_reports(&self, filter: &ShiftReportFilter) -> Result<Vec<ShiftReportRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.kind, r.till_id, t.name, r.store_id, r.operator, r.opened_at, r.closed_at, r.business_day,
+                    r.paid_count, r.paid_fen, r.refund_count, r.refund_fen, r.net_fen
+             FROM backend_shift_reports r JOIN backend_tills t ON t.id = r.till_id
+             WHERE (?1 IS NULL OR r.store_id = ?1) AND (?2 IS NULL OR r.operator = ?2) AND (?3 IS NULL OR r.kind = ?3)
+               AND (?4 IS NULL OR r.closed_at >= ?4) AND (?5 IS NULL OR r.closed_at < ?5) AND r.id < ?6
+             ORDER BY r.id DESC LIMIT ?7",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                filter.store.map(|s| s.0),
+                filter.operator,
+                filter.kind,
+                filter.from,
+                filter.to,
+                filter.before.unwrap_or(i64::MAX),
+                filter.limit
+            ],
+            |r| {
+                Ok(ShiftReportRow {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    till_id: TillId(r.get(2)?),
+                    till_name: r.get(3)?,
+                    store_id: StoreId(r.get(4)?),
+                    operator: r.get(5)?,
+                    opened_at: r.get(6)?,
+                    closed_at: r.get(7)?,
+                    business_day: r.get(8)?,
+                    paid_count: r.get(9)?,
+                    paid_fen: r.get(10)?,
+                    refund_count: r.get(11)?,
+                    refund_fen: r.get(12)?,
+                    net_fen: r.get(13)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// The till that wrote a refund (None: made otherwise).
@@ -573,6 +669,42 @@ impl<S: std::ops::DerefMut<Target = Store>> super::BackendRepo<S> {
                 params![token_hash, till.0, operator.0, now, expires_at],
             )?;
             Ok(())
+        })
+    }
+
+    /// Backend: records a shift report once (by till, kind and the till's number); its id, and whether it is new.
+    pub fn record_shift_report(&mut self, r: &NewShiftReport) -> Result<(i64, bool)> {
+        let now = crate::time::now_utc();
+        self.transaction(|tx| {
+            let inserted = tx.execute(
+                "INSERT INTO backend_shift_reports (till_id, kind, till_ref, store_id, operator, opened_at, closed_at,
+                    business_day, paid_count, paid_fen, refund_count, refund_fen, net_fen, summary, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT (till_id, kind, till_ref) DO NOTHING",
+                params![
+                    r.till.0,
+                    r.kind,
+                    r.till_ref,
+                    r.store_id.0,
+                    r.operator,
+                    r.opened_at,
+                    r.closed_at,
+                    r.business_day,
+                    r.paid_count,
+                    r.paid_fen,
+                    r.refund_count,
+                    r.refund_fen,
+                    r.net_fen,
+                    r.summary,
+                    now
+                ],
+            )?;
+            let id: i64 = tx.query_row(
+                "SELECT id FROM backend_shift_reports WHERE till_id = ?1 AND kind = ?2 AND till_ref = ?3",
+                params![r.till.0, r.kind, r.till_ref],
+                |row| row.get(0),
+            )?;
+            Ok((id, inserted > 0))
         })
     }
 

@@ -282,7 +282,39 @@ impl<S: std::ops::Deref<Target = Store>> super::Shifts<S> {
     }
 }
 
+impl<S: std::ops::Deref<Target = Store>> super::Shifts<S> {
+    /// Closed shifts not yet sent to the merchant backend, oldest first.
+    pub fn unreported_shifts(&self, limit: u32) -> Result<Vec<ShiftRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SHIFT_COLUMNS} FROM shifts s JOIN operators o ON o.id = s.operator_id
+             WHERE s.closed_at IS NOT NULL AND s.reported_at IS NULL ORDER BY s.id LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], shift_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Day closes not yet sent to the merchant backend, oldest first.
+    pub fn unreported_day_closes(&self, limit: u32) -> Result<Vec<DayCloseRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {DAY_COLUMNS} FROM day_closes WHERE reported_at IS NULL ORDER BY id LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], day_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 impl<S: std::ops::DerefMut<Target = Store>> super::Shifts<S> {
+    /// Notes that the merchant backend has a shift (`day` false) or a day close (true).
+    pub fn mark_reported(&mut self, id: i64, day: bool, at: &str) -> Result<()> {
+        let sql = if day {
+            "UPDATE day_closes SET reported_at = ?2 WHERE id = ?1"
+        } else {
+            "UPDATE shifts SET reported_at = ?2 WHERE id = ?1"
+        };
+        self.conn.execute(sql, params![id, at])?;
+        Ok(())
+    }
+
     /// Opens a shift for `operator` at this till, or returns the one already open (false: nothing was opened).
     /// Audited ("shift.open").
     pub fn open_shift(

@@ -643,6 +643,11 @@ impl SyncWorker {
             Err(pull::PullError::Store(e)) => return Err(e.into()),
             Err(pull::PullError::Backend(e)) => run.errors.push(format!("pulling the store's orders: {e}")),
         }
+        match pull::push_shift_reports(backend, store).await {
+            Ok(n) => run.outbox_delivered += i64::try_from(n).unwrap_or(i64::MAX),
+            Err(pull::PullError::Store(e)) => return Err(e.into()),
+            Err(pull::PullError::Backend(e)) => run.errors.push(format!("sending shift reports: {e}")),
+        }
         Ok(())
     }
 

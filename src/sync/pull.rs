@@ -149,3 +149,72 @@ fn to_pulled(o: &FeedOrder, store_id: StoreId, acquirer_id: AcquirerId) -> Optio
         refunds,
     })
 }
+
+/// Sends the shifts and day closes this till closed and its backend does not have yet (交接班, 日结: head office lists
+/// every till's), oldest first; each is marked once the backend has it (sent again, nothing changes there). Returns
+/// how many were sent.
+pub async fn push_shift_reports(client: &BackendClient, store: &mut Store) -> Result<usize, PullError> {
+    use crate::channel::backend::api::{ShiftKind, ShiftReport};
+    let mut sent = 0;
+    let now = crate::time::now_utc();
+    let shifts = store.shifts().unreported_shifts(50)?;
+    for row in shifts {
+        let (Some(closed_at), Some(text)) = (row.closed_at.clone(), row.summary.as_deref()) else { continue };
+        let parsed = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| serde_json::from_value::<crate::shifts::ShiftSummary>(v.clone()).ok().map(|s| (v, s)));
+        let Some((value, summary)) = parsed else {
+            tracing::warn!(shift = row.id, "a closed shift's summary cannot be read; it is not sent");
+            store.shifts_mut().mark_reported(row.id, false, &now)?;
+            continue;
+        };
+        let report = ShiftReport {
+            kind: ShiftKind::Shift,
+            till_ref: row.id,
+            operator: row.operator_name.clone(),
+            opened_at: Some(row.opened_at.clone()),
+            closed_at,
+            business_day: None,
+            figures: figures(&summary.figures),
+            summary: value,
+        };
+        client.report_shift(&report).await?;
+        store.shifts_mut().mark_reported(row.id, false, &now)?;
+        sent += 1;
+    }
+    let days = store.shifts().unreported_day_closes(50)?;
+    for row in days {
+        let parsed = serde_json::from_str::<serde_json::Value>(&row.summary)
+            .ok()
+            .and_then(|v| serde_json::from_value::<crate::shifts::DaySummary>(v.clone()).ok().map(|s| (v, s)));
+        let Some((value, summary)) = parsed else {
+            tracing::warn!(day_close = row.id, "a day close's summary cannot be read; it is not sent");
+            store.shifts_mut().mark_reported(row.id, true, &now)?;
+            continue;
+        };
+        let report = ShiftReport {
+            kind: ShiftKind::DayClose,
+            till_ref: row.id,
+            operator: summary.closed_by.clone(),
+            opened_at: None,
+            closed_at: row.closed_at.clone(),
+            business_day: Some(row.business_day.clone()),
+            figures: figures(&summary.figures),
+            summary: value,
+        };
+        client.report_shift(&report).await?;
+        store.shifts_mut().mark_reported(row.id, true, &now)?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+fn figures(f: &crate::shifts::Figures) -> crate::channel::backend::api::ShiftFigures {
+    crate::channel::backend::api::ShiftFigures {
+        paid_count: f.paid_count,
+        paid: Amount::from_fen(f.paid_fen).to_string(),
+        refund_count: f.refund_count,
+        refunded: Amount::from_fen(f.refund_fen).to_string(),
+        net: Amount::from_fen(f.net_fen).to_string(),
+    }
+}

@@ -26,6 +26,7 @@ pub mod routes;
 pub mod settings;
 /// 交接班: the open shift, the handover summary, past shifts and 日结.
 pub mod shifts;
+pub mod shifts_remote;
 pub mod staff;
 pub mod store_codes;
 pub mod sync_panel;

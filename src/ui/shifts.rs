@@ -72,6 +72,8 @@ pub struct ShiftsScreen {
     confirm_day: bool,
     day: String,
     export: PathField,
+    /// Every till's shifts at the merchant backend (a till enrolled with one).
+    tills: crate::ui::shifts_remote::TillsPanel,
 }
 
 impl Default for ShiftsScreen {
@@ -87,6 +89,7 @@ impl Default for ShiftsScreen {
             confirm_day: false,
             day: shifts::day_text(shifts::today()),
             export: PathField::new(Pick::Save, "CSV", &["csv"]),
+            tills: crate::ui::shifts_remote::TillsPanel::default(),
         }
     }
 }
@@ -209,6 +212,10 @@ impl ShiftsScreen {
                 self.current(ui, ctx);
                 ui.separator();
                 self.history(ui, ctx);
+            }
+            if ctx.backend_url.is_some() {
+                ui.separator();
+                ui.push_id("tills", |ui| self.tills.ui(ui, ctx));
             }
         });
     }

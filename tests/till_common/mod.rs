@@ -59,6 +59,16 @@ impl Till {
     }
 
     pub async fn pay(&self, code: &str, fen: i64) -> (tilldesk::model::Order, Outcome) {
+        self.pay_as(code, fen, None).await
+    }
+
+    /// [`Till::pay`] taken by `operator` (the till's row of them).
+    pub async fn pay_as(
+        &self,
+        code: &str,
+        fen: i64,
+        operator: Option<tilldesk::model::OperatorId>,
+    ) -> (tilldesk::model::Order, Outcome) {
         let engine =
             Checkout::new(self.store(), self.router.clone(), Arc::new(SystemClock), CheckoutSettings::default());
         let input = PaymentInput {
@@ -66,7 +76,7 @@ impl Till {
             auth_code: code.into(),
             subject: "连锁门店".into(),
             store_id: self.store_id,
-            operator_id: None,
+            operator_id: operator,
             terminal_id: None,
         };
         engine.pay(input, Arc::new(AtomicBool::new(false)), &|_| {}).await.unwrap()

@@ -672,6 +672,107 @@ impl ApiError {
     }
 }
 
+/// What a shift report is: a cashier's shift closed at a till (交接班), or a store's day close there (日结).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftKind {
+    Shift,
+    DayClose,
+}
+
+impl ShiftKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShiftKind::Shift => "shift",
+            ShiftKind::DayClose => "day_close",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ShiftKind> {
+        match text {
+            "shift" => Some(ShiftKind::Shift),
+            "day_close" => Some(ShiftKind::DayClose),
+            _ => None,
+        }
+    }
+}
+
+/// A shift's or a day's totals, in yuan text ("12.34").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftFigures {
+    pub paid_count: i64,
+    pub paid: String,
+    pub refund_count: i64,
+    pub refunded: String,
+    pub net: String,
+}
+
+/// `POST /v1/shifts`: a shift or a day close the till closed, with its frozen figures and summary (the slip as the
+/// till printed it, JSON). `till_ref` is the till's own number of it: sent again, nothing changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftReport {
+    pub kind: ShiftKind,
+    pub till_ref: i64,
+    /// The cashier of a shift; who closed a day.
+    pub operator: String,
+    #[serde(default)]
+    pub opened_at: Option<String>,
+    /// UTC RFC 3339.
+    pub closed_at: String,
+    /// A day close's China business day, YYYY-MM-DD.
+    #[serde(default)]
+    pub business_day: Option<String>,
+    pub figures: ShiftFigures,
+    pub summary: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftReported {
+    /// The backend's number of the report.
+    pub id: i64,
+    /// False: it had it already.
+    pub new: bool,
+}
+
+/// `GET /v1/shifts`: the tills' shift reports newest first, filtered by `store` (code), `kind`, `from`/`to` (China
+/// days of the close, YYYY-MM-DD, inclusive), paged by `after` (the `next` of the previous page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftQuery {
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub kind: Option<ShiftKind>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub after: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One report in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftReportLine {
+    pub id: i64,
+    pub kind: ShiftKind,
+    pub till_id: i64,
+    pub till_name: String,
+    pub store_code: String,
+    pub operator: String,
+    pub opened_at: Option<String>,
+    pub closed_at: String,
+    pub business_day: Option<String>,
+    pub figures: ShiftFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftReportList {
+    pub reports: Vec<ShiftReportLine>,
+    pub next: Option<i64>,
+}
+
 /// `GET /v1/recon/runs`: the reconciliation runs newest first, filtered by `store` (code), `acquirer` (the
 /// backend's account id, its onboarding id such as ALIPAY, or `alipay` / `wechatpay`), `from`/`to` (bill days,
 /// YYYY-MM-DD, inclusive), paged by `after` (the `next` of the previous page, a run id).

@@ -7,8 +7,8 @@ use super::api::{
     AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, CloseResponse,
     EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse, OrderList, PayRequest, PayResponse,
     PrecreateRequest, PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList,
-    RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, SignInRequest,
-    SignInResponse, SignOutResponse, TillConfig,
+    RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, ShiftQuery, ShiftReport,
+    ShiftReportList, ShiftReported, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
 };
 use crate::secrets::Secret;
 
@@ -238,6 +238,31 @@ impl BackendClient {
     /// `POST /v1/orders/{out_trade_no}/close`: closes a dynamic code's trade.
     pub async fn close(&self, out_trade_no: &str) -> Result<CloseResponse, BackendError> {
         self.post(&["orders", out_trade_no, "close"], &serde_json::json!({})).await
+    }
+
+    /// `POST /v1/shifts`: a shift or day close this till closed.
+    pub async fn report_shift(&self, report: &ShiftReport) -> Result<ShiftReported, BackendError> {
+        self.post(&["shifts"], report).await
+    }
+
+    /// `GET /v1/shifts`: every till's shift reports the signed-in operator may see.
+    pub async fn shift_reports(&self, q: &ShiftQuery) -> Result<ShiftReportList, BackendError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [("store", &q.store), ("from", &q.from), ("to", &q.to)] {
+            if let Some(v) = v {
+                query.push((k, v.clone()));
+            }
+        }
+        if let Some(kind) = q.kind {
+            query.push(("kind", kind.as_str().to_owned()));
+        }
+        if let Some(after) = q.after {
+            query.push(("after", after.to_string()));
+        }
+        if let Some(limit) = q.limit {
+            query.push(("limit", limit.to_string()));
+        }
+        self.get(&["shifts"], &query).await
     }
 
     /// `POST /v1/sign-in`: the operator's PIN checked at the backend.

@@ -31,10 +31,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("../pg_migrations/0002_notifications.sql")),
     (3, include_str!("../pg_migrations/0003_catalogue.sql")),
     (4, include_str!("../pg_migrations/0004_dynamic_codes.sql")),
+    (5, include_str!("../pg_migrations/0005_shift_reports.sql")),
 ];
 
 /// The schema version this TillDesk brings a PostgreSQL database to (its newest migration).
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
 const MIGRATION_LOCK: i32 = 20231;
@@ -151,6 +152,7 @@ impl PgStore {
             "audit_log",
             "notifications",
             "catalogue_versions",
+            "shift_reports",
         ];
         let conn = self.conn().await?;
         let mut out = Vec::with_capacity(TABLES.len());

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use super::{PgError, PgStore, Result, audit, utc, utc_opt};
 use crate::model::StoreId;
-use crate::store::serve::{Redeemed, Till, TillId};
+use crate::store::serve::{NewShiftReport, Redeemed, ShiftReportFilter, ShiftReportRow, Till, TillId};
 
 const TILL_COLUMNS: &str = "t.id, t.store_id, t.store_code, t.name, t.created_at, t.enrolled_at, t.last_contact_at, \
      t.revoked_at, (SELECT MAX(c.expires_at) FROM enrolment_codes c WHERE c.till_id = t.id AND c.used_at IS NULL \
@@ -146,5 +146,90 @@ impl PgStore {
             .await?;
         conn.execute(&stmt, &[&id.0, &now, &before]).await?;
         Ok(())
+    }
+}
+
+impl PgStore {
+    /// Records a shift report once (by till, kind and the till's number); its id, and whether it is new.
+    pub async fn record_shift_report(&self, r: &NewShiftReport) -> Result<(i64, bool)> {
+        let conn = self.conn().await?;
+        let inserted = conn
+            .query_opt(
+                "INSERT INTO shift_reports (till_id, kind, till_ref, store_id, operator, opened_at, closed_at,
+                    business_day, paid_count, paid_fen, refund_count, refund_fen, net_fen, summary, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())
+                 ON CONFLICT (till_id, kind, till_ref) DO NOTHING RETURNING id",
+                &[
+                    &r.till.0,
+                    &r.kind,
+                    &r.till_ref,
+                    &r.store_id.0,
+                    &r.operator,
+                    &r.opened_at,
+                    &r.closed_at,
+                    &r.business_day,
+                    &r.paid_count,
+                    &r.paid_fen,
+                    &r.refund_count,
+                    &r.refund_fen,
+                    &r.net_fen,
+                    &r.summary,
+                ],
+            )
+            .await?;
+        if let Some(row) = inserted {
+            return Ok((row.get(0), true));
+        }
+        let row = conn
+            .query_one(
+                "SELECT id FROM shift_reports WHERE till_id = $1 AND kind = $2 AND till_ref = $3",
+                &[&r.till.0, &r.kind, &r.till_ref],
+            )
+            .await?;
+        Ok((row.get(0), false))
+    }
+
+    /// The shift reports `filter` asks for, newest first.
+    pub async fn shift_reports(&self, filter: &ShiftReportFilter) -> Result<Vec<ShiftReportRow>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT r.id, r.kind, r.till_id, t.name, r.store_id, r.operator, r.opened_at, r.closed_at,
+                        r.business_day, r.paid_count, r.paid_fen, r.refund_count, r.refund_fen, r.net_fen
+                 FROM shift_reports r JOIN tills t ON t.id = r.till_id
+                 WHERE ($1::BIGINT IS NULL OR r.store_id = $1) AND ($2::TEXT IS NULL OR r.operator = $2)
+                   AND ($3::TEXT IS NULL OR r.kind = $3) AND ($4::TEXT IS NULL OR r.closed_at >= $4)
+                   AND ($5::TEXT IS NULL OR r.closed_at < $5) AND r.id < $6
+                 ORDER BY r.id DESC LIMIT $7",
+                &[
+                    &filter.store.map(|s| s.0),
+                    &filter.operator,
+                    &filter.kind,
+                    &filter.from,
+                    &filter.to,
+                    &filter.before.unwrap_or(i64::MAX),
+                    &filter.limit,
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ShiftReportRow {
+                id: r.get(0),
+                kind: r.get(1),
+                till_id: TillId(r.get(2)),
+                till_name: r.get(3),
+                store_id: StoreId(r.get(4)),
+                operator: r.get(5),
+                opened_at: r.get(6),
+                closed_at: r.get(7),
+                business_day: r.get(8),
+                paid_count: r.get(9),
+                paid_fen: r.get(10),
+                refund_count: r.get(11),
+                refund_fen: r.get(12),
+                net_fen: r.get(13),
+            })
+            .collect())
     }
 }
