@@ -13,16 +13,24 @@ use tilldesk::routing::backend;
 
 use crate::cli::reconcile::{ReportFilter, parse_date};
 
+/// What these commands read at the backend, and who may.
+const RECON: (&str, &str) = ("reconciliation", "owner or back office");
+
 /// Whether this till reads reconciliation from a merchant backend.
 pub fn enrolled(home: &DataHome) -> anyhow::Result<bool> {
     Ok(backend::link(&home.store)?.is_some())
 }
 
 /// The backend's client speaking for `operator`, signed in there with the PIN (`TILLDESK_PIN`); `what` the command,
-/// `read` what it reads there.
-pub fn signed_in(home: &mut DataHome, operator: Option<&str>, what: &str, read: &str) -> anyhow::Result<BackendClient> {
+/// `read` what it reads there and `who` may.
+pub fn signed_in(
+    home: &mut DataHome,
+    operator: Option<&str>,
+    what: &str,
+    (read, who): (&str, &str),
+) -> anyhow::Result<BackendClient> {
     let Some(name) = operator else {
-        bail!("{what} reads the merchant backend's {read}: pass --operator NAME and the PIN in TILLDESK_PIN");
+        bail!("{what} reads the merchant backend's {read}: pass --operator NAME ({who}) and the PIN in TILLDESK_PIN");
     };
     let pin = crate::cli::staff::read_pin(name)?;
     let vault =
@@ -55,7 +63,7 @@ pub fn show(
     store: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let client = signed_in(home, operator, "tilldesk reconcile show", "reconciliation")?;
+    let client = signed_in(home, operator, "tilldesk reconcile show", RECON)?;
     let day = recon::date_text(date);
     let report = remote::block_on(remote::day_report(&client, acquirer, &day, store)).map_err(said)?;
     let Some(report) = report else {
@@ -80,7 +88,7 @@ pub fn runs(home: &mut DataHome, operator: Option<&str>, f: ReportFilter) -> any
     if !enrolled(home)? {
         return local_runs(home, &f);
     }
-    let client = signed_in(home, operator, "tilldesk reconcile runs", "reconciliation")?;
+    let client = signed_in(home, operator, "tilldesk reconcile runs", RECON)?;
     let q = ReconRunQuery {
         store: f.store.clone(),
         acquirer: f.acquirer.clone(),
@@ -114,7 +122,7 @@ pub fn bills(home: &mut DataHome, operator: Option<&str>, f: ReportFilter) -> an
     if !enrolled(home)? {
         return local_bills(home, &f);
     }
-    let client = signed_in(home, operator, "tilldesk reconcile bills", "reconciliation")?;
+    let client = signed_in(home, operator, "tilldesk reconcile bills", RECON)?;
     let q = BillDayQuery {
         store: f.store.clone(),
         acquirer: f.acquirer.clone(),

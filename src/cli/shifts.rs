@@ -149,7 +149,12 @@ fn tills(home: &mut DataHome, operator: Option<&str>, q: ShiftQuery, json: bool)
     if tilldesk::routing::backend::link(&home.store)?.is_none() {
         bail!("this till is not enrolled with a merchant backend: `tilldesk shifts list` lists its own shifts");
     }
-    let client = crate::cli::reconcile_backend::signed_in(home, operator, "tilldesk shifts tills", "shift reports")?;
+    let client = crate::cli::reconcile_backend::signed_in(
+        home,
+        operator,
+        "tilldesk shifts tills",
+        ("shift reports", "owner: every store; back office: this store; a cashier: their own"),
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let list = runtime.block_on(client.shift_reports(&q)).map_err(|e| match e.api() {
         Some(api) => anyhow::anyhow!("the merchant backend refused: {api}"),
