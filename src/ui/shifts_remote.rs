@@ -97,7 +97,7 @@ impl TillsPanel {
                 lang.pick("收银台", "Till"),
                 lang.pick("人员", "Operator"),
                 lang.pick("结束时间", "Closed"),
-                lang.pick("笔数", "Payments"),
+                lang.pick("收款", "Paid"),
                 lang.pick("退款", "Refunded"),
                 lang.pick("净额", "Net"),
             ] {
