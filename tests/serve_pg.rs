@@ -159,6 +159,28 @@ fn same_till_at(other: &RunningBackend, token: &str) -> BackendClient {
     BackendClient::new(&other.base_url(), Secret::from(token.to_owned())).unwrap()
 }
 
+/// Two instances on the world's schema, one till enrolled (a client of it at each), and the chain's first owner.
+struct Pair {
+    a: RunningBackend,
+    b: RunningBackend,
+    token: String,
+    at_a: BackendClient,
+    at_b: BackendClient,
+    owner: api::SignInRequest,
+}
+
+async fn pair_with_owner(w: &World) -> Pair {
+    let (a, b) = tokio::join!(w.instance(), w.instance());
+    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
+    let token = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap().token;
+    let (at_a, at_b) = (same_till_at(&a, &token), same_till_at(&b, &token));
+    let owner = api::SignInRequest { name: "老板 Li".into(), pin: "246810".into() };
+    let first =
+        api::AddOperatorRequest { by: None, name: owner.name.clone(), role: Role::Owner, pin: owner.pin.clone() };
+    at_a.add_operator(&first).await.unwrap();
+    Pair { a, b, token, at_a, at_b, owner }
+}
+
 fn pay_request(no: &str, code: &str, amount: &str) -> api::PayRequest {
     api::PayRequest {
         out_trade_no: no.into(),
@@ -482,15 +504,10 @@ async fn a_till_revoked_at_one_instance_is_refused_at_the_other() {
 async fn staff_sign_in_at_any_instance_and_lists_are_scoped_by_role() {
     let Some(url) = database_url() else { return };
     let w = world(&url).await;
-    let (a, b) = tokio::join!(w.instance(), w.instance());
-    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
-    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
-    let (at_a, at_b) = (same_till_at(&a, &enrolled.token), same_till_at(&b, &enrolled.token));
-    let owner = api::SignInRequest { name: "老板 Li".into(), pin: "246810".into() };
+    let Pair { a, b, token, at_a, at_b, owner } = pair_with_owner(&w).await;
+    // Only the first owner comes without `by`.
     let first =
         api::AddOperatorRequest { by: None, name: owner.name.clone(), role: Role::Owner, pin: owner.pin.clone() };
-    at_a.add_operator(&first).await.unwrap();
-    // Only the first owner comes without `by`.
     let e = at_b.add_operator(&first).await.unwrap_err();
     assert_eq!(e.api(), Some(&ApiError::SignInRequired));
     let cashier = api::AddOperatorRequest {
@@ -506,13 +523,13 @@ async fn staff_sign_in_at_any_instance_and_lists_are_scoped_by_role() {
 
     // The cashier signs in at one instance; the session works at the other.
     let signed = at_a.sign_in(&api::SignInRequest { name: "收银 Wang".into(), pin: "1357".into() }).await.unwrap();
-    let cashier_at_b = same_till_at(&b, &enrolled.token).with_session(Secret::from(signed.session.clone()));
+    let cashier_at_b = same_till_at(&b, &token).with_session(Secret::from(signed.session.clone()));
     cashier_at_b.pay(&pay_request("TDPGSTAFF1", CODE_A, "3.00")).await.unwrap();
     at_a.pay(&pay_request("TDPGSTAFF2", CODE_B, "4.00")).await.unwrap();
     let own = cashier_at_b.order_list(&api::FeedQuery::default()).await.unwrap();
     assert_eq!(own.orders.iter().map(|o| o.out_trade_no.as_str()).collect::<Vec<_>>(), ["TDPGSTAFF1"]);
     let boss = at_b.sign_in(&owner).await.unwrap();
-    let owner_at_a = same_till_at(&a, &enrolled.token).with_session(Secret::from(boss.session));
+    let owner_at_a = same_till_at(&a, &token).with_session(Secret::from(boss.session));
     let all = owner_at_a.order_list(&api::FeedQuery { limit: Some(1), ..Default::default() }).await.unwrap();
     assert_eq!(all.orders[0].out_trade_no, "TDPGSTAFF2", "newest first");
     let next = all.next.clone().expect("a second page");
@@ -848,18 +865,13 @@ async fn the_catalogue_is_published_in_versions_and_a_change_made_meanwhile_is_r
 async fn staff_change_their_pins_and_are_deactivated_at_any_instance() {
     let Some(url) = database_url() else { return };
     let w = world(&url).await;
-    let (a, b) = tokio::join!(w.instance(), w.instance());
-    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
-    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
-    let (at_a, at_b) = (same_till_at(&a, &enrolled.token), same_till_at(&b, &enrolled.token));
-    let owner = api::SignInRequest { name: "老板 Li".into(), pin: "246810".into() };
+    let Pair { a, b, token, at_a, at_b, owner } = pair_with_owner(&w).await;
     let add = |by: Option<&api::SignInRequest>, name: &str, role, pin: &str| api::AddOperatorRequest {
         by: by.cloned(),
         name: name.into(),
         role,
         pin: pin.into(),
     };
-    at_a.add_operator(&add(None, "老板 Li", Role::Owner, "246810")).await.unwrap();
     at_b.add_operator(&add(Some(&owner), "收银 Wang", Role::Cashier, "1357")).await.unwrap();
     let wang = |pin: &str| api::SignInRequest { name: "收银 Wang".into(), pin: pin.into() };
 
@@ -869,7 +881,7 @@ async fn staff_change_their_pins_and_are_deactivated_at_any_instance() {
     assert_eq!(changed.changed.map(|o| o.name).as_deref(), Some("收银 Wang"));
     assert_eq!(at_b.sign_in(&wang("1357")).await.unwrap_err().api(), Some(&ApiError::NameOrPin));
     let session = at_b.sign_in(&wang("8642")).await.unwrap().session;
-    let wang_at_a = same_till_at(&a, &enrolled.token).with_session(Secret::from(session));
+    let wang_at_a = same_till_at(&a, &token).with_session(Secret::from(session));
     assert!(wang_at_a.order_list(&api::FeedQuery::default()).await.is_ok());
     // A cashier may neither give someone else a PIN nor deactivate anyone; a bad PIN is refused with the rule.
     let theirs = api::ChangePinRequest { by: wang("8642"), name: "老板 Li".into(), new_pin: "111111".into() };
@@ -973,14 +985,7 @@ async fn a_dynamic_code_is_the_same_at_both_instances_and_closed_by_recovery_onl
 async fn shift_reports_are_kept_once_and_listed_at_either_instance() {
     let Some(url) = database_url() else { return };
     let w = world(&url).await;
-    let (a, b) = tokio::join!(w.instance(), w.instance());
-    let code = a.backend.add_till("S001", "till 1").await.unwrap().code;
-    let enrolled = BackendClient::enrol(&a.base_url(), code.expose()).await.unwrap();
-    let (at_a, at_b) = (same_till_at(&a, &enrolled.token), same_till_at(&b, &enrolled.token));
-    let owner = api::SignInRequest { name: "老板 Li".into(), pin: "246810".into() };
-    let first =
-        api::AddOperatorRequest { by: None, name: owner.name.clone(), role: Role::Owner, pin: owner.pin.clone() };
-    at_a.add_operator(&first).await.unwrap();
+    let Pair { a, b, token, at_a, at_b, owner } = pair_with_owner(&w).await;
     let report = api::ShiftReport {
         kind: api::ShiftKind::Shift,
         till_ref: 7,
@@ -1005,7 +1010,7 @@ async fn shift_reports_are_kept_once_and_listed_at_either_instance() {
     let e = at_a.report_shift(&bad).await.unwrap_err();
     assert!(matches!(e.api(), Some(ApiError::BadRequest { field, .. }) if field == "business_day"), "{e}");
     let session = at_b.sign_in(&owner).await.unwrap().session;
-    let boss = same_till_at(&b, &enrolled.token).with_session(Secret::from(session));
+    let boss = same_till_at(&b, &token).with_session(Secret::from(session));
     let day = api::ShiftQuery { from: Some("2026-12-07".into()), to: Some("2026-12-07".into()), ..Default::default() };
     let list = boss.shift_reports(&day).await.unwrap();
     assert_eq!(list.reports.len(), 1);

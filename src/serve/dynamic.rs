@@ -9,7 +9,7 @@
 //! none); a close that finds the trade paid records a sale; a dynamic order left open is closed by recovery, never
 //! cancelled or reversed (on PostgreSQL once its code has expired: its lease lasts until then).
 
-use super::gateway::{amount, check_number, paid_family, recorded_trade, route_error, trade};
+use super::gateway::{check_number, paid_family, recorded_trade, route_error, sale, trade};
 use super::{Backend, Till, internal};
 use crate::channel::backend::api::{
     ApiError, CloseAnswer, CloseResponse, PrecreateAnswer, PrecreateRequest, PrecreateResponse, Refusal,
@@ -34,11 +34,7 @@ impl Backend {
         operator: Option<crate::model::OperatorId>,
     ) -> Result<PrecreateResponse, ApiError> {
         let engine = self.engine()?;
-        check_number("out_trade_no", &req.out_trade_no)?;
-        let total = amount("amount", &req.amount)?;
-        if req.subject.trim().is_empty() {
-            return Err(ApiError::BadRequest { field: "subject".into(), detail: "empty".into() });
-        }
+        let total = sale(&req.out_trade_no, &req.amount, &req.subject)?;
         let now = self.now();
         let expires_at = time::OffsetDateTime::parse(&req.expires_at, &time::format_description::well_known::Rfc3339)
             .ok()

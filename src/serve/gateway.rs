@@ -45,6 +45,16 @@ pub(super) fn amount(field: &str, text: &str) -> Result<Amount, ApiError> {
     }
 }
 
+/// A sale's number, amount and subject as a till sends them: the amount, or what is wrong.
+pub(super) fn sale(out_trade_no: &str, amount_text: &str, subject: &str) -> Result<Amount, ApiError> {
+    check_number("out_trade_no", out_trade_no)?;
+    let total = amount("amount", amount_text)?;
+    if subject.trim().is_empty() {
+        return Err(ApiError::BadRequest { field: "subject".into(), detail: "empty".into() });
+    }
+    Ok(total)
+}
+
 pub(super) fn trade(info: &TradeInfo) -> Trade {
     Trade {
         trade_no: info.trade_no.clone(),
@@ -123,11 +133,7 @@ impl Backend {
         operator: Option<crate::model::OperatorId>,
     ) -> Result<PayResponse, ApiError> {
         let engine = self.engine()?;
-        check_number("out_trade_no", &req.out_trade_no)?;
-        let total = amount("amount", &req.amount)?;
-        if req.subject.trim().is_empty() {
-            return Err(ApiError::BadRequest { field: "subject".into(), detail: "empty".into() });
-        }
+        let total = sale(&req.out_trade_no, &req.amount, &req.subject)?;
         if let Some(order) = self.own_order(till, &req.out_trade_no).await? {
             return self.replay_pay(order, total).await;
         }
