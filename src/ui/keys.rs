@@ -438,6 +438,15 @@ impl KeysPanel {
             ui.colored_label(ui.visuals().error_fg_color, refused);
             return;
         }
+        if ctx.access == AccessMode::MerchantBackend && ctx.backend_url.is_some() {
+            // An enrolled till holds no acquirer keys: the forms would only invite keys that are never used here.
+            ui.label(lang.pick(
+                "本收银台经商户后台收款，不保存收单机构的密钥：密钥由商户后台保管（在后台用 tilldesk keys --database … 配置）。",
+                "This till takes payments through the merchant backend and keeps no acquirer keys: the backend holds \
+                 them (configured there with tilldesk keys --database …).",
+            ));
+            return;
+        }
         // One command at a time: a test or an import waits for the save before it (the queue runs commands side by
         // side, so two clicks in a row would otherwise race).
         let idle = self.commands.is_empty() && self.unlocking.is_none() && self.cert_import.is_none();
