@@ -148,7 +148,7 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     wait_for(&mut h, "Signed in:");
     assert_eq!(sessions(), 1, "a new session at the backend");
     // The owner may change settings, but an enrolled till offers no acquirer key forms: it holds no keys.
-    h.get_by_label_contains("keeps no acquirer keys");
+    wait_for(&mut h, "keeps no acquirer keys");
     assert!(h.query_by_label("Alipay gateway URL").is_none(), "no acquirer key forms at an enrolled till");
 
     // The owner takes the cashier off the staff at the backend (their PIN in "Current PIN" confirms it there)...
