@@ -167,24 +167,27 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     let checked = Store::open(&backend_db).unwrap().staff_mut().verify_pin("老板", "135791").map(|o| o.name);
     assert_eq!(checked.ok().as_deref(), Some("老板"), "the new PIN is the backend's");
 
-    // Every till's shifts: a handover closed at this till goes up with the next sync (Retry now runs one), and the
-    // Shifts screen lists it from the backend.
+    // Every till's shifts: a handover closed here (F10, Enter) goes up at once with a sync pass the screen asks for,
+    // and the Shifts screen lists it from the backend.
     {
         let mut db = Store::open(&data.join("tilldesk.sqlite3")).unwrap();
         let this = tilldesk::config::this_till(&mut db).unwrap();
         let owner = db.staff().operator_by_name("老板").unwrap().unwrap();
-        let now = tilldesk::time::now_utc();
-        tilldesk::shifts::open(&mut db, &this, &owner, &now).unwrap();
-        tilldesk::shifts::close_mine(&mut db, &this, &owner, &tilldesk::time::now_utc()).unwrap();
+        tilldesk::shifts::open(&mut db, &this, &owner, &tilldesk::time::now_utc()).unwrap();
     }
     let reports = || {
         let counts = Store::open(&backend_db).unwrap().table_counts().unwrap();
         counts.into_iter().find(|(t, _)| *t == "backend_shift_reports").map_or(0, |(_, n)| n)
     };
-    click(&mut h, "Retry now");
-    wait_until(&mut h, "the shift report at the backend", |_| reports() == 1);
     click(&mut h, "Shifts");
     wait_for(&mut h, "Every till's shifts (merchant backend)");
+    wait_for(&mut h, "The merchant backend has no shifts yet");
+    h.key_press(egui::Key::F10);
+    wait_for(&mut h, "Close the shift? (Enter closes");
+    h.key_press(egui::Key::Enter);
+    wait_for(&mut h, "Handover summary");
+    wait_until(&mut h, "the shift report at the backend", |_| reports() == 1);
+    click(&mut h, "Refresh");
     wait_for(&mut h, "#1 front till");
     drop(h);
     rt.block_on(async {

@@ -129,6 +129,13 @@ impl ShiftsScreen {
         }
         let Some(done) = crate::queue::poll_slot(&mut self.action).map(answer) else { return };
         self.invalidate();
+        // At a till enrolled with a merchant backend, what was just closed goes up with a sync pass now (not at the
+        // next one, up to a minute away).
+        if matches!(done, Ok(Done::Closed(_) | Done::DayClosed(..))) && ctx.backend_url.is_some() {
+            if let Some(services) = &ctx.services {
+                services.handle().sync_now();
+            }
+        }
         match done {
             Ok(Done::Closed(s)) => {
                 self.message = Some((
