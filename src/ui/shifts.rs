@@ -131,10 +131,11 @@ impl ShiftsScreen {
         self.invalidate();
         // At a till enrolled with a merchant backend, what was just closed goes up with a sync pass now (not at the
         // next one, up to a minute away).
-        if matches!(done, Ok(Done::Closed(_) | Done::DayClosed(..))) && ctx.backend_url.is_some() {
-            if let Some(services) = &ctx.services {
-                services.handle().sync_now();
-            }
+        if matches!(done, Ok(Done::Closed(_) | Done::DayClosed(..)))
+            && ctx.backend_url.is_some()
+            && let Some(services) = &ctx.services
+        {
+            services.handle().sync_now();
         }
         match done {
             Ok(Done::Closed(s)) => {
