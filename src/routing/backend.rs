@@ -84,6 +84,11 @@ pub fn client_with_token(
     Ok(Some(with_session(store, client)?))
 }
 
+/// The client of a till that must be enrolled (staff calls): refused as [`LinkError::NotJoined`] when it is not.
+pub fn joined_client(store: &Store, token: Option<crate::secrets::Secret>) -> Result<BackendClient, StaffError> {
+    client_with_token(store, token)?.ok_or_else(|| LinkError::NotJoined.into())
+}
+
 /// `client` speaking for the operator signed in at this till (their session from the last sign-in), if any.
 pub fn with_session(store: &Store, client: BackendClient) -> Result<BackendClient, StoreError> {
     Ok(match store.setting(SETTING_SESSION)?.filter(|s| !s.trim().is_empty()) {

@@ -19,7 +19,7 @@ use crate::store::StoreError;
 use crate::store::dynamic::DynamicCodeRow;
 use crate::store::operators::{AddOperatorError, AuthError, SetActiveError, VerifyError};
 use crate::store::orders::{NewOrder, OrderEvent};
-use crate::store::pg::staff::{AddRefused, SetActiveRefused};
+use crate::store::pg::staff::AddRefused;
 use crate::store::pg::{PgError, PgStore};
 use crate::store::refunds::RefundRefused;
 use crate::store::serve::{
@@ -477,18 +477,16 @@ impl Backend {
     ) -> Result<Result<Operator, AddOperatorError>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.change_pin(id, new_pin, by).await?.map_err(AddOperatorError::Auth)),
-            None => self
-                .with_store(|s| {
-                    let Some(op) = s.staff().operator(id)?.filter(|o| o.active) else {
-                        return Ok::<_, StoreError>(Err(AddOperatorError::Auth(AuthError::NameOrPin)));
-                    };
-                    match s.staff_mut().change_pin(id, new_pin, by) {
-                        Ok(()) => Ok(Ok(op)),
-                        Err(AddOperatorError::Store(e)) => Err(e),
-                        Err(refused) => Ok(Err(refused)),
-                    }
-                })
-                .map_err(DbError::Sqlite),
+            None => self.sqlite(|s| {
+                let Some(op) = s.staff().operator(id)?.filter(|o| o.active) else {
+                    return Ok(Err(AddOperatorError::Auth(AuthError::NameOrPin)));
+                };
+                match s.staff_mut().change_pin(id, new_pin, by) {
+                    Ok(()) => Ok(Ok(op)),
+                    Err(AddOperatorError::Store(e)) => Err(e),
+                    Err(refused) => Ok(Err(refused)),
+                }
+            }),
         }
     }
 
@@ -500,17 +498,12 @@ impl Backend {
         by: Option<OperatorId>,
     ) -> Result<Result<Operator, SetActiveError>, DbError> {
         match self.pg() {
-            Some(pg) => Ok(pg.set_operator_active(name, active, by).await?.map_err(|r| match r {
-                SetActiveRefused::Unknown(n) => SetActiveError::Unknown(n),
-                SetActiveRefused::LastOwner(n) => SetActiveError::LastOwner(n),
-            })),
-            None => self
-                .with_store(|s| match s.staff_mut().set_active(name, active, by) {
-                    Ok(op) => Ok(Ok(op)),
-                    Err(SetActiveError::Store(e)) => Err(e),
-                    Err(refused) => Ok(Err(refused)),
-                })
-                .map_err(DbError::Sqlite),
+            Some(pg) => Ok(pg.set_operator_active(name, active, by).await?),
+            None => self.sqlite(|s| match s.staff_mut().set_active(name, active, by) {
+                Ok(op) => Ok(Ok(op)),
+                Err(SetActiveError::Store(e)) => Err(e),
+                Err(refused) => Ok(Err(refused)),
+            }),
         }
     }
 

@@ -155,6 +155,44 @@ impl Backend {
         Ok(PrecreateResponse { out_trade_no: now.out_trade_no, order_status: now.status, replayed: true, answer })
     }
 
+    /// Records what the acquirer said to a close of `order` through the transition function (a payment found: the
+    /// sale, recorded as `paid_via`), and what to tell the till.
+    pub(super) async fn record_close(
+        &self,
+        order: &Order,
+        result: CloseResult,
+        paid_via: &str,
+    ) -> Result<CloseAnswer, ApiError> {
+        Ok(match result {
+            CloseResult::Closed => {
+                let closed = OrderMove::to(OrderStatus::Closed, "close_confirmed", "closed unpaid");
+                match self.advance(order, &closed).await? {
+                    OrderMoved::Refused { from, .. } => {
+                        CloseAnswer::Unknown { reason: format!("the order is {from} at the merchant backend") }
+                    }
+                    _ => CloseAnswer::Closed,
+                }
+            }
+            CloseResult::AlreadyPaid(info) => {
+                self.note(order, "close_refused", "the customer paid before the close: a sale").await?;
+                self.record_paid(order, &info, paid_via).await?;
+                CloseAnswer::AlreadyPaid { trade: trade(&info) }
+            }
+            CloseResult::Retry(why) => {
+                self.note(order, "close_retry", &why).await?;
+                CloseAnswer::Retry { reason: why }
+            }
+            CloseResult::Unknown(why) => {
+                self.note(order, "close_retry", &why).await?;
+                CloseAnswer::Unknown { reason: why }
+            }
+            CloseResult::Failed(f) => {
+                self.note(order, "close_refused", &format!("{}: {}", f.code, f.message)).await?;
+                CloseAnswer::Failed { failure: Refusal { code: f.code, message: f.message } }
+            }
+        })
+    }
+
     /// `POST /v1/orders/{out_trade_no}/close`: closes a dynamic code's trade at the acquirer so it can no longer be
     /// paid. A close that finds it paid records the sale. A number the backend never saw is closed for good (a
     /// precreate arriving after it is refused).
@@ -182,34 +220,8 @@ impl Backend {
             _ => {
                 let channel = engine.router.for_order(&order).map_err(|e| route_error(&till.store_code, e))?;
                 self.note(&order, "close", &format!("closing the code for till #{}", till.id)).await?;
-                match super::timing::timed(channel.close(out_trade_no)).await {
-                    CloseResult::Closed => {
-                        let closed = OrderMove::to(OrderStatus::Closed, "close_confirmed", "closed unpaid");
-                        match self.advance(&order, &closed).await? {
-                            OrderMoved::Refused { from, .. } => {
-                                CloseAnswer::Unknown { reason: format!("the order is {from} at the merchant backend") }
-                            }
-                            _ => CloseAnswer::Closed,
-                        }
-                    }
-                    CloseResult::AlreadyPaid(info) => {
-                        self.note(&order, "close_refused", "the customer paid before the close: a sale").await?;
-                        self.record_paid(&order, &info, "paid").await?;
-                        CloseAnswer::AlreadyPaid { trade: trade(&info) }
-                    }
-                    CloseResult::Retry(why) => {
-                        self.note(&order, "close_retry", &why).await?;
-                        CloseAnswer::Retry { reason: why }
-                    }
-                    CloseResult::Unknown(why) => {
-                        self.note(&order, "close_retry", &why).await?;
-                        CloseAnswer::Unknown { reason: why }
-                    }
-                    CloseResult::Failed(f) => {
-                        self.note(&order, "close_refused", &format!("{}: {}", f.code, f.message)).await?;
-                        CloseAnswer::Failed { failure: Refusal { code: f.code, message: f.message } }
-                    }
-                }
+                let result = super::timing::timed(channel.close(out_trade_no)).await;
+                self.record_close(&order, result, "paid").await?
             }
         };
         let now = self.status_of(&order).await?;

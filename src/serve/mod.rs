@@ -90,8 +90,9 @@ pub struct Backend {
     /// The SQLite file: the whole backend on SQLite; the catalogue (stores, accounts, routes) on PostgreSQL, swapped
     /// for a newer published version while serving ([`Backend::replace_catalogue`]).
     db: RwLock<PathBuf>,
-    /// The catalogue version served (PostgreSQL, when the catalogue is published there).
-    catalogue_version: RwLock<Option<i64>>,
+    /// The catalogue version served (PostgreSQL, when the catalogue is published there); an enrolment waits on it
+    /// for a newer one ([`Backend::catch_up_catalogue`]).
+    catalogue_version: tokio::sync::watch::Sender<Option<i64>>,
     data_dir: PathBuf,
     pool: Mutex<Vec<Store>>,
     /// Where tills, orders, refunds, the feed and staff live.
@@ -147,7 +148,7 @@ impl Backend {
         let store = Store::open(db)?;
         Ok(Backend {
             db: RwLock::new(db.to_owned()),
-            catalogue_version: RwLock::new(None),
+            catalogue_version: tokio::sync::watch::Sender::new(None),
             data_dir: data_dir.to_owned(),
             pool: Mutex::new(vec![store]),
             shared: Shared::Sqlite,
@@ -217,13 +218,13 @@ impl Backend {
         }
         *write(&self.engine) = Some(Arc::new(Engine { router }));
         *write(&self.notify_keys) = Some(Arc::new(notify));
-        *write(&self.catalogue_version) = version;
+        self.catalogue_version.send_replace(version);
         tracing::info!(version, "serving a new catalogue version");
     }
 
     /// Which published catalogue version this instance serves (None: its folder's own file).
     pub fn catalogue_version(&self) -> Option<i64> {
-        *read(&self.catalogue_version)
+        *self.catalogue_version.borrow()
     }
 
     /// Resolves when a call needs the newest published catalogue now (see [`Backend::enrol`]): the follower of the
@@ -241,19 +242,17 @@ impl Backend {
             Ok(Some(newest)) if newest > served => newest,
             _ => return,
         };
+        let mut served_now = self.catalogue_version.subscribe();
         self.catalogue_poke.notify_one();
-        for _ in 0..200 {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            if self.catalogue_version() >= Some(newest) {
-                return;
-            }
+        let caught_up = served_now.wait_for(|v| *v >= Some(newest));
+        if !matches!(tokio::time::timeout(std::time::Duration::from_secs(10), caught_up).await, Ok(Ok(_))) {
+            tracing::warn!(served, newest, "the newer catalogue is not served yet; enrolling with the one served");
         }
-        tracing::warn!(served, newest, "the newer catalogue is not served yet; enrolling with the one served");
     }
 
     /// Notes the published catalogue version the backend was opened on.
     pub fn with_catalogue_version(self, version: Option<i64>) -> Backend {
-        *write(&self.catalogue_version) = version;
+        self.catalogue_version.send_replace(version);
         self
     }
 

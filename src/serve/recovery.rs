@@ -14,9 +14,7 @@ use std::time::Duration;
 
 use super::Backend;
 use crate::channel::backend::api::ApiError;
-use crate::channel::{
-    CancelResult, CloseResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState,
-};
+use crate::channel::{CancelResult, QueryResult, RefundQueryResult, RefundRequest, RefundResult, RefundState};
 use crate::model::{AcquirerKind, Order, OrderStatus, Refund, RefundStatus};
 use crate::refund::RefundError;
 use crate::store::transitions::OrderMove;
@@ -196,22 +194,8 @@ impl Backend {
         // its lease lasted until the code expired, so nobody shows it any more.
         if cancel && self.db_dynamic_code(order.id).await?.is_some() {
             self.note(order, "close", "recovery: the code expired unpaid; closing it").await?;
-            match channel.close(&order.out_trade_no).await {
-                CloseResult::Closed => {
-                    let closed = OrderMove::to(OrderStatus::Closed, "close_confirmed", "closed unpaid");
-                    self.advance(order, &closed).await?;
-                }
-                CloseResult::AlreadyPaid(info) => {
-                    self.note(order, "close_refused", "the customer paid before the close: a sale").await?;
-                    self.record_paid(order, &info, "paid (found by recovery)").await?;
-                }
-                CloseResult::Retry(why) | CloseResult::Unknown(why) => {
-                    self.note(order, "close_retry", &why).await?;
-                }
-                CloseResult::Failed(f) => {
-                    self.note(order, "close_refused", &format!("{}: {}", f.code, f.message)).await?;
-                }
-            }
+            let result = channel.close(&order.out_trade_no).await;
+            self.record_close(order, result, "paid (found by recovery)").await?;
         } else if cancel {
             let verb = if channel.kind() == AcquirerKind::WechatPay { "reverse" } else { "cancel" };
             let why = "recovery: the customer is gone; closing the number for good";

@@ -160,10 +160,7 @@ pub async fn push_shift_reports(client: &BackendClient, store: &mut Store) -> Re
     let shifts = store.shifts().unreported_shifts(50)?;
     for row in shifts {
         let (Some(closed_at), Some(text)) = (row.closed_at.clone(), row.summary.as_deref()) else { continue };
-        let parsed = serde_json::from_str::<serde_json::Value>(text)
-            .ok()
-            .and_then(|v| serde_json::from_value::<crate::shifts::ShiftSummary>(v.clone()).ok().map(|s| (v, s)));
-        let Some((value, summary)) = parsed else {
+        let Some((value, summary)) = frozen::<crate::shifts::ShiftSummary>(text) else {
             tracing::warn!(shift = row.id, "a closed shift's summary cannot be read; it is not sent");
             store.shifts_mut().mark_reported(row.id, false, &now)?;
             continue;
@@ -184,10 +181,7 @@ pub async fn push_shift_reports(client: &BackendClient, store: &mut Store) -> Re
     }
     let days = store.shifts().unreported_day_closes(50)?;
     for row in days {
-        let parsed = serde_json::from_str::<serde_json::Value>(&row.summary)
-            .ok()
-            .and_then(|v| serde_json::from_value::<crate::shifts::DaySummary>(v.clone()).ok().map(|s| (v, s)));
-        let Some((value, summary)) = parsed else {
+        let Some((value, summary)) = frozen::<crate::shifts::DaySummary>(&row.summary) else {
             tracing::warn!(day_close = row.id, "a day close's summary cannot be read; it is not sent");
             store.shifts_mut().mark_reported(row.id, true, &now)?;
             continue;
@@ -207,6 +201,13 @@ pub async fn push_shift_reports(client: &BackendClient, store: &mut Store) -> Re
         sent += 1;
     }
     Ok(sent)
+}
+
+/// A frozen summary as it travels (the JSON as stored) and as read; None when it cannot be read.
+fn frozen<T: serde::de::DeserializeOwned>(text: &str) -> Option<(serde_json::Value, T)> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let summary = T::deserialize(&value).ok()?;
+    Some((value, summary))
 }
 
 fn figures(f: &crate::shifts::Figures) -> crate::channel::backend::api::ShiftFigures {

@@ -283,9 +283,7 @@ impl StaffPanel {
                     let Some(token) = token else {
                         return Ok(s.staff_mut().set_active(&name, active, Some(by_id))?);
                     };
-                    let Some(c) = backend::client_with_token(s, token)? else {
-                        return Err(backend::LinkError::NotJoined.into());
-                    };
+                    let c = backend::joined_client(s, token)?;
                     backend::block_on(backend::set_operator_active(s, &c, (&by, &by_pin), &name, active))
                 }),
             )),
@@ -329,8 +327,7 @@ impl StaffPanel {
                             let Some(token) = token else {
                                 return s.staff_mut().add_operator(&name, Role::Owner, &pin, None).map_err(Into::into);
                             };
-                            let client = backend::client_with_token(s, token)?;
-                            let Some(c) = client else { return Err(backend::LinkError::NotJoined.into()) };
+                            let c = backend::joined_client(s, token)?;
                             match backend::block_on(backend::add_operator(s, &c, None, &name, Role::Owner, &pin)) {
                                 Ok(_) => backend::block_on(backend::sign_in_with(s, &c, &name, &pin)).map(|(op, _)| op),
                                 Err(refused) => {
@@ -359,8 +356,7 @@ impl StaffPanel {
                                 let s = &mut cs.store;
                                 match token {
                                     Some(token) => {
-                                        let client = backend::client_with_token(s, token)?;
-                                        let Some(c) = client else { return Err(backend::LinkError::NotJoined.into()) };
+                                        let c = backend::joined_client(s, token)?;
                                         backend::block_on(backend::sign_in_with(s, &c, &name, &pin))
                                             .map(|(op, _session)| op)
                                     }
@@ -431,9 +427,7 @@ impl StaffPanel {
                             let op = s.staff_mut().verify_pin(&name, &old)?;
                             return Ok(s.staff_mut().change_pin(op.id, &new, Some(op.id))?);
                         };
-                        let Some(c) = backend::client_with_token(s, token)? else {
-                            return Err(backend::LinkError::NotJoined.into());
-                        };
+                        let c = backend::joined_client(s, token)?;
                         backend::block_on(backend::change_pin(s, &c, (&name, &old), &name, &new)).map(|_| ())
                     }))),
                 }
@@ -484,10 +478,7 @@ impl StaffPanel {
                                         let s = &mut cs.store;
                                         match token {
                                             Some(token) => {
-                                                let client = backend::client_with_token(s, token)?;
-                                                let Some(c) = client else {
-                                                    return Err(backend::LinkError::NotJoined.into());
-                                                };
+                                                let c = backend::joined_client(s, token)?;
                                                 backend::block_on(backend::add_operator(
                                                     s,
                                                     &c,

@@ -5,20 +5,13 @@ use time::OffsetDateTime;
 
 use super::{PgError, PgStore, Result, audit};
 use crate::model::{Operator, OperatorId, Role};
-use crate::store::operators::{AuthError, dummy_hash, hash_pin, lockout_secs, pin_matches};
+use crate::store::operators::{AuthError, SetActiveError, dummy_hash, hash_pin, lockout_secs, pin_matches};
 use crate::store::serve::TillId;
 
 fn operator(id: i64, name: String, role: &str, active: bool) -> Result<Operator> {
     let role =
         Role::parse(role).ok_or_else(|| PgError::Corrupt { table: "operators", column: "role", value: role.into() })?;
     Ok(Operator { id: OperatorId(id), name, role, active })
-}
-
-/// Why an operator was not deactivated or reactivated: an unknown name, or the last active owner.
-#[derive(Debug)]
-pub enum SetActiveRefused {
-    Unknown(String),
-    LastOwner(String),
 }
 
 /// Why an operator was not added: a bad name or PIN, or a taken name.
@@ -164,15 +157,15 @@ impl PgStore {
         Ok(Ok(op))
     }
 
-    /// Deactivates or reactivates operator `name` as the SQLite store does
-    /// ([`crate::store::operators::SetActiveError`]): the active owners are locked first, so two owners deactivating
-    /// each other at once leave one.
+    /// Deactivates or reactivates operator `name` as the SQLite store does (refused: [`SetActiveError::Unknown`] or
+    /// [`SetActiveError::LastOwner`]): the active owners are locked first, so two owners deactivating each other at
+    /// once leave one.
     pub async fn set_operator_active(
         &self,
         name: &str,
         active: bool,
         by: Option<OperatorId>,
-    ) -> Result<Result<Operator, SetActiveRefused>> {
+    ) -> Result<Result<Operator, SetActiveError>> {
         let name = name.trim();
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
@@ -180,13 +173,13 @@ impl PgStore {
             tx.query("SELECT id FROM operators WHERE role = 'owner' AND active ORDER BY id FOR UPDATE", &[]).await?;
         let row =
             tx.query_opt("SELECT id, name, role, active FROM operators WHERE name = $1 FOR UPDATE", &[&name]).await?;
-        let Some(row) = row else { return Ok(Err(SetActiveRefused::Unknown(name.to_owned()))) };
+        let Some(row) = row else { return Ok(Err(SetActiveError::Unknown(name.to_owned()))) };
         let op = operator(row.get(0), row.get(1), row.get(2), row.get(3))?;
         if op.active == active {
             return Ok(Ok(op));
         }
         if !active && op.role == Role::Owner && !owners.iter().any(|r| r.get::<_, i64>(0) != op.id.0) {
-            return Ok(Err(SetActiveRefused::LastOwner(op.name)));
+            return Ok(Err(SetActiveError::LastOwner(op.name)));
         }
         tx.execute("UPDATE operators SET active = $2 WHERE id = $1", &[&op.id.0, &active]).await?;
         if !active {
