@@ -608,6 +608,47 @@ async fn dynamic_codes_are_made_paid_and_closed_through_the_backend() {
         assert_eq!(scan(sale.code.clone()).await.as_u16(), 409, "the closed code cannot be paid");
     }
 
+    // A second store, whose Alipay codes go through the partner acquirer PARTNER1: its till's codes come from the
+    // acquirer its own store is routed to (two stores, three acquirers).
+    {
+        let mut store = w.backend_store();
+        let merchant = store.setup_mut().merchant().unwrap();
+        let second = tilldesk::model::Store {
+            id: StoreId(0),
+            merchant_id: merchant.id,
+            store_code: "S002".into(),
+            name: "Second".into(),
+            name_zh: "二店".into(),
+            address: String::new(),
+            contact: String::new(),
+        };
+        let s002 = store.setup_mut().add_store(&second, None).unwrap();
+        for (code, wallet) in [("PARTNER1", Wallet::Alipay), ("WECHATPAY", Wallet::WechatPay)] {
+            let a = store.setup().acquirer_by_onboarding_code(code).unwrap().unwrap();
+            let route = tilldesk::model::Route {
+                store_id: s002,
+                wallet,
+                acquirer_id: a.acquirer.id,
+                merchant_id: None,
+                source: tilldesk::model::RouteSource::Direct,
+            };
+            store.setup_mut().set_route(&route, None).unwrap();
+        }
+    }
+    let till2 = till_common::join_store(&w.backend, w.dir.path(), "till of S002", "S002").await;
+    for (wallet, acquirer) in [(Wallet::Alipay, "PARTNER1"), (Wallet::WechatPay, "WECHATPAY")] {
+        let (engine, sale) = till2.show_code(wallet, 2222).await;
+        let url = format!("{}/simulate/scan", w.sandbox.base_url());
+        let scanned = w.http.post(url).json(&serde_json::json!({ "payload": sale.code })).send().await.unwrap();
+        let scanned: Value = scanned.json().await.unwrap();
+        assert_eq!(scanned["acquirer_id"], acquirer, "{wallet:?}: the code came from S002's acquirer: {scanned}");
+        let (order, outcome) = engine.wait_dynamic(&sale, &AtomicBool::new(false), &|_| {}).await.unwrap();
+        assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+        let at_backend = w.backend_store().orders().order_by_out_trade_no(&order.out_trade_no).unwrap().unwrap();
+        let routed = w.backend_store().setup().acquirer_by_onboarding_code(acquirer).unwrap().unwrap();
+        assert_eq!((at_backend.status, at_backend.acquirer_id), (OrderStatus::Paid, routed.acquirer.id));
+    }
+
     // Asked again with the same number (a lost answer), the backend answers with the code it recorded; another
     // amount under it is refused; a close before any code closes the number for good.
     let client = w.client("S001", "till 2").await;
