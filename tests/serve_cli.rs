@@ -511,3 +511,72 @@ fn a_live_backend_on_postgresql_shares_its_catalogue_and_keys_through_the_databa
     let stores = ok(second(&["onboard", "stores", "--json"]));
     assert!(stores.contains("S003"), "{stores}");
 }
+
+/// `tilldesk serve bills` on PostgreSQL: yesterday's bills (a payment taken then through a served backend, the
+/// stand-alone sandbox's clock a day back) downloaded and reconciled by the command; done once unless asked again;
+/// a bad date and a backend on SQLite get clear refusals.
+#[test]
+fn serve_bills_reconciles_a_day_on_postgresql_once_unless_asked_again() {
+    let Some(schema) = PgSchema::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox_dir = dir.path().join("sandbox");
+    let (sandbox, sandbox_url) = cli_common::spawn_sandbox(&sandbox_dir);
+    let _sandbox = cli_common::Serving(sandbox);
+    let clock = |secs: i64| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{sandbox_url}/admin/config"))
+                .json(&serde_json::json!({ "clock_offset_secs": secs }))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        });
+    };
+    let backend = dir.path().join("backend");
+    let run = |args: &[&str]| {
+        let mut c = tilldesk(&backend);
+        // The sandbox is the serve command's own option: before its subcommand.
+        c.env("TILLDESK_DATABASE_URL", &schema.database).args(["serve", "--sandbox-url", &sandbox_url]);
+        c.arg("--sandbox-data").arg(&sandbox_dir).args(&args[1..]);
+        c.output().unwrap()
+    };
+    let code = ok(run(&["serve", "add-till", "--store", "S001", "--name", "till 1"]));
+    let mut command = tilldesk(&backend);
+    command.env("TILLDESK_DATABASE_URL", &schema.database).args(["serve", "--listen", "127.0.0.1:0"]);
+    command.args(["--sandbox-url", &sandbox_url, "--sandbox-data"]).arg(&sandbox_dir);
+    let code = code.trim().to_owned();
+    let (serving, url) = cli_common::serve(command);
+    let till = dir.path().join("till");
+    ok(tilldesk(&till).args(["backend", "join", &url, "--code", &code]).output().unwrap());
+    clock(-86_400);
+    let paid = ok(tilldesk(&till)
+        .args(["pay", "--amount", "6.60", "--auth-code", "286000111122220000", "--json"])
+        .output()
+        .unwrap());
+    clock(0);
+    let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+    assert_eq!(order["status"], "PAID", "{order}");
+    drop(serving);
+
+    let first = ok(run(&["serve", "bills"]));
+    let alipay = first.lines().find(|l| l.contains("\tAlipay (sandbox)\t")).unwrap_or_else(|| panic!("{first}"));
+    assert!(alipay.contains("reconciled now: run"), "{first}");
+    let listed = ok(run(&["serve", "bills", "--json"]));
+    let days: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let done: Vec<&serde_json::Value> = days.as_array().unwrap().iter().filter(|d| d["state"] == "done").collect();
+    assert!(done.iter().any(|d| d["acquirer"] == "Alipay (sandbox)"), "{days}");
+    assert!(done.iter().all(|d| d["differences"].is_null() && d["run_id"].is_i64()), "not done again: {days}");
+    let again = ok(run(&["serve", "bills", "--again"]));
+    assert!(again.contains("reconciled now: run"), "{again}");
+    let doctor: serde_json::Value = serde_json::from_str(&ok(run(&["serve", "doctor", "--json"]))).unwrap();
+    // Each day with a bill has two runs now, each with the bill it read.
+    assert_eq!(doctor["tables"]["recon_runs"], 2 * done.len(), "{doctor}");
+    assert_eq!(doctor["tables"]["recon_bills"], 2 * done.len(), "{doctor}");
+
+    let refused = fails(run(&["serve", "bills", "--date", "yesterday"]));
+    assert!(refused.contains("--date \"yesterday\": give the bill day as YYYY-MM-DD"), "{refused}");
+    let on_sqlite = fails(tilldesk(&dir.path().join("other")).args(["serve", "bills"]).output().unwrap());
+    assert!(on_sqlite.contains("keeps its data in SQLite"), "{on_sqlite}");
+}

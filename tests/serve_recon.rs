@@ -2,8 +2,10 @@
 //! accounts and two stores, a till at each, payments taken yesterday (the sandbox's clock set a day back), the
 //! backend's sync worker downloading and reconciling the day's bills; then the runs, a run's report and the bill
 //! days as an owner at a till of store 1 (every store), a back-office clerk there (store 1 only:
-//! `not_your_store` for store 2), a cashier (`not_allowed`), nobody (`sign_in_required`). On PostgreSQL the same
-//! calls answer `not_on_this_engine` (`TILLDESK_TEST_DATABASE_URL`; skipped without it).
+//! `not_your_store` for store 2), a cashier (`not_allowed`), nobody (`sign_in_required`). On PostgreSQL the same,
+//! with two instances on one database: each account's day is reconciled by one of them, a store-code payment only
+//! the bill lists becomes an order once, and either instance serves the reports (`TILLDESK_TEST_DATABASE_URL`;
+//! skipped without it).
 
 mod till_common;
 
@@ -149,17 +151,24 @@ async fn reports_and_bills_reach_the_tills_scoped_by_role() {
     w.local_only("S001", "TDLOCAL0001", 1111);
     w.local_only("S002", "TDLOCAL0002", 2222);
     w.fetch_and_reconcile().await;
+    reports_reach_the_tills_scoped_by_role(&client, [paid1.out_trade_no.as_str(), paid2.out_trade_no.as_str()]).await;
+    w.backend.stop().await;
+}
 
+/// What head office and a store's back office read of the Alipay run of yesterday (two stores, a payment at each
+/// through the backend, `paid`, and at each store a recorded payment the bill lacks), through `client`, a till of
+/// S001 whose staff are 老板 (owner), 会计 Li (back office) and 收银 Wang (cashier).
+async fn reports_reach_the_tills_scoped_by_role(client: &BackendClient, paid: [&str; 2]) {
     // Nobody signed in, and a cashier: refused.
     let nobody = client.recon_runs(&ReconRunQuery::default()).await.unwrap_err();
     assert_eq!(kind_of(nobody), ApiError::SignInRequired);
-    let wang = as_operator(&client, "收银 Wang", "1357").await;
+    let wang = as_operator(client, "收银 Wang", "1357").await;
     let refused = kind_of(wang.recon_runs(&ReconRunQuery::default()).await.unwrap_err());
     assert_eq!(refused, ApiError::NotAllowed { role: Role::Cashier, permission: "reconcile_bills".into() });
     assert_eq!(kind_of(wang.bill_days(&BillDayQuery::default()).await.unwrap_err()).kind(), "not_allowed");
 
     // The owner at a till of S001 sees both stores: the Alipay run lists them, its report both differences.
-    let owner = as_operator(&client, "老板", "246810").await;
+    let owner = as_operator(client, "老板", "246810").await;
     let alipay = ReconRunQuery { acquirer: Some("ALIPAY".into()), ..ReconRunQuery::default() };
     let runs = owner.recon_runs(&alipay).await.unwrap();
     assert_eq!(runs.runs.len(), 1, "{runs:?}");
@@ -220,7 +229,7 @@ async fn reports_and_bills_reach_the_tills_scoped_by_role() {
     assert_eq!(unknown.kind(), "not_found");
 
     // Back office at the till of S001: store 1's share only; store 2 is not theirs.
-    let li = as_operator(&client, "会计 Li", "135790").await;
+    let li = as_operator(client, "会计 Li", "135790").await;
     let runs = li.recon_runs(&alipay).await.unwrap();
     assert_eq!(runs.runs.len(), 1);
     assert_eq!(runs.runs[0].stores, ["S001"]);
@@ -238,14 +247,16 @@ async fn reports_and_bills_reach_the_tills_scoped_by_role() {
     assert!(days.days.iter().all(|d| d.store_code.as_deref() == Some("S001")), "{days:#?}");
     // The orders paid through the backend are in the bill: matched, not differences.
     for d in mine.discrepancies.iter().chain(&s2.discrepancies) {
-        assert_ne!(d.out_trade_no.as_deref(), Some(paid1.out_trade_no.as_str()));
-        assert_ne!(d.out_trade_no.as_deref(), Some(paid2.out_trade_no.as_str()));
+        assert_ne!(d.out_trade_no.as_deref(), Some(paid[0]));
+        assert_ne!(d.out_trade_no.as_deref(), Some(paid[1]));
     }
-    w.backend.stop().await;
 }
 
+/// The sandbox's WeChat Pay payment code that pays at once.
+const CODE_W: &str = "134567890123450000";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backend_on_postgresql_says_reconciliation_is_not_done_there() {
+async fn on_postgresql_one_of_two_instances_reconciles_each_day_and_either_serves_the_reports() {
     let Ok(url) = std::env::var("TILLDESK_TEST_DATABASE_URL") else {
         println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
         return;
@@ -263,28 +274,198 @@ async fn a_backend_on_postgresql_says_reconciliation_is_not_done_there() {
         let catalogue = home.join(tilldesk::serve::DATABASE_FILE);
         let mut store = Store::open(&catalogue).unwrap();
         sandbox::till::prepare(&mut store).unwrap();
+        add_second_store(&mut store);
         let router = sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
-        let notify = sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+        let s001 = store.setup().store_by_code("S001").unwrap().unwrap().id;
+        let alipay = store.setup().acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+        let wechat = store.setup().acquirer_by_onboarding_code("WECHATPAY").unwrap().unwrap().acquirer.id;
+        let s002 = store.setup().store_by_code("S002").unwrap().unwrap().id;
+        let mut instances = Vec::new();
+        for _ in 0..2 {
+            let notify = sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+            let backend =
+                Backend::open_postgres(&url, Some(&schema), &catalogue, &home).await.unwrap().serving(router.clone());
+            let options = StartOptions { sync: None, recover: false, tls: None };
+            instances
+                .push(tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap());
+        }
         drop(store);
-        let backend = Backend::open_postgres(&url, Some(&schema), &catalogue, &home).await.unwrap().serving(router);
-        let options = StartOptions { sync: None, recover: false, tls: None };
-        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
-        let till = till_common::join(&running, dir.path(), "till 1").await;
-        let client = backend::client(&till.store(), &till.vault).unwrap().unwrap();
-        let mut s = till.store();
-        backend::add_operator(&mut s, &client, None, "老板", Role::Owner, "246810").await.unwrap();
-        let by = Some(("老板", "246810"));
-        backend::add_operator(&mut s, &client, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
+        let (a, b) = (&instances[0], &instances[1]);
+        let shared = a.backend.postgres().unwrap().clone();
+
+        // A till of S001 at instance a, one of S002 at instance b; the staff made from till 1.
+        let till1 = till_common::join(a, dir.path(), "till 1").await;
+        let till2 = till_common::join_store(b, dir.path(), "till of S002", "S002").await;
+        let client = backend::client(&till1.store(), &till1.vault).unwrap().unwrap();
+        {
+            let mut s = till1.store();
+            backend::add_operator(&mut s, &client, None, "老板", Role::Owner, "246810").await.unwrap();
+            let by = Some(("老板", "246810"));
+            backend::add_operator(&mut s, &client, by, "会计 Li", Role::BackOffice, "135790").await.unwrap();
+            backend::add_operator(&mut s, &client, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
+        }
+
+        // Yesterday at the acquirers: an Alipay payment at each store and a WeChat Pay one at S001, through the
+        // backend; and a wallet paid a store code at WeChat Pay whose notification never came: only the bill has it.
+        sandbox.state.config.lock().unwrap().clock_offset_secs = -86_400;
+        let (paid1, outcome) = till1.pay(CODE_A, 1000).await;
+        assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+        let (paid2, outcome) = till2.pay(CODE_B, 2000).await;
+        assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+        let (paid_w, outcome) = till1.pay(CODE_W, 500).await;
+        assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+        sandbox.state.config.lock().unwrap().clock_offset_secs = 0;
+        let yesterday_now = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        let trade_w = sandbox
+            .state
+            .ledger
+            .trade_by_trade_no(paid_w.trade_no.as_deref().unwrap(), yesterday_now)
+            .unwrap()
+            .expect("the WeChat Pay trade");
+        let scope = tilldesk::sandbox::ledger::Scope {
+            protocol: tilldesk::sandbox::ledger::Protocol::Wechatpay,
+            acquirer_id: &trade_w.acquirer_id,
+            account: &trade_w.account,
+            strict: false,
+        };
+        let unheard = tilldesk::sandbox::ledger::NewTrade {
+            out_trade_no: "SCBILL00000001".into(),
+            merchant_id: trade_w.merchant_id.clone(),
+            subject: "店铺码付款".into(),
+            total_amount: 888,
+            status: Some(tilldesk::sandbox::ledger::TradeStatus::Paid),
+            source: "store_code",
+            ..Default::default()
+        };
+        sandbox.state.ledger.insert_trade(scope, unheard, yesterday_now).unwrap();
+        // At each store a payment the backend recorded that no bill lists: a difference per store.
+        let noon = tilldesk::time::china_business_day(time::OffsetDateTime::now_utc()).with_hms(4, 0, 0).unwrap();
+        let noon = tilldesk::time::format_utc(noon.assume_utc());
+        for (no, shop, fen) in [("TDLOCAL0001", s001, 1111), ("TDLOCAL0002", s002, 2222)] {
+            let notice = tilldesk::store::sync::PaidNotice {
+                protocol: "alipay",
+                out_trade_no: no,
+                trade_no: &format!("2026{no}"),
+                amount: Amount::from_fen(fen),
+                paid_at_utc: &noon,
+                subject: "连锁门店",
+                acquirer_id: alipay,
+                store_id: shop,
+                acquirer_merchant_id: None,
+                currency: None,
+                compare_merchant: false,
+            };
+            shared.record_paid_notice(&notice).await.unwrap();
+        }
+
+        // Both instances' bill loops at once: each account's day is reconciled once, by one of them.
+        let at = time::Time::MIDNIGHT;
+        let (pa, pb) = tokio::join!(a.backend.bill_pass(at), b.backend.bill_pass(at));
+        let (pa, pb) = (pa.unwrap(), pb.unwrap());
+        assert!(pa.failed.is_empty() && pb.failed.is_empty(), "{pa:?} {pb:?}");
+        let reconciled: Vec<_> = pa.reconciled.iter().chain(&pb.reconciled).collect();
+        let mut done: Vec<i64> = reconciled.iter().map(|r| r.acquirer_id.0).collect();
+        done.extend(pa.no_bill.iter().chain(&pb.no_bill).map(|(acq, _)| acq.0));
+        done.sort_unstable();
+        let accounts_served = router.accounts().len();
+        assert_eq!(done.len(), accounts_served, "every account's day once: {pa:?} {pb:?}");
+        done.dedup();
+        assert_eq!(done.len(), accounts_served, "no day twice: {pa:?} {pb:?}");
+        let wx = reconciled.iter().find(|r| r.acquirer_id == wechat).expect("the WeChat Pay day");
+        assert_eq!(wx.store_code_orders, 1, "{wx:?}");
+        let adopted = shared.order_by_out_trade_no("SCBILL00000001").await.unwrap().expect("recorded from the bill");
+        assert_eq!(
+            (adopted.source, adopted.status, adopted.total_amount.fen()),
+            (OrderSource::StoreCode, OrderStatus::Paid, 888)
+        );
+        // Instance b serves what instance a may have published, and the other way round.
+        reports_reach_the_tills_scoped_by_role(&client, [paid1.out_trade_no.as_str(), paid2.out_trade_no.as_str()])
+            .await;
         let owner = as_operator(&client, "老板", "246810").await;
-        let said = kind_of(owner.recon_runs(&ReconRunQuery::default()).await.unwrap_err());
-        assert_eq!(said, ApiError::NotOnThisEngine { what: "reconciliation".into() });
-        assert_eq!(kind_of(owner.recon_report(1, None).await.unwrap_err()).kind(), "not_on_this_engine");
-        assert_eq!(kind_of(owner.bill_days(&BillDayQuery::default()).await.unwrap_err()).kind(), "not_on_this_engine");
-        // The role is still checked first: a cashier hears `not_allowed`, not what the engine lacks.
-        let wang = as_operator(&client, "收银 Wang", "1357").await;
-        assert_eq!(kind_of(wang.recon_runs(&ReconRunQuery::default()).await.unwrap_err()).kind(), "not_allowed");
-        running.stop().await;
+        let wx_report = owner.recon_report(wx.run_id, None).await.unwrap();
+        assert!(
+            wx_report.discrepancies.iter().all(|d| d.out_trade_no.as_deref() != Some("SCBILL00000001")),
+            "a store-code payment recorded from the bill is a sale, not a difference: {wx_report:#?}"
+        );
+        assert_eq!(wx_report.totals.payments.count, 2, "{:?}", wx_report.totals);
+        let at_b = {
+            let c2 = backend::client(&till2.store(), &till2.vault).unwrap().unwrap();
+            as_operator(&c2, "老板", "246810").await.recon_report(wx.run_id, None).await.unwrap()
+        };
+        assert_eq!(at_b.discrepancies, wx_report.discrepancies);
+
+        // Done once: another pass finds nothing due. Asked again (a bill downloaded anew), the day gets a new run
+        // and the store-code payment is not recorded twice.
+        let again = b.backend.bill_pass(at).await.unwrap();
+        assert!(again.reconciled.is_empty() && again.no_bill.is_empty(), "{again:?}");
+        let day = tilldesk::time::china_business_day(time::OffsetDateTime::now_utc());
+        let redo = a.backend.reconcile_bill_day(day, true).await.unwrap();
+        let wx2 = redo.reconciled.iter().find(|r| r.acquirer_id == wechat).expect("done again");
+        assert_eq!(wx2.store_code_orders, 0);
+        assert!(wx2.run_id > wx.run_id);
+        let runs = owner.recon_runs(&ReconRunQuery { acquirer: Some("WECHATPAY".into()), ..Default::default() }).await;
+        assert_eq!(runs.unwrap().runs.iter().map(|r| r.run_id).collect::<Vec<_>>(), [wx2.run_id, wx.run_id]);
+        let orders = shared.order_by_out_trade_no("SCBILL00000001").await.unwrap();
+        assert!(orders.is_some());
+        for i in instances {
+            i.stop().await;
+        }
         sandbox.stop().await;
+    };
+    outcome.await;
+    pg.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_day_whose_lease_passed_to_another_instance_is_not_published_twice() {
+    let Ok(url) = std::env::var("TILLDESK_TEST_DATABASE_URL") else {
+        println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let schema = format!("tilldesk_test_{}", hex::encode(rand::random::<[u8; 8]>()));
+    let (pg, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    pg.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let outcome = async {
+        use tilldesk::store::pg::recon::{PublishedRun, ReconBillFile};
+        let store = tilldesk::store::pg::PgStore::open(&url, Some(&schema)).await.unwrap();
+        let account = tilldesk::model::AcquirerId(7);
+        assert_eq!(store.ensure_recon_jobs(&[account], "2026-12-05").await.unwrap(), 1);
+        assert_eq!(store.ensure_recon_jobs(&[account], "2026-12-05").await.unwrap(), 0, "made once");
+        // Instance a claims the day with a lease that ends at once (it stalls, or was killed).
+        let job_a = store.claim_recon_job("a", 0.0).await.unwrap().expect("due");
+        assert_eq!((job_a.bill_date.as_str(), job_a.attempts), ("2026-12-05", 1));
+        // Instance b takes it over; while b holds it, nobody else can claim it.
+        let job_b = store.claim_recon_job("b", 600.0).await.unwrap().expect("taken over");
+        assert_eq!(job_b.attempts, 2);
+        assert!(store.claim_recon_job("c", 600.0).await.unwrap().is_none());
+        let file = ReconBillFile {
+            bill_type: "ALL".into(),
+            source_name: "wx.csv".into(),
+            row_count: 1,
+            imported_at: "2026-12-06T02:00:00.000000Z".into(),
+            content: b"bill".to_vec(),
+        };
+        let run = |instance| PublishedRun {
+            instance,
+            started_at: "2026-12-06T02:00:00.000000Z",
+            differences: &[],
+            shares: &[],
+            bills: std::slice::from_ref(&file),
+        };
+        // a finishes late: nothing of it is published. b publishes once.
+        let late = store.publish_recon_run(&job_a, &run("a"), |_, _| "{}".into()).await.unwrap();
+        assert_eq!(late, None);
+        assert!(!store.recon_job_failed(&job_a, "a", "late", 0.0).await.unwrap(), "not a's to give back");
+        let published = store.publish_recon_run(&job_b, &run("b"), |_, _| "{}".into()).await.unwrap();
+        assert!(published.is_some());
+        let jobs = store.recon_jobs("2026-12-01").await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!((jobs[0].state.as_str(), jobs[0].run_id), ("done", published));
+        assert!(store.claim_recon_job("a", 600.0).await.unwrap().is_none(), "done: not due again");
+        let files = store.recon_bill_files(account, "2026-12-05").await.unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].content, b"bill");
     };
     outcome.await;
     pg.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.unwrap();

@@ -69,6 +69,19 @@ pub enum ServeCommand {
     /// On PostgreSQL: publish this folder's catalogue (serve.sqlite3, or --catalogue) and key vault as the one every
     /// instance serves (`keys`, `onboard` and `acquirers` given --database publish their changes themselves).
     Publish,
+    /// On PostgreSQL: download and reconcile a day's bills now (each acquirer account's day by whichever instance
+    /// claims it first; a day done before is left alone unless --again), then list the days' state. Serving
+    /// instances do yesterday's by themselves after the bill time.
+    Bills {
+        /// The bill day, YYYY-MM-DD (China date; default: yesterday).
+        #[arg(long)]
+        date: Option<String>,
+        /// Download and reconcile the day again although it was done (a new run; the earlier one stays listed).
+        #[arg(long)]
+        again: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The backend's database: its path, schema version and the rows of every table (tills, sessions, orders…).
     Doctor {
         #[arg(long)]
@@ -219,6 +232,14 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
             let t = rt.block_on(backend.revoke(till))?;
             println!("revoked till #{} \"{}\" of store {}", t.id, t.name, t.store_code);
             Ok(())
+        }
+        Some(ServeCommand::Bills { date, again, json }) => {
+            let date = match date.as_deref() {
+                None => tilldesk::time::china_business_day(time::OffsetDateTime::now_utc()),
+                Some(text) => tilldesk::recon::parse_date(text)
+                    .with_context(|| format!("--date {text:?}: give the bill day as YYYY-MM-DD"))?,
+            };
+            bills(&dir, &database, given, &args.target, date, *again, *json)
         }
         Some(ServeCommand::Doctor { json }) => {
             let (rt, backend) = open()?;
@@ -382,6 +403,91 @@ impl Accounts {
     }
 }
 
+/// `tilldesk serve bills`: the day's bills of every account reconciled now at this process (as an instance would),
+/// then the day's jobs as the shared database has them.
+fn bills(
+    dir: &Path,
+    database: &Database,
+    given: Option<&Path>,
+    target: &SandboxTarget,
+    date: time::Date,
+    again: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let Database::Postgres(_) = database else { bail!(tilldesk::serve::ServeError::NotOnPostgres) };
+    let rt = crate::runtime()?;
+    rt.block_on(async {
+        let (backend, published) = open_backend(database, dir, given)
+            .await
+            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
+        let db = backend.db_path();
+        let vault_dir = published.as_ref().map_or_else(|| dir.to_path_buf(), |m| m.dir.clone());
+        let accounts = Accounts::choose(dir, &db, target).await?;
+        let (router, _) = accounts.build(&db, &vault_dir)?;
+        let names: std::collections::HashMap<i64, String> =
+            router.accounts().into_iter().map(|(a, _)| (a.id.0, a.name)).collect();
+        let backend = backend.serving(router);
+        let pass = backend.reconcile_bill_day(date, again).await?;
+        let day = tilldesk::recon::date_text(date);
+        let pg = backend.postgres().context("the backend is on PostgreSQL")?;
+        let jobs: Vec<_> = pg.recon_jobs(&day).await?.into_iter().filter(|j| j.bill_date == day).collect();
+        let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("acquirer #{id}"));
+        if json {
+            let list: Vec<serde_json::Value> = jobs
+                .iter()
+                .map(|j| {
+                    let done_here = pass.reconciled.iter().find(|r| r.acquirer_id == j.acquirer_id);
+                    serde_json::json!({
+                        "acquirer_id": j.acquirer_id.0,
+                        "acquirer": name(j.acquirer_id.0),
+                        "bill_date": j.bill_date,
+                        "state": j.state,
+                        "attempts": j.attempts,
+                        "run_id": j.run_id,
+                        "last_error": j.last_error,
+                        "working": j.working,
+                        "differences": done_here.map(|r| r.differences),
+                        "open": done_here.map(|r| r.open),
+                        "store_code_orders": done_here.map(|r| r.store_code_orders),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+            return Ok(());
+        }
+        for j in &jobs {
+            let acquirer = name(j.acquirer_id.0);
+            let line = match (j.state.as_str(), j.run_id, &j.working) {
+                ("done", Some(run), _) => match pass.reconciled.iter().find(|r| r.acquirer_id == j.acquirer_id) {
+                    Some(r) => format!(
+                        "reconciled now: run {run}, {} differences ({} open){}",
+                        r.differences,
+                        r.open,
+                        if r.store_code_orders > 0 {
+                            format!(", {} store-code payments recorded from the bill", r.store_code_orders)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    None => format!("reconciled before: run {run} (--again to download it anew)"),
+                },
+                ("no_bill", _, _) => "no bill at the acquirer (nothing traded that day)".to_owned(),
+                (_, _, Some(instance)) => format!("being reconciled by instance {instance}"),
+                _ => format!(
+                    "not reconciled yet ({} tries): {}",
+                    j.attempts,
+                    j.last_error.as_deref().unwrap_or("waiting for its turn")
+                ),
+            };
+            println!("{day}\t{acquirer}\t{line}");
+        }
+        if !pass.failed.is_empty() {
+            bail!("{} of the day's bills could not be reconciled; every instance tries again later", pass.failed.len());
+        }
+        Ok(())
+    })
+}
+
 /// The channel mode a catalogue file is in.
 fn mode(db: &Path) -> anyhow::Result<tilldesk::model::ChannelMode> {
     Ok(tilldesk::config::channel_mode(&Store::open(db)?)?)
@@ -424,8 +530,8 @@ fn serve(
         let (router, notify) = accounts.build(&db, &vault_dir)?;
         let settings = tilldesk::sync::SyncSettings::load(&Store::open(&db)?)?;
         let backend = backend.serving(router);
-        let sync = (!backend.on_postgres()).then_some(settings);
-        let options = StartOptions { sync, recover: true, tls };
+        // On SQLite the sync worker runs with these settings; on PostgreSQL the bill loop reads its bill time.
+        let options = StartOptions { sync: Some(settings), recover: true, tls };
         let http = reqwest::Client::new();
         let running = tilldesk::serve::start(backend, listen, notify.clone(), options).await?;
         accounts.register(&http, &notify, &running.notify_url()).await?;

@@ -10,11 +10,13 @@
 //!   (`channel::backend::api::ApiError`); the acquirers' verified notify handlers are mounted on the same address
 //!   (`sync::notify` on SQLite, [`notify`] on PostgreSQL).
 //! - [`start`] binds, serves, resumes what a crash left unfinished and runs the sync worker (on SQLite), or the
-//!   recovery pass that claims expired leases ([`recovery`], on PostgreSQL).
+//!   recovery pass that claims expired leases ([`recovery`]) and the bill loop that downloads and reconciles each
+//!   account's day once ([`bills`]) on PostgreSQL.
 //!
 //! May import checkout, refund, sync, routing, channel (the `Channel` trait and the till API's shapes), store,
 //! config and secrets; never the sandbox (the command line hands it the router and the notify keys).
 
+pub mod bills;
 pub mod catalogue;
 pub mod db;
 pub mod dynamic;
@@ -76,6 +78,11 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the backend's engine is not running (no acquirer accounts were given)")]
     NoEngine,
+    #[error(
+        "this backend keeps its data in SQLite: its sync worker downloads and reconciles the bills while \
+         `tilldesk serve` runs (after the bill time, Settings → Sync)"
+    )]
+    NotOnPostgres,
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
 }
@@ -565,6 +572,8 @@ pub struct RunningBackend {
     services: Option<crate::sync::Services>,
     /// On PostgreSQL: the loop that claims and resumes unfinished payments and refunds.
     recovery: Option<tokio::task::JoinHandle<()>>,
+    /// On PostgreSQL: the loop that downloads and reconciles the bills ([`bills`]).
+    bills: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RunningBackend {
@@ -595,6 +604,9 @@ impl RunningBackend {
         }
         if let Some(r) = self.recovery.take() {
             r.abort();
+        }
+        if let Some(b) = self.bills.take() {
+            b.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -663,9 +675,10 @@ pub async fn start(
         }
     };
     if on_postgres {
-        let services = options.recover.then(|| recovery::spawn(backend.clone(), recovery::INTERVAL));
+        let recovery = options.recover.then(|| recovery::spawn(backend.clone(), recovery::INTERVAL));
+        let bills = options.sync.and_then(|s| s.bill_time).map(|at| bills::spawn(backend.clone(), at));
         tracing::info!(%addr, instance = backend.instance(), "merchant backend listening (PostgreSQL)");
-        return Ok(RunningBackend { addr, tls, backend, shutdown: Some(tx), task, services: None, recovery: services });
+        return Ok(RunningBackend { addr, tls, backend, shutdown: Some(tx), task, services: None, recovery, bills });
     }
     if options.recover {
         let checkout = crate::checkout::Checkout::open(
@@ -687,5 +700,5 @@ pub async fn start(
         crate::sync::Services::start_worker(worker, None)
     });
     tracing::info!(%addr, "merchant backend listening");
-    Ok(RunningBackend { addr, tls, backend, shutdown: Some(tx), task, services, recovery: None })
+    Ok(RunningBackend { addr, tls, backend, shutdown: Some(tx), task, services, recovery: None, bills: None })
 }

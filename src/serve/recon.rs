@@ -4,8 +4,10 @@
 //! with `store`); back office sees their till's store's share of each bill (its rows, its differences), and a run
 //! that lists nothing of their store is `not_your_store`; a cashier may not reconcile (`not_allowed`).
 //!
-//! The store each bill row and difference belongs to comes from `store::recon_stores`. On PostgreSQL the sync
-//! worker (bills, reconciliation) does not run yet: every call answers `not_on_this_engine` rather than empty lists.
+//! On SQLite the runs are the sync worker's, read from the backend's own file; the store each bill row and
+//! difference belongs to comes from `store::recon_stores`. On PostgreSQL they are the published runs of the bill
+//! loop ([`super::bills`]), with their stores as the run found them (`store::pg::recon`). Both engines give the same
+//! facts ([`RunFacts`], [`DayFacts`]), phrased for the tills here.
 //! May import recon (the report's model), the store's reads and the till API's shapes.
 
 use std::collections::{HashMap, HashSet};
@@ -23,6 +25,7 @@ use crate::money::Amount;
 use crate::recon::ReconError;
 use crate::recon::report::{Item, Report, load_report};
 use crate::store::operators::{Permission, require};
+use crate::store::pg::recon::PgRun;
 use crate::store::recon::StoredRun;
 use crate::store::recon_stores::{DayFilter, DifferenceStore, StoreRows};
 use crate::store::{Store, StoreError};
@@ -63,7 +66,7 @@ fn day(field: &str, text: Option<&str>) -> Result<Option<String>, ApiError> {
 
 impl Backend {
     /// The scope of the operator signed in at `till` for reconciliation: refused as `sign_in_required` without a
-    /// session, `not_allowed` for a role that may not reconcile, and `not_on_this_engine` on PostgreSQL.
+    /// session, `not_allowed` for a role that may not reconcile.
     pub async fn recon_scope(&self, till: &Till, session: Option<&str>) -> Result<Scope, ApiError> {
         let operator = self.session_operator(till, session).await?;
         if require(&operator, Permission::Reconcile).is_err() {
@@ -71,9 +74,6 @@ impl Backend {
                 role: operator.role,
                 permission: super::staff::permission_name(Permission::Reconcile),
             });
-        }
-        if self.on_postgres() {
-            return Err(ApiError::NotOnThisEngine { what: "reconciliation".into() });
         }
         Ok(Scope::of(till, &operator))
     }
@@ -113,34 +113,41 @@ impl Backend {
 
     /// `GET /v1/recon/runs`: the runs newest first, as far as `scope` sees them.
     pub async fn recon_runs(&self, scope: Scope, q: &ReconRunQuery) -> Result<ReconRunList, ApiError> {
-        let limit = q.limit.unwrap_or(50).clamp(1, 200);
+        let limit = q.limit.unwrap_or(50).clamp(1, 200) as usize;
         let view = self.recon_view(scope, q.store.as_deref())?;
         let names = self.catalogue_names()?;
         let acquirers = Self::asked_acquirers(&names, q.acquirer.as_deref())?;
         let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
         let filter = DayFilter { acquirers: acquirers.as_deref(), from: from.as_deref(), to: to.as_deref() };
-        self.with_store(|s| {
-            let mut runs = Vec::new();
-            let mut before = q.after;
-            let mut more = false;
-            // Runs without the store asked for are skipped: read on in pages until the page is full.
-            'pages: loop {
-                let page = s.recon().recon_runs_page(&filter, before, 100)?;
-                let Some(last) = page.last() else { break };
-                before = Some(last.id);
-                for run in page {
-                    let stores = run_stores(s, &run)?;
-                    if let Some(listed) = run_line(s, &names, &run, &stores, view)? {
-                        if runs.len() == limit as usize {
-                            more = true;
-                            break 'pages;
-                        }
-                        runs.push(listed);
+        let mut runs = Vec::new();
+        let mut before = q.after;
+        // Runs without the store asked for are skipped: read on in pages until the page is full.
+        loop {
+            let page = self.runs_page(&filter, before).await?;
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            for run in page {
+                if let Some(listed) = run_line(&names, &run, view) {
+                    if runs.len() == limit {
+                        let next = runs.last().map(|r: &ReconRun| r.run_id);
+                        return Ok(ReconRunList { runs, next });
                     }
+                    runs.push(listed);
                 }
             }
-            let next = if more { runs.last().map(|r: &ReconRun| r.run_id) } else { None };
-            Ok(ReconRunList { runs, next })
+        }
+        Ok(ReconRunList { runs, next: None })
+    }
+
+    /// A page of runs (100, newest first, ids below `before`) with their stores, from either engine.
+    async fn runs_page(&self, filter: &DayFilter<'_>, before: Option<i64>) -> Result<Vec<RunFacts>, ApiError> {
+        if let Some(pg) = self.pg() {
+            let page = pg.recon_runs_page(filter, before, 100).await.map_err(|e| internal(&e))?;
+            return Ok(page.into_iter().map(RunFacts::of_pg).collect());
+        }
+        self.with_store(|s| {
+            let page = s.recon().recon_runs_page(filter, before, 100)?;
+            page.iter().map(|run| RunFacts::of_sqlite(s, run)).collect::<Result<Vec<_>, StoreError>>()
         })
         .map_err(|e: StoreError| internal(&e))
     }
@@ -150,38 +157,44 @@ impl Backend {
         let view = self.recon_view(scope, store)?;
         let names = self.catalogue_names()?;
         let not_found = || ApiError::NotFound { what: format!("reconciliation run {run_id}") };
-        let found = self.with_store(|s| {
-            let Some(run) = s.recon().recon_run(run_id)? else { return Ok(None) };
-            let report = match load_report(s, run_id, Lang::En) {
-                Ok(r) => r,
-                Err(ReconError::BadRun { .. }) => return Ok(None),
-                Err(ReconError::Store(e)) => return Err(e),
-                Err(e) => return Err(StoreError::NotFound { what: "run", key: e.to_string() }),
-            };
-            let stores = run_stores(s, &run)?;
-            let Some(line) = run_line(s, &names, &run, &stores, view)? else {
-                // Back office: another store's run. An owner who asked for a store the run does not list: none.
-                let refused = if view.own_store_only { ApiError::NotYourStore } else { not_found() };
-                return Ok(Some(Err(refused)));
-            };
-            Ok(Some(Ok((line, report, stores))))
-        });
-        let (line, report, stores) = match found.map_err(|e: StoreError| internal(&e))? {
-            None => return Err(not_found()),
-            Some(Err(refused)) => return Err(refused),
-            Some(Ok(found)) => found,
+        let found = match self.pg() {
+            Some(pg) => match pg.recon_run(run_id).await.map_err(|e| internal(&e))? {
+                None => None,
+                Some(run) => {
+                    let report: Report = serde_json::from_str(&run.report)
+                        .map_err(|e| internal(&ReconError::BadRun { run: run_id, message: e.to_string() }))?;
+                    Some((RunFacts::of_pg(run), report))
+                }
+            },
+            None => self
+                .with_store(|s| {
+                    let Some(run) = s.recon().recon_run(run_id)? else { return Ok(None) };
+                    let report = match load_report(s, run_id, Lang::En) {
+                        Ok(r) => r,
+                        Err(ReconError::BadRun { .. }) => return Ok(None),
+                        Err(ReconError::Store(e)) => return Err(e),
+                        Err(e) => return Err(StoreError::NotFound { what: "run", key: e.to_string() }),
+                    };
+                    Ok(Some((RunFacts::of_sqlite(s, &run)?, report)))
+                })
+                .map_err(|e: StoreError| internal(&e))?,
         };
-        Ok(report_view(&names, line, report, &stores, view))
+        let Some((facts, report)) = found else { return Err(not_found()) };
+        let Some(line) = run_line(&names, &facts, view) else {
+            // Back office: another store's run. An owner who asked for a store the run does not list: none.
+            return Err(if view.own_store_only { ApiError::NotYourStore } else { not_found() });
+        };
+        Ok(report_view(&names, line, report, &facts.stores, view))
     }
 
     /// `GET /v1/recon/bills`: each store's share of the downloaded bills of a day, newest day first.
     pub async fn bill_days(&self, scope: Scope, q: &BillDayQuery) -> Result<BillDayList, ApiError> {
-        let limit = q.limit.unwrap_or(50).clamp(1, 200);
+        let limit = q.limit.unwrap_or(50).clamp(1, 200) as usize;
         let view = self.recon_view(scope, q.store.as_deref())?;
         let names = self.catalogue_names()?;
         let acquirers = Self::asked_acquirers(&names, q.acquirer.as_deref())?;
         let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
-        let after = match q.after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        let mut cursor = match q.after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
             None => None,
             Some(a) => {
                 let (d, id) = a.rsplit_once('~').ok_or_else(|| bad("after", "the next of the previous page"))?;
@@ -190,55 +203,84 @@ impl Backend {
             }
         };
         let filter = DayFilter { acquirers: acquirers.as_deref(), from: from.as_deref(), to: to.as_deref() };
-        self.with_store(|s| {
-            let mut days = Vec::new();
-            let mut cursor = after;
-            let mut next = None;
-            'pages: loop {
-                let page = s.recon().bill_days_page(&filter, cursor.as_ref().map(|(d, a)| (d.as_str(), *a)), 100)?;
-                if page.is_empty() {
-                    break;
+        let mut days: Vec<BillDay> = Vec::new();
+        loop {
+            let page = self.bill_days_page(&filter, cursor.as_ref().map(|(d, a)| (d.as_str(), *a))).await?;
+            if page.is_empty() {
+                break;
+            }
+            for day in page {
+                cursor = Some((day.date.clone(), day.account));
+                let shares: Vec<&StoreRows> = day.shares.iter().filter(|r| view.sees(r.store_id)).collect();
+                if shares.is_empty() {
+                    continue;
                 }
-                for (account, date) in page {
-                    cursor = Some((date.clone(), account));
-                    let bills = s.recon().bills_of_day(account, &date)?;
-                    let ids: Vec<BillId> = bills.iter().map(|b| b.id).collect();
-                    let shares: Vec<StoreRows> =
-                        s.recon().bill_rows_by_store(&ids)?.into_iter().filter(|r| view.sees(r.store_id)).collect();
-                    if shares.is_empty() {
-                        continue;
-                    }
-                    if days.len() >= limit as usize {
-                        next = days.last().map(|d: &BillDay| {
-                            let id = d.acquirer.id;
-                            format!("{}~{id}", d.bill_date)
-                        });
-                        break 'pages;
-                    }
-                    let files: Vec<BillFile> = bills
-                        .iter()
-                        .map(|b| BillFile {
-                            source_name: b.source_name.rsplit(['/', '\\']).next().unwrap_or("").to_owned(),
-                            bill_type: b.bill_type.as_str().to_owned(),
-                            rows: b.row_count,
-                            imported_at: b.imported_at.clone(),
-                        })
-                        .collect();
-                    for share in shares {
-                        days.push(BillDay {
-                            store_code: share.store_id.and_then(|id| names.stores.get(&id).cloned()),
-                            acquirer: acquirer_ref(&names, account),
-                            bill_date: date.clone(),
-                            bills: files.clone(),
-                            rows: share.rows,
-                            payments: count_sum(share.payment_count, share.payment_amount),
-                            refunds: count_sum(share.refund_count, share.refund_amount),
-                            fee: MilliFen::from_milli_fen(share.fee_milli).to_string(),
-                        });
-                    }
+                if days.len() >= limit {
+                    let next = days.last().map(|d| format!("{}~{}", d.bill_date, d.acquirer.id));
+                    return Ok(BillDayList { days, next });
+                }
+                for share in shares {
+                    days.push(BillDay {
+                        store_code: share.store_id.and_then(|id| names.stores.get(&id).cloned()),
+                        acquirer: acquirer_ref(&names, day.account),
+                        bill_date: day.date.clone(),
+                        bills: day.files.clone(),
+                        rows: share.rows,
+                        payments: count_sum(share.payment_count, share.payment_amount),
+                        refunds: count_sum(share.refund_count, share.refund_amount),
+                        fee: MilliFen::from_milli_fen(share.fee_milli).to_string(),
+                    });
                 }
             }
-            Ok(BillDayList { days, next })
+        }
+        Ok(BillDayList { days, next: None })
+    }
+
+    /// A page of bill days (100, newest first, after `after`) with their files and rows per store, from either
+    /// engine.
+    async fn bill_days_page(
+        &self,
+        filter: &DayFilter<'_>,
+        after: Option<(&str, AcquirerId)>,
+    ) -> Result<Vec<DayFacts>, ApiError> {
+        if let Some(pg) = self.pg() {
+            let page = pg.recon_bill_days_page(filter, after, 100).await.map_err(|e| internal(&e))?;
+            return Ok(page
+                .into_iter()
+                .map(|d| DayFacts {
+                    account: d.acquirer_id,
+                    date: d.bill_date,
+                    files: d
+                        .files
+                        .into_iter()
+                        .map(|f| BillFile {
+                            source_name: f.source_name,
+                            bill_type: f.bill_type,
+                            rows: f.row_count,
+                            imported_at: f.imported_at,
+                        })
+                        .collect(),
+                    shares: d.shares,
+                })
+                .collect());
+        }
+        self.with_store(|s| {
+            let mut out = Vec::new();
+            for (account, date) in s.recon().bill_days_page(filter, after, 100)? {
+                let bills = s.recon().bills_of_day(account, &date)?;
+                let ids: Vec<BillId> = bills.iter().map(|b| b.id).collect();
+                let files = bills
+                    .iter()
+                    .map(|b| BillFile {
+                        source_name: b.source_name.rsplit(['/', '\\']).next().unwrap_or("").to_owned(),
+                        bill_type: b.bill_type.as_str().to_owned(),
+                        rows: b.row_count,
+                        imported_at: b.imported_at.clone(),
+                    })
+                    .collect();
+                out.push(DayFacts { account, date, files, shares: s.recon().bill_rows_by_store(&ids)? });
+            }
+            Ok(out)
         })
         .map_err(|e: StoreError| internal(&e))
     }
@@ -259,22 +301,61 @@ struct RunStores {
     differences: Vec<DifferenceStore>,
 }
 
-fn run_stores(s: &Store, run: &StoredRun) -> Result<RunStores, StoreError> {
-    // The bills the run read are in its summary (the report as it was).
-    let bills: Vec<BillId> = serde_json::from_str::<Report>(&run.summary_json)
-        .map(|r| r.bills.iter().map(|b| b.id).collect())
-        .unwrap_or_default();
-    Ok(RunStores { rows: s.recon().bill_rows_by_store(&bills)?, differences: s.recon().difference_stores(run.id)? })
+/// A run as the reads need it, from either engine.
+struct RunFacts {
+    id: i64,
+    acquirer: AcquirerId,
+    bill_date: String,
+    started_at: String,
+    /// The day was closed (its report frozen).
+    closed: bool,
+    stores: RunStores,
+}
+
+impl RunFacts {
+    fn of_sqlite(s: &Store, run: &StoredRun) -> Result<RunFacts, StoreError> {
+        // The bills the run read are in its summary (the report as it was).
+        let bills: Vec<BillId> = serde_json::from_str::<Report>(&run.summary_json)
+            .map(|r| r.bills.iter().map(|b| b.id).collect())
+            .unwrap_or_default();
+        let acquirer = run.acquirer_id.unwrap_or(AcquirerId(0));
+        let bill_date = run.bill_date.clone().unwrap_or_default();
+        Ok(RunFacts {
+            id: run.id,
+            acquirer,
+            closed: s.recon().closed_day(acquirer, &bill_date)?.is_some(),
+            bill_date,
+            started_at: run.started_at.clone(),
+            stores: RunStores {
+                rows: s.recon().bill_rows_by_store(&bills)?,
+                differences: s.recon().difference_stores(run.id)?,
+            },
+        })
+    }
+
+    fn of_pg(run: PgRun) -> RunFacts {
+        RunFacts {
+            id: run.id,
+            acquirer: run.acquirer_id,
+            bill_date: run.bill_date,
+            started_at: run.started_at,
+            closed: false,
+            stores: RunStores { rows: run.shares, differences: run.differences },
+        }
+    }
+}
+
+/// An account's bill day as the reads need it, from either engine.
+struct DayFacts {
+    account: AcquirerId,
+    date: String,
+    files: Vec<BillFile>,
+    shares: Vec<StoreRows>,
 }
 
 /// The run as `view` lists it; None when it lists nothing of the view's store.
-fn run_line(
-    s: &Store,
-    names: &Names,
-    run: &StoredRun,
-    stores: &RunStores,
-    view: View,
-) -> Result<Option<ReconRun>, StoreError> {
+fn run_line(names: &Names, run: &RunFacts, view: View) -> Option<ReconRun> {
+    let stores = &run.stores;
     let mut ids: Vec<StoreId> = stores
         .rows
         .iter()
@@ -288,21 +369,19 @@ fn run_line(
     if let Some(own) = view.store
         && !ids.contains(&own)
     {
-        return Ok(None);
+        return None;
     }
     let seen: Vec<&DifferenceStore> = stores.differences.iter().filter(|d| view.sees(d.store_id)).collect();
-    let acquirer = run.acquirer_id.unwrap_or(AcquirerId(0));
-    let bill_date = run.bill_date.clone().unwrap_or_default();
-    Ok(Some(ReconRun {
+    Some(ReconRun {
         run_id: run.id,
-        acquirer: acquirer_ref(names, acquirer),
-        closed: s.recon().closed_day(acquirer, &bill_date)?.is_some(),
-        bill_date,
+        acquirer: acquirer_ref(names, run.acquirer),
+        closed: run.closed,
+        bill_date: run.bill_date.clone(),
         started_at: run.started_at.clone(),
         stores: ids.iter().map(|id| names.stores.get(id).cloned().unwrap_or_else(|| format!("#{id}"))).collect(),
         differences: seen.len() as i64,
         open: seen.iter().filter(|d| !d.resolved).count() as i64,
-    }))
+    })
 }
 
 fn difference(item: Item, store_code: Option<String>) -> ReconDifference {

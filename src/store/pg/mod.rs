@@ -1,6 +1,7 @@
 //! The merchant backend's shared state on PostgreSQL (`tilldesk serve --database postgres://…`): tills, enrolment
 //! codes and tokens ([`tills`]), the tills' orders and refunds with their transition functions and the order feed
-//! ([`orders`], [`moves`]), the staff ([`staff`]) and the claims of unfinished work ([`claims`]). The only PostgreSQL
+//! ([`orders`], [`moves`]), the staff ([`staff`]), the claims of unfinished work ([`claims`]) and the bills'
+//! reconciliation runs ([`recon`]). The only PostgreSQL
 //! SQL of TillDesk; several `serve` instances share one database.
 //!
 //! - A pool of connections (deadpool) on the app's one tokio runtime (tokio-postgres).
@@ -17,6 +18,7 @@ pub mod lists;
 pub mod moves;
 pub mod notices;
 pub mod orders;
+pub mod recon;
 pub mod staff;
 pub mod tills;
 
@@ -32,10 +34,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("../pg_migrations/0003_catalogue.sql")),
     (4, include_str!("../pg_migrations/0004_dynamic_codes.sql")),
     (5, include_str!("../pg_migrations/0005_shift_reports.sql")),
+    (6, include_str!("../pg_migrations/0006_recon.sql")),
 ];
 
 /// The schema version this TillDesk brings a PostgreSQL database to (its newest migration).
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
 const MIGRATION_LOCK: i32 = 20231;
@@ -153,6 +156,11 @@ impl PgStore {
             "notifications",
             "catalogue_versions",
             "shift_reports",
+            "recon_jobs",
+            "recon_runs",
+            "recon_bills",
+            "recon_differences",
+            "recon_run_shares",
         ];
         let conn = self.conn().await?;
         let mut out = Vec::with_capacity(TABLES.len());

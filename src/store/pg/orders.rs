@@ -51,7 +51,7 @@ pub(crate) fn order_from_row(r: &Row) -> Result<Order> {
     })
 }
 
-fn refund_from_row(r: &Row) -> Result<Refund> {
+pub(crate) fn refund_from_row(r: &Row) -> Result<Refund> {
     let status: String = r.get(5);
     Ok(Refund {
         id: RefundId(r.get(0)),

@@ -1,5 +1,6 @@
 //! Local data for tests and benchmarks: paid orders and refunds written in one transaction each, without going
-//! through checkout.
+//! through checkout; and another database's orders copied as they are (the PostgreSQL backend's scratch copy for
+//! reconciling a day), with the keys of a day's bill rows that say which orders to copy.
 
 use rusqlite::{Transaction, params};
 
@@ -96,4 +97,92 @@ fn seed_orders_in(tx: &Transaction<'_>, store_id: i64, orders: impl IntoIterator
         n += 1;
     }
     Ok(n)
+}
+
+impl<S: std::ops::DerefMut<Target = Store>> crate::store::Recon<S> {
+    /// Writes another database's orders and refunds as they are, ids included, in one transaction: the merchant
+    /// backend on PostgreSQL reconciles a day in a scratch copy of its catalogue holding the orders the day's bill
+    /// can name. The operators are not copied (their ids are left out); an order or refund already there is kept.
+    pub fn copy_orders(
+        &mut self,
+        orders: &[crate::model::Order],
+        refunds: &[crate::model::Refund],
+    ) -> Result<(u64, u64)> {
+        self.transaction(|tx| {
+            let mut order = tx.prepare(
+                "INSERT OR IGNORE INTO orders (id, out_trade_no, trade_no, store_id, acquirer_id, source, subject,
+                    total_amount, currency, refunded_amount, status, auth_code_masked, created_at, paid_at,
+                    updated_at, acquirer_merchant_id, terminal_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13, ?15, ?16)",
+            )?;
+            let mut n = (0, 0);
+            for o in orders {
+                n.0 += order.execute(params![
+                    o.id.0,
+                    o.out_trade_no,
+                    o.trade_no,
+                    o.store_id.0,
+                    o.acquirer_id.0,
+                    o.source.as_str(),
+                    o.subject,
+                    o.total_amount.fen(),
+                    o.currency.code(),
+                    o.refunded_amount.fen(),
+                    o.status.as_str(),
+                    o.auth_code_masked,
+                    o.created_at,
+                    o.paid_at,
+                    o.acquirer_merchant_id,
+                    o.terminal_id
+                ])? as u64;
+            }
+            let mut refund = tx.prepare(
+                "INSERT OR IGNORE INTO refunds (id, order_id, out_request_no, refund_amount, reason, status, created_at,
+                    updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?;
+            for r in refunds {
+                n.1 += refund.execute(params![
+                    r.id.0,
+                    r.order_id.0,
+                    r.out_request_no,
+                    r.refund_amount.fen(),
+                    r.reason,
+                    r.status.as_str(),
+                    r.created_at
+                ])? as u64;
+            }
+            Ok(n)
+        })
+    }
+}
+
+impl<S: std::ops::Deref<Target = Store>> crate::store::Recon<S> {
+    /// The orders with ids above `id`, in id order: in a scratch copy, those the reconciliation itself recorded
+    /// (store-code payments the bill lists that no notification brought).
+    pub fn orders_after(&self, id: i64) -> Result<Vec<crate::model::Order>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM orders WHERE id > ?1 ORDER BY id",
+            crate::store::orders::ORDER_COLUMNS
+        ))?;
+        let rows = stmt.query_map([id], crate::store::orders::order_from_row)?;
+        rows.map(|r| crate::store::orders::typed(r?)).collect()
+    }
+
+    /// The order numbers (out_trade_no) and the acquirer's numbers (trade_no) the rows of an account's bills of
+    /// `bill_date` name, each once.
+    pub fn bill_keys_of_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let mut keys = (Vec::new(), Vec::new());
+        for (column, out) in [("out_trade_no", &mut keys.0), ("trade_no", &mut keys.1)] {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT DISTINCT br.{column} FROM bills b JOIN bill_rows br ON br.bill_id = b.id
+                 WHERE b.acquirer_id = ?1 AND b.bill_date = ?2 AND br.{column} IS NOT NULL AND br.{column} <> ''"
+            ))?;
+            let rows = stmt.query_map(params![acquirer.0, bill_date], |r| r.get::<_, String>(0))?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        Ok(keys)
+    }
 }

@@ -1,0 +1,348 @@
+//! Bills and reconciliation on PostgreSQL: each acquirer account's day is a job in the shared database
+//! (`store::pg::recon`), claimed by one instance at a time under a lease. The instance downloads the day's bill
+//! through the account's channel and reconciles it with the same code as a till or a SQLite backend, in a scratch
+//! SQLite database of its own: a copy of the catalogue it serves (stores, accounts, routes, the reconciliation
+//! settings), the neighbouring days' bills as published before (for the carry-over at midnight), the day's bill,
+//! and the orders and refunds of the shared database that the day can name. It then records the store-code payments
+//! the bill listed that no notification brought (as orders of their stores, once) and publishes the run — the bill
+//! file, the report, its differences with their stores and the rows per store — in one transaction while its lease
+//! holds; the scratch database is removed. A crash leaves nothing published: the lease ends and another instance
+//! (or this one, restarted) does the day again.
+//!
+//! May import recon (import, reconcile, the report), the store and its PostgreSQL half, routing's accounts.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+
+use super::{Backend, ServeError};
+use crate::i18n::Lang;
+use crate::model::{AcquirerId, AcquirerKind, DiscrepancyId, Order, OrderSource};
+use crate::recon::fetch::FetchedBill;
+use crate::recon::import::{ImportControl, ImportOptions, import_bytes};
+use crate::recon::report::{ReconOptions, Report, load_report};
+use crate::recon::{ReconError, date_text};
+use crate::store::pg::recon::{PublishedRun, ReconBillFile, ReconJob};
+use crate::store::pg::{PgError, PgStore};
+use crate::store::recon_stores::{DifferenceStore, StoreRows};
+use crate::store::{Store, StoreError};
+
+/// How long a claimed day is this instance's alone (a 1M-row day takes a few minutes on two cores).
+pub const LEASE_SECS: f64 = 30.0 * 60.0;
+
+/// A day whose bill could not be had (the acquirer did not answer, say) is tried again after this long.
+pub const RETRY_SECS: f64 = 10.0 * 60.0;
+
+/// How often the bill loop looks for due days.
+pub const INTERVAL: Duration = Duration::from_secs(60);
+
+/// What a pass over the due days did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillPass {
+    /// Days reconciled: the account, the day, the run published and its open differences.
+    pub reconciled: Vec<Reconciled>,
+    /// Days the acquirer had no bill for (nothing was traded).
+    pub no_bill: Vec<(AcquirerId, String)>,
+    /// Days that failed, with why (each is tried again later).
+    pub failed: Vec<(AcquirerId, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    pub acquirer_id: AcquirerId,
+    pub bill_date: String,
+    pub run_id: i64,
+    pub differences: usize,
+    pub open: usize,
+    /// Store-code payments the bill listed that the backend had not recorded, now orders of their stores.
+    pub store_code_orders: u64,
+}
+
+/// Why one day could not be reconciled.
+#[derive(Debug, thiserror::Error)]
+pub enum BillJobError {
+    #[error(transparent)]
+    Recon(#[from] ReconError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the backend has no acquirer account #{0} (its catalogue changed?)")]
+    NoAccount(AcquirerId),
+    #[error("the job's day {0:?} is not a date")]
+    BadDay(String),
+    #[error("the backend's engine is not running (no acquirer accounts were given)")]
+    NoEngine,
+    #[error("the reconciliation stopped: {0}")]
+    Stopped(String),
+}
+
+/// What became of one claimed day.
+enum Done {
+    Published(Reconciled),
+    NoBill,
+    /// Another instance holds the day now (this one took longer than its lease): nothing was published.
+    LeaseLost,
+}
+
+/// The scratch folder, removed however the day ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.0.display(), error = %e, "could not remove a reconciliation's scratch folder");
+        }
+    }
+}
+
+/// China midnight at the start of `date`.
+fn china_midnight(date: Date) -> OffsetDateTime {
+    PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_offset(crate::time::CHINA)
+}
+
+fn import_options(kind: AcquirerKind, account: AcquirerId, date: Date) -> ImportOptions {
+    ImportOptions {
+        acquirer: Some(kind),
+        account: Some(account),
+        bill_date: Some(date),
+        bill_type: None,
+        accept_mismatched_totals: false,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BillJobError> + Send + 'static,
+) -> Result<T, BillJobError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| BillJobError::Stopped(e.to_string()))?
+}
+
+/// What the scratch database found, ready to publish.
+struct Outcome {
+    report: Report,
+    differences: Vec<DifferenceStore>,
+    shares: Vec<StoreRows>,
+    bill: ReconBillFile,
+    store_code_orders: Vec<Order>,
+}
+
+impl Backend {
+    /// One pass of the bill loop on PostgreSQL: from `bill_time` (China time) on, yesterday's day of every account
+    /// the backend serves is due once; then every due day is claimed and reconciled in turn. On SQLite: nothing
+    /// (the sync worker fetches the bills there).
+    pub async fn bill_pass(&self, bill_time: Time) -> Result<BillPass, ServeError> {
+        let Some(pg) = self.pg() else { return Ok(BillPass::default()) };
+        let now = self.now();
+        if now.to_offset(crate::time::CHINA).time() < bill_time {
+            return Ok(BillPass::default());
+        }
+        let day = date_text(crate::time::china_business_day(now));
+        pg.ensure_recon_jobs(&self.account_ids()?, &day).await?;
+        self.run_due_bill_days().await
+    }
+
+    /// `tilldesk serve bills --date D [--again]`: the day of every account due now (`again`: also a day done
+    /// before, its bill downloaded anew), then the due days reconciled.
+    pub async fn reconcile_bill_day(&self, date: Date, again: bool) -> Result<BillPass, ServeError> {
+        let Some(pg) = self.pg() else { return Err(ServeError::NotOnPostgres) };
+        let day = date_text(date);
+        let accounts = self.account_ids()?;
+        if again {
+            pg.redo_recon_jobs(&accounts, &day).await?;
+        } else {
+            pg.ensure_recon_jobs(&accounts, &day).await?;
+        }
+        self.run_due_bill_days().await
+    }
+
+    fn account_ids(&self) -> Result<Vec<AcquirerId>, ServeError> {
+        let engine = super::read(&self.engine).clone().ok_or(ServeError::NoEngine)?;
+        Ok(engine.router.accounts().into_iter().map(|(a, _)| a.id).collect())
+    }
+
+    /// Claims and reconciles due days until none is left for this instance.
+    pub async fn run_due_bill_days(&self) -> Result<BillPass, ServeError> {
+        let Some(pg) = self.pg() else { return Ok(BillPass::default()) };
+        let mut pass = BillPass::default();
+        while let Some(job) = pg.claim_recon_job(&self.instance, LEASE_SECS).await? {
+            let (account, day) = (job.acquirer_id, job.bill_date.clone());
+            match self.reconcile_job(pg, &job).await {
+                Ok(Done::Published(r)) => {
+                    tracing::info!(acquirer = %account, day, run = r.run_id, open = r.open, "bill reconciled");
+                    pass.reconciled.push(r);
+                }
+                Ok(Done::NoBill) => {
+                    pg.recon_job_no_bill(&job, &self.instance).await?;
+                    pass.no_bill.push((account, day));
+                }
+                Ok(Done::LeaseLost) => {
+                    tracing::warn!(acquirer = %account, day, "another instance took the day over; nothing published");
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    tracing::warn!(acquirer = %account, day, error = why, "bill not reconciled; tried again later");
+                    pg.recon_job_failed(&job, &self.instance, &why, RETRY_SECS).await?;
+                    pass.failed.push((account, day, why));
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    async fn reconcile_job(&self, pg: &PgStore, job: &ReconJob) -> Result<Done, BillJobError> {
+        let engine = super::read(&self.engine).clone().ok_or(BillJobError::NoEngine)?;
+        let (account, channel) = engine
+            .router
+            .accounts()
+            .into_iter()
+            .find(|(a, _)| a.id == job.acquirer_id)
+            .ok_or(BillJobError::NoAccount(job.acquirer_id))?;
+        let date =
+            crate::recon::parse_date(&job.bill_date).ok_or_else(|| BillJobError::BadDay(job.bill_date.clone()))?;
+        let bill = match crate::recon::fetch::fetch(channel.as_ref(), date).await {
+            Ok(bill) => bill,
+            Err(ReconError::NoBillAtAcquirer { .. }) => return Ok(Done::NoBill),
+            Err(e) => return Err(e.into()),
+        };
+        let mut neighbours = Vec::new();
+        for d in [date.previous_day(), date.next_day()].into_iter().flatten() {
+            neighbours.push((d, pg.recon_bill_files(account.id, &date_text(d)).await?));
+        }
+        let dir = self.data_dir.join("recon-work").join(format!("{}-{}-{}", self.instance, account.id, job.bill_date));
+        let scratch = Scratch(dir.clone());
+        let catalogue = self.db_path();
+        // The bill's format is the channel's protocol (an Alipay+ partner serves Alipay's bills).
+        let kind = channel.kind();
+        let (store, keys, bill_file) = blocking(move || {
+            let (store, bill_file) = scratch_with_bills(&dir, &catalogue, kind, account.id, date, &neighbours, &bill)?;
+            let keys = store.recon().bill_keys_of_day(account.id, &date_text(date))?;
+            Ok((store, keys, bill_file))
+        })
+        .await?;
+        // The orders of the day and those the bill names, from the shared database.
+        let window = (china_midnight(date) - time::Duration::days(3), china_midnight(date) + time::Duration::days(2));
+        let (orders, refunds) = pg.recon_orders(account.id, window, &keys.0, &keys.1).await?;
+        let outcome =
+            blocking(move || reconcile_scratch(store, account.id, date, &orders, &refunds, bill_file)).await?;
+        drop(scratch);
+        let added = pg.record_bill_store_code_orders(&outcome.store_code_orders).await?;
+        let started_at = outcome.report.started_at.clone();
+        let run = PublishedRun {
+            instance: &self.instance,
+            started_at: &started_at,
+            differences: &outcome.differences,
+            shares: &outcome.shares,
+            bills: std::slice::from_ref(&outcome.bill),
+        };
+        let mut report = outcome.report;
+        let open = report.open_count();
+        let differences = report.discrepancies.len();
+        let published = pg
+            .publish_recon_run(job, &run, |run_id, numbers: &HashMap<DiscrepancyId, DiscrepancyId>| {
+                report.run_id = run_id;
+                for item in &mut report.discrepancies {
+                    if let Some(n) = numbers.get(&item.id) {
+                        item.id = *n;
+                    }
+                }
+                serde_json::to_string(&report).unwrap_or_default()
+            })
+            .await?;
+        Ok(match published {
+            None => Done::LeaseLost,
+            Some(run_id) => Done::Published(Reconciled {
+                acquirer_id: account.id,
+                bill_date: job.bill_date.clone(),
+                run_id,
+                differences,
+                open,
+                store_code_orders: added,
+            }),
+        })
+    }
+}
+
+/// A scratch database in `dir`: a copy of the catalogue with the neighbouring days' published bills and the day's
+/// own bill imported. A neighbour's bill that cannot be read is left out (its carry-over waits, as if it were not
+/// in yet).
+fn scratch_with_bills(
+    dir: &Path,
+    catalogue: &Path,
+    kind: AcquirerKind,
+    account: AcquirerId,
+    date: Date,
+    neighbours: &[(Date, Vec<ReconBillFile>)],
+    bill: &FetchedBill,
+) -> Result<(Store, ReconBillFile), BillJobError> {
+    let io = |source| ReconError::Io { file: dir.display().to_string(), source };
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(io)?;
+    }
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let path = dir.join("scratch.sqlite");
+    Store::open(catalogue)?.copy_into(&path)?;
+    let mut store = Store::open(&path)?;
+    for (day, files) in neighbours {
+        for f in files {
+            let options = import_options(kind, account, *day);
+            if let Err(e) = import_bytes(&mut store, &f.source_name, &f.content, &options, &ImportControl::new()) {
+                tracing::warn!(file = f.source_name, error = %e, "a neighbouring day's bill was left out");
+            }
+        }
+    }
+    let name = bill.file_name.rsplit(['/', '\\']).next().unwrap_or("").to_owned();
+    let options = import_options(kind, account, date);
+    let imported = import_bytes(&mut store, &name, &bill.bytes, &options, &ImportControl::new())?;
+    let file = ReconBillFile {
+        bill_type: imported.bill_type.as_str().to_owned(),
+        source_name: name,
+        row_count: imported.file_rows,
+        imported_at: crate::time::now_utc(),
+        content: bill.bytes.clone(),
+    };
+    Ok((store, file))
+}
+
+/// The day reconciled in the scratch database holding the orders it can name.
+fn reconcile_scratch(
+    mut store: Store,
+    account: AcquirerId,
+    date: Date,
+    orders: &[Order],
+    refunds: &[crate::model::Refund],
+    bill: ReconBillFile,
+) -> Result<Outcome, BillJobError> {
+    store.recon_mut().copy_orders(orders, refunds)?;
+    let last_copied = orders.iter().map(|o| o.id.0).max().unwrap_or(0);
+    let options = ReconOptions::from_settings(&store)?;
+    let reconciled = crate::recon::reconcile_account(&mut store, account, date, &options, Lang::En)?;
+    let report = load_report(&store, reconciled.run_id, Lang::En)?;
+    let differences = store.recon().difference_stores(reconciled.run_id)?;
+    let bills: Vec<crate::model::BillId> =
+        store.recon().bills_of_day(account, &date_text(date))?.iter().map(|b| b.id).collect();
+    let shares = store.recon().bill_rows_by_store(&bills)?;
+    let store_code_orders: Vec<Order> =
+        store.recon().orders_after(last_copied)?.into_iter().filter(|o| o.source == OrderSource::StoreCode).collect();
+    Ok(Outcome { report, differences, shares, bill, store_code_orders })
+}
+
+/// Runs [`Backend::bill_pass`] every [`INTERVAL`] until aborted.
+pub fn spawn(backend: Arc<Backend>, bill_time: Time) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match backend.bill_pass(bill_time).await {
+                Ok(pass) if !pass.failed.is_empty() => {
+                    tracing::warn!(failed = pass.failed.len(), "some bills were not reconciled; tried again later");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "bill pass failed; trying again later"),
+            }
+            tokio::time::sleep(INTERVAL).await;
+        }
+    })
+}
