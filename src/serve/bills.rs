@@ -36,6 +36,9 @@ pub const LEASE_SECS: f64 = 30.0 * 60.0;
 /// A day whose bill could not be had (the acquirer did not answer, say) is tried again after this long.
 pub const RETRY_SECS: f64 = 10.0 * 60.0;
 
+/// Orders or refunds read from the shared database at a time.
+const PAGE: i64 = 20_000;
+
 /// How often the bill loop looks for due days.
 pub const INTERVAL: Duration = Duration::from_secs(60);
 
@@ -218,17 +221,23 @@ impl Backend {
         let catalogue = self.db_path();
         // The bill's format is the channel's protocol (an Alipay+ partner serves Alipay's bills).
         let kind = channel.kind();
-        let (store, keys, bill_file) = blocking(move || {
-            let (store, bill_file) = scratch_with_bills(&dir, &catalogue, kind, account.id, date, &neighbours, &bill)?;
-            let keys = store.recon().bill_keys_of_day(account.id, &date_text(date))?;
-            Ok((store, keys, bill_file))
+        let store_and_file = blocking(move || {
+            scratch_with_bills(&dir, &catalogue, kind, account.id, date, &neighbours, bill)
+        });
+        let (store, bill_file) = store_and_file.await?;
+        // The orders of the days around it and their refunds, page by page into the scratch database while the
+        // next page is read; then those the bill names that are not among them.
+        let window = (china_midnight(date) - time::Duration::days(3), china_midnight(date) + time::Duration::days(2));
+        let store = copy_pages(store, pg, account.id, window, Pages::Orders).await?;
+        let store = copy_pages(store, pg, account.id, window, Pages::Refunds).await?;
+        let day = job.bill_date.clone();
+        let (store, keys) = blocking(move || {
+            let keys = store.recon().bill_keys_without_order(account.id, &day)?;
+            Ok((store, keys))
         })
         .await?;
-        // The orders of the day and those the bill names, from the shared database.
-        let window = (china_midnight(date) - time::Duration::days(3), china_midnight(date) + time::Duration::days(2));
-        let (orders, refunds) = pg.recon_orders(account.id, window, &keys.0, &keys.1).await?;
-        let outcome =
-            blocking(move || reconcile_scratch(store, account.id, date, &orders, &refunds, bill_file)).await?;
+        let (named, refunds) = pg.orders_named(&keys.0, &keys.1).await?;
+        let outcome = blocking(move || reconcile_scratch(store, account.id, date, &named, &refunds, bill_file)).await?;
         drop(scratch);
         let added = pg.record_bill_store_code_orders(&outcome.store_code_orders).await?;
         let started_at = outcome.report.started_at.clone();
@@ -277,7 +286,7 @@ fn scratch_with_bills(
     account: AcquirerId,
     date: Date,
     neighbours: &[(Date, Vec<ReconBillFile>)],
-    bill: &FetchedBill,
+    bill: FetchedBill,
 ) -> Result<(Store, ReconBillFile), BillJobError> {
     let io = |source| ReconError::Io { file: dir.display().to_string(), source };
     if dir.exists() {
@@ -287,10 +296,14 @@ fn scratch_with_bills(
     let path = dir.join("scratch.sqlite");
     Store::open(catalogue)?.copy_into(&path)?;
     let mut store = Store::open(&path)?;
+    store.recon_mut().make_scratch()?;
     for (day, files) in neighbours {
         for f in files {
             let options = import_options(kind, account, *day);
-            if let Err(e) = import_bytes(&mut store, &f.source_name, &f.content, &options, &ImportControl::new()) {
+            let imported = unpack(&f.content).map_err(|e| ReconError::Io { file: f.source_name.clone(), source: e }).and_then(
+                |bytes| import_bytes(&mut store, &f.source_name, &bytes, &options, &ImportControl::new()),
+            );
+            if let Err(e) = imported {
                 tracing::warn!(file = f.source_name, error = %e, "a neighbouring day's bill was left out");
             }
         }
@@ -303,12 +316,30 @@ fn scratch_with_bills(
         source_name: name,
         row_count: imported.file_rows,
         imported_at: crate::time::now_utc(),
-        content: bill.bytes.clone(),
+        content: pack(&bill.bytes).map_err(|e| ReconError::Io { file: bill.file_name.clone(), source: e })?,
     };
     Ok((store, file))
 }
 
-/// The day reconciled in the scratch database holding the orders it can name.
+/// A bill file as kept in the shared database: gzip (a WeChat Pay text bill shrinks about tenfold; an Alipay zip
+/// hardly changes), fast rather than small.
+fn pack(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 8), flate2::Compression::fast());
+    gz.write_all(bytes)?;
+    gz.finish()
+}
+
+/// A kept bill file's bytes as the acquirer served them.
+fn unpack(packed: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::with_capacity(packed.len() * 4);
+    flate2::read::GzDecoder::new(packed).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The day reconciled in the scratch database, once the orders the bill names that were not among the day's are
+/// copied in too.
 fn reconcile_scratch(
     mut store: Store,
     account: AcquirerId,
@@ -318,7 +349,7 @@ fn reconcile_scratch(
     bill: ReconBillFile,
 ) -> Result<Outcome, BillJobError> {
     store.recon_mut().copy_orders(orders, refunds)?;
-    let last_copied = orders.iter().map(|o| o.id.0).max().unwrap_or(0);
+    let last_copied = store.recon().last_order_id()?;
     let options = ReconOptions::from_settings(&store)?;
     let reconciled = crate::recon::reconcile_account(&mut store, account, date, &options, Lang::En)?;
     let report = load_report(&store, reconciled.run_id, Lang::En)?;
@@ -329,6 +360,58 @@ fn reconcile_scratch(
     let store_code_orders: Vec<Order> =
         store.recon().orders_after(last_copied)?.into_iter().filter(|o| o.source == OrderSource::StoreCode).collect();
     Ok(Outcome { report, differences, shares, bill, store_code_orders })
+}
+
+/// What [`copy_pages`] copies.
+#[derive(Debug, Clone, Copy)]
+enum Pages {
+    Orders,
+    Refunds,
+}
+
+/// Copies a day's orders (or their refunds) from the shared database into the scratch database page by page: a
+/// writer thread copies one page while the next is read, so the day is never all in memory.
+async fn copy_pages(
+    store: Store,
+    pg: &PgStore,
+    account: AcquirerId,
+    window: (OffsetDateTime, OffsetDateTime),
+    what: Pages,
+) -> Result<Store, BillJobError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<Order>, Vec<crate::model::Refund>)>(2);
+    let writer = tokio::task::spawn_blocking(move || -> Result<Store, BillJobError> {
+        let mut store = store;
+        while let Some((orders, refunds)) = rx.blocking_recv() {
+            store.recon_mut().copy_orders(&orders, &refunds)?;
+        }
+        Ok(store)
+    });
+    let mut after = 0;
+    let read: Result<(), PgError> = async {
+        loop {
+            let (last, page) = match what {
+                Pages::Orders => {
+                    let page = pg.recon_orders_page(account, window, after, PAGE).await?;
+                    (page.last().map(|o| o.id.0), (page, Vec::new()))
+                }
+                Pages::Refunds => {
+                    let page = pg.recon_refunds_page(account, window, after, PAGE).await?;
+                    (page.last().map(|r| r.id.0), (Vec::new(), page))
+                }
+            };
+            let Some(last) = last else { return Ok(()) };
+            after = last;
+            // The writer stopped: its error comes with its result below.
+            if tx.send(page).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    drop(tx);
+    let store = writer.await.map_err(|e| BillJobError::Stopped(e.to_string()))??;
+    read?;
+    Ok(store)
 }
 
 /// Runs [`Backend::bill_pass`] every [`INTERVAL`] until aborted.

@@ -46,7 +46,7 @@ pub struct ReconBillFile {
     pub row_count: i64,
     /// UTC text.
     pub imported_at: String,
-    /// Empty in lists (only a reconciliation reads the bytes).
+    /// The file as served, gzipped by the caller (empty in lists: only a reconciliation reads the bytes).
     pub content: Vec<u8>,
 }
 
@@ -228,46 +228,70 @@ impl PgStore {
             .collect())
     }
 
-    /// What a day's reconciliation of `acquirer` reads: its orders created in `[from, to)`, the orders whose
-    /// refunds were made then, the orders the bill names (by out_trade_no or trade_no, at any time and account),
-    /// and every refund of those orders.
-    pub async fn recon_orders(
+    /// A page of the orders a day's reconciliation of `acquirer` reads, by id after `after`: the account's orders
+    /// created in `[from, to)` and those whose refunds were made then.
+    pub async fn recon_orders_page(
         &self,
         acquirer: AcquirerId,
         (from, to): (OffsetDateTime, OffsetDateTime),
-        out_trade_nos: &[String],
-        trade_nos: &[String],
-    ) -> Result<(Vec<Order>, Vec<Refund>)> {
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Order>> {
         let conn = self.conn().await?;
-        let mut orders: Vec<Order> = Vec::new();
-        let mut seen: HashSet<i64> = HashSet::new();
-        let mut keep = |rows: Vec<tokio_postgres::Row>, orders: &mut Vec<Order>| -> Result<()> {
-            for r in &rows {
-                let o = order_from_row(r)?;
-                if seen.insert(o.id.0) {
-                    orders.push(o);
-                }
-            }
-            Ok(())
-        };
         let rows = conn
             .query(
                 &format!(
                     "SELECT {ORDER_COLUMNS} FROM orders o
-                     WHERE (o.acquirer_id = $1 AND o.created_at >= $2 AND o.created_at < $3)
-                        OR (o.acquirer_id = $1
-                            AND o.id IN (SELECT order_id FROM refunds WHERE created_at >= $2 AND created_at < $3))"
+                     WHERE o.acquirer_id = $1 AND o.id > $4
+                       AND ((o.created_at >= $2 AND o.created_at < $3)
+                            OR o.id IN (SELECT order_id FROM refunds WHERE created_at >= $2 AND created_at < $3))
+                     ORDER BY o.id LIMIT $5"
                 ),
-                &[&acquirer.0, &from, &to],
+                &[&acquirer.0, &from, &to, &after, &limit],
             )
             .await?;
-        keep(rows, &mut orders)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    /// A page of the refunds of the orders [`PgStore::recon_orders_page`] reads, by id after `after`.
+    pub async fn recon_refunds_page(
+        &self,
+        acquirer: AcquirerId,
+        (from, to): (OffsetDateTime, OffsetDateTime),
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Refund>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT r.id, r.order_id, r.out_request_no, r.refund_amount, r.reason, r.status, r.operator_id,
+                        r.created_at
+                 FROM refunds r JOIN orders o ON o.id = r.order_id
+                 WHERE o.acquirer_id = $1 AND r.id > $4
+                   AND ((o.created_at >= $2 AND o.created_at < $3) OR (r.created_at >= $2 AND r.created_at < $3))
+                 ORDER BY r.id LIMIT $5",
+                &[&acquirer.0, &from, &to, &after, &limit],
+            )
+            .await?;
+        rows.iter().map(super::orders::refund_from_row).collect()
+    }
+
+    /// The orders a bill names by out_trade_no or trade_no (at any time and account), with all their refunds.
+    pub async fn orders_named(&self, out_trade_nos: &[String], trade_nos: &[String]) -> Result<(Vec<Order>, Vec<Refund>)> {
+        let conn = self.conn().await?;
+        let mut orders: Vec<Order> = Vec::new();
+        let mut seen: HashSet<i64> = HashSet::new();
         for (column, keys) in [("out_trade_no", out_trade_nos), ("trade_no", trade_nos)] {
             for chunk in keys.chunks(BATCH) {
                 let rows = conn
                     .query(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.{column} = ANY($1)"), &[&chunk])
                     .await?;
-                keep(rows, &mut orders)?;
+                for r in &rows {
+                    let o = order_from_row(r)?;
+                    if seen.insert(o.id.0) {
+                        orders.push(o);
+                    }
+                }
             }
         }
         let ids: Vec<i64> = orders.iter().map(|o| o.id.0).collect();

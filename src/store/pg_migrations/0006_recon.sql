@@ -1,7 +1,7 @@
 -- 0006: bills and reconciliation on PostgreSQL. Each acquirer account's day is one job (`recon_jobs`), claimed by one
 -- instance at a time under a lease (a crashed instance's job is taken over when its lease ends). The instance that
 -- runs it downloads the bill, reconciles it in a scratch database of its own and publishes the outcome here in one
--- transaction: the bill files as the acquirer served them, the run with its report, its differences with their
+-- transaction: the bill files as the acquirer served them (gzipped), the run with its report, its differences with their
 -- stores, and the bill's rows summed per store.
 CREATE TABLE recon_jobs (
     acquirer_id BIGINT NOT NULL,
@@ -37,6 +37,7 @@ CREATE TABLE recon_bills (
     source_name TEXT NOT NULL,
     row_count   BIGINT NOT NULL,
     imported_at TEXT NOT NULL,
+    -- The file as the acquirer served it, gzipped.
     content     BYTEA NOT NULL
 );
 CREATE INDEX recon_bills_run ON recon_bills(run_id);
