@@ -13,7 +13,7 @@
 #[path = "common/recon_data.rs"]
 mod recon_data;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tilldesk::channel::{
-    BillResult, BoxFuture, CancelResult, Channel, PayRequest, PayResult, QueryResult, RefundQueryResult,
-    RefundRequest, RefundResult,
+    BillResult, BoxFuture, CancelResult, Channel, PayRequest, PayResult, QueryResult, RefundQueryResult, RefundRequest,
+    RefundResult,
 };
 use tilldesk::model::{AcquirerKind, ChannelMode};
 use tilldesk::routing::Router;
@@ -65,6 +65,20 @@ fn vm_hwm_mb() -> u64 {
     kb / 1024
 }
 
+/// One statement's orders, column by column (for `unnest`).
+#[derive(Default)]
+struct Columns {
+    out_trade_no: Vec<String>,
+    trade_no: Vec<Option<String>>,
+    store_id: Vec<i64>,
+    acquirer_id: Vec<i64>,
+    subject: Vec<String>,
+    total_amount: Vec<i64>,
+    status: Vec<String>,
+    created_at: Vec<String>,
+    paid_at: Vec<Option<String>>,
+}
+
 /// The template's orders into PostgreSQL, 20,000 a statement.
 async fn copy_orders(template: &std::path::Path, pg: &tokio_postgres::Client) -> u64 {
     let conn = rusqlite::Connection::open(template).unwrap();
@@ -77,21 +91,20 @@ async fn copy_orders(template: &std::path::Path, pg: &tokio_postgres::Client) ->
     let mut rows = stmt.query([]).unwrap();
     let mut n = 0;
     loop {
-        let mut cols: (Vec<String>, Vec<Option<String>>, Vec<i64>, Vec<i64>, Vec<String>, Vec<i64>) = Default::default();
-        let (mut status, mut created, mut paid): (Vec<String>, Vec<String>, Vec<Option<String>>) = Default::default();
-        while cols.0.len() < 20_000 {
+        let mut c = Columns::default();
+        while c.out_trade_no.len() < 20_000 {
             let Some(r) = rows.next().unwrap() else { break };
-            cols.0.push(r.get(0).unwrap());
-            cols.1.push(r.get(1).unwrap());
-            cols.2.push(r.get(2).unwrap());
-            cols.3.push(r.get(3).unwrap());
-            cols.4.push(r.get(4).unwrap());
-            cols.5.push(r.get(5).unwrap());
-            status.push(r.get(6).unwrap());
-            created.push(r.get(7).unwrap());
-            paid.push(r.get(8).unwrap());
+            c.out_trade_no.push(r.get(0).unwrap());
+            c.trade_no.push(r.get(1).unwrap());
+            c.store_id.push(r.get(2).unwrap());
+            c.acquirer_id.push(r.get(3).unwrap());
+            c.subject.push(r.get(4).unwrap());
+            c.total_amount.push(r.get(5).unwrap());
+            c.status.push(r.get(6).unwrap());
+            c.created_at.push(r.get(7).unwrap());
+            c.paid_at.push(r.get(8).unwrap());
         }
-        if cols.0.is_empty() {
+        if c.out_trade_no.is_empty() {
             return n;
         }
         n += pg
@@ -101,7 +114,17 @@ async fn copy_orders(template: &std::path::Path, pg: &tokio_postgres::Client) ->
                  SELECT o, t, s, a, sub, amt, st, c::timestamptz, p::timestamptz, c::timestamptz
                  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::text[],
                              $8::text[], $9::text[]) AS x(o, t, s, a, sub, amt, st, c, p)",
-                &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &status, &created, &paid],
+                &[
+                    &c.out_trade_no,
+                    &c.trade_no,
+                    &c.store_id,
+                    &c.acquirer_id,
+                    &c.subject,
+                    &c.total_amount,
+                    &c.status,
+                    &c.created_at,
+                    &c.paid_at,
+                ],
             )
             .await
             .unwrap();

@@ -136,4 +136,3 @@ pub fn write_orders(n: u64, db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
 }
-

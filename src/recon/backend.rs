@@ -28,8 +28,8 @@ pub enum RemoteError {
     /// Back office asked about another store.
     #[error("that belongs to another store: back office sees its till's store only")]
     NotYourStore,
-    /// The backend runs on PostgreSQL, where bills and reconciliation are not done yet.
-    #[error("the merchant backend does not download bills or reconcile on its database engine (PostgreSQL) yet")]
+    /// An older backend on PostgreSQL, from before bills and reconciliation were done there.
+    #[error("the merchant backend is an older version that does not reconcile on PostgreSQL: update the backend")]
     NotOnThisEngine,
     #[error("the merchant backend has no {0}")]
     NotFound(String),

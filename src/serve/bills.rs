@@ -221,9 +221,8 @@ impl Backend {
         let catalogue = self.db_path();
         // The bill's format is the channel's protocol (an Alipay+ partner serves Alipay's bills).
         let kind = channel.kind();
-        let store_and_file = blocking(move || {
-            scratch_with_bills(&dir, &catalogue, kind, account.id, date, &neighbours, bill)
-        });
+        let store_and_file =
+            blocking(move || scratch_with_bills(&dir, &catalogue, kind, account.id, date, &neighbours, bill));
         let (store, bill_file) = store_and_file.await?;
         // The orders of the days around it and their refunds, page by page into the scratch database while the
         // next page is read; then those the bill names that are not among them.
@@ -300,9 +299,9 @@ fn scratch_with_bills(
     for (day, files) in neighbours {
         for f in files {
             let options = import_options(kind, account, *day);
-            let imported = unpack(&f.content).map_err(|e| ReconError::Io { file: f.source_name.clone(), source: e }).and_then(
-                |bytes| import_bytes(&mut store, &f.source_name, &bytes, &options, &ImportControl::new()),
-            );
+            let imported = unpack(&f.content)
+                .map_err(|e| ReconError::Io { file: f.source_name.clone(), source: e })
+                .and_then(|bytes| import_bytes(&mut store, &f.source_name, &bytes, &options, &ImportControl::new()));
             if let Err(e) = imported {
                 tracing::warn!(file = f.source_name, error = %e, "a neighbouring day's bill was left out");
             }

@@ -293,8 +293,8 @@ pub fn remote_error(e: &crate::recon::backend::RemoteError) -> Text {
             "That is another store's: back office sees this till's store only",
         ),
         E::NotOnThisEngine => Text::new(
-            "商户后台使用 PostgreSQL 数据库，尚不下载账单和对账",
-            "The merchant backend runs on PostgreSQL, where it does not download bills or reconcile yet",
+            "商户后台版本较旧：其 PostgreSQL 数据库尚不支持账单和对账，请升级商户后台",
+            "The merchant backend is an older version that does not reconcile on PostgreSQL: update the backend",
         ),
         E::NotFound(what) => Text::new(
             "商户后台没有找到所查的门店、收单机构或对账记录：请检查门店代码",

@@ -277,7 +277,11 @@ impl PgStore {
     }
 
     /// The orders a bill names by out_trade_no or trade_no (at any time and account), with all their refunds.
-    pub async fn orders_named(&self, out_trade_nos: &[String], trade_nos: &[String]) -> Result<(Vec<Order>, Vec<Refund>)> {
+    pub async fn orders_named(
+        &self,
+        out_trade_nos: &[String],
+        trade_nos: &[String],
+    ) -> Result<(Vec<Order>, Vec<Refund>)> {
         let conn = self.conn().await?;
         let mut orders: Vec<Order> = Vec::new();
         let mut seen: HashSet<i64> = HashSet::new();
