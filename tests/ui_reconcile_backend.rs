@@ -86,6 +86,9 @@ fn the_backends_reports_in(lang: Lang) {
     h.get_by_label_contains(lang.pick("全部门店", "Every store"));
     h.get_by_label_contains(lang.pick("账单：支付 8 笔 共 222.50", "Bill: 8 payments totalling 222.50"));
     assert!(h.query_all_by_label("S001").count() >= 1, "the store of W008's difference");
+    // A difference in a field says which, with both sides (times in China time).
+    let fields = h.query_all_by_label_contains(lang.pick("：账单 ", ": bill ")).count();
+    assert!(fields >= 1, "the differing fields are listed");
     let allow = ["WECHATPAY", "(WECHATPAY)", "out_trade_no", "老板"];
     assert_one_language(&h, lang, &allow, "the backend's reconciliation");
 

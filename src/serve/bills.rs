@@ -291,8 +291,10 @@ fn scratch_with_bills(
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(io)?;
     }
-    std::fs::create_dir_all(dir).map_err(io)?;
+    // The day's orders go in: private from the start (VACUUM INTO fills an empty file it is given).
+    crate::private_files::private_dir(dir).map_err(io)?;
     let path = dir.join("scratch.sqlite");
+    crate::private_files::create_private_file(&path).map_err(io)?;
     Store::open(catalogue)?.copy_into(&path)?;
     let mut store = Store::open(&path)?;
     store.recon_mut().make_scratch()?;

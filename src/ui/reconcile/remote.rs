@@ -244,11 +244,32 @@ fn report_ui(ui: &mut egui::Ui, r: &ReconReport, lang: Lang) {
             ui.label(d.local_amount.as_deref().unwrap_or("-"));
             ui.label(d.bill_amount.as_deref().unwrap_or("-"));
             ui.label(if d.resolved { lang.pick("已处理", "Resolved") } else { lang.pick("未处理", "Open") });
-            match Reason::parse(&d.reason) {
-                Some(reason) => ui.add(egui::Label::new(reason.explanation(lang)).wrap()),
-                None => ui.label(&d.reason),
-            };
+            ui.vertical(|ui| {
+                match Reason::parse(&d.reason) {
+                    Some(reason) => ui.add(egui::Label::new(reason.explanation(lang)).wrap()),
+                    None => ui.label(&d.reason),
+                };
+                for f in &d.fields {
+                    ui.label(field_line(f, lang));
+                }
+            });
             ui.end_row();
         }
     });
+}
+
+/// A field that differs, in words: "时间：账单 2026-12-06 05:59:08，本地 2026-12-05 05:59:08" (times in China time).
+fn field_line(f: &crate::channel::backend::api::ReconField, lang: Lang) -> String {
+    use crate::store::recon::DiffField;
+    let field = DiffField::ALL.into_iter().find(|d| d.as_str() == f.field);
+    let shown = |value: &str| match (field, value) {
+        (_, "") => "-".to_owned(),
+        (Some(DiffField::Time), t) => crate::time::to_china_display(t),
+        (_, v) => v.to_owned(),
+    };
+    let label = field.map_or(f.field.as_str(), |d| crate::recon::fields::field_label(d, lang));
+    match lang {
+        Lang::ZhCn => format!("{label}：账单 {}，本地 {}", shown(&f.bill), shown(&f.local)),
+        Lang::En => format!("{label}: bill {}, till {}", shown(&f.bill), shown(&f.local)),
+    }
 }
