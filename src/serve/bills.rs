@@ -415,9 +415,26 @@ async fn copy_pages(
     Ok(store)
 }
 
+/// Removes scratch folders a killed process left behind: those untouched for twice a lease (a live job's folder
+/// is written to all along, and its day is another instance's after one lease anyway).
+fn sweep_scratch(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("recon-work")) else { return };
+    let stale = Duration::from_secs_f64(2.0 * LEASE_SECS);
+    for entry in entries.flatten() {
+        let old = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if old.is_some_and(|age| age > stale) {
+            drop(Scratch(entry.path()));
+        }
+    }
+}
+
 /// Runs [`Backend::bill_pass`] every [`INTERVAL`] until aborted.
 pub fn spawn(backend: Arc<Backend>, bill_time: Time) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let dir = backend.data_dir.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || sweep_scratch(&dir)).await {
+            tracing::warn!(error = %e, "could not look for stale reconciliation folders");
+        }
         loop {
             match backend.bill_pass(bill_time).await {
                 Ok(pass) if !pass.failed.is_empty() => {
@@ -429,4 +446,34 @@ pub fn spawn(backend: Arc<Backend>, bill_time: Time) -> tokio::task::JoinHandle<
             tokio::time::sleep(INTERVAL).await;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_folders_a_killed_process_left_are_swept_and_live_ones_kept() {
+        let data = tempfile::tempdir().unwrap();
+        let (old, live) = (data.path().join("recon-work/serve-1-old"), data.path().join("recon-work/serve-2-live"));
+        for dir in [&old, &live] {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("scratch.sqlite"), b"").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - Duration::from_secs_f64(3.0 * LEASE_SECS);
+        std::fs::File::open(&old).unwrap().set_modified(long_ago).unwrap();
+        sweep_scratch(data.path());
+        assert!(!old.exists(), "left by a killed process: removed");
+        assert!(live.join("scratch.sqlite").exists(), "a job under way: kept");
+        sweep_scratch(&data.path().join("nowhere"));
+    }
+
+    #[test]
+    fn kept_bills_are_gzipped_and_read_back_byte_for_byte() {
+        let bill = "交易时间,公众账号ID\r\n`2026-12-06 10:00:00,`wx1\r\n".repeat(200).into_bytes();
+        let packed = pack(&bill).unwrap();
+        assert!(packed.len() * 5 < bill.len(), "{} of {}", packed.len(), bill.len());
+        assert_eq!(unpack(&packed).unwrap(), bill);
+        assert!(unpack(b"not gzip").is_err());
+    }
 }
