@@ -252,19 +252,38 @@ async fn reports_reach_the_tills_scoped_by_role(client: &BackendClient, paid: [&
     }
 }
 
+/// A PostgreSQL schema of the test's own (None, said on stdout, without `TILLDESK_TEST_DATABASE_URL`).
+struct PgSchema {
+    url: String,
+    name: String,
+    client: tokio_postgres::Client,
+}
+
+impl PgSchema {
+    async fn new() -> Option<PgSchema> {
+        let Ok(url) = std::env::var("TILLDESK_TEST_DATABASE_URL") else {
+            println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let name = format!("tilldesk_test_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.batch_execute(&format!("CREATE SCHEMA {name}")).await.unwrap();
+        Some(PgSchema { url, name, client })
+    }
+
+    async fn drop(self) {
+        self.client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)).await.unwrap();
+    }
+}
+
 /// The sandbox's WeChat Pay payment code that pays at once.
 const CODE_W: &str = "134567890123450000";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_one_of_two_instances_reconciles_each_day_and_either_serves_the_reports() {
-    let Ok(url) = std::env::var("TILLDESK_TEST_DATABASE_URL") else {
-        println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
-        return;
-    };
-    let schema = format!("tilldesk_test_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let (pg, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    pg.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let Some(pg) = PgSchema::new().await else { return };
+    let (url, schema) = (pg.url.clone(), pg.name.clone());
     let outcome = async {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = sandbox::start(&dir.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
@@ -413,19 +432,13 @@ async fn on_postgresql_one_of_two_instances_reconciles_each_day_and_either_serve
         sandbox.stop().await;
     };
     outcome.await;
-    pg.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.unwrap();
+    pg.drop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_a_day_whose_lease_passed_to_another_instance_is_not_published_twice() {
-    let Ok(url) = std::env::var("TILLDESK_TEST_DATABASE_URL") else {
-        println!("skipped: TILLDESK_TEST_DATABASE_URL is not set");
-        return;
-    };
-    let schema = format!("tilldesk_test_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let (pg, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    pg.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let Some(pg) = PgSchema::new().await else { return };
+    let (url, schema) = (pg.url.clone(), pg.name.clone());
     let outcome = async {
         use tilldesk::store::pg::recon::{PublishedRun, ReconBillFile};
         let store = tilldesk::store::pg::PgStore::open(&url, Some(&schema)).await.unwrap();
@@ -468,5 +481,5 @@ async fn on_postgresql_a_day_whose_lease_passed_to_another_instance_is_not_publi
         assert_eq!(files[0].content, b"bill");
     };
     outcome.await;
-    pg.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.unwrap();
+    pg.drop().await;
 }

@@ -417,16 +417,9 @@ fn bills(
     let Database::Postgres(_) = database else { bail!(tilldesk::serve::ServeError::NotOnPostgres) };
     let rt = crate::runtime()?;
     rt.block_on(async {
-        let (backend, published) = open_backend(database, dir, given)
-            .await
-            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
-        let db = backend.db_path();
-        let vault_dir = published.as_ref().map_or_else(|| dir.to_path_buf(), |m| m.dir.clone());
-        let accounts = Accounts::choose(dir, &db, target).await?;
-        let (router, _) = accounts.build(&db, &vault_dir)?;
+        let (backend, _, _) = engine(database, dir, given, target).await?;
         let names: std::collections::HashMap<i64, String> =
-            router.accounts().into_iter().map(|(a, _)| (a.id.0, a.name)).collect();
-        let backend = backend.serving(router);
+            backend.accounts().into_iter().map(|a| (a.id.0, a.name)).collect();
         let pass = backend.reconcile_bill_day(date, again).await?;
         let day = tilldesk::recon::date_text(date);
         let pg = backend.postgres().context("the backend is on PostgreSQL")?;
@@ -520,16 +513,8 @@ fn serve(
             }
             Database::Postgres(_) => None,
         };
-        let (backend, published) = open_backend(database, dir, given)
-            .await
-            .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
-        let db = backend.db_path();
-        // The published catalogue's vault is beside it; a folder's own is the folder's.
-        let vault_dir = published.as_ref().map_or_else(|| dir.to_path_buf(), |m| m.dir.clone());
-        let accounts = Accounts::choose(dir, &db, target).await?;
-        let (router, notify) = accounts.build(&db, &vault_dir)?;
-        let settings = tilldesk::sync::SyncSettings::load(&Store::open(&db)?)?;
-        let backend = backend.serving(router);
+        let (backend, accounts, notify) = engine(database, dir, given, target).await?;
+        let settings = tilldesk::sync::SyncSettings::load(&Store::open(&backend.db_path())?)?;
         // On SQLite the sync worker runs with these settings; on PostgreSQL the bill loop reads its bill time.
         let options = StartOptions { sync: Some(settings), recover: true, tls };
         let http = reqwest::Client::new();
@@ -546,6 +531,25 @@ fn serve(
         std::future::pending::<()>().await;
         Ok(())
     })
+}
+
+/// The backend on `database` taking payments and fetching bills through its acquirer accounts (see [`Accounts`]),
+/// with those accounts and the keys that verify their notifications.
+async fn engine(
+    database: &Database,
+    dir: &Path,
+    given: Option<&Path>,
+    target: &SandboxTarget,
+) -> anyhow::Result<(Backend, Accounts, NotifyKeys)> {
+    let (backend, published) = open_backend(database, dir, given)
+        .await
+        .with_context(|| format!("cannot open the backend's database {}", database.describe()))?;
+    let db = backend.db_path();
+    // The published catalogue's vault is beside it; a folder's own is the folder's.
+    let vault_dir = published.as_ref().map_or_else(|| dir.to_path_buf(), |m| m.dir.clone());
+    let accounts = Accounts::choose(dir, &db, target).await?;
+    let (router, notify) = accounts.build(&db, &vault_dir)?;
+    Ok((backend.serving(router), accounts, notify))
 }
 
 /// Serves every newer published catalogue version as it appears, without a restart (see `serve::catalogue`). A

@@ -168,6 +168,14 @@ impl Backend {
         Ok(engine.router.accounts().into_iter().map(|(a, _)| a.id).collect())
     }
 
+    /// The acquirer accounts the backend takes payments and fetches bills through (none before it serves).
+    pub fn accounts(&self) -> Vec<crate::model::Acquirer> {
+        match super::read(&self.engine).clone() {
+            Some(engine) => engine.router.accounts().into_iter().map(|(a, _)| a).collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// Claims and reconciles due days until none is left for this instance.
     pub async fn run_due_bill_days(&self) -> Result<BillPass, ServeError> {
         let Some(pg) = self.pg() else { return Ok(BillPass::default()) };
