@@ -12,7 +12,7 @@ use till_common::Till;
 use tilldesk::channel::backend::BackendClient;
 use tilldesk::channel::backend::api::{self, ApiError, PayAnswer, RefundAnswer, RefundState};
 use tilldesk::checkout::{ManualClock, Outcome};
-use tilldesk::model::{OrderSource, OrderStatus, RefundStatus, Role, StoreId};
+use tilldesk::model::{OrderSource, OrderStatus, RefundStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::sandbox::{self, RunningSandbox};
 use tilldesk::secrets::Secret;
@@ -251,17 +251,7 @@ async fn tokens_revocation_and_stores_are_checked_with_kinds() {
     // Another store's till may not touch S001's order.
     {
         let mut store = w.backend_store();
-        let merchant = store.setup_mut().merchant().unwrap();
-        let s002 = tilldesk::model::Store {
-            id: StoreId(0),
-            merchant_id: merchant.id,
-            store_code: "S002".into(),
-            name: "Second".into(),
-            name_zh: "二店".into(),
-            address: String::new(),
-            contact: String::new(),
-        };
-        store.setup_mut().add_store(&s002, None).unwrap();
+        till_common::add_second_store(&mut store);
     }
     let other = w.client("S002", "till of S002").await;
     let not_yours = |e: tilldesk::channel::backend::BackendError| matches!(e.api(), Some(ApiError::NotYourStore));
@@ -612,17 +602,7 @@ async fn dynamic_codes_are_made_paid_and_closed_through_the_backend() {
     // acquirer its own store is routed to (two stores, three acquirers).
     {
         let mut store = w.backend_store();
-        let merchant = store.setup_mut().merchant().unwrap();
-        let second = tilldesk::model::Store {
-            id: StoreId(0),
-            merchant_id: merchant.id,
-            store_code: "S002".into(),
-            name: "Second".into(),
-            name_zh: "二店".into(),
-            address: String::new(),
-            contact: String::new(),
-        };
-        let s002 = store.setup_mut().add_store(&second, None).unwrap();
+        let s002 = till_common::add_second_store(&mut store);
         for (code, wallet) in [("PARTNER1", Wallet::Alipay), ("WECHATPAY", Wallet::WechatPay)] {
             let a = store.setup().acquirer_by_onboarding_code(code).unwrap().unwrap();
             let route = tilldesk::model::Route {
@@ -788,17 +768,7 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
     // A second store with one paid order, at the backend.
     {
         let mut store = w.backend_store();
-        let merchant = store.setup_mut().merchant().unwrap();
-        let s002 = tilldesk::model::Store {
-            id: StoreId(0),
-            merchant_id: merchant.id,
-            store_code: "S002".into(),
-            name: "Second".into(),
-            name_zh: "二店".into(),
-            address: String::new(),
-            contact: String::new(),
-        };
-        let s002 = store.setup_mut().add_store(&s002, None).unwrap();
+        let s002 = till_common::add_second_store(&mut store);
         let acquirer = store.setup().acquirers().unwrap()[0].id;
         let now = tilldesk::time::now_utc();
         let other = PulledOrder {

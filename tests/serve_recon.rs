@@ -12,7 +12,7 @@ mod till_common;
 use tilldesk::channel::backend::BackendClient;
 use tilldesk::channel::backend::api::{ApiError, BillDayQuery, ReconRunQuery, SignInRequest};
 use tilldesk::checkout::Outcome;
-use tilldesk::model::{OrderSource, OrderStatus, Role, StoreId};
+use tilldesk::model::{OrderSource, OrderStatus, Role};
 use tilldesk::money::Amount;
 use tilldesk::routing::Router;
 use tilldesk::routing::backend;
@@ -44,7 +44,7 @@ async fn world() -> World {
     let db = home.join(tilldesk::serve::DATABASE_FILE);
     let mut store = Store::open(&db).unwrap();
     sandbox::till::prepare(&mut store).unwrap();
-    add_second_store(&mut store);
+    add_second_store_routed_like_s001(&mut store);
     let router = sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
     let notify = sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
     drop(store);
@@ -54,18 +54,9 @@ async fn world() -> World {
     World { dir, sandbox, backend, router }
 }
 
-fn add_second_store(store: &mut Store) {
-    let merchant = store.setup_mut().merchant().unwrap();
-    let s002 = tilldesk::model::Store {
-        id: StoreId(0),
-        merchant_id: merchant.id,
-        store_code: "S002".into(),
-        name: "Second".into(),
-        name_zh: "二店".into(),
-        address: String::new(),
-        contact: String::new(),
-    };
-    let s002 = store.setup_mut().add_store(&s002, None).unwrap();
+/// S002, routed as S001 is.
+fn add_second_store_routed_like_s001(store: &mut Store) {
+    let s002 = till_common::add_second_store(store);
     let s001 = store.setup().store_by_code("S001").unwrap().unwrap().id;
     for mut route in store.setup().routes().unwrap().into_iter().filter(|r| r.store_id == s001) {
         route.store_id = s002;
@@ -116,6 +107,15 @@ impl World {
     }
 }
 
+/// The chain's staff, added from `till`: 老板 (owner), 会计 Li (back office), 收银 Wang (cashier).
+async fn add_staff(till: &till_common::Till, client: &BackendClient) {
+    let mut s = till.store();
+    backend::add_operator(&mut s, client, None, "老板", Role::Owner, "246810").await.unwrap();
+    let by = Some(("老板", "246810"));
+    backend::add_operator(&mut s, client, by, "会计 Li", Role::BackOffice, "135790").await.unwrap();
+    backend::add_operator(&mut s, client, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
+}
+
 /// `client` speaking for `name` (signed in with `pin` at the backend).
 async fn as_operator(client: &BackendClient, name: &str, pin: &str) -> BackendClient {
     let signed = client.sign_in(&SignInRequest { name: name.into(), pin: pin.into() }).await.unwrap();
@@ -132,13 +132,7 @@ async fn reports_and_bills_reach_the_tills_scoped_by_role() {
     let till1 = till_common::join(&w.backend, w.dir.path(), "till 1").await;
     let till2 = till_common::join_store(&w.backend, w.dir.path(), "till of S002", "S002").await;
     let client = backend::client(&till1.store(), &till1.vault).unwrap().unwrap();
-    {
-        let mut s = till1.store();
-        backend::add_operator(&mut s, &client, None, "老板", Role::Owner, "246810").await.unwrap();
-        let by = Some(("老板", "246810"));
-        backend::add_operator(&mut s, &client, by, "会计 Li", Role::BackOffice, "135790").await.unwrap();
-        backend::add_operator(&mut s, &client, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
-    }
+    add_staff(&till1, &client).await;
 
     // Yesterday at the acquirer: one payment at each store, through the backend.
     w.sandbox.state.config.lock().unwrap().clock_offset_secs = -86_400;
@@ -293,7 +287,7 @@ async fn on_postgresql_one_of_two_instances_reconciles_each_day_and_either_serve
         let catalogue = home.join(tilldesk::serve::DATABASE_FILE);
         let mut store = Store::open(&catalogue).unwrap();
         sandbox::till::prepare(&mut store).unwrap();
-        add_second_store(&mut store);
+        add_second_store_routed_like_s001(&mut store);
         let router = sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
         let s001 = store.setup().store_by_code("S001").unwrap().unwrap().id;
         let alipay = store.setup().acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
@@ -316,13 +310,7 @@ async fn on_postgresql_one_of_two_instances_reconciles_each_day_and_either_serve
         let till1 = till_common::join(a, dir.path(), "till 1").await;
         let till2 = till_common::join_store(b, dir.path(), "till of S002", "S002").await;
         let client = backend::client(&till1.store(), &till1.vault).unwrap().unwrap();
-        {
-            let mut s = till1.store();
-            backend::add_operator(&mut s, &client, None, "老板", Role::Owner, "246810").await.unwrap();
-            let by = Some(("老板", "246810"));
-            backend::add_operator(&mut s, &client, by, "会计 Li", Role::BackOffice, "135790").await.unwrap();
-            backend::add_operator(&mut s, &client, by, "收银 Wang", Role::Cashier, "1357").await.unwrap();
-        }
+        add_staff(&till1, &client).await;
 
         // Yesterday at the acquirers: an Alipay payment at each store and a WeChat Pay one at S001, through the
         // backend; and a wallet paid a store code at WeChat Pay whose notification never came: only the bill has it.

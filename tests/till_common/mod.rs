@@ -152,3 +152,18 @@ pub fn store_code_notice(
     p.insert("sign".into(), sign);
     p
 }
+
+/// Adds the second store, S002 "Second" (二店), of the merchant to `store` (a backend's catalogue); its id.
+pub fn add_second_store(store: &mut Store) -> StoreId {
+    let merchant = store.setup_mut().merchant().unwrap();
+    let s002 = tilldesk::model::Store {
+        id: StoreId(0),
+        merchant_id: merchant.id,
+        store_code: "S002".into(),
+        name: "Second".into(),
+        name_zh: "二店".into(),
+        address: String::new(),
+        contact: String::new(),
+    };
+    store.setup_mut().add_store(&s002, None).unwrap()
+}
