@@ -575,6 +575,31 @@ fn serve_bills_reconciles_a_day_on_postgresql_once_unless_asked_again() {
     assert_eq!(doctor["tables"]["recon_runs"], 2 * done.len(), "{doctor}");
     assert_eq!(doctor["tables"]["recon_bills"], 2 * done.len(), "{doctor}");
 
+    // The owner closes the Alipay day from the till (nothing open: the payment matched); asked again, the backend
+    // leaves the closed day and says so.
+    let mut command = tilldesk(&backend);
+    command.env("TILLDESK_DATABASE_URL", &schema.database).args(["serve", "--listen", &url.replace("http://", "")]);
+    command.args(["--sandbox-url", &sandbox_url, "--sandbox-data"]).arg(&sandbox_dir);
+    let (serving, _) = cli_common::serve(command);
+    ok(tilldesk(&till)
+        .args(["operators", "add", "老板", "--role", "owner"])
+        .env("TILLDESK_NEW_PIN", "246810")
+        .output()
+        .unwrap());
+    let day = tilldesk::recon::date_text(tilldesk::time::china_business_day(time::OffsetDateTime::now_utc()));
+    let closed = ok(tilldesk(&till)
+        .args(["--operator", "老板", "reconcile", "close", "--date", &day, "--acquirer", "ALIPAY"])
+        .env("TILLDESK_PIN", "246810")
+        .output()
+        .unwrap());
+    assert!(closed.contains(&format!("Closed the Alipay day {day}")), "{closed}");
+    drop(serving);
+    let left = ok(run(&["serve", "bills", "--again"]));
+    let alipay = left.lines().find(|l| l.contains("\tAlipay (sandbox)\t")).unwrap_or_else(|| panic!("{left}"));
+    assert!(alipay.contains("closed by 老板") && alipay.contains("reopen the day"), "{left}");
+    let doctor: serde_json::Value = serde_json::from_str(&ok(run(&["serve", "doctor", "--json"]))).unwrap();
+    assert_eq!(doctor["tables"]["recon_closed_days"], 1, "{doctor}");
+
     let refused = fails(run(&["serve", "bills", "--date", "yesterday"]));
     assert!(refused.contains("--date \"yesterday\": give the bill day as YYYY-MM-DD"), "{refused}");
     let on_sqlite = fails(tilldesk(&dir.path().join("other")).args(["serve", "bills"]).output().unwrap());

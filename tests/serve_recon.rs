@@ -10,9 +10,12 @@
 mod till_common;
 
 use tilldesk::channel::backend::BackendClient;
-use tilldesk::channel::backend::api::{ApiError, BillDayQuery, ReconRunQuery, SignInRequest};
+use tilldesk::channel::backend::api::{
+    ApiError, BillDayQuery, DayRequest, ReconRefusal, ReconReport, ReconRunQuery, ReopenRequest, ResolveRequest,
+    SignInRequest,
+};
 use tilldesk::checkout::Outcome;
-use tilldesk::model::{OrderSource, OrderStatus, Role};
+use tilldesk::model::{OrderSource, OrderStatus, ResolutionKind, Role};
 use tilldesk::money::Amount;
 use tilldesk::routing::Router;
 use tilldesk::routing::backend;
@@ -81,6 +84,11 @@ impl World {
 
     /// A paid order the backend has and no bill lists (of yesterday, China noon), at `store_code`.
     fn local_only(&self, store_code: &str, out_trade_no: &str, fen: i64) {
+        self.local_order(store_code, out_trade_no, fen, OrderStatus::Paid);
+    }
+
+    /// An order of yesterday (China noon) at `store_code`, as the backend recorded it.
+    fn local_order(&self, store_code: &str, out_trade_no: &str, fen: i64, status: OrderStatus) {
         let mut store = self.backend_store();
         let shop = store.setup().store_by_code(store_code).unwrap().unwrap().id;
         let alipay = store.setup().acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
@@ -95,16 +103,36 @@ impl World {
             source: OrderSource::Barcode,
             subject: "连锁门店".into(),
             total_amount: Amount::from_fen(fen),
-            status: OrderStatus::Paid,
+            status,
             auth_code_masked: None,
             created_at: at.clone(),
-            paid_at: Some(at),
+            paid_at: (status == OrderStatus::Paid).then_some(at),
             acquirer_merchant_id: None,
             terminal_id: None,
             refunds: Vec::new(),
         };
         store.orders_mut().apply_pulled_order(&order).unwrap();
     }
+}
+
+/// A payment of yesterday the acquirer took for `out_trade_no` (at the account and merchant of the trade `like`), as
+/// a barcode payment would be.
+fn paid_at_the_acquirer(sandbox: &RunningSandbox, like: &str, out_trade_no: &str, fen: i64) {
+    use tilldesk::sandbox::ledger::{NewTrade, Protocol, Scope, TradeStatus};
+    let yesterday_now = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let like = sandbox.state.ledger.trade_by_trade_no(like, yesterday_now).unwrap().expect("the trade");
+    let protocol = if like.protocol == Protocol::Wechatpay.as_str() { Protocol::Wechatpay } else { Protocol::Alipay };
+    let scope = Scope { protocol, acquirer_id: &like.acquirer_id, account: &like.account, strict: false };
+    let new = NewTrade {
+        out_trade_no: out_trade_no.into(),
+        merchant_id: like.merchant_id.clone(),
+        subject: "连锁门店".into(),
+        total_amount: fen,
+        status: Some(TradeStatus::Paid),
+        source: "barcode",
+        ..Default::default()
+    };
+    sandbox.state.ledger.insert_trade(scope, new, yesterday_now).unwrap();
 }
 
 /// The chain's staff, added from `till`: 老板 (owner), 会计 Li (back office), 收银 Wang (cashier).
@@ -146,6 +174,7 @@ async fn reports_and_bills_reach_the_tills_scoped_by_role() {
     w.local_only("S002", "TDLOCAL0002", 2222);
     w.fetch_and_reconcile().await;
     reports_reach_the_tills_scoped_by_role(&client, [paid1.out_trade_no.as_str(), paid2.out_trade_no.as_str()]).await;
+    differences_are_resolved_and_the_day_closed_through_the_api(&client).await;
     w.backend.stop().await;
 }
 
@@ -244,6 +273,110 @@ async fn reports_reach_the_tills_scoped_by_role(client: &BackendClient, paid: [&
         assert_ne!(d.out_trade_no.as_deref(), Some(paid[0]));
         assert_ne!(d.out_trade_no.as_deref(), Some(paid[1]));
     }
+}
+
+fn refusal(e: tilldesk::channel::backend::BackendError) -> ReconRefusal {
+    match kind_of(e) {
+        ApiError::ReconRefused { refusal } => refusal,
+        other => panic!("not a reconciliation refusal: {other:?}"),
+    }
+}
+
+fn resolve_as(kind: ResolutionKind, note: &str) -> ResolveRequest {
+    ResolveRequest { kind, note: note.into(), out_request_no: None, bill_line: None, trade_no: None }
+}
+
+/// The difference of `report` for `out_trade_no`.
+fn difference_of(report: &ReconReport, out_trade_no: &str) -> i64 {
+    let found = report.discrepancies.iter().find(|d| d.out_trade_no.as_deref() == Some(out_trade_no));
+    found.unwrap_or_else(|| panic!("no difference for {out_trade_no}: {report:#?}")).id
+}
+
+/// Head office and a store's back office work through the Alipay day of [`reports_reach_the_tills_scoped_by_role`]
+/// at the backend: resolving (scoped by store and role, refused as the data says), reopening, closing the day (owner:
+/// the bill lists both stores) and reopening it. Leaves the day closed; returns its run.
+async fn differences_are_resolved_and_the_day_closed_through_the_api(client: &BackendClient) -> i64 {
+    let owner = as_operator(client, "老板", "246810").await;
+    let li = as_operator(client, "会计 Li", "135790").await;
+    let wang = as_operator(client, "收银 Wang", "1357").await;
+    let alipay = ReconRunQuery { acquirer: Some("ALIPAY".into()), ..ReconRunQuery::default() };
+    let run = owner.recon_runs(&alipay).await.unwrap().runs[0].clone();
+    assert!(run.latest && !run.closed, "{run:?}");
+    let report = owner.recon_report(run.run_id, None).await.unwrap();
+    let (mine, theirs) = (difference_of(&report, "TDLOCAL0001"), difference_of(&report, "TDLOCAL0002"));
+    let day = DayRequest { acquirer: "ALIPAY".into(), bill_date: run.bill_date.clone(), note: None };
+
+    // A cashier may not; back office not another store's difference.
+    let no = kind_of(wang.resolve_difference(mine, &resolve_as(ResolutionKind::WrittenOff, "x")).await.unwrap_err());
+    assert_eq!(no.kind(), "not_allowed");
+    let no = li.resolve_difference(theirs, &resolve_as(ResolutionKind::WrittenOff, "S002's")).await.unwrap_err();
+    assert_eq!(kind_of(no), ApiError::NotYourStore);
+    // Back office resolves their store's: written off, with a note; once.
+    let done = li.resolve_difference(mine, &resolve_as(ResolutionKind::WrittenOff, "测试单，未收款")).await.unwrap();
+    assert!(done.difference.resolved, "{done:?}");
+    assert_eq!(done.difference.resolution.as_deref(), Some("written_off"));
+    assert_eq!(done.difference.note.as_deref(), Some("测试单，未收款"));
+    assert_eq!((done.run_id, done.open), (run.run_id, 0), "nothing of S001 is open now");
+    let again = li.resolve_difference(mine, &resolve_as(ResolutionKind::Adjusted, "again")).await.unwrap_err();
+    assert_eq!(refusal(again), ReconRefusal::AlreadyResolved { id: mine, resolution: "written_off".into() });
+    // The day's bill lists S002's money too: back office may not close it; the owner may not while S002's is open.
+    let other = refusal(li.close_recon_day(&day).await.unwrap_err());
+    assert_eq!(other, ReconRefusal::OtherStores { bill_date: run.bill_date.clone(), stores: vec!["S002".into()] });
+    match refusal(owner.close_recon_day(&day).await.unwrap_err()) {
+        ReconRefusal::OpenDifferences { count, run: r, .. } => assert!(count >= 1 && r == run.run_id),
+        other => panic!("{other:?}"),
+    }
+    // What the data refuses comes back as kinds: no note, no such bill row, nothing to adopt, a bad refund number.
+    let empty = owner.resolve_difference(theirs, &resolve_as(ResolutionKind::Adjusted, "  ")).await.unwrap_err();
+    assert_eq!(refusal(empty), ReconRefusal::NoteRequired);
+    let nowhere = ResolveRequest { bill_line: Some(99_999), ..resolve_as(ResolutionKind::Matched, "对上了") };
+    let nowhere = refusal(owner.resolve_difference(theirs, &nowhere).await.unwrap_err());
+    assert!(matches!(nowhere, ReconRefusal::BillRowNotFound { .. }), "{nowhere:?}");
+    let adopt = owner.resolve_difference(theirs, &resolve_as(ResolutionKind::Adopted, "补录")).await.unwrap_err();
+    assert_eq!(refusal(adopt), ReconRefusal::CannotAdopt { id: theirs });
+    let bad = ResolveRequest {
+        out_request_no: Some("不是单号".into()),
+        ..resolve_as(ResolutionKind::Refunded, "退了")
+    };
+    let bad = refusal(owner.resolve_difference(theirs, &bad).await.unwrap_err());
+    assert!(matches!(bad, ReconRefusal::BadOutRequestNo { .. }), "{bad:?}");
+    let unknown = owner.resolve_difference(999_999, &resolve_as(ResolutionKind::Adjusted, "x")).await.unwrap_err();
+    assert_eq!(kind_of(unknown).kind(), "not_found");
+    // The owner resolves the rest (every store), takes one back and resolves it again.
+    for d in owner.recon_report(run.run_id, None).await.unwrap().discrepancies.iter().filter(|d| !d.resolved) {
+        owner.resolve_difference(d.id, &resolve_as(ResolutionKind::Adjusted, "已更正")).await.unwrap();
+    }
+    let reopened = owner.reopen_difference(mine, &ReopenRequest { note: "再核对".into() }).await.unwrap();
+    assert!(!reopened.difference.resolved && reopened.open == 1, "{reopened:?}");
+    let nothing = owner.reopen_difference(mine, &ReopenRequest { note: "再核对".into() }).await.unwrap_err();
+    assert_eq!(refusal(nothing), ReconRefusal::NotResolved { id: mine });
+    let done = owner.resolve_difference(mine, &resolve_as(ResolutionKind::WrittenOff, "确认未收款")).await.unwrap();
+    assert_eq!(done.open, 0);
+
+    // Closed by the owner: frozen; the list says who and when; asked again, the same closing.
+    let closed = owner.close_recon_day(&day).await.unwrap();
+    assert_eq!(
+        (closed.closed_by.as_str(), closed.run_id, closed.bill_date.as_str()),
+        ("老板", run.run_id, day.bill_date.as_str())
+    );
+    assert_eq!(owner.close_recon_day(&day).await.unwrap(), closed, "a till asking again gets the same closing");
+    let listed = owner.recon_runs(&alipay).await.unwrap().runs[0].clone();
+    assert!(listed.closed && listed.closed_by.as_deref() == Some("老板"), "{listed:?}");
+    assert_eq!(listed.closed_at.as_deref(), Some(closed.closed_at.as_str()));
+    let frozen = refusal(owner.reopen_difference(mine, &ReopenRequest { note: "改".into() }).await.unwrap_err());
+    assert!(matches!(frozen, ReconRefusal::DayClosed { ref closed_by, .. } if closed_by == "老板"), "{frozen:?}");
+    // Reopened with a reason (not without one, not by back office: other stores' money), then closed again.
+    let no_note = refusal(owner.reopen_recon_day(&day).await.unwrap_err());
+    assert_eq!(no_note, ReconRefusal::NoteRequired);
+    let with_note = DayRequest { note: Some("补录一笔".into()), ..day.clone() };
+    assert!(matches!(refusal(li.reopen_recon_day(&with_note).await.unwrap_err()), ReconRefusal::OtherStores { .. }));
+    let was = owner.reopen_recon_day(&with_note).await.unwrap();
+    assert_eq!(was.closed_at, closed.closed_at);
+    assert!(!owner.recon_runs(&alipay).await.unwrap().runs[0].closed);
+    let not_closed = refusal(owner.reopen_recon_day(&with_note).await.unwrap_err());
+    assert_eq!(not_closed, ReconRefusal::NotClosed { bill_date: day.bill_date.clone() });
+    owner.close_recon_day(&day).await.unwrap();
+    run.run_id
 }
 
 /// A PostgreSQL schema of the test's own (None, said on stdout, without `TILLDESK_TEST_DATABASE_URL`).
@@ -414,6 +547,66 @@ async fn on_postgresql_one_of_two_instances_reconciles_each_day_and_either_serve
         assert_eq!(runs.unwrap().runs.iter().map(|r| r.run_id).collect::<Vec<_>>(), [wx2.run_id, wx.run_id]);
         let orders = shared.order_by_out_trade_no("SCBILL00000001").await.unwrap();
         assert!(orders.is_some());
+
+        // Resolved and closed through the API (the calls reach either instance).
+        let alipay_run = differences_are_resolved_and_the_day_closed_through_the_api(&client).await;
+        // A closed day is not reconciled again, even when asked.
+        let redo = a.backend.reconcile_bill_day(day, true).await.unwrap();
+        assert!(redo.reconciled.iter().all(|r| r.acquirer_id != alipay), "{redo:?}");
+        // Reopened and reconciled anew: the new run carries the resolutions over; the old run is not worked on.
+        let bill_date = tilldesk::recon::date_text(day);
+        let day_req = DayRequest { acquirer: "ALIPAY".into(), bill_date, note: Some("重新下载账单".into()) };
+        owner.reopen_recon_day(&day_req).await.unwrap();
+        let redo = b.backend.reconcile_bill_day(day, true).await.unwrap();
+        let ali = redo.reconciled.iter().find(|r| r.acquirer_id == alipay).expect("reconciled again");
+        assert!(ali.run_id > alipay_run);
+        let fresh = owner.recon_report(ali.run_id, None).await.unwrap();
+        assert!(fresh.run.latest && fresh.discrepancies.iter().all(|d| d.resolved), "{fresh:#?}");
+        let carried = &fresh.discrepancies.iter().find(|d| d.out_trade_no.as_deref() == Some("TDLOCAL0001")).unwrap();
+        assert_eq!((carried.resolution.as_deref(), carried.note.as_deref()), (Some("written_off"), Some("确认未收款")));
+        let old = owner.recon_report(alipay_run, None).await.unwrap();
+        assert!(!old.run.latest);
+        let old_id = difference_of(&old, "TDLOCAL0001");
+        let stale = refusal(owner.reopen_difference(old_id, &ReopenRequest { note: "旧的".into() }).await.unwrap_err());
+        assert_eq!(stale, ReconRefusal::NotLatestRun { id: old_id, run: alipay_run, latest: ali.run_id });
+        owner.close_recon_day(&DayRequest { note: None, ..day_req.clone() }).await.unwrap();
+
+        // Adopted at the backend: a WeChat Pay payment the backend recorded as failed that the bill shows paid,
+        // adopted by S001's back office; the order becomes PAID, once, through the transition function.
+        let notice = tilldesk::store::sync::PaidNotice {
+            protocol: "wechatpay",
+            out_trade_no: "TDFAIL0001",
+            trade_no: "4200TDFAIL0001",
+            amount: Amount::from_fen(666),
+            paid_at_utc: &noon,
+            subject: "连锁门店",
+            acquirer_id: wechat,
+            store_id: s001,
+            acquirer_merchant_id: None,
+            currency: None,
+            compare_merchant: false,
+        };
+        shared.record_paid_notice(&notice).await.unwrap();
+        let failed = format!(
+            "SET search_path = {schema}; UPDATE orders SET status = 'FAILED', paid_at = NULL WHERE out_trade_no = 'TDFAIL0001'"
+        );
+        pg.client.batch_execute(&failed).await.unwrap();
+        paid_at_the_acquirer(&sandbox, paid_w.trade_no.as_deref().unwrap(), "TDFAIL0001", 666);
+        let redo = a.backend.reconcile_bill_day(day, true).await.unwrap();
+        let wx3 = redo.reconciled.iter().find(|r| r.acquirer_id == wechat).expect("the WeChat Pay day again");
+        let li = as_operator(&client, "会计 Li", "135790").await;
+        let report = li.recon_report(wx3.run_id, None).await.unwrap();
+        let failed = report.discrepancies.iter().find(|d| d.out_trade_no.as_deref() == Some("TDFAIL0001"));
+        let failed = failed.unwrap_or_else(|| panic!("{report:#?}"));
+        assert_eq!((failed.reason.as_str(), failed.store_code.as_deref()), ("local_failed", Some("S001")));
+        let adopt = ResolveRequest { ..resolve_as(ResolutionKind::Adopted, "顾客已付款，账单为准") };
+        let done = li.resolve_difference(failed.id, &adopt).await.unwrap();
+        assert_eq!(done.adopted.as_deref(), Some("TDFAIL0001"));
+        assert_eq!(done.difference.resolution.as_deref(), Some("adopted"));
+        let order = shared.order_by_out_trade_no("TDFAIL0001").await.unwrap().unwrap();
+        assert_eq!((order.status, order.store_id, order.total_amount.fen()), (OrderStatus::Paid, s001, 666));
+        let twice = li.resolve_difference(failed.id, &adopt).await.unwrap_err();
+        assert!(matches!(refusal(twice), ReconRefusal::AlreadyResolved { .. }));
         for i in instances {
             i.stop().await;
         }
@@ -447,10 +640,12 @@ async fn on_postgresql_a_day_whose_lease_passed_to_another_instance_is_not_publi
             imported_at: "2026-12-06T02:00:00.000000Z".into(),
             content: b"bill".to_vec(),
         };
+        let keys = std::collections::HashMap::new();
         let run = |instance| PublishedRun {
             instance,
             started_at: "2026-12-06T02:00:00.000000Z",
             differences: &[],
+            keys: &keys,
             shares: &[],
             bills: std::slice::from_ref(&file),
         };

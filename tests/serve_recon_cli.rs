@@ -1,6 +1,7 @@
-//! `tilldesk reconcile runs|show|bills` on a till enrolled with a merchant backend, through the binary: the reports
-//! are the backend's, read as `--operator NAME` with the PIN in `TILLDESK_PIN` (owner or back office); a cashier, a
-//! command without an operator and a backend that does not answer are refused with words that say what to do.
+//! `tilldesk reconcile runs|show|bills|resolve|close|reopen-day` on a till enrolled with a merchant backend, through
+//! the binary: the reports are the backend's, read and worked on as `--operator NAME` with the PIN in `TILLDESK_PIN`
+//! (owner or back office); a cashier, a command without an operator, what the data does not allow and a backend that
+//! does not answer are refused with words that say what to do.
 
 mod cli_common;
 mod recon_common;
@@ -71,7 +72,7 @@ fn an_enrolled_till_reads_the_backends_reconciliation_as_its_operator() {
         shown.starts_with("Reconciliation of the WeChat Pay (WECHATPAY) bill of 2026-11-24 at the merchant backend")
     );
     assert!(shown.contains("S001 only_local missing_from_bill out_trade_no=W008 local=12.00 (PAID)"), "{shown}");
-    assert!(shown.contains("Differences are resolved at the merchant backend."), "{shown}");
+    assert!(shown.contains("Day open: "), "{shown}");
     let json = ok(as_op(
         "老板",
         "246810",
@@ -110,6 +111,42 @@ fn an_enrolled_till_reads_the_backends_reconciliation_as_its_operator() {
     assert!(nobody.contains("pass --operator NAME (owner or back office)"), "{nobody}");
     let no_day = fails(as_op("老板", "246810", &["reconcile", "show", "--date", "2026-11-20", "--acquirer", "wechat"]));
     assert!(no_day.contains("has no reconciliation of the wechat bill of 2026-11-20"), "{no_day}");
+
+    // Working through the day at the backend: back office resolves their store's W008, the owner may not close
+    // the day while anything is open, resolves the rest, closes it, and reopens it with a reason.
+    let w008 = mine["discrepancies"].as_array().unwrap().iter().find(|d| d["out_trade_no"] == "W008").cloned();
+    let w008 = w008.expect("W008's difference")["id"].as_i64().unwrap().to_string();
+    let resolve = |name: &str, pin: &str, id: &str, kind: &str, note: &str| {
+        as_op(name, pin, &["reconcile", "resolve", id, "--as", kind, "--note", note])
+    };
+    let cashier = fails(resolve("Wang", "1357", &w008, "written-off", "我来"));
+    assert!(cashier.contains("a cashier may not"), "{cashier}");
+    let done = ok(resolve("会计 Li", "135790", &w008, "written-off", "测试单，未收款"));
+    assert!(done.contains(&format!("Difference #{w008} resolved as written_off at the merchant backend.")), "{done}");
+    let twice = fails(resolve("会计 Li", "135790", &w008, "adjusted", "再来"));
+    assert!(twice.contains("already resolved"), "{twice}");
+    let close = ["reconcile", "close", "--date", "2026-11-24", "--acquirer", "WECHATPAY"];
+    let early = fails(as_op("老板", "246810", &close));
+    assert!(early.contains("open difference(s)"), "{early}");
+    let report: serde_json::Value = serde_json::from_str(&ok(as_op(
+        "老板",
+        "246810",
+        &["reconcile", "show", "--date", "2026-11-24", "--acquirer", "WECHATPAY", "--json"],
+    )))
+    .unwrap();
+    for d in report["discrepancies"].as_array().unwrap().iter().filter(|d| d["resolved"] == false) {
+        ok(resolve("老板", "246810", &d["id"].as_i64().unwrap().to_string(), "adjusted", "已更正"));
+    }
+    let closed = ok(as_op("老板", "246810", &close));
+    assert!(closed.contains("Closed the WeChat Pay day 2026-11-24") && closed.contains("as 老板"), "{closed}");
+    let shown = ok(as_op("老板", "246810", &["reconcile", "show", "--date", "2026-11-24", "--acquirer", "WECHATPAY"]));
+    assert!(shown.contains("Day closed by 老板"), "{shown}");
+    assert!(shown.contains("[written_off: 测试单，未收款]"), "{shown}");
+    let reopen = ["reconcile", "reopen-day", "--date", "2026-11-24", "--acquirer", "WECHATPAY", "--note", "补录"];
+    let reopened = ok(as_op("老板", "246810", &reopen));
+    assert!(reopened.contains("Reopened the WeChat Pay day 2026-11-24 at the merchant backend"), "{reopened}");
+    let again = fails(as_op("老板", "246810", &reopen));
+    assert!(again.contains("is not closed"), "{again}");
 
     // The backend stops: the till says it cannot be reached.
     drop(serving);

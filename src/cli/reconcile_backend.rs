@@ -5,16 +5,20 @@
 
 use anyhow::{Context as _, bail};
 use tilldesk::channel::backend::BackendClient;
-use tilldesk::channel::backend::api::{BillDayQuery, ReconRunQuery};
+use tilldesk::channel::backend::api::{BillDayQuery, ReconRunQuery, ResolveRequest};
 use tilldesk::config::DataHome;
 use tilldesk::recon::backend::{self as remote, RemoteError};
+use tilldesk::recon::resolve::ResolveAs;
 use tilldesk::recon::{self, acquirer_name};
 use tilldesk::routing::backend;
+use tilldesk::store::recon_days::BillRowPick;
 
 use crate::cli::reconcile::{ReportFilter, parse_date};
 
 /// What these commands read at the backend, and who may.
 const RECON: (&str, &str) = ("reconciliation", "owner or back office");
+/// What the resolution commands change there.
+const RESOLVE: (&str, &str) = ("differences and closed days", "owner or back office");
 
 /// Whether this till reads reconciliation from a merchant backend.
 pub fn enrolled(home: &DataHome) -> anyhow::Result<bool> {
@@ -30,7 +34,7 @@ pub fn signed_in(
     (read, who): (&str, &str),
 ) -> anyhow::Result<BackendClient> {
     let Some(name) = operator else {
-        bail!("{what} reads the merchant backend's {read}: pass --operator NAME ({who}) and the PIN in TILLDESK_PIN");
+        bail!("{what} uses the merchant backend's {read}: pass --operator NAME ({who}) and the PIN in TILLDESK_PIN");
     };
     let pin = crate::cli::staff::read_pin(name)?;
     let vault =
@@ -81,6 +85,88 @@ pub fn show(
         print!("{}", remote::report_text(&report));
     }
     Ok(())
+}
+
+/// `reconcile resolve` on an enrolled till: at the backend, as `--operator`.
+pub fn resolve(
+    home: &mut DataHome,
+    operator: Option<&str>,
+    id: i64,
+    how: &ResolveAs,
+    note: &str,
+) -> anyhow::Result<()> {
+    let client = signed_in(home, operator, &format!("tilldesk reconcile resolve {id}"), RESOLVE)?;
+    let (out_request_no, bill_line, trade_no) = match how {
+        ResolveAs::Refunded { out_request_no } => (out_request_no.clone(), None, None),
+        ResolveAs::Matched(BillRowPick::Line(n)) => (None, Some(*n), None),
+        ResolveAs::Matched(BillRowPick::TradeNo(t)) => (None, None, Some(t.clone())),
+        _ => (None, None, None),
+    };
+    let req = ResolveRequest { kind: how.kind(), note: note.to_owned(), out_request_no, bill_line, trade_no };
+    let done = remote::block_on(remote::resolve(&client, id, &req)).map_err(said)?;
+    let what = match (&done.adopted, done.bill_line) {
+        (Some(order), _) => format!("adopted from the bill as order {order} at the merchant backend"),
+        (None, Some(line)) => format!("matched by hand to bill line {line} at the merchant backend"),
+        _ => format!("resolved as {} at the merchant backend", how.kind()),
+    };
+    println!("Difference #{id} {what}.{}", open_left(done.open));
+    Ok(())
+}
+
+/// `reconcile reopen` on an enrolled till.
+pub fn reopen(home: &mut DataHome, operator: Option<&str>, id: i64, note: &str) -> anyhow::Result<()> {
+    let client = signed_in(home, operator, &format!("tilldesk reconcile reopen {id}"), RESOLVE)?;
+    let done = remote::block_on(remote::reopen(&client, id, note)).map_err(said)?;
+    println!("Difference #{id} is open again at the merchant backend.{}", open_left(done.open));
+    Ok(())
+}
+
+/// `reconcile close` (`reopen`: None) or `reconcile reopen-day` (the note) on an enrolled till.
+pub fn close_day(
+    home: &mut DataHome,
+    operator: Option<&str>,
+    date: time::Date,
+    acquirer: &str,
+    reopen: Option<&str>,
+) -> anyhow::Result<()> {
+    let day = recon::date_text(date);
+    let what = match reopen {
+        None => format!("tilldesk reconcile close --date {day}"),
+        Some(_) => format!("tilldesk reconcile reopen-day --date {day}"),
+    };
+    let client = signed_in(home, operator, &what, RESOLVE)?;
+    match reopen {
+        None => {
+            let c = remote::block_on(remote::close_day(&client, acquirer, &day)).map_err(said)?;
+            println!(
+                "Closed the {} day {} (run {}) at the merchant backend as {} at {} (China time).",
+                acquirer_name(c.acquirer.kind),
+                c.bill_date,
+                c.run_id,
+                c.closed_by,
+                tilldesk::time::to_china_display(&c.closed_at)
+            );
+        }
+        Some(note) => {
+            let c = remote::block_on(remote::reopen_day(&client, acquirer, &day, note)).map_err(said)?;
+            println!(
+                "Reopened the {} day {} at the merchant backend (closed by {} at {}): it can be resolved and \
+                 reconciled again.",
+                acquirer_name(c.acquirer.kind),
+                c.bill_date,
+                c.closed_by,
+                tilldesk::time::to_china_display(&c.closed_at)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn open_left(open: i64) -> String {
+    match open {
+        0 => " Nothing is open in that run now: the day can be closed (`tilldesk reconcile close`).".to_owned(),
+        n => format!(" {n} difference(s) of that run are still open."),
+    }
 }
 
 /// `reconcile runs`.

@@ -85,6 +85,9 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction)
         ReconcileAction::Resolve { id, kind, note, bill_line, trade_no, out_request_no } => {
             let id = parse_id(&id)?;
             let how = resolve_as(&kind, bill_line, trade_no, out_request_no)?;
+            if crate::cli::reconcile_backend::enrolled(home)? {
+                return crate::cli::reconcile_backend::resolve(home, operator, id.0, &how, &note);
+            }
             let (operator, _) = sign_in(home, operator, &format!("tilldesk reconcile resolve {}", id.0))?;
             let done = resolve::resolve(&mut home.store, id, &how, &note, operator)?;
             let what = match done {
@@ -96,12 +99,18 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction)
         }
         ReconcileAction::Reopen { id, note } => {
             let id = parse_id(&id)?;
+            if crate::cli::reconcile_backend::enrolled(home)? {
+                return crate::cli::reconcile_backend::reopen(home, operator, id.0, &note);
+            }
             let (operator, _) = sign_in(home, operator, &format!("tilldesk reconcile reopen {}", id.0))?;
             resolve::reopen(&mut home.store, id, &note, operator)?;
             println!("Difference #{} is open again.", id.0);
         }
         ReconcileAction::Close { date, acquirer } => {
             let date = parse_date(&date)?;
+            if crate::cli::reconcile_backend::enrolled(home)? {
+                return crate::cli::reconcile_backend::close_day(home, operator, date, &acquirer, None);
+            }
             let account = resolve_acquirer(&home.store, &acquirer)?;
             let what = format!("tilldesk reconcile close --date {}", recon::date_text(date));
             let (operator, by) = sign_in(home, operator, &what)?;
@@ -118,6 +127,9 @@ pub fn run(home: &mut DataHome, operator: Option<&str>, action: ReconcileAction)
         }
         ReconcileAction::ReopenDay { date, acquirer, note } => {
             let date = parse_date(&date)?;
+            if crate::cli::reconcile_backend::enrolled(home)? {
+                return crate::cli::reconcile_backend::close_day(home, operator, date, &acquirer, Some(&note));
+            }
             let account = resolve_acquirer(&home.store, &acquirer)?;
             let what = format!("tilldesk reconcile reopen-day --date {}", recon::date_text(date));
             let (operator, _) = sign_in(home, operator, &what)?;

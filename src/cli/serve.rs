@@ -425,6 +425,13 @@ fn bills(
         let pg = backend.postgres().context("the backend is on PostgreSQL")?;
         let jobs: Vec<_> = pg.recon_jobs(&day).await?.into_iter().filter(|j| j.bill_date == day).collect();
         let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("acquirer #{id}"));
+        // The days closed at a till (their reports frozen): `--again` leaves them.
+        let mut closings = std::collections::HashMap::new();
+        for j in &jobs {
+            if let Some(c) = pg.recon_closed_day(j.acquirer_id, &j.bill_date).await? {
+                closings.insert(j.acquirer_id.0, c);
+            }
+        }
         if json {
             let list: Vec<serde_json::Value> = jobs
                 .iter()
@@ -442,6 +449,7 @@ fn bills(
                         "differences": done_here.map(|r| r.differences),
                         "open": done_here.map(|r| r.open),
                         "store_code_orders": done_here.map(|r| r.store_code_orders),
+                        "closed": closings.contains_key(&j.acquirer_id.0),
                     })
                 })
                 .collect();
@@ -450,7 +458,17 @@ fn bills(
         }
         for j in &jobs {
             let acquirer = name(j.acquirer_id.0);
+            let redone = pass.reconciled.iter().any(|r| r.acquirer_id == j.acquirer_id);
+            let closed = closings.get(&j.acquirer_id.0).filter(|_| !redone);
             let line = match (j.state.as_str(), j.run_id, &j.working) {
+                (_, _, _) if let Some(c) = closed => {
+                    format!(
+                        "closed by {} at {} (China time), from run {}: reopen the day to reconcile it again",
+                        c.closed_by_name,
+                        tilldesk::time::to_china_display(&c.closed_at),
+                        c.run_id
+                    )
+                }
                 ("done", Some(run), _) => match pass.reconciled.iter().find(|r| r.acquirer_id == j.acquirer_id) {
                     Some(r) => format!(
                         "reconciled now: run {run}, {} differences ({} open){}",

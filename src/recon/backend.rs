@@ -1,18 +1,21 @@
 //! Reconciliation on a till enrolled with a merchant backend: the till holds no acquirer keys, so it neither
 //! downloads bills nor reconciles; the backend does, for every store, and the till reads its runs, a run's report
 //! and the bill days through the till API (`/v1/recon/...`), as the operator signed in at the till (owner: every
-//! store; back office: the till's store; a cashier may not). Resolving differences stays at the backend.
+//! store; back office: the till's store; a cashier may not). Differences are resolved and days closed there too, through
+//! the same API, as that operator (back office: their store's differences, and days whose bill is all theirs).
 //!
 //! Here: the calls with their refusals as kinds ([`RemoteError`]) and the report as plain text for the command line.
 //! The window phrases the kinds (`ui/words_recon.rs`). May import channel (the backend client and the till API's
 //! shapes) and the report's reasons.
 
 use crate::channel::backend::api::{
-    ApiError, BillDayList, BillDayQuery, ReconReport, ReconRun, ReconRunList, ReconRunQuery,
+    ApiError, BillDayList, BillDayQuery, DayClosing, DayRequest, ReconRefusal, ReconReport, ReconRun, ReconRunList,
+    ReconRunQuery, ReopenRequest, ResolveRequest, ResolveResponse,
 };
 use crate::channel::backend::{BackendClient, BackendError};
 use crate::i18n::Lang;
 use crate::model::Role;
+use crate::store::recon_days::Refused;
 
 /// Why the backend's reconciliation could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,9 @@ pub enum RemoteError {
     NotOnThisEngine,
     #[error("the merchant backend has no {0}")]
     NotFound(String),
+    /// A resolution or a day's closing the data does not allow.
+    #[error("{}", refusal_words(.0))]
+    Resolution(ReconRefusal),
     /// Any other refusal (its kind).
     #[error("the merchant backend refused: {0} ({kind})", kind = .0.kind())]
     Refused(ApiError),
@@ -55,6 +61,7 @@ impl From<BackendError> for RemoteError {
             BackendError::Api(ApiError::NotYourStore) => RemoteError::NotYourStore,
             BackendError::Api(ApiError::NotOnThisEngine { .. }) => RemoteError::NotOnThisEngine,
             BackendError::Api(ApiError::NotFound { what }) => RemoteError::NotFound(what),
+            BackendError::Api(ApiError::ReconRefused { refusal }) => RemoteError::Resolution(refusal),
             BackendError::Api(other) => RemoteError::Refused(other),
             e @ (BackendError::Transport(_) | BackendError::TrustedRoot { .. }) => {
                 RemoteError::Unreachable(e.to_string())
@@ -105,6 +112,77 @@ pub async fn day_report(
     };
     let Some(run) = client.recon_runs(&q).await?.runs.into_iter().next() else { return Ok(None) };
     Ok(Some(client.recon_report(run.run_id, store).await?))
+}
+
+/// Resolves a difference at the backend.
+pub async fn resolve(client: &BackendClient, id: i64, req: &ResolveRequest) -> Result<ResolveResponse, RemoteError> {
+    Ok(client.resolve_difference(id, req).await?)
+}
+
+/// Takes a resolution back at the backend.
+pub async fn reopen(client: &BackendClient, id: i64, note: &str) -> Result<ResolveResponse, RemoteError> {
+    Ok(client.reopen_difference(id, &ReopenRequest { note: note.to_owned() }).await?)
+}
+
+/// Closes an account's day at the backend (`acquirer`: its id or onboarding id).
+pub async fn close_day(client: &BackendClient, acquirer: &str, date: &str) -> Result<DayClosing, RemoteError> {
+    let req = DayRequest { acquirer: acquirer.to_owned(), bill_date: date.to_owned(), note: None };
+    Ok(client.close_recon_day(&req).await?)
+}
+
+/// Reopens a closed day at the backend, with why.
+pub async fn reopen_day(
+    client: &BackendClient,
+    acquirer: &str,
+    date: &str,
+    note: &str,
+) -> Result<DayClosing, RemoteError> {
+    let req = DayRequest { acquirer: acquirer.to_owned(), bill_date: date.to_owned(), note: Some(note.to_owned()) };
+    Ok(client.reopen_recon_day(&req).await?)
+}
+
+/// The till's own refusal of the same kind, where there is one (the window phrases those already); `Err` gives the
+/// two only a backend says: a closed day, other stores' money.
+pub fn as_refused(r: &ReconRefusal) -> Result<Refused, &ReconRefusal> {
+    Ok(match r.clone() {
+        ReconRefusal::NotLatestRun { id, run, latest } => Refused::NotLatestRun { id, run, latest },
+        ReconRefusal::AlreadyResolved { id, resolution } => Refused::AlreadyResolved { id, kind: resolution },
+        ReconRefusal::NotResolved { id } => Refused::NotResolved { id },
+        ReconRefusal::NoteRequired => Refused::NoteRequired,
+        ReconRefusal::BillRowNotFound { what, bill_date } => Refused::BillRowNotFound { what, bill_date },
+        ReconRefusal::BillRowAmbiguous { line, bill_date } => Refused::BillRowAmbiguous { line, bill_date },
+        ReconRefusal::BillRowMatched { line, trade_no } => Refused::BillRowMatched { line, trade_no },
+        ReconRefusal::NotLocalOnly { id, line } => Refused::NotLocalOnly { id, line },
+        ReconRefusal::BillRowResolved { line, trade_no, resolution } => {
+            Refused::BillRowResolved { line, trade_no, kind: resolution }
+        }
+        ReconRefusal::BadOutRequestNo { out_request_no } => Refused::BadOutRequestNo { out_request_no },
+        ReconRefusal::RefundOfAnotherOrder { out_request_no, belongs_to, expected } => {
+            Refused::RefundOfAnotherOrder { out_request_no, belongs_to, expected }
+        }
+        ReconRefusal::CannotAdopt { id } => Refused::CannotAdopt { id },
+        ReconRefusal::NoRun { bill_date } => Refused::NoRun { bill_date },
+        ReconRefusal::OpenDifferences { bill_date, count, run } => Refused::OpenDifferences { bill_date, count, run },
+        ReconRefusal::StaleRun { bill_date, run } => Refused::StaleRun { bill_date, run },
+        ReconRefusal::NotClosed { bill_date } => Refused::NotClosed { bill_date },
+        ReconRefusal::DayClosed { .. } | ReconRefusal::OtherStores { .. } => return Err(r),
+    })
+}
+
+/// A backend's refusal in English (the window phrases it in its language: `ui/reconcile/remote.rs`).
+pub fn refusal_words(r: &ReconRefusal) -> String {
+    match as_refused(r) {
+        Ok(refused) => refused.to_string(),
+        Err(ReconRefusal::DayClosed { bill_date, closed_by, closed_at }) => format!(
+            "{bill_date} was closed by {closed_by} at {} (China time): reopen the day first",
+            crate::time::to_china_display(closed_at)
+        ),
+        Err(ReconRefusal::OtherStores { bill_date, stores }) => format!(
+            "the bill of {bill_date} lists other stores' money too ({}): an owner closes or reopens that day",
+            stores.join(", ")
+        ),
+        Err(other) => format!("{other:?}"),
+    }
 }
 
 /// Runs one call to its end on the calling thread (the command line outside a runtime, or a command of the
@@ -214,7 +292,21 @@ pub fn report_text(r: &ReconReport) -> String {
             out.push_str(&format!("    {}: bill {}, till {}\n", f.field, f.bill, f.local));
         }
     }
-    out.push_str("Differences are resolved at the merchant backend.\n");
+    if r.run.closed {
+        out.push_str(&format!(
+            "Day closed by {} at {} (China time).\n",
+            r.run.closed_by.as_deref().unwrap_or("-"),
+            r.run.closed_at.as_deref().map(crate::time::to_china_display).unwrap_or_default()
+        ));
+    } else if !r.run.latest {
+        out.push_str("A newer run of this day exists: its differences are the ones to resolve.\n");
+    } else {
+        let open = r.discrepancies.iter().filter(|d| !d.resolved).count();
+        out.push_str(&format!(
+            "Day open: {open} open difference(s). Resolve with `tilldesk reconcile resolve ID --as KIND --note …`; \
+             close with `tilldesk reconcile close`.\n"
+        ));
+    }
     out
 }
 
@@ -237,5 +329,38 @@ mod tests {
         let down = RemoteError::from(BackendError::Transport("connection refused".into()));
         assert!(matches!(down, RemoteError::Unreachable(_)));
         assert!(down.to_string().contains("connection refused"));
+    }
+
+    #[test]
+    fn a_backends_refusal_travels_as_a_kind_with_its_values_and_reads_as_the_tills_own() {
+        let open = ApiError::ReconRefused {
+            refusal: ReconRefusal::OpenDifferences { bill_date: "2026-12-05".into(), count: 2, run: 7 },
+        };
+        let json = serde_json::to_value(&open).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "kind": "recon_refused",
+                "refusal": { "reason": "open_differences", "bill_date": "2026-12-05", "count": 2, "run": 7 } })
+        );
+        assert_eq!(serde_json::from_value::<ApiError>(json).unwrap(), open);
+        assert_eq!(open.status(), 409);
+        let e = RemoteError::from(BackendError::Api(open));
+        assert!(matches!(&e, RemoteError::Resolution(ReconRefusal::OpenDifferences { count: 2, .. })));
+        assert_eq!(
+            e.to_string(),
+            Refused::OpenDifferences { bill_date: "2026-12-05".into(), count: 2, run: 7 }.to_string()
+        );
+        let closed = ReconRefusal::DayClosed {
+            bill_date: "2026-12-05".into(),
+            closed_by: "老板".into(),
+            closed_at: "2026-12-06T02:00:00.000000Z".into(),
+        };
+        assert!(as_refused(&closed).is_err());
+        assert_eq!(
+            refusal_words(&closed),
+            "2026-12-05 was closed by 老板 at 2026-12-06 10:00:00 (China time): reopen the day first"
+        );
+        let others = ReconRefusal::OtherStores { bill_date: "2026-12-05".into(), stores: vec!["S002".into()] };
+        assert!(refusal_words(&others).contains("other stores' money too (S002): an owner closes"));
     }
 }

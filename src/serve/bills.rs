@@ -25,7 +25,7 @@ use crate::recon::fetch::FetchedBill;
 use crate::recon::import::{ImportControl, ImportOptions, import_bytes};
 use crate::recon::report::{ReconOptions, Report, load_report};
 use crate::recon::{ReconError, date_text};
-use crate::store::pg::recon::{PublishedRun, ReconBillFile, ReconJob};
+use crate::store::pg::recon::{DifferenceKeys, PublishedRun, ReconBillFile, ReconJob};
 use crate::store::pg::{PgError, PgStore};
 use crate::store::recon_stores::{DifferenceStore, StoreRows};
 use crate::store::{Store, StoreError};
@@ -248,7 +248,24 @@ impl Backend {
         drop(scratch);
         let added = pg.record_bill_store_code_orders(&outcome.store_code_orders).await?;
         let started_at = outcome.report.started_at.clone();
+        let keys: HashMap<DiscrepancyId, DifferenceKeys> = outcome
+            .report
+            .discrepancies
+            .iter()
+            .map(|i| {
+                let keys = DifferenceKeys {
+                    kind: i.kind.as_str().to_owned(),
+                    reason: i.reason.as_str().to_owned(),
+                    out_trade_no: i.out_trade_no.clone(),
+                    out_request_no: i.out_request_no.clone(),
+                    trade_no: i.trade_no.clone(),
+                    bill_line: i.bill_line,
+                };
+                (i.id, keys)
+            })
+            .collect();
         let run = PublishedRun {
+            keys: &keys,
             instance: &self.instance,
             started_at: &started_at,
             differences: &outcome.differences,

@@ -16,10 +16,11 @@ use super::office::Scope;
 use super::{Backend, Till};
 use crate::channel::backend::api::{
     AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, CloseResponse,
-    EnrolRequest, EnrolResponse, FeedQuery, Health, OperatorsResponse, PayRequest, PayResponse, PrecreateRequest,
-    PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList, RefundListQuery,
-    RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList,
-    ShiftReported, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
+    DayClosing, DayRequest, EnrolRequest, EnrolResponse, FeedQuery, Health, OperatorsResponse, PayRequest, PayResponse,
+    PrecreateRequest, PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList,
+    RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, ReopenRequest, ResolveRequest,
+    ResolveResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList, ShiftReported, SignInRequest,
+    SignInResponse, SignOutResponse, TillConfig,
 };
 
 /// The largest request body read.
@@ -281,6 +282,58 @@ async fn bill_days(
     Ok(Json(b.bill_days(scope, &query(parsed)?).await?))
 }
 
+/// A difference's number in the path.
+fn difference_id(text: &str) -> Result<i64, ApiError> {
+    text.trim()
+        .trim_start_matches('#')
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest { field: "id".into(), detail: "a difference's number".into() })
+}
+
+/// `POST /v1/recon/differences/{id}/resolve`: resolves a difference of its day's latest run, scoped.
+async fn resolve_difference(
+    State(b): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    parsed: Result<Json<ResolveRequest>, JsonRejection>,
+) -> Answer<ResolveResponse> {
+    let t = till(&b, &headers).await?;
+    let id = difference_id(&id)?;
+    Ok(Json(b.resolve_difference(&t, session(&headers), id, &body(parsed)?).await?))
+}
+
+/// `POST /v1/recon/differences/{id}/reopen`: takes a resolution back, scoped.
+async fn reopen_difference(
+    State(b): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    parsed: Result<Json<ReopenRequest>, JsonRejection>,
+) -> Answer<ResolveResponse> {
+    let t = till(&b, &headers).await?;
+    let id = difference_id(&id)?;
+    Ok(Json(b.reopen_difference(&t, session(&headers), id, &body(parsed)?).await?))
+}
+
+/// `POST /v1/recon/days/close`: closes an account's day, freezing its report.
+async fn close_day(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<DayRequest>, JsonRejection>,
+) -> Answer<DayClosing> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.close_recon_day(&t, session(&headers), &body(parsed)?).await?))
+}
+
+/// `POST /v1/recon/days/reopen`: reopens a closed day.
+async fn reopen_day(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<DayRequest>, JsonRejection>,
+) -> Answer<DayClosing> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.reopen_recon_day(&t, session(&headers), &body(parsed)?).await?))
+}
+
 /// Every answer says how long the call waited for the acquirer (`Server-Timing`, see [`super::timing`]).
 async fn server_timing(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
@@ -318,6 +371,10 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/recon/runs", get(recon_runs))
         .route("/v1/recon/runs/{run_id}", get(recon_report))
         .route("/v1/recon/bills", get(bill_days))
+        .route("/v1/recon/differences/{id}/resolve", post(resolve_difference))
+        .route("/v1/recon/differences/{id}/reopen", post(reopen_difference))
+        .route("/v1/recon/days/close", post(close_day))
+        .route("/v1/recon/days/reopen", post(reopen_day))
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(server_timing))

@@ -27,6 +27,7 @@ pub mod live;
 pub mod notify;
 pub mod office;
 pub mod recon;
+pub mod recon_resolve;
 pub mod recovery;
 pub mod shifts;
 pub mod staff;

@@ -26,6 +26,7 @@ use crate::recon::ReconError;
 use crate::recon::report::{Item, Report, load_report};
 use crate::store::operators::{Permission, require};
 use crate::store::pg::recon::PgRun;
+use crate::store::pg::recon_days::PgDayState;
 use crate::store::recon::StoredRun;
 use crate::store::recon_stores::{DayFilter, DifferenceStore, StoreRows};
 use crate::store::{Store, StoreError};
@@ -87,7 +88,7 @@ impl Backend {
 
     /// The accounts an `acquirer` filter names: the backend's id, an onboarding id, or a protocol (every account of
     /// it).
-    fn asked_acquirers(names: &Names, acquirer: Option<&str>) -> Result<Option<Vec<AcquirerId>>, ApiError> {
+    pub(super) fn asked_acquirers(names: &Names, acquirer: Option<&str>) -> Result<Option<Vec<AcquirerId>>, ApiError> {
         let Some(arg) = acquirer.map(str::trim).filter(|a| !a.is_empty()) else { return Ok(None) };
         let kind = match arg.to_ascii_lowercase().as_str() {
             "alipay" => Some(AcquirerKind::Alipay),
@@ -143,7 +144,7 @@ impl Backend {
     async fn runs_page(&self, filter: &DayFilter<'_>, before: Option<i64>) -> Result<Vec<RunFacts>, ApiError> {
         if let Some(pg) = self.pg() {
             let page = pg.recon_runs_page(filter, before, 100).await.map_err(|e| internal(&e))?;
-            return Ok(page.into_iter().map(RunFacts::of_pg).collect());
+            return self.of_pg(page).await;
         }
         self.with_store(|s| {
             let page = s.recon().recon_runs_page(filter, before, 100)?;
@@ -163,7 +164,10 @@ impl Backend {
                 Some(run) => {
                     let report: Report = serde_json::from_str(&run.report)
                         .map_err(|e| internal(&ReconError::BadRun { run: run_id, message: e.to_string() }))?;
-                    Some((RunFacts::of_pg(run), report))
+                    let differences = pg.recon_run_differences(run_id).await.map_err(|e| internal(&e))?;
+                    let report = super::recon_resolve::with_resolutions(report, &differences);
+                    let facts = self.of_pg(vec![run]).await?.pop().ok_or_else(|| internal(&"run left"))?;
+                    Some((facts, report))
                 }
             },
             None => self
@@ -185,6 +189,52 @@ impl Backend {
             return Err(if view.own_store_only { ApiError::NotYourStore } else { not_found() });
         };
         Ok(report_view(&names, line, report, &facts.stores, view))
+    }
+
+    /// A run's facts (its day, stores and state), from either engine.
+    pub(super) async fn run_facts(&self, run_id: i64) -> Result<RunFacts, ApiError> {
+        let not_found = || ApiError::NotFound { what: format!("reconciliation run {run_id}") };
+        if let Some(pg) = self.pg() {
+            let run = pg.recon_run(run_id).await.map_err(|e| internal(&e))?.ok_or_else(not_found)?;
+            return self.of_pg(vec![run]).await?.pop().ok_or_else(not_found);
+        }
+        self.with_store(|s| match s.recon().recon_run(run_id)? {
+            Some(run) => Ok(Some(RunFacts::of_sqlite(s, &run)?)),
+            None => Ok(None),
+        })
+        .map_err(|e: StoreError| internal(&e))?
+        .ok_or_else(not_found)
+    }
+
+    /// Published runs with their days' state (newest run, closing).
+    async fn of_pg(&self, runs: Vec<PgRun>) -> Result<Vec<RunFacts>, ApiError> {
+        let Some(pg) = self.pg() else { return Ok(Vec::new()) };
+        let mut days: Vec<(AcquirerId, String)> = runs.iter().map(|r| (r.acquirer_id, r.bill_date.clone())).collect();
+        days.sort();
+        days.dedup();
+        let states: HashMap<(AcquirerId, String), PgDayState> = pg
+            .recon_day_states(&days)
+            .await
+            .map_err(|e| internal(&e))?
+            .into_iter()
+            .map(|state| ((state.acquirer_id, state.bill_date.clone()), state))
+            .collect();
+        Ok(runs
+            .into_iter()
+            .map(|run| {
+                let state = states.get(&(run.acquirer_id, run.bill_date.clone()));
+                let (latest, closed) = state.map_or((run.id, None), |s| (s.latest_run, s.closed.clone()));
+                RunFacts {
+                    id: run.id,
+                    acquirer: run.acquirer_id,
+                    latest: latest <= run.id,
+                    closed,
+                    bill_date: run.bill_date,
+                    started_at: run.started_at,
+                    stores: RunStores { rows: run.shares, differences: run.differences },
+                }
+            })
+            .collect())
     }
 
     /// `GET /v1/recon/bills`: each store's share of the downloaded bills of a day, newest day first.
@@ -286,7 +336,7 @@ impl Backend {
     }
 }
 
-fn acquirer_ref(names: &Names, id: AcquirerId) -> AcquirerRef {
+pub(super) fn acquirer_ref(names: &Names, id: AcquirerId) -> AcquirerRef {
     names.acquirers.get(&id).cloned().unwrap_or_else(|| AcquirerRef {
         id: id.0,
         kind: AcquirerKind::Alipay,
@@ -296,20 +346,22 @@ fn acquirer_ref(names: &Names, id: AcquirerId) -> AcquirerRef {
 }
 
 /// What a run's stores are: its bills' rows by store, and its differences with their stores.
-struct RunStores {
-    rows: Vec<StoreRows>,
-    differences: Vec<DifferenceStore>,
+pub(super) struct RunStores {
+    pub(super) rows: Vec<StoreRows>,
+    pub(super) differences: Vec<DifferenceStore>,
 }
 
 /// A run as the reads need it, from either engine.
-struct RunFacts {
+pub(super) struct RunFacts {
     id: i64,
     acquirer: AcquirerId,
-    bill_date: String,
+    pub(super) bill_date: String,
     started_at: String,
-    /// The day was closed (its report frozen).
-    closed: bool,
-    stores: RunStores,
+    /// The day's closing in force (its report frozen): by whom and when.
+    closed: Option<(String, String)>,
+    /// The run is its day's newest.
+    latest: bool,
+    pub(super) stores: RunStores,
 }
 
 impl RunFacts {
@@ -323,7 +375,8 @@ impl RunFacts {
         Ok(RunFacts {
             id: run.id,
             acquirer,
-            closed: s.recon().closed_day(acquirer, &bill_date)?.is_some(),
+            closed: s.recon().closed_day(acquirer, &bill_date)?.map(|c| (c.closed_by_name, c.closed_at)),
+            latest: s.recon().latest_run_of_day(acquirer, &bill_date)?.is_none_or(|l| l <= run.id),
             bill_date,
             started_at: run.started_at.clone(),
             stores: RunStores {
@@ -331,17 +384,6 @@ impl RunFacts {
                 differences: s.recon().difference_stores(run.id)?,
             },
         })
-    }
-
-    fn of_pg(run: PgRun) -> RunFacts {
-        RunFacts {
-            id: run.id,
-            acquirer: run.acquirer_id,
-            bill_date: run.bill_date,
-            started_at: run.started_at,
-            closed: false,
-            stores: RunStores { rows: run.shares, differences: run.differences },
-        }
     }
 }
 
@@ -375,7 +417,10 @@ fn run_line(names: &Names, run: &RunFacts, view: View) -> Option<ReconRun> {
     Some(ReconRun {
         run_id: run.id,
         acquirer: acquirer_ref(names, run.acquirer),
-        closed: run.closed,
+        closed: run.closed.is_some(),
+        closed_by: run.closed.as_ref().map(|c| c.0.clone()),
+        closed_at: run.closed.as_ref().map(|c| c.1.clone()),
+        latest: run.latest,
         bill_date: run.bill_date.clone(),
         started_at: run.started_at.clone(),
         stores: ids.iter().map(|id| names.stores.get(id).cloned().unwrap_or_else(|| format!("#{id}"))).collect(),

@@ -187,7 +187,7 @@ fn kind_words(d: &StoredDiscrepancy) -> String {
 }
 
 /// out_request_no as the protocols allow it: 1 to 64 of letters, digits and _-|*.
-fn valid_out_request_no(text: &str) -> bool {
+pub fn valid_out_request_no(text: &str) -> bool {
     (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-|*".contains(&b))
 }
 

@@ -8,6 +8,7 @@
 
 mod history;
 mod remote;
+mod remote_resolve;
 mod report;
 
 use std::path::PathBuf;

@@ -301,15 +301,11 @@ impl ResolvePanel {
                 let day_text = recon::date_text(day.date);
                 match &day.closed {
                     Some(c) => {
-                        ui.strong(format!(
-                            "{} {day_text} {} · {} {} · {}（{}）",
-                            lang.pick("当日", "Day"),
-                            lang.pick("已结账", "closed"),
-                            lang.pick("结账人", "by"),
-                            c.closed_by_name,
-                            china_display(&c.closed_at),
-                            lang.pick("北京时间", "China time"),
-                        ));
+                        let (by, at) = (&c.closed_by_name, china_display(&c.closed_at));
+                        ui.strong(match lang {
+                            Lang::ZhCn => format!("当日 {day_text} 已结账 · 结账人 {by} · {at}（北京时间）"),
+                            Lang::En => format!("Day {day_text} closed · by {by} · {at} (China time)"),
+                        });
                         for (ext, label) in [
                             ("csv", lang.pick("导出结账报表 CSV", "Export closed day CSV")),
                             ("xlsx", lang.pick("导出结账报表 Excel", "Export closed day Excel")),

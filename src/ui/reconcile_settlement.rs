@@ -206,9 +206,10 @@ fn check_ui(ui: &mut egui::Ui, c: &SettlementCheck, lang: Lang) {
         ui.end_row();
         for i in &c.items {
             let issue = match (i.issue, &i.found_out_trade_no) {
-                (Issue::Different, Some(other)) => {
-                    format!("{}（{}）", lang.pick("账务明细订单号不同", "different out_trade_no"), other)
-                }
+                (Issue::Different, Some(other)) => match lang {
+                    Lang::ZhCn => format!("账务明细订单号不同（{other}）"),
+                    Lang::En => format!("different out_trade_no ({other})"),
+                },
                 (issue, _) => issue.name(lang).to_owned(),
             };
             ui.label(issue);

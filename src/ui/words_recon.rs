@@ -300,6 +300,7 @@ pub fn remote_error(e: &crate::recon::backend::RemoteError) -> Text {
             "商户后台没有找到所查的门店、收单机构或对账记录：请检查门店代码",
             format!("The merchant backend has no {what}: check the store code"),
         ),
+        E::Resolution(r) => refusal(r),
         E::VaultLocked => crate::ui::words_backend::unlock_first(),
         E::Link(l) => crate::ui::words_backend::link_error(l),
         E::Store(s) => crate::ui::words_backoffice::store_error(s),
@@ -308,6 +309,24 @@ pub fn remote_error(e: &crate::recon::backend::RemoteError) -> Text {
             Text::new("商户后台拒绝了请求（详情见日志）", format!("{e}"))
         }
     }
+}
+
+/// A resolution or day closing the merchant backend refused, in both languages.
+pub fn refusal(r: &crate::channel::backend::api::ReconRefusal) -> Text {
+    use crate::channel::backend::api::ReconRefusal as R;
+    let en = crate::recon::backend::refusal_words(r);
+    let zh = match crate::recon::backend::as_refused(r) {
+        Ok(refused) => crate::ui::reconcile_resolve::refused_zh(&refused),
+        Err(R::DayClosed { bill_date, closed_by, closed_at }) => format!(
+            "{bill_date} 已由 {closed_by} 于 {}（北京时间）结账：请先重新打开该日",
+            crate::time::to_china_display(closed_at)
+        ),
+        Err(R::OtherStores { bill_date, stores }) => {
+            format!("{bill_date} 的账单还包含其他门店（{}）的款项：该日由店主结账或重新打开", stores.join("、"))
+        }
+        Err(_) => "商户后台拒绝了请求（详情见日志）".to_owned(),
+    };
+    Text::new(zh, en)
 }
 
 #[cfg(test)]
@@ -319,6 +338,42 @@ mod tests {
             .filter(|t| !t.chars().any(|c| c.is_ascii_digit()))
             .flat_map(|t| t.split(|c: char| !c.is_ascii_alphabetic()).map(str::to_owned).collect::<Vec<_>>())
             .any(|w| w.len() >= 2 && w.chars().any(|c| c.is_ascii_lowercase()))
+    }
+
+    #[test]
+    fn the_backends_refusals_are_phrased_in_both_languages() {
+        use crate::channel::backend::api::ReconRefusal as R;
+        let all = [
+            R::NotLatestRun { id: 3, run: 1, latest: 2 },
+            R::AlreadyResolved { id: 3, resolution: "written_off".into() },
+            R::NotResolved { id: 3 },
+            R::NoteRequired,
+            R::BillRowNotFound { what: "line 9".into(), bill_date: "2026-12-05".into() },
+            R::BillRowAmbiguous { line: 9, bill_date: "2026-12-05".into() },
+            R::BillRowMatched { line: 9, trade_no: "2026120522001".into() },
+            R::NotLocalOnly { id: 3, line: 9 },
+            R::BillRowResolved { line: 9, trade_no: "2026120522001".into(), resolution: "adjusted".into() },
+            R::BadOutRequestNo { out_request_no: "R 1".into() },
+            R::RefundOfAnotherOrder { out_request_no: "R1".into(), belongs_to: "T1".into(), expected: "T2".into() },
+            R::CannotAdopt { id: 3 },
+            R::NoRun { bill_date: "2026-12-05".into() },
+            R::OpenDifferences { bill_date: "2026-12-05".into(), count: 2, run: 7 },
+            R::StaleRun { bill_date: "2026-12-05".into(), run: 7 },
+            R::NotClosed { bill_date: "2026-12-05".into() },
+            R::DayClosed {
+                bill_date: "2026-12-05".into(),
+                closed_by: "老板".into(),
+                closed_at: "2026-12-06T02:00:00Z".into(),
+            },
+            R::OtherStores { bill_date: "2026-12-05".into(), stores: vec!["S002".into()] },
+        ];
+        for r in &all {
+            let text = refusal(r);
+            let zh = text.get(Lang::ZhCn);
+            assert!(!has_english(zh), "{r:?}: {zh}");
+            assert!(!zh.contains("详情见日志"), "{r:?} has its own words: {zh}");
+            assert!(!text.get(Lang::En).is_empty() && !text.get(Lang::En).contains("{"), "{r:?}");
+        }
     }
 
     #[test]

@@ -634,6 +634,9 @@ pub enum ApiError {
     /// What this backend's database engine does not do yet (`what`: `reconciliation` on PostgreSQL).
     #[error("the merchant backend does not do {what} on its database engine yet")]
     NotOnThisEngine { what: String },
+    /// A reconciliation change the data does not allow (see [`ReconRefusal`]).
+    #[error("the reconciliation change is refused ({refusal:?})")]
+    ReconRefused { refusal: ReconRefusal },
     /// The backend's own database or a bug; the detail is in its log.
     #[error("the backend failed")]
     Internal,
@@ -659,6 +662,7 @@ impl ApiError {
             | ApiError::AmountTooLarge { .. }
             | ApiError::RefundRefused { .. } => 422,
             ApiError::NotOnThisEngine { .. } => 501,
+            ApiError::ReconRefused { .. } => 409,
             ApiError::Internal => 500,
         }
     }
@@ -815,6 +819,18 @@ pub struct ReconRun {
     pub open: i64,
     /// The day is closed at the backend (its report frozen).
     pub closed: bool,
+    /// Who closed the day and when (UTC RFC 3339), while it is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+    /// This run is its day's latest: only the latest run's differences are resolved, and the day closed from it.
+    #[serde(default = "yes")]
+    pub latest: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -906,6 +922,140 @@ pub struct ReconReport {
     /// About the bills themselves (totals that do not add up).
     #[serde(default)]
     pub warnings: Vec<String>,
+}
+
+/// `POST /v1/recon/differences/{id}/resolve`: how a difference of its day's latest run was resolved, with the
+/// clerk's note. `matched` needs the bill row (`bill_line` or `trade_no`, a row of the same day's bills that the
+/// run lists as a difference of its own); `refunded` may name the refund (`out_request_no`); `adopted` records the
+/// bill's payment as the order of the difference's store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveRequest {
+    pub kind: crate::model::ResolutionKind,
+    pub note: String,
+    #[serde(default)]
+    pub out_request_no: Option<String>,
+    #[serde(default)]
+    pub bill_line: Option<i64>,
+    #[serde(default)]
+    pub trade_no: Option<String>,
+}
+
+/// `POST /v1/recon/differences/{id}/reopen`: takes a resolution back (until the day is closed), with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReopenRequest {
+    pub note: String,
+}
+
+/// What a resolution or a reopening left: the difference as it is now, and how many of its run (as far as the
+/// operator sees) are still open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveResponse {
+    pub difference: ReconDifference,
+    pub run_id: i64,
+    pub open: i64,
+    /// `matched`: the bill line it was matched to; `adopted`: the order's out_trade_no.
+    #[serde(default)]
+    pub bill_line: Option<i64>,
+    #[serde(default)]
+    pub adopted: Option<String>,
+}
+
+/// `POST /v1/recon/days/close` and `/v1/recon/days/reopen`: an acquirer account's day (`acquirer`: the backend's
+/// id, an onboarding id such as ALIPAY or PARTNER1, or a protocol with one account). Reopening needs a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRequest {
+    pub acquirer: String,
+    pub bill_date: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A day's closing: from which run, by whom and when (UTC RFC 3339). After a reopening: the closing that was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayClosing {
+    pub acquirer: AcquirerRef,
+    pub bill_date: String,
+    pub run_id: i64,
+    pub closed_by: String,
+    pub closed_at: String,
+}
+
+/// Why a resolution, a reopening or a day's closing was refused: the data does not allow it (`refusal` names which,
+/// with its values: `{"kind": "recon_refused", "refusal": {"reason": "open_differences", ...}}`). The till phrases it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum ReconRefusal {
+    NotLatestRun {
+        id: i64,
+        run: i64,
+        latest: i64,
+    },
+    AlreadyResolved {
+        id: i64,
+        resolution: String,
+    },
+    NotResolved {
+        id: i64,
+    },
+    NoteRequired,
+    BillRowNotFound {
+        what: String,
+        bill_date: String,
+    },
+    BillRowAmbiguous {
+        line: i64,
+        bill_date: String,
+    },
+    BillRowMatched {
+        line: i64,
+        trade_no: String,
+    },
+    NotLocalOnly {
+        id: i64,
+        line: i64,
+    },
+    BillRowResolved {
+        line: i64,
+        trade_no: String,
+        resolution: String,
+    },
+    BadOutRequestNo {
+        out_request_no: String,
+    },
+    RefundOfAnotherOrder {
+        out_request_no: String,
+        belongs_to: String,
+        expected: String,
+    },
+    CannotAdopt {
+        id: i64,
+    },
+    NoRun {
+        bill_date: String,
+    },
+    OpenDifferences {
+        bill_date: String,
+        count: i64,
+        run: i64,
+    },
+    StaleRun {
+        bill_date: String,
+        run: i64,
+    },
+    NotClosed {
+        bill_date: String,
+    },
+    /// The day is closed: reopen it first.
+    DayClosed {
+        bill_date: String,
+        closed_by: String,
+        closed_at: String,
+    },
+    /// Back office closes or reopens a day only when its bill lists no other store's money.
+    OtherStores {
+        bill_date: String,
+        stores: Vec<String>,
+    },
 }
 
 /// `GET /v1/recon/bills`: the days with downloaded bills, newest first, filtered like the runs, paged by `after`

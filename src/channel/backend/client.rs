@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use super::api::{
     AddOperatorRequest, ApiError, BillDayList, BillDayQuery, CancelResponse, ChangePinRequest, CloseResponse,
-    EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse, OrderList, PayRequest, PayResponse,
-    PrecreateRequest, PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery, RefundList,
-    RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, SetActiveRequest, ShiftQuery, ShiftReport,
-    ShiftReportList, ShiftReported, SignInRequest, SignInResponse, SignOutResponse, TillConfig,
+    DayClosing, DayRequest, EnrolRequest, EnrolResponse, FeedPage, FeedQuery, OperatorsResponse, OrderList, PayRequest,
+    PayResponse, PrecreateRequest, PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery,
+    RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, ReopenRequest, ResolveRequest,
+    ResolveResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList, ShiftReported, SignInRequest,
+    SignInResponse, SignOutResponse, TillConfig,
 };
 use crate::secrets::Secret;
 
@@ -366,6 +367,26 @@ impl BackendClient {
             query.push(("limit", limit.to_string()));
         }
         self.get(&["recon", "bills"], &query).await
+    }
+
+    /// `POST /v1/recon/differences/{id}/resolve`.
+    pub async fn resolve_difference(&self, id: i64, req: &ResolveRequest) -> Result<ResolveResponse, BackendError> {
+        self.post(&["recon", "differences", &id.to_string(), "resolve"], req).await
+    }
+
+    /// `POST /v1/recon/differences/{id}/reopen`.
+    pub async fn reopen_difference(&self, id: i64, req: &ReopenRequest) -> Result<ResolveResponse, BackendError> {
+        self.post(&["recon", "differences", &id.to_string(), "reopen"], req).await
+    }
+
+    /// `POST /v1/recon/days/close`.
+    pub async fn close_recon_day(&self, req: &DayRequest) -> Result<DayClosing, BackendError> {
+        self.post(&["recon", "days", "close"], req).await
+    }
+
+    /// `POST /v1/recon/days/reopen`.
+    pub async fn reopen_recon_day(&self, req: &DayRequest) -> Result<DayClosing, BackendError> {
+        self.post(&["recon", "days", "reopen"], req).await
     }
 
     /// `GET /v1/orders?since=…&limit=…`.

@@ -19,6 +19,7 @@ pub mod moves;
 pub mod notices;
 pub mod orders;
 pub mod recon;
+pub mod recon_days;
 pub mod staff;
 pub mod tills;
 
@@ -35,10 +36,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../pg_migrations/0004_dynamic_codes.sql")),
     (5, include_str!("../pg_migrations/0005_shift_reports.sql")),
     (6, include_str!("../pg_migrations/0006_recon.sql")),
+    (7, include_str!("../pg_migrations/0007_recon_resolutions.sql")),
 ];
 
 /// The schema version this TillDesk brings a PostgreSQL database to (its newest migration).
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
 const MIGRATION_LOCK: i32 = 20231;
@@ -74,6 +76,11 @@ pub enum PgError {
          published, run the command again"
     )]
     CatalogueMoved { base: String, found: i64, by: String },
+    /// A resolution or a day's closing the data does not allow.
+    #[error(transparent)]
+    Resolution(#[from] crate::store::recon_days::Refused),
+    #[error("the reconciliation of {bill_date} was closed by {closed_by} at {closed_at}: reopen the day first")]
+    DayClosed { bill_date: String, closed_by: String, closed_at: String },
 }
 
 pub type Result<T, E = PgError> = std::result::Result<T, E>;
@@ -161,6 +168,7 @@ impl PgStore {
             "recon_bills",
             "recon_differences",
             "recon_run_shares",
+            "recon_closed_days",
         ];
         let conn = self.conn().await?;
         let mut out = Vec::with_capacity(TABLES.len());

@@ -58,8 +58,23 @@ pub struct PublishedRun<'a> {
     pub started_at: &'a str,
     /// The differences as the scratch database numbered them, with their stores.
     pub differences: &'a [DifferenceStore],
+    /// Each difference's keys (by the scratch database's number): a later run of the day carries a resolution over
+    /// by them, and a match by hand finds a bill row by them.
+    pub keys: &'a HashMap<DiscrepancyId, DifferenceKeys>,
     pub shares: &'a [StoreRows],
     pub bills: &'a [ReconBillFile],
+}
+
+/// What identifies a difference across runs of its day, and the bill row it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DifferenceKeys {
+    /// The report's kind and reason (`only_in_bill`, `no_local_order`…).
+    pub kind: String,
+    pub reason: String,
+    pub out_trade_no: Option<String>,
+    pub out_request_no: Option<String>,
+    pub trade_no: Option<String>,
+    pub bill_line: Option<i64>,
 }
 
 /// A published run with its stores.
@@ -117,15 +132,18 @@ impl PgStore {
     }
 
     /// Makes the accounts' days due again now (a bill downloaded again: `tilldesk serve bills --again`), whatever
-    /// they were; a day being worked on stays with its instance.
+    /// they were; a day being worked on stays with its instance, and a closed day stays closed (its report is frozen
+    /// until it is reopened).
     pub async fn redo_recon_jobs(&self, accounts: &[AcquirerId], bill_date: &str) -> Result<u64> {
         self.ensure_recon_jobs(accounts, bill_date).await?;
         let ids: Vec<i64> = accounts.iter().map(|a| a.0).collect();
         let conn = self.conn().await?;
         Ok(conn
             .execute(
-                "UPDATE recon_jobs SET state = 'due', next_try_at = now(), last_error = NULL
-                 WHERE acquirer_id = ANY($1) AND bill_date = $2",
+                "UPDATE recon_jobs j SET state = 'due', next_try_at = now(), last_error = NULL
+                 WHERE acquirer_id = ANY($1) AND bill_date = $2
+                   AND NOT EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.acquirer_id = j.acquirer_id
+                                   AND c.bill_date = j.bill_date AND c.reopened_at IS NULL)",
                 &[&ids, &bill_date],
             )
             .await?)
@@ -390,13 +408,36 @@ impl PgStore {
             .get(0);
         let mut numbers = HashMap::with_capacity(run.differences.len());
         let insert = tx
-            .prepare("INSERT INTO recon_differences (run_id, store_id, resolved) VALUES ($1, $2, $3) RETURNING id")
+            .prepare(
+                "INSERT INTO recon_differences (run_id, store_id, resolved, kind, reason, out_trade_no, out_request_no,
+                    trade_no, bill_line)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
             .await?;
+        let none = DifferenceKeys::default();
         for d in run.differences {
             let store = d.store_id.map(|s| s.0);
-            let id: i64 = tx.query_one(&insert, &[&run_id, &store, &d.resolved]).await?.get(0);
+            let k = run.keys.get(&d.id).unwrap_or(&none);
+            let id: i64 = tx
+                .query_one(
+                    &insert,
+                    &[
+                        &run_id,
+                        &store,
+                        &d.resolved,
+                        &k.kind,
+                        &k.reason,
+                        &k.out_trade_no,
+                        &k.out_request_no,
+                        &k.trade_no,
+                        &k.bill_line,
+                    ],
+                )
+                .await?
+                .get(0);
             numbers.insert(d.id, DiscrepancyId(id));
         }
+        super::recon_days::carry_resolutions_over(&tx, job.acquirer_id, &job.bill_date, run_id).await?;
         for s in run.shares {
             tx.execute(
                 &format!(

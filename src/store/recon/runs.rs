@@ -268,7 +268,16 @@ impl<S: std::ops::DerefMut<Target = Store>> crate::store::Recon<S> {
         note: &str,
         operator: Option<OperatorId>,
     ) -> Result<OrderId> {
-        let store_id = self.setup_mut().default_store()?;
+        // Whose money it is: the difference's store (its order's, else its bill row's: on a merchant backend the
+        // bill lists every store's), else the till's own.
+        let found = match self.discrepancy(id)? {
+            Some(d) => self.difference_stores(d.run_id)?.into_iter().find(|x| x.id == id).and_then(|x| x.store_id),
+            None => None,
+        };
+        let store_id = match found {
+            Some(s) => s,
+            None => self.setup_mut().default_store()?,
+        };
         let now = crate::time::now_utc();
         self.transaction(|tx| {
             let d = Store::check_resolvable(tx, id)?.fields;

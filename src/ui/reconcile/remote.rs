@@ -1,19 +1,22 @@
 //! 对账 on a till enrolled with a merchant backend: the till holds no acquirer keys, so the backend downloads the
 //! bills and reconciles every store; this panel shows its runs (filtered by store code and acquirer) and a run's
-//! report with its differences, read-only — resolving stays at the backend, and the panel says so. What the
-//! signed-in operator sees is the backend's decision (owner: every store; back office: this till's store).
+//! report with its differences, which are resolved (and the day closed) here, at the backend
+//! ([`super::remote_resolve`]). What the signed-in operator sees and may change is the backend's decision (owner:
+//! every store; back office: this till's store).
 //!
 //! Every read is a command on the queue (the vault's token and the till's session read there, the call made there);
 //! the panel polls the answer each frame.
 
-use crate::channel::backend::api::{ReconReport, ReconRun, ReconRunList, ReconRunQuery};
+use crate::channel::backend::api::{ReconDifference, ReconReport, ReconRun, ReconRunList, ReconRunQuery};
 use crate::i18n::{Lang, Phrase, Text};
-use crate::model::AcquirerKind;
+use crate::model::{AcquirerKind, ResolutionKind};
 use crate::queue::{Ticket, poll_slot};
 use crate::recon::backend::{self as remote, RemoteError};
 use crate::recon::report::{Reason, kind_label};
 use crate::ui::Ctx;
 use crate::ui::words_recon::{acquirer_words, remote_error};
+
+use super::remote_resolve::RemoteResolve;
 
 /// How many runs the panel lists.
 const RUNS_SHOWN: u32 = 50;
@@ -32,6 +35,10 @@ pub struct RemotePanel {
     report: Option<ReconReport>,
     report_job: Option<Ticket<Result<ReconReport, RemoteError>>>,
     error: Option<Text>,
+    /// Resolving, reopening, closing and reopening days.
+    resolve: RemoteResolve,
+    /// What the last change did (is an error, text).
+    status: Option<(bool, Text)>,
 }
 
 impl std::fmt::Debug for RemotePanel {
@@ -51,10 +58,19 @@ impl RemotePanel {
         }
         ui.heading(lang.pick("商户后台对账", "Reconciliation at the merchant backend"));
         ui.label(lang.pick(
-            "本收银台已接入商户后台：账单由商户后台下载并对账，这里只读显示它的报告；差异请在商户后台处理。",
-            "This till is enrolled with a merchant backend: the backend downloads the bills and reconciles them, and \
-             this screen shows its reports read-only. Differences are resolved at the merchant backend.",
+            "本收银台已接入商户后台：账单由商户后台下载并对账；在这里处理的差异和结账都记录在商户后台。",
+            "This till is enrolled with a merchant backend: the backend downloads the bills and reconciles them; the \
+             differences resolved and the days closed here are recorded at the merchant backend.",
         ));
+        if let Some((failed, done)) = self.resolve.poll() {
+            if !failed {
+                self.refresh(ctx);
+                if let Some(run_id) = self.report.as_ref().map(|r| r.run.run_id) {
+                    self.open(ctx, run_id);
+                }
+            }
+            self.status = Some((failed, done));
+        }
         ui.horizontal_wrapped(|ui| {
             let label = ui.label(lang.pick("门店代码", "Store code"));
             let field = ui.add(egui::TextEdit::singleline(&mut self.store).desired_width(80.0)).labelled_by(label.id);
@@ -83,9 +99,35 @@ impl RemotePanel {
         }
         ui.separator();
         self.runs_ui(ui, ctx);
-        if let Some(report) = &self.report {
+        if let Some(report) = self.report.take() {
             ui.separator();
-            report_ui(ui, report, lang);
+            self.report_ui(ui, ctx, &report);
+            self.report = Some(report);
+        }
+    }
+
+    fn report_ui(&mut self, ui: &mut egui::Ui, ctx: &Ctx, report: &ReconReport) {
+        let lang = ctx.lang;
+        heading_ui(ui, report, lang);
+        if let Some(outcome) = self.resolve.day_bar(ui, ctx, report) {
+            self.status = Some(outcome);
+        }
+        if let Some((failed, text)) = &self.status {
+            let text = text.get(lang);
+            if *failed {
+                ui.colored_label(ui.visuals().error_fg_color, text);
+            } else {
+                ui.label(text);
+            }
+        }
+        // Only the day's latest run, while the day is open, is worked on.
+        let workable = report.run.latest && !report.run.closed;
+        if let Some(picked) = differences_ui(ui, report, lang, workable && !self.resolve.busy()) {
+            self.status = None;
+            self.resolve.open(picked);
+        }
+        if let Some(outcome) = self.resolve.dialog_ui(ui, ctx, report) {
+            self.status = Some(outcome);
         }
     }
 
@@ -196,7 +238,7 @@ fn account(run: &ReconRun, lang: Lang) -> String {
     }
 }
 
-fn report_ui(ui: &mut egui::Ui, r: &ReconReport, lang: Lang) {
+fn heading_ui(ui: &mut egui::Ui, r: &ReconReport, lang: Lang) {
     let run = &r.run;
     ui.strong(format!("#{} {} {}", run.run_id, run.bill_date, account(run, lang)));
     ui.label(match &r.store {
@@ -220,11 +262,21 @@ fn report_ui(ui: &mut egui::Ui, r: &ReconReport, lang: Lang) {
             Lang::En => format!("Matched payments: {} totalling {}", m.count, m.amount),
         });
     }
+}
+
+/// The differences, each with its Resolve or Reopen button when `workable`; returns the one whose button was pressed.
+fn differences_ui<'a>(
+    ui: &mut egui::Ui,
+    r: &'a ReconReport,
+    lang: Lang,
+    workable: bool,
+) -> Option<&'a ReconDifference> {
     if r.discrepancies.is_empty() {
         ui.label(lang.pick("没有差异", "No differences"));
-        return;
+        return None;
     }
-    egui::Grid::new("remote-differences").striped(true).num_columns(7).show(ui, |ui| {
+    let mut picked = None;
+    egui::Grid::new("remote-differences").striped(true).num_columns(8).show(ui, |ui| {
         for head in [
             lang.pick("门店", "Store"),
             lang.pick("类型", "Kind"),
@@ -233,6 +285,7 @@ fn report_ui(ui: &mut egui::Ui, r: &ReconReport, lang: Lang) {
             lang.pick("账单金额", "Bill"),
             lang.pick("状态", "State"),
             lang.pick("说明", "Why"),
+            "",
         ] {
             ui.strong(head);
         }
@@ -252,10 +305,27 @@ fn report_ui(ui: &mut egui::Ui, r: &ReconReport, lang: Lang) {
                 for f in &d.fields {
                     ui.label(field_line(f, lang));
                 }
+                if let (true, Some(kind)) = (d.resolved, d.resolution.as_deref().and_then(ResolutionKind::parse)) {
+                    let how = crate::recon::resolve::kind_label(kind, lang);
+                    let note = d.note.as_deref().unwrap_or("");
+                    ui.weak(match lang {
+                        Lang::ZhCn => format!("{how}：{note}"),
+                        Lang::En => format!("{how}: {note}"),
+                    });
+                }
             });
+            let action = if d.resolved {
+                format!("{} #{}", lang.pick("重新打开", "Reopen"), d.id)
+            } else {
+                format!("{} #{}", lang.pick("处理", "Resolve"), d.id)
+            };
+            if workable && ui.small_button(action).clicked() {
+                picked = Some(d);
+            }
             ui.end_row();
         }
     });
+    picked
 }
 
 /// A field that differs, in words: "时间：账单 2026-12-06 05:59:08，本地 2026-12-05 05:59:08" (times in China time).
