@@ -11,8 +11,9 @@ use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
 use tilldesk::model::{AcquirerKind, Role};
 
+/// Whether the button is disabled (or not on the screen this frame).
 fn disabled<S>(h: &egui_kittest::Harness<'_, S>, label: &str) -> bool {
-    h.get_by_role_and_label(egui::accesskit::Role::Button, label).accesskit_node().is_disabled()
+    h.query_by_role_and_label(egui::accesskit::Role::Button, label).is_none_or(|b| b.accesskit_node().is_disabled())
 }
 
 /// The till's vault (its token for the backend), unlocked again.
@@ -167,9 +168,20 @@ fn the_backends_reports_in(lang: Lang) {
     wait_for(&mut h, "(WECHATPAY)");
     assert!(h.query_all_by_label("S001").count() >= 1, "the run lists S001");
 
+    // Nobody signed in at the window: the backend's session an earlier sign-in left is not used.
+    h.state_mut().ctx.operator = None;
+    let refresh = lang.pick("刷新", "Refresh");
+    wait_until(&mut h, "the runs read", |h| !disabled(h, refresh));
+    click(&mut h, refresh);
+    wait_for(&mut h, lang.pick("请先登录（店主或后台人员）", "Sign in first (owner or back office)"));
+    assert_eq!(h.query_all_by_label("(WECHATPAY)").count(), 0, "nothing of the backend's is shown");
+    h.state_mut().ctx.operator = Some("老板".into());
+
     // The backend stops answering: the screen says so.
     rt.block_on(running.stop());
-    click(&mut h, lang.pick("刷新", "Refresh"));
+    wait_for(&mut h, refresh);
+    wait_until(&mut h, "the runs read", |h| !disabled(h, refresh));
+    click(&mut h, refresh);
     wait_for(&mut h, lang.pick("无法连接商户后台", "The merchant backend cannot be reached"));
     drop(h);
     rt.block_on(sandbox.stop());

@@ -161,6 +161,14 @@ impl RemotePanel {
             self.error = Some(remote_error(&RemoteError::VaultLocked));
             return;
         }
+        // The backend's session kept from an earlier sign-in (the command line's, say) is not whoever is at the
+        // window: nobody signed in here, nothing is read or changed there.
+        if ctx.operator.is_none() {
+            self.runs = Some(ReconRunList { runs: Vec::new(), next: None });
+            self.report = None;
+            self.error = Some(remote_error(&RemoteError::SignInRequired));
+            return;
+        }
         let store = Some(self.store.trim().to_owned()).filter(|s| !s.is_empty());
         let acquirer = self.acquirer.map(|k| k.as_str().to_owned());
         let q = ReconRunQuery { store: store.clone(), acquirer, limit: Some(RUNS_SHOWN), ..ReconRunQuery::default() };
@@ -171,7 +179,7 @@ impl RemotePanel {
     }
 
     fn open(&mut self, ctx: &Ctx, run_id: i64) {
-        if self.report_job.is_some() {
+        if self.report_job.is_some() || ctx.operator.is_none() {
             return;
         }
         let store = Some(self.store.trim().to_owned()).filter(|s| !s.is_empty());
@@ -276,7 +284,7 @@ fn differences_ui<'a>(
         return None;
     }
     let mut picked = None;
-    egui::Grid::new("remote-differences").striped(true).num_columns(8).show(ui, |ui| {
+    egui::Grid::new("remote-differences").striped(true).num_columns(7).show(ui, |ui| {
         for head in [
             lang.pick("门店", "Store"),
             lang.pick("类型", "Kind"),
@@ -285,7 +293,6 @@ fn differences_ui<'a>(
             lang.pick("账单金额", "Bill"),
             lang.pick("状态", "State"),
             lang.pick("说明", "Why"),
-            "",
         ] {
             ui.strong(head);
         }
@@ -296,7 +303,20 @@ fn differences_ui<'a>(
             ui.label(d.out_trade_no.as_deref().unwrap_or("-"));
             ui.label(d.local_amount.as_deref().unwrap_or("-"));
             ui.label(d.bill_amount.as_deref().unwrap_or("-"));
-            ui.label(if d.resolved { lang.pick("已处理", "Resolved") } else { lang.pick("未处理", "Open") });
+            // The state, and under it what may be done (the explanation keeps the rest of the width).
+            ui.vertical(|ui| {
+                let state = if d.resolved { lang.pick("已处理", "Resolved") } else { lang.pick("未处理", "Open") };
+                ui.add(egui::Label::new(state).wrap_mode(egui::TextWrapMode::Extend));
+                let action = if d.resolved {
+                    format!("{} #{}", lang.pick("重新打开", "Reopen"), d.id)
+                } else {
+                    format!("{} #{}", lang.pick("处理", "Resolve"), d.id)
+                };
+                let button = egui::Button::new(action).small().wrap_mode(egui::TextWrapMode::Extend);
+                if workable && ui.add(button).clicked() {
+                    picked = Some(d);
+                }
+            });
             ui.vertical(|ui| {
                 match Reason::parse(&d.reason) {
                     Some(reason) => ui.add(egui::Label::new(reason.explanation(lang)).wrap()),
@@ -314,14 +334,6 @@ fn differences_ui<'a>(
                     });
                 }
             });
-            let action = if d.resolved {
-                format!("{} #{}", lang.pick("重新打开", "Reopen"), d.id)
-            } else {
-                format!("{} #{}", lang.pick("处理", "Resolve"), d.id)
-            };
-            if workable && ui.small_button(action).clicked() {
-                picked = Some(d);
-            }
             ui.end_row();
         }
     });

@@ -89,6 +89,10 @@ impl RemoteResolve {
         if !ctx.queue.vault_unlocked() {
             return Some((true, remote_error(&RemoteError::VaultLocked)));
         }
+        // Only as the operator signed in at the window (a session kept from an earlier sign-in is not theirs).
+        if ctx.operator.is_none() {
+            return Some((true, remote_error(&RemoteError::SignInRequired)));
+        }
         self.job = Some(ctx.queue.submit_with_core(move |s, core| {
             let client = remote::client_of(&s.store, core.vault().as_ref())?;
             work(&client)
