@@ -305,7 +305,8 @@ fn differences_ui<'a>(
             ui.label(d.bill_amount.as_deref().unwrap_or("-"));
             // The state, and under it what may be done (the explanation keeps the rest of the width).
             ui.vertical(|ui| {
-                let state = if d.resolved { lang.pick("已处理", "Resolved") } else { lang.pick("未处理", "Open") };
+                let state =
+                    if d.resolved { lang.pick("已处理", "Resolved") } else { lang.pick("未处理", "Open") };
                 ui.add(egui::Label::new(state).wrap_mode(egui::TextWrapMode::Extend));
                 let action = if d.resolved {
                     format!("{} #{}", lang.pick("重新打开", "Reopen"), d.id)
