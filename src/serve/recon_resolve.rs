@@ -97,6 +97,17 @@ fn pg_refusal(e: PgError) -> ApiError {
     }
 }
 
+/// A day a request names, and who works on it.
+struct AskedDay {
+    operator: Operator,
+    account: AcquirerId,
+    date: time::Date,
+    /// YYYY-MM-DD.
+    day: String,
+    /// The day's latest run.
+    run_id: i64,
+}
+
 /// The difference's run and store, from either engine.
 struct Found {
     run_id: i64,
@@ -115,6 +126,21 @@ impl Backend {
         }
         let scope = Scope::of(till, &operator);
         Ok((operator, scope))
+    }
+
+    /// The difference `id` as the operator signed in at `till` may work on it: who, their scope, and its run and
+    /// store (back office: their store's only).
+    async fn difference_for(
+        &self,
+        till: &Till,
+        session: Option<&str>,
+        id: i64,
+    ) -> Result<(Operator, Scope, DiscrepancyId, Found), ApiError> {
+        let (operator, scope) = self.reconciler(till, session).await?;
+        let id = DiscrepancyId(id);
+        let found = self.found(id).await?;
+        own_difference(scope, found.store)?;
+        Ok((operator, scope, id, found))
     }
 
     async fn found(&self, id: DiscrepancyId) -> Result<Found, ApiError> {
@@ -141,16 +167,36 @@ impl Backend {
         id: i64,
         req: &ResolveRequest,
     ) -> Result<ResolveResponse, ApiError> {
-        let (operator, scope) = self.reconciler(till, session).await?;
-        let id = DiscrepancyId(id);
-        let found = self.found(id).await?;
-        own_difference(scope, found.store)?;
+        let (operator, scope, id, found) = self.difference_for(till, session, id).await?;
         let how = resolve_as(req)?;
+        match self.resolve_found(&operator, id, found.run_id, &how, req).await {
+            Ok((line, adopted)) => self.answer(scope, found.run_id, id, line, adopted).await,
+            // A till that lost the answer asks again: the same resolution is answered as it stands.
+            Err(refusal @ ApiError::ReconRefused { refusal: ReconRefusal::AlreadyResolved { .. } }) => {
+                let now = self.answer(scope, found.run_id, id, None, None).await?;
+                let d = &now.difference;
+                let same = d.resolution.as_deref() == Some(req.kind.as_str())
+                    && d.note.as_deref().map(str::trim) == Some(req.note.trim());
+                if same { Ok(now) } else { Err(refusal) }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes the resolution on the backend's engine; returns the bill line matched and the order adopted.
+    async fn resolve_found(
+        &self,
+        operator: &Operator,
+        id: DiscrepancyId,
+        run_id: i64,
+        how: &ResolveAs,
+        req: &ResolveRequest,
+    ) -> Result<(Option<i64>, Option<String>), ApiError> {
         let (mut line, mut adopted) = (None, None);
         match self.pg() {
             None => {
                 let done = self
-                    .with_store(|s| resolve::resolve(s, id, &how, &req.note, Some(operator.id)))
+                    .with_store(|s| resolve::resolve(s, id, how, &req.note, Some(operator.id)))
                     .map_err(sqlite_refusal)?;
                 match done {
                     Resolved::Plain => {}
@@ -159,8 +205,8 @@ impl Backend {
                 }
             }
             Some(pg) => {
-                let run = self.pg_report(found.run_id).await?;
-                let differences = pg.recon_run_differences(found.run_id).await.map_err(|e| internal(&e))?;
+                let run = self.pg_report(run_id).await?;
+                let differences = pg.recon_run_differences(run_id).await.map_err(|e| internal(&e))?;
                 let d = differences.iter().find(|d| d.id == id).ok_or_else(|| internal(&"difference left its run"))?;
                 let mut write = PgResolve {
                     id,
@@ -175,7 +221,7 @@ impl Backend {
                 };
                 let order;
                 let reference;
-                match &how {
+                match how {
                     ResolveAs::Adjusted | ResolveAs::WrittenOff => {}
                     ResolveAs::Refunded { out_request_no } => {
                         reference = self.checked_refund(d, out_request_no.as_deref()).await?;
@@ -200,7 +246,7 @@ impl Backend {
                 pg.resolve_recon_difference(&write).await.map_err(pg_refusal)?;
             }
         }
-        self.answer(scope, found.run_id, id, line, adopted).await
+        Ok((line, adopted))
     }
 
     /// `POST /v1/recon/differences/{id}/reopen`.
@@ -211,10 +257,7 @@ impl Backend {
         id: i64,
         req: &ReopenRequest,
     ) -> Result<ResolveResponse, ApiError> {
-        let (operator, scope) = self.reconciler(till, session).await?;
-        let id = DiscrepancyId(id);
-        let found = self.found(id).await?;
-        own_difference(scope, found.store)?;
+        let (operator, scope, id, found) = self.difference_for(till, session, id).await?;
         if req.note.trim().is_empty() {
             return Err(refused(Refused::NoteRequired));
         }
@@ -345,12 +388,8 @@ impl Backend {
         session: Option<&str>,
         req: &DayRequest,
     ) -> Result<DayClosing, ApiError> {
-        let (operator, scope) = self.reconciler(till, session).await?;
-        let (account, date) = self.asked_day(req)?;
-        let day = date_text(date);
-        let run_id =
-            self.latest_run(account, &day).await?.ok_or_else(|| refused(Refused::NoRun { bill_date: day.clone() }))?;
-        self.own_day(scope, run_id).await?;
+        let no_run = |bill_date| Refused::NoRun { bill_date };
+        let AskedDay { operator, account, date, day, run_id } = self.day_for(till, session, req, no_run).await?;
         let now = crate::time::now_utc();
         let closed = match self.pg() {
             None => self
@@ -377,14 +416,7 @@ impl Backend {
                 (c.run_id, c.closed_by_name, c.closed_at)
             }
         };
-        let (run_id, closed_by, closed_at) = closed;
-        Ok(DayClosing {
-            acquirer: super::recon::acquirer_ref(&self.catalogue_names()?, account),
-            bill_date: day,
-            run_id,
-            closed_by,
-            closed_at,
-        })
+        self.closing(account, day, closed)
     }
 
     /// `POST /v1/recon/days/reopen`: reopens a closed day (with a note): it can be resolved and reconciled again.
@@ -394,19 +426,13 @@ impl Backend {
         session: Option<&str>,
         req: &DayRequest,
     ) -> Result<DayClosing, ApiError> {
-        let (operator, scope) = self.reconciler(till, session).await?;
-        let (account, date) = self.asked_day(req)?;
-        let day = date_text(date);
         let note = req.note.as_deref().unwrap_or("").trim();
         if note.is_empty() {
             return Err(refused(Refused::NoteRequired));
         }
-        let run_id = self
-            .latest_run(account, &day)
-            .await?
-            .ok_or_else(|| refused(Refused::NotClosed { bill_date: day.clone() }))?;
-        self.own_day(scope, run_id).await?;
-        let (run_id, closed_by, closed_at) = match self.pg() {
+        let not_closed = |bill_date| Refused::NotClosed { bill_date };
+        let AskedDay { operator, account, date, day, .. } = self.day_for(till, session, req, not_closed).await?;
+        let was = match self.pg() {
             None => self
                 .with_store(|s| {
                     let c = resolve::reopen_day(s, account, date, note, Some(operator.id))?;
@@ -418,13 +444,30 @@ impl Backend {
                 (c.run_id, c.closed_by_name, c.closed_at)
             }
         };
-        Ok(DayClosing {
-            acquirer: super::recon::acquirer_ref(&self.catalogue_names()?, account),
-            bill_date: day,
-            run_id,
-            closed_by,
-            closed_at,
-        })
+        self.closing(account, day, was)
+    }
+
+    /// The account's day a day request names, as the operator signed in at `till` may close or reopen it: its latest
+    /// run (none: `no_run`'s refusal), and for back office only a day whose bill is all their store's.
+    async fn day_for(
+        &self,
+        till: &Till,
+        session: Option<&str>,
+        req: &DayRequest,
+        no_run: impl FnOnce(String) -> Refused,
+    ) -> Result<AskedDay, ApiError> {
+        let (operator, scope) = self.reconciler(till, session).await?;
+        let (account, date) = self.asked_day(req)?;
+        let day = date_text(date);
+        let Some(run_id) = self.latest_run(account, &day).await? else { return Err(refused(no_run(day))) };
+        self.own_day(scope, run_id).await?;
+        Ok(AskedDay { operator, account, date, day, run_id })
+    }
+
+    /// A closing as the API answers it: (run, by whom, when).
+    fn closing(&self, account: AcquirerId, day: String, c: (i64, String, String)) -> Result<DayClosing, ApiError> {
+        let acquirer = super::recon::acquirer_ref(&self.catalogue_names()?, account);
+        Ok(DayClosing { acquirer, bill_date: day, run_id: c.0, closed_by: c.1, closed_at: c.2 })
     }
 
     /// The one account and the day a day request names.

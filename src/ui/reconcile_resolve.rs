@@ -7,7 +7,7 @@
 use crate::i18n::{Lang, Phrase, Text};
 use crate::model::{AcquirerId, DiscrepancyId, ResolutionKind};
 use crate::queue::{CoreSession, Ticket};
-use crate::recon::report::{Item, Report};
+use crate::recon::report::{Item, Reason, Report};
 use crate::recon::resolve::{self, ResolveAs, ResolveError, Resolved, china_display, kind_label, suggested_kind};
 use crate::recon::{self, ReconError};
 use crate::store::StoreError;
@@ -43,17 +43,159 @@ struct Done {
 
 type Work = Ticket<Result<Done, ResolveError>>;
 
-/// The resolve (or reopen) dialog.
+/// The resolve (or reopen) dialog of one of this till's differences.
 struct Dialog {
     item: Item,
+    form: ResolveForm,
+}
+
+/// A bill row offered for "matched by hand".
+pub struct RowChoice {
+    pub line: i64,
+    pub trade_no: Option<String>,
+    /// Yuan text.
+    pub amount: String,
+}
+
+/// What the dialog was asked to do this frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    Nothing,
+    Save,
+    Close,
+}
+
+/// The resolve (or reopen) dialog's fields and window, the same for this till's differences and a merchant
+/// backend's (`ui/reconcile/remote_resolve.rs`): the kind (adopting only where the reason allows it), the bill row for
+/// "matched", the refund for "refunded", the note (focused when the dialog opens; Enter saves), Save and Cancel (Esc).
+pub struct ResolveForm {
+    /// "#12 W008" as the dialog heads it.
+    heading: String,
+    reason: Option<Reason>,
     /// Reopening a resolved difference (only the note is asked).
-    reopen: bool,
-    kind: ResolutionKind,
-    note: String,
+    pub reopen: bool,
+    pub kind: ResolutionKind,
+    pub note: String,
     bill_row: String,
     out_request_no: String,
     /// The note field is focused once, when the dialog opens.
     focused: bool,
+}
+
+impl ResolveForm {
+    /// The dialog of a difference: `reopen` when it is resolved; the kind starts as the reason suggests.
+    pub fn new(
+        id: i64,
+        out_trade_no: Option<&str>,
+        out_request_no: Option<&str>,
+        reason: Option<Reason>,
+        reopen: bool,
+    ) -> ResolveForm {
+        ResolveForm {
+            heading: format!("#{id} {} {}", out_trade_no.unwrap_or("—"), out_request_no.unwrap_or("")),
+            reason,
+            reopen,
+            kind: reason.map_or(ResolutionKind::Adjusted, suggested_kind),
+            note: String::new(),
+            bill_row: String::new(),
+            out_request_no: out_request_no.unwrap_or_default().to_owned(),
+            focused: false,
+        }
+    }
+
+    /// matched: the bill row typed or picked.
+    pub fn pick(&self) -> Option<BillRowPick> {
+        bill_row_pick(&self.bill_row)
+    }
+
+    /// refunded: the refund's out_request_no, if given.
+    pub fn refund(&self) -> Option<String> {
+        Some(self.out_request_no.trim().to_owned()).filter(|r| !r.is_empty())
+    }
+
+    /// The window; `rows` the bill rows offered for "matched".
+    pub fn show(&mut self, ctx: &egui::Context, lang: Lang, rows: &[RowChoice], busy: bool) -> Asked {
+        let mut asked = Asked::Nothing;
+        let title = if self.reopen {
+            lang.pick("重新打开差异", "Reopen a difference")
+        } else {
+            lang.pick("处理差异", "Resolve a difference")
+        };
+        egui::Window::new(title).collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label(&self.heading);
+            if let Some(reason) = self.reason {
+                ui.weak(reason.explanation(lang));
+            }
+            if !self.reopen {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(lang.pick("处理方式", "Resolution"));
+                    for kind in ResolutionKind::ALL {
+                        if *kind == ResolutionKind::Adopted && !self.reason.is_some_and(Reason::can_adopt) {
+                            continue;
+                        }
+                        ui.radio_value(&mut self.kind, *kind, kind_label(*kind, lang));
+                    }
+                });
+                if self.kind == ResolutionKind::Matched {
+                    ui.horizontal(|ui| {
+                        let label = ui.label(lang.pick("账单行号或交易号", "Bill line or trade_no"));
+                        ui.add(egui::TextEdit::singleline(&mut self.bill_row).desired_width(220.0))
+                            .labelled_by(label.id);
+                    });
+                    // The day's bill rows still open in this run, to pick from.
+                    ui.horizontal_wrapped(|ui| {
+                        for row in rows {
+                            let text = format!(
+                                "{}{} · {} · {}",
+                                lang.pick("行 ", "line "),
+                                row.line,
+                                row.trade_no.as_deref().unwrap_or("—"),
+                                row.amount
+                            );
+                            if ui.small_button(text).clicked() {
+                                self.bill_row = row.line.to_string();
+                            }
+                        }
+                    });
+                }
+                if self.kind == ResolutionKind::Refunded {
+                    ui.horizontal(|ui| {
+                        let label = ui.label(lang.pick("退款单号（可选）", "Refund out_request_no (optional)"));
+                        ui.add(egui::TextEdit::singleline(&mut self.out_request_no).desired_width(220.0))
+                            .labelled_by(label.id);
+                    });
+                }
+            }
+            ui.horizontal(|ui| {
+                let label = ui.label(lang.pick("处理说明", "Note"));
+                let field =
+                    ui.add(egui::TextEdit::singleline(&mut self.note).desired_width(260.0)).labelled_by(label.id);
+                if !self.focused {
+                    field.request_focus();
+                    self.focused = true;
+                }
+                // Enter in the note saves, as in a form.
+                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    asked = Asked::Save;
+                }
+            });
+            ui.horizontal(|ui| {
+                if ui.add_enabled(!busy, egui::Button::new(lang.pick("保存", "Save"))).clicked() {
+                    asked = Asked::Save;
+                }
+                if ui.button(lang.pick("取消", "Cancel")).clicked() {
+                    asked = Asked::Close;
+                }
+                if busy {
+                    ui.spinner();
+                }
+            });
+        });
+        if ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
+            asked = Asked::Close;
+        }
+        if asked == Asked::Save && busy { Asked::Nothing } else { asked }
+    }
 }
 
 /// The resolution workflow of the 对账 screen.
@@ -164,15 +306,14 @@ fn bill_row_pick(text: &str) -> Option<BillRowPick> {
 impl ResolvePanel {
     /// Opens the resolve dialog for a difference (or the reopen dialog when it is resolved).
     pub fn open(&mut self, item: &Item) {
-        self.dialog = Some(Dialog {
-            item: item.clone(),
-            reopen: item.resolved,
-            kind: suggested_kind(item.reason),
-            note: String::new(),
-            bill_row: String::new(),
-            out_request_no: item.out_request_no.clone().unwrap_or_default(),
-            focused: false,
-        });
+        let form = ResolveForm::new(
+            item.id.0,
+            item.out_trade_no.as_deref(),
+            item.out_request_no.as_deref(),
+            Some(item.reason),
+            item.resolved,
+        );
+        self.dialog = Some(Dialog { item: item.clone(), form });
     }
 
     /// Adopts a bill payment as the local order (a background job).
@@ -386,107 +527,31 @@ impl ResolvePanel {
     }
 
     fn dialog_ui(&mut self, ui: &mut egui::Ui, ctx: &Ctx, report: &Report) -> Option<Update> {
-        let lang = ctx.lang;
         let busy = self.busy();
         let dialog = self.dialog.as_mut()?;
-        let mut submit = false;
-        let mut close = false;
-        let title = if dialog.reopen {
-            lang.pick("重新打开差异", "Reopen a difference")
-        } else {
-            lang.pick("处理差异", "Resolve a difference")
-        };
-        egui::Window::new(title).collapsible(false).resizable(false).show(ui.ctx(), |ui| {
-            let d = &dialog.item;
-            ui.label(format!(
-                "#{} {} {}",
-                d.id.0,
-                d.out_trade_no.as_deref().unwrap_or("—"),
-                d.out_request_no.as_deref().unwrap_or("")
-            ));
-            ui.weak(d.reason.explanation(lang));
-            if !dialog.reopen {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(lang.pick("处理方式", "Resolution"));
-                    for kind in ResolutionKind::ALL {
-                        if *kind == ResolutionKind::Adopted && !d.reason.can_adopt() {
-                            continue;
-                        }
-                        ui.radio_value(&mut dialog.kind, *kind, kind_label(*kind, lang));
-                    }
-                });
-                if dialog.kind == ResolutionKind::Matched {
-                    ui.horizontal(|ui| {
-                        let label = ui.label(lang.pick("账单行号或交易号", "Bill line or trade_no"));
-                        ui.add(egui::TextEdit::singleline(&mut dialog.bill_row).desired_width(220.0))
-                            .labelled_by(label.id);
-                    });
-                    // The day's bill rows still open in this run, to pick from.
-                    let rows: Vec<&Item> = report
-                        .discrepancies
-                        .iter()
-                        .filter(|o| o.id != d.id && !o.resolved && o.bill_line.is_some())
-                        .collect();
-                    ui.horizontal_wrapped(|ui| {
-                        for o in rows {
-                            let line = o.bill_line.unwrap_or_default();
-                            let text = format!(
-                                "{}{line} · {} · {}",
-                                lang.pick("行 ", "line "),
-                                o.trade_no.as_deref().unwrap_or("—"),
-                                o.bill_amount.map(|a| a.to_string()).unwrap_or_default()
-                            );
-                            if ui.small_button(text).clicked() {
-                                dialog.bill_row = line.to_string();
-                            }
-                        }
-                    });
-                }
-                if dialog.kind == ResolutionKind::Refunded {
-                    ui.horizontal(|ui| {
-                        let label = ui.label(lang.pick("退款单号（可选）", "Refund out_request_no (optional)"));
-                        ui.add(egui::TextEdit::singleline(&mut dialog.out_request_no).desired_width(220.0))
-                            .labelled_by(label.id);
-                    });
-                }
+        let rows: Vec<RowChoice> = report
+            .discrepancies
+            .iter()
+            .filter(|o| o.id != dialog.item.id && !o.resolved)
+            .filter_map(|o| {
+                Some(RowChoice {
+                    line: o.bill_line?,
+                    trade_no: o.trade_no.clone(),
+                    amount: o.bill_amount.map(|a| a.to_string()).unwrap_or_default(),
+                })
+            })
+            .collect();
+        match dialog.form.show(ui.ctx(), ctx.lang, &rows, busy) {
+            Asked::Nothing => return None,
+            Asked::Close => {
+                self.dialog = None;
+                return None;
             }
-            ui.horizontal(|ui| {
-                let label = ui.label(lang.pick("处理说明", "Note"));
-                let field =
-                    ui.add(egui::TextEdit::singleline(&mut dialog.note).desired_width(260.0)).labelled_by(label.id);
-                if !dialog.focused {
-                    field.request_focus();
-                    dialog.focused = true;
-                }
-                // Enter in the note saves, as in a form.
-                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    submit = true;
-                }
-            });
-            ui.horizontal(|ui| {
-                if ui.add_enabled(!busy, egui::Button::new(lang.pick("保存", "Save"))).clicked() {
-                    submit = true;
-                }
-                if ui.button(lang.pick("取消", "Cancel")).clicked() {
-                    close = true;
-                }
-                if busy {
-                    ui.spinner();
-                }
-            });
-        });
-        if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-            close = true;
+            Asked::Save => {}
         }
-        if close {
-            self.dialog = None;
-            return None;
-        }
-        if !submit || busy {
-            return None;
-        }
-        let (id, reopen, kind) = (dialog.item.id, dialog.reopen, dialog.kind);
-        let note = dialog.note.trim().to_owned();
+        let lang = ctx.lang;
+        let (id, reopen, kind) = (dialog.item.id, dialog.form.reopen, dialog.form.kind);
+        let note = dialog.form.note.trim().to_owned();
         if reopen {
             return self.start(ctx, Permission::Reconcile, report, move |s| {
                 resolve::reopen(&mut s.store, id, &note, None)?;
@@ -498,10 +563,8 @@ impl ResolvePanel {
             ResolutionKind::Adjusted => ResolveAs::Adjusted,
             ResolutionKind::WrittenOff => ResolveAs::WrittenOff,
             ResolutionKind::Adopted => ResolveAs::Adopted,
-            ResolutionKind::Refunded => ResolveAs::Refunded {
-                out_request_no: Some(dialog.out_request_no.trim().to_owned()).filter(|r| !r.is_empty()),
-            },
-            ResolutionKind::Matched => match bill_row_pick(&dialog.bill_row) {
+            ResolutionKind::Refunded => ResolveAs::Refunded { out_request_no: dialog.form.refund() },
+            ResolutionKind::Matched => match dialog.form.pick() {
                 Some(pick) => ResolveAs::Matched(pick),
                 None => {
                     let text = Text::new("请填写账单行号或交易号", "Give the bill line or the trade_no");

@@ -99,6 +99,34 @@ pub struct PgBillDay {
     pub shares: Vec<StoreRows>,
 }
 
+/// Records a PAID store-code order from a bill (its number not recorded yet; else nothing, None), inside the
+/// caller's transaction, which holds the number's advisory lock.
+pub(crate) async fn insert_paid_order(tx: &deadpool_postgres::Transaction<'_>, o: &Order) -> Result<Option<OrderId>> {
+    let paid_at = o.paid_at.as_deref().map(super::parse_utc).transpose()?;
+    let created_at = super::parse_utc(&o.created_at)?;
+    let row = tx
+        .query_opt(
+            "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject, total_amount,
+                currency, status, created_at, paid_at, updated_at, acquirer_merchant_id)
+             VALUES ($1, $2, $3, $4, 'store_code', $5, $6, $7, 'PAID', $8, $9, now(), $10)
+             ON CONFLICT (out_trade_no) DO NOTHING RETURNING id",
+            &[
+                &o.out_trade_no,
+                &o.trade_no,
+                &o.store_id.0,
+                &o.acquirer_id.0,
+                &o.subject,
+                &o.total_amount.fen(),
+                &o.currency.code(),
+                &created_at,
+                &paid_at,
+                &o.acquirer_merchant_id,
+            ],
+        )
+        .await?;
+    Ok(row.map(|r| OrderId(r.get(0))))
+}
+
 /// Keys looked up at once.
 const BATCH: usize = 5_000;
 
@@ -344,31 +372,9 @@ impl PgStore {
         let mut added = 0;
         for o in orders {
             tx.execute("SELECT pg_advisory_xact_lock(20232, hashtext($1))", &[&o.out_trade_no]).await?;
-            let paid_at = o.paid_at.as_deref().map(super::parse_utc).transpose()?;
-            let created_at = super::parse_utc(&o.created_at)?;
-            let row = tx
-                .query_opt(
-                    "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject, total_amount,
-                        currency, status, created_at, paid_at, updated_at, acquirer_merchant_id)
-                     VALUES ($1, $2, $3, $4, 'store_code', $5, $6, $7, 'PAID', $8, $9, now(), $10)
-                     ON CONFLICT (out_trade_no) DO NOTHING RETURNING id",
-                    &[
-                        &o.out_trade_no,
-                        &o.trade_no,
-                        &o.store_id.0,
-                        &o.acquirer_id.0,
-                        &o.subject,
-                        &o.total_amount.fen(),
-                        &o.currency.code(),
-                        &created_at,
-                        &paid_at,
-                        &o.acquirer_merchant_id,
-                    ],
-                )
-                .await?;
-            if let Some(row) = row {
-                event(&tx, OrderId(row.get(0)), "store_code_paid", &format!("from the bill, {}", o.total_amount))
-                    .await?;
+            let row = insert_paid_order(&tx, o).await?;
+            if let Some(id) = row {
+                event(&tx, id, "store_code_paid", &format!("from the bill, {}", o.total_amount)).await?;
                 added += 1;
             }
         }

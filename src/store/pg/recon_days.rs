@@ -6,7 +6,8 @@
 //! audit entry. A run published later carries the resolutions of the day's earlier runs over by the difference's keys,
 //! as a till's next run does.
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::types::ToSql;
 
 use super::moves::{event, move_order};
 use super::{PgError, PgStore, Result, audit};
@@ -124,6 +125,22 @@ fn closed_from_row(r: &tokio_postgres::Row) -> PgClosedDay {
     }
 }
 
+/// The differences `filter` (SQL after WHERE, on `d` the difference and `r` its run) selects, with their runs' days.
+async fn differences_where(
+    c: &impl GenericClient,
+    filter: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<PgDifference>> {
+    let sql = format!(
+        "SELECT {DIFFERENCE_COLUMNS} FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id WHERE {filter}"
+    );
+    Ok(c.query(&sql, params).await?.iter().map(difference_from_row).collect())
+}
+
+fn not_found(id: DiscrepancyId) -> PgError {
+    PgError::NotFound { what: "difference", key: format!("#{}", id.0) }
+}
+
 /// Takes the day's advisory lock until the transaction ends.
 async fn lock_day(tx: &Transaction<'_>, acquirer: AcquirerId, bill_date: &str) -> Result<()> {
     let key = format!("{}/{bill_date}", acquirer.0);
@@ -131,44 +148,31 @@ async fn lock_day(tx: &Transaction<'_>, acquirer: AcquirerId, bill_date: &str) -
     Ok(())
 }
 
-async fn closed_in(tx: &Transaction<'_>, acquirer: AcquirerId, bill_date: &str) -> Result<Option<PgClosedDay>> {
-    Ok(tx
-        .query_opt(
-            &format!(
-                "SELECT {CLOSED_COLUMNS} FROM recon_closed_days
+async fn closed_in(c: &impl GenericClient, acquirer: AcquirerId, bill_date: &str) -> Result<Option<PgClosedDay>> {
+    Ok(c.query_opt(
+        &format!(
+            "SELECT {CLOSED_COLUMNS} FROM recon_closed_days
                  WHERE acquirer_id = $1 AND bill_date = $2 AND reopened_at IS NULL"
-            ),
-            &[&acquirer.0, &bill_date],
-        )
-        .await?
-        .as_ref()
-        .map(closed_from_row))
+        ),
+        &[&acquirer.0, &bill_date],
+    )
+    .await?
+    .as_ref()
+    .map(closed_from_row))
 }
 
-async fn latest_in(tx: &Transaction<'_>, acquirer: AcquirerId, bill_date: &str) -> Result<Option<i64>> {
-    Ok(tx
-        .query_one(
-            "SELECT MAX(id) FROM recon_runs WHERE acquirer_id = $1 AND bill_date = $2",
-            &[&acquirer.0, &bill_date],
-        )
-        .await?
-        .get(0))
+async fn latest_in(c: &impl GenericClient, acquirer: AcquirerId, bill_date: &str) -> Result<Option<i64>> {
+    Ok(c.query_one(
+        "SELECT MAX(id) FROM recon_runs WHERE acquirer_id = $1 AND bill_date = $2",
+        &[&acquirer.0, &bill_date],
+    )
+    .await?
+    .get(0))
 }
 
 /// The difference, locked, checked workable: its day not closed, its run the day's latest. The day's lock is taken.
 async fn workable(tx: &Transaction<'_>, id: DiscrepancyId) -> Result<PgDifference> {
-    let d = tx
-        .query_opt(
-            &format!(
-                "SELECT {DIFFERENCE_COLUMNS} FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id
-                 WHERE d.id = $1"
-            ),
-            &[&id.0],
-        )
-        .await?
-        .as_ref()
-        .map(difference_from_row)
-        .ok_or_else(|| PgError::NotFound { what: "difference", key: format!("#{}", id.0) })?;
+    let d = differences_where(tx, "d.id = $1", &[&id.0]).await?.pop().ok_or_else(|| not_found(id))?;
     lock_day(tx, d.acquirer_id, &d.bill_date).await?;
     if let Some(closed) = closed_in(tx, d.acquirer_id, &d.bill_date).await? {
         return Err(PgError::DayClosed {
@@ -182,10 +186,7 @@ async fn workable(tx: &Transaction<'_>, id: DiscrepancyId) -> Result<PgDifferenc
         return Err(Refused::NotLatestRun { id: id.0, run: d.run_id, latest }.into());
     }
     // Read again under the lock: the resolution as it is now.
-    let now = tx
-        .query_one(&format!("SELECT {DIFFERENCE_COLUMNS} FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id WHERE d.id = $1 FOR UPDATE OF d"), &[&id.0])
-        .await?;
-    Ok(difference_from_row(&now))
+    differences_where(tx, "d.id = $1 FOR UPDATE OF d", &[&id.0]).await?.pop().ok_or_else(|| not_found(id))
 }
 
 fn kind_words(d: &PgDifference) -> String {
@@ -248,60 +249,22 @@ pub(crate) async fn carry_resolutions_over(
 impl PgStore {
     /// A run's differences with their resolutions, by id.
     pub async fn recon_run_differences(&self, run_id: i64) -> Result<Vec<PgDifference>> {
-        let conn = self.conn().await?;
-        let rows = conn
-            .query(
-                &format!(
-                    "SELECT {DIFFERENCE_COLUMNS} FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id
-                     WHERE d.run_id = $1 ORDER BY d.id"
-                ),
-                &[&run_id],
-            )
-            .await?;
-        Ok(rows.iter().map(difference_from_row).collect())
+        differences_where(&self.conn().await?, "d.run_id = $1 ORDER BY d.id", &[&run_id]).await
     }
 
     /// One difference with its resolution.
     pub async fn recon_difference(&self, id: DiscrepancyId) -> Result<Option<PgDifference>> {
-        let conn = self.conn().await?;
-        let row = conn
-            .query_opt(
-                &format!(
-                    "SELECT {DIFFERENCE_COLUMNS} FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id
-                     WHERE d.id = $1"
-                ),
-                &[&id.0],
-            )
-            .await?;
-        Ok(row.as_ref().map(difference_from_row))
+        Ok(differences_where(&self.conn().await?, "d.id = $1", &[&id.0]).await?.pop())
     }
 
     /// The newest run of an account's day.
     pub async fn latest_recon_run(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<i64>> {
-        let conn = self.conn().await?;
-        Ok(conn
-            .query_one(
-                "SELECT MAX(id) FROM recon_runs WHERE acquirer_id = $1 AND bill_date = $2",
-                &[&acquirer.0, &bill_date],
-            )
-            .await?
-            .get(0))
+        latest_in(&self.conn().await?, acquirer, bill_date).await
     }
 
     /// The closing in force of an account's day.
     pub async fn recon_closed_day(&self, acquirer: AcquirerId, bill_date: &str) -> Result<Option<PgClosedDay>> {
-        let conn = self.conn().await?;
-        Ok(conn
-            .query_opt(
-                &format!(
-                    "SELECT {CLOSED_COLUMNS} FROM recon_closed_days
-                     WHERE acquirer_id = $1 AND bill_date = $2 AND reopened_at IS NULL"
-                ),
-                &[&acquirer.0, &bill_date],
-            )
-            .await?
-            .as_ref()
-            .map(closed_from_row))
+        closed_in(&self.conn().await?, acquirer, bill_date).await
     }
 
     /// Resolves a difference (see [`PgResolve`]) in one transaction with its audit entry; adopted: returns the order.
@@ -319,18 +282,9 @@ impl PgStore {
             return Err(Refused::AlreadyResolved { id: r.id.0, kind: kind_words(&d) }.into());
         }
         if let Some(partner) = r.partner.filter(|p| *p != r.id) {
-            let own = tx
-                .query_opt(
-                    &format!(
-                        "SELECT {DIFFERENCE_COLUMNS} FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id
-                         WHERE d.id = $1 AND d.run_id = $2 FOR UPDATE OF d"
-                    ),
-                    &[&partner.0, &d.run_id],
-                )
-                .await?
-                .as_ref()
-                .map(difference_from_row)
-                .ok_or_else(|| PgError::NotFound { what: "difference", key: format!("#{}", partner.0) })?;
+            let mine = "d.id = $1 AND d.run_id = $2 FOR UPDATE OF d";
+            let own = differences_where(&tx, mine, &[&partner.0, &d.run_id]).await?.pop();
+            let own = own.ok_or_else(|| not_found(partner))?;
             if own.resolved {
                 return Err(Refused::BillRowResolved {
                     line: own.keys.bill_line.unwrap_or_default(),
@@ -408,16 +362,7 @@ impl PgStore {
         if latest != run_id {
             return Err(Refused::StaleRun { bill_date: bill_date.to_owned(), run: run_id }.into());
         }
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT {DIFFERENCE_COLUMNS} FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id
-                     WHERE d.run_id = $1 ORDER BY d.id FOR UPDATE OF d"
-                ),
-                &[&run_id],
-            )
-            .await?;
-        let differences: Vec<PgDifference> = rows.iter().map(difference_from_row).collect();
+        let differences = differences_where(&tx, "d.run_id = $1 ORDER BY d.id FOR UPDATE OF d", &[&run_id]).await?;
         let open = differences.iter().filter(|d| !d.resolved).count() as i64;
         if open > 0 {
             return Err(Refused::OpenDifferences { bill_date: bill_date.to_owned(), count: open, run: run_id }.into());
@@ -511,7 +456,6 @@ impl PgStore {
 /// authority).
 async fn adopt(tx: &Transaction<'_>, o: &Order, line: Option<i64>) -> Result<OrderId> {
     tx.execute("SELECT pg_advisory_xact_lock(20232, hashtext($1))", &[&o.out_trade_no]).await?;
-    let paid_at = o.paid_at.as_deref().map(super::parse_utc).transpose()?;
     let existing =
         tx.query_opt("SELECT id, status FROM orders WHERE out_trade_no = $1 FOR UPDATE", &[&o.out_trade_no]).await?;
     if let Some(row) = existing {
@@ -528,27 +472,9 @@ async fn adopt(tx: &Transaction<'_>, o: &Order, line: Option<i64>) -> Result<Ord
         move_order(tx, id, &m).await?;
         return Ok(id);
     }
-    let created_at = super::parse_utc(&o.created_at)?;
-    let row = tx
-        .query_one(
-            "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject, total_amount,
-                currency, status, created_at, paid_at, updated_at, acquirer_merchant_id)
-             VALUES ($1, $2, $3, $4, 'store_code', $5, $6, $7, 'PAID', $8, $9, now(), $10) RETURNING id",
-            &[
-                &o.out_trade_no,
-                &o.trade_no,
-                &o.store_id.0,
-                &o.acquirer_id.0,
-                &o.subject,
-                &o.total_amount.fen(),
-                &o.currency.code(),
-                &created_at,
-                &paid_at,
-                &o.acquirer_merchant_id,
-            ],
-        )
-        .await?;
-    let id = OrderId(row.get(0));
+    let id = super::recon::insert_paid_order(tx, o)
+        .await?
+        .ok_or_else(|| PgError::NotFound { what: "order to record", key: o.out_trade_no.clone() })?;
     event(tx, id, "adopted_from_bill", &format!("recorded from the acquirer's bill (line {line:?})")).await?;
     Ok(id)
 }

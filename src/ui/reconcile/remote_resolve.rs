@@ -11,24 +11,15 @@ use crate::model::ResolutionKind;
 use crate::queue::{Ticket, poll_slot};
 use crate::recon::backend::{self as remote, RemoteError};
 use crate::recon::report::Reason;
-use crate::recon::resolve::{kind_label, suggested_kind};
+use crate::store::recon_days::BillRowPick;
 use crate::ui::Ctx;
+use crate::ui::reconcile_resolve::{Asked, ResolveForm, RowChoice};
 use crate::ui::words_recon::remote_error;
 
-/// The resolve (or reopen) dialog of one difference.
+/// The resolve (or reopen) dialog of one of the backend's differences.
 struct Dialog {
     id: i64,
-    /// "#12 W008" as the dialog heads it.
-    heading: String,
-    reason: Option<Reason>,
-    /// Reopening a resolved difference (only the note is asked).
-    reopen: bool,
-    kind: ResolutionKind,
-    note: String,
-    bill_row: String,
-    out_request_no: String,
-    /// The note field is focused once, when the dialog opens.
-    focused: bool,
+    form: ResolveForm,
 }
 
 /// The resolution workflow of the backend's report.
@@ -45,23 +36,9 @@ pub type Outcome = (bool, Text);
 impl RemoteResolve {
     /// Opens the dialog for a difference: resolve when it is open, reopen when it is resolved.
     pub fn open(&mut self, d: &ReconDifference) {
-        let reason = Reason::parse(&d.reason);
-        self.dialog = Some(Dialog {
-            id: d.id,
-            heading: format!(
-                "#{} {} {}",
-                d.id,
-                d.out_trade_no.as_deref().unwrap_or("—"),
-                d.out_request_no.as_deref().unwrap_or("")
-            ),
-            reason,
-            reopen: d.resolved,
-            kind: reason.map_or(ResolutionKind::Adjusted, suggested_kind),
-            note: String::new(),
-            bill_row: String::new(),
-            out_request_no: d.out_request_no.clone().unwrap_or_default(),
-            focused: false,
-        });
+        let (reason, reopen) = (Reason::parse(&d.reason), d.resolved);
+        let form = ResolveForm::new(d.id, d.out_trade_no.as_deref(), d.out_request_no.as_deref(), reason, reopen);
+        self.dialog = Some(Dialog { id: d.id, form });
     }
 
     pub fn busy(&self) -> bool {
@@ -167,97 +144,31 @@ impl RemoteResolve {
 
     /// The dialog, while one is open.
     pub fn dialog_ui(&mut self, ui: &mut egui::Ui, ctx: &Ctx, r: &ReconReport) -> Option<Outcome> {
-        let lang = ctx.lang;
         let busy = self.busy();
         let dialog = self.dialog.as_mut()?;
-        let (mut submit, mut close) = (false, false);
-        let title = if dialog.reopen {
-            lang.pick("重新打开差异", "Reopen a difference")
-        } else {
-            lang.pick("处理差异", "Resolve a difference")
-        };
-        egui::Window::new(title).collapsible(false).resizable(false).show(ui.ctx(), |ui| {
-            ui.label(&dialog.heading);
-            if let Some(reason) = dialog.reason {
-                ui.weak(reason.explanation(lang));
+        // The bill rows still open in this run, to pick from for "matched".
+        let rows: Vec<RowChoice> = r
+            .discrepancies
+            .iter()
+            .filter(|o| o.id != dialog.id && !o.resolved)
+            .filter_map(|o| {
+                Some(RowChoice {
+                    line: o.bill_line?,
+                    trade_no: o.trade_no.clone(),
+                    amount: o.bill_amount.clone().unwrap_or_default(),
+                })
+            })
+            .collect();
+        match dialog.form.show(ui.ctx(), ctx.lang, &rows, busy) {
+            Asked::Nothing => return None,
+            Asked::Close => {
+                self.dialog = None;
+                return None;
             }
-            if !dialog.reopen {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(lang.pick("处理方式", "Resolution"));
-                    for kind in ResolutionKind::ALL {
-                        if *kind == ResolutionKind::Adopted && !dialog.reason.is_some_and(Reason::can_adopt) {
-                            continue;
-                        }
-                        ui.radio_value(&mut dialog.kind, *kind, kind_label(*kind, lang));
-                    }
-                });
-                if dialog.kind == ResolutionKind::Matched {
-                    ui.horizontal(|ui| {
-                        let label = ui.label(lang.pick("账单行号或交易号", "Bill line or trade_no"));
-                        ui.add(egui::TextEdit::singleline(&mut dialog.bill_row).desired_width(220.0))
-                            .labelled_by(label.id);
-                    });
-                    // The bill rows still open in this run, to pick from.
-                    ui.horizontal_wrapped(|ui| {
-                        for o in r.discrepancies.iter().filter(|o| o.id != dialog.id && !o.resolved) {
-                            let Some(line) = o.bill_line else { continue };
-                            let text = format!(
-                                "{}{line} · {} · {}",
-                                lang.pick("行 ", "line "),
-                                o.trade_no.as_deref().unwrap_or("—"),
-                                o.bill_amount.as_deref().unwrap_or("")
-                            );
-                            if ui.small_button(text).clicked() {
-                                dialog.bill_row = line.to_string();
-                            }
-                        }
-                    });
-                }
-                if dialog.kind == ResolutionKind::Refunded {
-                    ui.horizontal(|ui| {
-                        let label = ui.label(lang.pick("退款单号（可选）", "Refund out_request_no (optional)"));
-                        ui.add(egui::TextEdit::singleline(&mut dialog.out_request_no).desired_width(220.0))
-                            .labelled_by(label.id);
-                    });
-                }
-            }
-            ui.horizontal(|ui| {
-                let label = ui.label(lang.pick("处理说明", "Note"));
-                let field =
-                    ui.add(egui::TextEdit::singleline(&mut dialog.note).desired_width(260.0)).labelled_by(label.id);
-                if !dialog.focused {
-                    field.request_focus();
-                    dialog.focused = true;
-                }
-                // Enter in the note saves, as in a form.
-                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    submit = true;
-                }
-            });
-            ui.horizontal(|ui| {
-                if ui.add_enabled(!busy, egui::Button::new(lang.pick("保存", "Save"))).clicked() {
-                    submit = true;
-                }
-                if ui.button(lang.pick("取消", "Cancel")).clicked() {
-                    close = true;
-                }
-                if busy {
-                    ui.spinner();
-                }
-            });
-        });
-        if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-            close = true;
+            Asked::Save => {}
         }
-        if close {
-            self.dialog = None;
-            return None;
-        }
-        if !submit || busy {
-            return None;
-        }
-        let (id, note) = (dialog.id, dialog.note.trim().to_owned());
-        if dialog.reopen {
+        let (id, note) = (dialog.id, dialog.form.note.trim().to_owned());
+        if dialog.form.reopen {
             return self.submit(ctx, move |client| {
                 let done = remote::block_on(remote::reopen(client, id, &note))?;
                 Ok(left(
@@ -266,18 +177,16 @@ impl RemoteResolve {
                 ))
             });
         }
-        let kind = dialog.kind;
-        let row = dialog.bill_row.trim().to_owned();
-        let (bill_line, trade_no) = match (kind, row.parse::<i64>()) {
-            (ResolutionKind::Matched, Ok(n)) if row.len() <= 9 && n > 0 => (Some(n), None),
-            (ResolutionKind::Matched, _) if !row.is_empty() => (None, Some(row)),
+        let kind = dialog.form.kind;
+        let (bill_line, trade_no) = match (kind, dialog.form.pick()) {
+            (ResolutionKind::Matched, Some(BillRowPick::Line(n))) => (Some(n), None),
+            (ResolutionKind::Matched, Some(BillRowPick::TradeNo(t))) => (None, Some(t)),
+            (ResolutionKind::Matched, None) => {
+                return Some((true, Text::new("请填写账单行号或交易号", "Give the bill line or the trade_no")));
+            }
             _ => (None, None),
         };
-        if kind == ResolutionKind::Matched && bill_line.is_none() && trade_no.is_none() {
-            return Some((true, Text::new("请填写账单行号或交易号", "Give the bill line or the trade_no")));
-        }
-        let refund = dialog.out_request_no.trim().to_owned();
-        let out_request_no = (kind == ResolutionKind::Refunded && !refund.is_empty()).then_some(refund);
+        let out_request_no = dialog.form.refund().filter(|_| kind == ResolutionKind::Refunded);
         let req = ResolveRequest { kind, note, out_request_no, bill_line, trade_no };
         self.submit(ctx, move |client| {
             let done = remote::block_on(remote::resolve(client, id, &req))?;
