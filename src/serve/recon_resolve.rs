@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use super::office::Scope;
 use super::{Backend, Till, internal};
 use crate::channel::backend::api::{
-    ApiError, DayClosing, DayRequest, ReconDifference, ReconRefusal, ReopenRequest, ResolveRequest, ResolveResponse,
+    AcquirerRef, ApiError, DayClosing, DayRequest, ReconDifference, ReconRefusal, ReopenRequest, ResolveRequest,
+    ResolveResponse,
 };
 use crate::model::{
     AcquirerId, DiscrepancyId, Operator, Order, OrderId, OrderSource, OrderStatus, ResolutionKind, StoreId,
@@ -390,6 +391,7 @@ impl Backend {
     ) -> Result<DayClosing, ApiError> {
         let no_run = |bill_date| Refused::NoRun { bill_date };
         let AskedDay { operator, account, date, day, run_id } = self.day_for(till, session, req, no_run).await?;
+        let acquirer = super::recon::acquirer_ref(&self.catalogue_names()?, account);
         let now = crate::time::now_utc();
         let closed = match self.pg() {
             None => self
@@ -405,7 +407,7 @@ impl Backend {
                 .map_err(sqlite_refusal)?,
             Some(pg) => {
                 let report = self.pg_report(run_id).await?;
-                let kind = super::recon::acquirer_ref(&self.catalogue_names()?, account).kind;
+                let kind = acquirer.kind;
                 let closing = Closing { closed_at: now.clone(), closed_by: operator.name.clone(), run_id };
                 let c = pg
                     .close_recon_day(account, &day, run_id, (operator.id.0, &operator.name, &now), |diffs| {
@@ -416,7 +418,7 @@ impl Backend {
                 (c.run_id, c.closed_by_name, c.closed_at)
             }
         };
-        self.closing(account, day, closed)
+        Ok(closing(acquirer, day, closed))
     }
 
     /// `POST /v1/recon/days/reopen`: reopens a closed day (with a note): it can be resolved and reconciled again.
@@ -444,7 +446,7 @@ impl Backend {
                 (c.run_id, c.closed_by_name, c.closed_at)
             }
         };
-        self.closing(account, day, was)
+        Ok(closing(super::recon::acquirer_ref(&self.catalogue_names()?, account), day, was))
     }
 
     /// The account's day a day request names, as the operator signed in at `till` may close or reopen it: its latest
@@ -462,12 +464,6 @@ impl Backend {
         let Some(run_id) = self.latest_run(account, &day).await? else { return Err(refused(no_run(day))) };
         self.own_day(scope, run_id).await?;
         Ok(AskedDay { operator, account, date, day, run_id })
-    }
-
-    /// A closing as the API answers it: (run, by whom, when).
-    fn closing(&self, account: AcquirerId, day: String, c: (i64, String, String)) -> Result<DayClosing, ApiError> {
-        let acquirer = super::recon::acquirer_ref(&self.catalogue_names()?, account);
-        Ok(DayClosing { acquirer, bill_date: day, run_id: c.0, closed_by: c.1, closed_at: c.2 })
     }
 
     /// The one account and the day a day request names.
@@ -515,6 +511,11 @@ impl Backend {
         let bill_date = facts.bill_date;
         Err(refused(ReconRefusal::OtherStores { bill_date, stores: others }))
     }
+}
+
+/// A closing as the API answers it: (run, by whom, when).
+fn closing(acquirer: AcquirerRef, day: String, c: (i64, String, String)) -> DayClosing {
+    DayClosing { acquirer, bill_date: day, run_id: c.0, closed_by: c.1, closed_at: c.2 }
 }
 
 /// Back office works on their store's differences only.

@@ -19,7 +19,7 @@ pub(crate) const ORDER_COLUMNS: &str = "o.id, o.out_trade_no, o.trade_no, o.stor
      o.source, o.subject, o.total_amount, o.currency, o.refunded_amount, o.status, o.auth_code_masked, o.created_at, \
      o.paid_at, o.acquirer_merchant_id, o.terminal_id";
 
-const REFUND_COLUMNS: &str =
+pub(crate) const REFUND_COLUMNS: &str =
     "r.id, r.order_id, r.out_request_no, r.refund_amount, r.reason, r.status, r.operator_id, r.created_at";
 
 fn corrupt(table: &'static str, column: &'static str, value: &str) -> PgError {

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 use super::moves::event;
-use super::orders::{ORDER_COLUMNS, order_from_row};
+use super::orders::{ORDER_COLUMNS, REFUND_COLUMNS, order_from_row};
 use super::{PgStore, Result};
 use crate::model::{AcquirerId, DiscrepancyId, Order, OrderId, Refund, StoreId};
 use crate::store::recon_stores::{DayFilter, DifferenceStore, StoreRows};
@@ -310,12 +310,13 @@ impl PgStore {
         let conn = self.conn().await?;
         let rows = conn
             .query(
-                "SELECT r.id, r.order_id, r.out_request_no, r.refund_amount, r.reason, r.status, r.operator_id,
-                        r.created_at
-                 FROM refunds r JOIN orders o ON o.id = r.order_id
-                 WHERE o.acquirer_id = $1 AND r.id > $4
-                   AND ((o.created_at >= $2 AND o.created_at < $3) OR (r.created_at >= $2 AND r.created_at < $3))
-                 ORDER BY r.id LIMIT $5",
+                &format!(
+                    "SELECT {REFUND_COLUMNS}
+                     FROM refunds r JOIN orders o ON o.id = r.order_id
+                     WHERE o.acquirer_id = $1 AND r.id > $4
+                       AND ((o.created_at >= $2 AND o.created_at < $3) OR (r.created_at >= $2 AND r.created_at < $3))
+                     ORDER BY r.id LIMIT $5"
+                ),
                 &[&acquirer.0, &from, &to, &after, &limit],
             )
             .await?;
@@ -349,9 +350,7 @@ impl PgStore {
         for chunk in ids.chunks(BATCH) {
             let rows = conn
                 .query(
-                    "SELECT r.id, r.order_id, r.out_request_no, r.refund_amount, r.reason, r.status, r.operator_id,
-                            r.created_at
-                     FROM refunds r WHERE r.order_id = ANY($1) ORDER BY r.id",
+                    &format!("SELECT {REFUND_COLUMNS} FROM refunds r WHERE r.order_id = ANY($1) ORDER BY r.id"),
                     &[&chunk],
                 )
                 .await?;
