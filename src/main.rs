@@ -280,6 +280,25 @@ enum OrdersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The 概览 figures of China days: gross, refunds, net, count, average ticket, compared with the days before and
+    /// a week before, by store, cashier and wallet. On a till enrolled with a merchant backend they are added up
+    /// there over every till's orders, as --operator NAME (PIN in TILLDESK_PIN) may see them.
+    Summary {
+        /// today, yesterday, 7d (today and the six days before) or month (this month). Default: today.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        period: Option<String>,
+        /// First China day, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last China day (inclusive), YYYY-MM-DD (default: --from).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// One store's figures, by its code (S001).
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The error and its causes, each said once: library errors often already include their source's text in their
@@ -397,6 +416,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Orders { command: OrdersCommand::List { from, to, status, json, csv, out } }) => {
             cli::orders::list(&home, cli::orders::ListArgs { from, to, status, json, csv, out })
+        }
+        Some(Command::Orders { command: OrdersCommand::Summary { period, from, to, store, json } }) => {
+            let mut home = home;
+            let args = cli::summary::SummaryArgs { period, from, to, store, json };
+            cli::summary::summary(&mut home, cli.operator.as_deref(), &args)
         }
         Some(Command::Orders { command: OrdersCommand::Refunds { status, out } }) => {
             cli::orders::export_refunds(&home, status.as_deref(), &out)

@@ -222,6 +222,10 @@ fn an_unknown_database_url_is_refused_and_listen_is_needed_to_serve() {
     assert!(!err.contains("s3cret"), "the password is never shown: {err}");
     let err = fails(tilldesk(dir.path()).args(["serve"]).output().unwrap());
     assert!(err.contains("--listen"), "{err}");
+    let err = fails(
+        tilldesk(dir.path()).args(["serve", "--listen", "127.0.0.1:0", "--bill-time", "25:00"]).output().unwrap(),
+    );
+    assert!(err.contains("--bill-time") && err.contains("like 10:00") && err.contains("or off"), "{err}");
 }
 
 /// The same commands administer a backend on PostgreSQL, given `TILLDESK_DATABASE_URL` (a schema of the test's own).
@@ -543,9 +547,11 @@ fn serve_bills_reconciles_a_day_on_postgresql_once_unless_asked_again() {
         c.output().unwrap()
     };
     let code = ok(run(&["serve", "add-till", "--store", "S001", "--name", "till 1"]));
+    // The instance serving the payment downloads no bills by itself (from 10:00 China time it would, and the command
+    // below would find the day done): `serve bills` does, whatever the time of day.
     let mut command = tilldesk(&backend);
     command.env("TILLDESK_DATABASE_URL", &schema.database).args(["serve", "--listen", "127.0.0.1:0"]);
-    command.args(["--sandbox-url", &sandbox_url, "--sandbox-data"]).arg(&sandbox_dir);
+    command.args(["--bill-time", "off", "--sandbox-url", &sandbox_url, "--sandbox-data"]).arg(&sandbox_dir);
     let code = code.trim().to_owned();
     let (serving, url) = cli_common::serve(command);
     let till = dir.path().join("till");
@@ -579,7 +585,7 @@ fn serve_bills_reconciles_a_day_on_postgresql_once_unless_asked_again() {
     // leaves the closed day and says so.
     let mut command = tilldesk(&backend);
     command.env("TILLDESK_DATABASE_URL", &schema.database).args(["serve", "--listen", &url.replace("http://", "")]);
-    command.args(["--sandbox-url", &sandbox_url, "--sandbox-data"]).arg(&sandbox_dir);
+    command.args(["--bill-time", "off", "--sandbox-url", &sandbox_url, "--sandbox-data"]).arg(&sandbox_dir);
     let (serving, _) = cli_common::serve(command);
     ok(tilldesk(&till)
         .args(["operators", "add", "老板", "--role", "owner"])

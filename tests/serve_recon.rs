@@ -14,6 +14,8 @@ use tilldesk::channel::backend::api::{
     ApiError, BillDayQuery, DayRequest, ReconRefusal, ReconReport, ReconRunQuery, ReopenRequest, ResolveRequest,
     SignInRequest,
 };
+use tilldesk::channel::backend::api::{FeedOrder, FeedQuery, RefundRequest};
+use tilldesk::channel::backend::dashboard::{DashboardFigures, DashboardQuery, Figures};
 use tilldesk::checkout::Outcome;
 use tilldesk::model::{OrderSource, OrderStatus, ResolutionKind, Role};
 use tilldesk::money::Amount;
@@ -175,7 +177,119 @@ async fn reports_and_bills_reach_the_tills_scoped_by_role() {
     w.fetch_and_reconcile().await;
     reports_reach_the_tills_scoped_by_role(&client, [paid1.out_trade_no.as_str(), paid2.out_trade_no.as_str()]).await;
     differences_are_resolved_and_the_day_closed_through_the_api(&client).await;
+    the_dashboard_is_added_up_at_the_backend(&client, &paid1.out_trade_no).await;
     w.backend.stop().await;
+}
+
+/// The counts and sums of `orders` by store code: (orders, paid, paid fen, refunded fen).
+fn sums_by_store(orders: &[FeedOrder]) -> std::collections::BTreeMap<String, (i64, i64, i64, i64)> {
+    let fen = |t: &str| Amount::parse(t).unwrap().fen();
+    let mut by = std::collections::BTreeMap::new();
+    for o in orders {
+        let e: &mut (i64, i64, i64, i64) = by.entry(o.store_code.clone().unwrap_or_default()).or_default();
+        e.0 += 1;
+        if matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded) {
+            e.1 += 1;
+            e.2 += fen(&o.total_amount);
+        }
+        e.3 += fen(&o.refunded_amount);
+    }
+    by
+}
+
+fn figures_of(f: &Figures) -> (i64, i64, i64, i64) {
+    let fen = |t: &str| Amount::parse(t).unwrap().fen();
+    (f.count, f.paid_count, fen(&f.paid_amount), fen(&f.refunded_amount))
+}
+
+/// Every order of the China days `first`..=`last` the operator of `client` may list, page by page.
+async fn listed(client: &BackendClient, first: time::Date, last: time::Date) -> Vec<FeedOrder> {
+    let (from, to) = tilldesk::dashboard::china_days_bounds(first, last);
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let q = FeedQuery {
+            from: Some(from.clone()),
+            to: Some(to.clone()),
+            limit: Some(200),
+            after,
+            ..FeedQuery::default()
+        };
+        let page = client.order_list(&q).await.unwrap();
+        all.extend(page.orders);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return all,
+        }
+    }
+}
+
+/// The 概览 figures of the last seven China days, added up at the backend (`GET /v1/dashboard`) as the owner, back
+/// office and a cashier at a till of S001 (the staff of [`add_staff`]), checked against the order list of the same
+/// days (another query of the same orders); then `refund` (an order of S001) refunded in part, which the figures
+/// show at once.
+async fn the_dashboard_is_added_up_at_the_backend(client: &BackendClient, refund: &str) {
+    let owner = as_operator(client, "老板", "246810").await;
+    let li = as_operator(client, "会计 Li", "135790").await;
+    let wang = as_operator(client, "收银 Wang", "1357").await;
+    let today = tilldesk::time::china_date(time::OffsetDateTime::now_utc());
+    let first = today - time::Duration::days(6);
+    let week = DashboardQuery { from: first.to_string(), to: today.to_string(), store: None };
+
+    let check = |figures: &DashboardFigures, orders: &[FeedOrder]| {
+        let by = sums_by_store(orders);
+        let total = by.values().fold((0, 0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3));
+        assert_eq!(figures_of(&figures.totals), total, "{figures:#?}");
+        let shares: std::collections::BTreeMap<String, (i64, i64, i64, i64)> = figures
+            .by_store
+            .iter()
+            .map(|s| (s.name.split(' ').next().unwrap().to_owned(), figures_of(&s.figures)))
+            .collect();
+        assert_eq!(shares, by, "by store, as the order list adds them up");
+        let hours: i64 = figures.by_hour.iter().map(|h| Amount::parse(&h.gross).unwrap().fen()).sum();
+        let accounts: i64 = figures.by_acquirer.iter().map(|a| Amount::parse(&a.gross).unwrap().fen()).sum();
+        assert_eq!((hours, accounts), (total.2, total.2), "by hour and by account: the paid amount");
+        let wallets: i64 = figures.by_wallet.iter().map(|w| w.figures.count).sum();
+        assert_eq!(wallets, total.0);
+    };
+    let all = owner.dashboard(&week).await.unwrap();
+    check(&all, &listed(&owner, first, today).await);
+    let codes: Vec<&str> = all.by_store.iter().map(|s| s.name.split(' ').next().unwrap()).collect();
+    assert_eq!(codes, ["S001", "S002"], "head office sees both stores");
+    assert_eq!((all.from.as_str(), all.to.as_str(), all.previous_days), (week.from.as_str(), week.to.as_str(), 7));
+    // One store, as the owner asks for it: the same as its share of the whole.
+    let s2 = owner.dashboard(&DashboardQuery { store: Some("S002".into()), ..week.clone() }).await.unwrap();
+    assert_eq!(s2.totals, all.by_store[1].figures);
+    assert_eq!(s2.by_store.len(), 1);
+
+    // Back office at the till of S001: their store's; another store's is refused. A cashier: the orders they took
+    // (none: these were taken with nobody signed in). Nobody signed in: refused.
+    let mine = li.dashboard(&week).await.unwrap();
+    check(&mine, &listed(&li, first, today).await);
+    assert_eq!(mine.totals, all.by_store[0].figures);
+    let other = li.dashboard(&DashboardQuery { store: Some("S002".into()), ..week.clone() }).await.unwrap_err();
+    assert_eq!(kind_of(other), ApiError::NotYourStore);
+    let own = wang.dashboard(&week).await.unwrap();
+    assert_eq!((own.totals.count, own.by_store.len()), (0, 0), "{own:#?}");
+    assert_eq!(kind_of(client.dashboard(&week).await.unwrap_err()), ApiError::SignInRequired);
+    for (from, to) in [("yesterday", "2026-12-01"), ("2026-12-02", "2026-12-01"), ("2024-01-01", "2026-12-01")] {
+        let bad = DashboardQuery { from: from.into(), to: to.into(), store: None };
+        assert_eq!(kind_of(owner.dashboard(&bad).await.unwrap_err()).kind(), "bad_request", "{from} {to}");
+    }
+
+    // A partial refund of S001's payment, from the till: the refunds and the net move at once.
+    let request = RefundRequest {
+        out_trade_no: refund.into(),
+        out_request_no: format!("{refund}-D1"),
+        refund_amount: "3.00".into(),
+        reason: "看板测试".into(),
+    };
+    let done = li.refund(&request).await.unwrap();
+    assert_eq!(done.refund_status, Some(tilldesk::model::RefundStatus::Success), "{done:?}");
+    let after = owner.dashboard(&week).await.unwrap();
+    check(&after, &listed(&owner, first, today).await);
+    let (before, now) = (figures_of(&all.totals), figures_of(&after.totals));
+    assert_eq!((now.0, now.2, now.3), (before.0, before.2, before.3 + 300), "{after:#?}");
 }
 
 /// What head office and a store's back office read of the Alipay run of yesterday (two stores, a payment at each
@@ -612,6 +726,7 @@ async fn on_postgresql_one_of_two_instances_reconciles_each_day_and_either_serve
         assert_eq!(twice.difference.resolution.as_deref(), Some("adopted"));
         let again = shared.order_by_out_trade_no("TDFAIL0001").await.unwrap().unwrap();
         assert_eq!((again.id, again.status), (order.id, OrderStatus::Paid));
+        the_dashboard_is_added_up_at_the_backend(&client, &paid1.out_trade_no).await;
         for i in instances {
             i.stop().await;
         }

@@ -117,3 +117,114 @@ fn at_1024_by_600_the_cards_wrap_and_a_custom_span_is_shown() {
         assert!(r.max.x <= 1024.0 + 0.5 && r.width() > 200.0, "the chart {chart} at {r:?}");
     }
 }
+
+/// An order at `store_code` recorded at the backend (as a till's payment through it would be), now.
+fn backend_order(store: &mut Store, store_code: &str, out_trade_no: &str, fen: i64) {
+    let shop = store.setup().store_by_code(store_code).unwrap().unwrap().id;
+    let alipay = store.setup().acquirer_by_onboarding_code("ALIPAY").unwrap().unwrap().acquirer.id;
+    let at = tilldesk::time::now_utc();
+    let order = tilldesk::store::pulled::PulledOrder {
+        out_trade_no: out_trade_no.into(),
+        trade_no: Some(format!("2026{out_trade_no}")),
+        store_id: shop,
+        acquirer_id: alipay,
+        source: tilldesk::model::OrderSource::Barcode,
+        subject: "连锁门店".into(),
+        total_amount: tilldesk::money::Amount::from_fen(fen),
+        status: tilldesk::model::OrderStatus::Paid,
+        auth_code_masked: None,
+        created_at: at.clone(),
+        paid_at: Some(at),
+        acquirer_merchant_id: None,
+        terminal_id: None,
+        refunds: Vec::new(),
+    };
+    store.orders_mut().apply_pulled_order(&order).unwrap();
+}
+
+/// On a till enrolled with a merchant backend the dashboard is added up there: the owner signed in at a till of S001
+/// sees S002's sales too (which this till never took); with nobody signed in, or the backend stopped, the screen shows
+/// the till's own orders and says why.
+fn an_enrolled_tills_dashboard_in(lang: Lang) {
+    use tilldesk::routing::backend;
+    use tilldesk::secrets::Vault;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (sandbox, running) = rt.block_on(async {
+        let sandbox =
+            tilldesk::sandbox::start(&tmp.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+        let home = tmp.path().join("backend");
+        std::fs::create_dir_all(&home).unwrap();
+        let db = home.join(tilldesk::serve::DATABASE_FILE);
+        let mut store = Store::open(&db).unwrap();
+        tilldesk::sandbox::till::prepare(&mut store).unwrap();
+        let merchant = store.setup_mut().merchant().unwrap();
+        let s002 = tilldesk::model::Store {
+            id: tilldesk::model::StoreId(0),
+            merchant_id: merchant.id,
+            store_code: "S002".into(),
+            name: "Second Street".into(),
+            name_zh: "二店".into(),
+            address: String::new(),
+            contact: String::new(),
+        };
+        store.setup_mut().add_store(&s002, None).unwrap();
+        backend_order(&mut store, "S001", "TDDASH0001", 1234);
+        backend_order(&mut store, "S002", "TDDASH0002", 5678);
+        let accounts = sandbox.state.accounts();
+        let router = tilldesk::sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
+        let notify = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+        let backend = tilldesk::serve::Backend::open(&db, &home).unwrap().serving(router);
+        let options = tilldesk::serve::StartOptions { sync: None, recover: false, tls: None };
+        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
+        (sandbox, running)
+    });
+    let data = tmp.path().join("till");
+    let mut home = DataHome::open(&data).unwrap();
+    home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
+    drop(home);
+    let db = data.join(tilldesk::config::DATABASE_FILE);
+    let mut vault = Vault::unlock(&data, "till passphrase").unwrap();
+    let code = rt.block_on(running.backend.add_till("S001", "till 1")).unwrap().code;
+    rt.block_on(async {
+        backend::join(&db, &mut vault, &running.base_url(), code.expose(), None).await.unwrap();
+        let mut store = Store::open(&db).unwrap();
+        let client = backend::client(&store, &vault).unwrap().unwrap();
+        backend::add_operator(&mut store, &client, None, "老板", Role::Owner, "246810").await.unwrap();
+        backend::sign_in(&mut store, &vault, "老板", "246810").await.unwrap();
+    });
+
+    // Nobody signed in at the window: the till's own figures (it took nothing), and why.
+    let home = DataHome::open(&data).unwrap();
+    let mut app = TillDeskApp::new(home).unwrap();
+    app.ctx.runtime = Some(rt.handle().clone());
+    app.ctx.queue.set_vault(Some(vault));
+    app.screen = Screen::Dashboard;
+    let mut h = ui_common::harness(app, [1280.0, 1000.0]);
+    wait_for(&mut h, lang.pick("登录后显示商户后台的统计", "Sign in to see the merchant backend's figures"));
+    assert!(h.query_by_label_contains("二店").is_none() && h.query_by_label_contains("Second Street").is_none());
+
+    // The owner signs in: the backend's figures, both stores.
+    h.state_mut().ctx.operator = Some("老板".into());
+    wait_for(&mut h, lang.pick("商户后台统计", "Added up at the merchant backend"));
+    wait_for(&mut h, lang.pick("S002 二店", "S002 Second Street"));
+    assert!(h.query_all_by_label("¥69.12").next().is_some(), "the gross of both stores' orders");
+    assert!(h.query_all_by_label("¥56.78").next().is_some(), "S002's share");
+
+    // The backend stops: Refresh shows the till's own copy and says the backend cannot be reached.
+    rt.block_on(running.stop());
+    click(&mut h, lang.pick("刷新", "Refresh"));
+    wait_for(&mut h, lang.pick("无法连接商户后台", "The merchant backend cannot be reached"));
+    h.get_by_label_contains(lang.pick("以下仅为本收银台已同步的订单", "These are only the orders this till holds"));
+    rt.block_on(sandbox.stop());
+}
+
+#[test]
+fn an_enrolled_tills_dashboard_is_the_backends_in_english() {
+    an_enrolled_tills_dashboard_in(Lang::En);
+}
+
+#[test]
+fn an_enrolled_tills_dashboard_is_the_backends_in_chinese() {
+    an_enrolled_tills_dashboard_in(Lang::ZhCn);
+}

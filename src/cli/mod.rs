@@ -16,4 +16,5 @@ pub mod reconcile_resolve;
 pub mod serve;
 pub mod shifts;
 pub mod staff;
+pub mod summary;
 pub mod sync;

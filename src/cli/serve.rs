@@ -44,8 +44,25 @@ pub struct ServeCli {
     /// How often (milliseconds) an instance on PostgreSQL looks for a newer published catalogue.
     #[arg(long, env = "TILLDESK_CATALOGUE_POLL_MS", default_value_t = 5000, hide = true)]
     pub catalogue_poll_ms: u64,
+    /// From what time of day (China time, HH:MM) a serving instance downloads and reconciles yesterday's bills by
+    /// itself, or `off` (only `serve bills` does). Default: the backend's `sync.bill_time` setting (10:00).
+    #[arg(long, env = "TILLDESK_BILL_TIME", value_name = "HH:MM|off", value_parser = bill_time)]
+    pub bill_time: Option<BillTime>,
     #[command(flatten)]
     pub target: SandboxTarget,
+}
+
+/// `--bill-time`: a time of day, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BillTime(pub Option<time::Time>);
+
+fn bill_time(text: &str) -> Result<BillTime, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(BillTime(None));
+    }
+    tilldesk::sync::parse_bill_time(text)
+        .map(|t| BillTime(Some(t)))
+        .ok_or_else(|| format!("{text:?}: expected a time of day like 10:00 (China time), or off"))
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -289,7 +306,7 @@ pub fn run(args: &ServeCli, data_dir: Option<&Path>) -> anyhow::Result<()> {
             let listen = args.listen.context("--listen ADDR is needed to serve")?;
             let tls = args.tls_cert.clone().zip(args.tls_key.clone()).map(|(cert, key)| TlsFiles { cert, key });
             let every = std::time::Duration::from_millis(args.catalogue_poll_ms.max(50));
-            serve(&dir, &database, given, listen, tls, &args.target, every)
+            serve(&dir, &database, given, Listening { listen, tls, bill_time: args.bill_time }, &args.target, every)
         }
     }
 }
@@ -504,12 +521,19 @@ fn mode(db: &Path) -> anyhow::Result<tilldesk::model::ChannelMode> {
     Ok(tilldesk::config::channel_mode(&Store::open(db)?)?)
 }
 
+/// Where and how an instance serves.
+struct Listening {
+    listen: SocketAddr,
+    tls: Option<TlsFiles>,
+    /// `--bill-time`, over the backend's setting.
+    bill_time: Option<BillTime>,
+}
+
 fn serve(
     dir: &Path,
     database: &Database,
     given: Option<&Path>,
-    listen: SocketAddr,
-    tls: Option<TlsFiles>,
+    Listening { listen, tls, bill_time }: Listening,
     target: &SandboxTarget,
     every: std::time::Duration,
 ) -> anyhow::Result<()> {
@@ -532,7 +556,10 @@ fn serve(
             Database::Postgres(_) => None,
         };
         let (backend, accounts, notify) = engine(database, dir, given, target).await?;
-        let settings = tilldesk::sync::SyncSettings::load(&Store::open(&backend.db_path())?)?;
+        let mut settings = tilldesk::sync::SyncSettings::load(&Store::open(&backend.db_path())?)?;
+        if let Some(BillTime(at)) = bill_time {
+            settings.bill_time = at;
+        }
         // On SQLite the sync worker runs with these settings; on PostgreSQL the bill loop reads its bill time.
         let options = StartOptions { sync: Some(settings), recover: true, tls };
         let http = reqwest::Client::new();

@@ -22,6 +22,7 @@ use crate::channel::backend::api::{
     ResolveResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList, ShiftReported, SignInRequest,
     SignInResponse, SignOutResponse, TillConfig,
 };
+use crate::channel::backend::dashboard::{DashboardFigures, DashboardQuery};
 
 /// The largest request body read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -272,6 +273,16 @@ async fn recon_report(
 }
 
 /// `GET /v1/recon/bills`: the downloaded bills by day and store, scoped.
+async fn dashboard(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Query<DashboardQuery>, QueryRejection>,
+) -> Answer<DashboardFigures> {
+    let t = till(&b, &headers).await?;
+    let scope = b.scope(&t, session(&headers)).await?;
+    Ok(Json(b.dashboard(scope, &query(parsed)?).await?))
+}
+
 async fn bill_days(
     State(b): Shared,
     headers: HeaderMap,
@@ -368,6 +379,7 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/refunds", get(refunds).post(refund))
         .route("/v1/refunds/{out_request_no}", get(refund_status))
         .route("/v1/shifts", get(shift_reports).post(report_shift))
+        .route("/v1/dashboard", get(dashboard))
         .route("/v1/recon/runs", get(recon_runs))
         .route("/v1/recon/runs/{run_id}", get(recon_report))
         .route("/v1/recon/bills", get(bill_days))

@@ -18,6 +18,7 @@
 
 pub mod bills;
 pub mod catalogue;
+pub mod dashboard;
 pub mod db;
 pub mod dynamic;
 pub mod enrol;

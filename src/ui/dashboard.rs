@@ -12,6 +12,7 @@ use crate::dashboard::{Dashboard, Period, Share, ShareKey, change_permille, dash
 use crate::i18n::{Lang, Text};
 use crate::money::Amount;
 use crate::queue::Ticket;
+use crate::recon::backend::{self as remote, RemoteError};
 use crate::store::StoreError;
 use crate::ui::Ctx;
 
@@ -28,8 +29,12 @@ pub struct DashboardScreen {
     as_table: bool,
     data: Option<Dashboard>,
     as_of: Option<String>,
+    /// Whose figures `data` are.
+    source: Option<Source>,
     error: Option<Text>,
-    loading: Option<Ticket<Result<Dashboard, StoreError>>>,
+    loading: Option<Ticket<Result<Loaded, StoreError>>>,
+    /// The operator the figures were read for (read again when someone else signs in).
+    read_for: Option<Option<String>>,
     last_load: Option<Instant>,
     last_frame: u64,
     /// Set when "Show in Orders" is clicked: the shell opens the Orders screen on these local days (first, last).
@@ -40,6 +45,45 @@ impl std::fmt::Debug for DashboardScreen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DashboardScreen").field("period", &self.period).finish_non_exhaustive()
     }
+}
+
+/// Where the figures come from.
+#[derive(Debug)]
+enum Source {
+    /// This till's database (a till that is not enrolled with a merchant backend).
+    ThisTill,
+    /// Added up at the merchant backend over every till's orders, at `as_of` (UTC).
+    Backend { as_of: String },
+    /// This till's copy, because the backend could not answer (or nobody is signed in to ask it as).
+    ThisTillBecause(RemoteError),
+}
+
+struct Loaded {
+    dashboard: Dashboard,
+    source: Source,
+}
+
+/// The figures of `period`: from the merchant backend when the till is enrolled and someone is signed in at the
+/// window, else (or when the backend cannot answer) from this till's database.
+fn figures(
+    s: &mut crate::queue::CoreSession,
+    core: &crate::queue::Core,
+    period: Period,
+    ask: bool,
+) -> Result<Loaded, StoreError> {
+    let now = time::OffsetDateTime::now_utc();
+    let fallback = if ask {
+        let remote = remote::client_of(&s.store, core.vault().as_ref())
+            .and_then(|client| remote::block_on(crate::dashboard::backend::figures(&client, period, now, None)));
+        match remote {
+            Ok((dashboard, as_of)) => return Ok(Loaded { dashboard, source: Source::Backend { as_of } }),
+            Err(e) => Some(e),
+        }
+    } else {
+        None
+    };
+    let dashboard = dashboard(&s.store, period, now)?;
+    Ok(Loaded { dashboard, source: fallback.map_or(Source::ThisTill, Source::ThisTillBecause) })
 }
 
 fn yuan(a: Amount) -> String {
@@ -63,17 +107,31 @@ impl DashboardScreen {
             return;
         }
         let period = self.period;
-        self.loading = Some(ctx.queue.submit(move |s| dashboard(&s.store, period, time::OffsetDateTime::now_utc())));
+        if ctx.backend_url.is_some() && ctx.operator.is_none() {
+            // The backend's session kept from an earlier sign-in is not whoever is at the window.
+            self.loading = Some(ctx.queue.submit(move |s| {
+                let dashboard = dashboard(&s.store, period, time::OffsetDateTime::now_utc())?;
+                Ok(Loaded { dashboard, source: Source::ThisTillBecause(RemoteError::SignInRequired) })
+            }));
+        } else {
+            let ask = ctx.backend_url.is_some();
+            self.loading = Some(ctx.queue.submit_with_core(move |s, core| figures(s, core, period, ask)));
+        }
+        self.read_for = Some(ctx.operator.clone());
         self.last_load = Some(Instant::now());
     }
 
     fn poll(&mut self) {
         let Some(answer) = crate::queue::poll_slot(&mut self.loading) else { return };
         match answer.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
-            Ok(d) => {
-                self.data = Some(d);
+            Ok(Loaded { dashboard, source }) => {
+                self.data = Some(dashboard);
                 self.error = None;
-                self.as_of = Some(crate::time::to_china_display(&crate::time::now_utc()));
+                self.as_of = Some(crate::time::to_china_display(&match &source {
+                    Source::Backend { as_of } => as_of.clone(),
+                    _ => crate::time::now_utc(),
+                }));
+                self.source = Some(source);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "dashboard figures");
@@ -87,7 +145,8 @@ impl DashboardScreen {
         let frame = ui.ctx().cumulative_frame_nr();
         let reshown = frame > self.last_frame + 1;
         self.last_frame = frame;
-        if reshown || self.last_load.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
+        let someone_else = self.read_for.as_ref().is_some_and(|o| *o != ctx.operator);
+        if reshown || someone_else || self.last_load.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
             self.load(ctx);
         }
         self.poll();
@@ -161,6 +220,7 @@ impl DashboardScreen {
             ui.label(lang.pick("正在统计…", "Counting…"));
             return;
         };
+        source_ui(ui, lang, self.source.as_ref());
         let (first, last) = d.days;
         ui.label(if first == last {
             format!("{} {first}", lang.pick("营业日（北京时间）", "Business day (China time)"))
@@ -192,6 +252,47 @@ impl DashboardScreen {
             ui.add_space(10.0);
             shares(ui, lang, "dashboard-cashiers", lang.pick("按收款员", "By cashier"), &d.by_cashier);
         });
+    }
+}
+
+/// Says whose figures these are on an enrolled till: the merchant backend's (all tills), or this till's copy and why.
+fn source_ui(ui: &mut egui::Ui, lang: Lang, source: Option<&Source>) {
+    match source {
+        None | Some(Source::ThisTill) => {}
+        Some(Source::Backend { .. }) => {
+            ui.label(lang.pick(
+                "商户后台统计：所有收银台的订单（按登录人员的权限）",
+                "Added up at the merchant backend: every till's orders (as far as the signed-in operator may see)",
+            ));
+        }
+        Some(Source::ThisTillBecause(e)) => {
+            let why = match e {
+                RemoteError::SignInRequired => {
+                    Text::new("登录后显示商户后台的统计", "Sign in to see the merchant backend's figures")
+                }
+                RemoteError::VaultLocked => crate::ui::words_backend::unlock_first(),
+                RemoteError::Link(l) => crate::ui::words_backend::link_error(l),
+                RemoteError::Unreachable(_) => Text::new(
+                    "无法连接商户后台：请检查网络后点“刷新”",
+                    "The merchant backend cannot be reached: check the network and press Refresh",
+                ),
+                other => {
+                    tracing::warn!(error = %other, "the merchant backend's dashboard");
+                    Text::new(
+                        "商户后台没有给出统计（详情见日志）",
+                        "The merchant backend gave no figures (the log says why)",
+                    )
+                }
+            };
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "{} {}",
+                    lang.pick("以下仅为本收银台已同步的订单。", "These are only the orders this till holds."),
+                    why.get(lang)
+                ),
+            );
+        }
     }
 }
 

@@ -332,6 +332,18 @@ impl BackendClient {
     }
 
     /// `GET /v1/recon/runs`: reconciliation runs, scoped by the signed-in operator's role (owner or back office).
+    /// `GET /v1/dashboard`: the 概览 figures of China days, added up at the backend for the signed-in operator.
+    pub async fn dashboard(
+        &self,
+        q: &super::dashboard::DashboardQuery,
+    ) -> Result<super::dashboard::DashboardFigures, BackendError> {
+        let mut query: Vec<(&str, String)> = vec![("from", q.from.clone()), ("to", q.to.clone())];
+        if let Some(store) = &q.store {
+            query.push(("store", store.clone()));
+        }
+        self.get(&["dashboard"], &query).await
+    }
+
     pub async fn recon_runs(&self, q: &ReconRunQuery) -> Result<ReconRunList, BackendError> {
         let mut query: Vec<(&str, String)> = Vec::new();
         for (k, v) in [("store", &q.store), ("acquirer", &q.acquirer), ("from", &q.from), ("to", &q.to)] {

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod client;
+pub mod dashboard;
 
 use std::sync::Arc;
 

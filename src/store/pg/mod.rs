@@ -14,6 +14,7 @@
 
 pub mod catalogue;
 pub mod claims;
+pub mod dashboard;
 pub mod lists;
 pub mod moves;
 pub mod notices;

@@ -14,6 +14,8 @@ use crate::money::Amount;
 use crate::store::order_query::{OrderFilter, OrderTotals, TotalsBy, TotalsKey};
 use crate::store::{Store, StoreError};
 
+pub mod backend;
+
 /// A span of China business days (the acquirers' calendar, whatever the machine's zone): the presets the Orders,
 /// Refunds and 概览 screens offer, or days the person typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -172,9 +174,9 @@ impl Dashboard {
     }
 }
 
-/// The totals of `filter` with its bounds moved `days` back, cut at `now` moved back as much (so that today until
-/// now is compared with yesterday until the same time).
-fn shifted(db: &Store, filter: &OrderFilter, days: i64, now: OffsetDateTime) -> Result<OrderTotals, StoreError> {
+/// `filter` with its bounds moved `days` back, cut at `now` moved back as much (so that today until now is compared
+/// with yesterday until the same time).
+pub fn shifted_filter(filter: &OrderFilter, days: i64, now: OffsetDateTime) -> OrderFilter {
     let back = |t: &str| {
         OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
             .ok()
@@ -182,14 +184,105 @@ fn shifted(db: &Store, filter: &OrderFilter, days: i64, now: OffsetDateTime) -> 
     };
     let cut = crate::time::format_utc(now - time::Duration::days(days));
     let to = filter.to.as_deref().and_then(back).map(|to| if to > cut { cut.clone() } else { to });
-    let shifted = OrderFilter { from: filter.from.as_deref().and_then(back), to, ..filter.clone() };
-    db.orders().order_totals(&shifted)
+    OrderFilter { from: filter.from.as_deref().and_then(back), to, ..filter.clone() }
+}
+
+/// The totals of `filter` moved `days` back ([`shifted_filter`]).
+fn shifted(db: &Store, filter: &OrderFilter, days: i64, now: OffsetDateTime) -> Result<OrderTotals, StoreError> {
+    db.orders().order_totals(&shifted_filter(filter, days, now))
 }
 
 /// The dashboard of `period` at `now` (China days; hours of day in China time).
 pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dashboard, StoreError> {
+    dashboard_of(db, period, now, Narrow::default())
+}
+
+/// Whose orders a dashboard adds up: one store's, one cashier's (a merchant backend answering a back-office clerk or
+/// a cashier), or all (default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Narrow {
+    pub store: Option<StoreId>,
+    pub operator: Option<OperatorId>,
+}
+
+impl Narrow {
+    fn filter(self, filter: OrderFilter) -> OrderFilter {
+        OrderFilter { store: self.store, operator: self.operator, ..filter }
+    }
+}
+
+/// The names the figures are shown with: the stores, acquirer accounts and staff of the database they come from.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    pub stores: &'a [crate::model::Store],
+    pub acquirers: &'a [crate::model::Acquirer],
+    pub operators: &'a [crate::model::Operator],
+}
+
+impl Names<'_> {
+    fn store_share(&self, id: StoreId, totals: OrderTotals) -> Share {
+        let s = self.stores.iter().find(|s| s.id == id);
+        Share {
+            key: ShareKey::Store(id),
+            name: s.map_or_else(|| format!("#{}", id.0), |s| format!("{} {}", s.store_code, s.name)),
+            name_zh: s.map_or_else(String::new, |s| format!("{} {}", s.store_code, s.name_zh)),
+            totals,
+        }
+    }
+
+    fn cashier_share(&self, id: Option<OperatorId>, totals: OrderTotals) -> Share {
+        let name = id
+            .and_then(|id| self.operators.iter().find(|o| o.id == id))
+            .map_or_else(|| id.map_or_else(String::new, |i| format!("#{}", i.0)), |o| o.name.clone());
+        Share { key: ShareKey::Cashier(id), name, name_zh: String::new(), totals }
+    }
+
+    fn acquirer(&self, id: AcquirerId) -> Option<&crate::model::Acquirer> {
+        self.acquirers.iter().find(|a| a.id == id)
+    }
+
+    fn acquirer_name(&self, id: AcquirerId) -> String {
+        self.acquirer(id).map_or_else(|| format!("#{}", id.0), |a| a.name.clone())
+    }
+}
+
+/// Adds one acquirer's (paid) sales of one hour.
+fn add_sale(
+    by_acquirer: &mut Vec<AcquirerSales>,
+    names: &Names<'_>,
+    acquirer: AcquirerId,
+    sale: (i64, Amount, Amount),
+) {
+    let (count, gross, refunded) = sale;
+    match by_acquirer.iter_mut().find(|a| a.acquirer == acquirer) {
+        Some(a) => {
+            a.count += count;
+            a.gross = Amount::from_fen(a.gross.fen() + gross.fen());
+            a.refunded = Amount::from_fen(a.refunded.fen() + refunded.fen());
+        }
+        None => {
+            by_acquirer.push(AcquirerSales { acquirer, name: names.acquirer_name(acquirer), count, gross, refunded })
+        }
+    }
+}
+
+/// Adds an account's totals to its wallet's share (an account the names do not know is left out, as the Orders
+/// screen's wallet filter would).
+fn add_wallet(by_wallet: &mut Vec<Share>, names: &Names<'_>, acquirer: AcquirerId, totals: OrderTotals) {
+    let Some(kind) = names.acquirer(acquirer).map(|a| a.kind) else { return };
+    match by_wallet.iter_mut().find(|s| s.key == ShareKey::Wallet(kind)) {
+        Some(s) => s.totals = add_totals(s.totals, totals),
+        None => {
+            by_wallet.push(Share { key: ShareKey::Wallet(kind), name: String::new(), name_zh: String::new(), totals })
+        }
+    }
+}
+
+/// The dashboard of `period` at `now` over the orders `narrow` leaves (China days; hours of day in China time), from
+/// the running totals of the till's database.
+pub fn dashboard_of(db: &Store, period: Period, now: OffsetDateTime, narrow: Narrow) -> Result<Dashboard, StoreError> {
     let days = period.days(now);
-    let filter = period.filter(now);
+    let filter = narrow.filter(period.filter(now));
     let totals = db.orders().order_totals(&filter)?;
     let length = (days.1 - days.0).whole_days() + 1;
     let compare = Comparison {
@@ -197,32 +290,15 @@ pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dash
         previous: shifted(db, &filter, length, now)?,
         last_week: shifted(db, &filter, 7, now)?,
     };
-    let acquirers = db.setup().acquirers()?;
-    let stores = db.setup().stores()?;
-    let operators = db.staff().operators()?;
+    let (acquirers, stores, operators) = (db.setup().acquirers()?, db.setup().stores()?, db.staff().operators()?);
+    let names = Names { stores: &stores, acquirers: &acquirers, operators: &operators };
     let mut by_acquirer: Vec<AcquirerSales> = Vec::new();
     let mut by_hour = [HourSales::default(); 24];
     for bucket in db.orders().sales_breakdown(&filter, crate::time::CHINA.whole_seconds())? {
         let hour = &mut by_hour[usize::from(bucket.hour.min(23))];
         hour.count += bucket.count;
         hour.gross = Amount::from_fen(hour.gross.fen() + bucket.paid.fen());
-        match by_acquirer.iter_mut().find(|a| a.acquirer == bucket.acquirer) {
-            Some(a) => {
-                a.count += bucket.count;
-                a.gross = Amount::from_fen(a.gross.fen() + bucket.paid.fen());
-                a.refunded = Amount::from_fen(a.refunded.fen() + bucket.refunded.fen());
-            }
-            None => by_acquirer.push(AcquirerSales {
-                acquirer: bucket.acquirer,
-                name: acquirers
-                    .iter()
-                    .find(|a| a.id == bucket.acquirer)
-                    .map_or_else(|| format!("#{}", bucket.acquirer.0), |a| a.name.clone()),
-                count: bucket.count,
-                gross: bucket.paid,
-                refunded: bucket.refunded,
-            }),
-        }
+        add_sale(&mut by_acquirer, &names, bucket.acquirer, (bucket.count, bucket.paid, bucket.refunded));
     }
     by_acquirer.sort_by_key(|a| std::cmp::Reverse(a.gross.fen()));
     let id_of = |k: &TotalsKey| match k {
@@ -233,47 +309,85 @@ pub fn dashboard(db: &Store, period: Period, now: OffsetDateTime) -> Result<Dash
         .orders()
         .order_totals_by(&filter, TotalsBy::Store)?
         .into_iter()
-        .map(|(k, totals)| {
-            let id = StoreId(id_of(&k));
-            let s = stores.iter().find(|s| s.id == id);
-            Share {
-                key: ShareKey::Store(id),
-                name: s.map_or_else(|| format!("#{}", id.0), |s| format!("{} {}", s.store_code, s.name)),
-                name_zh: s.map_or_else(String::new, |s| format!("{} {}", s.store_code, s.name_zh)),
-                totals,
-            }
-        })
+        .map(|(k, totals)| names.store_share(StoreId(id_of(&k)), totals))
         .collect();
     let by_cashier = db
         .orders()
         .order_totals_by(&filter, TotalsBy::Operator)?
         .into_iter()
-        .map(|(k, totals)| {
-            let id = Some(OperatorId(id_of(&k))).filter(|o| o.0 != 0);
-            let name = id
-                .and_then(|id| operators.iter().find(|o| o.id == id))
-                .map_or_else(|| id.map_or_else(String::new, |i| format!("#{}", i.0)), |o| o.name.clone());
-            Share { key: ShareKey::Cashier(id), name, name_zh: String::new(), totals }
-        })
+        .map(|(k, totals)| names.cashier_share(Some(OperatorId(id_of(&k))).filter(|o| o.0 != 0), totals))
         .collect();
     let mut by_wallet: Vec<Share> = Vec::new();
     for (k, t) in db.orders().order_totals_by(&filter, TotalsBy::Acquirer)? {
-        let id = AcquirerId(id_of(&k));
-        let Some(kind) = acquirers.iter().find(|a| a.id == id).map(|a| a.kind) else { continue };
-        match by_wallet.iter_mut().find(|s| s.key == ShareKey::Wallet(kind)) {
-            Some(s) => s.totals = add_totals(s.totals, t),
-            None => by_wallet.push(Share {
-                key: ShareKey::Wallet(kind),
-                name: String::new(),
-                name_zh: String::new(),
-                totals: t,
-            }),
-        }
+        add_wallet(&mut by_wallet, &names, AcquirerId(id_of(&k)), t);
     }
     Ok(Dashboard { period, compare, by_store, by_cashier, by_wallet, days, filter, totals, by_acquirer, by_hour })
 }
 
-fn add_totals(a: OrderTotals, b: OrderTotals) -> OrderTotals {
+/// One group of a period's orders, as a database without the till's running totals (the merchant backend's
+/// PostgreSQL) adds them up: one store's, acquirer account's and cashier's orders of one China hour of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    pub store: StoreId,
+    pub acquirer: AcquirerId,
+    pub operator: Option<OperatorId>,
+    /// 0–23, China time.
+    pub hour: u8,
+    pub totals: OrderTotals,
+}
+
+/// The dashboard of `period` at `now` from its orders' [`Bucket`]s and the comparison's totals (read by the caller
+/// with [`Period::filter`] moved as [`shifted_filter`] moves it): the same figures [`dashboard_of`] reads from the
+/// running totals.
+pub fn from_buckets(
+    period: Period,
+    now: OffsetDateTime,
+    narrow: Narrow,
+    buckets: &[Bucket],
+    compare: Comparison,
+    names: Names<'_>,
+) -> Dashboard {
+    let days = period.days(now);
+    let filter = narrow.filter(period.filter(now));
+    let mut totals = OrderTotals::default();
+    let mut by_hour = [HourSales::default(); 24];
+    let mut by_acquirer: Vec<AcquirerSales> = Vec::new();
+    let mut stores: Vec<(StoreId, OrderTotals)> = Vec::new();
+    let mut cashiers: Vec<(Option<OperatorId>, OrderTotals)> = Vec::new();
+    let mut accounts: Vec<(AcquirerId, OrderTotals)> = Vec::new();
+    fn add<K: PartialEq + Copy>(list: &mut Vec<(K, OrderTotals)>, key: K, t: OrderTotals) {
+        match list.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, sum)) => *sum = add_totals(*sum, t),
+            None => list.push((key, t)),
+        }
+    }
+    for b in buckets {
+        let t = b.totals;
+        totals = add_totals(totals, t);
+        add(&mut stores, b.store, t);
+        add(&mut cashiers, b.operator, t);
+        add(&mut accounts, b.acquirer, t);
+        if t.paid_count > 0 {
+            let hour = &mut by_hour[usize::from(b.hour.min(23))];
+            hour.count += t.paid_count;
+            hour.gross = Amount::from_fen(hour.gross.fen() + t.paid_amount.fen());
+            add_sale(&mut by_acquirer, &names, b.acquirer, (t.paid_count, t.paid_amount, t.refunded_amount));
+        }
+    }
+    by_acquirer.sort_by_key(|a| std::cmp::Reverse(a.gross.fen()));
+    stores.sort_by_key(|(id, _)| id.0);
+    cashiers.sort_by_key(|(id, _)| id.map_or(0, |o| o.0));
+    accounts.sort_by_key(|(id, _)| id.0);
+    let by_store = stores.into_iter().map(|(id, t)| names.store_share(id, t)).collect();
+    let by_cashier = cashiers.into_iter().map(|(id, t)| names.cashier_share(id, t)).collect();
+    let mut by_wallet = Vec::new();
+    for (id, t) in accounts {
+        add_wallet(&mut by_wallet, &names, id, t);
+    }
+    Dashboard { period, compare, by_store, by_cashier, by_wallet, days, filter, totals, by_acquirer, by_hour }
+}
+
+pub fn add_totals(a: OrderTotals, b: OrderTotals) -> OrderTotals {
     OrderTotals {
         count: a.count + b.count,
         paid_amount: Amount::from_fen(a.paid_amount.fen() + b.paid_amount.fen()),
@@ -336,6 +450,60 @@ mod tests {
         assert_eq!(y.compare.last_week, db.orders().order_totals(&week_before.filter(now)).unwrap());
         assert_eq!(change_permille(110, 100), Some(100));
         assert_eq!(change_permille(5, 0), None);
+    }
+
+    /// The fold a backend on PostgreSQL uses, fed the orders one by one, gives what the running totals give.
+    #[test]
+    fn buckets_of_the_orders_give_the_same_figures_as_the_running_totals() {
+        use crate::model::OrderStatus;
+        let mut db = Store::open_in_memory().unwrap();
+        db.orders_mut().seed_varied_orders(3000, 20, 5, &mut |_| {}).unwrap();
+        let now = OffsetDateTime::now_utc();
+        for narrow in [Narrow::default(), Narrow { store: Some(StoreId(1)), operator: None }] {
+            let expected = dashboard_of(&db, Period::Last7Days, now, narrow).unwrap();
+            assert!(expected.paid_count() > 0 && expected.refunds().fen() > 0, "refunds are in the sample");
+            let orders = db
+                .orders()
+                .orders_page_at(&expected.filter, crate::store::order_query::OrderSort::NewestFirst, 0, 100_000)
+                .unwrap();
+            assert_eq!(orders.len() as i64, expected.totals.count);
+            let mut buckets: Vec<Bucket> = Vec::new();
+            for o in orders {
+                let at = OffsetDateTime::parse(&o.created_at, &time::format_description::well_known::Rfc3339).unwrap();
+                let paid =
+                    matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded);
+                let t = OrderTotals {
+                    count: 1,
+                    paid_amount: if paid { o.total_amount } else { Amount::ZERO },
+                    refunded_amount: o.refunded_amount,
+                    paid_count: i64::from(paid),
+                };
+                let hour = at.to_offset(crate::time::CHINA).hour();
+                let key = (o.store_id, o.acquirer_id, o.operator_id, hour);
+                match buckets.iter_mut().find(|b| (b.store, b.acquirer, b.operator, b.hour) == key) {
+                    Some(b) => b.totals = add_totals(b.totals, t),
+                    None => buckets.push(Bucket {
+                        store: o.store_id,
+                        acquirer: o.acquirer_id,
+                        operator: o.operator_id,
+                        hour,
+                        totals: t,
+                    }),
+                }
+            }
+            let (acquirers, stores, operators) =
+                (db.setup().acquirers().unwrap(), db.setup().stores().unwrap(), db.staff().operators().unwrap());
+            let names = Names { stores: &stores, acquirers: &acquirers, operators: &operators };
+            let mut got = from_buckets(Period::Last7Days, now, narrow, &buckets, expected.compare, names);
+            let mut expected = expected;
+            for d in [&mut got, &mut expected] {
+                d.by_cashier.sort_by_key(|s| format!("{:?}", s.key));
+                d.by_wallet.sort_by_key(|s| format!("{:?}", s.key));
+                d.by_store.sort_by_key(|s| format!("{:?}", s.key));
+                d.by_acquirer.sort_by_key(|a| a.acquirer.0);
+            }
+            assert_eq!(got, expected);
+        }
     }
 
     #[test]
