@@ -148,8 +148,56 @@ fn an_enrolled_till_reads_the_backends_reconciliation_as_its_operator() {
     let again = fails(as_op("老板", "246810", &reopen));
     assert!(again.contains("is not closed"), "{again}");
 
+    // The 概览 figures of the bill's day on the command line, added up at the backend: the owner's, back office's
+    // (S001's: here every order), a cashier's own (none); nobody, a store the backend lacks, a word it does not know.
+    let summary = |name: &str, pin: &str, extra: &[&str]| {
+        let mut args = vec!["orders", "summary", "--from", "2026-11-24"];
+        args.extend_from_slice(extra);
+        as_op(name, pin, &args)
+    };
+    let all: serde_json::Value = serde_json::from_str(&ok(summary("老板", "246810", &["--json"]))).unwrap();
+    assert_eq!((all["source"].as_str(), all["from"].as_str()), (Some("backend"), Some("2026-11-24")), "{all}");
+    let count = all["totals"]["count"].as_i64().unwrap();
+    assert!(count >= 8 && all["totals"]["paid_amount"].as_str().is_some_and(|a| a != "0.00"), "{all}");
+    let text = ok(summary("老板", "246810", &[]));
+    assert!(text.starts_with("Sales 2026-11-24 (China business days), added up at the merchant backend"), "{text}");
+    assert!(text.contains("By store:\n  S001 ") && text.contains("By wallet:\n  WeChat Pay\t"), "{text}");
+    let li: serde_json::Value = serde_json::from_str(&ok(summary("会计 Li", "135790", &["--json"]))).unwrap();
+    assert_eq!(li["totals"], all["totals"], "every order here is S001's");
+    let wang: serde_json::Value = serde_json::from_str(&ok(summary("Wang", "1357", &["--json"]))).unwrap();
+    assert_eq!(wang["totals"]["count"], 0, "a cashier's own orders: none here");
+    let nobody = fails(tilldesk(&till).args(["orders", "summary"]).output().unwrap());
+    assert!(nobody.contains("pass --operator NAME"), "{nobody}");
+    let unknown = fails(summary("老板", "246810", &["--store", "S009"]));
+    assert!(unknown.contains("has no store \"S009\""), "{unknown}");
+    let word = fails(as_op("老板", "246810", &["orders", "summary", "--period", "week"]));
+    assert!(word.contains("expected today, yesterday, 7d or month"), "{word}");
+
     // The backend stops: the till says it cannot be reached.
     drop(serving);
     let down = fails(as_op("老板", "246810", &["reconcile", "runs"]));
     assert!(down.contains("cannot be reached"), "{down}");
+    let down = fails(summary("老板", "246810", &[]));
+    assert!(down.contains("cannot be reached"), "{down}");
+}
+
+/// A store-direct till's `orders summary` adds up its own orders: the same figures as its dashboard.
+#[test]
+fn a_store_direct_tills_summary_is_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(tilldesk(dir.path()).args(["dev", "seed-orders", "--count", "300", "--days", "3", "--seed", "7"]).output().unwrap());
+    let json = ok(tilldesk(dir.path()).args(["orders", "summary", "--period", "7d", "--json"]).output().unwrap());
+    let figures: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let store = tilldesk::store::Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
+    let d = tilldesk::dashboard::dashboard(&store, tilldesk::dashboard::Period::Last7Days, time::OffsetDateTime::now_utc())
+        .unwrap();
+    assert_eq!(figures["source"], "till");
+    assert_eq!(figures["totals"]["count"], d.totals.count);
+    assert_eq!(figures["totals"]["paid_amount"], d.gross().to_string());
+    assert_eq!(figures["by_store"].as_array().unwrap().len(), d.by_store.len());
+    let code = d.by_store[0].name.split(' ').next().unwrap().to_owned();
+    let one = ok(tilldesk(dir.path()).args(["orders", "summary", "--period", "7d", "--store", &code]).output().unwrap());
+    assert!(one.contains("this till's orders") && one.contains(&format!("By store:\n  {code} ")), "{one}");
+    let none = fails(tilldesk(dir.path()).args(["orders", "summary", "--store", "S999"]).output().unwrap());
+    assert!(none.contains("--store \"S999\": this till has no such store"), "{none}");
 }
