@@ -83,6 +83,11 @@ impl Text {
     pub fn get(&self, lang: Lang) -> &str {
         lang.pick(&self.zh, &self.en)
     }
+
+    /// This, then `next` (a sentence after a sentence).
+    pub fn then(self, next: &Text) -> Text {
+        Text { zh: format!("{}{}", self.zh, next.zh), en: format!("{} {}", self.en, next.en) }
+    }
 }
 
 /// Something the UI can word in either language: core error kinds and values, statuses, steps, events.

@@ -39,6 +39,29 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     let data = tmp.path().join("till");
     let mut home = DataHome::open(&data).unwrap();
     home.store.set_setting(SETTING_LANGUAGE, Lang::En.tag(), None).unwrap();
+    // A payment this till took store-direct before joining.
+    let (shop, alipay) = {
+        let setup = home.store.setup_mut().default_store().unwrap();
+        (setup, home.store.setup_mut().acquirer_for(tilldesk::model::AcquirerKind::Alipay).unwrap())
+    };
+    let now = tilldesk::time::now_utc();
+    let before = tilldesk::store::pulled::PulledOrder {
+        out_trade_no: "TDBEFORE0001".into(),
+        trade_no: Some("2026TDBEFORE0001".into()),
+        store_id: shop,
+        acquirer_id: alipay,
+        source: tilldesk::model::OrderSource::Barcode,
+        subject: "加入前".into(),
+        total_amount: tilldesk::money::Amount::from_fen(888),
+        status: tilldesk::model::OrderStatus::Paid,
+        auth_code_masked: None,
+        created_at: now.clone(),
+        paid_at: Some(now),
+        acquirer_merchant_id: None,
+        terminal_id: None,
+        refunds: Vec::new(),
+    };
+    home.store.orders_mut().apply_pulled_order(&before).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
     app.ctx.runtime = Some(rt.handle().clone());
     app.ctx.sync_for = Some((tilldesk::model::ChannelMode::Sandbox, false));
@@ -59,9 +82,34 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     assert!(h.state().ctx.queue.vault_unlocked(), "the vault comes back after a refused join");
     assert!(h.state().ctx.backend_url.is_none());
 
+    // A payment still in flight through the till's own access: joining waits for it (the code is not spent).
+    let paying = tilldesk::store::orders::NewOrder {
+        out_trade_no: "TDBEFORE0002".into(),
+        store_id: shop,
+        acquirer_id: alipay,
+        operator_id: None,
+        subject: "加入前".into(),
+        total_amount: tilldesk::money::Amount::from_fen(100),
+        auth_code_masked: "2860…0000".into(),
+        acquirer_merchant_id: None,
+        terminal_id: None,
+    };
+    let paying = Store::open(&data.join("tilldesk.sqlite3")).unwrap().orders_mut().create_order(&paying).unwrap();
+    type_into(&mut h, "Enrolment code", code.expose());
+    click(&mut h, "Join");
+    wait_for(&mut h, "This till has 1 payment(s), 0 refund(s) and 0 queued step(s) not finished yet");
+    assert!(h.state().ctx.backend_url.is_none());
+    let failed = tilldesk::store::transitions::OrderMove::to(tilldesk::model::OrderStatus::Failed, "test", "declined");
+    Store::open(&data.join("tilldesk.sqlite3")).unwrap().orders_mut().move_order(paying.id, &failed).unwrap();
+
     type_into(&mut h, "Enrolment code", code.expose());
     click(&mut h, "Join");
     wait_for(&mut h, "Joined the merchant backend");
+    // What it took before joining went up as its history.
+    h.get_by_label_contains("went to the merchant backend as this till's history: 2 recorded, 0 already there");
+    let at_backend = Store::open(&backend.backend.db_path()).unwrap();
+    let kept = at_backend.orders().order_by_out_trade_no("TDBEFORE0001").unwrap().expect("sent up");
+    assert!(at_backend.orders().is_history_order(kept.id).unwrap());
     h.get_by_label_contains("as till #1 \"front till\" of store S001");
     h.get_by_label(&format!("merchant backend {url}"));
     {

@@ -905,3 +905,20 @@ async fn answers_split_the_acquirers_time_from_the_backends_in_server_timing() {
     assert_eq!((refused.status().as_u16(), timing(&refused).0), (401, 0.0));
     w.backend.stop().await;
 }
+
+/// A till's orders from before it joined go up once as its history (see `till_common::history_goes_up_once`), and
+/// the sandbox never hears of them from the backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tills_orders_from_before_it_joined_go_up_once_as_history() {
+    let w = world().await;
+    let till = till_common::history_goes_up_once(&w.backend, w.dir.path()).await;
+    assert_eq!(w.acquirer_trades("TDHIST0001").await, 0, "nothing was sent to an acquirer");
+    assert_eq!(w.acquirer_refunds("TDHIST0001-T9R1").await, 0);
+    // Head office's list has them, as the till's.
+    let s = w.backend_store();
+    let order = s.orders().order_by_out_trade_no("TDHIST0001").unwrap().unwrap();
+    assert!(s.orders().is_history_order(order.id).unwrap());
+    let till_id = tilldesk::routing::backend::link(&till.store()).unwrap().unwrap().till_id;
+    assert_eq!(s.backend().order_till(order.id).unwrap().map(|t| t.0), Some(till_id));
+    w.backend.stop().await;
+}

@@ -611,3 +611,79 @@ fn serve_bills_reconciles_a_day_on_postgresql_once_unless_asked_again() {
     let on_sqlite = fails(tilldesk(&dir.path().join("other")).args(["serve", "bills"]).output().unwrap());
     assert!(on_sqlite.contains("keeps its data in SQLite"), "{on_sqlite}");
 }
+
+/// A till that took a payment store-direct (through a stand-alone sandbox, refunded in part) joins a backend on that
+/// sandbox: `backend join` sends the order up as the till's history and says so; the backend has it with its refund;
+/// a refund of it at the enrolled till is refused with what to do instead; the owner's summary counts it.
+#[test]
+fn a_till_that_took_payments_store_direct_joins_and_sends_them_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox_dir = dir.path().join("sandbox");
+    let (sandbox, sandbox_url) = cli_common::spawn_sandbox(&sandbox_dir);
+    let _sandbox = cli_common::Serving(sandbox);
+    let till = dir.path().join("till");
+    let at_till = |args: &[&str]| {
+        let mut c = tilldesk(&till);
+        c.args(args).args(["--sandbox-url", &sandbox_url, "--sandbox-data"]).arg(&sandbox_dir);
+        c.env("TILLDESK_PIN", "246810");
+        c.output().unwrap()
+    };
+    ok(tilldesk(&till)
+        .args(["operators", "add", "老板", "--role", "owner"])
+        .env("TILLDESK_NEW_PIN", "246810")
+        .output()
+        .unwrap());
+    let paid = ok(at_till(&["pay", "--amount", "5.00", "--auth-code", "286000111122220000", "--json"]));
+    let order: serde_json::Value = serde_json::from_str(&paid).unwrap();
+    assert_eq!(order["status"], "PAID", "{order}");
+    let no = order["out_trade_no"].as_str().unwrap().to_owned();
+    ok(at_till(&["--operator", "老板", "refund", &no, "--amount", "1.00", "--reason", "少收"]));
+
+    let backend = dir.path().join("backend");
+    let code =
+        ok(tilldesk(&backend).args(["serve", "add-till", "--store", "S001", "--name", "till 1"]).output().unwrap());
+    let mut command = tilldesk(&backend);
+    command.args(["serve", "--listen", "127.0.0.1:0", "--bill-time", "off", "--sandbox-url", &sandbox_url]);
+    command.arg("--sandbox-data").arg(&sandbox_dir);
+    let (_serving, url) = cli_common::serve(command);
+    let joined = ok(tilldesk(&till)
+        .args(["--operator", "老板", "backend", "join", &url, "--code", code.trim()])
+        .env("TILLDESK_PIN", "246810")
+        .output()
+        .unwrap());
+    assert!(
+        joined.contains(
+            "sent the 1 order(s) taken here before joining to the merchant backend as this till's history: 1 recorded, \
+             0 already there"
+        ),
+        "{joined}"
+    );
+    let at_backend = tilldesk::store::Store::open(&backend.join(tilldesk::serve::DATABASE_FILE)).unwrap();
+    let kept = at_backend.orders().order_by_out_trade_no(&no).unwrap().expect("sent up");
+    assert_eq!((kept.status.as_str(), kept.refunded_amount.fen()), ("PARTIALLY_REFUNDED", 100));
+    assert!(at_backend.orders().is_history_order(kept.id).unwrap());
+    let status = ok(tilldesk(&till).args(["backend", "status", "--json"]).output().unwrap());
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["history_unsent"], 0, "{status}");
+
+    // Staff live in the backend now: the owner again, there; a refund of the order is refused with what to do.
+    ok(tilldesk(&till)
+        .args(["operators", "add", "老板", "--role", "owner"])
+        .env("TILLDESK_NEW_PIN", "246810")
+        .output()
+        .unwrap());
+    let refused = fails(at_till(&["--operator", "老板", "refund", &no, "--amount", "1.00", "--reason", "再退"]));
+    assert!(refused.contains("before the till that took it joined the merchant backend"), "{refused}");
+    assert!(refused.contains("merchant portal"), "{refused}");
+    let summary = ok(tilldesk(&till)
+        .args(["--operator", "老板", "orders", "summary", "--period", "7d", "--json"])
+        .env("TILLDESK_PIN", "246810")
+        .output()
+        .unwrap());
+    let figures: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(
+        (figures["source"].as_str(), figures["totals"]["paid_amount"].as_str()),
+        (Some("backend"), Some("5.00"))
+    );
+    assert_eq!(figures["totals"]["refunded_amount"], "1.00", "{figures}");
+}

@@ -1024,3 +1024,21 @@ async fn shift_reports_are_kept_once_and_listed_at_either_instance() {
     a.stop().await;
     b.stop().await;
 }
+
+/// On PostgreSQL, a till's orders from before it joined go up once as its history, at either instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tills_orders_from_before_it_joined_go_up_once_as_history_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let (a, b) = (w.instance().await, w.instance().await);
+    let till = till_common::history_goes_up_once(&a, w.dir.path()).await;
+    // The other instance has them too: one database.
+    let order = till_common::backend_order(&b, "TDHIST0001").await.expect("at b");
+    let pg = b.backend.postgres().unwrap();
+    assert!(pg.is_history_order(order.id).await.unwrap());
+    let till_id = tilldesk::routing::backend::link(&till.store()).unwrap().unwrap().till_id;
+    assert_eq!(pg.order_till(order.id).await.unwrap().map(|t| t.0), Some(till_id));
+    assert_eq!(w.trades("TDHIST0001").await, 0, "nothing was sent to an acquirer");
+    a.stop().await;
+    b.stop().await;
+}

@@ -185,18 +185,23 @@ fn an_enrolled_till_reads_the_backends_reconciliation_as_its_operator() {
 #[test]
 fn a_store_direct_tills_summary_is_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    ok(tilldesk(dir.path()).args(["dev", "seed-orders", "--count", "300", "--days", "3", "--seed", "7"]).output().unwrap());
+    ok(tilldesk(dir.path())
+        .args(["dev", "seed-orders", "--count", "300", "--days", "3", "--seed", "7"])
+        .output()
+        .unwrap());
     let json = ok(tilldesk(dir.path()).args(["orders", "summary", "--period", "7d", "--json"]).output().unwrap());
     let figures: serde_json::Value = serde_json::from_str(&json).unwrap();
     let store = tilldesk::store::Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
-    let d = tilldesk::dashboard::dashboard(&store, tilldesk::dashboard::Period::Last7Days, time::OffsetDateTime::now_utc())
-        .unwrap();
+    let d =
+        tilldesk::dashboard::dashboard(&store, tilldesk::dashboard::Period::Last7Days, time::OffsetDateTime::now_utc())
+            .unwrap();
     assert_eq!(figures["source"], "till");
     assert_eq!(figures["totals"]["count"], d.totals.count);
     assert_eq!(figures["totals"]["paid_amount"], d.gross().to_string());
     assert_eq!(figures["by_store"].as_array().unwrap().len(), d.by_store.len());
     let code = d.by_store[0].name.split(' ').next().unwrap().to_owned();
-    let one = ok(tilldesk(dir.path()).args(["orders", "summary", "--period", "7d", "--store", &code]).output().unwrap());
+    let one =
+        ok(tilldesk(dir.path()).args(["orders", "summary", "--period", "7d", "--store", &code]).output().unwrap());
     assert!(one.contains("this till's orders") && one.contains(&format!("By store:\n  {code} ")), "{one}");
     let none = fails(tilldesk(dir.path()).args(["orders", "summary", "--store", "S999"]).output().unwrap());
     assert!(none.contains("--store \"S999\": this till has no such store"), "{none}");

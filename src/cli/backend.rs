@@ -55,6 +55,50 @@ struct Status<'a> {
     mode: String,
     /// "ok", the backend's error kind, or why it was not asked.
     contact: String,
+    /// Orders taken before joining still to be sent up as the till's history (the sync sends them).
+    history_unsent: i64,
+}
+
+/// Sends the orders taken here before joining up to the backend, and says what became of them (the sync worker
+/// sends what could not go now).
+fn send_history(rt: &tokio::runtime::Runtime, home: &mut DataHome, vault: &tilldesk::secrets::Vault) {
+    use tilldesk::routing::history;
+    let unsent = history::unsent(&home.store).unwrap_or(0);
+    if unsent == 0 {
+        return;
+    }
+    let client = match link::client(&home.store, vault) {
+        Ok(Some(client)) => client,
+        Ok(None) => return,
+        Err(e) => {
+            eprintln!("the {unsent} order(s) taken here before joining were not sent to the backend yet ({e})");
+            return;
+        }
+    };
+    match rt.block_on(history::send(&mut home.store, &client)) {
+        Ok(sent) => {
+            let kept = sent.not_settled + sent.no_account;
+            println!(
+                "sent the {unsent} order(s) taken here before joining to the merchant backend as this till's history: {} \
+                 recorded, {} already there{}; refunds of them are made with this till's own account (its acquirer's \
+                 merchant portal), not through the backend",
+                sent.recorded,
+                sent.known,
+                if kept > 0 {
+                    format!(
+                        ", {kept} kept here only ({} waiting for a person, {} of a wallet the backend has no account for)",
+                        sent.not_settled, sent.no_account
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Err(e) => eprintln!(
+            "the {unsent} order(s) taken here before joining were not sent to the backend yet ({e}); the sync sends \
+             them later"
+        ),
+    }
 }
 
 pub fn run(
@@ -72,6 +116,7 @@ pub fn run(
                 "joined {} as till #{} \"{}\" of store {} ({} mode): payments go through the merchant backend",
                 joined.link.url, joined.link.till_id, joined.link.till_name, joined.store_code, joined.mode
             );
+            send_history(rt, home, &vault);
             Ok(())
         }
         BackendCommand::Status { json } => {
@@ -97,7 +142,8 @@ pub fn run(
             };
             let till = tilldesk::config::this_till(&mut home.store)?;
             let mode = tilldesk::config::channel_mode(&home.store)?.to_string();
-            let status = Status { link: &l, store: till.store_code, mode, contact };
+            let history_unsent = tilldesk::routing::history::unsent(&home.store)?;
+            let status = Status { link: &l, store: till.store_code, mode, contact, history_unsent };
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -105,6 +151,9 @@ pub fn run(
                 println!("till: #{} \"{}\" of store {}", status.link.till_id, status.link.till_name, status.store);
                 println!("mode: {}", status.mode);
                 println!("contact: {}", status.contact);
+                if history_unsent > 0 {
+                    println!("orders from before joining not sent up yet: {history_unsent} (the sync sends them)");
+                }
             }
             Ok(())
         }

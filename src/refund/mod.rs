@@ -82,6 +82,14 @@ impl RefundDesk {
         reason: &str,
     ) -> Result<Refund, RefundError> {
         require(operator, Permission::Refund)?;
+        // An order taken store-direct before this till joined its backend: the backend does not refund it.
+        let before_joining = self.with_store(|s| -> Result<bool, StoreError> {
+            let order = s.orders().order_by_out_trade_no(out_trade_no)?;
+            order.map_or(Ok(false), |o| crate::routing::history::taken_before_joining(s, &o))
+        })?;
+        if before_joining {
+            return Err(RefundRefused::TakenBeforeJoining { out_trade_no: out_trade_no.to_owned() }.into());
+        }
         let (order, refund) =
             self.with_store(|s| s.refunds_mut().create_refund(out_trade_no, amount, reason, Some(operator.id)))?;
         tracing::info!(out_trade_no, out_request_no = refund.out_request_no, %amount, operator = operator.name, "refund");

@@ -40,6 +40,24 @@ pub enum LinkError {
     NoToken { url: String },
     #[error("this till is not enrolled with a merchant backend (`tilldesk backend join URL --code CODE`)")]
     NotJoined,
+    /// Money still in flight through the till's present access: joining would route its recovery, cancels and
+    /// refund follow-ups to a backend that never saw them.
+    #[error(
+        "this till has {orders} payment(s), {refunds} refund(s) and {outbox} queued step(s) not finished through its          present access: let them finish first (`tilldesk recover`, `tilldesk sync --once`), then join"
+    )]
+    Unfinished { orders: usize, refunds: usize, outbox: i64 },
+}
+
+/// Refuses to join while money is in flight through the till's present access (see [`LinkError::Unfinished`]); an
+/// order that waits for a person because its figures did not match is not in flight.
+pub fn check_nothing_in_flight(store: &Store) -> Result<(), LinkError> {
+    let orders = store.orders().unfinished_orders()?.len();
+    let refunds = store.refunds().pending_refunds()?.len();
+    let outbox = store.sync().outbox_len()?;
+    if orders + refunds > 0 || outbox > 0 {
+        return Err(LinkError::Unfinished { orders, refunds, outbox });
+    }
+    Ok(())
 }
 
 /// Where this till stands with its backend (no secret).
@@ -147,6 +165,8 @@ pub async fn join(
     operator: Option<OperatorId>,
 ) -> Result<Joined, LinkError> {
     let url = crate::channel::backend::client::parse_url(url)?.to_string().trim_end_matches('/').to_owned();
+    // Before the one-time code is spent.
+    check_nothing_in_flight(&Store::open(db)?)?;
     let enrolled: EnrolResponse = BackendClient::enrol(&url, code).await?;
     vault.put(SECRET_TOKEN, &enrolled.token)?;
     let mut store = Store::open(db)?;
@@ -160,6 +180,7 @@ pub async fn join(
     store.set_setting(SETTING_TILL_ID, &enrolled.till_id.to_string(), operator)?;
     store.set_setting(SETTING_TILL_NAME, &enrolled.till.till_name, operator)?;
     store.set_bookkeeping(SETTING_FEED_SINCE, "0")?;
+    super::history::mark(&mut store)?;
     mirror(&mut store, &enrolled.till, operator)?;
     store.set_setting(SETTING_ACCESS, AccessMode::MerchantBackend.as_str(), operator)?;
     let link = Link { url, till_id: enrolled.till_id, till_name: enrolled.till.till_name.clone() };

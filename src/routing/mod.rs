@@ -221,6 +221,7 @@ impl Router {
 }
 
 pub mod backend;
+pub mod history;
 
 #[cfg(test)]
 mod tests;

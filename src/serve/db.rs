@@ -222,6 +222,26 @@ impl Backend {
         }
     }
 
+    /// Whether the order is a till's history (taken before the till joined; never sent to an acquirer from here).
+    pub(crate) async fn db_is_history_order(&self, id: OrderId) -> Result<bool, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.is_history_order(id).await?),
+            None => self.sqlite(|s| s.orders().is_history_order(id)),
+        }
+    }
+
+    /// Records a till's order from before it joined (see `store::pulled::record_history_order`).
+    pub(crate) async fn db_record_history_order(
+        &self,
+        till: TillId,
+        order: &crate::store::pulled::PulledOrder,
+    ) -> Result<bool, DbError> {
+        match self.pg() {
+            Some(pg) => Ok(pg.record_history_order(till, order).await?),
+            None => self.sqlite(|s| s.orders_mut().record_history_order(till, order)),
+        }
+    }
+
     pub(crate) async fn db_refund_till(&self, id: RefundId) -> Result<Option<TillId>, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.refund_till(id).await?),

@@ -363,7 +363,12 @@ impl Backend {
         check_number("out_trade_no", &req.out_trade_no)?;
         check_number("out_request_no", &req.out_request_no)?;
         let asked = amount("refund_amount", &req.refund_amount)?;
-        self.own_order(till, &req.out_trade_no).await?;
+        if let Some(order) = self.own_order(till, &req.out_trade_no).await?
+            && self.db_is_history_order(order.id).await?
+        {
+            let taken = crate::store::refunds::RefundRefused::TakenBeforeJoining { out_trade_no: order.out_trade_no };
+            return Err(refused(&taken));
+        }
         let begun = self
             .db_begin_refund(till.id, (&req.out_trade_no, &req.out_request_no), asked, &req.reason)
             .await?
@@ -485,6 +490,7 @@ fn refused(e: &crate::store::refunds::RefundRefused) -> ApiError {
         R::Zero => ("zero", None),
         R::TooMuch { refundable, .. } => ("too_much", Some(refundable.to_string())),
         R::NoReason => ("no_reason", None),
+        R::TakenBeforeJoining { .. } => ("taken_before_joining", None),
         R::Store(s) => return internal(s),
     };
     ApiError::RefundRefused { reason: reason.into(), refundable }

@@ -22,6 +22,7 @@ use crate::channel::backend::api::{
     ResolveResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList, ShiftReported, SignInRequest,
     SignInResponse, SignOutResponse, TillConfig,
 };
+use crate::channel::backend::api::{HistoryRequest, HistoryResponse};
 use crate::channel::backend::dashboard::{DashboardFigures, DashboardQuery};
 
 /// The largest request body read.
@@ -273,6 +274,17 @@ async fn recon_report(
 }
 
 /// `GET /v1/recon/bills`: the downloaded bills by day and store, scoped.
+/// `POST /v1/orders/history`: the till's orders from before it joined.
+async fn history(
+    State(b): Shared,
+    headers: HeaderMap,
+    body: Result<Json<HistoryRequest>, JsonRejection>,
+) -> Answer<HistoryResponse> {
+    let t = till(&b, &headers).await?;
+    let Json(req) = body.map_err(|e| ApiError::BadRequest { field: "body".into(), detail: e.body_text() })?;
+    Ok(Json(b.record_history(&t, &req).await?))
+}
+
 async fn dashboard(
     State(b): Shared,
     headers: HeaderMap,
@@ -373,6 +385,7 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/operators/pin", post(change_pin))
         .route("/v1/operators/active", post(set_operator_active))
         .route("/v1/orders", get(orders))
+        .route("/v1/orders/history", post(history))
         .route("/v1/orders/{out_trade_no}", get(order))
         .route("/v1/orders/{out_trade_no}/cancel", post(cancel))
         .route("/v1/orders/{out_trade_no}/close", post(close))

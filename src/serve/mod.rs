@@ -23,6 +23,7 @@ pub mod db;
 pub mod dynamic;
 pub mod enrol;
 pub mod gateway;
+pub mod history;
 pub mod http;
 pub mod live;
 pub mod notify;
@@ -40,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::channel::backend::api::{
-    AcquirerRef, ApiError, EnrolResponse, FeedOrder, FeedPage, FeedRefund, RouteRef, StoreRef, TillConfig,
+    AcquirerRef, ApiError, EnrolResponse, FeedOrder, FeedPage, RouteRef, StoreRef, TillConfig,
 };
 use crate::checkout::{Clock, SystemClock};
 use crate::model::{AcquirerId, ChannelMode, StoreId};
@@ -411,7 +412,7 @@ impl Backend {
                 .filter(|r| r.store_id == till.store_id)
                 .map(|r| RouteRef { wallet: r.wallet, acquirer_id: r.acquirer_id.0, merchant_id: r.merchant_id })
                 .collect();
-            let mut acquirers: Vec<AcquirerRef> = acquirer_refs(s)?.into_values().collect();
+            let mut acquirers: Vec<AcquirerRef> = crate::routing::history::acquirer_refs(s)?.into_values().collect();
             acquirers.sort_by_key(|a| a.id);
             Ok(TillConfig {
                 till_id: till.id.0,
@@ -452,7 +453,7 @@ impl Backend {
     pub(super) fn catalogue_names(&self) -> Result<Names, ApiError> {
         self.with_store(|s| {
             let stores = s.setup().stores()?.into_iter().map(|x| (x.id, x.store_code)).collect();
-            Ok(Names { acquirers: acquirer_refs(s)?, stores })
+            Ok(Names { acquirers: crate::routing::history::acquirer_refs(s)?, stores })
         })
         .map_err(|e: StoreError| internal(&e))
     }
@@ -495,48 +496,8 @@ fn feed_order(
         name: format!("acquirer #{}", o.acquirer_id),
         code: None,
     });
-    FeedOrder {
-        seq,
-        till_id,
-        store_code: names.stores.get(&o.store_id).cloned(),
-        out_trade_no: o.out_trade_no,
-        trade_no: o.trade_no,
-        source: o.source,
-        subject: o.subject,
-        total_amount: o.total_amount.to_string(),
-        refunded_amount: o.refunded_amount.to_string(),
-        status: o.status,
-        auth_code_masked: o.auth_code_masked,
-        created_at: o.created_at,
-        paid_at: o.paid_at,
-        acquirer,
-        acquirer_merchant_id: o.acquirer_merchant_id,
-        terminal_id: o.terminal_id,
-        refunds: refunds
-            .into_iter()
-            .map(|r| FeedRefund {
-                out_request_no: r.out_request_no,
-                refund_amount: r.refund_amount.to_string(),
-                reason: r.reason,
-                status: r.status,
-                created_at: r.created_at,
-            })
-            .collect(),
-    }
-}
-
-/// Every acquirer account of the backend as the tills name them.
-fn acquirer_refs(s: &Store) -> Result<std::collections::HashMap<AcquirerId, AcquirerRef>, StoreError> {
-    let codes: std::collections::HashMap<AcquirerId, String> =
-        s.setup().onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
-    Ok(s.setup()
-        .acquirers()?
-        .into_iter()
-        .map(|a| {
-            let r = AcquirerRef { id: a.id.0, kind: a.kind, name: a.name, code: codes.get(&a.id).cloned() };
-            (a.id, r)
-        })
-        .collect())
+    let store_code = names.stores.get(&o.store_id).cloned();
+    FeedOrder::of(o, refunds, acquirer, store_code, till_id, seq)
 }
 
 /// A failure of the backend itself: logged with its detail, answered as the kind `internal`.

@@ -70,66 +70,107 @@ impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
         if !is_settled(p.status) {
             return Ok(Pulled::Unchanged);
         }
-        let now = crate::time::now_utc();
+        self.transaction(|tx| Ok(apply_in(tx, p, "pulled", "at the merchant backend")?.0))
+    }
+
+    /// A till's order from before it joined, sent up to the backend this store is (`till`): written as
+    /// [`apply_pulled_order`](Self::apply_pulled_order) writes an order, marked as that till's history, in one
+    /// transaction. False (nothing written) when the order is not settled or its out_trade_no is already here.
+    pub fn record_history_order(&mut self, till: crate::store::serve::TillId, p: &PulledOrder) -> Result<bool> {
+        if !is_settled(p.status) {
+            return Ok(false);
+        }
         self.transaction(|tx| {
-            let existing: Option<(i64, String)> = tx
-                .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [&p.out_trade_no], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+            let known: Option<i64> = tx
+                .query_row("SELECT id FROM orders WHERE out_trade_no = ?1", [&p.out_trade_no], |r| r.get(0))
                 .optional()?;
-            let mut changed = false;
-            let (id, new) = match existing {
-                None => {
-                    // Paid-family orders start PAID: their refunds below move them on, counting each once.
-                    let status = if is_paid_family(p.status) { OrderStatus::Paid } else { p.status };
-                    tx.execute(
-                        "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject,
-                            total_amount, currency, status, auth_code_masked, created_at, paid_at, updated_at,
-                            acquirer_merchant_id, terminal_id)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'CNY', ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                        params![
-                            p.out_trade_no,
-                            p.trade_no,
-                            p.store_id.0,
-                            p.acquirer_id.0,
-                            p.source.as_str(),
-                            p.subject,
-                            p.total_amount.fen(),
-                            status.as_str(),
-                            p.auth_code_masked,
-                            p.created_at,
-                            p.paid_at,
-                            now,
-                            p.acquirer_merchant_id,
-                            p.terminal_id,
-                        ],
-                    )?;
-                    let id = tx.last_insert_rowid();
-                    tx.execute(
-                        "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, 'pulled', ?3)",
-                        params![id, now, format!("{status} at the merchant backend, {}", p.total_amount)],
-                    )?;
-                    (OrderId(id), true)
-                }
-                Some((id, status)) => {
-                    let id = OrderId(id);
-                    let local = OrderStatus::parse(&status).unwrap_or(OrderStatus::Unknown);
-                    changed |= settle_local(tx, id, local, p)?;
-                    (id, false)
-                }
-            };
-            for r in p.refunds.iter().filter(|r| matches!(r.status, RefundStatus::Success | RefundStatus::Failed)) {
-                changed |= apply_refund(tx, id, r, &now)?;
+            if known.is_some() {
+                return Ok(false);
             }
-            Ok(if new {
-                Pulled::New
-            } else if changed {
-                Pulled::Updated
-            } else {
-                Pulled::Unchanged
-            })
+            let (_, id) = apply_in(tx, p, "history", &format!("taken at till #{till} before it joined the backend"))?;
+            let now = crate::time::now_utc();
+            tx.execute("INSERT INTO backend_order_tills (order_id, till_id) VALUES (?1, ?2)", params![id.0, till.0])?;
+            tx.execute(
+                "INSERT INTO backend_history_orders (order_id, till_id, received_at) VALUES (?1, ?2, ?3)",
+                params![id.0, till.0, now],
+            )?;
+            Ok(true)
         })
     }
+}
+
+impl<S: std::ops::Deref<Target = Store>> super::Orders<S> {
+    /// Whether the order is a till's history, sent up to this backend (see `record_history_order`).
+    pub fn is_history_order(&self, id: OrderId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM backend_history_orders WHERE order_id = ?1", [id.0], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
+/// Writes `p` (settled) inside `tx`: a new order with the event `kind` ("… `detail`"), or the existing one moved to
+/// its status; then its settled refunds.
+fn apply_in(tx: &rusqlite::Transaction<'_>, p: &PulledOrder, kind: &str, detail: &str) -> Result<(Pulled, OrderId)> {
+    let now = crate::time::now_utc();
+    let existing: Option<(i64, String)> = tx
+        .query_row("SELECT id, status FROM orders WHERE out_trade_no = ?1", [&p.out_trade_no], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let mut changed = false;
+    let (id, new) = match existing {
+        None => {
+            // Paid-family orders start PAID: their refunds below move them on, counting each once.
+            let status = if is_paid_family(p.status) { OrderStatus::Paid } else { p.status };
+            tx.execute(
+                "INSERT INTO orders (out_trade_no, trade_no, store_id, acquirer_id, source, subject,
+                    total_amount, currency, status, auth_code_masked, created_at, paid_at, updated_at,
+                    acquirer_merchant_id, terminal_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'CNY', ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    p.out_trade_no,
+                    p.trade_no,
+                    p.store_id.0,
+                    p.acquirer_id.0,
+                    p.source.as_str(),
+                    p.subject,
+                    p.total_amount.fen(),
+                    status.as_str(),
+                    p.auth_code_masked,
+                    p.created_at,
+                    p.paid_at,
+                    now,
+                    p.acquirer_merchant_id,
+                    p.terminal_id,
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![id, now, kind, format!("{status} {detail}, {}", p.total_amount)],
+            )?;
+            (OrderId(id), true)
+        }
+        Some((id, status)) => {
+            let id = OrderId(id);
+            let local = OrderStatus::parse(&status).unwrap_or(OrderStatus::Unknown);
+            changed |= settle_local(tx, id, local, p)?;
+            (id, false)
+        }
+    };
+    for r in p.refunds.iter().filter(|r| matches!(r.status, RefundStatus::Success | RefundStatus::Failed)) {
+        changed |= apply_refund(tx, id, r, &now)?;
+    }
+    let pulled = if new {
+        Pulled::New
+    } else if changed {
+        Pulled::Updated
+    } else {
+        Pulled::Unchanged
+    };
+    Ok((pulled, id))
 }
 
 /// Moves the till's own copy of an order to the backend's settled status (through the transition function).

@@ -648,6 +648,14 @@ impl SyncWorker {
             Err(pull::PullError::Store(e)) => return Err(e.into()),
             Err(pull::PullError::Backend(e)) => run.errors.push(format!("sending shift reports: {e}")),
         }
+        // The orders taken here before joining, until all went up (see `routing::history`).
+        if crate::routing::history::unsent(store)? > 0 {
+            match crate::routing::history::send(store, backend).await {
+                Ok(sent) => run.outbox_delivered += i64::try_from(sent.recorded).unwrap_or(i64::MAX),
+                Err(crate::routing::backend::LinkError::Store(e)) => return Err(e.into()),
+                Err(e) => run.errors.push(format!("sending the orders from before joining: {e}")),
+            }
+        }
         Ok(())
     }
 

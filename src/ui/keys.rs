@@ -118,8 +118,12 @@ type Built = Result<(Box<dyn Channel>, Option<CertStatus>), keys::KeyError>;
 /// A connection test's answer: whether the acquirer answered a signed query.
 type Probed = Result<(), crate::sync::ProbeError>;
 
-/// A finished join: the vault it borrowed, and what happened.
-type JoinDone = (Vault, Result<crate::routing::backend::Joined, crate::routing::backend::LinkError>);
+/// A finished join: the vault it borrowed, what happened, and what became of the orders taken before joining.
+type JoinDone = (
+    Vault,
+    Result<crate::routing::backend::Joined, crate::routing::backend::LinkError>,
+    Option<crate::routing::history::HistorySent>,
+);
 
 /// The certificate file's field (a [`PathField`] for .p12 files).
 struct CertPath(PathField);

@@ -53,6 +53,16 @@ pub fn link_error(e: &LinkError) -> Text {
             "This till's merchant backend token is not in the key vault: join the backend again",
         ),
         LinkError::NotJoined => Text::new("本收银台尚未加入商户后台", "This till has not joined a merchant backend"),
+        LinkError::Unfinished { orders, refunds, outbox } => Text::new(
+            format!(
+                "本收银台还有 {orders} 笔支付、{refunds} 笔退款和 {outbox} 项待发送的操作尚未完成：请等它们完成（或在命令行运行 \
+                 tilldesk recover）后再加入商户后台"
+            ),
+            format!(
+                "This till has {orders} payment(s), {refunds} refund(s) and {outbox} queued step(s) not finished yet: let \
+                 them finish (or run tilldesk recover) before joining the merchant backend"
+            ),
+        ),
         LinkError::Backend(b) => backend_error(b),
         LinkError::Store(s) => crate::ui::words_backoffice::store_error(s),
         LinkError::Secret(_) => {
@@ -117,6 +127,23 @@ pub fn joined(j: &Joined) -> Text {
     )
 }
 
+/// What became of the orders taken before joining (sent up as the till's history).
+pub fn history_sent(sent: &crate::routing::history::HistorySent) -> Text {
+    let (recorded, known, kept) = (sent.recorded, sent.known, sent.not_settled + sent.no_account);
+    Text::new(
+        format!(
+            "加入前在本机收款的订单已作为本收银台的历史发送到商户后台：新记录 {recorded} 笔，已有 {known} 笔{}。\
+             这些订单的退款请在原收单机构的商户平台办理，不经商户后台。",
+            if kept > 0 { format!("，{kept} 笔仅保留在本机") } else { String::new() }
+        ),
+        format!(
+            "The orders taken here before joining went to the merchant backend as this till's history: {recorded} \
+             recorded, {known} already there{}. Refund them in their acquirer's merchant portal, not through the backend.",
+            if kept > 0 { format!(", {kept} kept at this till only") } else { String::new() }
+        ),
+    )
+}
+
 /// The Join form while it works.
 pub fn joining(lang: Lang) -> &'static str {
     lang.pick("正在加入商户后台…", "Joining the merchant backend…")
@@ -144,5 +171,21 @@ impl crate::i18n::Phrase for StaffError {
             StaffError::Link(l) => link_error(l).get(lang).to_owned(),
             StaffError::Store(s) => crate::ui::words_backoffice::store_error_words(s, lang),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_and_joining_refusals_are_said_in_each_language() {
+        let sent = crate::routing::history::HistorySent { recorded: 3, known: 1, not_settled: 1, no_account: 0 };
+        let t = history_sent(&sent);
+        assert!(t.zh.contains("新记录 3 笔，已有 1 笔，1 笔仅保留在本机") && t.zh.contains("商户平台"), "{}", t.zh);
+        assert!(t.en.contains("3 recorded, 1 already there, 1 kept at this till only"), "{}", t.en);
+        assert!(!t.zh.chars().any(|c| c.is_ascii_alphabetic()), "no English in the Chinese: {}", t.zh);
+        let busy = link_error(&LinkError::Unfinished { orders: 2, refunds: 1, outbox: 0 });
+        assert!(busy.zh.contains("2 笔支付、1 笔退款和 0 项") && busy.en.contains("2 payment(s), 1 refund(s)"));
     }
 }

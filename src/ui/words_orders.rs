@@ -108,6 +108,15 @@ pub fn refund_error_text(e: &RefundError) -> Text {
             Text::new(format!("最多还能退 ¥{refundable}"), format!("At most ¥{refundable} can still be refunded"))
         }
         RefundError::Refused(R::NoReason) => Text::new("请填写退款原因", "A reason is required for every refund"),
+        RefundError::Refused(R::TakenBeforeJoining { out_trade_no }) => Text::new(
+            format!(
+                "订单 {out_trade_no} 是本收银台加入商户后台之前用本机的收单账户收的款：请在该收单机构的商户平台办理退款"
+            ),
+            format!(
+                "Order {out_trade_no} was taken before this till joined the merchant backend, with the till's own \
+                 acquirer account: refund it in that acquirer's merchant portal"
+            ),
+        ),
         RefundError::AcquirerRefused(why) => match acquirer_words::from_detail(why) {
             Some(reason) => {
                 Text::new(format!("收单机构拒绝退款：{}", reason.zh), format!("The acquirer refused: {}", reason.en))

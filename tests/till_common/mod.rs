@@ -167,3 +167,143 @@ pub fn add_second_store(store: &mut Store) -> StoreId {
     };
     store.setup_mut().add_store(&s002, None).unwrap()
 }
+
+/// A till's orders from before it joined, end to end against `backend` (either engine): a store-direct till of S001
+/// (its own folder under `parent`) holds a paid order refunded in part, a failed one and one still PAYING. Joining is
+/// refused while the payment is in flight (the code stays good); once it failed, the till joins and sends the rest
+/// up as its history — recorded once (sent again: `known`), filed under the backend's Alipay account, with the
+/// refund counted once; head office lists them; a refund of one is refused at the till and at the backend alike
+/// (`taken_before_joining`). Returns the joined till.
+pub async fn history_goes_up_once(backend: &RunningBackend, parent: &Path) -> Till {
+    use tilldesk::channel::backend::api::{HistoryOutcome, HistoryRequest, RefundRequest};
+    use tilldesk::model::{AcquirerKind, OrderSource, OrderStatus, RefundStatus};
+    use tilldesk::routing::backend::LinkError;
+    use tilldesk::store::pulled::{PulledOrder, PulledRefund};
+    use tilldesk::store::transitions::OrderMove;
+
+    let dir = parent.join("till-before");
+    let db = dir.join(tilldesk::config::DATABASE_FILE);
+    let home = tilldesk::config::DataHome::open(&dir).unwrap();
+    drop(home);
+    let mut store = Store::open(&db).unwrap();
+    let shop = store.setup_mut().default_store().unwrap();
+    let alipay = store.setup_mut().acquirer_for(AcquirerKind::Alipay).unwrap();
+    let at = "2026-12-01T02:00:00.000000Z".to_owned();
+    let order = |no: &str, fen: i64, status: OrderStatus, refunds: Vec<PulledRefund>| PulledOrder {
+        out_trade_no: no.into(),
+        trade_no: Some(format!("2026{no}")),
+        store_id: shop,
+        acquirer_id: alipay,
+        source: OrderSource::Barcode,
+        subject: "加入前".into(),
+        total_amount: Amount::from_fen(fen),
+        status,
+        auth_code_masked: Some("2860…0000".into()),
+        created_at: at.clone(),
+        paid_at: (status != OrderStatus::Failed).then(|| at.clone()),
+        acquirer_merchant_id: None,
+        terminal_id: None,
+        refunds,
+    };
+    let refund = PulledRefund {
+        out_request_no: "TDHIST0001-R1".into(),
+        refund_amount: Amount::from_fen(300),
+        reason: "少收".into(),
+        status: RefundStatus::Success,
+        created_at: at.clone(),
+    };
+    store
+        .orders_mut()
+        .apply_pulled_order(&order("TDHIST0001", 1000, OrderStatus::PartiallyRefunded, vec![refund]))
+        .unwrap();
+    store.orders_mut().apply_pulled_order(&order("TDHIST0002", 500, OrderStatus::Failed, Vec::new())).unwrap();
+    let paying = tilldesk::store::orders::NewOrder {
+        out_trade_no: "TDHIST0003".into(),
+        store_id: shop,
+        acquirer_id: alipay,
+        operator_id: None,
+        subject: "加入前".into(),
+        total_amount: Amount::from_fen(700),
+        auth_code_masked: "2860…0000".into(),
+        acquirer_merchant_id: None,
+        terminal_id: None,
+    };
+    let paying = store.orders_mut().create_order(&paying).unwrap();
+
+    // In flight: refused before the code is spent.
+    let code = backend.backend.add_till("S001", "till before").await.unwrap().code;
+    let url = backend.base_url();
+    let mut vault = Vault::unlock(&dir, "till passphrase").unwrap();
+    let refused = tilldesk::routing::backend::join(&db, &mut vault, &url, code.expose(), None).await.unwrap_err();
+    assert!(matches!(refused, LinkError::Unfinished { orders: 1, refunds: 0, outbox: 0 }), "{refused:?}");
+    store.orders_mut().move_order(paying.id, &OrderMove::to(OrderStatus::Failed, "test", "declined")).unwrap();
+    tilldesk::routing::backend::join(&db, &mut vault, &url, code.expose(), None).await.unwrap();
+    assert_eq!(tilldesk::routing::history::unsent(&store).unwrap(), 3);
+
+    // Sent up: recorded once, asked again known.
+    let client = tilldesk::routing::backend::client(&store, &vault).unwrap().unwrap();
+    let sent = tilldesk::routing::history::send(&mut store, &client).await.unwrap();
+    assert_eq!((sent.recorded, sent.known, sent.no_account, sent.not_settled), (3, 0, 0, 0), "{sent:?}");
+    assert_eq!(tilldesk::routing::history::unsent(&store).unwrap(), 0);
+    let again = tilldesk::routing::history::send(&mut store, &client).await.unwrap();
+    assert_eq!(again, tilldesk::routing::history::HistorySent::default(), "nothing left to send");
+    let mine = store.orders().order_by_out_trade_no("TDHIST0001").unwrap().unwrap();
+    let refunds = store.refunds().refunds_of(mine.id).unwrap();
+    let acquirers = tilldesk::routing::history::acquirer_refs(&store).unwrap();
+    let feed = tilldesk::channel::backend::api::FeedOrder::of(
+        mine.clone(),
+        refunds,
+        acquirers[&mine.acquirer_id].clone(),
+        Some("S001".into()),
+        None,
+        0,
+    );
+    let twice = client.send_history(&HistoryRequest { orders: vec![feed] }).await.unwrap();
+    assert_eq!(twice.results[0].outcome, HistoryOutcome::Known);
+    let at_backend = backend_order(backend, "TDHIST0001").await.expect("recorded");
+    assert_eq!(
+        (at_backend.status, at_backend.refunded_amount.fen(), at_backend.total_amount.fen()),
+        (OrderStatus::PartiallyRefunded, 300, 1000),
+        "the refund counted once"
+    );
+    let failed = backend_order(backend, "TDHIST0003").await.expect("recorded");
+    assert_eq!(failed.status, OrderStatus::Failed);
+
+    // A refund of one: refused at the till (nothing written) and at the backend.
+    let router = tilldesk::routing::backend::router(&store, &vault).unwrap().expect("enrolled");
+    let store_id = tilldesk::config::this_till(&mut store).unwrap().store_id;
+    let till = Till { dir, db, vault, router, store_id };
+    let owner = tilldesk::model::Operator {
+        id: tilldesk::model::OperatorId(1),
+        name: "老板".into(),
+        role: tilldesk::model::Role::Owner,
+        active: true,
+    };
+    let e = till.desk().refund(&owner, "TDHIST0001", Amount::from_fen(100), "退一点").await.unwrap_err();
+    assert!(
+        matches!(&e, tilldesk::refund::RefundError::Refused(tilldesk::store::refunds::RefundRefused::TakenBeforeJoining { out_trade_no }) if out_trade_no == "TDHIST0001"),
+        "{e:?}"
+    );
+    assert!(till.store().refunds().refunds_of(mine.id).unwrap().len() == 1, "nothing written");
+    let asked = RefundRequest {
+        out_trade_no: "TDHIST0001".into(),
+        out_request_no: "TDHIST0001-T9R1".into(),
+        refund_amount: "1.00".into(),
+        reason: "退一点".into(),
+    };
+    let e = client.refund(&asked).await.unwrap_err();
+    let kind = e.api().cloned().unwrap_or_else(|| panic!("{e}"));
+    assert!(
+        matches!(&kind, tilldesk::channel::backend::api::ApiError::RefundRefused { reason, .. } if reason == "taken_before_joining"),
+        "{kind:?}"
+    );
+    till
+}
+
+/// The backend's order `out_trade_no`, from whichever engine it runs on.
+pub async fn backend_order(backend: &RunningBackend, out_trade_no: &str) -> Option<tilldesk::model::Order> {
+    match backend.backend.postgres() {
+        Some(pg) => pg.order_by_out_trade_no(out_trade_no).await.unwrap(),
+        None => Store::open(&backend.backend.db_path()).unwrap().orders().order_by_out_trade_no(out_trade_no).unwrap(),
+    }
+}

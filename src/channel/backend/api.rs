@@ -450,6 +450,84 @@ pub struct FeedOrder {
     pub refunds: Vec<FeedRefund>,
 }
 
+/// `POST /v1/orders/history`: orders this till took before it joined the backend (store-direct, with its own
+/// acquirer accounts), finished, sent up once so that head office sees them. The backend records them as its till's
+/// orders for its figures and lists, and never sends anything to an acquirer about them (the account that took them
+/// may not be one it holds). Asked again, an order already there is `known`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    pub orders: Vec<FeedOrder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryResponse {
+    pub results: Vec<HistoryResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryResult {
+    pub out_trade_no: String,
+    pub outcome: HistoryOutcome,
+}
+
+/// What the backend did with one order of a till's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryOutcome {
+    /// Recorded now.
+    Recorded,
+    /// It had it already (sent before, or the order is one it took itself).
+    Known,
+    /// Still in flight, or waiting for a person: not recorded (sent again once settled).
+    NotSettled,
+    /// The backend has no acquirer account of that wallet to file it under: not recorded.
+    NoAccount,
+}
+
+/// The most orders one history request carries.
+pub const HISTORY_BATCH: usize = 200;
+
+impl FeedOrder {
+    /// An order with its refunds as the till API carries it (`seq` 0 outside the feed).
+    pub fn of(
+        o: crate::model::Order,
+        refunds: Vec<crate::model::Refund>,
+        acquirer: AcquirerRef,
+        store_code: Option<String>,
+        till_id: Option<i64>,
+        seq: i64,
+    ) -> FeedOrder {
+        FeedOrder {
+            seq,
+            till_id,
+            store_code,
+            out_trade_no: o.out_trade_no,
+            trade_no: o.trade_no,
+            source: o.source,
+            subject: o.subject,
+            total_amount: o.total_amount.to_string(),
+            refunded_amount: o.refunded_amount.to_string(),
+            status: o.status,
+            auth_code_masked: o.auth_code_masked,
+            created_at: o.created_at,
+            paid_at: o.paid_at,
+            acquirer,
+            acquirer_merchant_id: o.acquirer_merchant_id,
+            terminal_id: o.terminal_id,
+            refunds: refunds
+                .into_iter()
+                .map(|r| FeedRefund {
+                    out_request_no: r.out_request_no,
+                    refund_amount: r.refund_amount.to_string(),
+                    reason: r.reason,
+                    status: r.status,
+                    created_at: r.created_at,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedRefund {
     pub out_request_no: String,

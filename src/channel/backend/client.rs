@@ -332,6 +332,14 @@ impl BackendClient {
     }
 
     /// `GET /v1/recon/runs`: reconciliation runs, scoped by the signed-in operator's role (owner or back office).
+    /// `POST /v1/orders/history`: this till's orders from before it joined.
+    pub async fn send_history(
+        &self,
+        req: &super::api::HistoryRequest,
+    ) -> Result<super::api::HistoryResponse, BackendError> {
+        self.post(&["orders", "history"], req).await
+    }
+
     /// `GET /v1/dashboard`: the 概览 figures of China days, added up at the backend for the signed-in operator.
     pub async fn dashboard(
         &self,

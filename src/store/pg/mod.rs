@@ -15,6 +15,7 @@
 pub mod catalogue;
 pub mod claims;
 pub mod dashboard;
+pub mod history;
 pub mod lists;
 pub mod moves;
 pub mod notices;
@@ -38,10 +39,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("../pg_migrations/0005_shift_reports.sql")),
     (6, include_str!("../pg_migrations/0006_recon.sql")),
     (7, include_str!("../pg_migrations/0007_recon_resolutions.sql")),
+    (8, include_str!("../pg_migrations/0008_history_orders.sql")),
 ];
 
 /// The schema version this TillDesk brings a PostgreSQL database to (its newest migration).
-pub const SCHEMA_VERSION: i32 = 7;
+pub const SCHEMA_VERSION: i32 = 8;
 
 /// The advisory lock (first key) under which migrations run; the second key is the schema's hash.
 const MIGRATION_LOCK: i32 = 20231;

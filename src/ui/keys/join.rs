@@ -52,7 +52,12 @@ impl KeysPanel {
         let operator = ctx.operator_id();
         let started = ctx.queue.start(move |_, _| async move {
             let result = crate::routing::backend::join(&db, &mut vault, &url, &code, operator).await;
-            (vault, result)
+            // The orders taken here before joining go up as the till's history now (the sync sends what cannot).
+            let history = match &result {
+                Ok(_) => crate::routing::history::send_after_joining(&db, &vault).await,
+                Err(_) => None,
+            };
+            (vault, result, history)
         });
         match started {
             Ok(job) => {
@@ -69,13 +74,17 @@ impl KeysPanel {
         let Some(answer) = job.poll() else { return };
         self.joining = None;
         match answer {
-            Ok((vault, result)) => {
+            Ok((vault, result, history)) => {
                 ctx.queue.set_vault(Some(vault));
                 self.message = Some(match result {
                     Ok(joined) => {
                         ctx.backend_joined(&joined);
                         self.keys_changed = true;
-                        crate::ui::words_backend::joined(&joined)
+                        let text = crate::ui::words_backend::joined(&joined);
+                        match history {
+                            Some(sent) => text.then(&crate::ui::words_backend::history_sent(&sent)),
+                            None => text,
+                        }
                     }
                     Err(e) => crate::ui::words_backend::link_error(&e),
                 });

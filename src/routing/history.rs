@@ -1,0 +1,146 @@
+//! A till's orders from before it joined a merchant backend. They were taken store-direct, with the till's own
+//! acquirer accounts, which the backend may not hold ("accounts may differ"). Joining marks them
+//! ([`mark`]: every order up to the last one then) and the till sends them up once, in pages, as its history
+//! ([`send`]: right after joining, then by the sync worker until all went), so that head office sees them in its
+//! lists and figures. The backend records them and never queries or refunds them at an acquirer; this till keeps
+//! them too, and refuses to refund one through the backend ([`taken_before_joining`]): the account that took it
+//! may not be one the backend holds (refund it in that acquirer's merchant portal, or after leaving the backend).
+//!
+//! Joining waits until nothing is in flight through the till's present access
+//! ([`super::backend::check_nothing_in_flight`]), so every order sent is settled; one that waits for a person (its
+//! figures did not match the acquirer's) stays at the till.
+
+use std::collections::HashMap;
+
+use super::backend::{LinkError, link};
+use crate::channel::backend::BackendClient;
+use crate::channel::backend::api::{AcquirerRef, FeedOrder, HISTORY_BATCH, HistoryOutcome, HistoryRequest};
+use crate::model::{AcquirerId, Order};
+use crate::store::{Store, StoreError};
+
+/// The id of the last order taken before the till joined (bookkeeping).
+pub const SETTING_HISTORY_UPTO: &str = "backend.history_upto";
+/// The id of the last of those sent up (bookkeeping).
+pub const SETTING_HISTORY_SENT: &str = "backend.history_sent";
+
+fn number(store: &Store, key: &str) -> Result<i64, StoreError> {
+    Ok(store.setting(key)?.and_then(|v| v.trim().parse().ok()).unwrap_or(0))
+}
+
+/// Marks every order taken so far as the till's history, none sent yet; the last order's id.
+pub fn mark(store: &mut Store) -> Result<i64, StoreError> {
+    let upto = store.orders().last_order_id()?;
+    store.set_bookkeeping(SETTING_HISTORY_UPTO, &upto.to_string())?;
+    store.set_bookkeeping(SETTING_HISTORY_SENT, "0")?;
+    Ok(upto)
+}
+
+/// How many orders of the till's history are still to be sent.
+pub fn unsent(store: &Store) -> Result<i64, StoreError> {
+    let (upto, sent) = (number(store, SETTING_HISTORY_UPTO)?, number(store, SETTING_HISTORY_SENT)?);
+    if sent >= upto {
+        return Ok(0);
+    }
+    store.orders().count_in_id_range(sent, upto)
+}
+
+/// Whether `order` was taken at this till before it joined the backend it is enrolled with now (never, on a
+/// store-direct till).
+pub fn taken_before_joining(store: &Store, order: &Order) -> Result<bool, StoreError> {
+    if link(store)?.is_none() {
+        return Ok(false);
+    }
+    Ok(order.id.0 <= number(store, SETTING_HISTORY_UPTO)?)
+}
+
+/// What sending the history did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HistorySent {
+    /// Recorded at the backend now.
+    pub recorded: usize,
+    /// The backend had them already (sent before).
+    pub known: usize,
+    /// Waiting for a person here: they stay at the till.
+    pub not_settled: usize,
+    /// The backend has no account of their wallet: they stay at the till.
+    pub no_account: usize,
+}
+
+/// Sends the history not sent yet, page by page, each page's progress kept as it is answered (a till stopped
+/// half-way sends the rest later; a page sent twice is `known` the second time).
+pub async fn send(store: &mut Store, client: &BackendClient) -> Result<HistorySent, LinkError> {
+    let mut sent = HistorySent::default();
+    let acquirers = acquirer_refs(store)?;
+    let stores: HashMap<_, _> = store.setup().stores()?.into_iter().map(|s| (s.id, s.store_code)).collect();
+    loop {
+        let upto = number(store, SETTING_HISTORY_UPTO)?;
+        let after = number(store, SETTING_HISTORY_SENT)?;
+        if after >= upto {
+            return Ok(sent);
+        }
+        let page = store.orders().orders_in_id_range(after, upto, HISTORY_BATCH as u32)?;
+        let Some(last) = page.last().map(|o| o.id.0) else {
+            store.set_bookkeeping(SETTING_HISTORY_SENT, &upto.to_string())?;
+            return Ok(sent);
+        };
+        let mut orders = Vec::with_capacity(page.len());
+        for o in page {
+            let refunds = store.refunds().refunds_of(o.id)?;
+            let acquirer = acquirers.get(&o.acquirer_id).cloned().unwrap_or_else(|| AcquirerRef {
+                id: o.acquirer_id.0,
+                kind: crate::model::AcquirerKind::Alipay,
+                name: format!("acquirer #{}", o.acquirer_id.0),
+                code: None,
+            });
+            let store_code = stores.get(&o.store_id).cloned();
+            orders.push(FeedOrder::of(o, refunds, acquirer, store_code, None, 0));
+        }
+        let answer = client.send_history(&HistoryRequest { orders }).await?;
+        for r in &answer.results {
+            match r.outcome {
+                HistoryOutcome::Recorded => sent.recorded += 1,
+                HistoryOutcome::Known => sent.known += 1,
+                HistoryOutcome::NotSettled => sent.not_settled += 1,
+                HistoryOutcome::NoAccount => sent.no_account += 1,
+            }
+        }
+        store.set_bookkeeping(SETTING_HISTORY_SENT, &last.to_string())?;
+        tracing::info!(
+            recorded = sent.recorded,
+            known = sent.known,
+            kept = sent.not_settled + sent.no_account,
+            "orders from before joining sent to the merchant backend"
+        );
+    }
+}
+
+/// The acquirer accounts of a database as the till API names them (by onboarding id, else kind and name): a
+/// backend's for its tills, a till's for its history (the kind tells the backend which wallet's account to file an
+/// order under).
+pub fn acquirer_refs(store: &Store) -> Result<HashMap<AcquirerId, AcquirerRef>, StoreError> {
+    let codes: HashMap<AcquirerId, String> =
+        store.setup().onboarding_acquirers()?.into_iter().map(|a| (a.acquirer.id, a.onboarding_code)).collect();
+    Ok(store
+        .setup()
+        .acquirers()?
+        .into_iter()
+        .map(|a| (a.id, AcquirerRef { id: a.id.0, kind: a.kind, name: a.name, code: codes.get(&a.id).cloned() }))
+        .collect())
+}
+
+/// Right after joining: sends the history (see [`send`]) through a connection of its own to `db`; None when there
+/// was nothing to send or it could not go now (the sync worker sends it later).
+pub async fn send_after_joining(db: &std::path::Path, vault: &crate::secrets::Vault) -> Option<HistorySent> {
+    let mut store = Store::open(db).ok()?;
+    if unsent(&store).ok()? == 0 {
+        return None;
+    }
+    let client = super::backend::client(&store, vault).ok()??;
+    match send(&mut store, &client).await {
+        Ok(sent) => Some(sent),
+        Err(e) => {
+            tracing::warn!(error = %e, "the orders taken before joining were not sent yet; the sync sends them");
+            None
+        }
+    }
+}
