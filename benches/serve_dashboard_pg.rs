@@ -48,8 +48,8 @@ fn main() {
              SELECT 'TDB' || g, '2026' || g, 1 + g % 3, 1 + g % 3, NULLIF(g % 11, 0), 'bench', 100 + (g * 7919) % 50000,
                     CASE WHEN g % 23 = 0 THEN 100 ELSE 0 END,
                     CASE WHEN g % 23 = 0 THEN 'PARTIALLY_REFUNDED' WHEN g % 17 = 0 THEN 'FAILED' ELSE 'PAID' END,
-                    now() - (g % (30 * 86400)) * INTERVAL '1 second', now() - (g % (30 * 86400)) * INTERVAL '1 second',
-                    now()
+                    now() - (g * 2592000 / $1::bigint) * INTERVAL '1 second',
+                    now() - (g * 2592000 / $1::bigint) * INTERVAL '1 second', now()
              FROM generate_series(1, $1::bigint) AS g",
             &[&n],
         ))

@@ -84,9 +84,11 @@ impl Text {
         lang.pick(&self.zh, &self.en)
     }
 
-    /// This, then `next` (a sentence after a sentence).
+    /// This sentence, then `next` (this one ended with a full stop when it has none).
     pub fn then(self, next: &Text) -> Text {
-        Text { zh: format!("{}{}", self.zh, next.zh), en: format!("{} {}", self.en, next.en) }
+        let zh_end = if self.zh.ends_with(['。', '！', '？', '：']) { "" } else { "。" };
+        let en_end = if self.en.ends_with(['.', '!', '?', ':']) { "" } else { "." };
+        Text { zh: format!("{}{zh_end}{}", self.zh, next.zh), en: format!("{}{en_end} {}", self.en, next.en) }
     }
 }
 

@@ -7,7 +7,7 @@ mod ui_common;
 use egui_kittest::kittest::Queryable;
 use tilldesk::config::{DataHome, SETTING_LANGUAGE};
 use tilldesk::i18n::Lang;
-use tilldesk::serve::{Backend, StartOptions};
+use tilldesk::serve::StartOptions;
 use tilldesk::store::Store;
 use tilldesk::ui::TillDeskApp;
 use ui_common::{click, replace_text, type_into, wait_for, wait_until};
@@ -17,22 +17,7 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     // The backend, on the sandbox's accounts.
-    let (sandbox, backend) = rt.block_on(async {
-        let sandbox =
-            tilldesk::sandbox::start(&tmp.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
-        let home = tmp.path().join("backend");
-        std::fs::create_dir_all(&home).unwrap();
-        let db = home.join(tilldesk::serve::DATABASE_FILE);
-        let mut store = Store::open(&db).unwrap();
-        tilldesk::sandbox::till::prepare(&mut store).unwrap();
-        let accounts = sandbox.state.accounts();
-        let router = tilldesk::sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
-        let notify = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
-        let backend = Backend::open(&db, &home).unwrap().serving(router);
-        let options = StartOptions::default();
-        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
-        (sandbox, running)
-    });
+    let (sandbox, backend) = ui_common::backend_on_sandbox(&rt, tmp.path(), StartOptions::default(), |_| {});
     let url = backend.base_url();
     let code = rt.block_on(backend.backend.add_till("S001", "front till")).unwrap().code;
 
@@ -106,7 +91,10 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
     click(&mut h, "Join");
     wait_for(&mut h, "Joined the merchant backend");
     // What it took before joining went up as its history.
-    h.get_by_label_contains("went to the merchant backend as this till's history: 2 recorded, 0 already there");
+    h.get_by_label_contains(
+        "payments go through it. The orders taken here before joining went to the merchant backend as this till's \
+         history: 2 recorded, 0 already there",
+    );
     let at_backend = Store::open(&backend.backend.db_path()).unwrap();
     let kept = at_backend.orders().order_by_out_trade_no("TDBEFORE0001").unwrap().expect("sent up");
     assert!(at_backend.orders().is_history_order(kept.id).unwrap());

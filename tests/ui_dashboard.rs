@@ -146,18 +146,10 @@ fn backend_order(store: &mut Store, store_code: &str, out_trade_no: &str, fen: i
 /// sees S002's sales too (which this till never took); with nobody signed in, or the backend stopped, the screen shows
 /// the till's own orders and says why.
 fn an_enrolled_tills_dashboard_in(lang: Lang) {
-    use tilldesk::routing::backend;
-    use tilldesk::secrets::Vault;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (sandbox, running) = rt.block_on(async {
-        let sandbox =
-            tilldesk::sandbox::start(&tmp.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
-        let home = tmp.path().join("backend");
-        std::fs::create_dir_all(&home).unwrap();
-        let db = home.join(tilldesk::serve::DATABASE_FILE);
-        let mut store = Store::open(&db).unwrap();
-        tilldesk::sandbox::till::prepare(&mut store).unwrap();
+    let options = tilldesk::serve::StartOptions { sync: None, recover: false, tls: None };
+    let (sandbox, running) = ui_common::backend_on_sandbox(&rt, tmp.path(), options, |store| {
         let merchant = store.setup_mut().merchant().unwrap();
         let s002 = tilldesk::model::Store {
             id: tilldesk::model::StoreId(0),
@@ -169,30 +161,11 @@ fn an_enrolled_tills_dashboard_in(lang: Lang) {
             contact: String::new(),
         };
         store.setup_mut().add_store(&s002, None).unwrap();
-        backend_order(&mut store, "S001", "TDDASH0001", 1234);
-        backend_order(&mut store, "S002", "TDDASH0002", 5678);
-        let accounts = sandbox.state.accounts();
-        let router = tilldesk::sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
-        let notify = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
-        let backend = tilldesk::serve::Backend::open(&db, &home).unwrap().serving(router);
-        let options = tilldesk::serve::StartOptions { sync: None, recover: false, tls: None };
-        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
-        (sandbox, running)
+        backend_order(store, "S001", "TDDASH0001", 1234);
+        backend_order(store, "S002", "TDDASH0002", 5678);
     });
     let data = tmp.path().join("till");
-    let mut home = DataHome::open(&data).unwrap();
-    home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
-    drop(home);
-    let db = data.join(tilldesk::config::DATABASE_FILE);
-    let mut vault = Vault::unlock(&data, "till passphrase").unwrap();
-    let code = rt.block_on(running.backend.add_till("S001", "till 1")).unwrap().code;
-    rt.block_on(async {
-        backend::join(&db, &mut vault, &running.base_url(), code.expose(), None).await.unwrap();
-        let mut store = Store::open(&db).unwrap();
-        let client = backend::client(&store, &vault).unwrap().unwrap();
-        backend::add_operator(&mut store, &client, None, "老板", Role::Owner, "246810").await.unwrap();
-        backend::sign_in(&mut store, &vault, "老板", "246810").await.unwrap();
-    });
+    let vault = ui_common::join_as_owner(&rt, &running, &data, lang);
 
     // Nobody signed in at the window: the till's own figures (it took nothing), and why.
     let home = DataHome::open(&data).unwrap();

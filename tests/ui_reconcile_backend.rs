@@ -7,9 +7,9 @@ mod recon_common;
 mod ui_common;
 
 use egui_kittest::kittest::{NodeT, Queryable};
-use tilldesk::config::{DataHome, SETTING_LANGUAGE};
+use tilldesk::config::DataHome;
 use tilldesk::i18n::Lang;
-use tilldesk::model::{AcquirerKind, Role};
+use tilldesk::model::AcquirerKind;
 
 /// Whether the button is disabled (or not on the screen this frame).
 fn disabled<S>(h: &egui_kittest::Harness<'_, S>, label: &str) -> bool {
@@ -27,7 +27,7 @@ use tilldesk::recon::{ImportControl, ImportOptions, ReconOptions};
 use tilldesk::routing::backend;
 use tilldesk::secrets::Secret;
 use tilldesk::secrets::Vault;
-use tilldesk::serve::{Backend, StartOptions};
+use tilldesk::serve::StartOptions;
 use tilldesk::store::Store;
 use tilldesk::ui::TillDeskApp;
 use ui_common::{assert_one_language, click, type_into, wait_for, wait_for_sign_in, wait_until};
@@ -35,22 +35,8 @@ use ui_common::{assert_one_language, click, type_into, wait_for, wait_for_sign_i
 fn the_backends_reports_in(lang: Lang) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (sandbox, running) = rt.block_on(async {
-        let sandbox =
-            tilldesk::sandbox::start(&tmp.path().join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
-        let home = tmp.path().join("backend");
-        std::fs::create_dir_all(&home).unwrap();
-        let db = home.join(tilldesk::serve::DATABASE_FILE);
-        let mut store = Store::open(&db).unwrap();
-        tilldesk::sandbox::till::prepare(&mut store).unwrap();
-        let accounts = sandbox.state.accounts();
-        let router = tilldesk::sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
-        let notify = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
-        let backend = Backend::open(&db, &home).unwrap().serving(router);
-        let options = StartOptions { sync: None, recover: false, tls: None };
-        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
-        (sandbox, running)
-    });
+    let options = StartOptions { sync: None, recover: false, tls: None };
+    let (sandbox, running) = ui_common::backend_on_sandbox(&rt, tmp.path(), options, |_| {});
     // The backend's bills of 2026-11-24, reconciled there (as its sync worker does after downloading them).
     let run_id = {
         let mut store = Store::open(&running.backend.db_path()).unwrap();
@@ -65,19 +51,8 @@ fn the_backends_reports_in(lang: Lang) {
 
     // The till joins, its owner is added at the backend and signs in there.
     let data = tmp.path().join("till");
-    let mut home = DataHome::open(&data).unwrap();
-    home.store.set_setting(SETTING_LANGUAGE, lang.tag(), None).unwrap();
-    drop(home);
     let db = data.join(tilldesk::config::DATABASE_FILE);
-    let mut vault = Vault::unlock(&data, "till passphrase").unwrap();
-    let code = rt.block_on(running.backend.add_till("S001", "till 1")).unwrap().code;
-    rt.block_on(async {
-        backend::join(&db, &mut vault, &running.base_url(), code.expose(), None).await.unwrap();
-        let mut store = Store::open(&db).unwrap();
-        let client = backend::client(&store, &vault).unwrap().unwrap();
-        backend::add_operator(&mut store, &client, None, "老板", Role::Owner, "246810").await.unwrap();
-        backend::sign_in(&mut store, &vault, "老板", "246810").await.unwrap();
-    });
+    let vault = ui_common::join_as_owner(&rt, &running, &data, lang);
 
     let home = DataHome::open(&data).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();

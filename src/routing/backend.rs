@@ -43,7 +43,8 @@ pub enum LinkError {
     /// Money still in flight through the till's present access: joining would route its recovery, cancels and
     /// refund follow-ups to a backend that never saw them.
     #[error(
-        "this till has {orders} payment(s), {refunds} refund(s) and {outbox} queued step(s) not finished through its          present access: let them finish first (`tilldesk recover`, `tilldesk sync --once`), then join"
+        "this till has {orders} payment(s), {refunds} refund(s) and {outbox} queued step(s) not finished through its \
+         present access: let them finish first (`tilldesk recover`, `tilldesk sync --once`), then join"
     )]
     Unfinished { orders: usize, refunds: usize, outbox: i64 },
 }

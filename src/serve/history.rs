@@ -10,10 +10,10 @@ use super::{Backend, Till, internal};
 use crate::channel::backend::api::{
     ApiError, FeedOrder, HISTORY_BATCH, HistoryOutcome, HistoryRequest, HistoryResponse, HistoryResult,
 };
-use crate::model::{AcquirerId, OrderStatus, RefundStatus};
+use crate::model::{AcquirerId, RefundStatus};
 use crate::money::Amount;
 use crate::store::StoreError;
-use crate::store::pulled::{PulledOrder, PulledRefund};
+use crate::store::pulled::{PulledOrder, PulledRefund, is_settled};
 
 fn bad(field: String, detail: impl Into<String>) -> ApiError {
     ApiError::BadRequest { field, detail: detail.into() }
@@ -76,18 +76,6 @@ fn pulled(n: usize, o: &FeedOrder, till: &Till, acquirer: AcquirerId) -> Result<
     })
 }
 
-fn settled(s: OrderStatus) -> bool {
-    matches!(
-        s,
-        OrderStatus::Paid
-            | OrderStatus::PartiallyRefunded
-            | OrderStatus::Refunded
-            | OrderStatus::Closed
-            | OrderStatus::Cancelled
-            | OrderStatus::Failed
-    )
-}
-
 impl Backend {
     /// Records `till`'s history (see the module doc); the whole request is checked before anything is written.
     pub async fn record_history(&self, till: &Till, req: &HistoryRequest) -> Result<HistoryResponse, ApiError> {
@@ -122,7 +110,7 @@ impl Backend {
         };
         let mut planned = Vec::with_capacity(req.orders.len());
         for (n, o) in req.orders.iter().enumerate() {
-            let plan = match (settled(o.status), account_for(o)) {
+            let plan = match (is_settled(o.status), account_for(o)) {
                 (false, _) => Err(HistoryOutcome::NotSettled),
                 (true, None) => Err(HistoryOutcome::NoAccount),
                 (true, Some(acquirer)) => Ok(pulled(n, o, till, acquirer)?),

@@ -278,11 +278,10 @@ async fn recon_report(
 async fn history(
     State(b): Shared,
     headers: HeaderMap,
-    body: Result<Json<HistoryRequest>, JsonRejection>,
+    parsed: Result<Json<HistoryRequest>, JsonRejection>,
 ) -> Answer<HistoryResponse> {
     let t = till(&b, &headers).await?;
-    let Json(req) = body.map_err(|e| ApiError::BadRequest { field: "body".into(), detail: e.body_text() })?;
-    Ok(Json(b.record_history(&t, &req).await?))
+    Ok(Json(b.record_history(&t, &body(parsed)?).await?))
 }
 
 async fn dashboard(

@@ -55,12 +55,12 @@ pub enum Pulled {
 }
 
 /// An order that holds (or held) money: paid, or refunded in part or in full.
-fn is_paid_family(s: OrderStatus) -> bool {
+pub fn is_paid_family(s: OrderStatus) -> bool {
     matches!(s, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded)
 }
 
 /// Settled: nothing more happens to it but refunds.
-fn is_settled(s: OrderStatus) -> bool {
+pub fn is_settled(s: OrderStatus) -> bool {
     is_paid_family(s) || matches!(s, OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Failed)
 }
 

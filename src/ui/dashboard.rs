@@ -29,8 +29,8 @@ pub struct DashboardScreen {
     as_table: bool,
     data: Option<Dashboard>,
     as_of: Option<String>,
-    /// Whose figures `data` are.
-    source: Option<Source>,
+    /// Whose figures `data` are, as the screen says it.
+    note: Note,
     error: Option<Text>,
     loading: Option<Ticket<Result<Loaded, StoreError>>>,
     /// The operator the figures were read for (read again when someone else signs in).
@@ -56,6 +56,17 @@ enum Source {
     Backend { as_of: String },
     /// This till's copy, because the backend could not answer (or nobody is signed in to ask it as).
     ThisTillBecause(RemoteError),
+}
+
+/// What the screen says about whose figures it shows (phrased once, when they come; drawn every frame).
+#[derive(Debug, Default)]
+enum Note {
+    /// A till on its own: nothing to say.
+    #[default]
+    None,
+    Backend,
+    /// This till's copy, and why.
+    OwnBecause(Text),
 }
 
 struct Loaded {
@@ -131,7 +142,11 @@ impl DashboardScreen {
                     Source::Backend { as_of } => as_of.clone(),
                     _ => crate::time::now_utc(),
                 }));
-                self.source = Some(source);
+                self.note = match source {
+                    Source::ThisTill => Note::None,
+                    Source::Backend { .. } => Note::Backend,
+                    Source::ThisTillBecause(e) => Note::OwnBecause(why_words(&e)),
+                };
             }
             Err(e) => {
                 tracing::warn!(error = %e, "dashboard figures");
@@ -220,7 +235,7 @@ impl DashboardScreen {
             ui.label(lang.pick("正在统计…", "Counting…"));
             return;
         };
-        source_ui(ui, lang, self.source.as_ref());
+        note_ui(ui, lang, &self.note);
         let (first, last) = d.days;
         ui.label(if first == last {
             format!("{} {first}", lang.pick("营业日（北京时间）", "Business day (China time)"))
@@ -256,34 +271,16 @@ impl DashboardScreen {
 }
 
 /// Says whose figures these are on an enrolled till: the merchant backend's (all tills), or this till's copy and why.
-fn source_ui(ui: &mut egui::Ui, lang: Lang, source: Option<&Source>) {
-    match source {
-        None | Some(Source::ThisTill) => {}
-        Some(Source::Backend { .. }) => {
+fn note_ui(ui: &mut egui::Ui, lang: Lang, note: &Note) {
+    match note {
+        Note::None => {}
+        Note::Backend => {
             ui.label(lang.pick(
                 "商户后台统计：所有收银台的订单（按登录人员的权限）",
                 "Added up at the merchant backend: every till's orders (as far as the signed-in operator may see)",
             ));
         }
-        Some(Source::ThisTillBecause(e)) => {
-            let why = match e {
-                RemoteError::SignInRequired => {
-                    Text::new("登录后显示商户后台的统计", "Sign in to see the merchant backend's figures")
-                }
-                RemoteError::VaultLocked => crate::ui::words_backend::unlock_first(),
-                RemoteError::Link(l) => crate::ui::words_backend::link_error(l),
-                RemoteError::Unreachable(_) => Text::new(
-                    "无法连接商户后台：请检查网络后点“刷新”",
-                    "The merchant backend cannot be reached: check the network and press Refresh",
-                ),
-                other => {
-                    tracing::warn!(error = %other, "the merchant backend's dashboard");
-                    Text::new(
-                        "商户后台没有给出统计（详情见日志）",
-                        "The merchant backend gave no figures (the log says why)",
-                    )
-                }
-            };
+        Note::OwnBecause(why) => {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 format!(
@@ -292,6 +289,25 @@ fn source_ui(ui: &mut egui::Ui, lang: Lang, source: Option<&Source>) {
                     why.get(lang)
                 ),
             );
+        }
+    }
+}
+
+/// Why the figures are the till's own, in both languages (logged once when it is not plain).
+fn why_words(e: &RemoteError) -> Text {
+    match e {
+        RemoteError::SignInRequired => {
+            Text::new("登录后显示商户后台的统计", "Sign in to see the merchant backend's figures")
+        }
+        RemoteError::VaultLocked => crate::ui::words_backend::unlock_first(),
+        RemoteError::Link(l) => crate::ui::words_backend::link_error(l),
+        RemoteError::Unreachable(_) => Text::new(
+            "无法连接商户后台：请检查网络后点“刷新”",
+            "The merchant backend cannot be reached: check the network and press Refresh",
+        ),
+        other => {
+            tracing::warn!(error = %other, "the merchant backend's dashboard");
+            Text::new("商户后台没有给出统计（详情见日志）", "The merchant backend gave no figures (the log says why)")
         }
     }
 }

@@ -185,6 +185,10 @@ mod tests {
         assert!(t.zh.contains("新记录 3 笔，已有 1 笔，1 笔仅保留在本机") && t.zh.contains("商户平台"), "{}", t.zh);
         assert!(t.en.contains("3 recorded, 1 already there, 1 kept at this till only"), "{}", t.en);
         assert!(!t.zh.chars().any(|c| c.is_ascii_alphabetic()), "no English in the Chinese: {}", t.zh);
+        let two = Text::new("已加入", "Joined").then(&Text::new("已发送。", "Sent."));
+        assert_eq!((two.zh.as_str(), two.en.as_str()), ("已加入。已发送。", "Joined. Sent."));
+        let ended = Text::new("好：", "Done:").then(&Text::new("甲", "a"));
+        assert_eq!((ended.zh.as_str(), ended.en.as_str()), ("好：甲", "Done: a"));
         let busy = link_error(&LinkError::Unfinished { orders: 2, refunds: 1, outbox: 0 });
         assert!(busy.zh.contains("2 笔支付、1 笔退款和 0 项") && busy.en.contains("2 payment(s), 1 refund(s)"));
     }

@@ -257,3 +257,54 @@ pub fn english_words(text: &str) -> Vec<String> {
     }
     words
 }
+
+/// A merchant backend on SQLite (in `dir/backend`) over an embedded sandbox's accounts (in `dir/sandbox`), serving
+/// on loopback with `options`; `prepare` adds to its catalogue and orders before it starts.
+pub fn backend_on_sandbox(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    options: tilldesk::serve::StartOptions,
+    prepare: impl FnOnce(&mut tilldesk::store::Store),
+) -> (tilldesk::sandbox::RunningSandbox, tilldesk::serve::RunningBackend) {
+    rt.block_on(async {
+        let sandbox =
+            tilldesk::sandbox::start(&dir.join("sandbox"), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+        let home = dir.join("backend");
+        std::fs::create_dir_all(&home).unwrap();
+        let db = home.join(tilldesk::serve::DATABASE_FILE);
+        let mut store = tilldesk::store::Store::open(&db).unwrap();
+        tilldesk::sandbox::till::prepare(&mut store).unwrap();
+        prepare(&mut store);
+        let accounts = sandbox.state.accounts();
+        let router = tilldesk::sandbox::till::router(&store, &accounts, &sandbox.base_url()).unwrap();
+        let notify = tilldesk::sandbox::till::notify_keys(&store, &accounts, &sandbox.base_url()).unwrap();
+        let backend = tilldesk::serve::Backend::open(&db, &home).unwrap().serving(router);
+        let running = tilldesk::serve::start(backend, "127.0.0.1:0".parse().unwrap(), notify, options).await.unwrap();
+        (sandbox, running)
+    })
+}
+
+/// A till of S001 in `data` (its language `lang`) joined to `running`, its owner 老板 (PIN 246810) added at the
+/// backend and signed in there; the till's vault (passphrase "till passphrase").
+pub fn join_as_owner(
+    rt: &tokio::runtime::Runtime,
+    running: &tilldesk::serve::RunningBackend,
+    data: &std::path::Path,
+    lang: tilldesk::i18n::Lang,
+) -> tilldesk::secrets::Vault {
+    use tilldesk::routing::backend;
+    let mut home = tilldesk::config::DataHome::open(data).unwrap();
+    home.store.set_setting(tilldesk::config::SETTING_LANGUAGE, lang.tag(), None).unwrap();
+    drop(home);
+    let db = data.join(tilldesk::config::DATABASE_FILE);
+    let mut vault = tilldesk::secrets::Vault::unlock(data, "till passphrase").unwrap();
+    let code = rt.block_on(running.backend.add_till("S001", "till 1")).unwrap().code;
+    rt.block_on(async {
+        backend::join(&db, &mut vault, &running.base_url(), code.expose(), None).await.unwrap();
+        let mut store = tilldesk::store::Store::open(&db).unwrap();
+        let client = backend::client(&store, &vault).unwrap().unwrap();
+        backend::add_operator(&mut store, &client, None, "老板", tilldesk::model::Role::Owner, "246810").await.unwrap();
+        backend::sign_in(&mut store, &vault, "老板", "246810").await.unwrap();
+    });
+    vault
+}

@@ -478,7 +478,7 @@ pub enum HistoryOutcome {
     Recorded,
     /// It had it already (sent before, or the order is one it took itself).
     Known,
-    /// Still in flight, or waiting for a person: not recorded (sent again once settled).
+    /// Still in flight, or waiting for a person: not recorded (it stays at the till).
     NotSettled,
     /// The backend has no acquirer account of that wallet to file it under: not recorded.
     NoAccount,

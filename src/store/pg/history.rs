@@ -13,21 +13,10 @@ impl PgStore {
     /// Records `p` (settled) as `till`'s history; false (nothing written) when it is not settled or its out_trade_no
     /// is here already. Two instances asked at once: one inserts, the other waits on the unique key and finds it.
     pub async fn record_history_order(&self, till: TillId, p: &PulledOrder) -> Result<bool> {
-        let settled = matches!(
-            p.status,
-            OrderStatus::Paid
-                | OrderStatus::PartiallyRefunded
-                | OrderStatus::Refunded
-                | OrderStatus::Closed
-                | OrderStatus::Cancelled
-                | OrderStatus::Failed
-        );
-        if !settled {
+        if !crate::store::pulled::is_settled(p.status) {
             return Ok(false);
         }
-        let paid_family =
-            matches!(p.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded);
-        let status = if paid_family { OrderStatus::Paid } else { p.status };
+        let status = if crate::store::pulled::is_paid_family(p.status) { OrderStatus::Paid } else { p.status };
         let created_at = parse_utc(&p.created_at)?;
         let paid_at = p.paid_at.as_deref().map(parse_utc).transpose()?;
         let mut conn = self.conn().await?;

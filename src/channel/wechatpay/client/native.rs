@@ -18,6 +18,17 @@ pub(super) fn beijing_compact(at: time::OffsetDateTime) -> String {
     format!("{:04}{:02}{:02}{:02}{:02}{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
+/// The shortest life WeChat Pay gives a NATIVE order (`time_expire` at least this after `time_start`).
+const SHORTEST_NATIVE: time::Duration = time::Duration::minutes(5);
+
+/// `time_expire` for a code the till shows until `expires_at`: never less than WeChat's five minutes after `now`
+/// (the till's own clock set `expires_at` a moment before this call, through a merchant backend a little more; the
+/// till closes the order when its own time is up, so an order that lives on at WeChat a few seconds longer is closed
+/// all the same).
+fn wechat_expiry(now: time::OffsetDateTime, expires_at: time::OffsetDateTime) -> time::OffsetDateTime {
+    expires_at.max(now + SHORTEST_NATIVE)
+}
+
 impl WechatClient {
     pub(super) async fn unifiedorder_impl(&self, req: &PrecreateRequest) -> PrecreateResult {
         let body: String = req.subject.trim().chars().take(MAX_BODY_CHARS).collect();
@@ -30,7 +41,7 @@ impl WechatClient {
             total_fee: req.amount,
             spbill_create_ip: self.spbill_create_ip().await,
             time_start: Some(beijing_compact(req.now)),
-            time_expire: Some(beijing_compact(req.expires_at)),
+            time_expire: Some(beijing_compact(wechat_expiry(req.now, req.expires_at))),
             notify_url: self.notify_url.clone().unwrap_or_else(|| NO_NOTIFY_URL.to_owned()),
             trade_type: TRADE_TYPE_NATIVE.to_owned(),
             product_id: Some(req.out_trade_no.clone()),
@@ -131,6 +142,19 @@ mod tests {
 
     fn head_fail(code: &str) -> ReplyHead {
         ReplyHead::failure(&MerchantIds::default(), code, "x")
+    }
+
+    #[test]
+    fn a_code_asked_a_moment_late_still_lives_five_minutes_at_wechat() {
+        let asked = time::macros::datetime!(2026-12-07 03:43:20.9 UTC);
+        let until = asked + time::Duration::minutes(5);
+        // The backend calls WeChat 0.2 s later: the compact times would be 4:59 apart, which WeChat refuses.
+        let now = asked + time::Duration::milliseconds(200);
+        let expire = wechat_expiry(now, until);
+        assert_eq!((beijing_compact(now), beijing_compact(expire)), ("20261207114321".into(), "20261207114821".into()));
+        // A longer life is kept as asked.
+        let later = until + time::Duration::minutes(10);
+        assert_eq!(wechat_expiry(now, later), later);
     }
 
     #[test]
