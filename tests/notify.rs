@@ -158,10 +158,20 @@ async fn a_store_code_payment_through_simulate_scan_appears_in_orders() {
     assert!(order.paid_at.is_some());
     // It is among the orders the Orders screen and `tilldesk orders list` show.
     assert!(w.store().orders().recent_orders(10).unwrap().iter().any(|o| o.out_trade_no == out_trade_no));
-    // The sandbox got its "success": the notification is delivered, not retried.
-    let ledger: serde_json::Value =
-        w.http.get(format!("{}/admin/ledger", w.sandbox.base_url())).send().await.unwrap().json().await.unwrap();
-    let n = ledger["notifications"].as_array().unwrap().iter().find(|n| n["trade_no"] == scan["trade_no"]).unwrap();
+    // The sandbox got its "success": the notification is delivered, not retried. The till writes the order before
+    // it answers, and the sandbox marks the delivery when the answer reaches it: look until it has.
+    let mut n = serde_json::Value::Null;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        let ledger: serde_json::Value =
+            w.http.get(format!("{}/admin/ledger", w.sandbox.base_url())).send().await.unwrap().json().await.unwrap();
+        let notes = ledger["notifications"].as_array().unwrap();
+        n = notes.iter().find(|n| n["trade_no"] == scan["trade_no"]).cloned().unwrap();
+        if n["delivered_at"].is_string() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
     assert!(n["delivered_at"].is_string(), "{n}");
 }
 
