@@ -39,7 +39,8 @@ pub fn summary(home: &mut DataHome, operator: Option<&str>, args: &SummaryArgs) 
     let period = period(args)?;
     let now = time::OffsetDateTime::now_utc();
     let store = args.store.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let (d, as_of, source) = if crate::cli::reconcile_backend::enrolled(home)? {
+    let at_backend = crate::cli::reconcile_backend::enrolled(home)?;
+    let (d, as_of) = if at_backend {
         let what = ("sales figures", "any operator; a cashier sees their own orders");
         let client = crate::cli::reconcile_backend::signed_in(home, operator, "tilldesk orders summary", what)?;
         let (d, as_of) = remote::block_on(tilldesk::dashboard::backend::figures(&client, period, now, store)).map_err(
@@ -59,7 +60,7 @@ pub fn summary(home: &mut DataHome, operator: Option<&str>, args: &SummaryArgs) 
                 other => anyhow::Error::new(other),
             },
         )?;
-        (d, as_of, "backend")
+        (d, as_of)
     } else {
         let narrow = match store {
             None => Narrow::default(),
@@ -73,18 +74,18 @@ pub fn summary(home: &mut DataHome, operator: Option<&str>, args: &SummaryArgs) 
             }
         };
         let d = tilldesk::dashboard::dashboard_of(&home.store, period, now, narrow)?;
-        (d, tilldesk::time::format_utc(now), "till")
+        (d, tilldesk::time::format_utc(now))
     };
     if args.json {
         let figures = DashboardFigures::of(&d, as_of, store.map(str::to_owned));
         let mut value = serde_json::to_value(&figures)?;
         if let Some(map) = value.as_object_mut() {
-            map.insert("source".into(), source.into());
+            map.insert("source".into(), if at_backend { "backend" } else { "till" }.into());
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    print!("{}", text(&d, &as_of, source == "backend"));
+    print!("{}", text(&d, &as_of, at_backend));
     Ok(())
 }
 

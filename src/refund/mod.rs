@@ -82,16 +82,15 @@ impl RefundDesk {
         reason: &str,
     ) -> Result<Refund, RefundError> {
         require(operator, Permission::Refund)?;
-        // An order taken store-direct before this till joined its backend: the backend does not refund it.
-        let before_joining = self.with_store(|s| -> Result<bool, StoreError> {
-            let order = s.orders().order_by_out_trade_no(out_trade_no)?;
-            order.map_or(Ok(false), |o| crate::routing::history::taken_before_joining(s, &o))
+        let (order, refund) = self.with_store(|s| -> Result<_, RefundError> {
+            // An order taken store-direct before this till joined its backend: the backend does not refund it.
+            if let Some(o) = s.orders().order_by_out_trade_no(out_trade_no)?
+                && crate::routing::history::taken_before_joining(s, &o)?
+            {
+                return Err(RefundRefused::TakenBeforeJoining { out_trade_no: o.out_trade_no }.into());
+            }
+            Ok(s.refunds_mut().create_refund(out_trade_no, amount, reason, Some(operator.id))?)
         })?;
-        if before_joining {
-            return Err(RefundRefused::TakenBeforeJoining { out_trade_no: out_trade_no.to_owned() }.into());
-        }
-        let (order, refund) =
-            self.with_store(|s| s.refunds_mut().create_refund(out_trade_no, amount, reason, Some(operator.id)))?;
         tracing::info!(out_trade_no, out_request_no = refund.out_request_no, %amount, operator = operator.name, "refund");
         let _working = ACTIVE.start(&refund.out_request_no);
         crash_point("refund_after_write_ahead");
