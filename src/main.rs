@@ -320,6 +320,7 @@ fn error_text(e: &anyhow::Error) -> String {
 
 fn main() -> ExitCode {
     init_logging();
+    quiet_when_stdout_closes();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<NotPaid>().is_some() => ExitCode::from(2),
@@ -328,6 +329,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `tilldesk orders list | head`: the reader stops early and closes the pipe; printing to it then ends the command
+/// quietly with the status a shell gives a command stopped by SIGPIPE (141), instead of a panic's message. Only the
+/// main thread's printing (a command's output) does this; what a command changes is committed before it prints, and
+/// the long-running commands (`serve`, `sandbox`, `sync --watch`) write their lines without panicking.
+fn quiet_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        let main = std::thread::current().name() == Some("main");
+        if main && message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

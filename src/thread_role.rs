@@ -2,7 +2,8 @@
 //! window marks its frames ([`ui_frame`]); the work the UI must never do itself — opening the database and running
 //! SQL (`store`), Argon2 hashing and checking (`store::operators`, `secrets`), signing (`channel`) and writing
 //! files (`private_files`, `export`) — calls [`assert_off_ui`], a debug assertion, so a screen that does such work
-//! instead of sending it through [`crate::queue`] fails its kittest. Owns one thread-local flag; imports nothing.
+//! instead of sending it through [`crate::queue`] fails its kittest. Owns one thread-local flag. And the other side of
+//! the same rule for the merchant backend's async workers: [`blocking`] runs such work there without stalling them.
 
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -43,6 +44,16 @@ pub fn on_ui_thread() -> bool {
 #[track_caller]
 pub fn assert_off_ui(what: &str) {
     debug_assert!(!on_ui_thread(), "{what} on the UI thread: send it through the window's command queue");
+}
+
+/// Runs blocking work (SQLite, Argon2) called from async code: on a worker of a multi-thread tokio runtime it tells
+/// the runtime first (`block_in_place`), so the worker's other tasks move to another thread instead of waiting for
+/// it (the merchant backend's requests); anywhere else (a current-thread runtime, a plain thread) it just runs `f`.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,9 @@ fn a_till_joins_its_merchant_backend_from_settings_and_pays_through_it() {
         terminal_id: None,
         refunds: Vec::new(),
     };
+    // Written as a pulled order is, then marked as taken here (not copied from a backend).
     home.store.orders_mut().apply_pulled_order(&before).unwrap();
+    rusqlite::Connection::open(home.store.path()).unwrap().execute("DELETE FROM pulled_orders", []).unwrap();
     let mut app = TillDeskApp::new(home).unwrap();
     app.ctx.runtime = Some(rt.handle().clone());
     app.ctx.sync_for = Some((tilldesk::model::ChannelMode::Sandbox, false));

@@ -129,3 +129,26 @@ fn bad_amounts_are_refused_with_the_reason_before_anything_starts() {
         assert!(!dir.path().join("sandbox").exists(), "{amount}: refused before the sandbox starts");
     }
 }
+
+/// `tilldesk doctor | head -1`: a reader that closed the pipe before the command printed ends it quietly with the
+/// status a shell gives SIGPIPE (141), not with a panic's message.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = tilldesk()
+        .arg("doctor")
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The read end goes before the command writes anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    // What it did before printing stays done.
+    assert!(tmp.path().join("tilldesk.sqlite3").is_file());
+}

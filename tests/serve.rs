@@ -906,6 +906,15 @@ async fn answers_split_the_acquirers_time_from_the_backends_in_server_timing() {
     w.backend.stop().await;
 }
 
+/// A till that leaves and joins again keeps refunding its own orders through the backend (see
+/// `till_common::joining_again_keeps_its_own_orders_refundable`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_that_joins_again_refunds_its_own_orders_through_the_backend() {
+    let w = world().await;
+    till_common::joining_again_keeps_its_own_orders_refundable(&w.backend, w.dir.path(), CODE_A, CODE_B).await;
+    w.backend.stop().await;
+}
+
 /// A till's orders from before it joined go up once as its history (see `till_common::history_goes_up_once`), and
 /// the sandbox never hears of them from the backend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

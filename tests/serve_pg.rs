@@ -1027,6 +1027,15 @@ async fn shift_reports_are_kept_once_and_listed_at_either_instance() {
 
 /// On PostgreSQL, a till's orders from before it joined go up once as its history, at either instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_that_joins_again_refunds_its_own_orders_through_the_backend_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let a = w.instance().await;
+    till_common::joining_again_keeps_its_own_orders_refundable(&a, w.dir.path(), CODE_A, CODE_B).await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tills_orders_from_before_it_joined_go_up_once_as_history_on_postgres() {
     let Some(url) = database_url() else { return };
     let w = world(&url).await;

@@ -57,6 +57,9 @@ struct Status<'a> {
     contact: String,
     /// Orders taken before joining still to be sent up as the till's history (the sync sends them).
     history_unsent: i64,
+    /// Orders taken before joining that the backend did not record (waiting for a person, no account of their
+    /// wallet, malformed): kept at this till only.
+    history_kept: i64,
 }
 
 /// Sends the orders taken here before joining up to the backend, and says what became of them (the sync worker
@@ -77,22 +80,36 @@ fn send_history(rt: &tokio::runtime::Runtime, home: &mut DataHome, vault: &tilld
     };
     match rt.block_on(history::send(&mut home.store, &client)) {
         Ok(sent) => {
-            let kept = sent.not_settled + sent.no_account;
+            let kept = sent.kept();
             println!(
                 "sent the {unsent} order(s) taken here before joining to the merchant backend as this till's history: {} \
-                 recorded, {} already there{}; refunds of them are made with this till's own account (its acquirer's \
+                 recorded, {} already there{}{}; refunds of them are made with this till's own account (its acquirer's \
                  merchant portal), not through the backend",
                 sent.recorded,
                 sent.known,
+                if sent.held > 0 {
+                    format!(
+                        ", {} the backend took itself (before this till left it; refunded through it as before)",
+                        sent.held
+                    )
+                } else {
+                    String::new()
+                },
                 if kept > 0 {
                     format!(
-                        ", {kept} kept here only ({} waiting for a person, {} of a wallet the backend has no account for)",
-                        sent.not_settled, sent.no_account
+                        ", {kept} kept here only ({} waiting for a person, {} of a wallet the backend has no account \
+                         for, {} refused as malformed)",
+                        sent.not_settled,
+                        sent.no_account,
+                        sent.invalid.len()
                     )
                 } else {
                     String::new()
                 }
             );
+            for (out_trade_no, detail) in &sent.invalid {
+                eprintln!("  refused by the backend: {out_trade_no}: {detail}");
+            }
         }
         Err(e) => eprintln!(
             "the {unsent} order(s) taken here before joining were not sent to the backend yet ({e}); the sync sends \
@@ -143,7 +160,8 @@ pub fn run(
             let till = tilldesk::config::this_till(&mut home.store)?;
             let mode = tilldesk::config::channel_mode(&home.store)?.to_string();
             let history_unsent = tilldesk::routing::history::unsent(&home.store)?;
-            let status = Status { link: &l, store: till.store_code, mode, contact, history_unsent };
+            let history_kept = home.store.orders().history_kept()?;
+            let status = Status { link: &l, store: till.store_code, mode, contact, history_unsent, history_kept };
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -153,6 +171,12 @@ pub fn run(
                 println!("contact: {}", status.contact);
                 if history_unsent > 0 {
                     println!("orders from before joining not sent up yet: {history_unsent} (the sync sends them)");
+                }
+                if history_kept > 0 {
+                    println!(
+                        "orders from before joining kept at this till only: {history_kept} (the backend did not record \
+                         them; `tilldesk orders list` has them)"
+                    );
                 }
             }
             Ok(())

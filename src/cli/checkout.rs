@@ -282,10 +282,13 @@ pub fn pay_dynamic(
                 amount: sale.order.total_amount.to_string(),
                 expires_at: expires_at.clone(),
             };
-            println!("{}", serde_json::to_string(&line)?);
+            // The trade is open: a reader that closed the pipe after the code must not stop the wait (the payment
+            // is followed to its end whatever happens to stdout).
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string(&line)?);
         } else {
-            println!("{}", sale.code);
-            println!(
+            let _ = writeln!(std::io::stdout(), "{}", sale.code);
+            let _ = writeln!(
+                std::io::stdout(),
                 "{} ¥{} {} via {}; valid until {}",
                 sale.wallet.as_str(),
                 sale.order.total_amount,
@@ -294,7 +297,7 @@ pub fn pay_dynamic(
                 tilldesk::time::to_china_display(&expires_at)
             );
         }
-        std::io::stdout().flush()?;
+        let _ = std::io::stdout().flush();
         if let Some(path) = &png {
             let bytes = tilldesk::mpm::render_png(&sale.code, 8, 4)?;
             std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;

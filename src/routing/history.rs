@@ -6,6 +6,11 @@
 //! them too, and refuses to refund one through the backend ([`taken_before_joining`]): the account that took it
 //! may not be one the backend holds (refund it in that acquirer's merchant portal, or after leaving the backend).
 //!
+//! Only the orders the till took itself go up: the ones it copied from a backend it was enrolled with before (other
+//! tills' orders, store-code payments) are not its history. An order the backend answers it holds already as one it
+//! took itself (`held`: taken at this till through that backend, before the till left and joined it again) is an
+//! ordinary order there, refunded through it. A malformed one (`invalid`) stays here, with what the backend said.
+//!
 //! Joining waits until nothing is in flight through the till's present access
 //! ([`super::backend::check_nothing_in_flight`]), so every order sent is settled; one that waits for a person (its
 //! figures did not match the acquirer's) stays at the till.
@@ -32,6 +37,7 @@ pub fn mark(store: &mut Store) -> Result<i64, StoreError> {
     let upto = store.orders().last_order_id()?;
     store.set_bookkeeping(SETTING_HISTORY_UPTO, &upto.to_string())?;
     store.set_bookkeeping(SETTING_HISTORY_SENT, "0")?;
+    store.orders_mut().forget_history_answers()?;
     Ok(upto)
 }
 
@@ -41,29 +47,46 @@ pub fn unsent(store: &Store) -> Result<i64, StoreError> {
     if sent >= upto {
         return Ok(0);
     }
-    store.orders().count_in_id_range(sent, upto)
+    store.orders().count_own_in_id_range(sent, upto)
 }
 
-/// Whether `order` was taken at this till before it joined the backend it is enrolled with now (never, on a
-/// store-direct till).
+/// Whether `order` was taken at this till before it joined the backend it is enrolled with now, so that the backend
+/// never refunds it (never on a store-direct till; not an order copied from a backend; not one the backend answered
+/// it holds as its own).
 pub fn taken_before_joining(store: &Store, order: &Order) -> Result<bool, StoreError> {
-    if link(store)?.is_none() {
+    if link(store)?.is_none() || order.id.0 > number(store, SETTING_HISTORY_UPTO)? {
         return Ok(false);
     }
-    Ok(order.id.0 <= number(store, SETTING_HISTORY_UPTO)?)
+    let orders = store.orders();
+    if orders.is_pulled(order.id)? {
+        return Ok(false);
+    }
+    Ok(orders.history_answer(order.id)?.as_deref() != Some(HistoryOutcome::Held.as_str()))
 }
 
 /// What sending the history did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HistorySent {
     /// Recorded at the backend now.
     pub recorded: usize,
-    /// The backend had them already (sent before).
+    /// The backend had them already as this till's history (sent before).
     pub known: usize,
+    /// The backend holds them as orders it took itself (through it, before this till left and joined again): refunded
+    /// through it.
+    pub held: usize,
     /// Waiting for a person here: they stay at the till.
     pub not_settled: usize,
     /// The backend has no account of their wallet: they stay at the till.
     pub no_account: usize,
+    /// Refused as malformed: they stay at the till (out_trade_no, what the backend said).
+    pub invalid: Vec<(String, String)>,
+}
+
+impl HistorySent {
+    /// How many stay at this till only.
+    pub fn kept(&self) -> usize {
+        self.not_settled + self.no_account + self.invalid.len()
+    }
 }
 
 /// Sends the history not sent yet, page by page, each page's progress kept as it is answered (a till stopped
@@ -78,7 +101,7 @@ pub async fn send(store: &mut Store, client: &BackendClient) -> Result<HistorySe
         if after >= upto {
             return Ok(sent);
         }
-        let page = store.orders().orders_in_id_range(after, upto, HISTORY_BATCH as u32)?;
+        let page = store.orders().own_orders_in_id_range(after, upto, HISTORY_BATCH as u32)?;
         let Some(last) = page.last().map(|o| o.id.0) else {
             store.set_bookkeeping(SETTING_HISTORY_SENT, &upto.to_string())?;
             return Ok(sent);
@@ -96,19 +119,29 @@ pub async fn send(store: &mut Store, client: &BackendClient) -> Result<HistorySe
             orders.push(FeedOrder::of(o, refunds, acquirer, store_code, None, 0));
         }
         let answer = client.send_history(&HistoryRequest { orders }).await?;
+        let mut answers = Vec::with_capacity(answer.results.len());
         for r in &answer.results {
             match r.outcome {
                 HistoryOutcome::Recorded => sent.recorded += 1,
                 HistoryOutcome::Known => sent.known += 1,
+                HistoryOutcome::Held => sent.held += 1,
                 HistoryOutcome::NotSettled => sent.not_settled += 1,
                 HistoryOutcome::NoAccount => sent.no_account += 1,
+                HistoryOutcome::Invalid => {
+                    let detail = r.detail.clone().unwrap_or_default();
+                    tracing::warn!(out_trade_no = %r.out_trade_no, %detail, "the merchant backend refused an order of this till's history");
+                    sent.invalid.push((r.out_trade_no.clone(), detail));
+                }
             }
+            answers.push((r.out_trade_no.clone(), r.outcome.as_str(), r.detail.clone().unwrap_or_default()));
         }
+        store.orders_mut().record_history_answers(&answers)?;
         store.set_bookkeeping(SETTING_HISTORY_SENT, &last.to_string())?;
         tracing::info!(
             recorded = sent.recorded,
             known = sent.known,
-            kept = sent.not_settled + sent.no_account,
+            held = sent.held,
+            kept = sent.kept(),
             "orders from before joining sent to the merchant backend"
         );
     }

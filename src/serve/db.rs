@@ -235,7 +235,7 @@ impl Backend {
         &self,
         till: TillId,
         order: &crate::store::pulled::PulledOrder,
-    ) -> Result<bool, DbError> {
+    ) -> Result<crate::store::pulled::HistoryRecord, DbError> {
         match self.pg() {
             Some(pg) => Ok(pg.record_history_order(till, order).await?),
             None => self.sqlite(|s| s.orders_mut().record_history_order(till, order)),

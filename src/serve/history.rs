@@ -3,7 +3,10 @@
 //! same wallet (the till's store's route for it, the same onboarding id preferred) for the figures by wallet and
 //! account. They are marked as history: the backend never queries, cancels or refunds them at an acquirer (the
 //! account that took them may not be one it holds), and a refund of one asked here is refused as
-//! `taken_before_joining`. Asked again, an order already here is `known`.
+//! `taken_before_joining`. Asked again, an order already here is `known`; one this backend took itself (at that
+//! till, through it, before the till left and joined again) is `held` and stays an ordinary order. Each order is
+//! checked on its own before anything is written: a malformed one is `invalid`, with the field and what was expected,
+//! and is not written (the till keeps it and does not send it again); the others are.
 
 use super::gateway::check_number;
 use super::{Backend, Till, internal};
@@ -13,7 +16,7 @@ use crate::channel::backend::api::{
 use crate::model::{AcquirerId, RefundStatus};
 use crate::money::Amount;
 use crate::store::StoreError;
-use crate::store::pulled::{PulledOrder, PulledRefund, is_settled};
+use crate::store::pulled::{HistoryRecord, PulledOrder, PulledRefund, is_settled};
 
 fn bad(field: String, detail: impl Into<String>) -> ApiError {
     ApiError::BadRequest { field, detail: detail.into() }
@@ -77,7 +80,7 @@ fn pulled(n: usize, o: &FeedOrder, till: &Till, acquirer: AcquirerId) -> Result<
 }
 
 impl Backend {
-    /// Records `till`'s history (see the module doc); the whole request is checked before anything is written.
+    /// Records `till`'s history (see the module doc); every order is checked before anything is written.
     pub async fn record_history(&self, till: &Till, req: &HistoryRequest) -> Result<HistoryResponse, ApiError> {
         if req.orders.len() > HISTORY_BATCH {
             return Err(bad("orders".into(), format!("at most {HISTORY_BATCH} at once")));
@@ -111,22 +114,30 @@ impl Backend {
         let mut planned = Vec::with_capacity(req.orders.len());
         for (n, o) in req.orders.iter().enumerate() {
             let plan = match (is_settled(o.status), account_for(o)) {
-                (false, _) => Err(HistoryOutcome::NotSettled),
-                (true, None) => Err(HistoryOutcome::NoAccount),
-                (true, Some(acquirer)) => Ok(pulled(n, o, till, acquirer)?),
+                (false, _) => Err((HistoryOutcome::NotSettled, None)),
+                (true, None) => Err((HistoryOutcome::NoAccount, None)),
+                (true, Some(acquirer)) => pulled(n, o, till, acquirer).map_err(|e| {
+                    let detail = match e {
+                        ApiError::BadRequest { field, detail } => format!("{field}: {detail}"),
+                        other => other.to_string(),
+                    };
+                    (HistoryOutcome::Invalid, Some(detail))
+                }),
             };
             planned.push((o.out_trade_no.clone(), plan));
         }
         let mut results = Vec::with_capacity(planned.len());
         for (out_trade_no, plan) in planned {
-            let outcome = match plan {
-                Err(outcome) => outcome,
+            let (outcome, detail) = match plan {
+                Err(refused) => refused,
                 Ok(order) => match self.db_record_history_order(till.id, &order).await? {
-                    true => HistoryOutcome::Recorded,
-                    false => HistoryOutcome::Known,
+                    HistoryRecord::Recorded => (HistoryOutcome::Recorded, None),
+                    HistoryRecord::Known => (HistoryOutcome::Known, None),
+                    HistoryRecord::Held => (HistoryOutcome::Held, None),
+                    HistoryRecord::NotSettled => (HistoryOutcome::NotSettled, None),
                 },
             };
-            results.push(HistoryResult { out_trade_no, outcome });
+            results.push(HistoryResult { out_trade_no, outcome, detail });
         }
         let recorded = results.iter().filter(|r| r.outcome == HistoryOutcome::Recorded).count();
         tracing::info!(till = %till.id, orders = results.len(), recorded, "a till's orders from before it joined");

@@ -286,8 +286,12 @@ impl Backend {
         self.clock.now()
     }
 
-    /// Runs `f` on a pooled connection.
+    /// Runs `f` on a pooled connection (blocking work: see [`crate::thread_role::blocking`]).
     fn with_store<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
+        crate::thread_role::blocking(|| self.with_store_here(f))
+    }
+
+    fn with_store_here<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, E> {
         let taken = match self.pool.lock() {
             Ok(mut p) => p.pop(),
             Err(poisoned) => poisoned.into_inner().pop(),

@@ -66,6 +66,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (21, include_str!("migrations/0021_amount_band_totals.sql")),
     (22, include_str!("migrations/0022_backend_shift_reports.sql")),
     (23, include_str!("migrations/0023_backend_history.sql")),
+    (24, include_str!("migrations/0024_till_history.sql")),
 ];
 
 /// The actor every connection this process opens starts with (see [`set_process_actor`]).

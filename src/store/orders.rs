@@ -110,21 +110,24 @@ impl<S: std::ops::Deref<Target = Store>> super::Orders<S> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The orders with ids in (`after`, `upto`], oldest first, at most `limit` (a till's history, sent up to the
-    /// merchant backend it joined in pages).
-    pub fn orders_in_id_range(&self, after: i64, upto: i64, limit: u32) -> Result<Vec<Order>> {
+    /// The orders taken here (not copied from a merchant backend) with ids in (`after`, `upto`], oldest first, at most
+    /// `limit` (a till's history, sent up to the merchant backend it joined in pages).
+    pub fn own_orders_in_id_range(&self, after: i64, upto: i64, limit: u32) -> Result<Vec<Order>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id > ?1 AND id <= ?2
+               AND id NOT IN (SELECT order_id FROM pulled_orders) ORDER BY id LIMIT ?3"
         ))?;
         let rows = stmt.query_map(rusqlite::params![after, upto, limit], order_from_row)?;
         rows.map(|r| typed(r?)).collect()
     }
 
-    /// How many orders have ids in (`after`, `upto`].
-    pub fn count_in_id_range(&self, after: i64, upto: i64) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM orders WHERE id > ?1 AND id <= ?2", [after, upto], |r| r.get(0))?)
+    /// How many orders taken here (not copied from a merchant backend) have ids in (`after`, `upto`].
+    pub fn count_own_in_id_range(&self, after: i64, upto: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM orders WHERE id > ?1 AND id <= ?2 AND id NOT IN (SELECT order_id FROM pulled_orders)",
+            [after, upto],
+            |r| r.get(0),
+        )?)
     }
 
     /// The highest order id (0 with no order).

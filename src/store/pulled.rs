@@ -70,22 +70,37 @@ impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
         if !is_settled(p.status) {
             return Ok(Pulled::Unchanged);
         }
-        self.transaction(|tx| Ok(apply_in(tx, p, "pulled", "at the merchant backend")?.0))
+        self.transaction(|tx| {
+            let (pulled, id) = apply_in(tx, p, "pulled", "at the merchant backend")?;
+            if pulled == Pulled::New {
+                tx.execute("INSERT OR IGNORE INTO pulled_orders (order_id) VALUES (?1)", [id.0])?;
+            }
+            Ok(pulled)
+        })
     }
 
     /// A till's order from before it joined, sent up to the backend this store is (`till`): written as
     /// [`apply_pulled_order`](Self::apply_pulled_order) writes an order, marked as that till's history, in one
-    /// transaction. False (nothing written) when the order is not settled or its out_trade_no is already here.
-    pub fn record_history_order(&mut self, till: crate::store::serve::TillId, p: &PulledOrder) -> Result<bool> {
+    /// transaction. Nothing is written when the order is not settled or its out_trade_no is already here (as history,
+    /// or as an order this backend took itself).
+    pub fn record_history_order(
+        &mut self,
+        till: crate::store::serve::TillId,
+        p: &PulledOrder,
+    ) -> Result<HistoryRecord> {
         if !is_settled(p.status) {
-            return Ok(false);
+            return Ok(HistoryRecord::NotSettled);
         }
         self.transaction(|tx| {
             let known: Option<i64> = tx
                 .query_row("SELECT id FROM orders WHERE out_trade_no = ?1", [&p.out_trade_no], |r| r.get(0))
                 .optional()?;
-            if known.is_some() {
-                return Ok(false);
+            if let Some(id) = known {
+                let history = tx
+                    .query_row("SELECT 1 FROM backend_history_orders WHERE order_id = ?1", [id], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                return Ok(if history { HistoryRecord::Known } else { HistoryRecord::Held });
             }
             let (_, id) = apply_in(tx, p, "history", &format!("taken at till #{till} before it joined the backend"))?;
             let now = crate::time::now_utc();
@@ -94,12 +109,77 @@ impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
                 "INSERT INTO backend_history_orders (order_id, till_id, received_at) VALUES (?1, ?2, ?3)",
                 params![id.0, till.0, now],
             )?;
-            Ok(true)
+            Ok(HistoryRecord::Recorded)
         })
     }
 }
 
+impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
+    /// Forgets what a merchant backend answered for this till's history (joining one, all of it goes up again).
+    pub fn forget_history_answers(&mut self) -> Result<()> {
+        self.conn.execute("DELETE FROM history_answers", [])?;
+        Ok(())
+    }
+
+    /// Keeps what the merchant backend answered for orders of this till's history (`out_trade_no`, outcome word,
+    /// detail), in one transaction.
+    pub fn record_history_answers(&mut self, answers: &[(String, &str, String)]) -> Result<()> {
+        self.transaction(|tx| {
+            let now = crate::time::now_utc();
+            for (out_trade_no, outcome, detail) in answers {
+                tx.execute(
+                    "INSERT OR REPLACE INTO history_answers (order_id, outcome, detail, answered_at)
+                     SELECT id, ?2, ?3, ?4 FROM orders WHERE out_trade_no = ?1",
+                    params![out_trade_no, outcome, detail, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// What recording one order of a till's history did at the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryRecord {
+    /// Written now.
+    Recorded,
+    /// Here already as history (sent before).
+    Known,
+    /// Here already as an order the backend took itself (nothing written).
+    Held,
+    /// Not settled: not written.
+    NotSettled,
+}
+
 impl<S: std::ops::Deref<Target = Store>> super::Orders<S> {
+    /// Whether this till copied the order from a merchant backend (another till's, or a store-code payment it was
+    /// notified of) rather than taking it itself.
+    pub fn is_pulled(&self, id: OrderId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM pulled_orders WHERE order_id = ?1", [id.0], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// How many orders of this till's history the merchant backend did not record (kept here only).
+    pub fn history_kept(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM history_answers WHERE outcome IN ('not_settled', 'no_account', 'invalid')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// What the merchant backend answered for the order when it went up as this till's history (its outcome word,
+    /// `recorded`, `known`, `held`…), None when it has not gone up.
+    pub fn history_answer(&self, id: OrderId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT outcome FROM history_answers WHERE order_id = ?1", [id.0], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Whether the order is a till's history, sent up to this backend (see `record_history_order`).
     pub fn is_history_order(&self, id: OrderId) -> Result<bool> {
         Ok(self
@@ -300,5 +380,24 @@ mod tests {
         let paid = pulled(&mut store, "TD3", OrderStatus::Paid);
         assert_eq!(store.orders_mut().apply_pulled_order(&paid).unwrap(), Pulled::Unchanged);
         assert_eq!(store.orders().order_by_out_trade_no("TD3").unwrap().unwrap().status, OrderStatus::Cancelled);
+
+        // Copied orders are told apart from the till's own (moved by a pulled fact or not), and the migration that
+        // added the mark finds the same ones from their first event.
+        let other = pulled(&mut store, "TD4", OrderStatus::Paid);
+        assert_eq!(store.orders_mut().apply_pulled_order(&other).unwrap(), Pulled::New);
+        let id = |store: &Store, no: &str| store.orders().order_by_out_trade_no(no).unwrap().unwrap().id;
+        let (own, copied) = (id(&store, "TD3"), id(&store, "TD4"));
+        assert!(store.orders().is_pulled(copied).unwrap());
+        assert!(!store.orders().is_pulled(own).unwrap());
+        assert_eq!(store.orders().count_own_in_id_range(0, copied.0).unwrap(), 1);
+        let own_ids: Vec<_> =
+            store.orders().own_orders_in_id_range(0, copied.0, 10).unwrap().into_iter().map(|o| o.id).collect();
+        assert_eq!(own_ids, [own]);
+        let migration = include_str!("migrations/0024_till_history.sql");
+        let backfill = &migration[migration.find("INSERT INTO pulled_orders").unwrap()..];
+        let backfill = &backfill[..=backfill.find(';').unwrap()];
+        store.transaction(|tx| Ok(tx.execute_batch(&format!("DELETE FROM pulled_orders; {backfill}"))?)).unwrap();
+        assert!(store.orders().is_pulled(copied).unwrap());
+        assert!(!store.orders().is_pulled(own).unwrap());
     }
 }

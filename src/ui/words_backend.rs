@@ -129,16 +129,27 @@ pub fn joined(j: &Joined) -> Text {
 
 /// What became of the orders taken before joining (sent up as the till's history).
 pub fn history_sent(sent: &crate::routing::history::HistorySent) -> Text {
-    let (recorded, known, kept) = (sent.recorded, sent.known, sent.not_settled + sent.no_account);
+    let (recorded, known, held, kept) = (sent.recorded, sent.known, sent.held, sent.kept());
     Text::new(
         format!(
-            "加入前在本机收款的订单已作为本收银台的历史发送到商户后台：新记录 {recorded} 笔，已有 {known} 笔{}。\
+            "加入前在本机收款的订单已作为本收银台的历史发送到商户后台：新记录 {recorded} 笔，已有 {known} 笔{}{}。\
              这些订单的退款请在原收单机构的商户平台办理，不经商户后台。",
+            if held > 0 {
+                format!("，{held} 笔原本就经该商户后台收款（照常经其退款）")
+            } else {
+                String::new()
+            },
             if kept > 0 { format!("，{kept} 笔仅保留在本机") } else { String::new() }
         ),
         format!(
             "The orders taken here before joining went to the merchant backend as this till's history: {recorded} \
-             recorded, {known} already there{}. Refund them in their acquirer's merchant portal, not through the backend.",
+             recorded, {known} already there{}{}. Refund them in their acquirer's merchant portal, not through the \
+             backend.",
+            if held > 0 {
+                format!(", {held} taken through this backend before (refunded through it as usual)")
+            } else {
+                String::new()
+            },
             if kept > 0 { format!(", {kept} kept at this till only") } else { String::new() }
         ),
     )
@@ -180,10 +191,24 @@ mod tests {
 
     #[test]
     fn history_and_joining_refusals_are_said_in_each_language() {
-        let sent = crate::routing::history::HistorySent { recorded: 3, known: 1, not_settled: 1, no_account: 0 };
+        let sent = crate::routing::history::HistorySent { recorded: 3, known: 1, not_settled: 1, ..Default::default() };
         let t = history_sent(&sent);
         assert!(t.zh.contains("新记录 3 笔，已有 1 笔，1 笔仅保留在本机") && t.zh.contains("商户平台"), "{}", t.zh);
         assert!(t.en.contains("3 recorded, 1 already there, 1 kept at this till only"), "{}", t.en);
+        assert!(!t.zh.chars().any(|c| c.is_ascii_alphabetic()), "no English in the Chinese: {}", t.zh);
+        let again = crate::routing::history::HistorySent {
+            known: 1,
+            held: 2,
+            invalid: vec![("T1".into(), "orders[0].created_at: a UTC time".into())],
+            ..Default::default()
+        };
+        let t = history_sent(&again);
+        assert!(t.zh.contains("已有 1 笔，2 笔原本就经该商户后台收款（照常经其退款），1 笔仅保留在本机"), "{}", t.zh);
+        assert!(
+            t.en.contains("2 taken through this backend before (refunded through it as usual), 1 kept"),
+            "{}",
+            t.en
+        );
         assert!(!t.zh.chars().any(|c| c.is_ascii_alphabetic()), "no English in the Chinese: {}", t.zh);
         let two = Text::new("已加入", "Joined").then(&Text::new("已发送。", "Sent."));
         assert_eq!((two.zh.as_str(), two.en.as_str()), ("已加入。已发送。", "Joined. Sent."));

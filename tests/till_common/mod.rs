@@ -212,11 +212,10 @@ pub async fn history_goes_up_once(backend: &RunningBackend, parent: &Path) -> Ti
         status: RefundStatus::Success,
         created_at: at.clone(),
     };
-    store
-        .orders_mut()
-        .apply_pulled_order(&order("TDHIST0001", 1000, OrderStatus::PartiallyRefunded, vec![refund]))
-        .unwrap();
-    store.orders_mut().apply_pulled_order(&order("TDHIST0002", 500, OrderStatus::Failed, Vec::new())).unwrap();
+    own_order(&mut store, &order("TDHIST0001", 1000, OrderStatus::PartiallyRefunded, vec![refund]));
+    own_order(&mut store, &order("TDHIST0002", 500, OrderStatus::Failed, Vec::new()));
+    // One the till copied from a backend it was enrolled with before (another till's): not its history.
+    store.orders_mut().apply_pulled_order(&order("TDHIST-OTHER", 900, OrderStatus::Paid, Vec::new())).unwrap();
     let paying = tilldesk::store::orders::NewOrder {
         out_trade_no: "TDHIST0003".into(),
         store_id: shop,
@@ -245,6 +244,7 @@ pub async fn history_goes_up_once(backend: &RunningBackend, parent: &Path) -> Ti
     let sent = tilldesk::routing::history::send(&mut store, &client).await.unwrap();
     assert_eq!((sent.recorded, sent.known, sent.no_account, sent.not_settled), (3, 0, 0, 0), "{sent:?}");
     assert_eq!(tilldesk::routing::history::unsent(&store).unwrap(), 0);
+    assert!(backend_order(backend, "TDHIST-OTHER").await.is_none(), "another till's order is not this till's history");
     let again = tilldesk::routing::history::send(&mut store, &client).await.unwrap();
     assert_eq!(again, tilldesk::routing::history::HistorySent::default(), "nothing left to send");
     let mine = store.orders().order_by_out_trade_no("TDHIST0001").unwrap().unwrap();
@@ -298,6 +298,124 @@ pub async fn history_goes_up_once(backend: &RunningBackend, parent: &Path) -> Ti
         "{kind:?}"
     );
     till
+}
+
+/// Writes `p` (settled) into a till's database as an order the till took itself: written as a pulled order is, then
+/// no longer marked as copied from a backend.
+pub fn own_order(store: &mut Store, p: &tilldesk::store::pulled::PulledOrder) {
+    store.orders_mut().apply_pulled_order(p).unwrap();
+    let id = store.orders().order_by_out_trade_no(&p.out_trade_no).unwrap().unwrap().id;
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.execute("DELETE FROM pulled_orders WHERE order_id = ?1", [id.0]).unwrap();
+    assert!(!store.orders().is_pulled(id).unwrap());
+}
+
+/// A till that leaves the backend and joins it again (a new code, the same folder): its own orders taken through
+/// the backend are `held` there (ordinary orders, refunded through it as before); another till's orders it copied
+/// are not sent up at all; and a malformed order of a history page is `invalid` on its own (with the field), the
+/// rest of the page recorded. `code_a`/`code_b`: payment codes the backend's acquirer accepts.
+pub async fn joining_again_keeps_its_own_orders_refundable(
+    backend: &RunningBackend,
+    parent: &Path,
+    code_a: &str,
+    code_b: &str,
+) {
+    use tilldesk::channel::backend::api::{HistoryOutcome, HistoryRequest};
+    use tilldesk::model::{OrderStatus, RefundStatus};
+
+    let mut till = join(backend, parent, "till again").await;
+    let other = join(backend, parent, "till beside").await;
+    let (mine, outcome) = till.pay(code_a, 1000).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let (theirs, outcome) = other.pay(code_b, 800).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let run = till.sync().await;
+    assert!(run.online && run.errors.is_empty(), "{run:?}");
+    let copied = till.store().orders().order_by_out_trade_no(&theirs.out_trade_no).unwrap().expect("pulled");
+    assert!(till.store().orders().is_pulled(copied.id).unwrap());
+    assert!(!till.store().orders().is_pulled(mine.id).unwrap());
+
+    // One of its own orders from long ago, its time written in a form the API does not take (as a till's first
+    // version wrote it).
+    let mut store = till.store();
+    let mut old = tilldesk::store::pulled::PulledOrder {
+        out_trade_no: "TDAGAIN-OLD".into(),
+        trade_no: Some("2026TDAGAIN".into()),
+        store_id: till.store_id,
+        acquirer_id: mine.acquirer_id,
+        source: tilldesk::model::OrderSource::Barcode,
+        subject: "旧订单".into(),
+        total_amount: Amount::from_fen(300),
+        status: OrderStatus::Paid,
+        auth_code_masked: None,
+        created_at: "2026-11-01T02:00:00.000000Z".into(),
+        paid_at: None,
+        acquirer_merchant_id: None,
+        terminal_id: None,
+        refunds: Vec::new(),
+    };
+    own_order(&mut store, &old);
+    rusqlite::Connection::open(&till.db)
+        .unwrap()
+        .execute("UPDATE orders SET created_at = '2026-11-01 10:00:00' WHERE out_trade_no = 'TDAGAIN-OLD'", [])
+        .unwrap();
+    old.created_at = "2026-11-01 10:00:00".into();
+
+    // Leaves, and joins again with a new code.
+    tilldesk::routing::backend::leave(&mut store, &mut till.vault, None).unwrap();
+    let code = backend.backend.add_till("S001", "till again").await.unwrap().code;
+    tilldesk::routing::backend::join(&till.db, &mut till.vault, &backend.base_url(), code.expose(), None)
+        .await
+        .unwrap();
+    assert_eq!(tilldesk::routing::history::unsent(&store).unwrap(), 2, "its own orders only");
+    let client = tilldesk::routing::backend::client(&store, &till.vault).unwrap().unwrap();
+    let sent = tilldesk::routing::history::send(&mut store, &client).await.unwrap();
+    assert_eq!((sent.recorded, sent.known, sent.held, sent.kept()), (0, 0, 1, 1), "{sent:?}");
+    assert_eq!(store.orders().history_answer(mine.id).unwrap().as_deref(), Some("held"));
+    // The malformed one: refused on its own, with its field; kept here, not sent again.
+    assert_eq!(sent.invalid.len(), 1);
+    assert_eq!(sent.invalid[0].0, "TDAGAIN-OLD");
+    assert!(sent.invalid[0].1.contains("created_at") && sent.invalid[0].1.contains("UTC time"), "{:?}", sent.invalid);
+    assert!(backend_order(backend, "TDAGAIN-OLD").await.is_none(), "nothing written of it");
+    assert_eq!(store.orders().history_kept().unwrap(), 1);
+    assert_eq!(tilldesk::routing::history::unsent(&store).unwrap(), 0);
+    let old_here = store.orders().order_by_out_trade_no(&old.out_trade_no).unwrap().unwrap();
+    assert!(tilldesk::routing::history::taken_before_joining(&store, &old_here).unwrap());
+    assert!(!tilldesk::routing::history::taken_before_joining(&store, &mine).unwrap());
+    assert!(!tilldesk::routing::history::taken_before_joining(&store, &copied).unwrap());
+
+    // Refunded through the backend as before (the till's new link).
+    till.router = tilldesk::routing::backend::router(&store, &till.vault).unwrap().expect("enrolled");
+    let owner = store.staff_mut().add_operator("会计 Wu", tilldesk::model::Role::BackOffice, "246801", None).unwrap();
+    let refund = till.desk().refund(&owner, &mine.out_trade_no, Amount::from_fen(200), "退一点").await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Success);
+    let at_backend = backend_order(backend, &mine.out_trade_no).await.unwrap();
+    assert_eq!((at_backend.status, at_backend.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 200));
+
+    // A page with a malformed order: that one `invalid`, with its field; the other recorded, in the same page.
+    let acquirers = tilldesk::routing::history::acquirer_refs(&store).unwrap();
+    let feed = |no: &str, created_at: &str| {
+        let mut o = tilldesk::channel::backend::api::FeedOrder::of(
+            mine.clone(),
+            Vec::new(),
+            acquirers[&mine.acquirer_id].clone(),
+            Some("S001".into()),
+            None,
+            0,
+        );
+        o.out_trade_no = no.into();
+        o.created_at = created_at.into();
+        o
+    };
+    let page =
+        HistoryRequest { orders: vec![feed("TDAGAIN0001", "2026-12-01T02:00:00Z"), feed("TDAGAIN0002", "yesterday")] };
+    let answer = client.send_history(&page).await.unwrap();
+    assert_eq!(answer.results[0].outcome, HistoryOutcome::Recorded);
+    assert_eq!(answer.results[1].outcome, HistoryOutcome::Invalid);
+    let detail = answer.results[1].detail.as_deref().unwrap_or_default();
+    assert!(detail.contains("orders[1].created_at") && detail.contains("UTC time"), "{detail}");
+    assert!(backend_order(backend, "TDAGAIN0002").await.is_none(), "nothing written of it");
+    assert!(backend_order(backend, "TDAGAIN0001").await.is_some());
 }
 
 /// The backend's order `out_trade_no`, from whichever engine it runs on.

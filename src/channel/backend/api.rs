@@ -453,7 +453,9 @@ pub struct FeedOrder {
 /// `POST /v1/orders/history`: orders this till took before it joined the backend (store-direct, with its own
 /// acquirer accounts), finished, sent up once so that head office sees them. The backend records them as its till's
 /// orders for its figures and lists, and never sends anything to an acquirer about them (the account that took them
-/// may not be one it holds). Asked again, an order already there is `known`.
+/// may not be one it holds). Asked again, an order already there is `known`; one it took itself (at this till,
+/// through it, before the till left and joined again) is `held`. Each order is checked on its own: a malformed one
+/// is `invalid` (the field and what was expected in `detail`), the others are recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRequest {
     pub orders: Vec<FeedOrder>,
@@ -468,6 +470,9 @@ pub struct HistoryResponse {
 pub struct HistoryResult {
     pub out_trade_no: String,
     pub outcome: HistoryOutcome,
+    /// For `invalid`: which field, and what was expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// What the backend did with one order of a till's history.
@@ -476,12 +481,29 @@ pub struct HistoryResult {
 pub enum HistoryOutcome {
     /// Recorded now.
     Recorded,
-    /// It had it already (sent before, or the order is one it took itself).
+    /// It had it already as this till's history (sent before).
     Known,
+    /// It holds it as an order it took itself (through its own accounts): not history, refunded through it.
+    Held,
     /// Still in flight, or waiting for a person: not recorded (it stays at the till).
     NotSettled,
     /// The backend has no acquirer account of that wallet to file it under: not recorded.
     NoAccount,
+    /// Malformed (see `detail`): not recorded.
+    Invalid,
+}
+
+impl HistoryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryOutcome::Recorded => "recorded",
+            HistoryOutcome::Known => "known",
+            HistoryOutcome::Held => "held",
+            HistoryOutcome::NotSettled => "not_settled",
+            HistoryOutcome::NoAccount => "no_account",
+            HistoryOutcome::Invalid => "invalid",
+        }
+    }
 }
 
 /// The most orders one history request carries.

@@ -6,15 +6,16 @@
 use super::moves::{event, move_refund};
 use super::{PgStore, Result, parse_utc};
 use crate::model::{OrderId, OrderStatus, RefundId, RefundStatus};
-use crate::store::pulled::PulledOrder;
+use crate::store::pulled::{HistoryRecord, PulledOrder};
 use crate::store::serve::TillId;
 
 impl PgStore {
-    /// Records `p` (settled) as `till`'s history; false (nothing written) when it is not settled or its out_trade_no
-    /// is here already. Two instances asked at once: one inserts, the other waits on the unique key and finds it.
-    pub async fn record_history_order(&self, till: TillId, p: &PulledOrder) -> Result<bool> {
+    /// Records `p` (settled) as `till`'s history; nothing is written when it is not settled or its out_trade_no is
+    /// here already (as history, or as an order this backend took itself). Two instances asked at once: one inserts,
+    /// the other waits on the unique key and finds it.
+    pub async fn record_history_order(&self, till: TillId, p: &PulledOrder) -> Result<HistoryRecord> {
         if !crate::store::pulled::is_settled(p.status) {
-            return Ok(false);
+            return Ok(HistoryRecord::NotSettled);
         }
         let status = if crate::store::pulled::is_paid_family(p.status) { OrderStatus::Paid } else { p.status };
         let created_at = parse_utc(&p.created_at)?;
@@ -46,7 +47,16 @@ impl PgStore {
                 ],
             )
             .await?;
-        let Some(row) = row else { return Ok(false) };
+        let Some(row) = row else {
+            let history = tx
+                .query_opt(
+                    "SELECT 1 FROM history_orders h JOIN orders o ON o.id = h.order_id WHERE o.out_trade_no = $1",
+                    &[&p.out_trade_no],
+                )
+                .await?
+                .is_some();
+            return Ok(if history { HistoryRecord::Known } else { HistoryRecord::Held });
+        };
         let id = OrderId(row.get(0));
         let detail = format!("{status} taken at till #{till} before it joined the backend, {}", p.total_amount);
         event(&tx, id, "history", &detail).await?;
@@ -69,7 +79,7 @@ impl PgStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(HistoryRecord::Recorded)
     }
 
     /// Whether the order is a till's history.

@@ -58,7 +58,7 @@ impl PgStore {
         if name.is_empty() || name.chars().count() > 32 {
             return Ok(Err(AddRefused::Auth(AuthError::NameFormat)));
         }
-        let hash = match hash_pin(pin, role) {
+        let hash = match crate::thread_role::blocking(|| hash_pin(pin, role)) {
             Ok(h) => h,
             Err(e) => return Ok(Err(AddRefused::Auth(e))),
         };
@@ -91,7 +91,7 @@ impl PgStore {
             .await?
         };
         let Some(row) = row else {
-            let _ = pin_matches(pin, dummy_hash());
+            let _ = crate::thread_role::blocking(|| pin_matches(pin, dummy_hash()));
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await?;
             audit(&tx, None, "operator.unknown_name", name, None, None).await?;
@@ -108,7 +108,7 @@ impl PgStore {
             tx.commit().await?;
             return Ok(Err(AuthError::LockedOut { name: name.to_owned(), seconds }));
         }
-        if pin_matches(pin, &phc) {
+        if crate::thread_role::blocking(|| pin_matches(pin, &phc)) {
             conn.execute("UPDATE operators SET failed_pins = 0, locked_until = NULL WHERE id = $1", &[&id]).await?;
             return Ok(Ok(operator(id, name.to_owned(), &role, true)?));
         }
@@ -141,7 +141,7 @@ impl PgStore {
         by: Option<OperatorId>,
     ) -> Result<Result<Operator, AuthError>> {
         let Some(op) = self.operator(id).await?.filter(|o| o.active) else { return Ok(Err(AuthError::NameOrPin)) };
-        let hash = match hash_pin(new_pin, op.role) {
+        let hash = match crate::thread_role::blocking(|| hash_pin(new_pin, op.role)) {
             Ok(h) => h,
             Err(e) => return Ok(Err(e)),
         };
