@@ -871,8 +871,20 @@ async fn head_office_lists_are_scoped_by_the_signed_in_role() {
     let run = till.sync().await;
     assert!(run.errors.is_empty(), "{run:?}");
     let pulled = till.store().orders().order_by_out_trade_no("TDS002000001").unwrap().expect("pulled for the owner");
-    let local_s002 = till.store().setup().store_by_code("S002").unwrap().expect("the store mirrored").id;
-    assert_eq!((pulled.store_id, pulled.status), (local_s002, OrderStatus::Paid));
+    let local_s002 = till.store().setup().store_by_code("S002").unwrap().expect("the store mirrored");
+    assert_eq!((pulled.store_id, pulled.status), (local_s002.id, OrderStatus::Paid));
+    assert_eq!(
+        (local_s002.name.as_str(), local_s002.name_zh.as_str()),
+        ("Second", "二店"),
+        "named as the backend names it"
+    );
+    // Renamed at the backend: the till's next sync names it so.
+    let mut renamed = w.backend_store().setup().store_by_code("S002").unwrap().unwrap();
+    renamed.name_zh = "二号店".into();
+    w.backend_store().setup_mut().update_store(&renamed, None).unwrap();
+    let run = till.sync().await;
+    assert!(run.errors.is_empty(), "{run:?}");
+    assert_eq!(till.store().setup().store_by_code("S002").unwrap().unwrap().name_zh, "二号店");
     w.backend.stop().await;
 }
 

@@ -225,6 +225,17 @@ pub fn mirror(store: &mut Store, cfg: &TillConfig, operator: Option<OperatorId>)
             store.setup_mut().add_store(&new, operator)?
         }
     };
+    // The other stores the till has rows of (made when an owner's pull first saw them): named as the backend names
+    // them. No row is made here: a till lists another store only once it holds an order of it.
+    for other in cfg.stores.iter().filter(|s| s.store_code != cfg.store.store_code) {
+        if let Some(mut local) = store.setup().store_by_code(&other.store_code)?
+            && (local.name != other.name || local.name_zh != other.name_zh)
+        {
+            local.name = other.name.clone();
+            local.name_zh = other.name_zh.clone();
+            store.setup_mut().update_store(&local, operator)?;
+        }
+    }
     let mut acquirers = HashMap::new();
     for a in &cfg.acquirers {
         acquirers.insert(a.id, local_acquirer(store, a, cfg.mode)?);

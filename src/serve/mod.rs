@@ -418,6 +418,12 @@ impl Backend {
                 .collect();
             let mut acquirers: Vec<AcquirerRef> = crate::routing::history::acquirer_refs(s)?.into_values().collect();
             acquirers.sort_by_key(|a| a.id);
+            let stores = s
+                .setup()
+                .stores()?
+                .into_iter()
+                .map(|st| StoreRef { store_code: st.store_code, name: st.name, name_zh: st.name_zh })
+                .collect();
             Ok(TillConfig {
                 till_id: till.id.0,
                 till_name: till.name.clone(),
@@ -425,6 +431,7 @@ impl Backend {
                 mode,
                 acquirers,
                 routes,
+                stores,
             })
         })
         .map_err(|e: StoreError| internal(&e))

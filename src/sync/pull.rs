@@ -70,7 +70,7 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
                 None => local_acquirer(store, &o.acquirer, cfg.mode)?,
             };
             let store_id = match o.store_code.as_deref() {
-                Some(code) => local_store(store, &mut stores, code)?,
+                Some(code) => local_store(store, &mut stores, code, &cfg.stores)?,
                 None => mirrored.store_id,
             };
             let Some(pulled) = to_pulled(o, store_id, acquirer) else {
@@ -93,8 +93,14 @@ pub async fn pull_orders(client: &BackendClient, store: &mut Store) -> Result<Pu
     }
 }
 
-/// The till's row of another store of the merchant (made from its code the first time an owner's pull sees it).
-fn local_store(store: &mut Store, known: &mut HashMap<String, StoreId>, code: &str) -> Result<StoreId, StoreError> {
+/// The till's row of another store of the merchant (made the first time an owner's pull sees it, named as the
+/// backend names it in `named`; by its code alone if the backend did not name it).
+fn local_store(
+    store: &mut Store,
+    known: &mut HashMap<String, StoreId>,
+    code: &str,
+    named: &[crate::channel::backend::api::StoreRef],
+) -> Result<StoreId, StoreError> {
     if let Some(id) = known.get(code) {
         return Ok(*id);
     }
@@ -102,12 +108,13 @@ fn local_store(store: &mut Store, known: &mut HashMap<String, StoreId>, code: &s
         Some(s) => s.id,
         None => {
             let merchant = store.setup_mut().merchant()?;
+            let names = named.iter().find(|s| s.store_code == code);
             let new = crate::model::Store {
                 id: StoreId(0),
                 merchant_id: merchant.id,
                 store_code: code.to_owned(),
-                name: code.to_owned(),
-                name_zh: String::new(),
+                name: names.map_or_else(|| code.to_owned(), |s| s.name.clone()),
+                name_zh: names.map(|s| s.name_zh.clone()).unwrap_or_default(),
                 address: String::new(),
                 contact: String::new(),
             };

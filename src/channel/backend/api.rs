@@ -44,6 +44,10 @@ pub struct TillConfig {
     pub mode: ChannelMode,
     pub acquirers: Vec<AcquirerRef>,
     pub routes: Vec<RouteRef>,
+    /// Every store of the merchant, with its names: an owner signed in at the till sees every store's orders, and
+    /// the till names them as the backend does.
+    #[serde(default)]
+    pub stores: Vec<StoreRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
