@@ -918,6 +918,23 @@ async fn answers_split_the_acquirers_time_from_the_backends_in_server_timing() {
     w.backend.stop().await;
 }
 
+/// A till's order from before it joined, taken with an account the backend holds too, is refunded through the
+/// backend, once, at the acquirer (see `till_common::history_with_the_backends_account_is_refunded_through_it`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_from_before_joining_is_refunded_through_the_backend_that_holds_its_account() {
+    let w = world().await;
+    let (no, refund) = till_common::history_with_the_backends_account_is_refunded_through_it(
+        &w.backend,
+        w.dir.path(),
+        &w.sandbox,
+        CODE_A,
+    )
+    .await;
+    assert_eq!(w.acquirer_trades(&no).await, 1, "paid once, store-direct");
+    assert_eq!(w.acquirer_refunds(&refund).await, 1, "refunded once, at the acquirer");
+    w.backend.stop().await;
+}
+
 /// A till that leaves and joins again keeps refunding its own orders through the backend (see
 /// `till_common::joining_again_keeps_its_own_orders_refundable`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1027,6 +1027,19 @@ async fn shift_reports_are_kept_once_and_listed_at_either_instance() {
 
 /// On PostgreSQL, a till's orders from before it joined go up once as its history, at either instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_from_before_joining_is_refunded_through_the_backend_that_holds_its_account_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let w = world(&url).await;
+    let a = w.instance().await;
+    let (no, refund) =
+        till_common::history_with_the_backends_account_is_refunded_through_it(&a, w.dir.path(), &w.sandbox, CODE_A)
+            .await;
+    assert_eq!(w.trades(&no).await, 1, "paid once, store-direct");
+    assert_eq!(w.ledger_count("refunds", "out_request_no", &refund).await, 1, "refunded once, at the acquirer");
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_till_that_joins_again_refunds_its_own_orders_through_the_backend_on_postgres() {
     let Some(url) = database_url() else { return };
     let w = world(&url).await;

@@ -83,8 +83,8 @@ fn send_history(rt: &tokio::runtime::Runtime, home: &mut DataHome, vault: &tilld
             let kept = sent.kept();
             println!(
                 "sent the {unsent} order(s) taken here before joining to the merchant backend as this till's history: {} \
-                 recorded, {} already there{}{}; refunds of them are made with this till's own account (its acquirer's \
-                 merchant portal), not through the backend",
+                 recorded, {} already there{}{}; a refund of one goes through the backend when one of its accounts \
+                 holds the payment, else it is made in the acquirer's merchant portal",
                 sent.recorded,
                 sent.known,
                 if sent.held > 0 {

@@ -134,6 +134,10 @@ impl RefundDesk {
                 RefundResult::Failed(f) => {
                     let detail = format!("{}: {}", f.code, f.message);
                     self.with_store(|s| s.refunds_mut().set_refund_status(refund.id, RefundStatus::Failed, &detail))?;
+                    if f.code == crate::channel::backend::TAKEN_BEFORE_JOINING {
+                        let out_trade_no = order.out_trade_no.clone();
+                        return Err(RefundRefused::TakenBeforeJoining { out_trade_no }.into());
+                    }
                     return Err(RefundError::AcquirerRefused(f.message));
                 }
                 RefundResult::Unknown(why) => {

@@ -2,9 +2,11 @@
 //! acquirer accounts, which the backend may not hold ("accounts may differ"). Joining marks them
 //! ([`mark`]: every order up to the last one then) and the till sends them up once, in pages, as its history
 //! ([`send`]: right after joining, then by the sync worker until all went), so that head office sees them in its
-//! lists and figures. The backend records them and never queries or refunds them at an acquirer; this till keeps
-//! them too, and refuses to refund one through the backend ([`taken_before_joining`]): the account that took it
-//! may not be one the backend holds (refund it in that acquirer's merchant portal, or after leaving the backend).
+//! lists and figures. The backend records them without sending anything to an acquirer; this till keeps them too. A
+//! refund of one goes through the backend only once the backend has it, and the backend makes it only if the account
+//! it filed the order under holds the trade (it asks the acquirer: the till's account was one the backend holds);
+//! otherwise it is refused as taken before joining ([`taken_before_joining`] at the till for what the backend does
+//! not have): refund it in that acquirer's merchant portal, or after leaving the backend.
 //!
 //! Only the orders the till took itself go up: the ones it copied from a backend it was enrolled with before (other
 //! tills' orders, store-code payments) are not its history. An order the backend answers it holds already as one it
@@ -50,9 +52,11 @@ pub fn unsent(store: &Store) -> Result<i64, StoreError> {
     store.orders().count_own_in_id_range(sent, upto)
 }
 
-/// Whether `order` was taken at this till before it joined the backend it is enrolled with now, so that the backend
-/// never refunds it (never on a store-direct till; not an order copied from a backend; not one the backend answered
-/// it holds as its own).
+/// Whether `order` was taken at this till before it joined the backend it is enrolled with now and the backend does
+/// not have it (not sent yet, or not recorded: waiting for a person, no account of its wallet, malformed), so that
+/// a refund of it cannot go through the backend. Never on a store-direct till, nor for an order copied from a
+/// backend. One the backend recorded goes to it, and the backend refunds it if its account holds the trade (else it
+/// refuses it as taken before joining, which the refund desk says the same way).
 pub fn taken_before_joining(store: &Store, order: &Order) -> Result<bool, StoreError> {
     if link(store)?.is_none() || order.id.0 > number(store, SETTING_HISTORY_UPTO)? {
         return Ok(false);
@@ -61,7 +65,9 @@ pub fn taken_before_joining(store: &Store, order: &Order) -> Result<bool, StoreE
     if orders.is_pulled(order.id)? {
         return Ok(false);
     }
-    Ok(orders.history_answer(order.id)?.as_deref() != Some(HistoryOutcome::Held.as_str()))
+    let at_backend =
+        [HistoryOutcome::Recorded, HistoryOutcome::Known, HistoryOutcome::Held].map(HistoryOutcome::as_str);
+    Ok(!orders.history_answer(order.id)?.is_some_and(|a| at_backend.contains(&a.as_str())))
 }
 
 /// What sending the history did.

@@ -359,12 +359,16 @@ impl Backend {
 
     /// `POST /v1/refunds`.
     pub async fn refund(&self, till: &Till, req: RefundRequest) -> Result<RefundResponse, ApiError> {
-        self.engine()?;
+        let engine = self.engine()?;
         check_number("out_trade_no", &req.out_trade_no)?;
         check_number("out_request_no", &req.out_request_no)?;
         let asked = amount("refund_amount", &req.refund_amount)?;
+        // A till's order from before it joined: refunded only through an account of the backend's that holds the
+        // trade (asked once per new refund number); else refused.
         if let Some(order) = self.own_order(till, &req.out_trade_no).await?
             && self.db_is_history_order(order.id).await?
+            && self.db_refund_by_number(&req.out_request_no).await?.is_none()
+            && !self.holds_trade(&engine, &order).await?
         {
             let taken = crate::store::refunds::RefundRefused::TakenBeforeJoining { out_trade_no: order.out_trade_no };
             return Err(refused(&taken));
@@ -413,6 +417,33 @@ impl Backend {
             replayed,
             answer,
         })
+    }
+
+    /// Whether the account the backend filed a till's history order under holds its trade: the acquirer, asked by
+    /// the order's out_trade_no (and merchant id), knows a trade of that number with the order's trade_no and
+    /// amount. A till's own account is then one the backend holds, and the refund goes through it. An answer that
+    /// does not come is an error (the till asks again), not a refusal.
+    async fn holds_trade(&self, engine: &super::Engine, order: &Order) -> Result<bool, ApiError> {
+        let Ok(channel) = engine.router.for_order(order) else { return Ok(false) };
+        let info = match super::timing::timed(channel.query(&order.out_trade_no)).await {
+            QueryResult::Paid(info) | QueryResult::Closed(info) => info,
+            QueryResult::Waiting(_) | QueryResult::NotFound => return Ok(false),
+            QueryResult::Unknown(why) => {
+                return Err(internal(&format!("whether the acquirer holds {}: {why}", order.out_trade_no)));
+            }
+        };
+        let same_trade = match (&order.trade_no, &info.trade_no) {
+            (Some(ours), Some(theirs)) => ours == theirs,
+            _ => true,
+        };
+        let same_amount = info.amount.is_none_or(|a| a == order.total_amount);
+        let holds = same_trade && same_amount;
+        tracing::info!(
+            out_trade_no = order.out_trade_no,
+            holds,
+            "a till's order from before it joined, asked of the acquirer"
+        );
+        Ok(holds)
     }
 
     /// `GET /v1/refunds/{out_request_no}`: a settled refund from the record; an open one asked of the acquirer and

@@ -1,9 +1,9 @@
 //! `POST /v1/orders/history`: a till's orders from before it joined (taken store-direct, with its own acquirer
 //! accounts), recorded as its store's orders so that head office sees them, filed under the backend's account of the
 //! same wallet (the till's store's route for it, the same onboarding id preferred) for the figures by wallet and
-//! account. They are marked as history: the backend never queries, cancels or refunds them at an acquirer (the
-//! account that took them may not be one it holds), and a refund of one asked here is refused as
-//! `taken_before_joining`. Asked again, an order already here is `known`; one this backend took itself (at that
+//! account. They are marked as history: recording them sends nothing to an acquirer, and a refund of one asked later
+//! is made only if the account it is filed under holds its trade (the gateway asks the acquirer: the till's account
+//! was one the backend holds), else refused as `taken_before_joining`. Asked again, an order already here is `known`; one this backend took itself (at that
 //! till, through it, before the till left and joined again) is `held` and stays an ordinary order. Each order is
 //! checked on its own before anything is written: a malformed one is `invalid`, with the field and what was expected,
 //! and is not written (the till keeps it and does not send it again); the others are.

@@ -23,10 +23,11 @@ pub enum RefundRefused {
     TooMuch { out_trade_no: String, asked: Amount, refundable: Amount, total: Amount, reserved: Amount },
     #[error("a reason is required for every refund")]
     NoReason,
-    /// Taken store-direct, before this till joined its merchant backend, with an account the backend may not hold.
+    /// Taken store-direct, before this till joined its merchant backend, with an account the backend does not hold
+    /// (or the backend does not have the order).
     #[error(
-        "order {out_trade_no} was taken before the till that took it joined the merchant backend, with that till's \
-         own acquirer account: refund it in the acquirer's merchant portal (the backend does not refund it)"
+        "order {out_trade_no} was taken before the till that took it joined the merchant backend, with an acquirer \
+         account the backend does not hold: refund it in the acquirer's merchant portal"
     )]
     TakenBeforeJoining { out_trade_no: String },
     #[error(transparent)]

@@ -133,7 +133,7 @@ pub fn history_sent(sent: &crate::routing::history::HistorySent) -> Text {
     Text::new(
         format!(
             "加入前在本机收款的订单已作为本收银台的历史发送到商户后台：新记录 {recorded} 笔，已有 {known} 笔{}{}。\
-             这些订单的退款请在原收单机构的商户平台办理，不经商户后台。",
+             商户后台的收单账户持有其交易的，可经商户后台退款；否则请在原收单机构的商户平台办理。",
             if held > 0 {
                 format!("，{held} 笔原本就经该商户后台收款（照常经其退款）")
             } else {
@@ -143,8 +143,8 @@ pub fn history_sent(sent: &crate::routing::history::HistorySent) -> Text {
         ),
         format!(
             "The orders taken here before joining went to the merchant backend as this till's history: {recorded} \
-             recorded, {known} already there{}{}. Refund them in their acquirer's merchant portal, not through the \
-             backend.",
+             recorded, {known} already there{}{}. One whose payment an account of the backend holds is refunded through \
+             it; refund the others in their acquirer's merchant portal.",
             if held > 0 {
                 format!(", {held} taken through this backend before (refunded through it as usual)")
             } else {

@@ -110,11 +110,12 @@ pub fn refund_error_text(e: &RefundError) -> Text {
         RefundError::Refused(R::NoReason) => Text::new("请填写退款原因", "A reason is required for every refund"),
         RefundError::Refused(R::TakenBeforeJoining { out_trade_no }) => Text::new(
             format!(
-                "订单 {out_trade_no} 是本收银台加入商户后台之前用本机的收单账户收的款：请在该收单机构的商户平台办理退款"
+                "订单 {out_trade_no} 是本收银台加入商户后台之前用本机的收单账户收的款，商户后台的收单账户里没有这笔交易：\
+                 请在该收单机构的商户平台办理退款"
             ),
             format!(
-                "Order {out_trade_no} was taken before this till joined the merchant backend, with the till's own \
-                 acquirer account: refund it in that acquirer's merchant portal"
+                "Order {out_trade_no} was taken before this till joined the merchant backend, with an acquirer account \
+                 the backend does not hold: refund it in that acquirer's merchant portal"
             ),
         ),
         RefundError::AcquirerRefused(why) => match acquirer_words::from_detail(why) {

@@ -273,18 +273,19 @@ pub async fn history_goes_up_once(backend: &RunningBackend, parent: &Path) -> Ti
     let router = tilldesk::routing::backend::router(&store, &vault).unwrap().expect("enrolled");
     let store_id = tilldesk::config::this_till(&mut store).unwrap().store_id;
     let till = Till { dir, db, vault, router, store_id };
-    let owner = tilldesk::model::Operator {
-        id: tilldesk::model::OperatorId(1),
-        name: "老板".into(),
-        role: tilldesk::model::Role::Owner,
-        active: true,
-    };
+    let owner =
+        till.store().staff_mut().add_operator("会计 Ma", tilldesk::model::Role::BackOffice, "246802", None).unwrap();
     let e = till.desk().refund(&owner, "TDHIST0001", Amount::from_fen(100), "退一点").await.unwrap_err();
     assert!(
         matches!(&e, tilldesk::refund::RefundError::Refused(tilldesk::store::refunds::RefundRefused::TakenBeforeJoining { out_trade_no }) if out_trade_no == "TDHIST0001"),
         "{e:?}"
     );
-    assert!(till.store().refunds().refunds_of(mine.id).unwrap().len() == 1, "nothing written");
+    // The backend asked its account, which does not hold the trade: the till's refund is FAILED, saying why.
+    let refunds = till.store().refunds().refunds_of(mine.id).unwrap();
+    assert_eq!(refunds.len(), 2);
+    assert_eq!(refunds[1].status, RefundStatus::Failed);
+    let at_backend = backend_order(backend, "TDHIST0001").await.unwrap();
+    assert_eq!(at_backend.refunded_amount.fen(), 300, "nothing refunded at the backend");
     let asked = RefundRequest {
         out_trade_no: "TDHIST0001".into(),
         out_request_no: "TDHIST0001-T9R1".into(),
@@ -416,6 +417,83 @@ pub async fn joining_again_keeps_its_own_orders_refundable(
     assert!(detail.contains("orders[1].created_at") && detail.contains("UTC time"), "{detail}");
     assert!(backend_order(backend, "TDAGAIN0002").await.is_none(), "nothing written of it");
     assert!(backend_order(backend, "TDAGAIN0001").await.is_some());
+}
+
+/// A till that took a payment store-direct with an account the backend holds too (the same sandbox merchant), then
+/// joined: the order goes up as history, and its refund goes through the backend, which asks the acquirer whether
+/// its account holds the trade and, as it does, refunds it there. A history order the acquirer does not know is
+/// refused (the till says why and keeps a FAILED refund). Returns the payment's out_trade_no and the refund's
+/// out_request_no.
+pub async fn history_with_the_backends_account_is_refunded_through_it(
+    backend: &RunningBackend,
+    parent: &Path,
+    sandbox: &tilldesk::sandbox::RunningSandbox,
+    code: &str,
+) -> (String, String) {
+    use tilldesk::model::{OrderStatus, RefundStatus};
+    use tilldesk::refund::RefundError;
+    use tilldesk::store::refunds::RefundRefused;
+
+    let dir = parent.join("till-same-account");
+    let db = dir.join(tilldesk::config::DATABASE_FILE);
+    drop(tilldesk::config::DataHome::open(&dir).unwrap());
+    let mut store = Store::open(&db).unwrap();
+    tilldesk::sandbox::till::prepare(&mut store).unwrap();
+    let direct = tilldesk::sandbox::till::router(&store, &sandbox.state.accounts(), &sandbox.base_url()).unwrap();
+    let store_id = tilldesk::config::this_till(&mut store).unwrap().store_id;
+    let mut vault = Vault::unlock(&dir, "till passphrase").unwrap();
+    let till = Till {
+        dir: dir.clone(),
+        db: db.clone(),
+        vault: Vault::unlock(&dir, "till passphrase").unwrap(),
+        router: direct,
+        store_id,
+    };
+    let (paid, outcome) = till.pay(code, 2500).await;
+    assert!(matches!(outcome, Outcome::Paid { .. }), "{outcome:?}");
+    let stranger = tilldesk::store::pulled::PulledOrder {
+        out_trade_no: "TDSTRANGER01".into(),
+        trade_no: Some("2026STRANGER".into()),
+        store_id,
+        acquirer_id: paid.acquirer_id,
+        source: tilldesk::model::OrderSource::Barcode,
+        subject: "别的账户".into(),
+        total_amount: Amount::from_fen(900),
+        status: OrderStatus::Paid,
+        auth_code_masked: None,
+        created_at: "2026-12-01T02:00:00.000000Z".into(),
+        paid_at: Some("2026-12-01T02:00:01.000000Z".into()),
+        acquirer_merchant_id: None,
+        terminal_id: None,
+        refunds: Vec::new(),
+    };
+    own_order(&mut store, &stranger);
+
+    let code = backend.backend.add_till("S001", "till same account").await.unwrap().code;
+    tilldesk::routing::backend::join(&db, &mut vault, &backend.base_url(), code.expose(), None).await.unwrap();
+    let client = tilldesk::routing::backend::client(&store, &vault).unwrap().unwrap();
+    let sent = tilldesk::routing::history::send(&mut store, &client).await.unwrap();
+    assert_eq!((sent.recorded, sent.kept()), (2, 0), "{sent:?}");
+    let till =
+        Till { router: tilldesk::routing::backend::router(&store, &vault).unwrap().expect("enrolled"), vault, ..till };
+    let clerk = store.staff_mut().add_operator("会计 Qi", tilldesk::model::Role::BackOffice, "246803", None).unwrap();
+
+    // The backend's account holds the payment: refunded through it.
+    let refund = till.desk().refund(&clerk, &paid.out_trade_no, Amount::from_fen(1000), "退一半").await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Success);
+    let here = store.orders().order_by_out_trade_no(&paid.out_trade_no).unwrap().unwrap();
+    assert_eq!((here.status, here.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 1000));
+    let there = backend_order(backend, &paid.out_trade_no).await.unwrap();
+    assert_eq!((there.status, there.refunded_amount.fen()), (OrderStatus::PartiallyRefunded, 1000));
+
+    // One the acquirer does not know: refused, said as the till says it.
+    let e = till.desk().refund(&clerk, "TDSTRANGER01", Amount::from_fen(100), "退一点").await.unwrap_err();
+    assert!(matches!(&e, RefundError::Refused(RefundRefused::TakenBeforeJoining { .. })), "{e:?}");
+    let stranger = store.orders().order_by_out_trade_no("TDSTRANGER01").unwrap().unwrap();
+    let refunds = store.refunds().refunds_of(stranger.id).unwrap();
+    assert_eq!(refunds.iter().map(|r| r.status).collect::<Vec<_>>(), [RefundStatus::Failed]);
+    assert_eq!(backend_order(backend, "TDSTRANGER01").await.unwrap().refunded_amount.fen(), 0);
+    (paid.out_trade_no, refund.out_request_no)
 }
 
 /// The backend's order `out_trade_no`, from whichever engine it runs on.

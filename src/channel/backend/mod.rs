@@ -59,10 +59,19 @@ fn failure(f: api::Refusal) -> Failure {
 fn definite(e: &BackendError) -> Option<Failure> {
     match e {
         BackendError::Api(ApiError::Internal) => None,
+        // A till's order from before it joined that the backend's accounts do not hold: the refund desk says so as
+        // it says its own refusal of it.
+        BackendError::Api(api @ ApiError::RefundRefused { reason, .. }) if reason == TAKEN_BEFORE_JOINING => {
+            Some(Failure { code: TAKEN_BEFORE_JOINING.into(), message: api.to_string() })
+        }
         BackendError::Api(api) => Some(Failure { code: api.kind(), message: api.to_string() }),
         _ => None,
     }
 }
+
+/// The failure code of a refund the backend refused because the order was taken before the till joined and the
+/// backend's accounts do not hold its trade.
+pub const TAKEN_BEFORE_JOINING: &str = "taken_before_joining";
 
 fn state(s: ApiState) -> RefundState {
     match s {
