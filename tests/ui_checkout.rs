@@ -129,3 +129,27 @@ fn an_unconfirmed_cancel_frees_the_cashier_with_one_line() {
     wait_for(h, "需要处理");
     drop(t);
 }
+
+/// A cashier at a touch screen taps the amount on the keypad: a third decimal or a second point does nothing (as on
+/// a calculator), so the sale is for ¥1.50, not refused.
+#[test]
+fn the_touch_keypad_stops_at_two_decimals() {
+    use egui_kittest::kittest::NodeT as _;
+    let mut t = till(Lang::En);
+    let h = &mut t.harness;
+    wait_for(h, "Ready to take payments");
+    for key in ["1", ".", "5", "0", "0", "."] {
+        let button = h
+            .query_all_by_label(key)
+            .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
+            .unwrap_or_else(|| panic!("the keypad has {key}"));
+        button.click_accesskit();
+        h.run_steps(2);
+    }
+    // The amount field has the focus again: Enter moves on to the scan field.
+    type_and_enter(h, "");
+    type_and_enter(h, "2800000000000000");
+    wait_for(h, "Payment received");
+    assert!(h.query_all_by_label("¥1.50").count() >= 1, "charged ¥1.50");
+    drop(t);
+}

@@ -232,7 +232,7 @@ impl CheckoutScreen {
                 for row in [["7", "8", "9"], ["4", "5", "6"], ["1", "2", "3"], [".", "0", "00"]] {
                     for k in row {
                         if ui.add(key(k)).clicked() {
-                            self.amount_text.push_str(k);
+                            keypad_press(&mut self.amount_text, k);
                             self.focus_amount = true;
                         }
                     }
@@ -413,5 +413,41 @@ mod tests {
         assert_eq!(outcome_title(&Outcome::Closed, None, Lang::En).0, RED);
         let attention = Outcome::NeedsAttention { reason: "x".into() };
         assert_eq!(outcome_title(&attention, None, Lang::ZhCn).0, AMBER);
+    }
+}
+
+/// A keypad key on the amount: a key that would make it unreadable (a second point, a third decimal) does nothing,
+/// as on a calculator; what is typed with the keyboard is left as typed and refused on Enter with its reason.
+fn keypad_press(amount: &mut String, key: &str) {
+    for c in key.chars() {
+        let decimals = amount.split_once('.').map(|(_, d)| d.chars().count());
+        match (c, decimals) {
+            ('.', Some(_)) => {}
+            ('.', None) if amount.is_empty() => amount.push_str("0."),
+            (_, Some(d)) if d >= 2 && c.is_ascii_digit() => {}
+            _ => amount.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod keypad_tests {
+    use super::keypad_press;
+
+    #[test]
+    fn the_keypad_never_makes_an_amount_unreadable() {
+        let typed = |keys: &[&str]| {
+            let mut amount = String::new();
+            for k in keys {
+                keypad_press(&mut amount, k);
+            }
+            amount
+        };
+        assert_eq!(typed(&["1", "2", ".", "3", "4"]), "12.34");
+        assert_eq!(typed(&["1", ".", "5", "0", "0"]), "1.50", "no third decimal");
+        assert_eq!(typed(&["1", ".", "5", "00"]), "1.50", "00 stops at two decimals");
+        assert_eq!(typed(&["1", ".", ".", "5"]), "1.5", "one point");
+        assert_eq!(typed(&[".", "5"]), "0.5");
+        assert_eq!(typed(&["1", "00"]), "100");
     }
 }
