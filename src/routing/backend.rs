@@ -392,6 +392,21 @@ pub async fn sign_in_with(
     Ok((local_operator(store, &signed.operator.name)?, crate::secrets::Secret::from(signed.session)))
 }
 
+/// Checks `name`'s PIN at the merchant backend without signing them in (whoever is signed in at the till stays so;
+/// a refund asks the PIN again): the till's row of the operator, its operator list made the backend's first. While
+/// the backend cannot be reached, [`StaffError::Unreachable`].
+pub async fn verify_with(
+    store: &mut Store,
+    client: &BackendClient,
+    name: &str,
+    pin: &str,
+) -> Result<crate::model::Operator, StaffError> {
+    let req = crate::channel::backend::api::SignInRequest { name: name.trim().to_owned(), pin: pin.to_owned() };
+    let checked = client.verify_operator(&req).await.map_err(|e| StaffError::from_backend(e, name.trim(), None))?;
+    store.backend_mut().mirror_backend_operators(&mirrored(&checked.operators))?;
+    local_operator(store, &checked.operator.name)
+}
+
 /// Signs the operator out: the till forgets their session at once (the next calls and syncs speak for nobody), then
 /// the backend ends it (`client`: the till's, built while the session was still known — [`client_with_token`]), so
 /// it opens nothing even where it was copied. While the backend cannot be reached, [`StaffError::Unreachable`]: the

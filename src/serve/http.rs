@@ -22,7 +22,7 @@ use crate::channel::backend::api::{
     ResolveResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList, ShiftReported, SignInRequest,
     SignInResponse, SignOutResponse, TillConfig,
 };
-use crate::channel::backend::api::{HistoryRequest, HistoryResponse};
+use crate::channel::backend::api::{HistoryRequest, HistoryResponse, VerifyResponse};
 use crate::channel::backend::dashboard::{DashboardFigures, DashboardQuery};
 
 /// The largest request body read.
@@ -180,6 +180,15 @@ async fn sign_in(
 ) -> Answer<SignInResponse> {
     let t = till(&b, &headers).await?;
     Ok(Json(b.sign_in(&t, &body(parsed)?).await?))
+}
+
+async fn verify_operator(
+    State(b): Shared,
+    headers: HeaderMap,
+    parsed: Result<Json<SignInRequest>, JsonRejection>,
+) -> Answer<VerifyResponse> {
+    let t = till(&b, &headers).await?;
+    Ok(Json(b.verify_operator(&t, &body(parsed)?).await?))
 }
 
 async fn add_operator(
@@ -382,6 +391,7 @@ pub fn routes(backend: Arc<Backend>) -> Router {
         .route("/v1/sign-out", post(sign_out))
         .route("/v1/operators", get(operators).post(add_operator))
         .route("/v1/operators/pin", post(change_pin))
+        .route("/v1/operators/verify", post(verify_operator))
         .route("/v1/operators/active", post(set_operator_active))
         .route("/v1/orders", get(orders))
         .route("/v1/orders/history", post(history))

@@ -8,7 +8,9 @@
 use super::db::AddFailed;
 use super::{Backend, Till, enrol, internal};
 use crate::channel::backend::api::{AddOperatorRequest, ApiError, OperatorRef, OperatorsResponse, SignInRequest};
-use crate::channel::backend::api::{ChangePinRequest, SetActiveRequest, SignInResponse, SignOutResponse};
+use crate::channel::backend::api::{
+    ChangePinRequest, SetActiveRequest, SignInResponse, SignOutResponse, VerifyResponse,
+};
 use crate::model::{Operator, Role};
 use crate::store::operators::{AuthError, Permission, SetActiveError, require};
 
@@ -56,6 +58,14 @@ impl Backend {
     /// Checks a PIN at the backend (Argon2: slow on purpose).
     async fn verify(&self, req: &SignInRequest) -> Result<Operator, ApiError> {
         self.db_verify_pin(&req.name, &req.pin).await?.map_err(verify_error)
+    }
+
+    /// `POST /v1/operators/verify`: the operator whose PIN is right, and the list; no session is made (a till asks
+    /// it again for each refund, whoever is signed in there). Wrong PINs count toward the lockout as at sign-in.
+    pub async fn verify_operator(&self, till: &Till, req: &SignInRequest) -> Result<VerifyResponse, ApiError> {
+        let operator = self.verify(req).await?;
+        tracing::info!(till = %till.id, operator = operator.name, "operator PIN checked");
+        Ok(VerifyResponse { operator: operator_ref(&operator), operators: self.operator_refs().await? })
     }
 
     /// `POST /v1/sign-in`: the operator, a new operator session for this till, and the list of operators.

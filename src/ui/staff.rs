@@ -536,7 +536,7 @@ pub fn ok_color(ui: &egui::Ui) -> egui::Color32 {
 /// (the token as the unlocked vault holds it, perhaps none) when enrolled, None when not; the words to show when the
 /// vault holding the token is locked. The client is made from it on the queue ([`backend::client_with_token`]).
 #[allow(clippy::type_complexity)]
-fn backend_token(ctx: &Ctx) -> Result<Option<Option<crate::secrets::Secret>>, Text> {
+pub(crate) fn backend_token(ctx: &Ctx) -> Result<Option<Option<crate::secrets::Secret>>, Text> {
     if ctx.backend_url.is_none() {
         return Ok(None);
     }

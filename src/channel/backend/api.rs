@@ -663,6 +663,14 @@ pub struct OperatorsResponse {
     pub operators: Vec<OperatorRef>,
 }
 
+/// The answer to `POST /v1/operators/verify`: the operator whose PIN was right (no session: whoever is signed in at
+/// the till stays so), and every operator, for the till's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyResponse {
+    pub operator: OperatorRef,
+    pub operators: Vec<OperatorRef>,
+}
+
 /// Every error the API answers, as `{ "kind": "...", ... }`. The HTTP status goes with the kind
 /// ([`ApiError::status`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

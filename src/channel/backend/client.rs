@@ -9,7 +9,7 @@ use super::api::{
     PayResponse, PrecreateRequest, PrecreateResponse, QueryResponse, ReconReport, ReconRunList, ReconRunQuery,
     RefundList, RefundListQuery, RefundQueryResponse, RefundRequest, RefundResponse, ReopenRequest, ResolveRequest,
     ResolveResponse, SetActiveRequest, ShiftQuery, ShiftReport, ShiftReportList, ShiftReported, SignInRequest,
-    SignInResponse, SignOutResponse, TillConfig,
+    SignInResponse, SignOutResponse, TillConfig, VerifyResponse,
 };
 use crate::secrets::Secret;
 
@@ -274,6 +274,12 @@ impl BackendClient {
     /// `POST /v1/sign-out`: ends this client's operator session at the backend.
     pub async fn sign_out(&self) -> Result<SignOutResponse, BackendError> {
         self.post(&["sign-out"], &serde_json::json!({})).await
+    }
+
+    /// `POST /v1/operators/verify`: checks an operator's PIN at the backend (a refund asks it again) without signing
+    /// them in.
+    pub async fn verify_operator(&self, request: &SignInRequest) -> Result<VerifyResponse, BackendError> {
+        self.post(&["operators", "verify"], request).await
     }
 
     /// `POST /v1/operators`.

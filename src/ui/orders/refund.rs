@@ -99,18 +99,43 @@ impl OrdersScreen {
                 return;
             }
         };
+        // At a till enrolled with a merchant backend the staff live there: the PIN is checked there.
+        let backend = match crate::ui::staff::backend_token(ctx) {
+            Ok(token) => token,
+            Err(why) => {
+                f.message = Some((false, why));
+                return;
+            }
+        };
         let reason = f.reason.clone();
         let database_error =
             || Text::new("读写数据库出错，请重试", "The database could not be read or written: try again");
         let job =
             ctx.queue.start_with_store(move |mut store, _progress: crate::queue::Reporter<()>, _cancel| async move {
+                let at_backend = match backend {
+                    Some(token) => {
+                        use crate::i18n::Phrase as _;
+                        let said = |e: crate::routing::backend::StaffError| {
+                            RefundFailed::Pin(Text::new(e.phrase(Lang::ZhCn), e.phrase(Lang::En)))
+                        };
+                        let client = crate::routing::backend::joined_client(&store, token).map_err(said)?;
+                        let operator = crate::routing::backend::verify_with(&mut store, &client, &name, &pin)
+                            .await
+                            .map_err(said)?;
+                        Some(operator)
+                    }
+                    None => None,
+                };
                 let checked = tokio::task::spawn_blocking(move || {
-                    let operator = store.staff_mut().verify_pin(&name, &pin).map_err(|e| {
-                        RefundFailed::Pin(Text::new(
-                            crate::ui::staff::verify_words(Lang::ZhCn, &e),
-                            crate::ui::staff::verify_words(Lang::En, &e),
-                        ))
-                    })?;
+                    let operator = match at_backend {
+                        Some(operator) => operator,
+                        None => store.staff_mut().verify_pin(&name, &pin).map_err(|e| {
+                            RefundFailed::Pin(Text::new(
+                                crate::ui::staff::verify_words(Lang::ZhCn, &e),
+                                crate::ui::staff::verify_words(Lang::En, &e),
+                            ))
+                        })?,
+                    };
                     let router = routes
                         .build(&store)
                         .map_err(|e| RefundFailed::Refund(crate::ui::words_backend::channels_error(&e)))?;
