@@ -160,6 +160,10 @@ pub fn audit_action_words(action: &str, lang: Lang) -> Option<&'static str> {
         "route.set" => lang.pick("设置收款路由", "Route set"),
         "route.remove" => lang.pick("停用收款路由", "Route removed"),
         "refund.request" => lang.pick("发起退款", "Refund requested"),
+        "refund.status" => lang.pick("退款状态变更", "Refund status changed"),
+        "till.add" => lang.pick("添加收银台", "Till added"),
+        "till.enrol" => lang.pick("收银台加入商户后台", "Till enrolled"),
+        "till.revoke" => lang.pick("吊销收银台", "Till revoked"),
         "discrepancy.resolve" => lang.pick("处理对账差异", "Difference resolved"),
         "discrepancy.reopen" => lang.pick("重新打开对账差异", "Difference reopened"),
         "recon.day_close" => lang.pick("结账", "Day closed"),
@@ -209,6 +213,10 @@ pub fn audit_line(e: &AuditEntry, who: Option<&str>, lang: Lang) -> String {
             Err(_) => subject.clone(),
         },
         "refund.request" => format!("{subject} {after}"),
+        "refund.status" => match crate::model::RefundStatus::parse(after) {
+            Some(status) => format!("{subject} → {}", status.label(lang)),
+            None => subject.clone(),
+        },
         "route.set" | "route.remove" => route_words(subject, lang).unwrap_or_default(),
         // An action the UI does not know: its subject may be in the core's words (on hover with the rest).
         _ if audit_action_words(&e.action, lang).is_none() => String::new(),
@@ -341,6 +349,14 @@ mod tests {
             "{}",
             audit_line(&e, None, Lang::ZhCn)
         );
+        // A refund's status as the till learnt it (a refund made at another till, copied from the backend, too).
+        let e = entry("refund.status", "TD1-T2R1", Some("SUBMITTED"), Some("SUCCESS"));
+        let (zh, en) = (audit_line(&e, None, Lang::ZhCn), audit_line(&e, None, Lang::En));
+        assert!(
+            zh.ends_with("退款状态变更  TD1-T2R1 → 退款成功")
+                && en.ends_with("Refund status changed  TD1-T2R1 → refunded"),
+            "{zh} / {en}"
+        );
         // An action the UI does not know is "other change" in words, and raw for support.
         let e = entry("widget.frobbed", "some thing", None, None);
         assert!(audit_line(&e, None, Lang::ZhCn).ends_with("其他变更"));
@@ -365,6 +381,8 @@ mod tests {
             "operator.deactivate",
             "operator.reactivate",
             "operator.mirror",
+            "refund.status",
+            "till.enrol",
             "shift.open",
             "shift.close",
             "day.close",
