@@ -135,7 +135,8 @@ pub async fn send(store: &mut Store, client: &BackendClient) -> Result<HistorySe
                 HistoryOutcome::NoAccount => sent.no_account += 1,
                 HistoryOutcome::Invalid => {
                     let detail = r.detail.clone().unwrap_or_default();
-                    tracing::warn!(out_trade_no = %r.out_trade_no, %detail, "the merchant backend refused an order of this till's history");
+                    let no = &r.out_trade_no;
+                    tracing::warn!(out_trade_no = %no, %detail, "the merchant backend refused an order of the history");
                     sent.invalid.push((r.out_trade_no.clone(), detail));
                 }
             }

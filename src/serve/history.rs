@@ -3,10 +3,11 @@
 //! same wallet (the till's store's route for it, the same onboarding id preferred) for the figures by wallet and
 //! account. They are marked as history: recording them sends nothing to an acquirer, and a refund of one asked later
 //! is made only if the account it is filed under holds its trade (the gateway asks the acquirer: the till's account
-//! was one the backend holds), else refused as `taken_before_joining`. Asked again, an order already here is `known`; one this backend took itself (at that
-//! till, through it, before the till left and joined again) is `held` and stays an ordinary order. Each order is
-//! checked on its own before anything is written: a malformed one is `invalid`, with the field and what was expected,
-//! and is not written (the till keeps it and does not send it again); the others are.
+//! was one the backend holds), else refused as `taken_before_joining`. Asked again, an order already here is `known`;
+//! one this backend took itself (at that till, through it, before the till left and joined again) is `held` and stays
+//! an ordinary order. Each order is checked on its own before anything is written: a malformed one is `invalid`, with
+//! the field and what was expected, and is not written (the till keeps it and does not send it again); the others
+//! are.
 
 use super::gateway::check_number;
 use super::{Backend, Till, internal};

@@ -457,9 +457,10 @@ pub struct FeedOrder {
 /// `POST /v1/orders/history`: orders this till took before it joined the backend (store-direct, with its own
 /// acquirer accounts), finished, sent up once so that head office sees them. The backend records them as its till's
 /// orders for its figures and lists, sending nothing to an acquirer about them; a refund of one is made only through
-/// an account of the backend's that holds its trade (the acquirer is asked then). Asked again, an order already there is `known`; one it took itself (at this till,
-/// through it, before the till left and joined again) is `held`. Each order is checked on its own: a malformed one
-/// is `invalid` (the field and what was expected in `detail`), the others are recorded.
+/// an account of the backend's that holds its trade (the acquirer is asked then). Asked again, an order already there
+/// is `known`; one it took itself (at this till, through it, before the till left and joined again) is `held`. Each
+/// order is checked on its own: a malformed one is `invalid` (the field and what was expected in `detail`), the
+/// others are recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRequest {
     pub orders: Vec<FeedOrder>,
