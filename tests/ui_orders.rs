@@ -337,3 +337,45 @@ fn at_1024_by_600_with_the_detail_open_status_and_amount_stay() {
         "status tags are shown in the table"
     );
 }
+
+/// With an order's detail open, clicking another row (anywhere on it, not only its number) opens that row: the
+/// highlighted row and the order a refund would go to are never two different orders.
+#[test]
+fn with_a_detail_open_a_click_on_another_row_opens_that_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = varied_app(dir.path(), 30, 1, Lang::En);
+    let store = Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
+    let (newest_first, _) = store
+        .orders()
+        .orders_page(
+            &tilldesk::store::order_query::OrderFilter::default(),
+            tilldesk::store::order_query::OrderSort::NewestFirst,
+            None,
+            30,
+        )
+        .unwrap();
+    let mut h = ui_common::harness(app, [1280.0, 800.0]);
+    wait_for(&mut h, "Orders 30 ");
+    let first = &newest_first[0];
+    wait_for(&mut h, &first.out_trade_no);
+    h.get_by_label(&first.out_trade_no).click();
+    wait_for(&mut h, "Order detail");
+    ui_common::wait_until(&mut h, "the first order's detail", |h| {
+        h.state().orders.selected_out_trade_no().as_deref() == Some(first.out_trade_no.as_str())
+    });
+    // Another row on screen whose amount no other row shows: a click on its amount (not on its number).
+    let other = newest_first[1..10]
+        .iter()
+        .find(|o| {
+            let label = format!("¥{}", o.total_amount);
+            newest_first[..10].iter().filter(|p| p.total_amount == o.total_amount).count() == 1
+                && h.query_all_by_label(&label).count() == 1
+        })
+        .expect("a row with an amount of its own");
+    h.get_by_label(&format!("¥{}", other.total_amount)).click();
+    ui_common::wait_until(&mut h, "the clicked row's detail", |h| {
+        h.state().orders.selected_out_trade_no().as_deref() == Some(other.out_trade_no.as_str())
+    });
+    let row = newest_first.iter().position(|o| o.out_trade_no == other.out_trade_no).unwrap() as u64;
+    assert_eq!(h.state().orders.cursor(), Some(row), "the highlight is on the same row");
+}

@@ -44,6 +44,7 @@ impl OrdersScreen {
         let mut clicked: Option<Order> = None;
         let mut refund: Option<Order> = None;
         let mut cursor_to: Option<u64> = None;
+        let detail = self.selected_out_trade_no();
         let mut builder =
             egui_extras::TableBuilder::new(ui).striped(true).sense(egui::Sense::click()).auto_shrink([false, false]);
         for col in cols {
@@ -95,7 +96,7 @@ impl OrdersScreen {
                     for col in cols {
                         row.col(|ui| match col {
                             Col::Time => {
-                                ui.label(crate::time::to_china_display(&order.created_at));
+                                cell(ui, crate::time::to_china_display(&order.created_at));
                             }
                             Col::Number => {
                                 if ui.link(&order.out_trade_no).clicked() {
@@ -103,16 +104,16 @@ impl OrdersScreen {
                                 }
                             }
                             Col::Wallet => {
-                                ui.label(acquirer_words_of(&self.acquirers, order.acquirer_id, lang));
+                                cell(ui, acquirer_words_of(&self.acquirers, order.acquirer_id, lang));
                             }
                             Col::Amount => {
-                                ui.label(format!("¥{}", order.total_amount));
+                                cell(ui, format!("¥{}", order.total_amount));
                             }
                             Col::Status => {
                                 status_tag(ui, order.status, lang);
                             }
                             Col::Fee => {
-                                ui.label(extras.fee.map_or_else(|| "—".to_owned(), |f| format!("¥{f}")));
+                                cell(ui, extras.fee.map_or_else(|| "—".to_owned(), |f| format!("¥{f}")));
                             }
                             Col::Code => {
                                 if let Some(f) = &extras.failure {
@@ -132,7 +133,8 @@ impl OrdersScreen {
                                 }
                             }
                             Col::Subject => {
-                                ui.add(egui::Label::new(&order.subject).truncate()).on_hover_text(&order.subject);
+                                ui.add(egui::Label::new(&order.subject).truncate().selectable(false))
+                                    .on_hover_text(&order.subject);
                             }
                         });
                     }
@@ -141,6 +143,11 @@ impl OrdersScreen {
                         clicked = Some(order.clone());
                     } else if response.clicked() {
                         cursor_to = Some(i);
+                        // With an order's detail open, the detail follows the click: the highlighted row and the
+                        // order a refund would go to are never two different orders.
+                        if detail.as_deref().is_some_and(|open| open != order.out_trade_no) {
+                            clicked = Some(order.clone());
+                        }
                     }
                 });
             });
@@ -154,4 +161,10 @@ impl OrdersScreen {
             self.select(ctx, order);
         }
     }
+}
+
+/// A cell's text: not selectable, so a click on it is a click on its row (the row's highlight, and with a detail open
+/// the detail), as a click beside it is.
+fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
+    ui.add(egui::Label::new(text).selectable(false));
 }
