@@ -82,8 +82,9 @@ impl RefundDesk {
         reason: &str,
     ) -> Result<Refund, RefundError> {
         require(operator, Permission::Refund)?;
+        self.send_history_first().await;
         let (order, refund) = self.with_store(|s| -> Result<_, RefundError> {
-            // An order taken store-direct before this till joined its backend: the backend does not refund it.
+            // An order taken before this till joined its backend that the backend does not have: not through it.
             if let Some(o) = s.orders().order_by_out_trade_no(out_trade_no)?
                 && crate::routing::history::taken_before_joining(s, &o)?
             {
@@ -95,6 +96,23 @@ impl RefundDesk {
         let _working = ACTIVE.start(&refund.out_request_no);
         crash_point("refund_after_write_ahead");
         self.send(&order, refund).await
+    }
+
+    /// At a till enrolled with a merchant backend whose orders from before joining have not all gone up yet (the
+    /// backend could not be reached then): sends them now, so that a refund of one is decided by what the backend
+    /// holds rather than refused for not having been sent. Best effort: unreachable, the refund check goes on as is.
+    async fn send_history_first(&self) {
+        let Some(client) = self.router.backend() else { return };
+        let Ok(path) = self.with_store(|s| -> Result<_, StoreError> {
+            Ok((crate::routing::history::unsent(s)? > 0).then(|| s.path().to_owned()))
+        }) else {
+            return;
+        };
+        let Some(path) = path else { return };
+        let Ok(mut store) = crate::store::Store::open(&path) else { return };
+        if let Err(e) = crate::routing::history::send(&mut store, &client).await {
+            tracing::warn!(error = %e, "the orders from before joining could not go up before a refund");
+        }
     }
 
     /// Sends (or re-sends, with the same out_request_no) and follows one refund.
