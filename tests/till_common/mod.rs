@@ -421,10 +421,9 @@ pub async fn joining_again_keeps_its_own_orders_refundable(
 
 /// A till that took a payment store-direct with an account the backend holds too (the same sandbox merchant), then
 /// joined, its history not sent yet: the refund desk sends it first, and the refund goes through the backend, which
-/// asks the acquirer whether
-/// its account holds the trade and, as it does, refunds it there. A history order the acquirer does not know is
-/// refused (the till says why and keeps a FAILED refund). Returns the payment's out_trade_no and the refund's
-/// out_request_no.
+/// asks the acquirer whether its account holds the trade and, as it does, refunds it there. A history order the
+/// acquirer does not know is refused (the till says why and keeps a FAILED refund). Returns the payment's
+/// out_trade_no and the refund's out_request_no.
 pub async fn history_with_the_backends_account_is_refunded_through_it(
     backend: &RunningBackend,
     parent: &Path,
