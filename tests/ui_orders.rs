@@ -235,20 +235,18 @@ fn varied_app(dir: &std::path::Path, n: u64, days: i64, lang: Lang) -> TillDeskA
     app
 }
 
+/// The first `n` orders of the till in `dir`, newest first (the list's default order).
+fn newest_first(dir: &std::path::Path, n: u32) -> Vec<tilldesk::model::Order> {
+    let store = Store::open(&dir.join(tilldesk::config::DATABASE_FILE)).unwrap();
+    let newest = tilldesk::store::order_query::OrderSort::NewestFirst;
+    store.orders().orders_page(&tilldesk::store::order_query::OrderFilter::default(), newest, None, n).unwrap().0
+}
+
 #[test]
 fn the_keyboard_walks_the_list_end_home_pagedown_and_enter_opens_the_detail() {
     let dir = tempfile::tempdir().unwrap();
     let app = varied_app(dir.path(), 500, 5, Lang::En);
-    let store = Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
-    let (newest_first, _) = store
-        .orders()
-        .orders_page(
-            &tilldesk::store::order_query::OrderFilter::default(),
-            tilldesk::store::order_query::OrderSort::NewestFirst,
-            None,
-            500,
-        )
-        .unwrap();
+    let newest_first = newest_first(dir.path(), 500);
     let mut h = ui_common::harness(app, [1280.0, 800.0]);
     wait_for(&mut h, "Orders 500 ");
     // End: the last row (the oldest order) is on screen and is the keyboard's row.
@@ -344,16 +342,7 @@ fn at_1024_by_600_with_the_detail_open_status_and_amount_stay() {
 fn with_a_detail_open_a_click_on_another_row_opens_that_row() {
     let dir = tempfile::tempdir().unwrap();
     let app = varied_app(dir.path(), 30, 1, Lang::En);
-    let store = Store::open(&dir.path().join(tilldesk::config::DATABASE_FILE)).unwrap();
-    let (newest_first, _) = store
-        .orders()
-        .orders_page(
-            &tilldesk::store::order_query::OrderFilter::default(),
-            tilldesk::store::order_query::OrderSort::NewestFirst,
-            None,
-            30,
-        )
-        .unwrap();
+    let newest_first = newest_first(dir.path(), 30);
     let mut h = ui_common::harness(app, [1280.0, 800.0]);
     wait_for(&mut h, "Orders 30 ");
     let first = &newest_first[0];
