@@ -92,14 +92,16 @@ impl<S: std::ops::DerefMut<Target = Store>> super::Orders<S> {
             return Ok(HistoryRecord::NotSettled);
         }
         self.transaction(|tx| {
-            let known: Option<i64> = tx
-                .query_row("SELECT id FROM orders WHERE out_trade_no = ?1", [&p.out_trade_no], |r| r.get(0))
+            // Here already: as history (sent before), or as an order this backend took itself.
+            let known: Option<bool> = tx
+                .query_row(
+                    "SELECT h.order_id IS NOT NULL FROM orders o
+                     LEFT JOIN backend_history_orders h ON h.order_id = o.id WHERE o.out_trade_no = ?1",
+                    [&p.out_trade_no],
+                    |r| r.get(0),
+                )
                 .optional()?;
-            if let Some(id) = known {
-                let history = tx
-                    .query_row("SELECT 1 FROM backend_history_orders WHERE order_id = ?1", [id], |_| Ok(()))
-                    .optional()?
-                    .is_some();
+            if let Some(history) = known {
                 return Ok(if history { HistoryRecord::Known } else { HistoryRecord::Held });
             }
             let (_, id) = apply_in(tx, p, "history", &format!("taken at till #{till} before it joined the backend"))?;
